@@ -1,0 +1,454 @@
+package schema
+
+import "regexp"
+
+// Names of the collection kinds. Use these rather than string literals.
+const (
+	Environment           = "Environment"
+	ProjectGroup          = "ProjectGroup"
+	TagSet                = "TagSet"
+	Feed                  = "Feed"
+	Team                  = "Team"
+	UserRole              = "UserRole"
+	MachinePolicy         = "MachinePolicy"
+	WorkerPool            = "WorkerPool"
+	Account               = "Account"
+	ActionTemplate        = "ActionTemplate"
+	ScriptModule          = "ScriptModule"
+	ScriptModuleVariables = "ScriptModuleVariables"
+	Lifecycle             = "Lifecycle"
+	Tenant                = "Tenant"
+	TenantVariables       = "TenantVariables"
+	Worker                = "Worker"
+	DeploymentTarget      = "DeploymentTarget"
+	Certificate           = "Certificate"
+	LibraryVariableSet    = "LibraryVariableSet"
+	LibraryVariables      = "LibraryVariables"
+	Project               = "Project"
+	Channel               = "Channel"
+	DeploymentProcess     = "DeploymentProcess"
+	Runbook               = "Runbook"
+	RunbookProcess        = "RunbookProcess"
+	ProjectVariables      = "ProjectVariables"
+	ScopedUserRole        = "ScopedUserRole"
+	Release               = "Release"
+	Deployment            = "Deployment"
+	RunbookSnapshot       = "RunbookSnapshot"
+	RunbookRun            = "RunbookRun"
+)
+
+// AccountVariableTypes are the variable Types whose Value is an account ID.
+var AccountVariableTypes = []string{
+	"AmazonWebServicesAccount", "AzureAccount", "GoogleCloudAccount",
+	"UsernamePasswordAccount", "GenericOidcAccount", "TokenAccount", "SshKeyPairAccount",
+}
+
+// processRefs are the references inside a deployment or runbook process.
+func processRefs() []Ref {
+	return []Ref{
+		{Path: "Steps/*/Actions/*/Environments", To: Environment},
+		{Path: "Steps/*/Actions/*/ExcludedEnvironments", To: Environment},
+		{Path: "Steps/*/Actions/*/Channels", To: Channel, Within: ScopeOwner},
+		{Path: "Steps/*/Actions/*/WorkerPoolId", To: WorkerPool},
+		{Path: "Steps/*/Actions/*/Packages/*/FeedId", To: Feed},
+		{Path: "Steps/*/Actions/*/Container/FeedId", To: Feed},
+		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Template.Id", To: ActionTemplate},
+		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Package.FeedId", To: Feed},
+		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Azure.AccountId", To: Account},
+		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Aws.AccountId", To: Account},
+		// Step-template parameters of account, certificate or worker-pool
+		// type, and any other free-form property that holds an ID.
+		{Path: "Steps/*/Actions/*/Properties/*", To: AnyKind},
+	}
+}
+
+func processSets() []SetSpec {
+	return []SetSpec{
+		{Path: "Steps/*/Actions/*/Environments"},
+		{Path: "Steps/*/Actions/*/ExcludedEnvironments"},
+		{Path: "Steps/*/Actions/*/Channels"},
+		{Path: "Steps/*/Actions/*/TenantTags"},
+	}
+}
+
+func processVolatile() []string {
+	return []string{
+		"ProjectId", "Version", "LastSnapshotId", "RunbookId",
+		"Steps/*/Id", "Steps/*/Actions/*/Id", "Steps/*/Actions/*/Packages/*/Id",
+		// The destination's template version differs; apply sets the
+		// destination's current version of the referenced step template.
+		"Steps/*/Actions/*/Properties/Octopus.Action.Template.Version",
+	}
+}
+
+// variableSetRefs are the references inside a variable set (project,
+// library variable set or script module).
+func variableSetRefs() []Ref {
+	return []Ref{
+		{Path: "Variables/*/Scope/Environment", To: Environment},
+		{Path: "Variables/*/Scope/Machine", To: DeploymentTarget},
+		{Path: "Variables/*/Scope/Channel", To: Channel, Within: ScopeOwner},
+		{Path: "Variables/*/Scope/Action", To: Action, Within: ScopeOwner},
+		{Path: "Variables/*/Scope/ProcessOwner", To: ProcessOwner, Within: ScopeOwner},
+		{Path: "Variables/*/Value", To: Account, When: &Cond{Field: "Type", Values: AccountVariableTypes}},
+		{Path: "Variables/*/Value", To: Certificate, When: &Cond{Field: "Type", Values: []string{"Certificate"}}},
+		{Path: "Variables/*/Value", To: WorkerPool, When: &Cond{Field: "Type", Values: []string{"WorkerPool"}}},
+	}
+}
+
+func variableSetSets() []SetSpec {
+	return []SetSpec{
+		{Path: "Variables/*/Scope/Environment"},
+		{Path: "Variables/*/Scope/Machine"},
+		{Path: "Variables/*/Scope/Channel"},
+		{Path: "Variables/*/Scope/Action"},
+		{Path: "Variables/*/Scope/ProcessOwner"},
+		{Path: "Variables/*/Scope/Role"},
+		{Path: "Variables/*/Scope/TenantTag"},
+		{Path: "Variables", Key: []string{"Name"}},
+	}
+}
+
+// variableSetSecrets: a sensitive variable's Value is write-only.
+func variableSetSecrets() []Secret {
+	return []Secret{{Path: "Variables/*/Value", When: &Cond{Field: "IsSensitive", Values: []string{"true"}}}}
+}
+
+func secrets(paths ...string) []Secret {
+	out := make([]Secret, len(paths))
+	for i, p := range paths {
+		out[i] = Secret{Path: p}
+	}
+	return out
+}
+
+func variableSetVolatile() []string {
+	return []string{"OwnerId", "Version", "ScopeValues", "Variables/*/Id"}
+}
+
+func init() {
+	register(
+		// --- no dependencies -------------------------------------------------
+		&Kind{
+			Name: Environment, Title: "environments", File: "environments/{}.json",
+			Collection: "environments", IDPrefix: "Environments", NameField: "Name",
+			Sets:   []SetSpec{{Path: "EnvironmentTags"}},
+			Order:  10,
+			Policy: PolicyExist,
+		},
+		&Kind{
+			Name: ProjectGroup, Title: "project groups", File: "project-groups/{}.json",
+			Collection: "projectgroups", IDPrefix: "ProjectGroups", NameField: "Name",
+			Refs:     []Ref{{Path: "EnvironmentIds", To: Environment}},
+			Sets:     []SetSpec{{Path: "EnvironmentIds"}},
+			Volatile: []string{"RetentionPolicyId"},
+			Order:    10,
+			Policy:   PolicyExist,
+		},
+		&Kind{
+			Name: TagSet, Title: "tag sets", File: "tag-sets/{}.json",
+			Collection: "tagsets", IDPrefix: "TagSets", NameField: "Name",
+			Sets:     []SetSpec{{Path: "Scopes"}},
+			Volatile: []string{"Tags/*/Id"},
+			Order:    10,
+			Policy:   PolicyExact,
+		},
+		&Kind{
+			Name: Feed, Title: "feeds", File: "feeds/{}.json",
+			Collection: "feeds", IDPrefix: "Feeds", NameField: "Name",
+			ExtraIDs:  regexp.MustCompile(`^feeds-builtin(-releases)?$`),
+			Sensitive: secrets("Password", "SecretKey", "ServiceAccountJsonKey", "AccessKeySecret"),
+			Sets:      []SetSpec{{Path: "PackageAcquisitionLocationOptions"}},
+			Order:     10,
+			Policy:    PolicyExist,
+		},
+		&Kind{
+			Name: Team, Title: "teams", File: "teams/{}/team.json",
+			Collection: "teams", IDPrefix: "Teams", NameField: "Name",
+			ExtraIDs: regexp.MustCompile(`^teams-[a-z]+$`),
+			// Users are never synced; membership belongs to the destination.
+			Volatile: []string{"MemberUserIds", "ExternalSecurityGroups"},
+			Order:    10,
+			Policy:   PolicyExist,
+		},
+		&Kind{
+			Name: UserRole, Title: "user roles", File: "user-roles/{}.json",
+			Collection: "userroles", ServerLevel: true, IDPrefix: "UserRoles", NameField: "Name",
+			ExtraIDs: regexp.MustCompile(`^userroles-[a-z]+$`),
+			Sets:     []SetSpec{{Path: "GrantedSpacePermissions"}, {Path: "GrantedSystemPermissions"}, {Path: "SpacePermissionDescriptions"}, {Path: "SystemPermissionDescriptions"}},
+			Volatile: []string{"SpacePermissionDescriptions", "SystemPermissionDescriptions"},
+			Order:    10,
+			Policy:   PolicyExist,
+		},
+		&Kind{
+			Name: WorkerPool, Title: "worker pools", File: "worker-pools/{}.json",
+			Collection: "workerpools", IDPrefix: "WorkerPools", NameField: "Name",
+			Volatile: []string{"CanAddWorkers"},
+			Order:    10,
+			Policy:   PolicyExist,
+		},
+		// --- tenants, first pass: name and tags only. Accounts and
+		// certificates may be restricted to tenants, so tenants come before
+		// them (the seed's order puts accounts first, which cannot work for a
+		// tenanted account); project links are deferred to a second pass.
+		&Kind{
+			Name: Tenant, Title: "tenants", File: "tenants/{}/tenant.json",
+			Collection: "tenants", IDPrefix: "Tenants", NameField: "Name",
+			Refs: []Ref{
+				{Path: "ProjectEnvironments/*", To: Environment},
+				{Path: "ProjectEnvironments/~", To: Project},
+			},
+			Sets:          []SetSpec{{Path: "TenantTags"}, {Path: "ProjectEnvironments/*"}},
+			Volatile:      []string{"ClonedFromTenantId"},
+			Order:         20,
+			Deferred:      []string{"ProjectEnvironments"},
+			DeferredOrder: 100,
+			Policy:        PolicySync,
+		},
+		&Kind{
+			Name: Account, Title: "accounts", File: "accounts/{}.json",
+			Collection: "accounts", IDPrefix: "Accounts", NameField: "Name",
+			Refs: []Ref{{Path: "EnvironmentIds", To: Environment}, {Path: "TenantIds", To: Tenant}},
+			Sets: []SetSpec{{Path: "EnvironmentIds"}, {Path: "TenantIds"}, {Path: "TenantTags"}},
+			Sensitive: secrets(
+				"Password", "Token", "SecretKey", "PrivateKeyFile", "PrivateKeyPassphrase",
+				"CertificateBytes", "JsonKey",
+			),
+			Order:  30,
+			Policy: PolicyExist,
+		},
+		&Kind{
+			Name: MachinePolicy, Title: "machine policies", File: "machine-policies/{}.json",
+			Collection: "machinepolicies", IDPrefix: "MachinePolicies", NameField: "Name",
+			Refs:   []Ref{{Path: "MachineUpdatePolicy/TentacleUpdateAccountId", To: Account}},
+			Order:  35,
+			Policy: PolicyExist,
+		},
+		&Kind{
+			Name: ActionTemplate, Title: "step templates", File: "step-templates/{}.json",
+			Collection: "actiontemplates", IDPrefix: "ActionTemplates", NameField: "Name",
+			Refs: []Ref{
+				{Path: "Packages/*/FeedId", To: Feed},
+				{Path: "Properties/Octopus.Action.Package.FeedId", To: Feed},
+				{Path: "Properties/*", To: AnyKind},
+			},
+			Volatile: []string{"CommunityActionTemplateId", "Version", "Parameters/*/Id", "Packages/*/Id"},
+			Order:    40,
+			Policy:   PolicyExact,
+		},
+		&Kind{
+			Name: ScriptModule, Title: "script modules", File: "script-modules/{}/script-module.json",
+			Collection: "libraryvariablesets", Filter: map[string]string{"contentType": "ScriptModule"},
+			IDPrefix: "LibraryVariableSets", NameField: "Name",
+			Volatile: []string{"VariableSetId", "Templates/*/Id"},
+			Order:    40,
+			Policy:   PolicyExact,
+		},
+		&Kind{
+			Name: ScriptModuleVariables, Title: "script module bodies", File: "script-modules/{}/variables.json",
+			Parent: ScriptModule, Read: "variables/{VariableSetId}",
+			Refs:      variableSetRefs(),
+			Sets:      variableSetSets(),
+			Volatile:  variableSetVolatile(),
+			Sensitive: variableSetSecrets(),
+			Order:     41,
+			Policy:    PolicyExact,
+		},
+		&Kind{
+			Name: Lifecycle, Title: "lifecycles", File: "lifecycles/{}.json",
+			Collection: "lifecycles", IDPrefix: "Lifecycles", NameField: "Name",
+			Refs: []Ref{
+				{Path: "Phases/*/AutomaticDeploymentTargets", To: Environment},
+				{Path: "Phases/*/OptionalDeploymentTargets", To: Environment},
+			},
+			Sets:     []SetSpec{{Path: "Phases/*/AutomaticDeploymentTargets"}, {Path: "Phases/*/OptionalDeploymentTargets"}},
+			Volatile: []string{"Phases/*/Id"},
+			Order:    50,
+			Policy:   PolicyExist,
+		},
+		&Kind{
+			Name: Worker, Title: "workers", File: "workers/{}.json",
+			Collection: "workers", IDPrefix: "Workers", NameField: "Name",
+			Refs: []Ref{
+				{Path: "WorkerPoolIds", To: WorkerPool},
+				{Path: "MachinePolicyId", To: MachinePolicy},
+				{Path: "Endpoint/AccountId", To: Account},
+				{Path: "Endpoint/Authentication/AccountId", To: Account},
+			},
+			Sets:     []SetSpec{{Path: "WorkerPoolIds"}},
+			Volatile: []string{"HealthStatus", "HasLatestCalamari", "StatusSummary", "IsInProcess", "Status", "OperatingSystem", "ShellName", "ShellVersion", "Architecture"},
+			Order:    60,
+			Policy:   PolicyExist,
+			Optional: true,
+		},
+		&Kind{
+			Name: DeploymentTarget, Title: "deployment targets", File: "deployment-targets/{}.json",
+			Collection: "machines", IDPrefix: "Machines", NameField: "Name",
+			Refs: []Ref{
+				{Path: "EnvironmentIds", To: Environment},
+				{Path: "TenantIds", To: Tenant},
+				{Path: "MachinePolicyId", To: MachinePolicy},
+				{Path: "Endpoint/AccountId", To: Account},
+				{Path: "Endpoint/DefaultWorkerPoolId", To: WorkerPool},
+				{Path: "Endpoint/Authentication/AccountId", To: Account},
+				{Path: "Endpoint/Container/FeedId", To: Feed},
+			},
+			Sets:     []SetSpec{{Path: "EnvironmentIds"}, {Path: "TenantIds"}, {Path: "TenantTags"}, {Path: "Roles"}},
+			Volatile: []string{"HealthStatus", "HasLatestCalamari", "StatusSummary", "IsInProcess", "Status", "OperatingSystem", "ShellName", "ShellVersion", "Architecture"},
+			Order:    60,
+			Policy:   PolicyExist,
+			Optional: true,
+		},
+		&Kind{
+			Name: Certificate, Title: "certificates", File: "certificates/{}.json",
+			Collection: "certificates", IDPrefix: "Certificates", NameField: "Name",
+			Refs:      []Ref{{Path: "EnvironmentIds", To: Environment}, {Path: "TenantIds", To: Tenant}},
+			Sets:      []SetSpec{{Path: "EnvironmentIds"}, {Path: "TenantIds"}, {Path: "TenantTags"}},
+			Sensitive: secrets("CertificateData", "Password"),
+			Volatile:  []string{"ReplacedBy", "CertificateDataFormat"},
+			Order:     70,
+			Policy:    PolicyExist,
+		},
+		&Kind{
+			Name: LibraryVariableSet, Title: "library variable sets", File: "library-variable-sets/{}/library-variable-set.json",
+			Collection: "libraryvariablesets", Filter: map[string]string{"contentType": "Variables"},
+			IDPrefix: "LibraryVariableSets", NameField: "Name",
+			Volatile: []string{"VariableSetId", "Templates/*/Id"},
+			Provides: []Provide{{Kind: LibraryTemplate, Path: "Templates/*", Within: ScopeSelf}},
+			Order:    80,
+			Policy:   PolicySync,
+		},
+		&Kind{
+			Name: LibraryVariables, Title: "library variables", File: "library-variable-sets/{}/variables.json",
+			Parent: LibraryVariableSet, Read: "variables/{VariableSetId}",
+			Refs:      variableSetRefs(),
+			Sets:      variableSetSets(),
+			Volatile:  variableSetVolatile(),
+			Sensitive: variableSetSecrets(),
+			Order:     81,
+			Policy:    PolicySync,
+		},
+		// --- projects and their content ------------------------------------
+		&Kind{
+			Name: Project, Title: "projects", File: "projects/{}/project.json",
+			Collection: "projects", IDPrefix: "Projects", NameField: "Name",
+			Refs: []Ref{
+				{Path: "LifecycleId", To: Lifecycle},
+				{Path: "ProjectGroupId", To: ProjectGroup},
+				{Path: "IncludedLibraryVariableSetIds", To: LibraryVariableSet},
+				{Path: "ReleaseCreationStrategy/ChannelId", To: Channel, Within: ScopeSelf},
+				{Path: "ReleaseCreationStrategy/ReleaseCreationPackageStepId", To: Action, Within: ScopeSelf},
+				{Path: "VersioningStrategy/DonorPackageStepId", To: Action, Within: ScopeSelf},
+			},
+			Sets: []SetSpec{{Path: "IncludedLibraryVariableSetIds"}, {Path: "ProjectTags"}},
+			Volatile: []string{
+				"DeploymentProcessId", "VariableSetId", "ClonedFromProjectId", "Templates/*/Id",
+				"AutoDeployReleaseOverrides", "ProvisioningRunbookId", "DeprovisioningRunbookId",
+			},
+			Provides: []Provide{
+				{Kind: ProjectTemplate, Path: "Templates/*", Within: ScopeSelf},
+				{Kind: ProcessOwner, Within: ScopeSelf},
+			},
+			Order:         90,
+			Deferred:      []string{"ReleaseCreationStrategy", "VersioningStrategy"},
+			DeferredOrder: 97,
+			Policy:        PolicySync,
+		},
+		&Kind{
+			Name: Channel, Title: "channels", File: "projects/{}/channels/{}.json",
+			Collection: "channels", IDPrefix: "Channels", NameField: "Name",
+			Parent: Project, ParentField: "ProjectId",
+			Refs:          []Ref{{Path: "LifecycleId", To: Lifecycle}},
+			Sets:          []SetSpec{{Path: "TenantTags"}},
+			Volatile:      []string{"ProjectId", "Rules/*/Id"},
+			Order:         91,
+			Deferred:      []string{"Rules"},
+			DeferredOrder: 96,
+			Policy:        PolicySync,
+		},
+		&Kind{
+			Name: DeploymentProcess, Title: "deployment processes", File: "projects/{}/deployment-process.json",
+			Parent: Project, Read: "deploymentprocesses/{DeploymentProcessId}", IDPrefix: "deploymentprocess",
+			Refs:     processRefs(),
+			Sets:     processSets(),
+			Volatile: processVolatile(),
+			Provides: []Provide{{Kind: Action, Path: "Steps/*/Actions/*", Within: ScopeOwner}},
+			Order:    92,
+			Policy:   PolicySync,
+		},
+		&Kind{
+			Name: Runbook, Title: "runbooks", File: "projects/{}/runbooks/{}/runbook.json",
+			Collection: "runbooks", IDPrefix: "Runbooks", NameField: "Name",
+			Parent: Project, ParentField: "ProjectId",
+			Refs:     []Ref{{Path: "Environments", To: Environment}},
+			Sets:     []SetSpec{{Path: "Environments"}, {Path: "RunbookTags"}},
+			Volatile: []string{"ProjectId", "RunbookProcessId", "PublishedRunbookSnapshotId"},
+			Provides: []Provide{{Kind: ProcessOwner, Within: ScopeOwner}},
+			Order:    93,
+			Policy:   PolicySync,
+		},
+		&Kind{
+			Name: RunbookProcess, Title: "runbook processes", File: "projects/{}/runbooks/{}/process.json",
+			Parent: Runbook, Read: "runbookProcesses/{RunbookProcessId}", IDPrefix: "RunbookProcess",
+			Refs:     processRefs(),
+			Sets:     processSets(),
+			Volatile: processVolatile(),
+			Provides: []Provide{{Kind: Action, Path: "Steps/*/Actions/*", Within: ScopeOwner, Qualify: true}},
+			Order:    94,
+			Policy:   PolicySync,
+		},
+		&Kind{
+			Name: ProjectVariables, Title: "project variables", File: "projects/{}/variables.json",
+			Parent: Project, Read: "variables/{VariableSetId}", IDPrefix: "variableset",
+			Refs:      variableSetRefs(),
+			Sets:      variableSetSets(),
+			Volatile:  variableSetVolatile(),
+			Sensitive: variableSetSecrets(),
+			Order:     95,
+			Policy:    PolicySync,
+		},
+		// --- tenants, second pass: project links (deferred above), variables
+		&Kind{
+			Name: TenantVariables, Title: "tenant variables", File: "tenants/{}/variables.json",
+			Parent: Tenant, Read: "tenants/{Id}/variables",
+			Refs: []Ref{
+				{Path: "ProjectVariables/*/Variables/*/~", To: ProjectTemplate, Within: ScopeKey1},
+				{Path: "ProjectVariables/*/Variables/~", To: Environment},
+				{Path: "ProjectVariables/~", To: Project},
+				{Path: "LibraryVariables/*/Variables/~", To: LibraryTemplate, Within: ScopeKey1},
+				{Path: "LibraryVariables/~", To: LibraryVariableSet},
+			},
+			Volatile: []string{
+				"TenantId", "TenantName",
+				"ProjectVariables/*/ProjectId", "ProjectVariables/*/ProjectName", "ProjectVariables/*/Templates", "ProjectVariables/*/Links",
+				"LibraryVariables/*/LibraryVariableSetId", "LibraryVariables/*/LibraryVariableSetName", "LibraryVariables/*/Templates", "LibraryVariables/*/Links",
+			},
+			Sensitive: secrets("ProjectVariables/*/Variables/*/*", "LibraryVariables/*/Variables/*"),
+			Order:     101,
+			Policy:    PolicySync,
+		},
+		// --- team permissions last: they refer to projects, tenants …
+		&Kind{
+			Name: ScopedUserRole, Title: "scoped user roles", File: "teams/{}/scoped-user-roles.json",
+			Collection: "scopeduserroles", IDPrefix: "ScopedUserRoles",
+			Parent: Team, ParentField: "TeamId", Many: true,
+			Refs: []Ref{
+				{Path: "UserRoleId", To: UserRole},
+				{Path: "EnvironmentIds", To: Environment},
+				{Path: "ProjectIds", To: Project},
+				{Path: "ProjectGroupIds", To: ProjectGroup},
+				{Path: "TenantIds", To: Tenant},
+			},
+			Sets:     []SetSpec{{Path: "EnvironmentIds"}, {Path: "ProjectIds"}, {Path: "ProjectGroupIds"}, {Path: "TenantIds"}, {Path: "", Key: []string{"UserRoleId"}}},
+			Volatile: []string{"TeamId", "SpaceId"},
+			Order:    110,
+			Policy:   PolicyExist,
+		},
+		// --- audit data: never synced; listed so the tool and the
+		// simulator know them.
+		&Kind{Name: Release, Title: "releases", Collection: "releases", IDPrefix: "Releases", Order: 200, Policy: PolicyNever},
+		&Kind{Name: Deployment, Title: "deployments", Collection: "deployments", IDPrefix: "Deployments", Order: 200, Policy: PolicyNever},
+		&Kind{Name: RunbookSnapshot, Title: "runbook snapshots", Collection: "runbookSnapshots", IDPrefix: "RunbookSnapshots", Order: 200, Policy: PolicyNever},
+		&Kind{Name: RunbookRun, Title: "runbook runs", Collection: "runbookRuns", IDPrefix: "RunbookRuns", Order: 200, Policy: PolicyNever},
+	)
+}
