@@ -114,6 +114,16 @@ func variableSetSecrets() []Secret {
 	return []Secret{{Path: "Variables/*/Value", When: &Cond{Field: "IsSensitive", Values: []string{"true"}}}}
 }
 
+// mixedSecrets are positions whose plain strings are ordinary values and
+// whose SensitiveValue objects are secrets.
+func mixedSecrets(paths ...string) []Secret {
+	out := secrets(paths...)
+	for i := range out {
+		out[i].Mixed = true
+	}
+	return out
+}
+
 func secrets(paths ...string) []Secret {
 	out := make([]Secret, len(paths))
 	for i, p := range paths {
@@ -232,9 +242,10 @@ func init() {
 				{Path: "Properties/Octopus.Action.Package.FeedId", To: Feed},
 				{Path: "Properties/*", To: AnyKind},
 			},
-			Volatile: []string{"CommunityActionTemplateId", "Version", "Parameters/*/Id", "Packages/*/Id"},
-			Order:    40,
-			Policy:   PolicyExact,
+			Volatile:  []string{"CommunityActionTemplateId", "Version", "Parameters/*/Id", "Packages/*/Id"},
+			Sensitive: mixedSecrets("Properties/*", "Parameters/*/DefaultValue"),
+			Order:     40,
+			Policy:    PolicyExact,
 		},
 		&Kind{
 			Name: ScriptModule, Title: "script modules", File: "script-modules/{}/script-module.json",
@@ -313,10 +324,11 @@ func init() {
 			Name: LibraryVariableSet, Title: "library variable sets", File: "library-variable-sets/{}/library-variable-set.json",
 			Collection: "libraryvariablesets", Filter: map[string]string{"contentType": "Variables"},
 			IDPrefix: "LibraryVariableSets", NameField: "Name",
-			Volatile: []string{"VariableSetId", "Templates/*/Id"},
-			Provides: []Provide{{Kind: LibraryTemplate, Path: "Templates/*", Within: ScopeSelf}},
-			Order:    80,
-			Policy:   PolicySync,
+			Volatile:  []string{"VariableSetId", "Templates/*/Id"},
+			Sensitive: mixedSecrets("Templates/*/DefaultValue"),
+			Provides:  []Provide{{Kind: LibraryTemplate, Path: "Templates/*", Within: ScopeSelf}},
+			Order:     80,
+			Policy:    PolicySync,
 		},
 		&Kind{
 			Name: LibraryVariables, Title: "library variables", File: "library-variable-sets/{}/variables.json",
@@ -369,12 +381,13 @@ func init() {
 		&Kind{
 			Name: DeploymentProcess, Title: "deployment processes", File: "projects/{}/deployment-process.json",
 			Parent: Project, Read: "deploymentprocesses/{DeploymentProcessId}", IDPrefix: "deploymentprocess",
-			Refs:     processRefs(),
-			Sets:     processSets(),
-			Volatile: processVolatile(),
-			Provides: []Provide{{Kind: Action, Path: "Steps/*/Actions/*", Within: ScopeOwner}},
-			Order:    92,
-			Policy:   PolicySync,
+			Refs:      processRefs(),
+			Sets:      processSets(),
+			Volatile:  processVolatile(),
+			Sensitive: mixedSecrets("Steps/*/Actions/*/Properties/*"),
+			Provides:  []Provide{{Kind: Action, Path: "Steps/*/Actions/*", Within: ScopeOwner}},
+			Order:     92,
+			Policy:    PolicySync,
 		},
 		&Kind{
 			Name: Runbook, Title: "runbooks", File: "projects/{}/runbooks/{}/runbook.json",
@@ -390,12 +403,13 @@ func init() {
 		&Kind{
 			Name: RunbookProcess, Title: "runbook processes", File: "projects/{}/runbooks/{}/process.json",
 			Parent: Runbook, Read: "runbookProcesses/{RunbookProcessId}", IDPrefix: "RunbookProcess",
-			Refs:     processRefs(),
-			Sets:     processSets(),
-			Volatile: processVolatile(),
-			Provides: []Provide{{Kind: Action, Path: "Steps/*/Actions/*", Within: ScopeOwner, Qualify: true}},
-			Order:    94,
-			Policy:   PolicySync,
+			Refs:      processRefs(),
+			Sets:      processSets(),
+			Volatile:  processVolatile(),
+			Sensitive: mixedSecrets("Steps/*/Actions/*/Properties/*"),
+			Provides:  []Provide{{Kind: Action, Path: "Steps/*/Actions/*", Within: ScopeOwner, Qualify: true}},
+			Order:     94,
+			Policy:    PolicySync,
 		},
 		&Kind{
 			Name: ProjectVariables, Title: "project variables", File: "projects/{}/variables.json",
@@ -423,7 +437,7 @@ func init() {
 				"ProjectVariables/*/ProjectId", "ProjectVariables/*/ProjectName", "ProjectVariables/*/Templates", "ProjectVariables/*/Links",
 				"LibraryVariables/*/LibraryVariableSetId", "LibraryVariables/*/LibraryVariableSetName", "LibraryVariables/*/Templates", "LibraryVariables/*/Links",
 			},
-			Sensitive: secrets("ProjectVariables/*/Variables/*/*", "LibraryVariables/*/Variables/*"),
+			Sensitive: mixedSecrets("ProjectVariables/*/Variables/*/*", "LibraryVariables/*/Variables/*"),
 			Order:     101,
 			Policy:    PolicySync,
 		},

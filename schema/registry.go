@@ -101,6 +101,10 @@ type Ref struct {
 type Secret struct {
 	Path string
 	When *Cond
+	// Mixed positions hold plain strings unless the value is sensitive, in
+	// which case it is a SensitiveValue object; only the objects are secrets
+	// (step properties, tenant variables, template parameter defaults).
+	Mixed bool
 }
 
 // SetSpec is an array whose order carries no meaning; bundles store it sorted.

@@ -1,0 +1,601 @@
+package schema
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Drop, returned by a RefFunc, removes the reference: an array element is
+// removed, a map key deleted, a single-valued field deleted.
+var Drop = dropValue{}
+
+type dropValue struct{}
+
+// RefFunc is called for every non-empty reference value. at is the JSON path
+// of the value (map keys and array indices, as read before any rewriting);
+// v is a string, or for AnyKind references possibly a {"$ref"} object. It
+// returns the replacement value, or Drop.
+type RefFunc func(ref Ref, at []string, v any) (any, error)
+
+// Rewrite calls fn for every reference of k in doc and replaces each value by
+// fn's result. References are visited deepest path first, so a reference
+// whose scope is an ancestor map key (ScopeKey1) sees that key as read. For
+// Many kinds doc is an array and each item is rewritten.
+func (k *Kind) Rewrite(doc any, fn RefFunc) error {
+	refs := append([]Ref(nil), k.Refs...)
+	sort.SliceStable(refs, func(i, j int) bool {
+		return strings.Count(refs[i].Path, "/") > strings.Count(refs[j].Path, "/")
+	})
+	// A catch-all "X/*" reference skips the keys of X that a more specific
+	// reference ("X/Key") already covers.
+	covered := map[string]map[string]bool{}
+	for _, r := range refs {
+		if dir, last, ok := cutLast(r.Path); ok && last != "*" && last != "~" {
+			if covered[dir] == nil {
+				covered[dir] = map[string]bool{}
+			}
+			covered[dir][last] = true
+		}
+	}
+	return eachItem(k, doc, func(item map[string]any, prefix []string) error {
+		for _, r := range refs {
+			r := r
+			segs := strings.Split(r.Path, "/")
+			var skip map[string]bool
+			if dir, last, ok := cutLast(r.Path); ok && last == "*" {
+				skip = covered[dir]
+			}
+			err := walkLeaves(item, segs, prefix, nil, func(at []string, parent map[string]any, v any) (any, error) {
+				if v == nil || v == "" {
+					return v, nil
+				}
+				if skip[at[len(at)-1]] {
+					return v, nil
+				}
+				if r.When != nil && !r.When.holds(parent) {
+					return v, nil
+				}
+				return fn(r, at, v)
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func cutLast(path string) (dir, last string, ok bool) {
+	i := strings.LastIndex(path, "/")
+	if i < 0 {
+		return "", "", false
+	}
+	return path[:i], path[i+1:], true
+}
+
+// eachItem calls fn with the entity itself, or with each item of a Many file.
+func eachItem(k *Kind, doc any, fn func(item map[string]any, prefix []string) error) error {
+	switch d := doc.(type) {
+	case map[string]any:
+		return fn(d, nil)
+	case []any:
+		if !k.Many {
+			return fmt.Errorf("%s: expected an object, got an array", k.Name)
+		}
+		for i, el := range d {
+			m, ok := el.(map[string]any)
+			if !ok {
+				return fmt.Errorf("%s: item %d is not an object", k.Name, i)
+			}
+			if err := fn(m, []string{strconv.Itoa(i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	default:
+		return fmt.Errorf("%s: expected an object, got %T", k.Name, doc)
+	}
+}
+
+func (c *Cond) holds(parent map[string]any) bool {
+	if parent == nil {
+		return false
+	}
+	got := fmt.Sprint(parent[c.Field])
+	for _, v := range c.Values {
+		if strings.EqualFold(got, v) {
+			return true
+		}
+	}
+	return false
+}
+
+type leafFn func(at []string, parent map[string]any, v any) (any, error)
+
+// walkLeaves follows segs from node and calls fn on each leaf, replacing it
+// with the result (Drop removes it). parent is the object holding node.
+func walkLeaves(node any, segs []string, at []string, parent map[string]any, fn leafFn) error {
+	if len(segs) == 0 {
+		return nil
+	}
+	seg := segs[0]
+	rest := segs[1:]
+	switch seg {
+	case "*":
+		switch n := node.(type) {
+		case []any:
+			for i := range n {
+				if len(rest) == 0 {
+					continue // "*" as the last segment is handled by the parent's leaf step
+				}
+				m, _ := n[i].(map[string]any)
+				if err := walkLeaves(n[i], rest, appendPath(at, strconv.Itoa(i)), m, fn); err != nil {
+					return err
+				}
+			}
+		case map[string]any:
+			for _, key := range sortedKeys(n) {
+				if len(rest) == 0 {
+					nv, err := applyLeaf(n[key], appendPath(at, key), n, fn)
+					if err != nil {
+						return err
+					}
+					setOrDelete(n, key, nv)
+					continue
+				}
+				child, _ := n[key].(map[string]any)
+				if err := walkLeaves(n[key], rest, appendPath(at, key), child, fn); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	case "~":
+		m, ok := node.(map[string]any)
+		if !ok {
+			return nil
+		}
+		for _, key := range sortedKeys(m) {
+			nv, err := fn(appendPath(at, key), m, key)
+			if err != nil {
+				return err
+			}
+			if _, drop := nv.(dropValue); drop {
+				delete(m, key)
+				continue
+			}
+			nk, ok := nv.(string)
+			if !ok {
+				return fmt.Errorf("%s: a map key must rewrite to a string, got %T", Pointer(appendPath(at, key)), nv)
+			}
+			if nk != key {
+				if _, clash := m[nk]; clash {
+					return fmt.Errorf("%s: rewriting key %q to %q collides with an existing key", Pointer(at), key, nk)
+				}
+				m[nk] = m[key]
+				delete(m, key)
+			}
+		}
+		return nil
+	default:
+		m, ok := node.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v, present := m[seg]
+		if !present || v == nil {
+			return nil
+		}
+		if len(rest) == 0 {
+			nv, err := applyLeaf(v, appendPath(at, seg), m, fn)
+			if err != nil {
+				return err
+			}
+			setOrDelete(m, seg, nv)
+			return nil
+		}
+		if len(rest) == 1 && rest[0] == "*" {
+			// "Field/*": the field's elements (or map values) are the leaves.
+			switch n := v.(type) {
+			case []any:
+				nv, err := applyLeaf(n, appendPath(at, seg), m, fn)
+				if err != nil {
+					return err
+				}
+				setOrDelete(m, seg, nv)
+				return nil
+			case map[string]any:
+				return walkLeaves(n, rest, appendPath(at, seg), m, fn)
+			}
+			return nil
+		}
+		child, _ := v.(map[string]any)
+		if child == nil {
+			// arrays continue with "*"; pass the holder as parent
+			child = m
+		}
+		return walkLeaves(v, rest, appendPath(at, seg), child, fn)
+	}
+}
+
+// applyLeaf calls fn on a leaf value; arrays of leaves are visited element by
+// element and dropped elements removed.
+func applyLeaf(v any, at []string, parent map[string]any, fn leafFn) (any, error) {
+	arr, ok := v.([]any)
+	if !ok {
+		return fn(at, parent, v)
+	}
+	out := make([]any, 0, len(arr))
+	for i, el := range arr {
+		nv, err := fn(appendPath(at, strconv.Itoa(i)), parent, el)
+		if err != nil {
+			return nil, err
+		}
+		if _, drop := nv.(dropValue); drop {
+			continue
+		}
+		out = append(out, nv)
+	}
+	return out, nil
+}
+
+func setOrDelete(m map[string]any, key string, v any) {
+	if _, drop := v.(dropValue); drop {
+		delete(m, key)
+		return
+	}
+	m[key] = v
+}
+
+func appendPath(at []string, seg string) []string {
+	out := make([]string, len(at), len(at)+1)
+	copy(out, at)
+	return append(out, seg)
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Pointer renders a path as a JSON pointer ("/Steps/0/Actions/1/Environments/0").
+func Pointer(at []string) string {
+	if len(at) == 0 {
+		return "/"
+	}
+	var b strings.Builder
+	for _, s := range at {
+		b.WriteByte('/')
+		s = strings.ReplaceAll(s, "~", "~0")
+		b.WriteString(strings.ReplaceAll(s, "/", "~1"))
+	}
+	return b.String()
+}
+
+// Strip removes the kind's volatile fields (and the global ones: Id, Links,
+// SpaceId, LastModified*) from doc.
+func (k *Kind) Strip(doc any) error {
+	return eachItem(k, doc, func(item map[string]any, _ []string) error {
+		for _, f := range GlobalVolatile {
+			delete(item, f)
+		}
+		for _, p := range k.Volatile {
+			deletePath(item, strings.Split(p, "/"))
+		}
+		return nil
+	})
+}
+
+func deletePath(node any, segs []string) {
+	if len(segs) == 0 {
+		return
+	}
+	switch n := node.(type) {
+	case map[string]any:
+		if len(segs) == 1 {
+			if segs[0] == "*" {
+				for k := range n {
+					delete(n, k)
+				}
+				return
+			}
+			delete(n, segs[0])
+			return
+		}
+		if segs[0] == "*" {
+			for _, v := range n {
+				deletePath(v, segs[1:])
+			}
+			return
+		}
+		deletePath(n[segs[0]], segs[1:])
+	case []any:
+		if segs[0] != "*" {
+			return
+		}
+		for _, el := range n {
+			deletePath(el, segs[1:])
+		}
+	}
+}
+
+// SortSets sorts the kind's set-like arrays in place: strings in byte order,
+// objects by their SetSpec.Key fields then by their JSON encoding.
+func (k *Kind) SortSets(doc any) error {
+	for _, s := range k.Sets {
+		if s.Path == "" {
+			if arr, ok := doc.([]any); ok {
+				sortArray(arr, s.Key)
+			}
+			continue
+		}
+		err := eachItem(k, doc, func(item map[string]any, _ []string) error {
+			forEachAt(item, strings.Split(s.Path, "/"), func(v any) {
+				if arr, ok := v.([]any); ok {
+					sortArray(arr, s.Key)
+				}
+			})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forEachAt calls fn with every value reached by segs.
+func forEachAt(node any, segs []string, fn func(v any)) {
+	if len(segs) == 0 {
+		fn(node)
+		return
+	}
+	switch n := node.(type) {
+	case map[string]any:
+		if segs[0] == "*" {
+			for _, k := range sortedKeys(n) {
+				forEachAt(n[k], segs[1:], fn)
+			}
+			return
+		}
+		if v, ok := n[segs[0]]; ok && v != nil {
+			forEachAt(v, segs[1:], fn)
+		}
+	case []any:
+		if segs[0] == "*" {
+			for _, el := range n {
+				forEachAt(el, segs[1:], fn)
+			}
+		}
+	}
+}
+
+func sortArray(arr []any, key []string) {
+	enc := make([]string, len(arr))
+	keys := make([][]string, len(arr))
+	for i, el := range arr {
+		if s, ok := el.(string); ok {
+			enc[i] = s
+			continue
+		}
+		b, _ := json.Marshal(el)
+		enc[i] = string(b)
+		if m, ok := el.(map[string]any); ok {
+			for _, f := range key {
+				keys[i] = append(keys[i], fmt.Sprint(m[f]))
+			}
+		}
+	}
+	idx := make([]int, len(arr))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		ka, kb := keys[idx[a]], keys[idx[b]]
+		for f := 0; f < len(ka) && f < len(kb); f++ {
+			if ka[f] != kb[f] {
+				return ka[f] < kb[f]
+			}
+		}
+		return enc[idx[a]] < enc[idx[b]]
+	})
+	sorted := make([]any, len(arr))
+	for i, j := range idx {
+		sorted[i] = arr[j]
+	}
+	copy(arr, sorted)
+}
+
+// Scrub removes any secret from doc: a SensitiveValue object keeps HasValue
+// and loses NewValue; a plain value at a secret position becomes null. It
+// returns the JSON paths it changed, so callers can report what was removed
+// (never the values). The API never returns secrets; Scrub makes sure that a
+// server (or a bug) that does cannot leak one into a bundle.
+func (k *Kind) Scrub(doc any) ([]string, error) {
+	var changed []string
+	err := eachItem(k, doc, func(item map[string]any, prefix []string) error {
+		for _, s := range k.Sensitive {
+			s := s
+			err := walkLeaves(item, strings.Split(s.Path, "/"), prefix, nil, func(at []string, parent map[string]any, v any) (any, error) {
+				if s.When != nil && !s.When.holds(parent) {
+					return v, nil
+				}
+				switch t := v.(type) {
+				case map[string]any:
+					if nv, ok := t["NewValue"]; ok && nv != nil {
+						t["NewValue"] = nil
+						changed = append(changed, Pointer(at))
+					}
+					return t, nil
+				case string:
+					if s.Mixed {
+						return v, nil
+					}
+					if s.When != nil { // a sensitive variable's value
+						if t != "" {
+							changed = append(changed, Pointer(at))
+						}
+						return nil, nil
+					}
+					if t == "" {
+						return v, nil
+					}
+					changed = append(changed, Pointer(at))
+					return map[string]any{"HasValue": true, "NewValue": nil}, nil
+				}
+				return v, nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return changed, err
+}
+
+// RefValue is the bundle form of a reference whose kind is told by its ID
+// prefix (free-form step properties): {"$ref": KIND, "name": NAME}.
+func RefValue(kind, name string) map[string]any {
+	return map[string]any{"$ref": kind, "name": name}
+}
+
+// ParseRefValue reads a RefValue.
+func ParseRefValue(v any) (kind, name string, ok bool) {
+	m, isMap := v.(map[string]any)
+	if !isMap || len(m) != 2 {
+		return "", "", false
+	}
+	kind, ok1 := m["$ref"].(string)
+	name, ok2 := m["name"].(string)
+	return kind, name, ok1 && ok2 && Lookup(kind) != nil
+}
+
+// CheckIDFree reports the first reference position in doc (a bundle entity of
+// kind k) that holds a server ID instead of a name, or a top-level Id.
+func (k *Kind) CheckIDFree(doc any) error {
+	var problems []string
+	err := eachItem(k, doc, func(item map[string]any, prefix []string) error {
+		if id, ok := item["Id"]; ok && id != nil {
+			problems = append(problems, fmt.Sprintf("%s holds the server ID %v", Pointer(appendPath(prefix, "Id")), id))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	copyDoc := deepCopy(doc)
+	err = k.Rewrite(copyDoc, func(ref Ref, at []string, v any) (any, error) {
+		s, isString := v.(string)
+		if !isString {
+			if ref.To == AnyKind {
+				if _, _, ok := ParseRefValue(v); ok {
+					return v, nil
+				}
+				return v, nil // a sensitive property object, not a reference
+			}
+			problems = append(problems, fmt.Sprintf("%s: reference to %s is not a name (%T)", Pointer(at), ref.To, v))
+			return v, nil
+		}
+		if looksLikeIDOf(ref.To, s) {
+			problems = append(problems, fmt.Sprintf("%s: reference to %s holds the ID %q, not a name", Pointer(at), refTitle(ref.To), s))
+		}
+		return v, nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func refTitle(to string) string {
+	if to == AnyKind {
+		return "another entity"
+	}
+	return to
+}
+
+// looksLikeIDOf reports whether s has the shape of a server ID of kind to.
+func looksLikeIDOf(to, s string) bool {
+	switch to {
+	case AnyKind:
+		return KindForID(s) != nil
+	case Action, ProjectTemplate, LibraryTemplate:
+		return LooksLikeGUID(s)
+	case ProcessOwner:
+		return MustLookup(Project).LooksLikeID(s) || MustLookup(Runbook).LooksLikeID(s)
+	}
+	if k := Lookup(to); k != nil {
+		return k.LooksLikeID(s)
+	}
+	return false
+}
+
+// LooksLikeIDOf reports whether s has the shape of a server ID of the
+// reference target to (a kind name, Action, ProcessOwner, a template
+// namespace or AnyKind).
+func LooksLikeIDOf(to, s string) bool { return looksLikeIDOf(to, s) }
+
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		a := make([]any, len(t))
+		for i, e := range t {
+			a[i] = deepCopy(e)
+		}
+		return a
+	}
+	return v
+}
+
+// DeepCopy returns a deep copy of a decoded JSON value.
+func DeepCopy(v any) any { return deepCopy(v) }
+
+// Provided is one scoped name an entity contributes (see Provide).
+type Provided struct {
+	Provide
+	// ID is the server ID (or GUID) of the named thing.
+	ID string
+	// Name is its name, not yet qualified.
+	Name string
+}
+
+// Provided lists the scoped names doc (an entity of kind k, as read from the
+// server) contributes: action names of a process, template names …
+func (k *Kind) Provided(doc map[string]any) []Provided {
+	var out []Provided
+	for _, p := range k.Provides {
+		if p.Path == "" {
+			id, _ := doc["Id"].(string)
+			name, _ := doc[k.NameField].(string)
+			out = append(out, Provided{Provide: p, ID: id, Name: name})
+			continue
+		}
+		forEachAt(doc, strings.Split(p.Path, "/"), func(v any) {
+			if m, ok := v.(map[string]any); ok {
+				id, _ := m["Id"].(string)
+				name, _ := m["Name"].(string)
+				if name != "" {
+					out = append(out, Provided{Provide: p, ID: id, Name: name})
+				}
+			}
+		})
+	}
+	return out
+}

@@ -1,0 +1,211 @@
+package schema
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func decode(t *testing.T, s string) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func encode(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// names maps IDs to names the way export does, recording the scope seen.
+func names(seen *[]string) RefFunc {
+	return func(ref Ref, at []string, v any) (any, error) {
+		s, _ := v.(string)
+		scope := ""
+		if ref.Within == ScopeKey1 {
+			scope = at[1]
+		}
+		*seen = append(*seen, ref.To+"@"+scope+":"+s)
+		if s == "drop-me" {
+			return Drop, nil
+		}
+		return "name(" + s + ")", nil
+	}
+}
+
+func TestRewrite(t *testing.T) {
+	tests := []struct {
+		kind, in, want string
+		seen           []string
+	}{
+		{
+			kind: Lifecycle,
+			in:   `{"Name":"L","Phases":[{"AutomaticDeploymentTargets":["Environments-1","drop-me"],"OptionalDeploymentTargets":[]}]}`,
+			want: `{"Name":"L","Phases":[{"AutomaticDeploymentTargets":["name(Environments-1)"],"OptionalDeploymentTargets":[]}]}`,
+			seen: []string{"Environment@:Environments-1", "Environment@:drop-me"},
+		},
+		{
+			kind: Project,
+			in:   `{"LifecycleId":"Lifecycles-1","ProjectGroupId":"","ReleaseCreationStrategy":{"ChannelId":"Channels-4"}}`,
+			want: `{"LifecycleId":"name(Lifecycles-1)","ProjectGroupId":"","ReleaseCreationStrategy":{"ChannelId":"name(Channels-4)"}}`,
+			seen: []string{"Channel@:Channels-4", "Lifecycle@:Lifecycles-1"},
+		},
+		{
+			kind: ProjectVariables,
+			in:   `{"Variables":[{"Name":"A","Type":"AzureAccount","Value":"Accounts-2","Scope":{"Environment":["Environments-3"]}},{"Name":"B","Type":"String","Value":"Accounts-2"}]}`,
+			want: `{"Variables":[{"Name":"A","Scope":{"Environment":["name(Environments-3)"]},"Type":"AzureAccount","Value":"name(Accounts-2)"},{"Name":"B","Type":"String","Value":"Accounts-2"}]}`,
+			seen: []string{"Environment@:Environments-3", "Account@:Accounts-2"},
+		},
+		{
+			kind: TenantVariables,
+			in:   `{"ProjectVariables":{"Projects-1":{"Variables":{"Environments-1":{"g1":"v"}}}},"LibraryVariables":{"LibraryVariableSets-2":{"Variables":{"g2":"w"}}}}`,
+			want: `{"LibraryVariables":{"name(LibraryVariableSets-2)":{"Variables":{"name(g2)":"w"}}},"ProjectVariables":{"name(Projects-1)":{"Variables":{"name(Environments-1)":{"name(g1)":"v"}}}}}`,
+			seen: []string{"ProjectTemplate@Projects-1:g1", "Environment@:Environments-1", "LibraryTemplate@LibraryVariableSets-2:g2", "Project@:Projects-1", "LibraryVariableSet@:LibraryVariableSets-2"},
+		},
+		{
+			kind: DeploymentProcess,
+			in:   `{"Steps":[{"Actions":[{"Environments":["Environments-1"],"Properties":{"Octopus.Action.Template.Id":"ActionTemplates-3","Param":"Accounts-9","Script":"echo"}}]}]}`,
+			want: `{"Steps":[{"Actions":[{"Environments":["name(Environments-1)"],"Properties":{"Octopus.Action.Template.Id":"name(ActionTemplates-3)","Param":"name(Accounts-9)","Script":"name(echo)"}}]}]}`,
+			seen: []string{"ActionTemplate@:ActionTemplates-3", "*@:Accounts-9", "*@:echo", "Environment@:Environments-1"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			doc := decode(t, tt.in)
+			var seen []string
+			if err := MustLookup(tt.kind).Rewrite(doc, names(&seen)); err != nil {
+				t.Fatal(err)
+			}
+			if got := encode(t, doc); got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+			if !reflect.DeepEqual(seen, tt.seen) {
+				t.Errorf("visited %q, want %q", seen, tt.seen)
+			}
+		})
+	}
+}
+
+func TestStripSortScrub(t *testing.T) {
+	k := MustLookup(ProjectVariables)
+	doc := decode(t, `{"Id":"variableset-Projects-1","OwnerId":"Projects-1","Version":3,"ScopeValues":{},
+		"Variables":[{"Id":"g2","Name":"Z","Value":"z","Scope":{"Environment":["Prod","Dev"]}},
+		             {"Id":"g1","Name":"A","IsSensitive":true,"Type":"Sensitive","Value":"leaked"}]}`)
+	if err := k.Strip(doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.SortSets(doc); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := k.Scrub(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"Variables":[{"IsSensitive":true,"Name":"A","Type":"Sensitive","Value":null},{"Name":"Z","Scope":{"Environment":["Dev","Prod"]},"Value":"z"}]}`
+	if got := encode(t, doc); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if !reflect.DeepEqual(changed, []string{"/Variables/0/Value"}) {
+		t.Errorf("scrubbed %q", changed)
+	}
+
+	acct := decode(t, `{"Name":"AWS","SecretKey":{"HasValue":true,"NewValue":"s3cret"},"Password":"plain"}`)
+	if _, err := MustLookup(Account).Scrub(acct); err != nil {
+		t.Fatal(err)
+	}
+	if got := encode(t, acct); strings.Contains(got, "s3cret") || strings.Contains(got, "plain") {
+		t.Errorf("secret survived: %s", got)
+	}
+	tv := decode(t, `{"ProjectVariables":{"P":{"Variables":{"E":{"t1":"plain","t2":{"HasValue":true,"NewValue":"x"}}}}}}`)
+	if _, err := MustLookup(TenantVariables).Scrub(tv); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := encode(t, tv), `{"ProjectVariables":{"P":{"Variables":{"E":{"t1":"plain","t2":{"HasValue":true,"NewValue":null}}}}}}`; got != want {
+		t.Errorf("tenant variables scrubbed to %s", got)
+	}
+}
+
+func TestCheckIDFree(t *testing.T) {
+	tests := []struct {
+		kind, doc, wantErr string
+	}{
+		{Lifecycle, `{"Name":"L","Phases":[{"AutomaticDeploymentTargets":["Production"]}]}`, ""},
+		{Lifecycle, `{"Name":"L","Phases":[{"AutomaticDeploymentTargets":["Environments-1"]}]}`, `/Phases/0/AutomaticDeploymentTargets/0: reference to Environment holds the ID "Environments-1"`},
+		{Project, `{"Name":"P","Id":"Projects-1"}`, "/Id holds the server ID"},
+		{Feed, `{"Name":"feeds-builtin"}`, ""},
+		{DeploymentProcess, `{"Steps":[{"Actions":[{"Packages":[{"FeedId":"feeds-builtin"}]}]}]}`, "reference to Feed holds the ID"},
+		{DeploymentProcess, `{"Steps":[{"Actions":[{"Properties":{"P":"Certificates-4"}}]}]}`, "reference to another entity holds the ID"},
+		{DeploymentProcess, `{"Steps":[{"Actions":[{"Properties":{"P":{"$ref":"Certificate","name":"C"}}}]}]}`, ""},
+		{ProjectVariables, `{"Variables":[{"Name":"x","Scope":{"Action":["5b2a6a62-1b0a-4e0c-9a43-7e6ad1c4b0f1"]}}]}`, "reference to Action holds the ID"},
+		{ScopedUserRole, `[{"UserRoleId":"userroles-projectdeployer"}]`, "reference to UserRole holds the ID"},
+		{ScopedUserRole, `[{"UserRoleId":"Project deployer","TenantIds":["Acme"]}]`, ""},
+	}
+	for _, tt := range tests {
+		err := MustLookup(tt.kind).CheckIDFree(decode(t, tt.doc))
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s %s: unexpected error %v", tt.kind, tt.doc, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%s %s: error %v, want %q", tt.kind, tt.doc, err, tt.wantErr)
+		}
+	}
+}
+
+func TestRegistryConsistent(t *testing.T) {
+	for _, k := range Kinds() {
+		for _, r := range k.Refs {
+			switch r.To {
+			case Action, ProcessOwner, ProjectTemplate, LibraryTemplate, AnyKind:
+			default:
+				if Lookup(r.To) == nil {
+					t.Errorf("%s: reference %s to unknown kind %s", k.Name, r.Path, r.To)
+				}
+			}
+			if r.Within == ScopeOwner && k.Parent == "" {
+				t.Errorf("%s: owner-scoped reference %s on a kind without an owner", k.Name, r.Path)
+			}
+		}
+		if k.Parent != "" && Lookup(k.Parent) == nil {
+			t.Errorf("%s: unknown parent %s", k.Name, k.Parent)
+		}
+		if k.Policy == PolicyNever {
+			continue
+		}
+		want := k.Depth()
+		if !k.IsSingleton() && !k.Many {
+			want++
+		}
+		if got := strings.Count(k.File, "{}"); got != want {
+			t.Errorf("%s: file %q has %d names, want %d", k.Name, k.File, got, want)
+		}
+		if len(k.Deferred) > 0 && k.DeferredOrder <= k.Order {
+			t.Errorf("%s: deferred fields must be written after the kind", k.Name)
+		}
+	}
+}
+
+func TestPaths(t *testing.T) {
+	k := MustLookup(RunbookProcess)
+	p, err := k.Path("OctoFX", "Restart IIS")
+	if err != nil || p != "projects/OctoFX/runbooks/Restart IIS/process.json" {
+		t.Fatalf("Path = %q, %v", p, err)
+	}
+	got, names := KindForPath(p)
+	if got != k || !reflect.DeepEqual(names, []string{"OctoFX", "Restart IIS"}) {
+		t.Fatalf("KindForPath = %v %q", got, names)
+	}
+	if k, _ := KindForPath("projects/OctoFX/unknown.json"); k != nil {
+		t.Fatalf("unknown file claimed by %s", k.Name)
+	}
+	if _, err := k.Path("only-one"); err == nil {
+		t.Fatal("Path accepted too few names")
+	}
+}
