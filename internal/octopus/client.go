@@ -1,0 +1,459 @@
+// Package octopus is the one place octobundle talks HTTP to an Octopus
+// server: client construction, space resolution, paging, retries with
+// backoff, and raw JSON reads and writes. It goes through go-octopusdeploy's
+// newclient HttpSession (headers, base URL handling) and deliberately avoids
+// the library's typed structs, which drop fields they do not model (see
+// ../shared/notes/go-octopusdeploy.md §3.5, §5).
+//
+// Documents are decoded with json.Number so numbers survive a round trip
+// exactly. API keys are sent in a header and never appear in errors or logs.
+package octopus
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/OctopusDeploy/go-octopusdeploy/v2/pkg/newclient"
+)
+
+// Config says how to reach one Octopus server.
+type Config struct {
+	// URL is the server's base URL (https://octopus.example.com).
+	URL string
+	// APIKey authenticates every request (X-Octopus-ApiKey). Never logged.
+	APIKey string
+	// Space is the space name (or ID) to work in; empty means the default space.
+	Space string
+	// HTTPClient is used for every request; nil means a client with a
+	// 60-second timeout.
+	HTTPClient *http.Client
+	// Retry is the retry policy; zero values take the defaults.
+	Retry Retry
+	// Logger receives one debug line per request; nil discards.
+	Logger *slog.Logger
+	// Tool is appended to the User-Agent ("octobundle/1.2.3").
+	Tool string
+}
+
+// Retry is the policy for retrying failed requests.
+type Retry struct {
+	// Attempts is the total number of tries per request (default 8).
+	Attempts int
+	// Base is the first backoff (default 200ms); it doubles per attempt.
+	Base time.Duration
+	// Max caps one backoff and any Retry-After honoured (default 10s).
+	Max time.Duration
+}
+
+func (r Retry) withDefaults() Retry {
+	if r.Attempts <= 0 {
+		r.Attempts = 8
+	}
+	if r.Base <= 0 {
+		r.Base = 200 * time.Millisecond
+	}
+	if r.Max <= 0 {
+		r.Max = 10 * time.Second
+	}
+	return r
+}
+
+// Client talks to one space of one Octopus server.
+type Client struct {
+	session *newclient.HttpSession
+	retry   Retry
+	log     *slog.Logger
+	server  string
+
+	// SpaceID and SpaceName identify the space the client works in.
+	SpaceID, SpaceName string
+	// ServerVersion is the server's Version from the root document.
+	ServerVersion string
+
+	requests, retries, writes atomic.Int64
+}
+
+// Stats counts what a client has done.
+type Stats struct {
+	// Requests is the number of HTTP requests sent, retries included.
+	Requests int64
+	// Retries is how many of them were retries.
+	Retries int64
+	// Writes is the number of successful POST/PUT/DELETE requests.
+	Writes int64
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() Stats {
+	return Stats{Requests: c.requests.Load(), Retries: c.retries.Load(), Writes: c.writes.Load()}
+}
+
+// Server returns the server URL without credentials, for manifests and messages.
+func (c *Client) Server() string { return c.server }
+
+// Connect reads the server's root document, resolves the space by name and
+// returns a client bound to it.
+func Connect(ctx context.Context, cfg Config) (*Client, error) {
+	if cfg.URL == "" {
+		return nil, errors.New("no server URL: set --server or OCTOPUS_URL")
+	}
+	if cfg.APIKey == "" {
+		return nil, errors.New("no API key: set --api-key, --api-key-file or OCTOPUS_API_KEY")
+	}
+	base, err := url.Parse(strings.TrimRight(cfg.URL, "/") + "/")
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("server URL %q is not an http(s) URL", redactURL(cfg.URL))
+	}
+	base.User = nil
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ua := "octobundle"
+	if cfg.Tool != "" {
+		ua = cfg.Tool
+	}
+	c := &Client{
+		session: &newclient.HttpSession{
+			HttpClient: hc,
+			BaseURL:    base,
+			DefaultHeaders: map[string]string{
+				"X-Octopus-ApiKey": cfg.APIKey,
+				"User-Agent":       ua,
+			},
+		},
+		retry:  cfg.Retry.withDefaults(),
+		log:    log,
+		server: strings.TrimRight(base.String(), "/"),
+	}
+	root, err := c.Get(ctx, "/api/")
+	if err != nil {
+		return nil, fmt.Errorf("reading the server root document: %w", err)
+	}
+	c.ServerVersion, _ = root["Version"].(string)
+	if err := c.resolveSpace(ctx, cfg.Space); err != nil {
+		return nil, err
+	}
+	log.Debug("connected", "server", c.server, "version", c.ServerVersion, "space", c.SpaceName, "spaceId", c.SpaceID)
+	return c, nil
+}
+
+func (c *Client) resolveSpace(ctx context.Context, want string) error {
+	spaces, err := c.List(ctx, "/api/spaces", nil)
+	if err != nil {
+		return fmt.Errorf("listing spaces: %w", err)
+	}
+	var names []string
+	for _, s := range spaces {
+		id, _ := s["Id"].(string)
+		name, _ := s["Name"].(string)
+		def, _ := s["IsDefault"].(bool)
+		names = append(names, name)
+		if (want == "" && def) || (want != "" && (name == want || id == want)) {
+			c.SpaceID, c.SpaceName = id, name
+			return nil
+		}
+	}
+	if want == "" {
+		return errors.New("the server has no default space: name one with --space or OCTOPUS_SPACE")
+	}
+	return fmt.Errorf("space %q not found on %s (spaces: %s)", want, c.server, strings.Join(names, ", "))
+}
+
+// SpacePath returns the API path of rel inside the client's space
+// ("/api/Spaces-1/environments"), or below /api/ when serverLevel.
+func (c *Client) SpacePath(rel string, serverLevel bool) string {
+	if serverLevel {
+		return "/api/" + rel
+	}
+	return "/api/" + c.SpaceID + "/" + rel
+}
+
+// APIError is an error answer from the server.
+type APIError struct {
+	Method, Path string
+	// Status is the HTTP status code.
+	Status int
+	// Message is the server's ErrorMessage.
+	Message string
+	// Errors are the server's detailed validation errors.
+	Errors []string
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("%s %s: %d %s", e.Method, e.Path, e.Status, http.StatusText(e.Status))
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	if len(e.Errors) > 0 {
+		msg += " (" + strings.Join(e.Errors, "; ") + ")"
+	}
+	return msg
+}
+
+// IsStatus reports whether err is an APIError with the given status.
+func IsStatus(err error, status int) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == status
+}
+
+// ErrUncertainWrite means a POST failed in a way that leaves unknown whether
+// the server performed it (a dropped connection, a 5xx). Create resolves it
+// by looking the entity up before trying again.
+var ErrUncertainWrite = errors.New("the server may or may not have performed the write")
+
+// Get reads one document.
+func (c *Client) Get(ctx context.Context, path string) (map[string]any, error) {
+	var out map[string]any
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out, err
+}
+
+// GetAny reads one document of any JSON shape.
+func (c *Client) GetAny(ctx context.Context, path string) (any, error) {
+	var out any
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out, err
+}
+
+// Put replaces a document and returns the server's answer.
+func (c *Client) Put(ctx context.Context, path string, body any) (map[string]any, error) {
+	var out map[string]any
+	err := c.do(ctx, http.MethodPut, path, body, &out)
+	return out, err
+}
+
+// Delete removes a document.
+func (c *Client) Delete(ctx context.Context, path string) error {
+	return c.do(ctx, http.MethodDelete, path, nil, nil)
+}
+
+// Post creates a document. A POST is retried only when the server answered
+// 429 (it did not process the request); a dropped connection or a 5xx is
+// returned wrapped in ErrUncertainWrite. Prefer Create.
+func (c *Client) Post(ctx context.Context, path string, body any) (map[string]any, error) {
+	var out map[string]any
+	err := c.do(ctx, http.MethodPost, path, body, &out)
+	return out, err
+}
+
+// Create POSTs body to path. When the outcome is uncertain it calls find to
+// see whether the server created the entity after all, and returns that
+// entity; otherwise it tries again. So a flaky connection never duplicates
+// an entity.
+func (c *Client) Create(ctx context.Context, path string, body any, find func(context.Context) (map[string]any, error)) (map[string]any, error) {
+	var lastErr error
+	for attempt := 0; attempt < c.retry.Attempts; attempt++ {
+		out, err := c.Post(ctx, path, body)
+		if err == nil || !errors.Is(err, ErrUncertainWrite) {
+			return out, err
+		}
+		lastErr = err
+		if find != nil {
+			got, ferr := find(ctx)
+			if ferr != nil {
+				return nil, fmt.Errorf("%w; and looking the entity up failed: %v", err, ferr)
+			}
+			if got != nil {
+				c.log.Debug("uncertain create resolved: the entity exists", "path", path)
+				return got, nil
+			}
+		}
+		if err := c.sleep(ctx, c.backoff(attempt, 0)); err != nil {
+			return nil, err
+		}
+	}
+	return nil, lastErr
+}
+
+// List reads every item of a collection, page by page. It does not rely on
+// Page.Next alone: it keeps paging until TotalResults items arrived (some
+// server versions omitted Page.Next), and fails if a page is short.
+func (c *Client) List(ctx context.Context, path string, query url.Values) ([]map[string]any, error) {
+	const take = 200
+	var all []map[string]any
+	for skip := 0; ; {
+		q := url.Values{}
+		for k, v := range query {
+			q[k] = v
+		}
+		q.Set("skip", strconv.Itoa(skip))
+		q.Set("take", strconv.Itoa(take))
+		var page struct {
+			Items        []map[string]any
+			TotalResults int
+		}
+		if err := c.do(ctx, http.MethodGet, path+"?"+q.Encode(), nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Items...)
+		skip += len(page.Items)
+		if len(page.Items) == 0 || skip >= page.TotalResults {
+			if skip < page.TotalResults {
+				return nil, fmt.Errorf("GET %s: the server reported %d items but returned %d", path, page.TotalResults, skip)
+			}
+			return all, nil
+		}
+	}
+}
+
+// do sends one request with retries and decodes the answer into out.
+func (c *Client) do(ctx context.Context, method, path string, body any, out any) error {
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return fmt.Errorf("%s %s: encoding the request: %w", method, path, err)
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			c.retries.Add(1)
+		}
+		status, retryAfter, err := c.once(ctx, method, path, payload, out)
+		if err == nil {
+			if method != http.MethodGet {
+				c.writes.Add(1)
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		retryable := status == http.StatusTooManyRequests ||
+			(status >= 500 && status != http.StatusNotImplemented) || status == 0
+		if method == http.MethodPost && status != http.StatusTooManyRequests {
+			if retryable {
+				return fmt.Errorf("%w: %w", ErrUncertainWrite, err)
+			}
+			return err
+		}
+		if !retryable || attempt+1 >= c.retry.Attempts {
+			if retryable {
+				return fmt.Errorf("%w (gave up after %d attempts)", err, attempt+1)
+			}
+			return err
+		}
+		wait := c.backoff(attempt, retryAfter)
+		c.log.Debug("retrying", "method", method, "path", path, "status", status, "wait", wait, "error", err)
+		if err := c.sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// once sends one request. status is 0 when no answer arrived.
+func (c *Client) once(ctx context.Context, method, path string, payload []byte, out any) (status int, retryAfter time.Duration, err error) {
+	c.requests.Add(1)
+	u, err := url.Parse(path)
+	if err != nil {
+		return -1, 0, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "/", nil)
+	if err != nil {
+		return -1, 0, err
+	}
+	req.URL = u
+	req.Header.Set("Accept", "application/json")
+	if payload != nil {
+		req.Body = io.NopCloser(bytes.NewReader(payload))
+		req.ContentLength = int64(len(payload))
+		req.Header.Set("Content-Type", "application/json")
+	}
+	start := time.Now()
+	resp, err := c.session.DoRawRequest(req)
+	if err != nil {
+		c.log.Debug("request failed", "method", method, "path", path, "error", scrubErr(err))
+		return 0, 0, fmt.Errorf("%s %s: %v", method, path, scrubErr(err))
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	c.log.Debug("request", "method", method, "path", path, "status", resp.StatusCode, "bytes", len(data), "duration", time.Since(start))
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s %s: reading the answer: %v", method, path, scrubErr(err))
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		ae := &APIError{Method: method, Path: path, Status: resp.StatusCode}
+		var body struct {
+			ErrorMessage string
+			Errors       []string
+		}
+		if json.Unmarshal(data, &body) == nil {
+			ae.Message, ae.Errors = body.ErrorMessage, body.Errors
+		}
+		if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s >= 0 {
+			retryAfter = time.Duration(s) * time.Second
+		}
+		return resp.StatusCode, retryAfter, ae
+	}
+	if out == nil || len(bytes.TrimSpace(data)) == 0 {
+		return resp.StatusCode, 0, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(out); err != nil {
+		// A truncated body is a transport failure, not a server answer.
+		return 0, 0, fmt.Errorf("%s %s: decoding the answer: %v", method, path, err)
+	}
+	return resp.StatusCode, 0, nil
+}
+
+func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
+	d := c.retry.Base << attempt
+	if d > c.retry.Max || d <= 0 {
+		d = c.retry.Max
+	}
+	d = d/2 + rand.N(d/2+1) // jitter
+	if retryAfter > d {
+		d = retryAfter
+	}
+	if d > c.retry.Max {
+		d = c.retry.Max
+	}
+	return d
+}
+
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// scrubErr keeps transport errors free of URLs with credentials.
+func scrubErr(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	u.User = nil
+	return u.String()
+}
