@@ -1,0 +1,411 @@
+// Package snapshot reads one Octopus space into memory — every collection of
+// the kind registry once, in parallel, plus the per-owner singletons
+// (deployment processes, variable sets, runbook processes, tenant variables)
+// — and indexes it both ways: server ID → name and name → server ID, within
+// the scope each name is unique in. Export reads the source this way and
+// turns IDs into names; apply reads the destination this way and turns names
+// back into IDs. Both directions use the same Index.
+package snapshot
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/octobundle/octobundle/internal/octopus"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// Entity is one entity read from the server.
+type Entity struct {
+	// Kind is the entity's kind.
+	Kind *schema.Kind
+	// ID is the server ID ("" for Many files).
+	ID string
+	// Name is the entity's own name; singletons take their owner's name.
+	Name string
+	// Owner is the owning entity (a channel's project), nil at top level.
+	Owner *Entity
+	// Doc is the server's JSON: an object, or an array for Many kinds.
+	Doc any
+}
+
+// Object returns Doc as an object (nil for Many kinds).
+func (e *Entity) Object() map[string]any {
+	m, _ := e.Doc.(map[string]any)
+	return m
+}
+
+// Root returns the top-level owner of e (e itself at top level).
+func (e *Entity) Root() *Entity {
+	for e.Owner != nil {
+		e = e.Owner
+	}
+	return e
+}
+
+// Names returns the names of e's owners and of e itself, outermost first —
+// the names that place it in a bundle. Singletons and Many files add no name
+// of their own.
+func (e *Entity) Names() []string {
+	var out []string
+	if e.Owner != nil {
+		out = e.Owner.Names()
+	}
+	if !e.Kind.IsSingleton() && !e.Kind.Many {
+		out = append(out, e.Name)
+	}
+	return out
+}
+
+// Label names the entity for messages: "Channel OctoFX/Release".
+func (e *Entity) Label() string {
+	n := strings.Join(e.Names(), "/")
+	if n == "" {
+		return e.Kind.Name
+	}
+	return e.Kind.Name + " " + n
+}
+
+// Snapshot is a space as read.
+type Snapshot struct {
+	// Server is the server URL, ServerVersion its version.
+	Server, ServerVersion string
+	// SpaceID and SpaceName identify the space.
+	SpaceID, SpaceName string
+	// Index maps IDs and names both ways.
+	Index *Index
+
+	mu     sync.Mutex
+	byKind map[string][]*Entity
+}
+
+// Entities returns the entities of one kind, ordered by owner names then name.
+func (s *Snapshot) Entities(kind string) []*Entity {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*Entity(nil), s.byKind[kind]...)
+}
+
+// Children returns the entities of kind whose owner is owner.
+func (s *Snapshot) Children(owner *Entity, kind string) []*Entity {
+	var out []*Entity
+	for _, e := range s.Entities(kind) {
+		if e.Owner == owner {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Find returns the entity of kind with the given names (owners first), or nil.
+func (s *Snapshot) Find(kind string, names ...string) *Entity {
+	for _, e := range s.Entities(kind) {
+		if equalNames(e.Names(), names) {
+			return e
+		}
+	}
+	return nil
+}
+
+func equalNames(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Add records an entity (read, or created by apply) and indexes its names.
+func (s *Snapshot) Add(e *Entity) {
+	s.mu.Lock()
+	s.byKind[e.Kind.Name] = append(s.byKind[e.Kind.Name], e)
+	s.mu.Unlock()
+	s.indexEntity(e)
+}
+
+// Replace swaps the document of an entity after apply wrote it, re-indexing
+// the names it provides (new actions, templates).
+func (s *Snapshot) Replace(e *Entity, doc any) {
+	s.mu.Lock()
+	e.Doc = doc
+	s.mu.Unlock()
+	s.indexEntity(e)
+}
+
+func (s *Snapshot) indexEntity(e *Entity) {
+	k := e.Kind
+	if e.ID != "" && !k.IsSingleton() && !k.Many {
+		scope := ""
+		if e.Owner != nil {
+			scope = e.Root().ID
+		}
+		s.Index.Add(k.Name, scope, e.ID, e.Name)
+	}
+	obj := e.Object()
+	if obj == nil {
+		return
+	}
+	for _, p := range k.Provided(obj) {
+		scope := e.ID
+		if p.Within == schema.ScopeOwner {
+			scope = e.Root().ID
+		}
+		name := p.Name
+		if p.Qualify && e.Owner != nil {
+			name = e.Owner.Name + "/" + name
+		}
+		if p.ID != "" {
+			s.Index.Add(p.Kind, scope, p.ID, name)
+		}
+	}
+}
+
+// Options say what to read.
+type Options struct {
+	// Optional reads the optional kinds (deployment targets, workers) as
+	// entities; they are always indexed by name, since variables may be
+	// scoped to machines.
+	Optional bool
+	// Concurrency bounds parallel requests (default 8).
+	Concurrency int
+	// Logger receives progress at debug level.
+	Logger *slog.Logger
+	// Progress, if set, is called after each request-level step with the
+	// number of steps done and known so far.
+	Progress func(done, total int)
+}
+
+// Read reads the client's space.
+func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 8
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Snapshot{
+		Server: c.Server(), ServerVersion: c.ServerVersion,
+		SpaceID: c.SpaceID, SpaceName: c.SpaceName,
+		Index:  NewIndex(),
+		byKind: map[string][]*Entity{},
+	}
+	r := &reader{c: c, s: s, sem: make(chan struct{}, o.Concurrency), log: log, progress: o.Progress}
+
+	// Pass 1: every collection kind, in parallel.
+	lists := map[string][]map[string]any{}
+	var mu sync.Mutex
+	var tasks []func(context.Context) error
+	for _, k := range schema.Kinds() {
+		k := k
+		if k.Collection == "" || k.Policy == schema.PolicyNever {
+			continue
+		}
+		tasks = append(tasks, func(ctx context.Context) error {
+			q := url.Values{}
+			for key, v := range k.Filter {
+				q.Set(key, v)
+			}
+			items, err := c.List(ctx, c.SpacePath(k.Collection, k.ServerLevel), q)
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", k.Title, err)
+			}
+			mu.Lock()
+			lists[k.Name] = items
+			mu.Unlock()
+			log.Debug("read collection", "kind", k.Name, "count", len(items))
+			return nil
+		})
+	}
+	if err := r.run(ctx, tasks); err != nil {
+		return nil, err
+	}
+	// Top-level entities first, then owned ones, so owners exist to attach to.
+	byID := map[string]*Entity{}
+	for _, k := range schema.Kinds() {
+		items, ok := lists[k.Name]
+		if !ok || k.Parent != "" {
+			continue
+		}
+		for _, it := range items {
+			if k.Optional && !o.Optional {
+				// Indexed for name lookups (variable machine scopes), not kept.
+				s.Index.Add(k.Name, "", str(it["Id"]), str(it[k.NameField]))
+				continue
+			}
+			e := &Entity{Kind: k, ID: str(it["Id"]), Name: str(it[k.NameField]), Doc: it}
+			byID[e.ID] = e
+			s.Add(e)
+		}
+	}
+	for _, k := range schema.Kinds() {
+		items, ok := lists[k.Name]
+		if !ok || k.Parent == "" {
+			continue
+		}
+		if k.Many {
+			groups := map[string][]any{}
+			for _, it := range items {
+				groups[str(it[k.ParentField])] = append(groups[str(it[k.ParentField])], it)
+			}
+			for ownerID, g := range groups {
+				if owner := byID[ownerID]; owner != nil {
+					s.Add(&Entity{Kind: k, Owner: owner, Doc: g})
+				}
+			}
+			continue
+		}
+		for _, it := range items {
+			owner := byID[str(it[k.ParentField])]
+			if owner == nil {
+				log.Debug("skipping entity whose owner is not in the space", "kind", k.Name, "id", it["Id"])
+				continue
+			}
+			e := &Entity{Kind: k, ID: str(it["Id"]), Name: str(it[k.NameField]), Owner: owner, Doc: it}
+			byID[e.ID] = e
+			s.Add(e)
+		}
+	}
+
+	// Pass 2: singletons read per owner (processes, variable sets, tenant
+	// variables), in parallel. Runbook processes hang off runbooks, which
+	// were attached above, so one pass suffices.
+	tasks = nil
+	for _, k := range schema.Kinds() {
+		k := k
+		if k.Read == "" {
+			continue
+		}
+		for _, owner := range s.Entities(k.Parent) {
+			owner := owner
+			path, err := expand(k.Read, owner.Object())
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", owner.Label(), err)
+			}
+			tasks = append(tasks, func(ctx context.Context) error {
+				doc, err := c.Get(ctx, c.SpacePath(path, false))
+				if err != nil {
+					return fmt.Errorf("reading %s of %s: %w", k.Name, owner.Label(), err)
+				}
+				s.Add(&Entity{Kind: k, ID: str(doc["Id"]), Name: owner.Name, Owner: owner, Doc: doc})
+				return nil
+			})
+		}
+	}
+	if err := r.run(ctx, tasks); err != nil {
+		return nil, err
+	}
+	s.sort()
+	return s, nil
+}
+
+// New returns an empty snapshot (for tests and for apply to an empty space).
+func New(server, version, spaceID, spaceName string) *Snapshot {
+	return &Snapshot{Server: server, ServerVersion: version, SpaceID: spaceID, SpaceName: spaceName, Index: NewIndex(), byKind: map[string][]*Entity{}}
+}
+
+func (s *Snapshot) sort() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, es := range s.byKind {
+		sort.SliceStable(es, func(i, j int) bool {
+			return strings.Join(es[i].Names(), "\x00") < strings.Join(es[j].Names(), "\x00")
+		})
+	}
+}
+
+// expand fills {Field} placeholders of a Read path from the owner document.
+func expand(tmpl string, owner map[string]any) (string, error) {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(tmpl, '{')
+		if i < 0 {
+			b.WriteString(tmpl)
+			return b.String(), nil
+		}
+		j := strings.IndexByte(tmpl[i:], '}')
+		if j < 0 {
+			return "", fmt.Errorf("bad path template %q", tmpl)
+		}
+		field := tmpl[i+1 : i+j]
+		v := str(owner[field])
+		if v == "" {
+			return "", fmt.Errorf("the server did not return %s, needed to read %s", field, tmpl)
+		}
+		b.WriteString(tmpl[:i])
+		b.WriteString(url.PathEscape(v))
+		tmpl = tmpl[i+j+1:]
+	}
+}
+
+// Expand fills {Field} placeholders of a kind's Read path from its owner's
+// document ("variables/{VariableSetId}" → "variables/variableset-Projects-1").
+func Expand(tmpl string, owner map[string]any) (string, error) { return expand(tmpl, owner) }
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+type reader struct {
+	c        *octopus.Client
+	s        *Snapshot
+	sem      chan struct{}
+	log      *slog.Logger
+	progress func(done, total int)
+	mu       sync.Mutex
+	done     int
+	total    int
+}
+
+// run executes tasks with bounded parallelism; the first error cancels the rest.
+func (r *reader) run(ctx context.Context, tasks []func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.mu.Lock()
+	r.total += len(tasks)
+	r.mu.Unlock()
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for _, t := range tasks {
+		t := t
+		select {
+		case r.sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-r.sem }()
+			if err := t(ctx); err != nil {
+				once.Do(func() { first = err; cancel() })
+				return
+			}
+			r.mu.Lock()
+			r.done++
+			d, n := r.done, r.total
+			r.mu.Unlock()
+			if r.progress != nil {
+				r.progress(d, n)
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
+}
