@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/urfave/cli/v2"
+)
+
+// applyFlags are shared by plan and apply.
+func applyFlags() []cli.Flag {
+	return append(connectionFlags(),
+		&cli.StringFlag{Name: "output", Value: "text", Usage: "output format on stdout: text or json"},
+		&cli.BoolFlag{Name: "allow-version-skew", Usage: "apply even if the destination's Octopus major.minor is more than one minor version from the bundle's source"},
+		&cli.BoolFlag{Name: "include-targets", Usage: "apply deployment targets and workers the bundle holds"},
+	)
+}
+
+func applyOptions(c *cli.Context, what string) apply.Options {
+	return apply.Options{
+		AllowVersionSkew: c.Bool("allow-version-skew"),
+		Optional:         c.Bool("include-targets"),
+		Concurrency:      c.Int("concurrency"),
+		Logger:           logger(),
+		Progress:         progress(c, what),
+	}
+}
+
+// readBundleArg reads the single BUNDLE argument.
+func readBundleArg(c *cli.Context) (*bundles.Bundle, error) {
+	if c.NArg() != 1 {
+		return nil, usageError("%s takes one BUNDLE argument (a directory or .tar.zst)", c.Command.Name)
+	}
+	switch c.String("output") {
+	case "text", "json":
+	default:
+		return nil, usageError("--output must be text or json, not %q", c.String("output"))
+	}
+	return bundles.Read(c.Args().First(), bundles.ReadOptions{})
+}
+
+func planCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "plan",
+		Usage:     "show what apply would do to the destination",
+		ArgsUsage: "BUNDLE",
+		Flags: append(applyFlags(),
+			&cli.StringFlag{Name: "out", Usage: "save the plan as JSON to `FILE` for apply --plan"},
+			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when there are no changes, 2 when there are changes, 1 on error"},
+		),
+		Action: func(c *cli.Context) error {
+			b, err := readBundleArg(c)
+			if err != nil {
+				return err
+			}
+			cl, err := connect(c)
+			if err != nil {
+				return err
+			}
+			p, err := apply.MakePlan(c.Context, cl, b, applyOptions(c, "reading destination"))
+			if err != nil {
+				return err
+			}
+			if out := c.String("out"); out != "" {
+				if err := writeFileAtomic(out, p.WriteJSON); err != nil {
+					return fmt.Errorf("saving the plan: %w", err)
+				}
+			}
+			if c.String("output") == "json" {
+				err = p.WriteJSON(c.App.Writer)
+			} else {
+				err = p.WriteText(c.App.Writer)
+			}
+			if err != nil {
+				return err
+			}
+			switch {
+			case p.HasErrors():
+				return cli.Exit("the plan has errors (see above)", exitFailed)
+			case c.Bool("detailed-exitcode") && p.HasChanges():
+				return cli.Exit("", exitChanges)
+			}
+			return nil
+		},
+	}
+}
+
+// writeFileAtomic writes a file through a temporary sibling and a rename, so
+// a crash never leaves half a file.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(dirOf(path), ".octobundle-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+func dirOf(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if os.IsPathSeparator(path[i]) {
+			return path[:i+1]
+		}
+	}
+	return "."
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/octobundle/octobundle/internal/octopus"
+	"github.com/urfave/cli/v2"
+)
+
+// connectionFlags are the flags every command that talks to Octopus takes,
+// with the Octopus CLI's environment variables.
+func connectionFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "server", Usage: "Octopus server URL", EnvVars: []string{"OCTOPUS_URL"}},
+		&cli.StringFlag{Name: "api-key", Usage: "Octopus API key (prefer --api-key-file or OCTOPUS_API_KEY: arguments are visible to other users)", EnvVars: []string{"OCTOPUS_API_KEY"}},
+		&cli.StringFlag{Name: "api-key-file", Usage: "read the API key from `FILE`"},
+		&cli.StringFlag{Name: "space", Usage: "space name (default: the server's default space)", EnvVars: []string{"OCTOPUS_SPACE"}},
+		&cli.IntFlag{Name: "concurrency", Value: 8, Usage: "parallel requests"},
+	}
+}
+
+// connect builds an Octopus client from the connection flags.
+func connect(c *cli.Context) (*octopus.Client, error) {
+	key := c.String("api-key")
+	if f := c.String("api-key-file"); f != "" {
+		if key != "" && c.IsSet("api-key") {
+			return nil, usageError("--api-key and --api-key-file are mutually exclusive")
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, usageError("--api-key-file: %v", err)
+		}
+		key = strings.TrimSpace(string(data))
+	}
+	if c.Int("concurrency") < 1 {
+		return nil, usageError("--concurrency must be at least 1")
+	}
+	cl, err := octopus.Connect(c.Context, octopus.Config{
+		URL:    c.String("server"),
+		APIKey: key,
+		Space:  c.String("space"),
+		Logger: logger(),
+		Tool:   "octobundle/" + toolVersion(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to Octopus: %w", err)
+	}
+	return cl, nil
+}
+
+// progress returns a progress callback that redraws one stderr line when
+// stderr is a terminal, and nil otherwise.
+func progress(c *cli.Context, what string) func(done, total int) {
+	f, ok := c.App.ErrWriter.(*os.File)
+	if !ok {
+		return nil
+	}
+	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	return func(done, total int) {
+		fmt.Fprintf(f, "\r%s %d/%d", what, done, total)
+		if done == total {
+			fmt.Fprint(f, "\r\033[K")
+		}
+	}
+}

@@ -1,0 +1,228 @@
+// Package demo runs octobundle's whole round trip with no Octopus server: it
+// starts two in-process simulators seeded with the sample source and
+// destination instances, exports the source, verifies and packs the bundle,
+// shows the plan, applies it, prints the clean-up report, and replays the
+// bundle to show that a second apply makes no writes. It is what
+// `octobundle demo` (the README's first command) runs.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/export"
+	"github.com/octobundle/octobundle/internal/octopus"
+	"github.com/octobundle/octobundle/internal/octosim"
+)
+
+// Options configure a demo run.
+type Options struct {
+	// Out is the directory the bundle, plan and reports are left in.
+	Out string
+	// SourceSeed and DestinationSeed are the sample instance files.
+	SourceSeed, DestinationSeed string
+	// ToolVersion is recorded in the bundle's manifest.
+	ToolVersion string
+	// Stdout receives the plan, the receipts and the clean-up report.
+	Stdout io.Writer
+	// Logger receives the narrative.
+	Logger *slog.Logger
+}
+
+// Summary is what a demo run measured.
+type Summary struct {
+	// Digest is the bundle digest.
+	Digest string
+	// Entities is the number of entity files in the bundle.
+	Entities int
+	// FirstWrites and ReplayWrites count POST/PUT/DELETE requests the
+	// destination saw during the apply and during the replay.
+	FirstWrites, ReplayWrites int64
+	// Status is the first apply's status.
+	Status apply.Status
+	// Cleanup is the number of clean-up items.
+	Cleanup int
+	// Duration is the wall time of the whole run.
+	Duration time.Duration
+}
+
+// Run executes the round trip.
+func Run(ctx context.Context, o Options) (*Summary, error) {
+	start := time.Now()
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	for _, f := range []string{o.SourceSeed, o.DestinationSeed} {
+		if _, err := os.Stat(f); err != nil {
+			return nil, fmt.Errorf("sample instance %s: %w (run the demo from the repository root, or pass --source-seed/--destination-seed)", f, err)
+		}
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return nil, err
+	}
+
+	src, err := startSim(ctx, o.SourceSeed, 0)
+	if err != nil {
+		return nil, fmt.Errorf("starting the source simulator: %w", err)
+	}
+	defer src.close()
+	dst, err := startSim(ctx, o.DestinationSeed, 0)
+	if err != nil {
+		return nil, fmt.Errorf("starting the destination simulator: %w", err)
+	}
+	defer dst.close()
+	log.Info("started two Octopus simulators", "source", src.url, "destination", dst.url)
+
+	// 1. Export the source.
+	sc, err := octopus.Connect(ctx, octopus.Config{URL: src.url, APIKey: src.sim.APIKey(), Logger: log, Tool: "octobundle-demo"})
+	if err != nil {
+		return nil, err
+	}
+	res, err := export.Run(ctx, sc, export.Options{ToolVersion: o.ToolVersion, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	dir := filepath.Join(o.Out, "bundle")
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	if err := res.Bundle.Write(dir); err != nil {
+		return nil, fmt.Errorf("writing the bundle: %w", err)
+	}
+	sum := &Summary{Digest: res.Bundle.Digest(), Entities: len(res.Bundle.Entries())}
+	log.Info("exported the source space", "bundle", dir, "entities", sum.Entities, "requests", res.Stats.Requests, "digest", sum.Digest)
+
+	// 2. Verify and pack; the archive is what would cross the air gap.
+	archive := filepath.Join(o.Out, "bundle.tar.zst")
+	_ = os.Remove(archive)
+	if err := bundles.Pack(dir, archive); err != nil {
+		return nil, fmt.Errorf("pack: %w", err)
+	}
+	for _, p := range []string{dir, archive} {
+		rep, err := bundles.Verify(p)
+		if err != nil {
+			return nil, fmt.Errorf("verify %s: %w", p, err)
+		}
+		log.Info("verified", "bundle", p, "files", rep.Files, "digest", rep.Digest)
+	}
+
+	// 3. Plan against the destination, from the archive.
+	b, err := bundles.Read(archive, bundles.ReadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	dc, err := octopus.Connect(ctx, octopus.Config{URL: dst.url, APIKey: dst.sim.APIKey(), Logger: log, Tool: "octobundle-demo"})
+	if err != nil {
+		return nil, err
+	}
+	opts := apply.Options{Logger: log}
+	plan, err := apply.MakePlan(ctx, dc, b, opts)
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
+	fmt.Fprintln(o.Stdout, "=== plan: what apply will do to the destination ===")
+	if err := plan.WriteText(o.Stdout); err != nil {
+		return nil, err
+	}
+	if err := writeFile(filepath.Join(o.Out, "plan.json"), plan.WriteJSON); err != nil {
+		return nil, err
+	}
+
+	// 4. Apply exactly that plan.
+	dst.sim.ResetCounters()
+	rec, err := apply.Execute(ctx, dc, b, plan, opts)
+	if err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
+	}
+	sum.FirstWrites = int64(dst.sim.Writes())
+	sum.Status = rec.Status()
+	sum.Cleanup = len(rec.Cleanup)
+	fmt.Fprintln(o.Stdout, "\n=== apply: receipt ===")
+	if err := rec.WriteText(o.Stdout); err != nil {
+		return nil, err
+	}
+	if err := writeFile(filepath.Join(o.Out, "cleanup-report.json"), rec.WriteCleanupJSON); err != nil {
+		return nil, err
+	}
+	if rec.Status() != apply.Succeeded {
+		return sum, fmt.Errorf("apply %s", rec.Status())
+	}
+
+	// 5. Replay: the same bundle again must not write anything.
+	dst.sim.ResetCounters()
+	_, rec2, err := apply.Apply(ctx, dc, b, opts)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	sum.ReplayWrites = int64(dst.sim.Writes())
+	fmt.Fprintf(o.Stdout, "\n=== replay: %s, %d writes ===\n", rec2.Status(), sum.ReplayWrites)
+	if sum.ReplayWrites != 0 {
+		return sum, fmt.Errorf("replay made %d writes; it must make none", sum.ReplayWrites)
+	}
+	sum.Duration = time.Since(start)
+	fmt.Fprintf(o.Stdout, "\nbundle: %s (archive %s), plan: %s, clean-up report: %s\n",
+		dir, archive, filepath.Join(o.Out, "plan.json"), filepath.Join(o.Out, "cleanup-report.json"))
+	return sum, nil
+}
+
+type runningSim struct {
+	sim   *octosim.Server
+	url   string
+	close func()
+}
+
+func startSim(ctx context.Context, seedPath string, idOffset int) (*runningSim, error) {
+	seed, err := octosim.LoadSeed(seedPath)
+	if err != nil {
+		return nil, err
+	}
+	sim, err := octosim.New(octosim.Options{Seed: seed, IDOffset: idOffset})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", seedPath, err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Default().Error("simulator stopped", "error", err)
+		}
+	}()
+	return &runningSim{
+		sim: sim,
+		url: "http://" + ln.Addr().String(),
+		close: func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		},
+	}, nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
