@@ -91,7 +91,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			planCommand(),
 			applyCommand(),
 		},
-		ExitErrHandler: func(*cli.Context, error) {}, // run() prints and exits
+		ExitErrHandler:  func(*cli.Context, error) {}, // run() prints and exits
 		HideHelpCommand: true,
 	}
 }
