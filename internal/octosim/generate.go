@@ -297,7 +297,7 @@ func (g *genBuilder) infrastructure() {
 		"Id": "Feeds-2", "Name": "Docker Hub", "Slug": "docker-hub", "FeedType": "Docker",
 		"FeedUri": "https://index.docker.io", "ApiVersion": "v2", "RegistryPath": nil,
 		"DownloadAttempts": 5, "DownloadRetryBackoffSeconds": 10, "Username": nil,
-		"Password": map[string]any{"HasValue": false, "NewValue": nil},
+		"Password":                          map[string]any{"HasValue": false, "NewValue": nil},
 		"PackageAcquisitionLocationOptions": genAnys("ExecutionTarget", "NotAcquired"),
 	})
 	g.add("machinepolicies", map[string]any{
@@ -342,7 +342,7 @@ func (g *genBuilder) infrastructure() {
 			"Id": id, "Name": name, "Slug": genSlug(name), "AccountType": "AmazonWebServicesAccount",
 			"Description": "", "EnvironmentIds": envs, "TenantIds": []any{}, "TenantTags": []any{},
 			"TenantedDeploymentParticipation": "Untenanted",
-			"AccessKey": fmt.Sprintf("AKIAGENERATED%07d", i), "SecretKey": genSensitive("secret-key"),
+			"AccessKey":                       fmt.Sprintf("AKIAGENERATED%07d", i), "SecretKey": genSensitive("secret-key"),
 		})
 	}
 	for i := 1; i <= 2; i++ {
@@ -356,7 +356,7 @@ func (g *genBuilder) infrastructure() {
 			"TenantTags": []any{}, "TenantedDeploymentParticipation": "Untenanted",
 			"Archived": nil, "ReplacedBy": nil, "SubjectCommonName": fmt.Sprintf("*.app%d.example.com", i),
 			"SubjectDistinguishedName": fmt.Sprintf("CN=*.app%d.example.com", i),
-			"IssuerCommonName": "R11", "IssuerDistinguishedName": "CN=R11, O=Let's Encrypt, C=US",
+			"IssuerCommonName":         "R11", "IssuerDistinguishedName": "CN=R11, O=Let's Encrypt, C=US",
 			"SelfSigned": false, "Thumbprint": fmt.Sprintf("%040X", g.rng.Uint64()),
 			"NotBefore": "2025-01-01T00:00:00+00:00", "NotAfter": "2026-01-01T23:59:59+00:00",
 			"IsExpired": false, "HasPrivateKey": true, "Version": 3, "SignatureAlgorithmName": "sha256RSA",
@@ -556,7 +556,7 @@ func (g *genBuilder) project(n int) {
 				"Octopus.Action.Script.ScriptSource": "Inline", "Octopus.Action.Script.Syntax": "Bash",
 				"Octopus.Action.AwsAccount.Variable": "#{S3.Account}", "Octopus.Action.Aws.Region": "us-east-1",
 				"Octopus.Action.Script.ScriptBody": "aws s3 sync ./site \"s3://#{S3.Bucket}\"\n",
-				"S3.Account": g.pick(g.accounts), "S3.Bucket": genSlug(name) + "-site",
+				"S3.Account":                       g.pick(g.accounts), "S3.Bucket": genSlug(name) + "-site",
 				"Octopus.Action.RunOnServer": "true",
 			}
 			act["WorkerPoolId"] = g.pools[1]
@@ -567,7 +567,7 @@ func (g *genBuilder) project(n int) {
 			act["ActionType"] = "Octopus.KubernetesDeployRawYaml"
 			act["Properties"] = map[string]any{
 				"Octopus.Action.KubernetesContainers.CustomResourceYaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + genSlug(name) + "\n",
-				"Octopus.Action.Script.ScriptSource": "Inline", "Octopus.Action.RunOnServer": "true",
+				"Octopus.Action.Script.ScriptSource":                     "Inline", "Octopus.Action.RunOnServer": "true",
 			}
 			act["Container"] = map[string]any{"Image": "octopusdeploy/worker-tools:6.3.0-ubuntu.22.04", "FeedId": "Feeds-2"}
 			act["WorkerPoolId"] = g.pools[2]
