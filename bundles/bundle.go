@@ -1,0 +1,563 @@
+package bundles
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/octobundle/octobundle/schema"
+)
+
+// FormatV1 is the format version this package writes and reads.
+const FormatV1 = "octobundle/v1"
+
+// Names of the bundle files that are not entities.
+const (
+	// ManifestFile describes the bundle (see Manifest).
+	ManifestFile = "manifest.json"
+	// ChecksumsFile lists the sha256 of every other file.
+	ChecksumsFile = "checksums.txt"
+	// SignatureFile is an optional signature over the digest.
+	SignatureFile = "signature"
+)
+
+// Manifest is the content of manifest.json.
+type Manifest struct {
+	// Format is the bundle format version, FormatV1.
+	Format string
+	// ToolVersion is the version of octobundle that wrote the bundle.
+	ToolVersion string
+	// Source is where the content was exported from.
+	Source Source
+	// ExportedAt is when the export ran (UTC, whole seconds).
+	ExportedAt time.Time
+	// Counts is the number of entity files per kind name; set by Seal.
+	Counts map[string]int
+	// Digest is "sha256:" plus the hex sha256 of checksums.txt; set by Seal.
+	Digest string
+	// Rules are the rule files that transformed the bundle, in order.
+	Rules []RuleRef `json:",omitempty"`
+	// Policy is the apply policy recorded with the bundle (kind name or
+	// option → value).
+	Policy map[string]string `json:",omitempty"`
+}
+
+// Source identifies the Octopus space a bundle was exported from.
+type Source struct {
+	// Server is the server URL, without credentials.
+	Server string
+	// ServerVersion is the Octopus Server version ("2024.1.1234").
+	ServerVersion string
+	// Space is the space name.
+	Space string
+}
+
+// RuleRef records one rule file applied by transform.
+type RuleRef struct {
+	// Name is the rule file's name as given to transform.
+	Name string
+	// Digest is "sha256:" plus the hex sha256 of the rule file's bytes.
+	Digest string
+}
+
+// Bundle is a bundle in memory: the manifest and the canonical bytes of every
+// file. It is safe for concurrent use.
+type Bundle struct {
+	// Manifest is the bundle's manifest. Seal fills Counts and Digest.
+	Manifest Manifest
+
+	mu        sync.RWMutex
+	files     map[string]*file  // entity files by path
+	folded    map[string]string // foldKey(path or directory) → path that claimed it
+	sealed    bool
+	checksums []byte
+	manifest  []byte
+	signature []byte
+	sealedAs  []byte // Canonical(Manifest) when sealed, to notice later changes
+}
+
+type file struct {
+	kind  *schema.Kind
+	names []string // unescaped
+	data  []byte   // canonical JSON
+	doc   any      // decoded data
+}
+
+// New returns an empty bundle with manifest m (Format defaults to FormatV1).
+func New(m Manifest) *Bundle {
+	if m.Format == "" {
+		m.Format = FormatV1
+	}
+	return &Bundle{Manifest: m, files: map[string]*file{}, folded: map[string]string{}}
+}
+
+// PutEntity adds (or replaces) the entity of kind k with the given
+// unescaped names (owners first, then the entity's own name; none of its
+// own for singletons). doc is canonically encoded, validated against the
+// kind's schema, checked for IDs in reference positions, and, for named
+// kinds, its name field must equal the last name. A path that differs from
+// an existing one only in case is an error naming both. It returns the
+// bundle path.
+func (b *Bundle) PutEntity(k *schema.Kind, names []string, doc any) (string, error) {
+	if k == nil || k.File == "" {
+		return "", errors.New("bundles: PutEntity: kind has no bundle file")
+	}
+	esc := make([]string, len(names))
+	for i, n := range names {
+		if n == "" {
+			return "", fmt.Errorf("bundles: %s: empty name", k.Name)
+		}
+		esc[i] = EscapeName(n)
+	}
+	p, err := k.Path(esc...)
+	if err != nil {
+		return "", fmt.Errorf("bundles: %w", err)
+	}
+	if err := b.put(p, k, append([]string(nil), names...), doc); err != nil {
+		return "", err
+	}
+	return p, nil
+}
+
+// PutFile adds (or replaces) the file at bundle path p; p must be an entity
+// path of some kind (see schema.KindForPath), with escaped names. It applies
+// the checks of PutEntity.
+func (b *Bundle) PutFile(p string, doc any) error {
+	if p == ManifestFile || p == ChecksumsFile || p == SignatureFile {
+		return fmt.Errorf("bundles: %s is written by Seal, not PutFile", p)
+	}
+	if err := checkPath(p); err != nil {
+		return fmt.Errorf("bundles: %w", err)
+	}
+	k, esc := schema.KindForPath(p)
+	if k == nil {
+		return fmt.Errorf("bundles: %s: not a bundle file of any kind", p)
+	}
+	names, err := unescapeAll(esc)
+	if err != nil {
+		return fmt.Errorf("bundles: %s: %w", p, err)
+	}
+	return b.put(p, k, names, doc)
+}
+
+func unescapeAll(esc []string) ([]string, error) {
+	names := make([]string, len(esc))
+	for i, e := range esc {
+		n, err := UnescapeName(e)
+		if err != nil {
+			return nil, err
+		}
+		names[i] = n
+	}
+	return names, nil
+}
+
+// encodeEntity canonicalises doc and checks it as an entity file at p.
+func encodeEntity(p string, k *schema.Kind, names []string, doc any) (*file, error) {
+	data, err := Canonical(doc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	dec, err := Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	if err := checkEntity(p, k, names, dec); err != nil {
+		return nil, err
+	}
+	return &file{kind: k, names: names, data: data, doc: dec}, nil
+}
+
+// checkEntity validates a decoded entity file: schema, ID-freeness, name.
+func checkEntity(p string, k *schema.Kind, names []string, doc any) error {
+	for _, seg := range strings.Split(p, "/") {
+		if len(seg) > MaxSegment {
+			return fmt.Errorf("%s: file name longer than %d bytes (name too long)", p, MaxSegment)
+		}
+	}
+	if err := schema.ValidateFile(p, doc); err != nil {
+		return err
+	}
+	if err := k.CheckIDFree(doc); err != nil {
+		return fmt.Errorf("%s: not ID-free: %w", p, err)
+	}
+	if !k.IsSingleton() && !k.Many && len(names) > 0 {
+		m, _ := doc.(map[string]any)
+		got, _ := m[k.NameField].(string)
+		if want := names[len(names)-1]; got != want {
+			return fmt.Errorf("%s: %s is %q but the file name says %q", p, k.NameField, got, want)
+		}
+	}
+	return nil
+}
+
+func (b *Bundle) put(p string, k *schema.Kind, names []string, doc any) error {
+	f, err := encodeEntity(p, k, names, doc)
+	if err != nil {
+		return fmt.Errorf("bundles: %w", err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.claim(p); err != nil {
+		return fmt.Errorf("bundles: %w", err)
+	}
+	b.files[p] = f
+	b.unseal()
+	return nil
+}
+
+// claim records p and its directories in the case-folded index, failing
+// if a different path (or a file where a directory is, or the reverse)
+// already folds to the same key.
+func (b *Bundle) claim(p string) error {
+	if _, ok := b.files[p]; ok {
+		return nil
+	}
+	segs := strings.Split(p, "/")
+	type claimKey struct{ key, val string }
+	var add []claimKey
+	for i := range segs {
+		sub := strings.Join(segs[:i+1], "/")
+		val := sub
+		if i < len(segs)-1 {
+			val += "/"
+		}
+		key := foldKey(sub)
+		if prev, ok := b.folded[key]; ok {
+			if prev == val {
+				continue
+			}
+			return fmt.Errorf("%s collides with %s on case-insensitive file systems (names that differ only in case cannot both be in a bundle)",
+				describe(p), describe(b.ownerOf(prev)))
+		}
+		add = append(add, claimKey{key, val})
+	}
+	for _, c := range add {
+		b.folded[c.key] = c.val
+	}
+	return nil
+}
+
+// ownerOf returns an entity path that claimed the folded entry prev.
+func (b *Bundle) ownerOf(prev string) string {
+	if !strings.HasSuffix(prev, "/") {
+		return prev
+	}
+	var best string
+	for p := range b.files {
+		if strings.HasPrefix(p, prev) && (best == "" || p < best) {
+			best = p
+		}
+	}
+	if best == "" {
+		return strings.TrimSuffix(prev, "/")
+	}
+	return best
+}
+
+// describe names the entity stored at p: `Environment "Production" (environments/Production.json)`.
+func describe(p string) string {
+	k, esc := schema.KindForPath(p)
+	if k == nil {
+		return p
+	}
+	names, err := unescapeAll(esc)
+	if err != nil {
+		return p
+	}
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return fmt.Sprintf("%s %s (%s)", k.Name, strings.Join(q, "/"), p)
+}
+
+func (b *Bundle) unseal() {
+	b.sealed = false
+	b.checksums = nil
+	b.manifest = nil
+	b.signature = nil
+	b.sealedAs = nil
+}
+
+// snapshotManifest records the manifest's state at sealing time.
+func snapshotManifest(m Manifest) []byte {
+	data, _ := Canonical(m)
+	return data
+}
+
+// current reports whether the bundle is sealed and its Manifest unchanged
+// since.
+func (b *Bundle) current() bool {
+	return b.sealed && bytes.Equal(snapshotManifest(b.Manifest), b.sealedAs)
+}
+
+// Remove deletes the file at bundle path p and reports whether it was there.
+func (b *Bundle) Remove(p string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.files[p]; !ok {
+		return false
+	}
+	delete(b.files, p)
+	b.folded = map[string]string{}
+	for q := range b.files {
+		_ = b.claim(q)
+	}
+	b.unseal()
+	return true
+}
+
+// Entity returns the decoded document of the entity of kind k with the given
+// unescaped names (owners first). The document is shared: copy it
+// (schema.DeepCopy) before changing it, and put it back with PutEntity.
+func (b *Bundle) Entity(k *schema.Kind, names ...string) (any, bool) {
+	esc := make([]string, len(names))
+	for i, n := range names {
+		esc[i] = EscapeName(n)
+	}
+	p, err := k.Path(esc...)
+	if err != nil {
+		return nil, false
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	f, ok := b.files[p]
+	if !ok {
+		return nil, false
+	}
+	return f.doc, true
+}
+
+// Entry is one entity file of a bundle.
+type Entry struct {
+	// Kind is the entity's kind.
+	Kind *schema.Kind
+	// Names are the unescaped names, owners first.
+	Names []string
+	// Path is the bundle path.
+	Path string
+	// Doc is the decoded document (shared; see Entity).
+	Doc any
+}
+
+// Entries returns every entity, sorted by kind Order, then kind name, then path.
+func (b *Bundle) Entries() []Entry {
+	b.mu.RLock()
+	out := make([]Entry, 0, len(b.files))
+	for p, f := range b.files {
+		out = append(out, Entry{Kind: f.kind, Names: append([]string(nil), f.names...), Path: p, Doc: f.doc})
+	}
+	b.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		a, c := out[i], out[j]
+		if a.Kind.Order != c.Kind.Order {
+			return a.Kind.Order < c.Kind.Order
+		}
+		if a.Kind.Name != c.Kind.Name {
+			return a.Kind.Name < c.Kind.Name
+		}
+		return a.Path < c.Path
+	})
+	return out
+}
+
+// Paths returns the path of every file in the bundle, sorted: entity files,
+// and manifest.json, checksums.txt and signature once sealed or read.
+func (b *Bundle) Paths() []string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make([]string, 0, len(b.files)+3)
+	for p := range b.files {
+		out = append(out, p)
+	}
+	if b.sealed {
+		out = append(out, ManifestFile, ChecksumsFile)
+		if b.signature != nil {
+			out = append(out, SignatureFile)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Raw returns the bytes of the file at bundle path p (manifest.json and
+// checksums.txt only once sealed).
+func (b *Bundle) Raw(p string) ([]byte, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	switch p {
+	case ManifestFile:
+		return b.manifest, b.sealed
+	case ChecksumsFile:
+		return b.checksums, b.sealed
+	case SignatureFile:
+		return b.signature, b.sealed && b.signature != nil
+	}
+	f, ok := b.files[p]
+	if !ok {
+		return nil, false
+	}
+	return f.data, true
+}
+
+// Len returns the number of entity files.
+func (b *Bundle) Len() int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return len(b.files)
+}
+
+// Clone returns a copy of the bundle that shares no mutable state with b
+// (documents are deep-copied; the manifest's maps and slices are copied).
+func (b *Bundle) Clone() *Bundle {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	m := b.Manifest
+	m.Counts = copyMap(m.Counts)
+	m.Policy = copyMap(m.Policy)
+	m.Rules = append([]RuleRef(nil), m.Rules...)
+	c := New(m)
+	for p, f := range b.files {
+		c.files[p] = &file{kind: f.kind, names: append([]string(nil), f.names...), data: f.data, doc: schema.DeepCopy(f.doc)}
+	}
+	for k, v := range b.folded {
+		c.folded[k] = v
+	}
+	c.sealed, c.checksums, c.manifest, c.signature, c.sealedAs = b.sealed, b.checksums, b.manifest, b.signature, b.sealedAs
+	return c
+}
+
+func copyMap[V any](m map[string]V) map[string]V {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Seal computes checksums.txt, the manifest's Counts and Digest, and the
+// canonical manifest.json. It normalises ExportedAt to UTC whole seconds and
+// rejects a Source.Server carrying credentials. Changing the bundle after
+// Seal unseals it (and drops any signature); Write seals as needed.
+func (b *Bundle) Seal() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.seal()
+}
+
+func (b *Bundle) seal() error {
+	m := b.Manifest
+	if m.Format == "" {
+		m.Format = FormatV1
+	}
+	if m.Format != FormatV1 {
+		return fmt.Errorf("bundles: cannot write format %q (this version writes %s)", m.Format, FormatV1)
+	}
+	clean, err := cleanServerURL(m.Source.Server)
+	if err != nil {
+		return fmt.Errorf("bundles: manifest Source.Server: %w", err)
+	}
+	m.Source.Server = clean
+	m.ExportedAt = m.ExportedAt.UTC().Truncate(time.Second)
+	paths := make([]string, 0, len(b.files))
+	m.Counts = map[string]int{}
+	for p, f := range b.files {
+		paths = append(paths, p)
+		m.Counts[f.kind.Name]++
+	}
+	sort.Strings(paths)
+	var sums bytes.Buffer
+	for _, p := range paths {
+		h := sha256.Sum256(b.files[p].data)
+		sums.WriteString(hex.EncodeToString(h[:]))
+		sums.WriteString("  ")
+		sums.WriteString(p)
+		sums.WriteByte('\n')
+	}
+	d := sha256.Sum256(sums.Bytes())
+	m.Digest = "sha256:" + hex.EncodeToString(d[:])
+	data, err := Canonical(m)
+	if err != nil {
+		return fmt.Errorf("bundles: manifest: %w", err)
+	}
+	doc, err := Decode(data)
+	if err != nil {
+		return fmt.Errorf("bundles: manifest: %w", err)
+	}
+	if err := schema.ValidateFile(ManifestFile, doc); err != nil {
+		return fmt.Errorf("bundles: %w", err)
+	}
+	if !bytes.Equal(data, b.manifest) {
+		b.signature = nil
+	}
+	b.Manifest = m
+	b.checksums = sums.Bytes()
+	b.manifest = data
+	b.sealed = true
+	b.sealedAs = snapshotManifest(m)
+	return nil
+}
+
+// cleanServerURL refuses URLs with credentials (user info, or an apikey
+// query parameter) and drops query and fragment.
+func cleanServerURL(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", err
+	}
+	if u.User != nil {
+		return "", errors.New("URL carries credentials; record the server without them")
+	}
+	for k := range u.Query() {
+		if strings.EqualFold(k, "apikey") || strings.EqualFold(k, "api_key") || strings.EqualFold(k, "token") {
+			return "", errors.New("URL carries an API key; record the server without it")
+		}
+	}
+	u.RawQuery, u.Fragment, u.RawFragment = "", "", ""
+	return u.String(), nil
+}
+
+// Digest returns the bundle digest ("sha256:…", the sha256 of
+// checksums.txt), or "" when the bundle is not sealed.
+func (b *Bundle) Digest() string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if !b.sealed {
+		return ""
+	}
+	return b.Manifest.Digest
+}
+
+// SetSignature attaches the content of the signature file (a signature over
+// the digest; its format belongs to the signing code). The bundle must be
+// sealed; changing the bundle afterwards drops the signature.
+func (b *Bundle) SetSignature(sig []byte) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.sealed {
+		return errors.New("bundles: SetSignature: bundle is not sealed")
+	}
+	b.signature = append([]byte(nil), sig...)
+	return nil
+}
+
+// Signature returns the content of the signature file, or nil.
+func (b *Bundle) Signature() []byte {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.signature
+}

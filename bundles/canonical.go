@@ -1,0 +1,350 @@
+package bundles
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"reflect"
+	"sort"
+	"strconv"
+	"unicode/utf8"
+)
+
+// maxDepth bounds the nesting of JSON values, so hostile input cannot
+// exhaust the stack.
+const maxDepth = 512
+
+// Canonical encodes v as canonical bundle JSON: object keys sorted by byte
+// order, two-space indent, "\n" line endings and a trailing newline, no HTML
+// escaping, numbers written exactly as held (json.Number keeps "1.0" and
+// large integers as read). Strings must be valid UTF-8. The same value always
+// gives the same bytes.
+//
+// v may be a value decoded by Decode (map[string]any, []any, string,
+// json.Number, bool, nil), Go numbers, or any value encoding/json can
+// marshal (structs, typed maps and slices), which is converted first.
+func Canonical(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := writeValue(&buf, v, 0, 0); err != nil {
+		return nil, err
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
+}
+
+// Decode parses one JSON value the way bundles read files: numbers as
+// json.Number, objects as map[string]any, arrays as []any. It rejects invalid
+// UTF-8, duplicate object keys, trailing data and nesting deeper than 512.
+func Decode(data []byte) (any, error) {
+	if !utf8.Valid(data) {
+		return nil, errors.New("invalid UTF-8")
+	}
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	v, err := decodeValue(d, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		if err == nil {
+			return nil, fmt.Errorf("trailing data after the JSON value (offset %d)", d.InputOffset())
+		}
+		return nil, err
+	}
+	return v, nil
+}
+
+func decodeValue(d *json.Decoder, depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("JSON nested deeper than %d", maxDepth)
+	}
+	tok, err := d.Token()
+	if err != nil {
+		if err == io.EOF {
+			return nil, io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			m := map[string]any{}
+			for d.More() {
+				kt, err := d.Token()
+				if err != nil {
+					return nil, err
+				}
+				k, ok := kt.(string)
+				if !ok {
+					return nil, fmt.Errorf("object key is %v, not a string", kt)
+				}
+				if _, dup := m[k]; dup {
+					return nil, fmt.Errorf("duplicate object key %q", k)
+				}
+				v, err := decodeValue(d, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				m[k] = v
+			}
+			if _, err := d.Token(); err != nil { // '}'
+				return nil, err
+			}
+			return m, nil
+		case '[':
+			a := []any{}
+			for d.More() {
+				v, err := decodeValue(d, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				a = append(a, v)
+			}
+			if _, err := d.Token(); err != nil { // ']'
+				return nil, err
+			}
+			return a, nil
+		}
+		return nil, fmt.Errorf("unexpected %v", t)
+	default:
+		return tok, nil // string, json.Number, bool, nil
+	}
+}
+
+func indent(buf *bytes.Buffer, n int) {
+	buf.WriteByte('\n')
+	for i := 0; i < n; i++ {
+		buf.WriteString("  ")
+	}
+}
+
+func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
+	if depth > maxDepth {
+		return fmt.Errorf("JSON nested deeper than %d", maxDepth)
+	}
+	switch t := v.(type) {
+	case nil:
+		buf.WriteString("null")
+	case bool:
+		if t {
+			buf.WriteString("true")
+		} else {
+			buf.WriteString("false")
+		}
+	case string:
+		return writeString(buf, t)
+	case json.Number:
+		if !validNumber(string(t)) {
+			return fmt.Errorf("invalid JSON number %q", string(t))
+		}
+		buf.WriteString(string(t))
+	case float64:
+		return writeFloat(buf, t, 64)
+	case float32:
+		return writeFloat(buf, float64(t), 32)
+	case int:
+		buf.WriteString(strconv.FormatInt(int64(t), 10))
+	case int64:
+		buf.WriteString(strconv.FormatInt(t, 10))
+	case int32:
+		buf.WriteString(strconv.FormatInt(int64(t), 10))
+	case uint64:
+		buf.WriteString(strconv.FormatUint(t, 10))
+	case uint:
+		buf.WriteString(strconv.FormatUint(uint64(t), 10))
+	case map[string]any:
+		if t == nil {
+			buf.WriteString("null")
+			return nil
+		}
+		if len(t) == 0 {
+			buf.WriteString("{}")
+			return nil
+		}
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		buf.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			indent(buf, level+1)
+			if err := writeString(buf, k); err != nil {
+				return err
+			}
+			buf.WriteString(": ")
+			if err := writeValue(buf, t[k], level+1, depth+1); err != nil {
+				return err
+			}
+		}
+		indent(buf, level)
+		buf.WriteByte('}')
+	case []any:
+		if t == nil {
+			buf.WriteString("null")
+			return nil
+		}
+		if len(t) == 0 {
+			buf.WriteString("[]")
+			return nil
+		}
+		buf.WriteByte('[')
+		for i, e := range t {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			indent(buf, level+1)
+			if err := writeValue(buf, e, level+1, depth+1); err != nil {
+				return err
+			}
+		}
+		indent(buf, level)
+		buf.WriteByte(']')
+	case json.RawMessage:
+		d, err := Decode(t)
+		if err != nil {
+			return err
+		}
+		return writeValue(buf, d, level, depth)
+	default:
+		// Structs, typed maps and slices: let encoding/json apply its
+		// rules (field names, tags, Marshaler), then canonicalise.
+		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.IsNil() {
+			buf.WriteString("null")
+			return nil
+		}
+		var raw bytes.Buffer
+		enc := json.NewEncoder(&raw)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		d, err := Decode(raw.Bytes())
+		if err != nil {
+			return err
+		}
+		return writeValue(buf, d, level, depth)
+	}
+	return nil
+}
+
+func writeFloat(buf *bytes.Buffer, f float64, bits int) error {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Errorf("unsupported number %v", f)
+	}
+	b, err := json.Marshal(f)
+	if bits == 32 {
+		b, err = json.Marshal(float32(f))
+	}
+	if err != nil {
+		return err
+	}
+	buf.Write(b)
+	return nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// writeString writes s as a JSON string the way encoding/json does with
+// HTML escaping off: '"', '\\' and control characters escaped (\n, \r, \t,
+// \b, \f short forms), U+2028 and U+2029 escaped, everything else literal.
+// Invalid UTF-8 is an error, never silently replaced.
+func writeString(buf *bytes.Buffer, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("string %q is not valid UTF-8", s)
+	}
+	buf.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			buf.WriteString(s[start:i])
+			switch c {
+			case '"', '\\':
+				buf.WriteByte('\\')
+				buf.WriteByte(c)
+			case '\n':
+				buf.WriteString(`\n`)
+			case '\r':
+				buf.WriteString(`\r`)
+			case '\t':
+				buf.WriteString(`\t`)
+			case '\b':
+				buf.WriteString(`\b`)
+			case '\f':
+				buf.WriteString(`\f`)
+			default:
+				buf.WriteString(`\u00`)
+				buf.WriteByte(hexDigits[c>>4])
+				buf.WriteByte(hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == '\u2028' || r == '\u2029' {
+			buf.WriteString(s[start:i])
+			buf.WriteString(`\u202`)
+			buf.WriteByte(hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf.WriteString(s[start:])
+	buf.WriteByte('"')
+	return nil
+}
+
+// validNumber reports whether s is a JSON number literal (RFC 8259).
+func validNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	return i == len(s)
+}

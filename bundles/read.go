@@ -1,0 +1,530 @@
+package bundles
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// Default limits of ReadOptions.
+const (
+	DefaultMaxFiles     = 100_000
+	DefaultMaxFileSize  = 64 << 20 // 64 MiB
+	DefaultMaxTotalSize = 1 << 30  // 1 GiB
+	DefaultMaxRatio     = 200
+	// ratioFloor is the decompressed size below which MaxRatio is not
+	// applied (tiny archives of tiny files compress very well).
+	ratioFloor = 8 << 20
+)
+
+// ArchiveExt is the file name suffix of the archive form.
+const ArchiveExt = ".tar.zst"
+
+// ReadOptions bound what Read accepts from untrusted input. Zero fields take
+// the defaults (DefaultMaxFiles …).
+type ReadOptions struct {
+	// MaxFiles is the most files (archive entries) a bundle may have.
+	MaxFiles int
+	// MaxFileSize is the largest file, in bytes.
+	MaxFileSize int64
+	// MaxTotalSize is the largest total size of all files, decompressed.
+	MaxTotalSize int64
+	// MaxRatio is the largest ratio of decompressed to compressed size of an
+	// archive (applied once more than 8 MiB has been decompressed).
+	MaxRatio float64
+}
+
+func (o ReadOptions) withDefaults() ReadOptions {
+	if o.MaxFiles <= 0 {
+		o.MaxFiles = DefaultMaxFiles
+	}
+	if o.MaxFileSize <= 0 {
+		o.MaxFileSize = DefaultMaxFileSize
+	}
+	if o.MaxTotalSize <= 0 {
+		o.MaxTotalSize = DefaultMaxTotalSize
+	}
+	if o.MaxRatio <= 0 {
+		o.MaxRatio = DefaultMaxRatio
+	}
+	return o
+}
+
+// IsArchive reports whether path names the archive form (ends in .tar.zst).
+func IsArchive(path string) bool { return strings.HasSuffix(path, ArchiveExt) }
+
+// Read reads and verifies the bundle at path: a directory, or an archive when
+// path ends in .tar.zst. It checks the format version, that every file is a
+// known bundle file listed in checksums.txt with the right sha256, the
+// digest, the counts, that every JSON file is canonical and valid against its
+// schema, and that entities are ID-free. Errors name the offending file.
+func Read(path string, o ReadOptions) (*Bundle, error) {
+	o = o.withDefaults()
+	var files map[string][]byte
+	var err error
+	if IsArchive(path) {
+		files, err = readArchiveFile(path, o)
+	} else {
+		files, err = readDir(path, o)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, err := parse(files)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
+}
+
+// Report is what Verify found.
+type Report struct {
+	// Format is the manifest's format version.
+	Format string
+	// Digest is the bundle digest ("sha256:…").
+	Digest string
+	// Files is the number of files covered by checksums.txt.
+	Files int
+	// Counts is the number of entity files per kind name.
+	Counts map[string]int
+	// Signed reports whether the bundle has a signature file (not checked).
+	Signed bool
+}
+
+// Verify reads the bundle at path with the default limits and reports its
+// digest and counts; any inconsistency is an error naming the file.
+func Verify(path string) (*Report, error) {
+	b, err := Read(path, ReadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return &Report{
+		Format: b.Manifest.Format,
+		Digest: b.Manifest.Digest,
+		Files:  b.Len(),
+		Counts: copyMap(b.Manifest.Counts),
+		Signed: b.Signature() != nil,
+	}, nil
+}
+
+// readDir loads every regular file below root; symlinks and other special
+// files are errors.
+func readDir(root string, o ReadOptions) (map[string][]byte, error) {
+	st, err := os.Stat(root)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s: not a directory (archives must end in %s)", root, ArchiveExt)
+	}
+	real, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	var total int64
+	err = filepath.WalkDir(real, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(real, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if rel == "." {
+			return nil
+		}
+		name := filepath.Join(root, filepath.FromSlash(rel))
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s: symbolic links are not allowed in a bundle", name)
+		case d.IsDir():
+			return nil
+		case !d.Type().IsRegular():
+			return fmt.Errorf("%s: not a regular file", name)
+		}
+		if err := checkPath(rel); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if len(files) >= o.MaxFiles {
+			return fmt.Errorf("%s: more than %d files", root, o.MaxFiles)
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if info.Size() > o.MaxFileSize {
+			return fmt.Errorf("%s: %d bytes, more than the limit of %d", name, info.Size(), o.MaxFileSize)
+		}
+		total += info.Size()
+		if total > o.MaxTotalSize {
+			return fmt.Errorf("%s: bundle larger than the limit of %d bytes", root, o.MaxTotalSize)
+		}
+		data, err := readLimited(p, o.MaxFileSize)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		files[rel] = data
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+func readLimited(p string, limit int64) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("more than the limit of %d bytes", limit)
+	}
+	return data, nil
+}
+
+func readArchiveFile(path string, o ReadOptions) (map[string][]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	files, err := readArchive(bufio.NewReader(f), st.Size(), o)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return files, nil
+}
+
+// ReadArchive reads and verifies a bundle from archive bytes, as Read does for
+// a .tar.zst file.
+func ReadArchive(data []byte, o ReadOptions) (*Bundle, error) {
+	o = o.withDefaults()
+	files, err := readArchive(bytes.NewReader(data), int64(len(data)), o)
+	if err != nil {
+		return nil, err
+	}
+	return parse(files)
+}
+
+// errLimit marks a limit violation found while decompressing.
+var errLimit = errors.New("limit exceeded")
+
+// countingReader counts decompressed bytes and enforces the total and ratio
+// limits while the archive is being read.
+type countingReader struct {
+	r          io.Reader
+	n          int64
+	compressed int64
+	maxStream  int64
+	maxRatio   float64
+	err        error
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	switch {
+	case c.n > ratioFloor && float64(c.n) > c.maxRatio*float64(c.compressed):
+		c.err = fmt.Errorf("%w: decompresses to more than %g times its size of %d bytes (possible decompression bomb)", errLimit, c.maxRatio, c.compressed)
+	case c.n > c.maxStream:
+		c.err = fmt.Errorf("%w: decompresses to more than %d bytes", errLimit, c.maxStream)
+	}
+	if c.err != nil {
+		return n, c.err
+	}
+	return n, err
+}
+
+func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string][]byte, err error) {
+	zr, err := zstd.NewReader(r,
+		zstd.WithDecoderConcurrency(1),
+		zstd.WithDecoderMaxWindow(64<<20),
+		zstd.WithDecoderMaxMemory(uint64(o.MaxTotalSize)+1<<20),
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	cr := &countingReader{
+		r: zr, compressed: max(compressed, 1), maxRatio: o.MaxRatio,
+		// Headers and padding: at most 3 KiB per entry beyond the content.
+		maxStream: o.MaxTotalSize + int64(o.MaxFiles)*3072 + 1<<20,
+	}
+	tr := tar.NewReader(cr)
+	files = map[string][]byte{}
+	folded := map[string]string{}
+	var total int64
+	entries := 0
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, archiveErr(err)
+		}
+		entries++
+		if entries > o.MaxFiles {
+			return nil, fmt.Errorf("more than %d entries", o.MaxFiles)
+		}
+		name := strings.TrimPrefix(hdr.Name, "./")
+		switch hdr.Typeflag {
+		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeDir:
+			name = strings.TrimSuffix(name, "/")
+			if name == "" || name == "." {
+				continue
+			}
+			if err := checkPath(name); err != nil {
+				return nil, fmt.Errorf("entry %q: %w", hdr.Name, err)
+			}
+			continue
+		case tar.TypeSymlink:
+			return nil, fmt.Errorf("entry %q: symbolic link (to %q) not allowed in a bundle", hdr.Name, hdr.Linkname)
+		case tar.TypeLink:
+			return nil, fmt.Errorf("entry %q: hard link (to %q) not allowed in a bundle", hdr.Name, hdr.Linkname)
+		default:
+			return nil, fmt.Errorf("entry %q: entry type %q not allowed in a bundle (regular files only)", hdr.Name, hdr.Typeflag)
+		}
+		if err := checkPath(name); err != nil {
+			return nil, fmt.Errorf("entry %q: %w", hdr.Name, err)
+		}
+		if _, dup := files[name]; dup {
+			return nil, fmt.Errorf("entry %q: duplicate entry", hdr.Name)
+		}
+		if prev, dup := folded[foldKey(name)]; dup {
+			return nil, fmt.Errorf("entry %q: collides with %q on case-insensitive file systems", hdr.Name, prev)
+		}
+		folded[foldKey(name)] = name
+		if hdr.Size < 0 || hdr.Size > o.MaxFileSize {
+			return nil, fmt.Errorf("entry %q: %d bytes, more than the limit of %d", hdr.Name, hdr.Size, o.MaxFileSize)
+		}
+		total += hdr.Size
+		if total > o.MaxTotalSize {
+			return nil, fmt.Errorf("entry %q: bundle larger than the limit of %d bytes", hdr.Name, o.MaxTotalSize)
+		}
+		data := make([]byte, hdr.Size)
+		if _, err := io.ReadFull(tr, data); err != nil {
+			return nil, fmt.Errorf("entry %q: %w", hdr.Name, archiveErr(err))
+		}
+		files[name] = data
+	}
+	// The rest of the stream must be tar padding (zeros) and a complete,
+	// checksummed zstd frame: this catches truncation after the last entry.
+	var buf [32 << 10]byte
+	for {
+		n, err := cr.Read(buf[:])
+		for _, c := range buf[:n] {
+			if c != 0 {
+				return nil, errors.New("data after the end of the tar archive")
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, archiveErr(err)
+		}
+	}
+	return files, nil
+}
+
+func archiveErr(err error) error {
+	switch {
+	case errors.Is(err, errLimit):
+		return err
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return fmt.Errorf("truncated archive: %w", err)
+	case errors.Is(err, zstd.ErrMagicMismatch):
+		return fmt.Errorf("not a zstd-compressed archive: %w", err)
+	}
+	return fmt.Errorf("corrupt or truncated archive: %w", err)
+}
+
+// checksumLine is one parsed line of checksums.txt.
+type checksumLine struct{ sum, path string }
+
+func parseChecksums(data []byte) ([]checksumLine, error) {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	if data[len(data)-1] != '\n' {
+		return nil, errors.New("last line does not end in a newline")
+	}
+	var out []checksumLine
+	for i, line := range strings.Split(string(data[:len(data)-1]), "\n") {
+		sum, p, ok := strings.Cut(line, "  ")
+		if !ok || len(sum) != 64 || !isLowerHex(sum) {
+			return nil, fmt.Errorf("line %d: want \"<64 lower-case hex digits>  <path>\"", i+1)
+		}
+		if err := checkPath(p); err != nil {
+			return nil, fmt.Errorf("line %d: %w", i+1, err)
+		}
+		if p == ManifestFile || p == ChecksumsFile || p == SignatureFile {
+			return nil, fmt.Errorf("line %d: %s must not be listed", i+1, p)
+		}
+		if len(out) > 0 && out[len(out)-1].path >= p {
+			return nil, fmt.Errorf("line %d: %s is out of order or duplicated (lines are sorted by path)", i+1, p)
+		}
+		out = append(out, checksumLine{sum, p})
+	}
+	return out, nil
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// parse verifies loaded files and builds the bundle.
+func parse(files map[string][]byte) (*Bundle, error) {
+	raw, ok := files[ManifestFile]
+	if !ok {
+		return nil, errors.New("missing manifest.json: not an octobundle bundle")
+	}
+	mdoc, err := Decode(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
+	}
+	mobj, _ := mdoc.(map[string]any)
+	format, _ := mobj["Format"].(string)
+	switch {
+	case mobj == nil || mobj["Format"] == nil:
+		return nil, fmt.Errorf("%s: no Format field: not an octobundle manifest", ManifestFile)
+	case format != FormatV1:
+		return nil, fmt.Errorf("%s: unsupported format version %q (this octobundle reads %s)", ManifestFile, mobj["Format"], FormatV1)
+	}
+	if err := schema.ValidateFile(ManifestFile, mdoc); err != nil {
+		return nil, err
+	}
+	if canon, _ := Canonical(mdoc); !bytes.Equal(canon, raw) {
+		return nil, fmt.Errorf("%s: not in canonical form", ManifestFile)
+	}
+	var m Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
+	}
+
+	sums, ok := files[ChecksumsFile]
+	if !ok {
+		return nil, fmt.Errorf("missing %s", ChecksumsFile)
+	}
+	lines, err := parseChecksums(sums)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ChecksumsFile, err)
+	}
+	d := sha256.Sum256(sums)
+	if got := "sha256:" + hex.EncodeToString(d[:]); got != m.Digest {
+		return nil, fmt.Errorf("%s: its sha256 is %s but the manifest's Digest is %s (checksums.txt or manifest.json was altered)", ChecksumsFile, got, m.Digest)
+	}
+
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		if p != ManifestFile && p != ChecksumsFile && p != SignatureFile {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	listed := make(map[string]string, len(lines))
+	for _, l := range lines {
+		listed[l.path] = l.sum
+	}
+	for _, p := range paths {
+		if k, _ := schema.KindForPath(p); k == nil {
+			return nil, fmt.Errorf("%s: unknown file (not part of the %s layout)", p, FormatV1)
+		}
+		want, ok := listed[p]
+		if !ok {
+			return nil, fmt.Errorf("%s: not listed in %s", p, ChecksumsFile)
+		}
+		h := sha256.Sum256(files[p])
+		if got := hex.EncodeToString(h[:]); got != want {
+			return nil, fmt.Errorf("%s: checksum mismatch: %s lists %s, the file's sha256 is %s", p, ChecksumsFile, want, got)
+		}
+	}
+	for _, l := range lines {
+		if _, ok := files[l.path]; !ok {
+			return nil, fmt.Errorf("%s: listed in %s but missing", l.path, ChecksumsFile)
+		}
+	}
+
+	b := New(m)
+	counts := map[string]int{}
+	for _, p := range paths {
+		k, esc := schema.KindForPath(p)
+		names, err := unescapeAll(esc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		if err := b.claim(p); err != nil {
+			return nil, err
+		}
+		doc, err := Decode(files[p])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		if canon, _ := Canonical(doc); !bytes.Equal(canon, files[p]) {
+			return nil, fmt.Errorf("%s: not in canonical form (sorted keys, 2-space indent, trailing newline)", p)
+		}
+		if err := checkEntity(p, k, names, doc); err != nil {
+			return nil, err
+		}
+		b.files[p] = &file{kind: k, names: names, data: files[p], doc: doc}
+		counts[k.Name]++
+	}
+	for _, k := range schema.Kinds() {
+		if got, want := counts[k.Name], m.Counts[k.Name]; got != want {
+			return nil, fmt.Errorf("%s: Counts says %d %s, the bundle has %d", ManifestFile, want, k.Title, got)
+		}
+	}
+	for name := range m.Counts {
+		if schema.Lookup(name) == nil {
+			return nil, fmt.Errorf("%s: Counts names an unknown kind %q", ManifestFile, name)
+		}
+	}
+	b.checksums = sums
+	b.manifest = raw
+	b.sealed = true
+	b.sealedAs = snapshotManifest(m)
+	if sig, ok := files[SignatureFile]; ok {
+		b.signature = sig
+	}
+	return b, nil
+}
