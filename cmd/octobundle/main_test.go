@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"octobundle": func() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs the CLI end to end: each testdata/script/*.txtar starts
+// simulators with the sim command and drives the octobundle binary.
+//
+// Script commands added here:
+//
+//	sim NAME SEED [offset]   start a simulator seeded from SEED (relative to
+//	                         the repository root, or "empty"); sets NAME_URL
+//	                         and OCTOPUS_API_KEY
+//	writes NAME N            the simulator saw exactly N POST/PUT/DELETE
+//	                         requests since the last reset; resets
+//	resetcounts NAME         reset the simulator's request counters
+func TestScripts(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex // scripts run in parallel
+	sims := map[*testscript.TestScript]map[string]*octosim.Server{}
+	simFor := func(ts *testscript.TestScript, name string) *octosim.Server {
+		mu.Lock()
+		defer mu.Unlock()
+		return sims[ts][name]
+	}
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("REPO", root)
+			env.Setenv("OCTOBUNDLE_LOG_LEVEL", "warn")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"sim": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 2 {
+					ts.Fatalf("usage: sim NAME SEED [offset]")
+				}
+				var seed *octosim.Instance
+				if args[1] != "empty" {
+					s, err := octosim.LoadSeed(filepath.Join(root, args[1]))
+					ts.Check(err)
+					seed = s
+				}
+				offset := 0
+				if len(args) > 2 {
+					offset, err = strconv.Atoi(args[2])
+					ts.Check(err)
+				}
+				sim, err := octosim.New(octosim.Options{Seed: seed, IDOffset: offset})
+				ts.Check(err)
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				ts.Check(err)
+				srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+				go func() {
+					if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+						ts.Logf("simulator: %v", err)
+					}
+				}()
+				ts.Defer(func() { _ = srv.Shutdown(context.Background()) })
+				mu.Lock()
+				if sims[ts] == nil {
+					sims[ts] = map[string]*octosim.Server{}
+				}
+				sims[ts][args[0]] = sim
+				mu.Unlock()
+				ts.Setenv(args[0]+"_URL", "http://"+ln.Addr().String())
+				ts.Setenv("OCTOPUS_API_KEY", sim.APIKey())
+			},
+			"writes": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: writes NAME N")
+				}
+				sim := simFor(ts, args[0])
+				if sim == nil {
+					ts.Fatalf("no simulator %s", args[0])
+				}
+				want, err := strconv.Atoi(args[1])
+				ts.Check(err)
+				got := sim.Writes()
+				sim.ResetCounters()
+				if (got == want) == neg {
+					ts.Fatalf("simulator %s saw %d writes, want %s%d", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
+				}
+			},
+			"resetcounts": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 || simFor(ts, args[0]) == nil {
+					ts.Fatalf("usage: resetcounts NAME (a started simulator)")
+				}
+				simFor(ts, args[0]).ResetCounters()
+			},
+		},
+	})
+}
