@@ -1,0 +1,173 @@
+package export
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// Error is an export that failed on the content of the source: references to
+// IDs that do not exist, names that collide within one scope. Problems holds
+// one line per problem, sorted, each naming the entity, the JSON path and the
+// ID or name involved.
+type Error struct {
+	// Problems are the individual problems, one sentence each.
+	Problems []string
+}
+
+func (e *Error) Error() string {
+	if len(e.Problems) == 1 {
+		return "export: " + e.Problems[0]
+	}
+	return fmt.Sprintf("export: %d problems:\n  %s", len(e.Problems), strings.Join(e.Problems, "\n  "))
+}
+
+// Entity returns the bundle form of one entity of s: a deep copy of the
+// server's JSON with every reference rewritten from an ID to a name (in the
+// scope the kind registry gives it; free-form step properties holding an ID
+// become {"$ref": KIND, "name": NAME}), volatile fields dropped, secrets
+// scrubbed and set-like arrays sorted. It does not modify e and depends only
+// on s, so the same snapshot always gives the same value; apply uses it to
+// compare a destination entity with a bundle.
+//
+// A reference to an ID that does not exist in s, or to a name that two
+// entities share in the same scope, is an *Error listing every such problem.
+func Entity(s *snapshot.Snapshot, e *snapshot.Entity) (any, error) {
+	doc, _, err := convert(s, e, nil)
+	return doc, err
+}
+
+// keepFunc decides whether a soft reference (a map key naming a project or
+// library variable set that the entity holds data for) stays in the bundle.
+// nil keeps every reference.
+type keepFunc func(target *schema.Kind, id string) bool
+
+// convert is Entity with an optional filter for soft references; it also
+// returns the paths Scrub changed (secrets the server should not have sent).
+func convert(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc) (any, []string, error) {
+	k := e.Kind
+	doc := schema.DeepCopy(e.Doc)
+	var problems []string
+	err := k.Rewrite(doc, func(ref schema.Ref, at []string, v any) (any, error) {
+		scope, err := scopeOf(e, ref, at)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %s: %v", e.Label(), schema.Pointer(at), err))
+			return v, nil
+		}
+		id, isString := v.(string)
+		if ref.To == schema.AnyKind {
+			if !isString {
+				return v, nil // a sensitive value object or a nested structure
+			}
+			target := schema.KindForID(id)
+			if target == nil {
+				return v, nil // an ordinary property value
+			}
+			tk, name, perr := resolve(s, target, scope, id)
+			if perr != "" {
+				problems = append(problems, fmt.Sprintf("%s: %s: %s", e.Label(), schema.Pointer(at), perr))
+				return v, nil
+			}
+			return schema.RefValue(tk.Name, name), nil
+		}
+		if !isString {
+			problems = append(problems, fmt.Sprintf("%s: %s: a reference to %s holds %T, not an ID", e.Label(), schema.Pointer(at), ref.To, v))
+			return v, nil
+		}
+		target := schema.Lookup(ref.To)
+		if target == nil {
+			target = &schema.Kind{Name: ref.To, Title: ref.To}
+		}
+		tk, name, perr := resolve(s, target, scope, id)
+		if perr != "" {
+			problems = append(problems, fmt.Sprintf("%s: %s: %s", e.Label(), schema.Pointer(at), perr))
+			return v, nil
+		}
+		if keep != nil && isSoft(ref) && !keep(tk, id) {
+			return schema.Drop, nil
+		}
+		return name, nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("export: %s: %w", e.Label(), err)
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return nil, nil, &Error{Problems: problems}
+	}
+	if err := k.Strip(doc); err != nil {
+		return nil, nil, fmt.Errorf("export: %s: %w", e.Label(), err)
+	}
+	scrubbed, err := k.Scrub(doc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("export: %s: %w", e.Label(), err)
+	}
+	if err := k.SortSets(doc); err != nil {
+		return nil, nil, fmt.Errorf("export: %s: %w", e.Label(), err)
+	}
+	return doc, scrubbed, nil
+}
+
+// isSoft reports whether a reference records data the entity holds for
+// another entity (a tenant's link to a project, its variable values for a
+// project or library variable set) rather than something it depends on. A
+// partial export follows hard references and drops soft ones to entities it
+// does not include.
+func isSoft(ref schema.Ref) bool {
+	return strings.HasSuffix(ref.Path, "~") && (ref.To == schema.Project || ref.To == schema.LibraryVariableSet)
+}
+
+// scopeOf returns the index scope a reference's name is unique in.
+func scopeOf(e *snapshot.Entity, ref schema.Ref, at []string) (string, error) {
+	switch ref.Within {
+	case schema.ScopeSpace:
+		return "", nil
+	case schema.ScopeSelf:
+		return e.ID, nil
+	case schema.ScopeOwner:
+		return e.Root().ID, nil
+	}
+	if n, ok := strings.CutPrefix(string(ref.Within), "key:"); ok {
+		i, err := strconv.Atoi(n)
+		if err == nil && i >= 0 && i < len(at) {
+			return at[i], nil
+		}
+	}
+	return "", fmt.Errorf("cannot tell the scope %q of a reference to %s", ref.Within, ref.To)
+}
+
+// aliases returns the kinds whose IDs share target's prefix (script modules
+// and library variable sets are both LibraryVariableSets-N in one server
+// collection, where names are unique across both), target first.
+func aliases(target *schema.Kind) []*schema.Kind {
+	out := []*schema.Kind{target}
+	if target.IDPrefix == "" {
+		return out
+	}
+	for _, k := range schema.Kinds() {
+		if k != target && k.IDPrefix == target.IDPrefix && !k.IsSingleton() && k.Policy != schema.PolicyNever {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// resolve finds the name of id (of kind target or one of its aliases) in
+// scope. It returns the kind the ID belongs to and its name, or a problem.
+func resolve(s *snapshot.Snapshot, target *schema.Kind, scope, id string) (*schema.Kind, string, string) {
+	for _, k := range aliases(target) {
+		name, ok := s.Index.Name(k.Name, scope, id)
+		if !ok {
+			continue
+		}
+		if dup := s.Index.Ambiguous(k.Name, scope, name); len(dup) > 1 {
+			return nil, "", fmt.Sprintf("refers to %s %q, a name shared by %s in the same scope", k.Name, name, strings.Join(dup, " and "))
+		}
+		return k, name, ""
+	}
+	return nil, "", fmt.Sprintf("refers to %s %s, which does not exist on the source", target.Name, id)
+}

@@ -1,0 +1,246 @@
+// Package export reads one Octopus space through the API and turns it into a
+// bundle: one canonical, ID-free file per entity, keyed by name.
+//
+// Run reads the space once (internal/snapshot), chooses what to export (the
+// whole space, or some projects and everything they depend on), converts
+// each entity with Entity and seals the bundle; the caller writes it. The
+// conversion is driven entirely by the kind registry in package schema:
+// references are rewritten from IDs to names in the scope the registry gives
+// them, volatile fields are dropped, secrets scrubbed and sets sorted.
+//
+// Never exported: releases, deployments, runbook runs and snapshots, users,
+// server settings, audit and task history; deployment targets and workers
+// only with Options.Optional; of teams only the space's own (not system
+// teams); of user roles the custom ones plus the built-in roles that
+// exported team permissions use.
+package export
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/octopus"
+	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// Options say what to export.
+type Options struct {
+	// Projects, when not empty, restricts the export to these projects (by
+	// name) and everything they depend on, transitively: project groups,
+	// lifecycles, environments, channels, feeds, accounts, certificates,
+	// worker pools, step templates, script modules and library variable
+	// sets they include, tag sets their tags come from, and the tenants
+	// linked to them. Teams and user roles are not dependencies of a project
+	// and are left out. Tenant links to (and tenant variables of) projects
+	// and library variable sets outside the selection are dropped.
+	Projects []string
+	// Optional also exports deployment targets and workers.
+	Optional bool
+	// Concurrency bounds parallel API requests (default 8).
+	Concurrency int
+	// ToolVersion is recorded in the manifest.
+	ToolVersion string
+	// Now gives the export time recorded in the manifest (default time.Now).
+	Now func() time.Time
+	// Logger receives progress and warnings; nil discards.
+	Logger *slog.Logger
+	// Progress, if set, is called as reading the space advances.
+	Progress func(done, total int)
+}
+
+// Result is a finished export.
+type Result struct {
+	// Bundle is the sealed bundle; the caller writes it.
+	Bundle *bundles.Bundle
+	// Stats are the API client's counters after the export.
+	Stats octopus.Stats
+	// Warnings are things the user should know that did not stop the export
+	// (secrets the server returned and the export removed, team permissions
+	// of system teams left out). They never contain secret values.
+	Warnings []string
+}
+
+// Run reads the client's space, converts what o selects and returns the
+// sealed bundle. Content problems (references to IDs that do not exist,
+// names shared within one scope) are reported together as an *Error.
+func Run(ctx context.Context, c *octopus.Client, o Options) (*Result, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	start := time.Now()
+	s, err := snapshot.Read(ctx, c, snapshot.Options{
+		Optional:    o.Optional,
+		Concurrency: o.Concurrency,
+		Logger:      log,
+		Progress:    o.Progress,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("export: reading space %q: %w", c.SpaceName, err)
+	}
+	log.Info("read the space", "server", s.Server, "space", s.SpaceName, "requests", c.Stats().Requests, "duration", time.Since(start).Round(time.Millisecond))
+
+	b, warnings, err := build(s, o)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	b.Manifest.ExportedAt = now()
+	if err := b.Seal(); err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	log.Info("exported", "files", b.Len(), "digest", b.Digest(), "duration", time.Since(start).Round(time.Millisecond))
+	return &Result{Bundle: b, Stats: c.Stats(), Warnings: warnings}, nil
+}
+
+// build converts the entities of a snapshot that o selects into an unsealed
+// bundle (its manifest's export time is not set): Run without the
+// network; o's Projects and Optional and ToolVersion are used.
+func build(s *snapshot.Snapshot, o Options) (*bundles.Bundle, []string, error) {
+	sel, warnings, err := choose(s, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkNames(s, sel.list); err != nil {
+		return nil, nil, err
+	}
+	var keep keepFunc
+	if len(o.Projects) > 0 {
+		keep = func(k *schema.Kind, id string) bool { return sel.has(k.Name, id) }
+	}
+
+	docs := make([]any, len(sel.list))
+	scrubbed := make([][]string, len(sel.list))
+	errs := make([]error, len(sel.list))
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				docs[i], scrubbed[i], errs[i] = convert(s, sel.list[i], keep)
+			}
+		}()
+	}
+	for i := range sel.list {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+
+	var problems []string
+	for i, err := range errs {
+		var ee *Error
+		switch {
+		case err == nil:
+		case errors.As(err, &ee):
+			problems = append(problems, ee.Problems...)
+		default:
+			return nil, nil, err
+		}
+		if len(scrubbed[i]) > 0 {
+			warnings = append(warnings, fmt.Sprintf("%s: the server returned secret values at %s; they were removed",
+				sel.list[i].Label(), strings.Join(scrubbed[i], ", ")))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return nil, nil, &Error{Problems: problems}
+	}
+
+	b := bundles.New(bundles.Manifest{
+		Format:      bundles.FormatV1,
+		ToolVersion: o.ToolVersion,
+		Source:      bundles.Source{Server: s.Server, ServerVersion: s.ServerVersion, Space: s.SpaceName},
+	})
+	for i, e := range sel.list {
+		if _, err := b.PutEntity(e.Kind, e.Names(), docs[i]); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", e.Label(), err))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return nil, nil, &Error{Problems: problems}
+	}
+	sort.Strings(warnings)
+	return b, warnings, nil
+}
+
+// checkNames fails when an exported entity, or a name one provides (an
+// action, a tenant variable template), shares its name with another in the
+// same scope: a bundle keyed by name cannot hold both.
+func checkNames(s *snapshot.Snapshot, list []*snapshot.Entity) error {
+	var problems []string
+	seen := map[string]bool{}
+	report := func(kind, scope, name, where string) {
+		dup := s.Index.Ambiguous(kind, scope, name)
+		key := kind + "\x00" + scope + "\x00" + name
+		if len(dup) < 2 || seen[key] {
+			return
+		}
+		seen[key] = true
+		problems = append(problems, fmt.Sprintf("%s: %d %s share the name %q (%s); rename all but one on the source",
+			where, len(dup), plural(kind), name, strings.Join(dup, ", ")))
+	}
+	for _, e := range list {
+		k := e.Kind
+		if !k.IsSingleton() && !k.Many {
+			scope, where := "", "the space"
+			if e.Owner != nil {
+				scope, where = e.Root().ID, e.Root().Label()
+			}
+			report(k.Name, scope, e.Name, where)
+		}
+		obj := e.Object()
+		if obj == nil {
+			continue
+		}
+		for _, p := range k.Provided(obj) {
+			scope := e.ID
+			if p.Within == schema.ScopeOwner {
+				scope = e.Root().ID
+			}
+			name := p.Name
+			if p.Qualify && e.Owner != nil {
+				name = e.Owner.Name + "/" + name
+			}
+			if p.Kind != schema.ProcessOwner {
+				report(p.Kind, scope, name, e.Label())
+			}
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return &Error{Problems: problems}
+	}
+	return nil
+}
+
+func plural(kind string) string {
+	if k := schema.Lookup(kind); k != nil {
+		return k.Title
+	}
+	switch kind {
+	case schema.Action:
+		return "step actions"
+	case schema.ProjectTemplate, schema.LibraryTemplate:
+		return "variable templates"
+	}
+	return kind + "s"
+}

@@ -1,0 +1,270 @@
+package export
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// selection is the set of entities an export writes.
+type selection struct {
+	// list holds the entities in sync order, then by names.
+	list []*snapshot.Entity
+	// ids holds kind\x00id of every selected entity that has an ID.
+	ids map[string]bool
+}
+
+func (s *selection) has(kind, id string) bool { return s.ids[kind+"\x00"+id] }
+
+// tagFields are the fields holding canonical tag names ("Region/East").
+var tagFields = map[string]bool{
+	"TenantTags": true, "TenantTag": true, "ProjectTags": true, "EnvironmentTags": true, "RunbookTags": true,
+}
+
+// choose picks the entities to export: every exportable entity of the space,
+// or with o.Projects the projects named and everything they depend on.
+func choose(s *snapshot.Snapshot, o Options) (*selection, []string, error) {
+	cands, warnings := candidates(s, o)
+	if len(o.Projects) == 0 {
+		return newSelection(cands), warnings, nil
+	}
+
+	// Partial export: team permissions and user roles are not dependencies
+	// of a project.
+	inCand := map[*snapshot.Entity]bool{}
+	for _, e := range cands {
+		if e.Kind.Name != schema.ScopedUserRole && e.Kind.Name != schema.UserRole && e.Kind.Name != schema.Team {
+			inCand[e] = true
+		}
+	}
+	byID := map[string]*snapshot.Entity{}
+	children := map[*snapshot.Entity][]*snapshot.Entity{}
+	tagSets := map[string]*snapshot.Entity{}
+	for e := range inCand {
+		if e.ID != "" {
+			byID[e.Kind.Name+"\x00"+e.ID] = e
+		}
+		if e.Owner != nil {
+			children[e.Owner] = append(children[e.Owner], e)
+		}
+		if e.Kind.Name == schema.TagSet {
+			tagSets[e.Name] = e
+		}
+	}
+
+	var roots []*snapshot.Entity
+	var missing []string
+	want := map[string]bool{}
+	for _, name := range o.Projects {
+		p := s.Find(schema.Project, name)
+		if p == nil {
+			missing = append(missing, fmt.Sprintf("%q", name))
+			continue
+		}
+		roots = append(roots, p)
+		want[p.ID] = true
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, nil, &Error{Problems: []string{fmt.Sprintf("no project named %s in space %q", strings.Join(missing, ", "), s.SpaceName)}}
+	}
+	// Tenants linked to a selected project come along.
+	for _, t := range s.Entities(schema.Tenant) {
+		pe, _ := t.Object()["ProjectEnvironments"].(map[string]any)
+		for id := range pe {
+			if want[id] {
+				roots = append(roots, t)
+				break
+			}
+		}
+	}
+
+	picked := map[*snapshot.Entity]bool{}
+	var problems []string
+	var add func(e *snapshot.Entity)
+	add = func(e *snapshot.Entity) {
+		if picked[e] || !inCand[e] {
+			return
+		}
+		picked[e] = true
+		if e.Owner != nil {
+			add(e.Owner)
+		}
+		for _, c := range children[e] {
+			add(c)
+		}
+		for _, t := range dependencies(s, e, byID, &problems) {
+			add(t)
+		}
+		for _, name := range tagSetNames(e.Doc, tagSets) {
+			add(tagSets[name])
+		}
+	}
+	for _, r := range roots {
+		add(r)
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return nil, nil, &Error{Problems: problems}
+	}
+	var list []*snapshot.Entity
+	for _, e := range cands {
+		if picked[e] {
+			list = append(list, e)
+		}
+	}
+	return newSelection(list), warnings, nil
+}
+
+func newSelection(list []*snapshot.Entity) *selection {
+	sel := &selection{list: list, ids: map[string]bool{}}
+	for _, e := range list {
+		if e.ID != "" {
+			sel.ids[e.Kind.Name+"\x00"+e.ID] = true
+		}
+	}
+	return sel
+}
+
+// candidates lists every entity a whole-space export writes, in sync order.
+func candidates(s *snapshot.Snapshot, o Options) ([]*snapshot.Entity, []string) {
+	var warnings []string
+	teams := map[*snapshot.Entity]bool{}
+	builtinRoles := map[string]bool{}
+	var out []*snapshot.Entity
+	for _, k := range schema.Kinds() {
+		if k.Policy == schema.PolicyNever || k.IsVirtual() || k.File == "" || (k.Optional && !o.Optional) {
+			continue
+		}
+		for _, e := range s.Entities(k.Name) {
+			switch k.Name {
+			case schema.Team:
+				// Only the space's own teams; system teams belong to the
+				// server, not to a space.
+				if sp, _ := e.Object()["SpaceId"].(string); sp == "" || sp != s.SpaceID {
+					continue
+				}
+				teams[e] = true
+			case schema.ScopedUserRole:
+				if !teams[e.Owner] {
+					warnings = append(warnings, fmt.Sprintf("the permissions that %s grants in this space are not exported: it is a system team", e.Owner.Label()))
+					continue
+				}
+				items, _ := e.Doc.([]any)
+				for _, it := range items {
+					if m, ok := it.(map[string]any); ok {
+						if id, _ := m["UserRoleId"].(string); id != "" {
+							builtinRoles[id] = true
+						}
+					}
+				}
+			case schema.UserRole:
+				// Decided after the scoped user roles are seen (below).
+			}
+			out = append(out, e)
+		}
+	}
+	// User roles: the custom ones, plus the built-in roles exported team
+	// permissions use.
+	kept := out[:0]
+	for _, e := range out {
+		if e.Kind.Name == schema.UserRole && !isCustomRole(e) && !builtinRoles[e.ID] {
+			continue
+		}
+		kept = append(kept, e)
+	}
+	return kept, warnings
+}
+
+// isCustomRole reports whether a user role was created by users (UserRoles-N)
+// rather than shipped with the server (userroles-…).
+func isCustomRole(e *snapshot.Entity) bool {
+	k := e.Kind
+	prefix := k.IDPrefix + "-"
+	if !strings.HasPrefix(e.ID, prefix) {
+		return false
+	}
+	for _, r := range e.ID[len(prefix):] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return len(e.ID) > len(prefix)
+}
+
+// dependencies returns the entities e refers to through hard references
+// (see isSoft), looked up in byID. References that cannot be resolved are
+// left for the conversion to report; they are not dependencies.
+func dependencies(s *snapshot.Snapshot, e *snapshot.Entity, byID map[string]*snapshot.Entity, problems *[]string) []*snapshot.Entity {
+	var out []*snapshot.Entity
+	doc := schema.DeepCopy(e.Doc)
+	err := e.Kind.Rewrite(doc, func(ref schema.Ref, at []string, v any) (any, error) {
+		id, ok := v.(string)
+		if !ok || isSoft(ref) {
+			return v, nil
+		}
+		var target *schema.Kind
+		if ref.To == schema.AnyKind {
+			target = schema.KindForID(id)
+		} else {
+			target = schema.Lookup(ref.To)
+		}
+		if target == nil {
+			return v, nil // a scoped name (action, template) or a plain value
+		}
+		for _, k := range aliases(target) {
+			if t := byID[k.Name+"\x00"+id]; t != nil {
+				out = append(out, t)
+				break
+			}
+		}
+		return v, nil
+	})
+	if err != nil {
+		*problems = append(*problems, fmt.Sprintf("%s: %v", e.Label(), err))
+	}
+	return out
+}
+
+// tagSetNames returns the names of the tag sets whose tags doc uses, sorted.
+func tagSetNames(doc any, tagSets map[string]*snapshot.Entity) []string {
+	found := map[string]bool{}
+	var walk func(v any, tagField bool)
+	walk = func(v any, tagField bool) {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, c := range t {
+				walk(c, tagFields[k])
+			}
+		case []any:
+			for _, c := range t {
+				walk(c, tagField)
+			}
+		case string:
+			if !tagField {
+				return
+			}
+			// A canonical tag name is "Set/Tag"; either part may hold "/".
+			for i := strings.IndexByte(t, '/'); i >= 0; {
+				if tagSets[t[:i]] != nil {
+					found[t[:i]] = true
+				}
+				j := strings.IndexByte(t[i+1:], '/')
+				if j < 0 {
+					break
+				}
+				i += j + 1
+			}
+		}
+	}
+	walk(doc, false)
+	out := make([]string, 0, len(found))
+	for n := range found {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
