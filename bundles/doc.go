@@ -1,2 +1,151 @@
-// Package bundles implements the octobundle bundle format, octobundle/v1.
+// Package bundles implements the octobundle bundle format. This comment is
+// the format's specification; the code follows it.
+//
+// # Format octobundle/v1
+//
+// A bundle is the content of one Octopus Deploy space, keyed by name and free
+// of instance-specific IDs, as a set of files. It has two forms with the same
+// files and bytes: a directory (committed to git and reviewed as a diff) and
+// an archive NAME.tar.zst (carried across air gaps). Every command accepts
+// either form; Pack and Unpack convert between them.
+//
+// # Layout
+//
+//	manifest.json                      what the bundle is (see Manifest)
+//	checksums.txt                      sha256 of every other file
+//	signature                          optional signature over the digest
+//	environments/Production.json       one file per entity …
+//	projects/OctoFX/project.json
+//	projects/OctoFX/deployment-process.json
+//	projects/OctoFX/variables.json
+//	projects/OctoFX/runbooks/Restart IIS/runbook.json
+//	teams/Ops/scoped-user-roles.json   … or per owner, for Many kinds (an array)
+//
+// Each entity file's path is its kind's File template from the kind registry
+// (package schema), with each "{}" replaced by an escaped name, owners first.
+// The kind and names of a file are recovered from its path
+// (schema.KindForPath and UnescapeName). A named entity's name field (Name)
+// must equal the last name in its path. Any other file is an error ("unknown
+// file"); there are no empty directories worth keeping, and directories carry
+// no information.
+//
+// # Canonical JSON
+//
+// Every JSON file (entities and manifest.json) is canonical; readers reject
+// files that are not, so a value has exactly one byte representation and a
+// change in Octopus is a few lines in a diff:
+//
+//   - UTF-8, no byte order mark; invalid UTF-8 is rejected, never replaced
+//   - object keys sorted by byte order (of their UTF-8 encoding); no
+//     duplicate keys
+//   - two-space indentation, one member or element per line, ": " between key
+//     and value, "\n" line endings, a trailing newline; empty objects and
+//     arrays are written "{}" and "[]"
+//   - strings escape only '"', '\\', control characters (as \n, \r, \t, \b,
+//     \f or \u00XX, lower-case hex) and U+2028/U+2029; '<', '>', '&' and all
+//     other characters are literal (the output of Go's encoding/json with
+//     HTML escaping off)
+//   - numbers are written exactly as they were read ("1.0" stays "1.0",
+//     large integers keep every digit); Decode keeps them as json.Number
+//   - at most 512 levels of nesting
+//
+// Set-like arrays are sorted and volatile fields dropped by the exporter
+// (from the kind registry); the format only fixes the encoding.
+//
+// # Names in paths
+//
+// An entity name becomes one path segment by EscapeName, which is reversible
+// and keeps ordinary names readable ("Restart IIS", "OctoFX", "Zürich").
+// Bytes that are unsafe in a file name on Linux, macOS or Windows become %XX
+// (upper-case hex of each UTF-8 byte):
+//
+//   - '%', '/', '\\', and the characters Windows forbids: < > : " | ? *
+//   - control characters, invisible and format characters (zero-width and
+//     bidi controls), combining marks, private-use and unassigned code points,
+//     spaces other than U+0020, and each byte of invalid UTF-8
+//   - a leading '.' or space and a trailing '.' or space ("." and ".." can
+//     never be a segment; Windows strips trailing dots and spaces)
+//   - the first character of a Windows device name (CON, PRN, AUX, NUL,
+//     COM0-9, LPT0-9, COM¹²³, LPT¹²³, CONIN$, CONOUT$; any case, with or
+//     without an extension): "CON" is stored as "%43ON"
+//
+// UnescapeName accepts only segments that EscapeName produces, so every name
+// has exactly one file name. A segment longer than 255 bytes is an error.
+// Case is preserved, so two names differing only in case would collide on a
+// case-insensitive file system (Windows, macOS): writers and readers compare
+// every path and directory under Unicode simple case folding and reject a
+// collision, naming both entities. (Octopus itself treats names as
+// case-insensitive, so a real space never has such a pair.)
+//
+// # Manifest
+//
+// manifest.json (schema: schema/jsonschemas/manifest.schema.json):
+//
+//	{
+//	  "Counts": {"Environment": 3, "Project": 2, …},   entity files per kind
+//	  "Digest": "sha256:<hex>",                       sha256 of checksums.txt
+//	  "ExportedAt": "2024-05-01T10:00:00Z",           RFC 3339, UTC, seconds
+//	  "Format": "octobundle/v1",
+//	  "Policy": {…},                                  optional
+//	  "Rules": [{"Name": …, "Digest": "sha256:…"}],   optional, transform rules
+//	  "Source": {"Server": URL, "ServerVersion": …, "Space": …},
+//	  "ToolVersion": "…"
+//	}
+//
+// Source.Server never carries credentials (user info or API keys are
+// refused). Readers reject any Format other than octobundle/v1 before
+// anything else, and ignore unknown manifest fields (later v1 tools may add
+// some); Counts must match the entity files exactly.
+//
+// # Checksums and digest
+//
+// checksums.txt has one line per file, "<sha256 hex>  <path>\n" (lower-case
+// hex, two spaces, as sha256sum prints), sorted by path in byte order,
+// covering every file except manifest.json, checksums.txt and signature. The
+// bundle digest is "sha256:" + hex(sha256(checksums.txt)) and is recorded as
+// the manifest's Digest; a signature signs the digest. So one signature pins
+// the manifest, which pins checksums.txt, which pins every file, while two
+// exports of an unchanged space have byte-identical entity files and
+// checksums.txt — and the same digest — even though the manifest records a
+// different export time (the Zarf model: the aggregate checksum lives in the
+// metadata file that the checksums do not cover). Readers reject a file not
+// listed, a listed file that is missing, a mismatching sum, and a digest that
+// does not match.
+//
+// # Archive
+//
+// NAME.tar.zst is a tar stream compressed with zstd, built reproducibly so
+// that two packs of the same directory are byte-identical (with the same
+// version of the zstd encoder; hashes and signatures cover the uncompressed
+// content, never the archive bytes):
+//
+//   - one regular-file entry per file, sorted by path; no directory entries
+//     (readers accept and ignore safe directory entries)
+//   - PAX format (extended headers only where USTAR cannot hold a name),
+//     mode 0644, uid and gid 0, empty user and group names, mtime the Unix
+//     epoch
+//   - zstd level "better" (klauspost/compress SpeedBetterCompression),
+//     single-threaded encoder, 8 MiB window, content checksum on
+//
+// Directories are written with mode 0755 and files 0644. Write goes to a
+// temporary sibling and renames it into place, so a reader never sees a
+// partial bundle; it replaces an existing directory only if that directory is
+// empty or holds a bundle.
+//
+// # Reading untrusted bundles
+//
+// Read (and Verify, Pack, Unpack) treat every bundle as hostile. An archive
+// is read completely into memory and verified before anything is written.
+// Rejected: entry paths that are absolute, contain "..", ".", empty
+// segments, backslashes, drive letters or control characters; symbolic
+// links, hard links, devices and any entry that is not a regular file or a
+// directory; duplicate entries (also under case folding); truncated or
+// corrupt zstd frames or tar streams; non-zero data after the end of the
+// tar stream. Limits (ReadOptions; defaults in brackets): files
+// [100 000], size of one file [64 MiB], total decompressed size [1 GiB],
+// and ratio of decompressed to compressed size [200, applied past 8 MiB];
+// the zstd window is at most 64 MiB. Then every file must pass the checks
+// above: format version, checksums and digest, known paths, canonical JSON,
+// its JSON Schema (schema.ValidateFile), ID-freeness (schema.Kind.CheckIDFree)
+// and counts. Errors name the bundle and the file.
 package bundles
