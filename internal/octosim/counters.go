@@ -1,0 +1,90 @@
+package octosim
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+)
+
+// counters count requests by method and normalized path.
+type counters struct {
+	mu     sync.Mutex
+	byKey  map[string]int
+	writes int
+	total  int
+}
+
+func newCounters() *counters { return &counters{byKey: map[string]int{}} }
+
+var (
+	idSegment   = regexp.MustCompile(`^([A-Za-z]+-)+\d+$`)
+	guidSegment = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	namedID     = regexp.MustCompile(`^(feeds|userroles|teams)-[A-Za-z-]+$`)
+)
+
+// NormalizePath replaces the IDs in an API path by {id}:
+// /api/Spaces-1/projects/Projects-12/channels → /api/{id}/projects/{id}/channels.
+func NormalizePath(path string) string {
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		if idSegment.MatchString(s) || guidSegment.MatchString(s) || namedID.MatchString(s) {
+			segs[i] = "{id}"
+		}
+	}
+	out := strings.Join(segs, "/")
+	if len(out) > 1 {
+		out = strings.TrimSuffix(out, "/")
+	}
+	return out
+}
+
+func (c *counters) add(method, path string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.byKey[method+" "+NormalizePath(path)]++
+	c.total++
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch:
+		c.writes++
+	}
+}
+
+// Counters returns the number of requests received so far (faulted ones
+// included) keyed by "METHOD /normalized/path", e.g.
+// "PUT /api/{id}/deploymentprocesses/{id}".
+func (s *Server) Counters() map[string]int {
+	c := s.counts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.byKey))
+	for k, v := range c.byKey {
+		out[k] = v
+	}
+	return out
+}
+
+// Requests returns the total number of requests received.
+func (s *Server) Requests() int {
+	c := s.counts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.total
+}
+
+// Writes returns the number of POST, PUT, PATCH and DELETE requests received.
+func (s *Server) Writes() int {
+	c := s.counts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writes
+}
+
+// ResetCounters sets every counter back to zero.
+func (s *Server) ResetCounters() {
+	c := s.counts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.byKey = map[string]int{}
+	c.writes, c.total = 0, 0
+}

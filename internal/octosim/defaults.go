@@ -1,0 +1,373 @@
+package octosim
+
+import (
+	"strings"
+)
+
+// nestedIDs are the paths of sub-objects whose Id the server generates when
+// a write leaves it out: steps, actions, package references, variables,
+// templates, phases, channel rules, tags.
+var nestedIDs = map[string][]string{
+	"deploymentprocesses": {"Steps/*", "Steps/*/Actions/*", "Steps/*/Actions/*/Packages/*"},
+	"runbookProcesses":    {"Steps/*", "Steps/*/Actions/*", "Steps/*/Actions/*/Packages/*"},
+	"variables":           {"Variables/*"},
+	"projects":            {"Templates/*"},
+	"libraryvariablesets": {"Templates/*"},
+	"actiontemplates":     {"Parameters/*", "Packages/*"},
+	"lifecycles":          {"Phases/*"},
+	"channels":            {"Rules/*"},
+	"tagsets":             {"Tags/*"},
+}
+
+// assignNestedIDs gives sub-objects without an Id a new one: "Tags-N" for
+// tags, a GUID for everything else.
+func (s *Server) assignNestedIDs(spec *collSpec, doc map[string]any) {
+	for _, p := range nestedIDs[spec.Name] {
+		segs := strings.Split(p, "/")
+		forEachObject(doc, segs, func(m map[string]any) {
+			if str(m["Id"]) != "" {
+				s.st.noteID(str(m["Id"]))
+				return
+			}
+			if spec.Name == "tagsets" {
+				m["Id"] = s.st.nextID("Tags")
+			} else {
+				m["Id"] = newGUID()
+			}
+		})
+	}
+	if spec.Name == "tagsets" {
+		for _, t := range asSlice(doc["Tags"]) {
+			if m, ok := t.(map[string]any); ok {
+				m["CanonicalTagName"] = str(doc["Name"]) + "/" + str(m["Name"])
+			}
+		}
+	}
+}
+
+// forEachObject calls fn for every object reached by segs ("*" steps into
+// array elements).
+func forEachObject(node any, segs []string, fn func(map[string]any)) {
+	if len(segs) == 0 {
+		if m, ok := node.(map[string]any); ok {
+			fn(m)
+		}
+		return
+	}
+	switch t := node.(type) {
+	case map[string]any:
+		if segs[0] == "*" {
+			return
+		}
+		forEachObject(t[segs[0]], segs[1:], fn)
+	case []any:
+		if segs[0] != "*" {
+			return
+		}
+		for _, x := range t {
+			forEachObject(x, segs[1:], fn)
+		}
+	}
+}
+
+// applyDefaults fills fields the server sets when a write omits them.
+func applyDefaults(spec *collSpec, doc, stored map[string]any) {
+	setIfMissing := func(k string, v any) {
+		if _, ok := doc[k]; !ok {
+			doc[k] = v
+		}
+	}
+	switch spec.Name {
+	case "libraryvariablesets":
+		if str(doc["ContentType"]) == "" {
+			doc["ContentType"] = "Variables"
+		}
+		setIfMissing("Templates", []any{})
+		setIfMissing("Description", "")
+	case "projects":
+		setIfMissing("IsDisabled", false)
+		setIfMissing("IncludedLibraryVariableSetIds", []any{})
+		setIfMissing("Templates", []any{})
+		setIfMissing("TenantedDeploymentMode", "Untenanted")
+		setIfMissing("DefaultGuidedFailureMode", "EnvironmentDefault")
+		setIfMissing("AutoCreateRelease", false)
+		setIfMissing("ProjectConnectivityPolicy", map[string]any{
+			"AllowDeploymentsToNoTargets": false, "ExcludeUnhealthyTargets": false,
+			"SkipMachineBehavior": "None", "TargetRoles": []any{},
+		})
+		setIfMissing("VersioningStrategy", map[string]any{"Template": "#{Octopus.Version.LastMajor}.#{Octopus.Version.LastMinor}.#{Octopus.Version.NextPatch}"})
+	case "channels":
+		setIfMissing("IsDefault", false)
+		setIfMissing("Rules", []any{})
+		setIfMissing("TenantTags", []any{})
+		setIfMissing("Description", "")
+	case "runbooks":
+		setIfMissing("EnvironmentScope", "All")
+		setIfMissing("Environments", []any{})
+		setIfMissing("MultiTenancyMode", "Untenanted")
+		setIfMissing("DefaultGuidedFailureMode", "EnvironmentDefault")
+		setIfMissing("RunRetentionPolicy", map[string]any{"QuantityToKeep": float64(100), "ShouldKeepForever": false})
+	case "environments":
+		setIfMissing("UseGuidedFailure", false)
+		setIfMissing("AllowDynamicInfrastructure", false)
+		setIfMissing("SortOrder", float64(0))
+	case "tenants":
+		setIfMissing("ProjectEnvironments", map[string]any{})
+		setIfMissing("TenantTags", []any{})
+		setIfMissing("IsDisabled", false)
+	case "tagsets":
+		setIfMissing("Tags", []any{})
+	case "lifecycles":
+		setIfMissing("Phases", []any{})
+		setIfMissing("ReleaseRetentionPolicy", retention())
+		setIfMissing("TentacleRetentionPolicy", retention())
+	case "projectgroups":
+		setIfMissing("EnvironmentIds", []any{})
+	case "teams":
+		setIfMissing("MemberUserIds", []any{})
+		setIfMissing("ExternalSecurityGroups", []any{})
+		setIfMissing("CanBeDeleted", true)
+		setIfMissing("CanBeRenamed", true)
+		setIfMissing("CanChangeMembers", true)
+		setIfMissing("CanChangeRoles", true)
+	case "userroles":
+		setIfMissing("CanBeDeleted", true)
+		setIfMissing("GrantedSpacePermissions", []any{})
+		setIfMissing("GrantedSystemPermissions", []any{})
+	case "scopeduserroles":
+		for _, f := range []string{"EnvironmentIds", "ProjectIds", "ProjectGroupIds", "TenantIds"} {
+			setIfMissing(f, []any{})
+		}
+	case "workerpools":
+		setIfMissing("WorkerPoolType", "StaticWorkerPool")
+		setIfMissing("IsDefault", false)
+		setIfMissing("CanAddWorkers", str(doc["WorkerPoolType"]) != "DynamicWorkerPool")
+	case "accounts", "certificates":
+		setIfMissing("EnvironmentIds", []any{})
+		setIfMissing("TenantIds", []any{})
+		setIfMissing("TenantTags", []any{})
+		setIfMissing("TenantedDeploymentParticipation", "Untenanted")
+	}
+	_ = stored
+}
+
+func retention() map[string]any {
+	return map[string]any{"QuantityToKeep": float64(30), "ShouldKeepForever": false, "Unit": "Days"}
+}
+
+// afterSave does what the server does after storing an entity: owned
+// singletons on creation (deployment process, variable set, runbook
+// process), a project's Default channel, a single default channel per
+// project.
+func (s *Server) afterSave(sp *space, spec *collSpec, doc map[string]any, created bool) {
+	id := str(doc["Id"])
+	if created {
+		for coll, field := range ownedSingletons(spec.Name) {
+			if str(doc[field]) != "" && sp.coll(coll).get(str(doc[field])) != nil {
+				continue
+			}
+			if sid := collByName[coll].IDPrefix + "-" + id; sp.coll(coll).get(sid) != nil {
+				doc[field] = sid // seeded without the owner's field
+				continue
+			}
+			sid := s.createSingleton(sp, coll, spec, doc)
+			doc[field] = sid
+		}
+		if spec.Name == "projects" {
+			hasChannel := false
+			for _, c := range sp.coll("channels").all() {
+				if str(c["ProjectId"]) == id {
+					hasChannel = true
+				}
+			}
+			if !hasChannel {
+				ch := map[string]any{
+					"Name": "Default", "Description": "", "ProjectId": id, "LifecycleId": nil,
+					"IsDefault": true, "Rules": []any{}, "TenantTags": []any{},
+					"Id": s.st.nextID(collByName["channels"].IDPrefix), "SpaceId": sp.id(), "Slug": "default",
+				}
+				sp.coll("channels").put(str(ch["Id"]), ch)
+			}
+		}
+	}
+	if spec.Name == "channels" {
+		if b, _ := doc["IsDefault"].(bool); b {
+			for _, c := range sp.coll("channels").all() {
+				if str(c["ProjectId"]) == str(doc["ProjectId"]) && str(c["Id"]) != id {
+					c["IsDefault"] = false
+				}
+			}
+		}
+	}
+}
+
+// createSingleton stores the empty singleton of collection coll owned by
+// doc (of owner spec) and returns its ID.
+func (s *Server) createSingleton(sp *space, coll string, owner *collSpec, doc map[string]any) string {
+	spec := collByName[coll]
+	ownerID := str(doc["Id"])
+	sid := spec.IDPrefix + "-" + ownerID
+	d := map[string]any{"Id": sid, "SpaceId": sp.id(), "Version": float64(0)}
+	switch coll {
+	case "variables":
+		d["OwnerId"] = ownerID
+		d["Variables"] = []any{}
+	case "runbookProcesses":
+		d["RunbookId"] = ownerID
+		d["ProjectId"] = str(doc["ProjectId"])
+		d["Steps"] = []any{}
+		d["LastSnapshotId"] = nil
+	default:
+		d["ProjectId"] = ownerID
+		d["Steps"] = []any{}
+		d["LastSnapshotId"] = nil
+	}
+	sp.coll(coll).put(sid, d)
+	return sid
+}
+
+// undeletable returns why an entity cannot be deleted, or "".
+func undeletable(spec *collSpec, doc map[string]any) string {
+	if b, ok := doc["CanBeDeleted"].(bool); ok && !b {
+		return "The " + spec.singular() + " '" + str(doc["Name"]) + "' is built in and cannot be deleted."
+	}
+	switch spec.Name {
+	case "feeds":
+		if strings.HasPrefix(str(doc["Id"]), "feeds-builtin") {
+			return "The built-in feeds cannot be deleted."
+		}
+	case "machinepolicies", "workerpools":
+		if b, _ := doc["IsDefault"].(bool); b {
+			return "The default " + spec.singular() + " cannot be deleted."
+		}
+	case "channels":
+		if b, _ := doc["IsDefault"].(bool); b {
+			return "The default channel of a project cannot be deleted."
+		}
+	}
+	return ""
+}
+
+// addSpaceDefaults creates what every space has and is missing from sp:
+// Default Lifecycle, Default Project Group, Default Machine Policy,
+// Default Worker Pool and the two built-in feeds.
+func (s *Server) addSpaceDefaults(sp *space) {
+	has := func(coll string, pred func(map[string]any) bool) bool {
+		for _, d := range sp.coll(coll).all() {
+			if pred(d) {
+				return true
+			}
+		}
+		return false
+	}
+	named := func(n string) func(map[string]any) bool {
+		return func(d map[string]any) bool { return strings.EqualFold(str(d["Name"]), n) }
+	}
+	isDefault := func(d map[string]any) bool { b, _ := d["IsDefault"].(bool); return b }
+	add := func(coll string, doc map[string]any) {
+		spec := collByName[coll]
+		if str(doc["Id"]) == "" {
+			doc["Id"] = s.st.nextID(spec.IDPrefix)
+		}
+		doc["SpaceId"] = sp.id()
+		s.prepare(sp, spec, doc, nil)
+		sp.coll(coll).put(str(doc["Id"]), doc)
+	}
+	if !has("lifecycles", named("Default Lifecycle")) {
+		add("lifecycles", map[string]any{"Name": "Default Lifecycle", "Description": "", "Phases": []any{}})
+	}
+	if !has("projectgroups", named("Default Project Group")) {
+		add("projectgroups", map[string]any{"Name": "Default Project Group", "Description": nil, "EnvironmentIds": []any{}, "RetentionPolicyId": nil})
+	}
+	if !has("machinepolicies", isDefault) {
+		add("machinepolicies", defaultMachinePolicy())
+	}
+	if !has("workerpools", isDefault) {
+		add("workerpools", map[string]any{
+			"Name": "Default Worker Pool", "Description": "", "IsDefault": true, "SortOrder": float64(1),
+			"WorkerPoolType": "StaticWorkerPool", "CanAddWorkers": true,
+		})
+	}
+	if sp.coll("feeds").get("feeds-builtin") == nil {
+		add("feeds", map[string]any{
+			"Id": "feeds-builtin", "Name": "Octopus Server (built-in)", "FeedType": "BuiltIn",
+			"IsBuiltInRepoSyncEnabled": false, "DeleteUnreleasedPackagesAfterDays": float64(30),
+			"DownloadAttempts": float64(5), "DownloadRetryBackoffSeconds": float64(10),
+			"PackageAcquisitionLocationOptions": []any{"Server", "ExecutionTarget"},
+		})
+	}
+	if sp.coll("feeds").get("feeds-builtin-releases") == nil {
+		add("feeds", map[string]any{
+			"Id": "feeds-builtin-releases", "Name": "Octopus Server Releases (built-in)", "FeedType": "OctopusProject",
+			"DownloadAttempts": float64(5), "DownloadRetryBackoffSeconds": float64(10),
+			"PackageAcquisitionLocationOptions": []any{"Server", "ExecutionTarget"},
+		})
+	}
+}
+
+func defaultMachinePolicy() map[string]any {
+	return map[string]any{
+		"Name": "Default Machine Policy", "Description": "This is the default machine policy.", "IsDefault": true,
+		"MachineHealthCheckPolicy": map[string]any{
+			"PowerShellHealthCheckPolicy": map[string]any{"RunType": "Inline", "ScriptBody": ""},
+			"BashHealthCheckPolicy":       map[string]any{"RunType": "Inline", "ScriptBody": ""},
+			"HealthCheckInterval":         "1.00:00:00", "HealthCheckCron": nil, "HealthCheckCronTimezone": "UTC",
+			"HealthCheckType": "RunScript",
+		},
+		"MachineConnectivityPolicy": map[string]any{"MachineConnectivityBehavior": "ExpectedToBeOnline"},
+		"MachineCleanupPolicy": map[string]any{
+			"DeleteMachinesBehavior": "DoNotDelete", "DeleteMachinesElapsedTimeSpan": "1.00:00:00",
+		},
+		"MachineUpdatePolicy": map[string]any{
+			"CalamariUpdateBehavior": "UpdateOnDeployment", "TentacleUpdateBehavior": "NeverUpdate",
+			"KubernetesAgentUpdateBehavior": "Update", "TentacleUpdateAccountId": nil,
+		},
+		"ConnectionRetrySleepInterval":                  "00:00:01",
+		"ConnectionRetryCountLimit":                     float64(5),
+		"ConnectionRetryTimeLimit":                      "00:05:00",
+		"ConnectionConnectTimeout":                      "00:01:00",
+		"PollingRequestQueueTimeout":                    "00:02:00",
+		"PollingRequestMaximumMessageProcessingTimeout": "00:10:00",
+	}
+}
+
+// builtInUserRoles are the server's built-in roles: fixed IDs on every
+// instance, never deletable.
+var builtInUserRoles = []struct{ id, name, desc string }{
+	{"userroles-systemadministrator", "System administrator", "System administrators can do everything at the system level."},
+	{"userroles-systemmanager", "System manager", "System managers can do everything at the system level except certain administrative tasks."},
+	{"userroles-spacemanager", "Space manager", "Space managers can do everything within the context of the space they own."},
+	{"userroles-projectdeployer", "Project deployer", "Project deployers can do everything a project contributor can do, plus deploy releases."},
+	{"userroles-projectcontributor", "Project contributor", "Project contributors can edit and view projects and variables."},
+	{"userroles-projectviewer", "Project viewer", "Project viewers have read-only access to projects."},
+	{"userroles-projectinitiator", "Project initiator", "Project initiators can create projects."},
+	{"userroles-projectlead", "Project lead", "Project leads can do everything a project contributor can do, plus create releases."},
+	{"userroles-environmentmanager", "Environment manager", "Environment managers can view and edit infrastructure."},
+	{"userroles-environmentviewer", "Environment viewer", "Environment viewers have read-only access to infrastructure."},
+	{"userroles-tenantmanager", "Tenant manager", "Tenant managers can edit tenants and their tags."},
+	{"userroles-certificatemanager", "Certificate manager", "Certificate managers can edit certificates."},
+	{"userroles-deploymentcreator", "Deployment creator", "Deployment creators can create deployments."},
+	{"userroles-releasecreator", "Release creator", "Release creators can create releases."},
+	{"userroles-runbookconsumer", "Runbook consumer", "Runbook consumers can view and run runbooks."},
+	{"userroles-runbookproducer", "Runbook producer", "Runbook producers can edit and publish runbooks."},
+	{"userroles-packagepublisher", "Package publisher", "Package publishers can push packages to the built-in feed."},
+	{"userroles-buildserver", "Build server", "Build servers can publish packages and create releases."},
+	{"userroles-usermanager", "User manager", "User managers can manage users and teams."},
+}
+
+func (s *Server) addBuiltInUserRoles() {
+	c := s.st.server.coll("userroles")
+	for _, r := range builtInUserRoles {
+		if c.get(r.id) != nil {
+			continue
+		}
+		c.put(r.id, map[string]any{
+			"Id": r.id, "Name": r.name, "Description": r.desc, "CanBeDeleted": false,
+			"SupportedRestrictions":        []any{},
+			"SpacePermissionDescriptions":  []any{},
+			"SystemPermissionDescriptions": []any{},
+			"GrantedSpacePermissions":      []any{},
+			"GrantedSystemPermissions":     []any{},
+		})
+	}
+}

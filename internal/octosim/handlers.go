@@ -1,0 +1,184 @@
+package octosim
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// create answers POST to a collection (or a nested collection, with the
+// parent's field forced to parent's values).
+func (s *Server) create(r *request, sp *space, spec *collSpec, parent map[string]string) (int, any, error) {
+	doc, err := s.insert(sp, spec, r.body, parent)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, s.render(sp, spec, doc, true), nil
+}
+
+// insert validates body as a new entity of spec, stores it with a fresh ID
+// and creates what the server creates with it (processes, variable sets,
+// the default channel). It returns the stored document.
+func (s *Server) insert(sp *space, spec *collSpec, body map[string]any, parent map[string]string) (map[string]any, error) {
+	doc := copyDoc(body)
+	for f := range doc {
+		if isServerManaged(spec.Name, f) {
+			delete(doc, f)
+		}
+	}
+	for f, v := range parent {
+		doc[f] = v
+	}
+	s.prepare(sp, spec, doc, nil)
+	if err := s.validate(sp, spec, doc, nil); err != nil {
+		return nil, err
+	}
+	doc["Id"] = s.st.nextID(spec.IDPrefix)
+	if !spec.ServerLevel {
+		doc["SpaceId"] = sp.id()
+	}
+	s.st.collFor(sp, spec).put(str(doc["Id"]), doc)
+	s.afterSave(sp, spec, doc, true)
+	return doc, nil
+}
+
+// update answers PUT of an entity: the body's top-level fields replace the
+// stored ones (fields not sent are kept, as on the real server), server
+// managed fields and the owner field are kept, and write-only values are
+// merged (see mergeSecrets).
+func (s *Server) update(r *request, sp *space, spec *collSpec, stored map[string]any) (int, any, error) {
+	doc := copyDoc(stored)
+	for k, v := range r.body {
+		if isServerManaged(spec.Name, k) || (spec.ParentField != "" && k == spec.ParentField) {
+			continue
+		}
+		doc[k] = deepCopy(v)
+	}
+	s.prepare(sp, spec, doc, stored)
+	if err := s.validate(sp, spec, doc, stored); err != nil {
+		return 0, nil, err
+	}
+	s.st.collFor(sp, spec).put(str(stored["Id"]), doc)
+	s.afterSave(sp, spec, doc, false)
+	return http.StatusOK, s.render(sp, spec, doc, true), nil
+}
+
+// prepare fills in what the server derives on every write: defaults, slugs,
+// nested IDs and write-only values merged with the stored ones.
+func (s *Server) prepare(sp *space, spec *collSpec, doc, stored map[string]any) {
+	applyDefaults(spec, doc, stored)
+	if spec.NameField != "" {
+		if name := str(doc[spec.NameField]); name != "" && spec.Name != "userroles" {
+			if _, has := doc["Slug"]; !has || str(doc["Slug"]) == "" || (stored != nil && str(stored[spec.NameField]) != name && str(doc["Slug"]) == str(stored["Slug"])) {
+				doc["Slug"] = slug(name)
+			}
+		}
+	}
+	normalizeSensitivePaths(spec, doc)
+	var old any
+	if stored != nil {
+		old = stored
+	}
+	mergeSecrets(doc, old)
+	s.assignNestedIDs(spec, doc)
+}
+
+// remove answers DELETE of an entity: built-ins are refused; children and
+// owned singletons go with it.
+func (s *Server) remove(sp *space, spec *collSpec, doc map[string]any) (int, any, error) {
+	if msg := undeletable(spec, doc); msg != "" {
+		return 0, nil, badRequest(msg)
+	}
+	s.cascadeDelete(sp, spec, doc)
+	return http.StatusOK, nil, nil
+}
+
+func (s *Server) cascadeDelete(sp *space, spec *collSpec, doc map[string]any) {
+	id := str(doc["Id"])
+	for _, child := range childCollections(spec.Name) {
+		for _, d := range s.st.collFor(sp, child).all() {
+			if strings.EqualFold(str(d[child.ParentField]), id) {
+				s.cascadeDelete(sp, child, d)
+			}
+		}
+	}
+	for coll, field := range ownedSingletons(spec.Name) {
+		if sid := str(doc[field]); sid != "" {
+			sp.coll(coll).remove(sid)
+		}
+	}
+	switch spec.Name {
+	case tenantVarsParent:
+		sp.coll(seedTenantVariables).remove(id)
+	case "projects":
+		// Tenants lose their link to the project, as on the real server.
+		for _, t := range sp.coll("tenants").all() {
+			if pe, ok := t["ProjectEnvironments"].(map[string]any); ok {
+				delete(pe, id)
+			}
+		}
+	}
+	s.st.collFor(sp, spec).remove(id)
+}
+
+// get returns the stored document of id in spec, or nil.
+func (s *Server) get(sp *space, spec *collSpec, id string) map[string]any {
+	return s.st.collFor(sp, spec).get(id)
+}
+
+// render returns the document as the API shows it: a copy with write-only
+// values masked and Links added. full adds computed parts that list items
+// omit on the real server (ScopeValues of variable sets).
+func (s *Server) render(sp *space, spec *collSpec, doc map[string]any, full bool) map[string]any {
+	out := copyDoc(doc)
+	maskSecrets(out)
+	if spec.Name == "variables" {
+		maskSensitiveVariables(out)
+		if full {
+			out["ScopeValues"] = s.scopeValues(sp, doc)
+		}
+	}
+	out["Links"] = s.links(sp, spec, doc)
+	return out
+}
+
+// collPath is the API path of a collection in a space.
+func collPath(sp *space, spec *collSpec) string {
+	if spec.ServerLevel || sp == nil || sp.doc == nil {
+		return "/api/" + spec.Name
+	}
+	return "/api/" + sp.id() + "/" + spec.Name
+}
+
+func (s *Server) links(sp *space, spec *collSpec, doc map[string]any) map[string]any {
+	id := str(doc["Id"])
+	self := collPath(sp, spec) + "/" + id
+	l := map[string]any{"Self": self}
+	for _, child := range childCollections(spec.Name) {
+		l[linkName(child.Name)] = self + "/" + child.Name + "{/id}{?skip,take,partialName}"
+	}
+	for coll, field := range ownedSingletons(spec.Name) {
+		if sid := str(doc[field]); sid != "" {
+			l[linkName(coll)] = "/api/" + sp.id() + "/" + coll + "/" + sid
+		}
+	}
+	if spec.Name == tenantVarsParent {
+		l["Variables"] = self + "/" + tenantVarsSub
+	}
+	if spec.Singleton {
+		if p := str(doc["ProjectId"]); p != "" {
+			l["Project"] = "/api/" + sp.id() + "/projects/" + p
+		}
+		if o := str(doc["OwnerId"]); o != "" {
+			for _, c := range collOrder {
+				if _, ok := spec.Owners[c.Name]; ok && c.ownsID(o) {
+					l["Owner"] = "/api/" + sp.id() + "/" + c.Name + "/" + o
+				}
+			}
+		}
+	}
+	if spec.Name == "projects" {
+		l["Web"] = fmt.Sprintf("/app#/%s/projects/%s", sp.id(), id)
+	}
+	return l
+}

@@ -1,0 +1,233 @@
+package octosim
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// DefaultPageSize is the page size when a request gives no take.
+const DefaultPageSize = 30
+
+// queryFilters are query parameters that select on a field of the entity
+// (case-insensitive equality; comma lists match any), beyond the generic
+// ids, name and partialName.
+var queryFilters = map[string]string{
+	"contentType":         "ContentType",
+	"feedType":            "FeedType",
+	"accountType":         "AccountType",
+	"projectIds":          "ProjectId",
+	"clonedFromProjectId": "ClonedFromProjectId",
+	"clonedFromTenantId":  "ClonedFromTenantId",
+	"environmentIds":      "EnvironmentIds",
+	"tenantIds":           "TenantIds",
+	"workerPoolIds":       "WorkerPoolIds",
+	"roles":               "Roles",
+	"isDisabled":          "IsDisabled",
+	"archived":            "Archived",
+	"scopes":              "Scopes",
+	"projects":            "ProjectId",
+	"environments":        "EnvironmentId",
+	"runbooks":            "RunbookId",
+	"channels":            "ChannelId",
+	"teamId":              "TeamId",
+	"userRoleId":          "UserRoleId",
+}
+
+// selected returns the documents of spec in sp that match the request's
+// filters and the parent restriction, in insertion order.
+func (s *Server) selected(r *request, sp *space, spec *collSpec, parent map[string]string) []map[string]any {
+	var ids map[string]bool
+	if v := r.q("ids"); v != "" || r.has("ids") {
+		ids = map[string]bool{}
+		for k, vals := range r.query {
+			if !strings.EqualFold(k, "ids") {
+				continue
+			}
+			for _, v := range vals {
+				for _, id := range strings.Split(v, ",") {
+					if id = strings.TrimSpace(id); id != "" {
+						ids[strings.ToLower(id)] = true
+					}
+				}
+			}
+		}
+		if len(ids) == 0 {
+			ids = nil
+		}
+	}
+	name := r.q("name")
+	partial := strings.ToLower(r.q("partialName"))
+	var out []map[string]any
+	for _, d := range s.st.collFor(sp, spec).all() {
+		if !matchesParent(d, parent) {
+			continue
+		}
+		if ids != nil && !ids[strings.ToLower(str(d["Id"]))] {
+			continue
+		}
+		if spec.NameField != "" {
+			n := str(d[spec.NameField])
+			if name != "" && !strings.EqualFold(n, name) {
+				continue
+			}
+			if partial != "" && !strings.Contains(strings.ToLower(n), partial) {
+				continue
+			}
+		}
+		if !matchesQueryFilters(r, spec, d) {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func matchesQueryFilters(r *request, spec *collSpec, d map[string]any) bool {
+	for param, field := range queryFilters {
+		v := r.q(param)
+		if v == "" {
+			continue
+		}
+		if _, present := d[field]; !present {
+			continue
+		}
+		want := map[string]bool{}
+		for _, x := range strings.Split(v, ",") {
+			want[strings.ToLower(strings.TrimSpace(x))] = true
+		}
+		if !anyValueIn(d[field], want) {
+			return false
+		}
+	}
+	// tenants?projectId= selects tenants connected to the project.
+	if pid := r.q("projectId"); pid != "" && spec.Name == "tenants" {
+		pe, _ := d["ProjectEnvironments"].(map[string]any)
+		found := false
+		for k := range pe {
+			if strings.EqualFold(k, pid) {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func anyValueIn(v any, want map[string]bool) bool {
+	switch t := v.(type) {
+	case []any:
+		for _, x := range t {
+			if anyValueIn(x, want) {
+				return true
+			}
+		}
+		return false
+	case bool:
+		return want[strconv.FormatBool(t)]
+	case string:
+		return want[strings.ToLower(t)]
+	case nil:
+		return false
+	}
+	return false
+}
+
+// list answers a paged collection GET.
+func (s *Server) list(r *request, sp *space, spec *collSpec, parent map[string]string) map[string]any {
+	items := s.selected(r, sp, spec, parent)
+	rendered := make([]map[string]any, len(items))
+	for i, d := range items {
+		rendered[i] = s.render(sp, spec, d, false)
+	}
+	return page(r, spec.ItemType, rendered)
+}
+
+// listAll answers the legacy /all route: a bare array of every match.
+func (s *Server) listAll(r *request, sp *space, spec *collSpec, parent map[string]string) []map[string]any {
+	items := s.selected(r, sp, spec, parent)
+	out := make([]map[string]any, len(items))
+	for i, d := range items {
+		out[i] = s.render(sp, spec, d, false)
+	}
+	return out
+}
+
+// page cuts items to the request's skip/take and wraps them in the
+// collection envelope with its paging links.
+func page(r *request, itemType string, items []map[string]any) map[string]any {
+	skip := atoiDefault(r.q("skip"), 0)
+	take := atoiDefault(r.q("take"), DefaultPageSize)
+	if skip < 0 {
+		skip = 0
+	}
+	if take < 0 {
+		take = DefaultPageSize
+	}
+	total := len(items)
+	end := total
+	if skip > total {
+		skip = total
+	}
+	if take < total-skip {
+		end = skip + take
+	}
+	pages := 0
+	if take > 0 {
+		pages = (total + take - 1) / take
+	}
+	last := pages - 1
+	if last < 0 {
+		last = 0
+	}
+	pageItems := items[skip:end]
+	if pageItems == nil {
+		pageItems = []map[string]any{}
+	}
+	links := map[string]any{
+		"Self":         pageLink(r, skip, take),
+		"Template":     r.path + "{?skip,take,ids,partialName}",
+		"Page.All":     pageLink(r, 0, 2147483647),
+		"Page.Current": pageLink(r, skip, take),
+		"Page.Last":    pageLink(r, last*take, take),
+	}
+	if take > 0 && skip+take < total {
+		links["Page.Next"] = pageLink(r, skip+take, take)
+	}
+	return map[string]any{
+		"ItemType":       itemType,
+		"TotalResults":   total,
+		"ItemsPerPage":   take,
+		"NumberOfPages":  pages,
+		"LastPageNumber": last,
+		"Items":          pageItems,
+		"Links":          links,
+	}
+}
+
+// pageLink is the request's path with its query and the given skip/take.
+func pageLink(r *request, skip, take int) string {
+	q := url.Values{}
+	for k, v := range r.query {
+		if strings.EqualFold(k, "skip") || strings.EqualFold(k, "take") || strings.EqualFold(k, "apikey") {
+			continue
+		}
+		q[k] = v
+	}
+	q.Set("skip", strconv.Itoa(skip))
+	q.Set("take", strconv.Itoa(take))
+	return r.path + "?" + q.Encode()
+}
+
+func atoiDefault(s string, def int) int {
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return def
+	}
+	return n
+}

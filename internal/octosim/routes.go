@@ -1,0 +1,180 @@
+package octosim
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+)
+
+func decodeJSON(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// route dispatches a request below /api/. segs is never empty.
+func (s *Server) route(r *request) (int, any, error) {
+	segs := r.segs
+	if len(segs) == 0 {
+		return 0, nil, methodNotAllowed(r.method, r.path)
+	}
+	if strings.EqualFold(segs[0], "spaces") {
+		return s.routeSpaces(r, segs[1:])
+	}
+	if spec := lookupColl(segs[0]); spec != nil && spec.ServerLevel {
+		return s.routeColl(r, s.st.server, spec, segs[1:])
+	}
+	if sp := s.st.lookupSpace(segs[0]); sp != nil {
+		if len(segs) == 1 {
+			if r.method != http.MethodGet {
+				return 0, nil, methodNotAllowed(r.method, r.path)
+			}
+			return http.StatusOK, s.spaceRoot(sp), nil
+		}
+		return s.routeInSpace(r, sp, segs[1:])
+	}
+	// Routes without a space ID act on the default space, as on a real
+	// server (the legacy, pre-spaces URLs).
+	if lookupColl(segs[0]) != nil || strings.EqualFold(segs[0], seedTenantVariables) {
+		sp := s.st.defaultSpace()
+		if sp == nil {
+			return 0, nil, notFound(r.path)
+		}
+		return s.routeInSpace(r, sp, segs)
+	}
+	return 0, nil, notFound(r.path)
+}
+
+// lookupColl finds a collection by name, case-insensitively.
+func lookupColl(name string) *collSpec {
+	if c := collByName[name]; c != nil {
+		return c
+	}
+	for _, c := range collOrder {
+		if strings.EqualFold(c.Name, name) {
+			return c
+		}
+	}
+	return nil
+}
+
+func (s *Server) routeInSpace(r *request, sp *space, segs []string) (int, any, error) {
+	if strings.EqualFold(segs[0], seedTenantVariables) {
+		if len(segs) == 2 && segs[1] == "all" && r.method == http.MethodGet {
+			return http.StatusOK, s.allTenantVariables(sp, r.q("projectId")), nil
+		}
+		return 0, nil, notFound(r.path)
+	}
+	spec := lookupColl(segs[0])
+	if spec == nil {
+		return 0, nil, notFound(r.path)
+	}
+	return s.routeColl(r, sp, spec, segs[1:])
+}
+
+// routeColl serves /{coll}, /{coll}/all, /{coll}/{id} and nested routes
+// /{coll}/{id}/{sub}[/{subId}].
+func (s *Server) routeColl(r *request, sp *space, spec *collSpec, segs []string) (int, any, error) {
+	switch {
+	case len(segs) == 0:
+		switch r.method {
+		case http.MethodGet:
+			return http.StatusOK, s.list(r, sp, spec, nil), nil
+		case http.MethodPost:
+			if spec.Singleton {
+				return 0, nil, methodNotAllowed(r.method, r.path)
+			}
+			return s.create(r, sp, spec, nil)
+		}
+	case len(segs) == 1 && segs[0] == "all" && r.method == http.MethodGet:
+		return http.StatusOK, s.listAll(r, sp, spec, nil), nil
+	case len(segs) == 1:
+		return s.routeEntity(r, sp, spec, segs[0], nil)
+	default:
+		return s.routeNested(r, sp, spec, segs[0], segs[1:])
+	}
+	return 0, nil, methodNotAllowed(r.method, r.path)
+}
+
+// routeEntity serves GET/PUT/DELETE of one entity. parent, if set, is the
+// ParentField value the entity must have (nested routes).
+func (s *Server) routeEntity(r *request, sp *space, spec *collSpec, id string, parent map[string]string) (int, any, error) {
+	doc := s.st.collFor(sp, spec).get(id)
+	if doc == nil || !matchesParent(doc, parent) {
+		return 0, nil, notFound(id)
+	}
+	switch r.method {
+	case http.MethodGet:
+		return http.StatusOK, s.render(sp, spec, doc, true), nil
+	case http.MethodPut:
+		if spec.Singleton {
+			return s.putSingleton(r, sp, spec, doc)
+		}
+		return s.update(r, sp, spec, doc)
+	case http.MethodDelete:
+		if spec.Singleton {
+			return 0, nil, methodNotAllowed(r.method, r.path)
+		}
+		return s.remove(sp, spec, doc)
+	}
+	return 0, nil, methodNotAllowed(r.method, r.path)
+}
+
+func matchesParent(doc map[string]any, parent map[string]string) bool {
+	for f, v := range parent {
+		if !strings.EqualFold(str(doc[f]), v) {
+			return false
+		}
+	}
+	return true
+}
+
+// routeNested serves /{coll}/{id}/{sub}…: children through a ParentField
+// (projects/{id}/channels), singletons owned by the entity
+// (projects/{id}/deploymentprocesses) or reached through it
+// (projects/{id}/runbookProcesses/{rpId}), and tenant variables.
+func (s *Server) routeNested(r *request, sp *space, spec *collSpec, id string, segs []string) (int, any, error) {
+	owner := s.st.collFor(sp, spec).get(id)
+	if owner == nil {
+		return 0, nil, notFound(id)
+	}
+	ownerID := str(owner["Id"])
+	sub := segs[0]
+	if spec.Name == tenantVarsParent && sub == tenantVarsSub && len(segs) == 1 {
+		switch r.method {
+		case http.MethodGet:
+			return http.StatusOK, s.renderTenantVariables(sp, owner), nil
+		case http.MethodPut:
+			return s.putTenantVariables(r, sp, owner)
+		}
+		return 0, nil, methodNotAllowed(r.method, r.path)
+	}
+	child := lookupColl(sub)
+	if child == nil {
+		return 0, nil, notFound(r.path)
+	}
+	switch {
+	case child.Parent == spec.Name && child.ParentField != "":
+		parent := map[string]string{child.ParentField: ownerID}
+		if len(segs) == 1 {
+			switch r.method {
+			case http.MethodGet:
+				return http.StatusOK, s.list(r, sp, child, parent), nil
+			case http.MethodPost:
+				return s.create(r, sp, child, parent)
+			}
+			return 0, nil, methodNotAllowed(r.method, r.path)
+		}
+		if len(segs) == 2 {
+			return s.routeEntity(r, sp, child, segs[1], parent)
+		}
+	case child.Singleton:
+		if len(segs) == 1 {
+			field, ok := child.Owners[spec.Name]
+			if !ok {
+				return 0, nil, notFound(r.path)
+			}
+			return s.routeEntity(r, sp, child, str(owner[field]), nil)
+		}
+		if len(segs) == 2 {
+			return s.routeEntity(r, sp, child, segs[1], nil)
+		}
+	}
+	return 0, nil, notFound(r.path)
+}

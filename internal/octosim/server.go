@@ -1,0 +1,259 @@
+// Package octosim is an in-memory simulator of the Octopus Deploy REST API,
+// faithful enough for go-octopusdeploy and octobundle's export and apply to
+// run against it in tests: the root and space documents with their Links,
+// spaces, every collection of the kind registry (schema.Kinds) with paging,
+// filters and the legacy /all arrays, the singletons (deployment processes,
+// variable sets, runbook processes, tenant variables), server-generated IDs,
+// API-key authentication, write-only secrets, the validation errors of a real
+// server (400/404/409 with ErrorMessage/Errors), and fault injection with
+// request counters.
+//
+// Start a server for a test with Start, or build one with New and serve
+// Handler yourself. Seed it from a JSON Instance (see LoadSeed); inspect it
+// with Dump, Entity and Secret.
+package octosim
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultAPIKey is the API key a server accepts when Options.APIKey is empty.
+// It has the shape the Go client insists on (^API-[A-Z0-9]+$).
+const DefaultAPIKey = "API-OCTOSIMTESTKEY0000000000000"
+
+// DefaultServerVersion is the Octopus version reported when neither the
+// options nor the seed give one.
+const DefaultServerVersion = "2025.1.10125"
+
+// Options configure a Server.
+type Options struct {
+	// APIKey is the key every request except GET /api/ must carry in
+	// X-Octopus-ApiKey (or the apikey query parameter). Empty means
+	// DefaultAPIKey.
+	APIKey string
+	// ServerVersion is the Version in the root document. Empty means the
+	// seed's ServerVersion, else DefaultServerVersion.
+	ServerVersion string
+	// IDOffset makes ID counters start at IDOffset+1, so two simulated
+	// instances hand out different IDs for the same entities. The default
+	// space is always Spaces-1.
+	IDOffset int
+	// Seed is the initial content; nil means a fresh instance (one Default space).
+	Seed *Instance
+	// Faults is the initial fault configuration.
+	Faults Faults
+	// Logger receives one line per request at Debug level and faults at
+	// Info; nil discards.
+	Logger *slog.Logger
+}
+
+// Server is a simulated Octopus Server. It is safe for concurrent use.
+type Server struct {
+	apiKey         string
+	version        string
+	installationID string
+	log            *slog.Logger
+
+	mu sync.RWMutex
+	st *state
+
+	faults *faultState
+	counts *counters
+}
+
+// New builds a server from opts, loading opts.Seed if given.
+func New(opts Options) (*Server, error) {
+	s := &Server{
+		apiKey:         opts.APIKey,
+		version:        opts.ServerVersion,
+		installationID: newGUID(),
+		log:            opts.Logger,
+		st:             newState(opts.IDOffset),
+		counts:         newCounters(),
+	}
+	if s.apiKey == "" {
+		s.apiKey = DefaultAPIKey
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Seed != nil && s.version == "" {
+		s.version = opts.Seed.ServerVersion
+	}
+	if s.version == "" {
+		s.version = DefaultServerVersion
+	}
+	s.faults = newFaultState(opts.Faults)
+	if err := s.load(opts.Seed); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// APIKey returns the key the server accepts.
+func (s *Server) APIKey() string { return s.apiKey }
+
+// Version returns the server version the root document reports.
+func (s *Server) Version() string { return s.version }
+
+// Handler returns the HTTP handler serving the API.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	s.counts.add(r.Method, r.URL.Path)
+	rec := &statusRecorder{ResponseWriter: w}
+	defer func() {
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery,
+			"status", rec.status, "duration", time.Since(start))
+	}()
+	if s.injectFaults(rec, r) {
+		return
+	}
+	s.serveAPI(rec, r)
+}
+
+// serveAPI answers one request without faults.
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	if path != "/api" && !strings.HasPrefix(path, "/api/") {
+		writeError(w, notFound(r.URL.Path))
+		return
+	}
+	segs := splitPath(strings.TrimPrefix(path, "/api"))
+	// The root document is public, as on a real server.
+	if len(segs) == 0 && r.Method == http.MethodGet {
+		s.mu.RLock()
+		doc := s.rootDocument()
+		s.mu.RUnlock()
+		writeJSON(w, http.StatusOK, doc)
+		return
+	}
+	if !s.authorized(r) {
+		writeError(w, &apiError{Status: http.StatusUnauthorized,
+			Message: "You must be logged in to perform this action. Please provide a valid API key or log in again."})
+		return
+	}
+	var body map[string]any
+	var rawBody any
+	if r.Method == http.MethodPost || r.Method == http.MethodPut {
+		b, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+		if err != nil {
+			writeError(w, badRequestf("The request body could not be read: %v", err))
+			return
+		}
+		if len(strings.TrimSpace(string(b))) > 0 {
+			if err := decodeJSON(b, &rawBody); err != nil {
+				writeError(w, badRequestf("The request body is not valid JSON: %v", err))
+				return
+			}
+		}
+		body, _ = rawBody.(map[string]any)
+		if body == nil {
+			writeError(w, badRequest("The request body must be a JSON object."))
+			return
+		}
+	}
+	req := &request{method: r.Method, segs: segs, query: r.URL.Query(), body: body, path: path}
+	write := r.Method != http.MethodGet && r.Method != http.MethodHead
+	if write {
+		s.mu.Lock()
+	} else {
+		s.mu.RLock()
+	}
+	status, out, err := s.route(req)
+	if write {
+		s.mu.Unlock()
+	} else {
+		s.mu.RUnlock()
+	}
+	if err != nil {
+		var ae *apiError
+		if !errors.As(err, &ae) {
+			s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		writeError(w, err)
+		return
+	}
+	if out == nil {
+		w.WriteHeader(status)
+		return
+	}
+	writeJSON(w, status, out)
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	key := r.Header.Get("X-Octopus-ApiKey")
+	if key == "" {
+		key = r.URL.Query().Get("apikey")
+	}
+	return key == s.apiKey
+}
+
+// request is one parsed API request.
+type request struct {
+	method string
+	segs   []string
+	query  map[string][]string
+	body   map[string]any
+	path   string
+}
+
+func (r *request) q(name string) string {
+	for k, v := range r.query {
+		if strings.EqualFold(k, name) && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
+}
+
+func (r *request) has(name string) bool {
+	for k := range r.query {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func splitPath(p string) []string {
+	var out []string
+	for _, s := range strings.Split(p, "/") {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (for drops).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func errorf(format string, args ...any) error { return fmt.Errorf("octosim: "+format, args...) }

@@ -1,0 +1,188 @@
+package octosim
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+)
+
+// putSingleton answers PUT of a deployment process, runbook process or
+// variable set: the Version must be the stored one (else 409), the body
+// replaces the document (owner fields are kept), missing step, action,
+// package and variable IDs are generated, references are validated, and the
+// Version goes up by one.
+func (s *Server) putSingleton(r *request, sp *space, spec *collSpec, stored map[string]any) (int, any, error) {
+	have := versionOf(stored["Version"])
+	got, ok := r.body["Version"]
+	if !ok || versionOf(got) != have {
+		return 0, nil, conflict(fmt.Sprintf(
+			"The %s %s is at version %d but the request was based on version %v. Reload it and apply your changes again.",
+			spec.singular(), str(stored["Id"]), have, got))
+	}
+	doc := copyDoc(stored)
+	for k, v := range r.body {
+		switch k {
+		case "Id", "SpaceId", "Links", "Version", "OwnerId", "ProjectId", "RunbookId", "ScopeValues", "LastSnapshotId":
+			continue
+		}
+		doc[k] = deepCopy(v)
+	}
+	if spec.Name == "variables" {
+		mergeSensitiveVariables(doc, stored)
+	}
+	s.prepare(sp, spec, doc, stored)
+	if err := s.validate(sp, spec, doc, stored); err != nil {
+		return 0, nil, err
+	}
+	doc["Version"] = float64(have + 1)
+	sp.coll(spec.Name).put(str(stored["Id"]), doc)
+	out := s.render(sp, spec, doc, false)
+	return http.StatusOK, out, nil
+}
+
+func versionOf(v any) int {
+	switch t := v.(type) {
+	case float64:
+		return int(t)
+	case int:
+		return t
+	}
+	return 0
+}
+
+// Sensitive variables. The real server never returns a sensitive
+// variable's value (GET: IsSensitive true, Type "Sensitive", Value null). On
+// PUT of the whole set, a sensitive variable keeps its stored secret only if
+// it carries the Id of the stored variable and no new value (null or "");
+// a sensitive variable without its Id and without a value is saved with no
+// value — the secret is lost (go-octopusdeploy issue #449).
+
+func isSensitiveVar(v map[string]any) bool {
+	b, _ := v["IsSensitive"].(bool)
+	return b || str(v["Type"]) == "Sensitive"
+}
+
+// mergeSensitiveVariables applies the rules above to doc's Variables
+// against the stored set.
+func mergeSensitiveVariables(doc, stored map[string]any) {
+	old := map[string]map[string]any{}
+	for _, v := range asSlice(stored["Variables"]) {
+		if m, ok := v.(map[string]any); ok && str(m["Id"]) != "" {
+			old[str(m["Id"])] = m
+		}
+	}
+	for _, v := range asSlice(doc["Variables"]) {
+		m, ok := v.(map[string]any)
+		if !ok || !isSensitiveVar(m) {
+			continue
+		}
+		m["IsSensitive"] = true
+		m["Type"] = "Sensitive"
+		if s, ok := m["Value"].(string); ok && s != "" {
+			continue // a new secret
+		}
+		if prev := old[str(m["Id"])]; prev != nil && isSensitiveVar(prev) {
+			m["Value"] = prev["Value"]
+			continue
+		}
+		m["Value"] = nil // the secret is gone
+	}
+}
+
+// maskSensitiveVariables hides sensitive values in a rendered variable set.
+func maskSensitiveVariables(doc map[string]any) {
+	for _, v := range asSlice(doc["Variables"]) {
+		if m, ok := v.(map[string]any); ok && isSensitiveVar(m) {
+			m["IsSensitive"] = true
+			m["Type"] = "Sensitive"
+			m["Value"] = nil
+		}
+	}
+}
+
+// scopeValues builds a variable set's ScopeValues: the ID → name lookups of
+// everything its variables may be scoped to.
+func (s *Server) scopeValues(sp *space, doc map[string]any) map[string]any {
+	ref := func(coll string, pred func(map[string]any) bool) []any {
+		out := []any{}
+		for _, d := range sp.coll(coll).all() {
+			if pred == nil || pred(d) {
+				out = append(out, map[string]any{"Id": d["Id"], "Name": d["Name"]})
+			}
+		}
+		return out
+	}
+	project := ""
+	if o := str(doc["OwnerId"]); strings.HasPrefix(o, "Projects-") {
+		project = o
+	}
+	roles := map[string]bool{}
+	for _, m := range sp.coll("machines").all() {
+		for _, r := range strs(m["Roles"]) {
+			roles[r] = true
+		}
+	}
+	roleList := []any{}
+	for _, r := range sortedSet(roles) {
+		roleList = append(roleList, map[string]any{"Id": r, "Name": r})
+	}
+	tags := []any{}
+	for _, ts := range sp.coll("tagsets").all() {
+		for _, t := range asSlice(ts["Tags"]) {
+			if m, ok := t.(map[string]any); ok {
+				c := str(ts["Name"]) + "/" + str(m["Name"])
+				tags = append(tags, map[string]any{"Id": c, "Name": c})
+			}
+		}
+	}
+	out := map[string]any{
+		"Environments": ref("environments", nil),
+		"Machines":     ref("machines", nil),
+		"Roles":        roleList,
+		"TenantTags":   tags,
+		"Channels":     []any{},
+		"Actions":      []any{},
+		"Processes":    []any{},
+	}
+	if project != "" {
+		inProject := func(d map[string]any) bool { return str(d["ProjectId"]) == project }
+		out["Channels"] = ref("channels", inProject)
+		actions := []any{}
+		for _, coll := range []string{"deploymentprocesses", "runbookProcesses"} {
+			for _, proc := range sp.coll(coll).all() {
+				if !inProject(proc) {
+					continue
+				}
+				for _, st := range asSlice(proc["Steps"]) {
+					sm, _ := st.(map[string]any)
+					for _, a := range asSlice(sm["Actions"]) {
+						am, _ := a.(map[string]any)
+						actions = append(actions, map[string]any{"Id": am["Id"], "Name": am["Name"]})
+					}
+				}
+			}
+		}
+		out["Actions"] = actions
+		procs := []any{}
+		if p := sp.coll("projects").get(project); p != nil {
+			procs = append(procs, map[string]any{"Id": project, "Name": p["Name"], "ProcessType": "Deployment"})
+		}
+		for _, rb := range sp.coll("runbooks").all() {
+			if inProject(rb) {
+				procs = append(procs, map[string]any{"Id": rb["Id"], "Name": rb["Name"], "ProcessType": "Runbook"})
+			}
+		}
+		out["Processes"] = procs
+	}
+	return out
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

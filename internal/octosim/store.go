@@ -1,0 +1,269 @@
+package octosim
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// coll is one collection's documents in insertion order. Documents are kept
+// in their internal form: secrets in clear, no Links.
+type coll struct {
+	ids  []string
+	docs map[string]map[string]any
+}
+
+func newColl() *coll { return &coll{docs: map[string]map[string]any{}} }
+
+func (c *coll) get(id string) map[string]any {
+	if c == nil {
+		return nil
+	}
+	if d, ok := c.docs[id]; ok {
+		return d
+	}
+	// IDs are case-insensitive on the real server.
+	for k, d := range c.docs {
+		if strings.EqualFold(k, id) {
+			return d
+		}
+	}
+	return nil
+}
+
+func (c *coll) put(id string, doc map[string]any) {
+	if _, ok := c.docs[id]; !ok {
+		c.ids = append(c.ids, id)
+	}
+	c.docs[id] = doc
+}
+
+func (c *coll) remove(id string) {
+	if _, ok := c.docs[id]; !ok {
+		return
+	}
+	delete(c.docs, id)
+	for i, x := range c.ids {
+		if x == id {
+			c.ids = append(c.ids[:i:i], c.ids[i+1:]...)
+			break
+		}
+	}
+}
+
+// all returns the documents in insertion order.
+func (c *coll) all() []map[string]any {
+	if c == nil {
+		return nil
+	}
+	out := make([]map[string]any, 0, len(c.ids))
+	for _, id := range c.ids {
+		out = append(out, c.docs[id])
+	}
+	return out
+}
+
+// space is one space (or, for server-level collections, the server).
+type space struct {
+	doc   map[string]any // the space resource itself (nil for the server)
+	colls map[string]*coll
+}
+
+func newSpace(doc map[string]any) *space { return &space{doc: doc, colls: map[string]*coll{}} }
+
+func (s *space) id() string {
+	if s.doc == nil {
+		return ""
+	}
+	return str(s.doc["Id"])
+}
+
+func (s *space) coll(name string) *coll {
+	c := s.colls[name]
+	if c == nil {
+		c = newColl()
+		s.colls[name] = c
+	}
+	return c
+}
+
+// state is the whole simulated instance. All access goes through Server.mu.
+type state struct {
+	server   *space // server-level collections (userroles)
+	spaces   *coll  // space resources
+	spaceSt  map[string]*space
+	counters map[string]int // per ID prefix: the last number handed out
+	offset   int
+}
+
+func newState(offset int) *state {
+	return &state{
+		server:   newSpace(nil),
+		spaces:   newColl(),
+		spaceSt:  map[string]*space{},
+		counters: map[string]int{},
+		offset:   offset,
+	}
+}
+
+// nextID hands out the next "Prefix-N" ID.
+func (st *state) nextID(prefix string) string {
+	n := st.counters[prefix]
+	if n < st.offset {
+		n = st.offset
+	}
+	n++
+	st.counters[prefix] = n
+	return prefix + "-" + strconv.Itoa(n)
+}
+
+// noteID moves the counter of id's prefix past id's number.
+func (st *state) noteID(id string) {
+	i := strings.LastIndex(id, "-")
+	if i <= 0 {
+		return
+	}
+	n, err := strconv.Atoi(id[i+1:])
+	if err != nil {
+		return
+	}
+	prefix := id[:i]
+	if n > st.counters[prefix] {
+		st.counters[prefix] = n
+	}
+}
+
+// lookupSpace returns the space with the given ID (case-insensitive).
+func (st *state) lookupSpace(id string) *space {
+	if sp, ok := st.spaceSt[id]; ok {
+		return sp
+	}
+	for k, sp := range st.spaceSt {
+		if strings.EqualFold(k, id) {
+			return sp
+		}
+	}
+	return nil
+}
+
+func (st *state) defaultSpace() *space {
+	for _, d := range st.spaces.all() {
+		if b, _ := d["IsDefault"].(bool); b {
+			return st.spaceSt[str(d["Id"])]
+		}
+	}
+	return nil
+}
+
+// collFor returns the store of spec in sp (or the server's for server-level specs).
+func (st *state) collFor(sp *space, spec *collSpec) *coll {
+	if spec.ServerLevel {
+		return st.server.coll(spec.Name)
+	}
+	return sp.coll(spec.Name)
+}
+
+// newGUID returns a random version-4 UUID.
+func newGUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// deepCopy copies a JSON value (maps, slices, scalars).
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, x := range t {
+			m[k] = deepCopy(x)
+		}
+		return m
+	case []any:
+		s := make([]any, len(t))
+		for i, x := range t {
+			s[i] = deepCopy(x)
+		}
+		return s
+	case []map[string]any:
+		s := make([]any, len(t))
+		for i, x := range t {
+			s[i] = deepCopy(x)
+		}
+		return s
+	case []string:
+		s := make([]any, len(t))
+		for i, x := range t {
+			s[i] = x
+		}
+		return s
+	}
+	return v
+}
+
+func copyDoc(d map[string]any) map[string]any {
+	if d == nil {
+		return nil
+	}
+	return deepCopy(d).(map[string]any)
+}
+
+// normalizeJSON round-trips v through encoding/json so that Go values
+// (typed structs, []string, ints) become plain JSON values.
+func normalizeJSON(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	err = json.Unmarshal(b, &out)
+	return out, err
+}
+
+// str returns v if it is a string, else "".
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// strs returns the strings of a JSON array (or a single string).
+func strs(v any) []string {
+	switch t := v.(type) {
+	case string:
+		if t == "" {
+			return nil
+		}
+		return []string{t}
+	case []any:
+		out := make([]string, 0, len(t))
+		for _, x := range t {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	case []string:
+		return t
+	}
+	return nil
+}
+
+// slug derives a URL slug from a name the way Octopus does.
+func slug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimRight(b.String(), "-")
+}

@@ -1,0 +1,273 @@
+package octosim
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+)
+
+// Tenant variables are served in the legacy shape of
+// GET/PUT /api/{space}/tenants/{id}/variables:
+//
+//	{TenantId, TenantName, SpaceId,
+//	 ProjectVariables: {projectId: {ProjectId, ProjectName, Templates,
+//	     Variables: {environmentId: {templateId: value}}}},
+//	 LibraryVariables: {libraryVariableSetId: {LibraryVariableSetId,
+//	     LibraryVariableSetName, Templates, Variables: {templateId: value}}}}
+//
+// for the tenant's connected projects and environments, and the library
+// variable sets with templates that those projects include. Values of
+// sensitive templates are SensitiveValues. Internally (and in seeds) a
+// tenant's values are kept as {TenantId, ProjectVariables: {p: {Variables:
+// {e: {t: v}}}}, LibraryVariables: {l: {Variables: {t: v}}}}.
+
+// templateIndex maps template IDs to whether the template is sensitive.
+func templateIndex(doc map[string]any) map[string]bool {
+	out := map[string]bool{}
+	for _, t := range asSlice(doc["Templates"]) {
+		m, ok := t.(map[string]any)
+		if !ok {
+			continue
+		}
+		ds, _ := m["DisplaySettings"].(map[string]any)
+		out[str(m["Id"])] = str(ds["Octopus.ControlType"]) == "Sensitive"
+	}
+	return out
+}
+
+// tenantLibrarySets returns the library variable sets (with templates)
+// included by the projects the tenant is connected to.
+func (s *Server) tenantLibrarySets(sp *space, tenant map[string]any) []map[string]any {
+	seen := map[string]bool{}
+	var out []map[string]any
+	pe, _ := tenant["ProjectEnvironments"].(map[string]any)
+	for _, pid := range sortedKeys(pe) {
+		p := sp.coll("projects").get(pid)
+		if p == nil {
+			continue
+		}
+		for _, l := range strs(p["IncludedLibraryVariableSetIds"]) {
+			lvs := sp.coll("libraryvariablesets").get(l)
+			if lvs == nil || seen[str(lvs["Id"])] || len(asSlice(lvs["Templates"])) == 0 {
+				continue
+			}
+			seen[str(lvs["Id"])] = true
+			out = append(out, lvs)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return str(out[i]["Id"]) < str(out[j]["Id"]) })
+	return out
+}
+
+// renderTenantVariables builds the legacy document for a tenant.
+func (s *Server) renderTenantVariables(sp *space, tenant map[string]any) map[string]any {
+	tid := str(tenant["Id"])
+	stored := sp.coll(seedTenantVariables).get(tid)
+	pv := map[string]any{}
+	pe, _ := tenant["ProjectEnvironments"].(map[string]any)
+	for _, pid := range sortedKeys(pe) {
+		p := sp.coll("projects").get(pid)
+		if p == nil {
+			continue
+		}
+		tmpl := templateIndex(p)
+		storedEnvs, _ := nested(stored, "ProjectVariables", pid, "Variables").(map[string]any)
+		vars := map[string]any{}
+		for _, env := range strs(pe[pid]) {
+			vals := map[string]any{}
+			envVals, _ := storedEnvs[env].(map[string]any)
+			for tpl, v := range envVals {
+				if sens, ok := tmpl[tpl]; ok {
+					vals[tpl] = renderTenantValue(v, sens)
+				}
+			}
+			vars[env] = vals
+		}
+		pv[pid] = map[string]any{
+			"ProjectId": pid, "ProjectName": p["Name"], "Templates": deepCopy(p["Templates"]), "Variables": vars,
+			"Links": map[string]any{"Project": "/api/" + sp.id() + "/projects/" + pid},
+		}
+	}
+	lv := map[string]any{}
+	for _, lvs := range s.tenantLibrarySets(sp, tenant) {
+		lid := str(lvs["Id"])
+		tmpl := templateIndex(lvs)
+		storedVals, _ := nested(stored, "LibraryVariables", lid, "Variables").(map[string]any)
+		vals := map[string]any{}
+		for tpl, v := range storedVals {
+			if sens, ok := tmpl[tpl]; ok {
+				vals[tpl] = renderTenantValue(v, sens)
+			}
+		}
+		lv[lid] = map[string]any{
+			"LibraryVariableSetId": lid, "LibraryVariableSetName": lvs["Name"], "Templates": deepCopy(lvs["Templates"]),
+			"Variables": vals,
+			"Links":     map[string]any{"LibraryVariableSet": "/api/" + sp.id() + "/libraryvariablesets/" + lid},
+		}
+	}
+	return map[string]any{
+		"TenantId": tid, "TenantName": tenant["Name"], "SpaceId": sp.id(),
+		"ProjectVariables": pv, "LibraryVariables": lv,
+		"Links": map[string]any{"Self": "/api/" + sp.id() + "/tenants/" + tid + "/variables"},
+	}
+}
+
+func renderTenantValue(v any, sensitiveTemplate bool) any {
+	if isSensitiveObj(v) || sensitiveTemplate {
+		return map[string]any{"HasValue": storedSecret(v) != nil, "NewValue": nil}
+	}
+	return deepCopy(v)
+}
+
+// nested follows map keys, returning nil when any is missing.
+func nested(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+// putTenantVariables answers PUT of the legacy tenant variables document.
+func (s *Server) putTenantVariables(r *request, sp *space, tenant map[string]any) (int, any, error) {
+	doc, errs := s.mergeTenantVariables(sp, tenant, r.body, true)
+	if len(errs) > 0 {
+		return 0, nil, badRequest(errs...)
+	}
+	sp.coll(seedTenantVariables).put(str(tenant["Id"]), doc)
+	return http.StatusOK, s.renderTenantVariables(sp, tenant), nil
+}
+
+// mergeTenantVariables checks an incoming tenant variables document against
+// the tenant's connections and the templates, resolves write-only values
+// against the stored ones, and returns the new internal document.
+//
+// With strict false (seeds, which are snapshots of a server's storage),
+// values for projects, environments and library variable sets the tenant is
+// no longer connected to are kept (a real server keeps them too, hidden);
+// they must still exist.
+func (s *Server) mergeTenantVariables(sp *space, tenant map[string]any, body map[string]any, strict bool) (map[string]any, []string) {
+	tid := str(tenant["Id"])
+	stored := sp.coll(seedTenantVariables).get(tid)
+	out := map[string]any{"Id": tid, "TenantId": tid, "ProjectVariables": map[string]any{}, "LibraryVariables": map[string]any{}}
+	var errs []string
+	pe, _ := tenant["ProjectEnvironments"].(map[string]any)
+
+	inPV, hasPV := body["ProjectVariables"].(map[string]any)
+	if !hasPV && stored != nil {
+		out["ProjectVariables"] = deepCopy(stored["ProjectVariables"])
+	}
+	for _, pid := range sortedKeys(inPV) {
+		envs, connected := pe[pid]
+		p := sp.coll("projects").get(pid)
+		if p == nil || (strict && !connected) {
+			errs = append(errs, fmt.Sprintf("ProjectVariables refers to %s, which is not a project this tenant is connected to.", pid))
+			continue
+		}
+		tmpl := templateIndex(p)
+		connectedEnv := map[string]bool{}
+		for _, e := range strs(envs) {
+			connectedEnv[e] = true
+		}
+		inVars, _ := nested(inPV[pid], "Variables").(map[string]any)
+		newEnvs := map[string]any{}
+		for _, env := range sortedKeys(inVars) {
+			if !connectedEnv[env] && (strict || sp.coll("environments").get(env) == nil) {
+				errs = append(errs, fmt.Sprintf("ProjectVariables.%s.Variables refers to %s, which is not an environment this tenant is connected to for that project.", pid, env))
+				continue
+			}
+			vals, _ := inVars[env].(map[string]any)
+			oldVals, _ := nested(stored, "ProjectVariables", pid, "Variables", env).(map[string]any)
+			newVals := map[string]any{}
+			for _, tpl := range sortedKeys(vals) {
+				sens, ok := tmpl[tpl]
+				if !ok {
+					errs = append(errs, fmt.Sprintf("ProjectVariables.%s.Variables.%s refers to template %s, which is not a template of project %s.", pid, env, tpl, pid))
+					continue
+				}
+				if v, keep := resolveTenantValue(vals[tpl], oldVals[tpl], sens); keep {
+					newVals[tpl] = v
+				}
+			}
+			newEnvs[env] = newVals
+		}
+		out["ProjectVariables"].(map[string]any)[pid] = map[string]any{"Variables": newEnvs}
+	}
+
+	inLV, hasLV := body["LibraryVariables"].(map[string]any)
+	if !hasLV && stored != nil {
+		out["LibraryVariables"] = deepCopy(stored["LibraryVariables"])
+	}
+	allowed := map[string]map[string]any{}
+	for _, l := range s.tenantLibrarySets(sp, tenant) {
+		allowed[strings.ToLower(str(l["Id"]))] = l
+	}
+	for _, lid := range sortedKeys(inLV) {
+		lvs := allowed[strings.ToLower(lid)]
+		if lvs == nil && !strict {
+			lvs = sp.coll("libraryvariablesets").get(lid)
+		}
+		if lvs == nil {
+			errs = append(errs, fmt.Sprintf("LibraryVariables refers to %s, which is not a library variable set with templates included by this tenant's projects.", lid))
+			continue
+		}
+		tmpl := templateIndex(lvs)
+		vals, _ := nested(inLV[lid], "Variables").(map[string]any)
+		oldVals, _ := nested(stored, "LibraryVariables", lid, "Variables").(map[string]any)
+		newVals := map[string]any{}
+		for _, tpl := range sortedKeys(vals) {
+			sens, ok := tmpl[tpl]
+			if !ok {
+				errs = append(errs, fmt.Sprintf("LibraryVariables.%s.Variables refers to template %s, which is not a template of that library variable set.", lid, tpl))
+				continue
+			}
+			if v, keep := resolveTenantValue(vals[tpl], oldVals[tpl], sens); keep {
+				newVals[tpl] = v
+			}
+		}
+		out["LibraryVariables"].(map[string]any)[lid] = map[string]any{"Variables": newVals}
+	}
+	return out, errs
+}
+
+// resolveTenantValue turns an incoming tenant variable value into the
+// stored one; keep is false when the value is cleared.
+func resolveTenantValue(in, old any, sensitiveTemplate bool) (any, bool) {
+	switch t := in.(type) {
+	case nil:
+		return nil, false
+	case string:
+		if sensitiveTemplate {
+			return sensitive(&t), true
+		}
+		return t, true
+	case map[string]any:
+		if isSensitiveObj(t) {
+			v := resolveSensitive(t, old)
+			if storedSecret(v) == nil {
+				return nil, false
+			}
+			return v, true
+		}
+	}
+	return deepCopy(in), true
+}
+
+// allTenantVariables answers the legacy /tenantvariables/all.
+func (s *Server) allTenantVariables(sp *space, projectID string) []any {
+	out := []any{}
+	for _, t := range sp.coll("tenants").all() {
+		if projectID != "" {
+			pe, _ := t["ProjectEnvironments"].(map[string]any)
+			if _, ok := pe[projectID]; !ok {
+				continue
+			}
+		}
+		out = append(out, s.renderTenantVariables(sp, t))
+	}
+	return out
+}
