@@ -112,6 +112,7 @@ type genBuilder struct {
 	roles       []string
 	projects    []string
 	projectTmpl map[string][]string
+	projectLVS  map[string][]any
 }
 
 const genSpace = "Spaces-1"
@@ -704,6 +705,10 @@ func (g *genBuilder) project(n int) {
 	if g.o.Tenants == 0 {
 		tenanted = "Untenanted"
 	}
+	if g.projectLVS == nil {
+		g.projectLVS = map[string][]any{}
+	}
+	g.projectLVS[pid] = lvsIDs
 	g.add("projects", map[string]any{
 		"Id": pid, "Name": name, "Slug": genSlug(name), "Description": "",
 		"VariableSetId": "variableset-" + pid, "DeploymentProcessId": "deploymentprocess-" + pid,
@@ -758,8 +763,19 @@ func (g *genBuilder) tenantLinks() {
 			projVars[pid] = map[string]any{"ProjectId": pid, "Variables": byEnv}
 		}
 		t["ProjectEnvironments"] = links
+		// A tenant has common variables only for the library variable sets
+		// its projects include.
+		included := map[any]bool{}
+		for pid := range links {
+			for _, l := range g.projectLVS[pid] {
+				included[l] = true
+			}
+		}
 		libVars := map[string]any{}
 		for _, l := range g.lvs {
+			if !included[l] {
+				continue
+			}
 			tm := g.lvsTmpl[l]
 			libVars[l] = map[string]any{"LibraryVariableSetId": l, "Variables": map[string]any{
 				tm[0]: genSlug(t["Name"].(string)), tm[1]: genSensitive("lvs-tenant-secret"),

@@ -111,6 +111,32 @@ func TestSampleInstancesResolve(t *testing.T) {
 	}
 }
 
+// TestGenerateLoads loads a generated instance into the simulator, which
+// validates every entity as a POST would (seed_test.go does the same for
+// the sample instances).
+func TestGenerateLoads(t *testing.T) {
+	for _, o := range []GenerateOptions{{}, {Projects: 40, Seed: 3}, {Projects: 5, Environments: 9, Tenants: -1}, {Projects: 2, Environments: 1, Tenants: 3, StepsPerProject: 1, VariablesPerProject: 1}} {
+		if _, err := New(Options{Seed: Generate(o)}); err != nil {
+			t.Errorf("%+v: %v", o, err)
+		}
+	}
+}
+
+func BenchmarkGenerate(b *testing.B) {
+	for b.Loop() {
+		Generate(GenerateOptions{})
+	}
+}
+
+func BenchmarkLoadGenerated(b *testing.B) {
+	inst := Generate(GenerateOptions{})
+	for b.Loop() {
+		if _, err := New(Options{Seed: inst}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func genRoundTrip(t *testing.T, inst *Instance) *Instance {
 	t.Helper()
 	b, err := json.Marshal(inst)
@@ -274,6 +300,45 @@ func indexSeedSpace(inst *Instance, sp SpaceSeed, fail func(string, ...any)) *se
 			}
 			if !have["Octopus.Script.Module["+name+"]"] || !have["Octopus.Script.Module.Language["+name+"]"] {
 				fail("script module %s: body or language variable missing", name)
+			}
+		}
+	}
+	for _, tv := range x.cols["tenantvariables"] {
+		tid := genStr(tv["TenantId"])
+		t := x.byID[tid]
+		if t == nil {
+			fail("tenant variables of %s: no such tenant", tid)
+			continue
+		}
+		links, _ := t["ProjectEnvironments"].(map[string]any)
+		included := map[string]bool{}
+		for pid := range links {
+			if p := x.byID[pid]; p != nil {
+				for _, l := range genSlice(p["IncludedLibraryVariableSetIds"]) {
+					included[genStr(l)] = true
+				}
+			}
+		}
+		pv, _ := tv["ProjectVariables"].(map[string]any)
+		for pid, v := range pv {
+			envs := map[string]bool{}
+			for _, e := range genSlice(links[pid]) {
+				envs[genStr(e)] = true
+			}
+			if links[pid] == nil {
+				fail("tenant variables of %s: project %s is not linked to the tenant", tid, pid)
+			}
+			byEnv, _ := v.(map[string]any)["Variables"].(map[string]any)
+			for e := range byEnv {
+				if !envs[e] {
+					fail("tenant variables of %s: project %s has values for %s, which the tenant is not linked to", tid, pid, e)
+				}
+			}
+		}
+		lv, _ := tv["LibraryVariables"].(map[string]any)
+		for l := range lv {
+			if !included[l] {
+				fail("tenant variables of %s: library variable set %s is not included by the tenant's projects", tid, l)
 			}
 		}
 	}
