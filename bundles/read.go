@@ -292,6 +292,9 @@ func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string
 		if err == io.EOF {
 			break
 		}
+		if errors.Is(err, tar.ErrInsecurePath) && hdr != nil {
+			err = nil // checkPath below says what is wrong with the name
+		}
 		if err != nil {
 			return nil, archiveErr(err)
 		}
@@ -316,7 +319,7 @@ func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string
 		case tar.TypeLink:
 			return nil, fmt.Errorf("entry %q: hard link (to %q) not allowed in a bundle", hdr.Name, hdr.Linkname)
 		default:
-			return nil, fmt.Errorf("entry %q: entry type %q not allowed in a bundle (regular files only)", hdr.Name, hdr.Typeflag)
+			return nil, fmt.Errorf("entry %q: %s not allowed in a bundle (regular files only)", hdr.Name, typeName(hdr.Typeflag))
 		}
 		if err := checkPath(name); err != nil {
 			return nil, fmt.Errorf("entry %q: %w", hdr.Name, err)
@@ -359,6 +362,22 @@ func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string
 		}
 	}
 	return files, nil
+}
+
+func typeName(t byte) string {
+	switch t {
+	case tar.TypeChar:
+		return "character device"
+	case tar.TypeBlock:
+		return "block device"
+	case tar.TypeFifo:
+		return "named pipe"
+	case tar.TypeXGlobalHeader:
+		return "global PAX header"
+	case tar.TypeGNUSparse:
+		return "sparse file"
+	}
+	return fmt.Sprintf("entry type %q", t)
 }
 
 func archiveErr(err error) error {
