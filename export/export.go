@@ -97,9 +97,6 @@ func Run(ctx context.Context, c *octopus.Client, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range warnings {
-		log.Warn(w)
-	}
 	b.Manifest.ExportedAt = now()
 	if err := b.Seal(); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
@@ -116,9 +113,9 @@ func build(s *snapshot.Snapshot, o Options) (*bundles.Bundle, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkNames(s, sel.list); err != nil {
-		return nil, nil, err
-	}
+	// Every problem is reported at once: names shared within a scope, then
+	// references that cannot be resolved.
+	problems := checkNames(s, sel.list)
 	var keep keepFunc
 	if len(o.Projects) > 0 {
 		keep = func(k *schema.Kind, id string) bool { return sel.has(k.Name, id) }
@@ -144,7 +141,6 @@ func build(s *snapshot.Snapshot, o Options) (*bundles.Bundle, []string, error) {
 	close(work)
 	wg.Wait()
 
-	var problems []string
 	for i, err := range errs {
 		var ee *Error
 		switch {
@@ -182,10 +178,10 @@ func build(s *snapshot.Snapshot, o Options) (*bundles.Bundle, []string, error) {
 	return b, warnings, nil
 }
 
-// checkNames fails when an exported entity, or a name one provides (an
-// action, a tenant variable template), shares its name with another in the
-// same scope: a bundle keyed by name cannot hold both.
-func checkNames(s *snapshot.Snapshot, list []*snapshot.Entity) error {
+// checkNames reports every exported entity, or a name one provides (an
+// action, a tenant variable template) that shares its name with another in
+// the same scope: a bundle keyed by name cannot hold both.
+func checkNames(s *snapshot.Snapshot, list []*snapshot.Entity) []string {
 	var problems []string
 	seen := map[string]bool{}
 	report := func(kind, scope, name, where string) {
@@ -225,11 +221,7 @@ func checkNames(s *snapshot.Snapshot, list []*snapshot.Entity) error {
 			}
 		}
 	}
-	if len(problems) > 0 {
-		sort.Strings(problems)
-		return &Error{Problems: problems}
-	}
-	return nil
+	return problems
 }
 
 func plural(kind string) string {
