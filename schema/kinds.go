@@ -56,6 +56,7 @@ func processRefs() []Ref {
 		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Package.FeedId", To: Feed},
 		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Azure.AccountId", To: Account},
 		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Aws.AccountId", To: Account},
+		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Manual.ResponsibleTeamIds", To: Team, Split: ","},
 		// Step-template parameters of account, certificate or worker-pool
 		// type, and any other free-form property that holds an ID.
 		{Path: "Steps/*/Actions/*/Properties/*", To: AnyKind},
@@ -250,7 +251,7 @@ func init() {
 		&Kind{
 			Name: ScriptModule, Title: "script modules", File: "script-modules/{}/script-module.json",
 			Collection: "libraryvariablesets", Filter: map[string]string{"contentType": "ScriptModule"},
-			IDPrefix: "LibraryVariableSets", NameField: "Name",
+			IDPrefix: "LibraryVariableSets", NameField: "Name", IndexAs: LibraryVariableSet,
 			Volatile: []string{"VariableSetId", "Templates/*/Id"},
 			Order:    40,
 			Policy:   PolicyExact,

@@ -94,6 +94,9 @@ type Ref struct {
 	// When, if set, restricts the reference to objects (the parent of the
 	// leaf) whose field Cond.Field holds one of Cond.Values.
 	When *Cond
+	// Split, if set, means the value is a list joined by Split
+	// ("Teams-1,Teams-2"); each element is a reference.
+	Split string
 }
 
 // Secret is a place holding a write-only value (a password, a sensitive
@@ -190,6 +193,10 @@ type Kind struct {
 	Policy Policy
 	// Optional kinds are exported and applied only when asked (targets, workers).
 	Optional bool
+	// IndexAs names another kind whose namespace this kind shares: script
+	// modules are library variable sets, and IncludedLibraryVariableSetIds
+	// refers to both.
+	IndexAs string
 }
 
 // IsSingleton reports whether the kind has no name of its own: one per owner.

@@ -58,6 +58,9 @@ func (k *Kind) Rewrite(doc any, fn RefFunc) error {
 				if r.When != nil && !r.When.holds(parent) {
 					return v, nil
 				}
+				if s, ok := v.(string); ok && r.Split != "" {
+					return rewriteList(r, at, s, fn)
+				}
 				return fn(r, at, v)
 			})
 			if err != nil {
@@ -66,6 +69,30 @@ func (k *Kind) Rewrite(doc any, fn RefFunc) error {
 		}
 		return nil
 	})
+}
+
+// rewriteList rewrites each element of a joined list ("Teams-1,Teams-2").
+func rewriteList(r Ref, at []string, s string, fn RefFunc) (any, error) {
+	var out []string
+	for _, el := range strings.Split(s, r.Split) {
+		el = strings.TrimSpace(el)
+		if el == "" {
+			continue
+		}
+		nv, err := fn(r, at, el)
+		if err != nil {
+			return nil, err
+		}
+		if _, drop := nv.(dropValue); drop {
+			continue
+		}
+		ns, ok := nv.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s: a list element must rewrite to a string, got %T", Pointer(at), nv)
+		}
+		out = append(out, ns)
+	}
+	return strings.Join(out, r.Split), nil
 }
 
 func cutLast(path string) (dir, last string, ok bool) {

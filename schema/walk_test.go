@@ -209,3 +209,18 @@ func TestPaths(t *testing.T) {
 		t.Fatal("Path accepted too few names")
 	}
 }
+
+func TestRewriteSplitList(t *testing.T) {
+	doc := decode(t, `{"Steps":[{"Actions":[{"Properties":{"Octopus.Action.Manual.ResponsibleTeamIds":"Teams-1, Teams-2,drop-me"}}]}]}`)
+	var seen []string
+	if err := MustLookup(DeploymentProcess).Rewrite(doc, names(&seen)); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"Steps":[{"Actions":[{"Properties":{"Octopus.Action.Manual.ResponsibleTeamIds":"name(Teams-1),name(Teams-2)"}}]}]}`
+	if got := encode(t, doc); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if err := MustLookup(DeploymentProcess).CheckIDFree(decode(t, `{"Steps":[{"Actions":[{"Properties":{"Octopus.Action.Manual.ResponsibleTeamIds":"Ops,Teams-2"}}]}]}`)); err == nil || !strings.Contains(err.Error(), `"Teams-2"`) {
+		t.Errorf("CheckIDFree missed a team ID in a list: %v", err)
+	}
+}

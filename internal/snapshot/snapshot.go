@@ -149,6 +149,9 @@ func (s *Snapshot) indexEntity(e *Entity) {
 			scope = e.Root().ID
 		}
 		s.Index.Add(k.Name, scope, e.ID, e.Name)
+		if k.IndexAs != "" {
+			s.Index.Add(k.IndexAs, scope, e.ID, e.Name)
+		}
 	}
 	obj := e.Object()
 	if obj == nil {
