@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -40,6 +42,25 @@ func connect(t testing.TB, url, apiKey string, log *slog.Logger) *octopus.Client
 		Retry:  octopus.Retry{Attempts: 12, Base: 5 * time.Millisecond, Max: 2 * time.Second},
 		Logger: log, Tool: "octobundle/test",
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// connectAs returns a client that reaches the simulator at simURL under the
+// name serverURL (a fixed host, so manifests do not record a random port).
+func connectAs(t testing.TB, serverURL, simURL, apiKey string) *octopus.Client {
+	t.Helper()
+	addr := strings.TrimPrefix(simURL, "http://")
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, addr)
+		},
+	}}
+	t.Cleanup(hc.CloseIdleConnections)
+	c, err := octopus.Connect(context.Background(), octopus.Config{URL: serverURL, APIKey: apiKey, HTTPClient: hc})
 	if err != nil {
 		t.Fatal(err)
 	}
