@@ -224,6 +224,8 @@ func isServerManaged(coll, field string) bool {
 	switch field {
 	case "Id", "SpaceId", "Links":
 		return true
+	case "CanBeDeleted", "CanBeRenamed", "CanChangeMembers", "CanChangeRoles":
+		return coll == "teams" || coll == "userroles"
 	}
 	for _, f := range ownedSingletons(coll) {
 		if f == field {

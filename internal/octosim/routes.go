@@ -140,7 +140,7 @@ func (s *Server) routeNested(r *request, sp *space, spec *collSpec, id string, s
 		switch r.method {
 		case http.MethodGet:
 			return http.StatusOK, s.renderTenantVariables(sp, owner), nil
-		case http.MethodPut:
+		case http.MethodPut, http.MethodPost: // the legacy client POSTs
 			return s.putTenantVariables(r, sp, owner)
 		}
 		return 0, nil, methodNotAllowed(r.method, r.path)
