@@ -1,0 +1,117 @@
+package snapshot_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/octobundle/octobundle/internal/octopus"
+	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/schema"
+)
+
+func readSource(t *testing.T, faults octosim.Faults) (*snapshot.Snapshot, *octosim.Server) {
+	t.Helper()
+	seed, err := octosim.LoadSeed("../../testdata/instances/source.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, base := octosim.Start(t, octosim.Options{Seed: seed, Faults: faults})
+	c, err := octopus.Connect(context.Background(), octopus.Config{URL: base, APIKey: sim.APIKey(),
+		Retry: octopus.Retry{Attempts: 12, Base: time.Millisecond, Max: 10 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := snapshot.Read(context.Background(), c, snapshot.Options{Concurrency: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, sim
+}
+
+func TestRead(t *testing.T) {
+	s, _ := readSource(t, octosim.Faults{})
+	counts := []struct {
+		kind string
+		want int
+	}{
+		{schema.Environment, 4},
+		{schema.Project, 4},
+		{schema.DeploymentProcess, 4},
+		{schema.ProjectVariables, 4},
+		{schema.Runbook, 4},
+		{schema.RunbookProcess, 4},
+		{schema.Tenant, 4},
+		{schema.TenantVariables, 4},
+		{schema.ScriptModule, 2},
+		{schema.ScriptModuleVariables, 2},
+		{schema.LibraryVariableSet, 2},
+		{schema.DeploymentTarget, 0}, // optional: indexed, not kept
+	}
+	for _, c := range counts {
+		if got := len(s.Entities(c.kind)); got != c.want {
+			t.Errorf("%s: %d entities, want %d", c.kind, got, c.want)
+		}
+	}
+	p := s.Find(schema.Project, "OctoFX")
+	if p == nil {
+		t.Fatal("OctoFX not found")
+	}
+	if dp := s.Children(p, schema.DeploymentProcess); len(dp) != 1 || dp[0].Label() != "DeploymentProcess OctoFX" {
+		t.Fatalf("OctoFX process: %v", dp)
+	}
+	qa := s.Find(schema.Channel, "OctoFX", "QA")
+	if qa == nil {
+		t.Fatal("channel OctoFX/QA not found")
+	}
+	if name, ok := s.Index.Name(schema.Channel, p.ID, qa.ID); !ok || name != "QA" {
+		t.Fatalf("index: channel %s → %q %v", qa.ID, name, ok)
+	}
+	if id, ok := s.Index.ID(schema.Channel, p.ID, "QA"); !ok || id != qa.ID {
+		t.Fatalf("index: QA → %q", id)
+	}
+	// Script modules are in the library variable set namespace too.
+	sm := s.Entities(schema.ScriptModule)[0]
+	if name, ok := s.Index.Name(schema.LibraryVariableSet, "", sm.ID); !ok || name != sm.Name {
+		t.Fatalf("script module %s not indexed as a library variable set", sm.ID)
+	}
+	// Actions of the deployment process are named within the project;
+	// runbook actions are qualified by their runbook.
+	names := s.Index.Names(schema.Action, p.ID)
+	if len(names) == 0 {
+		t.Fatal("no action names indexed for OctoFX")
+	}
+	for _, rb := range s.Children(p, schema.Runbook) {
+		for _, rp := range s.Children(rb, schema.RunbookProcess) {
+			for _, prov := range rp.Kind.Provided(rp.Object()) {
+				if n, ok := s.Index.Name(schema.Action, p.ID, prov.ID); !ok || n != rb.Name+"/"+prov.Name {
+					t.Errorf("runbook action %s named %q", prov.ID, n)
+				}
+			}
+		}
+	}
+	// Deployment targets are indexed even when not read as entities.
+	if len(s.Index.Names(schema.DeploymentTarget, "")) == 0 {
+		t.Error("deployment targets not indexed")
+	}
+}
+
+// TestReadUnderFaults checks a flaky server still yields the same snapshot.
+func TestReadUnderFaults(t *testing.T) {
+	clean, _ := readSource(t, octosim.Faults{})
+	flaky, sim := readSource(t, octosim.Faults{ErrorRate: 0.15, RateLimitRate: 0.05, RetryAfter: time.Millisecond, DropRate: 0.05, Seed: 3})
+	_ = sim
+	for _, k := range schema.Kinds() {
+		a, b := clean.Entities(k.Name), flaky.Entities(k.Name)
+		if len(a) != len(b) {
+			t.Errorf("%s: %d entities clean, %d under faults", k.Name, len(a), len(b))
+			continue
+		}
+		for i := range a {
+			if a[i].Label() != b[i].Label() {
+				t.Errorf("%s: %s vs %s", k.Name, a[i].Label(), b[i].Label())
+			}
+		}
+	}
+}
