@@ -397,16 +397,84 @@ func TestProjectSelection(t *testing.T) {
 		}
 		return out
 	}
+	runbooks := func(names ...string) []string {
+		var out []string
+		for _, n := range names {
+			out = append(out, "runbooks/"+n+"/runbook.json", "runbooks/"+n+"/process.json")
+		}
+		return out
+	}
+	// What the library variable set Common Variables brings: its accounts,
+	// certificates, worker pool and the tag set of its tenant tag scopes.
+	common := []string{
+		"library-variable-sets/Common Variables/library-variable-set.json", "library-variable-sets/Common Variables/variables.json",
+		"accounts/AWS Account.json", "accounts/Azure Dev%2FTest Subscription.json", "accounts/Azure Production Subscription.json",
+		"certificates/OctoFX Production.json", "certificates/OctoFX Wildcard (Dev%2FTest).json",
+		"worker-pools/Ubuntu Worker Pool.json", "tag-sets/Tier.json",
+	}
+	tenant := func(names ...string) []string {
+		var out []string
+		for _, n := range names {
+			out = append(out, "tenants/"+n+"/tenant.json", "tenants/"+n+"/variables.json")
+		}
+		return out
+	}
 	tests := []struct {
 		projects []string
 		want     []string
 	}{
 		{
+			// A project without tenants: its lifecycle and the lifecycle's
+			// environments, its group, its script module, its worker pool.
 			projects: []string{"Release Notes Bot"},
 			want: cat(envs, project("Release Notes Bot"), []string{
 				"lifecycles/Default Lifecycle.json", "project-groups/Internal Tools.json",
 				"script-modules/Bash Utilities/script-module.json", "script-modules/Bash Utilities/variables.json",
 				"worker-pools/Hosted Ubuntu.json",
+			}),
+		},
+		{
+			// Runbooks, the built-in feed, a library variable set.
+			projects: []string{"Infrastructure Runbooks"},
+			want: cat(envs, common, project("Infrastructure Runbooks", runbooks("Refresh Test Data", "Restore Production Database", "Rotate Logs")...), []string{
+				"lifecycles/Default Lifecycle.json", "project-groups/Operations.json", "feeds/Octopus Server (built-in).json",
+				"script-modules/Logging Helpers/script-module.json", "script-modules/Logging Helpers/variables.json",
+			}),
+		},
+		{
+			// Tenants linked to the project, and the tag sets their tags
+			// come from; step templates and the feeds they use; a second
+			// channel's lifecycle.
+			projects: []string{"OctoFX"},
+			want: cat(envs, common, tenant("Acme Corp", "Development Team A", "Internal"),
+				project("OctoFX", "channels/QA.json", "runbooks/Toggle Maintenance Mode/runbook.json", "runbooks/Toggle Maintenance Mode/process.json"),
+				[]string{
+					"lifecycles/Default Lifecycle.json", "lifecycles/QA.json", "project-groups/Trading Platform.json",
+					"feeds/Company NuGet.json", "feeds/Docker Hub.json", "feeds/Helm Charts.json",
+					"library-variable-sets/Notification Settings/library-variable-set.json", "library-variable-sets/Notification Settings/variables.json",
+					"script-modules/Bash Utilities/script-module.json", "script-modules/Bash Utilities/variables.json",
+					"script-modules/Logging Helpers/script-module.json", "script-modules/Logging Helpers/variables.json",
+					"step-templates/AWS - Invalidate CloudFront Cache.json", "step-templates/Slack - Notify Deployment.json",
+					"tag-sets/Region.json", "worker-pools/Hosted Ubuntu.json",
+				}),
+		},
+		{
+			// A tenant-restricted account and certificate pull in their
+			// tenant (Globex is linked to the project anyway).
+			projects: []string{"Customer Portal"},
+			want: cat(envs, common, tenant("Acme Corp", "Development Team A", "Globex", "Internal"), project("Customer Portal"), []string{
+				"lifecycles/Default Lifecycle.json", "project-groups/Trading Platform.json", "feeds/Company NuGet.json",
+				"accounts/Acme Corp AWS.json", "certificates/Acme Corp Portal.json", "tag-sets/Region.json",
+			}),
+		},
+		{
+			// Two projects: the union of their dependencies.
+			projects: []string{"Release Notes Bot", "Infrastructure Runbooks"},
+			want: cat(envs, common, project("Release Notes Bot"), project("Infrastructure Runbooks", runbooks("Refresh Test Data", "Restore Production Database", "Rotate Logs")...), []string{
+				"lifecycles/Default Lifecycle.json", "project-groups/Internal Tools.json", "project-groups/Operations.json",
+				"feeds/Octopus Server (built-in).json", "worker-pools/Hosted Ubuntu.json",
+				"script-modules/Bash Utilities/script-module.json", "script-modules/Bash Utilities/variables.json",
+				"script-modules/Logging Helpers/script-module.json", "script-modules/Logging Helpers/variables.json",
 			}),
 		},
 	}
@@ -428,6 +496,20 @@ func TestProjectSelection(t *testing.T) {
 			for _, e := range res.Bundle.Entries() {
 				if err := e.Kind.CheckIDFree(e.Doc); err != nil {
 					t.Errorf("%s: %v", e.Path, err)
+				}
+			}
+			// Tenants keep only their links to (and variables of) the
+			// exported projects.
+			for _, e := range res.Bundle.Entries() {
+				field := map[string]string{schema.Tenant: "ProjectEnvironments", schema.TenantVariables: "ProjectVariables"}[e.Kind.Name]
+				if field == "" {
+					continue
+				}
+				m, _ := e.Doc.(map[string]any)[field].(map[string]any)
+				for p := range m {
+					if !contains(tt.projects, p) {
+						t.Errorf("%s links to project %q, which is not exported", e.Path, p)
+					}
 				}
 			}
 		})
