@@ -53,15 +53,15 @@ func collectionBodies(d deps) map[string]func(i int) map[string]any {
 		"feeds": named("Feed", func(int) map[string]any {
 			return map[string]any{"FeedType": "NuGet", "FeedUri": "https://nuget.example.com/v3/index.json"}
 		}),
-		"teams":           named("Team", nil),
-		"userroles":       named("Role", nil),
+		"teams":     named("Team", nil),
+		"userroles": named("Role", nil),
 		"machinepolicies": named("Policy", func(int) map[string]any {
 			m := defaultMachinePolicy()
 			delete(m, "Name")
 			m["IsDefault"] = false
 			return m
 		}),
-		"workerpools":     named("Pool", func(int) map[string]any { return map[string]any{"WorkerPoolType": "StaticWorkerPool"} }),
+		"workerpools": named("Pool", func(int) map[string]any { return map[string]any{"WorkerPoolType": "StaticWorkerPool"} }),
 		"accounts": named("Account", func(int) map[string]any {
 			return map[string]any{"AccountType": "UsernamePassword", "Username": "u", "Password": map[string]any{"HasValue": true, "NewValue": "pw"}}
 		}),
@@ -88,10 +88,14 @@ func collectionBodies(d deps) map[string]func(i int) map[string]any {
 		"scopeduserroles": func(int) map[string]any {
 			return map[string]any{"TeamId": d.team, "UserRoleId": "userroles-projectviewer", "EnvironmentIds": []any{d.env}}
 		},
-		"releases":         func(i int) map[string]any { return map[string]any{"Version": fmt.Sprintf("1.0.%d", i), "ProjectId": d.project} },
-		"deployments":      func(int) map[string]any { return map[string]any{"ReleaseId": d.release, "EnvironmentId": d.env} },
-		"runbookSnapshots": func(i int) map[string]any { return map[string]any{"Name": fmt.Sprintf("Snapshot %d", i), "RunbookId": d.runbook} },
-		"runbookRuns":      func(int) map[string]any { return map[string]any{"RunbookId": d.runbook, "EnvironmentId": d.env} },
+		"releases": func(i int) map[string]any {
+			return map[string]any{"Version": fmt.Sprintf("1.0.%d", i), "ProjectId": d.project}
+		},
+		"deployments": func(int) map[string]any { return map[string]any{"ReleaseId": d.release, "EnvironmentId": d.env} },
+		"runbookSnapshots": func(i int) map[string]any {
+			return map[string]any{"Name": fmt.Sprintf("Snapshot %d", i), "RunbookId": d.runbook}
+		},
+		"runbookRuns": func(int) map[string]any { return map[string]any{"RunbookId": d.runbook, "EnvironmentId": d.env} },
 	}
 }
 

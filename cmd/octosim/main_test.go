@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's logger and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestServePrintsURLAndServes(t *testing.T) {
+	seed := filepath.Join(t.TempDir(), "seed.json")
+	if err := os.WriteFile(seed, []byte(`{"ServerVersion":"2023.4.1","Spaces":[{"Id":"Spaces-1","Name":"Default","IsDefault":true,"Collections":{"environments":[{"Id":"Environments-3","Name":"Prod"}]}}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- serve(ctx, []string{"--listen", "127.0.0.1:0", "--api-key", "API-CMDTEST1", "--seed", seed, "--server-version", "2025.2.1", "--id-offset", "500"}, pw, &stderr)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the first line: %v (stderr: %s)", err, stderr.String())
+	}
+	base := strings.TrimSpace(line)
+	if !strings.HasPrefix(base, "http://127.0.0.1:") {
+		t.Fatalf("first line %q", base)
+	}
+	get := func(path, key string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		if key != "" {
+			req.Header.Set("X-Octopus-ApiKey", key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	if code, root := get("/api/", ""); code != 200 || root["Version"] != "2025.2.1" {
+		t.Errorf("root: %d %v", code, root["Version"])
+	}
+	if code, _ := get("/api/Spaces-1/environments", ""); code != http.StatusUnauthorized {
+		t.Errorf("without key: %d", code)
+	}
+	code, envs := get("/api/Spaces-1/environments/Environments-3", "API-CMDTEST1")
+	if code != 200 || envs["Name"] != "Prod" {
+		t.Errorf("seeded environment: %d %v", code, envs)
+	}
+	cancel()
+	select {
+	case rc := <-done:
+		if rc != 0 {
+			t.Errorf("exit code %d (stderr: %s)", rc, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop after cancellation")
+	}
+	if !strings.Contains(stderr.String(), "octosim serving") {
+		t.Errorf("no start log on stderr: %s", stderr.String())
+	}
+}
+
+func TestServeErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--no-such-flag"}, 2},
+		{[]string{"--error-rate", "1.5"}, 2},
+		{[]string{"extra"}, 2},
+		{[]string{"--log-level", "loud"}, 2},
+		{[]string{"--seed", filepath.Join(t.TempDir(), "missing.json")}, 1},
+		{[]string{"--listen", "256.0.0.1:99999"}, 1},
+	} {
+		var out, errb bytes.Buffer
+		if got := serve(context.Background(), tc.args, &out, &errb); got != tc.code {
+			t.Errorf("%v: exit %d, want %d (%s)", tc.args, got, tc.code, errb.String())
+		}
+		if out.Len() != 0 {
+			t.Errorf("%v: printed %q on stdout", tc.args, out.String())
+		}
+	}
+}

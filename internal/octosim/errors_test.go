@@ -1,0 +1,115 @@
+package octosim
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/OctopusDeploy/go-octopusdeploy/v2/pkg/client"
+	"github.com/OctopusDeploy/go-octopusdeploy/v2/pkg/environments"
+)
+
+func TestErrorAnswers(t *testing.T) {
+	f := newFixture(t, Options{})
+	lc := str(f.get(sp1("lifecycles"))["Items"].([]any)[0].(map[string]any)["Id"])
+	pg := str(f.get(sp1("projectgroups"))["Items"].([]any)[0].(map[string]any)["Id"])
+	f.post(sp1("environments"), map[string]any{"Name": "Prod"})
+	cases := []struct {
+		name     string
+		method   string
+		path     string
+		key      string
+		body     any
+		status   int
+		contains string // in ErrorMessage or Errors
+	}{
+		{"no api key", http.MethodGet, sp1("environments"), "", nil, http.StatusUnauthorized, "API key"},
+		{"wrong api key", http.MethodGet, sp1("environments"), "API-WRONG", nil, http.StatusUnauthorized, "API key"},
+		{"unknown id", http.MethodGet, sp1("environments/Environments-999"), testKey, nil, http.StatusNotFound, "Environments-999"},
+		{"unknown collection", http.MethodGet, sp1("nonsense"), testKey, nil, http.StatusNotFound, "nonsense"},
+		{"unknown space", http.MethodGet, "/api/Spaces-77/environments", testKey, nil, http.StatusNotFound, "Spaces-77"},
+		{"not under /api", http.MethodGet, "/elsewhere", testKey, nil, http.StatusNotFound, "elsewhere"},
+		{"update unknown", http.MethodPut, sp1("environments/Environments-999"), testKey, map[string]any{"Name": "x"}, http.StatusNotFound, "Environments-999"},
+		{"delete unknown", http.MethodDelete, sp1("projects/Projects-999"), testKey, nil, http.StatusNotFound, "Projects-999"},
+		{"missing name", http.MethodPost, sp1("environments"), testKey, map[string]any{"Description": "x"}, http.StatusBadRequest, "name"},
+		{"duplicate name", http.MethodPost, sp1("environments"), testKey, map[string]any{"Name": "PROD"}, http.StatusBadRequest, "PROD"},
+		{"project required fields", http.MethodPost, sp1("projects"), testKey, map[string]any{"Name": "P"}, http.StatusBadRequest, "The LifecycleId field is required."},
+		{"dangling group", http.MethodPost, sp1("projects"), testKey, map[string]any{"Name": "P", "LifecycleId": lc, "ProjectGroupId": "ProjectGroups-404"}, http.StatusBadRequest, "ProjectGroupId refers to ProjectGroups-404"},
+		{"dangling included set", http.MethodPost, sp1("projects"), testKey, map[string]any{"Name": "P", "LifecycleId": lc, "ProjectGroupId": pg, "IncludedLibraryVariableSetIds": []any{"LibraryVariableSets-9"}}, http.StatusBadRequest, "IncludedLibraryVariableSetIds[0]"},
+		{"post to a singleton", http.MethodPost, sp1("deploymentprocesses"), testKey, map[string]any{}, http.StatusMethodNotAllowed, "POST"},
+		{"not an object", http.MethodPost, sp1("environments"), testKey, []any{1, 2}, http.StatusBadRequest, "JSON object"},
+		{"stale process version", http.MethodPut, sp1("deploymentprocesses/deploymentprocess-Projects-1"), testKey, map[string]any{"Version": 7, "Steps": []any{}}, http.StatusConflict, "version"},
+	}
+	f.post(sp1("projects"), map[string]any{"Name": "Existing", "LifecycleId": lc, "ProjectGroupId": pg})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := f.raw(tc.method, tc.path, tc.key, tc.body)
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
+			}
+			if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("Content-Type %q", ct)
+			}
+			m := r.json(t)
+			if _, ok := m["Errors"].([]any); !ok || str(m["ErrorMessage"]) == "" {
+				t.Errorf("error body shape: %s", r.body)
+			}
+			if tc.status == http.StatusBadRequest && m["ErrorMessage"] != "There was a problem with your request." {
+				t.Errorf("400 ErrorMessage %q", m["ErrorMessage"])
+			}
+			if !strings.Contains(strings.ToLower(string(r.body)), strings.ToLower(tc.contains)) {
+				t.Errorf("body does not mention %q: %s", tc.contains, r.body)
+			}
+		})
+	}
+	// Malformed JSON.
+	req, _ := http.NewRequest(http.MethodPost, f.base+sp1("environments"), strings.NewReader("{not json"))
+	req.Header.Set("X-Octopus-ApiKey", testKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("malformed JSON: %d", resp.StatusCode)
+	}
+}
+
+func TestWrongKeyThroughClient(t *testing.T) {
+	f := newFixture(t, Options{})
+	u, _ := url.Parse(f.base)
+	// The root is public, so construction succeeds as far as the space root.
+	_, err := client.NewClient(nil, u, "API-NOTTHEKEY", "Spaces-1")
+	if err == nil {
+		t.Fatal("a client with a wrong key could read the space")
+	}
+	c, err := client.NewClient(nil, u, testKey, "Spaces-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.HttpSession().DefaultHeaders["X-Octopus-ApiKey"] = "API-NOTTHEKEY"
+	_, err = environments.GetAll(c, "Spaces-1")
+	apiErr(t, err, http.StatusUnauthorized)
+}
+
+func TestLegacyRoutesUseTheDefaultSpace(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.post("/api/environments", map[string]any{"Name": "Legacy"})
+	got := f.get(sp1("environments?name=Legacy"))
+	if int(got["TotalResults"].(float64)) != 1 {
+		t.Fatalf("an environment created without a space is not in the default space: %v", got)
+	}
+}
+
+func TestPutKeepsFieldsNotSentAndServerFields(t *testing.T) {
+	f := newFixture(t, Options{})
+	lc := str(f.get(sp1("lifecycles"))["Items"].([]any)[0].(map[string]any)["Id"])
+	pg := str(f.get(sp1("projectgroups"))["Items"].([]any)[0].(map[string]any)["Id"])
+	p := f.post(sp1("projects"), map[string]any{"Name": "P", "LifecycleId": lc, "ProjectGroupId": pg, "Description": "kept"})
+	id := str(p["Id"])
+	upd := f.put(sp1("projects/"+id), map[string]any{"Name": "P2", "DeploymentProcessId": "deploymentprocess-Projects-999", "Id": "Projects-999"})
+	if upd["Description"] != "kept" || upd["DeploymentProcessId"] != "deploymentprocess-"+id || upd["Id"] != id || upd["Slug"] != "p2" {
+		t.Errorf("PUT merged as %v", upd)
+	}
+}
