@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -445,5 +446,30 @@ func TestManifestChangeReseals(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(tmp, "b", SignatureFile)); !os.IsNotExist(err) {
 		t.Error("stale signature written with a changed manifest")
+	}
+}
+
+func TestConcurrentPut(t *testing.T) {
+	b := New(sampleManifest(testTime))
+	env := schema.MustLookup(schema.Environment)
+	done := make(chan error)
+	for i := 0; i < 8; i++ {
+		go func(i int) {
+			var err error
+			for j := 0; j < 20 && err == nil; j++ {
+				name := fmt.Sprintf("Env %d-%d", i, j)
+				_, err = b.PutEntity(env, []string{name}, map[string]any{"Name": name})
+				b.Entries()
+			}
+			done <- err
+		}(i)
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Seal(); err != nil || b.Manifest.Counts["Environment"] != 160 {
+		t.Fatalf("Seal: %v, counts %v", err, b.Manifest.Counts)
 	}
 }

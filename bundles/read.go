@@ -249,6 +249,7 @@ type countingReader struct {
 	err        error
 }
 
+// Read reads from the decompressor and fails once a limit is passed.
 func (c *countingReader) Read(p []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
