@@ -130,7 +130,7 @@ func mergeSecrets(in any, old any) any {
 // secret given in clear (seeds), null is "no value".
 func normalizeSensitivePaths(spec *collSpec, doc map[string]any) {
 	for _, sec := range spec.Sensitive {
-		if sec.When != nil {
+		if sec.When != nil || sec.Mixed { // mixed positions hold plain values unless given as SensitiveValue objects
 			continue
 		}
 		rewriteAt(doc, strings.Split(sec.Path, "/"), func(v any) any {
