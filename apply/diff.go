@@ -1,0 +1,227 @@
+package apply
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+	"strconv"
+
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// canonical returns the canonical bundle encoding of v; values that cannot
+// be encoded (never the case for decoded JSON) compare as their error text.
+func canonical(v any) []byte {
+	b, err := bundles.Canonical(v)
+	if err != nil {
+		return []byte("!" + err.Error())
+	}
+	return b
+}
+
+// equal reports whether two decoded JSON values have the same canonical
+// bundle form: the exact no-op test.
+func equal(a, b any) bool { return bytes.Equal(canonical(a), canonical(b)) }
+
+// diff lists the fields where before (the destination's bundle form) and
+// after (what the destination will hold) differ, as JSON pointers into
+// after (into before for removed elements). Objects are compared key by
+// key; arrays of named objects element by element, matched by identity
+// (name, and scope for variables), so a new step is one added element and
+// not a cascade of changed indices; other arrays are compared whole.
+func diff(before, after any) []FieldDiff {
+	var out []FieldDiff
+	diffAt(nil, before, after, &out)
+	return out
+}
+
+func diffAt(at []string, before, after any, out *[]FieldDiff) {
+	if equal(before, after) {
+		return
+	}
+	switch a := after.(type) {
+	case map[string]any:
+		b, ok := before.(map[string]any)
+		if !ok || isSensitiveObj(a) || isSensitiveObj(b) {
+			break
+		}
+		keys := map[string]bool{}
+		for k := range a {
+			keys[k] = true
+		}
+		for k := range b {
+			keys[k] = true
+		}
+		for _, k := range sortedKeys(keys) {
+			bv, inB := b[k]
+			av, inA := a[k]
+			switch {
+			case !inB:
+				*out = append(*out, FieldDiff{Path: schema.Pointer(append(at, k)), After: av})
+			case !inA:
+				*out = append(*out, FieldDiff{Path: schema.Pointer(append(at, k)), Before: bv})
+			default:
+				diffAt(append(at[:len(at):len(at)], k), bv, av, out)
+			}
+		}
+		return
+	case []any:
+		b, ok := before.([]any)
+		if !ok || !named(a) || !named(b) {
+			break
+		}
+		pairs, _ := matchElements(a, b)
+		matchedB := map[int]bool{}
+		for i, el := range a {
+			j, ok := pairs[i]
+			if !ok {
+				*out = append(*out, FieldDiff{Path: schema.Pointer(append(at, strconv.Itoa(i))), After: el})
+				continue
+			}
+			matchedB[j] = true
+			diffAt(append(at[:len(at):len(at)], strconv.Itoa(i)), b[j], el, out)
+		}
+		for j, el := range b {
+			if !matchedB[j] {
+				*out = append(*out, FieldDiff{Path: schema.Pointer(append(at, strconv.Itoa(j))) + " (removed)", Before: el})
+			}
+		}
+		return
+	}
+	*out = append(*out, FieldDiff{Path: schema.Pointer(at), Before: before, After: after})
+}
+
+// named reports whether every element of arr is an object with a Name.
+func named(arr []any) bool {
+	for _, el := range arr {
+		if _, ok := identity(el); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// identity is the key an array element is matched by across the bundle and
+// the destination: its Name, plus its Scope for variables (a variable is
+// identified by name and scope, never by position). Scopes compare with
+// their value lists sorted and empty lists ignored. Elements without a Name
+// have no identity.
+func identity(el any) (string, bool) {
+	m, ok := el.(map[string]any)
+	if !ok {
+		return "", false
+	}
+	name, ok := m["Name"].(string)
+	if !ok {
+		return "", false
+	}
+	if sc, has := m["Scope"]; has {
+		return name + "\x00" + scopeKey(sc), true
+	}
+	return name, true
+}
+
+// scopeKey renders a variable scope canonically.
+func scopeKey(sc any) string {
+	m, _ := sc.(map[string]any)
+	norm := map[string][]string{}
+	for k, v := range m {
+		arr, _ := v.([]any)
+		var vals []string
+		for _, x := range arr {
+			if s, ok := x.(string); ok {
+				vals = append(vals, s)
+			}
+		}
+		if len(vals) == 0 {
+			continue
+		}
+		sort.Strings(vals)
+		norm[k] = vals
+	}
+	b, _ := json.Marshal(norm)
+	return string(b)
+}
+
+// matchElements pairs elements of a with elements of b by identity (the
+// n-th element with an identity pairs with the n-th element of b with the
+// same identity). Objects without identity pair by position when both
+// arrays hold no named objects at all. It returns a→b index pairs and
+// whether any element had an identity.
+func matchElements(a, b []any) (map[int]int, bool) {
+	pairs := map[int]int{}
+	byID := map[string][]int{}
+	anyNamed := false
+	for j, el := range b {
+		if id, ok := identity(el); ok {
+			byID[id] = append(byID[id], j)
+			anyNamed = true
+		}
+	}
+	for i, el := range a {
+		id, ok := identity(el)
+		if !ok {
+			continue
+		}
+		anyNamed = true
+		if js := byID[id]; len(js) > 0 {
+			pairs[i] = js[0]
+			byID[id] = js[1:]
+		}
+	}
+	if !anyNamed {
+		for i := range a {
+			if i >= len(b) {
+				break
+			}
+			_, aObj := a[i].(map[string]any)
+			_, bObj := b[i].(map[string]any)
+			if aObj && bObj {
+				pairs[i] = i
+			}
+		}
+	}
+	return pairs, anyNamed
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// isSensitiveObj reports whether v is a SensitiveValue object
+// ({"HasValue": …, "NewValue": …, "Hint": …}).
+func isSensitiveObj(v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) == 0 {
+		return false
+	}
+	_, hv := m["HasValue"]
+	_, nv := m["NewValue"]
+	if !hv && !nv {
+		return false
+	}
+	for k := range m {
+		switch k {
+		case "HasValue", "NewValue", "Hint":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// hasSecret reports whether a SensitiveValue object says a value is set.
+func hasSecret(v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok || !isSensitiveObj(m) {
+		return false
+	}
+	hv, _ := m["HasValue"].(bool)
+	return hv
+}

@@ -1,0 +1,762 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/octopus"
+	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// Outcome is what happened to one entity.
+type Outcome string
+
+// The outcomes of an entity.
+const (
+	// OutcomeCreated: the entity was created.
+	OutcomeCreated Outcome = "created"
+	// OutcomeUpdated: the entity was brought in line with the bundle.
+	OutcomeUpdated Outcome = "updated"
+	// OutcomeUnchanged: the destination already matched.
+	OutcomeUnchanged Outcome = "unchanged"
+	// OutcomeLeftAlone: the entity exists and the destination owns its details.
+	OutcomeLeftAlone Outcome = "left-alone"
+	// OutcomeFailed: the plan had an error for the entity, or a write failed.
+	OutcomeFailed Outcome = "failed"
+	// OutcomeSkipped: not attempted because an entity it depends on failed.
+	OutcomeSkipped Outcome = "skipped"
+)
+
+// Status is the overall result of an apply.
+type Status string
+
+// The statuses of an apply (after Velero's restore phases).
+const (
+	// Succeeded: every entity is in place.
+	Succeeded Status = "Succeeded"
+	// PartiallyFailed: some entities failed or were skipped; run apply
+	// again (after fixing the failures) to finish.
+	PartiallyFailed Status = "PartiallyFailed"
+	// Failed: nothing could be applied.
+	Failed Status = "Failed"
+)
+
+// Result is the outcome of one entity.
+type Result struct {
+	// Kind and Names identify the entity.
+	Kind  string   `json:"kind"`
+	Names []string `json:"names"`
+	// Outcome is what happened.
+	Outcome Outcome `json:"outcome"`
+	// Error is the server's error (or the plan's) for failed entities, the
+	// reason for skipped ones.
+	Error string `json:"error,omitempty"`
+}
+
+// Receipt is the record of an Execute.
+type Receipt struct {
+	// Results has one entry per plan change, in sync order.
+	Results []Result `json:"results"`
+	// Cleanup lists the placeholders written (for entities that were
+	// created or updated).
+	Cleanup []CleanupItem `json:"cleanup"`
+	// Summary counts the results per outcome.
+	Summary map[Outcome]int `json:"summary"`
+	// Stats are the API requests the execution made.
+	Stats octopus.Stats `json:"stats"`
+}
+
+// Status tells success, partial failure and failure apart.
+func (r *Receipt) Status() Status {
+	bad := r.Summary[OutcomeFailed] + r.Summary[OutcomeSkipped]
+	switch {
+	case bad == 0:
+		return Succeeded
+	case bad == len(r.Results):
+		return Failed
+	}
+	return PartiallyFailed
+}
+
+// ErrStalePlan is returned by Execute when the plan was made for another
+// bundle or against a destination that has changed since.
+var ErrStalePlan = errors.New("the plan is stale")
+
+// Apply makes a plan and executes it.
+func Apply(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Options) (*Plan, *Receipt, error) {
+	p, err := MakePlan(ctx, c, b, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := execute(ctx, c, b, p, o, true)
+	return p, r, err
+}
+
+// Execute performs exactly the plan p, which must have been made for b. It
+// reads the destination again and refuses (ErrStalePlan) when b's digest or
+// the destination's state differ from what p was made against. Failures of
+// single entities are in the receipt, not the error.
+func Execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan, o Options) (*Receipt, error) {
+	return execute(ctx, c, b, p, o, false)
+}
+
+func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan, o Options, fresh bool) (*Receipt, error) {
+	o = o.withDefaults()
+	log := o.Logger
+	if p == nil || b == nil {
+		return nil, errors.New("apply: Execute needs a plan and its bundle")
+	}
+	if p.Format != PlanFormat {
+		return nil, fmt.Errorf("apply: the plan's format is %q, not %q", p.Format, PlanFormat)
+	}
+	if d := b.Digest(); d != p.BundleDigest {
+		return nil, fmt.Errorf("apply: %w: it was made for bundle %s, not %s", ErrStalePlan, p.BundleDigest, d)
+	}
+	if err := checkVersion(b.Manifest.Source.ServerVersion, c.ServerVersion, o.AllowVersionSkew); err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
+	}
+	if p.Destination.Server != c.Server() || p.Destination.Space != c.SpaceName {
+		return nil, fmt.Errorf("apply: %w: it was made for space %q on %s, not %q on %s", ErrStalePlan,
+			p.Destination.Space, p.Destination.Server, c.SpaceName, c.Server())
+	}
+	before := c.Stats()
+	var snap *snapshot.Snapshot
+	if fresh && p.snap != nil && p.client == c {
+		snap = p.snap // made just now by Apply
+	} else {
+		var err error
+		snap, err = snapshot.Read(ctx, c, snapshot.Options{Optional: o.Optional, Concurrency: o.Concurrency, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("apply: reading the destination space %q: %w", c.SpaceName, err)
+		}
+		if fp := fingerprint(snap, p.Changes); fp != p.Destination.Fingerprint {
+			return nil, fmt.Errorf("apply: %w: the destination changed since the plan was made (fingerprint %s, plan %s); make a new plan", ErrStalePlan, fp, p.Destination.Fingerprint)
+		}
+	}
+	p.snap, p.client = nil, nil // a plan's snapshot serves one execution
+
+	x := &executor{c: c, snap: snap, ids: destIDs{snap: snap}, o: o, log: log, plan: p}
+	x.run(ctx)
+
+	r := &Receipt{Summary: map[Outcome]int{}, Cleanup: []CleanupItem{}}
+	done := map[string]bool{}
+	for i, ch := range p.Changes {
+		res := x.results[i]
+		r.Results = append(r.Results, res)
+		r.Summary[res.Outcome]++
+		if res.Outcome == OutcomeCreated || res.Outcome == OutcomeUpdated {
+			done[changeKey(ch.Kind, ch.Names)] = true
+		}
+	}
+	for _, it := range p.Cleanup {
+		if done[changeKey(it.Kind, it.Names)] {
+			r.Cleanup = append(r.Cleanup, it)
+		}
+	}
+	after := c.Stats()
+	r.Stats = octopus.Stats{Requests: after.Requests - before.Requests, Retries: after.Retries - before.Retries, Writes: after.Writes - before.Writes}
+	log.Info("apply finished", "status", r.Status(), "created", r.Summary[OutcomeCreated], "updated", r.Summary[OutcomeUpdated],
+		"unchanged", r.Summary[OutcomeUnchanged], "left-alone", r.Summary[OutcomeLeftAlone], "failed", r.Summary[OutcomeFailed],
+		"skipped", r.Summary[OutcomeSkipped], "writes", r.Stats.Writes, "requests", r.Stats.Requests)
+	return r, nil
+}
+
+// task is one write pass of one change: its main fields at the kind's
+// Order, or its deferred fields at DeferredOrder.
+type task struct {
+	ci       int
+	deferred bool
+	order    int
+	deps     []*task
+	done     chan struct{}
+}
+
+type executor struct {
+	c    *octopus.Client
+	snap *snapshot.Snapshot
+	ids  destIDs
+	o    Options
+	log  interface {
+		Info(string, ...any)
+		Debug(string, ...any)
+		Warn(string, ...any)
+	}
+	plan *Plan
+
+	mu      sync.Mutex
+	results []Result
+	done    int
+	total   int
+}
+
+// run executes the plan's writes in sync order.
+func (x *executor) run(ctx context.Context) {
+	p := x.plan
+	x.results = make([]Result, len(p.Changes))
+	for i, ch := range p.Changes {
+		res := Result{Kind: ch.Kind, Names: ch.Names}
+		switch ch.Action {
+		case ActionNoOp:
+			res.Outcome = OutcomeUnchanged
+		case ActionLeftAlone:
+			res.Outcome = OutcomeLeftAlone
+		case ActionError:
+			res.Outcome, res.Error = OutcomeFailed, ch.Error
+		case ActionCreate:
+			res.Outcome = OutcomeCreated
+		case ActionUpdate:
+			res.Outcome = OutcomeUpdated
+		default:
+			res.Outcome, res.Error = OutcomeFailed, fmt.Sprintf("unknown plan action %q", ch.Action)
+		}
+		x.results[i] = res
+	}
+	tasks := x.tasks()
+	x.total = len(tasks)
+	groups := map[int][]*task{}
+	var orders []int
+	for _, t := range tasks {
+		if _, ok := groups[t.order]; !ok {
+			orders = append(orders, t.order)
+		}
+		groups[t.order] = append(groups[t.order], t)
+	}
+	sort.Ints(orders)
+	sem := make(chan struct{}, x.o.Concurrency)
+	for _, ord := range orders {
+		var wg sync.WaitGroup
+		for _, t := range groups[ord] {
+			wg.Add(1)
+			go func(t *task) {
+				defer wg.Done()
+				defer close(t.done)
+				for _, d := range t.deps {
+					if d.order == t.order {
+						<-d.done
+					}
+				}
+				select {
+				case sem <- struct{}{}:
+				case <-ctx.Done():
+				}
+				if ctx.Err() != nil {
+					x.fail(t, ctx.Err().Error())
+					return
+				}
+				defer func() { <-sem }()
+				x.runTask(ctx, t)
+			}(t)
+		}
+		wg.Wait()
+	}
+}
+
+// tasks builds the write passes of the plan and their dependencies: a pass
+// depends on its owner's creation, on the creation of every entity it
+// refers to, on the change that provides a scoped name it uses (the
+// deployment process for an action name), and a deferred pass on its own
+// main pass.
+func (x *executor) tasks() []*task {
+	p := x.plan
+	ptrs := make([]*Change, len(p.Changes))
+	for i := range p.Changes {
+		ptrs[i] = &p.Changes[i]
+	}
+	bn := indexBundle(ptrs)
+	byKey := map[string]int{}
+	for i, ch := range p.Changes {
+		byKey[changeKey(ch.Kind, ch.Names)] = i
+	}
+	main := make([]*task, len(p.Changes))
+	def := make([]*task, len(p.Changes))
+	var all []*task
+	for i, ch := range p.Changes {
+		if ch.Action != ActionCreate && ch.Action != ActionUpdate {
+			continue
+		}
+		k := schema.MustLookup(ch.Kind)
+		if ch.WriteMain {
+			main[i] = &task{ci: i, order: k.Order, done: make(chan struct{})}
+			all = append(all, main[i])
+		}
+		if ch.WriteDeferred {
+			ord := k.DeferredOrder
+			if ord == 0 {
+				ord = k.Order
+			}
+			def[i] = &task{ci: i, deferred: true, order: ord, done: make(chan struct{})}
+			all = append(all, def[i])
+		}
+	}
+	// writes reports whether change j will write (or failed in the plan);
+	// creates whether it brings a new entity (or failed in the plan).
+	creates := func(j int) bool {
+		a := p.Changes[j].Action
+		return a == ActionCreate || a == ActionError
+	}
+	writes := func(j int) bool {
+		a := p.Changes[j].Action
+		return a == ActionCreate || a == ActionUpdate || a == ActionError
+	}
+	depTask := func(j int) *task {
+		if main[j] != nil {
+			return main[j]
+		}
+		if def[j] != nil {
+			return def[j]
+		}
+		// A change without writes that failed in the plan: a done task.
+		t := &task{ci: j, order: -1, done: make(chan struct{})}
+		close(t.done)
+		return t
+	}
+	for i, ch := range p.Changes {
+		if main[i] == nil && def[i] == nil {
+			continue
+		}
+		k := schema.MustLookup(ch.Kind)
+		add := func(t *task, d *task) {
+			if t == nil || d == nil || d == t {
+				return
+			}
+			for _, e := range t.deps {
+				if e == d {
+					return
+				}
+			}
+			t.deps = append(t.deps, d)
+		}
+		// The owner.
+		if k.Parent != "" {
+			ownerNames := ch.Names
+			if !k.IsSingleton() && !k.Many {
+				ownerNames = ch.Names[:len(ch.Names)-1]
+			}
+			if j, ok := byKey[changeKey(k.Parent, ownerNames)]; ok && creates(j) {
+				add(main[i], depTask(j))
+				add(def[i], depTask(j))
+			}
+		}
+		add(def[i], main[i])
+		// References.
+		_ = k.Rewrite(schema.DeepCopy(ch.Desired), func(ref schema.Ref, at []string, v any) (any, error) {
+			to := ref.To
+			name, isString := v.(string)
+			if ref.To == schema.AnyKind {
+				kind, n, ok := schema.ParseRefValue(v)
+				if !ok {
+					return v, nil
+				}
+				to, name, isString = kind, n, true
+			}
+			if !isString {
+				return v, nil
+			}
+			scope, err := bundleScope(ref, ch.Names, at)
+			if err != nil {
+				return v, nil
+			}
+			j, ok := bn.find(to, scope, name)
+			if !ok || j == i {
+				return v, nil
+			}
+			if (isVirtual(to) && writes(j)) || (!isVirtual(to) && creates(j)) {
+				t := main[i]
+				if deferredField(k, at) {
+					t = def[i]
+				}
+				add(t, depTask(j))
+			}
+			return v, nil
+		})
+	}
+	return all
+}
+
+// fail records a failed pass.
+func (x *executor) fail(t *task, msg string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	r := &x.results[t.ci]
+	if r.Outcome != OutcomeFailed && r.Outcome != OutcomeSkipped {
+		r.Outcome, r.Error = OutcomeFailed, msg
+	}
+}
+
+// runTask performs one pass unless something it depends on failed.
+func (x *executor) runTask(ctx context.Context, t *task) {
+	ch := &x.plan.Changes[t.ci]
+	x.mu.Lock()
+	res := x.results[t.ci]
+	var blocked string
+	for _, d := range t.deps {
+		if d.ci == t.ci {
+			continue
+		}
+		if o := x.results[d.ci].Outcome; o == OutcomeFailed || o == OutcomeSkipped {
+			blocked = fmt.Sprintf("depends on %s, which %s", x.plan.Changes[d.ci].Label(), map[Outcome]string{OutcomeFailed: "failed", OutcomeSkipped: "was skipped"}[o])
+			break
+		}
+	}
+	if blocked != "" && res.Outcome != OutcomeFailed && res.Outcome != OutcomeSkipped {
+		x.results[t.ci].Outcome, x.results[t.ci].Error = OutcomeSkipped, blocked
+	}
+	x.mu.Unlock()
+	if res.Outcome == OutcomeFailed || res.Outcome == OutcomeSkipped || blocked != "" {
+		if blocked != "" {
+			x.log.Warn("skipped", "entity", ch.Label(), "reason", blocked)
+		}
+		x.progress()
+		return
+	}
+	start := time.Now()
+	var err error
+	if t.deferred {
+		err = x.writeDeferred(ctx, ch)
+	} else {
+		err = x.writeMain(ctx, ch)
+	}
+	if err != nil {
+		x.log.Warn("write failed", "entity", ch.Label(), "deferred", t.deferred, "error", err)
+		x.fail(t, err.Error())
+	} else {
+		x.log.Info("written", "entity", ch.Label(), "action", ch.Action, "deferred", t.deferred, "duration", time.Since(start).Round(time.Millisecond))
+	}
+	x.progress()
+}
+
+func (x *executor) progress() {
+	x.mu.Lock()
+	x.done++
+	d, n := x.done, x.total
+	x.mu.Unlock()
+	if x.o.Progress != nil {
+		x.o.Progress(d, n)
+	}
+}
+
+// writeMain writes a change's fields other than the deferred ones: a POST
+// for a new entity (a PUT to the singleton the owner's creation made, for
+// processes and variable sets), a PUT of the merged document otherwise.
+func (x *executor) writeMain(ctx context.Context, ch *Change) error {
+	k := schema.MustLookup(ch.Kind)
+	desired := schema.DeepCopy(ch.Desired)
+	if !k.Many {
+		desired = withoutDeferred(k, desired)
+	}
+	body, err := x.ids.resolve(k, ch.Names, desired)
+	if err != nil {
+		return fmt.Errorf("%s: %w", ch.Label(), err)
+	}
+	switch {
+	case k.Many:
+		return x.createMany(ctx, k, ch, body)
+	case k.IsSingleton():
+		return x.putSingleton(ctx, k, ch, body)
+	}
+	if dest := x.snap.Find(k.Name, ch.Names...); dest != nil {
+		return x.put(ctx, k, ch, dest, body)
+	}
+	return x.create(ctx, k, ch, body)
+}
+
+// writeDeferred writes a change's deferred fields over the entity as it now
+// is on the destination.
+func (x *executor) writeDeferred(ctx context.Context, ch *Change) error {
+	k := schema.MustLookup(ch.Kind)
+	body, err := x.ids.resolve(k, ch.Names, onlyDeferred(k, ch.Desired))
+	if err != nil {
+		return fmt.Errorf("%s: %w", ch.Label(), err)
+	}
+	if k.IsSingleton() {
+		return x.putSingleton(ctx, k, ch, body)
+	}
+	dest := x.snap.Find(k.Name, ch.Names...)
+	if dest == nil {
+		return fmt.Errorf("%s: not on the destination for its second pass (%s)", ch.Label(), strings.Join(k.Deferred, ", "))
+	}
+	return x.put(ctx, k, ch, dest, body)
+}
+
+// owner returns the destination entity owning a change's entity.
+func (x *executor) owner(k *schema.Kind, ch *Change) (*snapshot.Entity, error) {
+	if k.Parent == "" {
+		return nil, nil
+	}
+	names := ch.Names
+	if !k.IsSingleton() && !k.Many {
+		names = names[:len(names)-1]
+	}
+	o := x.snap.Find(k.Parent, names...)
+	if o == nil {
+		return nil, fmt.Errorf("%s: its %s %q does not exist on the destination", ch.Label(), title(k.Parent), strings.Join(names, "/"))
+	}
+	return o, nil
+}
+
+func (x *executor) collectionPath(k *schema.Kind) string {
+	return x.c.SpacePath(k.Collection, k.ServerLevel)
+}
+
+// create POSTs a new entity; on an uncertain outcome the client looks it up
+// by name (and owner) before trying again, so no duplicate is made.
+func (x *executor) create(ctx context.Context, k *schema.Kind, ch *Change, body any) error {
+	owner, err := x.owner(k, ch)
+	if err != nil {
+		return err
+	}
+	body, _, err = fillSecrets(k, ch.Names, body, nil)
+	if err != nil {
+		return fmt.Errorf("%s: making placeholders: %w", ch.Label(), err)
+	}
+	m := body.(map[string]any)
+	fillTemplateVersions(x.snap, m)
+	if owner != nil && k.ParentField != "" {
+		m[k.ParentField] = owner.ID
+	}
+	name, _ := m[k.NameField].(string)
+	path := x.collectionPath(k)
+	find := func(ctx context.Context) (map[string]any, error) {
+		q := url.Values{}
+		for f, v := range k.Filter {
+			q.Set(f, v)
+		}
+		q.Set("partialName", name)
+		items, err := x.c.List(ctx, path, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			if it[k.NameField] != name {
+				continue
+			}
+			if owner != nil && k.ParentField != "" && it[k.ParentField] != owner.ID {
+				continue
+			}
+			return it, nil
+		}
+		return nil, nil
+	}
+	doc, err := x.c.Create(ctx, path, m, find)
+	if err != nil {
+		return fmt.Errorf("%s: creating: %w", ch.Label(), err)
+	}
+	id, _ := doc["Id"].(string)
+	got, _ := doc[k.NameField].(string)
+	x.snap.Add(&snapshot.Entity{Kind: k, ID: id, Name: got, Owner: owner, Doc: doc})
+	return nil
+}
+
+// put writes body merged over the destination entity dest (keeping its
+// IDs, version, links and secrets) and records the server's answer.
+func (x *executor) put(ctx context.Context, k *schema.Kind, ch *Change, dest *snapshot.Entity, body any) error {
+	live := dest.Object()
+	merged, err := x.mergeForWrite(k, ch, body, live)
+	if err != nil {
+		return err
+	}
+	path := x.collectionPath(k) + "/" + url.PathEscape(dest.ID)
+	doc, err := x.c.Put(ctx, path, merged)
+	if err != nil {
+		return fmt.Errorf("%s: updating: %w", ch.Label(), err)
+	}
+	x.snap.Replace(dest, doc)
+	return nil
+}
+
+// putSingleton writes a process, variable set or tenant-variables document,
+// which the server made with its owner.
+func (x *executor) putSingleton(ctx context.Context, k *schema.Kind, ch *Change, body any) error {
+	owner, err := x.owner(k, ch)
+	if err != nil {
+		return err
+	}
+	rel, err := snapshot.Expand(k.Read, owner.Object())
+	if err != nil {
+		return fmt.Errorf("%s: %w", ch.Label(), err)
+	}
+	path := x.c.SpacePath(rel, false)
+	dest := x.snap.Find(k.Name, ch.Names...)
+	var live map[string]any
+	if dest != nil {
+		live = dest.Object()
+	} else if live, err = x.c.Get(ctx, path); err != nil {
+		return fmt.Errorf("%s: reading the destination's copy: %w", ch.Label(), err)
+	}
+	merged, err := x.mergeForWrite(k, ch, body, live)
+	if err != nil {
+		return err
+	}
+	doc, err := x.c.Put(ctx, path, merged)
+	if err != nil {
+		return fmt.Errorf("%s: updating: %w", ch.Label(), err)
+	}
+	if dest != nil {
+		x.snap.Replace(dest, doc)
+	} else {
+		id, _ := doc["Id"].(string)
+		x.snap.Add(&snapshot.Entity{Kind: k, ID: id, Name: owner.Name, Owner: owner, Doc: doc})
+	}
+	return nil
+}
+
+// mergeForWrite fills placeholders for new secrets, merges body over the
+// destination's live document and checks that no existing secret or
+// variable would be lost.
+func (x *executor) mergeForWrite(k *schema.Kind, ch *Change, body any, live map[string]any) (map[string]any, error) {
+	body, _, err := fillSecrets(k, ch.Names, body, live)
+	if err != nil {
+		return nil, fmt.Errorf("%s: making placeholders: %w", ch.Label(), err)
+	}
+	merged, _ := mergeDoc(body, live, mergePolicy{}).(map[string]any)
+	if merged == nil {
+		return nil, fmt.Errorf("%s: the document to write is not an object", ch.Label())
+	}
+	fillTemplateVersions(x.snap, merged)
+	if err := checkNothingLost(live, merged); err != nil {
+		return nil, fmt.Errorf("%s: refusing to write: %w", ch.Label(), err)
+	}
+	return merged, nil
+}
+
+// checkNothingLost guards the sensitive-variable trap: a variable-set PUT
+// replaces the whole set, and a sensitive variable sent without its Id
+// loses its secret. Every variable of the destination must be in the body
+// with its Id (nothing is deleted), and a sensitive one with its value left
+// unset.
+func checkNothingLost(live, body map[string]any) error {
+	lv, ok := live["Variables"].([]any)
+	if !ok {
+		return nil
+	}
+	bv, _ := body["Variables"].([]any)
+	sent := map[string]map[string]any{}
+	for _, v := range bv {
+		if m, ok := v.(map[string]any); ok {
+			if id, _ := m["Id"].(string); id != "" {
+				sent[id] = m
+			}
+		}
+	}
+	for _, v := range lv {
+		m, _ := v.(map[string]any)
+		id, _ := m["Id"].(string)
+		if id == "" {
+			continue
+		}
+		got, ok := sent[id]
+		name, _ := m["Name"].(string)
+		if !ok {
+			return fmt.Errorf("the destination variable %q (%s) would be removed", name, id)
+		}
+		if sens, _ := m["IsSensitive"].(bool); sens {
+			if s, _ := got["IsSensitive"].(bool); !s {
+				return fmt.Errorf("the sensitive destination variable %q (%s) would lose its secret", name, id)
+			}
+			if v, isStr := got["Value"].(string); isStr && v != "" {
+				return fmt.Errorf("the sensitive destination variable %q (%s) would be overwritten", name, id)
+			}
+		}
+	}
+	return nil
+}
+
+// createMany creates the items of a Many kind (a team's scoped user roles)
+// one by one, each looked up before a retry after an uncertain outcome.
+func (x *executor) createMany(ctx context.Context, k *schema.Kind, ch *Change, body any) error {
+	owner, err := x.owner(k, ch)
+	if err != nil {
+		return err
+	}
+	items, _ := body.([]any)
+	path := x.collectionPath(k)
+	var created []any
+	for _, it := range items {
+		m, ok := it.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: an item is not an object", ch.Label())
+		}
+		m[k.ParentField] = owner.ID
+		if !k.ServerLevel {
+			m["SpaceId"] = x.c.SpaceID
+		}
+		want := m
+		find := func(ctx context.Context) (map[string]any, error) {
+			all, err := x.c.List(ctx, path, nil)
+			if err != nil {
+				return nil, err
+			}
+			for _, got := range all {
+				if sameItem(k, want, got) {
+					return got, nil
+				}
+			}
+			return nil, nil
+		}
+		doc, err := x.c.Create(ctx, path, m, find)
+		if err != nil {
+			return fmt.Errorf("%s: creating %s: %w", ch.Label(), title(k.Name), err)
+		}
+		created = append(created, doc)
+	}
+	x.snap.Add(&snapshot.Entity{Kind: k, Owner: owner, Doc: created})
+	return nil
+}
+
+// sameItem reports whether got (from the server) is the item want (as sent):
+// every field sent has the same value, sets compared sorted.
+func sameItem(k *schema.Kind, want, got map[string]any) bool {
+	w, g := []any{schema.DeepCopy(want)}, []any{schema.DeepCopy(got)}
+	_ = k.SortSets(w)
+	_ = k.SortSets(g)
+	wm, gm := w[0].(map[string]any), g[0].(map[string]any)
+	for f, v := range wm {
+		if !equal(v, gm[f]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Step template properties: a step based on a step template records the
+// template's version ("Octopus.Action.Template.Version"), which differs
+// between instances and is volatile in bundles. An existing action keeps
+// the destination's version (merged from the live document); a new one gets
+// the destination template's current version.
+const (
+	templateIDProperty      = "Octopus.Action.Template.Id"
+	templateVersionProperty = "Octopus.Action.Template.Version"
+)
+
+func fillTemplateVersions(snap *snapshot.Snapshot, v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		if id, ok := t[templateIDProperty].(string); ok && id != "" {
+			if _, has := t[templateVersionProperty]; !has {
+				for _, e := range snap.Entities(schema.ActionTemplate) {
+					if e.ID == id {
+						if ver, ok := e.Object()["Version"]; ok && ver != nil {
+							t[templateVersionProperty] = fmt.Sprint(ver)
+						}
+						break
+					}
+				}
+			}
+		}
+		for _, x := range t {
+			fillTemplateVersions(snap, x)
+		}
+	case []any:
+		for _, x := range t {
+			fillTemplateVersions(snap, x)
+		}
+	}
+}

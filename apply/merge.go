@@ -1,0 +1,137 @@
+package apply
+
+import (
+	"github.com/octobundle/octobundle/schema"
+)
+
+// How an entity that exists on both sides is brought in line with the
+// bundle. Both the plan (in bundle form, names) and the execution (in server
+// form, IDs) merge the same way, which is what makes a replay a no-op:
+//
+//   - Objects: the bundle's value wins key by key; keys the bundle does not
+//     have keep the destination's value (the Octopus API treats an absent
+//     property as unchanged, and a newer destination server's fields
+//     survive an older source's bundle).
+//   - Arrays of named objects (steps, actions, variables, templates, tags,
+//     parameters) are matched element by element by identity (name, plus
+//     scope for variables). Matched elements merge recursively, so the
+//     destination's nested IDs (action GUIDs, variable IDs, template IDs)
+//     are kept. For synced kinds, destination-only elements are kept: a
+//     destination-only step stays where it was (after the step it followed),
+//     a destination-only variable stays. For exact-match kinds the bundle's
+//     list is the result.
+//   - Other arrays (scope lists, tag lists, environment lists) are the
+//     bundle's.
+//   - Secrets are never overwritten or wiped: an existing SensitiveValue on
+//     the destination is kept as it is, and a variable that is sensitive on
+//     either side and already exists on the destination is kept exactly as
+//     the destination has it.
+
+// mergePolicy selects the array rule.
+type mergePolicy struct {
+	// keepDestOnly keeps destination-only named elements (synced kinds).
+	keepDestOnly bool
+}
+
+// mergeDoc returns what the destination will hold: bundle merged onto dest
+// (both in bundle form, or both in server form). dest nil means a new entity:
+// a copy of bundle.
+func mergeDoc(bundle, dest any, p mergePolicy) any {
+	if dest == nil {
+		return schema.DeepCopy(bundle)
+	}
+	return mergeValue(bundle, dest, p)
+}
+
+func mergeValue(b, d any, p mergePolicy) any {
+	if isSensitiveObj(d) && hasSecret(d) {
+		return schema.DeepCopy(d) // an existing secret is never touched
+	}
+	switch bt := b.(type) {
+	case map[string]any:
+		dm, ok := d.(map[string]any)
+		if !ok || isSensitiveObj(bt) {
+			return schema.DeepCopy(b)
+		}
+		out := make(map[string]any, len(bt)+len(dm))
+		for k, v := range dm {
+			if _, inB := bt[k]; !inB {
+				out[k] = schema.DeepCopy(v)
+			}
+		}
+		for k, v := range bt {
+			if dv, ok := dm[k]; ok {
+				out[k] = mergeValue(v, dv, p)
+			} else {
+				out[k] = schema.DeepCopy(v)
+			}
+		}
+		return out
+	case []any:
+		da, ok := d.([]any)
+		if !ok {
+			return schema.DeepCopy(b)
+		}
+		return mergeArray(bt, da, p)
+	}
+	return b
+}
+
+// mergeArray merges arrays as described above.
+func mergeArray(b, d []any, p mergePolicy) []any {
+	pairs, anyNamed := matchElements(b, d)
+	out := make([]any, 0, len(b))
+	merged := make([]any, len(b))
+	for i, el := range b {
+		j, ok := pairs[i]
+		switch {
+		case !ok:
+			merged[i] = schema.DeepCopy(el)
+		case keepsDestElement(el, d[j]):
+			merged[i] = schema.DeepCopy(d[j])
+		default:
+			merged[i] = mergeValue(el, d[j], p)
+		}
+	}
+	if !anyNamed || !p.keepDestOnly {
+		return append(out, merged...)
+	}
+	// Destination-only named elements stay, each after the element it
+	// followed on the destination (at the front if none).
+	matchedD := map[int]int{} // d index → b index
+	for i, j := range pairs {
+		matchedD[j] = i
+	}
+	after := map[int][]any{} // b index (-1 = front) → destination-only elements
+	anchor := -1
+	for j, el := range d {
+		if i, ok := matchedD[j]; ok {
+			anchor = i
+			continue
+		}
+		if _, named := identity(el); !named {
+			continue // unnamed elements of a named list are not kept
+		}
+		after[anchor] = append(after[anchor], schema.DeepCopy(el))
+	}
+	out = append(out, after[-1]...)
+	for i, el := range merged {
+		out = append(out, el)
+		out = append(out, after[i]...)
+	}
+	return out
+}
+
+// keepsDestElement reports whether a matched destination element is kept
+// as it is: a variable that is sensitive on either side (its value cannot
+// be compared or copied, and the destination's secret must survive).
+func keepsDestElement(b, d any) bool {
+	bm, _ := b.(map[string]any)
+	dm, _ := d.(map[string]any)
+	if bm == nil || dm == nil {
+		return false
+	}
+	bs, _ := bm["IsSensitive"].(bool)
+	ds, _ := dm["IsSensitive"].(bool)
+	return bs || ds
+}

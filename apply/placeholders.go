@@ -1,0 +1,219 @@
+package apply
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/octobundle/octobundle/schema"
+)
+
+// PlaceholderPrefix starts every placeholder secret apply writes, so an
+// administrator (or a script) can find the values to replace.
+const PlaceholderPrefix = "OCTOBUNDLE-PLACEHOLDER"
+
+// placeholderText is the dummy value written for a new secret.
+func placeholderText(kind string, names []string, field string) string {
+	return fmt.Sprintf("%s: replace me (%s, %s)", PlaceholderPrefix, label(kind, names), field)
+}
+
+// Certificates need a value a real server accepts: a self-signed
+// certificate, PEM with its private key, base64-encoded as Octopus takes
+// certificate data.
+func placeholderCertificate(commonName string) (string, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return "", err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return "", err
+	}
+	now := time.Now().UTC()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject: pkix.Name{
+			CommonName:         commonName,
+			Organization:       []string{PlaceholderPrefix},
+			OrganizationalUnit: []string{"placeholder written by octobundle apply: replace me"},
+		},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(0, 0, 30),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return "", err
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	_ = pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: der})
+	_ = pem.Encode(&b, &pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})
+	return base64.StdEncoding.EncodeToString([]byte(b.String())), nil
+}
+
+// isCertificateData reports whether a secret position holds a certificate
+// (the kind's certificate file), which gets a generated certificate rather
+// than placeholder text; isCertificatePassword whether it is that
+// certificate's password, which the generated certificate does not need.
+func isCertificateData(kind string, at []string) bool {
+	return kind == schema.Certificate && len(at) == 1 && at[0] == "CertificateData"
+}
+
+func isCertificatePassword(kind string, at []string) bool {
+	return kind == schema.Certificate && len(at) == 1 && at[0] == "Password"
+}
+
+// filler finds the new secrets of a document about to be written (bundle
+// form at plan time, server form at execution) by walking it aligned with
+// the destination's current document, the same way the merge aligns them:
+//
+//   - a SensitiveValue saying a value is set, where the destination has
+//     none at that position;
+//   - a sensitive variable (IsSensitive) that does not exist on the
+//     destination (no element with the same name and scope).
+//
+// With write set it puts placeholders in: NewValue for SensitiveValues (a
+// generated certificate for certificate data), Value for variables. It
+// records a CleanupItem for each.
+type filler struct {
+	kind  string
+	names []string
+	write bool
+	items []CleanupItem
+	err   error
+}
+
+func (f *filler) fill(at, human []string, b, d any) any {
+	if isSensitiveObj(b) {
+		if hasSecret(d) || !hasSecret(b) {
+			return b
+		}
+		m := b.(map[string]any)
+		if nv, ok := m["NewValue"].(string); ok && nv != "" {
+			return b // a value the caller supplied
+		}
+		field := strings.Join(human, "/")
+		switch {
+		case isCertificateData(f.kind, at):
+			f.record(field, "new certificate: a generated self-signed placeholder certificate was uploaded; upload the real certificate (and its password)")
+			if f.write {
+				cert, err := placeholderCertificate(strings.Join(f.names, "/"))
+				if err != nil {
+					f.err = err
+					return b
+				}
+				return map[string]any{"HasValue": true, "NewValue": cert}
+			}
+		case isCertificatePassword(f.kind, at):
+			// The placeholder certificate has no password.
+			if f.write {
+				return map[string]any{"HasValue": false, "NewValue": nil}
+			}
+		default:
+			f.record(field, "new secret: the value cannot be read from the source; a placeholder was written, set the real value")
+			if f.write {
+				return map[string]any{"HasValue": true, "NewValue": placeholderText(f.kind, f.names, field)}
+			}
+		}
+		return b
+	}
+	switch bt := b.(type) {
+	case map[string]any:
+		dm, _ := d.(map[string]any)
+		if sens, _ := bt["IsSensitive"].(bool); sens && dm == nil && len(at) > 0 {
+			// A new sensitive variable.
+			if v, isStr := bt["Value"].(string); bt["Value"] == nil || (isStr && v == "") {
+				field := strings.Join(append(human[:len(human):len(human)], "Value"), "/")
+				f.record(field, "new sensitive variable: the value cannot be read from the source; a placeholder was written, set the real value")
+				if f.write {
+					bt["Value"] = placeholderText(f.kind, f.names, field)
+				}
+			}
+		}
+		for _, k := range sortedKeys(bt) {
+			var dv any
+			if dm != nil {
+				dv = dm[k]
+			}
+			bt[k] = f.fill(append(at[:len(at):len(at)], k), append(human[:len(human):len(human)], k), bt[k], dv)
+		}
+		return bt
+	case []any:
+		da, _ := d.([]any)
+		pairs, _ := matchElements(bt, da)
+		if d == nil {
+			pairs = nil
+		}
+		for i, el := range bt {
+			var dv any
+			if j, ok := pairs[i]; ok {
+				dv = da[j]
+			}
+			h := human[:len(human):len(human)]
+			if n := elementName(el); n != "" {
+				if len(h) > 0 {
+					h = append(h[:len(h)-1:len(h)-1], h[len(h)-1]+"["+n+"]")
+				} else {
+					h = append(h, "["+n+"]")
+				}
+			} else {
+				h = append(h, strconv.Itoa(i))
+			}
+			bt[i] = f.fill(append(at[:len(at):len(at)], strconv.Itoa(i)), h, el, dv)
+		}
+		return bt
+	}
+	return b
+}
+
+// elementName names an array element for clean-up items: its Name, and
+// its scope for a scoped variable (in whatever form the document is).
+func elementName(el any) string {
+	m, ok := el.(map[string]any)
+	if !ok {
+		return ""
+	}
+	n, ok := m["Name"].(string)
+	if !ok {
+		return ""
+	}
+	if sc := scopeKey(m["Scope"]); sc != "{}" && sc != "null" {
+		return n + " " + sc
+	}
+	return n
+}
+
+func (f *filler) record(field, why string) {
+	f.items = append(f.items, CleanupItem{Kind: f.kind, Names: append([]string(nil), f.names...), Field: field, Why: why})
+}
+
+// predictCleanup lists the placeholders writing desired over dest (bundle
+// forms; dest nil for a new entity) will need.
+func predictCleanup(k *schema.Kind, names []string, desired, dest any) []CleanupItem {
+	f := &filler{kind: k.Name, names: names}
+	f.fill(nil, nil, schema.DeepCopy(desired), dest)
+	return f.items
+}
+
+// fillSecrets puts placeholders for the new secrets of body (server form,
+// modified in place) relative to the destination's current document dest
+// (nil for a new entity) and returns body.
+func fillSecrets(k *schema.Kind, names []string, body, dest any) (any, []CleanupItem, error) {
+	f := &filler{kind: k.Name, names: names, write: true}
+	out := f.fill(nil, nil, body, dest)
+	return out, f.items, f.err
+}

@@ -1,0 +1,678 @@
+// Package apply plans and executes the application of a bundle to a
+// destination Octopus space that cannot see the source.
+//
+// MakePlan reads the destination once (every collection in parallel, see
+// internal/snapshot), matches every bundle entity to the destination by name
+// and decides, per entity, what apply will do:
+//
+//   - create: the entity does not exist on the destination;
+//   - update: it exists and differs from what the bundle says it must be
+//     (with a field-level diff);
+//   - no-op: it exists and already matches (the comparison is exact: the
+//     canonical bundle form of the destination entity, as export would write
+//     it, against the bundle's document merged onto it);
+//   - left-alone: it exists, differs, and the destination owns its details
+//     (accounts, worker pools, machine policies, certificates, feeds,
+//     lifecycles, teams, project groups, environments, user roles);
+//   - error: a reference names something that exists neither in the bundle
+//     nor on the destination, or the destination entity cannot be read.
+//
+// Policies come from the kind registry (schema.Kind.Policy). Exact-match
+// kinds (script modules, step templates, tag sets) are created or updated to
+// match. Synced kinds (project settings, channels, deployment processes,
+// runbooks and their processes, project and library variables, tenants,
+// their project links and variables) are brought in line with the bundle:
+// every field the bundle has takes the bundle's value, and nothing the
+// destination has is deleted — a destination-only step stays where it was,
+// a destination-only variable, project link or tenant variable value stays
+// (see merge.go for the exact rule). Entities are never deleted. Releases,
+// deployments, runbook runs and snapshots, users and server settings are
+// never touched; deployment targets and workers only when the bundle holds
+// them and Options.Optional is set. A variable scoped to deployment targets
+// keeps the targets that exist on the destination and is skipped when none
+// does (the guide's "partial match" for targets, which are never synced by
+// default).
+//
+// Secrets cannot be read from any Octopus API, so a bundle never has them.
+// A new sensitive variable, account or feed secret, sensitive step property,
+// tenant sensitive value or certificate gets a clearly marked placeholder (a
+// generated self-signed certificate for certificates) and a CleanupItem in
+// the plan and the receipt. An existing secret is never overwritten or
+// wiped: existing sensitive variables are always written back with their Id
+// and existing SensitiveValue fields as {"HasValue": true, "NewValue": null};
+// before every variable-set write apply checks that no destination
+// sensitive variable is missing from the body.
+//
+// Execute performs exactly a plan, in the registry's sync order
+// (schema.Kind.Order; deferred fields such as channel version rules, tenant
+// project links and the project's release versioning strategy in a second
+// pass at DeferredOrder), independent entities of one order in parallel. It
+// refuses a plan made for another bundle, or against a destination that
+// changed since (the plan's fingerprint). One entity's failure does not stop
+// unrelated ones; entities that depend on a failed one are skipped. The
+// Receipt lists every entity's outcome and tells success, partial failure and
+// failure apart; running apply again after a partial failure finishes the
+// job, and applying the same bundle twice makes no write the second time.
+package apply
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/export"
+	"github.com/octobundle/octobundle/internal/octopus"
+	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// PlanFormat is the format version of a plan document.
+const PlanFormat = "octobundle-plan/v1"
+
+// PlanSchema is the name of the embedded JSON Schema plans validate against
+// (see schema.Validate).
+const PlanSchema = "plan.schema.json"
+
+// Options configure MakePlan, Execute and Apply.
+type Options struct {
+	// AllowVersionSkew applies even when the destination's Octopus
+	// major.minor differs from the bundle's source by more than one minor
+	// version (or the major differs).
+	AllowVersionSkew bool
+	// Optional applies deployment targets and workers the bundle holds.
+	Optional bool
+	// Concurrency bounds parallel requests and parallel writes (default 8).
+	Concurrency int
+	// Logger receives a line per decision and per write; nil discards.
+	Logger *slog.Logger
+	// Progress, if set, is called as reading and writing advance.
+	Progress func(done, total int)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 8
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Action is what a plan does to one entity.
+type Action string
+
+// The plan actions.
+const (
+	// ActionCreate creates an entity missing on the destination.
+	ActionCreate Action = "create"
+	// ActionUpdate brings an existing entity in line with the bundle.
+	ActionUpdate Action = "update"
+	// ActionNoOp: the destination already matches the bundle.
+	ActionNoOp Action = "no-op"
+	// ActionLeftAlone: the entity exists and the destination owns its details.
+	ActionLeftAlone Action = "left-alone"
+	// ActionError: the entity cannot be applied (see Change.Error).
+	ActionError Action = "error"
+)
+
+// Change is the plan for one bundle entity.
+type Change struct {
+	// Kind is the registry kind name ("DeploymentProcess").
+	Kind string `json:"kind"`
+	// Names are the entity's names, owners first (["OctoFX"]).
+	Names []string `json:"names"`
+	// Path is the entity's file in the bundle.
+	Path string `json:"path"`
+	// Action is what apply does.
+	Action Action `json:"action"`
+	// Diff lists the fields that change (updates), or that differ but are
+	// left alone (left-alone). Values are in bundle form: names, never IDs,
+	// never secrets.
+	Diff []FieldDiff `json:"diff,omitempty"`
+	// Reason explains the action (left alone, partial matches, kept
+	// destination-only entries).
+	Reason string `json:"reason,omitempty"`
+	// Error says why the entity cannot be applied, naming the field.
+	Error string `json:"error,omitempty"`
+
+	// Desired is what the destination entity will hold, in bundle form
+	// (names, no secrets): the document Execute resolves to the
+	// destination's IDs and writes. Set for create and update.
+	Desired any `json:"desired,omitempty"`
+	// WriteMain is set when the entity's fields other than the deferred
+	// ones are written (at the kind's Order).
+	WriteMain bool `json:"writeMain,omitempty"`
+	// WriteDeferred is set when the kind's deferred fields are written in
+	// the second pass (at the kind's DeferredOrder).
+	WriteDeferred bool `json:"writeDeferred,omitempty"`
+
+	bundleDoc any // the bundle's document (plan time only)
+}
+
+// Label names the change for messages: "DeploymentProcess OctoFX".
+func (c *Change) Label() string { return label(c.Kind, c.Names) }
+
+// doc is the document whose provided names (actions, templates) the change
+// contributes.
+func (c *Change) doc() any {
+	if c.bundleDoc != nil {
+		return c.bundleDoc
+	}
+	return c.Desired
+}
+
+// FieldDiff is one changed field.
+type FieldDiff struct {
+	// Path is a JSON pointer into the entity's bundle document.
+	Path string `json:"path"`
+	// Before is the destination's value (absent when added).
+	Before any `json:"before,omitempty"`
+	// After is the value apply writes (absent when the field is removed).
+	After any `json:"after,omitempty"`
+}
+
+// CleanupItem is one value apply could not copy and replaced by a
+// placeholder, for an administrator to fix after the run: what, where and
+// why — never a value.
+type CleanupItem struct {
+	// Kind and Names identify the entity.
+	Kind  string   `json:"kind"`
+	Names []string `json:"names"`
+	// Field locates the value inside the entity, with names for array
+	// elements ("Variables[OctoFX.Pricing.ApiKey]/Value").
+	Field string `json:"field"`
+	// Why says what was written and what to do.
+	Why string `json:"why"`
+}
+
+// Destination identifies the space a plan was made against.
+type Destination struct {
+	// Server is the server URL, without credentials.
+	Server string `json:"server"`
+	// Space is the space name.
+	Space string `json:"space"`
+	// ServerVersion is the destination's Octopus version.
+	ServerVersion string `json:"serverVersion"`
+	// Fingerprint is "sha256:" plus a digest of the destination state the
+	// plan was made against: the canonical bundle form of every destination
+	// entity the bundle touches, and the names of every entity.
+	Fingerprint string `json:"fingerprint"`
+}
+
+// Plan is what apply will do to a destination for one bundle.
+type Plan struct {
+	// Format is PlanFormat.
+	Format string `json:"format"`
+	// BundleDigest is the digest of the bundle the plan is for.
+	BundleDigest string `json:"bundleDigest"`
+	// Destination is where the plan applies.
+	Destination Destination `json:"destination"`
+	// Changes has one entry per bundle entity, in sync order.
+	Changes []Change `json:"changes"`
+	// Cleanup lists the placeholders apply will write.
+	Cleanup []CleanupItem `json:"cleanup"`
+	// Notes are things the administrator should know that concern no single
+	// entity (bundle content not applied without Options.Optional).
+	Notes []string `json:"notes,omitempty"`
+	// Summary counts the changes per action.
+	Summary map[Action]int `json:"summary"`
+
+	snap   *snapshot.Snapshot // the destination as read, for Apply
+	client *octopus.Client
+}
+
+// HasChanges reports whether the plan creates or updates anything.
+func (p *Plan) HasChanges() bool {
+	return p.Summary[ActionCreate]+p.Summary[ActionUpdate] > 0
+}
+
+// HasErrors reports whether some entity cannot be applied.
+func (p *Plan) HasErrors() bool { return p.Summary[ActionError] > 0 }
+
+// MakePlan reads the destination and computes the plan for applying b to
+// it. It never writes. It fails (without a plan) when the destination's
+// Octopus version is too far from the bundle's source, or when the
+// destination cannot be read; problems with single entities are plan
+// entries with action error.
+func MakePlan(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Options) (*Plan, error) {
+	o = o.withDefaults()
+	if b == nil {
+		return nil, errors.New("apply: no bundle")
+	}
+	if err := checkVersion(b.Manifest.Source.ServerVersion, c.ServerVersion, o.AllowVersionSkew); err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
+	}
+	snap, err := snapshot.Read(ctx, c, snapshot.Options{
+		Optional: o.Optional, Concurrency: o.Concurrency, Logger: o.Logger, Progress: o.Progress,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("apply: reading the destination space %q: %w", c.SpaceName, err)
+	}
+	p := makePlan(snap, b, o)
+	p.snap, p.client = snap, c
+	o.Logger.Info("plan made", "destination", p.Destination.Server, "space", p.Destination.Space,
+		"create", p.Summary[ActionCreate], "update", p.Summary[ActionUpdate], "no-op", p.Summary[ActionNoOp],
+		"left-alone", p.Summary[ActionLeftAlone], "error", p.Summary[ActionError], "cleanup", len(p.Cleanup))
+	return p, nil
+}
+
+// planner holds what computing one plan needs.
+type planner struct {
+	snap    *snapshot.Snapshot
+	o       Options
+	ids     destIDs
+	changes []*Change
+	bn      bundleNames
+	cleanup [][]CleanupItem
+}
+
+// makePlan computes the plan of b against the destination snapshot snap.
+func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, o Options) *Plan {
+	p := &Plan{
+		Format:       PlanFormat,
+		BundleDigest: b.Digest(),
+		Destination:  Destination{Server: snap.Server, Space: snap.SpaceName, ServerVersion: snap.ServerVersion},
+		Summary:      map[Action]int{},
+	}
+	pl := &planner{snap: snap, o: o, ids: destIDs{snap: snap}}
+	skipped := map[string]int{}
+	for _, e := range b.Entries() {
+		if e.Kind.Optional && !o.Optional {
+			skipped[e.Kind.Title]++
+			continue
+		}
+		pl.changes = append(pl.changes, &Change{Kind: e.Kind.Name, Names: e.Names, Path: e.Path, bundleDoc: e.Doc})
+	}
+	for _, t := range sortedKeys(skipped) {
+		p.Notes = append(p.Notes, fmt.Sprintf("%d %s in the bundle not applied (deployment targets and workers are applied only when asked: --include-targets)", skipped[t], t))
+	}
+	pl.bn = indexBundle(pl.changes)
+	pl.cleanup = make([][]CleanupItem, len(pl.changes))
+
+	// Decide every entity; reading the destination's bundle forms is the
+	// costly part, so entities are decided in parallel.
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				pl.decide(i)
+			}
+		}()
+	}
+	for i := range pl.changes {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+
+	for i, ch := range pl.changes {
+		ch.bundleDoc = nil
+		p.Changes = append(p.Changes, *ch)
+		p.Summary[ch.Action]++
+		p.Cleanup = append(p.Cleanup, pl.cleanup[i]...)
+		o.Logger.Debug("planned", "entity", ch.Label(), "action", ch.Action, "fields", len(ch.Diff), "reason", ch.Reason, "error", ch.Error)
+	}
+	if p.Cleanup == nil {
+		p.Cleanup = []CleanupItem{}
+	}
+	p.Destination.Fingerprint = fingerprint(snap, p.Changes)
+	return p
+}
+
+// decide fills in the action of change i.
+func (pl *planner) decide(i int) {
+	ch := pl.changes[i]
+	k := schema.MustLookup(ch.Kind)
+	if k.Policy == schema.PolicyNever {
+		ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: %s are never applied", ch.Label(), k.Title)
+		return
+	}
+	var destForm any
+	dest := pl.snap.Find(k.Name, ch.Names...)
+	if dest != nil {
+		f, err := export.Entity(pl.snap, dest)
+		if err != nil {
+			ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: reading the destination's copy: %v", ch.Label(), err)
+			return
+		}
+		destForm = f
+	}
+
+	bundleDoc := schema.DeepCopy(ch.bundleDoc)
+	notes, problems := pl.checkRefs(k, ch.Names, bundleDoc)
+	var reasons []string
+	reasons = append(reasons, notes...)
+
+	if dest == nil {
+		if len(problems) > 0 {
+			ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
+			return
+		}
+		ch.Action, ch.Desired = ActionCreate, bundleDoc
+		ch.WriteMain = true
+		ch.WriteDeferred = hasDeferred(k, bundleDoc)
+		ch.Reason = strings.Join(reasons, "; ")
+		pl.cleanup[i] = predictCleanup(k, ch.Names, bundleDoc, nil)
+		return
+	}
+
+	if k.Policy == schema.PolicyExist {
+		if equal(bundleDoc, destForm) {
+			ch.Action = ActionNoOp
+			return
+		}
+		ch.Action = ActionLeftAlone
+		ch.Diff = diff(destForm, bundleDoc)
+		ch.Reason = fmt.Sprintf("%s exists on the destination, which owns its details (%d fields differ)", title(k.Name), len(ch.Diff))
+		return
+	}
+
+	desired := mergeDoc(bundleDoc, destForm, mergePolicy{keepDestOnly: k.Policy == schema.PolicySync})
+	if err := k.SortSets(desired); err != nil {
+		ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: %v", ch.Label(), err)
+		return
+	}
+	if equal(desired, destForm) {
+		ch.Action = ActionNoOp
+		ch.Reason = strings.Join(reasons, "; ")
+		return
+	}
+	if len(problems) > 0 {
+		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
+		return
+	}
+	if kept := destOnly(bundleDoc, destForm, desired); kept != "" {
+		reasons = append(reasons, kept)
+	}
+	ch.Action, ch.Desired = ActionUpdate, desired
+	ch.Diff = diff(destForm, desired)
+	ch.WriteMain = !equal(withoutDeferred(k, desired), withoutDeferred(k, destForm))
+	ch.WriteDeferred = !equal(onlyDeferred(k, desired), onlyDeferred(k, destForm))
+	ch.Reason = strings.Join(reasons, "; ")
+	pl.cleanup[i] = predictCleanup(k, ch.Names, desired, destForm)
+}
+
+// checkRefs checks every reference of doc (bundle form, modified in place):
+// each name must exist in the bundle or on the destination. A reference to
+// a deployment target or worker that neither has is dropped from its scope
+// (a partial match keeps the value for the targets that exist; a value none
+// of whose targets exist is skipped), since those kinds belong to the
+// destination. It returns notes on what was dropped and the problems.
+func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (notes, problems []string) {
+	type drop struct {
+		container []string // path of the array element holding the reference
+		leaf      []string // path of the reference list
+	}
+	var drops []drop
+	droppedNames := map[string][]string{}
+	err := k.Rewrite(doc, func(ref schema.Ref, at []string, v any) (any, error) {
+		to := ref.To
+		name, isString := v.(string)
+		if ref.To == schema.AnyKind {
+			kind, n, ok := schema.ParseRefValue(v)
+			if !ok {
+				return v, nil
+			}
+			to, name, isString = kind, n, true
+		}
+		if !isString {
+			problems = append(problems, fmt.Sprintf("%s: a reference to %s holds %T, not a name", schema.Pointer(at), title(to), v))
+			return v, nil
+		}
+		if bs, err := bundleScope(ref, names, at); err == nil {
+			if j, ok := pl.bn.find(to, bs, name); ok && pl.changes[j].Kind != "" {
+				return v, nil
+			}
+		}
+		if ds, err := pl.ids.scope(k, ref, names, at); err == nil {
+			if _, ok := pl.ids.lookup(to, ds, name); ok {
+				return v, nil
+			}
+		}
+		if tk := schema.Lookup(to); tk != nil && tk.Optional {
+			segs := strings.Split(ref.Path, "/")
+			if star := indexOf(segs, "*"); star >= 0 && star+1 < len(at) && len(segs) <= len(at) {
+				d := drop{container: at[:star+1], leaf: at[:len(segs)]}
+				drops = append(drops, d)
+				ck := schema.Pointer(d.container)
+				droppedNames[ck] = append(droppedNames[ck], name)
+				return schema.Drop, nil
+			}
+		}
+		problems = append(problems, fmt.Sprintf("%s: %s %q exists neither in the bundle nor on the destination", schema.Pointer(at), title(to), name))
+		return v, nil
+	})
+	if err != nil {
+		return nil, []string{err.Error()}
+	}
+	// Remove the elements none of whose targets exist, last first so that
+	// indices stay valid.
+	seen := map[string]bool{}
+	var empty [][]string
+	for _, d := range drops {
+		ck := schema.Pointer(d.container)
+		if seen[ck] {
+			continue
+		}
+		seen[ck] = true
+		what := describeElement(getPath(doc, d.container), d.container)
+		if arr, _ := getPath(doc, d.leaf).([]any); len(arr) == 0 {
+			empty = append(empty, d.container)
+			notes = append(notes, fmt.Sprintf("%s skipped: none of its %s (%s) exist on the destination", what, strings.Join(d.leaf[len(d.container):], "/"), strings.Join(droppedNames[ck], ", ")))
+		} else {
+			notes = append(notes, fmt.Sprintf("%s: partial match, %s not on the destination dropped from its %s", what, strings.Join(droppedNames[ck], ", "), strings.Join(d.leaf[len(d.container):], "/")))
+		}
+	}
+	sort.SliceStable(empty, func(i, j int) bool { return lastIndex(empty[i]) > lastIndex(empty[j]) })
+	for _, c := range empty {
+		removeAt(doc, c)
+	}
+	return notes, problems
+}
+
+func indexOf(segs []string, s string) int {
+	for i, x := range segs {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func lastIndex(at []string) int {
+	var n int
+	fmt.Sscan(at[len(at)-1], &n)
+	return n
+}
+
+// getPath returns the value at a decoded path (map keys, array indices).
+func getPath(doc any, at []string) any {
+	cur := doc
+	for _, s := range at {
+		switch t := cur.(type) {
+		case map[string]any:
+			cur = t[s]
+		case []any:
+			var i int
+			if _, err := fmt.Sscan(s, &i); err != nil || i < 0 || i >= len(t) {
+				return nil
+			}
+			cur = t[i]
+		default:
+			return nil
+		}
+	}
+	return cur
+}
+
+// removeAt removes the array element at path at.
+func removeAt(doc any, at []string) {
+	parent := getPath(doc, at[:len(at)-1])
+	arr, ok := parent.([]any)
+	if !ok {
+		return
+	}
+	i := lastIndex(at)
+	if i < 0 || i >= len(arr) {
+		return
+	}
+	arr = append(arr[:i:i], arr[i+1:]...)
+	grand := getPath(doc, at[:len(at)-2])
+	if m, ok := grand.(map[string]any); ok {
+		m[at[len(at)-2]] = arr
+	} else if a, ok := grand.([]any); ok {
+		a[lastIndex(at[:len(at)-1])] = arr
+	}
+}
+
+// describeElement names an array element for messages:
+// `Variables["Application.Database.Name"]`.
+func describeElement(el any, at []string) string {
+	if m, ok := el.(map[string]any); ok {
+		if n, ok := m["Name"].(string); ok {
+			return fmt.Sprintf("%s[%q]", strings.Join(at[:len(at)-1], "/"), n)
+		}
+	}
+	return schema.Pointer(at)
+}
+
+// hasDeferred reports whether a new entity's document has non-empty
+// deferred fields to write in the second pass.
+func hasDeferred(k *schema.Kind, doc any) bool {
+	m, ok := doc.(map[string]any)
+	if !ok {
+		return false
+	}
+	for _, f := range k.Deferred {
+		switch v := m[f].(type) {
+		case nil:
+		case map[string]any:
+			if len(v) > 0 {
+				return true
+			}
+		case []any:
+			if len(v) > 0 {
+				return true
+			}
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// withoutDeferred returns doc without the kind's deferred fields.
+func withoutDeferred(k *schema.Kind, doc any) any {
+	m, ok := doc.(map[string]any)
+	if !ok || len(k.Deferred) == 0 {
+		return doc
+	}
+	out := make(map[string]any, len(m))
+	for f, v := range m {
+		out[f] = v
+	}
+	for _, f := range k.Deferred {
+		delete(out, f)
+	}
+	return out
+}
+
+// onlyDeferred returns the kind's deferred fields of doc.
+func onlyDeferred(k *schema.Kind, doc any) any {
+	m, ok := doc.(map[string]any)
+	out := map[string]any{}
+	if !ok {
+		return out
+	}
+	for _, f := range k.Deferred {
+		if v, ok := m[f]; ok {
+			out[f] = v
+		}
+	}
+	return out
+}
+
+// destOnly describes the destination-only named elements a synced entity
+// keeps (steps, variables), for the plan's reason.
+func destOnly(bundleDoc, destForm, desired any) string {
+	bm, _ := bundleDoc.(map[string]any)
+	dm, _ := destForm.(map[string]any)
+	if bm == nil || dm == nil {
+		return ""
+	}
+	var parts []string
+	for _, f := range sortedKeys(dm) {
+		da, ok := dm[f].([]any)
+		if !ok || !named(da) || len(da) == 0 {
+			continue
+		}
+		ba, _ := bm[f].([]any)
+		pairs, _ := matchElements(da, ba)
+		var kept []string
+		for i, el := range da {
+			if _, ok := pairs[i]; !ok {
+				n, _ := el.(map[string]any)["Name"].(string)
+				kept = append(kept, fmt.Sprintf("%q", n))
+			}
+		}
+		if len(kept) > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s", f, strings.Join(kept, ", ")))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "destination-only entries kept: " + strings.Join(parts, "; ")
+}
+
+// fingerprint digests the destination state a plan depends on: the
+// canonical bundle form of the destination entity of every change, and the
+// names of every destination entity (so an entity created or removed since
+// the plan changes it too).
+func fingerprint(snap *snapshot.Snapshot, changes []Change) string {
+	h := sha256.New()
+	keys := make([]string, 0, len(changes))
+	byKey := map[string]Change{}
+	for _, ch := range changes {
+		k := changeKey(ch.Kind, ch.Names)
+		keys = append(keys, k)
+		byKey[k] = ch
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		ch := byKey[key]
+		fmt.Fprintf(h, "entity %q\n", key)
+		if e := snap.Find(ch.Kind, ch.Names...); e != nil {
+			form, err := export.Entity(snap, e)
+			if err != nil {
+				fmt.Fprintf(h, "error %q\n", err.Error())
+				continue
+			}
+			h.Write(canonical(form))
+		}
+	}
+	for _, k := range schema.Kinds() {
+		if k.Policy == schema.PolicyNever {
+			continue
+		}
+		var names []string
+		for _, e := range snap.Entities(k.Name) {
+			names = append(names, strings.Join(e.Names(), "\x00"))
+		}
+		sort.Strings(names)
+		fmt.Fprintf(h, "names %s %q\n", k.Name, names)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,262 @@
+package apply
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// maxValue bounds a value printed in a text diff.
+const maxValue = 160
+
+// WriteText writes the plan for a human: one line per entity that changes
+// ("+ create", "~ update" with its fields before → after, "! left alone",
+// "x error"), unchanged entities summarised per kind, the clean-up items
+// and a summary line.
+func (p *Plan) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Plan for bundle %s\n", p.BundleDigest)
+	fmt.Fprintf(&b, "Destination: %s, space %q, Octopus %s\n\n", p.Destination.Server, p.Destination.Space, p.Destination.ServerVersion)
+	unchanged := map[string]int{}
+	for _, ch := range p.Changes {
+		name := quoteNames(ch.Names)
+		switch ch.Action {
+		case ActionCreate:
+			fmt.Fprintf(&b, "+ create  %s %s\n", ch.Kind, name)
+			writeReason(&b, ch.Reason)
+		case ActionUpdate:
+			fmt.Fprintf(&b, "~ update  %s %s\n", ch.Kind, name)
+			writeReason(&b, ch.Reason)
+			for _, d := range ch.Diff {
+				writeFieldDiff(&b, d)
+			}
+		case ActionLeftAlone:
+			fmt.Fprintf(&b, "! left alone  %s %s (destination owns its details", ch.Kind, name)
+			if len(ch.Diff) > 0 {
+				fmt.Fprintf(&b, "; %d fields differ: %s", len(ch.Diff), diffPaths(ch.Diff, 4))
+			}
+			b.WriteString(")\n")
+		case ActionError:
+			fmt.Fprintf(&b, "x error   %s %s\n      %s\n", ch.Kind, name, ch.Error)
+		case ActionNoOp:
+			unchanged[schema.MustLookup(ch.Kind).Title]++
+			if ch.Reason != "" {
+				fmt.Fprintf(&b, "= no change  %s %s\n", ch.Kind, name)
+				writeReason(&b, ch.Reason)
+			}
+		}
+	}
+	if len(unchanged) > 0 {
+		var parts []string
+		n := 0
+		for _, t := range sortedKeys(unchanged) {
+			parts = append(parts, fmt.Sprintf("%d %s", unchanged[t], t))
+			n += unchanged[t]
+		}
+		fmt.Fprintf(&b, "= no change  %d entities (%s)\n", n, strings.Join(parts, ", "))
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	if len(p.Cleanup) > 0 {
+		fmt.Fprintf(&b, "\nClean-up after apply: %d placeholders to replace\n", len(p.Cleanup))
+		writeCleanup(&b, p.Cleanup)
+	}
+	fmt.Fprintf(&b, "\nPlan: %d to create, %d to update, %d unchanged, %d left alone, %d errors.\n",
+		p.Summary[ActionCreate], p.Summary[ActionUpdate], p.Summary[ActionNoOp], p.Summary[ActionLeftAlone], p.Summary[ActionError])
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func quoteNames(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, "/")
+}
+
+func writeReason(b *strings.Builder, reason string) {
+	if reason != "" {
+		fmt.Fprintf(b, "      (%s)\n", reason)
+	}
+}
+
+func writeFieldDiff(b *strings.Builder, d FieldDiff) {
+	switch {
+	case d.Before == nil:
+		fmt.Fprintf(b, "      + %s: %s\n", d.Path, short(d.After))
+	case d.After == nil:
+		fmt.Fprintf(b, "      - %s: %s\n", d.Path, short(d.Before))
+	default:
+		fmt.Fprintf(b, "      ~ %s: %s → %s\n", d.Path, short(d.Before), short(d.After))
+	}
+}
+
+func diffPaths(ds []FieldDiff, max int) string {
+	var ps []string
+	for i, d := range ds {
+		if i == max {
+			ps = append(ps, fmt.Sprintf("… %d more", len(ds)-max))
+			break
+		}
+		ps = append(ps, d.Path)
+	}
+	return strings.Join(ps, ", ")
+}
+
+// short renders a value compactly on one line.
+func short(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	s := strings.TrimSpace(buf.String())
+	if len(s) > maxValue {
+		s = s[:maxValue] + "…"
+	}
+	return s
+}
+
+func writeCleanup(b *strings.Builder, items []CleanupItem) {
+	for _, it := range items {
+		fmt.Fprintf(b, "  - %s %s: %s\n      %s\n", it.Kind, quoteNames(it.Names), it.Field, it.Why)
+	}
+}
+
+// WriteJSON writes the plan as JSON (PlanFormat), valid against the
+// embedded plan.schema.json; ReadPlan reads it back for Execute.
+func (p *Plan) WriteJSON(w io.Writer) error {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	doc, err := bundles.Decode(data)
+	if err != nil {
+		return err
+	}
+	if err := schema.Validate(PlanSchema, doc); err != nil {
+		return fmt.Errorf("apply: the plan does not match its schema: %w", err)
+	}
+	out, err := bundles.Canonical(doc)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(out)
+	return err
+}
+
+// ReadPlan reads a plan written by WriteJSON, validating it against the
+// plan schema.
+func ReadPlan(r io.Reader) (*Plan, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 1<<30))
+	if err != nil {
+		return nil, err
+	}
+	doc, err := bundles.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("apply: reading the plan: %w", err)
+	}
+	if m, ok := doc.(map[string]any); ok && m["format"] != PlanFormat {
+		return nil, fmt.Errorf("apply: not a plan of format %s (format %v)", PlanFormat, m["format"])
+	}
+	if err := schema.Validate(PlanSchema, doc); err != nil {
+		return nil, fmt.Errorf("apply: reading the plan: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var p Plan
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("apply: reading the plan: %w", err)
+	}
+	for i := range p.Changes {
+		if schema.Lookup(p.Changes[i].Kind) == nil {
+			return nil, fmt.Errorf("apply: the plan names an unknown kind %q", p.Changes[i].Kind)
+		}
+	}
+	if p.Summary == nil {
+		p.Summary = map[Action]int{}
+	}
+	return &p, nil
+}
+
+// WriteText writes the receipt for a human: every entity that was
+// created, updated, failed or skipped, unchanged and left-alone entities
+// counted, the clean-up report and the status.
+func (r *Receipt) WriteText(w io.Writer) error {
+	var b strings.Builder
+	quiet := map[Outcome]int{}
+	for _, res := range r.Results {
+		switch res.Outcome {
+		case OutcomeUnchanged, OutcomeLeftAlone:
+			quiet[res.Outcome]++
+		case OutcomeCreated:
+			fmt.Fprintf(&b, "+ created  %s %s\n", res.Kind, quoteNames(res.Names))
+		case OutcomeUpdated:
+			fmt.Fprintf(&b, "~ updated  %s %s\n", res.Kind, quoteNames(res.Names))
+		case OutcomeFailed:
+			fmt.Fprintf(&b, "x failed   %s %s\n      %s\n", res.Kind, quoteNames(res.Names), res.Error)
+		case OutcomeSkipped:
+			fmt.Fprintf(&b, "- skipped  %s %s (%s)\n", res.Kind, quoteNames(res.Names), res.Error)
+		}
+	}
+	if quiet[OutcomeUnchanged]+quiet[OutcomeLeftAlone] > 0 {
+		fmt.Fprintf(&b, "= %d unchanged, %d left alone (destination owns their details)\n", quiet[OutcomeUnchanged], quiet[OutcomeLeftAlone])
+	}
+	if len(r.Cleanup) > 0 {
+		fmt.Fprintf(&b, "\nClean-up report: %d placeholders written, replace them\n", len(r.Cleanup))
+		writeCleanup(&b, r.Cleanup)
+	}
+	fmt.Fprintf(&b, "\nApply %s: %d created, %d updated, %d unchanged, %d left alone, %d failed, %d skipped (%d requests, %d writes, %d retries).\n",
+		r.Status(), r.Summary[OutcomeCreated], r.Summary[OutcomeUpdated], r.Summary[OutcomeUnchanged], r.Summary[OutcomeLeftAlone], r.Summary[OutcomeFailed], r.Summary[OutcomeSkipped],
+		r.Stats.Requests, r.Stats.Writes, r.Stats.Retries)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// receiptJSON is the JSON form of a receipt, with its status.
+type receiptJSON struct {
+	Status Status `json:"status"`
+	*Receipt
+}
+
+// WriteJSON writes the receipt as JSON, with its status.
+func (r *Receipt) WriteJSON(w io.Writer) error {
+	return writeIndented(w, receiptJSON{Status: r.Status(), Receipt: r})
+}
+
+// WriteCleanupJSON writes the clean-up report alone as JSON: what, where and
+// why of every placeholder written — never a value.
+func (r *Receipt) WriteCleanupJSON(w io.Writer) error {
+	items := r.Cleanup
+	if items == nil {
+		items = []CleanupItem{}
+	}
+	sorted := append([]CleanupItem(nil), items...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		a, b := sorted[i], sorted[j]
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		if x, y := strings.Join(a.Names, "/"), strings.Join(b.Names, "/"); x != y {
+			return x < y
+		}
+		return a.Field < b.Field
+	})
+	return writeIndented(w, map[string]any{"cleanup": sorted})
+}
+
+func writeIndented(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

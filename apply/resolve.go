@@ -1,0 +1,294 @@
+package apply
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// Names in a bundle are unique within a scope: the space (""), or the root
+// owner of the entity holding the reference (a project, a library variable
+// set), named in the bundle by the owner's name and on the destination by
+// its server ID. This file turns bundle names into destination IDs, checks
+// at plan time that every name exists in the bundle or on the destination,
+// and works out which changes depend on which.
+
+// rootKind returns the top-level owner kind of k (k itself at top level).
+func rootKind(k *schema.Kind) *schema.Kind {
+	for k.Parent != "" {
+		k = schema.MustLookup(k.Parent)
+	}
+	return k
+}
+
+// scopeKind returns the kind whose entities a ScopeKey reference to the
+// virtual kind to is scoped by: the kind that provides to's names within
+// itself (Project for ProjectTemplate, LibraryVariableSet for
+// LibraryTemplate).
+func scopeKind(to string) *schema.Kind {
+	for _, k := range schema.Kinds() {
+		for _, p := range k.Provides {
+			if p.Kind == to && p.Within == schema.ScopeSelf && p.Path != "" {
+				return k
+			}
+		}
+	}
+	return nil
+}
+
+// keyIndex returns N for a "key:N" scope.
+func keyIndex(s schema.Scope) (int, bool) {
+	n, ok := strings.CutPrefix(string(s), "key:")
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(n)
+	return i, err == nil && i >= 0
+}
+
+// bundleScope returns the bundle-side scope of a reference held by the
+// entity named names: "" for space-wide names, else the name of the root
+// owner whose namespace the name lives in.
+func bundleScope(ref schema.Ref, names []string, at []string) (string, error) {
+	switch ref.Within {
+	case schema.ScopeSpace:
+		return "", nil
+	case schema.ScopeSelf, schema.ScopeOwner:
+		if len(names) == 0 {
+			return "", fmt.Errorf("a reference to %s needs an owner", ref.To)
+		}
+		return names[0], nil
+	}
+	if i, ok := keyIndex(ref.Within); ok && i < len(at) {
+		return at[i], nil
+	}
+	return "", fmt.Errorf("cannot tell the scope %q of a reference to %s", ref.Within, ref.To)
+}
+
+// aliases are the kinds whose names share one namespace on the server
+// (library variable sets and script modules are one collection).
+func aliases(kind string) []string {
+	k := schema.Lookup(kind)
+	if k == nil || k.IDPrefix == "" {
+		return []string{kind}
+	}
+	out := []string{kind}
+	for _, o := range schema.Kinds() {
+		if o != k && o.IDPrefix == k.IDPrefix && !o.IsSingleton() && o.Policy != schema.PolicyNever {
+			out = append(out, o.Name)
+		}
+	}
+	return out
+}
+
+// title is a kind's singular human name for messages ("worker pool").
+func title(kind string) string {
+	k := schema.Lookup(kind)
+	if k == nil {
+		switch kind {
+		case schema.Action:
+			return "step action"
+		case schema.ProcessOwner:
+			return "process (project or runbook)"
+		case schema.ProjectTemplate:
+			return "project tenant variable template"
+		case schema.LibraryTemplate:
+			return "library tenant variable template"
+		}
+		return kind
+	}
+	t := k.Title
+	switch {
+	case strings.HasSuffix(t, "ies"):
+		return strings.TrimSuffix(t, "ies") + "y"
+	case strings.HasSuffix(t, "sses"):
+		return strings.TrimSuffix(t, "es")
+	case strings.HasSuffix(t, "s"):
+		return strings.TrimSuffix(t, "s")
+	}
+	return t
+}
+
+// label names a change for messages: "DeploymentProcess OctoFX".
+func label(kind string, names []string) string {
+	if len(names) == 0 {
+		return kind
+	}
+	return kind + " " + strings.Join(names, "/")
+}
+
+// destIDs resolves names to IDs on the destination, through the snapshot
+// index, which apply keeps current as it creates entities.
+type destIDs struct {
+	snap *snapshot.Snapshot
+}
+
+// lookup returns the destination ID of the entity of kind (or a kind sharing
+// its namespace) named name in scope (a destination ID, "" space-wide).
+func (d destIDs) lookup(kind, scope, name string) (string, bool) {
+	for _, k := range aliases(kind) {
+		if id, ok := d.snap.Index.ID(k, scope, name); ok {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// rootID returns the destination ID of the root owner named name of k.
+func (d destIDs) rootID(k *schema.Kind, name string) (string, bool) {
+	return d.lookup(rootKind(k).Name, "", name)
+}
+
+// scope returns the destination scope (an ID, or "") of a reference held by
+// an entity of kind k named names.
+func (d destIDs) scope(k *schema.Kind, ref schema.Ref, names, at []string) (string, error) {
+	switch ref.Within {
+	case schema.ScopeSpace:
+		return "", nil
+	case schema.ScopeSelf, schema.ScopeOwner:
+		if len(names) == 0 {
+			return "", fmt.Errorf("a reference to %s needs an owner", ref.To)
+		}
+		id, ok := d.rootID(k, names[0])
+		if !ok {
+			return "", fmt.Errorf("%s %q does not exist on the destination", title(rootKind(k).Name), names[0])
+		}
+		return id, nil
+	}
+	i, ok := keyIndex(ref.Within)
+	if !ok || i >= len(at) {
+		return "", fmt.Errorf("cannot tell the scope %q of a reference to %s", ref.Within, ref.To)
+	}
+	sk := scopeKind(ref.To)
+	if sk == nil {
+		return "", fmt.Errorf("no kind provides %s names", ref.To)
+	}
+	id, ok := d.lookup(sk.Name, "", at[i])
+	if !ok {
+		return "", fmt.Errorf("%s %q does not exist on the destination", title(sk.Name), at[i])
+	}
+	return id, nil
+}
+
+// resolve returns a copy of doc (bundle form, an entity of kind k named
+// names) with every reference turned into the destination's ID. Every name
+// that does not resolve is reported, naming the field.
+func (d destIDs) resolve(k *schema.Kind, names []string, doc any) (any, error) {
+	out := schema.DeepCopy(doc)
+	var problems []string
+	err := k.Rewrite(out, func(ref schema.Ref, at []string, v any) (any, error) {
+		to := ref.To
+		name, isString := v.(string)
+		if ref.To == schema.AnyKind {
+			kind, n, ok := schema.ParseRefValue(v)
+			if !ok {
+				return v, nil // an ordinary property value or a secret
+			}
+			to, name, isString = kind, n, true
+		}
+		if !isString {
+			problems = append(problems, fmt.Sprintf("%s: a reference to %s holds %T, not a name", schema.Pointer(at), title(to), v))
+			return v, nil
+		}
+		scope, err := d.scope(k, ref, names, at)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %s %q: %v", schema.Pointer(at), title(to), name, err))
+			return v, nil
+		}
+		id, ok := d.lookup(to, scope, name)
+		if !ok {
+			problems = append(problems, fmt.Sprintf("%s: %s %q does not exist on the destination", schema.Pointer(at), title(to), name))
+			return v, nil
+		}
+		return id, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return nil, fmt.Errorf("%s", strings.Join(problems, "; "))
+	}
+	return out, nil
+}
+
+// changeKey identifies a change (or a bundle entity) by kind and names.
+func changeKey(kind string, names []string) string {
+	return kind + "\x00" + strings.Join(names, "\x00")
+}
+
+// nameKey identifies a name in the bundle's namespaces: kind (or virtual
+// kind), bundle scope (a root name or ""), name.
+type nameKey struct{ kind, scope, name string }
+
+// bundleNames indexes the names the bundle's entities have and provide, and
+// which change provides each.
+type bundleNames struct {
+	owner map[nameKey]int
+}
+
+// indexBundle records the names of the changes' entities (and the names
+// their documents provide: actions, templates, process owners).
+func indexBundle(changes []*Change) bundleNames {
+	bn := bundleNames{owner: map[nameKey]int{}}
+	for i, ch := range changes {
+		k := schema.Lookup(ch.Kind)
+		if k == nil {
+			continue
+		}
+		if !k.IsSingleton() && !k.Many && len(ch.Names) > 0 {
+			scope := ""
+			if k.Parent != "" {
+				scope = ch.Names[0]
+			}
+			bn.owner[nameKey{k.Name, scope, ch.Names[len(ch.Names)-1]}] = i
+		}
+		doc, _ := ch.bundleDoc.(map[string]any)
+		if doc == nil || len(ch.Names) == 0 {
+			continue
+		}
+		for _, p := range k.Provided(doc) {
+			n := p.Name
+			if p.Qualify {
+				n = ch.Names[len(ch.Names)-1] + "/" + n
+			}
+			bn.owner[nameKey{p.Kind, ch.Names[0], n}] = i
+		}
+	}
+	return bn
+}
+
+// find returns the change providing name of kind to in scope.
+func (bn bundleNames) find(to, scope, name string) (int, bool) {
+	for _, k := range aliases(to) {
+		if i, ok := bn.owner[nameKey{k, scope, name}]; ok {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// isVirtual reports whether to is a namespace provided by documents
+// (actions, templates, process owners) rather than a kind.
+func isVirtual(to string) bool {
+	k := schema.Lookup(to)
+	return k == nil
+}
+
+// deferredField reports whether a reference at path at lies in one of the
+// kind's deferred fields.
+func deferredField(k *schema.Kind, at []string) bool {
+	if len(at) == 0 {
+		return false
+	}
+	for _, f := range k.Deferred {
+		if at[0] == f {
+			return true
+		}
+	}
+	return false
+}
