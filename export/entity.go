@@ -19,6 +19,7 @@ type Error struct {
 	Problems []string
 }
 
+// Error lists the problems, one per line.
 func (e *Error) Error() string {
 	if len(e.Problems) == 1 {
 		return "export: " + e.Problems[0]

@@ -93,7 +93,7 @@ func Run(ctx context.Context, c *octopus.Client, o Options) (*Result, error) {
 	}
 	log.Info("read the space", "server", s.Server, "space", s.SpaceName, "requests", c.Stats().Requests, "duration", time.Since(start).Round(time.Millisecond))
 
-	b, warnings, err := build(s, o)
+	b, warnings, err := build(s, o, log)
 	if err != nil {
 		return nil, err
 	}
@@ -108,10 +108,13 @@ func Run(ctx context.Context, c *octopus.Client, o Options) (*Result, error) {
 // build converts the entities of a snapshot that o selects into an unsealed
 // bundle (its manifest's export time is not set): Run without the
 // network; o's Projects and Optional and ToolVersion are used.
-func build(s *snapshot.Snapshot, o Options) (*bundles.Bundle, []string, error) {
+func build(s *snapshot.Snapshot, o Options, log *slog.Logger) (*bundles.Bundle, []string, error) {
 	sel, warnings, err := choose(s, o)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(o.Projects) > 0 {
+		log.Info("selected projects and their dependencies", "projects", o.Projects, "entities", len(sel.list))
 	}
 	// Every problem is reported at once: names shared within a scope, then
 	// references that cannot be resolved.
@@ -166,9 +169,12 @@ func build(s *snapshot.Snapshot, o Options) (*bundles.Bundle, []string, error) {
 		Source:      bundles.Source{Server: s.Server, ServerVersion: s.ServerVersion, Space: s.SpaceName},
 	})
 	for i, e := range sel.list {
-		if _, err := b.PutEntity(e.Kind, e.Names(), docs[i]); err != nil {
+		p, err := b.PutEntity(e.Kind, e.Names(), docs[i])
+		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", e.Label(), err))
+			continue
 		}
+		log.Debug("exported", "entity", e.Label(), "id", e.ID, "path", p)
 	}
 	if len(problems) > 0 {
 		sort.Strings(problems)

@@ -19,6 +19,7 @@ import (
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -721,4 +722,57 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestEntityPure: Entity leaves the snapshot alone and gives the same value
+// every time — the value the bundle holds (apply compares destination
+// entities with a bundle through it).
+func TestEntityPure(t *testing.T) {
+	sim, url := octosim.Start(t, octosim.Options{Seed: loadSeed(t, "source.json")})
+	c := connect(t, url, sim.APIKey(), nil)
+	res, err := Run(context.Background(), c, Options{Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := snapshot.Read(context.Background(), c, snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, entry := range res.Bundle.Entries() {
+		e := s.Find(entry.Kind.Name, entry.Names...)
+		if e == nil {
+			t.Errorf("%s: no such entity in the snapshot", entry.Path)
+			continue
+		}
+		before := canonical(t, e.Doc)
+		first, err := Entity(s, e)
+		if err != nil {
+			t.Fatalf("%s: %v", entry.Path, err)
+		}
+		second, err := Entity(s, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if canonical(t, e.Doc) != before {
+			t.Errorf("%s: Entity changed the snapshot's document", entry.Path)
+		}
+		raw, _ := res.Bundle.Raw(entry.Path)
+		if got := canonical(t, first); got != string(raw) || canonical(t, second) != got {
+			t.Errorf("%s: Entity differs from the bundle, or between calls", entry.Path)
+		}
+		checked++
+	}
+	if checked != res.Bundle.Len() || checked < 80 {
+		t.Errorf("checked %d entities; the source has more", checked)
+	}
+}
+
+func canonical(t testing.TB, v any) string {
+	t.Helper()
+	data, err := bundles.Canonical(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
