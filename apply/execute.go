@@ -192,6 +192,7 @@ type executor struct {
 	plan *Plan
 
 	mu      sync.Mutex
+	created map[string]bool // entities created in this run, by changeKey
 	results []Result
 	done    int
 	total   int
@@ -486,6 +487,21 @@ func (x *executor) writeDeferred(ctx context.Context, ch *Change) error {
 	return x.put(ctx, k, ch, dest, body)
 }
 
+func (x *executor) markCreated(kind string, names []string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.created == nil {
+		x.created = map[string]bool{}
+	}
+	x.created[changeKey(kind, names)] = true
+}
+
+func (x *executor) wasCreated(kind string, names []string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.created[changeKey(kind, names)]
+}
+
 // owner returns the destination entity owning a change's entity.
 func (x *executor) owner(k *schema.Kind, ch *Change) (*snapshot.Entity, error) {
 	if k.Parent == "" {
@@ -545,10 +561,26 @@ func (x *executor) create(ctx context.Context, k *schema.Kind, ch *Change, body 
 		}
 		return nil, nil
 	}
+	if owner != nil && x.wasCreated(k.Parent, owner.Names()) {
+		// Creating the owner made some children on the server (a new
+		// project's Default channel): bring that one in line instead.
+		got, err := find(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: looking for a %s its %s's creation made: %w", ch.Label(), title(k.Name), title(k.Parent), err)
+		}
+		if got != nil {
+			id, _ := got["Id"].(string)
+			e := &snapshot.Entity{Kind: k, ID: id, Name: name, Owner: owner, Doc: got}
+			x.snap.Add(e)
+			delete(m, k.ParentField)
+			return x.put(ctx, k, ch, e, m)
+		}
+	}
 	doc, err := x.c.Create(ctx, path, m, find)
 	if err != nil {
 		return fmt.Errorf("%s: creating: %w", ch.Label(), err)
 	}
+	x.markCreated(k.Name, ch.Names)
 	id, _ := doc["Id"].(string)
 	got, _ := doc[k.NameField].(string)
 	x.snap.Add(&snapshot.Entity{Kind: k, ID: id, Name: got, Owner: owner, Doc: doc})
