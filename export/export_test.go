@@ -776,3 +776,26 @@ func canonical(t testing.TB, v any) string {
 	}
 	return string(data)
 }
+
+// TestSystemTeams: a system team's permissions in the space are not
+// exported (the team belongs to the server); the export says so.
+func TestSystemTeams(t *testing.T) {
+	seed := loadSeed(t, "source.json")
+	c := seed.Spaces[0].Collections
+	c["teams"] = append(c["teams"], map[string]any{
+		"Id": "teams-everyone", "Name": "Everyone", "MemberUserIds": []any{}, "CanBeDeleted": false,
+	})
+	c["scopeduserroles"] = append(c["scopeduserroles"], map[string]any{
+		"Id": "ScopedUserRoles-99", "TeamId": "teams-everyone", "UserRoleId": "userroles-systemmanager", "SpaceId": "Spaces-1",
+		"EnvironmentIds": []any{}, "ProjectIds": []any{}, "ProjectGroupIds": []any{}, "TenantIds": []any{},
+	})
+	res, _ := exportSim(t, seed, Options{})
+	counts := res.Bundle.Manifest.Counts
+	if counts[schema.Team] != 3 || counts[schema.ScopedUserRole] != 3 || counts[schema.UserRole] != 6 {
+		t.Errorf("teams %d, scoped user role files %d, user roles %d; want 3, 3, 6 (the system team and its role left out)",
+			counts[schema.Team], counts[schema.ScopedUserRole], counts[schema.UserRole])
+	}
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "Everyone") {
+		t.Errorf("warnings %q, want one about the team Everyone", res.Warnings)
+	}
+}

@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -18,6 +19,11 @@ type selection struct {
 }
 
 func (s *selection) has(kind, id string) bool { return s.ids[kind+"\x00"+id] }
+
+// systemTeamID matches the IDs of the server's built-in system teams
+// (teams-everyone, teams-administrators, teams-managers); a space's own
+// built-in team has the space in its ID (teams-spacemanagers-Spaces-1).
+var systemTeamID = regexp.MustCompile(`^teams-[a-z]+$`)
 
 // tagFields are the fields holding canonical tag names ("Region/East").
 var tagFields = map[string]bool{
@@ -142,9 +148,9 @@ func candidates(s *snapshot.Snapshot, o Options) ([]*snapshot.Entity, []string) 
 		for _, e := range s.Entities(k.Name) {
 			switch k.Name {
 			case schema.Team:
-				// Only the space's own teams; system teams belong to the
-				// server, not to a space.
-				if sp, _ := e.Object()["SpaceId"].(string); sp == "" || sp != s.SpaceID {
+				// Only the space's own teams; system teams (no space, or a
+				// built-in ID such as teams-everyone) belong to the server.
+				if sp, _ := e.Object()["SpaceId"].(string); sp != s.SpaceID || systemTeamID.MatchString(e.ID) {
 					continue
 				}
 				teams[e] = true
