@@ -113,3 +113,17 @@ func TestPutKeepsFieldsNotSentAndServerFields(t *testing.T) {
 		t.Errorf("PUT merged as %v", upd)
 	}
 }
+
+func TestProcessVersionDefaultsToZero(t *testing.T) {
+	f := newFixture(t, Options{})
+	lc := str(f.get(sp1("lifecycles"))["Items"].([]any)[0].(map[string]any)["Id"])
+	pg := str(f.get(sp1("projectgroups"))["Items"].([]any)[0].(map[string]any)["Id"])
+	p := f.post(sp1("projects"), map[string]any{"Name": "P", "LifecycleId": lc, "ProjectGroupId": pg})
+	path := sp1("deploymentprocesses/" + str(p["DeploymentProcessId"]))
+	if r := f.raw(http.MethodPut, path, testKey, map[string]any{"Steps": []any{}}); r.status != http.StatusOK {
+		t.Fatalf("first PUT without a Version: %d %s", r.status, r.body)
+	}
+	if r := f.raw(http.MethodPut, path, testKey, map[string]any{"Steps": []any{}}); r.status != http.StatusConflict {
+		t.Fatalf("second PUT without a Version: %d, want 409", r.status)
+	}
+}

@@ -1,16 +1,3 @@
-// Package octosim is an in-memory simulator of the Octopus Deploy REST API,
-// faithful enough for go-octopusdeploy and octobundle's export and apply to
-// run against it in tests: the root and space documents with their Links,
-// spaces, every collection of the kind registry (schema.Kinds) with paging,
-// filters and the legacy /all arrays, the singletons (deployment processes,
-// variable sets, runbook processes, tenant variables), server-generated IDs,
-// API-key authentication, write-only secrets, the validation errors of a real
-// server (400/404/409 with ErrorMessage/Errors), and fault injection with
-// request counters.
-//
-// Start a server for a test with Start, or build one with New and serve
-// Handler yourself. Seed it from a JSON Instance (see LoadSeed); inspect it
-// with Dump, Entity and Secret.
 package octosim
 
 import (

@@ -14,8 +14,10 @@ import (
 // Version goes up by one.
 func (s *Server) putSingleton(r *request, sp *space, spec *collSpec, stored map[string]any) (int, any, error) {
 	have := versionOf(stored["Version"])
-	got, ok := r.body["Version"]
-	if !ok || versionOf(got) != have {
+	// A body without a Version is taken as version 0, as the real server's
+	// model binding does.
+	got := r.body["Version"]
+	if versionOf(got) != have {
 		return 0, nil, conflict(fmt.Sprintf(
 			"The %s %s is at version %d but the request was based on version %v. Reload it and apply your changes again.",
 			spec.singular(), str(stored["Id"]), have, got))

@@ -1,0 +1,92 @@
+// Package octosim is an in-memory simulator of the Octopus Deploy REST API
+// (as Octopus Server 2024–2025 answers it), faithful enough for
+// go-octopusdeploy and octobundle's export and apply to run against it in
+// tests. There is no real Octopus server on the build machines; every test
+// of the tool talks to this package over real HTTP on loopback.
+//
+// # Go API
+//
+//	s, err := octosim.New(octosim.Options{APIKey, ServerVersion, IDOffset, Seed, Faults, Logger})
+//	s.Handler() http.Handler          // serve it yourself
+//	s.Serve(ctx, listener) error      // or let it serve until ctx is done
+//	s, baseURL := octosim.Start(t, opts) // a test server on 127.0.0.1:0, closed by t.Cleanup
+//	inst, err := octosim.LoadSeed(path) // or ParseSeed(data); Instance is the seed format
+//	s.Dump() *Instance                  // the whole instance, secrets in clear (loads back identically)
+//	s.Entity(spaceID, collection, id)   // one stored entity, secrets in clear
+//	s.Secret(spaceID, collection, id, path) // a write-only value, e.g. "Variables/DbPassword/Value"
+//	s.SetFaults(Faults{...}); s.AddFaultRule(FaultRule{...}); s.RemoveFaultRule(id); s.ClearFaults(); s.FaultRuleHits(id)
+//	s.Counters(); s.Requests(); s.Writes(); s.ResetCounters(); octosim.NormalizePath(p)
+//	s.APIKey(); s.Version()
+//
+// # What is simulated
+//
+//   - GET /api/ (public, as on a real server): Application, Version,
+//     ApiVersion, InstallationId and the Links of the client's captured root
+//     document; GET /api/{spaceId}: the space's links; spaces CRUD (a space
+//     needs a manager; deleting needs TaskQueueStopped and not IsDefault). A
+//     fresh instance has one space, Default (Spaces-1, IsDefault).
+//   - Every collection of the kind registry (schema.Kinds), served from the
+//     table: /api/{spaceId}/{collection} (server-level kinds at /api/…), list
+//     with the paged envelope (skip, take default 30, Page.Next while pages
+//     remain), ids, name, partialName and field filters (contentType,
+//     feedType, accountType, projectIds, tenants?projectId …), the legacy
+//     …/all bare arrays, POST (201 with the created entity), GET, PUT, DELETE.
+//     Routes without a space ID act on the default space.
+//   - Nested routes derived from the registry: children through their parent
+//     field (projects/{id}/channels, projects/{id}/runbooks,
+//     teams/{id}/scopeduserroles), singletons through their owner
+//     (projects/{id}/deploymentprocesses, projects/{id}/variables,
+//     projects/{id}/runbookProcesses/{id}), tenants/{id}/variables (legacy
+//     shape, GET/PUT/POST) and tenantvariables/all.
+//   - Singletons (deploymentprocesses, runbookProcesses, variables) with
+//     optimistic concurrency: a PUT with a stale Version is 409, success
+//     increments Version; variable sets answer ScopeValues on GET.
+//   - Server-side creation: IDs "Prefix-N" from per-prefix counters that
+//     start past IDOffset and past every seeded ID; GUIDs for steps, actions,
+//     package references, variables, templates, phases and channel rules
+//     (tags get Tags-N) when a write leaves them out; slugs; creating a
+//     project creates its deployment process, variable set and Default
+//     channel; a runbook its runbook process; a library variable set its
+//     variable set. Deleting cascades to children and owned singletons and
+//     unlinks tenants from a deleted project.
+//   - Each space's built-ins: Default Lifecycle, Default Project Group,
+//     Default Machine Policy, Default Worker Pool, feeds-builtin and
+//     feeds-builtin-releases; built-in user roles (userroles-…) on the
+//     server. Built-ins, default policies/pools and default channels cannot
+//     be deleted (400).
+//   - Validation as 400 {"ErrorMessage": "There was a problem with your
+//     request.", "Errors": [...]}: names required and unique (per space, per
+//     project for channels and runbooks, case-insensitive), required fields
+//     (project LifecycleId and ProjectGroupId, …), every registry reference to
+//     a collection kind naming an existing entity (channels and actions of the
+//     same project; process owners), unique step and action names in a
+//     process, tenant variables only for connected projects/environments and
+//     existing templates. 401 without a valid X-Octopus-ApiKey; 404 for
+//     unknown IDs and paths; 405 for unsupported methods.
+//   - PUT merges top-level fields: a field that is not sent keeps its stored
+//     value ("absent is not cleared"); server-managed fields (Id, SpaceId,
+//     process and variable set IDs, a child's parent field) are never taken
+//     from the body.
+//   - Write-only secrets: SensitiveValues answer {"HasValue", "NewValue":
+//     null}; NewValue sets, HasValue true keeps, HasValue false clears.
+//     Sensitive variables answer Value null; a PUT keeps a secret only for a
+//     variable that carries its stored Id and no new value — without the Id
+//     the secret is lost (go-octopusdeploy #449). Tenant variables of
+//     sensitive templates behave like SensitiveValues.
+//   - Faults: latency and jitter, a rate of 5xx, 429 with Retry-After and
+//     dropped connections, drawn from a seeded generator; targeted rules
+//     (method + path prefix, skip N, fire M times, status or drop, drop after
+//     handling). Request counters by method and normalized path.
+//
+// # What is knowingly not simulated
+//
+// Unknown request fields are stored and returned (a real server drops what
+// its model lacks); deleting an entity that others still refer to is
+// allowed; tag renames do not rewrite canonical tag names held elsewhere;
+// system teams, users, API keys, tasks, packages, triggers, git
+// credentials, config-as-code projects, the newer tenant
+// projectvariables/commonvariables endpoints and the per-type required
+// fields of accounts, feeds, targets and workers beyond their type are not
+// modelled; releases, deployments and runbook snapshots/runs are plain
+// stored documents with no lifecycle rules.
+package octosim
