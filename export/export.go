@@ -43,7 +43,9 @@ type Options struct {
 	// and are left out. Tenant links to (and tenant variables of) projects
 	// and library variable sets outside the selection are dropped.
 	Projects []string
-	// Optional also exports deployment targets and workers.
+	// Optional also exports deployment targets and workers (with Projects,
+	// those the selection refers to, such as machines variables are scoped
+	// to). Without it they are read only to name variable machine scopes.
 	Optional bool
 	// Concurrency bounds parallel API requests (default 8).
 	Concurrency int
