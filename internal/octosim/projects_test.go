@@ -54,9 +54,9 @@ func TestProjectCreatesItsParts(t *testing.T) {
 	if err == nil {
 		t.Fatal("project without a lifecycle accepted")
 	}
-	_, err = newclient_post(f, sp1("projects"), map[string]any{"Name": "Dangling", "LifecycleId": "Lifecycles-404", "ProjectGroupId": p.ProjectGroupID})
+	_, err = rawPost(f, sp1("projects"), map[string]any{"Name": "Dangling", "LifecycleId": "Lifecycles-404", "ProjectGroupId": p.ProjectGroupID})
 	wantBadRequest(t, err, "LifecycleId refers to Lifecycles-404")
-	_, err = newclient_post(f, sp1("projects"), map[string]any{"Name": "octofx", "LifecycleId": p.LifecycleID, "ProjectGroupId": p.ProjectGroupID})
+	_, err = rawPost(f, sp1("projects"), map[string]any{"Name": "octofx", "LifecycleId": p.LifecycleID, "ProjectGroupId": p.ProjectGroupID})
 	wantBadRequest(t, err, "octofx")
 
 	p.Description = "FX trading"
@@ -112,7 +112,7 @@ func TestProjectCreatesItsParts(t *testing.T) {
 	}
 }
 
-func newclient_post(f *fixture, path string, body any) (map[string]any, error) {
+func rawPost(f *fixture, path string, body any) (map[string]any, error) {
 	r := f.raw(http.MethodPost, path, testKey, body)
 	if r.status >= 300 {
 		m := r.json(f.t)
@@ -421,7 +421,7 @@ func TestTenantsAndTenantVariables(t *testing.T) {
 	}
 	// Unknown templates are refused.
 	raw["ProjectVariables"].(map[string]any)[p.ID].(map[string]any)["Variables"].(map[string]any)[env.ID].(map[string]any)["00000000-0000-4000-8000-000000000000"] = "x"
-	_, err = newclient_put(f, sp1("tenants/"+tn.ID+"/variables"), raw)
+	_, err = rawPut(f, sp1("tenants/"+tn.ID+"/variables"), raw)
 	wantBadRequest(t, err, "00000000-0000-4000-8000-000000000000")
 
 	// Tenants list filters.
@@ -443,7 +443,7 @@ func TestTenantsAndTenantVariables(t *testing.T) {
 	}
 }
 
-func newclient_put(f *fixture, path string, body any) (map[string]any, error) {
+func rawPut(f *fixture, path string, body any) (map[string]any, error) {
 	r := f.raw(http.MethodPut, path, testKey, body)
 	if r.status >= 300 {
 		m := r.json(f.t)
