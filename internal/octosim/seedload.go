@@ -239,7 +239,13 @@ func (s *Server) Dump() *Instance {
 		b, _ := d["IsDefault"].(bool)
 		ss := SpaceSeed{Id: sp.id(), Name: str(d["Name"]), IsDefault: b, Description: str(d["Description"]),
 			Collections: map[string][]map[string]any{}}
+		sp.collsMu.Lock()
+		colls := make(map[string]*coll, len(sp.colls))
 		for name, c := range sp.colls {
+			colls[name] = c
+		}
+		sp.collsMu.Unlock()
+		for name, c := range colls {
 			for _, doc := range c.all() {
 				cp := copyDoc(doc)
 				if name == seedTenantVariables {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // coll is one collection's documents in insertion order. Documents are kept
@@ -69,6 +70,9 @@ func (c *coll) all() []map[string]any {
 type space struct {
 	doc   map[string]any // the space resource itself (nil for the server)
 	colls map[string]*coll
+	// collsMu guards colls: coll creates a collection on first use, which
+	// also happens on reads served under Server.mu's read lock.
+	collsMu sync.Mutex
 }
 
 func newSpace(doc map[string]any) *space { return &space{doc: doc, colls: map[string]*coll{}} }
@@ -81,6 +85,8 @@ func (s *space) id() string {
 }
 
 func (s *space) coll(name string) *coll {
+	s.collsMu.Lock()
+	defer s.collsMu.Unlock()
 	c := s.colls[name]
 	if c == nil {
 		c = newColl()
