@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -143,7 +144,7 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 	}
 	p.snap, p.client = nil, nil // a plan's snapshot serves one execution
 
-	x := &executor{c: c, snap: snap, ids: destIDs{snap: snap}, o: o, log: log, plan: p}
+	x := &executor{c: c, snap: snap, ids: destIDs{snap: snap}, o: o, log: log, plan: p, b: b}
 	x.run(ctx)
 
 	r := &Receipt{Summary: map[Outcome]int{}, Cleanup: []CleanupItem{}}
@@ -177,6 +178,10 @@ type task struct {
 	order    int
 	deps     []*task
 	done     chan struct{}
+	// ran and ok (guarded by executor.mu) say whether the pass was
+	// attempted and succeeded; a pass standing for a change that failed in
+	// the plan has ran set and ok clear.
+	ran, ok bool
 }
 
 type executor struct {
@@ -190,6 +195,7 @@ type executor struct {
 		Warn(string, ...any)
 	}
 	plan *Plan
+	b    *bundles.Bundle
 
 	mu      sync.Mutex
 	created map[string]bool // entities created in this run, by changeKey
@@ -249,6 +255,9 @@ func (x *executor) run(ctx context.Context) {
 				case <-ctx.Done():
 				}
 				if ctx.Err() != nil {
+					x.mu.Lock()
+					t.ran = true
+					x.mu.Unlock()
 					x.fail(t, ctx.Err().Error())
 					return
 				}
@@ -267,9 +276,18 @@ func (x *executor) run(ctx context.Context) {
 // main pass.
 func (x *executor) tasks() []*task {
 	p := x.plan
+	// The names each change provides come from the bundle's documents
+	// (a change that failed in the plan has no desired document, but the
+	// changes that use its names must still wait for it, or be skipped).
 	ptrs := make([]*Change, len(p.Changes))
 	for i := range p.Changes {
-		ptrs[i] = &p.Changes[i]
+		c := p.Changes[i]
+		if x.b != nil {
+			if doc, ok := x.b.Entity(schema.MustLookup(c.Kind), c.Names...); ok {
+				c.bundleDoc = doc
+			}
+		}
+		ptrs[i] = &c
 	}
 	bn := indexBundle(ptrs)
 	byKey := map[string]int{}
@@ -315,7 +333,7 @@ func (x *executor) tasks() []*task {
 			return def[j]
 		}
 		// A change without writes that failed in the plan: a done task.
-		t := &task{ci: j, order: -1, done: make(chan struct{})}
+		t := &task{ci: j, order: -1, done: make(chan struct{}), ran: true}
 		close(t.done)
 		return t
 	}
@@ -399,19 +417,25 @@ func (x *executor) runTask(ctx context.Context, t *task) {
 	res := x.results[t.ci]
 	var blocked string
 	for _, d := range t.deps {
-		if d.ci == t.ci {
+		if !d.ran || d.ok {
 			continue
 		}
-		if o := x.results[d.ci].Outcome; o == OutcomeFailed || o == OutcomeSkipped {
-			blocked = fmt.Sprintf("depends on %s, which %s", x.plan.Changes[d.ci].Label(), map[Outcome]string{OutcomeFailed: "failed", OutcomeSkipped: "was skipped"}[o])
+		if d.ci == t.ci {
+			blocked = "its first pass failed"
 			break
 		}
+		o := x.results[d.ci].Outcome
+		blocked = fmt.Sprintf("depends on %s, which %s", x.plan.Changes[d.ci].Label(), map[Outcome]string{OutcomeFailed: "failed", OutcomeSkipped: "was skipped"}[o])
+		break
 	}
 	if blocked != "" && res.Outcome != OutcomeFailed && res.Outcome != OutcomeSkipped {
 		x.results[t.ci].Outcome, x.results[t.ci].Error = OutcomeSkipped, blocked
 	}
 	x.mu.Unlock()
 	if res.Outcome == OutcomeFailed || res.Outcome == OutcomeSkipped || blocked != "" {
+		x.mu.Lock()
+		t.ran, t.ok = true, false
+		x.mu.Unlock()
 		if blocked != "" {
 			x.log.Warn("skipped", "entity", ch.Label(), "reason", blocked)
 		}
@@ -425,6 +449,9 @@ func (x *executor) runTask(ctx context.Context, t *task) {
 	} else {
 		err = x.writeMain(ctx, ch)
 	}
+	x.mu.Lock()
+	t.ran, t.ok = true, err == nil
+	x.mu.Unlock()
 	if err != nil {
 		x.log.Warn("write failed", "entity", ch.Label(), "deferred", t.deferred, "error", err)
 		x.fail(t, err.Error())
@@ -590,18 +617,49 @@ func (x *executor) create(ctx context.Context, k *schema.Kind, ch *Change, body 
 // put writes body merged over the destination entity dest (keeping its
 // IDs, version, links and secrets) and records the server's answer.
 func (x *executor) put(ctx context.Context, k *schema.Kind, ch *Change, dest *snapshot.Entity, body any) error {
-	live := dest.Object()
-	merged, err := x.mergeForWrite(k, ch, body, live)
+	path := x.collectionPath(k) + "/" + url.PathEscape(dest.ID)
+	doc, err := x.putMerged(ctx, k, ch, path, body, dest.Object())
 	if err != nil {
 		return err
 	}
-	path := x.collectionPath(k) + "/" + url.PathEscape(dest.ID)
-	doc, err := x.c.Put(ctx, path, merged)
-	if err != nil {
-		return fmt.Errorf("%s: updating: %w", ch.Label(), err)
-	}
 	x.snap.Replace(dest, doc)
 	return nil
+}
+
+// putMerged PUTs body merged over live to path. A 409 Conflict (the
+// document's Version moved: someone else wrote it, or a write of ours whose
+// answer was lost was performed after all) is resolved by reading the
+// document again and merging over the fresh copy; when that copy already
+// holds everything, nothing more is written.
+func (x *executor) putMerged(ctx context.Context, k *schema.Kind, ch *Change, path string, body any, live map[string]any) (map[string]any, error) {
+	merged, err := x.mergeForWrite(k, ch, body, live)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := x.c.Put(ctx, path, merged)
+	if err == nil {
+		return doc, nil
+	}
+	if !octopus.IsStatus(err, http.StatusConflict) {
+		return nil, fmt.Errorf("%s: updating: %w", ch.Label(), err)
+	}
+	x.log.Info("conflict: reading the document again", "entity", ch.Label(), "error", err)
+	fresh, gerr := x.c.Get(ctx, path)
+	if gerr != nil {
+		return nil, fmt.Errorf("%s: updating: %w; reading it again: %v", ch.Label(), err, gerr)
+	}
+	merged, err = x.mergeForWrite(k, ch, body, fresh)
+	if err != nil {
+		return nil, err
+	}
+	if equal(merged, fresh) {
+		return fresh, nil
+	}
+	doc, err = x.c.Put(ctx, path, merged)
+	if err != nil {
+		return nil, fmt.Errorf("%s: updating: %w", ch.Label(), err)
+	}
+	return doc, nil
 }
 
 // putSingleton writes a process, variable set or tenant-variables document,
@@ -623,13 +681,9 @@ func (x *executor) putSingleton(ctx context.Context, k *schema.Kind, ch *Change,
 	} else if live, err = x.c.Get(ctx, path); err != nil {
 		return fmt.Errorf("%s: reading the destination's copy: %w", ch.Label(), err)
 	}
-	merged, err := x.mergeForWrite(k, ch, body, live)
+	doc, err := x.putMerged(ctx, k, ch, path, body, live)
 	if err != nil {
 		return err
-	}
-	doc, err := x.c.Put(ctx, path, merged)
-	if err != nil {
-		return fmt.Errorf("%s: updating: %w", ch.Label(), err)
 	}
 	if dest != nil {
 		x.snap.Replace(dest, doc)

@@ -20,9 +20,11 @@ import (
 // administrator (or a script) can find the values to replace.
 const PlaceholderPrefix = "OCTOBUNDLE-PLACEHOLDER"
 
-// placeholderText is the dummy value written for a new secret.
-func placeholderText(kind string, names []string, field string) string {
-	return fmt.Sprintf("%s: replace me (%s, %s)", PlaceholderPrefix, label(kind, names), field)
+// placeholderText is the dummy value written for a new secret. It names
+// the entity (the clean-up report says where in it); it never holds IDs, so
+// the same bundle writes the same placeholders on every destination.
+func placeholderText(kind string, names []string) string {
+	return fmt.Sprintf("%s: replace me (%s)", PlaceholderPrefix, label(kind, names))
 }
 
 // Certificates need a value a real server accepts: a self-signed
@@ -126,7 +128,7 @@ func (f *filler) fill(at, human []string, b, d any) any {
 		default:
 			f.record(field, "new secret: the value cannot be read from the source; a placeholder was written, set the real value")
 			if f.write {
-				return map[string]any{"HasValue": true, "NewValue": placeholderText(f.kind, f.names, field)}
+				return map[string]any{"HasValue": true, "NewValue": placeholderText(f.kind, f.names)}
 			}
 		}
 		return b
@@ -140,7 +142,7 @@ func (f *filler) fill(at, human []string, b, d any) any {
 				field := strings.Join(append(human[:len(human):len(human)], "Value"), "/")
 				f.record(field, "new sensitive variable: the value cannot be read from the source; a placeholder was written, set the real value")
 				if f.write {
-					bt["Value"] = placeholderText(f.kind, f.names, field)
+					bt["Value"] = placeholderText(f.kind, f.names)
 				}
 			}
 		}

@@ -1,0 +1,660 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/export"
+	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// find returns the plan change for kind and names, or fails the test.
+func find(t *testing.T, p *Plan, kind string, names ...string) *Change {
+	t.Helper()
+	for i := range p.Changes {
+		if p.Changes[i].Kind == kind && strings.Join(p.Changes[i].Names, "/") == strings.Join(names, "/") {
+			return &p.Changes[i]
+		}
+	}
+	t.Fatalf("the plan has no change for %s %v", kind, names)
+	return nil
+}
+
+func hasChange(p *Plan, kind string, names ...string) bool {
+	for _, ch := range p.Changes {
+		if ch.Kind == kind && strings.Join(ch.Names, "/") == strings.Join(names, "/") {
+			return true
+		}
+	}
+	return false
+}
+
+// secretsByID lists every secret stored in a simulator dump, keyed by
+// collection, entity ID and the position (variable IDs for variables).
+func secretsByID(inst *octosim.Instance) map[string]string {
+	out := map[string]string{}
+	for _, sp := range inst.Spaces {
+		for coll, docs := range sp.Collections {
+			for i, d := range docs {
+				id, _ := d["Id"].(string)
+				if id == "" {
+					id, _ = d["TenantId"].(string)
+				}
+				if id == "" {
+					id = fmt.Sprint(i)
+				}
+				collectSecrets(coll+"|"+id, d, out)
+			}
+		}
+	}
+	return out
+}
+
+func collectSecrets(at string, v any, out map[string]string) {
+	switch t := v.(type) {
+	case map[string]any:
+		if isSensitiveObj(t) {
+			if s, ok := t["NewValue"].(string); ok {
+				out[at] = s
+			}
+			return
+		}
+		if sens, _ := t["IsSensitive"].(bool); sens {
+			if s, ok := t["Value"].(string); ok && s != "" {
+				out[at+"/Value"] = s
+			}
+		}
+		for k, x := range t {
+			collectSecrets(at+"/"+k, x, out)
+		}
+	case []any:
+		for i, x := range t {
+			key := fmt.Sprint(i)
+			if m, ok := x.(map[string]any); ok {
+				if id, ok := m["Id"].(string); ok && id != "" {
+					key = id
+				}
+			}
+			collectSecrets(at+"/"+key, x, out)
+		}
+	}
+}
+
+// secretValues is the sorted multiset of secret values, generated
+// certificates counted but not compared (they are random).
+func secretValues(inst *octosim.Instance) []string {
+	var out []string
+	for _, v := range secretsByID(inst) {
+		if strings.HasPrefix(v, "LS0tLS1CRUdJTi") { // base64 of "-----BEGIN"
+			v = "<generated certificate>"
+		}
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkAllReferencesResolve reads the destination and converts every entity
+// to bundle form: export fails on any reference to an ID that does not
+// exist, so success means every reference holds a destination ID.
+func checkAllReferencesResolve(t *testing.T, s *sim) *snapshot.Snapshot {
+	t.Helper()
+	snap, err := snapshot.Read(context.Background(), s.c, snapshot.Options{Optional: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, k := range schema.Kinds() {
+		for _, e := range snap.Entities(k.Name) {
+			if _, err := export.Entity(snap, e); err != nil {
+				t.Errorf("%s: %v", e.Label(), err)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no entities read")
+	}
+	return snap
+}
+
+func TestApplyToSampleDestination(t *testing.T) {
+	ctx := context.Background()
+	src := startSim(t, "source.json", octosim.Options{})
+	b := exportBundle(t, src, false)
+	dst := startSim(t, "destination.json", octosim.Options{})
+	before := dst.srv.Dump()
+	secretsBefore := secretsByID(before)
+	o := Options{Logger: testLogger()}
+
+	p, err := MakePlan(ctx, dst.c, b, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.HasErrors() || !p.HasChanges() {
+		t.Fatalf("plan: errors %v, changes %v", p.HasErrors(), p.HasChanges())
+	}
+	// What an administrator expects.
+	for _, tc := range []struct {
+		kind   string
+		names  []string
+		action Action
+	}{
+		{schema.Environment, []string{"Staging"}, ActionLeftAlone},
+		{schema.Environment, []string{"Production"}, ActionLeftAlone},
+		{schema.Environment, []string{"Development"}, ActionCreate},
+		{schema.Environment, []string{"Test"}, ActionCreate},
+		{schema.ProjectGroup, []string{"Trading Platform"}, ActionLeftAlone},
+		{schema.ProjectGroup, []string{"Operations"}, ActionCreate},
+		{schema.TagSet, []string{"Region"}, ActionNoOp},
+		{schema.TagSet, []string{"Tier"}, ActionUpdate},
+		{schema.Feed, []string{"Company NuGet"}, ActionLeftAlone},
+		{schema.Feed, []string{"Helm Charts"}, ActionCreate},
+		{schema.WorkerPool, []string{"Ubuntu Worker Pool"}, ActionLeftAlone},
+		{schema.WorkerPool, []string{"Hosted Ubuntu"}, ActionCreate},
+		{schema.MachinePolicy, []string{"Daily Health Check"}, ActionLeftAlone},
+		{schema.Account, []string{"AWS Account"}, ActionLeftAlone},
+		{schema.Account, []string{"Kubernetes Staging Token"}, ActionCreate},
+		{schema.Certificate, []string{"OctoFX Production"}, ActionLeftAlone},
+		{schema.Certificate, []string{"OctoFX Wildcard (Dev/Test)"}, ActionCreate},
+		{schema.ActionTemplate, []string{"AWS - Invalidate CloudFront Cache"}, ActionUpdate},
+		{schema.ActionTemplate, []string{"Slack - Notify Deployment"}, ActionCreate},
+		{schema.ScriptModule, []string{"Logging Helpers"}, ActionNoOp},
+		{schema.ScriptModule, []string{"Bash Utilities"}, ActionCreate},
+		{schema.Lifecycle, []string{"Default Lifecycle"}, ActionLeftAlone},
+		{schema.Lifecycle, []string{"Hotfix"}, ActionNoOp},
+		{schema.Lifecycle, []string{"QA"}, ActionCreate},
+		{schema.Tenant, []string{"Internal"}, ActionCreate},
+		{schema.Tenant, []string{"Acme Corp"}, ActionUpdate},
+		{schema.LibraryVariables, []string{"Common Variables"}, ActionUpdate},
+		{schema.Project, []string{"OctoFX"}, ActionUpdate},
+		{schema.Project, []string{"Customer Portal"}, ActionCreate},
+		{schema.Channel, []string{"OctoFX", "Default"}, ActionNoOp},
+		{schema.Channel, []string{"OctoFX", "QA"}, ActionCreate},
+		{schema.DeploymentProcess, []string{"OctoFX"}, ActionUpdate},
+		{schema.Runbook, []string{"OctoFX", "Toggle Maintenance Mode"}, ActionCreate},
+		{schema.ProjectVariables, []string{"OctoFX"}, ActionUpdate},
+		{schema.TenantVariables, []string{"Acme Corp"}, ActionUpdate},
+		{schema.Team, []string{"OctoFX Developers"}, ActionLeftAlone},
+		{schema.ScopedUserRole, []string{"OctoFX Developers"}, ActionLeftAlone},
+		{schema.UserRole, []string{"Release Approver"}, ActionLeftAlone},
+	} {
+		if got := find(t, p, tc.kind, tc.names...).Action; got != tc.action {
+			t.Errorf("%s %v: plan says %s, want %s", tc.kind, tc.names, got, tc.action)
+		}
+	}
+	// Destination-only entities are not in the plan: never touched.
+	for _, n := range [][]string{{schema.Project, "DR Drills"}, {schema.Tenant, "Initech"}, {schema.Environment, "DR"}} {
+		if hasChange(p, n[0], n[1:]...) {
+			t.Errorf("the plan touches the destination-only %v", n)
+		}
+	}
+	// The process update adds the missing steps and the missing action.
+	proc := find(t, p, schema.DeploymentProcess, "OctoFX")
+	added := map[string]bool{}
+	for _, d := range proc.Diff {
+		if m, ok := d.After.(map[string]any); ok && d.Before == nil {
+			added[fmt.Sprint(m["Name"])] = true
+		}
+	}
+	for _, n := range []string{"Deploy Rate Service", "Invalidate CDN Cache", "Notify Slack", "Smoke Test API"} {
+		if !added[n] {
+			t.Errorf("the OctoFX process diff does not add %q (added: %v)", n, added)
+		}
+	}
+	// The existing production secrets are not in the clean-up list; the new
+	// Development/Test password is.
+	vars := find(t, p, schema.ProjectVariables, "OctoFX")
+	if !strings.Contains(vars.Reason, `"DR.Failover.Region"`) || !strings.Contains(vars.Reason, "partial match") {
+		t.Errorf("OctoFX variables reason: %s", vars.Reason)
+	}
+	var cleanupFields []string
+	for _, it := range p.Cleanup {
+		if it.Kind == schema.ProjectVariables && it.Names[0] == "OctoFX" {
+			cleanupFields = append(cleanupFields, it.Field)
+		}
+	}
+	want := []string{`Variables[OctoFX.Database.Password {"Environment":["Development","Test"]}]/Value`}
+	if strings.Join(cleanupFields, "|") != strings.Join(want, "|") {
+		t.Errorf("OctoFX clean-up fields %q, want %q", cleanupFields, want)
+	}
+
+	// Execute exactly that plan.
+	r, err := Execute(ctx, dst.c, b, p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status() != Succeeded {
+		var buf strings.Builder
+		_ = r.WriteText(&buf)
+		t.Fatalf("status %s\n%s", r.Status(), buf.String())
+	}
+	if len(r.Cleanup) != len(p.Cleanup) {
+		t.Errorf("receipt clean-up %d items, plan %d", len(r.Cleanup), len(p.Cleanup))
+	}
+
+	// Every reference resolves to a destination entity.
+	snap := checkAllReferencesResolve(t, dst)
+
+	// Every project's steps, channels, runbooks and variables are there.
+	for _, e := range b.Entries() {
+		switch e.Kind.Name {
+		case schema.Channel, schema.Runbook, schema.RunbookProcess, schema.DeploymentProcess:
+			if snap.Find(e.Kind.Name, e.Names...) == nil {
+				t.Errorf("%s %v missing after apply", e.Kind.Name, e.Names)
+			}
+		case schema.ProjectVariables:
+			de := snap.Find(e.Kind.Name, e.Names...)
+			form, err := export.Entity(snap, de)
+			if err != nil {
+				t.Fatal(err)
+			}
+			have := map[string]bool{}
+			for _, v := range form.(map[string]any)["Variables"].([]any) {
+				id, _ := identity(v)
+				have[id] = true
+			}
+			for _, v := range e.Doc.(map[string]any)["Variables"].([]any) {
+				m := v.(map[string]any)
+				if sc, _ := m["Scope"].(map[string]any); sc != nil && sc["Machine"] != nil {
+					continue // partial matches, checked below
+				}
+				if id, _ := identity(v); !have[id] {
+					t.Errorf("%v: variable %s missing after apply", e.Names, strings.ReplaceAll(id, "\x00", " "))
+				}
+			}
+		}
+	}
+	octofx := snap.Find(schema.DeploymentProcess, "OctoFX")
+	var steps []string
+	actionIDs := map[string]string{}
+	for _, s := range octofx.Object()["Steps"].([]any) {
+		sm := s.(map[string]any)
+		steps = append(steps, sm["Name"].(string))
+		for _, a := range sm["Actions"].([]any) {
+			am := a.(map[string]any)
+			actionIDs[am["Name"].(string)] = am["Id"].(string)
+		}
+	}
+	if got, want := strings.Join(steps, ", "), "Deploy OctoFX Database, Deploy OctoFX Web, Deploy Rate Service, QA Sign-off, Smoke Tests, Invalidate CDN Cache, Notify Slack, Warm Legacy Cache"; got != want {
+		t.Errorf("OctoFX steps after apply:\n got %s\nwant %s", got, want)
+	}
+	// Existing actions keep their destination GUIDs (variables scoped to
+	// them, releases and channel rules keep working).
+	for _, p := range before.Spaces[0].Collections["deploymentprocesses"] {
+		if p["Id"] != octofx.ID {
+			continue
+		}
+		for _, s := range p["Steps"].([]any) {
+			for _, a := range s.(map[string]any)["Actions"].([]any) {
+				am := a.(map[string]any)
+				if got := actionIDs[am["Name"].(string)]; got != am["Id"] {
+					t.Errorf("action %s: ID %s after apply, %s before", am["Name"], got, am["Id"])
+				}
+			}
+		}
+	}
+
+	// No existing secret was overwritten or wiped.
+	after := dst.srv.Dump()
+	secretsAfter := secretsByID(after)
+	for k, v := range secretsBefore {
+		if secretsAfter[k] != v {
+			t.Errorf("secret %s changed: had %d characters, now %q", k, len(v), redact(secretsAfter[k]))
+		}
+	}
+	// Every new secret is a placeholder (or a generated certificate).
+	for k, v := range secretsAfter {
+		if _, old := secretsBefore[k]; !old && !strings.HasPrefix(v, PlaceholderPrefix) && !strings.HasPrefix(v, "LS0tLS1CRUdJTi") {
+			t.Errorf("new secret %s is not a placeholder", k)
+		}
+	}
+	// Audit data untouched.
+	for _, coll := range []string{"releases", "deployments"} {
+		if !equal(toAny(before.Spaces[0].Collections[coll]), toAny(after.Spaces[0].Collections[coll])) {
+			t.Errorf("%s changed", coll)
+		}
+	}
+
+	// Replay: zero writes.
+	dst.srv.ResetCounters()
+	p2, r2, err := Apply(ctx, dst.c, b, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := dst.srv.Writes(); w != 0 || p2.HasChanges() || r2.Status() != Succeeded {
+		t.Errorf("replay: %d writes, changes %v, status %s (%v)", w, p2.HasChanges(), r2.Status(), dst.srv.Counters())
+	}
+}
+
+func redact(s string) string {
+	if strings.HasPrefix(s, PlaceholderPrefix) || s == "" {
+		return s
+	}
+	return fmt.Sprintf("<%d characters>", len(s))
+}
+
+func toAny(docs []map[string]any) any {
+	out := make([]any, len(docs))
+	for i, d := range docs {
+		out[i] = d
+	}
+	return out
+}
+
+// withFaults returns a simulator options value with random faults.
+func TestApplyConvergesUnderFaults(t *testing.T) {
+	ctx := context.Background()
+	src := startSim(t, "source.json", octosim.Options{})
+	b := exportBundle(t, src, true)
+	o := Options{Optional: true, Logger: testLogger(), Concurrency: 8}
+
+	clean := startSim(t, "destination.json", octosim.Options{})
+	if _, r, err := Apply(ctx, clean.c, b, o); err != nil || r.Status() != Succeeded {
+		t.Fatalf("clean apply: %v %v", err, r)
+	}
+
+	faulty := startSim(t, "destination.json", octosim.Options{})
+	faulty.srv.SetFaults(octosim.Faults{ErrorRate: 0.08, RateLimitRate: 0.05, DropRate: 0.05, Seed: 7})
+	// Writes whose answer is lost after the server performed them: the
+	// client cannot tell, and must not create duplicates.
+	for _, prefix := range []string{"/api/Spaces-1/projects", "/api/Spaces-1/environments", "/api/Spaces-1/channels", "/api/Spaces-1/tenants", "/api/Spaces-1/scopeduserroles"} {
+		faulty.srv.AddFaultRule(octosim.FaultRule{Method: "POST", PathPrefix: prefix, Drop: true, AfterHandling: true, Times: 1})
+	}
+	faulty.srv.AddFaultRule(octosim.FaultRule{Method: "PUT", PathPrefix: "/api/Spaces-1/variables", Drop: true, AfterHandling: true, Times: 2})
+	_, r, err := Apply(ctx, faulty.c, b, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status() != Succeeded {
+		var buf strings.Builder
+		_ = r.WriteText(&buf)
+		t.Fatalf("apply under faults: %s\n%s", r.Status(), buf.String())
+	}
+	if r.Stats.Retries == 0 {
+		t.Error("no retries: the faults did not fire")
+	}
+	faulty.srv.ClearFaults()
+
+	// The same final state: exports of both destinations are equal.
+	ea, eb := exportBundle(t, clean, true), exportBundle(t, faulty, true)
+	if d := bundleDiffs(ea, eb); len(d) > 0 {
+		t.Errorf("the destinations differ:\n%s", strings.Join(d, "\n"))
+	}
+	// No duplicated entity: names unique per collection (and owner).
+	for _, sp := range faulty.srv.Dump().Spaces {
+		for coll, docs := range sp.Collections {
+			seen := map[string]bool{}
+			for _, d := range docs {
+				name, ok := d["Name"].(string)
+				if !ok {
+					continue
+				}
+				key := fmt.Sprint(d["ProjectId"], "/", name)
+				if coll == "scopeduserroles" {
+					key = fmt.Sprint(d["TeamId"], d["UserRoleId"], d["EnvironmentIds"], d["ProjectIds"], d["TenantIds"], d["ProjectGroupIds"])
+				}
+				if seen[key] {
+					t.Errorf("%s: duplicate %s", coll, key)
+				}
+				seen[key] = true
+			}
+		}
+	}
+	// No lost value: the same secrets on both.
+	if a, b := secretValues(clean.srv.Dump()), secretValues(faulty.srv.Dump()); strings.Join(a, "\n") != strings.Join(b, "\n") {
+		t.Errorf("secrets differ: clean %d, faulty %d: %q", len(a), len(b), diffLines(a, b))
+	}
+	// And a replay of the faulty one writes nothing.
+	faulty.srv.ResetCounters()
+	if _, _, err := Apply(ctx, faulty.c, b, o); err != nil || faulty.srv.Writes() != 0 {
+		t.Errorf("replay after faults: %v, %d writes", err, faulty.srv.Writes())
+	}
+}
+
+// modified returns a sealed copy of b with fn applied to the entity of kind
+// and names (fn returns nil to remove it).
+func modified(t *testing.T, b *bundles.Bundle, kind string, names []string, fn func(doc map[string]any) any) *bundles.Bundle {
+	t.Helper()
+	c := b.Clone()
+	k := schema.MustLookup(kind)
+	doc, ok := c.Entity(k, names...)
+	if !ok {
+		t.Fatalf("no %s %v in the bundle", kind, names)
+	}
+	nd := fn(schema.DeepCopy(doc).(map[string]any))
+	if nd == nil {
+		esc := make([]string, len(names))
+		for i, n := range names {
+			esc[i] = bundles.EscapeName(n)
+		}
+		p, _ := k.Path(esc...)
+		if !c.Remove(p) {
+			t.Fatalf("could not remove %s", p)
+		}
+	} else if _, err := c.PutEntity(k, names, nd); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestApplyErrors(t *testing.T) {
+	ctx := context.Background()
+	src := startSim(t, "source.json", octosim.Options{})
+	b := exportBundle(t, src, false)
+	o := Options{Logger: testLogger()}
+
+	t.Run("reference to nothing", func(t *testing.T) {
+		bad := modified(t, b, schema.DeploymentProcess, []string{"OctoFX"}, func(d map[string]any) any {
+			a := d["Steps"].([]any)[0].(map[string]any)["Actions"].([]any)[0].(map[string]any)
+			a["WorkerPoolId"] = "Windows Pool"
+			return d
+		})
+		dst := startSim(t, "destination.json", octosim.Options{})
+		p, err := MakePlan(ctx, dst.c, bad, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch := find(t, p, schema.DeploymentProcess, "OctoFX")
+		wantErr := `DeploymentProcess OctoFX: /Steps/0/Actions/0/WorkerPoolId: worker pool "Windows Pool" exists neither in the bundle nor on the destination`
+		if ch.Action != ActionError || ch.Error != wantErr {
+			t.Fatalf("got %s %q\nwant %q", ch.Action, ch.Error, wantErr)
+		}
+		if !p.HasErrors() {
+			t.Error("HasErrors false")
+		}
+		r, err := Execute(ctx, dst.c, bad, p, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status() != PartiallyFailed {
+			t.Errorf("status %s", r.Status())
+		}
+		for _, res := range r.Results {
+			if res.Kind == schema.ProjectVariables && res.Names[0] == "OctoFX" && res.Outcome != OutcomeSkipped {
+				t.Errorf("OctoFX variables (which scope to actions of the failed process): %s", res.Outcome)
+			}
+			if res.Kind == schema.Environment && res.Names[0] == "Development" && res.Outcome != OutcomeCreated {
+				t.Errorf("unrelated Development: %s", res.Outcome)
+			}
+		}
+		// Fixed bundle: a re-run finishes the job, a third run writes nothing.
+		rerun(t, dst, b, o)
+	})
+
+	t.Run("missing dependency", func(t *testing.T) {
+		bad := modified(t, b, schema.Lifecycle, []string{"QA"}, func(map[string]any) any { return nil })
+		dst := startSim(t, "destination.json", octosim.Options{})
+		p, err := MakePlan(ctx, dst.c, bad, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch := find(t, p, schema.Channel, "OctoFX", "QA")
+		wantErr := `Channel OctoFX/QA: /LifecycleId: lifecycle "QA" exists neither in the bundle nor on the destination`
+		if ch.Action != ActionError || ch.Error != wantErr {
+			t.Fatalf("got %s %q\nwant %q", ch.Action, ch.Error, wantErr)
+		}
+		r, err := Execute(ctx, dst.c, bad, p, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status() != PartiallyFailed {
+			t.Errorf("status %s", r.Status())
+		}
+		rerun(t, dst, b, o)
+	})
+
+	t.Run("server says 400", func(t *testing.T) {
+		dst := startSim(t, "destination.json", octosim.Options{})
+		rule := dst.srv.AddFaultRule(octosim.FaultRule{
+			Method: "PUT", PathPrefix: "/api/Spaces-1/deploymentprocesses/deploymentprocess-Projects-201", Times: -1,
+			Status: 400, Message: "There was a problem with your request.", Errors: []string{"Step 'Deploy Rate Service' references a feed that is not available."},
+		})
+		_, r, err := Apply(ctx, dst.c, b, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status() != PartiallyFailed {
+			t.Fatalf("status %s", r.Status())
+		}
+		var failed, skipped []string
+		for _, res := range r.Results {
+			switch res.Outcome {
+			case OutcomeFailed:
+				failed = append(failed, res.Error)
+			case OutcomeSkipped:
+				skipped = append(skipped, label(res.Kind, res.Names))
+			}
+		}
+		if len(failed) != 1 || !strings.Contains(failed[0], "DeploymentProcess OctoFX: updating: PUT") ||
+			!strings.Contains(failed[0], "400 Bad Request: There was a problem with your request. (Step 'Deploy Rate Service' references a feed that is not available.)") {
+			t.Errorf("failed: %q", failed)
+		}
+		if strings.Join(skipped, ", ") != "Project OctoFX, ProjectVariables OctoFX" {
+			t.Errorf("skipped: %q", skipped)
+		}
+		dst.srv.RemoveFaultRule(rule)
+		rerun(t, dst, b, o)
+	})
+}
+
+// rerun applies b again (it must succeed) and then once more (it must
+// write nothing).
+func rerun(t *testing.T, dst *sim, b *bundles.Bundle, o Options) {
+	t.Helper()
+	ctx := context.Background()
+	_, r, err := Apply(ctx, dst.c, b, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status() != Succeeded {
+		var buf strings.Builder
+		_ = r.WriteText(&buf)
+		t.Fatalf("re-run: %s\n%s", r.Status(), buf.String())
+	}
+	dst.srv.ResetCounters()
+	if _, r, err := Apply(ctx, dst.c, b, o); err != nil || r.Status() != Succeeded || dst.srv.Writes() != 0 {
+		t.Fatalf("third run: %v, %v, %d writes", err, r.Status(), dst.srv.Writes())
+	}
+}
+
+func TestVersionSkewAndStalePlans(t *testing.T) {
+	ctx := context.Background()
+	src := startSim(t, "source.json", octosim.Options{}) // 2025.2
+	b := exportBundle(t, src, false)
+	o := Options{Logger: testLogger()}
+
+	for _, tc := range []struct {
+		version string
+		refused bool
+	}{
+		{"2025.3.4512", false},
+		{"2025.1.1", false},
+		{"2025.4.1", true},
+		{"2024.2.1", true},
+		{"2026.2.1", true},
+	} {
+		dst := startSim(t, "", octosim.Options{ServerVersion: tc.version})
+		_, err := MakePlan(ctx, dst.c, b, o)
+		if (err != nil) != tc.refused || (err != nil && !strings.Contains(err.Error(), "version skew")) {
+			t.Errorf("destination %s: %v (refused: want %v)", tc.version, err, tc.refused)
+		}
+		if tc.refused {
+			if _, err := MakePlan(ctx, dst.c, b, Options{AllowVersionSkew: true}); err != nil {
+				t.Errorf("destination %s with AllowVersionSkew: %v", tc.version, err)
+			}
+		}
+	}
+
+	dst := startSim(t, "destination.json", octosim.Options{})
+	p, err := MakePlan(ctx, dst.c, b, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A saved plan survives the JSON round trip (apply --plan).
+	var buf strings.Builder
+	if err := p.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := ReadPlan(strings.NewReader(buf.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another bundle: refused.
+	other := modified(t, b, schema.Environment, []string{"Test"}, func(d map[string]any) any { d["Description"] = "changed"; return d })
+	if _, err := Execute(ctx, dst.c, other, saved, o); !errors.Is(err, ErrStalePlan) {
+		t.Errorf("another bundle: %v", err)
+	}
+	// The destination changed since the plan: refused, nothing written.
+	if _, err := dst.c.Post(ctx, dst.c.SpacePath("environments", false), map[string]any{"Name": "Pre-Production"}); err != nil {
+		t.Fatal(err)
+	}
+	dst.srv.ResetCounters()
+	if _, err := Execute(ctx, dst.c, b, saved, o); !errors.Is(err, ErrStalePlan) || dst.srv.Writes() != 0 {
+		t.Errorf("changed destination: %v, %d writes", err, dst.srv.Writes())
+	}
+	// A fresh plan, saved and read back, executes.
+	p, err = MakePlan(ctx, dst.c, b, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := p.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if saved, err = ReadPlan(strings.NewReader(buf.String())); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Execute(ctx, dst.c, b, saved, o)
+	if err != nil || r.Status() != Succeeded {
+		t.Fatalf("saved plan: %v %v", err, r)
+	}
+}
+
+func diffLines(a, b []string) []string {
+	m := map[string]int{}
+	for _, x := range a {
+		m[x]++
+	}
+	for _, x := range b {
+		m[x]--
+	}
+	var out []string
+	for k, v := range m {
+		if v != 0 {
+			out = append(out, fmt.Sprintf("%+d %s", v, redact(k)))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
