@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/octobundle/octobundle/bundles"
@@ -54,8 +55,66 @@ func TestApplyToEmptyDestination(t *testing.T) {
 	if r.Status() != Succeeded {
 		t.Fatalf("status %s: %+v", r.Status(), r.Summary)
 	}
+	if len(r.Cleanup) == 0 {
+		t.Error("no clean-up items: the source has secrets")
+	}
+
+	// A second export of the destination is the first bundle, except for
+	// what the destination legitimately owns:
+	//   - its built-in Default Lifecycle, Default Machine Policy and Default
+	//     Project Group, which a fresh space has and apply leaves alone
+	//     (their details are the destination's);
+	//   - certificate passwords: a new certificate gets a generated,
+	//     password-less placeholder certificate (clean-up item), so its
+	//     Password has no value where the source's had one.
+	want := []string{
+		"~ certificates/Acme Corp Portal.json /Password",
+		"~ certificates/OctoFX Production.json /Password",
+		"~ certificates/OctoFX Wildcard (Dev%2FTest).json /Password",
+		"~ lifecycles/Default Lifecycle.json /Description",
+		"~ lifecycles/Default Lifecycle.json /Phases/0 (removed)",
+		"~ lifecycles/Default Lifecycle.json /Phases/1 (removed)",
+		"~ lifecycles/Default Lifecycle.json /Phases/2 (removed)",
+		"~ lifecycles/Default Lifecycle.json /Phases/3 (removed)",
+		"~ lifecycles/Default Lifecycle.json /ReleaseRetentionPolicy/Strategy",
+		"~ lifecycles/Default Lifecycle.json /TentacleRetentionPolicy/Strategy",
+		"~ machine-policies/Default Machine Policy.json /Description",
+		"~ machine-policies/Default Machine Policy.json /MachineCleanupPolicy/DeleteMachinesElapsedTimeSpan",
+		"~ machine-policies/Default Machine Policy.json /MachineHealthCheckPolicy/HealthCheckCron",
+		"~ machine-policies/Default Machine Policy.json /MachineHealthCheckPolicy/HealthCheckInterval",
+		"~ machine-policies/Default Machine Policy.json /MachineHealthCheckPolicy/PowerShellHealthCheckPolicy/ScriptBody",
+		"~ project-groups/Default Project Group.json /Description",
+	}
 	again := exportBundle(t, dst, true)
-	for _, d := range bundleDiffs(b, again) {
-		t.Log(d)
+	if got := bundleDiffs(b, again); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the destination's export differs from the bundle:\n got:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	// The built-ins are left alone, not overwritten.
+	for _, n := range []string{"Default Lifecycle", "Default Machine Policy", "Default Project Group"} {
+		var kind string
+		switch n {
+		case "Default Lifecycle":
+			kind = "Lifecycle"
+		case "Default Machine Policy":
+			kind = "MachinePolicy"
+		default:
+			kind = "ProjectGroup"
+		}
+		for _, res := range r.Results {
+			if res.Kind == kind && res.Names[0] == n && res.Outcome != OutcomeLeftAlone {
+				t.Errorf("%s %s: %s, want left-alone", kind, n, res.Outcome)
+			}
+		}
+	}
+	// Every new secret holds a placeholder (certificates a generated one).
+	for k, v := range secretsByID(dst.srv.Dump()) {
+		if !strings.HasPrefix(v, PlaceholderPrefix) && !strings.HasPrefix(v, "LS0tLS1CRUdJTi") {
+			t.Errorf("secret %s is not a placeholder", k)
+		}
+	}
+	// Replay: zero writes.
+	dst.srv.ResetCounters()
+	if _, r, err := Apply(ctx, dst.c, b, o); err != nil || r.Status() != Succeeded || dst.srv.Writes() != 0 {
+		t.Errorf("replay: %v, %d writes", err, dst.srv.Writes())
 	}
 }

@@ -1,0 +1,289 @@
+package apply
+
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"strings"
+	"testing"
+
+	"github.com/octobundle/octobundle/schema"
+)
+
+func js(t *testing.T, s string) any {
+	t.Helper()
+	d := json.NewDecoder(strings.NewReader(s))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		t.Fatalf("%s: %v", s, err)
+	}
+	return v
+}
+
+func TestCheckVersion(t *testing.T) {
+	for _, tc := range []struct {
+		src, dst string
+		allow    bool
+		ok       bool
+	}{
+		{"2025.2.9876", "2025.2.1", false, true},
+		{"2025.2.9876", "2025.3.4512", false, true},
+		{"2025.2.9876", "2025.1.10125", false, true},
+		{"2025.2.9876", "2025.4.1", false, false},
+		{"2025.4.1", "2025.2.1", false, false},
+		{"2024.4.1", "2025.1.1", false, false}, // different major
+		{"2024.4.1", "2025.1.1", true, true},
+		{"2020.5.0-rc0001", "2020.6.1", false, true},
+		{"", "2025.1.1", false, false},
+		{"", "2025.1.1", true, true},
+		{"2025.1.1", "garbage", false, false},
+	} {
+		err := checkVersion(tc.src, tc.dst, tc.allow)
+		if (err == nil) != tc.ok {
+			t.Errorf("checkVersion(%q, %q, %v) = %v, want ok %v", tc.src, tc.dst, tc.allow, err, tc.ok)
+		}
+	}
+}
+
+func TestDiff(t *testing.T) {
+	for _, tc := range []struct {
+		name, before, after string
+		want                []string // "path before after"
+	}{
+		{"equal", `{"a":1,"b":[1,2]}`, `{"b":[1,2],"a":1}`, nil},
+		{"scalar", `{"a":"x"}`, `{"a":"y"}`, []string{`/a "x" "y"`}},
+		{"added key", `{}`, `{"a":1}`, []string{`/a null 1`}},
+		{"removed key", `{"a":1}`, `{}`, []string{`/a 1 null`}},
+		{"nested", `{"p":{"q":1,"r":2}}`, `{"p":{"q":1,"r":3}}`, []string{`/p/r 2 3`}},
+		{"scalar array whole", `{"e":["A","B"]}`, `{"e":["A"]}`, []string{`/e ["A","B"] ["A"]`}},
+		{"named element added", `{"Steps":[{"Name":"a"},{"Name":"c"}]}`, `{"Steps":[{"Name":"a"},{"Name":"b"},{"Name":"c"}]}`,
+			[]string{`/Steps/1 null {"Name":"b"}`}},
+		{"named element changed", `{"Steps":[{"Name":"a","X":1}]}`, `{"Steps":[{"Name":"a","X":2}]}`, []string{`/Steps/0/X 1 2`}},
+		{"variable by name and scope", `{"Variables":[{"Name":"v","Scope":{"Environment":["P"]},"Value":"1"},{"Name":"v","Scope":{},"Value":"2"}]}`,
+			`{"Variables":[{"Name":"v","Scope":{},"Value":"2"},{"Name":"v","Scope":{"Environment":["P"]},"Value":"3"}]}`,
+			[]string{`/Variables/1/Value "1" "3"`}},
+		{"secrets compared whole", `{"P":{"HasValue":false}}`, `{"P":{"HasValue":true}}`, []string{`/P {"HasValue":false} {"HasValue":true}`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, d := range diff(js(t, tc.before), js(t, tc.after)) {
+				b, _ := json.Marshal(d.Before)
+				a, _ := json.Marshal(d.After)
+				got = append(got, strings.TrimSuffix(d.Path, " (removed)")+" "+string(b)+" "+string(a))
+			}
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMerge(t *testing.T) {
+	for _, tc := range []struct {
+		name, bundle, dest string
+		sync               bool
+		want               string
+	}{
+		{"absent keys keep the destination's", `{"a":1}`, `{"a":0,"b":2}`, true, `{"a":1,"b":2}`},
+		{"nested absent keys", `{"p":{"a":1}}`, `{"p":{"a":0,"new":true}}`, false, `{"p":{"a":1,"new":true}}`},
+		{"IDs kept by name", `{"Steps":[{"Name":"s","X":2}]}`, `{"Steps":[{"Name":"s","X":1,"Id":"g1"}]}`, true,
+			`{"Steps":[{"Id":"g1","Name":"s","X":2}]}`},
+		{"destination-only steps stay in place", `{"Steps":[{"Name":"a"},{"Name":"c"}]}`,
+			`{"Steps":[{"Name":"z"},{"Name":"a"},{"Name":"b"},{"Name":"c"}]}`, true,
+			`{"Steps":[{"Name":"z"},{"Name":"a"},{"Name":"b"},{"Name":"c"}]}`},
+		{"exact kinds drop destination-only elements", `{"Tags":[{"Name":"a"}]}`, `{"Tags":[{"Name":"a","Id":"1"},{"Name":"b"}]}`, false,
+			`{"Tags":[{"Id":"1","Name":"a"}]}`},
+		{"scalar arrays are the bundle's", `{"E":["A"]}`, `{"E":["A","B"]}`, true, `{"E":["A"]}`},
+		{"existing secret kept", `{"P":{"HasValue":false}}`, `{"P":{"HasValue":true,"NewValue":null}}`, true, `{"P":{"HasValue":true,"NewValue":null}}`},
+		{"existing sensitive variable kept whole",
+			`{"Variables":[{"Name":"pw","Scope":{},"IsSensitive":true,"Value":null,"Description":"new"}]}`,
+			`{"Variables":[{"Id":"v1","Name":"pw","Scope":{},"IsSensitive":true,"Value":null,"Description":"old"}]}`, true,
+			`{"Variables":[{"Description":"old","Id":"v1","IsSensitive":true,"Name":"pw","Scope":{},"Value":null}]}`},
+		{"variable scoped differently is another variable",
+			`{"Variables":[{"Name":"v","Scope":{"Role":["web"]},"Value":"1"}]}`,
+			`{"Variables":[{"Id":"v1","Name":"v","Scope":{},"Value":"0"}]}`, true,
+			`{"Variables":[{"Id":"v1","Name":"v","Scope":{},"Value":"0"},{"Name":"v","Scope":{"Role":["web"]},"Value":"1"}]}`},
+		{"maps are unions (tenant links)", `{"PE":{"A":["S"]}}`, `{"PE":{"A":["P"],"B":["P"]}}`, true, `{"PE":{"A":["S"],"B":["P"]}}`},
+		{"new entity", `{"a":1}`, `null`, true, `{"a":1}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := js(t, tc.dest)
+			got := mergeDoc(js(t, tc.bundle), d, mergePolicy{keepDestOnly: tc.sync})
+			if !equal(got, js(t, tc.want)) {
+				t.Errorf("got  %s\nwant %s", canonical(got), tc.want)
+			}
+		})
+	}
+}
+
+func TestFillSecrets(t *testing.T) {
+	for _, tc := range []struct {
+		name, kind, body, dest string
+		wantFields         []string
+		check              func(t *testing.T, out map[string]any)
+	}{
+		{"new sensitive variable", schema.ProjectVariables,
+			`{"Variables":[{"Name":"pw","Scope":{},"IsSensitive":true,"Value":null},{"Name":"plain","Scope":{},"Value":"x"}]}`, `null`,
+			[]string{"Variables[pw]/Value"}, func(t *testing.T, out map[string]any) {
+				v := out["Variables"].([]any)[0].(map[string]any)["Value"].(string)
+				if !strings.HasPrefix(v, PlaceholderPrefix) {
+					t.Errorf("value %q", v)
+				}
+			}},
+		{"existing sensitive variable untouched", schema.ProjectVariables,
+			`{"Variables":[{"Name":"pw","Scope":{"Environment":["Environments-1"]},"IsSensitive":true,"Value":null}]}`,
+			`{"Variables":[{"Id":"v1","Name":"pw","Scope":{"Environment":["Environments-1"]},"IsSensitive":true,"Value":null}]}`,
+			nil, func(t *testing.T, out map[string]any) {
+				if v := out["Variables"].([]any)[0].(map[string]any)["Value"]; v != nil {
+					t.Errorf("value %v", v)
+				}
+			}},
+		{"new account secret", schema.Account, `{"Name":"a","Token":{"HasValue":true,"NewValue":null}}`, `null`,
+			[]string{"Token"}, nil},
+		{"existing feed password kept", schema.Feed, `{"Password":{"HasValue":true}}`, `{"Password":{"HasValue":true,"NewValue":null}}`, nil, nil},
+		{"secret without a value stays empty", schema.Feed, `{"Password":{"HasValue":false}}`, `null`, nil, nil},
+		{"tenant values", schema.TenantVariables, `{"ProjectVariables":{"P":{"Variables":{"E":{"T":{"HasValue":true},"U":"plain"}}}}}`, `{}`,
+			[]string{"ProjectVariables/P/Variables/E/T"}, nil},
+		{"certificate", schema.Certificate, `{"CertificateData":{"HasValue":true},"Password":{"HasValue":true}}`, `null`,
+			[]string{"CertificateData"}, func(t *testing.T, out map[string]any) {
+				data := out["CertificateData"].(map[string]any)["NewValue"].(string)
+				raw, err := base64.StdEncoding.DecodeString(data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				blk, rest := pem.Decode(raw)
+				if blk == nil || blk.Type != "CERTIFICATE" {
+					t.Fatal("no PEM certificate")
+				}
+				cert, err := x509.ParseCertificate(blk.Bytes)
+				if err != nil || cert.Subject.CommonName != "c" {
+					t.Errorf("certificate: %v %v", err, cert)
+				}
+				if k, _ := pem.Decode(rest); k == nil || k.Type != "PRIVATE KEY" {
+					t.Error("no private key")
+				}
+				if hv := out["Password"].(map[string]any)["HasValue"]; hv != false {
+					t.Errorf("password HasValue %v", hv)
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := schema.MustLookup(tc.kind)
+			var dest any
+			if tc.dest != "null" {
+				dest = js(t, tc.dest)
+			}
+			predicted := predictCleanup(k, []string{"c"}, js(t, tc.body), dest)
+			out, items, err := fillSecrets(k, []string{"c"}, js(t, tc.body), dest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fields, pfields []string
+			for _, it := range items {
+				fields = append(fields, it.Field)
+			}
+			for _, it := range predicted {
+				pfields = append(pfields, it.Field)
+			}
+			if strings.Join(fields, "|") != strings.Join(tc.wantFields, "|") || strings.Join(pfields, "|") != strings.Join(tc.wantFields, "|") {
+				t.Errorf("clean-up fields %q (predicted %q), want %q", fields, pfields, tc.wantFields)
+			}
+			if tc.check != nil {
+				tc.check(t, out.(map[string]any))
+			}
+		})
+	}
+}
+
+func TestCheckNothingLost(t *testing.T) {
+	live := `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":true,"Value":null},{"Id":"2","Name":"x","Value":"a"}]}`
+	for _, tc := range []struct {
+		name, body string
+		ok         bool
+	}{
+		{"all kept", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":true,"Value":null},{"Id":"2","Name":"x","Value":"b"}]}`, true},
+		{"sensitive without Id", `{"Variables":[{"Name":"pw","IsSensitive":true,"Value":null},{"Id":"2","Name":"x","Value":"b"}]}`, false},
+		{"sensitive overwritten", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":true,"Value":"oops"},{"Id":"2","Name":"x"}]}`, false},
+		{"made non-sensitive", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":false,"Value":null},{"Id":"2","Name":"x"}]}`, false},
+		{"variable dropped", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":true,"Value":null}]}`, false},
+	} {
+		err := checkNothingLost(js(t, live).(map[string]any), js(t, tc.body).(map[string]any))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
+
+func TestPlanJSONRoundTrip(t *testing.T) {
+	p := &Plan{
+		Format: PlanFormat, BundleDigest: "sha256:" + strings.Repeat("a", 64),
+		Destination: Destination{Server: "http://x", Space: "Default", ServerVersion: "2025.1.1", Fingerprint: "sha256:" + strings.Repeat("b", 64)},
+		Changes: []Change{
+			{Kind: "Environment", Names: []string{"Test"}, Path: "environments/Test.json", Action: ActionCreate, Desired: js(t, `{"Name":"Test","SortOrder":2}`), WriteMain: true},
+			{Kind: "DeploymentProcess", Names: []string{"OctoFX"}, Path: "projects/OctoFX/deployment-process.json", Action: ActionError, Error: "boom"},
+			{Kind: "Channel", Names: []string{"OctoFX", "QA"}, Path: "projects/OctoFX/channels/QA.json", Action: ActionUpdate,
+				Diff: []FieldDiff{{Path: "/Description", Before: "a", After: "b"}}, Desired: js(t, `{"Name":"QA"}`), WriteDeferred: true},
+		},
+		Cleanup: []CleanupItem{{Kind: "Account", Names: []string{"A"}, Field: "Token", Why: "new secret"}},
+		Summary: map[Action]int{ActionCreate: 1, ActionError: 1, ActionUpdate: 1},
+	}
+	var buf strings.Builder
+	if err := p.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	q, err := ReadPlan(strings.NewReader(buf.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf2 strings.Builder
+	if err := q.WriteJSON(&buf2); err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != buf2.String() {
+		t.Errorf("round trip changed the plan:\n%s\n%s", buf.String(), buf2.String())
+	}
+	var text strings.Builder
+	if err := q.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`+ create  Environment "Test"`, `x error   DeploymentProcess "OctoFX"`, `~ update  Channel "OctoFX"/"QA"`, `~ /Description: "a" → "b"`, "Plan: 1 to create, 1 to update, 0 unchanged, 0 left alone, 1 errors."} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text plan lacks %q:\n%s", want, text.String())
+		}
+	}
+	// Bad plans are refused.
+	for _, bad := range []string{
+		`{"format":"octobundle-plan/v0"}`,
+		strings.Replace(buf.String(), `"action": "create"`, `"action": "delete"`, 1),
+		strings.Replace(buf.String(), `"error": "boom"`, `"reason": "x"`, 1),
+		`not json`,
+	} {
+		if _, err := ReadPlan(strings.NewReader(bad)); err == nil {
+			t.Errorf("ReadPlan accepted %.80s", bad)
+		}
+	}
+}
+
+func TestReceiptStatus(t *testing.T) {
+	for _, tc := range []struct {
+		outcomes []Outcome
+		want     Status
+	}{
+		{[]Outcome{OutcomeCreated, OutcomeUnchanged, OutcomeLeftAlone}, Succeeded},
+		{nil, Succeeded},
+		{[]Outcome{OutcomeCreated, OutcomeFailed, OutcomeSkipped}, PartiallyFailed},
+		{[]Outcome{OutcomeUnchanged, OutcomeFailed}, PartiallyFailed},
+		{[]Outcome{OutcomeFailed, OutcomeSkipped}, Failed},
+	} {
+		r := &Receipt{Summary: map[Outcome]int{}}
+		for _, o := range tc.outcomes {
+			r.Results = append(r.Results, Result{Outcome: o})
+			r.Summary[o]++
+		}
+		if got := r.Status(); got != tc.want {
+			t.Errorf("%v: %s, want %s", tc.outcomes, got, tc.want)
+		}
+	}
+}
