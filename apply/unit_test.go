@@ -121,8 +121,8 @@ func TestMerge(t *testing.T) {
 func TestFillSecrets(t *testing.T) {
 	for _, tc := range []struct {
 		name, kind, body, dest string
-		wantFields         []string
-		check              func(t *testing.T, out map[string]any)
+		wantFields             []string
+		check                  func(t *testing.T, out map[string]any)
 	}{
 		{"new sensitive variable", schema.ProjectVariables,
 			`{"Variables":[{"Name":"pw","Scope":{},"IsSensitive":true,"Value":null},{"Name":"plain","Scope":{},"Value":"x"}]}`, `null`,
