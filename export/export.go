@@ -211,21 +211,9 @@ func checkNames(s *snapshot.Snapshot, list []*snapshot.Entity) []string {
 			}
 			report(k.Name, scope, e.Name, where)
 		}
-		obj := e.Object()
-		if obj == nil {
-			continue
-		}
-		for _, p := range k.Provided(obj) {
-			scope := e.ID
-			if p.Within == schema.ScopeOwner {
-				scope = e.Root().ID
-			}
-			name := p.Name
-			if p.Qualify && e.Owner != nil {
-				name = e.Owner.Name + "/" + name
-			}
+		for _, p := range snapshot.ProvidedNames(e) {
 			if p.Kind != schema.ProcessOwner {
-				report(p.Kind, scope, name, e.Label())
+				report(p.Kind, p.Scope, p.Name, e.Label())
 			}
 		}
 	}

@@ -626,3 +626,42 @@ func (k *Kind) Provided(doc map[string]any) []Provided {
 	}
 	return out
 }
+
+// Visit calls fn with every reference value in doc — string values, the
+// elements of joined lists one by one, and map keys — without changing doc.
+func (k *Kind) Visit(doc any, fn func(ref Ref, at []string, v string)) error {
+	return k.Rewrite(deepCopy(doc), func(ref Ref, at []string, v any) (any, error) {
+		if s, ok := v.(string); ok {
+			fn(ref, at, s)
+		}
+		return v, nil
+	})
+}
+
+// VisitRefs is Visit for an explicit list of references (the union of
+// several kinds' references, as a shared collection has).
+func VisitRefs(refs []Ref, doc map[string]any, fn func(ref Ref, at []string, v string)) error {
+	return (&Kind{Name: "references", Refs: refs}).Visit(doc, fn)
+}
+
+// IsSensitiveValue reports whether v is an Octopus SensitiveValue object: a
+// map with HasValue or NewValue and no keys but HasValue, NewValue and Hint.
+func IsSensitiveValue(v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return false
+	}
+	_, hv := m["HasValue"]
+	_, nv := m["NewValue"]
+	if !hv && !nv {
+		return false
+	}
+	for k := range m {
+		switch k {
+		case "HasValue", "NewValue", "Hint":
+		default:
+			return false
+		}
+	}
+	return true
+}

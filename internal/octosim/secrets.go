@@ -1,6 +1,7 @@
 package octosim
 
 import (
+	"github.com/octobundle/octobundle/schema"
 	"strconv"
 	"strings"
 )
@@ -16,28 +17,6 @@ import (
 //   - {"HasValue": false} clears it.
 //
 // Sensitive variables follow different rules (see variables.go).
-
-// isSensitiveObj reports whether v is a SensitiveValue object: a map whose
-// keys are only HasValue, NewValue and Hint, with HasValue or NewValue.
-func isSensitiveObj(v any) bool {
-	m, ok := v.(map[string]any)
-	if !ok || len(m) == 0 {
-		return false
-	}
-	_, hv := m["HasValue"]
-	_, nv := m["NewValue"]
-	if !hv && !nv {
-		return false
-	}
-	for k := range m {
-		switch k {
-		case "HasValue", "NewValue", "Hint":
-		default:
-			return false
-		}
-	}
-	return true
-}
 
 func sensitive(secret *string) map[string]any {
 	if secret == nil {
@@ -68,7 +47,7 @@ func resolveSensitive(in map[string]any, old any) map[string]any {
 func storedSecret(old any) *string {
 	switch t := old.(type) {
 	case map[string]any:
-		if !isSensitiveObj(t) {
+		if !schema.IsSensitiveValue(t) {
 			return nil
 		}
 		if hv, _ := t["HasValue"].(bool); !hv {
@@ -89,7 +68,7 @@ func storedSecret(old any) *string {
 func mergeSecrets(in any, old any) any {
 	switch t := in.(type) {
 	case map[string]any:
-		if isSensitiveObj(t) {
+		if schema.IsSensitiveValue(t) {
 			return resolveSensitive(t, old)
 		}
 		om, _ := old.(map[string]any)
@@ -193,7 +172,7 @@ func maskSecrets(v any) {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, x := range t {
-			if isSensitiveObj(x) {
+			if schema.IsSensitiveValue(x) {
 				m := x.(map[string]any)
 				hv := storedSecret(m) != nil
 				masked := map[string]any{"HasValue": hv, "NewValue": nil}
@@ -207,7 +186,7 @@ func maskSecrets(v any) {
 		}
 	case []any:
 		for i, x := range t {
-			if isSensitiveObj(x) {
+			if schema.IsSensitiveValue(x) {
 				t[i] = map[string]any{"HasValue": storedSecret(x) != nil, "NewValue": nil}
 				continue
 			}

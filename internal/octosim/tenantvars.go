@@ -2,6 +2,7 @@ package octosim
 
 import (
 	"fmt"
+	"github.com/octobundle/octobundle/schema"
 	"net/http"
 	"sort"
 	"strings"
@@ -114,7 +115,7 @@ func (s *Server) renderTenantVariables(sp *space, tenant map[string]any) map[str
 }
 
 func renderTenantValue(v any, sensitiveTemplate bool) any {
-	if isSensitiveObj(v) || sensitiveTemplate {
+	if schema.IsSensitiveValue(v) || sensitiveTemplate {
 		return map[string]any{"HasValue": storedSecret(v) != nil, "NewValue": nil}
 	}
 	return deepCopy(v)
@@ -246,7 +247,7 @@ func resolveTenantValue(in, old any, sensitiveTemplate bool) (any, bool) {
 		}
 		return t, true
 	case map[string]any:
-		if isSensitiveObj(t) {
+		if schema.IsSensitiveValue(t) {
 			v := resolveSensitive(t, old)
 			if storedSecret(v) == nil {
 				return nil, false

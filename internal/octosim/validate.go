@@ -133,76 +133,6 @@ type refHit struct {
 	value string
 }
 
-// findRefs returns the string values at a registry reference path
-// ("Steps/*/Actions/*/Environments", "ProjectEnvironments/~"), honouring
-// the reference's condition on the leaf's parent object.
-func findRefs(doc any, path string, when *schema.Cond) []refHit {
-	var out []refHit
-	var walk func(node any, segs []string, at []string, parent map[string]any)
-	leaf := func(node any, at []string, parent map[string]any) {
-		if when != nil && !condHolds(parent, when) {
-			return
-		}
-		switch t := node.(type) {
-		case string:
-			if t != "" {
-				out = append(out, refHit{at: at, value: t})
-			}
-		case []any:
-			for i, x := range t {
-				if s, ok := x.(string); ok && s != "" {
-					out = append(out, refHit{at: appendAt(at, strconv.Itoa(i)), value: s})
-				}
-			}
-		}
-	}
-	walk = func(node any, segs []string, at []string, parent map[string]any) {
-		if len(segs) == 0 {
-			leaf(node, at, parent)
-			return
-		}
-		seg := segs[0]
-		switch t := node.(type) {
-		case map[string]any:
-			switch seg {
-			case "~":
-				if when != nil && !condHolds(t, when) {
-					return
-				}
-				for _, k := range sortedKeys(t) {
-					out = append(out, refHit{at: appendAt(at, k), value: k})
-				}
-			case "*":
-				for _, k := range sortedKeys(t) {
-					walk(t[k], segs[1:], appendAt(at, k), t)
-				}
-			default:
-				v, ok := t[seg]
-				if !ok {
-					return
-				}
-				walk(v, segs[1:], appendAt(at, seg), t)
-			}
-		case []any:
-			rest := segs
-			if seg == "*" {
-				rest = segs[1:]
-			}
-			for i, x := range t {
-				walk(x, rest, appendAt(at, strconv.Itoa(i)), parent)
-			}
-		}
-	}
-	walk(doc, strings.Split(path, "/"), nil, nil)
-	return out
-}
-
-func appendAt(at []string, s string) []string {
-	out := make([]string, len(at), len(at)+1)
-	copy(out, at)
-	return append(out, s)
-}
-
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -210,29 +140,6 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func condHolds(obj map[string]any, c *schema.Cond) bool {
-	if obj == nil {
-		return false
-	}
-	var got string
-	switch t := obj[c.Field].(type) {
-	case string:
-		got = t
-	case bool:
-		got = strconv.FormatBool(t)
-	case float64:
-		got = strconv.FormatFloat(t, 'f', -1, 64)
-	default:
-		return false
-	}
-	for _, v := range c.Values {
-		if strings.EqualFold(v, got) {
-			return true
-		}
-	}
-	return false
 }
 
 // fieldPath renders a location as Octopus-style field path: Steps[0].Actions[1].Environments.
@@ -255,12 +162,13 @@ func fieldPath(at []string) string {
 func (s *Server) checkRefs(sp *space, spec *collSpec, doc map[string]any) []string {
 	var errs []string
 	project := ownerProject(spec, doc)
-	for _, ref := range spec.Refs {
-		for _, hit := range findRefs(doc, ref.Path, ref.When) {
-			if msg := s.checkRef(sp, ref, hit, project, doc); msg != "" {
-				errs = append(errs, msg)
-			}
+	err := schema.VisitRefs(spec.Refs, doc, func(ref schema.Ref, at []string, v string) {
+		if msg := s.checkRef(sp, ref, refHit{at: at, value: v}, project, doc); msg != "" {
+			errs = append(errs, msg)
 		}
+	})
+	if err != nil {
+		errs = append(errs, err.Error())
 	}
 	return errs
 }

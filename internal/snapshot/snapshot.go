@@ -153,11 +153,36 @@ func (s *Snapshot) indexEntity(e *Entity) {
 			s.Index.Add(k.IndexAs, scope, e.ID, e.Name)
 		}
 	}
+	for _, p := range ProvidedNames(e) {
+		if p.ID != "" {
+			s.Index.Add(p.Kind, p.Scope, p.ID, p.Name)
+		}
+	}
+}
+
+// Provided is a scoped name an entity contributes (an action of a process,
+// a tenant variable template of a project), placed in its index scope.
+type Provided struct {
+	// Kind is the namespace (schema.Action, schema.ProjectTemplate …).
+	Kind string
+	// Scope is the server ID the name is unique within.
+	Scope string
+	// ID is the server ID or GUID of the named thing.
+	ID string
+	// Name is the name, qualified by the owner where the registry says so
+	// (runbook actions are "Runbook/Action").
+	Name string
+}
+
+// ProvidedNames returns the scoped names e contributes, as the registry's
+// Provides declare them.
+func ProvidedNames(e *Entity) []Provided {
 	obj := e.Object()
 	if obj == nil {
-		return
+		return nil
 	}
-	for _, p := range k.Provided(obj) {
+	var out []Provided
+	for _, p := range e.Kind.Provided(obj) {
 		scope := e.ID
 		if p.Within == schema.ScopeOwner {
 			scope = e.Root().ID
@@ -166,10 +191,9 @@ func (s *Snapshot) indexEntity(e *Entity) {
 		if p.Qualify && e.Owner != nil {
 			name = e.Owner.Name + "/" + name
 		}
-		if p.ID != "" {
-			s.Index.Add(p.Kind, scope, p.ID, name)
-		}
+		out = append(out, Provided{Kind: p.Kind, Scope: scope, ID: p.ID, Name: name})
 	}
+	return out
 }
 
 // Options say what to read.
