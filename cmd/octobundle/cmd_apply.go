@@ -18,11 +18,7 @@ func applyCommand() *cli.Command {
 			&cli.StringFlag{Name: "cleanup-report", Usage: "also write the clean-up report (JSON) to `FILE`"},
 		),
 		Action: func(c *cli.Context) error {
-			b, err := readBundleArg(c)
-			if err != nil {
-				return err
-			}
-			cl, err := connect(c)
+			b, cl, err := bundleAndDestination(c)
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/octobundle/octobundle/apply"
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/urfave/cli/v2"
 )
 
@@ -29,17 +30,23 @@ func applyOptions(c *cli.Context, what string) apply.Options {
 	}
 }
 
-// readBundleArg reads the single BUNDLE argument.
-func readBundleArg(c *cli.Context) (*bundles.Bundle, error) {
+// bundleAndDestination reads the single BUNDLE argument (verifying it) and
+// connects to the destination; shared by plan and apply.
+func bundleAndDestination(c *cli.Context) (*bundles.Bundle, *octopus.Client, error) {
 	if c.NArg() != 1 {
-		return nil, usageError("%s takes one BUNDLE argument (a directory or .tar.zst)", c.Command.Name)
+		return nil, nil, usageError("%s takes one BUNDLE argument (a directory or .tar.zst)", c.Command.Name)
 	}
 	switch c.String("output") {
 	case "text", "json":
 	default:
-		return nil, usageError("--output must be text or json, not %q", c.String("output"))
+		return nil, nil, usageError("--output must be text or json, not %q", c.String("output"))
 	}
-	return bundles.Read(c.Args().First(), bundles.ReadOptions{})
+	b, err := bundles.Read(c.Args().First(), bundles.ReadOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := connect(c)
+	return b, cl, err
 }
 
 func planCommand() *cli.Command {
@@ -52,11 +59,7 @@ func planCommand() *cli.Command {
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when there are no changes, 2 when there are changes, 1 on error"},
 		),
 		Action: func(c *cli.Context) error {
-			b, err := readBundleArg(c)
-			if err != nil {
-				return err
-			}
-			cl, err := connect(c)
+			b, cl, err := bundleAndDestination(c)
 			if err != nil {
 				return err
 			}
