@@ -25,7 +25,10 @@
 // every field the bundle has takes the bundle's value, and nothing the
 // destination has is deleted — a destination-only step stays where it was,
 // a destination-only variable, project link or tenant variable value stays
-// (see merge.go for the exact rule). Entities are never deleted. Releases,
+// (see merge.go for the exact rule). Entities are never deleted, and there
+// is no option yet to delete destination-only entries. A team's scoped user
+// roles are created when the team has none on the destination; an existing
+// role mapping belongs to the destination and is left alone. Releases,
 // deployments, runbook runs and snapshots, users and server settings are
 // never touched; deployment targets and workers only when the bundle holds
 // them and Options.Optional is set. A variable scoped to deployment targets
@@ -432,7 +435,7 @@ func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (notes, pr
 			return v, nil
 		}
 		if bs, err := bundleScope(ref, names, at); err == nil {
-			if j, ok := pl.bn.find(to, bs, name); ok && pl.changes[j].Kind != "" {
+			if _, ok := pl.bn.find(to, bs, name); ok {
 				return v, nil
 			}
 		}
