@@ -196,6 +196,7 @@ type APIError struct {
 	Errors []string
 }
 
+// Error renders the request, the status and the server's messages.
 func (e *APIError) Error() string {
 	msg := fmt.Sprintf("%s %s: %d %s", e.Method, e.Path, e.Status, http.StatusText(e.Status))
 	if e.Message != "" {
