@@ -36,6 +36,10 @@ type Manifest struct {
 	ToolVersion string
 	// Source is where the content was exported from.
 	Source Source
+	// Projects lists, sorted, the projects a partial export (--project)
+	// selected, with what they depend on; empty means the whole space. A
+	// bundle is authoritative only for what it holds.
+	Projects []string `json:",omitempty"`
 	// ExportedAt is when the export ran (UTC, whole seconds).
 	ExportedAt time.Time
 	// Counts is the number of entity files per kind name; set by Seal.

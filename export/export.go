@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -169,6 +170,7 @@ func build(s *snapshot.Snapshot, o Options, log *slog.Logger) (*bundles.Bundle, 
 		Format:      bundles.FormatV1,
 		ToolVersion: o.ToolVersion,
 		Source:      bundles.Source{Server: s.Server, ServerVersion: s.ServerVersion, Space: s.SpaceName},
+		Projects:    selectedProjects(o.Projects),
 	})
 	for i, e := range sel.list {
 		p, err := b.PutEntity(e.Kind, e.Names(), docs[i])
@@ -231,4 +233,15 @@ func plural(kind string) string {
 		return "variable templates"
 	}
 	return kind + "s"
+}
+
+// selectedProjects is the manifest's record of a partial export: the
+// projects asked for, sorted and without repeats; nil for the whole space.
+func selectedProjects(names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	out := append([]string(nil), names...)
+	sort.Strings(out)
+	return slices.Compact(out)
 }

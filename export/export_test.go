@@ -485,6 +485,11 @@ func TestProjectSelection(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			want := append([]string(nil), tt.projects...)
+			sort.Strings(want)
+			if !equal(res.Bundle.Manifest.Projects, want) {
+				t.Errorf("manifest records projects %q, want %q", res.Bundle.Manifest.Projects, want)
+			}
 			var got []string
 			for _, e := range res.Bundle.Entries() {
 				got = append(got, e.Path)
