@@ -1,0 +1,28 @@
+package main
+
+import (
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestInterspersed(t *testing.T) {
+	app := newApp(io.Discard, io.Discard)
+	tests := []struct{ in, want string }{
+		{"octobundle plan --server U b.tar.zst", "octobundle plan --server U b.tar.zst"},
+		{"octobundle plan --server U b.tar.zst --out p.json --detailed-exitcode", "octobundle plan --server U --out p.json --detailed-exitcode b.tar.zst"},
+		{"octobundle --log-level debug apply b --plan p.json", "octobundle --log-level debug apply --plan p.json b"},
+		{"octobundle export --project A --out x --project B", "octobundle export --project A --out x --project B"},
+		{"octobundle pack dir out.tar.zst", "octobundle pack dir out.tar.zst"},
+		{"octobundle verify -- --weird-name", "octobundle verify -- --weird-name"},
+		{"octobundle plan b --output=json", "octobundle plan --output=json b"},
+		{"octobundle unknown x --y", "octobundle unknown x --y"},
+	}
+	for _, tt := range tests {
+		got := strings.Join(interspersed(app, strings.Fields(tt.in)), " ")
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%q\n got %q\nwant %q", tt.in, got, tt.want)
+		}
+	}
+}
