@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/schema"
@@ -102,28 +103,67 @@ func named(arr []any) bool {
 	return true
 }
 
-// identity is the key an array element is matched by across the bundle and
-// the destination: its Name, plus its Scope for variables (a variable is
-// identified by name and scope, never by position). Scopes compare with
-// their value lists sorted and empty lists ignored. Elements without a Name
-// have no identity.
-func identity(el any) (string, bool) {
+// elemID is an array element's identity: key matches it across the bundle
+// and the destination (merge, diff, prune), label names it for people.
+type elemID struct {
+	key   string
+	label string
+}
+
+// identify returns the identity an array element is matched by across the
+// bundle and the destination: its Name, plus its Scope for variables (a
+// variable is identified by name and scope, never by position); a team's
+// scoped user role, which has no name, by its UserRoleId (in bundle form the
+// user role's name). Scopes compare with their value lists sorted and empty
+// lists ignored. Other elements have no identity.
+//
+// The label is what plans print inside brackets: `"OctoFX.Port"`,
+// `"OctoFX.Port" Environment=Production`, `"Project deployer"`.
+func identify(el any) (elemID, bool) {
 	m, ok := el.(map[string]any)
 	if !ok {
-		return "", false
+		return elemID{}, false
 	}
 	name, ok := m["Name"].(string)
 	if !ok {
-		return "", false
+		if role, isRole := m["UserRoleId"].(string); isRole && role != "" {
+			return elemID{key: "\x00role\x00" + role, label: strconv.Quote(role)}, true
+		}
+		return elemID{}, false
 	}
 	if sc, has := m["Scope"]; has {
-		return name + "\x00" + scopeKey(sc), true
+		norm := normScope(sc)
+		b, _ := json.Marshal(norm)
+		lbl := strconv.Quote(name)
+		for _, k := range sortedKeys(norm) {
+			vals := make([]string, len(norm[k]))
+			for i, v := range norm[k] {
+				vals[i] = labelValue(v)
+			}
+			lbl += " " + k + "=" + strings.Join(vals, ",")
+		}
+		return elemID{key: name + "\x00" + string(b), label: lbl}, true
 	}
-	return name, true
+	return elemID{key: name, label: strconv.Quote(name)}, true
 }
 
-// scopeKey renders a variable scope canonically.
-func scopeKey(sc any) string {
+// identity is identify's matching key.
+func identity(el any) (string, bool) {
+	id, ok := identify(el)
+	return id.key, ok
+}
+
+// labelValue quotes a scope value in a label when it is not a plain word.
+func labelValue(s string) string {
+	if s == "" || strings.ContainsAny(s, " \t,\"[]=") {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+// normScope returns a variable scope with its value lists sorted and empty
+// lists left out.
+func normScope(sc any) map[string][]string {
 	m, _ := sc.(map[string]any)
 	norm := map[string][]string{}
 	for k, v := range m {
@@ -140,8 +180,7 @@ func scopeKey(sc any) string {
 		sort.Strings(vals)
 		norm[k] = vals
 	}
-	b, _ := json.Marshal(norm)
-	return string(b)
+	return norm
 }
 
 // matchElements pairs elements of a with elements of b by identity (the
@@ -224,4 +263,63 @@ func hasSecret(v any) bool {
 	}
 	hv, _ := m["HasValue"].(bool)
 	return hv
+}
+
+// labelPath renders the path at (map keys and array indices, as in a JSON
+// pointer) into doc for people: array elements by their identity (see
+// identify), map keys as .Key, or ["key"] when the key is not a plain word —
+// `Steps["Deploy Web"].Actions["Deploy Web"].Properties["Octopus.Action.MaxParallelism"]`.
+// Elements without an identity keep their index ([2]).
+func labelPath(doc any, at []string) string {
+	var b strings.Builder
+	cur := doc
+	for _, s := range at {
+		if arr, ok := cur.([]any); ok {
+			cur = nil
+			if i, err := strconv.Atoi(s); err == nil && i >= 0 && i < len(arr) {
+				cur = arr[i]
+			}
+			b.WriteString(elementLabel(cur, s))
+			continue
+		}
+		m, _ := cur.(map[string]any)
+		cur = m[s]
+		writeKeyLabel(&b, s)
+	}
+	return b.String()
+}
+
+// elementLabel is an array element's part of a label: [identity], or
+// [index] for an element without one.
+func elementLabel(el any, index string) string {
+	if id, ok := identify(el); ok {
+		return "[" + id.label + "]"
+	}
+	return "[" + index + "]"
+}
+
+// writeKeyLabel appends a map key to a label.
+func writeKeyLabel(b *strings.Builder, key string) {
+	if plainWord(key) {
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(key)
+		return
+	}
+	b.WriteString("[" + strconv.Quote(key) + "]")
+}
+
+// plainWord reports whether s is a letter or underscore followed by
+// letters, digits and underscores.
+func plainWord(s string) bool {
+	for i, r := range s {
+		switch {
+		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case i > 0 && r >= '0' && r <= '9':
+		default:
+			return false
+		}
+	}
+	return s != ""
 }

@@ -183,7 +183,8 @@ func TestApplyToSampleDestination(t *testing.T) {
 		{schema.ProjectVariables, []string{"OctoFX"}, ActionUpdate},
 		{schema.TenantVariables, []string{"Acme Corp"}, ActionUpdate},
 		{schema.Team, []string{"OctoFX Developers"}, ActionLeftAlone},
-		{schema.ScopedUserRole, []string{"OctoFX Developers"}, ActionLeftAlone},
+		{schema.ScopedUserRole, []string{"OctoFX Developers"}, ActionUpdate},
+		{schema.ScopedUserRole, []string{"Customer Success"}, ActionCreate},
 		{schema.UserRole, []string{"Release Approver"}, ActionLeftAlone},
 	} {
 		if got := find(t, p, tc.kind, tc.names...).Action; got != tc.action {
@@ -221,7 +222,7 @@ func TestApplyToSampleDestination(t *testing.T) {
 			cleanupFields = append(cleanupFields, it.Field)
 		}
 	}
-	want := []string{`Variables[OctoFX.Database.Password {"Environment":["Development","Test"]}]/Value`}
+	want := []string{`Variables["OctoFX.Database.Password" Environment=Development,Test]/Value`}
 	if strings.Join(cleanupFields, "|") != strings.Join(want, "|") {
 		t.Errorf("OctoFX clean-up fields %q, want %q", cleanupFields, want)
 	}

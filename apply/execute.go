@@ -60,6 +60,10 @@ type Result struct {
 	// Error is the server's error (or the plan's) for failed entities, the
 	// reason for skipped ones.
 	Error string `json:"error,omitempty"`
+	// Note says what was written when the outcome alone does not tell: the
+	// user roles a team was given (and, after a failure, those given before
+	// it).
+	Note string `json:"note,omitempty"`
 }
 
 // Receipt is the record of an Execute.
@@ -443,14 +447,20 @@ func (x *executor) runTask(ctx context.Context, t *task) {
 		return
 	}
 	start := time.Now()
-	var err error
+	var (
+		note string
+		err  error
+	)
 	if t.deferred {
 		err = x.writeDeferred(ctx, ch)
 	} else {
-		err = x.writeMain(ctx, ch)
+		note, err = x.writeMain(ctx, ch)
 	}
 	x.mu.Lock()
 	t.ran, t.ok = true, err == nil
+	if note != "" {
+		x.results[t.ci].Note = note
+	}
 	x.mu.Unlock()
 	if err != nil {
 		x.log.Warn("write failed", "entity", ch.Label(), "deferred", t.deferred, "error", err)
@@ -473,8 +483,10 @@ func (x *executor) progress() {
 
 // writeMain writes a change's fields other than the deferred ones: a POST
 // for a new entity (a PUT to the singleton the owner's creation made, for
-// processes and variable sets), a PUT of the merged document otherwise.
-func (x *executor) writeMain(ctx context.Context, ch *Change) error {
+// processes and variable sets), a PUT of the merged document otherwise, a
+// POST per new item of a Many kind. The note says what was written when the
+// outcome alone does not.
+func (x *executor) writeMain(ctx context.Context, ch *Change) (note string, err error) {
 	k := schema.MustLookup(ch.Kind)
 	desired := schema.DeepCopy(ch.Desired)
 	if !k.Many {
@@ -482,18 +494,18 @@ func (x *executor) writeMain(ctx context.Context, ch *Change) error {
 	}
 	body, err := x.ids.resolve(k, ch.Names, desired)
 	if err != nil {
-		return fmt.Errorf("%s: %w", ch.Label(), err)
+		return "", fmt.Errorf("%s: %w", ch.Label(), err)
 	}
 	switch {
 	case k.Many:
 		return x.createMany(ctx, k, ch, body)
 	case k.IsSingleton():
-		return x.putSingleton(ctx, k, ch, body)
+		return "", x.putSingleton(ctx, k, ch, body)
 	}
 	if dest := x.snap.Find(k.Name, ch.Names...); dest != nil {
-		return x.put(ctx, k, ch, dest, body)
+		return "", x.put(ctx, k, ch, dest, body)
 	}
-	return x.create(ctx, k, ch, body)
+	return "", x.create(ctx, k, ch, body)
 }
 
 // writeDeferred writes a change's deferred fields over the entity as it now
@@ -755,20 +767,34 @@ func checkNothingLost(live, body map[string]any) error {
 	return nil
 }
 
-// createMany creates the items of a Many kind (a team's scoped user roles)
-// one by one, each looked up before a retry after an uncertain outcome.
-func (x *executor) createMany(ctx context.Context, k *schema.Kind, ch *Change, body any) error {
+// createMany creates the new items of a Many kind (the user roles a team
+// does not have yet; see items.go) one by one, each looked up before a retry
+// after an uncertain outcome. The items created stay when a later one fails:
+// the next run sees them on the destination and creates only the rest. The
+// note names the roles given.
+func (x *executor) createMany(ctx context.Context, k *schema.Kind, ch *Change, body any) (string, error) {
 	owner, err := x.owner(k, ch)
 	if err != nil {
-		return err
+		return "", err
 	}
 	items, _ := body.([]any)
+	named, _ := ch.Desired.([]any) // bundle form, for messages
 	path := x.collectionPath(k)
-	var created []any
-	for _, it := range items {
+	var created, done []any
+	note := func() string {
+		if len(done) == 0 {
+			return ""
+		}
+		return fmt.Sprintf("gave the team %s", itemLabels(done))
+	}
+	for i, it := range items {
 		m, ok := it.(map[string]any)
 		if !ok {
-			return fmt.Errorf("%s: an item is not an object", ch.Label())
+			return note(), fmt.Errorf("%s: an item is not an object", ch.Label())
+		}
+		what := title(k.Name)
+		if i < len(named) {
+			what = fmt.Sprintf("%s %s", what, itemLabels(named[i:i+1]))
 		}
 		m[k.ParentField] = owner.ID
 		if !k.ServerLevel {
@@ -789,12 +815,33 @@ func (x *executor) createMany(ctx context.Context, k *schema.Kind, ch *Change, b
 		}
 		doc, err := x.c.Create(ctx, path, m, find)
 		if err != nil {
-			return fmt.Errorf("%s: creating %s: %w", ch.Label(), title(k.Name), err)
+			err = fmt.Errorf("%s: creating %s: %w", ch.Label(), what, err)
+			if len(done) > 0 {
+				err = fmt.Errorf("%w (%s before the failure; run apply again to create the rest)", err, note())
+			}
+			x.addItems(k, owner, created)
+			return note(), err
 		}
 		created = append(created, doc)
+		if i < len(named) {
+			done = append(done, named[i])
+		}
+	}
+	x.addItems(k, owner, created)
+	return note(), nil
+}
+
+// addItems records items created for owner in the snapshot.
+func (x *executor) addItems(k *schema.Kind, owner *snapshot.Entity, created []any) {
+	if len(created) == 0 {
+		return
+	}
+	for _, e := range x.snap.Children(owner, k.Name) {
+		prev, _ := e.Doc.([]any)
+		x.snap.Replace(e, append(append([]any(nil), prev...), created...))
+		return
 	}
 	x.snap.Add(&snapshot.Entity{Kind: k, Owner: owner, Doc: created})
-	return nil
 }
 
 // sameItem reports whether got (from the server) is the item want (as sent):

@@ -182,21 +182,14 @@ func (f *filler) fill(at, human []string, b, d any) any {
 	return b
 }
 
-// elementName names an array element for clean-up items: its Name, and
-// its scope for a scoped variable (in whatever form the document is).
+// elementName names an array element for clean-up items by its identity
+// (see identify): `"OctoFX.Database.Password" Environment=Development,Test`.
 func elementName(el any) string {
-	m, ok := el.(map[string]any)
+	id, ok := identify(el)
 	if !ok {
 		return ""
 	}
-	n, ok := m["Name"].(string)
-	if !ok {
-		return ""
-	}
-	if sc := scopeKey(m["Scope"]); sc != "{}" && sc != "null" {
-		return n + " " + sc
-	}
-	return n
+	return id.label
 }
 
 func (f *filler) record(field, why string) {

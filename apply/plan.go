@@ -27,8 +27,13 @@
 // a destination-only variable, project link or tenant variable value stays
 // (see merge.go for the exact rule). Entities are never deleted, and there
 // is no option yet to delete destination-only entries. A team's scoped user
-// roles are created when the team has none on the destination; an existing
-// role mapping belongs to the destination and is left alone. Releases,
+// roles are decided per user role (see items.go): a bundle item whose user
+// role the destination team does not have yet is created, one whose role
+// the team has is left alone (the destination owns the scoping of roles it
+// has), and the environments, projects, project groups and tenants of a
+// new item that exist neither in the bundle nor on the destination are
+// dropped from its scope with a note — an item left with an empty list
+// (which would mean "all") is skipped. Releases,
 // deployments, runbook runs and snapshots, users and server settings are
 // never touched; deployment targets and workers only when the bundle holds
 // them and Options.Optional is set. A variable scoped to deployment targets
@@ -190,8 +195,8 @@ type CleanupItem struct {
 	// Kind and Names identify the entity.
 	Kind  string   `json:"kind"`
 	Names []string `json:"names"`
-	// Field locates the value inside the entity, with names for array
-	// elements ("Variables[OctoFX.Pricing.ApiKey]/Value").
+	// Field locates the value inside the entity, with identities for array
+	// elements (`Variables["OctoFX.Pricing.ApiKey" Environment=Production]/Value`).
 	Field string `json:"field"`
 	// Why says what was written and what to do.
 	Why string `json:"why"`
@@ -354,7 +359,11 @@ func (pl *planner) decide(i int) {
 	}
 
 	bundleDoc := schema.DeepCopy(ch.bundleDoc)
-	notes, problems := pl.checkRefs(k, ch.Names, bundleDoc)
+	if k.Many {
+		pl.decideItems(i, k, bundleDoc, destForm)
+		return
+	}
+	bundleDoc, notes, problems := pl.checkRefs(k, ch.Names, bundleDoc)
 	var reasons []string
 	reasons = append(reasons, notes...)
 
@@ -408,12 +417,13 @@ func (pl *planner) decide(i int) {
 }
 
 // checkRefs checks every reference of doc (bundle form, modified in place):
-// each name must exist in the bundle or on the destination. A reference to
-// a deployment target or worker that neither has is dropped from its scope
-// (a partial match keeps the value for the targets that exist; a value none
-// of whose targets exist is skipped), since those kinds belong to the
-// destination. It returns notes on what was dropped and the problems.
-func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (notes, problems []string) {
+// each name must exist in the bundle or on the destination. A name in a
+// narrowing list (see narrowing) that neither has is dropped from the list:
+// a partial match keeps the element for the names that exist; an element
+// none of whose names exist is skipped, since an empty list would mean
+// "all". It returns doc (a new array when an item of a Many file was
+// skipped), notes on what was dropped and the problems.
+func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (out any, notes, problems []string) {
 	type drop struct {
 		container []string // path of the array element holding the reference
 		leaf      []string // path of the reference list
@@ -444,21 +454,18 @@ func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (notes, pr
 				return v, nil
 			}
 		}
-		if tk := schema.Lookup(to); tk != nil && tk.Optional {
-			segs := strings.Split(ref.Path, "/")
-			if star := indexOf(segs, "*"); star >= 0 && star+1 < len(at) && len(segs) <= len(at) {
-				d := drop{container: at[:star+1], leaf: at[:len(segs)]}
-				drops = append(drops, d)
-				ck := schema.Pointer(d.container)
-				droppedNames[ck] = append(droppedNames[ck], name)
-				return schema.Drop, nil
-			}
+		if container, leaf, ok := narrowing(k, ref, to, at); ok {
+			d := drop{container: container, leaf: leaf}
+			drops = append(drops, d)
+			ck := schema.Pointer(d.container)
+			droppedNames[ck] = append(droppedNames[ck], name)
+			return schema.Drop, nil
 		}
 		problems = append(problems, fmt.Sprintf("%s: %s %q exists neither in the bundle nor on the destination", schema.Pointer(at), title(to), name))
 		return v, nil
 	})
 	if err != nil {
-		return nil, []string{err.Error()}
+		return doc, nil, []string{err.Error()}
 	}
 	// Remove the elements none of whose targets exist, last first so that
 	// indices stay valid.
@@ -470,7 +477,7 @@ func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (notes, pr
 			continue
 		}
 		seen[ck] = true
-		what := describeElement(getPath(doc, d.container), d.container)
+		what := labelPath(doc, d.container)
 		if arr, _ := getPath(doc, d.leaf).([]any); len(arr) == 0 {
 			empty = append(empty, d.container)
 			notes = append(notes, fmt.Sprintf("%s skipped: none of its %s (%s) exist on the destination", what, strings.Join(d.leaf[len(d.container):], "/"), strings.Join(droppedNames[ck], ", ")))
@@ -480,9 +487,35 @@ func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (notes, pr
 	}
 	sort.SliceStable(empty, func(i, j int) bool { return lastIndex(empty[i]) > lastIndex(empty[j]) })
 	for _, c := range empty {
-		removeAt(doc, c)
+		doc = removeAt(doc, c)
 	}
-	return notes, problems
+	return doc, notes, problems
+}
+
+// narrowing reports whether a reference (to the kind to, at path at) lies in
+// a list that narrows what its element applies to, and so may lose names the
+// destination lacks rather than fail: the deployment targets (or workers) of
+// a variable's scope, which belong to the destination (the guide's "partial
+// match"), and the environments, projects, project groups and tenants of a
+// team's scoped user role (the guide: "exclude any Tenants not found on the
+// destination instance from the team user role scope"; team permissions
+// differ per instance). It returns the paths of the element and of the list.
+func narrowing(k *schema.Kind, ref schema.Ref, to string, at []string) (container, leaf []string, ok bool) {
+	if k.Many {
+		// An item's list reference is at [item, field, index]; its single
+		// references (a scoped user role's UserRoleId) cannot be dropped.
+		if len(at) == 3 {
+			return at[:1], at[:2], true
+		}
+		return nil, nil, false
+	}
+	if tk := schema.Lookup(to); tk != nil && tk.Optional {
+		segs := strings.Split(ref.Path, "/")
+		if star := indexOf(segs, "*"); star >= 0 && star+1 < len(at) && len(segs) <= len(at) {
+			return at[:star+1], at[:len(segs)], true
+		}
+	}
+	return nil, nil, false
 }
 
 func indexOf(segs []string, s string) int {
@@ -520,35 +553,31 @@ func getPath(doc any, at []string) any {
 	return cur
 }
 
-// removeAt removes the array element at path at.
-func removeAt(doc any, at []string) {
-	parent := getPath(doc, at[:len(at)-1])
-	arr, ok := parent.([]any)
+// removeAt removes the array element at path at and returns doc (a new
+// array when doc itself is the array).
+func removeAt(doc any, at []string) any {
+	if len(at) == 0 {
+		return doc
+	}
+	arr, ok := getPath(doc, at[:len(at)-1]).([]any)
 	if !ok {
-		return
+		return doc
 	}
 	i := lastIndex(at)
 	if i < 0 || i >= len(arr) {
-		return
+		return doc
 	}
 	arr = append(arr[:i:i], arr[i+1:]...)
+	if len(at) == 1 {
+		return arr
+	}
 	grand := getPath(doc, at[:len(at)-2])
 	if m, ok := grand.(map[string]any); ok {
 		m[at[len(at)-2]] = arr
 	} else if a, ok := grand.([]any); ok {
 		a[lastIndex(at[:len(at)-1])] = arr
 	}
-}
-
-// describeElement names an array element for messages:
-// `Variables["Application.Database.Name"]`.
-func describeElement(el any, at []string) string {
-	if m, ok := el.(map[string]any); ok {
-		if n, ok := m["Name"].(string); ok {
-			return fmt.Sprintf("%s[%q]", strings.Join(at[:len(at)-1], "/"), n)
-		}
-	}
-	return schema.Pointer(at)
+	return doc
 }
 
 // hasDeferred reports whether a new entity's document has non-empty

@@ -200,8 +200,10 @@ func (r *Receipt) WriteText(w io.Writer) error {
 			quiet[res.Outcome]++
 		case OutcomeCreated:
 			fmt.Fprintf(&b, "+ created  %s %s\n", res.Kind, quoteNames(res.Names))
+			writeReason(&b, res.Note)
 		case OutcomeUpdated:
 			fmt.Fprintf(&b, "~ updated  %s %s\n", res.Kind, quoteNames(res.Names))
+			writeReason(&b, res.Note)
 		case OutcomeFailed:
 			fmt.Fprintf(&b, "x failed   %s %s\n      %s\n", res.Kind, quoteNames(res.Names), res.Error)
 		case OutcomeSkipped:

@@ -126,7 +126,7 @@ func TestFillSecrets(t *testing.T) {
 	}{
 		{"new sensitive variable", schema.ProjectVariables,
 			`{"Variables":[{"Name":"pw","Scope":{},"IsSensitive":true,"Value":null},{"Name":"plain","Scope":{},"Value":"x"}]}`, `null`,
-			[]string{"Variables[pw]/Value"}, func(t *testing.T, out map[string]any) {
+			[]string{`Variables["pw"]/Value`}, func(t *testing.T, out map[string]any) {
 				v := out["Variables"].([]any)[0].(map[string]any)["Value"].(string)
 				if !strings.HasPrefix(v, PlaceholderPrefix) {
 					t.Errorf("value %q", v)
