@@ -27,19 +27,23 @@ func equal(a, b any) bool { return bytes.Equal(canonical(a), canonical(b)) }
 
 // diff lists the fields where before (the destination's bundle form) and
 // after (what the destination will hold) differ, as JSON pointers into
-// after (into before for removed elements). Objects are compared key by
-// key; arrays of named objects element by element, matched by identity
-// (name, and scope for variables), so a new step is one added element and
-// not a cascade of changed indices; other arrays are compared whole.
+// after (into before for removed elements), each with its readable label
+// (see labelPath). Objects are compared key by key; arrays of elements with
+// an identity (see identify) element by element, matched by identity, so a
+// new step is one added element and not a cascade of changed indices; other
+// arrays are compared whole.
 func diff(before, after any) []FieldDiff {
 	var out []FieldDiff
-	diffAt(nil, before, after, &out)
+	diffAt(nil, "", before, after, &out)
 	return out
 }
 
-func diffAt(at []string, before, after any, out *[]FieldDiff) {
+func diffAt(at []string, lbl string, before, after any, out *[]FieldDiff) {
 	if equal(before, after) {
 		return
+	}
+	add := func(at []string, lbl string, b, a any) {
+		*out = append(*out, FieldDiff{Path: schema.Pointer(at), Label: lbl, Before: b, After: a})
 	}
 	switch a := after.(type) {
 	case map[string]any:
@@ -57,13 +61,14 @@ func diffAt(at []string, before, after any, out *[]FieldDiff) {
 		for _, k := range sortedKeys(keys) {
 			bv, inB := b[k]
 			av, inA := a[k]
+			kat, klbl := append(at[:len(at):len(at)], k), keyLabel(lbl, k)
 			switch {
 			case !inB:
-				*out = append(*out, FieldDiff{Path: schema.Pointer(append(at, k)), After: av})
+				add(kat, klbl, nil, av)
 			case !inA:
-				*out = append(*out, FieldDiff{Path: schema.Pointer(append(at, k)), Before: bv})
+				add(kat, klbl, bv, nil)
 			default:
-				diffAt(append(at[:len(at):len(at)], k), bv, av, out)
+				diffAt(kat, klbl, bv, av, out)
 			}
 		}
 		return
@@ -75,22 +80,23 @@ func diffAt(at []string, before, after any, out *[]FieldDiff) {
 		pairs, _ := matchElements(a, b)
 		matchedB := map[int]bool{}
 		for i, el := range a {
+			iat, ilbl := append(at[:len(at):len(at)], strconv.Itoa(i)), lbl+elementLabel(el, strconv.Itoa(i))
 			j, ok := pairs[i]
 			if !ok {
-				*out = append(*out, FieldDiff{Path: schema.Pointer(append(at, strconv.Itoa(i))), After: el})
+				add(iat, ilbl, nil, el)
 				continue
 			}
 			matchedB[j] = true
-			diffAt(append(at[:len(at):len(at)], strconv.Itoa(i)), b[j], el, out)
+			diffAt(iat, ilbl, b[j], el, out)
 		}
 		for j, el := range b {
 			if !matchedB[j] {
-				*out = append(*out, FieldDiff{Path: schema.Pointer(append(at, strconv.Itoa(j))) + " (removed)", Before: el})
+				add(append(at[:len(at):len(at)], strconv.Itoa(j)), lbl+elementLabel(el, strconv.Itoa(j)), el, nil)
 			}
 		}
 		return
 	}
-	*out = append(*out, FieldDiff{Path: schema.Pointer(at), Before: before, After: after})
+	add(at, lbl, before, after)
 }
 
 // named reports whether every element of arr is an object with a Name.
@@ -271,7 +277,7 @@ func hasSecret(v any) bool {
 // `Steps["Deploy Web"].Actions["Deploy Web"].Properties["Octopus.Action.MaxParallelism"]`.
 // Elements without an identity keep their index ([2]).
 func labelPath(doc any, at []string) string {
-	var b strings.Builder
+	lbl := ""
 	cur := doc
 	for _, s := range at {
 		if arr, ok := cur.([]any); ok {
@@ -279,14 +285,14 @@ func labelPath(doc any, at []string) string {
 			if i, err := strconv.Atoi(s); err == nil && i >= 0 && i < len(arr) {
 				cur = arr[i]
 			}
-			b.WriteString(elementLabel(cur, s))
+			lbl += elementLabel(cur, s)
 			continue
 		}
 		m, _ := cur.(map[string]any)
 		cur = m[s]
-		writeKeyLabel(&b, s)
+		lbl = keyLabel(lbl, s)
 	}
-	return b.String()
+	return lbl
 }
 
 // elementLabel is an array element's part of a label: [identity], or
@@ -298,16 +304,16 @@ func elementLabel(el any, index string) string {
 	return "[" + index + "]"
 }
 
-// writeKeyLabel appends a map key to a label.
-func writeKeyLabel(b *strings.Builder, key string) {
-	if plainWord(key) {
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(key)
-		return
+// keyLabel appends a map key to the label lbl: .Key, or ["key"] when the
+// key is not a plain word.
+func keyLabel(lbl, key string) string {
+	if !plainWord(key) {
+		return lbl + "[" + strconv.Quote(key) + "]"
 	}
-	b.WriteString("[" + strconv.Quote(key) + "]")
+	if lbl == "" {
+		return key
+	}
+	return lbl + "." + key
 }
 
 // plainWord reports whether s is a letter or underscore followed by

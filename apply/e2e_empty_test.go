@@ -12,7 +12,7 @@ import (
 )
 
 // bundleDiffs lists the entity-level and field-level differences between two
-// bundles: "+ path" (only in b), "- path" (only in a), "~ path pointer".
+// bundles: "+ path" (only in b), "- path" (only in a), "~ path label".
 func bundleDiffs(a, b *bundles.Bundle) []string {
 	am := map[string]any{}
 	for _, e := range a.Entries() {
@@ -30,7 +30,7 @@ func bundleDiffs(a, b *bundles.Bundle) []string {
 			continue
 		}
 		for _, d := range diff(ad, bd) {
-			out = append(out, fmt.Sprintf("~ %s %s", p, d.Path))
+			out = append(out, fmt.Sprintf("~ %s %s", p, diffLabel(d)))
 		}
 	}
 	for p := range bm {
@@ -68,22 +68,22 @@ func TestApplyToEmptyDestination(t *testing.T) {
 	//     password-less placeholder certificate (clean-up item), so its
 	//     Password has no value where the source's had one.
 	want := []string{
-		"~ certificates/Acme Corp Portal.json /Password",
-		"~ certificates/OctoFX Production.json /Password",
-		"~ certificates/OctoFX Wildcard (Dev%2FTest).json /Password",
-		"~ lifecycles/Default Lifecycle.json /Description",
-		"~ lifecycles/Default Lifecycle.json /Phases/0 (removed)",
-		"~ lifecycles/Default Lifecycle.json /Phases/1 (removed)",
-		"~ lifecycles/Default Lifecycle.json /Phases/2 (removed)",
-		"~ lifecycles/Default Lifecycle.json /Phases/3 (removed)",
-		"~ lifecycles/Default Lifecycle.json /ReleaseRetentionPolicy/Strategy",
-		"~ lifecycles/Default Lifecycle.json /TentacleRetentionPolicy/Strategy",
-		"~ machine-policies/Default Machine Policy.json /Description",
-		"~ machine-policies/Default Machine Policy.json /MachineCleanupPolicy/DeleteMachinesElapsedTimeSpan",
-		"~ machine-policies/Default Machine Policy.json /MachineHealthCheckPolicy/HealthCheckCron",
-		"~ machine-policies/Default Machine Policy.json /MachineHealthCheckPolicy/HealthCheckInterval",
-		"~ machine-policies/Default Machine Policy.json /MachineHealthCheckPolicy/PowerShellHealthCheckPolicy/ScriptBody",
-		"~ project-groups/Default Project Group.json /Description",
+		"~ certificates/Acme Corp Portal.json Password",
+		"~ certificates/OctoFX Production.json Password",
+		"~ certificates/OctoFX Wildcard (Dev%2FTest).json Password",
+		"~ lifecycles/Default Lifecycle.json Description",
+		`~ lifecycles/Default Lifecycle.json Phases["Development"]`,
+		`~ lifecycles/Default Lifecycle.json Phases["Production"]`,
+		`~ lifecycles/Default Lifecycle.json Phases["Staging"]`,
+		`~ lifecycles/Default Lifecycle.json Phases["Test"]`,
+		"~ lifecycles/Default Lifecycle.json ReleaseRetentionPolicy.Strategy",
+		"~ lifecycles/Default Lifecycle.json TentacleRetentionPolicy.Strategy",
+		"~ machine-policies/Default Machine Policy.json Description",
+		"~ machine-policies/Default Machine Policy.json MachineCleanupPolicy.DeleteMachinesElapsedTimeSpan",
+		"~ machine-policies/Default Machine Policy.json MachineHealthCheckPolicy.HealthCheckCron",
+		"~ machine-policies/Default Machine Policy.json MachineHealthCheckPolicy.HealthCheckInterval",
+		"~ machine-policies/Default Machine Policy.json MachineHealthCheckPolicy.PowerShellHealthCheckPolicy.ScriptBody",
+		"~ project-groups/Default Project Group.json Description",
 	}
 	again := exportBundle(t, dst, true)
 	if got := bundleDiffs(b, again); strings.Join(got, "\n") != strings.Join(want, "\n") {

@@ -152,6 +152,15 @@ func TestScopedUserRolesFinishAfterPartialFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch = find(t, p, schema.ScopedUserRole, "OctoFX Developers")
+	var text strings.Builder
+	if err := p.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if want := `! left alone  ScopedUserRole "OctoFX Developers" (the team already has "Project contributor", "Project deployer", "Runbook Operator": left alone (the destination owns the scoping of roles it has); ` +
+		`["Tenant manager"] skipped: none of its TenantIds (Nowhere Ltd) exist on the destination; ` +
+		`2 fields differ: ["Project contributor"].ProjectIds, ["Project deployer"].TenantIds)`; !strings.Contains(text.String(), want) {
+		t.Errorf("text plan lacks\n%s\n%s", want, text.String())
+	}
 	if ch.Action != ActionLeftAlone || diffPathsOf(ch) != "/0/ProjectIds /1/TenantIds" || dst.srv.Writes() != 0 || r.Status() != Succeeded {
 		t.Errorf("changed scoping: %s %+v, %d writes, %s", ch.Action, ch.Diff, dst.srv.Writes(), r.Status())
 	}

@@ -210,6 +210,24 @@ func TestApplyToSampleDestination(t *testing.T) {
 			t.Errorf("the OctoFX process diff does not add %q (added: %v)", n, added)
 		}
 	}
+	// The text plan names elements as merge matches them, not by index.
+	var text strings.Builder
+	if err := p.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		`~ Steps["Deploy OctoFX Web"].Properties["Octopus.Action.MaxParallelism"]: "1" → "2"`,
+		`+ Steps["Notify Slack"] (1 action: Octopus.Script)`,
+		`+ Steps["Smoke Tests"].Actions["Smoke Test API"] (Octopus.Script)`,
+		`~ Variables["OctoFX.Web.Root"].Value: "D:\\inetpub\\octofx" → "C:\\inetpub\\octofx"`,
+		`+ Variables["QA.TestSuite" Channel=QA]: "full-regression"`,
+		`+ Variables["OctoFX.Database.Password" Environment=Development,Test] (sensitive)`,
+		`+ ["Project deployer"] (Environments: Development, Test; Projects: Customer Portal, OctoFX)`,
+	} {
+		if !strings.Contains(text.String(), "      "+line+"\n") {
+			t.Errorf("the text plan lacks the line\n%s", line)
+		}
+	}
 	// The existing production secrets are not in the clean-up list; the new
 	// Development/Test password is.
 	vars := find(t, p, schema.ProjectVariables, "OctoFX")

@@ -65,12 +65,6 @@ func (pl *planner) decideItems(i int, k *schema.Kind, bundleDoc, destForm any) {
 			return
 		}
 		ch.Action = ActionLeftAlone
-		if len(keptLabels) > 0 {
-			ch.Reason = fmt.Sprintf("the team already has %s; the destination owns the scoping of roles it has (%d fields differ)", strings.Join(keptLabels, ", "), len(ch.Diff))
-		}
-		if len(notes) > 0 {
-			ch.Reason += "; " + strings.Join(notes, "; ")
-		}
 		return
 	}
 	ch.Action = ActionUpdate

@@ -7,7 +7,10 @@
 //
 //   - create: the entity does not exist on the destination;
 //   - update: it exists and differs from what the bundle says it must be
-//     (with a field-level diff);
+//     (with a field-level diff whose places name array elements by the
+//     identity merge matches them by — `Variables["OctoFX.Port"
+//     Environment=Production].Value`, `Steps["Deploy Web"]` — and, in the
+//     JSON plan, also as JSON pointers);
 //   - no-op: it exists and already matches (the comparison is exact: the
 //     canonical bundle form of the destination entity, as export would write
 //     it, against the bundle's document merged onto it);
@@ -72,6 +75,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -180,8 +184,15 @@ func (c *Change) doc() any {
 
 // FieldDiff is one changed field.
 type FieldDiff struct {
-	// Path is a JSON pointer into the entity's bundle document.
+	// Path is a JSON pointer into the entity's bundle document (into the
+	// destination's, for a removed element), for machines.
 	Path string `json:"path"`
+	// Label is the same place for people: array elements by the identity
+	// they are matched by (see identify), map keys as .Key or ["key"] —
+	// `Steps["Deploy Web"].Actions["Deploy Web"].Properties["Octopus.Action.MaxParallelism"]`,
+	// `Variables["OctoFX.Port" Environment=Production].Value`. Empty for
+	// the whole document.
+	Label string `json:"label,omitempty"`
 	// Before is the destination's value (absent when added).
 	Before any `json:"before,omitempty"`
 	// After is the value apply writes (absent when the field is removed).
@@ -387,7 +398,7 @@ func (pl *planner) decide(i int) {
 		}
 		ch.Action = ActionLeftAlone
 		ch.Diff = diff(destForm, bundleDoc)
-		ch.Reason = fmt.Sprintf("%s exists on the destination, which owns its details (%d fields differ)", title(k.Name), len(ch.Diff))
+		ch.Reason = "destination owns its details"
 		return
 	}
 
@@ -652,21 +663,16 @@ func destOnly(bundleDoc, destForm, desired any) string {
 		}
 		ba, _ := bm[f].([]any)
 		pairs, _ := matchElements(da, ba)
-		var kept []string
-		for i, el := range da {
+		for i := range da {
 			if _, ok := pairs[i]; !ok {
-				n, _ := el.(map[string]any)["Name"].(string)
-				kept = append(kept, fmt.Sprintf("%q", n))
+				parts = append(parts, labelPath(dm, []string{f, strconv.Itoa(i)}))
 			}
-		}
-		if len(kept) > 0 {
-			parts = append(parts, fmt.Sprintf("%s %s", f, strings.Join(kept, ", ")))
 		}
 	}
 	if len(parts) == 0 {
 		return ""
 	}
-	return "destination-only entries kept: " + strings.Join(parts, "; ")
+	return "destination-only entries kept: " + strings.Join(parts, ", ")
 }
 
 // fingerprint digests the destination state a plan depends on: the

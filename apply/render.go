@@ -37,9 +37,13 @@ func (p *Plan) WriteText(w io.Writer) error {
 				writeFieldDiff(&b, d)
 			}
 		case ActionLeftAlone:
-			fmt.Fprintf(&b, "! left alone  %s %s (destination owns its details", ch.Kind, name)
+			reason := ch.Reason
+			if reason == "" {
+				reason = "destination owns its details"
+			}
+			fmt.Fprintf(&b, "! left alone  %s %s (%s", ch.Kind, name, reason)
 			if len(ch.Diff) > 0 {
-				fmt.Fprintf(&b, "; %d fields differ: %s", len(ch.Diff), diffPaths(ch.Diff, 4))
+				fmt.Fprintf(&b, "; %s: %s", fieldsDiffer(len(ch.Diff)), diffPaths(ch.Diff, 4))
 			}
 			b.WriteString(")\n")
 		case ActionError:
@@ -89,16 +93,29 @@ func writeReason(b *strings.Builder, reason string) {
 }
 
 func writeFieldDiff(b *strings.Builder, d FieldDiff) {
+	l := diffLabel(d)
 	switch {
 	case d.Before == nil:
-		fmt.Fprintf(b, "      + %s: %s\n", d.Path, short(d.After))
+		fmt.Fprintf(b, "      + %s%s\n", l, summary(d.After))
 	case d.After == nil:
-		fmt.Fprintf(b, "      - %s: %s\n", d.Path, short(d.Before))
+		fmt.Fprintf(b, "      - %s%s\n", l, summary(d.Before))
 	default:
-		fmt.Fprintf(b, "      ~ %s: %s → %s\n", d.Path, short(d.Before), short(d.After))
+		fmt.Fprintf(b, "      ~ %s: %s → %s\n", l, short(d.Before), short(d.After))
 	}
 }
 
+// diffLabel is the readable place of a field diff.
+func diffLabel(d FieldDiff) string {
+	if d.Label != "" {
+		return d.Label
+	}
+	if d.Path == "" || d.Path == "/" {
+		return "(the whole document)"
+	}
+	return d.Path
+}
+
+// diffPaths lists the places of up to max field diffs.
 func diffPaths(ds []FieldDiff, max int) string {
 	var ps []string
 	for i, d := range ds {
@@ -106,9 +123,91 @@ func diffPaths(ds []FieldDiff, max int) string {
 			ps = append(ps, fmt.Sprintf("… %d more", len(ds)-max))
 			break
 		}
-		ps = append(ps, d.Path)
+		ps = append(ps, diffLabel(d))
 	}
 	return strings.Join(ps, ", ")
+}
+
+// fieldsDiffer is "1 field differs", "3 fields differ".
+func fieldsDiffer(n int) string {
+	if n == 1 {
+		return "1 field differs"
+	}
+	return fmt.Sprintf("%d fields differ", n)
+}
+
+// maxInline bounds an added or removed value shown in full.
+const maxInline = 100
+
+// summary renders an added or removed value after its label, on one line:
+// a step by its actions, an action by its type, a variable by its value, a
+// scoped user role by its scope, other values in full when short and by
+// their number of fields otherwise. The JSON plan keeps the full value.
+func summary(v any) string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return ": " + short(v)
+	}
+	if acts, ok := m["Actions"].([]any); ok {
+		var types []string
+		for _, a := range acts {
+			if am, ok := a.(map[string]any); ok {
+				if t, ok := am["ActionType"].(string); ok && !containsString(types, t) {
+					types = append(types, t)
+				}
+			}
+		}
+		n := "actions"
+		if len(acts) == 1 {
+			n = "action"
+		}
+		return fmt.Sprintf(" (%d %s: %s)", len(acts), n, strings.Join(types, ", "))
+	}
+	if t, ok := m["ActionType"].(string); ok {
+		return " (" + t + ")"
+	}
+	if _, ok := m["UserRoleId"]; ok {
+		var parts []string
+		for _, f := range []string{"EnvironmentIds", "ProjectIds", "ProjectGroupIds", "TenantIds"} {
+			if l, _ := m[f].([]any); len(l) > 0 {
+				parts = append(parts, fmt.Sprintf("%s: %s", strings.TrimSuffix(f, "Ids")+"s", joinAny(l)))
+			}
+		}
+		if len(parts) == 0 {
+			return " (unscoped)"
+		}
+		return " (" + strings.Join(parts, "; ") + ")"
+	}
+	if _, isVar := m["IsSensitive"]; isVar {
+		if sens, _ := m["IsSensitive"].(bool); sens {
+			return " (sensitive)"
+		}
+		return ": " + short(m["Value"])
+	}
+	if s := short(v); len(s) <= maxInline {
+		return ": " + s
+	}
+	if len(m) == 1 {
+		return " (1 field)"
+	}
+	return fmt.Sprintf(" (%d fields)", len(m))
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func joinAny(l []any) string {
+	out := make([]string, len(l))
+	for i, x := range l {
+		out[i] = fmt.Sprint(x)
+	}
+	return strings.Join(out, ", ")
 }
 
 // short renders a value compactly on one line.
