@@ -34,6 +34,8 @@ const (
 	OutcomeFailed Outcome = "failed"
 	// OutcomeSkipped: not attempted because an entity it depends on failed.
 	OutcomeSkipped Outcome = "skipped"
+	// OutcomeDeleted: a destination-only entity was deleted (Options.Prune).
+	OutcomeDeleted Outcome = "deleted"
 )
 
 // Status is the overall result of an apply.
@@ -225,6 +227,8 @@ func (x *executor) run(ctx context.Context) {
 			res.Outcome = OutcomeCreated
 		case ActionUpdate:
 			res.Outcome = OutcomeUpdated
+		case ActionDelete:
+			res.Outcome = OutcomeDeleted
 		default:
 			res.Outcome, res.Error = OutcomeFailed, fmt.Sprintf("unknown plan action %q", ch.Action)
 		}
@@ -302,6 +306,11 @@ func (x *executor) tasks() []*task {
 	def := make([]*task, len(p.Changes))
 	var all []*task
 	for i, ch := range p.Changes {
+		if ch.Action == ActionDelete {
+			main[i] = &task{ci: i, order: deleteOrder, done: make(chan struct{})}
+			all = append(all, main[i])
+			continue
+		}
 		if ch.Action != ActionCreate && ch.Action != ActionUpdate {
 			continue
 		}
@@ -369,6 +378,17 @@ func (x *executor) tasks() []*task {
 			}
 		}
 		add(def[i], main[i])
+		if ch.Action == ActionDelete {
+			// A deletion waits for every write of its project (which may
+			// stop referring to the entity) and is skipped if one failed.
+			for j, o := range p.Changes {
+				if j != i && o.Action != ActionDelete && len(o.Names) > 0 && o.Names[0] == ch.Names[0] &&
+					rootKind(schema.MustLookup(o.Kind)).Name == schema.Project && writes(j) {
+					add(main[i], depTask(j))
+				}
+			}
+			continue
+		}
 		// References.
 		_ = k.Rewrite(schema.DeepCopy(ch.Desired), func(ref schema.Ref, at []string, v any) (any, error) {
 			to := ref.To
@@ -451,9 +471,12 @@ func (x *executor) runTask(ctx context.Context, t *task) {
 		note string
 		err  error
 	)
-	if t.deferred {
+	switch {
+	case ch.Action == ActionDelete:
+		err = x.deleteEntity(ctx, ch)
+	case t.deferred:
 		err = x.writeDeferred(ctx, ch)
-	} else {
+	default:
 		note, err = x.writeMain(ctx, ch)
 	}
 	x.mu.Lock()
@@ -719,7 +742,14 @@ func (x *executor) mergeForWrite(k *schema.Kind, ch *Change, body any, live map[
 		return nil, fmt.Errorf("%s: the document to write is not an object", ch.Label())
 	}
 	fillTemplateVersions(x.snap, merged)
-	if err := checkNothingLost(live, merged); err != nil {
+	if bm, ok := body.(map[string]any); ok {
+		keepBodyMaps(k, ch, bm, merged)
+	}
+	pruned, err := x.prunedVariables(k, ch)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNothingLost(live, merged, pruned); err != nil {
 		return nil, fmt.Errorf("%s: refusing to write: %w", ch.Label(), err)
 	}
 	return merged, nil
@@ -728,9 +758,10 @@ func (x *executor) mergeForWrite(k *schema.Kind, ch *Change, body any, live map[
 // checkNothingLost guards the sensitive-variable trap: a variable-set PUT
 // replaces the whole set, and a sensitive variable sent without its Id
 // loses its secret. Every variable of the destination must be in the body
-// with its Id (nothing is deleted), and a sensitive one with its value left
-// unset.
-func checkNothingLost(live, body map[string]any) error {
+// with its Id (nothing is deleted) unless its identity is in pruned (the
+// variables a --prune plan removes), and a sensitive one with its value
+// left unset.
+func checkNothingLost(live, body map[string]any, pruned map[string]bool) error {
 	lv, ok := live["Variables"].([]any)
 	if !ok {
 		return nil
@@ -753,6 +784,9 @@ func checkNothingLost(live, body map[string]any) error {
 		got, ok := sent[id]
 		name, _ := m["Name"].(string)
 		if !ok {
+			if key, named := identity(m); named && pruned[key] {
+				continue
+			}
 			return fmt.Errorf("the destination variable %q (%s) would be removed", name, id)
 		}
 		if sens, _ := m["IsSensitive"].(bool); sens {

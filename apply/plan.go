@@ -18,18 +18,28 @@
 //     (accounts, worker pools, machine policies, certificates, feeds,
 //     lifecycles, teams, project groups, environments, user roles);
 //   - error: a reference names something that exists neither in the bundle
-//     nor on the destination, or the destination entity cannot be read.
+//     nor on the destination, or the destination entity cannot be read;
+//   - delete (Options.Prune only): a destination-only channel or runbook of
+//     a project the bundle holds.
 //
 // Policies come from the kind registry (schema.Kind.Policy). Exact-match
 // kinds (script modules, step templates, tag sets) are created or updated to
 // match. Synced kinds (project settings, channels, deployment processes,
 // runbooks and their processes, project and library variables, tenants,
 // their project links and variables) are brought in line with the bundle:
-// every field the bundle has takes the bundle's value, and nothing the
-// destination has is deleted — a destination-only step stays where it was,
-// a destination-only variable, project link or tenant variable value stays
-// (see merge.go for the exact rule). Entities are never deleted, and there
-// is no option yet to delete destination-only entries. A team's scoped user
+// every field the bundle has takes the bundle's value, and by default nothing
+// the destination has is deleted — a destination-only step stays where it
+// was, a destination-only variable, project link or tenant variable value
+// stays (see merge.go for the exact rule). Nothing is deleted unless asked:
+// with Options.Prune (--prune) the destination-only steps and actions,
+// variables (sensitive ones too, each with a clean-up item saying its
+// secret is gone) and links to bundle projects of the synced entities the
+// bundle holds are removed, and the destination-only channels and runbooks
+// of the projects it holds are deleted — never a project's default channel
+// or the one its release creation strategy uses. Top-level entities and
+// anything of exist- or exact-policy kinds are never deleted, since a bundle
+// may be a partial export (see prune.go); tenant variable values are not
+// pruned yet. A team's scoped user
 // roles are decided per user role (see items.go): a bundle item whose user
 // role the destination team does not have yet is created, one whose role
 // the team has is left alone (the destination owns the scoping of roles it
@@ -101,6 +111,11 @@ type Options struct {
 	AllowVersionSkew bool
 	// Optional applies deployment targets and workers the bundle holds.
 	Optional bool
+	// Prune deletes what the bundle no longer has inside what it owns:
+	// destination-only steps, variables and tenant project links of synced
+	// entities the bundle holds, destination-only channels and runbooks of
+	// projects it holds (see prune.go). Never top-level entities.
+	Prune bool
 	// Concurrency bounds parallel requests and parallel writes (default 8).
 	Concurrency int
 	// Logger receives a line per decision and per write; nil discards.
@@ -134,6 +149,9 @@ const (
 	ActionLeftAlone Action = "left-alone"
 	// ActionError: the entity cannot be applied (see Change.Error).
 	ActionError Action = "error"
+	// ActionDelete deletes a destination-only channel or runbook of a
+	// project the bundle holds (Options.Prune only).
+	ActionDelete Action = "delete"
 )
 
 // Change is the plan for one bundle entity.
@@ -166,6 +184,11 @@ type Change struct {
 	// WriteDeferred is set when the kind's deferred fields are written in
 	// the second pass (at the kind's DeferredOrder).
 	WriteDeferred bool `json:"writeDeferred,omitempty"`
+	// Prune is set when the update removes destination-only entries
+	// (Options.Prune): the diff's removed elements go, and the pruned fields
+	// of Desired are written as they are rather than merged over the
+	// destination's.
+	Prune bool `json:"prune,omitempty"`
 
 	bundleDoc any // the bundle's document (plan time only)
 }
@@ -249,9 +272,9 @@ type Plan struct {
 	client *octopus.Client
 }
 
-// HasChanges reports whether the plan creates or updates anything.
+// HasChanges reports whether the plan creates, updates or deletes anything.
 func (p *Plan) HasChanges() bool {
-	return p.Summary[ActionCreate]+p.Summary[ActionUpdate] > 0
+	return p.Summary[ActionCreate]+p.Summary[ActionUpdate]+p.Summary[ActionDelete] > 0
 }
 
 // HasErrors reports whether some entity cannot be applied.
@@ -280,7 +303,7 @@ func MakePlan(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Optio
 	p.snap, p.client = snap, c
 	o.Logger.Info("plan made", "destination", p.Destination.Server, "space", p.Destination.Space,
 		"create", p.Summary[ActionCreate], "update", p.Summary[ActionUpdate], "no-op", p.Summary[ActionNoOp],
-		"left-alone", p.Summary[ActionLeftAlone], "error", p.Summary[ActionError], "cleanup", len(p.Cleanup))
+		"left-alone", p.Summary[ActionLeftAlone], "delete", p.Summary[ActionDelete], "error", p.Summary[ActionError], "cleanup", len(p.Cleanup))
 	return p, nil
 }
 
@@ -336,7 +359,12 @@ func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, o Options) *Plan {
 	close(work)
 	wg.Wait()
 
-	for i, ch := range pl.changes {
+	var deletes []*Change
+	if o.Prune {
+		deletes = pl.planDeletes(b, p)
+		pl.cleanup = append(pl.cleanup, make([][]CleanupItem, len(deletes))...)
+	}
+	for i, ch := range append(pl.changes, deletes...) {
 		ch.bundleDoc = nil
 		p.Changes = append(p.Changes, *ch)
 		p.Summary[ch.Action]++
@@ -403,6 +431,9 @@ func (pl *planner) decide(i int) {
 	}
 
 	desired := mergeDoc(bundleDoc, destForm, mergePolicy{keepDestOnly: k.Policy == schema.PolicySync})
+	if pl.o.Prune && k.Policy == schema.PolicySync {
+		ch.Prune = pl.prune(k, bundleDoc, desired)
+	}
 	if err := k.SortSets(desired); err != nil {
 		ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: %v", ch.Label(), err)
 		return
@@ -416,7 +447,9 @@ func (pl *planner) decide(i int) {
 		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
 		return
 	}
-	if kept := destOnly(bundleDoc, destForm, desired); kept != "" {
+	if ch.Prune {
+		reasons = append(reasons, "destination-only entries removed (--prune)")
+	} else if kept := destOnly(bundleDoc, destForm, desired); kept != "" {
 		reasons = append(reasons, kept)
 	}
 	ch.Action, ch.Desired = ActionUpdate, desired
@@ -424,7 +457,7 @@ func (pl *planner) decide(i int) {
 	ch.WriteMain = !equal(withoutDeferred(k, desired), withoutDeferred(k, destForm))
 	ch.WriteDeferred = !equal(onlyDeferred(k, desired), onlyDeferred(k, destForm))
 	ch.Reason = strings.Join(reasons, "; ")
-	pl.cleanup[i] = predictCleanup(k, ch.Names, desired, destForm)
+	pl.cleanup[i] = append(predictCleanup(k, ch.Names, desired, destForm), prunedSecrets(k, ch.Names, ch.Diff)...)
 }
 
 // checkRefs checks every reference of doc (bundle form, modified in place):

@@ -16,8 +16,8 @@ import (
 const maxValue = 160
 
 // WriteText writes the plan for a human: one line per entity that changes
-// ("+ create", "~ update" with its fields before → after, "! left alone",
-// "x error"), unchanged entities summarised per kind, the clean-up items
+// ("+ create", "~ update" with its fields before → after and "- " for the
+// entries --prune removes, "- delete", "! left alone", "x error"), unchanged entities summarised per kind, the clean-up items
 // and a summary line.
 func (p *Plan) WriteText(w io.Writer) error {
 	var b strings.Builder
@@ -46,6 +46,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 				fmt.Fprintf(&b, "; %s: %s", fieldsDiffer(len(ch.Diff)), diffPaths(ch.Diff, 4))
 			}
 			b.WriteString(")\n")
+		case ActionDelete:
+			fmt.Fprintf(&b, "- delete  %s %s\n", ch.Kind, name)
+			writeReason(&b, ch.Reason)
 		case ActionError:
 			fmt.Fprintf(&b, "x error   %s %s\n      %s\n", ch.Kind, name, ch.Error)
 		case ActionNoOp:
@@ -72,8 +75,11 @@ func (p *Plan) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "\nClean-up after apply: %d placeholders to replace\n", len(p.Cleanup))
 		writeCleanup(&b, p.Cleanup)
 	}
-	fmt.Fprintf(&b, "\nPlan: %d to create, %d to update, %d unchanged, %d left alone, %d errors.\n",
-		p.Summary[ActionCreate], p.Summary[ActionUpdate], p.Summary[ActionNoOp], p.Summary[ActionLeftAlone], p.Summary[ActionError])
+	fmt.Fprintf(&b, "\nPlan: %d to create, %d to update, ", p.Summary[ActionCreate], p.Summary[ActionUpdate])
+	if n := p.Summary[ActionDelete]; n > 0 {
+		fmt.Fprintf(&b, "%d to delete, ", n)
+	}
+	fmt.Fprintf(&b, "%d unchanged, %d left alone, %d errors.\n", p.Summary[ActionNoOp], p.Summary[ActionLeftAlone], p.Summary[ActionError])
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -305,6 +311,8 @@ func (r *Receipt) WriteText(w io.Writer) error {
 			writeReason(&b, res.Note)
 		case OutcomeFailed:
 			fmt.Fprintf(&b, "x failed   %s %s\n      %s\n", res.Kind, quoteNames(res.Names), res.Error)
+		case OutcomeDeleted:
+			fmt.Fprintf(&b, "- deleted  %s %s\n", res.Kind, quoteNames(res.Names))
 		case OutcomeSkipped:
 			fmt.Fprintf(&b, "- skipped  %s %s (%s)\n", res.Kind, quoteNames(res.Names), res.Error)
 		}
@@ -316,8 +324,12 @@ func (r *Receipt) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "\nClean-up report: %d placeholders written, replace them\n", len(r.Cleanup))
 		writeCleanup(&b, r.Cleanup)
 	}
-	fmt.Fprintf(&b, "\nApply %s: %d created, %d updated, %d unchanged, %d left alone, %d failed, %d skipped (%d requests, %d writes, %d retries).\n",
-		r.Status(), r.Summary[OutcomeCreated], r.Summary[OutcomeUpdated], r.Summary[OutcomeUnchanged], r.Summary[OutcomeLeftAlone], r.Summary[OutcomeFailed], r.Summary[OutcomeSkipped],
+	deleted := ""
+	if n := r.Summary[OutcomeDeleted]; n > 0 {
+		deleted = fmt.Sprintf("%d deleted, ", n)
+	}
+	fmt.Fprintf(&b, "\nApply %s: %d created, %d updated, %s%d unchanged, %d left alone, %d failed, %d skipped (%d requests, %d writes, %d retries).\n",
+		r.Status(), r.Summary[OutcomeCreated], r.Summary[OutcomeUpdated], deleted, r.Summary[OutcomeUnchanged], r.Summary[OutcomeLeftAlone], r.Summary[OutcomeFailed], r.Summary[OutcomeSkipped],
 		r.Stats.Requests, r.Stats.Writes, r.Stats.Retries)
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -248,15 +248,18 @@ func TestCheckNothingLost(t *testing.T) {
 	live := `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":true,"Value":null},{"Id":"2","Name":"x","Value":"a"}]}`
 	for _, tc := range []struct {
 		name, body string
+		pruned     map[string]bool
 		ok         bool
 	}{
-		{"all kept", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":true,"Value":null},{"Id":"2","Name":"x","Value":"b"}]}`, true},
-		{"sensitive without Id", `{"Variables":[{"Name":"pw","IsSensitive":true,"Value":null},{"Id":"2","Name":"x","Value":"b"}]}`, false},
-		{"sensitive overwritten", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":true,"Value":"oops"},{"Id":"2","Name":"x"}]}`, false},
-		{"made non-sensitive", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":false,"Value":null},{"Id":"2","Name":"x"}]}`, false},
-		{"variable dropped", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":true,"Value":null}]}`, false},
+		{"all kept", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":true,"Value":null},{"Id":"2","Name":"x","Value":"b"}]}`, nil, true},
+		{"sensitive without Id", `{"Variables":[{"Name":"pw","IsSensitive":true,"Value":null},{"Id":"2","Name":"x","Value":"b"}]}`, nil, false},
+		{"sensitive overwritten", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":true,"Value":"oops"},{"Id":"2","Name":"x"}]}`, nil, false},
+		{"made non-sensitive", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":false,"Value":null},{"Id":"2","Name":"x"}]}`, nil, false},
+		{"variable dropped", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":true,"Value":null}]}`, nil, false},
+		{"pruned variable dropped", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":true,"Value":null}]}`, map[string]bool{"x": true}, true},
+		{"another variable pruned", `{"Variables":[{"Id":"2","Name":"x","Value":"a"}]}`, map[string]bool{"x": true}, false},
 	} {
-		err := checkNothingLost(js(t, live).(map[string]any), js(t, tc.body).(map[string]any))
+		err := checkNothingLost(js(t, live).(map[string]any), js(t, tc.body).(map[string]any), tc.pruned)
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: %v", tc.name, err)
 		}
@@ -303,7 +306,7 @@ func TestPlanJSONRoundTrip(t *testing.T) {
 	// Bad plans are refused.
 	for _, bad := range []string{
 		`{"format":"octobundle-plan/v0"}`,
-		strings.Replace(buf.String(), `"action": "create"`, `"action": "delete"`, 1),
+		strings.Replace(buf.String(), `"action": "create"`, `"action": "destroy"`, 1),
 		strings.Replace(buf.String(), `"error": "boom"`, `"reason": "x"`, 1),
 		`not json`,
 	} {
@@ -332,5 +335,40 @@ func TestReceiptStatus(t *testing.T) {
 		if got := r.Status(); got != tc.want {
 			t.Errorf("%v: %s, want %s", tc.outcomes, got, tc.want)
 		}
+	}
+}
+
+// Prune removes destination-only entries of the prune fields only: named
+// elements at any depth, and map keys naming a project the bundle holds.
+func TestPruneFields(t *testing.T) {
+	pl := &planner{bn: indexBundle([]*Change{{Kind: schema.Project, Names: []string{"OctoFX"}}})}
+	for _, tc := range []struct {
+		name, kind, bundle, merged, want string
+		removed                          bool
+	}{
+		{"steps and actions", schema.DeploymentProcess,
+			`{"Steps":[{"Name":"a","Actions":[{"Name":"a"}]}]}`,
+			`{"Steps":[{"Name":"old"},{"Name":"a","Actions":[{"Name":"a"},{"Name":"x"}],"Properties":{"dest":"1"}}]}`,
+			`{"Steps":[{"Name":"a","Actions":[{"Name":"a"}],"Properties":{"dest":"1"}}]}`, true},
+		{"variables by name and scope", schema.ProjectVariables,
+			`{"Variables":[{"Name":"v","Scope":{}}]}`,
+			`{"Variables":[{"Name":"v","Scope":{}},{"Name":"v","Scope":{"Environment":["DR"]}}]}`,
+			`{"Variables":[{"Name":"v","Scope":{}}]}`, true},
+		{"links to bundle projects only", schema.Tenant,
+			`{"ProjectEnvironments":{"Portal":["Test"]}}`,
+			`{"ProjectEnvironments":{"Portal":["Test"],"OctoFX":["Production"],"DR Drills":["DR"]}}`,
+			`{"ProjectEnvironments":{"Portal":["Test"],"DR Drills":["DR"]}}`, true},
+		{"a field the bundle lacks is not pruned", schema.DeploymentProcess,
+			`{}`, `{"Steps":[{"Name":"old"}]}`, `{"Steps":[{"Name":"old"}]}`, false},
+		{"other fields are not pruned", schema.Project,
+			`{"Templates":[]}`, `{"Templates":[{"Name":"t"}]}`, `{"Templates":[{"Name":"t"}]}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			merged := js(t, tc.merged)
+			removed := pl.prune(schema.MustLookup(tc.kind), js(t, tc.bundle), merged)
+			if removed != tc.removed || !equal(merged, js(t, tc.want)) {
+				t.Errorf("got %v %s\nwant %v %s", removed, canonical(merged), tc.removed, tc.want)
+			}
+		})
 	}
 }

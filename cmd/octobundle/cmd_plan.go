@@ -17,6 +17,7 @@ func applyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "output", Value: "text", Usage: "output format on stdout: text or json"},
 		&cli.BoolFlag{Name: "allow-version-skew", Usage: "apply even if the destination's Octopus major.minor is more than one minor version from the bundle's source"},
 		&cli.BoolFlag{Name: "include-targets", Usage: "apply deployment targets and workers the bundle holds"},
+		&cli.BoolFlag{Name: "prune", Usage: "delete what the bundle no longer has inside what it holds: destination-only steps, variables (sensitive ones too) and tenant project links of synced entities, channels and runbooks of bundle projects; never top-level entities"},
 	)
 }
 
@@ -24,6 +25,7 @@ func applyOptions(c *cli.Context, what string) apply.Options {
 	return apply.Options{
 		AllowVersionSkew: c.Bool("allow-version-skew"),
 		Optional:         c.Bool("include-targets"),
+		Prune:            c.Bool("prune"),
 		Concurrency:      c.Int("concurrency"),
 		Logger:           logger(),
 		Progress:         progress(c, what),

@@ -1,0 +1,264 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/octopus"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// Pruning (Options.Prune, --prune) deletes what the bundle no longer has —
+// only when asked, and only inside what the bundle owns:
+//
+//   - in synced entities the bundle holds, the destination-only entries of
+//     the fields in pruneFields: steps (and actions of matched steps) of
+//     deployment and runbook processes, variables of project and library
+//     variable sets (sensitive ones too: the plan says so and lists them in
+//     the clean-up), and a tenant's links to projects the bundle holds;
+//   - channels and runbooks the destination has in a project the bundle
+//     holds (a DELETE each), never a project's default channel nor the
+//     channel its release creation strategy uses.
+//
+// Top-level entities (environments, projects, tenants, accounts …) are never
+// deleted, nor anything of exist- or exact-policy kinds: a bundle may be a
+// partial export (export --project), so an entity missing from it says
+// nothing about whether the destination still needs it; and the destination
+// owns the details of exist-policy kinds. A destination-only project, its
+// channels and runbooks, and a tenant's links to it are never touched.
+// Tenant variable values are not pruned yet.
+
+// pruneFields are, per synced kind, the top-level fields whose
+// destination-only entries Prune removes.
+var pruneFields = map[string][]string{
+	schema.DeploymentProcess: {"Steps"},
+	schema.RunbookProcess:    {"Steps"},
+	schema.ProjectVariables:  {"Variables"},
+	schema.LibraryVariables:  {"Variables"},
+	schema.Tenant:            {"ProjectEnvironments"},
+}
+
+// pruneKinds are the kinds whose destination-only entities Prune deletes
+// from a project the bundle holds.
+var pruneKinds = []string{schema.Channel, schema.Runbook}
+
+// deleteOrder runs deletions after every other write, once nothing the
+// bundle writes refers to the deleted entities any more.
+const deleteOrder = 1 << 20
+
+// prune removes from desired (the bundle merged onto the destination's
+// form) the destination-only entries of k's prune fields and reports whether
+// it removed any. Map fields (a tenant's project links) lose only keys that
+// name a project the bundle holds.
+func (pl *planner) prune(k *schema.Kind, bundleDoc, desired any) bool {
+	bm, _ := bundleDoc.(map[string]any)
+	dm, _ := desired.(map[string]any)
+	if bm == nil || dm == nil {
+		return false
+	}
+	removed := false
+	for _, f := range pruneFields[k.Name] {
+		bv, ok := bm[f]
+		if !ok {
+			continue // the bundle says nothing about the field
+		}
+		switch v := dm[f].(type) {
+		case []any:
+			out := pruneArrays(bv, v)
+			removed = removed || !equal(out, v)
+			dm[f] = out
+		case map[string]any:
+			bmap, _ := bv.(map[string]any)
+			for key := range v {
+				if _, inBundle := bmap[key]; inBundle {
+					continue
+				}
+				if _, ours := pl.bn.find(schema.Project, "", key); ours {
+					delete(v, key)
+					removed = true
+				}
+			}
+		}
+	}
+	return removed
+}
+
+// pruneArrays returns merged (the bundle's value merged onto the
+// destination's) without the elements of identified arrays that the bundle
+// does not have, at any depth (steps, and the actions of matched steps).
+func pruneArrays(bundle, merged any) any {
+	switch m := merged.(type) {
+	case map[string]any:
+		b, ok := bundle.(map[string]any)
+		if !ok {
+			return m
+		}
+		for k, v := range m {
+			if bv, ok := b[k]; ok {
+				m[k] = pruneArrays(bv, v)
+			}
+		}
+		return m
+	case []any:
+		b, _ := bundle.([]any)
+		if len(m) == 0 || !named(m) {
+			return m
+		}
+		pairs, _ := matchElements(m, b)
+		out := make([]any, 0, len(m))
+		for i, el := range m {
+			if j, ok := pairs[i]; ok {
+				out = append(out, pruneArrays(b[j], el))
+			}
+		}
+		return out
+	}
+	return merged
+}
+
+// prunedSecrets lists a clean-up item for every sensitive variable a diff
+// removes: its secret is gone with it.
+func prunedSecrets(k *schema.Kind, names []string, ds []FieldDiff) []CleanupItem {
+	var out []CleanupItem
+	for _, d := range ds {
+		m, ok := d.Before.(map[string]any)
+		if !ok || d.After != nil || !strings.HasPrefix(d.Path, "/Variables/") {
+			continue
+		}
+		if sens, _ := m["IsSensitive"].(bool); sens {
+			out = append(out, CleanupItem{Kind: k.Name, Names: names, Field: d.Label,
+				Why: "destination-only sensitive variable deleted by --prune: its secret is gone; if it is still needed, add it again and set its value"})
+		}
+	}
+	return out
+}
+
+// planDeletes adds a delete change for every destination-only channel and
+// runbook of the projects the bundle holds, except the ones a project needs
+// (its default channel, the channel of its release creation strategy),
+// which get a note.
+func (pl *planner) planDeletes(b *bundles.Bundle, p *Plan) []*Change {
+	inBundle := map[string]bool{}
+	for _, ch := range pl.changes {
+		inBundle[changeKey(ch.Kind, ch.Names)] = true
+	}
+	var out []*Change
+	for _, ch := range pl.changes {
+		if ch.Kind != schema.Project || len(ch.Names) != 1 {
+			continue
+		}
+		proj := pl.snap.Find(schema.Project, ch.Names...)
+		if proj == nil {
+			continue
+		}
+		// The channel the project's release creation strategy will use: the
+		// bundle's when its document sets one (a bundle channel, never
+		// destination-only), else the destination's, which merge keeps.
+		keepChannel := ""
+		bundleSets := false
+		if doc, ok := b.Entity(schema.MustLookup(schema.Project), ch.Names...); ok {
+			if rcs, ok := doc.(map[string]any)["ReleaseCreationStrategy"].(map[string]any); ok {
+				_, bundleSets = rcs["ChannelId"]
+			}
+		}
+		if rcs, ok := proj.Object()["ReleaseCreationStrategy"].(map[string]any); ok && !bundleSets {
+			keepChannel, _ = rcs["ChannelId"].(string)
+		}
+		for _, kind := range pruneKinds {
+			k := schema.MustLookup(kind)
+			for _, e := range pl.snap.Children(proj, kind) {
+				names := e.Names()
+				if inBundle[changeKey(kind, names)] {
+					continue
+				}
+				what := label(kind, names)
+				if kind == schema.Channel {
+					if def, _ := e.Object()["IsDefault"].(bool); def {
+						p.Notes = append(p.Notes, fmt.Sprintf("%s kept: it is the project's default channel", what))
+						continue
+					}
+					if keepChannel != "" && e.ID == keepChannel {
+						p.Notes = append(p.Notes, fmt.Sprintf("%s kept: the project's release creation strategy uses it", what))
+						continue
+					}
+				}
+				esc := make([]string, len(names))
+				for i, n := range names {
+					esc[i] = bundles.EscapeName(n)
+				}
+				path, _ := k.Path(esc...)
+				reason := fmt.Sprintf("the destination's project %q has it and the bundle does not (--prune)", names[0])
+				if kind == schema.Runbook {
+					reason += "; its process and snapshots go with it"
+				}
+				out = append(out, &Change{Kind: kind, Names: names, Path: path, Action: ActionDelete, Reason: reason})
+			}
+		}
+	}
+	return out
+}
+
+// deleteEntity deletes a change's destination entity; one already gone
+// counts as deleted.
+func (x *executor) deleteEntity(ctx context.Context, ch *Change) error {
+	k := schema.MustLookup(ch.Kind)
+	dest := x.snap.Find(k.Name, ch.Names...)
+	if dest == nil {
+		return nil
+	}
+	err := x.c.Delete(ctx, x.collectionPath(k)+"/"+url.PathEscape(dest.ID))
+	if err != nil && !octopus.IsStatus(err, http.StatusNotFound) {
+		return fmt.Errorf("%s: deleting: %w", ch.Label(), err)
+	}
+	return nil
+}
+
+// prunedVariables returns the server-form identities (see identity) of the
+// variables a pruning change removes, so that checkNothingLost lets exactly
+// those go.
+func (x *executor) prunedVariables(k *schema.Kind, ch *Change) (map[string]bool, error) {
+	if !ch.Prune {
+		return nil, nil
+	}
+	var removed []any
+	for _, d := range ch.Diff {
+		if d.After != nil || !strings.HasPrefix(d.Path, "/Variables/") {
+			continue
+		}
+		if _, err := strconv.Atoi(strings.TrimPrefix(d.Path, "/Variables/")); err == nil {
+			removed = append(removed, d.Before)
+		}
+	}
+	if len(removed) == 0 {
+		return nil, nil
+	}
+	doc, err := x.ids.resolve(k, ch.Names, map[string]any{"Variables": removed})
+	if err != nil {
+		return nil, fmt.Errorf("%s: resolving the variables to prune: %w", ch.Label(), err)
+	}
+	out := map[string]bool{}
+	for _, v := range doc.(map[string]any)["Variables"].([]any) {
+		if id, ok := identity(v); ok {
+			out[id] = true
+		}
+	}
+	return out, nil
+}
+
+// keepBodyMaps makes the pruned map fields of body (a tenant's project
+// links) authoritative over the live document they were merged onto.
+func keepBodyMaps(k *schema.Kind, ch *Change, body, merged map[string]any) {
+	if !ch.Prune {
+		return
+	}
+	for _, f := range pruneFields[k.Name] {
+		if bv, ok := body[f].(map[string]any); ok {
+			merged[f] = schema.DeepCopy(bv)
+		}
+	}
+}
