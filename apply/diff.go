@@ -48,7 +48,7 @@ func diffAt(at []string, lbl string, before, after any, out *[]FieldDiff) {
 	switch a := after.(type) {
 	case map[string]any:
 		b, ok := before.(map[string]any)
-		if !ok || isSensitiveObj(a) || isSensitiveObj(b) {
+		if !ok || schema.IsSensitiveValue(a) || schema.IsSensitiveValue(b) {
 			break
 		}
 		keys := map[string]bool{}
@@ -239,32 +239,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// isSensitiveObj reports whether v is a SensitiveValue object
-// ({"HasValue": …, "NewValue": …, "Hint": …}).
-func isSensitiveObj(v any) bool {
-	m, ok := v.(map[string]any)
-	if !ok || len(m) == 0 {
-		return false
-	}
-	_, hv := m["HasValue"]
-	_, nv := m["NewValue"]
-	if !hv && !nv {
-		return false
-	}
-	for k := range m {
-		switch k {
-		case "HasValue", "NewValue", "Hint":
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // hasSecret reports whether a SensitiveValue object says a value is set.
 func hasSecret(v any) bool {
 	m, ok := v.(map[string]any)
-	if !ok || !isSensitiveObj(m) {
+	if !ok || !schema.IsSensitiveValue(m) {
 		return false
 	}
 	hv, _ := m["HasValue"].(bool)

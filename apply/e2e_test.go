@@ -60,7 +60,7 @@ func secretsByID(inst *octosim.Instance) map[string]string {
 func collectSecrets(at string, v any, out map[string]string) {
 	switch t := v.(type) {
 	case map[string]any:
-		if isSensitiveObj(t) {
+		if schema.IsSensitiveValue(t) {
 			if s, ok := t["NewValue"].(string); ok {
 				out[at] = s
 			}

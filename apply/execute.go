@@ -391,16 +391,8 @@ func (x *executor) tasks() []*task {
 		}
 		// References.
 		_ = k.Rewrite(schema.DeepCopy(ch.Desired), func(ref schema.Ref, at []string, v any) (any, error) {
-			to := ref.To
-			name, isString := v.(string)
-			if ref.To == schema.AnyKind {
-				kind, n, ok := schema.ParseRefValue(v)
-				if !ok {
-					return v, nil
-				}
-				to, name, isString = kind, n, true
-			}
-			if !isString {
+			to, name, skip, err := refName(ref, at, v)
+			if skip || err != nil {
 				return v, nil
 			}
 			scope, err := bundleScope(ref, ch.Names, at)

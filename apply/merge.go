@@ -44,13 +44,13 @@ func mergeDoc(bundle, dest any, p mergePolicy) any {
 }
 
 func mergeValue(b, d any, p mergePolicy) any {
-	if isSensitiveObj(d) && hasSecret(d) {
+	if schema.IsSensitiveValue(d) && hasSecret(d) {
 		return schema.DeepCopy(d) // an existing secret is never touched
 	}
 	switch bt := b.(type) {
 	case map[string]any:
 		dm, ok := d.(map[string]any)
-		if !ok || isSensitiveObj(bt) {
+		if !ok || schema.IsSensitiveValue(bt) {
 			return schema.DeepCopy(b)
 		}
 		out := make(map[string]any, len(bt)+len(dm))

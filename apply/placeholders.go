@@ -100,7 +100,7 @@ type filler struct {
 }
 
 func (f *filler) fill(at, human []string, b, d any) any {
-	if isSensitiveObj(b) {
+	if schema.IsSensitiveValue(b) {
 		if hasSecret(d) || !hasSecret(b) {
 			return b
 		}

@@ -475,17 +475,12 @@ func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (out any, 
 	var drops []drop
 	droppedNames := map[string][]string{}
 	err := k.Rewrite(doc, func(ref schema.Ref, at []string, v any) (any, error) {
-		to := ref.To
-		name, isString := v.(string)
-		if ref.To == schema.AnyKind {
-			kind, n, ok := schema.ParseRefValue(v)
-			if !ok {
-				return v, nil
-			}
-			to, name, isString = kind, n, true
+		to, name, skip, err := refName(ref, at, v)
+		if skip {
+			return v, nil
 		}
-		if !isString {
-			problems = append(problems, fmt.Sprintf("%s: a reference to %s holds %T, not a name", schema.Pointer(at), title(to), v))
+		if err != nil {
+			problems = append(problems, err.Error())
 			return v, nil
 		}
 		if bs, err := bundleScope(ref, names, at); err == nil {

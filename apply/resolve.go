@@ -138,38 +138,23 @@ func (d destIDs) lookup(kind, scope, name string) (string, bool) {
 	return "", false
 }
 
-// rootID returns the destination ID of the root owner named name of k.
-func (d destIDs) rootID(k *schema.Kind, name string) (string, bool) {
-	return d.lookup(rootKind(k).Name, "", name)
-}
-
 // scope returns the destination scope (an ID, or "") of a reference held by
-// an entity of kind k named names.
+// an entity of kind k named names: the destination ID of the root owner or
+// map key that bundleScope names.
 func (d destIDs) scope(k *schema.Kind, ref schema.Ref, names, at []string) (string, error) {
-	switch ref.Within {
-	case schema.ScopeSpace:
-		return "", nil
-	case schema.ScopeSelf, schema.ScopeOwner:
-		if len(names) == 0 {
-			return "", fmt.Errorf("a reference to %s needs an owner", ref.To)
+	name, err := bundleScope(ref, names, at)
+	if err != nil || ref.Within == schema.ScopeSpace {
+		return name, err
+	}
+	sk := rootKind(k)
+	if ref.Within != schema.ScopeSelf && ref.Within != schema.ScopeOwner {
+		if sk = scopeKind(ref.To); sk == nil {
+			return "", fmt.Errorf("no kind provides %s names", ref.To)
 		}
-		id, ok := d.rootID(k, names[0])
-		if !ok {
-			return "", fmt.Errorf("%s %q does not exist on the destination", title(rootKind(k).Name), names[0])
-		}
-		return id, nil
 	}
-	i, ok := keyIndex(ref.Within)
-	if !ok || i >= len(at) {
-		return "", fmt.Errorf("cannot tell the scope %q of a reference to %s", ref.Within, ref.To)
-	}
-	sk := scopeKind(ref.To)
-	if sk == nil {
-		return "", fmt.Errorf("no kind provides %s names", ref.To)
-	}
-	id, ok := d.lookup(sk.Name, "", at[i])
+	id, ok := d.lookup(sk.Name, "", name)
 	if !ok {
-		return "", fmt.Errorf("%s %q does not exist on the destination", title(sk.Name), at[i])
+		return "", fmt.Errorf("%s %q does not exist on the destination", title(sk.Name), name)
 	}
 	return id, nil
 }
@@ -181,17 +166,12 @@ func (d destIDs) resolve(k *schema.Kind, names []string, doc any) (any, error) {
 	out := schema.DeepCopy(doc)
 	var problems []string
 	err := k.Rewrite(out, func(ref schema.Ref, at []string, v any) (any, error) {
-		to := ref.To
-		name, isString := v.(string)
-		if ref.To == schema.AnyKind {
-			kind, n, ok := schema.ParseRefValue(v)
-			if !ok {
-				return v, nil // an ordinary property value or a secret
-			}
-			to, name, isString = kind, n, true
+		to, name, skip, err := refName(ref, at, v)
+		if skip {
+			return v, nil
 		}
-		if !isString {
-			problems = append(problems, fmt.Sprintf("%s: a reference to %s holds %T, not a name", schema.Pointer(at), title(to), v))
+		if err != nil {
+			problems = append(problems, err.Error())
 			return v, nil
 		}
 		scope, err := d.scope(k, ref, names, at)
@@ -214,6 +194,23 @@ func (d destIDs) resolve(k *schema.Kind, names []string, doc any) (any, error) {
 		return nil, fmt.Errorf("%s", strings.Join(problems, "; "))
 	}
 	return out, nil
+}
+
+// refName returns the kind and the name a reference value v (of ref, at
+// path at) points at. At an AnyKind position (free-form step properties) v
+// is a reference only as a {"$ref"} object: anything else is an ordinary
+// property value or a secret, and skip is set. A typed reference holding
+// something other than a name is an error naming the field.
+func refName(ref schema.Ref, at []string, v any) (to, name string, skip bool, err error) {
+	if ref.To == schema.AnyKind {
+		kind, n, ok := schema.ParseRefValue(v)
+		return kind, n, !ok, nil
+	}
+	name, ok := v.(string)
+	if !ok {
+		return ref.To, "", false, fmt.Errorf("%s: a reference to %s holds %T, not a name", schema.Pointer(at), title(ref.To), v)
+	}
+	return ref.To, name, false, nil
 }
 
 // changeKey identifies a change (or a bundle entity) by kind and names.
