@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test fmt-check vet unit bench demo fuzz clean
+.PHONY: all build test test-live fmt-check vet unit bench demo fuzz clean
 
 all: build
 
@@ -23,6 +23,15 @@ vet:
 
 unit:
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+# The end-to-end tests (internal/e2e) against a real Octopus Server too, not
+# only the simulator. Not part of `make test`. Needs:
+#   OCTOPUS_URL            the server's base URL
+#   OCTOPUS_API_KEY        an API key that may write to the space (never printed)
+#   OCTOBUNDLE_LIVE_SPACE  a throwaway space whose name starts with octobundle-e2e
+# The tests apply the golden bundle to that space and leave its data there.
+test-live:
+	OCTOBUNDLE_LIVE=1 $(GO) test -count=1 -timeout 30m -run 'Live|E2E' ./internal/e2e/...
 
 # Benchmarks print wall time, requests and peak memory for a generated
 # 200-project instance served with 20 ms latency.
