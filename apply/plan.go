@@ -83,11 +83,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
+
+	"github.com/octobundle/octobundle/internal/parallel"
 
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/export"
@@ -342,22 +342,7 @@ func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, o Options) *Plan {
 
 	// Decide every entity; reading the destination's bundle forms is the
 	// costly part, so entities are decided in parallel.
-	var wg sync.WaitGroup
-	work := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				pl.decide(i)
-			}
-		}()
-	}
-	for i := range pl.changes {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+	parallel.Each(len(pl.changes), pl.decide)
 
 	var deletes []*Change
 	if o.Prune {

@@ -20,12 +20,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/octobundle/octobundle/internal/parallel"
 
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
@@ -130,22 +130,9 @@ func build(s *snapshot.Snapshot, o Options, log *slog.Logger) (*bundles.Bundle, 
 	docs := make([]any, len(sel.list))
 	scrubbed := make([][]string, len(sel.list))
 	errs := make([]error, len(sel.list))
-	var wg sync.WaitGroup
-	work := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				docs[i], scrubbed[i], errs[i] = convert(s, sel.list[i], keep)
-			}
-		}()
-	}
-	for i := range sel.list {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+	parallel.Each(len(sel.list), func(i int) {
+		docs[i], scrubbed[i], errs[i] = convert(s, sel.list[i], keep)
+	})
 
 	for i, err := range errs {
 		var ee *Error

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -166,7 +167,7 @@ func TestSourceExport(t *testing.T) {
 	seed := withCanaries(t)
 	secrets := secretsOf(seed)
 	for _, c := range canaries {
-		if !contains(secrets, c) {
+		if !slices.Contains(secrets, c) {
 			t.Fatalf("canary %q not planted", c)
 		}
 	}
@@ -370,7 +371,7 @@ func TestDeterminism(t *testing.T) {
 			diff = append(diff, p)
 		}
 	}
-	if want := []string{"projects/Customer Portal/variables.json"}; !equal(diff, want) {
+	if want := []string{"projects/Customer Portal/variables.json"}; !slices.Equal(diff, want) {
 		t.Errorf("changing one variable changed %v, want %v", diff, want)
 	}
 }
@@ -487,7 +488,7 @@ func TestProjectSelection(t *testing.T) {
 			}
 			want := append([]string(nil), tt.projects...)
 			sort.Strings(want)
-			if !equal(res.Bundle.Manifest.Projects, want) {
+			if !slices.Equal(res.Bundle.Manifest.Projects, want) {
 				t.Errorf("manifest records projects %q, want %q", res.Bundle.Manifest.Projects, want)
 			}
 			var got []string
@@ -496,7 +497,7 @@ func TestProjectSelection(t *testing.T) {
 			}
 			sort.Strings(got)
 			sort.Strings(tt.want)
-			if !equal(got, tt.want) {
+			if !slices.Equal(got, tt.want) {
 				t.Errorf("files:\n got %q\nwant %q", got, tt.want)
 			}
 			for _, e := range res.Bundle.Entries() {
@@ -513,7 +514,7 @@ func TestProjectSelection(t *testing.T) {
 				}
 				m, _ := e.Doc.(map[string]any)[field].(map[string]any)
 				for p := range m {
-					if !contains(tt.projects, p) {
+					if !slices.Contains(tt.projects, p) {
 						t.Errorf("%s links to project %q, which is not exported", e.Path, p)
 					}
 				}
@@ -706,27 +707,6 @@ func mustJSON(t testing.TB, v any) string {
 		t.Fatal(err)
 	}
 	return string(data)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestEntityPure: Entity leaves the snapshot alone and gives the same value

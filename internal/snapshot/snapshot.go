@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -105,23 +106,11 @@ func (s *Snapshot) Children(owner *Entity, kind string) []*Entity {
 // Find returns the entity of kind with the given names (owners first), or nil.
 func (s *Snapshot) Find(kind string, names ...string) *Entity {
 	for _, e := range s.Entities(kind) {
-		if equalNames(e.Names(), names) {
+		if slices.Equal(e.Names(), names) {
 			return e
 		}
 	}
 	return nil
-}
-
-func equalNames(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Add records an entity (read, or created by apply) and indexes its names.
