@@ -17,7 +17,7 @@ import (
 // only when asked, and only inside what the bundle owns:
 //
 //   - in synced entities the bundle holds, the destination-only entries of
-//     the fields in pruneFields: steps (and actions of matched steps) of
+//     the fields the kind registry lists in Kind.Prune: steps (and actions of matched steps) of
 //     deployment and runbook processes, variables of project and library
 //     variable sets (sensitive ones too: the plan says so and lists them in
 //     the clean-up), and a tenant's links to projects the bundle holds;
@@ -32,20 +32,6 @@ import (
 // owns the details of exist-policy kinds. A destination-only project, its
 // channels and runbooks, and a tenant's links to it are never touched.
 // Tenant variable values are not pruned yet.
-
-// pruneFields are, per synced kind, the top-level fields whose
-// destination-only entries Prune removes.
-var pruneFields = map[string][]string{
-	schema.DeploymentProcess: {"Steps"},
-	schema.RunbookProcess:    {"Steps"},
-	schema.ProjectVariables:  {"Variables"},
-	schema.LibraryVariables:  {"Variables"},
-	schema.Tenant:            {"ProjectEnvironments"},
-}
-
-// pruneKinds are the kinds whose destination-only entities Prune deletes
-// from a project the bundle holds.
-var pruneKinds = []string{schema.Channel, schema.Runbook}
 
 // deleteOrder runs deletions after every other write, once nothing the
 // bundle writes refers to the deleted entities any more.
@@ -62,7 +48,7 @@ func (pl *planner) prune(k *schema.Kind, bundleDoc, desired any) bool {
 		return false
 	}
 	removed := false
-	for _, f := range pruneFields[k.Name] {
+	for _, f := range k.Prune {
 		bv, ok := bm[f]
 		if !ok {
 			continue // the bundle says nothing about the field
@@ -169,8 +155,11 @@ func (pl *planner) planDeletes(b *bundles.Bundle, p *Plan) []*Change {
 		if rcs, ok := proj.Object()["ReleaseCreationStrategy"].(map[string]any); ok && !bundleSets {
 			keepChannel, _ = rcs["ChannelId"].(string)
 		}
-		for _, kind := range pruneKinds {
-			k := schema.MustLookup(kind)
+		for _, k := range schema.Kinds() {
+			if !k.Prunable {
+				continue
+			}
+			kind := k.Name
 			for _, e := range pl.snap.Children(proj, kind) {
 				names := e.Names()
 				if inBundle[changeKey(kind, names)] {
@@ -256,7 +245,7 @@ func keepBodyMaps(k *schema.Kind, ch *Change, body, merged map[string]any) {
 	if !ch.Prune {
 		return
 	}
-	for _, f := range pruneFields[k.Name] {
+	for _, f := range k.Prune {
 		if bv, ok := body[f].(map[string]any); ok {
 			merged[f] = schema.DeepCopy(bv)
 		}

@@ -214,6 +214,7 @@ func init() {
 			Order:         20,
 			Deferred:      []string{"ProjectEnvironments"},
 			DeferredOrder: 100,
+			Prune:         []string{"ProjectEnvironments"},
 			Policy:        PolicySync,
 		},
 		&Kind{
@@ -339,6 +340,7 @@ func init() {
 			Volatile:  variableSetVolatile(),
 			Sensitive: variableSetSecrets(),
 			Order:     81,
+			Prune:     []string{"Variables"},
 			Policy:    PolicySync,
 		},
 		// --- projects and their content ------------------------------------
@@ -377,6 +379,7 @@ func init() {
 			Order:         91,
 			Deferred:      []string{"Rules"},
 			DeferredOrder: 96,
+			Prunable:      true,
 			Policy:        PolicySync,
 		},
 		&Kind{
@@ -388,6 +391,7 @@ func init() {
 			Sensitive: mixedSecrets("Steps/*/Actions/*/Properties/*"),
 			Provides:  []Provide{{Kind: Action, Path: "Steps/*/Actions/*", Within: ScopeOwner}},
 			Order:     92,
+			Prune:     []string{"Steps"},
 			Policy:    PolicySync,
 		},
 		&Kind{
@@ -399,6 +403,7 @@ func init() {
 			Volatile: []string{"ProjectId", "RunbookProcessId", "PublishedRunbookSnapshotId"},
 			Provides: []Provide{{Kind: ProcessOwner, Within: ScopeOwner}},
 			Order:    93,
+			Prunable: true,
 			Policy:   PolicySync,
 		},
 		&Kind{
@@ -410,6 +415,7 @@ func init() {
 			Sensitive: mixedSecrets("Steps/*/Actions/*/Properties/*"),
 			Provides:  []Provide{{Kind: Action, Path: "Steps/*/Actions/*", Within: ScopeOwner, Qualify: true}},
 			Order:     94,
+			Prune:     []string{"Steps"},
 			Policy:    PolicySync,
 		},
 		&Kind{
@@ -420,6 +426,7 @@ func init() {
 			Volatile:  variableSetVolatile(),
 			Sensitive: variableSetSecrets(),
 			Order:     95,
+			Prune:     []string{"Variables"},
 			Policy:    PolicySync,
 		},
 		// --- tenants, second pass: project links (deferred above), variables

@@ -193,6 +193,15 @@ type Kind struct {
 	Policy Policy
 	// Optional kinds are exported and applied only when asked (targets, workers).
 	Optional bool
+	// Prune lists top-level fields whose destination-only entries
+	// `apply --prune` removes (the steps of a process, the variables of a
+	// set, a tenant's links to projects the bundle holds).
+	Prune []string
+	// Prunable kinds are deleted by `apply --prune` when the destination has
+	// one under an owner the bundle holds and the bundle does not (a
+	// project's channels and runbooks). Top-level kinds never are: a bundle
+	// may be a partial export.
+	Prunable bool
 	// IndexAs names another kind whose namespace this kind shares: script
 	// modules are library variable sets, and IncludedLibraryVariableSetIds
 	// refers to both.

@@ -186,6 +186,12 @@ func TestRegistryConsistent(t *testing.T) {
 		if got := strings.Count(k.File, "{}"); got != want {
 			t.Errorf("%s: file %q has %d names, want %d", k.Name, k.File, got, want)
 		}
+		if (len(k.Prune) > 0 || k.Prunable) && k.Policy != PolicySync {
+			t.Errorf("%s: only synced kinds may be pruned", k.Name)
+		}
+		if k.Prunable && k.Parent == "" {
+			t.Errorf("%s: a top-level kind must never be prunable (a bundle may be a partial export)", k.Name)
+		}
 		if len(k.Deferred) > 0 && k.DeferredOrder <= k.Order {
 			t.Errorf("%s: deferred fields must be written after the kind", k.Name)
 		}
