@@ -147,7 +147,7 @@ func TestIDOffset(t *testing.T) {
 func TestSampleInstanceRoundTrip(t *testing.T) {
 	seed, err := LoadSeed(filepath.Join("..", "..", "testdata", "instances", "source.json"))
 	if err != nil {
-		t.Skipf("sample instance not available: %v", err)
+		t.Fatalf("loading the sample instance: %v", err)
 	}
 	s1, err := New(Options{Seed: seed})
 	if err != nil {
