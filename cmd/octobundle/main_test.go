@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,9 +28,15 @@ func TestMain(m *testing.M) {
 //
 // Script commands added here:
 //
-//	sim NAME SEED [offset]   start a simulator seeded from SEED (relative to
-//	                         the repository root, or "empty"); sets NAME_URL
+//	sim NAME SEED [offset] [version=X.Y.Z]
+//	                         start a simulator seeded from SEED (relative to
+//	                         the repository root, or "empty"), optionally
+//	                         reporting another Octopus version; sets NAME_URL
 //	                         and OCTOPUS_API_KEY
+//	fault NAME METHOD PREFIX STATUS|drop [MESSAGE]
+//	                         fail the next request matching METHOD and the
+//	                         path PREFIX with STATUS (and MESSAGE), or drop
+//	                         its connection after the server handled it
 //	writes NAME N            the simulator saw exactly N POST/PUT/DELETE
 //	                         requests since the last reset; resets
 //	resetcounts NAME         reset the simulator's request counters
@@ -55,7 +62,12 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"sim": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) < 2 {
-					ts.Fatalf("usage: sim NAME SEED [offset]")
+					ts.Fatalf("usage: sim NAME SEED [offset] [version=X.Y.Z]")
+				}
+				version := ""
+				if n := len(args); n > 2 && strings.HasPrefix(args[n-1], "version=") {
+					version = strings.TrimPrefix(args[n-1], "version=")
+					args = args[:n-1]
 				}
 				var seed *octosim.Instance
 				if args[1] != "empty" {
@@ -68,7 +80,7 @@ func TestScripts(t *testing.T) {
 					offset, err = strconv.Atoi(args[2])
 					ts.Check(err)
 				}
-				sim, err := octosim.New(octosim.Options{Seed: seed, IDOffset: offset})
+				sim, err := octosim.New(octosim.Options{Seed: seed, IDOffset: offset, ServerVersion: version})
 				ts.Check(err)
 				ln, err := net.Listen("tcp", "127.0.0.1:0")
 				ts.Check(err)
@@ -103,6 +115,23 @@ func TestScripts(t *testing.T) {
 				if (got == want) == neg {
 					ts.Fatalf("simulator %s saw %d writes, want %s%d", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
 				}
+			},
+			"fault": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 4 {
+					ts.Fatalf("usage: fault NAME METHOD PATHPREFIX STATUS|drop [MESSAGE...]")
+				}
+				sim := simFor(ts, args[0])
+				if sim == nil {
+					ts.Fatalf("no simulator %s", args[0])
+				}
+				rule := octosim.FaultRule{Method: args[1], PathPrefix: args[2], Message: strings.Join(args[4:], " ")}
+				if args[3] == "drop" {
+					rule.Drop, rule.AfterHandling = true, true
+				} else {
+					rule.Status, err = strconv.Atoi(args[3])
+					ts.Check(err)
+				}
+				sim.AddFaultRule(rule)
 			},
 			"resetcounts": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 || simFor(ts, args[0]) == nil {

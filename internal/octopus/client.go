@@ -352,7 +352,14 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 			return err
 		}
 		wait := c.backoff(attempt, retryAfter)
-		c.log.Debug("retrying", "method", method, "path", path, "status", status, "wait", wait, "error", err)
+		// Transient failures are routine under load; a request that keeps
+		// failing is worth telling the person waiting.
+		level := slog.LevelDebug
+		if attempt >= 2 {
+			level = slog.LevelWarn
+		}
+		c.log.Log(ctx, level, "retrying", "method", method, "path", path, "status", status,
+			"attempt", attempt+1, "of", c.retry.Attempts, "wait", wait.Round(time.Millisecond), "error", err)
 		if err := c.sleep(ctx, wait); err != nil {
 			return err
 		}
