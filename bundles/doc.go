@@ -87,6 +87,7 @@
 //	  "ExportedAt": "2024-05-01T10:00:00Z",           RFC 3339, UTC, seconds
 //	  "Format": "octobundle/v1",
 //	  "Policy": {…},                                  optional
+//	  "Projects": ["OctoFX", …],                      optional, a --project export's selection
 //	  "Rules": [{"Name": …, "Digest": "sha256:…"}],   optional, transform rules
 //	  "Source": {"Server": URL, "ServerVersion": …, "Space": …},
 //	  "ToolVersion": "…"
