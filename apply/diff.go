@@ -34,11 +34,48 @@ func equal(a, b any) bool { return bytes.Equal(canonical(a), canonical(b)) }
 // arrays are compared whole.
 func diff(before, after any) []FieldDiff {
 	var out []FieldDiff
-	diffAt(nil, "", before, after, &out)
+	diffAt(nil, "", before, after, nil, &out)
 	return out
 }
 
-func diffAt(at []string, lbl string, before, after any, out *[]FieldDiff) {
+// diffKind is diff for an entity of kind k: map keys that k's references
+// say are names (a tenant's projects, environments and templates) are
+// labelled as names, in brackets —
+// `ProjectVariables["OctoFX"].Variables["Staging"]["Old.Template"]` — not as
+// fields.
+func diffKind(k *schema.Kind, before, after any) []FieldDiff {
+	var keyPaths [][]string
+	for _, r := range k.Refs {
+		if segs := strings.Split(r.Path, "/"); segs[len(segs)-1] == "~" {
+			keyPaths = append(keyPaths, segs)
+		}
+	}
+	nameKey := func(at []string) bool {
+		for _, segs := range keyPaths {
+			if len(segs) != len(at) {
+				continue
+			}
+			match := true
+			for i, s := range segs[:len(segs)-1] {
+				if s != "*" && s != at[i] {
+					match = false
+					break
+				}
+			}
+			if match {
+				return true
+			}
+		}
+		return false
+	}
+	var out []FieldDiff
+	diffAt(nil, "", before, after, nameKey, &out)
+	return out
+}
+
+// diffAt adds the differences below at to out; nameKey (nil: none) tells
+// the map keys to label as names.
+func diffAt(at []string, lbl string, before, after any, nameKey func(at []string) bool, out *[]FieldDiff) {
 	if equal(before, after) {
 		return
 	}
@@ -61,14 +98,18 @@ func diffAt(at []string, lbl string, before, after any, out *[]FieldDiff) {
 		for _, k := range sortedKeys(keys) {
 			bv, inB := b[k]
 			av, inA := a[k]
-			kat, klbl := append(at[:len(at):len(at)], k), keyLabel(lbl, k)
+			kat := append(at[:len(at):len(at)], k)
+			klbl := keyLabel(lbl, k)
+			if nameKey != nil && nameKey(kat) {
+				klbl = lbl + "[" + strconv.Quote(k) + "]"
+			}
 			switch {
 			case !inB:
 				add(kat, klbl, nil, av)
 			case !inA:
 				add(kat, klbl, bv, nil)
 			default:
-				diffAt(kat, klbl, bv, av, out)
+				diffAt(kat, klbl, bv, av, nameKey, out)
 			}
 		}
 		return
@@ -87,7 +128,7 @@ func diffAt(at []string, lbl string, before, after any, out *[]FieldDiff) {
 				continue
 			}
 			matchedB[j] = true
-			diffAt(iat, ilbl, b[j], el, out)
+			diffAt(iat, ilbl, b[j], el, nameKey, out)
 		}
 		for j, el := range b {
 			if !matchedB[j] {

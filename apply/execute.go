@@ -737,6 +737,9 @@ func (x *executor) mergeForWrite(k *schema.Kind, ch *Change, body any, live map[
 	if bm, ok := body.(map[string]any); ok {
 		keepBodyMaps(k, ch, bm, merged)
 	}
+	if err := x.removePrunedValues(k, ch, merged); err != nil {
+		return nil, err
+	}
 	pruned, err := x.prunedVariables(k, ch)
 	if err != nil {
 		return nil, err

@@ -34,12 +34,14 @@
 // with Options.Prune (--prune) the destination-only steps and actions,
 // variables (sensitive ones too, each with a clean-up item saying its
 // secret is gone) and links to bundle projects of the synced entities the
-// bundle holds are removed, and the destination-only channels and runbooks
-// of the projects it holds are deleted — never a project's default channel
-// or the one its release creation strategy uses. Top-level entities and
-// anything of exist- or exact-policy kinds are never deleted, since a bundle
-// may be a partial export (see prune.go); tenant variable values are not
-// pruned yet. A team's scoped user
+// bundle holds are removed, so are the destination-only tenant variable
+// values of the tenants it holds under the projects and library variable
+// sets the bundle has values for (sensitive ones with a clean-up item too;
+// values for any other project stay), and the destination-only channels
+// and runbooks of the projects it holds are deleted — never a project's
+// default channel or the one its release creation strategy uses. Top-level
+// entities and anything of exist- or exact-policy kinds are never deleted,
+// since a bundle may be a partial export (see prune.go). A team's scoped user
 // roles are decided per user role (see items.go): a bundle item whose user
 // role the destination team does not have yet is created, one whose role
 // the team has is left alone (the destination owns the scoping of roles it
@@ -112,9 +114,10 @@ type Options struct {
 	// Optional applies deployment targets and workers the bundle holds.
 	Optional bool
 	// Prune deletes what the bundle no longer has inside what it owns:
-	// destination-only steps, variables and tenant project links of synced
-	// entities the bundle holds, destination-only channels and runbooks of
-	// projects it holds (see prune.go). Never top-level entities.
+	// destination-only steps, variables, tenant project links and tenant
+	// variable values of synced entities the bundle holds, destination-only
+	// channels and runbooks of projects it holds (see prune.go). Never
+	// top-level entities.
 	Prune bool
 	// Concurrency bounds parallel requests and parallel writes (default 8).
 	Concurrency int
@@ -187,7 +190,8 @@ type Change struct {
 	// Prune is set when the update removes destination-only entries
 	// (Options.Prune): the diff's removed elements go, and the pruned fields
 	// of Desired are written as they are rather than merged over the
-	// destination's.
+	// destination's (tenant variable values: the pruned ones are taken out
+	// of the merged document, see removePrunedValues).
 	Prune bool `json:"prune,omitempty"`
 
 	bundleDoc any // the bundle's document (plan time only)
@@ -410,7 +414,7 @@ func (pl *planner) decide(i int) {
 			return
 		}
 		ch.Action = ActionLeftAlone
-		ch.Diff = diff(destForm, bundleDoc)
+		ch.Diff = diffKind(k, destForm, bundleDoc)
 		ch.Reason = "destination owns its details"
 		return
 	}
@@ -438,7 +442,7 @@ func (pl *planner) decide(i int) {
 		reasons = append(reasons, kept)
 	}
 	ch.Action, ch.Desired = ActionUpdate, desired
-	ch.Diff = diff(destForm, desired)
+	ch.Diff = diffKind(k, destForm, desired)
 	ch.WriteMain = !equal(withoutDeferred(k, desired), withoutDeferred(k, destForm))
 	ch.WriteDeferred = !equal(onlyDeferred(k, desired), onlyDeferred(k, destForm))
 	ch.Reason = strings.Join(reasons, "; ")

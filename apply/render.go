@@ -147,12 +147,15 @@ const maxInline = 100
 
 // summary renders an added or removed value after its label, on one line:
 // a step by its actions, an action by its type, a variable by its value, a
-// scoped user role by its scope, other values in full when short and by
+// scoped user role by its scope, a secret as (sensitive), other values in full when short and by
 // their number of fields otherwise. The JSON plan keeps the full value.
 func summary(v any) string {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return ": " + short(v)
+	}
+	if schema.IsSensitiveValue(m) {
+		return " (sensitive)"
 	}
 	if acts, ok := m["Actions"].([]any); ok {
 		var types []string

@@ -339,7 +339,9 @@ func TestReceiptStatus(t *testing.T) {
 }
 
 // Prune removes destination-only entries of the prune fields only: named
-// elements at any depth, and map keys naming a project the bundle holds.
+// elements at any depth, map keys naming a project the bundle holds, and
+// tenant variable values under the projects and library variable sets the
+// bundle's document holds.
 func TestPruneFields(t *testing.T) {
 	pl := &planner{bn: indexBundle([]*Change{{Kind: schema.Project, Names: []string{"OctoFX"}}})}
 	for _, tc := range []struct {
@@ -358,6 +360,16 @@ func TestPruneFields(t *testing.T) {
 			`{"ProjectEnvironments":{"Portal":["Test"]}}`,
 			`{"ProjectEnvironments":{"Portal":["Test"],"OctoFX":["Production"],"DR Drills":["DR"]}}`,
 			`{"ProjectEnvironments":{"Portal":["Test"],"DR Drills":["DR"]}}`, true},
+		{"tenant values under held projects and library variable sets only", schema.TenantVariables,
+			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{"T":"1"}}}},"LibraryVariables":{"Common":{"Variables":{"A":"a"}}}}`,
+			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{"T":"1","Old":"x","OldSecret":{"HasValue":true,"NewValue":null}},"DR":{"T":"2"}}},"DR Drills":{"Variables":{"DR":{"R":"r"}}}},` +
+				`"LibraryVariables":{"Common":{"Variables":{"A":"a","Legacy":"l"}},"Other":{"Variables":{"B":"b"}}}}`,
+			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{"T":"1"}}},"DR Drills":{"Variables":{"DR":{"R":"r"}}}},` +
+				`"LibraryVariables":{"Common":{"Variables":{"A":"a"}},"Other":{"Variables":{"B":"b"}}}}`, true},
+		{"tenant values without a value are not pruned", schema.TenantVariables,
+			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{}}}}}`,
+			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{"S":{"HasValue":false,"NewValue":null},"N":null},"DR":{}}}}}`,
+			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{"S":{"HasValue":false,"NewValue":null},"N":null},"DR":{}}}}}`, false},
 		{"a field the bundle lacks is not pruned", schema.DeploymentProcess,
 			`{}`, `{"Steps":[{"Name":"old"}]}`, `{"Steps":[{"Name":"old"}]}`, false},
 		{"other fields are not pruned", schema.Project,

@@ -447,7 +447,10 @@ func init() {
 			},
 			Sensitive: mixedSecrets("ProjectVariables/*/Variables/*/*", "LibraryVariables/*/Variables/*"),
 			Order:     101,
-			Policy:    PolicySync,
+			// Values only under the projects and library variable sets the
+			// bundle's document holds for the tenant (see apply/prune.go).
+			Prune:  []string{"ProjectVariables", "LibraryVariables"},
+			Policy: PolicySync,
 		},
 		// --- team permissions last: they refer to projects, tenants …
 		&Kind{
