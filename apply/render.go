@@ -344,19 +344,36 @@ type receiptJSON struct {
 	*Receipt
 }
 
-// WriteJSON writes the receipt as JSON, with its status.
+// ReceiptSchema is the name of the embedded JSON Schema receipts written by
+// Receipt.WriteJSON validate against (see schema.Validate).
+const ReceiptSchema = "receipt.schema.json"
+
+// CleanupReportSchema is the name of the embedded JSON Schema clean-up
+// reports written by Receipt.WriteCleanupJSON validate against.
+const CleanupReportSchema = "cleanup-report.schema.json"
+
+// WriteJSON writes the receipt as JSON, with its status, valid against the
+// embedded receipt.schema.json (checked before anything is written).
 func (r *Receipt) WriteJSON(w io.Writer) error {
-	return writeIndented(w, receiptJSON{Status: r.Status(), Receipt: r})
+	out := *r
+	if out.Results == nil {
+		out.Results = []Result{}
+	}
+	if out.Cleanup == nil {
+		out.Cleanup = []CleanupItem{}
+	}
+	if out.Summary == nil {
+		out.Summary = map[Outcome]int{}
+	}
+	return writeValidated(w, ReceiptSchema, receiptJSON{Status: r.Status(), Receipt: &out})
 }
 
 // WriteCleanupJSON writes the clean-up report alone as JSON: what, where and
-// why of every placeholder written — never a value.
+// why of every placeholder written — never a value —, valid against the
+// embedded cleanup-report.schema.json (checked before anything is written).
 func (r *Receipt) WriteCleanupJSON(w io.Writer) error {
-	items := r.Cleanup
-	if items == nil {
-		items = []CleanupItem{}
-	}
-	sorted := append([]CleanupItem(nil), items...)
+	// A copy, never nil: an empty report is "cleanup": [], not null.
+	sorted := append(make([]CleanupItem, 0, len(r.Cleanup)), r.Cleanup...)
 	sort.SliceStable(sorted, func(i, j int) bool {
 		a, b := sorted[i], sorted[j]
 		if a.Kind != b.Kind {
@@ -367,7 +384,26 @@ func (r *Receipt) WriteCleanupJSON(w io.Writer) error {
 		}
 		return a.Field < b.Field
 	})
-	return writeIndented(w, map[string]any{"cleanup": sorted})
+	return writeValidated(w, CleanupReportSchema, map[string]any{"cleanup": sorted})
+}
+
+// writeValidated writes v as indented JSON once it validates against the
+// embedded schema named name; an invalid document is an error and nothing is
+// written.
+func writeValidated(w io.Writer, name string, v any) error {
+	var buf bytes.Buffer
+	if err := writeIndented(&buf, v); err != nil {
+		return err
+	}
+	doc, err := bundles.Decode(buf.Bytes())
+	if err != nil {
+		return err
+	}
+	if err := schema.Validate(name, doc); err != nil {
+		return fmt.Errorf("apply: the output does not match %s: %w", name, err)
+	}
+	_, err = w.Write(buf.Bytes())
+	return err
 }
 
 func writeIndented(w io.Writer, v any) error {
