@@ -195,7 +195,8 @@ type Kind struct {
 	Optional bool
 	// Prune lists top-level fields whose destination-only entries
 	// `apply --prune` removes (the steps of a process, the variables of a
-	// set, a tenant's links to projects the bundle holds).
+	// set, a tenant's links to and variable values for projects the bundle
+	// holds).
 	Prune []string
 	// Prunable kinds are deleted by `apply --prune` when the destination has
 	// one under an owner the bundle holds and the bundle does not (a
