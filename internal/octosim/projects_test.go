@@ -113,7 +113,17 @@ func TestProjectCreatesItsParts(t *testing.T) {
 }
 
 func rawPost(f *fixture, path string, body any) (map[string]any, error) {
-	r := f.raw(http.MethodPost, path, testKey, body)
+	return rawWrite(f, http.MethodPost, path, body)
+}
+
+func rawPut(f *fixture, path string, body any) (map[string]any, error) {
+	return rawWrite(f, http.MethodPut, path, body)
+}
+
+// rawWrite sends a write with a plain HTTP client and turns an error answer
+// into the client library's APIError, as go-octopusdeploy would.
+func rawWrite(f *fixture, method, path string, body any) (map[string]any, error) {
+	r := f.raw(method, path, testKey, body)
 	if r.status >= 300 {
 		m := r.json(f.t)
 		errs := []string{}
@@ -441,19 +451,6 @@ func TestTenantsAndTenantVariables(t *testing.T) {
 	if len(tn.ProjectEnvironments) != 0 {
 		t.Errorf("tenant still linked to a deleted project: %v", tn.ProjectEnvironments)
 	}
-}
-
-func rawPut(f *fixture, path string, body any) (map[string]any, error) {
-	r := f.raw(http.MethodPut, path, testKey, body)
-	if r.status >= 300 {
-		m := r.json(f.t)
-		errs := []string{}
-		for _, e := range asSlice(m["Errors"]) {
-			errs = append(errs, str(e))
-		}
-		return nil, &core.APIError{StatusCode: r.status, ErrorMessage: str(m["ErrorMessage"]), Errors: errs}
-	}
-	return r.json(f.t), nil
 }
 
 func TestLibraryVariableSetsAndScriptModules(t *testing.T) {
