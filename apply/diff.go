@@ -3,6 +3,8 @@ package apply
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -95,7 +97,7 @@ func diffAt(at []string, lbl string, before, after any, nameKey func(at []string
 		for k := range b {
 			keys[k] = true
 		}
-		for _, k := range sortedKeys(keys) {
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
 			bv, inB := b[k]
 			av, inA := a[k]
 			kat := append(at[:len(at):len(at)], k)
@@ -182,7 +184,7 @@ func identify(el any) (elemID, bool) {
 		norm := normScope(sc)
 		b, _ := json.Marshal(norm)
 		lbl := strconv.Quote(name)
-		for _, k := range sortedKeys(norm) {
+		for _, k := range slices.Sorted(maps.Keys(norm)) {
 			vals := make([]string, len(norm[k]))
 			for i, v := range norm[k] {
 				vals[i] = labelValue(v)
@@ -269,15 +271,6 @@ func matchElements(a, b []any) (map[int]int, bool) {
 		}
 	}
 	return pairs, anyNamed
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // hasSecret reports whether a SensitiveValue object says a value is set.

@@ -8,7 +8,9 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -146,7 +148,7 @@ func (f *filler) fill(at, human []string, b, d any) any {
 				}
 			}
 		}
-		for _, k := range sortedKeys(bt) {
+		for _, k := range slices.Sorted(maps.Keys(bt)) {
 			var dv any
 			if dm != nil {
 				dv = dm[k]

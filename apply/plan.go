@@ -85,6 +85,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -338,7 +340,7 @@ func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, o Options) *Plan {
 		}
 		pl.changes = append(pl.changes, &Change{Kind: e.Kind.Name, Names: e.Names, Path: e.Path, bundleDoc: e.Doc})
 	}
-	for _, t := range sortedKeys(skipped) {
+	for _, t := range slices.Sorted(maps.Keys(skipped)) {
 		p.Notes = append(p.Notes, fmt.Sprintf("%d %s in the bundle not applied (deployment targets and workers are applied only when asked: --include-targets)", skipped[t], t))
 	}
 	pl.bn = indexBundle(pl.changes)
@@ -673,7 +675,7 @@ func destOnly(bundleDoc, destForm, desired any) string {
 		return ""
 	}
 	var parts []string
-	for _, f := range sortedKeys(dm) {
+	for _, f := range slices.Sorted(maps.Keys(dm)) {
 		da, ok := dm[f].([]any)
 		if !ok || !named(da) || len(da) == 0 {
 			continue

@@ -3,8 +3,10 @@ package apply
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -359,7 +361,7 @@ func prunedValues(k *schema.Kind, ds []FieldDiff) []prunedValue {
 			return
 		}
 		if m, ok := v.(map[string]any); ok && !schema.IsSensitiveValue(m) {
-			for _, key := range sortedKeys(m) {
+			for _, key := range slices.Sorted(maps.Keys(m)) {
 				walk(append(at[:len(at):len(at)], key), keyLabel(lbl, key), m[key])
 			}
 			return

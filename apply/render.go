@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -62,7 +64,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 	if len(unchanged) > 0 {
 		var parts []string
 		n := 0
-		for _, t := range sortedKeys(unchanged) {
+		for _, t := range slices.Sorted(maps.Keys(unchanged)) {
 			parts = append(parts, fmt.Sprintf("%d %s", unchanged[t], t))
 			n += unchanged[t]
 		}

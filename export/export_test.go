@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -361,12 +362,12 @@ func TestDeterminism(t *testing.T) {
 	before := checksums(t, first)
 	after := checksums(t, run(fixedNow))
 	var diff []string
-	for _, p := range sortedKeys(before) {
+	for _, p := range slices.Sorted(maps.Keys(before)) {
 		if after[p] != before[p] {
 			diff = append(diff, p)
 		}
 	}
-	for _, p := range sortedKeys(after) {
+	for _, p := range slices.Sorted(maps.Keys(after)) {
 		if _, ok := before[p]; !ok {
 			diff = append(diff, p)
 		}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/octobundle/octobundle/internal/octosim"
@@ -48,7 +50,7 @@ func TestGolden(t *testing.T) {
 		t.Fatalf("no golden bundle (%v); create it with: go test ./export -run TestGolden -update", err)
 	}
 	want := readDir(t, goldenDir)
-	for _, p := range sortedKeys(want) {
+	for _, p := range slices.Sorted(maps.Keys(want)) {
 		g, ok := got[p]
 		switch {
 		case !ok:
@@ -57,7 +59,7 @@ func TestGolden(t *testing.T) {
 			t.Errorf("%s: differs from the golden copy:\n%s", p, firstDiff(want[p], g))
 		}
 	}
-	for _, p := range sortedKeys(got) {
+	for _, p := range slices.Sorted(maps.Keys(got)) {
 		if _, ok := want[p]; !ok {
 			t.Errorf("%s: exported, not in the golden bundle", p)
 		}

@@ -3,6 +3,8 @@ package schema
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -164,7 +166,7 @@ func walkLeaves(node any, segs []string, at []string, parent map[string]any, fn 
 				}
 			}
 		case map[string]any:
-			for _, key := range sortedKeys(n) {
+			for _, key := range slices.Sorted(maps.Keys(n)) {
 				if len(rest) == 0 {
 					nv, err := applyLeaf(n[key], appendPath(at, key), n, fn)
 					if err != nil {
@@ -185,7 +187,7 @@ func walkLeaves(node any, segs []string, at []string, parent map[string]any, fn 
 		if !ok {
 			return nil
 		}
-		for _, key := range sortedKeys(m) {
+		for _, key := range slices.Sorted(maps.Keys(m)) {
 			nv, err := fn(appendPath(at, key), m, key)
 			if err != nil {
 				return err
@@ -283,15 +285,6 @@ func appendPath(at []string, seg string) []string {
 	return append(out, seg)
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // Pointer renders a path as a JSON pointer ("/Steps/0/Actions/1/Environments/0").
 func Pointer(at []string) string {
 	if len(at) == 0 {
@@ -387,7 +380,7 @@ func forEachAt(node any, segs []string, fn func(v any)) {
 	switch n := node.(type) {
 	case map[string]any:
 		if segs[0] == "*" {
-			for _, k := range sortedKeys(n) {
+			for _, k := range slices.Sorted(maps.Keys(n)) {
 				forEachAt(n[k], segs[1:], fn)
 			}
 			return
@@ -587,11 +580,25 @@ func deepCopy(v any) any {
 			a[i] = deepCopy(e)
 		}
 		return a
+	case []map[string]any:
+		a := make([]any, len(t))
+		for i, e := range t {
+			a[i] = deepCopy(e)
+		}
+		return a
+	case []string:
+		a := make([]any, len(t))
+		for i, e := range t {
+			a[i] = e
+		}
+		return a
 	}
 	return v
 }
 
-// DeepCopy returns a deep copy of a decoded JSON value.
+// DeepCopy returns a deep copy of a decoded JSON value. Slices built in Go
+// ([]string, []map[string]any) come back as []any, the shape decoding
+// gives and the walker expects.
 func DeepCopy(v any) any { return deepCopy(v) }
 
 // Provided is one scoped name an entity contributes (see Provide).

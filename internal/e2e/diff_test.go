@@ -2,12 +2,15 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/schema"
 )
 
 // bundleDiff is one difference between two bundles, entity by entity.
@@ -69,7 +72,7 @@ func fieldDiffs(at string, a, b any, out *[]string) {
 	switch av := a.(type) {
 	case map[string]any:
 		bv, ok := b.(map[string]any)
-		if !ok || isSensitive(av) || isSensitive(bv) {
+		if !ok || schema.IsSensitiveValue(av) || schema.IsSensitiveValue(bv) {
 			break
 		}
 		keys := map[string]bool{}
@@ -79,7 +82,7 @@ func fieldDiffs(at string, a, b any, out *[]string) {
 		for k := range bv {
 			keys[k] = true
 		}
-		for _, k := range sortedKeys(keys) {
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
 			fieldDiffs(child(at, k), av[k], bv[k], out)
 		}
 		return
@@ -100,7 +103,7 @@ func fieldDiffs(at string, a, b any, out *[]string) {
 		for n := range bn {
 			ids[n] = true
 		}
-		for _, n := range sortedKeys(ids) {
+		for _, n := range slices.Sorted(maps.Keys(ids)) {
 			fieldDiffs(at+"["+n+"]", an[n], bn[n], out)
 		}
 		return
@@ -143,7 +146,7 @@ func byIdentity(arr []any) (map[string]any, bool) {
 		}
 		id := strconv.Quote(n)
 		scope, _ := m["Scope"].(map[string]any)
-		for _, k := range sortedKeys(scope) {
+		for _, k := range slices.Sorted(maps.Keys(scope)) {
 			var vals []string
 			for _, v := range asSlice(scope[k]) {
 				if s, ok := v.(string); ok {
@@ -170,20 +173,6 @@ func byIdentity(arr []any) (map[string]any, bool) {
 func asSlice(v any) []any {
 	s, _ := v.([]any)
 	return s
-}
-
-func isSensitive(m map[string]any) bool {
-	_, ok := m["HasValue"]
-	return ok
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // allowance is a difference between the golden bundle and the export of a

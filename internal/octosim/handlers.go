@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/octobundle/octobundle/schema"
 )
 
 // create answers POST to a collection (or a nested collection, with the
@@ -52,7 +54,7 @@ func (s *Server) update(r *request, sp *space, spec *collSpec, stored map[string
 		if isServerManaged(spec.Name, k) || (spec.ParentField != "" && k == spec.ParentField) {
 			continue
 		}
-		doc[k] = deepCopy(v)
+		doc[k] = schema.DeepCopy(v)
 	}
 	s.prepare(sp, spec, doc, stored)
 	if err := s.validate(sp, spec, doc, stored); err != nil {

@@ -1,9 +1,10 @@
 package octosim
 
 import (
-	"github.com/octobundle/octobundle/schema"
 	"strconv"
 	"strings"
+
+	"github.com/octobundle/octobundle/schema"
 )
 
 // Write-only values. Octopus never returns a secret: a SensitiveValue is

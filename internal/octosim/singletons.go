@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/octobundle/octobundle/schema"
 )
 
 // putSingleton answers PUT of a deployment process, runbook process or
@@ -28,7 +30,7 @@ func (s *Server) putSingleton(r *request, sp *space, spec *collSpec, stored map[
 		case "Id", "SpaceId", "Links", "Version", "OwnerId", "ProjectId", "RunbookId", "ScopeValues", "LastSnapshotId":
 			continue
 		}
-		doc[k] = deepCopy(v)
+		doc[k] = schema.DeepCopy(v)
 	}
 	if spec.Name == "variables" {
 		mergeSensitiveVariables(doc, stored)

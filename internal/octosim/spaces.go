@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/octobundle/octobundle/schema"
 )
 
 // routeSpaces serves /api/spaces[/all|/{id}].
@@ -134,7 +136,7 @@ func (s *Server) updateSpace(sp *space, body map[string]any) (int, any, error) {
 		if k == "Id" || k == "Links" {
 			continue
 		}
-		doc[k] = deepCopy(v)
+		doc[k] = schema.DeepCopy(v)
 	}
 	name := strings.TrimSpace(str(doc["Name"]))
 	if name == "" {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/octobundle/octobundle/schema"
 )
 
 // coll is one collection's documents in insertion order. Documents are kept
@@ -22,16 +24,7 @@ func (c *coll) get(id string) map[string]any {
 	if c == nil {
 		return nil
 	}
-	if d, ok := c.docs[id]; ok {
-		return d
-	}
-	// IDs are case-insensitive on the real server.
-	for k, d := range c.docs {
-		if strings.EqualFold(k, id) {
-			return d
-		}
-	}
-	return nil
+	return lookupFold(c.docs, id)
 }
 
 func (c *coll) put(id string, doc map[string]any) {
@@ -143,15 +136,22 @@ func (st *state) noteID(id string) {
 
 // lookupSpace returns the space with the given ID (case-insensitive).
 func (st *state) lookupSpace(id string) *space {
-	if sp, ok := st.spaceSt[id]; ok {
-		return sp
+	return lookupFold(st.spaceSt, id)
+}
+
+// lookupFold returns m[id], matching the key case-insensitively as the real
+// server matches IDs; the zero value when there is none.
+func lookupFold[V any](m map[string]V, id string) V {
+	if v, ok := m[id]; ok {
+		return v
 	}
-	for k, sp := range st.spaceSt {
+	for k, v := range m {
 		if strings.EqualFold(k, id) {
-			return sp
+			return v
 		}
 	}
-	return nil
+	var zero V
+	return zero
 }
 
 func (st *state) defaultSpace() *space {
@@ -180,42 +180,11 @@ func newGUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// deepCopy copies a JSON value (maps, slices, scalars).
-func deepCopy(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(t))
-		for k, x := range t {
-			m[k] = deepCopy(x)
-		}
-		return m
-	case []any:
-		s := make([]any, len(t))
-		for i, x := range t {
-			s[i] = deepCopy(x)
-		}
-		return s
-	case []map[string]any:
-		s := make([]any, len(t))
-		for i, x := range t {
-			s[i] = deepCopy(x)
-		}
-		return s
-	case []string:
-		s := make([]any, len(t))
-		for i, x := range t {
-			s[i] = x
-		}
-		return s
-	}
-	return v
-}
-
 func copyDoc(d map[string]any) map[string]any {
 	if d == nil {
 		return nil
 	}
-	return deepCopy(d).(map[string]any)
+	return schema.DeepCopy(d).(map[string]any)
 }
 
 // normalizeJSON round-trips v through encoding/json so that Go values

@@ -2,10 +2,13 @@ package octosim
 
 import (
 	"fmt"
-	"github.com/octobundle/octobundle/schema"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/octobundle/octobundle/schema"
 )
 
 // Tenant variables are served in the legacy shape of
@@ -43,7 +46,7 @@ func (s *Server) tenantLibrarySets(sp *space, tenant map[string]any) []map[strin
 	seen := map[string]bool{}
 	var out []map[string]any
 	pe, _ := tenant["ProjectEnvironments"].(map[string]any)
-	for _, pid := range sortedKeys(pe) {
+	for _, pid := range slices.Sorted(maps.Keys(pe)) {
 		p := sp.coll("projects").get(pid)
 		if p == nil {
 			continue
@@ -67,7 +70,7 @@ func (s *Server) renderTenantVariables(sp *space, tenant map[string]any) map[str
 	stored := sp.coll(seedTenantVariables).get(tid)
 	pv := map[string]any{}
 	pe, _ := tenant["ProjectEnvironments"].(map[string]any)
-	for _, pid := range sortedKeys(pe) {
+	for _, pid := range slices.Sorted(maps.Keys(pe)) {
 		p := sp.coll("projects").get(pid)
 		if p == nil {
 			continue
@@ -86,7 +89,7 @@ func (s *Server) renderTenantVariables(sp *space, tenant map[string]any) map[str
 			vars[env] = vals
 		}
 		pv[pid] = map[string]any{
-			"ProjectId": pid, "ProjectName": p["Name"], "Templates": deepCopy(p["Templates"]), "Variables": vars,
+			"ProjectId": pid, "ProjectName": p["Name"], "Templates": schema.DeepCopy(p["Templates"]), "Variables": vars,
 			"Links": map[string]any{"Project": "/api/" + sp.id() + "/projects/" + pid},
 		}
 	}
@@ -102,7 +105,7 @@ func (s *Server) renderTenantVariables(sp *space, tenant map[string]any) map[str
 			}
 		}
 		lv[lid] = map[string]any{
-			"LibraryVariableSetId": lid, "LibraryVariableSetName": lvs["Name"], "Templates": deepCopy(lvs["Templates"]),
+			"LibraryVariableSetId": lid, "LibraryVariableSetName": lvs["Name"], "Templates": schema.DeepCopy(lvs["Templates"]),
 			"Variables": vals,
 			"Links":     map[string]any{"LibraryVariableSet": "/api/" + sp.id() + "/libraryvariablesets/" + lid},
 		}
@@ -118,7 +121,7 @@ func renderTenantValue(v any, sensitiveTemplate bool) any {
 	if schema.IsSensitiveValue(v) || sensitiveTemplate {
 		return map[string]any{"HasValue": storedSecret(v) != nil, "NewValue": nil}
 	}
-	return deepCopy(v)
+	return schema.DeepCopy(v)
 }
 
 // nested follows map keys, returning nil when any is missing.
@@ -160,9 +163,9 @@ func (s *Server) mergeTenantVariables(sp *space, tenant map[string]any, body map
 
 	inPV, hasPV := body["ProjectVariables"].(map[string]any)
 	if !hasPV && stored != nil {
-		out["ProjectVariables"] = deepCopy(stored["ProjectVariables"])
+		out["ProjectVariables"] = schema.DeepCopy(stored["ProjectVariables"])
 	}
-	for _, pid := range sortedKeys(inPV) {
+	for _, pid := range slices.Sorted(maps.Keys(inPV)) {
 		envs, connected := pe[pid]
 		p := sp.coll("projects").get(pid)
 		if p == nil || (strict && !connected) {
@@ -176,7 +179,7 @@ func (s *Server) mergeTenantVariables(sp *space, tenant map[string]any, body map
 		}
 		inVars, _ := nested(inPV[pid], "Variables").(map[string]any)
 		newEnvs := map[string]any{}
-		for _, env := range sortedKeys(inVars) {
+		for _, env := range slices.Sorted(maps.Keys(inVars)) {
 			if !connectedEnv[env] && (strict || sp.coll("environments").get(env) == nil) {
 				errs = append(errs, fmt.Sprintf("ProjectVariables.%s.Variables refers to %s, which is not an environment this tenant is connected to for that project.", pid, env))
 				continue
@@ -184,7 +187,7 @@ func (s *Server) mergeTenantVariables(sp *space, tenant map[string]any, body map
 			vals, _ := inVars[env].(map[string]any)
 			oldVals, _ := nested(stored, "ProjectVariables", pid, "Variables", env).(map[string]any)
 			newVals := map[string]any{}
-			for _, tpl := range sortedKeys(vals) {
+			for _, tpl := range slices.Sorted(maps.Keys(vals)) {
 				sens, ok := tmpl[tpl]
 				if !ok {
 					errs = append(errs, fmt.Sprintf("ProjectVariables.%s.Variables.%s refers to template %s, which is not a template of project %s.", pid, env, tpl, pid))
@@ -201,13 +204,13 @@ func (s *Server) mergeTenantVariables(sp *space, tenant map[string]any, body map
 
 	inLV, hasLV := body["LibraryVariables"].(map[string]any)
 	if !hasLV && stored != nil {
-		out["LibraryVariables"] = deepCopy(stored["LibraryVariables"])
+		out["LibraryVariables"] = schema.DeepCopy(stored["LibraryVariables"])
 	}
 	allowed := map[string]map[string]any{}
 	for _, l := range s.tenantLibrarySets(sp, tenant) {
 		allowed[strings.ToLower(str(l["Id"]))] = l
 	}
-	for _, lid := range sortedKeys(inLV) {
+	for _, lid := range slices.Sorted(maps.Keys(inLV)) {
 		lvs := allowed[strings.ToLower(lid)]
 		if lvs == nil && !strict {
 			lvs = sp.coll("libraryvariablesets").get(lid)
@@ -220,7 +223,7 @@ func (s *Server) mergeTenantVariables(sp *space, tenant map[string]any, body map
 		vals, _ := nested(inLV[lid], "Variables").(map[string]any)
 		oldVals, _ := nested(stored, "LibraryVariables", lid, "Variables").(map[string]any)
 		newVals := map[string]any{}
-		for _, tpl := range sortedKeys(vals) {
+		for _, tpl := range slices.Sorted(maps.Keys(vals)) {
 			sens, ok := tmpl[tpl]
 			if !ok {
 				errs = append(errs, fmt.Sprintf("LibraryVariables.%s.Variables refers to template %s, which is not a template of that library variable set.", lid, tpl))
@@ -255,7 +258,7 @@ func resolveTenantValue(in, old any, sensitiveTemplate bool) (any, bool) {
 			return v, true
 		}
 	}
-	return deepCopy(in), true
+	return schema.DeepCopy(in), true
 }
 
 // allTenantVariables answers the legacy /tenantvariables/all.

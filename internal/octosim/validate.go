@@ -2,7 +2,6 @@ package octosim
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -131,15 +130,6 @@ func asSlice(v any) []any {
 type refHit struct {
 	at    []string
 	value string
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // fieldPath renders a location as Octopus-style field path: Steps[0].Actions[1].Environments.
