@@ -23,22 +23,23 @@ func applyCommand() *cli.Command {
 				return err
 			}
 			opts := applyOptions(c, "applying")
-			var p *apply.Plan
+			var rec *apply.Receipt
 			if f := c.String("plan"); f != "" {
 				fh, err := os.Open(f)
 				if err != nil {
 					return usageError("--plan: %v", err)
 				}
-				p, err = apply.ReadPlan(fh)
+				p, err := apply.ReadPlan(fh)
 				fh.Close()
 				if err != nil {
 					return fmt.Errorf("--plan %s: %w", f, err)
 				}
-			} else if p, err = apply.MakePlan(c.Context, cl, b, opts); err != nil {
-				return err
-			}
-			rec, err := apply.Execute(c.Context, cl, b, p, opts)
-			if err != nil {
+				// A saved plan: Execute re-reads the destination to refuse a stale one.
+				if rec, err = apply.Execute(c.Context, cl, b, p, opts); err != nil {
+					return err
+				}
+			} else if _, rec, err = apply.Apply(c.Context, cl, b, opts); err != nil {
+				// Apply plans and executes on one read of the destination.
 				return err
 			}
 			if c.String("output") == "json" {
