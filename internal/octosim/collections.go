@@ -226,6 +226,8 @@ func isServerManaged(coll, field string) bool {
 		return true
 	case "CanBeDeleted", "CanBeRenamed", "CanChangeMembers", "CanChangeRoles":
 		return coll == "teams" || coll == "userroles"
+	case "Version":
+		return coll == "actiontemplates" // see stampVersion
 	}
 	for _, f := range ownedSingletons(coll) {
 		if f == field {

@@ -35,6 +35,7 @@ func (s *Server) insert(sp *space, spec *collSpec, body map[string]any, parent m
 	if err := s.validate(sp, spec, doc, nil); err != nil {
 		return nil, err
 	}
+	stampVersion(spec, doc, nil)
 	doc["Id"] = s.st.nextID(spec.IDPrefix)
 	if !spec.ServerLevel {
 		doc["SpaceId"] = sp.id()
@@ -60,6 +61,7 @@ func (s *Server) update(r *request, sp *space, spec *collSpec, stored map[string
 	if err := s.validate(sp, spec, doc, stored); err != nil {
 		return 0, nil, err
 	}
+	stampVersion(spec, doc, stored)
 	s.st.collFor(sp, spec).put(str(stored["Id"]), doc)
 	s.afterSave(sp, spec, doc, false)
 	return http.StatusOK, s.render(sp, spec, doc, true), nil
@@ -183,4 +185,14 @@ func (s *Server) links(sp *space, spec *collSpec, doc map[string]any) map[string
 		l["Web"] = fmt.Sprintf("/app#/%s/projects/%s", sp.id(), id)
 	}
 	return l
+}
+
+// stampVersion sets a step template's Version as the real server does: 1
+// when it is created, one more on every save. Steps based on a template
+// record the version they use, so versions differ between instances.
+func stampVersion(spec *collSpec, doc, stored map[string]any) {
+	if spec.Name != "actiontemplates" {
+		return
+	}
+	doc["Version"] = float64(versionOf(stored["Version"]) + 1)
 }

@@ -476,13 +476,20 @@ func TestActionTemplatesTyped(t *testing.T) {
 	if created.Parameters[0].ID == "" {
 		t.Error("parameter Id not generated")
 	}
+	if created.Version != 1 {
+		t.Errorf("a new step template has Version %d, want 1", created.Version)
+	}
 	created.Description = "greets"
+	created.Version = 42 // the server owns the version and ignores this
 	if _, err := actiontemplates.Update(f.c, created); err != nil {
 		t.Fatal(err)
 	}
 	got, err := actiontemplates.GetByID(f.c, "Spaces-1", created.ID)
 	if err != nil || got.Description != "greets" {
 		t.Fatalf("GetByID: %v %+v", err, got)
+	}
+	if got.Version != 2 {
+		t.Errorf("after one save the step template has Version %d, want 2", got.Version)
 	}
 	if err := actiontemplates.DeleteByID(f.c, "Spaces-1", created.ID); err != nil {
 		t.Fatal(err)
