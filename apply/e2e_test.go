@@ -677,3 +677,49 @@ func diffLines(a, b []string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestStepTemplateVersionStamp checks the registry's stamp rule on a real
+// write: an action based on a step template is written with the
+// destination template's current Version (which differs from the source's
+// and is not in the bundle), after the template itself was created or
+// updated earlier in the same run.
+func TestStepTemplateVersionStamp(t *testing.T) {
+	ctx := context.Background()
+	src := startSim(t, "source.json", octosim.Options{})
+	dst := startSim(t, "destination.json", octosim.Options{})
+	b := exportBundle(t, src, false)
+	if _, r, err := Apply(ctx, dst.c, b, Options{Logger: testLogger()}); err != nil || r.Status() != Succeeded {
+		t.Fatalf("apply: %v", err)
+	}
+	snap, err := snapshot.Read(ctx, dst.c, snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions := map[string]string{}
+	for _, e := range snap.Entities(schema.ActionTemplate) {
+		versions[e.ID] = fmt.Sprint(e.Object()["Version"])
+	}
+	p := snap.Find(schema.Project, "OctoFX")
+	dp := snap.Children(p, schema.DeploymentProcess)[0].Object()
+	stamped := 0
+	for _, st := range dp["Steps"].([]any) {
+		for _, a := range st.(map[string]any)["Actions"].([]any) {
+			props := a.(map[string]any)["Properties"].(map[string]any)
+			id, ok := props["Octopus.Action.Template.Id"].(string)
+			if !ok {
+				continue
+			}
+			want, known := versions[id]
+			if !known {
+				t.Fatalf("action %v refers to %s, which is not a destination step template", a.(map[string]any)["Name"], id)
+			}
+			if got := props["Octopus.Action.Template.Version"]; fmt.Sprint(got) != want {
+				t.Errorf("action %v: template version %v, want the destination template's %s", a.(map[string]any)["Name"], got, want)
+			}
+			stamped++
+		}
+	}
+	if stamped != 2 {
+		t.Fatalf("%d actions based on step templates, want 2 (Invalidate CDN Cache, Notify Slack)", stamped)
+	}
+}

@@ -588,7 +588,7 @@ func (x *executor) create(ctx context.Context, k *schema.Kind, ch *Change, body 
 		return fmt.Errorf("%s: making placeholders: %w", ch.Label(), err)
 	}
 	m := body.(map[string]any)
-	fillTemplateVersions(x.snap, m)
+	x.fillStamps(k, m)
 	if owner != nil && k.ParentField != "" {
 		m[k.ParentField] = owner.ID
 	}
@@ -733,7 +733,7 @@ func (x *executor) mergeForWrite(k *schema.Kind, ch *Change, body any, live map[
 	if merged == nil {
 		return nil, fmt.Errorf("%s: the document to write is not an object", ch.Label())
 	}
-	fillTemplateVersions(x.snap, merged)
+	x.fillStamps(k, merged)
 	if bm, ok := body.(map[string]any); ok {
 		keepBodyMaps(k, ch, bm, merged)
 	}
@@ -888,37 +888,24 @@ func sameItem(k *schema.Kind, want, got map[string]any) bool {
 	return true
 }
 
-// Step template properties: a step based on a step template records the
-// template's version ("Octopus.Action.Template.Version"), which differs
-// between instances and is volatile in bundles. An existing action keeps
-// the destination's version (merged from the live document); a new one gets
-// the destination template's current version.
-const (
-	templateIDProperty      = "Octopus.Action.Template.Id"
-	templateVersionProperty = "Octopus.Action.Template.Version"
-)
-
-func fillTemplateVersions(snap *snapshot.Snapshot, v any) {
-	switch t := v.(type) {
-	case map[string]any:
-		if id, ok := t[templateIDProperty].(string); ok && id != "" {
-			if _, has := t[templateVersionProperty]; !has {
-				for _, e := range snap.Entities(schema.ActionTemplate) {
-					if e.ID == id {
-						if ver, ok := e.Object()["Version"]; ok && ver != nil {
-							t[templateVersionProperty] = fmt.Sprint(ver)
-						}
-						break
-					}
-				}
+// fillStamps fills the stamp fields the registry declares (schema.Stamp) that
+// doc (server form, IDs) lacks, from the referred-to destination entity: a
+// new action based on a step template gets the destination template's
+// current Version; an existing one keeps the version merged from the live
+// document.
+func (x *executor) fillStamps(k *schema.Kind, doc any) {
+	_ = k.Stamp(doc, func(ref schema.Ref, holder map[string]any, id string) {
+		if _, has := holder[ref.Stamp.Field]; has {
+			return
+		}
+		name, ok := x.snap.Index.Name(ref.To, "", id)
+		if !ok {
+			return
+		}
+		if e := x.snap.Find(ref.To, name); e != nil {
+			if v, ok := e.Object()[ref.Stamp.From]; ok && v != nil {
+				holder[ref.Stamp.Field] = fmt.Sprint(v)
 			}
 		}
-		for _, x := range t {
-			fillTemplateVersions(snap, x)
-		}
-	case []any:
-		for _, x := range t {
-			fillTemplateVersions(snap, x)
-		}
-	}
+	})
 }

@@ -52,7 +52,8 @@ func processRefs() []Ref {
 		{Path: "Steps/*/Actions/*/WorkerPoolId", To: WorkerPool},
 		{Path: "Steps/*/Actions/*/Packages/*/FeedId", To: Feed},
 		{Path: "Steps/*/Actions/*/Container/FeedId", To: Feed},
-		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Template.Id", To: ActionTemplate},
+		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Template.Id", To: ActionTemplate,
+			Stamp: &Stamp{Field: "Octopus.Action.Template.Version", From: "Version"}},
 		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Package.FeedId", To: Feed},
 		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Azure.AccountId", To: Account},
 		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Aws.AccountId", To: Account},
@@ -76,8 +77,8 @@ func processVolatile() []string {
 	return []string{
 		"ProjectId", "Version", "LastSnapshotId", "RunbookId",
 		"Steps/*/Id", "Steps/*/Actions/*/Id", "Steps/*/Actions/*/Packages/*/Id",
-		// The destination's template version differs; apply sets the
-		// destination's current version of the referenced step template.
+		// The stamp of the template reference (see processRefs): the
+		// destination's template version differs.
 		"Steps/*/Actions/*/Properties/Octopus.Action.Template.Version",
 	}
 }

@@ -97,6 +97,20 @@ type Ref struct {
 	// Split, if set, means the value is a list joined by Split
 	// ("Teams-1,Teams-2"); each element is a reference.
 	Split string
+	// Stamp, if set, is a sibling field that records a property of the
+	// referred-to entity and differs per instance, so it is volatile in a
+	// bundle and filled in by the writer when absent.
+	Stamp *Stamp
+}
+
+// Stamp says which sibling field of a reference records which field of the
+// referred-to entity: a step based on a step template carries the
+// template's Version in "Octopus.Action.Template.Version".
+type Stamp struct {
+	// Field is the sibling field, in the object holding the reference.
+	Field string
+	// From is the referred-to entity's field it copies.
+	From string
 }
 
 // Secret is a place holding a write-only value (a password, a sensitive

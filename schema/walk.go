@@ -645,6 +645,29 @@ func (k *Kind) Visit(doc any, fn func(ref Ref, at []string, v string)) error {
 	})
 }
 
+// Stamp calls fn for every reference of k in doc that has a Stamp, with the
+// object holding the reference, so the writer can fill the stamp field.
+func (k *Kind) Stamp(doc any, fn func(ref Ref, holder map[string]any, v string)) error {
+	return eachItem(k, doc, func(item map[string]any, prefix []string) error {
+		for _, r := range k.Refs {
+			if r.Stamp == nil {
+				continue
+			}
+			r := r
+			err := walkLeaves(item, strings.Split(r.Path, "/"), prefix, nil, func(_ []string, holder map[string]any, v any) (any, error) {
+				if s, ok := v.(string); ok && s != "" && holder != nil {
+					fn(r, holder, s)
+				}
+				return v, nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // VisitRefs is Visit for an explicit list of references (the union of
 // several kinds' references, as a shared collection has).
 func VisitRefs(refs []Ref, doc map[string]any, fn func(ref Ref, at []string, v string)) error {

@@ -216,6 +216,25 @@ func TestPaths(t *testing.T) {
 	}
 }
 
+func TestStamp(t *testing.T) {
+	doc := decode(t, `{"Steps":[{"Actions":[{"Properties":{"Octopus.Action.Template.Id":"ActionTemplates-3"}},{"Properties":{"Octopus.Action.Script.ScriptBody":"x"}}]}]}`)
+	var got []string
+	err := MustLookup(DeploymentProcess).Stamp(doc, func(ref Ref, holder map[string]any, v string) {
+		got = append(got, v+"→"+ref.Stamp.Field)
+		holder[ref.Stamp.Field] = "7"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, []string{"ActionTemplates-3→Octopus.Action.Template.Version"}) {
+		t.Fatalf("stamped %q", got)
+	}
+	want := `{"Steps":[{"Actions":[{"Properties":{"Octopus.Action.Template.Id":"ActionTemplates-3","Octopus.Action.Template.Version":"7"}},{"Properties":{"Octopus.Action.Script.ScriptBody":"x"}}]}]}`
+	if g := encode(t, doc); g != want {
+		t.Errorf("got  %s\nwant %s", g, want)
+	}
+}
+
 func TestRewriteSplitList(t *testing.T) {
 	doc := decode(t, `{"Steps":[{"Actions":[{"Properties":{"Octopus.Action.Manual.ResponsibleTeamIds":"Teams-1, Teams-2,drop-me"}}]}]}`)
 	var seen []string
