@@ -434,6 +434,11 @@ func init() {
 		&Kind{
 			Name: TenantVariables, Title: "tenant variables", File: "tenants/{}/variables.json",
 			Parent: Tenant, Read: "tenants/{Id}/variables",
+			// One request for every tenant. (Deployment processes, runbook
+			// processes and variable sets have list endpoints too, but on a
+			// real server those may include release and runbook snapshots,
+			// so they are read per owner.)
+			ReadAll: "tenantvariables/all", ParentField: "TenantId",
 			Refs: []Ref{
 				{Path: "ProjectVariables/*/Variables/*/~", To: ProjectTemplate, Within: ScopeKey1},
 				{Path: "ProjectVariables/*/Variables/~", To: Environment},

@@ -181,6 +181,10 @@ type Kind struct {
 	// Read is the path below /api/{spaceId}/ of a singleton child, with
 	// {Field} replaced from the parent entity ("variables/{VariableSetId}").
 	Read string
+	// ReadAll, if set, is a path below /api/{spaceId}/ that answers every
+	// singleton of the kind at once, as an array whose items name their
+	// owner in ParentField; readers use it instead of one Read per owner.
+	ReadAll string
 	// Many marks a file that holds an array of unnamed items belonging to the
 	// parent (a team's scoped user roles).
 	Many bool

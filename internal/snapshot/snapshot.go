@@ -292,9 +292,14 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 		}
 	}
 
-	// Pass 2: singletons read per owner (processes, variable sets, tenant
-	// variables), in parallel. Runbook processes hang off runbooks, which
-	// were attached above, so one pass suffices.
+	// Pass 2: singletons (processes, variable sets, tenant variables), in
+	// parallel: all at once where the kind has a ReadAll path, otherwise one
+	// GET per owner. Runbook processes hang off runbooks, which were
+	// attached above, so one pass suffices.
+	all, err := r.readAll(ctx)
+	if err != nil {
+		return nil, err
+	}
 	tasks = nil
 	for _, k := range schema.Kinds() {
 		k := k
@@ -303,6 +308,10 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 		}
 		for _, owner := range s.Entities(k.Parent) {
 			owner := owner
+			if doc, ok := all[k.Name][owner.ID]; ok {
+				s.Add(&Entity{Kind: k, ID: str(doc["Id"]), Name: owner.Name, Owner: owner, Doc: doc})
+				continue
+			}
 			path, err := expand(k.Read, owner.Object())
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", owner.Label(), err)
@@ -322,6 +331,42 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 	}
 	s.sort()
 	return s, nil
+}
+
+// readAll reads the singleton kinds that have a ReadAll path, returning,
+// per kind, the documents by owner ID. An owner missing from the answer is
+// read on its own afterwards.
+func (r *reader) readAll(ctx context.Context) (map[string]map[string]map[string]any, error) {
+	out := map[string]map[string]map[string]any{}
+	var mu sync.Mutex
+	var tasks []func(context.Context) error
+	for _, k := range schema.Kinds() {
+		k := k
+		if k.ReadAll == "" || len(r.s.Entities(k.Parent)) == 0 {
+			continue
+		}
+		tasks = append(tasks, func(ctx context.Context) error {
+			v, err := r.c.GetAny(ctx, r.c.SpacePath(k.ReadAll, false))
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", k.Title, err)
+			}
+			items, ok := v.([]any)
+			if !ok {
+				return fmt.Errorf("reading %s: %s answered %T, not an array", k.Title, k.ReadAll, v)
+			}
+			byOwner := map[string]map[string]any{}
+			for _, it := range items {
+				if m, ok := it.(map[string]any); ok && str(m[k.ParentField]) != "" {
+					byOwner[str(m[k.ParentField])] = m
+				}
+			}
+			mu.Lock()
+			out[k.Name] = byOwner
+			mu.Unlock()
+			return nil
+		})
+	}
+	return out, r.run(ctx, tasks)
 }
 
 // New returns an empty snapshot (for tests and for apply to an empty space).

@@ -115,3 +115,15 @@ func TestReadUnderFaults(t *testing.T) {
 		}
 	}
 }
+
+// TestReadAllTenantVariables checks the registry's ReadAll path is used:
+// every tenant's variables arrive in one request, none per tenant.
+func TestReadAllTenantVariables(t *testing.T) {
+	_, sim := readSource(t, octosim.Faults{})
+	counts := sim.Counters()
+	all := counts["GET "+octosim.NormalizePath("/api/Spaces-1/tenantvariables/all")]
+	each := counts["GET "+octosim.NormalizePath("/api/Spaces-1/tenants/Tenants-1/variables")]
+	if all != 1 || each != 0 {
+		t.Fatalf("tenant variables read with %d bulk and %d per-tenant requests, want 1 and 0 (counters: %v)", all, each, counts)
+	}
+}
