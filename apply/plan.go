@@ -202,15 +202,6 @@ type Change struct {
 // Label names the change for messages: "DeploymentProcess OctoFX".
 func (c *Change) Label() string { return label(c.Kind, c.Names) }
 
-// doc is the document whose provided names (actions, templates) the change
-// contributes.
-func (c *Change) doc() any {
-	if c.bundleDoc != nil {
-		return c.bundleDoc
-	}
-	return c.Desired
-}
-
 // FieldDiff is one changed field.
 type FieldDiff struct {
 	// Path is a JSON pointer into the entity's bundle document (into the

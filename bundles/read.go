@@ -305,7 +305,7 @@ func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string
 		}
 		name := strings.TrimPrefix(hdr.Name, "./")
 		switch hdr.Typeflag {
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg, '\x00': // '\x00' marks a regular file in pre-POSIX tars
 		case tar.TypeDir:
 			name = strings.TrimSuffix(name, "/")
 			if name == "" || name == "." {

@@ -125,11 +125,6 @@ func (s *Server) cascadeDelete(sp *space, spec *collSpec, doc map[string]any) {
 	s.st.collFor(sp, spec).remove(id)
 }
 
-// get returns the stored document of id in spec, or nil.
-func (s *Server) get(sp *space, spec *collSpec, id string) map[string]any {
-	return s.st.collFor(sp, spec).get(id)
-}
-
 // render returns the document as the API shows it: a copy with write-only
 // values masked and Links added. full adds computed parts that list items
 // omit on the real server (ScopeValues of variable sets).

@@ -2,7 +2,6 @@ package octosim
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -185,18 +184,6 @@ func copyDoc(d map[string]any) map[string]any {
 		return nil
 	}
 	return schema.DeepCopy(d).(map[string]any)
-}
-
-// normalizeJSON round-trips v through encoding/json so that Go values
-// (typed structs, []string, ints) become plain JSON values.
-func normalizeJSON(v any) (any, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var out any
-	err = json.Unmarshal(b, &out)
-	return out, err
 }
 
 // str returns v if it is a string, else "".
