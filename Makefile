@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test test-live fmt-check vet unit bench demo fuzz clean
+.PHONY: all build test test-live fmt-check vet lint unit bench demo fuzz clean
 
 all: build
 
@@ -12,7 +12,7 @@ build:
 
 # The test command from the README: formatting, vet, and every test with the
 # race detector (all against the built-in simulator over loopback HTTP).
-test: fmt-check vet unit
+test: fmt-check vet lint unit
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -20,6 +20,11 @@ fmt-check:
 
 vet:
 	$(GO) vet $(PKGS)
+
+# staticcheck, pinned; fetched from the Go module proxy on first use.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
+lint:
+	$(GO) run $(STATICCHECK) $(PKGS)
 
 unit:
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
