@@ -11,31 +11,17 @@ import (
 	"github.com/octobundle/octobundle/internal/octosim"
 )
 
-// bundleDiffs lists the entity-level and field-level differences between two
-// bundles: "+ path" (only in b), "- path" (only in a), "~ path label".
+// bundleDiffs renders bundles.Compare as lines: "+ path" (only in b),
+// "- path" (only in a), "~ path label" per changed field.
 func bundleDiffs(a, b *bundles.Bundle) []string {
-	am := map[string]any{}
-	for _, e := range a.Entries() {
-		am[e.Path] = e.Doc
-	}
-	bm := map[string]any{}
-	for _, e := range b.Entries() {
-		bm[e.Path] = e.Doc
-	}
 	var out []string
-	for p, ad := range am {
-		bd, ok := bm[p]
-		if !ok {
-			out = append(out, "- "+p)
+	for _, d := range bundles.Compare(a, b) {
+		if d.Op != '~' {
+			out = append(out, string(d.Op)+" "+d.Path)
 			continue
 		}
-		for _, d := range diff(ad, bd) {
-			out = append(out, fmt.Sprintf("~ %s %s", p, diffLabel(d)))
-		}
-	}
-	for p := range bm {
-		if _, ok := am[p]; !ok {
-			out = append(out, "+ "+p)
+		for _, f := range d.Fields {
+			out = append(out, fmt.Sprintf("~ %s %s", d.Path, diffLabel(f)))
 		}
 	}
 	sort.Strings(out)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/snapshot"
@@ -99,8 +100,8 @@ func elementNames(t *testing.T, s *sim, kind, field string, names ...string) []s
 	form := exportEntity(t, snap, e).(map[string]any)
 	var out []string
 	for _, el := range form[field].([]any) {
-		id, _ := identify(el)
-		out = append(out, id.label)
+		id, _ := bundles.Identify(el)
+		out = append(out, id.Label)
 	}
 	return out
 }
@@ -215,8 +216,8 @@ func TestPrune(t *testing.T) {
 			if sc, _ := v.(map[string]any)["Scope"].(map[string]any); sc["Machine"] != nil {
 				continue // partial matches: their scope changes
 			}
-			id, _ := identify(v)
-			want = append(want, id.label)
+			id, _ := bundles.Identify(v)
+			want = append(want, id.Label)
 		}
 		for _, h := range have {
 			if !containsString(want, h) && !strings.Contains(h, "Machine=") {

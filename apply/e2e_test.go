@@ -277,7 +277,7 @@ func TestApplyToSampleDestination(t *testing.T) {
 			}
 			have := map[string]bool{}
 			for _, v := range form.(map[string]any)["Variables"].([]any) {
-				id, _ := identity(v)
+				id, _ := bundles.Identity(v)
 				have[id] = true
 			}
 			for _, v := range e.Doc.(map[string]any)["Variables"].([]any) {
@@ -285,7 +285,7 @@ func TestApplyToSampleDestination(t *testing.T) {
 				if sc, _ := m["Scope"].(map[string]any); sc != nil && sc["Machine"] != nil {
 					continue // partial matches, checked below
 				}
-				if id, _ := identity(v); !have[id] {
+				if id, _ := bundles.Identity(v); !have[id] {
 					t.Errorf("%v: variable %s missing after apply", e.Names, strings.ReplaceAll(id, "\x00", " "))
 				}
 			}
@@ -337,7 +337,7 @@ func TestApplyToSampleDestination(t *testing.T) {
 	}
 	// Audit data untouched.
 	for _, coll := range []string{"releases", "deployments"} {
-		if !equal(toAny(before.Spaces[0].Collections[coll]), toAny(after.Spaces[0].Collections[coll])) {
+		if !bundles.Equal(toAny(before.Spaces[0].Collections[coll]), toAny(after.Spaces[0].Collections[coll])) {
 			t.Errorf("%s changed", coll)
 		}
 	}

@@ -679,7 +679,7 @@ func (x *executor) putMerged(ctx context.Context, k *schema.Kind, ch *Change, pa
 	if err != nil {
 		return nil, err
 	}
-	if equal(merged, fresh) {
+	if bundles.Equal(merged, fresh) {
 		return fresh, nil
 	}
 	doc, err = x.c.Put(ctx, path, merged)
@@ -779,7 +779,7 @@ func checkNothingLost(live, body map[string]any, pruned map[string]bool) error {
 		got, ok := sent[id]
 		name, _ := m["Name"].(string)
 		if !ok {
-			if key, named := identity(m); named && pruned[key] {
+			if key, named := bundles.Identity(m); named && pruned[key] {
 				continue
 			}
 			return fmt.Errorf("the destination variable %q (%s) would be removed", name, id)
@@ -881,7 +881,7 @@ func sameItem(k *schema.Kind, want, got map[string]any) bool {
 	_ = k.SortSets(g)
 	wm, gm := w[0].(map[string]any), g[0].(map[string]any)
 	for f, v := range wm {
-		if !equal(v, gm[f]) {
+		if !bundles.Equal(v, gm[f]) {
 			return false
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -29,17 +30,17 @@ func (pl *planner) decideItems(i int, k *schema.Kind, bundleDoc, destForm any) {
 	have, _ := destForm.([]any)
 	has := map[string]bool{}
 	for _, el := range have {
-		if id, ok := identify(el); ok {
-			has[id.key] = true
+		if id, ok := bundles.Identify(el); ok {
+			has[id.Key] = true
 		}
 	}
 	var fresh []any
 	kept := []any{}
 	var keptLabels []string
 	for _, el := range items {
-		if id, ok := identify(el); ok && has[id.key] {
+		if id, ok := bundles.Identify(el); ok && has[id.Key] {
 			kept = append(kept, el)
-			keptLabels = append(keptLabels, id.label)
+			keptLabels = append(keptLabels, id.Label)
 			continue
 		}
 		fresh = append(fresh, el)
@@ -59,7 +60,7 @@ func (pl *planner) decideItems(i int, k *schema.Kind, bundleDoc, destForm any) {
 	if len(fresh) == 0 {
 		// Nothing to create: what differs (the scoping of roles the team
 		// has) belongs to the destination.
-		ch.Diff = diff(destItemsFor(have, kept), kept)
+		ch.Diff = bundles.Diff(destItemsFor(have, kept), kept)
 		if len(ch.Diff) == 0 {
 			ch.Action = ActionNoOp
 			return
@@ -73,7 +74,7 @@ func (pl *planner) decideItems(i int, k *schema.Kind, bundleDoc, destForm any) {
 	}
 	ch.Desired = fresh
 	ch.WriteMain = true
-	ch.Diff = diff([]any{}, fresh)
+	ch.Diff = bundles.Diff([]any{}, fresh)
 }
 
 // destItemsFor returns the destination items whose identity some item of
@@ -81,13 +82,13 @@ func (pl *planner) decideItems(i int, k *schema.Kind, bundleDoc, destForm any) {
 func destItemsFor(have, want []any) []any {
 	ids := map[string]bool{}
 	for _, el := range want {
-		if id, ok := identify(el); ok {
-			ids[id.key] = true
+		if id, ok := bundles.Identify(el); ok {
+			ids[id.Key] = true
 		}
 	}
 	out := []any{}
 	for _, el := range have {
-		if id, ok := identify(el); ok && ids[id.key] {
+		if id, ok := bundles.Identify(el); ok && ids[id.Key] {
 			out = append(out, el)
 		}
 	}
@@ -98,8 +99,8 @@ func destItemsFor(have, want []any) []any {
 func itemLabels(items []any) string {
 	var out []string
 	for _, el := range items {
-		if id, ok := identify(el); ok {
-			out = append(out, id.label)
+		if id, ok := bundles.Identify(el); ok {
+			out = append(out, id.Label)
 		}
 	}
 	return strings.Join(out, ", ")

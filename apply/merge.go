@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -79,7 +80,7 @@ func mergeValue(b, d any, p mergePolicy) any {
 
 // mergeArray merges arrays as described above.
 func mergeArray(b, d []any, p mergePolicy) []any {
-	pairs, anyNamed := matchElements(b, d)
+	pairs, anyNamed := bundles.MatchElements(b, d)
 	out := make([]any, 0, len(b))
 	merged := make([]any, len(b))
 	for i, el := range b {
@@ -109,7 +110,7 @@ func mergeArray(b, d []any, p mergePolicy) []any {
 			anchor = i
 			continue
 		}
-		if _, named := identity(el); !named {
+		if _, named := bundles.Identity(el); !named {
 			continue // unnamed elements of a named list are not kept
 		}
 		after[anchor] = append(after[anchor], schema.DeepCopy(el))
@@ -134,4 +135,14 @@ func keepsDestElement(b, d any) bool {
 	bs, _ := bm["IsSensitive"].(bool)
 	ds, _ := dm["IsSensitive"].(bool)
 	return bs || ds
+}
+
+// hasSecret reports whether a SensitiveValue object says a value is set.
+func hasSecret(v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok || !schema.IsSensitiveValue(m) {
+		return false
+	}
+	hv, _ := m["HasValue"].(bool)
+	return hv
 }

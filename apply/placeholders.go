@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -158,7 +159,7 @@ func (f *filler) fill(at, human []string, b, d any) any {
 		return bt
 	case []any:
 		da, _ := d.([]any)
-		pairs, _ := matchElements(bt, da)
+		pairs, _ := bundles.MatchElements(bt, da)
 		if d == nil {
 			pairs = nil
 		}
@@ -185,13 +186,13 @@ func (f *filler) fill(at, human []string, b, d any) any {
 }
 
 // elementName names an array element for clean-up items by its identity
-// (see identify): `"OctoFX.Database.Password" Environment=Development,Test`.
+// (see bundles.Identify): `"OctoFX.Database.Password" Environment=Development,Test`.
 func elementName(el any) string {
-	id, ok := identify(el)
+	id, ok := bundles.Identify(el)
 	if !ok {
 		return ""
 	}
-	return id.label
+	return id.Label
 }
 
 func (f *filler) record(field, why string) {

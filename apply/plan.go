@@ -202,22 +202,8 @@ type Change struct {
 // Label names the change for messages: "DeploymentProcess OctoFX".
 func (c *Change) Label() string { return label(c.Kind, c.Names) }
 
-// FieldDiff is one changed field.
-type FieldDiff struct {
-	// Path is a JSON pointer into the entity's bundle document (into the
-	// destination's, for a removed element), for machines.
-	Path string `json:"path"`
-	// Label is the same place for people: array elements by the identity
-	// they are matched by (see identify), map keys as .Key or ["key"] —
-	// `Steps["Deploy Web"].Actions["Deploy Web"].Properties["Octopus.Action.MaxParallelism"]`,
-	// `Variables["OctoFX.Port" Environment=Production].Value`. Empty for
-	// the whole document.
-	Label string `json:"label,omitempty"`
-	// Before is the destination's value (absent when added).
-	Before any `json:"before,omitempty"`
-	// After is the value apply writes (absent when the field is removed).
-	After any `json:"after,omitempty"`
-}
+// FieldDiff is one field-level difference (see bundles.FieldDiff).
+type FieldDiff = bundles.FieldDiff
 
 // CleanupItem is one value apply could not copy and replaced by a
 // placeholder, for an administrator to fix after the run: what, where and
@@ -402,12 +388,12 @@ func (pl *planner) decide(i int) {
 	}
 
 	if k.Policy == schema.PolicyExist {
-		if equal(bundleDoc, destForm) {
+		if bundles.Equal(bundleDoc, destForm) {
 			ch.Action = ActionNoOp
 			return
 		}
 		ch.Action = ActionLeftAlone
-		ch.Diff = diffKind(k, destForm, bundleDoc)
+		ch.Diff = bundles.DiffKind(k, destForm, bundleDoc)
 		ch.Reason = "destination owns its details"
 		return
 	}
@@ -420,7 +406,7 @@ func (pl *planner) decide(i int) {
 		ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: %v", ch.Label(), err)
 		return
 	}
-	if equal(desired, destForm) {
+	if bundles.Equal(desired, destForm) {
 		ch.Action = ActionNoOp
 		ch.Reason = strings.Join(reasons, "; ")
 		return
@@ -435,9 +421,9 @@ func (pl *planner) decide(i int) {
 		reasons = append(reasons, kept)
 	}
 	ch.Action, ch.Desired = ActionUpdate, desired
-	ch.Diff = diffKind(k, destForm, desired)
-	ch.WriteMain = !equal(withoutDeferred(k, desired), withoutDeferred(k, destForm))
-	ch.WriteDeferred = !equal(onlyDeferred(k, desired), onlyDeferred(k, destForm))
+	ch.Diff = bundles.DiffKind(k, destForm, desired)
+	ch.WriteMain = !bundles.Equal(withoutDeferred(k, desired), withoutDeferred(k, destForm))
+	ch.WriteDeferred = !bundles.Equal(onlyDeferred(k, desired), onlyDeferred(k, destForm))
 	ch.Reason = strings.Join(reasons, "; ")
 	pl.cleanup[i] = append(predictCleanup(k, ch.Names, desired, destForm), prunedSecrets(k, ch.Names, ch.Diff)...)
 }
@@ -498,7 +484,7 @@ func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (out any, 
 			continue
 		}
 		seen[ck] = true
-		what := labelPath(doc, d.container)
+		what := bundles.LabelPath(doc, d.container)
 		if arr, _ := getPath(doc, d.leaf).([]any); len(arr) == 0 {
 			empty = append(empty, d.container)
 			notes = append(notes, fmt.Sprintf("%s skipped: none of its %s (%s) exist on the destination", what, strings.Join(d.leaf[len(d.container):], "/"), strings.Join(droppedNames[ck], ", ")))
@@ -668,14 +654,14 @@ func destOnly(bundleDoc, destForm, desired any) string {
 	var parts []string
 	for _, f := range slices.Sorted(maps.Keys(dm)) {
 		da, ok := dm[f].([]any)
-		if !ok || !named(da) || len(da) == 0 {
+		if !ok || !bundles.Named(da) || len(da) == 0 {
 			continue
 		}
 		ba, _ := bm[f].([]any)
-		pairs, _ := matchElements(da, ba)
+		pairs, _ := bundles.MatchElements(da, ba)
 		for i := range da {
 			if _, ok := pairs[i]; !ok {
-				parts = append(parts, labelPath(dm, []string{f, strconv.Itoa(i)}))
+				parts = append(parts, bundles.LabelPath(dm, []string{f, strconv.Itoa(i)}))
 			}
 		}
 	}
@@ -708,7 +694,11 @@ func fingerprint(snap *snapshot.Snapshot, changes []Change) string {
 				fmt.Fprintf(h, "error %q\n", err.Error())
 				continue
 			}
-			h.Write(canonical(form))
+			data, err := bundles.Canonical(form)
+			if err != nil { // never for decoded JSON; keep the fingerprint total
+				data = []byte("!" + err.Error())
+			}
+			h.Write(data)
 		}
 	}
 	for _, k := range schema.Kinds() {

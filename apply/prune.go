@@ -74,7 +74,7 @@ func (pl *planner) prune(k *schema.Kind, bundleDoc, desired any) bool {
 		switch v := dm[f].(type) {
 		case []any:
 			out := pruneArrays(bv, v)
-			removed = removed || !equal(out, v)
+			removed = removed || !bundles.Equal(out, v)
 			dm[f] = out
 		case map[string]any:
 			bmap, _ := bv.(map[string]any)
@@ -114,10 +114,10 @@ func pruneArrays(bundle, merged any) any {
 		return m
 	case []any:
 		b, _ := bundle.([]any)
-		if len(m) == 0 || !named(m) {
+		if len(m) == 0 || !bundles.Named(m) {
 			return m
 		}
-		pairs, _ := matchElements(m, b)
+		pairs, _ := bundles.MatchElements(m, b)
 		out := make([]any, 0, len(m))
 		for i, el := range m {
 			if j, ok := pairs[i]; ok {
@@ -261,7 +261,7 @@ func (x *executor) prunedVariables(k *schema.Kind, ch *Change) (map[string]bool,
 	}
 	out := map[string]bool{}
 	for _, v := range doc.(map[string]any)["Variables"].([]any) {
-		if id, ok := identity(v); ok {
+		if id, ok := bundles.Identity(v); ok {
 			out[id] = true
 		}
 	}
@@ -343,7 +343,7 @@ func hasValue(v any) bool {
 // prunedValue is one tenant variable value a pruning change removes.
 type prunedValue struct {
 	at        []string // path in bundle form (names)
-	label     string   // readable place (see labelPath)
+	label     string   // readable place (see bundles.LabelPath)
 	sensitive bool     // a secret (a SensitiveValue with HasValue)
 }
 
@@ -362,7 +362,7 @@ func prunedValues(k *schema.Kind, ds []FieldDiff) []prunedValue {
 		}
 		if m, ok := v.(map[string]any); ok && !schema.IsSensitiveValue(m) {
 			for _, key := range slices.Sorted(maps.Keys(m)) {
-				walk(append(at[:len(at):len(at)], key), keyLabel(lbl, key), m[key])
+				walk(append(at[:len(at):len(at)], key), bundles.KeyLabel(lbl, key), m[key])
 			}
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -47,39 +48,6 @@ func TestCheckVersion(t *testing.T) {
 	}
 }
 
-func TestDiff(t *testing.T) {
-	for _, tc := range []struct {
-		name, before, after string
-		want                []string // "path before after"
-	}{
-		{"equal", `{"a":1,"b":[1,2]}`, `{"b":[1,2],"a":1}`, nil},
-		{"scalar", `{"a":"x"}`, `{"a":"y"}`, []string{`/a "x" "y"`}},
-		{"added key", `{}`, `{"a":1}`, []string{`/a null 1`}},
-		{"removed key", `{"a":1}`, `{}`, []string{`/a 1 null`}},
-		{"nested", `{"p":{"q":1,"r":2}}`, `{"p":{"q":1,"r":3}}`, []string{`/p/r 2 3`}},
-		{"scalar array whole", `{"e":["A","B"]}`, `{"e":["A"]}`, []string{`/e ["A","B"] ["A"]`}},
-		{"named element added", `{"Steps":[{"Name":"a"},{"Name":"c"}]}`, `{"Steps":[{"Name":"a"},{"Name":"b"},{"Name":"c"}]}`,
-			[]string{`/Steps/1 null {"Name":"b"}`}},
-		{"named element changed", `{"Steps":[{"Name":"a","X":1}]}`, `{"Steps":[{"Name":"a","X":2}]}`, []string{`/Steps/0/X 1 2`}},
-		{"variable by name and scope", `{"Variables":[{"Name":"v","Scope":{"Environment":["P"]},"Value":"1"},{"Name":"v","Scope":{},"Value":"2"}]}`,
-			`{"Variables":[{"Name":"v","Scope":{},"Value":"2"},{"Name":"v","Scope":{"Environment":["P"]},"Value":"3"}]}`,
-			[]string{`/Variables/1/Value "1" "3"`}},
-		{"secrets compared whole", `{"P":{"HasValue":false}}`, `{"P":{"HasValue":true}}`, []string{`/P {"HasValue":false} {"HasValue":true}`}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			for _, d := range diff(js(t, tc.before), js(t, tc.after)) {
-				b, _ := json.Marshal(d.Before)
-				a, _ := json.Marshal(d.After)
-				got = append(got, d.Path+" "+string(b)+" "+string(a))
-			}
-			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
-				t.Errorf("got  %q\nwant %q", got, tc.want)
-			}
-		})
-	}
-}
-
 // The text plan names array elements the way merge matches them.
 func TestDiffLabels(t *testing.T) {
 	for _, tc := range []struct {
@@ -115,7 +83,7 @@ func TestDiffLabels(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			for _, d := range diff(js(t, tc.before), js(t, tc.after)) {
+			for _, d := range bundles.Diff(js(t, tc.before), js(t, tc.after)) {
 				var b strings.Builder
 				writeFieldDiff(&b, d)
 				got = append(got, strings.TrimSpace(b.String()))
@@ -158,8 +126,8 @@ func TestMerge(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := js(t, tc.dest)
 			got := mergeDoc(js(t, tc.bundle), d, mergePolicy{keepDestOnly: tc.sync})
-			if !equal(got, js(t, tc.want)) {
-				t.Errorf("got  %s\nwant %s", canonical(got), tc.want)
+			if !bundles.Equal(got, js(t, tc.want)) {
+				t.Errorf("got  %s\nwant %s", canon(got), tc.want)
 			}
 		})
 	}
@@ -378,9 +346,18 @@ func TestPruneFields(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			merged := js(t, tc.merged)
 			removed := pl.prune(schema.MustLookup(tc.kind), js(t, tc.bundle), merged)
-			if removed != tc.removed || !equal(merged, js(t, tc.want)) {
-				t.Errorf("got %v %s\nwant %v %s", removed, canonical(merged), tc.removed, tc.want)
+			if removed != tc.removed || !bundles.Equal(merged, js(t, tc.want)) {
+				t.Errorf("got %v %s\nwant %v %s", removed, canon(merged), tc.removed, tc.want)
 			}
 		})
 	}
+}
+
+// canon renders v canonically for failure messages.
+func canon(v any) string {
+	b, err := bundles.Canonical(v)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }

@@ -2,15 +2,10 @@ package e2e
 
 import (
 	"fmt"
-	"maps"
-	"reflect"
-	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/schema"
 )
 
 // bundleDiff is one difference between two bundles, entity by entity.
@@ -32,147 +27,21 @@ func (d bundleDiff) String() string {
 	return fmt.Sprintf("%c %s", d.Op, d.Path)
 }
 
-// bundleDiffs lists the differences between the entities of a and b, sorted.
-// Manifests are not compared (they name the server and the export time).
+// bundleDiffs lists the differences between the entities of a and b, one
+// per changed field, labelled as plans label them (bundles.Compare).
 func bundleDiffs(a, b *bundles.Bundle) []bundleDiff {
-	am, bm := map[string]any{}, map[string]any{}
-	for _, e := range a.Entries() {
-		am[e.Path] = e.Doc
-	}
-	for _, e := range b.Entries() {
-		bm[e.Path] = e.Doc
-	}
 	var out []bundleDiff
-	for p, ad := range am {
-		bd, ok := bm[p]
-		if !ok {
-			out = append(out, bundleDiff{Op: '-', Path: p})
+	for _, d := range bundles.Compare(a, b) {
+		if d.Op != '~' {
+			out = append(out, bundleDiff{Op: d.Op, Path: d.Path})
 			continue
 		}
-		var fields []string
-		fieldDiffs("", ad, bd, &fields)
-		for _, f := range fields {
-			out = append(out, bundleDiff{Op: '~', Path: p, Field: f})
-		}
-	}
-	for p := range bm {
-		if _, ok := am[p]; !ok {
-			out = append(out, bundleDiff{Op: '+', Path: p})
+		for _, f := range d.Fields {
+			out = append(out, bundleDiff{Op: '~', Path: d.Path, Field: f.Label})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
 	return out
-}
-
-// fieldDiffs appends to out the fields at which a and b differ, below the
-// label at: objects field by field, arrays of named objects element by
-// element (by Name), anything else (and sensitive values, objects with a
-// HasValue) as a whole. These are the labels the apply package's plans use.
-func fieldDiffs(at string, a, b any, out *[]string) {
-	switch av := a.(type) {
-	case map[string]any:
-		bv, ok := b.(map[string]any)
-		if !ok || schema.IsSensitiveValue(av) || schema.IsSensitiveValue(bv) {
-			break
-		}
-		keys := map[string]bool{}
-		for k := range av {
-			keys[k] = true
-		}
-		for k := range bv {
-			keys[k] = true
-		}
-		for _, k := range slices.Sorted(maps.Keys(keys)) {
-			fieldDiffs(child(at, k), av[k], bv[k], out)
-		}
-		return
-	case []any:
-		bv, ok := b.([]any)
-		if !ok {
-			break
-		}
-		an, aok := byIdentity(av)
-		bn, bok := byIdentity(bv)
-		if !aok || !bok {
-			break
-		}
-		ids := map[string]bool{}
-		for n := range an {
-			ids[n] = true
-		}
-		for n := range bn {
-			ids[n] = true
-		}
-		for _, n := range slices.Sorted(maps.Keys(ids)) {
-			fieldDiffs(at+"["+n+"]", an[n], bn[n], out)
-		}
-		return
-	}
-	if !reflect.DeepEqual(a, b) {
-		*out = append(*out, at)
-	}
-}
-
-// child labels field k of the object at at: .K, or ["k"] when k is not a
-// plain identifier.
-func child(at, k string) string {
-	plain := k != "" && strings.IndexFunc(k, func(r rune) bool {
-		return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
-	}) < 0
-	switch {
-	case !plain:
-		return at + "[" + strconv.Quote(k) + "]"
-	case at == "":
-		return k
-	}
-	return at + "." + k
-}
-
-// byIdentity indexes an array of objects by their identity, the way the
-// apply package's plans label elements: the quoted Name, followed for
-// scoped elements (variables) by the sorted scope (`"X" Environment=Prod`),
-// followed by #2, #3 … for repeats. False when some element is not an
-// object with a Name.
-func byIdentity(arr []any) (map[string]any, bool) {
-	out := map[string]any{}
-	for _, x := range arr {
-		m, ok := x.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		n, ok := m["Name"].(string)
-		if !ok {
-			return nil, false
-		}
-		id := strconv.Quote(n)
-		scope, _ := m["Scope"].(map[string]any)
-		for _, k := range slices.Sorted(maps.Keys(scope)) {
-			var vals []string
-			for _, v := range asSlice(scope[k]) {
-				if s, ok := v.(string); ok {
-					if s == "" || strings.ContainsAny(s, " \t,\"[]=") {
-						s = strconv.Quote(s)
-					}
-					vals = append(vals, s)
-				}
-			}
-			if len(vals) > 0 {
-				sort.Strings(vals)
-				id += " " + k + "=" + strings.Join(vals, ",")
-			}
-		}
-		key := id
-		for i := 2; out[key] != nil; i++ {
-			key = fmt.Sprintf("%s #%d", id, i)
-		}
-		out[key] = m
-	}
-	return out, true
-}
-
-func asSlice(v any) []any {
-	s, _ := v.([]any)
-	return s
 }
 
 // allowance is a difference between the golden bundle and the export of a
@@ -206,9 +75,9 @@ const (
 // and the export of a space it was applied to: what the destination
 // legitimately owns. The entries not marked Live are exactly what a fresh
 // simulator differs in, no more and no less. All but one restate the list
-// of TestApplyToEmptyDestination (apply/e2e_empty_test.go), which is
-// test-only in package apply (it compares with apply's unexported diff):
-// keep the two in step.
+// of TestApplyToEmptyDestination (apply/e2e_empty_test.go); both are
+// computed with bundles.Compare and both are exact, so the two cannot drift
+// apart silently.
 var allowedDiffs = []allowance{
 	{Op: '~', Path: "certificates/Acme Corp Portal.json", Field: "Password", Why: whyCertPwd},
 	{Op: '~', Path: "certificates/OctoFX Production.json", Field: "Password", Why: whyCertPwd},

@@ -75,47 +75,6 @@ func TestLiveConfig(t *testing.T) {
 	}
 }
 
-// TestBundleFieldDiffs checks the field labels the round trip's allowed
-// differences are written in.
-func TestBundleFieldDiffs(t *testing.T) {
-	obj := func(kv ...any) map[string]any {
-		m := map[string]any{}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i].(string)] = kv[i+1]
-		}
-		return m
-	}
-	tests := []struct {
-		name string
-		a, b any
-		want []string
-	}{
-		{"equal", obj("A", "x"), obj("A", "x"), nil},
-		{"scalar", obj("A", "x", "B", 1), obj("A", "y", "B", 1), []string{"A"}},
-		{"nested", obj("P", obj("S", "a")), obj("P", obj("S", "b")), []string{"P.S"}},
-		{"missing key", obj("A", "x"), obj(), []string{"A"}},
-		{"odd key", obj("Properties", obj("Octopus.Action.X", "1")), obj("Properties", obj("Octopus.Action.X", "2")), []string{`Properties["Octopus.Action.X"]`}},
-		{"named elements", obj("Phases", []any{obj("Name", "Test", "N", 1), obj("Name", "Prod")}), obj("Phases", []any{obj("Name", "Test", "N", 2)}),
-			[]string{`Phases["Prod"]`, `Phases["Test"].N`}},
-		{"scoped elements", obj("Variables", []any{obj("Name", "X", "Scope", obj("Environment", []any{"Prod", "Dev"}), "Value", "1"), obj("Name", "X", "Value", "2")}),
-			obj("Variables", []any{obj("Name", "X", "Scope", obj("Environment", []any{"Prod", "Dev"}), "Value", "3"), obj("Name", "X", "Value", "2")}),
-			[]string{`Variables["X" Environment=Dev,Prod].Value`}},
-		{"repeated identity", obj("Steps", []any{obj("Name", "A", "N", 1), obj("Name", "A", "N", 2)}), obj("Steps", []any{obj("Name", "A", "N", 1), obj("Name", "A", "N", 3)}),
-			[]string{`Steps["A" #2].N`}},
-		{"plain array", obj("Ids", []any{"a", "b"}), obj("Ids", []any{"b", "a"}), []string{"Ids"}},
-		{"sensitive as one field", obj("Password", obj("HasValue", true, "NewValue", nil)), obj("Password", obj("HasValue", false, "NewValue", nil)), []string{"Password"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var got []string
-			fieldDiffs("", tt.a, tt.b, &got)
-			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
-
 // TestAllowances checks how allowedDiffs match: exactly on the simulator,
 // with the Live entries and below fields on a live server, and that a
 // stale entry is reported on the simulator.

@@ -1,4 +1,4 @@
-package apply
+package bundles
 
 import (
 	"bytes"
@@ -9,43 +9,59 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/schema"
 )
 
-// canonical returns the canonical bundle encoding of v; values that cannot
+// FieldDiff is one changed field.
+type FieldDiff struct {
+	// Path is a JSON pointer into the entity's bundle document (into the
+	// destination's, for a removed element), for machines.
+	Path string `json:"path"`
+	// Label is the same place for people: array elements by the identity
+	// they are matched by (see Identify), map keys as .Key or ["key"] —
+	// `Steps["Deploy Web"].Actions["Deploy Web"].Properties["Octopus.Action.MaxParallelism"]`,
+	// `Variables["OctoFX.Port" Environment=Production].Value`. Empty for
+	// the whole document.
+	Label string `json:"label,omitempty"`
+	// Before is the destination's value (absent when added).
+	Before any `json:"before,omitempty"`
+	// After is the value apply writes (absent when the field is removed).
+	After any `json:"after,omitempty"`
+}
+
+// canonicalBytes returns the canonical bundle encoding of v; values that cannot
 // be encoded (never the case for decoded JSON) compare as their error text.
-func canonical(v any) []byte {
-	b, err := bundles.Canonical(v)
+func canonicalBytes(v any) []byte {
+	b, err := Canonical(v)
 	if err != nil {
 		return []byte("!" + err.Error())
 	}
 	return b
 }
 
-// equal reports whether two decoded JSON values have the same canonical
+// Equal reports whether two decoded JSON values have the same canonical
 // bundle form: the exact no-op test.
-func equal(a, b any) bool { return bytes.Equal(canonical(a), canonical(b)) }
+func Equal(a, b any) bool { return bytes.Equal(canonicalBytes(a), canonicalBytes(b)) }
 
-// diff lists the fields where before (the destination's bundle form) and
+// Diff lists the fields where before (the destination's bundle form) and
 // after (what the destination will hold) differ, as JSON pointers into
 // after (into before for removed elements), each with its readable label
-// (see labelPath). Objects are compared key by key; arrays of elements with
-// an identity (see identify) element by element, matched by identity, so a
+// (see LabelPath). Objects are compared key by key; arrays of elements with
+// an identity (see Identify) element by element, matched by identity, so a
 // new step is one added element and not a cascade of changed indices; other
 // arrays are compared whole.
-func diff(before, after any) []FieldDiff {
+func Diff(before, after any) []FieldDiff {
 	var out []FieldDiff
 	diffAt(nil, "", before, after, nil, &out)
 	return out
 }
 
-// diffKind is diff for an entity of kind k: map keys that k's references
+// DiffKind is Diff for an entity of kind k: map keys that k's references
 // say are names (a tenant's projects, environments and templates) are
 // labelled as names, in brackets —
 // `ProjectVariables["OctoFX"].Variables["Staging"]["Old.Template"]` — not as
 // fields.
-func diffKind(k *schema.Kind, before, after any) []FieldDiff {
+func DiffKind(k *schema.Kind, before, after any) []FieldDiff {
 	var keyPaths [][]string
 	for _, r := range k.Refs {
 		if segs := strings.Split(r.Path, "/"); segs[len(segs)-1] == "~" {
@@ -78,7 +94,7 @@ func diffKind(k *schema.Kind, before, after any) []FieldDiff {
 // diffAt adds the differences below at to out; nameKey (nil: none) tells
 // the map keys to label as names.
 func diffAt(at []string, lbl string, before, after any, nameKey func(at []string) bool, out *[]FieldDiff) {
-	if equal(before, after) {
+	if Equal(before, after) {
 		return
 	}
 	add := func(at []string, lbl string, b, a any) {
@@ -101,7 +117,7 @@ func diffAt(at []string, lbl string, before, after any, nameKey func(at []string
 			bv, inB := b[k]
 			av, inA := a[k]
 			kat := append(at[:len(at):len(at)], k)
-			klbl := keyLabel(lbl, k)
+			klbl := KeyLabel(lbl, k)
 			if nameKey != nil && nameKey(kat) {
 				klbl = lbl + "[" + strconv.Quote(k) + "]"
 			}
@@ -117,10 +133,10 @@ func diffAt(at []string, lbl string, before, after any, nameKey func(at []string
 		return
 	case []any:
 		b, ok := before.([]any)
-		if !ok || !named(a) || !named(b) {
+		if !ok || !Named(a) || !Named(b) {
 			break
 		}
-		pairs, _ := matchElements(a, b)
+		pairs, _ := MatchElements(a, b)
 		matchedB := map[int]bool{}
 		for i, el := range a {
 			iat, ilbl := append(at[:len(at):len(at)], strconv.Itoa(i)), lbl+elementLabel(el, strconv.Itoa(i))
@@ -142,24 +158,26 @@ func diffAt(at []string, lbl string, before, after any, nameKey func(at []string
 	add(at, lbl, before, after)
 }
 
-// named reports whether every element of arr is an object with a Name.
-func named(arr []any) bool {
+// Named reports whether every element of arr is an object with a Name.
+func Named(arr []any) bool {
 	for _, el := range arr {
-		if _, ok := identity(el); !ok {
+		if _, ok := Identity(el); !ok {
 			return false
 		}
 	}
 	return true
 }
 
-// elemID is an array element's identity: key matches it across the bundle
+// ElementID is an array element's identity: key matches it across the bundle
 // and the destination (merge, diff, prune), label names it for people.
-type elemID struct {
-	key   string
-	label string
+type ElementID struct {
+	// Key matches the element across two documents.
+	Key string
+	// Label names it for people, inside brackets.
+	Label string
 }
 
-// identify returns the identity an array element is matched by across the
+// Identify returns the identity an array element is matched by across the
 // bundle and the destination: its Name, plus its Scope for variables (a
 // variable is identified by name and scope, never by position); a team's
 // scoped user role, which has no name, by its UserRoleId (in bundle form the
@@ -168,17 +186,17 @@ type elemID struct {
 //
 // The label is what plans print inside brackets: `"OctoFX.Port"`,
 // `"OctoFX.Port" Environment=Production`, `"Project deployer"`.
-func identify(el any) (elemID, bool) {
+func Identify(el any) (ElementID, bool) {
 	m, ok := el.(map[string]any)
 	if !ok {
-		return elemID{}, false
+		return ElementID{}, false
 	}
 	name, ok := m["Name"].(string)
 	if !ok {
 		if role, isRole := m["UserRoleId"].(string); isRole && role != "" {
-			return elemID{key: "\x00role\x00" + role, label: strconv.Quote(role)}, true
+			return ElementID{Key: "\x00role\x00" + role, Label: strconv.Quote(role)}, true
 		}
-		return elemID{}, false
+		return ElementID{}, false
 	}
 	if sc, has := m["Scope"]; has {
 		norm := normScope(sc)
@@ -191,15 +209,15 @@ func identify(el any) (elemID, bool) {
 			}
 			lbl += " " + k + "=" + strings.Join(vals, ",")
 		}
-		return elemID{key: name + "\x00" + string(b), label: lbl}, true
+		return ElementID{Key: name + "\x00" + string(b), Label: lbl}, true
 	}
-	return elemID{key: name, label: strconv.Quote(name)}, true
+	return ElementID{Key: name, Label: strconv.Quote(name)}, true
 }
 
-// identity is identify's matching key.
-func identity(el any) (string, bool) {
-	id, ok := identify(el)
-	return id.key, ok
+// Identity is Identify's matching key.
+func Identity(el any) (string, bool) {
+	id, ok := Identify(el)
+	return id.Key, ok
 }
 
 // labelValue quotes a scope value in a label when it is not a plain word.
@@ -232,23 +250,23 @@ func normScope(sc any) map[string][]string {
 	return norm
 }
 
-// matchElements pairs elements of a with elements of b by identity (the
+// MatchElements pairs elements of a with elements of b by identity (the
 // n-th element with an identity pairs with the n-th element of b with the
 // same identity). Objects without identity pair by position when both
 // arrays hold no named objects at all. It returns a→b index pairs and
 // whether any element had an identity.
-func matchElements(a, b []any) (map[int]int, bool) {
+func MatchElements(a, b []any) (map[int]int, bool) {
 	pairs := map[int]int{}
 	byID := map[string][]int{}
 	anyNamed := false
 	for j, el := range b {
-		if id, ok := identity(el); ok {
+		if id, ok := Identity(el); ok {
 			byID[id] = append(byID[id], j)
 			anyNamed = true
 		}
 	}
 	for i, el := range a {
-		id, ok := identity(el)
+		id, ok := Identity(el)
 		if !ok {
 			continue
 		}
@@ -273,22 +291,12 @@ func matchElements(a, b []any) (map[int]int, bool) {
 	return pairs, anyNamed
 }
 
-// hasSecret reports whether a SensitiveValue object says a value is set.
-func hasSecret(v any) bool {
-	m, ok := v.(map[string]any)
-	if !ok || !schema.IsSensitiveValue(m) {
-		return false
-	}
-	hv, _ := m["HasValue"].(bool)
-	return hv
-}
-
-// labelPath renders the path at (map keys and array indices, as in a JSON
+// LabelPath renders the path at (map keys and array indices, as in a JSON
 // pointer) into doc for people: array elements by their identity (see
 // identify), map keys as .Key, or ["key"] when the key is not a plain word —
 // `Steps["Deploy Web"].Actions["Deploy Web"].Properties["Octopus.Action.MaxParallelism"]`.
 // Elements without an identity keep their index ([2]).
-func labelPath(doc any, at []string) string {
+func LabelPath(doc any, at []string) string {
 	lbl := ""
 	cur := doc
 	for _, s := range at {
@@ -302,7 +310,7 @@ func labelPath(doc any, at []string) string {
 		}
 		m, _ := cur.(map[string]any)
 		cur = m[s]
-		lbl = keyLabel(lbl, s)
+		lbl = KeyLabel(lbl, s)
 	}
 	return lbl
 }
@@ -310,15 +318,15 @@ func labelPath(doc any, at []string) string {
 // elementLabel is an array element's part of a label: [identity], or
 // [index] for an element without one.
 func elementLabel(el any, index string) string {
-	if id, ok := identify(el); ok {
-		return "[" + id.label + "]"
+	if id, ok := Identify(el); ok {
+		return "[" + id.Label + "]"
 	}
 	return "[" + index + "]"
 }
 
-// keyLabel appends a map key to the label lbl: .Key, or ["key"] when the
+// KeyLabel appends a map key to the label lbl: .Key, or ["key"] when the
 // key is not a plain word.
-func keyLabel(lbl, key string) string {
+func KeyLabel(lbl, key string) string {
 	if !plainWord(key) {
 		return lbl + "[" + strconv.Quote(key) + "]"
 	}
@@ -340,4 +348,46 @@ func plainWord(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// EntryDiff is how one entity file differs between two bundles.
+type EntryDiff struct {
+	// Op is '+' (only in the second bundle), '-' (only in the first) or
+	// '~' (in both, with different content).
+	Op byte
+	// Path is the entity's bundle path.
+	Path string
+	// Fields are the field-level differences of a changed entity (Op '~'),
+	// labelled as in DiffKind.
+	Fields []FieldDiff
+}
+
+// Compare lists the entities that differ between bundles a and b, sorted by
+// path: the structural diff of two bundles. Manifests and checksums are not
+// compared (they record the server, the time and the digest).
+func Compare(a, b *Bundle) []EntryDiff {
+	am, bm := map[string]Entry{}, map[string]Entry{}
+	for _, e := range a.Entries() {
+		am[e.Path] = e
+	}
+	for _, e := range b.Entries() {
+		bm[e.Path] = e
+	}
+	var out []EntryDiff
+	for p, ae := range am {
+		be, ok := bm[p]
+		switch {
+		case !ok:
+			out = append(out, EntryDiff{Op: '-', Path: p})
+		case !Equal(ae.Doc, be.Doc):
+			out = append(out, EntryDiff{Op: '~', Path: p, Fields: DiffKind(ae.Kind, ae.Doc, be.Doc)})
+		}
+	}
+	for p := range bm {
+		if _, ok := am[p]; !ok {
+			out = append(out, EntryDiff{Op: '+', Path: p})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
 }
