@@ -293,7 +293,7 @@ func MatchElements(a, b []any) (map[int]int, bool) {
 
 // LabelPath renders the path at (map keys and array indices, as in a JSON
 // pointer) into doc for people: array elements by their identity (see
-// identify), map keys as .Key, or ["key"] when the key is not a plain word —
+// Identify), map keys as .Key, or ["key"] when the key is not a plain word —
 // `Steps["Deploy Web"].Actions["Deploy Web"].Properties["Octopus.Action.MaxParallelism"]`.
 // Elements without an identity keep their index ([2]).
 func LabelPath(doc any, at []string) string {
