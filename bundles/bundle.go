@@ -46,11 +46,10 @@ type Manifest struct {
 	Counts map[string]int
 	// Digest is "sha256:" plus the hex sha256 of checksums.txt; set by Seal.
 	Digest string
-	// Rules are the rule files that transformed the bundle, in order.
+	// Rules are the rule files that transformed the bundle, in order. The
+	// apply-time policy they set is the bundle file PolicyFile (covered by
+	// the digest).
 	Rules []RuleRef `json:",omitempty"`
-	// Policy is the apply policy recorded with the bundle (kind name or
-	// option → value).
-	Policy map[string]string `json:",omitempty"`
 }
 
 // Source identifies the Octopus space a bundle was exported from.
@@ -69,6 +68,9 @@ type RuleRef struct {
 	Name string
 	// Digest is "sha256:" plus the hex sha256 of the rule file's bytes.
 	Digest string
+	// Text is the rule file's normalised content (canonical JSON of the
+	// parsed rules), so a reviewer sees exactly what was done.
+	Text string `json:",omitempty"`
 }
 
 // Bundle is a bundle in memory: the manifest and the canonical bytes of every
@@ -85,6 +87,7 @@ type Bundle struct {
 	manifest  []byte
 	signature []byte
 	sealedAs  []byte // Canonical(Manifest) when sealed, to notice later changes
+	policy    []byte // canonical PolicyFile, nil when the bundle has none
 }
 
 type file struct {
@@ -136,6 +139,9 @@ func (b *Bundle) PutEntity(k *schema.Kind, names []string, doc any) (string, err
 func (b *Bundle) PutFile(p string, doc any) error {
 	if p == ManifestFile || p == ChecksumsFile || p == SignatureFile {
 		return fmt.Errorf("bundles: %s is written by Seal, not PutFile", p)
+	}
+	if p == PolicyFile {
+		return fmt.Errorf("bundles: %s is written by SetApplyPolicy, not PutFile", p)
 	}
 	if err := checkPath(p); err != nil {
 		return fmt.Errorf("bundles: %w", err)
@@ -382,6 +388,9 @@ func (b *Bundle) Paths() []string {
 	for p := range b.files {
 		out = append(out, p)
 	}
+	if b.policy != nil {
+		out = append(out, PolicyFile)
+	}
 	if b.sealed {
 		out = append(out, ManifestFile, ChecksumsFile)
 		if b.signature != nil {
@@ -404,6 +413,8 @@ func (b *Bundle) Raw(p string) ([]byte, bool) {
 		return b.checksums, b.sealed
 	case SignatureFile:
 		return b.signature, b.sealed && b.signature != nil
+	case PolicyFile:
+		return b.policy, b.policy != nil
 	}
 	f, ok := b.files[p]
 	if !ok {
@@ -426,7 +437,6 @@ func (b *Bundle) Clone() *Bundle {
 	defer b.mu.RUnlock()
 	m := b.Manifest
 	m.Counts = copyMap(m.Counts)
-	m.Policy = copyMap(m.Policy)
 	m.Rules = append([]RuleRef(nil), m.Rules...)
 	c := New(m)
 	for p, f := range b.files {
@@ -435,6 +445,7 @@ func (b *Bundle) Clone() *Bundle {
 	for k, v := range b.folded {
 		c.folded[k] = v
 	}
+	c.policy = b.policy
 	c.sealed, c.checksums, c.manifest, c.signature, c.sealedAs = b.sealed, b.checksums, b.manifest, b.signature, b.sealedAs
 	return c
 }
@@ -474,16 +485,22 @@ func (b *Bundle) seal() error {
 	}
 	m.Source.Server = clean
 	m.ExportedAt = m.ExportedAt.UTC().Truncate(time.Second)
-	paths := make([]string, 0, len(b.files))
+	paths := make([]string, 0, len(b.files)+1)
+	data := make(map[string][]byte, len(b.files)+1)
 	m.Counts = map[string]int{}
 	for p, f := range b.files {
 		paths = append(paths, p)
+		data[p] = f.data
 		m.Counts[f.kind.Name]++
+	}
+	if b.policy != nil {
+		paths = append(paths, PolicyFile)
+		data[PolicyFile] = b.policy
 	}
 	sort.Strings(paths)
 	var sums bytes.Buffer
 	for _, p := range paths {
-		h := sha256.Sum256(b.files[p].data)
+		h := sha256.Sum256(data[p])
 		sums.WriteString(hex.EncodeToString(h[:]))
 		sums.WriteString("  ")
 		sums.WriteString(p)
@@ -491,23 +508,23 @@ func (b *Bundle) seal() error {
 	}
 	d := sha256.Sum256(sums.Bytes())
 	m.Digest = "sha256:" + hex.EncodeToString(d[:])
-	data, err := Canonical(m)
+	mdata, err := Canonical(m)
 	if err != nil {
 		return fmt.Errorf("bundles: manifest: %w", err)
 	}
-	doc, err := Decode(data)
+	doc, err := Decode(mdata)
 	if err != nil {
 		return fmt.Errorf("bundles: manifest: %w", err)
 	}
 	if err := schema.ValidateFile(ManifestFile, doc); err != nil {
 		return fmt.Errorf("bundles: %w", err)
 	}
-	if !bytes.Equal(data, b.manifest) {
+	if !bytes.Equal(mdata, b.manifest) {
 		b.signature = nil
 	}
 	b.Manifest = m
 	b.checksums = sums.Bytes()
-	b.manifest = data
+	b.manifest = mdata
 	b.sealed = true
 	b.sealedAs = snapshotManifest(m)
 	return nil

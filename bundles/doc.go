@@ -14,6 +14,7 @@
 //	manifest.json                      what the bundle is (see Manifest)
 //	checksums.txt                      sha256 of every other file
 //	signature                          optional signature over the digest
+//	apply-policy.json                  optional apply-time policy set by transform rules (see ApplyPolicy)
 //	environments/Production.json       one file per entity …
 //	projects/OctoFX/project.json
 //	projects/OctoFX/deployment-process.json
@@ -86,9 +87,8 @@
 //	  "Digest": "sha256:<hex>",                       sha256 of checksums.txt
 //	  "ExportedAt": "2024-05-01T10:00:00Z",           RFC 3339, UTC, seconds
 //	  "Format": "octobundle/v1",
-//	  "Policy": {…},                                  optional
 //	  "Projects": ["OctoFX", …],                      optional, a --project export's selection
-//	  "Rules": [{"Name": …, "Digest": "sha256:…"}],   optional, transform rules
+//	  "Rules": [{"Name": …, "Digest": "sha256:…", "Text": …}],   optional, transform rules (Text: normalised)
 //	  "Source": {"Server": URL, "ServerVersion": …, "Space": …},
 //	  "ToolVersion": "…"
 //	}

@@ -487,7 +487,7 @@ func parse(files map[string][]byte) (*Bundle, error) {
 		listed[l.path] = l.sum
 	}
 	for _, p := range paths {
-		if k, _ := schema.KindForPath(p); k == nil {
+		if k, _ := schema.KindForPath(p); k == nil && p != PolicyFile {
 			return nil, fmt.Errorf("%s: unknown file (not part of the %s layout)", p, FormatV1)
 		}
 		want, ok := listed[p]
@@ -508,6 +508,13 @@ func parse(files map[string][]byte) (*Bundle, error) {
 	b := New(m)
 	counts := map[string]int{}
 	for _, p := range paths {
+		if p == PolicyFile {
+			if _, err := decodePolicy(files[p]); err != nil {
+				return nil, err
+			}
+			b.policy = files[p]
+			continue
+		}
 		k, esc := schema.KindForPath(p)
 		names, err := unescapeAll(esc)
 		if err != nil {

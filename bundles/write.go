@@ -46,6 +46,9 @@ func (b *Bundle) snapshot() ([]rawFile, error) {
 		out = append(out, rawFile{p, f.data})
 	}
 	out = append(out, rawFile{ManifestFile, b.manifest}, rawFile{ChecksumsFile, b.checksums})
+	if b.policy != nil {
+		out = append(out, rawFile{PolicyFile, b.policy})
+	}
 	if b.signature != nil {
 		out = append(out, rawFile{SignatureFile, b.signature})
 	}

@@ -32,6 +32,10 @@ const (
 	// PolicyNever kinds are never exported or applied (audit data); they are
 	// listed so the tool can say so and the simulator can serve them.
 	PolicyNever Policy = "never"
+	// PolicySkip is set only by rules (bundles.ApplyPolicy.Kinds): apply
+	// neither creates nor updates entities of the kind, and references to
+	// them must already resolve on the destination.
+	PolicySkip Policy = "skip"
 )
 
 // Scope says where the name a reference points at is unique.

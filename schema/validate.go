@@ -62,6 +62,9 @@ func SchemaFor(p string) (name string, ok bool) {
 	if p == "manifest.json" {
 		return ManifestSchema, true
 	}
+	if p == "apply-policy.json" {
+		return "apply-policy.schema.json", true
+	}
 	k, _ := KindForPath(p)
 	if k == nil {
 		return "", false
