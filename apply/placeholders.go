@@ -97,6 +97,9 @@ func isCertificatePassword(kind string, at []string) bool {
 type filler struct {
 	kind  string
 	names []string
+	// text is the placeholder for new secrets (the bundle's apply policy's
+	// Placeholder); empty means placeholderText.
+	text  string
 	write bool
 	items []CleanupItem
 	err   error
@@ -131,7 +134,7 @@ func (f *filler) fill(at, human []string, b, d any) any {
 		default:
 			f.record(field, "new secret: the value cannot be read from the source; a placeholder was written, set the real value")
 			if f.write {
-				return map[string]any{"HasValue": true, "NewValue": placeholderText(f.kind, f.names)}
+				return map[string]any{"HasValue": true, "NewValue": f.placeholder()}
 			}
 		}
 		return b
@@ -145,7 +148,7 @@ func (f *filler) fill(at, human []string, b, d any) any {
 				field := strings.Join(append(human[:len(human):len(human)], "Value"), "/")
 				f.record(field, "new sensitive variable: the value cannot be read from the source; a placeholder was written, set the real value")
 				if f.write {
-					bt["Value"] = placeholderText(f.kind, f.names)
+					bt["Value"] = f.placeholder()
 				}
 			}
 		}
@@ -195,6 +198,14 @@ func elementName(el any) string {
 	return id.Label
 }
 
+// placeholder is the text written for a new secret.
+func (f *filler) placeholder() string {
+	if f.text != "" {
+		return f.text
+	}
+	return placeholderText(f.kind, f.names)
+}
+
 func (f *filler) record(field, why string) {
 	f.items = append(f.items, CleanupItem{Kind: f.kind, Names: append([]string(nil), f.names...), Field: field, Why: why})
 }
@@ -209,9 +220,10 @@ func predictCleanup(k *schema.Kind, names []string, desired, dest any) []Cleanup
 
 // fillSecrets puts placeholders for the new secrets of body (server form,
 // modified in place) relative to the destination's current document dest
-// (nil for a new entity) and returns body.
-func fillSecrets(k *schema.Kind, names []string, body, dest any) (any, []CleanupItem, error) {
-	f := &filler{kind: k.Name, names: names, write: true}
+// (nil for a new entity) and returns body. text is the placeholder text
+// ("" for apply's default, which names the entity).
+func fillSecrets(k *schema.Kind, names []string, body, dest any, text string) (any, []CleanupItem, error) {
+	f := &filler{kind: k.Name, names: names, write: true, text: text}
 	out := f.fill(nil, nil, body, dest)
 	return out, f.items, f.err
 }

@@ -115,6 +115,10 @@ type Options struct {
 	AllowVersionSkew bool
 	// Optional applies deployment targets and workers the bundle holds.
 	Optional bool
+	// AllowErrors executes a plan that has errors: what can be applied is,
+	// the entities in error fail (PartiallyFailed). Without it Execute and
+	// Apply refuse such a plan before the first write (ErrPlanHasErrors).
+	AllowErrors bool
 	// Prune deletes what the bundle no longer has inside what it owns:
 	// destination-only steps, variables, tenant project links and tenant
 	// variable values of synced entities the bundle holds, destination-only
@@ -178,6 +182,10 @@ type Change struct {
 	Reason string `json:"reason,omitempty"`
 	// Error says why the entity cannot be applied, naming the field.
 	Error string `json:"error,omitempty"`
+	// Notes are the decisions the bundle's apply policy and the registry's
+	// scope-mismatch defaults made inside the entity, one per variable
+	// value skipped, rescoped or left alone, each naming the rule.
+	Notes []string `json:"notes,omitempty"`
 
 	// Desired is what the destination entity will hold, in bundle form
 	// (names, no secrets): the document Execute resolves to the
@@ -276,13 +284,17 @@ func MakePlan(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Optio
 	if err := checkVersion(b.Manifest.Source.ServerVersion, c.ServerVersion, o.AllowVersionSkew); err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
+	pol, err := b.ApplyPolicy()
+	if err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
+	}
 	snap, err := snapshot.Read(ctx, c, snapshot.Options{
 		Optional: o.Optional, Concurrency: o.Concurrency, Logger: o.Logger, Progress: o.Progress,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("apply: reading the destination space %q: %w", c.SpaceName, err)
 	}
-	p := makePlan(snap, b, o)
+	p := makePlan(snap, b, pol, o)
 	p.snap, p.client = snap, c
 	o.Logger.Info("plan made", "destination", p.Destination.Server, "space", p.Destination.Space,
 		"create", p.Summary[ActionCreate], "update", p.Summary[ActionUpdate], "no-op", p.Summary[ActionNoOp],
@@ -298,17 +310,20 @@ type planner struct {
 	changes []*Change
 	bn      bundleNames
 	cleanup [][]CleanupItem
+	// pol is the bundle's apply-time policy (nil: registry defaults only).
+	pol *bundles.ApplyPolicy
 }
 
-// makePlan computes the plan of b against the destination snapshot snap.
-func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, o Options) *Plan {
+// makePlan computes the plan of b against the destination snapshot snap,
+// under the bundle's apply policy pol (nil for none).
+func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPolicy, o Options) *Plan {
 	p := &Plan{
 		Format:       PlanFormat,
 		BundleDigest: b.Digest(),
 		Destination:  Destination{Server: snap.Server, Space: snap.SpaceName, ServerVersion: snap.ServerVersion},
 		Summary:      map[Action]int{},
 	}
-	pl := &planner{snap: snap, o: o, ids: destIDs{snap: snap}}
+	pl := &planner{snap: snap, o: o, ids: destIDs{snap: snap}, pol: pol}
 	skipped := map[string]int{}
 	for _, e := range b.Entries() {
 		if e.Kind.Optional && !o.Optional {
@@ -365,13 +380,41 @@ func (pl *planner) decide(i int) {
 		destForm = f
 	}
 
+	pol, fromBundle := pl.kindPolicy(k)
+	if pol == schema.PolicySkip {
+		ch.Action = ActionLeftAlone
+		if dest == nil {
+			ch.Reason = fmt.Sprintf("not created: %s (never created or updated; references to it must resolve on the destination)", policyNote(pol))
+		} else {
+			ch.Reason = fmt.Sprintf("not updated: %s", policyNote(pol))
+		}
+		return
+	}
+	if dest == nil && k.Parent != "" {
+		// The owner must exist on the destination or be created from the
+		// bundle: not so when the policy skips its kind.
+		ok := schema.MustLookup(k.Parent)
+		ownerNames := ch.Names
+		if !k.IsSingleton() && !k.Many {
+			ownerNames = ch.Names[:len(ch.Names)-1]
+		}
+		if op, opFromBundle := pl.kindPolicy(ok); op == schema.PolicySkip && opFromBundle && pl.snap.Find(ok.Name, ownerNames...) == nil {
+			ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: its %s %q is not on the destination and the bundle's apply policy skips %s", ch.Label(), title(ok.Name), strings.Join(ownerNames, "/"), ok.Title)
+			return
+		}
+	}
+
 	bundleDoc := schema.DeepCopy(ch.bundleDoc)
 	if k.Many {
 		pl.decideItems(i, k, bundleDoc, destForm)
 		return
 	}
+	bundleDoc, ch.Notes = pl.applyValuePolicy(k, ch.Names, bundleDoc, destForm)
 	bundleDoc, notes, problems := pl.checkRefs(k, ch.Names, bundleDoc)
 	var reasons []string
+	if fromBundle {
+		reasons = append(reasons, policyNote(pol))
+	}
 	reasons = append(reasons, notes...)
 
 	if dest == nil {
@@ -387,7 +430,7 @@ func (pl *planner) decide(i int) {
 		return
 	}
 
-	if k.Policy == schema.PolicyExist {
+	if pol == schema.PolicyExist {
 		if bundles.Equal(bundleDoc, destForm) {
 			ch.Action = ActionNoOp
 			return
@@ -395,11 +438,14 @@ func (pl *planner) decide(i int) {
 		ch.Action = ActionLeftAlone
 		ch.Diff = bundles.DiffKind(k, destForm, bundleDoc)
 		ch.Reason = "destination owns its details"
+		if fromBundle {
+			ch.Reason += " (" + policyNote(pol) + ")"
+		}
 		return
 	}
 
-	desired := mergeDoc(bundleDoc, destForm, mergePolicy{keepDestOnly: k.Policy == schema.PolicySync})
-	if pl.o.Prune && k.Policy == schema.PolicySync {
+	desired := mergeDoc(bundleDoc, destForm, mergePolicy{keepDestOnly: pol == schema.PolicySync})
+	if pl.o.Prune && pol == schema.PolicySync {
 		ch.Prune = pl.prune(k, bundleDoc, desired)
 	}
 	if err := k.SortSets(desired); err != nil {
@@ -451,10 +497,8 @@ func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (out any, 
 			problems = append(problems, err.Error())
 			return v, nil
 		}
-		if bs, err := bundleScope(ref, names, at); err == nil {
-			if _, ok := pl.bn.find(to, bs, name); ok {
-				return v, nil
-			}
+		if bs, err := bundleScope(ref, names, at); err == nil && pl.inBundle(to, bs, name) {
+			return v, nil
 		}
 		if ds, err := pl.ids.scope(k, ref, names, at); err == nil {
 			if _, ok := pl.ids.lookup(to, ds, name); ok {
