@@ -401,6 +401,18 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 			if parent, ok := getPath(doc, v.at[:len(v.at)-1]).(map[string]any); ok {
 				delete(parent, v.at[len(v.at)-1])
 			}
+			// A scope key left with no values goes too (an environment
+			// key of a tenant project's values names the environment).
+			for j := len(v.at) - 2; j > 0; j-- {
+				if _, isScope := v.spec.ScopeKeys[j]; !isScope {
+					continue
+				}
+				if m, ok := getPath(doc, v.at[:j+1]).(map[string]any); ok && len(m) == 0 {
+					if parent, ok := getPath(doc, v.at[:j]).(map[string]any); ok {
+						delete(parent, v.at[j])
+					}
+				}
+			}
 			continue
 		}
 		doc = removeAt(doc, v.at)
