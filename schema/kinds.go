@@ -467,7 +467,7 @@ func init() {
 				{Path: "ProjectVariables/*/Variables/*/*", OwnerKey: 1, NameKey: 4, ScopeKeys: map[int]string{3: "Environment"}},
 				{Path: "LibraryVariables/*/Variables/*", OwnerKey: 1, NameKey: 3},
 			},
-			Order:     101,
+			Order: 101,
 			// Values only under the projects and library variable sets the
 			// bundle's document holds for the tenant (see apply/prune.go).
 			Prune:  []string{"ProjectVariables", "LibraryVariables"},
