@@ -113,7 +113,8 @@ func TestScopeMismatchPolicy(t *testing.T) {
 		{"T.Machine.Default", scope{"Machine": {"gone-01", "octofx-web-prod-01"}}, "", "", `Machine=octofx-web-prod-01`, `partial match, gone-01 dropped from its Machine (partial: registry default)`},
 		{"T.Machine.None", scope{"Machine": {"gone-01"}}, "", "", ``, `skipped: Machine gone-01 not on the destination (partial: registry default)`},
 		{"T.Machine.Exact", scope{"Machine": {"gone-01", "octofx-web-prod-01"}}, "Machine", bundles.ScopeExact, ``, `skipped: Machine gone-01 not on the destination (exact`},
-		{"T.Role.Default", scope{"Role": {"Oracle"}}, "", "", ``, `skipped: Role Oracle not on the destination (partial: registry default)`},
+		{"T.Role.Default", scope{"Role": {"Oracle"}}, "", "", `Role=Oracle`, ``},
+		{"T.Role.Partial", scope{"Role": {"Oracle"}}, "Role", bundles.ScopePartial, ``, `skipped: Role Oracle not on the destination (partial: rule env.yaml:1)`},
 		{"T.Role.Ignore", scope{"Role": {"Oracle", "SQL-Server"}}, "Role", bundles.ScopeIgnore, `Role=SQL-Server`, `Oracle dropped from its Role (ignore`},
 		{"T.Tag.Default", scope{"TenantTag": {"Region/East", "Tier/Gold"}}, "", "", ``, `skipped: TenantTag Tier/Gold not on the destination (exact: registry default)`},
 		{"T.Tag.Partial", scope{"TenantTag": {"Tier/Free", "Tier/Gold"}}, "TenantTag", bundles.ScopePartial, `TenantTag=Tier/Free`, `Tier/Gold dropped from its TenantTag`},
@@ -181,7 +182,7 @@ func TestScopeMismatchPolicy(t *testing.T) {
 	if err := p.WriteText(&text); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(text.String(), "      · \"T.Role.Default\" Role=Oracle skipped: Role Oracle not on the destination (partial: registry default)\n") {
+	if !strings.Contains(text.String(), "      · \"T.Role.Partial\" Role=Oracle skipped: Role Oracle not on the destination (partial: rule env.yaml:1)\n") {
 		t.Errorf("the text plan lacks the policy lines:\n%s", text.String())
 	}
 

@@ -275,6 +275,9 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 			}
 			mode, rule, fromBundle := pl.pol.ScopeModeFor(d.Name, k.Name, owner, v.name, v.scope)
 			if !fromBundle {
+				if d.Mismatch == "" {
+					continue // free text kept as it is (see schema.ScopeDimension)
+				}
 				mode = bundles.ScopeMode(d.Mismatch)
 			}
 			why := fmt.Sprintf("%s %s not on the destination", d.Name, strings.Join(missing, ", "))

@@ -200,7 +200,10 @@ type ScopeDimension struct {
 	// when no rule of the bundle's apply policy matches. A default never
 	// widens a value: "ignore" (which removes missing entries and may
 	// leave a dimension empty, that is unscoped) is only ever a rule's
-	// choice.
+	// choice. Empty means entries are kept as they are unless a rule says
+	// otherwise: only for free-text entries the server accepts whether or
+	// not anything has them (roles), where keeping one neither widens the
+	// value nor fails the write.
 	Mismatch string
 }
 
@@ -209,16 +212,19 @@ type ScopeDimension struct {
 // scoped to Staging and Production applies to either), so dropping an
 // entry that does not exist narrows a value and "partial" is the default;
 // tenant tags of different tag sets must all match, so dropping one would
-// widen the value and their default is "exact". Deployment targets and
-// roles differ per instance (the guide: skip a machine-scoped value
-// unless there is a partial match); a role exists when a destination
-// deployment target has it.
+// widen the value and their default is "exact". Deployment targets differ
+// per instance (the guide: skip a machine-scoped value unless there is a
+// partial match). Roles are free text ("roles will be the same" on both
+// instances, the guide says, and a destination often has no targets yet):
+// by default they are kept as they are, which cannot widen a value; a rule
+// can still compare them with the roles of the destination's deployment
+// targets.
 var ScopeDimensions = []ScopeDimension{
 	{Name: "Environment", To: Environment, Mismatch: "partial"},
 	{Name: "Channel", To: Channel, Within: ScopeOwner, Mismatch: "partial"},
 	{Name: "ProcessOwner", To: ProcessOwner, Within: ScopeOwner, Mismatch: "partial"},
 	{Name: "Action", To: Action, Within: ScopeOwner, Mismatch: "partial"},
-	{Name: "Role", To: MachineRole, Mismatch: "partial"},
+	{Name: "Role", To: MachineRole},
 	{Name: "Machine", To: DeploymentTarget, Mismatch: "partial"},
 	{Name: "TenantTag", To: TenantTag, Mismatch: "exact"},
 }

@@ -265,6 +265,10 @@ func TestScopeDimensions(t *testing.T) {
 	for _, d := range ScopeDimensions {
 		switch d.Mismatch {
 		case "exact", "partial":
+		case "":
+			if Lookup(d.To) != nil {
+				t.Errorf("%s: entries name %s entities, which have IDs: a default must decide what happens to a missing one", d.Name, d.To)
+			}
 		default:
 			t.Errorf("%s: default mismatch mode %q (a default must be exact or partial: ignore modes may widen a value)", d.Name, d.Mismatch)
 		}
