@@ -435,6 +435,11 @@ func TestKindPolicyOverridesAndPlaceholder(t *testing.T) {
 		if len(p.Cleanup) == 0 {
 			t.Fatal("no clean-up items")
 		}
+		for _, it := range p.Cleanup {
+			if !strings.Contains(it.Why, `the placeholder "Replace Me" (the bundle's apply policy) was written`) && !strings.Contains(it.Why, "certificate") {
+				t.Errorf("clean-up item %s %v %s: %s", it.Kind, it.Names, it.Field, it.Why)
+			}
+		}
 		r, err := Execute(ctx, dst.c, b, p, o)
 		if err != nil {
 			t.Fatal(err)

@@ -132,7 +132,7 @@ func (f *filler) fill(at, human []string, b, d any) any {
 				return map[string]any{"HasValue": false, "NewValue": nil}
 			}
 		default:
-			f.record(field, "new secret: the value cannot be read from the source; a placeholder was written, set the real value")
+			f.record(field, "new secret: the value cannot be read from the source; "+f.written()+", set the real value")
 			if f.write {
 				return map[string]any{"HasValue": true, "NewValue": f.placeholder()}
 			}
@@ -146,7 +146,7 @@ func (f *filler) fill(at, human []string, b, d any) any {
 			// A new sensitive variable.
 			if v, isStr := bt["Value"].(string); bt["Value"] == nil || (isStr && v == "") {
 				field := strings.Join(append(human[:len(human):len(human)], "Value"), "/")
-				f.record(field, "new sensitive variable: the value cannot be read from the source; a placeholder was written, set the real value")
+				f.record(field, "new sensitive variable: the value cannot be read from the source; "+f.written()+", set the real value")
 				if f.write {
 					bt["Value"] = f.placeholder()
 				}
@@ -206,14 +206,23 @@ func (f *filler) placeholder() string {
 	return placeholderText(f.kind, f.names)
 }
 
+// written says what was written, for clean-up items.
+func (f *filler) written() string {
+	if f.text != "" {
+		return fmt.Sprintf("the placeholder %q (the bundle's apply policy) was written", f.text)
+	}
+	return "a placeholder was written"
+}
+
 func (f *filler) record(field, why string) {
 	f.items = append(f.items, CleanupItem{Kind: f.kind, Names: append([]string(nil), f.names...), Field: field, Why: why})
 }
 
 // predictCleanup lists the placeholders writing desired over dest (bundle
-// forms; dest nil for a new entity) will need.
-func predictCleanup(k *schema.Kind, names []string, desired, dest any) []CleanupItem {
-	f := &filler{kind: k.Name, names: names}
+// forms; dest nil for a new entity) will need; text is the placeholder
+// text ("" for apply's default).
+func predictCleanup(k *schema.Kind, names []string, desired, dest any, text string) []CleanupItem {
+	f := &filler{kind: k.Name, names: names, text: text}
 	f.fill(nil, nil, schema.DeepCopy(desired), dest)
 	return f.items
 }

@@ -51,10 +51,21 @@
 // (which would mean "all") is skipped. Releases,
 // deployments, runbook runs and snapshots, users and server settings are
 // never touched; deployment targets and workers only when the bundle holds
-// them and Options.Optional is set. A variable scoped to deployment targets
-// keeps the targets that exist on the destination and is skipped when none
-// does (the guide's "partial match" for targets, which are never synced by
-// default).
+// them and Options.Optional is set.
+//
+// Every variable value (project, library and tenant variables) is checked
+// per scope dimension against what the destination will have: an entry
+// that exists neither in the bundle nor on the destination is dealt with by
+// the bundle's apply policy or, without a matching rule, the registry's
+// default (schema.ScopeDimensions): a value scoped to deployment targets
+// keeps the targets that exist and is skipped when none does (the guide's
+// "partial match" for targets, which are never synced by default), and so
+// for environments, channels, steps and process owners; tenant tags must
+// match exactly; roles are kept. The bundle's policy can also override a
+// kind's policy, mark values as owned by the destination and set the
+// placeholder text (see policy.go). Each decision is a line in the
+// change's Notes. A plan with errors is refused by Execute and Apply
+// before the first write unless Options.AllowErrors.
 //
 // Secrets cannot be read from any Octopus API, so a bundle never has them.
 // A new sensitive variable, account or feed secret, sensitive step property,
@@ -426,7 +437,7 @@ func (pl *planner) decide(i int) {
 		ch.WriteMain = true
 		ch.WriteDeferred = hasDeferred(k, bundleDoc)
 		ch.Reason = strings.Join(reasons, "; ")
-		pl.cleanup[i] = predictCleanup(k, ch.Names, bundleDoc, nil)
+		pl.cleanup[i] = predictCleanup(k, ch.Names, bundleDoc, nil, pl.placeholder())
 		return
 	}
 
@@ -471,7 +482,7 @@ func (pl *planner) decide(i int) {
 	ch.WriteMain = !bundles.Equal(withoutDeferred(k, desired), withoutDeferred(k, destForm))
 	ch.WriteDeferred = !bundles.Equal(onlyDeferred(k, desired), onlyDeferred(k, destForm))
 	ch.Reason = strings.Join(reasons, "; ")
-	pl.cleanup[i] = append(predictCleanup(k, ch.Names, desired, destForm), prunedSecrets(k, ch.Names, ch.Diff)...)
+	pl.cleanup[i] = append(predictCleanup(k, ch.Names, desired, destForm, pl.placeholder()), prunedSecrets(k, ch.Names, ch.Diff)...)
 }
 
 // checkRefs checks every reference of doc (bundle form, modified in place):

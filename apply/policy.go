@@ -40,6 +40,15 @@ func (pl *planner) kindPolicy(k *schema.Kind) (pol schema.Policy, fromBundle boo
 	return k.Policy, false
 }
 
+// placeholder is the bundle's placeholder text for new secrets ("" for
+// apply's default).
+func (pl *planner) placeholder() string {
+	if pl.pol == nil {
+		return ""
+	}
+	return pl.pol.Placeholder
+}
+
 // policyNote describes an effective policy that came from the bundle.
 func policyNote(pol schema.Policy) string {
 	return fmt.Sprintf("policy %s from the bundle's apply policy", pol)
@@ -176,30 +185,17 @@ func destValue(v value, doc, destForm any) any {
 	return nil
 }
 
-// destHasName reports whether the destination has a variable of the
-// value's name in its set.
-func destHasName(v value, destForm any) bool {
+// destGroups returns the variables (set and name, see value.group) the
+// destination's copy of an entity of kind k has, per value spec path.
+func destGroups(k *schema.Kind, owner string, destForm any) map[string]bool {
+	out := map[string]bool{}
 	if destForm == nil {
-		return false
+		return out
 	}
-	for _, d := range values(schema.MustLookup(kindOfSpec(v)), v.owner, destForm) {
-		if d.spec.Path == v.spec.Path && d.group() == v.group() {
-			return true
-		}
+	for _, d := range values(k, owner, destForm) {
+		out[d.spec.Path+"\x00"+d.group()] = true
 	}
-	return false
-}
-
-// kindOfSpec returns the name of the kind that declares the value's spec.
-func kindOfSpec(v value) string {
-	for _, k := range schema.Kinds() {
-		for _, s := range k.Values {
-			if s.Path == v.spec.Path && s.NameKey == v.spec.NameKey {
-				return k.Name
-			}
-		}
-	}
-	return ""
+	return out
 }
 
 // ruleName names a rule for notes.
@@ -258,6 +254,7 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 	}
 	edits := make([]valueEdit, len(vals))
 	var notes []string
+	var existing map[string]bool // the destination's variables, read when ignore-new needs them
 	leaveAlone := map[string]string{} // group → the note's rule
 	for i, v := range vals {
 		newScope := map[string][]string{}
@@ -284,7 +281,10 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 			by := fmt.Sprintf("%s: %s", mode, ruleName(rule, fromBundle))
 			kept := without(v.scope[d.Name], missing)
 			if mode == bundles.ScopeIgnoreNew {
-				if destHasName(v, destForm) {
+				if existing == nil {
+					existing = destGroups(k, owner, destForm)
+				}
+				if existing[v.spec.Path+"\x00"+v.group()] {
 					if _, seen := leaveAlone[v.group()]; !seen {
 						leaveAlone[v.group()] = fmt.Sprintf("%s left alone: the destination has the variable and %s not on the destination (%s)", quoteVar(v), d.Name+" "+strings.Join(missing, ", "), by)
 					}
