@@ -254,7 +254,7 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 	}
 	edits := make([]valueEdit, len(vals))
 	var notes []string
-	var existing map[string]bool // the destination's variables, read when ignore-new needs them
+	var existing map[string]bool      // the destination's variables, read when ignore-new needs them
 	leaveAlone := map[string]string{} // group → the note's rule
 	for i, v := range vals {
 		newScope := map[string][]string{}
