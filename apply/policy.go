@@ -29,8 +29,9 @@ import (
 //
 // Every decision is a plan note naming the rule that caused it.
 
-// policySource says where a kind's effective policy came from, for plan
-// reasons.
+// kindPolicy returns kind k's effective apply policy and whether it came
+// from the bundle's apply policy (for plan reasons) rather than the
+// registry.
 func (pl *planner) kindPolicy(k *schema.Kind) (pol schema.Policy, fromBundle bool) {
 	if pl.pol != nil {
 		if p, ok := pl.pol.Kinds[k.Name]; ok {
