@@ -119,6 +119,13 @@ func TestApplyValuePolicy(t *testing.T) {
 			notes: []string{`P "T" Environment=Test skipped: Environment Test not on the destination; a value keyed by Environment cannot be rescoped (ignore: rule r.yaml:2)`},
 		},
 		{
+			name: "tenant values: ignore-new on a template the tenant has leaves its values alone", kind: tv, pol: rule("Environment", bundles.ScopeIgnoreNew),
+			doc:   `{"ProjectVariables":{"P":{"Variables":{"Test":{"T":"x","U":"u"},"Production":{"T":"y"}}}}}`,
+			dest:  `{"ProjectVariables":{"P":{"Variables":{"Production":{"T":"d"}}}}}`,
+			want:  `{"ProjectVariables":{"P":{"Variables":{"Production":{"T":"d"}}}}}`,
+			notes: []string{`P "U" Environment=Test skipped: Environment Test not on the destination; a value keyed by Environment cannot be rescoped (ignore-new: rule r.yaml:2)`, `P "T" left alone: the destination has the variable and Environment Test not on the destination (ignore-new: rule r.yaml:2)`},
+		},
+		{
 			name: "tenant values: owned", kind: tv,
 			pol:   &bundles.ApplyPolicy{Owned: []bundles.ValueSelector{{Kind: schema.TenantVariables, Name: "T"}}},
 			doc:   `{"LibraryVariables":{"L":{"Variables":{"T":"bundle","U":"bundle"}}}}`,
