@@ -231,8 +231,18 @@ func TestApplyToSampleDestination(t *testing.T) {
 	// The existing production secrets are not in the clean-up list; the new
 	// Development/Test password is.
 	vars := find(t, p, schema.ProjectVariables, "OctoFX")
-	if !strings.Contains(vars.Reason, `"DR.Failover.Region"`) || !strings.Contains(vars.Reason, "partial match") {
+	if !strings.Contains(vars.Reason, `"DR.Failover.Region"`) {
 		t.Errorf("OctoFX variables reason: %s", vars.Reason)
+	}
+	// The registry's scope-mismatch defaults, one plan line each: deployment
+	// targets the destination lacks (a partial match keeps the value for
+	// the targets it has). A role no destination target has (Oracle) is
+	// kept: roles are free text.
+	wantNotes := []string{
+		`"Application.Database.Name" Machine=octofx-web-prod-01,octofx-web-prod-02,oracle-prod-01 rescoped: partial match, octofx-web-prod-02, oracle-prod-01 dropped from its Machine (partial: registry default)`,
+	}
+	if strings.Join(vars.Notes, "\n") != strings.Join(wantNotes, "\n") {
+		t.Errorf("OctoFX variables notes:\n%s\nwant\n%s", strings.Join(vars.Notes, "\n"), strings.Join(wantNotes, "\n"))
 	}
 	var cleanupFields []string
 	for _, it := range p.Cleanup {
@@ -283,7 +293,7 @@ func TestApplyToSampleDestination(t *testing.T) {
 			for _, v := range e.Doc.(map[string]any)["Variables"].([]any) {
 				m := v.(map[string]any)
 				if sc, _ := m["Scope"].(map[string]any); sc != nil && sc["Machine"] != nil {
-					continue // partial matches, checked below
+					continue // partial matches, in the plan's notes above
 				}
 				if id, _ := bundles.Identity(v); !have[id] {
 					t.Errorf("%v: variable %s missing after apply", e.Names, strings.ReplaceAll(id, "\x00", " "))
@@ -492,7 +502,22 @@ func TestApplyErrors(t *testing.T) {
 		if !p.HasErrors() {
 			t.Error("HasErrors false")
 		}
-		r, err := Execute(ctx, dst.c, bad, p, o)
+		// Refused before the first write, naming the error…
+		dst.srv.ResetCounters()
+		for _, run := range []func() error{
+			func() error { _, err := Execute(ctx, dst.c, bad, p, o); return err },
+			func() error { _, _, err := Apply(ctx, dst.c, bad, o); return err },
+		} {
+			err := run()
+			if !errors.Is(err, ErrPlanHasErrors) || !strings.Contains(err.Error(), wantErr) {
+				t.Errorf("without AllowErrors: %v", err)
+			}
+		}
+		if w := dst.srv.Writes(); w != 0 {
+			t.Fatalf("refused plan: %d writes (%v)", w, dst.srv.Counters())
+		}
+		// … and with AllowErrors what can be applied is.
+		r, err := Execute(ctx, dst.c, bad, p, Options{Logger: testLogger(), AllowErrors: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -523,7 +548,7 @@ func TestApplyErrors(t *testing.T) {
 		if ch.Action != ActionError || ch.Error != wantErr {
 			t.Fatalf("got %s %q\nwant %q", ch.Action, ch.Error, wantErr)
 		}
-		r, err := Execute(ctx, dst.c, bad, p, o)
+		r, err := Execute(ctx, dst.c, bad, p, Options{Logger: testLogger(), AllowErrors: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -545,6 +570,10 @@ func TestApplyErrors(t *testing.T) {
 		}
 		if r.Status() != PartiallyFailed {
 			t.Fatalf("status %s", r.Status())
+		}
+		// A 400 recurs: a re-run as it is cannot finish.
+		if r.Resumable() {
+			t.Error("a receipt with a 400 says a re-run can finish")
 		}
 		var failed, skipped []string
 		for _, res := range r.Results {

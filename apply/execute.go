@@ -66,6 +66,11 @@ type Result struct {
 	// user roles a team was given (and, after a failure, those given before
 	// it).
 	Note string `json:"note,omitempty"`
+	// Retry is set on a failed entity whose failure was transient (rate
+	// limiting, a server error, a dropped connection, a conflict) and on a
+	// skipped one whose blocker's was: running apply again can finish it.
+	// A plan error or a refusal by the server (400) recurs.
+	Retry bool `json:"retry,omitempty"`
 }
 
 // Receipt is the record of an Execute.
@@ -93,9 +98,53 @@ func (r *Receipt) Status() Status {
 	return PartiallyFailed
 }
 
+// Resumable reports whether apply did not finish and running it again can
+// finish the job as it is: every failed or skipped entity failed (or
+// depends on one that failed) for a transient reason (see Result.Retry).
+func (r *Receipt) Resumable() bool {
+	bad := 0
+	for _, res := range r.Results {
+		if res.Outcome == OutcomeFailed || res.Outcome == OutcomeSkipped {
+			if !res.Retry {
+				return false
+			}
+			bad++
+		}
+	}
+	return bad > 0
+}
+
 // ErrStalePlan is returned by Execute when the plan was made for another
 // bundle or against a destination that has changed since.
 var ErrStalePlan = errors.New("the plan is stale")
+
+// ErrPlanHasErrors is returned by Execute and Apply, before anything is
+// written, for a plan with errors, unless Options.AllowErrors is set; the
+// error lists every one, naming entity and field.
+var ErrPlanHasErrors = errors.New("the plan has errors")
+
+// planErrors returns ErrPlanHasErrors with every error of p, or nil.
+func planErrors(p *Plan) error {
+	var lines []string
+	for _, ch := range p.Changes {
+		if ch.Action != ActionError {
+			continue
+		}
+		msg := ch.Error
+		if !strings.HasPrefix(msg, ch.Label()) {
+			msg = ch.Label() + ": " + msg
+		}
+		lines = append(lines, msg)
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	n := "1 error"
+	if len(lines) > 1 {
+		n = fmt.Sprintf("%d errors", len(lines))
+	}
+	return fmt.Errorf("%w, nothing was written (%s):\n  %s", ErrPlanHasErrors, n, strings.Join(lines, "\n  "))
+}
 
 // Apply makes a plan and executes it.
 func Apply(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Options) (*Plan, *Receipt, error) {
@@ -134,6 +183,19 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 		return nil, fmt.Errorf("apply: %w: it was made for space %q on %s, not %q on %s", ErrStalePlan,
 			p.Destination.Space, p.Destination.Server, c.SpaceName, c.Server())
 	}
+	if !o.AllowErrors {
+		if err := planErrors(p); err != nil {
+			return nil, fmt.Errorf("apply: %w", err)
+		}
+	}
+	pol, err := b.ApplyPolicy()
+	if err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
+	}
+	placeholder := ""
+	if pol != nil {
+		placeholder = pol.Placeholder
+	}
 	before := c.Stats()
 	var snap *snapshot.Snapshot
 	if fresh && p.snap != nil && p.client == c {
@@ -150,7 +212,7 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 	}
 	p.snap, p.client = nil, nil // a plan's snapshot serves one execution
 
-	x := &executor{c: c, snap: snap, ids: destIDs{snap: snap}, o: o, log: log, plan: p, b: b}
+	x := &executor{c: c, snap: snap, ids: destIDs{snap: snap}, o: o, log: log, plan: p, b: b, placeholder: placeholder}
 	x.run(ctx)
 
 	r := &Receipt{Summary: map[Outcome]int{}, Cleanup: []CleanupItem{}}
@@ -202,6 +264,9 @@ type executor struct {
 	}
 	plan *Plan
 	b    *bundles.Bundle
+	// placeholder is the bundle's apply policy's text for new secrets
+	// ("" for the default).
+	placeholder string
 
 	mu      sync.Mutex
 	created map[string]bool // entities created in this run, by changeKey
@@ -266,7 +331,7 @@ func (x *executor) run(ctx context.Context) {
 					x.mu.Lock()
 					t.ran = true
 					x.mu.Unlock()
-					x.fail(t, ctx.Err().Error())
+					x.fail(t, ctx.Err().Error(), true)
 					return
 				}
 				defer func() { <-sem }()
@@ -416,13 +481,14 @@ func (x *executor) tasks() []*task {
 	return all
 }
 
-// fail records a failed pass.
-func (x *executor) fail(t *task, msg string) {
+// fail records a failed pass; retry says whether the failure was
+// transient.
+func (x *executor) fail(t *task, msg string, retry bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	r := &x.results[t.ci]
 	if r.Outcome != OutcomeFailed && r.Outcome != OutcomeSkipped {
-		r.Outcome, r.Error = OutcomeFailed, msg
+		r.Outcome, r.Error, r.Retry = OutcomeFailed, msg, retry
 	}
 }
 
@@ -432,6 +498,7 @@ func (x *executor) runTask(ctx context.Context, t *task) {
 	x.mu.Lock()
 	res := x.results[t.ci]
 	var blocked string
+	var blockerRetry bool
 	for _, d := range t.deps {
 		if !d.ran || d.ok {
 			continue
@@ -442,10 +509,11 @@ func (x *executor) runTask(ctx context.Context, t *task) {
 		}
 		o := x.results[d.ci].Outcome
 		blocked = fmt.Sprintf("depends on %s, which %s", x.plan.Changes[d.ci].Label(), map[Outcome]string{OutcomeFailed: "failed", OutcomeSkipped: "was skipped"}[o])
+		blockerRetry = x.results[d.ci].Retry
 		break
 	}
 	if blocked != "" && res.Outcome != OutcomeFailed && res.Outcome != OutcomeSkipped {
-		x.results[t.ci].Outcome, x.results[t.ci].Error = OutcomeSkipped, blocked
+		x.results[t.ci].Outcome, x.results[t.ci].Error, x.results[t.ci].Retry = OutcomeSkipped, blocked, blockerRetry
 	}
 	x.mu.Unlock()
 	if res.Outcome == OutcomeFailed || res.Outcome == OutcomeSkipped || blocked != "" {
@@ -479,7 +547,7 @@ func (x *executor) runTask(ctx context.Context, t *task) {
 	x.mu.Unlock()
 	if err != nil {
 		x.log.Warn("write failed", "entity", ch.Label(), "deferred", t.deferred, "error", err)
-		x.fail(t, err.Error())
+		x.fail(t, err.Error(), octopus.IsTransient(err))
 	} else {
 		x.log.Info("written", "entity", ch.Label(), "action", ch.Action, "deferred", t.deferred, "duration", time.Since(start).Round(time.Millisecond))
 	}
@@ -583,7 +651,7 @@ func (x *executor) create(ctx context.Context, k *schema.Kind, ch *Change, body 
 	if err != nil {
 		return err
 	}
-	body, _, err = fillSecrets(k, ch.Names, body, nil)
+	body, _, err = fillSecrets(k, ch.Names, body, nil, x.placeholder)
 	if err != nil {
 		return fmt.Errorf("%s: making placeholders: %w", ch.Label(), err)
 	}
@@ -725,7 +793,7 @@ func (x *executor) putSingleton(ctx context.Context, k *schema.Kind, ch *Change,
 // destination's live document and checks that no existing secret or
 // variable would be lost.
 func (x *executor) mergeForWrite(k *schema.Kind, ch *Change, body any, live map[string]any) (map[string]any, error) {
-	body, _, err := fillSecrets(k, ch.Names, body, live)
+	body, _, err := fillSecrets(k, ch.Names, body, live, x.placeholder)
 	if err != nil {
 		return nil, fmt.Errorf("%s: making placeholders: %w", ch.Label(), err)
 	}
@@ -846,7 +914,11 @@ func (x *executor) createMany(ctx context.Context, k *schema.Kind, ch *Change, b
 		if err != nil {
 			err = fmt.Errorf("%s: creating %s: %w", ch.Label(), what, err)
 			if len(done) > 0 {
-				err = fmt.Errorf("%w (%s before the failure; run apply again to create the rest)", err, note())
+				if octopus.IsTransient(err) {
+					err = fmt.Errorf("%w (%s before the failure; run apply again to create the rest)", err, note())
+				} else {
+					err = fmt.Errorf("%w (%s before the failure)", err, note())
+				}
 			}
 			x.addItems(k, owner, created)
 			return note(), err

@@ -97,6 +97,9 @@ func isCertificatePassword(kind string, at []string) bool {
 type filler struct {
 	kind  string
 	names []string
+	// text is the placeholder for new secrets (the bundle's apply policy's
+	// Placeholder); empty means placeholderText.
+	text  string
 	write bool
 	items []CleanupItem
 	err   error
@@ -129,9 +132,9 @@ func (f *filler) fill(at, human []string, b, d any) any {
 				return map[string]any{"HasValue": false, "NewValue": nil}
 			}
 		default:
-			f.record(field, "new secret: the value cannot be read from the source; a placeholder was written, set the real value")
+			f.record(field, "new secret: the value cannot be read from the source; "+f.written()+", set the real value")
 			if f.write {
-				return map[string]any{"HasValue": true, "NewValue": placeholderText(f.kind, f.names)}
+				return map[string]any{"HasValue": true, "NewValue": f.placeholder()}
 			}
 		}
 		return b
@@ -143,9 +146,9 @@ func (f *filler) fill(at, human []string, b, d any) any {
 			// A new sensitive variable.
 			if v, isStr := bt["Value"].(string); bt["Value"] == nil || (isStr && v == "") {
 				field := strings.Join(append(human[:len(human):len(human)], "Value"), "/")
-				f.record(field, "new sensitive variable: the value cannot be read from the source; a placeholder was written, set the real value")
+				f.record(field, "new sensitive variable: the value cannot be read from the source; "+f.written()+", set the real value")
 				if f.write {
-					bt["Value"] = placeholderText(f.kind, f.names)
+					bt["Value"] = f.placeholder()
 				}
 			}
 		}
@@ -195,23 +198,41 @@ func elementName(el any) string {
 	return id.Label
 }
 
+// placeholder is the text written for a new secret.
+func (f *filler) placeholder() string {
+	if f.text != "" {
+		return f.text
+	}
+	return placeholderText(f.kind, f.names)
+}
+
+// written says what was written, for clean-up items.
+func (f *filler) written() string {
+	if f.text != "" {
+		return fmt.Sprintf("the placeholder %q (the bundle's apply policy) was written", f.text)
+	}
+	return "a placeholder was written"
+}
+
 func (f *filler) record(field, why string) {
 	f.items = append(f.items, CleanupItem{Kind: f.kind, Names: append([]string(nil), f.names...), Field: field, Why: why})
 }
 
 // predictCleanup lists the placeholders writing desired over dest (bundle
-// forms; dest nil for a new entity) will need.
-func predictCleanup(k *schema.Kind, names []string, desired, dest any) []CleanupItem {
-	f := &filler{kind: k.Name, names: names}
+// forms; dest nil for a new entity) will need; text is the placeholder
+// text ("" for apply's default).
+func predictCleanup(k *schema.Kind, names []string, desired, dest any, text string) []CleanupItem {
+	f := &filler{kind: k.Name, names: names, text: text}
 	f.fill(nil, nil, schema.DeepCopy(desired), dest)
 	return f.items
 }
 
 // fillSecrets puts placeholders for the new secrets of body (server form,
 // modified in place) relative to the destination's current document dest
-// (nil for a new entity) and returns body.
-func fillSecrets(k *schema.Kind, names []string, body, dest any) (any, []CleanupItem, error) {
-	f := &filler{kind: k.Name, names: names, write: true}
+// (nil for a new entity) and returns body. text is the placeholder text
+// ("" for apply's default, which names the entity).
+func fillSecrets(k *schema.Kind, names []string, body, dest any, text string) (any, []CleanupItem, error) {
+	f := &filler{kind: k.Name, names: names, write: true, text: text}
 	out := f.fill(nil, nil, body, dest)
 	return out, f.items, f.err
 }

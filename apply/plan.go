@@ -51,10 +51,21 @@
 // (which would mean "all") is skipped. Releases,
 // deployments, runbook runs and snapshots, users and server settings are
 // never touched; deployment targets and workers only when the bundle holds
-// them and Options.Optional is set. A variable scoped to deployment targets
-// keeps the targets that exist on the destination and is skipped when none
-// does (the guide's "partial match" for targets, which are never synced by
-// default).
+// them and Options.Optional is set.
+//
+// Every variable value (project, library and tenant variables) is checked
+// per scope dimension against what the destination will have: an entry
+// that exists neither in the bundle nor on the destination is dealt with by
+// the bundle's apply policy or, without a matching rule, the registry's
+// default (schema.ScopeDimensions): a value scoped to deployment targets
+// keeps the targets that exist and is skipped when none does (the guide's
+// "partial match" for targets, which are never synced by default), and so
+// for environments, channels, steps and process owners; tenant tags must
+// match exactly; roles are kept. The bundle's policy can also override a
+// kind's policy, mark values as owned by the destination and set the
+// placeholder text (see policy.go). Each decision is a line in the
+// change's Notes. A plan with errors is refused by Execute and Apply
+// before the first write unless Options.AllowErrors.
 //
 // Secrets cannot be read from any Octopus API, so a bundle never has them.
 // A new sensitive variable, account or feed secret, sensitive step property,
@@ -115,6 +126,10 @@ type Options struct {
 	AllowVersionSkew bool
 	// Optional applies deployment targets and workers the bundle holds.
 	Optional bool
+	// AllowErrors executes a plan that has errors: what can be applied is,
+	// the entities in error fail (PartiallyFailed). Without it Execute and
+	// Apply refuse such a plan before the first write (ErrPlanHasErrors).
+	AllowErrors bool
 	// Prune deletes what the bundle no longer has inside what it owns:
 	// destination-only steps, variables, tenant project links and tenant
 	// variable values of synced entities the bundle holds, destination-only
@@ -178,6 +193,10 @@ type Change struct {
 	Reason string `json:"reason,omitempty"`
 	// Error says why the entity cannot be applied, naming the field.
 	Error string `json:"error,omitempty"`
+	// Notes are the decisions the bundle's apply policy and the registry's
+	// scope-mismatch defaults made inside the entity, one per variable
+	// value skipped, rescoped or left alone, each naming the rule.
+	Notes []string `json:"notes,omitempty"`
 
 	// Desired is what the destination entity will hold, in bundle form
 	// (names, no secrets): the document Execute resolves to the
@@ -276,13 +295,17 @@ func MakePlan(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Optio
 	if err := checkVersion(b.Manifest.Source.ServerVersion, c.ServerVersion, o.AllowVersionSkew); err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
+	pol, err := b.ApplyPolicy()
+	if err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
+	}
 	snap, err := snapshot.Read(ctx, c, snapshot.Options{
 		Optional: o.Optional, Concurrency: o.Concurrency, Logger: o.Logger, Progress: o.Progress,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("apply: reading the destination space %q: %w", c.SpaceName, err)
 	}
-	p := makePlan(snap, b, o)
+	p := makePlan(snap, b, pol, o)
 	p.snap, p.client = snap, c
 	o.Logger.Info("plan made", "destination", p.Destination.Server, "space", p.Destination.Space,
 		"create", p.Summary[ActionCreate], "update", p.Summary[ActionUpdate], "no-op", p.Summary[ActionNoOp],
@@ -298,17 +321,20 @@ type planner struct {
 	changes []*Change
 	bn      bundleNames
 	cleanup [][]CleanupItem
+	// pol is the bundle's apply-time policy (nil: registry defaults only).
+	pol *bundles.ApplyPolicy
 }
 
-// makePlan computes the plan of b against the destination snapshot snap.
-func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, o Options) *Plan {
+// makePlan computes the plan of b against the destination snapshot snap,
+// under the bundle's apply policy pol (nil for none).
+func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPolicy, o Options) *Plan {
 	p := &Plan{
 		Format:       PlanFormat,
 		BundleDigest: b.Digest(),
 		Destination:  Destination{Server: snap.Server, Space: snap.SpaceName, ServerVersion: snap.ServerVersion},
 		Summary:      map[Action]int{},
 	}
-	pl := &planner{snap: snap, o: o, ids: destIDs{snap: snap}}
+	pl := &planner{snap: snap, o: o, ids: destIDs{snap: snap}, pol: pol}
 	skipped := map[string]int{}
 	for _, e := range b.Entries() {
 		if e.Kind.Optional && !o.Optional {
@@ -365,13 +391,41 @@ func (pl *planner) decide(i int) {
 		destForm = f
 	}
 
+	pol, fromBundle := pl.kindPolicy(k)
+	if pol == schema.PolicySkip {
+		ch.Action = ActionLeftAlone
+		if dest == nil {
+			ch.Reason = fmt.Sprintf("not created: %s (never created or updated; references to it must resolve on the destination)", policyNote(pol))
+		} else {
+			ch.Reason = fmt.Sprintf("not updated: %s", policyNote(pol))
+		}
+		return
+	}
+	if dest == nil && k.Parent != "" {
+		// The owner must exist on the destination or be created from the
+		// bundle: not so when the policy skips its kind.
+		ok := schema.MustLookup(k.Parent)
+		ownerNames := ch.Names
+		if !k.IsSingleton() && !k.Many {
+			ownerNames = ch.Names[:len(ch.Names)-1]
+		}
+		if op, opFromBundle := pl.kindPolicy(ok); op == schema.PolicySkip && opFromBundle && pl.snap.Find(ok.Name, ownerNames...) == nil {
+			ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: its %s %q is not on the destination and the bundle's apply policy skips %s", ch.Label(), title(ok.Name), strings.Join(ownerNames, "/"), ok.Title)
+			return
+		}
+	}
+
 	bundleDoc := schema.DeepCopy(ch.bundleDoc)
 	if k.Many {
 		pl.decideItems(i, k, bundleDoc, destForm)
 		return
 	}
+	bundleDoc, ch.Notes = pl.applyValuePolicy(k, ch.Names, bundleDoc, destForm)
 	bundleDoc, notes, problems := pl.checkRefs(k, ch.Names, bundleDoc)
 	var reasons []string
+	if fromBundle {
+		reasons = append(reasons, policyNote(pol))
+	}
 	reasons = append(reasons, notes...)
 
 	if dest == nil {
@@ -383,11 +437,11 @@ func (pl *planner) decide(i int) {
 		ch.WriteMain = true
 		ch.WriteDeferred = hasDeferred(k, bundleDoc)
 		ch.Reason = strings.Join(reasons, "; ")
-		pl.cleanup[i] = predictCleanup(k, ch.Names, bundleDoc, nil)
+		pl.cleanup[i] = predictCleanup(k, ch.Names, bundleDoc, nil, pl.placeholder())
 		return
 	}
 
-	if k.Policy == schema.PolicyExist {
+	if pol == schema.PolicyExist {
 		if bundles.Equal(bundleDoc, destForm) {
 			ch.Action = ActionNoOp
 			return
@@ -395,11 +449,14 @@ func (pl *planner) decide(i int) {
 		ch.Action = ActionLeftAlone
 		ch.Diff = bundles.DiffKind(k, destForm, bundleDoc)
 		ch.Reason = "destination owns its details"
+		if fromBundle {
+			ch.Reason += " (" + policyNote(pol) + ")"
+		}
 		return
 	}
 
-	desired := mergeDoc(bundleDoc, destForm, mergePolicy{keepDestOnly: k.Policy == schema.PolicySync})
-	if pl.o.Prune && k.Policy == schema.PolicySync {
+	desired := mergeDoc(bundleDoc, destForm, mergePolicy{keepDestOnly: pol == schema.PolicySync})
+	if pl.o.Prune && pol == schema.PolicySync {
 		ch.Prune = pl.prune(k, bundleDoc, desired)
 	}
 	if err := k.SortSets(desired); err != nil {
@@ -425,7 +482,7 @@ func (pl *planner) decide(i int) {
 	ch.WriteMain = !bundles.Equal(withoutDeferred(k, desired), withoutDeferred(k, destForm))
 	ch.WriteDeferred = !bundles.Equal(onlyDeferred(k, desired), onlyDeferred(k, destForm))
 	ch.Reason = strings.Join(reasons, "; ")
-	pl.cleanup[i] = append(predictCleanup(k, ch.Names, desired, destForm), prunedSecrets(k, ch.Names, ch.Diff)...)
+	pl.cleanup[i] = append(predictCleanup(k, ch.Names, desired, destForm, pl.placeholder()), prunedSecrets(k, ch.Names, ch.Diff)...)
 }
 
 // checkRefs checks every reference of doc (bundle form, modified in place):
@@ -451,10 +508,8 @@ func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (out any, 
 			problems = append(problems, err.Error())
 			return v, nil
 		}
-		if bs, err := bundleScope(ref, names, at); err == nil {
-			if _, ok := pl.bn.find(to, bs, name); ok {
-				return v, nil
-			}
+		if bs, err := bundleScope(ref, names, at); err == nil && pl.inBundle(to, bs, name) {
+			return v, nil
 		}
 		if ds, err := pl.ids.scope(k, ref, names, at); err == nil {
 			if _, ok := pl.ids.lookup(to, ds, name); ok {

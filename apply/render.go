@@ -19,8 +19,11 @@ const maxValue = 160
 
 // WriteText writes the plan for a human: one line per entity that changes
 // ("+ create", "~ update" with its fields before → after and "- " for the
-// entries --prune removes, "- delete", "! left alone", "x error"), unchanged entities summarised per kind, the clean-up items
-// and a summary line.
+// entries --prune removes, "- delete", "! left alone", "x error"),
+// unchanged entities summarised per kind, a "· " line per decision of the
+// bundle's apply policy or the registry's scope-mismatch defaults (a
+// variable value skipped, rescoped or left alone, and the rule), the
+// clean-up items and a summary line.
 func (p *Plan) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Plan for bundle %s\n", p.BundleDigest)
@@ -32,9 +35,11 @@ func (p *Plan) WriteText(w io.Writer) error {
 		case ActionCreate:
 			fmt.Fprintf(&b, "+ create  %s %s\n", ch.Kind, name)
 			writeReason(&b, ch.Reason)
+			writeNotes(&b, ch.Notes)
 		case ActionUpdate:
 			fmt.Fprintf(&b, "~ update  %s %s\n", ch.Kind, name)
 			writeReason(&b, ch.Reason)
+			writeNotes(&b, ch.Notes)
 			for _, d := range ch.Diff {
 				writeFieldDiff(&b, d)
 			}
@@ -48,6 +53,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 				fmt.Fprintf(&b, "; %s: %s", fieldsDiffer(len(ch.Diff)), diffPaths(ch.Diff, 4))
 			}
 			b.WriteString(")\n")
+			writeNotes(&b, ch.Notes)
 		case ActionDelete:
 			fmt.Fprintf(&b, "- delete  %s %s\n", ch.Kind, name)
 			writeReason(&b, ch.Reason)
@@ -55,9 +61,10 @@ func (p *Plan) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "x error   %s %s\n      %s\n", ch.Kind, name, ch.Error)
 		case ActionNoOp:
 			unchanged[schema.MustLookup(ch.Kind).Title]++
-			if ch.Reason != "" {
+			if ch.Reason != "" || len(ch.Notes) > 0 {
 				fmt.Fprintf(&b, "= no change  %s %s\n", ch.Kind, name)
 				writeReason(&b, ch.Reason)
+				writeNotes(&b, ch.Notes)
 			}
 		}
 	}
@@ -92,6 +99,13 @@ func quoteNames(names []string) string {
 		q[i] = fmt.Sprintf("%q", n)
 	}
 	return strings.Join(q, "/")
+}
+
+// writeNotes writes a change's policy decisions, one per line.
+func writeNotes(b *strings.Builder, notes []string) {
+	for _, n := range notes {
+		fmt.Fprintf(b, "      · %s\n", n)
+	}
 }
 
 func writeReason(b *strings.Builder, reason string) {

@@ -253,7 +253,11 @@ func indexBundle(changes []*Change) bundleNames {
 			if p.Qualify {
 				n = ch.Names[len(ch.Names)-1] + "/" + n
 			}
-			bn.owner[nameKey{p.Kind, ch.Names[0], n}] = i
+			scope := ch.Names[0]
+			if p.Within == schema.ScopeSpace {
+				scope = ""
+			}
+			bn.owner[nameKey{p.Kind, scope, n}] = i
 		}
 	}
 	return bn

@@ -190,8 +190,8 @@ func TestFillSecrets(t *testing.T) {
 			if tc.dest != "null" {
 				dest = js(t, tc.dest)
 			}
-			predicted := predictCleanup(k, []string{"c"}, js(t, tc.body), dest)
-			out, items, err := fillSecrets(k, []string{"c"}, js(t, tc.body), dest)
+			predicted := predictCleanup(k, []string{"c"}, js(t, tc.body), dest, "")
+			out, items, err := fillSecrets(k, []string{"c"}, js(t, tc.body), dest, "")
 			if err != nil {
 				t.Fatal(err)
 			}

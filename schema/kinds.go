@@ -134,6 +134,12 @@ func secrets(paths ...string) []Secret {
 	return out
 }
 
+// variableSetValues: a variable set's values are its variables, each with
+// a Name and a Scope.
+func variableSetValues() []ValueSpec {
+	return []ValueSpec{{Path: "Variables/*"}}
+}
+
 func variableSetVolatile() []string {
 	return []string{"OwnerId", "Version", "ScopeValues", "Variables/*/Id"}
 }
@@ -162,6 +168,7 @@ func init() {
 			Collection: "tagsets", IDPrefix: "TagSets", NameField: "Name",
 			Sets:     []SetSpec{{Path: "Scopes"}},
 			Volatile: []string{"Tags/*/Id"},
+			Provides: []Provide{{Kind: TenantTag, Path: "Tags/*", Within: ScopeSpace, Qualify: true}},
 			Order:    10,
 			Policy:   PolicyExact,
 		},
@@ -265,6 +272,7 @@ func init() {
 			Sets:      variableSetSets(),
 			Volatile:  variableSetVolatile(),
 			Sensitive: variableSetSecrets(),
+			Values:    variableSetValues(),
 			Order:     41,
 			Policy:    PolicyExact,
 		},
@@ -308,6 +316,7 @@ func init() {
 				{Path: "Endpoint/Container/FeedId", To: Feed},
 			},
 			Sets:     []SetSpec{{Path: "EnvironmentIds"}, {Path: "TenantIds"}, {Path: "TenantTags"}, {Path: "Roles"}},
+			Provides: []Provide{{Kind: MachineRole, Path: "Roles/*", Within: ScopeSpace}},
 			Volatile: []string{"HealthStatus", "HasLatestCalamari", "StatusSummary", "IsInProcess", "Status", "OperatingSystem", "ShellName", "ShellVersion", "Architecture"},
 			Order:    60,
 			Policy:   PolicyExist,
@@ -340,6 +349,7 @@ func init() {
 			Sets:      variableSetSets(),
 			Volatile:  variableSetVolatile(),
 			Sensitive: variableSetSecrets(),
+			Values:    variableSetValues(),
 			Order:     81,
 			Prune:     []string{"Variables"},
 			Policy:    PolicySync,
@@ -426,6 +436,7 @@ func init() {
 			Sets:      variableSetSets(),
 			Volatile:  variableSetVolatile(),
 			Sensitive: variableSetSecrets(),
+			Values:    variableSetValues(),
 			Order:     95,
 			Prune:     []string{"Variables"},
 			Policy:    PolicySync,
@@ -452,7 +463,11 @@ func init() {
 				"LibraryVariables/*/LibraryVariableSetId", "LibraryVariables/*/LibraryVariableSetName", "LibraryVariables/*/Templates", "LibraryVariables/*/Links",
 			},
 			Sensitive: mixedSecrets("ProjectVariables/*/Variables/*/*", "LibraryVariables/*/Variables/*"),
-			Order:     101,
+			Values: []ValueSpec{
+				{Path: "ProjectVariables/*/Variables/*/*", OwnerKey: 1, NameKey: 4, ScopeKeys: map[int]string{3: "Environment"}},
+				{Path: "LibraryVariables/*/Variables/*", OwnerKey: 1, NameKey: 3},
+			},
+			Order: 101,
 			// Values only under the projects and library variable sets the
 			// bundle's document holds for the tenant (see apply/prune.go).
 			Prune:  []string{"ProjectVariables", "LibraryVariables"},

@@ -71,6 +71,13 @@ const (
 	// LibraryTemplate is a tenant common variable template of a library
 	// variable set, by name.
 	LibraryTemplate = "LibraryTemplate"
+	// MachineRole is a deployment target role ("octofx-web"), named by
+	// itself: the roles the space's deployment targets have. Variable
+	// values may be scoped to roles.
+	MachineRole = "MachineRole"
+	// TenantTag is a tenant tag, named "Tag set/Tag" (the canonical name
+	// variable scopes and tenants use), provided by tag sets.
+	TenantTag = "TenantTag"
 	// AnyKind marks a reference in free-form step properties whose target
 	// kind is told by the ID's prefix (Accounts-3, Certificates-7 …). In a
 	// bundle such a value becomes {"$ref": KIND, "name": NAME}.
@@ -145,11 +152,92 @@ type Provide struct {
 	// Path reaches the objects that carry an Id and a Name ("Steps/*/Actions/*").
 	// Empty means the entity itself.
 	Path string
-	// Within is the scope the names are unique in: ScopeOwner or ScopeSelf.
+	// Within is the scope the names are unique in: ScopeOwner, ScopeSelf
+	// or ScopeSpace (machine roles, tenant tags).
 	Within Scope
 	// Qualify prefixes each name with the owning entity's name and "/"
-	// (runbook process actions are "Runbook/Action").
+	// (runbook process actions are "Runbook/Action"; for a top-level kind
+	// the entity's own name: tenant tags are "Tag set/Tag").
 	Qualify bool
+}
+
+// ValueSpec says where a kind holds variable values, which apply checks
+// against the destination per scope dimension (see ScopeDimensions) and
+// the bundle's apply policy (scope-mismatch modes, destination-owned
+// values).
+type ValueSpec struct {
+	// Path reaches the values, as in Ref.Path: "Variables/*" for an array
+	// of variables, "ProjectVariables/*/Variables/*/*" for values keyed by
+	// project, environment and template.
+	Path string
+	// NameKey, when positive, is the index of the path segment whose map
+	// key names the value (a tenant variable's template); zero means each
+	// value is an object with a Name field and a Scope object mapping
+	// dimensions to entries.
+	NameKey int
+	// OwnerKey, when positive, is the index of the path segment whose map
+	// key names the set the value belongs to within the entity (the
+	// project or library variable set of a tenant value).
+	OwnerKey int
+	// ScopeKeys maps indexes of path segments whose map keys are scope
+	// entries to their dimension (a tenant project value's environment).
+	// A keyed value cannot be rescoped or unscoped, only kept or skipped.
+	ScopeKeys map[int]string
+}
+
+// ScopeDimension is one key of a variable value's scope: what its entries
+// name and what apply does, by default, when some of them exist neither in
+// the bundle nor on the destination.
+type ScopeDimension struct {
+	// Name is the scope key ("Environment").
+	Name string
+	// To is the kind or namespace the entries name.
+	To string
+	// Within is where the entry names are unique.
+	Within Scope
+	// Mismatch is the default mismatch mode (the values of
+	// bundles.ScopeMode: "exact", "partial", "ignore", "ignore-new"), used
+	// when no rule of the bundle's apply policy matches. A default never
+	// widens a value: "ignore" (which removes missing entries and may
+	// leave a dimension empty, that is unscoped) is only ever a rule's
+	// choice. Empty means entries are kept as they are unless a rule says
+	// otherwise: only for free-text entries the server accepts whether or
+	// not anything has them (roles), where keeping one neither widens the
+	// value nor fails the write.
+	Mismatch string
+}
+
+// ScopeDimensions are the variable scope dimensions, in the order Octopus
+// lists them. Entries within one dimension are alternatives (a value
+// scoped to Staging and Production applies to either), so dropping an
+// entry that does not exist narrows a value and "partial" is the default;
+// tenant tags of different tag sets must all match, so dropping one would
+// widen the value and their default is "exact". Deployment targets differ
+// per instance (the guide: skip a machine-scoped value unless there is a
+// partial match). Roles are free text ("roles will be the same" on both
+// instances, the guide says, and a destination often has no targets yet):
+// by default they are kept as they are, which cannot widen a value; a rule
+// can still compare them with the roles of the destination's deployment
+// targets.
+var ScopeDimensions = []ScopeDimension{
+	{Name: "Environment", To: Environment, Mismatch: "partial"},
+	{Name: "Channel", To: Channel, Within: ScopeOwner, Mismatch: "partial"},
+	{Name: "ProcessOwner", To: ProcessOwner, Within: ScopeOwner, Mismatch: "partial"},
+	{Name: "Action", To: Action, Within: ScopeOwner, Mismatch: "partial"},
+	{Name: "Role", To: MachineRole},
+	{Name: "Machine", To: DeploymentTarget, Mismatch: "partial"},
+	{Name: "TenantTag", To: TenantTag, Mismatch: "exact"},
+}
+
+// LookupDimension returns the scope dimension named name
+// (case-insensitively), or nil.
+func LookupDimension(name string) *ScopeDimension {
+	for i := range ScopeDimensions {
+		if strings.EqualFold(ScopeDimensions[i].Name, name) {
+			return &ScopeDimensions[i]
+		}
+	}
+	return nil
 }
 
 // Kind describes one Octopus resource kind.
@@ -204,6 +292,9 @@ type Kind struct {
 	Sensitive []Secret
 	// Provides are the scoped names the kind contributes (actions, templates).
 	Provides []Provide
+	// Values are where the kind holds variable values (project and library
+	// variable sets, tenant variables), checked per scope dimension by apply.
+	Values []ValueSpec
 	// Order is the kind's place in the sync order; lower goes first.
 	Order int
 	// Deferred fields are written in a second pass at DeferredOrder, once

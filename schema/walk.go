@@ -622,6 +622,11 @@ func (k *Kind) Provided(doc map[string]any) []Provided {
 			continue
 		}
 		forEachAt(doc, strings.Split(p.Path, "/"), func(v any) {
+			if s, ok := v.(string); ok && s != "" {
+				// A name that is its own identity (a machine role).
+				out = append(out, Provided{Provide: p, ID: s, Name: s})
+				return
+			}
 			if m, ok := v.(map[string]any); ok {
 				id, _ := m["Id"].(string)
 				name, _ := m["Name"].(string)

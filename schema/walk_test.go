@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -247,5 +248,59 @@ func TestRewriteSplitList(t *testing.T) {
 	}
 	if err := MustLookup(DeploymentProcess).CheckIDFree(decode(t, `{"Steps":[{"Actions":[{"Properties":{"Octopus.Action.Manual.ResponsibleTeamIds":"Ops,Teams-2"}}]}]}`)); err == nil || !strings.Contains(err.Error(), `"Teams-2"`) {
 		t.Errorf("CheckIDFree missed a team ID in a list: %v", err)
+	}
+}
+
+// TestScopeDimensions: every scope key a variable set sorts is a dimension
+// with a valid default mode that never widens a value, every dimension
+// names a kind or a namespace some kind provides, and every keyed value
+// spec points its keys inside its path.
+func TestScopeDimensions(t *testing.T) {
+	provided := map[string]bool{}
+	for _, k := range Kinds() {
+		for _, p := range k.Provides {
+			provided[p.Kind] = true
+		}
+	}
+	for _, d := range ScopeDimensions {
+		switch d.Mismatch {
+		case "exact", "partial":
+		case "":
+			if Lookup(d.To) != nil {
+				t.Errorf("%s: entries name %s entities, which have IDs: a default must decide what happens to a missing one", d.Name, d.To)
+			}
+		default:
+			t.Errorf("%s: default mismatch mode %q (a default must be exact or partial: ignore modes may widen a value)", d.Name, d.Mismatch)
+		}
+		if Lookup(d.To) == nil && !provided[d.To] {
+			t.Errorf("%s: entries name %s, which is neither a kind nor provided by one", d.Name, d.To)
+		}
+		if LookupDimension(strings.ToLower(d.Name)) != &ScopeDimensions[slices.IndexFunc(ScopeDimensions, func(x ScopeDimension) bool { return x.Name == d.Name })] {
+			t.Errorf("LookupDimension(%q) does not find it", d.Name)
+		}
+	}
+	for _, k := range Kinds() {
+		if len(k.Values) == 0 {
+			continue
+		}
+		for _, s := range k.Sets {
+			if dim, ok := strings.CutPrefix(s.Path, "Variables/*/Scope/"); ok && LookupDimension(dim) == nil {
+				t.Errorf("%s: scope key %s is not a dimension", k.Name, dim)
+			}
+		}
+		for _, v := range k.Values {
+			n := len(strings.Split(v.Path, "/"))
+			for i, dim := range v.ScopeKeys {
+				if i >= n || LookupDimension(dim) == nil {
+					t.Errorf("%s: value spec %s: scope key %d (%s) is outside the path or not a dimension", k.Name, v.Path, i, dim)
+				}
+			}
+			if v.NameKey >= n || v.OwnerKey >= n {
+				t.Errorf("%s: value spec %s: name or owner key outside the path", k.Name, v.Path)
+			}
+		}
+	}
+	if LookupDimension("Tenant") != nil {
+		t.Error("LookupDimension found a dimension that does not exist")
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -11,11 +12,12 @@ import (
 func applyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "apply",
-		Usage:     "apply a bundle to the destination (exit 0 succeeded, 2 partially failed, 1 failed)",
+		Usage:     "apply a bundle to the destination (exit 0 succeeded, 2 partially failed, 1 failed or refused: a plan with errors is not applied unless --allow-errors)",
 		ArgsUsage: "BUNDLE",
 		Flags: append(applyFlags(),
 			&cli.StringFlag{Name: "plan", Usage: "execute exactly the saved plan `FILE`; refuse if the bundle or the destination changed since"},
 			&cli.StringFlag{Name: "cleanup-report", Usage: "also write the clean-up report (JSON) to `FILE`"},
+			&cli.BoolFlag{Name: "allow-errors", Usage: "apply what can be applied when the plan has errors (the entities in error fail: exit 2); without it such a plan is refused before the first write"},
 		),
 		Action: func(c *cli.Context) error {
 			b, cl, err := bundleAndDestination(c)
@@ -23,6 +25,7 @@ func applyCommand() *cli.Command {
 				return err
 			}
 			opts := applyOptions(c, "applying")
+			opts.AllowErrors = c.Bool("allow-errors")
 			var rec *apply.Receipt
 			if f := c.String("plan"); f != "" {
 				fh, err := os.Open(f)
@@ -36,11 +39,11 @@ func applyCommand() *cli.Command {
 				}
 				// A saved plan: Execute re-reads the destination to refuse a stale one.
 				if rec, err = apply.Execute(c.Context, cl, b, p, opts); err != nil {
-					return err
+					return refused(err)
 				}
 			} else if _, rec, err = apply.Apply(c.Context, cl, b, opts); err != nil {
 				// Apply plans and executes on one read of the destination.
-				return err
+				return refused(err)
 			}
 			if c.String("output") == "json" {
 				err = rec.WriteJSON(c.App.Writer)
@@ -55,14 +58,38 @@ func applyCommand() *cli.Command {
 					return fmt.Errorf("writing the clean-up report: %w", err)
 				}
 			}
-			switch rec.Status() {
-			case apply.Succeeded:
+			switch st := rec.Status(); {
+			case st == apply.Succeeded:
 				return nil
-			case apply.PartiallyFailed:
-				return cli.Exit("apply partially failed: run it again to finish, after fixing the failures listed above", exitPartial)
+			case rec.Resumable():
+				// Only transient failures (rate limiting, server errors,
+				// dropped connections, conflicts): a re-run finishes.
+				return cli.Exit(fmt.Sprintf("apply %s: the failures listed above were transient; run it again to finish", statusWord(st)), exitCode(st))
 			default:
-				return cli.Exit("apply failed", exitFailed)
+				return cli.Exit(fmt.Sprintf("apply %s: the failures listed above recur until they are fixed (in the bundle, its rules or the destination); running it again as it is will not finish", statusWord(st)), exitCode(st))
 			}
 		},
 	}
+}
+
+// refused adds the way out to apply's refusal of a plan with errors.
+func refused(err error) error {
+	if errors.Is(err, apply.ErrPlanHasErrors) {
+		return cli.Exit(err.Error()+"\nfix them (in the bundle, its rules or the destination), or apply everything else with --allow-errors", exitFailed)
+	}
+	return err
+}
+
+func statusWord(s apply.Status) string {
+	if s == apply.PartiallyFailed {
+		return "partially failed"
+	}
+	return "failed"
+}
+
+func exitCode(s apply.Status) int {
+	if s == apply.PartiallyFailed {
+		return exitPartial
+	}
+	return exitFailed
 }

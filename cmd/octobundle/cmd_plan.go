@@ -58,7 +58,7 @@ func planCommand() *cli.Command {
 		ArgsUsage: "BUNDLE",
 		Flags: append(applyFlags(),
 			&cli.StringFlag{Name: "out", Usage: "save the plan as JSON to `FILE` for apply --plan"},
-			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when there are no changes, 2 when there are changes, 1 on error"},
+			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when there are no changes, 2 when there are changes, 1 when the plan has errors (apply refuses it) or on failure"},
 		),
 		Action: func(c *cli.Context) error {
 			b, cl, err := bundleAndDestination(c)
@@ -84,7 +84,7 @@ func planCommand() *cli.Command {
 			}
 			switch {
 			case p.HasErrors():
-				return cli.Exit("the plan has errors (see above)", exitFailed)
+				return cli.Exit(fmt.Sprintf("the plan has %d errors (see above): apply refuses it unless --allow-errors", p.Summary[apply.ActionError]), exitFailed)
 			case c.Bool("detailed-exitcode") && p.HasChanges():
 				return cli.Exit("", exitChanges)
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -33,10 +35,13 @@ func TestMain(m *testing.M) {
 //	                         the repository root, or "empty"), optionally
 //	                         reporting another Octopus version; sets NAME_URL
 //	                         and OCTOPUS_API_KEY
-//	fault NAME METHOD PREFIX STATUS|drop [MESSAGE]
-//	                         fail the next request matching METHOD and the
-//	                         path PREFIX with STATUS (and MESSAGE), or drop
-//	                         its connection after the server handled it
+//	fault NAME METHOD PREFIX STATUS|drop [times=N] [MESSAGE]
+//	                         fail the next request (or N, -1 for all)
+//	                         matching METHOD and the path PREFIX with STATUS
+//	                         (and MESSAGE), or drop its connection after the
+//	                         server handled it
+//	setpolicy IN OUT FILE    write a copy of bundle IN with the apply policy
+//	                         in FILE (JSON, as transform rules set it) to OUT
 //	writes NAME N            the simulator saw exactly N POST/PUT/DELETE
 //	                         requests since the last reset; resets
 //	resetcounts NAME         reset the simulator's request counters
@@ -118,13 +123,19 @@ func TestScripts(t *testing.T) {
 			},
 			"fault": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) < 4 {
-					ts.Fatalf("usage: fault NAME METHOD PATHPREFIX STATUS|drop [MESSAGE...]")
+					ts.Fatalf("usage: fault NAME METHOD PATHPREFIX STATUS|drop [times=N] [MESSAGE...]")
 				}
 				sim := simFor(ts, args[0])
 				if sim == nil {
 					ts.Fatalf("no simulator %s", args[0])
 				}
-				rule := octosim.FaultRule{Method: args[1], PathPrefix: args[2], Message: strings.Join(args[4:], " ")}
+				times := 0
+				if len(args) > 4 && strings.HasPrefix(args[4], "times=") {
+					times, err = strconv.Atoi(strings.TrimPrefix(args[4], "times="))
+					ts.Check(err)
+					args = append(args[:4:4], args[5:]...)
+				}
+				rule := octosim.FaultRule{Method: args[1], PathPrefix: args[2], Times: times, Message: strings.Join(args[4:], " ")}
 				if args[3] == "drop" {
 					rule.Drop, rule.AfterHandling = true, true
 				} else {
@@ -132,6 +143,20 @@ func TestScripts(t *testing.T) {
 					ts.Check(err)
 				}
 				sim.AddFaultRule(rule)
+			},
+			"setpolicy": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 3 {
+					ts.Fatalf("usage: setpolicy IN OUT POLICYFILE (a copy of bundle IN with the apply policy in POLICYFILE, as transform rules would set it)")
+				}
+				b, err := bundles.Read(ts.MkAbs(args[0]), bundles.ReadOptions{})
+				ts.Check(err)
+				data, err := os.ReadFile(ts.MkAbs(args[2]))
+				ts.Check(err)
+				var pol bundles.ApplyPolicy
+				ts.Check(json.Unmarshal(data, &pol))
+				ts.Check(b.SetApplyPolicy(&pol))
+				ts.Check(b.Seal())
+				ts.Check(b.Write(ts.MkAbs(args[1])))
 			},
 			"resetcounts": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 || simFor(ts, args[0]) == nil {

@@ -214,6 +214,36 @@ func IsStatus(err error, status int) bool {
 	return errors.As(err, &ae) && ae.Status == status
 }
 
+// transportError is a request that got no complete answer (a refused or
+// dropped connection, a truncated body).
+type transportError struct{ msg string }
+
+func (e *transportError) Error() string { return e.msg }
+
+// IsTransient reports whether err is a failure that running the same
+// request again later can get past: a rate limit (429), a server error
+// (5xx other than 501), a conflict (409: the document moved under us), a
+// dropped connection or a cancelled run. A 400 (the server refused the
+// content) or any error made before a request was sent is not: it recurs.
+func IsTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrUncertainWrite) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var te *transportError
+	if errors.As(err, &te) {
+		return true
+	}
+	var ae *APIError
+	if errors.As(err, &ae) {
+		s := ae.Status
+		return s == http.StatusConflict || s == http.StatusTooManyRequests || (s >= 500 && s != http.StatusNotImplemented)
+	}
+	return false
+}
+
 // ErrUncertainWrite means a POST failed in a way that leaves unknown whether
 // the server performed it (a dropped connection, a 5xx). Create resolves it
 // by looking the entity up before trying again.
@@ -388,13 +418,13 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 	resp, err := c.session.DoRawRequest(req)
 	if err != nil {
 		c.log.Debug("request failed", "method", method, "path", path, "error", scrubErr(err))
-		return 0, 0, fmt.Errorf("%s %s: %v", method, path, scrubErr(err))
+		return 0, 0, &transportError{fmt.Sprintf("%s %s: %v", method, path, scrubErr(err))}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	c.log.Debug("request", "method", method, "path", path, "status", resp.StatusCode, "bytes", len(data), "duration", time.Since(start))
 	if err != nil {
-		return 0, 0, fmt.Errorf("%s %s: reading the answer: %v", method, path, scrubErr(err))
+		return 0, 0, &transportError{fmt.Sprintf("%s %s: reading the answer: %v", method, path, scrubErr(err))}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		ae := &APIError{Method: method, Path: path, Status: resp.StatusCode}
@@ -417,7 +447,7 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 	dec.UseNumber()
 	if err := dec.Decode(out); err != nil {
 		// A truncated body is a transport failure, not a server answer.
-		return 0, 0, fmt.Errorf("%s %s: decoding the answer: %v", method, path, err)
+		return 0, 0, &transportError{fmt.Sprintf("%s %s: decoding the answer: %v", method, path, err)}
 	}
 	return resp.StatusCode, 0, nil
 }

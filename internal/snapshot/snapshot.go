@@ -173,12 +173,19 @@ func ProvidedNames(e *Entity) []Provided {
 	var out []Provided
 	for _, p := range e.Kind.Provided(obj) {
 		scope := e.ID
-		if p.Within == schema.ScopeOwner {
+		switch p.Within {
+		case schema.ScopeOwner:
 			scope = e.Root().ID
+		case schema.ScopeSpace:
+			scope = ""
 		}
 		name := p.Name
-		if p.Qualify && e.Owner != nil {
-			name = e.Owner.Name + "/" + name
+		if p.Qualify {
+			if e.Owner != nil {
+				name = e.Owner.Name + "/" + name
+			} else {
+				name = e.Name + "/" + name
+			}
 		}
 		out = append(out, Provided{Kind: p.Kind, Scope: scope, ID: p.ID, Name: name})
 	}
@@ -254,8 +261,12 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 		}
 		for _, it := range items {
 			if k.Optional && !o.Optional {
-				// Indexed for name lookups (variable machine scopes), not kept.
+				// Indexed for name lookups (variable machine and role
+				// scopes), not kept.
 				s.Index.Add(k.Name, "", str(it["Id"]), str(it[k.NameField]))
+				for _, p := range ProvidedNames(&Entity{Kind: k, ID: str(it["Id"]), Name: str(it[k.NameField]), Doc: it}) {
+					s.Index.Add(p.Kind, p.Scope, p.ID, p.Name)
+				}
 				continue
 			}
 			e := &Entity{Kind: k, ID: str(it["Id"]), Name: str(it[k.NameField]), Doc: it}

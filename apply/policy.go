@@ -1,0 +1,464 @@
+package apply
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// The bundle's apply-time policy (bundles.ApplyPolicy, set by transform
+// rules and carried in the bundle so a replay does the same thing):
+//
+//   - Kinds overrides a kind's registry policy: "exist" leaves an existing
+//     entity alone, "exact" and "sync" are as in the registry, "skip"
+//     neither creates nor updates; a reference to an entity of a skipped
+//     kind must resolve on the destination.
+//   - ScopeMismatch decides, per scope dimension of every variable value
+//     (project and library variables, tenant variables), what happens when
+//     some of its entries exist neither in the bundle nor on the
+//     destination; with no matching rule the registry's default applies
+//     (schema.ScopeDimensions).
+//   - Owned values are created when missing and never overwritten.
+//   - Placeholder is the text written for a new sensitive value.
+//
+// Every decision is a plan note naming the rule that caused it.
+
+// kindPolicy returns kind k's effective apply policy and whether it came
+// from the bundle's apply policy (for plan reasons) rather than the
+// registry.
+func (pl *planner) kindPolicy(k *schema.Kind) (pol schema.Policy, fromBundle bool) {
+	if pl.pol != nil {
+		if p, ok := pl.pol.Kinds[k.Name]; ok {
+			return p, true
+		}
+	}
+	return k.Policy, false
+}
+
+// placeholder is the bundle's placeholder text for new secrets ("" for
+// apply's default).
+func (pl *planner) placeholder() string {
+	if pl.pol == nil {
+		return ""
+	}
+	return pl.pol.Placeholder
+}
+
+// policyNote describes an effective policy that came from the bundle.
+func policyNote(pol schema.Policy) string {
+	return fmt.Sprintf("policy %s from the bundle's apply policy", pol)
+}
+
+// skipped reports whether change i (an entry of the bundle) will not be
+// written because the bundle's policy skips its kind.
+func (pl *planner) skipped(i int) bool {
+	pol, _ := pl.kindPolicy(schema.MustLookup(pl.changes[i].Kind))
+	return pol == schema.PolicySkip
+}
+
+// inBundle reports whether the bundle provides name (of kind or namespace
+// to, in bundle scope scope) through an entity apply will write.
+func (pl *planner) inBundle(to, scope, name string) bool {
+	i, ok := pl.bn.find(to, scope, name)
+	return ok && !pl.skipped(i)
+}
+
+// value is one variable value found through a schema.ValueSpec.
+type value struct {
+	spec  schema.ValueSpec
+	at    []string            // path of the value in the document
+	owner string              // the variable set (project, library variable set or tenant)
+	set   string              // the set within the entity (a tenant value's project or library variable set)
+	name  string              // the variable (or template) name
+	scope map[string][]string // dimension → entries, in bundle form
+}
+
+// group identifies the values of one variable: its set and name.
+func (v value) group() string { return v.set + "\x00" + strings.ToLower(v.name) }
+
+// label names the value for notes: `"Name" Environment=Production`.
+func (v value) label() string {
+	l := strconv.Quote(v.name)
+	if v.set != "" {
+		l = v.set + " " + l
+	}
+	for _, d := range slices.Sorted(maps.Keys(v.scope)) {
+		if len(v.scope[d]) > 0 {
+			l += " " + d + "=" + strings.Join(v.scope[d], ",")
+		}
+	}
+	return l
+}
+
+// values lists the variable values of doc (an entity of kind k, bundle
+// form) in document order.
+func values(k *schema.Kind, owner string, doc any) []value {
+	var out []value
+	for _, spec := range k.Values {
+		segs := strings.Split(spec.Path, "/")
+		var walk func(node any, i int, at []string)
+		walk = func(node any, i int, at []string) {
+			if i == len(segs) {
+				out = append(out, makeValue(spec, owner, at, node))
+				return
+			}
+			switch n := node.(type) {
+			case map[string]any:
+				if segs[i] != "*" {
+					if c, ok := n[segs[i]]; ok {
+						walk(c, i+1, append(at[:len(at):len(at)], segs[i]))
+					}
+					return
+				}
+				for _, key := range slices.Sorted(maps.Keys(n)) {
+					walk(n[key], i+1, append(at[:len(at):len(at)], key))
+				}
+			case []any:
+				if segs[i] != "*" {
+					return
+				}
+				for j, el := range n {
+					walk(el, i+1, append(at[:len(at):len(at)], strconv.Itoa(j)))
+				}
+			}
+		}
+		walk(doc, 0, nil)
+	}
+	return out
+}
+
+func makeValue(spec schema.ValueSpec, owner string, at []string, node any) value {
+	v := value{spec: spec, at: at, owner: owner, scope: map[string][]string{}}
+	if spec.OwnerKey > 0 && spec.OwnerKey < len(at) {
+		v.set = at[spec.OwnerKey]
+	}
+	if spec.NameKey > 0 {
+		if spec.NameKey < len(at) {
+			v.name = at[spec.NameKey]
+		}
+		for i, dim := range spec.ScopeKeys {
+			if i < len(at) {
+				v.scope[dim] = []string{at[i]}
+			}
+		}
+		return v
+	}
+	m, _ := node.(map[string]any)
+	v.name, _ = m["Name"].(string)
+	sc, _ := m["Scope"].(map[string]any)
+	for dim, entries := range sc {
+		l, _ := entries.([]any)
+		for _, e := range l {
+			if s, ok := e.(string); ok {
+				v.scope[dim] = append(v.scope[dim], s)
+			}
+		}
+	}
+	return v
+}
+
+// destValue returns the destination's copy of a value (same name and
+// scope identity, as merge matches them), or nil.
+func destValue(v value, doc, destForm any) any {
+	if destForm == nil {
+		return nil
+	}
+	if v.spec.NameKey > 0 {
+		return getPath(destForm, v.at)
+	}
+	el := getPath(doc, v.at)
+	arr, _ := getPath(destForm, v.at[:len(v.at)-1]).([]any)
+	want, ok := bundles.Identity(el)
+	if !ok {
+		return nil
+	}
+	for _, d := range arr {
+		if id, ok := bundles.Identity(d); ok && id == want {
+			return d
+		}
+	}
+	return nil
+}
+
+// destGroups returns the variables (set and name, see value.group) the
+// destination's copy of an entity of kind k has, per value spec path.
+func destGroups(k *schema.Kind, owner string, destForm any) map[string]bool {
+	out := map[string]bool{}
+	if destForm == nil {
+		return out
+	}
+	for _, d := range values(k, owner, destForm) {
+		out[d.spec.Path+"\x00"+d.group()] = true
+	}
+	return out
+}
+
+// ruleName names a rule for notes.
+func ruleName(rule string, fromBundle bool) string {
+	switch {
+	case !fromBundle:
+		return "registry default"
+	case rule == "":
+		return "rule of the bundle's apply policy"
+	}
+	return "rule " + rule
+}
+
+// missingEntries returns the entries of dimension dim of a value of the
+// entity (kind k, names) that exist neither in the bundle (through an
+// entity apply writes) nor on the destination.
+func (pl *planner) missingEntries(k *schema.Kind, names []string, v value, d *schema.ScopeDimension) []string {
+	ref := schema.Ref{Path: strings.Join(v.at, "/") + "/Scope/" + d.Name, To: d.To, Within: d.Within}
+	var missing []string
+	for _, e := range v.scope[d.Name] {
+		if bs, err := bundleScope(ref, names, v.at); err == nil && pl.inBundle(d.To, bs, e) {
+			continue
+		}
+		if ds, err := pl.ids.scope(k, ref, names, v.at); err == nil {
+			if _, ok := pl.ids.lookup(d.To, ds, e); ok {
+				continue
+			}
+		}
+		missing = append(missing, e)
+	}
+	return missing
+}
+
+// valueEdit is what the policy does to one value.
+type valueEdit struct {
+	drop  bool                // skip the value (keyed values: the key goes; variables: the element)
+	keep  any                 // replace the value by the destination's copy
+	scope map[string][]string // the value's new scope (variables only), when rescoped
+}
+
+// applyValuePolicy checks every variable value of doc (an entity of kind
+// k named names, bundle form, modified in place) against the destination
+// (destForm, bundle form, nil when the entity is new) and the policy:
+// scope entries that exist neither in the bundle nor on the destination
+// are dealt with per dimension (exact, partial, ignore, ignore-new), and
+// destination-owned values that exist are left as the destination has
+// them. It returns the new document and one note per decision.
+func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destForm any) (any, []string) {
+	if len(k.Values) == 0 || len(names) == 0 {
+		return doc, nil
+	}
+	owner := names[0]
+	vals := values(k, owner, doc)
+	if len(vals) == 0 {
+		return doc, nil
+	}
+	edits := make([]valueEdit, len(vals))
+	var notes []string
+	var existing map[string]bool      // the destination's variables, read when ignore-new needs them
+	leaveAlone := map[string]string{} // group → the note's rule
+	for i, v := range vals {
+		newScope := map[string][]string{}
+		for dim, entries := range v.scope {
+			newScope[dim] = entries
+		}
+		rescoped := false
+		for _, d := range schema.ScopeDimensions {
+			if len(v.scope[d.Name]) == 0 {
+				continue
+			}
+			missing := pl.missingEntries(k, names, v, &d)
+			if len(missing) == 0 {
+				continue
+			}
+			mode, rule, fromBundle := pl.pol.ScopeModeFor(d.Name, k.Name, owner, v.name, v.scope)
+			if !fromBundle {
+				if d.Mismatch == "" {
+					continue // free text kept as it is (see schema.ScopeDimension)
+				}
+				mode = bundles.ScopeMode(d.Mismatch)
+			}
+			why := fmt.Sprintf("%s %s not on the destination", d.Name, strings.Join(missing, ", "))
+			by := fmt.Sprintf("%s: %s", mode, ruleName(rule, fromBundle))
+			kept := without(v.scope[d.Name], missing)
+			if mode == bundles.ScopeIgnoreNew {
+				if existing == nil {
+					existing = destGroups(k, owner, destForm)
+				}
+				if existing[v.spec.Path+"\x00"+v.group()] {
+					if _, seen := leaveAlone[v.group()]; !seen {
+						leaveAlone[v.group()] = fmt.Sprintf("%s left alone: the destination has the variable and %s not on the destination (%s)", quoteVar(v), d.Name+" "+strings.Join(missing, ", "), by)
+					}
+					continue
+				}
+				mode = bundles.ScopeIgnore // new on the destination: ignore the mismatch
+			}
+			switch {
+			case v.spec.NameKey > 0:
+				// A keyed value (a tenant value per environment) cannot
+				// be rescoped: whatever the mode, it is skipped.
+				edits[i].drop = true
+				notes = append(notes, fmt.Sprintf("%s skipped: %s; a value keyed by %s cannot be rescoped (%s)", v.label(), why, d.Name, by))
+			case mode == bundles.ScopeExact, mode == bundles.ScopePartial && len(kept) == 0:
+				edits[i].drop = true
+				notes = append(notes, fmt.Sprintf("%s skipped: %s (%s)", v.label(), why, by))
+			case mode == bundles.ScopePartial:
+				newScope[d.Name], rescoped = kept, true
+				notes = append(notes, fmt.Sprintf("%s rescoped: partial match, %s dropped from its %s (%s)", v.label(), strings.Join(missing, ", "), d.Name, by))
+			case mode == bundles.ScopeIgnore:
+				newScope[d.Name], rescoped = kept, true
+				if len(kept) == 0 {
+					notes = append(notes, fmt.Sprintf("%s rescoped: %s; unscoped in %s (%s)", v.label(), why, d.Name, by))
+				} else {
+					notes = append(notes, fmt.Sprintf("%s rescoped: %s dropped from its %s (%s)", v.label(), strings.Join(missing, ", "), d.Name, by))
+				}
+			default:
+				edits[i].drop = true
+				notes = append(notes, fmt.Sprintf("%s skipped: %s, and the mode %q is unknown (%s)", v.label(), why, mode, by))
+			}
+			if edits[i].drop {
+				break
+			}
+		}
+		if rescoped && !edits[i].drop {
+			edits[i].scope = newScope
+		}
+	}
+	// Apply the scope edits, then decide ownership on the values' final
+	// identity.
+	for i, v := range vals {
+		if edits[i].drop || edits[i].scope == nil {
+			continue
+		}
+		m, _ := getPath(doc, v.at).(map[string]any)
+		if m == nil {
+			continue
+		}
+		sc := map[string]any{}
+		for _, dim := range slices.Sorted(maps.Keys(edits[i].scope)) {
+			if entries := edits[i].scope[dim]; len(entries) > 0 {
+				l := make([]any, len(entries))
+				for j, e := range entries {
+					l[j] = e
+				}
+				sc[dim] = l
+			}
+		}
+		m["Scope"] = sc
+	}
+	for i, v := range vals {
+		if edits[i].drop {
+			continue
+		}
+		if _, alone := leaveAlone[v.group()]; alone {
+			edits[i].drop = true
+			continue
+		}
+		rule, owned := pl.pol.Owns(k.Name, owner, v.name, v.scope)
+		if !owned {
+			continue
+		}
+		if d := destValue(v, doc, destForm); d != nil {
+			edits[i].keep = schema.DeepCopy(d)
+			notes = append(notes, fmt.Sprintf("%s left alone (owned by destination, %s)", v.label(), ruleName(rule, true)))
+		} else {
+			notes = append(notes, fmt.Sprintf("%s created: owned by the destination once it exists (%s)", v.label(), ruleName(rule, true)))
+		}
+	}
+	for _, g := range slices.Sorted(maps.Keys(leaveAlone)) {
+		notes = append(notes, leaveAlone[g])
+	}
+	// Values the policy leaves alone take the destination's copy: for a
+	// variable array, the destination's values of a variable left alone
+	// are put back (so an exact-policy kind does not lose them either).
+	var restore []any
+	var restoreAt []string
+	for i, v := range vals {
+		if edits[i].keep != nil {
+			setPath(doc, v.at, edits[i].keep)
+		}
+	}
+	if len(leaveAlone) > 0 && destForm != nil {
+		for _, d := range values(k, owner, destForm) {
+			if _, alone := leaveAlone[d.group()]; alone && d.spec.NameKey == 0 {
+				restore = append(restore, schema.DeepCopy(getPath(destForm, d.at)))
+				restoreAt = d.at[:len(d.at)-1]
+			} else if alone && d.spec.NameKey > 0 {
+				setPath(doc, d.at, schema.DeepCopy(getPath(destForm, d.at)))
+			}
+		}
+	}
+	// Remove dropped values, last first so indices stay valid.
+	var drops []value
+	for i, v := range vals {
+		if edits[i].drop {
+			drops = append(drops, v)
+		}
+	}
+	sort.SliceStable(drops, func(i, j int) bool { return lastIndex(drops[i].at) > lastIndex(drops[j].at) })
+	for _, v := range drops {
+		if v.spec.NameKey > 0 {
+			// Keyed: the key goes, unless the destination's copy was put back.
+			if _, alone := leaveAlone[v.group()]; alone && getPath(destForm, v.at) != nil {
+				continue
+			}
+			if parent, ok := getPath(doc, v.at[:len(v.at)-1]).(map[string]any); ok {
+				delete(parent, v.at[len(v.at)-1])
+			}
+			// A scope key left with no values goes too (an environment
+			// key of a tenant project's values names the environment).
+			for j := len(v.at) - 2; j > 0; j-- {
+				if _, isScope := v.spec.ScopeKeys[j]; !isScope {
+					continue
+				}
+				if m, ok := getPath(doc, v.at[:j+1]).(map[string]any); ok && len(m) == 0 {
+					if parent, ok := getPath(doc, v.at[:j]).(map[string]any); ok {
+						delete(parent, v.at[j])
+					}
+				}
+			}
+			continue
+		}
+		doc = removeAt(doc, v.at)
+	}
+	if len(restore) > 0 {
+		if arr, ok := getPath(doc, restoreAt).([]any); ok {
+			setPath(doc, restoreAt, append(arr, restore...))
+		}
+	}
+	return doc, notes
+}
+
+// quoteVar names a variable (and its set, for tenant values) for notes.
+func quoteVar(v value) string {
+	if v.set != "" {
+		return v.set + " " + strconv.Quote(v.name)
+	}
+	return strconv.Quote(v.name)
+}
+
+// without returns list minus drop, order kept.
+func without(list, drop []string) []string {
+	var out []string
+	for _, s := range list {
+		if !slices.Contains(drop, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// setPath sets the value at a decoded path whose parent exists.
+func setPath(doc any, at []string, v any) {
+	if len(at) == 0 {
+		return
+	}
+	switch p := getPath(doc, at[:len(at)-1]).(type) {
+	case map[string]any:
+		p[at[len(at)-1]] = v
+	case []any:
+		if i := lastIndex(at); i >= 0 && i < len(p) {
+			p[i] = v
+		}
+	}
+}

@@ -1,0 +1,177 @@
+package apply
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// policyPlanner returns a planner over a destination that has project P
+// (channel Default, action "Deploy"), the environments Staging and
+// Production, a target web-01 with the role web and the tag Tier/Free; the
+// bundle holds the environment Development and, through the lifecycle
+// kind's entity, nothing else.
+func policyPlanner(t *testing.T, pol *bundles.ApplyPolicy) *planner {
+	t.Helper()
+	snap := snapshot.New("http://dest", "2025.2.1", "Spaces-1", "Default")
+	add := func(kind, scope, id, name string) { snap.Index.Add(kind, scope, id, name) }
+	add(schema.Project, "", "Projects-1", "P")
+	add(schema.Channel, "Projects-1", "Channels-1", "Default")
+	add(schema.Action, "Projects-1", "a1", "Deploy")
+	add(schema.ProcessOwner, "Projects-1", "Projects-1", "P")
+	add(schema.Environment, "", "Environments-1", "Staging")
+	add(schema.Environment, "", "Environments-2", "Production")
+	add(schema.DeploymentTarget, "", "Machines-1", "web-01")
+	add(schema.MachineRole, "", "web", "web")
+	add(schema.TenantTag, "", "TagSets-1/Free", "Tier/Free")
+	changes := []*Change{{Kind: schema.Environment, Names: []string{"Development"}, bundleDoc: map[string]any{"Name": "Development"}}}
+	return &planner{snap: snap, ids: destIDs{snap: snap}, pol: pol, changes: changes, bn: indexBundle(changes)}
+}
+
+func TestApplyValuePolicy(t *testing.T) {
+	pv := schema.MustLookup(schema.ProjectVariables)
+	tv := schema.MustLookup(schema.TenantVariables)
+	rule := func(dim string, mode bundles.ScopeMode) *bundles.ApplyPolicy {
+		return &bundles.ApplyPolicy{ScopeMismatch: []bundles.ScopeRule{{Dimension: dim, Mode: mode, Rule: "r.yaml:2"}}}
+	}
+	for _, tc := range []struct {
+		name     string
+		kind     *schema.Kind
+		pol      *bundles.ApplyPolicy
+		doc      string
+		dest     string // "" for a new entity
+		want     string
+		notes    []string
+		skipKind string // a kind the policy skips
+	}{
+		{
+			name: "no mismatch", kind: pv,
+			doc:  `{"Variables":[{"Name":"A","Value":"1","Scope":{"Environment":["Production","Development"],"Channel":["Default"],"Role":["web"],"TenantTag":["Tier/Free"],"Action":["Deploy"],"ProcessOwner":["P"],"Machine":["web-01"]}}]}`,
+			want: `{"Variables":[{"Name":"A","Value":"1","Scope":{"Environment":["Production","Development"],"Channel":["Default"],"Role":["web"],"TenantTag":["Tier/Free"],"Action":["Deploy"],"ProcessOwner":["P"],"Machine":["web-01"]}}]}`,
+		},
+		{
+			name: "an entry only the bundle has exists, unless its kind is skipped", kind: pv, skipKind: schema.Environment,
+			doc:   `{"Variables":[{"Name":"A","Value":"1","Scope":{"Environment":["Development"]}}]}`,
+			want:  `{"Variables":[]}`,
+			notes: []string{`"A" Environment=Development skipped: Environment Development not on the destination (partial: registry default)`},
+		},
+		{
+			name: "default partial", kind: pv,
+			doc:   `{"Variables":[{"Name":"A","Value":"1","Scope":{"Environment":["Production","Test"]}}]}`,
+			want:  `{"Variables":[{"Name":"A","Value":"1","Scope":{"Environment":["Production"]}}]}`,
+			notes: []string{`"A" Environment=Production,Test rescoped: partial match, Test dropped from its Environment (partial: registry default)`},
+		},
+		{
+			name: "default exact for tenant tags", kind: pv,
+			doc:   `{"Variables":[{"Name":"A","Value":"1","Scope":{"TenantTag":["Tier/Free","Region/Mars"]}}]}`,
+			want:  `{"Variables":[]}`,
+			notes: []string{`"A" TenantTag=Tier/Free,Region/Mars skipped: TenantTag Region/Mars not on the destination (exact: registry default)`},
+		},
+		{
+			name: "exact rule", kind: pv, pol: rule("Role", bundles.ScopeExact),
+			doc:   `{"Variables":[{"Name":"A","Value":"1","Scope":{"Role":["web","db"]}},{"Name":"B","Value":"2","Scope":{}}]}`,
+			want:  `{"Variables":[{"Name":"B","Value":"2","Scope":{}}]}`,
+			notes: []string{`"A" Role=web,db skipped: Role db not on the destination (exact: rule r.yaml:2)`},
+		},
+		{
+			name: "ignore unscopes only the dimension", kind: pv, pol: rule("Channel", bundles.ScopeIgnore),
+			doc:   `{"Variables":[{"Name":"A","Value":"1","Scope":{"Channel":["QA"],"Environment":["Staging"]}}]}`,
+			want:  `{"Variables":[{"Name":"A","Value":"1","Scope":{"Environment":["Staging"]}}]}`,
+			notes: []string{`"A" Channel=QA Environment=Staging rescoped: Channel QA not on the destination; unscoped in Channel (ignore: rule r.yaml:2)`},
+		},
+		{
+			name: "ignore-new on a new variable ignores", kind: pv, pol: rule("Machine", bundles.ScopeIgnoreNew),
+			doc:   `{"Variables":[{"Name":"A","Value":"1","Scope":{"Machine":["gone"]}}]}`,
+			dest:  `{"Variables":[{"Name":"B","Value":"x","Scope":{}}]}`,
+			want:  `{"Variables":[{"Name":"A","Value":"1","Scope":{}}]}`,
+			notes: []string{`"A" Machine=gone rescoped: Machine gone not on the destination; unscoped in Machine (ignore-new: rule r.yaml:2)`},
+		},
+		{
+			name: "ignore-new on an existing variable leaves every value alone", kind: pv, pol: rule("Machine", bundles.ScopeIgnoreNew),
+			doc:   `{"Variables":[{"Name":"A","Value":"1","Scope":{"Machine":["gone"]}},{"Name":"A","Value":"new","Scope":{}},{"Name":"C","Value":"3","Scope":{}}]}`,
+			dest:  `{"Variables":[{"Name":"a","Value":"dest","Scope":{}}]}`,
+			want:  `{"Variables":[{"Name":"C","Value":"3","Scope":{}},{"Name":"a","Value":"dest","Scope":{}}]}`,
+			notes: []string{`"A" left alone: the destination has the variable and Machine gone not on the destination (ignore-new: rule r.yaml:2)`},
+		},
+		{
+			name: "owned: existing kept, missing created", kind: pv,
+			pol:   &bundles.ApplyPolicy{Owned: []bundles.ValueSelector{{Name: "O*", Rule: "o.yaml:1"}}},
+			doc:   `{"Variables":[{"Name":"O1","Value":"bundle","Scope":{}},{"Name":"O2","Value":"bundle","Scope":{}}]}`,
+			dest:  `{"Variables":[{"Name":"O1","Value":"dest","Scope":{}}]}`,
+			want:  `{"Variables":[{"Name":"O1","Value":"dest","Scope":{}},{"Name":"O2","Value":"bundle","Scope":{}}]}`,
+			notes: []string{`"O1" left alone (owned by destination, rule o.yaml:1)`, `"O2" created: owned by the destination once it exists (rule o.yaml:1)`},
+		},
+		{
+			name: "owned, selected by scope", kind: pv,
+			pol:   &bundles.ApplyPolicy{Owned: []bundles.ValueSelector{{Kind: schema.ProjectVariables, Owner: "P", Name: "O", Scope: map[string][]string{"Environment": {"Production"}}}}},
+			doc:   `{"Variables":[{"Name":"O","Value":"b1","Scope":{"Environment":["Production"]}},{"Name":"O","Value":"b2","Scope":{"Environment":["Staging"]}}]}`,
+			dest:  `{"Variables":[{"Name":"O","Value":"d1","Scope":{"Environment":["Production"]}},{"Name":"O","Value":"d2","Scope":{"Environment":["Staging"]}}]}`,
+			want:  `{"Variables":[{"Name":"O","Value":"d1","Scope":{"Environment":["Production"]}},{"Name":"O","Value":"b2","Scope":{"Environment":["Staging"]}}]}`,
+			notes: []string{`"O" Environment=Production left alone (owned by destination, rule of the bundle's apply policy)`},
+		},
+		{
+			name: "tenant values: a missing environment key goes whatever the mode", kind: tv, pol: rule("Environment", bundles.ScopeIgnore),
+			doc:   `{"ProjectVariables":{"P":{"Variables":{"Test":{"T":"x"},"Production":{"T":"y"}}}}}`,
+			want:  `{"ProjectVariables":{"P":{"Variables":{"Production":{"T":"y"}}}}}`,
+			notes: []string{`P "T" Environment=Test skipped: Environment Test not on the destination; a value keyed by Environment cannot be rescoped (ignore: rule r.yaml:2)`},
+		},
+		{
+			name: "tenant values: ignore-new on a template the tenant has leaves its values alone", kind: tv, pol: rule("Environment", bundles.ScopeIgnoreNew),
+			doc:   `{"ProjectVariables":{"P":{"Variables":{"Test":{"T":"x","U":"u"},"Production":{"T":"y"}}}}}`,
+			dest:  `{"ProjectVariables":{"P":{"Variables":{"Production":{"T":"d"}}}}}`,
+			want:  `{"ProjectVariables":{"P":{"Variables":{"Production":{"T":"d"}}}}}`,
+			notes: []string{`P "U" Environment=Test skipped: Environment Test not on the destination; a value keyed by Environment cannot be rescoped (ignore-new: rule r.yaml:2)`, `P "T" left alone: the destination has the variable and Environment Test not on the destination (ignore-new: rule r.yaml:2)`},
+		},
+		{
+			name: "tenant values: owned", kind: tv,
+			pol:   &bundles.ApplyPolicy{Owned: []bundles.ValueSelector{{Kind: schema.TenantVariables, Name: "T"}}},
+			doc:   `{"LibraryVariables":{"L":{"Variables":{"T":"bundle","U":"bundle"}}}}`,
+			dest:  `{"LibraryVariables":{"L":{"Variables":{"T":"dest","U":"dest"}}}}`,
+			want:  `{"LibraryVariables":{"L":{"Variables":{"T":"dest","U":"bundle"}}}}`,
+			notes: []string{`L "T" left alone (owned by destination, rule of the bundle's apply policy)`},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pol := tc.pol
+			if tc.skipKind != "" {
+				if pol == nil {
+					pol = &bundles.ApplyPolicy{}
+				}
+				pol.Kinds = map[string]schema.Policy{tc.skipKind: schema.PolicySkip}
+			}
+			pl := policyPlanner(t, pol)
+			var dest any
+			if tc.dest != "" {
+				dest = js(t, tc.dest)
+			}
+			got, notes := pl.applyValuePolicy(tc.kind, []string{"P"}, js(t, tc.doc), dest)
+			if canon(got) != canon(js(t, tc.want)) {
+				t.Errorf("document\n got %s\nwant %s", canon(got), canon(js(t, tc.want)))
+			}
+			if strings.Join(notes, "\n") != strings.Join(tc.notes, "\n") {
+				t.Errorf("notes\n got %q\nwant %q", notes, tc.notes)
+			}
+		})
+	}
+}
+
+func TestResumable(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		results []Result
+		want    bool
+	}{
+		{"succeeded", []Result{{Outcome: OutcomeCreated}}, false},
+		{"transient failure and its dependants", []Result{{Outcome: OutcomeFailed, Retry: true}, {Outcome: OutcomeSkipped, Retry: true}, {Outcome: OutcomeCreated}}, true},
+		{"a 400 among transient ones", []Result{{Outcome: OutcomeFailed, Retry: true}, {Outcome: OutcomeFailed}}, false},
+		{"skipped after a plan error", []Result{{Outcome: OutcomeFailed}, {Outcome: OutcomeSkipped}}, false},
+	} {
+		r := &Receipt{Results: tc.results}
+		if got := r.Resumable(); got != tc.want {
+			t.Errorf("%s: Resumable %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
