@@ -11,6 +11,12 @@ import (
 // create answers POST to a collection (or a nested collection, with the
 // parent's field forced to parent's values).
 func (s *Server) create(r *request, sp *space, spec *collSpec, parent map[string]string) (int, any, error) {
+	if r.has("clone") {
+		// A real server copies the source project or tenant with its
+		// process, variables and channels; the simulator does not model
+		// that, so it refuses rather than create an empty entity.
+		return 0, nil, badRequestf("The clone query parameter (clone=%s) is not supported by this simulator: create the %s without it.", r.q("clone"), spec.singular())
+	}
 	doc, err := s.insert(sp, spec, r.body, parent)
 	if err != nil {
 		return 0, nil, err
@@ -31,6 +37,7 @@ func (s *Server) insert(sp *space, spec *collSpec, body map[string]any, parent m
 	for f, v := range parent {
 		doc[f] = v
 	}
+	s.nextSequence(sp, spec, doc)
 	s.prepare(sp, spec, doc, nil)
 	if err := s.validate(sp, spec, doc, nil); err != nil {
 		return nil, err
@@ -51,6 +58,7 @@ func (s *Server) insert(sp *space, spec *collSpec, body map[string]any, parent m
 // merged (see mergeSecrets).
 func (s *Server) update(r *request, sp *space, spec *collSpec, stored map[string]any) (int, any, error) {
 	doc := copyDoc(stored)
+	canonicalizeFields(r.body, storedCasing(stored))
 	for k, v := range r.body {
 		if isServerManaged(spec.Name, k) || (spec.ParentField != "" && k == spec.ParentField) {
 			continue
@@ -71,6 +79,7 @@ func (s *Server) update(r *request, sp *space, spec *collSpec, stored map[string
 // nested IDs and write-only values merged with the stored ones.
 func (s *Server) prepare(sp *space, spec *collSpec, doc, stored map[string]any) {
 	applyDefaults(spec, doc, stored)
+	s.shapeForVersion(spec, doc)
 	if spec.NameField != "" {
 		if name := str(doc[spec.NameField]); name != "" && spec.Name != "userroles" {
 			if _, has := doc["Slug"]; !has || str(doc["Slug"]) == "" || (stored != nil && str(stored[spec.NameField]) != name && str(doc["Slug"]) == str(stored["Slug"])) {
