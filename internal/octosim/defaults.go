@@ -97,9 +97,9 @@ var serverDefaults = map[string]map[string]any{
 		"UseGuidedFailure": false, "AllowDynamicInfrastructure": false,
 		"ExtensionSettings": []any{}, "EnvironmentTags": []any{},
 	},
-	"tenants":     {"ProjectEnvironments": map[string]any{}, "TenantTags": []any{}, "IsDisabled": false, "ClonedFromTenantId": nil},
-	"tagsets":     {"Tags": []any{}},
-	"lifecycles":  {"Phases": []any{}, "ReleaseRetentionPolicy": retention(), "TentacleRetentionPolicy": retention()},
+	"tenants":       {"ProjectEnvironments": map[string]any{}, "TenantTags": []any{}, "IsDisabled": false, "ClonedFromTenantId": nil},
+	"tagsets":       {"Tags": []any{}},
+	"lifecycles":    {"Phases": []any{}, "ReleaseRetentionPolicy": retention(), "TentacleRetentionPolicy": retention()},
 	"projectgroups": {"EnvironmentIds": []any{}},
 	"teams": {
 		"MemberUserIds": []any{}, "ExternalSecurityGroups": []any{},
