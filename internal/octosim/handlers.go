@@ -173,6 +173,7 @@ func (s *Server) links(sp *space, spec *collSpec, doc map[string]any) map[string
 	if spec.Name == tenantVarsParent {
 		l["Variables"] = self + "/" + tenantVarsSub
 	}
+	s.subResourceLinks(sp, spec, doc, self, l)
 	if spec.Singleton {
 		if p := str(doc["ProjectId"]); p != "" {
 			l["Project"] = "/api/" + sp.id() + "/projects/" + p

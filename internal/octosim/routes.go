@@ -20,6 +20,12 @@ func (s *Server) route(r *request) (int, any, error) {
 	if spec := lookupColl(segs[0]); spec != nil && spec.ServerLevel {
 		return s.routeColl(r, s.st.server, spec, segs[1:])
 	}
+	if strings.EqualFold(segs[0], "users") {
+		return serveUsers(r, segs[1:])
+	}
+	if ec := lookupEmpty(segs[0]); ec != nil && ec.ServerLevel {
+		return serveEmpty(r, ec, segs[1:])
+	}
 	if sp := s.st.lookupSpace(segs[0]); sp != nil {
 		if len(segs) == 1 {
 			if r.method != http.MethodGet {
@@ -31,7 +37,7 @@ func (s *Server) route(r *request) (int, any, error) {
 	}
 	// Routes without a space ID act on the default space, as on a real
 	// server (the legacy, pre-spaces URLs).
-	if lookupColl(segs[0]) != nil || strings.EqualFold(segs[0], seedTenantVariables) {
+	if lookupColl(segs[0]) != nil || lookupEmpty(segs[0]) != nil || strings.EqualFold(segs[0], seedTenantVariables) {
 		sp := s.st.defaultSpace()
 		if sp == nil {
 			return 0, nil, notFound(r.path)
@@ -60,6 +66,9 @@ func (s *Server) routeInSpace(r *request, sp *space, segs []string) (int, any, e
 			return http.StatusOK, s.allTenantVariables(sp, r.q("projectId")), nil
 		}
 		return 0, nil, notFound(r.path)
+	}
+	if ec := lookupEmpty(segs[0]); ec != nil && !ec.ServerLevel {
+		return serveEmpty(r, ec, segs[1:])
 	}
 	spec := lookupColl(segs[0])
 	if spec == nil {
@@ -144,6 +153,9 @@ func (s *Server) routeNested(r *request, sp *space, spec *collSpec, id string, s
 			return s.putTenantVariables(r, sp, owner)
 		}
 		return 0, nil, methodNotAllowed(r.method, r.path)
+	}
+	if sr := findSubResource(spec.Name, sub); sr != nil && len(segs) == 1 {
+		return s.serveSubResource(r, sp, sr, owner)
 	}
 	child := lookupColl(sub)
 	if child == nil {
