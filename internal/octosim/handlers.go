@@ -102,6 +102,9 @@ func (s *Server) remove(sp *space, spec *collSpec, doc map[string]any) (int, any
 	if msg := undeletable(spec, doc); msg != "" {
 		return 0, nil, badRequest(msg)
 	}
+	if err := s.inUse(sp, spec, doc); err != nil {
+		return 0, nil, err
+	}
 	s.cascadeDelete(sp, spec, doc)
 	return http.StatusOK, nil, nil
 }
@@ -123,12 +126,11 @@ func (s *Server) cascadeDelete(sp *space, spec *collSpec, doc map[string]any) {
 	switch spec.Name {
 	case tenantVarsParent:
 		sp.coll(seedTenantVariables).remove(id)
-	case "projects":
-		// Tenants lose their link to the project, as on the real server.
-		for _, t := range sp.coll("tenants").all() {
-			if pe, ok := t["ProjectEnvironments"].(map[string]any); ok {
-				delete(pe, id)
-			}
+	}
+	// References the server removes itself (see unlinkedOnDelete).
+	for _, u := range unlinkedOnDelete[spec.Name] {
+		for _, d := range sp.coll(u.Coll).all() {
+			unlinkKey(d, strings.TrimSuffix(u.Path, "/~"), id)
 		}
 	}
 	s.st.collFor(sp, spec).remove(id)
@@ -200,4 +202,18 @@ func stampVersion(spec *collSpec, doc, stored map[string]any) {
 		return
 	}
 	doc["Version"] = float64(versionOf(stored["Version"]) + 1)
+}
+
+// unlinkKey deletes key id (case-insensitively) from the map at path of d.
+func unlinkKey(d map[string]any, path, id string) {
+	m, _ := fieldAt(d, path)
+	mm, ok := m.(map[string]any)
+	if !ok {
+		return
+	}
+	for k := range mm {
+		if strings.EqualFold(k, id) {
+			delete(mm, k)
+		}
+	}
 }

@@ -1,0 +1,145 @@
+package octosim
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/octobundle/octobundle/schema"
+)
+
+// A real server refuses to delete an entity that others still refer to
+// ("This environment cannot be deleted because it is being used by the
+// following lifecycles: …"). The simulator finds the referrers from the
+// kind registry: every document of every collection is walked with its
+// kinds' Refs (schema.VisitRefs), and a reference whose target collection
+// is the deleted entity's and whose value is its ID is a use. What goes
+// with the entity (its children and owned singletons) does not count, nor
+// do the links the server removes itself (unlinkedOnDelete).
+
+// unlinkedOnDelete lists, per deleted collection, the references a real
+// server removes instead of refusing the delete: deleting a project
+// disconnects it from tenants (and drops their values for it).
+var unlinkedOnDelete = map[string][]struct{ Coll, Path string }{
+	"projects": {
+		{Coll: "tenants", Path: "ProjectEnvironments/~"},
+		{Coll: seedTenantVariables, Path: "ProjectVariables/~"},
+	},
+}
+
+// tenantVariableRefs are the references of stored tenant variables (which
+// are not a collection of their own).
+func tenantVariableRefs() []schema.Ref { return schema.MustLookup(schema.TenantVariables).Refs }
+
+// inUse returns the 400 for deleting doc while others refer to it, or nil.
+func (s *Server) inUse(sp *space, spec *collSpec, doc map[string]any) error {
+	id := str(doc["Id"])
+	gone := map[string]bool{}
+	s.collectCascade(sp, spec, doc, gone)
+	unlinked := map[string]bool{}
+	for _, u := range unlinkedOnDelete[spec.Name] {
+		unlinked[u.Coll+"\x00"+u.Path] = true
+	}
+	users := map[string]map[string]bool{} // referring collection title → names
+	visit := func(coll string, title string, refs []schema.Ref, d map[string]any, label string) {
+		if gone[coll+"\x00"+strings.ToLower(str(d["Id"]))] {
+			return
+		}
+		_ = schema.VisitRefs(refs, d, func(ref schema.Ref, _ []string, v string) {
+			if !strings.EqualFold(v, id) || unlinked[coll+"\x00"+ref.Path] {
+				return
+			}
+			target := collByKind[ref.To]
+			if ref.To == schema.AnyKind {
+				if !spec.ownsID(v) {
+					return
+				}
+			} else if target != spec {
+				return
+			}
+			if users[title] == nil {
+				users[title] = map[string]bool{}
+			}
+			users[title][label] = true
+		})
+	}
+	for _, c := range collOrder {
+		if len(c.Refs) == 0 {
+			continue
+		}
+		for _, d := range s.st.collFor(sp, c).all() {
+			visit(c.Name, c.title(), c.Refs, d, s.refererLabel(sp, c, d))
+		}
+	}
+	if spec.Name != tenantVarsParent {
+		for _, d := range sp.coll(seedTenantVariables).all() {
+			t := sp.coll(tenantVarsParent).get(str(d["TenantId"]))
+			visit(seedTenantVariables, "tenant variables", tenantVariableRefs(), d, str(t["Name"]))
+		}
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	var errs []string
+	for _, title := range sortedKeys(users) {
+		errs = append(errs, fmt.Sprintf("This %s cannot be deleted because it is being used by the following %s: %s.",
+			spec.singular(), title, strings.Join(sortedKeys(users[title]), ", ")))
+	}
+	return &apiError{Status: http.StatusBadRequest, Message: errs[0], Errors: errs}
+}
+
+// collectCascade marks doc and everything deleted with it (children
+// through their parent field, owned singletons, a tenant's variables) as
+// "coll\x00lower(id)" in gone.
+func (s *Server) collectCascade(sp *space, spec *collSpec, doc map[string]any, gone map[string]bool) {
+	id := str(doc["Id"])
+	gone[spec.Name+"\x00"+strings.ToLower(id)] = true
+	for _, child := range childCollections(spec.Name) {
+		for _, d := range s.st.collFor(sp, child).all() {
+			if strings.EqualFold(str(d[child.ParentField]), id) {
+				s.collectCascade(sp, child, d, gone)
+			}
+		}
+	}
+	for coll, field := range ownedSingletons(spec.Name) {
+		if sid := str(doc[field]); sid != "" {
+			gone[coll+"\x00"+strings.ToLower(sid)] = true
+		}
+	}
+	if spec.Name == tenantVarsParent {
+		gone[seedTenantVariables+"\x00"+strings.ToLower(id)] = true
+	}
+}
+
+// refererLabel names a referring entity in messages: its name, or for a
+// singleton (process, variable set) its owner's name.
+func (s *Server) refererLabel(sp *space, c *collSpec, d map[string]any) string {
+	if c.NameField != "" {
+		return str(d[c.NameField])
+	}
+	for _, f := range []string{"OwnerId", "RunbookId", "ProjectId", "TeamId"} {
+		o := str(d[f])
+		if o == "" {
+			continue
+		}
+		for _, oc := range collOrder {
+			if oc.ownsID(o) && oc.NameField != "" {
+				if od := s.st.collFor(sp, oc).get(o); od != nil {
+					return str(od[oc.NameField])
+				}
+			}
+		}
+		return o
+	}
+	return str(d["Id"])
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
