@@ -150,7 +150,8 @@ var derivedFields = map[string]map[string]func(doc map[string]any) any{
 }
 
 // sequenceFields are numbered by the server on create when the body leaves
-// them out or at zero: one more than the highest in the space.
+// them out or at zero: one more than the highest in the space, 0 for the
+// first.
 var sequenceFields = map[string]string{"environments": "SortOrder", "workerpools": "SortOrder"}
 
 // applyDefaults fills fields the server sets when a write omits them.
@@ -176,13 +177,13 @@ func (s *Server) nextSequence(sp *space, spec *collSpec, doc map[string]any) {
 	if n, ok := doc[f].(float64); ok && n != 0 {
 		return
 	}
-	highest := 0
+	next := 0
 	for _, d := range s.st.collFor(sp, spec).all() {
-		if n := versionOf(d[f]); n > highest {
-			highest = n
+		if n := versionOf(d[f]) + 1; n > next {
+			next = n
 		}
 	}
-	doc[f] = float64(highest + 1)
+	doc[f] = float64(next)
 }
 
 func retention() map[string]any {
