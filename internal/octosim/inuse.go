@@ -26,6 +26,8 @@ var unlinkedOnDelete = map[string][]struct{ Coll, Path string }{
 		{Coll: "tenants", Path: "ProjectEnvironments/~"},
 		{Coll: seedTenantVariables, Path: "ProjectVariables/~"},
 	},
+	// A library variable set's tenant values go with it.
+	"libraryvariablesets": {{Coll: seedTenantVariables, Path: "LibraryVariables/~"}},
 }
 
 // tenantVariableRefs are the references of stored tenant variables (which
@@ -64,18 +66,28 @@ func (s *Server) inUse(sp *space, spec *collSpec, doc map[string]any) error {
 			users[title][label] = true
 		})
 	}
-	for _, c := range collOrder {
-		if len(c.Refs) == 0 {
-			continue
-		}
-		for _, d := range s.st.collFor(sp, c).all() {
-			visit(c.Name, c.title(), c.Refs, d, s.refererLabel(sp, c, d))
+	// A server-level entity (a user role) is used from every space.
+	spaces := []*space{sp}
+	if spec.ServerLevel {
+		spaces = nil
+		for _, d := range s.st.spaces.all() {
+			spaces = append(spaces, s.st.spaceSt[str(d["Id"])])
 		}
 	}
-	if spec.Name != tenantVarsParent {
-		for _, d := range sp.coll(seedTenantVariables).all() {
-			t := sp.coll(tenantVarsParent).get(str(d["TenantId"]))
-			visit(seedTenantVariables, "tenant variables", tenantVariableRefs(), d, str(t["Name"]))
+	for _, in := range spaces {
+		for _, c := range collOrder {
+			if len(c.Refs) == 0 {
+				continue
+			}
+			for _, d := range s.st.collFor(in, c).all() {
+				visit(c.Name, c.plural(), c.Refs, d, s.refererLabel(in, c, d))
+			}
+		}
+		if spec.Name != tenantVarsParent {
+			for _, d := range in.coll(seedTenantVariables).all() {
+				t := in.coll(tenantVarsParent).get(str(d["TenantId"]))
+				visit(seedTenantVariables, "tenant variables", tenantVariableRefs(), d, str(t["Name"]))
+			}
 		}
 	}
 	if len(users) == 0 {
@@ -142,4 +154,18 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// plural is the collection's plural in messages: its kind's title, or for a
+// singleton collection shared by several kinds the server's item type
+// ("variable sets", "deployment processes").
+func (c *collSpec) plural() string {
+	if !c.Singleton {
+		return c.title()
+	}
+	sg := c.singular()
+	if strings.HasSuffix(sg, "s") {
+		return sg + "es"
+	}
+	return sg + "s"
 }

@@ -36,6 +36,7 @@ var queryFilters = map[string]string{
 	"healthStatuses":        "HealthStatus",
 	"commStyles":            "Endpoint/CommunicationStyle",
 	"deploymentTargetTypes": "Endpoint/CommunicationStyle",
+	"deploymentTargetType":  "Endpoint/CommunicationStyle", // go-octopusdeploy's url tag
 	"thumbprint":            "Endpoint/Thumbprint",
 	"shellNames":            "ShellName",
 	"tenantTags":            "TenantTags",

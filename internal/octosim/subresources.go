@@ -55,7 +55,7 @@ var subResources = []subResource{
 	{Owner: "projects", Link: "Triggers", Sub: "triggers", Query: "{?skip,take,partialName,triggerActionType,triggerActionCategory,runbooks}", External: true},
 	{Owner: "projects", Link: "DeploymentSettings", Sub: "deploymentsettings", External: true},
 	{Owner: "projects", Link: "Logo", Sub: "logo", External: true},
-	{Owner: "projectgroups", Link: "Projects", Sub: "projects", Query: "{?skip,take}", List: &subList{Coll: "projects", Field: "ProjectGroupId"}},
+	{Owner: "projectgroups", Link: "Projects", Sub: "projects", List: &subList{Coll: "projects", Field: "ProjectGroupId"}},
 	{Owner: "lifecycles", Link: "Projects", Sub: "projects", List: &subList{Coll: "projects", Field: "LifecycleId", Array: true}},
 	{Owner: "workerpools", Link: "Workers", Sub: "workers", Query: "{?skip,take}", List: &subList{Coll: "workers", Field: "WorkerPoolIds"}},
 	{Owner: "environments", Link: "Machines", Sub: "machines", Query: machineQuery, List: &subList{Coll: "machines", Field: "EnvironmentIds"}},
