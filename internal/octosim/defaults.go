@@ -150,8 +150,9 @@ var derivedFields = map[string]map[string]func(doc map[string]any) any{
 }
 
 // sequenceFields are numbered by the server on create when the body leaves
-// them out or at zero: one more than the highest in the space, 0 for the
-// first.
+// them out: one more than the highest in the space, 0 for the first. (A
+// body's explicit value, 0 included, is kept: go-octopusdeploy always
+// sends SortOrder, and a bundle's order must survive apply.)
 var sequenceFields = map[string]string{"environments": "SortOrder", "workerpools": "SortOrder"}
 
 // applyDefaults fills fields the server sets when a write omits them.
@@ -174,7 +175,7 @@ func (s *Server) nextSequence(sp *space, spec *collSpec, doc map[string]any) {
 	if f == "" {
 		return
 	}
-	if n, ok := doc[f].(float64); ok && n != 0 {
+	if _, ok := doc[f]; ok {
 		return
 	}
 	next := 0
