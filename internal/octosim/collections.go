@@ -98,6 +98,7 @@ const seedTenantVariables = "tenantvariables"
 func init() {
 	buildCollections(schema.Kinds())
 	buildVocabulary()
+	buildTagPaths()
 }
 
 func buildCollections(kinds []*schema.Kind) {

@@ -531,6 +531,8 @@ func TestConformanceDeleteReferenced(t *testing.T) {
 				[]string{"following deployment targets: web01"}},
 			{"user role in a team", func() error { return userroles.DeleteByID(f.c, w.role.ID) },
 				[]string{"following scoped user roles: Ops"}},
+			{"tag set whose tag a tenant carries", func() error { return tagsets.DeleteByID(f.c, "Spaces-1", w.tags.ID) },
+				[]string{"This tag set cannot be deleted because it is being used by the following tenants: Acme."}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

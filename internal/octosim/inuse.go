@@ -90,6 +90,9 @@ func (s *Server) inUse(sp *space, spec *collSpec, doc map[string]any) error {
 			}
 		}
 	}
+	if spec.Name == "tagsets" {
+		s.tagUsers(sp, doc, users)
+	}
 	if len(users) == 0 {
 		return nil
 	}
@@ -168,4 +171,73 @@ func (c *collSpec) plural() string {
 		return sg + "es"
 	}
 	return sg + "s"
+}
+
+// tagPaths are, per collection, the places holding canonical tag names
+// ("Tier/Gold"): the registry's set paths that end in TenantTags or
+// TenantTag (tags are names, not references, so they have no Refs).
+var tagPaths map[string][]string
+
+// buildTagPaths fills tagPaths once the collection table is built.
+func buildTagPaths() {
+	out := map[string][]string{}
+	for _, k := range schema.Kinds() {
+		c := collByKind[k.Name]
+		if c == nil {
+			continue
+		}
+		for _, st := range k.Sets {
+			segs := strings.Split(st.Path, "/")
+			if last := segs[len(segs)-1]; last == "TenantTags" || last == "TenantTag" {
+				out[c.Name] = append(out[c.Name], st.Path)
+			}
+		}
+	}
+	tagPaths = out
+}
+
+// tagUsers adds to users the entities that carry a tag of the tag set.
+func (s *Server) tagUsers(sp *space, tagSet map[string]any, users map[string]map[string]bool) {
+	prefix := strings.ToLower(str(tagSet["Name"])) + "/"
+	for _, c := range collOrder {
+		for _, p := range tagPaths[c.Name] {
+			for _, d := range s.st.collFor(sp, c).all() {
+				for _, tag := range stringsAt(d, strings.Split(p, "/")) {
+					if strings.HasPrefix(strings.ToLower(tag), prefix) {
+						if users[c.plural()] == nil {
+							users[c.plural()] = map[string]bool{}
+						}
+						users[c.plural()][s.refererLabel(sp, c, d)] = true
+					}
+				}
+			}
+		}
+	}
+}
+
+// stringsAt returns the strings reached by segs ("*" steps into arrays).
+func stringsAt(node any, segs []string) []string {
+	if len(segs) == 0 {
+		return strs(node)
+	}
+	switch t := node.(type) {
+	case map[string]any:
+		if segs[0] == "*" {
+			return nil
+		}
+		return stringsAt(t[segs[0]], segs[1:])
+	case []any:
+		var out []string
+		for _, x := range t {
+			out = append(out, stringsAt(x, segs)...)
+		}
+		if segs[0] == "*" {
+			out = nil
+			for _, x := range t {
+				out = append(out, stringsAt(x, segs[1:])...)
+			}
+		}
+		return out
+	}
+	return nil
 }
