@@ -270,61 +270,7 @@ var uriTemplatePart = regexp.MustCompile(`\{[^}]*\}`)
 // the resources those links answer) and expects 200.
 func TestConformanceLinksResolve(t *testing.T) {
 	forEachVersion(t, func(t *testing.T, f *fixture, w *world) {
-		external := externalLinks()
-		type item struct {
-			coll string
-			doc  map[string]any
-		}
-		var queue []item
-		for _, c := range collOrder {
-			path := sp1(c.Name)
-			if c.ServerLevel {
-				path = "/api/" + c.Name
-			}
-			if c.Singleton {
-				continue // reached through their owners' links
-			}
-			for _, it := range f.get(path + "?take=1000")["Items"].([]any) {
-				queue = append(queue, item{c.Name, it.(map[string]any)})
-			}
-		}
-		seen := map[string]bool{}
-		followed := 0
-		for len(queue) > 0 {
-			it := queue[0]
-			queue = queue[1:]
-			links, _ := it.doc["Links"].(map[string]any)
-			for _, name := range sortedKeys(links) {
-				href := str(links[name])
-				if name == "Web" || external[it.coll+"."+name] {
-					continue
-				}
-				p := uriTemplatePart.ReplaceAllString(href, "")
-				if seen[p] {
-					continue
-				}
-				seen[p] = true
-				followed++
-				r := f.raw(http.MethodGet, p, testKey, nil)
-				if r.status != http.StatusOK {
-					t.Errorf("%s %s Links.%s = %s: %d %s", it.coll, str(it.doc["Id"]), name, href, r.status, r.body)
-					continue
-				}
-				var doc map[string]any
-				if jsonUnmarshal(r.body, &doc) == nil && doc != nil {
-					next := collOf(p)
-					if items, ok := doc["Items"].([]any); ok {
-						for _, x := range items {
-							if m, ok := x.(map[string]any); ok {
-								queue = append(queue, item{next, m})
-							}
-						}
-					} else {
-						queue = append(queue, item{next, doc})
-					}
-				}
-			}
-		}
+		followed := followAllLinks(t, f)
 		if followed < 60 {
 			t.Errorf("followed only %d links", followed)
 		}
@@ -375,6 +321,70 @@ func TestConformanceLinksResolve(t *testing.T) {
 			t.Errorf("runbook snapshot template: %+v", snap)
 		}
 	})
+}
+
+// followAllLinks lists every collection of the default space (and the
+// server), follows every Link of every item and of every resource those
+// links answer, and reports each answer that is not 200. It returns the
+// number of distinct links followed.
+func followAllLinks(t *testing.T, f *fixture) int {
+	t.Helper()
+	external := externalLinks()
+	type item struct {
+		coll string
+		doc  map[string]any
+	}
+	var queue []item
+	for _, c := range collOrder {
+		path := sp1(c.Name)
+		if c.ServerLevel {
+			path = "/api/" + c.Name
+		}
+		if c.Singleton {
+			continue // reached through their owners' links
+		}
+		for _, it := range f.get(path + "?take=1000")["Items"].([]any) {
+			queue = append(queue, item{c.Name, it.(map[string]any)})
+		}
+	}
+	seen := map[string]bool{}
+	followed := 0
+	for len(queue) > 0 {
+		it := queue[0]
+		queue = queue[1:]
+		links, _ := it.doc["Links"].(map[string]any)
+		for _, name := range sortedKeys(links) {
+			href := str(links[name])
+			if name == "Web" || external[it.coll+"."+name] {
+				continue
+			}
+			p := uriTemplatePart.ReplaceAllString(href, "")
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			followed++
+			r := f.raw(http.MethodGet, p, testKey, nil)
+			if r.status != http.StatusOK {
+				t.Errorf("%s %s Links.%s = %s: %d %s", it.coll, str(it.doc["Id"]), name, href, r.status, r.body)
+				continue
+			}
+			var doc map[string]any
+			if jsonUnmarshal(r.body, &doc) == nil && doc != nil {
+				next := collOf(p)
+				if items, ok := doc["Items"].([]any); ok {
+					for _, x := range items {
+						if m, ok := x.(map[string]any); ok {
+							queue = append(queue, item{next, m})
+						}
+					}
+				} else {
+					queue = append(queue, item{next, doc})
+				}
+			}
+		}
+	}
+	return followed
 }
 
 // collOf names the collection of an API path (/api/Spaces-1/projects/…).
@@ -684,4 +694,23 @@ func TestConformanceFiltersAndClone(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestConformanceSampleInstanceLinks follows every Link of the sample
+// source instance on both versions.
+func TestConformanceSampleInstanceLinks(t *testing.T) {
+	seed, err := LoadSeed("../../testdata/instances/source.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range ConformanceVersions {
+		t.Run(v, func(t *testing.T) {
+			f := newFixture(t, Options{ServerVersion: v, Seed: seed})
+			n := followAllLinks(t, f)
+			if n < 150 {
+				t.Errorf("followed only %d links on the sample instance", n)
+			}
+			t.Logf("followed %d distinct links", n)
+		})
+	}
 }
