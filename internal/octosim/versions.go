@@ -26,15 +26,15 @@ func versionAtLeast(v string, major, minor int) bool {
 }
 
 // versionedShape is a field whose JSON shape changed between server
-// versions. Since is the first version ("2025.1") that answers the newer
-// shape; writes are stored, and reads answered, in the shape of the
+// versions. From SinceMajor.SinceMinor ("2025.1") on the server answers
+// the newer shape; writes are stored, and reads answered, in the shape of the
 // version the simulator reports.
 type versionedShape struct {
 	// Coll is the API collection.
 	Coll string
 	// Path reaches the objects concerned, as in schema.Ref.Path.
 	Path string
-	// Since is the first major.minor with the newer shape.
+	// SinceMajor and SinceMinor are the first version with the newer shape.
 	SinceMajor, SinceMinor int
 	// Newer and Older convert one object in place.
 	Newer, Older func(map[string]any)
