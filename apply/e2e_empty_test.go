@@ -62,8 +62,6 @@ func TestApplyToEmptyDestination(t *testing.T) {
 		`~ lifecycles/Default Lifecycle.json Phases["Production"]`,
 		`~ lifecycles/Default Lifecycle.json Phases["Staging"]`,
 		`~ lifecycles/Default Lifecycle.json Phases["Test"]`,
-		"~ lifecycles/Default Lifecycle.json ReleaseRetentionPolicy.Strategy",
-		"~ lifecycles/Default Lifecycle.json TentacleRetentionPolicy.Strategy",
 		"~ machine-policies/Default Machine Policy.json Description",
 		"~ machine-policies/Default Machine Policy.json MachineCleanupPolicy.DeleteMachinesElapsedTimeSpan",
 		"~ machine-policies/Default Machine Policy.json MachineHealthCheckPolicy.HealthCheckCron",

@@ -87,8 +87,6 @@ var allowedDiffs = []allowance{
 	{Op: '~', Path: "lifecycles/Default Lifecycle.json", Field: `Phases["Production"]`, Why: whyBuiltin},
 	{Op: '~', Path: "lifecycles/Default Lifecycle.json", Field: `Phases["Staging"]`, Why: whyBuiltin},
 	{Op: '~', Path: "lifecycles/Default Lifecycle.json", Field: `Phases["Test"]`, Why: whyBuiltin},
-	{Op: '~', Path: "lifecycles/Default Lifecycle.json", Field: "ReleaseRetentionPolicy.Strategy", Why: whyBuiltin},
-	{Op: '~', Path: "lifecycles/Default Lifecycle.json", Field: "TentacleRetentionPolicy.Strategy", Why: whyBuiltin},
 	{Op: '~', Path: "machine-policies/Default Machine Policy.json", Field: "Description", Why: whyBuiltin},
 	{Op: '~', Path: "machine-policies/Default Machine Policy.json", Field: "MachineCleanupPolicy.DeleteMachinesElapsedTimeSpan", Why: whyBuiltin},
 	{Op: '~', Path: "machine-policies/Default Machine Policy.json", Field: "MachineHealthCheckPolicy.HealthCheckCron", Why: whyBuiltin},

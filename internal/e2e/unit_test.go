@@ -108,8 +108,8 @@ func TestAllowances(t *testing.T) {
 	}
 	// On the simulator every exact entry must occur.
 	_, unused := unexplained(nil, allowedDiffs, false)
-	if len(unused) != 17 {
-		t.Errorf("%d unused simulator allowances for no differences, want all 17", len(unused))
+	if len(unused) != 15 {
+		t.Errorf("%d unused simulator allowances for no differences, want all 15", len(unused))
 	}
 	if _, unused := unexplained(nil, allowedDiffs, true); len(unused) != 0 {
 		t.Errorf("a live target reported unused allowances: %v", unused)

@@ -95,7 +95,11 @@ var (
 // seedTenantVariables is the seed/Dump collection key of tenant variables.
 const seedTenantVariables = "tenantvariables"
 
-func init() { buildCollections(schema.Kinds()) }
+func init() {
+	buildCollections(schema.Kinds())
+	buildVocabulary()
+	buildTagPaths()
+}
 
 func buildCollections(kinds []*schema.Kind) {
 	get := func(name string) *collSpec {
@@ -219,15 +223,16 @@ func ownedSingletons(owner string) map[string]string {
 }
 
 // isServerManaged reports whether field of an entity in coll is set by the
-// server and never taken from a request body.
+// server and never taken from a request body (see serverComputed).
 func isServerManaged(coll, field string) bool {
 	switch field {
 	case "Id", "SpaceId", "Links":
 		return true
-	case "CanBeDeleted", "CanBeRenamed", "CanChangeMembers", "CanChangeRoles":
-		return coll == "teams" || coll == "userroles"
-	case "Version":
-		return coll == "actiontemplates" // see stampVersion
+	}
+	for _, f := range serverComputed[coll] {
+		if f == field {
+			return true
+		}
 	}
 	for _, f := range ownedSingletons(coll) {
 		if f == field {

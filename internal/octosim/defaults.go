@@ -2,6 +2,8 @@ package octosim
 
 import (
 	"strings"
+
+	"github.com/octobundle/octobundle/schema"
 )
 
 // nestedIDs are the paths of sub-objects whose Id the server generates when
@@ -70,85 +72,119 @@ func forEachObject(node any, segs []string, fn func(map[string]any)) {
 	}
 }
 
-// applyDefaults fills fields the server sets when a write omits them.
-func applyDefaults(spec *collSpec, doc, stored map[string]any) {
-	setIfMissing := func(k string, v any) {
-		if _, ok := doc[k]; !ok {
-			doc[k] = v
-		}
-	}
-	switch spec.Name {
-	case "libraryvariablesets":
-		if str(doc["ContentType"]) == "" {
-			doc["ContentType"] = "Variables"
-		}
-		setIfMissing("Templates", []any{})
-		setIfMissing("Description", "")
-	case "projects":
-		setIfMissing("IsDisabled", false)
-		setIfMissing("IncludedLibraryVariableSetIds", []any{})
-		setIfMissing("Templates", []any{})
-		setIfMissing("TenantedDeploymentMode", "Untenanted")
-		setIfMissing("DefaultGuidedFailureMode", "EnvironmentDefault")
-		setIfMissing("AutoCreateRelease", false)
-		setIfMissing("ProjectConnectivityPolicy", map[string]any{
+// serverDefaults are the values the server fills on a write that leaves a
+// field out, per collection. Values are copied before use.
+var serverDefaults = map[string]map[string]any{
+	"libraryvariablesets": {"Templates": []any{}, "Description": ""},
+	"projects": {
+		"IsDisabled": false, "IncludedLibraryVariableSetIds": []any{}, "Templates": []any{},
+		"TenantedDeploymentMode": "Untenanted", "DefaultGuidedFailureMode": "EnvironmentDefault",
+		"AutoCreateRelease": false, "ExtensionSettings": []any{},
+		"PersistenceSettings": map[string]any{"Type": "Database"},
+		"ProjectConnectivityPolicy": map[string]any{
 			"AllowDeploymentsToNoTargets": false, "ExcludeUnhealthyTargets": false,
 			"SkipMachineBehavior": "None", "TargetRoles": []any{},
-		})
-		setIfMissing("VersioningStrategy", map[string]any{"Template": "#{Octopus.Version.LastMajor}.#{Octopus.Version.LastMinor}.#{Octopus.Version.NextPatch}"})
-	case "channels":
-		setIfMissing("IsDefault", false)
-		setIfMissing("Rules", []any{})
-		setIfMissing("TenantTags", []any{})
-		setIfMissing("Description", "")
-	case "runbooks":
-		setIfMissing("EnvironmentScope", "All")
-		setIfMissing("Environments", []any{})
-		setIfMissing("MultiTenancyMode", "Untenanted")
-		setIfMissing("DefaultGuidedFailureMode", "EnvironmentDefault")
-		setIfMissing("RunRetentionPolicy", map[string]any{"QuantityToKeep": float64(100), "ShouldKeepForever": false})
-	case "environments":
-		setIfMissing("UseGuidedFailure", false)
-		setIfMissing("AllowDynamicInfrastructure", false)
-		setIfMissing("SortOrder", float64(0))
-	case "tenants":
-		setIfMissing("ProjectEnvironments", map[string]any{})
-		setIfMissing("TenantTags", []any{})
-		setIfMissing("IsDisabled", false)
-	case "tagsets":
-		setIfMissing("Tags", []any{})
-	case "lifecycles":
-		setIfMissing("Phases", []any{})
-		setIfMissing("ReleaseRetentionPolicy", retention())
-		setIfMissing("TentacleRetentionPolicy", retention())
-	case "projectgroups":
-		setIfMissing("EnvironmentIds", []any{})
-	case "teams":
-		setIfMissing("MemberUserIds", []any{})
-		setIfMissing("ExternalSecurityGroups", []any{})
-		setIfMissing("CanBeDeleted", true)
-		setIfMissing("CanBeRenamed", true)
-		setIfMissing("CanChangeMembers", true)
-		setIfMissing("CanChangeRoles", true)
-	case "userroles":
-		setIfMissing("CanBeDeleted", true)
-		setIfMissing("GrantedSpacePermissions", []any{})
-		setIfMissing("GrantedSystemPermissions", []any{})
-	case "scopeduserroles":
-		for _, f := range []string{"EnvironmentIds", "ProjectIds", "ProjectGroupIds", "TenantIds"} {
-			setIfMissing(f, []any{})
+		},
+		"VersioningStrategy": map[string]any{"Template": "#{Octopus.Version.LastMajor}.#{Octopus.Version.LastMinor}.#{Octopus.Version.NextPatch}"},
+	},
+	"channels": {"IsDefault": false, "Rules": []any{}, "TenantTags": []any{}, "Description": ""},
+	"runbooks": {
+		"EnvironmentScope": "All", "Environments": []any{}, "MultiTenancyMode": "Untenanted",
+		"DefaultGuidedFailureMode": "EnvironmentDefault",
+		"RunRetentionPolicy":       map[string]any{"QuantityToKeep": float64(100), "ShouldKeepForever": false},
+	},
+	"environments": {
+		"UseGuidedFailure": false, "AllowDynamicInfrastructure": false,
+		"ExtensionSettings": []any{}, "EnvironmentTags": []any{},
+	},
+	"tenants":       {"ProjectEnvironments": map[string]any{}, "TenantTags": []any{}, "IsDisabled": false, "ClonedFromTenantId": nil},
+	"tagsets":       {"Tags": []any{}},
+	"lifecycles":    {"Phases": []any{}, "ReleaseRetentionPolicy": retention(), "TentacleRetentionPolicy": retention()},
+	"projectgroups": {"EnvironmentIds": []any{}},
+	"teams": {
+		"MemberUserIds": []any{}, "ExternalSecurityGroups": []any{},
+		"CanBeDeleted": true, "CanBeRenamed": true, "CanChangeMembers": true, "CanChangeRoles": true,
+	},
+	"userroles":       {"CanBeDeleted": true, "GrantedSpacePermissions": []any{}, "GrantedSystemPermissions": []any{}},
+	"scopeduserroles": {"EnvironmentIds": []any{}, "ProjectIds": []any{}, "ProjectGroupIds": []any{}, "TenantIds": []any{}},
+	"workerpools":     {"WorkerPoolType": "StaticWorkerPool", "IsDefault": false},
+	"accounts":        {"EnvironmentIds": []any{}, "TenantIds": []any{}, "TenantTags": []any{}, "TenantedDeploymentParticipation": "Untenanted"},
+	"certificates":    {"EnvironmentIds": []any{}, "TenantIds": []any{}, "TenantTags": []any{}, "TenantedDeploymentParticipation": "Untenanted"},
+	"machines":        machineDefaults(),
+	"workers":         machineDefaults(),
+}
+
+// machineDefaults are what a new deployment target or worker shows before
+// its first health check.
+func machineDefaults() map[string]any {
+	return map[string]any{
+		"HealthStatus": "Unknown", "Status": "Unknown", "StatusSummary": "This machine's health has not been checked.",
+		"HasLatestCalamari": true, "IsInProcess": false, "IsDisabled": false,
+	}
+}
+
+// serverComputed are fields the server computes: a request body never sets
+// them (on create the default or derived value is used, on update the
+// stored one is kept).
+var serverComputed = map[string][]string{
+	"workerpools":     {"CanAddWorkers"},
+	"tenants":         {"ClonedFromTenantId"},
+	"projects":        {"ClonedFromProjectId"},
+	"machines":        {"HealthStatus", "Status", "StatusSummary", "HasLatestCalamari", "IsInProcess"},
+	"workers":         {"HealthStatus", "Status", "StatusSummary", "HasLatestCalamari", "IsInProcess"},
+	"actiontemplates": {"Version"}, // see stampVersion
+	"teams":           {"CanBeDeleted", "CanBeRenamed", "CanChangeMembers", "CanChangeRoles"},
+	"userroles":       {"CanBeDeleted"},
+}
+
+// derivedFields are computed from other fields of the same document on
+// every write.
+var derivedFields = map[string]map[string]func(doc map[string]any) any{
+	"workerpools": {"CanAddWorkers": func(d map[string]any) any { return str(d["WorkerPoolType"]) != "DynamicWorkerPool" }},
+	"libraryvariablesets": {"ContentType": func(d map[string]any) any {
+		if c := str(d["ContentType"]); c != "" {
+			return c
 		}
-	case "workerpools":
-		setIfMissing("WorkerPoolType", "StaticWorkerPool")
-		setIfMissing("IsDefault", false)
-		setIfMissing("CanAddWorkers", str(doc["WorkerPoolType"]) != "DynamicWorkerPool")
-	case "accounts", "certificates":
-		setIfMissing("EnvironmentIds", []any{})
-		setIfMissing("TenantIds", []any{})
-		setIfMissing("TenantTags", []any{})
-		setIfMissing("TenantedDeploymentParticipation", "Untenanted")
+		return "Variables"
+	}},
+}
+
+// sequenceFields are numbered by the server on create when the body leaves
+// them out: one more than the highest in the space, 0 for the first. (A
+// body's explicit value, 0 included, is kept: go-octopusdeploy always
+// sends SortOrder, and a bundle's order must survive apply.)
+var sequenceFields = map[string]string{"environments": "SortOrder", "workerpools": "SortOrder"}
+
+// applyDefaults fills fields the server sets when a write omits them.
+func applyDefaults(spec *collSpec, doc, stored map[string]any) {
+	for k, v := range serverDefaults[spec.Name] {
+		if _, ok := doc[k]; !ok {
+			doc[k] = schema.DeepCopy(v)
+		}
+	}
+	for k, f := range derivedFields[spec.Name] {
+		doc[k] = f(doc)
 	}
 	_ = stored
+}
+
+// nextSequence numbers a new entity's sequence field (environment
+// SortOrder) as the server does.
+func (s *Server) nextSequence(sp *space, spec *collSpec, doc map[string]any) {
+	f := sequenceFields[spec.Name]
+	if f == "" {
+		return
+	}
+	if _, ok := doc[f]; ok {
+		return
+	}
+	next := 0
+	for _, d := range s.st.collFor(sp, spec).all() {
+		if n := versionOf(d[f]) + 1; n > next {
+			next = n
+		}
+	}
+	doc[f] = float64(next)
 }
 
 func retention() map[string]any {

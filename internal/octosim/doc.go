@@ -63,6 +63,24 @@
 //     process, tenant variables only for connected projects/environments and
 //     existing templates. 401 without a valid X-Octopus-ApiKey; 404 for
 //     unknown IDs and paths; 405 for unsupported methods.
+//   - ASP.NET behaviour: paths and JSON field names match case-insensitively
+//     (fields are stored under their canonical casing, see casing.go);
+//     entities are found by slug as well as ID; ?clone= is refused (400).
+//   - Links as real 2024–2025 payloads carry them, every one resolving
+//     (subresources.go: project releases, summary, progression; project
+//     group and lifecycle projects; worker pool workers; environment
+//     machines; process templates …); collections stored nowhere answer
+//     empty pages (empty.go); /users/me is the API key's user.
+//   - Server defaults and computed fields from tables (defaults.go):
+//     environment SortOrder, ExtensionSettings, project PersistenceSettings,
+//     machine HealthStatus "Unknown", CanAddWorkers by pool type … never
+//     taken from a body.
+//   - Deleting an entity still referenced (found from the registry's Refs
+//     with the walker) is refused with the server's "cannot be deleted
+//     because it is being used by the following …" (inuse.go).
+//   - Shapes that changed between versions follow Options.ServerVersion
+//     (versions.go: retention policies); ConformanceVersions lists the two
+//     versions the conformance suite covers.
 //   - PUT merges top-level fields: a field that is not sent keeps its stored
 //     value ("absent is not cleared"); server-managed fields (Id, SpaceId,
 //     process and variable set IDs, a child's parent field) are never taken
@@ -81,12 +99,10 @@
 // # What is knowingly not simulated
 //
 // Unknown request fields are stored and returned (a real server drops what
-// its model lacks); deleting an entity that others still refer to is
-// allowed; tag renames do not rewrite canonical tag names held elsewhere;
-// system teams, users, API keys, tasks, packages, triggers, git
-// credentials, config-as-code projects, the newer tenant
-// projectvariables/commonvariables endpoints and the per-type required
-// fields of accounts, feeds, targets and workers beyond their type are not
-// modelled; releases, deployments and runbook snapshots/runs are plain
-// stored documents with no lifecycle rules.
+// its model lacks); tag renames do not rewrite canonical tag names held
+// elsewhere; ?clone=, config-as-code projects, system teams, API keys and
+// the per-type required fields of accounts, feeds, targets and workers are
+// not modelled; releases, deployments and runbook snapshots/runs are plain
+// stored documents, and tasks, packages, events and the other listed
+// collections are always empty. See docs/simulator.md.
 package octosim

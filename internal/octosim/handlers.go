@@ -11,6 +11,12 @@ import (
 // create answers POST to a collection (or a nested collection, with the
 // parent's field forced to parent's values).
 func (s *Server) create(r *request, sp *space, spec *collSpec, parent map[string]string) (int, any, error) {
+	if r.has("clone") {
+		// A real server copies the source project or tenant with its
+		// process, variables and channels; the simulator does not model
+		// that, so it refuses rather than create an empty entity.
+		return 0, nil, badRequestf("The clone query parameter (clone=%s) is not supported by this simulator: create the %s without it.", r.q("clone"), spec.singular())
+	}
 	doc, err := s.insert(sp, spec, r.body, parent)
 	if err != nil {
 		return 0, nil, err
@@ -31,6 +37,7 @@ func (s *Server) insert(sp *space, spec *collSpec, body map[string]any, parent m
 	for f, v := range parent {
 		doc[f] = v
 	}
+	s.nextSequence(sp, spec, doc)
 	s.prepare(sp, spec, doc, nil)
 	if err := s.validate(sp, spec, doc, nil); err != nil {
 		return nil, err
@@ -51,6 +58,7 @@ func (s *Server) insert(sp *space, spec *collSpec, body map[string]any, parent m
 // merged (see mergeSecrets).
 func (s *Server) update(r *request, sp *space, spec *collSpec, stored map[string]any) (int, any, error) {
 	doc := copyDoc(stored)
+	canonicalizeFields(r.body, storedCasing(stored))
 	for k, v := range r.body {
 		if isServerManaged(spec.Name, k) || (spec.ParentField != "" && k == spec.ParentField) {
 			continue
@@ -71,6 +79,7 @@ func (s *Server) update(r *request, sp *space, spec *collSpec, stored map[string
 // nested IDs and write-only values merged with the stored ones.
 func (s *Server) prepare(sp *space, spec *collSpec, doc, stored map[string]any) {
 	applyDefaults(spec, doc, stored)
+	s.shapeForVersion(spec, doc)
 	if spec.NameField != "" {
 		if name := str(doc[spec.NameField]); name != "" && spec.Name != "userroles" {
 			if _, has := doc["Slug"]; !has || str(doc["Slug"]) == "" || (stored != nil && str(stored[spec.NameField]) != name && str(doc["Slug"]) == str(stored["Slug"])) {
@@ -93,6 +102,9 @@ func (s *Server) remove(sp *space, spec *collSpec, doc map[string]any) (int, any
 	if msg := undeletable(spec, doc); msg != "" {
 		return 0, nil, badRequest(msg)
 	}
+	if err := s.inUse(sp, spec, doc); err != nil {
+		return 0, nil, err
+	}
 	s.cascadeDelete(sp, spec, doc)
 	return http.StatusOK, nil, nil
 }
@@ -114,12 +126,11 @@ func (s *Server) cascadeDelete(sp *space, spec *collSpec, doc map[string]any) {
 	switch spec.Name {
 	case tenantVarsParent:
 		sp.coll(seedTenantVariables).remove(id)
-	case "projects":
-		// Tenants lose their link to the project, as on the real server.
-		for _, t := range sp.coll("tenants").all() {
-			if pe, ok := t["ProjectEnvironments"].(map[string]any); ok {
-				delete(pe, id)
-			}
+	}
+	// References the server removes itself (see unlinkedOnDelete).
+	for _, u := range unlinkedOnDelete[spec.Name] {
+		for _, d := range sp.coll(u.Coll).all() {
+			unlinkKey(d, strings.TrimSuffix(u.Path, "/~"), id)
 		}
 	}
 	s.st.collFor(sp, spec).remove(id)
@@ -164,6 +175,7 @@ func (s *Server) links(sp *space, spec *collSpec, doc map[string]any) map[string
 	if spec.Name == tenantVarsParent {
 		l["Variables"] = self + "/" + tenantVarsSub
 	}
+	s.subResourceLinks(sp, spec, doc, self, l)
 	if spec.Singleton {
 		if p := str(doc["ProjectId"]); p != "" {
 			l["Project"] = "/api/" + sp.id() + "/projects/" + p
@@ -190,4 +202,18 @@ func stampVersion(spec *collSpec, doc, stored map[string]any) {
 		return
 	}
 	doc["Version"] = float64(versionOf(stored["Version"]) + 1)
+}
+
+// unlinkKey deletes key id (case-insensitively) from the map at path of d.
+func unlinkKey(d map[string]any, path, id string) {
+	m, _ := fieldAt(d, path)
+	mm, ok := m.(map[string]any)
+	if !ok {
+		return
+	}
+	for k := range mm {
+		if strings.EqualFold(k, id) {
+			delete(mm, k)
+		}
+	}
 }

@@ -32,6 +32,15 @@ var queryFilters = map[string]string{
 	"channels":            "ChannelId",
 	"teamId":              "TeamId",
 	"userRoleId":          "UserRoleId",
+	// machines and workers, as the root document's templates offer them
+	"healthStatuses":        "HealthStatus",
+	"commStyles":            "Endpoint/CommunicationStyle",
+	"deploymentTargetTypes": "Endpoint/CommunicationStyle",
+	"deploymentTargetType":  "Endpoint/CommunicationStyle", // go-octopusdeploy's url tag
+	"thumbprint":            "Endpoint/Thumbprint",
+	"shellNames":            "ShellName",
+	"tenantTags":            "TenantTags",
+	"tags":                  "TenantTags",
 }
 
 // selected returns the documents of spec in sp that match the request's
@@ -89,14 +98,15 @@ func matchesQueryFilters(r *request, spec *collSpec, d map[string]any) bool {
 		if v == "" {
 			continue
 		}
-		if _, present := d[field]; !present {
+		got, present := fieldAt(d, field)
+		if !present {
 			continue
 		}
 		want := map[string]bool{}
 		for _, x := range strings.Split(v, ",") {
 			want[strings.ToLower(strings.TrimSpace(x))] = true
 		}
-		if !anyValueIn(d[field], want) {
+		if !anyValueIn(got, want) {
 			return false
 		}
 	}
@@ -230,4 +240,19 @@ func atoiDefault(s string, def int) int {
 		return def
 	}
 	return n
+}
+
+// fieldAt returns the value at a slash-separated path of nested objects.
+func fieldAt(d map[string]any, path string) (any, bool) {
+	var cur any = d
+	for _, seg := range strings.Split(path, "/") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[seg]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
 }

@@ -23,6 +23,15 @@ func init() {
 		panic("octosim: cannot parse the client's root document: " + err.Error())
 	}
 	rootLinks = root.Links
+	// Current servers offer more machine filters than the captured document.
+	rootLinks["Machines"] = "/api/Spaces-1/machines{/id}" + machineQuery
+	for _, ec := range emptyCollections {
+		prefix := "/api/Spaces-1/"
+		if ec.ServerLevel {
+			prefix = "/api/"
+		}
+		rootLinks[ec.Link] = prefix + ec.Name + ec.Query
+	}
 	// Every collection the simulator serves gets a link if the captured
 	// document lacks one.
 	for _, c := range collOrder {

@@ -20,6 +20,12 @@ func (s *Server) route(r *request) (int, any, error) {
 	if spec := lookupColl(segs[0]); spec != nil && spec.ServerLevel {
 		return s.routeColl(r, s.st.server, spec, segs[1:])
 	}
+	if strings.EqualFold(segs[0], "users") {
+		return serveUsers(r, segs[1:])
+	}
+	if ec := lookupEmpty(segs[0]); ec != nil && ec.ServerLevel {
+		return serveEmpty(r, ec, segs[1:])
+	}
 	if sp := s.st.lookupSpace(segs[0]); sp != nil {
 		if len(segs) == 1 {
 			if r.method != http.MethodGet {
@@ -31,7 +37,7 @@ func (s *Server) route(r *request) (int, any, error) {
 	}
 	// Routes without a space ID act on the default space, as on a real
 	// server (the legacy, pre-spaces URLs).
-	if lookupColl(segs[0]) != nil || strings.EqualFold(segs[0], seedTenantVariables) {
+	if lookupColl(segs[0]) != nil || lookupEmpty(segs[0]) != nil || strings.EqualFold(segs[0], seedTenantVariables) {
 		sp := s.st.defaultSpace()
 		if sp == nil {
 			return 0, nil, notFound(r.path)
@@ -56,10 +62,13 @@ func lookupColl(name string) *collSpec {
 
 func (s *Server) routeInSpace(r *request, sp *space, segs []string) (int, any, error) {
 	if strings.EqualFold(segs[0], seedTenantVariables) {
-		if len(segs) == 2 && segs[1] == "all" && r.method == http.MethodGet {
+		if len(segs) == 2 && strings.EqualFold(segs[1], "all") && r.method == http.MethodGet {
 			return http.StatusOK, s.allTenantVariables(sp, r.q("projectId")), nil
 		}
 		return 0, nil, notFound(r.path)
+	}
+	if ec := lookupEmpty(segs[0]); ec != nil && !ec.ServerLevel {
+		return serveEmpty(r, ec, segs[1:])
 	}
 	spec := lookupColl(segs[0])
 	if spec == nil {
@@ -82,7 +91,7 @@ func (s *Server) routeColl(r *request, sp *space, spec *collSpec, segs []string)
 			}
 			return s.create(r, sp, spec, nil)
 		}
-	case len(segs) == 1 && segs[0] == "all" && r.method == http.MethodGet:
+	case len(segs) == 1 && strings.EqualFold(segs[0], "all") && r.method == http.MethodGet:
 		return http.StatusOK, s.listAll(r, sp, spec, nil), nil
 	case len(segs) == 1:
 		return s.routeEntity(r, sp, spec, segs[0], nil)
@@ -95,7 +104,7 @@ func (s *Server) routeColl(r *request, sp *space, spec *collSpec, segs []string)
 // routeEntity serves GET/PUT/DELETE of one entity. parent, if set, is the
 // ParentField value the entity must have (nested routes).
 func (s *Server) routeEntity(r *request, sp *space, spec *collSpec, id string, parent map[string]string) (int, any, error) {
-	doc := s.st.collFor(sp, spec).get(id)
+	doc := s.lookupEntity(sp, spec, id)
 	if doc == nil || !matchesParent(doc, parent) {
 		return 0, nil, notFound(id)
 	}
@@ -130,13 +139,13 @@ func matchesParent(doc map[string]any, parent map[string]string) bool {
 // (projects/{id}/deploymentprocesses) or reached through it
 // (projects/{id}/runbookProcesses/{rpId}), and tenant variables.
 func (s *Server) routeNested(r *request, sp *space, spec *collSpec, id string, segs []string) (int, any, error) {
-	owner := s.st.collFor(sp, spec).get(id)
+	owner := s.lookupEntity(sp, spec, id)
 	if owner == nil {
 		return 0, nil, notFound(id)
 	}
 	ownerID := str(owner["Id"])
 	sub := segs[0]
-	if spec.Name == tenantVarsParent && sub == tenantVarsSub && len(segs) == 1 {
+	if spec.Name == tenantVarsParent && strings.EqualFold(sub, tenantVarsSub) && len(segs) == 1 {
 		switch r.method {
 		case http.MethodGet:
 			return http.StatusOK, s.renderTenantVariables(sp, owner), nil
@@ -144,6 +153,9 @@ func (s *Server) routeNested(r *request, sp *space, spec *collSpec, id string, s
 			return s.putTenantVariables(r, sp, owner)
 		}
 		return 0, nil, methodNotAllowed(r.method, r.path)
+	}
+	if sr := findSubResource(spec.Name, sub); sr != nil && len(segs) == 1 {
+		return s.serveSubResource(r, sp, sr, owner)
 	}
 	child := lookupColl(sub)
 	if child == nil {
@@ -177,4 +189,22 @@ func (s *Server) routeNested(r *request, sp *space, spec *collSpec, id string, s
 		}
 	}
 	return 0, nil, notFound(r.path)
+}
+
+// lookupEntity finds an entity by ID or, for kinds with slugs, by slug
+// (GET /projects/{slug} works on a real server), case-insensitively.
+func (s *Server) lookupEntity(sp *space, spec *collSpec, idOrSlug string) map[string]any {
+	c := s.st.collFor(sp, spec)
+	if d := c.get(idOrSlug); d != nil {
+		return d
+	}
+	if spec.NameField == "" {
+		return nil
+	}
+	for _, d := range c.all() {
+		if sl := str(d["Slug"]); sl != "" && strings.EqualFold(sl, idOrSlug) {
+			return d
+		}
+	}
+	return nil
 }

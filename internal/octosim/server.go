@@ -16,8 +16,11 @@ import (
 const DefaultAPIKey = "API-OCTOSIMTESTKEY0000000000000"
 
 // DefaultServerVersion is the Octopus version reported when neither the
-// options nor the seed give one.
-const DefaultServerVersion = "2025.1.10125"
+// options nor the seed give one: a current 2025 server, one minor version
+// from the sample instances (2025.2 and 2025.3), since apply refuses more
+// than one minor version of skew. ConformanceVersions holds the versions
+// the conformance tests cover.
+const DefaultServerVersion = "2025.3.14090"
 
 // Options configure a Server.
 type Options struct {
@@ -147,6 +150,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			writeError(w, badRequest("The request body must be a JSON object."))
 			return
 		}
+		canonicalizeFields(body, nil)
 	}
 	req := &request{method: r.Method, segs: segs, query: r.URL.Query(), body: body, path: path}
 	write := r.Method != http.MethodGet && r.Method != http.MethodHead

@@ -25,6 +25,7 @@ func (s *Server) putSingleton(r *request, sp *space, spec *collSpec, stored map[
 			spec.singular(), str(stored["Id"]), have, got))
 	}
 	doc := copyDoc(stored)
+	canonicalizeFields(r.body, storedCasing(stored))
 	for k, v := range r.body {
 		switch k {
 		case "Id", "SpaceId", "Links", "Version", "OwnerId", "ProjectId", "RunbookId", "ScopeValues", "LastSnapshotId":

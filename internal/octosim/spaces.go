@@ -19,7 +19,7 @@ func (s *Server) routeSpaces(r *request, segs []string) (int, any, error) {
 			return 0, nil, err
 		}
 		return http.StatusCreated, renderSpace(doc), nil
-	case len(segs) == 1 && segs[0] == "all" && r.method == http.MethodGet:
+	case len(segs) == 1 && strings.EqualFold(segs[0], "all") && r.method == http.MethodGet:
 		return http.StatusOK, s.renderSpaces(r), nil
 	case len(segs) == 1:
 		sp := s.st.lookupSpace(segs[0])

@@ -1,0 +1,203 @@
+package octosim
+
+import (
+	"net/http"
+	"strings"
+)
+
+// subResource is one entry of an entity's Links beyond Self, its child
+// collections and its owned singletons (see links), and, unless it points
+// through another entity or is served elsewhere, the nested route the link
+// names: /{owner}/{id}/{Sub}.
+type subResource struct {
+	// Owner is the collection whose entities carry the link.
+	Owner string
+	// Link is the Links key ("Releases").
+	Link string
+	// Sub is the path segment below the entity ("releases"); empty with
+	// Through for a link to the related entity itself.
+	Sub string
+	// Query is the URI template suffix of the link ("{?skip,take}").
+	Query string
+	// Through, if set, makes the link point below another entity:
+	// /{Through.Coll}/{doc[Through.Field]}/{Sub}.
+	Through *linkThrough
+	// List answers the route with the entities of another collection that
+	// refer to the owner.
+	List *subList
+	// Doc answers the route with a computed document.
+	Doc func(s *Server, sp *space, owner map[string]any) any
+	// External marks a route served by its own handler, outside this
+	// table (deployment settings, triggers, logo).
+	External bool
+}
+
+type linkThrough struct{ Coll, Field string }
+
+// subList selects the entities of Coll whose Field holds (or, for arrays,
+// contains) the owner's ID; Array answers a bare array instead of a page.
+type subList struct {
+	Coll, Field string
+	Array       bool
+}
+
+// machineQuery is the query part of machine list templates on current
+// servers.
+const machineQuery = "{?skip,take,name,ids,partialName,roles,isDisabled,healthStatuses,commStyles,tenantIds,tenantTags,environmentIds,thumbprint,deploymentId,shellNames,deploymentTargetTypes}"
+
+// subResources are the links and nested routes of real 2024–2025 payloads
+// that are not derived from the registry's parent/child structure.
+var subResources = []subResource{
+	{Owner: "projects", Link: "Releases", Sub: "releases", Query: "{/version}{?skip,take,searchByVersion}", List: &subList{Coll: "releases", Field: "ProjectId"}},
+	{Owner: "projects", Link: "RunbookSnapshots", Sub: "runbookSnapshots", Query: "{/name}{?skip,take,searchByName}", List: &subList{Coll: "runbookSnapshots", Field: "ProjectId"}},
+	{Owner: "projects", Link: "Summary", Sub: "summary", Doc: projectSummary},
+	{Owner: "projects", Link: "Progression", Sub: "progression", Query: "{?aggregate}", Doc: projectProgression},
+	{Owner: "projects", Link: "Triggers", Sub: "triggers", Query: "{?skip,take,partialName,triggerActionType,triggerActionCategory,runbooks}", External: true},
+	{Owner: "projects", Link: "DeploymentSettings", Sub: "deploymentsettings", External: true},
+	{Owner: "projects", Link: "Logo", Sub: "logo", External: true},
+	{Owner: "projectgroups", Link: "Projects", Sub: "projects", List: &subList{Coll: "projects", Field: "ProjectGroupId"}},
+	{Owner: "lifecycles", Link: "Projects", Sub: "projects", List: &subList{Coll: "projects", Field: "LifecycleId", Array: true}},
+	{Owner: "workerpools", Link: "Workers", Sub: "workers", Query: "{?skip,take}", List: &subList{Coll: "workers", Field: "WorkerPoolIds"}},
+	{Owner: "environments", Link: "Machines", Sub: "machines", Query: machineQuery, List: &subList{Coll: "machines", Field: "EnvironmentIds"}},
+	{Owner: "channels", Link: "Releases", Sub: "releases", Query: "{?skip,take,searchByVersion}", List: &subList{Coll: "releases", Field: "ChannelId"}},
+	{Owner: "channels", Link: "Project", Through: &linkThrough{Coll: "projects", Field: "ProjectId"}},
+	{Owner: "runbooks", Link: "Project", Through: &linkThrough{Coll: "projects", Field: "ProjectId"}},
+	{Owner: "runbooks", Link: "RunbookSnapshots", Sub: "runbookSnapshots", Query: "{/name}{?skip,take,searchByName}", List: &subList{Coll: "runbookSnapshots", Field: "RunbookId"}},
+	{Owner: "runbooks", Link: "RunbookSnapshotTemplate", Sub: "runbookSnapshotTemplate", Through: &linkThrough{Coll: "runbookProcesses", Field: "RunbookProcessId"}},
+	{Owner: "runbookProcesses", Link: "RunbookSnapshotTemplate", Sub: "runbookSnapshotTemplate", Doc: runbookSnapshotTemplate},
+	{Owner: "runbookProcesses", Link: "Runbook", Through: &linkThrough{Coll: "runbooks", Field: "RunbookId"}},
+	{Owner: "deploymentprocesses", Link: "Template", Sub: "template", Query: "{?channel,releaseId}", Doc: deploymentProcessTemplate},
+}
+
+// subResourceLinks adds the table's links of doc to l.
+func (s *Server) subResourceLinks(sp *space, spec *collSpec, doc map[string]any, self string, l map[string]any) {
+	for _, sr := range subResources {
+		if sr.Owner != spec.Name {
+			continue
+		}
+		base := self
+		if sr.Through != nil {
+			id := str(doc[sr.Through.Field])
+			if id == "" {
+				continue
+			}
+			base = "/api/" + sp.id() + "/" + sr.Through.Coll + "/" + id
+		}
+		p := base
+		if sr.Sub != "" {
+			p += "/" + sr.Sub
+		}
+		l[sr.Link] = p + sr.Query
+	}
+}
+
+// findSubResource returns the route entry for /{owner}/{id}/{sub}.
+func findSubResource(owner, sub string) *subResource {
+	for i := range subResources {
+		sr := &subResources[i]
+		if sr.Owner == owner && sr.Through == nil && !sr.External && strings.EqualFold(sr.Sub, sub) {
+			return sr
+		}
+	}
+	return nil
+}
+
+// serveSubResource answers GET of a table route.
+func (s *Server) serveSubResource(r *request, sp *space, sr *subResource, owner map[string]any) (int, any, error) {
+	if r.method != http.MethodGet {
+		return 0, nil, methodNotAllowed(r.method, r.path)
+	}
+	if sr.Doc != nil {
+		return http.StatusOK, sr.Doc(s, sp, owner), nil
+	}
+	target := lookupColl(sr.List.Coll)
+	id := str(owner["Id"])
+	var items []map[string]any
+	for _, d := range s.selected(r, sp, target, nil) {
+		if anyValueIn(d[sr.List.Field], map[string]bool{strings.ToLower(id): true}) {
+			items = append(items, s.render(sp, target, d, false))
+		}
+	}
+	if sr.List.Array {
+		if items == nil {
+			items = []map[string]any{}
+		}
+		return http.StatusOK, items, nil
+	}
+	return http.StatusOK, page(r, target.ItemType, items), nil
+}
+
+// projectSummary is GET /projects/{id}/summary.
+func projectSummary(s *Server, sp *space, p map[string]any) any {
+	hasRunbooks := false
+	for _, rb := range sp.coll("runbooks").all() {
+		if strings.EqualFold(str(rb["ProjectId"]), str(p["Id"])) {
+			hasRunbooks = true
+		}
+	}
+	proc := sp.coll("deploymentprocesses").get(str(p["DeploymentProcessId"]))
+	return map[string]any{"HasRunbooks": hasRunbooks, "HasDeploymentProcess": proc != nil && len(asSlice(proc["Steps"])) > 0}
+}
+
+// projectProgression is GET /projects/{id}/progression: the environments
+// of the project's lifecycle (every environment when the lifecycle has no
+// phases) and, since the simulator deploys nothing, no releases.
+func projectProgression(s *Server, sp *space, p map[string]any) any {
+	envIDs := map[string]bool{}
+	if lc := sp.coll("lifecycles").get(str(p["LifecycleId"])); lc != nil {
+		for _, ph := range asSlice(lc["Phases"]) {
+			m, _ := ph.(map[string]any)
+			for _, e := range append(strs(m["AutomaticDeploymentTargets"]), strs(m["OptionalDeploymentTargets"])...) {
+				envIDs[strings.ToLower(e)] = true
+			}
+		}
+	}
+	envs := []any{}
+	for _, e := range sp.coll("environments").all() {
+		if len(envIDs) == 0 || envIDs[strings.ToLower(str(e["Id"]))] {
+			envs = append(envs, map[string]any{"Id": e["Id"], "Name": e["Name"]})
+		}
+	}
+	return map[string]any{
+		"Environments": envs, "ChannelEnvironments": map[string]any{}, "LifecycleEnvironments": map[string]any{},
+		"Releases": []any{}, "Links": map[string]any{},
+	}
+}
+
+// deploymentProcessTemplate is GET /deploymentprocesses/{id}/template: what
+// a new release of the process would need.
+func deploymentProcessTemplate(s *Server, sp *space, proc map[string]any) any {
+	return map[string]any{
+		"DeploymentProcessId": proc["Id"], "LastReleaseVersion": nil, "NextVersionIncrement": "0.0.1",
+		"VersioningPackageStepName": nil, "VersioningPackageReferenceName": nil,
+		"Packages": processPackages(proc), "GitResources": []any{}, "Links": map[string]any{},
+	}
+}
+
+// runbookSnapshotTemplate is GET /runbookProcesses/{id}/runbookSnapshotTemplate.
+func runbookSnapshotTemplate(s *Server, sp *space, proc map[string]any) any {
+	return map[string]any{
+		"RunbookProcessId": proc["Id"], "RunbookId": proc["RunbookId"], "NextNameIncrement": "Snapshot 1",
+		"Packages": processPackages(proc), "GitResources": []any{}, "Links": map[string]any{},
+	}
+}
+
+// processPackages lists the package references of a process as release
+// template packages.
+func processPackages(proc map[string]any) []any {
+	out := []any{}
+	for _, st := range asSlice(proc["Steps"]) {
+		sm, _ := st.(map[string]any)
+		for _, a := range asSlice(sm["Actions"]) {
+			am, _ := a.(map[string]any)
+			for _, p := range asSlice(am["Packages"]) {
+				pm, _ := p.(map[string]any)
+				out = append(out, map[string]any{
+					"ActionName": am["Name"], "StepName": sm["Name"], "PackageReferenceName": pm["Name"],
+					"PackageId": pm["PackageId"], "FeedId": pm["FeedId"], "IsResolvable": true,
+				})
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,109 @@
+package octosim
+
+import (
+	"strconv"
+	"strings"
+)
+
+// ConformanceVersions are the Octopus Server versions the simulator's
+// conformance tests (and any test that wants to cover both response
+// shapes) run against: a 2024 LTS-era server and a current 2025 one.
+var ConformanceVersions = []string{"2024.4.7142", "2025.4.3210"}
+
+// versionAtLeast reports whether version v ("2025.2.9876") is at least
+// major.minor. An unparsable version counts as current.
+func versionAtLeast(v string, major, minor int) bool {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return true
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return true
+	}
+	return ma > major || ma == major && mi >= minor
+}
+
+// versionedShape is a field whose JSON shape changed between server
+// versions. From SinceMajor.SinceMinor ("2025.1") on the server answers
+// the newer shape; writes are stored, and reads answered, in the shape of the
+// version the simulator reports.
+type versionedShape struct {
+	// Coll is the API collection.
+	Coll string
+	// Path reaches the objects concerned, as in schema.Ref.Path.
+	Path string
+	// SinceMajor and SinceMinor are the first version with the newer shape.
+	SinceMajor, SinceMinor int
+	// Newer and Older convert one object in place.
+	Newer, Older func(map[string]any)
+}
+
+// versionedShapes: retention policies. Servers before 2025.1 answer
+// lifecycle and phase retention as {QuantityToKeep, ShouldKeepForever,
+// Unit}; later ones add Strategy ("Default", "Count", "Forever"). Runbook
+// run retention was {QuantityToKeep, ShouldKeepForever} and became
+// {Strategy, QuantityToKeep, Unit} (ShouldKeepForever kept for old
+// clients) with the centralised runbook retention of late 2025. The exact
+// releases are estimates from the public clients (go-octopusdeploy's
+// RetentionPeriod and RunbookRetentionPolicy read both shapes).
+var versionedShapes = []versionedShape{
+	{Coll: "lifecycles", Path: "ReleaseRetentionPolicy", SinceMajor: 2025, SinceMinor: 1, Newer: retentionNewer(false), Older: retentionOlder(false)},
+	{Coll: "lifecycles", Path: "TentacleRetentionPolicy", SinceMajor: 2025, SinceMinor: 1, Newer: retentionNewer(false), Older: retentionOlder(false)},
+	{Coll: "lifecycles", Path: "Phases/*/ReleaseRetentionPolicy", SinceMajor: 2025, SinceMinor: 1, Newer: retentionNewer(false), Older: retentionOlder(false)},
+	{Coll: "lifecycles", Path: "Phases/*/TentacleRetentionPolicy", SinceMajor: 2025, SinceMinor: 1, Newer: retentionNewer(false), Older: retentionOlder(false)},
+	{Coll: "runbooks", Path: "RunRetentionPolicy", SinceMajor: 2025, SinceMinor: 4, Newer: retentionNewer(true), Older: retentionOlder(true)},
+}
+
+// retentionNewer fills Strategy (and, for runbooks, Unit) from the older
+// fields.
+func retentionNewer(runbook bool) func(map[string]any) {
+	return func(m map[string]any) {
+		forever, _ := m["ShouldKeepForever"].(bool)
+		switch {
+		case str(m["Strategy"]) == "Forever":
+			m["ShouldKeepForever"] = true
+		case str(m["Strategy"]) != "":
+		case forever:
+			m["Strategy"] = "Forever"
+		default:
+			m["Strategy"] = "Count"
+		}
+		if _, ok := m["ShouldKeepForever"]; !ok {
+			m["ShouldKeepForever"] = str(m["Strategy"]) == "Forever"
+		}
+		if runbook && str(m["Unit"]) == "" {
+			m["Unit"] = "Items"
+		}
+	}
+}
+
+// retentionOlder drops the newer fields, keeping ShouldKeepForever in
+// line with a Strategy the client sent.
+func retentionOlder(runbook bool) func(map[string]any) {
+	return func(m map[string]any) {
+		if st := str(m["Strategy"]); st != "" {
+			m["ShouldKeepForever"] = st == "Forever"
+		}
+		delete(m, "Strategy")
+		if runbook {
+			delete(m, "Unit")
+		}
+	}
+}
+
+// shapeForVersion brings a document about to be stored into the shape of
+// the server's version.
+func (s *Server) shapeForVersion(spec *collSpec, doc map[string]any) {
+	for _, vs := range versionedShapes {
+		if vs.Coll != spec.Name {
+			continue
+		}
+		conv := vs.Older
+		if versionAtLeast(s.version, vs.SinceMajor, vs.SinceMinor) {
+			conv = vs.Newer
+		}
+		forEachObject(doc, strings.Split(vs.Path, "/"), conv)
+	}
+}
