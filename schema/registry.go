@@ -105,6 +105,83 @@ type Ref struct {
 	// referred-to entity and differs per instance, so it is volatile in a
 	// bundle and filled in by the writer when absent.
 	Stamp *Stamp
+
+	// The fields below drive transform's cascade when a referred-to entity
+	// is dropped (see package transform) and the reference check.
+
+	// Restricts marks a reference list that narrows where its holder
+	// applies (a variable's Environment scope, a step's Channels, an
+	// account's TenantIds): an empty list means "everywhere", so removing
+	// the last entry would widen the holder. When a cascade empties it, the
+	// holder "lost its scope" and the rules' lost-scope policy decides
+	// (drop, unscope, re-scope, error). Lists that exclude (a step's
+	// ExcludedEnvironments) are not restrictions: their entries are simply
+	// removed.
+	Restricts bool
+	// Holder is the path (as in Path, a prefix of it) of the element that
+	// a restriction or an OnDrop applies to: "Variables/*",
+	// "Steps/*/Actions/*", "Phases/*"; empty means the entity itself (or
+	// the item of a Many file).
+	Holder string
+	// Group joins restrictions of one holder that together form one scope
+	// dimension (a phase's automatic and optional targets, a role's
+	// projects and project groups): the holder loses that dimension only
+	// when every list of the group is empty.
+	Group string
+	// OmitEmpty removes the field when a cascade leaves its list empty
+	// (a variable's scope dimensions are absent rather than empty).
+	OmitEmpty bool
+	// OnDrop says what happens when the target of this reference is
+	// dropped: "" removes the reference (an array element, a map key, a
+	// single field), OnDropHolder removes the holder (a channel whose
+	// lifecycle is dropped, a variable whose account is dropped),
+	// OnDropError makes it an error naming the entity and field (a
+	// project's lifecycle, a step's worker pool).
+	OnDrop string
+	// Distinct is the path of a sequence ("Phases") across whose elements
+	// a value of this reference may appear once; after a merge a repeated
+	// value is kept where the merge target already was (else last).
+	Distinct string
+}
+
+// Values of Ref.OnDrop.
+const (
+	// OnDropHolder removes the holder of a reference to a dropped entity.
+	OnDropHolder = "holder"
+	// OnDropError makes a reference to a dropped entity an error.
+	OnDropError = "error"
+)
+
+// Container is an array whose elements hold a list of items and disappear
+// when a cascade removes the last item (a step whose actions are all
+// gone). With Path empty the container is the entity itself (a lifecycle
+// whose phases are all gone): an entity left empty is dropped or is an
+// error, as the rules say, because an empty list would widen it (a
+// lifecycle with no phases allows every environment).
+type Container struct {
+	// Path reaches the container elements ("Steps/*"); empty for the entity.
+	Path string
+	// Items is the field of the container holding the item list ("Actions").
+	Items string
+}
+
+// ValueSpec says where a variable container kind keeps its values, so
+// transform rules can set values by name and scope. Either Items (an array
+// of value objects) or Template (nested maps keyed by scope) is set.
+type ValueSpec struct {
+	// Items is the path of the array of value objects ("Variables").
+	Items string
+	// Name, Value and Sensitive are fields of a value object.
+	Name, Value, Sensitive string
+	// Scope is the field holding a dimension → names map ("Scope").
+	Scope string
+	// ScopeFields maps further scope dimensions to fields of a value object
+	// holding one name or a list of names ({"Project": "ProjectId"}).
+	ScopeFields map[string]string
+	// Template is a slash path of map keys, each either a literal, "{Name}"
+	// (the value's name) or "{Dimension}" (a scope key):
+	// "ProjectVariables/{Project}/Variables/{Environment}/{Name}".
+	Template string
 }
 
 // Stamp says which sibling field of a reference records which field of the
@@ -229,6 +306,20 @@ type Kind struct {
 	// modules are library variable sets, and IncludedLibraryVariableSetIds
 	// refers to both.
 	IndexAs string
+	// TagRefs are fields holding canonical tenant tag names ("TagSet/Tag"):
+	// not server IDs (so export and apply leave them alone), but they refer
+	// to a tag set, and transform's cascade and rule selection (`tag:`)
+	// follow them. Restricts/Holder/OmitEmpty as in Refs.
+	TagRefs []Ref
+	// Containers are the kind's arrays (or the entity itself) that vanish
+	// when a cascade empties them (see Container).
+	Containers []Container
+	// Values locate the kind's variable values for transform's value
+	// rules; empty for kinds that hold none.
+	Values []ValueSpec
+	// ItemName is the field naming the items of a Many file in reports and
+	// rule selectors ("UserRoleId").
+	ItemName string
 }
 
 // IsSingleton reports whether the kind has no name of its own: one per owner.
