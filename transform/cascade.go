@@ -347,6 +347,49 @@ func containsAny(list []any, s string) bool {
 	return false
 }
 
+// holderKeys returns the holders' keys in document order (array indices
+// compared as numbers).
+func (w *rewriter) holderKeys() []string {
+	ats := make([][]string, 0, len(w.holders))
+	for _, h := range w.holders {
+		ats = append(ats, h.at)
+	}
+	sort.Slice(ats, func(i, j int) bool { return lessPath(ats[i], ats[j]) })
+	keys := make([]string, len(ats))
+	for i, at := range ats {
+		keys[i] = schema.Pointer(at)
+	}
+	return keys
+}
+
+// lessPath orders paths segment by segment, numbers numerically.
+func lessPath(a, b []string) bool {
+	for k := 0; k < len(a) && k < len(b); k++ {
+		if a[k] == b[k] {
+			continue
+		}
+		ai, e1 := strconv.Atoi(a[k])
+		bi, e2 := strconv.Atoi(b[k])
+		if e1 == nil && e2 == nil {
+			return ai < bi
+		}
+		return a[k] < b[k]
+	}
+	return len(a) < len(b)
+}
+
+// holderRefs returns the kind's restricting references (and tag
+// references) whose holder is holderPath.
+func (w *rewriter) holderRefs(holderPath string) []schema.Ref {
+	var out []schema.Ref
+	for _, r := range append(restricting(w.x.kind.Refs), restricting(w.x.kind.TagRefs)...) {
+		if r.Holder == holderPath {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // holderName names a holder for reports and lost-scope selectors.
 func (w *rewriter) holderName(h *holder) string {
 	if len(h.at) == w.prefix && !w.x.kind.Many {
@@ -375,12 +418,7 @@ func (w *rewriter) label(h *holder) string {
 // restriction lost all its entries, and reports narrowed ones.
 func (w *rewriter) lostScope() *fate {
 	e, x := w.e, w.x
-	keys := make([]string, 0, len(w.holders))
-	for k := range w.holders {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, key := range keys {
+	for _, key := range w.holderKeys() {
 		h := w.holders[key]
 		if h.removeCause != "" {
 			continue
@@ -424,27 +462,40 @@ func (w *rewriter) lostScope() *fate {
 			h.removeCause, h.removeWhy = pos, why
 		case LostUnscope, LostRescope:
 			m, _ := getAt(w.doc, h.at).(map[string]any)
-			var set []string
+			cleared := 0
 			for _, d := range lost {
-				placed := false
 				for _, ref := range d.refs {
-					rel := strings.Split(ref.Path, "/")[segCount(ref.Holder):]
-					var names []string
-					if do == LostRescope && !placed {
-						names = r.OnLostScope.To[ref.To]
+					if do == LostRescope && len(r.OnLostScope.To[ref.To]) > 0 {
+						continue // set below
 					}
-					if len(names) > 0 {
-						placed = true
-						set = append(set, fmt.Sprintf("%s=%s", d.name, strings.Join(names, ",")))
+					setList(m, strings.Split(ref.Path, "/")[segCount(ref.Holder):], nil, ref)
+					cleared++
+				}
+			}
+			var set []string
+			if do == LostRescope {
+				// The new scope, in every dimension the rule names (the
+				// holder may not have been scoped in it before).
+				placed := map[string]bool{}
+				for _, ref := range w.holderRefs(lost[0].refs[0].Holder) {
+					names := r.OnLostScope.To[ref.To]
+					if len(names) == 0 || placed[dimName(ref)] {
+						continue
 					}
-					setList(m, rel, names, ref)
+					placed[dimName(ref)] = true
+					setList(m, strings.Split(ref.Path, "/")[segCount(ref.Holder):], names, ref)
+					set = append(set, fmt.Sprintf("%s=%s", ref.To, strings.Join(names, ",")))
+				}
+				if len(set) == 0 {
+					e.errorf(x, h.at, "%s %s, and the rescope rule %s names no dimension it has (%s)", name, why, pos, strings.Join(sortedKeys(r.OnLostScope.To), ", "))
+					continue
 				}
 			}
 			act, detail := ActUnscoped, why+"; now applies everywhere in that dimension"
 			if do == LostRescope {
 				act, detail = ActRescoped, why+"; now "+strings.Join(set, " ")
-				if len(set) < len(lost) {
-					detail += " (other lost dimensions cleared)"
+				if cleared > 0 {
+					detail += " (other lost dimensions cleared, as the rule says)"
 				}
 			}
 			e.changes = append(e.changes, Change{Action: act, Kind: x.kind.Name, Path: x.path, Element: w.label(h), Detail: detail, Rule: pos})
@@ -549,7 +600,8 @@ func (w *rewriter) dedupe() {
 // holder drops the entity.
 func (w *rewriter) removeHolders() *fate {
 	var ats [][]string
-	for _, h := range w.holders {
+	for _, key := range w.holderKeys() {
+		h := w.holders[key]
 		if h.removeCause == "" {
 			continue
 		}
