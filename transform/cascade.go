@@ -218,6 +218,7 @@ func (w *rewriter) refFunc(tags bool) schema.RefFunc {
 			return schema.Drop, nil
 		}
 		nn := f.to + rest
+		w.cause = f.rule
 		if strings.HasSuffix(ref.Path, "~") {
 			if parent, ok := getAt(w.doc, at[:len(at)-1]).(map[string]any); ok {
 				if _, clash := parent[nn]; clash {
@@ -426,7 +427,7 @@ func (w *rewriter) lostScope() *fate {
 		var lost []*dim
 		for _, n := range h.order {
 			d := h.dims[n]
-			if d.before > 0 && d.after == 0 && len(d.removed) > 0 {
+			if d.before > 0 && d.after == 0 {
 				lost = append(lost, d)
 			} else if len(d.removed) > 0 {
 				e.changes = append(e.changes, Change{Action: ActRescoped, Kind: x.kind.Name, Path: x.path, Element: w.label(h),
@@ -439,8 +440,15 @@ func (w *rewriter) lostScope() *fate {
 		var lostNames []string
 		cause := ""
 		for _, d := range lost {
-			lostNames = append(lostNames, fmt.Sprintf("%s (%s)", d.name, quoteList(d.removed)))
+			if len(d.removed) > 0 {
+				lostNames = append(lostNames, fmt.Sprintf("%s (%s)", d.name, quoteList(d.removed)))
+			} else {
+				lostNames = append(lostNames, d.name+" (merged into another element)")
+			}
 			cause = d.cause
+		}
+		if cause == "" {
+			cause = w.cause
 		}
 		why := "lost its whole " + strings.Join(lostNames, " and ") + " scope"
 		name := w.holderName(h)

@@ -312,6 +312,15 @@ func (e *engine) selectEntities() error {
 				}
 				e.fates[k] = &fate{to: rn.To, rule: r.Pos}
 				e.used[r]++
+				// Names the entity provides under its own name (a
+				// project as a process owner) are renamed with it.
+				if m, ok := x.doc.(map[string]any); ok {
+					for _, p := range x.kind.ProvidedNames(m, x.names) {
+						if p.Name == k.Name {
+							e.vdrops[p] = &fate{to: rn.To, rule: r.Pos}
+						}
+					}
+				}
 			}
 		case r.Merge != nil:
 			mg := r.Merge
