@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/octobundle/octobundle/bundles"
@@ -101,10 +99,6 @@ func Transform(in *bundles.Bundle, files []*RuleFile, opt Options) (*bundles.Bun
 	rep := e.report
 	if err != nil {
 		rep.Errors = append(rep.Errors, Message{Text: err.Error()})
-	}
-	for r, n := range e.used {
-		_ = r
-		_ = n
 	}
 	for _, r := range e.rules {
 		if e.used[r] == 0 {
@@ -530,7 +524,3 @@ func (e *engine) errorf(x *ent, at []string, format string, a ...any) {
 	}
 	e.errs = append(e.errs, Message{Path: x.path, Field: field, Text: fmt.Sprintf(format, a...)})
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
-
-func sortStrings(s []string) []string { sort.Strings(s); return s }

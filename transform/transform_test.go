@@ -84,11 +84,7 @@ func doc(t *testing.T, b *bundles.Bundle, kind string, names ...string) map[stri
 }
 
 func strs(v any) []string {
-	out := []string{}
-	for _, x := range asStrings(v) {
-		out = append(out, x)
-	}
-	return out
+	return append([]string{}, asStrings(v)...)
 }
 
 // action returns the action named name of a process document, or nil.

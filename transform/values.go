@@ -130,9 +130,7 @@ func valueScope(vm map[string]any, vs schema.ValueSpec) map[string][]string {
 	out := map[string][]string{}
 	if sc, ok := vm[vs.Scope].(map[string]any); ok {
 		for d, v := range sc {
-			for _, s := range asStrings(v) {
-				out[d] = append(out[d], s)
-			}
+			out[d] = append(out[d], asStrings(v)...)
 		}
 	}
 	for d, f := range vs.ScopeFields {
