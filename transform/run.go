@@ -26,9 +26,13 @@ func ReadRuleFile(path string) (*RuleFile, error) {
 // Run reads the bundle at in (a directory or .tar.zst), applies the rule
 // files at rulePaths in order, and writes the result to out (a directory or
 // .tar.zst, written to a temporary sibling and renamed into place, so out
-// never holds a partial bundle). Nothing is written when the transform
-// fails; the report says why.
+// never holds a partial bundle). out must not exist: transform never
+// replaces or deletes a file it did not write. Nothing is written when the
+// transform fails; the report says why.
 func Run(in, out string, rulePaths []string, opt Options) (*Report, error) {
+	if _, err := os.Lstat(out); err == nil {
+		return nil, fmt.Errorf("%s already exists; transform writes a new bundle and never replaces one (remove it or choose another --out)", out)
+	}
 	files := make([]*RuleFile, 0, len(rulePaths))
 	for _, p := range rulePaths {
 		f, err := ReadRuleFile(p)

@@ -464,6 +464,11 @@ func TestSelection(t *testing.T) {
 			}
 			eq(t, "Acme link", strs(doc(t, out, schema.Tenant, "Acme Corp")["ProjectEnvironments"].(map[string]any)["OctoFX Classic"]), []string{"Production", "Staging"})
 		}},
+		{"drop a tag set", "- drop: {kind: TagSet, name: Tier}", func(t *testing.T, out *bundles.Bundle, _ *Report) {
+			eq(t, "Acme Corp tags", strs(doc(t, out, schema.Tenant, "Acme Corp")["TenantTags"]), []string{"Region/East"})
+			// Values scoped only to Tier tags lose their scope: dropped.
+			eq(t, "OctoFX.Features.RealTimeRates", values(doc(t, out, schema.ProjectVariables, "OctoFX"), "OctoFX.Features.RealTimeRates"), []string(nil))
+		}},
 		{"apply policy per kind", "- applyPolicy: {kind: Account, policy: exist}\n- applyPolicy: {kind: ActionTemplate, policy: skip}\n- applyPolicy: {kind: Lifecycle, policy: exact}", func(t *testing.T, out *bundles.Bundle, _ *Report) {
 			p, _ := out.ApplyPolicy()
 			eq(t, "kinds", p.Kinds, map[string]schema.Policy{"Account": "exist", "ActionTemplate": "skip", "Lifecycle": "exact"})
