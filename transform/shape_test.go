@@ -41,7 +41,7 @@ func TestNewTenantVariablesShapeIsData(t *testing.T) {
 	}
 	e := &engine{
 		fates: map[schema.ScopedName]*fate{
-			{Kind: schema.Environment, Name: "Development"}:  {drop: true, rule: "r.yaml:3"},
+			{Kind: schema.Environment, Name: "Development"}: {drop: true, rule: "r.yaml:3"},
 			{Kind: schema.Project, Name: "Customer Portal"}: {drop: true, rule: "r.yaml:4"},
 		},
 		vdrops: map[schema.ScopedName]*fate{}, used: map[*Rule]int{}, report: &Report{},
