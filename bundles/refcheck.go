@@ -28,14 +28,15 @@ func (p RefProblem) String() string {
 
 // refIndex holds what a bundle's references may resolve to.
 type refIndex struct {
-	names   map[schema.ScopedName]bool
-	carried map[string]bool // kinds with at least one entity in the bundle
-	tags    map[string]map[string]bool
-	policy  *ApplyPolicy
+	names    map[schema.ScopedName]bool
+	carried  map[string]bool // kinds with at least one entity in the bundle
+	tags     map[string]map[string]bool
+	tagKinds map[string]bool // kinds holding tags (tag sets)
+	policy   *ApplyPolicy
 }
 
 func indexBundle(entries []Entry, policy *ApplyPolicy) *refIndex {
-	ix := &refIndex{names: map[schema.ScopedName]bool{}, carried: map[string]bool{}, tags: map[string]map[string]bool{}, policy: policy}
+	ix := &refIndex{names: map[schema.ScopedName]bool{}, carried: map[string]bool{}, tags: map[string]map[string]bool{}, tagKinds: map[string]bool{}, policy: policy}
 	for _, e := range entries {
 		k := e.Kind
 		ix.carried[k.Name] = true
@@ -51,8 +52,8 @@ func indexBundle(entries []Entry, policy *ApplyPolicy) *refIndex {
 			for _, p := range k.ProvidedNames(doc, e.Names) {
 				ix.names[p] = true
 			}
-			if k.Name == schema.TagSet {
-				ix.addTags(e.Names[len(e.Names)-1], doc)
+			if k.TagNames != "" {
+				ix.addTags(k.Name, e.Names[len(e.Names)-1], k.TagNames, doc)
 			}
 		}
 	}
@@ -60,17 +61,12 @@ func indexBundle(entries []Entry, policy *ApplyPolicy) *refIndex {
 }
 
 // addTags records the tags of a tag set ("Set/Tag" canonical names).
-func (ix *refIndex) addTags(set string, doc map[string]any) {
+func (ix *refIndex) addTags(kind, set, namesPath string, doc map[string]any) {
 	m := map[string]bool{}
-	tags, _ := doc["Tags"].([]any)
-	for _, t := range tags {
-		if tm, ok := t.(map[string]any); ok {
-			if n, ok := tm["Name"].(string); ok {
-				m[strings.ToLower(n)] = true
-			}
-		}
-	}
+	k := &schema.Kind{Name: kind, Refs: []schema.Ref{{Path: namesPath}}}
+	_ = k.Visit(doc, func(_ schema.Ref, _ []string, v string) { m[strings.ToLower(v)] = true })
 	ix.tags[strings.ToLower(set)] = m
+	ix.tagKinds[kind] = true
 }
 
 // resolves reports whether a reference to (to, scope, name) resolves in the
@@ -100,8 +96,13 @@ func (ix *refIndex) resolvesTag(tag string) bool {
 	if !ok {
 		return false
 	}
-	if !ix.carried[schema.TagSet] || ix.policy.ProvidedBy(schema.TagSet, set) {
-		return true
+	if len(ix.tagKinds) == 0 {
+		return true // the bundle carries no tag sets: the destination's
+	}
+	for k := range ix.tagKinds {
+		if ix.policy.ProvidedBy(k, set) {
+			return true
+		}
 	}
 	tags, ok := ix.tags[strings.ToLower(set)]
 	return ok && tags[strings.ToLower(name)]

@@ -202,6 +202,7 @@ func init() {
 			Collection: "tagsets", IDPrefix: "TagSets", NameField: "Name",
 			Sets:     []SetSpec{{Path: "Scopes"}},
 			Volatile: []string{"Tags/*/Id"},
+			TagNames: "Tags/*/Name",
 			Order:    10,
 			Policy:   PolicyExact,
 		},

@@ -320,6 +320,10 @@ type Kind struct {
 	// ItemName is the field naming the items of a Many file in reports and
 	// rule selectors ("UserRoleId").
 	ItemName string
+	// TagNames, for a kind whose entities hold tenant tags (tag sets), is
+	// the path of the tag names ("Tags/*/Name"); a tag reference "Set/Tag"
+	// resolves to tag Tag of the entity named Set.
+	TagNames string
 }
 
 // IsSingleton reports whether the kind has no name of its own: one per owner.

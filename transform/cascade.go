@@ -195,35 +195,35 @@ func (w *rewriter) refFunc(tags bool) schema.RefFunc {
 			what = to
 		}
 		if f.drop {
-			w.cause = f.rule
+			w.cause = f.source()
 			switch ref.OnDrop {
 			case schema.OnDropHolder:
 				h := w.holderFor(ref, at)
 				if h.removeCause == "" {
-					h.removeCause, h.removeWhy = f.rule, fmt.Sprintf("it refers to %s %q, which is dropped", what, name)
+					h.removeCause, h.removeWhy = f.source(), fmt.Sprintf("it refers to %s %q, which is dropped", what, name)
 				}
 				return v, nil
 			case schema.OnDropError:
-				e.errorf(x, at, "refers to %s %q, which the rules drop (%s); merge it, leave it to the destination, or drop this too", what, name, f.rule)
+				e.errorf(x, at, "refers to %s %q, which the rules drop (%s); merge it, leave it to the destination, or drop this too", what, name, f.source())
 				return v, nil
 			}
 			if ref.Restricts {
 				d := w.holderFor(ref, at).dim(ref)
 				d.removed = append(d.removed, name+rest)
-				d.cause = f.rule
+				d.cause = f.source()
 			} else {
 				e.changes = append(e.changes, Change{Action: ActRemoved, Kind: x.kind.Name, Path: x.path,
-					Element: bundles.LabelPath(x.doc, at), Detail: fmt.Sprintf("%s %q is dropped", what, name), Rule: f.rule})
+					Element: bundles.LabelPath(x.doc, at), Detail: fmt.Sprintf("%s %q is dropped", what, name), Rule: f.source()})
 			}
 			return schema.Drop, nil
 		}
 		nn := f.to + rest
-		w.cause = f.rule
+		w.cause = f.source()
 		if strings.HasSuffix(ref.Path, "~") {
 			if parent, ok := getAt(w.doc, at[:len(at)-1]).(map[string]any); ok {
 				if _, clash := parent[nn]; clash {
 					e.changes = append(e.changes, Change{Action: ActMerged, Kind: x.kind.Name, Path: x.path,
-						Element: bundles.LabelPath(x.doc, at), Detail: fmt.Sprintf("values for %q dropped: %q already has its own", name, f.to), Rule: f.rule})
+						Element: bundles.LabelPath(x.doc, at), Detail: fmt.Sprintf("values for %q dropped: %q already has its own", name, f.to), Rule: f.source()})
 					return schema.Drop, nil
 				}
 			}
@@ -233,7 +233,7 @@ func (w *rewriter) refFunc(tags bool) schema.RefFunc {
 			h.rewritten = true
 			if f.merge {
 				e.changes = append(e.changes, Change{Action: ActRescoped, Kind: x.kind.Name, Path: x.path,
-					Element: bundles.LabelPath(x.doc, h.at), Detail: fmt.Sprintf("%s %q → %q", dimName(ref), name+rest, nn), Rule: f.rule})
+					Element: bundles.LabelPath(x.doc, h.at), Detail: fmt.Sprintf("%s %q → %q", dimName(ref), name+rest, nn), Rule: f.source()})
 			}
 		}
 		if isRefValue {
@@ -465,7 +465,7 @@ func (w *rewriter) lostScope() *fate {
 			e.errorf(x, h.at, "%s %s", name, why)
 		case LostDrop:
 			if len(h.at) == 0 {
-				return &fate{drop: true, rule: pos, why: why}
+				return &fate{drop: true, rule: pos, why: why, origin: cause}
 			}
 			h.removeCause, h.removeWhy = pos, why
 		case LostUnscope, LostRescope:

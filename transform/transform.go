@@ -36,8 +36,18 @@ type fate struct {
 	provided bool   // references stay; the destination provides it
 	to       string // renamed or merged into
 	merge    bool
-	rule     string // rule position
+	rule     string // rule position ("default" for the built-in policy)
 	why      string // for cascaded drops: what caused it
+	origin   string // for cascaded drops: the user rule that started it
+}
+
+// source returns the user rule behind a fate: its own, or the one that
+// started the cascade that led to it.
+func (f *fate) source() string {
+	if f.origin != "" {
+		return f.origin
+	}
+	return f.rule
 }
 
 // ent is one input entity.
@@ -448,7 +458,7 @@ func (e *engine) dropProvided(x *ent, f *fate) bool {
 	grew := false
 	for _, p := range x.kind.ProvidedNames(m, x.names) {
 		if e.vdrops[p] == nil {
-			e.vdrops[p] = &fate{drop: true, rule: f.rule, why: fmt.Sprintf("%s %q removed", p.Kind, p.Name)}
+			e.vdrops[p] = &fate{drop: true, rule: f.source(), why: fmt.Sprintf("%s %q removed", p.Kind, p.Name)}
 			grew = true
 		}
 	}

@@ -229,7 +229,7 @@ func (e *engine) compilePolicy(p *bundles.ApplyPolicy, docs map[*ent]any) {
 			if e.anyValue(docs, o.In, o.Owner, o.Name) {
 				e.used[r]++
 			}
-			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Detail: fmt.Sprintf("values owned by the destination: %s %s %s%s", orAny(o.In), orAny(o.Owner), orAny(o.Name), scopeText(o.Scope)), Rule: r.Pos})
+			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: bundles.PolicyFile, Detail: fmt.Sprintf("values owned by the destination: %s %s %s%s", orAny(o.In), orAny(o.Owner), orAny(o.Name), scopeText(o.Scope)), Rule: r.Pos})
 		case r.ScopeMismatch != nil:
 			s := r.ScopeMismatch
 			p.ScopeMismatch = append(p.ScopeMismatch, bundles.ScopeRule{Dimension: s.Dimension, Mode: bundles.ScopeMode(s.Mode),
@@ -237,18 +237,18 @@ func (e *engine) compilePolicy(p *bundles.ApplyPolicy, docs map[*ent]any) {
 			if e.anyValue(docs, s.In, s.Owner, s.Name) {
 				e.used[r]++
 			}
-			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Detail: fmt.Sprintf("%s scope mismatch: %s for %s %s %s", s.Dimension, s.Mode, orAny(s.In), orAny(s.Owner), orAny(s.Name)), Rule: r.Pos})
+			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: bundles.PolicyFile, Detail: fmt.Sprintf("%s scope mismatch: %s for %s %s %s", s.Dimension, s.Mode, orAny(s.In), orAny(s.Owner), orAny(s.Name)), Rule: r.Pos})
 		case r.ApplyPolicy != nil:
 			if p.Kinds == nil {
 				p.Kinds = map[string]schema.Policy{}
 			}
 			p.Kinds[r.ApplyPolicy.Kind] = schema.Policy(r.ApplyPolicy.Policy)
 			e.used[r]++
-			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Kind: r.ApplyPolicy.Kind, Detail: "apply policy " + r.ApplyPolicy.Policy, Rule: r.Pos})
+			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: bundles.PolicyFile, Kind: r.ApplyPolicy.Kind, Detail: "apply policy " + r.ApplyPolicy.Policy, Rule: r.Pos})
 		case r.Placeholder != nil:
 			p.Placeholder = *r.Placeholder
 			e.used[r]++
-			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Detail: fmt.Sprintf("placeholder for new sensitive values %q", *r.Placeholder), Rule: r.Pos})
+			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: bundles.PolicyFile, Detail: fmt.Sprintf("placeholder for new sensitive values %q", *r.Placeholder), Rule: r.Pos})
 		case r.Destination != nil:
 			for _, x := range e.ents {
 				if f := e.fates[e.keyIf(x)]; f != nil && f.provided && f.rule == r.Pos {
