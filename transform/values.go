@@ -47,6 +47,14 @@ func (e *engine) values(docs map[*ent]any) error {
 	return nil
 }
 
+// selScope renders a selector's scope: any scope when it has none.
+func selScope(sc map[string][]string) string {
+	if sc == nil {
+		return " (any scope)"
+	}
+	return scopeText(sc)
+}
+
 func scopeText(sc map[string][]string) string {
 	if len(sc) == 0 {
 		return " (unscoped)"
@@ -229,7 +237,7 @@ func (e *engine) compilePolicy(p *bundles.ApplyPolicy, docs map[*ent]any) {
 			if e.anyValue(docs, o.In, o.Owner, o.Name) {
 				e.used[r]++
 			}
-			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: bundles.PolicyFile, Detail: fmt.Sprintf("values owned by the destination: %s %s %s%s", orAny(o.In), orAny(o.Owner), orAny(o.Name), scopeText(o.Scope)), Rule: r.Pos})
+			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: bundles.PolicyFile, Detail: fmt.Sprintf("values owned by the destination: %s %s %s%s", orAny(o.In), orAny(o.Owner), orAny(o.Name), selScope(o.Scope)), Rule: r.Pos})
 		case r.ScopeMismatch != nil:
 			s := r.ScopeMismatch
 			p.ScopeMismatch = append(p.ScopeMismatch, bundles.ScopeRule{Dimension: s.Dimension, Mode: bundles.ScopeMode(s.Mode),
