@@ -101,7 +101,7 @@ func (v value) label() string {
 func values(k *schema.Kind, owner string, doc any) []value {
 	var out []value
 	for _, spec := range k.Values {
-		segs := strings.Split(spec.Path, "/")
+		segs := strings.Split(spec.Walk(), "/")
 		var walk func(node any, i int, at []string)
 		walk = func(node any, i int, at []string) {
 			if i == len(segs) {
@@ -135,14 +135,14 @@ func values(k *schema.Kind, owner string, doc any) []value {
 
 func makeValue(spec schema.ValueSpec, owner string, at []string, node any) value {
 	v := value{spec: spec, at: at, owner: owner, scope: map[string][]string{}}
-	if spec.OwnerKey > 0 && spec.OwnerKey < len(at) {
-		v.set = at[spec.OwnerKey]
+	if spec.OwnerKey() > 0 && spec.OwnerKey() < len(at) {
+		v.set = at[spec.OwnerKey()]
 	}
-	if spec.NameKey > 0 {
-		if spec.NameKey < len(at) {
-			v.name = at[spec.NameKey]
+	if spec.NameKey() > 0 {
+		if spec.NameKey() < len(at) {
+			v.name = at[spec.NameKey()]
 		}
-		for i, dim := range spec.ScopeKeys {
+		for i, dim := range spec.ScopeKeys() {
 			if i < len(at) {
 				v.scope[dim] = []string{at[i]}
 			}
@@ -169,7 +169,7 @@ func destValue(v value, doc, destForm any) any {
 	if destForm == nil {
 		return nil
 	}
-	if v.spec.NameKey > 0 {
+	if v.spec.NameKey() > 0 {
 		return getPath(destForm, v.at)
 	}
 	el := getPath(doc, v.at)
@@ -194,7 +194,7 @@ func destGroups(k *schema.Kind, owner string, destForm any) map[string]bool {
 		return out
 	}
 	for _, d := range values(k, owner, destForm) {
-		out[d.spec.Path+"\x00"+d.group()] = true
+		out[d.spec.Walk()+"\x00"+d.group()] = true
 	}
 	return out
 }
@@ -285,7 +285,7 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 				if existing == nil {
 					existing = destGroups(k, owner, destForm)
 				}
-				if existing[v.spec.Path+"\x00"+v.group()] {
+				if existing[v.spec.Walk()+"\x00"+v.group()] {
 					if _, seen := leaveAlone[v.group()]; !seen {
 						leaveAlone[v.group()] = fmt.Sprintf("%s left alone: the destination has the variable and %s not on the destination (%s)", quoteVar(v), d.Name+" "+strings.Join(missing, ", "), by)
 					}
@@ -294,7 +294,7 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 				mode = bundles.ScopeIgnore // new on the destination: ignore the mismatch
 			}
 			switch {
-			case v.spec.NameKey > 0:
+			case v.spec.NameKey() > 0:
 				// A keyed value (a tenant value per environment) cannot
 				// be rescoped: whatever the mode, it is skipped.
 				edits[i].drop = true
@@ -380,10 +380,10 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 	}
 	if len(leaveAlone) > 0 && destForm != nil {
 		for _, d := range values(k, owner, destForm) {
-			if _, alone := leaveAlone[d.group()]; alone && d.spec.NameKey == 0 {
+			if _, alone := leaveAlone[d.group()]; alone && d.spec.NameKey() == 0 {
 				restore = append(restore, schema.DeepCopy(getPath(destForm, d.at)))
 				restoreAt = d.at[:len(d.at)-1]
-			} else if alone && d.spec.NameKey > 0 {
+			} else if alone && d.spec.NameKey() > 0 {
 				setPath(doc, d.at, schema.DeepCopy(getPath(destForm, d.at)))
 			}
 		}
@@ -397,7 +397,7 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 	}
 	sort.SliceStable(drops, func(i, j int) bool { return lastIndex(drops[i].at) > lastIndex(drops[j].at) })
 	for _, v := range drops {
-		if v.spec.NameKey > 0 {
+		if v.spec.NameKey() > 0 {
 			// Keyed: the key goes, unless the destination's copy was put back.
 			if _, alone := leaveAlone[v.group()]; alone && getPath(destForm, v.at) != nil {
 				continue
@@ -408,7 +408,7 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 			// A scope key left with no values goes too (an environment
 			// key of a tenant project's values names the environment).
 			for j := len(v.at) - 2; j > 0; j-- {
-				if _, isScope := v.spec.ScopeKeys[j]; !isScope {
+				if _, isScope := v.spec.ScopeKeys()[j]; !isScope {
 					continue
 				}
 				if m, ok := getPath(doc, v.at[:j+1]).(map[string]any); ok && len(m) == 0 {

@@ -112,6 +112,84 @@ type Ref struct {
 	// referred-to entity and differs per instance, so it is volatile in a
 	// bundle and filled in by the writer when absent.
 	Stamp *Stamp
+
+	// The fields below drive transform's cascade when a referred-to entity
+	// is dropped (see package transform) and the reference check.
+
+	// Restricts marks a reference list that narrows where its holder
+	// applies (a variable's Environment scope, a step's Channels, an
+	// account's TenantIds): an empty list means "everywhere", so removing
+	// the last entry would widen the holder. When a cascade empties it, the
+	// holder "lost its scope" and the rules' lost-scope policy decides
+	// (drop, unscope, re-scope, error). Lists that exclude (a step's
+	// ExcludedEnvironments) are not restrictions: their entries are simply
+	// removed.
+	Restricts bool
+	// Holder is the path (as in Path, a prefix of it) of the element that
+	// a restriction or an OnDrop applies to: "Variables/*",
+	// "Steps/*/Actions/*", "Phases/*"; empty means the entity itself (or
+	// the item of a Many file).
+	Holder string
+	// Group joins restrictions of one holder that together form one scope
+	// dimension (a phase's automatic and optional targets, a role's
+	// projects and project groups): the holder loses that dimension only
+	// when every list of the group is empty.
+	Group string
+	// OmitEmpty removes the field when a cascade leaves its list empty
+	// (a variable's scope dimensions are absent rather than empty).
+	OmitEmpty bool
+	// OnDrop says what happens when the target of this reference is
+	// dropped: "" removes the reference (an array element, a map key, a
+	// single field), OnDropHolder removes the holder (a channel whose
+	// lifecycle is dropped, a variable whose account is dropped),
+	// OnDropError makes it an error naming the entity and field (a
+	// project's lifecycle, a step's worker pool).
+	OnDrop string
+	// Distinct is the path of a sequence ("Phases") across whose elements
+	// a value of this reference may appear once; after a merge a repeated
+	// value is kept where the merge target already was (else last).
+	Distinct string
+}
+
+// Values of Ref.OnDrop.
+const (
+	// OnDropHolder removes the holder of a reference to a dropped entity.
+	OnDropHolder = "holder"
+	// OnDropError makes a reference to a dropped entity an error.
+	OnDropError = "error"
+)
+
+// Container is an array whose elements hold a list of items and disappear
+// when a cascade removes the last item (a step whose actions are all
+// gone). With Path empty the container is the entity itself (a lifecycle
+// whose phases are all gone): an entity left empty is dropped or is an
+// error, as the rules say, because an empty list would widen it (a
+// lifecycle with no phases allows every environment).
+type Container struct {
+	// Path reaches the container elements ("Steps/*"); empty for the entity.
+	Path string
+	// Items is the field of the container holding the item list ("Actions").
+	Items string
+}
+
+// ValueSpec says where a variable container kind keeps its values, so
+// transform rules can set values by name and scope and apply can check
+// their scopes. Either Items (an array of value objects) or Template
+// (nested maps keyed by scope) is set.
+type ValueSpec struct {
+	// Items is the path of the array of value objects ("Variables").
+	Items string
+	// Name, Value and Sensitive are fields of a value object.
+	Name, Value, Sensitive string
+	// Scope is the field holding a dimension → names map ("Scope").
+	Scope string
+	// ScopeFields maps further scope dimensions to fields of a value object
+	// holding one name or a list of names ({"Project": "ProjectId"}).
+	ScopeFields map[string]string
+	// Template is a slash path of map keys, each either a literal, "{Name}"
+	// (the value's name) or "{Dimension}" (a scope key):
+	// "ProjectVariables/{Project}/Variables/{Environment}/{Name}".
+	Template string
 }
 
 // Stamp says which sibling field of a reference records which field of the
@@ -159,30 +237,6 @@ type Provide struct {
 	// (runbook process actions are "Runbook/Action"; for a top-level kind
 	// the entity's own name: tenant tags are "Tag set/Tag").
 	Qualify bool
-}
-
-// ValueSpec says where a kind holds variable values, which apply checks
-// against the destination per scope dimension (see ScopeDimensions) and
-// the bundle's apply policy (scope-mismatch modes, destination-owned
-// values).
-type ValueSpec struct {
-	// Path reaches the values, as in Ref.Path: "Variables/*" for an array
-	// of variables, "ProjectVariables/*/Variables/*/*" for values keyed by
-	// project, environment and template.
-	Path string
-	// NameKey, when positive, is the index of the path segment whose map
-	// key names the value (a tenant variable's template); zero means each
-	// value is an object with a Name field and a Scope object mapping
-	// dimensions to entries.
-	NameKey int
-	// OwnerKey, when positive, is the index of the path segment whose map
-	// key names the set the value belongs to within the entity (the
-	// project or library variable set of a tenant value).
-	OwnerKey int
-	// ScopeKeys maps indexes of path segments whose map keys are scope
-	// entries to their dimension (a tenant project value's environment).
-	// A keyed value cannot be rescoped or unscoped, only kept or skipped.
-	ScopeKeys map[int]string
 }
 
 // ScopeDimension is one key of a variable value's scope: what its entries
@@ -292,9 +346,6 @@ type Kind struct {
 	Sensitive []Secret
 	// Provides are the scoped names the kind contributes (actions, templates).
 	Provides []Provide
-	// Values are where the kind holds variable values (project and library
-	// variable sets, tenant variables), checked per scope dimension by apply.
-	Values []ValueSpec
 	// Order is the kind's place in the sync order; lower goes first.
 	Order int
 	// Deferred fields are written in a second pass at DeferredOrder, once
@@ -320,6 +371,26 @@ type Kind struct {
 	// modules are library variable sets, and IncludedLibraryVariableSetIds
 	// refers to both.
 	IndexAs string
+	// TagRefs are fields holding canonical tenant tag names ("TagSet/Tag"):
+	// not server IDs (so export and apply leave them alone), but they refer
+	// to a tag set, and transform's cascade and rule selection (`tag:`)
+	// follow them. Restricts/Holder/OmitEmpty as in Refs.
+	TagRefs []Ref
+	// Containers are the kind's arrays (or the entity itself) that vanish
+	// when a cascade empties them (see Container).
+	Containers []Container
+	// Values locate the kind's variable values: transform's value rules set
+	// them, and apply checks them per scope dimension against the
+	// destination and the bundle's apply policy. Empty for kinds that hold
+	// none.
+	Values []ValueSpec
+	// ItemName is the field naming the items of a Many file in reports and
+	// rule selectors ("UserRoleId").
+	ItemName string
+	// TagNames, for a kind whose entities hold tenant tags (tag sets), is
+	// the path of the tag names ("Tags/*/Name"); a tag reference "Set/Tag"
+	// resolves to tag Tag of the entity named Set.
+	TagNames string
 }
 
 // IsSingleton reports whether the kind has no name of its own: one per owner.
@@ -483,3 +554,71 @@ func register(kinds ...*Kind) {
 // GlobalVolatile are dropped from every entity at every depth where they
 // appear as top-level fields.
 var GlobalVolatile = []string{"Id", "Links", "SpaceId", "LastModifiedOn", "LastModifiedBy"}
+
+// Walk returns the path (as in Ref.Path) that reaches each value:
+// "Variables/*" for Items "Variables", the Template with every placeholder
+// replaced by "*" otherwise.
+func (v ValueSpec) Walk() string {
+	if v.Items != "" {
+		return v.Items + "/*"
+	}
+	segs := strings.Split(v.Template, "/")
+	for i, s := range segs {
+		if isPlaceholder(s) {
+			segs[i] = "*"
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// NameKey is the index, in the Walk path, of the map key that names a
+// Template value; 0 for Items values, which carry a Name field.
+func (v ValueSpec) NameKey() int {
+	for i, s := range v.templateSegs() {
+		if s == "{Name}" {
+			return i
+		}
+	}
+	return 0
+}
+
+// OwnerKey is the index, in the Walk path, of the map key naming the set
+// a Template value belongs to within the entity (the {Project} or
+// {LibraryVariableSet} of a tenant value); 0 when there is none.
+func (v ValueSpec) OwnerKey() int {
+	for i, s := range v.templateSegs() {
+		if isPlaceholder(s) && s != "{Name}" && LookupDimension(s[1:len(s)-1]) == nil {
+			return i
+		}
+	}
+	return 0
+}
+
+// ScopeKeys maps the indexes, in the Walk path, of map keys that are scope
+// entries to their dimension (a tenant project value's {Environment}). A
+// keyed value cannot be rescoped or unscoped, only kept or skipped.
+func (v ValueSpec) ScopeKeys() map[int]string {
+	var out map[int]string
+	for i, s := range v.templateSegs() {
+		if isPlaceholder(s) {
+			if d := LookupDimension(s[1 : len(s)-1]); d != nil {
+				if out == nil {
+					out = map[int]string{}
+				}
+				out[i] = d.Name
+			}
+		}
+	}
+	return out
+}
+
+func (v ValueSpec) templateSegs() []string {
+	if v.Items != "" || v.Template == "" {
+		return nil
+	}
+	return strings.Split(v.Template, "/")
+}
+
+func isPlaceholder(seg string) bool {
+	return len(seg) > 2 && seg[0] == '{' && seg[len(seg)-1] == '}'
+}

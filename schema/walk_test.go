@@ -289,14 +289,18 @@ func TestScopeDimensions(t *testing.T) {
 			}
 		}
 		for _, v := range k.Values {
-			n := len(strings.Split(v.Path, "/"))
-			for i, dim := range v.ScopeKeys {
+			if (v.Items == "") == (v.Template == "") {
+				t.Errorf("%s: value spec %+v: exactly one of Items and Template must be set", k.Name, v)
+				continue
+			}
+			n := len(strings.Split(v.Walk(), "/"))
+			for i, dim := range v.ScopeKeys() {
 				if i >= n || LookupDimension(dim) == nil {
-					t.Errorf("%s: value spec %s: scope key %d (%s) is outside the path or not a dimension", k.Name, v.Path, i, dim)
+					t.Errorf("%s: value spec %s: scope key %d (%s) is outside the path or not a dimension", k.Name, v.Walk(), i, dim)
 				}
 			}
-			if v.NameKey >= n || v.OwnerKey >= n {
-				t.Errorf("%s: value spec %s: name or owner key outside the path", k.Name, v.Path)
+			if v.Template != "" && (v.NameKey() == 0 || v.OwnerKey() == 0) {
+				t.Errorf("%s: value spec %s: a template needs {Name} and an owner key", k.Name, v.Template)
 			}
 		}
 	}
