@@ -18,10 +18,14 @@ import (
 // project OctoFX (a step, an action, a channel and a runbook to prune, a
 // channel its release creation strategy uses) and a link from the bundle
 // tenant Acme Corp to the destination-only project DR Drills.
-func pruneDestination(t *testing.T) *sim {
+func pruneDestination(t *testing.T, version ...string) *sim {
 	t.Helper()
 	ctx := context.Background()
-	dst := startSim(t, "destination.json", octosim.Options{})
+	o := octosim.Options{}
+	if len(version) > 0 {
+		o.ServerVersion = version[0]
+	}
+	dst := startSim(t, "destination.json", o)
 	c := dst.c
 	post := func(coll string, body map[string]any) map[string]any {
 		doc, err := c.Post(ctx, c.SpacePath(coll, false), body)

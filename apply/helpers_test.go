@@ -73,3 +73,8 @@ func exportBundle(t testing.TB, s *sim, optional bool) *bundles.Bundle {
 	}
 	return res.Bundle
 }
+
+// e2eVersions are the Octopus versions the end-to-end tests run against:
+// one before scoped tenant variables (the legacy document) and a current
+// one (the common and project variables resources).
+var e2eVersions = []string{"2024.4.6000", "2025.4.1200"}

@@ -192,8 +192,7 @@ type Change struct {
 	// Prune is set when the update removes destination-only entries
 	// (Options.Prune): the diff's removed elements go, and the pruned fields
 	// of Desired are written as they are rather than merged over the
-	// destination's (tenant variable values: the pruned ones are taken out
-	// of the merged document, see removePrunedValues).
+	// destination's.
 	Prune bool `json:"prune,omitempty"`
 
 	bundleDoc any // the bundle's document (plan time only)
@@ -374,6 +373,9 @@ func (pl *planner) decide(i int) {
 	var reasons []string
 	reasons = append(reasons, notes...)
 
+	if p := pl.legacyProblem(k, bundleDoc); p != "" && dest == nil {
+		problems = append(problems, p)
+	}
 	if dest == nil {
 		if len(problems) > 0 {
 			ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
@@ -410,6 +412,9 @@ func (pl *planner) decide(i int) {
 		ch.Action = ActionNoOp
 		ch.Reason = strings.Join(reasons, "; ")
 		return
+	}
+	if p := pl.legacyProblem(k, desired); p != "" {
+		problems = append(problems, p)
 	}
 	if len(problems) > 0 {
 		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
@@ -451,12 +456,12 @@ func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (out any, 
 			problems = append(problems, err.Error())
 			return v, nil
 		}
-		if bs, err := bundleScope(ref, names, at); err == nil {
+		if bs, err := bundleScope(ref, names, at, doc); err == nil {
 			if _, ok := pl.bn.find(to, bs, name); ok {
 				return v, nil
 			}
 		}
-		if ds, err := pl.ids.scope(k, ref, names, at); err == nil {
+		if ds, err := pl.ids.scope(k, ref, names, at, doc); err == nil {
 			if _, ok := pl.ids.lookup(to, ds, name); ok {
 				return v, nil
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -329,15 +330,17 @@ func TestPruneFields(t *testing.T) {
 			`{"ProjectEnvironments":{"Portal":["Test"],"OctoFX":["Production"],"DR Drills":["DR"]}}`,
 			`{"ProjectEnvironments":{"Portal":["Test"],"DR Drills":["DR"]}}`, true},
 		{"tenant values under held projects and library variable sets only", schema.TenantVariables,
-			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{"T":"1"}}}},"LibraryVariables":{"Common":{"Variables":{"A":"a"}}}}`,
-			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{"T":"1","Old":"x","OldSecret":{"HasValue":true,"NewValue":null}},"DR":{"T":"2"}}},"DR Drills":{"Variables":{"DR":{"R":"r"}}}},` +
-				`"LibraryVariables":{"Common":{"Variables":{"A":"a","Legacy":"l"}},"Other":{"Variables":{"B":"b"}}}}`,
-			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{"T":"1"}}},"DR Drills":{"Variables":{"DR":{"R":"r"}}}},` +
-				`"LibraryVariables":{"Common":{"Variables":{"A":"a"}},"Other":{"Variables":{"B":"b"}}}}`, true},
-		{"tenant values without a value are not pruned", schema.TenantVariables,
-			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{}}}}}`,
-			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{"S":{"HasValue":false,"NewValue":null},"N":null},"DR":{}}}}}`,
-			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{"S":{"HasValue":false,"NewValue":null},"N":null},"DR":{}}}}}`, false},
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"1"`, "Staging") + `],"CommonVariables":[` + tvC("Common", "A", `"a"`) + `]}`,
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"1"`, "Staging") + `,` + tvP("OctoFX", "Old", `"x"`, "Staging") + `,` +
+				tvP("OctoFX", "OldSecret", `{"HasValue":true,"NewValue":null}`, "Staging") + `,` + tvP("OctoFX", "T", `"2"`, "DR") + `,` +
+				tvP("DR Drills", "R", `"r"`, "DR") + `],` +
+				`"CommonVariables":[` + tvC("Common", "A", `"a"`) + `,` + tvC("Common", "Legacy", `"l"`) + `,` + tvC("Other", "B", `"b"`) + `]}`,
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"1"`, "Staging") + `,` + tvP("DR Drills", "R", `"r"`, "DR") + `],` +
+				`"CommonVariables":[` + tvC("Common", "A", `"a"`) + `,` + tvC("Other", "B", `"b"`) + `]}`, true},
+		{"tenant values are matched by scope", schema.TenantVariables,
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"1"`, "Staging", "Production") + `]}`,
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"1"`, "Production", "Staging") + `]}`,
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"1"`, "Production", "Staging") + `]}`, false},
 		{"a field the bundle lacks is not pruned", schema.DeploymentProcess,
 			`{}`, `{"Steps":[{"Name":"old"}]}`, `{"Steps":[{"Name":"old"}]}`, false},
 		{"other fields are not pruned", schema.Project,
@@ -351,6 +354,26 @@ func TestPruneFields(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tvP is a tenant project variable value in bundle form.
+func tvP(project, template, value string, envs ...string) string {
+	return `{"ProjectId":` + strconv.Quote(project) + `,"TemplateId":` + strconv.Quote(template) +
+		`,"Scope":{"EnvironmentIds":[` + quoteAll(envs) + `]},"Value":` + value + `}`
+}
+
+// tvC is an unscoped tenant common variable value in bundle form.
+func tvC(set, template, value string) string {
+	return `{"LibraryVariableSetId":` + strconv.Quote(set) + `,"TemplateId":` + strconv.Quote(template) +
+		`,"Scope":{"EnvironmentIds":[]},"Value":` + value + `}`
+}
+
+func quoteAll(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = strconv.Quote(x)
+	}
+	return strings.Join(q, ",")
 }
 
 // canon renders v canonically for failure messages.

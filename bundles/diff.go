@@ -193,6 +193,9 @@ func Identify(el any) (ElementID, bool) {
 	}
 	name, ok := m["Name"].(string)
 	if !ok {
+		if id, isValue := tenantValueIdentity(m); isValue {
+			return id, true
+		}
 		if role, isRole := m["UserRoleId"].(string); isRole && role != "" {
 			return ElementID{Key: "\x00role\x00" + role, Label: strconv.Quote(role)}, true
 		}
@@ -212,6 +215,33 @@ func Identify(el any) (ElementID, bool) {
 		return ElementID{Key: name + "\x00" + string(b), Label: lbl}, true
 	}
 	return ElementID{Key: name, Label: strconv.Quote(name)}, true
+}
+
+// tenantValueIdentity identifies a tenant variable value: the project or
+// library variable set, the template and the scope —
+// `"OctoFX"/"DB.Name" EnvironmentIds=Production,Staging`.
+func tenantValueIdentity(m map[string]any) (ElementID, bool) {
+	tpl, ok := m["TemplateId"].(string)
+	if !ok || tpl == "" {
+		return ElementID{}, false
+	}
+	owner, ok := m["ProjectId"].(string)
+	if !ok {
+		if owner, ok = m["LibraryVariableSetId"].(string); !ok {
+			return ElementID{}, false
+		}
+	}
+	norm := normScope(m["Scope"])
+	b, _ := json.Marshal(norm)
+	lbl := strconv.Quote(owner) + "/" + strconv.Quote(tpl)
+	for _, k := range slices.Sorted(maps.Keys(norm)) {
+		vals := make([]string, len(norm[k]))
+		for i, v := range norm[k] {
+			vals[i] = labelValue(v)
+		}
+		lbl += " " + k + "=" + strings.Join(vals, ",")
+	}
+	return ElementID{Key: "\x00tenant\x00" + owner + "\x00" + tpl + "\x00" + string(b), Label: lbl}, true
 }
 
 // Identity is Identify's matching key.

@@ -208,7 +208,7 @@ func init() {
 			Collection: "tenants", IDPrefix: "Tenants", NameField: "Name",
 			Refs: []Ref{
 				{Path: "ProjectEnvironments/*", To: Environment},
-				{Path: "ProjectEnvironments/~", To: Project},
+				{Path: "ProjectEnvironments/~", To: Project, Soft: true},
 			},
 			Sets:          []SetSpec{{Path: "TenantTags"}, {Path: "ProjectEnvironments/*"}},
 			Volatile:      []string{"ClonedFromTenantId"},
@@ -433,30 +433,49 @@ func init() {
 		// --- tenants, second pass: project links (deferred above), variables
 		&Kind{
 			Name: TenantVariables, Title: "tenant variables", File: "tenants/{}/variables.json",
-			Parent: Tenant, Read: "tenants/{Id}/variables",
-			// One request for every tenant. (Deployment processes, runbook
-			// processes and variable sets have list endpoints too, but on a
-			// real server those may include release and runbook snapshots,
-			// so they are read per owner.)
-			ReadAll: "tenantvariables/all", ParentField: "TenantId",
+			Parent: Tenant, ParentField: "TenantId",
+			// Older servers: the legacy document, one request for every
+			// tenant. (Deployment processes, runbook processes and variable
+			// sets have list endpoints too, but on a real server those may
+			// include release and runbook snapshots, so they are read per
+			// owner.) Current servers: the scoped common and project
+			// values, two resources per tenant (see schema/tenantvars.go).
+			Read: "tenants/{Id}/variables", ReadAll: "tenantvariables/all",
+			Parts: &Parts{
+				Toggle: "CommonVariableScopingFeatureToggle", Since: "2025.2",
+				Parts: []Part{
+					{Field: "CommonVariables", Path: "tenants/{Id}/commonvariables", Items: "Variables"},
+					{Field: "ProjectVariables", Path: "tenants/{Id}/projectvariables", Items: "Variables"},
+				},
+				FromLegacy: TenantVariablesFromLegacy,
+				ToLegacy:   TenantVariablesToLegacy,
+			},
 			Refs: []Ref{
-				{Path: "ProjectVariables/*/Variables/*/~", To: ProjectTemplate, Within: ScopeKey1},
-				{Path: "ProjectVariables/*/Variables/~", To: Environment},
-				{Path: "ProjectVariables/~", To: Project},
-				{Path: "LibraryVariables/*/Variables/~", To: LibraryTemplate, Within: ScopeKey1},
-				{Path: "LibraryVariables/~", To: LibraryVariableSet},
+				{Path: "CommonVariables/*/TemplateId", To: LibraryTemplate, Within: ScopeSibling, Sibling: "LibraryVariableSetId"},
+				{Path: "CommonVariables/*/LibraryVariableSetId", To: LibraryVariableSet, Soft: true},
+				{Path: "CommonVariables/*/Scope/EnvironmentIds", To: Environment},
+				{Path: "ProjectVariables/*/TemplateId", To: ProjectTemplate, Within: ScopeSibling, Sibling: "ProjectId"},
+				{Path: "ProjectVariables/*/ProjectId", To: Project, Soft: true},
+				{Path: "ProjectVariables/*/Scope/EnvironmentIds", To: Environment},
+			},
+			Sets: []SetSpec{
+				{Path: "CommonVariables/*/Scope/EnvironmentIds"},
+				{Path: "ProjectVariables/*/Scope/EnvironmentIds"},
+				{Path: "CommonVariables", Key: []string{"LibraryVariableSetId", "TemplateId", "Scope"}},
+				{Path: "ProjectVariables", Key: []string{"ProjectId", "TemplateId", "Scope"}},
 			},
 			Volatile: []string{
-				"TenantId", "TenantName",
-				"ProjectVariables/*/ProjectId", "ProjectVariables/*/ProjectName", "ProjectVariables/*/Templates", "ProjectVariables/*/Links",
-				"LibraryVariables/*/LibraryVariableSetId", "LibraryVariables/*/LibraryVariableSetName", "LibraryVariables/*/Templates", "LibraryVariables/*/Links",
+				"TenantId", "TenantName", "MissingVariables",
+				"CommonVariables/*/Id", "CommonVariables/*/LibraryVariableSetName", "CommonVariables/*/Template", "CommonVariables/*/Links",
+				"ProjectVariables/*/Id", "ProjectVariables/*/ProjectName", "ProjectVariables/*/Template", "ProjectVariables/*/Links",
 			},
-			Sensitive: mixedSecrets("ProjectVariables/*/Variables/*/*", "LibraryVariables/*/Variables/*"),
+			Sensitive: mixedSecrets("CommonVariables/*/Value", "ProjectVariables/*/Value"),
 			Order:     101,
 			// Values only under the projects and library variable sets the
-			// bundle's document holds for the tenant (see apply/prune.go).
-			Prune:  []string{"ProjectVariables", "LibraryVariables"},
-			Policy: PolicySync,
+			// bundle's document has values for (see apply/prune.go).
+			Prune:       []string{"CommonVariables", "ProjectVariables"},
+			PruneWithin: map[string]string{"CommonVariables": "LibraryVariableSetId", "ProjectVariables": "ProjectId"},
+			Policy:      PolicySync,
 		},
 		// --- team permissions last: they refer to projects, tenants …
 		&Kind{

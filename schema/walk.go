@@ -29,7 +29,13 @@ type RefFunc func(ref Ref, at []string, v any) (any, error)
 func (k *Kind) Rewrite(doc any, fn RefFunc) error {
 	refs := append([]Ref(nil), k.Refs...)
 	sort.SliceStable(refs, func(i, j int) bool {
-		return strings.Count(refs[i].Path, "/") > strings.Count(refs[j].Path, "/")
+		di, dj := strings.Count(refs[i].Path, "/"), strings.Count(refs[j].Path, "/")
+		if di != dj {
+			return di > dj
+		}
+		// A reference scoped by a sibling field comes before the sibling's
+		// own reference rewrites it.
+		return refs[i].Within == ScopeSibling && refs[j].Within != ScopeSibling
 	})
 	// A catch-all "X/*" reference skips the keys of X that a more specific
 	// reference ("X/Key") already covers.
@@ -71,6 +77,38 @@ func (k *Kind) Rewrite(doc any, fn RefFunc) error {
 		}
 		return nil
 	})
+}
+
+// SiblingValue returns the value of ref's Sibling field next to the
+// reference at at (a path as passed to a RefFunc) in doc: the scope of a
+// ScopeSibling reference. doc is the document being rewritten (Rewrite
+// visits sibling-scoped references before the sibling's own reference, so
+// it still holds the sibling as read) or the original.
+func SiblingValue(doc any, ref Ref, at []string) (string, bool) {
+	if ref.Sibling == "" || len(at) == 0 {
+		return "", false
+	}
+	node := doc
+	for _, seg := range at[:len(at)-1] {
+		switch n := node.(type) {
+		case map[string]any:
+			node = n[seg]
+		case []any:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(n) {
+				return "", false
+			}
+			node = n[i]
+		default:
+			return "", false
+		}
+	}
+	m, ok := node.(map[string]any)
+	if !ok {
+		return "", false
+	}
+	v, ok := m[ref.Sibling].(string)
+	return v, ok && v != ""
 }
 
 // rewriteList rewrites each element of a joined list ("Teams-1,Teams-2").

@@ -164,6 +164,9 @@ func (s *Server) links(sp *space, spec *collSpec, doc map[string]any) map[string
 	if spec.Name == tenantVarsParent {
 		l["Variables"] = self + "/" + tenantVarsSub
 	}
+	for name, link := range subLinks(spec.Name, self) {
+		l[name] = link
+	}
 	if spec.Singleton {
 		if p := str(doc["ProjectId"]); p != "" {
 			l["Project"] = "/api/" + sp.id() + "/projects/" + p

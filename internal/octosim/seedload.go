@@ -194,11 +194,9 @@ func (s *Server) loadSpace(sp *space, ss SpaceSeed) []string {
 			errs = append(errs, fmt.Sprintf("space %s: %s[%d]: TenantId %q is not a tenant in this space", sp.id(), seedTenantVariables, i, tid))
 			continue
 		}
-		doc, verrs := s.mergeTenantVariables(sp, tenant, item, false)
-		for _, e := range verrs {
+		for _, e := range s.loadTenantVariablesSeed(sp, tenant, item) {
 			errs = append(errs, fmt.Sprintf("space %s: %s %s (%s): %s", sp.id(), seedTenantVariables, tid, str(tenant["Name"]), e))
 		}
-		sp.coll(seedTenantVariables).put(str(tenant["Id"]), doc)
 	}
 	return errs
 }
@@ -297,7 +295,7 @@ func (s *Server) entity(spaceID, collection, id string) map[string]any {
 //
 //	s.Secret("Spaces-1", "accounts", "Accounts-1", "Password")
 //	s.Secret("Spaces-1", "variables", "variableset-Projects-1", "Variables/DbPassword/Value")
-//	s.Secret("Spaces-1", "tenantvariables", "Tenants-1", "ProjectVariables/Projects-1/Variables/Environments-1/<templateId>")
+//	s.Secret("Spaces-1", "tenantvariables", "Tenants-1", "ProjectVariables/<value Id or index>/Value")
 //
 // ok is false when there is no value (no entity, no such path, or a
 // SensitiveValue without a value).

@@ -1,0 +1,95 @@
+package octosim
+
+import "strings"
+
+// Routes that are not collections of the kind registry register here (in
+// init), so the router in routes.go stays generic:
+//
+//   - sub-resources of an entity: tenants/{id}/commonvariables,
+//     projects/{id}/logo …;
+//   - actions on a collection: tenants/variables-missing;
+//   - server-level resources: configuration/feature-toggles.
+//
+// Names match case-insensitively, as on a real server.
+
+// subHandler answers /{coll}/{id}/{sub}…; segs starts with sub.
+type subHandler func(s *Server, r *request, sp *space, owner map[string]any, segs []string) (int, any, error)
+
+// collHandler answers /{coll}/{action}.
+type collHandler func(s *Server, r *request, sp *space) (int, any, error)
+
+// serverHandler answers /api/{name}/…; segs are the segments after name.
+type serverHandler func(s *Server, r *request, segs []string) (int, any, error)
+
+var (
+	subResources  = map[string]map[string]subHandler{}
+	collActions   = map[string]map[string]collHandler{}
+	serverRoutes  = map[string]serverHandler{}
+	subLinkNames  = map[string]map[string]string{}
+	binaryUploads = map[string]map[string]bool{}
+)
+
+func registerSubResource(coll, sub string, h subHandler) {
+	if subResources[coll] == nil {
+		subResources[coll] = map[string]subHandler{}
+	}
+	subResources[coll][strings.ToLower(sub)] = h
+}
+
+// registerSubLink makes every entity of coll link to its sub-resource sub
+// under the Links key name.
+func registerSubLink(coll, sub, name string) {
+	if subLinkNames[coll] == nil {
+		subLinkNames[coll] = map[string]string{}
+	}
+	subLinkNames[coll][name] = sub
+}
+
+// registerBinary marks PUT/POST of coll/{id}/sub as taking a non-JSON body.
+func registerBinary(coll, sub string) {
+	if binaryUploads[coll] == nil {
+		binaryUploads[coll] = map[string]bool{}
+	}
+	binaryUploads[coll][strings.ToLower(sub)] = true
+}
+
+func registerCollAction(coll, action string, h collHandler) {
+	if collActions[coll] == nil {
+		collActions[coll] = map[string]collHandler{}
+	}
+	collActions[coll][strings.ToLower(action)] = h
+}
+
+func registerServerRoute(name string, h serverHandler) { serverRoutes[strings.ToLower(name)] = h }
+
+func subResource(coll, sub string) subHandler { return subResources[coll][strings.ToLower(sub)] }
+
+func collAction(coll, action string) collHandler { return collActions[coll][strings.ToLower(action)] }
+
+func serverRoute(name string) serverHandler { return serverRoutes[strings.ToLower(name)] }
+
+// isBinaryUpload reports whether a request path (segments below /api/)
+// names a sub-resource that takes a non-JSON body.
+func isBinaryUpload(segs []string) bool {
+	n := len(segs)
+	if n < 3 {
+		return false
+	}
+	coll := strings.ToLower(segs[n-3])
+	for c, subs := range binaryUploads {
+		if strings.EqualFold(c, coll) && subs[strings.ToLower(segs[n-1])] {
+			return true
+		}
+	}
+	return false
+}
+
+// subLinks returns the Links entries of an entity of coll for its
+// registered sub-resources, below self.
+func subLinks(coll, self string) map[string]string {
+	out := map[string]string{}
+	for name, sub := range subLinkNames[coll] {
+		out[name] = self + "/" + sub
+	}
+	return out
+}
