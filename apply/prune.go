@@ -315,4 +315,3 @@ func parsePointer(p string) []string {
 	}
 	return segs
 }
-
