@@ -349,7 +349,9 @@ func TestApplyToSampleDestination(t *testing.T) {
 		t.Fatal(err)
 	}
 	if w := dst.srv.Writes(); w != 0 || p2.HasChanges() || r2.Status() != Succeeded {
-		t.Errorf("replay: %d writes, changes %v, status %s (%v)", w, p2.HasChanges(), r2.Status(), dst.srv.Counters())
+		var text strings.Builder
+		_ = p2.WriteText(&text)
+		t.Errorf("replay: %d writes, changes %v, status %s (%v)\n%s", w, p2.HasChanges(), r2.Status(), dst.srv.Counters(), text.String())
 	}
 }
 
@@ -559,7 +561,9 @@ func TestApplyErrors(t *testing.T) {
 			!strings.Contains(failed[0], "400 Bad Request: There was a problem with your request. (Step 'Deploy Rate Service' references a feed that is not available.)") {
 			t.Errorf("failed: %q", failed)
 		}
-		if strings.Join(skipped, ", ") != "Project OctoFX, ProjectVariables OctoFX" {
+		// The project's deployment settings name the process's package
+		// step (VersioningStrategy.DonorPackageStepId).
+		if strings.Join(skipped, ", ") != "ProjectVariables OctoFX, DeploymentSettings OctoFX" {
 			t.Errorf("skipped: %q", skipped)
 		}
 		dst.srv.RemoveFaultRule(rule)

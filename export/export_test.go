@@ -387,6 +387,7 @@ func TestProjectSelection(t *testing.T) {
 		out := []string{
 			"projects/" + name + "/project.json", "projects/" + name + "/deployment-process.json",
 			"projects/" + name + "/variables.json", "projects/" + name + "/channels/Default.json",
+			"projects/" + name + "/deployment-settings.json",
 		}
 		for _, e := range extra {
 			out = append(out, "projects/"+name+"/"+e)

@@ -35,6 +35,9 @@ const (
 	Deployment            = "Deployment"
 	RunbookSnapshot       = "RunbookSnapshot"
 	RunbookRun            = "RunbookRun"
+	DeploymentSettings    = "DeploymentSettings"
+	ProjectTrigger        = "ProjectTrigger"
+	ProjectLogo           = "ProjectLogo"
 )
 
 // AccountVariableTypes are the variable Types whose Value is an account ID.
@@ -354,19 +357,23 @@ func init() {
 				{Path: "IncludedLibraryVariableSetIds", To: LibraryVariableSet},
 				{Path: "ReleaseCreationStrategy/ChannelId", To: Channel, Within: ScopeSelf},
 				{Path: "ReleaseCreationStrategy/ReleaseCreationPackageStepId", To: Action, Within: ScopeSelf},
-				{Path: "VersioningStrategy/DonorPackageStepId", To: Action, Within: ScopeSelf},
 			},
 			Sets: []SetSpec{{Path: "IncludedLibraryVariableSetIds"}, {Path: "ProjectTags"}},
 			Volatile: []string{
 				"DeploymentProcessId", "VariableSetId", "ClonedFromProjectId", "Templates/*/Id",
 				"AutoDeployReleaseOverrides", "ProvisioningRunbookId", "DeprovisioningRunbookId",
+				// The project's deployment settings, which the server also
+				// mirrors on the project document: they live in
+				// deployment-settings.json (DeploymentSettings).
+				"VersioningStrategy", "ReleaseNotesTemplate", "DeploymentChangesTemplate",
+				"DefaultGuidedFailureMode", "DefaultToSkipIfAlreadyInstalled", "ProjectConnectivityPolicy",
 			},
 			Provides: []Provide{
 				{Kind: ProjectTemplate, Path: "Templates/*", Within: ScopeSelf},
 				{Kind: ProcessOwner, Within: ScopeSelf},
 			},
 			Order:         90,
-			Deferred:      []string{"ReleaseCreationStrategy", "VersioningStrategy"},
+			Deferred:      []string{"ReleaseCreationStrategy"},
 			DeferredOrder: 97,
 			Policy:        PolicySync,
 		},
@@ -429,6 +436,54 @@ func init() {
 			Order:     95,
 			Prune:     []string{"Variables"},
 			Policy:    PolicySync,
+		},
+		&Kind{
+			// GET/PUT projects/{id}/deploymentsettings (Links.DeploymentSettings):
+			// versioning strategy, release notes and deployment changes
+			// templates, connectivity policy, guided failure and skip
+			// defaults. Written after the processes its versioning strategy
+			// may name a package step of, and after the project's own writes.
+			Name: DeploymentSettings, Title: "deployment settings", File: "projects/{}/deployment-settings.json",
+			Parent: Project, Read: "projects/{Id}/deploymentsettings",
+			Refs: []Ref{
+				{Path: "VersioningStrategy/DonorPackageStepId", To: Action, Within: ScopeOwner},
+			},
+			Volatile: []string{"ProjectId"},
+			// After the project's second pass (97): a project PUT carries
+			// the server's mirror of these fields, as read before.
+			Order:  98,
+			Policy: PolicySync,
+		},
+		&Kind{
+			// Project triggers (projects/{id}/triggers, projecttriggers):
+			// deployment target triggers (MachineFilter), scheduled triggers,
+			// package feed triggers (FeedFilter, and ArcFeedFilter: the
+			// built-in package repository trigger) and their actions (auto
+			// deploy, deploy latest or new release, run a runbook).
+			Name: ProjectTrigger, Title: "project triggers", File: "projects/{}/triggers/{}.json",
+			Collection: "projecttriggers", IDPrefix: "ProjectTriggers", NameField: "Name",
+			Parent: Project, ParentField: "ProjectId",
+			Refs: []Ref{
+				{Path: "Filter/EnvironmentIds", To: Environment},
+				{Path: "Filter/ChannelId", To: Channel, Within: ScopeOwner},
+				{Path: "Filter/Packages/*/DeploymentActionId", To: Action, Within: ScopeOwner},
+				{Path: "Action/ChannelId", To: Channel, Within: ScopeOwner},
+				{Path: "Action/SourceEnvironmentIds", To: Environment},
+				{Path: "Action/DestinationEnvironmentId", To: Environment},
+				{Path: "Action/EnvironmentId", To: Environment},
+				{Path: "Action/EnvironmentIds", To: Environment},
+				{Path: "Action/RunbookId", To: Runbook, Within: ScopeOwner},
+				{Path: "Action/TenantIds", To: Tenant},
+			},
+			Sets: []SetSpec{
+				{Path: "Filter/EnvironmentIds"}, {Path: "Filter/Roles"}, {Path: "Filter/EventGroups"}, {Path: "Filter/EventCategories"},
+				{Path: "Filter/DaysOfWeek"},
+				{Path: "Action/SourceEnvironmentIds"}, {Path: "Action/EnvironmentIds"}, {Path: "Action/TenantIds"}, {Path: "Action/TenantTags"},
+			},
+			Volatile: []string{"ProjectId", "Filter/Id", "Filter/Links", "Action/Id", "Action/Links"},
+			Order:    99,
+			Prunable: true,
+			Policy:   PolicySync,
 		},
 		// --- tenants, second pass: project links (deferred above), variables
 		&Kind{

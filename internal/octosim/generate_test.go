@@ -400,6 +400,12 @@ func (x *seedIndex) entitiesOf(k *schema.Kind) []map[string]any {
 			}
 			continue
 		}
+		if strings.HasPrefix(k.Read, parent.Collection+"/{Id}/") {
+			// A view of the parent's document (a project's deployment
+			// settings are stored on the project).
+			out = append(out, p)
+			continue
+		}
 		i, j := strings.Index(k.Read, "{"), strings.Index(k.Read, "}")
 		if e := x.byID[genStr(p[k.Read[i+1:j]])]; e != nil {
 			out = append(out, e)
@@ -421,6 +427,9 @@ func (x *seedIndex) collIDs(coll string) map[string]bool {
 func (x *seedIndex) ownerProject(ent map[string]any) string {
 	if p := genStr(ent["ProjectId"]); p != "" {
 		return p
+	}
+	if id := genStr(ent["Id"]); strings.HasPrefix(id, "Projects-") {
+		return id
 	}
 	return genStr(ent["OwnerId"])
 }
@@ -462,10 +471,14 @@ func (x *seedIndex) checkRef(k *schema.Kind, ent map[string]any, ref schema.Ref,
 			}
 		case schema.ProcessOwner:
 			set = x.owners[x.ownerProject(ent)]
-		case schema.ProjectTemplate:
-			set = x.ptmpl[keys[1]]
-		case schema.LibraryTemplate:
-			set = x.ltmpl[keys[1]]
+		case schema.ProjectTemplate, schema.LibraryTemplate:
+			scope := ""
+			if ref.Within == schema.ScopeSibling {
+				scope = genStr(parent[ref.Sibling])
+			} else {
+				scope = keys[1]
+			}
+			set = map[string]map[string]map[string]bool{schema.ProjectTemplate: x.ptmpl, schema.LibraryTemplate: x.ltmpl}[ref.To][scope]
 		default:
 			set = x.ids[ref.To]
 			if kk := schema.Lookup(ref.To); kk != nil && len(kk.Filter) > 0 {
