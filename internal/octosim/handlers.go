@@ -185,11 +185,19 @@ func (s *Server) links(sp *space, spec *collSpec, doc map[string]any) map[string
 	return l
 }
 
-// stampVersion sets a step template's Version as the real server does: 1
+// stampVersion sets a step template's Version as the real server does: 0
 // when it is created, one more on every save. Steps based on a template
-// record the version they use, so versions differ between instances.
+// record the version they use ("Octopus.Action.Template.Version"), so
+// versions differ between instances. Evidence: deployment processes
+// captured from real servers reference a template that was never edited as
+// "Octopus.Action.Template.Version": "0" (an "ActionTemplates-2" step
+// exported with its process), and edited ones with higher numbers.
 func stampVersion(spec *collSpec, doc, stored map[string]any) {
 	if spec.Name != "actiontemplates" {
+		return
+	}
+	if stored == nil {
+		doc["Version"] = float64(0)
 		return
 	}
 	doc["Version"] = float64(versionOf(stored["Version"]) + 1)
