@@ -562,8 +562,9 @@ func TestApplyErrors(t *testing.T) {
 			t.Errorf("failed: %q", failed)
 		}
 		// The project's deployment settings name the process's package
-		// step (VersioningStrategy.DonorPackageStepId).
-		if strings.Join(skipped, ", ") != "ProjectVariables OctoFX, DeploymentSettings OctoFX" {
+		// step (VersioningStrategy.DonorPackageStepId), and the built-in
+		// package repository trigger its package action.
+		if strings.Join(skipped, ", ") != "ProjectVariables OctoFX, DeploymentSettings OctoFX, ProjectTrigger OctoFX/Built-in package repository" {
 			t.Errorf("skipped: %q", skipped)
 		}
 		dst.srv.RemoveFaultRule(rule)

@@ -122,6 +122,18 @@ func TestMerge(t *testing.T) {
 			`{"Variables":[{"Id":"v1","Name":"v","Scope":{},"Value":"0"}]}`, true,
 			`{"Variables":[{"Id":"v1","Name":"v","Scope":{},"Value":"0"},{"Name":"v","Scope":{"Role":["web"]},"Value":"1"}]}`},
 		{"maps are unions (tenant links)", `{"PE":{"A":["S"]}}`, `{"PE":{"A":["P"],"B":["P"]}}`, true, `{"PE":{"A":["S"],"B":["P"]}}`},
+		{"tenant values matched by owner, template and scope",
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"new"`, "Staging") + `]}`,
+			`{"ProjectVariables":[` + strings.Replace(tvP("OctoFX", "T", `"old"`, "Staging"), "{", `{"Id":"g1",`, 1) + `,` + tvP("OctoFX", "T", `"dr"`, "DR") + `]}`, true,
+			`{"ProjectVariables":[` + strings.Replace(tvP("OctoFX", "T", `"new"`, "Staging"), "{", `{"Id":"g1",`, 1) + `,` + tvP("OctoFX", "T", `"dr"`, "DR") + `]}`},
+		{"a re-scoped tenant value replaces the destination's values it covers",
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"both"`, "Production", "Staging") + `]}`,
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"s"`, "Staging") + `,` + tvP("OctoFX", "T", `"p"`, "Production") + `,` + tvP("OctoFX", "T", `"dr"`, "DR") + `,` + tvP("OctoFX", "U", `"u"`, "Staging") + `]}`, true,
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"dr"`, "DR") + `,` + tvP("OctoFX", "U", `"u"`, "Staging") + `,` + tvP("OctoFX", "T", `"both"`, "Production", "Staging") + `]}`},
+		{"an unscoped common value replaces the destination's unscoped one only",
+			`{"CommonVariables":[` + tvC("Common", "A", `"new"`) + `]}`,
+			`{"CommonVariables":[` + tvC("Common", "A", `"old"`) + `,` + strings.Replace(tvC("Common", "A", `"prod"`), `[]`, `["Production"]`, 1) + `]}`, true,
+			`{"CommonVariables":[` + tvC("Common", "A", `"new"`) + `,` + strings.Replace(tvC("Common", "A", `"prod"`), `[]`, `["Production"]`, 1) + `]}`},
 		{"new entity", `{"a":1}`, `null`, true, `{"a":1}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package bundles
 
 import (
 	"bytes"
+	"fmt"
 	"encoding/json"
 	"maps"
 	"slices"
@@ -242,6 +243,41 @@ func tenantValueIdentity(m map[string]any) (ElementID, bool) {
 		lbl += " " + k + "=" + strings.Join(vals, ",")
 	}
 	return ElementID{Key: "\x00tenant\x00" + owner + "\x00" + tpl + "\x00" + string(b), Label: lbl}, true
+}
+
+// Supersedes reports whether element b (from a bundle) takes the place of
+// element d (a destination's) without being the same element: two values
+// of one tenant variable template (same project or library variable set)
+// whose environment scopes share an environment, or are both unscoped. A
+// server keeps one value per template and environment, so a value the
+// bundle re-scoped replaces the destination's old one.
+func Supersedes(b, d any) bool {
+	bm, ok1 := b.(map[string]any)
+	dm, ok2 := d.(map[string]any)
+	if !ok1 || !ok2 {
+		return false
+	}
+	if _, ok := tenantValueIdentity(bm); !ok {
+		return false
+	}
+	if _, ok := tenantValueIdentity(dm); !ok {
+		return false
+	}
+	for _, f := range []string{"ProjectId", "LibraryVariableSetId", "TemplateId"} {
+		if fmt.Sprint(bm[f]) != fmt.Sprint(dm[f]) {
+			return false
+		}
+	}
+	be, de := normScope(bm["Scope"])["EnvironmentIds"], normScope(dm["Scope"])["EnvironmentIds"]
+	if len(be) == 0 || len(de) == 0 {
+		return len(be) == len(de)
+	}
+	for _, e := range be {
+		if slices.Contains(de, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // Identity is Identify's matching key.
