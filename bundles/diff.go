@@ -2,8 +2,8 @@ package bundles
 
 import (
 	"bytes"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"sort"
