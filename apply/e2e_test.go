@@ -198,6 +198,7 @@ func testApplyToSampleDestination(t *testing.T, version string) {
 		{schema.ProjectTrigger, []string{"OctoFX", "Built-in package repository"}, ActionCreate},
 		{schema.ProjectTrigger, []string{"OctoFX", "Nightly promotion to Staging"}, ActionCreate},
 		{schema.ProjectTrigger, []string{"Infrastructure Runbooks", "Rotate logs nightly"}, ActionCreate},
+		{schema.ProjectLogo, []string{"OctoFX"}, ActionUpdate},
 		{schema.Team, []string{"OctoFX Developers"}, ActionLeftAlone},
 		{schema.ScopedUserRole, []string{"OctoFX Developers"}, ActionUpdate},
 		{schema.ScopedUserRole, []string{"Customer Success"}, ActionCreate},
@@ -373,7 +374,7 @@ func testApplyToSampleDestination(t *testing.T, version string) {
 	snap = checkAllReferencesResolve(t, dst)
 	for _, e := range b.Entries() {
 		switch e.Kind.Name {
-		case schema.DeploymentSettings, schema.ProjectTrigger, schema.TenantVariables:
+		case schema.DeploymentSettings, schema.ProjectTrigger, schema.TenantVariables, schema.ProjectLogo:
 		default:
 			continue
 		}

@@ -504,6 +504,9 @@ func (x *executor) progress() {
 // outcome alone does not.
 func (x *executor) writeMain(ctx context.Context, ch *Change) (note string, err error) {
 	k := schema.MustLookup(ch.Kind)
+	if k.Binary {
+		return "", x.putBinary(ctx, k, ch)
+	}
 	desired := schema.DeepCopy(ch.Desired)
 	if !k.Many {
 		desired = withoutDeferred(k, desired)

@@ -365,6 +365,10 @@ func (pl *planner) decide(i int) {
 	}
 
 	bundleDoc := schema.DeepCopy(ch.bundleDoc)
+	if k.Binary {
+		pl.decideBinary(ch, bundleDoc, destForm, dest != nil)
+		return
+	}
 	if k.Many {
 		pl.decideItems(i, k, bundleDoc, destForm)
 		return

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strconv"
@@ -51,6 +52,11 @@ type keepFunc func(target *schema.Kind, id string) bool
 // returns the paths Scrub changed (secrets the server should not have sent).
 func convert(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc) (any, []string, error) {
 	k := e.Kind
+	if k.Binary {
+		// A binary file (a logo) is its bytes: no references, nothing to drop.
+		data, _ := e.Doc.([]byte)
+		return bytes.Clone(data), nil, nil
+	}
 	doc := schema.DeepCopy(e.Doc)
 	var problems []string
 	var dropElems [][]string

@@ -485,6 +485,16 @@ func init() {
 			Prunable: true,
 			Policy:   PolicySync,
 		},
+		&Kind{
+			// A project's logo (GET projects/{id}/logo, uploaded as a
+			// multipart file): the image's bytes as the server answers
+			// them. A project without a logo has no file.
+			Name: ProjectLogo, Title: "project logos", File: "projects/{}/logo",
+			Parent: Project, Read: "projects/{Id}/logo",
+			Binary: true,
+			Order:  99,
+			Policy: PolicySync,
+		},
 		// --- tenants, second pass: project links (deferred above), variables
 		&Kind{
 			Name: TenantVariables, Title: "tenant variables", File: "tenants/{}/variables.json",

@@ -144,7 +144,11 @@ func cutLast(path string) (dir, last string, ok bool) {
 }
 
 // eachItem calls fn with the entity itself, or with each item of a Many file.
+// The bytes of a Binary kind have no items: nothing to rewrite or check.
 func eachItem(k *Kind, doc any, fn func(item map[string]any, prefix []string) error) error {
+	if k.Binary {
+		return nil
+	}
 	switch d := doc.(type) {
 	case map[string]any:
 		return fn(d, nil)

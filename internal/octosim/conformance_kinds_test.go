@@ -1,7 +1,11 @@
 package octosim
 
 import (
+	"bytes"
+	"io"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"slices"
 	"strings"
 	"testing"
@@ -344,6 +348,80 @@ func TestConformanceProjectTriggers(t *testing.T) {
 			}
 			_, err = triggers.GetById(f.c, "Spaces-1", created.ID)
 			apiErr(t, err, http.StatusNotFound)
+		})
+	}
+}
+
+func TestConformanceProjectLogo(t *testing.T) {
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR-not-a-real-image")
+	upload := func(f *fixture, method, path string, data []byte, ctype string) rawResp {
+		t.Helper()
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="fileToUpload"; filename="logo.png"`)
+		if ctype != "" {
+			h.Set("Content-Type", ctype)
+		}
+		part, _ := w.CreatePart(h)
+		_, _ = part.Write(data)
+		_ = w.Close()
+		req, _ := http.NewRequest(method, f.base+path, &buf)
+		req.Header.Set("X-Octopus-ApiKey", testKey)
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return rawResp{status: resp.StatusCode, header: resp.Header, body: b}
+	}
+	for _, v := range conformanceVersions {
+		t.Run(v, func(t *testing.T) {
+			f := newFixture(t, Options{ServerVersion: v})
+			p := newProject(t, f, "Portal")
+			link := p.Links["Logo"]
+			if !strings.HasSuffix(link, "/projects/"+p.ID+"/logo") {
+				t.Fatalf("Links.Logo = %q", link)
+			}
+			if r := f.raw(http.MethodGet, link, testKey, nil); r.status != http.StatusNotFound {
+				t.Errorf("a project without a logo: %d", r.status)
+			}
+			// OctopusClients' SetLogo POSTs a FileUpload; a PUT works too.
+			for _, method := range []string{http.MethodPost, http.MethodPut} {
+				data := append(append([]byte(nil), png...), method...)
+				if r := upload(f, method, link, data, "image/png"); r.status != http.StatusOK {
+					t.Fatalf("%s: %d %s", method, r.status, r.body)
+				}
+				r := f.raw(http.MethodGet, link, testKey, nil)
+				if r.status != http.StatusOK || !bytes.Equal(r.body, data) || r.header.Get("Content-Type") != "image/png" {
+					t.Errorf("after %s: %d %q %q", method, r.status, r.header.Get("Content-Type"), r.body)
+				}
+			}
+			// Without a part content type, the bytes tell it.
+			if r := upload(f, http.MethodPost, link, png, ""); r.status != http.StatusOK {
+				t.Fatalf("POST: %d %s", r.status, r.body)
+			}
+			if r := f.raw(http.MethodGet, link, testKey, nil); r.header.Get("Content-Type") != "image/png" {
+				t.Errorf("sniffed content type %q", r.header.Get("Content-Type"))
+			}
+			if r := f.raw(http.MethodPost, link, testKey, map[string]any{"x": 1}); r.status != http.StatusBadRequest {
+				t.Errorf("a JSON body: %d %s", r.status, r.body)
+			}
+			if r := upload(f, http.MethodPost, link, nil, "image/png"); r.status != http.StatusBadRequest {
+				t.Errorf("an empty file: %d %s", r.status, r.body)
+			}
+			// Deleting the project deletes its logo.
+			if _, ok := f.sim.Entity("Spaces-1", seedProjectLogos, p.ID); !ok {
+				t.Fatal("the stored logo is not found")
+			}
+			if err := projects.DeleteByID(f.c, "Spaces-1", p.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := f.sim.Entity("Spaces-1", seedProjectLogos, p.ID); ok {
+				t.Error("the logo outlived its project")
+			}
 		})
 	}
 }

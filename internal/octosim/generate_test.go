@@ -216,6 +216,7 @@ func indexSeedSpace(inst *Instance, sp SpaceSeed, fail func(string, ...any)) *se
 		}
 	}
 	known["tenantvariables"] = true
+	known["projectlogos"] = true
 	for coll, ents := range sp.Collections {
 		if !known[coll] {
 			fail("unknown collection %q", coll)
@@ -225,6 +226,9 @@ func indexSeedSpace(inst *Instance, sp SpaceSeed, fail func(string, ...any)) *se
 			if coll == "tenantvariables" {
 				id = "tenantvariables-" + genStr(e["TenantId"])
 			}
+			if coll == "projectlogos" {
+				id = "projectlogos-" + genStr(e["ProjectId"])
+			}
 			if id == "" || id == "tenantvariables-" {
 				fail("%s[%d] has no Id", coll, i)
 				continue
@@ -233,7 +237,7 @@ func indexSeedSpace(inst *Instance, sp SpaceSeed, fail func(string, ...any)) *se
 				fail("duplicate Id %s", id)
 			}
 			x.byID[id] = e
-			if sid := genStr(e["SpaceId"]); coll != "tenantvariables" && sid != sp.Id {
+			if sid := genStr(e["SpaceId"]); coll != "tenantvariables" && coll != "projectlogos" && sid != sp.Id {
 				fail("%s: SpaceId %q, want %q", id, sid, sp.Id)
 			}
 		}

@@ -115,6 +115,7 @@ func (s *Server) cascadeDelete(sp *space, spec *collSpec, doc map[string]any) {
 	case tenantVarsParent:
 		sp.coll(seedTenantVariables).remove(id)
 	case "projects":
+		sp.coll(seedProjectLogos).remove(id)
 		// Tenants lose their link to the project, as on the real server.
 		for _, t := range sp.coll("tenants").all() {
 			if pe, ok := t["ProjectEnvironments"].(map[string]any); ok {

@@ -107,7 +107,7 @@ func (s *Server) load(seed *Instance) error {
 func seedCollections(ss SpaceSeed) ([]string, error) {
 	var names []string
 	for name := range ss.Collections {
-		if name != seedTenantVariables && collByName[name] == nil {
+		if !seedOnlyCollections[name] && collByName[name] == nil {
 			return nil, errorf("seed: space %s: unknown collection %q", ss.Id, name)
 		}
 		names = append(names, name)
@@ -125,6 +125,16 @@ func (s *Server) loadSpace(sp *space, ss SpaceSeed) []string {
 	// 1. store everything as given.
 	for _, name := range names {
 		if name == seedTenantVariables {
+			continue
+		}
+		if seedOnlyCollections[name] {
+			// Keyed by owner (projectlogos by ProjectId), stored as given.
+			for _, item := range ss.Collections[name] {
+				doc := copyDoc(item)
+				id := str(doc["ProjectId"])
+				doc["Id"] = id
+				sp.coll(name).put(id, doc)
+			}
 			continue
 		}
 		spec := collByName[name]
@@ -259,7 +269,7 @@ func (s *Server) Dump() *Instance {
 
 // Entity returns a copy of a stored entity with its secrets in clear, or
 // false. collection is an API collection name (or "tenantvariables", keyed
-// by tenant ID); spaceID is ignored for server-level collections.
+// by tenant ID, or "projectlogos", keyed by project ID); spaceID is ignored for server-level collections.
 func (s *Server) Entity(spaceID, collection, id string) (map[string]any, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -278,7 +288,7 @@ func (s *Server) entity(spaceID, collection, id string) map[string]any {
 	if sp == nil {
 		return nil
 	}
-	if collection == seedTenantVariables {
+	if seedOnlyCollections[collection] {
 		return sp.coll(collection).get(id)
 	}
 	spec := lookupColl(collection)

@@ -75,6 +75,12 @@ func registerCollAction(coll, action string, h collHandler) {
 	collActions[coll][strings.ToLower(action)] = h
 }
 
+// seedCollections are seed collections that are not API collections
+// (tenant variables keyed by tenant, project logos keyed by project).
+var seedOnlyCollections = map[string]bool{seedTenantVariables: true}
+
+func registerSeedCollection(name string) { seedOnlyCollections[name] = true }
+
 func registerServerRoute(name string, h serverHandler) { serverRoutes[strings.ToLower(name)] = h }
 
 func subResource(coll, sub string) subHandler { return subResources[coll][strings.ToLower(sub)] }

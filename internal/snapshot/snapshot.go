@@ -31,7 +31,8 @@ type Entity struct {
 	Name string
 	// Owner is the owning entity (a channel's project), nil at top level.
 	Owner *Entity
-	// Doc is the server's JSON: an object, or an array for Many kinds.
+	// Doc is the server's JSON: an object, or an array for Many kinds; the
+	// bytes ([]byte) for Binary kinds.
 	Doc any
 }
 
@@ -311,11 +312,31 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 	tasks = nil
 	for _, k := range schema.Kinds() {
 		k := k
-		if k.Read == "" || k.Binary {
+		if k.Read == "" {
 			continue
 		}
 		for _, owner := range s.Entities(k.Parent) {
 			owner := owner
+			if k.Binary {
+				tasks = append(tasks, func(ctx context.Context) error {
+					path, err := expand(k.Read, owner.Object())
+					if err != nil {
+						return fmt.Errorf("%s: %w", owner.Label(), err)
+					}
+					bin, err := c.GetBinary(ctx, c.SpacePath(path, false))
+					if octopus.IsStatus(err, 404) {
+						return nil // none: no entity, no file
+					}
+					if err != nil {
+						return fmt.Errorf("reading %s of %s: %w", k.Name, owner.Label(), err)
+					}
+					if len(bin.Data) > 0 {
+						s.Add(&Entity{Kind: k, Name: owner.Name, Owner: owner, Doc: bin.Data})
+					}
+					return nil
+				})
+				continue
+			}
 			if s.Parts[k.Name] {
 				tasks = append(tasks, func(ctx context.Context) error {
 					doc, err := ReadParts(ctx, c, k, owner.Object())
