@@ -92,3 +92,8 @@ func fitBundle(t testing.TB, b *bundles.Bundle) *bundles.Bundle {
 	}
 	return out
 }
+
+// e2eVersions are the Octopus versions the end-to-end tests run against:
+// one before scoped tenant variables (the legacy document) and a current
+// one (the common and project variables resources).
+var e2eVersions = octosim.ConformanceVersions

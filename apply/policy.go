@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -150,17 +151,87 @@ func makeValue(spec schema.ValueSpec, owner string, at []string, node any) value
 		return v
 	}
 	m, _ := node.(map[string]any)
-	v.name, _ = m["Name"].(string)
-	sc, _ := m["Scope"].(map[string]any)
-	for dim, entries := range sc {
-		l, _ := entries.([]any)
-		for _, e := range l {
-			if s, ok := e.(string); ok {
-				v.scope[dim] = append(v.scope[dim], s)
+	v.name, _ = m[cmp.Or(spec.Name, "Name")].(string)
+	if spec.Scope != "" {
+		sc, _ := m[spec.Scope].(map[string]any)
+		for dim, entries := range sc {
+			v.scope[dim] = append(v.scope[dim], strings_(entries)...)
+		}
+	}
+	// Further scope fields: a scope dimension held in its own field (a
+	// tenant value's Scope/EnvironmentIds), or the set the value belongs to
+	// within the entity (a tenant value's project or library variable set).
+	for _, dim := range slices.Sorted(maps.Keys(spec.ScopeFields)) {
+		got := strings_(getPath(m, strings.Split(spec.ScopeFields[dim], "/")))
+		if schema.LookupDimension(dim) == nil {
+			if len(got) > 0 {
+				v.set = got[0]
 			}
+			continue
+		}
+		if len(got) > 0 {
+			v.scope[dim] = got
 		}
 	}
 	return v
+}
+
+// strings_ returns the strings of a string or an array of strings.
+func strings_(x any) []string {
+	switch t := x.(type) {
+	case string:
+		return []string{t}
+	case []any:
+		out := make([]string, 0, len(t))
+		for _, e := range t {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// setScope writes a value's new scope back into its element m: the Scope
+// map (dimensions left empty are absent) and any dimension held in a field
+// of its own (left as an empty list when emptied).
+func setScope(spec schema.ValueSpec, m map[string]any, scope map[string][]string) {
+	asList := func(entries []string) []any {
+		l := make([]any, len(entries))
+		for j, e := range entries {
+			l[j] = e
+		}
+		return l
+	}
+	own := map[string]bool{}
+	for dim, field := range spec.ScopeFields {
+		if schema.LookupDimension(dim) == nil {
+			continue
+		}
+		own[dim] = true
+		segs := strings.Split(field, "/")
+		parent := m
+		for _, seg := range segs[:len(segs)-1] {
+			next, _ := parent[seg].(map[string]any)
+			if next == nil {
+				next = map[string]any{}
+				parent[seg] = next
+			}
+			parent = next
+		}
+		parent[segs[len(segs)-1]] = asList(scope[dim])
+	}
+	if spec.Scope == "" {
+		return
+	}
+	sc := map[string]any{}
+	for _, dim := range slices.Sorted(maps.Keys(scope)) {
+		if entries := scope[dim]; len(entries) > 0 && !own[dim] {
+			sc[dim] = asList(entries)
+		}
+	}
+	m[spec.Scope] = sc
 }
 
 // destValue returns the destination's copy of a value (same name and
@@ -217,10 +288,10 @@ func (pl *planner) missingEntries(k *schema.Kind, names []string, v value, d *sc
 	ref := schema.Ref{Path: strings.Join(v.at, "/") + "/Scope/" + d.Name, To: d.To, Within: d.Within}
 	var missing []string
 	for _, e := range v.scope[d.Name] {
-		if bs, err := bundleScope(ref, names, v.at); err == nil && pl.inBundle(d.To, bs, e) {
+		if bs, err := bundleScope(ref, names, v.at, nil); err == nil && pl.inBundle(d.To, bs, e) {
 			continue
 		}
-		if ds, err := pl.ids.scope(k, ref, names, v.at); err == nil {
+		if ds, err := pl.ids.scope(k, ref, names, v.at, nil); err == nil {
 			if _, ok := pl.ids.lookup(d.To, ds, e); ok {
 				continue
 			}
@@ -305,6 +376,9 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 			case mode == bundles.ScopePartial:
 				newScope[d.Name], rescoped = kept, true
 				notes = append(notes, fmt.Sprintf("%s rescoped: partial match, %s dropped from its %s (%s)", v.label(), strings.Join(missing, ", "), d.Name, by))
+			case mode == bundles.ScopeIgnore && len(kept) == 0 && slices.Contains(v.spec.Required, d.Name):
+				edits[i].drop = true
+				notes = append(notes, fmt.Sprintf("%s skipped: %s, and the server refuses it with no %s (%s)", v.label(), why, d.Name, by))
 			case mode == bundles.ScopeIgnore:
 				newScope[d.Name], rescoped = kept, true
 				if len(kept) == 0 {
@@ -334,17 +408,7 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 		if m == nil {
 			continue
 		}
-		sc := map[string]any{}
-		for _, dim := range slices.Sorted(maps.Keys(edits[i].scope)) {
-			if entries := edits[i].scope[dim]; len(entries) > 0 {
-				l := make([]any, len(entries))
-				for j, e := range entries {
-					l[j] = e
-				}
-				sc[dim] = l
-			}
-		}
-		m["Scope"] = sc
+		setScope(v.spec, m, edits[i].scope)
 	}
 	for i, v := range vals {
 		if edits[i].drop {

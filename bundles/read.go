@@ -536,6 +536,14 @@ func parse(files map[string][]byte) (*Bundle, error) {
 		if err := b.claim(p); err != nil {
 			return nil, err
 		}
+		if k.Binary {
+			if err := checkBinary(p, files[p]); err != nil {
+				return nil, err
+			}
+			b.files[p] = &file{kind: k, names: names, data: files[p], doc: files[p]}
+			counts[k.Name]++
+			continue
+		}
 		doc, err := Decode(files[p])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)

@@ -141,7 +141,7 @@ func (b *Bundle) CheckReferences() ([]RefProblem, error) {
 				}
 				to, name = kind, n
 			}
-			if !ix.resolves(to, schema.RefScope(ref, e.Names, at), name) {
+			if !ix.resolves(to, schema.RefScope(ref, e.Names, at, e.Doc), name) {
 				out = append(out, RefProblem{Path: e.Path, Field: schema.Pointer(at), To: to, Name: name})
 			}
 			return v, nil
@@ -149,7 +149,7 @@ func (b *Bundle) CheckReferences() ([]RefProblem, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", e.Path, err)
 		}
-		tk := &schema.Kind{Name: k.Name, Many: k.Many, Refs: k.TagRefs}
+		tk := k.TagKind()
 		err = tk.Visit(e.Doc, func(ref schema.Ref, at []string, v string) {
 			if !ix.resolvesTag(v) {
 				out = append(out, RefProblem{Path: e.Path, Field: schema.Pointer(at), To: "tenant tag", Name: v})

@@ -20,7 +20,7 @@ func TestCheckReferences(t *testing.T) {
 		}, want: []string{
 			`lifecycles/Default Lifecycle.json: /Phases/0/AutomaticDeploymentTargets/0: Environment "Development"`,
 			`projects/OctoFX/deployment-process.json: /Steps/2/Actions/0/ExcludedEnvironments/0: Environment "Development"`,
-			`tenants/Internal/variables.json: /ProjectVariables/OctoFX/Variables/Development: Environment "Development"`,
+			`tenants/Internal/variables.json: /ProjectVariables/0/Scope/EnvironmentIds/0: Environment "Development"`,
 		}},
 		{name: "left to the destination", change: func(t *testing.T, b *Bundle) {
 			b.Remove("environments/Development.json")

@@ -35,6 +35,9 @@ const (
 	Deployment            = "Deployment"
 	RunbookSnapshot       = "RunbookSnapshot"
 	RunbookRun            = "RunbookRun"
+	DeploymentSettings    = "DeploymentSettings"
+	ProjectTrigger        = "ProjectTrigger"
+	ProjectLogo           = "ProjectLogo"
 )
 
 // AccountVariableTypes are the variable Types whose Value is an account ID.
@@ -252,7 +255,7 @@ func init() {
 				// A link to a project narrows the tenant to those
 				// environments; a link left with none is removed.
 				{Path: "ProjectEnvironments/*", To: Environment, Restricts: true, Holder: "ProjectEnvironments/*"},
-				{Path: "ProjectEnvironments/~", To: Project},
+				{Path: "ProjectEnvironments/~", To: Project, Soft: true},
 			},
 			TagRefs:       []Ref{{Path: "TenantTags", To: TagSet}},
 			Sets:          []SetSpec{{Path: "TenantTags"}, {Path: "ProjectEnvironments/*"}},
@@ -413,19 +416,23 @@ func init() {
 				{Path: "IncludedLibraryVariableSetIds", To: LibraryVariableSet},
 				{Path: "ReleaseCreationStrategy/ChannelId", To: Channel, Within: ScopeSelf},
 				{Path: "ReleaseCreationStrategy/ReleaseCreationPackageStepId", To: Action, Within: ScopeSelf},
-				{Path: "VersioningStrategy/DonorPackageStepId", To: Action, Within: ScopeSelf},
 			},
 			Sets: []SetSpec{{Path: "IncludedLibraryVariableSetIds"}, {Path: "ProjectTags"}},
 			Volatile: []string{
 				"DeploymentProcessId", "VariableSetId", "ClonedFromProjectId", "Templates/*/Id",
 				"AutoDeployReleaseOverrides", "ProvisioningRunbookId", "DeprovisioningRunbookId",
+				// The project's deployment settings, which the server also
+				// mirrors on the project document: they live in
+				// deployment-settings.json (DeploymentSettings).
+				"VersioningStrategy", "ReleaseNotesTemplate", "DeploymentChangesTemplate",
+				"DefaultGuidedFailureMode", "DefaultToSkipIfAlreadyInstalled", "ProjectConnectivityPolicy",
 			},
 			Provides: []Provide{
 				{Kind: ProjectTemplate, Path: "Templates/*", Within: ScopeSelf},
 				{Kind: ProcessOwner, Within: ScopeSelf},
 			},
 			Order:         90,
-			Deferred:      []string{"ReleaseCreationStrategy", "VersioningStrategy"},
+			Deferred:      []string{"ReleaseCreationStrategy"},
 			DeferredOrder: 97,
 			Policy:        PolicySync,
 		},
@@ -499,37 +506,117 @@ func init() {
 			Prune:     []string{"Variables"},
 			Policy:    PolicySync,
 		},
+		&Kind{
+			// GET/PUT projects/{id}/deploymentsettings (Links.DeploymentSettings):
+			// versioning strategy, release notes and deployment changes
+			// templates, connectivity policy, guided failure and skip
+			// defaults. Written after the processes its versioning strategy
+			// may name a package step of, and after the project's own writes.
+			Name: DeploymentSettings, Title: "deployment settings", File: "projects/{}/deployment-settings.json",
+			Parent: Project, Read: "projects/{Id}/deploymentsettings",
+			Refs: []Ref{
+				{Path: "VersioningStrategy/DonorPackageStepId", To: Action, Within: ScopeOwner},
+			},
+			Volatile: []string{"ProjectId"},
+			// After the project's second pass (97): a project PUT carries
+			// the server's mirror of these fields, as read before.
+			Order:  98,
+			Policy: PolicySync,
+		},
+		&Kind{
+			// Project triggers (projects/{id}/triggers, projecttriggers):
+			// deployment target triggers (MachineFilter), scheduled triggers,
+			// package feed triggers (FeedFilter, and ArcFeedFilter: the
+			// built-in package repository trigger) and their actions (auto
+			// deploy, deploy latest or new release, run a runbook).
+			Name: ProjectTrigger, Title: "project triggers", File: "projects/{}/triggers/{}.json",
+			Collection: "projecttriggers", IDPrefix: "ProjectTriggers", NameField: "Name",
+			Parent: Project, ParentField: "ProjectId",
+			Refs: []Ref{
+				{Path: "Filter/EnvironmentIds", To: Environment},
+				{Path: "Filter/ChannelId", To: Channel, Within: ScopeOwner},
+				{Path: "Filter/Packages/*/DeploymentActionId", To: Action, Within: ScopeOwner},
+				{Path: "Action/ChannelId", To: Channel, Within: ScopeOwner},
+				{Path: "Action/SourceEnvironmentIds", To: Environment},
+				{Path: "Action/DestinationEnvironmentId", To: Environment},
+				{Path: "Action/EnvironmentId", To: Environment},
+				{Path: "Action/EnvironmentIds", To: Environment},
+				{Path: "Action/RunbookId", To: Runbook, Within: ScopeOwner},
+				{Path: "Action/TenantIds", To: Tenant},
+			},
+			Sets: []SetSpec{
+				{Path: "Filter/EnvironmentIds"}, {Path: "Filter/Roles"}, {Path: "Filter/EventGroups"}, {Path: "Filter/EventCategories"},
+				{Path: "Filter/DaysOfWeek"},
+				{Path: "Action/SourceEnvironmentIds"}, {Path: "Action/EnvironmentIds"}, {Path: "Action/TenantIds"}, {Path: "Action/TenantTags"},
+			},
+			Volatile: []string{"ProjectId", "Filter/Id", "Filter/Links", "Action/Id", "Action/Links"},
+			Order:    99,
+			Prunable: true,
+			Policy:   PolicySync,
+		},
+		&Kind{
+			// A project's logo (GET projects/{id}/logo, uploaded as a
+			// multipart file): the image's bytes as the server answers
+			// them. A project without a logo has no file.
+			Name: ProjectLogo, Title: "project logos", File: "projects/{}/logo",
+			Parent: Project, Read: "projects/{Id}/logo",
+			Binary: true,
+			Order:  99,
+			Policy: PolicySync,
+		},
 		// --- tenants, second pass: project links (deferred above), variables
 		&Kind{
 			Name: TenantVariables, Title: "tenant variables", File: "tenants/{}/variables.json",
-			Parent: Tenant, Read: "tenants/{Id}/variables",
-			// One request for every tenant. (Deployment processes, runbook
-			// processes and variable sets have list endpoints too, but on a
-			// real server those may include release and runbook snapshots,
-			// so they are read per owner.)
-			ReadAll: "tenantvariables/all", ParentField: "TenantId",
+			Parent: Tenant, ParentField: "TenantId",
+			// Older servers: the legacy document, one request for every
+			// tenant. (Deployment processes, runbook processes and variable
+			// sets have list endpoints too, but on a real server those may
+			// include release and runbook snapshots, so they are read per
+			// owner.) Current servers: the scoped common and project
+			// values, two resources per tenant (see schema/tenantvars.go).
+			Read: "tenants/{Id}/variables", ReadAll: "tenantvariables/all",
+			Parts: &Parts{
+				Toggle: "CommonVariableScopingFeatureToggle", Since: "2025.2",
+				Parts: []Part{
+					{Field: "CommonVariables", Path: "tenants/{Id}/commonvariables", Items: "Variables"},
+					{Field: "ProjectVariables", Path: "tenants/{Id}/projectvariables", Items: "Variables"},
+				},
+				FromLegacy: TenantVariablesFromLegacy,
+				ToLegacy:   TenantVariablesToLegacy,
+			},
 			Refs: []Ref{
-				{Path: "ProjectVariables/*/Variables/*/~", To: ProjectTemplate, Within: ScopeKey1},
-				{Path: "ProjectVariables/*/Variables/~", To: Environment},
-				{Path: "ProjectVariables/~", To: Project},
-				{Path: "LibraryVariables/*/Variables/~", To: LibraryTemplate, Within: ScopeKey1},
-				{Path: "LibraryVariables/~", To: LibraryVariableSet},
+				// A value goes with its template, set or project; a value
+				// whose environments are all dropped lost its scope (an
+				// empty list would widen it to every environment).
+				{Path: "CommonVariables/*/TemplateId", To: LibraryTemplate, Within: ScopeSibling, Sibling: "LibraryVariableSetId", OnDrop: OnDropHolder, Holder: "CommonVariables/*"},
+				{Path: "CommonVariables/*/LibraryVariableSetId", To: LibraryVariableSet, Soft: true, OnDrop: OnDropHolder, Holder: "CommonVariables/*"},
+				{Path: "CommonVariables/*/Scope/EnvironmentIds", To: Environment, Restricts: true, Holder: "CommonVariables/*"},
+				{Path: "ProjectVariables/*/TemplateId", To: ProjectTemplate, Within: ScopeSibling, Sibling: "ProjectId", OnDrop: OnDropHolder, Holder: "ProjectVariables/*"},
+				{Path: "ProjectVariables/*/ProjectId", To: Project, Soft: true, OnDrop: OnDropHolder, Holder: "ProjectVariables/*"},
+				{Path: "ProjectVariables/*/Scope/EnvironmentIds", To: Environment, Restricts: true, Holder: "ProjectVariables/*"},
+			},
+			Values: []ValueSpec{
+				{Items: "ProjectVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"Project": "ProjectId", "Environment": "Scope/EnvironmentIds"}, Required: []string{"Environment"}},
+				{Items: "CommonVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"LibraryVariableSet": "LibraryVariableSetId", "Environment": "Scope/EnvironmentIds"}},
+			},
+			Sets: []SetSpec{
+				{Path: "CommonVariables/*/Scope/EnvironmentIds"},
+				{Path: "ProjectVariables/*/Scope/EnvironmentIds"},
+				{Path: "CommonVariables", Key: []string{"LibraryVariableSetId", "TemplateId", "Scope"}},
+				{Path: "ProjectVariables", Key: []string{"ProjectId", "TemplateId", "Scope"}},
 			},
 			Volatile: []string{
-				"TenantId", "TenantName",
-				"ProjectVariables/*/ProjectId", "ProjectVariables/*/ProjectName", "ProjectVariables/*/Templates", "ProjectVariables/*/Links",
-				"LibraryVariables/*/LibraryVariableSetId", "LibraryVariables/*/LibraryVariableSetName", "LibraryVariables/*/Templates", "LibraryVariables/*/Links",
+				"TenantId", "TenantName", "MissingVariables",
+				"CommonVariables/*/Id", "CommonVariables/*/LibraryVariableSetName", "CommonVariables/*/Template", "CommonVariables/*/Links",
+				"ProjectVariables/*/Id", "ProjectVariables/*/ProjectName", "ProjectVariables/*/Template", "ProjectVariables/*/Links",
 			},
-			Sensitive: mixedSecrets("ProjectVariables/*/Variables/*/*", "LibraryVariables/*/Variables/*"),
-			Values: []ValueSpec{
-				{Template: "ProjectVariables/{Project}/Variables/{Environment}/{Name}"},
-				{Template: "LibraryVariables/{LibraryVariableSet}/Variables/{Name}"},
-			},
-			Order: 101,
+			Sensitive: mixedSecrets("CommonVariables/*/Value", "ProjectVariables/*/Value"),
+			Order:     101,
 			// Values only under the projects and library variable sets the
-			// bundle's document holds for the tenant (see apply/prune.go).
-			Prune:  []string{"ProjectVariables", "LibraryVariables"},
-			Policy: PolicySync,
+			// bundle's document has values for (see apply/prune.go).
+			Prune:       []string{"CommonVariables", "ProjectVariables"},
+			PruneWithin: map[string]string{"CommonVariables": "LibraryVariableSetId", "ProjectVariables": "ProjectId"},
+			Policy:      PolicySync,
 		},
 		// --- team permissions last: they refer to projects, tenants …
 		&Kind{

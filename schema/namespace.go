@@ -8,10 +8,13 @@ import "strings"
 // within a project or library variable set (ScopeSelf, ScopeOwner); the map
 // key at the given depth for ScopeKey references. Export, apply, transform
 // and the reference check agree on it.
-func RefScope(ref Ref, names, at []string) string {
+func RefScope(ref Ref, names, at []string, doc any) string {
 	switch ref.Within {
 	case ScopeSpace:
 		return ""
+	case ScopeSibling:
+		v, _ := SiblingValue(doc, ref, at)
+		return v
 	case ScopeSelf, ScopeOwner:
 		if len(names) == 0 {
 			return ""

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -54,6 +55,13 @@ const (
 	// 1 or 3 (0-based) of the reference's path, as read before any rewriting
 	// (tenant variables are keyed by project, then environment, then template).
 	ScopeKey1 Scope = "key:1"
+	// ScopeSibling takes the scope from a sibling field of the object
+	// holding the reference (Ref.Sibling), as read before any rewriting: a
+	// tenant variable's TemplateId is a template of the project its
+	// ProjectId names. Rewrite visits such references before the others, so
+	// the sibling still holds what was read when they are visited (see
+	// SiblingValue).
+	ScopeSibling Scope = "sibling"
 )
 
 // Names of reference targets that are not API collections: their names are
@@ -108,6 +116,16 @@ type Ref struct {
 	// Split, if set, means the value is a list joined by Split
 	// ("Teams-1,Teams-2"); each element is a reference.
 	Split string
+	// Soft marks a reference that records data the entity holds for
+	// another entity (a tenant's link to a project, its variable values
+	// for a project or library variable set) rather than something it
+	// depends on. A partial export follows hard references and drops what a
+	// soft one to an entity it does not include holds: the map key, or the
+	// array element holding the reference.
+	Soft bool
+	// Sibling names the field of the object holding the reference whose
+	// value is the reference's scope (Within ScopeSibling).
+	Sibling string
 	// Stamp, if set, is a sibling field that records a property of the
 	// referred-to entity and differs per instance, so it is volatile in a
 	// bundle and filled in by the writer when absent.
@@ -190,6 +208,11 @@ type ValueSpec struct {
 	// (the value's name) or "{Dimension}" (a scope key):
 	// "ProjectVariables/{Project}/Variables/{Environment}/{Name}".
 	Template string
+	// Required are scope dimensions a value must keep at least one entry
+	// of: the server refuses it unscoped there (a tenant's project value
+	// names the environments it applies in), so a value that would lose
+	// the last one is skipped, never unscoped.
+	Required []string
 }
 
 // Stamp says which sibling field of a reference records which field of the
@@ -391,6 +414,55 @@ type Kind struct {
 	// the path of the tag names ("Tags/*/Name"); a tag reference "Set/Tag"
 	// resolves to tag Tag of the entity named Set.
 	TagNames string
+	// PruneWithin, for a Prune field holding an array, names the element
+	// field whose value an element must share with an element of the
+	// bundle's array to be pruned: a tenant's destination-only variable
+	// values go only under the projects and library variable sets the
+	// bundle has values for (a bundle may be a partial export).
+	PruneWithin map[string]string
+	// Parts, if set, are the documents a current server reads and writes
+	// the kind as, instead of the legacy Read document (tenant variables
+	// since 2025.2: commonvariables and projectvariables).
+	Parts *Parts
+	// Binary kinds are files that are not JSON (a project's logo): their
+	// bundle file holds the bytes the server answers at Read, and they
+	// are written with a multipart PUT to the same path.
+	Binary bool
+}
+
+// Parts describe a kind whose document a current server splits into
+// several resources, with the legacy document (Kind.Read, Kind.ReadAll) as
+// a view of the same data on older servers. The entity's shape (in a
+// snapshot and in a bundle) is always the parts' shape: an object with one
+// array per Part. Legacy converts to and from the legacy document.
+type Parts struct {
+	// Toggle is the feature toggle (GET /api/configuration/feature-toggles)
+	// under which the server serves the parts and refuses legacy writes.
+	Toggle string
+	// Since is the first server version (major.minor) that has the parts
+	// on by default; used when the server does not list the toggle.
+	Since string
+	// Parts are the resources, each read and written on its own.
+	Parts []Part
+	// FromLegacy converts a legacy document to the parts' shape.
+	FromLegacy func(legacy map[string]any) map[string]any
+	// ToLegacy converts a document of the parts' shape to the legacy
+	// document, or says which value the legacy shape cannot express. The
+	// error names what doc names (IDs or names), so callers convert
+	// bundle forms to report by name.
+	ToLegacy func(doc map[string]any) (map[string]any, error)
+}
+
+// Part is one resource of a Parts kind.
+type Part struct {
+	// Field is the entity's field holding the part's items ("CommonVariables").
+	Field string
+	// Path is the resource below /api/{spaceId}/, with {Field}
+	// placeholders filled from the owner ("tenants/{Id}/commonvariables").
+	Path string
+	// Items is the field of the resource's document holding the items,
+	// read and written whole ("Variables").
+	Items string
 }
 
 // IsSingleton reports whether the kind has no name of its own: one per owner.
@@ -621,4 +693,40 @@ func (v ValueSpec) templateSegs() []string {
 
 func isPlaceholder(seg string) bool {
 	return len(seg) > 2 && seg[0] == '{' && seg[len(seg)-1] == '}'
+}
+
+// VersionAtLeast reports whether the Octopus version v ("2025.2.1234",
+// "2024.4") is at least since (major.minor). An unreadable v is not.
+func VersionAtLeast(v, since string) bool {
+	maj, min, ok := majorMinor(v)
+	smaj, smin, sok := majorMinor(since)
+	if !ok || !sok {
+		return false
+	}
+	return maj > smaj || (maj == smaj && min >= smin)
+}
+
+func majorMinor(v string) (major, minor int, ok bool) {
+	parts := strings.SplitN(strings.TrimSpace(v), ".", 3)
+	if len(parts) < 2 {
+		return 0, 0, false
+	}
+	digits := func(s string) string {
+		for i, r := range s {
+			if r < '0' || r > '9' {
+				return s[:i]
+			}
+		}
+		return s
+	}
+	var err1, err2 error
+	major, err1 = strconv.Atoi(digits(parts[0]))
+	minor, err2 = strconv.Atoi(digits(parts[1]))
+	return major, minor, err1 == nil && err2 == nil
+}
+
+// TagKind returns a view of k whose references are its TagRefs (canonical
+// tenant tag names), for walking them with the same walker as Refs.
+func (k *Kind) TagKind() *Kind {
+	return &Kind{Name: k.Name, Many: k.Many, Binary: k.Binary, Refs: k.TagRefs}
 }

@@ -93,11 +93,6 @@ func (h *holder) dim(r schema.Ref) *dim {
 	return d
 }
 
-// tagKind is a pseudo kind whose references are k's tag references.
-func tagKind(k *schema.Kind) *schema.Kind {
-	return &schema.Kind{Name: k.Name, Many: k.Many, Refs: k.TagRefs}
-}
-
 func restricting(refs []schema.Ref) []schema.Ref {
 	var out []schema.Ref
 	for _, r := range refs {
@@ -134,7 +129,7 @@ func (e *engine) rewrite(x *ent) result {
 	}
 	w.count(x.doc, false)
 	_ = x.kind.Rewrite(w.doc, w.refFunc(false))
-	_ = tagKind(x.kind).Rewrite(w.doc, w.refFunc(true))
+	_ = x.kind.TagKind().Rewrite(w.doc, w.refFunc(true))
 	w.distinct()
 	w.count(w.doc, true)
 	res := result{}
@@ -184,7 +179,7 @@ func (w *rewriter) refFunc(tags bool) schema.RefFunc {
 		}
 		scope := ""
 		if !tags {
-			scope = schema.RefScope(ref, x.names, at)
+			scope = schema.RefScope(ref, x.names, at, x.doc)
 		}
 		f, kind := e.lookup(to, scope, name)
 		if f == nil || (f.drop && f.provided) {

@@ -251,7 +251,7 @@ func matchSelector(s *Selector, x *ent) bool {
 	}
 	if len(s.Tag) > 0 {
 		found := false
-		tk := &schema.Kind{Name: x.kind.Name, Many: x.kind.Many, Refs: x.kind.TagRefs}
+		tk := x.kind.TagKind()
 		_ = tk.Visit(x.doc, func(_ schema.Ref, _ []string, v string) {
 			if s.Tag.Match(v) {
 				found = true

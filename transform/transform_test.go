@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -181,8 +182,9 @@ func TestStagingProduction(t *testing.T) {
 	}
 	eq(t, "Deploy Rate Service excluded environments", strs(action(proc, "Deploy Rate Service")["ExcludedEnvironments"]), []string{})
 	eq(t, "Internal's OctoFX link", strs(doc(t, out, schema.Tenant, "Internal")["ProjectEnvironments"].(map[string]any)["OctoFX"]), []string{"Production", "Staging"})
-	tv := doc(t, out, schema.TenantVariables, "Internal")["ProjectVariables"].(map[string]any)["OctoFX"].(map[string]any)["Variables"].(map[string]any)
-	eq(t, "Internal's OctoFX value environments", sortedKeys(tv), []string{"Production", "Staging"})
+	// Internal's OctoFX values keep their Staging and Production scopes;
+	// the Development- and Test-only values are gone with their scope.
+	eq(t, "Internal's OctoFX value environments", tenantValueEnvs(t, out, "Internal", "OctoFX"), []string{"Production", "Staging"})
 	eq(t, "OctoFX Developers roles", roles(t, out, "OctoFX Developers"), map[string][]string{
 		"Project contributor": {}, "Runbook Operator": {"Staging"}, // "Project deployer" was Development/Test only
 	})
@@ -241,12 +243,11 @@ func TestMerge(t *testing.T) {
 	eq(t, "QA Sign-off environments", strs(action(doc(t, out, schema.DeploymentProcess, "OctoFX"), "QA Sign-off")["Environments"]), []string{"Staging"})
 	eq(t, "Internal's OctoFX link", strs(doc(t, out, schema.Tenant, "Internal")["ProjectEnvironments"].(map[string]any)["OctoFX"]), []string{"Production", "Staging"})
 	eq(t, "Team A's OctoFX link", strs(doc(t, out, schema.Tenant, "Development Team A")["ProjectEnvironments"].(map[string]any)["OctoFX"]), []string{"Staging"})
-	tv := doc(t, out, schema.TenantVariables, "Internal")["ProjectVariables"].(map[string]any)["OctoFX"].(map[string]any)["Variables"].(map[string]any)
-	eq(t, "Internal's Staging database", tv["Staging"].(map[string]any)["OctoFX.Tenant.DatabaseName"], "OctoFX-Internal-stg")
+	eq(t, "Internal's Staging database", tenantValue(t, out, "Internal", "OctoFX", "OctoFX.Tenant.DatabaseName", "Staging"), "OctoFX-Internal-stg")
 	eq(t, "Dev/Test account", strs(doc(t, out, schema.Account, "Azure Dev/Test Subscription")["EnvironmentIds"]), []string{"Staging"})
 	eq(t, "OctoFX Developers roles", roles(t, out, "OctoFX Developers")["Project deployer"], []string{"Staging"})
-	if rep.Counts[ActMerged] != 12 {
-		t.Errorf("merged count %d, want 12 (2 environments, 4 duplicate values, 6 tenant value sets)", rep.Counts[ActMerged])
+	if rep.Counts[ActMerged] != 18 {
+		t.Errorf("merged count %d, want 18 (2 environments, 4 duplicate variable values, 12 duplicate tenant values)", rep.Counts[ActMerged])
 	}
 }
 
@@ -322,9 +323,8 @@ func TestTenants(t *testing.T) {
 	pe := doc(t, out, schema.Tenant, "Internal")["ProjectEnvironments"].(map[string]any)
 	eq(t, "Internal's links", map[string][]string{"Customer Portal": strs(pe["Customer Portal"]), "OctoFX": strs(pe["OctoFX"])},
 		map[string][]string{"Customer Portal": {"Production", "Staging"}, "OctoFX": {"Production", "Staging"}})
-	tv := doc(t, out, schema.TenantVariables, "Internal")["ProjectVariables"].(map[string]any)["OctoFX"].(map[string]any)["Variables"].(map[string]any)
-	eq(t, "Internal's Production database", tv["Production"].(map[string]any)["OctoFX.Tenant.DatabaseName"], "OctoFX-Internal-dr")
-	eq(t, "Internal's Staging database", tv["Staging"].(map[string]any)["OctoFX.Tenant.DatabaseName"], "OctoFX-Internal-stg")
+	eq(t, "Internal's Production database", tenantValue(t, out, "Internal", "OctoFX", "OctoFX.Tenant.DatabaseName", "Production"), "OctoFX-Internal-dr")
+	eq(t, "Internal's Staging database", tenantValue(t, out, "Internal", "OctoFX", "OctoFX.Tenant.DatabaseName", "Staging"), "OctoFX-Internal-stg")
 	// onEmpty drop: the QA lifecycle, left with no phase, goes, and the QA
 	// channel with it.
 	if has(out, schema.Lifecycle, "QA") || has(out, schema.Channel, "OctoFX", "QA") {
@@ -455,8 +455,7 @@ func TestSelection(t *testing.T) {
 			}
 			eq(t, "name field", doc(t, out, schema.Environment, "Live")["Name"], "Live")
 			eq(t, "Hotfix phases targets", strs(doc(t, out, schema.Lifecycle, "Hotfix")["Phases"].([]any)[1].(map[string]any)["OptionalDeploymentTargets"]), []string{"Live"})
-			tv := doc(t, out, schema.TenantVariables, "Acme Corp")["ProjectVariables"].(map[string]any)["OctoFX"].(map[string]any)["Variables"].(map[string]any)
-			eq(t, "tenant value keys", sortedKeys(tv), []string{"Live", "Staging"})
+			eq(t, "tenant value environments", tenantValueEnvs(t, out, "Acme Corp", "OctoFX"), []string{"Live", "Staging"})
 		}},
 		{"rename a project moves its files", "- rename: {kind: Project, name: OctoFX, to: OctoFX Classic}", func(t *testing.T, out *bundles.Bundle, _ *Report) {
 			if !has(out, schema.Channel, "OctoFX Classic", "QA") || !has(out, schema.ProjectVariables, "OctoFX Classic") {
@@ -541,4 +540,45 @@ func TestCompose(t *testing.T) {
 	p, _ := out.ApplyPolicy()
 	eq(t, "placeholder", p.Placeholder, "site")
 	eq(t, "rule files", []string{out.Manifest.Rules[0].Name, out.Manifest.Rules[1].Name}, []string{"inline.yaml", "site.yaml"})
+}
+
+// tenantValueEnvs returns, sorted, the environments the tenant's values
+// for project are scoped to; a value left with none fails the test (an
+// empty list would widen it to every environment).
+func tenantValueEnvs(t *testing.T, out *bundles.Bundle, tenant, project string) []string {
+	t.Helper()
+	envs := map[string]bool{}
+	for _, v := range doc(t, out, schema.TenantVariables, tenant)["ProjectVariables"].([]any) {
+		m := v.(map[string]any)
+		if m["ProjectId"] != project {
+			continue
+		}
+		sc := strs(m["Scope"].(map[string]any)["EnvironmentIds"])
+		if len(sc) == 0 {
+			t.Errorf("a %s value of %s has no environment left: %v", project, tenant, m)
+		}
+		for _, e := range sc {
+			envs[e] = true
+		}
+	}
+	return sortedKeys(envs)
+}
+
+// tenantValue returns the value of the tenant's project template that
+// applies in env; more than one is an error (Octopus refuses two values of
+// one template sharing an environment).
+func tenantValue(t *testing.T, out *bundles.Bundle, tenant, project, template, env string) any {
+	t.Helper()
+	var found []any
+	for _, v := range doc(t, out, schema.TenantVariables, tenant)["ProjectVariables"].([]any) {
+		m := v.(map[string]any)
+		if m["ProjectId"] == project && m["TemplateId"] == template && slices.Contains(strs(m["Scope"].(map[string]any)["EnvironmentIds"]), env) {
+			found = append(found, m["Value"])
+		}
+	}
+	if len(found) != 1 {
+		t.Errorf("%s %s %s in %s: %d values %v, want one", tenant, project, template, env, len(found), found)
+		return nil
+	}
+	return found[0]
 }

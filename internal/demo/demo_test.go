@@ -69,7 +69,7 @@ func TestRun(t *testing.T) {
 	if rep.Digest != sum.Digest {
 		t.Errorf("archive digest %s, bundle digest %s", rep.Digest, sum.Digest)
 	}
-	for _, want := range []string{"=== transform", "dropped 31,", "=== plan", "+ create", "=== apply: receipt", "=== replay: Succeeded, 0 writes"} {
+	for _, want := range []string{"=== transform", " 0 error(s)", "=== plan", "+ create", "=== apply: receipt", "=== replay: Succeeded, 0 writes"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}
