@@ -604,25 +604,8 @@ func lastIndex(at []string) int {
 	return n
 }
 
-// getPath returns the value at a decoded path (map keys, array indices).
-func getPath(doc any, at []string) any {
-	cur := doc
-	for _, s := range at {
-		switch t := cur.(type) {
-		case map[string]any:
-			cur = t[s]
-		case []any:
-			var i int
-			if _, err := fmt.Sscan(s, &i); err != nil || i < 0 || i >= len(t) {
-				return nil
-			}
-			cur = t[i]
-		default:
-			return nil
-		}
-	}
-	return cur
-}
+// getPath returns the value at path at of doc, or nil.
+func getPath(doc any, at []string) any { return schema.At(doc, at) }
 
 // removeAt removes the array element at path at and returns doc (a new
 // array when doc itself is the array).

@@ -88,27 +88,33 @@ func SiblingValue(doc any, ref Ref, at []string) (string, bool) {
 	if ref.Sibling == "" || len(at) == 0 {
 		return "", false
 	}
-	node := doc
-	for _, seg := range at[:len(at)-1] {
-		switch n := node.(type) {
-		case map[string]any:
-			node = n[seg]
-		case []any:
-			i, err := strconv.Atoi(seg)
-			if err != nil || i < 0 || i >= len(n) {
-				return "", false
-			}
-			node = n[i]
-		default:
-			return "", false
-		}
-	}
-	m, ok := node.(map[string]any)
+	m, ok := At(doc, at[:len(at)-1]).(map[string]any)
 	if !ok {
 		return "", false
 	}
 	v, ok := m[ref.Sibling].(string)
 	return v, ok && v != ""
+}
+
+// At returns the value at a decoded path (map keys and array indexes, as
+// walkers report them) of doc, or nil when the path does not exist.
+func At(doc any, at []string) any {
+	cur := doc
+	for _, seg := range at {
+		switch n := cur.(type) {
+		case map[string]any:
+			cur = n[seg]
+		case []any:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(n) {
+				return nil
+			}
+			cur = n[i]
+		default:
+			return nil
+		}
+	}
+	return cur
 }
 
 // rewriteList rewrites each element of a joined list ("Teams-1,Teams-2").

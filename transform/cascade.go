@@ -2,6 +2,8 @@ package transform
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -490,7 +492,7 @@ func (w *rewriter) lostScope() *fate {
 					set = append(set, fmt.Sprintf("%s=%s", ref.To, strings.Join(names, ",")))
 				}
 				if len(set) == 0 {
-					e.errorf(x, h.at, "%s %s, and the rescope rule %s names no dimension it has (%s)", name, why, pos, strings.Join(sortedKeys(r.OnLostScope.To), ", "))
+					e.errorf(x, h.at, "%s %s, and the rescope rule %s names no dimension it has (%s)", name, why, pos, strings.Join(slices.Sorted(maps.Keys(r.OnLostScope.To)), ", "))
 					continue
 				}
 			}
@@ -743,7 +745,7 @@ func eachField(node any, segs []string, fn func(parent map[string]any, key strin
 	switch n := node.(type) {
 	case map[string]any:
 		if segs[0] == "*" {
-			for _, k := range sortedKeys(n) {
+			for _, k := range slices.Sorted(maps.Keys(n)) {
 				if len(segs) == 1 {
 					fn(n, k)
 				} else {
@@ -769,25 +771,8 @@ func eachField(node any, segs []string, fn func(parent map[string]any, key strin
 	}
 }
 
-// getAt returns the value at path at in doc, or nil.
-func getAt(doc any, at []string) any {
-	cur := doc
-	for _, s := range at {
-		switch n := cur.(type) {
-		case map[string]any:
-			cur = n[s]
-		case []any:
-			i, err := strconv.Atoi(s)
-			if err != nil || i < 0 || i >= len(n) {
-				return nil
-			}
-			cur = n[i]
-		default:
-			return nil
-		}
-	}
-	return cur
-}
+// getAt returns the value at path at of doc, or nil.
+func getAt(doc any, at []string) any { return schema.At(doc, at) }
 
 // removeAt removes the array element or map key at path at and returns the
 // (possibly new) root.

@@ -7,7 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -307,7 +308,7 @@ func checkRule(r *Rule) error {
 		if err := named(s.Kind); err != nil {
 			return err
 		}
-		for _, kind := range sortedKeys(s.RefersTo) {
+		for _, kind := range slices.Sorted(maps.Keys(s.RefersTo)) {
 			if schema.Lookup(kind) == nil {
 				return fmt.Errorf("refersTo: unknown kind %q", kind)
 			}
@@ -326,7 +327,7 @@ func checkRule(r *Rule) error {
 	case r.Merge != nil:
 		return named(r.Merge.Kind)
 	case r.OnLostScope != nil:
-		for _, kind := range sortedKeys(r.OnLostScope.To) {
+		for _, kind := range slices.Sorted(maps.Keys(r.OnLostScope.To)) {
 			if err := known(kind); err != nil {
 				return err
 			}
@@ -347,15 +348,6 @@ func checkRule(r *Rule) error {
 		return known(r.ApplyPolicy.Kind)
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func pointerOr(p string) string {

@@ -3,7 +3,9 @@ package transform
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/octobundle/octobundle/bundles"
@@ -235,7 +237,7 @@ func matchSelector(s *Selector, x *ent) bool {
 	if len(s.Owner) > 0 && (len(x.names) < 2 || !s.Owner.Match(strings.Join(x.names[:len(x.names)-1], "/"))) {
 		return false
 	}
-	for _, kind := range sortedKeys(s.RefersTo) {
+	for _, kind := range slices.Sorted(maps.Keys(s.RefersTo)) {
 		pats := s.RefersTo[kind]
 		found := false
 		_ = x.kind.Visit(x.doc, func(ref schema.Ref, _ []string, v string) {

@@ -2,6 +2,7 @@ package transform
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -561,7 +562,7 @@ func tenantValueEnvs(t *testing.T, out *bundles.Bundle, tenant, project string) 
 			envs[e] = true
 		}
 	}
-	return sortedKeys(envs)
+	return slices.Sorted(maps.Keys(envs))
 }
 
 // tenantValue returns the value of the tenant's project template that

@@ -2,6 +2,8 @@ package transform
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -60,7 +62,7 @@ func scopeText(sc map[string][]string) string {
 		return " (unscoped)"
 	}
 	var parts []string
-	for _, d := range sortedKeys(sc) {
+	for _, d := range slices.Sorted(maps.Keys(sc)) {
 		parts = append(parts, d+"="+strings.Join(sc[d], ","))
 	}
 	return " (" + strings.Join(parts, " ") + ")"
@@ -103,7 +105,7 @@ func setValue(doc any, vs schema.ValueSpec, sv *SetValue) (setCount, error) {
 	}
 	if vs.Scope != "" {
 		sc := map[string]any{}
-		for _, d := range sortedKeys(sv.Scope) {
+		for _, d := range slices.Sorted(maps.Keys(sv.Scope)) {
 			if len(sv.Scope[d]) == 0 {
 				continue
 			}
@@ -341,7 +343,7 @@ func eachValueName(doc any, vs schema.ValueSpec, fn func(string)) {
 			return
 		}
 		if strings.HasPrefix(s, "{") {
-			for _, k := range sortedKeys(m) {
+			for _, k := range slices.Sorted(maps.Keys(m)) {
 				walk(m[k], i+1)
 			}
 			return

@@ -1,9 +1,11 @@
 package octosim
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -366,7 +368,7 @@ func followAllLinks(t *testing.T, f *fixture) int {
 		it := queue[0]
 		queue = queue[1:]
 		links, _ := it.doc["Links"].(map[string]any)
-		for _, name := range sortedKeys(links) {
+		for _, name := range slices.Sorted(maps.Keys(links)) {
 			href := str(links[name])
 			if _, skip := unfollowedLinks[it.coll+"."+name]; name == "Web" || skip {
 				continue
@@ -438,7 +440,7 @@ func TestConformanceCaseInsensitive(t *testing.T) {
 		stored, _ := f.sim.Entity("Spaces-1", "projects", str(created["Id"]))
 		for _, field := range []string{"Name", "LifecycleId", "ProjectGroupId", "Description"} {
 			if _, ok := stored[field]; !ok {
-				t.Errorf("field %s not stored under its canonical name: %v", field, sortedKeys(stored))
+				t.Errorf("field %s not stored under its canonical name: %v", field, slices.Sorted(maps.Keys(stored)))
 			}
 		}
 		for _, field := range []string{"name", "LifecycleID", "ProjectGroupID", "description"} {
@@ -454,7 +456,7 @@ func TestConformanceCaseInsensitive(t *testing.T) {
 		dp := f.get(sp1("deploymentprocesses/" + w.project.DeploymentProcessID))
 		props := dp["Steps"].([]any)[0].(map[string]any)["Actions"].([]any)[0].(map[string]any)["Properties"].(map[string]any)
 		if _, ok := props["Octopus.Action.Script.ScriptBody"]; !ok {
-			t.Errorf("step properties lost their keys: %v", sortedKeys(props))
+			t.Errorf("step properties lost their keys: %v", slices.Sorted(maps.Keys(props)))
 		}
 	})
 }

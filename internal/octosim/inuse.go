@@ -2,8 +2,9 @@ package octosim
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/octobundle/octobundle/schema"
@@ -97,9 +98,9 @@ func (s *Server) inUse(sp *space, spec *collSpec, doc map[string]any) error {
 		return nil
 	}
 	var errs []string
-	for _, title := range sortedKeys(users) {
+	for _, title := range slices.Sorted(maps.Keys(users)) {
 		errs = append(errs, fmt.Sprintf("This %s cannot be deleted because it is being used by the following %s: %s.",
-			spec.singular(), title, strings.Join(sortedKeys(users[title]), ", ")))
+			spec.singular(), title, strings.Join(slices.Sorted(maps.Keys(users[title])), ", ")))
 	}
 	return &apiError{Status: http.StatusBadRequest, Message: errs[0], Errors: errs}
 }
@@ -148,15 +149,6 @@ func (s *Server) refererLabel(sp *space, c *collSpec, d map[string]any) string {
 		return o
 	}
 	return str(d["Id"])
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // plural is the collection's plural in messages: its kind's title, or for a
