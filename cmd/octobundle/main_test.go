@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -30,11 +33,13 @@ func TestMain(m *testing.M) {
 //
 // Script commands added here:
 //
-//	sim NAME SEED [offset] [version=X.Y.Z]
+//	sim NAME SEED [offset] [version=X.Y.Z] [tls]
 //	                         start a simulator seeded from SEED (relative to
 //	                         the repository root, or "empty"), optionally
-//	                         reporting another Octopus version; sets NAME_URL
-//	                         and OCTOPUS_API_KEY
+//	                         reporting another Octopus version, optionally
+//	                         over TLS with a certificate from a new test CA
+//	                         (written to NAME-ca.pem); sets NAME_URL and
+//	                         OCTOPUS_API_KEY
 //	fault NAME METHOD PREFIX STATUS|drop [times=N] [MESSAGE]
 //	                         fail the next request (or N, -1 for all)
 //	                         matching METHOD and the path PREFIX with STATUS
@@ -69,9 +74,15 @@ func TestScripts(t *testing.T) {
 				if len(args) < 2 {
 					ts.Fatalf("usage: sim NAME SEED [offset] [version=X.Y.Z]")
 				}
-				version := ""
-				if n := len(args); n > 2 && strings.HasPrefix(args[n-1], "version=") {
-					version = strings.TrimPrefix(args[n-1], "version=")
+				version, useTLS := "", false
+				for n := len(args); n > 2; n = len(args) {
+					if strings.HasPrefix(args[n-1], "version=") {
+						version = strings.TrimPrefix(args[n-1], "version=")
+					} else if args[n-1] == "tls" {
+						useTLS = true
+					} else {
+						break
+					}
 					args = args[:n-1]
 				}
 				var seed *octosim.Instance
@@ -89,7 +100,16 @@ func TestScripts(t *testing.T) {
 				ts.Check(err)
 				ln, err := net.Listen("tcp", "127.0.0.1:0")
 				ts.Check(err)
-				srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+				srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second,
+					ErrorLog: log.New(io.Discard, "", 0)} // refused TLS handshakes
+				scheme := "http"
+				if useTLS {
+					cert, err := octosim.NewTLSCertificate("127.0.0.1")
+					ts.Check(err)
+					ts.Check(os.WriteFile(ts.MkAbs(args[0]+"-ca.pem"), cert.CAPEM, 0o644))
+					ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert.Server}})
+					scheme = "https"
+				}
 				go func() {
 					if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 						ts.Logf("simulator: %v", err)
@@ -102,7 +122,7 @@ func TestScripts(t *testing.T) {
 				}
 				sims[ts][args[0]] = sim
 				mu.Unlock()
-				ts.Setenv(args[0]+"_URL", "http://"+ln.Addr().String())
+				ts.Setenv(args[0]+"_URL", scheme+"://"+ln.Addr().String())
 				ts.Setenv("OCTOPUS_API_KEY", sim.APIKey())
 			},
 			"writes": func(ts *testscript.TestScript, neg bool, args []string) {
