@@ -73,11 +73,17 @@ type Error struct {
 	Max int64
 	// Unit is "bytes" for sizes, or what Max counts ("entries", "levels").
 	Unit string
+	// Note, when set, is appended in parentheses ("possible decompression
+	// bomb").
+	Note string
 }
 
 // Error renders "SUBJECT: exceeds the LIMIT limit of MAX UNIT".
 func (e *Error) Error() string {
 	msg := fmt.Sprintf("exceeds the %s limit of %s", e.Limit, Format(e.Max, e.Unit))
+	if e.Note != "" {
+		msg += " (" + e.Note + ")"
+	}
 	if e.Subject == "" {
 		return msg
 	}
