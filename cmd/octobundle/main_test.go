@@ -50,6 +50,10 @@ func TestMain(m *testing.M) {
 //	writes NAME N            the simulator saw exactly N POST/PUT/DELETE
 //	                         requests since the last reset; resets
 //	resetcounts NAME         reset the simulator's request counters
+//	nosecrets [VALUE...]     neither the last command's stdout and stderr nor
+//	                         any file below $WORK (archives decompressed)
+//	                         holds the simulators' API key, a sensitive value
+//	                         of the sample instances, or VALUE
 func TestScripts(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -177,6 +181,17 @@ func TestScripts(t *testing.T) {
 				ts.Check(b.SetApplyPolicy(&pol))
 				ts.Check(b.Seal())
 				ts.Check(b.Write(ts.MkAbs(args[1])))
+			},
+			"nosecrets": func(ts *testscript.TestScript, neg bool, args []string) {
+				secrets := append(sampleSecrets(ts, root), args...)
+				leaks := findSecrets(ts, secrets)
+				if len(leaks) > 0 && !neg {
+					ts.Fatalf("secrets leaked:\n%s", strings.Join(leaks, "\n"))
+				}
+				if len(leaks) == 0 && neg {
+					ts.Fatalf("no secret found (checked %d values)", len(secrets))
+				}
+				ts.Logf("checked %d secret values: %d leaks", len(secrets), len(leaks))
 			},
 			"resetcounts": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 || simFor(ts, args[0]) == nil {
