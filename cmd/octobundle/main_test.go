@@ -50,6 +50,8 @@ func TestMain(m *testing.M) {
 //	writes NAME N            the simulator saw exactly N POST/PUT/DELETE
 //	                         requests since the last reset; resets
 //	resetcounts NAME         reset the simulator's request counters
+//	bigfile NAME SIZE        create a sparse file of SIZE bytes (suffix K, M
+//	                         or G: binary units)
 //	nosecrets [VALUE...]     neither the last command's stdout and stderr nor
 //	                         any file below $WORK (archives decompressed)
 //	                         holds the simulators' API key, a sensitive value
@@ -181,6 +183,23 @@ func TestScripts(t *testing.T) {
 				ts.Check(b.SetApplyPolicy(&pol))
 				ts.Check(b.Seal())
 				ts.Check(b.Write(ts.MkAbs(args[1])))
+			},
+			"bigfile": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: bigfile NAME SIZE")
+				}
+				num, mult := args[1], int64(1)
+				for suffix, m := range map[string]int64{"K": 1 << 10, "M": 1 << 20, "G": 1 << 30} {
+					if n, ok := strings.CutSuffix(num, suffix); ok {
+						num, mult = n, m
+					}
+				}
+				n, err := strconv.ParseInt(num, 10, 64)
+				ts.Check(err)
+				f, err := os.Create(ts.MkAbs(args[0]))
+				ts.Check(err)
+				ts.Check(f.Truncate(n * mult))
+				ts.Check(f.Close())
 			},
 			"nosecrets": func(ts *testscript.TestScript, neg bool, args []string) {
 				secrets := append(sampleSecrets(ts, root), args...)
