@@ -54,6 +54,11 @@ const (
 	// sets, processes) is a few MiB; with eight requests in flight the bound
 	// is 512 MiB of buffers in the very worst case.
 	ResponseSize = 64 << 20
+	// CollectionItems is the most items octobundle reads from one server
+	// collection (all pages together). A 2,000-project instance has a few
+	// thousand items in its largest collection; a server that reports a
+	// billion would otherwise be paged through forever.
+	CollectionItems = 1_000_000
 	// SmallFileSize bounds small local inputs: an API key file, a CA
 	// certificate bundle.
 	SmallFileSize = 1 << 20

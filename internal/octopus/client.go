@@ -356,6 +356,10 @@ func (c *Client) List(ctx context.Context, path string, query url.Values) ([]map
 		if err := c.do(ctx, http.MethodGet, path+"?"+q.Encode(), nil, &page); err != nil {
 			return nil, err
 		}
+		if page.TotalResults > limits.CollectionItems || len(all)+len(page.Items) > limits.CollectionItems {
+			return nil, &limits.Error{Subject: "GET " + path + fmt.Sprintf(": the server reports %d items", max(page.TotalResults, len(all)+len(page.Items))),
+				Limit: "collection size", Max: limits.CollectionItems, Unit: "items"}
+		}
 		all = append(all, page.Items...)
 		skip += len(page.Items)
 		if len(page.Items) == 0 || skip >= page.TotalResults {

@@ -422,3 +422,35 @@ func TestResponseSizeLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestCollectionSizeLimit checks a server that reports more items than
+// limits.CollectionItems is not paged through: the first page fails the
+// list, naming the limit.
+func TestCollectionSizeLimit(t *testing.T) {
+	sim := newSim(t)
+	var hits atomic.Int64
+	mux := http.NewServeMux()
+	mux.Handle("/", sim.Handler())
+	mux.HandleFunc("/api/Spaces-1/endless", func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		items := make([]string, 200)
+		for i := range items {
+			items[i] = fmt.Sprintf(`{"Id":"X-%d"}`, i)
+		}
+		fmt.Fprintf(w, `{"Items":[%s],"TotalResults":%d}`, strings.Join(items, ","), limits.CollectionItems+1)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	c := connect(t, srv.URL, sim.APIKey(), "")
+	_, err := c.List(context.Background(), "/api/Spaces-1/endless", nil)
+	var le *limits.Error
+	if !errors.As(err, &le) || le.Limit != "collection size" {
+		t.Fatalf("want a collection size limit error, got %v", err)
+	}
+	if want := "GET /api/Spaces-1/endless: the server reports 1000001 items: exceeds the collection size limit of 1000000 items"; err.Error() != want {
+		t.Fatalf("error %q, want %q", err, want)
+	}
+	if hits.Load() != 1 {
+		t.Fatalf("%d pages read", hits.Load())
+	}
+}
