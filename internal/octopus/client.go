@@ -7,6 +7,10 @@
 //
 // Documents are decoded with json.Number so numbers survive a round trip
 // exactly. API keys are sent in a header and never appear in errors or logs.
+// Certificates are verified unless Config.InsecureSkipTLSVerify says
+// otherwise; a redirect that leaves the server's origin, or goes from https
+// to http, is refused, so the key never reaches another host; every answer
+// and every collection is bounded (see internal/limits).
 package octopus
 
 import (
