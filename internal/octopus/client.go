@@ -455,7 +455,7 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 	resp, err := c.session.DoRawRequest(req)
 	if err != nil {
 		c.log.Debug("request failed", "method", method, "path", path, "error", scrubErr(err))
-		if perm, ok := permanentTransportError(err); ok {
+		if perm := permanentTransportError(err); perm != nil {
 			return -1, 0, fmt.Errorf("%s %s: %w", method, path, perm)
 		}
 		return 0, 0, &transportError{fmt.Sprintf("%s %s: %v", method, path, scrubErr(err))}

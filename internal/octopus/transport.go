@@ -117,16 +117,16 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// permanentTransportError reports whether a failed round trip is one that
-// trying again cannot fix (a refused redirect, a certificate that does not
-// verify), and returns the error to report for it.
-func permanentTransportError(err error) (error, bool) {
+// permanentTransportError returns the error to report for a failed round
+// trip that trying again cannot fix (a refused redirect, a certificate that
+// does not verify), or nil when err may be transient.
+func permanentTransportError(err error) error {
 	if errors.Is(err, ErrRedirectRefused) {
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			return ue.Err, true // without the URL, which may hold credentials
+			return ue.Err // without the URL, which may hold credentials
 		}
-		return err, true
+		return err
 	}
 	var cve *tls.CertificateVerificationError
 	var ua x509.UnknownAuthorityError
@@ -142,7 +142,7 @@ func permanentTransportError(err error) (error, bool) {
 			hint = "use a server URL with a host name the certificate names; if the certificate comes from a private CA, pass that CA's certificate with --ca-cert FILE too"
 		}
 		return fmt.Errorf("%w: %s; %s (or, for a test server only, turn verification off with --insecure-skip-tls-verify)",
-			ErrTLSVerify, cause, hint), true
+			ErrTLSVerify, cause, hint)
 	}
-	return nil, false
+	return nil
 }
