@@ -28,7 +28,7 @@ lint:
 
 unit:
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 10s ./transform
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 # The end-to-end tests (internal/e2e) against a real Octopus Server too, not
 # only the simulator. Not part of `make test`. Needs:
@@ -48,11 +48,24 @@ bench:
 demo:
 	$(GO) run ./cmd/octobundle demo
 
-# Short local fuzzing of the bundle reader and the rule-file parser (the
-# parser also gets a 10 s run in `make test`; its seeds run with every test).
+# Fuzzing of everything read from outside: the archive reader (FuzzRead),
+# the bundle reader behind both forms (FuzzBundleFiles), the rule-file
+# parser (FuzzParse) and the saved-plan reader (FuzzReadPlan); the state
+# reader joins when the three-way apply state lands. Seeds come from
+# testdata/ and run with every `go test`; `make test` fuzzes each for
+# TEST_FUZZTIME (about 35 s in all with the builds), `make fuzz` for
+# FUZZTIME. A crasher is written to the package's testdata/fuzz/FuzzX/:
+# commit it, fix the bug, and it stays a regression test.
+# -fuzzminimizetime is short because minimising each new interesting input
+# for the default 60 s would stall a short run.
+FUZZTIME ?= 60s
+TEST_FUZZTIME ?= 7s
+FUZZ = $(GO) test -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./bundles
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./transform
+	$(FUZZ) -fuzz '^FuzzRead$$' ./bundles
+	$(FUZZ) -fuzz '^FuzzBundleFiles$$' ./bundles
+	$(FUZZ) -fuzz '^FuzzParse$$' ./transform
+	$(FUZZ) -fuzz '^FuzzReadPlan$$' ./apply
 
 clean:
 	rm -rf bin demo-out

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/limits"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -279,9 +280,13 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 }
 
 // ReadPlan reads a plan written by WriteJSON, validating it against the
-// plan schema.
-func ReadPlan(r io.Reader) (*Plan, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 1<<30))
+// plan schema. A plan larger than limits.PlanFileSize, or nested deeper than
+// limits.JSONDepth, is refused with a *limits.Error.
+func ReadPlan(r io.Reader) (*Plan, error) { return readPlan(r, limits.PlanFileSize) }
+
+// readPlan is ReadPlan with the size limit max.
+func readPlan(r io.Reader, max int64) (*Plan, error) {
+	data, err := limits.ReadAll(r, max, "apply: reading the plan", "plan file size")
 	if err != nil {
 		return nil, err
 	}

@@ -11,11 +11,17 @@ import (
 	"sort"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/octobundle/octobundle/internal/limits"
 )
 
 // maxDepth bounds the nesting of JSON values, so hostile input cannot
 // exhaust the stack.
-const maxDepth = 512
+const maxDepth = limits.JSONDepth
+
+// errDepth is the error for JSON nested deeper than maxDepth; callers
+// prefix the file's name.
+var errDepth = &limits.Error{Limit: "JSON nesting depth", Max: maxDepth, Unit: "levels"}
 
 // Canonical encodes v as canonical bundle JSON: object keys sorted by byte
 // order, two-space indent, "\n" line endings and a trailing newline, no HTML
@@ -57,10 +63,9 @@ func Decode(data []byte) (any, error) {
 	return v, nil
 }
 
+// decodeValue decodes the next value; depth is the number of arrays and
+// objects it is inside.
 func decodeValue(d *json.Decoder, depth int) (any, error) {
-	if depth > maxDepth {
-		return nil, fmt.Errorf("JSON nested deeper than %d", maxDepth)
-	}
 	tok, err := d.Token()
 	if err != nil {
 		if err == io.EOF {
@@ -70,6 +75,9 @@ func decodeValue(d *json.Decoder, depth int) (any, error) {
 	}
 	switch t := tok.(type) {
 	case json.Delim:
+		if depth >= maxDepth {
+			return nil, errDepth
+		}
 		switch t {
 		case '{':
 			m := map[string]any{}
@@ -124,7 +132,7 @@ func indent(buf *bytes.Buffer, n int) {
 
 func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
 	if depth > maxDepth {
-		return fmt.Errorf("JSON nested deeper than %d", maxDepth)
+		return errDepth
 	}
 	switch t := v.(type) {
 	case nil:

@@ -6,11 +6,13 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/octobundle/octobundle/internal/limits"
 )
 
 // MaxSegment is the longest path segment (file or directory name, in bytes)
 // a bundle may hold; most file systems refuse longer names.
-const MaxSegment = 255
+const MaxSegment = limits.NameLength
 
 const upperHex = "0123456789ABCDEF"
 
@@ -212,7 +214,7 @@ func checkPath(p string) error {
 		case seg == "." || seg == "..":
 			return fmt.Errorf("path %q escapes the bundle (%q segment)", p, seg)
 		case len(seg) > MaxSegment:
-			return fmt.Errorf("path %q has a segment longer than %d bytes", p, MaxSegment)
+			return &limits.Error{Subject: fmt.Sprintf("path %.300q: segment %.40q…", p, seg), Limit: "file name length", Max: MaxSegment, Unit: "bytes"}
 		}
 	}
 	return nil

@@ -17,15 +17,16 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/octobundle/octobundle/internal/limits"
 	"github.com/octobundle/octobundle/schema"
 )
 
-// Default limits of ReadOptions.
+// Default limits of ReadOptions (see internal/limits for why these values).
 const (
-	DefaultMaxFiles     = 100_000
-	DefaultMaxFileSize  = 64 << 20 // 64 MiB
-	DefaultMaxTotalSize = 1 << 30  // 1 GiB
-	DefaultMaxRatio     = 200
+	DefaultMaxFiles     = limits.ArchiveEntries
+	DefaultMaxFileSize  = limits.FileSize  // 64 MiB
+	DefaultMaxTotalSize = limits.TotalSize // 1 GiB
+	DefaultMaxRatio     = limits.CompressionRatio
 	// ratioFloor is the decompressed size below which MaxRatio is not
 	// applied (tiny archives of tiny files compress very well).
 	ratioFloor = 8 << 20
@@ -175,22 +176,22 @@ func readDir(root string, o ReadOptions) (map[string][]byte, error) {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		if len(files) >= o.MaxFiles {
-			return fmt.Errorf("%s: more than %d files", root, o.MaxFiles)
+			return &limits.Error{Subject: root, Limit: "file count", Max: int64(o.MaxFiles), Unit: "files"}
 		}
 		info, err := d.Info()
 		if err != nil {
 			return err
 		}
 		if info.Size() > o.MaxFileSize {
-			return fmt.Errorf("%s: %d bytes, more than the limit of %d", name, info.Size(), o.MaxFileSize)
+			return limits.Size(name, "file size", o.MaxFileSize)
 		}
 		total += info.Size()
 		if total > o.MaxTotalSize {
-			return fmt.Errorf("%s: bundle larger than the limit of %d bytes", root, o.MaxTotalSize)
+			return limits.Size(root, "total bundle size", o.MaxTotalSize)
 		}
-		data, err := readLimited(p, o.MaxFileSize)
+		data, err := readLimited(p, name, o.MaxFileSize)
 		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return err
 		}
 		files[rel] = data
 		return nil
@@ -201,20 +202,15 @@ func readDir(root string, o ReadOptions) (map[string][]byte, error) {
 	return files, nil
 }
 
-func readLimited(p string, limit int64) ([]byte, error) {
+// readLimited reads the file at p (named name in errors), which may have
+// grown since it was listed, up to limit bytes.
+func readLimited(p, name string, limit int64) ([]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("more than the limit of %d bytes", limit)
-	}
-	return data, nil
+	return limits.ReadAll(f, limit, name, "file size")
 }
 
 func readArchiveFile(path string, o ReadOptions) (map[string][]byte, error) {
@@ -248,9 +244,6 @@ func ReadArchive(data []byte, o ReadOptions) (*Bundle, error) {
 	return parse(files)
 }
 
-// errLimit marks a limit violation found while decompressing.
-var errLimit = errors.New("limit exceeded")
-
 // countingReader counts decompressed bytes and enforces the total and ratio
 // limits while the archive is being read.
 type countingReader struct {
@@ -271,9 +264,10 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	switch {
 	case c.n > ratioFloor && float64(c.n) > c.maxRatio*float64(c.compressed):
-		c.err = fmt.Errorf("%w: decompresses to more than %g times its size of %d bytes (possible decompression bomb)", errLimit, c.maxRatio, c.compressed)
+		c.err = &limits.Error{Subject: fmt.Sprintf("the archive (%d bytes compressed)", c.compressed), Limit: "compression ratio",
+			Max: int64(c.maxRatio), Unit: "times", Note: "possible decompression bomb"}
 	case c.n > c.maxStream:
-		c.err = fmt.Errorf("%w: decompresses to more than %d bytes", errLimit, c.maxStream)
+		c.err = limits.Size("the archive's decompressed stream", "total decompressed size", c.maxStream)
 	}
 	if c.err != nil {
 		return n, c.err
@@ -282,9 +276,10 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string][]byte, err error) {
+	window := min(maxWindow, o.MaxTotalSize+1<<20)
 	zr, err := zstd.NewReader(r,
 		zstd.WithDecoderConcurrency(1),
-		zstd.WithDecoderMaxWindow(64<<20),
+		zstd.WithDecoderMaxWindow(uint64(window)),
 		zstd.WithDecoderMaxMemory(uint64(o.MaxTotalSize)+1<<20),
 	)
 	if err != nil {
@@ -310,11 +305,11 @@ func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string
 			err = nil // checkPath below says what is wrong with the name
 		}
 		if err != nil {
-			return nil, archiveErr(err)
+			return nil, archiveErr(err, window)
 		}
 		entries++
 		if entries > o.MaxFiles {
-			return nil, fmt.Errorf("more than %d entries", o.MaxFiles)
+			return nil, &limits.Error{Subject: fmt.Sprintf("entry %.300q", hdr.Name), Limit: "archive entry count", Max: int64(o.MaxFiles), Unit: "entries"}
 		}
 		name := strings.TrimPrefix(hdr.Name, "./")
 		switch hdr.Typeflag {
@@ -346,15 +341,15 @@ func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string
 		}
 		folded[foldKey(name)] = name
 		if hdr.Size < 0 || hdr.Size > o.MaxFileSize {
-			return nil, fmt.Errorf("entry %q: %d bytes, more than the limit of %d", hdr.Name, hdr.Size, o.MaxFileSize)
+			return nil, limits.Size(fmt.Sprintf("entry %q (%d bytes)", hdr.Name, hdr.Size), "file size", o.MaxFileSize)
 		}
 		total += hdr.Size
 		if total > o.MaxTotalSize {
-			return nil, fmt.Errorf("entry %q: bundle larger than the limit of %d bytes", hdr.Name, o.MaxTotalSize)
+			return nil, limits.Size(fmt.Sprintf("entry %q", hdr.Name), "total decompressed size", o.MaxTotalSize)
 		}
 		data := make([]byte, hdr.Size)
 		if _, err := io.ReadFull(tr, data); err != nil {
-			return nil, fmt.Errorf("entry %q: %w", hdr.Name, archiveErr(err))
+			return nil, fmt.Errorf("entry %q: %w", hdr.Name, archiveErr(err, window))
 		}
 		files[name] = data
 	}
@@ -372,7 +367,7 @@ func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string
 			break
 		}
 		if err != nil {
-			return nil, archiveErr(err)
+			return nil, archiveErr(err, window)
 		}
 	}
 	return files, nil
@@ -394,10 +389,17 @@ func typeName(t byte) string {
 	return fmt.Sprintf("entry type %q", t)
 }
 
-func archiveErr(err error) error {
+// maxWindow is the largest zstd window the archive reader accepts (and
+// never more than the total size limit plus 1 MiB): the decoder allocates
+// the window up front.
+const maxWindow = 64 << 20
+
+func archiveErr(err error, window int64) error {
 	switch {
-	case errors.Is(err, errLimit):
+	case limits.Is(err):
 		return err
+	case errors.Is(err, zstd.ErrWindowSizeExceeded):
+		return limits.Size("the archive's zstd frame", "zstd window size", window)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return fmt.Errorf("truncated archive: %w", err)
 	case errors.Is(err, zstd.ErrMagicMismatch):

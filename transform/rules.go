@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/limits"
 	"github.com/octobundle/octobundle/schema"
 	"gopkg.in/yaml.v3"
 )
@@ -24,7 +25,7 @@ const APIVersion = "octobundle/rules/v1"
 const RulesSchema = "rules.schema.json"
 
 // maxRuleFile bounds the size of a rule file.
-const maxRuleFile = 4 << 20
+const maxRuleFile = limits.RuleFileSize
 
 // RuleFile is a parsed, validated rule file.
 type RuleFile struct {
@@ -198,7 +199,13 @@ type ParseError struct {
 	Line  int
 	Field string // JSON pointer into the file
 	Msg   string
+	// Err is the underlying error when there is one (a *limits.Error for a
+	// file too large or nested too deeply).
+	Err error
 }
+
+// Unwrap returns the underlying error.
+func (e *ParseError) Unwrap() error { return e.Err }
 
 func (e *ParseError) Error() string {
 	var b strings.Builder
@@ -218,7 +225,8 @@ func (e *ParseError) Error() string {
 // line and field.
 func Parse(name string, data []byte) (*RuleFile, error) {
 	if len(data) > maxRuleFile {
-		return nil, &ParseError{File: name, Msg: fmt.Sprintf("larger than %d bytes", maxRuleFile)}
+		le := limits.Size("", "rule file size", maxRuleFile)
+		return nil, &ParseError{File: name, Msg: le.Error(), Err: le}
 	}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -397,14 +405,15 @@ func yamlErrMsg(err error) string {
 	return msg
 }
 
-const maxDepth = 64
+const maxDepth = limits.YAMLDepth
 
 // nodeValue converts a YAML node to a JSON-like value (maps, []any,
 // strings, json.Number, bools, nil), recording the line of every JSON
 // pointer in lines.
 func nodeValue(file string, n *yaml.Node, ptr string, lines map[string]int, depth int) (any, error) {
 	if depth > maxDepth {
-		return nil, &ParseError{File: file, Line: n.Line, Field: pointerOr(ptr), Msg: "nested too deeply"}
+		le := &limits.Error{Limit: "rule file nesting depth", Max: maxDepth, Unit: "levels"}
+		return nil, &ParseError{File: file, Line: n.Line, Field: pointerOr(ptr), Msg: le.Error(), Err: le}
 	}
 	lines[ptr] = n.Line
 	switch n.Kind {

@@ -2,23 +2,18 @@ package transform
 
 import (
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/limits"
 )
 
 // ReadRuleFile reads and parses the rule file at path; the manifest records
 // it under the path as given.
 func ReadRuleFile(path string) (*RuleFile, error) {
-	f, err := os.Open(path)
+	data, err := limits.ReadFile(path, maxRuleFile, "rule file size")
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxRuleFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return Parse(path, data)
 }

@@ -1,11 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/internal/limits"
 	"github.com/urfave/cli/v2"
 )
 
@@ -28,12 +29,14 @@ func applyCommand() *cli.Command {
 			opts.AllowErrors = c.Bool("allow-errors")
 			var rec *apply.Receipt
 			if f := c.String("plan"); f != "" {
-				fh, err := os.Open(f)
-				if err != nil {
+				// The size is checked before the file is read.
+				data, err := limits.ReadFile(f, limits.PlanFileSize, "plan file size")
+				if limits.Is(err) {
+					return fmt.Errorf("--plan: %w", err)
+				} else if err != nil {
 					return usageError("--plan: %v", err)
 				}
-				p, err := apply.ReadPlan(fh)
-				fh.Close()
+				p, err := apply.ReadPlan(bytes.NewReader(data))
 				if err != nil {
 					return fmt.Errorf("--plan %s: %w", f, err)
 				}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/octobundle/octobundle/internal/limits"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/urfave/cli/v2"
 )
@@ -18,6 +19,8 @@ func connectionFlags() []cli.Flag {
 		&cli.StringFlag{Name: "api-key-file", Usage: "read the API key from `FILE`"},
 		&cli.StringFlag{Name: "space", Usage: "space name (default: the server's default space)", EnvVars: []string{"OCTOPUS_SPACE"}},
 		&cli.IntFlag{Name: "concurrency", Value: 8, Usage: "parallel requests"},
+		&cli.StringFlag{Name: "ca-cert", Usage: "trust the CA certificate(s) in PEM `FILE` too (for a server whose certificate comes from a private CA)", EnvVars: []string{"OCTOBUNDLE_CA_CERT"}},
+		&cli.BoolFlag{Name: "insecure-skip-tls-verify", Usage: "do not verify the server's TLS certificate (anyone on the network path can then receive the API key: for test servers only)"},
 	}
 }
 
@@ -28,7 +31,7 @@ func connect(c *cli.Context) (*octopus.Client, error) {
 		if key != "" && c.IsSet("api-key") {
 			return nil, usageError("--api-key and --api-key-file are mutually exclusive")
 		}
-		data, err := os.ReadFile(f)
+		data, err := limits.ReadFile(f, limits.SmallFileSize, "API key file size")
 		if err != nil {
 			return nil, usageError("--api-key-file: %v", err)
 		}
@@ -37,12 +40,18 @@ func connect(c *cli.Context) (*octopus.Client, error) {
 	if c.Int("concurrency") < 1 {
 		return nil, usageError("--concurrency must be at least 1")
 	}
+	if c.String("ca-cert") != "" && c.Bool("insecure-skip-tls-verify") {
+		return nil, usageError("--ca-cert and --insecure-skip-tls-verify are mutually exclusive")
+	}
 	cl, err := octopus.Connect(c.Context, octopus.Config{
 		URL:    c.String("server"),
 		APIKey: key,
 		Space:  c.String("space"),
 		Logger: logger(),
 		Tool:   "octobundle/" + toolVersion(),
+
+		CACertFile:            c.String("ca-cert"),
+		InsecureSkipTLSVerify: c.Bool("insecure-skip-tls-verify"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to Octopus: %w", err)

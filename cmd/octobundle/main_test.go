@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -30,11 +33,13 @@ func TestMain(m *testing.M) {
 //
 // Script commands added here:
 //
-//	sim NAME SEED [offset] [version=X.Y.Z]
+//	sim NAME SEED [offset] [version=X.Y.Z] [tls]
 //	                         start a simulator seeded from SEED (relative to
 //	                         the repository root, or "empty"), optionally
-//	                         reporting another Octopus version; sets NAME_URL
-//	                         and OCTOPUS_API_KEY
+//	                         reporting another Octopus version, optionally
+//	                         over TLS with a certificate from a new test CA
+//	                         (written to NAME-ca.pem); sets NAME_URL and
+//	                         OCTOPUS_API_KEY
 //	fault NAME METHOD PREFIX STATUS|drop [times=N] [MESSAGE]
 //	                         fail the next request (or N, -1 for all)
 //	                         matching METHOD and the path PREFIX with STATUS
@@ -45,6 +50,12 @@ func TestMain(m *testing.M) {
 //	writes NAME N            the simulator saw exactly N POST/PUT/DELETE
 //	                         requests since the last reset; resets
 //	resetcounts NAME         reset the simulator's request counters
+//	bigfile NAME SIZE        create a sparse file of SIZE bytes (suffix K, M
+//	                         or G: binary units)
+//	nosecrets [VALUE...]     neither the last command's stdout and stderr nor
+//	                         any file below $WORK (archives decompressed)
+//	                         holds the simulators' API key, a sensitive value
+//	                         of the sample instances, or VALUE
 func TestScripts(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -69,9 +80,15 @@ func TestScripts(t *testing.T) {
 				if len(args) < 2 {
 					ts.Fatalf("usage: sim NAME SEED [offset] [version=X.Y.Z]")
 				}
-				version := ""
-				if n := len(args); n > 2 && strings.HasPrefix(args[n-1], "version=") {
-					version = strings.TrimPrefix(args[n-1], "version=")
+				version, useTLS := "", false
+				for n := len(args); n > 2; n = len(args) {
+					if strings.HasPrefix(args[n-1], "version=") {
+						version = strings.TrimPrefix(args[n-1], "version=")
+					} else if args[n-1] == "tls" {
+						useTLS = true
+					} else {
+						break
+					}
 					args = args[:n-1]
 				}
 				var seed *octosim.Instance
@@ -89,7 +106,16 @@ func TestScripts(t *testing.T) {
 				ts.Check(err)
 				ln, err := net.Listen("tcp", "127.0.0.1:0")
 				ts.Check(err)
-				srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+				srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second,
+					ErrorLog: log.New(io.Discard, "", 0)} // refused TLS handshakes
+				scheme := "http"
+				if useTLS {
+					cert, err := octosim.NewTLSCertificate("127.0.0.1")
+					ts.Check(err)
+					ts.Check(os.WriteFile(ts.MkAbs(args[0]+"-ca.pem"), cert.CAPEM, 0o644))
+					ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert.Server}})
+					scheme = "https"
+				}
 				go func() {
 					if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 						ts.Logf("simulator: %v", err)
@@ -102,7 +128,7 @@ func TestScripts(t *testing.T) {
 				}
 				sims[ts][args[0]] = sim
 				mu.Unlock()
-				ts.Setenv(args[0]+"_URL", "http://"+ln.Addr().String())
+				ts.Setenv(args[0]+"_URL", scheme+"://"+ln.Addr().String())
 				ts.Setenv("OCTOPUS_API_KEY", sim.APIKey())
 			},
 			"writes": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -157,6 +183,34 @@ func TestScripts(t *testing.T) {
 				ts.Check(b.SetApplyPolicy(&pol))
 				ts.Check(b.Seal())
 				ts.Check(b.Write(ts.MkAbs(args[1])))
+			},
+			"bigfile": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: bigfile NAME SIZE")
+				}
+				num, mult := args[1], int64(1)
+				for suffix, m := range map[string]int64{"K": 1 << 10, "M": 1 << 20, "G": 1 << 30} {
+					if n, ok := strings.CutSuffix(num, suffix); ok {
+						num, mult = n, m
+					}
+				}
+				n, err := strconv.ParseInt(num, 10, 64)
+				ts.Check(err)
+				f, err := os.Create(ts.MkAbs(args[0]))
+				ts.Check(err)
+				ts.Check(f.Truncate(n * mult))
+				ts.Check(f.Close())
+			},
+			"nosecrets": func(ts *testscript.TestScript, neg bool, args []string) {
+				secrets := append(sampleSecrets(ts, root), args...)
+				leaks := findSecrets(ts, secrets)
+				if len(leaks) > 0 && !neg {
+					ts.Fatalf("secrets leaked:\n%s", strings.Join(leaks, "\n"))
+				}
+				if len(leaks) == 0 && neg {
+					ts.Fatalf("no secret found (checked %d values)", len(secrets))
+				}
+				ts.Logf("checked %d secret values: %d leaks", len(secrets), len(leaks))
 			},
 			"resetcounts": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 || simFor(ts, args[0]) == nil {

@@ -4,15 +4,18 @@
 //	octosim --listen 127.0.0.1:0 --api-key API-XXXX [--server-version X.Y.Z]
 //	        [--id-offset N] [--seed FILE] [--latency D] [--jitter D]
 //	        [--error-rate F] [--rate-limit-rate F] [--drop-rate F] [--fault-seed N]
-//	        [--log-level debug|info|warn|error]
+//	        [--log-level debug|info|warn|error] [--tls-ca FILE]
 //
 // The first line of standard output is the base URL
 // ("http://127.0.0.1:41234"); logs go to standard error. It serves until
-// SIGINT or SIGTERM.
+// SIGINT or SIGTERM. With --tls-ca it serves https with a certificate from a
+// new test CA, whose certificate it writes to FILE (octobundle --ca-cert
+// FILE trusts it).
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -54,6 +57,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dropRate := fs.Float64("drop-rate", 0, "fraction of requests whose connection is dropped")
 	faultSeed := fs.Uint64("fault-seed", 1, "seed of the fault generator")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	tlsCA := fs.String("tls-ca", "", "serve https with a certificate from a new test CA, and write that CA's certificate (PEM) to this file, for octobundle --ca-cert")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -98,8 +102,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot listen", "addr", *listen, "err", err)
 		return 1
 	}
-	fmt.Fprintln(stdout, octosim.BaseURL(ln))
-	log.Info("octosim serving", "url", octosim.BaseURL(ln), "version", sim.Version(), "idOffset", *offset, "seed", *seedPath)
+	base := octosim.BaseURL(ln)
+	if *tlsCA != "" {
+		host, _, _ := net.SplitHostPort(ln.Addr().String())
+		cert, err := octosim.NewTLSCertificate(host, "localhost")
+		if err == nil {
+			err = os.WriteFile(*tlsCA, cert.CAPEM, 0o644)
+		}
+		if err != nil {
+			log.Error("cannot set up TLS", "err", err)
+			ln.Close()
+			return 1
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert.Server}, MinVersion: tls.VersionTLS12})
+		base = "https://" + ln.Addr().String()
+	}
+	fmt.Fprintln(stdout, base)
+	log.Info("octosim serving", "url", base, "version", sim.Version(), "idOffset", *offset, "seed", *seedPath)
 	if err := sim.Serve(ctx, ln); err != nil {
 		log.Error("serve", "err", err)
 		return 1

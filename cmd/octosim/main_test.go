@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -104,6 +106,7 @@ func TestServeErrors(t *testing.T) {
 		{[]string{"--log-level", "loud"}, 2},
 		{[]string{"--seed", filepath.Join(t.TempDir(), "missing.json")}, 1},
 		{[]string{"--listen", "256.0.0.1:99999"}, 1},
+		{[]string{"--tls-ca", filepath.Join(t.TempDir(), "no", "such", "dir", "ca.pem")}, 1},
 	} {
 		var out, errb bytes.Buffer
 		if got := serve(context.Background(), tc.args, &out, &errb); got != tc.code {
@@ -112,5 +115,57 @@ func TestServeErrors(t *testing.T) {
 		if out.Len() != 0 {
 			t.Errorf("%v: printed %q on stdout", tc.args, out.String())
 		}
+	}
+}
+
+// TestServeTLS checks --tls-ca serves https with a certificate that the
+// written CA file verifies, and that an unverified client is refused.
+func TestServeTLS(t *testing.T) {
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- serve(ctx, []string{"--listen", "127.0.0.1:0", "--tls-ca", caFile}, pw, &stderr)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the first line: %v (stderr: %s)", err, stderr.String())
+	}
+	base := strings.TrimSpace(line)
+	if !strings.HasPrefix(base, "https://127.0.0.1:") {
+		t.Fatalf("first line %q", base)
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s holds no certificate", caFile)
+	}
+	trusting := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := trusting.Get(base + "/api/")
+	if err != nil {
+		t.Fatalf("with the CA: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("with the CA: %d", resp.StatusCode)
+	}
+	if _, err := http.Get(base + "/api/"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("without the CA: %v", err)
+	}
+	cancel()
+	select {
+	case rc := <-done:
+		if rc != 0 {
+			t.Errorf("exit code %d (stderr: %s)", rc, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop after cancellation")
 	}
 }

@@ -7,6 +7,10 @@
 //
 // Documents are decoded with json.Number so numbers survive a round trip
 // exactly. API keys are sent in a header and never appear in errors or logs.
+// Certificates are verified unless Config.InsecureSkipTLSVerify says
+// otherwise; a redirect that leaves the server's origin, or goes from https
+// to http, is refused, so the key never reaches another host; every answer
+// and every collection is bounded (see internal/limits).
 package octopus
 
 import (
@@ -28,6 +32,7 @@ import (
 	"time"
 
 	"github.com/OctopusDeploy/go-octopusdeploy/v2/pkg/newclient"
+	"github.com/octobundle/octobundle/internal/limits"
 )
 
 // Config says how to reach one Octopus server.
@@ -39,8 +44,20 @@ type Config struct {
 	// Space is the space name (or ID) to work in; empty means the default space.
 	Space string
 	// HTTPClient is used for every request; nil means a client with a
-	// 60-second timeout.
+	// 60-second timeout that verifies TLS certificates against the system's
+	// roots (and CACertFile). Connect uses a copy whose CheckRedirect refuses
+	// to leave the server's origin, whatever the given client does.
 	HTTPClient *http.Client
+	// CACertFile names a PEM file of CA certificates trusted in addition to
+	// the system's, for servers with certificates from a private CA.
+	CACertFile string
+	// InsecureSkipTLSVerify turns certificate verification off. Connect logs
+	// a warning: anyone on the network path can then receive the API key.
+	InsecureSkipTLSVerify bool
+	// MaxResponseSize bounds one answer's body, in bytes; zero means
+	// limits.ResponseSize. A larger answer fails the request with a
+	// *limits.Error (it is not retried).
+	MaxResponseSize int64
 	// Retry is the retry policy; zero values take the defaults.
 	Retry Retry
 	// Logger receives one debug line per request; nil discards.
@@ -74,10 +91,11 @@ func (r Retry) withDefaults() Retry {
 
 // Client talks to one space of one Octopus server.
 type Client struct {
-	session *newclient.HttpSession
-	retry   Retry
-	log     *slog.Logger
-	server  string
+	session     *newclient.HttpSession
+	retry       Retry
+	log         *slog.Logger
+	server      string
+	maxResponse int64
 
 	// SpaceID and SpaceName identify the space the client works in.
 	SpaceID, SpaceName string
@@ -119,13 +137,21 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("server URL %q is not an http(s) URL", redactURL(cfg.URL))
 	}
 	base.User = nil
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
-	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	hc, err := httpClient(cfg, base, log)
+	if err != nil {
+		return nil, err
+	}
+	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
+		log.Warn("the server URL is plain http: the API key and every document cross the network unencrypted; use https",
+			"server", base.Scheme+"://"+base.Host)
+	}
+	maxResponse := cfg.MaxResponseSize
+	if maxResponse <= 0 {
+		maxResponse = limits.ResponseSize
 	}
 	ua := "octobundle"
 	if cfg.Tool != "" {
@@ -140,9 +166,10 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 				"User-Agent":       ua,
 			},
 		},
-		retry:  cfg.Retry.withDefaults(),
-		log:    log,
-		server: strings.TrimRight(base.String(), "/"),
+		retry:       cfg.Retry.withDefaults(),
+		log:         log,
+		server:      strings.TrimRight(base.String(), "/"),
+		maxResponse: maxResponse,
 	}
 	root, err := c.Get(ctx, "/api/")
 	if err != nil {
@@ -381,6 +408,10 @@ func (c *Client) List(ctx context.Context, path string, query url.Values) ([]map
 		if err := c.do(ctx, http.MethodGet, path+"?"+q.Encode(), nil, &page); err != nil {
 			return nil, err
 		}
+		if page.TotalResults > limits.CollectionItems || len(all)+len(page.Items) > limits.CollectionItems {
+			return nil, &limits.Error{Subject: "GET " + path + fmt.Sprintf(": the server reports %d items", max(page.TotalResults, len(all)+len(page.Items))),
+				Limit: "collection size", Max: limits.CollectionItems, Unit: "items"}
+		}
 		all = append(all, page.Items...)
 		skip += len(page.Items)
 		if len(page.Items) == 0 || skip >= page.TotalResults {
@@ -455,6 +486,11 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 	if err != nil {
 		return -1, 0, fmt.Errorf("%s %s: %w", method, path, err)
 	}
+	if u.Scheme != "" || u.Host != "" {
+		// Paths are resolved against the server's base URL; an absolute one
+		// (from a document's Links, say) could carry the key elsewhere.
+		return -1, 0, fmt.Errorf("%s %s: %w: only paths on the server are requested, not absolute URLs", method, redactURL(path), ErrRedirectRefused)
+	}
 	req, err := http.NewRequestWithContext(ctx, method, "/", nil)
 	if err != nil {
 		return -1, 0, err
@@ -466,6 +502,7 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 	}
 	if payload != nil {
 		req.Body = io.NopCloser(bytes.NewReader(payload))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(payload)), nil }
 		req.ContentLength = int64(len(payload))
 		req.Header.Set("Content-Type", contentType)
 	}
@@ -473,13 +510,25 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 	resp, err := c.session.DoRawRequest(req)
 	if err != nil {
 		c.log.Debug("request failed", "method", method, "path", path, "error", scrubErr(err))
+		if perm := permanentTransportError(err); perm != nil {
+			return -1, 0, fmt.Errorf("%s %s: %w", method, path, perm)
+		}
 		return 0, 0, &transportError{fmt.Sprintf("%s %s: %v", method, path, scrubErr(err))}
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	subject := method + " " + path + ": the server's answer"
+	if resp.ContentLength > c.maxResponse {
+		c.log.Debug("request", "method", method, "path", path, "status", resp.StatusCode, "bytes", resp.ContentLength, "duration", time.Since(start))
+		return -1, 0, limits.Size(subject, "response size", c.maxResponse)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxResponse+1))
 	c.log.Debug("request", "method", method, "path", path, "status", resp.StatusCode, "bytes", len(data), "duration", time.Since(start))
 	if err != nil {
 		return 0, 0, &transportError{fmt.Sprintf("%s %s: reading the answer: %v", method, path, scrubErr(err))}
+	}
+	if int64(len(data)) > c.maxResponse {
+		// Not retried: the same request gets the same oversized answer.
+		return -1, 0, limits.Size(subject, "response size", c.maxResponse)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		ae := &APIError{Method: method, Path: path, Status: resp.StatusCode}
