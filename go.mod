@@ -3,6 +3,7 @@ module github.com/octobundle/octobundle
 go 1.26
 
 require (
+	aead.dev/minisign v0.3.0 // indirect
 	github.com/OctopusDeploy/go-octodiff v1.0.0 // indirect
 	github.com/OctopusDeploy/go-octopusdeploy/v2 v2.115.0 // indirect
 	github.com/cpuguy83/go-md2man/v2 v2.0.7 // indirect
@@ -28,6 +29,7 @@ require (
 	golang.org/x/exp v0.0.0-20230129154200-a960b3787bd2 // indirect
 	golang.org/x/net v0.43.0 // indirect
 	golang.org/x/sys v0.35.0 // indirect
+	golang.org/x/term v0.34.0 // indirect
 	golang.org/x/text v0.28.0 // indirect
 	golang.org/x/tools v0.35.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect

@@ -24,8 +24,9 @@ const (
 	ManifestFile = "manifest.json"
 	// ChecksumsFile lists the sha256 of every other file.
 	ChecksumsFile = "checksums.txt"
-	// SignatureFile is an optional signature over the digest.
-	SignatureFile = "signature"
+	// SignatureFile is the optional minisign signature of checksums.txt
+	// (see package internal/sign); it is not listed in checksums.txt.
+	SignatureFile = ChecksumsFile + ".minisig"
 )
 
 // Manifest is the content of manifest.json.
@@ -563,9 +564,10 @@ func (b *Bundle) Digest() string {
 	return b.Manifest.Digest
 }
 
-// SetSignature attaches the content of the signature file (a signature over
-// the digest; its format belongs to the signing code). The bundle must be
-// sealed; changing the bundle afterwards drops the signature.
+// SetSignature attaches the content of the signature file (a minisign
+// signature of checksums.txt; its format belongs to package internal/sign).
+// The bundle must be sealed; changing the bundle afterwards (an entity, the
+// apply policy or the manifest) drops the signature.
 func (b *Bundle) SetSignature(sig []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -581,4 +583,17 @@ func (b *Bundle) Signature() []byte {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	return b.signature
+}
+
+// DropSignature removes the bundle's signature and reports whether it had
+// one. Changing a bundle drops its signature anyway (at the change, or at
+// Seal for a changed manifest); a tool that rewrites a bundle, such as
+// transform, calls DropSignature to know whether it must say that the
+// result is no longer signed.
+func (b *Bundle) DropSignature() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	had := b.signature != nil
+	b.signature = nil
+	return had
 }

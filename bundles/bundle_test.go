@@ -352,15 +352,16 @@ func TestPackReproducible(t *testing.T) {
 func TestWriteRefuses(t *testing.T) {
 	b := sampleBundle(t, testTime)
 	tmp := t.TempDir()
-	// A non-empty directory that is not a bundle is left alone.
+	// A directory holding files of the bundle layout but no manifest is
+	// someone else's: refused, and left alone.
 	other := filepath.Join(tmp, "home")
-	os.MkdirAll(other, 0o755)
-	os.WriteFile(filepath.Join(other, "precious.txt"), []byte("x"), 0o644)
-	if err := b.Write(other); err == nil || !strings.Contains(err.Error(), "not a bundle") {
+	os.MkdirAll(filepath.Join(other, "environments"), 0o755)
+	os.WriteFile(filepath.Join(other, "environments", "Old.json"), []byte("x"), 0o644)
+	if err := b.Write(other); err == nil || !strings.Contains(err.Error(), "no manifest.json") {
 		t.Errorf("Write over a non-bundle directory: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(other, "precious.txt")); err != nil {
-		t.Error("precious.txt is gone")
+	if _, err := os.Stat(filepath.Join(other, "environments", "Old.json")); err != nil {
+		t.Error("environments/Old.json is gone")
 	}
 	// A file where a directory should go.
 	f := filepath.Join(tmp, "file")

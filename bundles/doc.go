@@ -13,7 +13,7 @@
 //
 //	manifest.json                      what the bundle is (see Manifest)
 //	checksums.txt                      sha256 of every other file
-//	signature                          optional signature over the digest
+//	checksums.txt.minisig              optional minisign signature of checksums.txt
 //	apply-policy.json                  optional apply-time policy set by transform rules (see ApplyPolicy)
 //	environments/Production.json       one file per entity …
 //	projects/OctoFX/project.json
@@ -26,9 +26,23 @@
 // (package schema), with each "{}" replaced by an escaped name, owners first.
 // The kind and names of a file are recovered from its path
 // (schema.KindForPath and UnescapeName). A named entity's name field (Name)
-// must equal the last name in its path. Any other file is an error ("unknown
-// file"); there are no empty directories worth keeping, and directories carry
-// no information.
+// must equal the last name in its path. Readers skip well-known files that
+// git, macOS and Windows put into folders — anything in .git (a directory or
+// a file), .gitattributes, .DS_Store, Thumbs.db and desktop.ini, at any depth
+// — and log each at debug level (see Ignored); any other file is an error
+// ("unknown file"). There are no empty directories worth keeping, and
+// directories carry no information.
+//
+// # Bundles in git
+//
+// A bundle directory is meant to be committed. Write puts a .gitattributes
+// file with the line "* -text" into a new bundle directory (and into an
+// existing one that has none; an existing one is never changed), so a
+// checkout with core.autocrlf=true keeps the bytes the checksums cover; the
+// file is not a bundle file (not listed, not packed). No bundle file ever
+// contains a carriage return followed by a line feed (canonical JSON escapes
+// it), so readers that find CRLF line endings say so and name this fix,
+// instead of reporting a checksum or canonical-form error.
 //
 // # Canonical JSON
 //
@@ -102,10 +116,12 @@
 //
 // checksums.txt has one line per file, "<sha256 hex>  <path>\n" (lower-case
 // hex, two spaces, as sha256sum prints), sorted by path in byte order,
-// covering every file except manifest.json, checksums.txt and signature. The
-// bundle digest is "sha256:" + hex(sha256(checksums.txt)) and is recorded as
-// the manifest's Digest; a signature signs the digest. So one signature pins
-// the manifest, which pins checksums.txt, which pins every file, while two
+// covering every file except manifest.json, checksums.txt and
+// checksums.txt.minisig. The bundle digest is "sha256:" +
+// hex(sha256(checksums.txt)) and is recorded as the manifest's Digest; a
+// signature signs checksums.txt and names the digest and the manifest's
+// identity fields in its trusted comment. So one signature pins
+// checksums.txt, which pins every file, and the manifest, while two
 // exports of an unchanged space have byte-identical entity files and
 // checksums.txt — and the same digest — even though the manifest records a
 // different export time (the Zarf model: the aggregate checksum lives in the
@@ -128,10 +144,24 @@
 //   - zstd level "better" (klauspost/compress SpeedBetterCompression),
 //     single-threaded encoder, 8 MiB window, content checksum on
 //
-// Directories are written with mode 0755 and files 0644. Write goes to a
-// temporary sibling and renames it into place, so a reader never sees a
-// partial bundle; it replaces an existing directory only if that directory is
-// empty or holds a bundle.
+// Directories are written with mode 0755 and files 0644. A new directory is
+// written to a temporary sibling and renamed into place, so a reader never
+// sees a partial bundle. An existing directory is updated in place and only
+// files of the layout are touched: each changed file is replaced through a
+// temporary sibling and a rename, manifest.json last, then layout files the
+// new bundle no longer has are removed; anything else (.git, a README, CI
+// configuration) is left alone. A directory that holds layout files but no
+// manifest.json is refused.
+//
+// # Signature
+//
+// checksums.txt.minisig is a minisign signature (prehashed Ed25519, the
+// format of the minisign tool) of checksums.txt, whose sha256 is the digest,
+// so `minisign -Vm checksums.txt -p KEY.pub` checks a bundle directory
+// without octobundle. Its trusted comment binds the manifest's identity
+// fields (see package internal/sign), so a signature cannot be moved to
+// another bundle. The signature is part of both forms (Pack and Unpack carry
+// it) but not listed in checksums.txt; changing the bundle drops it.
 //
 // # Reading untrusted bundles
 //

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -150,6 +151,13 @@ func readDir(root string, o ReadOptions) (map[string][]byte, error) {
 			return nil
 		}
 		name := filepath.Join(root, filepath.FromSlash(rel))
+		if Ignored(rel) {
+			slog.Debug("ignoring a file that is not part of the bundle", "bundle", root, "file", rel)
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
 		switch {
 		case d.Type()&fs.ModeSymlink != 0:
 			return fmt.Errorf("%s: symbolic links are not allowed in a bundle", name)
@@ -345,6 +353,7 @@ func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string
 		}
 		files[name] = data
 	}
+	dropIgnored("archive", files)
 	// The rest of the stream must be tar padding (zeros) and a complete,
 	// checksummed zstd frame: this catches truncation after the last entry.
 	var buf [32 << 10]byte
@@ -435,6 +444,9 @@ func isLowerHex(s string) bool {
 
 // parse verifies loaded files and builds the bundle.
 func parse(files map[string][]byte) (*Bundle, error) {
+	if err := checkLineEndings(files); err != nil {
+		return nil, err
+	}
 	raw, ok := files[ManifestFile]
 	if !ok {
 		return nil, errors.New("missing manifest.json: not an octobundle bundle")
@@ -488,7 +500,7 @@ func parse(files map[string][]byte) (*Bundle, error) {
 	}
 	for _, p := range paths {
 		if k, _ := schema.KindForPath(p); k == nil && p != PolicyFile {
-			return nil, fmt.Errorf("%s: unknown file (not part of the %s layout)", p, FormatV1)
+			return nil, fmt.Errorf("%s: unknown file (not part of the %s layout; keep other files outside the bundle folder)", p, FormatV1)
 		}
 		want, ok := listed[p]
 		if !ok {
