@@ -305,7 +305,9 @@ func updateDir(target string, files []rawFile) error {
 	for d := range dirs {
 		ds = append(ds, d)
 	}
-	sort.Slice(ds, func(i, j int) bool { return strings.Count(ds[i], "/") > strings.Count(ds[j], "/") || (strings.Count(ds[i], "/") == strings.Count(ds[j], "/") && ds[i] > ds[j]) })
+	sort.Slice(ds, func(i, j int) bool {
+		return strings.Count(ds[i], "/") > strings.Count(ds[j], "/") || (strings.Count(ds[i], "/") == strings.Count(ds[j], "/") && ds[i] > ds[j])
+	})
 	for _, d := range ds {
 		_ = root.Remove(filepath.FromSlash(d))
 	}

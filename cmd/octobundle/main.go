@@ -86,6 +86,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			demoCommand(),
 			exportCommand(),
 			verifyCommand(),
+			keygenCommand(),
+			signCommand(),
 			packCommand(),
 			unpackCommand(),
 			planCommand(),
