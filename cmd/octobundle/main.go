@@ -88,6 +88,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			verifyCommand(),
 			keygenCommand(),
 			signCommand(),
+			diffCommand(),
+			inspectCommand(),
 			packCommand(),
 			unpackCommand(),
 			planCommand(),
