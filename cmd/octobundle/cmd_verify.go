@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/sign"
 	"github.com/urfave/cli/v2"
 )
 
@@ -17,16 +18,25 @@ func verifyCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return usageError("verify takes one bundle PATH (a directory or .tar.zst)")
 			}
-			b, err := bundles.Read(c.Args().First(), bundles.ReadOptions{})
+			rep, err := bundles.Verify(c.Args().First())
 			if err != nil {
 				return err
 			}
-			keys := c.StringSlice("pubkey")
-			res, err := checkSignature(c, b, len(keys) > 0)
-			if err != nil {
-				return err
+			var res sign.Result
+			if keys := c.StringSlice("pubkey"); len(keys) > 0 || rep.Signed {
+				// The signature is checked on the bundle as read.
+				b, err := bundles.Read(c.Args().First(), bundles.ReadOptions{})
+				if err != nil {
+					return err
+				}
+				if b.Digest() != rep.Digest {
+					return fmt.Errorf("%s changed while it was being verified", c.Args().First())
+				}
+				if res, err = checkSignature(c, b, len(keys) > 0); err != nil {
+					return err
+				}
 			}
-			fmt.Fprintf(c.App.Writer, "ok %s %s files=%d\n", b.Digest(), b.Manifest.Format, b.Len())
+			fmt.Fprintf(c.App.Writer, "ok %s %s files=%d\n", rep.Digest, rep.Format, rep.Files)
 			switch {
 			case res.Verified:
 				fmt.Fprintf(c.App.Writer, "signature ok: key %s (%s)\n", res.KeyID, res.By.File)
