@@ -40,6 +40,8 @@ func verifyCommand() *cli.Command {
 			switch {
 			case res.Verified:
 				fmt.Fprintf(c.App.Writer, "signature ok: key %s (%s)\n", res.KeyID, res.By.File)
+			case res.Signed && res.KeyID == "":
+				fmt.Fprintf(c.App.Writer, "signed, but %s is not a minisign signature\n", bundles.SignatureFile)
 			case res.Signed:
 				fmt.Fprintf(c.App.Writer, "signed by key %s (not checked: give --pubkey FILE)\n", res.KeyID)
 			default:

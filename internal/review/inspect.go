@@ -189,6 +189,10 @@ func (i *Info) WriteText(w io.Writer) error {
 	case Unsigned:
 		line("signature", "unsigned")
 	case NotChecked:
+		if s.KeyID == "" {
+			line("signature", "present, but "+bundles.SignatureFile+" is not a minisign signature")
+			break
+		}
 		line("signature", "signed by key "+s.KeyID+" (not checked: give --pubkey FILE)")
 	case Valid:
 		line("signature", "valid: signed by key "+s.KeyID+" ("+s.TrustedKey+")")
