@@ -44,6 +44,7 @@ func TestWriteIntoExistingFolder(t *testing.T) {
 		{name: "folder with foreign files only", before: foreign},
 		{name: "previous bundle and foreign files", before: foreign, previous: true, gone: []string{"environments/Gone.json"}},
 		{name: "own gitattributes kept", before: map[string]string{".gitattributes": "*.json -text\n"}},
+		{name: "leftover of an interrupted write removed", previous: true, gone: []string{"environments/Gone.json", "environments/.Production.json.octobundle-tmp"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -61,6 +62,9 @@ func TestWriteIntoExistingFolder(t *testing.T) {
 				}
 			}
 			putFiles(t, dir, tc.before)
+			if tc.previous {
+				putFiles(t, dir, map[string]string{"environments/.Production.json.octobundle-tmp": "{"})
+			}
 			b := sampleBundle(t, testTime)
 			if err := b.Write(dir); err != nil {
 				t.Fatal(err)

@@ -233,7 +233,7 @@ func updateDir(target string, files []rawFile) error {
 		}
 		want[f.path] = true
 	}
-	var stale []string
+	var stale, leftovers []string
 	hasManifest := false
 	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -246,6 +246,10 @@ func updateDir(target string, files []rawFile) error {
 			if d.IsDir() {
 				return fs.SkipDir
 			}
+			return nil
+		}
+		if !d.IsDir() && strings.HasSuffix(p, tmpSuffix) && strings.HasPrefix(path.Base(p), ".") {
+			leftovers = append(leftovers, p) // from an interrupted write
 			return nil
 		}
 		if d.IsDir() || !IsLayoutFile(p) {
@@ -288,6 +292,9 @@ func updateDir(target string, files []rawFile) error {
 			return fmt.Errorf("%s: %s: %w", target, f.path, err)
 		}
 	}
+	for _, p := range leftovers {
+		_ = root.Remove(filepath.FromSlash(p))
+	}
 	sort.Sort(sort.Reverse(sort.StringSlice(stale)))
 	dirs := map[string]bool{}
 	for _, p := range stale {
@@ -319,6 +326,10 @@ func updateDir(target string, files []rawFile) error {
 	return nil
 }
 
+// tmpSuffix ends the temporary sibling replaceFile writes first (as
+// ".NAME" + tmpSuffix); updateDir removes any left by an interrupted write.
+const tmpSuffix = ".octobundle-tmp"
+
 // replaceFile writes f below root through a temporary sibling and a rename,
 // unless the file already holds exactly f's bytes.
 func replaceFile(root *os.Root, f rawFile) error {
@@ -336,7 +347,7 @@ func replaceFile(root *os.Root, f rawFile) error {
 			return err
 		}
 	}
-	tmp := filepath.FromSlash(path.Join(path.Dir(f.path), "."+path.Base(f.path)+".octobundle-tmp"))
+	tmp := filepath.FromSlash(path.Join(path.Dir(f.path), "."+path.Base(f.path)+tmpSuffix))
 	w, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
 	if err != nil {
 		return err
