@@ -31,8 +31,9 @@ const (
 type Info struct {
 	// Path is the bundle as given.
 	Path string `json:"path"`
-	// Format and ToolVersion are the manifest's.
-	Format      string `json:"format"`
+	// Format is the manifest's format version.
+	Format string `json:"format"`
+	// ToolVersion is the version of octobundle that wrote the bundle.
 	ToolVersion string `json:"toolVersion"`
 	// Source is where the bundle was exported from.
 	Source bundles.Source `json:"source"`
@@ -56,7 +57,9 @@ type Info struct {
 
 // RuleInfo names a rule file applied by transform.
 type RuleInfo struct {
-	Name   string `json:"name"`
+	// Name is the rule file's name as given to transform.
+	Name string `json:"name"`
+	// Digest is the sha256 of the rule file.
 	Digest string `json:"digest"`
 }
 
@@ -77,17 +80,24 @@ type SignatureInfo struct {
 
 // KindCount is the number of entity files of a kind.
 type KindCount struct {
-	Kind  string `json:"kind"`
-	Count int    `json:"count"`
+	// Kind is the registry kind name.
+	Kind string `json:"kind"`
+	// Count is the number of entity files of the kind.
+	Count int `json:"count"`
 }
 
 // ProjectInfo counts what a project holds.
 type ProjectInfo struct {
-	Name      string `json:"name"`
-	Steps     int    `json:"steps"`
-	Variables int    `json:"variables"`
-	Runbooks  int    `json:"runbooks"`
-	Channels  int    `json:"channels"`
+	// Name is the project name.
+	Name string `json:"name"`
+	// Steps is the number of steps of its deployment process.
+	Steps int `json:"steps"`
+	// Variables is the number of variable values in its variable set.
+	Variables int `json:"variables"`
+	// Runbooks is the number of its runbooks.
+	Runbooks int `json:"runbooks"`
+	// Channels is the number of its channels.
+	Channels int `json:"channels"`
 }
 
 // Inspect describes bundle b (read from path), checking its signature

@@ -36,6 +36,7 @@ func (r *Report) Totals() Count {
 	return t
 }
 
+// String renders the count as "1 added, 2 removed, 3 changed".
 func (c Count) String() string {
 	return fmt.Sprintf("%d added, %d removed, %d changed", c.Added, c.Removed, c.Changed)
 }

@@ -53,10 +53,12 @@ type Side struct {
 	Path string `json:"path"`
 	// Digest is the bundle digest.
 	Digest string `json:"digest"`
-	// Server, ServerVersion and Space are the manifest's Source.
-	Server        string `json:"server"`
+	// Server is the manifest's Source.Server.
+	Server string `json:"server"`
+	// ServerVersion is the manifest's Source.ServerVersion.
 	ServerVersion string `json:"serverVersion"`
-	Space         string `json:"space"`
+	// Space is the manifest's Source.Space.
+	Space string `json:"space"`
 	// ExportedAt is the manifest's export time.
 	ExportedAt time.Time `json:"exportedAt"`
 }
@@ -117,15 +119,19 @@ func (e EntityChange) Title() string {
 
 // Count is the number of added, removed and changed entities of a kind.
 type Count struct {
-	Added   int `json:"added"`
+	// Added is the number of entities only in the new bundle.
+	Added int `json:"added"`
+	// Removed is the number of entities only in the old bundle.
 	Removed int `json:"removed"`
+	// Changed is the number of entities in both, with different content.
 	Changed int `json:"changed"`
 }
 
 // Report is the comparison of two bundles.
 type Report struct {
-	// Old and New are the bundles compared.
+	// Old is the first bundle compared.
 	Old Side `json:"old"`
+	// New is the second bundle compared.
 	New Side `json:"new"`
 	// Equal reports that the bundles have the same content.
 	Equal bool `json:"equal"`
