@@ -28,6 +28,7 @@ lint:
 
 unit:
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 10s ./transform
 
 # The end-to-end tests (internal/e2e) against a real Octopus Server too, not
 # only the simulator. Not part of `make test`. Needs:
@@ -47,9 +48,11 @@ bench:
 demo:
 	$(GO) run ./cmd/octobundle demo
 
-# Short local fuzzing of the bundle reader (not part of CI).
+# Short local fuzzing of the bundle reader and the rule-file parser (the
+# parser also gets a 10 s run in `make test`; its seeds run with every test).
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./bundles
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./transform
 
 clean:
 	rm -rf bin demo-out

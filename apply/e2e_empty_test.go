@@ -32,14 +32,20 @@ func TestApplyToEmptyDestination(t *testing.T) {
 	ctx := context.Background()
 	src := startSim(t, "source.json", octosim.Options{})
 	b := exportBundle(t, src, true)
-	dst := startSim(t, "", octosim.Options{IDOffset: 5000})
+	dst := startSim(t, "", octosim.Options{IDOffset: 5000, ServerVersion: "2025.3.4512"})
 	o := Options{Optional: true, Logger: testLogger()}
 	_, r, err := Apply(ctx, dst.c, b, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Status() != Succeeded {
-		t.Fatalf("status %s: %+v", r.Status(), r.Summary)
+		var failed []string
+		for _, res := range r.Results {
+			if res.Error != "" {
+				failed = append(failed, res.Error)
+			}
+		}
+		t.Fatalf("status %s: %+v\n%s", r.Status(), r.Summary, strings.Join(failed, "\n"))
 	}
 	if len(r.Cleanup) == 0 {
 		t.Error("no clean-up items: the source has secrets")

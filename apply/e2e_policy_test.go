@@ -264,14 +264,14 @@ func TestOwnedValues(t *testing.T) {
 			variable("Common.Smtp.Host", "smtp.from-the-bundle", nil),
 		}}},
 		schema.TenantVariables: {"Acme Corp": map[string]any{
-			"ProjectVariables": map[string]any{"OctoFX": map[string]any{"Variables": map[string]any{
-				"Development": map[string]any{"OctoFX.Tenant.DatabaseName": "OctoFX-Acme-Dev"},
-				"Production":  map[string]any{"OctoFX.Tenant.DatabaseName": "OctoFX-Acme-from-the-bundle"},
-				"Staging":     map[string]any{"OctoFX.Tenant.DatabaseName": "OctoFX-Acme-Staging-2"},
-			}}},
-			"LibraryVariables": map[string]any{"Common Variables": map[string]any{"Variables": map[string]any{
-				"Tenant.Alias": "acme-from-the-bundle",
-			}}},
+			"ProjectVariables": []any{
+				tenantValue("ProjectId", "OctoFX", "OctoFX.Tenant.DatabaseName", "OctoFX-Acme-Dev", "Development"),
+				tenantValue("ProjectId", "OctoFX", "OctoFX.Tenant.DatabaseName", "OctoFX-Acme-from-the-bundle", "Production"),
+				tenantValue("ProjectId", "OctoFX", "OctoFX.Tenant.DatabaseName", "OctoFX-Acme-Staging-2", "Staging"),
+			},
+			"CommonVariables": []any{
+				tenantValue("LibraryVariableSetId", "Common Variables", "Tenant.Alias", "acme-from-the-bundle"),
+			},
 		}},
 	}, pol)
 	dst := startSim(t, "destination.json", octosim.Options{})
@@ -295,7 +295,7 @@ func TestOwnedValues(t *testing.T) {
 		{schema.LibraryVariables, "Common Variables", []string{`"Common.Smtp.Host" left alone (owned by destination, rule prod.yaml:6)`}},
 		{schema.TenantVariables, "Acme Corp", []string{
 			`Common Variables "Tenant.Alias" left alone (owned by destination, rule prod.yaml:8)`,
-			`OctoFX "OctoFX.Tenant.DatabaseName" Environment=Development skipped: Environment Development not on the destination; a value keyed by Environment cannot be rescoped (partial: registry default)`,
+			`OctoFX "OctoFX.Tenant.DatabaseName" Environment=Development skipped: Environment Development not on the destination (partial: registry default)`,
 			`OctoFX "OctoFX.Tenant.DatabaseName" Environment=Production left alone (owned by destination, rule prod.yaml:7)`,
 		}},
 	} {
@@ -319,14 +319,17 @@ func TestOwnedValues(t *testing.T) {
 		t.Errorf("owned library value overwritten: %v", v)
 	}
 	tv := tenantDoc(t, dst, "Acme Corp")
-	for path, want := range map[string]any{
-		"ProjectVariables/OctoFX/Variables/Production/OctoFX.Tenant.DatabaseName": "OctoFX-Acme-Prod",
-		"ProjectVariables/OctoFX/Variables/Staging/OctoFX.Tenant.DatabaseName":    "OctoFX-Acme-Staging-2",
-		"ProjectVariables/OctoFX/Variables/Development":                           nil,
-		"LibraryVariables/Common Variables/Variables/Tenant.Alias":                "acme",
+	for _, tc := range []struct {
+		part, owner, template, env string
+		want                       any
+	}{
+		{"ProjectVariables", "OctoFX", "OctoFX.Tenant.DatabaseName", "Production", "OctoFX-Acme-Prod"},
+		{"ProjectVariables", "OctoFX", "OctoFX.Tenant.DatabaseName", "Staging", "OctoFX-Acme-Staging-2"},
+		{"ProjectVariables", "OctoFX", "OctoFX.Tenant.DatabaseName", "Development", nil},
+		{"CommonVariables", "Common Variables", "Tenant.Alias", "", "acme"},
 	} {
-		if got := getPath(tv, strings.Split(path, "/")); !bundles.Equal(got, want) {
-			t.Errorf("tenant Acme Corp %s: %v, want %v", path, got, want)
+		if got := tenantValueIn(t, tv, tc.part, tc.owner, tc.template, tc.env); !bundles.Equal(got, tc.want) {
+			t.Errorf("tenant Acme Corp %s %s %s in %q: %v, want %v", tc.part, tc.owner, tc.template, tc.env, got, tc.want)
 		}
 	}
 
@@ -372,6 +375,43 @@ func TestOwnedValues(t *testing.T) {
 	if p3, _, err := Apply(ctx, dst.c, b, o); err != nil || p3.HasChanges() || dst.srv.Writes() != 0 {
 		t.Errorf("replay: %v, changes %v, %d writes", err, p3.HasChanges(), dst.srv.Writes())
 	}
+}
+
+// tenantValue is a tenant variable value in bundle form: ownerField
+// (ProjectId or LibraryVariableSetId) names its project or library variable
+// set; envs is its environment scope (none: unscoped).
+func tenantValue(ownerField, owner, template string, value any, envs ...string) map[string]any {
+	scope := make([]any, len(envs))
+	for i, e := range envs {
+		scope[i] = e
+	}
+	return map[string]any{ownerField: owner, "TemplateId": template, "Value": value, "Scope": map[string]any{"EnvironmentIds": scope}}
+}
+
+// tenantValueIn returns the value of a tenant document's part (ProjectVariables
+// or CommonVariables) for owner and template that applies in env ("" for an
+// unscoped value), nil if none does; two that do fail the test.
+func tenantValueIn(t *testing.T, doc any, part, owner, template, env string) any {
+	t.Helper()
+	var found []any
+	list, _ := doc.(map[string]any)[part].([]any)
+	for _, v := range list {
+		m := v.(map[string]any)
+		if m["ProjectId"] != owner && m["LibraryVariableSetId"] != owner || m["TemplateId"] != template {
+			continue
+		}
+		envs, _ := m["Scope"].(map[string]any)["EnvironmentIds"].([]any)
+		if (env == "" && len(envs) == 0) || slices.Contains(envs, any(env)) {
+			found = append(found, m["Value"])
+		}
+	}
+	if len(found) > 1 {
+		t.Errorf("%s %s %s: %d values apply in %q", part, owner, template, len(found), env)
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	return found[0]
 }
 
 // tenantDoc reads a destination tenant's variables in bundle form.

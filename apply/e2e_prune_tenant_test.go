@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -25,10 +26,10 @@ const (
 // sensitive one, Staging), in the bundle library variable set Common
 // Variables, and in the destination-only project DR Drills; Initech (not in
 // the bundle) has one in OctoFX.
-func tenantPruneDestination(t *testing.T) *sim {
+func tenantPruneDestination(t *testing.T, version string) *sim {
 	t.Helper()
 	ctx := context.Background()
-	dst := pruneDestination(t)
+	dst := pruneDestination(t, version)
 	c := dst.c
 	edit := func(path string, fn func(map[string]any)) {
 		doc, err := c.Get(ctx, c.SpacePath(path, false))
@@ -57,73 +58,96 @@ func tenantPruneDestination(t *testing.T) *sim {
 		template(oldSecretID, "OctoFX.Tenant.OldSecret", "Sensitive"))
 	addTemplates("projects/Projects-202", template(drRegionID, "DR.Tenant.Region", "SingleLineText"))
 	addTemplates("libraryvariablesets/LibraryVariableSets-102", template(legacyContactID, "Tenant.LegacyContact", "SingleLineText"))
-	values := func(d map[string]any, keys ...string) map[string]any {
-		cur := d
-		for _, k := range keys {
-			next, _ := cur[k].(map[string]any)
-			if next == nil {
-				t.Fatalf("tenant variables: no %v", keys)
-			}
-			cur = next
-		}
-		return cur
+	// Values are added through the endpoints the server has: the scoped
+	// resources on 2025.2+, the legacy document before.
+	parts, err := snapshot.DetectParts(ctx, c)
+	if err != nil {
+		t.Fatal(err)
 	}
-	edit("tenants/Tenants-101/variables", func(d map[string]any) {
-		staging := values(d, "ProjectVariables", "Projects-201", "Variables", "Environments-101")
-		staging[oldSettingID] = "legacy"
-		staging[oldSecretID] = map[string]any{"HasValue": true, "NewValue": "legacy-secret"}
-		values(d, "ProjectVariables", "Projects-202", "Variables", "Environments-103")[drRegionID] = "eu-west-1"
-		values(d, "LibraryVariables", "LibraryVariableSets-102", "Variables")[legacyContactID] = "old@acme.example.com"
-	})
-	edit("tenants/Tenants-102/variables", func(d map[string]any) {
-		values(d, "ProjectVariables", "Projects-201", "Variables", "Environments-102")[oldSettingID] = "initech-legacy"
-	})
+	add := func(tenant, owner, template string, value any, env string) {
+		if parts[schema.TenantVariables] {
+			part, field := "projectvariables", "ProjectId"
+			envs := []any{env}
+			if env == "" {
+				part, field, envs = "commonvariables", "LibraryVariableSetId", []any{}
+			}
+			edit("tenants/"+tenant+"/"+part, func(d map[string]any) {
+				d["Variables"] = append(d["Variables"].([]any), map[string]any{
+					field: owner, "TemplateId": template, "Value": value, "Scope": map[string]any{"EnvironmentIds": envs}})
+			})
+			return
+		}
+		edit("tenants/"+tenant+"/variables", func(d map[string]any) {
+			keys := []string{"ProjectVariables", owner, "Variables", env}
+			if env == "" {
+				keys = []string{"LibraryVariables", owner, "Variables"}
+			}
+			cur := d
+			for _, k := range keys {
+				next, _ := cur[k].(map[string]any)
+				if next == nil {
+					t.Fatalf("tenant variables: no %v", keys)
+				}
+				cur = next
+			}
+			cur[template] = value
+		})
+	}
+	add("Tenants-101", "Projects-201", oldSettingID, "legacy", "Environments-101")
+	add("Tenants-101", "Projects-201", oldSecretID, map[string]any{"HasValue": true, "NewValue": "legacy-secret"}, "Environments-101")
+	add("Tenants-101", "Projects-202", drRegionID, "eu-west-1", "Environments-103")
+	add("Tenants-101", "LibraryVariableSets-102", legacyContactID, "old@acme.example.com", "")
+	add("Tenants-102", "Projects-201", oldSettingID, "initech-legacy", "Environments-102")
 	return dst
 }
 
 // tenantValues lists a destination tenant's variable values as
-// "project/environment/template" and "library variable set/template", in
-// bundle form (sensitive ones as "…=secret").
+// "project/environment/template" (one per environment of a value's scope)
+// and "library variable set/template", in bundle form (sensitive ones as
+// "…=secret").
 func tenantValues(t *testing.T, s *sim, tenant string) []string {
 	t.Helper()
 	snap := checkAllReferencesResolve(t, s)
 	form, _ := exportEntity(t, snap, snap.Find(schema.TenantVariables, tenant)).(map[string]any)
 	var out []string
-	add := func(path string, vals map[string]any) {
-		for name, v := range vals {
-			if schema.IsSensitiveValue(v) {
-				out = append(out, path+"/"+name+"=secret")
-			} else {
-				out = append(out, path+"/"+name)
-			}
+	add := func(path string, v any) {
+		if schema.IsSensitiveValue(v) {
+			out = append(out, path+"=secret")
+		} else {
+			out = append(out, path)
 		}
 	}
-	pv, _ := form["ProjectVariables"].(map[string]any)
-	for p, x := range pv {
-		envs, _ := nestedMap(x, "Variables")
-		for e, vals := range envs {
-			m, _ := vals.(map[string]any)
-			add(p+"/"+e, m)
+	for _, el := range asArray(form["ProjectVariables"]) {
+		m := el.(map[string]any)
+		sc, _ := m["Scope"].(map[string]any)
+		for _, e := range asArray(sc["EnvironmentIds"]) {
+			add(m["ProjectId"].(string)+"/"+e.(string)+"/"+m["TemplateId"].(string), m["Value"])
 		}
 	}
-	lv, _ := form["LibraryVariables"].(map[string]any)
-	for l, x := range lv {
-		vals, _ := nestedMap(x, "Variables")
-		add(l, vals)
+	for _, el := range asArray(form["CommonVariables"]) {
+		m := el.(map[string]any)
+		add(m["LibraryVariableSetId"].(string)+"/"+m["TemplateId"].(string), m["Value"])
 	}
 	sort.Strings(out)
 	return out
 }
 
-func nestedMap(v any, key string) (map[string]any, bool) {
-	m, _ := v.(map[string]any)
-	out, ok := m[key].(map[string]any)
-	return out, ok
+func asArray(v any) []any {
+	a, _ := v.([]any)
+	return a
 }
 
 func TestPruneTenantVariables(t *testing.T) {
+	for _, version := range e2eVersions {
+		t.Run(version, func(t *testing.T) { testPruneTenantVariables(t, version) })
+	}
+}
+
+// testPruneTenantVariables checks --prune of tenant variable values on one
+// server version (source and destination run it).
+func testPruneTenantVariables(t *testing.T, version string) {
 	ctx := context.Background()
-	src := startSim(t, "source.json", octosim.Options{})
+	src := startSim(t, "source.json", octosim.Options{ServerVersion: version})
 	full := exportBundle(t, src, false)
 	b := modified(t, full, schema.Project, []string{"OctoFX"}, func(d map[string]any) any {
 		delete(d, "ReleaseCreationStrategy")
@@ -147,15 +171,15 @@ func TestPruneTenantVariables(t *testing.T) {
 		{
 			name: "with --prune", prune: true, wantGone: pruned,
 			planLines: []string{
-				`      - LibraryVariables["Common Variables"].Variables["Tenant.LegacyContact"]: "old@acme.example.com"`,
-				`      - ProjectVariables["OctoFX"].Variables["Staging"]["OctoFX.Tenant.OldSecret"] (sensitive)`,
-				`      - ProjectVariables["OctoFX"].Variables["Staging"]["OctoFX.Tenant.OldSetting"]: "legacy"`,
+				`      - CommonVariables["Common Variables"/"Tenant.LegacyContact"] (4 fields)`,
+				`      - ProjectVariables["OctoFX"/"OctoFX.Tenant.OldSecret" EnvironmentIds=Staging] (4 fields)`,
+				`      - ProjectVariables["OctoFX"/"OctoFX.Tenant.OldSetting" EnvironmentIds=Staging] (4 fields)`,
 			},
-			cleanup: []string{`TenantVariables Acme Corp ProjectVariables["OctoFX"].Variables["Staging"]["OctoFX.Tenant.OldSecret"]`},
+			cleanup: []string{`TenantVariables Acme Corp ProjectVariables["OctoFX"/"OctoFX.Tenant.OldSecret" EnvironmentIds=Staging]`},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dst := tenantPruneDestination(t)
+			dst := tenantPruneDestination(t, version)
 			before := tenantValues(t, dst, "Acme Corp")
 			initech := tenantValues(t, dst, "Initech")
 			for _, v := range append(append([]string(nil), pruned...), kept...) {

@@ -18,10 +18,14 @@ import (
 // project OctoFX (a step, an action, a channel and a runbook to prune, a
 // channel its release creation strategy uses) and a link from the bundle
 // tenant Acme Corp to the destination-only project DR Drills.
-func pruneDestination(t *testing.T) *sim {
+func pruneDestination(t *testing.T, version ...string) *sim {
 	t.Helper()
 	ctx := context.Background()
-	dst := startSim(t, "destination.json", octosim.Options{})
+	o := octosim.Options{}
+	if len(version) > 0 {
+		o.ServerVersion = version[0]
+	}
+	dst := startSim(t, "destination.json", o)
 	c := dst.c
 	post := func(coll string, body map[string]any) map[string]any {
 		doc, err := c.Post(ctx, c.SpacePath(coll, false), body)
@@ -33,6 +37,9 @@ func pruneDestination(t *testing.T) *sim {
 	post("channels", map[string]any{"Name": "Hotfix", "ProjectId": "Projects-201", "Rules": []any{}, "TenantTags": []any{}})
 	nightly := post("channels", map[string]any{"Name": "Nightly", "ProjectId": "Projects-201", "Rules": []any{}, "TenantTags": []any{}})
 	post("runbooks", map[string]any{"Name": "Old Cleanup", "ProjectId": "Projects-201"})
+	post("projecttriggers", map[string]any{"Name": "Old nightly deploy", "ProjectId": "Projects-201",
+		"Filter": map[string]any{"FilterType": "CronExpressionSchedule", "CronExpression": "0 0 1 * * *", "Timezone": "UTC"},
+		"Action": map[string]any{"ActionType": "DeployNewRelease", "EnvironmentId": "Environments-101"}})
 	put := func(path string, edit func(map[string]any)) {
 		doc, err := c.Get(ctx, c.SpacePath(path, false))
 		if err != nil {
@@ -109,14 +116,14 @@ func elementNames(t *testing.T, s *sim, kind, field string, names ...string) []s
 func TestPrune(t *testing.T) {
 	ctx := context.Background()
 	src := startSim(t, "source.json", octosim.Options{})
-	full := exportBundle(t, src, false)
+	full := fitBundle(t, exportBundle(t, src, false))
 	// The bundle's OctoFX sets no release creation strategy: the
 	// destination's (channel Nightly) stays in force, so Nightly stays.
 	b := modified(t, full, schema.Project, []string{"OctoFX"}, func(d map[string]any) any {
 		delete(d, "ReleaseCreationStrategy")
 		return d
 	})
-	entities := []string{schema.Project, schema.Channel, schema.Runbook, schema.RunbookProcess, schema.Tenant, schema.Environment}
+	entities := []string{schema.Project, schema.Channel, schema.Runbook, schema.RunbookProcess, schema.ProjectTrigger, schema.Tenant, schema.Environment}
 
 	// Without --prune nothing is removed.
 	plain := pruneDestination(t)
@@ -154,7 +161,7 @@ func TestPrune(t *testing.T) {
 			deletes = append(deletes, ch.Label())
 		}
 	}
-	if got, want := strings.Join(deletes, ", "), "Channel OctoFX/Hotfix, Runbook OctoFX/Old Cleanup"; got != want {
+	if got, want := strings.Join(deletes, ", "), "Channel OctoFX/Hotfix, Runbook OctoFX/Old Cleanup, ProjectTrigger OctoFX/Old nightly deploy"; got != want {
 		t.Errorf("deletes %q, want %q", got, want)
 	}
 	if !p.HasChanges() {
@@ -167,6 +174,7 @@ func TestPrune(t *testing.T) {
 	for _, want := range []string{
 		`- delete  Channel "OctoFX"/"Hotfix"`,
 		`- delete  Runbook "OctoFX"/"Old Cleanup"`,
+		`- delete  ProjectTrigger "OctoFX"/"Old nightly deploy"`,
 		`      - Steps["Old step"] (1 action: Octopus.Script)`,
 		`      - Steps["Smoke Tests"].Actions["Smoke Test Legacy"] (Octopus.Script)`,
 		`      - Variables["DR.Failover.Region" Environment=DR]: "eu-west-1"`,
@@ -200,11 +208,11 @@ func TestPrune(t *testing.T) {
 			gone = append(gone, n)
 		}
 	}
-	if got, want := strings.Join(gone, ", "), "Channel OctoFX/Hotfix, Runbook OctoFX/Old Cleanup, RunbookProcess OctoFX/Old Cleanup"; got != want {
+	if got, want := strings.Join(gone, ", "), "Channel OctoFX/Hotfix, ProjectTrigger OctoFX/Old nightly deploy, Runbook OctoFX/Old Cleanup, RunbookProcess OctoFX/Old Cleanup"; got != want {
 		t.Errorf("removed %q, want %q", got, want)
 	}
 	steps = elementNames(t, dst, schema.DeploymentProcess, "Steps", "OctoFX")
-	if got, want := strings.Join(steps, ", "), `"Deploy OctoFX Database", "Deploy OctoFX Web", "Deploy Rate Service", "QA Sign-off", "Smoke Tests", "Invalidate CDN Cache", "Notify Slack", "Warm Legacy Cache"`; got != want {
+	if got, want := strings.Join(steps, ", "), `"Deploy OctoFX Database", "Deploy OctoFX Web", "Deploy Rate Service", "Smoke Tests", "Invalidate CDN Cache", "Notify Slack", "Warm Legacy Cache"`; got != want {
 		t.Errorf("OctoFX steps after --prune:\n got %s\nwant %s", got, want)
 	}
 	// The variable sets hold exactly the bundle's variables.

@@ -455,12 +455,13 @@ func (x *executor) tasks() []*task {
 			continue
 		}
 		// References.
-		_ = k.Rewrite(schema.DeepCopy(ch.Desired), func(ref schema.Ref, at []string, v any) (any, error) {
+		desired := schema.DeepCopy(ch.Desired)
+		_ = k.Rewrite(desired, func(ref schema.Ref, at []string, v any) (any, error) {
 			to, name, skip, err := refName(ref, at, v)
 			if skip || err != nil {
 				return v, nil
 			}
-			scope, err := bundleScope(ref, ch.Names, at)
+			scope, err := bundleScope(ref, ch.Names, at, desired)
 			if err != nil {
 				return v, nil
 			}
@@ -571,6 +572,9 @@ func (x *executor) progress() {
 // outcome alone does not.
 func (x *executor) writeMain(ctx context.Context, ch *Change) (note string, err error) {
 	k := schema.MustLookup(ch.Kind)
+	if k.Binary {
+		return "", x.putBinary(ctx, k, ch)
+	}
 	desired := schema.DeepCopy(ch.Desired)
 	if !k.Many {
 		desired = withoutDeferred(k, desired)
@@ -760,6 +764,9 @@ func (x *executor) putMerged(ctx context.Context, k *schema.Kind, ch *Change, pa
 // putSingleton writes a process, variable set or tenant-variables document,
 // which the server made with its owner.
 func (x *executor) putSingleton(ctx context.Context, k *schema.Kind, ch *Change, body any) error {
+	if k.Parts != nil {
+		return x.putParts(ctx, k, ch, body)
+	}
 	owner, err := x.owner(k, ch)
 	if err != nil {
 		return err
@@ -804,9 +811,6 @@ func (x *executor) mergeForWrite(k *schema.Kind, ch *Change, body any, live map[
 	x.fillStamps(k, merged)
 	if bm, ok := body.(map[string]any); ok {
 		keepBodyMaps(k, ch, bm, merged)
-	}
-	if err := x.removePrunedValues(k, ch, merged); err != nil {
-		return nil, err
 	}
 	pruned, err := x.prunedVariables(k, ch)
 	if err != nil {

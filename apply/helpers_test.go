@@ -13,6 +13,7 @@ import (
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/transform"
 )
 
 // repoRoot returns the repository root (for testdata).
@@ -73,3 +74,26 @@ func exportBundle(t testing.TB, s *sim, optional bool) *bundles.Bundle {
 	}
 	return res.Bundle
 }
+
+// fitBundle transforms an export of the sample source with the sample rule
+// file testdata/rules/staging-production.yaml, as a user syncing the
+// Dev/Test/Staging/Production source into the Staging/Production
+// destination does: Development, Test, the QA lifecycle and channel and the
+// sandbox tenant stay behind.
+func fitBundle(t testing.TB, b *bundles.Bundle) *bundles.Bundle {
+	t.Helper()
+	rf, err := transform.ReadRuleFile(filepath.Join(repoRoot(t), "testdata", "rules", "staging-production.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := transform.Transform(b, []*transform.RuleFile{rf}, transform.Options{Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// e2eVersions are the Octopus versions the end-to-end tests run against:
+// one before scoped tenant variables (the legacy document) and a current
+// one (the common and project variables resources).
+var e2eVersions = octosim.ConformanceVersions

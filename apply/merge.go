@@ -19,8 +19,11 @@ import (
 //     destination's nested IDs (action GUIDs, variable IDs, template IDs)
 //     are kept. For synced kinds, destination-only elements are kept: a
 //     destination-only step stays where it was (after the step it followed),
-//     a destination-only variable stays. For exact-match kinds the bundle's
-//     list is the result.
+//     a destination-only variable stays — unless a bundle element supersedes
+//     it (a tenant variable value the bundle scopes to an environment the
+//     destination's value covers: the server keeps one value per template
+//     and environment). For exact-match kinds the bundle's list is the
+//     result.
 //   - Other arrays (scope lists, tag lists, environment lists) are the
 //     bundle's.
 //   - Secrets are never overwritten or wiped: an existing SensitiveValue on
@@ -113,6 +116,9 @@ func mergeArray(b, d []any, p mergePolicy) []any {
 		if _, named := bundles.Identity(el); !named {
 			continue // unnamed elements of a named list are not kept
 		}
+		if supersededBy(el, b) {
+			continue // the bundle's value replaces it (a re-scoped tenant value)
+		}
 		after[anchor] = append(after[anchor], schema.DeepCopy(el))
 	}
 	out = append(out, after[-1]...)
@@ -121,6 +127,17 @@ func mergeArray(b, d []any, p mergePolicy) []any {
 		out = append(out, after[i]...)
 	}
 	return out
+}
+
+// supersededBy reports whether a destination-only element is replaced by
+// one of the bundle's elements (see bundles.Supersedes).
+func supersededBy(d any, b []any) bool {
+	for _, el := range b {
+		if bundles.Supersedes(el, d) {
+			return true
+		}
+	}
+	return false
 }
 
 // keepsDestElement reports whether a matched destination element is kept

@@ -211,8 +211,7 @@ type Change struct {
 	// Prune is set when the update removes destination-only entries
 	// (Options.Prune): the diff's removed elements go, and the pruned fields
 	// of Desired are written as they are rather than merged over the
-	// destination's (tenant variable values: the pruned ones are taken out
-	// of the merged document, see removePrunedValues).
+	// destination's.
 	Prune bool `json:"prune,omitempty"`
 
 	bundleDoc any // the bundle's document (plan time only)
@@ -416,6 +415,10 @@ func (pl *planner) decide(i int) {
 	}
 
 	bundleDoc := schema.DeepCopy(ch.bundleDoc)
+	if k.Binary {
+		pl.decideBinary(ch, bundleDoc, destForm, dest != nil)
+		return
+	}
 	if k.Many {
 		pl.decideItems(i, k, bundleDoc, destForm)
 		return
@@ -428,6 +431,9 @@ func (pl *planner) decide(i int) {
 	}
 	reasons = append(reasons, notes...)
 
+	if p := pl.legacyProblem(k, bundleDoc); p != "" && dest == nil {
+		problems = append(problems, p)
+	}
 	if dest == nil {
 		if len(problems) > 0 {
 			ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
@@ -467,6 +473,9 @@ func (pl *planner) decide(i int) {
 		ch.Action = ActionNoOp
 		ch.Reason = strings.Join(reasons, "; ")
 		return
+	}
+	if p := pl.legacyProblem(k, desired); p != "" {
+		problems = append(problems, p)
 	}
 	if len(problems) > 0 {
 		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
@@ -508,10 +517,10 @@ func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (out any, 
 			problems = append(problems, err.Error())
 			return v, nil
 		}
-		if bs, err := bundleScope(ref, names, at); err == nil && pl.inBundle(to, bs, name) {
+		if bs, err := bundleScope(ref, names, at, doc); err == nil && pl.inBundle(to, bs, name) {
 			return v, nil
 		}
-		if ds, err := pl.ids.scope(k, ref, names, at); err == nil {
+		if ds, err := pl.ids.scope(k, ref, names, at, doc); err == nil {
 			if _, ok := pl.ids.lookup(to, ds, name); ok {
 				return v, nil
 			}

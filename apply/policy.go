@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -101,7 +102,7 @@ func (v value) label() string {
 func values(k *schema.Kind, owner string, doc any) []value {
 	var out []value
 	for _, spec := range k.Values {
-		segs := strings.Split(spec.Path, "/")
+		segs := strings.Split(spec.Walk(), "/")
 		var walk func(node any, i int, at []string)
 		walk = func(node any, i int, at []string) {
 			if i == len(segs) {
@@ -135,14 +136,14 @@ func values(k *schema.Kind, owner string, doc any) []value {
 
 func makeValue(spec schema.ValueSpec, owner string, at []string, node any) value {
 	v := value{spec: spec, at: at, owner: owner, scope: map[string][]string{}}
-	if spec.OwnerKey > 0 && spec.OwnerKey < len(at) {
-		v.set = at[spec.OwnerKey]
+	if spec.OwnerKey() > 0 && spec.OwnerKey() < len(at) {
+		v.set = at[spec.OwnerKey()]
 	}
-	if spec.NameKey > 0 {
-		if spec.NameKey < len(at) {
-			v.name = at[spec.NameKey]
+	if spec.NameKey() > 0 {
+		if spec.NameKey() < len(at) {
+			v.name = at[spec.NameKey()]
 		}
-		for i, dim := range spec.ScopeKeys {
+		for i, dim := range spec.ScopeKeys() {
 			if i < len(at) {
 				v.scope[dim] = []string{at[i]}
 			}
@@ -150,17 +151,87 @@ func makeValue(spec schema.ValueSpec, owner string, at []string, node any) value
 		return v
 	}
 	m, _ := node.(map[string]any)
-	v.name, _ = m["Name"].(string)
-	sc, _ := m["Scope"].(map[string]any)
-	for dim, entries := range sc {
-		l, _ := entries.([]any)
-		for _, e := range l {
-			if s, ok := e.(string); ok {
-				v.scope[dim] = append(v.scope[dim], s)
+	v.name, _ = m[cmp.Or(spec.Name, "Name")].(string)
+	if spec.Scope != "" {
+		sc, _ := m[spec.Scope].(map[string]any)
+		for dim, entries := range sc {
+			v.scope[dim] = append(v.scope[dim], strings_(entries)...)
+		}
+	}
+	// Further scope fields: a scope dimension held in its own field (a
+	// tenant value's Scope/EnvironmentIds), or the set the value belongs to
+	// within the entity (a tenant value's project or library variable set).
+	for _, dim := range slices.Sorted(maps.Keys(spec.ScopeFields)) {
+		got := strings_(getPath(m, strings.Split(spec.ScopeFields[dim], "/")))
+		if schema.LookupDimension(dim) == nil {
+			if len(got) > 0 {
+				v.set = got[0]
 			}
+			continue
+		}
+		if len(got) > 0 {
+			v.scope[dim] = got
 		}
 	}
 	return v
+}
+
+// strings_ returns the strings of a string or an array of strings.
+func strings_(x any) []string {
+	switch t := x.(type) {
+	case string:
+		return []string{t}
+	case []any:
+		out := make([]string, 0, len(t))
+		for _, e := range t {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// setScope writes a value's new scope back into its element m: the Scope
+// map (dimensions left empty are absent) and any dimension held in a field
+// of its own (left as an empty list when emptied).
+func setScope(spec schema.ValueSpec, m map[string]any, scope map[string][]string) {
+	asList := func(entries []string) []any {
+		l := make([]any, len(entries))
+		for j, e := range entries {
+			l[j] = e
+		}
+		return l
+	}
+	own := map[string]bool{}
+	for dim, field := range spec.ScopeFields {
+		if schema.LookupDimension(dim) == nil {
+			continue
+		}
+		own[dim] = true
+		segs := strings.Split(field, "/")
+		parent := m
+		for _, seg := range segs[:len(segs)-1] {
+			next, _ := parent[seg].(map[string]any)
+			if next == nil {
+				next = map[string]any{}
+				parent[seg] = next
+			}
+			parent = next
+		}
+		parent[segs[len(segs)-1]] = asList(scope[dim])
+	}
+	if spec.Scope == "" {
+		return
+	}
+	sc := map[string]any{}
+	for _, dim := range slices.Sorted(maps.Keys(scope)) {
+		if entries := scope[dim]; len(entries) > 0 && !own[dim] {
+			sc[dim] = asList(entries)
+		}
+	}
+	m[spec.Scope] = sc
 }
 
 // destValue returns the destination's copy of a value (same name and
@@ -169,7 +240,7 @@ func destValue(v value, doc, destForm any) any {
 	if destForm == nil {
 		return nil
 	}
-	if v.spec.NameKey > 0 {
+	if v.spec.NameKey() > 0 {
 		return getPath(destForm, v.at)
 	}
 	el := getPath(doc, v.at)
@@ -194,7 +265,7 @@ func destGroups(k *schema.Kind, owner string, destForm any) map[string]bool {
 		return out
 	}
 	for _, d := range values(k, owner, destForm) {
-		out[d.spec.Path+"\x00"+d.group()] = true
+		out[d.spec.Walk()+"\x00"+d.group()] = true
 	}
 	return out
 }
@@ -217,10 +288,10 @@ func (pl *planner) missingEntries(k *schema.Kind, names []string, v value, d *sc
 	ref := schema.Ref{Path: strings.Join(v.at, "/") + "/Scope/" + d.Name, To: d.To, Within: d.Within}
 	var missing []string
 	for _, e := range v.scope[d.Name] {
-		if bs, err := bundleScope(ref, names, v.at); err == nil && pl.inBundle(d.To, bs, e) {
+		if bs, err := bundleScope(ref, names, v.at, nil); err == nil && pl.inBundle(d.To, bs, e) {
 			continue
 		}
-		if ds, err := pl.ids.scope(k, ref, names, v.at); err == nil {
+		if ds, err := pl.ids.scope(k, ref, names, v.at, nil); err == nil {
 			if _, ok := pl.ids.lookup(d.To, ds, e); ok {
 				continue
 			}
@@ -285,7 +356,7 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 				if existing == nil {
 					existing = destGroups(k, owner, destForm)
 				}
-				if existing[v.spec.Path+"\x00"+v.group()] {
+				if existing[v.spec.Walk()+"\x00"+v.group()] {
 					if _, seen := leaveAlone[v.group()]; !seen {
 						leaveAlone[v.group()] = fmt.Sprintf("%s left alone: the destination has the variable and %s not on the destination (%s)", quoteVar(v), d.Name+" "+strings.Join(missing, ", "), by)
 					}
@@ -294,7 +365,7 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 				mode = bundles.ScopeIgnore // new on the destination: ignore the mismatch
 			}
 			switch {
-			case v.spec.NameKey > 0:
+			case v.spec.NameKey() > 0:
 				// A keyed value (a tenant value per environment) cannot
 				// be rescoped: whatever the mode, it is skipped.
 				edits[i].drop = true
@@ -305,6 +376,9 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 			case mode == bundles.ScopePartial:
 				newScope[d.Name], rescoped = kept, true
 				notes = append(notes, fmt.Sprintf("%s rescoped: partial match, %s dropped from its %s (%s)", v.label(), strings.Join(missing, ", "), d.Name, by))
+			case mode == bundles.ScopeIgnore && len(kept) == 0 && slices.Contains(v.spec.Required, d.Name):
+				edits[i].drop = true
+				notes = append(notes, fmt.Sprintf("%s skipped: %s, and the server refuses it with no %s (%s)", v.label(), why, d.Name, by))
 			case mode == bundles.ScopeIgnore:
 				newScope[d.Name], rescoped = kept, true
 				if len(kept) == 0 {
@@ -334,17 +408,7 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 		if m == nil {
 			continue
 		}
-		sc := map[string]any{}
-		for _, dim := range slices.Sorted(maps.Keys(edits[i].scope)) {
-			if entries := edits[i].scope[dim]; len(entries) > 0 {
-				l := make([]any, len(entries))
-				for j, e := range entries {
-					l[j] = e
-				}
-				sc[dim] = l
-			}
-		}
-		m["Scope"] = sc
+		setScope(v.spec, m, edits[i].scope)
 	}
 	for i, v := range vals {
 		if edits[i].drop {
@@ -380,10 +444,10 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 	}
 	if len(leaveAlone) > 0 && destForm != nil {
 		for _, d := range values(k, owner, destForm) {
-			if _, alone := leaveAlone[d.group()]; alone && d.spec.NameKey == 0 {
+			if _, alone := leaveAlone[d.group()]; alone && d.spec.NameKey() == 0 {
 				restore = append(restore, schema.DeepCopy(getPath(destForm, d.at)))
 				restoreAt = d.at[:len(d.at)-1]
-			} else if alone && d.spec.NameKey > 0 {
+			} else if alone && d.spec.NameKey() > 0 {
 				setPath(doc, d.at, schema.DeepCopy(getPath(destForm, d.at)))
 			}
 		}
@@ -397,7 +461,7 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 	}
 	sort.SliceStable(drops, func(i, j int) bool { return lastIndex(drops[i].at) > lastIndex(drops[j].at) })
 	for _, v := range drops {
-		if v.spec.NameKey > 0 {
+		if v.spec.NameKey() > 0 {
 			// Keyed: the key goes, unless the destination's copy was put back.
 			if _, alone := leaveAlone[v.group()]; alone && getPath(destForm, v.at) != nil {
 				continue
@@ -408,7 +472,7 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 			// A scope key left with no values goes too (an environment
 			// key of a tenant project's values names the environment).
 			for j := len(v.at) - 2; j > 0; j-- {
-				if _, isScope := v.spec.ScopeKeys[j]; !isScope {
+				if _, isScope := v.spec.ScopeKeys()[j]; !isScope {
 					continue
 				}
 				if m, ok := getPath(doc, v.at[:j+1]).(map[string]any); ok && len(m) == 0 {

@@ -3,10 +3,8 @@ package apply
 import (
 	"context"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -24,10 +22,10 @@ import (
 //     variable sets (sensitive ones too: the plan says so and lists them in
 //     the clean-up), a tenant's links to projects the bundle holds, and a
 //     tenant's variable values under the projects and library variable
-//     sets the bundle's tenant variables document has (a key the bundle
-//     does not have stays whole, whether or not the bundle holds the
-//     project; sensitive values are listed in the clean-up; values without
-//     a value, {"HasValue": false}, are nothing to remove);
+//     sets the bundle's tenant variables document has values for
+//     (Kind.PruneWithin: values under a project or variable set the bundle
+//     has none for stay, whether or not the bundle holds the project;
+//     sensitive values are listed in the clean-up);
 //   - channels and runbooks the destination has in a project the bundle
 //     holds (a DELETE each), never a project's default channel nor the
 //     channel its release creation strategy uses.
@@ -41,15 +39,9 @@ import (
 // values are never touched, nor anything of a tenant the bundle does not
 // hold.
 //
-// Writing pruned tenant variable values: the legacy tenant-variables PUT
-// stores the document it is sent, and apply sends the change merged onto the
-// live document (which keeps everything the bundle does not mention), so
-// removePrunedValues takes the pruned values out of that document one by one:
-// a plain value's key is left out, a sensitive value is sent as
-// {"HasValue": false, "NewValue": null} — what Octopus's own Terraform
-// provider sends to remove a tenant's value (leaving out the key of a plain
-// one) — so the secret is cleared even where an omitted secret would be
-// kept.
+// Writing pruned tenant variable values: the common and project variables
+// PUTs (and the legacy document, on older servers) store the list they are
+// sent, so a pruned value is one left out of it.
 
 // deleteOrder runs deletions after every other write, once nothing the
 // bundle writes refers to the deleted entities any more.
@@ -73,15 +65,16 @@ func (pl *planner) prune(k *schema.Kind, bundleDoc, desired any) bool {
 		}
 		switch v := dm[f].(type) {
 		case []any:
-			out := pruneArrays(bv, v)
+			var out any
+			if within := k.PruneWithin[f]; within != "" {
+				out = pruneWithin(bv, v, within)
+			} else {
+				out = pruneArrays(bv, v)
+			}
 			removed = removed || !bundles.Equal(out, v)
 			dm[f] = out
 		case map[string]any:
 			bmap, _ := bv.(map[string]any)
-			if nestedValues(k) {
-				removed = pruneValues(bmap, v, true) || removed
-				continue
-			}
 			for key := range v {
 				if _, inBundle := bmap[key]; inBundle {
 					continue
@@ -129,14 +122,42 @@ func pruneArrays(bundle, merged any) any {
 	return merged
 }
 
+// pruneWithin returns merged (the bundle's array merged onto the
+// destination's) without the destination-only elements whose field within
+// holds a value some element of the bundle's array holds too (see
+// schema.Kind.PruneWithin): a tenant's values go only under the projects
+// and library variable sets the bundle has values for.
+func pruneWithin(bundle any, merged []any, within string) []any {
+	b, _ := bundle.([]any)
+	held := map[string]bool{}
+	for _, el := range b {
+		if m, ok := el.(map[string]any); ok {
+			held[fmt.Sprint(m[within])] = true
+		}
+	}
+	pairs, _ := bundles.MatchElements(merged, b)
+	out := make([]any, 0, len(merged))
+	for i, el := range merged {
+		m, _ := el.(map[string]any)
+		if _, matched := pairs[i]; matched || m == nil || !held[fmt.Sprint(m[within])] {
+			out = append(out, el)
+		}
+	}
+	return out
+}
+
 // prunedSecrets lists a clean-up item for every sensitive variable and
 // every sensitive tenant variable value a diff removes: its secret is gone
 // with it.
 func prunedSecrets(k *schema.Kind, names []string, ds []FieldDiff) []CleanupItem {
 	var out []CleanupItem
-	for _, v := range prunedValues(k, ds) {
-		if v.sensitive {
-			out = append(out, CleanupItem{Kind: k.Name, Names: names, Field: v.label,
+	for _, d := range ds {
+		at := parsePointer(d.Path)
+		if d.After != nil || len(at) != 2 || k.PruneWithin[at[0]] == "" {
+			continue
+		}
+		if m, ok := d.Before.(map[string]any); ok && hasSecret(m["Value"]) {
+			out = append(out, CleanupItem{Kind: k.Name, Names: names, Field: d.Label,
 				Why: "destination-only sensitive tenant variable value deleted by --prune: its secret is gone; if it is still needed, set the tenant's value again"})
 		}
 	}
@@ -269,12 +290,11 @@ func (x *executor) prunedVariables(k *schema.Kind, ch *Change) (map[string]bool,
 }
 
 // keepBodyMaps makes the pruned map fields of body (a tenant's project
-// links) authoritative over the live document they were merged onto. Nested
-// values (tenant variables) are not: their pruned values are taken out one
-// by one (see removePrunedValues), so that nothing else of the live
-// document is lost.
+// links) authoritative over the live document they were merged onto.
+// Pruned array fields need nothing: the write merge keeps only the body's
+// elements.
 func keepBodyMaps(k *schema.Kind, ch *Change, body, merged map[string]any) {
-	if !ch.Prune || nestedValues(k) {
+	if !ch.Prune {
 		return
 	}
 	for _, f := range k.Prune {
@@ -282,103 +302,6 @@ func keepBodyMaps(k *schema.Kind, ch *Change, body, merged map[string]any) {
 			merged[f] = schema.DeepCopy(bv)
 		}
 	}
-}
-
-// nestedValues reports whether k's prune fields hold values nested under
-// keys — a tenant's variable values, project → Variables → environment →
-// template and library variable set → Variables → template — which are
-// pruned value by value under the keys the bundle holds, rather than
-// top-level keys naming bundle projects (a tenant's project links).
-func nestedValues(k *schema.Kind) bool { return k.Name == schema.TenantVariables }
-
-// pruneValues removes from merged (the bundle's map merged onto the
-// destination's) the entries bundle does not have, below the keys bundle
-// holds: when top is set, a key bundle does not have stays whole (a project
-// or library variable set the bundle has no values for, since a bundle may
-// be a partial export); below it, an entry bundle does not have goes if it
-// holds a value (see hasValue). A sensitive value is a leaf. It reports
-// whether it removed anything.
-func pruneValues(bundle, merged map[string]any, top bool) bool {
-	removed := false
-	for key, mv := range merged {
-		bv, held := bundle[key]
-		if !held {
-			if !top && hasValue(mv) {
-				delete(merged, key)
-				removed = true
-			}
-			continue
-		}
-		mm, ok := mv.(map[string]any)
-		bm, bok := bv.(map[string]any)
-		if ok && bok && !schema.IsSensitiveValue(mm) && !schema.IsSensitiveValue(bm) {
-			removed = pruneValues(bm, mm, false) || removed
-		}
-	}
-	return removed
-}
-
-// hasValue reports whether v holds a value: a sensitive value without a
-// secret ({"HasValue": false}) and null are none, a map has one when one
-// of its entries has.
-func hasValue(v any) bool {
-	switch t := v.(type) {
-	case nil:
-		return false
-	case map[string]any:
-		if schema.IsSensitiveValue(t) {
-			hv, _ := t["HasValue"].(bool)
-			return hv
-		}
-		for _, x := range t {
-			if hasValue(x) {
-				return true
-			}
-		}
-		return false
-	}
-	return true
-}
-
-// prunedValue is one tenant variable value a pruning change removes.
-type prunedValue struct {
-	at        []string // path in bundle form (names)
-	label     string   // readable place (see bundles.LabelPath)
-	sensitive bool     // a secret (a SensitiveValue with HasValue)
-}
-
-// prunedValues lists the values the removed entries of a pruning change's
-// diff hold, one by one: a removed environment of a tenant's project
-// values stands for each of its values.
-func prunedValues(k *schema.Kind, ds []FieldDiff) []prunedValue {
-	if !nestedValues(k) {
-		return nil
-	}
-	var out []prunedValue
-	var walk func(at []string, lbl string, v any)
-	walk = func(at []string, lbl string, v any) {
-		if !hasValue(v) {
-			return
-		}
-		if m, ok := v.(map[string]any); ok && !schema.IsSensitiveValue(m) {
-			for _, key := range slices.Sorted(maps.Keys(m)) {
-				walk(append(at[:len(at):len(at)], key), bundles.KeyLabel(lbl, key), m[key])
-			}
-			return
-		}
-		out = append(out, prunedValue{at: at, label: lbl, sensitive: schema.IsSensitiveValue(v)})
-	}
-	for _, d := range ds {
-		if d.After != nil || d.Before == nil {
-			continue
-		}
-		at := parsePointer(d.Path)
-		if len(at) == 0 || !containsString(k.Prune, at[0]) {
-			continue
-		}
-		walk(at, d.Label, d.Before)
-	}
-	return out
 }
 
 // parsePointer splits a JSON pointer written by schema.Pointer.
@@ -391,54 +314,4 @@ func parsePointer(p string) []string {
 		segs[i] = strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
 	}
 	return segs
-}
-
-// removePrunedValues takes the tenant variable values a pruning change
-// removes out of merged, the server-form document about to be PUT (the
-// change's body merged onto the live document, which still has them). The
-// legacy tenant-variables PUT stores the document it is sent, so a value
-// whose key is left out is removed; a sensitive value is sent as
-// {"HasValue": false, "NewValue": null} instead, the way Octopus's own
-// clients (the Terraform provider's tenant variable resources) remove one,
-// so that its secret goes even on a server that would keep an omitted
-// secret. A value already gone from the live document is left alone.
-func (x *executor) removePrunedValues(k *schema.Kind, ch *Change, merged map[string]any) error {
-	if !ch.Prune {
-		return nil
-	}
-	for _, v := range prunedValues(k, ch.Diff) {
-		skeleton := any(map[string]any{})
-		for i := len(v.at) - 1; i >= 0; i-- {
-			if i == len(v.at)-1 {
-				skeleton = map[string]any{v.at[i]: "x"}
-			} else {
-				skeleton = map[string]any{v.at[i]: skeleton}
-			}
-		}
-		resolved, err := x.ids.resolve(k, ch.Names, skeleton)
-		if err != nil {
-			return fmt.Errorf("%s: resolving the value %s to prune: %w", ch.Label(), v.label, err)
-		}
-		var ids []string
-		for cur, _ := resolved.(map[string]any); len(cur) == 1; {
-			for key, next := range cur {
-				ids = append(ids, key)
-				cur, _ = next.(map[string]any)
-			}
-		}
-		if len(ids) != len(v.at) {
-			return fmt.Errorf("%s: resolving the value %s to prune: unexpected shape", ch.Label(), v.label)
-		}
-		parent, _ := getPath(merged, ids[:len(ids)-1]).(map[string]any)
-		key := ids[len(ids)-1]
-		if _, ok := parent[key]; !ok {
-			continue
-		}
-		if v.sensitive {
-			parent[key] = map[string]any{"HasValue": false, "NewValue": nil}
-		} else {
-			delete(parent, key)
-		}
-	}
-	return nil
 }

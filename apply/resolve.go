@@ -53,10 +53,18 @@ func keyIndex(s schema.Scope) (int, bool) {
 // bundleScope returns the bundle-side scope of a reference held by the
 // entity named names: "" for space-wide names, else the name of the root
 // owner whose namespace the name lives in.
-func bundleScope(ref schema.Ref, names []string, at []string) (string, error) {
+//
+// doc is the document being rewritten (a ScopeSibling reference's scope is
+// a sibling field of it, still in bundle form when the reference is visited).
+func bundleScope(ref schema.Ref, names []string, at []string, doc any) (string, error) {
 	switch ref.Within {
 	case schema.ScopeSpace:
 		return "", nil
+	case schema.ScopeSibling:
+		if v, ok := schema.SiblingValue(doc, ref, at); ok {
+			return v, nil
+		}
+		return "", fmt.Errorf("a reference to %s needs its %s", ref.To, ref.Sibling)
 	case schema.ScopeSelf, schema.ScopeOwner:
 		if len(names) == 0 {
 			return "", fmt.Errorf("a reference to %s needs an owner", ref.To)
@@ -141,8 +149,8 @@ func (d destIDs) lookup(kind, scope, name string) (string, bool) {
 // scope returns the destination scope (an ID, or "") of a reference held by
 // an entity of kind k named names: the destination ID of the root owner or
 // map key that bundleScope names.
-func (d destIDs) scope(k *schema.Kind, ref schema.Ref, names, at []string) (string, error) {
-	name, err := bundleScope(ref, names, at)
+func (d destIDs) scope(k *schema.Kind, ref schema.Ref, names, at []string, doc any) (string, error) {
+	name, err := bundleScope(ref, names, at, doc)
 	if err != nil || ref.Within == schema.ScopeSpace {
 		return name, err
 	}
@@ -174,7 +182,7 @@ func (d destIDs) resolve(k *schema.Kind, names []string, doc any) (any, error) {
 			problems = append(problems, err.Error())
 			return v, nil
 		}
-		scope, err := d.scope(k, ref, names, at)
+		scope, err := d.scope(k, ref, names, at, out)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %s %q: %v", schema.Pointer(at), title(to), name, err))
 			return v, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -121,6 +122,18 @@ func TestMerge(t *testing.T) {
 			`{"Variables":[{"Id":"v1","Name":"v","Scope":{},"Value":"0"}]}`, true,
 			`{"Variables":[{"Id":"v1","Name":"v","Scope":{},"Value":"0"},{"Name":"v","Scope":{"Role":["web"]},"Value":"1"}]}`},
 		{"maps are unions (tenant links)", `{"PE":{"A":["S"]}}`, `{"PE":{"A":["P"],"B":["P"]}}`, true, `{"PE":{"A":["S"],"B":["P"]}}`},
+		{"tenant values matched by owner, template and scope",
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"new"`, "Staging") + `]}`,
+			`{"ProjectVariables":[` + strings.Replace(tvP("OctoFX", "T", `"old"`, "Staging"), "{", `{"Id":"g1",`, 1) + `,` + tvP("OctoFX", "T", `"dr"`, "DR") + `]}`, true,
+			`{"ProjectVariables":[` + strings.Replace(tvP("OctoFX", "T", `"new"`, "Staging"), "{", `{"Id":"g1",`, 1) + `,` + tvP("OctoFX", "T", `"dr"`, "DR") + `]}`},
+		{"a re-scoped tenant value replaces the destination's values it covers",
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"both"`, "Production", "Staging") + `]}`,
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"s"`, "Staging") + `,` + tvP("OctoFX", "T", `"p"`, "Production") + `,` + tvP("OctoFX", "T", `"dr"`, "DR") + `,` + tvP("OctoFX", "U", `"u"`, "Staging") + `]}`, true,
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"dr"`, "DR") + `,` + tvP("OctoFX", "U", `"u"`, "Staging") + `,` + tvP("OctoFX", "T", `"both"`, "Production", "Staging") + `]}`},
+		{"an unscoped common value replaces the destination's unscoped one only",
+			`{"CommonVariables":[` + tvC("Common", "A", `"new"`) + `]}`,
+			`{"CommonVariables":[` + tvC("Common", "A", `"old"`) + `,` + strings.Replace(tvC("Common", "A", `"prod"`), `[]`, `["Production"]`, 1) + `]}`, true,
+			`{"CommonVariables":[` + tvC("Common", "A", `"new"`) + `,` + strings.Replace(tvC("Common", "A", `"prod"`), `[]`, `["Production"]`, 1) + `]}`},
 		{"new entity", `{"a":1}`, `null`, true, `{"a":1}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -329,15 +342,17 @@ func TestPruneFields(t *testing.T) {
 			`{"ProjectEnvironments":{"Portal":["Test"],"OctoFX":["Production"],"DR Drills":["DR"]}}`,
 			`{"ProjectEnvironments":{"Portal":["Test"],"DR Drills":["DR"]}}`, true},
 		{"tenant values under held projects and library variable sets only", schema.TenantVariables,
-			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{"T":"1"}}}},"LibraryVariables":{"Common":{"Variables":{"A":"a"}}}}`,
-			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{"T":"1","Old":"x","OldSecret":{"HasValue":true,"NewValue":null}},"DR":{"T":"2"}}},"DR Drills":{"Variables":{"DR":{"R":"r"}}}},` +
-				`"LibraryVariables":{"Common":{"Variables":{"A":"a","Legacy":"l"}},"Other":{"Variables":{"B":"b"}}}}`,
-			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{"T":"1"}}},"DR Drills":{"Variables":{"DR":{"R":"r"}}}},` +
-				`"LibraryVariables":{"Common":{"Variables":{"A":"a"}},"Other":{"Variables":{"B":"b"}}}}`, true},
-		{"tenant values without a value are not pruned", schema.TenantVariables,
-			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{}}}}}`,
-			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{"S":{"HasValue":false,"NewValue":null},"N":null},"DR":{}}}}}`,
-			`{"ProjectVariables":{"OctoFX":{"Variables":{"Staging":{"S":{"HasValue":false,"NewValue":null},"N":null},"DR":{}}}}}`, false},
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"1"`, "Staging") + `],"CommonVariables":[` + tvC("Common", "A", `"a"`) + `]}`,
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"1"`, "Staging") + `,` + tvP("OctoFX", "Old", `"x"`, "Staging") + `,` +
+				tvP("OctoFX", "OldSecret", `{"HasValue":true,"NewValue":null}`, "Staging") + `,` + tvP("OctoFX", "T", `"2"`, "DR") + `,` +
+				tvP("DR Drills", "R", `"r"`, "DR") + `],` +
+				`"CommonVariables":[` + tvC("Common", "A", `"a"`) + `,` + tvC("Common", "Legacy", `"l"`) + `,` + tvC("Other", "B", `"b"`) + `]}`,
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"1"`, "Staging") + `,` + tvP("DR Drills", "R", `"r"`, "DR") + `],` +
+				`"CommonVariables":[` + tvC("Common", "A", `"a"`) + `,` + tvC("Other", "B", `"b"`) + `]}`, true},
+		{"tenant values are matched by scope", schema.TenantVariables,
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"1"`, "Staging", "Production") + `]}`,
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"1"`, "Production", "Staging") + `]}`,
+			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"1"`, "Production", "Staging") + `]}`, false},
 		{"a field the bundle lacks is not pruned", schema.DeploymentProcess,
 			`{}`, `{"Steps":[{"Name":"old"}]}`, `{"Steps":[{"Name":"old"}]}`, false},
 		{"other fields are not pruned", schema.Project,
@@ -351,6 +366,26 @@ func TestPruneFields(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tvP is a tenant project variable value in bundle form.
+func tvP(project, template, value string, envs ...string) string {
+	return `{"ProjectId":` + strconv.Quote(project) + `,"TemplateId":` + strconv.Quote(template) +
+		`,"Scope":{"EnvironmentIds":[` + quoteAll(envs) + `]},"Value":` + value + `}`
+}
+
+// tvC is an unscoped tenant common variable value in bundle form.
+func tvC(set, template, value string) string {
+	return `{"LibraryVariableSetId":` + strconv.Quote(set) + `,"TemplateId":` + strconv.Quote(template) +
+		`,"Scope":{"EnvironmentIds":[]},"Value":` + value + `}`
+}
+
+func quoteAll(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = strconv.Quote(x)
+	}
+	return strings.Join(q, ",")
 }
 
 // canon renders v canonically for failure messages.

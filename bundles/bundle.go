@@ -171,7 +171,19 @@ func unescapeAll(esc []string) ([]string, error) {
 }
 
 // encodeEntity canonicalises doc and checks it as an entity file at p.
+// The file of a Binary kind is its bytes (doc is a []byte), kept as they are.
 func encodeEntity(p string, k *schema.Kind, names []string, doc any) (*file, error) {
+	if k.Binary {
+		data, ok := doc.([]byte)
+		if !ok {
+			return nil, fmt.Errorf("%s: a %s file holds bytes, not %T", p, k.Name, doc)
+		}
+		if err := checkBinary(p, data); err != nil {
+			return nil, err
+		}
+		data = bytes.Clone(data)
+		return &file{kind: k, names: names, data: data, doc: data}, nil
+	}
 	data, err := Canonical(doc)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
@@ -184,6 +196,26 @@ func encodeEntity(p string, k *schema.Kind, names []string, doc any) (*file, err
 		return nil, err
 	}
 	return &file{kind: k, names: names, data: data, doc: dec}, nil
+}
+
+// MaxBinarySize bounds the file of a Binary kind (a project logo).
+const MaxBinarySize = 8 << 20
+
+// checkBinary checks the file of a Binary kind: a file name within bounds,
+// not empty, not larger than MaxBinarySize.
+func checkBinary(p string, data []byte) error {
+	for _, seg := range strings.Split(p, "/") {
+		if len(seg) > MaxSegment {
+			return fmt.Errorf("%s: file name longer than %d bytes (name too long)", p, MaxSegment)
+		}
+	}
+	if len(data) == 0 {
+		return fmt.Errorf("%s: empty file", p)
+	}
+	if len(data) > MaxBinarySize {
+		return fmt.Errorf("%s: %d bytes, more than the %d a binary file may have", p, len(data), MaxBinarySize)
+	}
+	return nil
 }
 
 // checkEntity validates a decoded entity file: schema, ID-freeness, name.
@@ -355,7 +387,8 @@ type Entry struct {
 	Names []string
 	// Path is the bundle path.
 	Path string
-	// Doc is the decoded document (shared; see Entity).
+	// Doc is the decoded document (shared; see Entity); for a Binary kind
+	// (a project logo) the file's bytes, as a []byte.
 	Doc any
 }
 

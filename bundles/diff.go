@@ -3,6 +3,7 @@ package bundles
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -193,6 +194,9 @@ func Identify(el any) (ElementID, bool) {
 	}
 	name, ok := m["Name"].(string)
 	if !ok {
+		if id, isValue := tenantValueIdentity(m); isValue {
+			return id, true
+		}
 		if role, isRole := m["UserRoleId"].(string); isRole && role != "" {
 			return ElementID{Key: "\x00role\x00" + role, Label: strconv.Quote(role)}, true
 		}
@@ -212,6 +216,68 @@ func Identify(el any) (ElementID, bool) {
 		return ElementID{Key: name + "\x00" + string(b), Label: lbl}, true
 	}
 	return ElementID{Key: name, Label: strconv.Quote(name)}, true
+}
+
+// tenantValueIdentity identifies a tenant variable value: the project or
+// library variable set, the template and the scope —
+// `"OctoFX"/"DB.Name" EnvironmentIds=Production,Staging`.
+func tenantValueIdentity(m map[string]any) (ElementID, bool) {
+	tpl, ok := m["TemplateId"].(string)
+	if !ok || tpl == "" {
+		return ElementID{}, false
+	}
+	owner, ok := m["ProjectId"].(string)
+	if !ok {
+		if owner, ok = m["LibraryVariableSetId"].(string); !ok {
+			return ElementID{}, false
+		}
+	}
+	norm := normScope(m["Scope"])
+	b, _ := json.Marshal(norm)
+	lbl := strconv.Quote(owner) + "/" + strconv.Quote(tpl)
+	for _, k := range slices.Sorted(maps.Keys(norm)) {
+		vals := make([]string, len(norm[k]))
+		for i, v := range norm[k] {
+			vals[i] = labelValue(v)
+		}
+		lbl += " " + k + "=" + strings.Join(vals, ",")
+	}
+	return ElementID{Key: "\x00tenant\x00" + owner + "\x00" + tpl + "\x00" + string(b), Label: lbl}, true
+}
+
+// Supersedes reports whether element b (from a bundle) takes the place of
+// element d (a destination's) without being the same element: two values
+// of one tenant variable template (same project or library variable set)
+// whose environment scopes share an environment, or are both unscoped. A
+// server keeps one value per template and environment, so a value the
+// bundle re-scoped replaces the destination's old one.
+func Supersedes(b, d any) bool {
+	bm, ok1 := b.(map[string]any)
+	dm, ok2 := d.(map[string]any)
+	if !ok1 || !ok2 {
+		return false
+	}
+	if _, ok := tenantValueIdentity(bm); !ok {
+		return false
+	}
+	if _, ok := tenantValueIdentity(dm); !ok {
+		return false
+	}
+	for _, f := range []string{"ProjectId", "LibraryVariableSetId", "TemplateId"} {
+		if fmt.Sprint(bm[f]) != fmt.Sprint(dm[f]) {
+			return false
+		}
+	}
+	be, de := normScope(bm["Scope"])["EnvironmentIds"], normScope(dm["Scope"])["EnvironmentIds"]
+	if len(be) == 0 || len(de) == 0 {
+		return len(be) == len(de)
+	}
+	for _, e := range be {
+		if slices.Contains(de, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // Identity is Identify's matching key.

@@ -21,6 +21,7 @@
 //	projects/OctoFX/variables.json
 //	projects/OctoFX/runbooks/Restart IIS/runbook.json
 //	teams/Ops/scoped-user-roles.json   … or per owner, for Many kinds (an array)
+//	projects/OctoFX/logo               the bytes of a binary file (see below)
 //
 // Each entity file's path is its kind's File template from the kind registry
 // (package schema), with each "{}" replaced by an escaped name, owners first.
@@ -44,9 +45,22 @@
 // it), so readers that find CRLF line endings say so and name this fix,
 // instead of reporting a checksum or canonical-form error.
 //
+// # Binary files
+//
+// A kind the registry marks Binary (schema.Kind.Binary: a project's logo,
+// projects/{}/logo) has a file holding bytes, not JSON: exactly the bytes
+// the server answers (an image; its format is told by its content, so the
+// file name has no extension). It is not canonicalised, has no JSON Schema
+// and holds no references; it must not be empty nor larger than
+// MaxBinarySize (8 MiB). Like every other file it is listed in
+// checksums.txt and counted in the manifest's Counts. An entity without
+// such a resource (a project without a logo) has no file. In memory
+// (Entry.Doc, Bundle.Entity) its document is a []byte.
+//
 // # Canonical JSON
 //
-// Every JSON file (entities and manifest.json) is canonical; readers reject
+// Every JSON file (entities other than binary files, and manifest.json) is
+// canonical; readers reject
 // files that are not, so a value has exactly one byte representation and a
 // change in Octopus is a few lines in a diff:
 //
@@ -178,5 +192,6 @@
 // the zstd window is at most 64 MiB. Then every file must pass the checks
 // above: format version, checksums and digest, known paths, canonical JSON,
 // its JSON Schema (schema.ValidateFile), ID-freeness (schema.Kind.CheckIDFree)
-// and counts. Errors name the bundle and the file.
+// and counts (binary files: the size bounds). Errors name the bundle and the
+// file.
 package bundles

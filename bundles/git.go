@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+
+	"github.com/octobundle/octobundle/schema"
 )
 
 // GitAttributesFile is the git attributes file Write puts in a new bundle
@@ -57,6 +59,17 @@ func dropIgnored(where string, files map[string][]byte) {
 	}
 }
 
+// isText reports whether the bundle file p is one octobundle writes as
+// text without carriage returns: JSON (entities, manifest, policy),
+// checksums.txt and the signature. The bytes of a binary file (a logo) are
+// kept as they are and may hold any byte.
+func isText(p string) bool {
+	if k, _ := schema.KindForPath(p); k != nil && k.Binary {
+		return false
+	}
+	return true
+}
+
 // checkLineEndings fails, naming the files and the fix, when bundle files
 // have CRLF line endings. octobundle never writes a carriage return (canonical
 // JSON escapes it inside strings), so CRLF means that something — git with
@@ -64,6 +77,9 @@ func dropIgnored(where string, files map[string][]byte) {
 func checkLineEndings(files map[string][]byte) error {
 	var crlf []string
 	for p, data := range files {
+		if !isText(p) {
+			continue
+		}
 		if bytes.Contains(data, []byte("\r\n")) {
 			crlf = append(crlf, p)
 		}

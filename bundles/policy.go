@@ -60,6 +60,29 @@ type ApplyPolicy struct {
 	// Placeholder is the text written for a new sensitive value; empty
 	// means apply's default marked placeholder.
 	Placeholder string `json:",omitempty"`
+	// Provided are entities the destination provides, by kind name, as
+	// names or globs: the bundle does not carry them (a rule removed
+	// them), but references to them stay and must resolve on the
+	// destination (the reference check accepts them).
+	Provided map[string][]string `json:",omitempty"`
+}
+
+// ProvidedBy reports whether the policy leaves the entity of kind kind
+// named name to the destination: the kind's policy is skip, or Provided
+// names it.
+func (p *ApplyPolicy) ProvidedBy(kind, name string) bool {
+	if p == nil {
+		return false
+	}
+	if p.Kinds[kind] == schema.PolicySkip {
+		return true
+	}
+	for _, pat := range p.Provided[kind] {
+		if globMatch(pat, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // ScopeRule sets the mismatch mode of one scope dimension for the values a
@@ -197,7 +220,7 @@ func (p *ApplyPolicy) KindPolicy(k *schema.Kind) schema.Policy {
 
 // IsZero reports whether the policy sets nothing.
 func (p *ApplyPolicy) IsZero() bool {
-	return p == nil || (len(p.Kinds) == 0 && len(p.ScopeMismatch) == 0 && len(p.Owned) == 0 && p.Placeholder == "")
+	return p == nil || (len(p.Kinds) == 0 && len(p.ScopeMismatch) == 0 && len(p.Owned) == 0 && p.Placeholder == "" && len(p.Provided) == 0)
 }
 
 // encodePolicy validates p and returns its canonical bytes.
@@ -237,6 +260,11 @@ func decodePolicy(data []byte) (*ApplyPolicy, error) {
 	for name := range p.Kinds {
 		if schema.Lookup(name) == nil {
 			return nil, fmt.Errorf("%s: Kinds names an unknown kind %q", PolicyFile, name)
+		}
+	}
+	for name := range p.Provided {
+		if schema.Lookup(name) == nil {
+			return nil, fmt.Errorf("%s: Provided names an unknown kind %q", PolicyFile, name)
 		}
 	}
 	return &p, nil

@@ -107,11 +107,24 @@ type Report struct {
 }
 
 // Verify reads the bundle at path with the default limits and reports its
-// digest and counts; any inconsistency is an error naming the file.
+// digest and counts; any inconsistency is an error naming the file. It also
+// checks that every reference resolves (see CheckReferences): a dangling one
+// is an error naming the entity file and field.
 func Verify(path string) (*Report, error) {
 	b, err := Read(path, ReadOptions{})
 	if err != nil {
 		return nil, err
+	}
+	problems, err := b.CheckReferences()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(problems) > 0 {
+		msgs := make([]string, len(problems))
+		for i, p := range problems {
+			msgs[i] = p.String()
+		}
+		return nil, fmt.Errorf("%s: %d dangling reference(s): %s", path, len(problems), strings.Join(msgs, "; "))
 	}
 	return &Report{
 		Format: b.Manifest.Format,
@@ -534,6 +547,14 @@ func parse(files map[string][]byte) (*Bundle, error) {
 		}
 		if err := b.claim(p); err != nil {
 			return nil, err
+		}
+		if k.Binary {
+			if err := checkBinary(p, files[p]); err != nil {
+				return nil, err
+			}
+			b.files[p] = &file{kind: k, names: names, data: files[p], doc: files[p]}
+			counts[k.Name]++
+			continue
 		}
 		doc, err := Decode(files[p])
 		if err != nil {

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strconv"
@@ -51,8 +52,14 @@ type keepFunc func(target *schema.Kind, id string) bool
 // returns the paths Scrub changed (secrets the server should not have sent).
 func convert(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc) (any, []string, error) {
 	k := e.Kind
+	if k.Binary {
+		// A binary file (a logo) is its bytes: no references, nothing to drop.
+		data, _ := e.Doc.([]byte)
+		return bytes.Clone(data), nil, nil
+	}
 	doc := schema.DeepCopy(e.Doc)
 	var problems []string
+	var dropElems [][]string
 	err := k.Rewrite(doc, func(ref schema.Ref, at []string, v any) (any, error) {
 		scope, err := scopeOf(e, ref, at)
 		if err != nil {
@@ -89,10 +96,15 @@ func convert(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc) (any, []st
 			return v, nil
 		}
 		if keep != nil && isSoft(ref) && !keep(tk, id) {
-			return schema.Drop, nil
+			if strings.HasSuffix(ref.Path, "~") || len(at) < 2 {
+				return schema.Drop, nil
+			}
+			dropElems = append(dropElems, at[:len(at)-1])
+			return name, nil
 		}
 		return name, nil
 	})
+	removeElements(doc, dropElems)
 	if err != nil {
 		return nil, nil, fmt.Errorf("export: %s: %w", e.Label(), err)
 	}
@@ -114,12 +126,57 @@ func convert(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc) (any, []st
 }
 
 // isSoft reports whether a reference records data the entity holds for
-// another entity (a tenant's link to a project, its variable values for a
-// project or library variable set) rather than something it depends on. A
-// partial export follows hard references and drops soft ones to entities it
-// does not include.
-func isSoft(ref schema.Ref) bool {
-	return strings.HasSuffix(ref.Path, "~") && (ref.To == schema.Project || ref.To == schema.LibraryVariableSet)
+// another entity rather than something it depends on (schema.Ref.Soft). A
+// partial export follows hard references and drops soft ones to entities
+// it does not include.
+func isSoft(ref schema.Ref) bool { return ref.Soft }
+
+// removeElements removes the array elements at the given paths (array
+// indices as read) from doc.
+func removeElements(doc any, paths [][]string) {
+	byArray := map[string][]int{}
+	arrays := map[string][]string{}
+	for _, p := range paths {
+		i, err := strconv.Atoi(p[len(p)-1])
+		if err != nil {
+			continue
+		}
+		key := strings.Join(p[:len(p)-1], "\x00")
+		byArray[key] = append(byArray[key], i)
+		arrays[key] = p[:len(p)-1]
+	}
+	for key, idx := range byArray {
+		parentPath := arrays[key]
+		node := doc
+		for _, seg := range parentPath[:len(parentPath)-1] {
+			switch n := node.(type) {
+			case map[string]any:
+				node = n[seg]
+			case []any:
+				j, _ := strconv.Atoi(seg)
+				if j >= 0 && j < len(n) {
+					node = n[j]
+				}
+			}
+		}
+		holder, ok := node.(map[string]any)
+		if !ok {
+			continue
+		}
+		field := parentPath[len(parentPath)-1]
+		arr, _ := holder[field].([]any)
+		drop := map[int]bool{}
+		for _, i := range idx {
+			drop[i] = true
+		}
+		out := make([]any, 0, len(arr))
+		for i, el := range arr {
+			if !drop[i] {
+				out = append(out, el)
+			}
+		}
+		holder[field] = out
+	}
 }
 
 // scopeOf returns the index scope a reference's name is unique in.
@@ -131,6 +188,11 @@ func scopeOf(e *snapshot.Entity, ref schema.Ref, at []string) (string, error) {
 		return e.ID, nil
 	case schema.ScopeOwner:
 		return e.Root().ID, nil
+	case schema.ScopeSibling:
+		if v, ok := schema.SiblingValue(e.Doc, ref, at); ok {
+			return v, nil
+		}
+		return "", fmt.Errorf("a reference to %s needs its %s", ref.To, ref.Sibling)
 	}
 	if n, ok := strings.CutPrefix(string(ref.Within), "key:"); ok {
 		i, err := strconv.Atoi(n)

@@ -387,6 +387,7 @@ func TestProjectSelection(t *testing.T) {
 		out := []string{
 			"projects/" + name + "/project.json", "projects/" + name + "/deployment-process.json",
 			"projects/" + name + "/variables.json", "projects/" + name + "/channels/Default.json",
+			"projects/" + name + "/deployment-settings.json",
 		}
 		for _, e := range extra {
 			out = append(out, "projects/"+name+"/"+e)
@@ -439,7 +440,7 @@ func TestProjectSelection(t *testing.T) {
 		{
 			// Runbooks, the built-in feed, a library variable set.
 			projects: []string{"Infrastructure Runbooks"},
-			want: cat(envs, common, project("Infrastructure Runbooks", runbooks("Refresh Test Data", "Restore Production Database", "Rotate Logs")...), []string{
+			want: cat(envs, common, project("Infrastructure Runbooks", append(runbooks("Refresh Test Data", "Restore Production Database", "Rotate Logs"), "triggers/Rotate logs nightly.json")...), []string{
 				"lifecycles/Default Lifecycle.json", "project-groups/Operations.json", "feeds/Octopus Server (built-in).json",
 				"script-modules/Logging Helpers/script-module.json", "script-modules/Logging Helpers/variables.json",
 			}),
@@ -450,7 +451,8 @@ func TestProjectSelection(t *testing.T) {
 			// channel's lifecycle.
 			projects: []string{"OctoFX"},
 			want: cat(envs, common, tenant("Acme Corp", "Development Team A", "Internal"),
-				project("OctoFX", "channels/QA.json", "runbooks/Toggle Maintenance Mode/runbook.json", "runbooks/Toggle Maintenance Mode/process.json"),
+				project("OctoFX", "channels/QA.json", "runbooks/Toggle Maintenance Mode/runbook.json", "runbooks/Toggle Maintenance Mode/process.json",
+					"triggers/Built-in package repository.json", "triggers/Deploy to new web servers.json", "triggers/Nightly promotion to Staging.json", "logo"),
 				[]string{
 					"lifecycles/Default Lifecycle.json", "lifecycles/QA.json", "project-groups/Trading Platform.json",
 					"feeds/Company NuGet.json", "feeds/Docker Hub.json", "feeds/Helm Charts.json",
@@ -473,7 +475,7 @@ func TestProjectSelection(t *testing.T) {
 		{
 			// Two projects: the union of their dependencies.
 			projects: []string{"Release Notes Bot", "Infrastructure Runbooks"},
-			want: cat(envs, common, project("Release Notes Bot"), project("Infrastructure Runbooks", runbooks("Refresh Test Data", "Restore Production Database", "Rotate Logs")...), []string{
+			want: cat(envs, common, project("Release Notes Bot"), project("Infrastructure Runbooks", append(runbooks("Refresh Test Data", "Restore Production Database", "Rotate Logs"), "triggers/Rotate logs nightly.json")...), []string{
 				"lifecycles/Default Lifecycle.json", "project-groups/Internal Tools.json", "project-groups/Operations.json",
 				"feeds/Octopus Server (built-in).json", "worker-pools/Hosted Ubuntu.json",
 				"script-modules/Bash Utilities/script-module.json", "script-modules/Bash Utilities/variables.json",
@@ -744,6 +746,13 @@ func TestEntityPure(t *testing.T) {
 			t.Errorf("%s: Entity changed the snapshot's document", entry.Path)
 		}
 		raw, _ := res.Bundle.Raw(entry.Path)
+		if entry.Kind.Binary {
+			if !bytes.Equal(first.([]byte), raw) || !bytes.Equal(second.([]byte), raw) {
+				t.Errorf("%s: Entity differs from the bundle, or between calls", entry.Path)
+			}
+			checked++
+			continue
+		}
 		if got := canonical(t, first); got != string(raw) || canonical(t, second) != got {
 			t.Errorf("%s: Entity differs from the bundle, or between calls", entry.Path)
 		}

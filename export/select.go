@@ -206,6 +206,9 @@ func isCustomRole(e *snapshot.Entity) bool {
 // left for the conversion to report; they are not dependencies.
 func dependencies(s *snapshot.Snapshot, e *snapshot.Entity, byID map[string]*snapshot.Entity, problems *[]string) []*snapshot.Entity {
 	var out []*snapshot.Entity
+	if e.Kind.Binary {
+		return nil // bytes: no references
+	}
 	doc := schema.DeepCopy(e.Doc)
 	err := e.Kind.Rewrite(doc, func(ref schema.Ref, at []string, v any) (any, error) {
 		id, ok := v.(string)

@@ -35,6 +35,9 @@ const (
 	Deployment            = "Deployment"
 	RunbookSnapshot       = "RunbookSnapshot"
 	RunbookRun            = "RunbookRun"
+	DeploymentSettings    = "DeploymentSettings"
+	ProjectTrigger        = "ProjectTrigger"
+	ProjectLogo           = "ProjectLogo"
 )
 
 // AccountVariableTypes are the variable Types whose Value is an account ID.
@@ -46,23 +49,42 @@ var AccountVariableTypes = []string{
 // processRefs are the references inside a deployment or runbook process.
 func processRefs() []Ref {
 	return []Ref{
-		{Path: "Steps/*/Actions/*/Environments", To: Environment},
+		// Environments and Channels narrow where an action runs (empty:
+		// everywhere); ExcludedEnvironments only excludes.
+		{Path: "Steps/*/Actions/*/Environments", To: Environment, Restricts: true, Holder: actionHolder},
 		{Path: "Steps/*/Actions/*/ExcludedEnvironments", To: Environment},
-		{Path: "Steps/*/Actions/*/Channels", To: Channel, Within: ScopeOwner},
-		{Path: "Steps/*/Actions/*/WorkerPoolId", To: WorkerPool},
-		{Path: "Steps/*/Actions/*/Packages/*/FeedId", To: Feed},
-		{Path: "Steps/*/Actions/*/Container/FeedId", To: Feed},
-		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Template.Id", To: ActionTemplate,
+		{Path: "Steps/*/Actions/*/Channels", To: Channel, Within: ScopeOwner, Restricts: true, Holder: actionHolder},
+		// An action cannot run without its worker pool, feed, template or
+		// account: dropping one of those is an error unless the rules
+		// leave it to the destination.
+		{Path: "Steps/*/Actions/*/WorkerPoolId", To: WorkerPool, OnDrop: OnDropError},
+		{Path: "Steps/*/Actions/*/Packages/*/FeedId", To: Feed, OnDrop: OnDropError},
+		{Path: "Steps/*/Actions/*/Container/FeedId", To: Feed, OnDrop: OnDropError},
+		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Template.Id", To: ActionTemplate, OnDrop: OnDropError,
 			Stamp: &Stamp{Field: "Octopus.Action.Template.Version", From: "Version"}},
-		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Package.FeedId", To: Feed},
-		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Azure.AccountId", To: Account},
-		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Aws.AccountId", To: Account},
-		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Manual.ResponsibleTeamIds", To: Team, Split: ","},
+		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Package.FeedId", To: Feed, OnDrop: OnDropError},
+		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Azure.AccountId", To: Account, OnDrop: OnDropError},
+		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Aws.AccountId", To: Account, OnDrop: OnDropError},
+		// The teams allowed to approve a manual intervention: empty means
+		// anyone, so the list restricts the action.
+		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Manual.ResponsibleTeamIds", To: Team, Split: ",", Restricts: true, Holder: actionHolder},
 		// Step-template parameters of account, certificate or worker-pool
 		// type, and any other free-form property that holds an ID.
-		{Path: "Steps/*/Actions/*/Properties/*", To: AnyKind},
+		{Path: "Steps/*/Actions/*/Properties/*", To: AnyKind, OnDrop: OnDropError},
 	}
 }
+
+// actionHolder is the path of a process's actions, the holders of their
+// scope restrictions.
+const actionHolder = "Steps/*/Actions/*"
+
+// processTagRefs: an action's tenant tags narrow the tenants it runs for.
+func processTagRefs() []Ref {
+	return []Ref{{Path: "Steps/*/Actions/*/TenantTags", To: TagSet, Restricts: true, Holder: actionHolder}}
+}
+
+// processContainers: a step whose actions are all gone is removed.
+func processContainers() []Container { return []Container{{Path: "Steps/*", Items: "Actions"}} }
 
 func processSets() []SetSpec {
 	return []SetSpec{
@@ -87,15 +109,36 @@ func processVolatile() []string {
 // library variable set or script module).
 func variableSetRefs() []Ref {
 	return []Ref{
-		{Path: "Variables/*/Scope/Environment", To: Environment},
-		{Path: "Variables/*/Scope/Machine", To: DeploymentTarget},
-		{Path: "Variables/*/Scope/Channel", To: Channel, Within: ScopeOwner},
-		{Path: "Variables/*/Scope/Action", To: Action, Within: ScopeOwner},
-		{Path: "Variables/*/Scope/ProcessOwner", To: ProcessOwner, Within: ScopeOwner},
-		{Path: "Variables/*/Value", To: Account, When: &Cond{Field: "Type", Values: AccountVariableTypes}},
-		{Path: "Variables/*/Value", To: Certificate, When: &Cond{Field: "Type", Values: []string{"Certificate"}}},
-		{Path: "Variables/*/Value", To: WorkerPool, When: &Cond{Field: "Type", Values: []string{"WorkerPool"}}},
+		// Every scope dimension narrows where a value applies.
+		{Path: "Variables/*/Scope/Environment", To: Environment, Restricts: true, Holder: valueHolder, OmitEmpty: true},
+		{Path: "Variables/*/Scope/Machine", To: DeploymentTarget, Restricts: true, Holder: valueHolder, OmitEmpty: true},
+		{Path: "Variables/*/Scope/Channel", To: Channel, Within: ScopeOwner, Restricts: true, Holder: valueHolder, OmitEmpty: true},
+		{Path: "Variables/*/Scope/Action", To: Action, Within: ScopeOwner, Restricts: true, Holder: valueHolder, OmitEmpty: true},
+		{Path: "Variables/*/Scope/ProcessOwner", To: ProcessOwner, Within: ScopeOwner, Restricts: true, Holder: valueHolder, OmitEmpty: true},
+		// A value that is an account, certificate or worker pool goes with it.
+		{Path: "Variables/*/Value", To: Account, When: &Cond{Field: "Type", Values: AccountVariableTypes}, OnDrop: OnDropHolder, Holder: valueHolder},
+		{Path: "Variables/*/Value", To: Certificate, When: &Cond{Field: "Type", Values: []string{"Certificate"}}, OnDrop: OnDropHolder, Holder: valueHolder},
+		{Path: "Variables/*/Value", To: WorkerPool, When: &Cond{Field: "Type", Values: []string{"WorkerPool"}}, OnDrop: OnDropHolder, Holder: valueHolder},
 	}
+}
+
+// valueHolder is the path of a variable set's values.
+const valueHolder = "Variables/*"
+
+// variableSetTagRefs: a value scoped to tenant tags.
+func variableSetTagRefs() []Ref {
+	return []Ref{{Path: "Variables/*/Scope/TenantTag", To: TagSet, Restricts: true, Holder: valueHolder, OmitEmpty: true}}
+}
+
+// variableSetValues: values by name and Scope map.
+func variableSetValues() []ValueSpec {
+	return []ValueSpec{{Items: "Variables", Name: "Name", Value: "Value", Sensitive: "IsSensitive", Scope: "Scope"}}
+}
+
+// restrictedToRefs: an account's or certificate's environment and tenant
+// restrictions (empty: usable everywhere).
+func restrictedToRefs() []Ref {
+	return []Ref{{Path: "EnvironmentIds", To: Environment, Restricts: true}, {Path: "TenantIds", To: Tenant, Restricts: true}}
 }
 
 func variableSetSets() []SetSpec {
@@ -134,12 +177,6 @@ func secrets(paths ...string) []Secret {
 	return out
 }
 
-// variableSetValues: a variable set's values are its variables, each with
-// a Name and a Scope.
-func variableSetValues() []ValueSpec {
-	return []ValueSpec{{Path: "Variables/*"}}
-}
-
 func variableSetVolatile() []string {
 	return []string{"OwnerId", "Version", "ScopeValues", "Variables/*/Id"}
 }
@@ -169,6 +206,7 @@ func init() {
 			Sets:     []SetSpec{{Path: "Scopes"}},
 			Volatile: []string{"Tags/*/Id"},
 			Provides: []Provide{{Kind: TenantTag, Path: "Tags/*", Within: ScopeSpace, Qualify: true}},
+			TagNames: "Tags/*/Name",
 			Order:    10,
 			Policy:   PolicyExact,
 		},
@@ -214,9 +252,12 @@ func init() {
 			Name: Tenant, Title: "tenants", File: "tenants/{}/tenant.json",
 			Collection: "tenants", IDPrefix: "Tenants", NameField: "Name",
 			Refs: []Ref{
-				{Path: "ProjectEnvironments/*", To: Environment},
-				{Path: "ProjectEnvironments/~", To: Project},
+				// A link to a project narrows the tenant to those
+				// environments; a link left with none is removed.
+				{Path: "ProjectEnvironments/*", To: Environment, Restricts: true, Holder: "ProjectEnvironments/*"},
+				{Path: "ProjectEnvironments/~", To: Project, Soft: true},
 			},
+			TagRefs:       []Ref{{Path: "TenantTags", To: TagSet}},
 			Sets:          []SetSpec{{Path: "TenantTags"}, {Path: "ProjectEnvironments/*"}},
 			Volatile:      []string{"ClonedFromTenantId"},
 			Order:         20,
@@ -228,8 +269,9 @@ func init() {
 		&Kind{
 			Name: Account, Title: "accounts", File: "accounts/{}.json",
 			Collection: "accounts", IDPrefix: "Accounts", NameField: "Name",
-			Refs: []Ref{{Path: "EnvironmentIds", To: Environment}, {Path: "TenantIds", To: Tenant}},
-			Sets: []SetSpec{{Path: "EnvironmentIds"}, {Path: "TenantIds"}, {Path: "TenantTags"}},
+			Refs:    restrictedToRefs(),
+			TagRefs: []Ref{{Path: "TenantTags", To: TagSet, Restricts: true}},
+			Sets:    []SetSpec{{Path: "EnvironmentIds"}, {Path: "TenantIds"}, {Path: "TenantTags"}},
 			Sensitive: secrets(
 				"Password", "Token", "SecretKey", "PrivateKeyFile", "PrivateKeyPassphrase",
 				"CertificateBytes", "JsonKey",
@@ -248,9 +290,9 @@ func init() {
 			Name: ActionTemplate, Title: "step templates", File: "step-templates/{}.json",
 			Collection: "actiontemplates", IDPrefix: "ActionTemplates", NameField: "Name",
 			Refs: []Ref{
-				{Path: "Packages/*/FeedId", To: Feed},
-				{Path: "Properties/Octopus.Action.Package.FeedId", To: Feed},
-				{Path: "Properties/*", To: AnyKind},
+				{Path: "Packages/*/FeedId", To: Feed, OnDrop: OnDropError},
+				{Path: "Properties/Octopus.Action.Package.FeedId", To: Feed, OnDrop: OnDropError},
+				{Path: "Properties/*", To: AnyKind, OnDrop: OnDropError},
 			},
 			Volatile:  []string{"CommunityActionTemplateId", "Version", "Parameters/*/Id", "Packages/*/Id"},
 			Sensitive: mixedSecrets("Properties/*", "Parameters/*/DefaultValue"),
@@ -269,10 +311,11 @@ func init() {
 			Name: ScriptModuleVariables, Title: "script module bodies", File: "script-modules/{}/variables.json",
 			Parent: ScriptModule, Read: "variables/{VariableSetId}",
 			Refs:      variableSetRefs(),
+			TagRefs:   variableSetTagRefs(),
+			Values:    variableSetValues(),
 			Sets:      variableSetSets(),
 			Volatile:  variableSetVolatile(),
 			Sensitive: variableSetSecrets(),
-			Values:    variableSetValues(),
 			Order:     41,
 			Policy:    PolicyExact,
 		},
@@ -280,13 +323,19 @@ func init() {
 			Name: Lifecycle, Title: "lifecycles", File: "lifecycles/{}.json",
 			Collection: "lifecycles", IDPrefix: "Lifecycles", NameField: "Name",
 			Refs: []Ref{
-				{Path: "Phases/*/AutomaticDeploymentTargets", To: Environment},
-				{Path: "Phases/*/OptionalDeploymentTargets", To: Environment},
+				// A phase's targets, automatic and optional together, say
+				// where it deploys; a phase left with none is removed, and
+				// an environment merged into one that is already in a
+				// phase stays where that one was.
+				{Path: "Phases/*/AutomaticDeploymentTargets", To: Environment, Restricts: true, Holder: "Phases/*", Group: "targets", Distinct: "Phases"},
+				{Path: "Phases/*/OptionalDeploymentTargets", To: Environment, Restricts: true, Holder: "Phases/*", Group: "targets", Distinct: "Phases"},
 			},
-			Sets:     []SetSpec{{Path: "Phases/*/AutomaticDeploymentTargets"}, {Path: "Phases/*/OptionalDeploymentTargets"}},
-			Volatile: []string{"Phases/*/Id"},
-			Order:    50,
-			Policy:   PolicyExist,
+			// A lifecycle with no phases allows every environment.
+			Containers: []Container{{Items: "Phases"}},
+			Sets:       []SetSpec{{Path: "Phases/*/AutomaticDeploymentTargets"}, {Path: "Phases/*/OptionalDeploymentTargets"}},
+			Volatile:   []string{"Phases/*/Id"},
+			Order:      50,
+			Policy:     PolicyExist,
 		},
 		&Kind{
 			Name: Worker, Title: "workers", File: "workers/{}.json",
@@ -307,9 +356,9 @@ func init() {
 			Name: DeploymentTarget, Title: "deployment targets", File: "deployment-targets/{}.json",
 			Collection: "machines", IDPrefix: "Machines", NameField: "Name",
 			Refs: []Ref{
-				{Path: "EnvironmentIds", To: Environment},
-				{Path: "TenantIds", To: Tenant},
-				{Path: "MachinePolicyId", To: MachinePolicy},
+				{Path: "EnvironmentIds", To: Environment, Restricts: true},
+				{Path: "TenantIds", To: Tenant, Restricts: true},
+				{Path: "MachinePolicyId", To: MachinePolicy, OnDrop: OnDropError},
 				{Path: "Endpoint/AccountId", To: Account},
 				{Path: "Endpoint/DefaultWorkerPoolId", To: WorkerPool},
 				{Path: "Endpoint/Authentication/AccountId", To: Account},
@@ -325,7 +374,8 @@ func init() {
 		&Kind{
 			Name: Certificate, Title: "certificates", File: "certificates/{}.json",
 			Collection: "certificates", IDPrefix: "Certificates", NameField: "Name",
-			Refs:      []Ref{{Path: "EnvironmentIds", To: Environment}, {Path: "TenantIds", To: Tenant}},
+			Refs:      restrictedToRefs(),
+			TagRefs:   []Ref{{Path: "TenantTags", To: TagSet, Restricts: true}},
 			Sets:      []SetSpec{{Path: "EnvironmentIds"}, {Path: "TenantIds"}, {Path: "TenantTags"}},
 			Sensitive: secrets("CertificateData", "Password"),
 			Volatile:  []string{"ReplacedBy", "CertificateDataFormat"},
@@ -346,10 +396,11 @@ func init() {
 			Name: LibraryVariables, Title: "library variables", File: "library-variable-sets/{}/variables.json",
 			Parent: LibraryVariableSet, Read: "variables/{VariableSetId}",
 			Refs:      variableSetRefs(),
+			TagRefs:   variableSetTagRefs(),
+			Values:    variableSetValues(),
 			Sets:      variableSetSets(),
 			Volatile:  variableSetVolatile(),
 			Sensitive: variableSetSecrets(),
-			Values:    variableSetValues(),
 			Order:     81,
 			Prune:     []string{"Variables"},
 			Policy:    PolicySync,
@@ -359,24 +410,29 @@ func init() {
 			Name: Project, Title: "projects", File: "projects/{}/project.json",
 			Collection: "projects", IDPrefix: "Projects", NameField: "Name",
 			Refs: []Ref{
-				{Path: "LifecycleId", To: Lifecycle},
-				{Path: "ProjectGroupId", To: ProjectGroup},
+				// A project cannot exist without its lifecycle and group.
+				{Path: "LifecycleId", To: Lifecycle, OnDrop: OnDropError},
+				{Path: "ProjectGroupId", To: ProjectGroup, OnDrop: OnDropError},
 				{Path: "IncludedLibraryVariableSetIds", To: LibraryVariableSet},
 				{Path: "ReleaseCreationStrategy/ChannelId", To: Channel, Within: ScopeSelf},
 				{Path: "ReleaseCreationStrategy/ReleaseCreationPackageStepId", To: Action, Within: ScopeSelf},
-				{Path: "VersioningStrategy/DonorPackageStepId", To: Action, Within: ScopeSelf},
 			},
 			Sets: []SetSpec{{Path: "IncludedLibraryVariableSetIds"}, {Path: "ProjectTags"}},
 			Volatile: []string{
 				"DeploymentProcessId", "VariableSetId", "ClonedFromProjectId", "Templates/*/Id",
 				"AutoDeployReleaseOverrides", "ProvisioningRunbookId", "DeprovisioningRunbookId",
+				// The project's deployment settings, which the server also
+				// mirrors on the project document: they live in
+				// deployment-settings.json (DeploymentSettings).
+				"VersioningStrategy", "ReleaseNotesTemplate", "DeploymentChangesTemplate",
+				"DefaultGuidedFailureMode", "DefaultToSkipIfAlreadyInstalled", "ProjectConnectivityPolicy",
 			},
 			Provides: []Provide{
 				{Kind: ProjectTemplate, Path: "Templates/*", Within: ScopeSelf},
 				{Kind: ProcessOwner, Within: ScopeSelf},
 			},
 			Order:         90,
-			Deferred:      []string{"ReleaseCreationStrategy", "VersioningStrategy"},
+			Deferred:      []string{"ReleaseCreationStrategy"},
 			DeferredOrder: 97,
 			Policy:        PolicySync,
 		},
@@ -384,7 +440,9 @@ func init() {
 			Name: Channel, Title: "channels", File: "projects/{}/channels/{}.json",
 			Collection: "channels", IDPrefix: "Channels", NameField: "Name",
 			Parent: Project, ParentField: "ProjectId",
-			Refs:          []Ref{{Path: "LifecycleId", To: Lifecycle}},
+			// A channel whose lifecycle is dropped goes with it.
+			Refs:          []Ref{{Path: "LifecycleId", To: Lifecycle, OnDrop: OnDropHolder}},
+			TagRefs:       []Ref{{Path: "TenantTags", To: TagSet, Restricts: true}},
 			Sets:          []SetSpec{{Path: "TenantTags"}},
 			Volatile:      []string{"ProjectId", "Rules/*/Id"},
 			Order:         91,
@@ -396,20 +454,24 @@ func init() {
 		&Kind{
 			Name: DeploymentProcess, Title: "deployment processes", File: "projects/{}/deployment-process.json",
 			Parent: Project, Read: "deploymentprocesses/{DeploymentProcessId}", IDPrefix: "deploymentprocess",
-			Refs:      processRefs(),
-			Sets:      processSets(),
-			Volatile:  processVolatile(),
-			Sensitive: mixedSecrets("Steps/*/Actions/*/Properties/*"),
-			Provides:  []Provide{{Kind: Action, Path: "Steps/*/Actions/*", Within: ScopeOwner}},
-			Order:     92,
-			Prune:     []string{"Steps"},
-			Policy:    PolicySync,
+			Refs:       processRefs(),
+			Sets:       processSets(),
+			Volatile:   processVolatile(),
+			Sensitive:  mixedSecrets("Steps/*/Actions/*/Properties/*"),
+			Provides:   []Provide{{Kind: Action, Path: "Steps/*/Actions/*", Within: ScopeOwner}},
+			TagRefs:    processTagRefs(),
+			Containers: processContainers(),
+			Order:      92,
+			Prune:      []string{"Steps"},
+			Policy:     PolicySync,
 		},
 		&Kind{
 			Name: Runbook, Title: "runbooks", File: "projects/{}/runbooks/{}/runbook.json",
 			Collection: "runbooks", IDPrefix: "Runbooks", NameField: "Name",
 			Parent: Project, ParentField: "ProjectId",
-			Refs:     []Ref{{Path: "Environments", To: Environment}},
+			// The list (with EnvironmentScope "Specified") narrows where the
+			// runbook may run; it is only non-empty then.
+			Refs:     []Ref{{Path: "Environments", To: Environment, Restricts: true}},
 			Sets:     []SetSpec{{Path: "Environments"}, {Path: "RunbookTags"}},
 			Volatile: []string{"ProjectId", "RunbookProcessId", "PublishedRunbookSnapshotId"},
 			Provides: []Provide{{Kind: ProcessOwner, Within: ScopeOwner}},
@@ -420,58 +482,141 @@ func init() {
 		&Kind{
 			Name: RunbookProcess, Title: "runbook processes", File: "projects/{}/runbooks/{}/process.json",
 			Parent: Runbook, Read: "runbookProcesses/{RunbookProcessId}", IDPrefix: "RunbookProcess",
-			Refs:      processRefs(),
-			Sets:      processSets(),
-			Volatile:  processVolatile(),
-			Sensitive: mixedSecrets("Steps/*/Actions/*/Properties/*"),
-			Provides:  []Provide{{Kind: Action, Path: "Steps/*/Actions/*", Within: ScopeOwner, Qualify: true}},
-			Order:     94,
-			Prune:     []string{"Steps"},
-			Policy:    PolicySync,
+			Refs:       processRefs(),
+			Sets:       processSets(),
+			Volatile:   processVolatile(),
+			Sensitive:  mixedSecrets("Steps/*/Actions/*/Properties/*"),
+			Provides:   []Provide{{Kind: Action, Path: "Steps/*/Actions/*", Within: ScopeOwner, Qualify: true}},
+			TagRefs:    processTagRefs(),
+			Containers: processContainers(),
+			Order:      94,
+			Prune:      []string{"Steps"},
+			Policy:     PolicySync,
 		},
 		&Kind{
 			Name: ProjectVariables, Title: "project variables", File: "projects/{}/variables.json",
 			Parent: Project, Read: "variables/{VariableSetId}", IDPrefix: "variableset",
 			Refs:      variableSetRefs(),
+			TagRefs:   variableSetTagRefs(),
+			Values:    variableSetValues(),
 			Sets:      variableSetSets(),
 			Volatile:  variableSetVolatile(),
 			Sensitive: variableSetSecrets(),
-			Values:    variableSetValues(),
 			Order:     95,
 			Prune:     []string{"Variables"},
 			Policy:    PolicySync,
 		},
+		&Kind{
+			// GET/PUT projects/{id}/deploymentsettings (Links.DeploymentSettings):
+			// versioning strategy, release notes and deployment changes
+			// templates, connectivity policy, guided failure and skip
+			// defaults. Written after the processes its versioning strategy
+			// may name a package step of, and after the project's own writes.
+			Name: DeploymentSettings, Title: "deployment settings", File: "projects/{}/deployment-settings.json",
+			Parent: Project, Read: "projects/{Id}/deploymentsettings",
+			Refs: []Ref{
+				{Path: "VersioningStrategy/DonorPackageStepId", To: Action, Within: ScopeOwner},
+			},
+			Volatile: []string{"ProjectId"},
+			// After the project's second pass (97): a project PUT carries
+			// the server's mirror of these fields, as read before.
+			Order:  98,
+			Policy: PolicySync,
+		},
+		&Kind{
+			// Project triggers (projects/{id}/triggers, projecttriggers):
+			// deployment target triggers (MachineFilter), scheduled triggers,
+			// package feed triggers (FeedFilter, and ArcFeedFilter: the
+			// built-in package repository trigger) and their actions (auto
+			// deploy, deploy latest or new release, run a runbook).
+			Name: ProjectTrigger, Title: "project triggers", File: "projects/{}/triggers/{}.json",
+			Collection: "projecttriggers", IDPrefix: "ProjectTriggers", NameField: "Name",
+			Parent: Project, ParentField: "ProjectId",
+			Refs: []Ref{
+				{Path: "Filter/EnvironmentIds", To: Environment},
+				{Path: "Filter/ChannelId", To: Channel, Within: ScopeOwner},
+				{Path: "Filter/Packages/*/DeploymentActionId", To: Action, Within: ScopeOwner},
+				{Path: "Action/ChannelId", To: Channel, Within: ScopeOwner},
+				{Path: "Action/SourceEnvironmentIds", To: Environment},
+				{Path: "Action/DestinationEnvironmentId", To: Environment},
+				{Path: "Action/EnvironmentId", To: Environment},
+				{Path: "Action/EnvironmentIds", To: Environment},
+				{Path: "Action/RunbookId", To: Runbook, Within: ScopeOwner},
+				{Path: "Action/TenantIds", To: Tenant},
+			},
+			Sets: []SetSpec{
+				{Path: "Filter/EnvironmentIds"}, {Path: "Filter/Roles"}, {Path: "Filter/EventGroups"}, {Path: "Filter/EventCategories"},
+				{Path: "Filter/DaysOfWeek"},
+				{Path: "Action/SourceEnvironmentIds"}, {Path: "Action/EnvironmentIds"}, {Path: "Action/TenantIds"}, {Path: "Action/TenantTags"},
+			},
+			Volatile: []string{"ProjectId", "Filter/Id", "Filter/Links", "Action/Id", "Action/Links"},
+			Order:    99,
+			Prunable: true,
+			Policy:   PolicySync,
+		},
+		&Kind{
+			// A project's logo (GET projects/{id}/logo, uploaded as a
+			// multipart file): the image's bytes as the server answers
+			// them. A project without a logo has no file.
+			Name: ProjectLogo, Title: "project logos", File: "projects/{}/logo",
+			Parent: Project, Read: "projects/{Id}/logo",
+			Binary: true,
+			Order:  99,
+			Policy: PolicySync,
+		},
 		// --- tenants, second pass: project links (deferred above), variables
 		&Kind{
 			Name: TenantVariables, Title: "tenant variables", File: "tenants/{}/variables.json",
-			Parent: Tenant, Read: "tenants/{Id}/variables",
-			// One request for every tenant. (Deployment processes, runbook
-			// processes and variable sets have list endpoints too, but on a
-			// real server those may include release and runbook snapshots,
-			// so they are read per owner.)
-			ReadAll: "tenantvariables/all", ParentField: "TenantId",
+			Parent: Tenant, ParentField: "TenantId",
+			// Older servers: the legacy document, one request for every
+			// tenant. (Deployment processes, runbook processes and variable
+			// sets have list endpoints too, but on a real server those may
+			// include release and runbook snapshots, so they are read per
+			// owner.) Current servers: the scoped common and project
+			// values, two resources per tenant (see schema/tenantvars.go).
+			Read: "tenants/{Id}/variables", ReadAll: "tenantvariables/all",
+			Parts: &Parts{
+				Toggle: "CommonVariableScopingFeatureToggle", Since: "2025.2",
+				Parts: []Part{
+					{Field: "CommonVariables", Path: "tenants/{Id}/commonvariables", Items: "Variables"},
+					{Field: "ProjectVariables", Path: "tenants/{Id}/projectvariables", Items: "Variables"},
+				},
+				FromLegacy: TenantVariablesFromLegacy,
+				ToLegacy:   TenantVariablesToLegacy,
+			},
 			Refs: []Ref{
-				{Path: "ProjectVariables/*/Variables/*/~", To: ProjectTemplate, Within: ScopeKey1},
-				{Path: "ProjectVariables/*/Variables/~", To: Environment},
-				{Path: "ProjectVariables/~", To: Project},
-				{Path: "LibraryVariables/*/Variables/~", To: LibraryTemplate, Within: ScopeKey1},
-				{Path: "LibraryVariables/~", To: LibraryVariableSet},
+				// A value goes with its template, set or project; a value
+				// whose environments are all dropped lost its scope (an
+				// empty list would widen it to every environment).
+				{Path: "CommonVariables/*/TemplateId", To: LibraryTemplate, Within: ScopeSibling, Sibling: "LibraryVariableSetId", OnDrop: OnDropHolder, Holder: "CommonVariables/*"},
+				{Path: "CommonVariables/*/LibraryVariableSetId", To: LibraryVariableSet, Soft: true, OnDrop: OnDropHolder, Holder: "CommonVariables/*"},
+				{Path: "CommonVariables/*/Scope/EnvironmentIds", To: Environment, Restricts: true, Holder: "CommonVariables/*"},
+				{Path: "ProjectVariables/*/TemplateId", To: ProjectTemplate, Within: ScopeSibling, Sibling: "ProjectId", OnDrop: OnDropHolder, Holder: "ProjectVariables/*"},
+				{Path: "ProjectVariables/*/ProjectId", To: Project, Soft: true, OnDrop: OnDropHolder, Holder: "ProjectVariables/*"},
+				{Path: "ProjectVariables/*/Scope/EnvironmentIds", To: Environment, Restricts: true, Holder: "ProjectVariables/*"},
+			},
+			Values: []ValueSpec{
+				{Items: "ProjectVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"Project": "ProjectId", "Environment": "Scope/EnvironmentIds"}, Required: []string{"Environment"}},
+				{Items: "CommonVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"LibraryVariableSet": "LibraryVariableSetId", "Environment": "Scope/EnvironmentIds"}},
+			},
+			Sets: []SetSpec{
+				{Path: "CommonVariables/*/Scope/EnvironmentIds"},
+				{Path: "ProjectVariables/*/Scope/EnvironmentIds"},
+				{Path: "CommonVariables", Key: []string{"LibraryVariableSetId", "TemplateId", "Scope"}},
+				{Path: "ProjectVariables", Key: []string{"ProjectId", "TemplateId", "Scope"}},
 			},
 			Volatile: []string{
-				"TenantId", "TenantName",
-				"ProjectVariables/*/ProjectId", "ProjectVariables/*/ProjectName", "ProjectVariables/*/Templates", "ProjectVariables/*/Links",
-				"LibraryVariables/*/LibraryVariableSetId", "LibraryVariables/*/LibraryVariableSetName", "LibraryVariables/*/Templates", "LibraryVariables/*/Links",
+				"TenantId", "TenantName", "MissingVariables",
+				"CommonVariables/*/Id", "CommonVariables/*/LibraryVariableSetName", "CommonVariables/*/Template", "CommonVariables/*/Links",
+				"ProjectVariables/*/Id", "ProjectVariables/*/ProjectName", "ProjectVariables/*/Template", "ProjectVariables/*/Links",
 			},
-			Sensitive: mixedSecrets("ProjectVariables/*/Variables/*/*", "LibraryVariables/*/Variables/*"),
-			Values: []ValueSpec{
-				{Path: "ProjectVariables/*/Variables/*/*", OwnerKey: 1, NameKey: 4, ScopeKeys: map[int]string{3: "Environment"}},
-				{Path: "LibraryVariables/*/Variables/*", OwnerKey: 1, NameKey: 3},
-			},
-			Order: 101,
+			Sensitive: mixedSecrets("CommonVariables/*/Value", "ProjectVariables/*/Value"),
+			Order:     101,
 			// Values only under the projects and library variable sets the
-			// bundle's document holds for the tenant (see apply/prune.go).
-			Prune:  []string{"ProjectVariables", "LibraryVariables"},
-			Policy: PolicySync,
+			// bundle's document has values for (see apply/prune.go).
+			Prune:       []string{"CommonVariables", "ProjectVariables"},
+			PruneWithin: map[string]string{"CommonVariables": "LibraryVariableSetId", "ProjectVariables": "ProjectId"},
+			Policy:      PolicySync,
 		},
 		// --- team permissions last: they refer to projects, tenants …
 		&Kind{
@@ -479,12 +624,17 @@ func init() {
 			Collection: "scopeduserroles", IDPrefix: "ScopedUserRoles",
 			Parent: Team, ParentField: "TeamId", Many: true,
 			Refs: []Ref{
-				{Path: "UserRoleId", To: UserRole},
-				{Path: "EnvironmentIds", To: Environment},
-				{Path: "ProjectIds", To: Project},
-				{Path: "ProjectGroupIds", To: ProjectGroup},
-				{Path: "TenantIds", To: Tenant},
+				// A role whose user role is dropped goes with it; every
+				// scope list narrows the role, and a role whose scope is
+				// emptied is dropped, never widened (projects and project
+				// groups are one dimension).
+				{Path: "UserRoleId", To: UserRole, OnDrop: OnDropHolder},
+				{Path: "EnvironmentIds", To: Environment, Restricts: true},
+				{Path: "ProjectIds", To: Project, Restricts: true, Group: "projects"},
+				{Path: "ProjectGroupIds", To: ProjectGroup, Restricts: true, Group: "projects"},
+				{Path: "TenantIds", To: Tenant, Restricts: true},
 			},
+			ItemName: "UserRoleId",
 			Sets:     []SetSpec{{Path: "EnvironmentIds"}, {Path: "ProjectIds"}, {Path: "ProjectGroupIds"}, {Path: "TenantIds"}, {Path: "", Key: []string{"UserRoleId"}}},
 			Volatile: []string{"TeamId", "SpaceId"},
 			Order:    110,

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -54,6 +55,13 @@ const (
 	// 1 or 3 (0-based) of the reference's path, as read before any rewriting
 	// (tenant variables are keyed by project, then environment, then template).
 	ScopeKey1 Scope = "key:1"
+	// ScopeSibling takes the scope from a sibling field of the object
+	// holding the reference (Ref.Sibling), as read before any rewriting: a
+	// tenant variable's TemplateId is a template of the project its
+	// ProjectId names. Rewrite visits such references before the others, so
+	// the sibling still holds what was read when they are visited (see
+	// SiblingValue).
+	ScopeSibling Scope = "sibling"
 )
 
 // Names of reference targets that are not API collections: their names are
@@ -108,10 +116,103 @@ type Ref struct {
 	// Split, if set, means the value is a list joined by Split
 	// ("Teams-1,Teams-2"); each element is a reference.
 	Split string
+	// Soft marks a reference that records data the entity holds for
+	// another entity (a tenant's link to a project, its variable values
+	// for a project or library variable set) rather than something it
+	// depends on. A partial export follows hard references and drops what a
+	// soft one to an entity it does not include holds: the map key, or the
+	// array element holding the reference.
+	Soft bool
+	// Sibling names the field of the object holding the reference whose
+	// value is the reference's scope (Within ScopeSibling).
+	Sibling string
 	// Stamp, if set, is a sibling field that records a property of the
 	// referred-to entity and differs per instance, so it is volatile in a
 	// bundle and filled in by the writer when absent.
 	Stamp *Stamp
+
+	// The fields below drive transform's cascade when a referred-to entity
+	// is dropped (see package transform) and the reference check.
+
+	// Restricts marks a reference list that narrows where its holder
+	// applies (a variable's Environment scope, a step's Channels, an
+	// account's TenantIds): an empty list means "everywhere", so removing
+	// the last entry would widen the holder. When a cascade empties it, the
+	// holder "lost its scope" and the rules' lost-scope policy decides
+	// (drop, unscope, re-scope, error). Lists that exclude (a step's
+	// ExcludedEnvironments) are not restrictions: their entries are simply
+	// removed.
+	Restricts bool
+	// Holder is the path (as in Path, a prefix of it) of the element that
+	// a restriction or an OnDrop applies to: "Variables/*",
+	// "Steps/*/Actions/*", "Phases/*"; empty means the entity itself (or
+	// the item of a Many file).
+	Holder string
+	// Group joins restrictions of one holder that together form one scope
+	// dimension (a phase's automatic and optional targets, a role's
+	// projects and project groups): the holder loses that dimension only
+	// when every list of the group is empty.
+	Group string
+	// OmitEmpty removes the field when a cascade leaves its list empty
+	// (a variable's scope dimensions are absent rather than empty).
+	OmitEmpty bool
+	// OnDrop says what happens when the target of this reference is
+	// dropped: "" removes the reference (an array element, a map key, a
+	// single field), OnDropHolder removes the holder (a channel whose
+	// lifecycle is dropped, a variable whose account is dropped),
+	// OnDropError makes it an error naming the entity and field (a
+	// project's lifecycle, a step's worker pool).
+	OnDrop string
+	// Distinct is the path of a sequence ("Phases") across whose elements
+	// a value of this reference may appear once; after a merge a repeated
+	// value is kept where the merge target already was (else last).
+	Distinct string
+}
+
+// Values of Ref.OnDrop.
+const (
+	// OnDropHolder removes the holder of a reference to a dropped entity.
+	OnDropHolder = "holder"
+	// OnDropError makes a reference to a dropped entity an error.
+	OnDropError = "error"
+)
+
+// Container is an array whose elements hold a list of items and disappear
+// when a cascade removes the last item (a step whose actions are all
+// gone). With Path empty the container is the entity itself (a lifecycle
+// whose phases are all gone): an entity left empty is dropped or is an
+// error, as the rules say, because an empty list would widen it (a
+// lifecycle with no phases allows every environment).
+type Container struct {
+	// Path reaches the container elements ("Steps/*"); empty for the entity.
+	Path string
+	// Items is the field of the container holding the item list ("Actions").
+	Items string
+}
+
+// ValueSpec says where a variable container kind keeps its values, so
+// transform rules can set values by name and scope and apply can check
+// their scopes. Either Items (an array of value objects) or Template
+// (nested maps keyed by scope) is set.
+type ValueSpec struct {
+	// Items is the path of the array of value objects ("Variables").
+	Items string
+	// Name, Value and Sensitive are fields of a value object.
+	Name, Value, Sensitive string
+	// Scope is the field holding a dimension → names map ("Scope").
+	Scope string
+	// ScopeFields maps further scope dimensions to fields of a value object
+	// holding one name or a list of names ({"Project": "ProjectId"}).
+	ScopeFields map[string]string
+	// Template is a slash path of map keys, each either a literal, "{Name}"
+	// (the value's name) or "{Dimension}" (a scope key):
+	// "ProjectVariables/{Project}/Variables/{Environment}/{Name}".
+	Template string
+	// Required are scope dimensions a value must keep at least one entry
+	// of: the server refuses it unscoped there (a tenant's project value
+	// names the environments it applies in), so a value that would lose
+	// the last one is skipped, never unscoped.
+	Required []string
 }
 
 // Stamp says which sibling field of a reference records which field of the
@@ -159,30 +260,6 @@ type Provide struct {
 	// (runbook process actions are "Runbook/Action"; for a top-level kind
 	// the entity's own name: tenant tags are "Tag set/Tag").
 	Qualify bool
-}
-
-// ValueSpec says where a kind holds variable values, which apply checks
-// against the destination per scope dimension (see ScopeDimensions) and
-// the bundle's apply policy (scope-mismatch modes, destination-owned
-// values).
-type ValueSpec struct {
-	// Path reaches the values, as in Ref.Path: "Variables/*" for an array
-	// of variables, "ProjectVariables/*/Variables/*/*" for values keyed by
-	// project, environment and template.
-	Path string
-	// NameKey, when positive, is the index of the path segment whose map
-	// key names the value (a tenant variable's template); zero means each
-	// value is an object with a Name field and a Scope object mapping
-	// dimensions to entries.
-	NameKey int
-	// OwnerKey, when positive, is the index of the path segment whose map
-	// key names the set the value belongs to within the entity (the
-	// project or library variable set of a tenant value).
-	OwnerKey int
-	// ScopeKeys maps indexes of path segments whose map keys are scope
-	// entries to their dimension (a tenant project value's environment).
-	// A keyed value cannot be rescoped or unscoped, only kept or skipped.
-	ScopeKeys map[int]string
 }
 
 // ScopeDimension is one key of a variable value's scope: what its entries
@@ -292,9 +369,6 @@ type Kind struct {
 	Sensitive []Secret
 	// Provides are the scoped names the kind contributes (actions, templates).
 	Provides []Provide
-	// Values are where the kind holds variable values (project and library
-	// variable sets, tenant variables), checked per scope dimension by apply.
-	Values []ValueSpec
 	// Order is the kind's place in the sync order; lower goes first.
 	Order int
 	// Deferred fields are written in a second pass at DeferredOrder, once
@@ -320,6 +394,75 @@ type Kind struct {
 	// modules are library variable sets, and IncludedLibraryVariableSetIds
 	// refers to both.
 	IndexAs string
+	// TagRefs are fields holding canonical tenant tag names ("TagSet/Tag"):
+	// not server IDs (so export and apply leave them alone), but they refer
+	// to a tag set, and transform's cascade and rule selection (`tag:`)
+	// follow them. Restricts/Holder/OmitEmpty as in Refs.
+	TagRefs []Ref
+	// Containers are the kind's arrays (or the entity itself) that vanish
+	// when a cascade empties them (see Container).
+	Containers []Container
+	// Values locate the kind's variable values: transform's value rules set
+	// them, and apply checks them per scope dimension against the
+	// destination and the bundle's apply policy. Empty for kinds that hold
+	// none.
+	Values []ValueSpec
+	// ItemName is the field naming the items of a Many file in reports and
+	// rule selectors ("UserRoleId").
+	ItemName string
+	// TagNames, for a kind whose entities hold tenant tags (tag sets), is
+	// the path of the tag names ("Tags/*/Name"); a tag reference "Set/Tag"
+	// resolves to tag Tag of the entity named Set.
+	TagNames string
+	// PruneWithin, for a Prune field holding an array, names the element
+	// field whose value an element must share with an element of the
+	// bundle's array to be pruned: a tenant's destination-only variable
+	// values go only under the projects and library variable sets the
+	// bundle has values for (a bundle may be a partial export).
+	PruneWithin map[string]string
+	// Parts, if set, are the documents a current server reads and writes
+	// the kind as, instead of the legacy Read document (tenant variables
+	// since 2025.2: commonvariables and projectvariables).
+	Parts *Parts
+	// Binary kinds are files that are not JSON (a project's logo): their
+	// bundle file holds the bytes the server answers at Read, and they
+	// are written with a multipart PUT to the same path.
+	Binary bool
+}
+
+// Parts describe a kind whose document a current server splits into
+// several resources, with the legacy document (Kind.Read, Kind.ReadAll) as
+// a view of the same data on older servers. The entity's shape (in a
+// snapshot and in a bundle) is always the parts' shape: an object with one
+// array per Part. Legacy converts to and from the legacy document.
+type Parts struct {
+	// Toggle is the feature toggle (GET /api/configuration/feature-toggles)
+	// under which the server serves the parts and refuses legacy writes.
+	Toggle string
+	// Since is the first server version (major.minor) that has the parts
+	// on by default; used when the server does not list the toggle.
+	Since string
+	// Parts are the resources, each read and written on its own.
+	Parts []Part
+	// FromLegacy converts a legacy document to the parts' shape.
+	FromLegacy func(legacy map[string]any) map[string]any
+	// ToLegacy converts a document of the parts' shape to the legacy
+	// document, or says which value the legacy shape cannot express. The
+	// error names what doc names (IDs or names), so callers convert
+	// bundle forms to report by name.
+	ToLegacy func(doc map[string]any) (map[string]any, error)
+}
+
+// Part is one resource of a Parts kind.
+type Part struct {
+	// Field is the entity's field holding the part's items ("CommonVariables").
+	Field string
+	// Path is the resource below /api/{spaceId}/, with {Field}
+	// placeholders filled from the owner ("tenants/{Id}/commonvariables").
+	Path string
+	// Items is the field of the resource's document holding the items,
+	// read and written whole ("Variables").
+	Items string
 }
 
 // IsSingleton reports whether the kind has no name of its own: one per owner.
@@ -483,3 +626,107 @@ func register(kinds ...*Kind) {
 // GlobalVolatile are dropped from every entity at every depth where they
 // appear as top-level fields.
 var GlobalVolatile = []string{"Id", "Links", "SpaceId", "LastModifiedOn", "LastModifiedBy"}
+
+// Walk returns the path (as in Ref.Path) that reaches each value:
+// "Variables/*" for Items "Variables", the Template with every placeholder
+// replaced by "*" otherwise.
+func (v ValueSpec) Walk() string {
+	if v.Items != "" {
+		return v.Items + "/*"
+	}
+	segs := strings.Split(v.Template, "/")
+	for i, s := range segs {
+		if isPlaceholder(s) {
+			segs[i] = "*"
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// NameKey is the index, in the Walk path, of the map key that names a
+// Template value; 0 for Items values, which carry a Name field.
+func (v ValueSpec) NameKey() int {
+	for i, s := range v.templateSegs() {
+		if s == "{Name}" {
+			return i
+		}
+	}
+	return 0
+}
+
+// OwnerKey is the index, in the Walk path, of the map key naming the set
+// a Template value belongs to within the entity (the {Project} or
+// {LibraryVariableSet} of a tenant value); 0 when there is none.
+func (v ValueSpec) OwnerKey() int {
+	for i, s := range v.templateSegs() {
+		if isPlaceholder(s) && s != "{Name}" && LookupDimension(s[1:len(s)-1]) == nil {
+			return i
+		}
+	}
+	return 0
+}
+
+// ScopeKeys maps the indexes, in the Walk path, of map keys that are scope
+// entries to their dimension (a tenant project value's {Environment}). A
+// keyed value cannot be rescoped or unscoped, only kept or skipped.
+func (v ValueSpec) ScopeKeys() map[int]string {
+	var out map[int]string
+	for i, s := range v.templateSegs() {
+		if isPlaceholder(s) {
+			if d := LookupDimension(s[1 : len(s)-1]); d != nil {
+				if out == nil {
+					out = map[int]string{}
+				}
+				out[i] = d.Name
+			}
+		}
+	}
+	return out
+}
+
+func (v ValueSpec) templateSegs() []string {
+	if v.Items != "" || v.Template == "" {
+		return nil
+	}
+	return strings.Split(v.Template, "/")
+}
+
+func isPlaceholder(seg string) bool {
+	return len(seg) > 2 && seg[0] == '{' && seg[len(seg)-1] == '}'
+}
+
+// VersionAtLeast reports whether the Octopus version v ("2025.2.1234",
+// "2024.4") is at least since (major.minor). An unreadable v is not.
+func VersionAtLeast(v, since string) bool {
+	maj, min, ok := majorMinor(v)
+	smaj, smin, sok := majorMinor(since)
+	if !ok || !sok {
+		return false
+	}
+	return maj > smaj || (maj == smaj && min >= smin)
+}
+
+func majorMinor(v string) (major, minor int, ok bool) {
+	parts := strings.SplitN(strings.TrimSpace(v), ".", 3)
+	if len(parts) < 2 {
+		return 0, 0, false
+	}
+	digits := func(s string) string {
+		for i, r := range s {
+			if r < '0' || r > '9' {
+				return s[:i]
+			}
+		}
+		return s
+	}
+	var err1, err2 error
+	major, err1 = strconv.Atoi(digits(parts[0]))
+	minor, err2 = strconv.Atoi(digits(parts[1]))
+	return major, minor, err1 == nil && err2 == nil
+}
+
+// TagKind returns a view of k whose references are its TagRefs (canonical
+// tenant tag names), for walking them with the same walker as Refs.
+func (k *Kind) TagKind() *Kind {
+	return &Kind{Name: k.Name, Many: k.Many, Binary: k.Binary, Refs: k.TagRefs}
+}

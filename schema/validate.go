@@ -56,8 +56,8 @@ func KindSchema(k *Kind) string {
 
 // SchemaFor returns the name of the schema a bundle file validates against:
 // ManifestSchema for manifest.json, the kind's schema for an entity file.
-// ok is false for files that are not JSON (checksums.txt, signature) and for
-// paths no kind claims.
+// ok is false for files that are not JSON (checksums.txt, signature, the
+// files of Binary kinds) and for paths no kind claims.
 func SchemaFor(p string) (name string, ok bool) {
 	if p == "manifest.json" {
 		return ManifestSchema, true
@@ -66,8 +66,8 @@ func SchemaFor(p string) (name string, ok bool) {
 		return "apply-policy.schema.json", true
 	}
 	k, _ := KindForPath(p)
-	if k == nil {
-		return "", false
+	if k == nil || k.Binary {
+		return "", false // binary files (a logo) are not JSON
 	}
 	return KindSchema(k), true
 }

@@ -24,7 +24,7 @@ var update = flag.Bool("update", false, "regenerate the per-kind schemas in json
 func TestKindSchemas(t *testing.T) {
 	want := map[string][]byte{}
 	for _, k := range Kinds() {
-		if k.File == "" {
+		if k.File == "" || k.Binary {
 			continue
 		}
 		data, err := marshalSchema(kindSchemaDoc(k))
@@ -238,7 +238,7 @@ func TestSchemasCompile(t *testing.T) {
 		t.Fatalf("compiled %d of %d schemas", len(all), len(names))
 	}
 	for _, k := range Kinds() {
-		if k.File == "" {
+		if k.File == "" || k.Binary {
 			continue
 		}
 		if all[KindSchema(k)] == nil {
@@ -296,7 +296,9 @@ func TestValidateFile(t *testing.T) {
 		{"variables sensitive value", "projects/OctoFX/variables.json", `{"Variables":[{"Name":"S","Value":"secret","IsSensitive":true}]}`, []string{"/Variables/0/Value"}},
 		{"variables scope", "projects/OctoFX/variables.json", `{"Variables":[{"Name":"A","Scope":{"Environment":"Dev"}}]}`, []string{"/Variables/0/Scope/Environment"}},
 		{"variables value number", "library-variable-sets/Common/variables.json", `{"Variables":[{"Name":"A","Value":1}]}`, []string{"library-variable-sets/Common/variables.json", "/Variables/0/Value"}},
-		{"tenant variables", "tenants/Acme/variables.json", `{"ProjectVariables":{"OctoFX":{"Variables":{"Dev":{"Url":"x"}}}},"LibraryVariables":{"Common":{"Variables":{"Key":"v"}}}}`, nil},
+		{"tenant variables", "tenants/Acme/variables.json", `{"ProjectVariables":[{"ProjectId":"OctoFX","TemplateId":"Url","Scope":{"EnvironmentIds":["Dev","Test"]},"Value":"x"}],"CommonVariables":[{"LibraryVariableSetId":"Common","TemplateId":"Key","Scope":{"EnvironmentIds":[]},"Value":"v"}]}`, nil},
+		{"tenant variables legacy shape", "tenants/Acme/variables.json", `{"ProjectVariables":{"OctoFX":{"Variables":{"Dev":{"Url":"x"}}}}}`, []string{"tenants/Acme/variables.json"}},
+		{"tenant variables without template", "tenants/Acme/variables.json", `{"CommonVariables":[{"LibraryVariableSetId":"Common","Value":"v"}]}`, []string{"tenants/Acme/variables.json"}},
 		{"scoped user roles", "teams/Ops/scoped-user-roles.json", `[{"UserRoleId":"Project deployer","EnvironmentIds":["Dev"]}]`, nil},
 		{"scoped user roles object", "teams/Ops/scoped-user-roles.json", `{"UserRoleId":"x"}`, []string{"teams/Ops/scoped-user-roles.json"}},
 		{"manifest", "manifest.json", `{"Format":"octobundle/v1","ToolVersion":"dev","Source":{"Server":"https://octo.example.com","ServerVersion":"2024.1.1","Space":"Default"},"ExportedAt":"2024-01-02T03:04:05Z","Counts":{"Environment":2},"Digest":"sha256:` + strings.Repeat("a", 64) + `"}`, nil},

@@ -29,7 +29,13 @@ type RefFunc func(ref Ref, at []string, v any) (any, error)
 func (k *Kind) Rewrite(doc any, fn RefFunc) error {
 	refs := append([]Ref(nil), k.Refs...)
 	sort.SliceStable(refs, func(i, j int) bool {
-		return strings.Count(refs[i].Path, "/") > strings.Count(refs[j].Path, "/")
+		di, dj := strings.Count(refs[i].Path, "/"), strings.Count(refs[j].Path, "/")
+		if di != dj {
+			return di > dj
+		}
+		// A reference scoped by a sibling field comes before the sibling's
+		// own reference rewrites it.
+		return refs[i].Within == ScopeSibling && refs[j].Within != ScopeSibling
 	})
 	// A catch-all "X/*" reference skips the keys of X that a more specific
 	// reference ("X/Key") already covers.
@@ -73,6 +79,38 @@ func (k *Kind) Rewrite(doc any, fn RefFunc) error {
 	})
 }
 
+// SiblingValue returns the value of ref's Sibling field next to the
+// reference at at (a path as passed to a RefFunc) in doc: the scope of a
+// ScopeSibling reference. doc is the document being rewritten (Rewrite
+// visits sibling-scoped references before the sibling's own reference, so
+// it still holds the sibling as read) or the original.
+func SiblingValue(doc any, ref Ref, at []string) (string, bool) {
+	if ref.Sibling == "" || len(at) == 0 {
+		return "", false
+	}
+	node := doc
+	for _, seg := range at[:len(at)-1] {
+		switch n := node.(type) {
+		case map[string]any:
+			node = n[seg]
+		case []any:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(n) {
+				return "", false
+			}
+			node = n[i]
+		default:
+			return "", false
+		}
+	}
+	m, ok := node.(map[string]any)
+	if !ok {
+		return "", false
+	}
+	v, ok := m[ref.Sibling].(string)
+	return v, ok && v != ""
+}
+
 // rewriteList rewrites each element of a joined list ("Teams-1,Teams-2").
 func rewriteList(r Ref, at []string, s string, fn RefFunc) (any, error) {
 	var out []string
@@ -106,7 +144,11 @@ func cutLast(path string) (dir, last string, ok bool) {
 }
 
 // eachItem calls fn with the entity itself, or with each item of a Many file.
+// The bytes of a Binary kind have no items: nothing to rewrite or check.
 func eachItem(k *Kind, doc any, fn func(item map[string]any, prefix []string) error) error {
+	if k.Binary {
+		return nil
+	}
 	switch d := doc.(type) {
 	case map[string]any:
 		return fn(d, nil)

@@ -27,12 +27,15 @@ func encode(t *testing.T, v any) string {
 }
 
 // names maps IDs to names the way export does, recording the scope seen.
-func names(seen *[]string) RefFunc {
+func names(seen *[]string, doc ...any) RefFunc {
 	return func(ref Ref, at []string, v any) (any, error) {
 		s, _ := v.(string)
 		scope := ""
 		if ref.Within == ScopeKey1 {
 			scope = at[1]
+		}
+		if ref.Within == ScopeSibling && len(doc) > 0 {
+			scope, _ = SiblingValue(doc[0], ref, at)
 		}
 		*seen = append(*seen, ref.To+"@"+scope+":"+s)
 		if s == "drop-me" {
@@ -67,9 +70,11 @@ func TestRewrite(t *testing.T) {
 		},
 		{
 			kind: TenantVariables,
-			in:   `{"ProjectVariables":{"Projects-1":{"Variables":{"Environments-1":{"g1":"v"}}}},"LibraryVariables":{"LibraryVariableSets-2":{"Variables":{"g2":"w"}}}}`,
-			want: `{"LibraryVariables":{"name(LibraryVariableSets-2)":{"Variables":{"name(g2)":"w"}}},"ProjectVariables":{"name(Projects-1)":{"Variables":{"name(Environments-1)":{"name(g1)":"v"}}}}}`,
-			seen: []string{"ProjectTemplate@Projects-1:g1", "Environment@:Environments-1", "LibraryTemplate@LibraryVariableSets-2:g2", "Project@:Projects-1", "LibraryVariableSet@:LibraryVariableSets-2"},
+			in:   `{"ProjectVariables":[{"ProjectId":"Projects-1","TemplateId":"g1","Scope":{"EnvironmentIds":["Environments-1","Environments-2"]},"Value":"v"}],"CommonVariables":[{"LibraryVariableSetId":"LibraryVariableSets-2","TemplateId":"g2","Scope":{"EnvironmentIds":[]},"Value":"w"}]}`,
+			want: `{"CommonVariables":[{"LibraryVariableSetId":"name(LibraryVariableSets-2)","Scope":{"EnvironmentIds":[]},"TemplateId":"name(g2)","Value":"w"}],"ProjectVariables":[{"ProjectId":"name(Projects-1)","Scope":{"EnvironmentIds":["name(Environments-1)","name(Environments-2)"]},"TemplateId":"name(g1)","Value":"v"}]}`,
+			// Sibling-scoped templates are visited while their sibling
+			// still holds the ID.
+			seen: []string{"Environment@:Environments-1", "Environment@:Environments-2", "LibraryTemplate@LibraryVariableSets-2:g2", "ProjectTemplate@Projects-1:g1", "LibraryVariableSet@:LibraryVariableSets-2", "Project@:Projects-1"},
 		},
 		{
 			kind: DeploymentProcess,
@@ -82,7 +87,7 @@ func TestRewrite(t *testing.T) {
 		t.Run(tt.kind, func(t *testing.T) {
 			doc := decode(t, tt.in)
 			var seen []string
-			if err := MustLookup(tt.kind).Rewrite(doc, names(&seen)); err != nil {
+			if err := MustLookup(tt.kind).Rewrite(doc, names(&seen, doc)); err != nil {
 				t.Fatal(err)
 			}
 			if got := encode(t, doc); got != tt.want {
@@ -125,11 +130,11 @@ func TestStripSortScrub(t *testing.T) {
 	if got := encode(t, acct); strings.Contains(got, "s3cret") || strings.Contains(got, "plain") {
 		t.Errorf("secret survived: %s", got)
 	}
-	tv := decode(t, `{"ProjectVariables":{"P":{"Variables":{"E":{"t1":"plain","t2":{"HasValue":true,"NewValue":"x"}}}}}}`)
+	tv := decode(t, `{"ProjectVariables":[{"ProjectId":"P","TemplateId":"t1","Value":"plain"},{"ProjectId":"P","TemplateId":"t2","Value":{"HasValue":true,"NewValue":"x"}}]}`)
 	if _, err := MustLookup(TenantVariables).Scrub(tv); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := encode(t, tv), `{"ProjectVariables":{"P":{"Variables":{"E":{"t1":"plain","t2":{"HasValue":true,"NewValue":null}}}}}}`; got != want {
+	if got, want := encode(t, tv), `{"ProjectVariables":[{"ProjectId":"P","TemplateId":"t1","Value":"plain"},{"ProjectId":"P","TemplateId":"t2","Value":{"HasValue":true,"NewValue":null}}]}`; got != want {
 		t.Errorf("tenant variables scrubbed to %s", got)
 	}
 }
@@ -289,14 +294,18 @@ func TestScopeDimensions(t *testing.T) {
 			}
 		}
 		for _, v := range k.Values {
-			n := len(strings.Split(v.Path, "/"))
-			for i, dim := range v.ScopeKeys {
+			if (v.Items == "") == (v.Template == "") {
+				t.Errorf("%s: value spec %+v: exactly one of Items and Template must be set", k.Name, v)
+				continue
+			}
+			n := len(strings.Split(v.Walk(), "/"))
+			for i, dim := range v.ScopeKeys() {
 				if i >= n || LookupDimension(dim) == nil {
-					t.Errorf("%s: value spec %s: scope key %d (%s) is outside the path or not a dimension", k.Name, v.Path, i, dim)
+					t.Errorf("%s: value spec %s: scope key %d (%s) is outside the path or not a dimension", k.Name, v.Walk(), i, dim)
 				}
 			}
-			if v.NameKey >= n || v.OwnerKey >= n {
-				t.Errorf("%s: value spec %s: name or owner key outside the path", k.Name, v.Path)
+			if v.Template != "" && (v.NameKey() == 0 || v.OwnerKey() == 0) {
+				t.Errorf("%s: value spec %s: a template needs {Name} and an owner key", k.Name, v.Template)
 			}
 		}
 	}

@@ -10,17 +10,19 @@ import (
 func demoCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "demo",
-		Usage: "run export → verify → plan → apply → replay between two built-in simulators (no Octopus server needed)",
+		Usage: "run export → transform → verify → plan → apply → replay between two built-in simulators (no Octopus server needed)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Value: "demo-out", Usage: "leave the bundle, plan and clean-up report in `DIR`"},
 			&cli.StringFlag{Name: "source-seed", Value: "testdata/instances/source.json", Usage: "the source instance `FILE`"},
 			&cli.StringFlag{Name: "destination-seed", Value: "testdata/instances/destination.json", Usage: "the destination instance `FILE`"},
+			&cli.StringSliceFlag{Name: "rules", Value: cli.NewStringSlice("testdata/rules/staging-production.yaml"), Usage: "rule `FILE`s that fit the bundle to the destination, in order (repeatable)"},
 		},
 		Action: func(c *cli.Context) error {
 			sum, err := demo.Run(c.Context, demo.Options{
 				Out:             c.String("out"),
 				SourceSeed:      c.String("source-seed"),
 				DestinationSeed: c.String("destination-seed"),
+				Rules:           c.StringSlice("rules"),
 				ToolVersion:     toolVersion(),
 				Stdout:          c.App.Writer,
 				Logger:          logger(),

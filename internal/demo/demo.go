@@ -1,6 +1,9 @@
 // Package demo runs octobundle's whole round trip with no Octopus server: it
-// starts two in-process simulators seeded with the sample source and
-// destination instances, exports the source, verifies and packs the bundle,
+// starts two in-process simulators seeded with the sample source
+// (Development/Test/Staging/Production) and destination (Staging/Production)
+// instances, exports the source, transforms the bundle with the sample rule
+// file so that it fits the destination (Development, Test, the QA lifecycle
+// and channel and the sandbox tenant stay behind), verifies and packs it,
 // shows the plan, applies it, prints the clean-up report, and replays the
 // bundle to show that a second apply makes no writes. It is what
 // `octobundle demo` (the README's first command) runs.
@@ -23,6 +26,7 @@ import (
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/transform"
 )
 
 // Options configure a demo run.
@@ -31,6 +35,9 @@ type Options struct {
 	Out string
 	// SourceSeed and DestinationSeed are the sample instance files.
 	SourceSeed, DestinationSeed string
+	// Rules are the rule files that fit the exported bundle to the
+	// destination, applied in order.
+	Rules []string
 	// ToolVersion is recorded in the bundle's manifest.
 	ToolVersion string
 	// Stdout receives the plan, the receipts and the clean-up report.
@@ -43,8 +50,12 @@ type Options struct {
 type Summary struct {
 	// Digest is the bundle digest.
 	Digest string
-	// Entities is the number of entity files in the bundle.
+	// Exported is the number of entity files the export wrote.
+	Exported int
+	// Entities is the number of entity files in the transformed bundle.
 	Entities int
+	// Transform is the transform's report.
+	Transform *transform.Report
 	// FirstWrites and ReplayWrites count POST/PUT/DELETE requests the
 	// destination saw during the apply and during the replay.
 	FirstWrites, ReplayWrites int64
@@ -71,6 +82,14 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return nil, fmt.Errorf("sample instance %s: %w (run the demo from the repository root, or pass --source-seed/--destination-seed)", f, err)
 		}
 	}
+	rules := make([]*transform.RuleFile, 0, len(o.Rules))
+	for _, f := range o.Rules {
+		rf, err := transform.ReadRuleFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("rule file: %w (run the demo from the repository root, or pass --rules)", err)
+		}
+		rules = append(rules, rf)
+	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
 	}
@@ -96,17 +115,39 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
+	exported := filepath.Join(o.Out, "exported")
+	if err := os.RemoveAll(exported); err != nil {
+		return nil, err
+	}
+	if err := res.Bundle.Write(exported); err != nil {
+		return nil, fmt.Errorf("writing the bundle: %w", err)
+	}
+	sum := &Summary{Exported: len(res.Bundle.Entries())}
+	log.Info("exported the source space", "bundle", exported, "entities", sum.Exported, "requests", res.Stats.Requests, "digest", res.Bundle.Digest())
+
+	// 2. Transform: fit the bundle to the destination with the rule files.
+	fitted, rep, err := transform.Transform(res.Bundle, rules, transform.Options{})
+	sum.Transform = rep
+	if rep != nil {
+		fmt.Fprintf(o.Stdout, "=== transform: what the rules %v changed ===\n", o.Rules)
+		if werr := rep.WriteText(o.Stdout); werr != nil {
+			return nil, werr
+		}
+	}
+	if err != nil {
+		return sum, fmt.Errorf("transform: %w", err)
+	}
 	dir := filepath.Join(o.Out, "bundle")
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
-	if err := res.Bundle.Write(dir); err != nil {
-		return nil, fmt.Errorf("writing the bundle: %w", err)
+	if err := fitted.Write(dir); err != nil {
+		return nil, fmt.Errorf("writing the transformed bundle: %w", err)
 	}
-	sum := &Summary{Digest: res.Bundle.Digest(), Entities: len(res.Bundle.Entries())}
-	log.Info("exported the source space", "bundle", dir, "entities", sum.Entities, "requests", res.Stats.Requests, "digest", sum.Digest)
+	sum.Digest, sum.Entities = fitted.Digest(), len(fitted.Entries())
+	log.Info("transformed the bundle for the destination", "bundle", dir, "entities", sum.Entities, "digest", sum.Digest)
 
-	// 2. Verify and pack; the archive is what would cross the air gap.
+	// 3. Verify and pack; the archive is what would cross the air gap.
 	archive := filepath.Join(o.Out, "bundle.tar.zst")
 	_ = os.Remove(archive)
 	if err := bundles.Pack(dir, archive); err != nil {
@@ -120,7 +161,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		log.Info("verified", "bundle", p, "files", rep.Files, "digest", rep.Digest)
 	}
 
-	// 3. Plan against the destination, from the archive.
+	// 4. Plan against the destination, from the archive.
 	b, err := bundles.Read(archive, bundles.ReadOptions{})
 	if err != nil {
 		return nil, err
@@ -134,7 +175,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-	fmt.Fprintln(o.Stdout, "=== plan: what apply will do to the destination ===")
+	fmt.Fprintln(o.Stdout, "\n=== plan: what apply will do to the destination ===")
 	if err := plan.WriteText(o.Stdout); err != nil {
 		return nil, err
 	}
@@ -142,7 +183,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, err
 	}
 
-	// 4. Apply exactly that plan.
+	// 5. Apply exactly that plan.
 	dst.sim.ResetCounters()
 	rec, err := apply.Execute(ctx, dc, b, plan, opts)
 	if err != nil {
@@ -162,7 +203,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return sum, fmt.Errorf("apply %s", rec.Status())
 	}
 
-	// 5. Replay: the same bundle again must not write anything.
+	// 6. Replay: the same bundle again must not write anything.
 	dst.sim.ResetCounters()
 	_, rec2, err := apply.Apply(ctx, dc, b, opts)
 	if err != nil {
@@ -174,8 +215,8 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return sum, fmt.Errorf("replay made %d writes; it must make none", sum.ReplayWrites)
 	}
 	sum.Duration = time.Since(start)
-	fmt.Fprintf(o.Stdout, "\nbundle: %s (archive %s), plan: %s, clean-up report: %s\n",
-		dir, archive, filepath.Join(o.Out, "plan.json"), filepath.Join(o.Out, "cleanup-report.json"))
+	fmt.Fprintf(o.Stdout, "\nexported: %s, transformed bundle: %s (archive %s), plan: %s, clean-up report: %s\n",
+		exported, dir, archive, filepath.Join(o.Out, "plan.json"), filepath.Join(o.Out, "cleanup-report.json"))
 	return sum, nil
 }
 

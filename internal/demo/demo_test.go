@@ -22,11 +22,31 @@ func TestRun(t *testing.T) {
 		Out:             out,
 		SourceSeed:      "../../testdata/instances/source.json",
 		DestinationSeed: "../../testdata/instances/destination.json",
+		Rules:           []string{"../../testdata/rules/staging-production.yaml"},
 		ToolVersion:     "test",
 		Stdout:          &stdout,
 	})
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, stdout.String())
+	}
+	// The transform fitted the bundle to the Staging/Production
+	// destination: nothing of Development, Test or QA reaches it.
+	if sum.Transform == nil || sum.Transform.Counts["dropped"] == 0 || sum.Entities >= sum.Exported {
+		t.Errorf("transform: %+v; %d entities exported, %d after", sum.Transform, sum.Exported, sum.Entities)
+	}
+	for _, f := range []string{"bundle/environments/Development.json", "bundle/environments/Test.json", "bundle/lifecycles/QA.json", "bundle/projects/OctoFX/channels/QA.json", "bundle/tenants/Development Team A/tenant.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err == nil {
+			t.Errorf("the transformed bundle still has %s", f)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "exported/environments/Development.json")); err != nil {
+		t.Errorf("the raw export lacks Development: %v", err)
+	}
+	plan := stdout.String()[strings.Index(stdout.String(), "=== plan"):]
+	for _, word := range []string{`Environment "Development"`, `Lifecycle "QA"`, "QA Sign-off", "Development Team A", "Project deployer"} {
+		if strings.Contains(plan, word) {
+			t.Errorf("the plan mentions %s", word)
+		}
 	}
 	if sum.Status != apply.Succeeded {
 		t.Errorf("apply status %s", sum.Status)
@@ -49,7 +69,7 @@ func TestRun(t *testing.T) {
 	if rep.Digest != sum.Digest {
 		t.Errorf("archive digest %s, bundle digest %s", rep.Digest, sum.Digest)
 	}
-	for _, want := range []string{"=== plan", "+ create", "=== apply: receipt", "=== replay: Succeeded, 0 writes"} {
+	for _, want := range []string{"=== transform", " 0 error(s)", "=== plan", "+ create", "=== apply: receipt", "=== replay: Succeeded, 0 writes"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}

@@ -75,7 +75,9 @@ func forEachTarget(t *testing.T, fn func(*testing.T, Target)) {
 // gets: Default Lifecycle, Default Machine Policy, …).
 func simTarget(t *testing.T) Target {
 	t.Helper()
-	srv, url := octosim.Start(t, octosim.Options{IDOffset: 5000})
+	// A current server (scoped tenant variables), within one minor version
+	// of the golden bundle's source (2025.2).
+	srv, url := octosim.Start(t, octosim.Options{IDOffset: 5000, ServerVersion: "2025.3.4512"})
 	c, err := octopus.Connect(context.Background(), octopus.Config{URL: url, APIKey: srv.APIKey()})
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,9 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -270,6 +272,52 @@ func (c *Client) Put(ctx context.Context, path string, body any) (map[string]any
 	return out, err
 }
 
+// Binary is a non-JSON resource (a project's logo): its bytes and the
+// content type the server gave them.
+type Binary struct {
+	Data        []byte
+	ContentType string
+}
+
+// GetBinary reads a non-JSON resource.
+func (c *Client) GetBinary(ctx context.Context, path string) (Binary, error) {
+	var out Binary
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out, err
+}
+
+// multipartBody is a request body sent as it is, with its content type.
+type multipartBody struct {
+	data        []byte
+	contentType string
+}
+
+// UploadFile sends data as the one file of a multipart/form-data request
+// (how Octopus takes a project's logo: OctopusClients' SetLogo POSTs a
+// FileUpload to the project's Logo link). Unlike other POSTs it is retried
+// after an uncertain outcome: uploading the same file again is harmless.
+func (c *Client) UploadFile(ctx context.Context, method, path, fileName, contentType string, data []byte) error {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	h := make(textproto.MIMEHeader)
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="fileToUpload"; filename=%q`, fileName))
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	h.Set("Content-Type", contentType)
+	part, err := w.CreatePart(h)
+	if err != nil {
+		return err
+	}
+	if _, err := part.Write(data); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.do(ctx, method, path, multipartBody{data: buf.Bytes(), contentType: w.FormDataContentType()}, nil)
+}
+
 // Delete removes a document.
 func (c *Client) Delete(ctx context.Context, path string) error {
 	return c.do(ctx, http.MethodDelete, path, nil, nil)
@@ -347,7 +395,10 @@ func (c *Client) List(ctx context.Context, path string, query url.Values) ([]map
 // do sends one request with retries and decodes the answer into out.
 func (c *Client) do(ctx context.Context, method, path string, body any, out any) error {
 	var payload []byte
-	if body != nil {
+	contentType := "application/json"
+	if mb, ok := body.(multipartBody); ok {
+		payload, contentType = mb.data, mb.contentType
+	} else if body != nil {
 		var err error
 		if payload, err = json.Marshal(body); err != nil {
 			return fmt.Errorf("%s %s: encoding the request: %w", method, path, err)
@@ -357,7 +408,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 		if attempt > 0 {
 			c.retries.Add(1)
 		}
-		status, retryAfter, err := c.once(ctx, method, path, payload, out)
+		status, retryAfter, err := c.once(ctx, method, path, payload, contentType, out)
 		if err == nil {
 			if method != http.MethodGet {
 				c.writes.Add(1)
@@ -369,7 +420,8 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 		}
 		retryable := status == http.StatusTooManyRequests ||
 			(status >= 500 && status != http.StatusNotImplemented) || status == 0
-		if method == http.MethodPost && status != http.StatusTooManyRequests {
+		_, upload := body.(multipartBody) // uploading a file again is harmless
+		if method == http.MethodPost && status != http.StatusTooManyRequests && !upload {
 			if retryable {
 				return fmt.Errorf("%w: %w", ErrUncertainWrite, err)
 			}
@@ -397,7 +449,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 }
 
 // once sends one request. status is 0 when no answer arrived.
-func (c *Client) once(ctx context.Context, method, path string, payload []byte, out any) (status int, retryAfter time.Duration, err error) {
+func (c *Client) once(ctx context.Context, method, path string, payload []byte, contentType string, out any) (status int, retryAfter time.Duration, err error) {
 	c.requests.Add(1)
 	u, err := url.Parse(path)
 	if err != nil {
@@ -409,10 +461,13 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 	}
 	req.URL = u
 	req.Header.Set("Accept", "application/json")
+	if _, binary := out.(*Binary); binary {
+		req.Header.Set("Accept", "*/*")
+	}
 	if payload != nil {
 		req.Body = io.NopCloser(bytes.NewReader(payload))
 		req.ContentLength = int64(len(payload))
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	start := time.Now()
 	resp, err := c.session.DoRawRequest(req)
@@ -439,6 +494,10 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 			retryAfter = time.Duration(s) * time.Second
 		}
 		return resp.StatusCode, retryAfter, ae
+	}
+	if bin, ok := out.(*Binary); ok {
+		bin.Data, bin.ContentType = data, resp.Header.Get("Content-Type")
+		return resp.StatusCode, 0, nil
 	}
 	if out == nil || len(bytes.TrimSpace(data)) == 0 {
 		return resp.StatusCode, 0, nil

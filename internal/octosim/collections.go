@@ -159,8 +159,10 @@ func buildCollections(kinds []*schema.Kind) {
 			if parent != nil {
 				c.Owners[parent.Name] = strings.Trim(segs[1], "{}")
 			}
-		case len(segs) == 3 && parent != nil && segs[0] == parent.Name:
-			// tenants/{Id}/variables
+		case len(segs) == 3 && parent != nil && segs[0] == parent.Name && k.Parts != nil:
+			// tenants/{Id}/variables (the legacy document of a kind with
+			// parts); other sub-resources (projects/{Id}/deploymentsettings)
+			// register their own handlers.
 			tenantVarsParent, tenantVarsSub = segs[0], segs[2]
 			collByKind[k.Name] = nil
 		}

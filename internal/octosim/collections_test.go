@@ -79,6 +79,11 @@ func collectionBodies(d deps) map[string]func(i int) map[string]any {
 		},
 		"channels": named("Channel", func(int) map[string]any { return map[string]any{"ProjectId": d.project} }),
 		"runbooks": named("Runbook", func(int) map[string]any { return map[string]any{"ProjectId": d.project} }),
+		"projecttriggers": named("Trigger", func(int) map[string]any {
+			return map[string]any{"ProjectId": d.project,
+				"Filter": map[string]any{"FilterType": "MachineFilter", "EnvironmentIds": []any{d.env}, "Roles": []any{"web"}},
+				"Action": map[string]any{"ActionType": "AutoDeploy", "ShouldRedeployWhenMachineHasBeenDeployedTo": false}}
+		}),
 		"machines": named("Target", func(int) map[string]any {
 			return map[string]any{"EnvironmentIds": []any{d.env}, "Roles": []any{"web"}, "Endpoint": map[string]any{"CommunicationStyle": "None"}}
 		}),

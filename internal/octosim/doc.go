@@ -38,6 +38,15 @@
 //     (projects/{id}/deploymentprocesses, projects/{id}/variables,
 //     projects/{id}/runbookProcesses/{id}), tenants/{id}/variables (legacy
 //     shape, GET/PUT/POST) and tenantvariables/all.
+//   - Tenant variables in one model, the scoped one of 2025.2+
+//     (tenantvars2.go): tenants/{id}/commonvariables and projectvariables
+//     (from 2025.2; 404 before), the legacy tenants/{id}/variables as a view
+//     (its PUT refused from 2025.2), tenants/variables-missing,
+//     configuration/feature-toggles (CommonVariableScopingFeatureToggle);
+//     projects/{id}/deploymentsettings (a view of the project document),
+//     projects/{id}/triggers and projecttriggers, projects/{id}/logo
+//     (multipart upload). Routes outside the registry register in
+//     subroutes.go.
 //   - Singletons (deploymentprocesses, runbookProcesses, variables) with
 //     optimistic concurrency: a PUT with a stale Version is 409, success
 //     increments Version; variable sets answer ScopeValues on GET.
@@ -100,9 +109,10 @@
 //
 // Unknown request fields are stored and returned (a real server drops what
 // its model lacks); tag renames do not rewrite canonical tag names held
-// elsewhere; ?clone=, config-as-code projects, system teams, API keys and
-// the per-type required fields of accounts, feeds, targets and workers are
-// not modelled; releases, deployments and runbook snapshots/runs are plain
-// stored documents, and tasks, packages, events and the other listed
-// collections are always empty. See docs/simulator.md.
+// elsewhere; ?clone=, config-as-code projects, system teams, API keys, a
+// project's generated default logo (404 here) and the per-type required
+// fields of accounts, feeds, targets and workers are not modelled;
+// releases, deployments and runbook snapshots/runs are plain stored
+// documents, and tasks, packages, events and the other listed collections
+// are always empty. See docs/simulator.md.
 package octosim

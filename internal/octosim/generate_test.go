@@ -216,6 +216,7 @@ func indexSeedSpace(inst *Instance, sp SpaceSeed, fail func(string, ...any)) *se
 		}
 	}
 	known["tenantvariables"] = true
+	known["projectlogos"] = true
 	for coll, ents := range sp.Collections {
 		if !known[coll] {
 			fail("unknown collection %q", coll)
@@ -225,6 +226,9 @@ func indexSeedSpace(inst *Instance, sp SpaceSeed, fail func(string, ...any)) *se
 			if coll == "tenantvariables" {
 				id = "tenantvariables-" + genStr(e["TenantId"])
 			}
+			if coll == "projectlogos" {
+				id = "projectlogos-" + genStr(e["ProjectId"])
+			}
 			if id == "" || id == "tenantvariables-" {
 				fail("%s[%d] has no Id", coll, i)
 				continue
@@ -233,7 +237,7 @@ func indexSeedSpace(inst *Instance, sp SpaceSeed, fail func(string, ...any)) *se
 				fail("duplicate Id %s", id)
 			}
 			x.byID[id] = e
-			if sid := genStr(e["SpaceId"]); coll != "tenantvariables" && sid != sp.Id {
+			if sid := genStr(e["SpaceId"]); coll != "tenantvariables" && coll != "projectlogos" && sid != sp.Id {
 				fail("%s: SpaceId %q, want %q", id, sid, sp.Id)
 			}
 		}
@@ -400,6 +404,12 @@ func (x *seedIndex) entitiesOf(k *schema.Kind) []map[string]any {
 			}
 			continue
 		}
+		if strings.HasPrefix(k.Read, parent.Collection+"/{Id}/") {
+			// A view of the parent's document (a project's deployment
+			// settings are stored on the project).
+			out = append(out, p)
+			continue
+		}
 		i, j := strings.Index(k.Read, "{"), strings.Index(k.Read, "}")
 		if e := x.byID[genStr(p[k.Read[i+1:j]])]; e != nil {
 			out = append(out, e)
@@ -421,6 +431,9 @@ func (x *seedIndex) collIDs(coll string) map[string]bool {
 func (x *seedIndex) ownerProject(ent map[string]any) string {
 	if p := genStr(ent["ProjectId"]); p != "" {
 		return p
+	}
+	if id := genStr(ent["Id"]); strings.HasPrefix(id, "Projects-") {
+		return id
 	}
 	return genStr(ent["OwnerId"])
 }
@@ -462,10 +475,14 @@ func (x *seedIndex) checkRef(k *schema.Kind, ent map[string]any, ref schema.Ref,
 			}
 		case schema.ProcessOwner:
 			set = x.owners[x.ownerProject(ent)]
-		case schema.ProjectTemplate:
-			set = x.ptmpl[keys[1]]
-		case schema.LibraryTemplate:
-			set = x.ltmpl[keys[1]]
+		case schema.ProjectTemplate, schema.LibraryTemplate:
+			scope := ""
+			if ref.Within == schema.ScopeSibling {
+				scope = genStr(parent[ref.Sibling])
+			} else {
+				scope = keys[1]
+			}
+			set = map[string]map[string]map[string]bool{schema.ProjectTemplate: x.ptmpl, schema.LibraryTemplate: x.ltmpl}[ref.To][scope]
 		default:
 			set = x.ids[ref.To]
 			if kk := schema.Lookup(ref.To); kk != nil && len(kk.Filter) > 0 {

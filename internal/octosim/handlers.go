@@ -126,11 +126,13 @@ func (s *Server) cascadeDelete(sp *space, spec *collSpec, doc map[string]any) {
 	switch spec.Name {
 	case tenantVarsParent:
 		sp.coll(seedTenantVariables).remove(id)
+	case "projects":
+		sp.coll(seedProjectLogos).remove(id)
 	}
 	// References the server removes itself (see unlinkedOnDelete).
 	for _, u := range unlinkedOnDelete[spec.Name] {
 		for _, d := range sp.coll(u.Coll).all() {
-			unlinkKey(d, strings.TrimSuffix(u.Path, "/~"), id)
+			unlink(d, u.Path, id)
 		}
 	}
 	s.st.collFor(sp, spec).remove(id)
@@ -194,17 +196,54 @@ func (s *Server) links(sp *space, spec *collSpec, doc map[string]any) map[string
 	return l
 }
 
-// stampVersion sets a step template's Version as the real server does: 1
+// stampVersion sets a step template's Version as the real server does: 0
 // when it is created, one more on every save. Steps based on a template
-// record the version they use, so versions differ between instances.
+// record the version they use ("Octopus.Action.Template.Version"), so
+// versions differ between instances. Evidence: deployment processes
+// captured from real servers reference a template that was never edited as
+// "Octopus.Action.Template.Version": "0" (an "ActionTemplates-2" step
+// exported with its process), and edited ones with higher numbers.
 func stampVersion(spec *collSpec, doc, stored map[string]any) {
 	if spec.Name != "actiontemplates" {
+		return
+	}
+	if stored == nil {
+		doc["Version"] = float64(0)
 		return
 	}
 	doc["Version"] = float64(versionOf(stored["Version"]) + 1)
 }
 
 // unlinkKey deletes key id (case-insensitively) from the map at path of d.
+// unlink removes from d the references to id at path: the map keys of a
+// path ending in "/~", or the elements of an array holding the reference in
+// a field ("ProjectVariables/*/ProjectId").
+func unlink(d map[string]any, path, id string) {
+	if p, ok := strings.CutSuffix(path, "/~"); ok {
+		unlinkKey(d, p, id)
+		return
+	}
+	arrPath, field, ok := strings.Cut(path, "/*/")
+	if !ok {
+		return
+	}
+	arr, _ := fieldAt(d, arrPath)
+	list, ok := arr.([]any)
+	if !ok {
+		return
+	}
+	kept := list[:0:0]
+	for _, el := range list {
+		if m, ok := el.(map[string]any); ok {
+			if v, _ := fieldAt(m, field); strings.EqualFold(str(v), id) {
+				continue
+			}
+		}
+		kept = append(kept, el)
+	}
+	setFieldAt(d, arrPath, kept)
+}
+
 func unlinkKey(d map[string]any, path, id string) {
 	m, _ := fieldAt(d, path)
 	mm, ok := m.(map[string]any)

@@ -24,10 +24,10 @@ import (
 var unlinkedOnDelete = map[string][]struct{ Coll, Path string }{
 	"projects": {
 		{Coll: "tenants", Path: "ProjectEnvironments/~"},
-		{Coll: seedTenantVariables, Path: "ProjectVariables/~"},
+		{Coll: seedTenantVariables, Path: "ProjectVariables/*/ProjectId"},
 	},
 	// A library variable set's tenant values go with it.
-	"libraryvariablesets": {{Coll: seedTenantVariables, Path: "LibraryVariables/~"}},
+	"libraryvariablesets": {{Coll: seedTenantVariables, Path: "CommonVariables/*/LibraryVariableSetId"}},
 }
 
 // tenantVariableRefs are the references of stored tenant variables (which

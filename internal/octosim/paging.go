@@ -256,3 +256,18 @@ func fieldAt(d map[string]any, path string) (any, bool) {
 	}
 	return cur, true
 }
+
+// setFieldAt sets the field at a slash path of d whose parent objects
+// exist; it does nothing when they do not.
+func setFieldAt(d map[string]any, path string, v any) {
+	segs := strings.Split(path, "/")
+	cur := d
+	for _, seg := range segs[:len(segs)-1] {
+		next, ok := cur[seg].(map[string]any)
+		if !ok {
+			return
+		}
+		cur = next
+	}
+	cur[segs[len(segs)-1]] = v
+}

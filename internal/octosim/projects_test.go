@@ -349,7 +349,9 @@ func TestSensitiveVariables(t *testing.T) {
 }
 
 func TestTenantsAndTenantVariables(t *testing.T) {
-	f := newFixture(t, Options{})
+	// The legacy tenant variables document is writable only before 2025.2
+	// (see TestConformanceScopedTenantVariables for the scoped resources).
+	f := newFixture(t, Options{ServerVersion: ConformanceVersions[0]})
 	env, _ := environments.Add(f.c, environments.NewEnvironment("Prod"))
 	p := newProject(t, f, "Portal")
 	sensitiveTpl := actiontemplates.NewActionTemplateParameter()
@@ -409,8 +411,7 @@ func TestTenantsAndTenantVariables(t *testing.T) {
 	if _, err := f.c.Tenants.UpdateVariables(tn, tv); err != nil {
 		t.Fatal(err)
 	}
-	secretPath := "ProjectVariables/" + p.ID + "/Variables/" + env.ID + "/" + apiKeyID
-	if v, ok := f.sim.Secret("Spaces-1", "tenantvariables", tn.ID, secretPath); !ok || v != "k3y" {
+	if v, ok := f.sim.TenantSecret("Spaces-1", tn.ID, p.ID, apiKeyID, env.ID); !ok || v != "k3y" {
 		t.Fatalf("tenant secret %q %v", v, ok)
 	}
 	raw := f.get(sp1("tenants/" + tn.ID + "/variables"))
@@ -426,7 +427,7 @@ func TestTenantsAndTenantVariables(t *testing.T) {
 	if _, err := f.c.Tenants.UpdateVariables(tn, tv2); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := f.sim.Secret("Spaces-1", "tenantvariables", tn.ID, secretPath); v != "k3y" {
+	if v, _ := f.sim.TenantSecret("Spaces-1", tn.ID, p.ID, apiKeyID, env.ID); v != "k3y" {
 		t.Fatalf("tenant secret after round trip %q", v)
 	}
 	// Unknown templates are refused.

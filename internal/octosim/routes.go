@@ -17,6 +17,9 @@ func (s *Server) route(r *request) (int, any, error) {
 	if strings.EqualFold(segs[0], "spaces") {
 		return s.routeSpaces(r, segs[1:])
 	}
+	if h := serverRoute(segs[0]); h != nil {
+		return h(s, r, segs[1:])
+	}
 	if spec := lookupColl(segs[0]); spec != nil && spec.ServerLevel {
 		return s.routeColl(r, s.st.server, spec, segs[1:])
 	}
@@ -93,6 +96,8 @@ func (s *Server) routeColl(r *request, sp *space, spec *collSpec, segs []string)
 		}
 	case len(segs) == 1 && strings.EqualFold(segs[0], "all") && r.method == http.MethodGet:
 		return http.StatusOK, s.listAll(r, sp, spec, nil), nil
+	case len(segs) == 1 && collAction(spec.Name, segs[0]) != nil:
+		return collAction(spec.Name, segs[0])(s, r, sp)
 	case len(segs) == 1:
 		return s.routeEntity(r, sp, spec, segs[0], nil)
 	default:
@@ -145,6 +150,9 @@ func (s *Server) routeNested(r *request, sp *space, spec *collSpec, id string, s
 	}
 	ownerID := str(owner["Id"])
 	sub := segs[0]
+	if h := subHandlerFor(spec.Name, sub); h != nil {
+		return h(s, r, sp, owner, segs)
+	}
 	if spec.Name == tenantVarsParent && strings.EqualFold(sub, tenantVarsSub) && len(segs) == 1 {
 		switch r.method {
 		case http.MethodGet:

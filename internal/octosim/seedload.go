@@ -107,7 +107,7 @@ func (s *Server) load(seed *Instance) error {
 func seedCollections(ss SpaceSeed) ([]string, error) {
 	var names []string
 	for name := range ss.Collections {
-		if name != seedTenantVariables && collByName[name] == nil {
+		if !seedOnlyCollections[name] && collByName[name] == nil {
 			return nil, errorf("seed: space %s: unknown collection %q", ss.Id, name)
 		}
 		names = append(names, name)
@@ -125,6 +125,16 @@ func (s *Server) loadSpace(sp *space, ss SpaceSeed) []string {
 	// 1. store everything as given.
 	for _, name := range names {
 		if name == seedTenantVariables {
+			continue
+		}
+		if seedOnlyCollections[name] {
+			// Keyed by owner (projectlogos by ProjectId), stored as given.
+			for _, item := range ss.Collections[name] {
+				doc := copyDoc(item)
+				id := str(doc["ProjectId"])
+				doc["Id"] = id
+				sp.coll(name).put(id, doc)
+			}
 			continue
 		}
 		spec := collByName[name]
@@ -194,11 +204,9 @@ func (s *Server) loadSpace(sp *space, ss SpaceSeed) []string {
 			errs = append(errs, fmt.Sprintf("space %s: %s[%d]: TenantId %q is not a tenant in this space", sp.id(), seedTenantVariables, i, tid))
 			continue
 		}
-		doc, verrs := s.mergeTenantVariables(sp, tenant, item, false)
-		for _, e := range verrs {
+		for _, e := range s.loadTenantVariablesSeed(sp, tenant, item) {
 			errs = append(errs, fmt.Sprintf("space %s: %s %s (%s): %s", sp.id(), seedTenantVariables, tid, str(tenant["Name"]), e))
 		}
-		sp.coll(seedTenantVariables).put(str(tenant["Id"]), doc)
 	}
 	return errs
 }
@@ -261,7 +269,7 @@ func (s *Server) Dump() *Instance {
 
 // Entity returns a copy of a stored entity with its secrets in clear, or
 // false. collection is an API collection name (or "tenantvariables", keyed
-// by tenant ID); spaceID is ignored for server-level collections.
+// by tenant ID, or "projectlogos", keyed by project ID); spaceID is ignored for server-level collections.
 func (s *Server) Entity(spaceID, collection, id string) (map[string]any, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -280,7 +288,7 @@ func (s *Server) entity(spaceID, collection, id string) map[string]any {
 	if sp == nil {
 		return nil
 	}
-	if collection == seedTenantVariables {
+	if seedOnlyCollections[collection] {
 		return sp.coll(collection).get(id)
 	}
 	spec := lookupColl(collection)
@@ -297,7 +305,7 @@ func (s *Server) entity(spaceID, collection, id string) map[string]any {
 //
 //	s.Secret("Spaces-1", "accounts", "Accounts-1", "Password")
 //	s.Secret("Spaces-1", "variables", "variableset-Projects-1", "Variables/DbPassword/Value")
-//	s.Secret("Spaces-1", "tenantvariables", "Tenants-1", "ProjectVariables/Projects-1/Variables/Environments-1/<templateId>")
+//	s.Secret("Spaces-1", "tenantvariables", "Tenants-1", "ProjectVariables/<value Id or index>/Value")
 //
 // ok is false when there is no value (no entity, no such path, or a
 // SensitiveValue without a value).

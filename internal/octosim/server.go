@@ -133,7 +133,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	var body map[string]any
 	var rawBody any
-	if r.Method == http.MethodPost || r.Method == http.MethodPut {
+	var upload []byte
+	if (r.Method == http.MethodPost || r.Method == http.MethodPut) && isBinaryUpload(segs) {
+		// A file upload (multipart/form-data): the handler reads it.
+		b, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+		if err != nil {
+			writeError(w, badRequestf("The request body could not be read: %v", err))
+			return
+		}
+		upload = b
+	} else if r.Method == http.MethodPost || r.Method == http.MethodPut {
 		b, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
 		if err != nil {
 			writeError(w, badRequestf("The request body could not be read: %v", err))
@@ -152,7 +161,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		canonicalizeFields(body, nil)
 	}
-	req := &request{method: r.Method, segs: segs, query: r.URL.Query(), body: body, path: path}
+	req := &request{method: r.Method, segs: segs, query: r.URL.Query(), body: body, path: path,
+		upload: upload, contentType: r.Header.Get("Content-Type")}
 	write := r.Method != http.MethodGet && r.Method != http.MethodHead
 	if write {
 		s.mu.Lock()
@@ -177,7 +187,19 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		return
 	}
+	if b, ok := out.(binaryAnswer); ok {
+		w.Header().Set("Content-Type", b.contentType)
+		w.WriteHeader(status)
+		_, _ = w.Write(b.data)
+		return
+	}
 	writeJSON(w, status, out)
+}
+
+// binaryAnswer is a non-JSON answer (a project's logo).
+type binaryAnswer struct {
+	data        []byte
+	contentType string
 }
 
 func (s *Server) authorized(r *http.Request) bool {
@@ -195,6 +217,10 @@ type request struct {
 	query  map[string][]string
 	body   map[string]any
 	path   string
+	// upload and contentType are the raw body of a file upload (see
+	// isBinaryUpload) and its Content-Type.
+	upload      []byte
+	contentType string
 }
 
 func (r *request) q(name string) string {

@@ -27,8 +27,9 @@ type subResource struct {
 	List *subList
 	// Doc answers the route with a computed document.
 	Doc func(s *Server, sp *space, owner map[string]any) any
-	// External marks a route served by its own handler, outside this
-	// table (deployment settings, triggers, logo).
+	// External marks a route served by a handler registered with
+	// registerSubResource (deployment settings, triggers, logo), not by
+	// this table.
 	External bool
 }
 

@@ -11,8 +11,14 @@ import (
 	"github.com/octobundle/octobundle/schema"
 )
 
-// Tenant variables are served in the legacy shape of
-// GET/PUT /api/{space}/tenants/{id}/variables:
+// Tenant variables are stored in one model, the scoped one of 2025.2+
+// (see schema/tenantvars.go): per tenant
+//
+//	{TenantId, CommonVariables: [{Id, LibraryVariableSetId, TemplateId, Scope: {EnvironmentIds}, Value}],
+//	 ProjectVariables: [{Id, ProjectId, TemplateId, Scope: {EnvironmentIds}, Value}]}
+//
+// with secrets in clear (tenantvars2.go serves it). The legacy document of
+// GET/PUT /api/{space}/tenants/{id}/variables is a view of it:
 //
 //	{TenantId, TenantName, SpaceId,
 //	 ProjectVariables: {projectId: {ProjectId, ProjectName, Templates,
@@ -21,10 +27,9 @@ import (
 //	     LibraryVariableSetName, Templates, Variables: {templateId: value}}}}
 //
 // for the tenant's connected projects and environments, and the library
-// variable sets with templates that those projects include. Values of
-// sensitive templates are SensitiveValues. Internally (and in seeds) a
-// tenant's values are kept as {TenantId, ProjectVariables: {p: {Variables:
-// {e: {t: v}}}}, LibraryVariables: {l: {Variables: {t: v}}}}.
+// variable sets with templates that those projects include; a common value
+// scoped to environments does not show in it. Values of sensitive
+// templates are SensitiveValues. Seeds may hold either shape.
 
 // templateIndex maps template IDs to whether the template is sensitive.
 func templateIndex(doc map[string]any) map[string]bool {
@@ -64,10 +69,56 @@ func (s *Server) tenantLibrarySets(sp *space, tenant map[string]any) []map[strin
 	return out
 }
 
+// legacyValues returns the stored model of a tenant as the legacy
+// internal maps {ProjectVariables: {p: {Variables: {e: {t: v}}}},
+// LibraryVariables: {l: {Variables: {t: v}}}}, secrets in clear; common
+// values scoped to environments are left out.
+func legacyValues(stored map[string]any) map[string]any {
+	pv, lv := map[string]any{}, map[string]any{}
+	for _, el := range asSlice(stored["ProjectVariables"]) {
+		m, _ := el.(map[string]any)
+		pid, tpl := str(m["ProjectId"]), str(m["TemplateId"])
+		p, _ := pv[pid].(map[string]any)
+		if p == nil {
+			p = map[string]any{"Variables": map[string]any{}}
+			pv[pid] = p
+		}
+		vars := p["Variables"].(map[string]any)
+		for _, env := range scopeEnvs(m) {
+			vals, _ := vars[env].(map[string]any)
+			if vals == nil {
+				vals = map[string]any{}
+				vars[env] = vals
+			}
+			vals[tpl] = m["Value"]
+		}
+	}
+	for _, el := range asSlice(stored["CommonVariables"]) {
+		m, _ := el.(map[string]any)
+		if len(scopeEnvs(m)) > 0 {
+			continue
+		}
+		lid := str(m["LibraryVariableSetId"])
+		l, _ := lv[lid].(map[string]any)
+		if l == nil {
+			l = map[string]any{"Variables": map[string]any{}}
+			lv[lid] = l
+		}
+		l["Variables"].(map[string]any)[str(m["TemplateId"])] = m["Value"]
+	}
+	return map[string]any{"ProjectVariables": pv, "LibraryVariables": lv}
+}
+
+// scopeEnvs returns the environments of a stored tenant value's scope.
+func scopeEnvs(m map[string]any) []string {
+	sc, _ := m["Scope"].(map[string]any)
+	return strs(sc["EnvironmentIds"])
+}
+
 // renderTenantVariables builds the legacy document for a tenant.
 func (s *Server) renderTenantVariables(sp *space, tenant map[string]any) map[string]any {
 	tid := str(tenant["Id"])
-	stored := sp.coll(seedTenantVariables).get(tid)
+	stored := legacyValues(sp.coll(seedTenantVariables).get(tid))
 	pv := map[string]any{}
 	pe, _ := tenant["ProjectEnvironments"].(map[string]any)
 	for _, pid := range slices.Sorted(maps.Keys(pe)) {
@@ -137,13 +188,62 @@ func nested(v any, keys ...string) any {
 }
 
 // putTenantVariables answers PUT of the legacy tenant variables document.
+// A server with scoped tenant variables refuses it, as Octopus 2025.2+
+// does with CommonVariableScopingFeatureToggle on.
 func (s *Server) putTenantVariables(r *request, sp *space, tenant map[string]any) (int, any, error) {
+	if s.scopedTenantVariables() {
+		return 0, nil, badRequest(fmt.Sprintf(
+			"Tenant variables can no longer be modified with %s: this server scopes tenant common variables to environments (%s). Use PUT tenants/%s/commonvariables and tenants/%s/projectvariables.",
+			r.path, tenantVariablesToggle(), str(tenant["Id"]), str(tenant["Id"])))
+	}
 	doc, errs := s.mergeTenantVariables(sp, tenant, r.body, true)
 	if len(errs) > 0 {
 		return 0, nil, badRequest(errs...)
 	}
-	sp.coll(seedTenantVariables).put(str(tenant["Id"]), doc)
+	sp.coll(seedTenantVariables).put(str(tenant["Id"]), s.modelFromLegacy(sp, tenant, doc))
 	return http.StatusOK, s.renderTenantVariables(sp, tenant), nil
+}
+
+// modelFromLegacy turns a legacy internal document into the stored model,
+// keeping the Id of each stored value that the legacy document still has
+// (same project or variable set, template and single environment), and
+// the common values scoped to environments, which the legacy document
+// does not show.
+func (s *Server) modelFromLegacy(sp *space, tenant map[string]any, legacy map[string]any) map[string]any {
+	tid := str(tenant["Id"])
+	model := schema.TenantVariablesFromLegacy(legacy)
+	old := sp.coll(seedTenantVariables).get(tid)
+	ids := map[string]string{}
+	for _, f := range []string{"CommonVariables", "ProjectVariables"} {
+		for _, el := range asSlice(old[f]) {
+			m, _ := el.(map[string]any)
+			ids[tenantValueKey(m)] = str(m["Id"])
+		}
+	}
+	for _, f := range []string{"CommonVariables", "ProjectVariables"} {
+		for _, el := range asSlice(model[f]) {
+			m := el.(map[string]any)
+			if id := ids[tenantValueKey(m)]; id != "" {
+				m["Id"] = id
+			} else {
+				m["Id"] = newGUID()
+			}
+		}
+	}
+	for _, el := range asSlice(old["CommonVariables"]) {
+		if m, _ := el.(map[string]any); len(scopeEnvs(m)) > 0 {
+			model["CommonVariables"] = append(asSlice(model["CommonVariables"]), m)
+		}
+	}
+	model["Id"], model["TenantId"] = tid, tid
+	return model
+}
+
+// tenantValueKey identifies a stored value by owner, template and scope.
+func tenantValueKey(m map[string]any) string {
+	envs := append([]string(nil), scopeEnvs(m)...)
+	sort.Strings(envs)
+	return str(m["ProjectId"]) + "\x00" + str(m["LibraryVariableSetId"]) + "\x00" + str(m["TemplateId"]) + "\x00" + strings.Join(envs, ",")
 }
 
 // mergeTenantVariables checks an incoming tenant variables document against
@@ -156,13 +256,13 @@ func (s *Server) putTenantVariables(r *request, sp *space, tenant map[string]any
 // they must still exist.
 func (s *Server) mergeTenantVariables(sp *space, tenant map[string]any, body map[string]any, strict bool) (map[string]any, []string) {
 	tid := str(tenant["Id"])
-	stored := sp.coll(seedTenantVariables).get(tid)
+	stored := legacyValues(sp.coll(seedTenantVariables).get(tid))
 	out := map[string]any{"Id": tid, "TenantId": tid, "ProjectVariables": map[string]any{}, "LibraryVariables": map[string]any{}}
 	var errs []string
 	pe, _ := tenant["ProjectEnvironments"].(map[string]any)
 
 	inPV, hasPV := body["ProjectVariables"].(map[string]any)
-	if !hasPV && stored != nil {
+	if !hasPV {
 		out["ProjectVariables"] = schema.DeepCopy(stored["ProjectVariables"])
 	}
 	for _, pid := range slices.Sorted(maps.Keys(inPV)) {
@@ -203,7 +303,7 @@ func (s *Server) mergeTenantVariables(sp *space, tenant map[string]any, body map
 	}
 
 	inLV, hasLV := body["LibraryVariables"].(map[string]any)
-	if !hasLV && stored != nil {
+	if !hasLV {
 		out["LibraryVariables"] = schema.DeepCopy(stored["LibraryVariables"])
 	}
 	allowed := map[string]map[string]any{}

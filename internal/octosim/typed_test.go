@@ -476,8 +476,8 @@ func TestActionTemplatesTyped(t *testing.T) {
 	if created.Parameters[0].ID == "" {
 		t.Error("parameter Id not generated")
 	}
-	if created.Version != 1 {
-		t.Errorf("a new step template has Version %d, want 1", created.Version)
+	if created.Version != 0 {
+		t.Errorf("a new step template has Version %d, want 0", created.Version)
 	}
 	created.Description = "greets"
 	created.Version = 42 // the server owns the version and ignores this
@@ -488,8 +488,8 @@ func TestActionTemplatesTyped(t *testing.T) {
 	if err != nil || got.Description != "greets" {
 		t.Fatalf("GetByID: %v %+v", err, got)
 	}
-	if got.Version != 2 {
-		t.Errorf("after one save the step template has Version %d, want 2", got.Version)
+	if got.Version != 1 {
+		t.Errorf("after one save the step template has Version %d, want 1", got.Version)
 	}
 	if err := actiontemplates.DeleteByID(f.c, "Spaces-1", created.ID); err != nil {
 		t.Fatal(err)

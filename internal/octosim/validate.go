@@ -43,6 +43,7 @@ func (s *Server) validate(sp *space, spec *collSpec, doc, stored map[string]any)
 		}
 	}
 	errs = append(errs, s.checkRefs(sp, spec, doc)...)
+	errs = append(errs, s.extraErrors(sp, spec.Name, doc)...)
 	if spec.Name == "deploymentprocesses" || spec.Name == "runbookProcesses" {
 		errs = append(errs, processNameErrors(doc)...)
 	}

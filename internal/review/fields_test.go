@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/schema"
 )
 
 func decode(t *testing.T, s string) any {
@@ -98,5 +99,42 @@ func TestMarkdownEscapes(t *testing.T) {
 	}
 	if got := cell("a|b <c>"); got != `a\|b &lt;c&gt;` {
 		t.Errorf("cell: %q", got)
+	}
+}
+
+// TestBinaryChange: a changed binary file (a project logo) is one change
+// naming both sizes and hashes, never a dump of its bytes.
+func TestBinaryChange(t *testing.T) {
+	var k *schema.Kind
+	for _, x := range schema.Kinds() {
+		if x.Binary {
+			k = x
+			break
+		}
+	}
+	if k == nil {
+		t.Skip("the registry has no binary kind")
+	}
+	names := make([]string, strings.Count(k.File, "{}"))
+	for i := range names {
+		names[i] = "P"
+	}
+	mk := func(data []byte) *bundles.Bundle {
+		b := bundles.New(bundles.Manifest{})
+		if _, err := b.PutEntity(k, names, data); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Seal(); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	r := Compare("a", mk([]byte("\x89PNG\r\n\x1a\nold")), "b", mk([]byte("\x89PNG\r\n\x1a\nnewer")))
+	if len(r.Changes) != 1 || len(r.Changes[0].Fields) != 1 {
+		t.Fatalf("changes: %+v", r.Changes)
+	}
+	f := r.Changes[0].Fields[0]
+	if f.Label != "(file content)" || !strings.HasPrefix(f.Before.(string), "11 bytes, sha256:") || !strings.HasPrefix(f.After.(string), "13 bytes, sha256:") {
+		t.Errorf("binary change: %+v", f)
 	}
 }

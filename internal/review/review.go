@@ -12,6 +12,8 @@
 package review
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -157,6 +159,10 @@ func Compare(pathA string, a *bundles.Bundle, pathB string, b *bundles.Bundle) *
 		switch {
 		case !ok:
 			r.add(entity(Removed, ae, nil))
+		case ae.Kind.Binary:
+			if ab, bb := asBytes(ae.Doc), asBytes(be.Doc); !bytes.Equal(ab, bb) {
+				r.add(entity(Changed, ae, []Field{{Op: Changed, Path: "", Label: "(file content)", Before: describeBytes(ab), After: describeBytes(bb)}}))
+			}
 		case !bundles.Equal(ae.Doc, be.Doc):
 			r.add(entity(Changed, ae, Fields(ae.Kind, ae.Doc, be.Doc)))
 		}
@@ -181,6 +187,18 @@ func Compare(pathA string, a *bundles.Bundle, pathB string, b *bundles.Bundle) *
 	})
 	r.Equal = len(r.Changes) == 0
 	return r
+}
+
+// asBytes returns the bytes of a binary entity's document.
+func asBytes(doc any) []byte {
+	b, _ := doc.([]byte)
+	return b
+}
+
+// describeBytes names binary content by size and sha256.
+func describeBytes(b []byte) string {
+	h := sha256.Sum256(b)
+	return fmt.Sprintf("%d bytes, sha256:%x", len(b), h)
 }
 
 func side(path string, b *bundles.Bundle) Side {

@@ -31,7 +31,8 @@ type Entity struct {
 	Name string
 	// Owner is the owning entity (a channel's project), nil at top level.
 	Owner *Entity
-	// Doc is the server's JSON: an object, or an array for Many kinds.
+	// Doc is the server's JSON: an object, or an array for Many kinds; the
+	// bytes ([]byte) for Binary kinds.
 	Doc any
 }
 
@@ -80,6 +81,9 @@ type Snapshot struct {
 	SpaceID, SpaceName string
 	// Index maps IDs and names both ways.
 	Index *Index
+	// Parts records, per kind with schema.Parts, whether the server reads
+	// and writes it as its parts (true) or as the legacy document.
+	Parts map[string]bool
 
 	mu     sync.Mutex
 	byKind map[string][]*Entity
@@ -223,6 +227,11 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 		byKind: map[string][]*Entity{},
 	}
 	r := &reader{c: c, s: s, sem: make(chan struct{}, o.Concurrency), log: log, progress: o.Progress}
+	parts, err := DetectParts(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	s.Parts = parts
 
 	// Pass 1: every collection kind, in parallel.
 	lists := map[string][]map[string]any{}
@@ -319,8 +328,39 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 		}
 		for _, owner := range s.Entities(k.Parent) {
 			owner := owner
+			if k.Binary {
+				tasks = append(tasks, func(ctx context.Context) error {
+					path, err := expand(k.Read, owner.Object())
+					if err != nil {
+						return fmt.Errorf("%s: %w", owner.Label(), err)
+					}
+					bin, err := c.GetBinary(ctx, c.SpacePath(path, false))
+					if octopus.IsStatus(err, 404) {
+						return nil // none: no entity, no file
+					}
+					if err != nil {
+						return fmt.Errorf("reading %s of %s: %w", k.Name, owner.Label(), err)
+					}
+					if len(bin.Data) > 0 {
+						s.Add(&Entity{Kind: k, Name: owner.Name, Owner: owner, Doc: bin.Data})
+					}
+					return nil
+				})
+				continue
+			}
+			if s.Parts[k.Name] {
+				tasks = append(tasks, func(ctx context.Context) error {
+					doc, err := ReadParts(ctx, c, k, owner.Object())
+					if err != nil {
+						return fmt.Errorf("reading %s of %s: %w", k.Name, owner.Label(), err)
+					}
+					s.Add(&Entity{Kind: k, Name: owner.Name, Owner: owner, Doc: doc})
+					return nil
+				})
+				continue
+			}
 			if doc, ok := all[k.Name][owner.ID]; ok {
-				s.Add(&Entity{Kind: k, ID: str(doc["Id"]), Name: owner.Name, Owner: owner, Doc: doc})
+				s.Add(&Entity{Kind: k, ID: str(doc["Id"]), Name: owner.Name, Owner: owner, Doc: fromLegacy(k, doc)})
 				continue
 			}
 			path, err := expand(k.Read, owner.Object())
@@ -332,7 +372,7 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 				if err != nil {
 					return fmt.Errorf("reading %s of %s: %w", k.Name, owner.Label(), err)
 				}
-				s.Add(&Entity{Kind: k, ID: str(doc["Id"]), Name: owner.Name, Owner: owner, Doc: doc})
+				s.Add(&Entity{Kind: k, ID: str(doc["Id"]), Name: owner.Name, Owner: owner, Doc: fromLegacy(k, doc)})
 				return nil
 			})
 		}
@@ -353,7 +393,7 @@ func (r *reader) readAll(ctx context.Context) (map[string]map[string]map[string]
 	var tasks []func(context.Context) error
 	for _, k := range schema.Kinds() {
 		k := k
-		if k.ReadAll == "" || len(r.s.Entities(k.Parent)) == 0 {
+		if k.ReadAll == "" || r.s.Parts[k.Name] || len(r.s.Entities(k.Parent)) == 0 {
 			continue
 		}
 		tasks = append(tasks, func(ctx context.Context) error {
@@ -380,9 +420,95 @@ func (r *reader) readAll(ctx context.Context) (map[string]map[string]map[string]
 	return out, r.run(ctx, tasks)
 }
 
+// FeatureTogglesPath is where a server lists its feature toggles.
+const FeatureTogglesPath = "configuration/feature-toggles"
+
+// DetectParts tells, for every kind with schema.Parts, whether the server
+// serves the parts: the feature toggle's state where the server lists it
+// (GET /api/configuration/feature-toggles), else whether its version is at
+// least Parts.Since.
+func DetectParts(ctx context.Context, c *octopus.Client) (map[string]bool, error) {
+	out := map[string]bool{}
+	var toggles map[string]bool
+	for _, k := range schema.Kinds() {
+		if k.Parts == nil {
+			continue
+		}
+		if toggles == nil {
+			toggles = map[string]bool{}
+			doc, err := c.Get(ctx, c.SpacePath(FeatureTogglesPath, true))
+			switch {
+			case err == nil:
+				for _, t := range asList(doc["FeatureToggles"]) {
+					if m, ok := t.(map[string]any); ok {
+						on, _ := m["IsEnabled"].(bool)
+						toggles[strings.ToLower(str(m["Name"]))] = on
+					}
+				}
+			case octopus.IsStatus(err, 404):
+				// An older server without the endpoint.
+			default:
+				return nil, fmt.Errorf("reading the feature toggles: %w", err)
+			}
+		}
+		on, listed := toggles[strings.ToLower(k.Parts.Toggle)]
+		if !listed {
+			on = schema.VersionAtLeast(c.ServerVersion, k.Parts.Since)
+		}
+		out[k.Name] = on
+	}
+	return out, nil
+}
+
+// ReadParts reads the parts of a Parts kind's entity owned by owner (a
+// server document) and assembles the entity: one field per part holding the
+// part's items, and the owner's ID in ParentField.
+func ReadParts(ctx context.Context, c *octopus.Client, k *schema.Kind, owner map[string]any) (map[string]any, error) {
+	doc := map[string]any{}
+	if k.ParentField != "" {
+		doc[k.ParentField] = owner["Id"]
+	}
+	for _, p := range k.Parts.Parts {
+		path, err := expand(p.Path, owner)
+		if err != nil {
+			return nil, err
+		}
+		got, err := c.Get(ctx, c.SpacePath(path, false))
+		if err != nil {
+			return nil, err
+		}
+		items := asList(got[p.Items])
+		if items == nil {
+			items = []any{}
+		}
+		doc[p.Field] = items
+	}
+	return doc, nil
+}
+
+// fromLegacy converts a legacy document of a Parts kind to the parts' shape.
+func fromLegacy(k *schema.Kind, doc map[string]any) map[string]any {
+	if k.Parts == nil || k.Parts.FromLegacy == nil {
+		return doc
+	}
+	out := k.Parts.FromLegacy(doc)
+	if k.ParentField != "" {
+		out[k.ParentField] = doc[k.ParentField]
+	}
+	return out
+}
+
+// FromLegacy is fromLegacy for apply, which reads back what it wrote.
+func FromLegacy(k *schema.Kind, doc map[string]any) map[string]any { return fromLegacy(k, doc) }
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
 // New returns an empty snapshot (for tests and for apply to an empty space).
 func New(server, version, spaceID, spaceName string) *Snapshot {
-	return &Snapshot{Server: server, ServerVersion: version, SpaceID: spaceID, SpaceName: spaceName, Index: NewIndex(), byKind: map[string][]*Entity{}}
+	return &Snapshot{Server: server, ServerVersion: version, SpaceID: spaceID, SpaceName: spaceName, Index: NewIndex(), Parts: map[string]bool{}, byKind: map[string][]*Entity{}}
 }
 
 func (s *Snapshot) sort() {

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/snapshot"
@@ -13,11 +15,18 @@ import (
 
 func readSource(t *testing.T, faults octosim.Faults) (*snapshot.Snapshot, *octosim.Server) {
 	t.Helper()
+	return readSourceAt(t, faults, "")
+}
+
+// readSourceAt reads the source sample instance served as Octopus version
+// (the seed's when empty).
+func readSourceAt(t *testing.T, faults octosim.Faults, version string) (*snapshot.Snapshot, *octosim.Server) {
+	t.Helper()
 	seed, err := octosim.LoadSeed("../../testdata/instances/source.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim, base := octosim.Start(t, octosim.Options{Seed: seed, Faults: faults})
+	sim, base := octosim.Start(t, octosim.Options{Seed: seed, Faults: faults, ServerVersion: version})
 	c, err := octopus.Connect(context.Background(), octopus.Config{URL: base, APIKey: sim.APIKey(),
 		Retry: octopus.Retry{Attempts: 12, Base: time.Millisecond, Max: 10 * time.Millisecond}})
 	if err != nil {
@@ -116,14 +125,49 @@ func TestReadUnderFaults(t *testing.T) {
 	}
 }
 
-// TestReadAllTenantVariables checks the registry's ReadAll path is used:
-// every tenant's variables arrive in one request, none per tenant.
-func TestReadAllTenantVariables(t *testing.T) {
-	_, sim := readSource(t, octosim.Faults{})
-	counts := sim.Counters()
-	all := counts["GET "+octosim.NormalizePath("/api/Spaces-1/tenantvariables/all")]
-	each := counts["GET "+octosim.NormalizePath("/api/Spaces-1/tenants/Tenants-1/variables")]
-	if all != 1 || each != 0 {
-		t.Fatalf("tenant variables read with %d bulk and %d per-tenant requests, want 1 and 0 (counters: %v)", all, each, counts)
+// TestReadTenantVariables checks how tenant variables are read on each
+// server version: before 2025.2 with the registry's ReadAll path (every
+// tenant's legacy document in one request, none per tenant), from 2025.2
+// through the scoped common and project variables resources (the feature
+// toggle is on), one request each per tenant; both give the same entities.
+func TestReadTenantVariables(t *testing.T) {
+	var docs []map[string]any
+	for _, tc := range []struct {
+		version            string
+		parts              bool
+		bulk, each, scoped int
+	}{
+		{"2024.4.6000", false, 1, 0, 0},
+		{"2025.4.1200", true, 0, 0, 4},
+	} {
+		t.Run(tc.version, func(t *testing.T) {
+			s, sim := readSourceAt(t, octosim.Faults{}, tc.version)
+			if s.Parts[schema.TenantVariables] != tc.parts {
+				t.Errorf("reads parts: %v, want %v", s.Parts[schema.TenantVariables], tc.parts)
+			}
+			counts := sim.Counters()
+			all := counts["GET "+octosim.NormalizePath("/api/Spaces-1/tenantvariables/all")]
+			each := counts["GET "+octosim.NormalizePath("/api/Spaces-1/tenants/Tenants-1/variables")]
+			common := counts["GET "+octosim.NormalizePath("/api/Spaces-1/tenants/Tenants-1/commonvariables")]
+			project := counts["GET "+octosim.NormalizePath("/api/Spaces-1/tenants/Tenants-1/projectvariables")]
+			if all != tc.bulk || each != tc.each || common != tc.scoped || project != tc.scoped {
+				t.Fatalf("tenant variables read with %d bulk, %d per-tenant, %d common and %d project requests, want %d, %d, %d, %d",
+					all, each, common, project, tc.bulk, tc.each, tc.scoped, tc.scoped)
+			}
+			e := s.Find(schema.TenantVariables, "Internal")
+			if e == nil {
+				t.Fatal("no tenant variables for Internal")
+			}
+			doc, err := export.Entity(s, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			docs = append(docs, doc.(map[string]any))
+		})
+	}
+	if len(docs) == 2 && !bundles.Equal(docs[0], docs[1]) {
+		a, _ := bundles.Canonical(docs[0])
+		b, _ := bundles.Canonical(docs[1])
+		t.Errorf("the legacy and the scoped reads differ:\n%s\n%s", a, b)
 	}
 }

@@ -1,0 +1,169 @@
+package bundles
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/octobundle/octobundle/schema"
+)
+
+// RefProblem is a reference that resolves to nothing: the bundle does not
+// hold the entity it names and the destination is not said to provide it.
+type RefProblem struct {
+	// Path is the bundle path of the entity holding the reference.
+	Path string
+	// Field is the JSON pointer of the reference in the entity.
+	Field string
+	// To is the referred-to kind (or virtual kind such as Action).
+	To string
+	// Name is the name the reference holds.
+	Name string
+}
+
+// String renders the problem as "PATH: FIELD: KIND NAME does not exist".
+func (p RefProblem) String() string {
+	return fmt.Sprintf("%s: %s: %s %q is not in the bundle and not left to the destination", p.Path, p.Field, p.To, p.Name)
+}
+
+// refIndex holds what a bundle's references may resolve to.
+type refIndex struct {
+	names    map[schema.ScopedName]bool
+	carried  map[string]bool // kinds with at least one entity in the bundle
+	tags     map[string]map[string]bool
+	tagKinds map[string]bool // kinds holding tags (tag sets)
+	policy   *ApplyPolicy
+}
+
+func indexBundle(entries []Entry, policy *ApplyPolicy) *refIndex {
+	ix := &refIndex{names: map[schema.ScopedName]bool{}, carried: map[string]bool{}, tags: map[string]map[string]bool{}, tagKinds: map[string]bool{}, policy: policy}
+	for _, e := range entries {
+		k := e.Kind
+		ix.carried[k.Name] = true
+		if !k.IsSingleton() && !k.Many && len(e.Names) > 0 {
+			name := e.Names[len(e.Names)-1]
+			ix.names[schema.ScopedName{Kind: k.Name, Scope: k.EntityScope(e.Names), Name: name}] = true
+			if k.IndexAs != "" {
+				ix.carried[k.IndexAs] = true
+				ix.names[schema.ScopedName{Kind: k.IndexAs, Scope: k.EntityScope(e.Names), Name: name}] = true
+			}
+		}
+		if doc, ok := e.Doc.(map[string]any); ok {
+			for _, p := range k.ProvidedNames(doc, e.Names) {
+				ix.names[p] = true
+			}
+			if k.TagNames != "" {
+				ix.addTags(k.Name, e.Names[len(e.Names)-1], k.TagNames, doc)
+			}
+		}
+	}
+	return ix
+}
+
+// addTags records the tags of a tag set ("Set/Tag" canonical names).
+func (ix *refIndex) addTags(kind, set, namesPath string, doc map[string]any) {
+	m := map[string]bool{}
+	k := &schema.Kind{Name: kind, Refs: []schema.Ref{{Path: namesPath}}}
+	_ = k.Visit(doc, func(_ schema.Ref, _ []string, v string) { m[strings.ToLower(v)] = true })
+	ix.tags[strings.ToLower(set)] = m
+	ix.tagKinds[kind] = true
+}
+
+// resolves reports whether a reference to (to, scope, name) resolves in the
+// bundle or is left to the destination.
+func (ix *refIndex) resolves(to, scope, name string) bool {
+	for _, k := range schema.TargetKinds(to) {
+		if ix.names[schema.ScopedName{Kind: k, Scope: scope, Name: name}] || ix.policy.ProvidedBy(k, name) {
+			return true
+		}
+	}
+	if kind := schema.Lookup(to); kind != nil && !kind.IsVirtual() {
+		// A kind the bundle does not carry at all (deployment targets when
+		// not exported) is the destination's.
+		for _, k := range schema.TargetKinds(to) {
+			if ix.carried[k] {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// resolvesTag reports whether a canonical tag name resolves.
+func (ix *refIndex) resolvesTag(tag string) bool {
+	set, name, ok := strings.Cut(tag, "/")
+	if !ok {
+		return false
+	}
+	if len(ix.tagKinds) == 0 {
+		return true // the bundle carries no tag sets: the destination's
+	}
+	for k := range ix.tagKinds {
+		if ix.policy.ProvidedBy(k, set) {
+			return true
+		}
+	}
+	tags, ok := ix.tags[strings.ToLower(set)]
+	return ok && tags[strings.ToLower(name)]
+}
+
+// CheckReferences reports every reference in the bundle that resolves to
+// nothing: each must name an entity the bundle holds (or a step, template,
+// channel or process owner inside one), or an entity its apply policy
+// leaves to the destination (ApplyPolicy.Provided, kinds with policy
+// skip), or an entity of a kind the bundle does not carry at all
+// (deployment targets when not exported). Tenant tag references
+// ("Set/Tag") must name a tag of a tag set the bundle holds. Problems are
+// sorted by path and field.
+func (b *Bundle) CheckReferences() ([]RefProblem, error) {
+	policy, err := b.ApplyPolicy()
+	if err != nil {
+		return nil, err
+	}
+	entries := b.Entries()
+	ix := indexBundle(entries, policy)
+	var out []RefProblem
+	for _, e := range entries {
+		k := e.Kind
+		err := k.Rewrite(schema.DeepCopy(e.Doc), func(ref schema.Ref, at []string, v any) (any, error) {
+			to, name := ref.To, ""
+			switch t := v.(type) {
+			case string:
+				if ref.To == schema.AnyKind {
+					return v, nil // a plain property value
+				}
+				name = t
+			default:
+				kind, n, ok := schema.ParseRefValue(v)
+				if !ok {
+					return v, nil
+				}
+				to, name = kind, n
+			}
+			if !ix.resolves(to, schema.RefScope(ref, e.Names, at, e.Doc), name) {
+				out = append(out, RefProblem{Path: e.Path, Field: schema.Pointer(at), To: to, Name: name})
+			}
+			return v, nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.Path, err)
+		}
+		tk := k.TagKind()
+		err = tk.Visit(e.Doc, func(ref schema.Ref, at []string, v string) {
+			if !ix.resolvesTag(v) {
+				out = append(out, RefProblem{Path: e.Path, Field: schema.Pointer(at), To: "tenant tag", Name: v})
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.Path, err)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Field < out[j].Field
+	})
+	return out, nil
+}

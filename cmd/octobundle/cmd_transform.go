@@ -1,0 +1,55 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+
+	"github.com/octobundle/octobundle/transform"
+	"github.com/urfave/cli/v2"
+)
+
+func transformCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "transform",
+		Usage:     "make a bundle fit its destination with rule files (drop, rename, merge, rescope, values, apply policy)",
+		ArgsUsage: "IN",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "rules", Usage: "apply rule file `FILE` (YAML or JSON; repeatable, applied in order)", Required: true},
+			&cli.StringFlag{Name: "out", Usage: "write the new bundle to `PATH` (ending in .tar.zst: an archive; otherwise a directory)", Required: true},
+			&cli.StringFlag{Name: "output", Value: "text", Usage: "report format: text or json"},
+			&cli.BoolFlag{Name: "strict", Usage: "treat warnings (a rule that matches nothing) as errors"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageError("transform takes one input bundle IN (a directory or .tar.zst)")
+			}
+			format := c.String("output")
+			if format != "text" && format != "json" {
+				return usageError("--output must be text or json, not %q", format)
+			}
+			rep, err := transform.Run(c.Args().First(), c.String("out"), c.StringSlice("rules"), transform.Options{Strict: c.Bool("strict")})
+			if rep != nil {
+				if perr := printReport(c, rep, format); perr != nil {
+					return perr
+				}
+			}
+			if err != nil {
+				if errors.Is(err, transform.ErrFailed) {
+					return cli.Exit(err.Error()+"; nothing written", exitFailed)
+				}
+				return err
+			}
+			logger().Info("transformed", "out", c.String("out"), "digest", rep.Digest)
+			return nil
+		},
+	}
+}
+
+func printReport(c *cli.Context, rep *transform.Report, format string) error {
+	if format == "json" {
+		enc := json.NewEncoder(c.App.Writer)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return rep.WriteText(c.App.Writer)
+}

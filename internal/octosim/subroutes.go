@@ -1,0 +1,99 @@
+package octosim
+
+import "strings"
+
+// Routes that are not collections of the kind registry register here (in
+// init), so the router in routes.go stays generic:
+//
+//   - sub-resources of an entity: tenants/{id}/commonvariables,
+//     projects/{id}/logo …;
+//   - actions on a collection: tenants/variables-missing;
+//   - server-level resources: configuration/feature-toggles.
+//
+// Names match case-insensitively, as on a real server.
+
+// subHandler answers /{coll}/{id}/{sub}…; segs starts with sub.
+type subHandler func(s *Server, r *request, sp *space, owner map[string]any, segs []string) (int, any, error)
+
+// collHandler answers /{coll}/{action}.
+type collHandler func(s *Server, r *request, sp *space) (int, any, error)
+
+// serverHandler answers /api/{name}/…; segs are the segments after name.
+type serverHandler func(s *Server, r *request, segs []string) (int, any, error)
+
+// validator returns extra validation errors for a document of a collection.
+type validator func(s *Server, sp *space, doc map[string]any) []string
+
+var (
+	validators    = map[string]validator{}
+	subHandlers   = map[string]map[string]subHandler{}
+	collActions   = map[string]map[string]collHandler{}
+	serverRoutes  = map[string]serverHandler{}
+	binaryUploads = map[string]map[string]bool{}
+)
+
+// registerValidator adds checks a real server makes on documents of coll.
+func registerValidator(coll string, v validator) { validators[coll] = v }
+
+// extraErrors runs the registered checks for a document of coll.
+func (s *Server) extraErrors(sp *space, coll string, doc map[string]any) []string {
+	if v := validators[coll]; v != nil {
+		return v(s, sp, doc)
+	}
+	return nil
+}
+
+// registerSubResource serves /{coll}/{id}/{sub}. The entity's Links entry
+// for it, if a real server has one, is in the subResources table
+// (subresources.go) as an External entry.
+func registerSubResource(coll, sub string, h subHandler) {
+	if subHandlers[coll] == nil {
+		subHandlers[coll] = map[string]subHandler{}
+	}
+	subHandlers[coll][strings.ToLower(sub)] = h
+}
+
+// registerBinary marks PUT/POST of coll/{id}/sub as taking a non-JSON body.
+func registerBinary(coll, sub string) {
+	if binaryUploads[coll] == nil {
+		binaryUploads[coll] = map[string]bool{}
+	}
+	binaryUploads[coll][strings.ToLower(sub)] = true
+}
+
+func registerCollAction(coll, action string, h collHandler) {
+	if collActions[coll] == nil {
+		collActions[coll] = map[string]collHandler{}
+	}
+	collActions[coll][strings.ToLower(action)] = h
+}
+
+// seedCollections are seed collections that are not API collections
+// (tenant variables keyed by tenant, project logos keyed by project).
+var seedOnlyCollections = map[string]bool{seedTenantVariables: true}
+
+func registerSeedCollection(name string) { seedOnlyCollections[name] = true }
+
+func registerServerRoute(name string, h serverHandler) { serverRoutes[strings.ToLower(name)] = h }
+
+func subHandlerFor(coll, sub string) subHandler { return subHandlers[coll][strings.ToLower(sub)] }
+
+func collAction(coll, action string) collHandler { return collActions[coll][strings.ToLower(action)] }
+
+func serverRoute(name string) serverHandler { return serverRoutes[strings.ToLower(name)] }
+
+// isBinaryUpload reports whether a request path (segments below /api/)
+// names a sub-resource that takes a non-JSON body.
+func isBinaryUpload(segs []string) bool {
+	n := len(segs)
+	if n < 3 {
+		return false
+	}
+	coll := strings.ToLower(segs[n-3])
+	for c, subs := range binaryUploads {
+		if strings.EqualFold(c, coll) && subs[strings.ToLower(segs[n-1])] {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,536 @@
+package transform
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// Options tune a transform.
+type Options struct {
+	// Strict turns warnings (a rule that matches nothing) into errors.
+	Strict bool
+}
+
+// ErrFailed is returned (wrapped) when the report has errors.
+var ErrFailed = errors.New("transform failed")
+
+// globMatch matches name against a literal or path.Match pattern,
+// case-insensitively.
+func globMatch(pattern, name string) bool {
+	p, n := strings.ToLower(pattern), strings.ToLower(name)
+	if p == n {
+		return true
+	}
+	ok, err := path.Match(p, n)
+	return err == nil && ok
+}
+
+// fate is what the rules decided for one entity.
+type fate struct {
+	drop     bool   // dropped (with provided: left to the destination)
+	provided bool   // references stay; the destination provides it
+	to       string // renamed or merged into
+	merge    bool
+	rule     string // rule position ("default" for the built-in policy)
+	why      string // for cascaded drops: what caused it
+	origin   string // for cascaded drops: the user rule that started it
+}
+
+// source returns the user rule behind a fate: its own, or the one that
+// started the cascade that led to it.
+func (f *fate) source() string {
+	if f.origin != "" {
+		return f.origin
+	}
+	return f.rule
+}
+
+// ent is one input entity.
+type ent struct {
+	kind  *schema.Kind
+	names []string // unescaped, owners first
+	path  string
+	doc   any
+	chain []*schema.Kind // the kind of each name
+}
+
+func (e *ent) key() schema.ScopedName {
+	return schema.ScopedName{Kind: e.kind.Name, Scope: e.kind.EntityScope(e.names), Name: e.names[len(e.names)-1]}
+}
+
+func (e *ent) named() bool { return !e.kind.IsSingleton() && !e.kind.Many }
+
+// engine holds one transform run.
+type engine struct {
+	files   []*RuleFile
+	rules   []*Rule
+	ents    []*ent
+	byKey   map[schema.ScopedName]*ent
+	fates   map[schema.ScopedName]*fate
+	vdrops  map[schema.ScopedName]*fate // virtual names (actions, process owners) removed
+	used    map[*Rule]int
+	report  *Report
+	errs    []Message
+	changes []Change
+}
+
+// Transform applies the rule files, in order, to in and returns the new
+// bundle (sealed) and the report. in is not changed. When the report has
+// errors (or, with Strict, warnings) the bundle is nil and the error wraps
+// ErrFailed.
+func Transform(in *bundles.Bundle, files []*RuleFile, opt Options) (*bundles.Bundle, *Report, error) {
+	e := &engine{
+		files:  files,
+		byKey:  map[schema.ScopedName]*ent{},
+		fates:  map[schema.ScopedName]*fate{},
+		vdrops: map[schema.ScopedName]*fate{},
+		used:   map[*Rule]int{},
+		report: &Report{},
+	}
+	for _, f := range files {
+		e.report.Rules = append(e.report.Rules, f.Name)
+		for i := range f.Rules {
+			e.rules = append(e.rules, &f.Rules[i])
+		}
+	}
+	for _, en := range in.Entries() {
+		x := &ent{kind: en.Kind, names: en.Names, path: en.Path, doc: en.Doc, chain: kindChain(en.Kind)}
+		e.ents = append(e.ents, x)
+		if x.named() {
+			e.byKey[x.key()] = x
+		}
+	}
+	out, err := e.run(in)
+	rep := e.report
+	if err != nil {
+		rep.Errors = append(rep.Errors, Message{Text: err.Error()})
+	}
+	for _, r := range e.rules {
+		if e.used[r] == 0 {
+			rep.Warnings = append(rep.Warnings, Message{Rule: r.Pos, Text: r.Verb + " matched nothing"})
+		}
+	}
+	rep.count()
+	if len(rep.Errors) > 0 || (opt.Strict && len(rep.Warnings) > 0) {
+		what := fmt.Sprintf("%d error(s)", len(rep.Errors))
+		if len(rep.Errors) == 0 {
+			what = fmt.Sprintf("%d warning(s) with --strict", len(rep.Warnings))
+		}
+		return nil, rep, fmt.Errorf("%w: %s", ErrFailed, what)
+	}
+	rep.Digest = out.Manifest.Digest
+	return out, rep, nil
+}
+
+// kindChain returns the kinds of an entity's names, owners first.
+func kindChain(k *schema.Kind) []*schema.Kind {
+	var chain []*schema.Kind
+	for c := k; c != nil; {
+		chain = append([]*schema.Kind{c}, chain...)
+		if c.Parent == "" {
+			break
+		}
+		c = schema.MustLookup(c.Parent)
+	}
+	if k.IsSingleton() || k.Many {
+		chain = chain[:len(chain)-1]
+	}
+	return chain
+}
+
+func (e *engine) run(in *bundles.Bundle) (*bundles.Bundle, error) {
+	if err := e.selectEntities(); err != nil {
+		return nil, err
+	}
+	// The cascade: rewrite every entity from its input form with the fates
+	// known so far; new entity drops (a channel whose lifecycle went, an
+	// account whose every environment went) and removed actions feed the
+	// next round, until nothing new is dropped.
+	var docs map[*ent]any
+	for round := 0; ; round++ {
+		if round > 50 {
+			return nil, errors.New("the cascade did not settle after 50 rounds")
+		}
+		e.changes, e.errs = nil, nil
+		var grew bool
+		docs, grew = e.pass()
+		if !grew {
+			break
+		}
+	}
+	e.report.Changes = append(e.report.Changes, e.changes...)
+	e.report.Errors = append(e.report.Errors, e.errs...)
+	policy, err := in.ApplyPolicy()
+	if err != nil {
+		return nil, err
+	}
+	if policy == nil {
+		policy = &bundles.ApplyPolicy{}
+	}
+	if err := e.values(docs); err != nil {
+		return nil, err
+	}
+	e.compilePolicy(policy, docs)
+	if len(e.report.Errors) > 0 {
+		return nil, nil
+	}
+	m := in.Manifest
+	m.Counts, m.Digest = nil, ""
+	m.Rules = append([]bundles.RuleRef(nil), m.Rules...)
+	for _, f := range e.files {
+		m.Rules = append(m.Rules, f.Ref())
+	}
+	out := bundles.New(m)
+	for _, x := range e.ents {
+		doc, ok := docs[x]
+		if !ok {
+			continue
+		}
+		names := e.newNames(x)
+		if x.named() {
+			if m, ok := doc.(map[string]any); ok && x.kind.NameField != "" {
+				m[x.kind.NameField] = names[len(names)-1]
+			}
+		}
+		if _, err := out.PutEntity(x.kind, names, doc); err != nil {
+			e.report.Errors = append(e.report.Errors, Message{Path: x.path, Text: err.Error()})
+		}
+	}
+	if err := out.SetApplyPolicy(policy); err != nil {
+		return nil, err
+	}
+	if len(e.report.Errors) > 0 {
+		return nil, nil
+	}
+	problems, err := out.CheckReferences()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range problems {
+		e.report.Errors = append(e.report.Errors, Message{Path: p.Path, Field: p.Field,
+			Text: fmt.Sprintf("refers to %s %q, which is not in the output bundle and not left to the destination", p.To, p.Name)})
+	}
+	if len(e.report.Errors) > 0 {
+		return nil, nil
+	}
+	if err := out.Seal(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// matchSelector reports whether entity x matches s.
+func matchSelector(s *Selector, x *ent) bool {
+	if x.kind.Name != s.Kind || !x.named() {
+		return false
+	}
+	if !s.Name.Match(x.names[len(x.names)-1]) {
+		return false
+	}
+	if len(s.Owner) > 0 && (len(x.names) < 2 || !s.Owner.Match(strings.Join(x.names[:len(x.names)-1], "/"))) {
+		return false
+	}
+	for _, kind := range sortedKeys(s.RefersTo) {
+		pats := s.RefersTo[kind]
+		found := false
+		_ = x.kind.Visit(x.doc, func(ref schema.Ref, _ []string, v string) {
+			for _, t := range schema.TargetKinds(ref.To) {
+				if t == kind && pats.Match(v) {
+					found = true
+				}
+			}
+		})
+		if !found {
+			return false
+		}
+	}
+	if len(s.Tag) > 0 {
+		found := false
+		tk := x.kind.TagKind()
+		_ = tk.Visit(x.doc, func(_ schema.Ref, _ []string, v string) {
+			if s.Tag.Match(v) {
+				found = true
+			}
+		})
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// selectEntities applies drop, keep, destination, rename and merge rules,
+// in order, to the input entities.
+func (e *engine) selectEntities() error {
+	var errs []error
+	for _, r := range e.rules {
+		switch {
+		case r.Drop != nil, r.Destination != nil:
+			s := r.Drop
+			if s == nil {
+				s = r.Destination
+			}
+			for _, x := range e.ents {
+				if matchSelector(s, x) {
+					e.fates[x.key()] = &fate{drop: true, provided: r.Destination != nil, rule: r.Pos}
+					e.used[r]++
+				}
+			}
+		case r.Keep != nil:
+			for _, x := range e.ents {
+				if x.kind.Name != r.Keep.Kind || !x.named() {
+					continue
+				}
+				if len(r.Keep.Owner) > 0 && (len(x.names) < 2 || !r.Keep.Owner.Match(strings.Join(x.names[:len(x.names)-1], "/"))) {
+					continue
+				}
+				if matchSelector(r.Keep, x) {
+					e.used[r]++
+					continue
+				}
+				e.fates[x.key()] = &fate{drop: true, rule: r.Pos, why: "not kept"}
+			}
+		case r.Rename != nil:
+			rn := r.Rename
+			var hits []*ent
+			for _, x := range e.ents {
+				if x.kind.Name == rn.Kind && x.named() && globMatch(rn.Name, x.names[len(x.names)-1]) &&
+					(rn.Owner == "" || (len(x.names) > 1 && globMatch(rn.Owner, x.names[0]))) {
+					hits = append(hits, x)
+				}
+			}
+			if len(hits) > 1 {
+				errs = append(errs, fmt.Errorf("%s: rename matches %d %s; rename one, or merge them", r.Pos, len(hits), schema.MustLookup(rn.Kind).Title))
+				continue
+			}
+			for _, x := range hits {
+				k := x.key()
+				if t, exists := e.byKey[schema.ScopedName{Kind: k.Kind, Scope: k.Scope, Name: rn.To}]; exists && t != x {
+					errs = append(errs, fmt.Errorf("%s: rename %s %q to %q: that name exists; use merge", r.Pos, rn.Kind, k.Name, rn.To))
+					continue
+				}
+				e.fates[k] = &fate{to: rn.To, rule: r.Pos}
+				e.used[r]++
+				// Names the entity provides under its own name (a
+				// project as a process owner) are renamed with it.
+				if m, ok := x.doc.(map[string]any); ok {
+					for _, p := range x.kind.ProvidedNames(m, x.names) {
+						if p.Name == k.Name {
+							e.vdrops[p] = &fate{to: rn.To, rule: r.Pos}
+						}
+					}
+				}
+			}
+		case r.Merge != nil:
+			mg := r.Merge
+			var into *ent
+			for _, x := range e.ents {
+				if x.kind.Name == mg.Kind && x.named() && strings.EqualFold(x.names[len(x.names)-1], mg.Into) &&
+					(mg.Owner == "" || (len(x.names) > 1 && globMatch(mg.Owner, x.names[0]))) {
+					into = x
+				}
+			}
+			if into == nil {
+				errs = append(errs, fmt.Errorf("%s: merge into %s %q: the bundle has no such %s (rename instead)", r.Pos, mg.Kind, mg.Into, schema.MustLookup(mg.Kind).Title))
+				continue
+			}
+			for _, x := range e.ents {
+				if x == into || x.kind.Name != mg.Kind || !x.named() || !mg.Name.Match(x.names[len(x.names)-1]) {
+					continue
+				}
+				if x.kind.EntityScope(x.names) != into.kind.EntityScope(into.names) {
+					continue
+				}
+				e.fates[x.key()] = &fate{to: into.names[len(into.names)-1], merge: true, rule: r.Pos}
+				e.used[r]++
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ownFate returns the fate of x or of the nearest dropped/merged owner.
+func (e *engine) ownFate(x *ent) (f *fate, owner bool) {
+	for i, k := range x.chain {
+		if i >= len(x.names) {
+			break
+		}
+		key := schema.ScopedName{Kind: k.Name, Scope: k.EntityScope(x.names[:i+1]), Name: x.names[i]}
+		if ft := e.fates[key]; ft != nil && (ft.drop || ft.merge) {
+			return ft, !(i == len(x.names)-1 && x.named())
+		}
+	}
+	return nil, false
+}
+
+// newNames returns x's names after renames of it and its owners.
+func (e *engine) newNames(x *ent) []string {
+	out := append([]string(nil), x.names...)
+	for i, k := range x.chain {
+		if i >= len(x.names) {
+			break
+		}
+		key := schema.ScopedName{Kind: k.Name, Scope: k.EntityScope(x.names[:i+1]), Name: x.names[i]}
+		if ft := e.fates[key]; ft != nil && ft.to != "" && !ft.merge {
+			out[i] = ft.to
+		}
+	}
+	return out
+}
+
+// lookup returns the fate of a reference target.
+func (e *engine) lookup(to, scope, name string) (*fate, string) {
+	if k := schema.Lookup(to); k == nil || k.IsVirtual() {
+		if f := e.vdrops[schema.ScopedName{Kind: to, Scope: scope, Name: name}]; f != nil {
+			return f, to
+		}
+	}
+	for _, k := range schema.TargetKinds(to) {
+		if f := e.fates[schema.ScopedName{Kind: k, Scope: scope, Name: name}]; f != nil {
+			return f, k
+		}
+	}
+	return nil, ""
+}
+
+// pass rewrites every surviving entity from its input form. It returns the
+// new documents and whether new entities or names were dropped.
+func (e *engine) pass() (map[*ent]any, bool) {
+	docs := map[*ent]any{}
+	grew := false
+	for _, x := range e.ents {
+		if f, byOwner := e.ownFate(x); f != nil {
+			e.entityChange(x, f, byOwner)
+			if !f.provided && e.dropProvided(x, f) {
+				grew = true
+			}
+			continue
+		}
+		if f := e.fates[e.keyIf(x)]; f != nil && f.to != "" {
+			e.changes = append(e.changes, Change{Action: ActRenamed, Kind: x.kind.Name, Path: x.path, Detail: fmt.Sprintf("to %q", f.to), Rule: f.rule})
+		}
+		res := e.rewrite(x)
+		if res.dropEntity != nil && x.named() {
+			if e.fates[x.key()] == nil {
+				e.fates[x.key()] = res.dropEntity
+				grew = true
+			}
+			continue
+		}
+		if res.doc == nil {
+			continue
+		}
+		docs[x] = res.doc
+		// Names the entity no longer provides (removed actions) are gone.
+		before := map[schema.ScopedName]bool{}
+		if m, ok := x.doc.(map[string]any); ok {
+			for _, p := range x.kind.ProvidedNames(m, x.names) {
+				before[p] = true
+			}
+		}
+		if m, ok := res.doc.(map[string]any); ok {
+			for _, p := range x.kind.ProvidedNames(m, x.names) {
+				delete(before, p)
+			}
+		}
+		for p := range before {
+			if e.vdrops[p] == nil {
+				e.vdrops[p] = &fate{drop: true, rule: res.cause, why: fmt.Sprintf("%s %q removed", p.Kind, p.Name)}
+				grew = true
+			}
+		}
+	}
+	return docs, grew
+}
+
+// dropProvided records the scoped names a dropped entity provided (its
+// actions, its process-owner name) as removed; it reports whether any was new.
+func (e *engine) dropProvided(x *ent, f *fate) bool {
+	m, ok := x.doc.(map[string]any)
+	if !ok {
+		return false
+	}
+	grew := false
+	for _, p := range x.kind.ProvidedNames(m, x.names) {
+		if e.vdrops[p] == nil {
+			e.vdrops[p] = &fate{drop: true, rule: f.source(), why: fmt.Sprintf("%s %q removed", p.Kind, p.Name)}
+			grew = true
+		}
+	}
+	return grew
+}
+
+func (e *engine) keyIf(x *ent) schema.ScopedName {
+	if !x.named() {
+		return schema.ScopedName{}
+	}
+	return x.key()
+}
+
+// entityChange reports an entity dropped, merged or left to the destination.
+func (e *engine) entityChange(x *ent, f *fate, byOwner bool) {
+	c := Change{Kind: x.kind.Name, Path: x.path, Rule: f.rule}
+	switch {
+	case byOwner:
+		c.Action, c.Detail = ActDropped, "its owner is dropped or merged"
+		if f.provided {
+			c.Action = ActDest
+		}
+	case f.merge:
+		c.Action, c.Detail = ActMerged, fmt.Sprintf("into %q", f.to)
+	case f.provided:
+		c.Action, c.Detail = ActDest, "references to it stay"
+	default:
+		c.Action, c.Detail = ActDropped, f.why
+	}
+	e.changes = append(e.changes, c)
+}
+
+// positions returns the rule position list of a lost-scope decision.
+func (e *engine) lostScopeRule(x *ent, holderName string) *Rule {
+	var found *Rule
+	for _, r := range e.rules {
+		ls := r.OnLostScope
+		if ls == nil {
+			continue
+		}
+		if ls.Kind != "" && ls.Kind != x.kind.Name {
+			continue
+		}
+		if len(ls.Owner) > 0 && !ls.Owner.Match(x.names[0]) && !ls.Owner.Match(strings.Join(x.names, "/")) {
+			continue
+		}
+		if len(ls.Name) > 0 && !ls.Name.Match(holderName) {
+			continue
+		}
+		found = r
+	}
+	return found
+}
+
+func (e *engine) onEmptyRule(x *ent) *Rule {
+	var found *Rule
+	for _, r := range e.rules {
+		if r.OnEmpty != nil && r.OnEmpty.Kind == x.kind.Name && (x.IsUnnamed() || r.OnEmpty.Name.Match(x.names[len(x.names)-1])) {
+			found = r
+		}
+	}
+	return found
+}
+
+// IsUnnamed reports whether the entity has no name of its own.
+func (x *ent) IsUnnamed() bool { return !x.named() }
+
+// errorf records an error about an entity field.
+func (e *engine) errorf(x *ent, at []string, format string, a ...any) {
+	field := ""
+	if at != nil {
+		field = schema.Pointer(at)
+	}
+	e.errs = append(e.errs, Message{Path: x.path, Field: field, Text: fmt.Sprintf(format, a...)})
+}
