@@ -15,7 +15,9 @@ import (
 	"github.com/octobundle/octobundle/schema"
 )
 
-// FormatV1 is the format version this package writes and reads.
+// FormatV1 is the first format version: every text inline in the JSON
+// files. It is still read (and a bundle read as FormatV1 is written back as
+// FormatV1); new bundles are FormatV2.
 const FormatV1 = "octobundle/v1"
 
 // Names of the bundle files that are not entities.
@@ -31,7 +33,8 @@ const (
 
 // Manifest is the content of manifest.json.
 type Manifest struct {
-	// Format is the bundle format version, FormatV1.
+	// Format is the bundle format version, FormatV2 (or FormatV1 for a
+	// bundle read in that format).
 	Format string
 	// ToolVersion is the version of octobundle that wrote the bundle.
 	ToolVersion string
@@ -89,6 +92,10 @@ type Bundle struct {
 	signature []byte
 	sealedAs  []byte // Canonical(Manifest) when sealed, to notice later changes
 	policy    []byte // canonical PolicyFile, nil when the bundle has none
+	// disk holds, once sealed (or read) in FormatV2, the bytes of every
+	// entity JSON file as written (text fields replaced by sidecar
+	// references) and of every sidecar file, by path.
+	disk map[string][]byte
 }
 
 type file struct {
@@ -98,10 +105,10 @@ type file struct {
 	doc   any      // decoded data
 }
 
-// New returns an empty bundle with manifest m (Format defaults to FormatV1).
+// New returns an empty bundle with manifest m (Format defaults to FormatV2).
 func New(m Manifest) *Bundle {
 	if m.Format == "" {
-		m.Format = FormatV1
+		m.Format = FormatV2
 	}
 	return &Bundle{Manifest: m, files: map[string]*file{}, folded: map[string]string{}}
 }
@@ -328,6 +335,7 @@ func (b *Bundle) unseal() {
 	b.manifest = nil
 	b.signature = nil
 	b.sealedAs = nil
+	b.disk = nil
 }
 
 // snapshotManifest records the manifest's state at sealing time.
@@ -414,7 +422,8 @@ func (b *Bundle) Entries() []Entry {
 }
 
 // Paths returns the path of every file in the bundle, sorted: entity files,
-// and manifest.json, checksums.txt and signature once sealed or read.
+// and manifest.json, checksums.txt, the signature and (FormatV2) the
+// sidecar files once sealed or read.
 func (b *Bundle) Paths() []string {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -424,6 +433,11 @@ func (b *Bundle) Paths() []string {
 	}
 	if b.policy != nil {
 		out = append(out, PolicyFile)
+	}
+	for p := range b.disk {
+		if _, ok := b.files[p]; !ok {
+			out = append(out, p)
+		}
 	}
 	if b.sealed {
 		out = append(out, ManifestFile, ChecksumsFile)
@@ -435,8 +449,10 @@ func (b *Bundle) Paths() []string {
 	return out
 }
 
-// Raw returns the bytes of the file at bundle path p (manifest.json and
-// checksums.txt only once sealed).
+// Raw returns the bytes of the file at bundle path p as written
+// (manifest.json, checksums.txt and sidecar files only once sealed; an
+// entity file of a FormatV2 bundle in its FormatV2 form once sealed, its
+// Canonical form before).
 func (b *Bundle) Raw(p string) ([]byte, bool) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -449,6 +465,9 @@ func (b *Bundle) Raw(p string) ([]byte, bool) {
 		return b.signature, b.sealed && b.signature != nil
 	case PolicyFile:
 		return b.policy, b.policy != nil
+	}
+	if d, ok := b.disk[p]; ok { // FormatV2: the entity file as written, or a sidecar file
+		return d, true
 	}
 	f, ok := b.files[p]
 	if !ok {
@@ -480,6 +499,7 @@ func (b *Bundle) Clone() *Bundle {
 		c.folded[k] = v
 	}
 	c.policy = b.policy
+	c.disk = b.disk // never modified in place: seal replaces it
 	c.sealed, c.checksums, c.manifest, c.signature, c.sealedAs = b.sealed, b.checksums, b.manifest, b.signature, b.sealedAs
 	return c
 }
@@ -508,10 +528,10 @@ func (b *Bundle) Seal() error {
 func (b *Bundle) seal() error {
 	m := b.Manifest
 	if m.Format == "" {
-		m.Format = FormatV1
+		m.Format = FormatV2
 	}
-	if m.Format != FormatV1 {
-		return fmt.Errorf("bundles: cannot write format %q (this version writes %s)", m.Format, FormatV1)
+	if m.Format != FormatV1 && m.Format != FormatV2 {
+		return fmt.Errorf("bundles: cannot write format %q (this version writes %s and %s)", m.Format, FormatV2, FormatV1)
 	}
 	clean, err := cleanServerURL(m.Source.Server)
 	if err != nil {
@@ -522,10 +542,29 @@ func (b *Bundle) seal() error {
 	paths := make([]string, 0, len(b.files)+1)
 	data := make(map[string][]byte, len(b.files)+1)
 	m.Counts = map[string]int{}
+	var disk map[string][]byte
+	if m.Format == FormatV2 {
+		disk = map[string][]byte{}
+	}
 	for p, f := range b.files {
 		paths = append(paths, p)
 		data[p] = f.data
 		m.Counts[f.kind.Name]++
+		if disk == nil || f.kind.Binary {
+			continue
+		}
+		jd, sidecars, err := splitEntity(p, f.kind, f.doc)
+		if err != nil {
+			return fmt.Errorf("bundles: %s: %w", p, err)
+		}
+		disk[p], data[p] = jd, jd
+		for sp, sd := range sidecars {
+			if _, clash := b.files[sp]; clash {
+				return fmt.Errorf("bundles: %s: its sidecar file %s is also an entity file", p, sp)
+			}
+			disk[sp], data[sp] = sd, sd
+			paths = append(paths, sp)
+		}
 	}
 	if b.policy != nil {
 		paths = append(paths, PolicyFile)
@@ -557,6 +596,7 @@ func (b *Bundle) seal() error {
 		b.signature = nil
 	}
 	b.Manifest = m
+	b.disk = disk
 	b.checksums = sums.Bytes()
 	b.manifest = mdata
 	b.sealed = true

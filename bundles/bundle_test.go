@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -133,7 +134,9 @@ func TestEntriesOrder(t *testing.T) {
 		}
 	}
 	paths := b.Paths()
-	if !sort.StringsAreSorted(paths) || paths[0] != ChecksumsFile || len(paths) != len(sampleEntities)+2 {
+	// One sidecar file: the sample process's inline script.
+	if !sort.StringsAreSorted(paths) || paths[0] != ChecksumsFile || len(paths) != len(sampleEntities)+3 ||
+		!slices.Contains(paths, "projects/OctoFX/deployment-process/Deploy.txt") {
 		t.Errorf("Paths() = %v", paths)
 	}
 }
@@ -142,7 +145,7 @@ func TestChecksumsAndDigest(t *testing.T) {
 	b := sampleBundle(t, testTime)
 	sums, _ := b.Raw(ChecksumsFile)
 	lines := strings.Split(strings.TrimSuffix(string(sums), "\n"), "\n")
-	if len(lines) != len(sampleEntities) {
+	if len(lines) != len(sampleEntities)+1 { // and the sidecar file
 		t.Fatalf("%d lines", len(lines))
 	}
 	var paths []string
@@ -217,9 +220,9 @@ func TestSealRejectsCredentials(t *testing.T) {
 		}
 	}
 	m := sampleManifest(testTime)
-	m.Format = "octobundle/v2"
+	m.Format = "octobundle/v3"
 	if err := New(m).Seal(); err == nil {
-		t.Error("Seal wrote format v2")
+		t.Error("Seal wrote format v3")
 	}
 }
 
@@ -271,7 +274,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 			t.Errorf("%s: manifest differs:\n%+v\n%+v", p, r.Manifest, b.Manifest)
 		}
 		rep, err := Verify(p)
-		if err != nil || rep.Digest != b.Digest() || rep.Files != len(sampleEntities) || rep.Counts["Environment"] != 3 || rep.Format != FormatV1 {
+		if err != nil || rep.Digest != b.Digest() || rep.Files != len(sampleEntities) || rep.Counts["Environment"] != 3 || rep.Format != FormatV2 {
 			t.Errorf("Verify(%s) = %+v, %v", p, rep, err)
 		}
 	}

@@ -123,6 +123,12 @@ func indent(buf *bytes.Buffer, n int) {
 }
 
 func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
+	return writeValueOrdered(buf, v, level, depth, nil)
+}
+
+// writeValueOrdered is writeValue with the keys of lead, where present,
+// first in every object (in lead's order), the others in byte order.
+func writeValueOrdered(buf *bytes.Buffer, v any, level, depth int, lead []string) error {
 	if depth > maxDepth {
 		return fmt.Errorf("JSON nested deeper than %d", maxDepth)
 	}
@@ -170,6 +176,9 @@ func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
+		if len(lead) > 0 {
+			keys = leadFirst(keys, lead)
+		}
 		buf.WriteByte('{')
 		for i, k := range keys {
 			if i > 0 {
@@ -180,7 +189,7 @@ func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
 				return err
 			}
 			buf.WriteString(": ")
-			if err := writeValue(buf, t[k], level+1, depth+1); err != nil {
+			if err := writeValueOrdered(buf, t[k], level+1, depth+1, lead); err != nil {
 				return err
 			}
 		}
@@ -201,7 +210,7 @@ func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
 				buf.WriteByte(',')
 			}
 			indent(buf, level+1)
-			if err := writeValue(buf, e, level+1, depth+1); err != nil {
+			if err := writeValueOrdered(buf, e, level+1, depth+1, lead); err != nil {
 				return err
 			}
 		}
@@ -212,7 +221,7 @@ func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
 		if err != nil {
 			return err
 		}
-		return writeValue(buf, d, level, depth)
+		return writeValueOrdered(buf, d, level, depth, lead)
 	default:
 		// Structs, typed maps and slices: let encoding/json apply its
 		// rules (field names, tags, Marshaler), then canonicalise.
@@ -230,7 +239,7 @@ func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
 		if err != nil {
 			return err
 		}
-		return writeValue(buf, d, level, depth)
+		return writeValueOrdered(buf, d, level, depth, lead)
 	}
 	return nil
 }
@@ -347,4 +356,29 @@ func validNumber(s string) bool {
 		}
 	}
 	return i == len(s)
+}
+
+// leadFirst moves the keys of lead present in sorted to the front, in
+// lead's order.
+func leadFirst(sorted, lead []string) []string {
+	out := make([]string, 0, len(sorted))
+	for _, l := range lead {
+		for _, k := range sorted {
+			if k == l {
+				out = append(out, k)
+			}
+		}
+	}
+	for _, k := range sorted {
+		isLead := false
+		for _, l := range lead {
+			if k == l {
+				isLead = true
+			}
+		}
+		if !isLead {
+			out = append(out, k)
+		}
+	}
+	return out
 }

@@ -61,13 +61,16 @@ func dropIgnored(where string, files map[string][]byte) {
 
 // isText reports whether the bundle file p is one octobundle writes as
 // text without carriage returns: JSON (entities, manifest, policy),
-// checksums.txt and the signature. The bytes of a binary file (a logo) are
-// kept as they are and may hold any byte.
+// checksums.txt and the signature. The bytes of a binary file (a logo) and
+// of a sidecar text file (a script, which may well have CRLF line endings
+// in Octopus) are kept as they are.
 func isText(p string) bool {
-	if k, _ := schema.KindForPath(p); k != nil && k.Binary {
-		return false
+	switch p {
+	case ManifestFile, ChecksumsFile, SignatureFile, PolicyFile:
+		return true
 	}
-	return true
+	k, _ := schema.KindForPath(p)
+	return k != nil && !k.Binary
 }
 
 // checkLineEndings fails, naming the files and the fix, when bundle files

@@ -45,7 +45,16 @@ func (b *Bundle) snapshot() ([]rawFile, error) {
 	}
 	out := make([]rawFile, 0, len(b.files)+3)
 	for p, f := range b.files {
+		if d, ok := b.disk[p]; ok {
+			out = append(out, rawFile{p, d})
+			continue
+		}
 		out = append(out, rawFile{p, f.data})
+	}
+	for p, d := range b.disk {
+		if _, ok := b.files[p]; !ok {
+			out = append(out, rawFile{p, d}) // a sidecar file
+		}
 	}
 	out = append(out, rawFile{ManifestFile, b.manifest}, rawFile{ChecksumsFile, b.checksums})
 	if b.policy != nil {
@@ -198,8 +207,8 @@ func writeDir(target string, files []rawFile) (err error) {
 }
 
 // IsLayoutFile reports whether the bundle path p is a file of the bundle
-// layout: manifest.json, checksums.txt, the signature, the apply policy or
-// an entity file of some kind. Writing a bundle into an existing directory
+// layout: manifest.json, checksums.txt, the signature, the apply policy, an
+// entity file of some kind, or a file in the sidecar folder of one. Writing a bundle into an existing directory
 // replaces and removes layout files only.
 func IsLayoutFile(p string) bool {
 	switch p {
@@ -207,7 +216,7 @@ func IsLayoutFile(p string) bool {
 		return true
 	}
 	k, _ := schema.KindForPath(p)
-	return k != nil
+	return k != nil || isSidecarPath(p)
 }
 
 // updateDir writes files into the existing directory target, touching
