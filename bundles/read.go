@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -607,7 +608,7 @@ func parse(files map[string][]byte) (*Bundle, error) {
 		counts[k.Name]++
 	}
 	for _, p := range slices.Sorted(maps.Keys(unclaimed)) {
-		return nil, fmt.Errorf("%s: unknown file (a sidecar file no text field of %s refers to)", p, SidecarDir(p)+".json")
+		return nil, fmt.Errorf("%s: unknown file (a sidecar file no text field of %s refers to)", p, path.Dir(p)+".json")
 	}
 	for _, k := range schema.Kinds() {
 		if got, want := counts[k.Name], m.Counts[k.Name]; got != want {

@@ -44,11 +44,19 @@ var syntaxExt = map[string]string{
 func SidecarDir(p string) string { return strings.TrimSuffix(p, ".json") }
 
 // isSidecarPath reports whether p has the shape of a sidecar file: one
-// segment inside the sidecar folder of an entity file of a kind with text
-// fields.
+// segment with an extension octobundle writes, inside the sidecar folder of
+// an entity file of a kind with text fields.
 func isSidecarPath(p string) bool {
 	dir := path.Dir(p)
 	if dir == "." {
+		return false
+	}
+	ext := path.Ext(p)
+	known := ext == ".txt"
+	for _, e := range syntaxExt {
+		known = known || ext == e
+	}
+	if !known {
 		return false
 	}
 	k, _ := schema.KindForPath(dir + ".json")
