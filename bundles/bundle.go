@@ -449,10 +449,11 @@ func (b *Bundle) Paths() []string {
 	return out
 }
 
-// Raw returns the bytes of the file at bundle path p as written
-// (manifest.json, checksums.txt and sidecar files only once sealed; an
-// entity file of a FormatV2 bundle in its FormatV2 form once sealed, its
-// Canonical form before).
+// Raw returns the bytes of the file at bundle path p (manifest.json,
+// checksums.txt and sidecar files only once sealed). For an entity file it
+// returns the Canonical JSON of the whole document, texts inline — in a
+// FormatV2 bundle the file as written differs (texts in sidecar files,
+// Name and Value first); checksums.txt covers the files as written.
 func (b *Bundle) Raw(p string) ([]byte, bool) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -466,12 +467,10 @@ func (b *Bundle) Raw(p string) ([]byte, bool) {
 	case PolicyFile:
 		return b.policy, b.policy != nil
 	}
-	if d, ok := b.disk[p]; ok { // FormatV2: the entity file as written, or a sidecar file
-		return d, true
-	}
 	f, ok := b.files[p]
 	if !ok {
-		return nil, false
+		d, ok := b.disk[p] // a sidecar file
+		return d, ok
 	}
 	return f.data, true
 }
