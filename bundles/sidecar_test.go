@@ -2,8 +2,6 @@ package bundles
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,11 +117,6 @@ func TestSidecarOneLineChange(t *testing.T) {
 	if strings.Join(sortedStrings(changed), ",") != "checksums.txt,manifest.json,projects/OctoFX/deployment-process/Deploy Web.ps1" {
 		t.Errorf("changed files: %v", changed)
 	}
-}
-
-func sha256Hex(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
 }
 
 func sortedStrings(s []string) []string {
