@@ -20,7 +20,7 @@ func keygenCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "write `NAME`.key and NAME.pub (never overwritten)", Required: true},
 			passwordFileFlag(),
-			&cli.StringFlag{Name: "kdf", Value: "sensitive", Usage: "password hashing cost: sensitive (minisign's default: 1 GiB of memory, seconds per use) or interactive (16 MiB: faster, weaker if the key file is stolen)"},
+			&cli.StringFlag{Name: "kdf", Value: "sensitive", Usage: "password hashing cost of the secret key: sensitive (minisign's default: 1 GiB of memory and seconds, or tens of seconds on a busy machine, for keygen and each sign) or interactive (16 MiB, about a second: weaker if the key file is stolen)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
