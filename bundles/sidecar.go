@@ -194,7 +194,7 @@ func splitEntity(p string, k *schema.Kind, doc any) ([]byte, map[string][]byte, 
 func joinEntity(p string, k *schema.Kind, data []byte, files map[string][]byte) (any, []string, error) {
 	doc, err := Decode(data)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%s: %w", p, err)
 	}
 	var used []string
 	dir := SidecarDir(p)
