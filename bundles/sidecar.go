@@ -155,35 +155,39 @@ func splitEntity(p string, k *schema.Kind, doc any) ([]byte, map[string][]byte, 
 	var sidecars map[string][]byte
 	used := map[string]bool{}
 	dir := SidecarDir(p)
-	{
-		for _, site := range textSites(k, cp) {
-			tf := site.tf
-			s, ok := site.holder[site.key].(string)
-			if !ok || s == "" || (tf.MultiLine && !strings.Contains(s, "\n")) {
-				continue
-			}
-			ext := extension(tf, site.elem)
-			name := EscapeName(site.name) + ext
-			for n := 2; used[foldKey(name)] || len(name) > MaxSegment; n++ {
-				base := site.name
-				if len(base) > 200 {
-					base = base[:200]
-					for !utf8.ValidString(base) {
-						base = base[:len(base)-1]
-					}
-				}
-				name = EscapeName(fmt.Sprintf("%s (%d)", base, n)) + ext
-			}
-			used[foldKey(name)] = true
-			if sidecars == nil {
-				sidecars = map[string][]byte{}
-			}
-			sidecars[dir+"/"+name] = []byte(s)
-			site.holder[site.key] = map[string]any{SidecarKey: name}
+	for _, site := range textSites(k, cp) {
+		tf := site.tf
+		s, ok := site.holder[site.key].(string)
+		if !ok || s == "" || (tf.MultiLine && !strings.Contains(s, "\n")) {
+			continue
 		}
+		ext := extension(tf, site.elem)
+		name := fitName(site.name, "", ext)
+		for n := 2; used[foldKey(name)]; n++ {
+			name = fitName(site.name, fmt.Sprintf(" (%d)", n), ext)
+		}
+		used[foldKey(name)] = true
+		if sidecars == nil {
+			sidecars = map[string][]byte{}
+		}
+		sidecars[dir+"/"+name] = []byte(s)
+		site.holder[site.key] = map[string]any{SidecarKey: name}
 	}
 	data, err := canonicalV2(cp)
 	return data, sidecars, err
+}
+
+// fitName is the escaped file name base+suffix+ext, with base shortened
+// (by whole characters) until the name fits in MaxSegment bytes.
+func fitName(base, suffix, ext string) string {
+	for {
+		name := EscapeName(base+suffix) + ext
+		if len(name) <= MaxSegment || base == "" {
+			return name
+		}
+		_, size := utf8.DecodeLastRuneInString(base)
+		base = base[:len(base)-size]
+	}
 }
 
 // joinEntity reads the FormatV2 entity file p: it decodes data, replaces

@@ -232,3 +232,22 @@ func TestStaleSidecarRemoved(t *testing.T) {
 		t.Errorf("a file octobundle did not write was removed: %v", err)
 	}
 }
+
+func TestFitName(t *testing.T) {
+	long := strings.Repeat("é/", 200) // escapes to far more than 255 bytes
+	cases := []struct{ base, suffix, ext string }{
+		{"Deploy Web", "", ".ps1"},
+		{long, "", ".ps1"},
+		{long, " (2)", ".txt"},
+		{strings.Repeat("a", 300), "", ".sh"},
+	}
+	for _, c := range cases {
+		got := fitName(c.base, c.suffix, c.ext)
+		if len(got) > MaxSegment || !strings.HasSuffix(got, c.suffix+c.ext) {
+			t.Errorf("fitName(%.20q…, %q, %q) = %q (%d bytes)", c.base, c.suffix, c.ext, got, len(got))
+		}
+		if _, err := UnescapeName(strings.TrimSuffix(got, c.ext)); err != nil {
+			t.Errorf("fitName gave a name that does not unescape: %v", err)
+		}
+	}
+}
