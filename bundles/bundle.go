@@ -15,7 +15,9 @@ import (
 	"github.com/octobundle/octobundle/schema"
 )
 
-// FormatV1 is the format version this package writes and reads.
+// FormatV1 is the first format version: every text inline in the JSON
+// files. It is still read (and a bundle read as FormatV1 is written back as
+// FormatV1); new bundles are FormatV2.
 const FormatV1 = "octobundle/v1"
 
 // Names of the bundle files that are not entities.
@@ -24,13 +26,15 @@ const (
 	ManifestFile = "manifest.json"
 	// ChecksumsFile lists the sha256 of every other file.
 	ChecksumsFile = "checksums.txt"
-	// SignatureFile is an optional signature over the digest.
-	SignatureFile = "signature"
+	// SignatureFile is the optional minisign signature of checksums.txt
+	// (see package internal/sign); it is not listed in checksums.txt.
+	SignatureFile = ChecksumsFile + ".minisig"
 )
 
 // Manifest is the content of manifest.json.
 type Manifest struct {
-	// Format is the bundle format version, FormatV1.
+	// Format is the bundle format version, FormatV2 (or FormatV1 for a
+	// bundle read in that format).
 	Format string
 	// ToolVersion is the version of octobundle that wrote the bundle.
 	ToolVersion string
@@ -88,6 +92,10 @@ type Bundle struct {
 	signature []byte
 	sealedAs  []byte // Canonical(Manifest) when sealed, to notice later changes
 	policy    []byte // canonical PolicyFile, nil when the bundle has none
+	// disk holds, once sealed (or read) in FormatV2, the bytes of every
+	// entity JSON file as written (text fields replaced by sidecar
+	// references) and of every sidecar file, by path.
+	disk map[string][]byte
 }
 
 type file struct {
@@ -97,10 +105,10 @@ type file struct {
 	doc   any      // decoded data
 }
 
-// New returns an empty bundle with manifest m (Format defaults to FormatV1).
+// New returns an empty bundle with manifest m (Format defaults to FormatV2).
 func New(m Manifest) *Bundle {
 	if m.Format == "" {
-		m.Format = FormatV1
+		m.Format = FormatV2
 	}
 	return &Bundle{Manifest: m, files: map[string]*file{}, folded: map[string]string{}}
 }
@@ -327,6 +335,7 @@ func (b *Bundle) unseal() {
 	b.manifest = nil
 	b.signature = nil
 	b.sealedAs = nil
+	b.disk = nil
 }
 
 // snapshotManifest records the manifest's state at sealing time.
@@ -413,7 +422,8 @@ func (b *Bundle) Entries() []Entry {
 }
 
 // Paths returns the path of every file in the bundle, sorted: entity files,
-// and manifest.json, checksums.txt and signature once sealed or read.
+// and manifest.json, checksums.txt, the signature and (FormatV2) the
+// sidecar files once sealed or read.
 func (b *Bundle) Paths() []string {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -423,6 +433,11 @@ func (b *Bundle) Paths() []string {
 	}
 	if b.policy != nil {
 		out = append(out, PolicyFile)
+	}
+	for p := range b.disk {
+		if _, ok := b.files[p]; !ok {
+			out = append(out, p)
+		}
 	}
 	if b.sealed {
 		out = append(out, ManifestFile, ChecksumsFile)
@@ -434,8 +449,11 @@ func (b *Bundle) Paths() []string {
 	return out
 }
 
-// Raw returns the bytes of the file at bundle path p (manifest.json and
-// checksums.txt only once sealed).
+// Raw returns the bytes of the file at bundle path p (manifest.json,
+// checksums.txt and sidecar files only once sealed). For an entity file it
+// returns the Canonical JSON of the whole document, texts inline — in a
+// FormatV2 bundle the file as written differs (texts in sidecar files,
+// Name and Value first); checksums.txt covers the files as written.
 func (b *Bundle) Raw(p string) ([]byte, bool) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -451,7 +469,8 @@ func (b *Bundle) Raw(p string) ([]byte, bool) {
 	}
 	f, ok := b.files[p]
 	if !ok {
-		return nil, false
+		d, ok := b.disk[p] // a sidecar file
+		return d, ok
 	}
 	return f.data, true
 }
@@ -479,6 +498,7 @@ func (b *Bundle) Clone() *Bundle {
 		c.folded[k] = v
 	}
 	c.policy = b.policy
+	c.disk = b.disk // never modified in place: seal replaces it
 	c.sealed, c.checksums, c.manifest, c.signature, c.sealedAs = b.sealed, b.checksums, b.manifest, b.signature, b.sealedAs
 	return c
 }
@@ -507,10 +527,10 @@ func (b *Bundle) Seal() error {
 func (b *Bundle) seal() error {
 	m := b.Manifest
 	if m.Format == "" {
-		m.Format = FormatV1
+		m.Format = FormatV2
 	}
-	if m.Format != FormatV1 {
-		return fmt.Errorf("bundles: cannot write format %q (this version writes %s)", m.Format, FormatV1)
+	if m.Format != FormatV1 && m.Format != FormatV2 {
+		return fmt.Errorf("bundles: cannot write format %q (this version writes %s and %s)", m.Format, FormatV2, FormatV1)
 	}
 	clean, err := cleanServerURL(m.Source.Server)
 	if err != nil {
@@ -521,10 +541,29 @@ func (b *Bundle) seal() error {
 	paths := make([]string, 0, len(b.files)+1)
 	data := make(map[string][]byte, len(b.files)+1)
 	m.Counts = map[string]int{}
+	var disk map[string][]byte
+	if m.Format == FormatV2 {
+		disk = map[string][]byte{}
+	}
 	for p, f := range b.files {
 		paths = append(paths, p)
 		data[p] = f.data
 		m.Counts[f.kind.Name]++
+		if disk == nil || f.kind.Binary {
+			continue
+		}
+		jd, sidecars, err := splitEntity(p, f.kind, f.doc)
+		if err != nil {
+			return fmt.Errorf("bundles: %s: %w", p, err)
+		}
+		disk[p], data[p] = jd, jd
+		for sp, sd := range sidecars {
+			if _, clash := b.files[sp]; clash {
+				return fmt.Errorf("bundles: %s: its sidecar file %s is also an entity file", p, sp)
+			}
+			disk[sp], data[sp] = sd, sd
+			paths = append(paths, sp)
+		}
 	}
 	if b.policy != nil {
 		paths = append(paths, PolicyFile)
@@ -556,6 +595,7 @@ func (b *Bundle) seal() error {
 		b.signature = nil
 	}
 	b.Manifest = m
+	b.disk = disk
 	b.checksums = sums.Bytes()
 	b.manifest = mdata
 	b.sealed = true
@@ -596,9 +636,10 @@ func (b *Bundle) Digest() string {
 	return b.Manifest.Digest
 }
 
-// SetSignature attaches the content of the signature file (a signature over
-// the digest; its format belongs to the signing code). The bundle must be
-// sealed; changing the bundle afterwards drops the signature.
+// SetSignature attaches the content of the signature file (a minisign
+// signature of checksums.txt; its format belongs to package internal/sign).
+// The bundle must be sealed; changing the bundle afterwards (an entity, the
+// apply policy or the manifest) drops the signature.
 func (b *Bundle) SetSignature(sig []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -614,4 +655,17 @@ func (b *Bundle) Signature() []byte {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	return b.signature
+}
+
+// DropSignature removes the bundle's signature and reports whether it had
+// one. Changing a bundle drops its signature anyway (at the change, or at
+// Seal for a changed manifest); a tool that rewrites a bundle, such as
+// transform, calls DropSignature to know whether it must say that the
+// result is no longer signed.
+func (b *Bundle) DropSignature() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	had := b.signature != nil
+	b.signature = nil
+	return had
 }

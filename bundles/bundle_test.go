@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -133,7 +134,9 @@ func TestEntriesOrder(t *testing.T) {
 		}
 	}
 	paths := b.Paths()
-	if !sort.StringsAreSorted(paths) || paths[0] != ChecksumsFile || len(paths) != len(sampleEntities)+2 {
+	// One sidecar file: the sample process's inline script.
+	if !sort.StringsAreSorted(paths) || paths[0] != ChecksumsFile || len(paths) != len(sampleEntities)+3 ||
+		!slices.Contains(paths, "projects/OctoFX/deployment-process/Deploy.txt") {
 		t.Errorf("Paths() = %v", paths)
 	}
 }
@@ -142,8 +145,16 @@ func TestChecksumsAndDigest(t *testing.T) {
 	b := sampleBundle(t, testTime)
 	sums, _ := b.Raw(ChecksumsFile)
 	lines := strings.Split(strings.TrimSuffix(string(sums), "\n"), "\n")
-	if len(lines) != len(sampleEntities) {
+	if len(lines) != len(sampleEntities)+1 { // and the sidecar file
 		t.Fatalf("%d lines", len(lines))
+	}
+	written, err := b.snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	asWritten := map[string][]byte{}
+	for _, f := range written {
+		asWritten[f.path] = f.data
 	}
 	var paths []string
 	for _, l := range lines {
@@ -151,7 +162,7 @@ func TestChecksumsAndDigest(t *testing.T) {
 		if !ok || len(sum) != 64 {
 			t.Fatalf("bad line %q", l)
 		}
-		raw, _ := b.Raw(p)
+		raw := asWritten[p]
 		h := sha256.Sum256(raw)
 		if hex.EncodeToString(h[:]) != sum {
 			t.Errorf("%s: wrong sum", p)
@@ -217,9 +228,9 @@ func TestSealRejectsCredentials(t *testing.T) {
 		}
 	}
 	m := sampleManifest(testTime)
-	m.Format = "octobundle/v2"
+	m.Format = "octobundle/v3"
 	if err := New(m).Seal(); err == nil {
-		t.Error("Seal wrote format v2")
+		t.Error("Seal wrote format v3")
 	}
 }
 
@@ -271,7 +282,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 			t.Errorf("%s: manifest differs:\n%+v\n%+v", p, r.Manifest, b.Manifest)
 		}
 		rep, err := Verify(p)
-		if err != nil || rep.Digest != b.Digest() || rep.Files != len(sampleEntities) || rep.Counts["Environment"] != 3 || rep.Format != FormatV1 {
+		if err != nil || rep.Digest != b.Digest() || rep.Files != len(sampleEntities) || rep.Counts["Environment"] != 3 || rep.Format != FormatV2 {
 			t.Errorf("Verify(%s) = %+v, %v", p, rep, err)
 		}
 	}
@@ -352,15 +363,16 @@ func TestPackReproducible(t *testing.T) {
 func TestWriteRefuses(t *testing.T) {
 	b := sampleBundle(t, testTime)
 	tmp := t.TempDir()
-	// A non-empty directory that is not a bundle is left alone.
+	// A directory holding files of the bundle layout but no manifest is
+	// someone else's: refused, and left alone.
 	other := filepath.Join(tmp, "home")
-	os.MkdirAll(other, 0o755)
-	os.WriteFile(filepath.Join(other, "precious.txt"), []byte("x"), 0o644)
-	if err := b.Write(other); err == nil || !strings.Contains(err.Error(), "not a bundle") {
+	os.MkdirAll(filepath.Join(other, "environments"), 0o755)
+	os.WriteFile(filepath.Join(other, "environments", "Old.json"), []byte("x"), 0o644)
+	if err := b.Write(other); err == nil || !strings.Contains(err.Error(), "no manifest.json") {
 		t.Errorf("Write over a non-bundle directory: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(other, "precious.txt")); err != nil {
-		t.Error("precious.txt is gone")
+	if _, err := os.Stat(filepath.Join(other, "environments", "Old.json")); err != nil {
+		t.Error("environments/Old.json is gone")
 	}
 	// A file where a directory should go.
 	f := filepath.Join(tmp, "file")

@@ -131,6 +131,12 @@ func indent(buf *bytes.Buffer, n int) {
 }
 
 func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
+	return writeValueOrdered(buf, v, level, depth, nil)
+}
+
+// writeValueOrdered is writeValue with the keys of lead, where present,
+// first in every object (in lead's order), the others in byte order.
+func writeValueOrdered(buf *bytes.Buffer, v any, level, depth int, lead []string) error {
 	if depth > maxDepth {
 		return errDepth
 	}
@@ -178,6 +184,9 @@ func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
+		if len(lead) > 0 {
+			keys = leadFirst(keys, lead)
+		}
 		buf.WriteByte('{')
 		for i, k := range keys {
 			if i > 0 {
@@ -188,7 +197,7 @@ func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
 				return err
 			}
 			buf.WriteString(": ")
-			if err := writeValue(buf, t[k], level+1, depth+1); err != nil {
+			if err := writeValueOrdered(buf, t[k], level+1, depth+1, lead); err != nil {
 				return err
 			}
 		}
@@ -209,7 +218,7 @@ func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
 				buf.WriteByte(',')
 			}
 			indent(buf, level+1)
-			if err := writeValue(buf, e, level+1, depth+1); err != nil {
+			if err := writeValueOrdered(buf, e, level+1, depth+1, lead); err != nil {
 				return err
 			}
 		}
@@ -220,7 +229,7 @@ func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
 		if err != nil {
 			return err
 		}
-		return writeValue(buf, d, level, depth)
+		return writeValueOrdered(buf, d, level, depth, lead)
 	default:
 		// Structs, typed maps and slices: let encoding/json apply its
 		// rules (field names, tags, Marshaler), then canonicalise.
@@ -238,7 +247,7 @@ func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
 		if err != nil {
 			return err
 		}
-		return writeValue(buf, d, level, depth)
+		return writeValueOrdered(buf, d, level, depth, lead)
 	}
 	return nil
 }
@@ -355,4 +364,29 @@ func validNumber(s string) bool {
 		}
 	}
 	return i == len(s)
+}
+
+// leadFirst moves the keys of lead present in sorted to the front, in
+// lead's order.
+func leadFirst(sorted, lead []string) []string {
+	out := make([]string, 0, len(sorted))
+	for _, l := range lead {
+		for _, k := range sorted {
+			if k == l {
+				out = append(out, k)
+			}
+		}
+	}
+	for _, k := range sorted {
+		isLead := false
+		for _, l := range lead {
+			if k == l {
+				isLead = true
+			}
+		}
+		if !isLead {
+			out = append(out, k)
+		}
+	}
+	return out
 }

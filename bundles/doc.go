@@ -1,7 +1,13 @@
 // Package bundles implements the octobundle bundle format. This comment is
 // the format's specification; the code follows it.
 //
-// # Format octobundle/v1
+// # Format octobundle/v2
+//
+// This specifies format octobundle/v2, which writers produce. Format
+// octobundle/v1 is the same without sidecar text files (every text inline)
+// and with every object's keys in plain byte order; readers still accept it,
+// and a bundle read as v1 is written back as v1, byte for byte (its digest
+// and signature stay valid). The differences are marked "(v2)" below.
 //
 // A bundle is the content of one Octopus Deploy space, keyed by name and free
 // of instance-specific IDs, as a set of files. It has two forms with the same
@@ -13,11 +19,12 @@
 //
 //	manifest.json                      what the bundle is (see Manifest)
 //	checksums.txt                      sha256 of every other file
-//	signature                          optional signature over the digest
+//	checksums.txt.minisig              optional minisign signature of checksums.txt
 //	apply-policy.json                  optional apply-time policy set by transform rules (see ApplyPolicy)
 //	environments/Production.json       one file per entity …
 //	projects/OctoFX/project.json
 //	projects/OctoFX/deployment-process.json
+//	projects/OctoFX/deployment-process/Deploy Web.ps1   a sidecar text file (v2, see below)
 //	projects/OctoFX/variables.json
 //	projects/OctoFX/runbooks/Restart IIS/runbook.json
 //	teams/Ops/scoped-user-roles.json   … or per owner, for Many kinds (an array)
@@ -27,9 +34,57 @@
 // (package schema), with each "{}" replaced by an escaped name, owners first.
 // The kind and names of a file are recovered from its path
 // (schema.KindForPath and UnescapeName). A named entity's name field (Name)
-// must equal the last name in its path. Any other file is an error ("unknown
-// file"); there are no empty directories worth keeping, and directories carry
-// no information.
+// must equal the last name in its path. Readers skip well-known files that
+// git, macOS and Windows put into folders — anything in .git (a directory or
+// a file), .gitattributes, .DS_Store, Thumbs.db and desktop.ini, at any depth
+// — and log each at debug level (see Ignored); any other file is an error
+// ("unknown file"). There are no empty directories worth keeping, and
+// directories carry no information.
+//
+// # Bundles in git
+//
+// A bundle directory is meant to be committed. Write puts a .gitattributes
+// file with the line "* -text" into a new bundle directory (and into an
+// existing one that has none; an existing one is never changed), so a
+// checkout with core.autocrlf=true keeps the bytes the checksums cover; the
+// file is not a bundle file (not listed, not packed). No bundle file ever
+// contains a carriage return followed by a line feed (canonical JSON escapes
+// it) — sidecar text files and binary files excepted, which hold their text
+// or bytes as they are — so readers that find CRLF line endings in a JSON
+// file or checksums.txt say so and name this fix, instead of reporting a
+// checksum or canonical-form error.
+//
+// # Sidecar text files (v2)
+//
+// Long text fields — the kind registry lists them as schema.Kind.Texts:
+// inline script bodies of deployment and runbook process actions and of
+// step templates, and multi-line values of variable sets (script module
+// bodies among them) — live in sidecar text files beside their entity's
+// JSON file, so a one-line script change is a one-line diff:
+//
+//   - the sidecar folder of entity file X.json is X
+//     (projects/OctoFX/deployment-process.json →
+//     projects/OctoFX/deployment-process/)
+//   - a sidecar file is named after the innermost array element on the
+//     field's path, by its identity (see Identify): an action's name, a
+//     variable's name and scope ("Config Environment=Production"); a field
+//     outside any array (a step template's script) takes the name the
+//     registry gives (TextField.File, "script"). The name is escaped as an
+//     entity name (EscapeName); names that collide (under case folding) or
+//     would be too long get " (2)", " (3)" … in document order
+//   - the extension comes from the script's syntax field (PowerShell .ps1,
+//     Bash .sh, CSharp .csx, FSharp .fsx, Python .py), .txt otherwise
+//   - the file holds the field's text exactly (UTF-8, any line endings); an
+//     empty text, and a one-line value of a MultiLine field, stay inline
+//   - in the JSON file the field's value is the object {"$file": NAME}
+//     (SidecarKey), NAME being the file's name in the sidecar folder
+//
+// Readers replace each {"$file": NAME} by the file's text before checking
+// the document (schema, ID-freeness), reject a missing sidecar, a sidecar
+// no field refers to ("unknown file"), and any file that is not exactly
+// what splitting the joined document again produces (a script left inline,
+// a sidecar under another name). Sidecar files are listed in checksums.txt
+// like every file; they are not entities and are not counted.
 //
 // # Binary files
 //
@@ -51,8 +106,11 @@
 // change in Octopus is a few lines in a diff:
 //
 //   - UTF-8, no byte order mark; invalid UTF-8 is rejected, never replaced
-//   - object keys sorted by byte order (of their UTF-8 encoding); no
-//     duplicate keys
+//   - object keys sorted by byte order (of their UTF-8 encoding), except
+//     that (v2) in entity files "Name" and then "Value", where present, come
+//     first, so a variable's name sits on the line next to its value and a
+//     diff of the value shows whose it is (manifest.json and
+//     apply-policy.json keep plain byte order); no duplicate keys
 //   - two-space indentation, one member or element per line, ": " between key
 //     and value, "\n" line endings, a trailing newline; empty objects and
 //     arrays are written "{}" and "[]"
@@ -100,7 +158,7 @@
 //	  "Counts": {"Environment": 3, "Project": 2, …},   entity files per kind
 //	  "Digest": "sha256:<hex>",                       sha256 of checksums.txt
 //	  "ExportedAt": "2024-05-01T10:00:00Z",           RFC 3339, UTC, seconds
-//	  "Format": "octobundle/v1",
+//	  "Format": "octobundle/v2",
 //	  "Projects": ["OctoFX", …],                      optional, a --project export's selection
 //	  "Rules": [{"Name": …, "Digest": "sha256:…", "Text": …}],   optional, transform rules (Text: normalised)
 //	  "Source": {"Server": URL, "ServerVersion": …, "Space": …},
@@ -108,18 +166,21 @@
 //	}
 //
 // Source.Server never carries credentials (user info or API keys are
-// refused). Readers reject any Format other than octobundle/v1 before
-// anything else, and ignore unknown manifest fields (later v1 tools may add
-// some); Counts must match the entity files exactly.
+// refused). Readers reject any Format other than octobundle/v2 and
+// octobundle/v1 before anything else, and ignore unknown manifest fields
+// (later tools of the same format may add some); Counts must match the
+// entity files exactly.
 //
 // # Checksums and digest
 //
 // checksums.txt has one line per file, "<sha256 hex>  <path>\n" (lower-case
 // hex, two spaces, as sha256sum prints), sorted by path in byte order,
-// covering every file except manifest.json, checksums.txt and signature. The
-// bundle digest is "sha256:" + hex(sha256(checksums.txt)) and is recorded as
-// the manifest's Digest; a signature signs the digest. So one signature pins
-// the manifest, which pins checksums.txt, which pins every file, while two
+// covering every file except manifest.json, checksums.txt and
+// checksums.txt.minisig. The bundle digest is "sha256:" +
+// hex(sha256(checksums.txt)) and is recorded as the manifest's Digest; a
+// signature signs checksums.txt and names the digest and the manifest's
+// identity fields in its trusted comment. So one signature pins
+// checksums.txt, which pins every file, and the manifest, while two
 // exports of an unchanged space have byte-identical entity files and
 // checksums.txt — and the same digest — even though the manifest records a
 // different export time (the Zarf model: the aggregate checksum lives in the
@@ -142,10 +203,24 @@
 //   - zstd level "better" (klauspost/compress SpeedBetterCompression),
 //     single-threaded encoder, 8 MiB window, content checksum on
 //
-// Directories are written with mode 0755 and files 0644. Write goes to a
-// temporary sibling and renames it into place, so a reader never sees a
-// partial bundle; it replaces an existing directory only if that directory is
-// empty or holds a bundle.
+// Directories are written with mode 0755 and files 0644. A new directory is
+// written to a temporary sibling and renamed into place, so a reader never
+// sees a partial bundle. An existing directory is updated in place and only
+// files of the layout are touched: each changed file is replaced through a
+// temporary sibling and a rename, manifest.json last, then layout files the
+// new bundle no longer has are removed; anything else (.git, a README, CI
+// configuration) is left alone. A directory that holds layout files but no
+// manifest.json is refused.
+//
+// # Signature
+//
+// checksums.txt.minisig is a minisign signature (prehashed Ed25519, the
+// format of the minisign tool) of checksums.txt, whose sha256 is the digest,
+// so `minisign -Vm checksums.txt -p KEY.pub` checks a bundle directory
+// without octobundle. Its trusted comment binds the manifest's identity
+// fields (see package internal/sign), so a signature cannot be moved to
+// another bundle. The signature is part of both forms (Pack and Unpack carry
+// it) but not listed in checksums.txt; changing the bundle drops it.
 //
 // # Reading untrusted bundles
 //

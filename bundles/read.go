@@ -11,8 +11,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
+	"maps"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -164,6 +168,13 @@ func readDir(root string, o ReadOptions) (map[string][]byte, error) {
 			return nil
 		}
 		name := filepath.Join(root, filepath.FromSlash(rel))
+		if Ignored(rel) {
+			slog.Debug("ignoring a file that is not part of the bundle", "bundle", root, "file", rel)
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
 		switch {
 		case d.Type()&fs.ModeSymlink != 0:
 			return fmt.Errorf("%s: symbolic links are not allowed in a bundle", name)
@@ -353,6 +364,7 @@ func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string
 		}
 		files[name] = data
 	}
+	dropIgnored("archive", files)
 	// The rest of the stream must be tar padding (zeros) and a complete,
 	// checksummed zstd frame: this catches truncation after the last entry.
 	var buf [32 << 10]byte
@@ -450,6 +462,9 @@ func isLowerHex(s string) bool {
 
 // parse verifies loaded files and builds the bundle.
 func parse(files map[string][]byte) (*Bundle, error) {
+	if err := checkLineEndings(files); err != nil {
+		return nil, err
+	}
 	raw, ok := files[ManifestFile]
 	if !ok {
 		return nil, errors.New("missing manifest.json: not an octobundle bundle")
@@ -463,8 +478,8 @@ func parse(files map[string][]byte) (*Bundle, error) {
 	switch {
 	case mobj == nil || mobj["Format"] == nil:
 		return nil, fmt.Errorf("%s: no Format field: not an octobundle manifest", ManifestFile)
-	case format != FormatV1:
-		return nil, fmt.Errorf("%s: unsupported format version %q (this octobundle reads %s)", ManifestFile, mobj["Format"], FormatV1)
+	case format != FormatV1 && format != FormatV2:
+		return nil, fmt.Errorf("%s: unsupported format version %q (this octobundle reads %s and %s)", ManifestFile, mobj["Format"], FormatV2, FormatV1)
 	}
 	if err := schema.ValidateFile(ManifestFile, mdoc); err != nil {
 		return nil, err
@@ -502,8 +517,8 @@ func parse(files map[string][]byte) (*Bundle, error) {
 		listed[l.path] = l.sum
 	}
 	for _, p := range paths {
-		if k, _ := schema.KindForPath(p); k == nil && p != PolicyFile {
-			return nil, fmt.Errorf("%s: unknown file (not part of the %s layout)", p, FormatV1)
+		if k, _ := schema.KindForPath(p); k == nil && p != PolicyFile && !(format == FormatV2 && isSidecarPath(p)) {
+			return nil, fmt.Errorf("%s: unknown file (not part of the %s layout; keep other files outside the bundle folder)", p, format)
 		}
 		want, ok := listed[p]
 		if !ok {
@@ -522,7 +537,20 @@ func parse(files map[string][]byte) (*Bundle, error) {
 
 	b := New(m)
 	counts := map[string]int{}
+	sidecars := map[string]bool{}  // every sidecar file
+	unclaimed := map[string]bool{} // sidecar files not yet referenced
+	if format == FormatV2 {
+		b.disk = map[string][]byte{}
+		for _, p := range paths {
+			if k, _ := schema.KindForPath(p); k == nil && p != PolicyFile {
+				sidecars[p], unclaimed[p] = true, true
+			}
+		}
+	}
 	for _, p := range paths {
+		if sidecars[p] {
+			continue
+		}
 		if p == PolicyFile {
 			if _, err := decodePolicy(files[p]); err != nil {
 				return nil, err
@@ -546,18 +574,43 @@ func parse(files map[string][]byte) (*Bundle, error) {
 			counts[k.Name]++
 			continue
 		}
-		doc, err := Decode(files[p])
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
-		}
-		if canon, _ := Canonical(doc); !bytes.Equal(canon, files[p]) {
-			return nil, fmt.Errorf("%s: not in canonical form (sorted keys, 2-space indent, trailing newline)", p)
+		var doc any
+		data := files[p]
+		if format == FormatV2 {
+			var used []string
+			if doc, used, err = joinEntity(p, k, files[p], files); err != nil {
+				return nil, err
+			}
+			if err := checkSplit(p, k, doc, files[p], used, files); err != nil {
+				return nil, err
+			}
+			b.disk[p] = files[p]
+			for _, sp := range used {
+				if !unclaimed[sp] {
+					return nil, fmt.Errorf("%s: sidecar file %s is referenced twice", p, sp)
+				}
+				delete(unclaimed, sp)
+				b.disk[sp] = files[sp]
+			}
+			if data, err = Canonical(doc); err != nil {
+				return nil, fmt.Errorf("%s: %w", p, err)
+			}
+		} else {
+			if doc, err = Decode(files[p]); err != nil {
+				return nil, fmt.Errorf("%s: %w", p, err)
+			}
+			if canon, _ := Canonical(doc); !bytes.Equal(canon, files[p]) {
+				return nil, fmt.Errorf("%s: not in canonical form (sorted keys, 2-space indent, trailing newline)", p)
+			}
 		}
 		if err := checkEntity(p, k, names, doc); err != nil {
 			return nil, err
 		}
-		b.files[p] = &file{kind: k, names: names, data: files[p], doc: doc}
+		b.files[p] = &file{kind: k, names: names, data: data, doc: doc}
 		counts[k.Name]++
+	}
+	for _, p := range slices.Sorted(maps.Keys(unclaimed)) {
+		return nil, fmt.Errorf("%s: unknown file (a sidecar file no text field of %s refers to)", p, path.Dir(p)+".json")
 	}
 	for _, k := range schema.Kinds() {
 		if got, want := counts[k.Name], m.Counts[k.Name]; got != want {

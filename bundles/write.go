@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/octobundle/octobundle/schema"
 )
 
 // Fixed archive settings (see the format specification in doc.go).
@@ -43,7 +45,16 @@ func (b *Bundle) snapshot() ([]rawFile, error) {
 	}
 	out := make([]rawFile, 0, len(b.files)+3)
 	for p, f := range b.files {
+		if d, ok := b.disk[p]; ok {
+			out = append(out, rawFile{p, d})
+			continue
+		}
 		out = append(out, rawFile{p, f.data})
+	}
+	for p, d := range b.disk {
+		if _, ok := b.files[p]; !ok {
+			out = append(out, rawFile{p, d}) // a sidecar file
+		}
 	}
 	out = append(out, rawFile{ManifestFile, b.manifest}, rawFile{ChecksumsFile, b.checksums})
 	if b.policy != nil {
@@ -61,10 +72,13 @@ func sortRaw(files []rawFile) {
 }
 
 // Write seals the bundle if needed and writes it to path: an archive when
-// path ends in .tar.zst, otherwise a directory. It writes to a temporary
-// sibling and renames it into place, so path never holds a partial bundle.
-// An existing directory at path is replaced only if it is empty or holds a
-// bundle (a manifest.json); an existing archive file is replaced.
+// path ends in .tar.zst, otherwise a directory. A new archive or directory
+// is written to a temporary sibling and renamed into place, so path never
+// holds a partial bundle; an existing archive file is replaced. An existing
+// directory (a git work tree holding a bundle, say) is updated in place:
+// only files of the bundle layout are written or removed, everything else
+// (.git, README, CI files) is left untouched (see updateDir). A new
+// directory gets a .gitattributes that keeps git from changing line endings.
 func (b *Bundle) Write(path string) error {
 	files, err := b.snapshot()
 	if err != nil {
@@ -154,24 +168,17 @@ func writeArchiveFile(out string, files []rawFile) (err error) {
 	return os.Rename(tmp.Name(), out)
 }
 
-// writeDir writes files as a directory tree at target, atomically.
+// writeDir writes files as a directory tree at target. A new target is
+// written to a temporary sibling and renamed into place; an existing
+// directory is updated in place by updateDir.
 func writeDir(target string, files []rawFile) (err error) {
-	replace := false
-	if st, err := os.Lstat(target); err == nil {
-		if !st.IsDir() {
-			return fmt.Errorf("%s: exists and is not a directory; refusing to overwrite it", target)
-		}
-		entries, err := os.ReadDir(target)
-		if err != nil {
-			return err
-		}
-		if len(entries) > 0 {
-			if mst, err := os.Lstat(filepath.Join(target, ManifestFile)); err != nil || !mst.Mode().IsRegular() {
-				return fmt.Errorf("%s: not empty and not a bundle (no %s); refusing to overwrite it", target, ManifestFile)
-			}
-		}
-		replace = true
-	} else if !errors.Is(err, os.ErrNotExist) {
+	st, err := os.Lstat(target)
+	switch {
+	case err == nil && !st.IsDir():
+		return fmt.Errorf("%s: exists and is not a directory; refusing to overwrite it", target)
+	case err == nil:
+		return updateDir(target, files)
+	case !errors.Is(err, os.ErrNotExist):
 		return err
 	}
 	parent := filepath.Dir(filepath.Clean(target))
@@ -191,29 +198,186 @@ func writeDir(target string, files []rawFile) (err error) {
 	if err := os.Chmod(tmp, dirMode); err != nil {
 		return err
 	}
-	if err := writeTree(tmp, files); err != nil {
+	withAttrs := append(files[:len(files):len(files)], rawFile{GitAttributesFile, []byte(GitAttributes)})
+	sortRaw(withAttrs)
+	if err := writeTree(tmp, withAttrs); err != nil {
 		return fmt.Errorf("%s: %w", target, err)
 	}
-	if !replace {
-		return os.Rename(tmp, target)
+	return os.Rename(tmp, target)
+}
+
+// IsLayoutFile reports whether the bundle path p is a file of the bundle
+// layout: manifest.json, checksums.txt, the signature, the apply policy, an
+// entity file of some kind, or a file in the sidecar folder of one. Writing a bundle into an existing directory
+// replaces and removes layout files only.
+func IsLayoutFile(p string) bool {
+	switch p {
+	case ManifestFile, ChecksumsFile, SignatureFile, PolicyFile:
+		return true
 	}
-	old, err := os.MkdirTemp(parent, "."+base+".old-*")
+	k, _ := schema.KindForPath(p)
+	return k != nil || isSidecarPath(p)
+}
+
+// updateDir writes files into the existing directory target, touching
+// nothing but files of the bundle layout (see IsLayoutFile): other files
+// (.git, a README, CI configuration) are left as they are. Files whose
+// content is unchanged are not rewritten; each written file goes through a
+// temporary sibling and a rename; manifest.json is written last; layout
+// files the new bundle does not have are then removed, with the directories
+// they leave empty. A directory that holds layout files but no manifest.json
+// (something else's files, or not a bundle) is refused, and so is one in
+// which a bundle path is taken by a directory or a link. .gitattributes is
+// created when missing, never changed.
+func updateDir(target string, files []rawFile) error {
+	root, err := os.OpenRoot(target)
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(old); err != nil {
-		return err
-	}
-	if err := os.Rename(target, old); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, target); err != nil {
-		if rerr := os.Rename(old, target); rerr != nil {
-			return fmt.Errorf("%w (and restoring the previous bundle from %s failed: %v)", err, old, rerr)
+	defer root.Close()
+	want := make(map[string]bool, len(files))
+	for _, f := range files {
+		if err := checkPath(f.path); err != nil {
+			return err
 		}
+		want[f.path] = true
+	}
+	var stale, leftovers []string
+	hasManifest := false
+	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == "." {
+			return nil
+		}
+		if Ignored(p) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.IsDir() && strings.HasSuffix(p, tmpSuffix) && strings.HasPrefix(path.Base(p), ".") {
+			leftovers = append(leftovers, p) // from an interrupted write
+			return nil
+		}
+		if d.IsDir() || !IsLayoutFile(p) {
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return fmt.Errorf("%s: %s is not a regular file; refusing to write the bundle there", target, p)
+		}
+		if p == ManifestFile {
+			hasManifest = true
+		}
+		if !want[p] {
+			stale = append(stale, p)
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	return os.RemoveAll(old)
+	if !hasManifest && len(stale) > 0 {
+		return fmt.Errorf("%s: holds files of the bundle layout (%s) but no %s; refusing to write a bundle over files octobundle did not write (choose a new or empty folder)", target, stale[0], ManifestFile)
+	}
+	// manifest.json last: until it is written the old manifest (and its
+	// digest) stays, so an interrupted export fails verification instead
+	// of passing off a mixture as the new bundle.
+	ordered := make([]rawFile, 0, len(files))
+	var manifest *rawFile
+	for i := range files {
+		if files[i].path == ManifestFile {
+			manifest = &files[i]
+			continue
+		}
+		ordered = append(ordered, files[i])
+	}
+	if manifest != nil {
+		ordered = append(ordered, *manifest)
+	}
+	for _, f := range ordered {
+		if err := replaceFile(root, f); err != nil {
+			return fmt.Errorf("%s: %s: %w", target, f.path, err)
+		}
+	}
+	for _, p := range leftovers {
+		_ = root.Remove(filepath.FromSlash(p))
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(stale)))
+	dirs := map[string]bool{}
+	for _, p := range stale {
+		if err := root.Remove(filepath.FromSlash(p)); err != nil {
+			return fmt.Errorf("%s: removing %s, which the bundle no longer has: %w", target, p, err)
+		}
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	// Remove the directories stale files left empty, deepest first; a
+	// directory that still holds something (the new bundle's files, or
+	// files of others) fails to be removed and stays.
+	ds := make([]string, 0, len(dirs))
+	for d := range dirs {
+		ds = append(ds, d)
+	}
+	sort.Slice(ds, func(i, j int) bool {
+		return strings.Count(ds[i], "/") > strings.Count(ds[j], "/") || (strings.Count(ds[i], "/") == strings.Count(ds[j], "/") && ds[i] > ds[j])
+	})
+	for _, d := range ds {
+		_ = root.Remove(filepath.FromSlash(d))
+	}
+	if _, err := root.Lstat(GitAttributesFile); errors.Is(err, os.ErrNotExist) {
+		if err := replaceFile(root, rawFile{GitAttributesFile, []byte(GitAttributes)}); err != nil {
+			return fmt.Errorf("%s: %s: %w", target, GitAttributesFile, err)
+		}
+	}
+	return nil
+}
+
+// tmpSuffix ends the temporary sibling replaceFile writes first (as
+// ".NAME" + tmpSuffix); updateDir removes any left by an interrupted write.
+const tmpSuffix = ".octobundle-tmp"
+
+// replaceFile writes f below root through a temporary sibling and a rename,
+// unless the file already holds exactly f's bytes.
+func replaceFile(root *os.Root, f rawFile) error {
+	name := filepath.FromSlash(f.path)
+	if st, err := root.Lstat(name); err == nil {
+		if !st.Mode().IsRegular() {
+			return errors.New("exists and is not a regular file; refusing to replace it")
+		}
+		if old, err := root.ReadFile(name); err == nil && string(old) == string(f.data) {
+			return nil
+		}
+	}
+	if d := path.Dir(f.path); d != "." {
+		if err := root.MkdirAll(filepath.FromSlash(d), dirMode); err != nil {
+			return err
+		}
+	}
+	tmp := filepath.FromSlash(path.Join(path.Dir(f.path), "."+path.Base(f.path)+tmpSuffix))
+	w, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(f.data)
+	if err == nil {
+		err = w.Chmod(fileMode)
+	}
+	if err == nil {
+		err = w.Sync()
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = root.Rename(tmp, name)
+	}
+	if err != nil {
+		_ = root.Remove(tmp)
+	}
+	return err
 }
 
 // writeTree writes files below dir through an os.Root, so no path can

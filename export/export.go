@@ -154,7 +154,7 @@ func build(s *snapshot.Snapshot, o Options, log *slog.Logger) (*bundles.Bundle, 
 	}
 
 	b := bundles.New(bundles.Manifest{
-		Format:      bundles.FormatV1,
+		Format:      bundles.FormatV2,
 		ToolVersion: o.ToolVersion,
 		Source:      bundles.Source{Server: s.Server, ServerVersion: s.ServerVersion, Space: s.SpaceName},
 		Projects:    selectedProjects(o.Projects),

@@ -86,6 +86,19 @@ func processTagRefs() []Ref {
 // processContainers: a step whose actions are all gone is removed.
 func processContainers() []Container { return []Container{{Path: "Steps/*", Items: "Actions"}} }
 
+// processTexts are the scripts of a deployment or runbook process: each
+// action's inline script body, in a file named after the action.
+func processTexts() []TextField {
+	return []TextField{{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Script.ScriptBody", Syntax: "Properties/Octopus.Action.Script.Syntax"}}
+}
+
+// variableTexts are the multi-line values of a variable set (script module
+// bodies, configuration files), in files named after the variable's name
+// and scope.
+func variableTexts() []TextField {
+	return []TextField{{Path: "Variables/*/Value", MultiLine: true}}
+}
+
 func processSets() []SetSpec {
 	return []SetSpec{
 		{Path: "Steps/*/Actions/*/Environments"},
@@ -296,6 +309,7 @@ func init() {
 			},
 			Volatile:  []string{"CommunityActionTemplateId", "Version", "Parameters/*/Id", "Packages/*/Id"},
 			Sensitive: mixedSecrets("Properties/*", "Parameters/*/DefaultValue"),
+			Texts:     []TextField{{Path: "Properties/Octopus.Action.Script.ScriptBody", File: "script", Syntax: "Properties/Octopus.Action.Script.Syntax"}},
 			Order:     40,
 			Policy:    PolicyExact,
 		},
@@ -314,6 +328,7 @@ func init() {
 			TagRefs:   variableSetTagRefs(),
 			Values:    variableSetValues(),
 			Sets:      variableSetSets(),
+			Texts:     variableTexts(),
 			Volatile:  variableSetVolatile(),
 			Sensitive: variableSetSecrets(),
 			Order:     41,
@@ -399,6 +414,7 @@ func init() {
 			TagRefs:   variableSetTagRefs(),
 			Values:    variableSetValues(),
 			Sets:      variableSetSets(),
+			Texts:     variableTexts(),
 			Volatile:  variableSetVolatile(),
 			Sensitive: variableSetSecrets(),
 			Order:     81,
@@ -461,6 +477,7 @@ func init() {
 			Provides:   []Provide{{Kind: Action, Path: "Steps/*/Actions/*", Within: ScopeOwner}},
 			TagRefs:    processTagRefs(),
 			Containers: processContainers(),
+			Texts:      processTexts(),
 			Order:      92,
 			Prune:      []string{"Steps"},
 			Policy:     PolicySync,
@@ -489,6 +506,7 @@ func init() {
 			Provides:   []Provide{{Kind: Action, Path: "Steps/*/Actions/*", Within: ScopeOwner, Qualify: true}},
 			TagRefs:    processTagRefs(),
 			Containers: processContainers(),
+			Texts:      processTexts(),
 			Order:      94,
 			Prune:      []string{"Steps"},
 			Policy:     PolicySync,
@@ -500,6 +518,7 @@ func init() {
 			TagRefs:   variableSetTagRefs(),
 			Values:    variableSetValues(),
 			Sets:      variableSetSets(),
+			Texts:     variableTexts(),
 			Volatile:  variableSetVolatile(),
 			Sensitive: variableSetSecrets(),
 			Order:     95,

@@ -428,6 +428,29 @@ type Kind struct {
 	// bundle file holds the bytes the server answers at Read, and they
 	// are written with a multipart PUT to the same path.
 	Binary bool
+	// Texts are the kind's long text fields (scripts), which bundles of
+	// format octobundle/v2 keep in sidecar text files beside the entity's
+	// JSON file, so a one-line script change is a one-line diff.
+	Texts []TextField
+}
+
+// TextField is a long text field of a kind (see Kind.Texts).
+type TextField struct {
+	// Path is the field, as in Ref.Path: "*" stands for every element of
+	// an array. The file is named after the innermost array element on the
+	// path (its identity: an action's name, a variable's name and scope),
+	// or File when there is none.
+	Path string
+	// File is the file's base name when no array element names it.
+	File string
+	// Syntax is the path, relative to that element (or the document), of
+	// the field naming the script's syntax (PowerShell, Bash, CSharp,
+	// FSharp, Python), which picks the file's extension; otherwise, or for
+	// another syntax, the extension is .txt.
+	Syntax string
+	// MultiLine moves only values that span lines (variable values: most
+	// are one word; script module bodies are not).
+	MultiLine bool
 }
 
 // Parts describe a kind whose document a current server splits into

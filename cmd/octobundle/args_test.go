@@ -26,3 +26,23 @@ func TestInterspersed(t *testing.T) {
 		}
 	}
 }
+
+func TestUseColor(t *testing.T) {
+	cases := []struct {
+		mode    string
+		tty     bool
+		noColor string
+		want    bool
+	}{
+		{"auto", true, "", true},
+		{"auto", true, "1", false},
+		{"auto", false, "", false},
+		{"always", false, "1", true},
+		{"never", true, "", false},
+	}
+	for _, c := range cases {
+		if got := useColor(c.mode, c.tty, c.noColor); got != c.want {
+			t.Errorf("useColor(%q, tty=%v, NO_COLOR=%q) = %v, want %v", c.mode, c.tty, c.noColor, got, c.want)
+		}
+	}
+}

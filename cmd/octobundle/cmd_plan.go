@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,8 @@ func applyFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "allow-version-skew", Usage: "apply even if the destination's Octopus major.minor is more than one minor version from the bundle's source"},
 		&cli.BoolFlag{Name: "include-targets", Usage: "apply deployment targets and workers the bundle holds"},
 		&cli.BoolFlag{Name: "prune", Usage: "delete what the bundle no longer has inside what it holds: destination-only steps, variables (sensitive ones too) and tenant project links of synced entities, channels and runbooks of bundle projects; never top-level entities"},
+		&cli.BoolFlag{Name: "require-signature", Usage: "refuse, before reading the destination, a bundle that is not signed by one of the --pubkey keys"},
+		pubkeyFlag(),
 	)
 }
 
@@ -32,7 +35,8 @@ func applyOptions(c *cli.Context, what string) apply.Options {
 	}
 }
 
-// bundleAndDestination reads the single BUNDLE argument (verifying it) and
+// bundleAndDestination reads the single BUNDLE argument (verifying it and,
+// with --require-signature or --pubkey, its signature) and only then
 // connects to the destination; shared by plan and apply.
 func bundleAndDestination(c *cli.Context) (*bundles.Bundle, *octopus.Client, error) {
 	if c.NArg() != 1 {
@@ -46,6 +50,17 @@ func bundleAndDestination(c *cli.Context) (*bundles.Bundle, *octopus.Client, err
 	b, err := bundles.Read(c.Args().First(), bundles.ReadOptions{})
 	if err != nil {
 		return nil, nil, err
+	}
+	res, err := checkSignature(c, b, c.Bool("require-signature"))
+	if err != nil {
+		var ec cli.ExitCoder
+		if errors.As(err, &ec) {
+			return nil, nil, err
+		}
+		return nil, nil, cli.Exit(err.Error()+"\nrefused before reading the destination", exitFailed)
+	}
+	if res.Verified {
+		logger().Info("signature ok", "key", res.KeyID, "pubkey", res.By.File)
 	}
 	cl, err := connect(c)
 	return b, cl, err

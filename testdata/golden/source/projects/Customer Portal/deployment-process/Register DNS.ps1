@@ -1,0 +1,1 @@
+New-AzDnsRecordSet -Name "#{Portal.Tenant.Subdomain}" -RecordType CNAME -ZoneName portal.octofx.example.com -ResourceGroupName dns -Ttl 300 -DnsRecords (New-AzDnsRecordConfig -Cname portal-lb.octofx.example.com) -Overwrite

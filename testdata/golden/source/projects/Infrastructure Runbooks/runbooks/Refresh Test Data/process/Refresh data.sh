@@ -1,0 +1,1 @@
+retry ./refresh.sh --target "#{Restore.Database}"

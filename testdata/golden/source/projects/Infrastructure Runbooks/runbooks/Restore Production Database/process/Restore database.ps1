@@ -1,0 +1,1 @@
+Restore-AzSqlDatabase -FromPointInTimeBackup -PointInTime "#{Restore.BackupDate}" -ResourceGroupName octofx -ServerName octofx-sql -TargetDatabaseName "#{Restore.Database}"

@@ -1,0 +1,1 @@
+wait_for_http "https://api.#{Common.Environment.ShortName}.octofx.example.com/health"

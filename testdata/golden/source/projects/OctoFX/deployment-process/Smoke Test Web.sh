@@ -1,0 +1,1 @@
+wait_for_http "https://#{Common.Environment.ShortName}.octofx.example.com/health"
