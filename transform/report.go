@@ -74,6 +74,9 @@ type Report struct {
 	// Errors: what made the transform fail (dangling references, rules
 	// that cannot be applied). Empty when it succeeded.
 	Errors []Message
+	// Notes say what a reader of the output must know that is neither a
+	// change nor a problem (the input's signature does not carry over).
+	Notes []Message `json:",omitempty"`
 	// Counts is the number of changes per action.
 	Counts map[string]int
 	// Digest is the output bundle's digest, when it was produced.
@@ -109,6 +112,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	for _, m := range r.Errors {
 		fmt.Fprintf(&b, "error: %s\n", m)
+	}
+	for _, m := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", m)
 	}
 	acts := make([]string, 0, len(r.Counts))
 	for a := range r.Counts {

@@ -109,6 +109,11 @@ func Transform(in *bundles.Bundle, files []*RuleFile, opt Options) (*bundles.Bun
 	}
 	out, err := e.run(in)
 	rep := e.report
+	if len(in.Signature()) > 0 {
+		// A signature covers the digest; the output has another, so it
+		// is unsigned until whoever transformed it signs it.
+		rep.Notes = append(rep.Notes, Message{Text: fmt.Sprintf("the input bundle (%s) was signed; the output is a different bundle and is not: sign it again (octobundle sign --key KEY OUT)", in.Digest())})
+	}
 	if err != nil {
 		rep.Errors = append(rep.Errors, Message{Text: err.Error()})
 	}

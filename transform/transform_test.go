@@ -583,3 +583,30 @@ func tenantValue(t *testing.T, out *bundles.Bundle, tenant, project, template, e
 	}
 	return found[0]
 }
+
+// A signature covers the input's digest: the output is another bundle, so
+// it carries no signature, and the report says so (not silently).
+func TestSignatureDoesNotCarryOver(t *testing.T) {
+	in := golden(t)
+	if err := in.SetSignature([]byte("untrusted comment: test\n")); err != nil {
+		t.Fatal(err)
+	}
+	out, rep, err := Transform(in, ruleFiles(t, "staging-production"), Options{Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Signature()) != 0 {
+		t.Error("the output carries the input's signature")
+	}
+	if len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0].Text, "was signed") || !strings.Contains(rep.Notes[0].Text, "octobundle sign") {
+		t.Errorf("notes %v", rep.Notes)
+	}
+	var b strings.Builder
+	if err := rep.WriteText(&b); err != nil || !strings.Contains(b.String(), "note: the input bundle (sha256:") {
+		t.Errorf("text report lacks the note: %v\n%s", err, b.String())
+	}
+	// An unsigned input gets no note.
+	if _, rep, _ := Transform(golden(t), ruleFiles(t, "staging-production"), Options{}); len(rep.Notes) != 0 {
+		t.Errorf("unsigned input: notes %v", rep.Notes)
+	}
+}
