@@ -42,7 +42,7 @@ test-live:
 # Benchmarks print wall time, requests and peak memory for a generated
 # 200-project instance served with 20 ms latency.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./export ./apply
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./export ./transform ./apply
 
 # The README's first command: the full round trip on two built-in simulators.
 demo:
