@@ -368,9 +368,9 @@ type executor struct {
 	// state records a change when its count reaches zero.
 	pending  []int
 	stateErr error
-	results []Result
-	done    int
-	total   int
+	results  []Result
+	done     int
+	total    int
 }
 
 // run executes the plan's writes in sync order.
