@@ -392,6 +392,8 @@ func (x *executor) run(ctx context.Context) {
 			res.Outcome = OutcomeUpdated
 		case ActionDelete:
 			res.Outcome = OutcomeDeleted
+		case ActionKeep:
+			res.Outcome, res.Note = OutcomeLeftAlone, ch.Reason
 		default:
 			res.Outcome, res.Error = OutcomeFailed, fmt.Sprintf("unknown plan action %q", ch.Action)
 		}

@@ -141,17 +141,23 @@ func supersededBy(d any, b []any) bool {
 }
 
 // keepsDestElement reports whether a matched destination element is kept
-// as it is: a variable that is sensitive on either side (its value cannot
-// be compared or copied, and the destination's secret must survive).
+// as it is when writing: a variable sensitive on the destination (its
+// secret must survive). One made sensitive at the source is written from
+// the bundle, with a placeholder (see fillSecrets).
 func keepsDestElement(b, d any) bool {
 	bm, _ := b.(map[string]any)
 	dm, _ := d.(map[string]any)
 	if bm == nil || dm == nil {
 		return false
 	}
-	bs, _ := bm["IsSensitive"].(bool)
 	ds, _ := dm["IsSensitive"].(bool)
-	return bs || ds
+	return ds
+}
+
+// sensitiveEither reports whether a variable is sensitive on either side:
+// its value is never compared.
+func sensitiveEither(b, d any) bool {
+	return sens(b) || sens(d)
 }
 
 // hasSecret reports whether a SensitiveValue object says a value is set.

@@ -148,7 +148,7 @@ func (m *merger) value(at []string, b any, hasB bool, s any, hasS bool, d any, h
 	if bundles.Equal(s, d) {
 		return schema.DeepCopy(s), true
 	}
-	if keepsDestElement(s, d) {
+	if sensitiveEither(s, d) && (asMap(s) != nil && asMap(d) != nil) {
 		// Sensitive on the destination: kept exactly; made sensitive at the
 		// source: the source's (a placeholder is written, see fillSecrets).
 		if sens(d) || !sens(s) {

@@ -249,6 +249,7 @@ type Change struct {
 	Kept []string `json:"kept,omitempty"`
 
 	bundleDoc any      // the bundle's document (plan time only)
+	merged    any      // the merge result of a no-op (plan time only)
 	applied   any      // what the state records as this entity's base once applied
 	forget    []string // state paths to forget once the change succeeded
 }
@@ -277,6 +278,9 @@ const (
 	WhyDeletedKept = "deleted at source, kept"
 	// WhyDeletedPruned: the source deleted the entity; deleted (--prune).
 	WhyDeletedPruned = "deleted at source, deleted (--prune)"
+	// WhyStamp: a step based on a step template takes the destination
+	// template's current version (the template changed, or the step lags).
+	WhyStamp = "step template version"
 	// WhyNoBase: no base for the entity: merged two-way.
 	WhyNoBase = "no base: two-way"
 )
@@ -437,6 +441,7 @@ func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPoli
 	// Decide every entity; reading the destination's bundle forms is the
 	// costly part, so entities are decided in parallel.
 	parallel.Each(len(pl.changes), pl.decide)
+	pl.refreshStamps()
 
 	deletes := pl.planSourceDeletes(b)
 	if o.Prune {
@@ -589,6 +594,7 @@ func (pl *planner) decide(i int) {
 	}
 	if bundles.Equal(desired, destForm) {
 		ch.Action = ActionNoOp
+		ch.merged = desired
 		ch.Reason = strings.Join(reasons, "; ")
 		return
 	}
@@ -631,6 +637,62 @@ func show(v any) string {
 		out = out[:117] + "..."
 	}
 	return out
+}
+
+// refreshStamps makes every existing entity whose stamps (a step's
+// "Octopus.Action.Template.Version") lag behind what they record — the
+// destination template's current version, or the template this plan
+// creates or updates — an update: the write stamps the template's version
+// as it is after the template is synced (see executor.fillStamps).
+func (pl *planner) refreshStamps() {
+	changed := map[string]bool{}
+	for _, ch := range pl.changes {
+		if ch.Action == ActionCreate || ch.Action == ActionUpdate {
+			changed[changeKey(ch.Kind, ch.Names)] = true
+		}
+	}
+	for _, ch := range pl.changes {
+		if ch.Action != ActionNoOp && ch.Action != ActionUpdate {
+			continue
+		}
+		k := schema.MustLookup(ch.Kind)
+		dest := pl.snap.Find(k.Name, ch.Names...)
+		if dest == nil {
+			continue
+		}
+		var lag []string
+		_ = k.Stamp(dest.Object(), func(ref schema.Ref, holder map[string]any, id string) {
+			name, ok := pl.snap.Index.Name(ref.To, "", id)
+			if !ok {
+				return
+			}
+			t := pl.snap.Find(ref.To, name)
+			if t == nil {
+				return
+			}
+			now := fmt.Sprint(t.Object()[ref.Stamp.From])
+			if changed[changeKey(ref.To, []string{name})] {
+				lag = append(lag, fmt.Sprintf("%s %q is updated by this plan", title(ref.To), name))
+			} else if got := fmt.Sprint(holder[ref.Stamp.Field]); got != now {
+				lag = append(lag, fmt.Sprintf("%s %q is at version %s, the step references %s", title(ref.To), name, now, got))
+			}
+		})
+		if len(lag) == 0 {
+			continue
+		}
+		slices.Sort(lag)
+		lag = slices.Compact(lag)
+		if ch.Action == ActionNoOp {
+			ch.Action, ch.Desired, ch.merged = ActionUpdate, ch.merged, nil
+			ch.WriteMain = true
+		}
+		ch.Why = append(ch.Why, WhyStamp)
+		note := "step template version refreshed: " + strings.Join(lag, "; ")
+		if ch.Reason != "" {
+			ch.Reason += "; "
+		}
+		ch.Reason += note
+	}
 }
 
 // checkRefs checks every reference of doc (bundle form, modified in place):
