@@ -699,13 +699,15 @@ func (x *executor) recordState(i int) {
 	case ch.applied == nil:
 		return
 	default:
+		// What the destination holds now, as the server answered the
+		// write (the planned document when it cannot be read back).
 		written := ch.Desired
-		if ch.Action == ActionNoOp {
+		if written == nil {
 			written = ch.applied
-			if dest := x.snap.Find(ch.Kind, ch.Names...); dest != nil {
-				if form, e := export.Entity(x.snap, dest); e == nil {
-					written = form
-				}
+		}
+		if dest := x.snap.Find(ch.Kind, ch.Names...); dest != nil {
+			if form, e := export.Entity(x.snap, dest); e == nil {
+				written = form
 			}
 		}
 		err = st.Record(ch.Path, ch.applied, written)
