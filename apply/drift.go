@@ -115,4 +115,3 @@ func (r *DriftReport) WriteText(w io.Writer) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
-
