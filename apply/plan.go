@@ -99,7 +99,6 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/octobundle/octobundle/internal/parallel"
@@ -906,34 +905,6 @@ func onlyDeferred(k *schema.Kind, doc any) any {
 		}
 	}
 	return out
-}
-
-// destOnly describes the destination-only named elements a synced entity
-// keeps (steps, variables), for the plan's reason.
-func destOnly(bundleDoc, destForm, desired any) string {
-	bm, _ := bundleDoc.(map[string]any)
-	dm, _ := destForm.(map[string]any)
-	if bm == nil || dm == nil {
-		return ""
-	}
-	var parts []string
-	for _, f := range slices.Sorted(maps.Keys(dm)) {
-		da, ok := dm[f].([]any)
-		if !ok || !bundles.Named(da) || len(da) == 0 {
-			continue
-		}
-		ba, _ := bm[f].([]any)
-		pairs, _ := bundles.MatchElements(da, ba)
-		for i := range da {
-			if _, ok := pairs[i]; !ok {
-				parts = append(parts, bundles.LabelPath(dm, []string{f, strconv.Itoa(i)}))
-			}
-		}
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "destination-only entries kept: " + strings.Join(parts, ", ")
 }
 
 // fingerprint digests the destination state a plan depends on: the

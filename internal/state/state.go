@@ -33,7 +33,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/octobundle/octobundle/bundles"
@@ -166,7 +165,6 @@ func secret(v any) bool {
 type Store struct {
 	dir string
 	dst Destination
-	mu  sync.Mutex
 }
 
 // Open returns the state folder of destination d under root, creating it.
