@@ -129,4 +129,3 @@ func exportOf(t *testing.T, ctx context.Context, url, key string) *bundles.Bundl
 	}
 	return res.Bundle
 }
-
