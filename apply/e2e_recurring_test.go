@@ -691,3 +691,72 @@ func withCopiedProject(t *testing.T, b *bundles.Bundle, from, to string) *bundle
 	}
 	return c
 }
+
+// TestSavedPlanRederived: a saved plan is executed only if deriving it
+// again from the bundle, the base and the destination gives exactly the
+// same plan. A hand-edited plan (an SMTP host changed in plan.json) and a
+// plan made against another base are refused, naming the difference,
+// before the first write.
+func TestSavedPlanRederived(t *testing.T) {
+	ctx := context.Background()
+	src := startSim(t, "source.json", octosim.Options{})
+	b1 := fitBundle(t, exportBundle(t, src, false))
+	r := newRecurring(t, b1)
+	b2 := modified(t, b1, schema.LibraryVariables, []string{"Common Variables"}, withVariables(func(vars []map[string]any) []map[string]any {
+		element(vars, "Common.Smtp.Host")["Value"] = "smtp.new.example.com"
+		return vars
+	}))
+	// The destination kept its own host at the first sync (a conflict
+	// without a base); this time the source's wins.
+	opts := func() Options { return r.options(Options{OnConflict: WinnerSource}) }
+	p, err := MakePlan(ctx, r.dst.c, b2, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.BaseDigest == "" || p.Mode != "three-way" {
+		t.Fatalf("plan base %q mode %q", p.BaseDigest, p.Mode)
+	}
+	var saved strings.Builder
+	if err := p.WriteJSON(&saved); err != nil {
+		t.Fatal(err)
+	}
+	read := func(text string) *Plan {
+		t.Helper()
+		sp, err := ReadPlan(strings.NewReader(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sp
+	}
+
+	for _, tc := range []struct {
+		name string
+		plan string
+		opts func() Options
+		want string
+	}{
+		{"hand-edited SMTP host", strings.ReplaceAll(saved.String(), "smtp.new.example.com", "smtp.attacker.example.com"), opts,
+			`/Value is "smtp.attacker.example.com" in the saved plan, "smtp.new.example.com" now`},
+		{"another base (no state)", saved.String(), func() Options { return Options{Logger: testLogger(), OnConflict: WinnerSource} },
+			"it was made against the base " + p.BaseDigest + " (three-way), and the base now is none (two-way)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r.dst.srv.ResetCounters()
+			_, err := Execute(ctx, r.dst.c, b2, read(tc.plan), tc.opts())
+			if !errors.Is(err, ErrStalePlan) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+			if r.dst.srv.Writes() != 0 {
+				t.Errorf("%d writes", r.dst.srv.Writes())
+			}
+		})
+	}
+	// The saved plan as it was is executed.
+	rec, err := Execute(ctx, r.dst.c, b2, read(saved.String()), opts())
+	if err != nil || rec.Status() != Succeeded {
+		t.Fatalf("execute: %v", err)
+	}
+	if got := varValues(r.doc(schema.LibraryVariables, "Common Variables"), "Common.Smtp.Host"); len(got) != 1 || !strings.HasSuffix(got[0], "= smtp.new.example.com") {
+		t.Errorf("Common.Smtp.Host: %q", got)
+	}
+}
