@@ -43,6 +43,9 @@ func ParseLock(data []byte) (*LockInfo, error) {
 // gone (a crashed or killed apply on this host) is taken over, and force
 // (--force-unlock) takes over any lock.
 func (s *Store) Lock(force bool) (unlock func() error, stale *LockInfo, err error) {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("state: %w", err)
+	}
 	path := filepath.Join(s.dir, LockFile)
 	host, _ := os.Hostname()
 	me := LockInfo{PID: os.Getpid(), Host: host, Since: time.Now().UTC().Format(time.RFC3339)}

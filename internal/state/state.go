@@ -167,16 +167,14 @@ type Store struct {
 	dst Destination
 }
 
-// Open returns the state folder of destination d under root, creating it.
+// Open returns the state folder of destination d under root; it is
+// created by the first write (reading an absent one gives no base).
 // It refuses a folder whose manifest names another destination.
 func Open(root string, d Destination) (*Store, error) {
 	if root == "" {
 		root = DefaultDir
 	}
 	dir := filepath.Join(root, bundles.EscapeName(d.Identity()), bundles.EscapeName(d.Space))
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("state: %w", err)
-	}
 	s := &Store{dir: dir, dst: d}
 	m, err := s.Manifest()
 	if err != nil {
