@@ -13,25 +13,35 @@
 //     JSON plan, also as JSON pointers);
 //   - no-op: it exists and already matches (the comparison is exact: the
 //     canonical bundle form of the destination entity, as export would write
-//     it, against the bundle's document merged onto it);
+//     it, against the three-way merge of the bundle's document, the base
+//     and it);
 //   - left-alone: it exists, differs, and the destination owns its details
 //     (accounts, worker pools, machine policies, certificates, feeds,
 //     lifecycles, teams, project groups, environments, user roles);
 //   - error: a reference names something that exists neither in the bundle
 //     nor on the destination, or the destination entity cannot be read;
-//   - delete (Options.Prune only): a destination-only channel or runbook of
-//     a project the bundle holds.
+//   - keep: the source deleted it (the base has it, the bundle does not)
+//     and it stays, without Options.Prune;
+//   - delete (Options.Prune only): an entity the source deleted, or a
+//     destination-only channel or runbook of a project the bundle holds.
 //
 // Policies come from the kind registry (schema.Kind.Policy). Exact-match
 // kinds (script modules, step templates, tag sets) are created or updated to
 // match. Synced kinds (project settings, channels, deployment processes,
 // runbooks and their processes, project and library variables, tenants,
-// their project links and variables) are brought in line with the bundle:
-// every field the bundle has takes the bundle's value, and by default nothing
-// the destination has is deleted — a destination-only step stays where it
-// was, a destination-only variable, project link or tenant variable value
-// stays (see merge.go for the exact rule). Nothing is deleted unless asked:
-// with Options.Prune (--prune) the destination-only steps and actions,
+// their project links and variables) are merged three-way (see merge3.go)
+// against the base (Options.Base: what octobundle last applied to this
+// destination, from the state directory or --base): what the source changed
+// is applied, including deletions of steps, actions, variables, property
+// keys and set entries; what the destination changed and the source did not
+// is kept (drift); a place changed on both sides is a conflict, listed with
+// both sides and decided by --on-conflict, the bundle's apply policy or the
+// registry (variable values: the destination keeps; other content: the
+// source wins); destination-only elements are kept. Without a base the
+// merge is two-way and the plan says so (Plan.Mode). Every change says why
+// (Change.Why). An entity the base has and the bundle does not was deleted
+// at the source: a keep (Plan.Differs) or, with Options.Prune, a delete. With
+// Options.Prune the destination-only steps and actions,
 // variables (sensitive ones too, each with a clean-up item saying its
 // secret is gone) and links to bundle projects of the synced entities the
 // bundle holds are removed, so are the destination-only tenant variable
@@ -39,9 +49,9 @@
 // sets the bundle has values for (sensitive ones with a clean-up item too;
 // values for any other project stay), and the destination-only channels
 // and runbooks of the projects it holds are deleted — never a project's
-// default channel or the one its release creation strategy uses. Top-level
-// entities and anything of exist- or exact-policy kinds are never deleted,
-// since a bundle may be a partial export (see prune.go). A team's scoped user
+// default channel or the one its release creation strategy uses. A
+// destination-only top-level entity is never deleted, since a bundle may be
+// a partial export (see prune.go). A team's scoped user
 // roles are decided per user role (see items.go): a bundle item whose user
 // role the destination team does not have yet is created, one whose role
 // the team has is left alone (the destination owns the scoping of roles it
@@ -77,7 +87,8 @@
 // before every variable-set write apply checks that no destination
 // sensitive variable is missing from the body.
 //
-// Execute performs exactly a plan, in the registry's sync order
+// Execute performs exactly a plan (a saved one only if deriving it again
+// gives the same plan), in the registry's sync order
 // (schema.Kind.Order; deferred fields such as channel version rules, tenant
 // project links and the project's release versioning strategy in a second
 // pass at DeferredOrder), independent entities of one order in parallel. It
@@ -553,7 +564,11 @@ func (pl *planner) decide(i int) {
 	if pol == schema.PolicyExist {
 		if bundles.Equal(bundleDoc, destForm) {
 			ch.Action = ActionNoOp
-			ch.applied = bundleDoc
+			// Recorded only when octobundle created it (the base has it):
+			// --prune never deletes what it did not create or manage.
+			if _, had := pl.baseDoc(k, ch.Names); had {
+				ch.applied = bundleDoc
+			}
 			return
 		}
 		ch.Action = ActionLeftAlone
