@@ -43,7 +43,8 @@ func applyCommand() *cli.Command {
 			if err := mergeOptions(c, st, &opts); err != nil {
 				return err
 			}
-			opts.State = st
+			rec0 := &recorder{st: st}
+			opts.State = rec0
 			var rec *apply.Receipt
 			if f := c.String("plan"); f != "" {
 				fh, err := os.Open(f)
@@ -63,9 +64,6 @@ func applyCommand() *cli.Command {
 				// Apply plans and executes on one read of the destination.
 				return refused(err)
 			}
-			if err := finishState(st, b); err != nil {
-				return fmt.Errorf("recording the apply in the state: %w", err)
-			}
 			if c.String("output") == "json" {
 				err = rec.WriteJSON(c.App.Writer)
 			} else {
@@ -78,6 +76,12 @@ func applyCommand() *cli.Command {
 				if err := writeFileAtomic(f, rec.WriteCleanupJSON); err != nil {
 					return fmt.Errorf("writing the clean-up report: %w", err)
 				}
+			}
+			if rec0.err != nil {
+				return fmt.Errorf("the destination was written, but recording it in the state %s failed: %w; the next apply merges those entities two-way", st.Dir(), rec0.err)
+			}
+			if err := finishState(st, b); err != nil {
+				return fmt.Errorf("recording the apply in the state: %w", err)
 			}
 			switch st := rec.Status(); {
 			case st == apply.Succeeded:

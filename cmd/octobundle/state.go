@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/octobundle/octobundle/apply"
@@ -72,4 +73,29 @@ func lockState(c *cli.Context, st *state.Store, log *slog.Logger) (func() error,
 // finishState records the apply in the state's manifest.
 func finishState(st *state.Store, b *bundles.Bundle) error {
 	return st.Finish(b.Digest(), time.Now())
+}
+
+// recorder passes Execute's records to the state and remembers the first
+// failure, so that apply can say the state is incomplete.
+type recorder struct {
+	st  *state.Store
+	mu  sync.Mutex
+	err error
+}
+
+func (r *recorder) Record(path string, base, written any) error {
+	return r.keep(r.st.Record(path, base, written))
+}
+
+func (r *recorder) Forget(path string) error { return r.keep(r.st.Forget(path)) }
+
+func (r *recorder) keep(err error) error {
+	if err != nil {
+		r.mu.Lock()
+		if r.err == nil {
+			r.err = err
+		}
+		r.mu.Unlock()
+	}
+	return err
 }
