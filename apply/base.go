@@ -69,6 +69,9 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
 		if _, ok := b.Entity(e.Kind, e.Names...); ok {
 			continue
 		}
+		if !authoritative(b, e.Kind, e.Names) {
+			continue // a partial export says nothing about it
+		}
 		if e.Kind.Optional && !pl.o.Optional {
 			continue
 		}
@@ -125,6 +128,27 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
 		out = append(out, ch)
 	}
 	return out
+}
+
+// authoritative reports whether bundle b speaks for the entity (k, names):
+// a whole-space export for everything, a partial one (export --project)
+// only for the projects it selected and what they own.
+func authoritative(b *bundles.Bundle, k *schema.Kind, names []string) bool {
+	if len(b.Manifest.Projects) == 0 {
+		return true
+	}
+	for k.Parent != "" {
+		k = schema.MustLookup(k.Parent)
+	}
+	if k.Name != schema.Project || len(names) == 0 {
+		return false
+	}
+	for _, p := range b.Manifest.Projects {
+		if strings.EqualFold(p, names[0]) {
+			return true
+		}
+	}
+	return false
 }
 
 // ownedBy reports whether the entity (k, names) lies below the entity

@@ -760,3 +760,37 @@ func TestSavedPlanRederived(t *testing.T) {
 		t.Errorf("Common.Smtp.Host: %q", got)
 	}
 }
+
+// TestPartialBundleDeletesNothingElse: a partial export (export --project)
+// applied after a whole-space one does not report the other projects as
+// deleted at the source, and --prune deletes none of them.
+func TestPartialBundleDeletesNothingElse(t *testing.T) {
+	src := startSim(t, "source.json", octosim.Options{})
+	b1 := fitBundle(t, exportBundle(t, src, false))
+	r := newRecurring(t, b1)
+	partial := b1.Clone()
+	for _, e := range b1.Entries() {
+		root := e.Kind
+		for root.Parent != "" {
+			root = schema.MustLookup(root.Parent)
+		}
+		if root.Name == schema.Project && e.Names[0] != "OctoFX" {
+			partial.Remove(e.Path)
+		}
+	}
+	partial.Manifest.Projects = []string{"OctoFX"}
+	if err := partial.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := r.apply(partial, Options{Prune: true})
+	if p.Summary[ActionKeep] != 0 || p.Summary[ActionDelete] != 0 {
+		var buf strings.Builder
+		_ = p.WriteText(&buf)
+		t.Errorf("a partial bundle deletes or keeps what it does not hold:\n%s", buf.String())
+	}
+	for _, name := range []string{"Customer Portal", "Infrastructure Runbooks", "Release Notes Bot"} {
+		if r.doc(schema.Project, name) == nil {
+			t.Errorf("project %s deleted", name)
+		}
+	}
+}
