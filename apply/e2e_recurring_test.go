@@ -475,6 +475,35 @@ func TestRecurringSync(t *testing.T) {
 			},
 		},
 		{
+			name: "a tenant's destination-only environment link kept",
+			dest: func(r *recurring) {
+				r.edit(schema.Tenant, []string{"Acme Corp"}, func(doc map[string]any) {
+					pe := doc["ProjectEnvironments"].(map[string]any)
+					for proj, envs := range pe {
+						if proj == "Projects-201" {
+							pe[proj] = append(envs.([]any), "Environments-103")
+						}
+					}
+				})
+			},
+			second: func(t *testing.T) *bundles.Bundle {
+				return modified(t, b1, schema.Tenant, []string{"Acme Corp"}, func(doc map[string]any) any {
+					doc["Description"] = "changed at the source"
+					return doc
+				})
+			},
+			check: func(t *testing.T, r *recurring, p *Plan) {
+				tenant := r.doc(schema.Tenant, "Acme Corp")
+				envs, _ := tenant["ProjectEnvironments"].(map[string]any)["OctoFX"].([]any)
+				if !slices.Contains(envs, any("DR")) || tenant["Description"] != "changed at the source" {
+					t.Errorf("Acme Corp: OctoFX environments %v, description %v", envs, tenant["Description"])
+				}
+				if ch := find(t, p, schema.Tenant, "Acme Corp"); !slices.ContainsFunc(ch.Kept, func(k string) bool { return strings.Contains(k, `"DR"`) }) {
+					t.Errorf("kept %q", ch.Kept)
+				}
+			},
+		},
+		{
 			name:  "deleted project without --prune: kept, exit 2",
 			first: withSunset,
 			second: func(t *testing.T) *bundles.Bundle {
