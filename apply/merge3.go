@@ -90,7 +90,6 @@ type merger struct {
 	exact  bool   // exact-policy kind
 	force  Winner // --on-conflict, "" for none
 	pol    *conflictRules
-	labels any // the document labels are computed against (D, else S)
 
 	conflicts []Conflict
 	drift     []FieldDiff // destination changes kept (S = B, D ≠ B)
@@ -104,42 +103,41 @@ type merger struct {
 // non-nil). It returns the document the destination will hold.
 func (m *merger) merge(base any, hasBase bool, src, dst any) any {
 	m.hasB = hasBase
-	m.labels = dst
-	r, _ := m.value(nil, base, hasBase, src, true, dst, true)
+	r, _ := m.value(place{}, base, hasBase, src, true, dst, true)
 	return r
 }
 
 // value merges one place; at is its path (map keys, array indices of the
 // destination's document for labels). It returns the result and whether
 // the place exists in it.
-func (m *merger) value(at []string, b any, hasB bool, s any, hasS bool, d any, hasD bool) (any, bool) {
+func (m *merger) value(p place, b any, hasB bool, s any, hasS bool, d any, hasD bool) (any, bool) {
 	switch {
 	case !hasS && !hasD:
 		return nil, false
 	case hasS && !hasD:
 		if !hasB {
-			m.changed = append(m.changed, m.label(at)+" added")
+			m.changed = append(m.changed, p.label()+" added")
 			return schema.DeepCopy(s), true
 		}
 		if bundles.Equal(s, b) {
-			m.drift = append(m.drift, FieldDiff{Path: schema.Pointer(at), Label: m.label(at), Before: b})
+			m.drift = append(m.drift, FieldDiff{Path: schema.Pointer(p.at), Label: p.label(), Before: b})
 			return nil, false
 		}
-		if m.decide(at, b, hasB, s, hasS, d, hasD) == WinnerSource {
+		if m.decide(p, b, hasB, s, hasS, d, hasD) == WinnerSource {
 			return schema.DeepCopy(s), true
 		}
 		return nil, false
 	case !hasS && hasD:
 		if !hasB {
-			m.kept = append(m.kept, m.label(at))
+			m.kept = append(m.kept, p.label())
 			return schema.DeepCopy(d), true
 		}
 		if bundles.Equal(d, b) {
-			m.deleted = append(m.deleted, m.label(at))
+			m.deleted = append(m.deleted, p.label())
 			return nil, false
 		}
-		if m.decide(at, b, hasB, s, hasS, d, hasD) == WinnerSource {
-			m.deleted = append(m.deleted, m.label(at))
+		if m.decide(p, b, hasB, s, hasS, d, hasD) == WinnerSource {
+			m.deleted = append(m.deleted, p.label())
 			return nil, false
 		}
 		return schema.DeepCopy(d), true
@@ -154,7 +152,7 @@ func (m *merger) value(at []string, b any, hasB bool, s any, hasS bool, d any, h
 		if sens(d) || !sens(s) {
 			return schema.DeepCopy(d), true
 		}
-		m.changed = append(m.changed, m.label(at)+" made sensitive")
+		m.changed = append(m.changed, p.label()+" made sensitive")
 		return schema.DeepCopy(s), true
 	}
 	if schema.IsSensitiveValue(d) && hasSecret(d) {
@@ -162,7 +160,7 @@ func (m *merger) value(at []string, b any, hasB bool, s any, hasS bool, d any, h
 	}
 	bm, sm, dm := asMap(b), asMap(s), asMap(d)
 	if sm != nil && dm != nil && !schema.IsSensitiveValue(sm) {
-		return m.mapValue(at, bm, hasB && bm != nil, sm, dm), true
+		return m.mapValue(p, bm, hasB && bm != nil, sm, dm), true
 	}
 	sa, sok := s.([]any)
 	da, dok := d.([]any)
@@ -174,33 +172,33 @@ func (m *merger) value(at []string, b any, hasB bool, s any, hasS bool, d any, h
 		}
 		switch {
 		case bundles.Named(sa) && bundles.Named(da) && (len(sa) > 0 || len(da) > 0):
-			return m.named(at, ba, hb, sa, da), true
-		case m.isSet(at) && scalars(sa) && scalars(da) && scalars(ba):
-			return m.set(at, ba, hb, sa, da), true
+			return m.named(p, ba, hb, sa, da), true
+		case m.isSet(p.at) && scalars(sa) && scalars(da) && scalars(ba):
+			return m.set(p, ba, hb, sa, da), true
 		}
 	}
 	// An atomic value (scalar, or a list without identities).
 	switch {
 	case hasB && bundles.Equal(s, b):
-		m.drift = append(m.drift, FieldDiff{Path: schema.Pointer(at), Label: m.label(at), Before: b, After: d})
+		m.drift = append(m.drift, FieldDiff{Path: schema.Pointer(p.at), Label: p.label(), Before: b, After: d})
 		return schema.DeepCopy(d), true
 	case hasB && bundles.Equal(d, b):
-		m.changed = append(m.changed, m.label(at))
+		m.changed = append(m.changed, p.label())
 		return schema.DeepCopy(s), true
-	case !hasB && !m.keepsDestination(at) && m.force == "" && !m.pol.decides(m, at):
+	case !hasB && !m.keepsDestination(p.at) && m.force == "" && !m.pol.decides(m, p):
 		// Two-way: the source owns the field.
-		m.changed = append(m.changed, m.label(at))
+		m.changed = append(m.changed, p.label())
 		return schema.DeepCopy(s), true
 	}
-	if m.decide(at, b, hasB, s, true, d, true) == WinnerSource {
-		m.changed = append(m.changed, m.label(at))
+	if m.decide(p, b, hasB, s, true, d, true) == WinnerSource {
+		m.changed = append(m.changed, p.label())
 		return schema.DeepCopy(s), true
 	}
 	return schema.DeepCopy(d), true
 }
 
 // mapValue merges two objects key by key.
-func (m *merger) mapValue(at []string, b map[string]any, hasB bool, s, d map[string]any) map[string]any {
+func (m *merger) mapValue(p place, b map[string]any, hasB bool, s, d map[string]any) map[string]any {
 	keys := map[string]bool{}
 	for k := range s {
 		keys[k] = true
@@ -226,13 +224,13 @@ func (m *merger) mapValue(at []string, b map[string]any, hasB bool, s, d map[str
 			// server's, or the destination's own map key): kept, and listed
 			// when it is a map key of the entity's data rather than a
 			// field of the server's shape.
-			if len(at) > 0 {
-				m.kept = append(m.kept, m.label(append(slices.Clone(at), k)))
+			if len(p.at) > 0 {
+				m.kept = append(m.kept, p.key(k).label())
 			}
 			out[k] = schema.DeepCopy(dv)
 			continue
 		}
-		if r, ok := m.value(append(slices.Clone(at), k), bv, inB, sv, inS, dv, inD); ok {
+		if r, ok := m.value(p.key(k), bv, inB, sv, inS, dv, inD); ok {
 			out[k] = r
 		}
 	}
@@ -242,7 +240,7 @@ func (m *merger) mapValue(at []string, b map[string]any, hasB bool, s, d map[str
 // named merges arrays of identified elements: the result holds the
 // bundle's surviving elements in the bundle's order, each destination-only
 // element kept after the element it followed on the destination.
-func (m *merger) named(at []string, b []any, hasB bool, s, d []any) []any {
+func (m *merger) named(p place, b []any, hasB bool, s, d []any) []any {
 	index := func(arr []any) (map[string]int, []string) {
 		pos := map[string]int{}
 		var order []string
@@ -258,7 +256,6 @@ func (m *merger) named(at []string, b []any, hasB bool, s, d []any) []any {
 	bPos, _ := index(b)
 	sPos, sOrder := index(s)
 	dPos, dOrder := index(d)
-	elAt := func(i int) []string { return append(slices.Clone(at), strconv.Itoa(i)) }
 
 	result := map[string]any{}
 	for _, id := range sOrder {
@@ -271,10 +268,10 @@ func (m *merger) named(at []string, b []any, hasB bool, s, d []any) []any {
 		} else {
 			inB = false
 		}
-		where := elAt(si)
+		where := p.elem(si, s[si])
 		if inD {
 			dv = d[di]
-			where = elAt(di)
+			where = p.elem(di, dv)
 		}
 		if r, ok := m.value(where, bv, inB, s[si], true, dv, inD); ok {
 			result[id] = r
@@ -296,10 +293,10 @@ func (m *merger) named(at []string, b []any, hasB bool, s, d []any) []any {
 		if !inB && (m.exact || supersededBy(el, s)) {
 			// An exact kind's list is the source's; a tenant value the
 			// bundle re-scoped is replaced.
-			m.deleted = append(m.deleted, m.label(elAt(dPos[id])))
+			m.deleted = append(m.deleted, p.elem(dPos[id], el).label())
 			continue
 		}
-		if r, ok := m.value(elAt(dPos[id]), bv, inB, nil, false, el, true); ok {
+		if r, ok := m.value(p.elem(dPos[id], el), bv, inB, nil, false, el, true); ok {
 			result[id] = r
 			destOnly = append(destOnly, id)
 		}
@@ -350,7 +347,7 @@ func (m *merger) named(at []string, b []any, hasB bool, s, d []any) []any {
 }
 
 // set merges set-like arrays of strings entry by entry.
-func (m *merger) set(at []string, b []any, hasB bool, s, d []any) []any {
+func (m *merger) set(p place, b []any, hasB bool, s, d []any) []any {
 	has := func(arr []any, v any) bool {
 		for _, x := range arr {
 			if strings.EqualFold(fmt.Sprint(x), fmt.Sprint(v)) {
@@ -365,9 +362,9 @@ func (m *merger) set(at []string, b []any, hasB bool, s, d []any) []any {
 		case has(d, v):
 			out = append(out, v)
 		case hasB && has(b, v):
-			m.drift = append(m.drift, FieldDiff{Path: schema.Pointer(at), Label: m.label(at) + " " + strconv.Quote(fmt.Sprint(v)), Before: v})
+			m.drift = append(m.drift, FieldDiff{Path: schema.Pointer(p.at), Label: p.label() + " " + strconv.Quote(fmt.Sprint(v)), Before: v})
 		default:
-			m.changed = append(m.changed, m.label(at)+" +"+strconv.Quote(fmt.Sprint(v)))
+			m.changed = append(m.changed, p.label()+" +"+strconv.Quote(fmt.Sprint(v)))
 			out = append(out, v)
 		}
 	}
@@ -376,10 +373,10 @@ func (m *merger) set(at []string, b []any, hasB bool, s, d []any) []any {
 			continue
 		}
 		if hasB && has(b, v) {
-			m.deleted = append(m.deleted, m.label(at)+" "+strconv.Quote(fmt.Sprint(v)))
+			m.deleted = append(m.deleted, p.label()+" "+strconv.Quote(fmt.Sprint(v)))
 			continue
 		}
-		m.kept = append(m.kept, m.label(at)+" "+strconv.Quote(fmt.Sprint(v)))
+		m.kept = append(m.kept, p.label()+" "+strconv.Quote(fmt.Sprint(v)))
 		out = append(out, v)
 	}
 	if out == nil {
@@ -389,8 +386,8 @@ func (m *merger) set(at []string, b []any, hasB bool, s, d []any) []any {
 }
 
 // decide resolves a conflict and records it.
-func (m *merger) decide(at []string, b any, hasB bool, s any, hasS bool, d any, hasD bool) Winner {
-	c := Conflict{Field: m.label(at)}
+func (m *merger) decide(p place, b any, hasB bool, s any, hasS bool, d any, hasD bool) Winner {
+	c := Conflict{Field: p.label()}
 	if hasB {
 		c.Base = schema.DeepCopy(b)
 	}
@@ -400,14 +397,14 @@ func (m *merger) decide(at []string, b any, hasB bool, s any, hasS bool, d any, 
 	if hasD {
 		c.Destination = schema.DeepCopy(d)
 	}
-	switch w, rule := m.pol.match(m, at); {
+	switch w, rule := m.pol.match(m, p); {
 	case m.force != "":
 		c.Resolution, c.Rule = m.force, "--on-conflict "+string(m.force)
 	case m.exact:
 		c.Resolution, c.Rule = WinnerSource, m.k.Title+" must match exactly"
 	case w != "":
 		c.Resolution, c.Rule = w, rule
-	case m.keepsDestination(at):
+	case m.keepsDestination(p.at):
 		c.Resolution, c.Rule = WinnerDestination, "registry default: the destination keeps its variable values"
 	default:
 		c.Resolution, c.Rule = WinnerSource, "registry default: the source wins for "+m.k.Title+" content"
@@ -438,12 +435,38 @@ func (m *merger) isSet(at []string) bool {
 	return false
 }
 
-// label names a place of the entity for people.
-func (m *merger) label(at []string) string {
-	if len(at) == 0 {
+// place is where the merge is inside the entity: the path (map keys and
+// array indices, for JSON pointers and registry paths), its label for
+// people, and the Name of the array element at each index segment (for
+// policy rules that name elements).
+type place struct {
+	at  []string
+	lbl string
+	el  []string
+}
+
+// key is the place of map key k below p.
+func (p place) key(k string) place {
+	return place{at: append(slices.Clone(p.at), k), lbl: bundles.KeyLabel(p.lbl, k), el: append(slices.Clone(p.el), "")}
+}
+
+// elem is the place of array element i (v) below p, labelled by its
+// identity.
+func (p place) elem(i int, v any) place {
+	lbl := p.lbl + "[" + strconv.Itoa(i) + "]"
+	if id, ok := bundles.Identify(v); ok {
+		lbl = p.lbl + "[" + id.Label + "]"
+	}
+	name, _ := asMap(v)["Name"].(string)
+	return place{at: append(slices.Clone(p.at), strconv.Itoa(i)), lbl: lbl, el: append(slices.Clone(p.el), name)}
+}
+
+// label names the place for people.
+func (p place) label() string {
+	if len(p.at) == 0 {
 		return "the entity"
 	}
-	return bundles.LabelPath(m.labels, at)
+	return p.lbl
 }
 
 // pathMatches reports whether the registry path pattern (slash-separated,
@@ -489,22 +512,24 @@ type conflictRules struct {
 	pol *bundles.ApplyPolicy
 }
 
-// decides reports whether a policy rule decides conflicts at at.
-func (c *conflictRules) decides(m *merger, at []string) bool {
-	w, _ := c.match(m, at)
+// decides reports whether a policy rule decides conflicts at p.
+func (c *conflictRules) decides(m *merger, p place) bool {
+	w, _ := c.match(m, p)
 	return w != ""
 }
 
-// match returns the side a policy rule gives conflicts at at of m's
+// match returns the side a policy rule gives conflicts at p of m's
 // entity, and the rule, or "".
-func (c *conflictRules) match(m *merger, at []string) (Winner, string) {
+func (c *conflictRules) match(m *merger, p place) (Winner, string) {
 	if c == nil || c.pol == nil {
 		return "", ""
 	}
-	w, i := c.pol.ConflictWinner(m.k.Name, m.names, at, func(prefix []string) (string, bool) {
-		el, _ := getPath(m.labels, prefix).(map[string]any)
-		n, ok := el["Name"].(string)
-		return n, ok
+	w, i := c.pol.ConflictWinner(m.k.Name, m.names, p.at, func(prefix []string) (string, bool) {
+		j := len(prefix) - 1
+		if j >= 0 && j < len(p.el) && p.el[j] != "" {
+			return p.el[j], true
+		}
+		return "", false
 	})
 	if i < 0 {
 		return "", ""

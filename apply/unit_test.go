@@ -136,6 +136,7 @@ func TestMerge3(t *testing.T) {
 		name, kind       string
 		base, src, dst   string
 		force            Winner
+		pol              *bundles.ApplyPolicy
 		want             string
 		conflicts        []string // field → resolution
 		deleted, kept    int
@@ -158,6 +159,18 @@ func TestMerge3(t *testing.T) {
 			base: `{"Variables":[{"Name":"v","Scope":{},"Value":"a"}]}`, src: `{"Variables":[{"Name":"v","Scope":{},"Value":"s"}]}`,
 			dst: `{"Variables":[{"Name":"v","Scope":{},"Value":"d"}]}`, want: `{"Variables":[{"Name":"v","Scope":{},"Value":"s"}]}`,
 			conflicts: []string{`Variables["v"].Value → source`}},
+		{name: "a policy rule naming variables gives their conflicts to the source", kind: schema.ProjectVariables,
+			pol:  &bundles.ApplyPolicy{Conflicts: []bundles.ConflictRule{{Kind: "*Variables", Field: "Variables/Smtp.*/Value", Winner: "source", Rule: "r1"}}},
+			base: `{"Variables":[{"Name":"Smtp.Host","Scope":{},"Value":"a"},{"Name":"Other","Scope":{},"Value":"a"}]}`,
+			src:  `{"Variables":[{"Name":"Smtp.Host","Scope":{},"Value":"s"},{"Name":"Other","Scope":{},"Value":"s"}]}`,
+			dst:  `{"Variables":[{"Name":"Smtp.Host","Scope":{},"Value":"d"},{"Name":"Other","Scope":{},"Value":"d"}]}`,
+			want: `{"Variables":[{"Name":"Smtp.Host","Scope":{},"Value":"s"},{"Name":"Other","Scope":{},"Value":"d"}]}`,
+			conflicts: []string{`Variables["Smtp.Host"].Value → source`, `Variables["Other"].Value → destination`}},
+		{name: "a policy rule gives a step's conflicts to the destination", kind: schema.DeploymentProcess,
+			pol:  &bundles.ApplyPolicy{Conflicts: []bundles.ConflictRule{{Kind: "DeploymentProcess", Entity: "p", Field: "Steps/Deploy Web/**", Winner: "destination"}}},
+			base: `{"Steps":[{"Name":"Deploy Web","Properties":{"K":"a"}}]}`, src: `{"Steps":[{"Name":"Deploy Web","Properties":{"K":"s"}}]}`,
+			dst: `{"Steps":[{"Name":"Deploy Web","Properties":{"K":"d"}}]}`, want: `{"Steps":[{"Name":"Deploy Web","Properties":{"K":"d"}}]}`,
+			conflicts: []string{`Steps["Deploy Web"].Properties.K → destination`}},
 		{name: "two-way: a differing variable value is a conflict the destination wins", kind: schema.ProjectVariables,
 			base: none, src: `{"Variables":[{"Name":"v","Scope":{},"Value":"s"}]}`,
 			dst: `{"Variables":[{"Name":"v","Scope":{},"Value":"d"}]}`, want: `{"Variables":[{"Name":"v","Scope":{},"Value":"d"}]}`,
@@ -205,7 +218,7 @@ func TestMerge3(t *testing.T) {
 			dst: `{"Variables":[{"Name":"pw","Scope":{},"Value":null,"IsSensitive":true}]}`, want: `{"Variables":[{"Name":"pw","Scope":{},"Value":null,"IsSensitive":true}]}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := &merger{k: schema.MustLookup(tc.kind), names: []string{"P"}, force: tc.force, exact: tc.exact}
+			m := &merger{k: schema.MustLookup(tc.kind), names: []string{"P"}, force: tc.force, exact: tc.exact, pol: &conflictRules{pol: tc.pol}}
 			var base any
 			if tc.base != none {
 				base = js(t, tc.base)
@@ -215,8 +228,13 @@ func TestMerge3(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", canon(got), tc.want)
 			}
 			var cs []string
+			byRule := false
 			for _, c := range m.conflicts {
 				cs = append(cs, c.Field+" → "+string(c.Resolution))
+				byRule = byRule || strings.HasPrefix(c.Rule, "apply-policy.json Conflicts[0]")
+			}
+			if tc.pol != nil && !byRule {
+				t.Errorf("no conflict decided by the policy rule: %+v", m.conflicts)
 			}
 			if strings.Join(cs, "\n") != strings.Join(tc.conflicts, "\n") {
 				t.Errorf("conflicts %q, want %q", cs, tc.conflicts)
