@@ -84,12 +84,12 @@ type Conflict struct {
 
 // merger carries one entity's three-way merge and what it found.
 type merger struct {
-	k      *schema.Kind
-	names  []string
-	hasB   bool   // a base exists for the entity
-	exact  bool   // exact-policy kind
-	force  Winner // --on-conflict, "" for none
-	pol    *conflictRules
+	k     *schema.Kind
+	names []string
+	hasB  bool   // a base exists for the entity
+	exact bool   // exact-policy kind
+	force Winner // --on-conflict, "" for none
+	pol   *conflictRules
 
 	conflicts []Conflict
 	drift     []FieldDiff // destination changes kept (S = B, D ≠ B)
