@@ -481,7 +481,9 @@ func (x *executor) tasks() []*task {
 	var all []*task
 	for i, ch := range p.Changes {
 		if ch.Action == ActionDelete {
-			main[i] = &task{ci: i, order: deleteOrder, done: make(chan struct{})}
+			// Deletions run last, in reverse sync order: a project goes
+			// before the lifecycle it used.
+			main[i] = &task{ci: i, order: deleteOrder - schema.MustLookup(ch.Kind).Order, done: make(chan struct{})}
 			all = append(all, main[i])
 			continue
 		}

@@ -45,7 +45,8 @@ import (
 // PUTs (and the legacy document, on older servers) store the list they are
 // sent, so a pruned value is one left out of it.
 
-// deleteOrder runs deletions after every other write, once nothing the
+// deleteOrder (less the kind's Order: deletions go in reverse sync order)
+// runs deletions after every other write, once nothing the
 // bundle writes refers to the deleted entities any more.
 const deleteOrder = 1 << 20
 
