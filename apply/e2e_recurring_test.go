@@ -245,6 +245,33 @@ func TestRecurringSync(t *testing.T) {
 	// A project only the pipeline manages (no team role or tenant refers
 	// to it), which the source then deletes.
 	withSunset := withCopiedProject(t, b1, "Release Notes Bot", "Sunset Project")
+	// … with a lifecycle of its own, which the source deletes with it.
+	withSunsetLifecycle := func() *bundles.Bundle {
+		c := withSunset.Clone()
+		lk := schema.MustLookup(schema.Lifecycle)
+		var lc any
+		for _, e := range c.Entries() {
+			if e.Kind.Name == schema.Lifecycle {
+				lc = schema.DeepCopy(e.Doc)
+				break
+			}
+		}
+		lc.(map[string]any)["Name"] = "Sunset Lifecycle"
+		if _, err := c.PutEntity(lk, []string{"Sunset Lifecycle"}, lc); err != nil {
+			t.Fatal(err)
+		}
+		pk := schema.MustLookup(schema.Project)
+		proj, _ := c.Entity(pk, "Sunset Project")
+		proj = schema.DeepCopy(proj)
+		proj.(map[string]any)["LifecycleId"] = "Sunset Lifecycle"
+		if _, err := c.PutEntity(pk, []string{"Sunset Project"}, proj); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Seal(); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}()
 
 	type check func(t *testing.T, r *recurring, p *Plan)
 	cases := []struct {
@@ -523,8 +550,8 @@ func TestRecurringSync(t *testing.T) {
 			},
 		},
 		{
-			name:  "deleted project with --prune: deleted",
-			first: withSunset,
+			name:  "deleted project and its lifecycle with --prune: deleted, the project first",
+			first: withSunsetLifecycle,
 			opts:  Options{Prune: true},
 			second: func(t *testing.T) *bundles.Bundle {
 				return b1
@@ -532,6 +559,9 @@ func TestRecurringSync(t *testing.T) {
 			check: func(t *testing.T, r *recurring, p *Plan) {
 				if r.doc(schema.Project, "Sunset Project") != nil {
 					t.Error("the project the source deleted is still there with --prune")
+				}
+				if r.doc(schema.Lifecycle, "Sunset Lifecycle") != nil {
+					t.Error("the lifecycle the source deleted is still there with --prune")
 				}
 				if r.doc(schema.Project, "DR Drills") == nil {
 					t.Error("the destination's own project was deleted")
