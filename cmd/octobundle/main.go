@@ -95,6 +95,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			unpackCommand(),
 			planCommand(),
 			applyCommand(),
+			driftCommand(),
 		},
 		ExitErrHandler:  func(*cli.Context, error) {}, // run() prints and exits
 		HideHelpCommand: true,
