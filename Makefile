@@ -50,8 +50,8 @@ demo:
 
 # Fuzzing of everything read from outside: the archive reader (FuzzRead),
 # the bundle reader behind both forms (FuzzBundleFiles), the rule-file
-# parser (FuzzParse) and the saved-plan reader (FuzzReadPlan); the state
-# reader joins when the three-way apply state lands. Seeds come from
+# parser (FuzzParse), the saved-plan reader (FuzzReadPlan) and the apply
+# state's entity reader (FuzzParseEntity). Seeds come from
 # testdata/ and run with every `go test`; `make test` fuzzes each for
 # TEST_FUZZTIME (about 35 s in all with the builds), `make fuzz` for
 # FUZZTIME. A crasher is written to the package's testdata/fuzz/FuzzX/:
@@ -66,6 +66,7 @@ fuzz:
 	$(FUZZ) -fuzz '^FuzzBundleFiles$$' ./bundles
 	$(FUZZ) -fuzz '^FuzzParse$$' ./transform
 	$(FUZZ) -fuzz '^FuzzReadPlan$$' ./apply
+	$(FUZZ) -fuzz '^FuzzParseEntity$$' ./internal/state
 
 clean:
 	rm -rf bin demo-out

@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/limits"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -191,7 +192,7 @@ func (s *Store) Dir() string { return s.dir }
 
 // Manifest reads the folder's manifest; nil when there is none yet.
 func (s *Store) Manifest() (*Manifest, error) {
-	data, err := os.ReadFile(filepath.Join(s.dir, ManifestFile))
+	data, err := limits.ReadFile(filepath.Join(s.dir, ManifestFile), limits.FileSize, "state file size")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -236,7 +237,8 @@ func (s *Store) read(sub string) (*bundles.Bundle, string, error) {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		data, err := os.ReadFile(p)
+		// A state file is a bundle entity file: the same size limit.
+		data, err := limits.ReadFile(p, limits.FileSize, "state file size")
 		if err != nil {
 			return err
 		}
