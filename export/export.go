@@ -152,6 +152,7 @@ func build(s *snapshot.Snapshot, o Options, log *slog.Logger) (*bundles.Bundle, 
 		sort.Strings(problems)
 		return nil, nil, &Error{Problems: problems}
 	}
+	warnings = append(warnings, laggingStamps(s, sel.list)...)
 
 	b := bundles.New(bundles.Manifest{
 		Format:      bundles.FormatV2,
@@ -231,4 +232,39 @@ func selectedProjects(names []string) []string {
 	out := append([]string(nil), names...)
 	sort.Strings(out)
 	return slices.Compact(out)
+}
+
+// laggingStamps warns about stamps that lag behind what they record: a
+// step based on a step template that still uses an older version of it
+// (the registry's schema.Stamp). The bundle holds no stamp, and apply gives
+// every such step the destination template's current version, so a lagging
+// source step changes on the destination; the source's owner should know.
+func laggingStamps(s *snapshot.Snapshot, list []*snapshot.Entity) []string {
+	var out []string
+	for _, e := range list {
+		doc := e.Object()
+		_ = e.Kind.Visit(doc, func(ref schema.Ref, at []string, id string) {
+			if ref.Stamp == nil {
+				return
+			}
+			holder, _ := schema.At(doc, at[:len(at)-1]).(map[string]any)
+			name, ok := s.Index.Name(ref.To, "", id)
+			if !ok || holder == nil {
+				return
+			}
+			target := s.Find(ref.To, name)
+			if target == nil {
+				return
+			}
+			now, ok := target.Object()[ref.Stamp.From]
+			used, has := holder[ref.Stamp.Field]
+			if !ok || now == nil || !has || used == nil || fmt.Sprint(used) == fmt.Sprint(now) {
+				return
+			}
+			what := strings.TrimSuffix(schema.MustLookup(ref.To).Title, "s")
+			out = append(out, fmt.Sprintf("%s: %s uses %s %q at %s %v, which is at %v now; apply gives the destination's steps its current %s, so the step changes there (update the step at the source to see it first)",
+				e.Label(), bundles.LabelPath(doc, at[:len(at)-1]), what, name, ref.Stamp.From, used, now, ref.Stamp.From))
+		})
+	}
+	return out
 }

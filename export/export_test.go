@@ -794,3 +794,47 @@ func TestSystemTeams(t *testing.T) {
 		t.Errorf("warnings %q, want one about the team Everyone", res.Warnings)
 	}
 }
+
+// A step based on a step template that uses an older version of it is a
+// warning naming the entity, the step, the template and both versions: the
+// bundle holds no version, and apply gives the destination's step the
+// template's current one.
+func TestLaggingStepTemplateWarning(t *testing.T) {
+	seed := loadSeed(t, "source.json")
+	res, _ := exportSim(t, seed, Options{ToolVersion: "test"})
+	for _, w := range res.Warnings {
+		if strings.Contains(w, "uses step template") {
+			t.Fatalf("the sample source has no lagging step, but: %s", w)
+		}
+	}
+	// Make one step lag: its template is saved again (one version more).
+	seed = loadSeed(t, "source.json")
+	var template string
+	for _, at := range seed.Spaces[0].Collections["actiontemplates"] {
+		if at["Name"] == "Slack - Notify Deployment" {
+			template = at["Id"].(string)
+		}
+	}
+	sim, url := octosim.Start(t, octosim.Options{Seed: seed})
+	c := connect(t, url, sim.APIKey(), nil)
+	doc, err := c.Get(context.Background(), c.SpacePath("actiontemplates/"+template, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Put(context.Background(), c.SpacePath("actiontemplates/"+template, false), doc); err != nil {
+		t.Fatal(err)
+	}
+	res, err = Run(context.Background(), c, Options{ToolVersion: "test", Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range res.Warnings {
+		if strings.Contains(w, "uses step template") {
+			got = append(got, w)
+		}
+	}
+	if len(got) == 0 || !strings.Contains(got[0], `Steps["Notify Slack"].Actions["Notify Slack"].Properties uses step template "Slack - Notify Deployment" at Version 3, which is at 4 now`) || !strings.Contains(got[0], "DeploymentProcess") {
+		t.Errorf("warnings %q", got)
+	}
+}
