@@ -221,3 +221,24 @@ func TestScripts(t *testing.T) {
 		},
 	})
 }
+
+// TestEveryCommandHasAnExample fails when a command's --help shows no
+// example invocation of that command.
+func TestEveryCommandHasAnExample(t *testing.T) {
+	app := newApp(io.Discard, io.Discard)
+	for _, cmd := range app.Commands {
+		t.Run(cmd.Name, func(t *testing.T) {
+			var out strings.Builder
+			if code := run([]string{"octobundle", cmd.Name, "--help"}, &out, io.Discard); code != 0 {
+				t.Fatalf("%s --help: exit %d", cmd.Name, code)
+			}
+			i := strings.Index(out.String(), "Examples:")
+			if i < 0 {
+				t.Fatalf("%s --help has no Examples section:\n%s", cmd.Name, out.String())
+			}
+			if !strings.Contains(out.String()[i:], "octobundle "+cmd.Name) {
+				t.Errorf("%s --help: no example runs octobundle %s:\n%s", cmd.Name, cmd.Name, out.String()[i:])
+			}
+		})
+	}
+}
