@@ -118,6 +118,10 @@ func (r *Receipt) Resumable() bool {
 // bundle or against a destination that has changed since.
 var ErrStalePlan = errors.New("the plan is stale")
 
+// ErrPlanMismatch is returned by Execute when the plan was made for another
+// bundle or another destination: not stale, just not this one's.
+var ErrPlanMismatch = errors.New("the plan was made for a different bundle or destination")
+
 // ErrPlanHasErrors is returned by Execute and Apply, before anything is
 // written, for a plan with errors, unless Options.AllowErrors is set; the
 // error lists every one, naming entity and field.
@@ -174,13 +178,13 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 		return nil, fmt.Errorf("apply: the plan's format is %q, not %q", p.Format, PlanFormat)
 	}
 	if d := b.Digest(); d != p.BundleDigest {
-		return nil, fmt.Errorf("apply: %w: it was made for bundle %s, not %s", ErrStalePlan, p.BundleDigest, d)
+		return nil, fmt.Errorf("apply: %w: it was made for a different bundle (%s), not %s", ErrPlanMismatch, p.BundleDigest, d)
 	}
 	if err := checkVersion(b.Manifest.Source.ServerVersion, c.ServerVersion, o.AllowVersionSkew); err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
 	if p.Destination.Server != c.Server() || p.Destination.Space != c.SpaceName {
-		return nil, fmt.Errorf("apply: %w: it was made for space %q on %s, not %q on %s", ErrStalePlan,
+		return nil, fmt.Errorf("apply: %w: it was made for space %q on %s, not %q on %s", ErrPlanMismatch,
 			p.Destination.Space, p.Destination.Server, c.SpaceName, c.Server())
 	}
 	if !o.AllowErrors {
@@ -215,7 +219,7 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 	x := &executor{c: c, snap: snap, ids: destIDs{snap: snap}, o: o, log: log, plan: p, b: b, placeholder: placeholder}
 	x.run(ctx)
 
-	r := &Receipt{Summary: map[Outcome]int{}, Cleanup: []CleanupItem{}}
+	r := &Receipt{Summary: zeroSummary(OutcomeCreated, OutcomeUpdated, OutcomeUnchanged, OutcomeLeftAlone, OutcomeFailed, OutcomeSkipped, OutcomeDeleted), Cleanup: []CleanupItem{}}
 	done := map[string]bool{}
 	for i, ch := range p.Changes {
 		res := x.results[i]

@@ -174,6 +174,16 @@ const (
 	ActionDelete Action = "delete"
 )
 
+// zeroSummary is a summary with a zero count for each key: JSON summaries
+// keep zero counts, so a script reads summary.error as 0, not as missing.
+func zeroSummary[K comparable](keys ...K) map[K]int {
+	m := make(map[K]int, len(keys))
+	for _, k := range keys {
+		m[k] = 0
+	}
+	return m
+}
+
 // Change is the plan for one bundle entity.
 type Change struct {
 	// Kind is the registry kind name ("DeploymentProcess").
@@ -257,6 +267,11 @@ type Plan struct {
 	Format string `json:"format"`
 	// BundleDigest is the digest of the bundle the plan is for.
 	BundleDigest string `json:"bundleDigest"`
+	// Bundle is the path of the bundle the plan was made from, as the
+	// command line gave it (made absolute), so that apply --plan finds it
+	// without repeating it; empty when unknown. Informational: apply checks
+	// BundleDigest, never trusts the path.
+	Bundle string `json:"bundle,omitempty"`
 	// Destination is where the plan applies.
 	Destination Destination `json:"destination"`
 	// Changes has one entry per bundle entity, in sync order.
@@ -331,7 +346,7 @@ func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPoli
 		Format:       PlanFormat,
 		BundleDigest: b.Digest(),
 		Destination:  Destination{Server: snap.Server, Space: snap.SpaceName, ServerVersion: snap.ServerVersion},
-		Summary:      map[Action]int{},
+		Summary:      zeroSummary(ActionCreate, ActionUpdate, ActionNoOp, ActionLeftAlone, ActionError, ActionDelete),
 	}
 	pl := &planner{snap: snap, o: o, ids: destIDs{snap: snap}, pol: pol}
 	skipped := map[string]int{}

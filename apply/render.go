@@ -63,7 +63,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 		case ActionNoOp:
 			unchanged[schema.MustLookup(ch.Kind).Title]++
 			if ch.Reason != "" || len(ch.Notes) > 0 {
-				fmt.Fprintf(&b, "= no change  %s %s\n", ch.Kind, name)
+				fmt.Fprintf(&b, "= unchanged  %s %s\n", ch.Kind, name)
 				writeReason(&b, ch.Reason)
 				writeNotes(&b, ch.Notes)
 			}
@@ -76,7 +76,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 			parts = append(parts, fmt.Sprintf("%d %s", unchanged[t], t))
 			n += unchanged[t]
 		}
-		fmt.Fprintf(&b, "= no change  %d entities (%s)\n", n, strings.Join(parts, ", "))
+		fmt.Fprintf(&b, "= unchanged  %d entities (%s)\n", n, strings.Join(parts, ", "))
 	}
 	for _, n := range p.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)

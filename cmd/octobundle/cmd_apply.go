@@ -6,7 +6,9 @@ import (
 	"fmt"
 
 	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/limits"
+	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/urfave/cli/v2"
 )
 
@@ -14,32 +16,39 @@ func applyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "apply",
 		Usage:     "apply a bundle to the destination (exit 0 succeeded, 2 partially failed, 1 failed or refused: a plan with errors is not applied unless --allow-errors)",
-		ArgsUsage: "BUNDLE",
+		ArgsUsage: "BUNDLE (optional with --plan: the plan names its bundle)",
 		Flags: append(applyFlags(),
 			&cli.StringFlag{Name: "plan", Usage: "execute exactly the saved plan `FILE`; refuse if the bundle or the destination changed since"},
 			&cli.StringFlag{Name: "cleanup-report", Usage: "also write the clean-up report (JSON) to `FILE`"},
 			&cli.BoolFlag{Name: "allow-errors", Usage: "apply what can be applied when the plan has errors (the entities in error fail: exit 2); without it such a plan is refused before the first write"},
 		),
 		Action: func(c *cli.Context) error {
-			b, cl, err := bundleAndDestination(c)
+			var saved *apply.Plan
+			if f := c.String("plan"); f != "" {
+				p, err := readPlanFile(f)
+				if err != nil {
+					return err
+				}
+				saved = p
+			}
+			var (
+				b   *bundles.Bundle
+				cl  *octopus.Client
+				err error
+			)
+			if saved != nil && c.NArg() == 0 && saved.Bundle != "" {
+				// The plan names its bundle; apply checks its digest.
+				b, cl, err = bundleAndDestinationAt(c, saved.Bundle)
+			} else {
+				b, cl, err = bundleAndDestination(c)
+			}
 			if err != nil {
 				return err
 			}
 			opts := applyOptions(c, "applying")
 			opts.AllowErrors = c.Bool("allow-errors")
 			var rec *apply.Receipt
-			if f := c.String("plan"); f != "" {
-				// The size is checked before the file is read.
-				data, err := limits.ReadFile(f, limits.PlanFileSize, "plan file size")
-				if limits.Is(err) {
-					return fmt.Errorf("--plan: %w", err)
-				} else if err != nil {
-					return usageError("--plan: %v", err)
-				}
-				p, err := apply.ReadPlan(bytes.NewReader(data))
-				if err != nil {
-					return fmt.Errorf("--plan %s: %w", f, err)
-				}
+			if p := saved; p != nil {
 				// A saved plan: Execute re-reads the destination to refuse a stale one.
 				if rec, err = apply.Execute(c.Context, cl, b, p, opts); err != nil {
 					return refused(err)
@@ -73,6 +82,21 @@ func applyCommand() *cli.Command {
 			}
 		},
 	}
+}
+
+// readPlanFile reads a saved plan (its size checked before it is read).
+func readPlanFile(f string) (*apply.Plan, error) {
+	data, err := limits.ReadFile(f, limits.PlanFileSize, "plan file size")
+	if limits.Is(err) {
+		return nil, fmt.Errorf("--plan: %w", err)
+	} else if err != nil {
+		return nil, usageError("--plan: %v", err)
+	}
+	p, err := apply.ReadPlan(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("--plan %s: %w", f, err)
+	}
+	return p, nil
 }
 
 // refused adds the way out to apply's refusal of a plan with errors.

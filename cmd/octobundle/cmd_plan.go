@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/octobundle/octobundle/apply"
 	"github.com/octobundle/octobundle/bundles"
@@ -42,12 +43,17 @@ func bundleAndDestination(c *cli.Context) (*bundles.Bundle, *octopus.Client, err
 	if c.NArg() != 1 {
 		return nil, nil, usageError("%s takes one BUNDLE argument (a directory or .tar.zst)", c.Command.Name)
 	}
+	return bundleAndDestinationAt(c, c.Args().First())
+}
+
+// bundleAndDestinationAt is bundleAndDestination for the bundle at path.
+func bundleAndDestinationAt(c *cli.Context, path string) (*bundles.Bundle, *octopus.Client, error) {
 	switch c.String("output") {
 	case "text", "json":
 	default:
 		return nil, nil, usageError("--output must be text or json, not %q", c.String("output"))
 	}
-	b, err := bundles.Read(c.Args().First(), bundles.ReadOptions{})
+	b, err := bundles.Read(path, bundles.ReadOptions{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -83,6 +89,9 @@ func planCommand() *cli.Command {
 			p, err := apply.MakePlan(c.Context, cl, b, applyOptions(c, "reading destination"))
 			if err != nil {
 				return err
+			}
+			if abs, err := filepath.Abs(c.Args().First()); err == nil {
+				p.Bundle = abs // apply --plan finds the bundle here
 			}
 			if out := c.String("out"); out != "" {
 				if err := writeFileAtomic(out, p.WriteJSON); err != nil {
