@@ -30,8 +30,16 @@ func connectionFlags() []cli.Flag {
 // connect builds an Octopus client from the connection flags.
 func connect(c *cli.Context) (*octopus.Client, error) {
 	key := c.String("api-key")
+	// IsSet is true for the environment variable too; the flag was given
+	// when its value is not the variable's.
+	keyFlag := c.IsSet("api-key") && os.Getenv("OCTOPUS_API_KEY") != key
+	source := "the OCTOPUS_API_KEY environment variable"
+	if keyFlag {
+		source = "the --api-key flag"
+	}
 	if f := c.String("api-key-file"); f != "" {
-		if key != "" && c.IsSet("api-key") {
+		source = "--api-key-file " + f
+		if keyFlag {
 			return nil, usageError("--api-key and --api-key-file are mutually exclusive")
 		}
 		data, err := limits.ReadFile(f, limits.SmallFileSize, "API key file size")
@@ -44,11 +52,12 @@ func connect(c *cli.Context) (*octopus.Client, error) {
 		return nil, usageError("--ca-cert and --insecure-skip-tls-verify are mutually exclusive")
 	}
 	cl, err := octopus.Connect(c.Context, octopus.Config{
-		URL:    c.String("server"),
-		APIKey: key,
-		Space:  c.String("space"),
-		Logger: logger(),
-		Tool:   "octobundle/" + toolVersion(),
+		URL:       c.String("server"),
+		APIKey:    key,
+		Space:     c.String("space"),
+		Logger:    logger(),
+		Tool:      "octobundle/" + toolVersion(),
+		KeySource: source,
 
 		CACertFile:            c.String("ca-cert"),
 		InsecureSkipTLSVerify: c.Bool("insecure-skip-tls-verify"),
