@@ -84,6 +84,12 @@ type Receipt struct {
 	Summary map[Outcome]int `json:"summary"`
 	// Stats are the API requests the execution made.
 	Stats octopus.Stats `json:"stats"`
+
+	// Destination, BundleDigest and Finished head the clean-up report, so
+	// that a report found later says where, what and when.
+	Destination  Destination `json:"-"`
+	BundleDigest string      `json:"-"`
+	Finished     time.Time   `json:"-"`
 }
 
 // Status tells success, partial failure and failure apart.
@@ -231,9 +237,12 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 	}
 	for _, it := range p.Cleanup {
 		if done[changeKey(it.Kind, it.Names)] {
+			it.Why = pastTense(it.Why)
 			r.Cleanup = append(r.Cleanup, it)
 		}
 	}
+	r.Destination = Destination{Server: p.Destination.Server, Space: p.Destination.Space, ServerVersion: p.Destination.ServerVersion}
+	r.BundleDigest, r.Finished = p.BundleDigest, time.Now().UTC().Truncate(time.Second)
 	after := c.Stats()
 	r.Stats = octopus.Stats{Requests: after.Requests - before.Requests, Retries: after.Retries - before.Retries, Writes: after.Writes - before.Writes}
 	log.Info("apply finished", "status", r.Status(), "created", r.Summary[OutcomeCreated], "updated", r.Summary[OutcomeUpdated],

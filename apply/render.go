@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/limits"
@@ -82,7 +83,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
 	if len(p.Cleanup) > 0 {
-		fmt.Fprintf(&b, "\nClean-up after apply: %d placeholders to replace\n", len(p.Cleanup))
+		fmt.Fprintf(&b, "\nClean-up after apply: apply will write %d placeholders, to be replaced\n", len(p.Cleanup))
 		writeCleanup(&b, p.Cleanup)
 	}
 	fmt.Fprintf(&b, "\nPlan: %d to create, %d to update, ", p.Summary[ActionCreate], p.Summary[ActionUpdate])
@@ -405,7 +406,13 @@ func (r *Receipt) WriteCleanupJSON(w io.Writer) error {
 		}
 		return a.Field < b.Field
 	})
-	return writeValidated(w, CleanupReportSchema, map[string]any{"cleanup": sorted})
+	doc := map[string]any{"cleanup": sorted}
+	if r.BundleDigest != "" {
+		doc["destination"] = map[string]string{"server": r.Destination.Server, "space": r.Destination.Space}
+		doc["bundleDigest"] = r.BundleDigest
+		doc["finished"] = r.Finished.Format(time.RFC3339)
+	}
+	return writeValidated(w, CleanupReportSchema, doc)
 }
 
 // writeValidated writes v as indented JSON once it validates against the
