@@ -57,6 +57,12 @@ func TestMain(m *testing.M) {
 //	                         holds the simulators' API key, a sensitive value
 //	                         of the sample instances, or VALUE
 func TestScripts(t *testing.T) {
+	testscript.Run(t, scriptParams(t, "testdata/script"))
+}
+
+// scriptParams are the testscript parameters of TestScripts (and of
+// TestDocsExamples): the repository root in $REPO and the commands above.
+func scriptParams(t *testing.T, dir string) testscript.Params {
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
@@ -68,8 +74,8 @@ func TestScripts(t *testing.T) {
 		defer mu.Unlock()
 		return sims[ts][name]
 	}
-	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
+	return testscript.Params{
+		Dir: dir,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REPO", root)
 			env.Setenv("OCTOBUNDLE_LOG_LEVEL", "warn")
@@ -219,7 +225,7 @@ func TestScripts(t *testing.T) {
 				simFor(ts, args[0]).ResetCounters()
 			},
 		},
-	})
+	}
 }
 
 // TestEveryCommandHasAnExample fails when a command's --help shows no
