@@ -278,6 +278,9 @@ type Plan struct {
 	Changes []Change `json:"changes"`
 	// Cleanup lists the placeholders apply will write.
 	Cleanup []CleanupItem `json:"cleanup"`
+	// Leftover lists placeholders earlier applies wrote that are still on
+	// the destination where the API shows them (see leftoverPlaceholders).
+	Leftover []CleanupItem `json:"leftoverPlaceholders,omitempty"`
 	// Notes are things the administrator should know that concern no single
 	// entity (bundle content not applied without Options.Optional).
 	Notes []string `json:"notes,omitempty"`
@@ -348,6 +351,7 @@ func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPoli
 		Destination:  Destination{Server: snap.Server, Space: snap.SpaceName, ServerVersion: snap.ServerVersion},
 		Summary:      zeroSummary(ActionCreate, ActionUpdate, ActionNoOp, ActionLeftAlone, ActionError, ActionDelete),
 	}
+	p.Leftover = leftoverPlaceholders(snap)
 	pl := &planner{snap: snap, o: o, ids: destIDs{snap: snap}, pol: pol}
 	skipped := map[string]int{}
 	for _, e := range b.Entries() {

@@ -86,6 +86,10 @@ func (p *Plan) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "\nClean-up after apply: apply will write %d placeholders, to be replaced\n", len(p.Cleanup))
 		writeCleanup(&b, p.Cleanup)
 	}
+	if len(p.Leftover) > 0 {
+		fmt.Fprintf(&b, "\nStill on the destination from earlier applies: %d placeholders to replace\n", len(p.Leftover))
+		writeCleanup(&b, p.Leftover)
+	}
 	fmt.Fprintf(&b, "\nPlan: %d to create, %d to update, ", p.Summary[ActionCreate], p.Summary[ActionUpdate])
 	if n := p.Summary[ActionDelete]; n > 0 {
 		fmt.Fprintf(&b, "%d to delete, ", n)
