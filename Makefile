@@ -85,7 +85,7 @@ test-live: e2e
 # Benchmarks print wall time, requests and peak memory for a generated
 # 200-project instance served with 20 ms latency.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./export ./apply
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./export ./transform ./apply
 
 # The README's first command: the full round trip on two built-in simulators.
 demo:
@@ -93,8 +93,8 @@ demo:
 
 # Fuzzing of everything read from outside: the archive reader (FuzzRead),
 # the bundle reader behind both forms (FuzzBundleFiles), the rule-file
-# parser (FuzzParse) and the saved-plan reader (FuzzReadPlan); the state
-# reader joins when the three-way apply state lands. Seeds come from
+# parser (FuzzParse), the saved-plan reader (FuzzReadPlan) and the apply
+# state's entity reader (FuzzParseEntity). Seeds come from
 # testdata/ and run with every `go test`; `make test` fuzzes each for
 # TEST_FUZZTIME (about 35 s in all with the builds), `make fuzz` for
 # FUZZTIME. A crasher is written to the package's testdata/fuzz/FuzzX/:
@@ -109,6 +109,7 @@ fuzz:
 	$(FUZZ) -fuzz '^FuzzBundleFiles$$' ./bundles
 	$(FUZZ) -fuzz '^FuzzParse$$' ./transform
 	$(FUZZ) -fuzz '^FuzzReadPlan$$' ./apply
+	$(FUZZ) -fuzz '^FuzzParseEntity$$' ./internal/state
 
 clean:
 	rm -rf bin dist demo-out

@@ -324,7 +324,9 @@ func TestOwnedValues(t *testing.T) {
 		want                       any
 	}{
 		{"ProjectVariables", "OctoFX", "OctoFX.Tenant.DatabaseName", "Production", "OctoFX-Acme-Prod"},
-		{"ProjectVariables", "OctoFX", "OctoFX.Tenant.DatabaseName", "Staging", "OctoFX-Acme-Staging-2"},
+		// Not owned, but a value both sides set differently: without a
+		// base a conflict, which the destination wins (issue 9).
+		{"ProjectVariables", "OctoFX", "OctoFX.Tenant.DatabaseName", "Staging", "OctoFX-Acme-Staging"},
 		{"ProjectVariables", "OctoFX", "OctoFX.Tenant.DatabaseName", "Development", nil},
 		{"CommonVariables", "Common Variables", "Tenant.Alias", "", "acme"},
 	} {
@@ -367,8 +369,14 @@ func TestOwnedValues(t *testing.T) {
 	if v := proj[`"T.Owned.New"`]; v != "edited-on-the-destination" {
 		t.Errorf("the destination's edit of an owned value did not survive: %v", v)
 	}
-	if v := proj[`"T.NotOwned"`]; v != "initial" {
-		t.Errorf("a value nobody owns keeps the destination's edit: %v", v)
+	// A value nobody owns, edited on the destination and not at the
+	// source: the destination's edit is kept too (a conflict without a
+	// base, drift with one), and listed.
+	if v := proj[`"T.NotOwned"`]; v != "edited-on-the-destination" {
+		t.Errorf("the destination's edit of a value nobody owns was overwritten: %v", v)
+	}
+	if len(ch.Conflicts) != 1 || ch.Conflicts[0].Field != `Variables["T.NotOwned"].Value` || ch.Conflicts[0].Resolution != WinnerDestination {
+		t.Errorf("second plan conflicts: %+v", ch.Conflicts)
 	}
 	// Replay: zero writes.
 	dst.srv.ResetCounters()

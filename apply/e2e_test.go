@@ -238,7 +238,9 @@ func testApplyToSampleDestination(t *testing.T, version string) {
 		`~ Steps["Deploy OctoFX Web"].Properties["Octopus.Action.MaxParallelism"]: "1" → "2"`,
 		`+ Steps["Notify Slack"] (1 action: Octopus.Script)`,
 		`+ Steps["Smoke Tests"].Actions["Smoke Test API"] (Octopus.Script)`,
-		`~ Variables["OctoFX.Web.Root"].Value: "D:\\inetpub\\octofx" → "C:\\inetpub\\octofx"`,
+		// No base (a first sync): a value that differs is a conflict, and
+		// the destination keeps its own (issue 9).
+		`⚡ conflict Variables["OctoFX.Web.Root"].Value: base absent, source "C:\\inetpub\\octofx", destination "D:\\inetpub\\octofx" → destination (registry default: the destination keeps its variable values)`,
 		`+ Variables["OctoFX.Rates.Replicas" Action="Deploy Rate Service"]: "3"`,
 		`+ ["Runbook Operator"] (Environments: Staging; Projects: Infrastructure Runbooks)`,
 	} {

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
@@ -216,14 +218,24 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 		if err != nil {
 			return nil, fmt.Errorf("apply: reading the destination space %q: %w", c.SpaceName, err)
 		}
-		if fp := fingerprint(snap, p.Changes); fp != p.Destination.Fingerprint {
-			return nil, fmt.Errorf("apply: %w: the destination changed since the plan was made (fingerprint %s, plan %s); make a new plan", ErrStalePlan, fp, p.Destination.Fingerprint)
+		// A saved plan is executed only if deriving it again from the
+		// bundle, the base and the destination as they are now gives
+		// exactly the same plan: a hand-edited plan, a changed bundle,
+		// destination or state is refused, naming the difference.
+		again := makePlan(snap, b, pol, o)
+		again.Bundle = p.Bundle // where the bundle was read from: informational
+		if err := comparePlans(p, again); err != nil {
+			return nil, fmt.Errorf("apply: %w: %v; make a new plan", ErrStalePlan, err)
 		}
+		p = again
 	}
 	p.snap, p.client = nil, nil // a plan's snapshot serves one execution
 
 	x := &executor{c: c, snap: snap, ids: destIDs{snap: snap}, o: o, log: log, plan: p, b: b, placeholder: placeholder}
 	x.run(ctx)
+	if x.stateErr != nil {
+		log.Warn("recording the state failed", "error", x.stateErr)
+	}
 
 	r := &Receipt{Summary: zeroSummary(OutcomeCreated, OutcomeUpdated, OutcomeUnchanged, OutcomeLeftAlone, OutcomeFailed, OutcomeSkipped, OutcomeDeleted), Cleanup: []CleanupItem{}}
 	done := map[string]bool{}
@@ -249,6 +261,89 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 		"unchanged", r.Summary[OutcomeUnchanged], "left-alone", r.Summary[OutcomeLeftAlone], "failed", r.Summary[OutcomeFailed],
 		"skipped", r.Summary[OutcomeSkipped], "writes", r.Stats.Writes, "requests", r.Stats.Requests)
 	return r, nil
+}
+
+// comparePlans returns an error naming the differences between a saved
+// plan and the plan derived again now (the bundle, the base, the
+// destination, then entity by entity), or nil when they are the same.
+func comparePlans(saved, now *Plan) error {
+	var parts []string
+	if saved.BundleDigest != now.BundleDigest {
+		parts = append(parts, fmt.Sprintf("it was made for bundle %s, not %s", saved.BundleDigest, now.BundleDigest))
+	}
+	if saved.BaseDigest != now.BaseDigest || saved.Mode != now.Mode {
+		parts = append(parts, fmt.Sprintf("it was made against the base %s (%s), and the base now is %s (%s): the state changed since", orNone(saved.BaseDigest), saved.Mode, orNone(now.BaseDigest), now.Mode))
+	}
+	if saved.Destination != now.Destination {
+		parts = append(parts, fmt.Sprintf("the destination changed since the plan was made (fingerprint %s now, %s in the plan)", now.Destination.Fingerprint, saved.Destination.Fingerprint))
+	}
+	byKey := map[string]*Change{}
+	for i := range now.Changes {
+		byKey[changeKey(now.Changes[i].Kind, now.Changes[i].Names)] = &now.Changes[i]
+	}
+	seen := map[string]bool{}
+	var entity []string
+	for i := range saved.Changes {
+		sc := &saved.Changes[i]
+		key := changeKey(sc.Kind, sc.Names)
+		seen[key] = true
+		nc := byKey[key]
+		if nc == nil {
+			entity = append(entity, fmt.Sprintf("%s: in the saved plan (%s), not in the plan now", sc.Label(), sc.Action))
+			continue
+		}
+		a, b := planValue(sc), planValue(nc)
+		if bundles.Equal(a, b) {
+			continue
+		}
+		ds := bundles.Diff(a, b)
+		var fields []string
+		for k, d := range ds {
+			if k == 3 {
+				fields = append(fields, fmt.Sprintf("… %d more", len(ds)-3))
+				break
+			}
+			fields = append(fields, fmt.Sprintf("%s is %s in the saved plan, %s now", strings.TrimPrefix(d.Path, "/"), show(d.Before), show(d.After)))
+		}
+		entity = append(entity, sc.Label()+": "+strings.Join(fields, ", "))
+	}
+	for i := range now.Changes {
+		if nc := &now.Changes[i]; !seen[changeKey(nc.Kind, nc.Names)] {
+			entity = append(entity, fmt.Sprintf("%s: in the plan now (%s), not in the saved plan", nc.Label(), nc.Action))
+		}
+	}
+	if len(entity) > 5 {
+		entity = append(entity[:5], fmt.Sprintf("… %d more entities", len(entity)-5))
+	}
+	parts = append(parts, entity...)
+	if len(parts) == 0 && !bundles.Equal(planValue(saved), planValue(now)) {
+		ds := bundles.Diff(planValue(saved), planValue(now))
+		parts = append(parts, fmt.Sprintf("%s is %s in the saved plan, %s now", ds[0].Path, show(ds[0].Before), show(ds[0].After)))
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the saved plan is not the plan derived now from the bundle, the base and the destination: %s", strings.Join(parts, "; "))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// planValue is v as plain JSON values (as a plan file holds it).
+func planValue(v any) any {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err.Error()
+	}
+	out, err := bundles.Decode(data)
+	if err != nil {
+		return err.Error()
+	}
+	return out
 }
 
 // task is one write pass of one change: its main fields at the kind's
@@ -283,9 +378,13 @@ type executor struct {
 
 	mu      sync.Mutex
 	created map[string]bool // entities created in this run, by changeKey
-	results []Result
-	done    int
-	total   int
+	// pending counts, per change, the write passes not yet succeeded; the
+	// state records a change when its count reaches zero.
+	pending  []int
+	stateErr error
+	results  []Result
+	done     int
+	total    int
 }
 
 // run executes the plan's writes in sync order.
@@ -307,6 +406,8 @@ func (x *executor) run(ctx context.Context) {
 			res.Outcome = OutcomeUpdated
 		case ActionDelete:
 			res.Outcome = OutcomeDeleted
+		case ActionKeep:
+			res.Outcome, res.Note = OutcomeLeftAlone, ch.Reason
 		default:
 			res.Outcome, res.Error = OutcomeFailed, fmt.Sprintf("unknown plan action %q", ch.Action)
 		}
@@ -314,6 +415,15 @@ func (x *executor) run(ctx context.Context) {
 	}
 	tasks := x.tasks()
 	x.total = len(tasks)
+	x.pending = make([]int, len(p.Changes))
+	for _, t := range tasks {
+		x.pending[t.ci]++
+	}
+	for i := range p.Changes {
+		if x.pending[i] == 0 {
+			x.recordState(i)
+		}
+	}
 	groups := map[int][]*task{}
 	var orders []int
 	for _, t := range tasks {
@@ -385,7 +495,9 @@ func (x *executor) tasks() []*task {
 	var all []*task
 	for i, ch := range p.Changes {
 		if ch.Action == ActionDelete {
-			main[i] = &task{ci: i, order: deleteOrder, done: make(chan struct{})}
+			// Deletions run last, in reverse sync order: a project goes
+			// before the lifecycle it used.
+			main[i] = &task{ci: i, order: deleteOrder - schema.MustLookup(ch.Kind).Order, done: make(chan struct{})}
 			all = append(all, main[i])
 			continue
 		}
@@ -558,7 +670,15 @@ func (x *executor) runTask(ctx context.Context, t *task) {
 	if note != "" {
 		x.results[t.ci].Note = note
 	}
+	done := false
+	if err == nil {
+		x.pending[t.ci]--
+		done = x.pending[t.ci] == 0
+	}
 	x.mu.Unlock()
+	if done {
+		x.recordState(t.ci)
+	}
 	if err != nil {
 		x.log.Warn("write failed", "entity", ch.Label(), "deferred", t.deferred, "error", err)
 		x.fail(t, err.Error(), octopus.IsTransient(err))
@@ -566,6 +686,56 @@ func (x *executor) runTask(ctx context.Context, t *task) {
 		x.log.Info("written", "entity", ch.Label(), "action", ch.Action, "deferred", t.deferred, "duration", time.Since(start).Round(time.Millisecond))
 	}
 	x.progress()
+}
+
+// recordState records change i in the state (Options.State) once all its
+// writes succeeded, or at once when it needs none: the base the next
+// merge starts from (the bundle's document as applied) and what the
+// destination now holds (bundle form, for drift). A deleted entity, or
+// one deleted at the source and gone from the destination, is forgotten.
+// Entities in error, left alone, or kept after the source deleted them
+// are not recorded (a kept one keeps its old record, so --prune can still
+// delete it later).
+func (x *executor) recordState(i int) {
+	st := x.o.State
+	if st == nil {
+		return
+	}
+	ch := &x.plan.Changes[i]
+	var err error
+	switch {
+	case ch.Action == ActionError || ch.Action == ActionLeftAlone || ch.Action == ActionKeep:
+		return
+	case ch.forget != nil:
+		for _, p := range ch.forget {
+			if e := st.Forget(p); e != nil && err == nil {
+				err = e
+			}
+		}
+	case ch.applied == nil:
+		return
+	default:
+		// What the destination holds now, as the server answered the
+		// write (the planned document when it cannot be read back).
+		written := ch.Desired
+		if written == nil {
+			written = ch.applied
+		}
+		if dest := x.snap.Find(ch.Kind, ch.Names...); dest != nil {
+			if form, e := export.Entity(x.snap, dest); e == nil {
+				written = form
+			}
+		}
+		err = st.Record(ch.Path, ch.applied, written)
+	}
+	if err != nil {
+		x.log.Warn("recording the state", "entity", ch.Label(), "error", err)
+		x.mu.Lock()
+		if x.stateErr == nil {
+			x.stateErr = fmt.Errorf("%s: recording the state: %w", ch.Label(), err)
+		}
+		x.mu.Unlock()
+	}
 }
 
 func (x *executor) progress() {
@@ -817,13 +987,24 @@ func (x *executor) mergeForWrite(k *schema.Kind, ch *Change, body any, live map[
 	if err != nil {
 		return nil, fmt.Errorf("%s: making placeholders: %w", ch.Label(), err)
 	}
-	merged, _ := mergeDoc(body, live, mergePolicy{}).(map[string]any)
+	merged, _ := mergeDoc(body, live).(map[string]any)
 	if merged == nil {
 		return nil, fmt.Errorf("%s: the document to write is not an object", ch.Label())
 	}
 	x.fillStamps(k, merged)
 	if bm, ok := body.(map[string]any); ok {
 		keepBodyMaps(k, ch, bm, merged)
+		// Keys removed by the merge (deleted at the source), in the fields
+		// this write sends.
+		var paths []string
+		for _, p := range ch.RemoveKeys {
+			if at := parsePointer(p); len(at) > 0 {
+				if _, sent := bm[at[0]]; sent {
+					paths = append(paths, p)
+				}
+			}
+		}
+		deleteKeys(merged, paths)
 	}
 	pruned, err := x.prunedVariables(k, ch)
 	if err != nil {
@@ -983,10 +1164,10 @@ func sameItem(k *schema.Kind, want, got map[string]any) bool {
 // current Version; an existing one keeps the version merged from the live
 // document.
 func (x *executor) fillStamps(k *schema.Kind, doc any) {
+	// The stamp always takes the referred-to entity's current value: a
+	// step based on a step template references the destination template's
+	// version as it is now, after the template was synced.
 	_ = k.Stamp(doc, func(ref schema.Ref, holder map[string]any, id string) {
-		if _, has := holder[ref.Stamp.Field]; has {
-			return
-		}
 		name, ok := x.snap.Index.Name(ref.To, "", id)
 		if !ok {
 			return

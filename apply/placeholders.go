@@ -142,11 +142,16 @@ func (f *filler) fill(at, human []string, b, d any) any {
 	switch bt := b.(type) {
 	case map[string]any:
 		dm, _ := d.(map[string]any)
-		if sens, _ := bt["IsSensitive"].(bool); sens && dm == nil && len(at) > 0 {
-			// A new sensitive variable.
+		if sens, _ := bt["IsSensitive"].(bool); sens && len(at) > 0 && (dm == nil || !destSensitive(dm)) {
+			// A new sensitive variable, or one made sensitive at the source
+			// (the destination's plain value is not the secret).
 			if v, isStr := bt["Value"].(string); bt["Value"] == nil || (isStr && v == "") {
 				field := strings.Join(append(human[:len(human):len(human)], "Value"), "/")
-				f.record(field, "new sensitive variable: the value cannot be read from the source; "+f.written()+", set the real value")
+				why := "new sensitive variable"
+				if dm != nil {
+					why = "variable made sensitive at the source"
+				}
+				f.record(field, why+": the value cannot be read from the source; "+f.written()+", set the real value")
 				if f.write {
 					bt["Value"] = f.placeholder()
 				}
@@ -186,6 +191,12 @@ func (f *filler) fill(at, human []string, b, d any) any {
 		return bt
 	}
 	return b
+}
+
+// destSensitive reports whether a destination variable is sensitive.
+func destSensitive(d map[string]any) bool {
+	s, _ := d["IsSensitive"].(bool)
+	return s
 }
 
 // elementName names an array element for clean-up items by its identity

@@ -13,25 +13,35 @@
 //     JSON plan, also as JSON pointers);
 //   - no-op: it exists and already matches (the comparison is exact: the
 //     canonical bundle form of the destination entity, as export would write
-//     it, against the bundle's document merged onto it);
+//     it, against the three-way merge of the bundle's document, the base
+//     and it);
 //   - left-alone: it exists, differs, and the destination owns its details
 //     (accounts, worker pools, machine policies, certificates, feeds,
 //     lifecycles, teams, project groups, environments, user roles);
 //   - error: a reference names something that exists neither in the bundle
 //     nor on the destination, or the destination entity cannot be read;
-//   - delete (Options.Prune only): a destination-only channel or runbook of
-//     a project the bundle holds.
+//   - keep: the source deleted it (the base has it, the bundle does not)
+//     and it stays, without Options.Prune;
+//   - delete (Options.Prune only): an entity the source deleted, or a
+//     destination-only channel or runbook of a project the bundle holds.
 //
 // Policies come from the kind registry (schema.Kind.Policy). Exact-match
 // kinds (script modules, step templates, tag sets) are created or updated to
 // match. Synced kinds (project settings, channels, deployment processes,
 // runbooks and their processes, project and library variables, tenants,
-// their project links and variables) are brought in line with the bundle:
-// every field the bundle has takes the bundle's value, and by default nothing
-// the destination has is deleted — a destination-only step stays where it
-// was, a destination-only variable, project link or tenant variable value
-// stays (see merge.go for the exact rule). Nothing is deleted unless asked:
-// with Options.Prune (--prune) the destination-only steps and actions,
+// their project links and variables) are merged three-way (see merge3.go)
+// against the base (Options.Base: what octobundle last applied to this
+// destination, from the state directory or --base): what the source changed
+// is applied, including deletions of steps, actions, variables, property
+// keys and set entries; what the destination changed and the source did not
+// is kept (drift); a place changed on both sides is a conflict, listed with
+// both sides and decided by --on-conflict, the bundle's apply policy or the
+// registry (variable values: the destination keeps; other content: the
+// source wins); destination-only elements are kept. Without a base the
+// merge is two-way and the plan says so (Plan.Mode). Every change says why
+// (Change.Why). An entity the base has and the bundle does not was deleted
+// at the source: a keep (Plan.Differs) or, with Options.Prune, a delete. With
+// Options.Prune the destination-only steps and actions,
 // variables (sensitive ones too, each with a clean-up item saying its
 // secret is gone) and links to bundle projects of the synced entities the
 // bundle holds are removed, so are the destination-only tenant variable
@@ -39,9 +49,9 @@
 // sets the bundle has values for (sensitive ones with a clean-up item too;
 // values for any other project stay), and the destination-only channels
 // and runbooks of the projects it holds are deleted — never a project's
-// default channel or the one its release creation strategy uses. Top-level
-// entities and anything of exist- or exact-policy kinds are never deleted,
-// since a bundle may be a partial export (see prune.go). A team's scoped user
+// default channel or the one its release creation strategy uses. A
+// destination-only top-level entity is never deleted, since a bundle may be
+// a partial export (see prune.go). A team's scoped user
 // roles are decided per user role (see items.go): a bundle item whose user
 // role the destination team does not have yet is created, one whose role
 // the team has is left alone (the destination owns the scoping of roles it
@@ -77,7 +87,8 @@
 // before every variable-set write apply checks that no destination
 // sensitive variable is missing from the body.
 //
-// Execute performs exactly a plan, in the registry's sync order
+// Execute performs exactly a plan (a saved one only if deriving it again
+// gives the same plan), in the registry's sync order
 // (schema.Kind.Order; deferred fields such as channel version rules, tenant
 // project links and the project's release versioning strategy in a second
 // pass at DeferredOrder), independent entities of one order in parallel. It
@@ -99,7 +110,6 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/octobundle/octobundle/internal/parallel"
@@ -136,6 +146,17 @@ type Options struct {
 	// channels and runbooks of projects it holds (see prune.go). Never
 	// top-level entities.
 	Prune bool
+	// Base is what octobundle last applied to the destination (its state
+	// directory, or a bundle given with --base): the merge is three-way
+	// against it. Nil means no base: the merge is two-way (see merge3.go).
+	Base *Base
+	// OnConflict, if set, decides every merge conflict (source,
+	// destination, or fail: the entity is a plan error), over the bundle's
+	// apply policy and the registry's defaults.
+	OnConflict Winner
+	// State, if set, records per entity what Execute applied, after each
+	// entity's writes succeed, and forgets what it deletes.
+	State StateRecorder
 	// Concurrency bounds parallel requests and parallel writes (default 8).
 	Concurrency int
 	// Logger receives a line per decision and per write; nil discards.
@@ -170,8 +191,13 @@ const (
 	// ActionError: the entity cannot be applied (see Change.Error).
 	ActionError Action = "error"
 	// ActionDelete deletes a destination-only channel or runbook of a
-	// project the bundle holds (Options.Prune only).
+	// project the bundle holds, or an entity the source deleted
+	// (Options.Prune only).
 	ActionDelete Action = "delete"
+	// ActionKeep: the source deleted the entity (the base has it, the
+	// bundle does not) and it stays on the destination, without
+	// Options.Prune. The destination differs from what the bundle asks.
+	ActionKeep Action = "keep"
 )
 
 // zeroSummary is a summary with a zero count for each key: JSON summaries
@@ -218,14 +244,66 @@ type Change struct {
 	// WriteDeferred is set when the kind's deferred fields are written in
 	// the second pass (at the kind's DeferredOrder).
 	WriteDeferred bool `json:"writeDeferred,omitempty"`
-	// Prune is set when the update removes destination-only entries
-	// (Options.Prune): the diff's removed elements go, and the pruned fields
-	// of Desired are written as they are rather than merged over the
-	// destination's.
+	// Prune is set when the update removes entries the destination has
+	// (deleted at the source, or destination-only with Options.Prune): the
+	// diff's removed elements go, and the pruned fields of Desired are
+	// written as they are rather than merged over the destination's.
 	Prune bool `json:"prune,omitempty"`
+	// RemoveKeys are the JSON pointers (into Desired) of object keys the
+	// destination has and Desired does not (a step property deleted at the
+	// source): the write deletes them from the live document.
+	RemoveKeys []string `json:"removeKeys,omitempty"`
 
-	bundleDoc any // the bundle's document (plan time only)
+	// Why says why the entity changes or not, one entry per reason (see
+	// the Why… constants): created, source changed, source deleted,
+	// destination drift kept, conflict, destination-only kept, deleted at
+	// source (kept or deleted), no base.
+	Why []string `json:"why,omitempty"`
+	// Conflicts lists every place changed on both sides, with both sides
+	// and the resolution.
+	Conflicts []Conflict `json:"conflicts,omitempty"`
+	// Drift lists the destination's own changes since the last apply that
+	// the merge keeps (the source did not change those places).
+	Drift []FieldDiff `json:"drift,omitempty"`
+	// Kept lists the destination-only elements, keys and set entries kept.
+	Kept []string `json:"kept,omitempty"`
+
+	bundleDoc any      // the bundle's document (plan time only)
+	merged    any      // the merge result of a no-op (plan time only)
+	applied   any      // what the state records as this entity's base once applied
+	forget    []string // state paths to forget once the change succeeded
 }
+
+// Why a change is planned (Change.Why).
+const (
+	// WhyCreated: the destination does not have the entity.
+	WhyCreated = "created"
+	// WhyRecreated: the destination deleted an entity octobundle applied;
+	// the bundle still has it.
+	WhyRecreated = "deleted on the destination since the last apply: created again"
+	// WhySourceChanged: the source changed places the destination did not.
+	WhySourceChanged = "source changed"
+	// WhySourceDeleted: the source deleted elements or keys the destination
+	// still had as applied.
+	WhySourceDeleted = "source deleted"
+	// WhyDrift: the destination changed places the source did not; kept.
+	WhyDrift = "destination drift kept"
+	// WhyConflict: both changed the same place (see Change.Conflicts).
+	WhyConflict = "conflict"
+	// WhyDestOnly: the destination has elements of its own; kept.
+	WhyDestOnly = "destination-only kept"
+	// WhyPruned: destination-only elements removed (--prune).
+	WhyPruned = "destination-only removed (--prune)"
+	// WhyDeletedKept: the source deleted the entity; kept without --prune.
+	WhyDeletedKept = "deleted at source, kept"
+	// WhyDeletedPruned: the source deleted the entity; deleted (--prune).
+	WhyDeletedPruned = "deleted at source, deleted (--prune)"
+	// WhyStamp: a step based on a step template takes the destination
+	// template's current version (the template changed, or the step lags).
+	WhyStamp = "step template version"
+	// WhyNoBase: no base for the entity: merged two-way.
+	WhyNoBase = "no base: two-way"
+)
 
 // Label names the change for messages: "DeploymentProcess OctoFX".
 func (c *Change) Label() string { return label(c.Kind, c.Names) }
@@ -272,6 +350,13 @@ type Plan struct {
 	// without repeating it; empty when unknown. Informational: apply checks
 	// BundleDigest, never trusts the path.
 	Bundle string `json:"bundle,omitempty"`
+	// Mode is "three-way" (against a base) or "two-way" (none).
+	Mode string `json:"mode,omitempty"`
+	// ModeReason says where the base came from, or why there is none.
+	ModeReason string `json:"modeReason,omitempty"`
+	// BaseDigest is the digest of the base the plan was made against
+	// (empty without one).
+	BaseDigest string `json:"baseDigest,omitempty"`
 	// Destination is where the plan applies.
 	Destination Destination `json:"destination"`
 	// Changes has one entry per bundle entity, in sync order.
@@ -295,6 +380,11 @@ type Plan struct {
 func (p *Plan) HasChanges() bool {
 	return p.Summary[ActionCreate]+p.Summary[ActionUpdate]+p.Summary[ActionDelete] > 0
 }
+
+// Differs reports whether the destination differs from what the bundle
+// and the policies ask: the plan changes something, or keeps an entity the
+// source deleted (plan --detailed-exitcode exits 2).
+func (p *Plan) Differs() bool { return p.HasChanges() || p.Summary[ActionKeep] > 0 }
 
 // HasErrors reports whether some entity cannot be applied.
 func (p *Plan) HasErrors() bool { return p.Summary[ActionError] > 0 }
@@ -340,6 +430,8 @@ type planner struct {
 	cleanup [][]CleanupItem
 	// pol is the bundle's apply-time policy (nil: registry defaults only).
 	pol *bundles.ApplyPolicy
+	// rules are pol's conflict decisions.
+	rules *conflictRules
 }
 
 // makePlan computes the plan of b against the destination snapshot snap,
@@ -352,7 +444,15 @@ func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPoli
 		Summary:      zeroSummary(ActionCreate, ActionUpdate, ActionNoOp, ActionLeftAlone, ActionError, ActionDelete),
 	}
 	p.Leftover = leftoverPlaceholders(snap)
-	pl := &planner{snap: snap, o: o, ids: destIDs{snap: snap}, pol: pol}
+	pl := &planner{snap: snap, o: o, ids: destIDs{snap: snap}, pol: pol, rules: &conflictRules{pol: pol}}
+	if o.Base != nil && o.Base.Bundle != nil {
+		p.Mode, p.ModeReason, p.BaseDigest = "three-way", "base: "+o.Base.From, o.Base.Digest
+	} else {
+		p.Mode, p.ModeReason = "two-way", "no base (first sync to this destination, or its state is lost): the source wins for source-owned fields, differing variable values are conflicts, destination-only elements are kept"
+		if o.Base != nil && o.Base.From != "" {
+			p.ModeReason = "no base in " + o.Base.From + " (first sync to this destination, or its state is lost): the source wins for source-owned fields, differing variable values are conflicts, destination-only elements are kept"
+		}
+	}
 	skipped := map[string]int{}
 	for _, e := range b.Entries() {
 		if e.Kind.Optional && !o.Optional {
@@ -370,12 +470,21 @@ func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPoli
 	// Decide every entity; reading the destination's bundle forms is the
 	// costly part, so entities are decided in parallel.
 	parallel.Each(len(pl.changes), pl.decide)
+	pl.refreshStamps()
 
-	var deletes []*Change
+	deletes := pl.planSourceDeletes(b)
 	if o.Prune {
-		deletes = pl.planDeletes(b, p)
-		pl.cleanup = append(pl.cleanup, make([][]CleanupItem, len(deletes))...)
+		seen := map[string]bool{}
+		for _, d := range deletes {
+			seen[changeKey(d.Kind, d.Names)] = true
+		}
+		for _, d := range pl.planDeletes(b, p) {
+			if !seen[changeKey(d.Kind, d.Names)] {
+				deletes = append(deletes, d)
+			}
+		}
 	}
+	pl.cleanup = append(pl.cleanup, make([][]CleanupItem, len(deletes))...)
 	for i, ch := range append(pl.changes, deletes...) {
 		ch.bundleDoc = nil
 		p.Changes = append(p.Changes, *ch)
@@ -459,6 +568,11 @@ func (pl *planner) decide(i int) {
 			return
 		}
 		ch.Action, ch.Desired = ActionCreate, bundleDoc
+		ch.applied = bundleDoc
+		ch.Why = []string{WhyCreated}
+		if _, had := pl.baseDoc(k, ch.Names); had {
+			ch.Why = []string{WhyRecreated}
+		}
 		ch.WriteMain = true
 		ch.WriteDeferred = hasDeferred(k, bundleDoc)
 		ch.Reason = strings.Join(reasons, "; ")
@@ -469,6 +583,11 @@ func (pl *planner) decide(i int) {
 	if pol == schema.PolicyExist {
 		if bundles.Equal(bundleDoc, destForm) {
 			ch.Action = ActionNoOp
+			// Recorded only when octobundle created it (the base has it):
+			// --prune never deletes what it did not create or manage.
+			if _, had := pl.baseDoc(k, ch.Names); had {
+				ch.applied = bundleDoc
+			}
 			return
 		}
 		ch.Action = ActionLeftAlone
@@ -480,9 +599,27 @@ func (pl *planner) decide(i int) {
 		return
 	}
 
-	desired := mergeDoc(bundleDoc, destForm, mergePolicy{keepDestOnly: pol == schema.PolicySync})
-	if pl.o.Prune && pol == schema.PolicySync {
-		ch.Prune = pl.prune(k, bundleDoc, desired)
+	baseDoc, hasBase := pl.baseDoc(k, ch.Names)
+	m := &merger{k: k, names: ch.Names, exact: pol == schema.PolicyExact, force: pl.o.OnConflict, pol: pl.rules}
+	desired := m.merge(baseDoc, hasBase, bundleDoc, destForm)
+	ch.applied = bundleDoc
+	ch.Conflicts, ch.Drift, ch.Kept = m.conflicts, m.drift, m.kept
+	why, whyText := whyOf(m, hasBase)
+	ch.Why = why
+	reasons = append(reasons, whyText...)
+	for _, c := range m.conflicts {
+		if c.Resolution == WinnerFail {
+			ch.Action = ActionError
+			ch.Error = fmt.Sprintf("%s: %d merge conflicts and --on-conflict fail: %s", ch.Label(), len(m.conflicts), conflictList(m.conflicts))
+			ch.Reason = strings.Join(reasons, "; ")
+			return
+		}
+	}
+	ch.Prune = len(m.deleted) > 0
+	if pl.o.Prune && pol == schema.PolicySync && pl.prune(k, bundleDoc, desired) {
+		ch.Prune = true
+		ch.Why = append(ch.Why, WhyPruned)
+		reasons = append(reasons, "destination-only entries removed (--prune)")
 	}
 	if err := k.SortSets(desired); err != nil {
 		ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: %v", ch.Label(), err)
@@ -490,6 +627,7 @@ func (pl *planner) decide(i int) {
 	}
 	if bundles.Equal(desired, destForm) {
 		ch.Action = ActionNoOp
+		ch.merged = desired
 		ch.Reason = strings.Join(reasons, "; ")
 		return
 	}
@@ -500,17 +638,94 @@ func (pl *planner) decide(i int) {
 		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
 		return
 	}
-	if ch.Prune {
-		reasons = append(reasons, "destination-only entries removed (--prune)")
-	} else if kept := destOnly(bundleDoc, destForm, desired); kept != "" {
-		reasons = append(reasons, kept)
-	}
 	ch.Action, ch.Desired = ActionUpdate, desired
 	ch.Diff = bundles.DiffKind(k, destForm, desired)
+	removedKeys(desired, destForm, nil, &ch.RemoveKeys)
 	ch.WriteMain = !bundles.Equal(withoutDeferred(k, desired), withoutDeferred(k, destForm))
 	ch.WriteDeferred = !bundles.Equal(onlyDeferred(k, desired), onlyDeferred(k, destForm))
 	ch.Reason = strings.Join(reasons, "; ")
 	pl.cleanup[i] = append(predictCleanup(k, ch.Names, desired, destForm, pl.placeholder()), prunedSecrets(k, ch.Names, ch.Diff)...)
+}
+
+// conflictList renders conflicts for an error message.
+func conflictList(cs []Conflict) string {
+	var parts []string
+	for _, c := range cs {
+		parts = append(parts, fmt.Sprintf("%s (base %s, source %s, destination %s)", c.Field, show(c.Base), show(c.Source), show(c.Destination)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// show renders a conflict side compactly.
+func show(v any) string {
+	if v == nil {
+		return "absent"
+	}
+	data, err := bundles.Canonical(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	out := strings.Join(strings.Fields(string(data)), " ")
+	if len(out) > 120 {
+		out = out[:117] + "..."
+	}
+	return out
+}
+
+// refreshStamps makes every existing entity whose stamps (a step's
+// "Octopus.Action.Template.Version") lag behind what they record — the
+// destination template's current version, or the template this plan
+// creates or updates — an update: the write stamps the template's version
+// as it is after the template is synced (see executor.fillStamps).
+func (pl *planner) refreshStamps() {
+	changed := map[string]bool{}
+	for _, ch := range pl.changes {
+		if ch.Action == ActionCreate || ch.Action == ActionUpdate {
+			changed[changeKey(ch.Kind, ch.Names)] = true
+		}
+	}
+	for _, ch := range pl.changes {
+		if ch.Action != ActionNoOp && ch.Action != ActionUpdate {
+			continue
+		}
+		k := schema.MustLookup(ch.Kind)
+		dest := pl.snap.Find(k.Name, ch.Names...)
+		if dest == nil {
+			continue
+		}
+		var lag []string
+		_ = k.Stamp(dest.Object(), func(ref schema.Ref, holder map[string]any, id string) {
+			name, ok := pl.snap.Index.Name(ref.To, "", id)
+			if !ok {
+				return
+			}
+			t := pl.snap.Find(ref.To, name)
+			if t == nil {
+				return
+			}
+			now := fmt.Sprint(t.Object()[ref.Stamp.From])
+			if changed[changeKey(ref.To, []string{name})] {
+				lag = append(lag, fmt.Sprintf("%s %q is updated by this plan", title(ref.To), name))
+			} else if got := fmt.Sprint(holder[ref.Stamp.Field]); got != now {
+				lag = append(lag, fmt.Sprintf("%s %q is at version %s, the step references %s", title(ref.To), name, now, got))
+			}
+		})
+		if len(lag) == 0 {
+			continue
+		}
+		slices.Sort(lag)
+		lag = slices.Compact(lag)
+		if ch.Action == ActionNoOp {
+			ch.Action, ch.Desired, ch.merged = ActionUpdate, ch.merged, nil
+			ch.WriteMain = true
+		}
+		ch.Why = append(ch.Why, WhyStamp)
+		note := "step template version refreshed: " + strings.Join(lag, "; ")
+		if ch.Reason != "" {
+			ch.Reason += "; "
+		}
+		ch.Reason += note
+	}
 }
 
 // checkRefs checks every reference of doc (bundle form, modified in place):
@@ -707,34 +922,6 @@ func onlyDeferred(k *schema.Kind, doc any) any {
 		}
 	}
 	return out
-}
-
-// destOnly describes the destination-only named elements a synced entity
-// keeps (steps, variables), for the plan's reason.
-func destOnly(bundleDoc, destForm, desired any) string {
-	bm, _ := bundleDoc.(map[string]any)
-	dm, _ := destForm.(map[string]any)
-	if bm == nil || dm == nil {
-		return ""
-	}
-	var parts []string
-	for _, f := range slices.Sorted(maps.Keys(dm)) {
-		da, ok := dm[f].([]any)
-		if !ok || !bundles.Named(da) || len(da) == 0 {
-			continue
-		}
-		ba, _ := bm[f].([]any)
-		pairs, _ := bundles.MatchElements(da, ba)
-		for i := range da {
-			if _, ok := pairs[i]; !ok {
-				parts = append(parts, bundles.LabelPath(dm, []string{f, strconv.Itoa(i)}))
-			}
-		}
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "destination-only entries kept: " + strings.Join(parts, ", ")
 }
 
 // fingerprint digests the destination state a plan depends on: the

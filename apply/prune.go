@@ -14,7 +14,8 @@ import (
 )
 
 // Pruning (Options.Prune, --prune) deletes what the bundle no longer has —
-// only when asked, and only inside what the bundle owns:
+// only when asked: the entities the source deleted (the base proves
+// octobundle applied them; see base.go), and inside what the bundle owns:
 //
 //   - in synced entities the bundle holds, the destination-only entries of
 //     the fields the kind registry lists in Kind.Prune: steps (and actions of matched steps) of
@@ -30,11 +31,12 @@ import (
 //     holds (a DELETE each), never a project's default channel nor the
 //     channel its release creation strategy uses.
 //
-// Top-level entities (environments, projects, tenants, accounts …) are never
-// deleted, nor anything of exist- or exact-policy kinds: a bundle may be a
+// Destination-only top-level entities (environments, projects, tenants,
+// accounts … that the base does not have) are never deleted, nor anything
+// of exist- or exact-policy kinds the base does not have: a bundle may be a
 // partial export (export --project), so an entity missing from it says
-// nothing about whether the destination still needs it; and the destination
-// owns the details of exist-policy kinds. A destination-only project, its
+// nothing about whether the destination still needs it; and the
+// destination owns the details of exist-policy kinds. A destination-only project, its
 // channels and runbooks, a tenant's links to it and its tenant variable
 // values are never touched, nor anything of a tenant the bundle does not
 // hold.
@@ -43,7 +45,8 @@ import (
 // PUTs (and the legacy document, on older servers) store the list they are
 // sent, so a pruned value is one left out of it.
 
-// deleteOrder runs deletions after every other write, once nothing the
+// deleteOrder (less the kind's Order: deletions go in reverse sync order)
+// runs deletions after every other write, once nothing the
 // bundle writes refers to the deleted entities any more.
 const deleteOrder = 1 << 20
 

@@ -29,7 +29,11 @@ const maxValue = 160
 func (p *Plan) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Plan for bundle %s\n", p.BundleDigest)
-	fmt.Fprintf(&b, "Destination: %s, space %q, Octopus %s\n\n", p.Destination.Server, p.Destination.Space, p.Destination.ServerVersion)
+	fmt.Fprintf(&b, "Destination: %s, space %q, Octopus %s\n", p.Destination.Server, p.Destination.Space, p.Destination.ServerVersion)
+	if p.Mode != "" {
+		fmt.Fprintf(&b, "Merge: %s (%s)\n", p.Mode, p.ModeReason)
+	}
+	b.WriteString("\n")
 	unchanged := map[string]int{}
 	for _, ch := range p.Changes {
 		name := quoteNames(ch.Names)
@@ -42,9 +46,13 @@ func (p *Plan) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "~ update  %s %s\n", ch.Kind, name)
 			writeReason(&b, ch.Reason)
 			writeNotes(&b, ch.Notes)
+			writeConflicts(&b, ch.Conflicts)
 			for _, d := range ch.Diff {
 				writeFieldDiff(&b, d)
 			}
+		case ActionKeep:
+			fmt.Fprintf(&b, "! keep  %s %s\n", ch.Kind, name)
+			writeReason(&b, ch.Reason)
 		case ActionLeftAlone:
 			reason := ch.Reason
 			if reason == "" {
@@ -61,12 +69,14 @@ func (p *Plan) WriteText(w io.Writer) error {
 			writeReason(&b, ch.Reason)
 		case ActionError:
 			fmt.Fprintf(&b, "x error   %s %s\n      %s\n", ch.Kind, name, ch.Error)
+			writeConflicts(&b, ch.Conflicts)
 		case ActionNoOp:
 			unchanged[schema.MustLookup(ch.Kind).Title]++
-			if ch.Reason != "" || len(ch.Notes) > 0 {
+			if ch.Reason != "" || len(ch.Notes) > 0 || len(ch.Conflicts) > 0 {
 				fmt.Fprintf(&b, "= unchanged  %s %s\n", ch.Kind, name)
 				writeReason(&b, ch.Reason)
 				writeNotes(&b, ch.Notes)
+				writeConflicts(&b, ch.Conflicts)
 			}
 		}
 	}
@@ -94,6 +104,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 	if n := p.Summary[ActionDelete]; n > 0 {
 		fmt.Fprintf(&b, "%d to delete, ", n)
 	}
+	if n := p.Summary[ActionKeep]; n > 0 {
+		fmt.Fprintf(&b, "%d deleted at source and kept, ", n)
+	}
 	fmt.Fprintf(&b, "%d unchanged, %d left alone, %d errors.\n", p.Summary[ActionNoOp], p.Summary[ActionLeftAlone], p.Summary[ActionError])
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -105,6 +118,13 @@ func quoteNames(names []string) string {
 		q[i] = fmt.Sprintf("%q", n)
 	}
 	return strings.Join(q, "/")
+}
+
+// writeConflicts writes a change's merge conflicts with both sides.
+func writeConflicts(b *strings.Builder, cs []Conflict) {
+	for _, c := range cs {
+		fmt.Fprintf(b, "      ⚡ conflict %s: base %s, source %s, destination %s → %s (%s)\n", c.Field, show(c.Base), show(c.Source), show(c.Destination), c.Resolution, c.Rule)
+	}
 }
 
 // writeNotes writes a change's policy decisions, one per line.

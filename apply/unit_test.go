@@ -96,51 +96,151 @@ func TestDiffLabels(t *testing.T) {
 	}
 }
 
-func TestMerge(t *testing.T) {
+// TestWriteMerge: the planned document laid over the live one keeps the
+// destination's IDs and secrets, and is otherwise the planned document.
+func TestWriteMerge(t *testing.T) {
 	for _, tc := range []struct {
 		name, bundle, dest string
-		sync               bool
 		want               string
 	}{
-		{"absent keys keep the destination's", `{"a":1}`, `{"a":0,"b":2}`, true, `{"a":1,"b":2}`},
-		{"nested absent keys", `{"p":{"a":1}}`, `{"p":{"a":0,"new":true}}`, false, `{"p":{"a":1,"new":true}}`},
-		{"IDs kept by name", `{"Steps":[{"Name":"s","X":2}]}`, `{"Steps":[{"Name":"s","X":1,"Id":"g1"}]}`, true,
-			`{"Steps":[{"Id":"g1","Name":"s","X":2}]}`},
-		{"destination-only steps stay in place", `{"Steps":[{"Name":"a"},{"Name":"c"}]}`,
-			`{"Steps":[{"Name":"z"},{"Name":"a"},{"Name":"b"},{"Name":"c"}]}`, true,
-			`{"Steps":[{"Name":"z"},{"Name":"a"},{"Name":"b"},{"Name":"c"}]}`},
-		{"exact kinds drop destination-only elements", `{"Tags":[{"Name":"a"}]}`, `{"Tags":[{"Name":"a","Id":"1"},{"Name":"b"}]}`, false,
-			`{"Tags":[{"Id":"1","Name":"a"}]}`},
-		{"scalar arrays are the bundle's", `{"E":["A"]}`, `{"E":["A","B"]}`, true, `{"E":["A"]}`},
-		{"existing secret kept", `{"P":{"HasValue":false}}`, `{"P":{"HasValue":true,"NewValue":null}}`, true, `{"P":{"HasValue":true,"NewValue":null}}`},
-		{"existing sensitive variable kept whole",
+		{"absent keys keep the destination's (server bookkeeping)", `{"a":1}`, `{"a":0,"Id":"x"}`, `{"Id":"x","a":1}`},
+		{"IDs kept by name", `{"Steps":[{"Name":"s","X":2}]}`, `{"Steps":[{"Name":"s","X":1,"Id":"g1"}]}`, `{"Steps":[{"Id":"g1","Name":"s","X":2}]}`},
+		{"the planned list is the result", `{"Steps":[{"Name":"a"},{"Name":"c"}]}`, `{"Steps":[{"Name":"z"},{"Name":"a"},{"Name":"c"}]}`, `{"Steps":[{"Name":"a"},{"Name":"c"}]}`},
+		{"identities are case-insensitive", `{"Steps":[{"Name":"Deploy rate service"}]}`, `{"Steps":[{"Name":"Deploy Rate Service","Id":"g"}]}`, `{"Steps":[{"Id":"g","Name":"Deploy rate service"}]}`},
+		{"existing secret kept", `{"P":{"HasValue":false}}`, `{"P":{"HasValue":true,"NewValue":null}}`, `{"P":{"HasValue":true,"NewValue":null}}`},
+		{"a variable sensitive on the destination is kept whole",
 			`{"Variables":[{"Name":"pw","Scope":{},"IsSensitive":true,"Value":null,"Description":"new"}]}`,
-			`{"Variables":[{"Id":"v1","Name":"pw","Scope":{},"IsSensitive":true,"Value":null,"Description":"old"}]}`, true,
+			`{"Variables":[{"Id":"v1","Name":"pw","Scope":{},"IsSensitive":true,"Value":null,"Description":"old"}]}`,
 			`{"Variables":[{"Description":"old","Id":"v1","IsSensitive":true,"Name":"pw","Scope":{},"Value":null}]}`},
-		{"variable scoped differently is another variable",
-			`{"Variables":[{"Name":"v","Scope":{"Role":["web"]},"Value":"1"}]}`,
-			`{"Variables":[{"Id":"v1","Name":"v","Scope":{},"Value":"0"}]}`, true,
-			`{"Variables":[{"Id":"v1","Name":"v","Scope":{},"Value":"0"},{"Name":"v","Scope":{"Role":["web"]},"Value":"1"}]}`},
-		{"maps are unions (tenant links)", `{"PE":{"A":["S"]}}`, `{"PE":{"A":["P"],"B":["P"]}}`, true, `{"PE":{"A":["S"],"B":["P"]}}`},
-		{"tenant values matched by owner, template and scope",
-			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"new"`, "Staging") + `]}`,
-			`{"ProjectVariables":[` + strings.Replace(tvP("OctoFX", "T", `"old"`, "Staging"), "{", `{"Id":"g1",`, 1) + `,` + tvP("OctoFX", "T", `"dr"`, "DR") + `]}`, true,
-			`{"ProjectVariables":[` + strings.Replace(tvP("OctoFX", "T", `"new"`, "Staging"), "{", `{"Id":"g1",`, 1) + `,` + tvP("OctoFX", "T", `"dr"`, "DR") + `]}`},
-		{"a re-scoped tenant value replaces the destination's values it covers",
-			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"both"`, "Production", "Staging") + `]}`,
-			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"s"`, "Staging") + `,` + tvP("OctoFX", "T", `"p"`, "Production") + `,` + tvP("OctoFX", "T", `"dr"`, "DR") + `,` + tvP("OctoFX", "U", `"u"`, "Staging") + `]}`, true,
-			`{"ProjectVariables":[` + tvP("OctoFX", "T", `"dr"`, "DR") + `,` + tvP("OctoFX", "U", `"u"`, "Staging") + `,` + tvP("OctoFX", "T", `"both"`, "Production", "Staging") + `]}`},
-		{"an unscoped common value replaces the destination's unscoped one only",
-			`{"CommonVariables":[` + tvC("Common", "A", `"new"`) + `]}`,
-			`{"CommonVariables":[` + tvC("Common", "A", `"old"`) + `,` + strings.Replace(tvC("Common", "A", `"prod"`), `[]`, `["Production"]`, 1) + `]}`, true,
-			`{"CommonVariables":[` + tvC("Common", "A", `"new"`) + `,` + strings.Replace(tvC("Common", "A", `"prod"`), `[]`, `["Production"]`, 1) + `]}`},
-		{"new entity", `{"a":1}`, `null`, true, `{"a":1}`},
+		{"a variable made sensitive at the source is written from the plan",
+			`{"Variables":[{"Name":"n","Scope":{},"IsSensitive":true,"Value":"PLACEHOLDER"}]}`,
+			`{"Variables":[{"Id":"v1","Name":"n","Scope":{},"IsSensitive":false,"Value":"plain"}]}`,
+			`{"Variables":[{"Id":"v1","IsSensitive":true,"Name":"n","Scope":{},"Value":"PLACEHOLDER"}]}`},
+		{"new entity", `{"a":1}`, `null`, `{"a":1}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := js(t, tc.dest)
-			got := mergeDoc(js(t, tc.bundle), d, mergePolicy{keepDestOnly: tc.sync})
+			got := mergeDoc(js(t, tc.bundle), js(t, tc.dest))
 			if !bundles.Equal(got, js(t, tc.want)) {
 				t.Errorf("got  %s\nwant %s", canon(got), tc.want)
+			}
+		})
+	}
+}
+
+// TestMerge3 is the three-way merge engine, case by case: base B (none:
+// two-way), source S, destination D → result, conflicts and their
+// resolution.
+func TestMerge3(t *testing.T) {
+	const none = "-"
+	for _, tc := range []struct {
+		name, kind       string
+		base, src, dst   string
+		force            Winner
+		pol              *bundles.ApplyPolicy
+		want             string
+		conflicts        []string // field → resolution
+		deleted, kept    int
+		exact, noChanged bool
+	}{
+		{name: "S = B: the destination's change is kept (drift)", kind: schema.DeploymentProcess,
+			base: `{"Description":"a"}`, src: `{"Description":"a"}`, dst: `{"Description":"d"}`, want: `{"Description":"d"}`},
+		{name: "D = B: the source's change is applied", kind: schema.DeploymentProcess,
+			base: `{"Description":"a"}`, src: `{"Description":"s"}`, dst: `{"Description":"a"}`, want: `{"Description":"s"}`},
+		{name: "S = D: nothing", kind: schema.DeploymentProcess,
+			base: `{"Description":"a"}`, src: `{"Description":"x"}`, dst: `{"Description":"x"}`, want: `{"Description":"x"}`},
+		{name: "process content conflict: the source wins", kind: schema.DeploymentProcess,
+			base: `{"Description":"a"}`, src: `{"Description":"s"}`, dst: `{"Description":"d"}`, want: `{"Description":"s"}`,
+			conflicts: []string{"Description → source"}},
+		{name: "variable value conflict: the destination keeps", kind: schema.ProjectVariables,
+			base: `{"Variables":[{"Name":"v","Scope":{},"Value":"a"}]}`, src: `{"Variables":[{"Name":"v","Scope":{},"Value":"s"}]}`,
+			dst: `{"Variables":[{"Name":"v","Scope":{},"Value":"d"}]}`, want: `{"Variables":[{"Name":"v","Scope":{},"Value":"d"}]}`,
+			conflicts: []string{`Variables["v"].Value → destination`}},
+		{name: "--on-conflict source overrides the registry", kind: schema.ProjectVariables, force: WinnerSource,
+			base: `{"Variables":[{"Name":"v","Scope":{},"Value":"a"}]}`, src: `{"Variables":[{"Name":"v","Scope":{},"Value":"s"}]}`,
+			dst: `{"Variables":[{"Name":"v","Scope":{},"Value":"d"}]}`, want: `{"Variables":[{"Name":"v","Scope":{},"Value":"s"}]}`,
+			conflicts: []string{`Variables["v"].Value → source`}},
+		{name: "a policy rule naming variables gives their conflicts to the source", kind: schema.ProjectVariables,
+			pol:       &bundles.ApplyPolicy{Conflicts: []bundles.ConflictRule{{Kind: "*Variables", Field: "Variables/Smtp.*/Value", Winner: "source", Rule: "r1"}}},
+			base:      `{"Variables":[{"Name":"Smtp.Host","Scope":{},"Value":"a"},{"Name":"Other","Scope":{},"Value":"a"}]}`,
+			src:       `{"Variables":[{"Name":"Smtp.Host","Scope":{},"Value":"s"},{"Name":"Other","Scope":{},"Value":"s"}]}`,
+			dst:       `{"Variables":[{"Name":"Smtp.Host","Scope":{},"Value":"d"},{"Name":"Other","Scope":{},"Value":"d"}]}`,
+			want:      `{"Variables":[{"Name":"Smtp.Host","Scope":{},"Value":"s"},{"Name":"Other","Scope":{},"Value":"d"}]}`,
+			conflicts: []string{`Variables["Smtp.Host"].Value → source`, `Variables["Other"].Value → destination`}},
+		{name: "a policy rule gives a step's conflicts to the destination", kind: schema.DeploymentProcess,
+			pol:  &bundles.ApplyPolicy{Conflicts: []bundles.ConflictRule{{Kind: "DeploymentProcess", Entity: "p", Field: "Steps/Deploy Web/**", Winner: "destination"}}},
+			base: `{"Steps":[{"Name":"Deploy Web","Properties":{"K":"a"}}]}`, src: `{"Steps":[{"Name":"Deploy Web","Properties":{"K":"s"}}]}`,
+			dst: `{"Steps":[{"Name":"Deploy Web","Properties":{"K":"d"}}]}`, want: `{"Steps":[{"Name":"Deploy Web","Properties":{"K":"d"}}]}`,
+			conflicts: []string{`Steps["Deploy Web"].Properties.K → destination`}},
+		{name: "two-way: a differing variable value is a conflict the destination wins", kind: schema.ProjectVariables,
+			base: none, src: `{"Variables":[{"Name":"v","Scope":{},"Value":"s"}]}`,
+			dst: `{"Variables":[{"Name":"v","Scope":{},"Value":"d"}]}`, want: `{"Variables":[{"Name":"v","Scope":{},"Value":"d"}]}`,
+			conflicts: []string{`Variables["v"].Value → destination`}},
+		{name: "two-way: the source owns other fields, no conflict", kind: schema.DeploymentProcess,
+			base: none, src: `{"Description":"s"}`, dst: `{"Description":"d"}`, want: `{"Description":"s"}`},
+		{name: "a step deleted at the source goes; a destination-only one stays in place", kind: schema.DeploymentProcess,
+			base: `{"Steps":[{"Name":"a"},{"Name":"b"}]}`, src: `{"Steps":[{"Name":"a"}]}`,
+			dst: `{"Steps":[{"Name":"z"},{"Name":"a"},{"Name":"b"},{"Name":"mine"}]}`, want: `{"Steps":[{"Name":"z"},{"Name":"a"},{"Name":"mine"}]}`,
+			deleted: 1, kept: 2},
+		{name: "a step deleted at the source and changed on the destination: conflict, the source wins", kind: schema.DeploymentProcess,
+			base: `{"Steps":[{"Name":"a"},{"Name":"b","X":1}]}`, src: `{"Steps":[{"Name":"a"}]}`,
+			dst: `{"Steps":[{"Name":"a"},{"Name":"b","X":2}]}`, want: `{"Steps":[{"Name":"a"}]}`,
+			conflicts: []string{`Steps["b"] → source`}, deleted: 1},
+		{name: "a renamed step: one step", kind: schema.DeploymentProcess,
+			base: `{"Steps":[{"Name":"old"}]}`, src: `{"Steps":[{"Name":"new"}]}`, dst: `{"Steps":[{"Name":"old"}]}`, want: `{"Steps":[{"Name":"new"}]}`, deleted: 1},
+		{name: "a case-only rename is an update", kind: schema.DeploymentProcess,
+			base: `{"Steps":[{"Name":"Deploy Rate Service"}]}`, src: `{"Steps":[{"Name":"Deploy rate service"}]}`,
+			dst: `{"Steps":[{"Name":"Deploy Rate Service"}]}`, want: `{"Steps":[{"Name":"Deploy rate service"}]}`},
+		{name: "a re-scoped variable: the old value goes, the new ones come", kind: schema.ProjectVariables,
+			base:    `{"Variables":[{"Name":"CS","Scope":{},"Value":"Database"}]}`,
+			src:     `{"Variables":[{"Name":"CS","Scope":{"Role":["SQL-Server"]},"Value":"Database"},{"Name":"CS","Scope":{"Role":["Oracle"]},"Value":"Data Source"}]}`,
+			dst:     `{"Variables":[{"Name":"CS","Scope":{},"Value":"Database"},{"Name":"Db","Scope":{"Environment":["Production"]},"Value":"prod"}]}`,
+			want:    `{"Variables":[{"Name":"Db","Scope":{"Environment":["Production"]},"Value":"prod"},{"Name":"CS","Scope":{"Role":["SQL-Server"]},"Value":"Database"},{"Name":"CS","Scope":{"Role":["Oracle"]},"Value":"Data Source"}]}`,
+			deleted: 1, kept: 1},
+		{name: "a property key deleted at the source goes; a destination-only key stays", kind: schema.DeploymentProcess,
+			base: `{"Steps":[{"Name":"a","Properties":{"K":"1","L":"1"}}]}`, src: `{"Steps":[{"Name":"a","Properties":{"L":"1"}}]}`,
+			dst: `{"Steps":[{"Name":"a","Properties":{"K":"1","L":"1","Mine":"x"}}]}`, want: `{"Steps":[{"Name":"a","Properties":{"L":"1","Mine":"x"}}]}`,
+			deleted: 1, kept: 1},
+		{name: "sets merge entry by entry", kind: schema.Project,
+			base: `{"IncludedLibraryVariableSetIds":["A","B"]}`, src: `{"IncludedLibraryVariableSetIds":["A","C"]}`,
+			dst: `{"IncludedLibraryVariableSetIds":["A","B","Mine"]}`, want: `{"IncludedLibraryVariableSetIds":["A","C","Mine"]}`,
+			deleted: 1, kept: 1},
+		{name: "two-way sets are unions", kind: schema.Project,
+			base: none, src: `{"IncludedLibraryVariableSetIds":["A"]}`, dst: `{"IncludedLibraryVariableSetIds":["Mine"]}`,
+			want: `{"IncludedLibraryVariableSetIds":["A","Mine"]}`, kept: 1},
+		{name: "exact kinds drop destination-only elements and take the source's side", kind: schema.TagSet, exact: true,
+			base: none, src: `{"Tags":[{"Name":"a","Color":"s"}]}`, dst: `{"Tags":[{"Name":"a","Color":"d"},{"Name":"b"}]}`,
+			want: `{"Tags":[{"Name":"a","Color":"s"}]}`, deleted: 1},
+		{name: "made sensitive at the source", kind: schema.ProjectVariables,
+			base: `{"Variables":[{"Name":"n","Scope":{},"Value":"x","IsSensitive":false}]}`, src: `{"Variables":[{"Name":"n","Scope":{},"Value":null,"IsSensitive":true}]}`,
+			dst: `{"Variables":[{"Name":"n","Scope":{},"Value":"x","IsSensitive":false}]}`, want: `{"Variables":[{"Name":"n","Scope":{},"Value":null,"IsSensitive":true}]}`},
+		{name: "sensitive on the destination: kept, never compared", kind: schema.ProjectVariables,
+			base: `{"Variables":[{"Name":"pw","Scope":{},"Value":null,"IsSensitive":true}]}`, src: `{"Variables":[{"Name":"pw","Scope":{},"Value":null,"IsSensitive":true,"Description":"s"}]}`,
+			dst: `{"Variables":[{"Name":"pw","Scope":{},"Value":null,"IsSensitive":true}]}`, want: `{"Variables":[{"Name":"pw","Scope":{},"Value":null,"IsSensitive":true}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &merger{k: schema.MustLookup(tc.kind), names: []string{"P"}, force: tc.force, exact: tc.exact, pol: &conflictRules{pol: tc.pol}}
+			var base any
+			if tc.base != none {
+				base = js(t, tc.base)
+			}
+			got := m.merge(base, tc.base != none, js(t, tc.src), js(t, tc.dst))
+			if !bundles.Equal(got, js(t, tc.want)) {
+				t.Errorf("got  %s\nwant %s", canon(got), tc.want)
+			}
+			var cs []string
+			byRule := false
+			for _, c := range m.conflicts {
+				cs = append(cs, c.Field+" → "+string(c.Resolution))
+				byRule = byRule || strings.HasPrefix(c.Rule, "apply-policy.json Conflicts[0]")
+			}
+			if tc.pol != nil && !byRule {
+				t.Errorf("no conflict decided by the policy rule: %+v", m.conflicts)
+			}
+			if strings.Join(cs, "\n") != strings.Join(tc.conflicts, "\n") {
+				t.Errorf("conflicts %q, want %q", cs, tc.conflicts)
+			}
+			if len(m.deleted) != tc.deleted || len(m.kept) != tc.kept {
+				t.Errorf("deleted %q, kept %q; want %d and %d", m.deleted, m.kept, tc.deleted, tc.kept)
 			}
 		})
 	}

@@ -280,10 +280,12 @@ func Supersedes(b, d any) bool {
 	return false
 }
 
-// Identity is Identify's matching key.
+// Identity is Identify's matching key. It is case-insensitive, as Octopus
+// names are: a step renamed "Deploy Rate Service" → "Deploy rate service"
+// is the same step, updated, never a second one the server would refuse.
 func Identity(el any) (string, bool) {
 	id, ok := Identify(el)
-	return id.Key, ok
+	return strings.ToLower(id.Key), ok
 }
 
 // labelValue quotes a scope value in a label when it is not a plain word.

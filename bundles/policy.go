@@ -65,6 +65,78 @@ type ApplyPolicy struct {
 	// them), but references to them stay and must resolve on the
 	// destination (the reference check accepts them).
 	Provided map[string][]string `json:",omitempty"`
+	// Conflicts decide apply's three-way merge conflicts (a place changed
+	// at the source and on the destination since the last apply) for the
+	// places they match, over the registry's defaults; the last matching
+	// rule decides. apply --on-conflict overrides them all.
+	Conflicts []ConflictRule `json:",omitempty"`
+}
+
+// ConflictRule decides the merge conflicts of the places it matches.
+type ConflictRule struct {
+	// Kind is a kind name or glob ("DeploymentProcess", "*Variables").
+	Kind string
+	// Entity matches the entity's own (last) name; empty matches any.
+	Entity string `json:",omitempty"`
+	// Field matches the place inside the entity: a slash path whose
+	// segments are map keys, array element names (the element's Name,
+	// case-insensitively) or globs ("Variables/Smtp.*/Value",
+	// "Steps/*/Properties/*"); a trailing "/**" matches anything below.
+	// Empty matches every place.
+	Field string `json:",omitempty"`
+	// Winner is the side that wins: "source" or "destination".
+	Winner string
+	// Rule names the rule in plans.
+	Rule string `json:",omitempty"`
+}
+
+// ConflictWinner returns the side the last Conflicts rule matching the
+// place at (map keys and array indices) of the entity (kind, names) in doc
+// gives, and that rule's index (-1 when none matches). Array indices match
+// the element's Name found through elementName.
+func (p *ApplyPolicy) ConflictWinner(kind string, names []string, at []string, elementName func(prefix []string) (string, bool)) (winner string, index int) {
+	index = -1
+	if p == nil {
+		return "", -1
+	}
+	last := ""
+	if len(names) > 0 {
+		last = names[len(names)-1]
+	}
+	for i, r := range p.Conflicts {
+		if !globMatch(r.Kind, kind) || !globMatch(r.Entity, last) || !fieldMatch(r.Field, at, elementName) {
+			continue
+		}
+		winner, index = r.Winner, i
+	}
+	return winner, index
+}
+
+// fieldMatch matches a ConflictRule.Field against a place.
+func fieldMatch(field string, at []string, elementName func(prefix []string) (string, bool)) bool {
+	if field == "" {
+		return true
+	}
+	segs := strings.Split(field, "/")
+	for i, s := range segs {
+		if s == "**" && i == len(segs)-1 {
+			return true
+		}
+		if i >= len(at) {
+			return false
+		}
+		seg := at[i]
+		if globMatch(s, seg) {
+			continue
+		}
+		if elementName != nil {
+			if n, ok := elementName(at[:i+1]); ok && globMatch(s, n) {
+				continue
+			}
+		}
+		return false
+	}
+	return len(segs) == len(at)
 }
 
 // ProvidedBy reports whether the policy leaves the entity of kind kind
@@ -220,7 +292,7 @@ func (p *ApplyPolicy) KindPolicy(k *schema.Kind) schema.Policy {
 
 // IsZero reports whether the policy sets nothing.
 func (p *ApplyPolicy) IsZero() bool {
-	return p == nil || (len(p.Kinds) == 0 && len(p.ScopeMismatch) == 0 && len(p.Owned) == 0 && p.Placeholder == "" && len(p.Provided) == 0)
+	return p == nil || (len(p.Kinds) == 0 && len(p.ScopeMismatch) == 0 && len(p.Owned) == 0 && p.Placeholder == "" && len(p.Provided) == 0 && len(p.Conflicts) == 0)
 }
 
 // encodePolicy validates p and returns its canonical bytes.

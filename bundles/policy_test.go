@@ -19,6 +19,7 @@ func TestApplyPolicyRoundTrip(t *testing.T) {
 		ScopeMismatch: []ScopeRule{{Dimension: "Machine", Mode: ScopePartial, Rule: "prod.yaml:3"}, {Dimension: "Environment", Mode: ScopeIgnoreNew, Select: ValueSelector{Owner: "Octo*"}, Rule: "prod.yaml:9"}},
 		Owned:         []ValueSelector{{Kind: schema.ProjectVariables, Owner: "OctoFX", Name: "ConnectionString", Rule: "prod.yaml:14"}},
 		Placeholder:   "Replace Me",
+		Conflicts:     []ConflictRule{{Kind: "DeploymentProcess", Entity: "OctoFX", Field: "Steps/Deploy*/**", Winner: "destination", Rule: "prod.yaml:20"}},
 	}
 	if err := b.SetApplyPolicy(pol); err != nil {
 		t.Fatal(err)
@@ -102,5 +103,42 @@ func TestApplyPolicyInvalid(t *testing.T) {
 	}
 	if p, err := b.ApplyPolicy(); p != nil || err != nil {
 		t.Errorf("zero policy stored: %v, %v", p, err)
+	}
+}
+
+func TestConflictWinner(t *testing.T) {
+	p := &ApplyPolicy{Conflicts: []ConflictRule{
+		{Kind: "*Variables", Field: "Variables/*/Value", Winner: "source"},
+		{Kind: "ProjectVariables", Entity: "OctoFX", Field: "Variables/Smtp.*/Value", Winner: "destination"},
+		{Kind: "DeploymentProcess", Field: "Steps/Deploy Web/**", Winner: "destination"},
+	}}
+	names := map[string]string{"Variables/0": "Smtp.Host", "Variables/1": "Other", "Steps/0": "deploy web"}
+	elementName := func(prefix []string) (string, bool) {
+		n, ok := names[strings.Join(prefix, "/")]
+		return n, ok
+	}
+	for _, tc := range []struct {
+		kind   string
+		names  []string
+		at     string
+		winner string
+		index  int
+	}{
+		{"ProjectVariables", []string{"OctoFX"}, "Variables/0/Value", "destination", 1},
+		{"ProjectVariables", []string{"octofx"}, "Variables/1/Value", "source", 0},
+		{"LibraryVariables", []string{"Common"}, "Variables/0/Value", "source", 0},
+		{"ProjectVariables", []string{"Portal"}, "Variables/0/Value", "source", 0},
+		{"ProjectVariables", []string{"OctoFX"}, "Variables/0/Scope", "", -1},
+		{"DeploymentProcess", []string{"OctoFX"}, "Steps/0/Properties/K", "destination", 2},
+		{"DeploymentProcess", []string{"OctoFX"}, "Steps/0", "destination", 2},
+		{"DeploymentProcess", []string{"OctoFX"}, "Description", "", -1},
+	} {
+		w, i := p.ConflictWinner(tc.kind, tc.names, strings.Split(tc.at, "/"), elementName)
+		if w != tc.winner || i != tc.index {
+			t.Errorf("%s %v %s: %q %d, want %q %d", tc.kind, tc.names, tc.at, w, i, tc.winner, tc.index)
+		}
+	}
+	if w, i := (*ApplyPolicy)(nil).ConflictWinner("X", nil, nil, nil); w != "" || i != -1 {
+		t.Errorf("nil policy: %q %d", w, i)
 	}
 }

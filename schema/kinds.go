@@ -409,7 +409,7 @@ func init() {
 		},
 		&Kind{
 			Name: LibraryVariables, Title: "library variables", File: "library-variable-sets/{}/variables.json",
-			Parent: LibraryVariableSet, Read: "variables/{VariableSetId}",
+			Parent: LibraryVariableSet, Read: "variables/{VariableSetId}", KeepDestination: []string{"Variables/*/Value"},
 			Refs:      variableSetRefs(),
 			TagRefs:   variableSetTagRefs(),
 			Values:    variableSetValues(),
@@ -513,7 +513,7 @@ func init() {
 		},
 		&Kind{
 			Name: ProjectVariables, Title: "project variables", File: "projects/{}/variables.json",
-			Parent: Project, Read: "variables/{VariableSetId}", IDPrefix: "variableset",
+			Parent: Project, Read: "variables/{VariableSetId}", IDPrefix: "variableset", KeepDestination: []string{"Variables/*/Value"},
 			Refs:      variableSetRefs(),
 			TagRefs:   variableSetTagRefs(),
 			Values:    variableSetValues(),
@@ -614,6 +614,7 @@ func init() {
 				{Path: "ProjectVariables/*/ProjectId", To: Project, Soft: true, OnDrop: OnDropHolder, Holder: "ProjectVariables/*"},
 				{Path: "ProjectVariables/*/Scope/EnvironmentIds", To: Environment, Restricts: true, Holder: "ProjectVariables/*"},
 			},
+			KeepDestination: []string{"ProjectVariables/*/Value", "CommonVariables/*/Value"},
 			Values: []ValueSpec{
 				{Items: "ProjectVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"Project": "ProjectId", "Environment": "Scope/EnvironmentIds"}, Required: []string{"Environment"}},
 				{Items: "CommonVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"LibraryVariableSet": "LibraryVariableSetId", "Environment": "Scope/EnvironmentIds"}},

@@ -424,6 +424,15 @@ type Kind struct {
 	// the kind as, instead of the legacy Read document (tenant variables
 	// since 2025.2: commonvariables and projectvariables).
 	Parts *Parts
+	// KeepDestination lists the paths (as in Ref.Path, "*" for any array
+	// element or map key) of fields whose three-way merge conflicts —
+	// changed at the source and on the destination since the last apply,
+	// or, without a base, differing — are decided for the destination by
+	// default: variable values, which the destination's people set for
+	// their own environments. Every other field's conflicts go to the
+	// source (process and step content). The bundle's apply policy and
+	// apply's --on-conflict override both (see apply's merge3.go).
+	KeepDestination []string
 	// Binary kinds are files that are not JSON (a project's logo): their
 	// bundle file holds the bytes the server answers at Read, and they
 	// are written with a multipart PUT to the same path.

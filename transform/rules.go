@@ -172,6 +172,17 @@ type KindPolicy struct {
 	Policy string `json:"policy"`
 }
 
+// OnConflict decides apply's three-way merge conflicts in the places it
+// matches (bundles.ConflictRule): kind (a name or glob), entity (its own
+// name or glob), field (a slash path of keys, element names or globs;
+// "/**" at the end matches anything below) and the side that wins.
+type OnConflict struct {
+	Kind   string `json:"kind"`
+	Entity string `json:"entity,omitempty"`
+	Field  string `json:"field,omitempty"`
+	Winner string `json:"winner"`
+}
+
 // Rule is one rule: exactly one of its fields is set.
 type Rule struct {
 	Drop          *Selector      `json:"drop,omitempty"`
@@ -186,6 +197,7 @@ type Rule struct {
 	ScopeMismatch *ScopeMismatch `json:"scopeMismatch,omitempty"`
 	ApplyPolicy   *KindPolicy    `json:"applyPolicy,omitempty"`
 	Placeholder   *string        `json:"placeholder,omitempty"`
+	OnConflict    *OnConflict    `json:"onConflict,omitempty"`
 
 	// Pos is where the rule is: "FILE:LINE".
 	Pos string `json:"-"`

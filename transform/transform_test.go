@@ -610,3 +610,20 @@ func TestSignatureDoesNotCarryOver(t *testing.T) {
 		t.Errorf("unsigned input: notes %v", rep.Notes)
 	}
 }
+
+// TestOnConflictRule: an onConflict rule becomes an ApplyPolicy.Conflicts
+// entry naming its rule; a wrong winner is a rule file error.
+func TestOnConflictRule(t *testing.T) {
+	out, rep := mustTransform(t, inline(t, "apiVersion: octobundle/rules/v1\nrules:\n  - onConflict: {kind: DeploymentProcess, entity: OctoFX, field: \"Steps/Deploy OctoFX Web/**\", winner: destination}\n"))
+	p, err := out.ApplyPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "conflicts", p.Conflicts, []bundles.ConflictRule{{Kind: "DeploymentProcess", Entity: "OctoFX", Field: "Steps/Deploy OctoFX Web/**", Winner: "destination", Rule: "inline.yaml:3"}})
+	if len(rep.Warnings) != 0 {
+		t.Errorf("warnings: %v", rep.Warnings)
+	}
+	if _, err := Parse("bad.yaml", []byte("apiVersion: octobundle/rules/v1\nrules:\n  - onConflict: {kind: DeploymentProcess, winner: mine}\n")); err == nil || !strings.Contains(err.Error(), "bad.yaml:3") {
+		t.Errorf("a wrong winner: %v", err)
+	}
+}

@@ -255,6 +255,11 @@ func (e *engine) compilePolicy(p *bundles.ApplyPolicy, docs map[*ent]any) {
 			p.Kinds[r.ApplyPolicy.Kind] = schema.Policy(r.ApplyPolicy.Policy)
 			e.used[r]++
 			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: bundles.PolicyFile, Kind: r.ApplyPolicy.Kind, Detail: "apply policy " + r.ApplyPolicy.Policy, Rule: r.Pos})
+		case r.OnConflict != nil:
+			c := r.OnConflict
+			p.Conflicts = append(p.Conflicts, bundles.ConflictRule{Kind: c.Kind, Entity: c.Entity, Field: c.Field, Winner: c.Winner, Rule: r.Pos})
+			e.used[r]++
+			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: bundles.PolicyFile, Detail: fmt.Sprintf("merge conflicts in %s %s %s: the %s wins", c.Kind, orAny(c.Entity), orAny(c.Field), c.Winner), Rule: r.Pos})
 		case r.Placeholder != nil:
 			p.Placeholder = *r.Placeholder
 			e.used[r]++

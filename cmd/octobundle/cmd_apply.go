@@ -17,8 +17,9 @@ func applyCommand() *cli.Command {
 		Name:      "apply",
 		Usage:     "apply a bundle to the destination (exit 0 succeeded, 2 partially failed, 1 failed or refused: a plan with errors is not applied unless --allow-errors)",
 		ArgsUsage: "BUNDLE (optional with --plan: the plan names its bundle)",
-		Flags: append(applyFlags(),
-			&cli.StringFlag{Name: "plan", Usage: "execute exactly the saved plan `FILE`; refuse if the bundle or the destination changed since"},
+		Flags: append(append(applyFlags(), mergeFlags()...),
+			&cli.StringFlag{Name: "plan", Usage: "execute exactly the saved plan `FILE`: it is derived again from the bundle, the base and the destination, and refused, naming the difference, unless it is the same"},
+			&cli.BoolFlag{Name: "force-unlock", Usage: "take the destination's state lock even if another apply seems to hold it"},
 			&cli.StringFlag{Name: "cleanup-report", Usage: "also write the clean-up report (JSON) to `FILE`"},
 			&cli.BoolFlag{Name: "allow-errors", Usage: "apply what can be applied when the plan has errors (the entities in error fail: exit 2); without it such a plan is refused before the first write"},
 		),
@@ -47,6 +48,24 @@ func applyCommand() *cli.Command {
 			}
 			opts := applyOptions(c, "applying")
 			opts.AllowErrors = c.Bool("allow-errors")
+			st, err := openState(c, cl)
+			if err != nil {
+				return err
+			}
+			unlock, err := lockState(c, st, opts.Logger)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if err := unlock(); err != nil {
+					opts.Logger.Warn("releasing the state lock", "error", err)
+				}
+			}()
+			if err := mergeOptions(c, st, &opts); err != nil {
+				return err
+			}
+			rec0 := &recorder{st: st}
+			opts.State = rec0
 			var rec *apply.Receipt
 			if p := saved; p != nil {
 				// A saved plan: Execute re-reads the destination to refuse a stale one.
@@ -69,6 +88,12 @@ func applyCommand() *cli.Command {
 				if err := writeFileAtomic(f, rec.WriteCleanupJSON); err != nil {
 					return fmt.Errorf("writing the clean-up report: %w", err)
 				}
+			}
+			if rec0.err != nil {
+				return fmt.Errorf("the destination was written, but recording it in the state %s failed: %w; the next apply merges those entities two-way", st.Dir(), rec0.err)
+			}
+			if err := finishState(st, b); err != nil {
+				return fmt.Errorf("recording the apply in the state: %w", err)
 			}
 			switch st := rec.Status(); {
 			case st == apply.Succeeded:

@@ -19,7 +19,7 @@ func applyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "output", Value: "text", Usage: "output format on stdout: text or json"},
 		&cli.BoolFlag{Name: "allow-version-skew", Usage: "apply even if the destination's Octopus major.minor is more than one minor version from the bundle's source"},
 		&cli.BoolFlag{Name: "include-targets", Usage: "apply deployment targets and workers the bundle holds"},
-		&cli.BoolFlag{Name: "prune", Usage: "delete what the bundle no longer has inside what it holds: destination-only steps, variables (sensitive ones too) and tenant project links of synced entities, channels and runbooks of bundle projects; never top-level entities"},
+		&cli.BoolFlag{Name: "prune", Usage: "delete what the source deleted (entities octobundle applied, per the base, that the bundle no longer has) and the destination-only steps, variables (sensitive ones too) and tenant project links of the synced entities the bundle holds, and channels and runbooks of its projects"},
 		&cli.BoolFlag{Name: "require-signature", Usage: "refuse, before reading the destination, a bundle that is not signed by one of the --pubkey keys"},
 		pubkeyFlag(),
 	)
@@ -77,16 +77,24 @@ func planCommand() *cli.Command {
 		Name:      "plan",
 		Usage:     "show what apply would do to the destination",
 		ArgsUsage: "BUNDLE",
-		Flags: append(applyFlags(),
+		Flags: append(append(applyFlags(), mergeFlags()...),
 			&cli.StringFlag{Name: "out", Usage: "save the plan as JSON to `FILE` for apply --plan"},
-			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when there are no changes, 2 when there are changes, 1 when the plan has errors (apply refuses it) or on failure"},
+			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when the destination already is what the bundle and the policies ask, 2 when it differs (changes, or entities deleted at the source and kept), 1 when the plan has errors (apply refuses it) or on failure"},
 		),
 		Action: func(c *cli.Context) error {
 			b, cl, err := bundleAndDestination(c)
 			if err != nil {
 				return err
 			}
-			p, err := apply.MakePlan(c.Context, cl, b, applyOptions(c, "reading destination"))
+			opts := applyOptions(c, "reading destination")
+			st, err := openState(c, cl)
+			if err != nil {
+				return err
+			}
+			if err := mergeOptions(c, st, &opts); err != nil {
+				return err
+			}
+			p, err := apply.MakePlan(c.Context, cl, b, opts)
 			if err != nil {
 				return err
 			}
@@ -109,7 +117,7 @@ func planCommand() *cli.Command {
 			switch {
 			case p.HasErrors():
 				return cli.Exit(fmt.Sprintf("the plan has %d errors (see above): apply refuses it unless --allow-errors", p.Summary[apply.ActionError]), exitFailed)
-			case c.Bool("detailed-exitcode") && p.HasChanges():
+			case c.Bool("detailed-exitcode") && p.Differs():
 				return cli.Exit("", exitChanges)
 			}
 			return nil

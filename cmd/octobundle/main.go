@@ -117,6 +117,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			unpackCommand(),
 			planCommand(),
 			applyCommand(),
+			driftCommand(),
 			completionCommand(),
 			versionCommand(),
 		},

@@ -18,7 +18,10 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/state"
+	"github.com/octobundle/octobundle/schema"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -217,6 +220,77 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 					ts.Fatalf("no secret found (checked %d values)", len(secrets))
 				}
 				ts.Logf("checked %d secret values: %d leaks", len(secrets), len(leaks))
+			},
+			"setvar": func(ts *testscript.TestScript, neg bool, args []string) {
+				// An administrator edits a project variable on the
+				// destination through the API (GET, change, PUT).
+				if len(args) != 4 || simFor(ts, args[0]) == nil {
+					ts.Fatalf("usage: setvar SIM PROJECT VARIABLE VALUE (an unscoped project variable of a started simulator)")
+				}
+				sim := simFor(ts, args[0])
+				ctx := context.Background()
+				c, err := octopus.Connect(ctx, octopus.Config{URL: ts.Getenv(args[0] + "_URL"), APIKey: sim.APIKey()})
+				ts.Check(err)
+				projects, err := c.List(ctx, c.SpacePath("projects", false), nil)
+				ts.Check(err)
+				for _, p := range projects {
+					if p["Name"] != args[1] {
+						continue
+					}
+					path := c.SpacePath("variables/"+p["VariableSetId"].(string), false)
+					doc, err := c.Get(ctx, path)
+					ts.Check(err)
+					n := 0
+					for _, v := range doc["Variables"].([]any) {
+						if m := v.(map[string]any); m["Name"] == args[2] {
+							m["Value"] = args[3]
+							n++
+						}
+					}
+					if n == 0 {
+						ts.Fatalf("project %s has no variable %s", args[1], args[2])
+					}
+					_, err = c.Put(ctx, path, doc)
+					ts.Check(err)
+					return
+				}
+				ts.Fatalf("no project %s", args[1])
+			},
+			"bundlevar": func(ts *testscript.TestScript, neg bool, args []string) {
+				// The source changes a project variable: a copy of bundle
+				// IN with the variable's values set.
+				if len(args) != 5 {
+					ts.Fatalf("usage: bundlevar IN OUT PROJECT VARIABLE VALUE")
+				}
+				b, err := bundles.Read(ts.MkAbs(args[0]), bundles.ReadOptions{})
+				ts.Check(err)
+				k := schema.MustLookup(schema.ProjectVariables)
+				doc, ok := b.Entity(k, args[2])
+				if !ok {
+					ts.Fatalf("no variables of project %s in %s", args[2], args[0])
+				}
+				doc = schema.DeepCopy(doc)
+				for _, v := range doc.(map[string]any)["Variables"].([]any) {
+					if m := v.(map[string]any); m["Name"] == args[3] {
+						m["Value"] = args[4]
+					}
+				}
+				_, err = b.PutEntity(k, []string{args[2]}, doc)
+				ts.Check(err)
+				ts.Check(b.Seal())
+				ts.Check(b.Write(ts.MkAbs(args[1])))
+			},
+			"writelock": func(ts *testscript.TestScript, neg bool, args []string) {
+				// A lock file as an apply on this host with process PID
+				// leaves it.
+				if len(args) != 2 {
+					ts.Fatalf("usage: writelock DIR PID")
+				}
+				host, _ := os.Hostname()
+				pid, err := strconv.Atoi(args[1])
+				ts.Check(err)
+				data, _ := json.Marshal(state.LockInfo{PID: pid, Host: host, Since: "2026-01-01T00:00:00Z"})
+				ts.Check(os.WriteFile(filepath.Join(ts.MkAbs(args[0]), state.LockFile), data, 0o600))
 			},
 			"resetcounts": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 || simFor(ts, args[0]) == nil {

@@ -65,6 +65,10 @@ var examples = map[string][]string{
 		"octobundle apply --server https://prod.example.com --api-key-file key.txt --cleanup-report cleanup.json bundle.tar.zst",
 		"octobundle apply --plan plan.json bundle.tar.zst",
 	},
+	"drift": {
+		"octobundle drift --server https://prod.example.com --api-key-file prod.key",
+		"octobundle drift --state ops-bundles/.octobundle --output json",
+	},
 	"completion": {
 		"source <(octobundle completion bash)",
 		"octobundle completion zsh > \"${fpath[1]}/_octobundle\"",

@@ -105,6 +105,10 @@ type Client struct {
 	SpaceID, SpaceName string
 	// ServerVersion is the server's Version from the root document.
 	ServerVersion string
+	// InstallationID is the server's InstallationId from the root
+	// document ("" when it has none): the server's identity, which the
+	// apply state is kept under.
+	InstallationID string
 
 	requests, retries, writes atomic.Int64
 
@@ -189,6 +193,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("reading the server root document: %w%s", err, connectHint(err, base, cfg.KeySource))
 	}
 	c.ServerVersion, _ = root["Version"].(string)
+	c.InstallationID, _ = root["InstallationId"].(string)
 	if err := c.resolveSpace(ctx, cfg.Space); err != nil {
 		return nil, fmt.Errorf("%w%s", err, connectHint(err, base, cfg.KeySource))
 	}

@@ -1,0 +1,200 @@
+package apply
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// Base is what octobundle last applied to a destination, in bundle form:
+// the merge base of the three-way merge (see merge3.go).
+type Base struct {
+	// Bundle holds one document per entity applied (never a secret).
+	Bundle *bundles.Bundle
+	// Digest identifies the base; plans record it, and a saved plan made
+	// against another base is refused.
+	Digest string
+	// From says where the base comes from, for the plan
+	// ("state .octobundle/…", "--base prev/").
+	From string
+}
+
+// StateRecorder records what apply applied to a destination (see package
+// internal/state). Execute calls Record once all writes of an entity
+// succeeded (or it needed none), with the entity's bundle path, the
+// document that becomes its base (the bundle's, as applied) and the
+// document the destination holds (bundle form); Forget once an entity is
+// deleted, or gone from both the bundle and the destination. Calls may
+// come from several goroutines.
+type StateRecorder interface {
+	Record(path string, base, written any) error
+	Forget(path string) error
+}
+
+// baseDoc returns the base document of an entity.
+func (pl *planner) baseDoc(k *schema.Kind, names []string) (any, bool) {
+	if pl.o.Base == nil || pl.o.Base.Bundle == nil {
+		return nil, false
+	}
+	doc, ok := pl.o.Base.Bundle.Entity(k, names...)
+	if !ok {
+		return nil, false
+	}
+	return schema.DeepCopy(doc), true
+}
+
+// deletable reports whether entities of k are deleted on their own (a
+// DELETE to their collection): not singletons, Many files or binaries,
+// which go with their owner.
+func deletable(k *schema.Kind) bool {
+	return k.Collection != "" && !k.IsSingleton() && !k.Many && !k.Binary && k.Policy != schema.PolicyNever
+}
+
+// planSourceDeletes adds a change for every entity the base has and the
+// bundle no longer does (deleted at the source): a delete with
+// Options.Prune, else a keep; nothing when the destination no longer has
+// it either (the state forgets it). An entity whose owner the source
+// deleted too goes with its owner.
+func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
+	if pl.o.Base == nil || pl.o.Base.Bundle == nil {
+		return nil
+	}
+	base := pl.o.Base.Bundle
+	gone := map[string]bool{} // changeKey of every base entity the bundle lacks
+	var entries []bundles.Entry
+	for _, e := range base.Entries() {
+		if _, ok := b.Entity(e.Kind, e.Names...); ok {
+			continue
+		}
+		if !authoritative(b, e.Kind, e.Names) {
+			continue // a partial export says nothing about it
+		}
+		if e.Kind.Optional && !pl.o.Optional {
+			continue
+		}
+		gone[changeKey(e.Kind.Name, e.Names)] = true
+		entries = append(entries, e)
+	}
+	ownerGone := func(k *schema.Kind, names []string) bool {
+		for k.Parent != "" {
+			pk := schema.MustLookup(k.Parent)
+			if !k.IsSingleton() && !k.Many {
+				names = names[:len(names)-1]
+			}
+			if gone[changeKey(pk.Name, names)] {
+				return true
+			}
+			k = pk
+		}
+		return false
+	}
+	var out []*Change
+	for _, e := range entries {
+		ch := &Change{Kind: e.Kind.Name, Names: e.Names, Path: e.Path}
+		if ownerGone(e.Kind, e.Names) {
+			continue // forgotten with its owner
+		}
+		// The state paths below the entity go with it.
+		ch.forget = []string{e.Path}
+		for _, o := range entries {
+			if o.Path != e.Path && ownedBy(o.Kind, o.Names, e.Kind, e.Names) {
+				ch.forget = append(ch.forget, o.Path)
+			}
+		}
+		dest := pl.snap.Find(e.Kind.Name, e.Names...)
+		switch {
+		case dest == nil || !deletable(e.Kind):
+			ch.Action = ActionNoOp
+			ch.Reason = "deleted at source; not on the destination either: the state forgets it"
+			if dest != nil {
+				ch.Reason = fmt.Sprintf("deleted at source; %s go with their owner", e.Kind.Title)
+				ch.forget = nil
+				if !pl.o.Prune {
+					ch.Action, ch.Why = ActionKeep, []string{WhyDeletedKept}
+					ch.Reason = "deleted at source; kept on the destination (--prune deletes what the source deleted)"
+				}
+			}
+		case pl.o.Prune:
+			ch.Action, ch.Why = ActionDelete, []string{WhyDeletedPruned}
+			ch.Reason = fmt.Sprintf("deleted at source: octobundle applied it (%s) and the bundle no longer has it (--prune)", pl.o.Base.From)
+		default:
+			ch.Action, ch.Why = ActionKeep, []string{WhyDeletedKept}
+			ch.Reason = "deleted at source; kept on the destination (--prune deletes it)"
+			ch.forget = nil
+		}
+		out = append(out, ch)
+	}
+	return out
+}
+
+// authoritative reports whether bundle b speaks for the entity (k, names):
+// a whole-space export for everything, a partial one (export --project)
+// only for the projects it selected and what they own.
+func authoritative(b *bundles.Bundle, k *schema.Kind, names []string) bool {
+	if len(b.Manifest.Projects) == 0 {
+		return true
+	}
+	for k.Parent != "" {
+		k = schema.MustLookup(k.Parent)
+	}
+	if k.Name != schema.Project || len(names) == 0 {
+		return false
+	}
+	for _, p := range b.Manifest.Projects {
+		if strings.EqualFold(p, names[0]) {
+			return true
+		}
+	}
+	return false
+}
+
+// ownedBy reports whether the entity (k, names) lies below the entity
+// (ok, onames).
+func ownedBy(k *schema.Kind, names []string, ok *schema.Kind, onames []string) bool {
+	for k.Parent != "" {
+		pk := schema.MustLookup(k.Parent)
+		if !k.IsSingleton() && !k.Many {
+			names = names[:len(names)-1]
+		}
+		if pk.Name == ok.Name && len(names) == len(onames) && strings.EqualFold(strings.Join(names, "\x00"), strings.Join(onames, "\x00")) {
+			return true
+		}
+		k = pk
+	}
+	return false
+}
+
+// whyOf turns what a merge found into a change's Why and reason text.
+func whyOf(m *merger, hasBase bool) (why []string, reason []string) {
+	if !hasBase {
+		why = append(why, WhyNoBase)
+	}
+	add := func(w string, items []string) {
+		if len(items) == 0 {
+			return
+		}
+		why = append(why, w)
+		shown := items
+		if len(shown) > 8 {
+			shown = append(slices.Clone(shown[:8]), fmt.Sprintf("… %d more", len(items)-8))
+		}
+		reason = append(reason, w+": "+strings.Join(shown, ", "))
+	}
+	add(WhySourceChanged, m.changed)
+	add(WhySourceDeleted, m.deleted)
+	var drift []string
+	for _, d := range m.drift {
+		drift = append(drift, d.Label)
+	}
+	add(WhyDrift, drift)
+	var conflicts []string
+	for _, c := range m.conflicts {
+		conflicts = append(conflicts, c.Field+" → "+string(c.Resolution))
+	}
+	add(WhyConflict, conflicts)
+	add(WhyDestOnly, m.kept)
+	return why, reason
+}

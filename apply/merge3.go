@@ -1,0 +1,589 @@
+package apply
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// The three-way merge: how an entity that exists on the destination is
+// brought in line with the bundle, given what octobundle last applied there
+// (the base, from the state directory or --base). It is the one merge of
+// plan and apply; the write path only lays the planned document over the
+// live one to keep the destination's IDs and secrets (see mergeDoc).
+//
+// With base B, bundle S and destination D, per entity and recursively per
+// map key and per identified array element (bundles.Identity: steps and
+// actions by name, variables by name and scope, tenant values by owner,
+// template and scope — case-insensitively, as Octopus compares names), and
+// per entry of the registry's set-like string arrays (schema.Kind.Sets):
+//
+//   - S = B: the source did not change it → D is kept (a destination change
+//     is drift, listed);
+//   - S ≠ B, D = B: the source changed it → S (added, updated or deleted);
+//   - S = D: already there → nothing;
+//   - otherwise a conflict, listed with both sides and decided by
+//     --on-conflict, else the bundle's apply policy (Conflicts rules,
+//     Owned values), else the registry (schema.Kind.KeepDestination: variable
+//     values stay the destination's; everything else, process and step
+//     content, takes the source's);
+//   - an element or key only D has is the destination's own: kept and
+//     listed (--prune removes destination-only steps, variables and links,
+//     see prune.go);
+//   - without a base (first sync, lost state) the merge is two-way: the
+//     source wins for source-owned fields, differing variable values are
+//     conflicts under the same policy, destination-only elements and set
+//     entries are kept.
+//
+// Exact-policy kinds (step templates, script modules) take the source's
+// side of every conflict and drop destination-only named elements: they
+// must match. Sensitive values are never part of a bundle, a base or a
+// comparison: a variable sensitive on the destination is kept as it is; one
+// made sensitive at the source replaces the destination's plain one (apply
+// writes a placeholder and lists a clean-up item).
+
+// Winner names the side a conflict is decided for.
+type Winner string
+
+// The sides of a conflict, and --on-conflict fail.
+const (
+	// WinnerSource takes the bundle's value.
+	WinnerSource Winner = "source"
+	// WinnerDestination keeps the destination's value.
+	WinnerDestination Winner = "destination"
+	// WinnerFail makes the entity a plan error (--on-conflict fail).
+	WinnerFail Winner = "fail"
+)
+
+// Conflict is one place changed on both sides since the last apply (or,
+// without a base, differing where the registry lists conflicts), with both
+// sides and the resolution. Values are in bundle form: names, never IDs or
+// secrets.
+type Conflict struct {
+	// Field names the place for people
+	// (`Variables["Smtp.Host" Environment=Production].Value`).
+	Field string `json:"field"`
+	// Base is the value last applied (absent without a base, or when the
+	// place did not exist then).
+	Base any `json:"base,omitempty"`
+	// Source is the bundle's value (absent: deleted at the source).
+	Source any `json:"source,omitempty"`
+	// Destination is the destination's value (absent: deleted there).
+	Destination any `json:"destination,omitempty"`
+	// Resolution is the side that wins: source, destination or fail.
+	Resolution Winner `json:"resolution"`
+	// Rule says what decided it (the registry default, a policy rule,
+	// --on-conflict).
+	Rule string `json:"rule"`
+}
+
+// merger carries one entity's three-way merge and what it found.
+type merger struct {
+	k     *schema.Kind
+	names []string
+	hasB  bool   // a base exists for the entity
+	exact bool   // exact-policy kind
+	force Winner // --on-conflict, "" for none
+	pol   *conflictRules
+
+	conflicts []Conflict
+	drift     []FieldDiff // destination changes kept (S = B, D ≠ B)
+	kept      []string    // destination-only elements, keys and entries kept
+	deleted   []string    // removed because the source deleted them
+	changed   []string    // places the source changed and the merge applies
+}
+
+// merge3 merges the entity of kind k: base (nil, hasBase false: two-way),
+// bundle document src and destination document dst (both bundle form, dst
+// non-nil). It returns the document the destination will hold.
+func (m *merger) merge(base any, hasBase bool, src, dst any) any {
+	m.hasB = hasBase
+	r, _ := m.value(place{}, base, hasBase, src, true, dst, true)
+	return r
+}
+
+// value merges one place; at is its path (map keys, array indices of the
+// destination's document for labels). It returns the result and whether
+// the place exists in it.
+func (m *merger) value(p place, b any, hasB bool, s any, hasS bool, d any, hasD bool) (any, bool) {
+	switch {
+	case !hasS && !hasD:
+		return nil, false
+	case hasS && !hasD:
+		if !hasB {
+			m.changed = append(m.changed, p.label()+" added")
+			return schema.DeepCopy(s), true
+		}
+		if bundles.Equal(s, b) {
+			m.drift = append(m.drift, FieldDiff{Path: schema.Pointer(p.at), Label: p.label(), Before: b})
+			return nil, false
+		}
+		if m.decide(p, b, hasB, s, hasS, d, hasD) == WinnerSource {
+			return schema.DeepCopy(s), true
+		}
+		return nil, false
+	case !hasS && hasD:
+		if !hasB {
+			m.kept = append(m.kept, p.label())
+			return schema.DeepCopy(d), true
+		}
+		if bundles.Equal(d, b) {
+			m.deleted = append(m.deleted, p.label())
+			return nil, false
+		}
+		if m.decide(p, b, hasB, s, hasS, d, hasD) == WinnerSource {
+			m.deleted = append(m.deleted, p.label())
+			return nil, false
+		}
+		return schema.DeepCopy(d), true
+	}
+	// Both sides have it.
+	if bundles.Equal(s, d) {
+		return schema.DeepCopy(s), true
+	}
+	if sensitiveEither(s, d) && (asMap(s) != nil && asMap(d) != nil) {
+		// Sensitive on the destination: kept exactly; made sensitive at the
+		// source: the source's (a placeholder is written, see fillSecrets).
+		if sens(d) || !sens(s) {
+			return schema.DeepCopy(d), true
+		}
+		m.changed = append(m.changed, p.label()+" made sensitive")
+		return schema.DeepCopy(s), true
+	}
+	if schema.IsSensitiveValue(d) && hasSecret(d) {
+		return schema.DeepCopy(d), true
+	}
+	bm, sm, dm := asMap(b), asMap(s), asMap(d)
+	if sm != nil && dm != nil && !schema.IsSensitiveValue(sm) {
+		return m.mapValue(p, bm, hasB && bm != nil, sm, dm), true
+	}
+	sa, sok := s.([]any)
+	da, dok := d.([]any)
+	if sok && dok {
+		ba, _ := b.([]any)
+		hb := hasB
+		if _, isArr := b.([]any); !isArr {
+			hb = false
+		}
+		switch {
+		case bundles.Named(sa) && bundles.Named(da) && (len(sa) > 0 || len(da) > 0):
+			return m.named(p, ba, hb, sa, da), true
+		case m.isSet(p.at) && scalars(sa) && scalars(da) && scalars(ba):
+			return m.set(p, ba, hb, sa, da), true
+		}
+	}
+	// An atomic value (scalar, or a list without identities).
+	switch {
+	case hasB && bundles.Equal(s, b):
+		m.drift = append(m.drift, FieldDiff{Path: schema.Pointer(p.at), Label: p.label(), Before: b, After: d})
+		return schema.DeepCopy(d), true
+	case hasB && bundles.Equal(d, b):
+		m.changed = append(m.changed, p.label())
+		return schema.DeepCopy(s), true
+	case !hasB && !m.keepsDestination(p.at) && m.force == "" && !m.pol.decides(m, p):
+		// Two-way: the source owns the field.
+		m.changed = append(m.changed, p.label())
+		return schema.DeepCopy(s), true
+	}
+	if m.decide(p, b, hasB, s, true, d, true) == WinnerSource {
+		m.changed = append(m.changed, p.label())
+		return schema.DeepCopy(s), true
+	}
+	return schema.DeepCopy(d), true
+}
+
+// mapValue merges two objects key by key.
+func (m *merger) mapValue(p place, b map[string]any, hasB bool, s, d map[string]any) map[string]any {
+	keys := map[string]bool{}
+	for k := range s {
+		keys[k] = true
+	}
+	for k := range d {
+		keys[k] = true
+	}
+	if hasB {
+		for k := range b {
+			keys[k] = true
+		}
+	}
+	out := make(map[string]any, len(keys))
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		bv, inB := b[k]
+		sv, inS := s[k]
+		dv, inD := d[k]
+		if !hasB {
+			inB = false
+		}
+		if !inS && inD && !inB {
+			// A field the source does not know (a newer destination
+			// server's, or the destination's own map key): kept, and listed
+			// when it is a map key of the entity's data rather than a
+			// field of the server's shape.
+			if len(p.at) > 0 {
+				m.kept = append(m.kept, p.key(k).label())
+			}
+			out[k] = schema.DeepCopy(dv)
+			continue
+		}
+		if r, ok := m.value(p.key(k), bv, inB, sv, inS, dv, inD); ok {
+			out[k] = r
+		}
+	}
+	return out
+}
+
+// named merges arrays of identified elements: the result holds the
+// bundle's surviving elements in the bundle's order, each destination-only
+// element kept after the element it followed on the destination.
+func (m *merger) named(p place, b []any, hasB bool, s, d []any) []any {
+	index := func(arr []any) (map[string]int, []string) {
+		pos := map[string]int{}
+		var order []string
+		for i, el := range arr {
+			id, _ := bundles.Identity(el)
+			if _, dup := pos[id]; !dup {
+				pos[id] = i
+				order = append(order, id)
+			}
+		}
+		return pos, order
+	}
+	bPos, _ := index(b)
+	sPos, sOrder := index(s)
+	dPos, dOrder := index(d)
+
+	result := map[string]any{}
+	for _, id := range sOrder {
+		si := sPos[id]
+		di, inD := dPos[id]
+		bi, inB := bPos[id]
+		var bv, dv any
+		if inB && hasB {
+			bv = b[bi]
+		} else {
+			inB = false
+		}
+		where := p.elem(si, s[si])
+		if inD {
+			dv = d[di]
+			where = p.elem(di, dv)
+		}
+		if r, ok := m.value(where, bv, inB, s[si], true, dv, inD); ok {
+			result[id] = r
+		}
+	}
+	var destOnly []string
+	for _, id := range dOrder {
+		if _, inS := sPos[id]; inS {
+			continue
+		}
+		bi, inB := bPos[id]
+		var bv any
+		if inB && hasB {
+			bv = b[bi]
+		} else {
+			inB = false
+		}
+		el := d[dPos[id]]
+		if !inB && (m.exact || supersededBy(el, s)) {
+			// An exact kind's list is the source's; a tenant value the
+			// bundle re-scoped is replaced.
+			m.deleted = append(m.deleted, p.elem(dPos[id], el).label())
+			continue
+		}
+		if r, ok := m.value(p.elem(dPos[id], el), bv, inB, nil, false, el, true); ok {
+			result[id] = r
+			destOnly = append(destOnly, id)
+		}
+	}
+	// Order: the bundle's elements, each destination-only one after the
+	// element it followed on the destination.
+	after := map[string][]string{} // anchor id ("" = front) → destination-only ids
+	isDestOnly := map[string]bool{}
+	for _, id := range destOnly {
+		isDestOnly[id] = true
+	}
+	anchor := ""
+	for _, id := range dOrder {
+		if isDestOnly[id] {
+			after[anchor] = append(after[anchor], id)
+			continue
+		}
+		if _, ok := result[id]; ok {
+			anchor = id
+		}
+	}
+	out := make([]any, 0, len(result))
+	for _, id := range after[""] {
+		out = append(out, result[id])
+	}
+	placed := map[string]bool{}
+	for _, id := range sOrder {
+		r, ok := result[id]
+		if !ok {
+			continue
+		}
+		out = append(out, r)
+		placed[id] = true
+		for _, o := range after[id] {
+			out = append(out, result[o])
+		}
+	}
+	// Destination-only elements anchored on an element the merge removed.
+	for anchorID, ids := range after {
+		if anchorID == "" || placed[anchorID] {
+			continue
+		}
+		for _, o := range ids {
+			out = append(out, result[o])
+		}
+	}
+	return out
+}
+
+// set merges set-like arrays of strings entry by entry.
+func (m *merger) set(p place, b []any, hasB bool, s, d []any) []any {
+	has := func(arr []any, v any) bool {
+		for _, x := range arr {
+			if strings.EqualFold(fmt.Sprint(x), fmt.Sprint(v)) {
+				return true
+			}
+		}
+		return false
+	}
+	var out []any
+	for _, v := range s {
+		switch {
+		case has(d, v):
+			out = append(out, v)
+		case hasB && has(b, v):
+			m.drift = append(m.drift, FieldDiff{Path: schema.Pointer(p.at), Label: p.label() + " " + strconv.Quote(fmt.Sprint(v)), Before: v})
+		default:
+			m.changed = append(m.changed, p.label()+" +"+strconv.Quote(fmt.Sprint(v)))
+			out = append(out, v)
+		}
+	}
+	for _, v := range d {
+		if has(s, v) {
+			continue
+		}
+		if hasB && has(b, v) {
+			m.deleted = append(m.deleted, p.label()+" "+strconv.Quote(fmt.Sprint(v)))
+			continue
+		}
+		m.kept = append(m.kept, p.label()+" "+strconv.Quote(fmt.Sprint(v)))
+		out = append(out, v)
+	}
+	if out == nil {
+		out = []any{}
+	}
+	return out
+}
+
+// decide resolves a conflict and records it.
+func (m *merger) decide(p place, b any, hasB bool, s any, hasS bool, d any, hasD bool) Winner {
+	c := Conflict{Field: p.label()}
+	if hasB {
+		c.Base = schema.DeepCopy(b)
+	}
+	if hasS {
+		c.Source = schema.DeepCopy(s)
+	}
+	if hasD {
+		c.Destination = schema.DeepCopy(d)
+	}
+	switch w, rule := m.pol.match(m, p); {
+	case m.force != "":
+		c.Resolution, c.Rule = m.force, "--on-conflict "+string(m.force)
+	case m.exact:
+		c.Resolution, c.Rule = WinnerSource, m.k.Title+" must match exactly"
+	case w != "":
+		c.Resolution, c.Rule = w, rule
+	case m.keepsDestination(p.at):
+		c.Resolution, c.Rule = WinnerDestination, "registry default: the destination keeps its variable values"
+	default:
+		c.Resolution, c.Rule = WinnerSource, "registry default: the source wins for "+m.k.Title+" content"
+	}
+	m.conflicts = append(m.conflicts, c)
+	return c.Resolution
+}
+
+// keepsDestination reports whether the registry decides conflicts at at
+// for the destination (schema.Kind.KeepDestination).
+func (m *merger) keepsDestination(at []string) bool {
+	for _, p := range m.k.KeepDestination {
+		if pathMatches(p, at) {
+			return true
+		}
+	}
+	return false
+}
+
+// isSet reports whether the array at at is one of the kind's set-like
+// string arrays.
+func (m *merger) isSet(at []string) bool {
+	for _, sp := range m.k.Sets {
+		if len(sp.Key) == 0 && pathMatches(sp.Path, at) {
+			return true
+		}
+	}
+	return false
+}
+
+// place is where the merge is inside the entity: the path (map keys and
+// array indices, for JSON pointers and registry paths), its label for
+// people, and the Name of the array element at each index segment (for
+// policy rules that name elements).
+type place struct {
+	at  []string
+	lbl string
+	el  []string
+}
+
+// key is the place of map key k below p.
+func (p place) key(k string) place {
+	return place{at: append(slices.Clone(p.at), k), lbl: bundles.KeyLabel(p.lbl, k), el: append(slices.Clone(p.el), "")}
+}
+
+// elem is the place of array element i (v) below p, labelled by its
+// identity.
+func (p place) elem(i int, v any) place {
+	lbl := p.lbl + "[" + strconv.Itoa(i) + "]"
+	if id, ok := bundles.Identify(v); ok {
+		lbl = p.lbl + "[" + id.Label + "]"
+	}
+	name, _ := asMap(v)["Name"].(string)
+	return place{at: append(slices.Clone(p.at), strconv.Itoa(i)), lbl: lbl, el: append(slices.Clone(p.el), name)}
+}
+
+// label names the place for people.
+func (p place) label() string {
+	if len(p.at) == 0 {
+		return "the entity"
+	}
+	return p.lbl
+}
+
+// pathMatches reports whether the registry path pattern (slash-separated,
+// "*" for any one segment) matches at.
+func pathMatches(pattern string, at []string) bool {
+	segs := strings.Split(pattern, "/")
+	if len(segs) != len(at) {
+		return false
+	}
+	for i, s := range segs {
+		if s != "*" && s != at[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+func sens(v any) bool {
+	m, _ := v.(map[string]any)
+	s, _ := m["IsSensitive"].(bool)
+	return s
+}
+
+func scalars(arr []any) bool {
+	for _, v := range arr {
+		switch v.(type) {
+		case map[string]any, []any:
+			return false
+		}
+	}
+	return true
+}
+
+// conflictRules are the bundle's apply policy's conflict decisions: its
+// Conflicts rules and its Owned values (a destination-owned value keeps
+// the destination's side).
+type conflictRules struct {
+	pol *bundles.ApplyPolicy
+}
+
+// decides reports whether a policy rule decides conflicts at p.
+func (c *conflictRules) decides(m *merger, p place) bool {
+	w, _ := c.match(m, p)
+	return w != ""
+}
+
+// match returns the side a policy rule gives conflicts at p of m's
+// entity, and the rule, or "".
+func (c *conflictRules) match(m *merger, p place) (Winner, string) {
+	if c == nil || c.pol == nil {
+		return "", ""
+	}
+	w, i := c.pol.ConflictWinner(m.k.Name, m.names, p.at, func(prefix []string) (string, bool) {
+		j := len(prefix) - 1
+		if j >= 0 && j < len(p.el) && p.el[j] != "" {
+			return p.el[j], true
+		}
+		return "", false
+	})
+	if i < 0 {
+		return "", ""
+	}
+	rule := fmt.Sprintf("%s Conflicts[%d]", bundles.PolicyFile, i)
+	if r := c.pol.Conflicts[i].Rule; r != "" {
+		rule += " (" + r + ")"
+	}
+	return Winner(w), rule
+}
+
+// removedKeys lists the paths (map keys and array indices of desired) of
+// the object keys dest has and desired does not, in elements both have:
+// the write merge lays desired over the live document key by key, so these
+// must be deleted from it explicitly (a step property removed at the
+// source).
+func removedKeys(desired, dest any, at []string, out *[]string) {
+	switch dv := desired.(type) {
+	case map[string]any:
+		gm, ok := dest.(map[string]any)
+		if !ok {
+			return
+		}
+		for _, k := range slices.Sorted(maps.Keys(gm)) {
+			v, has := dv[k]
+			if !has {
+				*out = append(*out, schema.Pointer(append(slices.Clone(at), k)))
+				continue
+			}
+			removedKeys(v, gm[k], append(slices.Clone(at), k), out)
+		}
+	case []any:
+		ga, ok := dest.([]any)
+		if !ok {
+			return
+		}
+		pairs, _ := bundles.MatchElements(dv, ga)
+		for i, j := range pairs {
+			removedKeys(dv[i], ga[j], append(slices.Clone(at), strconv.Itoa(i)), out)
+		}
+	}
+}
+
+// deleteKeys deletes the keys at the given paths (see removedKeys) from
+// doc, a server-form document whose arrays are in the order of the
+// desired document the paths were computed on.
+func deleteKeys(doc any, paths []string) {
+	for _, p := range paths {
+		at := parsePointer(p)
+		if len(at) == 0 {
+			continue
+		}
+		if m, ok := getPath(doc, at[:len(at)-1]).(map[string]any); ok {
+			delete(m, at[len(at)-1])
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/octopus"
+	"github.com/octobundle/octobundle/internal/state"
+	"github.com/urfave/cli/v2"
+)
+
+// stateFlags are the flags of the commands that read the apply state.
+func stateFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "state", Value: state.DefaultDir, EnvVars: []string{"OCTOBUNDLE_STATE"}, Usage: "the state directory `DIR`: per destination, what octobundle last applied there (the base of the three-way merge)"},
+	}
+}
+
+// mergeFlags are plan's and apply's merge flags.
+func mergeFlags() []cli.Flag {
+	return append(stateFlags(),
+		&cli.StringFlag{Name: "base", Usage: "merge against the bundle `BUNDLE` (e.g. the previous one, from git) instead of the state directory's base"},
+		&cli.StringFlag{Name: "on-conflict", Usage: "decide every merge conflict: source, destination or fail (default: the bundle's apply policy, then the registry: variable values stay the destination's, other content takes the source's)"},
+	)
+}
+
+// openState opens the destination's state folder.
+func openState(c *cli.Context, cl *octopus.Client) (*state.Store, error) {
+	return state.Open(c.String("state"), state.Destination{Server: cl.Server(), InstallationID: cl.InstallationID, Space: cl.SpaceName})
+}
+
+// mergeOptions fills the merge options of o: the base (--base, else the
+// state's) and --on-conflict.
+func mergeOptions(c *cli.Context, st *state.Store, o *apply.Options) error {
+	switch w := apply.Winner(c.String("on-conflict")); w {
+	case "", apply.WinnerSource, apply.WinnerDestination, apply.WinnerFail:
+		o.OnConflict = w
+	default:
+		return usageError("--on-conflict must be source, destination or fail, not %q", w)
+	}
+	if f := c.String("base"); f != "" {
+		b, err := bundles.Read(f, bundles.ReadOptions{})
+		if err != nil {
+			return fmt.Errorf("--base: %w", err)
+		}
+		o.Base = &apply.Base{Bundle: b, Digest: b.Digest(), From: "--base " + f}
+		return nil
+	}
+	b, digest, err := st.Base()
+	if err != nil {
+		return err
+	}
+	o.Base = &apply.Base{Bundle: b, Digest: digest, From: "state " + st.Dir()}
+	return nil
+}
+
+// lockState takes the destination's lock for an apply.
+func lockState(c *cli.Context, st *state.Store, log *slog.Logger) (func() error, error) {
+	unlock, stale, err := st.Lock(c.Bool("force-unlock"))
+	if err != nil {
+		return nil, cli.Exit(err.Error(), exitFailed)
+	}
+	if stale != nil {
+		log.Warn("took over a stale lock", "dir", st.Dir(), "pid", stale.PID, "host", stale.Host, "since", stale.Since)
+	}
+	return unlock, nil
+}
+
+// finishState records the apply in the state's manifest.
+func finishState(st *state.Store, b *bundles.Bundle) error {
+	return st.Finish(b.Digest(), time.Now())
+}
+
+// recorder passes Execute's records to the state and remembers the first
+// failure, so that apply can say the state is incomplete.
+type recorder struct {
+	st  *state.Store
+	mu  sync.Mutex
+	err error
+}
+
+func (r *recorder) Record(path string, base, written any) error {
+	return r.keep(r.st.Record(path, base, written))
+}
+
+func (r *recorder) Forget(path string) error { return r.keep(r.st.Forget(path)) }
+
+func (r *recorder) keep(err error) error {
+	if err != nil {
+		r.mu.Lock()
+		if r.err == nil {
+			r.err = err
+		}
+		r.mu.Unlock()
+	}
+	return err
+}
