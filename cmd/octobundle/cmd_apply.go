@@ -17,13 +17,20 @@ func applyCommand() *cli.Command {
 		Name:      "apply",
 		Usage:     "apply a bundle to the destination (exit 0 succeeded, 2 partially failed, 1 failed or refused: a plan with errors is not applied unless --allow-errors)",
 		ArgsUsage: "BUNDLE (optional with --plan: the plan names its bundle)",
-		Flags: append(append(applyFlags(), mergeFlags()...),
+		Flags: append(append(append(applyFlags(), mergeFlags()...), fanOutFlags()...),
+			&cli.StringFlag{Name: "out", Usage: "with --destinations: write each destination's receipt and clean-up report into `DIR`/NAME/"},
 			&cli.StringFlag{Name: "plan", Usage: "execute exactly the saved plan `FILE`: it is derived again from the bundle, the base and the destination, and refused, naming the difference, unless it is the same"},
 			&cli.BoolFlag{Name: "force-unlock", Usage: "take the destination's state lock even if another apply seems to hold it"},
 			&cli.StringFlag{Name: "cleanup-report", Usage: "also write the clean-up report (JSON) to `FILE`"},
 			&cli.BoolFlag{Name: "allow-errors", Usage: "apply what can be applied when the plan has errors (the entities in error fail: exit 2); without it such a plan is refused before the first write"},
 		),
 		Action: func(c *cli.Context) error {
+			if c.IsSet("destinations") {
+				return fanOut(c, true)
+			}
+			if c.IsSet("out") {
+				return usageError("--out is for --destinations (a directory of receipts); use --cleanup-report FILE, and stdout for the receipt")
+			}
 			var saved *apply.Plan
 			if f := c.String("plan"); f != "" {
 				p, err := readPlanFile(f)

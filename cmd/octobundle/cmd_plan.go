@@ -48,28 +48,38 @@ func bundleAndDestination(c *cli.Context) (*bundles.Bundle, *octopus.Client, err
 
 // bundleAndDestinationAt is bundleAndDestination for the bundle at path.
 func bundleAndDestinationAt(c *cli.Context, path string) (*bundles.Bundle, *octopus.Client, error) {
+	b, err := checkedBundle(c, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := connect(c)
+	return b, cl, err
+}
+
+// checkedBundle reads the bundle at path and checks its signature (with
+// --require-signature or --pubkey), after checking --output.
+func checkedBundle(c *cli.Context, path string) (*bundles.Bundle, error) {
 	switch c.String("output") {
 	case "text", "json":
 	default:
-		return nil, nil, usageError("--output must be text or json, not %q", c.String("output"))
+		return nil, usageError("--output must be text or json, not %q", c.String("output"))
 	}
 	b, err := bundles.Read(path, bundles.ReadOptions{})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	res, err := checkSignature(c, b, c.Bool("require-signature"))
 	if err != nil {
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
-			return nil, nil, err
+			return nil, err
 		}
-		return nil, nil, cli.Exit(err.Error()+"\nrefused before reading the destination", exitFailed)
+		return nil, cli.Exit(err.Error()+"\nrefused before reading the destination", exitFailed)
 	}
 	if res.Verified {
 		logger().Info("signature ok", "key", res.KeyID, "pubkey", res.By.File)
 	}
-	cl, err := connect(c)
-	return b, cl, err
+	return b, nil
 }
 
 func planCommand() *cli.Command {
@@ -77,11 +87,14 @@ func planCommand() *cli.Command {
 		Name:      "plan",
 		Usage:     "show what apply would do to the destination",
 		ArgsUsage: "BUNDLE",
-		Flags: append(append(applyFlags(), mergeFlags()...),
-			&cli.StringFlag{Name: "out", Usage: "save the plan as JSON to `FILE` for apply --plan"},
+		Flags: append(append(append(applyFlags(), mergeFlags()...), fanOutFlags()...),
+			&cli.StringFlag{Name: "out", Usage: "save the plan as JSON to `FILE` for apply --plan (with --destinations: a directory, one folder per destination)"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when the destination already is what the bundle and the policies ask, 2 when it differs (changes, or entities deleted at the source and kept), 1 when the plan has errors (apply refuses it) or on failure"},
 		),
 		Action: func(c *cli.Context) error {
+			if c.IsSet("destinations") {
+				return fanOut(c, false)
+			}
 			b, cl, err := bundleAndDestination(c)
 			if err != nil {
 				return err
