@@ -20,18 +20,42 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// version is set with -ldflags "-X main.version=…"; otherwise the module
-// version from the build info is used.
+// version is set with -ldflags "-X main.version=…" (make build, make
+// dist); otherwise the module version from the build info (go install
+// …@v1.2.3), else the VCS revision the binary was built from, else "dev".
+// Releases are built by make dist, which refuses to build without one.
 var version = ""
 
 func toolVersion() string {
 	if version != "" {
 		return version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
 	}
-	return "dev"
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return "dev-" + rev
 }
 
 // Exit codes shared by every command: the one table of docs/exit-codes.md.
