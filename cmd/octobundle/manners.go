@@ -90,7 +90,17 @@ var examples = map[string][]string{
 // command's help ends with its examples.
 func setManners(app *cli.App) {
 	onUsage := func(c *cli.Context, err error, _ bool) error {
-		return usageError("%v", err)
+		msg := err.Error()
+		if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+			flags := app.Flags
+			if c.Command != nil && c.Command.Name != "" {
+				flags = append(append([]cli.Flag{}, c.Command.Flags...), app.Flags...)
+			}
+			if s := closestFlag(flags, strings.TrimLeft(name, "-")); s != "" {
+				msg += fmt.Sprintf("; did you mean --%s?", s)
+			}
+		}
+		return usageError("%s", msg)
 	}
 	app.OnUsageError = onUsage
 	app.Suggest = true
@@ -150,6 +160,26 @@ func closestCommand(app *cli.App, name string) string {
 		}
 	}
 	if bestD <= max(2, len(name)/3) {
+		return best
+	}
+	return ""
+}
+
+// closestFlag is the flag name nearest to name, if near enough.
+func closestFlag(flags []cli.Flag, name string) string {
+	best, bestD := "", 1<<30
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if d := editDistance(name, n); d < bestD {
+				best, bestD = n, d
+			}
+		}
+	}
+	limit := max(2, len(name)/4)
+	if len(name) <= 3 {
+		limit = 1
+	}
+	if bestD <= limit {
 		return best
 	}
 	return ""
