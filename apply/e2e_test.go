@@ -753,8 +753,8 @@ func TestVersionSkewAndStalePlans(t *testing.T) {
 	}
 	// Another bundle: refused.
 	other := modified(t, b, schema.Environment, []string{"Test"}, func(d map[string]any) any { d["Description"] = "changed"; return d })
-	if _, err := Execute(ctx, dst.c, other, saved, o); !errors.Is(err, ErrStalePlan) {
-		t.Errorf("another bundle: %v", err)
+	if _, err := Execute(ctx, dst.c, other, saved, o); !errors.Is(err, ErrPlanMismatch) {
+		t.Errorf("another bundle: %v (want ErrPlanMismatch)", err)
 	}
 	// The destination changed since the plan: refused, nothing written.
 	if _, err := dst.c.Post(ctx, dst.c.SpacePath("environments", false), map[string]any{"Name": "Pre-Production"}); err != nil {

@@ -86,6 +86,12 @@ type Receipt struct {
 	Summary map[Outcome]int `json:"summary"`
 	// Stats are the API requests the execution made.
 	Stats octopus.Stats `json:"stats"`
+
+	// Destination, BundleDigest and Finished head the clean-up report, so
+	// that a report found later says where, what and when.
+	Destination  Destination `json:"-"`
+	BundleDigest string      `json:"-"`
+	Finished     time.Time   `json:"-"`
 }
 
 // Status tells success, partial failure and failure apart.
@@ -119,6 +125,10 @@ func (r *Receipt) Resumable() bool {
 // ErrStalePlan is returned by Execute when the plan was made for another
 // bundle or against a destination that has changed since.
 var ErrStalePlan = errors.New("the plan is stale")
+
+// ErrPlanMismatch is returned by Execute when the plan was made for another
+// bundle or another destination: not stale, just not this one's.
+var ErrPlanMismatch = errors.New("the plan was made for a different bundle or destination")
 
 // ErrPlanHasErrors is returned by Execute and Apply, before anything is
 // written, for a plan with errors, unless Options.AllowErrors is set; the
@@ -176,13 +186,13 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 		return nil, fmt.Errorf("apply: the plan's format is %q, not %q", p.Format, PlanFormat)
 	}
 	if d := b.Digest(); d != p.BundleDigest {
-		return nil, fmt.Errorf("apply: %w: it was made for bundle %s, not %s", ErrStalePlan, p.BundleDigest, d)
+		return nil, fmt.Errorf("apply: %w: it was made for a different bundle (%s), not %s", ErrPlanMismatch, p.BundleDigest, d)
 	}
 	if err := checkVersion(b.Manifest.Source.ServerVersion, c.ServerVersion, o.AllowVersionSkew); err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
 	if p.Destination.Server != c.Server() || p.Destination.Space != c.SpaceName {
-		return nil, fmt.Errorf("apply: %w: it was made for space %q on %s, not %q on %s", ErrStalePlan,
+		return nil, fmt.Errorf("apply: %w: it was made for space %q on %s, not %q on %s", ErrPlanMismatch,
 			p.Destination.Space, p.Destination.Server, c.SpaceName, c.Server())
 	}
 	if !o.AllowErrors {
@@ -213,6 +223,7 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 		// exactly the same plan: a hand-edited plan, a changed bundle,
 		// destination or state is refused, naming the difference.
 		again := makePlan(snap, b, pol, o)
+		again.Bundle = p.Bundle // where the bundle was read from: informational
 		if err := comparePlans(p, again); err != nil {
 			return nil, fmt.Errorf("apply: %w: %v; make a new plan", ErrStalePlan, err)
 		}
@@ -226,7 +237,7 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 		log.Warn("recording the state failed", "error", x.stateErr)
 	}
 
-	r := &Receipt{Summary: map[Outcome]int{}, Cleanup: []CleanupItem{}}
+	r := &Receipt{Summary: zeroSummary(OutcomeCreated, OutcomeUpdated, OutcomeUnchanged, OutcomeLeftAlone, OutcomeFailed, OutcomeSkipped, OutcomeDeleted), Cleanup: []CleanupItem{}}
 	done := map[string]bool{}
 	for i, ch := range p.Changes {
 		res := x.results[i]
@@ -238,9 +249,12 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 	}
 	for _, it := range p.Cleanup {
 		if done[changeKey(it.Kind, it.Names)] {
+			it.Why = pastTense(it.Why)
 			r.Cleanup = append(r.Cleanup, it)
 		}
 	}
+	r.Destination = Destination{Server: p.Destination.Server, Space: p.Destination.Space, ServerVersion: p.Destination.ServerVersion}
+	r.BundleDigest, r.Finished = p.BundleDigest, time.Now().UTC().Truncate(time.Second)
 	after := c.Stats()
 	r.Stats = octopus.Stats{Requests: after.Requests - before.Requests, Retries: after.Retries - before.Retries, Writes: after.Writes - before.Writes}
 	log.Info("apply finished", "status", r.Status(), "created", r.Summary[OutcomeCreated], "updated", r.Summary[OutcomeUpdated],

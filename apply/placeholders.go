@@ -217,12 +217,34 @@ func (f *filler) placeholder() string {
 	return placeholderText(f.kind, f.names)
 }
 
-// written says what was written, for clean-up items.
+// written says what apply will write, for clean-up items: a plan speaks
+// in the future tense; Execute turns it into the past (pastTense) for the
+// receipt and the clean-up report.
 func (f *filler) written() string {
 	if f.text != "" {
-		return fmt.Sprintf("the placeholder %q (the bundle's apply policy) was written", f.text)
+		return fmt.Sprintf("apply will write the placeholder %q (the bundle's apply policy)", f.text)
 	}
-	return "a placeholder was written"
+	return willWritePlaceholder
+}
+
+// The tenses of the clean-up items' "why": the plan's, and the report's.
+const (
+	willWritePlaceholder = "apply will write a placeholder"
+	wrotePlaceholder     = "a placeholder was written"
+)
+
+// pastTense turns a plan's clean-up reason into the report's.
+func pastTense(why string) string {
+	if strings.Contains(why, willWritePlaceholder) {
+		return strings.Replace(why, willWritePlaceholder, wrotePlaceholder, 1)
+	}
+	if i := strings.Index(why, "apply will write the placeholder "); i >= 0 {
+		rest := strings.TrimPrefix(why[i:], "apply will write the placeholder ")
+		if j := strings.Index(rest, " (the bundle's apply policy)"); j >= 0 {
+			return why[:i] + "the placeholder " + rest[:j] + " (the bundle's apply policy) was written" + rest[j+len(" (the bundle's apply policy)"):]
+		}
+	}
+	return why
 }
 
 func (f *filler) record(field, why string) {

@@ -200,6 +200,16 @@ const (
 	ActionKeep Action = "keep"
 )
 
+// zeroSummary is a summary with a zero count for each key: JSON summaries
+// keep zero counts, so a script reads summary.error as 0, not as missing.
+func zeroSummary[K comparable](keys ...K) map[K]int {
+	m := make(map[K]int, len(keys))
+	for _, k := range keys {
+		m[k] = 0
+	}
+	return m
+}
+
 // Change is the plan for one bundle entity.
 type Change struct {
 	// Kind is the registry kind name ("DeploymentProcess").
@@ -335,6 +345,11 @@ type Plan struct {
 	Format string `json:"format"`
 	// BundleDigest is the digest of the bundle the plan is for.
 	BundleDigest string `json:"bundleDigest"`
+	// Bundle is the path of the bundle the plan was made from, as the
+	// command line gave it (made absolute), so that apply --plan finds it
+	// without repeating it; empty when unknown. Informational: apply checks
+	// BundleDigest, never trusts the path.
+	Bundle string `json:"bundle,omitempty"`
 	// Mode is "three-way" (against a base) or "two-way" (none).
 	Mode string `json:"mode,omitempty"`
 	// ModeReason says where the base came from, or why there is none.
@@ -348,6 +363,9 @@ type Plan struct {
 	Changes []Change `json:"changes"`
 	// Cleanup lists the placeholders apply will write.
 	Cleanup []CleanupItem `json:"cleanup"`
+	// Leftover lists placeholders earlier applies wrote that are still on
+	// the destination where the API shows them (see leftoverPlaceholders).
+	Leftover []CleanupItem `json:"leftoverPlaceholders,omitempty"`
 	// Notes are things the administrator should know that concern no single
 	// entity (bundle content not applied without Options.Optional).
 	Notes []string `json:"notes,omitempty"`
@@ -423,8 +441,9 @@ func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPoli
 		Format:       PlanFormat,
 		BundleDigest: b.Digest(),
 		Destination:  Destination{Server: snap.Server, Space: snap.SpaceName, ServerVersion: snap.ServerVersion},
-		Summary:      map[Action]int{},
+		Summary:      zeroSummary(ActionCreate, ActionUpdate, ActionNoOp, ActionLeftAlone, ActionError, ActionDelete),
 	}
+	p.Leftover = leftoverPlaceholders(snap)
 	pl := &planner{snap: snap, o: o, ids: destIDs{snap: snap}, pol: pol, rules: &conflictRules{pol: pol}}
 	if o.Base != nil && o.Base.Bundle != nil {
 		p.Mode, p.ModeReason, p.BaseDigest = "three-way", "base: "+o.Base.From, o.Base.Digest

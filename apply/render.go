@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/limits"
@@ -72,7 +73,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 		case ActionNoOp:
 			unchanged[schema.MustLookup(ch.Kind).Title]++
 			if ch.Reason != "" || len(ch.Notes) > 0 || len(ch.Conflicts) > 0 {
-				fmt.Fprintf(&b, "= no change  %s %s\n", ch.Kind, name)
+				fmt.Fprintf(&b, "= unchanged  %s %s\n", ch.Kind, name)
 				writeReason(&b, ch.Reason)
 				writeNotes(&b, ch.Notes)
 				writeConflicts(&b, ch.Conflicts)
@@ -86,14 +87,18 @@ func (p *Plan) WriteText(w io.Writer) error {
 			parts = append(parts, fmt.Sprintf("%d %s", unchanged[t], t))
 			n += unchanged[t]
 		}
-		fmt.Fprintf(&b, "= no change  %d entities (%s)\n", n, strings.Join(parts, ", "))
+		fmt.Fprintf(&b, "= unchanged  %d entities (%s)\n", n, strings.Join(parts, ", "))
 	}
 	for _, n := range p.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
 	if len(p.Cleanup) > 0 {
-		fmt.Fprintf(&b, "\nClean-up after apply: %d placeholders to replace\n", len(p.Cleanup))
+		fmt.Fprintf(&b, "\nClean-up after apply: apply will write %d placeholders, to be replaced\n", len(p.Cleanup))
 		writeCleanup(&b, p.Cleanup)
+	}
+	if len(p.Leftover) > 0 {
+		fmt.Fprintf(&b, "\nStill on the destination from earlier applies: %d placeholders to replace\n", len(p.Leftover))
+		writeCleanup(&b, p.Leftover)
 	}
 	fmt.Fprintf(&b, "\nPlan: %d to create, %d to update, ", p.Summary[ActionCreate], p.Summary[ActionUpdate])
 	if n := p.Summary[ActionDelete]; n > 0 {
@@ -425,7 +430,13 @@ func (r *Receipt) WriteCleanupJSON(w io.Writer) error {
 		}
 		return a.Field < b.Field
 	})
-	return writeValidated(w, CleanupReportSchema, map[string]any{"cleanup": sorted})
+	doc := map[string]any{"cleanup": sorted}
+	if r.BundleDigest != "" {
+		doc["destination"] = map[string]string{"server": r.Destination.Server, "space": r.Destination.Space}
+		doc["bundleDigest"] = r.BundleDigest
+		doc["finished"] = r.Finished.Format(time.RFC3339)
+	}
+	return writeValidated(w, CleanupReportSchema, doc)
 }
 
 // writeValidated writes v as indented JSON once it validates against the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -33,7 +34,7 @@ func interspersed(app *cli.App, args []string) []string {
 	if cmd == nil {
 		return args
 	}
-	var flags, positional []string
+	var globals, flags, positional []string
 	rest := args[ci+1:]
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
@@ -41,6 +42,13 @@ func interspersed(app *cli.App, args []string) []string {
 		case a == "--":
 			positional = append(positional, rest[i:]...)
 			i = len(rest)
+		case strings.HasPrefix(a, "-") && a != "-" && !isFlag(cmd.Flags, a) && isFlag(app.Flags, a):
+			// A global flag after the command name.
+			globals = append(globals, a)
+			if !strings.Contains(a, "=") && takesValue(app.Flags, a) && i+1 < len(rest) {
+				i++
+				globals = append(globals, rest[i])
+			}
 		case strings.HasPrefix(a, "-") && a != "-":
 			flags = append(flags, a)
 			if !strings.Contains(a, "=") && takesValue(cmd.Flags, a) && i+1 < len(rest) {
@@ -51,9 +59,22 @@ func interspersed(app *cli.App, args []string) []string {
 			positional = append(positional, a)
 		}
 	}
-	out := append([]string{}, args[:ci+1]...)
+	out := append([]string{}, args[:ci]...)
+	out = append(out, globals...)
+	out = append(out, args[ci])
 	out = append(out, flags...)
 	return append(out, positional...)
+}
+
+// isFlag reports whether the flag token names one of flags.
+func isFlag(flags []cli.Flag, token string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(token, "-"), "=")
+	for _, f := range flags {
+		if slices.Contains(f.Names(), name) {
+			return true
+		}
+	}
+	return false
 }
 
 // takesValue reports whether the flag token names a flag that takes a value

@@ -18,6 +18,8 @@ func TestInterspersed(t *testing.T) {
 		{"octobundle verify -- --weird-name", "octobundle verify -- --weird-name"},
 		{"octobundle plan b --output=json", "octobundle plan --output=json b"},
 		{"octobundle unknown x --y", "octobundle unknown x --y"},
+		{"octobundle plan b --log-level debug --out p.json", "octobundle --log-level debug plan --out p.json b"},
+		{"octobundle export --concurrency=2 --out x --no-color", "octobundle --concurrency=2 --no-color export --out x"},
 	}
 	for _, tt := range tests {
 		got := strings.Join(interspersed(app, strings.Fields(tt.in)), " ")

@@ -6,7 +6,9 @@ import (
 	"fmt"
 
 	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/limits"
+	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/urfave/cli/v2"
 )
 
@@ -14,15 +16,40 @@ func applyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "apply",
 		Usage:     "apply a bundle to the destination (exit 0 succeeded, 2 partially failed, 1 failed or refused: a plan with errors is not applied unless --allow-errors)",
-		ArgsUsage: "BUNDLE",
-		Flags: append(append(applyFlags(), mergeFlags()...),
+		ArgsUsage: "BUNDLE (optional with --plan: the plan names its bundle)",
+		Flags: append(append(append(applyFlags(), mergeFlags()...), fanOutFlags()...),
+			&cli.StringFlag{Name: "out", Usage: "with --destinations: write each destination's receipt and clean-up report into `DIR`/NAME/"},
 			&cli.StringFlag{Name: "plan", Usage: "execute exactly the saved plan `FILE`: it is derived again from the bundle, the base and the destination, and refused, naming the difference, unless it is the same"},
 			&cli.BoolFlag{Name: "force-unlock", Usage: "take the destination's state lock even if another apply seems to hold it"},
 			&cli.StringFlag{Name: "cleanup-report", Usage: "also write the clean-up report (JSON) to `FILE`"},
 			&cli.BoolFlag{Name: "allow-errors", Usage: "apply what can be applied when the plan has errors (the entities in error fail: exit 2); without it such a plan is refused before the first write"},
 		),
 		Action: func(c *cli.Context) error {
-			b, cl, err := bundleAndDestination(c)
+			if c.IsSet("destinations") {
+				return fanOut(c, true)
+			}
+			if c.IsSet("out") {
+				return usageError("--out is for --destinations (a directory of receipts); use --cleanup-report FILE, and stdout for the receipt")
+			}
+			var saved *apply.Plan
+			if f := c.String("plan"); f != "" {
+				p, err := readPlanFile(f)
+				if err != nil {
+					return err
+				}
+				saved = p
+			}
+			var (
+				b   *bundles.Bundle
+				cl  *octopus.Client
+				err error
+			)
+			if saved != nil && c.NArg() == 0 && saved.Bundle != "" {
+				// The plan names its bundle; apply checks its digest.
+				b, cl, err = bundleAndDestinationAt(c, saved.Bundle)
+			} else {
+				b, cl, err = bundleAndDestination(c)
+			}
 			if err != nil {
 				return err
 			}
@@ -47,18 +74,7 @@ func applyCommand() *cli.Command {
 			rec0 := &recorder{st: st}
 			opts.State = rec0
 			var rec *apply.Receipt
-			if f := c.String("plan"); f != "" {
-				// The size is checked before the file is read.
-				data, err := limits.ReadFile(f, limits.PlanFileSize, "plan file size")
-				if limits.Is(err) {
-					return fmt.Errorf("--plan: %w", err)
-				} else if err != nil {
-					return usageError("--plan: %v", err)
-				}
-				p, err := apply.ReadPlan(bytes.NewReader(data))
-				if err != nil {
-					return fmt.Errorf("--plan %s: %w", f, err)
-				}
+			if p := saved; p != nil {
 				// A saved plan: Execute re-reads the destination to refuse a stale one.
 				if rec, err = apply.Execute(c.Context, cl, b, p, opts); err != nil {
 					return refused(err)
@@ -98,6 +114,21 @@ func applyCommand() *cli.Command {
 			}
 		},
 	}
+}
+
+// readPlanFile reads a saved plan (its size checked before it is read).
+func readPlanFile(f string) (*apply.Plan, error) {
+	data, err := limits.ReadFile(f, limits.PlanFileSize, "plan file size")
+	if limits.Is(err) {
+		return nil, fmt.Errorf("--plan: %w", err)
+	} else if err != nil {
+		return nil, usageError("--plan: %v", err)
+	}
+	p, err := apply.ReadPlan(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("--plan %s: %w", f, err)
+	}
+	return p, nil
 }
 
 // refused adds the way out to apply's refusal of a plan with errors.

@@ -15,18 +15,18 @@ func diffCommand() *cli.Command {
 		Usage:     "compare two bundles (directories or archives) by entity and field (exit 0 equal, 2 different, 1 error)",
 		ArgsUsage: "OLD NEW",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, markdown (a pull-request comment) or json"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"format"}, Value: "text", Usage: "output format: text, markdown (a pull-request comment) or json (--format is the old name)"},
 			&cli.StringFlag{Name: "color", Value: "auto", Usage: "colour the text format: auto (on a terminal, unless NO_COLOR is set), always or never"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
 				return usageError("diff takes two bundles: OLD NEW (directories or .tar.zst)")
 			}
-			format, mode := c.String("format"), c.String("color")
+			format, mode := c.String("output"), c.String("color")
 			switch format {
 			case "text", "markdown", "json":
 			default:
-				return usageError("--format must be text, markdown or json, not %q", format)
+				return usageError("--output must be text, markdown or json, not %q", format)
 			}
 			switch mode {
 			case "auto", "always", "never":
@@ -49,7 +49,11 @@ func diffCommand() *cli.Command {
 			case "markdown":
 				err = r.WriteMarkdown(c.App.Writer)
 			default:
-				err = r.WriteText(c.App.Writer, useColor(mode, isTerminal(c.App.Writer), os.Getenv("NO_COLOR")))
+				noColor := os.Getenv("NO_COLOR")
+				if c.Bool("no-color") {
+					noColor = "1"
+				}
+				err = r.WriteText(c.App.Writer, useColor(mode, isTerminal(c.App.Writer), noColor))
 			}
 			if err != nil {
 				return err

@@ -14,7 +14,10 @@ func packCommand() *cli.Command {
 			if c.NArg() != 2 {
 				return usageError("pack takes DIR and OUT.tar.zst")
 			}
-			return bundles.Pack(c.Args().Get(0), c.Args().Get(1))
+			if err := bundles.Pack(c.Args().Get(0), c.Args().Get(1)); err != nil {
+				return err
+			}
+			return printDigest(c, c.Args().Get(1))
 		},
 	}
 }

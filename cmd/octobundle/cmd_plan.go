@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/octobundle/octobundle/apply"
 	"github.com/octobundle/octobundle/bundles"
@@ -42,28 +43,43 @@ func bundleAndDestination(c *cli.Context) (*bundles.Bundle, *octopus.Client, err
 	if c.NArg() != 1 {
 		return nil, nil, usageError("%s takes one BUNDLE argument (a directory or .tar.zst)", c.Command.Name)
 	}
+	return bundleAndDestinationAt(c, c.Args().First())
+}
+
+// bundleAndDestinationAt is bundleAndDestination for the bundle at path.
+func bundleAndDestinationAt(c *cli.Context, path string) (*bundles.Bundle, *octopus.Client, error) {
+	b, err := checkedBundle(c, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := connect(c)
+	return b, cl, err
+}
+
+// checkedBundle reads the bundle at path and checks its signature (with
+// --require-signature or --pubkey), after checking --output.
+func checkedBundle(c *cli.Context, path string) (*bundles.Bundle, error) {
 	switch c.String("output") {
 	case "text", "json":
 	default:
-		return nil, nil, usageError("--output must be text or json, not %q", c.String("output"))
+		return nil, usageError("--output must be text or json, not %q", c.String("output"))
 	}
-	b, err := bundles.Read(c.Args().First(), bundles.ReadOptions{})
+	b, err := bundles.Read(path, bundles.ReadOptions{})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	res, err := checkSignature(c, b, c.Bool("require-signature"))
 	if err != nil {
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
-			return nil, nil, err
+			return nil, err
 		}
-		return nil, nil, cli.Exit(err.Error()+"\nrefused before reading the destination", exitFailed)
+		return nil, cli.Exit(err.Error()+"\nrefused before reading the destination", exitFailed)
 	}
 	if res.Verified {
 		logger().Info("signature ok", "key", res.KeyID, "pubkey", res.By.File)
 	}
-	cl, err := connect(c)
-	return b, cl, err
+	return b, nil
 }
 
 func planCommand() *cli.Command {
@@ -71,11 +87,14 @@ func planCommand() *cli.Command {
 		Name:      "plan",
 		Usage:     "show what apply would do to the destination",
 		ArgsUsage: "BUNDLE",
-		Flags: append(append(applyFlags(), mergeFlags()...),
-			&cli.StringFlag{Name: "out", Usage: "save the plan as JSON to `FILE` for apply --plan"},
+		Flags: append(append(append(applyFlags(), mergeFlags()...), fanOutFlags()...),
+			&cli.StringFlag{Name: "out", Usage: "save the plan as JSON to `FILE` for apply --plan (with --destinations: a directory, one folder per destination)"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when the destination already is what the bundle and the policies ask, 2 when it differs (changes, or entities deleted at the source and kept), 1 when the plan has errors (apply refuses it) or on failure"},
 		),
 		Action: func(c *cli.Context) error {
+			if c.IsSet("destinations") {
+				return fanOut(c, false)
+			}
 			b, cl, err := bundleAndDestination(c)
 			if err != nil {
 				return err
@@ -91,6 +110,9 @@ func planCommand() *cli.Command {
 			p, err := apply.MakePlan(c.Context, cl, b, opts)
 			if err != nil {
 				return err
+			}
+			if abs, err := filepath.Abs(c.Args().First()); err == nil {
+				p.Bundle = abs // apply --plan finds the bundle here
 			}
 			if out := c.String("out"); out != "" {
 				if err := writeFileAtomic(out, p.WriteJSON); err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/urfave/cli/v2"
 )
@@ -14,7 +16,21 @@ func unpackCommand() *cli.Command {
 			if c.NArg() != 2 {
 				return usageError("unpack takes IN.tar.zst and DIR")
 			}
-			return bundles.Unpack(c.Args().Get(0), c.Args().Get(1))
+			if err := bundles.Unpack(c.Args().Get(0), c.Args().Get(1)); err != nil {
+				return err
+			}
+			return printDigest(c, c.Args().Get(1))
 		},
 	}
+}
+
+// printDigest prints the digest of the bundle at path on stdout, as export
+// and transform report theirs.
+func printDigest(c *cli.Context, path string) error {
+	b, err := bundles.Read(path, bundles.ReadOptions{})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(c.App.Writer, b.Digest())
+	return err
 }

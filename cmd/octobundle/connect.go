@@ -1,7 +1,11 @@
 package main
 
 import (
+	"sync"
+	"time"
+
 	"fmt"
+	"github.com/schollz/progressbar/v3"
 	"os"
 	"strings"
 
@@ -18,7 +22,6 @@ func connectionFlags() []cli.Flag {
 		&cli.StringFlag{Name: "api-key", Usage: "Octopus API key (prefer --api-key-file or OCTOPUS_API_KEY: arguments are visible to other users)", EnvVars: []string{"OCTOPUS_API_KEY"}},
 		&cli.StringFlag{Name: "api-key-file", Usage: "read the API key from `FILE`"},
 		&cli.StringFlag{Name: "space", Usage: "space name (default: the server's default space)", EnvVars: []string{"OCTOPUS_SPACE"}},
-		&cli.IntFlag{Name: "concurrency", Value: 8, Usage: "parallel requests"},
 		&cli.StringFlag{Name: "ca-cert", Usage: "trust the CA certificate(s) in PEM `FILE` too (for a server whose certificate comes from a private CA)", EnvVars: []string{"OCTOBUNDLE_CA_CERT"}},
 		&cli.BoolFlag{Name: "insecure-skip-tls-verify", Usage: "do not verify the server's TLS certificate (anyone on the network path can then receive the API key: for test servers only)"},
 	}
@@ -27,8 +30,16 @@ func connectionFlags() []cli.Flag {
 // connect builds an Octopus client from the connection flags.
 func connect(c *cli.Context) (*octopus.Client, error) {
 	key := c.String("api-key")
+	// IsSet is true for the environment variable too; the flag was given
+	// when its value is not the variable's.
+	keyFlag := c.IsSet("api-key") && os.Getenv("OCTOPUS_API_KEY") != key
+	source := "the OCTOPUS_API_KEY environment variable"
+	if keyFlag {
+		source = "the --api-key flag"
+	}
 	if f := c.String("api-key-file"); f != "" {
-		if key != "" && c.IsSet("api-key") {
+		source = "--api-key-file " + f
+		if keyFlag {
 			return nil, usageError("--api-key and --api-key-file are mutually exclusive")
 		}
 		data, err := limits.ReadFile(f, limits.SmallFileSize, "API key file size")
@@ -37,18 +48,16 @@ func connect(c *cli.Context) (*octopus.Client, error) {
 		}
 		key = strings.TrimSpace(string(data))
 	}
-	if c.Int("concurrency") < 1 {
-		return nil, usageError("--concurrency must be at least 1")
-	}
 	if c.String("ca-cert") != "" && c.Bool("insecure-skip-tls-verify") {
 		return nil, usageError("--ca-cert and --insecure-skip-tls-verify are mutually exclusive")
 	}
 	cl, err := octopus.Connect(c.Context, octopus.Config{
-		URL:    c.String("server"),
-		APIKey: key,
-		Space:  c.String("space"),
-		Logger: logger(),
-		Tool:   "octobundle/" + toolVersion(),
+		URL:       c.String("server"),
+		APIKey:    key,
+		Space:     c.String("space"),
+		Logger:    logger(),
+		Tool:      "octobundle/" + toolVersion(),
+		KeySource: source,
 
 		CACertFile:            c.String("ca-cert"),
 		InsecureSkipTLSVerify: c.Bool("insecure-skip-tls-verify"),
@@ -59,20 +68,43 @@ func connect(c *cli.Context) (*octopus.Client, error) {
 	return cl, nil
 }
 
-// progress returns a progress callback that redraws one stderr line when
-// stderr is a terminal, and nil otherwise.
+// progress returns a progress callback that draws a bar with counts, rate
+// and time left on stderr when stderr is a terminal, and nil otherwise (a
+// pipe or a log file gets nothing). The bar is schollz/progressbar: kept,
+// small, no dependencies beyond x/term, and it draws one line that it
+// clears when done, which suits one-bar-at-a-time commands (mpb is made for
+// many concurrent bars, which none of the commands has).
 func progress(c *cli.Context, what string) func(done, total int) {
 	f, ok := c.App.ErrWriter.(*os.File)
-	if !ok {
+	if !ok || !isTerminal(f) {
 		return nil
 	}
-	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
-		return nil
-	}
+	var (
+		mu  sync.Mutex // the callback may be called from worker goroutines
+		bar *progressbar.ProgressBar
+	)
 	return func(done, total int) {
-		fmt.Fprintf(f, "\r%s %d/%d", what, done, total)
-		if done == total {
-			fmt.Fprint(f, "\r\033[K")
+		mu.Lock()
+		defer mu.Unlock()
+		if bar == nil {
+			bar = progressbar.NewOptions(total,
+				progressbar.OptionSetWriter(f),
+				progressbar.OptionSetDescription(what),
+				progressbar.OptionShowCount(),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionClearOnFinish(),
+				progressbar.OptionEnableColorCodes(false),
+				progressbar.OptionSetWidth(30),
+			)
+		}
+		if total != bar.GetMax() {
+			bar.ChangeMax(total)
+		}
+		_ = bar.Set(done)
+		if done >= total {
+			_ = bar.Finish()
+			bar = nil
 		}
 	}
 }

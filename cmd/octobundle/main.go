@@ -20,27 +20,54 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// version is set with -ldflags "-X main.version=…"; otherwise the module
-// version from the build info is used.
+// version is set with -ldflags "-X main.version=…" (make build, make
+// dist); otherwise the module version from the build info (go install
+// …@v1.2.3), else the VCS revision the binary was built from, else "dev".
+// Releases are built by make dist, which refuses to build without one.
 var version = ""
 
 func toolVersion() string {
 	if version != "" {
 		return version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
 	}
-	return "dev"
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return "dev-" + rev
 }
 
-// Exit codes shared by the commands.
+// Exit codes shared by every command: the one table of docs/exit-codes.md.
+// 0 success (or no changes), 2 changes present or partial failure (per
+// command), 1 any error, usage errors included: a script that checks for
+// 0/1/2 (plan --detailed-exitcode) never sees anything else.
 const (
 	exitOK      = 0
 	exitFailed  = 1
-	exitChanges = 2 // plan --detailed-exitcode: changes present
+	exitChanges = 2 // plan --detailed-exitcode, diff: changes present
 	exitPartial = 2 // apply: partially failed
-	exitUsage   = 64
+	exitUsage   = exitFailed
 )
 
 func main() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) }
@@ -50,9 +77,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, interspersed(app, args))
+	args = interspersed(app, args)
+	err := app.RunContext(ctx, args)
+	if name, ok := app.Metadata["notFound"].(string); ok && err == nil {
+		err = unknownCommand(app, name) // octobundle help NAME
+	}
 	if err == nil {
 		return exitOK
+	}
+	var ue *usageErr
+	if errors.As(err, &ue) {
+		// One line on stderr, with the way to the help: no help dump.
+		fmt.Fprintf(stderr, "octobundle: %s (see '%s')\n", ue.msg, helpHint(app, args))
+		return exitUsage
 	}
 	var ec cli.ExitCoder
 	if errors.As(err, &ec) {
@@ -66,20 +103,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:    "octobundle",
 		Usage:   "sync Octopus Deploy instances that cannot see each other, through a reviewable bundle",
 		Version: toolVersion(),
 		Writer:  stdout, ErrWriter: stderr,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "stderr log level: debug, info, warn or error", EnvVars: []string{"OCTOBUNDLE_LOG_LEVEL"}},
-		},
+		Flags: globalFlags(),
 		Before: func(c *cli.Context) error {
 			var lvl slog.Level
 			if err := lvl.UnmarshalText([]byte(c.String("log-level"))); err != nil {
-				return cli.Exit(fmt.Sprintf("--log-level: %v", err), exitUsage)
+				return usageError("--log-level: %v", err)
 			}
-			slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})))
+			opts := &slog.HandlerOptions{Level: lvl}
+			switch c.String("log-format") {
+			case "text":
+				slog.SetDefault(slog.New(slog.NewTextHandler(stderr, opts)))
+			case "json":
+				slog.SetDefault(slog.New(slog.NewJSONHandler(stderr, opts)))
+			default:
+				return usageError("--log-format must be text or json, not %q", c.String("log-format"))
+			}
+			if c.Int("concurrency") < 1 {
+				return usageError("--concurrency must be at least 1")
+			}
 			return nil
 		},
 		Commands: []*cli.Command{
@@ -96,15 +142,28 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			planCommand(),
 			applyCommand(),
 			driftCommand(),
+			completionCommand(),
+			versionCommand(),
 		},
-		ExitErrHandler:  func(*cli.Context, error) {}, // run() prints and exits
-		HideHelpCommand: true,
+		ExitErrHandler:       func(*cli.Context, error) {}, // run() prints and exits
+		EnableBashCompletion: true,
 	}
+	setManners(app)
+	return app
 }
 
-// usageError reports a command-line mistake with exit code 64.
+// usageErr is a command-line mistake: run prints it as one line with a
+// pointer to the help, and exits 1 (exitUsage).
+type usageErr struct{ msg string }
+
+func (e *usageErr) Error() string { return e.msg }
+
+// ExitCode makes a usageErr a cli.ExitCoder.
+func (e *usageErr) ExitCode() int { return exitUsage }
+
+// usageError reports a command-line mistake (exit 1, with a hint).
 func usageError(format string, a ...any) error {
-	return cli.Exit(fmt.Sprintf(format, a...), exitUsage)
+	return &usageErr{msg: fmt.Sprintf(format, a...)}
 }
 
 // logger returns the process logger, configured by --log-level.

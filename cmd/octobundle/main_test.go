@@ -60,6 +60,12 @@ func TestMain(m *testing.M) {
 //	                         holds the simulators' API key, a sensitive value
 //	                         of the sample instances, or VALUE
 func TestScripts(t *testing.T) {
+	testscript.Run(t, scriptParams(t, "testdata/script"))
+}
+
+// scriptParams are the testscript parameters of TestScripts (and of
+// TestDocsExamples): the repository root in $REPO and the commands above.
+func scriptParams(t *testing.T, dir string) testscript.Params {
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
@@ -71,8 +77,8 @@ func TestScripts(t *testing.T) {
 		defer mu.Unlock()
 		return sims[ts][name]
 	}
-	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
+	return testscript.Params{
+		Dir: dir,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REPO", root)
 			env.Setenv("OCTOBUNDLE_LOG_LEVEL", "warn")
@@ -293,5 +299,26 @@ func TestScripts(t *testing.T) {
 				simFor(ts, args[0]).ResetCounters()
 			},
 		},
-	})
+	}
+}
+
+// TestEveryCommandHasAnExample fails when a command's --help shows no
+// example invocation of that command.
+func TestEveryCommandHasAnExample(t *testing.T) {
+	app := newApp(io.Discard, io.Discard)
+	for _, cmd := range app.Commands {
+		t.Run(cmd.Name, func(t *testing.T) {
+			var out strings.Builder
+			if code := run([]string{"octobundle", cmd.Name, "--help"}, &out, io.Discard); code != 0 {
+				t.Fatalf("%s --help: exit %d", cmd.Name, code)
+			}
+			i := strings.Index(out.String(), "Examples:")
+			if i < 0 {
+				t.Fatalf("%s --help has no Examples section:\n%s", cmd.Name, out.String())
+			}
+			if !strings.Contains(out.String()[i:], "octobundle "+cmd.Name) {
+				t.Errorf("%s --help: no example runs octobundle %s:\n%s", cmd.Name, cmd.Name, out.String()[i:])
+			}
+		})
+	}
 }

@@ -15,7 +15,7 @@
 //     test on loopback, with the tests working in a space named
 //     octobundle-e2e-sim that they create on it. This is what `make test`
 //     and CI run, so the end-to-end tests never rot.
-//   - live, with `make test-live`: a real Octopus Server, when
+//   - live, with `make e2e` (or its old name make test-live): a real Octopus Server, when
 //     OCTOBUNDLE_LIVE=1 and OCTOPUS_URL, OCTOPUS_API_KEY and
 //     OCTOBUNDLE_LIVE_SPACE are all set. A missing variable fails the run
 //     (it does not pass vacuously), and so does a space whose name does not

@@ -64,6 +64,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Tool is appended to the User-Agent ("octobundle/1.2.3").
 	Tool string
+	// KeySource says where APIKey came from ("the --api-key flag",
+	// "--api-key-file key.txt", "the OCTOPUS_API_KEY environment
+	// variable"), for the message of a refused key. Never the key.
+	KeySource string
 }
 
 // Retry is the policy for retrying failed requests.
@@ -107,6 +111,13 @@ type Client struct {
 	InstallationID string
 
 	requests, retries, writes atomic.Int64
+
+	// connecting is true while Connect reads the root document: a host
+	// that does not resolve or refuses the connection then fails at once
+	// (it is the wrong URL, or the server is down: retrying for a minute
+	// helps neither), where later in a run a refused connection is
+	// retried (a server restarting).
+	connecting bool
 }
 
 // Stats counts what a client has done.
@@ -175,14 +186,16 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		server:      strings.TrimRight(base.String(), "/"),
 		maxResponse: maxResponse,
 	}
+	c.connecting = true
 	root, err := c.Get(ctx, "/api/")
+	c.connecting = false
 	if err != nil {
-		return nil, fmt.Errorf("reading the server root document: %w", err)
+		return nil, fmt.Errorf("reading the server root document: %w%s", err, connectHint(err, base, cfg.KeySource))
 	}
 	c.ServerVersion, _ = root["Version"].(string)
 	c.InstallationID, _ = root["InstallationId"].(string)
 	if err := c.resolveSpace(ctx, cfg.Space); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w%s", err, connectHint(err, base, cfg.KeySource))
 	}
 	log.Debug("connected", "server", c.server, "version", c.ServerVersion, "space", c.SpaceName, "spaceId", c.SpaceID)
 	return c, nil
@@ -515,7 +528,7 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 	resp, err := c.session.DoRawRequest(req)
 	if err != nil {
 		c.log.Debug("request failed", "method", method, "path", path, "error", scrubErr(err))
-		if perm := permanentTransportError(err); perm != nil {
+		if perm := permanentTransportError(err, c.connecting); perm != nil {
 			return -1, 0, fmt.Errorf("%s %s: %w", method, path, perm)
 		}
 		return 0, 0, &transportError{fmt.Sprintf("%s %s: %v", method, path, scrubErr(err))}

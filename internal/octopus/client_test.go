@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -218,5 +219,32 @@ func TestErrors(t *testing.T) {
 	_, err = c.Get(ctx, c.SpacePath("environments", false))
 	if err == nil || !strings.Contains(err.Error(), "gave up after 10 attempts") {
 		t.Fatalf("want a give-up error, got %v", err)
+	}
+}
+
+// TestConnectFailsFast: a refused connection and a host that does not
+// resolve fail on the first attempt, with ErrUnreachable, not after the
+// retry policy's minute of backoff.
+func TestConnectFailsFast(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close() // nothing listens there now
+	for _, tc := range []struct{ name, url, want string }{
+		{"refused", closed, "connection refused (is the server running"},
+		{"no such host", "http://no-such-host.invalid", `the host "no-such-host.invalid" does not resolve`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := octopus.Connect(context.Background(), octopus.Config{URL: tc.url, APIKey: "API-X"})
+			if !errors.Is(err, octopus.ErrUnreachable) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want ErrUnreachable with %q", err, tc.want)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %v: retried", d)
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/octobundle/octobundle/internal/limits"
@@ -25,6 +26,37 @@ var ErrRedirectRefused = errors.New("redirect refused")
 // certificate that did not verify (unknown authority, wrong host name,
 // expired).
 var ErrTLSVerify = errors.New("the server's TLS certificate was not accepted")
+
+// ErrUnreachable is wrapped by the error of a request to a host that does
+// not resolve, or (while connecting) refuses the connection: not retried.
+var ErrUnreachable = errors.New("the server cannot be reached")
+
+// connectHint is what to check after Connect's first requests failed: the
+// URL for a 404 (an /api doubled, a path prefix missed), the key's source
+// for a 401 or 403. It is "" or starts with "; ".
+func connectHint(err error, base *url.URL, keySource string) string {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return ""
+	}
+	switch ae.Status {
+	case http.StatusNotFound:
+		p := strings.TrimRight(base.Path, "/")
+		switch {
+		case strings.HasSuffix(strings.ToLower(p), "/api"):
+			return fmt.Sprintf("; the server URL ends in /api, and octobundle adds /api itself: use %s://%s%s", base.Scheme, base.Host, strings.TrimSuffix(p, p[len(p)-4:]))
+		case p != "":
+			return fmt.Sprintf("; is Octopus served under the path %q? The server URL is the address you open Octopus at in a browser, without /app", p)
+		}
+		return "; is this an Octopus server? The server URL is the address you open Octopus at in a browser (with its path prefix, if any)"
+	case http.StatusUnauthorized, http.StatusForbidden:
+		if keySource == "" {
+			keySource = "the configuration"
+		}
+		return fmt.Sprintf("; the API key from %s was refused: check it is current and belongs to a user with access to this space", keySource)
+	}
+	return ""
+}
 
 // maxRedirects is how many same-origin redirects one request may follow.
 const maxRedirects = 10
@@ -120,7 +152,14 @@ func isLoopback(host string) bool {
 // permanentTransportError returns the error to report for a failed round
 // trip that trying again cannot fix (a refused redirect, a certificate that
 // does not verify), or nil when err may be transient.
-func permanentTransportError(err error) error {
+func permanentTransportError(err error, connecting bool) error {
+	var dns *net.DNSError
+	if errors.As(err, &dns) && (dns.IsNotFound || connecting) && !dns.IsTemporary {
+		return fmt.Errorf("%w: the host %q does not resolve (check the server URL)", ErrUnreachable, dns.Name)
+	}
+	if connecting && errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("%w: connection refused (is the server running, and is the port in the URL right?)", ErrUnreachable)
+	}
 	if errors.Is(err, ErrRedirectRefused) {
 		var ue *url.Error
 		if errors.As(err, &ue) {

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// docsHosts are the example servers the docs name, and the simulators that
+// stand in for them when TestDocsExamples runs the examples.
+var docsHosts = map[string]string{
+	"https://dev.example.com":  "$DEV_URL",  // the sample source instance
+	"https://prod.example.com": "$PROD_URL", // the sample destination instance
+	"https://dc2.example.com":  "$DC2_URL",  // a second destination (fan-out)
+}
+
+// TestDocsExamples runs every ```sh block of docs/*.md, in order, one shell
+// script per block (sh -e: a failing command fails the test), one
+// testscript per page, so a page's later blocks see what its earlier ones
+// wrote. The page's servers are simulators: https://dev.example.com is the
+// sample source instance, https://prod.example.com and
+// https://dc2.example.com copies of the sample destination; dev.key,
+// prod.key and dc2.key hold their API key, and the sample rule file is
+// staging-production.yaml in the working directory. A block preceded by a
+// line "<!-- not run: REASON -->" is skipped (and the reason is logged).
+func TestDocsExamples(t *testing.T) {
+	pages, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	blocks := 0
+	for _, page := range pages {
+		data, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		script, n := docsScript(t, filepath.Base(page), string(data))
+		if n == 0 {
+			continue
+		}
+		blocks += n
+		name := strings.TrimSuffix(filepath.Base(page), ".md") + ".txtar"
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if blocks < 1 {
+		t.Fatalf("found %d runnable sh blocks in docs/*.md; the quick start, concepts, exit codes and troubleshooting pages have more", blocks)
+	}
+	testscript.Run(t, scriptParams(t, dir))
+}
+
+// docsScript turns the ```sh blocks of one page into a testscript, and
+// returns it with the number of blocks it runs.
+func docsScript(t *testing.T, page, text string) (string, int) {
+	var head, files strings.Builder
+	head.WriteString("# The sh examples of docs/" + page + ".\n")
+	head.WriteString("sim DEV testdata/instances/source.json\n")
+	head.WriteString("sim PROD testdata/instances/destination.json\n")
+	head.WriteString("sim DC2 testdata/instances/destination.json\n")
+	head.WriteString("exec sh -c 'for k in dev prod dc2; do echo \"$OCTOPUS_API_KEY\" > $k.key; done; cp \"$REPO/testdata/rules/staging-production.yaml\" .'\n")
+	head.WriteString("env OCTOPUS_API_KEY=\n")
+	lines := strings.Split(text, "\n")
+	n := 0
+	for i := 0; i < len(lines); i++ {
+		if strings.TrimSpace(lines[i]) != "```sh" {
+			continue
+		}
+		start := i + 1
+		skip := ""
+		if i > 0 {
+			if r, ok := strings.CutPrefix(strings.TrimSpace(lines[i-1]), "<!-- not run:"); ok {
+				skip = strings.TrimSpace(strings.TrimSuffix(r, "-->"))
+			}
+		}
+		var block []string
+		for i++; i < len(lines) && strings.TrimSpace(lines[i]) != "```"; i++ {
+			block = append(block, lines[i])
+		}
+		if skip != "" {
+			t.Logf("docs/%s:%d not run: %s", page, start, skip)
+			continue
+		}
+		n++
+		body := strings.Join(block, "\n")
+		for host, v := range docsHosts {
+			body = strings.ReplaceAll(body, host, v)
+		}
+		name := fmt.Sprintf("block%d.sh", n)
+		fmt.Fprintf(&head, "# docs/%s:%d\nexec sh -e %s\n", page, start, name)
+		fmt.Fprintf(&files, "-- %s --\n%s\n", name, body)
+	}
+	return head.String() + "\n" + files.String(), n
+}

@@ -1,0 +1,336 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// globalFlags work before or after the command name (interspersed moves
+// them in front of it).
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "stderr log level: debug, info, warn or error", EnvVars: []string{"OCTOBUNDLE_LOG_LEVEL"}},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "stderr log format: text or json", EnvVars: []string{"OCTOBUNDLE_LOG_FORMAT"}},
+		&cli.BoolFlag{Name: "no-color", Usage: "no colour on the terminal (as NO_COLOR set to anything does)"},
+		&cli.IntFlag{Name: "concurrency", Value: 8, Usage: "parallel requests to Octopus", EnvVars: []string{"OCTOBUNDLE_CONCURRENCY"}},
+	}
+}
+
+// examples are shown under every command's --help; TestEveryCommandHasAnExample
+// fails when a command lacks one. Each line is a real invocation.
+var examples = map[string][]string{
+	"demo": {
+		"octobundle demo",
+		"octobundle demo --out /tmp/demo --rules testdata/rules/staging-production.yaml",
+	},
+	"export": {
+		"OCTOPUS_URL=https://dev.example.com OCTOPUS_API_KEY=API-… octobundle export --space Default --out bundle.tar.zst",
+		"octobundle export --server https://dev.example.com --api-key-file key.txt --project OctoFX --out octofx/",
+	},
+	"transform": {
+		"octobundle transform --rules staging-production.yaml --out fitted.tar.zst bundle.tar.zst",
+	},
+	"verify": {
+		"octobundle verify bundle.tar.zst",
+		"octobundle verify --pubkey release.pub --require-signature bundle.tar.zst",
+	},
+	"keygen": {
+		"octobundle keygen --out release",
+	},
+	"sign": {
+		"octobundle sign --key release.key bundle.tar.zst",
+	},
+	"diff": {
+		"octobundle diff last-week.tar.zst bundle.tar.zst",
+		"octobundle diff --output markdown old/ new/ > comment.md",
+	},
+	"inspect": {
+		"octobundle inspect --output json bundle.tar.zst",
+	},
+	"pack": {
+		"octobundle pack bundle/ bundle.tar.zst",
+	},
+	"unpack": {
+		"octobundle unpack bundle.tar.zst bundle/",
+	},
+	"plan": {
+		"octobundle plan --server https://prod.example.com --api-key-file key.txt bundle.tar.zst",
+		"octobundle plan --out plan.json --detailed-exitcode bundle.tar.zst",
+	},
+	"apply": {
+		"octobundle apply --server https://prod.example.com --api-key-file key.txt --cleanup-report cleanup.json bundle.tar.zst",
+		"octobundle apply --plan plan.json bundle.tar.zst",
+	},
+	"drift": {
+		"octobundle drift --server https://prod.example.com --api-key-file prod.key",
+		"octobundle drift --state ops-bundles/.octobundle --output json",
+	},
+	"completion": {
+		"source <(octobundle completion bash)",
+		"octobundle completion zsh > \"${fpath[1]}/_octobundle\"",
+		"octobundle completion fish > ~/.config/fish/completions/octobundle.fish",
+		"octobundle completion powershell | Out-String | Invoke-Expression",
+	},
+	"version": {
+		"octobundle version",
+		"octobundle --version",
+	},
+	"help": {
+		"octobundle help plan",
+	},
+}
+
+// setManners gives every command the same behaviour on mistakes: flag
+// errors and missing required flags are one-line usage errors (exit 1, no
+// help dump), an unknown command suggests the closest one, and every
+// command's help ends with its examples.
+func setManners(app *cli.App) {
+	onUsage := func(c *cli.Context, err error, _ bool) error {
+		msg := err.Error()
+		if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+			flags := app.Flags
+			if c.Command != nil && c.Command.Name != "" {
+				flags = append(append([]cli.Flag{}, c.Command.Flags...), app.Flags...)
+			}
+			if s := closestFlag(flags, strings.TrimLeft(name, "-")); s != "" {
+				msg += fmt.Sprintf("; did you mean --%s?", s)
+			}
+		}
+		return usageError("%s", msg)
+	}
+	app.OnUsageError = onUsage
+	app.Suggest = true
+	app.Action = func(c *cli.Context) error {
+		if c.NArg() == 0 {
+			return cli.ShowAppHelp(c)
+		}
+		return unknownCommand(app, c.Args().First())
+	}
+	app.CommandNotFound = func(c *cli.Context, name string) {
+		// Only reached through "help NAME"; run() reports it.
+		c.App.Metadata = map[string]any{"notFound": name}
+	}
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = onUsage
+		if ex := examples[cmd.Name]; len(ex) > 0 {
+			cmd.Description = strings.TrimSpace(cmd.Description + "\n\nExamples:\n   " + strings.Join(ex, "\n   "))
+		}
+		required := requiredFlags(cmd)
+		if len(required) == 0 {
+			continue
+		}
+		before := cmd.Before
+		cmd.Before = func(c *cli.Context) error {
+			for _, name := range required {
+				if !c.IsSet(name) {
+					return usageError("%s needs --%s", c.Command.Name, name)
+				}
+			}
+			if before != nil {
+				return before(c)
+			}
+			return nil
+		}
+	}
+}
+
+// unknownCommand is the usage error for a mistyped command, with the
+// closest command as a suggestion.
+func unknownCommand(app *cli.App, name string) error {
+	msg := fmt.Sprintf("unknown command %q", name)
+	if s := closestCommand(app, name); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	return usageError("%s", msg)
+}
+
+// closestCommand is the command name nearest to name by edit distance, if
+// it is near enough to be what was meant.
+func closestCommand(app *cli.App, name string) string {
+	best, bestD := "", 1<<30
+	for _, c := range app.Commands {
+		for _, n := range c.Names() {
+			if d := editDistance(strings.ToLower(name), n); d < bestD {
+				best, bestD = n, d
+			}
+		}
+	}
+	if bestD <= max(2, len(name)/3) {
+		return best
+	}
+	return ""
+}
+
+// closestFlag is the flag name nearest to name, if near enough.
+func closestFlag(flags []cli.Flag, name string) string {
+	best, bestD := "", 1<<30
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if d := editDistance(name, n); d < bestD {
+				best, bestD = n, d
+			}
+		}
+	}
+	limit := max(2, len(name)/4)
+	if len(name) <= 3 {
+		limit = 1
+	}
+	if bestD <= limit {
+		return best
+	}
+	return ""
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// requiredFlags turns the command's Required flags into a check in Before,
+// so that a missing one is a one-line usage error rather than urfave/cli's
+// help dump.
+func requiredFlags(cmd *cli.Command) []string {
+	var names []string
+	for _, f := range cmd.Flags {
+		switch f := f.(type) {
+		case *cli.StringFlag:
+			if f.Required {
+				f.Required = false
+				names = append(names, f.Name)
+			}
+		case *cli.StringSliceFlag:
+			if f.Required {
+				f.Required = false
+				names = append(names, f.Name)
+			}
+		}
+	}
+	return names
+}
+
+// helpHint is where a usage error points: the command's help, or the list
+// of commands.
+func helpHint(app *cli.App, args []string) string {
+	for _, a := range args[1:] {
+		if c := app.Command(a); c != nil && c.Name != "help" {
+			return "octobundle " + c.Name + " --help"
+		}
+	}
+	return "octobundle help"
+}
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the version of octobundle (as recorded in the manifests of the bundles it writes)",
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageError("version takes no arguments")
+			}
+			_, err := fmt.Fprintf(c.App.Writer, "octobundle %s (%s, %s/%s)\n", toolVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return err
+		},
+	}
+}
+
+// shells are the shells completion writes a script for.
+var shells = []string{"bash", "zsh", "fish", "powershell"}
+
+func completionCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "completion",
+		Usage:     "print the shell completion script for bash, zsh, fish or powershell",
+		ArgsUsage: "SHELL",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 || !slices.Contains(shells, c.Args().First()) {
+				return usageError("completion takes one SHELL: %s", strings.Join(shells, ", "))
+			}
+			var script string
+			switch c.Args().First() {
+			case "bash":
+				script = bashCompletion
+			case "zsh":
+				script = zshCompletion
+			case "fish":
+				s, err := c.App.ToFishCompletion()
+				if err != nil {
+					return err
+				}
+				script = s
+			case "powershell":
+				script = powershellCompletion
+			}
+			_, err := fmt.Fprint(c.App.Writer, script)
+			return err
+		},
+	}
+}
+
+// The bash, zsh and PowerShell scripts ask octobundle itself for the
+// candidates (urfave/cli's --generate-bash-completion): commands, or the
+// flags of the command being typed once the word starts with "-".
+const bashCompletion = `# octobundle completion for bash: source <(octobundle completion bash)
+_octobundle_complete() {
+  local cur="${COMP_WORDS[COMP_CWORD]}" words
+  if [[ "$cur" == -* ]]; then
+    words=$("${COMP_WORDS[@]:0:COMP_CWORD}" "$cur" --generate-bash-completion 2>/dev/null)
+  else
+    words=$("${COMP_WORDS[@]:0:COMP_CWORD}" --generate-bash-completion 2>/dev/null)
+  fi
+  COMPREPLY=($(compgen -W "$words" -- "$cur"))
+}
+complete -o bashdefault -o default -F _octobundle_complete octobundle
+`
+
+const zshCompletion = `#compdef octobundle
+# octobundle completion for zsh: octobundle completion zsh > "${fpath[1]}/_octobundle"
+_octobundle() {
+  local -a candidates
+  local cur=${words[CURRENT]}
+  if [[ "$cur" == -* ]]; then
+    candidates=("${(@f)$(_CLI_ZSH_AUTOCOMPLETE_HACK=1 ${words[1,CURRENT-1]} "$cur" --generate-bash-completion 2>/dev/null)}")
+  else
+    candidates=("${(@f)$(_CLI_ZSH_AUTOCOMPLETE_HACK=1 ${words[1,CURRENT-1]} --generate-bash-completion 2>/dev/null)}")
+  fi
+  if [[ -n "${candidates[1]}" ]]; then
+    _describe 'octobundle' candidates
+  else
+    _files
+  fi
+}
+compdef _octobundle octobundle
+`
+
+const powershellCompletion = `# octobundle completion for PowerShell: octobundle completion powershell | Out-String | Invoke-Expression
+Register-ArgumentCompleter -Native -CommandName octobundle -ScriptBlock {
+  param($wordToComplete, $commandAst, $cursorPosition)
+  $words = @($commandAst.CommandElements | Where-Object { $_.Extent.EndOffset -le $cursorPosition } | ForEach-Object { $_.ToString() })
+  if ($wordToComplete -ne '' -and $words.Count -gt 1) { $words = $words[0..($words.Count - 2)] }
+  $rest = @()
+  if ($words.Count -gt 1) { $rest = $words[1..($words.Count - 1)] }
+  if ($wordToComplete -like '-*') { $rest += $wordToComplete }
+  & $words[0] @rest --generate-bash-completion 2>$null |
+    Where-Object { $_ -like "$wordToComplete*" } |
+    ForEach-Object { [System.Management.Automation.CompletionResult]::new($_, $_, 'ParameterValue', $_) }
+}
+`
