@@ -16,6 +16,10 @@ import (
 type Options struct {
 	// Strict turns warnings (a rule that matches nothing) into errors.
 	Strict bool
+	// Progress, if set, is called after each entity of each cascade
+	// round with the entities done and the round's total (a round that
+	// drops more starts another).
+	Progress func(done, total int)
 }
 
 // ErrFailed is returned (wrapped) when the report has errors.
@@ -79,6 +83,8 @@ type engine struct {
 	report  *Report
 	errs    []Message
 	changes []Change
+	// progress reports each round's progress (Options.Progress).
+	progress func(done, total int)
 }
 
 // Transform applies the rule files, in order, to in and returns the new
@@ -87,12 +93,13 @@ type engine struct {
 // ErrFailed.
 func Transform(in *bundles.Bundle, files []*RuleFile, opt Options) (*bundles.Bundle, *Report, error) {
 	e := &engine{
-		files:  files,
-		byKey:  map[schema.ScopedName]*ent{},
-		fates:  map[schema.ScopedName]*fate{},
-		vdrops: map[schema.ScopedName]*fate{},
-		used:   map[*Rule]int{},
-		report: &Report{},
+		progress: opt.Progress,
+		files:    files,
+		byKey:    map[schema.ScopedName]*ent{},
+		fates:    map[schema.ScopedName]*fate{},
+		vdrops:   map[schema.ScopedName]*fate{},
+		used:     map[*Rule]int{},
+		report:   &Report{},
 	}
 	for _, f := range files {
 		e.report.Rules = append(e.report.Rules, f.Name)
@@ -410,7 +417,10 @@ func (e *engine) lookup(to, scope, name string) (*fate, string) {
 func (e *engine) pass() (map[*ent]any, bool) {
 	docs := map[*ent]any{}
 	grew := false
-	for _, x := range e.ents {
+	for i, x := range e.ents {
+		if e.progress != nil {
+			e.progress(i+1, len(e.ents))
+		}
 		if f, byOwner := e.ownFate(x); f != nil {
 			e.entityChange(x, f, byOwner)
 			if !f.provided && e.dropProvided(x, f) {

@@ -627,3 +627,26 @@ func TestOnConflictRule(t *testing.T) {
 		t.Errorf("a wrong winner: %v", err)
 	}
 }
+
+// Progress is reported for every entity of every cascade round, ending
+// each round at its total.
+func TestProgress(t *testing.T) {
+	var calls, ends int
+	last := 0
+	_, _, err := Transform(golden(t), ruleFiles(t, "staging-production"), Options{Progress: func(done, total int) {
+		calls++
+		if done < 1 || done > total || (done != last+1 && done != 1) {
+			t.Fatalf("progress %d/%d after %d", done, total, last)
+		}
+		if done == total {
+			ends++
+		}
+		last = done
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls == 0 || ends == 0 || last != calls/ends {
+		t.Errorf("%d calls, %d rounds ended, last %d", calls, ends, last)
+	}
+}

@@ -27,7 +27,7 @@ func transformCommand() *cli.Command {
 			if format != "text" && format != "json" {
 				return usageError("--output must be text or json, not %q", format)
 			}
-			rep, err := transform.Run(c.Args().First(), c.String("out"), c.StringSlice("rules"), transform.Options{Strict: c.Bool("strict")})
+			rep, err := transform.Run(c.Args().First(), c.String("out"), c.StringSlice("rules"), transform.Options{Strict: c.Bool("strict"), Progress: progress(c, "transforming")})
 			if rep != nil {
 				if perr := printReport(c, rep, format); perr != nil {
 					return perr
