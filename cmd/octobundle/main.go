@@ -44,6 +44,7 @@ const (
 )
 
 func main() {
+	tuneGC()
 	stopProfiles := startProfiles(os.Stderr)
 	code := run(os.Args, os.Stdout, os.Stderr)
 	stopProfiles()

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 )
 
@@ -49,5 +50,19 @@ func startProfiles(stderr io.Writer) (stop func()) {
 		for _, s := range stops {
 			s()
 		}
+	}
+}
+
+// gcPercent is octobundle's default GOGC. The heap holds the bundle and the
+// destination's documents as decoded JSON; with Go's default of 100 the
+// heap may grow to twice what is live before a collection, and peak RSS
+// followed. 50 measured 25 % less peak RSS for about 10 % more CPU (make
+// bench, N = 125). GOGC in the environment overrides it.
+const gcPercent = 50
+
+// tuneGC sets the collector's target unless GOGC is set.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
 }
