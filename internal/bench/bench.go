@@ -138,7 +138,7 @@ func Run(cfg Config) ([]Result, error) {
 	for _, n := range cfg.Sizes {
 		r, err := runSize(cfg, n)
 		if err != nil {
-			return out, fmt.Errorf("N = %d: %w", n, err)
+			return out, fmt.Errorf("%d projects: %w", n, err)
 		}
 		out = append(out, r)
 	}
