@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build dist test test-windows e2e test-live fmt-check vet lint unit bench demo fuzz clean
+.PHONY: all build dist test test-windows e2e test-live fmt-check vet lint unit bench bench-large bench-faults bench-go demo fuzz clean
 
 all: build
 
@@ -82,9 +82,27 @@ test-windows:
 # The old name of e2e.
 test-live: e2e
 
-# Benchmarks print wall time, requests and peak memory for a generated
-# 200-project instance served with 20 ms latency.
+# The scale benchmark (issue 11, internal/bench): generated instances of N
+# projects (12 steps, 3 channels, 2 runbooks, 60 variables each; 30
+# environments; N/5 tenants; 20 step templates; 10 script modules; 10
+# library variable sets) served with 20 ms latency per request; the
+# octobundle binary runs as a separate process for export (directory and
+# archive), plan (empty destination), apply, plan (up to date) and replay.
+# A Markdown table goes to stdout, the JSON to docs/bench/.
+# bench-large measures N = 2,000; bench-faults applies N = 500 under 5 %
+# 503, 2 % 429 and 1 % dropped connections (half of them after the server
+# handled the request). bench-go runs the in-process Go benchmarks.
+OCTOBENCH = $(GO) run ./internal/bench/octobench
 bench:
+	$(OCTOBENCH) -n 125,250,500 -json docs/bench/bench.json
+
+bench-large:
+	$(OCTOBENCH) -n 2000 -json docs/bench/bench-large.json
+
+bench-faults:
+	$(OCTOBENCH) -n 500 -error-rate 0.05 -rate-limit-rate 0.02 -drop-rate 0.005 -drop-after-handling-rate 0.005 -json docs/bench/bench-faults.json
+
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./export ./transform ./apply
 
 # The README's first command: the full round trip on two built-in simulators.

@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/gen"
 	"github.com/octobundle/octobundle/internal/octosim"
 )
 
 // The benchmarks apply the 200-project generated instance
-// (octosim.Generate) into an empty simulator that answers every request
+// (gen.Generate) into an empty simulator that answers every request
 // after 20 ms, and report wall time per operation, requests/op, writes/op
 // and peak-heap-MB (sampled while the operation runs). Run with
 //
@@ -29,7 +30,7 @@ var benchBundle struct {
 // generatedBundle exports the generated instance once (without latency).
 func generatedBundle(b *testing.B) *bundles.Bundle {
 	benchBundle.once.Do(func() {
-		src := startSim(b, "", octosim.Options{Seed: octosim.Generate(octosim.GenerateOptions{})})
+		src := startSim(b, "", octosim.Options{Seed: gen.Generate(gen.Options{})})
 		benchBundle.b = exportBundle(b, src, false)
 	})
 	if benchBundle.b == nil {

@@ -378,6 +378,9 @@ type executor struct {
 
 	mu      sync.Mutex
 	created map[string]bool // entities created in this run, by changeKey
+	// made holds, per kind and new owner, what the server made with the
+	// owner (schema.Kind.MadeWithParent), listed once.
+	made map[string]*madeList
 	// pending counts, per change, the write passes not yet succeeded; the
 	// state records a change when its count reaches zero.
 	pending  []int
@@ -870,10 +873,10 @@ func (x *executor) create(ctx context.Context, k *schema.Kind, ch *Change, body 
 		}
 		return nil, nil
 	}
-	if owner != nil && x.wasCreated(k.Parent, owner.Names()) {
+	if owner != nil && k.MadeWithParent && x.wasCreated(k.Parent, owner.Names()) {
 		// Creating the owner made some children on the server (a new
 		// project's Default channel): bring that one in line instead.
-		got, err := find(ctx)
+		got, err := x.madeWith(ctx, k, owner, name)
 		if err != nil {
 			return fmt.Errorf("%s: looking for a %s its %s's creation made: %w", ch.Label(), title(k.Name), title(k.Parent), err)
 		}
@@ -894,6 +897,45 @@ func (x *executor) create(ctx context.Context, k *schema.Kind, ch *Change, body 
 	got, _ := doc[k.NameField].(string)
 	x.snap.Add(&snapshot.Entity{Kind: k, ID: id, Name: got, Owner: owner, Doc: doc})
 	return nil
+}
+
+// madeList is the list of one owner's entities of one kind, read once.
+type madeList struct {
+	once  sync.Once
+	items []map[string]any
+	err   error
+}
+
+// madeWith returns the entity of kind k named name that the server made
+// with owner (nil if none), listing the owner's entities of that kind once
+// under the owner (projects/{id}/channels): one GET per new owner, however
+// many children it has.
+func (x *executor) madeWith(ctx context.Context, k *schema.Kind, owner *snapshot.Entity, name string) (map[string]any, error) {
+	key := k.Name + "\x00" + owner.ID
+	x.mu.Lock()
+	if x.made == nil {
+		x.made = map[string]*madeList{}
+	}
+	l := x.made[key]
+	if l == nil {
+		l = &madeList{}
+		x.made[key] = l
+	}
+	x.mu.Unlock()
+	l.once.Do(func() {
+		pk := schema.MustLookup(k.Parent)
+		path := x.collectionPath(pk) + "/" + url.PathEscape(owner.ID) + "/" + k.Collection
+		l.items, l.err = x.c.List(ctx, path, nil)
+	})
+	if l.err != nil {
+		return nil, l.err
+	}
+	for _, it := range l.items {
+		if it[k.NameField] == name && (k.ParentField == "" || it[k.ParentField] == owner.ID) {
+			return it, nil
+		}
+	}
+	return nil, nil
 }
 
 // put writes body merged over the destination entity dest (keeping its

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -404,27 +405,53 @@ func writeTree(dir string, files []rawFile) error {
 				}
 			}
 		}
-		w, err := root.OpenFile(filepath.FromSlash(f.path), os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
-		if err != nil {
-			return err
-		}
-		if _, err := w.Write(f.data); err != nil {
-			w.Close()
-			return err
-		}
-		if err := w.Chmod(fileMode); err != nil {
-			w.Close()
-			return err
-		}
-		if err := w.Sync(); err != nil {
-			w.Close()
-			return err
-		}
-		if err := w.Close(); err != nil {
-			return err
-		}
 	}
-	return nil
+	// The files are written (and synced) by several goroutines: each fsync
+	// waits for the disk, and one at a time they made the directory form
+	// much slower than the archive for the same bytes. The caller renames
+	// the tree into place only after every file is synced.
+	errs := make([]error, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(writeWorkers, len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = writeNewFile(root, files[i])
+			}
+		}()
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// writeWorkers bounds the goroutines writing a new directory tree.
+const writeWorkers = 16
+
+// writeNewFile creates f below root (it must not exist), writes and syncs it.
+func writeNewFile(root *os.Root, f rawFile) error {
+	w, err := root.OpenFile(filepath.FromSlash(f.path), os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(f.data); err != nil {
+		w.Close()
+		return err
+	}
+	if err := w.Chmod(fileMode); err != nil {
+		w.Close()
+		return err
+	}
+	if err := w.Sync(); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
 }
 
 // Pack verifies the bundle directory dir and writes its archive form to out

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octobundle/octobundle/internal/gen"
 	"github.com/octobundle/octobundle/internal/octosim"
 )
 
@@ -18,7 +19,7 @@ import (
 //
 //	go test -run '^$' -bench Export -benchtime 1x ./export
 func BenchmarkExport(b *testing.B) {
-	seed := octosim.Generate(octosim.GenerateOptions{Projects: 200})
+	seed := gen.Generate(gen.Options{Projects: 200})
 	sim, url := octosim.Start(b, octosim.Options{Seed: seed})
 	c := connect(b, url, sim.APIKey(), nil)
 	sim.SetFaults(octosim.Faults{Latency: 20 * time.Millisecond})

@@ -466,6 +466,8 @@ func init() {
 			DeferredOrder: 96,
 			Prunable:      true,
 			Policy:        PolicySync,
+			// A new project comes with a Default channel.
+			MadeWithParent: true,
 		},
 		&Kind{
 			Name: DeploymentProcess, Title: "deployment processes", File: "projects/{}/deployment-process.json",

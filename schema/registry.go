@@ -433,6 +433,12 @@ type Kind struct {
 	// source (process and step content). The bundle's apply policy and
 	// apply's --on-conflict override both (see apply's merge3.go).
 	KeepDestination []string
+	// MadeWithParent says the server creates an entity of this kind with
+	// every new parent (a new project's Default channel): apply, having
+	// created the parent, lists the parent's entities of this kind once and
+	// brings a same-named one in line instead of creating it. Children of
+	// kinds without it are created straight away.
+	MadeWithParent bool
 	// Binary kinds are files that are not JSON (a project's logo): their
 	// bundle file holds the bytes the server answers at Read, and they
 	// are written with a multipart PUT to the same path.

@@ -9,18 +9,19 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/export"
+	"github.com/octobundle/octobundle/internal/gen"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
 )
 
 // BenchmarkTransform fits the export of the 200-project generated instance
-// (octosim.Generate: four environments, every project scoped to all of
+// (gen.Generate: four environments, every project scoped to all of
 // them) to a Staging/Production destination with the sample rule file,
 // and reports wall time, entities in and out, and the heap in use after
 // the transform. Transform is pure and in memory, so this is CPU and
 // allocation only. Run with `make bench`.
 func BenchmarkTransform(b *testing.B) {
-	srv, url := octosim.Start(b, octosim.Options{Seed: octosim.Generate(octosim.GenerateOptions{})})
+	srv, url := octosim.Start(b, octosim.Options{Seed: gen.Generate(gen.Options{})})
 	c, err := octopus.Connect(context.Background(), octopus.Config{URL: url, APIKey: srv.APIKey()})
 	if err != nil {
 		b.Fatal(err)

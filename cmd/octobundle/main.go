@@ -70,7 +70,13 @@ const (
 	exitUsage   = exitFailed
 )
 
-func main() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) }
+func main() {
+	tuneGC()
+	stopProfiles := startProfiles(os.Stderr)
+	code := run(os.Args, os.Stdout, os.Stderr)
+	stopProfiles()
+	os.Exit(code)
+}
 
 // run executes the CLI and returns the process exit code.
 func run(args []string, stdout, stderr io.Writer) int {

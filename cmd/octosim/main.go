@@ -3,7 +3,8 @@
 //
 //	octosim --listen 127.0.0.1:0 --api-key API-XXXX [--server-version X.Y.Z]
 //	        [--id-offset N] [--seed FILE] [--latency D] [--jitter D]
-//	        [--error-rate F] [--rate-limit-rate F] [--drop-rate F] [--fault-seed N]
+//	        [--error-rate F] [--rate-limit-rate F] [--drop-rate F]
+//	        [--drop-after-handling-rate F] [--fault-seed N]
 //	        [--log-level debug|info|warn|error] [--tls-ca FILE]
 //
 // The first line of standard output is the base URL
@@ -55,6 +56,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	errRate := fs.Float64("error-rate", 0, "fraction of requests answered 503")
 	rlRate := fs.Float64("rate-limit-rate", 0, "fraction of requests answered 429 with Retry-After")
 	dropRate := fs.Float64("drop-rate", 0, "fraction of requests whose connection is dropped")
+	dropAfter := fs.Float64("drop-after-handling-rate", 0, "fraction of requests handled (a POST creates its entity) whose connection is then dropped")
 	faultSeed := fs.Uint64("fault-seed", 1, "seed of the fault generator")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	tlsCA := fs.String("tls-ca", "", "serve https with a certificate from a new test CA, and write that CA's certificate (PEM) to this file, for octobundle --ca-cert")
@@ -70,7 +72,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "octosim: --log-level: %v\n", err)
 		return 2
 	}
-	for name, rate := range map[string]float64{"error-rate": *errRate, "rate-limit-rate": *rlRate, "drop-rate": *dropRate} {
+	for name, rate := range map[string]float64{"error-rate": *errRate, "rate-limit-rate": *rlRate, "drop-rate": *dropRate, "drop-after-handling-rate": *dropAfter} {
 		if rate < 0 || rate > 1 {
 			fmt.Fprintf(stderr, "octosim: --%s must be between 0 and 1\n", name)
 			return 2
@@ -81,7 +83,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		APIKey: *apiKey, ServerVersion: *version, IDOffset: *offset, Logger: log,
 		Faults: octosim.Faults{
 			Latency: *latency, Jitter: *jitter, ErrorRate: *errRate, RateLimitRate: *rlRate,
-			DropRate: *dropRate, Seed: *faultSeed, RetryAfter: time.Second,
+			DropRate: *dropRate, DropAfterHandlingRate: *dropAfter, Seed: *faultSeed, RetryAfter: time.Second,
 		},
 	}
 	if *seedPath != "" {

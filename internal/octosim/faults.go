@@ -31,6 +31,10 @@ type Faults struct {
 	// DropRate is the fraction of requests whose connection is closed
 	// without any response.
 	DropRate float64
+	// DropAfterHandlingRate is the fraction of requests that are handled
+	// (a POST creates its entity) and whose connection is then closed
+	// without a response, so the client never hears of the write.
+	DropAfterHandlingRate float64
 	// Seed seeds the generator.
 	Seed uint64
 }
@@ -78,10 +82,13 @@ type faultState struct {
 	rng    *rand.Rand
 	rules  []*ruleState
 	nextID int
+	// injected counts the random and rule faults injected, by kind
+	// ("drop", "drop-after-handling", "429", "5xx").
+	injected map[string]int
 }
 
 func newFaultState(f Faults) *faultState {
-	return &faultState{faults: f, rng: rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))}
+	return &faultState{faults: f, rng: rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15)), injected: map[string]int{}}
 }
 
 // SetFaults replaces the random fault configuration and reseeds the generator.
@@ -126,6 +133,20 @@ func (s *Server) ClearFaults() {
 	fs.mu.Unlock()
 }
 
+// FaultsInjected returns how many faults (random and rule) were injected
+// since the server started, by kind: "drop", "drop-after-handling", "429"
+// and "5xx".
+func (s *Server) FaultsInjected() map[string]int {
+	fs := s.faults
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	out := make(map[string]int, len(fs.injected))
+	for k, v := range fs.injected {
+		out[k] = v
+	}
+	return out
+}
+
 // FaultRuleHits returns how many times a rule has fired.
 func (s *Server) FaultRuleHits(id int) int {
 	fs := s.faults
@@ -150,11 +171,22 @@ type decision struct {
 	retryAfter    time.Duration
 }
 
-func (fs *faultState) decide(r *http.Request) decision {
+func (fs *faultState) decide(r *http.Request) (d decision) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
+	defer func() {
+		switch {
+		case d.afterHandling:
+			fs.injected["drop-after-handling"]++
+		case d.drop:
+			fs.injected["drop"]++
+		case d.status == http.StatusTooManyRequests:
+			fs.injected["429"]++
+		case d.status != 0:
+			fs.injected["5xx"]++
+		}
+	}()
 	f := fs.faults
-	var d decision
 	d.delay = f.Latency
 	if f.Jitter > 0 {
 		d.delay += time.Duration(fs.rng.Int64N(int64(f.Jitter)))
@@ -183,6 +215,8 @@ func (fs *faultState) decide(r *http.Request) decision {
 	switch {
 	case f.DropRate > 0 && fs.rng.Float64() < f.DropRate:
 		d.drop = true
+	case f.DropAfterHandlingRate > 0 && fs.rng.Float64() < f.DropAfterHandlingRate:
+		d.drop, d.afterHandling = true, true
 	case f.RateLimitRate > 0 && fs.rng.Float64() < f.RateLimitRate:
 		d.status, d.retryAfter = http.StatusTooManyRequests, f.RetryAfter
 	case f.ErrorRate > 0 && fs.rng.Float64() < f.ErrorRate:

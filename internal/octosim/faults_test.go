@@ -229,3 +229,49 @@ func TestCounters(t *testing.T) {
 		}
 	}
 }
+
+// TestFaultsInjectedCounts checks that every kind of random fault is
+// counted by FaultsInjected, and that a drop after handling performs the
+// write the client never hears of.
+func TestFaultsInjectedCounts(t *testing.T) {
+	f := newFixture(t, Options{})
+	cases := []struct {
+		name   string
+		faults Faults
+		kind   string
+		method string
+		body   string
+	}{
+		{"5xx", Faults{ErrorRate: 1}, "5xx", http.MethodGet, ""},
+		{"429", Faults{RateLimitRate: 1}, "429", http.MethodGet, ""},
+		{"drop", Faults{DropRate: 1}, "drop", http.MethodGet, ""},
+		{"drop after handling", Faults{DropAfterHandlingRate: 1}, "drop-after-handling", http.MethodPost, `{"Name":"Written Then Dropped"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := f.sim.FaultsInjected()[c.kind]
+			f.sim.SetFaults(c.faults)
+			resp, _, err := rawDo(t, f.base, c.method, sp1("environments"), c.body)
+			f.sim.ClearFaults()
+			if got := f.sim.FaultsInjected()[c.kind] - before; got != 1 {
+				t.Errorf("FaultsInjected()[%q] grew by %d, want 1", c.kind, got)
+			}
+			if strings.HasPrefix(c.kind, "drop") {
+				if err == nil {
+					t.Fatalf("the connection was not dropped: %d", resp.StatusCode)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	_, body, err := rawDo(t, f.base, http.MethodGet, sp1("environments")+"?partialName=Written", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), `"Written Then Dropped"`) {
+		t.Errorf("the POST dropped after handling did not create the environment: %s", body)
+	}
+}

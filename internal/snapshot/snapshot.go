@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -87,6 +86,38 @@ type Snapshot struct {
 
 	mu     sync.Mutex
 	byKind map[string][]*Entity
+	// byName finds an entity by kind and joined Names (the first added
+	// wins, as in byKind's order); children lists an owner's entities by
+	// kind in byKind's order. They make Find and Children constant-time, so
+	// plan and apply stay linear in the number of entities.
+	byName   map[string]map[string]*Entity
+	children map[*Entity]map[string][]*Entity
+}
+
+func nameKey(names []string) string { return strings.Join(names, "\x00") }
+
+// indexLocked adds e to byName and children; s.mu is held.
+func (s *Snapshot) indexLocked(e *Entity) {
+	if s.byName == nil {
+		s.byName = map[string]map[string]*Entity{}
+		s.children = map[*Entity]map[string][]*Entity{}
+	}
+	m := s.byName[e.Kind.Name]
+	if m == nil {
+		m = map[string]*Entity{}
+		s.byName[e.Kind.Name] = m
+	}
+	if key := nameKey(e.Names()); m[key] == nil {
+		m[key] = e
+	}
+	if e.Owner != nil {
+		c := s.children[e.Owner]
+		if c == nil {
+			c = map[string][]*Entity{}
+			s.children[e.Owner] = c
+		}
+		c[e.Kind.Name] = append(c[e.Kind.Name], e)
+	}
 }
 
 // Entities returns the entities of one kind, ordered by owner names then name.
@@ -98,29 +129,32 @@ func (s *Snapshot) Entities(kind string) []*Entity {
 
 // Children returns the entities of kind whose owner is owner.
 func (s *Snapshot) Children(owner *Entity, kind string) []*Entity {
-	var out []*Entity
-	for _, e := range s.Entities(kind) {
-		if e.Owner == owner {
-			out = append(out, e)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if owner == nil {
+		var out []*Entity
+		for _, e := range s.byKind[kind] {
+			if e.Owner == nil {
+				out = append(out, e)
+			}
 		}
+		return out
 	}
-	return out
+	return append([]*Entity(nil), s.children[owner][kind]...)
 }
 
 // Find returns the entity of kind with the given names (owners first), or nil.
 func (s *Snapshot) Find(kind string, names ...string) *Entity {
-	for _, e := range s.Entities(kind) {
-		if slices.Equal(e.Names(), names) {
-			return e
-		}
-	}
-	return nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byName[kind][nameKey(names)]
 }
 
 // Add records an entity (read, or created by apply) and indexes its names.
 func (s *Snapshot) Add(e *Entity) {
 	s.mu.Lock()
 	s.byKind[e.Kind.Name] = append(s.byKind[e.Kind.Name], e)
+	s.indexLocked(e)
 	s.mu.Unlock()
 	s.indexEntity(e)
 }
@@ -514,10 +548,19 @@ func New(server, version, spaceID, spaceName string) *Snapshot {
 func (s *Snapshot) sort() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.byName, s.children = nil, nil
+	for kind, es := range s.byKind {
+		keys := make(map[*Entity]string, len(es))
+		for _, e := range es {
+			keys[e] = nameKey(e.Names())
+		}
+		sort.SliceStable(es, func(i, j int) bool { return keys[es[i]] < keys[es[j]] })
+		s.byKind[kind] = es
+	}
 	for _, es := range s.byKind {
-		sort.SliceStable(es, func(i, j int) bool {
-			return strings.Join(es[i].Names(), "\x00") < strings.Join(es[j].Names(), "\x00")
-		})
+		for _, e := range es {
+			s.indexLocked(e)
+		}
 	}
 }
 

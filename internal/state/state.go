@@ -37,6 +37,7 @@ import (
 
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/limits"
+	"github.com/octobundle/octobundle/internal/parallel"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -224,7 +225,7 @@ func (s *Store) read(sub string) (*bundles.Bundle, string, error) {
 		return nil, "", nil
 	}
 	b := bundles.New(bundles.Manifest{})
-	var lines []string
+	var rels []string
 	err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -236,25 +237,39 @@ func (s *Store) read(sub string) (*bundles.Bundle, string, error) {
 		if err != nil {
 			return err
 		}
-		rel = filepath.ToSlash(rel)
-		// A state file is a bundle entity file: the same size limit.
-		data, err := limits.ReadFile(p, limits.FileSize, "state file size")
-		if err != nil {
-			return err
-		}
-		doc, err := ParseEntity(rel, data)
-		if err != nil {
-			return fmt.Errorf("%s: %w", filepath.Join(s.dir, sub), err)
-		}
-		if err := b.PutFile(rel, doc); err != nil {
-			return fmt.Errorf("%s: %w", filepath.Join(s.dir, sub), err)
-		}
-		sum := sha256.Sum256(data)
-		lines = append(lines, hex.EncodeToString(sum[:])+"  "+rel+"\n")
+		rels = append(rels, filepath.ToSlash(rel))
 		return nil
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("state: %w", err)
+	}
+	// Reading, parsing and re-encoding the files is CPU work that grows
+	// with the destination: it runs on every core.
+	lines := make([]string, len(rels))
+	errs := make([]error, len(rels))
+	parallel.Each(len(rels), func(i int) {
+		rel := rels[i]
+		// A state file is a bundle entity file: the same size limit.
+		data, err := limits.ReadFile(filepath.Join(root, filepath.FromSlash(rel)), limits.FileSize, "state file size")
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		doc, err := ParseEntity(rel, data)
+		if err == nil {
+			err = b.PutFile(rel, doc)
+		}
+		if err != nil {
+			errs[i] = fmt.Errorf("%s: %w", filepath.Join(s.dir, sub), err)
+			return
+		}
+		sum := sha256.Sum256(data)
+		lines[i] = hex.EncodeToString(sum[:]) + "  " + rel + "\n"
+	})
+	for _, err := range errs {
+		if err != nil {
+			return nil, "", fmt.Errorf("state: %w", err)
+		}
 	}
 	if len(lines) == 0 {
 		return nil, "", nil
@@ -310,6 +325,10 @@ func (s *Store) write(rel string, v any) error {
 		return fmt.Errorf("state: %s: refusing to record a secret value", rel)
 	}
 	full := filepath.Join(s.dir, rel)
+	if old, err := os.ReadFile(full); err == nil && bytes.Equal(old, data) {
+		// Already recorded (a replay): no temporary file, fsync or rename.
+		return nil
+	}
 	if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}

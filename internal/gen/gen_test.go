@@ -1,4 +1,4 @@
-package octosim
+package gen
 
 import (
 	"encoding/json"
@@ -10,11 +10,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/schema"
 )
 
 func TestGenerateDeterministic(t *testing.T) {
-	o := GenerateOptions{Projects: 30, Tenants: 8, Seed: 7}
+	o := Options{Projects: 30, Tenants: 8, Seed: 7}
 	a, err := json.Marshal(Generate(o))
 	if err != nil {
 		t.Fatal(err)
@@ -31,12 +32,12 @@ func TestGenerateDeterministic(t *testing.T) {
 }
 
 func TestGenerateDefaults(t *testing.T) {
-	inst := Generate(GenerateOptions{})
+	inst := Generate(Options{})
 	cols := inst.Spaces[0].Collections
 	want := map[string]int{
-		"projects": DefaultGenProjects, "deploymentprocesses": DefaultGenProjects,
-		"environments": DefaultGenEnvironments, "tenants": DefaultGenTenants,
-		"tenantvariables": DefaultGenTenants,
+		"projects": DefaultProjects, "deploymentprocesses": DefaultProjects,
+		"environments": DefaultEnvironments, "tenants": DefaultTenants,
+		"tenantvariables": DefaultTenants,
 	}
 	for coll, n := range want {
 		if got := len(cols[coll]); got != n {
@@ -48,20 +49,20 @@ func TestGenerateDefaults(t *testing.T) {
 	for _, vs := range cols["variables"] {
 		if strings.HasPrefix(genStr(vs["OwnerId"]), "Projects-") {
 			nvars++
-			if n := len(vs["Variables"].([]any)); n != DefaultGenVariablesPerProject {
+			if n := len(vs["Variables"].([]any)); n != DefaultVariablesPerProject {
 				t.Fatalf("%s has %d variables", vs["Id"], n)
 			}
 		}
 	}
-	if nvars != DefaultGenProjects {
+	if nvars != DefaultProjects {
 		t.Errorf("project variable sets: %d", nvars)
 	}
 	for _, dp := range cols["deploymentprocesses"] {
-		if n := len(dp["Steps"].([]any)); n != DefaultGenStepsPerProject {
+		if n := len(dp["Steps"].([]any)); n != DefaultStepsPerProject {
 			t.Fatalf("%s has %d steps", dp["Id"], n)
 		}
 	}
-	if len(cols["runbooks"]) == 0 || len(cols["channels"]) <= DefaultGenProjects {
+	if len(cols["runbooks"]) == 0 || len(cols["channels"]) <= DefaultProjects {
 		t.Errorf("runbooks %d, channels %d", len(cols["runbooks"]), len(cols["channels"]))
 	}
 	if errs := checkSeedInstance(genRoundTrip(t, inst)); len(errs) > 0 {
@@ -70,7 +71,7 @@ func TestGenerateDefaults(t *testing.T) {
 }
 
 func TestGenerateSizes(t *testing.T) {
-	for _, o := range []GenerateOptions{
+	for _, o := range []Options{
 		{Projects: 1, Environments: 1, Tenants: -1, VariablesPerProject: 1, StepsPerProject: 1},
 		{Projects: 9, Environments: 7, Tenants: 3, VariablesPerProject: 33, StepsPerProject: 12, Seed: 99},
 	} {
@@ -98,7 +99,7 @@ func TestSampleInstancesResolve(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var inst Instance
+		var inst octosim.Instance
 		dec := json.NewDecoder(strings.NewReader(string(b)))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&inst); err != nil {
@@ -115,8 +116,8 @@ func TestSampleInstancesResolve(t *testing.T) {
 // validates every entity as a POST would (seed_test.go does the same for
 // the sample instances).
 func TestGenerateLoads(t *testing.T) {
-	for _, o := range []GenerateOptions{{}, {Projects: 40, Seed: 3}, {Projects: 5, Environments: 9, Tenants: -1}, {Projects: 2, Environments: 1, Tenants: 3, StepsPerProject: 1, VariablesPerProject: 1}} {
-		if _, err := New(Options{Seed: Generate(o)}); err != nil {
+	for _, o := range []Options{{}, {Projects: 40, Seed: 3}, {Projects: 5, Environments: 9, Tenants: -1}, {Projects: 2, Environments: 1, Tenants: 3, StepsPerProject: 1, VariablesPerProject: 1}} {
+		if _, err := octosim.New(octosim.Options{Seed: Generate(o)}); err != nil {
 			t.Errorf("%+v: %v", o, err)
 		}
 	}
@@ -124,26 +125,26 @@ func TestGenerateLoads(t *testing.T) {
 
 func BenchmarkGenerate(b *testing.B) {
 	for b.Loop() {
-		Generate(GenerateOptions{})
+		Generate(Options{})
 	}
 }
 
 func BenchmarkLoadGenerated(b *testing.B) {
-	inst := Generate(GenerateOptions{})
+	inst := Generate(Options{})
 	for b.Loop() {
-		if _, err := New(Options{Seed: inst}); err != nil {
+		if _, err := octosim.New(octosim.Options{Seed: inst}); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-func genRoundTrip(t *testing.T, inst *Instance) *Instance {
+func genRoundTrip(t *testing.T, inst *octosim.Instance) *octosim.Instance {
 	t.Helper()
 	b, err := json.Marshal(inst)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out Instance
+	var out octosim.Instance
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func genRoundTrip(t *testing.T, inst *Instance) *Instance {
 
 // seedIndex is what checkSeedInstance knows about one space.
 type seedIndex struct {
-	inst     *Instance
+	inst     *octosim.Instance
 	cols     map[string][]map[string]any
 	ids      map[string]map[string]bool // kind name → IDs
 	byID     map[string]map[string]any  // any collection entity by ID
@@ -167,7 +168,7 @@ type seedIndex struct {
 // have their kind's shape and are unique, owned singletons exist, and every
 // reference in schema.Kinds()[i].Refs resolves inside the instance. It
 // returns one message per problem.
-func checkSeedInstance(inst *Instance) []string {
+func checkSeedInstance(inst *octosim.Instance) []string {
 	var errs []string
 	fail := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
 	roleIDs := map[string]bool{}
@@ -192,7 +193,7 @@ func checkSeedInstance(inst *Instance) []string {
 	return errs
 }
 
-func indexSeedSpace(inst *Instance, sp SpaceSeed, fail func(string, ...any)) *seedIndex {
+func indexSeedSpace(inst *octosim.Instance, sp octosim.SpaceSeed, fail func(string, ...any)) *seedIndex {
 	x := &seedIndex{
 		inst: inst, cols: sp.Collections,
 		ids: map[string]map[string]bool{}, byID: map[string]map[string]any{},
@@ -563,4 +564,37 @@ func genContains(xs []string, s string) bool {
 func genStr(v any) string {
 	s, _ := v.(string)
 	return s
+}
+
+func TestScaleShape(t *testing.T) {
+	const n = 25
+	inst := Generate(Scale(n))
+	cols := inst.Spaces[0].Collections
+	want := map[string]int{
+		"projects": n, "channels": 3 * n, "runbooks": 2 * n, "environments": 30, "tenants": n / 5,
+		"actiontemplates": 20, "libraryvariablesets": 10 + 10,
+	}
+	for coll, w := range want {
+		if got := len(cols[coll]); got != w {
+			t.Errorf("%s: got %d, want %d", coll, got, w)
+		}
+	}
+	for _, dp := range cols["deploymentprocesses"] {
+		if got := len(dp["Steps"].([]any)); got != 12 {
+			t.Errorf("%s: %d steps, want 12", dp["Id"], got)
+		}
+	}
+	for _, vs := range cols["variables"] {
+		if strings.HasPrefix(genStr(vs["OwnerId"]), "Projects-") {
+			if got := len(vs["Variables"].([]any)); got != 60 {
+				t.Errorf("%s: %d variables, want 60", vs["Id"], got)
+			}
+		}
+	}
+	if errs := checkSeedInstance(genRoundTrip(t, inst)); len(errs) > 0 {
+		t.Fatalf("unresolved references: %v", errs[:min(len(errs), 10)])
+	}
+	if _, err := octosim.New(octosim.Options{Seed: inst}); err != nil {
+		t.Fatal(err)
+	}
 }
