@@ -26,7 +26,12 @@ type RefFunc func(ref Ref, at []string, v any) (any, error)
 // fn's result. References are visited deepest path first, so a reference
 // whose scope is an ancestor map key (ScopeKey1) sees that key as read. For
 // Many kinds doc is an array and each item is rewritten.
-func (k *Kind) Rewrite(doc any, fn RefFunc) error {
+func (k *Kind) Rewrite(doc any, fn RefFunc) error { return k.rewrite(doc, fn, false) }
+
+// rewrite is Rewrite; with readOnly it only calls fn and never changes doc
+// (fn's results are ignored), so a shared document can be visited without
+// a copy.
+func (k *Kind) rewrite(doc any, fn RefFunc, readOnly bool) error {
 	refs := append([]Ref(nil), k.Refs...)
 	sort.SliceStable(refs, func(i, j int) bool {
 		di, dj := strings.Count(refs[i].Path, "/"), strings.Count(refs[j].Path, "/")
@@ -56,7 +61,7 @@ func (k *Kind) Rewrite(doc any, fn RefFunc) error {
 			if dir, last, ok := cutLast(r.Path); ok && last == "*" {
 				skip = covered[dir]
 			}
-			err := walkLeaves(item, segs, prefix, nil, func(at []string, parent map[string]any, v any) (any, error) {
+			err := walkLeaves(item, segs, prefix, nil, readOnly, func(at []string, parent map[string]any, v any) (any, error) {
 				if v == nil || v == "" {
 					return v, nil
 				}
@@ -194,7 +199,8 @@ type leafFn func(at []string, parent map[string]any, v any) (any, error)
 
 // walkLeaves follows segs from node and calls fn on each leaf, replacing it
 // with the result (Drop removes it). parent is the object holding node.
-func walkLeaves(node any, segs []string, at []string, parent map[string]any, fn leafFn) error {
+// With readOnly it calls fn on every leaf and changes nothing.
+func walkLeaves(node any, segs []string, at []string, parent map[string]any, readOnly bool, fn leafFn) error {
 	if len(segs) == 0 {
 		return nil
 	}
@@ -209,22 +215,24 @@ func walkLeaves(node any, segs []string, at []string, parent map[string]any, fn 
 					continue // "*" as the last segment is handled by the parent's leaf step
 				}
 				m, _ := n[i].(map[string]any)
-				if err := walkLeaves(n[i], rest, appendPath(at, strconv.Itoa(i)), m, fn); err != nil {
+				if err := walkLeaves(n[i], rest, appendPath(at, strconv.Itoa(i)), m, readOnly, fn); err != nil {
 					return err
 				}
 			}
 		case map[string]any:
 			for _, key := range slices.Sorted(maps.Keys(n)) {
 				if len(rest) == 0 {
-					nv, err := applyLeaf(n[key], appendPath(at, key), n, fn)
+					nv, err := applyLeaf(n[key], appendPath(at, key), n, readOnly, fn)
 					if err != nil {
 						return err
 					}
-					setOrDelete(n, key, nv)
+					if !readOnly {
+						setOrDelete(n, key, nv)
+					}
 					continue
 				}
 				child, _ := n[key].(map[string]any)
-				if err := walkLeaves(n[key], rest, appendPath(at, key), child, fn); err != nil {
+				if err := walkLeaves(n[key], rest, appendPath(at, key), child, readOnly, fn); err != nil {
 					return err
 				}
 			}
@@ -239,6 +247,9 @@ func walkLeaves(node any, segs []string, at []string, parent map[string]any, fn 
 			nv, err := fn(appendPath(at, key), m, key)
 			if err != nil {
 				return err
+			}
+			if readOnly {
+				continue
 			}
 			if _, drop := nv.(dropValue); drop {
 				delete(m, key)
@@ -267,25 +278,29 @@ func walkLeaves(node any, segs []string, at []string, parent map[string]any, fn 
 			return nil
 		}
 		if len(rest) == 0 {
-			nv, err := applyLeaf(v, appendPath(at, seg), m, fn)
+			nv, err := applyLeaf(v, appendPath(at, seg), m, readOnly, fn)
 			if err != nil {
 				return err
 			}
-			setOrDelete(m, seg, nv)
+			if !readOnly {
+				setOrDelete(m, seg, nv)
+			}
 			return nil
 		}
 		if len(rest) == 1 && rest[0] == "*" {
 			// "Field/*": the field's elements (or map values) are the leaves.
 			switch n := v.(type) {
 			case []any:
-				nv, err := applyLeaf(n, appendPath(at, seg), m, fn)
+				nv, err := applyLeaf(n, appendPath(at, seg), m, readOnly, fn)
 				if err != nil {
 					return err
 				}
-				setOrDelete(m, seg, nv)
+				if !readOnly {
+					setOrDelete(m, seg, nv)
+				}
 				return nil
 			case map[string]any:
-				return walkLeaves(n, rest, appendPath(at, seg), m, fn)
+				return walkLeaves(n, rest, appendPath(at, seg), m, readOnly, fn)
 			}
 			return nil
 		}
@@ -294,27 +309,34 @@ func walkLeaves(node any, segs []string, at []string, parent map[string]any, fn 
 			// arrays continue with "*"; pass the holder as parent
 			child = m
 		}
-		return walkLeaves(v, rest, appendPath(at, seg), child, fn)
+		return walkLeaves(v, rest, appendPath(at, seg), child, readOnly, fn)
 	}
 }
 
 // applyLeaf calls fn on a leaf value; arrays of leaves are visited element by
 // element and dropped elements removed.
-func applyLeaf(v any, at []string, parent map[string]any, fn leafFn) (any, error) {
+// With readOnly it builds no new array.
+func applyLeaf(v any, at []string, parent map[string]any, readOnly bool, fn leafFn) (any, error) {
 	arr, ok := v.([]any)
 	if !ok {
 		return fn(at, parent, v)
 	}
-	out := make([]any, 0, len(arr))
+	var out []any
+	if !readOnly {
+		out = make([]any, 0, len(arr))
+	}
 	for i, el := range arr {
 		nv, err := fn(appendPath(at, strconv.Itoa(i)), parent, el)
 		if err != nil {
 			return nil, err
 		}
-		if _, drop := nv.(dropValue); drop {
+		if _, drop := nv.(dropValue); drop || readOnly {
 			continue
 		}
 		out = append(out, nv)
+	}
+	if readOnly {
+		return v, nil
 	}
 	return out, nil
 }
@@ -491,7 +513,7 @@ func (k *Kind) Scrub(doc any) ([]string, error) {
 	err := eachItem(k, doc, func(item map[string]any, prefix []string) error {
 		for _, s := range k.Sensitive {
 			s := s
-			err := walkLeaves(item, strings.Split(s.Path, "/"), prefix, nil, func(at []string, parent map[string]any, v any) (any, error) {
+			err := walkLeaves(item, strings.Split(s.Path, "/"), prefix, nil, false, func(at []string, parent map[string]any, v any) (any, error) {
 				if s.When != nil && !s.When.holds(parent) {
 					return v, nil
 				}
@@ -559,8 +581,7 @@ func (k *Kind) CheckIDFree(doc any) error {
 	if err != nil {
 		return err
 	}
-	copyDoc := deepCopy(doc)
-	err = k.Rewrite(copyDoc, func(ref Ref, at []string, v any) (any, error) {
+	err = k.rewrite(doc, func(ref Ref, at []string, v any) (any, error) {
 		s, isString := v.(string)
 		if !isString {
 			if ref.To == AnyKind {
@@ -576,7 +597,7 @@ func (k *Kind) CheckIDFree(doc any) error {
 			problems = append(problems, fmt.Sprintf("%s: reference to %s holds the ID %q, not a name", Pointer(at), refTitle(ref.To), s))
 		}
 		return v, nil
-	})
+	}, true)
 	if err != nil {
 		return err
 	}
@@ -690,12 +711,12 @@ func (k *Kind) Provided(doc map[string]any) []Provided {
 // Visit calls fn with every reference value in doc — string values, the
 // elements of joined lists one by one, and map keys — without changing doc.
 func (k *Kind) Visit(doc any, fn func(ref Ref, at []string, v string)) error {
-	return k.Rewrite(deepCopy(doc), func(ref Ref, at []string, v any) (any, error) {
+	return k.rewrite(doc, func(ref Ref, at []string, v any) (any, error) {
 		if s, ok := v.(string); ok {
 			fn(ref, at, s)
 		}
 		return v, nil
-	})
+	}, true)
 }
 
 // Stamp calls fn for every reference of k in doc that has a Stamp, with the
@@ -707,7 +728,7 @@ func (k *Kind) Stamp(doc any, fn func(ref Ref, holder map[string]any, v string))
 				continue
 			}
 			r := r
-			err := walkLeaves(item, strings.Split(r.Path, "/"), prefix, nil, func(_ []string, holder map[string]any, v any) (any, error) {
+			err := walkLeaves(item, strings.Split(r.Path, "/"), prefix, nil, true, func(_ []string, holder map[string]any, v any) (any, error) {
 				if s, ok := v.(string); ok && s != "" && holder != nil {
 					fn(r, holder, s)
 				}
