@@ -81,14 +81,13 @@ func bundleScope(ref schema.Ref, names []string, at []string, doc any) (string, 
 // (library variable sets and script modules are one collection).
 func aliases(kind string) []string {
 	k := schema.Lookup(kind)
-	if k == nil || k.IDPrefix == "" {
+	if k == nil {
 		return []string{kind}
 	}
-	out := []string{kind}
-	for _, o := range schema.Kinds() {
-		if o != k && o.IDPrefix == k.IDPrefix && !o.IsSingleton() && o.Policy != schema.PolicyNever {
-			out = append(out, o.Name)
-		}
+	as := k.Aliases()
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.Name
 	}
 	return out
 }

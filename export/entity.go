@@ -203,26 +203,10 @@ func scopeOf(e *snapshot.Entity, ref schema.Ref, at []string) (string, error) {
 	return "", fmt.Errorf("cannot tell the scope %q of a reference to %s", ref.Within, ref.To)
 }
 
-// aliases returns the kinds whose IDs share target's prefix (script modules
-// and library variable sets are both LibraryVariableSets-N in one server
-// collection, where names are unique across both), target first.
-func aliases(target *schema.Kind) []*schema.Kind {
-	out := []*schema.Kind{target}
-	if target.IDPrefix == "" {
-		return out
-	}
-	for _, k := range schema.Kinds() {
-		if k != target && k.IDPrefix == target.IDPrefix && !k.IsSingleton() && k.Policy != schema.PolicyNever {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
 // resolve finds the name of id (of kind target or one of its aliases) in
 // scope. It returns the kind the ID belongs to and its name, or a problem.
 func resolve(s *snapshot.Snapshot, target *schema.Kind, scope, id string) (*schema.Kind, string, string) {
-	for _, k := range aliases(target) {
+	for _, k := range target.Aliases() {
 		name, ok := s.Index.Name(k.Name, scope, id)
 		if !ok {
 			continue

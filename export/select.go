@@ -224,7 +224,7 @@ func dependencies(s *snapshot.Snapshot, e *snapshot.Entity, byID map[string]*sna
 		if target == nil {
 			return v, nil // a scoped name (action, template) or a plain value
 		}
-		for _, k := range aliases(target) {
+		for _, k := range target.Aliases() {
 			if t := byID[k.Name+"\x00"+id]; t != nil {
 				out = append(out, t)
 				break

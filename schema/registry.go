@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Policy is how apply treats an entity that exists on both sides.
@@ -768,3 +769,33 @@ func majorMinor(v string) (major, minor int, ok bool) {
 func (k *Kind) TagKind() *Kind {
 	return &Kind{Name: k.Name, Many: k.Many, Binary: k.Binary, Refs: k.TagRefs}
 }
+
+// Aliases returns the kinds whose IDs share k's namespace on the server, k
+// first: script modules and library variable sets are one collection
+// (LibraryVariableSets-N), so a reference to either may name the other.
+// Computed once from the registry; callers must not change the slice.
+func (k *Kind) Aliases() []*Kind {
+	aliasesOnce.Do(func() {
+		aliasesOf = map[*Kind][]*Kind{}
+		for _, a := range ordered {
+			out := []*Kind{a}
+			if a.IDPrefix != "" {
+				for _, o := range ordered {
+					if o != a && o.IDPrefix == a.IDPrefix && !o.IsSingleton() && o.Policy != PolicyNever {
+						out = append(out, o)
+					}
+				}
+			}
+			aliasesOf[a] = out
+		}
+	})
+	if out, ok := aliasesOf[k]; ok {
+		return out
+	}
+	return []*Kind{k}
+}
+
+var (
+	aliasesOnce sync.Once
+	aliasesOf   map[*Kind][]*Kind
+)
