@@ -123,11 +123,10 @@ func (s *Server) cascadeDelete(sp *space, spec *collSpec, doc map[string]any) {
 			sp.coll(coll).remove(sid)
 		}
 	}
-	switch spec.Name {
-	case tenantVarsParent:
-		sp.coll(seedTenantVariables).remove(id)
-	case "projects":
-		sp.coll(seedProjectLogos).remove(id)
+	for name, so := range seedOnlyCollections {
+		if so.Owner == spec.Name {
+			sp.coll(name).remove(id)
+		}
 	}
 	// References the server removes itself (see unlinkedOnDelete).
 	for _, u := range unlinkedOnDelete[spec.Name] {
