@@ -213,7 +213,6 @@ func stampVersion(spec *collSpec, doc, stored map[string]any) {
 	doc["Version"] = float64(versionOf(stored["Version"]) + 1)
 }
 
-// unlinkKey deletes key id (case-insensitively) from the map at path of d.
 // unlink removes from d the references to id at path: the map keys of a
 // path ending in "/~", or the elements of an array holding the reference in
 // a field ("ProjectVariables/*/ProjectId").
@@ -243,6 +242,7 @@ func unlink(d map[string]any, path, id string) {
 	setFieldAt(d, arrPath, kept)
 }
 
+// unlinkKey deletes key id (case-insensitively) from the map at path of d.
 func unlinkKey(d map[string]any, path, id string) {
 	m, _ := fieldAt(d, path)
 	mm, ok := m.(map[string]any)
