@@ -178,7 +178,6 @@ func runSize(cfg Config, n int) (Result, error) {
 		return res, err
 	}
 	bdir, barc, st := filepath.Join(dir, "bundle"), filepath.Join(dir, "bundle.tar.zst"), filepath.Join(dir, "state")
-	conc := fmt.Sprint(cfg.Concurrency)
 	type op struct {
 		name   string
 		sim    *simProc
@@ -195,21 +194,18 @@ func runSize(cfg Config, n int) (Result, error) {
 		{"replay", dst, []string{"apply", "--state", st, bdir}, false, []int{0}},
 	}
 	for _, o := range ops {
-		args := append([]string{o.args[0], "--server", o.sim.url, "--concurrency", conc}, o.args[1:]...)
 		if o.faults && (cfg.Faults.ErrorRate > 0 || cfg.Faults.RateLimitRate > 0 || cfg.Faults.DropRate > 0) {
 			f := cfg.Faults
 			f.Latency = cfg.Latency
 			o.sim.srv.SetFaults(f)
 		}
-		o.sim.srv.ResetCounters()
 		faults0 := sum(o.sim.srv.FaultsInjected())
-		logf(cfg, "N=%d %s …", n, o.name)
 		var env []string
 		if cfg.ProfileDir != "" {
 			base := filepath.Join(cfg.ProfileDir, fmt.Sprintf("%d-%s", n, strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(o.name)))
 			env = []string{"OCTOBUNDLE_CPUPROFILE=" + base + ".cpu.pprof", "OCTOBUNDLE_MEMPROFILE=" + base + ".mem.pprof"}
 		}
-		s, err := runChild(cfg, o.name, args, env)
+		s, err := runStep(cfg, fmt.Sprintf("N=%d", n), o.name, o.sim, o.args, env)
 		if o.faults {
 			o.sim.srv.SetFaults(lat)
 		}
@@ -217,17 +213,6 @@ func runSize(cfg Config, n int) (Result, error) {
 			return res, err
 		}
 		s.Faulted = sum(o.sim.srv.FaultsInjected()) - faults0
-		s.Requests = map[string]int{}
-		s.Paths = o.sim.srv.Counters()
-		for k, v := range s.Paths {
-			m, _, _ := strings.Cut(k, " ")
-			s.Requests[m] += v
-			s.Total += v
-		}
-		s.Bound = float64(s.Total) * cfg.Latency.Seconds() / float64(cfg.Concurrency)
-		if s.Bound > 0 {
-			s.Ratio = s.Wall / s.Bound
-		}
 		logf(cfg, "N=%d %s: %.2fs, %d requests %v, ratio %.2f, %.0f MiB, CPU %.2fs", n, o.name, s.Wall, s.Total, s.Requests, s.Ratio, s.PeakRSS, s.CPU)
 		if o.name == "replay" && s.Requests["POST"]+s.Requests["PUT"]+s.Requests["DELETE"] > 0 {
 			return res, fmt.Errorf("replay wrote: %v", s.Requests)
@@ -244,6 +229,32 @@ func runSize(cfg Config, n int) (Result, error) {
 	res.ArchiveBytes = fi.Size()
 	res.DestinationCounts = Counts(dst.srv.Dump())
 	return res, nil
+}
+
+// runStep runs the octobundle command args (a subcommand and its
+// arguments) against sim, with cfg's concurrency, and measures it: the
+// child's wall time, CPU and memory, and the requests sim received.
+// label prefixes the progress line.
+func runStep(cfg Config, label, name string, sim *simProc, args, env []string) (Step, error) {
+	args = append([]string{args[0], "--server", sim.url, "--concurrency", fmt.Sprint(cfg.Concurrency)}, args[1:]...)
+	sim.srv.ResetCounters()
+	logf(cfg, "%s %s …", label, name)
+	s, err := runChild(cfg, name, args, env)
+	if err != nil {
+		return s, err
+	}
+	s.Paths = sim.srv.Counters()
+	s.Requests = map[string]int{}
+	for k, v := range s.Paths {
+		m, _, _ := strings.Cut(k, " ")
+		s.Requests[m] += v
+		s.Total += v
+	}
+	s.Bound = float64(s.Total) * cfg.Latency.Seconds() / float64(cfg.Concurrency)
+	if s.Bound > 0 {
+		s.Ratio = s.Wall / s.Bound
+	}
+	return s, nil
 }
 
 // Counts counts an instance's entities by collection (space collections

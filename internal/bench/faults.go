@@ -66,25 +66,10 @@ func RunFaults(cfg Config, n int) (FaultResult, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return res, err
 	}
-	conc := fmt.Sprint(cfg.Concurrency)
 	step := func(name string, sim *simProc, args ...string) (Step, error) {
-		args = append([]string{args[0], "--server", sim.url, "--concurrency", conc}, args[1:]...)
-		sim.srv.ResetCounters()
-		logf(cfg, "faults N=%d %s …", n, name)
-		s, err := runChild(cfg, name, args, nil)
+		s, err := runStep(cfg, fmt.Sprintf("faults N=%d", n), name, sim, args, nil)
 		if err != nil {
 			return s, err
-		}
-		s.Paths = sim.srv.Counters()
-		s.Requests = map[string]int{}
-		for k, v := range s.Paths {
-			m, _, _ := strings.Cut(k, " ")
-			s.Requests[m] += v
-			s.Total += v
-		}
-		s.Bound = float64(s.Total) * cfg.Latency.Seconds() / float64(cfg.Concurrency)
-		if s.Bound > 0 {
-			s.Ratio = s.Wall / s.Bound
 		}
 		logf(cfg, "faults N=%d %s: %.2fs, %d requests %v", n, name, s.Wall, s.Total, s.Requests)
 		return s, nil

@@ -236,3 +236,25 @@ func TestEveryCollection(t *testing.T) {
 		})
 	}
 }
+
+// TestSubResourceRoutes checks the two halves of the sub-resource
+// mechanism agree: every entry of the subResources table that names a
+// route (not one through another entity) is served, by the table (Doc or
+// List) or, if External, by a handler registered with registerSubResource;
+// and no registered handler shadows a table route.
+func TestSubResourceRoutes(t *testing.T) {
+	for _, sr := range subResources {
+		if sr.Through != nil || sr.Sub == "" {
+			continue
+		}
+		h := subHandlerFor(sr.Owner, sr.Sub)
+		switch {
+		case sr.External && h == nil:
+			t.Errorf("%s/{id}/%s: External, but no handler is registered", sr.Owner, sr.Sub)
+		case !sr.External && h != nil:
+			t.Errorf("%s/{id}/%s: a registered handler shadows the table's route", sr.Owner, sr.Sub)
+		case !sr.External && sr.Doc == nil && sr.List == nil:
+			t.Errorf("%s/{id}/%s: neither Doc, List nor External", sr.Owner, sr.Sub)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package octosim
 
 import (
+	"maps"
 	"net/http"
 	"regexp"
 	"strings"
@@ -57,11 +58,7 @@ func (s *Server) Counters() map[string]int {
 	c := s.counts
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]int, len(c.byKey))
-	for k, v := range c.byKey {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(c.byKey)
 }
 
 // Requests returns the total number of requests received.

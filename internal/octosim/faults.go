@@ -2,6 +2,7 @@ package octosim
 
 import (
 	"bufio"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -140,11 +141,7 @@ func (s *Server) FaultsInjected() map[string]int {
 	fs := s.faults
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	out := make(map[string]int, len(fs.injected))
-	for k, v := range fs.injected {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(fs.injected)
 }
 
 // FaultRuleHits returns how many times a rule has fired.

@@ -123,11 +123,10 @@ func (s *Server) cascadeDelete(sp *space, spec *collSpec, doc map[string]any) {
 			sp.coll(coll).remove(sid)
 		}
 	}
-	switch spec.Name {
-	case tenantVarsParent:
-		sp.coll(seedTenantVariables).remove(id)
-	case "projects":
-		sp.coll(seedProjectLogos).remove(id)
+	for name, so := range seedOnlyCollections {
+		if so.Owner == spec.Name {
+			sp.coll(name).remove(id)
+		}
 	}
 	// References the server removes itself (see unlinkedOnDelete).
 	for _, u := range unlinkedOnDelete[spec.Name] {
@@ -214,7 +213,6 @@ func stampVersion(spec *collSpec, doc, stored map[string]any) {
 	doc["Version"] = float64(versionOf(stored["Version"]) + 1)
 }
 
-// unlinkKey deletes key id (case-insensitively) from the map at path of d.
 // unlink removes from d the references to id at path: the map keys of a
 // path ending in "/~", or the elements of an array holding the reference in
 // a field ("ProjectVariables/*/ProjectId").
@@ -244,6 +242,7 @@ func unlink(d map[string]any, path, id string) {
 	setFieldAt(d, arrPath, kept)
 }
 
+// unlinkKey deletes key id (case-insensitively) from the map at path of d.
 func unlinkKey(d map[string]any, path, id string) {
 	m, _ := fieldAt(d, path)
 	mm, ok := m.(map[string]any)

@@ -27,7 +27,7 @@ const seedProjectLogos = "projectlogos"
 func init() {
 	registerSubResource("projects", "logo", serveProjectLogo)
 	registerBinary("projects", "logo")
-	registerSeedCollection(seedProjectLogos)
+	registerSeedCollection(seedProjectLogos, "projects", "ProjectId")
 }
 
 func serveProjectLogo(s *Server, r *request, sp *space, project map[string]any, segs []string) (int, any, error) {

@@ -452,6 +452,16 @@ func TestTenantsAndTenantVariables(t *testing.T) {
 	if len(tn.ProjectEnvironments) != 0 {
 		t.Errorf("tenant still linked to a deleted project: %v", tn.ProjectEnvironments)
 	}
+	// Deleting the tenant deletes its variables.
+	if _, ok := f.sim.Entity("Spaces-1", seedTenantVariables, tn.ID); !ok {
+		t.Fatal("the stored tenant variables are not found")
+	}
+	if err := tenants.DeleteByID(f.c, "Spaces-1", tn.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.sim.Entity("Spaces-1", seedTenantVariables, tn.ID); ok {
+		t.Error("the tenant variables outlived their tenant")
+	}
 }
 
 func TestLibraryVariableSetsAndScriptModules(t *testing.T) {

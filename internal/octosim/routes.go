@@ -171,19 +171,7 @@ func (s *Server) routeNested(r *request, sp *space, spec *collSpec, id string, s
 	}
 	switch {
 	case child.Parent == spec.Name && child.ParentField != "":
-		parent := map[string]string{child.ParentField: ownerID}
-		if len(segs) == 1 {
-			switch r.method {
-			case http.MethodGet:
-				return http.StatusOK, s.list(r, sp, child, parent), nil
-			case http.MethodPost:
-				return s.create(r, sp, child, parent)
-			}
-			return 0, nil, methodNotAllowed(r.method, r.path)
-		}
-		if len(segs) == 2 {
-			return s.routeEntity(r, sp, child, segs[1], parent)
-		}
+		return s.routeChildren(r, sp, child, map[string]string{child.ParentField: ownerID}, segs)
 	case child.Singleton:
 		if len(segs) == 1 {
 			field, ok := child.Owners[spec.Name]
@@ -195,6 +183,25 @@ func (s *Server) routeNested(r *request, sp *space, spec *collSpec, id string, s
 		if len(segs) == 2 {
 			return s.routeEntity(r, sp, child, segs[1], nil)
 		}
+	}
+	return 0, nil, notFound(r.path)
+}
+
+// routeChildren serves the entities of child that belong to one owner,
+// /{owner}/{id}/{sub}[/{childId}]; segs starts with sub and parent holds
+// the child's owner field and the owner's ID.
+func (s *Server) routeChildren(r *request, sp *space, child *collSpec, parent map[string]string, segs []string) (int, any, error) {
+	switch len(segs) {
+	case 1:
+		switch r.method {
+		case http.MethodGet:
+			return http.StatusOK, s.list(r, sp, child, parent), nil
+		case http.MethodPost:
+			return s.create(r, sp, child, parent)
+		}
+		return 0, nil, methodNotAllowed(r.method, r.path)
+	case 2:
+		return s.routeEntity(r, sp, child, segs[1], parent)
 	}
 	return 0, nil, notFound(r.path)
 }

@@ -107,7 +107,7 @@ func (s *Server) load(seed *Instance) error {
 func seedCollections(ss SpaceSeed) ([]string, error) {
 	var names []string
 	for name := range ss.Collections {
-		if !seedOnlyCollections[name] && collByName[name] == nil {
+		if !isSeedOnly(name) && collByName[name] == nil {
 			return nil, errorf("seed: space %s: unknown collection %q", ss.Id, name)
 		}
 		names = append(names, name)
@@ -127,11 +127,11 @@ func (s *Server) loadSpace(sp *space, ss SpaceSeed) []string {
 		if name == seedTenantVariables {
 			continue
 		}
-		if seedOnlyCollections[name] {
+		if so, ok := seedOnlyCollections[name]; ok {
 			// Keyed by owner (projectlogos by ProjectId), stored as given.
 			for _, item := range ss.Collections[name] {
 				doc := copyDoc(item)
-				id := str(doc["ProjectId"])
+				id := str(doc[so.Field])
 				doc["Id"] = id
 				sp.coll(name).put(id, doc)
 			}
@@ -288,7 +288,7 @@ func (s *Server) entity(spaceID, collection, id string) map[string]any {
 	if sp == nil {
 		return nil
 	}
-	if seedOnlyCollections[collection] {
+	if isSeedOnly(collection) {
 		return sp.coll(collection).get(id)
 	}
 	spec := lookupColl(collection)

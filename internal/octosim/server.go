@@ -132,34 +132,31 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body map[string]any
-	var rawBody any
 	var upload []byte
-	if (r.Method == http.MethodPost || r.Method == http.MethodPut) && isBinaryUpload(segs) {
-		// A file upload (multipart/form-data): the handler reads it.
+	if r.Method == http.MethodPost || r.Method == http.MethodPut {
 		b, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
 		if err != nil {
 			writeError(w, badRequestf("The request body could not be read: %v", err))
 			return
 		}
-		upload = b
-	} else if r.Method == http.MethodPost || r.Method == http.MethodPut {
-		b, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
-		if err != nil {
-			writeError(w, badRequestf("The request body could not be read: %v", err))
-			return
-		}
-		if len(strings.TrimSpace(string(b))) > 0 {
-			if err := decodeJSON(b, &rawBody); err != nil {
-				writeError(w, badRequestf("The request body is not valid JSON: %v", err))
+		if isBinaryUpload(segs) {
+			// A file upload (multipart/form-data): the handler reads it.
+			upload = b
+		} else {
+			var rawBody any
+			if len(strings.TrimSpace(string(b))) > 0 {
+				if err := decodeJSON(b, &rawBody); err != nil {
+					writeError(w, badRequestf("The request body is not valid JSON: %v", err))
+					return
+				}
+			}
+			body, _ = rawBody.(map[string]any)
+			if body == nil {
+				writeError(w, badRequest("The request body must be a JSON object."))
 				return
 			}
+			canonicalizeFields(body, nil)
 		}
-		body, _ = rawBody.(map[string]any)
-		if body == nil {
-			writeError(w, badRequest("The request body must be a JSON object."))
-			return
-		}
-		canonicalizeFields(body, nil)
 	}
 	req := &request{method: r.Method, segs: segs, query: r.URL.Query(), body: body, path: path,
 		upload: upload, contentType: r.Header.Get("Content-Type")}

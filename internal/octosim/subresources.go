@@ -112,10 +112,10 @@ func (s *Server) serveSubResource(r *request, sp *space, sr *subResource, owner 
 		return http.StatusOK, sr.Doc(s, sp, owner), nil
 	}
 	target := lookupColl(sr.List.Coll)
-	id := str(owner["Id"])
+	ownerID := map[string]bool{strings.ToLower(str(owner["Id"])): true}
 	var items []map[string]any
 	for _, d := range s.selected(r, sp, target, nil) {
-		if anyValueIn(d[sr.List.Field], map[string]bool{strings.ToLower(id): true}) {
+		if anyValueIn(d[sr.List.Field], ownerID) {
 			items = append(items, s.render(sp, target, d, false))
 		}
 	}
@@ -134,6 +134,7 @@ func projectSummary(s *Server, sp *space, p map[string]any) any {
 	for _, rb := range sp.coll("runbooks").all() {
 		if strings.EqualFold(str(rb["ProjectId"]), str(p["Id"])) {
 			hasRunbooks = true
+			break
 		}
 	}
 	proc := sp.coll("deploymentprocesses").get(str(p["DeploymentProcessId"]))

@@ -68,11 +68,20 @@ func registerCollAction(coll, action string, h collHandler) {
 	collActions[coll][strings.ToLower(action)] = h
 }
 
-// seedCollections are seed collections that are not API collections
-// (tenant variables keyed by tenant, project logos keyed by project).
-var seedOnlyCollections = map[string]bool{seedTenantVariables: true}
+// seedOnlyCollection is a seed collection that is not an API collection:
+// one document per entity of Owner, keyed by that entity's ID, which the
+// document holds in Field. Deleting the owner deletes it.
+type seedOnlyCollection struct{ Owner, Field string }
 
-func registerSeedCollection(name string) { seedOnlyCollections[name] = true }
+// seedOnlyCollections are the seed-only collections by name (tenant
+// variables keyed by tenant, project logos keyed by project).
+var seedOnlyCollections = map[string]seedOnlyCollection{seedTenantVariables: {Owner: "tenants", Field: "TenantId"}}
+
+func registerSeedCollection(name, owner, field string) {
+	seedOnlyCollections[name] = seedOnlyCollection{Owner: owner, Field: field}
+}
+
+func isSeedOnly(name string) bool { _, ok := seedOnlyCollections[name]; return ok }
 
 func registerServerRoute(name string, h serverHandler) { serverRoutes[strings.ToLower(name)] = h }
 

@@ -2,7 +2,6 @@ package octosim
 
 import (
 	"fmt"
-	"net/http"
 	"slices"
 )
 
@@ -45,21 +44,7 @@ func init() {
 
 // serveProjectTriggers answers projects/{id}/triggers[/{triggerId}].
 func serveProjectTriggers(s *Server, r *request, sp *space, project map[string]any, segs []string) (int, any, error) {
-	spec := collByName["projecttriggers"]
-	parent := map[string]string{"ProjectId": str(project["Id"])}
-	switch len(segs) {
-	case 1:
-		switch r.method {
-		case http.MethodGet:
-			return http.StatusOK, s.list(r, sp, spec, parent), nil
-		case http.MethodPost:
-			return s.create(r, sp, spec, parent)
-		}
-		return 0, nil, methodNotAllowed(r.method, r.path)
-	case 2:
-		return s.routeEntity(r, sp, spec, segs[1], parent)
-	}
-	return 0, nil, notFound(r.path)
+	return s.routeChildren(r, sp, collByName["projecttriggers"], map[string]string{"ProjectId": str(project["Id"])}, segs)
 }
 
 // triggerErrors checks a trigger's filter and action types.
