@@ -73,9 +73,6 @@ type setCount struct{ changed, added int }
 // setValue sets sv in doc following vs.
 func setValue(doc any, vs schema.ValueSpec, sv *SetValue) (setCount, error) {
 	var n setCount
-	if vs.Template != "" {
-		return setTemplate(doc, vs, sv)
-	}
 	items := strings.Split(vs.Items, "/")
 	m, _ := doc.(map[string]any)
 	arr, _ := getAt(doc, items).([]any)
@@ -186,48 +183,6 @@ func scopeEqual(a, b map[string][]string) bool {
 	return norm(a) == norm(b)
 }
 
-// setTemplate sets a value kept in nested maps keyed by scope.
-func setTemplate(doc any, vs schema.ValueSpec, sv *SetValue) (setCount, error) {
-	var n setCount
-	segs := strings.Split(vs.Template, "/")
-	path := make([]string, len(segs))
-	used := 0
-	for i, s := range segs {
-		switch {
-		case s == "{Name}":
-			path[i] = sv.Name
-		case strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}"):
-			d := s[1 : len(s)-1]
-			v := sv.Scope[d]
-			if len(v) != 1 {
-				return n, nil // this template needs exactly one name of d
-			}
-			path[i] = v[0]
-			used++
-		default:
-			path[i] = s
-		}
-	}
-	if used != len(sv.Scope) {
-		return n, nil
-	}
-	parent, ok := getAt(doc, path[:len(path)-1]).(map[string]any)
-	if !ok {
-		return n, fmt.Errorf("no values at %s: the entity is not linked there (scope%s)", strings.Join(path[:len(path)-1], "/"), scopeText(sv.Scope))
-	}
-	last := path[len(path)-1]
-	if old, exists := parent[last]; exists {
-		if schema.IsSensitiveValue(old) {
-			return n, fmt.Errorf("%q is sensitive: its value cannot be set by a rule (secrets never go in a bundle); mark it owned instead", sv.Name)
-		}
-		n.changed++
-	} else {
-		n.added++
-	}
-	parent[last] = sv.Value
-	return n, nil
-}
-
 // compilePolicy turns the apply-time rules into the bundle's apply policy,
 // appended to the input bundle's own.
 func (e *engine) compilePolicy(p *bundles.ApplyPolicy, docs map[*ent]any) {
@@ -322,38 +277,12 @@ func (e *engine) anyValue(docs map[*ent]any, kind, owner, name string) bool {
 
 // eachValueName calls fn with the name of every value vs locates in doc.
 func eachValueName(doc any, vs schema.ValueSpec, fn func(string)) {
-	if vs.Items != "" {
-		arr, _ := getAt(doc, strings.Split(vs.Items, "/")).([]any)
-		for _, el := range arr {
-			if m, ok := el.(map[string]any); ok {
-				if s, ok := m[vs.Name].(string); ok {
-					fn(s)
-				}
+	arr, _ := getAt(doc, strings.Split(vs.Items, "/")).([]any)
+	for _, el := range arr {
+		if m, ok := el.(map[string]any); ok {
+			if s, ok := m[vs.Name].(string); ok {
+				fn(s)
 			}
 		}
-		return
 	}
-	segs := strings.Split(vs.Template, "/")
-	var walk func(node any, i int)
-	walk = func(node any, i int) {
-		m, ok := node.(map[string]any)
-		if !ok || i >= len(segs) {
-			return
-		}
-		s := segs[i]
-		if i == len(segs)-1 {
-			for k := range m {
-				fn(k)
-			}
-			return
-		}
-		if strings.HasPrefix(s, "{") {
-			for _, k := range slices.Sorted(maps.Keys(m)) {
-				walk(m[k], i+1)
-			}
-			return
-		}
-		walk(m[s], i+1)
-	}
-	walk(doc, 0)
 }
