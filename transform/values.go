@@ -75,7 +75,7 @@ func setValue(doc any, vs schema.ValueSpec, sv *SetValue) (setCount, error) {
 	var n setCount
 	items := strings.Split(vs.Items, "/")
 	m, _ := doc.(map[string]any)
-	arr, _ := getAt(doc, items).([]any)
+	arr, _ := schema.At(doc, items).([]any)
 	for _, el := range arr {
 		vm, _ := el.(map[string]any)
 		if name, _ := vm[vs.Name].(string); !strings.EqualFold(name, sv.Name) {
@@ -141,7 +141,7 @@ func valueScope(vm map[string]any, vs schema.ValueSpec) map[string][]string {
 		}
 	}
 	for d, f := range vs.ScopeFields {
-		out[d] = append(out[d], asStrings(getAt(vm, strings.Split(f, "/")))...)
+		out[d] = append(out[d], asStrings(schema.At(vm, strings.Split(f, "/")))...)
 	}
 	return out
 }
@@ -277,7 +277,7 @@ func (e *engine) anyValue(docs map[*ent]any, kind, owner, name string) bool {
 
 // eachValueName calls fn with the name of every value vs locates in doc.
 func eachValueName(doc any, vs schema.ValueSpec, fn func(string)) {
-	arr, _ := getAt(doc, strings.Split(vs.Items, "/")).([]any)
+	arr, _ := schema.At(doc, strings.Split(vs.Items, "/")).([]any)
 	for _, el := range arr {
 		if m, ok := el.(map[string]any); ok {
 			if s, ok := m[vs.Name].(string); ok {
