@@ -24,7 +24,7 @@ func (e *engine) values(docs map[*ent]any) error {
 		}
 		for _, x := range e.ents {
 			doc, ok := docs[x]
-			if !ok || x.kind.Name != sv.In || !globMatch(sv.Owner, x.names[0]) {
+			if !ok || x.kind.Name != sv.In || !bundles.GlobMatch(sv.Owner, x.names[0]) {
 				continue
 			}
 			for _, vs := range x.kind.Values {
@@ -254,7 +254,7 @@ func orAny(s string) string {
 func (e *engine) anyValue(docs map[*ent]any, kind, owner, name string) bool {
 	for _, x := range e.ents {
 		doc, ok := docs[x]
-		if !ok || len(x.kind.Values) == 0 || (kind != "" && x.kind.Name != kind) || (owner != "" && !globMatch(owner, x.names[0])) {
+		if !ok || len(x.kind.Values) == 0 || (kind != "" && x.kind.Name != kind) || !bundles.GlobMatch(owner, x.names[0]) {
 			continue
 		}
 		if name == "" {
@@ -263,7 +263,7 @@ func (e *engine) anyValue(docs map[*ent]any, kind, owner, name string) bool {
 		found := false
 		for _, vs := range x.kind.Values {
 			eachValueName(doc, vs, func(n string) {
-				if globMatch(name, n) {
+				if bundles.GlobMatch(name, n) {
 					found = true
 				}
 			})
