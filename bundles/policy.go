@@ -200,7 +200,7 @@ func (s ValueSelector) Matches(kind, owner, name string, scope map[string][]stri
 	if s.Scope == nil {
 		return true
 	}
-	return sameScope(s.Scope, scope)
+	return SameScope(s.Scope, scope)
 }
 
 // GlobMatch matches name against a literal or path.Match pattern,
@@ -218,7 +218,9 @@ func GlobMatch(pattern, name string) bool {
 	return err == nil && ok
 }
 
-func sameScope(a, b map[string][]string) bool {
+// SameScope reports whether two scopes (dimension → names) are equal,
+// ignoring empty dimensions, order and case.
+func SameScope(a, b map[string][]string) bool {
 	nonEmpty := func(m map[string][]string) int {
 		c := 0
 		for _, v := range m {

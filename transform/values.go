@@ -81,7 +81,7 @@ func setValue(doc any, vs schema.ValueSpec, sv *SetValue) (setCount, error) {
 		if name, _ := vm[vs.Name].(string); !strings.EqualFold(name, sv.Name) {
 			continue
 		}
-		if sv.Scope != nil && !scopeEqual(valueScope(vm, vs), sv.Scope) {
+		if sv.Scope != nil && !bundles.SameScope(valueScope(vm, vs), sv.Scope) {
 			continue
 		}
 		if vs.Sensitive != "" && vm[vs.Sensitive] == true {
@@ -160,27 +160,6 @@ func asStrings(v any) []string {
 		return out
 	}
 	return nil
-}
-
-// scopeEqual compares scopes ignoring empty dimensions, order and case.
-func scopeEqual(a, b map[string][]string) bool {
-	norm := func(m map[string][]string) string {
-		var parts []string
-		for d, v := range m {
-			if len(v) == 0 {
-				continue
-			}
-			l := make([]string, len(v))
-			for i, s := range v {
-				l[i] = strings.ToLower(s)
-			}
-			sort.Strings(l)
-			parts = append(parts, d+"="+strings.Join(l, ","))
-		}
-		sort.Strings(parts)
-		return strings.Join(parts, ";")
-	}
-	return norm(a) == norm(b)
 }
 
 // compilePolicy turns the apply-time rules into the bundle's apply policy,
