@@ -37,19 +37,25 @@ func FuzzRead(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// Anything accepted re-packs to a bundle with the same digest and files.
-		var out bytes.Buffer
-		if err := b.WriteArchive(&out); err != nil {
-			t.Fatalf("re-pack of an accepted bundle: %v", err)
-		}
-		r, err := ReadArchive(out.Bytes(), fuzzLimits)
-		if err != nil {
-			t.Fatalf("re-read of a re-packed bundle: %v", err)
-		}
-		if r.Digest() != b.Digest() || len(r.Paths()) != len(b.Paths()) {
-			t.Fatalf("re-packed bundle differs")
-		}
+		checkRepack(t, b)
 	})
+}
+
+// checkRepack checks that an accepted bundle re-packs to an archive that
+// reads back with the same digest and files.
+func checkRepack(t *testing.T, b *Bundle) {
+	t.Helper()
+	var out bytes.Buffer
+	if err := b.WriteArchive(&out); err != nil {
+		t.Fatalf("re-pack of an accepted bundle: %v", err)
+	}
+	r, err := ReadArchive(out.Bytes(), fuzzLimits)
+	if err != nil {
+		t.Fatalf("re-read of a re-packed bundle: %v", err)
+	}
+	if r.Digest() != b.Digest() || !slices.Equal(r.Paths(), b.Paths()) {
+		t.Fatalf("re-packed bundle differs: %s %s", r.Digest(), b.Digest())
+	}
 }
 
 func FuzzCanonical(f *testing.F) {
@@ -98,17 +104,7 @@ func FuzzBundleFiles(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var out bytes.Buffer
-		if err := b.WriteArchive(&out); err != nil {
-			t.Fatalf("re-pack of an accepted bundle: %v", err)
-		}
-		r, err := ReadArchive(out.Bytes(), fuzzLimits)
-		if err != nil {
-			t.Fatalf("re-read of a re-packed bundle: %v", err)
-		}
-		if r.Digest() != b.Digest() || !slices.Equal(r.Paths(), b.Paths()) {
-			t.Fatalf("re-packed bundle differs: %s %s", r.Digest(), b.Digest())
-		}
+		checkRepack(t, b)
 	})
 }
 

@@ -104,7 +104,7 @@ func (p *ApplyPolicy) ConflictWinner(kind string, names []string, at []string, e
 		last = names[len(names)-1]
 	}
 	for i, r := range p.Conflicts {
-		if !globMatch(r.Kind, kind) || !globMatch(r.Entity, last) || !fieldMatch(r.Field, at, elementName) {
+		if !GlobMatch(r.Kind, kind) || !GlobMatch(r.Entity, last) || !fieldMatch(r.Field, at, elementName) {
 			continue
 		}
 		winner, index = r.Winner, i
@@ -126,11 +126,11 @@ func fieldMatch(field string, at []string, elementName func(prefix []string) (st
 			return false
 		}
 		seg := at[i]
-		if globMatch(s, seg) {
+		if GlobMatch(s, seg) {
 			continue
 		}
 		if elementName != nil {
-			if n, ok := elementName(at[:i+1]); ok && globMatch(s, n) {
+			if n, ok := elementName(at[:i+1]); ok && GlobMatch(s, n) {
 				continue
 			}
 		}
@@ -150,7 +150,7 @@ func (p *ApplyPolicy) ProvidedBy(kind, name string) bool {
 		return true
 	}
 	for _, pat := range p.Provided[kind] {
-		if globMatch(pat, name) {
+		if GlobMatch(pat, name) {
 			return true
 		}
 	}
@@ -194,29 +194,33 @@ func (s ValueSelector) Matches(kind, owner, name string, scope map[string][]stri
 	if s.Kind != "" && !strings.EqualFold(s.Kind, kind) {
 		return false
 	}
-	if !globMatch(s.Owner, owner) || !globMatch(s.Name, name) {
+	if !GlobMatch(s.Owner, owner) || !GlobMatch(s.Name, name) {
 		return false
 	}
 	if s.Scope == nil {
 		return true
 	}
-	return sameScope(s.Scope, scope)
+	return SameScope(s.Scope, scope)
 }
 
-// globMatch matches name against a literal or path.Match pattern,
-// case-insensitively; an empty pattern matches everything.
-func globMatch(pattern, name string) bool {
+// GlobMatch matches name against a literal or path.Match pattern,
+// case-insensitively as Octopus compares names; an empty pattern matches
+// everything. Transform rules and the apply policy both match with it.
+func GlobMatch(pattern, name string) bool {
 	if pattern == "" {
 		return true
 	}
 	p, n := strings.ToLower(pattern), strings.ToLower(name)
-	if ok, err := path.Match(p, n); err == nil && ok {
+	if p == n {
 		return true
 	}
-	return p == n
+	ok, err := path.Match(p, n)
+	return err == nil && ok
 }
 
-func sameScope(a, b map[string][]string) bool {
+// SameScope reports whether two scopes (dimension → names) are equal,
+// ignoring empty dimensions, order and case.
+func SameScope(a, b map[string][]string) bool {
 	nonEmpty := func(m map[string][]string) int {
 		c := 0
 		for _, v := range m {

@@ -126,25 +126,24 @@ func (b *Bundle) CheckReferences() ([]RefProblem, error) {
 	var out []RefProblem
 	for _, e := range entries {
 		k := e.Kind
-		err := k.Rewrite(schema.DeepCopy(e.Doc), func(ref schema.Ref, at []string, v any) (any, error) {
+		err := k.VisitValues(e.Doc, func(ref schema.Ref, at []string, v any) {
 			to, name := ref.To, ""
 			switch t := v.(type) {
 			case string:
 				if ref.To == schema.AnyKind {
-					return v, nil // a plain property value
+					return // a plain property value
 				}
 				name = t
 			default:
 				kind, n, ok := schema.ParseRefValue(v)
 				if !ok {
-					return v, nil
+					return
 				}
 				to, name = kind, n
 			}
 			if !ix.resolves(to, schema.RefScope(ref, e.Names, at, e.Doc), name) {
 				out = append(out, RefProblem{Path: e.Path, Field: schema.Pointer(at), To: to, Name: name})
 			}
-			return v, nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", e.Path, err)

@@ -78,25 +78,35 @@ func processRefs() []Ref {
 // scope restrictions.
 const actionHolder = "Steps/*/Actions/*"
 
-// processTagRefs: an action's tenant tags narrow the tenants it runs for.
-func processTagRefs() []Ref {
-	return []Ref{{Path: "Steps/*/Actions/*/TenantTags", To: TagSet, Restricts: true, Holder: actionHolder}}
+// process gives k, a deployment or runbook process, what every process
+// shares; qualify says whether its action names are qualified by the
+// owner's name (runbook processes).
+func process(k *Kind, qualify bool) *Kind {
+	k.Refs, k.Sets, k.Volatile = processRefs(), processSets(), processVolatile()
+	k.Sensitive = mixedSecrets("Steps/*/Actions/*/Properties/*")
+	k.Provides = []Provide{{Kind: Action, Path: actionHolder, Within: ScopeOwner, Qualify: qualify}}
+	// An action's tenant tags narrow the tenants it runs for.
+	k.TagRefs = []Ref{{Path: "Steps/*/Actions/*/TenantTags", To: TagSet, Restricts: true, Holder: actionHolder}}
+	// A step whose actions are all gone is removed.
+	k.Containers = []Container{{Path: "Steps/*", Items: "Actions"}}
+	// Each action's inline script body, in a file named after the action.
+	k.Texts = []TextField{{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Script.ScriptBody", Syntax: "Properties/Octopus.Action.Script.Syntax"}}
+	k.Prune = []string{"Steps"}
+	return k
 }
 
-// processContainers: a step whose actions are all gone is removed.
-func processContainers() []Container { return []Container{{Path: "Steps/*", Items: "Actions"}} }
-
-// processTexts are the scripts of a deployment or runbook process: each
-// action's inline script body, in a file named after the action.
-func processTexts() []TextField {
-	return []TextField{{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Script.ScriptBody", Syntax: "Properties/Octopus.Action.Script.Syntax"}}
-}
-
-// variableTexts are the multi-line values of a variable set (script module
-// bodies, configuration files), in files named after the variable's name
-// and scope.
-func variableTexts() []TextField {
-	return []TextField{{Path: "Variables/*/Value", MultiLine: true}}
+// variableSet gives k, a variable set (project, library variable set or
+// script module), what every variable set shares.
+func variableSet(k *Kind) *Kind {
+	k.Refs, k.Sets, k.Volatile, k.Sensitive = variableSetRefs(), variableSetSets(), variableSetVolatile(), variableSetSecrets()
+	// A value scoped to tenant tags.
+	k.TagRefs = []Ref{{Path: "Variables/*/Scope/TenantTag", To: TagSet, Restricts: true, Holder: valueHolder, OmitEmpty: true}}
+	// Values by name and Scope map.
+	k.Values = []ValueSpec{{Items: "Variables", Name: "Name", Value: "Value", Sensitive: "IsSensitive", Scope: "Scope"}}
+	// Multi-line values (script module bodies, configuration files), in
+	// files named after the variable's name and scope.
+	k.Texts = []TextField{{Path: "Variables/*/Value", MultiLine: true}}
+	return k
 }
 
 func processSets() []SetSpec {
@@ -137,16 +147,6 @@ func variableSetRefs() []Ref {
 
 // valueHolder is the path of a variable set's values.
 const valueHolder = "Variables/*"
-
-// variableSetTagRefs: a value scoped to tenant tags.
-func variableSetTagRefs() []Ref {
-	return []Ref{{Path: "Variables/*/Scope/TenantTag", To: TagSet, Restricts: true, Holder: valueHolder, OmitEmpty: true}}
-}
-
-// variableSetValues: values by name and Scope map.
-func variableSetValues() []ValueSpec {
-	return []ValueSpec{{Items: "Variables", Name: "Name", Value: "Value", Sensitive: "IsSensitive", Scope: "Scope"}}
-}
 
 // restrictedToRefs: an account's or certificate's environment and tenant
 // restrictions (empty: usable everywhere).
@@ -321,19 +321,12 @@ func init() {
 			Order:    40,
 			Policy:   PolicyExact,
 		},
-		&Kind{
+		variableSet(&Kind{
 			Name: ScriptModuleVariables, Title: "script module bodies", File: "script-modules/{}/variables.json",
 			Parent: ScriptModule, Read: "variables/{VariableSetId}",
-			Refs:      variableSetRefs(),
-			TagRefs:   variableSetTagRefs(),
-			Values:    variableSetValues(),
-			Sets:      variableSetSets(),
-			Texts:     variableTexts(),
-			Volatile:  variableSetVolatile(),
-			Sensitive: variableSetSecrets(),
-			Order:     41,
-			Policy:    PolicyExact,
-		},
+			Order:  41,
+			Policy: PolicyExact,
+		}),
 		&Kind{
 			Name: Lifecycle, Title: "lifecycles", File: "lifecycles/{}.json",
 			Collection: "lifecycles", IDPrefix: "Lifecycles", NameField: "Name",
@@ -407,20 +400,13 @@ func init() {
 			Order:     80,
 			Policy:    PolicySync,
 		},
-		&Kind{
+		variableSet(&Kind{
 			Name: LibraryVariables, Title: "library variables", File: "library-variable-sets/{}/variables.json",
 			Parent: LibraryVariableSet, Read: "variables/{VariableSetId}", KeepDestination: []string{"Variables/*/Value"},
-			Refs:      variableSetRefs(),
-			TagRefs:   variableSetTagRefs(),
-			Values:    variableSetValues(),
-			Sets:      variableSetSets(),
-			Texts:     variableTexts(),
-			Volatile:  variableSetVolatile(),
-			Sensitive: variableSetSecrets(),
-			Order:     81,
-			Prune:     []string{"Variables"},
-			Policy:    PolicySync,
-		},
+			Order:  81,
+			Prune:  []string{"Variables"},
+			Policy: PolicySync,
+		}),
 		// --- projects and their content ------------------------------------
 		&Kind{
 			Name: Project, Title: "projects", File: "projects/{}/project.json",
@@ -469,21 +455,12 @@ func init() {
 			// A new project comes with a Default channel.
 			MadeWithParent: true,
 		},
-		&Kind{
+		process(&Kind{
 			Name: DeploymentProcess, Title: "deployment processes", File: "projects/{}/deployment-process.json",
 			Parent: Project, Read: "deploymentprocesses/{DeploymentProcessId}", IDPrefix: "deploymentprocess",
-			Refs:       processRefs(),
-			Sets:       processSets(),
-			Volatile:   processVolatile(),
-			Sensitive:  mixedSecrets("Steps/*/Actions/*/Properties/*"),
-			Provides:   []Provide{{Kind: Action, Path: "Steps/*/Actions/*", Within: ScopeOwner}},
-			TagRefs:    processTagRefs(),
-			Containers: processContainers(),
-			Texts:      processTexts(),
-			Order:      92,
-			Prune:      []string{"Steps"},
-			Policy:     PolicySync,
-		},
+			Order:  92,
+			Policy: PolicySync,
+		}, false),
 		&Kind{
 			Name: Runbook, Title: "runbooks", File: "projects/{}/runbooks/{}/runbook.json",
 			Collection: "runbooks", IDPrefix: "Runbooks", NameField: "Name",
@@ -498,35 +475,19 @@ func init() {
 			Prunable: true,
 			Policy:   PolicySync,
 		},
-		&Kind{
+		process(&Kind{
 			Name: RunbookProcess, Title: "runbook processes", File: "projects/{}/runbooks/{}/process.json",
 			Parent: Runbook, Read: "runbookProcesses/{RunbookProcessId}", IDPrefix: "RunbookProcess",
-			Refs:       processRefs(),
-			Sets:       processSets(),
-			Volatile:   processVolatile(),
-			Sensitive:  mixedSecrets("Steps/*/Actions/*/Properties/*"),
-			Provides:   []Provide{{Kind: Action, Path: "Steps/*/Actions/*", Within: ScopeOwner, Qualify: true}},
-			TagRefs:    processTagRefs(),
-			Containers: processContainers(),
-			Texts:      processTexts(),
-			Order:      94,
-			Prune:      []string{"Steps"},
-			Policy:     PolicySync,
-		},
-		&Kind{
+			Order:  94,
+			Policy: PolicySync,
+		}, true),
+		variableSet(&Kind{
 			Name: ProjectVariables, Title: "project variables", File: "projects/{}/variables.json",
 			Parent: Project, Read: "variables/{VariableSetId}", IDPrefix: "variableset", KeepDestination: []string{"Variables/*/Value"},
-			Refs:      variableSetRefs(),
-			TagRefs:   variableSetTagRefs(),
-			Values:    variableSetValues(),
-			Sets:      variableSetSets(),
-			Texts:     variableTexts(),
-			Volatile:  variableSetVolatile(),
-			Sensitive: variableSetSecrets(),
-			Order:     95,
-			Prune:     []string{"Variables"},
-			Policy:    PolicySync,
-		},
+			Order:  95,
+			Prune:  []string{"Variables"},
+			Policy: PolicySync,
+		}),
 		&Kind{
 			// GET/PUT projects/{id}/deploymentsettings (Links.DeploymentSettings):
 			// versioning strategy, release notes and deployment changes

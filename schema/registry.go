@@ -193,8 +193,8 @@ type Container struct {
 
 // ValueSpec says where a variable container kind keeps its values, so
 // transform rules can set values by name and scope and apply can check
-// their scopes. Either Items (an array of value objects) or Template
-// (nested maps keyed by scope) is set.
+// their scopes. Every kind keeps its values in the Items form (an array of
+// value objects); transform handles no other.
 type ValueSpec struct {
 	// Items is the path of the array of value objects ("Variables").
 	Items string
@@ -208,6 +208,8 @@ type ValueSpec struct {
 	// Template is a slash path of map keys, each either a literal, "{Name}"
 	// (the value's name) or "{Dimension}" (a scope key):
 	// "ProjectVariables/{Project}/Variables/{Environment}/{Name}".
+	// No kind sets it since tenant variables moved to the Items form; it
+	// stays only while apply still reads NameKey, OwnerKey and ScopeKeys.
 	Template string
 	// Required are scope dimensions a value must keep at least one entry
 	// of: the server refuses it unscoped there (a tenant's project value

@@ -711,10 +711,18 @@ func (k *Kind) Provided(doc map[string]any) []Provided {
 // Visit calls fn with every reference value in doc — string values, the
 // elements of joined lists one by one, and map keys — without changing doc.
 func (k *Kind) Visit(doc any, fn func(ref Ref, at []string, v string)) error {
-	return k.rewrite(doc, func(ref Ref, at []string, v any) (any, error) {
+	return k.VisitValues(doc, func(ref Ref, at []string, v any) {
 		if s, ok := v.(string); ok {
 			fn(ref, at, s)
 		}
+	})
+}
+
+// VisitValues is Visit with every value as Rewrite would pass it (a string,
+// or for AnyKind references possibly a {"$ref"} object).
+func (k *Kind) VisitValues(doc any, fn func(ref Ref, at []string, v any)) error {
+	return k.rewrite(doc, func(ref Ref, at []string, v any) (any, error) {
+		fn(ref, at, v)
 		return v, nil
 	}, true)
 }

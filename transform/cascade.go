@@ -217,7 +217,7 @@ func (w *rewriter) refFunc(tags bool) schema.RefFunc {
 		nn := f.to + rest
 		w.cause = f.source()
 		if strings.HasSuffix(ref.Path, "~") {
-			if parent, ok := getAt(w.doc, at[:len(at)-1]).(map[string]any); ok {
+			if parent, ok := schema.At(w.doc, at[:len(at)-1]).(map[string]any); ok {
 				if _, clash := parent[nn]; clash {
 					e.changes = append(e.changes, Change{Action: ActMerged, Kind: x.kind.Name, Path: x.path,
 						Element: bundles.LabelPath(x.doc, at), Detail: fmt.Sprintf("values for %q dropped: %q already has its own", name, f.to), Rule: f.source()})
@@ -255,8 +255,8 @@ func (w *rewriter) distinct() {
 		groups[r.Distinct] = append(groups[r.Distinct], r)
 	}
 	for _, seqPath := range order {
-		seq, _ := getAt(w.doc, strings.Split(seqPath, "/")).([]any)
-		orig, _ := getAt(w.x.doc, strings.Split(seqPath, "/")).([]any)
+		seq, _ := schema.At(w.doc, strings.Split(seqPath, "/")).([]any)
+		orig, _ := schema.At(w.x.doc, strings.Split(seqPath, "/")).([]any)
 		type occ struct {
 			el    map[string]any
 			field string
@@ -393,7 +393,7 @@ func (w *rewriter) holderName(h *holder) string {
 	if len(h.at) == w.prefix && !w.x.kind.Many {
 		return w.x.names[len(w.x.names)-1]
 	}
-	m, _ := getAt(w.doc, h.at).(map[string]any)
+	m, _ := schema.At(w.doc, h.at).(map[string]any)
 	if s, ok := m["Name"].(string); ok {
 		return s
 	}
@@ -466,7 +466,7 @@ func (w *rewriter) lostScope() *fate {
 			}
 			h.removeCause, h.removeWhy = pos, why
 		case LostUnscope, LostRescope:
-			m, _ := getAt(w.doc, h.at).(map[string]any)
+			m, _ := schema.At(w.doc, h.at).(map[string]any)
 			cleared := 0
 			for _, d := range lost {
 				for _, ref := range d.refs {
@@ -552,7 +552,7 @@ func (w *rewriter) dedupe() {
 			continue
 		}
 		items := strings.Split(vs.Items, "/")
-		arr, _ := getAt(w.doc, items).([]any)
+		arr, _ := schema.At(w.doc, items).([]any)
 		byID := map[string][]int{}
 		var ids []string
 		for i, el := range arr {
@@ -676,8 +676,8 @@ func (w *rewriter) containers() *fate {
 		}
 		segs := strings.Split(c.Path, "/")
 		base := segs[:len(segs)-1]
-		arr, _ := getAt(w.doc, base).([]any)
-		orig, _ := getAt(x.doc, base).([]any)
+		arr, _ := schema.At(w.doc, base).([]any)
+		orig, _ := schema.At(x.doc, base).([]any)
 		var ats [][]string
 		for i, el := range arr {
 			m, _ := el.(map[string]any)
@@ -771,9 +771,6 @@ func eachField(node any, segs []string, fn func(parent map[string]any, key strin
 	}
 }
 
-// getAt returns the value at path at of doc, or nil.
-func getAt(doc any, at []string) any { return schema.At(doc, at) }
-
 // removeAt removes the array element or map key at path at and returns the
 // (possibly new) root.
 func removeAt(doc any, at []string) any {
@@ -781,7 +778,7 @@ func removeAt(doc any, at []string) any {
 		return doc
 	}
 	parentAt, last := at[:len(at)-1], at[len(at)-1]
-	switch p := getAt(doc, parentAt).(type) {
+	switch p := schema.At(doc, parentAt).(type) {
 	case map[string]any:
 		delete(p, last)
 	case []any:
@@ -793,9 +790,9 @@ func removeAt(doc any, at []string) any {
 		if len(parentAt) == 0 {
 			return np
 		}
-		if gp, ok := getAt(doc, parentAt[:len(parentAt)-1]).(map[string]any); ok {
+		if gp, ok := schema.At(doc, parentAt[:len(parentAt)-1]).(map[string]any); ok {
 			gp[parentAt[len(parentAt)-1]] = np
-		} else if ga, ok := getAt(doc, parentAt[:len(parentAt)-1]).([]any); ok {
+		} else if ga, ok := schema.At(doc, parentAt[:len(parentAt)-1]).([]any); ok {
 			j, _ := strconv.Atoi(parentAt[len(parentAt)-1])
 			ga[j] = np
 		}

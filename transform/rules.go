@@ -70,7 +70,7 @@ func (n Names) Match(name string) bool {
 		return true
 	}
 	for _, p := range n {
-		if globMatch(p, name) {
+		if bundles.GlobMatch(p, name) {
 			return true
 		}
 	}

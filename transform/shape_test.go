@@ -7,25 +7,13 @@ import (
 	"github.com/octobundle/octobundle/schema"
 )
 
-// The cascade and value rules are registry data: a kind of a different
-// shape — tenant variables as arrays of values with their own scope, as
-// newer Octopus versions serve them — needs declarations, not code. This
-// test declares such a kind and runs the same engine over it.
+// The cascade and value rules are registry data: tenant variables as
+// arrays of values with their own scope, as newer Octopus versions serve
+// them, needed declarations, not code. This test runs the engine over the
+// registry's own TenantVariables kind (it used to declare a test-local copy
+// of that shape, which could drift from the real entry).
 func TestNewTenantVariablesShapeIsData(t *testing.T) {
-	const holderP, holderC = "ProjectVariables/*", "CommonVariables/*"
-	k := &schema.Kind{
-		Name: "TenantVariablesV2", File: "tenants/{}/variables.json", Parent: schema.Tenant,
-		Refs: []schema.Ref{
-			{Path: "CommonVariables/*/LibraryVariableSetId", To: schema.LibraryVariableSet, OnDrop: schema.OnDropHolder, Holder: holderC},
-			{Path: "CommonVariables/*/Scope/EnvironmentIds", To: schema.Environment, Restricts: true, Holder: holderC},
-			{Path: "ProjectVariables/*/ProjectId", To: schema.Project, OnDrop: schema.OnDropHolder, Holder: holderP},
-			{Path: "ProjectVariables/*/Scope/EnvironmentIds", To: schema.Environment, Restricts: true, Holder: holderP},
-		},
-		Values: []schema.ValueSpec{
-			{Items: "ProjectVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"Project": "ProjectId", "Environment": "Scope/EnvironmentIds"}},
-			{Items: "CommonVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"LibraryVariableSet": "LibraryVariableSetId", "Environment": "Scope/EnvironmentIds"}},
-		},
-	}
+	k := schema.MustLookup(schema.TenantVariables)
 	var doc any
 	if err := json.Unmarshal([]byte(`{
 	  "CommonVariables": [

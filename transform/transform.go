@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path"
 	"slices"
 	"strings"
 
@@ -24,17 +23,6 @@ type Options struct {
 
 // ErrFailed is returned (wrapped) when the report has errors.
 var ErrFailed = errors.New("transform failed")
-
-// globMatch matches name against a literal or path.Match pattern,
-// case-insensitively.
-func globMatch(pattern, name string) bool {
-	p, n := strings.ToLower(pattern), strings.ToLower(name)
-	if p == n {
-		return true
-	}
-	ok, err := path.Match(p, n)
-	return err == nil && ok
-}
 
 // fate is what the rules decided for one entity.
 type fate struct {
@@ -313,8 +301,8 @@ func (e *engine) selectEntities() error {
 			rn := r.Rename
 			var hits []*ent
 			for _, x := range e.ents {
-				if x.kind.Name == rn.Kind && x.named() && globMatch(rn.Name, x.names[len(x.names)-1]) &&
-					(rn.Owner == "" || (len(x.names) > 1 && globMatch(rn.Owner, x.names[0]))) {
+				if x.kind.Name == rn.Kind && x.named() && bundles.GlobMatch(rn.Name, x.names[len(x.names)-1]) &&
+					(rn.Owner == "" || (len(x.names) > 1 && bundles.GlobMatch(rn.Owner, x.names[0]))) {
 					hits = append(hits, x)
 				}
 			}
@@ -345,7 +333,7 @@ func (e *engine) selectEntities() error {
 			var into *ent
 			for _, x := range e.ents {
 				if x.kind.Name == mg.Kind && x.named() && strings.EqualFold(x.names[len(x.names)-1], mg.Into) &&
-					(mg.Owner == "" || (len(x.names) > 1 && globMatch(mg.Owner, x.names[0]))) {
+					(mg.Owner == "" || (len(x.names) > 1 && bundles.GlobMatch(mg.Owner, x.names[0]))) {
 					into = x
 				}
 			}

@@ -24,7 +24,7 @@ func (e *engine) values(docs map[*ent]any) error {
 		}
 		for _, x := range e.ents {
 			doc, ok := docs[x]
-			if !ok || x.kind.Name != sv.In || !globMatch(sv.Owner, x.names[0]) {
+			if !ok || x.kind.Name != sv.In || !bundles.GlobMatch(sv.Owner, x.names[0]) {
 				continue
 			}
 			for _, vs := range x.kind.Values {
@@ -73,18 +73,15 @@ type setCount struct{ changed, added int }
 // setValue sets sv in doc following vs.
 func setValue(doc any, vs schema.ValueSpec, sv *SetValue) (setCount, error) {
 	var n setCount
-	if vs.Template != "" {
-		return setTemplate(doc, vs, sv)
-	}
 	items := strings.Split(vs.Items, "/")
 	m, _ := doc.(map[string]any)
-	arr, _ := getAt(doc, items).([]any)
+	arr, _ := schema.At(doc, items).([]any)
 	for _, el := range arr {
 		vm, _ := el.(map[string]any)
 		if name, _ := vm[vs.Name].(string); !strings.EqualFold(name, sv.Name) {
 			continue
 		}
-		if sv.Scope != nil && !scopeEqual(valueScope(vm, vs), sv.Scope) {
+		if sv.Scope != nil && !bundles.SameScope(valueScope(vm, vs), sv.Scope) {
 			continue
 		}
 		if vs.Sensitive != "" && vm[vs.Sensitive] == true {
@@ -144,7 +141,7 @@ func valueScope(vm map[string]any, vs schema.ValueSpec) map[string][]string {
 		}
 	}
 	for d, f := range vs.ScopeFields {
-		out[d] = append(out[d], asStrings(getAt(vm, strings.Split(f, "/")))...)
+		out[d] = append(out[d], asStrings(schema.At(vm, strings.Split(f, "/")))...)
 	}
 	return out
 }
@@ -163,69 +160,6 @@ func asStrings(v any) []string {
 		return out
 	}
 	return nil
-}
-
-// scopeEqual compares scopes ignoring empty dimensions, order and case.
-func scopeEqual(a, b map[string][]string) bool {
-	norm := func(m map[string][]string) string {
-		var parts []string
-		for d, v := range m {
-			if len(v) == 0 {
-				continue
-			}
-			l := make([]string, len(v))
-			for i, s := range v {
-				l[i] = strings.ToLower(s)
-			}
-			sort.Strings(l)
-			parts = append(parts, d+"="+strings.Join(l, ","))
-		}
-		sort.Strings(parts)
-		return strings.Join(parts, ";")
-	}
-	return norm(a) == norm(b)
-}
-
-// setTemplate sets a value kept in nested maps keyed by scope.
-func setTemplate(doc any, vs schema.ValueSpec, sv *SetValue) (setCount, error) {
-	var n setCount
-	segs := strings.Split(vs.Template, "/")
-	path := make([]string, len(segs))
-	used := 0
-	for i, s := range segs {
-		switch {
-		case s == "{Name}":
-			path[i] = sv.Name
-		case strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}"):
-			d := s[1 : len(s)-1]
-			v := sv.Scope[d]
-			if len(v) != 1 {
-				return n, nil // this template needs exactly one name of d
-			}
-			path[i] = v[0]
-			used++
-		default:
-			path[i] = s
-		}
-	}
-	if used != len(sv.Scope) {
-		return n, nil
-	}
-	parent, ok := getAt(doc, path[:len(path)-1]).(map[string]any)
-	if !ok {
-		return n, fmt.Errorf("no values at %s: the entity is not linked there (scope%s)", strings.Join(path[:len(path)-1], "/"), scopeText(sv.Scope))
-	}
-	last := path[len(path)-1]
-	if old, exists := parent[last]; exists {
-		if schema.IsSensitiveValue(old) {
-			return n, fmt.Errorf("%q is sensitive: its value cannot be set by a rule (secrets never go in a bundle); mark it owned instead", sv.Name)
-		}
-		n.changed++
-	} else {
-		n.added++
-	}
-	parent[last] = sv.Value
-	return n, nil
 }
 
 // compilePolicy turns the apply-time rules into the bundle's apply policy,
@@ -299,7 +233,7 @@ func orAny(s string) string {
 func (e *engine) anyValue(docs map[*ent]any, kind, owner, name string) bool {
 	for _, x := range e.ents {
 		doc, ok := docs[x]
-		if !ok || len(x.kind.Values) == 0 || (kind != "" && x.kind.Name != kind) || (owner != "" && !globMatch(owner, x.names[0])) {
+		if !ok || len(x.kind.Values) == 0 || (kind != "" && x.kind.Name != kind) || !bundles.GlobMatch(owner, x.names[0]) {
 			continue
 		}
 		if name == "" {
@@ -308,7 +242,7 @@ func (e *engine) anyValue(docs map[*ent]any, kind, owner, name string) bool {
 		found := false
 		for _, vs := range x.kind.Values {
 			eachValueName(doc, vs, func(n string) {
-				if globMatch(name, n) {
+				if bundles.GlobMatch(name, n) {
 					found = true
 				}
 			})
@@ -322,38 +256,12 @@ func (e *engine) anyValue(docs map[*ent]any, kind, owner, name string) bool {
 
 // eachValueName calls fn with the name of every value vs locates in doc.
 func eachValueName(doc any, vs schema.ValueSpec, fn func(string)) {
-	if vs.Items != "" {
-		arr, _ := getAt(doc, strings.Split(vs.Items, "/")).([]any)
-		for _, el := range arr {
-			if m, ok := el.(map[string]any); ok {
-				if s, ok := m[vs.Name].(string); ok {
-					fn(s)
-				}
+	arr, _ := schema.At(doc, strings.Split(vs.Items, "/")).([]any)
+	for _, el := range arr {
+		if m, ok := el.(map[string]any); ok {
+			if s, ok := m[vs.Name].(string); ok {
+				fn(s)
 			}
 		}
-		return
 	}
-	segs := strings.Split(vs.Template, "/")
-	var walk func(node any, i int)
-	walk = func(node any, i int) {
-		m, ok := node.(map[string]any)
-		if !ok || i >= len(segs) {
-			return
-		}
-		s := segs[i]
-		if i == len(segs)-1 {
-			for k := range m {
-				fn(k)
-			}
-			return
-		}
-		if strings.HasPrefix(s, "{") {
-			for _, k := range slices.Sorted(maps.Keys(m)) {
-				walk(m[k], i+1)
-			}
-			return
-		}
-		walk(m[s], i+1)
-	}
-	walk(doc, 0)
 }
