@@ -288,7 +288,7 @@ func (pl *planner) missingEntries(k *schema.Kind, names []string, v value, d *sc
 	ref := schema.Ref{Path: strings.Join(v.at, "/") + "/Scope/" + d.Name, To: d.To, Within: d.Within}
 	var missing []string
 	for _, e := range v.scope[d.Name] {
-		if bs, err := bundleScope(ref, names, v.at, nil); err == nil && pl.inBundle(d.To, bs, e) {
+		if bs, err := schema.CheckRefScope(ref, names, v.at, nil); err == nil && pl.inBundle(d.To, bs, e) {
 			continue
 		}
 		if ds, err := pl.ids.scope(k, ref, names, v.at, nil); err == nil {
