@@ -394,9 +394,9 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 	}
 	// Values the policy leaves alone take the destination's copy: for a
 	// variable array, the destination's values of a variable left alone
-	// are put back (so an exact-policy kind does not lose them either).
-	var restore []any
-	var restoreAt []string
+	// are put back, each into its own array (so an exact-policy kind does
+	// not lose them either).
+	restore := map[string][]any{} // value spec's Items → the destination's values put back
 	for i, v := range vals {
 		if edits[i].keep != nil {
 			setPath(doc, v.at, edits[i].keep)
@@ -405,8 +405,7 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 	if len(leaveAlone) > 0 && destForm != nil {
 		for _, d := range values(k, owner, destForm) {
 			if _, alone := leaveAlone[d.group()]; alone {
-				restore = append(restore, schema.DeepCopy(getPath(destForm, d.at)))
-				restoreAt = d.at[:len(d.at)-1]
+				restore[d.spec.Items] = append(restore[d.spec.Items], schema.DeepCopy(getPath(destForm, d.at)))
 			}
 		}
 	}
@@ -421,9 +420,12 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 	for _, v := range drops {
 		doc = removeAt(doc, v.at)
 	}
-	if len(restore) > 0 {
-		if arr, ok := getPath(doc, restoreAt).([]any); ok {
-			setPath(doc, restoreAt, append(arr, restore...))
+	for _, spec := range k.Values {
+		if put := restore[spec.Items]; len(put) > 0 {
+			at := strings.Split(spec.Items, "/")
+			if arr, ok := getPath(doc, at).([]any); ok {
+				setPath(doc, at, append(arr, put...))
+			}
 		}
 	}
 	return doc, notes
