@@ -34,16 +34,14 @@ type StateRecorder interface {
 	Forget(path string) error
 }
 
-// baseDoc returns the base document of an entity.
+// baseDoc returns the base document of an entity, shared with the base
+// bundle: read it, never change it (the merge only reads the base, and
+// copies what it keeps of it).
 func (pl *planner) baseDoc(k *schema.Kind, names []string) (any, bool) {
 	if pl.o.Base == nil || pl.o.Base.Bundle == nil {
 		return nil, false
 	}
-	doc, ok := pl.o.Base.Bundle.Entity(k, names...)
-	if !ok {
-		return nil, false
-	}
-	return schema.DeepCopy(doc), true
+	return pl.o.Base.Bundle.Entity(k, names...)
 }
 
 // deletable reports whether entities of k are deleted on their own (a

@@ -589,7 +589,7 @@ func (x *executor) tasks() []*task {
 			if skip || err != nil {
 				return v, nil
 			}
-			scope, err := bundleScope(ref, ch.Names, at, desired)
+			scope, err := schema.CheckRefScope(ref, ch.Names, at, desired)
 			if err != nil {
 				return v, nil
 			}

@@ -751,7 +751,7 @@ func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (out any, 
 			problems = append(problems, err.Error())
 			return v, nil
 		}
-		if bs, err := bundleScope(ref, names, at, doc); err == nil && pl.inBundle(to, bs, name) {
+		if bs, err := schema.CheckRefScope(ref, names, at, doc); err == nil && pl.inBundle(to, bs, name) {
 			return v, nil
 		}
 		if ds, err := pl.ids.scope(k, ref, names, at, doc); err == nil {

@@ -98,58 +98,26 @@ func (v value) label() string {
 }
 
 // values lists the variable values of doc (an entity of kind k, bundle
-// form) in document order.
+// form) in document order. Every kind's values are Items-form (an array of
+// value objects); the registry has no Template-form (keyed) values.
 func values(k *schema.Kind, owner string, doc any) []value {
 	var out []value
 	for _, spec := range k.Values {
-		segs := strings.Split(spec.Walk(), "/")
-		var walk func(node any, i int, at []string)
-		walk = func(node any, i int, at []string) {
-			if i == len(segs) {
-				out = append(out, makeValue(spec, owner, at, node))
-				return
-			}
-			switch n := node.(type) {
-			case map[string]any:
-				if segs[i] != "*" {
-					if c, ok := n[segs[i]]; ok {
-						walk(c, i+1, append(at[:len(at):len(at)], segs[i]))
-					}
-					return
-				}
-				for _, key := range slices.Sorted(maps.Keys(n)) {
-					walk(n[key], i+1, append(at[:len(at):len(at)], key))
-				}
-			case []any:
-				if segs[i] != "*" {
-					return
-				}
-				for j, el := range n {
-					walk(el, i+1, append(at[:len(at):len(at)], strconv.Itoa(j)))
-				}
-			}
+		if spec.Items == "" {
+			continue
 		}
-		walk(doc, 0, nil)
+		items := strings.Split(spec.Items, "/")
+		arr, _ := getPath(doc, items).([]any)
+		for j, el := range arr {
+			at := append(items[:len(items):len(items)], strconv.Itoa(j))
+			out = append(out, makeValue(spec, owner, at, el))
+		}
 	}
 	return out
 }
 
 func makeValue(spec schema.ValueSpec, owner string, at []string, node any) value {
 	v := value{spec: spec, at: at, owner: owner, scope: map[string][]string{}}
-	if spec.OwnerKey() > 0 && spec.OwnerKey() < len(at) {
-		v.set = at[spec.OwnerKey()]
-	}
-	if spec.NameKey() > 0 {
-		if spec.NameKey() < len(at) {
-			v.name = at[spec.NameKey()]
-		}
-		for i, dim := range spec.ScopeKeys() {
-			if i < len(at) {
-				v.scope[dim] = []string{at[i]}
-			}
-		}
-		return v
-	}
 	m, _ := node.(map[string]any)
 	v.name, _ = m[cmp.Or(spec.Name, "Name")].(string)
 	if spec.Scope != "" {
@@ -240,9 +208,6 @@ func destValue(v value, doc, destForm any) any {
 	if destForm == nil {
 		return nil
 	}
-	if v.spec.NameKey() > 0 {
-		return getPath(destForm, v.at)
-	}
 	el := getPath(doc, v.at)
 	arr, _ := getPath(destForm, v.at[:len(v.at)-1]).([]any)
 	want, ok := bundles.Identity(el)
@@ -288,7 +253,7 @@ func (pl *planner) missingEntries(k *schema.Kind, names []string, v value, d *sc
 	ref := schema.Ref{Path: strings.Join(v.at, "/") + "/Scope/" + d.Name, To: d.To, Within: d.Within}
 	var missing []string
 	for _, e := range v.scope[d.Name] {
-		if bs, err := bundleScope(ref, names, v.at, nil); err == nil && pl.inBundle(d.To, bs, e) {
+		if bs, err := schema.CheckRefScope(ref, names, v.at, nil); err == nil && pl.inBundle(d.To, bs, e) {
 			continue
 		}
 		if ds, err := pl.ids.scope(k, ref, names, v.at, nil); err == nil {
@@ -303,7 +268,7 @@ func (pl *planner) missingEntries(k *schema.Kind, names []string, v value, d *sc
 
 // valueEdit is what the policy does to one value.
 type valueEdit struct {
-	drop  bool                // skip the value (keyed values: the key goes; variables: the element)
+	drop  bool                // skip the value (its element goes)
 	keep  any                 // replace the value by the destination's copy
 	scope map[string][]string // the value's new scope (variables only), when rescoped
 }
@@ -365,11 +330,6 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 				mode = bundles.ScopeIgnore // new on the destination: ignore the mismatch
 			}
 			switch {
-			case v.spec.NameKey() > 0:
-				// A keyed value (a tenant value per environment) cannot
-				// be rescoped: whatever the mode, it is skipped.
-				edits[i].drop = true
-				notes = append(notes, fmt.Sprintf("%s skipped: %s; a value keyed by %s cannot be rescoped (%s)", v.label(), why, d.Name, by))
 			case mode == bundles.ScopeExact, mode == bundles.ScopePartial && len(kept) == 0:
 				edits[i].drop = true
 				notes = append(notes, fmt.Sprintf("%s skipped: %s (%s)", v.label(), why, by))
@@ -434,9 +394,9 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 	}
 	// Values the policy leaves alone take the destination's copy: for a
 	// variable array, the destination's values of a variable left alone
-	// are put back (so an exact-policy kind does not lose them either).
-	var restore []any
-	var restoreAt []string
+	// are put back, each into its own array (so an exact-policy kind does
+	// not lose them either).
+	restore := map[string][]any{} // value spec's Items → the destination's values put back
 	for i, v := range vals {
 		if edits[i].keep != nil {
 			setPath(doc, v.at, edits[i].keep)
@@ -444,11 +404,8 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 	}
 	if len(leaveAlone) > 0 && destForm != nil {
 		for _, d := range values(k, owner, destForm) {
-			if _, alone := leaveAlone[d.group()]; alone && d.spec.NameKey() == 0 {
-				restore = append(restore, schema.DeepCopy(getPath(destForm, d.at)))
-				restoreAt = d.at[:len(d.at)-1]
-			} else if alone && d.spec.NameKey() > 0 {
-				setPath(doc, d.at, schema.DeepCopy(getPath(destForm, d.at)))
+			if _, alone := leaveAlone[d.group()]; alone {
+				restore[d.spec.Items] = append(restore[d.spec.Items], schema.DeepCopy(getPath(destForm, d.at)))
 			}
 		}
 	}
@@ -461,33 +418,14 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 	}
 	sort.SliceStable(drops, func(i, j int) bool { return lastIndex(drops[i].at) > lastIndex(drops[j].at) })
 	for _, v := range drops {
-		if v.spec.NameKey() > 0 {
-			// Keyed: the key goes, unless the destination's copy was put back.
-			if _, alone := leaveAlone[v.group()]; alone && getPath(destForm, v.at) != nil {
-				continue
-			}
-			if parent, ok := getPath(doc, v.at[:len(v.at)-1]).(map[string]any); ok {
-				delete(parent, v.at[len(v.at)-1])
-			}
-			// A scope key left with no values goes too (an environment
-			// key of a tenant project's values names the environment).
-			for j := len(v.at) - 2; j > 0; j-- {
-				if _, isScope := v.spec.ScopeKeys()[j]; !isScope {
-					continue
-				}
-				if m, ok := getPath(doc, v.at[:j+1]).(map[string]any); ok && len(m) == 0 {
-					if parent, ok := getPath(doc, v.at[:j]).(map[string]any); ok {
-						delete(parent, v.at[j])
-					}
-				}
-			}
-			continue
-		}
 		doc = removeAt(doc, v.at)
 	}
-	if len(restore) > 0 {
-		if arr, ok := getPath(doc, restoreAt).([]any); ok {
-			setPath(doc, restoreAt, append(arr, restore...))
+	for _, spec := range k.Values {
+		if put := restore[spec.Items]; len(put) > 0 {
+			at := strings.Split(spec.Items, "/")
+			if arr, ok := getPath(doc, at).([]any); ok {
+				setPath(doc, at, append(arr, put...))
+			}
 		}
 	}
 	return doc, notes

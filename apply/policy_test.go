@@ -141,6 +141,16 @@ func TestApplyValuePolicy(t *testing.T) {
 			},
 		},
 		{
+			name: "tenant values: ignore-new leaves values alone in both arrays, each put back in its own", kind: tv, pol: rule("Environment", bundles.ScopeIgnoreNew),
+			doc:  `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"C","Scope":{"EnvironmentIds":["Test"]},"Value":"c"}],"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production","Test"]},"Value":"x"}]}`,
+			dest: `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"C","Scope":{"EnvironmentIds":[]},"Value":"dc"}],"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production"]},"Value":"d"}]}`,
+			want: `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"C","Scope":{"EnvironmentIds":[]},"Value":"dc"}],"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production"]},"Value":"d"}]}`,
+			notes: []string{
+				`L "C" left alone: the destination has the variable and Environment Test not on the destination (ignore-new: rule r.yaml:2)`,
+				`P "T" left alone: the destination has the variable and Environment Test not on the destination (ignore-new: rule r.yaml:2)`,
+			},
+		},
+		{
 			name: "tenant values: owned", kind: tv,
 			pol:   &bundles.ApplyPolicy{Owned: []bundles.ValueSelector{{Kind: schema.TenantVariables, Name: "T"}}},
 			doc:   `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"T","Scope":{"EnvironmentIds":[]},"Value":"bundle"},{"LibraryVariableSetId":"L","TemplateId":"U","Scope":{"EnvironmentIds":[]},"Value":"bundle"}]}`,

@@ -3,7 +3,6 @@ package apply
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/octobundle/octobundle/internal/snapshot"
@@ -38,43 +37,6 @@ func scopeKind(to string) *schema.Kind {
 		}
 	}
 	return nil
-}
-
-// keyIndex returns N for a "key:N" scope.
-func keyIndex(s schema.Scope) (int, bool) {
-	n, ok := strings.CutPrefix(string(s), "key:")
-	if !ok {
-		return 0, false
-	}
-	i, err := strconv.Atoi(n)
-	return i, err == nil && i >= 0
-}
-
-// bundleScope returns the bundle-side scope of a reference held by the
-// entity named names: "" for space-wide names, else the name of the root
-// owner whose namespace the name lives in.
-//
-// doc is the document being rewritten (a ScopeSibling reference's scope is
-// a sibling field of it, still in bundle form when the reference is visited).
-func bundleScope(ref schema.Ref, names []string, at []string, doc any) (string, error) {
-	switch ref.Within {
-	case schema.ScopeSpace:
-		return "", nil
-	case schema.ScopeSibling:
-		if v, ok := schema.SiblingValue(doc, ref, at); ok {
-			return v, nil
-		}
-		return "", fmt.Errorf("a reference to %s needs its %s", ref.To, ref.Sibling)
-	case schema.ScopeSelf, schema.ScopeOwner:
-		if len(names) == 0 {
-			return "", fmt.Errorf("a reference to %s needs an owner", ref.To)
-		}
-		return names[0], nil
-	}
-	if i, ok := keyIndex(ref.Within); ok && i < len(at) {
-		return at[i], nil
-	}
-	return "", fmt.Errorf("cannot tell the scope %q of a reference to %s", ref.Within, ref.To)
 }
 
 // aliases are the kinds whose names share one namespace on the server
@@ -147,9 +109,9 @@ func (d destIDs) lookup(kind, scope, name string) (string, bool) {
 
 // scope returns the destination scope (an ID, or "") of a reference held by
 // an entity of kind k named names: the destination ID of the root owner or
-// map key that bundleScope names.
+// map key that schema.CheckRefScope names.
 func (d destIDs) scope(k *schema.Kind, ref schema.Ref, names, at []string, doc any) (string, error) {
-	name, err := bundleScope(ref, names, at, doc)
+	name, err := schema.CheckRefScope(ref, names, at, doc)
 	if err != nil || ref.Within == schema.ScopeSpace {
 		return name, err
 	}

@@ -1,6 +1,10 @@
 package schema
 
-import "strings"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // RefScope returns the namespace the name held by a reference lives in, for
 // a reference of the entity whose (unescaped) names are names, found at
@@ -9,24 +13,34 @@ import "strings"
 // key at the given depth for ScopeKey references. Export, apply, transform
 // and the reference check agree on it.
 func RefScope(ref Ref, names, at []string, doc any) string {
+	s, _ := CheckRefScope(ref, names, at, doc)
+	return s
+}
+
+// CheckRefScope is RefScope, with an error when the scope cannot be told (a
+// ScopeSibling reference whose sibling field is missing, an owner-scoped
+// reference held by an unnamed entity, a key depth beyond the path).
+func CheckRefScope(ref Ref, names, at []string, doc any) (string, error) {
 	switch ref.Within {
 	case ScopeSpace:
-		return ""
+		return "", nil
 	case ScopeSibling:
-		v, _ := SiblingValue(doc, ref, at)
-		return v
+		if v, ok := SiblingValue(doc, ref, at); ok {
+			return v, nil
+		}
+		return "", fmt.Errorf("a reference to %s needs its %s", ref.To, ref.Sibling)
 	case ScopeSelf, ScopeOwner:
 		if len(names) == 0 {
-			return ""
+			return "", fmt.Errorf("a reference to %s needs an owner", ref.To)
 		}
-		return names[0]
+		return names[0], nil
 	}
-	if n, ok := strings.CutPrefix(string(ref.Within), "key:"); ok && len(n) == 1 && n[0] >= '0' && n[0] <= '9' {
-		if i := int(n[0] - '0'); i < len(at) {
-			return at[i]
+	if n, ok := strings.CutPrefix(string(ref.Within), "key:"); ok {
+		if i, err := strconv.Atoi(n); err == nil && i >= 0 && i < len(at) {
+			return at[i], nil
 		}
 	}
-	return ""
+	return "", fmt.Errorf("cannot tell the scope %q of a reference to %s", ref.Within, ref.To)
 }
 
 // EntityScope returns the namespace an entity's own name lives in: "" for
