@@ -230,7 +230,7 @@ func destGroups(k *schema.Kind, owner string, destForm any) map[string]bool {
 		return out
 	}
 	for _, d := range values(k, owner, destForm) {
-		out[d.spec.Walk()+"\x00"+d.group()] = true
+		out[d.spec.Items+"\x00"+d.group()] = true
 	}
 	return out
 }
@@ -321,7 +321,7 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 				if existing == nil {
 					existing = destGroups(k, owner, destForm)
 				}
-				if existing[v.spec.Walk()+"\x00"+v.group()] {
+				if existing[v.spec.Items+"\x00"+v.group()] {
 					if _, seen := leaveAlone[v.group()]; !seen {
 						leaveAlone[v.group()] = fmt.Sprintf("%s left alone: the destination has the variable and %s not on the destination (%s)", quoteVar(v), d.Name+" "+strings.Join(missing, ", "), by)
 					}

@@ -205,12 +205,6 @@ type ValueSpec struct {
 	// ScopeFields maps further scope dimensions to fields of a value object
 	// holding one name or a list of names ({"Project": "ProjectId"}).
 	ScopeFields map[string]string
-	// Template is a slash path of map keys, each either a literal, "{Name}"
-	// (the value's name) or "{Dimension}" (a scope key):
-	// "ProjectVariables/{Project}/Variables/{Environment}/{Name}".
-	// No kind sets it since tenant variables moved to the Items form; it
-	// stays only while apply still reads NameKey, OwnerKey and ScopeKeys.
-	Template string
 	// Required are scope dimensions a value must keep at least one entry
 	// of: the server refuses it unscoped there (a tenant's project value
 	// names the environments it applies in), so a value that would lose
@@ -667,74 +661,6 @@ func register(kinds ...*Kind) {
 // GlobalVolatile are dropped from every entity at every depth where they
 // appear as top-level fields.
 var GlobalVolatile = []string{"Id", "Links", "SpaceId", "LastModifiedOn", "LastModifiedBy"}
-
-// Walk returns the path (as in Ref.Path) that reaches each value:
-// "Variables/*" for Items "Variables", the Template with every placeholder
-// replaced by "*" otherwise.
-func (v ValueSpec) Walk() string {
-	if v.Items != "" {
-		return v.Items + "/*"
-	}
-	segs := strings.Split(v.Template, "/")
-	for i, s := range segs {
-		if isPlaceholder(s) {
-			segs[i] = "*"
-		}
-	}
-	return strings.Join(segs, "/")
-}
-
-// NameKey is the index, in the Walk path, of the map key that names a
-// Template value; 0 for Items values, which carry a Name field.
-func (v ValueSpec) NameKey() int {
-	for i, s := range v.templateSegs() {
-		if s == "{Name}" {
-			return i
-		}
-	}
-	return 0
-}
-
-// OwnerKey is the index, in the Walk path, of the map key naming the set
-// a Template value belongs to within the entity (the {Project} or
-// {LibraryVariableSet} of a tenant value); 0 when there is none.
-func (v ValueSpec) OwnerKey() int {
-	for i, s := range v.templateSegs() {
-		if isPlaceholder(s) && s != "{Name}" && LookupDimension(s[1:len(s)-1]) == nil {
-			return i
-		}
-	}
-	return 0
-}
-
-// ScopeKeys maps the indexes, in the Walk path, of map keys that are scope
-// entries to their dimension (a tenant project value's {Environment}). A
-// keyed value cannot be rescoped or unscoped, only kept or skipped.
-func (v ValueSpec) ScopeKeys() map[int]string {
-	var out map[int]string
-	for i, s := range v.templateSegs() {
-		if isPlaceholder(s) {
-			if d := LookupDimension(s[1 : len(s)-1]); d != nil {
-				if out == nil {
-					out = map[int]string{}
-				}
-				out[i] = d.Name
-			}
-		}
-	}
-	return out
-}
-
-func (v ValueSpec) templateSegs() []string {
-	if v.Items != "" || v.Template == "" {
-		return nil
-	}
-	return strings.Split(v.Template, "/")
-}
-
-func isPlaceholder(seg string) bool {
-	return len(seg) > 2 && seg[0] == '{' && seg[len(seg)-1] == '}'
-}
 
 // VersionAtLeast reports whether the Octopus version v ("2025.2.1234",
 // "2024.4") is at least since (major.minor). An unreadable v is not.

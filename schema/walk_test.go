@@ -294,9 +294,8 @@ func TestScopeDimensions(t *testing.T) {
 			}
 		}
 		for _, v := range k.Values {
-			// transform sets and lists values only in the Items form.
-			if v.Items == "" || v.Template != "" {
-				t.Errorf("%s: value spec %+v: Items must be set and Template not (no kind keeps values in nested maps any more)", k.Name, v)
+			if v.Items == "" {
+				t.Errorf("%s: value spec %+v: Items must be set", k.Name, v)
 			}
 		}
 	}
