@@ -68,7 +68,8 @@ const (
 // receipt and clean-up report in --out DIR/NAME, and prints a summary
 // table. Exit 0: all succeeded (planned without errors); 2: some failed,
 // partially failed or could not start (plan --detailed-exitcode: or some
-// have changes); 1: none could start.
+// differ, as the single-destination plan counts it: changes, or entities
+// deleted at the source and kept); 1: none could start.
 func fanOut(c *cli.Context, applying bool) error {
 	if c.NArg() != 1 {
 		return usageError("%s --destinations takes one BUNDLE argument (a directory or .tar.zst)", c.Command.Name)
@@ -185,16 +186,12 @@ func toDestination(c *cli.Context, applying bool, d fanout.Destination, b *bundl
 	opts := applyOptions(c, "")
 	opts.Progress, opts.Logger = nil, log // one bar per destination would interleave
 	if !applying {
-		if err := mergeOptions(c, st, &opts); err != nil {
-			return err
-		}
-		p, err := apply.MakePlan(c.Context, cl, b, opts)
+		p, err := planWithBase(c, cl, st, b, bundlePath, opts)
 		if err != nil {
 			return err
 		}
 		r.started = true
-		p.Bundle = bundlePath
-		r.Counts, r.Cleanup, r.changes = counts(p.Summary), len(p.Cleanup), p.HasChanges()
+		r.Counts, r.Cleanup, r.changes = counts(p.Summary), len(p.Cleanup), p.Differs()
 		r.Status = statusPlanned
 		if p.HasErrors() {
 			r.Status = statusHasErrors
