@@ -209,11 +209,10 @@ func dependencies(s *snapshot.Snapshot, e *snapshot.Entity, byID map[string]*sna
 	if e.Kind.Binary {
 		return nil // bytes: no references
 	}
-	doc := schema.DeepCopy(e.Doc)
-	err := e.Kind.Rewrite(doc, func(ref schema.Ref, at []string, v any) (any, error) {
-		id, ok := v.(string)
-		if !ok || isSoft(ref) {
-			return v, nil
+	// Read-only: the snapshot's document is shared, and nothing is written.
+	err := e.Kind.Visit(e.Doc, func(ref schema.Ref, _ []string, id string) {
+		if isSoft(ref) {
+			return
 		}
 		var target *schema.Kind
 		if ref.To == schema.AnyKind {
@@ -222,7 +221,7 @@ func dependencies(s *snapshot.Snapshot, e *snapshot.Entity, byID map[string]*sna
 			target = schema.Lookup(ref.To)
 		}
 		if target == nil {
-			return v, nil // a scoped name (action, template) or a plain value
+			return // a scoped name (action, template) or a plain value
 		}
 		for _, k := range target.Aliases() {
 			if t := byID[k.Name+"\x00"+id]; t != nil {
@@ -230,7 +229,6 @@ func dependencies(s *snapshot.Snapshot, e *snapshot.Entity, byID map[string]*sna
 				break
 			}
 		}
-		return v, nil
 	})
 	if err != nil {
 		*problems = append(*problems, fmt.Sprintf("%s: %v", e.Label(), err))

@@ -59,48 +59,25 @@ func applyCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			unlock, err := lockState(c, st, opts.Logger)
+			rec, err := applyRecorded(c, cl, st, b, saved, opts, func(rec *apply.Receipt) error {
+				var err error
+				if c.String("output") == "json" {
+					err = rec.WriteJSON(c.App.Writer)
+				} else {
+					err = rec.WriteText(c.App.Writer)
+				}
+				if err != nil {
+					return err
+				}
+				if f := c.String("cleanup-report"); f != "" {
+					if err := writeFileAtomic(f, rec.WriteCleanupJSON); err != nil {
+						return fmt.Errorf("writing the clean-up report: %w", err)
+					}
+				}
+				return nil
+			})
 			if err != nil {
 				return err
-			}
-			defer func() {
-				if err := unlock(); err != nil {
-					opts.Logger.Warn("releasing the state lock", "error", err)
-				}
-			}()
-			if err := mergeOptions(c, st, &opts); err != nil {
-				return err
-			}
-			rec0 := &recorder{st: st}
-			opts.State = rec0
-			var rec *apply.Receipt
-			if p := saved; p != nil {
-				// A saved plan: Execute re-reads the destination to refuse a stale one.
-				if rec, err = apply.Execute(c.Context, cl, b, p, opts); err != nil {
-					return refused(err)
-				}
-			} else if _, rec, err = apply.Apply(c.Context, cl, b, opts); err != nil {
-				// Apply plans and executes on one read of the destination.
-				return refused(err)
-			}
-			if c.String("output") == "json" {
-				err = rec.WriteJSON(c.App.Writer)
-			} else {
-				err = rec.WriteText(c.App.Writer)
-			}
-			if err != nil {
-				return err
-			}
-			if f := c.String("cleanup-report"); f != "" {
-				if err := writeFileAtomic(f, rec.WriteCleanupJSON); err != nil {
-					return fmt.Errorf("writing the clean-up report: %w", err)
-				}
-			}
-			if rec0.err != nil {
-				return fmt.Errorf("the destination was written, but recording it in the state %s failed: %w; the next apply merges those entities two-way", st.Dir(), rec0.err)
-			}
-			if err := finishState(st, b); err != nil {
-				return fmt.Errorf("recording the apply in the state: %w", err)
 			}
 			switch st := rec.Status(); {
 			case st == apply.Succeeded:

@@ -10,6 +10,7 @@ import (
 	"github.com/octobundle/octobundle/apply"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
+	"github.com/octobundle/octobundle/internal/state"
 	"github.com/urfave/cli/v2"
 )
 
@@ -104,15 +105,10 @@ func planCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := mergeOptions(c, st, &opts); err != nil {
-				return err
-			}
-			p, err := apply.MakePlan(c.Context, cl, b, opts)
+			abs, _ := filepath.Abs(c.Args().First())
+			p, err := planWithBase(c, cl, st, b, abs, opts)
 			if err != nil {
 				return err
-			}
-			if abs, err := filepath.Abs(c.Args().First()); err == nil {
-				p.Bundle = abs // apply --plan finds the bundle here
 			}
 			if out := c.String("out"); out != "" {
 				if err := writeFileAtomic(out, p.WriteJSON); err != nil {
@@ -163,4 +159,20 @@ func dirOf(path string) string {
 		}
 	}
 	return "."
+}
+
+// planWithBase plans applying b (read from bundlePath, absolute; "" if
+// unknown) to cl, merged with the base (--base, else the state's); the plan
+// names bundlePath, where apply --plan finds it. The one plan path of plan
+// and of plan --destinations.
+func planWithBase(c *cli.Context, cl *octopus.Client, st *state.Store, b *bundles.Bundle, bundlePath string, opts apply.Options) (*apply.Plan, error) {
+	if err := mergeOptions(c, st, &opts); err != nil {
+		return nil, err
+	}
+	p, err := apply.MakePlan(c.Context, cl, b, opts)
+	if err != nil {
+		return nil, err
+	}
+	p.Bundle = bundlePath
+	return p, nil
 }

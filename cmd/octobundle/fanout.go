@@ -68,7 +68,8 @@ const (
 // receipt and clean-up report in --out DIR/NAME, and prints a summary
 // table. Exit 0: all succeeded (planned without errors); 2: some failed,
 // partially failed or could not start (plan --detailed-exitcode: or some
-// have changes); 1: none could start.
+// differ, as the single-destination plan counts it: changes, or entities
+// deleted at the source and kept); 1: none could start.
 func fanOut(c *cli.Context, applying bool) error {
 	if c.NArg() != 1 {
 		return usageError("%s --destinations takes one BUNDLE argument (a directory or .tar.zst)", c.Command.Name)
@@ -184,17 +185,13 @@ func toDestination(c *cli.Context, applying bool, d fanout.Destination, b *bundl
 	}
 	opts := applyOptions(c, "")
 	opts.Progress, opts.Logger = nil, log // one bar per destination would interleave
-	if err := mergeOptions(c, st, &opts); err != nil {
-		return err
-	}
 	if !applying {
-		p, err := apply.MakePlan(c.Context, cl, b, opts)
+		p, err := planWithBase(c, cl, st, b, bundlePath, opts)
 		if err != nil {
 			return err
 		}
 		r.started = true
-		p.Bundle = bundlePath
-		r.Counts, r.Cleanup, r.changes = actionCounts(p.Summary), len(p.Cleanup), p.HasChanges()
+		r.Counts, r.Cleanup, r.changes = counts(p.Summary), len(p.Cleanup), p.Differs()
 		r.Status = statusPlanned
 		if p.HasErrors() {
 			r.Status = statusHasErrors
@@ -205,42 +202,28 @@ func toDestination(c *cli.Context, applying bool, d fanout.Destination, b *bundl
 		return writeFileAtomic(filepath.Join(r.Dir, "plan.txt"), p.WriteText)
 	}
 	opts.AllowErrors = c.Bool("allow-errors")
-	unlock, err := lockState(c, st, log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := unlock(); err != nil {
-			log.Warn("releasing the state lock", "error", err)
-		}
-	}()
-	rec0 := &recorder{st: st}
-	opts.State = rec0
-	_, rec, err := apply.Apply(c.Context, cl, b, opts)
-	if err != nil {
-		return err
-	}
-	r.started = true
-	r.Counts, r.Cleanup = outcomeCounts(rec.Summary), len(rec.Cleanup)
-	r.Status = strings.ToLower(statusWord(rec.Status()))
-	if rec.Status() == apply.Succeeded {
-		r.Status = "succeeded"
-	}
-	name, write := "receipt.txt", rec.WriteText
+	name := "receipt.txt"
 	if c.String("output") == "json" {
-		name, write = "receipt.json", rec.WriteJSON
+		name = "receipt.json"
 	}
-	if err := writeFileAtomic(filepath.Join(r.Dir, name), write); err != nil {
+	rec, err := applyRecorded(c, cl, st, b, nil, opts, func(rec *apply.Receipt) error {
+		r.started = true
+		r.Counts, r.Cleanup = counts(rec.Summary), len(rec.Cleanup)
+		r.Status = strings.ToLower(statusWord(rec.Status()))
+		if rec.Status() == apply.Succeeded {
+			r.Status = "succeeded"
+		}
+		write := rec.WriteText
+		if c.String("output") == "json" {
+			write = rec.WriteJSON
+		}
+		if err := writeFileAtomic(filepath.Join(r.Dir, name), write); err != nil {
+			return err
+		}
+		return writeFileAtomic(filepath.Join(r.Dir, "cleanup-report.json"), rec.WriteCleanupJSON)
+	})
+	if err != nil {
 		return err
-	}
-	if err := writeFileAtomic(filepath.Join(r.Dir, "cleanup-report.json"), rec.WriteCleanupJSON); err != nil {
-		return err
-	}
-	if rec0.err != nil {
-		return fmt.Errorf("the destination was written, but recording it in the state %s failed: %w", st.Dir(), rec0.err)
-	}
-	if err := finishState(st, b); err != nil {
-		return fmt.Errorf("recording the apply in the state: %w", err)
 	}
 	if rec.Status() != apply.Succeeded {
 		return fmt.Errorf("apply %s: see %s", statusWord(rec.Status()), filepath.Join(r.Dir, name))
@@ -248,16 +231,9 @@ func toDestination(c *cli.Context, applying bool, d fanout.Destination, b *bundl
 	return nil
 }
 
-func actionCounts(m map[apply.Action]int) map[string]int {
-	out := map[string]int{}
-	for k, v := range m {
-		out[string(k)] = v
-	}
-	return out
-}
-
-func outcomeCounts(m map[apply.Outcome]int) map[string]int {
-	out := map[string]int{}
+// counts are a plan's action counts or a receipt's outcome counts by name.
+func counts[K ~string](m map[K]int) map[string]int {
+	out := make(map[string]int, len(m))
 	for k, v := range m {
 		out[string(k)] = v
 	}

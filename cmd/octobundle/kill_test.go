@@ -25,17 +25,10 @@ import (
 // converges to what an uninterrupted apply gives, and a replay writes
 // nothing (issue 9).
 func TestApplySurvivesSIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
+	bin := buildBinary(t)
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "octobundle")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	seed := func(name string) *octosim.Instance {
 		inst, err := octosim.LoadSeed(filepath.Join(root, "testdata", "instances", name))

@@ -99,3 +99,47 @@ func (r *recorder) keep(err error) error {
 	}
 	return err
 }
+
+// applyRecorded applies b to cl (executes saved, when given) under the
+// state's lock: the base (--base, else the state's) is read under the
+// lock, and every entity written is recorded in the state. It calls report
+// with the receipt, then reports a failure to record and records the apply
+// in the state's manifest. The one apply path of apply and of apply
+// --destinations.
+func applyRecorded(c *cli.Context, cl *octopus.Client, st *state.Store, b *bundles.Bundle, saved *apply.Plan, opts apply.Options, report func(*apply.Receipt) error) (*apply.Receipt, error) {
+	unlock, err := lockState(c, st, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := unlock(); err != nil {
+			opts.Logger.Warn("releasing the state lock", "error", err)
+		}
+	}()
+	if err := mergeOptions(c, st, &opts); err != nil {
+		return nil, err
+	}
+	rec0 := &recorder{st: st}
+	opts.State = rec0
+	var rec *apply.Receipt
+	if saved != nil {
+		// A saved plan: Execute re-reads the destination to refuse a stale one.
+		rec, err = apply.Execute(c.Context, cl, b, saved, opts)
+	} else {
+		// Apply plans and executes on one read of the destination.
+		_, rec, err = apply.Apply(c.Context, cl, b, opts)
+	}
+	if err != nil {
+		return nil, refused(err)
+	}
+	if err := report(rec); err != nil {
+		return nil, err
+	}
+	if rec0.err != nil {
+		return nil, fmt.Errorf("the destination was written, but recording it in the state %s failed: %w; the next apply merges those entities two-way", st.Dir(), rec0.err)
+	}
+	if err := finishState(st, b); err != nil {
+		return nil, fmt.Errorf("recording the apply in the state: %w", err)
+	}
+	return rec, nil
+}

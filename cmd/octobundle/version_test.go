@@ -11,14 +11,7 @@ import (
 // (-ldflags -X main.version=…) and checks that version and --version
 // report the stamped version, not "dev".
 func TestVersionStamped(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "octobundle")
-	build := exec.Command("go", "build", "-ldflags", "-X main.version=v9.8.7-test", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t, "-ldflags", "-X main.version=v9.8.7-test")
 	for _, args := range [][]string{{"version"}, {"--version"}} {
 		out, err := exec.Command(bin, args...).Output()
 		if err != nil {
@@ -28,4 +21,20 @@ func TestVersionStamped(t *testing.T) {
 			t.Errorf("%v printed %q, want the stamped version", args, out)
 		}
 	}
+}
+
+// buildBinary builds the octobundle binary with go build and the extra
+// arguments (flags) into a temporary directory and returns its path; it
+// skips the test under -short.
+func buildBinary(t *testing.T, args ...string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "octobundle")
+	build := exec.Command("go", append(append([]string{"build"}, args...), "-o", bin, ".")...)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
