@@ -3,25 +3,23 @@ package bundles
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"reflect"
 	"sort"
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/octobundle/octobundle/internal/limits"
+	"github.com/octobundle/octobundle/internal/jsonv"
 )
 
 // maxDepth bounds the nesting of JSON values, so hostile input cannot
 // exhaust the stack.
-const maxDepth = limits.JSONDepth
+const maxDepth = jsonv.MaxDepth
 
 // errDepth is the error for JSON nested deeper than maxDepth; callers
 // prefix the file's name.
-var errDepth = &limits.Error{Limit: "JSON nesting depth", Max: maxDepth, Unit: "levels"}
+var errDepth = jsonv.ErrDepth
 
 // Canonical encodes v as canonical bundle JSON: object keys sorted by byte
 // order, two-space indent, "\n" line endings and a trailing newline, no HTML
@@ -44,84 +42,7 @@ func Canonical(v any) ([]byte, error) {
 // Decode parses one JSON value the way bundles read files: numbers as
 // json.Number, objects as map[string]any, arrays as []any. It rejects invalid
 // UTF-8, duplicate object keys, trailing data and nesting deeper than 512.
-func Decode(data []byte) (any, error) {
-	if !utf8.Valid(data) {
-		return nil, errors.New("invalid UTF-8")
-	}
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.UseNumber()
-	v, err := decodeValue(d, 0)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := d.Token(); err != io.EOF {
-		if err == nil {
-			return nil, fmt.Errorf("trailing data after the JSON value (offset %d)", d.InputOffset())
-		}
-		return nil, err
-	}
-	return v, nil
-}
-
-// decodeValue decodes the next value; depth is the number of arrays and
-// objects it is inside.
-func decodeValue(d *json.Decoder, depth int) (any, error) {
-	tok, err := d.Token()
-	if err != nil {
-		if err == io.EOF {
-			return nil, io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		if depth >= maxDepth {
-			return nil, errDepth
-		}
-		switch t {
-		case '{':
-			m := map[string]any{}
-			for d.More() {
-				kt, err := d.Token()
-				if err != nil {
-					return nil, err
-				}
-				k, ok := kt.(string)
-				if !ok {
-					return nil, fmt.Errorf("object key is %v, not a string", kt)
-				}
-				if _, dup := m[k]; dup {
-					return nil, fmt.Errorf("duplicate object key %q", k)
-				}
-				v, err := decodeValue(d, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				m[k] = v
-			}
-			if _, err := d.Token(); err != nil { // '}'
-				return nil, err
-			}
-			return m, nil
-		case '[':
-			a := []any{}
-			for d.More() {
-				v, err := decodeValue(d, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				a = append(a, v)
-			}
-			if _, err := d.Token(); err != nil { // ']'
-				return nil, err
-			}
-			return a, nil
-		}
-		return nil, fmt.Errorf("unexpected %v", t)
-	default:
-		return tok, nil // string, json.Number, bool, nil
-	}
-}
+func Decode(data []byte) (any, error) { return jsonv.Decode(data) }
 
 func indent(buf *bytes.Buffer, n int) {
 	buf.WriteByte('\n')

@@ -1,0 +1,229 @@
+// Package jsonv decodes JSON into generic values and holds documents
+// compactly in memory.
+//
+// Decode is the one decoder of JSON read from outside (bundle files, state
+// files, server responses): objects become map[string]any, arrays []any,
+// numbers json.Number (exactly as written), and it refuses invalid UTF-8,
+// duplicate object keys, trailing data and nesting deeper than
+// limits.JSONDepth.
+//
+// Doc is an immutable document packed as compact JSON, compressed with S2
+// when that saves space: a bundle, a destination snapshot and a state hold
+// thousands of documents, and held decoded (maps of maps) they cost ten
+// times their JSON. Value decodes a fresh copy on each call, so callers may
+// change what they get.
+package jsonv
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+
+	"github.com/klauspost/compress/s2"
+
+	"github.com/octobundle/octobundle/internal/limits"
+)
+
+// MaxDepth bounds the nesting of JSON values, so hostile input cannot
+// exhaust the stack.
+const MaxDepth = limits.JSONDepth
+
+// ErrDepth is the error for JSON nested deeper than MaxDepth; callers
+// prefix the file's name.
+var ErrDepth = &limits.Error{Limit: "JSON nesting depth", Max: MaxDepth, Unit: "levels"}
+
+// Decode decodes one JSON value (see the package doc).
+func Decode(data []byte) (any, error) {
+	if !utf8.Valid(data) {
+		return nil, errors.New("invalid UTF-8")
+	}
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	v, err := decodeValue(d, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		if err == nil {
+			return nil, fmt.Errorf("trailing data after the JSON value (offset %d)", d.InputOffset())
+		}
+		return nil, err
+	}
+	return v, nil
+}
+
+func decodeValue(d *json.Decoder, depth int) (any, error) {
+	tok, err := d.Token()
+	if err != nil {
+		if err == io.EOF {
+			return nil, io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		if depth >= MaxDepth {
+			return nil, ErrDepth
+		}
+		switch t {
+		case '{':
+			m := map[string]any{}
+			for d.More() {
+				kt, err := d.Token()
+				if err != nil {
+					return nil, err
+				}
+				k, ok := kt.(string)
+				if !ok {
+					return nil, fmt.Errorf("object key is %v, not a string", kt)
+				}
+				if _, dup := m[k]; dup {
+					return nil, fmt.Errorf("duplicate object key %q", k)
+				}
+				v, err := decodeValue(d, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				m[k] = v
+			}
+			if _, err := d.Token(); err != nil { // '}'
+				return nil, err
+			}
+			return m, nil
+		case '[':
+			a := []any{}
+			for d.More() {
+				v, err := decodeValue(d, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				a = append(a, v)
+			}
+			if _, err := d.Token(); err != nil { // ']'
+				return nil, err
+			}
+			return a, nil
+		}
+		return nil, fmt.Errorf("unexpected %v", t)
+	default:
+		return tok, nil // string, json.Number, bool, nil
+	}
+}
+
+// packMin is the size from which a document is compressed: below it S2's
+// framing saves nothing worth a decompression.
+const packMin = 256
+
+// Doc is a JSON document packed compactly (see the package doc). The zero
+// Doc is "no document": IsZero reports it, Value returns nil.
+type Doc struct {
+	data []byte // compact JSON, or its S2 block when packed
+	z    bool
+}
+
+// Pack packs v, a value Decode could have returned or anything
+// encoding/json marshals (numbers keep their json.Number text).
+func Pack(v any) (Doc, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return Doc{}, err
+	}
+	return packBytes(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
+}
+
+// MustPack is Pack for values known to marshal (decoded JSON); it panics
+// otherwise.
+func MustPack(v any) Doc {
+	d, err := Pack(v)
+	if err != nil {
+		panic(fmt.Sprintf("jsonv: packing a decoded value: %v", err))
+	}
+	return d
+}
+
+// PackJSON packs JSON bytes after checking that they decode (Decode's
+// rules); whitespace is removed.
+func PackJSON(data []byte) (Doc, error) {
+	if _, err := Decode(data); err != nil {
+		return Doc{}, err
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, data); err != nil {
+		return Doc{}, err
+	}
+	return packBytes(buf.Bytes()), nil
+}
+
+func packBytes(compact []byte) Doc {
+	if len(compact) >= packMin {
+		if z := s2.EncodeBetter(nil, compact); len(z) < len(compact) {
+			return Doc{data: z, z: true}
+		}
+	}
+	return Doc{data: bytes.Clone(compact)}
+}
+
+// IsZero reports whether d holds no document.
+func (d Doc) IsZero() bool { return d.data == nil }
+
+// Size is the number of bytes d holds in memory.
+func (d Doc) Size() int { return len(d.data) }
+
+// JSON returns the document's compact JSON (nil for the zero Doc).
+func (d Doc) JSON() []byte {
+	if !d.z {
+		return d.data
+	}
+	out, err := s2.Decode(nil, d.data)
+	if err != nil {
+		// Only Pack makes packed data, and it never changes.
+		panic(fmt.Sprintf("jsonv: corrupt packed document: %v", err))
+	}
+	return out
+}
+
+// Value decodes a fresh copy of the document (nil for the zero Doc).
+func (d Doc) Value() any {
+	if d.IsZero() {
+		return nil
+	}
+	v, err := Decode(d.JSON())
+	if err != nil {
+		panic(fmt.Sprintf("jsonv: packed document does not decode: %v", err))
+	}
+	return v
+}
+
+// Object returns Value as an object (nil when the document is not one).
+func (d Doc) Object() map[string]any {
+	m, _ := d.Value().(map[string]any)
+	return m
+}
+
+// MarshalJSON writes the document as it is ("null" for the zero Doc).
+func (d Doc) MarshalJSON() ([]byte, error) {
+	if d.IsZero() {
+		return []byte("null"), nil
+	}
+	return d.JSON(), nil
+}
+
+// UnmarshalJSON packs the JSON it is given (Decode's rules; null is the
+// zero Doc).
+func (d *Doc) UnmarshalJSON(data []byte) error {
+	if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+		*d = Doc{}
+		return nil
+	}
+	p, err := PackJSON(data)
+	if err != nil {
+		return err
+	}
+	*d = p
+	return nil
+}

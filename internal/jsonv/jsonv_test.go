@@ -1,0 +1,105 @@
+package jsonv
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     any
+		err      string
+	}{
+		{"object", `{"a":1.0,"b":[true,null,"x"]}`, map[string]any{"a": json.Number("1.0"), "b": []any{true, nil, "x"}}, ""},
+		{"big integer kept", `12345678901234567890`, json.Number("12345678901234567890"), ""},
+		{"empty array", `[]`, []any{}, ""},
+		{"duplicate key", `{"a":1,"a":2}`, nil, `duplicate object key "a"`},
+		{"trailing", `{} {}`, nil, "trailing data"},
+		{"invalid utf-8", "\"\xff\"", nil, "invalid UTF-8"},
+		{"truncated", `{"a":`, nil, "unexpected EOF"},
+		{"too deep", strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1), nil, "JSON nesting depth"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Decode([]byte(tt.in))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("Decode(%q) error = %v, want one containing %q", tt.in, err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("Decode(%q) = %#v, want %#v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDocRoundTrip(t *testing.T) {
+	long := strings.Repeat(`{"Name":"Deploy web","Properties":{"Octopus.Action.Script.ScriptBody":"echo <hi> & bye"}},`, 20)
+	tests := []struct {
+		name   string
+		in     string
+		packed bool
+	}{
+		{"small object stays plain", `{"a":"<b>","n":1.50}`, false},
+		{"large document is compressed", `{"Steps":[` + strings.TrimSuffix(long, ",") + `]}`, true},
+		{"array", `[1,2,3]`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := Decode([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := Pack(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.z != tt.packed {
+				t.Errorf("compressed = %v, want %v (size %d of %d)", d.z, tt.packed, d.Size(), len(tt.in))
+			}
+			if tt.packed && d.Size() >= len(tt.in)/2 {
+				t.Errorf("packed %d bytes into %d: less than half expected", len(tt.in), d.Size())
+			}
+			got := d.Value()
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("Value() = %#v, want %#v", got, want)
+			}
+			// Value is a fresh copy: changing it leaves the Doc alone.
+			if m, ok := got.(map[string]any); ok {
+				m["changed"] = true
+				if _, ok := d.Object()["changed"]; ok {
+					t.Fatal("Value shares memory with the Doc")
+				}
+			}
+			j, err := json.Marshal(struct{ D Doc }{d})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back struct{ D Doc }
+			if err := json.Unmarshal(j, &back); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(back.D.Value(), want) {
+				t.Fatalf("JSON round trip = %#v, want %#v", back.D.Value(), want)
+			}
+		})
+	}
+	var zero Doc
+	if !zero.IsZero() || zero.Value() != nil {
+		t.Fatal("zero Doc is not empty")
+	}
+	if j, _ := zero.MarshalJSON(); string(j) != "null" {
+		t.Fatalf("zero Doc marshals as %s", j)
+	}
+	if _, err := PackJSON([]byte(`{"a":1,"a":2}`)); err == nil {
+		t.Fatal("PackJSON accepted a duplicate key")
+	}
+}
