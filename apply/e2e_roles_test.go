@@ -79,8 +79,8 @@ func TestScopedUserRolesFinishAfterPartialFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := find(t, p, schema.ScopedUserRole, "OctoFX Developers")
-	if ch.Action != ActionUpdate || len(ch.Desired.([]any)) != 3 {
-		t.Fatalf("plan: %s with %v, want update creating 3 roles", ch.Action, ch.Desired)
+	if ch.Action != ActionUpdate || len(ch.Desired.Value().([]any)) != 3 {
+		t.Fatalf("plan: %s with %v, want update creating 3 roles", ch.Action, ch.Desired.Value())
 	}
 	for _, want := range []string{
 		`["Project deployer"]: partial match, Nowhere Ltd not on the destination dropped from its TenantIds`,
@@ -121,9 +121,9 @@ func TestScopedUserRolesFinishAfterPartialFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch = find(t, p, schema.ScopedUserRole, "OctoFX Developers")
-	if ch.Action != ActionUpdate || itemLabels(ch.Desired.([]any)) != `"Project deployer", "Runbook Operator"` ||
+	if ch.Action != ActionUpdate || itemLabels(ch.Desired.Value().([]any)) != `"Project deployer", "Runbook Operator"` ||
 		!strings.Contains(ch.Reason, `the team already has "Project contributor": left alone`) {
-		t.Errorf("re-run plan: %s %s (%s)", ch.Action, itemLabels(ch.Desired.([]any)), ch.Reason)
+		t.Errorf("re-run plan: %s %s (%s)", ch.Action, itemLabels(ch.Desired.Value().([]any)), ch.Reason)
 	}
 	rerun(t, dst, b, o)
 	want := "Project contributor: |Project deployer: Acme Corp|Project viewer: |Runbook Operator: "

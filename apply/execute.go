@@ -483,7 +483,7 @@ func (x *executor) tasks() []*task {
 		c := p.Changes[i]
 		if x.b != nil {
 			if doc, ok := x.b.Entity(schema.MustLookup(c.Kind), c.Names...); ok {
-				c.bundleDoc = doc
+				c.provides = providedNames(&c, doc)
 			}
 		}
 		ptrs[i] = &c
@@ -583,7 +583,7 @@ func (x *executor) tasks() []*task {
 			continue
 		}
 		// References.
-		desired := schema.DeepCopy(ch.Desired)
+		desired := ch.Desired.Value()
 		_ = k.Rewrite(desired, func(ref schema.Ref, at []string, v any) (any, error) {
 			to, name, skip, err := refName(ref, at, v)
 			if skip || err != nil {
@@ -715,21 +715,21 @@ func (x *executor) recordState(i int) {
 				err = e
 			}
 		}
-	case ch.applied == nil:
+	case ch.applied.IsZero():
 		return
 	default:
 		// What the destination holds now, as the server answered the
 		// write (the planned document when it cannot be read back).
-		written := ch.Desired
+		written := ch.Desired.Value()
 		if written == nil {
-			written = ch.applied
+			written = ch.applied.Value()
 		}
 		if dest := x.snap.Find(ch.Kind, ch.Names...); dest != nil {
 			if form, e := export.Entity(x.snap, dest); e == nil {
 				written = form
 			}
 		}
-		err = st.Record(ch.Path, ch.applied, written)
+		err = st.Record(ch.Path, ch.applied.Value(), written)
 	}
 	if err != nil {
 		x.log.Warn("recording the state", "entity", ch.Label(), "error", err)
@@ -761,7 +761,7 @@ func (x *executor) writeMain(ctx context.Context, ch *Change) (note string, err 
 	if k.Binary {
 		return "", x.putBinary(ctx, k, ch)
 	}
-	desired := schema.DeepCopy(ch.Desired)
+	desired := ch.Desired.Value()
 	if !k.Many {
 		desired = withoutDeferred(k, desired)
 	}
@@ -785,7 +785,7 @@ func (x *executor) writeMain(ctx context.Context, ch *Change) (note string, err 
 // is on the destination.
 func (x *executor) writeDeferred(ctx context.Context, ch *Change) error {
 	k := schema.MustLookup(ch.Kind)
-	body, err := x.ids.resolve(k, ch.Names, onlyDeferred(k, ch.Desired))
+	body, err := x.ids.resolve(k, ch.Names, onlyDeferred(k, ch.Desired.Value()))
 	if err != nil {
 		return fmt.Errorf("%s: %w", ch.Label(), err)
 	}
@@ -1115,7 +1115,7 @@ func (x *executor) createMany(ctx context.Context, k *schema.Kind, ch *Change, b
 		return "", err
 	}
 	items, _ := body.([]any)
-	named, _ := ch.Desired.([]any) // bundle form, for messages
+	named, _ := ch.Desired.Value().([]any) // bundle form, for messages
 	path := x.collectionPath(k)
 	var created, done []any
 	note := func() string {

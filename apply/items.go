@@ -2,6 +2,7 @@ package apply
 
 import (
 	"fmt"
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"strings"
 
 	"github.com/octobundle/octobundle/bundles"
@@ -72,7 +73,7 @@ func (pl *planner) decideItems(i int, k *schema.Kind, bundleDoc, destForm any) {
 	if destForm == nil {
 		ch.Action = ActionCreate
 	}
-	ch.Desired = fresh
+	ch.Desired = jsonv.MustPack(fresh)
 	ch.WriteMain = true
 	ch.Diff = bundles.Diff([]any{}, fresh)
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"net/http"
 	"strings"
 
@@ -139,13 +140,13 @@ func (pl *planner) decideBinary(ch *Change, bundleDoc, destForm any, onDest bool
 	desired := map[string]any{"File": ch.Path, "Bytes": len(data), "ContentType": contentType(data), "SHA256": hex.EncodeToString(sum[:])}
 	switch {
 	case !onDest:
-		ch.Action, ch.WriteMain, ch.Desired = ActionCreate, true, desired
+		ch.Action, ch.WriteMain, ch.Desired = ActionCreate, true, jsonv.MustPack(desired)
 		ch.Reason = "uploaded: " + binarySummary(data)
 	case bundles.Equal(data, destForm):
 		ch.Action = ActionNoOp
 	default:
 		old, _ := destForm.([]byte)
-		ch.Action, ch.WriteMain, ch.Desired = ActionUpdate, true, desired
+		ch.Action, ch.WriteMain, ch.Desired = ActionUpdate, true, jsonv.MustPack(desired)
 		ch.Diff = []FieldDiff{{Path: "/", Before: binarySummary(old), After: binarySummary(data)}}
 		ch.Reason = "the file differs"
 	}

@@ -116,6 +116,7 @@ import (
 
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/export"
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
@@ -237,7 +238,9 @@ type Change struct {
 	// Desired is what the destination entity will hold, in bundle form
 	// (names, no secrets): the document Execute resolves to the
 	// destination's IDs and writes. Set for create and update.
-	Desired any `json:"desired,omitempty"`
+	// It is held packed (see jsonv.Doc): a plan against an empty
+	// destination holds the whole bundle here.
+	Desired jsonv.Doc `json:"desired,omitzero"`
 	// WriteMain is set when the entity's fields other than the deferred
 	// ones are written (at the kind's Order).
 	WriteMain bool `json:"writeMain,omitempty"`
@@ -268,10 +271,11 @@ type Change struct {
 	// Kept lists the destination-only elements, keys and set entries kept.
 	Kept []string `json:"kept,omitempty"`
 
-	bundleDoc any      // the bundle's document (plan time only)
-	merged    any      // the merge result of a no-op (plan time only)
-	applied   any      // what the state records as this entity's base once applied
-	forget    []string // state paths to forget once the change succeeded
+	provides []nameKey // the bundle names the entity's document provides (see indexBundle)
+	destSum  []byte    // fingerprint of the destination's form, once decide read it
+	merged   jsonv.Doc // the merge result of a no-op (plan time only)
+	applied  jsonv.Doc // what the state records as this entity's base once applied
+	forget   []string  // state paths to forget once the change succeeded
 }
 
 // Why a change is planned (Change.Why).
@@ -423,6 +427,7 @@ func MakePlan(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Optio
 // planner holds what computing one plan needs.
 type planner struct {
 	snap    *snapshot.Snapshot
+	b       *bundles.Bundle
 	o       Options
 	ids     destIDs
 	changes []*Change
@@ -454,16 +459,26 @@ func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPoli
 		}
 	}
 	skipped := map[string]int{}
-	for _, e := range b.Entries() {
+	for _, e := range b.Catalog() {
 		if e.Kind.Optional && !o.Optional {
 			skipped[e.Kind.Title]++
 			continue
 		}
-		pl.changes = append(pl.changes, &Change{Kind: e.Kind.Name, Names: e.Names, Path: e.Path, bundleDoc: e.Doc})
+		pl.changes = append(pl.changes, &Change{Kind: e.Kind.Name, Names: e.Names, Path: e.Path})
 	}
+	pl.b = b
 	for _, t := range slices.Sorted(maps.Keys(skipped)) {
 		p.Notes = append(p.Notes, fmt.Sprintf("%d %s in the bundle not applied (deployment targets and workers are applied only when asked: --include-targets)", skipped[t], t))
 	}
+	// The names the bundle's documents provide (actions, templates), from
+	// one pass over the documents; decide reads each document again, so no
+	// decoded document outlives its entity's decision.
+	parallel.Each(len(pl.changes), func(i int) {
+		ch := pl.changes[i]
+		if doc, ok := b.Entity(schema.MustLookup(ch.Kind), ch.Names...); ok {
+			ch.provides = providedNames(ch, doc)
+		}
+	})
 	pl.bn = indexBundle(pl.changes)
 	pl.cleanup = make([][]CleanupItem, len(pl.changes))
 
@@ -486,7 +501,6 @@ func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPoli
 	}
 	pl.cleanup = append(pl.cleanup, make([][]CleanupItem, len(deletes))...)
 	for i, ch := range append(pl.changes, deletes...) {
-		ch.bundleDoc = nil
 		p.Changes = append(p.Changes, *ch)
 		p.Summary[ch.Action]++
 		p.Cleanup = append(p.Cleanup, pl.cleanup[i]...)
@@ -516,6 +530,7 @@ func (pl *planner) decide(i int) {
 			return
 		}
 		destForm = f
+		ch.destSum = formSum(f)
 	}
 
 	pol, fromBundle := pl.kindPolicy(k)
@@ -542,7 +557,12 @@ func (pl *planner) decide(i int) {
 		}
 	}
 
-	bundleDoc := schema.DeepCopy(ch.bundleDoc)
+	bundleDoc, ok := pl.b.Entity(k, ch.Names...)
+	if !ok {
+		ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: not in the bundle", ch.Label())
+		return
+	}
+	bundleDoc = schema.DeepCopy(bundleDoc)
 	if k.Binary {
 		pl.decideBinary(ch, bundleDoc, destForm, dest != nil)
 		return
@@ -567,8 +587,8 @@ func (pl *planner) decide(i int) {
 			ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
 			return
 		}
-		ch.Action, ch.Desired = ActionCreate, bundleDoc
-		ch.applied = bundleDoc
+		ch.Action, ch.Desired = ActionCreate, jsonv.MustPack(bundleDoc)
+		ch.applied = ch.Desired
 		ch.Why = []string{WhyCreated}
 		if _, had := pl.baseDoc(k, ch.Names); had {
 			ch.Why = []string{WhyRecreated}
@@ -586,7 +606,7 @@ func (pl *planner) decide(i int) {
 			// Recorded only when octobundle created it (the base has it):
 			// --prune never deletes what it did not create or manage.
 			if _, had := pl.baseDoc(k, ch.Names); had {
-				ch.applied = bundleDoc
+				ch.applied = jsonv.MustPack(bundleDoc)
 			}
 			return
 		}
@@ -602,7 +622,7 @@ func (pl *planner) decide(i int) {
 	baseDoc, hasBase := pl.baseDoc(k, ch.Names)
 	m := &merger{k: k, names: ch.Names, exact: pol == schema.PolicyExact, force: pl.o.OnConflict, pol: pl.rules}
 	desired := m.merge(baseDoc, hasBase, bundleDoc, destForm)
-	ch.applied = bundleDoc
+	ch.applied = jsonv.MustPack(bundleDoc)
 	ch.Conflicts, ch.Drift, ch.Kept = m.conflicts, m.drift, m.kept
 	why, whyText := whyOf(m, hasBase)
 	ch.Why = why
@@ -627,7 +647,7 @@ func (pl *planner) decide(i int) {
 	}
 	if bundles.Equal(desired, destForm) {
 		ch.Action = ActionNoOp
-		ch.merged = desired
+		ch.merged = jsonv.MustPack(desired)
 		ch.Reason = strings.Join(reasons, "; ")
 		return
 	}
@@ -638,7 +658,7 @@ func (pl *planner) decide(i int) {
 		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
 		return
 	}
-	ch.Action, ch.Desired = ActionUpdate, desired
+	ch.Action, ch.Desired = ActionUpdate, jsonv.MustPack(desired)
 	ch.Diff = bundles.DiffKind(k, destForm, desired)
 	removedKeys(desired, destForm, nil, &ch.RemoveKeys)
 	ch.WriteMain = !bundles.Equal(withoutDeferred(k, desired), withoutDeferred(k, destForm))
@@ -716,7 +736,7 @@ func (pl *planner) refreshStamps() {
 		slices.Sort(lag)
 		lag = slices.Compact(lag)
 		if ch.Action == ActionNoOp {
-			ch.Action, ch.Desired, ch.merged = ActionUpdate, ch.merged, nil
+			ch.Action, ch.Desired, ch.merged = ActionUpdate, ch.merged, jsonv.Doc{}
 			ch.WriteMain = true
 		}
 		ch.Why = append(ch.Why, WhyStamp)
@@ -928,6 +948,17 @@ func onlyDeferred(k *schema.Kind, doc any) any {
 // canonical bundle form of the destination entity of every change, and the
 // names of every destination entity (so an entity created or removed since
 // the plan changes it too).
+// formSum is the fingerprint of one destination entity's bundle form: the
+// sha256 of its canonical JSON.
+func formSum(form any) []byte {
+	data, err := bundles.Canonical(form)
+	if err != nil { // never for decoded JSON; keep the fingerprint total
+		data = []byte("!" + err.Error())
+	}
+	sum := sha256.Sum256(data)
+	return sum[:]
+}
+
 func fingerprint(snap *snapshot.Snapshot, changes []Change) string {
 	h := sha256.New()
 	keys := make([]string, 0, len(changes))
@@ -941,17 +972,17 @@ func fingerprint(snap *snapshot.Snapshot, changes []Change) string {
 	for _, key := range keys {
 		ch := byKey[key]
 		fmt.Fprintf(h, "entity %q\n", key)
+		if ch.destSum != nil {
+			h.Write(ch.destSum)
+			continue
+		}
 		if e := snap.Find(ch.Kind, ch.Names...); e != nil {
 			form, err := export.Entity(snap, e)
 			if err != nil {
 				fmt.Fprintf(h, "error %q\n", err.Error())
 				continue
 			}
-			data, err := bundles.Canonical(form)
-			if err != nil { // never for decoded JSON; keep the fingerprint total
-				data = []byte("!" + err.Error())
-			}
-			h.Write(data)
+			h.Write(formSum(form))
 		}
 	}
 	for _, k := range schema.Kinds() {

@@ -27,7 +27,7 @@ func policyPlanner(t *testing.T, pol *bundles.ApplyPolicy) *planner {
 	add(schema.DeploymentTarget, "", "Machines-1", "web-01")
 	add(schema.MachineRole, "", "web", "web")
 	add(schema.TenantTag, "", "TagSets-1/Free", "Tier/Free")
-	changes := []*Change{{Kind: schema.Environment, Names: []string{"Development"}, bundleDoc: map[string]any{"Name": "Development"}}}
+	changes := []*Change{{Kind: schema.Environment, Names: []string{"Development"}}}
 	return &planner{snap: snap, ids: destIDs{snap: snap}, pol: pol, changes: changes, bn: indexBundle(changes)}
 }
 

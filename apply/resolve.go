@@ -197,6 +197,30 @@ type bundleNames struct {
 	owner map[nameKey]int
 }
 
+// providedNames lists the names the bundle document doc of ch's entity
+// provides (actions, templates, process owners), in the bundle's
+// namespaces.
+func providedNames(ch *Change, doc any) []nameKey {
+	m, _ := doc.(map[string]any)
+	k := schema.Lookup(ch.Kind)
+	if m == nil || k == nil || len(ch.Names) == 0 {
+		return nil
+	}
+	var out []nameKey
+	for _, p := range k.Provided(m) {
+		n := p.Name
+		if p.Qualify {
+			n = ch.Names[len(ch.Names)-1] + "/" + n
+		}
+		scope := ch.Names[0]
+		if p.Within == schema.ScopeSpace {
+			scope = ""
+		}
+		out = append(out, nameKey{p.Kind, scope, n})
+	}
+	return out
+}
+
 // indexBundle records the names of the changes' entities (and the names
 // their documents provide: actions, templates, process owners).
 func indexBundle(changes []*Change) bundleNames {
@@ -213,20 +237,8 @@ func indexBundle(changes []*Change) bundleNames {
 			}
 			bn.owner[nameKey{k.Name, scope, ch.Names[len(ch.Names)-1]}] = i
 		}
-		doc, _ := ch.bundleDoc.(map[string]any)
-		if doc == nil || len(ch.Names) == 0 {
-			continue
-		}
-		for _, p := range k.Provided(doc) {
-			n := p.Name
-			if p.Qualify {
-				n = ch.Names[len(ch.Names)-1] + "/" + n
-			}
-			scope := ch.Names[0]
-			if p.Within == schema.ScopeSpace {
-				scope = ""
-			}
-			bn.owner[nameKey{p.Kind, scope, n}] = i
+		for _, key := range ch.provides {
+			bn.owner[key] = i
 		}
 	}
 	return bn

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"strconv"
 	"strings"
 	"testing"
@@ -352,10 +353,10 @@ func TestPlanJSONRoundTrip(t *testing.T) {
 		Format: PlanFormat, BundleDigest: "sha256:" + strings.Repeat("a", 64),
 		Destination: Destination{Server: "http://x", Space: "Default", ServerVersion: "2025.1.1", Fingerprint: "sha256:" + strings.Repeat("b", 64)},
 		Changes: []Change{
-			{Kind: "Environment", Names: []string{"Test"}, Path: "environments/Test.json", Action: ActionCreate, Desired: js(t, `{"Name":"Test","SortOrder":2}`), WriteMain: true},
+			{Kind: "Environment", Names: []string{"Test"}, Path: "environments/Test.json", Action: ActionCreate, Desired: jsonv.MustPack(js(t, `{"Name":"Test","SortOrder":2}`)), WriteMain: true},
 			{Kind: "DeploymentProcess", Names: []string{"OctoFX"}, Path: "projects/OctoFX/deployment-process.json", Action: ActionError, Error: "boom"},
 			{Kind: "Channel", Names: []string{"OctoFX", "QA"}, Path: "projects/OctoFX/channels/QA.json", Action: ActionUpdate,
-				Diff: []FieldDiff{{Path: "/Description", Before: "a", After: "b"}}, Desired: js(t, `{"Name":"QA"}`), WriteDeferred: true},
+				Diff: []FieldDiff{{Path: "/Description", Before: "a", After: "b"}}, Desired: jsonv.MustPack(js(t, `{"Name":"QA"}`)), WriteDeferred: true},
 		},
 		Cleanup: []CleanupItem{{Kind: "Account", Names: []string{"A"}, Field: "Token", Why: "new secret"}},
 		Summary: map[Action]int{ActionCreate: 1, ActionError: 1, ActionUpdate: 1},
