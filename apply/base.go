@@ -34,6 +34,20 @@ type StateRecorder interface {
 	Forget(path string) error
 }
 
+// WrittenChecker is a StateRecorder that can tell whether the written
+// document it records for an entity is the one with the given fingerprint
+// (the sha256 of its canonical JSON), so a replay need not convert the
+// destination's entity again to record it unchanged.
+type WrittenChecker interface {
+	HasWritten(path string, sum []byte) bool
+}
+
+// recordedAs reports whether st records sum as path's written document.
+func recordedAs(st StateRecorder, path string, sum []byte) bool {
+	w, ok := st.(WrittenChecker)
+	return ok && w.HasWritten(path, sum)
+}
+
 // baseDoc returns the base document of an entity, shared with the base
 // bundle: read it, never change it (the merge only reads the base, and
 // copies what it keeps of it).

@@ -717,6 +717,10 @@ func (x *executor) recordState(i int) {
 		}
 	case ch.applied.IsZero():
 		return
+	case ch.Action == ActionNoOp && ch.destSum != nil && recordedAs(st, ch.Path, ch.destSum):
+		// Nothing written and the state already records the destination's
+		// form (a replay): only the base may change.
+		err = st.Record(ch.Path, ch.applied.Value(), nil)
 	default:
 		// What the destination holds now, as the server answered the
 		// write (the planned document when it cannot be read back).

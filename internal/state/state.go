@@ -290,6 +290,17 @@ func (s *Store) Record(p string, base, written any) error {
 	return s.write(filepath.Join(BaseDir, filepath.FromSlash(p)), base)
 }
 
+// HasWritten reports whether the written document recorded for bundle path
+// p has the sha256 sum (of its canonical JSON, as Record writes it).
+func (s *Store) HasWritten(p string, sum []byte) bool {
+	data, err := limits.ReadFile(filepath.Join(s.dir, WrittenDir, filepath.FromSlash(p)), limits.FileSize, "state file size")
+	if err != nil {
+		return false
+	}
+	got := sha256.Sum256(data)
+	return bytes.Equal(got[:], sum)
+}
+
 // Forget removes an entity from the state.
 func (s *Store) Forget(p string) error {
 	for _, sub := range []string{BaseDir, WrittenDir} {

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -45,6 +46,25 @@ func TestRecordBaseForget(t *testing.T) {
 	w, err := st.Written()
 	if err != nil || len(w.Paths()) != 1 {
 		t.Fatalf("written: %v %v", w, err)
+	}
+	for _, tc := range []struct {
+		name, path string
+		doc        any
+		want       bool
+	}{
+		{"the recorded document", "environments/Production.json", env, true},
+		{"another document", "environments/Production.json", map[string]any{"Name": "Production"}, false},
+		{"nothing recorded as written", "projects/OctoFX/project.json", proj, false},
+		{"no such entity", "environments/Gone.json", env, false},
+	} {
+		data, err := bundles.Canonical(tc.doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		if got := st.HasWritten(tc.path, sum[:]); got != tc.want {
+			t.Errorf("HasWritten, %s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 	if err := st.Forget("environments/Production.json"); err != nil {
 		t.Fatal(err)
