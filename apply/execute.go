@@ -15,6 +15,7 @@ import (
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
+	"github.com/octobundle/octobundle/internal/parallel"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 )
@@ -422,11 +423,13 @@ func (x *executor) run(ctx context.Context) {
 	for _, t := range tasks {
 		x.pending[t.ci]++
 	}
-	for i := range p.Changes {
+	// What needs no write is recorded now, on every core (a replay
+	// records every entity here).
+	parallel.Each(len(p.Changes), func(i int) {
 		if x.pending[i] == 0 {
 			x.recordState(i)
 		}
-	}
+	})
 	groups := map[int][]*task{}
 	var orders []int
 	for _, t := range tasks {
@@ -460,8 +463,13 @@ func (x *executor) run(ctx context.Context) {
 					x.fail(t, ctx.Err().Error(), true)
 					return
 				}
-				defer func() { <-sem }()
-				x.runTask(ctx, t)
+				record := x.runTask(ctx, t)
+				// The slot is for requests: recording the state (files,
+				// fsync) must not hold one.
+				<-sem
+				if record {
+					x.recordState(t.ci)
+				}
 			}(t)
 		}
 		wg.Wait()
@@ -622,7 +630,10 @@ func (x *executor) fail(t *task, msg string, retry bool) {
 }
 
 // runTask performs one pass unless something it depends on failed.
-func (x *executor) runTask(ctx context.Context, t *task) {
+//
+// It reports whether the change's last pass is done, so the caller records
+// it in the state.
+func (x *executor) runTask(ctx context.Context, t *task) (record bool) {
 	ch := &x.plan.Changes[t.ci]
 	x.mu.Lock()
 	res := x.results[t.ci]
@@ -653,7 +664,7 @@ func (x *executor) runTask(ctx context.Context, t *task) {
 			x.log.Warn("skipped", "entity", ch.Label(), "reason", blocked)
 		}
 		x.progress()
-		return
+		return false
 	}
 	start := time.Now()
 	var (
@@ -679,9 +690,6 @@ func (x *executor) runTask(ctx context.Context, t *task) {
 		done = x.pending[t.ci] == 0
 	}
 	x.mu.Unlock()
-	if done {
-		x.recordState(t.ci)
-	}
 	if err != nil {
 		x.log.Warn("write failed", "entity", ch.Label(), "deferred", t.deferred, "error", err)
 		x.fail(t, err.Error(), octopus.IsTransient(err))
@@ -689,6 +697,7 @@ func (x *executor) runTask(ctx context.Context, t *task) {
 		x.log.Info("written", "entity", ch.Label(), "action", ch.Action, "deferred", t.deferred, "duration", time.Since(start).Round(time.Millisecond))
 	}
 	x.progress()
+	return done
 }
 
 // recordState records change i in the state (Options.State) once all its
