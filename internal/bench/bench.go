@@ -69,6 +69,11 @@ type Step struct {
 	PeakRSS float64 `json:"peak_rss_mib"`
 	// CPU is the child's user plus system time in seconds.
 	CPU float64 `json:"cpu_s"`
+	// ServerCPU is the CPU time (user plus system, seconds) the benchmark's
+	// own process used during the step: the simulators serving octobundle's
+	// requests, on the same cores. On 2 cores, CPU + ServerCPU close to
+	// 2 × Wall means the step was bound by the machine, not the latency.
+	ServerCPU float64 `json:"server_cpu_s"`
 	// Faulted is the number of faults the simulator injected during the
 	// step (each one costs the client a retry).
 	Faulted int `json:"faulted,omitempty"`
@@ -213,7 +218,7 @@ func runSize(cfg Config, n int) (Result, error) {
 			return res, err
 		}
 		s.Faulted = sum(o.sim.srv.FaultsInjected()) - faults0
-		logf(cfg, "N=%d %s: %.2fs, %d requests %v, ratio %.2f, %.0f MiB, CPU %.2fs", n, o.name, s.Wall, s.Total, s.Requests, s.Ratio, s.PeakRSS, s.CPU)
+		logf(cfg, "N=%d %s: %.2fs, %d requests %v, ratio %.2f, %.0f MiB, CPU %.2fs, server CPU %.2fs", n, o.name, s.Wall, s.Total, s.Requests, s.Ratio, s.PeakRSS, s.CPU, s.ServerCPU)
 		if o.name == "replay" && s.Requests["POST"]+s.Requests["PUT"]+s.Requests["DELETE"] > 0 {
 			return res, fmt.Errorf("replay wrote: %v", s.Requests)
 		}
@@ -239,10 +244,12 @@ func runStep(cfg Config, label, name string, sim *simProc, args, env []string) (
 	args = append([]string{args[0], "--server", sim.url, "--concurrency", fmt.Sprint(cfg.Concurrency)}, args[1:]...)
 	sim.srv.ResetCounters()
 	logf(cfg, "%s %s …", label, name)
+	before := selfCPU()
 	s, err := runChild(cfg, name, args, env)
 	if err != nil {
 		return s, err
 	}
+	s.ServerCPU = selfCPU() - before
 	s.Paths = sim.srv.Counters()
 	s.Requests = map[string]int{}
 	for k, v := range s.Paths {
@@ -267,6 +274,15 @@ func Counts(inst *octosim.Instance) map[string]int {
 		}
 	}
 	return out
+}
+
+// selfCPU is the benchmark process's own CPU time so far, in seconds.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 func runChild(cfg Config, name string, args, env []string) (Step, error) {
@@ -324,13 +340,13 @@ func dirSize(dir string) (int64, error) {
 func Table(rep Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "latency %.0f ms, concurrency %d, %d CPUs, %s\n\n", rep.Latency, rep.Concurrency, rep.CPUs, rep.Date)
-	b.WriteString("| N | operation | GET | POST | PUT | DELETE | requests | wall s | bound s | ratio | CPU s | peak RSS MiB | faults |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| N | operation | GET | POST | PUT | DELETE | requests | wall s | bound s | ratio | CPU s | server CPU s | peak RSS MiB | faults |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rep.Results {
 		for _, s := range r.Steps {
-			fmt.Fprintf(&b, "| %d | %s | %d | %d | %d | %d | %d | %.2f | %.2f | %.2f | %.2f | %.0f | %d |\n",
+			fmt.Fprintf(&b, "| %d | %s | %d | %d | %d | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %d |\n",
 				r.N, s.Name, s.Requests["GET"], s.Requests["POST"], s.Requests["PUT"], s.Requests["DELETE"], s.Total,
-				s.Wall, s.Bound, s.Ratio, s.CPU, s.PeakRSS, s.Faulted)
+				s.Wall, s.Bound, s.Ratio, s.CPU, s.ServerCPU, s.PeakRSS, s.Faulted)
 		}
 	}
 	b.WriteString("\n| N | bundle directory bytes | archive bytes | archive ÷ directory |\n|---|---|---|---|\n")
