@@ -53,16 +53,21 @@ func startProfiles(stderr io.Writer) (stop func()) {
 	}
 }
 
-// gcPercent is octobundle's default GOGC. The heap holds the bundle and the
-// destination's documents as decoded JSON; with Go's default of 100 the
-// heap may grow to twice what is live before a collection, and peak RSS
-// followed. 50 measured 25 % less peak RSS for about 10 % more CPU (make
-// bench, N = 125). GOGC in the environment overrides it.
-const gcPercent = 50
+// memoryLimit is octobundle's default soft memory limit (GOMEMLIMIT).
+// Documents are held packed (internal/jsonv), so what stays live is
+// small — the name/ID index and compressed JSON — and nearly everything
+// allocated is a document decoded for one entity and dropped. With Go's
+// default GOGC of 100 alone, bursts of such garbage (reading a bundle on
+// every core, a page of a large collection) set the peak RSS; the limit
+// makes the collector run early only when the heap nears it, so it costs
+// no CPU on small instances and bounds the peak on large ones. It is soft:
+// a heap that needs more gets it (the collector then uses at most about
+// half the CPU). GOMEMLIMIT in the environment overrides it, GOGC too.
+const memoryLimit = 256 << 20
 
-// tuneGC sets the collector's target unless GOGC is set.
+// tuneGC sets the soft memory limit unless GOMEMLIMIT is set.
 func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
 	}
 }
