@@ -7,40 +7,6 @@ import (
 	"testing"
 )
 
-func TestDecode(t *testing.T) {
-	tests := []struct {
-		name, in string
-		want     any
-		err      string
-	}{
-		{"object", `{"a":1.0,"b":[true,null,"x"]}`, map[string]any{"a": json.Number("1.0"), "b": []any{true, nil, "x"}}, ""},
-		{"big integer kept", `12345678901234567890`, json.Number("12345678901234567890"), ""},
-		{"empty array", `[]`, []any{}, ""},
-		{"duplicate key", `{"a":1,"a":2}`, nil, `duplicate object key "a"`},
-		{"trailing", `{} {}`, nil, "trailing data"},
-		{"invalid utf-8", "\"\xff\"", nil, "invalid UTF-8"},
-		{"truncated", `{"a":`, nil, "unexpected EOF"},
-		{"too deep", strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1), nil, "JSON nesting depth"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := Decode([]byte(tt.in))
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("Decode(%q) error = %v, want one containing %q", tt.in, err, tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("Decode(%q) = %#v, want %#v", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestDocRoundTrip(t *testing.T) {
 	long := strings.Repeat(`{"Name":"Deploy web","Properties":{"Octopus.Action.Script.ScriptBody":"echo <hi> & bye"}},`, 20)
 	tests := []struct {
