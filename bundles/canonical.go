@@ -44,7 +44,12 @@ func Canonical(v any) ([]byte, error) {
 // UTF-8, duplicate object keys, trailing data and nesting deeper than 512.
 func Decode(data []byte) (any, error) { return jsonv.Decode(data) }
 
+// indent starts a line at indent level n; compact JSON (n < 0) has no
+// line breaks.
 func indent(buf *bytes.Buffer, n int) {
+	if n < 0 {
+		return
+	}
 	buf.WriteByte('\n')
 	for i := 0; i < n; i++ {
 		buf.WriteString("  ")
@@ -55,8 +60,25 @@ func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
 	return writeValueOrdered(buf, v, level, depth, nil)
 }
 
+// compactJSON encodes v as Canonical does, without whitespace: keys in byte
+// order, strings escaped as Canonical escapes them, numbers as held. The
+// packed documents of a bundle hold this form, so that json.Indent of it is
+// exactly Canonical.
+func compactJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := writeValueOrdered(&buf, v, compactLevel, 0, nil); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// compactLevel is the level that makes writeValueOrdered write compact JSON:
+// it stays negative however deep the value (maxDepth bounds the nesting).
+const compactLevel = -2 * maxDepth
+
 // writeValueOrdered is writeValue with the keys of lead, where present,
-// first in every object (in lead's order), the others in byte order.
+// first in every object (in lead's order), the others in byte order. A
+// negative level writes compact JSON (see compactJSON).
 func writeValueOrdered(buf *bytes.Buffer, v any, level, depth int, lead []string) error {
 	if depth > maxDepth {
 		return errDepth
@@ -117,7 +139,11 @@ func writeValueOrdered(buf *bytes.Buffer, v any, level, depth int, lead []string
 			if err := writeString(buf, k); err != nil {
 				return err
 			}
-			buf.WriteString(": ")
+			if level >= 0 {
+				buf.WriteString(": ")
+			} else {
+				buf.WriteByte(':')
+			}
 			if err := writeValueOrdered(buf, t[k], level+1, depth+1, lead); err != nil {
 				return err
 			}

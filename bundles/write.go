@@ -35,26 +35,24 @@ type rawFile struct {
 	data []byte
 }
 
-// snapshot seals the bundle if needed and returns every file, sorted by path.
+// snapshot seals the bundle if needed and returns every file as written,
+// sorted by path (the entity and sidecar files are rendered from the packed
+// documents: the bundle does not hold them).
 func (b *Bundle) snapshot() ([]rawFile, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	var out []rawFile
 	if !b.current() {
-		if err := b.seal(); err != nil {
+		var err error
+		if out, err = b.sealKeeping(true); err != nil {
 			return nil, err
 		}
-	}
-	out := make([]rawFile, 0, len(b.files)+3)
-	for p, f := range b.files {
-		if d, ok := b.disk[p]; ok {
-			out = append(out, rawFile{p, d})
-			continue
-		}
-		out = append(out, rawFile{p, f.data})
-	}
-	for p, d := range b.disk {
-		if _, ok := b.files[p]; !ok {
-			out = append(out, rawFile{p, d}) // a sidecar file
+	} else {
+		out = make([]rawFile, 0, len(b.files)+len(b.sidecars)+4)
+		if _, err := b.render(b.Manifest.Format, func(p string, data []byte) {
+			out = append(out, rawFile{p, data})
+		}); err != nil {
+			return nil, err
 		}
 	}
 	out = append(out, rawFile{ManifestFile, b.manifest}, rawFile{ChecksumsFile, b.checksums})
