@@ -428,6 +428,23 @@ func (b *Bundle) Entity(k *schema.Kind, names ...string) (any, bool) {
 	return f.value(), true
 }
 
+// Has reports whether the bundle holds the entity of kind k with the given
+// unescaped names (owners first), without decoding its document.
+func (b *Bundle) Has(k *schema.Kind, names ...string) bool {
+	esc := make([]string, len(names))
+	for i, n := range names {
+		esc[i] = EscapeName(n)
+	}
+	p, err := k.Path(esc...)
+	if err != nil {
+		return false
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	_, ok := b.files[p]
+	return ok
+}
+
 // Packed returns the packed document of the entity file at bundle path p
 // (the zero Doc for a Binary kind): what the bundle holds, without
 // decoding it. Its JSON is compact with keys in byte order, so two

@@ -517,8 +517,17 @@ func parse(files map[string][]byte) (*Bundle, error) {
 	for _, l := range lines {
 		listed[l.path] = l.sum
 	}
+	// The kind of every path, looked up once (nil for the policy and
+	// sidecar files).
+	type kindOf struct {
+		k   *schema.Kind
+		esc []string
+	}
+	kinds := make(map[string]kindOf, len(paths))
 	for _, p := range paths {
-		if k, _ := schema.KindForPath(p); k == nil && p != PolicyFile && !(format == FormatV2 && isSidecarPath(p)) {
+		k, esc := schema.KindForPath(p)
+		kinds[p] = kindOf{k, esc}
+		if k == nil && p != PolicyFile && !(format == FormatV2 && isSidecarPath(p)) {
 			return nil, fmt.Errorf("%s: unknown file (not part of the %s layout; keep other files outside the bundle folder)", p, format)
 		}
 		want, ok := listed[p]
@@ -543,7 +552,7 @@ func parse(files map[string][]byte) (*Bundle, error) {
 	if format == FormatV2 {
 		b.sidecars = map[string]string{}
 		for _, p := range paths {
-			if k, _ := schema.KindForPath(p); k == nil && p != PolicyFile {
+			if kinds[p].k == nil && p != PolicyFile {
 				sidecars[p], unclaimed[p] = true, true
 			}
 		}
@@ -559,7 +568,7 @@ func parse(files map[string][]byte) (*Bundle, error) {
 			b.policy = files[p]
 			continue
 		}
-		k, esc := schema.KindForPath(p)
+		k, esc := kinds[p].k, kinds[p].esc
 		names, err := unescapeAll(esc)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
