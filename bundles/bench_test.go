@@ -2,6 +2,7 @@ package bundles_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -80,6 +81,34 @@ func BenchmarkReadBundle(b *testing.B) {
 			b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(1<<20), "retained-MB")
 			b.ReportMetric(float64(bundle.Len()), "files")
 			runtime.KeepAlive(bundle)
+		})
+	}
+}
+
+// BenchmarkWriteBundle reads the bundle of BenchmarkReadBundle once, then
+// seals and writes it (changed, so it is sealed again) as an archive and as
+// a new directory, reporting time and allocations per write:
+//
+//	go test -run '^$' -bench WriteBundle -benchmem ./bundles
+func BenchmarkWriteBundle(b *testing.B) {
+	dir := benchBundle(b)
+	src, err := bundles.Read(filepath.Join(dir, "bundle.tar.zst"), bundles.ReadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, form := range []string{"dir", "bundle.tar.zst"} {
+		b.Run(form, func(b *testing.B) {
+			out := b.TempDir()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				c := src.Clone()
+				c.Manifest.ToolVersion = fmt.Sprintf("bench-%d", i)
+				if err := c.Write(filepath.Join(out, fmt.Sprintf("%d-%s", i, form))); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
 		})
 	}
 }

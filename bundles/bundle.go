@@ -637,24 +637,16 @@ func (b *Bundle) Seal() error {
 }
 
 func (b *Bundle) seal() error {
-	_, err := b.sealKeeping(false)
-	return err
-}
-
-// sealKeeping seals the bundle; with keep, it also returns the entity and
-// sidecar files as written (which sealing renders to checksum them), so
-// that Write does not render them twice.
-func (b *Bundle) sealKeeping(keep bool) ([]rawFile, error) {
 	m := b.Manifest
 	if m.Format == "" {
 		m.Format = FormatV2
 	}
 	if m.Format != FormatV1 && m.Format != FormatV2 {
-		return nil, fmt.Errorf("bundles: cannot write format %q (this version writes %s and %s)", m.Format, FormatV2, FormatV1)
+		return fmt.Errorf("bundles: cannot write format %q (this version writes %s and %s)", m.Format, FormatV2, FormatV1)
 	}
 	clean, err := cleanServerURL(m.Source.Server)
 	if err != nil {
-		return nil, fmt.Errorf("bundles: manifest Source.Server: %w", err)
+		return fmt.Errorf("bundles: manifest Source.Server: %w", err)
 	}
 	m.Source.Server = clean
 	m.ExportedAt = m.ExportedAt.UTC().Truncate(time.Second)
@@ -667,16 +659,12 @@ func (b *Bundle) sealKeeping(keep bool) ([]rawFile, error) {
 		hex  string
 	}
 	sumList := make([]sum, 0, len(b.files)+1)
-	var kept []rawFile
 	sidecars, err := b.render(m.Format, func(p string, data []byte) {
 		h := sha256.Sum256(data)
 		sumList = append(sumList, sum{p, hex.EncodeToString(h[:])})
-		if keep {
-			kept = append(kept, rawFile{p, data})
-		}
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if b.policy != nil {
 		h := sha256.Sum256(b.policy)
@@ -694,14 +682,14 @@ func (b *Bundle) sealKeeping(keep bool) ([]rawFile, error) {
 	m.Digest = "sha256:" + hex.EncodeToString(d[:])
 	mdata, err := Canonical(m)
 	if err != nil {
-		return nil, fmt.Errorf("bundles: manifest: %w", err)
+		return fmt.Errorf("bundles: manifest: %w", err)
 	}
 	doc, err := Decode(mdata)
 	if err != nil {
-		return nil, fmt.Errorf("bundles: manifest: %w", err)
+		return fmt.Errorf("bundles: manifest: %w", err)
 	}
 	if err := schema.ValidateFile(ManifestFile, doc); err != nil {
-		return nil, fmt.Errorf("bundles: %w", err)
+		return fmt.Errorf("bundles: %w", err)
 	}
 	if !bytes.Equal(mdata, b.manifest) {
 		b.signature = nil
@@ -712,7 +700,7 @@ func (b *Bundle) sealKeeping(keep bool) ([]rawFile, error) {
 	b.manifest = mdata
 	b.sealed = true
 	b.sealedAs = snapshotManifest(m)
-	return kept, nil
+	return nil
 }
 
 // render makes the entity files as written in format (FormatV2: text
