@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -122,13 +122,14 @@ func writeValueOrdered(buf *bytes.Buffer, v any, level, depth int, lead []string
 			buf.WriteString("{}")
 			return nil
 		}
-		keys := make([]string, 0, len(t))
+		var small [16]string
+		keys := small[:0]
 		for k := range t {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
+		slices.Sort(keys)
 		if len(lead) > 0 {
-			keys = leadFirst(keys, lead)
+			moveLeadFirst(keys, lead)
 		}
 		buf.WriteByte('{')
 		for i, k := range keys {
@@ -313,27 +314,16 @@ func validNumber(s string) bool {
 	return i == len(s)
 }
 
-// leadFirst moves the keys of lead present in sorted to the front, in
-// lead's order.
-func leadFirst(sorted, lead []string) []string {
-	out := make([]string, 0, len(sorted))
-	for _, l := range lead {
-		for _, k := range sorted {
-			if k == l {
-				out = append(out, k)
-			}
+// moveLeadFirst moves the keys of lead present in sorted to the front, in
+// lead's order, the others keeping their order.
+func moveLeadFirst(sorted, lead []string) {
+	for i := len(lead) - 1; i >= 0; i-- {
+		at := slices.Index(sorted, lead[i])
+		if at <= 0 {
+			continue
 		}
+		l := sorted[at]
+		copy(sorted[1:at+1], sorted[:at])
+		sorted[0] = l
 	}
-	for _, k := range sorted {
-		isLead := false
-		for _, l := range lead {
-			if k == l {
-				isLead = true
-			}
-		}
-		if !isLead {
-			out = append(out, k)
-		}
-	}
-	return out
 }

@@ -106,7 +106,8 @@ func packBytes(compact []byte) Doc {
 	return Doc{data: bytes.Clone(compact)}
 }
 
-// packScratch holds the buffers packBytes encodes into.
+// packScratch holds the buffers packBytes encodes into and Value
+// decompresses into.
 var packScratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // Equal reports whether d and e hold the same JSON text (documents packed
@@ -138,7 +139,23 @@ func (d Doc) Value() any {
 	if d.IsZero() {
 		return nil
 	}
-	v, err := Decode(d.JSON())
+	data := d.data
+	if d.z {
+		// Decode copies what it keeps: decompress into a scratch buffer.
+		scratch := packScratch.Get().(*[]byte)
+		defer packScratch.Put(scratch)
+		n, err := s2.DecodedLen(d.data)
+		if err == nil {
+			if cap(*scratch) < n {
+				*scratch = make([]byte, n)
+			}
+			data, err = s2.Decode((*scratch)[:n], d.data)
+		}
+		if err != nil {
+			panic(fmt.Sprintf("jsonv: corrupt packed document: %v", err))
+		}
+	}
+	v, err := Decode(data)
 	if err != nil {
 		panic(fmt.Sprintf("jsonv: packed document does not decode: %v", err))
 	}

@@ -74,3 +74,23 @@ func TestDocRoundTrip(t *testing.T) {
 		t.Fatal("PackJSON accepted a duplicate key")
 	}
 }
+
+// TestValueOwnsItsStrings checks that a decoded value shares no bytes with
+// the scratch buffer compressed documents are decompressed into: decoding
+// another document afterwards leaves it intact.
+func TestValueOwnsItsStrings(t *testing.T) {
+	long := func(c string) string { return strings.Repeat(c, 300) }
+	a := MustPack(map[string]any{"Name": long("a"), long("k"): json.Number("1" + strings.Repeat("0", 80))})
+	b := MustPack(map[string]any{"Name": long("b"), long("j"): json.Number("2" + strings.Repeat("0", 80))})
+	if !a.z || !b.z {
+		t.Fatal("the documents are not compressed: the test checks nothing")
+	}
+	va := a.Object()
+	want := MustPack(va)
+	for range 3 {
+		_ = b.Object()
+	}
+	if got := MustPack(va); !got.Equal(want) {
+		t.Fatalf("a decoded value changed when another document was decoded: %s", got.JSON())
+	}
+}
