@@ -112,9 +112,10 @@ demo:
 # Fuzzing of everything read from outside: the archive reader (FuzzRead),
 # the bundle reader behind both forms (FuzzBundleFiles), the rule-file
 # parser (FuzzParse), the saved-plan reader (FuzzReadPlan) and the apply
-# state's entity reader (FuzzParseEntity). Seeds come from
+# state's entity reader (FuzzParseEntity) and the JSON decoder under all of
+# them, against encoding/json (FuzzDecode). Seeds come from
 # testdata/ and run with every `go test`; `make test` fuzzes each for
-# TEST_FUZZTIME (about 35 s in all with the builds), `make fuzz` for
+# TEST_FUZZTIME (about 45 s in all with the builds), `make fuzz` for
 # FUZZTIME. A crasher is written to the package's testdata/fuzz/FuzzX/:
 # commit it, fix the bug, and it stays a regression test.
 # -fuzzminimizetime is short because minimising each new interesting input
@@ -128,6 +129,7 @@ fuzz:
 	$(FUZZ) -fuzz '^FuzzParse$$' ./transform
 	$(FUZZ) -fuzz '^FuzzReadPlan$$' ./apply
 	$(FUZZ) -fuzz '^FuzzParseEntity$$' ./internal/state
+	$(FUZZ) -fuzz '^FuzzDecode$$' ./internal/jsonv
 
 clean:
 	rm -rf bin dist demo-out

@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
+	"maps"
 	"net/url"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -77,8 +81,12 @@ type RuleRef struct {
 	Text string `json:",omitempty"`
 }
 
-// Bundle is a bundle in memory: the manifest and the canonical bytes of every
-// file. It is safe for concurrent use.
+// Bundle is a bundle in memory: the manifest and every entity document,
+// held once, packed (see jsonv.Doc): a bundle of thousands of entities
+// decoded whole would cost ten times its JSON. The canonical bytes of a
+// file, its bytes as written and its sidecar files are made on demand (Raw,
+// Write), and Entity and Entries decode a fresh copy each time. It is safe
+// for concurrent use.
 type Bundle struct {
 	// Manifest is the bundle's manifest. Seal fills Counts and Digest.
 	Manifest Manifest
@@ -92,17 +100,46 @@ type Bundle struct {
 	signature []byte
 	sealedAs  []byte // Canonical(Manifest) when sealed, to notice later changes
 	policy    []byte // canonical PolicyFile, nil when the bundle has none
-	// disk holds, once sealed (or read) in FormatV2, the bytes of every
-	// entity JSON file as written (text fields replaced by sidecar
-	// references) and of every sidecar file, by path.
-	disk map[string][]byte
+	// sidecars maps, once sealed (or read) in FormatV2, the path of every
+	// sidecar file to the path of the entity file whose text it holds.
+	// It is replaced, never changed in place.
+	sidecars map[string]string
 }
 
+// file is one entity file; it is never changed once made (put replaces
+// it), so clones share it.
 type file struct {
 	kind  *schema.Kind
-	names []string // unescaped
-	data  []byte   // canonical JSON
-	doc   any      // decoded data
+	names []string  // unescaped
+	doc   jsonv.Doc // the document, packed from its compactJSON form
+	bin   []byte    // the bytes of the file of a Binary kind
+}
+
+// value decodes a fresh copy of the file's document (for a Binary kind, a
+// copy of its bytes).
+func (f *file) value() any {
+	if f.kind.Binary {
+		return bytes.Clone(f.bin)
+	}
+	return f.doc.Value()
+}
+
+// canonical returns the file's Canonical bytes (for a Binary kind, its
+// bytes). The packed form is compactJSON's, whose indented form is exactly
+// Canonical's.
+func (f *file) canonical() []byte {
+	if f.kind.Binary {
+		return f.bin
+	}
+	var buf bytes.Buffer
+	buf.Grow(2 * f.doc.Size())
+	if err := json.Indent(&buf, f.doc.JSON(), "", "  "); err != nil {
+		// Only encodeEntity and parse make packed documents, from
+		// compactJSON's output.
+		panic(fmt.Sprintf("bundles: packed document does not indent: %v", err))
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes()
 }
 
 // New returns an empty bundle with manifest m (Format defaults to FormatV2).
@@ -177,8 +214,9 @@ func unescapeAll(esc []string) ([]string, error) {
 	return names, nil
 }
 
-// encodeEntity canonicalises doc and checks it as an entity file at p.
-// The file of a Binary kind is its bytes (doc is a []byte), kept as they are.
+// encodeEntity normalises doc (to what Decode of its Canonical form gives),
+// checks it as an entity file at p and packs it. The file of a Binary kind
+// is its bytes (doc is a []byte), kept as they are.
 func encodeEntity(p string, k *schema.Kind, names []string, doc any) (*file, error) {
 	if k.Binary {
 		data, ok := doc.([]byte)
@@ -188,10 +226,12 @@ func encodeEntity(p string, k *schema.Kind, names []string, doc any) (*file, err
 		if err := checkBinary(p, data); err != nil {
 			return nil, err
 		}
-		data = bytes.Clone(data)
-		return &file{kind: k, names: names, data: data, doc: data}, nil
+		return &file{kind: k, names: names, bin: bytes.Clone(data)}, nil
 	}
-	data, err := Canonical(doc)
+	// The compact form of the canonical encoding: the same checks (valid
+	// UTF-8, numbers, depth) and conversions (structs, Go numbers), one
+	// decoding to validate, and the bytes to pack.
+	data, err := compactJSON(doc)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
@@ -202,7 +242,7 @@ func encodeEntity(p string, k *schema.Kind, names []string, doc any) (*file, err
 	if err := checkEntity(p, k, names, dec); err != nil {
 		return nil, err
 	}
-	return &file{kind: k, names: names, data: data, doc: dec}, nil
+	return &file{kind: k, names: names, doc: jsonv.PackCompact(data)}, nil
 }
 
 // MaxBinarySize bounds the file of a Binary kind (a project logo).
@@ -335,7 +375,7 @@ func (b *Bundle) unseal() {
 	b.manifest = nil
 	b.signature = nil
 	b.sealedAs = nil
-	b.disk = nil
+	b.sidecars = nil
 }
 
 // snapshotManifest records the manifest's state at sealing time.
@@ -366,9 +406,10 @@ func (b *Bundle) Remove(p string) bool {
 	return true
 }
 
-// Entity returns the decoded document of the entity of kind k with the given
-// unescaped names (owners first). The document is shared: copy it
-// (schema.DeepCopy) before changing it, and put it back with PutEntity.
+// Entity returns the document of the entity of kind k with the given
+// unescaped names (owners first), decoded afresh: it is the caller's own,
+// to change at will; changes stick only when put back with PutEntity. For a
+// Binary kind it is a copy of the file's bytes, as a []byte.
 func (b *Bundle) Entity(k *schema.Kind, names ...string) (any, bool) {
 	esc := make([]string, len(names))
 	for i, n := range names {
@@ -379,10 +420,41 @@ func (b *Bundle) Entity(k *schema.Kind, names ...string) (any, bool) {
 		return nil, false
 	}
 	b.mu.RLock()
+	f, ok := b.files[p]
+	b.mu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	return f.value(), true
+}
+
+// Has reports whether the bundle holds the entity of kind k with the given
+// unescaped names (owners first), without decoding its document.
+func (b *Bundle) Has(k *schema.Kind, names ...string) bool {
+	esc := make([]string, len(names))
+	for i, n := range names {
+		esc[i] = EscapeName(n)
+	}
+	p, err := k.Path(esc...)
+	if err != nil {
+		return false
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	_, ok := b.files[p]
+	return ok
+}
+
+// Packed returns the packed document of the entity file at bundle path p
+// (the zero Doc for a Binary kind): what the bundle holds, without
+// decoding it. Its JSON is compact with keys in byte order, so two
+// documents are equal exactly when their Docs are (jsonv.Doc.Equal).
+func (b *Bundle) Packed(p string) (jsonv.Doc, bool) {
+	b.mu.RLock()
 	defer b.mu.RUnlock()
 	f, ok := b.files[p]
 	if !ok {
-		return nil, false
+		return jsonv.Doc{}, false
 	}
 	return f.doc, true
 }
@@ -395,28 +467,62 @@ type Entry struct {
 	Names []string
 	// Path is the bundle path.
 	Path string
-	// Doc is the decoded document (shared; see Entity); for a Binary kind
-	// (a project logo) the file's bytes, as a []byte.
+	// Doc is the document, decoded afresh (the caller's own; see Entity);
+	// for a Binary kind (a project logo) a copy of the file's bytes, as a
+	// []byte.
 	Doc any
 }
 
-// Entries returns every entity, sorted by kind Order, then kind name, then path.
+// Entries returns every entity, sorted by kind Order, then kind name, then
+// path, each with its document decoded afresh: the caller holds all of them
+// decoded at once, which for a large bundle is ten times its JSON. A loop
+// over the entities that needs one document at a time uses All.
 func (b *Bundle) Entries() []Entry {
+	list := b.sorted()
+	out := make([]Entry, len(list))
+	for i, s := range list {
+		out[i] = Entry{Kind: s.f.kind, Names: append([]string(nil), s.f.names...), Path: s.path, Doc: s.f.value()}
+	}
+	return out
+}
+
+// All yields every entity in the order of Entries, decoding each document
+// as it is reached: the caller holds one at a time (or those it keeps).
+// The entities are those of the bundle when All is called.
+func (b *Bundle) All() iter.Seq[Entry] {
+	list := b.sorted()
+	return func(yield func(Entry) bool) {
+		for _, s := range list {
+			if !yield(Entry{Kind: s.f.kind, Names: append([]string(nil), s.f.names...), Path: s.path, Doc: s.f.value()}) {
+				return
+			}
+		}
+	}
+}
+
+// pathFile is an entity file and its path.
+type pathFile struct {
+	path string
+	f    *file
+}
+
+// sorted returns the entity files in the order of Entries.
+func (b *Bundle) sorted() []pathFile {
 	b.mu.RLock()
-	out := make([]Entry, 0, len(b.files))
+	out := make([]pathFile, 0, len(b.files))
 	for p, f := range b.files {
-		out = append(out, Entry{Kind: f.kind, Names: append([]string(nil), f.names...), Path: p, Doc: f.doc})
+		out = append(out, pathFile{p, f})
 	}
 	b.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool {
 		a, c := out[i], out[j]
-		if a.Kind.Order != c.Kind.Order {
-			return a.Kind.Order < c.Kind.Order
+		if a.f.kind.Order != c.f.kind.Order {
+			return a.f.kind.Order < c.f.kind.Order
 		}
-		if a.Kind.Name != c.Kind.Name {
-			return a.Kind.Name < c.Kind.Name
+		if a.f.kind.Name != c.f.kind.Name {
+			return a.f.kind.Name < c.f.kind.Name
 		}
-		return a.Path < c.Path
+		return a.path < c.path
 	})
 	return out
 }
@@ -434,10 +540,8 @@ func (b *Bundle) Paths() []string {
 	if b.policy != nil {
 		out = append(out, PolicyFile)
 	}
-	for p := range b.disk {
-		if _, ok := b.files[p]; !ok {
-			out = append(out, p)
-		}
+	for p := range b.sidecars {
+		out = append(out, p)
 	}
 	if b.sealed {
 		out = append(out, ManifestFile, ChecksumsFile)
@@ -453,7 +557,9 @@ func (b *Bundle) Paths() []string {
 // checksums.txt and sidecar files only once sealed). For an entity file it
 // returns the Canonical JSON of the whole document, texts inline — in a
 // FormatV2 bundle the file as written differs (texts in sidecar files,
-// Name and Value first); checksums.txt covers the files as written.
+// Name and Value first); checksums.txt covers the files as written. The
+// bytes of entity and sidecar files are made on each call; the caller must
+// not change the bytes it gets.
 func (b *Bundle) Raw(p string) ([]byte, bool) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -467,12 +573,21 @@ func (b *Bundle) Raw(p string) ([]byte, bool) {
 	case PolicyFile:
 		return b.policy, b.policy != nil
 	}
-	f, ok := b.files[p]
-	if !ok {
-		d, ok := b.disk[p] // a sidecar file
-		return d, ok
+	if f, ok := b.files[p]; ok {
+		return f.canonical(), true
 	}
-	return f.data, true
+	owner, ok := b.sidecars[p]
+	if !ok {
+		return nil, false
+	}
+	f := b.files[owner]
+	_, sidecars, err := splitEntity(owner, f.kind, f.value())
+	if err != nil {
+		// seal or parse split this very document.
+		panic(fmt.Sprintf("bundles: %s: %v", owner, err))
+	}
+	d, ok := sidecars[p]
+	return d, ok
 }
 
 // Len returns the number of entity files.
@@ -483,7 +598,8 @@ func (b *Bundle) Len() int {
 }
 
 // Clone returns a copy of the bundle that shares no mutable state with b
-// (documents are deep-copied; the manifest's maps and slices are copied).
+// (the manifest's maps and slices are copied). It is cheap: the packed
+// documents are immutable and shared.
 func (b *Bundle) Clone() *Bundle {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -491,14 +607,10 @@ func (b *Bundle) Clone() *Bundle {
 	m.Counts = copyMap(m.Counts)
 	m.Rules = append([]RuleRef(nil), m.Rules...)
 	c := New(m)
-	for p, f := range b.files {
-		c.files[p] = &file{kind: f.kind, names: append([]string(nil), f.names...), data: f.data, doc: schema.DeepCopy(f.doc)}
-	}
-	for k, v := range b.folded {
-		c.folded[k] = v
-	}
+	c.files = maps.Clone(b.files) // files are never changed: put replaces them
+	c.folded = maps.Clone(b.folded)
 	c.policy = b.policy
-	c.disk = b.disk // never modified in place: seal replaces it
+	c.sidecars = b.sidecars // never modified in place: seal replaces it
 	c.sealed, c.checksums, c.manifest, c.signature, c.sealedAs = b.sealed, b.checksums, b.manifest, b.signature, b.sealedAs
 	return c
 }
@@ -538,44 +650,32 @@ func (b *Bundle) seal() error {
 	}
 	m.Source.Server = clean
 	m.ExportedAt = m.ExportedAt.UTC().Truncate(time.Second)
-	paths := make([]string, 0, len(b.files)+1)
-	data := make(map[string][]byte, len(b.files)+1)
 	m.Counts = map[string]int{}
-	var disk map[string][]byte
-	if m.Format == FormatV2 {
-		disk = map[string][]byte{}
-	}
-	for p, f := range b.files {
-		paths = append(paths, p)
-		data[p] = f.data
+	for _, f := range b.files {
 		m.Counts[f.kind.Name]++
-		if disk == nil || f.kind.Binary {
-			continue
-		}
-		jd, sidecars, err := splitEntity(p, f.kind, f.doc)
-		if err != nil {
-			return fmt.Errorf("bundles: %s: %w", p, err)
-		}
-		disk[p], data[p] = jd, jd
-		for sp, sd := range sidecars {
-			if _, clash := b.files[sp]; clash {
-				return fmt.Errorf("bundles: %s: its sidecar file %s is also an entity file", p, sp)
-			}
-			disk[sp], data[sp] = sd, sd
-			paths = append(paths, sp)
-		}
+	}
+	type sum struct {
+		path string
+		hex  string
+	}
+	sumList := make([]sum, 0, len(b.files)+1)
+	sidecars, err := b.render(m.Format, func(p string, data []byte) {
+		h := sha256.Sum256(data)
+		sumList = append(sumList, sum{p, hex.EncodeToString(h[:])})
+	})
+	if err != nil {
+		return err
 	}
 	if b.policy != nil {
-		paths = append(paths, PolicyFile)
-		data[PolicyFile] = b.policy
+		h := sha256.Sum256(b.policy)
+		sumList = append(sumList, sum{PolicyFile, hex.EncodeToString(h[:])})
 	}
-	sort.Strings(paths)
+	sort.Slice(sumList, func(i, j int) bool { return sumList[i].path < sumList[j].path })
 	var sums bytes.Buffer
-	for _, p := range paths {
-		h := sha256.Sum256(data[p])
-		sums.WriteString(hex.EncodeToString(h[:]))
+	for _, s := range sumList {
+		sums.WriteString(s.hex)
 		sums.WriteString("  ")
-		sums.WriteString(p)
+		sums.WriteString(s.path)
 		sums.WriteByte('\n')
 	}
 	d := sha256.Sum256(sums.Bytes())
@@ -595,12 +695,42 @@ func (b *Bundle) seal() error {
 		b.signature = nil
 	}
 	b.Manifest = m
-	b.disk = disk
+	b.sidecars = sidecars
 	b.checksums = sums.Bytes()
 	b.manifest = mdata
 	b.sealed = true
 	b.sealedAs = snapshotManifest(m)
 	return nil
+}
+
+// render makes the entity files as written in format (FormatV2: text
+// fields in sidecar files) and calls emit with each entity and sidecar
+// file, in no particular order. For FormatV2 it returns the sidecar index
+// (see Bundle.sidecars). The caller holds b.mu.
+func (b *Bundle) render(format string, emit func(p string, data []byte)) (map[string]string, error) {
+	var sidecars map[string]string
+	if format == FormatV2 {
+		sidecars = map[string]string{}
+	}
+	for p, f := range b.files {
+		if sidecars == nil || f.kind.Binary {
+			emit(p, f.canonical())
+			continue
+		}
+		jd, side, err := splitEntity(p, f.kind, f.value())
+		if err != nil {
+			return nil, fmt.Errorf("bundles: %s: %w", p, err)
+		}
+		emit(p, jd)
+		for sp, sd := range side {
+			if _, clash := b.files[sp]; clash {
+				return nil, fmt.Errorf("bundles: %s: its sidecar file %s is also an entity file", p, sp)
+			}
+			sidecars[sp] = p
+			emit(sp, sd)
+		}
+	}
+	return sidecars, nil
 }
 
 // cleanServerURL refuses URLs with credentials (user info, or an apikey

@@ -154,7 +154,9 @@ func TestChecksumsAndDigest(t *testing.T) {
 	}
 	asWritten := map[string][]byte{}
 	for _, f := range written {
-		asWritten[f.path] = f.data
+		if asWritten[f.path], err = f.bytes(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var paths []string
 	for _, l := range lines {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -44,7 +44,12 @@ func Canonical(v any) ([]byte, error) {
 // UTF-8, duplicate object keys, trailing data and nesting deeper than 512.
 func Decode(data []byte) (any, error) { return jsonv.Decode(data) }
 
+// indent starts a line at indent level n; compact JSON (n < 0) has no
+// line breaks.
 func indent(buf *bytes.Buffer, n int) {
+	if n < 0 {
+		return
+	}
 	buf.WriteByte('\n')
 	for i := 0; i < n; i++ {
 		buf.WriteString("  ")
@@ -55,8 +60,25 @@ func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
 	return writeValueOrdered(buf, v, level, depth, nil)
 }
 
+// compactJSON encodes v as Canonical does, without whitespace: keys in byte
+// order, strings escaped as Canonical escapes them, numbers as held. The
+// packed documents of a bundle hold this form, so that json.Indent of it is
+// exactly Canonical.
+func compactJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := writeValueOrdered(&buf, v, compactLevel, 0, nil); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// compactLevel is the level that makes writeValueOrdered write compact JSON:
+// it stays negative however deep the value (maxDepth bounds the nesting).
+const compactLevel = -2 * maxDepth
+
 // writeValueOrdered is writeValue with the keys of lead, where present,
-// first in every object (in lead's order), the others in byte order.
+// first in every object (in lead's order), the others in byte order. A
+// negative level writes compact JSON (see compactJSON).
 func writeValueOrdered(buf *bytes.Buffer, v any, level, depth int, lead []string) error {
 	if depth > maxDepth {
 		return errDepth
@@ -100,13 +122,14 @@ func writeValueOrdered(buf *bytes.Buffer, v any, level, depth int, lead []string
 			buf.WriteString("{}")
 			return nil
 		}
-		keys := make([]string, 0, len(t))
+		var small [16]string
+		keys := small[:0]
 		for k := range t {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
+		slices.Sort(keys)
 		if len(lead) > 0 {
-			keys = leadFirst(keys, lead)
+			moveLeadFirst(keys, lead)
 		}
 		buf.WriteByte('{')
 		for i, k := range keys {
@@ -117,7 +140,11 @@ func writeValueOrdered(buf *bytes.Buffer, v any, level, depth int, lead []string
 			if err := writeString(buf, k); err != nil {
 				return err
 			}
-			buf.WriteString(": ")
+			if level >= 0 {
+				buf.WriteString(": ")
+			} else {
+				buf.WriteByte(':')
+			}
 			if err := writeValueOrdered(buf, t[k], level+1, depth+1, lead); err != nil {
 				return err
 			}
@@ -287,27 +314,16 @@ func validNumber(s string) bool {
 	return i == len(s)
 }
 
-// leadFirst moves the keys of lead present in sorted to the front, in
-// lead's order.
-func leadFirst(sorted, lead []string) []string {
-	out := make([]string, 0, len(sorted))
-	for _, l := range lead {
-		for _, k := range sorted {
-			if k == l {
-				out = append(out, k)
-			}
+// moveLeadFirst moves the keys of lead present in sorted to the front, in
+// lead's order, the others keeping their order.
+func moveLeadFirst(sorted, lead []string) {
+	for i := len(lead) - 1; i >= 0; i-- {
+		at := slices.Index(sorted, lead[i])
+		if at <= 0 {
+			continue
 		}
+		l := sorted[at]
+		copy(sorted[1:at+1], sorted[:at])
+		sorted[0] = l
 	}
-	for _, k := range sorted {
-		isLead := false
-		for _, l := range lead {
-			if k == l {
-				isLead = true
-			}
-		}
-		if !isLead {
-			out = append(out, k)
-		}
-	}
-	return out
 }

@@ -176,7 +176,9 @@ func goodFiles(t *testing.T) map[string][]byte {
 	}
 	out := map[string][]byte{}
 	for _, f := range raw {
-		out[f.path] = f.data
+		if out[f.path], err = f.bytes(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return out
 }

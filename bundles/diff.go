@@ -433,26 +433,34 @@ type EntryDiff struct {
 // Compare lists the entities that differ between bundles a and b, sorted by
 // path: the structural diff of two bundles. Manifests and checksums are not
 // compared (they record the server, the time and the digest).
+//
+// The packed documents are compared first, and only those that differ are
+// decoded (one pair at a time).
 func Compare(a, b *Bundle) []EntryDiff {
-	am, bm := map[string]Entry{}, map[string]Entry{}
-	for _, e := range a.Entries() {
-		am[e.Path] = e
-	}
-	for _, e := range b.Entries() {
-		bm[e.Path] = e
-	}
+	a.mu.RLock()
+	af := maps.Clone(a.files)
+	a.mu.RUnlock()
+	b.mu.RLock()
+	bf := maps.Clone(b.files)
+	b.mu.RUnlock()
 	var out []EntryDiff
-	for p, ae := range am {
-		be, ok := bm[p]
+	for p, fa := range af {
+		fb, ok := bf[p]
 		switch {
 		case !ok:
 			out = append(out, EntryDiff{Op: '-', Path: p})
-		case !Equal(ae.Doc, be.Doc):
-			out = append(out, EntryDiff{Op: '~', Path: p, Fields: DiffKind(ae.Kind, ae.Doc, be.Doc)})
+		case fa.kind.Binary || fb.kind.Binary:
+			if !bytes.Equal(fa.bin, fb.bin) {
+				out = append(out, EntryDiff{Op: '~', Path: p, Fields: DiffKind(fa.kind, fa.value(), fb.value())})
+			}
+		case !fa.doc.Equal(fb.doc):
+			if da, db := fa.value(), fb.value(); !Equal(da, db) {
+				out = append(out, EntryDiff{Op: '~', Path: p, Fields: DiffKind(fa.kind, da, db)})
+			}
 		}
 	}
-	for p := range bm {
-		if _, ok := am[p]; !ok {
+	for p := range bf {
+		if _, ok := af[p]; !ok {
 			out = append(out, EntryDiff{Op: '+', Path: p})
 		}
 	}

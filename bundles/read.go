@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/limits"
 	"github.com/octobundle/octobundle/schema"
 )
@@ -516,8 +517,17 @@ func parse(files map[string][]byte) (*Bundle, error) {
 	for _, l := range lines {
 		listed[l.path] = l.sum
 	}
+	// The kind of every path, looked up once (nil for the policy and
+	// sidecar files).
+	type kindOf struct {
+		k   *schema.Kind
+		esc []string
+	}
+	kinds := make(map[string]kindOf, len(paths))
 	for _, p := range paths {
-		if k, _ := schema.KindForPath(p); k == nil && p != PolicyFile && !(format == FormatV2 && isSidecarPath(p)) {
+		k, esc := schema.KindForPath(p)
+		kinds[p] = kindOf{k, esc}
+		if k == nil && p != PolicyFile && !(format == FormatV2 && isSidecarPath(p)) {
 			return nil, fmt.Errorf("%s: unknown file (not part of the %s layout; keep other files outside the bundle folder)", p, format)
 		}
 		want, ok := listed[p]
@@ -540,9 +550,9 @@ func parse(files map[string][]byte) (*Bundle, error) {
 	sidecars := map[string]bool{}  // every sidecar file
 	unclaimed := map[string]bool{} // sidecar files not yet referenced
 	if format == FormatV2 {
-		b.disk = map[string][]byte{}
+		b.sidecars = map[string]string{}
 		for _, p := range paths {
-			if k, _ := schema.KindForPath(p); k == nil && p != PolicyFile {
+			if kinds[p].k == nil && p != PolicyFile {
 				sidecars[p], unclaimed[p] = true, true
 			}
 		}
@@ -558,7 +568,7 @@ func parse(files map[string][]byte) (*Bundle, error) {
 			b.policy = files[p]
 			continue
 		}
-		k, esc := schema.KindForPath(p)
+		k, esc := kinds[p].k, kinds[p].esc
 		names, err := unescapeAll(esc)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
@@ -570,12 +580,11 @@ func parse(files map[string][]byte) (*Bundle, error) {
 			if err := checkBinary(p, files[p]); err != nil {
 				return nil, err
 			}
-			b.files[p] = &file{kind: k, names: names, data: files[p], doc: files[p]}
+			b.files[p] = &file{kind: k, names: names, bin: files[p]}
 			counts[k.Name]++
 			continue
 		}
 		var doc any
-		data := files[p]
 		if format == FormatV2 {
 			var used []string
 			if doc, used, err = joinEntity(p, k, files[p], files); err != nil {
@@ -584,16 +593,12 @@ func parse(files map[string][]byte) (*Bundle, error) {
 			if err := checkSplit(p, k, doc, files[p], used, files); err != nil {
 				return nil, err
 			}
-			b.disk[p] = files[p]
 			for _, sp := range used {
 				if !unclaimed[sp] {
 					return nil, fmt.Errorf("%s: sidecar file %s is referenced twice", p, sp)
 				}
 				delete(unclaimed, sp)
-				b.disk[sp] = files[sp]
-			}
-			if data, err = Canonical(doc); err != nil {
-				return nil, fmt.Errorf("%s: %w", p, err)
+				b.sidecars[sp] = p
 			}
 		} else {
 			if doc, err = Decode(files[p]); err != nil {
@@ -606,7 +611,11 @@ func parse(files map[string][]byte) (*Bundle, error) {
 		if err := checkEntity(p, k, names, doc); err != nil {
 			return nil, err
 		}
-		b.files[p] = &file{kind: k, names: names, data: data, doc: doc}
+		data, err := compactJSON(doc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		b.files[p] = &file{kind: k, names: names, doc: jsonv.PackCompact(data)}
 		counts[k.Name]++
 	}
 	for _, p := range slices.Sorted(maps.Keys(unclaimed)) {

@@ -2,6 +2,7 @@ package bundles
 
 import (
 	"fmt"
+	"iter"
 	"sort"
 	"strings"
 
@@ -35,9 +36,9 @@ type refIndex struct {
 	policy   *ApplyPolicy
 }
 
-func indexBundle(entries []Entry, policy *ApplyPolicy) *refIndex {
+func indexBundle(entries iter.Seq[Entry], policy *ApplyPolicy) *refIndex {
 	ix := &refIndex{names: map[schema.ScopedName]bool{}, carried: map[string]bool{}, tags: map[string]map[string]bool{}, tagKinds: map[string]bool{}, policy: policy}
-	for _, e := range entries {
+	for e := range entries {
 		k := e.Kind
 		ix.carried[k.Name] = true
 		if !k.IsSingleton() && !k.Many && len(e.Names) > 0 {
@@ -115,16 +116,16 @@ func (ix *refIndex) resolvesTag(tag string) bool {
 // skip), or an entity of a kind the bundle does not carry at all
 // (deployment targets when not exported). Tenant tag references
 // ("Set/Tag") must name a tag of a tag set the bundle holds. Problems are
-// sorted by path and field.
+// sorted by path and field. It decodes each document twice (once to index
+// what the bundle provides, once to check its references), one at a time.
 func (b *Bundle) CheckReferences() ([]RefProblem, error) {
 	policy, err := b.ApplyPolicy()
 	if err != nil {
 		return nil, err
 	}
-	entries := b.Entries()
-	ix := indexBundle(entries, policy)
+	ix := indexBundle(b.All(), policy)
 	var out []RefProblem
-	for _, e := range entries {
+	for e := range b.All() {
 		k := e.Kind
 		err := k.VisitValues(e.Doc, func(ref schema.Ref, at []string, v any) {
 			to, name := ref.To, ""

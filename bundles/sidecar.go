@@ -145,13 +145,25 @@ func extension(tf schema.TextField, elem any) string {
 
 // splitEntity returns the FormatV2 form of the entity file p: its JSON,
 // with each text field of k that holds text replaced by {"$file": NAME}, and
-// the sidecar files (path → bytes) holding the texts.
+// the sidecar files (path → bytes) holding the texts. doc is changed while
+// the JSON is written and restored before it returns.
 func splitEntity(p string, k *schema.Kind, doc any) ([]byte, map[string][]byte, error) {
 	if len(k.Texts) == 0 {
 		data, err := canonicalV2(doc)
 		return data, nil, err
 	}
-	cp := schema.DeepCopy(doc)
+	cp := doc
+	type replaced struct {
+		holder map[string]any
+		key    string
+		text   string
+	}
+	var undo []replaced
+	defer func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i].holder[undo[i].key] = undo[i].text
+		}
+	}()
 	var sidecars map[string][]byte
 	used := map[string]bool{}
 	dir := SidecarDir(p)
@@ -171,6 +183,7 @@ func splitEntity(p string, k *schema.Kind, doc any) ([]byte, map[string][]byte, 
 			sidecars = map[string][]byte{}
 		}
 		sidecars[dir+"/"+name] = []byte(s)
+		undo = append(undo, replaced{site.holder, site.key, s})
 		site.holder[site.key] = map[string]any{SidecarKey: name}
 	}
 	data, err := canonicalV2(cp)

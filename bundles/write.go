@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -29,13 +30,26 @@ const (
 // epoch is the modification time of every archive entry.
 var epoch = time.Unix(0, 0).UTC()
 
-// rawFile is one file as written.
+// rawFile is one file as written: its bytes, or (entity and sidecar files)
+// the function that renders them when the file is written, so that a
+// bundle being written is never held whole as bytes.
 type rawFile struct {
 	path string
 	data []byte
+	load func() ([]byte, error) // when set, makes data
 }
 
-// snapshot seals the bundle if needed and returns every file, sorted by path.
+// bytes returns the file's bytes.
+func (f rawFile) bytes() ([]byte, error) {
+	if f.load != nil {
+		return f.load()
+	}
+	return f.data, nil
+}
+
+// snapshot seals the bundle if needed and returns every file as written,
+// sorted by path. Entity and sidecar files are rendered from the packed
+// documents as they are written (see lazyRender).
 func (b *Bundle) snapshot() ([]rawFile, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -44,28 +58,85 @@ func (b *Bundle) snapshot() ([]rawFile, error) {
 			return nil, err
 		}
 	}
-	out := make([]rawFile, 0, len(b.files)+3)
-	for p, f := range b.files {
-		if d, ok := b.disk[p]; ok {
-			out = append(out, rawFile{p, d})
-			continue
-		}
-		out = append(out, rawFile{p, f.data})
+	r := &lazyRender{format: b.Manifest.Format, files: maps.Clone(b.files), owners: b.sidecars, split: map[string]*splitFile{}}
+	out := make([]rawFile, 0, len(b.files)+len(b.sidecars)+4)
+	for p := range b.files {
+		out = append(out, rawFile{path: p, load: func() ([]byte, error) { return r.load(p, p) }})
 	}
-	for p, d := range b.disk {
-		if _, ok := b.files[p]; !ok {
-			out = append(out, rawFile{p, d}) // a sidecar file
-		}
+	for sp, owner := range b.sidecars {
+		out = append(out, rawFile{path: sp, load: func() ([]byte, error) { return r.load(owner, sp) }})
 	}
-	out = append(out, rawFile{ManifestFile, b.manifest}, rawFile{ChecksumsFile, b.checksums})
+	out = append(out, rawFile{path: ManifestFile, data: b.manifest}, rawFile{path: ChecksumsFile, data: b.checksums})
 	if b.policy != nil {
-		out = append(out, rawFile{PolicyFile, b.policy})
+		out = append(out, rawFile{path: PolicyFile, data: b.policy})
 	}
 	if b.signature != nil {
-		out = append(out, rawFile{SignatureFile, b.signature})
+		out = append(out, rawFile{path: SignatureFile, data: b.signature})
 	}
 	sortRaw(out)
 	return out, nil
+}
+
+// lazyRender renders the entity and sidecar files of a sealed bundle as
+// they are written. A FormatV2 entity file and its sidecar files come from
+// one split of the document: the parts not yet written wait in split until
+// they are (in path order a sidecar folder follows its JSON file, so few
+// wait at a time). It is safe for concurrent use.
+type lazyRender struct {
+	format string
+	files  map[string]*file
+	owners map[string]string // sidecar path → entity path (Bundle.sidecars)
+	mu     sync.Mutex
+	split  map[string]*splitFile // by entity path
+}
+
+// splitFile is the parts of a split entity file not yet written.
+type splitFile struct {
+	parts map[string][]byte // path → bytes: the JSON file and its sidecars
+}
+
+// load returns the bytes of the file p, the entity file owner or one of
+// its sidecar files.
+func (r *lazyRender) load(owner, p string) ([]byte, error) {
+	f, ok := r.files[owner]
+	if !ok {
+		return nil, fmt.Errorf("bundles: %s: no entity file %s", p, owner)
+	}
+	if r.format != FormatV2 || f.kind.Binary {
+		return f.canonical(), nil
+	}
+	r.mu.Lock()
+	s, ok := r.split[owner]
+	r.mu.Unlock()
+	if !ok {
+		jd, side, err := splitEntity(owner, f.kind, f.value())
+		if err != nil {
+			return nil, fmt.Errorf("bundles: %s: %w", owner, err)
+		}
+		if len(side) == 0 {
+			return jd, nil
+		}
+		s = &splitFile{parts: side}
+		s.parts[owner] = jd
+		r.mu.Lock()
+		if prev, ok := r.split[owner]; ok {
+			s = prev // split concurrently: keep the one others took parts of
+		} else {
+			r.split[owner] = s
+		}
+		r.mu.Unlock()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	data, ok := s.parts[p]
+	if !ok {
+		return nil, fmt.Errorf("bundles: %s: not a file of %s, or written twice", p, owner)
+	}
+	delete(s.parts, p)
+	if len(s.parts) == 0 {
+		delete(r.split, owner)
+	}
+	return data, nil
 }
 
 func sortRaw(files []rawFile) {
@@ -112,10 +183,15 @@ func writeArchive(w io.Writer, files []rawFile) error {
 	}
 	tw := tar.NewWriter(zw)
 	for _, f := range files {
+		data, err := f.bytes()
+		if err != nil {
+			zw.Close()
+			return err
+		}
 		hdr := &tar.Header{
 			Typeflag: tar.TypeReg,
 			Name:     f.path,
-			Size:     int64(len(f.data)),
+			Size:     int64(len(data)),
 			Mode:     fileMode,
 			ModTime:  epoch,
 			Format:   tar.FormatPAX,
@@ -124,7 +200,7 @@ func writeArchive(w io.Writer, files []rawFile) error {
 			zw.Close()
 			return fmt.Errorf("%s: %w", f.path, err)
 		}
-		if _, err := tw.Write(f.data); err != nil {
+		if _, err := tw.Write(data); err != nil {
 			zw.Close()
 			return fmt.Errorf("%s: %w", f.path, err)
 		}
@@ -199,7 +275,7 @@ func writeDir(target string, files []rawFile) (err error) {
 	if err := os.Chmod(tmp, dirMode); err != nil {
 		return err
 	}
-	withAttrs := append(files[:len(files):len(files)], rawFile{GitAttributesFile, []byte(GitAttributes)})
+	withAttrs := append(files[:len(files):len(files)], rawFile{path: GitAttributesFile, data: []byte(GitAttributes)})
 	sortRaw(withAttrs)
 	if err := writeTree(tmp, withAttrs); err != nil {
 		return fmt.Errorf("%s: %w", target, err)
@@ -329,7 +405,7 @@ func updateDir(target string, files []rawFile) error {
 		_ = root.Remove(filepath.FromSlash(d))
 	}
 	if _, err := root.Lstat(GitAttributesFile); errors.Is(err, os.ErrNotExist) {
-		if err := replaceFile(root, rawFile{GitAttributesFile, []byte(GitAttributes)}); err != nil {
+		if err := replaceFile(root, rawFile{path: GitAttributesFile, data: []byte(GitAttributes)}); err != nil {
 			return fmt.Errorf("%s: %s: %w", target, GitAttributesFile, err)
 		}
 	}
@@ -343,12 +419,16 @@ const tmpSuffix = ".octobundle-tmp"
 // replaceFile writes f below root through a temporary sibling and a rename,
 // unless the file already holds exactly f's bytes.
 func replaceFile(root *os.Root, f rawFile) error {
+	data, err := f.bytes()
+	if err != nil {
+		return err
+	}
 	name := filepath.FromSlash(f.path)
 	if st, err := root.Lstat(name); err == nil {
 		if !st.Mode().IsRegular() {
 			return errors.New("exists and is not a regular file; refusing to replace it")
 		}
-		if old, err := root.ReadFile(name); err == nil && string(old) == string(f.data) {
+		if old, err := root.ReadFile(name); err == nil && string(old) == string(data) {
 			return nil
 		}
 	}
@@ -362,7 +442,7 @@ func replaceFile(root *os.Root, f rawFile) error {
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(f.data)
+	_, err = w.Write(data)
 	if err == nil {
 		err = w.Chmod(fileMode)
 	}
@@ -435,11 +515,15 @@ const writeWorkers = 16
 
 // writeNewFile creates f below root (it must not exist), writes and syncs it.
 func writeNewFile(root *os.Root, f rawFile) error {
+	data, err := f.bytes()
+	if err != nil {
+		return err
+	}
 	w, err := root.OpenFile(filepath.FromSlash(f.path), os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 	if err != nil {
 		return err
 	}
-	if _, err := w.Write(f.data); err != nil {
+	if _, err := w.Write(data); err != nil {
 		w.Close()
 		return err
 	}

@@ -4,8 +4,13 @@
 // Decode is the one decoder of JSON read from outside (bundle files, state
 // files, server responses): objects become map[string]any, arrays []any,
 // numbers json.Number (exactly as written), and it refuses invalid UTF-8,
-// duplicate object keys, trailing data and nesting deeper than
-// limits.JSONDepth.
+// duplicate object keys, trailing data, control characters in strings and
+// nesting deeper than limits.JSONDepth; a syntax error gives its byte
+// offset. It is a recursive-descent parser over the input bytes that gives
+// exactly encoding/json's values (FuzzDecode checks it against
+// encoding/json), and it interns object keys, short strings and numbers in
+// bounded shared tables, so that the thousands of "Name" and "Id" keys of a
+// bundle are one string each rather than one allocation per occurrence.
 //
 // Doc is an immutable document packed as compact JSON, compressed with S2
 // when that saves space: a bundle, a destination snapshot and a state hold
@@ -17,10 +22,8 @@ package jsonv
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"unicode/utf8"
+	"sync"
 
 	"github.com/klauspost/compress/s2"
 
@@ -34,84 +37,6 @@ const MaxDepth = limits.JSONDepth
 // ErrDepth is the error for JSON nested deeper than MaxDepth; callers
 // prefix the file's name.
 var ErrDepth = &limits.Error{Limit: "JSON nesting depth", Max: MaxDepth, Unit: "levels"}
-
-// Decode decodes one JSON value (see the package doc).
-func Decode(data []byte) (any, error) {
-	if !utf8.Valid(data) {
-		return nil, errors.New("invalid UTF-8")
-	}
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.UseNumber()
-	v, err := decodeValue(d, 0)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := d.Token(); err != io.EOF {
-		if err == nil {
-			return nil, fmt.Errorf("trailing data after the JSON value (offset %d)", d.InputOffset())
-		}
-		return nil, err
-	}
-	return v, nil
-}
-
-func decodeValue(d *json.Decoder, depth int) (any, error) {
-	tok, err := d.Token()
-	if err != nil {
-		if err == io.EOF {
-			return nil, io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		if depth >= MaxDepth {
-			return nil, ErrDepth
-		}
-		switch t {
-		case '{':
-			m := map[string]any{}
-			for d.More() {
-				kt, err := d.Token()
-				if err != nil {
-					return nil, err
-				}
-				k, ok := kt.(string)
-				if !ok {
-					return nil, fmt.Errorf("object key is %v, not a string", kt)
-				}
-				if _, dup := m[k]; dup {
-					return nil, fmt.Errorf("duplicate object key %q", k)
-				}
-				v, err := decodeValue(d, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				m[k] = v
-			}
-			if _, err := d.Token(); err != nil { // '}'
-				return nil, err
-			}
-			return m, nil
-		case '[':
-			a := []any{}
-			for d.More() {
-				v, err := decodeValue(d, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				a = append(a, v)
-			}
-			if _, err := d.Token(); err != nil { // ']'
-				return nil, err
-			}
-			return a, nil
-		}
-		return nil, fmt.Errorf("unexpected %v", t)
-	default:
-		return tok, nil // string, json.Number, bool, nil
-	}
-}
 
 // packMin is the size from which a document is compressed: below it S2's
 // framing saves nothing worth a decompression.
@@ -159,14 +84,36 @@ func PackJSON(data []byte) (Doc, error) {
 	return packBytes(buf.Bytes()), nil
 }
 
+// PackCompact packs compact JSON the caller vouches for: bytes that Decode
+// accepts, without whitespace (an encoder's output). It checks nothing, so
+// a document read from outside goes through PackJSON instead; it saves the
+// decoding PackJSON does when the caller has just made the bytes.
+func PackCompact(compact []byte) Doc { return packBytes(compact) }
+
 func packBytes(compact []byte) Doc {
 	if len(compact) >= packMin {
-		if z := s2.EncodeBetter(nil, compact); len(z) < len(compact) {
-			return Doc{data: z, z: true}
+		// s2 encodes into a buffer of its worst-case size: encode into a
+		// pooled scratch buffer and keep an exact-size copy.
+		scratch := packScratch.Get().(*[]byte)
+		defer packScratch.Put(scratch)
+		if n := s2.MaxEncodedLen(len(compact)); cap(*scratch) < n {
+			*scratch = make([]byte, n)
+		}
+		if z := s2.EncodeBetter((*scratch)[:cap(*scratch)], compact); len(z) < len(compact) {
+			return Doc{data: bytes.Clone(z), z: true}
 		}
 	}
 	return Doc{data: bytes.Clone(compact)}
 }
+
+// packScratch holds the buffers packBytes encodes into and Value
+// decompresses into.
+var packScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// Equal reports whether d and e hold the same JSON text (documents packed
+// from the same encoder's output compare equal exactly when their values
+// do). It decompresses nothing: the same text always packs the same way.
+func (d Doc) Equal(e Doc) bool { return d.z == e.z && bytes.Equal(d.data, e.data) }
 
 // IsZero reports whether d holds no document.
 func (d Doc) IsZero() bool { return d.data == nil }
@@ -192,7 +139,23 @@ func (d Doc) Value() any {
 	if d.IsZero() {
 		return nil
 	}
-	v, err := Decode(d.JSON())
+	data := d.data
+	if d.z {
+		// Decode copies what it keeps: decompress into a scratch buffer.
+		scratch := packScratch.Get().(*[]byte)
+		defer packScratch.Put(scratch)
+		n, err := s2.DecodedLen(d.data)
+		if err == nil {
+			if cap(*scratch) < n {
+				*scratch = make([]byte, n)
+			}
+			data, err = s2.Decode((*scratch)[:n], d.data)
+		}
+		if err != nil {
+			panic(fmt.Sprintf("jsonv: corrupt packed document: %v", err))
+		}
+	}
+	v, err := Decode(data)
 	if err != nil {
 		panic(fmt.Sprintf("jsonv: packed document does not decode: %v", err))
 	}
