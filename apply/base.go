@@ -48,14 +48,18 @@ func recordedAs(st StateRecorder, path string, sum []byte) bool {
 	return ok && w.HasWritten(path, sum)
 }
 
-// baseDoc returns the base document of an entity, shared with the base
-// bundle: read it, never change it (the merge only reads the base, and
-// copies what it keeps of it).
+// baseDoc returns the base document of an entity (decoded afresh: the
+// caller's own).
 func (pl *planner) baseDoc(k *schema.Kind, names []string) (any, bool) {
 	if pl.o.Base == nil || pl.o.Base.Bundle == nil {
 		return nil, false
 	}
 	return pl.o.Base.Bundle.Entity(k, names...)
+}
+
+// inBase reports whether the base has an entity, without decoding it.
+func (pl *planner) inBase(k *schema.Kind, names []string) bool {
+	return pl.o.Base != nil && pl.o.Base.Bundle != nil && pl.o.Base.Bundle.Has(k, names...)
 }
 
 // deletable reports whether entities of k are deleted on their own (a
@@ -77,8 +81,8 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
 	base := pl.o.Base.Bundle
 	gone := map[string]bool{} // changeKey of every base entity the bundle lacks
 	var entries []bundles.Entry
-	for _, e := range base.Entries() {
-		if _, ok := b.Entity(e.Kind, e.Names...); ok {
+	for _, e := range base.Catalog() {
+		if b.Has(e.Kind, e.Names...) {
 			continue
 		}
 		if !authoritative(b, e.Kind, e.Names) {

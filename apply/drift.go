@@ -60,7 +60,7 @@ func Drift(ctx context.Context, c *octopus.Client, written *bundles.Bundle, o Op
 		return nil, fmt.Errorf("apply: drift: reading the destination space %q: %w", c.SpaceName, err)
 	}
 	r := &DriftReport{Format: DriftFormat, Destination: Destination{Server: snap.Server, Space: snap.SpaceName, ServerVersion: snap.ServerVersion}, Entities: []EntityDrift{}}
-	for _, e := range written.Entries() {
+	for e := range written.All() {
 		r.Checked++
 		d := EntityDrift{Kind: e.Kind.Name, Names: e.Names, Path: e.Path}
 		dest := snap.Find(e.Kind.Name, e.Names...)

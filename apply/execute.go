@@ -486,10 +486,12 @@ func (x *executor) tasks() []*task {
 	// The names each change provides come from the bundle's documents
 	// (a change that failed in the plan has no desired document, but the
 	// changes that use its names must still wait for it, or be skipped).
+	// A plan made in this process has them already; a saved one reads
+	// each document once more.
 	ptrs := make([]*Change, len(p.Changes))
 	for i := range p.Changes {
 		c := p.Changes[i]
-		if x.b != nil {
+		if x.b != nil && !c.providesKnown {
 			if doc, ok := x.b.Entity(schema.MustLookup(c.Kind), c.Names...); ok {
 				c.provides = providedNames(&c, doc)
 			}

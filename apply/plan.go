@@ -271,11 +271,12 @@ type Change struct {
 	// Kept lists the destination-only elements, keys and set entries kept.
 	Kept []string `json:"kept,omitempty"`
 
-	provides []nameKey // the bundle names the entity's document provides (see indexBundle)
-	destSum  []byte    // fingerprint of the destination's form, once decide read it
-	merged   jsonv.Doc // the merge result of a no-op (plan time only)
-	applied  jsonv.Doc // what the state records as this entity's base once applied
-	forget   []string  // state paths to forget once the change succeeded
+	provides      []nameKey // the bundle names the entity's document provides (see indexBundle)
+	providesKnown bool      // provides was collected (a plan made in this process)
+	destSum       []byte    // fingerprint of the destination's form, once decide read it
+	merged        jsonv.Doc // the merge result of a no-op (plan time only)
+	applied       jsonv.Doc // what the state records as this entity's base once applied
+	forget        []string  // state paths to forget once the change succeeded
 }
 
 // Why a change is planned (Change.Why).
@@ -478,6 +479,7 @@ func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPoli
 		if doc, ok := b.Entity(schema.MustLookup(ch.Kind), ch.Names...); ok {
 			ch.provides = providedNames(ch, doc)
 		}
+		ch.providesKnown = true
 	})
 	pl.bn = indexBundle(pl.changes)
 	pl.cleanup = make([][]CleanupItem, len(pl.changes))
@@ -557,12 +559,11 @@ func (pl *planner) decide(i int) {
 		}
 	}
 
-	bundleDoc, ok := pl.b.Entity(k, ch.Names...)
+	bundleDoc, ok := pl.b.Entity(k, ch.Names...) // the planner's own copy
 	if !ok {
 		ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: not in the bundle", ch.Label())
 		return
 	}
-	bundleDoc = schema.DeepCopy(bundleDoc)
 	if k.Binary {
 		pl.decideBinary(ch, bundleDoc, destForm, dest != nil)
 		return
@@ -590,7 +591,7 @@ func (pl *planner) decide(i int) {
 		ch.Action, ch.Desired = ActionCreate, jsonv.MustPack(bundleDoc)
 		ch.applied = ch.Desired
 		ch.Why = []string{WhyCreated}
-		if _, had := pl.baseDoc(k, ch.Names); had {
+		if pl.inBase(k, ch.Names) {
 			ch.Why = []string{WhyRecreated}
 		}
 		ch.WriteMain = true
@@ -605,7 +606,7 @@ func (pl *planner) decide(i int) {
 			ch.Action = ActionNoOp
 			// Recorded only when octobundle created it (the base has it):
 			// --prune never deletes what it did not create or manage.
-			if _, had := pl.baseDoc(k, ch.Names); had {
+			if pl.inBase(k, ch.Names) {
 				ch.applied = jsonv.MustPack(bundleDoc)
 			}
 			return

@@ -44,6 +44,15 @@ func TestPackedDocuments(t *testing.T) {
 			if !reflect.DeepEqual(all, entries) {
 				t.Fatal("All and Entries differ")
 			}
+			catalog := b.Catalog()
+			if len(catalog) != len(entries) {
+				t.Fatalf("Catalog has %d entries, Entries %d", len(catalog), len(entries))
+			}
+			for i, c := range catalog {
+				if c.Doc != nil || c.Path != entries[i].Path || c.Kind != entries[i].Kind || !reflect.DeepEqual(c.Names, entries[i].Names) {
+					t.Fatalf("Catalog[%d] = %s %v (doc %v), Entries[%d] = %s", i, c.Path, c.Names, c.Doc != nil, i, entries[i].Path)
+				}
+			}
 			for _, e := range entries {
 				raw, ok := b.Raw(e.Path)
 				if !ok {

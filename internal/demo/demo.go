@@ -122,7 +122,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err := res.Bundle.Write(exported); err != nil {
 		return nil, fmt.Errorf("writing the bundle: %w", err)
 	}
-	sum := &Summary{Exported: len(res.Bundle.Entries())}
+	sum := &Summary{Exported: res.Bundle.Len()}
 	log.Info("exported the source space", "bundle", exported, "entities", sum.Exported, "requests", res.Stats.Requests, "digest", res.Bundle.Digest())
 
 	// 2. Transform: fit the bundle to the destination with the rule files.
@@ -144,7 +144,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err := fitted.Write(dir); err != nil {
 		return nil, fmt.Errorf("writing the transformed bundle: %w", err)
 	}
-	sum.Digest, sum.Entities = fitted.Digest(), len(fitted.Entries())
+	sum.Digest, sum.Entities = fitted.Digest(), fitted.Len()
 	log.Info("transformed the bundle for the destination", "bundle", dir, "entities", sum.Entities, "digest", sum.Digest)
 
 	// 3. Verify and pack; the archive is what would cross the air gap.

@@ -139,7 +139,7 @@ func Inspect(path string, b *bundles.Bundle, keys []sign.PublicKey) *Info {
 		}
 		return projects[name]
 	}
-	for _, e := range b.Entries() {
+	for e := range b.All() {
 		if len(e.Names) == 0 {
 			continue
 		}

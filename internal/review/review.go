@@ -147,24 +147,35 @@ type Report struct {
 func Compare(pathA string, a *bundles.Bundle, pathB string, b *bundles.Bundle) *Report {
 	r := &Report{Old: side(pathA, a), New: side(pathB, b), Summary: map[string]Count{}, Changes: []EntityChange{}}
 	am, bm := map[string]bundles.Entry{}, map[string]bundles.Entry{}
-	for _, e := range a.Entries() {
+	// Entities are listed without their documents; a document is decoded
+	// only where the packed forms differ.
+	for _, e := range a.Catalog() {
 		am[e.Path] = e
 	}
-	for _, e := range b.Entries() {
+	for _, e := range b.Catalog() {
 		bm[e.Path] = e
 	}
 	for _, p := range slices.Sorted(maps.Keys(am)) {
 		ae := am[p]
-		be, ok := bm[p]
+		_, ok := bm[p]
 		switch {
 		case !ok:
 			r.add(entity(Removed, ae, nil))
 		case ae.Kind.Binary:
-			if ab, bb := asBytes(ae.Doc), asBytes(be.Doc); !bytes.Equal(ab, bb) {
+			ab, _ := a.Raw(p)
+			bb, _ := b.Raw(p)
+			if !bytes.Equal(ab, bb) {
 				r.add(entity(Changed, ae, []Field{{Op: Changed, Path: "", Label: "(file content)", Before: describeBytes(ab), After: describeBytes(bb)}}))
 			}
-		case !bundles.Equal(ae.Doc, be.Doc):
-			r.add(entity(Changed, ae, Fields(ae.Kind, ae.Doc, be.Doc)))
+		default:
+			pa, _ := a.Packed(p)
+			pb, _ := b.Packed(p)
+			if pa.Equal(pb) {
+				continue
+			}
+			if ad, bd := pa.Value(), pb.Value(); !bundles.Equal(ad, bd) {
+				r.add(entity(Changed, ae, Fields(ae.Kind, ad, bd)))
+			}
 		}
 	}
 	for _, p := range slices.Sorted(maps.Keys(bm)) {
@@ -187,12 +198,6 @@ func Compare(pathA string, a *bundles.Bundle, pathB string, b *bundles.Bundle) *
 	})
 	r.Equal = len(r.Changes) == 0
 	return r
-}
-
-// asBytes returns the bytes of a binary entity's document.
-func asBytes(doc any) []byte {
-	b, _ := doc.([]byte)
-	return b
 }
 
 // describeBytes names binary content by size and sha256.
