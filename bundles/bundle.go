@@ -239,7 +239,7 @@ func encodeEntity(p string, k *schema.Kind, names []string, doc any) (*file, err
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	if err := checkEntity(p, k, names, dec); err != nil {
+	if err := checkEntity(p, k, names, dec, data); err != nil {
 		return nil, err
 	}
 	return &file{kind: k, names: names, doc: jsonv.PackCompact(data)}, nil
@@ -266,17 +266,28 @@ func checkBinary(p string, data []byte) error {
 }
 
 // checkEntity validates a decoded entity file: schema, ID-freeness, name.
-func checkEntity(p string, k *schema.Kind, names []string, doc any) error {
+//
+// data is doc's compact canonical JSON: the schema and ID-freeness checks,
+// which depend on nothing else, are made once per content (see validated).
+func checkEntity(p string, k *schema.Kind, names []string, doc any, data []byte) error {
 	for _, seg := range strings.Split(p, "/") {
 		if len(seg) > MaxSegment {
 			return fmt.Errorf("%s: file name longer than %d bytes (name too long)", p, MaxSegment)
 		}
 	}
-	if err := schema.ValidateFile(p, doc); err != nil {
-		return err
+	sch, ok := schema.SchemaFor(p)
+	if !ok {
+		return fmt.Errorf("%s: no schema for this file (not a bundle file)", p)
 	}
-	if err := k.CheckIDFree(doc); err != nil {
-		return fmt.Errorf("%s: not ID-free: %w", p, err)
+	key := contentKey(sch, k, data)
+	if !validated.has(key) {
+		if err := schema.ValidateFile(p, doc); err != nil {
+			return err
+		}
+		if err := k.CheckIDFree(doc); err != nil {
+			return fmt.Errorf("%s: not ID-free: %w", p, err)
+		}
+		validated.add(key)
 	}
 	if !k.IsSingleton() && !k.Many && len(names) > 0 {
 		m, _ := doc.(map[string]any)

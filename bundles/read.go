@@ -608,12 +608,12 @@ func parse(files map[string][]byte) (*Bundle, error) {
 				return nil, fmt.Errorf("%s: not in canonical form (sorted keys, 2-space indent, trailing newline)", p)
 			}
 		}
-		if err := checkEntity(p, k, names, doc); err != nil {
-			return nil, err
-		}
 		data, err := compactJSON(doc)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		if err := checkEntity(p, k, names, doc, data); err != nil {
+			return nil, err
 		}
 		b.files[p] = &file{kind: k, names: names, doc: jsonv.PackCompact(data)}
 		counts[k.Name]++
