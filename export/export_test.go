@@ -733,7 +733,7 @@ func TestEntityPure(t *testing.T) {
 			t.Errorf("%s: no such entity in the snapshot", entry.Path)
 			continue
 		}
-		before := canonical(t, e.Doc)
+		before := canonical(t, e.Doc())
 		first, err := Entity(s, e)
 		if err != nil {
 			t.Fatalf("%s: %v", entry.Path, err)
@@ -742,7 +742,7 @@ func TestEntityPure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if canonical(t, e.Doc) != before {
+		if canonical(t, e.Doc()) != before {
 			t.Errorf("%s: Entity changed the snapshot's document", entry.Path)
 		}
 		raw, _ := res.Bundle.Raw(entry.Path)
