@@ -1209,13 +1209,20 @@ func (x *executor) fillStamps(k *schema.Kind, doc any) {
 	// The stamp always takes the referred-to entity's current value: a
 	// step based on a step template references the destination template's
 	// version as it is now, after the template was synced.
+	// Each template is decoded once per document, not per step using it.
+	objs := map[*snapshot.Entity]map[string]any{}
 	_ = k.Stamp(doc, func(ref schema.Ref, holder map[string]any, id string) {
 		name, ok := x.snap.Index.Name(ref.To, "", id)
 		if !ok {
 			return
 		}
 		if e := x.snap.Find(ref.To, name); e != nil {
-			if v, ok := e.Object()[ref.Stamp.From]; ok && v != nil {
+			obj, seen := objs[e]
+			if !seen {
+				obj = e.Object()
+				objs[e] = obj
+			}
+			if v, ok := obj[ref.Stamp.From]; ok && v != nil {
 				holder[ref.Stamp.Field] = fmt.Sprint(v)
 			}
 		}

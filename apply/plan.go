@@ -684,6 +684,11 @@ func (pl *planner) refreshStamps() {
 			changed[changeKey(ch.Kind, ch.Names)] = true
 		}
 	}
+	type stampKey struct {
+		e     *snapshot.Entity
+		field string
+	}
+	stampNow := map[stampKey]string{}
 	for _, ch := range pl.changes {
 		if ch.Action != ActionNoOp && ch.Action != ActionUpdate {
 			continue
@@ -703,7 +708,13 @@ func (pl *planner) refreshStamps() {
 			if t == nil {
 				return
 			}
-			now := fmt.Sprint(t.Object()[ref.Stamp.From])
+			// Decoded once per template, not per step that uses it.
+			sk := stampKey{t, ref.Stamp.From}
+			now, seen := stampNow[sk]
+			if !seen {
+				now = fmt.Sprint(t.Object()[ref.Stamp.From])
+				stampNow[sk] = now
+			}
 			if changed[changeKey(ref.To, []string{name})] {
 				lag = append(lag, fmt.Sprintf("%s %q is updated by this plan", title(ref.To), name))
 			} else if got := fmt.Sprint(holder[ref.Stamp.Field]); got != now {

@@ -63,19 +63,19 @@ func convertStamped(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc, sta
 		// A binary file (a logo) is its bytes: no references, nothing to drop.
 		return bytes.Clone(e.Bytes()), nil, nil, nil
 	}
-	// orig is the document as read, for sibling scopes and stamps (Rewrite
-	// changes doc as it goes); both are this conversion's own, dropped
-	// after it.
-	orig := e.Doc()
+	// A fresh copy, this conversion's own, dropped after it. Stamps are
+	// read before Rewrite changes it; sibling scopes are read from it as
+	// Rewrite goes (it visits a sibling-scoped reference before the
+	// sibling's own reference).
+	doc := e.Doc()
 	var lagging []string
 	if stamps != nil {
-		lagging = laggingStamps(s, e, orig, stamps)
+		lagging = laggingStamps(s, e, doc, stamps)
 	}
-	doc := schema.DeepCopy(orig)
 	var problems []string
 	var dropElems [][]string
 	err := k.Rewrite(doc, func(ref schema.Ref, at []string, v any) (any, error) {
-		scope, err := scopeOf(e, orig, ref, at)
+		scope, err := scopeOf(e, doc, ref, at)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %s: %v", e.Label(), schema.Pointer(at), err))
 			return v, nil
@@ -193,9 +193,9 @@ func removeElements(doc any, paths [][]string) {
 	}
 }
 
-// scopeOf returns the index scope a reference's name is unique in; orig is
-// e's document as read.
-func scopeOf(e *snapshot.Entity, orig any, ref schema.Ref, at []string) (string, error) {
+// scopeOf returns the index scope a reference's name is unique in; doc is
+// e's document being rewritten (see schema.SiblingValue).
+func scopeOf(e *snapshot.Entity, doc any, ref schema.Ref, at []string) (string, error) {
 	switch ref.Within {
 	case schema.ScopeSpace:
 		return "", nil
@@ -204,7 +204,7 @@ func scopeOf(e *snapshot.Entity, orig any, ref schema.Ref, at []string) (string,
 	case schema.ScopeOwner:
 		return e.Root().ID, nil
 	case schema.ScopeSibling:
-		if v, ok := schema.SiblingValue(orig, ref, at); ok {
+		if v, ok := schema.SiblingValue(doc, ref, at); ok {
 			return v, nil
 		}
 		return "", fmt.Errorf("a reference to %s needs its %s", ref.To, ref.Sibling)

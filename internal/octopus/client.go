@@ -311,14 +311,23 @@ func (c *Client) GetAny(ctx context.Context, path string) (any, error) {
 	return out, err
 }
 
+// GetRaw reads one document as the JSON the server sent, not decoded nor
+// checked: for callers that keep it packed and decode it once themselves
+// (with jsonv.Decode).
+func (c *Client) GetRaw(ctx context.Context, path string) (json.RawMessage, error) {
+	var raw json.RawMessage
+	err := c.do(ctx, http.MethodGet, path, nil, &raw)
+	return raw, err
+}
+
 // GetArray reads a document that is a JSON array, returning its elements
 // as the JSON the server sent (not decoded, see ListRaw).
 func (c *Client) GetArray(ctx context.Context, path string) ([]json.RawMessage, error) {
-	var raw json.RawMessage
-	if err := c.do(ctx, http.MethodGet, path, nil, &raw); err != nil {
+	raw, err := c.GetRaw(ctx, path)
+	if err != nil {
 		return nil, err
 	}
-	if len(raw) == 0 || raw[0] != '[' {
+	if raw = bytes.TrimSpace(raw); len(raw) == 0 || raw[0] != '[' {
 		return nil, fmt.Errorf("GET %s: the answer is not an array", path)
 	}
 	var items []json.RawMessage
@@ -647,10 +656,14 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 
 // decodeAnswer decodes a JSON answer into out: documents (*any,
 // *map[string]any) with jsonv.Decode, the one decoder of JSON read from
-// outside, in one pass; anything else (a page whose items stay raw) with
-// encoding/json, numbers as json.Number.
+// outside, in one pass; *json.RawMessage as it is (the caller decodes
+// it); anything else (a page whose items stay raw) with encoding/json,
+// numbers as json.Number.
 func decodeAnswer(data []byte, out any) error {
 	switch o := out.(type) {
+	case *json.RawMessage:
+		*o = data // not checked: the caller decodes it
+		return nil
 	case *any:
 		v, err := jsonv.Decode(data)
 		if err != nil {

@@ -498,11 +498,17 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 				return nil, fmt.Errorf("%s: %w", owner.Label(), err)
 			}
 			tasks = append(tasks, func(ctx context.Context) error {
-				doc, err := c.Get(ctx, c.SpacePath(path, false))
+				path := c.SpacePath(path, false)
+				raw, err := c.GetRaw(ctx, path)
 				if err != nil {
 					return fmt.Errorf("reading %s of %s: %w", k.Name, owner.Label(), err)
 				}
-				s.Add(NewEntity(k, str(doc["Id"]), owner.Name, owner, fromLegacy(k, doc)))
+				it, err := singleton(k, raw)
+				if err != nil {
+					return fmt.Errorf("reading %s of %s: GET %s: %w", k.Name, owner.Label(), path, err)
+				}
+				it.e.Name, it.e.Owner = owner.Name, owner
+				s.Add(it.e)
 				return nil
 			})
 		}
@@ -551,6 +557,32 @@ func readItem(k *schema.Kind, raw json.RawMessage, indexOnly bool) (item, error)
 	return it, nil
 }
 
+// singleton decodes the document of a singleton kind k (a process, a
+// variable set) as the server sent it, converting a Parts kind's legacy
+// document to the parts' shape: the entity (its Name and Owner not set)
+// and its owner's ID.
+func singleton(k *schema.Kind, raw json.RawMessage) (item, error) {
+	v, err := jsonv.Decode(raw)
+	if err != nil {
+		return item{}, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return item{}, errors.New("not an object")
+	}
+	var doc jsonv.Doc
+	legacy := fromLegacy(k, m)
+	if k.Parts == nil || k.Parts.FromLegacy == nil {
+		doc, err = jsonv.Pack(raw) // as sent: no second encoding
+	} else {
+		doc, err = jsonv.Pack(legacy)
+	}
+	if err != nil {
+		return item{}, err
+	}
+	return item{e: newPacked(k, str(m["Id"]), "", nil, legacy, doc), parent: str(m[k.ParentField])}, nil
+}
+
 // readAll reads the singleton kinds that have a ReadAll path, returning,
 // per kind, the entities by owner ID (their Name and Owner not set yet).
 // An owner missing from the answer is read on its own afterwards.
@@ -571,25 +603,13 @@ func (r *reader) readAll(ctx context.Context) (map[string]map[string]*Entity, er
 			}
 			byOwner := map[string]*Entity{}
 			for i, raw := range items {
-				v, err := jsonv.Decode(raw)
+				it, err := singleton(k, raw)
 				if err != nil {
 					return fmt.Errorf("reading %s: GET %s: item %d: %w", k.Title, path, i, err)
 				}
-				m, ok := v.(map[string]any)
-				if !ok || str(m[k.ParentField]) == "" {
-					continue
+				if it.parent != "" {
+					byOwner[it.parent] = it.e
 				}
-				var doc jsonv.Doc
-				legacy := fromLegacy(k, m)
-				if k.Parts == nil || k.Parts.FromLegacy == nil {
-					doc, err = jsonv.Pack(raw) // as sent: no second encoding
-				} else {
-					doc, err = jsonv.Pack(legacy)
-				}
-				if err != nil {
-					return fmt.Errorf("reading %s: GET %s: item %d: %w", k.Title, path, i, err)
-				}
-				byOwner[str(m[k.ParentField])] = newPacked(k, str(m["Id"]), "", nil, legacy, doc)
 				items[i] = nil
 			}
 			mu.Lock()
