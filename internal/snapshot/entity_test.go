@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/octobundle/octobundle/bundles"
@@ -244,4 +245,39 @@ func canonical(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return buf.String()
+}
+
+// TestMayContain checks the look at a document's JSON that spares decoding
+// it: never false when the text is there, escaped or not.
+func TestMayContain(t *testing.T) {
+	const text = "OCTOBUNDLE-PLACEHOLDER"
+	tests := []struct {
+		name string
+		raw  string // the server's JSON
+		want bool
+	}{
+		{"in a value", `{"Name":"x","Value":"OCTOBUNDLE-PLACEHOLDER: replace me"}`, true},
+		{"in a key", `{"OCTOBUNDLE-PLACEHOLDER":1}`, true},
+		{"absent", `{"Name":"x","Value":"OCTOBUNDLE PLACEHOLDER"}`, false},
+		{"written with \\u escapes (decoded, then packed)", `{"Value":"\u004fCTOBUNDLE-PLACEHOLDER"}`, true},
+		{"packed with \\u escapes: may hold it", `{"Value":"a\u0001b"}`, true},
+		{"nested in a large document", `{"Steps":[` + strings.Repeat(`{"Name":"step","Properties":{"a":"b"}},`, 50) + `{"Value":"xOCTOBUNDLE-PLACEHOLDERx"}]}`, true},
+		{"absent from a large document", `{"Steps":[` + strings.Repeat(`{"Name":"step","Properties":{"a":"b"}},`, 50) + `{}]}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := bundles.Decode([]byte(tt.raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := snapshot.NewEntity(schema.MustLookup(schema.ProjectVariables), "", "OctoFX", nil, v)
+			if got := e.MayContain(text); got != tt.want {
+				t.Errorf("MayContain: %v, want %v", got, tt.want)
+			}
+		})
+	}
+	logo := snapshot.NewEntity(schema.MustLookup(schema.ProjectLogo), "", "OctoFX", nil, []byte("..."+text+"..."))
+	if !logo.MayContain(text) || logo.MayContain("absent") {
+		t.Error("MayContain on a binary file")
+	}
 }

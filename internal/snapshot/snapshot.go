@@ -113,6 +113,19 @@ func (e *Entity) Object() map[string]any {
 // entity's own slice: callers must not change it.
 func (e *Entity) Bytes() []byte { return e.bin }
 
+// MayContain reports whether the entity's document may hold text (in a
+// string or a key), looking at its JSON without decoding it: false means it
+// certainly does not. text must not hold characters JSON escapes other than
+// as \u (quotes, backslashes, control characters); a document that uses
+// \u escapes may hold text and is reported as such.
+func (e *Entity) MayContain(text string) bool {
+	if e.bin != nil {
+		return bytes.Contains(e.bin, []byte(text))
+	}
+	data := e.doc.JSON()
+	return bytes.Contains(data, []byte(text)) || bytes.Contains(data, []byte(`\u`))
+}
+
 // Packed returns the entity's packed document (the zero Doc for Binary
 // kinds).
 func (e *Entity) Packed() jsonv.Doc { return e.doc }
