@@ -472,7 +472,7 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 			owner := owner
 			if k.Binary {
 				tasks = append(tasks, func(ctx context.Context) error {
-					path, err := expand(k.Read, owner.Object())
+					path, err := expandFor(k.Read, owner)
 					if err != nil {
 						return fmt.Errorf("%s: %w", owner.Label(), err)
 					}
@@ -506,7 +506,7 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 				s.Add(e)
 				continue
 			}
-			path, err := expand(k.Read, owner.Object())
+			path, err := expandFor(k.Read, owner)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", owner.Label(), err)
 			}
@@ -766,6 +766,15 @@ func expand(tmpl string, owner map[string]any) (string, error) {
 		b.WriteString(url.PathEscape(v))
 		tmpl = tmpl[i+j+1:]
 	}
+}
+
+// expandFor is expand with the owner's document decoded only when the
+// template needs more of it than its ID ("projects/{Id}/logo").
+func expandFor(tmpl string, owner *Entity) (string, error) {
+	if owner.ID != "" && strings.Count(tmpl, "{") == strings.Count(tmpl, "{Id}") {
+		return expand(tmpl, map[string]any{"Id": owner.ID})
+	}
+	return expand(tmpl, owner.Object())
 }
 
 // Expand fills {Field} placeholders of a kind's Read path from its owner's
