@@ -5,8 +5,10 @@
 // the library's typed structs, which drop fields they do not model (see
 // ../shared/notes/go-octopusdeploy.md §3.5, §5).
 //
-// Documents are decoded with json.Number so numbers survive a round trip
-// exactly. API keys are sent in a header and never appear in errors or logs.
+// Documents are decoded with jsonv.Decode, numbers as json.Number so they
+// survive a round trip exactly; ListRaw, GetRaw and GetArray hand out the
+// JSON as sent, for callers that keep documents packed and decode each
+// once themselves. API keys are sent in a header and never appear in errors or logs.
 // Certificates are verified unless Config.InsecureSkipTLSVerify says
 // otherwise; a redirect that leaves the server's origin, or goes from https
 // to http, is refused, so the key never reaches another host; every answer
@@ -648,8 +650,14 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 		return resp.StatusCode, 0, nil
 	}
 	if err := decodeAnswer(data, out); err != nil {
-		// A truncated body is a transport failure, not a server answer.
-		return 0, 0, &transportError{fmt.Sprintf("%s %s: decoding the answer: %v", method, path, err)}
+		var syntax *json.SyntaxError
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &syntax) {
+			// A truncated body is a transport failure, not a server answer.
+			return 0, 0, &transportError{fmt.Sprintf("%s %s: decoding the answer: %v", method, path, err)}
+		}
+		// Well-formed but refused (duplicate keys, invalid UTF-8, too
+		// deep, the wrong shape): the same request gets the same answer.
+		return -1, 0, fmt.Errorf("%s %s: decoding the answer: %w", method, path, err)
 	}
 	return resp.StatusCode, 0, nil
 }

@@ -5,6 +5,12 @@
 // the scope each name is unique in. Export reads the source this way and
 // turns IDs into names; apply reads the destination this way and turns names
 // back into IDs. Both directions use the same Index.
+//
+// Entities hold their documents packed (internal/jsonv.Doc) and decode a
+// fresh copy on demand, so a snapshot costs about its compressed JSON plus
+// its index, not the decoded documents of a whole space: every answer is
+// decoded once as it arrives, for the IDs and names the index needs, and
+// kept as the server sent it.
 package snapshot
 
 import (
@@ -555,8 +561,8 @@ func readItem(k *schema.Kind, raw json.RawMessage, indexOnly bool) (item, error)
 		return item{}, errors.New("not an object")
 	}
 	it := item{parent: str(m[k.ParentField])}
-	if k.Many {
-		it.raw = raw
+	if k.Many && k.Parent != "" {
+		it.raw = raw // grouped by owner into one document
 		return it, nil
 	}
 	var doc jsonv.Doc
