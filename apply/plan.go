@@ -698,6 +698,9 @@ func (pl *planner) refreshStamps() {
 		if dest == nil {
 			continue
 		}
+		if !hasStamps(k) {
+			continue // nothing to look at: the document is not decoded
+		}
 		var lag []string
 		_ = k.Stamp(dest.Object(), func(ref schema.Ref, holder map[string]any, id string) {
 			name, ok := pl.snap.Index.Name(ref.To, "", id)
@@ -977,4 +980,15 @@ func fingerprint(snap *snapshot.Snapshot, changes []Change) string {
 		fmt.Fprintf(h, "names %s %q\n", k.Name, names)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// hasStamps reports whether k declares references with a stamp
+// (schema.Stamp).
+func hasStamps(k *schema.Kind) bool {
+	for _, r := range k.Refs {
+		if r.Stamp != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -311,6 +311,9 @@ func (sv *stampValues) value(to, name, from string) (any, bool) {
 // template's current version, so a lagging source step changes on the
 // destination; the source's owner should know.
 func laggingStamps(s *snapshot.Snapshot, e *snapshot.Entity, doc any, stamps *stampValues) []string {
+	if !slices.ContainsFunc(e.Kind.Refs, func(r schema.Ref) bool { return r.Stamp != nil }) {
+		return nil
+	}
 	var out []string
 	_ = e.Kind.Visit(doc, func(ref schema.Ref, at []string, id string) {
 		if ref.Stamp == nil {
