@@ -137,7 +137,7 @@ func build(s *snapshot.Snapshot, o Options, log *slog.Logger) (*bundles.Bundle, 
 	// Each entity is decoded, converted and put into the bundle in one go,
 	// on every core, so only the entities being converted are ever held
 	// decoded.
-	stamps := &stampValues{s: s, values: map[*snapshot.Entity]map[string]any{}}
+	stamps := &stampValues{s: s, values: map[stampField]stampValue{}}
 	scrubbed := make([][]string, len(sel.list))
 	lagging := make([][]string, len(sel.list))
 	errs := make([]error, len(sel.list))
@@ -277,7 +277,17 @@ func putInOrder(s *snapshot.Snapshot, list []*snapshot.Entity, keep keepFunc) []
 type stampValues struct {
 	s      *snapshot.Snapshot
 	mu     sync.Mutex
-	values map[*snapshot.Entity]map[string]any
+	values map[stampField]stampValue
+}
+
+type stampField struct {
+	target *snapshot.Entity
+	field  string
+}
+
+type stampValue struct {
+	v  any
+	ok bool
 }
 
 // value returns field From of the entity of kind to named name, and
@@ -289,19 +299,13 @@ func (sv *stampValues) value(to, name, from string) (any, bool) {
 	}
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
-	m, ok := sv.values[target]
-	if !ok {
-		m = map[string]any{}
-		sv.values[target] = m
+	key := stampField{target, from}
+	got, seen := sv.values[key]
+	if !seen {
+		got.v, got.ok = target.Object()[from]
+		sv.values[key] = got
 	}
-	if v, ok := m[from]; ok {
-		return v, true
-	}
-	v, ok := target.Object()[from]
-	if ok {
-		m[from] = v
-	}
-	return v, ok
+	return got.v, got.ok
 }
 
 // laggingStamps warns about stamps of e (whose document as read is doc)

@@ -52,10 +52,10 @@ type Entity struct {
 	provided []schema.Provided
 }
 
-// NewEntity returns an entity holding doc: the server's JSON as decoded
-// (an object, or an array for Many kinds; anything encoding/json marshals)
-// or, for Binary kinds, the bytes ([]byte, kept as
-// they are: the caller must not change them afterwards).
+// NewEntity returns an entity holding doc, packed: the server's JSON as
+// decoded (an object, or an array for Many kinds; anything encoding/json
+// marshals) or, for Binary kinds, the bytes ([]byte, kept as they are: the
+// caller must not change them afterwards).
 func NewEntity(k *schema.Kind, id, name string, owner *Entity, doc any) *Entity {
 	e := &Entity{Kind: k, ID: id, Name: name, Owner: owner}
 	e.SetDoc(doc)
@@ -458,7 +458,6 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 			s.Add(e)
 		}
 	}
-	lists = nil
 
 	// Pass 2: singletons (processes, variable sets, tenant variables), in
 	// parallel: all at once where the kind has a ReadAll path, otherwise one
