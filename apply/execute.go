@@ -897,7 +897,7 @@ func (x *executor) create(ctx context.Context, k *schema.Kind, ch *Change, body 
 		}
 		if got != nil {
 			id, _ := got["Id"].(string)
-			e := &snapshot.Entity{Kind: k, ID: id, Name: name, Owner: owner, Doc: got}
+			e := snapshot.NewEntity(k, id, name, owner, got)
 			x.snap.Add(e)
 			delete(m, k.ParentField)
 			return x.put(ctx, k, ch, e, m)
@@ -910,7 +910,7 @@ func (x *executor) create(ctx context.Context, k *schema.Kind, ch *Change, body 
 	x.markCreated(k.Name, ch.Names)
 	id, _ := doc["Id"].(string)
 	got, _ := doc[k.NameField].(string)
-	x.snap.Add(&snapshot.Entity{Kind: k, ID: id, Name: got, Owner: owner, Doc: doc})
+	x.snap.Add(snapshot.NewEntity(k, id, got, owner, doc))
 	return nil
 }
 
@@ -1031,7 +1031,7 @@ func (x *executor) putSingleton(ctx context.Context, k *schema.Kind, ch *Change,
 		x.snap.Replace(dest, doc)
 	} else {
 		id, _ := doc["Id"].(string)
-		x.snap.Add(&snapshot.Entity{Kind: k, ID: id, Name: owner.Name, Owner: owner, Doc: doc})
+		x.snap.Add(snapshot.NewEntity(k, id, owner.Name, owner, doc))
 	}
 	return nil
 }
@@ -1193,11 +1193,11 @@ func (x *executor) addItems(k *schema.Kind, owner *snapshot.Entity, created []an
 		return
 	}
 	for _, e := range x.snap.Children(owner, k.Name) {
-		prev, _ := e.Doc.([]any)
-		x.snap.Replace(e, append(append([]any(nil), prev...), created...))
+		prev, _ := e.Doc().([]any) // a fresh copy
+		x.snap.Replace(e, append(prev, created...))
 		return
 	}
-	x.snap.Add(&snapshot.Entity{Kind: k, Owner: owner, Doc: created})
+	x.snap.Add(snapshot.NewEntity(k, "", "", owner, created))
 }
 
 // sameItem reports whether got (from the server) is the item want (as sent):
@@ -1224,13 +1224,20 @@ func (x *executor) fillStamps(k *schema.Kind, doc any) {
 	// The stamp always takes the referred-to entity's current value: a
 	// step based on a step template references the destination template's
 	// version as it is now, after the template was synced.
+	// Each template is decoded once per document, not per step using it.
+	objs := map[*snapshot.Entity]map[string]any{}
 	_ = k.Stamp(doc, func(ref schema.Ref, holder map[string]any, id string) {
 		name, ok := x.snap.Index.Name(ref.To, "", id)
 		if !ok {
 			return
 		}
 		if e := x.snap.Find(ref.To, name); e != nil {
-			if v, ok := e.Object()[ref.Stamp.From]; ok && v != nil {
+			obj, seen := objs[e]
+			if !seen {
+				obj = e.Object()
+				objs[e] = obj
+			}
+			if v, ok := obj[ref.Stamp.From]; ok && v != nil {
 				holder[ref.Stamp.Field] = fmt.Sprint(v)
 			}
 		}

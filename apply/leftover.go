@@ -23,7 +23,10 @@ func leftoverPlaceholders(snap *snapshot.Snapshot) []CleanupItem {
 	var w prefixWalk
 	for _, k := range schema.Kinds() {
 		for _, e := range snap.Entities(k.Name) {
-			for _, f := range w.find(e.Doc) {
+			if !e.MayContain(PlaceholderPrefix) {
+				continue // decoded only when it may hold one
+			}
+			for _, f := range w.find(e.Doc()) {
 				out = append(out, CleanupItem{Kind: k.Name, Names: e.Names(), Field: f,
 					Why: "still holds the placeholder an earlier apply wrote (" + PlaceholderPrefix + "): set the real value"})
 			}

@@ -13,23 +13,21 @@ import (
 // non-sensitive since) are listed by kind, entity and field; sensitive
 // values, which the API never returns, and ordinary fields are not.
 func TestLeftoverPlaceholders(t *testing.T) {
-	proj := &snapshot.Entity{Kind: schema.MustLookup(schema.Project), ID: "Projects-1", Name: "OctoFX", Doc: map[string]any{"Name": "OctoFX"}}
+	proj := snapshot.NewEntity(schema.MustLookup(schema.Project), "Projects-1", "OctoFX", nil, map[string]any{"Name": "OctoFX"})
 	tests := []struct {
 		name   string
 		entity *snapshot.Entity
 		want   []CleanupItem
 	}{
-		{"placeholder certificate", &snapshot.Entity{Kind: schema.MustLookup(schema.Certificate), ID: "Certificates-1", Name: "Web",
-			Doc: map[string]any{"Name": "Web", "SubjectOrganization": PlaceholderPrefix, "SubjectDistinguishedName": "CN=Web, OU=placeholder written by octobundle apply: replace me, O=" + PlaceholderPrefix, "CertificateData": map[string]any{"HasValue": true}}},
+		{"placeholder certificate", snapshot.NewEntity(schema.MustLookup(schema.Certificate), "Certificates-1", "Web", nil, map[string]any{"Name": "Web", "SubjectOrganization": PlaceholderPrefix, "SubjectDistinguishedName": "CN=Web, OU=placeholder written by octobundle apply: replace me, O=" + PlaceholderPrefix, "CertificateData": map[string]any{"HasValue": true}}),
 			[]CleanupItem{{Kind: schema.Certificate, Names: []string{"Web"}, Field: "/SubjectDistinguishedName"}, {Kind: schema.Certificate, Names: []string{"Web"}, Field: "/SubjectOrganization"}}},
-		{"a value made non-sensitive", &snapshot.Entity{Kind: schema.MustLookup(schema.ProjectVariables), Owner: proj,
-			Doc: map[string]any{"Variables": []any{map[string]any{"Name": "Db", "Value": "x"}, map[string]any{"Name": "Token", "Value": PlaceholderPrefix + ": replace me (ProjectVariables OctoFX)", "IsSensitive": false}}}},
+		{"a value made non-sensitive", snapshot.NewEntity(schema.MustLookup(schema.ProjectVariables), "", "", proj,
+			map[string]any{"Variables": []any{map[string]any{"Name": "Db", "Value": "x"}, map[string]any{"Name": "Token", "Value": PlaceholderPrefix + ": replace me (ProjectVariables OctoFX)", "IsSensitive": false}}}),
 			[]CleanupItem{{Kind: schema.ProjectVariables, Names: []string{"OctoFX"}, Field: "/Variables[1]/Value"}}},
-		{"sensitive value (not returned)", &snapshot.Entity{Kind: schema.MustLookup(schema.ProjectVariables), Owner: proj,
-			Doc: map[string]any{"Variables": []any{map[string]any{"Name": "Token", "Value": nil, "IsSensitive": true}}}},
+		{"sensitive value (not returned)", snapshot.NewEntity(schema.MustLookup(schema.ProjectVariables), "", "", proj,
+			map[string]any{"Variables": []any{map[string]any{"Name": "Token", "Value": nil, "IsSensitive": true}}}),
 			nil},
-		{"real certificate", &snapshot.Entity{Kind: schema.MustLookup(schema.Certificate), ID: "Certificates-2", Name: "Real",
-			Doc: map[string]any{"Name": "Real", "SubjectOrganization": "Example Ltd"}},
+		{"real certificate", snapshot.NewEntity(schema.MustLookup(schema.Certificate), "Certificates-2", "Real", nil, map[string]any{"Name": "Real", "SubjectOrganization": "Example Ltd"}),
 			nil},
 	}
 	for _, tt := range tests {

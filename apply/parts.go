@@ -120,7 +120,7 @@ func (x *executor) putParts(ctx context.Context, k *schema.Kind, ch *Change, bod
 	if dest != nil {
 		x.snap.Replace(dest, doc)
 	} else {
-		x.snap.Add(&snapshot.Entity{Kind: k, Name: owner.Name, Owner: owner, Doc: doc})
+		x.snap.Add(snapshot.NewEntity(k, "", owner.Name, owner, doc))
 	}
 	return nil
 }
@@ -194,7 +194,7 @@ func (x *executor) putBinary(ctx context.Context, k *schema.Kind, ch *Change) er
 	if dest := x.snap.Find(k.Name, ch.Names...); dest != nil {
 		x.snap.Replace(dest, bytes.Clone(data))
 	} else {
-		x.snap.Add(&snapshot.Entity{Kind: k, Name: owner.Name, Owner: owner, Doc: bytes.Clone(data)})
+		x.snap.Add(snapshot.NewEntity(k, "", owner.Name, owner, bytes.Clone(data)))
 	}
 	return nil
 }

@@ -705,6 +705,11 @@ func (pl *planner) refreshStamps() {
 			changed[changeKey(ch.Kind, ch.Names)] = true
 		}
 	}
+	type stampKey struct {
+		e     *snapshot.Entity
+		field string
+	}
+	stampNow := map[stampKey]string{}
 	for _, ch := range pl.changes {
 		if ch.Action != ActionNoOp && ch.Action != ActionUpdate {
 			continue
@@ -713,6 +718,9 @@ func (pl *planner) refreshStamps() {
 		dest := pl.snap.Find(k.Name, ch.Names...)
 		if dest == nil {
 			continue
+		}
+		if !hasStamps(k) {
+			continue // nothing to look at: the document is not decoded
 		}
 		var lag []string
 		_ = k.Stamp(dest.Object(), func(ref schema.Ref, holder map[string]any, id string) {
@@ -724,7 +732,13 @@ func (pl *planner) refreshStamps() {
 			if t == nil {
 				return
 			}
-			now := fmt.Sprint(t.Object()[ref.Stamp.From])
+			// Decoded once per template, not per step that uses it.
+			sk := stampKey{t, ref.Stamp.From}
+			now, seen := stampNow[sk]
+			if !seen {
+				now = fmt.Sprint(t.Object()[ref.Stamp.From])
+				stampNow[sk] = now
+			}
 			if changed[changeKey(ref.To, []string{name})] {
 				lag = append(lag, fmt.Sprintf("%s %q is updated by this plan", title(ref.To), name))
 			} else if got := fmt.Sprint(holder[ref.Stamp.Field]); got != now {
@@ -998,4 +1012,15 @@ func fingerprint(snap *snapshot.Snapshot, changes []Change) string {
 		fmt.Fprintf(h, "names %s %q\n", k.Name, names)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// hasStamps reports whether k declares references with a stamp
+// (schema.Stamp).
+func hasStamps(k *schema.Kind) bool {
+	for _, r := range k.Refs {
+		if r.Stamp != nil {
+			return true
+		}
+	}
+	return false
 }

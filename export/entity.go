@@ -51,17 +51,31 @@ type keepFunc func(target *schema.Kind, id string) bool
 // convert is Entity with an optional filter for soft references; it also
 // returns the paths Scrub changed (secrets the server should not have sent).
 func convert(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc) (any, []string, error) {
+	doc, scrubbed, _, err := convertStamped(s, e, keep, nil)
+	return doc, scrubbed, err
+}
+
+// convertStamped is convert that also returns, when stamps is not nil, the
+// warnings of laggingStamps: e is decoded once for both.
+func convertStamped(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc, stamps *stampValues) (any, []string, []string, error) {
 	k := e.Kind
 	if k.Binary {
 		// A binary file (a logo) is its bytes: no references, nothing to drop.
-		data, _ := e.Doc.([]byte)
-		return bytes.Clone(data), nil, nil
+		return bytes.Clone(e.Bytes()), nil, nil, nil
 	}
-	doc := schema.DeepCopy(e.Doc)
+	// A fresh copy, this conversion's own, dropped after it. Stamps are
+	// read before Rewrite changes it; sibling scopes are read from it as
+	// Rewrite goes (it visits a sibling-scoped reference before the
+	// sibling's own reference).
+	doc := e.Doc()
+	var lagging []string
+	if stamps != nil {
+		lagging = laggingStamps(s, e, doc, stamps)
+	}
 	var problems []string
 	var dropElems [][]string
 	err := k.Rewrite(doc, func(ref schema.Ref, at []string, v any) (any, error) {
-		scope, err := scopeOf(e, ref, at)
+		scope, err := scopeOf(e, doc, ref, at)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %s: %v", e.Label(), schema.Pointer(at), err))
 			return v, nil
@@ -106,23 +120,23 @@ func convert(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc) (any, []st
 	})
 	removeElements(doc, dropElems)
 	if err != nil {
-		return nil, nil, fmt.Errorf("export: %s: %w", e.Label(), err)
+		return nil, nil, nil, fmt.Errorf("export: %s: %w", e.Label(), err)
 	}
 	if len(problems) > 0 {
 		sort.Strings(problems)
-		return nil, nil, &Error{Problems: problems}
+		return nil, nil, nil, &Error{Problems: problems}
 	}
 	if err := k.Strip(doc); err != nil {
-		return nil, nil, fmt.Errorf("export: %s: %w", e.Label(), err)
+		return nil, nil, nil, fmt.Errorf("export: %s: %w", e.Label(), err)
 	}
 	scrubbed, err := k.Scrub(doc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("export: %s: %w", e.Label(), err)
+		return nil, nil, nil, fmt.Errorf("export: %s: %w", e.Label(), err)
 	}
 	if err := k.SortSets(doc); err != nil {
-		return nil, nil, fmt.Errorf("export: %s: %w", e.Label(), err)
+		return nil, nil, nil, fmt.Errorf("export: %s: %w", e.Label(), err)
 	}
-	return doc, scrubbed, nil
+	return doc, scrubbed, lagging, nil
 }
 
 // isSoft reports whether a reference records data the entity holds for
@@ -179,8 +193,9 @@ func removeElements(doc any, paths [][]string) {
 	}
 }
 
-// scopeOf returns the index scope a reference's name is unique in.
-func scopeOf(e *snapshot.Entity, ref schema.Ref, at []string) (string, error) {
+// scopeOf returns the index scope a reference's name is unique in; doc is
+// e's document being rewritten (see schema.SiblingValue).
+func scopeOf(e *snapshot.Entity, doc any, ref schema.Ref, at []string) (string, error) {
 	switch ref.Within {
 	case schema.ScopeSpace:
 		return "", nil
@@ -189,7 +204,7 @@ func scopeOf(e *snapshot.Entity, ref schema.Ref, at []string) (string, error) {
 	case schema.ScopeOwner:
 		return e.Root().ID, nil
 	case schema.ScopeSibling:
-		if v, ok := schema.SiblingValue(e.Doc, ref, at); ok {
+		if v, ok := schema.SiblingValue(doc, ref, at); ok {
 			return v, nil
 		}
 		return "", fmt.Errorf("a reference to %s needs its %s", ref.To, ref.Sibling)

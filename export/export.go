@@ -23,6 +23,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/octobundle/octobundle/internal/parallel"
@@ -127,11 +128,32 @@ func build(s *snapshot.Snapshot, o Options, log *slog.Logger) (*bundles.Bundle, 
 		keep = func(k *schema.Kind, id string) bool { return sel.has(k.Name, id) }
 	}
 
-	docs := make([]any, len(sel.list))
+	b := bundles.New(bundles.Manifest{
+		Format:      bundles.FormatV2,
+		ToolVersion: o.ToolVersion,
+		Source:      bundles.Source{Server: s.Server, ServerVersion: s.ServerVersion, Space: s.SpaceName},
+		Projects:    selectedProjects(o.Projects),
+	})
+	// Each entity is decoded, converted and put into the bundle in one go,
+	// on every core, so only the entities being converted are ever held
+	// decoded.
+	stamps := &stampValues{s: s, values: map[stampField]stampValue{}}
 	scrubbed := make([][]string, len(sel.list))
+	lagging := make([][]string, len(sel.list))
 	errs := make([]error, len(sel.list))
+	putErrs := make([]error, len(sel.list))
 	parallel.Each(len(sel.list), func(i int) {
-		docs[i], scrubbed[i], errs[i] = convert(s, sel.list[i], keep)
+		e := sel.list[i]
+		var doc any
+		if doc, scrubbed[i], lagging[i], errs[i] = convertStamped(s, e, keep, stamps); errs[i] != nil {
+			return
+		}
+		p, err := b.PutEntity(e.Kind, e.Names(), doc)
+		if err != nil {
+			putErrs[i] = err
+			return
+		}
+		log.Debug("exported", "entity", e.Label(), "id", e.ID, "path", p)
 	})
 
 	for i, err := range errs {
@@ -152,21 +174,16 @@ func build(s *snapshot.Snapshot, o Options, log *slog.Logger) (*bundles.Bundle, 
 		sort.Strings(problems)
 		return nil, nil, &Error{Problems: problems}
 	}
-	warnings = append(warnings, laggingStamps(s, sel.list)...)
-
-	b := bundles.New(bundles.Manifest{
-		Format:      bundles.FormatV2,
-		ToolVersion: o.ToolVersion,
-		Source:      bundles.Source{Server: s.Server, ServerVersion: s.ServerVersion, Space: s.SpaceName},
-		Projects:    selectedProjects(o.Projects),
-	})
-	for i, e := range sel.list {
-		p, err := b.PutEntity(e.Kind, e.Names(), docs[i])
+	for _, l := range lagging {
+		warnings = append(warnings, l...)
+	}
+	for _, err := range putErrs {
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", e.Label(), err))
-			continue
+			// Which of two colliding paths a message names first depends on
+			// the order they were put in: put them again, in order.
+			problems = putInOrder(s, sel.list, keep)
+			break
 		}
-		log.Debug("exported", "entity", e.Label(), "id", e.ID, "path", p)
 	}
 	if len(problems) > 0 {
 		sort.Strings(problems)
@@ -234,37 +251,91 @@ func selectedProjects(names []string) []string {
 	return slices.Compact(out)
 }
 
-// laggingStamps warns about stamps that lag behind what they record: a
-// step based on a step template that still uses an older version of it
-// (the registry's schema.Stamp). The bundle holds no stamp, and apply gives
-// every such step the destination template's current version, so a lagging
-// source step changes on the destination; the source's owner should know.
-func laggingStamps(s *snapshot.Snapshot, list []*snapshot.Entity) []string {
-	var out []string
+// putInOrder converts the entities of list and puts them, one after the
+// other in list's order, into an empty bundle, returning the problems the
+// bundle reports: the order makes messages about paths that collide
+// reproducible.
+func putInOrder(s *snapshot.Snapshot, list []*snapshot.Entity, keep keepFunc) []string {
+	b := bundles.New(bundles.Manifest{Format: bundles.FormatV2})
+	var problems []string
 	for _, e := range list {
-		doc := e.Object()
-		_ = e.Kind.Visit(doc, func(ref schema.Ref, at []string, id string) {
-			if ref.Stamp == nil {
-				return
-			}
-			holder, _ := schema.At(doc, at[:len(at)-1]).(map[string]any)
-			name, ok := s.Index.Name(ref.To, "", id)
-			if !ok || holder == nil {
-				return
-			}
-			target := s.Find(ref.To, name)
-			if target == nil {
-				return
-			}
-			now, ok := target.Object()[ref.Stamp.From]
-			used, has := holder[ref.Stamp.Field]
-			if !ok || now == nil || !has || used == nil || fmt.Sprint(used) == fmt.Sprint(now) {
-				return
-			}
-			what := strings.TrimSuffix(schema.MustLookup(ref.To).Title, "s")
-			out = append(out, fmt.Sprintf("%s: %s uses %s %q at %s %v, which is at %v now; apply gives the destination's steps its current %s, so the step changes there (update the step at the source to see it first)",
-				e.Label(), bundles.LabelPath(doc, at[:len(at)-1]), what, name, ref.Stamp.From, used, now, ref.Stamp.From))
-		})
+		doc, _, err := convert(s, e, keep)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", e.Label(), err))
+			continue
+		}
+		if _, err := b.PutEntity(e.Kind, e.Names(), doc); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", e.Label(), err))
+		}
 	}
+	return problems
+}
+
+// stampValues finds, once per target entity, the values stamps record
+// (a step template's Version), for laggingStamps. It is safe for
+// concurrent use.
+type stampValues struct {
+	s      *snapshot.Snapshot
+	mu     sync.Mutex
+	values map[stampField]stampValue
+}
+
+type stampField struct {
+	target *snapshot.Entity
+	field  string
+}
+
+type stampValue struct {
+	v  any
+	ok bool
+}
+
+// value returns field From of the entity of kind to named name, and
+// whether there is one.
+func (sv *stampValues) value(to, name, from string) (any, bool) {
+	target := sv.s.Find(to, name)
+	if target == nil {
+		return nil, false
+	}
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	key := stampField{target, from}
+	got, seen := sv.values[key]
+	if !seen {
+		got.v, got.ok = target.Object()[from]
+		sv.values[key] = got
+	}
+	return got.v, got.ok
+}
+
+// laggingStamps warns about stamps of e (whose document as read is doc)
+// that lag behind what they record: a step based on a step template that
+// still uses an older version of it (the registry's schema.Stamp). The
+// bundle holds no stamp, and apply gives every such step the destination
+// template's current version, so a lagging source step changes on the
+// destination; the source's owner should know.
+func laggingStamps(s *snapshot.Snapshot, e *snapshot.Entity, doc any, stamps *stampValues) []string {
+	if !slices.ContainsFunc(e.Kind.Refs, func(r schema.Ref) bool { return r.Stamp != nil }) {
+		return nil
+	}
+	var out []string
+	_ = e.Kind.Visit(doc, func(ref schema.Ref, at []string, id string) {
+		if ref.Stamp == nil {
+			return
+		}
+		holder, _ := schema.At(doc, at[:len(at)-1]).(map[string]any)
+		name, ok := s.Index.Name(ref.To, "", id)
+		if !ok || holder == nil {
+			return
+		}
+		now, ok := stamps.value(ref.To, name, ref.Stamp.From)
+		used, has := holder[ref.Stamp.Field]
+		if !ok || now == nil || !has || used == nil || fmt.Sprint(used) == fmt.Sprint(now) {
+			return
+		}
+		what := strings.TrimSuffix(schema.MustLookup(ref.To).Title, "s")
+		out = append(out, fmt.Sprintf("%s: %s uses %s %q at %s %v, which is at %v now; apply gives the destination's steps its current %s, so the step changes there (update the step at the source to see it first)",
+			e.Label(), bundles.LabelPath(doc, at[:len(at)-1]), what, name, ref.Stamp.From, used, now, ref.Stamp.From))
+	})
 	return out
 }

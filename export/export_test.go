@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net"
@@ -733,7 +734,7 @@ func TestEntityPure(t *testing.T) {
 			t.Errorf("%s: no such entity in the snapshot", entry.Path)
 			continue
 		}
-		before := canonical(t, e.Doc)
+		before := canonical(t, e.Doc())
 		first, err := Entity(s, e)
 		if err != nil {
 			t.Fatalf("%s: %v", entry.Path, err)
@@ -742,7 +743,7 @@ func TestEntityPure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if canonical(t, e.Doc) != before {
+		if canonical(t, e.Doc()) != before {
 			t.Errorf("%s: Entity changed the snapshot's document", entry.Path)
 		}
 		raw, _ := res.Bundle.Raw(entry.Path)
@@ -837,4 +838,54 @@ func TestLaggingStepTemplateWarning(t *testing.T) {
 	if len(got) == 0 || !strings.Contains(got[0], `Steps["Notify Slack"].Actions["Notify Slack"].Properties uses step template "Slack - Notify Deployment" at Version 3, which is at 4 now`) || !strings.Contains(got[0], "DeploymentProcess") {
 		t.Errorf("warnings %q", got)
 	}
+}
+
+// TestCaseCollision checks that two entities whose names differ only in
+// case (their bundle paths would collide on case-insensitive file
+// systems; Octopus itself refuses such names within a kind, but other
+// tools may not) fail the export with the same message every time,
+// although entities are converted and put into the bundle in parallel.
+func TestCaseCollision(t *testing.T) {
+	tests := []struct {
+		name  string
+		kind  string
+		names []string
+	}{
+		{"two environments", schema.Environment, []string{"Production", "PRODUCTION"}},
+		{"three environments", schema.Environment, []string{"Test", "TEST", "test"}},
+		{"among many", schema.Environment, append([]string{"Stage", "STAGE"}, manyNames(60)...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var first string
+			for run := 0; run < 5; run++ {
+				s := snapshot.New("https://source.example.com", "2025.2.1", "Spaces-1", "Default")
+				k := schema.MustLookup(tt.kind)
+				for i, n := range tt.names {
+					id := fmt.Sprintf("%s-%d", k.IDPrefix, i+1)
+					s.Add(snapshot.NewEntity(k, id, n, nil, map[string]any{"Id": id, "Name": n, "SpaceId": "Spaces-1"}))
+					s.Index.Add(k.Name, "", id, n)
+				}
+				_, _, err := build(s, Options{}, slog.New(slog.DiscardHandler))
+				var ee *Error
+				if !errors.As(err, &ee) || !strings.Contains(err.Error(), "collides with") {
+					t.Fatalf("got %v, want an *Error naming the collision", err)
+				}
+				if run == 0 {
+					first = err.Error()
+				} else if err.Error() != first {
+					t.Fatalf("export %d failed differently:\n%s\nthe first:\n%s", run+1, err, first)
+				}
+			}
+			t.Log(first)
+		})
+	}
+}
+
+func manyNames(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("Env %03d", i)
+	}
+	return out
 }

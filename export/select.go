@@ -102,10 +102,11 @@ func choose(s *snapshot.Snapshot, o Options) (*selection, []string, error) {
 		for _, c := range children[e] {
 			add(c)
 		}
-		for _, t := range dependencies(s, e, byID, &problems) {
+		doc := e.Doc() // decoded once for both walks, dropped after
+		for _, t := range dependencies(e, doc, byID, &problems) {
 			add(t)
 		}
-		for _, name := range tagSetNames(e.Doc, tagSets) {
+		for _, name := range tagSetNames(doc, tagSets) {
 			add(tagSets[name])
 		}
 	}
@@ -159,7 +160,7 @@ func candidates(s *snapshot.Snapshot, o Options) ([]*snapshot.Entity, []string) 
 					warnings = append(warnings, fmt.Sprintf("the permissions that %s grants in this space are not exported: it is a system team", e.Owner.Label()))
 					continue
 				}
-				items, _ := e.Doc.([]any)
+				items, _ := e.Doc().([]any)
 				for _, it := range items {
 					if m, ok := it.(map[string]any); ok {
 						if id, _ := m["UserRoleId"].(string); id != "" {
@@ -201,16 +202,16 @@ func isCustomRole(e *snapshot.Entity) bool {
 	return len(e.ID) > len(prefix)
 }
 
-// dependencies returns the entities e refers to through hard references
-// (see isSoft), looked up in byID. References that cannot be resolved are
-// left for the conversion to report; they are not dependencies.
-func dependencies(s *snapshot.Snapshot, e *snapshot.Entity, byID map[string]*snapshot.Entity, problems *[]string) []*snapshot.Entity {
+// dependencies returns the entities e (whose document is doc) refers to
+// through hard references (see isSoft), looked up in byID. References that
+// cannot be resolved are left for the conversion to report; they are not
+// dependencies.
+func dependencies(e *snapshot.Entity, doc any, byID map[string]*snapshot.Entity, problems *[]string) []*snapshot.Entity {
 	var out []*snapshot.Entity
 	if e.Kind.Binary {
 		return nil // bytes: no references
 	}
-	// Read-only: the snapshot's document is shared, and nothing is written.
-	err := e.Kind.Visit(e.Doc, func(ref schema.Ref, _ []string, id string) {
+	err := e.Kind.Visit(doc, func(ref schema.Ref, _ []string, id string) {
 		if isSoft(ref) {
 			return
 		}

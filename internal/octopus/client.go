@@ -5,8 +5,10 @@
 // the library's typed structs, which drop fields they do not model (see
 // ../shared/notes/go-octopusdeploy.md §3.5, §5).
 //
-// Documents are decoded with json.Number so numbers survive a round trip
-// exactly. API keys are sent in a header and never appear in errors or logs.
+// Documents are decoded with jsonv.Decode, numbers as json.Number so they
+// survive a round trip exactly; ListRaw, GetRaw and GetArray hand out the
+// JSON as sent, for callers that keep documents packed and decode each
+// once themselves. API keys are sent in a header and never appear in errors or logs.
 // Certificates are verified unless Config.InsecureSkipTLSVerify says
 // otherwise; a redirect that leaves the server's origin, or goes from https
 // to http, is refused, so the key never reaches another host; every answer
@@ -32,6 +34,7 @@ import (
 	"time"
 
 	"github.com/OctopusDeploy/go-octopusdeploy/v2/pkg/newclient"
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/limits"
 )
 
@@ -310,6 +313,36 @@ func (c *Client) GetAny(ctx context.Context, path string) (any, error) {
 	return out, err
 }
 
+// GetRaw reads one document as the JSON the server sent, not decoded nor
+// checked: for callers that keep it packed and decode it once themselves
+// (with jsonv.Decode).
+func (c *Client) GetRaw(ctx context.Context, path string) (json.RawMessage, error) {
+	var raw json.RawMessage
+	err := c.do(ctx, http.MethodGet, path, nil, &raw)
+	return raw, err
+}
+
+// GetArray reads a document that is a JSON array, returning its elements
+// as the JSON the server sent (not decoded, see ListRaw).
+func (c *Client) GetArray(ctx context.Context, path string) ([]json.RawMessage, error) {
+	raw, err := c.GetRaw(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if raw = bytes.TrimSpace(raw); len(raw) == 0 || raw[0] != '[' {
+		return nil, fmt.Errorf("GET %s: the answer is not an array", path)
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	if len(items) > limits.CollectionItems {
+		return nil, &limits.Error{Subject: "GET " + path + fmt.Sprintf(": the server returned %d items", len(items)),
+			Limit: "collection size", Max: limits.CollectionItems, Unit: "items"}
+	}
+	return items, nil
+}
+
 // Put replaces a document and returns the server's answer.
 func (c *Client) Put(ctx context.Context, path string, body any) (map[string]any, error) {
 	var out map[string]any
@@ -406,12 +439,37 @@ func (c *Client) Create(ctx context.Context, path string, body any, find func(co
 	return nil, lastErr
 }
 
-// List reads every item of a collection, page by page. It does not rely on
-// Page.Next alone: it keeps paging until TotalResults items arrived (some
-// server versions omitted Page.Next), and fails if a page is short.
+// List reads every item of a collection, page by page (see ListRaw),
+// decoding each item.
 func (c *Client) List(ctx context.Context, path string, query url.Values) ([]map[string]any, error) {
+	raw, err := c.ListRaw(ctx, path, query)
+	if err != nil {
+		return nil, err
+	}
+	all := make([]map[string]any, 0, len(raw))
+	for i, r := range raw {
+		v, err := jsonv.Decode(r)
+		if err != nil {
+			return nil, fmt.Errorf("GET %s: item %d: %w", path, i, err)
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("GET %s: item %d is %s, not an object", path, i, jsonKind(v))
+		}
+		all = append(all, m)
+	}
+	return all, nil
+}
+
+// ListRaw reads every item of a collection, page by page, as the JSON the
+// server sent (each item checked to be an object, not otherwise decoded):
+// callers that keep items packed decode them once, themselves. It does
+// not rely on Page.Next alone: it keeps paging until TotalResults items
+// arrived (some server versions omitted Page.Next), and fails if a page is
+// short.
+func (c *Client) ListRaw(ctx context.Context, path string, query url.Values) ([]json.RawMessage, error) {
 	const take = 200
-	var all []map[string]any
+	var all []json.RawMessage
 	for skip := 0; ; {
 		q := url.Values{}
 		for k, v := range query {
@@ -420,7 +478,7 @@ func (c *Client) List(ctx context.Context, path string, query url.Values) ([]map
 		q.Set("skip", strconv.Itoa(skip))
 		q.Set("take", strconv.Itoa(take))
 		var page struct {
-			Items        []map[string]any
+			Items        []json.RawMessage
 			TotalResults int
 		}
 		if err := c.do(ctx, http.MethodGet, path+"?"+q.Encode(), nil, &page); err != nil {
@@ -429,6 +487,11 @@ func (c *Client) List(ctx context.Context, path string, query url.Values) ([]map
 		if page.TotalResults > limits.CollectionItems || len(all)+len(page.Items) > limits.CollectionItems {
 			return nil, &limits.Error{Subject: "GET " + path + fmt.Sprintf(": the server reports %d items", max(page.TotalResults, len(all)+len(page.Items))),
 				Limit: "collection size", Max: limits.CollectionItems, Unit: "items"}
+		}
+		for i, it := range page.Items {
+			if len(it) == 0 || it[0] != '{' {
+				return nil, fmt.Errorf("GET %s: item %d is not an object", path, skip+i)
+			}
 		}
 		all = append(all, page.Items...)
 		skip += len(page.Items)
@@ -439,6 +502,23 @@ func (c *Client) List(ctx context.Context, path string, query url.Values) ([]map
 			return all, nil
 		}
 	}
+}
+
+// jsonKind names the JSON type of a decoded value, for messages.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	}
+	return "a number"
 }
 
 // do sends one request with retries and decodes the answer into out.
@@ -569,13 +649,55 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 	if out == nil || len(bytes.TrimSpace(data)) == 0 {
 		return resp.StatusCode, 0, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(out); err != nil {
-		// A truncated body is a transport failure, not a server answer.
-		return 0, 0, &transportError{fmt.Sprintf("%s %s: decoding the answer: %v", method, path, err)}
+	if err := decodeAnswer(data, out); err != nil {
+		var syntax *json.SyntaxError
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &syntax) {
+			// A truncated body is a transport failure, not a server answer.
+			return 0, 0, &transportError{fmt.Sprintf("%s %s: decoding the answer: %v", method, path, err)}
+		}
+		// Well-formed but refused (duplicate keys, invalid UTF-8, too
+		// deep, the wrong shape): the same request gets the same answer.
+		return -1, 0, fmt.Errorf("%s %s: decoding the answer: %w", method, path, err)
 	}
 	return resp.StatusCode, 0, nil
+}
+
+// decodeAnswer decodes a JSON answer into out: documents (*any,
+// *map[string]any) with jsonv.Decode, the one decoder of JSON read from
+// outside, in one pass; *json.RawMessage as it is (the caller decodes
+// it); anything else (a page whose items stay raw) with encoding/json,
+// numbers as json.Number.
+func decodeAnswer(data []byte, out any) error {
+	switch o := out.(type) {
+	case *json.RawMessage:
+		*o = data // not checked: the caller decodes it
+		return nil
+	case *any:
+		v, err := jsonv.Decode(data)
+		if err != nil {
+			return err
+		}
+		*o = v
+		return nil
+	case *map[string]any:
+		v, err := jsonv.Decode(data)
+		if err != nil {
+			return err
+		}
+		if v == nil {
+			*o = nil
+			return nil
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("the answer is %s, not an object", jsonKind(v))
+		}
+		*o = m
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode(out)
 }
 
 func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {

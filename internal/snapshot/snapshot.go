@@ -5,10 +5,19 @@
 // the scope each name is unique in. Export reads the source this way and
 // turns IDs into names; apply reads the destination this way and turns names
 // back into IDs. Both directions use the same Index.
+//
+// Entities hold their documents packed (internal/jsonv.Doc) and decode a
+// fresh copy on demand, so a snapshot costs about its compressed JSON plus
+// its index, not the decoded documents of a whole space: every answer is
+// decoded once as it arrives, for the IDs and names the index needs, and
+// kept as the server sent it.
 package snapshot
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -16,11 +25,16 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/schema"
 )
 
-// Entity is one entity read from the server.
+// Entity is one entity read from the server. It holds its document packed
+// (jsonv.Doc; the bytes for Binary kinds): a snapshot holds every entity
+// of a space for a whole run, and decoded documents would cost ten times
+// their JSON. Doc and Object decode a fresh copy on every call; decode once
+// per use, not per field looked up.
 type Entity struct {
 	// Kind is the entity's kind.
 	Kind *schema.Kind
@@ -30,16 +44,100 @@ type Entity struct {
 	Name string
 	// Owner is the owning entity (a channel's project), nil at top level.
 	Owner *Entity
-	// Doc is the server's JSON: an object, or an array for Many kinds; the
-	// bytes ([]byte) for Binary kinds.
-	Doc any
+
+	doc jsonv.Doc // the server's JSON, packed
+	bin []byte    // the bytes of a Binary kind's file
+	// provided is Kind.Provided of the document, taken when it was set, so
+	// the names an entity provides are known without decoding it again.
+	provided []schema.Provided
 }
 
-// Object returns Doc as an object (nil for Many kinds).
-func (e *Entity) Object() map[string]any {
-	m, _ := e.Doc.(map[string]any)
-	return m
+// NewEntity returns an entity holding doc, packed: the server's JSON as
+// decoded (an object, or an array for Many kinds; anything encoding/json
+// marshals) or, for Binary kinds, the bytes ([]byte, kept as they are: the
+// caller must not change them afterwards).
+func NewEntity(k *schema.Kind, id, name string, owner *Entity, doc any) *Entity {
+	e := &Entity{Kind: k, ID: id, Name: name, Owner: owner}
+	e.SetDoc(doc)
+	return e
 }
+
+// newPacked returns an entity holding doc, already packed; v is doc's
+// decoded value, for the names it provides.
+func newPacked(k *schema.Kind, id, name string, owner *Entity, v any, doc jsonv.Doc) *Entity {
+	e := &Entity{Kind: k, ID: id, Name: name, Owner: owner, doc: doc}
+	e.setProvided(v)
+	return e
+}
+
+// SetDoc replaces the entity's document (see NewEntity for what doc may
+// be). It does not re-index the names the entity provides: for an entity
+// of a snapshot use Snapshot.Replace.
+func (e *Entity) SetDoc(doc any) {
+	e.provided = nil
+	if b, ok := doc.([]byte); ok {
+		e.doc, e.bin = jsonv.Doc{}, b
+		return
+	}
+	e.bin = nil
+	if doc == nil {
+		e.doc = jsonv.Doc{}
+		return
+	}
+	e.doc = jsonv.MustPack(doc)
+	e.setProvided(doc)
+}
+
+func (e *Entity) setProvided(v any) {
+	e.provided = nil
+	if m, ok := v.(map[string]any); ok && e.Kind != nil {
+		e.provided = e.Kind.Provided(m)
+	}
+}
+
+// Doc returns a fresh copy of the entity's document: the server's JSON
+// decoded (an object, or an array for Many kinds; nil when it has none),
+// or a copy of the bytes for Binary kinds. Callers may change it; the
+// change sticks only through SetDoc or Snapshot.Replace.
+func (e *Entity) Doc() any {
+	if e.bin != nil {
+		return bytes.Clone(e.bin)
+	}
+	return e.doc.Value()
+}
+
+// Object returns a fresh copy of the document as an object (nil for Many
+// and Binary kinds).
+func (e *Entity) Object() map[string]any {
+	if e.bin != nil {
+		return nil
+	}
+	return e.doc.Object()
+}
+
+// Bytes returns the file of a Binary kind (nil for others). It is the
+// entity's own slice: callers must not change it.
+func (e *Entity) Bytes() []byte { return e.bin }
+
+// MayContain reports whether the entity's document may hold text (in a
+// string or a key), looking at its JSON without decoding it: false means it
+// certainly does not. text must not hold characters JSON escapes other than
+// as \u (quotes, backslashes, control characters); a document that uses
+// \u escapes may hold text and is reported as such.
+func (e *Entity) MayContain(text string) bool {
+	if e.bin != nil {
+		return bytes.Contains(e.bin, []byte(text))
+	}
+	data := e.doc.JSON()
+	return bytes.Contains(data, []byte(text)) || bytes.Contains(data, []byte(`\u`))
+}
+
+// Packed returns the entity's packed document (the zero Doc for Binary
+// kinds).
+func (e *Entity) Packed() jsonv.Doc { return e.doc }
+
+// Size is the number of bytes the entity's document takes in memory.
+func (e *Entity) Size() int { return e.doc.Size() + len(e.bin) }
 
 // Root returns the top-level owner of e (e itself at top level).
 func (e *Entity) Root() *Entity {
@@ -163,7 +261,7 @@ func (s *Snapshot) Add(e *Entity) {
 // the names it provides (new actions, templates).
 func (s *Snapshot) Replace(e *Entity, doc any) {
 	s.mu.Lock()
-	e.Doc = doc
+	e.SetDoc(doc)
 	s.mu.Unlock()
 	s.indexEntity(e)
 }
@@ -204,12 +302,8 @@ type Provided struct {
 // ProvidedNames returns the scoped names e contributes, as the registry's
 // Provides declare them.
 func ProvidedNames(e *Entity) []Provided {
-	obj := e.Object()
-	if obj == nil {
-		return nil
-	}
 	var out []Provided
-	for _, p := range e.Kind.Provided(obj) {
+	for _, p := range e.provided {
 		scope := e.ID
 		switch p.Within {
 		case schema.ScopeOwner:
@@ -267,8 +361,10 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 	}
 	s.Parts = parts
 
-	// Pass 1: every collection kind, in parallel.
-	lists := map[string][]map[string]any{}
+	// Pass 1: every collection kind, in parallel. Each item is decoded
+	// once, as its page arrives, for its ID, name, owner and the names it
+	// provides, and kept packed.
+	lists := map[string][]item{}
 	var mu sync.Mutex
 	var tasks []func(context.Context) error
 	for _, k := range schema.Kinds() {
@@ -281,9 +377,17 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 			for key, v := range k.Filter {
 				q.Set(key, v)
 			}
-			items, err := c.List(ctx, c.SpacePath(k.Collection, k.ServerLevel), q)
+			path := c.SpacePath(k.Collection, k.ServerLevel)
+			raw, err := c.ListRaw(ctx, path, q)
 			if err != nil {
 				return fmt.Errorf("reading %s: %w", k.Title, err)
+			}
+			items := make([]item, len(raw))
+			for i, r := range raw {
+				if items[i], err = readItem(k, r, k.Optional && !o.Optional); err != nil {
+					return fmt.Errorf("reading %s: GET %s: item %d: %w", k.Title, path, i, err)
+				}
+				raw[i] = nil // the packed copy is what stays
 			}
 			mu.Lock()
 			lists[k.Name] = items
@@ -303,16 +407,16 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 			continue
 		}
 		for _, it := range items {
+			e := it.e
 			if k.Optional && !o.Optional {
 				// Indexed for name lookups (variable machine and role
 				// scopes), not kept.
-				s.Index.Add(k.Name, "", str(it["Id"]), str(it[k.NameField]))
-				for _, p := range ProvidedNames(&Entity{Kind: k, ID: str(it["Id"]), Name: str(it[k.NameField]), Doc: it}) {
+				s.Index.Add(k.Name, "", e.ID, e.Name)
+				for _, p := range ProvidedNames(e) {
 					s.Index.Add(p.Kind, p.Scope, p.ID, p.Name)
 				}
 				continue
 			}
-			e := &Entity{Kind: k, ID: str(it["Id"]), Name: str(it[k.NameField]), Doc: it}
 			byID[e.ID] = e
 			s.Add(e)
 		}
@@ -323,24 +427,33 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 			continue
 		}
 		if k.Many {
-			groups := map[string][]any{}
+			groups := map[string][]json.RawMessage{}
+			var order []string
 			for _, it := range items {
-				groups[str(it[k.ParentField])] = append(groups[str(it[k.ParentField])], it)
+				if groups[it.parent] == nil {
+					order = append(order, it.parent)
+				}
+				groups[it.parent] = append(groups[it.parent], it.raw)
 			}
-			for ownerID, g := range groups {
+			for _, ownerID := range order {
 				if owner := byID[ownerID]; owner != nil {
-					s.Add(&Entity{Kind: k, Owner: owner, Doc: g})
+					doc, err := jsonv.Pack(groups[ownerID])
+					if err != nil {
+						return nil, fmt.Errorf("reading %s of %s: %w", k.Title, owner.Label(), err)
+					}
+					s.Add(newPacked(k, "", "", owner, nil, doc))
 				}
 			}
 			continue
 		}
 		for _, it := range items {
-			owner := byID[str(it[k.ParentField])]
+			owner := byID[it.parent]
 			if owner == nil {
-				log.Debug("skipping entity whose owner is not in the space", "kind", k.Name, "id", it["Id"])
+				log.Debug("skipping entity whose owner is not in the space", "kind", k.Name, "id", it.e.ID)
 				continue
 			}
-			e := &Entity{Kind: k, ID: str(it["Id"]), Name: str(it[k.NameField]), Owner: owner, Doc: it}
+			e := it.e
+			e.Owner = owner
 			byID[e.ID] = e
 			s.Add(e)
 		}
@@ -364,7 +477,7 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 			owner := owner
 			if k.Binary {
 				tasks = append(tasks, func(ctx context.Context) error {
-					path, err := expand(k.Read, owner.Object())
+					path, err := expandFor(k.Read, owner)
 					if err != nil {
 						return fmt.Errorf("%s: %w", owner.Label(), err)
 					}
@@ -376,7 +489,7 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 						return fmt.Errorf("reading %s of %s: %w", k.Name, owner.Label(), err)
 					}
 					if len(bin.Data) > 0 {
-						s.Add(&Entity{Kind: k, Name: owner.Name, Owner: owner, Doc: bin.Data})
+						s.Add(NewEntity(k, "", owner.Name, owner, bin.Data))
 					}
 					return nil
 				})
@@ -388,25 +501,32 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 					if err != nil {
 						return fmt.Errorf("reading %s of %s: %w", k.Name, owner.Label(), err)
 					}
-					s.Add(&Entity{Kind: k, Name: owner.Name, Owner: owner, Doc: doc})
+					s.Add(NewEntity(k, "", owner.Name, owner, doc))
 					return nil
 				})
 				continue
 			}
-			if doc, ok := all[k.Name][owner.ID]; ok {
-				s.Add(&Entity{Kind: k, ID: str(doc["Id"]), Name: owner.Name, Owner: owner, Doc: fromLegacy(k, doc)})
+			if e, ok := all[k.Name][owner.ID]; ok {
+				e.Name, e.Owner = owner.Name, owner
+				s.Add(e)
 				continue
 			}
-			path, err := expand(k.Read, owner.Object())
+			path, err := expandFor(k.Read, owner)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", owner.Label(), err)
 			}
 			tasks = append(tasks, func(ctx context.Context) error {
-				doc, err := c.Get(ctx, c.SpacePath(path, false))
+				path := c.SpacePath(path, false)
+				raw, err := c.GetRaw(ctx, path)
 				if err != nil {
 					return fmt.Errorf("reading %s of %s: %w", k.Name, owner.Label(), err)
 				}
-				s.Add(&Entity{Kind: k, ID: str(doc["Id"]), Name: owner.Name, Owner: owner, Doc: fromLegacy(k, doc)})
+				it, err := singleton(k, raw)
+				if err != nil {
+					return fmt.Errorf("reading %s of %s: GET %s: %w", k.Name, owner.Label(), path, err)
+				}
+				it.e.Name, it.e.Owner = owner.Name, owner
+				s.Add(it.e)
 				return nil
 			})
 		}
@@ -418,11 +538,74 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 	return s, nil
 }
 
+// item is one item of a collection as read: its entity (without its owner
+// yet, and without a document when it is only indexed) and its owner's ID;
+// for Many kinds the item's JSON, which is grouped by owner into one
+// document.
+type item struct {
+	e      *Entity
+	parent string
+	raw    json.RawMessage
+}
+
+// readItem decodes one collection item of kind k. indexOnly leaves its
+// document out (an optional kind read only to index names).
+func readItem(k *schema.Kind, raw json.RawMessage, indexOnly bool) (item, error) {
+	v, err := jsonv.Decode(raw)
+	if err != nil {
+		return item{}, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return item{}, errors.New("not an object")
+	}
+	it := item{parent: str(m[k.ParentField])}
+	if k.Many && k.Parent != "" {
+		it.raw = raw // grouped by owner into one document
+		return it, nil
+	}
+	var doc jsonv.Doc
+	if !indexOnly {
+		// The server's JSON as sent, compacted: no second encoding.
+		if doc, err = jsonv.Pack(raw); err != nil {
+			return item{}, err
+		}
+	}
+	it.e = newPacked(k, str(m["Id"]), str(m[k.NameField]), nil, m, doc)
+	return it, nil
+}
+
+// singleton decodes the document of a singleton kind k (a process, a
+// variable set) as the server sent it, converting a Parts kind's legacy
+// document to the parts' shape: the entity (its Name and Owner not set)
+// and its owner's ID.
+func singleton(k *schema.Kind, raw json.RawMessage) (item, error) {
+	v, err := jsonv.Decode(raw)
+	if err != nil {
+		return item{}, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return item{}, errors.New("not an object")
+	}
+	var doc jsonv.Doc
+	legacy := fromLegacy(k, m)
+	if k.Parts == nil || k.Parts.FromLegacy == nil {
+		doc, err = jsonv.Pack(raw) // as sent: no second encoding
+	} else {
+		doc, err = jsonv.Pack(legacy)
+	}
+	if err != nil {
+		return item{}, err
+	}
+	return item{e: newPacked(k, str(m["Id"]), "", nil, legacy, doc), parent: str(m[k.ParentField])}, nil
+}
+
 // readAll reads the singleton kinds that have a ReadAll path, returning,
-// per kind, the documents by owner ID. An owner missing from the answer is
-// read on its own afterwards.
-func (r *reader) readAll(ctx context.Context) (map[string]map[string]map[string]any, error) {
-	out := map[string]map[string]map[string]any{}
+// per kind, the entities by owner ID (their Name and Owner not set yet).
+// An owner missing from the answer is read on its own afterwards.
+func (r *reader) readAll(ctx context.Context) (map[string]map[string]*Entity, error) {
+	out := map[string]map[string]*Entity{}
 	var mu sync.Mutex
 	var tasks []func(context.Context) error
 	for _, k := range schema.Kinds() {
@@ -431,19 +614,21 @@ func (r *reader) readAll(ctx context.Context) (map[string]map[string]map[string]
 			continue
 		}
 		tasks = append(tasks, func(ctx context.Context) error {
-			v, err := r.c.GetAny(ctx, r.c.SpacePath(k.ReadAll, false))
+			path := r.c.SpacePath(k.ReadAll, false)
+			items, err := r.c.GetArray(ctx, path)
 			if err != nil {
 				return fmt.Errorf("reading %s: %w", k.Title, err)
 			}
-			items, ok := v.([]any)
-			if !ok {
-				return fmt.Errorf("reading %s: %s answered %T, not an array", k.Title, k.ReadAll, v)
-			}
-			byOwner := map[string]map[string]any{}
-			for _, it := range items {
-				if m, ok := it.(map[string]any); ok && str(m[k.ParentField]) != "" {
-					byOwner[str(m[k.ParentField])] = m
+			byOwner := map[string]*Entity{}
+			for i, raw := range items {
+				it, err := singleton(k, raw)
+				if err != nil {
+					return fmt.Errorf("reading %s: GET %s: item %d: %w", k.Title, path, i, err)
 				}
+				if it.parent != "" {
+					byOwner[it.parent] = it.e
+				}
+				items[i] = nil
 			}
 			mu.Lock()
 			out[k.Name] = byOwner
@@ -586,6 +771,15 @@ func expand(tmpl string, owner map[string]any) (string, error) {
 		b.WriteString(url.PathEscape(v))
 		tmpl = tmpl[i+j+1:]
 	}
+}
+
+// expandFor is expand with the owner's document decoded only when the
+// template needs more of it than its ID ("projects/{Id}/logo").
+func expandFor(tmpl string, owner *Entity) (string, error) {
+	if owner.ID != "" && strings.Count(tmpl, "{") == strings.Count(tmpl, "{Id}") {
+		return expand(tmpl, map[string]any{"Id": owner.ID})
+	}
+	return expand(tmpl, owner.Object())
 }
 
 // Expand fills {Field} placeholders of a kind's Read path from its owner's
