@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -65,7 +66,9 @@ type Step struct {
 	Bound float64 `json:"latency_bound_s"`
 	// Ratio is Wall ÷ Bound.
 	Ratio float64 `json:"ratio"`
-	// PeakRSS is the child's peak resident set size in MiB (Maxrss).
+	// PeakRSS is the child's peak resident set size in MiB: the VmHWM it
+	// reports at exit (OCTOBUNDLE_PEAK_RSS_FILE), else its rusage Maxrss,
+	// which on Linux is at least the benchmark's own size at the fork.
 	PeakRSS float64 `json:"peak_rss_mib"`
 	// CPU is the child's user plus system time in seconds.
 	CPU float64 `json:"cpu_s"`
@@ -286,14 +289,20 @@ func selfCPU() float64 {
 }
 
 func runChild(cfg Config, name string, args, env []string) (Step, error) {
+	rssFile, err := os.CreateTemp("", "octobench-rss-*")
+	if err != nil {
+		return Step{}, err
+	}
+	rssFile.Close()
+	defer os.Remove(rssFile.Name())
 	cmd := exec.Command(cfg.Binary, args...)
-	cmd.Env = append(os.Environ(), "OCTOPUS_API_KEY="+octosim.DefaultAPIKey, "OCTOBUNDLE_LOG_LEVEL=warn")
+	cmd.Env = append(os.Environ(), "OCTOPUS_API_KEY="+octosim.DefaultAPIKey, "OCTOBUNDLE_LOG_LEVEL=warn", "OCTOBUNDLE_PEAK_RSS_FILE="+rssFile.Name())
 	cmd.Env = append(cmd.Env, env...)
 	var stderr bytes.Buffer
 	cmd.Stdout = io.Discard
 	cmd.Stderr = &stderr
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	wall := time.Since(start)
 	if err != nil {
 		return Step{}, fmt.Errorf("%s: octobundle %s: %v\n%s", name, strings.Join(args, " "), err, tail(stderr.String(), 2000))
@@ -302,6 +311,11 @@ func runChild(cfg Config, name string, args, env []string) (Step, error) {
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		s.PeakRSS = float64(ru.Maxrss) / 1024 // kB on Linux
 		s.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
+	if data, err := os.ReadFile(rssFile.Name()); err == nil {
+		if n, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64); err == nil && n > 0 {
+			s.PeakRSS = float64(n) / (1 << 20)
+		}
 	}
 	return s, nil
 }
