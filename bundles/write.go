@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -463,46 +464,65 @@ func replaceFile(root *os.Root, f rawFile) error {
 
 // writeTree writes files below dir through an os.Root, so no path can
 // leave dir.
+//
+// Every open through an os.Root walks the path one directory at a time
+// (an openat per component), and a bundle has thousands of files a few
+// directories deep: that walk was most of the directory form's CPU. So
+// the directories are made first, parents before children, and then each
+// directory is opened once as a Root of its own and its files are created
+// in it by their base names, one openat each.
 func writeTree(dir string, files []rawFile) error {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	made := map[string]bool{}
-	for _, f := range files {
+	byDir := map[string][]int{}
+	for i, f := range files {
 		if err := checkPath(f.path); err != nil {
 			return err
 		}
-		if d := path.Dir(f.path); d != "." && !made[d] {
-			if err := root.MkdirAll(filepath.FromSlash(d), dirMode); err != nil {
-				return err
-			}
-			for p := d; p != "." && !made[p]; p = path.Dir(p) {
-				made[p] = true
-				if err := root.Chmod(filepath.FromSlash(p), dirMode); err != nil {
-					return err
-				}
-			}
+		byDir[path.Dir(f.path)] = append(byDir[path.Dir(f.path)], i)
+	}
+	made := map[string]bool{".": true}
+	var mkdir func(d string) error
+	mkdir = func(d string) error {
+		if made[d] {
+			return nil
+		}
+		if err := mkdir(path.Dir(d)); err != nil {
+			return err
+		}
+		made[d] = true
+		if err := root.Mkdir(filepath.FromSlash(d), dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		return root.Chmod(filepath.FromSlash(d), dirMode) // whatever the umask
+	}
+	dirs := slices.Sorted(maps.Keys(byDir))
+	for _, d := range dirs {
+		if err := mkdir(d); err != nil {
+			return err
 		}
 	}
-	// The files are written (and synced) by several goroutines: each fsync
-	// waits for the disk, and one at a time they made the directory form
-	// much slower than the archive for the same bytes. The caller renames
-	// the tree into place only after every file is synced.
-	errs := make([]error, len(files))
+	// The directories are written (and their files synced) by several
+	// goroutines: each fsync waits for the disk, and one at a time they
+	// made the directory form much slower than the archive for the same
+	// bytes. The caller renames the tree into place only after every file
+	// is synced.
+	errs := make([]error, len(dirs))
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(writeWorkers, len(files)) {
+	for range min(writeWorkers, len(dirs)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				errs[i] = writeNewFile(root, files[i])
+				errs[i] = writeDirFiles(root, dirs[i], files, byDir[dirs[i]])
 			}
 		}()
 	}
-	for i := range files {
+	for i := range dirs {
 		next <- i
 	}
 	close(next)
@@ -513,13 +533,33 @@ func writeTree(dir string, files []rawFile) error {
 // writeWorkers bounds the goroutines writing a new directory tree.
 const writeWorkers = 16
 
-// writeNewFile creates f below root (it must not exist), writes and syncs it.
-func writeNewFile(root *os.Root, f rawFile) error {
+// writeDirFiles creates the files idx of files, all in directory d (a
+// path below root), opening d once.
+func writeDirFiles(root *os.Root, d string, files []rawFile, idx []int) error {
+	r := root
+	if d != "." {
+		var err error
+		if r, err = root.OpenRoot(filepath.FromSlash(d)); err != nil {
+			return err
+		}
+		defer r.Close()
+	}
+	for _, i := range idx {
+		if err := writeNewFile(r, path.Base(files[i].path), files[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeNewFile creates f as name below root (it must not exist), writes
+// and syncs it.
+func writeNewFile(root *os.Root, name string, f rawFile) error {
 	data, err := f.bytes()
 	if err != nil {
 		return err
 	}
-	w, err := root.OpenFile(filepath.FromSlash(f.path), os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+	w, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 	if err != nil {
 		return err
 	}
