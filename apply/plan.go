@@ -648,7 +648,9 @@ func (pl *planner) decide(i int) {
 	}
 	if bundles.Equal(desired, destForm) {
 		ch.Action = ActionNoOp
-		ch.merged = jsonv.MustPack(desired)
+		if hasStamps(k) { // refreshStamps may make it an update
+			ch.merged = jsonv.MustPack(desired)
+		}
 		ch.Reason = strings.Join(reasons, "; ")
 		return
 	}

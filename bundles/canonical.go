@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"reflect"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/octobundle/octobundle/internal/jsonv"
 )
@@ -201,13 +199,7 @@ func writeValueOrdered(buf *bytes.Buffer, v any, level, depth int, lead []string
 }
 
 func writeFloat(buf *bytes.Buffer, f float64, bits int) error {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return fmt.Errorf("unsupported number %v", f)
-	}
-	b, err := json.Marshal(f)
-	if bits == 32 {
-		b, err = json.Marshal(float32(f))
-	}
+	b, err := jsonv.AppendFloat(buf.AvailableBuffer(), f, bits)
 	if err != nil {
 		return err
 	}
@@ -215,62 +207,17 @@ func writeFloat(buf *bytes.Buffer, f float64, bits int) error {
 	return nil
 }
 
-const hexDigits = "0123456789abcdef"
 
 // writeString writes s as a JSON string the way encoding/json does with
 // HTML escaping off: '"', '\\' and control characters escaped (\n, \r, \t,
 // \b, \f short forms), U+2028 and U+2029 escaped, everything else literal.
 // Invalid UTF-8 is an error, never silently replaced.
 func writeString(buf *bytes.Buffer, s string) error {
-	if !utf8.ValidString(s) {
-		return fmt.Errorf("string %q is not valid UTF-8", s)
+	b, err := jsonv.AppendString(buf.AvailableBuffer(), s)
+	if err != nil {
+		return err
 	}
-	buf.WriteByte('"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			buf.WriteString(s[start:i])
-			switch c {
-			case '"', '\\':
-				buf.WriteByte('\\')
-				buf.WriteByte(c)
-			case '\n':
-				buf.WriteString(`\n`)
-			case '\r':
-				buf.WriteString(`\r`)
-			case '\t':
-				buf.WriteString(`\t`)
-			case '\b':
-				buf.WriteString(`\b`)
-			case '\f':
-				buf.WriteString(`\f`)
-			default:
-				buf.WriteString(`\u00`)
-				buf.WriteByte(hexDigits[c>>4])
-				buf.WriteByte(hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == '\u2028' || r == '\u2029' {
-			buf.WriteString(s[start:i])
-			buf.WriteString(`\u202`)
-			buf.WriteByte(hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf.WriteString(s[start:])
-	buf.WriteByte('"')
+	buf.Write(b)
 	return nil
 }
 

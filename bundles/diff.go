@@ -33,7 +33,7 @@ type FieldDiff struct {
 // canonicalBytes returns the canonical bundle encoding of v; values that cannot
 // be encoded (never the case for decoded JSON) compare as their error text.
 func canonicalBytes(v any) []byte {
-	b, err := Canonical(v)
+	b, err := compactJSON(v) // the canonical form without its whitespace
 	if err != nil {
 		return []byte("!" + err.Error())
 	}

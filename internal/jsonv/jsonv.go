@@ -52,13 +52,11 @@ type Doc struct {
 // Pack packs v, a value Decode could have returned or anything
 // encoding/json marshals (numbers keep their json.Number text).
 func Pack(v any) (Doc, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	data, err := appendCompact(nil, v, 0)
+	if err != nil {
 		return Doc{}, err
 	}
-	return packBytes(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
+	return packBytes(data), nil
 }
 
 // MustPack is Pack for values known to marshal (decoded JSON); it panics

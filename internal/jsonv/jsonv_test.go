@@ -2,6 +2,7 @@ package jsonv
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -92,5 +93,39 @@ func TestValueOwnsItsStrings(t *testing.T) {
 	}
 	if got := MustPack(va); !got.Equal(want) {
 		t.Fatalf("a decoded value changed when another document was decoded: %s", got.JSON())
+	}
+}
+
+func TestPackCompact(t *testing.T) {
+	type item struct {
+		Name  string
+		Count int
+	}
+	tests := []struct {
+		name string
+		in   any
+		want string
+	}{
+		{"keys sorted, no HTML escaping", map[string]any{"b": "<&>", "a": json.Number("1.50")}, `{"a":1.50,"b":"<&>"}`},
+		{"escapes", "q\"b\\n\n\t\x01\u2028", `"q\"b\\n\n\t\u0001\u2028"`},
+		{"Go numbers", []any{1, int64(-2), 2.5, float32(0.1), uint64(7)}, `[1,-2,2.5,0.1,7]`},
+		{"a struct marshals as encoding/json does", item{"x", 3}, `{"Count":3,"Name":"x"}`},
+		{"empty containers", map[string]any{"a": []any{}, "m": map[string]any{}}, `{"a":[],"m":{}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := Pack(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := string(d.JSON()); got != tt.want {
+				t.Errorf("Pack = %s, want %s", got, tt.want)
+			}
+		})
+	}
+	for _, bad := range []any{"\xff", math.NaN(), map[string]any{"x": math.Inf(1)}} {
+		if _, err := Pack(bad); err == nil {
+			t.Errorf("Pack(%#v) succeeded", bad)
+		}
 	}
 }
