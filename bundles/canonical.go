@@ -207,7 +207,6 @@ func writeFloat(buf *bytes.Buffer, f float64, bits int) error {
 	return nil
 }
 
-
 // writeString writes s as a JSON string the way encoding/json does with
 // HTML escaping off: '"', '\\' and control characters escaped (\n, \r, \t,
 // \b, \f short forms), U+2028 and U+2029 escaped, everything else literal.
