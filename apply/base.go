@@ -2,6 +2,7 @@ package apply
 
 import (
 	"fmt"
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"slices"
 	"strings"
 
@@ -55,6 +56,17 @@ func (pl *planner) baseDoc(k *schema.Kind, names []string) (any, bool) {
 		return nil, false
 	}
 	return pl.o.Base.Bundle.Entity(k, names...)
+}
+
+// baseHolds reports whether the base holds exactly doc at bundle path p
+// (packed documents compare byte for byte: jsonv.Pack and a bundle pack
+// the same value alike).
+func (pl *planner) baseHolds(p string, doc jsonv.Doc) bool {
+	if pl.o.Base == nil || pl.o.Base.Bundle == nil {
+		return false
+	}
+	held, ok := pl.o.Base.Bundle.Packed(p)
+	return ok && held.Equal(doc)
 }
 
 // inBase reports whether the base has an entity, without decoding it.

@@ -215,7 +215,9 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 		snap = p.snap // made just now by Apply
 	} else {
 		var err error
-		snap, err = snapshot.Read(ctx, c, snapshot.Options{Optional: o.Optional, Concurrency: o.Concurrency, Logger: log})
+		ro := o
+		ro.Progress = nil // the progress shown is the writes'
+		snap, err = readDestination(ctx, c, ro)
 		if err != nil {
 			return nil, fmt.Errorf("apply: reading the destination space %q: %w", c.SpaceName, err)
 		}
@@ -731,7 +733,9 @@ func (x *executor) recordState(i int) {
 	case ch.Action == ActionNoOp && ch.destSum != nil && recordedAs(st, ch.Path, ch.destSum):
 		// Nothing written and the state already records the destination's
 		// form (a replay): only the base may change.
-		err = st.Record(ch.Path, ch.applied.Value(), nil)
+		if !ch.baseCurrent {
+			err = st.Record(ch.Path, ch.applied.Value(), nil)
+		}
 	default:
 		// What the destination holds now, as the server answered the
 		// write (the planned document when it cannot be read back).

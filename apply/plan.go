@@ -164,6 +164,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Progress, if set, is called as reading and writing advance.
 	Progress func(done, total int)
+	// Prefetched, if set, is the destination's read started ahead (see
+	// Prefetch): MakePlan, Apply and Execute wait for it instead of
+	// reading the destination again. It serves one plan.
+	Prefetched *Prefetched
 }
 
 func (o Options) withDefaults() Options {
@@ -276,6 +280,7 @@ type Change struct {
 	destSum       []byte    // fingerprint of the destination's form, once decide read it
 	merged        jsonv.Doc // the merge result of a no-op (plan time only)
 	applied       jsonv.Doc // what the state records as this entity's base once applied
+	baseCurrent   bool      // the state's base already holds applied
 	forget        []string  // state paths to forget once the change succeeded
 }
 
@@ -405,15 +410,15 @@ func MakePlan(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Optio
 		return nil, errors.New("apply: no bundle")
 	}
 	if err := checkVersion(b.Manifest.Source.ServerVersion, c.ServerVersion, o.AllowVersionSkew); err != nil {
+		o.Prefetched.Cancel()
 		return nil, fmt.Errorf("apply: %w", err)
 	}
 	pol, err := b.ApplyPolicy()
 	if err != nil {
+		o.Prefetched.Cancel()
 		return nil, fmt.Errorf("apply: %w", err)
 	}
-	snap, err := snapshot.Read(ctx, c, snapshot.Options{
-		Optional: o.Optional, Concurrency: o.Concurrency, Logger: o.Logger, Progress: o.Progress,
-	})
+	snap, err := readDestination(ctx, c, o)
 	if err != nil {
 		return nil, fmt.Errorf("apply: reading the destination space %q: %w", c.SpaceName, err)
 	}
@@ -608,6 +613,7 @@ func (pl *planner) decide(i int) {
 			// --prune never deletes what it did not create or manage.
 			if pl.inBase(k, ch.Names) {
 				ch.applied = jsonv.MustPack(bundleDoc)
+				ch.baseCurrent = pl.baseHolds(ch.Path, ch.applied)
 			}
 			return
 		}
@@ -624,6 +630,7 @@ func (pl *planner) decide(i int) {
 	m := &merger{k: k, names: ch.Names, exact: pol == schema.PolicyExact, force: pl.o.OnConflict, pol: pl.rules}
 	desired := m.merge(baseDoc, hasBase, bundleDoc, destForm)
 	ch.applied = jsonv.MustPack(bundleDoc)
+	ch.baseCurrent = pl.baseHolds(ch.Path, ch.applied)
 	ch.Conflicts, ch.Drift, ch.Kept = m.conflicts, m.drift, m.kept
 	why, whyText := whyOf(m, hasBase)
 	ch.Why = why

@@ -2,6 +2,7 @@ package bundles
 
 import (
 	"bytes"
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"maps"
 	"path/filepath"
 	"reflect"
@@ -178,5 +179,29 @@ func TestPackedEqual(t *testing.T) {
 				t.Error("a clone's document differs")
 			}
 		})
+	}
+}
+
+// TestPackMatchesBundle checks that jsonv.Pack of a decoded document packs
+// it to the very bytes a bundle holds it as, so packed documents from the
+// planner and from a bundle (the state's base) compare with Doc.Equal.
+func TestPackMatchesBundle(t *testing.T) {
+	b, err := Read("../testdata/golden/source", ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for e := range b.All() {
+		if e.Kind.Binary {
+			continue
+		}
+		held, _ := b.Packed(e.Path)
+		if got := jsonv.MustPack(e.Doc); !got.Equal(held) {
+			t.Errorf("%s: Pack gives %s, the bundle holds %s", e.Path, got.JSON(), held.JSON())
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no documents compared")
 	}
 }

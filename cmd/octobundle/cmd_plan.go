@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +58,48 @@ func bundleAndDestinationAt(c *cli.Context, path string) (*bundles.Bundle, *octo
 	return b, cl, err
 }
 
+// bundleAndPrefetch is bundleAndDestinationAt that reads the destination
+// while it reads the bundle: reading the destination waits on the server,
+// reading and checking the bundle on the CPU. It does so only when no
+// signature check is asked for (--pubkey, --require-signature): a bundle
+// those refuse is refused before the destination is read. The prefetched
+// read (nil when none) goes into Options.Prefetched. Errors come as they
+// would one after the other: the bundle's first.
+func bundleAndPrefetch(c *cli.Context, path string, opts apply.Options) (*bundles.Bundle, *octopus.Client, *apply.Prefetched, error) {
+	if c.IsSet("pubkey") || c.Bool("require-signature") {
+		b, cl, err := bundleAndDestinationAt(c, path)
+		return b, cl, nil, err
+	}
+	type conn struct {
+		cl  *octopus.Client
+		pf  *apply.Prefetched
+		err error
+	}
+	ctx, cancel := context.WithCancel(c.Context)
+	done := make(chan conn, 1)
+	go func() {
+		cl, err := connectCtx(ctx, c)
+		if err != nil {
+			done <- conn{err: err}
+			return
+		}
+		done <- conn{cl: cl, pf: apply.Prefetch(ctx, cl, opts)}
+	}()
+	b, err := checkedBundle(c, path)
+	if err != nil {
+		cancel()
+		<-done
+		return nil, nil, nil, err
+	}
+	r := <-done
+	if r.err != nil {
+		cancel()
+		return nil, nil, nil, r.err
+	}
+	context.AfterFunc(c.Context, cancel) // the read lives as long as the command
+	return b, r.cl, r.pf, nil
+}
+
 // checkedBundle reads the bundle at path and checks its signature (with
 // --require-signature or --pubkey), after checking --output.
 func checkedBundle(c *cli.Context, path string) (*bundles.Bundle, error) {
@@ -96,13 +139,18 @@ func planCommand() *cli.Command {
 			if c.IsSet("destinations") {
 				return fanOut(c, false)
 			}
-			b, cl, err := bundleAndDestination(c)
+			if c.NArg() != 1 {
+				return usageError("%s takes one BUNDLE argument (a directory or .tar.zst)", c.Command.Name)
+			}
+			opts := applyOptions(c, "reading destination")
+			b, cl, pf, err := bundleAndPrefetch(c, c.Args().First(), opts)
 			if err != nil {
 				return err
 			}
-			opts := applyOptions(c, "reading destination")
+			opts.Prefetched = pf
 			st, err := openState(c, cl)
 			if err != nil {
+				pf.Cancel()
 				return err
 			}
 			abs, _ := filepath.Abs(c.Args().First())

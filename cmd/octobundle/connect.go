@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -28,7 +29,11 @@ func connectionFlags() []cli.Flag {
 }
 
 // connect builds an Octopus client from the connection flags.
-func connect(c *cli.Context) (*octopus.Client, error) {
+func connect(c *cli.Context) (*octopus.Client, error) { return connectCtx(c.Context, c) }
+
+// connectCtx is connect under ctx (a context that may end before the
+// command's).
+func connectCtx(ctx context.Context, c *cli.Context) (*octopus.Client, error) {
 	key := c.String("api-key")
 	// IsSet is true for the environment variable too; the flag was given
 	// when its value is not the variable's.
@@ -51,7 +56,7 @@ func connect(c *cli.Context) (*octopus.Client, error) {
 	if c.String("ca-cert") != "" && c.Bool("insecure-skip-tls-verify") {
 		return nil, usageError("--ca-cert and --insecure-skip-tls-verify are mutually exclusive")
 	}
-	cl, err := octopus.Connect(c.Context, octopus.Config{
+	cl, err := octopus.Connect(ctx, octopus.Config{
 		URL:       c.String("server"),
 		APIKey:    key,
 		Space:     c.String("space"),

@@ -116,7 +116,13 @@ func applyRecorded(c *cli.Context, cl *octopus.Client, st *state.Store, b *bundl
 			opts.Logger.Warn("releasing the state lock", "error", err)
 		}
 	}()
+	if saved == nil && opts.Prefetched == nil {
+		// The destination is read while the base is; after the lock, so
+		// no other apply writes to it between the read and the plan.
+		opts.Prefetched = apply.Prefetch(c.Context, cl, opts)
+	}
 	if err := mergeOptions(c, st, &opts); err != nil {
+		opts.Prefetched.Cancel()
 		return nil, err
 	}
 	rec0 := &recorder{st: st}
