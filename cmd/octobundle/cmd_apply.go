@@ -8,7 +8,6 @@ import (
 	"github.com/octobundle/octobundle/apply"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/limits"
-	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/urfave/cli/v2"
 )
 
@@ -39,27 +38,39 @@ func applyCommand() *cli.Command {
 				}
 				saved = p
 			}
-			var (
-				b   *bundles.Bundle
-				cl  *octopus.Client
-				err error
-			)
-			if saved != nil && c.NArg() == 0 && saved.Bundle != "" {
-				// The plan names its bundle; apply checks its digest.
-				b, cl, err = bundleAndDestinationAt(c, saved.Bundle)
-			} else {
-				b, cl, err = bundleAndDestination(c)
-			}
-			if err != nil {
-				return err
-			}
 			opts := applyOptions(c, "applying")
 			opts.AllowErrors = c.Bool("allow-errors")
-			st, err := openState(c, cl)
+			var (
+				b   *bundles.Bundle
+				a   ahead
+				err error
+			)
+			switch {
+			case saved != nil && c.NArg() == 0 && saved.Bundle != "":
+				// The plan names its bundle; apply checks its digest.
+				b, a.cl, err = bundleAndDestinationAt(c, saved.Bundle)
+			case saved != nil:
+				b, a.cl, err = bundleAndDestination(c)
+			case c.NArg() != 1:
+				err = usageError("%s takes one BUNDLE argument (a directory or .tar.zst)", c.Command.Name)
+			default:
+				// Without a saved plan the destination is read (under the
+				// state's lock) while the bundle is.
+				b, a, err = bundleAndPrefetch(c, c.Args().First(), opts, true)
+			}
 			if err != nil {
 				return err
 			}
-			rec, err := applyRecorded(c, cl, st, b, saved, opts, func(rec *apply.Receipt) error {
+			if a.st == nil {
+				if a.st, err = openState(c, a.cl); err != nil {
+					return err
+				}
+				if a.unlock, err = lockState(c, a.st, opts.Logger); err != nil {
+					return err
+				}
+			}
+			opts.Prefetched = a.pf
+			rec, err := applyLocked(c, a.cl, a.st, b, saved, opts, a.unlock, func(rec *apply.Receipt) error {
 				var err error
 				if c.String("output") == "json" {
 					err = rec.WriteJSON(c.App.Writer)

@@ -58,46 +58,81 @@ func bundleAndDestinationAt(c *cli.Context, path string) (*bundles.Bundle, *octo
 	return b, cl, err
 }
 
+// ahead is the destination side of a command that reads the destination
+// while it reads the bundle (see bundleAndPrefetch).
+type ahead struct {
+	cl *octopus.Client
+	// st and unlock: the state, and the release of its lock (apply only).
+	st     *state.Store
+	unlock func() error
+	// pf is the destination's read started ahead (nil when none), for
+	// Options.Prefetched.
+	pf *apply.Prefetched
+}
+
 // bundleAndPrefetch is bundleAndDestinationAt that reads the destination
 // while it reads the bundle: reading the destination waits on the server,
-// reading and checking the bundle on the CPU. It does so only when no
-// signature check is asked for (--pubkey, --require-signature): a bundle
-// those refuse is refused before the destination is read. The prefetched
-// read (nil when none) goes into Options.Prefetched. Errors come as they
+// reading and checking the bundle on the CPU. With lock (apply) it opens
+// the state and takes its lock before it reads, so no other apply writes
+// between the read and the plan. It reads ahead only when no signature
+// check is asked for (--pubkey, --require-signature): a bundle those
+// refuse is refused before the destination is read; then it connects
+// (and locks) after reading the bundle, as before. Errors come as they
 // would one after the other: the bundle's first.
-func bundleAndPrefetch(c *cli.Context, path string, opts apply.Options) (*bundles.Bundle, *octopus.Client, *apply.Prefetched, error) {
-	if c.IsSet("pubkey") || c.Bool("require-signature") {
-		b, cl, err := bundleAndDestinationAt(c, path)
-		return b, cl, nil, err
+func bundleAndPrefetch(c *cli.Context, path string, opts apply.Options, lock bool) (*bundles.Bundle, ahead, error) {
+	destination := func(ctx context.Context, prefetch bool) (a ahead, err error) {
+		if a.cl, err = connectCtx(ctx, c); err != nil {
+			return a, err
+		}
+		if lock {
+			if a.st, err = openState(c, a.cl); err != nil {
+				return a, err
+			}
+			if a.unlock, err = lockState(c, a.st, opts.Logger); err != nil {
+				return a, err
+			}
+		}
+		if prefetch {
+			a.pf = apply.Prefetch(ctx, a.cl, opts)
+		}
+		return a, nil
 	}
-	type conn struct {
-		cl  *octopus.Client
-		pf  *apply.Prefetched
+	if c.IsSet("pubkey") || c.Bool("require-signature") {
+		b, err := checkedBundle(c, path)
+		if err != nil {
+			return nil, ahead{}, err
+		}
+		a, err := destination(c.Context, false)
+		return b, a, err
+	}
+	type result struct {
+		a   ahead
 		err error
 	}
 	ctx, cancel := context.WithCancel(c.Context)
-	done := make(chan conn, 1)
+	done := make(chan result, 1)
 	go func() {
-		cl, err := connectCtx(ctx, c)
-		if err != nil {
-			done <- conn{err: err}
-			return
-		}
-		done <- conn{cl: cl, pf: apply.Prefetch(ctx, cl, opts)}
+		a, err := destination(ctx, true)
+		done <- result{a, err}
 	}()
 	b, err := checkedBundle(c, path)
 	if err != nil {
 		cancel()
-		<-done
-		return nil, nil, nil, err
+		if r := <-done; r.a.unlock != nil {
+			r.a.pf.Cancel()
+			if uerr := r.a.unlock(); uerr != nil {
+				opts.Logger.Warn("releasing the state lock", "error", uerr)
+			}
+		}
+		return nil, ahead{}, err
 	}
 	r := <-done
 	if r.err != nil {
 		cancel()
-		return nil, nil, nil, r.err
+		return nil, ahead{}, r.err
 	}
 	context.AfterFunc(c.Context, cancel) // the read lives as long as the command
-	return b, r.cl, r.pf, nil
+	return b, r.a, nil
 }
 
 // checkedBundle reads the bundle at path and checks its signature (with
@@ -143,10 +178,11 @@ func planCommand() *cli.Command {
 				return usageError("%s takes one BUNDLE argument (a directory or .tar.zst)", c.Command.Name)
 			}
 			opts := applyOptions(c, "reading destination")
-			b, cl, pf, err := bundleAndPrefetch(c, c.Args().First(), opts)
+			b, a, err := bundleAndPrefetch(c, c.Args().First(), opts, false)
 			if err != nil {
 				return err
 			}
+			cl, pf := a.cl, a.pf
 			opts.Prefetched = pf
 			st, err := openState(c, cl)
 			if err != nil {

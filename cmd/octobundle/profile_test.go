@@ -28,3 +28,4 @@ func TestPeakRSS(t *testing.T) {
 		}
 	}
 }
+

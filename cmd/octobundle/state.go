@@ -89,6 +89,14 @@ func (r *recorder) Record(path string, base, written any) error {
 
 func (r *recorder) Forget(path string) error { return r.keep(r.st.Forget(path)) }
 
+// The recorder must offer what a replay's fast path looks for, or every
+// replay converts every entity again.
+var _ apply.WrittenChecker = (*recorder)(nil)
+
+// HasWritten lets a replay skip converting unchanged entities again (see
+// apply.WrittenChecker).
+func (r *recorder) HasWritten(path string, sum []byte) bool { return r.st.HasWritten(path, sum) }
+
 func (r *recorder) keep(err error) error {
 	if err != nil {
 		r.mu.Lock()
@@ -111,6 +119,12 @@ func applyRecorded(c *cli.Context, cl *octopus.Client, st *state.Store, b *bundl
 	if err != nil {
 		return nil, err
 	}
+	return applyLocked(c, cl, st, b, saved, opts, unlock, report)
+}
+
+// applyLocked is applyRecorded once the state's lock is taken; it releases
+// the lock with unlock.
+func applyLocked(c *cli.Context, cl *octopus.Client, st *state.Store, b *bundles.Bundle, saved *apply.Plan, opts apply.Options, unlock func() error, report func(*apply.Receipt) error) (*apply.Receipt, error) {
 	defer func() {
 		if err := unlock(); err != nil {
 			opts.Logger.Warn("releasing the state lock", "error", err)
@@ -127,7 +141,10 @@ func applyRecorded(c *cli.Context, cl *octopus.Client, st *state.Store, b *bundl
 	}
 	rec0 := &recorder{st: st}
 	opts.State = rec0
-	var rec *apply.Receipt
+	var (
+		rec *apply.Receipt
+		err error
+	)
 	if saved != nil {
 		// A saved plan: Execute re-reads the destination to refuse a stale one.
 		rec, err = apply.Execute(c.Context, cl, b, saved, opts)
