@@ -28,4 +28,3 @@ func TestPeakRSS(t *testing.T) {
 		}
 	}
 }
-
