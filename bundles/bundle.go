@@ -235,14 +235,46 @@ func encodeEntity(p string, k *schema.Kind, names []string, doc any) (*file, err
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	dec, err := Decode(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
+	// A document of plain decoded JSON values (what export and transform
+	// build) is validated as it is; any other (Go numbers, structs) as its
+	// JSON decodes.
+	dec := doc
+	if !plainJSON(doc, 0) {
+		if dec, err = Decode(data); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
 	}
 	if err := checkEntity(p, k, names, dec, data); err != nil {
 		return nil, err
 	}
 	return &file{kind: k, names: names, doc: jsonv.PackCompact(data)}, nil
+}
+
+// plainJSON reports whether v holds only what Decode returns: objects,
+// arrays, strings, json.Number, booleans and null.
+func plainJSON(v any, depth int) bool {
+	if depth > maxDepth {
+		return false
+	}
+	switch t := v.(type) {
+	case nil, bool, string, json.Number:
+		return true
+	case map[string]any:
+		for _, e := range t {
+			if !plainJSON(e, depth+1) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		for _, e := range t {
+			if !plainJSON(e, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // MaxBinarySize bounds the file of a Binary kind (a project logo).

@@ -1,6 +1,7 @@
 package bundles
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -54,5 +55,23 @@ func TestValidatedContents(t *testing.T) {
 	// file name fails.
 	if _, err := b.PutEntity(env, []string{"Other"}, good); err == nil || !strings.Contains(err.Error(), "file name says") {
 		t.Errorf("a remembered document under another name: %v, want the name check", err)
+	}
+}
+
+func TestPlainJSON(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    any
+		want bool
+	}{
+		{"decoded document", map[string]any{"a": []any{"x", json.Number("1"), true, nil, map[string]any{}}}, true},
+		{"a Go number", map[string]any{"n": 1}, false},
+		{"a float deep inside", []any{map[string]any{"f": 1.5}}, false},
+		{"a struct", struct{ A string }{"x"}, false},
+		{"a typed map", map[string]string{"a": "b"}, false},
+	} {
+		if got := plainJSON(tc.v, 0); got != tc.want {
+			t.Errorf("%s: plainJSON = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
