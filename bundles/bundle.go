@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/internal/jsonv"
+	"github.com/octobundle/octobundle/internal/parallel"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -702,9 +703,12 @@ func (b *Bundle) seal() error {
 		hex  string
 	}
 	sumList := make([]sum, 0, len(b.files)+1)
+	var sumMu sync.Mutex
 	sidecars, err := b.render(m.Format, func(p string, data []byte) {
 		h := sha256.Sum256(data)
+		sumMu.Lock()
 		sumList = append(sumList, sum{p, hex.EncodeToString(h[:])})
+		sumMu.Unlock()
 	})
 	if err != nil {
 		return err
@@ -748,29 +752,48 @@ func (b *Bundle) seal() error {
 
 // render makes the entity files as written in format (FormatV2: text
 // fields in sidecar files) and calls emit with each entity and sidecar
-// file, in no particular order. For FormatV2 it returns the sidecar index
-// (see Bundle.sidecars). The caller holds b.mu.
+// file, in no particular order and from several goroutines at once (emit
+// must be safe for that): rendering decodes and re-encodes every document,
+// the CPU work of sealing. For FormatV2 it returns the sidecar index (see
+// Bundle.sidecars). The caller holds b.mu.
 func (b *Bundle) render(format string, emit func(p string, data []byte)) (map[string]string, error) {
-	var sidecars map[string]string
-	if format == FormatV2 {
-		sidecars = map[string]string{}
+	paths := make([]string, 0, len(b.files))
+	for p := range b.files {
+		paths = append(paths, p)
 	}
-	for p, f := range b.files {
-		if sidecars == nil || f.kind.Binary {
+	sides := make([][]string, len(paths)) // the sidecar paths of each file
+	errs := make([]error, len(paths))
+	parallel.Each(len(paths), func(i int) {
+		p := paths[i]
+		f := b.files[p]
+		if format != FormatV2 || f.kind.Binary {
 			emit(p, f.canonical())
-			continue
+			return
 		}
 		jd, side, err := splitEntity(p, f.kind, f.value())
 		if err != nil {
-			return nil, fmt.Errorf("bundles: %s: %w", p, err)
+			errs[i] = fmt.Errorf("bundles: %s: %w", p, err)
+			return
 		}
 		emit(p, jd)
 		for sp, sd := range side {
+			sides[i] = append(sides[i], sp)
+			emit(sp, sd)
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if format != FormatV2 {
+		return nil, nil
+	}
+	sidecars := map[string]string{}
+	for i, p := range paths {
+		for _, sp := range sides[i] {
 			if _, clash := b.files[sp]; clash {
 				return nil, fmt.Errorf("bundles: %s: its sidecar file %s is also an entity file", p, sp)
 			}
 			sidecars[sp] = p
-			emit(sp, sd)
 		}
 	}
 	return sidecars, nil
