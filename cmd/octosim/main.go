@@ -24,6 +24,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -60,8 +61,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	faultSeed := fs.Uint64("fault-seed", 1, "seed of the fault generator")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	tlsCA := fs.String("tls-ca", "", "serve https with a certificate from a new test CA, and write that CA's certificate (PEM) to this file, for octobundle --ca-cert")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the simulator to this file (for finding its own costs in a benchmark)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "octosim: -cpuprofile: %v\n", err)
+			return 1
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "octosim: unexpected arguments %q\n", fs.Args())

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/octobundle/octobundle/schema"
 )
@@ -15,9 +17,95 @@ import (
 type coll struct {
 	ids  []string
 	docs map[string]map[string]any
+	// idx finds documents by the case-folded value of a string field
+	// (field → foldKey(value) → IDs): where builds a field's index on
+	// first use and put and remove keep it, so finding a project's
+	// processes or a name's holder stays constant-time as a space grows.
+	idxMu sync.Mutex
+	idx   map[string]map[string]map[string]bool
 }
 
 func newColl() *coll { return &coll{docs: map[string]map[string]any{}} }
+
+// where returns the documents whose field equals value, case-insensitively
+// (as strings.EqualFold), in no particular order.
+func (c *coll) where(field, value string) []map[string]any {
+	if c == nil {
+		return nil
+	}
+	c.idxMu.Lock()
+	defer c.idxMu.Unlock()
+	m, ok := c.idx[field]
+	if !ok {
+		if c.idx == nil {
+			c.idx = map[string]map[string]map[string]bool{}
+		}
+		m = map[string]map[string]bool{}
+		for id, d := range c.docs {
+			addIndex(m, d[field], id)
+		}
+		c.idx[field] = m
+	}
+	var out []map[string]any
+	for id := range m[foldKey(value)] {
+		out = append(out, c.docs[id])
+	}
+	return out
+}
+
+// reindex moves id's entries in every built index from old (nil: none) to
+// doc (nil: removed).
+func (c *coll) reindex(id string, old, doc map[string]any) {
+	c.idxMu.Lock()
+	defer c.idxMu.Unlock()
+	for field, m := range c.idx {
+		if old != nil {
+			if set := m[foldKey(str(old[field]))]; set != nil {
+				delete(set, id)
+			}
+		}
+		if doc != nil {
+			addIndex(m, doc[field], id)
+		}
+	}
+}
+
+func addIndex(m map[string]map[string]bool, v any, id string) {
+	s, ok := v.(string)
+	if !ok {
+		return
+	}
+	k := foldKey(s)
+	if m[k] == nil {
+		m[k] = map[string]bool{}
+	}
+	m[k][id] = true
+}
+
+// foldKey maps s to a key equal for exactly the strings strings.EqualFold
+// finds equal: each rune becomes the smallest rune of its simple case
+// folding orbit.
+func foldKey(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii { // the smallest of an ASCII letter's orbit is its upper case
+		return strings.ToUpper(s)
+	}
+	var b strings.Builder
+	for _, r := range s {
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		b.WriteRune(m)
+	}
+	return b.String()
+}
 
 func (c *coll) get(id string) map[string]any {
 	if c == nil {
@@ -27,17 +115,21 @@ func (c *coll) get(id string) map[string]any {
 }
 
 func (c *coll) put(id string, doc map[string]any) {
-	if _, ok := c.docs[id]; !ok {
+	old, ok := c.docs[id]
+	if !ok {
 		c.ids = append(c.ids, id)
 	}
 	c.docs[id] = doc
+	c.reindex(id, old, doc)
 }
 
 func (c *coll) remove(id string) {
-	if _, ok := c.docs[id]; !ok {
+	old, ok := c.docs[id]
+	if !ok {
 		return
 	}
 	delete(c.docs, id)
+	c.reindex(id, old, nil)
 	for i, x := range c.ids {
 		if x == id {
 			c.ids = append(c.ids[:i:i], c.ids[i+1:]...)

@@ -76,7 +76,7 @@ func (s *Server) duplicateName(sp *space, spec *collSpec, doc, stored map[string
 	if stored != nil {
 		self = str(stored["Id"])
 	}
-	for _, d := range s.st.collFor(sp, spec).all() {
+	for _, d := range s.st.collFor(sp, spec).where(spec.NameField, name) {
 		if self != "" && str(d["Id"]) == self {
 			continue
 		}
@@ -225,15 +225,11 @@ func (s *Server) projectActions(sp *space, project string) map[string]bool {
 			}
 		}
 	}
-	for _, d := range sp.coll("deploymentprocesses").all() {
-		if strings.EqualFold(str(d["ProjectId"]), project) {
-			add(d)
-		}
+	for _, d := range sp.coll("deploymentprocesses").where("ProjectId", project) {
+		add(d)
 	}
-	for _, d := range sp.coll("runbookProcesses").all() {
-		if strings.EqualFold(str(d["ProjectId"]), project) {
-			add(d)
-		}
+	for _, d := range sp.coll("runbookProcesses").where("ProjectId", project) {
+		add(d)
 	}
 	delete(out, "")
 	return out
@@ -242,10 +238,8 @@ func (s *Server) projectActions(sp *space, project string) map[string]bool {
 // processOwners returns the project ID and its runbooks' IDs.
 func (s *Server) processOwners(sp *space, project string) map[string]bool {
 	out := map[string]bool{project: true}
-	for _, d := range sp.coll("runbooks").all() {
-		if strings.EqualFold(str(d["ProjectId"]), project) {
-			out[str(d["Id"])] = true
-		}
+	for _, d := range sp.coll("runbooks").where("ProjectId", project) {
+		out[str(d["Id"])] = true
 	}
 	return out
 }
