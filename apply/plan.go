@@ -275,13 +275,14 @@ type Change struct {
 	// Kept lists the destination-only elements, keys and set entries kept.
 	Kept []string `json:"kept,omitempty"`
 
-	provides      []nameKey // the bundle names the entity's document provides (see indexBundle)
-	providesKnown bool      // provides was collected (a plan made in this process)
-	destSum       []byte    // fingerprint of the destination's form, once decide read it
-	merged        jsonv.Doc // the merge result of a no-op (plan time only)
-	applied       jsonv.Doc // what the state records as this entity's base once applied
-	baseCurrent   bool      // the state's base already holds applied
-	forget        []string  // state paths to forget once the change succeeded
+	provides      []nameKey  // the bundle names the entity's document provides (see indexBundle)
+	providesKnown bool       // provides was collected (a plan made in this process)
+	destSum       []byte     // fingerprint of the destination's form, once decide read it
+	merged        jsonv.Doc  // the merge result of a no-op (plan time only)
+	applied       jsonv.Doc  // what the state records as this entity's base once applied
+	baseCurrent   bool       // the state's base already holds applied
+	stamps        []stampUse // the destination's step-template stamps (see refreshStamps)
+	forget        []string   // state paths to forget once the change succeeded
 }
 
 // Why a change is planned (Change.Why).
@@ -538,6 +539,9 @@ func (pl *planner) decide(i int) {
 		}
 		destForm = f
 		ch.destSum = formSum(f)
+		if hasStamps(k) {
+			ch.stamps = pl.stampUses(k, dest)
+		}
 	}
 
 	pol, fromBundle := pl.kindPolicy(k)
@@ -723,37 +727,26 @@ func (pl *planner) refreshStamps() {
 		if ch.Action != ActionNoOp && ch.Action != ActionUpdate {
 			continue
 		}
-		k := schema.MustLookup(ch.Kind)
-		dest := pl.snap.Find(k.Name, ch.Names...)
-		if dest == nil {
-			continue
-		}
-		if !hasStamps(k) {
-			continue // nothing to look at: the document is not decoded
-		}
+		// The stamps decide read from the destination's document, in
+		// parallel; nothing is decoded here but each template, once.
 		var lag []string
-		_ = k.Stamp(dest.Object(), func(ref schema.Ref, holder map[string]any, id string) {
-			name, ok := pl.snap.Index.Name(ref.To, "", id)
-			if !ok {
-				return
-			}
-			t := pl.snap.Find(ref.To, name)
+		for _, u := range ch.stamps {
+			t := pl.snap.Find(u.to, u.name)
 			if t == nil {
-				return
+				continue
 			}
-			// Decoded once per template, not per step that uses it.
-			sk := stampKey{t, ref.Stamp.From}
+			sk := stampKey{t, u.from}
 			now, seen := stampNow[sk]
 			if !seen {
-				now = fmt.Sprint(t.Object()[ref.Stamp.From])
+				now = fmt.Sprint(t.Object()[u.from])
 				stampNow[sk] = now
 			}
-			if changed[changeKey(ref.To, []string{name})] {
-				lag = append(lag, fmt.Sprintf("%s %q is updated by this plan", title(ref.To), name))
-			} else if got := fmt.Sprint(holder[ref.Stamp.Field]); got != now {
-				lag = append(lag, fmt.Sprintf("%s %q is at version %s, the step references %s", title(ref.To), name, now, got))
+			if changed[changeKey(u.to, []string{u.name})] {
+				lag = append(lag, fmt.Sprintf("%s %q is updated by this plan", title(u.to), u.name))
+			} else if u.got != now {
+				lag = append(lag, fmt.Sprintf("%s %q is at version %s, the step references %s", title(u.to), u.name, now, u.got))
 			}
-		})
+		}
 		if len(lag) == 0 {
 			continue
 		}
@@ -1021,6 +1014,23 @@ func fingerprint(snap *snapshot.Snapshot, changes []Change) string {
 		fmt.Fprintf(h, "names %s %q\n", k.Name, names)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// stampUse is one step-template stamp of a destination document: the
+// template (kind and name), the template field the stamp copies, and the
+// value the step holds.
+type stampUse struct{ to, name, from, got string }
+
+// stampUses lists the stamps of dest, an entity of kind k, that name a
+// template the destination has.
+func (pl *planner) stampUses(k *schema.Kind, dest *snapshot.Entity) []stampUse {
+	var out []stampUse
+	_ = k.Stamp(dest.Object(), func(ref schema.Ref, holder map[string]any, id string) {
+		if name, ok := pl.snap.Index.Name(ref.To, "", id); ok {
+			out = append(out, stampUse{to: ref.To, name: name, from: ref.Stamp.From, got: fmt.Sprint(holder[ref.Stamp.Field])})
+		}
+	})
+	return out
 }
 
 // hasStamps reports whether k declares references with a stamp

@@ -74,15 +74,19 @@ func startProfiles(stderr io.Writer) (stop func()) {
 
 // memoryLimit is octobundle's default soft memory limit (GOMEMLIMIT).
 // Documents are held packed (internal/jsonv), so what stays live is
-// small — the name/ID index and compressed JSON — and nearly everything
-// allocated is a document decoded for one entity and dropped. With Go's
-// default GOGC of 100 alone, bursts of such garbage (reading a bundle on
-// every core, a page of a large collection) set the peak RSS; the limit
-// makes the collector run early only when the heap nears it, so it costs
-// no CPU on small instances and bounds the peak on large ones. It is soft:
-// a heap that needs more gets it (the collector then uses at most about
-// half the CPU). GOMEMLIMIT in the environment overrides it, GOGC too.
-const memoryLimit = 256 << 20
+// small — the name/ID index and compressed JSON, about 50 MB at 500
+// projects and 150 MB at 2,000 — and nearly everything allocated is a
+// document decoded for one entity and dropped. With Go's default GOGC of
+// 100 the heap may reach twice what is live; the limit caps bursts above
+// that. It is well above twice the live heap of instances up to 2,000
+// projects: a limit close to the live heap makes the collector run after
+// every few megabytes allocated, each time marking the whole live heap,
+// and CPU grows with the square of the instance (at 2,000 projects a plan
+// took 34 s of CPU under 256 MiB, 27 s under 320 MiB with a peak of
+// 331 MiB, 25 s under 384 MiB with a peak of 394 MiB). It is soft: a heap
+// that needs more gets it.
+// GOMEMLIMIT in the environment overrides it, GOGC too.
+const memoryLimit = 320 << 20
 
 // tuneGC sets the soft memory limit unless GOMEMLIMIT is set.
 func tuneGC() {

@@ -24,6 +24,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"unique"
+	"unsafe"
 
 	"github.com/klauspost/compress/s2"
 
@@ -45,8 +47,12 @@ const packMin = 256
 // Doc is a JSON document packed compactly (see the package doc). The zero
 // Doc is "no document": IsZero reports it, Value returns nil.
 type Doc struct {
-	data []byte // compact JSON, or its S2 block when packed
-	z    bool
+	// h is the compact JSON, or its S2 block when z, interned: a plan
+	// holds the bundle's, the base's and its own packed copies of mostly
+	// the same documents, and equal texts share one copy (and compare as
+	// one handle). Unreferenced texts are collected.
+	h unique.Handle[string]
+	z bool
 }
 
 // Pack packs v, a value Decode could have returned or anything
@@ -98,10 +104,10 @@ func packBytes(compact []byte) Doc {
 			*scratch = make([]byte, n)
 		}
 		if z := s2.EncodeBetter((*scratch)[:cap(*scratch)], compact); len(z) < len(compact) {
-			return Doc{data: bytes.Clone(z), z: true}
+			return Doc{h: unique.Make(string(z)), z: true}
 		}
 	}
-	return Doc{data: bytes.Clone(compact)}
+	return Doc{h: unique.Make(string(compact))}
 }
 
 // packScratch holds the buffers packBytes encodes into and Value
@@ -110,21 +116,33 @@ var packScratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // Equal reports whether d and e hold the same JSON text (documents packed
 // from the same encoder's output compare equal exactly when their values
-// do). It decompresses nothing: the same text always packs the same way.
-func (d Doc) Equal(e Doc) bool { return d.z == e.z && bytes.Equal(d.data, e.data) }
+// do). It compares two handles: the same text always packs the same way,
+// and packed texts are interned.
+func (d Doc) Equal(e Doc) bool { return d == e }
 
 // IsZero reports whether d holds no document.
-func (d Doc) IsZero() bool { return d.data == nil }
+func (d Doc) IsZero() bool { return d == Doc{} }
 
-// Size is the number of bytes d holds in memory.
-func (d Doc) Size() int { return len(d.data) }
+// Size is the number of bytes d's text has (interned: documents with the
+// same text share one copy).
+func (d Doc) Size() int { return len(d.bytes()) }
+
+// bytes returns the packed text, read-only: it is the interned string's
+// memory.
+func (d Doc) bytes() []byte {
+	if d.IsZero() {
+		return nil
+	}
+	s := d.h.Value()
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
 
 // JSON returns the document's compact JSON (nil for the zero Doc).
 func (d Doc) JSON() []byte {
 	if !d.z {
-		return d.data
+		return bytes.Clone(d.bytes())
 	}
-	out, err := s2.Decode(nil, d.data)
+	out, err := s2.Decode(nil, d.bytes())
 	if err != nil {
 		// Only Pack makes packed data, and it never changes.
 		panic(fmt.Sprintf("jsonv: corrupt packed document: %v", err))
@@ -137,17 +155,17 @@ func (d Doc) Value() any {
 	if d.IsZero() {
 		return nil
 	}
-	data := d.data
+	data := d.bytes()
 	if d.z {
 		// Decode copies what it keeps: decompress into a scratch buffer.
 		scratch := packScratch.Get().(*[]byte)
 		defer packScratch.Put(scratch)
-		n, err := s2.DecodedLen(d.data)
+		n, err := s2.DecodedLen(data)
 		if err == nil {
 			if cap(*scratch) < n {
 				*scratch = make([]byte, n)
 			}
-			data, err = s2.Decode((*scratch)[:n], d.data)
+			data, err = s2.Decode((*scratch)[:n], data)
 		}
 		if err != nil {
 			panic(fmt.Sprintf("jsonv: corrupt packed document: %v", err))
