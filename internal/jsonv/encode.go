@@ -1,6 +1,7 @@
 package jsonv
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -24,6 +25,13 @@ func appendCompact(dst []byte, v any, depth int) ([]byte, error) {
 		return strconv.AppendBool(dst, t), nil
 	case string:
 		return AppendString(dst, t)
+	case json.RawMessage:
+		// JSON as received: compacted as it is (keys in their order).
+		buf := bytes.NewBuffer(dst)
+		if err := json.Compact(buf, t); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
 	case json.Number:
 		if t == "" {
 			return append(dst, '0'), nil

@@ -115,6 +115,7 @@ func TestPackCompact(t *testing.T) {
 		{"Go numbers", []any{1, int64(-2), 2.5, float32(0.1), uint64(7)}, `[1,-2,2.5,0.1,7]`},
 		{"a struct marshals as encoding/json does", item{"x", 3}, `{"Count":3,"Name":"x"}`},
 		{"empty containers", map[string]any{"a": []any{}, "m": map[string]any{}}, `{"a":[],"m":{}}`},
+		{"JSON as received is compacted, its keys as they came", json.RawMessage("{\"b\": 1,\n \"a\": [ 2 ]}"), `{"b":1,"a":[2]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

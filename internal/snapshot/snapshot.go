@@ -548,16 +548,25 @@ type item struct {
 	raw    json.RawMessage
 }
 
-// readItem decodes one collection item of kind k. indexOnly leaves its
-// document out (an optional kind read only to index names).
-func readItem(k *schema.Kind, raw json.RawMessage, indexOnly bool) (item, error) {
+// decodeObject decodes a server document that must be an object.
+func decodeObject(raw json.RawMessage) (map[string]any, error) {
 	v, err := jsonv.Decode(raw)
 	if err != nil {
-		return item{}, err
+		return nil, err
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return item{}, errors.New("not an object")
+		return nil, errors.New("not an object")
+	}
+	return m, nil
+}
+
+// readItem decodes one collection item of kind k. indexOnly leaves its
+// document out (an optional kind read only to index names).
+func readItem(k *schema.Kind, raw json.RawMessage, indexOnly bool) (item, error) {
+	m, err := decodeObject(raw)
+	if err != nil {
+		return item{}, err
 	}
 	it := item{parent: str(m[k.ParentField])}
 	if k.Many && k.Parent != "" {
@@ -580,13 +589,9 @@ func readItem(k *schema.Kind, raw json.RawMessage, indexOnly bool) (item, error)
 // document to the parts' shape: the entity (its Name and Owner not set)
 // and its owner's ID.
 func singleton(k *schema.Kind, raw json.RawMessage) (item, error) {
-	v, err := jsonv.Decode(raw)
+	m, err := decodeObject(raw)
 	if err != nil {
 		return item{}, err
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return item{}, errors.New("not an object")
 	}
 	var doc jsonv.Doc
 	legacy := fromLegacy(k, m)
