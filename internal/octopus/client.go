@@ -468,40 +468,64 @@ func (c *Client) List(ctx context.Context, path string, query url.Values) ([]map
 // arrived (some server versions omitted Page.Next), and fails if a page is
 // short.
 func (c *Client) ListRaw(ctx context.Context, path string, query url.Values) ([]json.RawMessage, error) {
-	const take = 200
 	var all []json.RawMessage
 	for skip := 0; ; {
-		q := url.Values{}
-		for k, v := range query {
-			q[k] = v
-		}
-		q.Set("skip", strconv.Itoa(skip))
-		q.Set("take", strconv.Itoa(take))
-		var page struct {
-			Items        []json.RawMessage
-			TotalResults int
-		}
-		if err := c.do(ctx, http.MethodGet, path+"?"+q.Encode(), nil, &page); err != nil {
+		items, total, err := c.ListPage(ctx, path, query, skip)
+		if err != nil {
 			return nil, err
 		}
-		if page.TotalResults > limits.CollectionItems || len(all)+len(page.Items) > limits.CollectionItems {
-			return nil, &limits.Error{Subject: "GET " + path + fmt.Sprintf(": the server reports %d items", max(page.TotalResults, len(all)+len(page.Items))),
-				Limit: "collection size", Max: limits.CollectionItems, Unit: "items"}
+		if len(all)+len(items) > limits.CollectionItems {
+			return nil, collectionTooLarge(path, len(all)+len(items))
 		}
-		for i, it := range page.Items {
-			if len(it) == 0 || it[0] != '{' {
-				return nil, fmt.Errorf("GET %s: item %d is not an object", path, skip+i)
-			}
-		}
-		all = append(all, page.Items...)
-		skip += len(page.Items)
-		if len(page.Items) == 0 || skip >= page.TotalResults {
-			if skip < page.TotalResults {
-				return nil, fmt.Errorf("GET %s: the server reported %d items but returned %d", path, page.TotalResults, skip)
+		all = append(all, items...)
+		skip += len(items)
+		if len(items) == 0 || skip >= total {
+			if skip < total {
+				return nil, fmt.Errorf("GET %s: the server reported %d items but returned %d", path, total, skip)
 			}
 			return all, nil
 		}
 	}
+}
+
+// PageSize is how many items ListPage asks for.
+const PageSize = 200
+
+// ListPage reads the page of a collection that starts at item skip
+// (PageSize items at most), as the JSON the server sent, each item checked
+// to be an object, and the total the server reports. A caller that knows
+// the total from the first page can read the others at once; ListRaw
+// reads them one after another.
+func (c *Client) ListPage(ctx context.Context, path string, query url.Values, skip int) (items []json.RawMessage, total int, err error) {
+	q := url.Values{}
+	for k, v := range query {
+		q[k] = v
+	}
+	q.Set("skip", strconv.Itoa(skip))
+	q.Set("take", strconv.Itoa(PageSize))
+	var page struct {
+		Items        []json.RawMessage
+		TotalResults int
+	}
+	if err := c.do(ctx, http.MethodGet, path+"?"+q.Encode(), nil, &page); err != nil {
+		return nil, 0, err
+	}
+	if page.TotalResults > limits.CollectionItems {
+		return nil, 0, collectionTooLarge(path, page.TotalResults)
+	}
+	for i, it := range page.Items {
+		if len(it) == 0 || it[0] != '{' {
+			return nil, 0, fmt.Errorf("GET %s: item %d is not an object", path, skip+i)
+		}
+	}
+	return page.Items, page.TotalResults, nil
+}
+
+// collectionTooLarge is the error for a collection of more than
+// limits.CollectionItems items.
+func collectionTooLarge(path string, n int) error {
+	return &limits.Error{Subject: "GET " + path + fmt.Sprintf(": the server reports %d items", n),
+		Limit: "collection size", Max: limits.CollectionItems, Unit: "items"}
 }
 
 // jsonKind names the JSON type of a decoded value, for messages.

@@ -361,43 +361,80 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 	}
 	s.Parts = parts
 
-	// Pass 1: every collection kind, in parallel. Each item is decoded
-	// once, as its page arrives, for its ID, name, owner and the names it
-	// provides, and kept packed.
-	lists := map[string][]item{}
-	var mu sync.Mutex
-	var tasks []func(context.Context) error
+	// Pass 1: every collection kind, in parallel: the first page of each,
+	// then every further page of all of them at once (a collection's pages
+	// one after another made pass 1 as long as its largest collection).
+	// Each item is decoded once, as its page arrives, for its ID, name,
+	// owner and the names it provides, and kept packed.
+	type listing struct {
+		k     *schema.Kind
+		path  string
+		query url.Values
+		total int      // as the first page reports it
+		size  int      // items on the first page: the server's page size
+		pages [][]item // in order
+	}
+	var listings []*listing
 	for _, k := range schema.Kinds() {
-		k := k
 		if k.Collection == "" || k.Policy == schema.PolicyNever {
 			continue
 		}
-		tasks = append(tasks, func(ctx context.Context) error {
-			q := url.Values{}
-			for key, v := range k.Filter {
-				q.Set(key, v)
+		q := url.Values{}
+		for key, v := range k.Filter {
+			q.Set(key, v)
+		}
+		listings = append(listings, &listing{k: k, path: c.SpacePath(k.Collection, k.ServerLevel), query: q})
+	}
+	readPage := func(ctx context.Context, l *listing, n int) error {
+		raw, total, err := c.ListPage(ctx, l.path, l.query, n*l.size)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", l.k.Title, err)
+		}
+		items := make([]item, len(raw))
+		for i, r := range raw {
+			if items[i], err = readItem(l.k, r, l.k.Optional && !o.Optional); err != nil {
+				return fmt.Errorf("reading %s: GET %s: item %d: %w", l.k.Title, l.path, n*l.size+i, err)
 			}
-			path := c.SpacePath(k.Collection, k.ServerLevel)
-			raw, err := c.ListRaw(ctx, path, q)
-			if err != nil {
-				return fmt.Errorf("reading %s: %w", k.Title, err)
+			raw[i] = nil // the packed copy is what stays
+		}
+		if n == 0 {
+			l.total, l.size = total, len(items)
+			if l.size > 0 && total > l.size {
+				l.pages = make([][]item, (total+l.size-1)/l.size)
+			} else {
+				l.pages = make([][]item, 1)
 			}
-			items := make([]item, len(raw))
-			for i, r := range raw {
-				if items[i], err = readItem(k, r, k.Optional && !o.Optional); err != nil {
-					return fmt.Errorf("reading %s: GET %s: item %d: %w", k.Title, path, i, err)
-				}
-				raw[i] = nil // the packed copy is what stays
-			}
-			mu.Lock()
-			lists[k.Name] = items
-			mu.Unlock()
-			log.Debug("read collection", "kind", k.Name, "count", len(items))
-			return nil
-		})
+		}
+		l.pages[n] = items
+		return nil
+	}
+	var tasks []func(context.Context) error
+	for _, l := range listings {
+		tasks = append(tasks, func(ctx context.Context) error { return readPage(ctx, l, 0) })
 	}
 	if err := r.run(ctx, tasks); err != nil {
 		return nil, err
+	}
+	tasks = nil
+	for _, l := range listings {
+		for n := 1; n < len(l.pages); n++ {
+			tasks = append(tasks, func(ctx context.Context) error { return readPage(ctx, l, n) })
+		}
+	}
+	if err := r.run(ctx, tasks); err != nil {
+		return nil, err
+	}
+	lists := map[string][]item{}
+	for _, l := range listings {
+		var items []item
+		for _, p := range l.pages {
+			items = append(items, p...)
+		}
+		if len(items) != l.total {
+			return nil, fmt.Errorf("reading %s: GET %s: the server reported %d items but returned %d (did the collection change while it was read?)", l.k.Title, l.path, l.total, len(items))
+		}
+		lists[l.k.Name] = items
+		log.Debug("read collection", "kind", l.k.Name, "count", len(items))
 	}
 	// Top-level entities first, then owned ones, so owners exist to attach to.
 	byID := map[string]*Entity{}

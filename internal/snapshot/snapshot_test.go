@@ -2,11 +2,15 @@ package snapshot_test
 
 import (
 	"context"
+	"fmt"
+	"reflect"
+	"sort"
 	"testing"
 	"time"
 
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/export"
+	"github.com/octobundle/octobundle/internal/gen"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/snapshot"
@@ -169,5 +173,48 @@ func TestReadTenantVariables(t *testing.T) {
 		a, _ := bundles.Canonical(docs[0])
 		b, _ := bundles.Canonical(docs[1])
 		t.Errorf("the legacy and the scoped reads differ:\n%s\n%s", a, b)
+	}
+}
+
+// TestReadPages reads collections of several pages (the first page of each,
+// then the others at once) and checks that every item arrives, once.
+func TestReadPages(t *testing.T) {
+	inst := gen.Generate(gen.Scale(150)) // 450 channels, 300 runbooks: 3 and 2 pages
+	want := map[string][]string{}
+	for _, coll := range []string{"channels", "runbooks", "projects"} {
+		for _, e := range inst.Spaces[0].Collections[coll] {
+			want[coll] = append(want[coll], fmt.Sprint(e["Id"]))
+		}
+	}
+	if len(want["channels"]) <= 2*octopus.PageSize {
+		t.Fatalf("%d channels: not more than two pages, the test checks too little", len(want["channels"]))
+	}
+	sim, base := octosim.Start(t, octosim.Options{Seed: inst})
+	c, err := octopus.Connect(context.Background(), octopus.Config{URL: base, APIKey: sim.APIKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := snapshot.Read(context.Background(), c, snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ coll, kind string }{
+		{"channels", schema.Channel}, {"runbooks", schema.Runbook}, {"projects", schema.Project},
+	} {
+		var got []string
+		seen := map[string]bool{}
+		for _, e := range s.Entities(tc.kind) {
+			if seen[e.ID] {
+				t.Errorf("%s %s read twice", tc.kind, e.ID)
+			}
+			seen[e.ID] = true
+			got = append(got, e.ID)
+		}
+		sort.Strings(got)
+		w := append([]string(nil), want[tc.coll]...)
+		sort.Strings(w)
+		if !reflect.DeepEqual(got, w) {
+			t.Errorf("%s: read %d, the server has %d", tc.kind, len(got), len(w))
+		}
 	}
 }
