@@ -505,11 +505,11 @@ func writeTree(dir string, files []rawFile) error {
 			return err
 		}
 	}
-	// The directories are written (and their files synced) by several
-	// goroutines: each fsync waits for the disk, and one at a time they
-	// made the directory form much slower than the archive for the same
-	// bytes. The caller renames the tree into place only after every file
-	// is synced.
+	// The directories are written by several goroutines, and the tree
+	// synced once at the end (syncTree; file by file where that is the
+	// only way): one fsync at a time made the directory form much slower
+	// than the archive for the same bytes. The caller renames the tree into
+	// place only after it is synced.
 	errs := make([]error, len(dirs))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -527,7 +527,10 @@ func writeTree(dir string, files []rawFile) error {
 	}
 	close(next)
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return syncTree(root)
 }
 
 // writeWorkers bounds the goroutines writing a new directory tree.
@@ -571,9 +574,11 @@ func writeNewFile(root *os.Root, name string, f rawFile) error {
 		w.Close()
 		return err
 	}
-	if err := w.Sync(); err != nil {
-		w.Close()
-		return err
+	if syncEach {
+		if err := w.Sync(); err != nil {
+			w.Close()
+			return err
+		}
 	}
 	return w.Close()
 }
