@@ -86,18 +86,28 @@ func Run(ctx context.Context, c *octopus.Client, o Options) (*Result, error) {
 		now = time.Now
 	}
 	start := time.Now()
-	s, err := snapshot.Read(ctx, c, snapshot.Options{
+	b := newBundle(c.Server(), c.ServerVersion, c.SpaceName, o)
+	var pipe *pipeline
+	ro := snapshot.Options{
 		Optional:    o.Optional,
 		Concurrency: o.Concurrency,
 		Logger:      log,
 		Progress:    o.Progress,
-	})
+	}
+	if len(o.Projects) == 0 {
+		pipe = newPipeline(o, log, b)
+		ro.Ready = pipe.ready
+	}
+	s, err := snapshot.Read(ctx, c, ro)
+	if pipe != nil {
+		pipe.finish()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("export: reading space %q: %w", c.SpaceName, err)
 	}
 	log.Info("read the space", "server", s.Server, "space", s.SpaceName, "requests", c.Stats().Requests, "duration", time.Since(start).Round(time.Millisecond))
 
-	b, warnings, err := build(s, o, log)
+	warnings, err := fill(b, s, o, log, pipe)
 	if err != nil {
 		return nil, err
 	}
@@ -113,9 +123,30 @@ func Run(ctx context.Context, c *octopus.Client, o Options) (*Result, error) {
 // bundle (its manifest's export time is not set): Run without the
 // network; o's Projects and Optional and ToolVersion are used.
 func build(s *snapshot.Snapshot, o Options, log *slog.Logger) (*bundles.Bundle, []string, error) {
-	sel, warnings, err := choose(s, o)
+	b := newBundle(s.Server, s.ServerVersion, s.SpaceName, o)
+	warnings, err := fill(b, s, o, log, nil)
 	if err != nil {
 		return nil, nil, err
+	}
+	return b, warnings, nil
+}
+
+// newBundle is the empty bundle an export of space on server fills.
+func newBundle(server, version, space string, o Options) *bundles.Bundle {
+	return bundles.New(bundles.Manifest{
+		Format:      bundles.FormatV2,
+		ToolVersion: o.ToolVersion,
+		Source:      bundles.Source{Server: server, ServerVersion: version, Space: space},
+		Projects:    selectedProjects(o.Projects),
+	})
+}
+
+// fill converts the entities of s that o selects into b, taking what pipe
+// (nil for none) converted while s was read.
+func fill(b *bundles.Bundle, s *snapshot.Snapshot, o Options, log *slog.Logger, pipe *pipeline) ([]string, error) {
+	sel, warnings, err := choose(s, o)
+	if err != nil {
+		return nil, err
 	}
 	if len(o.Projects) > 0 {
 		log.Info("selected projects and their dependencies", "projects", o.Projects, "entities", len(sel.list))
@@ -128,12 +159,6 @@ func build(s *snapshot.Snapshot, o Options, log *slog.Logger) (*bundles.Bundle, 
 		keep = func(k *schema.Kind, id string) bool { return sel.has(k.Name, id) }
 	}
 
-	b := bundles.New(bundles.Manifest{
-		Format:      bundles.FormatV2,
-		ToolVersion: o.ToolVersion,
-		Source:      bundles.Source{Server: s.Server, ServerVersion: s.ServerVersion, Space: s.SpaceName},
-		Projects:    selectedProjects(o.Projects),
-	})
 	// Each entity is decoded, converted and put into the bundle in one go,
 	// on every core, so only the entities being converted are ever held
 	// decoded.
@@ -144,6 +169,10 @@ func build(s *snapshot.Snapshot, o Options, log *slog.Logger) (*bundles.Bundle, 
 	putErrs := make([]error, len(sel.list))
 	parallel.Each(len(sel.list), func(i int) {
 		e := sel.list[i]
+		if r, ok := pipe.result(e); ok {
+			scrubbed[i], lagging[i], errs[i], putErrs[i] = r.scrubbed, r.lagging, r.err, r.putErr
+			return
+		}
 		var doc any
 		if doc, scrubbed[i], lagging[i], errs[i] = convertStamped(s, e, keep, stamps); errs[i] != nil {
 			return
@@ -163,7 +192,7 @@ func build(s *snapshot.Snapshot, o Options, log *slog.Logger) (*bundles.Bundle, 
 		case errors.As(err, &ee):
 			problems = append(problems, ee.Problems...)
 		default:
-			return nil, nil, err
+			return nil, err
 		}
 		if len(scrubbed[i]) > 0 {
 			warnings = append(warnings, fmt.Sprintf("%s: the server returned secret values at %s; they were removed",
@@ -172,7 +201,7 @@ func build(s *snapshot.Snapshot, o Options, log *slog.Logger) (*bundles.Bundle, 
 	}
 	if len(problems) > 0 {
 		sort.Strings(problems)
-		return nil, nil, &Error{Problems: problems}
+		return nil, &Error{Problems: problems}
 	}
 	for _, l := range lagging {
 		warnings = append(warnings, l...)
@@ -187,10 +216,24 @@ func build(s *snapshot.Snapshot, o Options, log *slog.Logger) (*bundles.Bundle, 
 	}
 	if len(problems) > 0 {
 		sort.Strings(problems)
-		return nil, nil, &Error{Problems: problems}
+		return nil, &Error{Problems: problems}
 	}
 	sort.Strings(warnings)
-	return b, warnings, nil
+	// Whatever the pipeline put that the selection does not hold (never
+	// for a whole-space export: exported mirrors candidates) goes.
+	if pipe != nil {
+		chosen := make(map[*snapshot.Entity]bool, len(sel.list))
+		for _, e := range sel.list {
+			chosen[e] = true
+		}
+		for e, r := range pipe.results {
+			if !chosen[e] && r.path != "" {
+				b.Remove(r.path)
+				log.Warn("export: an entity converted early is not in the selection; removed", "entity", e.Label())
+			}
+		}
+	}
+	return warnings, nil
 }
 
 // checkNames reports every exported entity, or a name one provides (an

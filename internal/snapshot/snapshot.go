@@ -337,6 +337,16 @@ type Options struct {
 	// Progress, if set, is called after each request-level step with the
 	// number of steps done and known so far.
 	Progress func(done, total int)
+	// Ready, if set, is called once for each top-level entity as soon as it
+	// and every document below it are read (a project once its processes,
+	// variables and the rest are in), so a caller can start on it while
+	// the rest of the space is read. Names an entity's own documents
+	// provide may be missing from the index of the others at that point:
+	// processes provide action names within their own project, nothing
+	// wider (the registry's Provides). It is called from the reading
+	// goroutines, possibly at the same time, and not at all when Read
+	// fails.
+	Ready func(s *Snapshot, root *Entity)
 }
 
 // Read reads the client's space.
@@ -505,6 +515,11 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 		return nil, err
 	}
 	tasks = nil
+	var taskRoots []*Entity // the top-level entity each task reads below
+	add := func(owner *Entity, t func(context.Context) error) {
+		tasks = append(tasks, t)
+		taskRoots = append(taskRoots, owner.Root())
+	}
 	for _, k := range schema.Kinds() {
 		k := k
 		if k.Read == "" {
@@ -513,7 +528,7 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 		for _, owner := range s.Entities(k.Parent) {
 			owner := owner
 			if k.Binary {
-				tasks = append(tasks, func(ctx context.Context) error {
+				add(owner, func(ctx context.Context) error {
 					path, err := expandFor(k.Read, owner)
 					if err != nil {
 						return fmt.Errorf("%s: %w", owner.Label(), err)
@@ -533,7 +548,7 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 				continue
 			}
 			if s.Parts[k.Name] {
-				tasks = append(tasks, func(ctx context.Context) error {
+				add(owner, func(ctx context.Context) error {
 					doc, err := ReadParts(ctx, c, k, owner.Object())
 					if err != nil {
 						return fmt.Errorf("reading %s of %s: %w", k.Name, owner.Label(), err)
@@ -552,7 +567,7 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", owner.Label(), err)
 			}
-			tasks = append(tasks, func(ctx context.Context) error {
+			add(owner, func(ctx context.Context) error {
 				path := c.SpacePath(path, false)
 				raw, err := c.GetRaw(ctx, path)
 				if err != nil {
@@ -567,6 +582,9 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 				return nil
 			})
 		}
+	}
+	if o.Ready != nil {
+		tasks = readyTasks(s, tasks, taskRoots, o.Ready)
 	}
 	if err := r.run(ctx, tasks); err != nil {
 		return nil, err
@@ -789,6 +807,56 @@ func (s *Snapshot) sort() {
 			s.indexLocked(e)
 		}
 	}
+}
+
+// readyTasks orders the tasks by the top-level entity they read below, so
+// one entity's documents are read together, and wraps them to call ready
+// for each top-level entity once its last task is done. Entities with no
+// task are ready at once.
+func readyTasks(s *Snapshot, tasks []func(context.Context) error, roots []*Entity, ready func(*Snapshot, *Entity)) []func(context.Context) error {
+	var top []*Entity
+	for _, k := range schema.Kinds() {
+		if k.Parent == "" {
+			top = append(top, s.Entities(k.Name)...)
+		}
+	}
+	order := map[*Entity]int{}
+	for i, e := range top {
+		order[e] = i
+	}
+	pending := map[*Entity]int{}
+	for _, r := range roots {
+		pending[r]++
+	}
+	for _, e := range top {
+		if pending[e] == 0 {
+			ready(s, e)
+		}
+	}
+	idx := make([]int, len(tasks))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return order[roots[idx[a]]] < order[roots[idx[b]]] })
+	var mu sync.Mutex
+	out := make([]func(context.Context) error, len(tasks))
+	for n, i := range idx {
+		t, root := tasks[i], roots[i]
+		out[n] = func(ctx context.Context) error {
+			if err := t(ctx); err != nil {
+				return err
+			}
+			mu.Lock()
+			pending[root]--
+			done := pending[root] == 0
+			mu.Unlock()
+			if done {
+				ready(s, root)
+			}
+			return nil
+		}
+	}
+	return out
 }
 
 // expand fills {Field} placeholders of a Read path from the owner document.
