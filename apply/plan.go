@@ -419,11 +419,20 @@ func MakePlan(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Optio
 		o.Prefetched.Cancel()
 		return nil, fmt.Errorf("apply: %w", err)
 	}
-	snap, err := readDestination(ctx, c, o)
+	var (
+		p    *Plan
+		snap *snapshot.Snapshot
+	)
+	if pf := o.Prefetched; pf != nil && pf.client == c {
+		p, snap, err = makePlanEarly(ctx, pf, b, pol, o)
+	} else {
+		if snap, err = readDestination(ctx, c, o); err == nil {
+			p = makePlan(snap, b, pol, o)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("apply: reading the destination space %q: %w", c.SpaceName, err)
 	}
-	p := makePlan(snap, b, pol, o)
 	p.snap, p.client = snap, c
 	o.Logger.Info("plan made", "destination", p.Destination.Server, "space", p.Destination.Space,
 		"create", p.Summary[ActionCreate], "update", p.Summary[ActionUpdate], "no-op", p.Summary[ActionNoOp],
@@ -449,13 +458,22 @@ type planner struct {
 // makePlan computes the plan of b against the destination snapshot snap,
 // under the bundle's apply policy pol (nil for none).
 func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPolicy, o Options) *Plan {
+	p, pl := newPlan(snap, b, pol, o)
+	// Decide every entity; reading the destination's bundle forms is the
+	// costly part, so entities are decided in parallel.
+	parallel.Each(len(pl.changes), pl.decide)
+	return pl.finish(p, b)
+}
+
+// newPlan sets up the plan of b against snap: its changes, one per
+// bundle entity, not decided yet.
+func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPolicy, o Options) (*Plan, *planner) {
 	p := &Plan{
 		Format:       PlanFormat,
 		BundleDigest: b.Digest(),
 		Destination:  Destination{Server: snap.Server, Space: snap.SpaceName, ServerVersion: snap.ServerVersion},
 		Summary:      zeroSummary(ActionCreate, ActionUpdate, ActionNoOp, ActionLeftAlone, ActionError, ActionDelete),
 	}
-	p.Leftover = leftoverPlaceholders(snap)
 	pl := &planner{snap: snap, o: o, ids: destIDs{snap: snap}, pol: pol, rules: &conflictRules{pol: pol}}
 	if o.Base != nil && o.Base.Bundle != nil {
 		p.Mode, p.ModeReason, p.BaseDigest = "three-way", "base: "+o.Base.From, o.Base.Digest
@@ -489,10 +507,14 @@ func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPoli
 	})
 	pl.bn = indexBundle(pl.changes)
 	pl.cleanup = make([][]CleanupItem, len(pl.changes))
+	return p, pl
+}
 
-	// Decide every entity; reading the destination's bundle forms is the
-	// costly part, so entities are decided in parallel.
-	parallel.Each(len(pl.changes), pl.decide)
+// finish completes a plan once every change is decided: step-template
+// stamps, deletions, the summary and the fingerprint.
+func (pl *planner) finish(p *Plan, b *bundles.Bundle) *Plan {
+	snap, o := pl.snap, pl.o
+	p.Leftover = leftoverPlaceholders(snap)
 	pl.refreshStamps()
 
 	deletes := pl.planSourceDeletes(b)

@@ -2,6 +2,13 @@ package apply
 
 import (
 	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/parallel"
+	"github.com/octobundle/octobundle/schema"
 
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/snapshot"
@@ -17,6 +24,15 @@ type Prefetched struct {
 	cancel context.CancelFunc
 	snap   *snapshot.Snapshot
 	err    error
+
+	// The top-level entities read so far, in the order they were complete
+	// (snapshot.Options.Ready), and the snapshot being read: a plan decides
+	// a project's entities as soon as its documents are in.
+	mu       sync.Mutex
+	cond     *sync.Cond
+	partial  *snapshot.Snapshot
+	ready    []*snapshot.Entity
+	finished bool
 }
 
 // Prefetch starts reading the destination space of c as MakePlan, Apply
@@ -31,13 +47,123 @@ func Prefetch(ctx context.Context, c *octopus.Client, o Options) *Prefetched {
 	o = o.withDefaults()
 	ctx, cancel := context.WithCancel(ctx)
 	p := &Prefetched{client: c, done: make(chan struct{}), cancel: cancel}
+	p.cond = sync.NewCond(&p.mu)
 	go func() {
 		defer close(p.done)
 		p.snap, p.err = snapshot.Read(ctx, c, snapshot.Options{
 			Optional: o.Optional, Concurrency: o.Concurrency, Logger: o.Logger, Progress: o.Progress,
+			Ready: p.onReady,
 		})
+		p.mu.Lock()
+		p.finished = true
+		p.mu.Unlock()
+		p.cond.Broadcast()
 	}()
 	return p
+}
+
+func (p *Prefetched) onReady(s *snapshot.Snapshot, e *snapshot.Entity) {
+	p.mu.Lock()
+	p.partial = s
+	p.ready = append(p.ready, e)
+	p.mu.Unlock()
+	p.cond.Broadcast()
+}
+
+// readyAt returns the i-th top-level entity to be complete, waiting for
+// it; false once the read ended without one.
+func (p *Prefetched) readyAt(i int) (*snapshot.Entity, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i >= len(p.ready) && !p.finished {
+		p.cond.Wait()
+	}
+	if i < len(p.ready) {
+		return p.ready[i], true
+	}
+	return nil, false
+}
+
+// soFar returns the snapshot being read once its first top-level entity
+// is complete (every collection is listed by then), nil if the read ended
+// first.
+func (p *Prefetched) soFar() *snapshot.Snapshot {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.partial == nil && !p.finished {
+		p.cond.Wait()
+	}
+	return p.partial
+}
+
+// makePlanEarly is makePlan on a prefetched read that decides each
+// project's entities as soon as the project and its documents are read,
+// while the rest of the destination is still read, and the rest once the
+// read is done. A project's entities refer, within the destination, only
+// to top-level entities (listed before any is complete) and to names
+// their own project's documents provide (snapshot.Options.Ready).
+func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *bundles.ApplyPolicy, o Options) (*Plan, *snapshot.Snapshot, error) {
+	partial := pf.soFar()
+	if partial == nil { // an empty space, or the read failed
+		snap, err := readDestination(ctx, pf.client, o)
+		if err != nil {
+			return nil, nil, err
+		}
+		return makePlan(snap, b, pol, o), snap, nil
+	}
+	p, pl := newPlan(partial, b, pol, o)
+	byProject := map[string][]int{}
+	for i, ch := range pl.changes {
+		if k := schema.MustLookup(ch.Kind); rootKind(k).Name == schema.Project && len(ch.Names) > 0 {
+			byProject[ch.Names[0]] = append(byProject[ch.Names[0]], i)
+		}
+	}
+	decided := make([]bool, len(pl.changes))
+	var (
+		next    atomic.Int64
+		claimMu sync.Mutex
+		claimed = map[string]bool{}
+		wg      sync.WaitGroup
+	)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				e, ok := pf.readyAt(int(next.Add(1) - 1))
+				if !ok {
+					return
+				}
+				if e.Kind.Name != schema.Project {
+					continue
+				}
+				claimMu.Lock()
+				first := !claimed[e.Name]
+				claimed[e.Name] = true
+				claimMu.Unlock()
+				if !first {
+					continue // a second destination project of that name: decided after the read
+				}
+				for _, i := range byProject[e.Name] {
+					pl.decide(i)
+					decided[i] = true
+				}
+			}
+		}()
+	}
+	snap, err := readDestination(ctx, pf.client, o)
+	wg.Wait()
+	if err != nil {
+		return nil, nil, err
+	}
+	var rest []int
+	for i, d := range decided {
+		if !d {
+			rest = append(rest, i)
+		}
+	}
+	parallel.Each(len(rest), func(j int) { pl.decide(rest[j]) })
+	return pl.finish(p, b), snap, nil
 }
 
 // Cancel stops the read and waits for it to end.
