@@ -97,11 +97,12 @@ func (p *Prefetched) soFar() *snapshot.Snapshot {
 }
 
 // makePlanEarly is makePlan on a prefetched read that decides each
-// project's entities as soon as the project and its documents are read,
-// while the rest of the destination is still read, and the rest once the
-// read is done. A project's entities refer, within the destination, only
-// to top-level entities (listed before any is complete) and to names
-// their own project's documents provide (snapshot.Options.Ready).
+// top-level entity and everything below it (a project, its processes,
+// variables and the rest) as soon as they are read, while the rest of the
+// destination is still read, and the rest once the read is done. An
+// entity refers, within the destination, only to top-level entities
+// (listed before any is complete) and to names its own project's
+// documents provide (snapshot.Options.Ready).
 func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *bundles.ApplyPolicy, o Options) (*Plan, *snapshot.Snapshot, error) {
 	partial := pf.soFar()
 	if partial == nil { // an empty space, or the read failed
@@ -112,10 +113,12 @@ func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *
 		return makePlan(snap, b, pol, o), snap, nil
 	}
 	p, pl := newPlan(partial, b, pol, o)
-	byProject := map[string][]int{}
+	// The changes of each top-level entity and everything below it.
+	byRoot := map[string][]int{}
 	for i, ch := range pl.changes {
-		if k := schema.MustLookup(ch.Kind); rootKind(k).Name == schema.Project && len(ch.Names) > 0 {
-			byProject[ch.Names[0]] = append(byProject[ch.Names[0]], i)
+		if len(ch.Names) > 0 {
+			key := rootKind(schema.MustLookup(ch.Kind)).Name + "\x00" + ch.Names[0]
+			byRoot[key] = append(byRoot[key], i)
 		}
 	}
 	decided := make([]bool, len(pl.changes))
@@ -134,17 +137,15 @@ func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *
 				if !ok {
 					return
 				}
-				if e.Kind.Name != schema.Project {
-					continue
-				}
+				key := e.Kind.Name + "\x00" + e.Name
 				claimMu.Lock()
-				first := !claimed[e.Name]
-				claimed[e.Name] = true
+				first := !claimed[key]
+				claimed[key] = true
 				claimMu.Unlock()
 				if !first {
-					continue // a second destination project of that name: decided after the read
+					continue // a second destination entity of that name: decided after the read
 				}
-				for _, i := range byProject[e.Name] {
+				for _, i := range byRoot[key] {
 					pl.decide(i)
 					decided[i] = true
 				}

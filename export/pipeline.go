@@ -10,13 +10,14 @@ import (
 	"github.com/octobundle/octobundle/schema"
 )
 
-// pipeline converts each project and everything below it as soon as the
-// snapshot has read it (snapshot.Options.Ready), while the rest of the
+// pipeline converts each top-level entity and everything below it (a
+// project and its processes, variables and the rest) as soon as the
+// snapshot has read them (snapshot.Options.Ready), while the rest of the
 // space is still being read: converting and checking every entity after
 // the last read was most of what an export added to its reads. Only for a
 // whole-space export: a project selection is known only once every
-// dependency is read. Other top-level entities, and anything the pipeline
-// did not convert, are converted after the read, as before.
+// dependency is read. Teams and user roles, and anything the pipeline did
+// not convert, are converted after the read, as before.
 type pipeline struct {
 	o   Options
 	log *slog.Logger
@@ -50,10 +51,11 @@ func newPipeline(o Options, log *slog.Logger, b *bundles.Bundle) *pipeline {
 	return p
 }
 
-// ready is the snapshot's Ready hook: projects are queued, other top-level
-// entities wait for the end of the read.
+// ready is the snapshot's Ready hook: each top-level entity is queued,
+// but for those candidates chooses one by one (teams and user roles),
+// which wait for the end of the read.
 func (p *pipeline) ready(s *snapshot.Snapshot, root *snapshot.Entity) {
-	if root.Kind.Name != schema.Project {
+	if chosenOneByOne(root.Kind.Name) {
 		return
 	}
 	p.mu.Lock()
@@ -131,8 +133,8 @@ func subtree(s *snapshot.Snapshot, e *snapshot.Entity) []*snapshot.Entity {
 }
 
 // exported reports whether a whole-space export writes entities of kind k
-// without looking at them (see candidates: only teams and user roles are
-// chosen one by one, and none is below a project).
+// without looking at them (see candidates: only teams, their scoped user
+// roles and user roles are chosen one by one, and ready skips them).
 func exported(k *schema.Kind, o Options) bool {
 	return k.Policy != schema.PolicyNever && !k.IsVirtual() && k.File != "" && (!k.Optional || o.Optional)
 }

@@ -136,6 +136,14 @@ func newSelection(list []*snapshot.Entity) *selection {
 	return sel
 }
 
+// chosenOneByOne reports whether candidates decides on each entity of
+// kind (and below it) by looking at it and at others: system teams and
+// their permissions are left out, user roles kept only when custom or
+// used. Every other kind is exported whole.
+func chosenOneByOne(kind string) bool {
+	return kind == schema.Team || kind == schema.ScopedUserRole || kind == schema.UserRole
+}
+
 // candidates lists every entity a whole-space export writes, in sync order.
 func candidates(s *snapshot.Snapshot, o Options) ([]*snapshot.Entity, []string) {
 	var warnings []string
