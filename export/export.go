@@ -119,18 +119,6 @@ func Run(ctx context.Context, c *octopus.Client, o Options) (*Result, error) {
 	return &Result{Bundle: b, Stats: c.Stats(), Warnings: warnings}, nil
 }
 
-// build converts the entities of a snapshot that o selects into an unsealed
-// bundle (its manifest's export time is not set): Run without the
-// network; o's Projects and Optional and ToolVersion are used.
-func build(s *snapshot.Snapshot, o Options, log *slog.Logger) (*bundles.Bundle, []string, error) {
-	b := newBundle(s.Server, s.ServerVersion, s.SpaceName, o)
-	warnings, err := fill(b, s, o, log, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	return b, warnings, nil
-}
-
 // newBundle is the empty bundle an export of space on server fills.
 func newBundle(server, version, space string, o Options) *bundles.Bundle {
 	return bundles.New(bundles.Manifest{

@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"github.com/octobundle/octobundle/internal/snapshot"
 	"io"
 	"log/slog"
 	"net"
@@ -126,4 +127,16 @@ func checksums(t testing.TB, b *bundles.Bundle) map[string]string {
 		out[path] = sum
 	}
 	return out
+}
+
+// build converts the entities of a snapshot that o selects into an unsealed
+// bundle (its manifest's export time is not set): Run without the network
+// and without the pipeline, every entity converted after the read.
+func build(s *snapshot.Snapshot, o Options, log *slog.Logger) (*bundles.Bundle, []string, error) {
+	b := newBundle(s.Server, s.ServerVersion, s.SpaceName, o)
+	warnings, err := fill(b, s, o, log, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, warnings, nil
 }

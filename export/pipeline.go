@@ -132,9 +132,10 @@ func subtree(s *snapshot.Snapshot, e *snapshot.Entity) []*snapshot.Entity {
 	return out
 }
 
-// exported reports whether a whole-space export writes entities of kind k
-// without looking at them (see candidates: only teams, their scoped user
-// roles and user roles are chosen one by one, and ready skips them).
+// exported reports whether an export writes entities of kind k at all
+// (candidates); a whole-space export writes every one of them but teams,
+// their scoped user roles and user roles, which candidates chooses one by
+// one (chosenOneByOne) and ready leaves to after the read.
 func exported(k *schema.Kind, o Options) bool {
 	return k.Policy != schema.PolicyNever && !k.IsVirtual() && k.File != "" && (!k.Optional || o.Optional)
 }

@@ -151,7 +151,7 @@ func candidates(s *snapshot.Snapshot, o Options) ([]*snapshot.Entity, []string) 
 	builtinRoles := map[string]bool{}
 	var out []*snapshot.Entity
 	for _, k := range schema.Kinds() {
-		if k.Policy == schema.PolicyNever || k.IsVirtual() || k.File == "" || (k.Optional && !o.Optional) {
+		if !exported(k, o) {
 			continue
 		}
 		for _, e := range s.Entities(k.Name) {
