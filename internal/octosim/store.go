@@ -17,6 +17,9 @@ import (
 type coll struct {
 	ids  []string
 	docs map[string]map[string]any
+	// folded finds an ID given in another case (foldKey(id) → id):
+	// clients may send IDs in any case, as on a real server.
+	folded map[string]string
 	// idx finds documents by the case-folded value of a string field
 	// (field → foldKey(value) → IDs): where builds a field's index on
 	// first use and put and remove keep it, so finding a project's
@@ -25,7 +28,9 @@ type coll struct {
 	idx   map[string]map[string]map[string]bool
 }
 
-func newColl() *coll { return &coll{docs: map[string]map[string]any{}} }
+func newColl() *coll {
+	return &coll{docs: map[string]map[string]any{}, folded: map[string]string{}}
+}
 
 // where returns the documents whose field equals value, case-insensitively
 // (as strings.EqualFold), in no particular order.
@@ -111,13 +116,17 @@ func (c *coll) get(id string) map[string]any {
 	if c == nil {
 		return nil
 	}
-	return lookupFold(c.docs, id)
+	if d, ok := c.docs[id]; ok {
+		return d
+	}
+	return c.docs[c.folded[foldKey(id)]]
 }
 
 func (c *coll) put(id string, doc map[string]any) {
 	old, ok := c.docs[id]
 	if !ok {
 		c.ids = append(c.ids, id)
+		c.folded[foldKey(id)] = id
 	}
 	c.docs[id] = doc
 	c.reindex(id, old, doc)
@@ -129,6 +138,7 @@ func (c *coll) remove(id string) {
 		return
 	}
 	delete(c.docs, id)
+	delete(c.folded, foldKey(id))
 	c.reindex(id, old, nil)
 	for i, x := range c.ids {
 		if x == id {

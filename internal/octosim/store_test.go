@@ -60,6 +60,14 @@ func TestCollWhere(t *testing.T) {
 			t.Errorf("%s: where(%s, %s) = %q, want %q", st.name, st.field, st.value, got, st.want)
 		}
 	}
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{{"Channels-1", true}, {"CHANNELS-1", true}, {"channels-3", true}, {"Channels-2", false}} {
+		if got := c.get(tc.id) != nil; got != tc.want {
+			t.Errorf("get(%q) found = %v, want %v", tc.id, got, tc.want)
+		}
+	}
 	var nilColl *coll
 	if got := nilColl.where("ProjectId", "x"); got != nil {
 		t.Errorf("nil coll: %v", got)
