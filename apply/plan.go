@@ -385,6 +385,7 @@ type Plan struct {
 
 	snap   *snapshot.Snapshot // the destination as read, for Apply
 	client *octopus.Client
+	early  int // changes decided while the destination was still read
 }
 
 // HasChanges reports whether the plan creates, updates or deletes anything.

@@ -50,10 +50,9 @@ func Prefetch(ctx context.Context, c *octopus.Client, o Options) *Prefetched {
 	p.cond = sync.NewCond(&p.mu)
 	go func() {
 		defer close(p.done)
-		p.snap, p.err = snapshot.Read(ctx, c, snapshot.Options{
-			Optional: o.Optional, Concurrency: o.Concurrency, Logger: o.Logger, Progress: o.Progress,
-			Ready: p.onReady,
-		})
+		ro := readOptions(o)
+		ro.Ready = p.onReady
+		p.snap, p.err = snapshot.Read(ctx, c, ro)
 		p.mu.Lock()
 		p.finished = true
 		p.mu.Unlock()
@@ -124,6 +123,7 @@ func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *
 	decided := make([]bool, len(pl.changes))
 	var (
 		next    atomic.Int64
+		early   atomic.Int64
 		claimMu sync.Mutex
 		claimed = map[string]bool{}
 		wg      sync.WaitGroup
@@ -148,6 +148,7 @@ func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *
 				for _, i := range byRoot[key] {
 					pl.decide(i)
 					decided[i] = true
+					early.Add(1)
 				}
 			}
 		}()
@@ -164,7 +165,9 @@ func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *
 		}
 	}
 	parallel.Each(len(rest), func(j int) { pl.decide(rest[j]) })
-	return pl.finish(p, b), snap, nil
+	p = pl.finish(p, b)
+	p.early = int(early.Load())
+	return p, snap, nil
 }
 
 // Cancel stops the read and waits for it to end.
@@ -191,7 +194,10 @@ func readDestination(ctx context.Context, c *octopus.Client, o Options) (*snapsh
 		}
 		return p.snap, nil
 	}
-	return snapshot.Read(ctx, c, snapshot.Options{
-		Optional: o.Optional, Concurrency: o.Concurrency, Logger: o.Logger, Progress: o.Progress,
-	})
+	return snapshot.Read(ctx, c, readOptions(o))
+}
+
+// readOptions are the options the destination is read with for o.
+func readOptions(o Options) snapshot.Options {
+	return snapshot.Options{Optional: o.Optional, Concurrency: o.Concurrency, Logger: o.Logger, Progress: o.Progress}
 }

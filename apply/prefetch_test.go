@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/octobundle/octobundle/internal/gen"
 	"github.com/octobundle/octobundle/internal/octosim"
@@ -35,7 +36,8 @@ func TestPlanEarlySamePlan(t *testing.T) {
 			if tc.dest != "" {
 				b = fitBundle(t, b)
 			}
-			dst := startSim(t, tc.dest, octosim.Options{IDOffset: 100000})
+			// Latency, so that the read lasts while projects are decided.
+			dst := startSim(t, tc.dest, octosim.Options{IDOffset: 100000, Faults: octosim.Faults{Latency: 2 * time.Millisecond}})
 			o := Options{Logger: testLogger()}
 			if tc.apply {
 				st, err := state.Open(t.TempDir(), state.Destination{Server: dst.c.Server(), InstallationID: dst.c.InstallationID, Space: dst.c.SpaceName})
@@ -74,6 +76,9 @@ func TestPlanEarlySamePlan(t *testing.T) {
 			}
 			if len(plain.Changes) == 0 {
 				t.Fatal("an empty plan: the test compares nothing")
+			}
+			if tc.apply && early.early == 0 {
+				t.Error("no change was decided while the destination was read: the test compared the plan after the read with itself")
 			}
 		})
 	}
