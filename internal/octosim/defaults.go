@@ -210,13 +210,7 @@ func (s *Server) afterSave(sp *space, spec *collSpec, doc map[string]any, create
 			doc[field] = sid
 		}
 		if spec.Name == "projects" {
-			hasChannel := false
-			for _, c := range sp.coll("channels").all() {
-				if str(c["ProjectId"]) == id {
-					hasChannel = true
-				}
-			}
-			if !hasChannel {
+			if len(sp.coll("channels").whereAny("ProjectId", id)) == 0 {
 				ch := map[string]any{
 					"Name": "Default", "Description": "", "ProjectId": id, "LifecycleId": nil,
 					"IsDefault": true, "Rules": []any{}, "TenantTags": []any{},
@@ -228,7 +222,7 @@ func (s *Server) afterSave(sp *space, spec *collSpec, doc map[string]any, create
 	}
 	if spec.Name == "channels" {
 		if b, _ := doc["IsDefault"].(bool); b {
-			for _, c := range sp.coll("channels").all() {
+			for _, c := range sp.coll("channels").whereAny("ProjectId", str(doc["ProjectId"])) {
 				if str(c["ProjectId"]) == str(doc["ProjectId"]) && str(c["Id"]) != id {
 					c["IsDefault"] = false
 				}

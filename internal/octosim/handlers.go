@@ -112,10 +112,8 @@ func (s *Server) remove(sp *space, spec *collSpec, doc map[string]any) (int, any
 func (s *Server) cascadeDelete(sp *space, spec *collSpec, doc map[string]any) {
 	id := str(doc["Id"])
 	for _, child := range childCollections(spec.Name) {
-		for _, d := range s.st.collFor(sp, child).all() {
-			if strings.EqualFold(str(d[child.ParentField]), id) {
-				s.cascadeDelete(sp, child, d)
-			}
+		for _, d := range s.st.collFor(sp, child).where(child.ParentField, id) {
+			s.cascadeDelete(sp, child, d)
 		}
 	}
 	for coll, field := range ownedSingletons(spec.Name) {

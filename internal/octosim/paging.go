@@ -67,8 +67,10 @@ func (s *Server) selected(r *request, sp *space, spec *collSpec, parent map[stri
 	}
 	name := r.q("name")
 	partial := strings.ToLower(r.q("partialName"))
+	filters := activeFilters(r, spec)
+	c := s.st.collFor(sp, spec)
 	var out []map[string]any
-	for _, d := range s.st.collFor(sp, spec).all() {
+	for _, d := range candidates(c, spec, parent, name) {
 		if !matchesParent(d, parent) {
 			continue
 		}
@@ -84,7 +86,7 @@ func (s *Server) selected(r *request, sp *space, spec *collSpec, parent map[stri
 				continue
 			}
 		}
-		if !matchesQueryFilters(r, spec, d) {
+		if !filters.match(d) {
 			continue
 		}
 		out = append(out, d)
@@ -92,30 +94,75 @@ func (s *Server) selected(r *request, sp *space, spec *collSpec, parent map[stri
 	return out
 }
 
-func matchesQueryFilters(r *request, spec *collSpec, d map[string]any) bool {
-	for param, field := range queryFilters {
-		v := r.q(param)
-		if v == "" {
+// candidates narrows a selection through an index, as a real server's
+// database would, so that listing a project's channels does not read every
+// channel of the space: the documents under the parent, else those with
+// the name asked for, else all, in insertion order. The caller still
+// applies every condition.
+func candidates(c *coll, spec *collSpec, parent map[string]string, name string) []map[string]any {
+	for f, v := range parent {
+		if v != "" {
+			return c.where(f, v)
+		}
+	}
+	if name != "" && spec.NameField != "" {
+		return c.where(spec.NameField, name)
+	}
+	return c.all()
+}
+
+// filter is one query filter a request uses: the field it selects on and
+// the values (lower case) it accepts.
+type filter struct {
+	field string
+	want  map[string]bool
+}
+
+// queryFilterSet is a request's query filters, read once per request.
+type queryFilterSet struct {
+	fields []filter
+	// projectID is tenants?projectId=: tenants connected to the project.
+	projectID string
+}
+
+func activeFilters(r *request, spec *collSpec) queryFilterSet {
+	var fs queryFilterSet
+	for k, vals := range r.query {
+		if len(vals) == 0 || vals[0] == "" {
 			continue
 		}
-		got, present := fieldAt(d, field)
+		for param, field := range queryFilters {
+			if !strings.EqualFold(k, param) {
+				continue
+			}
+			want := map[string]bool{}
+			for _, x := range strings.Split(vals[0], ",") {
+				want[strings.ToLower(strings.TrimSpace(x))] = true
+			}
+			fs.fields = append(fs.fields, filter{field: field, want: want})
+		}
+	}
+	if spec.Name == "tenants" {
+		fs.projectID = r.q("projectId")
+	}
+	return fs
+}
+
+func (fs queryFilterSet) match(d map[string]any) bool {
+	for _, f := range fs.fields {
+		got, present := fieldAt(d, f.field)
 		if !present {
 			continue
 		}
-		want := map[string]bool{}
-		for _, x := range strings.Split(v, ",") {
-			want[strings.ToLower(strings.TrimSpace(x))] = true
-		}
-		if !anyValueIn(got, want) {
+		if !anyValueIn(got, f.want) {
 			return false
 		}
 	}
-	// tenants?projectId= selects tenants connected to the project.
-	if pid := r.q("projectId"); pid != "" && spec.Name == "tenants" {
+	if fs.projectID != "" {
 		pe, _ := d["ProjectEnvironments"].(map[string]any)
 		found := false
 		for k := range pe {
-			if strings.EqualFold(k, pid) {
+			if strings.EqualFold(k, fs.projectID) {
 				found = true
 			}
 		}
@@ -148,11 +195,15 @@ func anyValueIn(v any, want map[string]bool) bool {
 // list answers a paged collection GET.
 func (s *Server) list(r *request, sp *space, spec *collSpec, parent map[string]string) map[string]any {
 	items := s.selected(r, sp, spec, parent)
-	rendered := make([]map[string]any, len(items))
-	for i, d := range items {
+	out := page(r, spec.ItemType, items)
+	// Only the page's items are rendered, as a real server reads only them.
+	pageItems := out["Items"].([]map[string]any)
+	rendered := make([]map[string]any, len(pageItems))
+	for i, d := range pageItems {
 		rendered[i] = s.render(sp, spec, d, false)
 	}
-	return page(r, spec.ItemType, rendered)
+	out["Items"] = rendered
+	return out
 }
 
 // listAll answers the legacy /all route: a bare array of every match.

@@ -216,7 +216,7 @@ func (s *Server) lookupEntity(sp *space, spec *collSpec, idOrSlug string) map[st
 	if spec.NameField == "" {
 		return nil
 	}
-	for _, d := range c.all() {
+	for _, d := range c.where("Slug", idOrSlug) {
 		if sl := str(d["Slug"]); sl != "" && strings.EqualFold(sl, idOrSlug) {
 			return d
 		}

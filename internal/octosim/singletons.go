@@ -109,12 +109,10 @@ func maskSensitiveVariables(doc map[string]any) {
 // scopeValues builds a variable set's ScopeValues: the ID → name lookups of
 // everything its variables may be scoped to.
 func (s *Server) scopeValues(sp *space, doc map[string]any) map[string]any {
-	ref := func(coll string, pred func(map[string]any) bool) []any {
+	ref := func(docs []map[string]any) []any {
 		out := []any{}
-		for _, d := range sp.coll(coll).all() {
-			if pred == nil || pred(d) {
-				out = append(out, map[string]any{"Id": d["Id"], "Name": d["Name"]})
-			}
+		for _, d := range docs {
+			out = append(out, map[string]any{"Id": d["Id"], "Name": d["Name"]})
 		}
 		return out
 	}
@@ -142,8 +140,8 @@ func (s *Server) scopeValues(sp *space, doc map[string]any) map[string]any {
 		}
 	}
 	out := map[string]any{
-		"Environments": ref("environments", nil),
-		"Machines":     ref("machines", nil),
+		"Environments": ref(sp.coll("environments").all()),
+		"Machines":     ref(sp.coll("machines").all()),
 		"Roles":        roleList,
 		"TenantTags":   tags,
 		"Channels":     []any{},
@@ -151,14 +149,20 @@ func (s *Server) scopeValues(sp *space, doc map[string]any) map[string]any {
 		"Processes":    []any{},
 	}
 	if project != "" {
-		inProject := func(d map[string]any) bool { return str(d["ProjectId"]) == project }
-		out["Channels"] = ref("channels", inProject)
+		// The project's own entities, found through the ProjectId index.
+		inProject := func(coll string) []map[string]any {
+			var out []map[string]any
+			for _, d := range sp.coll(coll).where("ProjectId", project) {
+				if str(d["ProjectId"]) == project {
+					out = append(out, d)
+				}
+			}
+			return out
+		}
+		out["Channels"] = ref(inProject("channels"))
 		actions := []any{}
 		for _, coll := range []string{"deploymentprocesses", "runbookProcesses"} {
-			for _, proc := range sp.coll(coll).all() {
-				if !inProject(proc) {
-					continue
-				}
+			for _, proc := range inProject(coll) {
 				for _, st := range asSlice(proc["Steps"]) {
 					sm, _ := st.(map[string]any)
 					for _, a := range asSlice(sm["Actions"]) {
@@ -173,10 +177,8 @@ func (s *Server) scopeValues(sp *space, doc map[string]any) map[string]any {
 		if p := sp.coll("projects").get(project); p != nil {
 			procs = append(procs, map[string]any{"Id": project, "Name": p["Name"], "ProcessType": "Deployment"})
 		}
-		for _, rb := range sp.coll("runbooks").all() {
-			if inProject(rb) {
-				procs = append(procs, map[string]any{"Id": rb["Id"], "Name": rb["Name"], "ProcessType": "Runbook"})
-			}
+		for _, rb := range inProject("runbooks") {
+			procs = append(procs, map[string]any{"Id": rb["Id"], "Name": rb["Name"], "ProcessType": "Runbook"})
 		}
 		out["Processes"] = procs
 	}

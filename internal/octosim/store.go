@@ -1,8 +1,10 @@
 package octosim
 
 import (
+	"cmp"
 	"crypto/rand"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +19,10 @@ import (
 type coll struct {
 	ids  []string
 	docs map[string]map[string]any
+	// seq numbers each ID in insertion order, for putting what an index
+	// finds back into that order (sorted).
+	seq     map[string]uint64
+	nextSeq uint64
 	// folded finds an ID given in another case (foldKey(id) → id):
 	// clients may send IDs in any case, as on a real server.
 	folded map[string]string
@@ -29,12 +35,37 @@ type coll struct {
 }
 
 func newColl() *coll {
-	return &coll{docs: map[string]map[string]any{}, folded: map[string]string{}}
+	return &coll{docs: map[string]map[string]any{}, folded: map[string]string{}, seq: map[string]uint64{}}
 }
 
 // where returns the documents whose field equals value, case-insensitively
-// (as strings.EqualFold), in no particular order.
+// (as strings.EqualFold), in insertion order.
 func (c *coll) where(field, value string) []map[string]any {
+	ids := c.whereIDs(field, value)
+	slices.SortFunc(ids, func(a, b string) int { return cmp.Compare(c.seq[a], c.seq[b]) })
+	return c.docsOf(ids)
+}
+
+// whereAny is where in no particular order, for callers that look for one
+// match or check every match alike.
+func (c *coll) whereAny(field, value string) []map[string]any {
+	return c.docsOf(c.whereIDs(field, value))
+}
+
+func (c *coll) docsOf(ids []string) []map[string]any {
+	if len(ids) == 0 {
+		return nil
+	}
+	out := make([]map[string]any, len(ids))
+	for i, id := range ids {
+		out[i] = c.docs[id]
+	}
+	return out
+}
+
+// whereIDs returns the IDs of the documents whose field equals value,
+// building the field's index on first use.
+func (c *coll) whereIDs(field, value string) []string {
 	if c == nil {
 		return nil
 	}
@@ -51,11 +82,12 @@ func (c *coll) where(field, value string) []map[string]any {
 		}
 		c.idx[field] = m
 	}
-	var out []map[string]any
-	for id := range m[foldKey(value)] {
-		out = append(out, c.docs[id])
+	set := m[foldKey(value)]
+	ids := make([]string, 0, len(set))
+	for id := range set {
+		ids = append(ids, id)
 	}
-	return out
+	return ids
 }
 
 // reindex moves id's entries in every built index from old (nil: none) to
@@ -127,6 +159,8 @@ func (c *coll) put(id string, doc map[string]any) {
 	if !ok {
 		c.ids = append(c.ids, id)
 		c.folded[foldKey(id)] = id
+		c.nextSeq++
+		c.seq[id] = c.nextSeq
 	}
 	c.docs[id] = doc
 	c.reindex(id, old, doc)
@@ -139,6 +173,7 @@ func (c *coll) remove(id string) {
 	}
 	delete(c.docs, id)
 	delete(c.folded, foldKey(id))
+	delete(c.seq, id)
 	c.reindex(id, old, nil)
 	for i, x := range c.ids {
 		if x == id {

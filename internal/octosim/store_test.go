@@ -1,7 +1,6 @@
 package octosim
 
 import (
-	"sort"
 	"strings"
 	"testing"
 )
@@ -32,8 +31,8 @@ func TestCollWhere(t *testing.T) {
 		for _, d := range c.where(field, value) {
 			out = append(out, str(d["Id"]))
 		}
-		sort.Strings(out)
-		return strings.Join(out, ",")
+		return strings.Join(out, ",") // in insertion order
+
 	}
 	steps := []struct {
 		name         string
@@ -50,6 +49,10 @@ func TestCollWhere(t *testing.T) {
 			c.put("Channels-3", map[string]any{"Id": "Channels-3", "ProjectId": "Projects-2", "Name": "Hotfix"})
 		}, "ProjectId", "Projects-1", "Channels-1"},
 		{"a removed document goes", func() { c.remove("Channels-2") }, "ProjectId", "Projects-2", "Channels-3"},
+		{"insertion order, not ID order", func() {
+			c.put("Channels-0", map[string]any{"Id": "Channels-0", "ProjectId": "Projects-2", "Name": "Beta"})
+			c.put("Channels-3", map[string]any{"Id": "Channels-3", "ProjectId": "Projects-2", "Name": "Hotfix 2"})
+		}, "ProjectId", "Projects-2", "Channels-3,Channels-0"},
 		{"no match", nil, "Name", "Release", ""},
 	}
 	for _, st := range steps {

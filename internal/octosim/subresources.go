@@ -130,13 +130,7 @@ func (s *Server) serveSubResource(r *request, sp *space, sr *subResource, owner 
 
 // projectSummary is GET /projects/{id}/summary.
 func projectSummary(s *Server, sp *space, p map[string]any) any {
-	hasRunbooks := false
-	for _, rb := range sp.coll("runbooks").all() {
-		if strings.EqualFold(str(rb["ProjectId"]), str(p["Id"])) {
-			hasRunbooks = true
-			break
-		}
-	}
+	hasRunbooks := len(sp.coll("runbooks").whereAny("ProjectId", str(p["Id"]))) > 0
 	proc := sp.coll("deploymentprocesses").get(str(p["DeploymentProcessId"]))
 	return map[string]any{"HasRunbooks": hasRunbooks, "HasDeploymentProcess": proc != nil && len(asSlice(proc["Steps"])) > 0}
 }

@@ -76,7 +76,13 @@ func (s *Server) duplicateName(sp *space, spec *collSpec, doc, stored map[string
 	if stored != nil {
 		self = str(stored["Id"])
 	}
-	for _, d := range s.st.collFor(sp, spec).where(spec.NameField, name) {
+	// Under a parent (a project's channels, all named Default), the
+	// parent's few children are fewer than the space's holders of the name.
+	found := s.st.collFor(sp, spec).whereAny(spec.NameField, name)
+	if p := str(doc[spec.ParentField]); spec.ParentField != "" && p != "" {
+		found = s.st.collFor(sp, spec).whereAny(spec.ParentField, p)
+	}
+	for _, d := range found {
 		if self != "" && str(d["Id"]) == self {
 			continue
 		}
