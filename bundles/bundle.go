@@ -10,9 +10,11 @@ import (
 	"iter"
 	"maps"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/octobundle/octobundle/internal/jsonv"
@@ -105,6 +107,12 @@ type Bundle struct {
 	// sidecar file to the path of the entity file whose text it holds.
 	// It is replaced, never changed in place.
 	sidecars map[string]string
+	// sums holds, once sealed, the hex sha256 of every file of
+	// checksums.txt by path. It is replaced, never changed in place.
+	sums map[string]string
+	// stage, when set, writes the files of each entity put into a new
+	// directory as they come (see StageDir).
+	stage *stage
 }
 
 // file is one entity file; it is never changed once made (put replaces
@@ -114,6 +122,65 @@ type file struct {
 	names []string  // unescaped
 	doc   jsonv.Doc // the document, packed from its compactJSON form
 	bin   []byte    // the bytes of the file of a Binary kind
+	// written caches the checksums of the file as written in one format,
+	// so that sealing does not render again what StageDir or an earlier
+	// seal rendered.
+	written atomic.Pointer[writtenSums]
+}
+
+// writtenSums are the checksums of an entity file as written in format:
+// the entity file's own first, then its sidecar files'.
+type writtenSums struct {
+	format string
+	sums   []pathSum
+}
+
+// pathSum is a file's path and the hex sha256 of its bytes.
+type pathSum struct{ path, sum string }
+
+// part is a file as written: its path and bytes.
+type part struct {
+	path string
+	data []byte
+}
+
+// render returns the files the entity file at p is written as in format:
+// itself first, then (FormatV2) its sidecar files in path order. It
+// caches their checksums.
+func (f *file) render(p, format string) ([]part, error) {
+	var parts []part
+	if format != FormatV2 || f.kind.Binary {
+		parts = []part{{p, f.canonical()}}
+	} else {
+		jd, side, err := splitEntity(p, f.kind, f.value())
+		if err != nil {
+			return nil, fmt.Errorf("bundles: %s: %w", p, err)
+		}
+		parts = make([]part, 0, 1+len(side))
+		parts = append(parts, part{p, jd})
+		for _, sp := range slices.Sorted(maps.Keys(side)) {
+			parts = append(parts, part{sp, side[sp]})
+		}
+	}
+	ws := &writtenSums{format: format, sums: make([]pathSum, len(parts))}
+	for i, pt := range parts {
+		h := sha256.Sum256(pt.data)
+		ws.sums[i] = pathSum{pt.path, hex.EncodeToString(h[:])}
+	}
+	f.written.Store(ws)
+	return parts, nil
+}
+
+// checksums returns the checksums of the files the entity file at p is
+// written as in format (see render), rendering them unless cached.
+func (f *file) checksums(p, format string) ([]pathSum, error) {
+	if ws := f.written.Load(); ws != nil && ws.format == format {
+		return ws.sums, nil
+	}
+	if _, err := f.render(p, format); err != nil {
+		return nil, err
+	}
+	return f.written.Load().sums, nil
 }
 
 // value decodes a fresh copy of the file's document (for a Binary kind, a
@@ -338,12 +405,17 @@ func (b *Bundle) put(p string, k *schema.Kind, names []string, doc any) error {
 		return fmt.Errorf("bundles: %w", err)
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if err := b.claim(p); err != nil {
+		b.mu.Unlock()
 		return fmt.Errorf("bundles: %w", err)
 	}
 	b.files[p] = f
 	b.unseal()
+	st, format := b.stage, b.Manifest.Format
+	b.mu.Unlock()
+	if st != nil {
+		st.put(p, f, format)
+	}
 	return nil
 }
 
@@ -420,6 +492,7 @@ func (b *Bundle) unseal() {
 	b.signature = nil
 	b.sealedAs = nil
 	b.sidecars = nil
+	b.sums = nil
 }
 
 // snapshotManifest records the manifest's state at sealing time.
@@ -655,6 +728,7 @@ func (b *Bundle) Clone() *Bundle {
 	c.folded = maps.Clone(b.folded)
 	c.policy = b.policy
 	c.sidecars = b.sidecars // never modified in place: seal replaces it
+	c.sums = b.sums         // likewise
 	c.sealed, c.checksums, c.manifest, c.signature, c.sealedAs = b.sealed, b.checksums, b.manifest, b.signature, b.sealedAs
 	return c
 }
@@ -698,32 +772,23 @@ func (b *Bundle) seal() error {
 	for _, f := range b.files {
 		m.Counts[f.kind.Name]++
 	}
-	type sum struct {
-		path string
-		hex  string
-	}
-	sumList := make([]sum, 0, len(b.files)+1)
-	var sumMu sync.Mutex
-	sidecars, err := b.render(m.Format, func(p string, data []byte) {
-		h := sha256.Sum256(data)
-		sumMu.Lock()
-		sumList = append(sumList, sum{p, hex.EncodeToString(h[:])})
-		sumMu.Unlock()
-	})
+	sumList, sidecars, err := b.render(m.Format)
 	if err != nil {
 		return err
 	}
 	if b.policy != nil {
 		h := sha256.Sum256(b.policy)
-		sumList = append(sumList, sum{PolicyFile, hex.EncodeToString(h[:])})
+		sumList = append(sumList, pathSum{PolicyFile, hex.EncodeToString(h[:])})
 	}
 	sort.Slice(sumList, func(i, j int) bool { return sumList[i].path < sumList[j].path })
 	var sums bytes.Buffer
+	byPath := make(map[string]string, len(sumList))
 	for _, s := range sumList {
-		sums.WriteString(s.hex)
+		sums.WriteString(s.sum)
 		sums.WriteString("  ")
 		sums.WriteString(s.path)
 		sums.WriteByte('\n')
+		byPath[s.path] = s.sum
 	}
 	d := sha256.Sum256(sums.Bytes())
 	m.Digest = "sha256:" + hex.EncodeToString(d[:])
@@ -743,6 +808,7 @@ func (b *Bundle) seal() error {
 	}
 	b.Manifest = m
 	b.sidecars = sidecars
+	b.sums = byPath
 	b.checksums = sums.Bytes()
 	b.manifest = mdata
 	b.sealed = true
@@ -750,53 +816,40 @@ func (b *Bundle) seal() error {
 	return nil
 }
 
-// render makes the entity files as written in format (FormatV2: text
-// fields in sidecar files) and calls emit with each entity and sidecar
-// file, in no particular order and from several goroutines at once (emit
-// must be safe for that): rendering decodes and re-encodes every document,
-// the CPU work of sealing. For FormatV2 it returns the sidecar index (see
+// render returns the checksums of every entity and sidecar file as
+// written in format (FormatV2: text fields in sidecar files), rendering
+// the files whose checksums are not cached (see file.checksums) on every
+// core: rendering decodes and re-encodes a document, the CPU work of
+// sealing. For FormatV2 it also returns the sidecar index (see
 // Bundle.sidecars). The caller holds b.mu.
-func (b *Bundle) render(format string, emit func(p string, data []byte)) (map[string]string, error) {
+func (b *Bundle) render(format string) ([]pathSum, map[string]string, error) {
 	paths := make([]string, 0, len(b.files))
 	for p := range b.files {
 		paths = append(paths, p)
 	}
-	sides := make([][]string, len(paths)) // the sidecar paths of each file
+	each := make([][]pathSum, len(paths))
 	errs := make([]error, len(paths))
 	parallel.Each(len(paths), func(i int) {
-		p := paths[i]
-		f := b.files[p]
-		if format != FormatV2 || f.kind.Binary {
-			emit(p, f.canonical())
-			return
-		}
-		jd, side, err := splitEntity(p, f.kind, f.value())
-		if err != nil {
-			errs[i] = fmt.Errorf("bundles: %s: %w", p, err)
-			return
-		}
-		emit(p, jd)
-		for sp, sd := range side {
-			sides[i] = append(sides[i], sp)
-			emit(sp, sd)
-		}
+		each[i], errs[i] = b.files[paths[i]].checksums(paths[i], format)
 	})
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if format != FormatV2 {
-		return nil, nil
+	var sidecars map[string]string
+	if format == FormatV2 {
+		sidecars = map[string]string{}
 	}
-	sidecars := map[string]string{}
+	out := make([]pathSum, 0, len(paths))
 	for i, p := range paths {
-		for _, sp := range sides[i] {
-			if _, clash := b.files[sp]; clash {
-				return nil, fmt.Errorf("bundles: %s: its sidecar file %s is also an entity file", p, sp)
+		out = append(out, each[i]...)
+		for _, s := range each[i][1:] {
+			if _, clash := b.files[s.path]; clash {
+				return nil, nil, fmt.Errorf("bundles: %s: its sidecar file %s is also an entity file", p, s.path)
 			}
-			sidecars[sp] = p
+			sidecars[s.path] = p
 		}
 	}
-	return sidecars, nil
+	return out, sidecars, nil
 }
 
 // cleanServerURL refuses URLs with credentials (user info, or an apikey

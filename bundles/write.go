@@ -152,6 +152,7 @@ func sortRaw(files []rawFile) {
 // only files of the bundle layout are written or removed, everything else
 // (.git, README, CI files) is left untouched (see updateDir). A new
 // directory gets a .gitattributes that keeps git from changing line endings.
+// A new directory staged by StageDir is finished rather than written whole.
 func (b *Bundle) Write(path string) error {
 	files, err := b.snapshot()
 	if err != nil {
@@ -159,6 +160,12 @@ func (b *Bundle) Write(path string) error {
 	}
 	if IsArchive(path) {
 		return writeArchiveFile(path, files)
+	}
+	if st, sums := b.takeStage(path); st != nil {
+		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
+			return st.finish(files, sums)
+		}
+		st.discard() // the target appeared since StageDir: write as to an existing one
 	}
 	return writeDir(path, files)
 }

@@ -59,6 +59,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Progress, if set, is called as reading the space advances.
 	Progress func(done, total int)
+	// Out, when it names a directory that does not exist yet, is where the
+	// caller will write the bundle: the export writes each entity's files
+	// into a temporary sibling of it as soon as the entity is converted,
+	// while the rest of the space is read (bundles.StageDir), and the
+	// caller's Bundle.Write(Out) finishes the directory. A caller that does
+	// not write it calls Bundle.DiscardStage.
+	Out string
 }
 
 // Result is a finished export.
@@ -87,6 +94,19 @@ func Run(ctx context.Context, c *octopus.Client, o Options) (*Result, error) {
 	}
 	start := time.Now()
 	b := newBundle(c.Server(), c.ServerVersion, c.SpaceName, o)
+	if o.Out != "" {
+		if _, err := b.StageDir(o.Out); err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+	}
+	res, err := run(ctx, c, o, b, log, now, start)
+	if err != nil {
+		b.DiscardStage()
+	}
+	return res, err
+}
+
+func run(ctx context.Context, c *octopus.Client, o Options, b *bundles.Bundle, log *slog.Logger, now func() time.Time, start time.Time) (*Result, error) {
 	var pipe *pipeline
 	ro := snapshot.Options{
 		Optional:    o.Optional,

@@ -29,7 +29,9 @@ func exportCommand() *cli.Command {
 				return err
 			}
 			start := time.Now()
+			out := c.String("out")
 			res, err := export.Run(c.Context, cl, export.Options{
+				Out:         out,
 				Projects:    c.StringSlice("project"),
 				Optional:    c.Bool("include-targets"),
 				Concurrency: c.Int("concurrency"),
@@ -40,10 +42,10 @@ func exportCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("export failed, nothing written: %w", err)
 			}
+			defer res.Bundle.DiscardStage() // if Write fails before taking it
 			for _, w := range res.Warnings {
 				logger().Warn(w)
 			}
-			out := c.String("out")
 			if err := res.Bundle.Write(out); err != nil {
 				return fmt.Errorf("writing %s: %w", out, err)
 			}

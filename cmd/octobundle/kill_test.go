@@ -122,3 +122,162 @@ func exportOf(t *testing.T, ctx context.Context, url, key string) *bundles.Bundl
 	}
 	return res.Bundle
 }
+
+// TestExportAndTransformSurviveSIGKILL kills real `octobundle export` and
+// `octobundle transform` processes part-way and checks that the path they
+// were writing holds either nothing, the bundle that was there before, or
+// the complete new bundle — never part of one — and that running them
+// again gives what an uninterrupted run gives (issue 11). An export to a
+// new directory writes it while it reads (a temporary sibling, renamed
+// into place when complete), so it is killed while that sibling fills.
+func TestExportAndTransformSurviveSIGKILL(t *testing.T) {
+	bin := buildBinary(t)
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := octosim.LoadSeed(filepath.Join(root, "testdata", "instances", "source.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, srcURL := octosim.Start(t, octosim.Options{Seed: inst, Faults: octosim.Faults{Latency: 5 * time.Millisecond}})
+	command := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "OCTOPUS_API_KEY="+src.APIKey(), "OCTOBUNDLE_LOG_LEVEL=warn")
+		return cmd
+	}
+	// checksums identifies a bundle's content: checksums.txt, which the
+	// export time does not change.
+	checksums := func(t *testing.T, p string) string {
+		t.Helper()
+		b, err := bundles.Read(p, bundles.ReadOptions{})
+		if err != nil {
+			t.Fatalf("%s does not hold a complete bundle: %v", p, err)
+		}
+		raw, _ := b.Raw(bundles.ChecksumsFile)
+		return string(raw)
+	}
+	work := t.TempDir()
+	refDir := filepath.Join(work, "reference")
+	if out, err := command("export", "--server", srcURL, "--out", refDir).CombinedOutput(); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	want := checksums(t, refDir)
+	src.ResetCounters()
+	if out, err := command("export", "--server", srcURL, "--out", filepath.Join(work, "count.tar.zst")).CombinedOutput(); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	total := src.Requests()
+
+	// An earlier bundle, of another space state, that an export into the
+	// same directory replaces.
+	older := filepath.Join(work, "older")
+	if err := os.CopyFS(older, os.DirFS(refDir)); err != nil {
+		t.Fatal(err)
+	}
+	olderMark := filepath.Join(older, "environments", "Zzz.json")
+	if err := os.WriteFile(olderMark, []byte("{\n  \"Name\": \"Zzz\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command(bin, "verify", older).Run(); err == nil {
+		t.Fatal("the marked copy should fail verification; the test cannot tell it apart")
+	}
+	os.Remove(olderMark)
+
+	for _, tc := range []struct{ name, out string }{
+		{"new directory", "new"},
+		{"archive", "new.tar.zst"},
+		{"existing bundle directory", "older"},
+	} {
+		for _, at := range []int{1, total / 3, total * 2 / 3, total - 1} {
+			t.Run(fmt.Sprintf("export to %s killed after %d of %d requests", tc.name, at, total), func(t *testing.T) {
+				dir := t.TempDir()
+				out := filepath.Join(dir, tc.out)
+				var before string
+				if tc.out == "older" {
+					if err := os.CopyFS(out, os.DirFS(older)); err != nil {
+						t.Fatal(err)
+					}
+					before = checksums(t, out)
+				}
+				src.ResetCounters()
+				cmd := command("export", "--server", srcURL, "--out", out)
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error, 1)
+				go func() { done <- cmd.Wait() }()
+				killed := false
+			wait:
+				for {
+					select {
+					case <-done:
+						break wait
+					default:
+					}
+					if src.Requests() >= at {
+						_ = cmd.Process.Signal(syscall.SIGKILL)
+						killed = true
+						<-done
+						break
+					}
+					time.Sleep(200 * time.Microsecond)
+				}
+				t.Logf("killed: %v, after %d requests", killed, src.Requests())
+				switch _, err := os.Lstat(out); {
+				case os.IsNotExist(err) && before == "":
+				case err != nil:
+					t.Fatal(err)
+				default:
+					if got := checksums(t, out); got != before && got != want {
+						t.Fatalf("%s holds neither the earlier bundle nor the new one", out)
+					}
+				}
+				if out, err := command("export", "--server", srcURL, "--out", out).CombinedOutput(); err != nil {
+					t.Fatalf("export again: %v\n%s", err, out)
+				}
+				if got := checksums(t, out); got != want {
+					t.Errorf("export after the kill differs from an uninterrupted one")
+				}
+			})
+		}
+	}
+
+	rules := filepath.Join(root, "testdata", "rules", "staging-production.yaml")
+	refOut := filepath.Join(work, "transformed")
+	if out, err := command("transform", "--rules", rules, "--out", refOut, refDir).CombinedOutput(); err != nil {
+		t.Fatalf("transform: %v\n%s", err, out)
+	}
+	wantT := checksums(t, refOut)
+	for _, target := range []string{"t", "t.tar.zst"} {
+		// A transform of a small bundle takes milliseconds: it is killed
+		// after growing delays, and whatever point each kill lands on,
+		// the target must hold nothing or the complete bundle.
+		for _, delay := range []time.Duration{0, time.Millisecond, 5 * time.Millisecond, 20 * time.Millisecond, 100 * time.Millisecond} {
+			t.Run(fmt.Sprintf("transform to %s killed after %v", target, delay), func(t *testing.T) {
+				out := filepath.Join(t.TempDir(), target)
+				cmd := command("transform", "--rules", rules, "--out", out, refDir)
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(delay)
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+				_ = cmd.Wait()
+				if _, err := os.Lstat(out); err == nil {
+					if got := checksums(t, out); got != wantT {
+						t.Fatalf("%s holds another bundle than the transform's", out)
+					}
+					return // finished before the kill: transform never replaces a bundle
+				} else if !os.IsNotExist(err) {
+					t.Fatal(err)
+				}
+				if out, err := command("transform", "--rules", rules, "--out", out, refDir).CombinedOutput(); err != nil {
+					t.Fatalf("transform again: %v\n%s", err, out)
+				}
+				if got := checksums(t, out); got != wantT {
+					t.Errorf("transform after the kill differs from an uninterrupted one")
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,300 @@
+package bundles
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io/fs"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/octobundle/octobundle/internal/parallel"
+)
+
+// stage writes a new directory bundle while its bundle is filled (see
+// StageDir): each entity's files go into a temporary sibling of the
+// target as the entity is put, and Write finishes the directory and
+// renames it into place.
+type stage struct {
+	target string // the directory Write completes, cleaned
+	tmp    string // the temporary sibling being written
+	root   *os.Root
+
+	// locks serialise the writers of one path (by hash): a path put twice
+	// at once must end holding what staged says it holds.
+	locks [64]sync.Mutex
+	seed  maphash.Seed
+
+	mu     sync.Mutex
+	dirs   map[string]bool   // directories made below tmp
+	staged map[string]string // path → hex sha256 of the bytes written there
+	err    error             // the first write that failed
+}
+
+// StageDir starts writing b as a new directory bundle at target while it
+// is filled. From then on the files of each entity put are rendered and
+// written into a temporary sibling of target at once, by the goroutine
+// that puts it: an export that puts each entity as soon as it is read
+// writes the bundle while it waits for the server, instead of after.
+// Write(target) then writes only what is missing or changed (entities put
+// again or removed since, manifest.json, checksums.txt), removes what the
+// bundle no longer has, syncs the directory and renames it into place, as
+// Write always does: target never holds a partial bundle.
+//
+// It stages nothing, and reports false, when target names an archive or
+// exists (Write updates an existing directory in place, see Write). A
+// staged bundle that is never written must be discarded (DiscardStage),
+// which removes the temporary directory.
+func (b *Bundle) StageDir(target string) (bool, error) {
+	if IsArchive(target) {
+		return false, nil
+	}
+	if _, err := os.Lstat(target); err == nil {
+		return false, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return false, err
+	}
+	clean := filepath.Clean(target)
+	parent, base := filepath.Dir(clean), filepath.Base(clean)
+	if err := os.MkdirAll(parent, dirMode); err != nil {
+		return false, err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-*")
+	if err != nil {
+		return false, err
+	}
+	root, err := os.OpenRoot(tmp)
+	if err == nil {
+		err = os.Chmod(tmp, dirMode)
+	}
+	if err != nil {
+		if root != nil {
+			root.Close()
+		}
+		os.RemoveAll(tmp)
+		return false, err
+	}
+	st := &stage{target: clean, tmp: tmp, root: root, seed: maphash.MakeSeed(),
+		dirs: map[string]bool{".": true}, staged: map[string]string{}}
+	b.mu.Lock()
+	old := b.stage
+	b.stage = st
+	b.mu.Unlock()
+	if old != nil {
+		old.discard()
+	}
+	return true, nil
+}
+
+// DiscardStage removes what StageDir wrote, if Write has not taken it.
+func (b *Bundle) DiscardStage() {
+	b.mu.Lock()
+	st := b.stage
+	b.stage = nil
+	b.mu.Unlock()
+	if st != nil {
+		st.discard()
+	}
+}
+
+// takeStage returns the stage Write(target) finishes, if any, and the
+// sealed checksums by path. The caller has sealed the bundle.
+func (b *Bundle) takeStage(target string) (*stage, map[string]string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.stage
+	if st == nil || st.target != filepath.Clean(target) {
+		return nil, nil
+	}
+	b.stage = nil
+	return st, b.sums
+}
+
+func (s *stage) discard() {
+	s.root.Close()
+	os.RemoveAll(s.tmp)
+}
+
+// put writes the files of the entity file f at p, as written in format.
+// A failure is kept for Write to report; a document that does not render
+// is left to Seal, which reports it.
+func (s *stage) put(p string, f *file, format string) {
+	s.mu.Lock()
+	failed := s.err != nil
+	s.mu.Unlock()
+	if failed {
+		return
+	}
+	parts, err := f.render(p, format)
+	if err != nil {
+		return
+	}
+	sums := f.written.Load().sums
+	for i, pt := range parts {
+		if err := s.write(pt.path, pt.data, sums[i].sum); err != nil {
+			s.mu.Lock()
+			if s.err == nil {
+				s.err = fmt.Errorf("%s: %w", pt.path, err)
+			}
+			s.mu.Unlock()
+			return
+		}
+	}
+}
+
+// write makes the file p hold data (whose checksum is sum), unless it
+// already does; with sum "", it writes whatever p holds.
+func (s *stage) write(p string, data []byte, sum string) error {
+	if err := checkPath(p); err != nil {
+		return err
+	}
+	l := &s.locks[maphash.String(s.seed, p)%uint64(len(s.locks))]
+	l.Lock()
+	defer l.Unlock()
+	s.mu.Lock()
+	have, ok := s.staged[p]
+	s.mu.Unlock()
+	if ok && sum != "" && have == sum {
+		return nil
+	}
+	if err := s.mkdirAll(path.Dir(p)); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.staged, p) // unknown until the write is done
+	s.mu.Unlock()
+	w, err := s.root.OpenFile(filepath.FromSlash(p), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(data)
+	if err == nil {
+		err = w.Chmod(fileMode) // whatever the umask
+	}
+	if err == nil && syncEach {
+		err = w.Sync()
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.staged[p] = sum
+	s.mu.Unlock()
+	return nil
+}
+
+// mkdirAll makes the directory d below the stage and its parents.
+func (s *stage) mkdirAll(d string) error {
+	s.mu.Lock()
+	made := s.dirs[d]
+	s.mu.Unlock()
+	if made {
+		return nil
+	}
+	if err := s.mkdirAll(path.Dir(d)); err != nil {
+		return err
+	}
+	if err := s.root.Mkdir(filepath.FromSlash(d), dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if err := s.root.Chmod(filepath.FromSlash(d), dirMode); err != nil { // whatever the umask
+		return err
+	}
+	s.mu.Lock()
+	s.dirs[d] = true
+	s.mu.Unlock()
+	return nil
+}
+
+// finish completes the staged directory with files (the sealed bundle's,
+// with sums their checksums by path), syncs it and renames it into place.
+// Every put has returned. On failure the temporary directory is removed.
+func (s *stage) finish(files []rawFile, sums map[string]string) (err error) {
+	defer func() {
+		if err != nil {
+			s.discard()
+		}
+	}()
+	if s.err != nil {
+		return fmt.Errorf("%s: %w", s.target, s.err)
+	}
+	files = append(files[:len(files):len(files)], rawFile{path: GitAttributesFile, data: []byte(GitAttributes)})
+	want := make(map[string]bool, len(files))
+	for _, f := range files {
+		want[f.path] = true
+	}
+	// What the bundle no longer has goes first, with the directories it
+	// leaves empty; a wanted file that a removed one folds to (the same
+	// file on a case-insensitive file system) is then written again.
+	var gone []string
+	for p := range s.staged {
+		if !want[p] {
+			gone = append(gone, p)
+		}
+	}
+	removed := map[string]bool{}
+	emptied := map[string]bool{}
+	for _, p := range gone {
+		if err := s.root.Remove(filepath.FromSlash(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: removing %s: %w", s.target, p, err)
+		}
+		delete(s.staged, p)
+		removed[foldKey(p)] = true
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			emptied[d] = true
+		}
+	}
+	ds := slices.Collect(maps.Keys(emptied))
+	slices.SortFunc(ds, func(a, b string) int { // deepest first
+		if c := strings.Count(b, "/") - strings.Count(a, "/"); c != 0 {
+			return c
+		}
+		return strings.Compare(b, a)
+	})
+	for _, d := range ds {
+		if s.root.Remove(filepath.FromSlash(d)) == nil { // fails unless empty
+			s.mu.Lock()
+			delete(s.dirs, d)
+			s.mu.Unlock()
+		}
+	}
+	var todo []rawFile
+	for _, f := range files {
+		if sum, ok := sums[f.path]; ok && s.staged[f.path] == sum && !removed[foldKey(f.path)] {
+			continue
+		}
+		todo = append(todo, f)
+	}
+	errs := make([]error, len(todo))
+	parallel.Each(len(todo), func(i int) {
+		data, err := todo[i].bytes()
+		if err == nil {
+			err = s.write(todo[i].path, data, "")
+		}
+		if err != nil {
+			errs[i] = fmt.Errorf("%s: %w", todo[i].path, err)
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%s: %w", s.target, err)
+	}
+	if err := syncTree(s.root); err != nil {
+		return fmt.Errorf("%s: %w", s.target, err)
+	}
+	if err := s.root.Close(); err != nil {
+		return err
+	}
+	// As writeDir: rename into place only a target that does not exist.
+	if _, err := os.Lstat(s.target); err == nil {
+		return fmt.Errorf("%s: appeared while the bundle was written; refusing to replace it (the bundle was not written)", s.target)
+	}
+	return os.Rename(s.tmp, s.target)
+}

@@ -1,0 +1,219 @@
+package bundles
+
+import (
+	"bytes"
+	"maps"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/octobundle/octobundle/schema"
+)
+
+// TestStageDir checks that a directory written while the bundle was filled
+// (StageDir, then Write) holds exactly what writing the finished bundle at
+// once holds, whatever happened between: entities put again with other
+// content (and other sidecar files), put again unchanged, removed, added
+// after the last put; and that nothing is left beside it.
+func TestStageDir(t *testing.T) {
+	script := func(names ...string) string {
+		var steps []string
+		for _, n := range names {
+			steps = append(steps, `{"Name":"`+n+`","Actions":[{"Name":"`+n+`","ActionType":"Octopus.Script","Properties":{"Octopus.Action.Script.Syntax":"Bash","Octopus.Action.Script.ScriptBody":"echo `+n+`\nexit 0\n"}}]}`)
+		}
+		return `{"Steps":[` + strings.Join(steps, ",") + `]}`
+	}
+	type put struct {
+		kind  string
+		names []string
+		doc   string // "" removes
+	}
+	for _, tc := range []struct {
+		name string
+		puts []put
+	}{
+		{"each entity once", []put{
+			{schema.Environment, []string{"Production"}, `{"Name":"Production"}`},
+			{schema.Project, []string{"OctoFX"}, `{"Name":"OctoFX"}`},
+			{schema.DeploymentProcess, []string{"OctoFX"}, script("Build", "Deploy")},
+		}},
+		{"put again: other content, fewer sidecars", []put{
+			{schema.Project, []string{"OctoFX"}, `{"Name":"OctoFX"}`},
+			{schema.DeploymentProcess, []string{"OctoFX"}, script("Build", "Deploy", "Notify")},
+			{schema.DeploymentProcess, []string{"OctoFX"}, script("Deploy")},
+			{schema.Environment, []string{"Production"}, `{"Name":"Production","Description":"old"}`},
+			{schema.Environment, []string{"Production"}, `{"Name":"Production","Description":"new"}`},
+		}},
+		{"put again unchanged", []put{
+			{schema.Project, []string{"OctoFX"}, `{"Name":"OctoFX"}`},
+			{schema.Project, []string{"OctoFX"}, `{"Name":"OctoFX"}`},
+		}},
+		{"removed, leaving empty directories", []put{
+			{schema.Environment, []string{"Production"}, `{"Name":"Production"}`},
+			{schema.Project, []string{"OctoFX"}, `{"Name":"OctoFX"}`},
+			{schema.DeploymentProcess, []string{"OctoFX"}, script("Build")},
+			{schema.Runbook, []string{"OctoFX", "Restart"}, `{"Name":"Restart"}`},
+			{schema.Runbook, []string{"OctoFX", "Restart"}, ""},
+			{schema.DeploymentProcess, []string{"OctoFX"}, ""},
+			{schema.Project, []string{"OctoFX"}, ""},
+		}},
+		{"removed, then put in another case", []put{
+			{schema.Environment, []string{"Production"}, `{"Name":"Production"}`},
+			{schema.Environment, []string{"Production"}, ""},
+			{schema.Environment, []string{"PRODUCTION"}, `{"Name":"PRODUCTION"}`},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fill := func(b *Bundle) {
+				for _, p := range tc.puts {
+					k := schema.MustLookup(p.kind)
+					if p.doc == "" {
+						esc := make([]string, len(p.names))
+						for i, n := range p.names {
+							esc[i] = EscapeName(n)
+						}
+						path, err := k.Path(esc...)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !b.Remove(path) {
+							t.Fatalf("remove %s: not there", path)
+						}
+						continue
+					}
+					doc, err := Decode([]byte(p.doc))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := b.PutEntity(k, p.names, doc); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			dir := t.TempDir()
+			whole, staged := filepath.Join(dir, "whole"), filepath.Join(dir, "out", "staged")
+
+			b := New(sampleManifest(testTime))
+			fill(b)
+			if err := b.Write(whole); err != nil {
+				t.Fatal(err)
+			}
+
+			s := New(sampleManifest(testTime))
+			ok, err := s.StageDir(staged)
+			if err != nil || !ok {
+				t.Fatalf("StageDir = %v, %v", ok, err)
+			}
+			fill(s)
+			if _, err := os.Stat(staged); !os.IsNotExist(err) {
+				t.Fatalf("%s exists before Write: %v", staged, err)
+			}
+			if err := s.Write(staged); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := files(t, staged), files(t, whole); !reflect.DeepEqual(got, want) {
+				t.Errorf("staged directory differs from a whole write:\n got %v\nwant %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
+			}
+			if got, want := dirs(t, staged), dirs(t, whole); !reflect.DeepEqual(got, want) {
+				t.Errorf("directories:\n got %v\nwant %v", got, want)
+			}
+			if left, _ := os.ReadDir(filepath.Dir(staged)); len(left) != 1 {
+				t.Errorf("beside the bundle: %v", left)
+			}
+			if _, err := Read(staged, ReadOptions{}); err != nil {
+				t.Errorf("reading the staged bundle: %v", err)
+			}
+		})
+	}
+}
+
+// TestStageDirFallbacks checks what StageDir does not stage, and what
+// happens to a stage that is not finished.
+func TestStageDirFallbacks(t *testing.T) {
+	dir := t.TempDir()
+	b := sampleBundle(t, testTime)
+
+	existing := filepath.Join(dir, "existing")
+	if err := os.Mkdir(existing, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{existing, filepath.Join(dir, "b.tar.zst")} {
+		if ok, err := b.StageDir(target); ok || err != nil {
+			t.Errorf("StageDir(%s) = %v, %v; want false, nil", target, ok, err)
+		}
+	}
+
+	// Discarded: the temporary directory goes, nothing else.
+	other := filepath.Join(dir, "sub")
+	if err := os.Mkdir(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	keep := filepath.Join(other, "keep.txt")
+	if err := os.WriteFile(keep, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := New(sampleManifest(testTime))
+	if ok, err := c.StageDir(filepath.Join(other, "bundle")); !ok || err != nil {
+		t.Fatalf("StageDir = %v, %v", ok, err)
+	}
+	doc, _ := Decode([]byte(`{"Name":"Dev"}`))
+	if _, err := c.PutEntity(schema.MustLookup(schema.Environment), []string{"Dev"}, doc); err != nil {
+		t.Fatal(err)
+	}
+	c.DiscardStage()
+	if left, _ := os.ReadDir(other); len(left) != 1 || left[0].Name() != "keep.txt" {
+		t.Errorf("after DiscardStage: %v", left)
+	}
+
+	// The target appeared after StageDir: Write updates it in place, as
+	// any existing directory, and removes the stage.
+	d := New(sampleManifest(testTime))
+	late := filepath.Join(dir, "late")
+	if ok, err := d.StageDir(late); !ok || err != nil {
+		t.Fatalf("StageDir = %v, %v", ok, err)
+	}
+	if _, err := d.PutEntity(schema.MustLookup(schema.Environment), []string{"Dev"}, doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(late, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(late, ".git"), []byte("gitdir: elsewhere"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Write(late); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(filepath.Join(late, ".git")); err != nil || !bytes.Equal(data, []byte("gitdir: elsewhere")) {
+		t.Errorf(".git: %q, %v", data, err)
+	}
+	if _, err := Read(late, ReadOptions{}); err != nil {
+		t.Errorf("reading the bundle: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+}
+
+// dirs lists the directories below dir.
+func dirs(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() && p != dir {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
