@@ -441,7 +441,7 @@ func (x *executor) run(ctx context.Context) {
 		groups[t.order] = append(groups[t.order], t)
 	}
 	sort.Ints(orders)
-	sem := make(chan struct{}, x.o.Concurrency)
+	sem := make(chan struct{}, x.taskSlots())
 	for _, ord := range orders {
 		var wg sync.WaitGroup
 		for _, t := range groups[ord] {
@@ -476,6 +476,18 @@ func (x *executor) run(ctx context.Context) {
 		}
 		wg.Wait()
 	}
+}
+
+// taskSlots is how many write passes run at once. A pass spends part of
+// its time between requests (building and merging the body, decoding the
+// answer); when the client itself keeps to Concurrency requests in flight,
+// twice as many passes run, so that this time does not leave a request
+// slot idle. Otherwise each pass holds one of Concurrency slots.
+func (x *executor) taskSlots() int {
+	if n := x.c.MaxInFlight(); n > 0 && n <= x.o.Concurrency {
+		return 2 * x.o.Concurrency
+	}
+	return x.o.Concurrency
 }
 
 // tasks builds the write passes of the plan and their dependencies: a pass

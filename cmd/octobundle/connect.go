@@ -63,6 +63,8 @@ func connectCtx(ctx context.Context, c *cli.Context) (*octopus.Client, error) {
 		Logger:    logger(),
 		Tool:      "octobundle/" + toolVersion(),
 		KeySource: source,
+		// --concurrency bounds the requests in flight, whatever runs them.
+		MaxInFlight: c.Int("concurrency"),
 
 		CACertFile:            c.String("ca-cert"),
 		InsecureSkipTLSVerify: c.Bool("insecure-skip-tls-verify"),

@@ -67,6 +67,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Tool is appended to the User-Agent ("octobundle/1.2.3").
 	Tool string
+	// MaxInFlight bounds the requests in flight at once, from sending one
+	// to reading its answer (--concurrency); zero means no bound. Callers
+	// may then run more work at once than this: what they do between
+	// requests (decoding, merging, recording) no longer holds a request
+	// slot idle.
+	MaxInFlight int
 	// KeySource says where APIKey came from ("the --api-key flag",
 	// "--api-key-file key.txt", "the OCTOPUS_API_KEY environment
 	// variable"), for the message of a refused key. Never the key.
@@ -115,6 +121,10 @@ type Client struct {
 
 	requests, retries, writes atomic.Int64
 
+	// inFlight holds a token per request in flight (Config.MaxInFlight);
+	// nil: no bound.
+	inFlight chan struct{}
+
 	// connecting is true while Connect reads the root document: a host
 	// that does not resolve or refuses the connection then fails at once
 	// (it is the wrong URL, or the server is down: retrying for a minute
@@ -137,6 +147,10 @@ type Stats struct {
 func (c *Client) Stats() Stats {
 	return Stats{Requests: c.requests.Load(), Retries: c.retries.Load(), Writes: c.writes.Load()}
 }
+
+// MaxInFlight returns the bound on requests in flight (Config.MaxInFlight;
+// 0: none).
+func (c *Client) MaxInFlight() int { return cap(c.inFlight) }
 
 // Server returns the server URL without credentials, for manifests and messages.
 func (c *Client) Server() string { return c.server }
@@ -188,6 +202,9 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		log:         log,
 		server:      strings.TrimRight(base.String(), "/"),
 		maxResponse: maxResponse,
+	}
+	if cfg.MaxInFlight > 0 {
+		c.inFlight = make(chan struct{}, cfg.MaxInFlight)
 	}
 	c.connecting = true
 	root, err := c.Get(ctx, "/api/")
@@ -628,8 +645,18 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 		req.ContentLength = int64(len(payload))
 		req.Header.Set("Content-Type", contentType)
 	}
+	if c.inFlight != nil {
+		select {
+		case c.inFlight <- struct{}{}:
+		case <-ctx.Done():
+			return 0, 0, ctx.Err()
+		}
+	}
 	start := time.Now()
-	resp, err := c.session.DoRawRequest(req)
+	resp, data, readErr, err := c.exchange(req)
+	if c.inFlight != nil {
+		<-c.inFlight
+	}
 	if err != nil {
 		c.log.Debug("request failed", "method", method, "path", path, "error", scrubErr(err))
 		if perm := permanentTransportError(err, c.connecting); perm != nil {
@@ -637,16 +664,14 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 		}
 		return 0, 0, &transportError{fmt.Sprintf("%s %s: %v", method, path, scrubErr(err))}
 	}
-	defer resp.Body.Close()
 	subject := method + " " + path + ": the server's answer"
 	if resp.ContentLength > c.maxResponse {
 		c.log.Debug("request", "method", method, "path", path, "status", resp.StatusCode, "bytes", resp.ContentLength, "duration", time.Since(start))
 		return -1, 0, limits.Size(subject, "response size", c.maxResponse)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxResponse+1))
 	c.log.Debug("request", "method", method, "path", path, "status", resp.StatusCode, "bytes", len(data), "duration", time.Since(start))
-	if err != nil {
-		return 0, 0, &transportError{fmt.Sprintf("%s %s: reading the answer: %v", method, path, scrubErr(err))}
+	if readErr != nil {
+		return 0, 0, &transportError{fmt.Sprintf("%s %s: reading the answer: %v", method, path, scrubErr(readErr))}
 	}
 	if int64(len(data)) > c.maxResponse {
 		// Not retried: the same request gets the same oversized answer.
@@ -684,6 +709,22 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 		return -1, 0, fmt.Errorf("%s %s: decoding the answer: %w", method, path, err)
 	}
 	return resp.StatusCode, 0, nil
+}
+
+// exchange sends req and reads the answer's body (up to one byte over the
+// size limit; none when the announced length is over it). err is a
+// failure to get an answer, readErr one to read its body.
+func (c *Client) exchange(req *http.Request) (resp *http.Response, data []byte, readErr, err error) {
+	resp, err = c.session.DoRawRequest(req)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer resp.Body.Close()
+	if resp.ContentLength > c.maxResponse {
+		return resp, nil, nil, nil
+	}
+	data, readErr = io.ReadAll(io.LimitReader(resp.Body, c.maxResponse+1))
+	return resp, data, readErr, nil
 }
 
 // decodeAnswer decodes a JSON answer into out: documents (*any,
