@@ -23,6 +23,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/limits"
+	"github.com/octobundle/octobundle/internal/parallel"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -523,20 +524,29 @@ func parse(files map[string][]byte) (*Bundle, error) {
 		k   *schema.Kind
 		esc []string
 	}
-	kinds := make(map[string]kindOf, len(paths))
-	for _, p := range paths {
+	kinds := make([]kindOf, len(paths))
+	sumErrs := make([]error, len(paths))
+	parallel.Each(len(paths), func(i int) {
+		p := paths[i]
 		k, esc := schema.KindForPath(p)
-		kinds[p] = kindOf{k, esc}
+		kinds[i] = kindOf{k, esc}
 		if k == nil && p != PolicyFile && !(format == FormatV2 && isSidecarPath(p)) {
-			return nil, fmt.Errorf("%s: unknown file (not part of the %s layout; keep other files outside the bundle folder)", p, format)
+			sumErrs[i] = fmt.Errorf("%s: unknown file (not part of the %s layout; keep other files outside the bundle folder)", p, format)
+			return
 		}
 		want, ok := listed[p]
 		if !ok {
-			return nil, fmt.Errorf("%s: not listed in %s", p, ChecksumsFile)
+			sumErrs[i] = fmt.Errorf("%s: not listed in %s", p, ChecksumsFile)
+			return
 		}
 		h := sha256.Sum256(files[p])
 		if got := hex.EncodeToString(h[:]); got != want {
-			return nil, fmt.Errorf("%s: checksum mismatch: %s lists %s, the file's sha256 is %s", p, ChecksumsFile, want, got)
+			sumErrs[i] = fmt.Errorf("%s: checksum mismatch: %s lists %s, the file's sha256 is %s", p, ChecksumsFile, want, got)
+		}
+	})
+	for _, err := range sumErrs {
+		if err != nil {
+			return nil, err
 		}
 	}
 	for _, l := range lines {
@@ -547,76 +557,133 @@ func parse(files map[string][]byte) (*Bundle, error) {
 
 	b := New(m)
 	counts := map[string]int{}
-	sidecars := map[string]bool{}  // every sidecar file
 	unclaimed := map[string]bool{} // sidecar files not yet referenced
+	// The sidecar files of each folder (an entity file's sidecar folder).
+	sideDirs := map[string]map[string][]byte{}
 	if format == FormatV2 {
 		b.sidecars = map[string]string{}
-		for _, p := range paths {
-			if kinds[p].k == nil && p != PolicyFile {
-				sidecars[p], unclaimed[p] = true, true
+		for i, p := range paths {
+			if kinds[i].k == nil && p != PolicyFile {
+				unclaimed[p] = true
+				d := path.Dir(p)
+				if sideDirs[d] == nil {
+					sideDirs[d] = map[string][]byte{}
+				}
+				sideDirs[d][p] = files[p]
 			}
 		}
 	}
-	for _, p := range paths {
-		if sidecars[p] {
-			continue
-		}
-		if p == PolicyFile {
-			if _, err := decodePolicy(files[p]); err != nil {
-				return nil, err
+	// The entity files are checked and packed on every core. What must
+	// be in path order (claiming a path, counting a sidecar file once)
+	// happens before and after, in order, so the first problem in path
+	// order is the one reported, as when they were read one by one. Each
+	// entity's bytes are dropped once it is packed, so the bytes read and
+	// the packed documents are not both held whole.
+	type item struct {
+		p      string
+		k      *schema.Kind
+		names  []string
+		data   []byte
+		side   map[string][]byte // its sidecar folder's files
+		prior  error             // a problem found in path order, before it is parsed
+		f      *file
+		used   []string // the sidecar files it refers to
+		early  error    // a problem reading it, before its sidecar files are counted
+		late   error    // a problem with its content, after
+	}
+	var items []*item
+	for i, p := range paths {
+		if kinds[i].k == nil {
+			if p == PolicyFile {
+				if _, err := decodePolicy(files[p]); err != nil {
+					items = append(items, &item{p: p, prior: err})
+					break
+				}
+				b.policy = files[p]
 			}
-			b.policy = files[p]
 			continue
 		}
-		k, esc := kinds[p].k, kinds[p].esc
-		names, err := unescapeAll(esc)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+		it := &item{p: p, k: kinds[i].k, data: files[p]}
+		items = append(items, it)
+		var err error
+		if it.names, err = unescapeAll(kinds[i].esc); err != nil {
+			it.prior = fmt.Errorf("%s: %w", p, err)
+			break
 		}
 		if err := b.claim(p); err != nil {
-			return nil, err
+			it.prior = err
+			break
 		}
+		if format == FormatV2 {
+			it.side = sideDirs[SidecarDir(p)]
+		}
+	}
+	signature := files[SignatureFile]
+	files, sideDirs = nil, nil // each item holds what it needs; see above
+	parallel.Each(len(items), func(i int) {
+		it := items[i]
+		if it.prior != nil {
+			return
+		}
+		defer func() { it.data, it.side = nil, nil }()
+		k, p := it.k, it.p
 		if k.Binary {
-			if err := checkBinary(p, files[p]); err != nil {
-				return nil, err
+			if it.early = checkBinary(p, it.data); it.early == nil {
+				it.f = &file{kind: k, names: it.names, bin: it.data}
 			}
-			b.files[p] = &file{kind: k, names: names, bin: files[p]}
-			counts[k.Name]++
-			continue
+			return
 		}
 		var doc any
+		var err error
 		if format == FormatV2 {
-			var used []string
-			if doc, used, err = joinEntity(p, k, files[p], files); err != nil {
-				return nil, err
+			if doc, it.used, err = joinEntity(p, k, it.data, it.side); err != nil {
+				it.early = err
+				return
 			}
-			if err := checkSplit(p, k, doc, files[p], used, files); err != nil {
-				return nil, err
-			}
-			for _, sp := range used {
-				if !unclaimed[sp] {
-					return nil, fmt.Errorf("%s: sidecar file %s is referenced twice", p, sp)
-				}
-				delete(unclaimed, sp)
-				b.sidecars[sp] = p
+			if err := checkSplit(p, k, doc, it.data, it.used, it.side); err != nil {
+				it.early = err
+				return
 			}
 		} else {
-			if doc, err = Decode(files[p]); err != nil {
-				return nil, fmt.Errorf("%s: %w", p, err)
+			if doc, err = Decode(it.data); err != nil {
+				it.early = fmt.Errorf("%s: %w", p, err)
+				return
 			}
-			if canon, _ := Canonical(doc); !bytes.Equal(canon, files[p]) {
-				return nil, fmt.Errorf("%s: not in canonical form (sorted keys, 2-space indent, trailing newline)", p)
+			if canon, _ := Canonical(doc); !bytes.Equal(canon, it.data) {
+				it.early = fmt.Errorf("%s: not in canonical form (sorted keys, 2-space indent, trailing newline)", p)
+				return
 			}
 		}
 		data, err := compactJSON(doc)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+			it.late = fmt.Errorf("%s: %w", p, err)
+			return
 		}
-		if err := checkEntity(p, k, names, doc, data); err != nil {
-			return nil, err
+		if err := checkEntity(p, k, it.names, doc, data); err != nil {
+			it.late = err
+			return
 		}
-		b.files[p] = &file{kind: k, names: names, doc: jsonv.PackCompact(data)}
-		counts[k.Name]++
+		it.f = &file{kind: k, names: it.names, doc: jsonv.PackCompact(data)}
+	})
+	for _, it := range items {
+		switch {
+		case it.prior != nil:
+			return nil, it.prior
+		case it.early != nil:
+			return nil, it.early
+		}
+		for _, sp := range it.used {
+			if !unclaimed[sp] {
+				return nil, fmt.Errorf("%s: sidecar file %s is referenced twice", it.p, sp)
+			}
+			delete(unclaimed, sp)
+			b.sidecars[sp] = it.p
+		}
+		if it.late != nil {
+			return nil, it.late
+		}
+		b.files[it.p] = it.f
+		counts[it.k.Name]++
 	}
 	for _, p := range slices.Sorted(maps.Keys(unclaimed)) {
 		return nil, fmt.Errorf("%s: unknown file (a sidecar file no text field of %s refers to)", p, path.Dir(p)+".json")
@@ -635,8 +702,6 @@ func parse(files map[string][]byte) (*Bundle, error) {
 	b.manifest = raw
 	b.sealed = true
 	b.sealedAs = snapshotManifest(m)
-	if sig, ok := files[SignatureFile]; ok {
-		b.signature = sig
-	}
+	b.signature = signature
 	return b, nil
 }
