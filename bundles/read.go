@@ -580,16 +580,16 @@ func parse(files map[string][]byte) (*Bundle, error) {
 	// entity's bytes are dropped once it is packed, so the bytes read and
 	// the packed documents are not both held whole.
 	type item struct {
-		p      string
-		k      *schema.Kind
-		names  []string
-		data   []byte
-		side   map[string][]byte // its sidecar folder's files
-		prior  error             // a problem found in path order, before it is parsed
-		f      *file
-		used   []string // the sidecar files it refers to
-		early  error    // a problem reading it, before its sidecar files are counted
-		late   error    // a problem with its content, after
+		p     string
+		k     *schema.Kind
+		names []string
+		data  []byte
+		side  map[string][]byte // its sidecar folder's files
+		prior error             // a problem found in path order, before it is parsed
+		f     *file
+		used  []string // the sidecar files it refers to
+		early error    // a problem reading it, before its sidecar files are counted
+		late  error    // a problem with its content, after
 	}
 	var items []*item
 	for i, p := range paths {
