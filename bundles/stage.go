@@ -24,6 +24,7 @@ type stage struct {
 	target string // the directory Write completes, cleaned
 	tmp    string // the temporary sibling being written
 	root   *os.Root
+	fast   *beneath // nil where files are made through root only
 
 	// locks serialise the writers of one path (by hash): a path put twice
 	// at once must end holding what staged says it holds.
@@ -79,7 +80,7 @@ func (b *Bundle) StageDir(target string) (bool, error) {
 		os.RemoveAll(tmp)
 		return false, err
 	}
-	st := &stage{target: clean, tmp: tmp, root: root, seed: maphash.MakeSeed(),
+	st := &stage{target: clean, tmp: tmp, root: root, fast: openBeneath(tmp), seed: maphash.MakeSeed(),
 		dirs: map[string]bool{".": true}, staged: map[string]string{}}
 	b.mu.Lock()
 	old := b.stage
@@ -117,7 +118,32 @@ func (b *Bundle) takeStage(target string) (*stage, map[string]string) {
 
 func (s *stage) discard() {
 	s.root.Close()
+	s.fast.close()
 	os.RemoveAll(s.tmp)
+}
+
+// errUnsupported says the fast way to make a file (beneath) is not
+// available; the caller goes through os.Root.
+var errUnsupported = errors.New("not supported here")
+
+// create creates or truncates the file p below the stage for writing.
+func (s *stage) create(p string) (*os.File, error) {
+	if s.fast != nil {
+		if w, err := s.fast.create(p); !errors.Is(err, errUnsupported) {
+			return w, err
+		}
+	}
+	return s.root.OpenFile(filepath.FromSlash(p), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
+}
+
+// mkdir makes the directory d below the stage (its parent exists).
+func (s *stage) mkdir(d string) error {
+	if s.fast != nil {
+		if err := s.fast.mkdir(d); !errors.Is(err, errUnsupported) {
+			return err
+		}
+	}
+	return s.root.Mkdir(filepath.FromSlash(d), dirMode)
 }
 
 // put writes the files of the entity file f at p, as written in format.
@@ -168,12 +194,12 @@ func (s *stage) write(p string, data []byte, sum string) error {
 	s.mu.Lock()
 	delete(s.staged, p) // unknown until the write is done
 	s.mu.Unlock()
-	w, err := s.root.OpenFile(filepath.FromSlash(p), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
+	w, err := s.create(p)
 	if err != nil {
 		return err
 	}
 	_, err = w.Write(data)
-	if err == nil {
+	if err == nil && umaskClears(fileMode) {
 		err = w.Chmod(fileMode) // whatever the umask
 	}
 	if err == nil && syncEach {
@@ -202,11 +228,13 @@ func (s *stage) mkdirAll(d string) error {
 	if err := s.mkdirAll(path.Dir(d)); err != nil {
 		return err
 	}
-	if err := s.root.Mkdir(filepath.FromSlash(d), dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := s.mkdir(d); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	if err := s.root.Chmod(filepath.FromSlash(d), dirMode); err != nil { // whatever the umask
-		return err
+	if umaskClears(dirMode) {
+		if err := s.root.Chmod(filepath.FromSlash(d), dirMode); err != nil { // whatever the umask
+			return err
+		}
 	}
 	s.mu.Lock()
 	s.dirs[d] = true
@@ -289,6 +317,7 @@ func (s *stage) finish(files []rawFile, sums map[string]string) (err error) {
 	if err := syncTree(s.root); err != nil {
 		return fmt.Errorf("%s: %w", s.target, err)
 	}
+	s.fast.close()
 	if err := s.root.Close(); err != nil {
 		return err
 	}
