@@ -23,6 +23,9 @@ import (
 type stage struct {
 	target string // the directory Write completes, cleaned
 	tmp    string // the temporary sibling being written
+	// made are the missing parents of target StageDir created, deepest
+	// first: a discarded stage removes them again if they are empty.
+	made []string
 	root   *os.Root
 	fast   *beneath // nil where files are made through root only
 
@@ -62,11 +65,19 @@ func (b *Bundle) StageDir(target string) (bool, error) {
 	}
 	clean := filepath.Clean(target)
 	parent, base := filepath.Dir(clean), filepath.Base(clean)
+	var made []string
+	for d := parent; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		made = append(made, d)
+	}
 	if err := os.MkdirAll(parent, dirMode); err != nil {
 		return false, err
 	}
 	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-*")
 	if err != nil {
+		removeEmpty(made)
 		return false, err
 	}
 	root, err := os.OpenRoot(tmp)
@@ -78,9 +89,10 @@ func (b *Bundle) StageDir(target string) (bool, error) {
 			root.Close()
 		}
 		os.RemoveAll(tmp)
+		removeEmpty(made)
 		return false, err
 	}
-	st := &stage{target: clean, tmp: tmp, root: root, fast: openBeneath(tmp), seed: maphash.MakeSeed(),
+	st := &stage{target: clean, tmp: tmp, made: made, root: root, fast: openBeneath(tmp), seed: maphash.MakeSeed(),
 		dirs: map[string]bool{".": true}, staged: map[string]string{}}
 	b.mu.Lock()
 	old := b.stage
@@ -120,6 +132,17 @@ func (s *stage) discard() {
 	s.root.Close()
 	s.fast.close()
 	os.RemoveAll(s.tmp)
+	removeEmpty(s.made)
+}
+
+// removeEmpty removes the directories dirs (deepest first) that are empty:
+// parents StageDir made for a bundle that was not written.
+func removeEmpty(dirs []string) {
+	for _, d := range dirs {
+		if os.Remove(d) != nil { // not empty: someone else's now
+			return
+		}
+	}
 }
 
 // errUnsupported says the fast way to make a file (beneath) is not

@@ -168,6 +168,17 @@ func TestStageDirFallbacks(t *testing.T) {
 		t.Errorf("after DiscardStage: %v", left)
 	}
 
+	// Discarded, under folders that did not exist: they go too.
+	f := New(sampleManifest(testTime))
+	lone := filepath.Join(dir, "lone", "deeper", "bundle")
+	if ok, err := f.StageDir(lone); !ok || err != nil {
+		t.Fatalf("StageDir = %v, %v", ok, err)
+	}
+	f.DiscardStage()
+	if _, err := os.Stat(filepath.Join(dir, "lone")); !os.IsNotExist(err) {
+		t.Errorf("the folders StageDir made are left: %v", err)
+	}
+
 	// The target appeared after StageDir: Write updates it in place, as
 	// any existing directory, and removes the stage.
 	d := New(sampleManifest(testTime))
