@@ -26,8 +26,8 @@ type stage struct {
 	// made are the missing parents of target StageDir created, deepest
 	// first: a discarded stage removes them again if they are empty.
 	made []string
-	root   *os.Root
-	fast   *beneath // nil where files are made through root only
+	root *os.Root
+	fast *beneath // nil where files are made through root only
 
 	// locks serialise the writers of one path (by hash): a path put twice
 	// at once must end holding what staged says it holds.
