@@ -107,9 +107,6 @@ type Bundle struct {
 	// sidecar file to the path of the entity file whose text it holds.
 	// It is replaced, never changed in place.
 	sidecars map[string]string
-	// sums holds, once sealed, the hex sha256 of every file of
-	// checksums.txt by path. It is replaced, never changed in place.
-	sums map[string]string
 	// stage, when set, writes the files of each entity put into a new
 	// directory as they come (see StageDir).
 	stage *stage
@@ -492,7 +489,6 @@ func (b *Bundle) unseal() {
 	b.signature = nil
 	b.sealedAs = nil
 	b.sidecars = nil
-	b.sums = nil
 }
 
 // snapshotManifest records the manifest's state at sealing time.
@@ -728,7 +724,6 @@ func (b *Bundle) Clone() *Bundle {
 	c.folded = maps.Clone(b.folded)
 	c.policy = b.policy
 	c.sidecars = b.sidecars // never modified in place: seal replaces it
-	c.sums = b.sums         // likewise
 	c.sealed, c.checksums, c.manifest, c.signature, c.sealedAs = b.sealed, b.checksums, b.manifest, b.signature, b.sealedAs
 	return c
 }
@@ -782,13 +777,11 @@ func (b *Bundle) seal() error {
 	}
 	sort.Slice(sumList, func(i, j int) bool { return sumList[i].path < sumList[j].path })
 	var sums bytes.Buffer
-	byPath := make(map[string]string, len(sumList))
 	for _, s := range sumList {
 		sums.WriteString(s.sum)
 		sums.WriteString("  ")
 		sums.WriteString(s.path)
 		sums.WriteByte('\n')
-		byPath[s.path] = s.sum
 	}
 	d := sha256.Sum256(sums.Bytes())
 	m.Digest = "sha256:" + hex.EncodeToString(d[:])
@@ -808,7 +801,6 @@ func (b *Bundle) seal() error {
 	}
 	b.Manifest = m
 	b.sidecars = sidecars
-	b.sums = byPath
 	b.checksums = sums.Bytes()
 	b.manifest = mdata
 	b.sealed = true

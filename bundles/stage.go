@@ -63,6 +63,24 @@ func (b *Bundle) StageDir(target string) (bool, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return false, err
 	}
+	st, err := newStage(target)
+	if err != nil {
+		return false, err
+	}
+	b.mu.Lock()
+	old := b.stage
+	b.stage = st
+	b.mu.Unlock()
+	if old != nil {
+		old.discard()
+	}
+	return true, nil
+}
+
+// newStage starts a new directory bundle at target, which does not exist:
+// a temporary sibling (and the missing parents) to write the files into.
+// finish renames it into place; discard removes it.
+func newStage(target string) (*stage, error) {
 	clean := filepath.Clean(target)
 	parent, base := filepath.Dir(clean), filepath.Base(clean)
 	var made []string
@@ -73,12 +91,12 @@ func (b *Bundle) StageDir(target string) (bool, error) {
 		made = append(made, d)
 	}
 	if err := os.MkdirAll(parent, dirMode); err != nil {
-		return false, err
+		return nil, err
 	}
 	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-*")
 	if err != nil {
 		removeEmpty(made)
-		return false, err
+		return nil, err
 	}
 	root, err := os.OpenRoot(tmp)
 	if err == nil {
@@ -90,18 +108,10 @@ func (b *Bundle) StageDir(target string) (bool, error) {
 		}
 		os.RemoveAll(tmp)
 		removeEmpty(made)
-		return false, err
+		return nil, err
 	}
-	st := &stage{target: clean, tmp: tmp, made: made, root: root, fast: openBeneath(tmp), seed: maphash.MakeSeed(),
-		dirs: map[string]bool{".": true}, staged: map[string]string{}}
-	b.mu.Lock()
-	old := b.stage
-	b.stage = st
-	b.mu.Unlock()
-	if old != nil {
-		old.discard()
-	}
-	return true, nil
+	return &stage{target: clean, tmp: tmp, made: made, root: root, fast: openBeneath(tmp), seed: maphash.MakeSeed(),
+		dirs: map[string]bool{".": true}, staged: map[string]string{}}, nil
 }
 
 // DiscardStage removes what StageDir wrote, if Write has not taken it.
@@ -116,16 +126,26 @@ func (b *Bundle) DiscardStage() {
 }
 
 // takeStage returns the stage Write(target) finishes, if any, and the
-// sealed checksums by path. The caller has sealed the bundle.
-func (b *Bundle) takeStage(target string) (*stage, map[string]string) {
+// sealed checksums by path (from checksums.txt). The caller has sealed
+// the bundle.
+func (b *Bundle) takeStage(target string) (*stage, map[string]string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	st := b.stage
 	if st == nil || st.target != filepath.Clean(target) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	b.stage = nil
-	return st, b.sums
+	lines, err := parseChecksums(b.checksums)
+	if err != nil {
+		st.discard()
+		return nil, nil, fmt.Errorf("bundles: %s: %w", ChecksumsFile, err)
+	}
+	sums := make(map[string]string, len(lines))
+	for _, l := range lines {
+		sums[l.path] = l.sum
+	}
+	return st, sums, nil
 }
 
 func (s *stage) discard() {
@@ -136,7 +156,7 @@ func (s *stage) discard() {
 }
 
 // removeEmpty removes the directories dirs (deepest first) that are empty:
-// parents StageDir made for a bundle that was not written.
+// parents newStage made for a bundle that was not written.
 func removeEmpty(dirs []string) {
 	for _, d := range dirs {
 		if os.Remove(d) != nil { // not empty: someone else's now
@@ -144,6 +164,9 @@ func removeEmpty(dirs []string) {
 		}
 	}
 }
+
+// writeWorkers bounds the goroutines finish writes files on.
+const writeWorkers = 16
 
 // errUnsupported says the fast way to make a file (beneath) is not
 // available; the caller goes through os.Root.
@@ -266,8 +289,10 @@ func (s *stage) mkdirAll(d string) error {
 }
 
 // finish completes the staged directory with files (the sealed bundle's,
-// with sums their checksums by path), syncs it and renames it into place.
-// Every put has returned. On failure the temporary directory is removed.
+// with sums their checksums by path: a staged file with its checksum is
+// not written again; nil writes every file), syncs it and renames it into
+// place. Every put has returned. On failure the temporary directory is
+// removed.
 func (s *stage) finish(files []rawFile, sums map[string]string) (err error) {
 	defer func() {
 		if err != nil {
@@ -325,7 +350,9 @@ func (s *stage) finish(files []rawFile, sums map[string]string) (err error) {
 		todo = append(todo, f)
 	}
 	errs := make([]error, len(todo))
-	parallel.Each(len(todo), func(i int) {
+	// Files, not CPU: more writers than cores (each file is synced where
+	// the tree cannot be synced at once, see syncEach).
+	parallel.EachN(len(todo), writeWorkers, func(i int) {
 		data, err := todo[i].bytes()
 		if err == nil {
 			err = s.write(todo[i].path, data, "")

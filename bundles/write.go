@@ -10,7 +10,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -59,7 +58,7 @@ func (b *Bundle) snapshot() ([]rawFile, error) {
 			return nil, err
 		}
 	}
-	r := &lazyRender{format: b.Manifest.Format, files: maps.Clone(b.files), owners: b.sidecars, split: map[string]*splitFile{}}
+	r := &lazyRender{format: b.Manifest.Format, files: maps.Clone(b.files), split: map[string]*splitFile{}}
 	out := make([]rawFile, 0, len(b.files)+len(b.sidecars)+4)
 	for p := range b.files {
 		out = append(out, rawFile{path: p, load: func() ([]byte, error) { return r.load(p, p) }})
@@ -86,7 +85,6 @@ func (b *Bundle) snapshot() ([]rawFile, error) {
 type lazyRender struct {
 	format string
 	files  map[string]*file
-	owners map[string]string // sidecar path → entity path (Bundle.sidecars)
 	mu     sync.Mutex
 	split  map[string]*splitFile // by entity path
 }
@@ -103,22 +101,21 @@ func (r *lazyRender) load(owner, p string) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("bundles: %s: no entity file %s", p, owner)
 	}
-	if r.format != FormatV2 || f.kind.Binary {
-		return f.canonical(), nil
-	}
 	r.mu.Lock()
 	s, ok := r.split[owner]
 	r.mu.Unlock()
 	if !ok {
-		jd, side, err := splitEntity(owner, f.kind, f.value())
+		parts, err := f.render(owner, r.format)
 		if err != nil {
-			return nil, fmt.Errorf("bundles: %s: %w", owner, err)
+			return nil, err
 		}
-		if len(side) == 0 {
-			return jd, nil
+		if len(parts) == 1 {
+			return parts[0].data, nil
 		}
-		s = &splitFile{parts: side}
-		s.parts[owner] = jd
+		s = &splitFile{parts: make(map[string][]byte, len(parts))}
+		for _, pt := range parts {
+			s.parts[pt.path] = pt.data
+		}
 		r.mu.Lock()
 		if prev, ok := r.split[owner]; ok {
 			s = prev // split concurrently: keep the one others took parts of
@@ -161,7 +158,11 @@ func (b *Bundle) Write(path string) error {
 	if IsArchive(path) {
 		return writeArchiveFile(path, files)
 	}
-	if st, sums := b.takeStage(path); st != nil {
+	st, sums, err := b.takeStage(path)
+	if err != nil {
+		return err
+	}
+	if st != nil {
 		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
 			return st.finish(files, sums)
 		}
@@ -254,9 +255,10 @@ func writeArchiveFile(out string, files []rawFile) (err error) {
 }
 
 // writeDir writes files as a directory tree at target. A new target is
-// written to a temporary sibling and renamed into place; an existing
-// directory is updated in place by updateDir.
-func writeDir(target string, files []rawFile) (err error) {
+// written to a temporary sibling and renamed into place (a stage, as
+// StageDir's, finished at once); an existing directory is updated in
+// place by updateDir.
+func writeDir(target string, files []rawFile) error {
 	st, err := os.Lstat(target)
 	switch {
 	case err == nil && !st.IsDir():
@@ -266,29 +268,11 @@ func writeDir(target string, files []rawFile) (err error) {
 	case !errors.Is(err, os.ErrNotExist):
 		return err
 	}
-	parent := filepath.Dir(filepath.Clean(target))
-	base := filepath.Base(filepath.Clean(target))
-	if err := os.MkdirAll(parent, dirMode); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-*")
+	s, err := newStage(target)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
-	if err := os.Chmod(tmp, dirMode); err != nil {
-		return err
-	}
-	withAttrs := append(files[:len(files):len(files)], rawFile{path: GitAttributesFile, data: []byte(GitAttributes)})
-	sortRaw(withAttrs)
-	if err := writeTree(tmp, withAttrs); err != nil {
-		return fmt.Errorf("%s: %w", target, err)
-	}
-	return os.Rename(tmp, target)
+	return s.finish(files, nil)
 }
 
 // IsLayoutFile reports whether the bundle path p is a file of the bundle
@@ -467,127 +451,6 @@ func replaceFile(root *os.Root, f rawFile) error {
 		_ = root.Remove(tmp)
 	}
 	return err
-}
-
-// writeTree writes files below dir through an os.Root, so no path can
-// leave dir.
-//
-// Every open through an os.Root walks the path one directory at a time
-// (an openat per component), and a bundle has thousands of files a few
-// directories deep: that walk was most of the directory form's CPU. So
-// the directories are made first, parents before children, and then each
-// directory is opened once as a Root of its own and its files are created
-// in it by their base names, one openat each.
-func writeTree(dir string, files []rawFile) error {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	byDir := map[string][]int{}
-	for i, f := range files {
-		if err := checkPath(f.path); err != nil {
-			return err
-		}
-		byDir[path.Dir(f.path)] = append(byDir[path.Dir(f.path)], i)
-	}
-	made := map[string]bool{".": true}
-	var mkdir func(d string) error
-	mkdir = func(d string) error {
-		if made[d] {
-			return nil
-		}
-		if err := mkdir(path.Dir(d)); err != nil {
-			return err
-		}
-		made[d] = true
-		if err := root.Mkdir(filepath.FromSlash(d), dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
-			return err
-		}
-		return root.Chmod(filepath.FromSlash(d), dirMode) // whatever the umask
-	}
-	dirs := slices.Sorted(maps.Keys(byDir))
-	for _, d := range dirs {
-		if err := mkdir(d); err != nil {
-			return err
-		}
-	}
-	// The directories are written by several goroutines, and the tree
-	// synced once at the end (syncTree; file by file where that is the
-	// only way): one fsync at a time made the directory form much slower
-	// than the archive for the same bytes. The caller renames the tree into
-	// place only after it is synced.
-	errs := make([]error, len(dirs))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(writeWorkers, len(dirs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				errs[i] = writeDirFiles(root, dirs[i], files, byDir[dirs[i]])
-			}
-		}()
-	}
-	for i := range dirs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	return syncTree(root)
-}
-
-// writeWorkers bounds the goroutines writing a new directory tree.
-const writeWorkers = 16
-
-// writeDirFiles creates the files idx of files, all in directory d (a
-// path below root), opening d once.
-func writeDirFiles(root *os.Root, d string, files []rawFile, idx []int) error {
-	r := root
-	if d != "." {
-		var err error
-		if r, err = root.OpenRoot(filepath.FromSlash(d)); err != nil {
-			return err
-		}
-		defer r.Close()
-	}
-	for _, i := range idx {
-		if err := writeNewFile(r, path.Base(files[i].path), files[i]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// writeNewFile creates f as name below root (it must not exist), writes
-// and syncs it.
-func writeNewFile(root *os.Root, name string, f rawFile) error {
-	data, err := f.bytes()
-	if err != nil {
-		return err
-	}
-	w, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(data); err != nil {
-		w.Close()
-		return err
-	}
-	if err := w.Chmod(fileMode); err != nil {
-		w.Close()
-		return err
-	}
-	if syncEach {
-		if err := w.Sync(); err != nil {
-			w.Close()
-			return err
-		}
-	}
-	return w.Close()
 }
 
 // Pack verifies the bundle directory dir and writes its archive form to out

@@ -1,4 +1,5 @@
-// Package parallel runs CPU-bound work over an index range on every core.
+// Package parallel runs work over an index range on every core (Each), or
+// on a given number of goroutines for work that waits (EachN).
 // (Network-bound work bounds its own concurrency; see internal/snapshot.)
 package parallel
 
@@ -11,7 +12,13 @@ import (
 // and returns when all calls have returned. fn must be safe to call
 // concurrently for different i.
 func Each(n int, fn func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
+	EachN(n, runtime.GOMAXPROCS(0), fn)
+}
+
+// EachN is Each on up to workers goroutines, for work that waits (on
+// files, say) rather than computes.
+func EachN(n, workers int, fn func(i int)) {
+	workers = min(workers, n)
 	if workers <= 1 {
 		for i := 0; i < n; i++ {
 			fn(i)
