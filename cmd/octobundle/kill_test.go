@@ -64,28 +64,7 @@ func TestApplySurvivesSIGKILL(t *testing.T) {
 		t.Run(fmt.Sprintf("killed after %d of %d writes", at, total), func(t *testing.T) {
 			dst, dstURL := octosim.Start(t, octosim.Options{Seed: seed("destination.json"), Faults: octosim.Faults{Latency: 3 * time.Millisecond}})
 			stateDir := t.TempDir()
-			cmd := run(t, dstURL, dst.APIKey(), stateDir, bundleDir)
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			killed := false
-		wait:
-			for {
-				select {
-				case <-done:
-					break wait
-				default:
-				}
-				if dst.Writes() >= at {
-					_ = cmd.Process.Signal(syscall.SIGKILL)
-					killed = true
-					<-done
-					break
-				}
-				time.Sleep(200 * time.Microsecond)
-			}
+			killed := killWhen(t, run(t, dstURL, dst.APIKey(), stateDir, bundleDir), func() bool { return dst.Writes() >= at })
 			t.Logf("killed: %v, after %d writes", killed, dst.Writes())
 
 			// The re-run takes over the dead process's lock and finishes.
@@ -106,6 +85,31 @@ func TestApplySurvivesSIGKILL(t *testing.T) {
 				t.Errorf("%s differs from the uninterrupted apply's: %+v", d.Path, d)
 			}
 		})
+	}
+}
+
+// killWhen starts cmd and kills it with SIGKILL as soon as now reports
+// true (checked every 200 µs); it reports whether it killed it before it
+// ended by itself.
+func killWhen(t *testing.T, cmd *exec.Cmd, now func() bool) bool {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for {
+		select {
+		case <-done:
+			return false
+		default:
+		}
+		if now() {
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+			return true
+		}
+		time.Sleep(200 * time.Microsecond)
 	}
 }
 
@@ -201,28 +205,7 @@ func TestExportAndTransformSurviveSIGKILL(t *testing.T) {
 					before = checksums(t, out)
 				}
 				src.ResetCounters()
-				cmd := command("export", "--server", srcURL, "--out", out)
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				done := make(chan error, 1)
-				go func() { done <- cmd.Wait() }()
-				killed := false
-			wait:
-				for {
-					select {
-					case <-done:
-						break wait
-					default:
-					}
-					if src.Requests() >= at {
-						_ = cmd.Process.Signal(syscall.SIGKILL)
-						killed = true
-						<-done
-						break
-					}
-					time.Sleep(200 * time.Microsecond)
-				}
+				killed := killWhen(t, command("export", "--server", srcURL, "--out", out), func() bool { return src.Requests() >= at })
 				t.Logf("killed: %v, after %d requests", killed, src.Requests())
 				switch _, err := os.Lstat(out); {
 				case os.IsNotExist(err) && before == "":
