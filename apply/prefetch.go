@@ -24,15 +24,9 @@ type Prefetched struct {
 	cancel context.CancelFunc
 	snap   *snapshot.Snapshot
 	err    error
-
-	// The top-level entities read so far, in the order they were complete
-	// (snapshot.Options.Ready), and the snapshot being read: a plan decides
-	// a project's entities as soon as its documents are in.
-	mu       sync.Mutex
-	cond     *sync.Cond
-	partial  *snapshot.Snapshot
-	ready    []*snapshot.Entity
-	finished bool
+	// roots are the top-level entities as they are complete: a plan
+	// decides a project's entities as soon as its documents are in.
+	roots *snapshot.Roots
 }
 
 // Prefetch starts reading the destination space of c as MakePlan, Apply
@@ -46,53 +40,15 @@ type Prefetched struct {
 func Prefetch(ctx context.Context, c *octopus.Client, o Options) *Prefetched {
 	o = o.withDefaults()
 	ctx, cancel := context.WithCancel(ctx)
-	p := &Prefetched{client: c, done: make(chan struct{}), cancel: cancel}
-	p.cond = sync.NewCond(&p.mu)
+	p := &Prefetched{client: c, done: make(chan struct{}), cancel: cancel, roots: snapshot.NewRoots()}
 	go func() {
 		defer close(p.done)
 		ro := readOptions(o)
-		ro.Ready = p.onReady
+		ro.Ready = p.roots.Add
 		p.snap, p.err = snapshot.Read(ctx, c, ro)
-		p.mu.Lock()
-		p.finished = true
-		p.mu.Unlock()
-		p.cond.Broadcast()
+		p.roots.Close()
 	}()
 	return p
-}
-
-func (p *Prefetched) onReady(s *snapshot.Snapshot, e *snapshot.Entity) {
-	p.mu.Lock()
-	p.partial = s
-	p.ready = append(p.ready, e)
-	p.mu.Unlock()
-	p.cond.Broadcast()
-}
-
-// readyAt returns the i-th top-level entity to be complete, waiting for
-// it; false once the read ended without one.
-func (p *Prefetched) readyAt(i int) (*snapshot.Entity, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i >= len(p.ready) && !p.finished {
-		p.cond.Wait()
-	}
-	if i < len(p.ready) {
-		return p.ready[i], true
-	}
-	return nil, false
-}
-
-// soFar returns the snapshot being read once its first top-level entity
-// is complete (every collection is listed by then), nil if the read ended
-// first.
-func (p *Prefetched) soFar() *snapshot.Snapshot {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for p.partial == nil && !p.finished {
-		p.cond.Wait()
-	}
-	return p.partial
 }
 
 // makePlanEarly is makePlan on a prefetched read that decides each
@@ -103,7 +59,7 @@ func (p *Prefetched) soFar() *snapshot.Snapshot {
 // (listed before any is complete) and to names its own project's
 // documents provide (snapshot.Options.Ready).
 func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *bundles.ApplyPolicy, o Options) (*Plan, *snapshot.Snapshot, error) {
-	partial := pf.soFar()
+	partial := pf.roots.Snapshot()
 	if partial == nil { // an empty space, or the read failed
 		snap, err := readDestination(ctx, pf.client, o)
 		if err != nil {
@@ -122,39 +78,31 @@ func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *
 	}
 	decided := make([]bool, len(pl.changes))
 	var (
-		next    atomic.Int64
 		early   atomic.Int64
 		claimMu sync.Mutex
 		claimed = map[string]bool{}
-		wg      sync.WaitGroup
+		each    = make(chan struct{})
 	)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				e, ok := pf.readyAt(int(next.Add(1) - 1))
-				if !ok {
-					return
-				}
-				key := e.Kind.Name + "\x00" + e.Name
-				claimMu.Lock()
-				first := !claimed[key]
-				claimed[key] = true
-				claimMu.Unlock()
-				if !first {
-					continue // a second destination entity of that name: decided after the read
-				}
-				for _, i := range byRoot[key] {
-					pl.decide(i)
-					decided[i] = true
-					early.Add(1)
-				}
+	go func() {
+		defer close(each)
+		pf.roots.Each(runtime.GOMAXPROCS(0), func(_ *snapshot.Snapshot, e *snapshot.Entity) {
+			key := e.Kind.Name + "\x00" + e.Name
+			claimMu.Lock()
+			first := !claimed[key]
+			claimed[key] = true
+			claimMu.Unlock()
+			if !first {
+				return // a second destination entity of that name: decided after the read
 			}
-		}()
-	}
+			for _, i := range byRoot[key] {
+				pl.decide(i)
+				decided[i] = true
+				early.Add(1)
+			}
+		})
+	}()
 	snap, err := readDestination(ctx, pf.client, o)
-	wg.Wait()
+	<-each
 	if err != nil {
 		return nil, nil, err
 	}

@@ -19,19 +19,17 @@ import (
 // dependency is read. Teams and user roles, and anything the pipeline did
 // not convert, are converted after the read, as before.
 type pipeline struct {
-	o   Options
-	log *slog.Logger
-	b   *bundles.Bundle
+	o     Options
+	log   *slog.Logger
+	b     *bundles.Bundle
+	roots *snapshot.Roots
+	done  chan struct{} // closed when every root is converted
+
+	stampsOnce sync.Once
+	stamps     *stampValues
 
 	mu      sync.Mutex
-	cond    *sync.Cond
-	queue   []*snapshot.Entity
-	closed  bool
-	s       *snapshot.Snapshot
-	stamps  *stampValues
 	results map[*snapshot.Entity]*converted
-
-	wg sync.WaitGroup
 }
 
 // converted is the outcome of converting and putting one entity.
@@ -42,12 +40,11 @@ type converted struct {
 }
 
 func newPipeline(o Options, log *slog.Logger, b *bundles.Bundle) *pipeline {
-	p := &pipeline{o: o, log: log, b: b, results: map[*snapshot.Entity]*converted{}}
-	p.cond = sync.NewCond(&p.mu)
-	for range runtime.GOMAXPROCS(0) {
-		p.wg.Add(1)
-		go p.work()
-	}
+	p := &pipeline{o: o, log: log, b: b, roots: snapshot.NewRoots(), done: make(chan struct{}), results: map[*snapshot.Entity]*converted{}}
+	go func() {
+		defer close(p.done)
+		p.roots.Each(runtime.GOMAXPROCS(0), p.convert)
+	}()
 	return p
 }
 
@@ -55,55 +52,32 @@ func newPipeline(o Options, log *slog.Logger, b *bundles.Bundle) *pipeline {
 // but for those candidates chooses one by one (teams and user roles),
 // which wait for the end of the read.
 func (p *pipeline) ready(s *snapshot.Snapshot, root *snapshot.Entity) {
-	if chosenOneByOne(root.Kind.Name) {
-		return
+	if !chosenOneByOne(root.Kind.Name) {
+		p.roots.Add(s, root)
 	}
-	p.mu.Lock()
-	if p.s == nil {
-		p.s, p.stamps = s, &stampValues{s: s, values: map[stampField]stampValue{}}
-	}
-	p.queue = append(p.queue, root)
-	p.mu.Unlock()
-	p.cond.Signal()
 }
 
-// finish waits for every queued project to be converted.
+// finish waits for every queued entity to be converted; the read is over.
 func (p *pipeline) finish() {
-	p.mu.Lock()
-	p.closed = true
-	p.mu.Unlock()
-	p.cond.Broadcast()
-	p.wg.Wait()
+	p.roots.Close()
+	<-p.done
 }
 
-func (p *pipeline) work() {
-	defer p.wg.Done()
-	for {
+// convert converts and puts root and every entity below it.
+func (p *pipeline) convert(s *snapshot.Snapshot, root *snapshot.Entity) {
+	p.stampsOnce.Do(func() { p.stamps = &stampValues{s: s, values: map[stampField]stampValue{}} })
+	for _, e := range subtree(s, root) {
+		if !exported(e.Kind, p.o) {
+			continue
+		}
+		r := &converted{}
+		var doc any
+		if doc, r.scrubbed, r.lagging, r.err = convertStamped(s, e, nil, p.stamps); r.err == nil {
+			r.path, r.putErr = p.b.PutEntity(e.Kind, e.Names(), doc)
+		}
 		p.mu.Lock()
-		for len(p.queue) == 0 && !p.closed {
-			p.cond.Wait()
-		}
-		if len(p.queue) == 0 {
-			p.mu.Unlock()
-			return
-		}
-		root := p.queue[0]
-		p.queue = p.queue[1:]
-		s, stamps := p.s, p.stamps
+		p.results[e] = r
 		p.mu.Unlock()
-		for _, e := range subtree(s, root) {
-			if !exported(e.Kind, p.o) {
-				continue
-			}
-			r := &converted{}
-			var doc any
-			if doc, r.scrubbed, r.lagging, r.err = convertStamped(s, e, nil, stamps); r.err == nil {
-				r.path, r.putErr = p.b.PutEntity(e.Kind, e.Names(), doc)
-			}
-			p.mu.Lock()
-			p.results[e] = r
-			p.mu.Unlock()
-		}
 	}
 }
 
