@@ -62,10 +62,7 @@ func applyCommand() *cli.Command {
 				return err
 			}
 			if a.st == nil {
-				if a.st, err = openState(c, a.cl); err != nil {
-					return err
-				}
-				if a.unlock, err = lockState(c, a.st, opts.Logger); err != nil {
+				if a.st, a.unlock, err = lockedState(c, a.cl, opts.Logger); err != nil {
 					return err
 				}
 			}

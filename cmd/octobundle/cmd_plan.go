@@ -85,10 +85,7 @@ func bundleAndPrefetch(c *cli.Context, path string, opts apply.Options, lock boo
 			return a, err
 		}
 		if lock {
-			if a.st, err = openState(c, a.cl); err != nil {
-				return a, err
-			}
-			if a.unlock, err = lockState(c, a.st, opts.Logger); err != nil {
+			if a.st, a.unlock, err = lockedState(c, a.cl, opts.Logger); err != nil {
 				return a, err
 			}
 		}

@@ -70,6 +70,20 @@ func lockState(c *cli.Context, st *state.Store, log *slog.Logger) (func() error,
 	return unlock, nil
 }
 
+// lockedState opens the state of cl's destination and takes its lock, as
+// an apply does before it reads the destination.
+func lockedState(c *cli.Context, cl *octopus.Client, log *slog.Logger) (*state.Store, func() error, error) {
+	st, err := openState(c, cl)
+	if err != nil {
+		return nil, nil, err
+	}
+	unlock, err := lockState(c, st, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, unlock, nil
+}
+
 // finishState records the apply in the state's manifest.
 func finishState(st *state.Store, b *bundles.Bundle) error {
 	return st.Finish(b.Digest(), time.Now())
