@@ -567,9 +567,20 @@ func (x *executor) tasks() []*task {
 		close(t.done)
 		return t
 	}
-	for i, ch := range p.Changes {
+	// The writes below each project, for its deletions to wait on.
+	projectWrites := map[string][]int{}
+	for j, o := range p.Changes {
+		if o.Action != ActionDelete && len(o.Names) > 0 && rootKind(schema.MustLookup(o.Kind)).Name == schema.Project && writes(j) {
+			projectWrites[o.Names[0]] = append(projectWrites[o.Names[0]], j)
+		}
+	}
+	// Each change's passes get their dependencies on every core: finding
+	// them decodes the change's document, and a pass's dependencies are
+	// its own (add changes main[i] and def[i] only).
+	parallel.Each(len(p.Changes), func(i int) {
+		ch := p.Changes[i]
 		if main[i] == nil && def[i] == nil {
-			continue
+			return
 		}
 		k := schema.MustLookup(ch.Kind)
 		add := func(t *task, d *task) {
@@ -598,13 +609,10 @@ func (x *executor) tasks() []*task {
 		if ch.Action == ActionDelete {
 			// A deletion waits for every write of its project (which may
 			// stop referring to the entity) and is skipped if one failed.
-			for j, o := range p.Changes {
-				if j != i && o.Action != ActionDelete && len(o.Names) > 0 && o.Names[0] == ch.Names[0] &&
-					rootKind(schema.MustLookup(o.Kind)).Name == schema.Project && writes(j) {
-					add(main[i], depTask(j))
-				}
+			for _, j := range projectWrites[ch.Names[0]] {
+				add(main[i], depTask(j))
 			}
-			continue
+			return
 		}
 		// References.
 		desired := ch.Desired.Value()
@@ -630,7 +638,7 @@ func (x *executor) tasks() []*task {
 			}
 			return v, nil
 		})
-	}
+	})
 	return all
 }
 
