@@ -2,13 +2,13 @@ package bundles
 
 import (
 	"bytes"
-	"github.com/octobundle/octobundle/internal/jsonv"
 	"maps"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
 
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/schema"
 )
 

@@ -67,13 +67,7 @@ func (b *Bundle) StageDir(target string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	b.mu.Lock()
-	old := b.stage
-	b.stage = st
-	b.mu.Unlock()
-	if old != nil {
-		old.discard()
-	}
+	b.swapStage(st)
 	return true, nil
 }
 
@@ -115,13 +109,16 @@ func newStage(target string) (*stage, error) {
 }
 
 // DiscardStage removes what StageDir wrote, if Write has not taken it.
-func (b *Bundle) DiscardStage() {
+func (b *Bundle) DiscardStage() { b.swapStage(nil) }
+
+// swapStage makes st the bundle's stage and discards the one it had.
+func (b *Bundle) swapStage(st *stage) {
 	b.mu.Lock()
-	st := b.stage
-	b.stage = nil
+	old := b.stage
+	b.stage = st
 	b.mu.Unlock()
-	if st != nil {
-		st.discard()
+	if old != nil {
+		old.discard()
 	}
 }
 
