@@ -2,8 +2,6 @@ package bundles
 
 import (
 	"bytes"
-	"encoding/json"
-	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -179,143 +177,36 @@ type ElementID struct {
 }
 
 // Identify returns the identity an array element is matched by across the
-// bundle and the destination: its Name, plus its Scope for variables (a
-// variable is identified by name and scope, never by position); a team's
-// scoped user role, which has no name, by its UserRoleId (in bundle form the
-// user role's name). Scopes compare with their value lists sorted and empty
-// lists ignored. Other elements have no identity.
+// bundle and the destination where its kind and place are not known: the
+// first key shape the registry declares (schema.List) whose fields it has,
+// longest first — name and scope for variables, owner, template and scope
+// for tenant values, name for steps, user role for a team's roles (see
+// schema.KindlessIdentify). Scopes compare with their value lists sorted
+// and empty lists ignored. Other elements have no identity.
 //
 // The label is what plans print inside brackets: `"OctoFX.Port"`,
 // `"OctoFX.Port" Environment=Production`, `"Project deployer"`.
 func Identify(el any) (ElementID, bool) {
-	m, ok := el.(map[string]any)
-	if !ok {
-		return ElementID{}, false
-	}
-	name, ok := m["Name"].(string)
-	if !ok {
-		if id, isValue := tenantValueIdentity(m); isValue {
-			return id, true
-		}
-		if role, isRole := m["UserRoleId"].(string); isRole && role != "" {
-			return ElementID{Key: "\x00role\x00" + role, Label: strconv.Quote(role)}, true
-		}
-		return ElementID{}, false
-	}
-	if sc, has := m["Scope"]; has {
-		norm := normScope(sc)
-		b, _ := json.Marshal(norm)
-		lbl := strconv.Quote(name)
-		for _, k := range slices.Sorted(maps.Keys(norm)) {
-			vals := make([]string, len(norm[k]))
-			for i, v := range norm[k] {
-				vals[i] = labelValue(v)
-			}
-			lbl += " " + k + "=" + strings.Join(vals, ",")
-		}
-		return ElementID{Key: name + "\x00" + string(b), Label: lbl}, true
-	}
-	return ElementID{Key: name, Label: strconv.Quote(name)}, true
-}
-
-// tenantValueIdentity identifies a tenant variable value: the project or
-// library variable set, the template and the scope —
-// `"OctoFX"/"DB.Name" EnvironmentIds=Production,Staging`.
-func tenantValueIdentity(m map[string]any) (ElementID, bool) {
-	tpl, ok := m["TemplateId"].(string)
-	if !ok || tpl == "" {
-		return ElementID{}, false
-	}
-	owner, ok := m["ProjectId"].(string)
-	if !ok {
-		if owner, ok = m["LibraryVariableSetId"].(string); !ok {
-			return ElementID{}, false
-		}
-	}
-	norm := normScope(m["Scope"])
-	b, _ := json.Marshal(norm)
-	lbl := strconv.Quote(owner) + "/" + strconv.Quote(tpl)
-	for _, k := range slices.Sorted(maps.Keys(norm)) {
-		vals := make([]string, len(norm[k]))
-		for i, v := range norm[k] {
-			vals[i] = labelValue(v)
-		}
-		lbl += " " + k + "=" + strings.Join(vals, ",")
-	}
-	return ElementID{Key: "\x00tenant\x00" + owner + "\x00" + tpl + "\x00" + string(b), Label: lbl}, true
+	id, ok := schema.KindlessIdentify(el)
+	return ElementID{Key: id.Key, Label: id.Label}, ok
 }
 
 // Supersedes reports whether element b (from a bundle) takes the place of
-// element d (a destination's) without being the same element: two values
-// of one tenant variable template (same project or library variable set)
-// whose environment scopes share an environment, or are both unscoped. A
-// server keeps one value per template and environment, so a value the
-// bundle re-scoped replaces the destination's old one.
+// element d (a destination's) without being the same element (see
+// schema.List.Supersedes): a tenant value the bundle re-scoped replaces the
+// destination's old one.
 func Supersedes(b, d any) bool {
-	bm, ok1 := b.(map[string]any)
-	dm, ok2 := d.(map[string]any)
-	if !ok1 || !ok2 {
-		return false
-	}
-	if _, ok := tenantValueIdentity(bm); !ok {
-		return false
-	}
-	if _, ok := tenantValueIdentity(dm); !ok {
-		return false
-	}
-	for _, f := range []string{"ProjectId", "LibraryVariableSetId", "TemplateId"} {
-		if fmt.Sprint(bm[f]) != fmt.Sprint(dm[f]) {
-			return false
-		}
-	}
-	be, de := normScope(bm["Scope"])["EnvironmentIds"], normScope(dm["Scope"])["EnvironmentIds"]
-	if len(be) == 0 || len(de) == 0 {
-		return len(be) == len(de)
-	}
-	for _, e := range be {
-		if slices.Contains(de, e) {
-			return true
-		}
-	}
-	return false
+	return schema.KindlessList(b).Supersedes(b, d)
 }
 
-// Identity is Identify's matching key. It is case-insensitive, as Octopus
-// names are: a step renamed "Deploy Rate Service" → "Deploy rate service"
-// is the same step, updated, never a second one the server would refuse.
+// Identity is Identify's matching key. Names compare as the registry's
+// List.Fold says: a step renamed "Deploy Rate Service" → "Deploy rate
+// service" is the same step (the server refuses names differing only in
+// case); variables CaseVar and casevar are two (the server keeps them
+// apart).
 func Identity(el any) (string, bool) {
 	id, ok := Identify(el)
-	return strings.ToLower(id.Key), ok
-}
-
-// labelValue quotes a scope value in a label when it is not a plain word.
-func labelValue(s string) string {
-	if s == "" || strings.ContainsAny(s, " \t,\"[]=") {
-		return strconv.Quote(s)
-	}
-	return s
-}
-
-// normScope returns a variable scope with its value lists sorted and empty
-// lists left out.
-func normScope(sc any) map[string][]string {
-	m, _ := sc.(map[string]any)
-	norm := map[string][]string{}
-	for k, v := range m {
-		arr, _ := v.([]any)
-		var vals []string
-		for _, x := range arr {
-			if s, ok := x.(string); ok {
-				vals = append(vals, s)
-			}
-		}
-		if len(vals) == 0 {
-			continue
-		}
-		sort.Strings(vals)
-		norm[k] = vals
-	}
-	return norm
+	return id.Key, ok
 }
 
 // MatchElements pairs elements of a with elements of b by identity (the

@@ -92,7 +92,31 @@ func process(k *Kind, qualify bool) *Kind {
 	// Each action's inline script body, in a file named after the action.
 	k.Texts = []TextField{{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Script.ScriptBody", Syntax: "Properties/Octopus.Action.Script.Syntax"}}
 	k.Prune = []string{"Steps"}
+	k.Lists = processLists()
 	return k
+}
+
+// processLists: steps and actions by name (the server refuses names that
+// differ only in case, so a case-only change is a rename); a step whose
+// action keeps its name is the same step renamed.
+func processLists() []List {
+	return []List{
+		{Path: "Steps", Key: []string{"Name"}, Fold: true, Strategy: StrategyMerge, DestOnly: DestOnlyRemovable, Renames: true, SameIf: "Actions"},
+		{Path: "Steps/*/Actions", Key: []string{"Name"}, Fold: true, Strategy: StrategyMerge, DestOnly: DestOnlyRemovable, Renames: true},
+		{Path: "Steps/*/Actions/*/Packages", Key: []string{"Name"}, Fold: true, Strategy: StrategyMerge, DestOnly: DestOnlyKeep},
+	}
+}
+
+// variableLists: values by name and scope, case-sensitively (the server
+// keeps CaseVar and casevar apart).
+func variableLists() []List {
+	return []List{{Path: "Variables", Key: []string{"Name", "Scope"}, Strategy: StrategyMerge, DestOnly: DestOnlyRemovable}}
+}
+
+// templateLists: variable templates (a project's tenant templates, a
+// library variable set's common templates) by name.
+func templateLists() []List {
+	return []List{{Path: "Templates", Key: []string{"Name"}, Fold: true, Strategy: StrategyMerge, DestOnly: DestOnlyKeep}}
 }
 
 // variableSet gives k, a variable set (project, library variable set or
@@ -106,6 +130,7 @@ func variableSet(k *Kind) *Kind {
 	// Multi-line values (script module bodies, configuration files), in
 	// files named after the variable's name and scope.
 	k.Texts = []TextField{{Path: "Variables/*/Value", MultiLine: true}}
+	k.Lists = variableLists()
 	return k
 }
 
@@ -221,6 +246,7 @@ func init() {
 			Provides: []Provide{{Kind: TenantTag, Path: "Tags/*", Within: ScopeSpace, Qualify: true}},
 			TagNames: "Tags/*/Name",
 			Order:    10,
+			Lists:    []List{{Path: "Tags", Key: []string{"Name"}, Fold: true, Strategy: StrategyMerge, DestOnly: DestOnlyKeep}},
 			Policy:   PolicyExact,
 		},
 		&Kind{
@@ -248,6 +274,7 @@ func init() {
 			Sets:     []SetSpec{{Path: "GrantedSpacePermissions"}, {Path: "GrantedSystemPermissions"}, {Path: "SpacePermissionDescriptions"}, {Path: "SystemPermissionDescriptions"}},
 			Volatile: []string{"SpacePermissionDescriptions", "SystemPermissionDescriptions"},
 			Order:    10,
+			Lists:    []List{{Path: "SupportedRestrictions", Strategy: StrategyReplace}},
 			Policy:   PolicyExist,
 		},
 		&Kind{
@@ -311,6 +338,7 @@ func init() {
 			Sensitive: mixedSecrets("Properties/*", "Parameters/*/DefaultValue"),
 			Texts:     []TextField{{Path: "Properties/Octopus.Action.Script.ScriptBody", File: "script", Syntax: "Properties/Octopus.Action.Script.Syntax"}},
 			Order:     40,
+			Lists:     []List{{Path: "Parameters", Key: []string{"Name"}, Fold: true, Strategy: StrategyMerge, DestOnly: DestOnlyKeep}, {Path: "Packages", Key: []string{"Name"}, Fold: true, Strategy: StrategyMerge, DestOnly: DestOnlyKeep}},
 			Policy:    PolicyExact,
 		},
 		&Kind{
@@ -319,6 +347,7 @@ func init() {
 			IDPrefix: "LibraryVariableSets", NameField: "Name", IndexAs: LibraryVariableSet,
 			Volatile: []string{"VariableSetId", "Templates/*/Id"},
 			Order:    40,
+			Lists:    templateLists(),
 			Policy:   PolicyExact,
 		},
 		variableSet(&Kind{
@@ -343,6 +372,7 @@ func init() {
 			Sets:       []SetSpec{{Path: "Phases/*/AutomaticDeploymentTargets"}, {Path: "Phases/*/OptionalDeploymentTargets"}},
 			Volatile:   []string{"Phases/*/Id"},
 			Order:      50,
+			Lists:      []List{{Path: "Phases", Key: []string{"Name"}, Fold: true, Strategy: StrategyMerge, DestOnly: DestOnlyKeep, Renames: true}},
 			Policy:     PolicyExist,
 		},
 		&Kind{
@@ -388,7 +418,9 @@ func init() {
 			Sensitive: secrets("CertificateData", "Password"),
 			Volatile:  []string{"ReplacedBy", "CertificateDataFormat"},
 			Order:     70,
-			Policy:    PolicyExist,
+			// The server derives them from the certificate: one value.
+			Lists:  []List{{Path: "SubjectAlternativeNames", Strategy: StrategyReplace}},
+			Policy: PolicyExist,
 		},
 		&Kind{
 			Name: LibraryVariableSet, Title: "library variable sets", File: "library-variable-sets/{}/library-variable-set.json",
@@ -398,6 +430,7 @@ func init() {
 			Sensitive: mixedSecrets("Templates/*/DefaultValue"),
 			Provides:  []Provide{{Kind: LibraryTemplate, Path: "Templates/*", Within: ScopeSelf}},
 			Order:     80,
+			Lists:     templateLists(),
 			Policy:    PolicySync,
 		},
 		variableSet(&Kind{
@@ -436,6 +469,7 @@ func init() {
 			Order:         90,
 			Deferred:      []string{"ReleaseCreationStrategy"},
 			DeferredOrder: 97,
+			Lists:         templateLists(),
 			Policy:        PolicySync,
 		},
 		&Kind{
@@ -451,6 +485,7 @@ func init() {
 			Deferred:      []string{"Rules"},
 			DeferredOrder: 96,
 			Prunable:      true,
+			Lists:         []List{{Path: "Rules", Strategy: StrategyReplace}, {Path: "Rules/*/ActionPackages", Strategy: StrategyReplace}},
 			Policy:        PolicySync,
 			// A new project comes with a Default channel.
 			MadeWithParent: true,
@@ -534,6 +569,7 @@ func init() {
 			Volatile: []string{"ProjectId", "Filter/Id", "Filter/Links", "Action/Id", "Action/Links"},
 			Order:    99,
 			Prunable: true,
+			Lists:    []List{{Path: "Filter/Packages", Strategy: StrategyReplace}},
 			Policy:   PolicySync,
 		},
 		&Kind{
@@ -599,7 +635,11 @@ func init() {
 			// bundle's document has values for (see apply/prune.go).
 			Prune:       []string{"CommonVariables", "ProjectVariables"},
 			PruneWithin: map[string]string{"CommonVariables": "LibraryVariableSetId", "ProjectVariables": "ProjectId"},
-			Policy:      PolicySync,
+			Lists: []List{
+				{Path: "CommonVariables", Key: []string{"LibraryVariableSetId", "TemplateId", "Scope"}, Strategy: StrategyMerge, DestOnly: DestOnlyRemovable, Owner: "LibraryVariableSetId", Supersede: "TemplateId"},
+				{Path: "ProjectVariables", Key: []string{"ProjectId", "TemplateId", "Scope"}, Strategy: StrategyMerge, DestOnly: DestOnlyRemovable, Owner: "ProjectId", Supersede: "TemplateId"},
+			},
+			Policy: PolicySync,
 		},
 		// --- team permissions last: they refer to projects, tenants …
 		&Kind{
@@ -621,6 +661,7 @@ func init() {
 			Sets:     []SetSpec{{Path: "EnvironmentIds"}, {Path: "ProjectIds"}, {Path: "ProjectGroupIds"}, {Path: "TenantIds"}, {Path: "", Key: []string{"UserRoleId"}}},
 			Volatile: []string{"TeamId", "SpaceId"},
 			Order:    110,
+			Lists:    []List{{Key: []string{"UserRoleId"}, Strategy: StrategyMerge, DestOnly: DestOnlyKeep}},
 			Policy:   PolicyExist,
 		},
 		// --- audit data: never synced; listed so the tool and the

@@ -358,6 +358,10 @@ type Kind struct {
 	Refs []Ref
 	// Sets are the kind's set-like arrays, stored sorted.
 	Sets []SetSpec
+	// Lists are the kind's arrays of objects and how the merge engine
+	// aligns and merges each (key, strategy, destination-only elements,
+	// renames, owners): the one place element identity is declared.
+	Lists []List
 	// Volatile fields are dropped on export (IDs, links, versions, server
 	// bookkeeping); paths as in Ref.Path.
 	Volatile []string
