@@ -304,7 +304,7 @@ func TestRecurringSync(t *testing.T) {
 					t.Errorf("%d steps named Purge CDN Cache", n)
 				}
 				ch := find(t, p, schema.DeploymentProcess, proc...)
-				if !hasWhy(ch, WhySourceDeleted) || !hasWhy(ch, WhySourceChanged) {
+				if !hasWhy(ch, WhyRenamed) || hasWhy(ch, WhySourceDeleted) {
 					t.Errorf("why %q", ch.Why)
 				}
 			},

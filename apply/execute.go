@@ -1068,7 +1068,7 @@ func (x *executor) mergeForWrite(k *schema.Kind, ch *Change, body any, live map[
 	if err != nil {
 		return nil, fmt.Errorf("%s: making placeholders: %w", ch.Label(), err)
 	}
-	merged, _ := mergeDoc(body, live).(map[string]any)
+	merged, _ := mergeDoc(k, ch.Renames, body, live).(map[string]any)
 	if merged == nil {
 		return nil, fmt.Errorf("%s: the document to write is not an object", ch.Label())
 	}

@@ -1,6 +1,8 @@
 package apply
 
 import (
+	"strconv"
+
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/schema"
 )
@@ -27,15 +29,24 @@ import (
 
 // mergeDoc returns what is written: bundle (the planned document, resolved
 // to server form) laid over dest (the live document). dest nil means a new
-// entity: a copy of bundle.
-func mergeDoc(bundle, dest any) any {
+// entity: a copy of bundle. k (nil: unknown) and renames say which planned
+// elements take the place of a live element of another name (a step
+// renamed at the source keeps the destination's ID).
+func mergeDoc(k *schema.Kind, renames []Renamed, bundle, dest any) any {
 	if dest == nil {
 		return schema.DeepCopy(bundle)
 	}
-	return mergeValue(bundle, dest)
+	w := writeMerge{k: k, renames: renames}
+	return w.value(nil, bundle, dest)
 }
 
-func mergeValue(b, d any) any {
+// writeMerge is one write merge: the kind and the change's renames.
+type writeMerge struct {
+	k       *schema.Kind
+	renames []Renamed
+}
+
+func (w writeMerge) value(at []string, b, d any) any {
 	if schema.IsSensitiveValue(d) && hasSecret(d) {
 		return schema.DeepCopy(d) // an existing secret is never touched
 	}
@@ -53,7 +64,7 @@ func mergeValue(b, d any) any {
 		}
 		for k, v := range bt {
 			if dv, ok := dm[k]; ok {
-				out[k] = mergeValue(v, dv)
+				out[k] = w.value(append(at[:len(at):len(at)], k), v, dv)
 			} else {
 				out[k] = schema.DeepCopy(v)
 			}
@@ -64,15 +75,19 @@ func mergeValue(b, d any) any {
 		if !ok {
 			return schema.DeepCopy(b)
 		}
-		return mergeArray(bt, da)
+		return w.array(at, bt, da)
 	}
 	return b
 }
 
-// mergeArray merges arrays as described above: the result has b's
-// elements, in b's order (Change.RemoveKeys paths index it).
-func mergeArray(b, d []any) []any {
-	pairs, _ := bundles.MatchElements(b, d)
+// array merges arrays as described above: the result has b's elements, in
+// b's order (Change.RemoveKeys paths index it).
+func (w writeMerge) array(at []string, b, d []any) []any {
+	var list *schema.List
+	if w.k != nil {
+		list = w.k.ListAt(at)
+	}
+	pairs := renamedPairs(list, w.renames, b, d)
 	out := make([]any, len(b))
 	for i, el := range b {
 		j, ok := pairs[i]
@@ -82,7 +97,7 @@ func mergeArray(b, d []any) []any {
 		case keepsDestElement(el, d[j]):
 			out[i] = schema.DeepCopy(d[j])
 		default:
-			out[i] = mergeValue(el, d[j])
+			out[i] = w.value(append(at[:len(at):len(at)], strconv.Itoa(i)), el, d[j])
 		}
 	}
 	return out

@@ -91,7 +91,15 @@ type merger struct {
 	force Winner // --on-conflict, "" for none
 	pol   *conflictRules
 
+	// owners, if set, reports whether the bundle speaks for the entity
+	// of kind named name that an element or map key holds data for (a
+	// tenant's values and link for project "OctoFX"): false for a project
+	// a partial bundle does not hold.
+	owners func(kind, name string) bool
+
 	conflicts []Conflict
+	renames   []Renamed   // elements told renamed (destination-only ↔ source-only)
+	problems  []string    // what the server would refuse (two elements with one key)
 	drift     []FieldDiff // destination changes kept (S = B, D ≠ B)
 	kept      []string    // destination-only elements, keys and entries kept
 	deleted   []string    // removed because the source deleted them
@@ -170,9 +178,10 @@ func (m *merger) value(p place, b any, hasB bool, s any, hasS bool, d any, hasD 
 		if _, isArr := b.([]any); !isArr {
 			hb = false
 		}
+		l := m.k.ListAt(p.at)
 		switch {
-		case bundles.Named(sa) && bundles.Named(da) && (len(sa) > 0 || len(da) > 0):
-			return m.named(p, ba, hb, sa, da), true
+		case l != nil && l.Strategy == schema.StrategyMerge && identified(l, sa) && identified(l, da) && (len(sa) > 0 || len(da) > 0):
+			return m.named(p, l, ba, hb, sa, da), true
 		case m.isSet(p.at) && scalars(sa) && scalars(da) && scalars(ba):
 			return m.set(p, ba, hb, sa, da), true
 		}
@@ -219,6 +228,13 @@ func (m *merger) mapValue(p place, b map[string]any, hasB bool, s, d map[string]
 		if !hasB {
 			inB = false
 		}
+		if m.foreignKey(p, k) {
+			// A partial bundle says nothing about this owner's entry.
+			if inD {
+				out[k] = schema.DeepCopy(dv)
+			}
+			continue
+		}
 		if !inS && inD && !inB {
 			// A field the source does not know (a newer destination
 			// server's, or the destination's own map key): kept, and listed
@@ -237,41 +253,101 @@ func (m *merger) mapValue(p place, b map[string]any, hasB bool, s, d map[string]
 	return out
 }
 
-// named merges arrays of identified elements: the result holds the
-// bundle's surviving elements in the bundle's order, each destination-only
-// element kept after the element it followed on the destination.
-func (m *merger) named(p place, b []any, hasB bool, s, d []any) []any {
-	index := func(arr []any) (map[string]int, []string) {
+// named merges the arrays of list l by element key (l.Key): the result
+// holds the bundle's surviving elements in the bundle's order, each
+// destination-only element kept after the element it followed on the
+// destination. Two bundle elements with one key are a problem (never one
+// silently dropped); a destination-only and a source-only element that
+// are one element renamed (see renames.go) merge as one.
+func (m *merger) named(p place, l *schema.List, b []any, hasB bool, s, d []any) []any {
+	index := func(arr []any, side string) (map[string]int, []string) {
 		pos := map[string]int{}
 		var order []string
 		for i, el := range arr {
-			id, _ := bundles.Identity(el)
-			if _, dup := pos[id]; !dup {
-				pos[id] = i
-				order = append(order, id)
+			id, _ := l.Identify(el)
+			if j, dup := pos[id.Key]; dup {
+				if side == "source" {
+					other, _ := l.Identify(arr[j])
+					if other.Exact != id.Exact {
+						m.problems = append(m.problems, fmt.Sprintf("%s: %s and %s differ only in case, and the server compares %s names case-insensitively: rename one at the source", p.label(), other.Label, id.Label, p.lastField()))
+					} else {
+						m.problems = append(m.problems, fmt.Sprintf("%s: %s appears twice in the bundle", p.label(), id.Label))
+					}
+				}
+				continue
 			}
+			pos[id.Key] = i
+			order = append(order, id.Key)
 		}
 		return pos, order
 	}
-	bPos, _ := index(b)
-	sPos, sOrder := index(s)
-	dPos, dOrder := index(d)
+	bPos, _ := index(b, "base")
+	sPos, sOrder := index(s, "source")
+	dPos, dOrder := index(d, "destination")
+	if !hasB {
+		bPos = map[string]int{}
+	}
+
+	// A destination-only and a source-only element, neither in the base,
+	// that are one element renamed: the destination's takes the source's
+	// key.
+	alias := map[string]string{} // source key → destination key
+	if l.Renames {
+		var sOnly []string
+		for _, id := range sOrder {
+			_, inD := dPos[id]
+			_, inB := bPos[id]
+			if !inD && !inB {
+				sOnly = append(sOnly, id)
+			}
+		}
+		taken := map[string]bool{}
+		for _, did := range dOrder {
+			_, inS := sPos[did]
+			_, inB := bPos[did]
+			if inS || inB {
+				continue
+			}
+			for _, sid := range sOnly {
+				if alias[sid] != "" || taken[did] {
+					continue
+				}
+				if sameApartFromNames(m.k, l, s[sPos[sid]], d[dPos[did]]) || m.shareSameIf(l, s[sPos[sid]], d[dPos[did]]) {
+					alias[sid], taken[did] = did, true
+					m.renames = append(m.renames, Renamed{List: l.Path, From: nameOf(d[dPos[did]]), To: nameOf(s[sPos[sid]])})
+					m.changed = append(m.changed, p.elem(dPos[did], d[dPos[did]]).label()+" renamed to "+strconv.Quote(nameOf(s[sPos[sid]])))
+				}
+			}
+		}
+	}
+	dKey := func(sid string) (int, bool) {
+		if a := alias[sid]; a != "" {
+			return dPos[a], true
+		}
+		i, ok := dPos[sid]
+		return i, ok
+	}
+	aliased := map[string]bool{}
+	for _, a := range alias {
+		aliased[a] = true
+	}
 
 	result := map[string]any{}
+	resultKey := map[string]string{} // destination key → result key, for ordering
 	for _, id := range sOrder {
 		si := sPos[id]
-		di, inD := dPos[id]
+		di, inD := dKey(id)
 		bi, inB := bPos[id]
 		var bv, dv any
-		if inB && hasB {
+		if inB {
 			bv = b[bi]
-		} else {
-			inB = false
 		}
 		where := p.elem(si, s[si])
 		if inD {
 			dv = d[di]
 			where = p.elem(di, dv)
+			dk, _ := l.Identify(dv)
+			resultKey[dk.Key] = id
 		}
 		if r, ok := m.value(where, bv, inB, s[si], true, dv, inD); ok {
 			result[id] = r
@@ -279,18 +355,24 @@ func (m *merger) named(p place, b []any, hasB bool, s, d []any) []any {
 	}
 	var destOnly []string
 	for _, id := range dOrder {
-		if _, inS := sPos[id]; inS {
+		if _, inS := sPos[id]; inS || aliased[id] {
 			continue
 		}
 		bi, inB := bPos[id]
 		var bv any
-		if inB && hasB {
+		if inB {
 			bv = b[bi]
-		} else {
-			inB = false
 		}
 		el := d[dPos[id]]
-		if !inB && (m.exact || supersededBy(el, s)) {
+		if m.foreign(l, el) {
+			// Held for a project or library variable set the partial
+			// bundle does not speak for: left exactly as it is, whatever
+			// the base says.
+			result[id] = schema.DeepCopy(el)
+			destOnly = append(destOnly, id)
+			continue
+		}
+		if !inB && (m.exact || supersededIn(l, el, s)) {
 			// An exact kind's list is the source's; a tenant value the
 			// bundle re-scoped is replaced.
 			m.deleted = append(m.deleted, p.elem(dPos[id], el).label())
@@ -314,8 +396,12 @@ func (m *merger) named(p place, b []any, hasB bool, s, d []any) []any {
 			after[anchor] = append(after[anchor], id)
 			continue
 		}
-		if _, ok := result[id]; ok {
-			anchor = id
+		rk := id
+		if k, ok := resultKey[id]; ok {
+			rk = k
+		}
+		if _, ok := result[rk]; ok {
+			anchor = rk
 		}
 	}
 	out := make([]any, 0, len(result))
@@ -335,8 +421,9 @@ func (m *merger) named(p place, b []any, hasB bool, s, d []any) []any {
 		}
 	}
 	// Destination-only elements anchored on an element the merge removed.
-	for anchorID, ids := range after {
-		if anchorID == "" || placed[anchorID] {
+	for _, anchorID := range dOrder {
+		ids, ok := after[anchorID]
+		if !ok || placed[anchorID] {
 			continue
 		}
 		for _, o := range ids {
@@ -344,6 +431,87 @@ func (m *merger) named(p place, b []any, hasB bool, s, d []any) []any {
 		}
 	}
 	return out
+}
+
+// shareSameIf reports whether a and b (elements of list l) share a key in
+// l's SameIf list (a step and another whose action has the same name).
+func (m *merger) shareSameIf(l *schema.List, a, b any) bool {
+	if l.SameIf == "" {
+		return false
+	}
+	nl := m.k.List(l.Path + "/*/" + l.SameIf)
+	if nl == nil {
+		return false
+	}
+	aa, _ := asMap(a)[l.SameIf].([]any)
+	ba, _ := asMap(b)[l.SameIf].([]any)
+	keys := keyIndex(nl, ba)
+	for _, el := range aa {
+		if id, ok := nl.Identify(el); ok {
+			if _, in := keys[id.Key]; in {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// foreign reports whether el, an element of list l, holds data for an
+// owner (a project, a library variable set) the bundle does not speak for:
+// a partial bundle's tenant values of other projects.
+func (m *merger) foreign(l *schema.List, el any) bool {
+	if l.Owner == "" || m.owners == nil {
+		return false
+	}
+	o, _ := asMap(el)[l.Owner].(string)
+	if o == "" {
+		return false
+	}
+	for _, r := range m.k.Refs {
+		if r.Soft && r.Path == l.Path+"/*/"+l.Owner {
+			return !m.owners(r.To, o)
+		}
+	}
+	return false
+}
+
+// foreignKey reports whether map key key at p names an owner (a soft
+// reference held as a map key: a tenant's link to a project) the bundle
+// does not speak for.
+func (m *merger) foreignKey(p place, key string) bool {
+	if m.owners == nil {
+		return false
+	}
+	for _, r := range m.k.Refs {
+		if !r.Soft || !strings.HasSuffix(r.Path, "/~") {
+			continue
+		}
+		if schema.PathMatches(strings.TrimSuffix(r.Path, "/~"), p.at) {
+			return !m.owners(r.To, key)
+		}
+	}
+	return false
+}
+
+// identified reports whether every element of arr has a key in list l.
+func identified(l *schema.List, arr []any) bool {
+	for _, el := range arr {
+		if _, ok := l.Identify(el); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// supersededIn reports whether a destination-only element of list l is
+// replaced by one of the bundle's elements (see schema.List.Supersedes).
+func supersededIn(l *schema.List, d any, b []any) bool {
+	for _, el := range b {
+		if l.Supersedes(el, d) {
+			return true
+		}
+	}
+	return false
 }
 
 // set merges set-like arrays of strings entry by entry.
@@ -459,6 +627,16 @@ func (p place) elem(i int, v any) place {
 	}
 	name, _ := asMap(v)["Name"].(string)
 	return place{at: append(slices.Clone(p.at), strconv.Itoa(i)), lbl: lbl, el: append(slices.Clone(p.el), name)}
+}
+
+// lastField is the last map key of the place ("Variables", "Steps").
+func (p place) lastField() string {
+	for i := len(p.at) - 1; i >= 0; i-- {
+		if _, err := strconv.Atoi(p.at[i]); err != nil {
+			return p.at[i]
+		}
+	}
+	return "element"
 }
 
 // label names the place for people.

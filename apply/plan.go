@@ -256,6 +256,10 @@ type Change struct {
 	// diff's removed elements go, and the pruned fields of Desired are
 	// written as they are rather than merged over the destination's.
 	Prune bool `json:"prune,omitempty"`
+	// Renames are the elements renamed in place (a step renamed at the
+	// source): Execute matches each with the destination's element of the
+	// old name, which keeps its ID.
+	Renames []Renamed `json:"renames,omitempty"`
 	// RemoveKeys are the JSON pointers (into Desired) of object keys the
 	// destination has and Desired does not (a step property deleted at the
 	// source): the write deletes them from the live document.
@@ -282,6 +286,7 @@ type Change struct {
 	applied       jsonv.Doc  // what the state records as this entity's base once applied
 	baseCurrent   bool       // the state's base already holds applied
 	stamps        []stampUse // the destination's step-template stamps (see refreshStamps)
+	renames       []Renamed  // renames from the base to the bundle (see renames.go)
 	forget        []string   // state paths to forget once the change succeeded
 }
 
@@ -312,6 +317,9 @@ const (
 	// WhyStamp: a step based on a step template takes the destination
 	// template's current version (the template changed, or the step lags).
 	WhyStamp = "step template version"
+	// WhyRenamed: elements renamed at the source are renamed on the
+	// destination in place (see Change.Renames).
+	WhyRenamed = "renamed"
 	// WhyNoBase: no base for the entity: merged two-way.
 	WhyNoBase = "no base: two-way"
 )
@@ -454,6 +462,9 @@ type planner struct {
 	pol *bundles.ApplyPolicy
 	// rules are pol's conflict decisions.
 	rules *conflictRules
+	// renamed are the names renamed at the source that entities provide,
+	// by owner (see collectRenamed).
+	renamed map[string]map[string]map[string]string
 }
 
 // makePlan computes the plan of b against the destination snapshot snap,
@@ -501,12 +512,19 @@ func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPolic
 	// decoded document outlives its entity's decision.
 	parallel.Each(len(pl.changes), func(i int) {
 		ch := pl.changes[i]
-		if doc, ok := b.Entity(schema.MustLookup(ch.Kind), ch.Names...); ok {
+		k := schema.MustLookup(ch.Kind)
+		if doc, ok := b.Entity(k, ch.Names...); ok {
 			ch.provides = providedNames(ch, doc)
+			if renameable(k) {
+				if base, ok := pl.baseDoc(k, ch.Names); ok {
+					ch.renames = detectRenames(k, base, doc)
+				}
+			}
 		}
 		ch.providesKnown = true
 	})
 	pl.bn = indexBundle(pl.changes)
+	pl.renamed = collectRenamed(pl.changes)
 	pl.cleanup = make([][]CleanupItem, len(pl.changes))
 	return p, pl
 }
@@ -654,14 +672,38 @@ func (pl *planner) decide(i int) {
 	}
 
 	baseDoc, hasBase := pl.baseDoc(k, ch.Names)
-	m := &merger{k: k, names: ch.Names, exact: pol == schema.PolicyExact, force: pl.o.OnConflict, pol: pl.rules}
-	desired := m.merge(baseDoc, hasBase, bundleDoc, destForm)
+	// Renames at the source (see renames.go): the base and the
+	// destination's documents take the new names before the merge, so the
+	// renamed elements align; destView is the destination as it will read
+	// once other entities' renames are applied (a variable scoped to a
+	// renamed action), which needs no write of its own.
+	rn := pl.renamedFor(k, ch.Names)
+	if hasBase {
+		baseDoc = renameRefs(k, applyRenames(k, baseDoc, ch.renames), rn)
+	}
+	destView := renameRefs(k, destForm, rn)
+	destMerge := applyRenames(k, destView, ch.renames)
+	m := &merger{k: k, names: ch.Names, exact: pol == schema.PolicyExact, force: pl.o.OnConflict, pol: pl.rules, owners: pl.speaksFor}
+	desired := m.merge(baseDoc, hasBase, bundleDoc, destMerge)
+	ch.Renames = append(effectiveRenames(k, destView, ch.renames), m.renames...)
+	if len(m.problems) > 0 {
+		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(m.problems, "; ")
+		return
+	}
 	ch.applied = jsonv.MustPack(bundleDoc)
 	ch.baseCurrent = pl.baseHolds(ch.Path, ch.applied)
 	ch.Conflicts, ch.Drift, ch.Kept = m.conflicts, m.drift, m.kept
 	why, whyText := whyOf(m, hasBase)
 	ch.Why = why
 	reasons = append(reasons, whyText...)
+	if len(ch.Renames) > 0 {
+		var ls []string
+		for _, r := range ch.Renames {
+			ls = append(ls, r.label())
+		}
+		ch.Why = append(ch.Why, WhyRenamed)
+		reasons = append(reasons, WhyRenamed+" in place (the destination's element keeps its ID): "+strings.Join(ls, ", "))
+	}
 	for _, c := range m.conflicts {
 		if c.Resolution == WinnerFail {
 			ch.Action = ActionError
@@ -680,7 +722,7 @@ func (pl *planner) decide(i int) {
 		ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: %v", ch.Label(), err)
 		return
 	}
-	if bundles.Equal(desired, destForm) {
+	if bundles.Equal(desired, destView) {
 		ch.Action = ActionNoOp
 		if hasStamps(k) { // refreshStamps may make it an update
 			ch.merged = jsonv.MustPack(desired)
@@ -696,10 +738,10 @@ func (pl *planner) decide(i int) {
 		return
 	}
 	ch.Action, ch.Desired = ActionUpdate, jsonv.MustPack(desired)
-	ch.Diff = bundles.DiffKind(k, destForm, desired)
-	removedKeys(desired, destForm, nil, &ch.RemoveKeys)
-	ch.WriteMain = !bundles.Equal(withoutDeferred(k, desired), withoutDeferred(k, destForm))
-	ch.WriteDeferred = !bundles.Equal(onlyDeferred(k, desired), onlyDeferred(k, destForm))
+	ch.Diff = append(renameDiffs(ch.Renames), bundles.DiffKind(k, destMerge, desired)...)
+	removedKeys(desired, destMerge, nil, &ch.RemoveKeys)
+	ch.WriteMain = !bundles.Equal(withoutDeferred(k, desired), withoutDeferred(k, destView))
+	ch.WriteDeferred = !bundles.Equal(onlyDeferred(k, desired), onlyDeferred(k, destView))
 	ch.Reason = strings.Join(reasons, "; ")
 	pl.cleanup[i] = append(predictCleanup(k, ch.Names, desired, destForm, pl.placeholder()), prunedSecrets(k, ch.Names, ch.Diff)...)
 }

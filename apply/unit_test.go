@@ -120,7 +120,7 @@ func TestWriteMerge(t *testing.T) {
 		{"new entity", `{"a":1}`, `null`, `{"a":1}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := mergeDoc(js(t, tc.bundle), js(t, tc.dest))
+			got := mergeDoc(nil, nil, js(t, tc.bundle), js(t, tc.dest))
 			if !bundles.Equal(got, js(t, tc.want)) {
 				t.Errorf("got  %s\nwant %s", canon(got), tc.want)
 			}
