@@ -30,7 +30,13 @@ type recurring struct {
 // sync: no base) and checks that a replay, now three-way, writes nothing.
 func newRecurring(t *testing.T, b0 *bundles.Bundle) *recurring {
 	t.Helper()
-	dst := startSim(t, "destination.json", octosim.Options{})
+	return newRecurringWith(t, b0, octosim.Options{})
+}
+
+// newRecurringWith is newRecurring with a destination started with opts.
+func newRecurringWith(t *testing.T, b0 *bundles.Bundle, opts octosim.Options) *recurring {
+	t.Helper()
+	dst := startSim(t, "destination.json", opts)
 	st, err := state.Open(t.TempDir(), state.Destination{Server: dst.c.Server(), InstallationID: dst.c.InstallationID, Space: dst.c.SpaceName})
 	if err != nil {
 		t.Fatal(err)
