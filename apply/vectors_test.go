@@ -61,7 +61,7 @@ type mergeVector struct {
 // vectorOptions are the merge's settings.
 type vectorOptions struct {
 	// OnConflict is --on-conflict: source, destination or fail.
-	OnConflict Winner `json:"onConflict,omitempty"`
+	OnConflict string `json:"onConflict,omitempty"`
 	// Exact overrides whether the kind must match exactly; by default it
 	// does when its effective policy (Policy.Kinds, else the registry) is
 	// exact.
@@ -101,7 +101,7 @@ func runVector(t *testing.T, v *mergeVector) vectorResult {
 	if o.Exact != nil {
 		exact = *o.Exact
 	}
-	m := &merger{k: k, names: v.Names, exact: exact, force: o.OnConflict, pol: &conflictRules{pol: o.Policy}}
+	m := &merger{k: k, names: v.Names, exact: exact, force: Winner(o.OnConflict), pol: &conflictRules{pol: o.Policy}}
 	var base any
 	if v.Base != nil {
 		base = vectorDoc(t, "base", v.Base)
@@ -266,7 +266,7 @@ func checkMergeVector(t *testing.T, file string, v *mergeVector) {
 	}
 	if v.Options != nil {
 		switch v.Options.OnConflict {
-		case "", WinnerSource, WinnerDestination, WinnerFail:
+		case "", "source", "destination", "fail":
 		default:
 			t.Fatalf("%s: onConflict %q (source, destination or fail)", file, v.Options.OnConflict)
 		}
@@ -279,7 +279,7 @@ func checkMergeVector(t *testing.T, file string, v *mergeVector) {
 		if !strings.Contains(c, " → ") {
 			t.Fatalf("%s: conflict %q is not Field → resolution", file, c)
 		}
-		fails = fails || strings.HasSuffix(c, " → "+string(WinnerFail))
+		fails = fails || strings.HasSuffix(c, " → fail")
 	}
 	if fails != (v.Result == nil) {
 		t.Fatalf("%s: result is absent exactly when a conflict resolves to fail", file)
