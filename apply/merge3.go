@@ -289,8 +289,11 @@ func (m *merger) named(p place, l *schema.List, b []any, hasB bool, s, d []any) 
 	}
 
 	// A destination-only and a source-only element, neither in the base,
-	// that are one element renamed: the destination's takes the source's
-	// key.
+	// that share a key in the list's SameIf list (a step whose action kept
+	// its name) are one element renamed: the server would refuse the two
+	// side by side. The destination's takes the source's key. Content
+	// alone is no evidence here: the destination's own step may look like
+	// the source's new one.
 	alias := map[string]string{} // source key → destination key
 	if l.Renames {
 		var sOnly []string
@@ -312,9 +315,9 @@ func (m *merger) named(p place, l *schema.List, b []any, hasB bool, s, d []any) 
 				if alias[sid] != "" || taken[did] {
 					continue
 				}
-				if sameApartFromNames(m.k, l, s[sPos[sid]], d[dPos[did]]) || m.shareSameIf(l, s[sPos[sid]], d[dPos[did]]) {
+				if shareSameIf(m.k, l, s[sPos[sid]], d[dPos[did]]) {
 					alias[sid], taken[did] = did, true
-					m.renames = append(m.renames, Renamed{List: l.Path, From: nameOf(d[dPos[did]]), To: nameOf(s[sPos[sid]])})
+					m.renames = append(m.renames, Renamed{List: l.Path, Parent: p.parentName(), From: nameOf(d[dPos[did]]), To: nameOf(s[sPos[sid]])})
 					m.changed = append(m.changed, p.elem(dPos[did], d[dPos[did]]).label()+" renamed to "+strconv.Quote(nameOf(s[sPos[sid]])))
 				}
 			}
@@ -431,29 +434,6 @@ func (m *merger) named(p place, l *schema.List, b []any, hasB bool, s, d []any) 
 		}
 	}
 	return out
-}
-
-// shareSameIf reports whether a and b (elements of list l) share a key in
-// l's SameIf list (a step and another whose action has the same name).
-func (m *merger) shareSameIf(l *schema.List, a, b any) bool {
-	if l.SameIf == "" {
-		return false
-	}
-	nl := m.k.List(l.Path + "/*/" + l.SameIf)
-	if nl == nil {
-		return false
-	}
-	aa, _ := asMap(a)[l.SameIf].([]any)
-	ba, _ := asMap(b)[l.SameIf].([]any)
-	keys := keyIndex(nl, ba)
-	for _, el := range aa {
-		if id, ok := nl.Identify(el); ok {
-			if _, in := keys[id.Key]; in {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // foreign reports whether el, an element of list l, holds data for an
@@ -627,6 +607,17 @@ func (p place) elem(i int, v any) place {
 	}
 	name, _ := asMap(v)["Name"].(string)
 	return place{at: append(slices.Clone(p.at), strconv.Itoa(i)), lbl: lbl, el: append(slices.Clone(p.el), name)}
+}
+
+// parentName is the name of the array element enclosing the place's
+// list (the step of an action list), or "".
+func (p place) parentName() string {
+	for i := len(p.el) - 1; i >= 0; i-- {
+		if p.el[i] != "" {
+			return p.el[i]
+		}
+	}
+	return ""
 }
 
 // lastField is the last map key of the place ("Variables", "Steps").

@@ -677,15 +677,9 @@ func (pl *planner) decide(i int) {
 	// renamed elements align; destView is the destination as it will read
 	// once other entities' renames are applied (a variable scoped to a
 	// renamed action), which needs no write of its own.
-	rn := pl.renamedFor(k, ch.Names)
-	if hasBase {
-		baseDoc = renameRefs(k, applyRenames(k, baseDoc, ch.renames), rn)
-	}
-	destView := renameRefs(k, destForm, rn)
-	destMerge := applyRenames(k, destView, ch.renames)
 	m := &merger{k: k, names: ch.Names, exact: pol == schema.PolicyExact, force: pl.o.OnConflict, pol: pl.rules, owners: pl.speaksFor}
-	desired := m.merge(baseDoc, hasBase, bundleDoc, destMerge)
-	ch.Renames = append(effectiveRenames(k, destView, ch.renames), m.renames...)
+	desired, destView, destMerge := m.mergeEntity(baseDoc, hasBase, bundleDoc, destForm, ch.renames, pl.renamedFor(k, ch.Names))
+	ch.Renames = m.renames
 	if len(m.problems) > 0 {
 		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(m.problems, "; ")
 		return

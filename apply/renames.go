@@ -14,13 +14,13 @@ import (
 //
 // A rename is told from the base and the source (the lists the registry
 // marks schema.List.Renames): an element the base has and the source does
-// not, and one the source has and the base does not, equal apart from
-// their names (nested renameable lists' names too), are one element
-// renamed. Without a base (or for an element the base never had), a
-// destination-only and a source-only element are one element renamed when
-// they are equal apart from names, or share a key in the list's SameIf list
-// (a step whose action kept its name): two such elements would otherwise
-// collide on the server ("Action names must be unique").
+// not, and one the source has and the base does not, at the same place
+// (same index, or after the same element) and equal apart from their names
+// (nested renameable lists' names too), are one element renamed. Without a
+// base (or for an element the base never had), a destination-only and a
+// source-only element are one element renamed when they share a key in
+// the list's SameIf list (a step whose action kept its name): the two would
+// otherwise collide on the server ("Action names must be unique").
 //
 // The plan applies the renames to the base and the destination's documents
 // before the merge (so the merge aligns the renamed element with its old
@@ -34,6 +34,9 @@ import (
 type Renamed struct {
 	// List is the registry path of the list ("Steps", "Steps/*/Actions").
 	List string `json:"list"`
+	// Parent is the name of the element holding the list, for a nested
+	// list (the step of a renamed action); empty for a top-level list.
+	Parent string `json:"parent,omitempty"`
 	// From is the old name (the base's, or the destination's).
 	From string `json:"from"`
 	// To is the new name (the source's).
@@ -58,7 +61,7 @@ func detectRenames(k *schema.Kind, base, src any) []Renamed {
 		if l.Renames && !strings.Contains(l.Path, "/") {
 			ba, _ := bm[l.Path].([]any)
 			sa, _ := sm[l.Path].([]any)
-			out = renamesIn(k, l, ba, sa, out)
+			out = renamesIn(k, l, "", ba, sa, out)
 		}
 	}
 	return out
@@ -66,7 +69,7 @@ func detectRenames(k *schema.Kind, base, src any) []Renamed {
 
 // renamesIn adds the renames between the base's list b and the source's
 // list s (list l), then those of their nested renameable lists.
-func renamesIn(k *schema.Kind, l *schema.List, b, s []any, out []Renamed) []Renamed {
+func renamesIn(k *schema.Kind, l *schema.List, parent string, b, s []any, out []Renamed) []Renamed {
 	bIdx, sIdx := keyIndex(l, b), keyIndex(l, s)
 	pair := map[int]int{} // index in b → index in s
 	for i, el := range b {
@@ -89,10 +92,10 @@ func renamesIn(k *schema.Kind, l *schema.List, b, s []any, out []Renamed) []Rena
 			if _, inB := bIdx[id.Key]; inB {
 				continue
 			}
-			if sameApartFromNames(k, l, el, sel) {
+			if samePlace(l, b, i, s, j) && sameApartFromNames(k, l, el, sel) || shareSameIf(k, l, el, sel) {
 				used[j] = true
 				pair[i] = j
-				out = append(out, Renamed{List: l.Path, From: nameOf(el), To: nameOf(sel)})
+				out = append(out, Renamed{List: l.Path, Parent: parent, From: nameOf(el), To: nameOf(sel)})
 				break
 			}
 		}
@@ -102,10 +105,47 @@ func renamesIn(k *schema.Kind, l *schema.List, b, s []any, out []Renamed) []Rena
 		for i, j := range pair {
 			nb, _ := asMap(b[i])[field].([]any)
 			ns, _ := asMap(s[j])[field].([]any)
-			out = renamesIn(k, nl, nb, ns, out)
+			out = renamesIn(k, nl, nameOf(s[j]), nb, ns, out)
 		}
 	}
 	return out
+}
+
+// samePlace reports whether element i of b and element j of s stand at
+// the same place: the same index, or after elements with the same key.
+func samePlace(l *schema.List, b []any, i int, s []any, j int) bool {
+	if i == j {
+		return true
+	}
+	if i == 0 || j == 0 {
+		return false
+	}
+	pb, ok1 := l.Identify(b[i-1])
+	ps, ok2 := l.Identify(s[j-1])
+	return ok1 && ok2 && pb.Key == ps.Key
+}
+
+// shareSameIf reports whether a and b (elements of list l) share a key in
+// l's SameIf list (two steps holding an action of one name).
+func shareSameIf(k *schema.Kind, l *schema.List, a, b any) bool {
+	if l.SameIf == "" {
+		return false
+	}
+	nl := k.List(l.Path + "/*/" + l.SameIf)
+	if nl == nil {
+		return false
+	}
+	aa, _ := asMap(a)[l.SameIf].([]any)
+	ba, _ := asMap(b)[l.SameIf].([]any)
+	keys := keyIndex(nl, ba)
+	for _, el := range aa {
+		if id, ok := nl.Identify(el); ok {
+			if _, in := keys[id.Key]; in {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // keyIndex maps the keys of arr's elements (list l) to their first index.
@@ -189,7 +229,7 @@ func applyRenames(k *schema.Kind, doc any, renames []Renamed) any {
 			continue
 		}
 		same := func(a, b string) bool { return a == b || l.Fold && strings.EqualFold(a, b) }
-		eachList(doc, strings.Split(r.List, "/"), func(arr []any) {
+		eachListIn(doc, strings.Split(r.List, "/"), r.Parent, func(arr []any) {
 			var from map[string]any
 			taken := false
 			for _, el := range arr {
@@ -207,6 +247,23 @@ func applyRenames(k *schema.Kind, doc any, renames []Renamed) any {
 		})
 	}
 	return doc
+}
+
+// eachListIn is eachList, restricted, when parent is set, to the arrays
+// inside the element named parent (case-insensitively) of the enclosing
+// list.
+func eachListIn(node any, segs []string, parent string, fn func(arr []any)) {
+	if parent == "" || len(segs) < 3 || segs[len(segs)-2] != "*" {
+		eachList(node, segs, fn)
+		return
+	}
+	eachList(node, segs[:len(segs)-2], func(outer []any) {
+		for _, el := range outer {
+			if strings.EqualFold(nameOf(el), parent) {
+				eachList(el, segs[len(segs)-1:], fn)
+			}
+		}
+	})
 }
 
 // eachList calls fn with every array reached by the path segments segs
@@ -382,12 +439,53 @@ func (pl *planner) renamedFor(k *schema.Kind, names []string) map[string]map[str
 // effectiveRenames are the renames that rename an element of dest.
 func effectiveRenames(k *schema.Kind, dest any, renames []Renamed) []Renamed {
 	var out []Renamed
+	cur := dest
 	for _, r := range renames {
-		if !bundles.Equal(applyRenames(k, dest, []Renamed{r}), dest) {
+		next := applyRenames(k, cur, []Renamed{r})
+		if !bundles.Equal(next, cur) {
 			out = append(out, r)
 		}
+		cur = next
 	}
 	return out
+}
+
+// unblocked drops the renames the destination cannot take: it has an
+// element of the new name besides the old one (its own, or the source's
+// new element already synced), and with them the renames nested in the
+// element of that name. Such a rename is an element deleted and another
+// changed, as without renames.
+func unblocked(k *schema.Kind, dest any, renames []Renamed) []Renamed {
+	var out []Renamed
+	blocked := map[string]bool{} // list path + new name, folded
+	for _, r := range renames {
+		if r.Parent != "" && blocked[strings.ToLower(parentList(r.List)+"\x00"+r.Parent)] {
+			continue
+		}
+		l := k.List(r.List)
+		taken := false
+		eachListIn(dest, strings.Split(r.List, "/"), r.Parent, func(arr []any) {
+			hasFrom, hasTo := false, false
+			for _, el := range arr {
+				n := nameOf(el)
+				hasFrom = hasFrom || n == r.From || l.Fold && strings.EqualFold(n, r.From)
+				hasTo = hasTo || n == r.To || l.Fold && strings.EqualFold(n, r.To)
+			}
+			taken = taken || hasFrom && hasTo && !strings.EqualFold(r.From, r.To)
+		})
+		if taken {
+			blocked[strings.ToLower(r.List+"\x00"+r.To)] = true
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// parentList is the list holding the elements of a nested list
+// ("Steps" for "Steps/*/Actions").
+func parentList(list string) string {
+	return strings.TrimSuffix(list[:max(strings.LastIndex(list, "/"), 0)], "/*")
 }
 
 // renameDiffs are the plan's field lines of renames.
@@ -420,4 +518,25 @@ func (pl *planner) speaksFor(kind, name string) bool {
 		return false
 	}
 	return pl.b.Has(k, name)
+}
+
+// mergeEntity is the merge engine's one entry point for an entity of m's
+// kind: the source's renames (from the base; see detectRenames) and the
+// renamed names of other entities (refs) are applied to the base and the
+// destination, then base, source and destination are merged. It returns
+// the document the destination will hold; destView, the destination as it
+// reads once other entities' renames are applied (no write of its own);
+// and destMerge, destView with the entity's own renames, which the merge
+// aligned with. The merger holds conflicts, drift, kept, deleted, changed,
+// renames and problems.
+func (m *merger) mergeEntity(base any, hasBase bool, src, dst any, renames []Renamed, refs map[string]map[string]string) (desired, destView, destMerge any) {
+	renames = unblocked(m.k, dst, renames)
+	if hasBase {
+		base = renameRefs(m.k, applyRenames(m.k, base, renames), refs)
+	}
+	destView = renameRefs(m.k, dst, refs)
+	destMerge = applyRenames(m.k, destView, renames)
+	desired = m.merge(base, hasBase, src, destMerge)
+	m.renames = append(effectiveRenames(m.k, destView, renames), m.renames...)
+	return desired, destView, destMerge
 }
