@@ -649,7 +649,12 @@ func (pl *planner) decide(i int) {
 	}
 
 	if pol == schema.PolicyExist {
-		if bundles.Equal(bundleDoc, destForm) {
+		// The server never returns write-only fields (a certificate's
+		// Password and CertificateData, the registry's Kind.Sensitive):
+		// what the destination holds there cannot be seen, so it is not
+		// compared (a placeholder octobundle created would otherwise
+		// differ on every plan, forever).
+		if bundles.Equal(bundleDoc, destForm) || bundles.Equal(k.WithoutSecrets(bundleDoc), k.WithoutSecrets(destForm)) {
 			ch.Action = ActionNoOp
 			// Recorded only when octobundle created it (the base has it):
 			// --prune never deletes what it did not create or manage.
@@ -660,7 +665,7 @@ func (pl *planner) decide(i int) {
 			return
 		}
 		ch.Action = ActionLeftAlone
-		ch.Diff = bundles.DiffKind(k, destForm, bundleDoc)
+		ch.Diff = bundles.DiffKind(k, k.WithoutSecrets(destForm), k.WithoutSecrets(bundleDoc))
 		ch.Reason = "destination owns its details"
 		if fromBundle {
 			ch.Reason += " (" + policyNote(pol) + ")"
