@@ -65,6 +65,18 @@ func withoutStep(name string) func(doc map[string]any) {
 	}
 }
 
+// findAction returns the action named name of a process document.
+func findAction(process any, name string) map[string]any {
+	for _, st := range process.(map[string]any)["Steps"].([]any) {
+		for _, a := range st.(map[string]any)["Actions"].([]any) {
+			if a := a.(map[string]any); a["Name"] == name {
+				return a
+			}
+		}
+	}
+	return nil
+}
+
 // varsByName returns the variables of a bundle variable set named name.
 func varsByName(doc any, name string) []map[string]any {
 	var out []map[string]any
@@ -94,7 +106,7 @@ func TestDanglingReferences(t *testing.T) {
 		seed func(seed *octosim.Instance)
 		// setup makes the references dangle through the API.
 		setup func(t *testing.T, c *octopus.Client)
-		// check looks at the bundle's OctoFX variable set.
+		// check looks at the bundle's OctoFX variable set and process.
 		check func(t *testing.T, vars any, process any)
 		// warnings must each appear in one warning.
 		warnings []string
@@ -217,6 +229,174 @@ func TestDanglingReferences(t *testing.T) {
 			if err != nil || len(problems) > 0 {
 				t.Errorf("reference check: %v %v", err, problems)
 			}
+		})
+	}
+}
+
+// editAction returns an edit of a process document: fn changes the
+// action named name.
+func editAction(name string, fn func(action map[string]any)) func(doc map[string]any) {
+	return func(doc map[string]any) {
+		a := findAction(doc, name)
+		if a == nil {
+			panic("no action " + name)
+		}
+		fn(a)
+	}
+}
+
+// editDoc returns fn as an edit.
+func editDoc(fn func(doc map[string]any)) func(doc map[string]any) { return fn }
+
+// TestDanglingForms: the bundle form of an entity read with references to
+// IDs that do not exist (the simulator refuses to be seeded with them, so
+// the documents of a snapshot read over HTTP are changed in memory), one
+// case per rule: a list entry is dropped; a holder whose restriction would
+// become empty is left out, and so is a step left without actions; an
+// exclusion list may become empty; joined lists lose the entry; a group of
+// restrictions (a phase's targets) keeps its holder while one list
+// restricts; a restriction of the entity itself keeps a marker; a map key
+// (a tenant's project link) is dropped.
+func TestDanglingForms(t *testing.T) {
+	sim, url := octosim.Start(t, octosim.Options{Seed: loadSeed(t, "source.json")})
+	c := connect(t, url, sim.APIKey(), nil)
+	s, err := snapshot.Read(context.Background(), c, snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	octofx := []string{"OctoFX"}
+	tests := []struct {
+		name     string
+		kind     string
+		names    []string
+		edit     func(doc map[string]any)
+		check    func(t *testing.T, form map[string]any)
+		warnings []string
+	}{{
+
+		name: "step restricted only to deleted environments",
+		edit: editAction("Invalidate CDN Cache", func(a map[string]any) { a["Environments"] = []any{"Environments-98", "Environments-99"} }),
+		check: func(t *testing.T, process map[string]any) {
+			if a := findAction(process, "Invalidate CDN Cache"); a != nil {
+				t.Errorf("the action is in the bundle (%v): it ran nowhere, and without environments it would run everywhere", a["Environments"])
+			}
+			for _, st := range process["Steps"].([]any) {
+				if st.(map[string]any)["Name"] == "Invalidate CDN Cache" {
+					t.Error("the step whose only action was left out is still in the bundle")
+				}
+			}
+		},
+		warnings: []string{
+			"DeploymentProcess OctoFX: /Steps/5/Actions/0/Environments/1 refers to Environment Environments-99, which does not exist",
+			`/Steps/5/Actions/0 ("Invalidate CDN Cache") is left out`,
+		},
+	}, {
+		name: "step restricted to a deleted and an existing environment",
+		edit: editAction("Invalidate CDN Cache", func(a map[string]any) { a["Environments"] = []any{"Environments-3", "Environments-99"} }),
+		check: func(t *testing.T, process map[string]any) {
+			if got := findAction(process, "Invalidate CDN Cache")["Environments"]; !slices.Equal(got.([]any), []any{"Staging"}) {
+				t.Errorf("Environments = %v, want [Staging]", got)
+			}
+		},
+		warnings: []string{"/Steps/5/Actions/0/Environments/1 refers to Environment Environments-99, which does not exist; the entry is dropped"},
+	}, {
+		name: "excluded environment deleted: not a restriction",
+		edit: editAction("Deploy Rate Service", func(a map[string]any) { a["ExcludedEnvironments"] = []any{"Environments-99"} }),
+		check: func(t *testing.T, process map[string]any) {
+			a := findAction(process, "Deploy Rate Service")
+			if a == nil {
+				t.Fatal("the action was left out: an exclusion list may become empty")
+			}
+			if got, _ := a["ExcludedEnvironments"].([]any); len(got) != 0 {
+				t.Errorf("ExcludedEnvironments = %v, want none", got)
+			}
+		},
+		warnings: []string{"/Steps/2/Actions/0/ExcludedEnvironments/0 refers to Environment Environments-99, which does not exist; the entry is dropped"},
+	}, {
+		name: "joined list of teams",
+		edit: editAction("QA Sign-off", func(a map[string]any) {
+			a["Properties"].(map[string]any)["Octopus.Action.Manual.ResponsibleTeamIds"] = "Teams-2,Teams-404"
+		}),
+		check: func(t *testing.T, process map[string]any) {
+			if got := findAction(process, "QA Sign-off")["Properties"].(map[string]any)["Octopus.Action.Manual.ResponsibleTeamIds"]; got != "QA Team" {
+				t.Errorf("ResponsibleTeamIds = %v, want QA Team", got)
+			}
+		},
+		warnings: []string{"Octopus.Action.Manual.ResponsibleTeamIds refers to Team Teams-404, which does not exist; the entry is dropped"},
+	}, {
+		name: "phase targets: one list of the group left",
+		kind: schema.Lifecycle, names: []string{"Default Lifecycle"},
+		edit: editDoc(func(d map[string]any) {
+			ph := d["Phases"].([]any)[0].(map[string]any)
+			ph["AutomaticDeploymentTargets"] = []any{"Environments-99"}
+			ph["OptionalDeploymentTargets"] = []any{"Environments-1"}
+		}),
+		check: func(t *testing.T, doc map[string]any) {
+			ph := doc["Phases"].([]any)[0].(map[string]any)
+			if ph["Name"] != "Development" {
+				t.Fatalf("first phase %v, want Development: the phase must stay", ph["Name"])
+			}
+			if a, _ := ph["AutomaticDeploymentTargets"].([]any); len(a) != 0 {
+				t.Errorf("AutomaticDeploymentTargets = %v, want none", a)
+			}
+			if o := ph["OptionalDeploymentTargets"]; !slices.Equal(o.([]any), []any{"Development"}) {
+				t.Errorf("OptionalDeploymentTargets = %v, want [Development]", o)
+			}
+		},
+		warnings: []string{"Lifecycle Default Lifecycle: /Phases/0/AutomaticDeploymentTargets lost every entry, but other lists of its scope still restrict /Phases/0"},
+	}, {
+		name: "account restricted only to deleted environments",
+		kind: schema.Account, names: []string{"Kubernetes Staging Token"},
+		edit: editDoc(func(d map[string]any) { d["EnvironmentIds"] = []any{"Environments-99"} }),
+		check: func(t *testing.T, doc map[string]any) {
+			if got := doc["EnvironmentIds"]; !slices.Equal(got.([]any), []any{MissingName(schema.Environment, "Environments-99")}) {
+				t.Errorf("EnvironmentIds = %v, want the marker: never empty (everywhere)", got)
+			}
+		},
+		warnings: []string{"every entry of /EnvironmentIds refers to something that does not exist; it keeps one entry \"(missing Environment Environments-99)\""},
+	}, {
+		name: "tenant linked to a deleted project",
+		kind: schema.Tenant, names: []string{"Globex"},
+		edit: editDoc(func(d map[string]any) {
+			d["ProjectEnvironments"].(map[string]any)["Projects-99"] = []any{"Environments-3"}
+		}),
+		check: func(t *testing.T, doc map[string]any) {
+			if pe := doc["ProjectEnvironments"].(map[string]any); len(pe) != 1 || pe["Customer Portal"] == nil {
+				t.Errorf("ProjectEnvironments = %v, want only Customer Portal", pe)
+			}
+		},
+		warnings: []string{"Tenant Globex: /ProjectEnvironments/Projects-99 refers to Project Projects-99, which does not exist; the entry is dropped"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kind, names := tt.kind, tt.names
+			if kind == "" {
+				kind, names = schema.DeploymentProcess, octofx
+			}
+			e := s.Find(kind, names...)
+			if e == nil {
+				t.Fatalf("no %s %v", kind, names)
+			}
+			orig := e.Doc()
+			t.Cleanup(func() { s.Replace(e, orig) })
+			doc := e.Doc().(map[string]any)
+			tt.edit(doc)
+			s.Replace(e, doc)
+			form, warnings, err := EntityWarnings(s, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := strings.Join(warnings, "\n")
+			t.Log(all)
+			for _, w := range tt.warnings {
+				if !strings.Contains(all, w) {
+					t.Errorf("no warning says %q", w)
+				}
+			}
+			if err := e.Kind.CheckIDFree(form); err != nil {
+				t.Errorf("the form holds an ID: %v", err)
+			}
+			tt.check(t, form.(map[string]any))
 		})
 	}
 }
