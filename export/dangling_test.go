@@ -265,6 +265,7 @@ func TestDanglingForms(t *testing.T) {
 		t.Fatal(err)
 	}
 	octofx := []string{"OctoFX"}
+	var tenantValues int // Acme Corp's project values as read
 	tests := []struct {
 		name     string
 		kind     string
@@ -366,6 +367,30 @@ func TestDanglingForms(t *testing.T) {
 			}
 		},
 		warnings: []string{"Tenant Globex: /ProjectEnvironments/Projects-99 refers to Project Projects-99, which does not exist; the entry is dropped"},
+	}, {
+		name:  "tenant value of a deleted template",
+		kind:  schema.TenantVariables,
+		names: []string{"Acme Corp"},
+		edit: editDoc(func(d map[string]any) {
+			pv := d["ProjectVariables"].([]any)
+			tenantValues = len(pv)
+			pv[0].(map[string]any)["TemplateId"] = "00000000-0000-0000-0000-000000000404"
+			d["ProjectVariables"] = pv
+		}),
+		check: func(t *testing.T, doc map[string]any) {
+			if got := len(doc["ProjectVariables"].([]any)); got != tenantValues-1 {
+				t.Errorf("%d project values, want %d: only the deleted template's goes", got, tenantValues-1)
+			}
+			for _, v := range doc["ProjectVariables"].([]any) {
+				if tid, _ := v.(map[string]any)["TemplateId"].(string); strings.Contains(tid, "404") || strings.HasPrefix(tid, "(missing") {
+					t.Errorf("a value of the deleted template is in the form: %v", v)
+				}
+			}
+		},
+		warnings: []string{
+			"TenantVariables Acme Corp: /ProjectVariables/0/TemplateId refers to ProjectTemplate 00000000-0000-0000-0000-000000000404, which does not exist; what holds it goes with it",
+			"/ProjectVariables/0 is left out",
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
