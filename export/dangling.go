@@ -149,7 +149,8 @@ func fixDangling(k *schema.Kind, doc any, fixes []danglingFix, label string) []s
 		return v, nil
 	})
 	var holders [][]string
-	seen := map[string]bool{}
+	seen := map[string]bool{}         // lists handled
+	goingHolders := map[string]bool{} // holders left out
 	for _, m := range marks {
 		depth := 0
 		if m.ref.Holder != "" {
@@ -159,8 +160,9 @@ func fixDangling(k *schema.Kind, doc any, fixes []danglingFix, label string) []s
 			depth++
 		}
 		holderAt := m.at[:min(depth, len(m.at))]
-		key := strings.Join(holderAt, "\x00")
-		if seen[key] {
+		hkey := strings.Join(holderAt, "\x00")
+		key := strings.Join(listPath(m.ref, m.at), "\x00")
+		if seen[key] || goingHolders[hkey] {
 			continue
 		}
 		seen[key] = true
@@ -182,8 +184,17 @@ func fixDangling(k *schema.Kind, doc any, fixes []danglingFix, label string) []s
 		}
 		warnings = append(warnings, fmt.Sprintf("%s: %s; %s is left out", label, what, holderLabel(doc, holderAt)))
 		holders = append(holders, holderAt)
+		goingHolders[hkey] = true
 	}
 	removeHolders(k, doc, holders)
+	// No mark survives: one left in a holder that stays (never expected)
+	// becomes the MissingName it carries.
+	_ = k.Rewrite(doc, func(_ schema.Ref, _ []string, v any) (any, error) {
+		if s, ok := v.(string); ok && strings.Contains(s, emptied) {
+			return strings.ReplaceAll(s, emptied, ""), nil
+		}
+		return v, nil
+	})
 	return warnings
 }
 

@@ -356,6 +356,22 @@ func TestDanglingForms(t *testing.T) {
 		},
 		warnings: []string{"every entry of /EnvironmentIds refers to something that does not exist; it keeps one entry \"(missing Environment Environments-99)\""},
 	}, {
+		name: "account restricted only to deleted environments and tenants",
+		kind: schema.Account, names: []string{"Kubernetes Staging Token"},
+		edit: editDoc(func(d map[string]any) {
+			d["EnvironmentIds"] = []any{"Environments-99"}
+			d["TenantIds"] = []any{"Tenants-98", "Tenants-99"}
+		}),
+		check: func(t *testing.T, doc map[string]any) {
+			if got := doc["EnvironmentIds"]; !slices.Equal(got.([]any), []any{MissingName(schema.Environment, "Environments-99")}) {
+				t.Errorf("EnvironmentIds = %v, want the marker", got)
+			}
+			if got := doc["TenantIds"]; !slices.Equal(got.([]any), []any{MissingName(schema.Tenant, "Tenants-98")}) {
+				t.Errorf("TenantIds = %v, want one marker", got)
+			}
+		},
+		warnings: []string{"every entry of /EnvironmentIds", "every entry of /TenantIds"},
+	}, {
 		name: "tenant linked to a deleted project",
 		kind: schema.Tenant, names: []string{"Globex"},
 		edit: editDoc(func(d map[string]any) {
