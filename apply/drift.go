@@ -29,6 +29,10 @@ type DriftReport struct {
 	Entities []EntityDrift `json:"entities"`
 	// Checked is the number of entities compared.
 	Checked int `json:"checked"`
+	// Warnings are problems of the destination as read that did not stop
+	// the comparison: references to things that no longer exist, each
+	// naming the entity and the field (see export.EntityWarnings).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // EntityDrift is one entity's drift.
@@ -69,9 +73,13 @@ func Drift(ctx context.Context, c *octopus.Client, written *bundles.Bundle, o Op
 			r.Entities = append(r.Entities, d)
 			continue
 		}
-		form, err := export.Entity(snap, dest)
+		form, warnings, err := export.EntityWarnings(snap, dest)
 		if err != nil {
 			return nil, fmt.Errorf("apply: drift: %s: reading the destination's copy: %w", label(e.Kind.Name, e.Names), err)
+		}
+		for _, w := range warnings {
+			o.Logger.Warn("destination: "+w, "entity", label(e.Kind.Name, e.Names))
+			r.Warnings = append(r.Warnings, "destination: "+w)
 		}
 		if bundles.Equal(e.Doc, form) {
 			continue
@@ -106,6 +114,9 @@ func (r *DriftReport) WriteText(w io.Writer) error {
 		for _, d := range e.Diff {
 			writeFieldDiff(&b, d)
 		}
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
 	}
 	if !r.HasDrift() {
 		fmt.Fprintf(&b, "No drift: the %d entities octobundle wrote are as it left them.\n", r.Checked)

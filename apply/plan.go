@@ -287,6 +287,7 @@ type Change struct {
 	baseCurrent   bool       // the state's base already holds applied
 	stamps        []stampUse // the destination's step-template stamps (see refreshStamps)
 	renames       []Renamed  // renames from the base to the bundle (see renames.go)
+	warnings      []string   // reading the destination's form (Plan.Warnings)
 	forget        []string   // state paths to forget once the change succeeded
 }
 
@@ -388,6 +389,11 @@ type Plan struct {
 	// Notes are things the administrator should know that concern no single
 	// entity (bundle content not applied without Options.Optional).
 	Notes []string `json:"notes,omitempty"`
+	// Warnings are problems of the destination as read that did not stop
+	// the plan: references to things that no longer exist (a variable
+	// scoped to a deleted step), each naming the entity and the field and
+	// saying what the comparison made of it (see export.EntityWarnings).
+	Warnings []string `json:"warnings,omitempty"`
 	// Summary counts the changes per action.
 	Summary map[Action]int `json:"summary"`
 
@@ -548,6 +554,14 @@ func (pl *planner) finish(p *Plan, b *bundles.Bundle) *Plan {
 			}
 		}
 	}
+	for _, ch := range pl.changes {
+		for _, w := range ch.warnings {
+			o.Logger.Warn("destination: "+w, "entity", ch.Label())
+			p.Warnings = append(p.Warnings, "destination: "+w)
+		}
+	}
+	sort.Strings(p.Warnings)
+	p.Warnings = slices.Compact(p.Warnings)
 	pl.cleanup = append(pl.cleanup, make([][]CleanupItem, len(deletes))...)
 	for i, ch := range append(pl.changes, deletes...) {
 		p.Changes = append(p.Changes, *ch)
@@ -573,7 +587,8 @@ func (pl *planner) decide(i int) {
 	var destForm any
 	dest := pl.snap.Find(k.Name, ch.Names...)
 	if dest != nil {
-		f, err := export.Entity(pl.snap, dest)
+		f, warnings, err := export.EntityWarnings(pl.snap, dest)
+		ch.warnings = warnings
 		if err != nil {
 			ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: reading the destination's copy: %v", ch.Label(), err)
 			return
@@ -652,7 +667,12 @@ func (pl *planner) decide(i int) {
 	}
 
 	if pol == schema.PolicyExist {
-		if bundles.Equal(bundleDoc, destForm) {
+		// The server never returns write-only fields (a certificate's
+		// Password and CertificateData, the registry's Kind.Sensitive):
+		// what the destination holds there cannot be seen, so it is not
+		// compared (a placeholder octobundle created would otherwise
+		// differ on every plan, forever).
+		if bundles.Equal(bundleDoc, destForm) || bundles.Equal(k.WithoutSecrets(bundleDoc), k.WithoutSecrets(destForm)) {
 			ch.Action = ActionNoOp
 			// Recorded only when octobundle created it (the base has it):
 			// --prune never deletes what it did not create or manage.
@@ -663,7 +683,7 @@ func (pl *planner) decide(i int) {
 			return
 		}
 		ch.Action = ActionLeftAlone
-		ch.Diff = bundles.DiffKind(k, destForm, bundleDoc)
+		ch.Diff = bundles.DiffKind(k, k.WithoutSecrets(destForm), k.WithoutSecrets(bundleDoc))
 		ch.Reason = "destination owns its details"
 		if fromBundle {
 			ch.Reason += " (" + policyNote(pol) + ")"

@@ -24,8 +24,9 @@ const maxValue = 160
 // entries --prune removes, "- delete", "! left alone", "x error"),
 // unchanged entities summarised per kind, a "· " line per decision of the
 // bundle's apply policy or the registry's scope-mismatch defaults (a
-// variable value skipped, rescoped or left alone, and the rule), the
-// clean-up items and a summary line.
+// variable value skipped, rescoped or left alone, and the rule), a
+// "warning: " line per problem of the destination as read (Plan.Warnings),
+// the clean-up items and a summary line.
 func (p *Plan) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Plan for bundle %s\n", p.BundleDigest)
@@ -91,6 +92,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 	}
 	for _, n := range p.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
 	}
 	if len(p.Cleanup) > 0 {
 		fmt.Fprintf(&b, "\nClean-up after apply: apply will write %d placeholders, to be replaced\n", len(p.Cleanup))

@@ -36,11 +36,23 @@ func (e *Error) Error() string {
 // on s, so the same snapshot always gives the same value; apply uses it to
 // compare a destination entity with a bundle.
 //
-// A reference to an ID that does not exist in s, or to a name that two
-// entities share in the same scope, is an *Error listing every such problem.
+// A reference to an ID that does not exist in s is no error: a server can
+// hold one (a step deleted while variables are still scoped to it); the
+// entry is dropped or its holder left out, never widening a restriction
+// (see EntityWarnings, which also says what was done). A reference to a
+// name that two entities share in the same scope is an *Error listing
+// every such problem.
 func Entity(s *snapshot.Snapshot, e *snapshot.Entity) (any, error) {
-	doc, _, err := convert(s, e, nil)
+	doc, _, err := EntityWarnings(s, e)
 	return doc, err
+}
+
+// EntityWarnings is Entity that also returns a warning, naming the entity
+// and the field, for each reference to an ID s does not have and what the
+// bundle form holds instead.
+func EntityWarnings(s *snapshot.Snapshot, e *snapshot.Entity) (any, []string, error) {
+	doc, _, warnings, err := convertStamped(s, e, nil, nil)
+	return doc, warnings, err
 }
 
 // keepFunc decides whether a soft reference (a map key naming a project or
@@ -55,8 +67,9 @@ func convert(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc) (any, []st
 	return doc, scrubbed, err
 }
 
-// convertStamped is convert that also returns, when stamps is not nil, the
-// warnings of laggingStamps: e is decoded once for both.
+// convertStamped is convert that also returns warnings: the references to
+// IDs s does not have (see dangling.go) and, when stamps is not nil, those
+// of laggingStamps: e is decoded once for both.
 func convertStamped(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc, stamps *stampValues) (any, []string, []string, error) {
 	k := e.Kind
 	if k.Binary {
@@ -74,6 +87,30 @@ func convertStamped(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc, sta
 	}
 	var problems []string
 	var dropElems [][]string
+	var fixes []danglingFix
+	// dangle records a reference to an ID s does not have and returns
+	// what the bundle form holds in its place (see dangling.go).
+	dangle := func(ref schema.Ref, at []string, target, id string) any {
+		d := danglingFix{ref: ref, at: at, target: target, id: id, list: isListEntry(k, ref, at)}
+		tk := schema.Lookup(ref.To)
+		if tk == nil {
+			tk = &schema.Kind{Name: ref.To, Title: ref.To}
+		}
+		v := danglingValue(k, doc, d, func(id string) bool {
+			scope, err := scopeOf(e, doc, ref, at)
+			if err != nil {
+				return true
+			}
+			_, _, _, missing := resolve(s, tk, scope, id)
+			return !missing
+		})
+		if mark, ok := v.(string); ok {
+			d.emptied = true
+			v = mark + MissingName(target, id)
+		}
+		fixes = append(fixes, d)
+		return v
+	}
 	err := k.Rewrite(doc, func(ref schema.Ref, at []string, v any) (any, error) {
 		scope, err := scopeOf(e, doc, ref, at)
 		if err != nil {
@@ -89,7 +126,10 @@ func convertStamped(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc, sta
 			if target == nil {
 				return v, nil // an ordinary property value
 			}
-			tk, name, perr := resolve(s, target, scope, id)
+			tk, name, perr, missing := resolve(s, target, scope, id)
+			if missing {
+				return dangle(ref, at, target.Name, id), nil
+			}
 			if perr != "" {
 				problems = append(problems, fmt.Sprintf("%s: %s: %s", e.Label(), schema.Pointer(at), perr))
 				return v, nil
@@ -104,7 +144,10 @@ func convertStamped(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc, sta
 		if target == nil {
 			target = &schema.Kind{Name: ref.To, Title: ref.To}
 		}
-		tk, name, perr := resolve(s, target, scope, id)
+		tk, name, perr, missing := resolve(s, target, scope, id)
+		if missing {
+			return dangle(ref, at, target.Name, id), nil
+		}
 		if perr != "" {
 			problems = append(problems, fmt.Sprintf("%s: %s: %s", e.Label(), schema.Pointer(at), perr))
 			return v, nil
@@ -125,6 +168,9 @@ func convertStamped(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc, sta
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return nil, nil, nil, &Error{Problems: problems}
+	}
+	if len(fixes) > 0 {
+		lagging = append(lagging, fixDangling(k, doc, fixes, e.Label())...)
 	}
 	if err := k.Strip(doc); err != nil {
 		return nil, nil, nil, fmt.Errorf("export: %s: %w", e.Label(), err)
@@ -219,17 +265,19 @@ func scopeOf(e *snapshot.Entity, doc any, ref schema.Ref, at []string) (string, 
 }
 
 // resolve finds the name of id (of kind target or one of its aliases) in
-// scope. It returns the kind the ID belongs to and its name, or a problem.
-func resolve(s *snapshot.Snapshot, target *schema.Kind, scope, id string) (*schema.Kind, string, string) {
+// scope. It returns the kind the ID belongs to and its name, or a problem;
+// missing reports that the problem is an ID s does not have (a dangling
+// reference, see dangling.go), not a name shared in its scope.
+func resolve(s *snapshot.Snapshot, target *schema.Kind, scope, id string) (_ *schema.Kind, name, problem string, missing bool) {
 	for _, k := range target.Aliases() {
 		name, ok := s.Index.Name(k.Name, scope, id)
 		if !ok {
 			continue
 		}
 		if dup := s.Index.Ambiguous(k.Name, scope, name); len(dup) > 1 {
-			return nil, "", fmt.Sprintf("refers to %s %q, a name shared by %s in the same scope", k.Name, name, strings.Join(dup, " and "))
+			return nil, "", fmt.Sprintf("refers to %s %q, a name shared by %s in the same scope", k.Name, name, strings.Join(dup, " and ")), false
 		}
-		return k, name, ""
+		return k, name, "", false
 	}
-	return nil, "", fmt.Sprintf("refers to %s %s, which does not exist on the source", target.Name, id)
+	return nil, "", fmt.Sprintf("refers to %s %s, which does not exist", target.Name, id), true
 }

@@ -551,6 +551,38 @@ func (k *Kind) Scrub(doc any) ([]string, error) {
 	return changed, err
 }
 
+// WithoutSecrets returns a copy of doc (an entity of kind k, in bundle or
+// server form) without its write-only positions (k.Sensitive): the
+// SensitiveValue objects of secret fields (an account's or a
+// certificate's Password, a certificate's CertificateData; at Mixed
+// positions only those objects, never plain values) and the values of
+// sensitive variables. The server never returns a secret, so two
+// instances cannot be compared there: a comparison that would otherwise
+// report such a field differing forever compares these copies. doc is
+// not modified.
+func (k *Kind) WithoutSecrets(doc any) any {
+	out := deepCopy(doc)
+	if len(k.Sensitive) == 0 {
+		return out
+	}
+	_ = eachItem(k, out, func(item map[string]any, prefix []string) error {
+		for _, s := range k.Sensitive {
+			s := s
+			_ = walkLeaves(item, strings.Split(s.Path, "/"), prefix, nil, false, func(at []string, parent map[string]any, v any) (any, error) {
+				if s.When != nil && !s.When.holds(parent) {
+					return v, nil
+				}
+				if s.Mixed && !IsSensitiveValue(v) {
+					return v, nil
+				}
+				return Drop, nil
+			})
+		}
+		return nil
+	})
+	return out
+}
+
 // RefValue is the bundle form of a reference whose kind is told by its ID
 // prefix (free-form step properties): {"$ref": KIND, "name": NAME}.
 func RefValue(kind, name string) map[string]any {

@@ -303,3 +303,39 @@ func TestScopeDimensions(t *testing.T) {
 		t.Error("LookupDimension found a dimension that does not exist")
 	}
 }
+
+// TestWithoutSecrets: the write-only positions of a kind (Kind.Sensitive)
+// are removed from a copy; plain values at mixed positions, sensitive
+// variables' other fields and the original stay.
+func TestWithoutSecrets(t *testing.T) {
+	tests := []struct {
+		name, kind, in, want string
+	}{
+		{"certificate", Certificate,
+			`{"Name":"Web","Password":{"HasValue":false,"NewValue":null},"CertificateData":{"HasValue":true,"NewValue":null},"Notes":"n"}`,
+			`{"Name":"Web","Notes":"n"}`},
+		{"account", Account,
+			`{"Name":"A","AccountType":"UsernamePassword","Username":"u","Password":{"HasValue":true,"NewValue":null}}`,
+			`{"AccountType":"UsernamePassword","Name":"A","Username":"u"}`},
+		{"process: only the SensitiveValue objects of a mixed position", DeploymentProcess,
+			`{"Steps":[{"Name":"S","Actions":[{"Name":"S","Properties":{"Plain":"x","Secret":{"HasValue":true,"NewValue":null}}}]}]}`,
+			`{"Steps":[{"Actions":[{"Name":"S","Properties":{"Plain":"x"}}],"Name":"S"}]}`},
+		{"variables: the value of a sensitive variable", ProjectVariables,
+			`{"Variables":[{"Name":"P","IsSensitive":true,"Value":"s3cret"},{"Name":"Q","IsSensitive":false,"Value":"q"}]}`,
+			`{"Variables":[{"IsSensitive":true,"Name":"P"},{"IsSensitive":false,"Name":"Q","Value":"q"}]}`},
+		{"no secrets", Environment, `{"Name":"Prod"}`, `{"Name":"Prod"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := decode(t, tt.in)
+			before := encode(t, in)
+			got := MustLookup(tt.kind).WithoutSecrets(in)
+			if g, w := encode(t, got), encode(t, decode(t, tt.want)); g != w {
+				t.Errorf("got  %s\nwant %s", g, w)
+			}
+			if encode(t, in) != before {
+				t.Error("WithoutSecrets changed its argument")
+			}
+		})
+	}
+}
