@@ -406,7 +406,7 @@ func (w *rewriter) holderRefs(holderPath string) []schema.Ref {
 // holderName names a holder for reports and lost-scope selectors.
 func (w *rewriter) holderName(h *holder) string {
 	if len(h.at) == w.prefix && !w.x.kind.Many {
-		return w.x.names[len(w.x.names)-1]
+		return w.e.ownName(w.x)
 	}
 	m, _ := schema.At(w.doc, h.at).(map[string]any)
 	if s, ok := m["Name"].(string); ok {

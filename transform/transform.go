@@ -665,7 +665,8 @@ func (e *engine) lostScopeRule(x *ent, holderName string) *Rule {
 		if ls.Kind != "" && ls.Kind != x.kind.Name {
 			continue
 		}
-		if len(ls.Owner) > 0 && !ls.Owner.Match(x.names[0]) && !ls.Owner.Match(strings.Join(x.names, "/")) {
+		names := e.newNames(x)
+		if len(ls.Owner) > 0 && !ls.Owner.Match(names[0]) && !ls.Owner.Match(strings.Join(names, "/")) {
 			continue
 		}
 		if len(ls.Name) > 0 && !ls.Name.Match(holderName) {
@@ -679,7 +680,7 @@ func (e *engine) lostScopeRule(x *ent, holderName string) *Rule {
 func (e *engine) onEmptyRule(x *ent) *Rule {
 	var found *Rule
 	for _, r := range e.rules {
-		if r.OnEmpty != nil && r.OnEmpty.Kind == x.kind.Name && (x.IsUnnamed() || r.OnEmpty.Name.Match(x.names[len(x.names)-1])) {
+		if r.OnEmpty != nil && r.OnEmpty.Kind == x.kind.Name && (x.IsUnnamed() || r.OnEmpty.Name.Match(e.ownName(x))) {
 			found = r
 		}
 	}
