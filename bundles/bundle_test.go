@@ -39,6 +39,7 @@ var sampleEntities = []entity{
 	{schema.Runbook, []string{"OctoFX", "Restart IIS"}, `{"Name":"Restart IIS","Environments":["Production"]}`},
 	{schema.RunbookProcess, []string{"OctoFX", "Restart IIS"}, `{"Steps":[{"Name":"Restart","Actions":[{"Name":"Restart","ActionType":"Octopus.Script"}]}]}`},
 	{schema.Tenant, []string{"Internal"}, `{"Name":"Internal","TenantTags":[],"ProjectEnvironments":{"OctoFX":["Dev","Production"]}}`},
+	{schema.UserRole, []string{"Project deployer"}, `{"Name":"Project deployer","CanBeDeleted":false,"GrantedSpacePermissions":[],"GrantedSystemPermissions":[],"SupportedRestrictions":[]}`},
 	{schema.Team, []string{"Ops"}, `{"Name":"Ops"}`},
 	{schema.ScopedUserRole, []string{"Ops"}, `[{"UserRoleId":"Project deployer","EnvironmentIds":["Production"],"ProjectIds":[],"ProjectGroupIds":[],"TenantIds":[]}]`},
 }

@@ -34,6 +34,7 @@ type refIndex struct {
 	tags     map[string]map[string]bool
 	tagKinds map[string]bool // kinds holding tags (tag sets)
 	policy   *ApplyPolicy
+	partial  bool // a partial export (Manifest.Projects)
 }
 
 func indexBundle(entries iter.Seq[Entry], policy *ApplyPolicy) *refIndex {
@@ -79,10 +80,19 @@ func (ix *refIndex) resolves(to, scope, name string) bool {
 		}
 	}
 	if kind := schema.Lookup(to); kind != nil && !kind.IsVirtual() {
-		// A kind the bundle does not carry at all (deployment targets when
-		// not exported) is the destination's.
+		// A kind the bundle does not carry at all is the destination's
+		// when it is optional (schema.Kind.Optional: deployment targets
+		// and workers, exported only when asked) or the bundle is a
+		// partial export (Manifest.Projects), which leaves out what a
+		// project does not depend on (teams, user roles). A whole-space
+		// bundle holds every other kind it refers to, so one without
+		// any (a transform dropped the last) leaves the reference
+		// dangling.
 		for _, k := range schema.TargetKinds(to) {
 			if ix.carried[k] {
+				return false
+			}
+			if tk := schema.Lookup(k); !ix.partial && (tk == nil || !tk.Optional) {
 				return false
 			}
 		}
@@ -113,17 +123,38 @@ func (ix *refIndex) resolvesTag(tag string) bool {
 // nothing: each must name an entity the bundle holds (or a step, template,
 // channel or process owner inside one), or an entity its apply policy
 // leaves to the destination (ApplyPolicy.Provided, kinds with policy
-// skip), or an entity of a kind the bundle does not carry at all
-// (deployment targets when not exported). Tenant tag references
+// skip), or an entity of a kind the bundle does not carry at all when
+// that kind is optional (schema.Kind.Optional: deployment targets when not
+// exported) or the bundle is a partial export (Manifest.Projects: teams
+// and user roles are not a project's dependencies). Tenant tag references
 // ("Set/Tag") must name a tag of a tag set the bundle holds. Problems are
 // sorted by path and field. It decodes each document twice (once to index
 // what the bundle provides, once to check its references), one at a time.
 func (b *Bundle) CheckReferences() ([]RefProblem, error) {
+	return b.checkReferences(nil)
+}
+
+// CheckReferencesCarried is CheckReferences for a bundle made from another
+// (transform's output): each kind named in carried counts as carried even
+// when the bundle no longer holds an entity of it, so a reference to the
+// dropped last entity of a kind dangles in a partial bundle too.
+func (b *Bundle) CheckReferencesCarried(carried []string) ([]RefProblem, error) {
+	return b.checkReferences(carried)
+}
+
+func (b *Bundle) checkReferences(carried []string) ([]RefProblem, error) {
 	policy, err := b.ApplyPolicy()
 	if err != nil {
 		return nil, err
 	}
 	ix := indexBundle(b.All(), policy)
+	ix.partial = len(b.Manifest.Projects) > 0
+	for _, name := range carried {
+		ix.carried[name] = true
+		if k := schema.Lookup(name); k != nil && k.IndexAs != "" {
+			ix.carried[k.IndexAs] = true
+		}
+	}
 	var out []RefProblem
 	for e := range b.All() {
 		k := e.Kind

@@ -13,6 +13,8 @@ func TestCheckReferences(t *testing.T) {
 		change func(t *testing.T, b *Bundle)
 		want   []string // problems, as strings, each must be present
 		none   bool
+		// carried, if set, is checked with CheckReferencesCarried.
+		carried []string
 	}{
 		{name: "golden is whole", change: func(*testing.T, *Bundle) {}, none: true},
 		{name: "a removed environment dangles", change: func(_ *testing.T, b *Bundle) {
@@ -28,6 +30,47 @@ func TestCheckReferences(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, none: true},
+		{name: "the last of a kind removed dangles", change: func(_ *testing.T, b *Bundle) {
+			// Not carrying a kind at all says the destination has it only
+			// for optional kinds (deployment targets, workers): a bundle
+			// whose every account went still refers to them.
+			for _, p := range b.Paths() {
+				if strings.HasPrefix(p, "accounts/") {
+					b.Remove(p)
+				}
+			}
+		}, want: []string{
+			`machine-policies/Daily Health Check.json: /MachineUpdatePolicy/TentacleUpdateAccountId: Account "Tentacle Update Account"`,
+			`projects/OctoFX/variables.json: /Variables/10/Value: Account "Azure Dev/Test Subscription"`,
+		}},
+		{name: "the last of a kind left to the destination", change: func(t *testing.T, b *Bundle) {
+			for _, p := range b.Paths() {
+				if strings.HasPrefix(p, "accounts/") {
+					b.Remove(p)
+				}
+			}
+			if err := b.SetApplyPolicy(&ApplyPolicy{Provided: map[string][]string{"Account": {"*", "Azure Dev/Test Subscription"}}}); err != nil {
+				t.Fatal(err)
+			}
+		}, none: true},
+		{name: "a partial bundle leaves kinds it does not carry to the destination", change: func(_ *testing.T, b *Bundle) {
+			b.Manifest.Projects = []string{"OctoFX"}
+			for _, p := range b.Paths() {
+				if strings.HasPrefix(p, "accounts/") {
+					b.Remove(p)
+				}
+			}
+		}, none: true},
+		{name: "a partial bundle transformed: the kinds it carried stay carried", change: func(_ *testing.T, b *Bundle) {
+			b.Manifest.Projects = []string{"OctoFX"}
+			for _, p := range b.Paths() {
+				if strings.HasPrefix(p, "accounts/") {
+					b.Remove(p)
+				}
+			}
+		}, carried: []string{"Account"}, want: []string{
+			`projects/OctoFX/variables.json: /Variables/10/Value: Account "Azure Dev/Test Subscription"`,
+		}},
 		{name: "a removed action dangles in variable scopes", change: func(t *testing.T, b *Bundle) {
 			k := schema.MustLookup(schema.DeploymentProcess)
 			d, _ := b.Entity(k, "OctoFX")
@@ -56,6 +99,9 @@ func TestCheckReferences(t *testing.T) {
 			}
 			tt.change(t, b)
 			problems, err := b.CheckReferences()
+			if tt.carried != nil {
+				problems, err = b.CheckReferencesCarried(tt.carried)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -184,12 +184,23 @@ func (w *rewriter) refFunc(tags bool) schema.RefFunc {
 			scope = schema.RefScope(ref, x.names, at, x.doc)
 		}
 		f, kind := e.lookup(to, scope, name)
-		if f == nil || (f.drop && f.provided) {
+		if f == nil {
 			return v, nil
+		}
+		if f.drop && f.provided {
+			if f.renamed == "" {
+				return v, nil
+			}
+			// Left to the destination under the name a rename gave it.
+			f = &fate{to: f.renamed, rule: f.renameRule}
 		}
 		what := kind
 		if what == "" {
 			what = to
+		}
+		shown := strconv.Quote(name)
+		if f.renamed != "" {
+			shown += fmt.Sprintf(" (renamed to %q by %s)", f.renamed, f.renameRule)
 		}
 		if f.drop {
 			w.cause = f.source()
@@ -197,11 +208,11 @@ func (w *rewriter) refFunc(tags bool) schema.RefFunc {
 			case schema.OnDropHolder:
 				h := w.holderFor(ref, at)
 				if h.removeCause == "" {
-					h.removeCause, h.removeWhy = f.source(), fmt.Sprintf("it refers to %s %q, which is dropped", what, name)
+					h.removeCause, h.removeWhy = f.source(), fmt.Sprintf("it refers to %s %s, which is dropped", what, shown)
 				}
 				return v, nil
 			case schema.OnDropError:
-				e.errorf(x, at, "refers to %s %q, which the rules drop (%s); merge it, leave it to the destination, or drop this too", what, name, f.source())
+				e.errorf(x, at, "refers to %s %s, which the rules drop (%s); merge it, leave it to the destination, or drop this too", what, shown, f.source())
 				return v, nil
 			}
 			if ref.Restricts {
@@ -210,17 +221,21 @@ func (w *rewriter) refFunc(tags bool) schema.RefFunc {
 				d.cause = f.source()
 			} else {
 				e.changes = append(e.changes, Change{Action: ActRemoved, Kind: x.kind.Name, Path: x.path,
-					Element: bundles.LabelPath(x.doc, at), Detail: fmt.Sprintf("%s %q is dropped", what, name), Rule: f.source()})
+					Element: bundles.LabelPath(x.doc, at), Detail: fmt.Sprintf("%s %s is dropped", what, shown), Rule: f.source()})
 			}
 			return schema.Drop, nil
 		}
-		nn := f.to + rest
+		target := f.to
+		if f.merge {
+			target = e.mergeTarget(f)
+		}
+		nn := target + rest
 		w.cause = f.source()
 		if strings.HasSuffix(ref.Path, "~") {
 			if parent, ok := schema.At(w.doc, at[:len(at)-1]).(map[string]any); ok {
 				if _, clash := parent[nn]; clash {
 					e.changes = append(e.changes, Change{Action: ActMerged, Kind: x.kind.Name, Path: x.path,
-						Element: bundles.LabelPath(x.doc, at), Detail: fmt.Sprintf("values for %q dropped: %q already has its own", name, f.to), Rule: f.source()})
+						Element: bundles.LabelPath(x.doc, at), Detail: fmt.Sprintf("values for %q dropped: %q already has its own", name, target), Rule: f.source()})
 					return schema.Drop, nil
 				}
 			}
@@ -391,7 +406,7 @@ func (w *rewriter) holderRefs(holderPath string) []schema.Ref {
 // holderName names a holder for reports and lost-scope selectors.
 func (w *rewriter) holderName(h *holder) string {
 	if len(h.at) == w.prefix && !w.x.kind.Many {
-		return w.x.names[len(w.x.names)-1]
+		return w.e.ownName(w.x)
 	}
 	m, _ := schema.At(w.doc, h.at).(map[string]any)
 	if s, ok := m["Name"].(string); ok {

@@ -17,6 +17,10 @@
 // (Ref.Restricts), which is never silently widened: the lost-scope policy
 // decides. Containers left empty (schema.Container) vanish or, for an
 // entity whose emptiness would widen it, are dropped or an error as the
-// rules say. After transforming, every reference must resolve
-// (bundles.CheckReferences).
+// rules say. A rename is seen by the rules after it (they name the entity
+// by its new name) and kept through the cascade: a renamed entity then
+// dropped, merged or left to the destination is reported under both names
+// (Change.Renamed). After transforming, every reference must resolve, with
+// every kind the input carried counted as carried
+// (bundles.Bundle.CheckReferencesCarried).
 package transform

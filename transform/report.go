@@ -39,6 +39,23 @@ type Change struct {
 	// for the built-in lost-scope policy (with the rule that started the
 	// cascade in Detail).
 	Rule string `json:",omitempty"`
+	// Renamed is set when a rename rule renamed the entity before it was
+	// dropped, merged or left to the destination, so the change names it
+	// under both names.
+	Renamed *Renamed `json:",omitempty"`
+}
+
+// Renamed records the rename of an entity that a later rule or the
+// cascade then dropped, merged or left to the destination.
+type Renamed struct {
+	// From is the entity's own name in the input bundle.
+	From string
+	// To is the name the rename rule gave it.
+	To string
+	// Path is the entity's bundle path under its new name.
+	Path string
+	// Rule is the rename rule ("rules/prod.yaml:3").
+	Rule string
 }
 
 // Message is a warning or error.
@@ -95,7 +112,11 @@ func (r *Report) count() {
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	for _, c := range r.Changes {
-		fmt.Fprintf(&b, "%-20s %s", c.Action, c.Path)
+		if c.Renamed != nil {
+			fmt.Fprintf(&b, "%-20s %s (renamed from %q by %s)", c.Action, c.Renamed.Path, c.Renamed.From, c.Renamed.Rule)
+		} else {
+			fmt.Fprintf(&b, "%-20s %s", c.Action, c.Path)
+		}
 		if c.Element != "" {
 			fmt.Fprintf(&b, " %s", c.Element)
 		}

@@ -30,9 +30,17 @@ type fate struct {
 	provided bool   // references stay; the destination provides it
 	to       string // renamed or merged into
 	merge    bool
+	into     *ent   // for a merge: the entity merged into (its name may change later)
 	rule     string // rule position ("default" for the built-in policy)
 	why      string // for cascaded drops: what caused it
 	origin   string // for cascaded drops: the user rule that started it
+	// renamed is the name a rename rule gave the entity, kept when a
+	// later rule or the cascade drops, merges or leaves it to the
+	// destination; renameRule is that rule's position and renameAt its
+	// index in engine.rules.
+	renamed    string
+	renameRule string
+	renameAt   int
 }
 
 // source returns the user rule behind a fate: its own, or the one that
@@ -61,13 +69,15 @@ func (e *ent) named() bool { return !e.kind.IsSingleton() && !e.kind.Many }
 
 // engine holds one transform run.
 type engine struct {
-	files   []*RuleFile
-	rules   []*Rule
-	ents    []*ent
-	byKey   map[schema.ScopedName]*ent
-	fates   map[schema.ScopedName]*fate
-	vdrops  map[schema.ScopedName]*fate // virtual names (actions, process owners) removed
-	used    map[*Rule]int
+	files  []*RuleFile
+	rules  []*Rule
+	ents   []*ent
+	byKey  map[schema.ScopedName]*ent
+	fates  map[schema.ScopedName]*fate
+	vdrops map[schema.ScopedName]*fate // virtual names (actions, process owners) removed
+	used   map[*Rule]int
+	// hints say why a rule that matched nothing did (a rename before it).
+	hints   map[*Rule]string
 	report  *Report
 	errs    []Message
 	changes []Change
@@ -87,6 +97,7 @@ func Transform(in *bundles.Bundle, files []*RuleFile, opt Options) (*bundles.Bun
 		fates:    map[schema.ScopedName]*fate{},
 		vdrops:   map[schema.ScopedName]*fate{},
 		used:     map[*Rule]int{},
+		hints:    map[*Rule]string{},
 		report:   &Report{},
 	}
 	for _, f := range files {
@@ -114,7 +125,11 @@ func Transform(in *bundles.Bundle, files []*RuleFile, opt Options) (*bundles.Bun
 	}
 	for _, r := range e.rules {
 		if e.used[r] == 0 {
-			rep.Warnings = append(rep.Warnings, Message{Rule: r.Pos, Text: r.Verb + " matched nothing"})
+			text := r.Verb + " matched nothing"
+			if h := e.hints[r]; h != "" {
+				text += ": " + h
+			}
+			rep.Warnings = append(rep.Warnings, Message{Rule: r.Pos, Text: text})
 		}
 	}
 	rep.count()
@@ -209,7 +224,9 @@ func (e *engine) run(in *bundles.Bundle) (*bundles.Bundle, error) {
 	if len(e.report.Errors) > 0 {
 		return nil, nil
 	}
-	problems, err := out.CheckReferences()
+	// Every kind the input carried is carried: a reference to the
+	// dropped last entity of a kind dangles, in a partial bundle too.
+	problems, err := out.CheckReferencesCarried(e.carried())
 	if err != nil {
 		return nil, err
 	}
@@ -226,15 +243,29 @@ func (e *engine) run(in *bundles.Bundle) (*bundles.Bundle, error) {
 	return out, nil
 }
 
-// matchSelector reports whether entity x matches s.
-func matchSelector(s *Selector, x *ent) bool {
+// carried returns the names of the kinds the input bundle holds.
+func (e *engine) carried() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range e.ents {
+		if !seen[x.kind.Name] {
+			seen[x.kind.Name] = true
+			out = append(out, x.kind.Name)
+		}
+	}
+	return out
+}
+
+// matchSelector reports whether entity x, called names (owners first:
+// its names after the renames of the rules before s), matches s.
+func matchSelector(s *Selector, x *ent, names []string) bool {
 	if x.kind.Name != s.Kind || !x.named() {
 		return false
 	}
-	if !s.Name.Match(x.names[len(x.names)-1]) {
+	if !s.Name.Match(names[len(names)-1]) {
 		return false
 	}
-	if len(s.Owner) > 0 && (len(x.names) < 2 || !s.Owner.Match(strings.Join(x.names[:len(x.names)-1], "/"))) {
+	if len(s.Owner) > 0 && (len(names) < 2 || !s.Owner.Match(strings.Join(names[:len(names)-1], "/"))) {
 		return false
 	}
 	for _, kind := range slices.Sorted(maps.Keys(s.RefersTo)) {
@@ -268,9 +299,15 @@ func matchSelector(s *Selector, x *ent) bool {
 
 // selectEntities applies drop, keep, destination, rename and merge rules,
 // in order, to the input entities.
+//
+// Rules apply in order, and a rename is seen by the rules after it: they
+// select the entity (and what it owns) by its new name, as the output
+// bundle and its apply policy name it. A rule that names it by its old
+// name after the rename, or by its new name before it, matches nothing
+// and its warning says so (hintRenames).
 func (e *engine) selectEntities() error {
 	var errs []error
-	for _, r := range e.rules {
+	for i, r := range e.rules {
 		switch {
 		case r.Drop != nil, r.Destination != nil:
 			s := r.Drop
@@ -278,8 +315,8 @@ func (e *engine) selectEntities() error {
 				s = r.Destination
 			}
 			for _, x := range e.ents {
-				if matchSelector(s, x) {
-					e.fates[x.key()] = &fate{drop: true, provided: r.Destination != nil, rule: r.Pos}
+				if matchSelector(s, x, e.newNames(x)) {
+					e.setFate(x, &fate{drop: true, provided: r.Destination != nil, rule: r.Pos})
 					e.used[r]++
 				}
 			}
@@ -288,21 +325,21 @@ func (e *engine) selectEntities() error {
 				if x.kind.Name != r.Keep.Kind || !x.named() {
 					continue
 				}
-				if len(r.Keep.Owner) > 0 && (len(x.names) < 2 || !r.Keep.Owner.Match(strings.Join(x.names[:len(x.names)-1], "/"))) {
+				names := e.newNames(x)
+				if len(r.Keep.Owner) > 0 && (len(names) < 2 || !r.Keep.Owner.Match(strings.Join(names[:len(names)-1], "/"))) {
 					continue
 				}
-				if matchSelector(r.Keep, x) {
+				if matchSelector(r.Keep, x, names) {
 					e.used[r]++
 					continue
 				}
-				e.fates[x.key()] = &fate{drop: true, rule: r.Pos, why: "not kept"}
+				e.setFate(x, &fate{drop: true, rule: r.Pos, why: "not kept"})
 			}
 		case r.Rename != nil:
 			rn := r.Rename
 			var hits []*ent
 			for _, x := range e.ents {
-				if x.kind.Name == rn.Kind && x.named() && bundles.GlobMatch(rn.Name, x.names[len(x.names)-1]) &&
-					(rn.Owner == "" || (len(x.names) > 1 && bundles.GlobMatch(rn.Owner, x.names[0]))) {
+				if renameMatches(rn, x, e.newNames(x)) {
 					hits = append(hits, x)
 				}
 			}
@@ -312,18 +349,19 @@ func (e *engine) selectEntities() error {
 			}
 			for _, x := range hits {
 				k := x.key()
-				if t, exists := e.byKey[schema.ScopedName{Kind: k.Kind, Scope: k.Scope, Name: rn.To}]; exists && t != x {
-					errs = append(errs, fmt.Errorf("%s: rename %s %q to %q: that name exists; use merge", r.Pos, rn.Kind, k.Name, rn.To))
+				cur := e.newNames(x)
+				if t := e.named(x, rn.To); t != nil {
+					errs = append(errs, fmt.Errorf("%s: rename %s %q to %q: that name exists; use merge", r.Pos, rn.Kind, cur[len(cur)-1], rn.To))
 					continue
 				}
-				e.fates[k] = &fate{to: rn.To, rule: r.Pos}
+				e.fates[k] = &fate{to: rn.To, rule: r.Pos, renamed: rn.To, renameRule: r.Pos, renameAt: i}
 				e.used[r]++
 				// Names the entity provides under its own name (a
 				// project as a process owner) are renamed with it.
 				if m, ok := x.doc.(map[string]any); ok {
 					for _, p := range x.kind.ProvidedNames(m, x.names) {
 						if p.Name == k.Name {
-							e.vdrops[p] = &fate{to: rn.To, rule: r.Pos}
+							e.vdrops[p] = &fate{to: rn.To, rule: r.Pos, renamed: rn.To, renameRule: r.Pos, renameAt: i}
 						}
 					}
 				}
@@ -332,8 +370,9 @@ func (e *engine) selectEntities() error {
 			mg := r.Merge
 			var into *ent
 			for _, x := range e.ents {
-				if x.kind.Name == mg.Kind && x.named() && strings.EqualFold(x.names[len(x.names)-1], mg.Into) &&
-					(mg.Owner == "" || (len(x.names) > 1 && bundles.GlobMatch(mg.Owner, x.names[0]))) {
+				names := e.newNames(x)
+				if x.kind.Name == mg.Kind && x.named() && strings.EqualFold(names[len(names)-1], mg.Into) &&
+					(mg.Owner == "" || (len(names) > 1 && bundles.GlobMatch(mg.Owner, names[0]))) {
 					into = x
 				}
 			}
@@ -342,18 +381,109 @@ func (e *engine) selectEntities() error {
 				continue
 			}
 			for _, x := range e.ents {
-				if x == into || x.kind.Name != mg.Kind || !x.named() || !mg.Name.Match(x.names[len(x.names)-1]) {
+				if x == into || x.kind.Name != mg.Kind || !x.named() {
+					continue
+				}
+				if names := e.newNames(x); !mg.Name.Match(names[len(names)-1]) {
 					continue
 				}
 				if x.kind.EntityScope(x.names) != into.kind.EntityScope(into.names) {
 					continue
 				}
-				e.fates[x.key()] = &fate{to: into.names[len(into.names)-1], merge: true, rule: r.Pos}
+				e.setFate(x, &fate{to: e.ownName(into), merge: true, into: into, rule: r.Pos})
 				e.used[r]++
 			}
 		}
 	}
+	e.hintRenames()
 	return errors.Join(errs...)
+}
+
+// renameMatches reports whether rename rule rn selects x, called names.
+func renameMatches(rn *Rename, x *ent, names []string) bool {
+	return x.kind.Name == rn.Kind && x.named() && bundles.GlobMatch(rn.Name, names[len(names)-1]) &&
+		(rn.Owner == "" || (len(names) > 1 && bundles.GlobMatch(rn.Owner, names[0])))
+}
+
+// setFate records f for x, keeping what an earlier rename did to it.
+func (e *engine) setFate(x *ent, f *fate) {
+	k := x.key()
+	if old := e.fates[k]; old != nil && old.renamed != "" && f.renamed == "" {
+		f.renamed, f.renameRule, f.renameAt = old.renamed, old.renameRule, old.renameAt
+	}
+	e.fates[k] = f
+}
+
+// ownName returns x's own name after the renames known so far.
+func (e *engine) ownName(x *ent) string {
+	names := e.newNames(x)
+	return names[len(names)-1]
+}
+
+// named returns the entity other than x, of x's kind and scope and not
+// dropped or merged, that is now called name; nil if there is none.
+func (e *engine) named(x *ent, name string) *ent {
+	scope := x.kind.EntityScope(x.names)
+	for _, t := range e.ents {
+		if t == x || t.kind != x.kind || !t.named() || t.kind.EntityScope(t.names) != scope {
+			continue
+		}
+		if f := e.fates[t.key()]; f != nil && (f.drop || f.merge) {
+			continue
+		}
+		if strings.EqualFold(e.ownName(t), name) {
+			return t
+		}
+	}
+	return nil
+}
+
+// ruleSelects reports whether the entity-selecting rule r would select x
+// if x were called names.
+func ruleSelects(r *Rule, x *ent, names []string) bool {
+	switch {
+	case r.Drop != nil:
+		return matchSelector(r.Drop, x, names)
+	case r.Destination != nil:
+		return matchSelector(r.Destination, x, names)
+	case r.Keep != nil:
+		return matchSelector(r.Keep, x, names)
+	case r.Rename != nil:
+		return renameMatches(r.Rename, x, names)
+	case r.Merge != nil:
+		last := names[len(names)-1]
+		return x.kind.Name == r.Merge.Kind && x.named() && (r.Merge.Name.Match(last) || strings.EqualFold(last, r.Merge.Into))
+	}
+	return false
+}
+
+// hintRenames explains the entity rules that matched nothing because of
+// a rename: they name an entity by its old name after the rule that
+// renamed it, or by its new name before that rule.
+func (e *engine) hintRenames() {
+	for i, r := range e.rules {
+		if e.used[r] > 0 || e.hints[r] != "" {
+			continue
+		}
+		for _, x := range e.ents {
+			f := e.fates[e.keyIf(x)]
+			if f == nil || f.renamed == "" {
+				continue
+			}
+			old := x.names[len(x.names)-1]
+			if i > f.renameAt && ruleSelects(r, x, x.names) {
+				e.hints[r] = fmt.Sprintf("%s %q was renamed to %q by %s; name the new name", x.kind.Name, old, f.renamed, f.renameRule)
+				break
+			}
+			if i < f.renameAt {
+				names := append(append([]string(nil), x.names[:len(x.names)-1]...), f.renamed)
+				if ruleSelects(r, x, names) {
+					e.hints[r] = fmt.Sprintf("%s %q is renamed to %q only later, by %s (rules apply in order); name %q or move the rule after the rename", x.kind.Name, old, f.renamed, f.renameRule, old)
+					break
+				}
+			}
+		}
+	}
 }
 
 // ownFate returns the fate of x or of the nearest dropped/merged owner.
@@ -378,8 +508,8 @@ func (e *engine) newNames(x *ent) []string {
 			break
 		}
 		key := schema.ScopedName{Kind: k.Name, Scope: k.EntityScope(x.names[:i+1]), Name: x.names[i]}
-		if ft := e.fates[key]; ft != nil && ft.to != "" && !ft.merge {
-			out[i] = ft.to
+		if ft := e.fates[key]; ft != nil && ft.renamed != "" {
+			out[i] = ft.renamed
 		}
 	}
 	return out
@@ -416,13 +546,15 @@ func (e *engine) pass() (map[*ent]any, bool) {
 			}
 			continue
 		}
-		if f := e.fates[e.keyIf(x)]; f != nil && f.to != "" {
-			e.changes = append(e.changes, Change{Action: ActRenamed, Kind: x.kind.Name, Path: x.path, Detail: fmt.Sprintf("to %q", f.to), Rule: f.rule})
+		if f := e.fates[e.keyIf(x)]; f != nil && f.renamed != "" {
+			e.changes = append(e.changes, Change{Action: ActRenamed, Kind: x.kind.Name, Path: x.path, Detail: fmt.Sprintf("to %q", f.renamed), Rule: f.renameRule})
 		}
 		res := e.rewrite(x)
 		if res.dropEntity != nil && x.named() {
-			if e.fates[x.key()] == nil {
-				e.fates[x.key()] = res.dropEntity
+			// A renamed entity has a fate already (its rename); the
+			// drop replaces it and keeps the rename for the report.
+			if f := e.fates[x.key()]; f == nil || (!f.drop && !f.merge) {
+				e.setFate(x, res.dropEntity)
 				grew = true
 			}
 			continue
@@ -444,7 +576,7 @@ func (e *engine) pass() (map[*ent]any, bool) {
 			}
 		}
 		for p := range before {
-			if e.vdrops[p] == nil {
+			if cur := e.vdrops[p]; cur == nil || !cur.drop {
 				e.vdrops[p] = &fate{drop: true, rule: res.cause, why: fmt.Sprintf("%s %q removed", p.Kind, p.Name)}
 				grew = true
 			}
@@ -462,7 +594,7 @@ func (e *engine) dropProvided(x *ent, f *fate) bool {
 	}
 	grew := false
 	for _, p := range x.kind.ProvidedNames(m, x.names) {
-		if e.vdrops[p] == nil {
+		if cur := e.vdrops[p]; cur == nil || !cur.drop {
 			e.vdrops[p] = &fate{drop: true, rule: f.source(), why: fmt.Sprintf("%s %q removed", p.Kind, p.Name)}
 			grew = true
 		}
@@ -487,13 +619,39 @@ func (e *engine) entityChange(x *ent, f *fate, byOwner bool) {
 			c.Action = ActDest
 		}
 	case f.merge:
-		c.Action, c.Detail = ActMerged, fmt.Sprintf("into %q", f.to)
+		c.Action, c.Detail = ActMerged, fmt.Sprintf("into %q", e.mergeTarget(f))
 	case f.provided:
 		c.Action, c.Detail = ActDest, "references to it stay"
 	default:
 		c.Action, c.Detail = ActDropped, f.why
 	}
+	if !byOwner && f.renamed != "" {
+		c.Renamed = &Renamed{From: x.names[len(x.names)-1], To: f.renamed, Rule: f.renameRule, Path: e.newPath(x)}
+	}
 	e.changes = append(e.changes, c)
+}
+
+// mergeTarget returns the name of the entity a merge fate merges into,
+// after any rename of it.
+func (e *engine) mergeTarget(f *fate) string {
+	if f.into != nil {
+		return e.ownName(f.into)
+	}
+	return f.to
+}
+
+// newPath returns x's bundle path after the renames of it and its owners.
+func (e *engine) newPath(x *ent) string {
+	names := e.newNames(x)
+	esc := make([]string, len(names))
+	for i, n := range names {
+		esc[i] = bundles.EscapeName(n)
+	}
+	p, err := x.kind.Path(esc...)
+	if err != nil {
+		return x.path
+	}
+	return p
 }
 
 // positions returns the rule position list of a lost-scope decision.
@@ -507,7 +665,8 @@ func (e *engine) lostScopeRule(x *ent, holderName string) *Rule {
 		if ls.Kind != "" && ls.Kind != x.kind.Name {
 			continue
 		}
-		if len(ls.Owner) > 0 && !ls.Owner.Match(x.names[0]) && !ls.Owner.Match(strings.Join(x.names, "/")) {
+		names := e.newNames(x)
+		if len(ls.Owner) > 0 && !ls.Owner.Match(names[0]) && !ls.Owner.Match(strings.Join(names, "/")) {
 			continue
 		}
 		if len(ls.Name) > 0 && !ls.Name.Match(holderName) {
@@ -521,7 +680,7 @@ func (e *engine) lostScopeRule(x *ent, holderName string) *Rule {
 func (e *engine) onEmptyRule(x *ent) *Rule {
 	var found *Rule
 	for _, r := range e.rules {
-		if r.OnEmpty != nil && r.OnEmpty.Kind == x.kind.Name && (x.IsUnnamed() || r.OnEmpty.Name.Match(x.names[len(x.names)-1])) {
+		if r.OnEmpty != nil && r.OnEmpty.Kind == x.kind.Name && (x.IsUnnamed() || r.OnEmpty.Name.Match(e.ownName(x))) {
 			found = r
 		}
 	}

@@ -24,7 +24,7 @@ func (e *engine) values(docs map[*ent]any) error {
 		}
 		for _, x := range e.ents {
 			doc, ok := docs[x]
-			if !ok || x.kind.Name != sv.In || !bundles.GlobMatch(sv.Owner, x.names[0]) {
+			if !ok || x.kind.Name != sv.In || !bundles.GlobMatch(sv.Owner, e.newNames(x)[0]) {
 				continue
 			}
 			for _, vs := range x.kind.Values {
@@ -204,7 +204,9 @@ func (e *engine) compilePolicy(p *bundles.ApplyPolicy, docs map[*ent]any) {
 					if p.Provided == nil {
 						p.Provided = map[string][]string{}
 					}
-					p.Provided[x.kind.Name] = appendUnique(p.Provided[x.kind.Name], x.names[len(x.names)-1])
+					// Under the name it has after a rename: the
+					// references keep that name.
+					p.Provided[x.kind.Name] = appendUnique(p.Provided[x.kind.Name], e.ownName(x))
 				}
 			}
 		}

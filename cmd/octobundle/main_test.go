@@ -280,6 +280,28 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 				ts.Check(b.Seal())
 				ts.Check(b.Write(ts.MkAbs(args[1])))
 			},
+			"bundlerm": func(ts *testscript.TestScript, neg bool, args []string) {
+				// A copy of bundle IN without the entity files whose
+				// paths start with PREFIX, resealed: a bundle whose
+				// references may dangle, as a hand edit or another tool
+				// could leave it.
+				if len(args) != 3 {
+					ts.Fatalf("usage: bundlerm IN OUT PREFIX")
+				}
+				b, err := bundles.Read(ts.MkAbs(args[0]), bundles.ReadOptions{})
+				ts.Check(err)
+				n := 0
+				for _, p := range b.Paths() {
+					if strings.HasPrefix(p, args[2]) && b.Remove(p) {
+						n++
+					}
+				}
+				if n == 0 {
+					ts.Fatalf("no file of %s starts with %s", args[0], args[2])
+				}
+				ts.Check(b.Seal())
+				ts.Check(b.Write(ts.MkAbs(args[1])))
+			},
 			"writelock": func(ts *testscript.TestScript, neg bool, args []string) {
 				// A lock file as an apply on this host with process PID
 				// leaves it.
