@@ -2,11 +2,13 @@ package apply
 
 import (
 	"fmt"
-	"github.com/octobundle/octobundle/internal/jsonv"
 	"slices"
 	"strings"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/export"
+	"github.com/octobundle/octobundle/internal/jsonv"
+	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -145,6 +147,17 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
 					ch.Reason = "deleted at source; kept on the destination (--prune deletes what the source deleted)"
 				}
 			}
+		case pl.o.Prune && pl.changedSinceBase(e.Kind, e.Names, dest) && pl.o.OnConflict != WinnerSource:
+			// Deleted at the source, changed on the destination: a
+			// conflict, which keeps the entity unless decided otherwise.
+			ch.Why = []string{WhyDeletedKept, WhyConflict}
+			ch.forget = nil
+			ch.Conflicts = []Conflict{{Field: "the entity", Resolution: WinnerDestination, Rule: "deleted at the source, changed on the destination: kept (--on-conflict source deletes it)"}}
+			ch.Action, ch.Reason = ActionKeep, "deleted at source, but changed on the destination since the last sync: kept (conflict; --on-conflict source deletes it)"
+			if pl.o.OnConflict == WinnerFail {
+				ch.Conflicts[0].Resolution, ch.Conflicts[0].Rule = WinnerFail, "--on-conflict fail"
+				ch.Action, ch.Error = ActionError, ch.Label()+": deleted at the source and changed on the destination since the last sync, and --on-conflict fail"
+			}
 		case pl.o.Prune:
 			ch.Action, ch.Why = ActionDelete, []string{WhyDeletedPruned}
 			ch.Reason = fmt.Sprintf("deleted at source: octobundle applied it (%s) and the bundle no longer has it (--prune)", pl.o.Base.From)
@@ -225,4 +238,20 @@ func whyOf(m *merger, hasBase bool) (why []string, reason []string) {
 	add(WhyConflict, conflicts)
 	add(WhyDestOnly, m.kept)
 	return why, reason
+}
+
+// changedSinceBase reports whether the destination entity dest differs
+// from what octobundle last applied as (k, names): someone changed it on
+// the destination since. An entity whose form cannot be read counts as
+// changed.
+func (pl *planner) changedSinceBase(k *schema.Kind, names []string, dest *snapshot.Entity) bool {
+	base, ok := pl.baseDoc(k, names)
+	if !ok {
+		return true
+	}
+	form, err := export.Entity(pl.snap, dest)
+	if err != nil {
+		return true
+	}
+	return !bundles.Equal(form, base)
 }

@@ -167,9 +167,9 @@ func testPruneTenantVariables(t *testing.T, version string) {
 		planLines []string
 		cleanup   []string // clean-up items for pruned secrets
 	}{
-		{name: "without --prune", prune: false},
+		{name: "without --remove-destination-only", prune: false},
 		{
-			name: "with --prune", prune: true, wantGone: pruned,
+			name: "with --remove-destination-only", prune: true, wantGone: pruned,
 			planLines: []string{
 				`      - CommonVariables["Common Variables"/"Tenant.LegacyContact"] (4 fields)`,
 				`      - ProjectVariables["OctoFX"/"OctoFX.Tenant.OldSecret" EnvironmentIds=Staging] (4 fields)`,
@@ -187,7 +187,7 @@ func testPruneTenantVariables(t *testing.T, version string) {
 					t.Fatalf("the destination lacks %s before the apply: %v", v, before)
 				}
 			}
-			o := Options{Prune: tc.prune, Logger: testLogger()}
+			o := Options{Prune: true, RemoveDestinationOnly: tc.prune, Logger: testLogger()}
 			p, err := MakePlan(ctx, dst.c, b, o)
 			if err != nil {
 				t.Fatal(err)
@@ -203,7 +203,7 @@ func testPruneTenantVariables(t *testing.T, version string) {
 			}
 			var secrets []string
 			for _, it := range p.Cleanup {
-				if it.Kind == schema.TenantVariables && strings.Contains(it.Why, "deleted by --prune") {
+				if it.Kind == schema.TenantVariables && strings.Contains(it.Why, "removed by --remove-destination-only") {
 					secrets = append(secrets, label(it.Kind, it.Names)+" "+it.Field)
 				}
 			}

@@ -146,11 +146,31 @@ func TestPrune(t *testing.T) {
 		t.Errorf("without --prune the destination-only step is gone: %v", steps)
 	}
 
-	// With --prune exactly the destination-only entries of what the
-	// bundle owns go.
+	// --prune alone deletes what the source deleted since the last sync,
+	// never the destination's own elements and entities.
+	pruneOnly := pruneDestination(t)
+	before = destNames(t, pruneOnly, entities...)
+	p, r, err = Apply(ctx, pruneOnly.c, b, Options{Prune: true, Logger: testLogger()})
+	if err != nil || r.Status() != Succeeded {
+		t.Fatalf("apply --prune: %v %v", err, r.Status())
+	}
+	if p.Summary[ActionDelete] != 0 {
+		t.Errorf("--prune without a base: %d deletes planned", p.Summary[ActionDelete])
+	}
+	if steps := elementNames(t, pruneOnly, schema.DeploymentProcess, "Steps", "OctoFX"); !containsString(steps, `"Old step"`) {
+		t.Errorf("--prune removed the destination's own step: %v", steps)
+	}
+	for _, n := range before {
+		if !containsString(destNames(t, pruneOnly, entities...), n) {
+			t.Errorf("--prune removed the destination's own %s", n)
+		}
+	}
+
+	// With --remove-destination-only exactly the destination-only entries
+	// of what the bundle owns go.
 	dst := pruneDestination(t)
 	before = destNames(t, dst, entities...)
-	o := Options{Prune: true, Logger: testLogger()}
+	o := Options{RemoveDestinationOnly: true, Logger: testLogger()}
 	p, err = MakePlan(ctx, dst.c, b, o)
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +208,7 @@ func TestPrune(t *testing.T) {
 	}
 	var prunedSecrets []string
 	for _, it := range p.Cleanup {
-		if strings.Contains(it.Why, "deleted by --prune") {
+		if strings.Contains(it.Why, "removed by --remove-destination-only") {
 			prunedSecrets = append(prunedSecrets, label(it.Kind, it.Names)+" "+it.Field)
 		}
 	}

@@ -297,3 +297,185 @@ func TestOrdinaryWeekCaseOnlyNames(t *testing.T) {
 		t.Errorf("case-only step names: %s %s", ch.Action, ch.Error)
 	}
 }
+
+// withoutEntities returns b without the entities below the given path
+// prefix (a source that deleted them), resealed.
+func withoutEntities(t *testing.T, b *bundles.Bundle, prefix string) *bundles.Bundle {
+	t.Helper()
+	c := b.Clone()
+	n := 0
+	for _, e := range b.Entries() {
+		if strings.HasPrefix(e.Path, prefix) {
+			c.Remove(e.Path)
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no entity below %s", prefix)
+	}
+	if err := c.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// withoutStep returns b whose OctoFX process no longer has step name.
+func withoutStep(t *testing.T, b *bundles.Bundle, name string) *bundles.Bundle {
+	t.Helper()
+	return modified(t, b, schema.DeploymentProcess, []string{"OctoFX"}, withSteps(func(steps []map[string]any) []map[string]any {
+		return slices.DeleteFunc(steps, func(s map[string]any) bool { return s["Name"] == name })
+	}))
+}
+
+func TestOrdinaryWeekPruneInTwo(t *testing.T) {
+	src := startSim(t, "source.json", octosim.Options{})
+	b1 := fitBundle(t, exportBundle(t, src, false))
+	proc := []string{"OctoFX"}
+	runbook := []string{"OctoFX", "Toggle Maintenance Mode"}
+	// The source deleted a step and a runbook since the last sync.
+	// (A source server leaves values scoped to a deleted runbook dangling;
+	// export drops them, as here.)
+	b2 := withoutEntities(t, withoutStep(t, b1, "Warm Legacy Cache"), "projects/OctoFX/runbooks/Toggle Maintenance Mode/")
+	b2 = modified(t, b2, schema.ProjectVariables, proc, withVariables(func(vars []map[string]any) []map[string]any {
+		return slices.DeleteFunc(vars, func(v map[string]any) bool {
+			owners, _ := v["Scope"].(map[string]any)["ProcessOwner"].([]any)
+			return slices.Contains(owners, any("Toggle Maintenance Mode"))
+		})
+	}))
+	// The sample destination's own values (never in the base).
+	ownValues := func(vars map[string]any) []string {
+		var out []string
+		for _, n := range []string{"Application.Database.Name", "DR.Failover.Region", "OctoFX.Smoke.TimeoutSeconds"} {
+			for _, v := range varValues(vars, n) {
+				if strings.Contains(v, "Environment=DR") || strings.Contains(v, "Smoke.Timeout") {
+					out = append(out, v)
+				}
+			}
+		}
+		return out
+	}
+
+	t.Run("--prune deletes what the source deleted, never the destination's own", func(t *testing.T) {
+		r := newRecurring(t, b1)
+		if r.doc(schema.Runbook, runbook...) == nil {
+			t.Fatal("the first sync did not create the runbook")
+		}
+		p, _ := r.apply(b2, Options{Prune: true})
+		mustNoErrors(t, p)
+		if r.doc(schema.Runbook, runbook...) != nil {
+			t.Errorf("the runbook the source deleted is still there")
+		}
+		if steps := names(elements(r.doc(schema.DeploymentProcess, proc...), "Steps")); slices.Contains(steps, "Warm Legacy Cache") {
+			t.Errorf("the step the source deleted is still there: %q", steps)
+		}
+		if got := ownValues(r.doc(schema.ProjectVariables, proc...)); len(got) != 3 {
+			t.Errorf("--prune removed some of the destination's own values: %q left", got)
+		}
+		exportsCleanly(t, r)
+		r.replay(b2, Options{Prune: true})
+
+		// --remove-destination-only removes the destination's own, and
+		// says so.
+		p, _ = r.apply(b2, Options{RemoveDestinationOnly: true})
+		mustNoErrors(t, p)
+		if got := ownValues(r.doc(schema.ProjectVariables, proc...)); len(got) != 0 {
+			t.Errorf("--remove-destination-only kept %q", got)
+		}
+		if ch := find(t, p, schema.ProjectVariables, proc...); !hasWhy(ch, WhyPruned) {
+			t.Errorf("why %q", ch.Why)
+		}
+		r.replay(b2, Options{RemoveDestinationOnly: true})
+	})
+
+	t.Run("deleted at the source, changed on the destination: a conflict, kept", func(t *testing.T) {
+		r := newRecurring(t, b1)
+		r.edit(schema.Runbook, runbook, func(doc map[string]any) { doc["Description"] = "the DR team's own notes" })
+		p, _ := r.apply(b2, Options{Prune: true})
+		ch := find(t, p, schema.Runbook, runbook...)
+		if ch.Action != ActionKeep || !hasWhy(ch, WhyConflict) || len(ch.Conflicts) != 1 {
+			t.Errorf("runbook: %s %q %q", ch.Action, ch.Why, ch.Reason)
+		}
+		if r.doc(schema.Runbook, runbook...) == nil {
+			t.Errorf("the runbook changed on the destination was deleted")
+		}
+		// --on-conflict source deletes it.
+		p, _ = r.apply(b2, Options{Prune: true, OnConflict: WinnerSource})
+		if ch := find(t, p, schema.Runbook, runbook...); ch.Action != ActionDelete {
+			t.Errorf("runbook with --on-conflict source: %s", ch.Action)
+		}
+		if r.doc(schema.Runbook, runbook...) != nil {
+			t.Errorf("--on-conflict source kept the runbook")
+		}
+	})
+}
+
+func TestOrdinaryWeekLostScope(t *testing.T) {
+	ctx := context.Background()
+	src := startSim(t, "source.json", octosim.Options{})
+	b1 := fitBundle(t, exportBundle(t, src, false))
+	proc := []string{"OctoFX"}
+	b2 := withoutStep(t, b1, "Warm Legacy Cache")
+	setup := func(t *testing.T) *recurring {
+		r := newRecurring(t, b1)
+		live := r.liveDoc(schema.DeploymentProcess, proc...)
+		warm, slack := actionID(t, live, "Warm Legacy Cache"), actionID(t, live, "Notify Slack")
+		r.edit(schema.ProjectVariables, proc, addDestinationVariable("DR.WarmUrl", "https://dr-warm", warm))
+		r.edit(schema.ProjectVariables, proc, func(doc map[string]any) {
+			doc["Variables"] = append(doc["Variables"].([]any), map[string]any{
+				"Name": "DR.Two", "Value": "two", "Type": "String", "IsSensitive": false,
+				"Scope": map[string]any{"Action": []any{warm, slack}},
+			})
+		})
+		return r
+	}
+
+	t.Run("no decision: a plan error naming the value and how to decide", func(t *testing.T) {
+		r := setup(t)
+		r.dst.srv.ResetCounters()
+		p, err := MakePlan(ctx, r.dst.c, b2, r.options(Options{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch := find(t, p, schema.ProjectVariables, proc...)
+		for _, want := range []string{`Variables["DR.WarmUrl" Action="Warm Legacy Cache"] would lose its whole Action scope ("Warm Legacy Cache"`, "--on-lost-scope drop", "--on-lost-scope unscope"} {
+			if ch.Action != ActionError || !strings.Contains(ch.Error, want) {
+				t.Errorf("project variables: %s, error %q lacks %q", ch.Action, ch.Error, want)
+			}
+		}
+		if strings.Contains(ch.Error, "DR.Two") {
+			t.Errorf("a value that keeps another action is no error: %s", ch.Error)
+		}
+		if r.dst.srv.Writes() != 0 {
+			t.Errorf("%d writes", r.dst.srv.Writes())
+		}
+	})
+
+	for _, tc := range []struct {
+		decision LostScope
+		want     []string
+	}{
+		{LostScopeDrop, nil},
+		{LostScopeUnscope, []string{`"DR.WarmUrl" = https://dr-warm`}},
+	} {
+		t.Run("--on-lost-scope "+string(tc.decision), func(t *testing.T) {
+			r := setup(t)
+			p, _ := r.apply(b2, Options{OnLostScope: tc.decision})
+			mustNoErrors(t, p)
+			vars := r.doc(schema.ProjectVariables, proc...)
+			if got := varValues(vars, "DR.WarmUrl"); !slices.Equal(got, tc.want) {
+				t.Errorf("DR.WarmUrl: %q, want %q", got, tc.want)
+			}
+			if got := varValues(vars, "DR.Two"); !slices.Equal(got, []string{`"DR.Two" Action="Notify Slack" = two`}) {
+				t.Errorf("DR.Two: %q (narrowed to the action it keeps)", got)
+			}
+			ch := find(t, p, schema.ProjectVariables, proc...)
+			if !slices.ContainsFunc(ch.Notes, func(n string) bool {
+				return strings.Contains(n, "DR.WarmUrl") && strings.Contains(n, string(tc.decision))
+			}) {
+				t.Errorf("notes %q", ch.Notes)
+			}
+			exportsCleanly(t, r)
+			r.replay(b2, Options{})
+		})
+	}
+}

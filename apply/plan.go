@@ -141,12 +141,25 @@ type Options struct {
 	// the entities in error fail (PartiallyFailed). Without it Execute and
 	// Apply refuse such a plan before the first write (ErrPlanHasErrors).
 	AllowErrors bool
-	// Prune deletes what the bundle no longer has inside what it owns:
-	// destination-only steps, variables, tenant project links and tenant
-	// variable values of synced entities the bundle holds, destination-only
-	// channels and runbooks of projects it holds (see prune.go). Never
-	// top-level entities.
+	// Prune deletes the entities the source deleted since the last sync:
+	// in the base, gone from the bundle, unchanged on the destination since
+	// (changed there: a conflict, kept unless OnConflict is source). What
+	// the source deleted inside a synced entity goes by the three-way
+	// merge, with or without Prune. It never removes the destination's own
+	// elements or entities: that is RemoveDestinationOnly.
 	Prune bool
+	// RemoveDestinationOnly removes what the destination has and the base
+	// never had, inside what the bundle owns: destination-only steps,
+	// variables (sensitive ones too, each with a clean-up item), tenant
+	// project links and tenant variable values of synced entities the
+	// bundle holds, and destination-only channels and runbooks of projects
+	// it holds (see prune.go). Never implied by Prune; never top-level
+	// entities; never what a partial bundle does not speak for.
+	RemoveDestinationOnly bool
+	// OnLostScope decides a destination value whose whole scope dimension
+	// names elements the plan removes (see lostscope.go): drop or unscope;
+	// empty makes it a plan error.
+	OnLostScope LostScope
 	// Base is what octobundle last applied to the destination (its state
 	// directory, or a bundle given with --base): the merge is three-way
 	// against it. Nil means no base: the merge is two-way (see merge3.go).
@@ -287,6 +300,7 @@ type Change struct {
 	baseCurrent   bool       // the state's base already holds applied
 	stamps        []stampUse // the destination's step-template stamps (see refreshStamps)
 	renames       []Renamed  // renames from the base to the bundle (see renames.go)
+	removed       []nameKey  // names the entity provided in the base and no longer does (see lostscope.go)
 	warnings      []string   // reading the destination's form (Plan.Warnings)
 	forget        []string   // state paths to forget once the change succeeded
 }
@@ -309,8 +323,9 @@ const (
 	WhyConflict = "conflict"
 	// WhyDestOnly: the destination has elements of its own; kept.
 	WhyDestOnly = "destination-only kept"
-	// WhyPruned: destination-only elements removed (--prune).
-	WhyPruned = "destination-only removed (--prune)"
+	// WhyPruned: destination-only elements removed
+	// (--remove-destination-only).
+	WhyPruned = "destination-only removed (--remove-destination-only)"
 	// WhyDeletedKept: the source deleted the entity; kept without --prune.
 	WhyDeletedKept = "deleted at source, kept"
 	// WhyDeletedPruned: the source deleted the entity; deleted (--prune).
@@ -471,6 +486,8 @@ type planner struct {
 	// renamed are the names renamed at the source that entities provide,
 	// by owner (see collectRenamed).
 	renamed map[string]map[string]map[string]string
+	// removed are the names the plan removes (see lostscope.go).
+	removed map[removedName]bool
 }
 
 // makePlan computes the plan of b against the destination snapshot snap,
@@ -524,6 +541,7 @@ func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPolic
 			if renameable(k) {
 				if base, ok := pl.baseDoc(k, ch.Names); ok {
 					ch.renames = detectRenames(k, base, doc)
+					ch.removed = removedNames(ch, base)
 				}
 			}
 		}
@@ -531,6 +549,7 @@ func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPolic
 	})
 	pl.bn = indexBundle(pl.changes)
 	pl.renamed = collectRenamed(pl.changes)
+	pl.removed = pl.collectRemoved(b)
 	pl.cleanup = make([][]CleanupItem, len(pl.changes))
 	return p, pl
 }
@@ -543,7 +562,7 @@ func (pl *planner) finish(p *Plan, b *bundles.Bundle) *Plan {
 	pl.refreshStamps()
 
 	deletes := pl.planSourceDeletes(b)
-	if o.Prune {
+	if o.RemoveDestinationOnly {
 		seen := map[string]bool{}
 		for _, d := range deletes {
 			seen[changeKey(d.Kind, d.Names)] = true
@@ -704,6 +723,17 @@ func (pl *planner) decide(i int) {
 		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(m.problems, "; ")
 		return
 	}
+	lostNotes, lostCleanup, lostProblems := lostScope(k, ch.Names, desired, pl.removed, pl.o.OnLostScope, valueLabel)
+	if len(lostProblems) > 0 {
+		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(lostProblems, "; ")
+		return
+	}
+	ch.Notes = append(ch.Notes, lostNotes...)
+	if len(lostNotes) > 0 {
+		// Values narrowed, unscoped or dropped: the write removes the old
+		// ones (see prunedVariables).
+		ch.Prune = true
+	}
 	ch.applied = jsonv.MustPack(bundleDoc)
 	ch.baseCurrent = pl.baseHolds(ch.Path, ch.applied)
 	ch.Conflicts, ch.Drift, ch.Kept = m.conflicts, m.drift, m.kept
@@ -726,11 +756,11 @@ func (pl *planner) decide(i int) {
 			return
 		}
 	}
-	ch.Prune = len(m.deleted) > 0
-	if pl.o.Prune && pol == schema.PolicySync && pl.prune(k, bundleDoc, desired) {
+	ch.Prune = ch.Prune || len(m.deleted) > 0
+	if pl.o.RemoveDestinationOnly && pol == schema.PolicySync && pl.prune(k, bundleDoc, desired) {
 		ch.Prune = true
 		ch.Why = append(ch.Why, WhyPruned)
-		reasons = append(reasons, "destination-only entries removed (--prune)")
+		reasons = append(reasons, "destination-only entries removed (--remove-destination-only)")
 	}
 	if err := k.SortSets(desired); err != nil {
 		ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: %v", ch.Label(), err)
@@ -757,7 +787,7 @@ func (pl *planner) decide(i int) {
 	ch.WriteMain = !bundles.Equal(withoutDeferred(k, desired), withoutDeferred(k, destView))
 	ch.WriteDeferred = !bundles.Equal(onlyDeferred(k, desired), onlyDeferred(k, destView))
 	ch.Reason = strings.Join(reasons, "; ")
-	pl.cleanup[i] = append(predictCleanup(k, ch.Names, desired, destForm, pl.placeholder()), prunedSecrets(k, ch.Names, ch.Diff)...)
+	pl.cleanup[i] = append(append(predictCleanup(k, ch.Names, desired, destForm, pl.placeholder()), prunedSecrets(k, ch.Names, ch.Diff)...), lostCleanup...)
 }
 
 // conflictList renders conflicts for an error message.

@@ -13,9 +13,12 @@ import (
 	"github.com/octobundle/octobundle/schema"
 )
 
-// Pruning (Options.Prune, --prune) deletes what the bundle no longer has —
-// only when asked: the entities the source deleted (the base proves
-// octobundle applied them; see base.go), and inside what the bundle owns:
+// Pruning comes in two, each only when asked. Options.Prune (--prune)
+// deletes the entities the source deleted since the last sync (the base
+// proves octobundle applied them, and the destination has not changed them
+// since; see base.go). Options.RemoveDestinationOnly
+// (--remove-destination-only) removes the destination's own, what the base
+// never had, inside what the bundle owns:
 //
 //   - in synced entities the bundle holds, the destination-only entries of
 //     the fields the kind registry lists in Kind.Prune: steps (and actions of matched steps) of
@@ -161,7 +164,7 @@ func prunedSecrets(k *schema.Kind, names []string, ds []FieldDiff) []CleanupItem
 		}
 		if m, ok := d.Before.(map[string]any); ok && hasSecret(m["Value"]) {
 			out = append(out, CleanupItem{Kind: k.Name, Names: names, Field: d.Label,
-				Why: "destination-only sensitive tenant variable value deleted by --prune: its secret is gone; if it is still needed, set the tenant's value again"})
+				Why: "destination-only sensitive tenant variable value removed by --remove-destination-only: its secret is gone; if it is still needed, set the tenant's value again"})
 		}
 	}
 	for _, d := range ds {
@@ -171,7 +174,7 @@ func prunedSecrets(k *schema.Kind, names []string, ds []FieldDiff) []CleanupItem
 		}
 		if sens, _ := m["IsSensitive"].(bool); sens {
 			out = append(out, CleanupItem{Kind: k.Name, Names: names, Field: d.Label,
-				Why: "destination-only sensitive variable deleted by --prune: its secret is gone; if it is still needed, add it again and set its value"})
+				Why: "destination-only sensitive variable removed by --remove-destination-only: its secret is gone; if it is still needed, add it again and set its value"})
 		}
 	}
 	return out

@@ -21,7 +21,8 @@ func applyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "output", Value: "text", Usage: "output format on stdout: text or json"},
 		&cli.BoolFlag{Name: "allow-version-skew", Usage: "apply even if the destination's Octopus major.minor is more than one minor version from the bundle's source"},
 		&cli.BoolFlag{Name: "include-targets", Usage: "apply deployment targets and workers the bundle holds"},
-		&cli.BoolFlag{Name: "prune", Usage: "delete what the source deleted (entities octobundle applied, per the base, that the bundle no longer has) and the destination-only steps, variables (sensitive ones too) and tenant project links of the synced entities the bundle holds, and channels and runbooks of its projects"},
+		&cli.BoolFlag{Name: "prune", Usage: "delete the entities the source deleted since the last sync (in the base, gone from the bundle, unchanged on the destination; changed there is a conflict). Never the destination's own: see --remove-destination-only"},
+		&cli.BoolFlag{Name: "remove-destination-only", Usage: "remove what the destination has and the base never had, inside what the bundle owns: destination-only steps, variables (sensitive ones too), tenant project links and values of the synced entities the bundle holds, channels and runbooks of its projects. Not implied by --prune"},
 		&cli.BoolFlag{Name: "require-signature", Usage: "refuse, before reading the destination, a bundle that is not signed by one of the --pubkey keys"},
 		pubkeyFlag(),
 	)
@@ -29,12 +30,13 @@ func applyFlags() []cli.Flag {
 
 func applyOptions(c *cli.Context, what string) apply.Options {
 	return apply.Options{
-		AllowVersionSkew: c.Bool("allow-version-skew"),
-		Optional:         c.Bool("include-targets"),
-		Prune:            c.Bool("prune"),
-		Concurrency:      c.Int("concurrency"),
-		Logger:           logger(),
-		Progress:         progress(c, what),
+		AllowVersionSkew:      c.Bool("allow-version-skew"),
+		Optional:              c.Bool("include-targets"),
+		Prune:                 c.Bool("prune"),
+		RemoveDestinationOnly: c.Bool("remove-destination-only"),
+		Concurrency:           c.Int("concurrency"),
+		Logger:                logger(),
+		Progress:              progress(c, what),
 	}
 }
 

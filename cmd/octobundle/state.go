@@ -25,6 +25,7 @@ func mergeFlags() []cli.Flag {
 	return append(stateFlags(),
 		&cli.StringFlag{Name: "base", Usage: "merge against the bundle `BUNDLE` (e.g. the previous one, from git) instead of the state directory's base"},
 		&cli.StringFlag{Name: "on-conflict", Usage: "decide every merge conflict: source, destination or fail (default: the bundle's apply policy, then the registry: variable values stay the destination's, other content takes the source's)"},
+		&cli.StringFlag{Name: "on-lost-scope", Usage: "decide a destination value whose whole scope (an action, channel or runbook) the plan removes: drop (remove the value) or unscope (keep it, applying more widely); default: a plan error naming each one"},
 	)
 }
 
@@ -41,6 +42,12 @@ func mergeOptions(c *cli.Context, st *state.Store, o *apply.Options) error {
 		o.OnConflict = w
 	default:
 		return usageError("--on-conflict must be source, destination or fail, not %q", w)
+	}
+	switch ls := apply.LostScope(c.String("on-lost-scope")); ls {
+	case "", apply.LostScopeDrop, apply.LostScopeUnscope:
+		o.OnLostScope = ls
+	default:
+		return usageError("--on-lost-scope must be drop or unscope, not %q", ls)
 	}
 	if f := c.String("base"); f != "" {
 		b, err := bundles.Read(f, bundles.ReadOptions{})
