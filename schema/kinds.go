@@ -92,6 +92,8 @@ func process(k *Kind, qualify bool) *Kind {
 	// Each action's inline script body, in a file named after the action.
 	k.Texts = []TextField{{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Script.ScriptBody", Syntax: "Properties/Octopus.Action.Script.Syntax"}}
 	k.Prune = []string{"Steps"}
+	// Step names, and action names across all steps, are unique.
+	k.Unique = []Unique{{Path: "Steps/*", Field: "Name", Noun: "Step"}, {Path: actionHolder, Field: "Name", Noun: "Action"}}
 	return k
 }
 
@@ -226,6 +228,7 @@ func init() {
 		&Kind{
 			Name: Feed, Title: "feeds", File: "feeds/{}.json",
 			Collection: "feeds", IDPrefix: "Feeds", NameField: "Name",
+			Required:  []string{"FeedType"},
 			ExtraIDs:  regexp.MustCompile(`^feeds-builtin(-releases)?$`),
 			Sensitive: secrets("Password", "SecretKey", "ServiceAccountJsonKey", "AccessKeySecret"),
 			Sets:      []SetSpec{{Path: "PackageAcquisitionLocationOptions"}},
@@ -282,9 +285,10 @@ func init() {
 		&Kind{
 			Name: Account, Title: "accounts", File: "accounts/{}.json",
 			Collection: "accounts", IDPrefix: "Accounts", NameField: "Name",
-			Refs:    restrictedToRefs(),
-			TagRefs: []Ref{{Path: "TenantTags", To: TagSet, Restricts: true}},
-			Sets:    []SetSpec{{Path: "EnvironmentIds"}, {Path: "TenantIds"}, {Path: "TenantTags"}},
+			Required: []string{"AccountType"},
+			Refs:     restrictedToRefs(),
+			TagRefs:  []Ref{{Path: "TenantTags", To: TagSet, Restricts: true}},
+			Sets:     []SetSpec{{Path: "EnvironmentIds"}, {Path: "TenantIds"}, {Path: "TenantTags"}},
 			Sensitive: secrets(
 				"Password", "Token", "SecretKey", "PrivateKeyFile", "PrivateKeyPassphrase",
 				"CertificateBytes", "JsonKey",
@@ -348,6 +352,7 @@ func init() {
 		&Kind{
 			Name: Worker, Title: "workers", File: "workers/{}.json",
 			Collection: "workers", IDPrefix: "Workers", NameField: "Name",
+			Required: []string{"WorkerPoolIds"},
 			Refs: []Ref{
 				{Path: "WorkerPoolIds", To: WorkerPool},
 				{Path: "MachinePolicyId", To: MachinePolicy},
@@ -363,6 +368,7 @@ func init() {
 		&Kind{
 			Name: DeploymentTarget, Title: "deployment targets", File: "deployment-targets/{}.json",
 			Collection: "machines", IDPrefix: "Machines", NameField: "Name",
+			Required: []string{"EnvironmentIds"},
 			Refs: []Ref{
 				{Path: "EnvironmentIds", To: Environment, Restricts: true},
 				{Path: "TenantIds", To: Tenant, Restricts: true},
@@ -411,6 +417,7 @@ func init() {
 		&Kind{
 			Name: Project, Title: "projects", File: "projects/{}/project.json",
 			Collection: "projects", IDPrefix: "Projects", NameField: "Name",
+			Required: []string{"LifecycleId", "ProjectGroupId"},
 			Refs: []Ref{
 				// A project cannot exist without its lifecycle and group.
 				{Path: "LifecycleId", To: Lifecycle, OnDrop: OnDropError},
@@ -606,6 +613,7 @@ func init() {
 			Name: ScopedUserRole, Title: "scoped user roles", File: "teams/{}/scoped-user-roles.json",
 			Collection: "scopeduserroles", IDPrefix: "ScopedUserRoles",
 			Parent: Team, ParentField: "TeamId", Many: true,
+			Required: []string{"UserRoleId"},
 			Refs: []Ref{
 				// A role whose user role is dropped goes with it; every
 				// scope list narrows the role, and a role whose scope is

@@ -212,6 +212,22 @@ type ValueSpec struct {
 	Required []string
 }
 
+// Unique declares elements of a document whose names the server requires
+// to be unique within the document, comparing them case-insensitively as
+// Octopus does: the steps of a deployment or runbook process, and their
+// actions (across all steps: an action's name is unique in the process,
+// not only in its step). apply's plan checks it so that a merged process
+// the server would refuse is a plan error, not a 400 at apply time.
+type Unique struct {
+	// Path reaches the elements, as in Ref.Path ("Steps/*/Actions/*").
+	Path string
+	// Field is the element's name field ("Name").
+	Field string
+	// Noun names the elements in the server's messages ("Step", "Action":
+	// "Action names must be unique: 'X' is used more than once.").
+	Noun string
+}
+
 // Stamp says which sibling field of a reference records which field of the
 // referred-to entity: a step based on a step template carries the
 // template's Version in "Octopus.Action.Template.Version".
@@ -440,6 +456,14 @@ type Kind struct {
 	// bundle file holds the bytes the server answers at Read, and they
 	// are written with a multipart PUT to the same path.
 	Binary bool
+	// Unique lists the kind's element lists whose names the server
+	// requires to be unique within one document (see Unique).
+	Unique []Unique
+	// Required are top-level fields the server refuses to save the kind
+	// without (empty string, empty list or absent), beyond the name of
+	// named kinds and the owner field of nested ones, which apply fills
+	// in: "The AccountType field is required.".
+	Required []string
 	// Texts are the kind's long text fields (scripts), which bundles of
 	// format octobundle/v2 keep in sidecar text files beside the entity's
 	// JSON file, so a one-line script change is a one-line diff.

@@ -37,7 +37,6 @@ var triggerActions = map[string][]string{
 }
 
 func init() {
-	requiredFields["projecttriggers"] = []string{"ProjectId"}
 	registerValidator("projecttriggers", triggerErrors)
 	registerSubResource("projects", "triggers", serveProjectTriggers)
 }

@@ -9,17 +9,10 @@ import (
 )
 
 // requiredFields are fields a real server refuses to save without, beyond
-// the name of named kinds.
-var requiredFields = map[string][]string{
-	"projects":        {"LifecycleId", "ProjectGroupId"},
-	"channels":        {"ProjectId"},
-	"runbooks":        {"ProjectId"},
-	"scopeduserroles": {"TeamId", "UserRoleId"},
-	"accounts":        {"AccountType"},
-	"feeds":           {"FeedType"},
-	"machines":        {"EnvironmentIds"},
-	"workers":         {"WorkerPoolIds"},
-}
+// the name of named kinds, by collection: filled by buildCollections from
+// the kind registry (schema.Kind.Required, and the owner field of nested
+// kinds), which apply's plan checks read too.
+var requiredFields = map[string][]string{}
 
 // validate checks a document about to be saved the way the real server
 // does: required fields, unique names, and every reference of the kind
