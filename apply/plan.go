@@ -530,6 +530,7 @@ func (pl *planner) finish(p *Plan, b *bundles.Bundle) *Plan {
 			}
 		}
 	}
+	pl.serverChecks(deletes) // what the server would refuse (servercheck.go)
 	pl.cleanup = append(pl.cleanup, make([][]CleanupItem, len(deletes))...)
 	for i, ch := range append(pl.changes, deletes...) {
 		p.Changes = append(p.Changes, *ch)

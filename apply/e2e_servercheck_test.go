@@ -1,0 +1,217 @@
+package apply
+
+import (
+	"context"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// serverMessage normalises a server refusal for comparison: the server names
+// a reference by its ID where the plan names it, and the element's index in
+// the body the executor sends may differ from the planned document's.
+var (
+	refersTo = regexp.MustCompile(`refers to ('[^']*'|[^ ,]+), which`)
+	index    = regexp.MustCompile(`\[\d+\]`)
+)
+
+func serverMessage(s string) string {
+	return index.ReplaceAllString(refersTo.ReplaceAllString(s, "refers to X, which"), "[N]")
+}
+
+// TestServerChecksAgreeWithSimulator plans documents the server refuses
+// (issue 17): each must be a plan error with the server's message, and the
+// same plan forced through (the checks off) must be refused by the
+// simulator with that message, so the checks and the simulator cannot
+// drift apart.
+func TestServerChecksAgreeWithSimulator(t *testing.T) {
+	ctx := context.Background()
+	src := startSim(t, "source.json", octosim.Options{})
+	b1 := fitBundle(t, exportBundle(t, src, false))
+	proc := []string{"OctoFX"}
+
+	cases := []struct {
+		name string
+		// setup returns the destination (synced or not) and the bundle.
+		setup func(t *testing.T) (*recurring, *sim, *bundles.Bundle)
+		// force, if set, sends the refused document to the simulator
+		// itself and returns its answer (when the plan, checks off, would
+		// not send it as it is); otherwise the plan is applied with the
+		// checks off.
+		force func(t *testing.T, dst *sim) string
+		kind  string
+		names []string
+		want  []string
+	}{
+		{
+			// The reported bug: the destination's process still has the
+			// old step, which a first sync (two-way) keeps next to the
+			// renamed one, with the same action.
+			name: "renamed step, first sync",
+			setup: func(t *testing.T) (*recurring, *sim, *bundles.Bundle) {
+				b := modified(t, b1, schema.DeploymentProcess, proc, withSteps(func(steps []map[string]any) []map[string]any {
+					element(steps, "Smoke Tests")["Name"] = "Verify Release"
+					return steps
+				}))
+				return nil, startSim(t, "destination.json", octosim.Options{}), b
+			},
+			kind: schema.DeploymentProcess, names: proc,
+			want: []string{"Action names must be unique: 'Smoke Test Web' is used more than once."},
+		},
+		{
+			name: "step names differing in case",
+			setup: func(t *testing.T) (*recurring, *sim, *bundles.Bundle) {
+				b := modified(t, b1, schema.DeploymentProcess, proc, withSteps(func(steps []map[string]any) []map[string]any {
+					element(steps, "Notify Slack")["Name"] = "smoke tests"
+					return steps
+				}))
+				return nil, startSim(t, "destination.json", octosim.Options{}), b
+			},
+			// The merge keys steps by name and folds the two into one, so
+			// the document itself is sent: the destination's process with
+			// the same rename.
+			force: func(t *testing.T, dst *sim) string {
+				err := putEdited(t, dst, schema.DeploymentProcess, proc, func(doc map[string]any) {
+					doc["Steps"] = append(doc["Steps"].([]any), map[string]any{
+						"Name": "smoke tests", "Actions": []any{map[string]any{"Name": "Notify Slack", "ActionType": "Octopus.Script"}},
+					})
+				})
+				if err == nil {
+					return ""
+				}
+				return err.Error()
+			},
+			kind: schema.DeploymentProcess, names: proc,
+			want: []string{"Step names must be unique: 'smoke tests' is used more than once."},
+		},
+		{
+			// A destination-only value scoped to a step the source then
+			// deletes: the merge keeps the value, the process update drops
+			// the step.
+			name: "variable scoped to a deleted step",
+			setup: func(t *testing.T) (*recurring, *sim, *bundles.Bundle) {
+				r := newRecurring(t, b1)
+				actionID := ""
+				r.edit(schema.DeploymentProcess, proc, func(doc map[string]any) {
+					for _, s := range doc["Steps"].([]any) {
+						if s.(map[string]any)["Name"] == "Invalidate CDN Cache" {
+							actionID = s.(map[string]any)["Actions"].([]any)[0].(map[string]any)["Id"].(string)
+						}
+					}
+				})
+				r.edit(schema.ProjectVariables, proc, func(doc map[string]any) {
+					doc["Variables"] = append(doc["Variables"].([]any), map[string]any{
+						"Name": "Cdn.Purge", "Value": "all", "Type": "String",
+						"Scope": map[string]any{"Action": []any{actionID}},
+					})
+				})
+				b := modified(t, b1, schema.DeploymentProcess, proc, withSteps(func(steps []map[string]any) []map[string]any {
+					var out []map[string]any
+					for _, s := range steps {
+						if s["Name"] != "Invalidate CDN Cache" {
+							out = append(out, s)
+						}
+					}
+					return out
+				}))
+				// The variable set is written: the source changed a value.
+				b = modified(t, b, schema.ProjectVariables, proc, withVariables(func(vars []map[string]any) []map[string]any {
+					vars[0]["Description"] = "changed at the source"
+					return vars
+				}))
+				return r, r.dst, b
+			},
+			kind: schema.ProjectVariables, names: proc,
+			want: []string{"Variables[N].Scope.Action[N] refers to X, which is not a step or action of this project's processes."},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r, dst, b := tc.setup(t)
+			o := Options{Logger: testLogger()}
+			if r != nil {
+				o = r.options(Options{})
+			}
+			p, err := MakePlan(ctx, dst.c, b, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch := find(t, p, tc.kind, tc.names...)
+			if ch.Action != ActionError {
+				t.Fatalf("%s: %s, want error %q", ch.Label(), ch.Action, tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(serverMessage(ch.Error), w) {
+					t.Errorf("plan error %q\nwant %q", ch.Error, w)
+				}
+			}
+			for _, other := range p.Changes {
+				if other.Action == ActionError && changeKey(other.Kind, other.Names) != changeKey(tc.kind, tc.names) {
+					t.Errorf("another error: %s", other.Error)
+				}
+			}
+
+			// Forced through, the simulator refuses it with the message.
+			var got string
+			if tc.force != nil {
+				got = tc.force(t, dst)
+			} else {
+				serverChecksOff = true
+				defer func() { serverChecksOff = false }()
+				p2, rec, err := Apply(ctx, dst.c, b, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p2.HasErrors() {
+					t.Fatalf("without the checks the plan still has errors: %v", p2.Summary)
+				}
+				for _, res := range rec.Results {
+					if res.Kind == tc.kind && strings.Join(res.Names, "/") == strings.Join(tc.names, "/") {
+						got = res.Error
+					}
+				}
+			}
+			if !strings.Contains(got, "400") {
+				t.Fatalf("%s forced through: %q, want a 400", label(tc.kind, tc.names), got)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(serverMessage(got), w) {
+					t.Errorf("simulator said %q\nwant %q", got, w)
+				}
+			}
+		})
+	}
+}
+
+// putEdited GETs a destination entity, changes it with fn and PUTs it back,
+// returning the server's answer to the PUT.
+func putEdited(t *testing.T, dst *sim, kind string, names []string, fn func(doc map[string]any)) error {
+	t.Helper()
+	ctx := context.Background()
+	snap, err := snapshot.Read(ctx, dst.c, snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := snap.Find(kind, names...)
+	if e == nil {
+		t.Fatalf("no destination %s %v", kind, names)
+	}
+	self, _ := e.Object()["Links"].(map[string]any)["Self"].(string)
+	u, err := url.Parse(self)
+	if err != nil || self == "" {
+		t.Fatalf("%s %v: no Links.Self", kind, names)
+	}
+	doc, err := dst.c.Get(ctx, u.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn(doc)
+	_, err = dst.c.Put(ctx, u.Path, doc)
+	return err
+}

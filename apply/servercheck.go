@@ -1,0 +1,387 @@
+package apply
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/octobundle/octobundle/internal/jsonv"
+	"github.com/octobundle/octobundle/internal/parallel"
+	"github.com/octobundle/octobundle/schema"
+)
+
+// The plan predicts apply (issue 17): every refusal the server makes on a
+// write that depends only on the document written and on the space's other
+// entities is made by the plan, over each entity's planned document
+// (Change.Desired: the merge result, in bundle form), with the message the
+// server gives. A plan with no errors whose apply then gets a 400 is a bug.
+//
+// The checks, all driven by the kind registry:
+//
+//   - the name of a named kind is not blank, and every field of
+//     schema.Kind.Required is set ("The LifecycleId field is required.");
+//   - the element names of schema.Kind.Unique are unique in the document,
+//     case-insensitively, as Octopus compares them ("Action names must be
+//     unique: 'Smoke Test Web' is used more than once."): a merged process
+//     that keeps a destination-only step next to the bundle's renamed one
+//     can hold an action name twice;
+//   - every reference names something that exists once the plan is
+//     applied: not only in the bundle or on the destination (checkRefs
+//     sees to that, before the merge), but in the planned documents of the
+//     entities the plan creates and updates and, for what it leaves as it
+//     is, on the destination — minus what its updates and deletions remove
+//     (an action a process update drops, a channel --prune deletes), which
+//     a destination-only variable kept by the merge may still be scoped to.
+//
+// The messages are the simulator's (internal/octosim/validate.go), which
+// mimics the server's; the server names a reference by its ID where the
+// plan can only name it by name. TestServerChecksAgreeWithSimulator forces
+// each refused document through and checks that the simulator refuses it
+// with the same message.
+
+// nameSet holds the names of a namespace per the plan's outcome: which
+// (kind or virtual kind, bundle scope, name) will exist once it is applied.
+type nameSet interface {
+	// has reports whether name, of kind or namespace to in the bundle
+	// scope scope (a root owner's name, or "" space-wide), exists once the
+	// plan is applied.
+	has(to, scope, name string) bool
+}
+
+// checkServer returns the refusals the server would answer a write of doc
+// (bundle form) with, for an entity of kind k named names, given the names
+// that exist once the plan is applied. Nil when the server would accept it.
+func checkServer(k *schema.Kind, names []string, doc any, world nameSet) []string {
+	m, _ := doc.(map[string]any)
+	if m == nil {
+		return nil // Many kinds' arrays and binary files: nothing to check
+	}
+	var errs []string
+	if k.NameField != "" {
+		if n, _ := m[k.NameField].(string); strings.TrimSpace(n) == "" {
+			errs = append(errs, fmt.Sprintf("Please provide a %s for the %s.", strings.ToLower(k.NameField), title(k.Name)))
+		}
+	}
+	for _, f := range k.Required {
+		if blank(m[f]) {
+			errs = append(errs, fmt.Sprintf("The %s field is required.", f))
+		}
+	}
+	errs = append(errs, uniqueErrors(k, m)...)
+	errs = append(errs, refErrors(k, names, m, world)...)
+	return errs
+}
+
+// blank reports whether a required field's value counts as missing: absent,
+// null, a blank string or an empty list.
+func blank(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return true
+	case string:
+		return strings.TrimSpace(t) == ""
+	case []any:
+		return len(t) == 0
+	}
+	return false
+}
+
+// uniqueErrors checks the kind's Unique lists of doc.
+func uniqueErrors(k *schema.Kind, doc map[string]any) []string {
+	var errs []string
+	for _, u := range k.Unique {
+		// The enclosing unique list, if any, names the element an unnamed
+		// one belongs to ("Every action of step 'Deploy' must have a name.").
+		var outer *schema.Unique
+		for i := range k.Unique {
+			if o := &k.Unique[i]; strings.HasPrefix(u.Path, o.Path+"/") {
+				outer = o
+			}
+		}
+		seen := map[string]int{}
+		forElements(doc, strings.Split(u.Path, "/"), nil, func(at []string, el map[string]any) {
+			name, _ := el[u.Field].(string)
+			if strings.TrimSpace(name) == "" {
+				if outer == nil {
+					errs = append(errs, fmt.Sprintf("Every %s must have a %s.", strings.ToLower(u.Noun), strings.ToLower(u.Field)))
+					return
+				}
+				owner, _ := schema.At(doc, at[:len(strings.Split(outer.Path, "/"))]).(map[string]any)
+				errs = append(errs, fmt.Sprintf("Every %s of %s '%s' must have a %s.", strings.ToLower(u.Noun), strings.ToLower(outer.Noun), owner[outer.Field], strings.ToLower(u.Field)))
+				return
+			}
+			// Named as the server names it: by its second use.
+			key := strings.ToLower(name)
+			if seen[key]++; seen[key] == 2 {
+				errs = append(errs, fmt.Sprintf("%s names must be unique: '%s' is used more than once.", u.Noun, name))
+			}
+		})
+	}
+	return errs
+}
+
+// forElements calls fn with every object reached by segs ("*" steps into
+// every array element), and its path.
+func forElements(node any, segs, at []string, fn func(at []string, el map[string]any)) {
+	if len(segs) == 0 {
+		if m, ok := node.(map[string]any); ok {
+			fn(at, m)
+		}
+		return
+	}
+	switch t := node.(type) {
+	case map[string]any:
+		if segs[0] != "*" {
+			forElements(t[segs[0]], segs[1:], append(at[:len(at):len(at)], segs[0]), fn)
+		}
+	case []any:
+		if segs[0] == "*" {
+			for i, x := range t {
+				forElements(x, segs[1:], append(at[:len(at):len(at)], strconv.Itoa(i)), fn)
+			}
+		}
+	}
+}
+
+// refErrors checks that every reference of doc that the server checks
+// names something that exists once the plan is applied.
+func refErrors(k *schema.Kind, names []string, doc map[string]any, world nameSet) []string {
+	var errs []string
+	_ = k.VisitValues(doc, func(ref schema.Ref, at []string, v any) {
+		if ref.To == schema.AnyKind {
+			return // free-form properties: the server does not check them
+		}
+		what := serverChecked(ref.To)
+		if what == "" {
+			return
+		}
+		name, ok := v.(string)
+		if !ok {
+			return // checkRefs reports a reference that holds no name
+		}
+		scope, err := schema.CheckRefScope(ref, names, at, doc)
+		if err != nil || world.has(ref.To, scope, name) {
+			return
+		}
+		errs = append(errs, fmt.Sprintf("%s refers to '%s', %s", fieldPath(at), name, what))
+	})
+	return errs
+}
+
+// serverChecked returns the end of the server's message for a reference to
+// to that does not exist ("which is not one of the channels in this
+// space."), or "" when the server does not check such references (tenant
+// variable templates, roles and tags, which it checks elsewhere or not at
+// all).
+func serverChecked(to string) string {
+	switch to {
+	case schema.Action:
+		return "which is not a step or action of this project's processes."
+	case schema.ProcessOwner:
+		return "which is neither this project nor one of its runbooks."
+	}
+	k := schema.Lookup(to)
+	if k == nil || k.Collection == "" || k.Policy == schema.PolicyNever {
+		return ""
+	}
+	return fmt.Sprintf("which is not one of the %s in this space.", k.Title)
+}
+
+// fieldPath renders a path as the server names fields:
+// Variables[3].Scope.Action[0].
+func fieldPath(at []string) string {
+	var b strings.Builder
+	for _, a := range at {
+		if _, err := strconv.Atoi(a); err == nil {
+			b.WriteString("[" + a + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(a)
+	}
+	return b.String()
+}
+
+// planNames is the nameSet of a decided plan (see serverChecks).
+type planNames struct {
+	pl *planner
+	// planned are the names the planned documents of creates and updates
+	// provide (actions, process owners), and the names errored changes'
+	// bundle documents provide: an error is reported once, at its entity,
+	// not again at everything referring to what it would have provided.
+	planned map[nameKey]bool
+	// lost are the names the destination's copies of updated or deleted
+	// entities provide that their planned documents no longer do.
+	lost map[nameKey]bool
+	// deleted are the entities the plan deletes.
+	deleted map[string]bool
+}
+
+// has implements nameSet.
+func (w *planNames) has(to, scope, name string) bool {
+	for _, a := range aliases(to) {
+		key := nameKey{a, scope, name}
+		if w.planned[key] {
+			return true
+		}
+		if isVirtual(a) {
+			if w.lost[key] {
+				continue
+			}
+		} else {
+			if w.pl.inBundle(a, scope, name) {
+				return true
+			}
+			owner := []string{name}
+			if scope != "" {
+				owner = []string{scope, name}
+			}
+			if w.deleted[changeKey(a, owner)] {
+				continue
+			}
+		}
+		if w.onDestination(a, scope, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// onDestination reports whether the destination has name (of kind or
+// namespace to, in bundle scope scope) as it was read.
+func (w *planNames) onDestination(to, scope, name string) bool {
+	ds := ""
+	if scope != "" {
+		root := scopeRoot(to)
+		if root == nil {
+			return false
+		}
+		id, ok := w.pl.ids.lookup(root.Name, "", scope)
+		if !ok {
+			return false
+		}
+		ds = id
+	}
+	_, ok := w.pl.ids.lookup(to, ds, name)
+	return ok
+}
+
+// scopeRoot returns the kind whose entities scope the names of to: the
+// root owner of to, or of the kinds providing to's names.
+func scopeRoot(to string) *schema.Kind {
+	if k := schema.Lookup(to); k != nil {
+		return rootKind(k)
+	}
+	for _, k := range schema.Kinds() {
+		for _, p := range k.Provides {
+			if p.Kind == to && p.Within == schema.ScopeOwner {
+				return rootKind(k)
+			}
+		}
+	}
+	return nil
+}
+
+// serverChecksOff turns the checks off, for tests that force a document the
+// plan would refuse through to the server (tests of this package do not run
+// in parallel).
+var serverChecksOff bool
+
+// serverChecks runs checkServer over the planned document of every create
+// and update, once every entity is decided and the deletions are known,
+// and makes each change the server would refuse a plan error.
+func (pl *planner) serverChecks(deletes []*Change) {
+	if serverChecksOff {
+		return
+	}
+	w := &planNames{pl: pl, planned: map[nameKey]bool{}, lost: map[nameKey]bool{}, deleted: map[string]bool{}}
+	docs := make([]any, len(pl.changes))
+	parallel.Each(len(pl.changes), func(i int) {
+		if ch := pl.changes[i]; (ch.Action == ActionCreate || ch.Action == ActionUpdate) && !ch.Desired.IsZero() {
+			docs[i] = ch.Desired.Value()
+		}
+	})
+	for i, ch := range pl.changes {
+		k := schema.MustLookup(ch.Kind)
+		if len(k.Provides) == 0 && ch.Action != ActionError {
+			continue
+		}
+		switch ch.Action {
+		case ActionCreate, ActionUpdate:
+			for _, key := range providedNames(ch, docs[i]) {
+				w.planned[key] = true
+			}
+			if ch.Action == ActionUpdate {
+				pl.lose(w, ch)
+			}
+		case ActionError:
+			for _, key := range ch.provides {
+				w.planned[key] = true
+			}
+		}
+	}
+	for _, d := range deletes {
+		if d.Action != ActionDelete {
+			continue
+		}
+		w.deleted[changeKey(d.Kind, d.Names)] = true
+		pl.lose(w, d)
+		for _, c := range schema.Children(d.Kind) {
+			if c.IsSingleton() {
+				pl.lose(w, &Change{Kind: c.Name, Names: d.Names})
+			}
+		}
+	}
+	// Names lost by one entity and provided by another's plan stay.
+	for key := range w.lost {
+		if w.planned[key] {
+			delete(w.lost, key)
+		}
+	}
+	parallel.Each(len(pl.changes), func(i int) {
+		if docs[i] == nil {
+			return
+		}
+		ch := pl.changes[i]
+		k := schema.MustLookup(ch.Kind)
+		errs := checkServer(k, ch.Names, docs[i], w)
+		if len(k.Unique) > 0 {
+			// The bundle's own document too: a merge keyed by name may
+			// fold its repeated names into one element, silently.
+			if bdoc, ok := pl.b.Entity(k, ch.Names...); ok {
+				if m, ok := bdoc.(map[string]any); ok {
+					for _, e := range uniqueErrors(k, m) {
+						if !slices.Contains(errs, e) {
+							errs = append(errs, e)
+						}
+					}
+				}
+			}
+		}
+		if len(errs) == 0 {
+			return
+		}
+		ch.Action, ch.Error = ActionError, ch.Label()+": the server would refuse it: "+strings.Join(errs, " ")
+		ch.Desired, ch.WriteMain, ch.WriteDeferred, ch.Prune, ch.RemoveKeys = jsonv.Doc{}, false, false, false, nil
+		pl.cleanup[i] = nil
+	})
+}
+
+// lose records as lost the names the destination's copy of ch's entity
+// provides (they are taken back by what the plan provides).
+func (pl *planner) lose(w *planNames, ch *Change) {
+	k := schema.MustLookup(ch.Kind)
+	if len(k.Provides) == 0 {
+		return
+	}
+	e := pl.snap.Find(k.Name, ch.Names...)
+	if e == nil {
+		return
+	}
+	for _, key := range providedNames(ch, e.Object()) {
+		w.lost[key] = true
+	}
+}
