@@ -130,6 +130,32 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 			kind: schema.ProjectVariables, names: proc,
 			want: []string{"Variables[N].Scope.Action[N] refers to X, which is not a step or action of this project's processes."},
 		},
+		{
+			// A new account without its type: the server refuses it.
+			name: "required field",
+			setup: func(t *testing.T) (*recurring, *sim, *bundles.Bundle) {
+				c := b1.Clone()
+				ak := schema.MustLookup(schema.Account)
+				var acct map[string]any
+				for _, e := range c.Entries() {
+					if e.Kind.Name == schema.Account {
+						acct = schema.DeepCopy(e.Doc).(map[string]any)
+						break
+					}
+				}
+				acct["Name"] = "Untyped Account"
+				delete(acct, "AccountType")
+				if _, err := c.PutEntity(ak, []string{"Untyped Account"}, acct); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Seal(); err != nil {
+					t.Fatal(err)
+				}
+				return nil, startSim(t, "destination.json", octosim.Options{}), c
+			},
+			kind: schema.Account, names: []string{"Untyped Account"},
+			want: []string{"The AccountType field is required."},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
