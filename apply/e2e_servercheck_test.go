@@ -156,6 +156,32 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 			kind: schema.Account, names: []string{"Untyped Account"},
 			want: []string{"The AccountType field is required."},
 		},
+		{
+			// Script modules and library variable sets are one collection
+			// on the server, whose names are unique across both.
+			name: "script module named as a library variable set",
+			setup: func(t *testing.T) (*recurring, *sim, *bundles.Bundle) {
+				c := b1.Clone()
+				sk := schema.MustLookup(schema.ScriptModule)
+				var mod map[string]any
+				for _, e := range c.Entries() {
+					if e.Kind.Name == schema.ScriptModule {
+						mod = schema.DeepCopy(e.Doc).(map[string]any)
+						break
+					}
+				}
+				mod["Name"] = "Common Variables"
+				if _, err := c.PutEntity(sk, []string{"Common Variables"}, mod); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Seal(); err != nil {
+					t.Fatal(err)
+				}
+				return nil, startSim(t, "destination.json", octosim.Options{}), c
+			},
+			kind: schema.ScriptModule, names: []string{"Common Variables"},
+			want: []string{"A library variable set with the name 'Common Variables' already exists in this space. Please choose a different name."},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

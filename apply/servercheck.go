@@ -47,20 +47,27 @@ type nameSet interface {
 	// scope scope (a root owner's name, or "" space-wide), exists once the
 	// plan is applied.
 	has(to, scope, name string) bool
+	// holds is has for the kind itself, not the kinds sharing its
+	// namespace (a library variable set, not a script module).
+	holds(kind, scope, name string) bool
 }
 
 // checkServer returns the refusals the server would answer a write of doc
 // (bundle form) with, for an entity of kind k named names, given the names
-// that exist once the plan is applied. Nil when the server would accept it.
-func checkServer(k *schema.Kind, names []string, doc any, world nameSet) []string {
+// that exist once the plan is applied; create says the write creates the
+// entity. Nil when the server would accept it.
+func checkServer(k *schema.Kind, names []string, doc any, create bool, world nameSet) []string {
 	m, _ := doc.(map[string]any)
 	if m == nil {
 		return nil // Many kinds' arrays and binary files: nothing to check
 	}
 	var errs []string
 	if k.NameField != "" {
-		if n, _ := m[k.NameField].(string); strings.TrimSpace(n) == "" {
+		n, _ := m[k.NameField].(string)
+		if strings.TrimSpace(n) == "" {
 			errs = append(errs, fmt.Sprintf("Please provide a %s for the %s.", strings.ToLower(k.NameField), title(k.Name)))
+		} else if create && len(names) > 0 {
+			errs = append(errs, nameTaken(k, names, world)...)
 		}
 	}
 	for _, f := range k.Required {
@@ -71,6 +78,36 @@ func checkServer(k *schema.Kind, names []string, doc any, world nameSet) []strin
 	errs = append(errs, uniqueErrors(k, m)...)
 	errs = append(errs, refErrors(k, names, m, world)...)
 	return errs
+}
+
+// nameTaken returns the server's refusal of a new entity whose name an
+// entity of another kind sharing its collection has (a script module named
+// as a library variable set): the plan matches entities by kind and name,
+// the server's names are unique per collection.
+func nameTaken(k *schema.Kind, names []string, world nameSet) []string {
+	as := k.Aliases()
+	if len(as) < 2 {
+		return nil
+	}
+	scope, name := k.EntityScope(names), names[len(names)-1]
+	for _, a := range as[1:] {
+		if a.Collection == k.Collection && world.holds(a.Name, scope, name) {
+			// The server names the collection's item type: the kind
+			// named after the collection.
+			item := k
+			for _, c := range as {
+				if strings.EqualFold(c.Name+"s", c.Collection) {
+					item = c
+				}
+			}
+			where := "in this space"
+			if k.Parent != "" {
+				where = "in this project"
+			}
+			return []string{fmt.Sprintf("A %s with the name '%s' already exists %s. Please choose a different name.", title(item.Name), name, where)}
+		}
+	}
+	return nil
 }
 
 // blank reports whether a required field's value counts as missing: absent,
@@ -250,6 +287,22 @@ func (w *planNames) has(to, scope, name string) bool {
 	return false
 }
 
+// holds implements nameSet: an entity of kind exactly, in the bundle (and
+// written) or on the destination (and not deleted).
+func (w *planNames) holds(kind, scope, name string) bool {
+	if i, ok := w.pl.bn.owner[nameKey{kind, scope, name}]; ok && !w.pl.skipped(i) {
+		return true
+	}
+	owner := []string{name}
+	if scope != "" {
+		owner = []string{scope, name}
+	}
+	if w.deleted[changeKey(kind, owner)] {
+		return false
+	}
+	return w.pl.snap.Find(kind, owner...) != nil
+}
+
 // onDestination reports whether the destination has name (of kind or
 // namespace to, in bundle scope scope) as it was read.
 func (w *planNames) onDestination(to, scope, name string) bool {
@@ -347,7 +400,7 @@ func (pl *planner) serverChecks(deletes []*Change) {
 		}
 		ch := pl.changes[i]
 		k := schema.MustLookup(ch.Kind)
-		errs := checkServer(k, ch.Names, docs[i], w)
+		errs := checkServer(k, ch.Names, docs[i], ch.Action == ActionCreate, w)
 		if len(k.Unique) > 0 {
 			// The bundle's own document too: a merge keyed by name may
 			// fold its repeated names into one element, silently.

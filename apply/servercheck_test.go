@@ -10,7 +10,8 @@ import (
 // fakeNames is a nameSet of "kind/scope/name" entries.
 type fakeNames map[string]bool
 
-func (f fakeNames) has(to, scope, name string) bool { return f[to+"/"+scope+"/"+name] }
+func (f fakeNames) has(to, scope, name string) bool   { return f[to+"/"+scope+"/"+name] }
+func (f fakeNames) holds(to, scope, name string) bool { return f.has(to, scope, name) }
 
 // TestCheckServer checks each refusal checkServer predicts, on bundle-form
 // documents, against a fixed set of names that exist once applied.
@@ -25,6 +26,7 @@ func TestCheckServer(t *testing.T) {
 		"Lifecycle//Default Lifecycle":  true,
 		"ProjectGroup//All Projects":    true,
 		"WorkerPool//Default Pool":      true,
+		"LibraryVariableSet//Shared":    true,
 	}
 	step := func(name string, actions ...string) any {
 		var as []any
@@ -41,7 +43,9 @@ func TestCheckServer(t *testing.T) {
 		kind  string
 		names []string
 		doc   map[string]any
-		want  []string
+		// create: the write creates the entity.
+		create bool
+		want   []string
 	}{
 		{
 			name: "a good process", kind: schema.DeploymentProcess, names: []string{"OctoFX"},
@@ -101,10 +105,19 @@ func TestCheckServer(t *testing.T) {
 				"ReleaseCreationStrategy": map[string]any{"ChannelId": "Default", "ReleaseCreationPackageStepId": "Deploy Api"}},
 			want: []string{"ReleaseCreationStrategy.ReleaseCreationPackageStepId refers to 'Deploy Api', which is not a step or action of this project's processes."},
 		},
+		{
+			name: "a new script module named as a library variable set", kind: schema.ScriptModule, names: []string{"Shared"},
+			doc: map[string]any{"Name": "Shared"}, create: true,
+			want: []string{"A library variable set with the name 'Shared' already exists in this space. Please choose a different name."},
+		},
+		{
+			name: "an existing script module is not created", kind: schema.ScriptModule, names: []string{"Shared"},
+			doc: map[string]any{"Name": "Shared"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := checkServer(schema.MustLookup(tc.kind), tc.names, tc.doc, world)
+			got := checkServer(schema.MustLookup(tc.kind), tc.names, tc.doc, tc.create, world)
 			slices.Sort(got)
 			want := slices.Clone(tc.want)
 			slices.Sort(want)
