@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -182,6 +183,36 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 			kind: schema.ScriptModule, names: []string{"Common Variables"},
 			want: []string{"A library variable set with the name 'Common Variables' already exists in this space. Please choose a different name."},
 		},
+		{
+			// The destination's people disconnect a tenant from Staging
+			// for a project (drift, kept); the source changes the
+			// tenant's value for that project in Staging and Production.
+			name: "tenant value for a disconnected environment",
+			setup: func(t *testing.T) (*recurring, *sim, *bundles.Bundle) {
+				r := newRecurring(t, b1)
+				snap, err := snapshot.Read(ctx, r.dst.c, snapshot.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				staging := snap.Find(schema.Environment, "Staging").ID
+				portal := snap.Find(schema.Project, "Customer Portal").ID
+				r.edit(schema.Tenant, []string{"Globex"}, func(doc map[string]any) {
+					pe := doc["ProjectEnvironments"].(map[string]any)
+					pe[portal] = slices.DeleteFunc(pe[portal].([]any), func(e any) bool { return e == staging })
+				})
+				b := modified(t, b1, schema.TenantVariables, []string{"Globex"}, func(doc map[string]any) any {
+					for _, v := range doc["ProjectVariables"].([]any) {
+						if v := v.(map[string]any); v["TemplateId"] == "Portal.Tenant.Subdomain" {
+							v["Value"] = "globex-2"
+						}
+					}
+					return doc
+				})
+				return r, r.dst, b
+			},
+			kind: schema.TenantVariables, names: []string{"Globex"},
+			want: []string{"Variables[N]: Scope.EnvironmentIds: the tenant is not connected to project Customer Portal in environment Staging."},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -229,6 +260,7 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 					}
 				}
 			}
+			got = byName(t, dst, got)
 			if !strings.Contains(got, "400") {
 				t.Fatalf("%s forced through: %q, want a 400", label(tc.kind, tc.names), got)
 			}
@@ -266,4 +298,30 @@ func putEdited(t *testing.T, dst *sim, kind string, names []string, fn func(doc 
 	fn(doc)
 	_, err = dst.c.Put(ctx, u.Path, doc)
 	return err
+}
+
+// byName replaces the destination's IDs in a server message by the
+// entities' names, as the plan names them.
+func byName(t *testing.T, dst *sim, msg string) string {
+	t.Helper()
+	snap, err := snapshot.Read(context.Background(), dst.c, snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []*snapshot.Entity
+	for _, k := range schema.Kinds() {
+		if k.IsSingleton() || k.Many || k.Policy == schema.PolicyNever {
+			continue
+		}
+		ids = append(ids, snap.Entities(k.Name)...)
+	}
+	// Longest IDs first: Projects-10 before Projects-1.
+	slices.SortFunc(ids, func(a, b *snapshot.Entity) int { return len(b.ID) - len(a.ID) })
+	var pairs []string
+	for _, e := range ids {
+		if e.ID != "" {
+			pairs = append(pairs, e.ID, e.Name)
+		}
+	}
+	return strings.NewReplacer(pairs...).Replace(msg)
 }

@@ -5,9 +5,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
+	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/parallel"
+	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -50,6 +53,13 @@ type nameSet interface {
 	// holds is has for the kind itself, not the kinds sharing its
 	// namespace (a library variable set, not a script module).
 	holds(kind, scope, name string) bool
+	// links returns the map at path (set name → entries, bundle form) of
+	// the entity of kind named names as it will be once the plan is
+	// applied, and false when the plan does not know it.
+	links(kind string, names []string, path string) (map[string][]string, bool)
+	// legacy reports whether entities of kind (a kind with parts) are
+	// written as the legacy document, whose refusals are worded otherwise.
+	legacy(kind string) bool
 }
 
 // checkServer returns the refusals the server would answer a write of doc
@@ -77,7 +87,92 @@ func checkServer(k *schema.Kind, names []string, doc any, create bool, world nam
 	}
 	errs = append(errs, uniqueErrors(k, m)...)
 	errs = append(errs, refErrors(k, names, m, world)...)
+	errs = append(errs, linkErrors(k, names, m, world)...)
 	return errs
+}
+
+// linkErrors checks the values of k's ValueSpecs with Linked against the
+// links of their owner (the parent entity) once the plan is applied: a
+// tenant's values only for the projects, and in the environments, the
+// tenant is connected to them in.
+func linkErrors(k *schema.Kind, names []string, doc map[string]any, world nameSet) []string {
+	if k.Parent == "" || len(names) == 0 {
+		return nil
+	}
+	owner := schema.MustLookup(k.Parent)
+	ownerNames := names
+	if !k.IsSingleton() && !k.Many {
+		ownerNames = names[:len(names)-1]
+	}
+	var errs []string
+	for _, spec := range k.Values {
+		if spec.Linked == nil {
+			continue
+		}
+		d := schema.LookupDimension(spec.Linked.Dimension)
+		links, ok := world.links(owner.Name, ownerNames, spec.Linked.Path)
+		if d == nil || !ok {
+			continue
+		}
+		// The set a value belongs to is the scope field that is no
+		// dimension (a tenant value's project).
+		var setDim, setField string
+		for dim, f := range spec.ScopeFields {
+			if schema.LookupDimension(dim) == nil {
+				setDim, setField = dim, f
+			}
+		}
+		dimField := strings.ReplaceAll(spec.ScopeFields[spec.Linked.Dimension], "/", ".")
+		legacy := world.legacy(k.Name)
+		for _, v := range values(&schema.Kind{Values: []schema.ValueSpec{spec}}, "", doc) {
+			if v.set == "" {
+				continue
+			}
+			i := v.at[len(v.at)-1]
+			entries, linked := lookupFold(links, v.set)
+			if !linked {
+				if legacy {
+					errs = append(errs, fmt.Sprintf("%s refers to %s, which is not %s %s this %s is connected to.", spec.Items, v.set, article(title(setDim)), title(setDim), title(owner.Name)))
+				} else {
+					errs = append(errs, fmt.Sprintf("Variables[%s]: %s %q is not a connected %s of this %s.", i, setField, v.set, title(setDim), title(owner.Name)))
+				}
+				continue
+			}
+			for _, e := range v.scope[d.Name] {
+				if slices.ContainsFunc(entries, func(x string) bool { return strings.EqualFold(x, e) }) {
+					continue
+				}
+				if legacy {
+					errs = append(errs, fmt.Sprintf("%s.%s.Variables refers to %s, which is not %s %s this %s is connected to for that %s.", spec.Items, v.set, e, article(title(d.To)), title(d.To), title(owner.Name), title(setDim)))
+				} else {
+					errs = append(errs, fmt.Sprintf("Variables[%s]: %s: the %s is not connected to %s %s in %s %s.", i, dimField, title(owner.Name), title(setDim), v.set, title(d.To), e))
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// lookupFold returns m[key], matching the key case-insensitively when it is
+// not there as it is.
+func lookupFold(m map[string][]string, key string) ([]string, bool) {
+	if v, ok := m[key]; ok {
+		return v, true
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// article is "a" or "an" for word.
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiouAEIOU", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 // nameTaken returns the server's refusal of a new entity whose name an
@@ -184,6 +279,11 @@ func forElements(node any, segs, at []string, fn func(at []string, el map[string
 // refErrors checks that every reference of doc that the server checks
 // names something that exists once the plan is applied.
 func refErrors(k *schema.Kind, names []string, doc map[string]any, world nameSet) []string {
+	if k.Parts != nil {
+		// Written as resources of their own (tenant variables), whose
+		// values the server checks against the owner (see linkErrors).
+		return nil
+	}
 	var errs []string
 	_ = k.VisitValues(doc, func(ref schema.Ref, at []string, v any) {
 		if ref.To == schema.AnyKind {
@@ -255,7 +355,53 @@ type planNames struct {
 	lost map[nameKey]bool
 	// deleted are the entities the plan deletes.
 	deleted map[string]bool
+	// docs are the planned documents of creates and updates, by change.
+	docs []any
+	mu   sync.Mutex
+	// forms caches the bundle forms of destination entities read by links.
+	forms map[*snapshot.Entity]any
 }
+
+// links implements nameSet: the planned document of the entity if the plan
+// creates or updates it, else its destination copy.
+func (w *planNames) links(kind string, names []string, path string) (map[string][]string, bool) {
+	k := schema.Lookup(kind)
+	if k == nil || len(names) == 0 {
+		return nil, false
+	}
+	var doc any
+	if i, ok := w.pl.bn.owner[nameKey{kind, k.EntityScope(names), names[len(names)-1]}]; ok && w.docs[i] != nil {
+		doc = w.docs[i]
+	} else if e := w.pl.snap.Find(kind, names...); e != nil {
+		w.mu.Lock()
+		f, seen := w.forms[e]
+		w.mu.Unlock()
+		if !seen {
+			var err error
+			if f, err = export.Entity(w.pl.snap, e); err != nil {
+				f = nil
+			}
+			w.mu.Lock()
+			w.forms[e] = f
+			w.mu.Unlock()
+		}
+		doc = f
+	}
+	// Otherwise the bundle has it and the plan does not write it (an
+	// error, a skip), or nothing has it: its links are not known.
+	if doc == nil {
+		return nil, false
+	}
+	m, _ := getPath(doc, strings.Split(path, "/")).(map[string]any)
+	out := make(map[string][]string, len(m))
+	for key, v := range m {
+		out[key] = strings_(v)
+	}
+	return out, true
+}
+
+// legacy implements nameSet.
+func (w *planNames) legacy(kind string) bool { return !w.pl.snap.Parts[kind] }
 
 // has implements nameSet.
 func (w *planNames) has(to, scope, name string) bool {
@@ -350,8 +496,8 @@ func (pl *planner) serverChecks(deletes []*Change) {
 	if serverChecksOff {
 		return
 	}
-	w := &planNames{pl: pl, planned: map[nameKey]bool{}, lost: map[nameKey]bool{}, deleted: map[string]bool{}}
 	docs := make([]any, len(pl.changes))
+	w := &planNames{pl: pl, planned: map[nameKey]bool{}, lost: map[nameKey]bool{}, deleted: map[string]bool{}, docs: docs, forms: map[*snapshot.Entity]any{}}
 	parallel.Each(len(pl.changes), func(i int) {
 		if ch := pl.changes[i]; (ch.Action == ActionCreate || ch.Action == ActionUpdate) && !ch.Desired.IsZero() {
 			docs[i] = ch.Desired.Value()

@@ -2,16 +2,31 @@ package apply
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/octobundle/octobundle/schema"
 )
 
-// fakeNames is a nameSet of "kind/scope/name" entries.
+// fakeNames is a nameSet of "kind/scope/name" entries; link maps are
+// entries "kind/names/path" of linkMaps, and legacyKinds are written as
+// legacy documents.
 type fakeNames map[string]bool
+
+var (
+	linkMaps = map[string]map[string][]string{
+		"Tenant/Acme/ProjectEnvironments": {"OctoFX": {"Production"}},
+	}
+	legacyKinds = map[string]bool{}
+)
 
 func (f fakeNames) has(to, scope, name string) bool   { return f[to+"/"+scope+"/"+name] }
 func (f fakeNames) holds(to, scope, name string) bool { return f.has(to, scope, name) }
+func (f fakeNames) links(kind string, names []string, path string) (map[string][]string, bool) {
+	m, ok := linkMaps[kind+"/"+strings.Join(names, "/")+"/"+path]
+	return m, ok
+}
+func (f fakeNames) legacy(kind string) bool { return legacyKinds[kind] }
 
 // TestCheckServer checks each refusal checkServer predicts, on bundle-form
 // documents, against a fixed set of names that exist once applied.
@@ -43,9 +58,10 @@ func TestCheckServer(t *testing.T) {
 		kind  string
 		names []string
 		doc   map[string]any
-		// create: the write creates the entity.
-		create bool
-		want   []string
+		// create: the write creates the entity; legacy: it is written as
+		// the legacy document.
+		create, legacy bool
+		want           []string
 	}{
 		{
 			name: "a good process", kind: schema.DeploymentProcess, names: []string{"OctoFX"},
@@ -114,9 +130,33 @@ func TestCheckServer(t *testing.T) {
 			name: "an existing script module is not created", kind: schema.ScriptModule, names: []string{"Shared"},
 			doc: map[string]any{"Name": "Shared"},
 		},
+		{
+			name: "tenant values for unconnected projects and environments", kind: schema.TenantVariables, names: []string{"Acme"},
+			doc: map[string]any{"CommonVariables": []any{}, "ProjectVariables": []any{
+				map[string]any{"ProjectId": "OctoFX", "TemplateId": "Url", "Value": "x", "Scope": map[string]any{"EnvironmentIds": []any{"Production"}}},
+				map[string]any{"ProjectId": "OctoFX", "TemplateId": "Url", "Value": "y", "Scope": map[string]any{"EnvironmentIds": []any{"Staging"}}},
+				map[string]any{"ProjectId": "Portal", "TemplateId": "Url", "Value": "z", "Scope": map[string]any{"EnvironmentIds": []any{"Production"}}},
+			}},
+			want: []string{
+				`Variables[1]: Scope.EnvironmentIds: the tenant is not connected to project OctoFX in environment Staging.`,
+				`Variables[2]: ProjectId "Portal" is not a connected project of this tenant.`,
+			},
+		},
+		{
+			name: "tenant values, legacy document", kind: schema.TenantVariables, names: []string{"Acme"}, legacy: true,
+			doc: map[string]any{"CommonVariables": []any{}, "ProjectVariables": []any{
+				map[string]any{"ProjectId": "OctoFX", "TemplateId": "Url", "Value": "y", "Scope": map[string]any{"EnvironmentIds": []any{"Staging"}}},
+				map[string]any{"ProjectId": "Portal", "TemplateId": "Url", "Value": "z", "Scope": map[string]any{"EnvironmentIds": []any{"Production"}}},
+			}},
+			want: []string{
+				"ProjectVariables.OctoFX.Variables refers to Staging, which is not an environment this tenant is connected to for that project.",
+				"ProjectVariables refers to Portal, which is not a project this tenant is connected to.",
+			},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			legacyKinds[tc.kind] = tc.legacy
 			got := checkServer(schema.MustLookup(tc.kind), tc.names, tc.doc, tc.create, world)
 			slices.Sort(got)
 			want := slices.Clone(tc.want)

@@ -586,7 +586,9 @@ func init() {
 			},
 			KeepDestination: []string{"ProjectVariables/*/Value", "CommonVariables/*/Value"},
 			Values: []ValueSpec{
-				{Items: "ProjectVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"Project": "ProjectId", "Environment": "Scope/EnvironmentIds"}, Required: []string{"Environment"}},
+				{Items: "ProjectVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"Project": "ProjectId", "Environment": "Scope/EnvironmentIds"}, Required: []string{"Environment"},
+					// Only in the environments the tenant is connected to the project in.
+					Linked: &Linked{Path: "ProjectEnvironments", Dimension: "Environment"}},
 				{Items: "CommonVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"LibraryVariableSet": "LibraryVariableSetId", "Environment": "Scope/EnvironmentIds"}},
 			},
 			Sets: []SetSpec{

@@ -210,6 +210,25 @@ type ValueSpec struct {
 	// names the environments it applies in), so a value that would lose
 	// the last one is skipped, never unscoped.
 	Required []string
+	// Linked, if set, says that the owner entity records which entries of
+	// one scope dimension the values of each set may have, and that the
+	// server refuses any other (see Linked).
+	Linked *Linked
+}
+
+// Linked is where the owner of a kind's values (the parent entity: a
+// tenant) records, per set of values (a project, named by the value's
+// ScopeFields entry that is not a scope dimension), the entries of a scope
+// dimension the set's values may have: a tenant's value for a project
+// applies only in the environments the tenant is connected to that project
+// in (Tenant.ProjectEnvironments). The server refuses a value for a set the
+// owner does not link, and one with an entry the link lacks.
+type Linked struct {
+	// Path is the owner's map from set name to entries ("ProjectEnvironments").
+	Path string
+	// Dimension is the scope dimension whose entries must be in the set's
+	// list ("Environment").
+	Dimension string
 }
 
 // Unique declares elements of a document whose names the server requires
