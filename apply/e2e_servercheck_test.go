@@ -19,11 +19,13 @@ import (
 // the body the executor sends may differ from the planned document's.
 var (
 	refersTo = regexp.MustCompile(`refers to ('[^']*'|[^ ,]+), which`)
+	template = regexp.MustCompile(`template \S+ of`)
 	index    = regexp.MustCompile(`\[\d+\]`)
 )
 
 func serverMessage(s string) string {
-	return index.ReplaceAllString(refersTo.ReplaceAllString(s, "refers to X, which"), "[N]")
+	s = template.ReplaceAllString(refersTo.ReplaceAllString(s, "refers to X, which"), "template X of")
+	return index.ReplaceAllString(s, "[N]")
 }
 
 // TestServerChecksAgreeWithSimulator plans documents the server refuses
@@ -213,6 +215,24 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 			kind: schema.TenantVariables, names: []string{"Globex"},
 			want: []string{"Variables[N]: Scope.EnvironmentIds: the tenant is not connected to project Customer Portal in environment Staging."},
 		},
+		{
+			// A bundle with two values of a tenant's template for
+			// Production (a transform that merged Test into Staging can
+			// make such a pair from values for Test and for Staging).
+			name: "two tenant values for one environment",
+			setup: func(t *testing.T) (*recurring, *sim, *bundles.Bundle) {
+				b := modified(t, b1, schema.TenantVariables, []string{"Globex"}, func(doc map[string]any) any {
+					doc["ProjectVariables"] = append(doc["ProjectVariables"].([]any), map[string]any{
+						"ProjectId": "Customer Portal", "TemplateId": "Portal.Tenant.Subdomain", "Value": "globex-prod",
+						"Scope": map[string]any{"EnvironmentIds": []any{"Production"}},
+					})
+					return doc
+				})
+				return nil, startSim(t, "destination.json", octosim.Options{}), b
+			},
+			kind: schema.TenantVariables, names: []string{"Globex"},
+			want: []string{"Variables[N]: template X of Customer Portal already has a value for environment Production in Variables[N]."},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,6 +247,7 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 			}
 			ch := find(t, p, tc.kind, tc.names...)
 			if ch.Action != ActionError {
+				t.Logf("desired %s\nwhy %q, conflicts %v, kept %q", ch.Desired.JSON(), ch.Why, ch.Conflicts, ch.Kept)
 				t.Fatalf("%s: %s, want error %q", ch.Label(), ch.Action, tc.want)
 			}
 			for _, w := range tc.want {

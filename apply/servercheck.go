@@ -88,6 +88,44 @@ func checkServer(k *schema.Kind, names []string, doc any, create bool, world nam
 	errs = append(errs, uniqueErrors(k, m)...)
 	errs = append(errs, refErrors(k, names, m, world)...)
 	errs = append(errs, linkErrors(k, names, m, world)...)
+	errs = append(errs, exclusiveErrors(k, m, world)...)
+	return errs
+}
+
+// exclusiveErrors checks the values of k's ValueSpecs with Exclusive: two
+// values of one set and name may not share an entry of that dimension.
+// The legacy document, keyed by environment, cannot say it twice.
+func exclusiveErrors(k *schema.Kind, doc map[string]any, world nameSet) []string {
+	if k.Parts != nil && world.legacy(k.Name) {
+		return nil
+	}
+	var errs []string
+	for _, spec := range k.Values {
+		d := schema.LookupDimension(spec.Exclusive)
+		if d == nil {
+			continue
+		}
+		seen := map[string]string{} // set, name, entry → index of the first value
+		for _, v := range values(&schema.Kind{Values: []schema.ValueSpec{spec}}, "", doc) {
+			i := v.at[len(v.at)-1]
+			entries := v.scope[d.Name]
+			if len(entries) == 0 {
+				entries = []string{""}
+			}
+			for _, e := range entries {
+				key := strings.ToLower(v.set + "\x00" + v.name + "\x00" + e)
+				if j, dup := seen[key]; dup {
+					what := "all " + schema.MustLookup(d.To).Title
+					if e != "" {
+						what = title(d.To) + " " + e
+					}
+					errs = append(errs, fmt.Sprintf("Variables[%s]: template %s of %s already has a value for %s in Variables[%s].", i, v.name, v.set, what, j))
+					continue
+				}
+				seen[key] = i
+			}
+		}
+	}
 	return errs
 }
 

@@ -153,6 +153,20 @@ func TestCheckServer(t *testing.T) {
 				"ProjectVariables refers to Portal, which is not a project this tenant is connected to.",
 			},
 		},
+		{
+			name: "two tenant values for one environment", kind: schema.TenantVariables, names: []string{"Acme"},
+			doc: map[string]any{"ProjectVariables": []any{}, "CommonVariables": []any{
+				map[string]any{"LibraryVariableSetId": "Common", "TemplateId": "Alias", "Value": "x", "Scope": map[string]any{"EnvironmentIds": []any{"Production"}}},
+				map[string]any{"LibraryVariableSetId": "Common", "TemplateId": "Alias", "Value": "y", "Scope": map[string]any{"EnvironmentIds": []any{"Staging", "Production"}}},
+				map[string]any{"LibraryVariableSetId": "Common", "TemplateId": "Alias", "Value": "z", "Scope": map[string]any{"EnvironmentIds": []any{}}},
+				map[string]any{"LibraryVariableSetId": "Common", "TemplateId": "Alias", "Value": "w", "Scope": map[string]any{"EnvironmentIds": []any{}}},
+				map[string]any{"LibraryVariableSetId": "Common", "TemplateId": "Email", "Value": "v", "Scope": map[string]any{"EnvironmentIds": []any{"Production"}}},
+			}},
+			want: []string{
+				"Variables[1]: template Alias of Common already has a value for environment Production in Variables[0].",
+				"Variables[3]: template Alias of Common already has a value for all environments in Variables[2].",
+			},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

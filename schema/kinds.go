@@ -588,8 +588,9 @@ func init() {
 			Values: []ValueSpec{
 				{Items: "ProjectVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"Project": "ProjectId", "Environment": "Scope/EnvironmentIds"}, Required: []string{"Environment"},
 					// Only in the environments the tenant is connected to the project in.
-					Linked: &Linked{Path: "ProjectEnvironments", Dimension: "Environment"}},
-				{Items: "CommonVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"LibraryVariableSet": "LibraryVariableSetId", "Environment": "Scope/EnvironmentIds"}},
+					Linked: &Linked{Path: "ProjectEnvironments", Dimension: "Environment"}, Exclusive: "Environment"},
+				{Items: "CommonVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"LibraryVariableSet": "LibraryVariableSetId", "Environment": "Scope/EnvironmentIds"},
+					Exclusive: "Environment"},
 			},
 			Sets: []SetSpec{
 				{Path: "CommonVariables/*/Scope/EnvironmentIds"},

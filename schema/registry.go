@@ -214,6 +214,14 @@ type ValueSpec struct {
 	// one scope dimension the values of each set may have, and that the
 	// server refuses any other (see Linked).
 	Linked *Linked
+	// Exclusive, if set, is a scope dimension whose entries the values of
+	// one set and name may not share: the server keeps one tenant value
+	// per template and environment, and refuses a second one for the same
+	// environment (a value with no entries counts as one for all of them,
+	// distinct from any single entry). A merge that keeps a destination
+	// value scoped to Production beside a bundle value scoped to
+	// Production and Staging makes such a pair.
+	Exclusive string
 }
 
 // Linked is where the owner of a kind's values (the parent entity: a
