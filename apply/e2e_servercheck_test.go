@@ -48,6 +48,9 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 		// not send it as it is); otherwise the plan is applied with the
 		// checks off.
 		force func(t *testing.T, dst *sim) string
+		// opts are the options of the plan (the base and state are the
+		// recurring destination's).
+		opts  Options
 		kind  string
 		names []string
 		want  []string
@@ -233,13 +236,45 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 			kind: schema.TenantVariables, names: []string{"Globex"},
 			want: []string{"Variables[N]: template X of Customer Portal already has a value for environment Production in Variables[N]."},
 		},
+		{
+			// The source deletes an environment octobundle created; the
+			// destination's own lifecycle (left alone: the destination
+			// owns lifecycles) has a phase for it. --prune deletes it.
+			name: "deleting an environment still used",
+			setup: func(t *testing.T) (*recurring, *sim, *bundles.Bundle) {
+				ek := schema.MustLookup(schema.Environment)
+				b0 := b1.Clone()
+				if _, err := b0.PutEntity(ek, []string{"Sunset"}, map[string]any{"Name": "Sunset", "Description": "going away"}); err != nil {
+					t.Fatal(err)
+				}
+				if err := b0.Seal(); err != nil {
+					t.Fatal(err)
+				}
+				r := newRecurring(t, b0)
+				snap, err := snapshot.Read(ctx, r.dst.c, snapshot.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				sunset := snap.Find(schema.Environment, "Sunset").ID
+				r.edit(schema.Lifecycle, []string{"Hotfix"}, func(doc map[string]any) {
+					doc["Phases"] = append(doc["Phases"].([]any), map[string]any{
+						"Name": "Sunset", "OptionalDeploymentTargets": []any{sunset}, "AutomaticDeploymentTargets": []any{},
+					})
+				})
+				return r, r.dst, b1
+			},
+			opts: Options{Prune: true},
+			kind: schema.Environment, names: []string{"Sunset"},
+			want: []string{"This environment cannot be deleted because it is being used by the following lifecycles: Hotfix."},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r, dst, b := tc.setup(t)
-			o := Options{Logger: testLogger()}
+			o := tc.opts
+			o.Logger = testLogger()
 			if r != nil {
-				o = r.options(Options{})
+				o = r.options(tc.opts)
 			}
 			p, err := MakePlan(ctx, dst.c, b, o)
 			if err != nil {

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -578,6 +579,7 @@ func (pl *planner) serverChecks(deletes []*Change) {
 			delete(w.lost, key)
 		}
 	}
+	pl.deleteErrors(deletes, docs)
 	parallel.Each(len(pl.changes), func(i int) {
 		if docs[i] == nil {
 			return
@@ -605,6 +607,112 @@ func (pl *planner) serverChecks(deletes []*Change) {
 		ch.Desired, ch.WriteMain, ch.WriteDeferred, ch.Prune, ch.RemoveKeys = jsonv.Doc{}, false, false, false, nil
 		pl.cleanup[i] = nil
 	})
+}
+
+// deleteErrors makes every deletion of the plan that the server would
+// refuse a plan error: the entity is still used, once the plan's writes are
+// done (deletions run last), by a planned document or by a destination
+// entity the plan neither writes nor deletes (nor deletes with its owner).
+// Soft references (a tenant's link to a project, its values for it) do not
+// count: the server removes them with the entity.
+func (pl *planner) deleteErrors(deletes []*Change, docs []any) {
+	type target struct {
+		ch    *Change
+		scope string
+		users map[string]map[string]bool // user kind title → user names
+	}
+	var targets []*target
+	byID := map[string]*target{}    // destination ID (lower case) → target
+	byName := map[nameKey]*target{} // bundle name → target
+	gone := map[*snapshot.Entity]bool{}
+	for _, d := range deletes {
+		if d.Action != ActionDelete {
+			continue
+		}
+		e := pl.snap.Find(d.Kind, d.Names...)
+		if e == nil || e.ID == "" {
+			continue
+		}
+		k := schema.MustLookup(d.Kind)
+		t := &target{ch: d, scope: k.EntityScope(d.Names), users: map[string]map[string]bool{}}
+		targets = append(targets, t)
+		byID[strings.ToLower(e.ID)] = t
+		byName[nameKey{d.Kind, t.scope, strings.ToLower(d.Names[len(d.Names)-1])}] = t
+		gone[e] = true
+	}
+	if len(byID) == 0 {
+		return
+	}
+	use := func(t *target, k *schema.Kind, names []string) {
+		if t.users[k.Title] == nil {
+			t.users[k.Title] = map[string]bool{}
+		}
+		t.users[k.Title][names[len(names)-1]] = true
+	}
+	// The planned documents (bundle form: names).
+	written := map[string]bool{}
+	for i, ch := range pl.changes {
+		if docs[i] == nil {
+			continue
+		}
+		written[changeKey(ch.Kind, ch.Names)] = true
+		k := schema.MustLookup(ch.Kind)
+		_ = k.VisitValues(docs[i], func(ref schema.Ref, at []string, v any) {
+			if ref.Soft {
+				return
+			}
+			to, name, skip, err := refName(ref, at, v)
+			if skip || err != nil {
+				return
+			}
+			scope, err := schema.CheckRefScope(ref, ch.Names, at, docs[i])
+			if err != nil {
+				return
+			}
+			for _, a := range aliases(to) {
+				if t := byName[nameKey{a, scope, strings.ToLower(name)}]; t != nil {
+					use(t, k, ch.Names)
+				}
+			}
+		})
+	}
+	// The destination's entities the plan leaves as they are (IDs).
+	for _, k := range schema.Kinds() {
+		if len(k.Refs) == 0 || k.Policy == schema.PolicyNever {
+			continue
+		}
+		for _, e := range pl.snap.Entities(k.Name) {
+			names := e.Names()
+			if len(names) == 0 || written[changeKey(k.Name, names)] {
+				continue
+			}
+			under := false
+			for o := e; o != nil; o = o.Owner {
+				under = under || gone[o]
+			}
+			if under {
+				continue
+			}
+			_ = k.Visit(e.Doc(), func(ref schema.Ref, _ []string, v string) {
+				if t := byID[strings.ToLower(v)]; t != nil && !ref.Soft && (ref.To == schema.AnyKind || slices.Contains(aliases(ref.To), t.ch.Kind)) {
+					use(t, k, names)
+				}
+			})
+		}
+	}
+	for _, t := range targets {
+		if len(t.users) == 0 {
+			continue
+		}
+		d := t.ch
+		var errs []string
+		for _, title_ := range slices.Sorted(maps.Keys(t.users)) {
+			errs = append(errs, fmt.Sprintf("This %s cannot be deleted because it is being used by the following %s: %s.",
+				title(d.Kind), title_, strings.Join(slices.Sorted(maps.Keys(t.users[title_])), ", ")))
+		}
+		d.Action, d.Error = ActionError, d.Label()+": the server would refuse to delete it: "+strings.Join(errs, " ")
+		d.forget = nil
+	}
 }
 
 // lose records as lost the names the destination's copy of ch's entity
