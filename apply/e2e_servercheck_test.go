@@ -267,6 +267,18 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 			kind: schema.Environment, names: []string{"Sunset"},
 			want: []string{"This environment cannot be deleted because it is being used by the following lifecycles: Hotfix."},
 		},
+		{
+			name: "trigger action that does not suit its filter",
+			setup: func(t *testing.T) (*recurring, *sim, *bundles.Bundle) {
+				b := modified(t, b1, schema.ProjectTrigger, []string{"OctoFX", "Built-in package repository"}, func(doc map[string]any) any {
+					doc["Action"].(map[string]any)["ActionType"] = "DeployLatestRelease"
+					return doc
+				})
+				return nil, startSim(t, "destination.json", octosim.Options{}), b
+			},
+			kind: schema.ProjectTrigger, names: []string{"OctoFX", "Built-in package repository"},
+			want: []string{`Action.ActionType "DeployLatestRelease" cannot be used with a ArcFeedFilter trigger.`},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

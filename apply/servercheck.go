@@ -25,6 +25,8 @@ import (
 //
 //   - the name of a named kind is not blank, and every field of
 //     schema.Kind.Required is set ("The LifecycleId field is required.");
+//   - the fields of schema.Kind.Pairs hold values the server accepts
+//     together (a trigger's action suits its filter);
 //   - the element names of schema.Kind.Unique are unique in the document,
 //     case-insensitively, as Octopus compares them ("Action names must be
 //     unique: 'Smoke Test Web' is used more than once."): a merged process
@@ -87,6 +89,7 @@ func checkServer(k *schema.Kind, names []string, doc any, create bool, world nam
 		}
 	}
 	errs = append(errs, uniqueErrors(k, m)...)
+	errs = append(errs, k.PairErrors(m)...)
 	errs = append(errs, refErrors(k, names, m, world)...)
 	errs = append(errs, linkErrors(k, names, m, world)...)
 	errs = append(errs, exclusiveErrors(k, m, world)...)

@@ -167,6 +167,23 @@ func TestCheckServer(t *testing.T) {
 				"Variables[3]: template Alias of Common already has a value for all environments in Variables[2].",
 			},
 		},
+		{
+			name: "a trigger whose action does not suit its filter", kind: schema.ProjectTrigger, names: []string{"OctoFX", "Nightly"},
+			doc: map[string]any{"Name": "Nightly",
+				"Filter": map[string]any{"FilterType": "MachineFilter", "EnvironmentIds": []any{"Production"}},
+				"Action": map[string]any{"ActionType": "RunRunbook"}},
+			want: []string{`Action.ActionType "RunRunbook" cannot be used with a MachineFilter trigger.`},
+		},
+		{
+			name: "a trigger of an unknown filter type", kind: schema.ProjectTrigger, names: []string{"OctoFX", "Nightly"},
+			doc:  map[string]any{"Name": "Nightly", "Filter": map[string]any{"FilterType": "Hourly"}, "Action": map[string]any{"ActionType": "RunRunbook"}},
+			want: []string{`Filter.FilterType "Hourly" is not a trigger filter type.`},
+		},
+		{
+			name: "a trigger without an action", kind: schema.ProjectTrigger, names: []string{"OctoFX", "Nightly"},
+			doc:  map[string]any{"Name": "Nightly", "Filter": map[string]any{"FilterType": "DailySchedule"}},
+			want: []string{"A trigger needs a Filter and an Action."},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -539,6 +539,8 @@ func init() {
 				{Path: "Action/SourceEnvironmentIds"}, {Path: "Action/EnvironmentIds"}, {Path: "Action/TenantIds"}, {Path: "Action/TenantTags"},
 			},
 			Volatile: []string{"ProjectId", "Filter/Id", "Filter/Links", "Action/Id", "Action/Links"},
+			// The action must suit the filter.
+			Pairs:    []Pair{{Field: "Filter/FilterType", With: "Action/ActionType", Noun: "trigger", Allowed: triggerActions}},
 			Order:    99,
 			Prunable: true,
 			Policy:   PolicySync,

@@ -486,6 +486,9 @@ type Kind struct {
 	// Unique lists the kind's element lists whose names the server
 	// requires to be unique within one document (see Unique).
 	Unique []Unique
+	// Pairs are fields whose values the server accepts only in certain
+	// combinations (see Pair).
+	Pairs []Pair
 	// Required are top-level fields the server refuses to save the kind
 	// without (empty string, empty list or absent), beyond the name of
 	// named kinds and the owner field of nested ones, which apply fills

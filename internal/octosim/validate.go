@@ -36,7 +36,11 @@ func (s *Server) validate(sp *space, spec *collSpec, doc, stored map[string]any)
 		}
 	}
 	errs = append(errs, s.checkRefs(sp, spec, doc)...)
-	errs = append(errs, s.extraErrors(sp, spec.Name, doc)...)
+	// Fields accepted only in certain combinations (a trigger's filter
+	// and action types).
+	for _, k := range spec.Kinds {
+		errs = append(errs, k.PairErrors(doc)...)
+	}
 	if spec.Name == "deploymentprocesses" || spec.Name == "runbookProcesses" {
 		errs = append(errs, processNameErrors(doc)...)
 	}
