@@ -526,6 +526,29 @@ func scopeRoot(to string) *schema.Kind {
 	return nil
 }
 
+// checkable reports whether the server checks anything of a document of
+// kind k that a bundle can get wrong: its required fields, unique names,
+// field pairs, linked or exclusive values, references, its name against
+// kinds sharing its collection, or the names it provides (which the
+// checks of other documents need). Documents of other kinds (an
+// environment, a tag set …) are not decoded again.
+func checkable(k *schema.Kind) bool {
+	if len(k.Required)+len(k.Unique)+len(k.Pairs)+len(k.Provides) > 0 || len(k.Aliases()) > 1 {
+		return true
+	}
+	for _, v := range k.Values {
+		if v.Linked != nil || v.Exclusive != "" {
+			return true
+		}
+	}
+	for _, r := range k.Refs {
+		if serverChecked(r.To) != "" || r.To == schema.AnyKind {
+			return true
+		}
+	}
+	return false
+}
+
 // serverChecksOff turns the checks off, for tests that force a document the
 // plan would refuse through to the server (tests of this package do not run
 // in parallel).
@@ -541,7 +564,8 @@ func (pl *planner) serverChecks(deletes []*Change) {
 	docs := make([]any, len(pl.changes))
 	w := &planNames{pl: pl, planned: map[nameKey]bool{}, lost: map[nameKey]bool{}, deleted: map[string]bool{}, docs: docs, forms: map[*snapshot.Entity]any{}}
 	parallel.Each(len(pl.changes), func(i int) {
-		if ch := pl.changes[i]; (ch.Action == ActionCreate || ch.Action == ActionUpdate) && !ch.Desired.IsZero() {
+		ch := pl.changes[i]
+		if (ch.Action == ActionCreate || ch.Action == ActionUpdate) && !ch.Desired.IsZero() && checkable(schema.MustLookup(ch.Kind)) {
 			docs[i] = ch.Desired.Value()
 		}
 	})
