@@ -279,6 +279,29 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 			kind: schema.ProjectTrigger, names: []string{"OctoFX", "Built-in package repository"},
 			want: []string{`Action.ActionType "DeployLatestRelease" cannot be used with a ArcFeedFilter trigger.`},
 		},
+		{
+			// The destination's people stop a tenant's only project
+			// including a library variable set (drift, kept); the source
+			// changes the tenant's value for the set.
+			name: "tenant common value for a set no connected project includes",
+			setup: func(t *testing.T) (*recurring, *sim, *bundles.Bundle) {
+				r := newRecurring(t, b1)
+				r.edit(schema.Project, []string{"Customer Portal"}, func(doc map[string]any) {
+					doc["IncludedLibraryVariableSetIds"] = []any{}
+				})
+				b := modified(t, b1, schema.TenantVariables, []string{"Globex"}, func(doc map[string]any) any {
+					for _, v := range doc["CommonVariables"].([]any) {
+						if v := v.(map[string]any); v["TemplateId"] == "Tenant.Alias" {
+							v["Value"] = "globex-2"
+						}
+					}
+					return doc
+				})
+				return r, r.dst, b
+			},
+			kind: schema.TenantVariables, names: []string{"Globex"},
+			want: []string{`Variables[N]: LibraryVariableSetId "Common Variables" is not a library variable set included by a connected project of this tenant.`},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -56,10 +56,10 @@ type nameSet interface {
 	// holds is has for the kind itself, not the kinds sharing its
 	// namespace (a library variable set, not a script module).
 	holds(kind, scope, name string) bool
-	// links returns the map at path (set name → entries, bundle form) of
-	// the entity of kind named names as it will be once the plan is
-	// applied, and false when the plan does not know it.
-	links(kind string, names []string, path string) (map[string][]string, bool)
+	// doc returns the entity of kind named names as it will be once the
+	// plan is applied (bundle form), and false when the plan does not
+	// know it.
+	doc(kind string, names []string) (map[string]any, bool)
 	// legacy reports whether entities of kind (a kind with parts) are
 	// written as the legacy document, whose refusals are worded otherwise.
 	legacy(kind string) bool
@@ -136,7 +136,8 @@ func exclusiveErrors(k *schema.Kind, doc map[string]any, world nameSet) []string
 // linkErrors checks the values of k's ValueSpecs with Linked against the
 // links of their owner (the parent entity) once the plan is applied: a
 // tenant's values only for the projects, and in the environments, the
-// tenant is connected to them in.
+// tenant is connected to them in, and its common values only for the
+// library variable sets a connected project includes.
 func linkErrors(k *schema.Kind, names []string, doc map[string]any, world nameSet) []string {
 	if k.Parent == "" || len(names) == 0 {
 		return nil
@@ -146,15 +147,21 @@ func linkErrors(k *schema.Kind, names []string, doc map[string]any, world nameSe
 	if !k.IsSingleton() && !k.Many {
 		ownerNames = names[:len(names)-1]
 	}
+	ownerDoc, ok := world.doc(owner.Name, ownerNames)
+	if !ok {
+		return nil
+	}
+	legacy := world.legacy(k.Name)
 	var errs []string
 	for _, spec := range k.Values {
-		if spec.Linked == nil {
+		l := spec.Linked
+		if l == nil {
 			continue
 		}
-		d := schema.LookupDimension(spec.Linked.Dimension)
-		links, ok := world.links(owner.Name, ownerNames, spec.Linked.Path)
-		if d == nil || !ok {
-			continue
+		links := map[string][]string{}
+		m, _ := getPath(ownerDoc, strings.Split(l.Path, "/")).(map[string]any)
+		for key, v := range m {
+			links[key] = strings_(v)
 		}
 		// The set a value belongs to is the scope field that is no
 		// dimension (a tenant value's project).
@@ -164,28 +171,61 @@ func linkErrors(k *schema.Kind, names []string, doc map[string]any, world nameSe
 				setDim, setField = dim, f
 			}
 		}
-		dimField := strings.ReplaceAll(spec.ScopeFields[spec.Linked.Dimension], "/", ".")
-		legacy := world.legacy(k.Name)
+		// Through: the sets the linked entities list (the library
+		// variable sets of the connected projects); unknown if one of
+		// them is unknown.
+		var through map[string]bool
+		if l.Through != nil {
+			through = map[string]bool{}
+			for key := range links {
+				td, ok := world.doc(l.Through.Kind, []string{key})
+				if !ok {
+					through = nil
+					break
+				}
+				for _, n := range strings_(td[l.Through.Field]) {
+					through[strings.ToLower(n)] = true
+				}
+			}
+			if through == nil {
+				continue
+			}
+		}
+		d := schema.LookupDimension(l.Dimension)
 		for _, v := range values(&schema.Kind{Values: []schema.ValueSpec{spec}}, "", doc) {
 			if v.set == "" {
 				continue
 			}
 			i := v.at[len(v.at)-1]
+			if l.Through != nil {
+				if !through[strings.ToLower(v.set)] {
+					if legacy {
+						errs = append(errs, fmt.Sprintf("%s refers to %s, which is not %s %s with templates included by this %s's %s.", l.Legacy, v.set, article(title(setDim)), title(setDim), title(owner.Name), schema.MustLookup(l.Through.Kind).Title))
+					} else {
+						errs = append(errs, fmt.Sprintf("Variables[%s]: %s %q is not %s %s included by a connected %s of this %s.", i, setField, v.set, article(title(setDim)), title(setDim), title(l.Through.Kind), title(owner.Name)))
+					}
+				}
+				continue
+			}
 			entries, linked := lookupFold(links, v.set)
 			if !linked {
 				if legacy {
-					errs = append(errs, fmt.Sprintf("%s refers to %s, which is not %s %s this %s is connected to.", spec.Items, v.set, article(title(setDim)), title(setDim), title(owner.Name)))
+					errs = append(errs, fmt.Sprintf("%s refers to %s, which is not %s %s this %s is connected to.", l.Legacy, v.set, article(title(setDim)), title(setDim), title(owner.Name)))
 				} else {
 					errs = append(errs, fmt.Sprintf("Variables[%s]: %s %q is not a connected %s of this %s.", i, setField, v.set, title(setDim), title(owner.Name)))
 				}
 				continue
 			}
+			if d == nil {
+				continue
+			}
+			dimField := strings.ReplaceAll(spec.ScopeFields[d.Name], "/", ".")
 			for _, e := range v.scope[d.Name] {
 				if slices.ContainsFunc(entries, func(x string) bool { return strings.EqualFold(x, e) }) {
 					continue
 				}
 				if legacy {
-					errs = append(errs, fmt.Sprintf("%s.%s.Variables refers to %s, which is not %s %s this %s is connected to for that %s.", spec.Items, v.set, e, article(title(d.To)), title(d.To), title(owner.Name), title(setDim)))
+					errs = append(errs, fmt.Sprintf("%s.%s.Variables refers to %s, which is not %s %s this %s is connected to for that %s.", l.Legacy, v.set, e, article(title(d.To)), title(d.To), title(owner.Name), title(setDim)))
 				} else {
 					errs = append(errs, fmt.Sprintf("Variables[%s]: %s: the %s is not connected to %s %s in %s %s.", i, dimField, title(owner.Name), title(setDim), v.set, title(d.To), e))
 				}
@@ -400,46 +440,39 @@ type planNames struct {
 	// docs are the planned documents of creates and updates, by change.
 	docs []any
 	mu   sync.Mutex
-	// forms caches the bundle forms of destination entities read by links.
-	forms map[*snapshot.Entity]any
+	// forms caches the bundle forms of destination entities read by doc.
+	forms map[*snapshot.Entity]map[string]any
 }
 
-// links implements nameSet: the planned document of the entity if the plan
-// creates or updates it, else its destination copy.
-func (w *planNames) links(kind string, names []string, path string) (map[string][]string, bool) {
+// doc implements nameSet: the planned document of the entity if the plan
+// creates or updates it, else its destination copy (also when the plan
+// fails to write it). Not known when only the bundle has it and the plan
+// does not write it.
+func (w *planNames) doc(kind string, names []string) (map[string]any, bool) {
 	k := schema.Lookup(kind)
 	if k == nil || len(names) == 0 {
 		return nil, false
 	}
-	var doc any
 	if i, ok := w.pl.bn.owner[nameKey{kind, k.EntityScope(names), names[len(names)-1]}]; ok && w.docs[i] != nil {
-		doc = w.docs[i]
-	} else if e := w.pl.snap.Find(kind, names...); e != nil {
-		w.mu.Lock()
-		f, seen := w.forms[e]
-		w.mu.Unlock()
-		if !seen {
-			var err error
-			if f, err = export.Entity(w.pl.snap, e); err != nil {
-				f = nil
-			}
-			w.mu.Lock()
-			w.forms[e] = f
-			w.mu.Unlock()
-		}
-		doc = f
+		m, _ := w.docs[i].(map[string]any)
+		return m, m != nil
 	}
-	// Otherwise the bundle has it and the plan does not write it (an
-	// error, a skip), or nothing has it: its links are not known.
-	if doc == nil {
+	e := w.pl.snap.Find(kind, names...)
+	if e == nil {
 		return nil, false
 	}
-	m, _ := getPath(doc, strings.Split(path, "/")).(map[string]any)
-	out := make(map[string][]string, len(m))
-	for key, v := range m {
-		out[key] = strings_(v)
+	w.mu.Lock()
+	f, seen := w.forms[e]
+	w.mu.Unlock()
+	if !seen {
+		if form, err := export.Entity(w.pl.snap, e); err == nil {
+			f, _ = form.(map[string]any)
+		}
+		w.mu.Lock()
+		w.forms[e] = f
+		w.mu.Unlock()
 	}
-	return out, true
+	return f, f != nil
 }
 
 // legacy implements nameSet.
@@ -562,7 +595,7 @@ func (pl *planner) serverChecks(deletes []*Change) {
 		return
 	}
 	docs := make([]any, len(pl.changes))
-	w := &planNames{pl: pl, planned: map[nameKey]bool{}, lost: map[nameKey]bool{}, deleted: map[string]bool{}, docs: docs, forms: map[*snapshot.Entity]any{}}
+	w := &planNames{pl: pl, planned: map[nameKey]bool{}, lost: map[nameKey]bool{}, deleted: map[string]bool{}, docs: docs, forms: map[*snapshot.Entity]map[string]any{}}
 	parallel.Each(len(pl.changes), func(i int) {
 		ch := pl.changes[i]
 		if (ch.Action == ActionCreate || ch.Action == ActionUpdate) && !ch.Desired.IsZero() && checkable(schema.MustLookup(ch.Kind)) {

@@ -8,23 +8,25 @@ import (
 	"github.com/octobundle/octobundle/schema"
 )
 
-// fakeNames is a nameSet of "kind/scope/name" entries; link maps are
-// entries "kind/names/path" of linkMaps, and legacyKinds are written as
-// legacy documents.
+// fakeNames is a nameSet of "kind/scope/name" entries; fakeDocs are the
+// planned documents by "kind/names", and legacyKinds are written as legacy
+// documents.
 type fakeNames map[string]bool
 
 var (
-	linkMaps = map[string]map[string][]string{
-		"Tenant/Acme/ProjectEnvironments": {"OctoFX": {"Production"}},
+	fakeDocs = map[string]map[string]any{
+		"Tenant/Acme":     {"Name": "Acme", "ProjectEnvironments": map[string]any{"OctoFX": []any{"Production"}}},
+		"Project/OctoFX":  {"Name": "OctoFX", "IncludedLibraryVariableSetIds": []any{"Common"}},
+		"Project/Unknown": nil,
 	}
 	legacyKinds = map[string]bool{}
 )
 
 func (f fakeNames) has(to, scope, name string) bool   { return f[to+"/"+scope+"/"+name] }
 func (f fakeNames) holds(to, scope, name string) bool { return f.has(to, scope, name) }
-func (f fakeNames) links(kind string, names []string, path string) (map[string][]string, bool) {
-	m, ok := linkMaps[kind+"/"+strings.Join(names, "/")+"/"+path]
-	return m, ok
+func (f fakeNames) doc(kind string, names []string) (map[string]any, bool) {
+	d := fakeDocs[kind+"/"+strings.Join(names, "/")]
+	return d, d != nil
 }
 func (f fakeNames) legacy(kind string) bool { return legacyKinds[kind] }
 
@@ -152,6 +154,21 @@ func TestCheckServer(t *testing.T) {
 				"ProjectVariables.OctoFX.Variables refers to Staging, which is not an environment this tenant is connected to for that project.",
 				"ProjectVariables refers to Portal, which is not a project this tenant is connected to.",
 			},
+		},
+		{
+			name: "tenant common values for a set no connected project includes", kind: schema.TenantVariables, names: []string{"Acme"},
+			doc: map[string]any{"ProjectVariables": []any{}, "CommonVariables": []any{
+				map[string]any{"LibraryVariableSetId": "Common", "TemplateId": "Alias", "Value": "x", "Scope": map[string]any{"EnvironmentIds": []any{}}},
+				map[string]any{"LibraryVariableSetId": "Billing", "TemplateId": "Code", "Value": "y", "Scope": map[string]any{"EnvironmentIds": []any{}}},
+			}},
+			want: []string{`Variables[1]: LibraryVariableSetId "Billing" is not a library variable set included by a connected project of this tenant.`},
+		},
+		{
+			name: "tenant common values, legacy document", kind: schema.TenantVariables, names: []string{"Acme"}, legacy: true,
+			doc: map[string]any{"ProjectVariables": []any{}, "CommonVariables": []any{
+				map[string]any{"LibraryVariableSetId": "Billing", "TemplateId": "Code", "Value": "y", "Scope": map[string]any{"EnvironmentIds": []any{}}},
+			}},
+			want: []string{"LibraryVariables refers to Billing, which is not a library variable set with templates included by this tenant's projects."},
 		},
 		{
 			name: "two tenant values for one environment", kind: schema.TenantVariables, names: []string{"Acme"},

@@ -590,8 +590,10 @@ func init() {
 			Values: []ValueSpec{
 				{Items: "ProjectVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"Project": "ProjectId", "Environment": "Scope/EnvironmentIds"}, Required: []string{"Environment"},
 					// Only in the environments the tenant is connected to the project in.
-					Linked: &Linked{Path: "ProjectEnvironments", Dimension: "Environment"}, Exclusive: "Environment"},
+					Linked: &Linked{Path: "ProjectEnvironments", Dimension: "Environment", Legacy: "ProjectVariables"}, Exclusive: "Environment"},
 				{Items: "CommonVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"LibraryVariableSet": "LibraryVariableSetId", "Environment": "Scope/EnvironmentIds"},
+					// Only for the sets a connected project includes.
+					Linked:    &Linked{Path: "ProjectEnvironments", Through: &Through{Kind: Project, Field: "IncludedLibraryVariableSetIds"}, Legacy: "LibraryVariables"},
 					Exclusive: "Environment"},
 			},
 			Sets: []SetSpec{

@@ -234,9 +234,24 @@ type ValueSpec struct {
 type Linked struct {
 	// Path is the owner's map from set name to entries ("ProjectEnvironments").
 	Path string
-	// Dimension is the scope dimension whose entries must be in the set's
-	// list ("Environment").
+	// Dimension, if set, is the scope dimension whose entries must be in
+	// the set's list ("Environment").
 	Dimension string
+	// Through, if set, says the set is not a key of Path but must be
+	// listed by one of the entities the keys name: a tenant's common value
+	// for a library variable set needs a connected project that includes
+	// the set.
+	Through *Through
+	// Legacy is the field of the kind's legacy document holding these
+	// values ("ProjectVariables", "LibraryVariables"), which the server's
+	// refusals of a legacy write name.
+	Legacy string
+}
+
+// Through names the field (a list of names) of the entities of Kind that
+// must list a value's set (see Linked).
+type Through struct {
+	Kind, Field string
 }
 
 // Unique declares elements of a document whose names the server requires
