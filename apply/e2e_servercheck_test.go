@@ -11,6 +11,7 @@ import (
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/internal/state"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -415,4 +416,99 @@ func byName(t *testing.T, dst *sim, msg string) string {
 		}
 	}
 	return strings.NewReplacer(pairs...).Replace(msg)
+}
+
+// TestServerChecksLegacyTenantVariables is the tenant cases of
+// TestServerChecksAgreeWithSimulator on a server without scoped tenant
+// variables, where the legacy document is written and refused in other
+// words.
+func TestServerChecksLegacyTenantVariables(t *testing.T) {
+	ctx := context.Background()
+	version := octosim.ConformanceVersions[0]
+	src := startSim(t, "source.json", octosim.Options{ServerVersion: version})
+	b1 := fitBundle(t, exportBundle(t, src, false))
+	cases := []struct {
+		name string
+		dest func(r *recurring)
+		edit func(doc map[string]any) any
+		want string
+	}{
+		{
+			name: "value for a disconnected environment",
+			dest: func(r *recurring) {
+				snap, err := snapshot.Read(ctx, r.dst.c, snapshot.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				staging := snap.Find(schema.Environment, "Staging").ID
+				portal := snap.Find(schema.Project, "Customer Portal").ID
+				r.edit(schema.Tenant, []string{"Globex"}, func(doc map[string]any) {
+					pe := doc["ProjectEnvironments"].(map[string]any)
+					pe[portal] = slices.DeleteFunc(pe[portal].([]any), func(e any) bool { return e == staging })
+				})
+			},
+			edit: func(doc map[string]any) any {
+				for _, v := range doc["ProjectVariables"].([]any) {
+					if v := v.(map[string]any); v["TemplateId"] == "Portal.Tenant.Subdomain" {
+						v["Value"] = "globex-2"
+					}
+				}
+				return doc
+			},
+			want: "ProjectVariables.Customer Portal.Variables refers to Staging, which is not an environment this tenant is connected to for that project.",
+		},
+		{
+			name: "common value for a set no connected project includes",
+			dest: func(r *recurring) {
+				r.edit(schema.Project, []string{"Customer Portal"}, func(doc map[string]any) {
+					doc["IncludedLibraryVariableSetIds"] = []any{}
+				})
+			},
+			edit: func(doc map[string]any) any {
+				for _, v := range doc["CommonVariables"].([]any) {
+					if v := v.(map[string]any); v["TemplateId"] == "Tenant.Alias" {
+						v["Value"] = "globex-2"
+					}
+				}
+				return doc
+			},
+			want: "LibraryVariables refers to Common Variables, which is not a library variable set with templates included by this tenant's projects.",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := startSim(t, "destination.json", octosim.Options{ServerVersion: version})
+			st, err := state.Open(t.TempDir(), state.Destination{Server: dst.c.Server(), InstallationID: dst.c.InstallationID, Space: dst.c.SpaceName})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &recurring{t: t, dst: dst, st: st}
+			r.apply(b1, Options{})
+			tc.dest(r)
+			b := modified(t, b1, schema.TenantVariables, []string{"Globex"}, tc.edit)
+			p, err := MakePlan(ctx, dst.c, b, r.options(Options{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch := find(t, p, schema.TenantVariables, "Globex")
+			if ch.Action != ActionError || !strings.Contains(ch.Error, tc.want) {
+				t.Fatalf("%s: %s %q\nwant the error %q", ch.Label(), ch.Action, ch.Error, tc.want)
+			}
+			serverChecksOff = true
+			defer func() { serverChecksOff = false }()
+			_, rec, err := Apply(ctx, dst.c, b, r.options(Options{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got string
+			for _, res := range rec.Results {
+				if res.Kind == schema.TenantVariables && res.Names[0] == "Globex" {
+					got = byName(t, dst, res.Error)
+				}
+			}
+			if !strings.Contains(got, "400") || !strings.Contains(got, tc.want) {
+				t.Errorf("simulator said %q\nwant %q", got, tc.want)
+			}
+		})
+	}
 }
