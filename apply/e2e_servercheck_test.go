@@ -303,6 +303,25 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 			kind: schema.TenantVariables, names: []string{"Globex"},
 			want: []string{`Variables[N]: LibraryVariableSetId "Common Variables" is not a library variable set included by a connected project of this tenant.`},
 		},
+		{
+			// The source deletes the step its versioning strategy takes
+			// the release version from, and changes the release notes
+			// template: the settings are written after the step is gone.
+			name: "deployment settings naming a deleted step",
+			setup: func(t *testing.T) (*recurring, *sim, *bundles.Bundle) {
+				r := newRecurring(t, b1)
+				b := modified(t, b1, schema.DeploymentProcess, proc, withSteps(func(steps []map[string]any) []map[string]any {
+					return slices.DeleteFunc(steps, func(s map[string]any) bool { return s["Name"] == "Deploy OctoFX Web" })
+				}))
+				b = modified(t, b, schema.DeploymentSettings, proc, func(doc map[string]any) any {
+					doc["ReleaseNotesTemplate"] = "changed at the source"
+					return doc
+				})
+				return r, r.dst, b
+			},
+			kind: schema.DeploymentSettings, names: proc,
+			want: []string{"VersioningStrategy.DonorPackageStepId refers to X, which is not a step or action of this project's processes."},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
