@@ -531,3 +531,48 @@ func TestServerChecksLegacyTenantVariables(t *testing.T) {
 		})
 	}
 }
+
+// TestServerChecksNoFalseAlarm plans what the server accepts and the
+// checks must not refuse: a destination-only value scoped to an action the
+// source renames by case only (the server compares names
+// case-insensitively, and the action keeps its ID).
+func TestServerChecksNoFalseAlarm(t *testing.T) {
+	ctx := context.Background()
+	src := startSim(t, "source.json", octosim.Options{})
+	b1 := fitBundle(t, exportBundle(t, src, false))
+	proc := []string{"OctoFX"}
+	r := newRecurring(t, b1)
+	actionID := ""
+	r.edit(schema.DeploymentProcess, proc, func(doc map[string]any) {
+		for _, s := range doc["Steps"].([]any) {
+			if s.(map[string]any)["Name"] == "Invalidate CDN Cache" {
+				actionID = s.(map[string]any)["Actions"].([]any)[0].(map[string]any)["Id"].(string)
+			}
+		}
+	})
+	r.edit(schema.ProjectVariables, proc, func(doc map[string]any) {
+		doc["Variables"] = append(doc["Variables"].([]any), map[string]any{
+			"Name": "Cdn.Purge", "Value": "all", "Type": "String",
+			"Scope": map[string]any{"Action": []any{actionID}},
+		})
+	})
+	b := modified(t, b1, schema.DeploymentProcess, proc, withSteps(func(steps []map[string]any) []map[string]any {
+		s := element(steps, "Invalidate CDN Cache")
+		s["Actions"].([]any)[0].(map[string]any)["Name"] = "invalidate CDN cache"
+		return steps
+	}))
+	b = modified(t, b, schema.ProjectVariables, proc, withVariables(func(vars []map[string]any) []map[string]any {
+		vars[0]["Description"] = "changed at the source"
+		return vars
+	}))
+	p, err := MakePlan(ctx, r.dst.c, b, r.options(Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range p.Changes {
+		if ch.Action == ActionError {
+			t.Errorf("%s", ch.Error)
+		}
+	}
+	r.apply(b, Options{})
+}

@@ -427,7 +427,7 @@ func fieldPath(at []string) string {
 // planNames is the nameSet of a decided plan (see serverChecks).
 type planNames struct {
 	pl *planner
-	// planned are the names the planned documents of creates and updates
+	// planned are the names (folded, see fold) the planned documents of creates and updates
 	// provide (actions, process owners), and the names errored changes'
 	// bundle documents provide: an error is reported once, at its entity,
 	// not again at everything referring to what it would have provided.
@@ -481,7 +481,7 @@ func (w *planNames) legacy(kind string) bool { return !w.pl.snap.Parts[kind] }
 // has implements nameSet.
 func (w *planNames) has(to, scope, name string) bool {
 	for _, a := range aliases(to) {
-		key := nameKey{a, scope, name}
+		key := fold(nameKey{a, scope, name})
 		if w.planned[key] {
 			return true
 		}
@@ -497,7 +497,7 @@ func (w *planNames) has(to, scope, name string) bool {
 			if scope != "" {
 				owner = []string{scope, name}
 			}
-			if w.deleted[changeKey(a, owner)] {
+			if w.deleted[strings.ToLower(changeKey(a, owner))] {
 				continue
 			}
 		}
@@ -518,10 +518,15 @@ func (w *planNames) holds(kind, scope, name string) bool {
 	if scope != "" {
 		owner = []string{scope, name}
 	}
-	if w.deleted[changeKey(kind, owner)] {
+	if w.deleted[strings.ToLower(changeKey(kind, owner))] {
 		return false
 	}
 	return w.pl.snap.Find(kind, owner...) != nil
+}
+
+// fold is key as the server compares names: case-insensitively.
+func fold(key nameKey) nameKey {
+	return nameKey{key.kind, strings.ToLower(key.scope), strings.ToLower(key.name)}
 }
 
 // onDestination reports whether the destination has name (of kind or
@@ -610,14 +615,14 @@ func (pl *planner) serverChecks(deletes []*Change) {
 		switch ch.Action {
 		case ActionCreate, ActionUpdate:
 			for _, key := range providedNames(ch, docs[i]) {
-				w.planned[key] = true
+				w.planned[fold(key)] = true
 			}
 			if ch.Action == ActionUpdate {
 				pl.lose(w, ch)
 			}
 		case ActionError:
 			for _, key := range ch.provides {
-				w.planned[key] = true
+				w.planned[fold(key)] = true
 			}
 		}
 	}
@@ -625,7 +630,7 @@ func (pl *planner) serverChecks(deletes []*Change) {
 		if d.Action != ActionDelete {
 			continue
 		}
-		w.deleted[changeKey(d.Kind, d.Names)] = true
+		w.deleted[strings.ToLower(changeKey(d.Kind, d.Names))] = true
 		pl.lose(w, d)
 		for _, c := range schema.Children(d.Kind) {
 			if c.IsSingleton() {
@@ -697,7 +702,7 @@ func (pl *planner) deleteErrors(deletes []*Change, docs []any) {
 		t := &target{ch: d, scope: k.EntityScope(d.Names), users: map[string]map[string]bool{}}
 		targets = append(targets, t)
 		byID[strings.ToLower(e.ID)] = t
-		byName[nameKey{d.Kind, t.scope, strings.ToLower(d.Names[len(d.Names)-1])}] = t
+		byName[fold(nameKey{d.Kind, t.scope, d.Names[len(d.Names)-1]})] = t
 		gone[e] = true
 	}
 	if len(byID) == 0 {
@@ -730,7 +735,7 @@ func (pl *planner) deleteErrors(deletes []*Change, docs []any) {
 				return
 			}
 			for _, a := range aliases(to) {
-				if t := byName[nameKey{a, scope, strings.ToLower(name)}]; t != nil {
+				if t := byName[fold(nameKey{a, scope, name})]; t != nil {
 					use(t, k, ch.Names)
 				}
 			}
@@ -787,6 +792,6 @@ func (pl *planner) lose(w *planNames, ch *Change) {
 		return
 	}
 	for _, key := range providedNames(ch, e.Object()) {
-		w.lost[key] = true
+		w.lost[fold(key)] = true
 	}
 }
