@@ -55,6 +55,8 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 		kind  string
 		names []string
 		want  []string
+		// hint is more the plan's error says (not the server's).
+		hint string
 	}{
 		{
 			// The reported bug: the destination's process still has the
@@ -70,6 +72,7 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 			},
 			kind: schema.DeploymentProcess, names: proc,
 			want: []string{"Action names must be unique: 'Smoke Test Web' is used more than once."},
+			hint: `The merge keeps the destination's own Steps["Smoke Tests"] (--prune removes them).`,
 		},
 		{
 			name: "step names differing in case",
@@ -344,6 +347,9 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 				if !strings.Contains(serverMessage(ch.Error), w) {
 					t.Errorf("plan error %q\nwant %q", ch.Error, w)
 				}
+			}
+			if !strings.Contains(ch.Error, tc.hint) {
+				t.Errorf("plan error %q\nwant it to say %q", ch.Error, tc.hint)
 			}
 			for _, other := range p.Changes {
 				if other.Action == ActionError && changeKey(other.Kind, other.Names) != changeKey(tc.kind, tc.names) {
