@@ -38,7 +38,16 @@ import (
 //     entities the plan creates and updates and, for what it leaves as it
 //     is, on the destination — minus what its updates and deletions remove
 //     (an action a process update drops, a channel --prune deletes), which
-//     a destination-only variable kept by the merge may still be scoped to.
+//     a destination-only variable kept by the merge may still be scoped to;
+//   - a new entity's name is not taken by a kind sharing its collection
+//     (script modules and library variable sets);
+//   - the values of schema.ValueSpec.Linked are where their owner links
+//     them (a tenant's values only for connected projects and their
+//     environments, and for the library variable sets those include), and
+//     those of ValueSpec.Exclusive are one per template and environment;
+//   - a deletion (deletions run last) leaves nothing that still refers to
+//     the entity ("This environment cannot be deleted because it is being
+//     used by the following lifecycles: Hotfix.").
 //
 // The messages are the simulator's (internal/octosim/validate.go), which
 // mimics the server's; the server names a reference by its ID where the
@@ -724,8 +733,10 @@ func (pl *planner) deleteErrors(deletes []*Change, docs []any) {
 		if docs[i] == nil {
 			continue
 		}
-		written[changeKey(ch.Kind, ch.Names)] = true
 		k := schema.MustLookup(ch.Kind)
+		if !k.Many { // a Many change adds items; the destination's stay
+			written[changeKey(ch.Kind, ch.Names)] = true
+		}
 		_ = k.VisitValues(docs[i], func(ref schema.Ref, at []string, v any) {
 			if ref.Soft {
 				return
