@@ -218,9 +218,8 @@ type ValueSpec struct {
 	// one set and name may not share: the server keeps one tenant value
 	// per template and environment, and refuses a second one for the same
 	// environment (a value with no entries counts as one for all of them,
-	// distinct from any single entry). A merge that keeps a destination
-	// value scoped to Production beside a bundle value scoped to
-	// Production and Staging makes such a pair.
+	// distinct from any single entry). A transform that merges Test into
+	// Staging can make such a pair from values for Test and for Staging.
 	Exclusive string
 }
 
@@ -251,7 +250,10 @@ type Linked struct {
 // Through names the field (a list of names) of the entities of Kind that
 // must list a value's set (see Linked).
 type Through struct {
-	Kind, Field string
+	// Kind is the kind of the entities the owner's links name (Project).
+	Kind string
+	// Field is their field listing the sets ("IncludedLibraryVariableSetIds").
+	Field string
 }
 
 // Unique declares elements of a document whose names the server requires
