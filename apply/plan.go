@@ -19,7 +19,10 @@
 //     (accounts, worker pools, machine policies, certificates, feeds,
 //     lifecycles, teams, project groups, environments, user roles);
 //   - error: a reference names something that exists neither in the bundle
-//     nor on the destination, or the destination entity cannot be read;
+//     nor on the destination, the destination entity cannot be read, or the
+//     server would refuse the write (servercheck.go: the checks the server
+//     makes that depend only on the document and the space, made over the
+//     planned document with the server's message);
 //   - keep: the source deleted it (the base has it, the bundle does not)
 //     and it stays, without Options.Prune;
 //   - delete (Options.Prune only): an entity the source deleted, or a
@@ -581,6 +584,7 @@ func (pl *planner) finish(p *Plan, b *bundles.Bundle) *Plan {
 	}
 	sort.Strings(p.Warnings)
 	p.Warnings = slices.Compact(p.Warnings)
+	pl.serverChecks(deletes) // what the server would refuse (servercheck.go)
 	pl.cleanup = append(pl.cleanup, make([][]CleanupItem, len(deletes))...)
 	for i, ch := range append(pl.changes, deletes...) {
 		p.Changes = append(p.Changes, *ch)

@@ -93,6 +93,8 @@ func process(k *Kind, qualify bool) *Kind {
 	k.Texts = []TextField{{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Script.ScriptBody", Syntax: "Properties/Octopus.Action.Script.Syntax"}}
 	k.Prune = []string{"Steps"}
 	k.Lists = processLists()
+	// Step names, and action names across all steps, are unique.
+	k.Unique = []Unique{{Path: "Steps/*", Field: "Name", Noun: "Step"}, {Path: actionHolder, Field: "Name", Noun: "Action"}}
 	return k
 }
 
@@ -252,6 +254,7 @@ func init() {
 		&Kind{
 			Name: Feed, Title: "feeds", File: "feeds/{}.json",
 			Collection: "feeds", IDPrefix: "Feeds", NameField: "Name",
+			Required:  []string{"FeedType"},
 			ExtraIDs:  regexp.MustCompile(`^feeds-builtin(-releases)?$`),
 			Sensitive: secrets("Password", "SecretKey", "ServiceAccountJsonKey", "AccessKeySecret"),
 			Sets:      []SetSpec{{Path: "PackageAcquisitionLocationOptions"}},
@@ -309,9 +312,10 @@ func init() {
 		&Kind{
 			Name: Account, Title: "accounts", File: "accounts/{}.json",
 			Collection: "accounts", IDPrefix: "Accounts", NameField: "Name",
-			Refs:    restrictedToRefs(),
-			TagRefs: []Ref{{Path: "TenantTags", To: TagSet, Restricts: true}},
-			Sets:    []SetSpec{{Path: "EnvironmentIds"}, {Path: "TenantIds"}, {Path: "TenantTags"}},
+			Required: []string{"AccountType"},
+			Refs:     restrictedToRefs(),
+			TagRefs:  []Ref{{Path: "TenantTags", To: TagSet, Restricts: true}},
+			Sets:     []SetSpec{{Path: "EnvironmentIds"}, {Path: "TenantIds"}, {Path: "TenantTags"}},
 			Sensitive: secrets(
 				"Password", "Token", "SecretKey", "PrivateKeyFile", "PrivateKeyPassphrase",
 				"CertificateBytes", "JsonKey",
@@ -378,6 +382,7 @@ func init() {
 		&Kind{
 			Name: Worker, Title: "workers", File: "workers/{}.json",
 			Collection: "workers", IDPrefix: "Workers", NameField: "Name",
+			Required: []string{"WorkerPoolIds"},
 			Refs: []Ref{
 				{Path: "WorkerPoolIds", To: WorkerPool},
 				{Path: "MachinePolicyId", To: MachinePolicy},
@@ -393,6 +398,7 @@ func init() {
 		&Kind{
 			Name: DeploymentTarget, Title: "deployment targets", File: "deployment-targets/{}.json",
 			Collection: "machines", IDPrefix: "Machines", NameField: "Name",
+			Required: []string{"EnvironmentIds"},
 			Refs: []Ref{
 				{Path: "EnvironmentIds", To: Environment, Restricts: true},
 				{Path: "TenantIds", To: Tenant, Restricts: true},
@@ -444,6 +450,7 @@ func init() {
 		&Kind{
 			Name: Project, Title: "projects", File: "projects/{}/project.json",
 			Collection: "projects", IDPrefix: "Projects", NameField: "Name",
+			Required: []string{"LifecycleId", "ProjectGroupId"},
 			Refs: []Ref{
 				// A project cannot exist without its lifecycle and group.
 				{Path: "LifecycleId", To: Lifecycle, OnDrop: OnDropError},
@@ -567,6 +574,8 @@ func init() {
 				{Path: "Action/SourceEnvironmentIds"}, {Path: "Action/EnvironmentIds"}, {Path: "Action/TenantIds"}, {Path: "Action/TenantTags"},
 			},
 			Volatile: []string{"ProjectId", "Filter/Id", "Filter/Links", "Action/Id", "Action/Links"},
+			// The action must suit the filter.
+			Pairs:    []Pair{{Field: "Filter/FilterType", With: "Action/ActionType", Noun: "trigger", Allowed: triggerActions}},
 			Order:    99,
 			Prunable: true,
 			Lists:    []List{{Path: "Filter/Packages", Strategy: StrategyReplace}},
@@ -615,8 +624,13 @@ func init() {
 			},
 			KeepDestination: []string{"ProjectVariables/*/Value", "CommonVariables/*/Value"},
 			Values: []ValueSpec{
-				{Items: "ProjectVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"Project": "ProjectId", "Environment": "Scope/EnvironmentIds"}, Required: []string{"Environment"}},
-				{Items: "CommonVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"LibraryVariableSet": "LibraryVariableSetId", "Environment": "Scope/EnvironmentIds"}},
+				{Items: "ProjectVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"Project": "ProjectId", "Environment": "Scope/EnvironmentIds"}, Required: []string{"Environment"},
+					// Only in the environments the tenant is connected to the project in.
+					Linked: &Linked{Path: "ProjectEnvironments", Dimension: "Environment", Legacy: "ProjectVariables"}, Exclusive: "Environment"},
+				{Items: "CommonVariables", Name: "TemplateId", Value: "Value", ScopeFields: map[string]string{"LibraryVariableSet": "LibraryVariableSetId", "Environment": "Scope/EnvironmentIds"},
+					// Only for the sets a connected project includes.
+					Linked:    &Linked{Path: "ProjectEnvironments", Through: &Through{Kind: Project, Field: "IncludedLibraryVariableSetIds"}, Legacy: "LibraryVariables"},
+					Exclusive: "Environment"},
 			},
 			Sets: []SetSpec{
 				{Path: "CommonVariables/*/Scope/EnvironmentIds"},
@@ -646,6 +660,7 @@ func init() {
 			Name: ScopedUserRole, Title: "scoped user roles", File: "teams/{}/scoped-user-roles.json",
 			Collection: "scopeduserroles", IDPrefix: "ScopedUserRoles",
 			Parent: Team, ParentField: "TeamId", Many: true,
+			Required: []string{"UserRoleId"},
 			Refs: []Ref{
 				// A role whose user role is dropped goes with it; every
 				// scope list narrows the role, and a role whose scope is

@@ -210,6 +210,66 @@ type ValueSpec struct {
 	// names the environments it applies in), so a value that would lose
 	// the last one is skipped, never unscoped.
 	Required []string
+	// Linked, if set, says that the owner entity records which entries of
+	// one scope dimension the values of each set may have, and that the
+	// server refuses any other (see Linked).
+	Linked *Linked
+	// Exclusive, if set, is a scope dimension whose entries the values of
+	// one set and name may not share: the server keeps one tenant value
+	// per template and environment, and refuses a second one for the same
+	// environment (a value with no entries counts as one for all of them,
+	// distinct from any single entry). A transform that merges Test into
+	// Staging can make such a pair from values for Test and for Staging.
+	Exclusive string
+}
+
+// Linked is where the owner of a kind's values (the parent entity: a
+// tenant) records, per set of values (a project, named by the value's
+// ScopeFields entry that is not a scope dimension), the entries of a scope
+// dimension the set's values may have: a tenant's value for a project
+// applies only in the environments the tenant is connected to that project
+// in (Tenant.ProjectEnvironments). The server refuses a value for a set the
+// owner does not link, and one with an entry the link lacks.
+type Linked struct {
+	// Path is the owner's map from set name to entries ("ProjectEnvironments").
+	Path string
+	// Dimension, if set, is the scope dimension whose entries must be in
+	// the set's list ("Environment").
+	Dimension string
+	// Through, if set, says the set is not a key of Path but must be
+	// listed by one of the entities the keys name: a tenant's common value
+	// for a library variable set needs a connected project that includes
+	// the set.
+	Through *Through
+	// Legacy is the field of the kind's legacy document holding these
+	// values ("ProjectVariables", "LibraryVariables"), which the server's
+	// refusals of a legacy write name.
+	Legacy string
+}
+
+// Through names the field (a list of names) of the entities of Kind that
+// must list a value's set (see Linked).
+type Through struct {
+	// Kind is the kind of the entities the owner's links name (Project).
+	Kind string
+	// Field is their field listing the sets ("IncludedLibraryVariableSetIds").
+	Field string
+}
+
+// Unique declares elements of a document whose names the server requires
+// to be unique within the document, comparing them case-insensitively as
+// Octopus does: the steps of a deployment or runbook process, and their
+// actions (across all steps: an action's name is unique in the process,
+// not only in its step). apply's plan checks it so that a merged process
+// the server would refuse is a plan error, not a 400 at apply time.
+type Unique struct {
+	// Path reaches the elements, as in Ref.Path ("Steps/*/Actions/*").
+	Path string
+	// Field is the element's name field ("Name").
+	Field string
+	// Noun names the elements in the server's messages ("Step", "Action":
+	// "Action names must be unique: 'X' is used more than once.").
+	Noun string
 }
 
 // Stamp says which sibling field of a reference records which field of the
@@ -444,6 +504,17 @@ type Kind struct {
 	// bundle file holds the bytes the server answers at Read, and they
 	// are written with a multipart PUT to the same path.
 	Binary bool
+	// Unique lists the kind's element lists whose names the server
+	// requires to be unique within one document (see Unique).
+	Unique []Unique
+	// Pairs are fields whose values the server accepts only in certain
+	// combinations (see Pair).
+	Pairs []Pair
+	// Required are top-level fields the server refuses to save the kind
+	// without (empty string, empty list or absent), beyond the name of
+	// named kinds and the owner field of nested ones, which apply fills
+	// in: "The AccountType field is required.".
+	Required []string
 	// Texts are the kind's long text fields (scripts), which bundles of
 	// format octobundle/v2 keep in sidecar text files beside the entity's
 	// JSON file, so a one-line script change is a one-line diff.

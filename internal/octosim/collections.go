@@ -2,6 +2,7 @@ package octosim
 
 import (
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -136,6 +137,11 @@ func buildCollections(kinds []*schema.Kind) {
 		}
 		if c.ItemType == "" || strings.EqualFold(k.Name+"s", c.Name) {
 			c.ItemType = k.Name
+		}
+		for _, f := range append([]string{k.ParentField}, k.Required...) {
+			if f != "" && !slices.Contains(requiredFields[c.Name], f) {
+				requiredFields[c.Name] = append(requiredFields[c.Name], f)
+			}
 		}
 	}
 	for _, k := range kinds {

@@ -21,27 +21,12 @@ type collHandler func(s *Server, r *request, sp *space) (int, any, error)
 // serverHandler answers /api/{name}/…; segs are the segments after name.
 type serverHandler func(s *Server, r *request, segs []string) (int, any, error)
 
-// validator returns extra validation errors for a document of a collection.
-type validator func(s *Server, sp *space, doc map[string]any) []string
-
 var (
-	validators    = map[string]validator{}
 	subHandlers   = map[string]map[string]subHandler{}
 	collActions   = map[string]map[string]collHandler{}
 	serverRoutes  = map[string]serverHandler{}
 	binaryUploads = map[string]map[string]bool{}
 )
-
-// registerValidator adds checks a real server makes on documents of coll.
-func registerValidator(coll string, v validator) { validators[coll] = v }
-
-// extraErrors runs the registered checks for a document of coll.
-func (s *Server) extraErrors(sp *space, coll string, doc map[string]any) []string {
-	if v := validators[coll]; v != nil {
-		return v(s, sp, doc)
-	}
-	return nil
-}
 
 // registerSubResource serves /{coll}/{id}/{sub}. The entity's Links entry
 // for it, if a real server has one, is in the subResources table

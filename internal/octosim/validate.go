@@ -9,17 +9,10 @@ import (
 )
 
 // requiredFields are fields a real server refuses to save without, beyond
-// the name of named kinds.
-var requiredFields = map[string][]string{
-	"projects":        {"LifecycleId", "ProjectGroupId"},
-	"channels":        {"ProjectId"},
-	"runbooks":        {"ProjectId"},
-	"scopeduserroles": {"TeamId", "UserRoleId"},
-	"accounts":        {"AccountType"},
-	"feeds":           {"FeedType"},
-	"machines":        {"EnvironmentIds"},
-	"workers":         {"WorkerPoolIds"},
-}
+// the name of named kinds, by collection: filled by buildCollections from
+// the kind registry (schema.Kind.Required, and the owner field of nested
+// kinds), which apply's plan checks read too.
+var requiredFields = map[string][]string{}
 
 // validate checks a document about to be saved the way the real server
 // does: required fields, unique names, and every reference of the kind
@@ -43,7 +36,11 @@ func (s *Server) validate(sp *space, spec *collSpec, doc, stored map[string]any)
 		}
 	}
 	errs = append(errs, s.checkRefs(sp, spec, doc)...)
-	errs = append(errs, s.extraErrors(sp, spec.Name, doc)...)
+	// Fields accepted only in certain combinations (a trigger's filter
+	// and action types).
+	for _, k := range spec.Kinds {
+		errs = append(errs, k.PairErrors(doc)...)
+	}
 	if spec.Name == "deploymentprocesses" || spec.Name == "runbookProcesses" {
 		errs = append(errs, processNameErrors(doc)...)
 	}
