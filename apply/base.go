@@ -147,7 +147,7 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
 					ch.Reason = "deleted at source; kept on the destination (--prune deletes what the source deleted)"
 				}
 			}
-		case pl.o.Prune && pl.changedSinceBase(e.Kind, e.Names, dest) && pl.o.OnConflict != WinnerSource:
+		case pl.o.Prune && pl.changedSinceBase(e.Kind, e.Names, e.Path, dest) && pl.o.OnConflict != WinnerSource:
 			// Deleted at the source, changed on the destination: a
 			// conflict, which keeps the entity unless decided otherwise.
 			ch.Why = []string{WhyDeletedKept, WhyConflict}
@@ -244,14 +244,30 @@ func whyOf(m *merger, hasBase bool) (why []string, reason []string) {
 // from what octobundle last applied as (k, names): someone changed it on
 // the destination since. An entity whose form cannot be read counts as
 // changed.
-func (pl *planner) changedSinceBase(k *schema.Kind, names []string, dest *snapshot.Entity) bool {
-	base, ok := pl.baseDoc(k, names)
-	if !ok {
-		return true
-	}
+//
+// What the destination held after octobundle's last write (the state's
+// written record) decides; without one (a --base bundle), the fields the
+// base has, as the server's defaults fill the others.
+func (pl *planner) changedSinceBase(k *schema.Kind, names []string, path string, dest *snapshot.Entity) bool {
 	form, err := export.Entity(pl.snap, dest)
 	if err != nil {
 		return true
 	}
-	return !bundles.Equal(form, base)
+	if w, ok := pl.o.State.(WrittenChecker); ok && w.HasWritten(path, formSum(form)) {
+		return false
+	}
+	base, ok := pl.baseDoc(k, names)
+	if !ok {
+		return true
+	}
+	bm, fm := asMap(base), asMap(form)
+	if bm == nil || fm == nil {
+		return !bundles.Equal(form, base)
+	}
+	for f, v := range bm {
+		if !bundles.Equal(v, fm[f]) {
+			return true
+		}
+	}
+	return false
 }

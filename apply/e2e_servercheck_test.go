@@ -55,24 +55,40 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 		kind  string
 		names []string
 		want  []string
+		// planWant, if set, is what the plan's error says instead of want
+		// (a decision octobundle asks for before the server would refuse).
+		planWant []string
 		// hint is more the plan's error says (not the server's).
 		hint string
 	}{
 		{
-			// The reported bug: the destination's process still has the
-			// old step, which a first sync (two-way) keeps next to the
-			// renamed one, with the same action.
-			name: "renamed step, first sync",
+			// A first sync (two-way) keeps the destination's own step,
+			// whose action has the name of one the source adds to another
+			// step. (A renamed step that kept an action's name is renamed
+			// in place: TestOrdinaryWeekRenames.)
+			name: "a destination-only action named like a new one, first sync",
 			setup: func(t *testing.T) (*recurring, *sim, *bundles.Bundle) {
+				dst := startSim(t, "destination.json", octosim.Options{})
+				if err := putEdited(t, dst, schema.DeploymentProcess, proc, func(doc map[string]any) {
+					doc["Steps"] = append(doc["Steps"].([]any), map[string]any{
+						"Name": "DR Probe Step", "Actions": []any{map[string]any{"Name": "DR Probe", "ActionType": "Octopus.Script"}},
+					})
+				}); err != nil {
+					t.Fatal(err)
+				}
 				b := modified(t, b1, schema.DeploymentProcess, proc, withSteps(func(steps []map[string]any) []map[string]any {
-					element(steps, "Smoke Tests")["Name"] = "Verify Release"
+					s := element(steps, "Smoke Tests") // on both sides
+					probe := schema.DeepCopy(s["Actions"].([]any)[0]).(map[string]any)
+					probe["Name"] = "DR Probe"
+					delete(probe, "Slug")
+					s["Actions"] = append(s["Actions"].([]any), probe)
 					return steps
 				}))
-				return nil, startSim(t, "destination.json", octosim.Options{}), b
+				return nil, dst, b
 			},
 			kind: schema.DeploymentProcess, names: proc,
-			want: []string{"Action names must be unique: 'Smoke Test Web' is used more than once."},
-			hint: `The merge keeps the destination's own Steps["Smoke Tests"] (--prune removes them).`,
+			want: []string{"Action names must be unique: 'DR Probe' is used more than once."},
+			hint: `The merge keeps the destination's own Steps["DR Probe Step"] (--remove-destination-only removes them).`,
 		},
 		{
 			name: "step names differing in case",
@@ -137,8 +153,31 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 				}))
 				return r, r.dst, b
 			},
+			// The plan names the value and asks for a lost-scope decision;
+			// sent as it is, the server refuses the dangling scope.
+			force: func(t *testing.T, dst *sim) string {
+				if err := putEdited(t, dst, schema.DeploymentProcess, proc, func(doc map[string]any) {
+					var keep []any
+					for _, s := range doc["Steps"].([]any) {
+						if s.(map[string]any)["Name"] != "Invalidate CDN Cache" {
+							keep = append(keep, s)
+						}
+					}
+					doc["Steps"] = keep
+				}); err != nil {
+					t.Fatal(err)
+				}
+				err := putEdited(t, dst, schema.ProjectVariables, proc, func(doc map[string]any) {
+					doc["Variables"].([]any)[0].(map[string]any)["Description"] = "changed at the source"
+				})
+				if err == nil {
+					return ""
+				}
+				return err.Error()
+			},
 			kind: schema.ProjectVariables, names: proc,
-			want: []string{"Variables[N].Scope.Action[N] refers to X, which is not a step or action of this project's processes."},
+			planWant: []string{`Variables["Cdn.Purge" Action="Invalidate CDN Cache"] would lose its whole Action scope`, "--on-lost-scope"},
+			want:     []string{"Variables[N].Scope.Action[N] refers to X, which is not a step or action of this project's processes."},
 		},
 		{
 			// A new account without its type: the server refuses it.
@@ -340,10 +379,14 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 			}
 			ch := find(t, p, tc.kind, tc.names...)
 			if ch.Action != ActionError {
-				t.Logf("desired %s\nwhy %q, conflicts %v, kept %q", ch.Desired.JSON(), ch.Why, ch.Conflicts, ch.Kept)
+				t.Logf("desired %s\nwhy %q, conflicts %v, kept %q, renames %v, reason %s", ch.Desired.JSON(), ch.Why, ch.Conflicts, ch.Kept, ch.Renames, ch.Reason)
 				t.Fatalf("%s: %s, want error %q", ch.Label(), ch.Action, tc.want)
 			}
-			for _, w := range tc.want {
+			planWant := tc.want
+			if tc.planWant != nil {
+				planWant = tc.planWant
+			}
+			for _, w := range planWant {
 				if !strings.Contains(serverMessage(ch.Error), w) {
 					t.Errorf("plan error %q\nwant %q", ch.Error, w)
 				}

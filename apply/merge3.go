@@ -268,10 +268,11 @@ func (m *merger) named(p place, l *schema.List, b []any, hasB bool, s, d []any) 
 			if j, dup := pos[id.Key]; dup {
 				if side == "source" {
 					other, _ := l.Identify(arr[j])
+					server := m.uniqueMessage(l, arr[i])
 					if other.Exact != id.Exact {
-						m.problems = append(m.problems, fmt.Sprintf("%s: %s and %s differ only in case, and the server compares %s names case-insensitively: rename one at the source", p.label(), other.Label, id.Label, p.lastField()))
+						m.problems = append(m.problems, fmt.Sprintf("%s%s: %s and %s differ only in case, and the server compares %s names case-insensitively: rename one at the source", server, p.label(), other.Label, id.Label, p.lastField()))
 					} else {
-						m.problems = append(m.problems, fmt.Sprintf("%s: %s appears twice in the bundle", p.label(), id.Label))
+						m.problems = append(m.problems, fmt.Sprintf("%s%s: %s appears twice in the bundle", server, p.label(), id.Label))
 					}
 				}
 				continue
@@ -471,6 +472,18 @@ func (m *merger) foreignKey(p place, key string) bool {
 		}
 	}
 	return false
+}
+
+// uniqueMessage is the server's refusal of a second element el in list l
+// whose names the registry says must be unique (schema.Kind.Unique), with
+// a space after it, or "".
+func (m *merger) uniqueMessage(l *schema.List, el any) string {
+	for _, u := range m.k.Unique {
+		if u.Path == l.Path+"/*" {
+			return fmt.Sprintf("%s names must be unique: '%s' is used more than once. ", u.Noun, asMap(el)[u.Field])
+		}
+	}
+	return ""
 }
 
 // identified reports whether every element of arr has a key in list l.

@@ -680,7 +680,7 @@ func (pl *planner) serverChecks(deletes []*Change) {
 		ch.Action, ch.Error = ActionError, ch.Label()+": the server would refuse it: "+strings.Join(errs, " ")
 		if len(ch.Kept) > 0 {
 			// The usual cause: what the merge kept of the destination's own.
-			ch.Error += " The merge keeps the destination's own " + strings.Join(ch.Kept, ", ") + " (--prune removes them)."
+			ch.Error += " The merge keeps the destination's own " + strings.Join(ch.Kept, ", ") + " (--remove-destination-only removes them)."
 		}
 		ch.Desired, ch.WriteMain, ch.WriteDeferred, ch.Prune, ch.RemoveKeys = jsonv.Doc{}, false, false, false, nil
 		pl.cleanup[i] = nil
