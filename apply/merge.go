@@ -3,7 +3,6 @@ package apply
 import (
 	"strconv"
 
-	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -101,17 +100,6 @@ func (w writeMerge) array(at []string, b, d []any) []any {
 		}
 	}
 	return out
-}
-
-// supersededBy reports whether a destination-only element is replaced by
-// one of the bundle's elements (see bundles.Supersedes).
-func supersededBy(d any, b []any) bool {
-	for _, el := range b {
-		if bundles.Supersedes(el, d) {
-			return true
-		}
-	}
-	return false
 }
 
 // keepsDestElement reports whether a matched destination element is kept

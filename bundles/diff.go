@@ -191,14 +191,6 @@ func Identify(el any) (ElementID, bool) {
 	return ElementID{Key: id.Key, Label: id.Label}, ok
 }
 
-// Supersedes reports whether element b (from a bundle) takes the place of
-// element d (a destination's) without being the same element (see
-// schema.List.Supersedes): a tenant value the bundle re-scoped replaces the
-// destination's old one.
-func Supersedes(b, d any) bool {
-	return schema.KindlessList(b).Supersedes(b, d)
-}
-
 // Identity is Identify's matching key. Names compare as the registry's
 // List.Fold says: a step renamed "Deploy Rate Service" → "Deploy rate
 // service" is the same step (the server refuses names differing only in
