@@ -479,3 +479,59 @@ func TestOrdinaryWeekLostScope(t *testing.T) {
 		})
 	}
 }
+
+// TestOrdinaryWeekDanglingDestination: the destination holds its own value
+// scoped only to an action that no longer exists (a step deleted behind
+// it). Plan and apply read it with a warning; the plan predicts what apply
+// does: without a decision a plan error naming the value (never an apply
+// that refuses half-way), with --on-lost-scope the value is dropped or
+// unscoped, and the replay writes nothing.
+func TestOrdinaryWeekDanglingDestination(t *testing.T) {
+	ctx := context.Background()
+	src := startSim(t, "source.json", octosim.Options{})
+	b := fitBundle(t, exportBundle(t, src, false))
+	proc := []string{"OctoFX"}
+	setup := func(t *testing.T) *recurring {
+		r := newRecurring(t, b)
+		r.edit(schema.DeploymentProcess, proc, func(doc map[string]any) {
+			steps, _ := doc["Steps"].([]any)
+			doc["Steps"] = slices.DeleteFunc(slices.Clone(steps), func(s any) bool {
+				return s.(map[string]any)["Name"] == "Smoke Tests"
+			})
+		})
+		return r
+	}
+	t.Run("no decision", func(t *testing.T) {
+		r := setup(t)
+		r.dst.srv.ResetCounters()
+		p, err := MakePlan(ctx, r.dst.c, b, r.options(Options{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch := find(t, p, schema.ProjectVariables, proc...)
+		if ch.Action != ActionError || !strings.Contains(ch.Error, `the destination's Variables["OctoFX.Smoke.TimeoutSeconds"] is scoped only to Action "ce4bd81e-11ca-5e2d-8bf9-0fc2c07b29b9", which no longer exists`) || !strings.Contains(ch.Error, "--on-lost-scope") {
+			t.Errorf("%s: %s", ch.Action, ch.Error)
+		}
+		if r.dst.srv.Writes() != 0 {
+			t.Errorf("%d writes", r.dst.srv.Writes())
+		}
+	})
+	for _, tc := range []struct {
+		decision LostScope
+		want     []string
+	}{
+		{LostScopeDrop, nil},
+		{LostScopeUnscope, []string{`"OctoFX.Smoke.TimeoutSeconds" = 120`}},
+	} {
+		t.Run(string(tc.decision), func(t *testing.T) {
+			r := setup(t)
+			p, _ := r.apply(b, Options{OnLostScope: tc.decision})
+			mustNoErrors(t, p)
+			if got := varValues(r.doc(schema.ProjectVariables, proc...), "OctoFX.Smoke.TimeoutSeconds"); !slices.Equal(got, tc.want) {
+				t.Errorf("OctoFX.Smoke.TimeoutSeconds: %q, want %q", got, tc.want)
+			}
+			exportsCleanly(t, r)
+			r.replay(b, Options{})
+		})
+	}
+}

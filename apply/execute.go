@@ -1064,6 +1064,18 @@ func (x *executor) putSingleton(ctx context.Context, k *schema.Kind, ch *Change,
 // destination's live document and checks that no existing secret or
 // variable would be lost.
 func (x *executor) mergeForWrite(k *schema.Kind, ch *Change, body any, live map[string]any) (map[string]any, error) {
+	var unscoped []any
+	if hasScopedValues(k) {
+		// Scope entries naming nothing go, as they went from what the
+		// plan read; a value left with none is dropped or unscoped as
+		// decided (see lostscope.go).
+		root := ""
+		if e := x.snap.Find(k.Name, ch.Names...); e != nil {
+			root = e.Root().ID
+		}
+		live = schema.DeepCopy(live).(map[string]any)
+		_, unscoped = cleanDangling(k, live, root, snapAlive(x.snap), x.o.OnLostScope)
+	}
 	body, _, err := fillSecrets(k, ch.Names, body, live, x.placeholder)
 	if err != nil {
 		return nil, fmt.Errorf("%s: making placeholders: %w", ch.Label(), err)
@@ -1072,6 +1084,7 @@ func (x *executor) mergeForWrite(k *schema.Kind, ch *Change, body any, live map[
 	if merged == nil {
 		return nil, fmt.Errorf("%s: the document to write is not an object", ch.Label())
 	}
+	keepUnscoped(k, merged, unscoped)
 	x.fillStamps(k, merged)
 	if bm, ok := body.(map[string]any); ok {
 		keepBodyMaps(k, ch, bm, merged)

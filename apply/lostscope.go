@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -224,4 +225,158 @@ func (pl *planner) collectRemoved(b *bundles.Bundle) map[removedName]bool {
 		}
 	}
 	return out
+}
+
+// A destination can already hold a value whose scope names something that
+// no longer exists (a real server can: a step deleted behind it). Reading
+// it leaves those entries out (export's dangling rules), so the write
+// merge must too: entries that name nothing are removed from the live
+// document before the planned one is laid over it, and a value whose
+// whole dimension names nothing is decided as a lost scope — a plan error
+// without a decision, dropped or unscoped with one.
+
+// danglingValue is a destination value with a scope dimension that names
+// nothing on the destination.
+type danglingValue struct {
+	label string // `Variables["X" …]`, as read (IDs)
+	dim   string // the scope dimension
+	ids   []any  // its entries, all dangling
+}
+
+// aliveFunc reports whether id names something of the namespace to within
+// the scope ("" or the owner's root ID) on the destination.
+type aliveFunc func(to, scope, id string) bool
+
+// cleanDangling removes, from the value elements of live (a server
+// document of kind k whose owner's root has ID root), the scope entries
+// that name nothing, and decides the values left with an empty dimension
+// by decision: drop removes them, unscope removes the dimension, "" leaves
+// them as they are. It returns those values and the unscoped elements (to
+// be kept by the write). It changes live in place.
+func cleanDangling(k *schema.Kind, live map[string]any, root string, alive aliveFunc, decision LostScope) (lost []danglingValue, unscoped []any) {
+	for _, vs := range k.Values {
+		if vs.Scope == "" {
+			continue
+		}
+		arr, ok := live[vs.Items].([]any)
+		if !ok {
+			continue
+		}
+		out := arr[:0:0]
+		for _, el := range arr {
+			v := asMap(el)
+			sc := asMap(v[vs.Scope])
+			keep, widened := true, false
+			for _, dim := range schema.ScopeDimensions {
+				entries, ok := sc[dim.Name].([]any)
+				if !ok || len(entries) == 0 || !checkedDimension(dim) {
+					continue
+				}
+				scope := ""
+				if dim.Within == schema.ScopeOwner {
+					scope = root
+				}
+				var left []any
+				for _, e := range entries {
+					if s, _ := e.(string); s == "" || alive(dim.To, scope, s) {
+						left = append(left, e)
+					}
+				}
+				switch {
+				case len(left) == len(entries):
+				case len(left) > 0:
+					sc[dim.Name] = left
+				default:
+					name, _ := v["Name"].(string)
+					lost = append(lost, danglingValue{label: fmt.Sprintf("%s[%s]", vs.Items, strconv.Quote(name)), dim: dim.Name, ids: entries})
+					switch decision {
+					case LostScopeDrop:
+						keep = false
+					case LostScopeUnscope:
+						delete(sc, dim.Name)
+						widened = true
+					}
+				}
+			}
+			if keep {
+				out = append(out, el)
+				if widened {
+					unscoped = append(unscoped, el)
+				}
+			}
+		}
+		live[vs.Items] = out
+	}
+	return lost, unscoped
+}
+
+// danglingProblem is the plan error of a destination value whose whole
+// dimension names nothing, with no decision.
+func (d danglingValue) problem() string {
+	return fmt.Sprintf("the destination's %s is scoped only to %s %s, which no longer exists on the destination: decide with --on-lost-scope drop (remove the value) or --on-lost-scope unscope (keep it without that scope), or fix it on the destination first", d.label, d.dim, quoteEntries(d.ids))
+}
+
+// note is the plan note of a decided one.
+func (d danglingValue) note(decision LostScope) string {
+	return fmt.Sprintf("the destination's %s is scoped only to %s %s, which no longer exists there: %s (--on-lost-scope %s)", d.label, d.dim, quoteEntries(d.ids), map[LostScope]string{LostScopeDrop: "dropped", LostScopeUnscope: "unscoped: it now applies more widely"}[decision], decision)
+}
+
+// snapAlive is an aliveFunc over a destination snapshot's index.
+func snapAlive(snap *snapshot.Snapshot) aliveFunc {
+	return func(to, scope, id string) bool {
+		for _, k := range aliases(to) {
+			if _, ok := snap.Index.Name(k, scope, id); ok {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// checkedDimension reports whether the entries of scope dimension dim are
+// checked for dangling: those naming what every destination read indexes
+// whole (environments, and a project's actions, channels and process
+// owners). Roles and tenant tags are free text; deployment targets are
+// read only when asked.
+func checkedDimension(dim schema.ScopeDimension) bool {
+	return dim.Within == schema.ScopeOwner || dim.To == schema.Environment
+}
+
+// hasScopedValues reports whether kind k holds variable values with a
+// scope map.
+func hasScopedValues(k *schema.Kind) bool {
+	for _, vs := range k.Values {
+		if vs.Scope != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// keepUnscoped adds to merged (the document to write) the destination
+// values unscoped by the lost-scope decision that it lacks: the plan's
+// document never had them (reading left them out).
+func keepUnscoped(k *schema.Kind, merged map[string]any, unscoped []any) {
+	if len(unscoped) == 0 {
+		return
+	}
+	for _, vs := range k.Values {
+		arr, ok := merged[vs.Items].([]any)
+		if !ok || vs.Scope == "" {
+			continue
+		}
+		ids := map[string]bool{}
+		for _, el := range arr {
+			if id, _ := asMap(el)["Id"].(string); id != "" {
+				ids[id] = true
+			}
+		}
+		for _, el := range unscoped {
+			if id, _ := asMap(el)["Id"].(string); id != "" && !ids[id] {
+				arr = append(arr, el)
+				ids[id] = true
+			}
+		}
+		merged[vs.Items] = arr
+	}
 }

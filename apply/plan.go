@@ -714,6 +714,25 @@ func (pl *planner) decide(i int) {
 		return
 	}
 
+	var lost []danglingValue
+	if hasScopedValues(k) {
+		// The destination's own dangling scopes (see lostscope.go).
+		lost, _ = cleanDangling(k, dest.Object(), dest.Root().ID, snapAlive(pl.snap), pl.o.OnLostScope)
+		for _, d := range lost {
+			if pl.o.OnLostScope == "" {
+				problems = append(problems, d.problem())
+			} else {
+				ch.Notes = append(ch.Notes, d.note(pl.o.OnLostScope))
+			}
+		}
+		if len(problems) > 0 {
+			ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
+			return
+		}
+		if len(lost) > 0 {
+			ch.Prune = true
+		}
+	}
 	baseDoc, hasBase := pl.baseDoc(k, ch.Names)
 	// Renames at the source (see renames.go): the base and the
 	// destination's documents take the new names before the merge, so the
@@ -770,7 +789,7 @@ func (pl *planner) decide(i int) {
 		ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: %v", ch.Label(), err)
 		return
 	}
-	if bundles.Equal(desired, destView) {
+	if bundles.Equal(desired, destView) && len(lost) == 0 {
 		ch.Action = ActionNoOp
 		if hasStamps(k) { // refreshStamps may make it an update
 			ch.merged = jsonv.MustPack(desired)
@@ -787,9 +806,15 @@ func (pl *planner) decide(i int) {
 	}
 	ch.Action, ch.Desired = ActionUpdate, jsonv.MustPack(desired)
 	ch.Diff = append(renameDiffs(ch.Renames), bundles.DiffKind(k, destMerge, desired)...)
+	for _, d := range lost {
+		ch.Diff = append(ch.Diff, FieldDiff{Path: "/" + strings.SplitN(d.label, "[", 2)[0], Label: d.label + "." + d.dim + " (names nothing on the destination)", Before: d.ids})
+	}
 	removedKeys(desired, destMerge, nil, &ch.RemoveKeys)
 	ch.WriteMain = !bundles.Equal(withoutDeferred(k, desired), withoutDeferred(k, destView))
 	ch.WriteDeferred = !bundles.Equal(onlyDeferred(k, desired), onlyDeferred(k, destView))
+	if len(lost) > 0 {
+		ch.WriteMain = true // the decided values go or lose a scope
+	}
 	ch.Reason = strings.Join(reasons, "; ")
 	pl.cleanup[i] = append(append(predictCleanup(k, ch.Names, desired, destForm, pl.placeholder()), prunedSecrets(k, ch.Names, ch.Diff)...), lostCleanup...)
 }
