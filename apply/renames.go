@@ -350,7 +350,12 @@ func renameRefs(k *schema.Kind, doc any, renamed map[string]map[string]string) a
 // planned element's new name, the live element's old one); list is the
 // registry list at the arrays' place (nil: identity only).
 func renamedPairs(list *schema.List, renames []Renamed, b, d []any) map[int]int {
-	pairs, _ := bundles.MatchElements(b, d)
+	var pairs map[int]int
+	if list != nil && list.Strategy == schema.StrategyMerge {
+		pairs = keyPairs(list, b, d)
+	} else {
+		pairs, _ = bundles.MatchElements(b, d)
+	}
 	if list == nil || len(renames) == 0 {
 		return pairs
 	}
@@ -539,4 +544,28 @@ func (m *merger) mergeEntity(base any, hasBase bool, src, dst any, renames []Ren
 	desired = m.merge(base, hasBase, src, destMerge)
 	m.renames = append(effectiveRenames(m.k, destView, renames), m.renames...)
 	return desired, destView, destMerge
+}
+
+// keyPairs pairs the elements of b and d by their key in list l, as the
+// plan's merge aligned them: the n-th element of a key in b with the n-th
+// of that key in d.
+func keyPairs(l *schema.List, b, d []any) map[int]int {
+	byKey := map[string][]int{}
+	for j, el := range d {
+		if id, ok := l.Identify(el); ok {
+			byKey[id.Key] = append(byKey[id.Key], j)
+		}
+	}
+	pairs := map[int]int{}
+	for i, el := range b {
+		id, ok := l.Identify(el)
+		if !ok {
+			continue
+		}
+		if js := byKey[id.Key]; len(js) > 0 {
+			pairs[i] = js[0]
+			byKey[id.Key] = js[1:]
+		}
+	}
+	return pairs
 }
