@@ -1073,8 +1073,10 @@ func (x *executor) mergeForWrite(k *schema.Kind, ch *Change, body any, live map[
 		if e := x.snap.Find(k.Name, ch.Names...); e != nil {
 			root = e.Root().ID
 		}
-		live = schema.DeepCopy(live).(map[string]any)
-		_, unscoped = cleanDangling(k, live, root, snapAlive(x.snap), x.o.OnLostScope)
+		if alive := snapAlive(x.snap); anyDangling(k, live, root, alive) {
+			live = schema.DeepCopy(live).(map[string]any)
+			_, unscoped = cleanDangling(k, live, root, alive, x.o.OnLostScope)
+		}
 	}
 	body, _, err := fillSecrets(k, ch.Names, body, live, x.placeholder)
 	if err != nil {

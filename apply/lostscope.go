@@ -380,3 +380,33 @@ func keepUnscoped(k *schema.Kind, merged map[string]any, unscoped []any) {
 		merged[vs.Items] = arr
 	}
 }
+
+// anyDangling reports whether a value element of live has a scope entry
+// that names nothing (see cleanDangling), without changing live.
+func anyDangling(k *schema.Kind, live map[string]any, root string, alive aliveFunc) bool {
+	for _, vs := range k.Values {
+		if vs.Scope == "" {
+			continue
+		}
+		arr, _ := live[vs.Items].([]any)
+		for _, el := range arr {
+			sc := asMap(asMap(el)[vs.Scope])
+			for _, dim := range schema.ScopeDimensions {
+				entries, _ := sc[dim.Name].([]any)
+				if len(entries) == 0 || !checkedDimension(dim) {
+					continue
+				}
+				scope := ""
+				if dim.Within == schema.ScopeOwner {
+					scope = root
+				}
+				for _, e := range entries {
+					if s, _ := e.(string); s != "" && !alive(dim.To, scope, s) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}

@@ -541,7 +541,7 @@ func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPolic
 		k := schema.MustLookup(ch.Kind)
 		if doc, ok := b.Entity(k, ch.Names...); ok {
 			ch.provides = providedNames(ch, doc)
-			if renameable(k) {
+			if renameable(k) && !pl.baseUnchanged(b, ch.Path) {
 				if base, ok := pl.baseDoc(k, ch.Names); ok {
 					ch.renames = detectRenames(k, base, doc)
 					ch.removed = removedNames(ch, base)
@@ -715,8 +715,9 @@ func (pl *planner) decide(i int) {
 	}
 
 	var lost []danglingValue
-	if hasScopedValues(k) {
-		// The destination's own dangling scopes (see lostscope.go).
+	if hasScopedValues(k) && len(ch.warnings) > 0 {
+		// The destination's own dangling scopes (see lostscope.go), which
+		// reading it warned about.
 		lost, _ = cleanDangling(k, dest.Object(), dest.Root().ID, snapAlive(pl.snap), pl.o.OnLostScope)
 		for _, d := range lost {
 			if pl.o.OnLostScope == "" {

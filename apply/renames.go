@@ -569,3 +569,11 @@ func keyPairs(l *schema.List, b, d []any) map[int]int {
 	}
 	return pairs
 }
+
+// baseUnchanged reports whether the base holds exactly the bundle's
+// document at path p: nothing renamed or removed there, so neither needs
+// decoding.
+func (pl *planner) baseUnchanged(b *bundles.Bundle, p string) bool {
+	doc, ok := b.Packed(p)
+	return ok && pl.baseHolds(p, doc)
+}
