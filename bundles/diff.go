@@ -51,7 +51,7 @@ func Equal(a, b any) bool { return bytes.Equal(canonicalBytes(a), canonicalBytes
 // arrays are compared whole.
 func Diff(before, after any) []FieldDiff {
 	var out []FieldDiff
-	diffAt(nil, "", before, after, nil, &out)
+	diffAt(nil, "", before, after, nil, nil, &out)
 	return out
 }
 
@@ -86,13 +86,17 @@ func DiffKind(k *schema.Kind, before, after any) []FieldDiff {
 		return false
 	}
 	var out []FieldDiff
-	diffAt(nil, "", before, after, nameKey, &out)
+	diffAt(nil, "", before, after, nameKey, k, &out)
 	return out
 }
 
 // diffAt adds the differences below at to out; nameKey (nil: none) tells
 // the map keys to label as names.
-func diffAt(at []string, lbl string, before, after any, nameKey func(at []string) bool, out *[]FieldDiff) {
+//
+// kind, when known, says how each array's elements are identified (its
+// schema.List, as the merge aligns them); without it, elements are
+// identified by the registry's key shapes (Identify).
+func diffAt(at []string, lbl string, before, after any, nameKey func(at []string) bool, kind *schema.Kind, out *[]FieldDiff) {
 	if Equal(before, after) {
 		return
 	}
@@ -126,35 +130,85 @@ func diffAt(at []string, lbl string, before, after any, nameKey func(at []string
 			case !inA:
 				add(kat, klbl, bv, nil)
 			default:
-				diffAt(kat, klbl, bv, av, nameKey, out)
+				diffAt(kat, klbl, bv, av, nameKey, kind, out)
 			}
 		}
 		return
 	case []any:
 		b, ok := before.([]any)
-		if !ok || !Named(a) || !Named(b) {
+		if !ok {
 			break
 		}
-		pairs, _ := MatchElements(a, b)
+		var l *schema.List
+		if kind != nil {
+			l = kind.ListAt(at)
+		}
+		var pairs map[int]int
+		switch {
+		case l != nil && l.Strategy == schema.StrategyMerge && listed(l, a) && listed(l, b):
+			pairs = pairByKey(l, a, b)
+		case l == nil && Named(a) && Named(b):
+			pairs, _ = MatchElements(a, b)
+		default:
+			add(at, lbl, before, after) // one value (schema.StrategyReplace)
+			return
+		}
+		elLabel := func(el any, index string) string {
+			if l != nil {
+				if id, ok := l.Identify(el); ok {
+					return "[" + id.Label + "]"
+				}
+			}
+			return elementLabel(el, index)
+		}
 		matchedB := map[int]bool{}
 		for i, el := range a {
-			iat, ilbl := append(at[:len(at):len(at)], strconv.Itoa(i)), lbl+elementLabel(el, strconv.Itoa(i))
+			iat, ilbl := append(at[:len(at):len(at)], strconv.Itoa(i)), lbl+elLabel(el, strconv.Itoa(i))
 			j, ok := pairs[i]
 			if !ok {
 				add(iat, ilbl, nil, el)
 				continue
 			}
 			matchedB[j] = true
-			diffAt(iat, ilbl, b[j], el, nameKey, out)
+			diffAt(iat, ilbl, b[j], el, nameKey, kind, out)
 		}
 		for j, el := range b {
 			if !matchedB[j] {
-				add(append(at[:len(at):len(at)], strconv.Itoa(j)), lbl+elementLabel(el, strconv.Itoa(j)), el, nil)
+				add(append(at[:len(at):len(at)], strconv.Itoa(j)), lbl+elLabel(el, strconv.Itoa(j)), el, nil)
 			}
 		}
 		return
 	}
 	add(at, lbl, before, after)
+}
+
+// listed reports whether every element of arr has a key in list l.
+func listed(l *schema.List, arr []any) bool {
+	for _, el := range arr {
+		if _, ok := l.Identify(el); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// pairByKey pairs the elements of a with those of b by their key in list
+// l: the n-th of a key with the n-th of that key.
+func pairByKey(l *schema.List, a, b []any) map[int]int {
+	byKey := map[string][]int{}
+	for j, el := range b {
+		id, _ := l.Identify(el)
+		byKey[id.Key] = append(byKey[id.Key], j)
+	}
+	pairs := map[int]int{}
+	for i, el := range a {
+		id, _ := l.Identify(el)
+		if js := byKey[id.Key]; len(js) > 0 {
+			pairs[i] = js[0]
+			byKey[id.Key] = js[1:]
+		}
+	}
+	return pairs
 }
 
 // Named reports whether every element of arr is an object with a Name.
