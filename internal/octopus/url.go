@@ -30,7 +30,7 @@ const redacted = "REDACTED"
 // carries a credential (see ErrCredentialsInURL), and nil otherwise
 // (whether or not raw is otherwise a valid server URL: Connect checks
 // that). The error shows the URL with every credential replaced by
-// REDACTED, never the credential.
+// REDACTED, never the credential; callers add where the key belongs.
 func CheckServerURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -39,7 +39,7 @@ func CheckServerURL(raw string) error {
 		low := strings.ToLower(raw)
 		for p := range keyParams {
 			if strings.Contains(low, p+"=") {
-				return fmt.Errorf("%w (the URL does not parse either; it is not shown): pass the API key with --api-key-file or OCTOPUS_API_KEY, and give --server without it", ErrCredentialsInURL)
+				return fmt.Errorf("%w (a key parameter; the URL does not parse either, so it is not shown)", ErrCredentialsInURL)
 			}
 		}
 		return nil
@@ -48,8 +48,7 @@ func CheckServerURL(raw string) error {
 	if what == "" {
 		return nil
 	}
-	return fmt.Errorf("%w (%s): %s; give --server without it and pass the API key with --api-key-file or the OCTOPUS_API_KEY environment variable",
-		ErrCredentialsInURL, what, shown)
+	return fmt.Errorf("%w (%s): %s", ErrCredentialsInURL, what, shown)
 }
 
 // RedactServerURL renders u with its user information and the values of
