@@ -324,13 +324,14 @@ func (e *transportError) Error() string { return e.msg }
 // IsTransient reports whether err is a failure that running the same
 // request again later can get past: a rate limit (429), a server error
 // (5xx other than 501), a conflict (409: the document moved under us), a
-// dropped connection or a cancelled run. A 400 (the server refused the
+// dropped connection, a request that ran out of its RequestTimeout, or a
+// cancelled run. A 400 (the server refused the
 // content) or any error made before a request was sent is not: it recurs.
 func IsTransient(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, ErrUncertainWrite) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, ErrUncertainWrite) || errors.Is(err, ErrRequestTimeout) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
 	var te *transportError
