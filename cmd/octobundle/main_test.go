@@ -56,10 +56,13 @@ func TestMain(m *testing.M) {
 //	resetcounts NAME         reset the simulator's request counters
 //	requests NAME N          the simulator saw exactly N requests since the
 //	                         last reset (any method); resets
-//	drip NAME [INTERVAL]     start a server on loopback that answers every
-//	                         request 200 and then drips its body one byte
-//	                         per INTERVAL (default 100ms), forever; sets
-//	                         NAME_URL
+//	drip NAME [INTERVAL] [SIM PREFIX]
+//	                         start a server on loopback that answers every
+//	                         request (with SIM and PREFIX: every request
+//	                         whose path starts with PREFIX; the others go
+//	                         to simulator SIM) 200 and then drips its body
+//	                         one byte per INTERVAL (default 100ms), forever;
+//	                         sets NAME_URL
 //	bigfile NAME SIZE        create a sparse file of SIZE bytes (suffix K, M
 //	                         or G: binary units)
 //	nosecrets [VALUE...]     neither the last command's stdout and stderr nor
@@ -335,16 +338,29 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 				}
 			},
 			"drip": func(ts *testscript.TestScript, neg bool, args []string) {
-				if len(args) < 1 || len(args) > 2 {
-					ts.Fatalf("usage: drip NAME [INTERVAL]")
+				if len(args) != 1 && len(args) != 2 && len(args) != 4 {
+					ts.Fatalf("usage: drip NAME [INTERVAL] [SIM PREFIX]")
 				}
 				interval := 100 * time.Millisecond
-				if len(args) == 2 {
+				if len(args) >= 2 {
 					d, err := time.ParseDuration(args[1])
 					ts.Check(err)
 					interval = d
 				}
+				var pass http.Handler
+				prefix := ""
+				if len(args) == 4 {
+					sim := simFor(ts, args[2])
+					if sim == nil {
+						ts.Fatalf("no simulator %s", args[2])
+					}
+					pass, prefix = sim.Handler(), args[3]
+				}
 				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if pass != nil && !strings.HasPrefix(r.URL.Path, prefix) {
+						pass.ServeHTTP(w, r)
+						return
+					}
 					w.Header().Set("Content-Type", "application/json")
 					w.Header().Set("Content-Length", "1000000")
 					w.WriteHeader(http.StatusOK)
