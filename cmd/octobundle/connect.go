@@ -76,7 +76,17 @@ func guardConnections(app *cli.App) {
 				if err != nil && c.Context.Err() != nil {
 					// Said once, first, whatever the error deep down
 					// made of the ended context.
-					if cause := context.Cause(c.Context); errors.Is(cause, errCommandTimeout) && !errors.Is(err, errCommandTimeout) {
+					cause := context.Cause(c.Context)
+					var ec cli.ExitCoder
+					switch {
+					case !errors.Is(cause, errCommandTimeout) || errors.Is(err, errCommandTimeout):
+					case errors.As(err, &ec):
+						// Keep the code: an apply stopped part way is
+						// partially failed (2).
+						if ec.Error() != "" {
+							err = cli.Exit(cause.Error()+": "+ec.Error(), ec.ExitCode())
+						}
+					default:
 						err = fmt.Errorf("%w (%v)", cause, err)
 					}
 				}
