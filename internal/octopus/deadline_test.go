@@ -231,6 +231,8 @@ func TestCheckServerURL(t *testing.T) {
 		{"https://me:" + secret + "@octopus.example.com/", "https://REDACTED@octopus.example.com/"},
 		{"https://" + secret + "@octopus.example.com/", "https://REDACTED@octopus.example.com/"},
 		{"https://octopus.example.com/#apikey=" + secret, "https://octopus.example.com/#REDACTED"},
+		{"https://octopus.example.com/?a=1;apikey=" + secret, "https://octopus.example.com/?a=1;apikey=REDACTED"},
+		{"https://octopus.example.com/" + secret + "/", "https://octopus.example.com/REDACTED/"},
 	} {
 		err := octopus.CheckServerURL(tc.url)
 		if !errors.Is(err, octopus.ErrCredentialsInURL) {
@@ -244,7 +246,7 @@ func TestCheckServerURL(t *testing.T) {
 			t.Errorf("%s: error %q, want it to show %s", tc.url, err, tc.shown)
 		}
 	}
-	for _, ok := range []string{"https://octopus.example.com", "https://octopus.example.com/octopus/?x=1", "http://127.0.0.1:8080/", "https://octopus.example.com/?keyword=deploy"} {
+	for _, ok := range []string{"https://octopus.example.com", "https://octopus.example.com/octopus/?x=1", "http://127.0.0.1:8080/", "https://octopus.example.com/?keyword=deploy", "https://octopus.example.com/api-gateway-instance1/", "https://octopus.example.com/?q=API-short"} {
 		if err := octopus.CheckServerURL(ok); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}

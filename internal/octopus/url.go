@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 )
 
 // ErrCredentialsInURL is wrapped by the error for a server URL that
 // carries a credential: an API key as a query parameter (apikey, api-key,
-// api_key, X-Octopus-ApiKey, in any case, or any parameter whose value has
-// the form of an Octopus key) or user information (user:pass@). A URL is
+// api_key, X-Octopus-ApiKey, in any case, separated by & or ;, or any
+// parameter whose value has the form of an Octopus key, API-…), a path
+// segment or fragment of a key's form, or user information (user:pass@). A URL is
 // logged, written into plans, state and reports and shown by ps; the key
 // belongs in a header, read from a file or the environment.
 var ErrCredentialsInURL = errors.New("the server URL carries a credential")
@@ -20,8 +22,9 @@ var ErrCredentialsInURL = errors.New("the server URL carries a credential")
 // key: Octopus itself accepts apikey and the header's name.
 var keyParams = map[string]bool{"apikey": true, "api-key": true, "api_key": true, "x-octopus-apikey": true}
 
-// keyForm is the form of an Octopus API key.
-var keyForm = regexp.MustCompile(`(?i)^API-[A-Z0-9]{8,}$`)
+// keyForm is the form of an Octopus API key (API- and 16 or more
+// upper-case letters and digits; real keys have about 30).
+var keyForm = regexp.MustCompile(`^API-[A-Z0-9]{16,}$`)
 
 // redacted replaces a credential in the URLs messages show.
 const redacted = "REDACTED"
@@ -61,9 +64,23 @@ func RedactServerURL(u *url.URL) (shown, what string) {
 		c.User = url.User(redacted)
 		found = append(found, "user information")
 	}
+	if segs := strings.Split(c.Path, "/"); slices.ContainsFunc(segs, keyForm.MatchString) {
+		for i, seg := range segs {
+			if keyForm.MatchString(seg) {
+				segs[i] = redacted
+			}
+		}
+		c.Path, c.RawPath = strings.Join(segs, "/"), ""
+		found = append(found, "an API key in the path")
+	}
 	if c.RawQuery != "" {
-		pairs := strings.Split(c.RawQuery, "&")
+		// Split on & and on ; (which some servers take as a separator
+		// too), keeping the separators.
+		pairs := splitQuery(c.RawQuery)
 		for i, p := range pairs {
+			if p == "&" || p == ";" {
+				continue
+			}
 			name, value, _ := strings.Cut(p, "=")
 			n, err := url.QueryUnescape(name)
 			if err != nil {
@@ -78,7 +95,7 @@ func RedactServerURL(u *url.URL) (shown, what string) {
 				found = append(found, fmt.Sprintf("an API key in the query parameter %q", n))
 			}
 		}
-		c.RawQuery = strings.Join(pairs, "&")
+		c.RawQuery = strings.Join(pairs, "")
 	}
 	if c.Fragment != "" && keyInText(c.Fragment) {
 		c.Fragment, c.RawFragment = redacted, ""
@@ -88,6 +105,20 @@ func RedactServerURL(u *url.URL) (shown, what string) {
 		return u.String(), ""
 	}
 	return c.String(), strings.Join(found, " and ")
+}
+
+// splitQuery splits a raw query into its parameters and the & and ;
+// between them, in order.
+func splitQuery(q string) []string {
+	var out []string
+	for {
+		i := strings.IndexAny(q, "&;")
+		if i < 0 {
+			return append(out, q)
+		}
+		out = append(out, q[:i], q[i:i+1])
+		q = q[i+1:]
+	}
 }
 
 // keyInText reports whether s (a fragment) holds a key parameter or a
