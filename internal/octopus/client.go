@@ -731,7 +731,9 @@ func (c *Client) once(ctx context.Context, deadline time.Time, method, path stri
 			return 0, 0, time.Since(queued), ctx.Err()
 		}
 		waited = time.Since(queued)
-		deadline = deadline.Add(waited)
+		if !deadline.IsZero() {
+			deadline = deadline.Add(waited)
+		}
 	}
 	if !deadline.IsZero() {
 		actx, cancel := context.WithDeadline(ctx, deadline)

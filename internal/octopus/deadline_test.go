@@ -216,6 +216,29 @@ func TestRequestTimeoutNotCountingQueue(t *testing.T) {
 	}
 }
 
+// TestNoRequestTimeout: a negative RequestTimeout (--request-timeout 0)
+// means no bound, with a request slot bound (MaxInFlight) too.
+func TestNoRequestTimeout(t *testing.T) {
+	base, key, _ := hostileServer(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond)
+		_, _ = w.Write([]byte(`{}`))
+	})
+	c, err := octopus.Connect(context.Background(), octopus.Config{URL: base, APIKey: key, MaxInFlight: 1,
+		RequestTimeout: -1, Retry: fastRetry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() { _, err := c.Get(context.Background(), "/api/hostile/slow"); errs <- err }()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestCheckServerURL: an API key in the server URL, as a query parameter
 // (any case) or user information, is refused, and the message shows the
 // URL with the secret replaced.
