@@ -174,6 +174,7 @@ func toDestination(c *cli.Context, applying bool, d fanout.Destination, b *bundl
 	cl, err := octopus.Connect(c.Context, octopus.Config{
 		URL: d.URL, APIKey: key, Space: d.Space, Logger: log, Tool: "octobundle/" + toolVersion(),
 		CACertFile: d.CACert, KeySource: source, MaxInFlight: c.Int("concurrency"),
+		RequestTimeout: requestTimeout(c),
 	})
 	if err != nil {
 		return fmt.Errorf("connecting to Octopus: %w", err)

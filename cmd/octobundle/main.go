@@ -155,6 +155,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		EnableBashCompletion: true,
 	}
 	setManners(app)
+	guardConnections(app)
 	return app
 }
 

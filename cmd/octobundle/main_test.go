@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -53,6 +54,15 @@ func TestMain(m *testing.M) {
 //	writes NAME N            the simulator saw exactly N POST/PUT/DELETE
 //	                         requests since the last reset; resets
 //	resetcounts NAME         reset the simulator's request counters
+//	requests NAME N          the simulator saw exactly N requests since the
+//	                         last reset (any method); resets
+//	drip NAME [INTERVAL] [SIM PREFIX]
+//	                         start a server on loopback that answers every
+//	                         request (with SIM and PREFIX: every request
+//	                         whose path starts with PREFIX; the others go
+//	                         to simulator SIM) 200 and then drips its body
+//	                         one byte per INTERVAL (default 100ms), forever;
+//	                         sets NAME_URL
 //	bigfile NAME SIZE        create a sparse file of SIZE bytes (suffix K, M
 //	                         or G: binary units)
 //	nosecrets [VALUE...]     neither the last command's stdout and stderr nor
@@ -313,6 +323,61 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 				ts.Check(err)
 				data, _ := json.Marshal(state.LockInfo{PID: pid, Host: host, Since: "2026-01-01T00:00:00Z"})
 				ts.Check(os.WriteFile(filepath.Join(ts.MkAbs(args[0]), state.LockFile), data, 0o600))
+			},
+			"requests": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 || simFor(ts, args[0]) == nil {
+					ts.Fatalf("usage: requests NAME N (a started simulator)")
+				}
+				want, err := strconv.Atoi(args[1])
+				ts.Check(err)
+				sim := simFor(ts, args[0])
+				got := sim.Requests()
+				sim.ResetCounters()
+				if (got == want) == neg {
+					ts.Fatalf("simulator %s saw %d requests, want %s%d", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
+				}
+			},
+			"drip": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 && len(args) != 2 && len(args) != 4 {
+					ts.Fatalf("usage: drip NAME [INTERVAL] [SIM PREFIX]")
+				}
+				interval := 100 * time.Millisecond
+				if len(args) >= 2 {
+					d, err := time.ParseDuration(args[1])
+					ts.Check(err)
+					interval = d
+				}
+				var pass http.Handler
+				prefix := ""
+				if len(args) == 4 {
+					sim := simFor(ts, args[2])
+					if sim == nil {
+						ts.Fatalf("no simulator %s", args[2])
+					}
+					pass, prefix = sim.Handler(), args[3]
+				}
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if pass != nil && !strings.HasPrefix(r.URL.Path, prefix) {
+						pass.ServeHTTP(w, r)
+						return
+					}
+					w.Header().Set("Content-Type", "application/json")
+					w.Header().Set("Content-Length", "1000000")
+					w.WriteHeader(http.StatusOK)
+					for {
+						if _, err := w.Write([]byte(" ")); err != nil {
+							return
+						}
+						w.(http.Flusher).Flush()
+						select {
+						case <-r.Context().Done():
+							return
+						case <-time.After(interval):
+						}
+					}
+				}))
+				ts.Defer(srv.Close)
+				ts.Setenv(args[0]+"_URL", srv.URL)
 			},
 			"resetcounts": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 || simFor(ts, args[0]) == nil {

@@ -33,6 +33,7 @@ import (
 	"strings"
 
 	"github.com/octobundle/octobundle/internal/limits"
+	"github.com/octobundle/octobundle/internal/octopus"
 	"gopkg.in/yaml.v3"
 )
 
@@ -148,12 +149,13 @@ func parseEntry(path, dir string, node *yaml.Node) (Destination, error) {
 	if !nameRE.MatchString(d.Name) {
 		return d, at("name", "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit (it names a folder), not %q", d.Name)
 	}
+	if err := octopus.CheckServerURL(d.URL); err != nil {
+		// Before anything else reads, logs or sends the URL.
+		return d, at("url", "must not carry credentials: %v; give the server's address without it, and the key's file (apiKeyFile) or environment variable (apiKeyEnv)", err)
+	}
 	u, err := url.Parse(d.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return d, at("url", "must be an http(s) URL, not %q", redact(d.URL))
-	}
-	if u.User != nil {
-		return d, at("url", "must not carry credentials")
 	}
 	switch {
 	case d.APIKeyFile != "" && d.APIKeyEnv != "":

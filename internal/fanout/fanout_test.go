@@ -39,6 +39,8 @@ destinations:
 		{"both key sources", "destinations:\n  - name: dc1\n    url: https://x\n    apiKeyEnv: K\n    apiKeyFile: k\n", "mutually exclusive", nil},
 		{"bad url", "destinations:\n  - name: dc1\n    url: ftp://x\n    apiKeyEnv: K\n", `destination "dc1": url: must be an http(s) URL`, nil},
 		{"credentials in url", "destinations:\n  - name: dc1\n    url: https://u:p@x\n    apiKeyEnv: K\n", "must not carry credentials", nil},
+		{"key in the url's query, not echoed", "destinations:\n  - name: dc1\n    url: https://x/?ApiKey=API-SECRETSECRET\n    apiKeyEnv: K\n", "https://x/?ApiKey=REDACTED", nil},
+		{"key in the url's user info, not echoed", "destinations:\n  - name: dc1\n    url: https://API-SECRETSECRET@x/\n    apiKeyEnv: K\n", "must not carry credentials", nil},
 		{"bad name", "destinations:\n  - name: ../dc1\n    url: https://x\n    apiKeyEnv: K\n", "name: must be 1 to 64", nil},
 		{"duplicate name", "destinations:\n  - name: dc1\n    url: https://x\n    apiKeyEnv: K\n  - name: DC1\n    url: https://y\n    apiKeyEnv: K\n", "already used on line 2", nil},
 		{"misspelt field", "destinations:\n  - name: dc1\n    url: https://x\n    apiKeyEnv: K\n    rule: [a.yaml]\n", `unknown field "rule"`, nil},

@@ -46,8 +46,7 @@ type Config struct {
 	APIKey string
 	// Space is the space name (or ID) to work in; empty means the default space.
 	Space string
-	// HTTPClient is used for every request; nil means a client with a
-	// 60-second timeout that verifies TLS certificates against the system's
+	// HTTPClient is used for every request; nil means a client that verifies TLS certificates against the system's
 	// roots (and CACertFile). Connect uses a copy whose CheckRedirect refuses
 	// to leave the server's origin, whatever the given client does.
 	HTTPClient *http.Client
@@ -63,6 +62,12 @@ type Config struct {
 	MaxResponseSize int64
 	// Retry is the retry policy; zero values take the defaults.
 	Retry Retry
+	// RequestTimeout bounds one request from sending it to reading the
+	// last byte of its answer, retries and their backoff included (time
+	// spent waiting for a MaxInFlight slot is not counted): zero means
+	// DefaultRequestTimeout, a negative value no bound. A request that
+	// runs out fails with an error wrapping ErrRequestTimeout.
+	RequestTimeout time.Duration
 	// Logger receives one debug line per request; nil discards.
 	Logger *slog.Logger
 	// Tool is appended to the User-Agent ("octobundle/1.2.3").
@@ -78,6 +83,20 @@ type Config struct {
 	// variable"), for the message of a refused key. Never the key.
 	KeySource string
 }
+
+// DefaultRequestTimeout is the Config.RequestTimeout a zero value means.
+const DefaultRequestTimeout = 60 * time.Second
+
+// ErrRequestTimeout is wrapped by the error of a request that did not
+// finish (answer read to its last byte, retries included) within
+// Config.RequestTimeout: "request timed out after 60s: GET /api/…".
+var ErrRequestTimeout = errors.New("request timed out")
+
+// ErrMalformedAnswer is wrapped by the error of a request the server
+// answered with a success status and a body that is not valid JSON (or
+// not the JSON expected). It is not retried: the same request gets the
+// same answer.
+var ErrMalformedAnswer = errors.New("malformed answer")
 
 // Retry is the policy for retrying failed requests.
 type Retry struct {
@@ -106,6 +125,7 @@ func (r Retry) withDefaults() Retry {
 type Client struct {
 	session     *newclient.HttpSession
 	retry       Retry
+	timeout     time.Duration // per request, retries included; 0: none
 	log         *slog.Logger
 	server      string
 	maxResponse int64
@@ -161,6 +181,9 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.URL == "" {
 		return nil, errors.New("no server URL: set --server or OCTOPUS_URL")
 	}
+	if err := CheckServerURL(cfg.URL); err != nil {
+		return nil, err
+	}
 	if cfg.APIKey == "" {
 		return nil, errors.New("no API key: set --api-key, --api-key-file or OCTOPUS_API_KEY")
 	}
@@ -169,6 +192,10 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("server URL %q is not an http(s) URL", redactURL(cfg.URL))
 	}
 	base.User = nil
+	// Paths are resolved against the base: its query and fragment would
+	// be dropped from every request anyway, and are no part of the
+	// server's name in plans and state.
+	base.RawQuery, base.ForceQuery, base.Fragment, base.RawFragment = "", false, "", ""
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -199,9 +226,16 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 			},
 		},
 		retry:       cfg.Retry.withDefaults(),
+		timeout:     cfg.RequestTimeout,
 		log:         log,
 		server:      strings.TrimRight(base.String(), "/"),
 		maxResponse: maxResponse,
+	}
+	switch {
+	case c.timeout == 0:
+		c.timeout = DefaultRequestTimeout
+	case c.timeout < 0:
+		c.timeout = 0
 	}
 	if cfg.MaxInFlight > 0 {
 		c.inFlight = make(chan struct{}, cfg.MaxInFlight)
@@ -290,13 +324,14 @@ func (e *transportError) Error() string { return e.msg }
 // IsTransient reports whether err is a failure that running the same
 // request again later can get past: a rate limit (429), a server error
 // (5xx other than 501), a conflict (409: the document moved under us), a
-// dropped connection or a cancelled run. A 400 (the server refused the
+// dropped connection, a request that ran out of its RequestTimeout, or a
+// cancelled run. A 400 (the server refused the
 // content) or any error made before a request was sent is not: it recurs.
 func IsTransient(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, ErrUncertainWrite) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, ErrUncertainWrite) || errors.Is(err, ErrRequestTimeout) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
 	var te *transportError
@@ -574,11 +609,21 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 			return fmt.Errorf("%s %s: encoding the request: %w", method, path, err)
 		}
 	}
+	// The request's deadline: moved on by the time spent waiting for a
+	// request slot, which is no part of the request.
+	var deadline time.Time
+	if c.timeout > 0 {
+		deadline = time.Now().Add(c.timeout)
+	}
+	var last error // the previous attempt's error
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			c.retries.Add(1)
 		}
-		status, retryAfter, err := c.once(ctx, method, path, payload, contentType, out)
+		status, retryAfter, waited, err := c.once(ctx, deadline, method, path, payload, contentType, out)
+		if !deadline.IsZero() {
+			deadline = deadline.Add(waited)
+		}
 		if err == nil {
 			if method != http.MethodGet {
 				c.writes.Add(1)
@@ -586,11 +631,19 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 			return nil
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			// context.Cause: a command's own deadline says what it was.
+			return fmt.Errorf("%s %s: %w", method, path, context.Cause(ctx))
+		}
+		_, upload := body.(multipartBody) // uploading a file again is harmless
+		if errors.Is(err, ErrRequestTimeout) {
+			err = c.timedOut(method, path, last)
+		}
+		if errors.Is(err, ErrRequestTimeout) && method == http.MethodPost && !upload {
+			// The server may have created the entity before it stalled.
+			return fmt.Errorf("%w: %w", ErrUncertainWrite, err)
 		}
 		retryable := status == http.StatusTooManyRequests ||
 			(status >= 500 && status != http.StatusNotImplemented) || status == 0
-		_, upload := body.(multipartBody) // uploading a file again is harmless
 		if method == http.MethodPost && status != http.StatusTooManyRequests && !upload {
 			if retryable {
 				return fmt.Errorf("%w: %w", ErrUncertainWrite, err)
@@ -604,6 +657,10 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 			return err
 		}
 		wait := c.backoff(attempt, retryAfter)
+		if !deadline.IsZero() && time.Now().Add(wait).After(deadline) {
+			// The next attempt could not finish in time: say so now.
+			return c.timedOut(method, path, err)
+		}
 		// Transient failures are routine under load; a request that keeps
 		// failing is worth telling the person waiting.
 		level := slog.LevelDebug
@@ -613,26 +670,47 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 		c.log.Log(ctx, level, "retrying", "method", method, "path", path, "status", status,
 			"attempt", attempt+1, "of", c.retry.Attempts, "wait", wait.Round(time.Millisecond), "error", err)
 		if err := c.sleep(ctx, wait); err != nil {
-			return err
+			return fmt.Errorf("%s %s: %w", method, path, context.Cause(ctx))
 		}
+		last = err
 	}
 }
 
-// once sends one request. status is 0 when no answer arrived.
-func (c *Client) once(ctx context.Context, method, path string, payload []byte, contentType string, out any) (status int, retryAfter time.Duration, err error) {
+// timedOut is the error of a request that ran out of its
+// RequestTimeout; last is its last attempt's error, if it failed before.
+func (c *Client) timedOut(method, path string, last error) error {
+	err := fmt.Errorf("%w after %s: %s %s", ErrRequestTimeout, seconds(c.timeout), method, path)
+	if last != nil && !errors.Is(last, ErrRequestTimeout) {
+		err = fmt.Errorf("%w (the last attempt: %v)", err, last)
+	}
+	return err
+}
+
+// seconds renders d as "60s" rather than "1m0s" when it is whole seconds.
+func seconds(d time.Duration) string {
+	if d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return d.String()
+}
+
+// once sends one request, to be done by deadline (zero: none). status is
+// 0 when no answer arrived; waited is how long it waited for a request
+// slot (Config.MaxInFlight) before sending.
+func (c *Client) once(ctx context.Context, deadline time.Time, method, path string, payload []byte, contentType string, out any) (status int, retryAfter, waited time.Duration, err error) {
 	c.requests.Add(1)
 	u, err := url.Parse(path)
 	if err != nil {
-		return -1, 0, fmt.Errorf("%s %s: %w", method, path, err)
+		return -1, 0, 0, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if u.Scheme != "" || u.Host != "" {
 		// Paths are resolved against the server's base URL; an absolute one
 		// (from a document's Links, say) could carry the key elsewhere.
-		return -1, 0, fmt.Errorf("%s %s: %w: only paths on the server are requested, not absolute URLs", method, redactURL(path), ErrRedirectRefused)
+		return -1, 0, 0, fmt.Errorf("%s %s: %w: only paths on the server are requested, not absolute URLs", method, redactURL(path), ErrRedirectRefused)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, "/", nil)
 	if err != nil {
-		return -1, 0, err
+		return -1, 0, 0, err
 	}
 	req.URL = u
 	req.Header.Set("Accept", "application/json")
@@ -646,36 +724,54 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 		req.Header.Set("Content-Type", contentType)
 	}
 	if c.inFlight != nil {
+		queued := time.Now()
 		select {
 		case c.inFlight <- struct{}{}:
 		case <-ctx.Done():
-			return 0, 0, ctx.Err()
+			return 0, 0, time.Since(queued), ctx.Err()
 		}
+		waited = time.Since(queued)
+		if !deadline.IsZero() {
+			deadline = deadline.Add(waited)
+		}
+	}
+	if !deadline.IsZero() {
+		actx, cancel := context.WithDeadline(ctx, deadline)
+		defer cancel()
+		req = req.WithContext(actx)
+	}
+	// timedOut: the request's own deadline, not its caller's, ended it.
+	timedOut := func() bool {
+		return !deadline.IsZero() && ctx.Err() == nil && req.Context().Err() != nil
 	}
 	start := time.Now()
 	resp, data, readErr, err := c.exchange(req)
 	if c.inFlight != nil {
 		<-c.inFlight
 	}
+	if (err != nil || readErr != nil) && timedOut() {
+		c.log.Debug("request timed out", "method", method, "path", path, "duration", time.Since(start))
+		return -1, 0, waited, c.timedOut(method, path, nil)
+	}
 	if err != nil {
 		c.log.Debug("request failed", "method", method, "path", path, "error", scrubErr(err))
 		if perm := permanentTransportError(err, c.connecting); perm != nil {
-			return -1, 0, fmt.Errorf("%s %s: %w", method, path, perm)
+			return -1, 0, waited, fmt.Errorf("%s %s: %w", method, path, perm)
 		}
-		return 0, 0, &transportError{fmt.Sprintf("%s %s: %v", method, path, scrubErr(err))}
+		return 0, 0, waited, &transportError{fmt.Sprintf("%s %s: %v", method, path, scrubErr(err))}
 	}
 	subject := method + " " + path + ": the server's answer"
 	if resp.ContentLength > c.maxResponse {
 		c.log.Debug("request", "method", method, "path", path, "status", resp.StatusCode, "bytes", resp.ContentLength, "duration", time.Since(start))
-		return -1, 0, limits.Size(subject, "response size", c.maxResponse)
+		return -1, 0, waited, limits.Size(subject, "response size", c.maxResponse)
 	}
 	c.log.Debug("request", "method", method, "path", path, "status", resp.StatusCode, "bytes", len(data), "duration", time.Since(start))
 	if readErr != nil {
-		return 0, 0, &transportError{fmt.Sprintf("%s %s: reading the answer: %v", method, path, scrubErr(readErr))}
+		return 0, 0, waited, &transportError{fmt.Sprintf("%s %s: reading the answer: %v", method, path, scrubErr(readErr))}
 	}
 	if int64(len(data)) > c.maxResponse {
 		// Not retried: the same request gets the same oversized answer.
-		return -1, 0, limits.Size(subject, "response size", c.maxResponse)
+		return -1, 0, waited, limits.Size(subject, "response size", c.maxResponse)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		ae := &APIError{Method: method, Path: path, Status: resp.StatusCode}
@@ -689,26 +785,48 @@ func (c *Client) once(ctx context.Context, method, path string, payload []byte, 
 		if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s >= 0 {
 			retryAfter = time.Duration(s) * time.Second
 		}
-		return resp.StatusCode, retryAfter, ae
+		return resp.StatusCode, retryAfter, waited, ae
 	}
 	if bin, ok := out.(*Binary); ok {
 		bin.Data, bin.ContentType = data, resp.Header.Get("Content-Type")
-		return resp.StatusCode, 0, nil
+		return resp.StatusCode, 0, waited, nil
 	}
 	if out == nil || len(bytes.TrimSpace(data)) == 0 {
-		return resp.StatusCode, 0, nil
+		return resp.StatusCode, 0, waited, nil
 	}
 	if err := decodeAnswer(data, out); err != nil {
-		var syntax *json.SyntaxError
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &syntax) {
-			// A truncated body is a transport failure, not a server answer.
-			return 0, 0, &transportError{fmt.Sprintf("%s %s: decoding the answer: %v", method, path, err)}
-		}
-		// Well-formed but refused (duplicate keys, invalid UTF-8, too
-		// deep, the wrong shape): the same request gets the same answer.
-		return -1, 0, fmt.Errorf("%s %s: decoding the answer: %w", method, path, err)
+		// Not retried, whatever is wrong (a syntax error, a body that
+		// ends early, duplicate keys, the wrong shape): the body was read
+		// to its announced end, and the same request gets the same answer.
+		return -1, 0, waited, c.malformed(method, path, resp.StatusCode, len(data), err)
 	}
-	return resp.StatusCode, 0, nil
+	return resp.StatusCode, 0, waited, nil
+}
+
+// malformed is the error for a success answer of n bytes that did not
+// decode: it names the URL (the server's, never with credentials) and,
+// for a syntax error, the byte offset.
+func (c *Client) malformed(method, path string, status, n int, err error) error {
+	offset := -1
+	var js *jsonv.SyntaxError
+	var ss *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &js):
+		offset = js.Offset
+	case errors.As(err, &ss):
+		offset = int(ss.Offset) - 1 // encoding/json counts the bad byte
+	case errors.As(err, &te):
+		offset = int(te.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		offset = n
+	}
+	where := ""
+	if offset >= 0 {
+		where = fmt.Sprintf(" at byte offset %d", offset)
+	}
+	return fmt.Errorf("%s %s%s: %w (status %d, %d bytes)%s: %v (not retried: the same request gets the same answer)",
+		method, c.server, path, ErrMalformedAnswer, status, n, where, err)
 }
 
 // exchange sends req and reads the answer's body (up to one byte over the

@@ -39,7 +39,8 @@ func TestConnect(t *testing.T) {
 		{name: "wrong key", url: base, key: "API-WRONG0000", wantErr: "401"},
 		{name: "no key", url: base, wantErr: "no API key"},
 		{name: "not a URL", url: "ftp://x", key: sim.APIKey(), wantErr: "not an http(s) URL"},
-		{name: "credentials in URL are not echoed", url: "http://user:hunter2@127.0.0.1:1", key: sim.APIKey(), wantErr: "connection refused"},
+		{name: "credentials in URL are refused, not echoed", url: "http://user:hunter2@127.0.0.1:1", key: sim.APIKey(), wantErr: "http://REDACTED@127.0.0.1:1"},
+		{name: "key in the query is refused, not echoed", url: base + "/?ApiKey=hunter2", key: sim.APIKey(), wantErr: "?ApiKey=REDACTED"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

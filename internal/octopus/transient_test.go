@@ -24,6 +24,8 @@ func TestIsTransient(t *testing.T) {
 		{"uncertain POST", fmt.Errorf("%w: %w", ErrUncertainWrite, &transportError{"POST /api/x: EOF"}), true},
 		{"dropped connection", fmt.Errorf("reading: %w", &transportError{"GET /api/x: connection reset"}), true},
 		{"cancelled", fmt.Errorf("run: %w", context.Canceled), true},
+		{"request timed out", fmt.Errorf("%w after 60s: GET /api/x", ErrRequestTimeout), true},
+		{"malformed answer", fmt.Errorf("GET /api/x: %w", ErrMalformedAnswer), false},
 		{"our own refusal", errors.New("refusing to write: the destination variable \"X\" would be removed"), false},
 	} {
 		if got := IsTransient(tc.err); got != tc.want {

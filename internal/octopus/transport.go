@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/octobundle/octobundle/internal/limits"
 )
@@ -104,7 +103,9 @@ func httpClient(cfg Config, base *url.URL, log *slog.Logger) (*http.Client, erro
 		// their request and a new one (a TLS handshake on a real server)
 		// opened for the next. Keep as many as octobundle runs at once.
 		tr.MaxIdleConnsPerHost = maxIdleConnsPerHost
-		hc = http.Client{Timeout: 60 * time.Second, Transport: tr}
+		// No http.Client.Timeout: Config.RequestTimeout bounds each
+		// request, retries included, with a context deadline.
+		hc = http.Client{Transport: tr}
 	}
 	hc.CheckRedirect = sameOrigin(base)
 	return &hc, nil
