@@ -111,16 +111,78 @@ func lostScope(k *schema.Kind, names []string, doc any, removed map[removedName]
 	if m == nil || len(removed) == 0 || len(names) == 0 {
 		return nil, nil, nil
 	}
+	gone := func(dim schema.ScopeDimension, entry string) bool {
+		owner := ""
+		if dim.Within == schema.ScopeOwner {
+			owner = names[0]
+		}
+		return removed[foldKey(nameKey{dim.To, owner, entry})]
+	}
+	trimScopes(k, m, gone, func(t scopeTrim) trimAction {
+		what := fmt.Sprintf("%s[%s]", t.items, placeholderLabel(t.value))
+		goneList := quoteEntries(t.gone)
+		switch {
+		case len(t.left) > 0:
+			notes = append(notes, fmt.Sprintf("%s: %s scope %s removed (the plan removes it); the value keeps %s", what, t.dim.Name, goneList, quoteEntries(t.left)))
+			return trimNarrow
+		case decision == LostScopeUnscope:
+			notes = append(notes, fmt.Sprintf("%s: lost its whole %s scope (%s, which the plan removes); unscoped (--on-lost-scope unscope): it now applies more widely", what, t.dim.Name, goneList))
+			return trimUnscope
+		case decision == LostScopeDrop:
+			notes = append(notes, fmt.Sprintf("%s: lost its whole %s scope (%s, which the plan removes); dropped (--on-lost-scope drop)", what, t.dim.Name, goneList))
+			if sens, _ := t.value["IsSensitive"].(bool); sens {
+				cleanup = append(cleanup, CleanupItem{Kind: k.Name, Names: names, Field: what,
+					Why: "destination sensitive variable dropped with its lost scope (--on-lost-scope drop): its secret is gone; if it is still needed, add it again and set its value"})
+			}
+			return trimDrop
+		}
+		problems = append(problems, fmt.Sprintf("%s would lose its whole %s scope (%s, which the plan removes): decide with --on-lost-scope drop (remove the value) or --on-lost-scope unscope (keep it, applying more widely), or re-scope it on the destination first", what, t.dim.Name, goneList))
+		return trimLeave
+	})
+	return notes, cleanup, problems
+}
+
+// scopeTrim is one scope dimension of one value element with entries that
+// name something gone: the entries gone and those left.
+type scopeTrim struct {
+	items      string         // the value list ("Variables")
+	value      map[string]any // the value element
+	dim        schema.ScopeDimension
+	gone, left []any
+}
+
+// trimAction is what trimScopes does with a scopeTrim.
+type trimAction int
+
+const (
+	// trimLeave leaves the value as it is.
+	trimLeave trimAction = iota
+	// trimNarrow removes the entries gone (left must not be empty).
+	trimNarrow
+	// trimUnscope removes the whole dimension.
+	trimUnscope
+	// trimDrop removes the value.
+	trimDrop
+	// trimStop leaves the value and ends the walk.
+	trimStop
+)
+
+// trimScopes walks the scoped value elements of doc (a document of kind
+// k), and for every scope dimension holding entries that gone reports,
+// does what decide says. It changes doc in place (unless every answer is
+// trimLeave or trimStop) and returns whether a walk was stopped.
+func trimScopes(k *schema.Kind, doc map[string]any, gone func(dim schema.ScopeDimension, entry string) bool, decide func(t scopeTrim) trimAction) bool {
 	for _, vs := range k.Values {
 		if vs.Scope == "" {
 			continue
 		}
-		arr, ok := m[vs.Items].([]any)
+		arr, ok := doc[vs.Items].([]any)
 		if !ok {
 			continue
 		}
-		out := arr[:0:0]
-		for _, el := range arr {
+		var out []any
+		changed := false
+		for i, el := range arr {
 			v := asMap(el)
 			sc := asMap(v[vs.Scope])
 			keep := true
@@ -129,52 +191,43 @@ func lostScope(k *schema.Kind, names []string, doc any, removed map[removedName]
 				if !ok || len(entries) == 0 {
 					continue
 				}
-				owner := ""
-				if dim.Within == schema.ScopeOwner {
-					owner = names[0]
-				}
-				var left, gone []any
+				t := scopeTrim{items: vs.Items, value: v, dim: dim}
 				for _, e := range entries {
-					s, _ := e.(string)
-					if removed[foldKey(nameKey{dim.To, owner, s})] {
-						gone = append(gone, e)
+					if s, _ := e.(string); s != "" && gone(dim, s) {
+						t.gone = append(t.gone, e)
 					} else {
-						left = append(left, e)
+						t.left = append(t.left, e)
 					}
 				}
-				if len(gone) == 0 {
+				if len(t.gone) == 0 {
 					continue
 				}
-				what := fmt.Sprintf("%s[%s]", vs.Items, placeholderLabel(v))
-				goneList := quoteEntries(gone)
-				switch {
-				case len(left) > 0:
-					sc[dim.Name] = left
-					notes = append(notes, fmt.Sprintf("%s: %s scope %s removed (the plan removes it); the value keeps %s", what, dim.Name, goneList, quoteEntries(left)))
-				case decision == LostScopeUnscope:
+				switch decide(t) {
+				case trimStop:
+					return true
+				case trimNarrow:
+					sc[dim.Name] = t.left
+				case trimUnscope:
 					delete(sc, dim.Name)
-					notes = append(notes, fmt.Sprintf("%s: lost its whole %s scope (%s, which the plan removes); unscoped (--on-lost-scope unscope): it now applies more widely", what, dim.Name, goneList))
-				case decision == LostScopeDrop:
+				case trimDrop:
 					keep = false
-					notes = append(notes, fmt.Sprintf("%s: lost its whole %s scope (%s, which the plan removes); dropped (--on-lost-scope drop)", what, dim.Name, goneList))
-					if sens, _ := v["IsSensitive"].(bool); sens {
-						cleanup = append(cleanup, CleanupItem{Kind: k.Name, Names: names, Field: what,
-							Why: "destination sensitive variable dropped with its lost scope (--on-lost-scope drop): its secret is gone; if it is still needed, add it again and set its value"})
-					}
-				default:
-					problems = append(problems, fmt.Sprintf("%s would lose its whole %s scope (%s, which the plan removes): decide with --on-lost-scope drop (remove the value) or --on-lost-scope unscope (keep it, applying more widely), or re-scope it on the destination first", what, dim.Name, goneList))
 				}
 				if !keep {
 					break
 				}
 			}
-			if keep {
+			if !keep && !changed {
+				out, changed = append([]any(nil), arr[:i]...), true
+			}
+			if keep && changed {
 				out = append(out, el)
 			}
 		}
-		m[vs.Items] = out
+		if changed {
+			doc[vs.Items] = out
+		}
 	}
-	return notes, cleanup, problems
+	return false
 }
 
 // quoteEntries renders scope entries for messages: "A", "B".
@@ -254,60 +307,37 @@ type aliveFunc func(to, scope, id string) bool
 // them as they are. It returns those values and the unscoped elements (to
 // be kept by the write). It changes live in place.
 func cleanDangling(k *schema.Kind, live map[string]any, root string, alive aliveFunc, decision LostScope) (lost []danglingValue, unscoped []any) {
-	for _, vs := range k.Values {
-		if vs.Scope == "" {
-			continue
+	trimScopes(k, live, danglingIn(root, alive), func(t scopeTrim) trimAction {
+		if len(t.left) > 0 {
+			return trimNarrow
 		}
-		arr, ok := live[vs.Items].([]any)
-		if !ok {
-			continue
+		name, _ := t.value["Name"].(string)
+		lost = append(lost, danglingValue{label: fmt.Sprintf("%s[%s]", t.items, strconv.Quote(name)), dim: t.dim.Name, ids: t.gone})
+		switch decision {
+		case LostScopeDrop:
+			return trimDrop
+		case LostScopeUnscope:
+			unscoped = append(unscoped, t.value)
+			return trimUnscope
 		}
-		out := arr[:0:0]
-		for _, el := range arr {
-			v := asMap(el)
-			sc := asMap(v[vs.Scope])
-			keep, widened := true, false
-			for _, dim := range schema.ScopeDimensions {
-				entries, ok := sc[dim.Name].([]any)
-				if !ok || len(entries) == 0 || !checkedDimension(dim) {
-					continue
-				}
-				scope := ""
-				if dim.Within == schema.ScopeOwner {
-					scope = root
-				}
-				var left []any
-				for _, e := range entries {
-					if s, _ := e.(string); s == "" || alive(dim.To, scope, s) {
-						left = append(left, e)
-					}
-				}
-				switch {
-				case len(left) == len(entries):
-				case len(left) > 0:
-					sc[dim.Name] = left
-				default:
-					name, _ := v["Name"].(string)
-					lost = append(lost, danglingValue{label: fmt.Sprintf("%s[%s]", vs.Items, strconv.Quote(name)), dim: dim.Name, ids: entries})
-					switch decision {
-					case LostScopeDrop:
-						keep = false
-					case LostScopeUnscope:
-						delete(sc, dim.Name)
-						widened = true
-					}
-				}
-			}
-			if keep {
-				out = append(out, el)
-				if widened {
-					unscoped = append(unscoped, el)
-				}
-			}
-		}
-		live[vs.Items] = out
-	}
+		return trimLeave
+	})
 	return lost, unscoped
+}
+
+// danglingIn is the gone test of cleanDangling: an entry of a checked
+// dimension that names nothing on the destination.
+func danglingIn(root string, alive aliveFunc) func(dim schema.ScopeDimension, entry string) bool {
+	return func(dim schema.ScopeDimension, entry string) bool {
+		if !checkedDimension(dim) {
+			return false
+		}
+		scope := ""
+		if dim.Within == schema.ScopeOwner {
+			scope = root
+		}
+		return !alive(dim.To, scope, entry)
+	}
 }
 
 // danglingProblem is the plan error of a destination value whose whole
@@ -384,29 +414,5 @@ func keepUnscoped(k *schema.Kind, merged map[string]any, unscoped []any) {
 // anyDangling reports whether a value element of live has a scope entry
 // that names nothing (see cleanDangling), without changing live.
 func anyDangling(k *schema.Kind, live map[string]any, root string, alive aliveFunc) bool {
-	for _, vs := range k.Values {
-		if vs.Scope == "" {
-			continue
-		}
-		arr, _ := live[vs.Items].([]any)
-		for _, el := range arr {
-			sc := asMap(asMap(el)[vs.Scope])
-			for _, dim := range schema.ScopeDimensions {
-				entries, _ := sc[dim.Name].([]any)
-				if len(entries) == 0 || !checkedDimension(dim) {
-					continue
-				}
-				scope := ""
-				if dim.Within == schema.ScopeOwner {
-					scope = root
-				}
-				for _, e := range entries {
-					if s, _ := e.(string); s != "" && !alive(dim.To, scope, s) {
-						return true
-					}
-				}
-			}
-		}
-	}
-	return false
+	return trimScopes(k, live, danglingIn(root, alive), func(scopeTrim) trimAction { return trimStop })
 }
