@@ -21,13 +21,14 @@ import (
 // never had, inside what the bundle owns:
 //
 //   - in synced entities the bundle holds, the destination-only entries of
-//     the fields the kind registry lists in Kind.Prune: steps (and actions of matched steps) of
+//     the registry's lists whose destination-only elements are removable
+//     (schema.List.DestOnly) and the map fields in Kind.Prune: steps (and actions of matched steps) of
 //     deployment and runbook processes, variables of project and library
 //     variable sets (sensitive ones too: the plan says so and lists them in
 //     the clean-up), a tenant's links to projects the bundle holds, and a
 //     tenant's variable values under the projects and library variable
 //     sets the bundle's tenant variables document has values for
-//     (Kind.PruneWithin: values under a project or variable set the bundle
+//     (schema.List.Owner: values under a project or variable set the bundle
 //     has none for stay, whether or not the bundle holds the project;
 //     sensitive values are listed in the clean-up);
 //   - channels and runbooks the destination has in a project the bundle
@@ -64,7 +65,7 @@ func (pl *planner) prune(k *schema.Kind, bundleDoc, desired any) bool {
 		return false
 	}
 	removed := false
-	for _, f := range k.Prune {
+	for _, f := range removableFields(k) {
 		bv, ok := bm[f]
 		if !ok {
 			continue // the bundle says nothing about the field
@@ -72,7 +73,7 @@ func (pl *planner) prune(k *schema.Kind, bundleDoc, desired any) bool {
 		switch v := dm[f].(type) {
 		case []any:
 			var out any
-			if within := k.PruneWithin[f]; within != "" {
+			if within := k.List(f).Owner; within != "" {
 				out = pruneWithin(bv, v, within)
 			} else {
 				out = pruneArrays(bv, v)
@@ -131,7 +132,7 @@ func pruneArrays(bundle, merged any) any {
 // pruneWithin returns merged (the bundle's array merged onto the
 // destination's) without the destination-only elements whose field within
 // holds a value some element of the bundle's array holds too (see
-// schema.Kind.PruneWithin): a tenant's values go only under the projects
+// schema.List.Owner): a tenant's values go only under the projects
 // and library variable sets the bundle has values for.
 func pruneWithin(bundle any, merged []any, within string) []any {
 	b, _ := bundle.([]any)
@@ -159,7 +160,7 @@ func prunedSecrets(k *schema.Kind, names []string, ds []FieldDiff) []CleanupItem
 	var out []CleanupItem
 	for _, d := range ds {
 		at := parsePointer(d.Path)
-		if d.After != nil || len(at) != 2 || k.PruneWithin[at[0]] == "" {
+		if d.After != nil || len(at) != 2 || k.List(at[0]) == nil || k.List(at[0]).Owner == "" {
 			continue
 		}
 		if m, ok := d.Before.(map[string]any); ok && hasSecret(m["Value"]) {
@@ -320,4 +321,17 @@ func parsePointer(p string) []string {
 		segs[i] = strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
 	}
 	return segs
+}
+
+// removableFields are k's top-level fields whose destination-only entries
+// --remove-destination-only removes: the lists the registry marks
+// removable, then the map fields of Kind.Prune.
+func removableFields(k *schema.Kind) []string {
+	var out []string
+	for _, l := range k.Lists {
+		if l.DestOnly == schema.DestOnlyRemovable && l.Path != "" && !strings.Contains(l.Path, "/") {
+			out = append(out, l.Path)
+		}
+	}
+	return append(out, k.Prune...)
 }

@@ -91,7 +91,6 @@ func process(k *Kind, qualify bool) *Kind {
 	k.Containers = []Container{{Path: "Steps/*", Items: "Actions"}}
 	// Each action's inline script body, in a file named after the action.
 	k.Texts = []TextField{{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Script.ScriptBody", Syntax: "Properties/Octopus.Action.Script.Syntax"}}
-	k.Prune = []string{"Steps"}
 	k.Lists = processLists()
 	// Step names, and action names across all steps, are unique.
 	k.Unique = []Unique{{Path: "Steps/*", Field: "Name", Noun: "Step"}, {Path: actionHolder, Field: "Name", Noun: "Action"}}
@@ -443,7 +442,6 @@ func init() {
 			Name: LibraryVariables, Title: "library variables", File: "library-variable-sets/{}/variables.json",
 			Parent: LibraryVariableSet, Read: "variables/{VariableSetId}", KeepDestination: []string{"Variables/*/Value"},
 			Order:  81,
-			Prune:  []string{"Variables"},
 			Policy: PolicySync,
 		}),
 		// --- projects and their content ------------------------------------
@@ -527,7 +525,6 @@ func init() {
 			Name: ProjectVariables, Title: "project variables", File: "projects/{}/variables.json",
 			Parent: Project, Read: "variables/{VariableSetId}", IDPrefix: "variableset", KeepDestination: []string{"Variables/*/Value"},
 			Order:  95,
-			Prune:  []string{"Variables"},
 			Policy: PolicySync,
 		}),
 		&Kind{
@@ -647,8 +644,6 @@ func init() {
 			Order:     101,
 			// Values only under the projects and library variable sets the
 			// bundle's document has values for (see apply/prune.go).
-			Prune:       []string{"CommonVariables", "ProjectVariables"},
-			PruneWithin: map[string]string{"CommonVariables": "LibraryVariableSetId", "ProjectVariables": "ProjectId"},
 			Lists: []List{
 				{Path: "CommonVariables", Key: []string{"LibraryVariableSetId", "TemplateId", "Scope"}, Strategy: StrategyMerge, DestOnly: DestOnlyRemovable, Owner: "LibraryVariableSetId", Supersede: "TemplateId"},
 				{Path: "ProjectVariables", Key: []string{"ProjectId", "TemplateId", "Scope"}, Strategy: StrategyMerge, DestOnly: DestOnlyRemovable, Owner: "ProjectId", Supersede: "TemplateId"},

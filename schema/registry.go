@@ -441,10 +441,9 @@ type Kind struct {
 	Policy Policy
 	// Optional kinds are exported and applied only when asked (targets, workers).
 	Optional bool
-	// Prune lists top-level fields whose destination-only entries
-	// `apply --prune` removes (the steps of a process, the variables of a
-	// set, a tenant's links to and variable values for projects the bundle
-	// holds).
+	// Prune lists top-level map fields whose destination-only keys
+	// `apply --remove-destination-only` removes (a tenant's links to
+	// projects the bundle holds); lists say it in List.DestOnly.
 	Prune []string
 	// Prunable kinds are deleted by `apply --prune` when the destination has
 	// one under an owner the bundle holds and the bundle does not (a
@@ -475,12 +474,6 @@ type Kind struct {
 	// the path of the tag names ("Tags/*/Name"); a tag reference "Set/Tag"
 	// resolves to tag Tag of the entity named Set.
 	TagNames string
-	// PruneWithin, for a Prune field holding an array, names the element
-	// field whose value an element must share with an element of the
-	// bundle's array to be pruned: a tenant's destination-only variable
-	// values go only under the projects and library variable sets the
-	// bundle has values for (a bundle may be a partial export).
-	PruneWithin map[string]string
 	// Parts, if set, are the documents a current server reads and writes
 	// the kind as, instead of the legacy Read document (tenant variables
 	// since 2025.2: commonvariables and projectvariables).
