@@ -756,6 +756,7 @@ func (x *executor) recordState(i int) {
 		if !ch.baseCurrent {
 			err = st.Record(ch.Path, ch.applied.Value(), nil)
 		}
+		err = errors.Join(err, x.recordID(ch))
 	default:
 		// What the destination holds now, as the server answered the
 		// write (the planned document when it cannot be read back).
@@ -768,7 +769,7 @@ func (x *executor) recordState(i int) {
 				written = form
 			}
 		}
-		err = st.Record(ch.Path, ch.applied.Value(), written)
+		err = errors.Join(st.Record(ch.Path, ch.applied.Value(), written), x.recordID(ch))
 	}
 	if err != nil {
 		x.log.Warn("recording the state", "entity", ch.Label(), "error", err)
@@ -778,6 +779,21 @@ func (x *executor) recordState(i int) {
 		}
 		x.mu.Unlock()
 	}
+}
+
+// recordID records the server ID the entity of change ch has on the
+// destination now (after its writes), for the kinds Prune may delete: the
+// proof that octobundle wrote it (see Base.IDs).
+func (x *executor) recordID(ch *Change) error {
+	k := schema.MustLookup(ch.Kind)
+	if !deletable(k) {
+		return nil
+	}
+	dest := x.snap.Find(ch.Kind, ch.Names...)
+	if dest == nil || dest.ID == "" {
+		return nil
+	}
+	return x.o.State.RecordID(ch.Path, dest.ID)
 }
 
 func (x *executor) progress() {

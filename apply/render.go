@@ -34,6 +34,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 	if p.Mode != "" {
 		fmt.Fprintf(&b, "Merge: %s (%s)\n", p.Mode, p.ModeReason)
 	}
+	if p.Rollback != "" {
+		fmt.Fprintf(&b, "%s (--allow-rollback)\n", p.Rollback)
+	}
 	b.WriteString("\n")
 	unchanged := map[string]int{}
 	for _, ch := range p.Changes {
