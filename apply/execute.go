@@ -87,6 +87,9 @@ type Receipt struct {
 	Summary map[Outcome]int `json:"summary"`
 	// Stats are the API requests the execution made.
 	Stats octopus.Stats `json:"stats"`
+	// Rollback is set when an older bundle was applied with
+	// --allow-rollback (Plan.Rollback), so the receipt records it.
+	Rollback string `json:"rollback,omitempty"`
 
 	// Destination, BundleDigest and Finished head the clean-up report, so
 	// that a report found later says where, what and when.
@@ -240,7 +243,7 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 		log.Warn("recording the state failed", "error", x.stateErr)
 	}
 
-	r := &Receipt{Summary: zeroSummary(OutcomeCreated, OutcomeUpdated, OutcomeUnchanged, OutcomeLeftAlone, OutcomeFailed, OutcomeSkipped, OutcomeDeleted), Cleanup: []CleanupItem{}}
+	r := &Receipt{Summary: zeroSummary(OutcomeCreated, OutcomeUpdated, OutcomeUnchanged, OutcomeLeftAlone, OutcomeFailed, OutcomeSkipped, OutcomeDeleted), Cleanup: []CleanupItem{}, Rollback: p.Rollback}
 	done := map[string]bool{}
 	for i, ch := range p.Changes {
 		res := x.results[i]

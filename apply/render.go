@@ -354,6 +354,9 @@ func readPlan(r io.Reader, max int64) (*Plan, error) {
 // counted, the clean-up report and the status.
 func (r *Receipt) WriteText(w io.Writer) error {
 	var b strings.Builder
+	if r.Rollback != "" {
+		fmt.Fprintf(&b, "%s (--allow-rollback)\n", r.Rollback)
+	}
 	quiet := map[Outcome]int{}
 	for _, res := range r.Results {
 		switch res.Outcome {
