@@ -32,6 +32,7 @@ func FuzzParseEntity(f *testing.F) {
 func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(`{"format":"octobundle-state/v1","destination":{"server":"s","space":"d"}}`))
 	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"format":"octobundle-state/v2","destination":{"server":"s","space":"d"},"sources":[{"server":"https://dev","space":"Default","exportedAt":"2026-01-01T00:00:00Z","bundleDigest":"sha256:1","appliedAt":"2026-01-02T00:00:00Z"}],"ids":{"environments/Production.json":"Environments-1"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseManifest(data)
 		if err != nil {
