@@ -23,17 +23,28 @@ type Base struct {
 	// From says where the base comes from, for the plan
 	// ("state .octobundle/…", "--base prev/").
 	From string
+	// IDs are the server IDs octobundle recorded, by bundle path, when it
+	// wrote each entity to this destination (the state's, with --base
+	// too). Prune deletes an entity the source deleted only if its
+	// destination entity still carries the ID recorded here: never one a
+	// base names that octobundle did not write (a hand-made base file, a
+	// --base bundle of another destination), nor one recreated on the
+	// destination since. Those are kept, and the plan says why.
+	IDs map[string]string
 }
 
 // StateRecorder records what apply applied to a destination (see package
 // internal/state). Execute calls Record once all writes of an entity
 // succeeded (or it needed none), with the entity's bundle path, the
 // document that becomes its base (the bundle's, as applied) and the
-// document the destination holds (bundle form); Forget once an entity is
-// deleted, or gone from both the bundle and the destination. Calls may
-// come from several goroutines.
+// document the destination holds (bundle form), and RecordID with the
+// server ID the entity has on the destination (for the entities Prune may
+// delete; also when nothing needed recording otherwise, as in a replay);
+// Forget once an entity is deleted, or gone from both the bundle and the
+// destination. Calls may come from several goroutines.
 type StateRecorder interface {
 	Record(path string, base, written any) error
+	RecordID(path, id string) error
 	Forget(path string) error
 }
 
@@ -135,6 +146,10 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
 			}
 		}
 		dest := pl.snap.Find(e.Kind.Name, e.Names...)
+		var notOurs string
+		if dest != nil && deletable(e.Kind) {
+			notOurs = pl.notWritten(e.Kind, e.Path, dest)
+		}
 		switch {
 		case dest == nil || !deletable(e.Kind):
 			ch.Action = ActionNoOp
@@ -147,6 +162,12 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
 					ch.Reason = "deleted at source; kept on the destination (--prune deletes what the source deleted)"
 				}
 			}
+		case pl.o.Prune && notOurs != "":
+			// The base names it, but octobundle cannot show it wrote this
+			// entity: --prune never widens to what it did not write.
+			ch.Action, ch.Why = ActionKeep, []string{WhyDeletedKept, WhyNotWritten}
+			ch.Reason = "deleted at source (" + pl.o.Base.From + "), but not deleted: " + notOurs
+			ch.forget = nil
 		case pl.o.Prune && pl.changedSinceBase(e.Kind, e.Names, e.Path, dest) && pl.o.OnConflict != WinnerSource:
 			// Deleted at the source, changed on the destination: a
 			// conflict, which keeps the entity unless decided otherwise.
@@ -169,6 +190,21 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
 		out = append(out, ch)
 	}
 	return out
+}
+
+// notWritten says why the destination entity dest at bundle path p is not
+// one octobundle recorded writing ("" when it is): the base's record
+// carries no server ID, or the destination's entity of that name carries
+// another.
+func (pl *planner) notWritten(k *schema.Kind, p string, dest *snapshot.Entity) string {
+	id, ok := pl.o.Base.IDs[p]
+	switch {
+	case !ok:
+		return fmt.Sprintf("the state records no server ID for %s, so nothing shows octobundle wrote it (a base file octobundle did not write, or a state from before IDs were recorded: re-apply once to record IDs — the last bundle that had it, with --allow-rollback if it is older)", p)
+	case dest.ID != id:
+		return fmt.Sprintf("the destination's %s is %s, not %s that octobundle wrote (replaced on the destination since)", k.Title, dest.ID, id)
+	}
+	return ""
 }
 
 // authoritative reports whether bundle b speaks for the entity (k, names):

@@ -57,7 +57,11 @@ func (r *recurring) options(o Options) Options {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	o.Base = &Base{Bundle: b, Digest: digest, From: "state " + r.st.Dir()}
+	ids, err := r.st.IDs()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	o.Base = &Base{Bundle: b, Digest: digest, From: "state " + r.st.Dir(), IDs: ids}
 	o.State = r.st
 	o.Logger = testLogger()
 	return o
@@ -75,7 +79,7 @@ func (r *recurring) apply(b *bundles.Bundle, o Options) (*Plan, *Receipt) {
 		_ = rec.WriteText(&buf)
 		r.t.Fatalf("apply %s\n%s", rec.Status(), buf.String())
 	}
-	if err := r.st.Finish(b.Digest(), time.Now()); err != nil {
+	if err := r.st.Finish(state.AppliedBundle(b), time.Now()); err != nil {
 		r.t.Fatal(err)
 	}
 	return p, rec

@@ -87,6 +87,9 @@ type Receipt struct {
 	Summary map[Outcome]int `json:"summary"`
 	// Stats are the API requests the execution made.
 	Stats octopus.Stats `json:"stats"`
+	// Rollback is set when an older bundle was applied with
+	// --allow-rollback (Plan.Rollback), so the receipt records it.
+	Rollback string `json:"rollback,omitempty"`
 
 	// Destination, BundleDigest and Finished head the clean-up report, so
 	// that a report found later says where, what and when.
@@ -240,7 +243,7 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 		log.Warn("recording the state failed", "error", x.stateErr)
 	}
 
-	r := &Receipt{Summary: zeroSummary(OutcomeCreated, OutcomeUpdated, OutcomeUnchanged, OutcomeLeftAlone, OutcomeFailed, OutcomeSkipped, OutcomeDeleted), Cleanup: []CleanupItem{}}
+	r := &Receipt{Summary: zeroSummary(OutcomeCreated, OutcomeUpdated, OutcomeUnchanged, OutcomeLeftAlone, OutcomeFailed, OutcomeSkipped, OutcomeDeleted), Cleanup: []CleanupItem{}, Rollback: p.Rollback}
 	done := map[string]bool{}
 	for i, ch := range p.Changes {
 		res := x.results[i]
@@ -756,6 +759,7 @@ func (x *executor) recordState(i int) {
 		if !ch.baseCurrent {
 			err = st.Record(ch.Path, ch.applied.Value(), nil)
 		}
+		err = errors.Join(err, x.recordID(ch))
 	default:
 		// What the destination holds now, as the server answered the
 		// write (the planned document when it cannot be read back).
@@ -768,7 +772,7 @@ func (x *executor) recordState(i int) {
 				written = form
 			}
 		}
-		err = st.Record(ch.Path, ch.applied.Value(), written)
+		err = errors.Join(st.Record(ch.Path, ch.applied.Value(), written), x.recordID(ch))
 	}
 	if err != nil {
 		x.log.Warn("recording the state", "entity", ch.Label(), "error", err)
@@ -778,6 +782,21 @@ func (x *executor) recordState(i int) {
 		}
 		x.mu.Unlock()
 	}
+}
+
+// recordID records the server ID the entity of change ch has on the
+// destination now (after its writes), for the kinds Prune may delete: the
+// proof that octobundle wrote it (see Base.IDs).
+func (x *executor) recordID(ch *Change) error {
+	k := schema.MustLookup(ch.Kind)
+	if !deletable(k) {
+		return nil
+	}
+	dest := x.snap.Find(ch.Kind, ch.Names...)
+	if dest == nil || dest.ID == "" {
+		return nil
+	}
+	return x.o.State.RecordID(ch.Path, dest.ID)
 }
 
 func (x *executor) progress() {

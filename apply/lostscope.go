@@ -261,6 +261,9 @@ func (pl *planner) collectRemoved(b *bundles.Bundle) map[removedName]bool {
 	if pl.o.Prune && pl.o.Base != nil && pl.o.Base.Bundle != nil {
 		for _, e := range pl.o.Base.Bundle.Catalog() {
 			if !b.Has(e.Kind, e.Names...) && authoritative(b, e.Kind, e.Names) && deletable(e.Kind) {
+				if dest := pl.snap.Find(e.Kind.Name, e.Names...); dest != nil && pl.notWritten(e.Kind, e.Path, dest) != "" {
+					continue // kept: octobundle did not write it
+				}
 				for _, n := range deletedNames(e.Kind, e.Names) {
 					out[n] = true
 				}

@@ -167,6 +167,11 @@ type Options struct {
 	// directory, or a bundle given with --base): the merge is three-way
 	// against it. Nil means no base: the merge is two-way (see merge3.go).
 	Base *Base
+	// Rollback, if set, says the bundle is older than the last one the
+	// destination received from the same source and applying it anyway
+	// was asked for (--allow-rollback): "rollback: exported <time>, the
+	// destination has <time>"; the plan shows it.
+	Rollback string
 	// OnConflict, if set, decides every merge conflict (source,
 	// destination, or fail: the entity is a plan error), over the bundle's
 	// apply policy and the registry's defaults.
@@ -331,6 +336,10 @@ const (
 	WhyPruned = "destination-only removed (--remove-destination-only)"
 	// WhyDeletedKept: the source deleted the entity; kept without --prune.
 	WhyDeletedKept = "deleted at source, kept"
+	// WhyNotWritten: the source deleted the entity and --prune would
+	// delete it, but the state has no record that octobundle wrote the
+	// destination's entity (no server ID recorded, or another one): kept.
+	WhyNotWritten = "not written by octobundle, kept"
 	// WhyDeletedPruned: the source deleted the entity; deleted (--prune).
 	WhyDeletedPruned = "deleted at source, deleted (--prune)"
 	// WhyStamp: a step based on a step template takes the destination
@@ -395,6 +404,9 @@ type Plan struct {
 	// BaseDigest is the digest of the base the plan was made against
 	// (empty without one).
 	BaseDigest string `json:"baseDigest,omitempty"`
+	// Rollback is set when the bundle is older than the last one the
+	// destination received from the same source (Options.Rollback).
+	Rollback string `json:"rollback,omitempty"`
 	// Destination is where the plan applies.
 	Destination Destination `json:"destination"`
 	// Changes has one entry per bundle entity, in sync order.
@@ -511,6 +523,7 @@ func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPolic
 		BundleDigest: b.Digest(),
 		Destination:  Destination{Server: snap.Server, Space: snap.SpaceName, ServerVersion: snap.ServerVersion},
 		Summary:      zeroSummary(ActionCreate, ActionUpdate, ActionNoOp, ActionLeftAlone, ActionError, ActionDelete),
+		Rollback:     o.Rollback,
 	}
 	pl := &planner{snap: snap, o: o, ids: destIDs{snap: snap}, pol: pol, rules: &conflictRules{pol: pol}}
 	if o.Base != nil && o.Base.Bundle != nil {

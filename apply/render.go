@@ -34,6 +34,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 	if p.Mode != "" {
 		fmt.Fprintf(&b, "Merge: %s (%s)\n", p.Mode, p.ModeReason)
 	}
+	if p.Rollback != "" {
+		fmt.Fprintf(&b, "%s (--allow-rollback)\n", p.Rollback)
+	}
 	b.WriteString("\n")
 	unchanged := map[string]int{}
 	for _, ch := range p.Changes {
@@ -351,6 +354,9 @@ func readPlan(r io.Reader, max int64) (*Plan, error) {
 // counted, the clean-up report and the status.
 func (r *Receipt) WriteText(w io.Writer) error {
 	var b strings.Builder
+	if r.Rollback != "" {
+		fmt.Fprintf(&b, "%s (--allow-rollback)\n", r.Rollback)
+	}
 	quiet := map[Outcome]int{}
 	for _, res := range r.Results {
 		switch res.Outcome {

@@ -250,6 +250,11 @@ func dirOf(path string) string {
 // and of plan --destinations.
 func planWithBase(c *cli.Context, cl *octopus.Client, st *state.Store, b *bundles.Bundle, bundlePath string, opts apply.Options) (*apply.Plan, error) {
 	if err := mergeOptions(c, st, &opts); err != nil {
+		opts.Prefetched.Cancel()
+		return nil, err
+	}
+	if err := freshness(c, st, b, &opts); err != nil {
+		opts.Prefetched.Cancel()
 		return nil, err
 	}
 	p, err := apply.MakePlan(c.Context, cl, b, opts)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ func mergeFlags() []cli.Flag {
 	return append(stateFlags(),
 		&cli.StringFlag{Name: "base", Usage: "merge against the bundle `BUNDLE` (e.g. the previous one, from git) instead of the state directory's base"},
 		&cli.StringFlag{Name: "on-conflict", Usage: "decide every merge conflict: source, destination or fail (default: the bundle's apply policy, then the registry: variable values stay the destination's, other content takes the source's)"},
+		&cli.BoolFlag{Name: "allow-rollback", Usage: "apply a bundle exported earlier than the last one this destination received from the same source (the state records it); without it such a bundle is refused before anything is written"},
 		&cli.StringFlag{Name: "on-lost-scope", Usage: "decide a destination value whose whole scope (an action, channel or runbook) the plan removes: drop (remove the value) or unscope (keep it, applying more widely); default: a plan error naming each one"},
 	)
 }
@@ -49,20 +51,51 @@ func mergeOptions(c *cli.Context, st *state.Store, o *apply.Options) error {
 	default:
 		return usageError("--on-lost-scope must be drop or unscope, not %q", ls)
 	}
+	// What --prune may delete: what octobundle recorded writing to this
+	// destination, whichever base the merge uses.
+	ids, err := st.IDs()
+	if err != nil {
+		return err
+	}
 	if f := c.String("base"); f != "" {
 		b, err := bundles.Read(f, bundles.ReadOptions{})
 		if err != nil {
 			return fmt.Errorf("--base: %w", err)
 		}
-		o.Base = &apply.Base{Bundle: b, Digest: b.Digest(), From: "--base " + f}
+		o.Base = &apply.Base{Bundle: b, Digest: b.Digest(), From: "--base " + f, IDs: ids}
 		return nil
 	}
 	b, digest, err := st.Base()
 	if err != nil {
 		return err
 	}
-	o.Base = &apply.Base{Bundle: b, Digest: digest, From: "state " + st.Dir()}
+	o.Base = &apply.Base{Bundle: b, Digest: digest, From: "state " + st.Dir(), IDs: ids}
 	return nil
+}
+
+// freshness refuses bundle b when it is older than the last bundle the
+// destination received from the same source (the state's record), unless
+// --allow-rollback, which makes the plan say so (Options.Rollback). Before
+// the destination is written.
+func freshness(c *cli.Context, st *state.Store, b *bundles.Bundle, o *apply.Options) error {
+	m, err := st.Manifest()
+	if err != nil {
+		return err
+	}
+	has, rollback := m.Rollback(b.Manifest.Source, b.Digest(), b.Manifest.ExportedAt)
+	if !rollback {
+		return nil
+	}
+	const layout = time.RFC3339
+	exported, had := b.Manifest.ExportedAt.UTC().Format(layout), has.UTC().Format(layout)
+	if c.Bool("allow-rollback") {
+		o.Rollback = fmt.Sprintf("rollback: exported %s, the destination has %s", exported, had)
+		o.Logger.Warn("applying an older bundle (--allow-rollback)", "exported", exported, "destination has", had, "state", st.Dir())
+		return nil
+	}
+	last := m.Last(b.Manifest.Source)
+	return cli.Exit(fmt.Sprintf("rollback refused: the bundle (%s) was exported %s from %s space %q, and the destination has a later one from the same source (%s, exported %s; %s); refused before anything is written: apply a bundle exported later, or --allow-rollback to go back",
+		b.Digest(), exported, b.Manifest.Source.Server, b.Manifest.Source.Space, last.BundleDigest, had, filepath.Join(st.Dir(), state.ManifestFile)), exitFailed)
 }
 
 // lockState takes the destination's lock for an apply.
@@ -91,9 +124,10 @@ func lockedState(c *cli.Context, cl *octopus.Client, log *slog.Logger) (*state.S
 	return st, unlock, nil
 }
 
-// finishState records the apply in the state's manifest.
+// finishState records the apply in the state's manifest: the bundle, its
+// source and export time, and the server IDs written.
 func finishState(st *state.Store, b *bundles.Bundle) error {
-	return st.Finish(b.Digest(), time.Now())
+	return st.Finish(state.AppliedBundle(b), time.Now())
 }
 
 // recorder passes Execute's records to the state and remembers the first
@@ -104,10 +138,16 @@ type recorder struct {
 	err error
 }
 
+// Record passes the record of an entity to the state.
 func (r *recorder) Record(path string, base, written any) error {
 	return r.keep(r.st.Record(path, base, written))
 }
 
+// RecordID passes the entity's server ID to the state (see
+// apply.StateRecorder).
+func (r *recorder) RecordID(path, id string) error { return r.keep(r.st.RecordID(path, id)) }
+
+// Forget passes the forgetting of an entity to the state.
 func (r *recorder) Forget(path string) error { return r.keep(r.st.Forget(path)) }
 
 // The recorder must offer what a replay's fast path looks for, or every
@@ -157,6 +197,10 @@ func applyLocked(c *cli.Context, cl *octopus.Client, st *state.Store, b *bundles
 		opts.Prefetched = apply.Prefetch(c.Context, cl, opts)
 	}
 	if err := mergeOptions(c, st, &opts); err != nil {
+		opts.Prefetched.Cancel()
+		return nil, err
+	}
+	if err := freshness(c, st, b, &opts); err != nil {
 		opts.Prefetched.Cancel()
 		return nil, err
 	}

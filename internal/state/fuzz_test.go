@@ -28,16 +28,17 @@ func FuzzParseEntity(f *testing.F) {
 }
 
 // FuzzParseManifest: any bytes either fail or give a manifest of this
-// format naming a destination.
+// format (or the v1 it migrates) naming a destination.
 func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(`{"format":"octobundle-state/v1","destination":{"server":"s","space":"d"}}`))
 	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"format":"octobundle-state/v2","destination":{"server":"s","space":"d"},"sources":[{"server":"https://dev","space":"Default","exportedAt":"2026-01-01T00:00:00Z","bundleDigest":"sha256:1","appliedAt":"2026-01-02T00:00:00Z"}],"ids":{"environments/Production.json":"Environments-1"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseManifest(data)
 		if err != nil {
 			return
 		}
-		if m.Format != Format || m.Destination.Space == "" {
+		if (m.Format != Format && m.Format != FormatV1) || m.Destination.Space == "" {
 			t.Fatalf("accepted %+v", m)
 		}
 	})

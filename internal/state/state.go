@@ -6,7 +6,7 @@
 // Layout of a state directory (--state, OCTOBUNDLE_STATE, default
 // .octobundle/), one folder per destination:
 //
-//	ROOT/IDENTITY/SPACE/state.json       format, destination, last bundle digest, time
+//	ROOT/IDENTITY/SPACE/state.json       format, destination, last bundle per source, server IDs
 //	ROOT/IDENTITY/SPACE/lock             while an apply runs: its pid, host, start time
 //	ROOT/IDENTITY/SPACE/base/PATH        the bundle's document as applied (the merge base)
 //	ROOT/IDENTITY/SPACE/written/PATH     what the destination held after the write (drift)
@@ -18,6 +18,19 @@
 // temporary file and a rename, so a crash leaves either the old or the new
 // file. The state never holds a secret: bundles have none, and sensitive
 // values are never part of a base.
+//
+// Chain of custody (format v2). state.json binds the folder to one
+// destination (installation, URL and space): Open refuses a folder whose
+// manifest names another, with the fix. It records, per source (server and
+// space of the bundle manifest's Source), the export time and digest of the
+// last bundle applied, so that an older bundle from the same source is
+// recognised as a rollback (Manifest.Rollback). And it records the server
+// ID of every entity apply wrote (RecordID): --prune deletes only an entity
+// whose recorded ID it still carries, never one a base file names that
+// octobundle did not write. The IDs are kept in memory during an apply and
+// written with the manifest by Finish: recording them costs no fsync per
+// entity. A v1 state.json (without sources and IDs) is read once and
+// written as v2 by the next apply's Finish.
 package state
 
 import (
@@ -33,6 +46,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/octobundle/octobundle/bundles"
@@ -41,8 +55,13 @@ import (
 	"github.com/octobundle/octobundle/schema"
 )
 
-// Format is the state directory's format version.
-const Format = "octobundle-state/v1"
+// Format is the state directory's format version: v2 records the
+// sources of the bundles applied and the server IDs octobundle wrote.
+const Format = "octobundle-state/v2"
+
+// FormatV1 is the format before Format: still read (it has no sources and
+// no IDs), and written as Format by the next apply.
+const FormatV1 = "octobundle-state/v1"
 
 // The files of a destination's state folder.
 const (
@@ -77,12 +96,37 @@ func (d Destination) Identity() string {
 	if d.InstallationID != "" {
 		return d.InstallationID
 	}
-	u, err := url.Parse(strings.TrimRight(d.Server, "/"))
+	return NormalizeURL(d.Server)
+}
+
+// NormalizeURL is a server URL as the state compares it: lower-case scheme
+// and host, no user info, no trailing slash.
+func NormalizeURL(server string) string {
+	u, err := url.Parse(strings.TrimRight(server, "/"))
 	if err != nil {
-		return strings.ToLower(d.Server)
+		return strings.ToLower(server)
 	}
 	u.Scheme, u.Host, u.User = strings.ToLower(u.Scheme), strings.ToLower(u.Host), nil
 	return u.String()
+}
+
+// Same reports whether d and o are the same destination: the same
+// installation (when both know it), the same URL (normalised) and the same
+// space (case-insensitively, as Octopus compares names).
+func (d Destination) Same(o Destination) bool {
+	if d.InstallationID != "" && o.InstallationID != "" && d.InstallationID != o.InstallationID {
+		return false
+	}
+	return NormalizeURL(d.Server) == NormalizeURL(o.Server) && strings.EqualFold(d.Space, o.Space)
+}
+
+// String names the destination for messages.
+func (d Destination) String() string {
+	s := fmt.Sprintf("%s space %q", d.Server, d.Space)
+	if d.InstallationID != "" {
+		s += " (installation " + d.InstallationID + ")"
+	}
+	return s
 }
 
 // Manifest is the content of ManifestFile.
@@ -95,6 +139,80 @@ type Manifest struct {
 	BundleDigest string `json:"bundleDigest,omitempty"`
 	// Time is when that apply finished (RFC 3339, UTC).
 	Time string `json:"time,omitempty"`
+	// Sources are, per source the destination received bundles from, the
+	// last bundle applied (sorted by server and space). Absent in FormatV1.
+	Sources []SourceRecord `json:"sources,omitempty"`
+	// IDs are the server IDs of the entities octobundle wrote (created,
+	// updated or found as the bundle asks), by bundle path: what --prune
+	// may delete. Absent in FormatV1.
+	IDs map[string]string `json:"ids,omitempty"`
+}
+
+// SourceRecord is the last bundle applied from one source.
+type SourceRecord struct {
+	// Server is the source's server URL (the bundle manifest's
+	// Source.Server).
+	Server string `json:"server"`
+	// Space is the source's space name.
+	Space string `json:"space"`
+	// ExportedAt is the bundle's export time (RFC 3339, UTC).
+	ExportedAt string `json:"exportedAt"`
+	// BundleDigest is the bundle's digest.
+	BundleDigest string `json:"bundleDigest"`
+	// AppliedAt is when the apply finished (RFC 3339, UTC).
+	AppliedAt string `json:"appliedAt"`
+}
+
+// Applied describes a bundle an apply applied, for Finish.
+type Applied struct {
+	// Digest is the bundle's digest.
+	Digest string
+	// Source is where the bundle was exported from.
+	Source bundles.Source
+	// ExportedAt is when.
+	ExportedAt time.Time
+}
+
+// AppliedBundle describes bundle b for Finish.
+func AppliedBundle(b *bundles.Bundle) Applied {
+	return Applied{Digest: b.Digest(), Source: b.Manifest.Source, ExportedAt: b.Manifest.ExportedAt}
+}
+
+// sameSource reports whether r records the source src.
+func (r SourceRecord) sameSource(src bundles.Source) bool {
+	return NormalizeURL(r.Server) == NormalizeURL(src.Server) && strings.EqualFold(r.Space, src.Space)
+}
+
+// Last returns what the manifest records as the last bundle applied from
+// source src (nil: none, or a FormatV1 manifest).
+func (m *Manifest) Last(src bundles.Source) *SourceRecord {
+	if m == nil {
+		return nil
+	}
+	for i := range m.Sources {
+		if m.Sources[i].sameSource(src) {
+			return &m.Sources[i]
+		}
+	}
+	return nil
+}
+
+// Rollback reports whether applying the bundle with the digest, exported
+// at exportedAt from src, is a rollback: the destination last received a
+// bundle from the same source exported later. It returns that bundle's
+// export time. A bundle from another source, the same bundle again (a
+// replay: the same digest), or one exported at the same time (the same
+// export transformed with other rules) is not a rollback.
+func (m *Manifest) Rollback(src bundles.Source, digest string, exportedAt time.Time) (has time.Time, rollback bool) {
+	r := m.Last(src)
+	if r == nil || (digest != "" && r.BundleDigest == digest) {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, r.ExportedAt)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t, exportedAt.Before(t)
 }
 
 // ParseManifest decodes and checks a ManifestFile.
@@ -108,11 +226,29 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("%s: trailing data", ManifestFile)
 	}
-	if m.Format != Format {
+	if m.Format != Format && m.Format != FormatV1 {
 		return nil, fmt.Errorf("%s: format %q, not %q", ManifestFile, m.Format, Format)
 	}
 	if m.Destination.Space == "" || m.Destination.Server == "" {
 		return nil, fmt.Errorf("%s: no destination server or space", ManifestFile)
+	}
+	for i, r := range m.Sources {
+		if _, err := time.Parse(time.RFC3339, r.ExportedAt); err != nil {
+			return nil, fmt.Errorf("%s: sources[%d].exportedAt: %q is not an RFC 3339 time", ManifestFile, i, r.ExportedAt)
+		}
+		for j := range i {
+			if m.Sources[j].sameSource(bundles.Source{Server: r.Server, Space: r.Space}) {
+				return nil, fmt.Errorf("%s: sources[%d]: server %q space %q is listed twice", ManifestFile, i, r.Server, r.Space)
+			}
+		}
+	}
+	for p, id := range m.IDs {
+		if k, _ := schema.KindForPath(p); k == nil || k.Binary {
+			return nil, fmt.Errorf("%s: ids[%q]: not the path of an entity file", ManifestFile, p)
+		}
+		if id == "" {
+			return nil, fmt.Errorf("%s: ids[%q]: empty ID", ManifestFile, p)
+		}
 	}
 	return &m, nil
 }
@@ -167,23 +303,33 @@ func secret(v any) bool {
 type Store struct {
 	dir string
 	dst Destination
+
+	mu     sync.Mutex
+	ids    map[string]string // IDs recorded since Open (RecordID)
+	forgot map[string]bool   // paths forgotten since Open
 }
 
 // Open returns the state folder of destination d under root; it is
 // created by the first write (reading an absent one gives no base).
-// It refuses a folder whose manifest names another destination.
+// It refuses a folder whose manifest names another destination (another
+// installation, server URL or space), naming both and the fix.
 func Open(root string, d Destination) (*Store, error) {
 	if root == "" {
 		root = DefaultDir
 	}
 	dir := filepath.Join(root, bundles.EscapeName(d.Identity()), bundles.EscapeName(d.Space))
-	s := &Store{dir: dir, dst: d}
+	s := &Store{dir: dir, dst: d, ids: map[string]string{}, forgot: map[string]bool{}}
 	m, err := s.Manifest()
 	if err != nil {
 		return nil, err
 	}
-	if m != nil && !strings.EqualFold(m.Destination.Space, d.Space) {
-		return nil, fmt.Errorf("state: %s belongs to space %q, not %q", filepath.Join(dir, ManifestFile), m.Destination.Space, d.Space)
+	if m != nil && !m.Destination.Same(d) {
+		file := filepath.Join(dir, ManifestFile)
+		fix := "this folder holds another destination's state: give this destination a state directory of its own (--state), or remove " + dir + " to start over (the next plan merges two-way)"
+		if m.Destination.InstallationID != "" && m.Destination.InstallationID == d.InstallationID && strings.EqualFold(m.Destination.Space, d.Space) {
+			fix = fmt.Sprintf("if %s is the same Octopus under a new URL, set \"server\" to %q in %s; otherwise (a restored copy of that server) ", d.Server, d.Server, file) + fix
+		}
+		return nil, fmt.Errorf("state: %s: destination: it is the state of %s, not of %s; refusing to use it as this destination's merge base: %s", file, m.Destination, d, fix)
 	}
 	return s, nil
 }
@@ -301,8 +447,57 @@ func (s *Store) HasWritten(p string, sum []byte) bool {
 	return bytes.Equal(got[:], sum)
 }
 
+// RecordID notes the server ID the entity at bundle path p has on the
+// destination after octobundle wrote it (what --prune may delete). It is
+// kept in memory and written with the manifest by Finish: no file write,
+// no fsync per entity.
+func (s *Store) RecordID(p, id string) error {
+	if id == "" {
+		return nil
+	}
+	s.mu.Lock()
+	s.ids[p] = id
+	delete(s.forgot, p)
+	s.mu.Unlock()
+	return nil
+}
+
+// IDs returns the server IDs octobundle recorded, by bundle path: the
+// manifest's and those recorded since Open, less those forgotten. A
+// FormatV1 state has none.
+func (s *Store) IDs() (map[string]string, error) {
+	m, err := s.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	return s.mergedIDs(m), nil
+}
+
+// mergedIDs is IDs over the manifest m (nil: none yet).
+func (s *Store) mergedIDs(m *Manifest) map[string]string {
+	out := map[string]string{}
+	if m != nil {
+		for p, id := range m.IDs {
+			out[p] = id
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for p := range s.forgot {
+		delete(out, p)
+	}
+	for p, id := range s.ids {
+		out[p] = id
+	}
+	return out
+}
+
 // Forget removes an entity from the state.
 func (s *Store) Forget(p string) error {
+	s.mu.Lock()
+	delete(s.ids, p)
+	s.forgot[p] = true
+	s.mu.Unlock()
 	for _, sub := range []string{BaseDir, WrittenDir} {
 		err := os.Remove(filepath.Join(s.dir, sub, filepath.FromSlash(p)))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -312,10 +507,37 @@ func (s *Store) Forget(p string) error {
 	return nil
 }
 
-// Finish records the apply of the bundle with the given digest in the
-// manifest.
-func (s *Store) Finish(bundleDigest string, now time.Time) error {
-	m := Manifest{Format: Format, Destination: s.dst, BundleDigest: bundleDigest, Time: now.UTC().Format(time.RFC3339)}
+// Finish records the apply of bundle a in the manifest (written as
+// Format, whatever format it was read in): the last bundle, the bundle's
+// source and export time (replacing what was recorded for that source),
+// and the server IDs recorded since Open (RecordID, Forget). One file
+// write for the whole apply.
+func (s *Store) Finish(a Applied, now time.Time) error {
+	old, err := s.Manifest()
+	if err != nil {
+		return err
+	}
+	at := now.UTC().Format(time.RFC3339)
+	m := Manifest{Format: Format, Destination: s.dst, BundleDigest: a.Digest, Time: at, IDs: s.mergedIDs(old)}
+	rec := SourceRecord{Server: a.Source.Server, Space: a.Source.Space, ExportedAt: a.ExportedAt.UTC().Format(time.RFC3339), BundleDigest: a.Digest, AppliedAt: at}
+	if old != nil {
+		for _, r := range old.Sources {
+			if !r.sameSource(a.Source) {
+				m.Sources = append(m.Sources, r)
+			}
+		}
+	}
+	m.Sources = append(m.Sources, rec)
+	sort.Slice(m.Sources, func(i, j int) bool {
+		a, b := m.Sources[i], m.Sources[j]
+		if a.Server != b.Server {
+			return a.Server < b.Server
+		}
+		return a.Space < b.Space
+	})
+	if len(m.IDs) == 0 {
+		m.IDs = nil
+	}
 	return s.write(ManifestFile, m)
 }
 

@@ -76,7 +76,7 @@ func TestRecordBaseForget(t *testing.T) {
 	if err != nil || len(b2.Paths()) != 1 || digest2 == digest {
 		t.Errorf("after forget: %v %v %q", b2.Paths(), err, digest2)
 	}
-	if err := st.Finish("sha256:"+strings.Repeat("a", 64), time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)); err != nil {
+	if err := st.Finish(Applied{Digest: "sha256:" + strings.Repeat("a", 64)}, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 	m, err := st.Manifest()
@@ -142,7 +142,7 @@ func TestRefusals(t *testing.T) {
 	}
 	for _, tc := range []struct{ name, data, want string }{
 		{"wrong format", `{"format":"x","destination":{"server":"s","space":"d"}}`, "format"},
-		{"unknown field", `{"format":"octobundle-state/v1","destination":{"server":"s","space":"d"},"extra":1}`, "unknown field"},
+		{"unknown field", `{"format":"octobundle-state/v2","destination":{"server":"s","space":"d"},"extra":1}`, "unknown field"},
 		{"no space", `{"format":"octobundle-state/v1","destination":{"server":"s"}}`, "no destination"},
 	} {
 		t.Run("manifest "+tc.name, func(t *testing.T) {
@@ -154,13 +154,13 @@ func TestRefusals(t *testing.T) {
 	// A state folder of another space is refused.
 	root := t.TempDir()
 	a, _ := Open(root, Destination{Server: "https://x", Space: "A"})
-	if err := a.Finish("", time.Now()); err != nil {
+	if err := a.Finish(Applied{}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Rename(a.Dir(), filepath.Join(filepath.Dir(a.Dir()), "B")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(root, Destination{Server: "https://x", Space: "B"}); err == nil || !strings.Contains(err.Error(), `belongs to space "A"`) {
+	if _, err := Open(root, Destination{Server: "https://x", Space: "B"}); err == nil || !strings.Contains(err.Error(), `it is the state of https://x space "A", not of https://x space "B"`) {
 		t.Errorf("error %v", err)
 	}
 }
