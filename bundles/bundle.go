@@ -24,7 +24,7 @@ import (
 
 // FormatV1 is the first format version: every text inline in the JSON
 // files. It is still read (and a bundle read as FormatV1 is written back as
-// FormatV1); new bundles are FormatV2.
+// FormatV1); new bundles are Format (FormatV3).
 const FormatV1 = "octobundle/v1"
 
 // Names of the bundle files that are not entities.
@@ -40,8 +40,8 @@ const (
 
 // Manifest is the content of manifest.json.
 type Manifest struct {
-	// Format is the bundle format version, FormatV2 (or FormatV1 for a
-	// bundle read in that format).
+	// Format is the bundle format version, Format (or FormatV2 or
+	// FormatV1 for a bundle read in that format).
 	Format string
 	// ToolVersion is the version of octobundle that wrote the bundle.
 	ToolVersion string
@@ -61,6 +61,26 @@ type Manifest struct {
 	// apply-time policy they set is the bundle file PolicyFile (covered by
 	// the digest).
 	Rules []RuleRef `json:",omitempty"`
+	// Input identifies the bundle transform read to make this one: its
+	// digest and the key that signed it. Absent in an exported bundle.
+	Input *InputRef `json:",omitempty"`
+}
+
+// InputRef records the input bundle of a transform.
+type InputRef struct {
+	// Digest is the input bundle's digest ("sha256:…").
+	Digest string
+	// Format is the input bundle's format version.
+	Format string
+	// KeyID is the ID (upper-case hex) of the minisign key whose
+	// signature the input carried, "" when it was unsigned. Transform
+	// records the key the signature names; whether that key was trusted
+	// is checked where the input was verified (plan/apply --pubkey, or
+	// verify --pubkey of the input).
+	KeyID string `json:",omitempty"`
+	// Verified reports that the signature was checked against a trusted
+	// key when the transform ran (transform --pubkey).
+	Verified bool `json:",omitempty"`
 }
 
 // Source identifies the Octopus space a bundle was exported from.
@@ -146,7 +166,7 @@ type part struct {
 // caches their checksums.
 func (f *file) render(p, format string) ([]part, error) {
 	var parts []part
-	if format != FormatV2 || f.kind.Binary {
+	if !HasSidecars(format) || f.kind.Binary {
 		parts = []part{{p, f.canonical()}}
 	} else {
 		jd, side, err := splitEntity(p, f.kind, f.value())
@@ -207,10 +227,11 @@ func (f *file) canonical() []byte {
 	return buf.Bytes()
 }
 
-// New returns an empty bundle with manifest m (Format defaults to FormatV2).
+// New returns an empty bundle with manifest m (Format defaults to Format,
+// the current format).
 func New(m Manifest) *Bundle {
 	if m.Format == "" {
-		m.Format = FormatV2
+		m.Format = Format
 	}
 	return &Bundle{Manifest: m, files: map[string]*file{}, folded: map[string]string{}}
 }
@@ -719,6 +740,10 @@ func (b *Bundle) Clone() *Bundle {
 	m := b.Manifest
 	m.Counts = copyMap(m.Counts)
 	m.Rules = append([]RuleRef(nil), m.Rules...)
+	if m.Input != nil {
+		in := *m.Input
+		m.Input = &in
+	}
 	c := New(m)
 	c.files = maps.Clone(b.files) // files are never changed: put replaces them
 	c.folded = maps.Clone(b.folded)
@@ -752,10 +777,10 @@ func (b *Bundle) Seal() error {
 func (b *Bundle) seal() error {
 	m := b.Manifest
 	if m.Format == "" {
-		m.Format = FormatV2
+		m.Format = Format
 	}
-	if m.Format != FormatV1 && m.Format != FormatV2 {
-		return fmt.Errorf("bundles: cannot write format %q (this version writes %s and %s)", m.Format, FormatV2, FormatV1)
+	if !Known(m.Format) {
+		return fmt.Errorf("bundles: cannot write format %q (this version writes %s)", m.Format, strings.Join(Formats, ", "))
 	}
 	clean, err := cleanServerURL(m.Source.Server)
 	if err != nil {
@@ -828,7 +853,7 @@ func (b *Bundle) render(format string) ([]pathSum, map[string]string, error) {
 		return nil, nil, err
 	}
 	var sidecars map[string]string
-	if format == FormatV2 {
+	if HasSidecars(format) {
 		sidecars = map[string]string{}
 	}
 	out := make([]pathSum, 0, len(paths))

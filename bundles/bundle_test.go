@@ -231,9 +231,9 @@ func TestSealRejectsCredentials(t *testing.T) {
 		}
 	}
 	m := sampleManifest(testTime)
-	m.Format = "octobundle/v3"
+	m.Format = "octobundle/v4"
 	if err := New(m).Seal(); err == nil {
-		t.Error("Seal wrote format v3")
+		t.Error("Seal wrote format v4")
 	}
 }
 
@@ -285,7 +285,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 			t.Errorf("%s: manifest differs:\n%+v\n%+v", p, r.Manifest, b.Manifest)
 		}
 		rep, err := Verify(p)
-		if err != nil || rep.Digest != b.Digest() || rep.Files != len(sampleEntities) || rep.Counts["Environment"] != 3 || rep.Format != FormatV2 {
+		if err != nil || rep.Digest != b.Digest() || rep.Files != len(sampleEntities) || rep.Counts["Environment"] != 3 || rep.Format != Format {
 			t.Errorf("Verify(%s) = %+v, %v", p, rep, err)
 		}
 	}

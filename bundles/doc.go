@@ -1,13 +1,16 @@
 // Package bundles implements the octobundle bundle format. This comment is
 // the format's specification; the code follows it.
 //
-// # Format octobundle/v2
+// # Format octobundle/v3
 //
-// This specifies format octobundle/v2, which writers produce. Format
-// octobundle/v1 is the same without sidecar text files (every text inline)
-// and with every object's keys in plain byte order; readers still accept it,
-// and a bundle read as v1 is written back as v1, byte for byte (its digest
-// and signature stay valid). The differences are marked "(v2)" below.
+// This specifies format octobundle/v3, which writers produce. It has the
+// files and bytes of octobundle/v2; what changed is the signature (see
+// Signature): a v3 signature binds manifest.json too. Format octobundle/v1
+// is v2 without sidecar text files (every text inline) and with every
+// object's keys in plain byte order. Readers still accept v1 and v2, and a
+// bundle read in one is written back in it, byte for byte (its digest and
+// signature stay valid), except that signing moves it to v3. The
+// differences are marked "(v2)" (v2 and v3) below.
 //
 // A bundle is the content of one Octopus Deploy space, keyed by name and free
 // of instance-specific IDs, as a set of files. It has two forms with the same
@@ -158,7 +161,8 @@
 //	  "Counts": {"Environment": 3, "Project": 2, …},   entity files per kind
 //	  "Digest": "sha256:<hex>",                       sha256 of checksums.txt
 //	  "ExportedAt": "2024-05-01T10:00:00Z",           RFC 3339, UTC, seconds
-//	  "Format": "octobundle/v2",
+//	  "Format": "octobundle/v3",
+//	  "Input": {"Digest": "sha256:…", "Format": …, "KeyID": …},  optional, transform's input bundle
 //	  "Projects": ["OctoFX", …],                      optional, a --project export's selection
 //	  "Rules": [{"Name": …, "Digest": "sha256:…", "Text": …}],   optional, transform rules (Text: normalised)
 //	  "Source": {"Server": URL, "ServerVersion": …, "Space": …},
@@ -166,8 +170,10 @@
 //	}
 //
 // Source.Server never carries credentials (user info or API keys are
-// refused). Readers reject any Format other than octobundle/v2 and
-// octobundle/v1 before anything else, and ignore unknown manifest fields
+// refused). Input records, in a bundle transform wrote, the input bundle's
+// digest and format and the ID of the key whose signature it carried.
+// Readers reject any Format other than octobundle/v3, v2 and v1 before
+// anything else, and ignore unknown manifest fields
 // (later tools of the same format may add some); Counts must match the
 // entity files exactly.
 //
@@ -219,7 +225,10 @@
 // so `minisign -Vm checksums.txt -p KEY.pub` checks a bundle directory
 // without octobundle. Its trusted comment binds the manifest's identity
 // fields (see package internal/sign), so a signature cannot be moved to
-// another bundle. The signature is part of both forms (Pack and Unpack carry
+// another bundle, and (v3) the sha256 of manifest.json ("manifest=sha256:…"),
+// so no manifest field can be edited; manifest.json is not in checksums.txt
+// because it records the digest (that would be circular). A v3 bundle whose
+// signature does not bind its manifest is refused. The signature is part of both forms (Pack and Unpack carry
 // it) but not listed in checksums.txt; changing the bundle drops it.
 //
 // # Reading untrusted bundles

@@ -110,6 +110,9 @@ type Report struct {
 	Counts map[string]int
 	// Signed reports whether the bundle has a signature file (not checked).
 	Signed bool
+	// Input is the manifest's record of the bundle transform made this one
+	// from (nil for an exported bundle).
+	Input *InputRef
 }
 
 // Verify reads the bundle at path with the default limits and reports its
@@ -121,6 +124,12 @@ func Verify(path string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	return VerifyRead(path, b)
+}
+
+// VerifyRead is Verify for the bundle b, already read from path: it checks
+// that every reference resolves and reports its digest and counts.
+func VerifyRead(path string, b *Bundle) (*Report, error) {
 	problems, err := b.CheckReferences()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -138,6 +147,7 @@ func Verify(path string) (*Report, error) {
 		Files:  b.Len(),
 		Counts: copyMap(b.Manifest.Counts),
 		Signed: b.Signature() != nil,
+		Input:  b.Manifest.Input,
 	}, nil
 }
 
@@ -480,8 +490,8 @@ func parse(files map[string][]byte) (*Bundle, error) {
 	switch {
 	case mobj == nil || mobj["Format"] == nil:
 		return nil, fmt.Errorf("%s: no Format field: not an octobundle manifest", ManifestFile)
-	case format != FormatV1 && format != FormatV2:
-		return nil, fmt.Errorf("%s: unsupported format version %q (this octobundle reads %s and %s)", ManifestFile, mobj["Format"], FormatV2, FormatV1)
+	case !Known(format):
+		return nil, fmt.Errorf("%s: unsupported format version %q (this octobundle reads %s)", ManifestFile, mobj["Format"], strings.Join(Formats, ", "))
 	}
 	if err := schema.ValidateFile(ManifestFile, mdoc); err != nil {
 		return nil, err
@@ -530,7 +540,7 @@ func parse(files map[string][]byte) (*Bundle, error) {
 		p := paths[i]
 		k, esc := schema.KindForPath(p)
 		kinds[i] = kindOf{k, esc}
-		if k == nil && p != PolicyFile && !(format == FormatV2 && isSidecarPath(p)) {
+		if k == nil && p != PolicyFile && !(HasSidecars(format) && isSidecarPath(p)) {
 			sumErrs[i] = fmt.Errorf("%s: unknown file (not part of the %s layout; keep other files outside the bundle folder)", p, format)
 			return
 		}
@@ -560,7 +570,7 @@ func parse(files map[string][]byte) (*Bundle, error) {
 	unclaimed := map[string]bool{} // sidecar files not yet referenced
 	// The sidecar files of each folder (an entity file's sidecar folder).
 	sideDirs := map[string]map[string][]byte{}
-	if format == FormatV2 {
+	if HasSidecars(format) {
 		b.sidecars = map[string]string{}
 		for i, p := range paths {
 			if kinds[i].k == nil && p != PolicyFile {
@@ -614,7 +624,7 @@ func parse(files map[string][]byte) (*Bundle, error) {
 			it.prior = err
 			break
 		}
-		if format == FormatV2 {
+		if HasSidecars(format) {
 			it.side = sideDirs[SidecarDir(p)]
 		}
 	}
@@ -635,7 +645,7 @@ func parse(files map[string][]byte) (*Bundle, error) {
 		}
 		var doc any
 		var err error
-		if format == FormatV2 {
+		if HasSidecars(format) {
 			if doc, it.used, err = joinEntity(p, k, it.data, it.side); err != nil {
 				it.early = err
 				return

@@ -11,11 +11,10 @@ import (
 	"github.com/octobundle/octobundle/schema"
 )
 
-// FormatV2 is the format version this package writes: FormatV1 plus
-// sidecar text files for long text fields (see "Sidecar text files" in the
-// package documentation). FormatV1 bundles are still read, and a bundle
-// read as FormatV1 is written as FormatV1 (its checksums and signature stay
-// valid).
+// FormatV2 is FormatV1 plus sidecar text files for long text fields (see
+// "Sidecar text files" in the package documentation); FormatV3 has its
+// layout. FormatV1 and FormatV2 bundles are still read, and a bundle read
+// in one is written in it (its checksums and signature stay valid).
 const FormatV2 = "octobundle/v2"
 
 // SidecarKey is the only member of the object that stands, in the JSON

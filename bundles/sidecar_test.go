@@ -78,7 +78,7 @@ func TestSidecarLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Digest() != b.Digest() || r.Manifest.Format != FormatV2 {
+	if r.Digest() != b.Digest() || r.Manifest.Format != Format {
 		t.Errorf("read back %s %s, wrote %s", r.Manifest.Format, r.Digest(), b.Digest())
 	}
 	doc, _ := r.Entity(schema.MustLookup(schema.DeploymentProcess), "OctoFX")

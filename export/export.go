@@ -142,7 +142,7 @@ func run(ctx context.Context, c *octopus.Client, o Options, b *bundles.Bundle, l
 // newBundle is the empty bundle an export of space on server fills.
 func newBundle(server, version, space string, o Options) *bundles.Bundle {
 	return bundles.New(bundles.Manifest{
-		Format:      bundles.FormatV2,
+		Format:      bundles.Format,
 		ToolVersion: o.ToolVersion,
 		Source:      bundles.Source{Server: server, ServerVersion: version, Space: space},
 		Projects:    selectedProjects(o.Projects),
@@ -307,7 +307,7 @@ func selectedProjects(names []string) []string {
 // bundle reports: the order makes messages about paths that collide
 // reproducible.
 func putInOrder(s *snapshot.Snapshot, list []*snapshot.Entity, keep keepFunc) []string {
-	b := bundles.New(bundles.Manifest{Format: bundles.FormatV2})
+	b := bundles.New(bundles.Manifest{Format: bundles.Format})
 	var problems []string
 	for _, e := range list {
 		doc, _, err := convert(s, e, keep)

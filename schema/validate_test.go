@@ -303,7 +303,7 @@ func TestValidateFile(t *testing.T) {
 		{"scoped user roles object", "teams/Ops/scoped-user-roles.json", `{"UserRoleId":"x"}`, []string{"teams/Ops/scoped-user-roles.json"}},
 		{"manifest", "manifest.json", `{"Format":"octobundle/v1","ToolVersion":"dev","Source":{"Server":"https://octo.example.com","ServerVersion":"2024.1.1","Space":"Default"},"ExportedAt":"2024-01-02T03:04:05Z","Counts":{"Environment":2},"Digest":"sha256:` + strings.Repeat("a", 64) + `"}`, nil},
 		{"manifest credentials", "manifest.json", `{"Format":"octobundle/v1","ToolVersion":"dev","Source":{"Server":"https://u:p@octo.example.com","ServerVersion":"2024.1.1","Space":"Default"},"ExportedAt":"2024-01-02T03:04:05Z","Counts":{},"Digest":"sha256:` + strings.Repeat("a", 64) + `"}`, []string{"/Source/Server"}},
-		{"manifest format", "manifest.json", `{"Format":"octobundle/v3","ToolVersion":"dev","Source":{"Server":"","ServerVersion":"","Space":""},"ExportedAt":"2024-01-02T03:04:05Z","Counts":{},"Digest":"sha256:` + strings.Repeat("a", 64) + `"}`, []string{"/Format"}},
+		{"manifest format", "manifest.json", `{"Format":"octobundle/v9","ToolVersion":"dev","Source":{"Server":"","ServerVersion":"","Space":""},"ExportedAt":"2024-01-02T03:04:05Z","Counts":{},"Digest":"sha256:` + strings.Repeat("a", 64) + `"}`, []string{"/Format"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -40,6 +40,13 @@ func Run(in, out string, rulePaths []string, opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opt.CheckInput != nil {
+		ok, err := opt.CheckInput(b)
+		if err != nil {
+			return nil, err
+		}
+		opt.InputVerified = ok
+	}
 	res, rep, err := Transform(b, files, opt)
 	if err != nil {
 		return rep, err

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/sign"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -19,6 +20,12 @@ type Options struct {
 	// round with the entities done and the round's total (a round that
 	// drops more starts another).
 	Progress func(done, total int)
+	// InputVerified says the caller checked the input's signature against
+	// a trusted key; the output's manifest records it (Input.Verified).
+	InputVerified bool
+	// CheckInput, if set, is called by Run with the input bundle before it
+	// is transformed: an error stops the run; true sets InputVerified.
+	CheckInput func(*bundles.Bundle) (verified bool, err error)
 }
 
 // ErrFailed is returned (wrapped) when the report has errors.
@@ -113,12 +120,12 @@ func Transform(in *bundles.Bundle, files []*RuleFile, opt Options) (*bundles.Bun
 			e.byKey[x.key()] = x
 		}
 	}
-	out, err := e.run(in)
+	out, err := e.run(in, opt)
 	rep := e.report
 	if len(in.Signature()) > 0 {
 		// A signature covers the digest; the output has another, so it
 		// is unsigned until whoever transformed it signs it.
-		rep.Notes = append(rep.Notes, Message{Text: fmt.Sprintf("the input bundle (%s) was signed; the output is a different bundle and is not: sign it again (octobundle sign --key KEY OUT)", in.Digest())})
+		rep.Notes = append(rep.Notes, Message{Text: fmt.Sprintf("the input bundle (%s) was signed; the output is a different bundle and is not: sign it (octobundle sign --key KEY OUT), or carry the signed input and signed rule files and use plan/apply --rules (docs/bundles-in-git.md)", in.Digest())})
 	}
 	if err != nil {
 		rep.Errors = append(rep.Errors, Message{Text: err.Error()})
@@ -160,7 +167,7 @@ func kindChain(k *schema.Kind) []*schema.Kind {
 	return chain
 }
 
-func (e *engine) run(in *bundles.Bundle) (*bundles.Bundle, error) {
+func (e *engine) run(in *bundles.Bundle, opt Options) (*bundles.Bundle, error) {
 	if err := e.selectEntities(); err != nil {
 		return nil, err
 	}
@@ -198,6 +205,17 @@ func (e *engine) run(in *bundles.Bundle) (*bundles.Bundle, error) {
 	}
 	m := in.Manifest
 	m.Counts, m.Digest = nil, ""
+	if bundles.HasSidecars(m.Format) {
+		m.Format = bundles.Format // the output is a new bundle
+	}
+	// The output records what it was made from: the input's digest and
+	// the key its signature names (the signature itself does not carry
+	// over: it signs the input's digest).
+	m.Input = nil
+	if d := in.Digest(); d != "" {
+		sig, _ := sign.Check(in, nil)
+		m.Input = &bundles.InputRef{Digest: d, Format: in.Manifest.Format, KeyID: sig.KeyID, Verified: opt.InputVerified && sig.KeyID != ""}
+	}
 	m.Rules = append([]bundles.RuleRef(nil), m.Rules...)
 	for _, f := range e.files {
 		m.Rules = append(m.Rules, f.Ref())

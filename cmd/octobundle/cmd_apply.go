@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/octobundle/octobundle/apply"
 	"github.com/octobundle/octobundle/bundles"
@@ -120,6 +121,9 @@ func readPlanFile(f string) (*apply.Plan, error) {
 func refused(err error) error {
 	if errors.Is(err, apply.ErrPlanHasErrors) {
 		return cli.Exit(err.Error()+"\nfix them (in the bundle, its rules or the destination), or apply everything else with --allow-errors", exitFailed)
+	}
+	if errors.Is(err, apply.ErrPlanMismatch) && strings.Contains(err.Error(), "different bundle") {
+		return cli.Exit(err.Error()+"\n(a plan made with plan --rules is for the bundle those rules make: give apply the same --rules files)", exitFailed)
 	}
 	return err
 }

@@ -23,8 +23,9 @@ func applyFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "include-targets", Usage: "apply deployment targets and workers the bundle holds"},
 		&cli.BoolFlag{Name: "prune", Usage: "delete the entities the source deleted since the last sync (in the base, gone from the bundle, unchanged on the destination; changed there is a conflict). Never the destination's own: see --remove-destination-only"},
 		&cli.BoolFlag{Name: "remove-destination-only", Usage: "remove what the destination has and the base never had, inside what the bundle owns: destination-only steps, variables (sensitive ones too), tenant project links and values of the synced entities the bundle holds, channels and runbooks of its projects. Not implied by --prune"},
-		&cli.BoolFlag{Name: "require-signature", Usage: "refuse, before reading the destination, a bundle that is not signed by one of the --pubkey keys"},
+		&cli.BoolFlag{Name: "require-signature", Usage: "refuse, before reading the destination, anything that decides a write and is not signed by one of the --pubkey keys: the bundle (in the current format, its signature covering manifest.json), every --rules file (fan-out's rules: too) and the --base bundle"},
 		pubkeyFlag(),
+		rulesFlag(),
 	)
 }
 
@@ -135,7 +136,8 @@ func bundleAndPrefetch(c *cli.Context, path string, opts apply.Options, lock boo
 }
 
 // checkedBundle reads the bundle at path and checks its signature (with
-// --require-signature or --pubkey), after checking --output.
+// --require-signature or --pubkey), after checking --output; with --rules
+// it returns the bundle transformed in memory by the (checked) rule files.
 func checkedBundle(c *cli.Context, path string) (*bundles.Bundle, error) {
 	switch c.String("output") {
 	case "text", "json":
@@ -146,7 +148,7 @@ func checkedBundle(c *cli.Context, path string) (*bundles.Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := checkSignature(c, b, c.Bool("require-signature"))
+	res, err := checkSignature(c, b, path, c.Bool("require-signature"))
 	if err != nil {
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
@@ -157,7 +159,12 @@ func checkedBundle(c *cli.Context, path string) (*bundles.Bundle, error) {
 	if res.Verified {
 		logger().Info("signature ok", "key", res.KeyID, "pubkey", res.By.File)
 	}
-	return b, nil
+	if f := c.String("base"); f != "" {
+		if _, err := readBase(c, f); err != nil {
+			return nil, err
+		}
+	}
+	return withRules(c, b, res.Verified)
 }
 
 func planCommand() *cli.Command {

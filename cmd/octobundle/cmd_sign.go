@@ -1,44 +1,60 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
+	"os"
 
+	"aead.dev/minisign"
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/limits"
 	"github.com/octobundle/octobundle/internal/sign"
+	"github.com/octobundle/octobundle/transform"
 	"github.com/urfave/cli/v2"
 )
 
 func signCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "sign",
-		Usage:     "sign a bundle (directory or .tar.zst) with a minisign key: writes checksums.txt.minisig into it",
-		ArgsUsage: "BUNDLE",
+		Usage:     "sign a bundle (directory or .tar.zst: writes checksums.txt.minisig into it, in the current format) or a rule file (writes FILE.minisig) with a minisign key",
+		ArgsUsage: "BUNDLE|RULEFILE",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "key", Usage: "the secret key `FILE` (NAME.key from octobundle keygen, or minisign -G)", Required: true},
 			passwordFileFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return usageError("sign takes one BUNDLE (a directory or .tar.zst)")
+				return usageError("sign takes one BUNDLE (a directory or .tar.zst) or one rule FILE")
 			}
 			path := c.Args().First()
+			st, err := os.Stat(path)
+			if err != nil {
+				return err
+			}
+			if !st.IsDir() && !bundles.IsArchive(path) {
+				return signRuleFile(c, path)
+			}
 			b, err := bundles.Read(path, bundles.ReadOptions{})
 			if err != nil {
 				return err
 			}
-			pw, err := password(c, false)
-			if err != nil {
-				return err
-			}
-			key, err := sign.LoadSecretKey(c.String("key"), pw)
+			key, err := secretKey(c)
 			if err != nil {
 				return err
 			}
 			if old, _ := sign.Check(b, nil); old.Signed {
 				logger().Info("replacing the bundle's signature", "was", old.KeyID)
 			}
-			if err := sign.Sign(b, key); err != nil {
+			digest := b.Digest()
+			from, err := sign.Sign(b, key)
+			if err != nil {
 				return err
+			}
+			if from != "" {
+				logger().Info("moved the bundle to the current format, so that the signature covers manifest.json",
+					"from", from, "to", b.Manifest.Format, "digest_was", digest, "digest", b.Digest())
 			}
 			if err := b.Write(path); err != nil {
 				return fmt.Errorf("writing the signature into %s: %w", path, err)
@@ -49,31 +65,41 @@ func signCommand() *cli.Command {
 	}
 }
 
-// pubkeyFlag is the repeatable --pubkey flag of verify, plan and apply.
-func pubkeyFlag() cli.Flag {
-	return &cli.StringSliceFlag{Name: "pubkey", Usage: "a trusted minisign public key `FILE` (repeatable: any one of them may have signed)"}
+// secretKey asks for the password and loads --key.
+func secretKey(c *cli.Context) (key minisign.PrivateKey, err error) {
+	pw, err := password(c, false)
+	if err != nil {
+		return key, err
+	}
+	return sign.LoadSecretKey(c.String("key"), pw)
 }
 
-// checkSignature verifies b's signature against the --pubkey keys. With
-// require set, an unsigned bundle is refused; without it, a signature is
-// checked only when keys are given, and an unsigned bundle is accepted
-// with a warning.
-func checkSignature(c *cli.Context, b *bundles.Bundle, require bool) (sign.Result, error) {
-	files := c.StringSlice("pubkey")
-	if require && len(files) == 0 {
-		return sign.Result{}, usageError("--require-signature needs at least one --pubkey FILE")
-	}
-	keys, err := sign.LoadPublicKeys(files)
+// signRuleFile checks that path is a valid rule file and writes its
+// signature, path.minisig.
+func signRuleFile(c *cli.Context, path string) error {
+	data, err := limits.ReadFile(path, limits.RuleFileSize, "rule file size")
 	if err != nil {
-		return sign.Result{}, usageError("--pubkey: %v", err)
+		return err
 	}
-	if len(keys) > 0 && !require && b.Signature() == nil {
-		logger().Warn("the bundle is not signed; --require-signature refuses unsigned bundles")
-		return sign.Result{}, nil
+	if _, err := transform.Parse(path, data); err != nil {
+		return fmt.Errorf("%w\n(sign signs bundles — a directory or .tar.zst — and rule files; %s is neither)", err, path)
 	}
-	res, err := sign.Check(b, keys)
+	key, err := secretKey(c)
 	if err != nil {
-		return res, fmt.Errorf("%s: signature check failed: %w", c.Args().First(), err)
+		return err
 	}
-	return res, nil
+	sig, err := sign.SignFile(path, data, key)
+	if err != nil {
+		return err
+	}
+	out := path + sign.FileSignatureSuffix
+	if _, err := os.Lstat(out); err == nil {
+		logger().Info("replacing the rule file's signature", "file", out)
+	}
+	if err := writeFileAtomic(out, func(w io.Writer) error { _, err := w.Write(sig); return err }); err != nil {
+		return fmt.Errorf("writing %s: %w", out, err)
+	}
+	sum := sha256.Sum256(data)
+	fmt.Fprintf(c.App.Writer, "signed %s sha256:%s key %s\n", path, hex.EncodeToString(sum[:]), sign.KeyID(key.ID()))
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/transform"
 	"github.com/urfave/cli/v2"
 )
@@ -18,6 +19,7 @@ func transformCommand() *cli.Command {
 			&cli.StringFlag{Name: "out", Usage: "write the new bundle to `PATH` (ending in .tar.zst: an archive; otherwise a directory)", Required: true},
 			&cli.StringFlag{Name: "output", Value: "text", Usage: "report format: text or json"},
 			&cli.BoolFlag{Name: "strict", Usage: "treat warnings (a rule that matches nothing) as errors"},
+			pubkeyFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -27,7 +29,17 @@ func transformCommand() *cli.Command {
 			if format != "text" && format != "json" {
 				return usageError("--output must be text or json, not %q", format)
 			}
-			rep, err := transform.Run(c.Args().First(), c.String("out"), c.StringSlice("rules"), transform.Options{Strict: c.Bool("strict"), Progress: progress(c, "transforming")})
+			in := c.Args().First()
+			opts := transform.Options{Strict: c.Bool("strict"), Progress: progress(c, "transforming")}
+			if len(c.StringSlice("pubkey")) > 0 {
+				// The input's signature is checked, and the output's
+				// manifest records that it was (Input.Verified).
+				opts.CheckInput = func(b *bundles.Bundle) (bool, error) {
+					res, err := checkSignature(c, b, in, false)
+					return res.Verified, err
+				}
+			}
+			rep, err := transform.Run(in, c.String("out"), c.StringSlice("rules"), opts)
 			if rep != nil {
 				if perr := printReport(c, rep, format); perr != nil {
 					return perr

@@ -95,6 +95,9 @@ func fanOut(c *cli.Context, applying bool) error {
 	if n < 1 {
 		return usageError("--parallel-destinations must be at least 1")
 	}
+	if len(c.StringSlice("rules")) > 0 {
+		return usageError("--rules cannot be combined with --destinations: give each destination its rules: in the destinations file")
+	}
 	file, err := fanout.Read(c.String("destinations"))
 	if err != nil {
 		return err
@@ -102,6 +105,15 @@ func fanOut(c *cli.Context, applying bool) error {
 	b, err := checkedBundle(c, c.Args().First())
 	if err != nil {
 		return err
+	}
+	// Every destination's rule files are read and their signatures
+	// checked before any destination is read: under --require-signature
+	// one unsigned rule file refuses the whole run.
+	rules := make([][]*transform.RuleFile, len(file.Destinations))
+	for i, d := range file.Destinations {
+		if rules[i], err = loadRules(c, d.Rules); err != nil {
+			return cli.Exit(fmt.Sprintf("destination %s: %v", d.Name, err), exitFailed)
+		}
 	}
 	bundlePath, _ := filepath.Abs(c.Args().First())
 
@@ -117,7 +129,7 @@ func fanOut(c *cli.Context, applying bool) error {
 			defer func() { <-sem }()
 			r := results[i]
 			log := logger().With("destination", d.Name)
-			if err := toDestination(c, applying, d, b, bundlePath, r, log); err != nil {
+			if err := toDestination(c, applying, d, rules[i], b, bundlePath, r, log); err != nil {
 				r.Error = oneLine(err.Error())
 				log.Error(c.Command.Name+" failed", "error", err)
 			}
@@ -136,21 +148,14 @@ func fanOut(c *cli.Context, applying bool) error {
 	return fanOutExit(c, applying, results)
 }
 
-// toDestination does the work for one destination, filling r.
-func toDestination(c *cli.Context, applying bool, d fanout.Destination, b *bundles.Bundle, bundlePath string, r *destResult, log *slog.Logger) error {
+// toDestination does the work for one destination, filling r; files are
+// its rule files, read and checked (see loadRules).
+func toDestination(c *cli.Context, applying bool, d fanout.Destination, files []*transform.RuleFile, b *bundles.Bundle, bundlePath string, r *destResult, log *slog.Logger) error {
 	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
 		return err
 	}
-	if len(d.Rules) > 0 {
-		files := make([]*transform.RuleFile, 0, len(d.Rules))
-		for _, p := range d.Rules {
-			f, err := transform.ReadRuleFile(p)
-			if err != nil {
-				return fmt.Errorf("rules: %w", err)
-			}
-			files = append(files, f)
-		}
-		fitted, rep, err := transform.Transform(b, files, transform.Options{})
+	if len(files) > 0 {
+		fitted, rep, err := fitRules(b, files, len(c.StringSlice("pubkey")) > 0)
 		if rep != nil {
 			if werr := writeFileAtomic(filepath.Join(r.Dir, "transform.txt"), rep.WriteText); werr != nil {
 				return werr

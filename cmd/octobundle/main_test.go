@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -18,9 +20,11 @@ import (
 	"testing"
 	"time"
 
+	"aead.dev/minisign"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/sign"
 	"github.com/octobundle/octobundle/internal/state"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -51,6 +55,10 @@ func TestMain(m *testing.M) {
 //	                         server handled it
 //	setpolicy IN OUT FILE    write a copy of bundle IN with the apply policy
 //	                         in FILE (JSON, as transform rules set it) to OUT
+//	v2sign BUNDLE KEY PWFILE  rewrite BUNDLE in format octobundle/v2 and
+//	                         sign it with KEY as octobundle before format
+//	                         v3 did (the signature covers checksums.txt,
+//	                         not manifest.json)
 //	writes NAME N            the simulator saw exactly N POST/PUT/DELETE
 //	                         requests since the last reset; resets
 //	resetcounts NAME         reset the simulator's request counters
@@ -188,6 +196,28 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 					ts.Check(err)
 				}
 				sim.AddFaultRule(rule)
+			},
+			"v2sign": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 3 {
+					ts.Fatalf("usage: v2sign BUNDLE KEY PWFILE")
+				}
+				b, err := bundles.Read(ts.MkAbs(args[0]), bundles.ReadOptions{})
+				ts.Check(err)
+				b.Manifest.Format = bundles.FormatV2
+				ts.Check(b.Seal())
+				pw, err := os.ReadFile(ts.MkAbs(args[2]))
+				ts.Check(err)
+				key, err := sign.LoadSecretKey(ts.MkAbs(args[1]), strings.TrimSpace(string(pw)))
+				ts.Check(err)
+				sums, _ := b.Raw(bundles.ChecksumsFile)
+				r := minisign.NewReader(bytes.NewReader(sums))
+				_, err = io.Copy(io.Discard, r)
+				ts.Check(err)
+				m := b.Manifest
+				tc := fmt.Sprintf("octobundle digest=%s exported=%s space=%s source=%s",
+					m.Digest, m.ExportedAt.UTC().Format(time.RFC3339), strconv.Quote(m.Source.Space), strconv.Quote(m.Source.Server))
+				ts.Check(b.SetSignature(append(bytes.TrimRight(r.SignWithComments(key, tc, "legacy"), "\n"), '\n')))
+				ts.Check(b.Write(ts.MkAbs(args[0])))
 			},
 			"setpolicy": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 3 {

@@ -58,9 +58,9 @@ func mergeOptions(c *cli.Context, st *state.Store, o *apply.Options) error {
 		return err
 	}
 	if f := c.String("base"); f != "" {
-		b, err := bundles.Read(f, bundles.ReadOptions{})
+		b, err := readBase(c, f)
 		if err != nil {
-			return fmt.Errorf("--base: %w", err)
+			return err
 		}
 		o.Base = &apply.Base{Bundle: b, Digest: b.Digest(), From: "--base " + f, IDs: ids}
 		return nil

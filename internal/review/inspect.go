@@ -45,6 +45,9 @@ type Info struct {
 	Selection []string `json:"selection,omitempty"`
 	// Rules are the rule files transform applied, in order.
 	Rules []RuleInfo `json:"rules"`
+	// Input is the bundle transform read to make this one (its digest and
+	// the key that had signed it); nil for an exported bundle.
+	Input *InputInfo `json:"input,omitempty"`
 	// ApplyPolicy reports whether the bundle carries apply-policy.json.
 	ApplyPolicy bool `json:"applyPolicy"`
 	// Signature is the signature state.
@@ -63,6 +66,20 @@ type RuleInfo struct {
 	Digest string `json:"digest"`
 }
 
+// InputInfo is the bundle a transformed bundle was made from, as its
+// manifest records it (Manifest.Input).
+type InputInfo struct {
+	// Digest is the input bundle's digest.
+	Digest string `json:"digest"`
+	// Format is the input bundle's format version.
+	Format string `json:"format"`
+	// KeyID is the key whose signature the input carried ("": unsigned).
+	KeyID string `json:"keyId,omitempty"`
+	// Verified reports that transform checked that signature against a
+	// trusted key (transform --pubkey, plan/apply --rules with --pubkey).
+	Verified bool `json:"verified"`
+}
+
 // SignatureInfo is a bundle's signature state.
 type SignatureInfo struct {
 	// State is Unsigned, NotChecked, Valid or Invalid.
@@ -76,6 +93,10 @@ type SignatureInfo struct {
 	TrustedComment string `json:"trustedComment,omitempty"`
 	// Problem says why an Invalid signature failed.
 	Problem string `json:"problem,omitempty"`
+	// CoversManifest reports that a Valid signature binds all of
+	// manifest.json (octobundle/v3); an older bundle's covers its
+	// identity fields only.
+	CoversManifest bool `json:"coversManifest,omitempty"`
 }
 
 // KindCount is the number of entity files of a kind.
@@ -113,6 +134,9 @@ func Inspect(path string, b *bundles.Bundle, keys []sign.PublicKey) *Info {
 		info.Rules = append(info.Rules, RuleInfo{Name: r.Name, Digest: r.Digest})
 	}
 	_, info.ApplyPolicy = b.Raw(bundles.PolicyFile)
+	if in := m.Input; in != nil {
+		info.Input = &InputInfo{Digest: in.Digest, Format: in.Format, KeyID: in.KeyID, Verified: in.Verified}
+	}
 
 	res, err := sign.Check(b, keys)
 	switch {
@@ -122,6 +146,7 @@ func Inspect(path string, b *bundles.Bundle, keys []sign.PublicKey) *Info {
 		info.Signature.State, info.Signature.Problem = Invalid, err.Error()
 	case res.Verified:
 		info.Signature.State, info.Signature.TrustedKey = Valid, res.By.File
+		info.Signature.CoversManifest = res.CoversManifest
 	default:
 		info.Signature.State = NotChecked
 	}
@@ -193,6 +218,16 @@ func (i *Info) WriteText(w io.Writer) error {
 	for n, r := range i.Rules {
 		line(fmt.Sprintf("rules[%d]", n+1), r.Name+" "+r.Digest)
 	}
+	if in := i.Input; in != nil {
+		what := "unsigned"
+		switch {
+		case in.KeyID != "" && in.Verified:
+			what = "signed by key " + in.KeyID + ", checked against a trusted key when transformed"
+		case in.KeyID != "":
+			what = "signed by key " + in.KeyID + ", not checked when transformed"
+		}
+		line("input", in.Digest+" ("+in.Format+", "+what+")")
+	}
 	line("apply policy", map[bool]string{true: "yes (" + bundles.PolicyFile + ")", false: "none"}[i.ApplyPolicy])
 	s := i.Signature
 	switch s.State {
@@ -205,6 +240,10 @@ func (i *Info) WriteText(w io.Writer) error {
 		}
 		line("signature", "signed by key "+s.KeyID+" (not checked: give --pubkey FILE)")
 	case Valid:
+		if !s.CoversManifest {
+			line("signature", "valid: signed by key "+s.KeyID+" ("+s.TrustedKey+"), but covers checksums.txt only, not manifest.json ("+i.Format+"; sign it again: "+sign.ResignCommand(i.Path)+")")
+			break
+		}
 		line("signature", "valid: signed by key "+s.KeyID+" ("+s.TrustedKey+")")
 	default:
 		line("signature", "INVALID: "+s.Problem)

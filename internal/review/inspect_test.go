@@ -34,7 +34,7 @@ func TestInspect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sign.Sign(signed, sk); err != nil {
+	if _, err := sign.Sign(signed, sk); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {

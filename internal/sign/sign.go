@@ -1,15 +1,18 @@
-// Package sign signs and verifies bundles with minisign (aead.dev/minisign),
-// so that whoever carries a bundle across an air gap can prove where it came
-// from, with octobundle or with the standard minisign tool.
+// Package sign signs and verifies bundles and rule files with minisign
+// (aead.dev/minisign), so that whoever carries a bundle across an air gap
+// can prove where it came from, and whoever applies it that the rules that
+// fit it to production were reviewed, with octobundle or with the standard
+// minisign tool.
 //
-// A signature is a prehashed Ed25519 minisign signature of the bundle's
-// checksums.txt (whose sha256 is the bundle digest), stored in the bundle as
-// checksums.txt.minisig. Its trusted comment — signed too — binds the
-// manifest's identity fields, so a valid signature cannot be moved to
-// another bundle, nor to a re-export of the same content from another
-// server, space or time:
+// A bundle's signature is a prehashed Ed25519 minisign signature of the
+// bundle's checksums.txt (whose sha256 is the bundle digest), stored in the
+// bundle as checksums.txt.minisig. Its trusted comment — signed too — binds
+// the manifest: its identity fields, and (format octobundle/v3) the sha256
+// of manifest.json, so no manifest field can be edited and a valid
+// signature cannot be moved to another bundle, nor to a re-export of the
+// same content from another server, space or time:
 //
-//	octobundle digest=sha256:<hex> exported=2024-05-01T10:00:00Z space="Default" source="https://octopus.example.com"
+//	octobundle digest=sha256:<hex> exported=2024-05-01T10:00:00Z space="Default" source="https://octopus.example.com" manifest=sha256:<hex>
 //
 // An operator can check a bundle directory without octobundle:
 //
@@ -17,7 +20,11 @@
 //
 // which verifies checksums.txt and prints the trusted comment; then
 // `sha256sum -c checksums.txt` in the folder checks every file, and the
-// digest and the manifest fields printed must match manifest.json.
+// digest and `sha256sum manifest.json` must match the comment.
+//
+// A rule file FILE is signed as minisign signs any file: FILE.minisig,
+// with the trusted comment `octobundle file="NAME" sha256=<hex>` (see
+// SignFile, CheckFile); `minisign -Vm FILE -p KEY.pub` checks it.
 //
 // Key files are minisign's: NAME.pub (public key) and NAME.key (secret key,
 // encrypted with a password through scrypt, as minisign -G writes it), so
@@ -28,8 +35,10 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -274,34 +283,99 @@ func LoadPublicKeys(paths []string) ([]PublicKey, error) {
 	return keys, nil
 }
 
-// TrustedComment is the trusted comment a signature of a bundle with
-// manifest m carries: the digest, export time, space and source server.
-func TrustedComment(m bundles.Manifest) string {
+// TrustedComment is the trusted comment a signature of the sealed bundle b
+// carries: the digest, export time, space and source server, and — for a
+// bundle whose format signs its manifest (bundles.SignsManifest,
+// octobundle/v3) — the sha256 of manifest.json, which puts every manifest
+// field under the signature:
+//
+//	octobundle digest=sha256:<hex> exported=… space="…" source="…" manifest=sha256:<hex>
+//
+// checksums.txt does not list manifest.json (the manifest records the
+// digest, the sha256 of checksums.txt), so the manifest is bound here.
+func TrustedComment(b *bundles.Bundle) string {
+	tc := legacyComment(b.Manifest)
+	if bundles.SignsManifest(b.Manifest.Format) {
+		tc += " manifest=" + manifestSum(b)
+	}
+	return tc
+}
+
+// legacyComment is the trusted comment of octobundle/v1 and v2 bundles: the
+// manifest's identity fields only.
+func legacyComment(m bundles.Manifest) string {
 	return fmt.Sprintf("octobundle digest=%s exported=%s space=%s source=%s",
 		m.Digest, m.ExportedAt.UTC().Format(time.RFC3339), strconv.Quote(m.Source.Space), strconv.Quote(m.Source.Server))
 }
 
+// manifestSum is "sha256:" plus the hex sha256 of b's manifest.json as
+// sealed or read ("" when not sealed).
+func manifestSum(b *bundles.Bundle) string {
+	raw, ok := b.Raw(bundles.ManifestFile)
+	if !ok {
+		return ""
+	}
+	h := sha256.Sum256(raw)
+	return "sha256:" + hex.EncodeToString(h[:])
+}
+
+// ResignCommand is the command that signs the bundle at path again in the
+// current format (for messages).
+func ResignCommand(path string) string {
+	return "octobundle sign --key NAME.key " + shellQuote(path)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Upgrade moves the sealed bundle b to the current format (bundles.Format)
+// so that a signature binds its manifest, and seals it again. It reports
+// the format b had when it changed it (the caller writes b back: for an
+// octobundle/v1 bundle the entity files change too, to sidecar files, and
+// so does the digest; from octobundle/v2 only manifest.json changes).
+func Upgrade(b *bundles.Bundle) (from string, err error) {
+	if bundles.SignsManifest(b.Manifest.Format) {
+		return "", nil
+	}
+	from = b.Manifest.Format
+	b.Manifest.Format = bundles.Format
+	if err := b.Seal(); err != nil {
+		return "", err
+	}
+	return from, nil
+}
+
 // Sign signs the sealed bundle b with key: a minisign signature of its
 // checksums.txt with TrustedComment, attached as checksums.txt.minisig
-// (replacing any signature it had).
-func Sign(b *bundles.Bundle, key minisign.PrivateKey) error {
-	sums, ok := b.Raw(bundles.ChecksumsFile)
-	if !ok || b.Digest() == "" {
-		return errors.New("sign: the bundle is not sealed")
+// (replacing any signature it had). A bundle in an older format is first
+// moved to the current one (see Upgrade), so the signature binds its
+// manifest; Sign reports the format it had then ("" when unchanged).
+func Sign(b *bundles.Bundle, key minisign.PrivateKey) (upgradedFrom string, err error) {
+	if _, ok := b.Raw(bundles.ChecksumsFile); !ok || b.Digest() == "" {
+		return "", errors.New("sign: the bundle is not sealed")
 	}
-	tc := TrustedComment(b.Manifest)
+	if upgradedFrom, err = Upgrade(b); err != nil {
+		return "", fmt.Errorf("sign: %w", err)
+	}
+	sums, _ := b.Raw(bundles.ChecksumsFile)
+	tc := TrustedComment(b)
 	if len(tc) > maxComment {
-		return fmt.Errorf("sign: the trusted comment would be %d bytes, more than minisign's limit of %d (server URL or space name too long)", len(tc), maxComment)
+		return "", fmt.Errorf("sign: the trusted comment would be %d bytes, more than minisign's limit of %d (server URL or space name too long)", len(tc), maxComment)
 	}
 	r := minisign.NewReader(bytes.NewReader(sums))
 	if _, err := io.Copy(io.Discard, r); err != nil {
-		return err
+		return "", err
 	}
 	sig := r.SignWithComments(key, tc, "octobundle signature of checksums.txt by key "+KeyID(key.ID()))
 	if !bytes.HasSuffix(sig, []byte("\n")) {
 		sig = append(sig, '\n')
 	}
-	return b.SetSignature(sig)
+	return upgradedFrom, b.SetSignature(sig)
 }
 
 // Result is what Check found about a bundle's signature.
@@ -316,6 +390,12 @@ type Result struct {
 	// Verified reports that one of the trusted keys verified the signature
 	// and that its trusted comment matches the bundle's manifest.
 	Verified bool
+	// CoversManifest reports that the verified signature binds the whole
+	// of manifest.json (an octobundle/v3 signature). A Verified signature
+	// of an older bundle covers its identity fields only: Projects,
+	// Source.ServerVersion, Rules and the rest of its manifest can be
+	// edited without breaking it.
+	CoversManifest bool
 	// By is the trusted key that verified it.
 	By *PublicKey
 }
@@ -327,8 +407,10 @@ var ErrUnsigned = errors.New("the bundle is not signed (no " + bundles.Signature
 // signature (Verified stays false; a missing or unreadable signature is
 // not an error). With keys, it returns an error unless the bundle is
 // signed by one of them, the signature matches checksums.txt, and the
-// trusted comment matches the manifest; each error says which of these
-// failed.
+// trusted comment matches the manifest (for octobundle/v3, the sha256 of
+// manifest.json too); each error says which of these failed. A valid
+// signature of an octobundle/v1 or v2 bundle is Verified without
+// CoversManifest: whether that is enough is the caller's decision.
 func Check(b *bundles.Bundle, keys []PublicKey) (Result, error) {
 	raw := b.Signature()
 	if raw == nil {
@@ -350,19 +432,11 @@ func Check(b *bundles.Bundle, keys []PublicKey) (Result, error) {
 	if len(keys) == 0 {
 		return res, nil
 	}
-	var key *PublicKey
-	var trusted []string
-	for i := range keys {
-		trusted = append(trusted, fmt.Sprintf("%s (%s)", KeyID(keys[i].Key.ID()), keys[i].File))
-		if keys[i].Key.ID() == sig.KeyID && key == nil {
-			key = &keys[i]
-		}
-	}
-	if key == nil {
-		return res, fmt.Errorf("%s: signed by key %s, which is not a trusted key (trusted: %s)", bundles.SignatureFile, res.KeyID, strings.Join(trusted, ", "))
+	key, err := trustedKey(bundles.SignatureFile, sig.KeyID, keys)
+	if err != nil {
+		return res, err
 	}
 	sums, _ := b.Raw(bundles.ChecksumsFile)
-	want := TrustedComment(b.Manifest)
 	r := minisign.NewReader(bytes.NewReader(sums))
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		return res, err
@@ -374,13 +448,42 @@ func Check(b *bundles.Bundle, keys []PublicKey) (Result, error) {
 		}
 		return res, fmt.Errorf("%s: the signature by key %s (%s) does not verify: checksums.txt or the signature was changed after signing", bundles.SignatureFile, res.KeyID, key.File)
 	}
-	if sig.TrustedComment != want {
+	// The signature is authentic: its trusted comment says what it signs,
+	// first the bundle's identity, then (octobundle/v3) its manifest.
+	tc := sig.TrustedComment
+	signed := commentField(tc, "manifest")
+	if signed != "" {
+		tc = strings.TrimSuffix(tc, " manifest="+signed)
+	}
+	if want := legacyComment(b.Manifest); tc != want {
 		return res, fmt.Errorf("%s: the signature by key %s is valid but was made for another bundle: it names %s, this bundle's manifest says %s (a signature moved from another bundle with the same content)",
-			bundles.SignatureFile, res.KeyID, describeComment(sig.TrustedComment), describeComment(want))
+			bundles.SignatureFile, res.KeyID, describeComment(tc), describeComment(want))
+	}
+	switch got := manifestSum(b); {
+	case signed != "" && signed != got:
+		return res, fmt.Errorf("%s: manifest.json was changed after signing: the signature by key %s binds manifest.json with %s, this one's is %s (its Projects, Source, Rules or another field was edited)",
+			bundles.SignatureFile, res.KeyID, signed, got)
+	case signed == "" && bundles.SignsManifest(b.Manifest.Format):
+		return res, fmt.Errorf("%s: the signature by key %s does not bind manifest.json, which the signature of a %s bundle must (a signature made for an older format, or manifest.json's Format was changed after signing)",
+			bundles.SignatureFile, res.KeyID, b.Manifest.Format)
 	}
 	res.Verified = true
+	res.CoversManifest = signed != ""
 	res.By = key
 	return res, nil
+}
+
+// trustedKey returns the key of keys with ID id, or an error naming file
+// (the signature file) and the trusted keys.
+func trustedKey(file string, id uint64, keys []PublicKey) (*PublicKey, error) {
+	var trusted []string
+	for i := range keys {
+		if keys[i].Key.ID() == id {
+			return &keys[i], nil
+		}
+		trusted = append(trusted, fmt.Sprintf("%s (%s)", KeyID(keys[i].Key.ID()), keys[i].File))
+	}
+	return nil, fmt.Errorf("%s: signed by key %s, which is not a trusted key (trusted: %s)", file, KeyID(id), strings.Join(trusted, ", "))
 }
 
 // commentField returns the value of field name in an octobundle trusted

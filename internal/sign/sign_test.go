@@ -74,7 +74,7 @@ func TestCheck(t *testing.T) {
 	sk2, pk2 := keyPair(t, dir, "two")
 	base := readGolden(t)
 	signed := base.Clone()
-	if err := Sign(signed, sk1); err != nil {
+	if _, err := Sign(signed, sk1); err != nil {
 		t.Fatal(err)
 	}
 	sig := signed.Signature()
@@ -112,7 +112,7 @@ func TestCheck(t *testing.T) {
 	}
 	flipped = bytes.Join(lines, []byte("\n"))
 	bySk2 := base.Clone()
-	if err := Sign(bySk2, sk2); err != nil {
+	if _, err := Sign(bySk2, sk2); err != nil {
 		t.Fatal(err)
 	}
 
@@ -130,7 +130,7 @@ func TestCheck(t *testing.T) {
 		{"tampered and resealed", withSig(changed(t, base), sig), []PublicKey{pk1}, "it claims to sign the bundle with digest " + base.Digest()},
 		{"swapped signature (of another bundle)", withSig(base, func() []byte {
 			o := changed(t, base)
-			if err := Sign(o, sk1); err != nil {
+			if _, err := Sign(o, sk1); err != nil {
 				t.Fatal(err)
 			}
 			return o.Signature()
@@ -166,7 +166,7 @@ func TestSignatureTravels(t *testing.T) {
 	dir := t.TempDir()
 	sk, pk := keyPair(t, dir, "k")
 	b := readGolden(t)
-	if err := Sign(b, sk); err != nil {
+	if _, err := Sign(b, sk); err != nil {
 		t.Fatal(err)
 	}
 	d, arc, un := filepath.Join(dir, "b"), filepath.Join(dir, "b.tar.zst"), filepath.Join(dir, "u")
@@ -248,7 +248,7 @@ func TestMinisignTool(t *testing.T) {
 	dir := t.TempDir()
 	sk, _ := keyPair(t, dir, "k")
 	b := readGolden(t)
-	if err := Sign(b, sk); err != nil {
+	if _, err := Sign(b, sk); err != nil {
 		t.Fatal(err)
 	}
 	bd := filepath.Join(dir, "bundle")
@@ -259,7 +259,7 @@ func TestMinisignTool(t *testing.T) {
 	if err != nil {
 		t.Fatalf("minisign -V: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "Trusted comment: "+TrustedComment(b.Manifest)) {
+	if !strings.Contains(string(out), "Trusted comment: "+TrustedComment(b)) {
 		t.Errorf("minisign output lacks the trusted comment:\n%s", out)
 	}
 	// A changed checksums.txt fails minisign too.
@@ -290,7 +290,7 @@ func TestMinisignToolSigns(t *testing.T) {
 	if err := b.Write(bd); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-S", "-s", filepath.Join(dir, "k.key"), "-m", filepath.Join(bd, bundles.ChecksumsFile), "-t", TrustedComment(b.Manifest))
+	cmd := exec.Command(bin, "-S", "-s", filepath.Join(dir, "k.key"), "-m", filepath.Join(bd, bundles.ChecksumsFile), "-t", TrustedComment(b))
 	cmd.Stdin = strings.NewReader("correct horse\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("minisign -S: %v\n%s", err, out)
