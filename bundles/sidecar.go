@@ -194,7 +194,7 @@ func splitEntity(p string, k *schema.Kind, doc any) ([]byte, map[string][]byte, 
 // (by whole characters) until the name fits in MaxSegment bytes.
 func fitName(base, suffix, ext string) string {
 	for {
-		name := EscapeName(base+suffix) + ext
+		name := escapeWhole(base+suffix) + ext
 		if len(name) <= MaxSegment || base == "" {
 			return name
 		}
