@@ -158,6 +158,8 @@ func reconcile(dir, target string) (left []string) {
 			_ = os.Remove(p)
 		case terr == nil && os.SameFile(pi, ti):
 			_ = os.Remove(p) // a second link of target's file
+		case terr == nil && sameSymlink(p, t, pi, ti):
+			_ = os.Remove(p) // a copy of target's symbolic link
 		case errors.Is(terr, fs.ErrNotExist) && os.MkdirAll(filepath.Dir(t), dirMode) == nil && os.Rename(p, t) == nil:
 		default:
 			left = append(left, filepath.ToSlash(rel))
@@ -383,11 +385,23 @@ func (s *stage) linkUnchanged(src, dst string) {
 	if err != nil || !bytes.Equal(x, y) {
 		return
 	}
-	tmp := dst + tmpSuffix
+	// A hidden name ending in tmpSuffix: ours, should a kill leave it.
+	tmp := filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".link"+tmpSuffix)
 	if os.Link(src, tmp) != nil {
 		return
 	}
 	if os.Rename(tmp, dst) != nil {
 		os.Remove(tmp)
 	}
+}
+
+// sameSymlink reports whether a and b (with their Lstat infos) are both
+// symbolic links to the same place.
+func sameSymlink(a, b string, ai, bi fs.FileInfo) bool {
+	if ai.Mode()&fs.ModeSymlink == 0 || bi.Mode()&fs.ModeSymlink == 0 {
+		return false
+	}
+	x, err1 := os.Readlink(a)
+	y, err2 := os.Readlink(b)
+	return err1 == nil && err2 == nil && x == y
 }
