@@ -142,14 +142,17 @@ func sortRaw(files []rawFile) {
 }
 
 // Write seals the bundle if needed and writes it to path: an archive when
-// path ends in .tar.zst, otherwise a directory. A new archive or directory
+// path ends in .tar.zst, otherwise a directory. The archive or directory
 // is written to a temporary sibling and renamed into place, so path never
 // holds a partial bundle; an existing archive file is replaced. An existing
-// directory (a git work tree holding a bundle, say) is updated in place:
-// only files of the bundle layout are written or removed, everything else
-// (.git, README, CI files) is left untouched (see updateDir). A new
-// directory gets a .gitattributes that keeps git from changing line endings.
-// A new directory staged by StageDir is finished rather than written whole.
+// directory (a git work tree holding a bundle, say) is swapped with the
+// new one, into which every file that is not octobundle's (.git, README,
+// CI files) is carried as a hard link first (see swapInto): only files of
+// the bundle layout change, and a kill leaves the old bundle or the new
+// one. Where that cannot be done it is updated in place (see updateDir).
+// A directory gets a .gitattributes that keeps git from changing line
+// endings, unless it has one. A directory staged by StageDir is finished
+// rather than written whole.
 func (b *Bundle) Write(path string) error {
 	files, err := b.snapshot()
 	if err != nil {
