@@ -59,11 +59,15 @@ const guardSuffix = ".guard"
 // besides the lock in its state folder, so that two applies with two
 // state folders on one host do not write to one destination at once. It
 // is octobundle/locks in the user's cache directory (os.UserCacheDir),
-// or in the temporary directory when there is none. Applies on two
-// hosts do not see each other's registry (see docs/security.md).
+// or octobundle-locks-UID in the temporary directory when there is none
+// or it cannot be made. It is the user's: applies of two users, or on two
+// hosts, do not see each other's registry (see docs/security.md).
 func RegistryDir() string {
 	if d, err := os.UserCacheDir(); err == nil && d != "" {
-		return filepath.Join(d, "octobundle", "locks")
+		dir := filepath.Join(d, "octobundle", "locks")
+		if os.MkdirAll(dir, 0o700) == nil {
+			return dir
+		}
 	}
 	return filepath.Join(os.TempDir(), "octobundle-locks-"+strconv.Itoa(os.Getuid()))
 }
