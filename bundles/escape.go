@@ -217,8 +217,8 @@ func UnescapeName(seg string) (string, error) {
 		return "", fmt.Errorf("file name %q: %w", seg, ErrShortened)
 	}
 	if !strings.Contains(seg, "%") {
-		if escapeWhole(seg) != seg {
-			return "", fmt.Errorf("file name %q is not an escaped entity name (expected %q)", seg, escapeWhole(seg))
+		if EscapeName(seg) != seg {
+			return "", fmt.Errorf("file name %q is not an escaped entity name (expected %q)", seg, EscapeName(seg))
 		}
 		return seg, nil
 	}
@@ -242,7 +242,7 @@ func UnescapeName(seg string) (string, error) {
 		i += 2
 	}
 	name := b.String()
-	if got := escapeWhole(name); got != seg {
+	if got := EscapeName(name); got != seg {
 		return "", fmt.Errorf("file name %q is not canonically escaped (expected %q)", seg, got)
 	}
 	return name, nil

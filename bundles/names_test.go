@@ -91,6 +91,11 @@ func TestShortenedNames(t *testing.T) {
 	if EscapeName(strings.Repeat("a", MaxEscaped)) != strings.Repeat("a", MaxEscaped) {
 		t.Error("a name of MaxEscaped bytes is shortened")
 	}
+	// Every name has one file name: the whole escape of a long name is
+	// not accepted beside its shortened one.
+	if name, err := UnescapeName(strings.Repeat("a", 230)); err == nil {
+		t.Errorf("UnescapeName(230 × a) = %.20q…; want an error (its file name is shortened)", name)
+	}
 	// An escape is never cut in two.
 	pct := EscapeName(strings.Repeat("%", 100))
 	if i := strings.Index(pct, ShortenedSuffix); i%3 != 0 {
