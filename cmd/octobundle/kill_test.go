@@ -286,7 +286,7 @@ func TestExportAndTransformSurviveSIGKILL(t *testing.T) {
 		})
 		return n
 	}
-	for _, point := range []string{"stage appears", "stage half filled", "stage has the manifest", "stage has .git", "after the swap"} {
+	for _, point := range []string{"stage appears", "stage half filled", "stage has the manifest", "stage has .git", "after the swap", "checksums.txt replaced", "a file of the old bundle removed"} {
 		t.Run("in-place re-export of a signed git folder killed when "+point, func(t *testing.T) {
 			parent := t.TempDir()
 			out := filepath.Join(parent, "bundle")
@@ -303,6 +303,15 @@ func TestExportAndTransformSurviveSIGKILL(t *testing.T) {
 			before := checksums(t, out)
 			orig, err := os.Stat(out)
 			if err != nil {
+				t.Fatal(err)
+			}
+			sums := filepath.Join(out, bundles.ChecksumsFile)
+			origSums, err := os.Stat(sums)
+			if err != nil {
+				t.Fatal(err)
+			}
+			zzz := filepath.Join(out, "environments", "Zzz old.json")
+			if _, err := os.Stat(zzz); err != nil {
 				t.Fatal(err)
 			}
 			prefix := ".bundle.tmp-"
@@ -325,6 +334,17 @@ func TestExportAndTransformSurviveSIGKILL(t *testing.T) {
 				"after the swap": func() bool {
 					st, err := os.Stat(out)
 					return err == nil && !os.SameFile(st, orig)
+				},
+				// The points below do not depend on how the folder is
+				// written (an in-place update replaced checksums.txt
+				// first and removed files last).
+				"checksums.txt replaced": func() bool {
+					st, err := os.Stat(sums)
+					return err == nil && !os.SameFile(st, origSums)
+				},
+				"a file of the old bundle removed": func() bool {
+					_, err := os.Stat(zzz)
+					return os.IsNotExist(err)
 				},
 			}[point]
 			killed := killWhen(t, command("export", "--server", srcURL, "--out", out), now)
