@@ -285,19 +285,111 @@ func (b *Bundle) PutFile(p string, doc any) error {
 	if err != nil {
 		return fmt.Errorf("bundles: %s: %w", p, err)
 	}
+	if err := fillLastName(p, k, names, doc); err != nil {
+		return fmt.Errorf("bundles: %w", err)
+	}
+	if slices.Contains(names, "") {
+		b.mu.RLock()
+		tmp := maps.Clone(b.files)
+		b.mu.RUnlock()
+		tmp[p] = &file{kind: k, names: names}
+		err := resolveShortened(tmp)
+		if err != nil {
+			return fmt.Errorf("bundles: %w", err)
+		}
+	}
 	return b.put(p, k, names, doc)
 }
 
+// unescapeAll unescapes the names of a path. A shortened file name
+// (ErrShortened) leaves "" in its place, for fillLastName (the entity's
+// own name, from its name field) or resolveShortened (an owner's name,
+// from the owner's file) to fill.
 func unescapeAll(esc []string) ([]string, error) {
 	names := make([]string, len(esc))
 	for i, e := range esc {
 		n, err := UnescapeName(e)
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrShortened) {
 			return nil, err
 		}
 		names[i] = n
 	}
 	return names, nil
+}
+
+// fillLastName sets the last of names, which the file name at p holds
+// shortened (see ShortenedSuffix), from doc's name field, when it is the
+// entity's own name; it checks that the name has that file name.
+func fillLastName(p string, k *schema.Kind, names []string, doc any) error {
+	last := len(names) - 1
+	if last < 0 || names[last] != "" || k.IsSingleton() || k.Many {
+		return nil
+	}
+	esc, _ := k.MatchPath(p)
+	m, _ := doc.(map[string]any)
+	got, _ := m[k.NameField].(string)
+	if got == "" || len(esc) != len(names) || EscapeName(got) != esc[last] {
+		return fmt.Errorf("%s: %s is %q, whose file name is not %q", p, k.NameField, got, esc[len(esc)-1])
+	}
+	names[last] = got
+	return nil
+}
+
+// ownerKey identifies the i-th name of the entity file at p (of kind k)
+// by its place in the tree: the path up to that escaped name, without
+// the extension, so that "tenants/X/tenant.json" and
+// "tenants/X/variables.json" give "tenants/X" for i = 0.
+func ownerKey(k *schema.Kind, p string, i int) string {
+	pat := strings.Split(k.File, "/")
+	got := strings.Split(p, "/")
+	n := -1
+	for j, part := range pat {
+		if !strings.Contains(part, "{}") {
+			continue
+		}
+		if n++; n == i && j < len(got) {
+			pre, suf, _ := strings.Cut(part, "{}")
+			seg := strings.TrimSuffix(strings.TrimPrefix(got[j], pre), suf)
+			return strings.Join(append(got[:j:j], seg), "/")
+		}
+	}
+	return ""
+}
+
+// resolveShortened fills the owners' names that files hold shortened
+// (left "" by unescapeAll) from the files of those owners: the named
+// entity whose own name sits at the same place in the tree.
+func resolveShortened(files map[string]*file) error {
+	var todo []string
+	for p, f := range files {
+		if slices.Contains(f.names, "") {
+			todo = append(todo, p)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	own := map[string]string{}
+	for p, f := range files {
+		if k := f.kind; !k.IsSingleton() && !k.Many && len(f.names) > 0 {
+			own[ownerKey(k, p, len(f.names)-1)] = f.names[len(f.names)-1]
+		}
+	}
+	sort.Strings(todo)
+	for _, p := range todo {
+		f := files[p]
+		for i, n := range f.names {
+			if n != "" {
+				continue
+			}
+			name, ok := own[ownerKey(f.kind, p, i)]
+			if !ok || name == "" {
+				return fmt.Errorf("%s: shortened file name, and no entity file holds the name it stands for (%s)", p, ownerKey(f.kind, p, i))
+			}
+			f.names[i] = name
+		}
+	}
+	return nil
 }
 
 // encodeEntity normalises doc (to what Decode of its Canonical form gives),

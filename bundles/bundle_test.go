@@ -89,7 +89,7 @@ func TestPutEntity(t *testing.T) {
 		{"id in reference", schema.Project, []string{"P"}, `{"Name":"P","LifecycleId":"Lifecycles-1"}`, `projects/P/project.json: not ID-free: /LifecycleId`},
 		{"empty name", schema.Environment, []string{""}, `{"Name":""}`, "empty name"},
 		{"wrong name count", schema.Runbook, []string{"OctoFX"}, `{"Name":"OctoFX"}`, "needs 2 names"},
-		{"long name", schema.Environment, []string{strings.Repeat("x", 251)}, `{"Name":"` + strings.Repeat("x", 251) + `"}`, "longer than 255 bytes"},
+		{"long name", schema.Environment, []string{strings.Repeat("x", 251)}, `{"Name":"` + strings.Repeat("x", 251) + `"}`, "environments/" + strings.Repeat("x", 160) + "%~" + "90d738c31c5ee1241cbcd2ff3d4aa125.json"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

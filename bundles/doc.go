@@ -144,6 +144,14 @@
 //   - the first character of a Windows device name (CON, PRN, AUX, NUL,
 //     COM0-9, LPT0-9, COM¹²³, LPT¹²³, CONIN$, CONOUT$; any case, with or
 //     without an extension): "CON" is stored as "%43ON"
+//   - the first character of Thumbs.db and desktop.ini (any case), which
+//     readers would skip (Ignored): "Thumbs.db" is stored as "%54humbs.db"
+//
+// An escaped name longer than MaxEscaped (200) bytes is stored shortened:
+// at most 160 bytes of it, "%~" and 32 hex digits of the name's sha256
+// (see ShortenedSuffix). The full name is inside: the entity's name field,
+// or, for an owner's directory, its owner's file; readers take it from
+// there and check it shortens to that file name.
 //
 // UnescapeName accepts only segments that EscapeName produces, so every name
 // has exactly one file name. A segment longer than 255 bytes is an error.

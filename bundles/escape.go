@@ -1,6 +1,8 @@
 package bundles
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,7 +19,8 @@ const MaxSegment = limits.NameLength
 const upperHex = "0123456789ABCDEF"
 
 // EscapeName escapes an entity name into one path segment, reversibly
-// (UnescapeName(EscapeName(s)) == s for every string s). Ordinary names stay
+// (UnescapeName(EscapeName(s)) == s for every string s whose escape is at
+// most MaxEscaped bytes; a longer one is shortened, see ShortenedSuffix). Ordinary names stay
 // readable ("Restart IIS", "OctoFX", "Zürich"); these bytes become %XX
 // (upper-case hex of each UTF-8 byte):
 //
@@ -31,12 +34,28 @@ const upperHex = "0123456789ABCDEF"
 //   - the first character of a Windows device name (CON, PRN, AUX, NUL,
 //     COM0-9, LPT0-9, CONIN$, CONOUT$, with or without an extension, in any
 //     case): "CON" → "%43ON"
+//   - the first character of a name that readers skip as a well-known
+//     non-bundle file (Thumbs.db, desktop.ini in any case; see Ignored):
+//     "Thumbs.db" → "%54humbs.db"
+//
+// An escaped name longer than MaxEscaped bytes is shortened (see
+// ShortenedSuffix): its first bytes, "%~" and 32 hex digits of the sha256
+// of the name; the full name is the entity's name field inside the file.
 //
 // Case is kept: names that differ only in case escape to segments that
 // collide on case-insensitive file systems, which Bundle.PutEntity reports
 // as an error naming both entities. The empty name escapes to "", which is
 // not a valid segment; entities always have names.
 func EscapeName(name string) string {
+	out := escapeWhole(name)
+	if len(out) > MaxEscaped {
+		out = shorten(name, out)
+	}
+	return out
+}
+
+// escapeWhole is EscapeName without the shortening of long names.
+func escapeWhole(name string) string {
 	var b strings.Builder
 	b.Grow(len(name))
 	last := len(name)
@@ -69,10 +88,78 @@ func EscapeName(name string) string {
 		i += size
 	}
 	out := b.String()
-	if isDeviceName(out) {
+	if isDeviceName(out) || isIgnoredName(out) {
 		out = "%" + string(upperHex[out[0]>>4]) + string(upperHex[out[0]&0xF]) + out[1:]
 	}
 	return out
+}
+
+// MaxEscaped is the longest escaped name kept whole in a file name: with
+// the longest suffix a bundle path adds to a name (".json"), and room to
+// spare, it stays within MaxSegment.
+const MaxEscaped = 200
+
+// ShortenedSuffix marks a shortened file name: an escaped name longer than
+// MaxEscaped is stored as its first bytes (at most shortPrefix, cut
+// between escapes and characters), ShortenedSuffix, and the first 16 bytes
+// of the sha256 of the name in lower-case hex. "%~" never occurs in a
+// whole escaped name ('%' is always followed by two upper-case hex
+// digits), so the two forms cannot collide.
+const ShortenedSuffix = "%~"
+
+// shortPrefix is the most bytes of the escaped name a shortened file name
+// keeps.
+const shortPrefix = 160
+
+// ErrShortened is the error UnescapeName returns for a shortened file name
+// (see ShortenedSuffix): the name is not in the file name, but in the
+// file's name field (or, for a directory, in its owner's).
+var ErrShortened = errors.New("shortened file name: the full name is inside the file")
+
+func shorten(name, esc string) string {
+	cut := 0
+	for i := 0; i < len(esc) && i < shortPrefix; {
+		size := 1
+		if esc[i] == '%' {
+			size = 3
+		} else if _, n := utf8.DecodeRuneInString(esc[i:]); n > 1 {
+			size = n
+		}
+		if i+size > shortPrefix {
+			break
+		}
+		i += size
+		cut = i
+	}
+	sum := sha256.Sum256([]byte(name))
+	return esc[:cut] + ShortenedSuffix + hex.EncodeToString(sum[:16])
+}
+
+// IsShortened reports whether seg has the form of a shortened file name
+// (see ShortenedSuffix); whether it is the one of a given name is
+// EscapeName(name) == seg.
+func IsShortened(seg string) bool {
+	i := strings.Index(seg, ShortenedSuffix)
+	if i < 0 || i > shortPrefix || len(seg)-i-len(ShortenedSuffix) != 32 {
+		return false
+	}
+	for _, c := range seg[i+len(ShortenedSuffix):] {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// isIgnoredName reports whether a file or directory named seg would be
+// skipped by readers (Ignored), as Thumbs.db and desktop.ini are.
+func isIgnoredName(seg string) bool {
+	for _, n := range ignoredNames {
+		if strings.EqualFold(seg, n) {
+			return true
+		}
+	}
+	return false
 }
 
 func pct(b *strings.Builder, c byte) {
@@ -126,6 +213,9 @@ func isDeviceName(seg string) bool {
 // produces (upper-case hex, nothing escaped that need not be, nothing left
 // bare that must be escaped), so every name has exactly one segment.
 func UnescapeName(seg string) (string, error) {
+	if IsShortened(seg) {
+		return "", fmt.Errorf("file name %q: %w", seg, ErrShortened)
+	}
 	if !strings.Contains(seg, "%") {
 		if EscapeName(seg) != seg {
 			return "", fmt.Errorf("file name %q is not an escaped entity name (expected %q)", seg, EscapeName(seg))

@@ -669,6 +669,10 @@ func parse(files map[string][]byte) (*Bundle, error) {
 			it.late = fmt.Errorf("%s: %w", p, err)
 			return
 		}
+		if err := fillLastName(p, k, it.names, doc); err != nil {
+			it.late = err
+			return
+		}
 		if err := checkEntity(p, k, it.names, doc, data); err != nil {
 			it.late = err
 			return
@@ -697,6 +701,9 @@ func parse(files map[string][]byte) (*Bundle, error) {
 	}
 	for _, p := range slices.Sorted(maps.Keys(unclaimed)) {
 		return nil, fmt.Errorf("%s: unknown file (a sidecar file no text field of %s refers to)", p, path.Dir(p)+".json")
+	}
+	if err := resolveShortened(b.files); err != nil {
+		return nil, err
 	}
 	for _, k := range schema.Kinds() {
 		if got, want := counts[k.Name], m.Counts[k.Name]; got != want {

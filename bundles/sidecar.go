@@ -190,12 +190,14 @@ func splitEntity(p string, k *schema.Kind, doc any) ([]byte, map[string][]byte, 
 }
 
 // fitName is the escaped file name base+suffix+ext, with base shortened
-// (by whole characters) until the name fits in MaxSegment bytes.
+// (by whole characters) until the escape is at most MaxEscaped bytes (so
+// that it unescapes: longer escapes are not canonical) and the name fits
+// in MaxSegment bytes.
 func fitName(base, suffix, ext string) string {
 	for {
-		name := EscapeName(base+suffix) + ext
-		if len(name) <= MaxSegment || base == "" {
-			return name
+		esc := escapeWhole(base + suffix)
+		if (len(esc) <= MaxEscaped && len(esc)+len(ext) <= MaxSegment) || base == "" {
+			return esc + ext
 		}
 		_, size := utf8.DecodeLastRuneInString(base)
 		base = base[:len(base)-size]

@@ -50,16 +50,27 @@ type stage struct {
 // bundle no longer has, syncs the directory and renames it into place, as
 // Write always does: target never holds a partial bundle.
 //
+// An existing directory (a bundle written before, a git work tree holding
+// one) is staged too: Write carries the folder's other files (.git, a
+// README) into the staged directory as hard links and swaps the two (see
+// swapInto), so that a kill at any point leaves the old bundle or the new
+// one, never a mixture. It refuses a directory that holds files of the
+// bundle layout but no manifest.json.
+//
 // It stages nothing, and reports false, when target names an archive or
-// exists (Write updates an existing directory in place, see Write). A
-// staged bundle that is never written must be discarded (DiscardStage),
-// which removes the temporary directory.
+// exists and is not a directory. A staged bundle that is never written
+// must be discarded (DiscardStage), which removes the temporary directory.
 func (b *Bundle) StageDir(target string) (bool, error) {
 	if IsArchive(target) {
 		return false, nil
 	}
-	if _, err := os.Lstat(target); err == nil {
-		return false, nil
+	if st, err := os.Lstat(target); err == nil {
+		if !st.IsDir() {
+			return false, nil
+		}
+		if err := checkExisting(target); err != nil {
+			return false, err
+		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return false, err
 	}
@@ -71,11 +82,14 @@ func (b *Bundle) StageDir(target string) (bool, error) {
 	return true, nil
 }
 
-// newStage starts a new directory bundle at target, which does not exist:
-// a temporary sibling (and the missing parents) to write the files into.
-// finish renames it into place; discard removes it.
+// newStage starts a directory bundle at target: a temporary sibling (and
+// the missing parents) to write the files into. finish renames it into
+// place (or swaps it with an existing target); discard removes it. What
+// an interrupted earlier write to target left beside it is cleaned first
+// (cleanStale).
 func newStage(target string) (*stage, error) {
 	clean := filepath.Clean(target)
+	cleanStale(clean)
 	parent, base := filepath.Dir(clean), filepath.Base(clean)
 	var made []string
 	for d := parent; ; d = filepath.Dir(d) {
@@ -87,7 +101,7 @@ func newStage(target string) (*stage, error) {
 	if err := os.MkdirAll(parent, dirMode); err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-*")
+	tmp, err := os.MkdirTemp(parent, siblingPattern(base, tmpInfix))
 	if err != nil {
 		removeEmpty(made)
 		return nil, err
@@ -361,6 +375,23 @@ func (s *stage) finish(files []rawFile, sums map[string]string) (err error) {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%s: %w", s.target, err)
 	}
+	existing, err := os.Lstat(s.target)
+	switch {
+	case err == nil && !existing.IsDir():
+		return fmt.Errorf("%s: exists and is not a directory; refusing to overwrite it", s.target)
+	case err == nil:
+		if err := checkExisting(s.target); err != nil {
+			return err
+		}
+		if err := s.carryForeign(); err != nil {
+			return err
+		}
+		if err := os.Chmod(s.tmp, existing.Mode().Perm()); err != nil {
+			return err
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
 	if err := syncTree(s.root); err != nil {
 		return fmt.Errorf("%s: %w", s.target, err)
 	}
@@ -368,9 +399,8 @@ func (s *stage) finish(files []rawFile, sums map[string]string) (err error) {
 	if err := s.root.Close(); err != nil {
 		return err
 	}
-	// As writeDir: rename into place only a target that does not exist.
-	if _, err := os.Lstat(s.target); err == nil {
-		return fmt.Errorf("%s: appeared while the bundle was written; refusing to replace it (the bundle was not written)", s.target)
+	if existing != nil {
+		return s.swapInto()
 	}
 	return os.Rename(s.tmp, s.target)
 }

@@ -116,3 +116,17 @@ func readUmask() (uint32, bool) {
 	}
 	return 0, false
 }
+
+// exchange swaps the directories a and b in one step (renameat2
+// RENAME_EXCHANGE, Linux 3.15); errUnsupported where the file system or
+// kernel cannot.
+func exchange(a, b string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, b, unix.RENAME_EXCHANGE)
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EPERM) {
+		return errUnsupported
+	}
+	if err != nil {
+		return &os.LinkError{Op: "exchange", Old: a, New: b, Err: err}
+	}
+	return nil
+}

@@ -19,3 +19,6 @@ func (b *beneath) mkdir(string) error { return errUnsupported }
 // umaskClears reports whether a chmod is needed after creating with mode:
 // always, where the umask cannot be read without changing it.
 func umaskClears(os.FileMode) bool { return true }
+
+// exchange is not available: the caller renames twice.
+func exchange(string, string) error { return errUnsupported }

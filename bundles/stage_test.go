@@ -154,11 +154,14 @@ func TestStageDirFallbacks(t *testing.T) {
 	if err := os.Mkdir(existing, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, target := range []string{existing, filepath.Join(dir, "b.tar.zst")} {
-		if ok, err := b.StageDir(target); ok || err != nil {
-			t.Errorf("StageDir(%s) = %v, %v; want false, nil", target, ok, err)
-		}
+	if ok, err := b.StageDir(filepath.Join(dir, "b.tar.zst")); ok || err != nil {
+		t.Errorf("StageDir(archive) = %v, %v; want false, nil", ok, err)
 	}
+	// An existing directory is staged (and swapped by Write).
+	if ok, err := b.StageDir(existing); !ok || err != nil {
+		t.Errorf("StageDir(%s) = %v, %v; want true, nil", existing, ok, err)
+	}
+	b.DiscardStage()
 
 	// Discarded: the temporary directory goes, nothing else.
 	other := filepath.Join(dir, "sub")
@@ -193,8 +196,8 @@ func TestStageDirFallbacks(t *testing.T) {
 		t.Errorf("the folders StageDir made are left: %v", err)
 	}
 
-	// The target appeared after StageDir: Write updates it in place, as
-	// any existing directory, and removes the stage.
+	// The target appeared after StageDir: Write swaps it, as any existing
+	// directory, carrying its other files over.
 	d := New(sampleManifest(testTime))
 	late := filepath.Join(dir, "late")
 	if ok, err := d.StageDir(late); !ok || err != nil {

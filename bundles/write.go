@@ -142,14 +142,17 @@ func sortRaw(files []rawFile) {
 }
 
 // Write seals the bundle if needed and writes it to path: an archive when
-// path ends in .tar.zst, otherwise a directory. A new archive or directory
+// path ends in .tar.zst, otherwise a directory. The archive or directory
 // is written to a temporary sibling and renamed into place, so path never
 // holds a partial bundle; an existing archive file is replaced. An existing
-// directory (a git work tree holding a bundle, say) is updated in place:
-// only files of the bundle layout are written or removed, everything else
-// (.git, README, CI files) is left untouched (see updateDir). A new
-// directory gets a .gitattributes that keeps git from changing line endings.
-// A new directory staged by StageDir is finished rather than written whole.
+// directory (a git work tree holding a bundle, say) is swapped with the
+// new one, into which every file that is not octobundle's (.git, README,
+// CI files) is carried as a hard link first (see swapInto): only files of
+// the bundle layout change, and a kill leaves the old bundle or the new
+// one. Where that cannot be done it is updated in place (see updateDir).
+// A directory gets a .gitattributes that keeps git from changing line
+// endings, unless it has one. A directory staged by StageDir is finished
+// rather than written whole.
 func (b *Bundle) Write(path string) error {
 	files, err := b.snapshot()
 	if err != nil {
@@ -163,10 +166,11 @@ func (b *Bundle) Write(path string) error {
 		return err
 	}
 	if st != nil {
-		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
-			return st.finish(files, sums)
+		err := st.finish(files, sums)
+		if errors.Is(err, errCarry) {
+			return updateDir(path, files)
 		}
-		st.discard() // the target appeared since StageDir: write as to an existing one
+		return err
 	}
 	return writeDir(path, files)
 }
@@ -229,7 +233,8 @@ func writeArchiveFile(out string, files []rawFile) (err error) {
 	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(out)+".tmp-*")
+	cleanStale(out)
+	tmp, err := os.CreateTemp(dir, siblingPattern(out, tmpInfix))
 	if err != nil {
 		return err
 	}
@@ -254,9 +259,12 @@ func writeArchiveFile(out string, files []rawFile) (err error) {
 	return os.Rename(tmp.Name(), out)
 }
 
-// writeDir writes files as a directory tree at target. A new target is
-// written to a temporary sibling and renamed into place (a stage, as
-// StageDir's, finished at once); an existing directory is updated in
+// writeDir writes files as a directory tree at target, through a
+// temporary sibling (a stage, as StageDir's, finished at once): renamed
+// into place when target is new, swapped with it when it exists (the
+// folder's other files carried over, see swapInto). Where the folder's
+// files cannot be carried (a hard link refused) or no sibling can be made
+// (no right to write the parent), an existing directory is updated in
 // place by updateDir.
 func writeDir(target string, files []rawFile) error {
 	st, err := os.Lstat(target)
@@ -264,15 +272,24 @@ func writeDir(target string, files []rawFile) error {
 	case err == nil && !st.IsDir():
 		return fmt.Errorf("%s: exists and is not a directory; refusing to overwrite it", target)
 	case err == nil:
-		return updateDir(target, files)
+		if err := checkExisting(target); err != nil {
+			return err
+		}
 	case !errors.Is(err, os.ErrNotExist):
 		return err
 	}
 	s, err := newStage(target)
 	if err != nil {
+		if st != nil && errors.Is(err, fs.ErrPermission) {
+			return updateDir(target, files)
+		}
 		return err
 	}
-	return s.finish(files, nil)
+	err = s.finish(files, nil)
+	if st != nil && errors.Is(err, errCarry) {
+		return updateDir(target, files)
+	}
+	return err
 }
 
 // IsLayoutFile reports whether the bundle path p is a file of the bundle
@@ -288,7 +305,8 @@ func IsLayoutFile(p string) bool {
 	return k != nil || isSidecarPath(p)
 }
 
-// updateDir writes files into the existing directory target, touching
+// updateDir writes files into the existing directory target in place (the
+// fallback of writeDir where the directory cannot be swapped), touching
 // nothing but files of the bundle layout (see IsLayoutFile): other files
 // (.git, a README, CI configuration) are left as they are. Files whose
 // content is unchanged are not rewritten; each written file goes through a

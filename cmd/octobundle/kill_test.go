@@ -226,6 +226,161 @@ func TestExportAndTransformSurviveSIGKILL(t *testing.T) {
 		}
 	}
 
+	// An in-place re-export into a signed bundle folder that is a git work
+	// tree, killed at points of the write itself: when the temporary
+	// sibling appears, half filled, once it holds the manifest (all files
+	// written), once the folder's own files are carried over, and right
+	// after the swap. Each time the folder holds the old signed bundle
+	// (verify --pubkey) or the new one, its .git is intact, and the next
+	// export leaves no hidden sibling behind (issue 18: a kill left the
+	// old bundle mixed and failing verify, and .NAME.tmp-* siblings were
+	// never cleaned).
+	keys := filepath.Join(work, "keys")
+	pw := filepath.Join(work, "pw.txt")
+	if err := os.WriteFile(pw, []byte("correct horse\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := command("keygen", "--out", keys, "--password-file", pw, "--kdf", "interactive").CombinedOutput(); err != nil {
+		t.Fatalf("keygen: %v\n%s", err, out)
+	}
+	// The old bundle: an export of the space with one more environment.
+	signedOld := filepath.Join(work, "signed-older")
+	ctx := context.Background()
+	cl, err := octopus.Connect(ctx, octopus.Config{URL: srcURL, APIKey: src.APIKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra, err := cl.Post(ctx, cl.SpacePath("environments", false), map[string]any{"Name": "Zzz old"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := command("export", "--server", srcURL, "--out", signedOld).CombinedOutput(); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	if err := cl.Delete(ctx, cl.SpacePath("environments/"+extra["Id"].(string), false)); err != nil {
+		t.Fatal(err)
+	}
+	if checksums(t, signedOld) == want {
+		t.Fatal("the old bundle is the new one; the test cannot tell them apart")
+	}
+	if out, err := command("sign", "--key", keys+".key", "--password-file", pw, signedOld).CombinedOutput(); err != nil {
+		t.Fatalf("sign: %v\n%s", err, out)
+	}
+	nfiles := len(strings.Split(strings.TrimSpace(checksums(t, refDir)), "\n"))
+	sibling := func(parent, prefix string) string {
+		ents, _ := os.ReadDir(parent)
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), prefix) {
+				return filepath.Join(parent, e.Name())
+			}
+		}
+		return ""
+	}
+	countFiles := func(dir string) int {
+		n := 0
+		_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	for _, point := range []string{"stage appears", "stage half filled", "stage has the manifest", "stage has .git", "after the swap", "checksums.txt replaced", "a file of the old bundle removed"} {
+		t.Run("in-place re-export of a signed git folder killed when "+point, func(t *testing.T) {
+			parent := t.TempDir()
+			out := filepath.Join(parent, "bundle")
+			if err := os.CopyFS(out, os.DirFS(signedOld)); err != nil {
+				t.Fatal(err)
+			}
+			head := filepath.Join(out, ".git", "HEAD")
+			if err := os.MkdirAll(filepath.Dir(head), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(head, []byte("ref: refs/heads/main\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			before := checksums(t, out)
+			orig, err := os.Stat(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sums := filepath.Join(out, bundles.ChecksumsFile)
+			origSums, err := os.Stat(sums)
+			if err != nil {
+				t.Fatal(err)
+			}
+			zzz := filepath.Join(out, "environments", "Zzz old.json")
+			if _, err := os.Stat(zzz); err != nil {
+				t.Fatal(err)
+			}
+			prefix := ".bundle.tmp-"
+			now := map[string]func() bool{
+				"stage appears": func() bool { return sibling(parent, prefix) != "" },
+				"stage half filled": func() bool {
+					s := sibling(parent, prefix)
+					return s != "" && countFiles(s) >= nfiles/2
+				},
+				"stage has the manifest": func() bool {
+					s := sibling(parent, prefix)
+					_, err := os.Stat(filepath.Join(s, bundles.ManifestFile))
+					return s != "" && err == nil
+				},
+				"stage has .git": func() bool {
+					s := sibling(parent, prefix)
+					_, err := os.Stat(filepath.Join(s, ".git", "HEAD"))
+					return s != "" && err == nil
+				},
+				"after the swap": func() bool {
+					st, err := os.Stat(out)
+					return err == nil && !os.SameFile(st, orig)
+				},
+				// The points below do not depend on how the folder is
+				// written (an in-place update replaced checksums.txt
+				// first and removed files last).
+				"checksums.txt replaced": func() bool {
+					st, err := os.Stat(sums)
+					return err == nil && !os.SameFile(st, origSums)
+				},
+				"a file of the old bundle removed": func() bool {
+					_, err := os.Stat(zzz)
+					return os.IsNotExist(err)
+				},
+			}[point]
+			killed := killWhen(t, command("export", "--server", srcURL, "--out", out), now)
+			t.Logf("killed: %v", killed)
+			got := checksums(t, out)
+			switch got {
+			case before:
+				if vout, err := command("verify", "--pubkey", keys+".pub", out).CombinedOutput(); err != nil {
+					t.Errorf("the old signed bundle no longer verifies: %v\n%s", err, vout)
+				}
+			case want:
+			default:
+				t.Fatalf("%s holds neither the earlier bundle nor the new one", out)
+			}
+			if data, err := os.ReadFile(head); err != nil || string(data) != "ref: refs/heads/main\n" {
+				t.Fatalf(".git/HEAD after the kill: %q, %v", data, err)
+			}
+			if vout, err := command("export", "--server", srcURL, "--out", out).CombinedOutput(); err != nil {
+				t.Fatalf("export again: %v\n%s", err, vout)
+			}
+			if got := checksums(t, out); got != want {
+				t.Errorf("export after the kill differs from an uninterrupted one")
+			}
+			if data, err := os.ReadFile(head); err != nil || string(data) != "ref: refs/heads/main\n" {
+				t.Errorf(".git/HEAD after the re-run: %q, %v", data, err)
+			}
+			if ents, _ := os.ReadDir(parent); len(ents) != 1 {
+				var names []string
+				for _, e := range ents {
+					names = append(names, e.Name())
+				}
+				t.Errorf("left beside the bundle after the re-run: %v", names)
+			}
+		})
+	}
+
 	rules := filepath.Join(root, "testdata", "rules", "staging-production.yaml")
 	refOut := filepath.Join(work, "transformed")
 	if out, err := command("transform", "--rules", rules, "--out", refOut, refDir).CombinedOutput(); err != nil {

@@ -1,12 +1,18 @@
 package state
 
 import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -19,6 +25,12 @@ type LockInfo struct {
 	Host string `json:"host"`
 	// Since is when it took the lock (RFC 3339, UTC).
 	Since string `json:"since"`
+	// State is the state folder of the apply holding the lock (in the
+	// host's registry of destinations, see RegistryDir).
+	State string `json:"state,omitempty"`
+	// Nonce tells this taking of the lock from any other, so that a
+	// release removes only its own lock file.
+	Nonce string `json:"nonce,omitempty"`
 }
 
 // ErrLocked is returned by Lock when another live apply holds the
@@ -37,58 +49,152 @@ func ParseLock(data []byte) (*LockInfo, error) {
 	return &li, nil
 }
 
+// guardSuffix ends the name of the file beside each lock file that a
+// process holds an OS lock on (flock(2), LockFileEx) while it decides
+// about and changes the lock file. The guard is never removed; the
+// kernel releases it when its holder dies.
+const guardSuffix = ".guard"
+
+// RegistryDir is the host-local registry of destinations: one lock file
+// per destination (installation or URL, and space) that an apply holds
+// besides the lock in its state folder, so that two applies with two
+// state folders on one host do not write to one destination at once. It
+// is octobundle/locks in the user's cache directory (os.UserCacheDir),
+// or octobundle-locks-UID in the temporary directory when there is none
+// or it cannot be made. It is the user's: applies of two users, or on two
+// hosts, do not see each other's registry (see docs/security.md).
+func RegistryDir() string {
+	if d, err := os.UserCacheDir(); err == nil && d != "" {
+		dir := filepath.Join(d, "octobundle", "locks")
+		if os.MkdirAll(dir, 0o700) == nil {
+			return dir
+		}
+	}
+	return filepath.Join(os.TempDir(), "octobundle-locks-"+strconv.Itoa(os.Getuid()))
+}
+
+// registryFile is the destination's lock file in the host's registry.
+func registryFile(d Destination) string {
+	sum := sha256.Sum256([]byte(d.Identity() + "\n" + d.Space))
+	return filepath.Join(RegistryDir(), hex.EncodeToString(sum[:16])+".lock")
+}
+
 // Lock takes the destination's lock for this process and returns the
 // function that releases it. A lock held by a live process refuses
 // (ErrLocked, naming the lock file and its holder); one whose process is
 // gone (a crashed or killed apply on this host) is taken over, and force
-// (--force-unlock) takes over any lock.
+// (--force-unlock) takes over any lock. Deciding and taking happen under
+// an OS file lock, so of any number of processes taking over one stale
+// lock at once exactly one holds it.
+//
+// Besides the lock file in the state folder it takes the destination's
+// lock in the host's registry (RegistryDir): an apply on this host with
+// another state folder holding the same destination refuses this one.
 func (s *Store) Lock(force bool) (unlock func() error, stale *LockInfo, err error) {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("state: %w", err)
 	}
-	path := filepath.Join(s.dir, LockFile)
+	dir, err := filepath.Abs(s.dir)
+	if err != nil {
+		dir = s.dir
+	}
 	host, _ := os.Hostname()
-	me := LockInfo{PID: os.Getpid(), Host: host, Since: time.Now().UTC().Format(time.RFC3339)}
+	var nonce [12]byte
+	_, _ = rand.Read(nonce[:])
+	me := LockInfo{PID: os.Getpid(), Host: host, Since: time.Now().UTC().Format(time.RFC3339), State: dir, Nonce: hex.EncodeToString(nonce[:])}
+	release, stale, err := lockFile(filepath.Join(s.dir, LockFile), me, force)
+	if err != nil {
+		return nil, nil, err
+	}
+	reg := registryFile(s.dst)
+	if err := os.MkdirAll(filepath.Dir(reg), 0o700); err != nil {
+		release()
+		return nil, nil, fmt.Errorf("state: the host's lock registry: %w", err)
+	}
+	releaseReg, staleReg, err := lockFile(reg, me, force)
+	if err != nil {
+		release()
+		return nil, nil, fmt.Errorf("%w (the host's lock for %s, space %q; another state folder than %s is in use for it)", err, s.dst.Identity(), s.dst.Space, dir)
+	}
+	if stale == nil {
+		stale = staleReg
+	}
+	return func() error { return errors.Join(releaseReg(), release()) }, stale, nil
+}
+
+// lockFile takes the lock file path for me (see Lock). The lock file is
+// written whole beside path and renamed over it, under the guard: a
+// stale lock is replaced in one step, never removed and created again.
+func lockFile(path string, me LockInfo, force bool) (release func() error, stale *LockInfo, err error) {
 	data, _ := json.Marshal(me)
-	for attempt := 0; attempt < 3; attempt++ {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err == nil {
-			_, werr := f.Write(append(data, '\n'))
-			cerr := f.Close()
-			if werr != nil || cerr != nil {
-				os.Remove(path)
-				return nil, nil, fmt.Errorf("state: writing %s: %v", path, errors.Join(werr, cerr))
-			}
-			return func() error {
-				if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-					return fmt.Errorf("state: releasing %s: %w", path, err)
-				}
-				return nil
-			}, stale, nil
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return nil, nil, fmt.Errorf("state: %w", err)
-		}
-		held, rerr := os.ReadFile(path)
-		if errors.Is(rerr, fs.ErrNotExist) {
-			continue // released meanwhile
-		}
+	data = append(data, '\n')
+	unguard, err := guard(path + guardSuffix)
+	if err != nil {
+		return nil, nil, fmt.Errorf("state: locking %s: %w", path, err)
+	}
+	defer unguard()
+	held, rerr := os.ReadFile(path)
+	switch {
+	case errors.Is(rerr, fs.ErrNotExist):
+	case rerr != nil:
+		return nil, nil, fmt.Errorf("state: %w", rerr)
+	default:
 		li, perr := ParseLock(held)
 		switch {
 		case force:
 		case perr != nil:
 			return nil, nil, fmt.Errorf("%w: %s is unreadable (%v); if no apply is running, remove it or use --force-unlock", ErrLocked, path, perr)
-		case li.Host == host && !alive(li.PID):
+		case li.Host == me.Host && !alive(li.PID):
 			// The holder crashed or was killed: a stale lock.
 		default:
-			return nil, nil, fmt.Errorf("%w: %s is held by pid %d on %s since %s; wait for it to finish, or, if it is gone, use --force-unlock", ErrLocked, path, li.PID, li.Host, li.Since)
+			held := ""
+			if li.State != "" {
+				held = " with the state folder " + li.State
+			}
+			return nil, nil, fmt.Errorf("%w: %s is held by pid %d on %s%s since %s; wait for it to finish, or, if it is gone, use --force-unlock", ErrLocked, path, li.PID, li.Host, held, li.Since)
 		}
 		stale = li
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, fmt.Errorf("state: removing the stale lock %s: %w", path, err)
-		}
 	}
-	return nil, nil, fmt.Errorf("%w: could not take %s", ErrLocked, path)
+	if err := writeLock(path, data); err != nil {
+		return nil, nil, fmt.Errorf("state: writing %s: %w", path, err)
+	}
+	return func() error {
+		unguard, err := guard(path + guardSuffix)
+		if err != nil {
+			return fmt.Errorf("state: releasing %s: %w", path, err)
+		}
+		defer unguard()
+		cur, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && !bytes.Equal(cur, data)) {
+			return nil // gone, or taken over (--force-unlock): not ours to remove
+		}
+		if err == nil {
+			err = os.Remove(path)
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("state: releasing %s: %w", path, err)
+		}
+		return nil
+	}, stale, nil
+}
+
+// writeLock makes path hold data: a temporary sibling renamed over it.
+func writeLock(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 // alive reports whether a process with the pid exists on this host.
@@ -96,6 +202,12 @@ func alive(pid int) bool {
 	p, err := os.FindProcess(pid)
 	if err != nil {
 		return false
+	}
+	if runtime.GOOS == "windows" {
+		// FindProcess opens the process: it exists. (Signal cannot
+		// probe it there.)
+		p.Release()
+		return true
 	}
 	err = p.Signal(syscall.Signal(0))
 	return err == nil || errors.Is(err, syscall.EPERM)
