@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,4 +97,69 @@ func docsScript(t *testing.T, page, text string) (string, int) {
 		fmt.Fprintf(&files, "-- %s --\n%s\n", name, body)
 	}
 	return head.String() + "\n" + files.String(), n
+}
+
+// TestSecurityTableNamesTests: every test the attack table of
+// docs/security.md names exists (a Go test function somewhere in the
+// repository, or a script in testdata/script), so the table cannot point
+// at a test that was renamed or removed.
+func TestSecurityTableNamesTests(t *testing.T) {
+	data, err := os.ReadFile("../../docs/security.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	start := strings.Index(text, "## Every attack tried")
+	if start < 0 {
+		t.Fatal("docs/security.md has no attack table")
+	}
+	table := text[start:]
+	if end := strings.Index(table[2:], "\n## "); end >= 0 {
+		table = table[:end+2]
+	}
+	funcs := map[string]bool{}
+	err = filepath.WalkDir("../..", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, "_test.go") {
+			return err
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(string(src), "\n") {
+			if name, ok := strings.CutPrefix(line, "func Test"); ok {
+				funcs["Test"+name[:strings.IndexAny(name, "(")]] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, named := 0, 0
+	for _, line := range strings.Split(table, "\n") {
+		if !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| attack") {
+			continue
+		}
+		rows++
+		cells := strings.Split(line, "|")
+		last := cells[len(cells)-2]
+		for _, part := range strings.Split(last, "`")[1:] {
+			switch name, _, _ := strings.Cut(part, " "); {
+			case strings.HasSuffix(name, ".txtar"):
+				named++
+				if _, err := os.Stat(filepath.Join("testdata", "script", name)); err != nil {
+					t.Errorf("docs/security.md names %s, which is not a script", name)
+				}
+			case strings.HasPrefix(name, "Test"):
+				named++
+				if !funcs[name] {
+					t.Errorf("docs/security.md names %s, which is no test", name)
+				}
+			}
+		}
+	}
+	if rows < 20 || named < rows {
+		t.Errorf("the attack table has %d rows naming %d tests", rows, named)
+	}
 }

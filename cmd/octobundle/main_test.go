@@ -31,6 +31,15 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// The host-local lock registry lives in the user's cache folder: the
+	// tests and the commands they run use a folder of their own, left in
+	// the temporary directory (testscript.Main exits itself).
+	if os.Getenv("OCTOBUNDLE_TEST_CACHE") == "" {
+		if cache, err := os.MkdirTemp("", "octobundle-cmd-test-cache-"); err == nil {
+			os.Setenv("XDG_CACHE_HOME", cache)
+			os.Setenv("OCTOBUNDLE_TEST_CACHE", cache)
+		}
+	}
 	testscript.Main(m, map[string]func(){
 		"octobundle": func() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) },
 	})

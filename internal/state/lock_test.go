@@ -22,7 +22,16 @@ func TestMain(m *testing.M) {
 	if root := os.Getenv(lockChildEnv); root != "" {
 		os.Exit(lockChild(root))
 	}
-	os.Exit(m.Run())
+	// The host-local lock registry lives in the user's cache folder: the
+	// tests (and the racers they start, which inherit it) use their own.
+	cache, err := os.MkdirTemp("", "octobundle-state-test-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
+	code := m.Run()
+	os.RemoveAll(cache)
+	os.Exit(code)
 }
 
 func lockChild(root string) int {
