@@ -11,11 +11,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"github.com/octobundle/octobundle/internal/proc"
 )
 
 // Temporary siblings. A bundle written to NAME goes first into a hidden
@@ -58,28 +58,12 @@ func staleSibling(target, name string) (infix string, ok bool) {
 			return "", false
 		}
 		pid, err := strconv.Atoi(parts[1])
-		if err != nil || pid <= 0 || pid == os.Getpid() || processAlive(pid) {
+		if err != nil || pid <= 0 || pid == os.Getpid() || proc.Alive(pid) {
 			return "", false
 		}
 		return in, true
 	}
 	return "", false
-}
-
-// processAlive reports whether a process with the pid exists on this host.
-func processAlive(pid int) bool {
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return false
-	}
-	if runtime.GOOS == "windows" {
-		// FindProcess opens the process: it exists. (Signal cannot
-		// probe it there.)
-		p.Release()
-		return true
-	}
-	err = p.Signal(syscall.Signal(0))
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // cleanStale removes what an interrupted write to target left beside it:

@@ -11,10 +11,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
-	"syscall"
 	"time"
+
+	"github.com/octobundle/octobundle/internal/proc"
 )
 
 // LockInfo is the content of a lock file: who holds the destination.
@@ -144,7 +144,7 @@ func lockFile(path string, me LockInfo, force bool) (release func() error, stale
 		case force:
 		case perr != nil:
 			return nil, nil, fmt.Errorf("%w: %s is unreadable (%v); if no apply is running, remove it or use --force-unlock", ErrLocked, path, perr)
-		case li.Host == me.Host && !alive(li.PID):
+		case li.Host == me.Host && !proc.Alive(li.PID):
 			// The holder crashed or was killed: a stale lock.
 		default:
 			held := ""
@@ -195,20 +195,4 @@ func writeLock(path string, data []byte) error {
 		os.Remove(f.Name())
 	}
 	return err
-}
-
-// alive reports whether a process with the pid exists on this host.
-func alive(pid int) bool {
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return false
-	}
-	if runtime.GOOS == "windows" {
-		// FindProcess opens the process: it exists. (Signal cannot
-		// probe it there.)
-		p.Release()
-		return true
-	}
-	err = p.Signal(syscall.Signal(0))
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
