@@ -8,6 +8,7 @@ import (
 
 	"github.com/OctopusDeploy/go-octopusdeploy/v2/pkg/client"
 	"github.com/OctopusDeploy/go-octopusdeploy/v2/pkg/environments"
+	"github.com/OctopusDeploy/go-octopusdeploy/v2/pkg/lifecycles"
 )
 
 func TestErrorAnswers(t *testing.T) {
@@ -52,8 +53,9 @@ func TestErrorAnswers(t *testing.T) {
 				t.Errorf("Content-Type %q", ct)
 			}
 			m := r.json(t)
-			if _, ok := m["Errors"].([]any); !ok || str(m["ErrorMessage"]) == "" {
-				t.Errorf("error body shape: %s", r.body)
+			_, hasErrors := m["Errors"]
+			if str(m["ErrorMessage"]) == "" || hasErrors != (tc.status != http.StatusNotFound) {
+				t.Errorf("error body shape (a 404 has no Errors, other statuses an array): %s", r.body)
 			}
 			if tc.status == http.StatusBadRequest && m["ErrorMessage"] != "There was a problem with your request." {
 				t.Errorf("400 ErrorMessage %q", m["ErrorMessage"])
@@ -73,6 +75,41 @@ func TestErrorAnswers(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("malformed JSON: %d", resp.StatusCode)
+	}
+}
+
+// TestNotFoundThroughClient: go-octopusdeploy reports a missing entity as
+// *core.APIError with StatusCode 404 (issue 19, item 2: before, every 404
+// carried "Errors": [] and the client returned a plain error).
+func TestNotFoundThroughClient(t *testing.T) {
+	f := newFixture(t, Options{})
+	env, err := environments.Add(f.c, environments.NewEnvironment("Gone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc, err := lifecycles.Add(f.c, lifecycles.NewLifecycle("Gone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		del  func() error
+		get  func() error
+	}{
+		{"environment", func() error { return environments.DeleteByID(f.c, "Spaces-1", env.ID) },
+			func() error { _, err := environments.GetByID(f.c, "Spaces-1", env.ID); return err }},
+		{"lifecycle", func() error { return lifecycles.DeleteByID(f.c, "Spaces-1", lc.ID) },
+			func() error { _, err := lifecycles.GetByID(f.c, "Spaces-1", lc.ID); return err }},
+		{"never existed", func() error { return nil },
+			func() error { _, err := environments.GetByID(f.c, "Spaces-1", "Environments-999"); return err }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.del(); err != nil {
+				t.Fatal(err)
+			}
+			apiErr(t, tc.get(), http.StatusNotFound)
+		})
 	}
 }
 
