@@ -139,15 +139,63 @@ func TestLegacyRoutesUseTheDefaultSpace(t *testing.T) {
 	}
 }
 
-func TestPutKeepsFieldsNotSentAndServerFields(t *testing.T) {
+// TestPutReplaces: a PUT stores the body as sent; fields it omits are
+// cleared or get the server's default, and only what the server manages is
+// kept (issue 19, item 1: the simulator used to keep omitted fields).
+func TestPutReplaces(t *testing.T) {
 	f := newFixture(t, Options{})
 	lc := str(f.get(sp1("lifecycles"))["Items"].([]any)[0].(map[string]any)["Id"])
 	pg := str(f.get(sp1("projectgroups"))["Items"].([]any)[0].(map[string]any)["Id"])
-	p := f.post(sp1("projects"), map[string]any{"Name": "P", "LifecycleId": lc, "ProjectGroupId": pg, "Description": "kept"})
-	id := str(p["Id"])
-	upd := f.put(sp1("projects/"+id), map[string]any{"Name": "P2", "DeploymentProcessId": "deploymentprocess-Projects-999", "Id": "Projects-999"})
-	if upd["Description"] != "kept" || upd["DeploymentProcessId"] != "deploymentprocess-"+id || upd["Id"] != id || upd["Slug"] != "p2" {
-		t.Errorf("PUT merged as %v", upd)
+	cases := []struct {
+		name   string
+		coll   string
+		create map[string]any
+		put    func(id string) map[string]any
+		want   map[string]any // field → value after the PUT; nil: absent
+	}{
+		{"lifecycle description", "lifecycles",
+			map[string]any{"Name": "L", "Description": "old"},
+			func(string) map[string]any { return map[string]any{"Name": "L"} },
+			map[string]any{"Description": nil, "Name": "L"}},
+		{"s3 feed access key", "feeds",
+			map[string]any{"Name": "S3", "FeedType": "S3", "AccessKey": "AKIA", "SecretKey": map[string]any{"HasValue": true, "NewValue": "s"}, "UseMachineCredentials": false, "Region": "eu-west-1"},
+			func(string) map[string]any {
+				return map[string]any{"Name": "S3", "FeedType": "S3", "UseMachineCredentials": true, "Region": "eu-west-1"}
+			},
+			map[string]any{"AccessKey": nil, "Region": "eu-west-1"}},
+		{"library variable set description", "libraryvariablesets",
+			map[string]any{"Name": "Lib", "Description": "old", "ContentType": "Variables"},
+			func(string) map[string]any { return map[string]any{"Name": "Lib", "ContentType": "Variables"} },
+			map[string]any{"Description": nil}},
+		{"project: server fields kept, omitted cleared", "projects",
+			map[string]any{"Name": "P", "LifecycleId": lc, "ProjectGroupId": pg, "Description": "old"},
+			func(id string) map[string]any {
+				return map[string]any{"Name": "P2", "LifecycleId": lc, "ProjectGroupId": pg, "DeploymentProcessId": "deploymentprocess-Projects-999", "Id": "Projects-999"}
+			},
+			map[string]any{"Description": nil, "Slug": "p2"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			created := f.post(sp1(tc.coll), tc.create)
+			id := str(created["Id"])
+			f.put(sp1(tc.coll+"/"+id), tc.put(id))
+			got := f.get(sp1(tc.coll + "/" + id))
+			for k, want := range tc.want {
+				v, has := got[k]
+				if want == nil && has && v != nil && v != "" {
+					t.Errorf("%s = %v after a PUT without it, want it cleared", k, v)
+				}
+				if want != nil && v != want {
+					t.Errorf("%s = %v, want %v", k, v, want)
+				}
+			}
+			if got["Id"] != id {
+				t.Errorf("Id %v, want %s", got["Id"], id)
+			}
+			if tc.coll == "projects" && got["DeploymentProcessId"] != "deploymentprocess-"+id {
+				t.Errorf("DeploymentProcessId taken from the body: %v", got["DeploymentProcessId"])
+			}
+		})
 	}
 }
 
