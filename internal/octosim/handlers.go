@@ -44,7 +44,11 @@ func (s *Server) insert(sp *space, spec *collSpec, body map[string]any, parent m
 	}
 	stampVersion(spec, doc, nil)
 	doc["Id"] = s.st.nextID(spec.IDPrefix)
-	if !spec.ServerLevel {
+	switch {
+	case spec.ServerLevel:
+	case sp.doc == nil: // the system scope of a system-scoped collection
+		doc["SpaceId"] = nil
+	default:
 		doc["SpaceId"] = sp.id()
 	}
 	s.st.collFor(sp, spec).put(str(doc["Id"]), doc)
