@@ -58,7 +58,7 @@ func (s *Server) insert(sp *space, spec *collSpec, body map[string]any, parent m
 
 // update answers PUT of an entity. The body replaces the stored document,
 // as on a real server: a top-level field the body omits is not kept but
-// gets the server's default (applyDefaults) or is gone. Kept from the
+// gets the server's default (applyDefaults) or reads back as null. Kept from the
 // stored document is only what the server manages itself: Id, SpaceId,
 // Links, the serverComputed fields, the owned singletons' IDs, the owner
 // field of a nested entity (spec.ParentField), the Slug when the body has
@@ -93,6 +93,13 @@ func (s *Server) update(r *request, sp *space, spec *collSpec, stored map[string
 		}
 	}
 	s.prepare(sp, spec, doc, stored)
+	// A real server's resource has every property, so one the body
+	// omitted reads back as null, not as missing.
+	for k := range stored {
+		if _, ok := doc[k]; !ok {
+			doc[k] = nil
+		}
+	}
 	if err := s.validate(sp, spec, doc, stored); err != nil {
 		return 0, nil, err
 	}
