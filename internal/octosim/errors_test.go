@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/OctopusDeploy/go-octopusdeploy/v2/pkg/client"
+	"github.com/OctopusDeploy/go-octopusdeploy/v2/pkg/core"
 	"github.com/OctopusDeploy/go-octopusdeploy/v2/pkg/environments"
 	"github.com/OctopusDeploy/go-octopusdeploy/v2/pkg/lifecycles"
 )
@@ -102,13 +103,26 @@ func TestNotFoundThroughClient(t *testing.T) {
 			func() error { _, err := lifecycles.GetByID(f.c, "Spaces-1", lc.ID); return err }},
 		{"never existed", func() error { return nil },
 			func() error { _, err := environments.GetByID(f.c, "Spaces-1", "Environments-999"); return err }},
+		// The services of the client's first API check the error body with
+		// core.APIErrorChecker, as the e2e suite's "get after delete"
+		// tests do (err.(*core.APIError)).
+		{"environment, service", func() error { return nil },
+			func() error { _, err := f.c.Environments.GetByID(env.ID); return err }},
+		{"lifecycle, service", func() error { return nil },
+			func() error { _, err := f.c.Lifecycles.GetByID(lc.ID); return err }},
+		{"account, service", func() error { return nil },
+			func() error { _, err := f.c.Accounts.GetByID("Accounts-999"); return err }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.del(); err != nil {
 				t.Fatal(err)
 			}
-			apiErr(t, tc.get(), http.StatusNotFound)
+			err := tc.get()
+			ae, ok := err.(*core.APIError)
+			if !ok || ae.StatusCode != http.StatusNotFound {
+				t.Fatalf("want *core.APIError with StatusCode 404, got %T %v", err, err)
+			}
 		})
 	}
 }
