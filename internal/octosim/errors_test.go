@@ -211,6 +211,13 @@ func TestPutReplaces(t *testing.T) {
 			}
 		})
 	}
+	t.Run("space description", func(t *testing.T) {
+		id := str(f.post("/api/spaces", map[string]any{"Name": "S", "Description": "old", "SpaceManagersTeams": []any{"teams-administrators"}})["Id"])
+		f.put("/api/spaces/"+id, map[string]any{"Name": "S", "SpaceManagersTeams": []any{"teams-administrators"}})
+		if got := f.get("/api/spaces/" + id); got["Description"] != "" || got["Slug"] != "s" {
+			t.Errorf("after a PUT without Description: Description %v, Slug %v", got["Description"], got["Slug"])
+		}
+	})
 }
 
 func TestProcessVersionDefaultsToZero(t *testing.T) {
