@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build dist test test-windows e2e test-live fmt-check vet lint unit bench bench-large bench-faults bench-go demo fuzz clean
+.PHONY: all build dist test test-windows e2e test-live fmt-check vet lint unit bench bench-large bench-faults bench-go demo fuzz conformance-peer clean
 
 all: build
 
@@ -106,6 +106,14 @@ bench-faults:
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./export ./transform ./apply
+
+# The peer suite (issue 19): go-octopusdeploy's own test/e2e, built from
+# the module cache at the version pinned in go.mod, run test by test against
+# a fresh simulator on loopback at each version in
+# octosim.ConformanceVersions; the pass/fail table goes into
+# docs/simulator.md. Takes about 15 minutes, so it is not part of `make test`.
+conformance-peer:
+	GO=$(GO) internal/octosim/peer/e2e.sh
 
 # The README's first command: the full round trip on two built-in simulators.
 demo:

@@ -448,7 +448,7 @@ func TestConformanceCaseInsensitive(t *testing.T) {
 				t.Errorf("field %s stored with the request's casing", field)
 			}
 		}
-		upd := f.put(sp1("projects/"+str(created["Id"])), map[string]any{"DESCRIPTION": "updated", "name": "Api"})
+		upd := f.put(sp1("projects/"+str(created["Id"])), map[string]any{"DESCRIPTION": "updated", "name": "Api", "lifecycleId": w.lifecycle.ID, "PROJECTGROUPID": w.group.ID})
 		if upd["Description"] != "updated" {
 			t.Errorf("PUT with differently cased fields: %v", upd["Description"])
 		}

@@ -47,19 +47,45 @@ func methodNotAllowed(method, path string) *apiError {
 	return &apiError{Status: http.StatusMethodNotAllowed, Message: fmt.Sprintf("The requested resource does not support http method '%s' at %s.", method, path)}
 }
 
-// writeError answers err as JSON.
+// errorBodyFields lists, per status, the fields of the error body a real
+// server answers; statuses not listed answer all three. One table, so every
+// route answers a status the same way.
+//
+// A 404 carries no Errors array: go-octopusdeploy's core.APIErrorChecker
+// (pkg/core/api_error.go) returns a plain error whenever Errors is present,
+// even empty, and a *core.APIError with StatusCode 404 only when it is
+// absent; its e2e suite, run against real servers, asserts the latter after
+// deleting an entity (test/e2e/account_service_test.go, channel_service_test.go,
+// variable_service_test.go: err.(*core.APIError).StatusCode == 404), so a
+// real server's 404 body has no Errors.
+var errorBodyFields = map[int][]string{
+	http.StatusNotFound: {"ErrorMessage"},
+}
+
+// writeError answers err as JSON, in the body shape of its status (see
+// errorBodyFields).
 func writeError(w http.ResponseWriter, err error) {
 	ae, ok := err.(*apiError)
 	if !ok {
 		ae = &apiError{Status: http.StatusInternalServerError, Message: err.Error()}
 	}
-	body := map[string]any{
+	errs := ae.Errors
+	if errs == nil {
+		errs = []string{}
+	}
+	all := map[string]any{
 		"ErrorMessage":    ae.Message,
-		"Errors":          ae.Errors,
+		"Errors":          errs,
 		"ParsedHelpLinks": []any{},
 	}
-	if ae.Errors == nil {
-		body["Errors"] = []string{}
+	fields, ok := errorBodyFields[ae.Status]
+	if !ok {
+		writeJSON(w, ae.Status, all)
+		return
+	}
+	body := map[string]any{}
+	for _, f := range fields {
+		body[f] = all[f]
 	}
 	writeJSON(w, ae.Status, body)
 }

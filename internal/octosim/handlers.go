@@ -44,7 +44,11 @@ func (s *Server) insert(sp *space, spec *collSpec, body map[string]any, parent m
 	}
 	stampVersion(spec, doc, nil)
 	doc["Id"] = s.st.nextID(spec.IDPrefix)
-	if !spec.ServerLevel {
+	switch {
+	case spec.ServerLevel:
+	case sp.doc == nil: // the system scope of a system-scoped collection
+		doc["SpaceId"] = nil
+	default:
 		doc["SpaceId"] = sp.id()
 	}
 	s.st.collFor(sp, spec).put(str(doc["Id"]), doc)
@@ -52,12 +56,26 @@ func (s *Server) insert(sp *space, spec *collSpec, body map[string]any, parent m
 	return doc, nil
 }
 
-// update answers PUT of an entity: the body's top-level fields replace the
-// stored ones (fields not sent are kept, as on the real server), server
-// managed fields and the owner field are kept, and write-only values are
-// merged (see mergeSecrets).
+// update answers PUT of an entity. The body replaces the stored document,
+// as on a real server: a top-level field the body omits is not kept but
+// gets the server's default (applyDefaults) or reads back as null. Kept from the
+// stored document is only what the server manages itself: Id, SpaceId,
+// Links, the serverComputed fields, the owned singletons' IDs, the owner
+// field of a nested entity (spec.ParentField), the Slug when the body has
+// none, and write-only values the body marks HasValue without a NewValue
+// (mergeSecrets).
+//
+// Evidence that a real server replaces: go-octopusdeploy's resources mark
+// optional fields omitempty (lifecycles.Lifecycle.Description,
+// feeds' AccessKey, libraryvariablesets' Description), so the Terraform
+// provider clears such a field by sending a document without it; its
+// Update functions always send the whole resource read back from the
+// server (GET, change, PUT), never a patch — which is only needed where
+// the server stores the body as sent. Issue 19, item 1, reports the same
+// of real 2024.4 and 2025.4 servers for lifecycles, feeds and library
+// variable sets.
 func (s *Server) update(r *request, sp *space, spec *collSpec, stored map[string]any) (int, any, error) {
-	doc := copyDoc(stored)
+	doc := map[string]any{}
 	canonicalizeFields(r.body, storedCasing(stored))
 	for k, v := range r.body {
 		if isServerManaged(spec.Name, k) || (spec.ParentField != "" && k == spec.ParentField) {
@@ -65,7 +83,23 @@ func (s *Server) update(r *request, sp *space, spec *collSpec, stored map[string
 		}
 		doc[k] = schema.DeepCopy(v)
 	}
+	for k, v := range stored {
+		keep := isServerManaged(spec.Name, k) || (spec.ParentField != "" && k == spec.ParentField)
+		if _, sent := doc[k]; k == "Slug" && !sent {
+			keep = true
+		}
+		if keep {
+			doc[k] = schema.DeepCopy(v)
+		}
+	}
 	s.prepare(sp, spec, doc, stored)
+	// A real server's resource has every property, so one the body
+	// omitted reads back as null, not as missing.
+	for k := range stored {
+		if _, ok := doc[k]; !ok {
+			doc[k] = nil
+		}
+	}
 	if err := s.validate(sp, spec, doc, stored); err != nil {
 		return 0, nil, err
 	}

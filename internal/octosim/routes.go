@@ -20,34 +20,33 @@ func (s *Server) route(r *request) (int, any, error) {
 	if h := serverRoute(segs[0]); h != nil {
 		return h(s, r, segs[1:])
 	}
-	if spec := lookupColl(segs[0]); spec != nil && spec.ServerLevel {
-		return s.routeColl(r, s.st.server, spec, segs[1:])
-	}
 	if strings.EqualFold(segs[0], "users") {
 		return serveUsers(r, segs[1:])
 	}
 	if ec := lookupEmpty(segs[0]); ec != nil && ec.ServerLevel {
 		return serveEmpty(r, ec, segs[1:])
 	}
-	if sp := s.st.lookupSpace(segs[0]); sp != nil {
-		if len(segs) == 1 {
-			if r.method != http.MethodGet {
-				return 0, nil, methodNotAllowed(r.method, r.path)
-			}
-			return http.StatusOK, s.spaceRoot(sp), nil
-		}
-		return s.routeInSpace(r, sp, segs[1:])
+	spec := lookupColl(segs[0])
+	if s.st.lookupSpace(segs[0]) == nil && spec == nil && lookupEmpty(segs[0]) == nil && !strings.EqualFold(segs[0], seedTenantVariables) {
+		return 0, nil, notFound(r.path)
 	}
-	// Routes without a space ID act on the default space, as on a real
-	// server (the legacy, pre-spaces URLs).
-	if lookupColl(segs[0]) != nil || lookupEmpty(segs[0]) != nil || strings.EqualFold(segs[0], seedTenantVariables) {
-		sp := s.st.defaultSpace()
-		if sp == nil {
-			return 0, nil, notFound(r.path)
-		}
-		return s.routeInSpace(r, sp, segs)
+	sp, rest, err := s.resolveSpace(r, spec, segs)
+	if err != nil {
+		return 0, nil, err
 	}
-	return 0, nil, notFound(r.path)
+	if sp == nil {
+		return 0, nil, notFound(r.path)
+	}
+	if len(rest) == 0 {
+		if r.method != http.MethodGet {
+			return 0, nil, methodNotAllowed(r.method, r.path)
+		}
+		return http.StatusOK, s.spaceRoot(sp), nil
+	}
+	if sp == s.st.server || sp.doc == nil {
+		return s.routeColl(r, sp, spec, rest[1:])
+	}
+	return s.routeInSpace(r, sp, rest)
 }
 
 // lookupColl finds a collection by name, case-insensitively.

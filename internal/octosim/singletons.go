@@ -3,6 +3,7 @@ package octosim
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -24,11 +25,17 @@ func (s *Server) putSingleton(r *request, sp *space, spec *collSpec, stored map[
 			"The %s %s is at version %d but the request was based on version %v. Reload it and apply your changes again.",
 			spec.singular(), str(stored["Id"]), have, got))
 	}
-	doc := copyDoc(stored)
+	// The body replaces the document, as update does for entities; the
+	// fields the server manages are kept from the stored one.
+	doc := map[string]any{}
+	for _, k := range singletonManaged {
+		if v, ok := stored[k]; ok {
+			doc[k] = schema.DeepCopy(v)
+		}
+	}
 	canonicalizeFields(r.body, storedCasing(stored))
 	for k, v := range r.body {
-		switch k {
-		case "Id", "SpaceId", "Links", "Version", "OwnerId", "ProjectId", "RunbookId", "ScopeValues", "LastSnapshotId":
+		if slices.Contains(singletonManaged, k) {
 			continue
 		}
 		doc[k] = schema.DeepCopy(v)
@@ -37,6 +44,11 @@ func (s *Server) putSingleton(r *request, sp *space, spec *collSpec, stored map[
 		mergeSensitiveVariables(doc, stored)
 	}
 	s.prepare(sp, spec, doc, stored)
+	for k := range stored {
+		if _, ok := doc[k]; !ok {
+			doc[k] = nil // read back as null, as on a real server
+		}
+	}
 	if err := s.validate(sp, spec, doc, stored); err != nil {
 		return 0, nil, err
 	}
@@ -45,6 +57,10 @@ func (s *Server) putSingleton(r *request, sp *space, spec *collSpec, stored map[
 	out := s.render(sp, spec, doc, false)
 	return http.StatusOK, out, nil
 }
+
+// singletonManaged are the fields of a process or variable set the server
+// manages: never taken from a PUT body, kept from the stored document.
+var singletonManaged = []string{"Id", "SpaceId", "Links", "Version", "OwnerId", "ProjectId", "RunbookId", "ScopeValues", "LastSnapshotId"}
 
 func versionOf(v any) int {
 	switch t := v.(type) {

@@ -106,11 +106,11 @@ func (s *Server) createSpace(body map[string]any, id string) (map[string]any, er
 	}
 	doc["Id"] = id
 	doc["Name"] = name
-	for k, v := range map[string]any{
-		"Description": "", "IsDefault": false, "TaskQueueStopped": false,
-		"SpaceManagersTeams": []any{}, "SpaceManagersTeamMembers": []any{}, "Slug": slug(name),
-	} {
-		if _, ok := doc[k]; !ok || (k == "Slug" && str(doc[k]) == "") {
+	if str(doc["Slug"]) == "" {
+		doc["Slug"] = slug(name)
+	}
+	for k, v := range spaceDefaults() {
+		if _, ok := doc[k]; !ok {
 			doc[k] = v
 		}
 	}
@@ -130,13 +130,25 @@ func (s *Server) clearDefaultSpace() {
 	}
 }
 
+// updateSpace answers PUT of a space: the body replaces the document (see
+// update), keeping the Id, the Slug when none is sent, and the defaults of
+// a new space for fields the body omits.
 func (s *Server) updateSpace(sp *space, body map[string]any) (int, any, error) {
-	doc := copyDoc(sp.doc)
+	doc := map[string]any{}
 	for k, v := range body {
 		if k == "Id" || k == "Links" {
 			continue
 		}
 		doc[k] = schema.DeepCopy(v)
+	}
+	doc["Id"] = sp.id()
+	if str(doc["Slug"]) == "" {
+		doc["Slug"] = sp.doc["Slug"]
+	}
+	for k, v := range spaceDefaults() {
+		if _, ok := doc[k]; !ok {
+			doc[k] = v
+		}
 	}
 	name := strings.TrimSpace(str(doc["Name"]))
 	if name == "" {
@@ -170,4 +182,12 @@ func (s *Server) deleteSpace(sp *space) (int, any, error) {
 	s.st.spaces.remove(id)
 	delete(s.st.spaceSt, id)
 	return http.StatusOK, nil, nil
+}
+
+// spaceDefaults are the fields a space gets when a POST or PUT omits them.
+func spaceDefaults() map[string]any {
+	return map[string]any{
+		"Description": "", "IsDefault": false, "TaskQueueStopped": false,
+		"SpaceManagersTeams": []any{}, "SpaceManagersTeamMembers": []any{},
+	}
 }
