@@ -253,8 +253,8 @@ func TestSubResourceRoutes(t *testing.T) {
 			t.Errorf("%s/{id}/%s: External, but no handler is registered", sr.Owner, sr.Sub)
 		case !sr.External && h != nil:
 			t.Errorf("%s/{id}/%s: a registered handler shadows the table's route", sr.Owner, sr.Sub)
-		case !sr.External && sr.Doc == nil && sr.List == nil:
-			t.Errorf("%s/{id}/%s: neither Doc, List nor External", sr.Owner, sr.Sub)
+		case !sr.External && sr.Doc == nil && sr.List == nil && sr.Action == nil:
+			t.Errorf("%s/{id}/%s: neither Doc, List, Action nor External", sr.Owner, sr.Sub)
 		}
 	}
 }

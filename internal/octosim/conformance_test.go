@@ -278,6 +278,10 @@ var unfollowedLinks = map[string]string{
 	// server generates a default image (see logo.go); the logo routes have
 	// their own tests in conformance_kinds_test.go.
 	"projects.Logo": "no logo uploaded",
+	// Commands answered by POST (subResource.Action); GET answers 405.
+	"projects.ConvertToVcs":  "POST action",
+	"certificates.Archive":   "POST action",
+	"certificates.Unarchive": "POST action",
 }
 
 var uriTemplatePart = regexp.MustCompile(`\{[^}]*\}`)

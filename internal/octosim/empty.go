@@ -72,12 +72,17 @@ func apiKeyUser() map[string]any {
 	return map[string]any{
 		"Id": apiKeyUserID, "Username": "admin", "DisplayName": "Administrator", "EmailAddress": "admin@example.com",
 		"IsActive": true, "IsService": false, "IsRequestor": true, "CanPasswordBeEdited": true,
-		"Identities": []any{}, "Links": map[string]any{"Self": "/api/users/" + apiKeyUserID},
+		"Identities": []any{}, "Links": userLinks("/api/users/" + apiKeyUserID),
 	}
 }
 
 // serveUsers answers /api/users[/me|/all|/{id}].
-func serveUsers(r *request, segs []string) (int, any, error) {
+func (s *Server) serveUsers(r *request, segs []string) (int, any, error) {
+	if len(segs) >= 2 && (strings.EqualFold(segs[0], "me") || strings.EqualFold(segs[0], apiKeyUserID)) {
+		if sr := findSubResource("users", segs[1:]); sr != nil {
+			return s.serveSubResource(r, nil, sr, apiKeyUser())
+		}
+	}
 	if r.method != http.MethodGet {
 		return 0, nil, &apiError{Status: http.StatusMethodNotAllowed,
 			Message: "The simulator has one user, the API key's own; users cannot be created or changed."}

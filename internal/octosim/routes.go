@@ -21,7 +21,7 @@ func (s *Server) route(r *request) (int, any, error) {
 		return h(s, r, segs[1:])
 	}
 	if strings.EqualFold(segs[0], "users") {
-		return serveUsers(r, segs[1:])
+		return s.serveUsers(r, segs[1:])
 	}
 	if ec := lookupEmpty(segs[0]); ec != nil && ec.ServerLevel {
 		return serveEmpty(r, ec, segs[1:])
@@ -161,7 +161,7 @@ func (s *Server) routeNested(r *request, sp *space, spec *collSpec, id string, s
 		}
 		return 0, nil, methodNotAllowed(r.method, r.path)
 	}
-	if sr := findSubResource(spec.Name, sub); sr != nil && len(segs) == 1 {
+	if sr := findSubResource(spec.Name, segs); sr != nil {
 		return s.serveSubResource(r, sp, sr, owner)
 	}
 	child := lookupColl(sub)

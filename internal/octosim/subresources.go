@@ -3,6 +3,9 @@ package octosim
 import (
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/octobundle/octobundle/schema"
 )
 
 // subResource is one entry of an entity's Links beyond Self, its child
@@ -27,6 +30,9 @@ type subResource struct {
 	List *subList
 	// Doc answers the route with a computed document.
 	Doc func(s *Server, sp *space, owner map[string]any) any
+	// Action answers POST of the route: a command on the owner (a
+	// certificate's archive), not a document to read; GET answers 405.
+	Action func(s *Server, r *request, sp *space, owner map[string]any) (int, any, error)
 	// External marks a route served by a handler registered with
 	// registerSubResource (deployment settings, triggers, logo), not by
 	// this table.
@@ -56,6 +62,10 @@ var subResources = []subResource{
 	{Owner: "projects", Link: "Triggers", Sub: "triggers", Query: "{?skip,take,partialName,triggerActionType,triggerActionCategory,runbooks}", External: true},
 	{Owner: "projects", Link: "DeploymentSettings", Sub: "deploymentsettings", External: true},
 	{Owner: "projects", Link: "Logo", Sub: "logo", External: true},
+	{Owner: "projects", Link: "ConvertToVcs", Sub: "git/convert", Action: convertProjectToVcs},
+	// The API key's user (served by serveUsers, not a collection).
+	{Owner: "users", Link: "Spaces", Sub: "spaces", Doc: userSpaces},
+	{Owner: "users", Link: "Teams", Sub: "teams", Query: "{?spaces,includeSystem}", Doc: userTeams},
 	{Owner: "projectgroups", Link: "Projects", Sub: "projects", List: &subList{Coll: "projects", Field: "ProjectGroupId"}},
 	{Owner: "lifecycles", Link: "Projects", Sub: "projects", List: &subList{Coll: "projects", Field: "LifecycleId", Array: true}},
 	{Owner: "workerpools", Link: "Workers", Sub: "workers", Query: "{?skip,take}", List: &subList{Coll: "workers", Field: "WorkerPoolIds"}},
@@ -92,8 +102,9 @@ func (s *Server) subResourceLinks(sp *space, spec *collSpec, doc map[string]any,
 	}
 }
 
-// findSubResource returns the route entry for /{owner}/{id}/{sub}.
-func findSubResource(owner, sub string) *subResource {
+// findSubResource returns the route entry for /{owner}/{id}/{segs…}.
+func findSubResource(owner string, segs []string) *subResource {
+	sub := strings.Join(segs, "/")
 	for i := range subResources {
 		sr := &subResources[i]
 		if sr.Owner == owner && sr.Through == nil && !sr.External && strings.EqualFold(sr.Sub, sub) {
@@ -103,8 +114,14 @@ func findSubResource(owner, sub string) *subResource {
 	return nil
 }
 
-// serveSubResource answers GET of a table route.
+// serveSubResource answers GET of a table route, or POST of an Action.
 func (s *Server) serveSubResource(r *request, sp *space, sr *subResource, owner map[string]any) (int, any, error) {
+	if sr.Action != nil {
+		if r.method != http.MethodPost {
+			return 0, nil, methodNotAllowed(r.method, r.path)
+		}
+		return sr.Action(s, r, sp, owner)
+	}
 	if r.method != http.MethodGet {
 		return 0, nil, methodNotAllowed(r.method, r.path)
 	}
@@ -192,6 +209,79 @@ func processPackages(proc map[string]any) []any {
 					"ActionName": am["Name"], "StepName": sm["Name"], "PackageReferenceName": pm["Name"],
 					"PackageId": pm["PackageId"], "FeedId": pm["FeedId"], "IsResolvable": true,
 				})
+			}
+		}
+	}
+	return out
+}
+
+// The certificate actions answer the rendered certificate, and rendering
+// reads this table, so they join it here (not in its initializer).
+func init() {
+	subResources = append(subResources,
+		subResource{Owner: "certificates", Link: "Archive", Sub: "archive", Action: archiveCertificate(true)},
+		subResource{Owner: "certificates", Link: "Unarchive", Sub: "unarchive", Action: archiveCertificate(false)})
+}
+
+// archiveCertificate is POST certificates/{id}/archive (archive true) or
+// /unarchive: a real server stamps Archived with the time (clears it) and
+// answers the certificate.
+func archiveCertificate(archive bool) func(s *Server, r *request, sp *space, owner map[string]any) (int, any, error) {
+	return func(s *Server, r *request, sp *space, owner map[string]any) (int, any, error) {
+		spec := lookupColl("certificates")
+		doc := schema.DeepCopy(owner).(map[string]any)
+		if archive {
+			doc["Archived"] = time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00")
+		} else {
+			doc["Archived"] = nil
+		}
+		s.st.collFor(sp, spec).put(str(doc["Id"]), doc)
+		return http.StatusOK, s.render(sp, spec, doc, true), nil
+	}
+}
+
+// convertProjectToVcs is POST projects/{id}/git/convert. The simulator
+// keeps every project in the database (it has no git repositories), so
+// the conversion is refused as a server refuses one it cannot reach.
+func convertProjectToVcs(s *Server, r *request, sp *space, owner map[string]any) (int, any, error) {
+	return 0, nil, badRequest("The simulator stores projects in its database only; converting a project to version control is not supported.")
+}
+
+// userLinks are the table's links of the user whose Self is self.
+func userLinks(self string) map[string]any {
+	l := map[string]any{"Self": self}
+	for _, sr := range subResources {
+		if sr.Owner == "users" {
+			l[sr.Link] = self + "/" + sr.Sub + sr.Query
+		}
+	}
+	return l
+}
+
+// userSpaces is GET users/{id}/spaces: the spaces the user can see (the
+// API key's user is an administrator, so every space), a bare array.
+func userSpaces(s *Server, _ *space, _ map[string]any) any {
+	out := []any{}
+	for _, d := range s.st.spaces.all() {
+		out = append(out, renderSpace(d))
+	}
+	return out
+}
+
+// userTeams is GET users/{id}/teams: the teams that have the user as a
+// member, as projected team references (a bare array).
+func userTeams(s *Server, _ *space, user map[string]any) any {
+	out := []any{}
+	id := strings.ToLower(str(user["Id"]))
+	for _, d := range s.st.spaces.all() {
+		sp := s.st.lookupSpace(str(d["Id"]))
+		if sp == nil {
+			continue
+		}
+		for _, t := range sp.coll("teams").all() {
+			if anyValueIn(t["MemberUserIds"], map[string]bool{id: true}) {
+				out = append(out, map[string]any{"Id": t["Id"], "Name": t["Name"], "SpaceId": t["SpaceId"],
+					"IsDirectlyAssigned": true, "ExternalSecurityGroups": []any{}})
 			}
 		}
 	}
