@@ -21,8 +21,12 @@ var nestedIDs = map[string][]string{
 	"tagsets":             {"Tags/*"},
 }
 
-// assignNestedIDs gives sub-objects without an Id a new one: "Tags-N" for
-// tags, a GUID for everything else.
+// assignNestedIDs gives sub-objects without an Id a new one: a GUID, or for
+// a tag "TagSets-N/Tags-M" (its set's ID, a slash, one server-wide tag
+// counter), as real servers answer — the Terraform provider requires the
+// slash, and go-octopusdeploy's deployment tests show "TagSets-1/Tags-1",
+// "TagSets-2/Tags-2", "TagSets-1/Tags-3" side by side. A new set has no ID
+// yet here; insert qualifies its tags (qualifyTagIDs) once it has one.
 func (s *Server) assignNestedIDs(spec *collSpec, doc map[string]any) {
 	for _, p := range nestedIDs[spec.Name] {
 		segs := strings.Split(p, "/")
@@ -33,6 +37,9 @@ func (s *Server) assignNestedIDs(spec *collSpec, doc map[string]any) {
 			}
 			if spec.Name == "tagsets" {
 				m["Id"] = s.st.nextID("Tags")
+				if set := str(doc["Id"]); set != "" {
+					m["Id"] = set + "/" + str(m["Id"])
+				}
 			} else {
 				m["Id"] = newGUID()
 			}
@@ -42,6 +49,18 @@ func (s *Server) assignNestedIDs(spec *collSpec, doc map[string]any) {
 		for _, t := range asSlice(doc["Tags"]) {
 			if m, ok := t.(map[string]any); ok {
 				m["CanonicalTagName"] = str(doc["Name"]) + "/" + str(m["Name"])
+			}
+		}
+	}
+}
+
+// qualifyTagIDs prefixes the IDs of a tag set's tags that lack it with the
+// set's ID ("Tags-3" → "TagSets-2/Tags-3").
+func qualifyTagIDs(doc map[string]any) {
+	for _, t := range asSlice(doc["Tags"]) {
+		if m, ok := t.(map[string]any); ok {
+			if id := str(m["Id"]); id != "" && !strings.Contains(id, "/") {
+				m["Id"] = str(doc["Id"]) + "/" + id
 			}
 		}
 	}

@@ -53,7 +53,7 @@
 //   - Server-side creation: IDs "Prefix-N" from per-prefix counters that
 //     start past IDOffset and past every seeded ID; GUIDs for steps, actions,
 //     package references, variables, templates, phases and channel rules
-//     (tags get Tags-N) when a write leaves them out; slugs; creating a
+//     (tags get TagSets-N/Tags-M) when a write leaves them out; slugs; creating a
 //     project creates its deployment process, variable set and Default
 //     channel; a runbook its runbook process; a library variable set its
 //     variable set. Deleting cascades to children and owned singletons and

@@ -44,6 +44,9 @@ func (s *Server) insert(sp *space, spec *collSpec, body map[string]any, parent m
 	}
 	stampVersion(spec, doc, nil)
 	doc["Id"] = s.st.nextID(spec.IDPrefix)
+	if spec.Name == "tagsets" {
+		qualifyTagIDs(doc)
+	}
 	switch {
 	case spec.ServerLevel:
 	case sp.doc == nil: // the system scope of a system-scoped collection

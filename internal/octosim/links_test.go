@@ -2,10 +2,13 @@ package octosim
 
 import (
 	"net/http"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/OctopusDeploy/go-octopusdeploy/v2/pkg/certificates"
 	"github.com/OctopusDeploy/go-octopusdeploy/v2/pkg/core"
+	"github.com/OctopusDeploy/go-octopusdeploy/v2/pkg/tagsets"
 )
 
 // TestConformanceActionLinks (issue 19 item 8): certificates carry
@@ -67,4 +70,46 @@ func TestConformanceActionLinks(t *testing.T) {
 func firstID(f *fixture, coll string) any {
 	items := f.get("/api/Spaces-1/" + coll)["Items"].([]any)
 	return items[0].(map[string]any)["Id"]
+}
+
+// TestConformanceTagIDs (issue 19 item 6): a tag's ID is its set's ID, a
+// slash and a server-wide tag number, as on real servers.
+func TestConformanceTagIDs(t *testing.T) {
+	f := newFixture(t, Options{})
+	a := f.post("/api/Spaces-1/tagsets", map[string]any{"Name": "Tier", "Tags": []any{
+		map[string]any{"Name": "Gold", "Color": "#333333"}, map[string]any{"Name": "Silver", "Color": "#333333"}}})
+	b := f.post("/api/Spaces-1/tagsets", map[string]any{"Name": "Region", "Tags": []any{
+		map[string]any{"Name": "EU", "Color": "#333333"}}})
+	tagRe := regexp.MustCompile(`^TagSets-\d+/Tags-\d+$`)
+	seen := map[string]bool{}
+	for _, set := range []map[string]any{a, b} {
+		for _, tg := range set["Tags"].([]any) {
+			id := str(tg.(map[string]any)["Id"])
+			if !tagRe.MatchString(id) || !strings.HasPrefix(id, str(set["Id"])+"/") {
+				t.Errorf("tag %v of %s: Id %q, want %s/Tags-N", tg.(map[string]any)["Name"], set["Id"], id, set["Id"])
+			}
+			if seen[id[strings.Index(id, "/"):]] {
+				t.Errorf("tag number of %q used twice", id)
+			}
+			seen[id[strings.Index(id, "/"):]] = true
+		}
+	}
+	// A tag added by PUT gets the set's prefix; the others keep theirs.
+	tags := append(a["Tags"].([]any), map[string]any{"Name": "Bronze", "Color": "#333333"})
+	a["Tags"] = tags
+	got := f.put("/api/Spaces-1/tagsets/"+str(a["Id"]), a)
+	for i, tg := range got["Tags"].([]any) {
+		id := str(tg.(map[string]any)["Id"])
+		if !tagRe.MatchString(id) || !strings.HasPrefix(id, str(a["Id"])+"/") {
+			t.Errorf("after PUT tag %d Id %q", i, id)
+		}
+		if i < 2 && id != str(tags[i].(map[string]any)["Id"]) {
+			t.Errorf("after PUT tag %d Id %q changed", i, id)
+		}
+	}
+	// The typed client reads them back.
+	ts, err := tagsets.GetByID(f.c, "Spaces-1", str(a["Id"]))
+	if err != nil || len(ts.Tags) != 3 || !tagRe.MatchString(ts.Tags[2].ID) {
+		t.Errorf("tagsets.GetByID: %+v %v", ts, err)
+	}
 }

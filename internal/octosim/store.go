@@ -256,6 +256,7 @@ func (st *state) nextID(prefix string) string {
 
 // noteID moves the counter of id's prefix past id's number.
 func (st *state) noteID(id string) {
+	id = id[strings.LastIndex(id, "/")+1:] // a tag's "TagSets-1/Tags-3"
 	i := strings.LastIndex(id, "-")
 	if i <= 0 {
 		return
