@@ -6,7 +6,9 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"reflect"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -194,7 +196,7 @@ func TestConformanceScopedTenantVariables(t *testing.T) {
 	wantBadRequest(t, err, "at least one environment")
 
 	// The legacy document is a view: per environment, unscoped common
-	// values only; its update is refused.
+	// values only.
 	legacy, err := f.c.Tenants.GetVariables(tf.tenant)
 	if err != nil {
 		t.Fatal(err)
@@ -206,9 +208,48 @@ func TestConformanceScopedTenantVariables(t *testing.T) {
 	if got := legacy.LibraryVariables[tf.lvs].Variables[tf.alias].Value; got != "acme" {
 		t.Errorf("legacy view of the common value: %q", got)
 	}
-	// (The deprecated client reports API errors as plain errors.)
-	if _, err = f.c.Tenants.UpdateVariables(tf.tenant, legacy); err == nil || !strings.Contains(err.Error(), "CommonVariableScopingFeatureToggle") {
-		t.Errorf("the legacy update on 2025.4: %v", err)
+	// It carries Id and ConcurrencyToken (OctopusClients'
+	// TenantVariableResource), the token changing with the values.
+	rawLegacy := f.get("/api/Spaces-1/tenants/" + tf.tenant.ID + "/variables")
+	token := str(rawLegacy["ConcurrencyToken"])
+	if str(rawLegacy["Id"]) == "" || token == "" {
+		t.Errorf("legacy document lacks Id or ConcurrencyToken: %v %v", rawLegacy["Id"], rawLegacy["ConcurrencyToken"])
+	}
+	// Issue 19 item 3: a real 2025.2+ server still accepts the legacy
+	// write (the Terraform provider's migration test, see
+	// putTenantVariables). Written back unchanged it keeps what it cannot
+	// show: the scoped common value and the multi-environment project
+	// value, with their IDs.
+	before, _ := tenants.GetProjectVariables(f.c, variables.GetTenantProjectVariablesQuery{TenantID: tf.tenant.ID, SpaceID: "Spaces-1"})
+	if _, err = f.c.Tenants.UpdateVariables(tf.tenant, legacy); err != nil {
+		t.Fatalf("the legacy update on 2025.4: %v", err)
+	}
+	after, _ := tenants.GetProjectVariables(f.c, variables.GetTenantProjectVariablesQuery{TenantID: tf.tenant.ID, SpaceID: "Spaces-1"})
+	if before == nil || after == nil || !reflect.DeepEqual(projectValueIDs(before), projectValueIDs(after)) {
+		t.Errorf("project values after the unchanged legacy write: %v, were %v", projectValueIDs(after), projectValueIDs(before))
+	}
+	cv2, err := tenants.GetCommonVariables(f.c, variables.GetTenantCommonVariablesQuery{TenantID: tf.tenant.ID, SpaceID: "Spaces-1"})
+	if err != nil || len(cv2.Variables) != 2 {
+		t.Errorf("common values after the legacy write: %v %+v", err, cv2)
+	}
+	// A changed legacy value lands in the scoped model as an unscoped
+	// common value; the token moves.
+	lv := legacy.LibraryVariables[tf.lvs]
+	lv.Variables[tf.alias] = core.NewPropertyValue("acme-2", false)
+	legacy.LibraryVariables[tf.lvs] = lv
+	if _, err = f.c.Tenants.UpdateVariables(tf.tenant, legacy); err != nil {
+		t.Fatalf("the legacy update on 2025.4: %v", err)
+	}
+	cv2, _ = tenants.GetCommonVariables(f.c, variables.GetTenantCommonVariablesQuery{TenantID: tf.tenant.ID, SpaceID: "Spaces-1"})
+	vals := map[string]bool{}
+	for _, v := range cv2.Variables {
+		vals[v.Value.Value] = true
+	}
+	if !vals["acme-2"] || !vals["acme-stg"] || len(cv2.Variables) != 2 {
+		t.Errorf("common values after the changed legacy write: %+v", cv2.Variables)
+	}
+	if got := str(f.get("/api/Spaces-1/tenants/" + tf.tenant.ID + "/variables")["ConcurrencyToken"]); got == token {
+		t.Errorf("ConcurrencyToken did not change with the values")
 	}
 
 	// tenants/variables-missing lists the template without a value: the
@@ -422,4 +463,15 @@ func TestConformanceProjectLogo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// projectValueIDs maps each tenant project value's ID to its environments.
+func projectValueIDs(r *variables.GetTenantProjectVariablesResponse) map[string]string {
+	out := map[string]string{}
+	for _, v := range r.Variables {
+		envs := append([]string(nil), v.Scope.EnvironmentIds...)
+		sort.Strings(envs)
+		out[v.GetID()] = v.TemplateID + " " + strings.Join(envs, ",")
+	}
+	return out
 }

@@ -202,7 +202,7 @@ func buildWorld(t *testing.T, f *fixture) *world {
 	w.tenant = chk(tenants.Add(c, tn)).must(t, "tenants.Add")
 	proj := chk(projects.GetByID(c, "Spaces-1", w.project.ID)).must(t, "projects.GetByID")
 	if f.sim.scopedTenantVariables() {
-		// 2025.2+: the scoped resources; the legacy document is read-only.
+		// 2025.2+: the scoped resources; as octobundle writes them (the legacy document is writable too).
 		cmd := &variables.ModifyTenantProjectVariablesCommand{Variables: []variables.TenantProjectVariablePayload{{
 			ProjectID: w.project.ID, TemplateID: proj.Templates[0].ID, Value: core.NewPropertyValue("https://acme", false),
 			Scope: variables.TenantVariableScope{EnvironmentIds: []string{w.prod.ID}},

@@ -349,7 +349,7 @@ func TestSensitiveVariables(t *testing.T) {
 }
 
 func TestTenantsAndTenantVariables(t *testing.T) {
-	// The legacy tenant variables document is writable only before 2025.2
+	// The legacy tenant variables document before 2025.2
 	// (see TestConformanceScopedTenantVariables for the scoped resources).
 	f := newFixture(t, Options{ServerVersion: ConformanceVersions[0]})
 	env, _ := environments.Add(f.c, environments.NewEnvironment("Prod"))

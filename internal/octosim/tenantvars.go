@@ -1,9 +1,13 @@
 package octosim
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -161,7 +165,12 @@ func (s *Server) renderTenantVariables(sp *space, tenant map[string]any) map[str
 			"Links":     map[string]any{"LibraryVariableSet": "/api/" + sp.id() + "/libraryvariablesets/" + lid},
 		}
 	}
+	// Id and ConcurrencyToken, as OctopusClients' TenantVariableResource
+	// has them ("Token to validate that no variables for the given tenant
+	// have changed since this TenantVariableResource was last requested"):
+	// the token changes whenever the tenant's stored values do.
 	return map[string]any{
+		"Id": "TenantVariables-" + tid, "ConcurrencyToken": tenantVariablesToken(sp.coll(seedTenantVariables).get(tid)),
 		"TenantId": tid, "TenantName": tenant["Name"], "SpaceId": sp.id(),
 		"ProjectVariables": pv, "LibraryVariables": lv,
 		"Links": map[string]any{"Self": "/api/" + sp.id() + "/tenants/" + tid + "/variables"},
@@ -190,12 +199,21 @@ func nested(v any, keys ...string) any {
 // putTenantVariables answers PUT of the legacy tenant variables document.
 // A server with scoped tenant variables refuses it, as Octopus 2025.2+
 // does with CommonVariableScopingFeatureToggle on.
+//
+// From 2025.2 (CommonVariableScopingFeatureToggle) too: a real server still
+// accepts the legacy write. Source: the Terraform provider's
+// TestAccTenantCommonVariableMigration
+// (OctopusDeployLabs/terraform-provider-octopusdeploy,
+// octopusdeploy_framework/resource_tenant_common_variable_test.go), run
+// against one live server, writes a value with the toggle overridden off
+// on the client (createV1: Tenants.UpdateVariables, the legacy POST) and
+// then, toggle on, finds that value through tenants/{id}/commonvariables
+// (migrateV1ToV2OnRead) — so one server with the toggle on serves both and
+// the legacy write lands in the scoped model. The Octopus CLI
+// (OctopusDeploy/cli, tenant variables update) likewise keeps its legacy
+// path (updateRunV1) for when the toggle reads off. Values the legacy
+// document cannot show (common values scoped to environments) are kept.
 func (s *Server) putTenantVariables(r *request, sp *space, tenant map[string]any) (int, any, error) {
-	if s.scopedTenantVariables() {
-		return 0, nil, badRequest(fmt.Sprintf(
-			"Tenant variables can no longer be modified with %s: this server scopes tenant common variables to environments (%s). Use PUT tenants/%s/commonvariables and tenants/%s/projectvariables.",
-			r.path, tenantVariablesToggle(), str(tenant["Id"]), str(tenant["Id"])))
-	}
 	doc, errs := s.mergeTenantVariables(sp, tenant, r.body, true)
 	if len(errs) > 0 {
 		return 0, nil, badRequest(errs...)
@@ -230,6 +248,7 @@ func (s *Server) modelFromLegacy(sp *space, tenant map[string]any, legacy map[st
 			}
 		}
 	}
+	model["ProjectVariables"] = keepMultiEnvironment(asSlice(model["ProjectVariables"]), asSlice(old["ProjectVariables"]))
 	for _, el := range asSlice(old["CommonVariables"]) {
 		if m, _ := el.(map[string]any); len(scopeEnvs(m)) > 0 {
 			model["CommonVariables"] = append(asSlice(model["CommonVariables"]), m)
@@ -374,4 +393,50 @@ func (s *Server) allTenantVariables(sp *space, projectID string) []any {
 		out = append(out, s.renderTenantVariables(sp, t))
 	}
 	return out
+}
+
+// keepMultiEnvironment keeps a stored project value scoped to several
+// environments (2025.2+) as one value, with its Id, when the legacy
+// document written back still holds it unchanged: the legacy view shows
+// it once per environment, and fromLegacy holds one single-environment
+// value for each.
+func keepMultiEnvironment(fromLegacy, old []any) []any {
+	for _, el := range old {
+		m, _ := el.(map[string]any)
+		envs := scopeEnvs(m)
+		if len(envs) < 2 {
+			continue
+		}
+		drop := map[int]bool{}
+		for _, env := range envs {
+			for i, x := range fromLegacy {
+				n, _ := x.(map[string]any)
+				if e := scopeEnvs(n); !drop[i] && len(e) == 1 && strings.EqualFold(e[0], env) &&
+					str(n["ProjectId"]) == str(m["ProjectId"]) && str(n["TemplateId"]) == str(m["TemplateId"]) &&
+					reflect.DeepEqual(n["Value"], m["Value"]) {
+					drop[i] = true
+					break
+				}
+			}
+		}
+		if len(drop) != len(envs) {
+			continue
+		}
+		kept := []any{}
+		for i, x := range fromLegacy {
+			if !drop[i] {
+				kept = append(kept, x)
+			}
+		}
+		fromLegacy = append(kept, schema.DeepCopy(m))
+	}
+	return fromLegacy
+}
+
+// tenantVariablesToken is the legacy document's ConcurrencyToken: a hash
+// of the tenant's stored values.
+func tenantVariablesToken(model map[string]any) string {
+	b, _ := json.Marshal(model)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }
