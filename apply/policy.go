@@ -338,7 +338,7 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 				notes = append(notes, fmt.Sprintf("%s rescoped: partial match, %s dropped from its %s (%s)", v.label(), strings.Join(missing, ", "), d.Name, by))
 			case mode == bundles.ScopeIgnore && len(kept) == 0 && slices.Contains(v.spec.Required, d.Name):
 				edits[i].drop = true
-				notes = append(notes, fmt.Sprintf("%s skipped: %s, and the server refuses it with no %s (%s)", v.label(), why, d.Name, by))
+				notes = append(notes, fmt.Sprintf("%s skipped: %s, and it is never unscoped in %s (%s)", v.label(), why, d.Name, by))
 			case mode == bundles.ScopeIgnore:
 				newScope[d.Name], rescoped = kept, true
 				if len(kept) == 0 {

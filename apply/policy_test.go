@@ -126,7 +126,7 @@ func TestApplyValuePolicy(t *testing.T) {
 			doc:  `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"C","Scope":{"EnvironmentIds":["Test"]},"Value":"c"}],"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Test"]},"Value":"x"}]}`,
 			want: `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"C","Scope":{"EnvironmentIds":[]},"Value":"c"}],"ProjectVariables":[]}`,
 			notes: []string{
-				`P "T" Environment=Test skipped: Environment Test not on the destination, and the server refuses it with no Environment (ignore: rule r.yaml:2)`,
+				`P "T" Environment=Test skipped: Environment Test not on the destination, and it is never unscoped in Environment (ignore: rule r.yaml:2)`,
 				`L "C" Environment=Test rescoped: Environment Test not on the destination; unscoped in Environment (ignore: rule r.yaml:2)`,
 			},
 		},

@@ -377,7 +377,7 @@ func refErrors(k *schema.Kind, names []string, doc map[string]any, world nameSet
 	}
 	var errs []string
 	_ = k.VisitValues(doc, func(ref schema.Ref, at []string, v any) {
-		if ref.To == schema.AnyKind {
+		if ref.To == schema.AnyKind || ref.Accepts == schema.AcceptAny {
 			return // free-form properties: the server does not check them
 		}
 		what := serverChecked(ref.To)
@@ -387,6 +387,9 @@ func refErrors(k *schema.Kind, names []string, doc map[string]any, world nameSet
 		name, ok := v.(string)
 		if !ok {
 			return // checkRefs reports a reference that holds no name
+		}
+		if ref.Accepts == schema.AcceptSlugOrExpression && schema.IsExpression(name) {
+			return // resolved at deployment (a feed bound to a variable)
 		}
 		scope, err := schema.CheckRefScope(ref, names, at, doc)
 		if err != nil || world.has(ref.To, scope, name) {

@@ -58,11 +58,11 @@ func processRefs() []Ref {
 		// account: dropping one of those is an error unless the rules
 		// leave it to the destination.
 		{Path: "Steps/*/Actions/*/WorkerPoolId", To: WorkerPool, OnDrop: OnDropError},
-		{Path: "Steps/*/Actions/*/Packages/*/FeedId", To: Feed, OnDrop: OnDropError},
+		{Path: "Steps/*/Actions/*/Packages/*/FeedId", To: Feed, OnDrop: OnDropError, Accepts: AcceptSlugOrExpression},
 		{Path: "Steps/*/Actions/*/Container/FeedId", To: Feed, OnDrop: OnDropError},
 		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Template.Id", To: ActionTemplate, OnDrop: OnDropError,
 			Stamp: &Stamp{Field: "Octopus.Action.Template.Version", From: "Version"}},
-		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Package.FeedId", To: Feed, OnDrop: OnDropError},
+		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Package.FeedId", To: Feed, OnDrop: OnDropError, Accepts: AcceptAny},
 		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Azure.AccountId", To: Account, OnDrop: OnDropError},
 		{Path: "Steps/*/Actions/*/Properties/Octopus.Action.Aws.AccountId", To: Account, OnDrop: OnDropError},
 		// The teams allowed to approve a manual intervention: empty means
@@ -165,7 +165,7 @@ func variableSetRefs() []Ref {
 		{Path: "Variables/*/Scope/Action", To: Action, Within: ScopeOwner, Restricts: true, Holder: valueHolder, OmitEmpty: true},
 		{Path: "Variables/*/Scope/ProcessOwner", To: ProcessOwner, Within: ScopeOwner, Restricts: true, Holder: valueHolder, OmitEmpty: true},
 		// A value that is an account, certificate or worker pool goes with it.
-		{Path: "Variables/*/Value", To: Account, When: &Cond{Field: "Type", Values: AccountVariableTypes}, OnDrop: OnDropHolder, Holder: valueHolder},
+		{Path: "Variables/*/Value", To: Account, When: &Cond{Field: "Type", Values: AccountVariableTypes}, OnDrop: OnDropHolder, Holder: valueHolder, Accepts: AcceptAny},
 		{Path: "Variables/*/Value", To: Certificate, When: &Cond{Field: "Type", Values: []string{"Certificate"}}, OnDrop: OnDropHolder, Holder: valueHolder},
 		{Path: "Variables/*/Value", To: WorkerPool, When: &Cond{Field: "Type", Values: []string{"WorkerPool"}}, OnDrop: OnDropHolder, Holder: valueHolder},
 	}
@@ -333,8 +333,8 @@ func init() {
 			Name: ActionTemplate, Title: "step templates", File: "step-templates/{}.json",
 			Collection: "actiontemplates", IDPrefix: "ActionTemplates", NameField: "Name",
 			Refs: []Ref{
-				{Path: "Packages/*/FeedId", To: Feed, OnDrop: OnDropError},
-				{Path: "Properties/Octopus.Action.Package.FeedId", To: Feed, OnDrop: OnDropError},
+				{Path: "Packages/*/FeedId", To: Feed, OnDrop: OnDropError, Accepts: AcceptSlugOrExpression},
+				{Path: "Properties/Octopus.Action.Package.FeedId", To: Feed, OnDrop: OnDropError, Accepts: AcceptAny},
 				{Path: "Properties/*", To: AnyKind, OnDrop: OnDropError},
 			},
 			Volatile:  []string{"CommunityActionTemplateId", "Version", "Parameters/*/Id", "Packages/*/Id"},
@@ -403,7 +403,7 @@ func init() {
 				{Path: "TenantIds", To: Tenant, Restricts: true},
 				{Path: "MachinePolicyId", To: MachinePolicy, OnDrop: OnDropError},
 				{Path: "Endpoint/AccountId", To: Account},
-				{Path: "Endpoint/DefaultWorkerPoolId", To: WorkerPool},
+				{Path: "Endpoint/DefaultWorkerPoolId", To: WorkerPool, Accepts: AcceptAnySpace},
 				{Path: "Endpoint/Authentication/AccountId", To: Account},
 				{Path: "Endpoint/Container/FeedId", To: Feed},
 			},

@@ -74,13 +74,15 @@ func article(word string) string {
 }
 
 // triggerActions are the action types each project trigger filter type
-// accepts (Octopus.Client's TriggerFilterType and ActionType).
+// accepts (Octopus.Client's TriggerFilterType and ActionType). A once-daily
+// schedule also takes AutoDeploy: go-octopusdeploy's e2e suite, written
+// against real servers, saves one (project_trigger_test.go).
 var triggerActions = map[string][]string{
 	"MachineFilter":           {"AutoDeploy"},
 	"FeedFilter":              {"CreateRelease"},
 	"ArcFeedFilter":           {"CreateRelease"},
 	"GitFilter":               {"CreateRelease"},
-	"OnceDailySchedule":       {"DeployLatestRelease", "DeployNewRelease", "RunRunbook"},
+	"OnceDailySchedule":       {"AutoDeploy", "DeployLatestRelease", "DeployNewRelease", "RunRunbook"},
 	"ContinuousDailySchedule": {"DeployLatestRelease", "DeployNewRelease", "RunRunbook"},
 	"DaysPerMonthSchedule":    {"DeployLatestRelease", "DeployNewRelease", "RunRunbook"},
 	"DaysPerWeekSchedule":     {"DeployLatestRelease", "DeployNewRelease", "RunRunbook"},

@@ -168,7 +168,31 @@ type Ref struct {
 	// a value of this reference may appear once; after a merge a repeated
 	// value is kept where the merge target already was (else last).
 	Distinct string
+	// Accepts widens what the server accepts in the field beyond the ID of
+	// an existing entity of the space (AcceptAny, AcceptSlugOrExpression,
+	// AcceptAnySpace); "" is that strict check. The simulator's reference
+	// check and apply's server checks both follow it.
+	Accepts string
 }
+
+// Values of Ref.Accepts.
+const (
+	// AcceptAny: the server stores the value without checking it (a free
+	// -form step property, an account-type variable's value, which may be
+	// an expression or name an account that does not exist).
+	AcceptAny = "any"
+	// AcceptSlugOrExpression: the ID or slug of an existing entity of the
+	// space, or a variable expression ("#{Feed}") resolved at deployment.
+	AcceptSlugOrExpression = "slug-or-expression"
+	// AcceptAnySpace: the ID of an existing entity of any space (a cloud
+	// target's default worker pool).
+	AcceptAnySpace = "any-space"
+)
+
+// IsExpression reports whether v is, or holds, an Octopus variable
+// expression ("#{Feed}"), which the server resolves at deployment and
+// does not check on save.
+func IsExpression(v string) bool { return strings.Contains(v, "#{") }
 
 // Values of Ref.OnDrop.
 const (
@@ -206,9 +230,12 @@ type ValueSpec struct {
 	// holding one name or a list of names ({"Project": "ProjectId"}).
 	ScopeFields map[string]string
 	// Required are scope dimensions a value must keep at least one entry
-	// of: the server refuses it unscoped there (a tenant's project value
-	// names the environments it applies in), so a value that would lose
-	// the last one is skipped, never unscoped.
+	// of, so a value that would lose the last one is skipped, never
+	// unscoped: a tenant's project value names the environments it applies
+	// in. (Servers from 2025.2 take an unscoped project value through
+	// tenants/{id}/projectvariables, but the legacy document, per
+	// environment, cannot hold one, so a value unscoped by a rule would be
+	// lost on older servers.)
 	Required []string
 	// Linked, if set, says that the owner entity records which entries of
 	// one scope dimension the values of each set may have, and that the

@@ -190,10 +190,7 @@ func TestConformanceScopedTenantVariables(t *testing.T) {
 	} {
 		wantBadRequest(t, common(tc.vals...), tc.want)
 	}
-	_, err = tenants.UpdateProjectVariables(f.c, "Spaces-1", tf.tenant.ID, &variables.ModifyTenantProjectVariablesCommand{Variables: []variables.TenantProjectVariablePayload{
-		{ProjectID: tf.project.ID, TemplateID: tf.url, Value: core.NewPropertyValue("x", false), Scope: variables.TenantVariableScope{EnvironmentIds: []string{}}},
-	}})
-	wantBadRequest(t, err, "at least one environment")
+	// An unscoped project value is taken: TestConformanceUnscopedTenantProjectValue.
 
 	// The legacy document is a view: per environment, unscoped common
 	// values only.

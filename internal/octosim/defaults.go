@@ -174,11 +174,52 @@ var derivedFields = map[string]map[string]func(doc map[string]any) any{
 // sends SortOrder, and a bundle's order must survive apply.)
 var sequenceFields = map[string]string{"environments": "SortOrder", "workerpools": "SortOrder"}
 
+// typeField names, per collection, the field whose value picks the
+// per-type defaults of typedDefaults (a feed's FeedType, an account's
+// AccountType).
+var typeField = map[string]string{"feeds": "FeedType", "accounts": "AccountType"}
+
+// typedDefaults are the values the server fills, per collection and per
+// value of its typeField, on a write that leaves a field out or sends it as
+// null. Package acquisition follows the feed type as real servers answer it
+// (container registries and Helm charts are not acquired by the server; see
+// the feeds exported from live servers by OctopusTerraformExport); an Azure
+// OIDC account's audience is Azure AD's token exchange
+// (go-octopusdeploy's azure_oidc_account_test.go, the Octopus docs).
+var typedDefaults = map[string]map[string]map[string]any{
+	"feeds": {
+		"NuGet":                       {"PackageAcquisitionLocationOptions": []any{"Server", "ExecutionTarget"}},
+		"BuiltIn":                     {"PackageAcquisitionLocationOptions": []any{"Server", "ExecutionTarget"}},
+		"Maven":                       {"PackageAcquisitionLocationOptions": []any{"Server", "ExecutionTarget"}},
+		"GitHub":                      {"PackageAcquisitionLocationOptions": []any{"Server", "ExecutionTarget"}},
+		"Artifactory":                 {"PackageAcquisitionLocationOptions": []any{"Server", "ExecutionTarget"}},
+		"ArtifactoryGeneric":          {"PackageAcquisitionLocationOptions": []any{"Server", "ExecutionTarget"}},
+		"S3":                          {"PackageAcquisitionLocationOptions": []any{"Server", "ExecutionTarget"}},
+		"OctopusProject":              {"PackageAcquisitionLocationOptions": []any{"Server", "ExecutionTarget"}},
+		"Docker":                      {"PackageAcquisitionLocationOptions": []any{"ExecutionTarget", "NotAcquired"}},
+		"AwsElasticContainerRegistry": {"PackageAcquisitionLocationOptions": []any{"ExecutionTarget", "NotAcquired"}},
+		"AzureContainerRegistry":      {"PackageAcquisitionLocationOptions": []any{"ExecutionTarget", "NotAcquired"}},
+		"GoogleContainerRegistry":     {"PackageAcquisitionLocationOptions": []any{"ExecutionTarget", "NotAcquired"}},
+		"OciRegistry":                 {"PackageAcquisitionLocationOptions": []any{"ExecutionTarget", "NotAcquired"}},
+		"Helm":                        {"PackageAcquisitionLocationOptions": []any{"ExecutionTarget", "NotAcquired"}},
+	},
+	"accounts": {
+		"AzureOidc": {"Audience": "api://AzureADTokenExchange"},
+	},
+}
+
 // applyDefaults fills fields the server sets when a write omits them.
 func applyDefaults(spec *collSpec, doc, stored map[string]any) {
 	for k, v := range serverDefaults[spec.Name] {
 		if _, ok := doc[k]; !ok {
 			doc[k] = schema.DeepCopy(v)
+		}
+	}
+	if f := typeField[spec.Name]; f != "" {
+		for k, v := range typedDefaults[spec.Name][str(doc[f])] {
+			if isEmptyValue(doc[k]) {
+				doc[k] = schema.DeepCopy(v)
+			}
 		}
 	}
 	for k, f := range derivedFields[spec.Name] {

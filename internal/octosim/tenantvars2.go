@@ -22,10 +22,14 @@ import (
 // and the same for projectvariables with ProjectId (and ProjectName). A PUT
 // replaces the tenant's list: values not sent are removed; a SensitiveValue
 // {"HasValue": true} keeps the secret of the stored value with the same Id
-// (or the same owner, template and scope). A project value must be scoped
-// to at least one environment the tenant is connected to for that project;
-// a common value may be unscoped (all environments) or scoped; two values
-// of one template may not share an environment. Servers before 2025.2
+// (or the same owner, template and scope). A value may be unscoped (all
+// environments: for a project value, every environment the tenant is
+// connected to for that project) or scoped, a project value only to
+// environments the tenant is connected to for that project; two values of
+// one template may not share an environment. (A real server takes an
+// unscoped project value: the OctopusDeploy PowerShell module's
+// Set-ProjectTenantVariable writes one.) The legacy view leaves unscoped
+// project values out, as it does scoped common ones. Servers before 2025.2
 // answer 404.
 
 // tenantVariablesKind is the registry's tenant variables kind.
@@ -95,7 +99,7 @@ func (s *Server) visibleValue(sp *space, tenant map[string]any, part tenantPart,
 		return nil
 	}
 	envs := scopeEnvs(m)
-	if part.field == "ProjectVariables" {
+	if part.field == "ProjectVariables" && len(envs) > 0 {
 		pe, _ := tenant["ProjectEnvironments"].(map[string]any)
 		connected := strs(pe[str(owner["Id"])])
 		var keep []string
@@ -205,6 +209,9 @@ func (s *Server) missingTenantValues(sp *space, tenant map[string]any, part tena
 				if part.field == "CommonVariables" && anyCovered(covered, oid+"/"+str(tm["Id"])+"/") {
 					continue
 				}
+				if covered[oid+"/"+str(tm["Id"])+"/"] {
+					continue // an unscoped value covers every environment
+				}
 				scope := []any{}
 				if e != "" {
 					scope = append(scope, e)
@@ -294,10 +301,6 @@ func (s *Server) checkTenantPart(sp *space, tenant map[string]any, part tenantPa
 		}
 		tid = str(tmpl["Id"])
 		envs := scopeEnvs(m)
-		if part.field == "ProjectVariables" && len(envs) == 0 {
-			errs = append(errs, fmt.Sprintf("Variables[%d]: a project variable value must be scoped to at least one environment (Scope.EnvironmentIds).", i))
-			continue
-		}
 		bad := false
 		for _, e := range envs {
 			switch {

@@ -203,6 +203,19 @@ func (s *Server) checkRef(sp *space, ref schema.Ref, hit refHit, project string,
 		return ""
 	}
 	d := s.st.collFor(sp, target).get(hit.value)
+	switch ref.Accepts {
+	case schema.AcceptAny:
+		return ""
+	case schema.AcceptSlugOrExpression:
+		if schema.IsExpression(hit.value) {
+			return ""
+		}
+		d = s.lookupEntity(sp, target, hit.value)
+	case schema.AcceptAnySpace:
+		if d == nil && s.inAnySpace(target, hit.value) {
+			return ""
+		}
+	}
 	if d == nil {
 		return fmt.Sprintf("%s refers to %s, which is not one of the %s in this space.", where, hit.value, target.title())
 	}
@@ -245,4 +258,15 @@ func (s *Server) processOwners(sp *space, project string) map[string]bool {
 		out[str(d["Id"])] = true
 	}
 	return out
+}
+
+// inAnySpace reports whether some space holds an entity of target's
+// collection with the ID id.
+func (s *Server) inAnySpace(target *collSpec, id string) bool {
+	for _, sp := range s.st.spaceSt {
+		if s.st.collFor(sp, target).get(id) != nil {
+			return true
+		}
+	}
+	return false
 }
