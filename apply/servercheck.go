@@ -449,8 +449,13 @@ type planNames struct {
 	lost map[nameKey]bool
 	// deleted are the entities the plan deletes.
 	deleted map[string]bool
-	// docs are the planned documents of creates and updates, by change.
-	docs []any
+	// checked marks the changes whose planned documents are checked
+	// (creates and updates of checkable kinds), by change.
+	checked []bool
+	// docs caches the planned documents other entities' checks read (see
+	// doc), by change; a change's own check decodes its document afresh
+	// and drops it, so a plan never holds every document decoded at once.
+	docs map[int]map[string]any
 	mu   sync.Mutex
 	// forms caches the bundle forms of destination entities read by doc.
 	forms map[*snapshot.Entity]map[string]any
@@ -465,8 +470,16 @@ func (w *planNames) doc(kind string, names []string) (map[string]any, bool) {
 	if k == nil || len(names) == 0 {
 		return nil, false
 	}
-	if i, ok := w.pl.bn.owner[nameKey{kind, k.EntityScope(names), names[len(names)-1]}]; ok && w.docs[i] != nil {
-		m, _ := w.docs[i].(map[string]any)
+	if i, ok := w.pl.bn.owner[nameKey{kind, k.EntityScope(names), names[len(names)-1]}]; ok && w.checked[i] {
+		w.mu.Lock()
+		m, seen := w.docs[i]
+		w.mu.Unlock()
+		if !seen {
+			m, _ = w.pl.changes[i].Desired.Value().(map[string]any)
+			w.mu.Lock()
+			w.docs[i] = m
+			w.mu.Unlock()
+		}
 		return m, m != nil
 	}
 	e := w.pl.snap.Find(kind, names...)
@@ -611,12 +624,25 @@ func (pl *planner) serverChecks(deletes []*Change) {
 	if serverChecksOff {
 		return
 	}
-	docs := make([]any, len(pl.changes))
-	w := &planNames{pl: pl, planned: map[nameKey]bool{}, lost: map[nameKey]bool{}, deleted: map[string]bool{}, docs: docs, forms: map[*snapshot.Entity]map[string]any{}}
+	checked := make([]bool, len(pl.changes))
+	w := &planNames{pl: pl, planned: map[nameKey]bool{}, lost: map[nameKey]bool{}, deleted: map[string]bool{}, checked: checked, docs: map[int]map[string]any{}, forms: map[*snapshot.Entity]map[string]any{}}
+	// The names each planned document provides: a create's are its bundle
+	// document's (collected when the plan began); an update's are
+	// decoded, one document at a time.
+	provided := make([][]nameKey, len(pl.changes))
 	parallel.Each(len(pl.changes), func(i int) {
 		ch := pl.changes[i]
-		if (ch.Action == ActionCreate || ch.Action == ActionUpdate) && !ch.Desired.IsZero() && checkable(schema.MustLookup(ch.Kind)) {
-			docs[i] = ch.Desired.Value()
+		if (ch.Action != ActionCreate && ch.Action != ActionUpdate) || ch.Desired.IsZero() {
+			return
+		}
+		k := schema.MustLookup(ch.Kind)
+		checked[i] = checkable(k)
+		switch {
+		case len(k.Provides) == 0:
+		case ch.Action == ActionCreate && ch.providesKnown:
+			provided[i] = ch.provides
+		default:
+			provided[i] = providedNames(ch, ch.Desired.Value())
 		}
 	})
 	for i, ch := range pl.changes {
@@ -626,7 +652,7 @@ func (pl *planner) serverChecks(deletes []*Change) {
 		}
 		switch ch.Action {
 		case ActionCreate, ActionUpdate:
-			for _, key := range providedNames(ch, docs[i]) {
+			for _, key := range provided[i] {
 				w.planned[fold(key)] = true
 			}
 			if ch.Action == ActionUpdate {
@@ -656,15 +682,15 @@ func (pl *planner) serverChecks(deletes []*Change) {
 			delete(w.lost, key)
 		}
 	}
-	pl.deleteErrors(deletes, docs)
+	pl.deleteErrors(deletes, w)
 	parallel.Each(len(pl.changes), func(i int) {
-		if docs[i] == nil {
+		if !checked[i] {
 			return
 		}
 		ch := pl.changes[i]
 		k := schema.MustLookup(ch.Kind)
-		errs := checkServer(k, ch.Names, docs[i], ch.Action == ActionCreate, w)
-		if len(k.Unique) > 0 {
+		errs := checkServer(k, ch.Names, ch.Desired.Value(), ch.Action == ActionCreate, w)
+		if len(k.Unique) > 0 && ch.Action == ActionUpdate {
 			// The bundle's own document too: a merge keyed by name may
 			// fold its repeated names into one element, silently.
 			if bdoc, ok := pl.b.Entity(k, ch.Names...); ok {
@@ -696,7 +722,7 @@ func (pl *planner) serverChecks(deletes []*Change) {
 // entity the plan neither writes nor deletes (nor deletes with its owner).
 // Soft references (a tenant's link to a project, its values for it) do not
 // count: the server removes them with the entity.
-func (pl *planner) deleteErrors(deletes []*Change, docs []any) {
+func (pl *planner) deleteErrors(deletes []*Change, w *planNames) {
 	type target struct {
 		ch    *Change
 		scope string
@@ -733,14 +759,15 @@ func (pl *planner) deleteErrors(deletes []*Change, docs []any) {
 	// The planned documents (bundle form: names).
 	written := map[string]bool{}
 	for i, ch := range pl.changes {
-		if docs[i] == nil {
+		if !w.checked[i] {
 			continue
 		}
+		doc := ch.Desired.Value()
 		k := schema.MustLookup(ch.Kind)
 		if !k.Many { // a Many change adds items; the destination's stay
 			written[changeKey(ch.Kind, ch.Names)] = true
 		}
-		_ = k.VisitValues(docs[i], func(ref schema.Ref, at []string, v any) {
+		_ = k.VisitValues(doc, func(ref schema.Ref, at []string, v any) {
 			if ref.Soft {
 				return
 			}
@@ -748,7 +775,7 @@ func (pl *planner) deleteErrors(deletes []*Change, docs []any) {
 			if skip || err != nil {
 				return
 			}
-			scope, err := schema.CheckRefScope(ref, ch.Names, at, docs[i])
+			scope, err := schema.CheckRefScope(ref, ch.Names, at, doc)
 			if err != nil {
 				return
 			}
