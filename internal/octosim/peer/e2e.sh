@@ -10,14 +10,17 @@
 #
 #   make conformance-peer            # all tests
 #   RUN='Lifecycle' internal/octosim/peer/e2e.sh   # tests matching a regexp
+#   MIN_PASS=190 OUT=/tmp/sim.md internal/octosim/peer/e2e.sh
+#       # fail (exit 1) when fewer than 190 tests pass at any version
 #
-# Not part of `make test`.
+# Not part of `make test`; .ci/run runs it with MIN_PASS.
 set -u
 cd "$(dirname "$0")/../../.."
 GO=${GO:-go}
 WORK=${WORK:-$(mktemp -d)}
 OUT=${OUT:-docs/simulator.md}
 RUN=${RUN:-.}
+MIN_PASS=${MIN_PASS:-0}
 TIMEOUT=${TIMEOUT:-60}
 KEY=API-PEERSUITE0000000000000000
 VERSIONS=${VERSIONS:-$(sed -n 's/^var ConformanceVersions = \[\]string{\(.*\)}/\1/p' internal/octosim/versions.go | tr -d '",')}
@@ -124,3 +127,12 @@ else
   { echo; echo "## The peer suite: go-octopusdeploy's e2e tests"; echo; cat "$WORK/table.md"; } >> "$OUT"
 fi
 echo "results: $WORK/results.tsv; table written to $OUT" >&2
+status=0
+for v in $VERSIONS; do
+  p=$(awk -F'\t' -v v="$v" '$1==v && $3=="pass"' "$WORK/results.tsv" | wc -l)
+  if [ "$p" -lt "$MIN_PASS" ]; then
+    echo "conformance-peer: $p tests pass at $v, fewer than MIN_PASS=$MIN_PASS" >&2
+    status=1
+  fi
+done
+exit $status
