@@ -175,6 +175,24 @@ func (b *Bundle) Write(path string) error {
 	return writeDir(path, files)
 }
 
+// isBundleArchive reports whether the file at path is a zstd-compressed
+// tar whose first entry is a file of the bundle layout: an archive
+// octobundle wrote, which Write may replace.
+func isBundleArchive(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		return false
+	}
+	defer zr.Close()
+	hdr, err := tar.NewReader(zr).Next()
+	return err == nil && IsLayoutFile(hdr.Name)
+}
+
 // WriteArchive writes the bundle's archive form to w (sealing it if needed).
 func (b *Bundle) WriteArchive(w io.Writer) error {
 	files, err := b.snapshot()
@@ -226,8 +244,13 @@ func writeArchive(w io.Writer, files []rawFile) error {
 }
 
 func writeArchiveFile(out string, files []rawFile) (err error) {
-	if st, err := os.Lstat(out); err == nil && !st.Mode().IsRegular() {
-		return fmt.Errorf("%s: exists and is not a regular file; refusing to overwrite it", out)
+	if st, err := os.Lstat(out); err == nil {
+		if !st.Mode().IsRegular() {
+			return fmt.Errorf("%s: exists and is not a regular file; refusing to overwrite it", out)
+		}
+		if !isBundleArchive(out) {
+			return fmt.Errorf("%s: exists and is not a bundle archive (its first entry is not a file of the bundle layout); refusing to replace a file octobundle did not write", out)
+		}
 	}
 	dir := filepath.Dir(out)
 	if err := os.MkdirAll(dir, dirMode); err != nil {
