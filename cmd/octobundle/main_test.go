@@ -55,7 +55,8 @@ func TestMain(m *testing.M) {
 //	                         the repository root, or "empty"), optionally
 //	                         reporting another Octopus version, optionally
 //	                         over TLS with a certificate from a new test CA
-//	                         (written to NAME-ca.pem); sets NAME_URL and
+//	                         (written to NAME-ca.pem); sets NAME_URL,
+//	                         NAME_HOSTPORT (127.0.0.1:PORT) and
 //	                         OCTOPUS_API_KEY
 //	fault NAME METHOD PREFIX STATUS|drop [times=N] [MESSAGE]
 //	                         fail the next request (or N, -1 for all)
@@ -165,6 +166,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 				sims[ts][args[0]] = sim
 				mu.Unlock()
 				ts.Setenv(args[0]+"_URL", scheme+"://"+ln.Addr().String())
+				ts.Setenv(args[0]+"_HOSTPORT", ln.Addr().String())
 				ts.Setenv("OCTOPUS_API_KEY", sim.APIKey())
 			},
 			"writes": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -189,7 +189,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	base, err := url.Parse(strings.TrimRight(cfg.URL, "/") + "/")
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("server URL %q is not an http(s) URL", redactURL(cfg.URL))
+		return nil, badServerURL(cfg.URL)
 	}
 	base.User = nil
 	// Paths are resolved against the base: its query and fragment would
@@ -755,6 +755,11 @@ func (c *Client) once(ctx context.Context, deadline time.Time, method, path stri
 	}
 	if err != nil {
 		c.log.Debug("request failed", "method", method, "path", path, "error", scrubErr(err))
+		if errors.Is(err, http.ErrSchemeMismatch) {
+			// Not retried: the server will answer plain http every time.
+			return -1, 0, waited, fmt.Errorf("%s %s: %w: the server answers plain http, not https; use the server URL %s (or serve Octopus over https)",
+				method, path, ErrUnreachable, c.withScheme("http"))
+		}
 		if perm := permanentTransportError(err, c.connecting); perm != nil {
 			return -1, 0, waited, fmt.Errorf("%s %s: %w", method, path, perm)
 		}
@@ -781,6 +786,10 @@ func (c *Client) once(ctx context.Context, deadline time.Time, method, path stri
 		}
 		if json.Unmarshal(data, &body) == nil {
 			ae.Message, ae.Errors = body.ErrorMessage, body.Errors
+		} else if resp.StatusCode == http.StatusBadRequest && c.session.BaseURL.Scheme == "http" &&
+			bytes.Contains(data, []byte("HTTP request to an HTTPS server")) {
+			// Go's and other TLS servers answer a plain request so.
+			ae.Message = "the server speaks https, not plain http; use the server URL " + c.withScheme("https")
 		}
 		if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s >= 0 {
 			retryAfter = time.Duration(s) * time.Second
@@ -916,6 +925,13 @@ func scrubErr(err error) string {
 		return ue.Err.Error()
 	}
 	return err.Error()
+}
+
+// withScheme is the server URL with another scheme, for messages.
+func (c *Client) withScheme(scheme string) string {
+	u := *c.session.BaseURL
+	u.Scheme = scheme
+	return strings.TrimRight(u.String(), "/")
 }
 
 func redactURL(s string) string {

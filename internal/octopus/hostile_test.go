@@ -454,3 +454,55 @@ func TestCollectionSizeLimit(t *testing.T) {
 		t.Fatalf("%d pages read", hits.Load())
 	}
 }
+
+// TestSchemeMismatch: https:// to a plain-http server, and http:// to a
+// TLS one, fail at the first request with the URL to use, without
+// retrying (issue 23 item 7: the first retried 8 times over 17 s).
+func TestSchemeMismatch(t *testing.T) {
+	sim := newSim(t)
+	plain := httptest.NewServer(sim.Handler())
+	t.Cleanup(plain.Close)
+	tls, _ := tlsSim(t, sim.Handler())
+	for _, tc := range []struct{ name, url, want string }{
+		{"https to plain http", strings.Replace(plain.URL, "http://", "https://", 1),
+			"the server answers plain http, not https; use the server URL " + plain.URL},
+		{"http to https", strings.Replace(tls.URL, "https://", "http://", 1),
+			"the server speaks https, not plain http; use the server URL " + tls.URL},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			_, err := octopus.Connect(context.Background(), octopus.Config{URL: tc.url, APIKey: sim.APIKey(), Logger: logTo(&logs)})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if strings.Contains(logs.String(), "retrying") || strings.Contains(err.Error(), "gave up") {
+				t.Fatalf("retried: %v\n%s", err, logs.String())
+			}
+		})
+	}
+}
+
+// TestBadServerURL: a URL that is not an http(s) URL is echoed (user
+// information masked) with the URL probably meant.
+func TestBadServerURL(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"127.0.0.1:8080", `server URL "127.0.0.1:8080" is not an http(s) URL; did you mean "http://127.0.0.1:8080"?`},
+		{"localhost:8080", `did you mean "http://localhost:8080"?`},
+		{"octopus.example.com", `server URL "octopus.example.com" is not an http(s) URL; did you mean "https://octopus.example.com" (or "http://octopus.example.com" for a plain-http server)?`},
+		{"http//octopus.example.com/x", `did you mean "http://octopus.example.com/x"?`},
+		{"https:/octopus.example.com", `did you mean "https://octopus.example.com"?`},
+		{"htps://octopus.example.com:8443/", `did you mean "https://octopus.example.com:8443/" (or`},
+		{"ftp://x", `server URL "ftp://x" is not an http(s) URL; did you mean "https://x"`},
+		{"bob:hunter2@octopus.example.com", `server URL "REDACTED@octopus.example.com" is not an http(s) URL`},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			_, err := octopus.Connect(context.Background(), octopus.Config{URL: tc.url, APIKey: "API-TEST0000000000000000"})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Fatalf("error leaks the password: %v", err)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -136,4 +137,68 @@ func keyInText(s string) bool {
 		}
 	}
 	return keyForm.MatchString(s)
+}
+
+// badServerURL is the error for a server URL that is not an http(s) URL
+// with a host: it echoes the URL (user information masked) and suggests
+// the URL that was probably meant.
+func badServerURL(raw string) error {
+	shown := maskUserInfo(strings.TrimSpace(raw))
+	msg := fmt.Sprintf("server URL %q is not an http(s) URL", shown)
+	if s := suggestServerURL(shown); s != "" {
+		msg += "; did you mean " + s + "?"
+	}
+	return errors.New(msg)
+}
+
+// maskUserInfo replaces what precedes the last @ of the URL's authority
+// (user:password) with REDACTED, whether or not the URL parses.
+func maskUserInfo(raw string) string {
+	rest, scheme := raw, ""
+	if i := strings.Index(raw, "://"); i >= 0 {
+		scheme, rest = raw[:i+3], raw[i+3:]
+	}
+	auth := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		auth = rest[:i]
+	}
+	if at := strings.LastIndex(auth, "@"); at >= 0 {
+		return scheme + redacted + rest[at:]
+	}
+	return raw
+}
+
+// suggestServerURL guesses the URL meant by one that is not an http(s)
+// URL: a missing scheme (localhost:8080), a scheme missing its colon
+// (http//host) or misspelt (htp://host). "" when there is no guess.
+func suggestServerURL(raw string) string {
+	low := strings.ToLower(raw)
+	for _, s := range []string{"https", "http"} {
+		if strings.HasPrefix(low, s+"//") {
+			return strconv.Quote(s + "://" + raw[len(s)+2:])
+		}
+		if strings.HasPrefix(low, s+":/") && !strings.HasPrefix(low, s+"://") {
+			return strconv.Quote(s + "://" + strings.TrimLeft(raw[len(s)+1:], "/"))
+		}
+	}
+	rest := raw
+	if i := strings.Index(raw, "://"); i >= 0 {
+		rest = raw[i+3:]
+	}
+	rest = strings.TrimLeft(rest, "/")
+	host := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host = rest[:i]
+	}
+	if host == "" || strings.ContainsAny(host, " \t") {
+		return ""
+	}
+	h := host
+	if i := strings.LastIndex(h, ":"); i >= 0 && !strings.HasSuffix(h, "]") {
+		h = h[:i]
+	}
+	if isLoopback(strings.Trim(h, "[]")) {
+		return strconv.Quote("http://" + rest)
+	}
+	return strconv.Quote("https://"+rest) + " (or " + strconv.Quote("http://"+rest) + " for a plain-http server)"
 }
