@@ -27,8 +27,33 @@ const maxValue = 160
 // variable value skipped, rescoped or left alone, and the rule), a
 // "warning: " line per problem of the destination as read (Plan.Warnings),
 // the clean-up items and a summary line.
-func (p *Plan) WriteText(w io.Writer) error {
+//
+// A plan that changes nothing starts with "No changes." and a count of
+// what is unchanged and left alone, instead of a line per entity (see
+// WriteTextVerbose).
+func (p *Plan) WriteText(w io.Writer) error { return p.WriteTextVerbose(w, false) }
+
+// NoChanges reports whether executing the plan would write nothing: no
+// entity to create, update or delete, none kept against the source's
+// deletion, no error and no placeholder to write.
+func (p *Plan) NoChanges() bool {
+	for _, a := range []Action{ActionCreate, ActionUpdate, ActionDelete, ActionKeep, ActionError} {
+		if p.Summary[a] > 0 {
+			return false
+		}
+	}
+	return len(p.Cleanup) == 0
+}
+
+// WriteTextVerbose is WriteText; with verbose, a plan that changes nothing
+// lists every entity left alone or unchanged with a note, as a plan with
+// changes always does.
+func (p *Plan) WriteTextVerbose(w io.Writer, verbose bool) error {
 	var b strings.Builder
+	quiet := !verbose && p.NoChanges()
+	if quiet {
+		fmt.Fprintf(&b, "No changes. %s\n", quietCounts(p.Summary[ActionNoOp], p.Summary[ActionLeftAlone], "--verbose"))
+	}
 	fmt.Fprintf(&b, "Plan for bundle %s\n", p.BundleDigest)
 	fmt.Fprintf(&b, "Destination: %s, space %q, Octopus %s\n", p.Destination.Server, p.Destination.Space, p.Destination.ServerVersion)
 	if p.Mode != "" {
@@ -37,9 +62,14 @@ func (p *Plan) WriteText(w io.Writer) error {
 	if p.Rollback != "" {
 		fmt.Fprintf(&b, "%s (--allow-rollback)\n", p.Rollback)
 	}
-	b.WriteString("\n")
+	if !quiet {
+		b.WriteString("\n")
+	}
 	unchanged := map[string]int{}
 	for _, ch := range p.Changes {
+		if quiet {
+			break
+		}
 		name := quoteNames(ch.Names)
 		switch ch.Action {
 		case ActionCreate:
@@ -117,6 +147,17 @@ func (p *Plan) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "%d unchanged, %d left alone, %d errors.\n", p.Summary[ActionNoOp], p.Summary[ActionLeftAlone], p.Summary[ActionError])
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// quietCounts is the line a run that changes nothing prints after "No
+// changes.": how many entities are as the bundle asks, and how many differ
+// where the destination owns the details.
+func quietCounts(unchanged, leftAlone int, lister string) string {
+	s := fmt.Sprintf("The destination is as the bundle asks: %d unchanged", unchanged)
+	if leftAlone > 0 {
+		s += fmt.Sprintf("; %d left alone (the destination owns their details; %s lists them)", leftAlone, lister)
+	}
+	return s + "."
 }
 
 func quoteNames(names []string) string {
@@ -351,9 +392,14 @@ func readPlan(r io.Reader, max int64) (*Plan, error) {
 
 // WriteText writes the receipt for a human: every entity that was
 // created, updated, failed or skipped, unchanged and left-alone entities
-// counted, the clean-up report and the status.
+// counted, the clean-up report and the status. An apply that wrote
+// nothing and failed nowhere starts with "No changes.".
 func (r *Receipt) WriteText(w io.Writer) error {
 	var b strings.Builder
+	noop := r.Summary[OutcomeUnchanged]+r.Summary[OutcomeLeftAlone] == len(r.Results) && len(r.Cleanup) == 0
+	if noop {
+		fmt.Fprintf(&b, "No changes. %s\n", quietCounts(r.Summary[OutcomeUnchanged], r.Summary[OutcomeLeftAlone], "plan --verbose"))
+	}
 	if r.Rollback != "" {
 		fmt.Fprintf(&b, "%s (--allow-rollback)\n", r.Rollback)
 	}
@@ -376,7 +422,7 @@ func (r *Receipt) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "- skipped  %s %s (%s)\n", res.Kind, quoteNames(res.Names), res.Error)
 		}
 	}
-	if quiet[OutcomeUnchanged]+quiet[OutcomeLeftAlone] > 0 {
+	if !noop && quiet[OutcomeUnchanged]+quiet[OutcomeLeftAlone] > 0 {
 		fmt.Fprintf(&b, "= %d unchanged, %d left alone (destination owns their details)\n", quiet[OutcomeUnchanged], quiet[OutcomeLeftAlone])
 	}
 	if len(r.Cleanup) > 0 {

@@ -174,6 +174,7 @@ func planCommand() *cli.Command {
 		ArgsUsage: "BUNDLE",
 		Flags: append(append(append(applyFlags(), mergeFlags()...), fanOutFlags()...),
 			&cli.StringFlag{Name: "out", Usage: "save the plan as JSON to `FILE` for apply --plan (with --destinations: a directory, one folder per destination)"},
+			&cli.BoolFlag{Name: "verbose", Usage: "list every entity left alone or unchanged with a note even when nothing changes (a plan that changes nothing otherwise says \"No changes.\" and counts them)"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when the destination already is what the bundle and the policies ask, 2 when it differs (changes, or entities deleted at the source and kept), 1 when the plan has errors (apply refuses it) or on failure"},
 		),
 		Action: func(c *cli.Context) error {
@@ -208,7 +209,7 @@ func planCommand() *cli.Command {
 			if c.String("output") == "json" {
 				err = p.WriteJSON(c.App.Writer)
 			} else {
-				err = p.WriteText(c.App.Writer)
+				err = p.WriteTextVerbose(c.App.Writer, c.Bool("verbose"))
 			}
 			if err != nil {
 				return err
