@@ -37,6 +37,7 @@ func ParseSeed(data []byte) (*Instance, error) {
 // checked, and every entity is validated as a POST would be.
 func (s *Server) load(seed *Instance) error {
 	s.addBuiltInUserRoles()
+	s.addAPIKeyUser()
 	if seed == nil || len(seed.Spaces) == 0 {
 		if _, err := s.createSpace(map[string]any{
 			"Name": "Default", "IsDefault": true, "Description": "This is the default space",
