@@ -255,6 +255,9 @@ func (s *Server) Dump() *Instance {
 		}
 		sp.collsMu.Unlock()
 		for name, c := range colls {
+			if collByName[name] == nil && !isSeedOnly(name) {
+				continue // simulator state outside the seed format (kubernetesmonitors, parentenvironments)
+			}
 			for _, doc := range c.all() {
 				cp := copyDoc(doc)
 				if name == seedTenantVariables {

@@ -49,6 +49,7 @@ type Server struct {
 	apiKey         string
 	version        string
 	installationID string
+	started        time.Time
 	log            *slog.Logger
 
 	mu sync.RWMutex
@@ -64,6 +65,7 @@ func New(opts Options) (*Server, error) {
 		apiKey:         opts.APIKey,
 		version:        opts.ServerVersion,
 		installationID: newGUID(),
+		started:        time.Now(),
 		log:            opts.Logger,
 		st:             newState(opts.IDOffset),
 		counts:         newCounters(),
