@@ -46,6 +46,9 @@ var userFields = []string{"Username", "DisplayName", "EmailAddress", "IsActive",
 
 func init() {
 	registerServerRoute("users", (*Server).serveUsers)
+	registerSubResource("users", "apikeys", func(s *Server, r *request, _ *space, u map[string]any, segs []string) (int, any, error) {
+		return s.serveAPIKeys(r, u, segs[1:])
+	})
 	subResources = append(subResources, subResource{Owner: "users", Link: "ApiKeys", Sub: "apikeys", Query: "{/id}{?skip,take}", External: true})
 }
 
@@ -120,8 +123,8 @@ func (s *Server) serveUsers(r *request, segs []string) (int, any, error) {
 		return 0, nil, notFound(r.path)
 	}
 	if len(segs) > 1 {
-		if strings.EqualFold(segs[1], "apikeys") {
-			return s.serveAPIKeys(r, u, segs[2:])
+		if h := subHandlerFor("users", segs[1]); h != nil {
+			return h(s, r, nil, u, segs[1:])
 		}
 		if sr := findSubResource("users", segs[1:]); sr != nil {
 			return s.serveSubResource(r, nil, sr, u)
