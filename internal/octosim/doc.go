@@ -79,7 +79,13 @@
 //     (subresources.go: project releases, summary, progression; project
 //     group and lifecycle projects; worker pool workers; environment
 //     machines; process templates …); collections stored nowhere answer
-//     empty pages (empty.go); /users/me is the API key's user.
+//     empty pages (empty.go).
+//   - Users and their API keys (users.go): users CRUD, keys shown once on
+//     creation, keys authenticate as their user, /users/me is the key's
+//     user; configuration sections, server status, event filter lists, the
+//     step picker's categories and search, machine operating systems and
+//     shells, dynamic worker types; from 2025.3 Kubernetes monitors and
+//     parent/ephemeral environments (serverFeatures, 404 before).
 //   - Server defaults and computed fields from tables (defaults.go):
 //     environment SortOrder, ExtensionSettings, project PersistenceSettings,
 //     machine HealthStatus "Unknown", CanAddWorkers by pool type … never
@@ -109,7 +115,7 @@
 //
 // Unknown request fields are stored and returned (a real server drops what
 // its model lacks); tag renames do not rewrite canonical tag names held
-// elsewhere; ?clone=, config-as-code projects, system teams, API keys, a
+// elsewhere; ?clone=, config-as-code projects, system teams, permissions, a
 // project's generated default logo (404 here) and the per-type required
 // fields of accounts, feeds, targets and workers are not modelled;
 // releases, deployments and runbook snapshots/runs are plain stored

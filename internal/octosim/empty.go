@@ -63,37 +63,3 @@ func serveEmpty(r *request, ec *emptyCollection, segs []string) (int, any, error
 	}
 	return 0, nil, notFound(r.path)
 }
-
-// The API key's user. A real server answers /users/me with the user the
-// key belongs to; the simulator has one key, so one user.
-const apiKeyUserID = "Users-1"
-
-func apiKeyUser() map[string]any {
-	return map[string]any{
-		"Id": apiKeyUserID, "Username": "admin", "DisplayName": "Administrator", "EmailAddress": "admin@example.com",
-		"IsActive": true, "IsService": false, "IsRequestor": true, "CanPasswordBeEdited": true,
-		"Identities": []any{}, "Links": userLinks("/api/users/" + apiKeyUserID),
-	}
-}
-
-// serveUsers answers /api/users[/me|/all|/{id}].
-func (s *Server) serveUsers(r *request, segs []string) (int, any, error) {
-	if len(segs) >= 2 && (strings.EqualFold(segs[0], "me") || strings.EqualFold(segs[0], apiKeyUserID)) {
-		if sr := findSubResource("users", segs[1:]); sr != nil {
-			return s.serveSubResource(r, nil, sr, apiKeyUser())
-		}
-	}
-	if r.method != http.MethodGet {
-		return 0, nil, &apiError{Status: http.StatusMethodNotAllowed,
-			Message: "The simulator has one user, the API key's own; users cannot be created or changed."}
-	}
-	switch {
-	case len(segs) == 0:
-		return http.StatusOK, page(r, "User", []map[string]any{apiKeyUser()}), nil
-	case len(segs) == 1 && strings.EqualFold(segs[0], "all"):
-		return http.StatusOK, []any{apiKeyUser()}, nil
-	case len(segs) == 1 && (strings.EqualFold(segs[0], "me") || strings.EqualFold(segs[0], apiKeyUserID)):
-		return http.StatusOK, apiKeyUser(), nil
-	}
-	return 0, nil, notFound(r.path)
-}

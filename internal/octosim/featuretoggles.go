@@ -12,16 +12,13 @@ import (
 // on from 2025.2 (scoped tenant variables; the legacy tenant variables PUT
 // is refused).
 
-func init() {
-	registerServerRoute("configuration", func(s *Server, r *request, segs []string) (int, any, error) {
-		if len(segs) != 1 || !strings.EqualFold(segs[0], "feature-toggles") {
-			return 0, nil, notFound(r.path)
-		}
-		if r.method != http.MethodGet {
-			return 0, nil, methodNotAllowed(r.method, r.path)
-		}
-		return http.StatusOK, map[string]any{"FeatureToggles": s.featureToggles(r.q("Name"))}, nil
-	})
+// serveFeatureToggles answers configuration/feature-toggles (routed by
+// configuration.go).
+func (s *Server) serveFeatureToggles(r *request) (int, any, error) {
+	if r.method != http.MethodGet {
+		return 0, nil, methodNotAllowed(r.method, r.path)
+	}
+	return http.StatusOK, map[string]any{"FeatureToggles": s.featureToggles(r.q("Name"))}, nil
 }
 
 // featureToggles lists the toggles, or the one named name.

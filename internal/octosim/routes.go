@@ -20,9 +20,6 @@ func (s *Server) route(r *request) (int, any, error) {
 	if h := serverRoute(segs[0]); h != nil {
 		return h(s, r, segs[1:])
 	}
-	if strings.EqualFold(segs[0], "users") {
-		return s.serveUsers(r, segs[1:])
-	}
 	if ec := lookupEmpty(segs[0]); ec != nil && ec.ServerLevel {
 		return serveEmpty(r, ec, segs[1:])
 	}
@@ -69,6 +66,9 @@ func (s *Server) routeInSpace(r *request, sp *space, segs []string) (int, any, e
 		}
 		return 0, nil, notFound(r.path)
 	}
+	if h := spaceRoute(segs[0]); h != nil {
+		return h(s, r, sp, segs[1:])
+	}
 	if ec := lookupEmpty(segs[0]); ec != nil && !ec.ServerLevel {
 		return serveEmpty(r, ec, segs[1:])
 	}
@@ -95,6 +95,8 @@ func (s *Server) routeColl(r *request, sp *space, spec *collSpec, segs []string)
 		}
 	case len(segs) == 1 && strings.EqualFold(segs[0], "all") && r.method == http.MethodGet:
 		return http.StatusOK, s.listAll(r, sp, spec, nil), nil
+	case collRoute(spec.Name, segs[0]) != nil:
+		return collRoute(spec.Name, segs[0])(s, r, sp, segs[1:])
 	case len(segs) == 1 && collAction(spec.Name, segs[0]) != nil:
 		return collAction(spec.Name, segs[0])(s, r, sp)
 	case len(segs) == 1:

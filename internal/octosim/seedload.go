@@ -37,6 +37,7 @@ func ParseSeed(data []byte) (*Instance, error) {
 // checked, and every entity is validated as a POST would be.
 func (s *Server) load(seed *Instance) error {
 	s.addBuiltInUserRoles()
+	s.addAPIKeyUser()
 	if seed == nil || len(seed.Spaces) == 0 {
 		if _, err := s.createSpace(map[string]any{
 			"Name": "Default", "IsDefault": true, "Description": "This is the default space",
@@ -254,6 +255,9 @@ func (s *Server) Dump() *Instance {
 		}
 		sp.collsMu.Unlock()
 		for name, c := range colls {
+			if collByName[name] == nil && !isSeedOnly(name) {
+				continue // simulator state outside the seed format (kubernetesmonitors, parentenvironments)
+			}
 			for _, doc := range c.all() {
 				cp := copyDoc(doc)
 				if name == seedTenantVariables {

@@ -49,6 +49,7 @@ type Server struct {
 	apiKey         string
 	version        string
 	installationID string
+	started        time.Time
 	log            *slog.Logger
 
 	mu sync.RWMutex
@@ -64,6 +65,7 @@ func New(opts Options) (*Server, error) {
 		apiKey:         opts.APIKey,
 		version:        opts.ServerVersion,
 		installationID: newGUID(),
+		started:        time.Now(),
 		log:            opts.Logger,
 		st:             newState(opts.IDOffset),
 		counts:         newCounters(),
@@ -126,7 +128,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, doc)
 		return
 	}
-	if !s.authorized(r) {
+	s.mu.RLock()
+	userID, ok := s.authorized(r)
+	s.mu.RUnlock()
+	if !ok {
 		writeError(w, &apiError{Status: http.StatusUnauthorized,
 			Message: "You must be logged in to perform this action. Please provide a valid API key or log in again."})
 		return
@@ -159,7 +164,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	req := &request{method: r.Method, segs: segs, query: r.URL.Query(), body: body, path: path,
-		upload: upload, contentType: r.Header.Get("Content-Type")}
+		upload: upload, contentType: r.Header.Get("Content-Type"), userID: userID}
 	write := r.Method != http.MethodGet && r.Method != http.MethodHead
 	if write {
 		s.mu.Lock()
@@ -199,12 +204,14 @@ type binaryAnswer struct {
 	contentType string
 }
 
-func (s *Server) authorized(r *http.Request) bool {
+// authorized finds the user whose API key the request carries (see
+// users.go); the caller holds s.mu.
+func (s *Server) authorized(r *http.Request) (string, bool) {
 	key := r.Header.Get("X-Octopus-ApiKey")
 	if key == "" {
 		key = r.URL.Query().Get("apikey")
 	}
-	return key == s.apiKey
+	return s.userForKey(key)
 }
 
 // request is one parsed API request.
@@ -218,6 +225,8 @@ type request struct {
 	// isBinaryUpload) and its Content-Type.
 	upload      []byte
 	contentType string
+	// userID is the user whose API key authenticated the request.
+	userID string
 }
 
 func (r *request) q(name string) string {

@@ -34,6 +34,15 @@ func (s *Server) routeSpaces(r *request, segs []string) (int, any, error) {
 		case http.MethodDelete:
 			return s.deleteSpace(sp)
 		}
+	case len(segs) >= 2:
+		sp := s.st.lookupSpace(segs[0])
+		if sp == nil {
+			return 0, nil, notFound(segs[0])
+		}
+		if h := spaceSub(segs[1]); h != nil {
+			return h(s, r, sp, segs[2:])
+		}
+		return 0, nil, notFound(r.path)
 	}
 	return 0, nil, methodNotAllowed(r.method, r.path)
 }

@@ -63,7 +63,7 @@ var subResources = []subResource{
 	{Owner: "projects", Link: "DeploymentSettings", Sub: "deploymentsettings", External: true},
 	{Owner: "projects", Link: "Logo", Sub: "logo", External: true},
 	{Owner: "projects", Link: "ConvertToVcs", Sub: "git/convert", Action: convertProjectToVcs},
-	// The API key's user (served by serveUsers, not a collection).
+	// Users (users.go, not a registry collection).
 	{Owner: "users", Link: "Spaces", Sub: "spaces", Doc: userSpaces},
 	{Owner: "users", Link: "Teams", Sub: "teams", Query: "{?spaces,includeSystem}", Doc: userTeams},
 	{Owner: "projectgroups", Link: "Projects", Sub: "projects", List: &subList{Coll: "projects", Field: "ProjectGroupId"}},
@@ -245,45 +245,4 @@ func archiveCertificate(archive bool) func(s *Server, r *request, sp *space, own
 // the conversion is refused as a server refuses one it cannot reach.
 func convertProjectToVcs(s *Server, r *request, sp *space, owner map[string]any) (int, any, error) {
 	return 0, nil, badRequest("The simulator stores projects in its database only; converting a project to version control is not supported.")
-}
-
-// userLinks are the table's links of the user whose Self is self.
-func userLinks(self string) map[string]any {
-	l := map[string]any{"Self": self}
-	for _, sr := range subResources {
-		if sr.Owner == "users" {
-			l[sr.Link] = self + "/" + sr.Sub + sr.Query
-		}
-	}
-	return l
-}
-
-// userSpaces is GET users/{id}/spaces: the spaces the user can see (the
-// API key's user is an administrator, so every space), a bare array.
-func userSpaces(s *Server, _ *space, _ map[string]any) any {
-	out := []any{}
-	for _, d := range s.st.spaces.all() {
-		out = append(out, renderSpace(d))
-	}
-	return out
-}
-
-// userTeams is GET users/{id}/teams: the teams that have the user as a
-// member, as projected team references (a bare array).
-func userTeams(s *Server, _ *space, user map[string]any) any {
-	out := []any{}
-	id := strings.ToLower(str(user["Id"]))
-	for _, d := range s.st.spaces.all() {
-		sp := s.st.lookupSpace(str(d["Id"]))
-		if sp == nil {
-			continue
-		}
-		for _, t := range sp.coll("teams").all() {
-			if anyValueIn(t["MemberUserIds"], map[string]bool{id: true}) {
-				out = append(out, map[string]any{"Id": t["Id"], "Name": t["Name"], "SpaceId": t["SpaceId"],
-					"IsDirectlyAssigned": true, "ExternalSecurityGroups": []any{}})
-			}
-		}
-	}
-	return out
 }

@@ -8,7 +8,10 @@ import "strings"
 //   - sub-resources of an entity: tenants/{id}/commonvariables,
 //     projects/{id}/logo …;
 //   - actions on a collection: tenants/variables-missing;
-//   - server-level resources: configuration/feature-toggles.
+//   - routes below a collection with more segments: workers/operatingsystem/names/all;
+//   - server-level resources: configuration/feature-toggles;
+//   - space-level resources that are not collections: observability/kubernetes-monitors,
+//     and those below the space resource: spaces/{id}/parentEnvironments.
 //
 // Names match case-insensitively, as on a real server.
 
@@ -21,10 +24,22 @@ type collHandler func(s *Server, r *request, sp *space) (int, any, error)
 // serverHandler answers /api/{name}/…; segs are the segments after name.
 type serverHandler func(s *Server, r *request, segs []string) (int, any, error)
 
+// collRouteHandler answers /{coll}/{name}/…; segs are the segments after
+// name (workers/operatingsystem/names/all, environments/ephemeral/{id}/deprovision).
+type collRouteHandler func(s *Server, r *request, sp *space, segs []string) (int, any, error)
+
+// spaceHandler answers /api/{spaceId}/{name}/… (and /api/spaces/{spaceId}/{name}/…
+// for routes a real server serves below the space resource); segs are the
+// segments after name.
+type spaceHandler func(s *Server, r *request, sp *space, segs []string) (int, any, error)
+
 var (
 	subHandlers   = map[string]map[string]subHandler{}
 	collActions   = map[string]map[string]collHandler{}
+	collRoutes    = map[string]map[string]collRouteHandler{}
 	serverRoutes  = map[string]serverHandler{}
+	spaceRoutes   = map[string]spaceHandler{}
+	spaceSubs     = map[string]spaceHandler{}
 	binaryUploads = map[string]map[string]bool{}
 )
 
@@ -69,6 +84,28 @@ func registerSeedCollection(name, owner, field string) {
 func isSeedOnly(name string) bool { _, ok := seedOnlyCollections[name]; return ok }
 
 func registerServerRoute(name string, h serverHandler) { serverRoutes[strings.ToLower(name)] = h }
+
+// registerCollRoute serves /{coll}/{name}/… with any number of segments
+// after name; it takes precedence over an entity whose ID or slug is name.
+func registerCollRoute(coll, name string, h collRouteHandler) {
+	if collRoutes[coll] == nil {
+		collRoutes[coll] = map[string]collRouteHandler{}
+	}
+	collRoutes[coll][strings.ToLower(name)] = h
+}
+
+// registerSpaceRoute serves /api/{spaceId}/{name}/… for a name that is not
+// a collection (observability/kubernetes-monitors).
+func registerSpaceRoute(name string, h spaceHandler) { spaceRoutes[strings.ToLower(name)] = h }
+
+// registerSpaceSub serves /api/spaces/{spaceId}/{name}/… (parentEnvironments).
+func registerSpaceSub(name string, h spaceHandler) { spaceSubs[strings.ToLower(name)] = h }
+
+func collRoute(coll, name string) collRouteHandler { return collRoutes[coll][strings.ToLower(name)] }
+
+func spaceRoute(name string) spaceHandler { return spaceRoutes[strings.ToLower(name)] }
+
+func spaceSub(name string) spaceHandler { return spaceSubs[strings.ToLower(name)] }
 
 func subHandlerFor(coll, sub string) subHandler { return subHandlers[coll][strings.ToLower(sub)] }
 
