@@ -542,7 +542,7 @@ func TestConformanceDeleteReferenced(t *testing.T) {
 			{"project group with projects", func() error { return projectgroups.DeleteByID(f.c, "Spaces-1", w.group.ID) },
 				[]string{"This project group cannot be deleted because it is being used by the following projects: Web."}},
 			{"environment in lifecycle, target, tenant, variables, account, certificate, step", func() error { return environments.DeleteByID(f.c, "Spaces-1", w.prod.ID) },
-				[]string{"following lifecycles: Main", "following deployment targets: web01", "following tenants: Acme", "following variable sets: Web",
+				[]string{"following lifecycles: Main", "following deployment targets: web01", "following variable sets: Web",
 					"following accounts: Deployer", "following certificates: Web", "following deployment processes: Web", "following scoped user roles", "following tenant variables: Acme"}},
 			{"lifecycle used by project and channel", func() error { return lifecycles.DeleteByID(f.c, "Spaces-1", w.lifecycle.ID) },
 				[]string{"following projects: Web", "following channels: Hotfix"}},

@@ -393,6 +393,7 @@ func (s *Server) addSpaceDefaults(sp *space) {
 			"PackageAcquisitionLocationOptions": []any{"Server", "ExecutionTarget"},
 		})
 	}
+	s.addStoredBuiltIns(sp)
 }
 
 func defaultMachinePolicy() map[string]any {

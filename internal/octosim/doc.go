@@ -86,6 +86,12 @@
 //     step picker's categories and search, machine operating systems and
 //     shells, dynamic worker types; from 2025.3 Kubernetes monitors and
 //     parent/ephemeral environments (serverFeatures, 404 before).
+//   - Collections outside the registry that a sync copies, from one table
+//     (storedcolls.go, served by stored.go): git credentials, proxies,
+//     subscriptions, deployment freezes, rate limiting policies (2026.3+)
+//     and each space's default retention policies (2025.3+, created with
+//     the space) — POST, paged list with declared filters, /all, GET, PUT
+//     replacing the document, DELETE, write-only passwords, built-ins.
 //   - Server defaults and computed fields from tables (defaults.go):
 //     environment SortOrder, ExtensionSettings, project PersistenceSettings,
 //     machine HealthStatus "Unknown", CanAddWorkers by pool type … never
@@ -120,5 +126,6 @@
 // fields of accounts, feeds, targets and workers are not modelled;
 // releases, deployments and runbook snapshots/runs are plain stored
 // documents, and tasks, packages, events and the other listed collections
-// are always empty. See docs/simulator.md.
+// are always empty; server-level stored collections are not in seeds or
+// Dump. See docs/simulator.md.
 package octosim

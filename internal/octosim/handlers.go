@@ -249,11 +249,16 @@ func stampVersion(spec *collSpec, doc, stored map[string]any) {
 }
 
 // unlink removes from d the references to id at path: the map keys of a
-// path ending in "/~", or the elements of an array holding the reference in
-// a field ("ProjectVariables/*/ProjectId").
+// path ending in "/~", the IDs in the arrays that are the values of a map
+// ("ProjectEnvironments/*"), or the elements of an array holding the
+// reference in a field ("ProjectVariables/*/ProjectId").
 func unlink(d map[string]any, path, id string) {
 	if p, ok := strings.CutSuffix(path, "/~"); ok {
 		unlinkKey(d, p, id)
+		return
+	}
+	if p, ok := strings.CutSuffix(path, "/*"); ok && !strings.Contains(p, "/*") {
+		unlinkValues(d, p, id)
 		return
 	}
 	arrPath, field, ok := strings.Cut(path, "/*/")
@@ -275,6 +280,29 @@ func unlink(d map[string]any, path, id string) {
 		kept = append(kept, el)
 	}
 	setFieldAt(d, arrPath, kept)
+}
+
+// unlinkValues removes id (case-insensitively) from every array that is a
+// value of the map at path of d.
+func unlinkValues(d map[string]any, path, id string) {
+	m, _ := fieldAt(d, path)
+	mm, ok := m.(map[string]any)
+	if !ok {
+		return
+	}
+	for k, v := range mm {
+		list, ok := v.([]any)
+		if !ok {
+			continue
+		}
+		kept := list[:0:0]
+		for _, x := range list {
+			if !strings.EqualFold(str(x), id) {
+				kept = append(kept, x)
+			}
+		}
+		mm[k] = kept
+	}
 }
 
 // unlinkKey deletes key id (case-insensitively) from the map at path of d.

@@ -21,8 +21,13 @@ import (
 
 // unlinkedOnDelete lists, per deleted collection, the references a real
 // server removes instead of refusing the delete: deleting a project
-// disconnects it from tenants (and drops their values for it).
+// disconnects it from tenants (and drops their values for it); deleting an
+// environment disconnects it from tenants — go-octopusdeploy's e2e suite,
+// run against real servers, deletes an environment while a tenant is
+// connected to it (deployment_freeze_service_test.go, createTestResources'
+// cleanup) and asserts no error.
 var unlinkedOnDelete = map[string][]struct{ Coll, Path string }{
+	"environments": {{Coll: "tenants", Path: "ProjectEnvironments/*"}},
 	"projects": {
 		{Coll: "tenants", Path: "ProjectEnvironments/~"},
 		{Coll: seedTenantVariables, Path: "ProjectVariables/*/ProjectId"},

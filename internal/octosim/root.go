@@ -32,6 +32,16 @@ func init() {
 		}
 		rootLinks[ec.Link] = prefix + ec.Name + ec.Query
 	}
+	for _, sc := range storedCollections {
+		if sc.Link == "" {
+			continue
+		}
+		prefix := "/api/Spaces-1/"
+		if sc.ServerLevel {
+			prefix = "/api/"
+		}
+		rootLinks[sc.Link] = prefix + sc.Name + sc.Query
+	}
 	// Every collection the simulator serves gets a link if the captured
 	// document lacks one.
 	for _, c := range collOrder {

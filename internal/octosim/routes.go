@@ -23,8 +23,11 @@ func (s *Server) route(r *request) (int, any, error) {
 	if ec := lookupEmpty(segs[0]); ec != nil && ec.ServerLevel {
 		return serveEmpty(r, ec, segs[1:])
 	}
+	if sc := lookupStored(segs[0]); sc != nil && sc.ServerLevel {
+		return s.serveStored(r, nil, sc, segs[1:])
+	}
 	spec := lookupColl(segs[0])
-	if s.st.lookupSpace(segs[0]) == nil && spec == nil && lookupEmpty(segs[0]) == nil && !strings.EqualFold(segs[0], seedTenantVariables) {
+	if s.st.lookupSpace(segs[0]) == nil && spec == nil && lookupEmpty(segs[0]) == nil && lookupStored(segs[0]) == nil && !strings.EqualFold(segs[0], seedTenantVariables) {
 		return 0, nil, notFound(r.path)
 	}
 	sp, rest, err := s.resolveSpace(r, spec, segs)
@@ -71,6 +74,9 @@ func (s *Server) routeInSpace(r *request, sp *space, segs []string) (int, any, e
 	}
 	if ec := lookupEmpty(segs[0]); ec != nil && !ec.ServerLevel {
 		return serveEmpty(r, ec, segs[1:])
+	}
+	if sc := lookupStored(segs[0]); sc != nil && !sc.ServerLevel {
+		return s.serveStored(r, sp, sc, segs[1:])
 	}
 	spec := lookupColl(segs[0])
 	if spec == nil {

@@ -38,6 +38,7 @@ func ParseSeed(data []byte) (*Instance, error) {
 func (s *Server) load(seed *Instance) error {
 	s.addBuiltInUserRoles()
 	s.addAPIKeyUser()
+	s.addStoredBuiltIns(s.st.server)
 	if seed == nil || len(seed.Spaces) == 0 {
 		if _, err := s.createSpace(map[string]any{
 			"Name": "Default", "IsDefault": true, "Description": "This is the default space",
@@ -108,7 +109,7 @@ func (s *Server) load(seed *Instance) error {
 func seedCollections(ss SpaceSeed) ([]string, error) {
 	var names []string
 	for name := range ss.Collections {
-		if !isSeedOnly(name) && collByName[name] == nil {
+		if !isSeedOnly(name) && collByName[name] == nil && lookupStored(name) == nil {
 			return nil, errorf("seed: space %s: unknown collection %q", ss.Id, name)
 		}
 		names = append(names, name)
@@ -126,6 +127,10 @@ func (s *Server) loadSpace(sp *space, ss SpaceSeed) []string {
 	// 1. store everything as given.
 	for _, name := range names {
 		if name == seedTenantVariables {
+			continue
+		}
+		if sc := lookupStored(name); sc != nil && !sc.ServerLevel {
+			errs = append(errs, s.loadStoredSeed(sp, sc, ss.Collections[name])...)
 			continue
 		}
 		if so, ok := seedOnlyCollections[name]; ok {
@@ -255,7 +260,7 @@ func (s *Server) Dump() *Instance {
 		}
 		sp.collsMu.Unlock()
 		for name, c := range colls {
-			if collByName[name] == nil && !isSeedOnly(name) {
+			if collByName[name] == nil && !isSeedOnly(name) && lookupStored(name) == nil {
 				continue // simulator state outside the seed format (kubernetesmonitors, parentenvironments)
 			}
 			for _, doc := range c.all() {
@@ -285,6 +290,9 @@ func (s *Server) Entity(spaceID, collection, id string) (map[string]any, bool) {
 }
 
 func (s *Server) entity(spaceID, collection, id string) map[string]any {
+	if sc := lookupStored(collection); sc != nil && sc.ServerLevel {
+		return s.st.server.coll(sc.Name).get(id)
+	}
 	if spec := lookupColl(collection); spec != nil && spec.ServerLevel {
 		return s.st.server.coll(spec.Name).get(id)
 	}
@@ -297,6 +305,9 @@ func (s *Server) entity(spaceID, collection, id string) map[string]any {
 	}
 	spec := lookupColl(collection)
 	if spec == nil {
+		if sc := lookupStored(collection); sc != nil {
+			return s.storedColl(sp, sc).get(id)
+		}
 		return nil
 	}
 	return sp.coll(spec.Name).get(id)
