@@ -230,6 +230,11 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 		// destination or state is refused, naming the difference.
 		again := makePlan(snap, b, pol, o)
 		again.Bundle = p.Bundle // where the bundle was read from: informational
+		again.Flags = p.Flags   // what the command line made it with: the caller applies them
+		if again.BaseDigest == p.BaseDigest && again.Mode == p.Mode {
+			// The same base, named from another working directory.
+			again.ModeReason = p.ModeReason
+		}
 		if err := comparePlans(p, again); err != nil {
 			return nil, fmt.Errorf("apply: %w: %v; make a new plan", ErrStalePlan, err)
 		}

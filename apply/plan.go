@@ -407,6 +407,11 @@ type Plan struct {
 	// Rollback is set when the bundle is older than the last one the
 	// destination received from the same source (Options.Rollback).
 	Rollback string `json:"rollback,omitempty"`
+	// Flags are the command-line flags the plan was made with that decide
+	// what it holds, by name without dashes ("prune": ["true"], "rules":
+	// absolute paths, "rules-sha256": their digests in order); apply --plan
+	// takes them from the plan. Set by the command line, not by MakePlan.
+	Flags map[string][]string `json:"flags,omitempty"`
 	// Destination is where the plan applies.
 	Destination Destination `json:"destination"`
 	// Changes has one entry per bundle entity, in sync order.

@@ -62,13 +62,16 @@ func (p *Plan) WriteTextVerbose(w io.Writer, verbose bool) error {
 	if p.Rollback != "" {
 		fmt.Fprintf(&b, "%s (--allow-rollback)\n", p.Rollback)
 	}
+	if fl := flagLine(p.Flags); fl != "" {
+		fmt.Fprintf(&b, "Flags: %s\n", fl)
+	}
 	if !quiet {
 		b.WriteString("\n")
 	}
 	unchanged := map[string]int{}
 	for _, ch := range p.Changes {
-		if quiet {
-			break
+		if quiet && len(ch.Conflicts) == 0 {
+			continue // a conflict is shown even when nothing changes
 		}
 		name := quoteNames(ch.Names)
 		switch ch.Action {
@@ -114,7 +117,7 @@ func (p *Plan) WriteTextVerbose(w io.Writer, verbose bool) error {
 			}
 		}
 	}
-	if len(unchanged) > 0 {
+	if len(unchanged) > 0 && !quiet {
 		var parts []string
 		n := 0
 		for _, t := range slices.Sorted(maps.Keys(unchanged)) {
@@ -158,6 +161,26 @@ func quietCounts(unchanged, leftAlone int, lister string) string {
 		s += fmt.Sprintf("; %d left alone (the destination owns their details; %s lists them)", leftAlone, lister)
 	}
 	return s + "."
+}
+
+// flagLine renders the flags a plan was made with as a command line would
+// ("--prune --on-conflict=source"), the always-recorded state folder and
+// the rule digests left out; "" when none.
+func flagLine(flags map[string][]string) string {
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(flags)) {
+		if name == "state" || name == "rules-sha256" {
+			continue
+		}
+		for _, v := range flags[name] {
+			if v == "true" {
+				parts = append(parts, "--"+name)
+			} else {
+				parts = append(parts, "--"+name+"="+v)
+			}
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 func quoteNames(names []string) string {

@@ -37,6 +37,9 @@ func applyCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
+				if err := adoptPlanFlags(c, p, f); err != nil {
+					return err
+				}
 				saved = p
 			}
 			opts := applyOptions(c, "applying")

@@ -174,6 +174,7 @@ func planCommand() *cli.Command {
 		ArgsUsage: "BUNDLE",
 		Flags: append(append(append(applyFlags(), mergeFlags()...), fanOutFlags()...),
 			&cli.StringFlag{Name: "out", Usage: "save the plan as JSON to `FILE` for apply --plan (with --destinations: a directory, one folder per destination)"},
+			&cli.BoolFlag{Name: "allow-errors", Usage: "the plan is meant for apply --allow-errors: a plan with errors exits as one without (0, or 2 with --detailed-exitcode), and a saved plan (--out) records the flag"},
 			&cli.BoolFlag{Name: "verbose", Usage: "list every entity left alone or unchanged with a note even when nothing changes (a plan that changes nothing otherwise says \"No changes.\" and counts them)"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when the destination already is what the bundle and the policies ask, 2 when it differs (changes, or entities deleted at the source and kept), 1 when the plan has errors (apply refuses it) or on failure"},
 		),
@@ -201,6 +202,9 @@ func planCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if err := recordPlanFlags(c, p); err != nil {
+				return err
+			}
 			if out := c.String("out"); out != "" {
 				if err := writeFileAtomic(out, p.WriteJSON); err != nil {
 					return fmt.Errorf("saving the plan: %w", err)
@@ -215,6 +219,11 @@ func planCommand() *cli.Command {
 				return err
 			}
 			switch {
+			case p.HasErrors() && c.Bool("allow-errors"):
+				logger().Warn("the plan has errors; apply --allow-errors applies everything else, and the entities in error fail", "errors", p.Summary[apply.ActionError])
+				if c.Bool("detailed-exitcode") {
+					return cli.Exit("", exitChanges)
+				}
 			case p.HasErrors():
 				return cli.Exit(fmt.Sprintf("the plan has %d errors (see above): apply refuses it unless --allow-errors", p.Summary[apply.ActionError]), exitFailed)
 			case c.Bool("detailed-exitcode") && p.Differs():
