@@ -73,9 +73,13 @@ func applyCommand() *cli.Command {
 			opts.Prefetched = a.pf
 			rec, err := applyLocked(c, a.cl, a.st, b, saved, opts, a.unlock, func(rec *apply.Receipt) error {
 				var err error
-				if c.String("output") == "json" {
+				switch {
+				case c.Context.Err() != nil:
+					// Interrupted: no receipt of entities that were
+					// cancelled, only the one line (see run).
+				case c.String("output") == "json":
 					err = rec.WriteJSON(c.App.Writer)
-				} else {
+				default:
 					err = rec.WriteText(c.App.Writer)
 				}
 				if err != nil {

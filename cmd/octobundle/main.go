@@ -82,6 +82,10 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first Ctrl-C or SIGTERM the command stops its requests and
+	// writes what it finished; a second one ends the process at once.
+	context.AfterFunc(ctx, stop)
+	tally.reset()
 	app := newApp(stdout, stderr)
 	args = interspersed(app, args)
 	err := app.RunContext(ctx, args)
@@ -90,6 +94,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err == nil {
 		return exitOK
+	}
+	if ctx.Err() != nil {
+		// Interrupted: one line, whatever the command (docs/exit-codes.md).
+		fmt.Fprintln(stderr, "octobundle: "+tally.interrupted())
+		return exitFailed
 	}
 	var ue *usageErr
 	if errors.As(err, &ue) {

@@ -50,10 +50,11 @@ func TestMain(m *testing.M) {
 //
 // Script commands added here:
 //
-//	sim NAME SEED [offset] [version=X.Y.Z] [tls]
+//	sim NAME SEED [offset] [version=X.Y.Z] [latency=DURATION] [tls]
 //	                         start a simulator seeded from SEED (relative to
 //	                         the repository root, or "empty"), optionally
 //	                         reporting another Octopus version, optionally
+//	                         adding latency to every request, optionally
 //	                         over TLS with a certificate from a new test CA
 //	                         (written to NAME-ca.pem); sets NAME_URL,
 //	                         NAME_HOSTPORT (127.0.0.1:PORT) and
@@ -118,9 +119,14 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 					ts.Fatalf("usage: sim NAME SEED [offset] [version=X.Y.Z]")
 				}
 				version, useTLS := "", false
+				var latency time.Duration
 				for n := len(args); n > 2; n = len(args) {
 					if strings.HasPrefix(args[n-1], "version=") {
 						version = strings.TrimPrefix(args[n-1], "version=")
+					} else if d, ok := strings.CutPrefix(args[n-1], "latency="); ok {
+						lat, perr := time.ParseDuration(d)
+						ts.Check(perr)
+						latency = lat
 					} else if args[n-1] == "tls" {
 						useTLS = true
 					} else {
@@ -139,7 +145,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 					offset, err = strconv.Atoi(args[2])
 					ts.Check(err)
 				}
-				sim, err := octosim.New(octosim.Options{Seed: seed, IDOffset: offset, ServerVersion: version})
+				sim, err := octosim.New(octosim.Options{Seed: seed, IDOffset: offset, ServerVersion: version, Faults: octosim.Faults{Latency: latency}})
 				ts.Check(err)
 				ln, err := net.Listen("tcp", "127.0.0.1:0")
 				ts.Check(err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -220,6 +221,7 @@ func applyLocked(c *cli.Context, cl *octopus.Client, st *state.Store, b *bundles
 	if err != nil {
 		return nil, refused(err)
 	}
+	tally.add(rec)
 	if err := report(rec); err != nil {
 		return nil, err
 	}
@@ -228,6 +230,11 @@ func applyLocked(c *cli.Context, cl *octopus.Client, st *state.Store, b *bundles
 	}
 	if err := finishState(st, b); err != nil {
 		return nil, fmt.Errorf("recording the apply in the state: %w", err)
+	}
+	if err := context.Cause(c.Context); err != nil {
+		// Interrupted: what was written is recorded; the caller says so in
+		// one line (see run).
+		return rec, err
 	}
 	return rec, nil
 }
