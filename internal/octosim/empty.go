@@ -29,12 +29,9 @@ type emptyCollection struct {
 var emptyCollections = []emptyCollection{
 	{Name: "git-credentials", ItemType: "GitCredential", Link: "GitCredentials", Query: "{/id}{?skip,take,name}"},
 	{Name: "proxies", ItemType: "Proxy", Link: "Proxies", Query: "{/id}{?skip,take,ids,partialName}"},
-	{Name: "packages", ItemType: "Package", Link: "Packages", Query: "{/id}{?nuGetPackageId,filter,latest,skip,take,includeNotes}"},
-	{Name: "build-information", ItemType: "BuildInformation", Link: "BuildInformation", Query: "{/id}{?filter,packageId,latest,skip,take,overwriteMode}"},
 	{Name: "interruptions", ItemType: "Interruption", Link: "Interruptions", Query: "{/id}{?skip,take,regarding,pendingOnly,ids}"},
 	{Name: "subscriptions", ItemType: "Subscription", Link: "Subscriptions", Query: "{/id}{?skip,take,ids,partialName,spaces}"},
 	{Name: "artifacts", ItemType: "Artifact", Link: "Artifacts", Query: "{/id}{?skip,take,regarding,ids,partialName,order}"},
-	{Name: "tasks", ItemType: "Task", Link: "Tasks", Query: "{/id}{?skip,active,environment,tenant,runbook,project,name,node,running,states,hasPendingInterruptions,hasWarningsOrErrors,take,ids,partialName,spaces,includeSystem}"},
 	{Name: "deploymentfreezes", ItemType: "DeploymentFreeze", Link: "DeploymentFreezes", ServerLevel: true, Query: "{/id}{?skip,take,ids,partialName,projectIds,tenantIds,environmentIds,includeComplete,status}"},
 	{Name: "events", ItemType: "Event", Link: "Events", ServerLevel: true, Query: "{/id}{?skip,take,ids,regarding,from,to,spaces,includeSystem}"},
 	{Name: "communityactiontemplates", ItemType: "CommunityActionTemplate", Link: "CommunityActionTemplates", ServerLevel: true, Query: "{/id}{?skip,take,ids}"},

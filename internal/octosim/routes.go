@@ -27,7 +27,7 @@ func (s *Server) route(r *request) (int, any, error) {
 		return serveEmpty(r, ec, segs[1:])
 	}
 	spec := lookupColl(segs[0])
-	if s.st.lookupSpace(segs[0]) == nil && spec == nil && lookupEmpty(segs[0]) == nil && !strings.EqualFold(segs[0], seedTenantVariables) {
+	if s.st.lookupSpace(segs[0]) == nil && spec == nil && lookupEmpty(segs[0]) == nil && spaceRoute(segs[0]) == nil && !strings.EqualFold(segs[0], seedTenantVariables) {
 		return 0, nil, notFound(r.path)
 	}
 	sp, rest, err := s.resolveSpace(r, spec, segs)
@@ -68,6 +68,9 @@ func (s *Server) routeInSpace(r *request, sp *space, segs []string) (int, any, e
 			return http.StatusOK, s.allTenantVariables(sp, r.q("projectId")), nil
 		}
 		return 0, nil, notFound(r.path)
+	}
+	if h := spaceRoute(segs[0]); h != nil {
+		return h(s, r, sp, segs[1:])
 	}
 	if ec := lookupEmpty(segs[0]); ec != nil && !ec.ServerLevel {
 		return serveEmpty(r, ec, segs[1:])

@@ -8,7 +8,9 @@ import "strings"
 //   - sub-resources of an entity: tenants/{id}/commonvariables,
 //     projects/{id}/logo …;
 //   - actions on a collection: tenants/variables-missing;
-//   - server-level resources: configuration/feature-toggles.
+//   - server-level resources: configuration/feature-toggles;
+//   - simulator-only collections of a space, outside the kind registry
+//     (packages, build-information, tasks): registerSpaceRoute.
 //
 // Names match case-insensitively, as on a real server.
 
@@ -25,8 +27,13 @@ var (
 	subHandlers   = map[string]map[string]subHandler{}
 	collActions   = map[string]map[string]collHandler{}
 	serverRoutes  = map[string]serverHandler{}
-	binaryUploads = map[string]map[string]bool{}
+	spaceRoutes   = map[string]spaceHandler{}
+	binaryUploads [][]string
 )
+
+// spaceHandler answers /api/{spaceId}/{name}/… (and /api/{name}/… for the
+// default space); segs are the segments after name.
+type spaceHandler func(s *Server, r *request, sp *space, segs []string) (int, any, error)
 
 // registerSubResource serves /{coll}/{id}/{sub}. The entity's Links entry
 // for it, if a real server has one, is in the subResources table
@@ -38,12 +45,12 @@ func registerSubResource(coll, sub string, h subHandler) {
 	subHandlers[coll][strings.ToLower(sub)] = h
 }
 
-// registerBinary marks PUT/POST of coll/{id}/sub as taking a non-JSON body.
-func registerBinary(coll, sub string) {
-	if binaryUploads[coll] == nil {
-		binaryUploads[coll] = map[string]bool{}
-	}
-	binaryUploads[coll][strings.ToLower(sub)] = true
+// registerBinary marks PUT/POST of a path as taking a non-JSON body (a
+// file upload the handler reads from request.upload). pattern is the path
+// below the space, "*" standing for any one segment: "projects/*/logo",
+// "packages/raw", "packages/*/*/delta".
+func registerBinary(pattern string) {
+	binaryUploads = append(binaryUploads, strings.Split(strings.ToLower(pattern), "/"))
 }
 
 func registerCollAction(coll, action string, h collHandler) {
@@ -70,6 +77,12 @@ func isSeedOnly(name string) bool { _, ok := seedOnlyCollections[name]; return o
 
 func registerServerRoute(name string, h serverHandler) { serverRoutes[strings.ToLower(name)] = h }
 
+// registerSpaceRoute serves a simulator-only collection of every space,
+// /api/{spaceId}/{name}/…, outside the kind registry.
+func registerSpaceRoute(name string, h spaceHandler) { spaceRoutes[strings.ToLower(name)] = h }
+
+func spaceRoute(name string) spaceHandler { return spaceRoutes[strings.ToLower(name)] }
+
 func subHandlerFor(coll, sub string) subHandler { return subHandlers[coll][strings.ToLower(sub)] }
 
 func collAction(coll, action string) collHandler { return collActions[coll][strings.ToLower(action)] }
@@ -77,15 +90,22 @@ func collAction(coll, action string) collHandler { return collActions[coll][stri
 func serverRoute(name string) serverHandler { return serverRoutes[strings.ToLower(name)] }
 
 // isBinaryUpload reports whether a request path (segments below /api/)
-// names a sub-resource that takes a non-JSON body.
+// ends in a path registered with registerBinary.
 func isBinaryUpload(segs []string) bool {
-	n := len(segs)
-	if n < 3 {
-		return false
-	}
-	coll := strings.ToLower(segs[n-3])
-	for c, subs := range binaryUploads {
-		if strings.EqualFold(c, coll) && subs[strings.ToLower(segs[n-1])] {
+	for _, pat := range binaryUploads {
+		n := len(pat)
+		if len(segs) < n {
+			continue
+		}
+		tail := segs[len(segs)-n:]
+		ok := true
+		for i, p := range pat {
+			if p != "*" && !strings.EqualFold(p, tail[i]) {
+				ok = false
+				break
+			}
+		}
+		if ok {
 			return true
 		}
 	}
