@@ -42,6 +42,10 @@ type Options struct {
 	// Logger receives one line per request at Debug level and faults at
 	// Info; nil discards.
 	Logger *slog.Logger
+	// TaskDuration is how long a server task (a deployment, a runbook
+	// run) stays Executing before it succeeds; zero completes tasks as
+	// they are created (see tasks.go).
+	TaskDuration time.Duration
 }
 
 // Server is a simulated Octopus Server. It is safe for concurrent use.
@@ -50,6 +54,7 @@ type Server struct {
 	version        string
 	installationID string
 	log            *slog.Logger
+	taskDuration   time.Duration
 
 	mu sync.RWMutex
 	st *state
@@ -67,6 +72,7 @@ func New(opts Options) (*Server, error) {
 		log:            opts.Logger,
 		st:             newState(opts.IDOffset),
 		counts:         newCounters(),
+		taskDuration:   opts.TaskDuration,
 	}
 	if s.apiKey == "" {
 		s.apiKey = DefaultAPIKey
@@ -84,6 +90,7 @@ func New(opts Options) (*Server, error) {
 	if err := s.load(opts.Seed); err != nil {
 		return nil, err
 	}
+	s.startServerTasks()
 	return s, nil
 }
 

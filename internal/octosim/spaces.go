@@ -34,6 +34,14 @@ func (s *Server) routeSpaces(r *request, segs []string) (int, any, error) {
 		case http.MethodDelete:
 			return s.deleteSpace(sp)
 		}
+	case len(segs) >= 2 && spaceRoute(segs[1]) != nil:
+		// A space's simulator-only routes answer below /api/spaces/{id}
+		// too (go-octopusdeploy's tasks.Cancel posts there).
+		sp := s.st.lookupSpace(segs[0])
+		if sp == nil {
+			return 0, nil, notFound(segs[0])
+		}
+		return spaceRoute(segs[1])(s, r, sp, segs[2:])
 	}
 	return 0, nil, methodNotAllowed(r.method, r.path)
 }
