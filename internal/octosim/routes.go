@@ -98,8 +98,8 @@ func (s *Server) routeColl(r *request, sp *space, spec *collSpec, segs []string)
 		}
 	case len(segs) == 1 && strings.EqualFold(segs[0], "all") && r.method == http.MethodGet:
 		return http.StatusOK, s.listAll(r, sp, spec, nil), nil
-	case len(segs) == 1 && collAction(spec.Name, segs[0]) != nil:
-		return collAction(spec.Name, segs[0])(s, r, sp)
+	case collAction(spec.Name, strings.Join(segs, "/")) != nil:
+		return collAction(spec.Name, strings.Join(segs, "/"))(s, r, sp)
 	case len(segs) == 1:
 		return s.routeEntity(r, sp, spec, segs[0], nil)
 	default:
@@ -112,6 +112,11 @@ func (s *Server) routeColl(r *request, sp *space, spec *collSpec, segs []string)
 // ParentField value the entity must have (nested routes).
 func (s *Server) routeEntity(r *request, sp *space, spec *collSpec, id string, parent map[string]string) (int, any, error) {
 	doc := s.lookupEntity(sp, spec, id)
+	if doc == nil && parent == nil && entityFallbacks[spec.Name] != nil {
+		if status, out, err := entityFallbacks[spec.Name](s, r, sp, spec, id); status != 0 || err != nil {
+			return status, out, err
+		}
+	}
 	if doc == nil || !matchesParent(doc, parent) {
 		return 0, nil, notFound(id)
 	}

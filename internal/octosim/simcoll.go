@@ -145,3 +145,6 @@ func (r *request) queryValues(name string) []string {
 // timestamp is t as the server writes dates: ISO 8601 with milliseconds
 // and an offset.
 func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000+00:00") }
+
+// timestampNow is timestamp of the current time.
+func timestampNow() string { return timestamp(time.Now()) }

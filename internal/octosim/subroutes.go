@@ -35,6 +35,41 @@ var (
 // default space); segs are the segments after name.
 type spaceHandler func(s *Server, r *request, sp *space, segs []string) (int, any, error)
 
+// createHook is what the server does around storing a new entity of a
+// collection beyond the registry's generic rules: Prepare fills in and
+// checks the document before validation and storing (nil error: go on),
+// Created acts once it is stored under its ID (a deployment queues its
+// task). Either may be nil.
+type createHook struct {
+	Prepare func(s *Server, r *request, sp *space, doc map[string]any) error
+	Created func(s *Server, r *request, sp *space, doc map[string]any)
+}
+
+// entityFallback answers /{coll}/{id} for an id the collection does not
+// hold (a frozen snapshot of a process or variable set); nil, nil, nil
+// means not found.
+type entityFallback func(s *Server, r *request, sp *space, spec *collSpec, id string) (int, any, error)
+
+var (
+	createHooks      = map[string]createHook{}
+	entityFallbacks  = map[string]entityFallback{}
+	deletedWithOwner = map[string][]ownedRecord{}
+)
+
+// ownedRecord is a collection whose entities go when the entity their
+// Field names is deleted (a project's releases, a release's deployments).
+type ownedRecord struct{ Coll, Field string }
+
+func registerCreateHook(coll string, h createHook) { createHooks[coll] = h }
+
+func registerEntityFallback(coll string, h entityFallback) { entityFallbacks[coll] = h }
+
+// registerOwnedRecords makes the entities of each record's collection
+// whose Field holds a deleted owner's ID go with it.
+func registerOwnedRecords(owner string, recs ...ownedRecord) {
+	deletedWithOwner[owner] = append(deletedWithOwner[owner], recs...)
+}
+
 // registerSubResource serves /{coll}/{id}/{sub}. The entity's Links entry
 // for it, if a real server has one, is in the subResources table
 // (subresources.go) as an External entry.
@@ -53,6 +88,8 @@ func registerBinary(pattern string) {
 	binaryUploads = append(binaryUploads, strings.Split(strings.ToLower(pattern), "/"))
 }
 
+// registerCollAction serves /{coll}/{action}; action may span segments
+// ("create/v1").
 func registerCollAction(coll, action string, h collHandler) {
 	if collActions[coll] == nil {
 		collActions[coll] = map[string]collHandler{}
