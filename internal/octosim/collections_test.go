@@ -101,7 +101,9 @@ func collectionBodies(d deps) map[string]func(i int) map[string]any {
 		"runbookSnapshots": func(i int) map[string]any {
 			return map[string]any{"Name": fmt.Sprintf("Snapshot %d", i), "RunbookId": d.runbook}
 		},
-		"runbookRuns": func(int) map[string]any { return map[string]any{"RunbookSnapshotId": d.snapshot, "EnvironmentId": d.env} },
+		"runbookRuns": func(int) map[string]any {
+			return map[string]any{"RunbookSnapshotId": d.snapshot, "EnvironmentId": d.env}
+		},
 	}
 }
 

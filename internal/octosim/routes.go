@@ -210,6 +210,11 @@ func (s *Server) routeChildren(r *request, sp *space, child *collSpec, parent ma
 	case 2:
 		return s.routeEntity(r, sp, child, segs[1], parent)
 	}
+	// Deeper routes of the child itself, reached through its owner
+	// (projects/{id}/runbooks/{runbookId}/runbookSnapshots).
+	if doc := s.lookupEntity(sp, child, segs[1]); doc != nil && matchesParent(doc, parent) {
+		return s.routeNested(r, sp, child, segs[1], segs[2:])
+	}
 	return 0, nil, notFound(r.path)
 }
 

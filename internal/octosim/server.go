@@ -158,6 +158,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			body, _ = rawBody.(map[string]any)
+			if rawBody == nil {
+				// No body, or null: actions (tasks/{id}/cancel) take
+				// none; a create then fails its own validation.
+				body = map[string]any{}
+			}
 			if body == nil {
 				writeError(w, badRequest("The request body must be a JSON object."))
 				return
