@@ -39,7 +39,7 @@ func newReleaseFixture(t *testing.T, opts Options) releaseFixture {
 		"Packages":   []any{map[string]any{"Name": "", "PackageId": "Acme.Web", "FeedId": "feeds-builtin", "AcquisitionLocation": "Server"}},
 	}}}}
 	f.put(sp1("deploymentprocesses/"+str(p["DeploymentProcessId"])), proc)
-	rf.channel = str(f.get(sp1("projects/"+rf.project+"/channels"))["Items"].([]any)[0].(map[string]any)["Id"])
+	rf.channel = str(f.get(sp1("projects/" + rf.project + "/channels"))["Items"].([]any)[0].(map[string]any)["Id"])
 	rf.runbook = str(f.post(sp1("runbooks"), map[string]any{"Name": "Restart", "ProjectId": rf.project})["Id"])
 	for _, v := range []string{"1.0.0", "1.1.0", "2.0.0-beta"} {
 		f.upload(sp1("packages/raw"), "Acme.Web."+v+".zip", zipOf(t, []byte(v)))
