@@ -61,6 +61,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	faultSeed := fs.Uint64("fault-seed", 1, "seed of the fault generator")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	tlsCA := fs.String("tls-ca", "", "serve https with a certificate from a new test CA, and write that CA's certificate (PEM) to this file, for octobundle --ca-cert")
+	taskDuration := fs.Duration("task-duration", 0, "how long a deployment or runbook run stays Executing before it succeeds (0: tasks complete at once)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the simulator to this file (for finding its own costs in a benchmark)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -93,7 +94,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	opts := octosim.Options{
-		APIKey: *apiKey, ServerVersion: *version, IDOffset: *offset, Logger: log,
+		APIKey: *apiKey, ServerVersion: *version, IDOffset: *offset, Logger: log, TaskDuration: *taskDuration,
 		Faults: octosim.Faults{
 			Latency: *latency, Jitter: *jitter, ErrorRate: *errRate, RateLimitRate: *rlRate,
 			DropRate: *dropRate, DropAfterHandlingRate: *dropAfter, Seed: *faultSeed, RetryAfter: time.Second,

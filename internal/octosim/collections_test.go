@@ -12,7 +12,7 @@ import (
 
 // deps are entities the collection bodies refer to.
 type deps struct {
-	env, project, team, tenant, pool, release, runbook string
+	env, project, team, tenant, pool, release, runbook, snapshot string
 }
 
 func setupDeps(f *fixture) deps {
@@ -27,6 +27,7 @@ func setupDeps(f *fixture) deps {
 	d.pool = str(f.get(sp1("workerpools?partialName=Default"))["Items"].([]any)[0].(map[string]any)["Id"])
 	d.release = str(f.post(sp1("releases"), map[string]any{"Version": "0.0.1", "ProjectId": d.project})["Id"])
 	d.runbook = str(f.post(sp1("runbooks"), map[string]any{"Name": "Dep Runbook", "ProjectId": d.project})["Id"])
+	d.snapshot = str(f.post(sp1("runbookSnapshots"), map[string]any{"Name": "Dep Snapshot", "RunbookId": d.runbook})["Id"])
 	return d
 }
 
@@ -100,7 +101,9 @@ func collectionBodies(d deps) map[string]func(i int) map[string]any {
 		"runbookSnapshots": func(i int) map[string]any {
 			return map[string]any{"Name": fmt.Sprintf("Snapshot %d", i), "RunbookId": d.runbook}
 		},
-		"runbookRuns": func(int) map[string]any { return map[string]any{"RunbookId": d.runbook, "EnvironmentId": d.env} },
+		"runbookRuns": func(int) map[string]any {
+			return map[string]any{"RunbookSnapshotId": d.snapshot, "EnvironmentId": d.env}
+		},
 	}
 }
 

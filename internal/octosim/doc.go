@@ -6,7 +6,7 @@
 //
 // # Go API
 //
-//	s, err := octosim.New(octosim.Options{APIKey, ServerVersion, IDOffset, Seed, Faults, Logger})
+//	s, err := octosim.New(octosim.Options{APIKey, ServerVersion, IDOffset, Seed, Faults, Logger, TaskDuration})
 //	s.Handler() http.Handler          // serve it yourself
 //	s.Serve(ctx, listener) error      // or let it serve until ctx is done
 //	s, baseURL := octosim.Start(t, opts) // a test server on 127.0.0.1:0, closed by t.Cleanup
@@ -112,6 +112,14 @@
 //     variable that carries its stored Id and no new value — without the Id
 //     the secret is lost (go-octopusdeploy #449). Tenant variables of
 //     sensitive templates behave like SensitiveValues.
+//   - Built-in feed packages (packages.go: upload with overwrite modes,
+//     delta signature and delta upload, versions, download), build
+//     information (buildinfo.go), server tasks with states from the clock
+//     and activity logs (tasks.go), releases with frozen process and
+//     variable snapshots and the CLI's create/v1 command (releases.go,
+//     snapshots.go), deployments along the lifecycle (deployments.go),
+//     runbook snapshots and runs (runbookruns.go); simulator-only
+//     collections share one table (simcoll.go).
 //   - Faults: latency and jitter, a rate of 5xx, 429 with Retry-After and
 //     dropped connections, drawn from a seeded generator; targeted rules
 //     (method + path prefix, skip N, fire M times, status or drop, drop after
@@ -123,9 +131,8 @@
 // its model lacks); tag renames do not rewrite canonical tag names held
 // elsewhere; ?clone=, config-as-code projects, system teams, permissions, a
 // project's generated default logo (404 here) and the per-type required
-// fields of accounts, feeds, targets and workers are not modelled;
-// releases, deployments and runbook snapshots/runs are plain stored
-// documents, and tasks, packages, events and the other listed collections
-// are always empty; server-level stored collections are not in seeds or
-// Dump. See docs/simulator.md.
+// fields of accounts, feeds, targets and workers are not modelled; nothing
+// is deployed (tasks succeed and log each step as not run), and events and
+// the other listed collections are always empty; server-level stored
+// collections are not in seeds or Dump. See docs/simulator.md.
 package octosim

@@ -29,11 +29,8 @@ type emptyCollection struct {
 // own handlers; collections the simulator stores outside the registry are
 // storedCollections (stored.go).
 var emptyCollections = []emptyCollection{
-	{Name: "packages", ItemType: "Package", Link: "Packages", Query: "{/id}{?nuGetPackageId,filter,latest,skip,take,includeNotes}"},
-	{Name: "build-information", ItemType: "BuildInformation", Link: "BuildInformation", Query: "{/id}{?filter,packageId,latest,skip,take,overwriteMode}"},
 	{Name: "interruptions", ItemType: "Interruption", Link: "Interruptions", Query: "{/id}{?skip,take,regarding,pendingOnly,ids}"},
 	{Name: "artifacts", ItemType: "Artifact", Link: "Artifacts", Query: "{/id}{?skip,take,regarding,ids,partialName,order}"},
-	{Name: "tasks", ItemType: "Task", Link: "Tasks", Query: "{/id}{?skip,active,environment,tenant,runbook,project,name,node,running,states,hasPendingInterruptions,hasWarningsOrErrors,take,ids,partialName,spaces,includeSystem}"},
 	{Name: "events", ItemType: "Event", Link: "Events", ServerLevel: true, Query: "{/id}{?skip,take,ids,regarding,from,to,spaces,includeSystem}"},
 	{Name: "communityactiontemplates", ItemType: "CommunityActionTemplate", Link: "CommunityActionTemplates", ServerLevel: true, Query: "{/id}{?skip,take,ids}"},
 }

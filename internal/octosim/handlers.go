@@ -17,7 +17,7 @@ func (s *Server) create(r *request, sp *space, spec *collSpec, parent map[string
 		// that, so it refuses rather than create an empty entity.
 		return 0, nil, badRequestf("The clone query parameter (clone=%s) is not supported by this simulator: create the %s without it.", r.q("clone"), spec.singular())
 	}
-	doc, err := s.insert(sp, spec, r.body, parent)
+	doc, err := s.insert(r, sp, spec, r.body, parent)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -27,7 +27,7 @@ func (s *Server) create(r *request, sp *space, spec *collSpec, parent map[string
 // insert validates body as a new entity of spec, stores it with a fresh ID
 // and creates what the server creates with it (processes, variable sets,
 // the default channel). It returns the stored document.
-func (s *Server) insert(sp *space, spec *collSpec, body map[string]any, parent map[string]string) (map[string]any, error) {
+func (s *Server) insert(r *request, sp *space, spec *collSpec, body map[string]any, parent map[string]string) (map[string]any, error) {
 	doc := copyDoc(body)
 	for f := range doc {
 		if isServerManaged(spec.Name, f) {
@@ -39,6 +39,12 @@ func (s *Server) insert(sp *space, spec *collSpec, body map[string]any, parent m
 	}
 	s.nextSequence(sp, spec, doc)
 	s.prepare(sp, spec, doc, nil)
+	hook := createHooks[spec.Name]
+	if hook.Prepare != nil {
+		if err := hook.Prepare(s, r, sp, doc); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.validate(sp, spec, doc, nil); err != nil {
 		return nil, err
 	}
@@ -56,6 +62,9 @@ func (s *Server) insert(sp *space, spec *collSpec, body map[string]any, parent m
 	}
 	s.st.collFor(sp, spec).put(str(doc["Id"]), doc)
 	s.afterSave(sp, spec, doc, true)
+	if hook.Created != nil {
+		hook.Created(s, r, sp, doc)
+	}
 	return doc, nil
 }
 
@@ -151,6 +160,12 @@ func (s *Server) cascadeDelete(sp *space, spec *collSpec, doc map[string]any) {
 	for _, child := range childCollections(spec.Name) {
 		for _, d := range s.st.collFor(sp, child).where(child.ParentField, id) {
 			s.cascadeDelete(sp, child, d)
+		}
+	}
+	for _, rec := range deletedWithOwner[spec.Name] {
+		c := lookupColl(rec.Coll)
+		for _, d := range s.st.collFor(sp, c).where(rec.Field, id) {
+			s.cascadeDelete(sp, c, d)
 		}
 	}
 	for coll, field := range ownedSingletons(spec.Name) {

@@ -26,7 +26,7 @@ const seedProjectLogos = "projectlogos"
 
 func init() {
 	registerSubResource("projects", "logo", serveProjectLogo)
-	registerBinary("projects", "logo")
+	registerBinary("projects/*/logo")
 	registerSeedCollection(seedProjectLogos, "projects", "ProjectId")
 }
 
@@ -60,33 +60,42 @@ func serveProjectLogo(s *Server, r *request, sp *space, project map[string]any, 
 
 // uploadedFile reads the one file of a multipart/form-data upload.
 func uploadedFile(r *request) ([]byte, string, error) {
+	_, data, ctype, err := uploadedPart(r, 8<<20)
+	if err != nil {
+		return nil, "", err
+	}
+	if ctype == "" || ctype == "application/octet-stream" {
+		ctype = http.DetectContentType(data)
+	}
+	return data, ctype, nil
+}
+
+// uploadedPart reads the first file of a multipart/form-data upload, at
+// most limit bytes: its file name, content and Content-Type.
+func uploadedPart(r *request, limit int64) (string, []byte, string, error) {
 	mt, params, err := mime.ParseMediaType(r.contentType)
 	if err != nil || !strings.HasPrefix(mt, "multipart/") {
-		return nil, "", badRequest("Please upload the file as multipart/form-data.")
+		return "", nil, "", badRequest("Please upload the file as multipart/form-data.")
 	}
 	mr := multipart.NewReader(bytes.NewReader(r.upload), params["boundary"])
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
-			return nil, "", badRequest("The upload holds no file.")
+			return "", nil, "", badRequest("The upload holds no file.")
 		}
 		if err != nil {
-			return nil, "", badRequestf("The upload could not be read: %v", err)
+			return "", nil, "", badRequestf("The upload could not be read: %v", err)
 		}
 		if part.FileName() == "" {
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(part, 8<<20))
+		data, err := io.ReadAll(io.LimitReader(part, limit))
 		if err != nil {
-			return nil, "", badRequestf("The upload could not be read: %v", err)
+			return "", nil, "", badRequestf("The upload could not be read: %v", err)
 		}
 		if len(data) == 0 {
-			return nil, "", badRequest("The uploaded file is empty.")
+			return "", nil, "", badRequest("The uploaded file is empty.")
 		}
-		ctype := part.Header.Get("Content-Type")
-		if ctype == "" || ctype == "application/octet-stream" {
-			ctype = http.DetectContentType(data)
-		}
-		return data, ctype, nil
+		return part.FileName(), data, part.Header.Get("Content-Type"), nil
 	}
 }

@@ -15,7 +15,7 @@ var rootLinks map[string]string
 // a space that modern servers serve per space; the space root document
 // rewrites them to /api/{space}/….
 var spaceScopedRootLinks = []string{"/api/feeds", "/api/teams", "/api/scopeduserroles", "/api/libraryvariablesets",
-	"/api/lifecycles", "/api/certificates", "/api/channels", "/api/deployments", "/api/runbookProcesses", "/api/deploymentprocesses"}
+	"/api/lifecycles", "/api/certificates", "/api/channels", "/api/deployments", "/api/runbookProcesses", "/api/deploymentprocesses", "/api/tasks"}
 
 func init() {
 	var root struct{ Links map[string]string }

@@ -27,7 +27,7 @@ func (s *Server) route(r *request) (int, any, error) {
 		return s.serveStored(r, nil, sc, segs[1:])
 	}
 	spec := lookupColl(segs[0])
-	if s.st.lookupSpace(segs[0]) == nil && spec == nil && lookupEmpty(segs[0]) == nil && lookupStored(segs[0]) == nil && !strings.EqualFold(segs[0], seedTenantVariables) {
+	if s.st.lookupSpace(segs[0]) == nil && spec == nil && lookupEmpty(segs[0]) == nil && lookupStored(segs[0]) == nil && spaceRoute(segs[0]) == nil && !strings.EqualFold(segs[0], seedTenantVariables) {
 		return 0, nil, notFound(r.path)
 	}
 	sp, rest, err := s.resolveSpace(r, spec, segs)
@@ -103,8 +103,8 @@ func (s *Server) routeColl(r *request, sp *space, spec *collSpec, segs []string)
 		return http.StatusOK, s.listAll(r, sp, spec, nil), nil
 	case collRoute(spec.Name, segs[0]) != nil:
 		return collRoute(spec.Name, segs[0])(s, r, sp, segs[1:])
-	case len(segs) == 1 && collAction(spec.Name, segs[0]) != nil:
-		return collAction(spec.Name, segs[0])(s, r, sp)
+	case collAction(spec.Name, strings.Join(segs, "/")) != nil:
+		return collAction(spec.Name, strings.Join(segs, "/"))(s, r, sp)
 	case len(segs) == 1:
 		return s.routeEntity(r, sp, spec, segs[0], nil)
 	default:
@@ -117,6 +117,11 @@ func (s *Server) routeColl(r *request, sp *space, spec *collSpec, segs []string)
 // ParentField value the entity must have (nested routes).
 func (s *Server) routeEntity(r *request, sp *space, spec *collSpec, id string, parent map[string]string) (int, any, error) {
 	doc := s.lookupEntity(sp, spec, id)
+	if doc == nil && parent == nil && entityFallbacks[spec.Name] != nil {
+		if status, out, err := entityFallbacks[spec.Name](s, r, sp, spec, id); status != 0 || err != nil {
+			return status, out, err
+		}
+	}
 	if doc == nil || !matchesParent(doc, parent) {
 		return 0, nil, notFound(id)
 	}
@@ -209,6 +214,11 @@ func (s *Server) routeChildren(r *request, sp *space, child *collSpec, parent ma
 		return 0, nil, methodNotAllowed(r.method, r.path)
 	case 2:
 		return s.routeEntity(r, sp, child, segs[1], parent)
+	}
+	// Deeper routes of the child itself, reached through its owner
+	// (projects/{id}/runbooks/{runbookId}/runbookSnapshots).
+	if doc := s.lookupEntity(sp, child, segs[1]); doc != nil && matchesParent(doc, parent) {
+		return s.routeNested(r, sp, child, segs[1], segs[2:])
 	}
 	return 0, nil, notFound(r.path)
 }

@@ -42,6 +42,10 @@ type Options struct {
 	// Logger receives one line per request at Debug level and faults at
 	// Info; nil discards.
 	Logger *slog.Logger
+	// TaskDuration is how long a server task (a deployment, a runbook
+	// run) stays Executing before it succeeds; zero completes tasks as
+	// they are created (see tasks.go).
+	TaskDuration time.Duration
 }
 
 // Server is a simulated Octopus Server. It is safe for concurrent use.
@@ -51,6 +55,7 @@ type Server struct {
 	installationID string
 	started        time.Time
 	log            *slog.Logger
+	taskDuration   time.Duration
 
 	mu sync.RWMutex
 	st *state
@@ -69,6 +74,7 @@ func New(opts Options) (*Server, error) {
 		log:            opts.Logger,
 		st:             newState(opts.IDOffset),
 		counts:         newCounters(),
+		taskDuration:   opts.TaskDuration,
 	}
 	if s.apiKey == "" {
 		s.apiKey = DefaultAPIKey
@@ -86,6 +92,7 @@ func New(opts Options) (*Server, error) {
 	if err := s.load(opts.Seed); err != nil {
 		return nil, err
 	}
+	s.startServerTasks()
 	return s, nil
 }
 
@@ -156,6 +163,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			body, _ = rawBody.(map[string]any)
+			if rawBody == nil {
+				// No body, or null: actions (tasks/{id}/cancel) take
+				// none; a create then fails its own validation.
+				body = map[string]any{}
+			}
 			if body == nil {
 				writeError(w, badRequest("The request body must be a JSON object."))
 				return

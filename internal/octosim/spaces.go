@@ -42,6 +42,12 @@ func (s *Server) routeSpaces(r *request, segs []string) (int, any, error) {
 		if h := spaceSub(segs[1]); h != nil {
 			return h(s, r, sp, segs[2:])
 		}
+		if h := spaceRoute(segs[1]); h != nil {
+			// A space's simulator-only routes answer below
+			// /api/spaces/{id} too (go-octopusdeploy's tasks.Cancel posts
+			// there).
+			return h(s, r, sp, segs[2:])
+		}
 		return 0, nil, notFound(r.path)
 	}
 	return 0, nil, methodNotAllowed(r.method, r.path)

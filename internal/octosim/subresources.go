@@ -55,7 +55,7 @@ const machineQuery = "{?skip,take,name,ids,partialName,roles,isDisabled,healthSt
 // subResources are the links and nested routes of real 2024–2025 payloads
 // that are not derived from the registry's parent/child structure.
 var subResources = []subResource{
-	{Owner: "projects", Link: "Releases", Sub: "releases", Query: "{/version}{?skip,take,searchByVersion}", List: &subList{Coll: "releases", Field: "ProjectId"}},
+	{Owner: "projects", Link: "Releases", Sub: "releases", Query: "{/version}{?skip,take,searchByVersion}", External: true},
 	{Owner: "projects", Link: "RunbookSnapshots", Sub: "runbookSnapshots", Query: "{/name}{?skip,take,searchByName}", List: &subList{Coll: "runbookSnapshots", Field: "ProjectId"}},
 	{Owner: "projects", Link: "Summary", Sub: "summary", Doc: projectSummary},
 	{Owner: "projects", Link: "Progression", Sub: "progression", Query: "{?aggregate}", Doc: projectProgression},

@@ -12,6 +12,8 @@ import "strings"
 //   - server-level resources: configuration/feature-toggles;
 //   - space-level resources that are not collections: observability/kubernetes-monitors,
 //     and those below the space resource: spaces/{id}/parentEnvironments.
+//   - simulator-only collections of a space, outside the kind registry
+//     (packages, build-information, tasks): registerSpaceRoute too.
 //
 // Names match case-insensitively, as on a real server.
 
@@ -40,8 +42,43 @@ var (
 	serverRoutes  = map[string]serverHandler{}
 	spaceRoutes   = map[string]spaceHandler{}
 	spaceSubs     = map[string]spaceHandler{}
-	binaryUploads = map[string]map[string]bool{}
+	binaryUploads [][]string
 )
+
+// createHook is what the server does around storing a new entity of a
+// collection beyond the registry's generic rules: Prepare fills in and
+// checks the document before validation and storing (nil error: go on),
+// Created acts once it is stored under its ID (a deployment queues its
+// task). Either may be nil.
+type createHook struct {
+	Prepare func(s *Server, r *request, sp *space, doc map[string]any) error
+	Created func(s *Server, r *request, sp *space, doc map[string]any)
+}
+
+// entityFallback answers /{coll}/{id} for an id the collection does not
+// hold (a frozen snapshot of a process or variable set); nil, nil, nil
+// means not found.
+type entityFallback func(s *Server, r *request, sp *space, spec *collSpec, id string) (int, any, error)
+
+var (
+	createHooks      = map[string]createHook{}
+	entityFallbacks  = map[string]entityFallback{}
+	deletedWithOwner = map[string][]ownedRecord{}
+)
+
+// ownedRecord is a collection whose entities go when the entity their
+// Field names is deleted (a project's releases, a release's deployments).
+type ownedRecord struct{ Coll, Field string }
+
+func registerCreateHook(coll string, h createHook) { createHooks[coll] = h }
+
+func registerEntityFallback(coll string, h entityFallback) { entityFallbacks[coll] = h }
+
+// registerOwnedRecords makes the entities of each record's collection
+// whose Field holds a deleted owner's ID go with it.
+func registerOwnedRecords(owner string, recs ...ownedRecord) {
+	deletedWithOwner[owner] = append(deletedWithOwner[owner], recs...)
+}
 
 // registerSubResource serves /{coll}/{id}/{sub}. The entity's Links entry
 // for it, if a real server has one, is in the subResources table
@@ -53,14 +90,16 @@ func registerSubResource(coll, sub string, h subHandler) {
 	subHandlers[coll][strings.ToLower(sub)] = h
 }
 
-// registerBinary marks PUT/POST of coll/{id}/sub as taking a non-JSON body.
-func registerBinary(coll, sub string) {
-	if binaryUploads[coll] == nil {
-		binaryUploads[coll] = map[string]bool{}
-	}
-	binaryUploads[coll][strings.ToLower(sub)] = true
+// registerBinary marks PUT/POST of a path as taking a non-JSON body (a
+// file upload the handler reads from request.upload). pattern is the path
+// below the space, "*" standing for any one segment: "projects/*/logo",
+// "packages/raw", "packages/*/*/delta".
+func registerBinary(pattern string) {
+	binaryUploads = append(binaryUploads, strings.Split(strings.ToLower(pattern), "/"))
 }
 
+// registerCollAction serves /{coll}/{action}; action may span segments
+// ("create/v1").
 func registerCollAction(coll, action string, h collHandler) {
 	if collActions[coll] == nil {
 		collActions[coll] = map[string]collHandler{}
@@ -94,8 +133,10 @@ func registerCollRoute(coll, name string, h collRouteHandler) {
 	collRoutes[coll][strings.ToLower(name)] = h
 }
 
-// registerSpaceRoute serves /api/{spaceId}/{name}/… for a name that is not
-// a collection (observability/kubernetes-monitors).
+// registerSpaceRoute serves /api/{spaceId}/{name}/… (and /api/{name}/…
+// for the default space) for a name that is not a registry collection:
+// observability/kubernetes-monitors, and the simulator-only collections
+// packages, build-information and tasks.
 func registerSpaceRoute(name string, h spaceHandler) { spaceRoutes[strings.ToLower(name)] = h }
 
 // registerSpaceSub serves /api/spaces/{spaceId}/{name}/… (parentEnvironments).
@@ -114,15 +155,22 @@ func collAction(coll, action string) collHandler { return collActions[coll][stri
 func serverRoute(name string) serverHandler { return serverRoutes[strings.ToLower(name)] }
 
 // isBinaryUpload reports whether a request path (segments below /api/)
-// names a sub-resource that takes a non-JSON body.
+// ends in a path registered with registerBinary.
 func isBinaryUpload(segs []string) bool {
-	n := len(segs)
-	if n < 3 {
-		return false
-	}
-	coll := strings.ToLower(segs[n-3])
-	for c, subs := range binaryUploads {
-		if strings.EqualFold(c, coll) && subs[strings.ToLower(segs[n-1])] {
+	for _, pat := range binaryUploads {
+		n := len(pat)
+		if len(segs) < n {
+			continue
+		}
+		tail := segs[len(segs)-n:]
+		ok := true
+		for i, p := range pat {
+			if p != "*" && !strings.EqualFold(p, tail[i]) {
+				ok = false
+				break
+			}
+		}
+		if ok {
 			return true
 		}
 	}
