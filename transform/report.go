@@ -58,8 +58,21 @@ type Renamed struct {
 	Rule string
 }
 
+// Warning kinds (Message.Kind). StrictKinds are those --strict fails on.
+const (
+	// WarnUnmatched: a rule matched nothing — a typo, a renamed entity, a
+	// rule in the wrong order — unless it is a guard.
+	WarnUnmatched = "unmatched-rule"
+)
+
+// StrictKinds are the warning kinds that can hide a mistake: --strict
+// makes them errors.
+var StrictKinds = map[string]bool{WarnUnmatched: true}
+
 // Message is a warning or error.
 type Message struct {
+	// Kind is a warning's kind (WarnUnmatched); empty for errors and notes.
+	Kind string `json:",omitempty"`
 	// Rule is the rule concerned, when there is one.
 	Rule string `json:",omitempty"`
 	// Path and Field name the entity and field concerned, when there is one.

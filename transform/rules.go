@@ -183,7 +183,7 @@ type OnConflict struct {
 	Winner string `json:"winner"`
 }
 
-// Rule is one rule: exactly one of its fields is set.
+// Rule is one rule: exactly one of its verb fields is set, and Guard may be.
 type Rule struct {
 	Drop          *Selector      `json:"drop,omitempty"`
 	Keep          *Selector      `json:"keep,omitempty"`
@@ -198,6 +198,11 @@ type Rule struct {
 	ApplyPolicy   *KindPolicy    `json:"applyPolicy,omitempty"`
 	Placeholder   *string        `json:"placeholder,omitempty"`
 	OnConflict    *OnConflict    `json:"onConflict,omitempty"`
+
+	// Guard marks a rule meant to match nothing (onLostScope {kind:
+	// Account, do: error} in an instance without lost accounts): matching
+	// nothing is then expected, no warning, and --strict does not fail.
+	Guard bool `json:"guard,omitempty"`
 
 	// Pos is where the rule is: "FILE:LINE".
 	Pos string `json:"-"`
@@ -292,7 +297,9 @@ func Parse(name string, data []byte) (*RuleFile, error) {
 		out.Rules[i].Pos = fmt.Sprintf("%s:%d", name, lines[ptr])
 		if rm, ok := rawRules[i].(map[string]any); ok {
 			for k := range rm {
-				out.Rules[i].Verb = k
+				if k != "guard" {
+					out.Rules[i].Verb = k
+				}
 			}
 		}
 		if err := checkRule(&out.Rules[i]); err != nil {

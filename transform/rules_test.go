@@ -27,6 +27,9 @@ func TestParseErrors(t *testing.T) {
 		{"alias", "apiVersion: octobundle/rules/v1\nx: &a {kind: Environment}\nrules:\n  - drop: *a\n", "bad.yaml:4: /rules/0/drop: YAML aliases are not supported"},
 		{"duplicate key", "apiVersion: octobundle/rules/v1\nrules: []\nrules: []\n", `bad.yaml:3: /: key "rules" appears twice`},
 		{"two documents", "apiVersion: octobundle/rules/v1\nrules: []\n---\nrules: []\n", "bad.yaml:3: more than one YAML document"},
+		{"guard alone", "apiVersion: octobundle/rules/v1\nrules:\n  - guard: true\n", "bad.yaml:3: /rules/0: "},
+		{"guard with two verbs", "apiVersion: octobundle/rules/v1\nrules:\n  - drop: {kind: Environment}\n    keep: {kind: Environment}\n    guard: true\n", "bad.yaml:3: /rules/0: "},
+		{"guard not a boolean", "apiVersion: octobundle/rules/v1\nrules:\n  - drop: {kind: Environment}\n    guard: yes please\n", "/rules/0/guard: "},
 		{"JSON too", `{"apiVersion": "octobundle/rules/v1", "rules": [{"drop": {"kind": "Nope"}}]}`, `bad.yaml:1: /rules/0/drop: unknown kind "Nope"`},
 	}
 	for _, tt := range tests {

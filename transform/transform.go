@@ -14,7 +14,8 @@ import (
 
 // Options tune a transform.
 type Options struct {
-	// Strict turns warnings (a rule that matches nothing) into errors.
+	// Strict turns the warnings that can hide a mistake (StrictKinds: a
+	// rule that matches nothing and is not a guard) into errors.
 	Strict bool
 	// Progress, if set, is called after each entity of each cascade
 	// round with the entities done and the round's total (a round that
@@ -131,19 +132,27 @@ func Transform(in *bundles.Bundle, files []*RuleFile, opt Options) (*bundles.Bun
 		rep.Errors = append(rep.Errors, Message{Text: err.Error()})
 	}
 	for _, r := range e.rules {
-		if e.used[r] == 0 {
+		if e.used[r] == 0 && !r.Guard {
 			text := r.Verb + " matched nothing"
 			if h := e.hints[r]; h != "" {
 				text += ": " + h
+			} else {
+				text += " (a rule meant to match nothing says guard: true)"
 			}
-			rep.Warnings = append(rep.Warnings, Message{Rule: r.Pos, Text: text})
+			rep.Warnings = append(rep.Warnings, Message{Kind: WarnUnmatched, Rule: r.Pos, Text: text})
 		}
 	}
 	rep.count()
-	if len(rep.Errors) > 0 || (opt.Strict && len(rep.Warnings) > 0) {
+	strict := 0
+	for _, w := range rep.Warnings {
+		if StrictKinds[w.Kind] {
+			strict++
+		}
+	}
+	if len(rep.Errors) > 0 || (opt.Strict && strict > 0) {
 		what := fmt.Sprintf("%d error(s)", len(rep.Errors))
 		if len(rep.Errors) == 0 {
-			what = fmt.Sprintf("%d warning(s) with --strict", len(rep.Warnings))
+			what = fmt.Sprintf("%d warning(s) with --strict", strict)
 		}
 		return nil, rep, fmt.Errorf("%w: %s", ErrFailed, what)
 	}

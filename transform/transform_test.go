@@ -650,3 +650,51 @@ func TestProgress(t *testing.T) {
 		t.Errorf("%d calls, %d rounds ended, last %d", calls, ends, last)
 	}
 }
+
+// TestGuardRules: a rule marked guard: true that matches nothing is no
+// warning, so --strict and guard rules go together (issue 23 item 5); an
+// unmarked one is a warning of kind unmatched-rule, which --strict fails
+// on and whose text says how to mark a guard; a guard that matches acts as
+// any rule does.
+func TestGuardRules(t *testing.T) {
+	tests := []struct {
+		name, rules  string
+		wantWarnings []string
+		strictFails  bool
+	}{
+		{"guard matching nothing", "- onLostScope: {kind: Account, do: error}\n    guard: true", nil, false},
+		{"guard drop matching nothing", "- drop: {kind: Feed, name: Nexus}\n    guard: true", nil, false},
+		{"unmarked rule matching nothing", "- onLostScope: {kind: Account, do: error}",
+			[]string{"unmatched-rule: inline.yaml:3: onLostScope matched nothing (a rule meant to match nothing says guard: true)"}, true},
+		{"guard that matches", "- drop: {kind: Environment, name: Test}\n    guard: true", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := inline(t, "apiVersion: octobundle/rules/v1\nrules:\n  "+tt.rules+"\n")
+			out, rep, err := Transform(golden(t), []*RuleFile{f}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, w := range rep.Warnings {
+				got = append(got, w.Kind+": "+w.String())
+			}
+			if !slices.Equal(got, tt.wantWarnings) {
+				t.Errorf("warnings %q, want %q", got, tt.wantWarnings)
+			}
+			if strings.Contains(tt.rules, "Environment, name: Test") {
+				env := schema.MustLookup(schema.Environment)
+				if _, had := golden(t).Entity(env, "Test"); !had {
+					t.Fatal("the golden bundle has no environment Test")
+				}
+				if _, kept := out.Entity(env, "Test"); kept {
+					t.Error("a guard that matches did not act")
+				}
+			}
+			_, _, err = Transform(golden(t), []*RuleFile{f}, Options{Strict: true})
+			if fails := err != nil; fails != tt.strictFails {
+				t.Errorf("--strict failed: %v (%v), want %v", fails, err, tt.strictFails)
+			}
+		})
+	}
+}
