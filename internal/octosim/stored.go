@@ -58,9 +58,9 @@ type storedCollection struct {
 	Immutable []string
 	// Filters are the list's query filters beyond skip and take.
 	Filters []storedFilter
-	// SinceMajor and SinceMinor are the first server version that has the
-	// collection; older versions answer 404. Zero: every version.
-	SinceMajor, SinceMinor int
+	// Feature names the serverFeatures entry (versions.go) that gates the
+	// collection: older versions answer 404. Empty: every version.
+	Feature string
 	// NoCreate and NoDelete refuse POST and DELETE (405): the collection
 	// holds only what the server creates itself.
 	NoCreate, NoDelete bool
@@ -103,7 +103,7 @@ func lookupStored(name string) *storedCollection {
 
 // served reports whether a server of version v has the collection.
 func (sc *storedCollection) served(v string) bool {
-	return sc.SinceMajor == 0 || versionAtLeast(v, sc.SinceMajor, sc.SinceMinor)
+	return featureAt(v, sc.Feature)
 }
 
 // singular is the item name in messages ("git credential").

@@ -90,7 +90,7 @@ var storedCollections = []*storedCollection{
 	// rename message). No Links (the API docs' examples have none).
 	{
 		Name: "ratelimitingpolicies", ItemType: "RateLimitingPolicy", IDPrefix: "RateLimitingPolicies", ServerLevel: true,
-		NameField: "Name", SinceMajor: 2026, SinceMinor: 3, NoCreate: true, NoDelete: true,
+		NameField: "Name", Feature: "rateLimitingPolicies", NoCreate: true, NoDelete: true,
 		Immutable: []string{"IsBuiltIn"},
 		Validate:  rateLimitingErrors,
 		BuiltIns:  builtInRateLimitingPolicies,
@@ -103,7 +103,7 @@ var storedCollections = []*storedCollection{
 	// has none).
 	{
 		Name: "retentionpolicies", ItemType: "SpaceDefaultRetentionPolicy",
-		SinceMajor: 2025, SinceMinor: 3, NoCreate: true, NoDelete: true,
+		Feature: "spaceRetentionPolicies", NoCreate: true, NoDelete: true,
 		Immutable: []string{"RetentionType", "Name"},
 		SingleBy:  "RetentionType",
 		Validate:  retentionPolicyErrors,
@@ -243,20 +243,20 @@ func rateLimitingErrors(doc, stored map[string]any) []string {
 // only read them back (OctopusClients' tests use IDs of the form
 // "RunbookRetentionDefault-Spaces-999").
 var retentionTypes = []struct {
-	Type, Name             string
-	Quantity               float64
-	Unit                   string
-	SinceMajor, SinceMinor int
+	Type, Name string
+	Quantity   float64
+	Unit       string
+	Feature    string // serverFeatures: the first version that has it
 }{
-	{"LifecycleRelease", "Default lifecycle release retention policy", 30, "Days", 2025, 3},
-	{"LifecycleTentacle", "Default lifecycle tentacle retention policy", 30, "Days", 2025, 3},
-	{"RunbookRetention", "Default runbook retention policy", 100, "Items", 2025, 4},
+	{"LifecycleRelease", "Default lifecycle release retention policy", 30, "Days", "spaceRetentionPolicies"},
+	{"LifecycleTentacle", "Default lifecycle tentacle retention policy", 30, "Days", "spaceRetentionPolicies"},
+	{"RunbookRetention", "Default runbook retention policy", 100, "Items", "runbookSpaceRetentionType"},
 }
 
 func builtInRetentionPolicies(version string, sp *space) []map[string]any {
 	var out []map[string]any
 	for _, rt := range retentionTypes {
-		if !versionAtLeast(version, rt.SinceMajor, rt.SinceMinor) {
+		if !featureAt(version, rt.Feature) {
 			continue
 		}
 		out = append(out, map[string]any{

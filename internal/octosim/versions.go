@@ -116,16 +116,33 @@ type serverFeature struct{ SinceMajor, SinceMinor int }
 // the Kubernetes monitor (Kubernetes live object status) registers through
 // /api/{space}/observability/kubernetes-monitors from the same release
 // train.
+//
+// Rate limiting policies: the docs' Version Notes say "HTTP Rate Limiting
+// functionality was added in Octopus 2026.3" (the Terraform provider
+// checks for 2026.3 too). A space's default retention policies:
+// OctopusClients' SpaceDefaultRetentionPolicyRepository requires
+// 2025.3.13969; the runbook type comes with the runbook retention shape of
+// 2025.4 (versionedShapes).
 var serverFeatures = map[string]serverFeature{
-	"ephemeralEnvironments": {2025, 3},
-	"kubernetesMonitors":    {2025, 3},
+	"ephemeralEnvironments":     {2025, 3},
+	"kubernetesMonitors":        {2025, 3},
+	"rateLimitingPolicies":      {2026, 3},
+	"spaceRetentionPolicies":    {2025, 3},
+	"runbookSpaceRetentionType": {2025, 4},
+}
+
+// featureAt reports whether a server of version v has the named API; an
+// empty name is every version.
+func featureAt(v, name string) bool {
+	if name == "" {
+		return true
+	}
+	f, ok := serverFeatures[name]
+	return ok && versionAtLeast(v, f.SinceMajor, f.SinceMinor)
 }
 
 // hasFeature reports whether the server's version has the named API.
-func (s *Server) hasFeature(name string) bool {
-	f, ok := serverFeatures[name]
-	return ok && versionAtLeast(s.version, f.SinceMajor, f.SinceMinor)
-}
+func (s *Server) hasFeature(name string) bool { return name != "" && featureAt(s.version, name) }
 
 // shapeForVersion brings a document about to be stored into the shape of
 // the server's version.
