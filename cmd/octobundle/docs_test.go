@@ -56,9 +56,19 @@ func TestDocsExamples(t *testing.T) {
 	testscript.Run(t, scriptParams(t, dir))
 }
 
+// verbatimMark marks a page whose blocks run exactly as printed, as one
+// shell script, start to end (docs/quickstart.md): no simulators are
+// started for it and no URL is replaced — the page starts what it needs —
+// and it runs in a folder that holds the repository's testdata, as a
+// clone's root does.
+const verbatimMark = "<!-- docs-test: verbatim -->"
+
 // docsScript turns the ```sh blocks of one page into a testscript, and
 // returns it with the number of blocks it runs.
 func docsScript(t *testing.T, page, text string) (string, int) {
+	if strings.Contains(text, verbatimMark) {
+		return verbatimScript(t, page, text)
+	}
 	var head, files strings.Builder
 	head.WriteString("# The sh examples of docs/" + page + ".\n")
 	head.WriteString("sim DEV testdata/instances/source.json\n")
@@ -97,6 +107,52 @@ func docsScript(t *testing.T, page, text string) (string, int) {
 		fmt.Fprintf(&files, "-- %s --\n%s\n", name, body)
 	}
 	return head.String() + "\n" + files.String(), n
+}
+
+// shBlocks returns the ```sh blocks of a page that run, each with its
+// first line number, and logs the skipped ones.
+func shBlocks(t *testing.T, page, text string) (blocks []string, lines []int) {
+	all := strings.Split(text, "\n")
+	for i := 0; i < len(all); i++ {
+		if strings.TrimSpace(all[i]) != "```sh" {
+			continue
+		}
+		start := i + 1
+		skip := ""
+		if i > 0 {
+			if r, ok := strings.CutPrefix(strings.TrimSpace(all[i-1]), "<!-- not run:"); ok {
+				skip = strings.TrimSpace(strings.TrimSuffix(r, "-->"))
+			}
+		}
+		var block []string
+		for i++; i < len(all) && strings.TrimSpace(all[i]) != "```"; i++ {
+			block = append(block, all[i])
+		}
+		if skip != "" {
+			t.Logf("docs/%s:%d not run: %s", page, start, skip)
+			continue
+		}
+		blocks = append(blocks, strings.Join(block, "\n"))
+		lines = append(lines, start)
+	}
+	return blocks, lines
+}
+
+// verbatimScript is docsScript for a page marked verbatimMark: its blocks,
+// unchanged, as one sh -e script. The harness adds only a trap that stops
+// what the page left running in the background if it fails half way.
+func verbatimScript(t *testing.T, page, text string) (string, int) {
+	blocks, lines := shBlocks(t, page, text)
+	var b strings.Builder
+	b.WriteString("trap 'rc=$?; for p in $(jobs -p); do kill \"$p\" 2>/dev/null; done; exit $rc' EXIT\n")
+	for i, blk := range blocks {
+		fmt.Fprintf(&b, "# docs/%s:%d\n%s\n", page, lines[i], blk)
+	}
+	script := "# The sh examples of docs/" + page + ", verbatim, as one script.\n" +
+		"symlink testdata -> $REPO/testdata\n" +
+		"env OCTOPUS_API_KEY=\n" +
+		"exec sh -e page.sh\n\n-- page.sh --\n" + b.String()
+	return script, len(blocks)
 }
 
 // TestSecurityTableNamesTests: every test the attack table of
