@@ -444,3 +444,63 @@ func renderInventory(ops []*apiOp, results []probe, groups map[string]string, ve
 	b.WriteString("\n<!-- SWAGGER-INVENTORY:END -->")
 	return b.String()
 }
+
+// TestDifferencesTableNamesTests: every test the differences table of
+// docs/simulator.md names is a test function of this package, so the
+// table cannot point at a test that was renamed or removed.
+func TestDifferencesTableNamesTests(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "simulator.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	i := strings.Index(text, "## Where the simulator differed from a real server")
+	if i < 0 {
+		t.Fatal("docs/simulator.md has no differences table")
+	}
+	table := text[i:]
+	if j := strings.Index(table[2:], "\n## "); j >= 0 {
+		table = table[:j+2]
+	}
+	funcs := map[string]bool{}
+	files, err := filepath.Glob("*_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(src), "\n") {
+			if name, ok := strings.CutPrefix(line, "func Test"); ok {
+				funcs["Test"+name[:strings.IndexAny(name, "(")]] = true
+			}
+		}
+	}
+	rows := 0
+	for _, line := range strings.Split(table, "\n") {
+		if !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| #") {
+			continue
+		}
+		rows++
+		cells := strings.Split(line, "|")
+		named := 0
+		for _, f := range strings.Split(cells[len(cells)-2], ",") {
+			name := strings.Trim(strings.TrimSpace(f), "`")
+			if name == "" {
+				continue
+			}
+			named++
+			if !funcs[name] {
+				t.Errorf("the differences table names %s, which is no test of internal/octosim", name)
+			}
+		}
+		if named == 0 {
+			t.Errorf("a row names no test: %s", line)
+		}
+	}
+	if rows != 10 {
+		t.Errorf("%d rows, want the ten differences", rows)
+	}
+}
