@@ -58,7 +58,7 @@ func signCommand() *cli.Command {
 			}
 			if from != "" {
 				logger().Info("moved the bundle to the current format, so that the signature covers manifest.json",
-					"from", from, "to", b.Manifest.Format, "digest_was", digest, "digest", b.Digest())
+					"from", from, "to", b.Manifest.Format, "digestWas", digest, "digest", b.Digest())
 			}
 			if err := b.Write(path); err != nil {
 				return fmt.Errorf("writing the signature into %s: %w", path, err)

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/santhosh-tekuri/jsonschema/v5"
@@ -48,7 +49,8 @@ var noJSONOutput = []string{"demo", "completion", "help"}
 //	               entity documents, are data); no object repeats a key
 //	jsonlogs       every line of the last command's stderr that starts
 //	               with '{' (--log-format json) is a JSON object in which
-//	               no key repeats, and there is at least one
+//	               no key repeats, its keys camelCase (or an action name:
+//	               left-alone, no-op), and there is at least one
 func TestJSONOutput(t *testing.T) {
 	s := loadOutputSchemas(t)
 	p := scriptParams(t, "testdata/jsonoutput")
@@ -221,6 +223,8 @@ func TestKeyChecks(t *testing.T) {
 		{`{"level":"INFO","msg":"plan made","destination":"dc1","destination":"http://x"}` + "\n", `key "destination" repeated`},
 		{"octobundle: no JSON here\n", "no JSON log line"},
 		{"{not json\n", "line 1"},
+		{`{"level":"INFO","msg":"moved","digest_was":"sha256:0"}` + "\n", `key "digest_was" is not camelCase`},
+		{`{"level":"INFO","msg":"plan made","no-op":1,"left-alone":2}` + "\n", ""},
 	} {
 		_, err := checkJSONLogs(tc.logs)
 		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
@@ -560,10 +564,18 @@ func duplicateKeys(data []byte) ([]string, error) {
 	return dups, nil
 }
 
+// logActionKeys are the log keys that are not camelCase: the plan's
+// actions and the receipt's outcomes, which the summary lines count under
+// their own names (as the JSON summaries do; the outcome left-alone is
+// the action's name).
+var logActionKeys = map[string]bool{
+	string(apply.ActionNoOp): true, string(apply.ActionLeftAlone): true,
+}
+
 // checkJSONLogs checks the JSON log lines of stderr (those starting with
 // '{'; others, such as the final error message, are not log lines): each
-// is one JSON object that repeats no key. It returns how many it checked,
-// at least one.
+// is one JSON object that repeats no key, its keys camelCase (or an action
+// name, see logActionKeys). It returns how many it checked, at least one.
 func checkJSONLogs(stderr string) (int, error) {
 	n := 0
 	var problems []string
@@ -579,6 +591,15 @@ func checkJSONLogs(stderr string) (int, error) {
 		}
 		for _, d := range dups {
 			problems = append(problems, fmt.Sprintf("line %d: key %q repeated: %s", i+1, strings.TrimPrefix(d, "/"), line))
+		}
+		var fields map[string]any
+		if err := json.Unmarshal([]byte(line), &fields); err != nil {
+			problems = append(problems, fmt.Sprintf("line %d: not a JSON object: %v", i+1, err))
+		}
+		for k := range fields {
+			if !camelCase(k) && !logActionKeys[k] {
+				problems = append(problems, fmt.Sprintf("line %d: key %q is not camelCase: %s", i+1, k, line))
+			}
 		}
 	}
 	if len(problems) > 0 {
