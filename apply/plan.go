@@ -484,7 +484,7 @@ func MakePlan(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Optio
 		return nil, fmt.Errorf("apply: reading the destination space %q: %w", c.SpaceName, err)
 	}
 	p.snap, p.client = snap, c
-	o.Logger.Info("plan made", "destination", p.Destination.Server, "space", p.Destination.Space,
+	o.Logger.Info("plan made", "server", p.Destination.Server, "space", p.Destination.Space,
 		"create", p.Summary[ActionCreate], "update", p.Summary[ActionUpdate], "no-op", p.Summary[ActionNoOp],
 		"left-alone", p.Summary[ActionLeftAlone], "delete", p.Summary[ActionDelete], "error", p.Summary[ActionError], "cleanup", len(p.Cleanup))
 	return p, nil

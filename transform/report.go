@@ -25,37 +25,37 @@ const (
 type Change struct {
 	// Action is what happened (dropped, renamed, merged, rescoped, unscoped,
 	// overridden, added, reference-removed, left-to-destination, policy).
-	Action string
+	Action string `json:"action"`
 	// Kind is the kind of the entity changed.
-	Kind string `json:",omitempty"`
+	Kind string `json:"kind,omitempty"`
 	// Path is the entity's bundle path in the input bundle.
-	Path string `json:",omitempty"`
+	Path string `json:"path,omitempty"`
 	// Element names the part of the entity changed (a step, a value, a
 	// phase), empty for the entity itself.
-	Element string `json:",omitempty"`
+	Element string `json:"element,omitempty"`
 	// Detail says what changed.
-	Detail string `json:",omitempty"`
+	Detail string `json:"detail,omitempty"`
 	// Rule is the rule that caused it ("rules/prod.yaml:12"), or "default"
 	// for the built-in lost-scope policy (with the rule that started the
 	// cascade in Detail).
-	Rule string `json:",omitempty"`
+	Rule string `json:"rule,omitempty"`
 	// Renamed is set when a rename rule renamed the entity before it was
 	// dropped, merged or left to the destination, so the change names it
 	// under both names.
-	Renamed *Renamed `json:",omitempty"`
+	Renamed *Renamed `json:"renamed,omitempty"`
 }
 
 // Renamed records the rename of an entity that a later rule or the
 // cascade then dropped, merged or left to the destination.
 type Renamed struct {
 	// From is the entity's own name in the input bundle.
-	From string
+	From string `json:"from"`
 	// To is the name the rename rule gave it.
-	To string
+	To string `json:"to"`
 	// Path is the entity's bundle path under its new name.
-	Path string
+	Path string `json:"path"`
 	// Rule is the rename rule ("rules/prod.yaml:3").
-	Rule string
+	Rule string `json:"rule"`
 }
 
 // Warning kinds (Message.Kind). StrictKinds are those --strict fails on.
@@ -74,12 +74,12 @@ type Message struct {
 	// Kind is a warning's kind (WarnUnmatched); empty for errors and notes.
 	Kind string `json:",omitempty"`
 	// Rule is the rule concerned, when there is one.
-	Rule string `json:",omitempty"`
+	Rule string `json:"rule,omitempty"`
 	// Path and Field name the entity and field concerned, when there is one.
-	Path  string `json:",omitempty"`
-	Field string `json:",omitempty"`
+	Path  string `json:"path,omitempty"`
+	Field string `json:"field,omitempty"`
 	// Text says what is wrong.
-	Text string
+	Text string `json:"text"`
 }
 
 func (m Message) String() string {
@@ -96,21 +96,21 @@ func (m Message) String() string {
 // Report is what a transform did, and what it warns about.
 type Report struct {
 	// Rules are the rule files applied, in order.
-	Rules []string
+	Rules []string `json:"rules"`
 	// Changes, in bundle order.
-	Changes []Change
+	Changes []Change `json:"changes"`
 	// Warnings: rules that matched nothing, and the like.
-	Warnings []Message
+	Warnings []Message `json:"warnings"`
 	// Errors: what made the transform fail (dangling references, rules
 	// that cannot be applied). Empty when it succeeded.
-	Errors []Message
+	Errors []Message `json:"errors"`
 	// Notes say what a reader of the output must know that is neither a
 	// change nor a problem (the input's signature does not carry over).
-	Notes []Message `json:",omitempty"`
+	Notes []Message `json:"notes,omitempty"`
 	// Counts is the number of changes per action.
-	Counts map[string]int
+	Counts map[string]int `json:"counts"`
 	// Digest is the output bundle's digest, when it was produced.
-	Digest string `json:",omitempty"`
+	Digest string `json:"digest,omitempty"`
 }
 
 func (r *Report) count() {

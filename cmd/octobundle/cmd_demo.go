@@ -42,7 +42,7 @@ func demoCommand() *cli.Command {
 				return fmt.Errorf("demo: %w", err)
 			}
 			logger().Info("demo finished", "entities", sum.Entities, "writes", sum.FirstWrites,
-				"replay_writes", sum.ReplayWrites, "cleanup_items", sum.Cleanup, "duration", sum.Duration.Round(1e6))
+				"replayWrites", sum.ReplayWrites, "cleanupItems", sum.Cleanup, "duration", sum.Duration.Round(1e6))
 			return nil
 		},
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/export"
+	"github.com/octobundle/octobundle/internal/review"
 	"github.com/urfave/cli/v2"
 )
 
@@ -19,10 +20,15 @@ func exportCommand() *cli.Command {
 			&cli.StringFlag{Name: "out", Usage: "write the bundle to `PATH` (ending in .tar.zst: an archive; otherwise a directory)", Required: true},
 			&cli.StringSliceFlag{Name: "project", Usage: "export only project `NAME` and what it depends on (repeatable)"},
 			&cli.BoolFlag{Name: "include-targets", Usage: "also export deployment targets and workers"},
+			outputFlag(),
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usageError("export takes no arguments (got %q); use --out PATH", c.Args().First())
+			}
+			asJSON, err := jsonOutput(c)
+			if err != nil {
+				return err
 			}
 			cl, err := connect(c)
 			if err != nil {
@@ -52,10 +58,36 @@ func exportCommand() *cli.Command {
 			m := res.Bundle.Manifest
 			logger().Info("exported", "space", m.Source.Space, "to", out, "entities", summarize(m.Counts),
 				"requests", res.Stats.Requests, "retries", res.Stats.Retries, "duration", time.Since(start).Round(time.Millisecond))
+			if asJSON {
+				return writeJSON(c.App.Writer, exportJSON{
+					Path: out, Digest: res.Bundle.Digest(), Format: m.Format, Source: review.SourceOf(m.Source),
+					ExportedAt: m.ExportedAt, Selection: m.Projects, Counts: review.CountsOf(m.Counts), Warnings: nonNil(res.Warnings),
+				})
+			}
 			fmt.Fprintln(c.App.Writer, res.Bundle.Digest())
 			return nil
 		},
 	}
+}
+
+// exportJSON is export --output json (docs/json-schemas/export.schema.json).
+type exportJSON struct {
+	// Path is where the bundle was written (--out).
+	Path string `json:"path"`
+	// Digest is the bundle digest, as the text output prints it.
+	Digest string `json:"digest"`
+	// Format is the bundle format version.
+	Format string `json:"format"`
+	// Source is the instance and space exported.
+	Source review.SourceInfo `json:"source"`
+	// ExportedAt is the export time, as the manifest records it.
+	ExportedAt time.Time `json:"exportedAt"`
+	// Selection lists the projects of a partial export (--project).
+	Selection []string `json:"selection,omitempty"`
+	// Counts are the entity files per kind, in sync order.
+	Counts []review.KindCount `json:"counts"`
+	// Warnings are the export's warnings (also logged).
+	Warnings []string `json:"warnings"`
 }
 
 // summarize renders counts as "Environment=4 Project=3 …".

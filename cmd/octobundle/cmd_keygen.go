@@ -20,6 +20,7 @@ func keygenCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "write `NAME`.key and NAME.pub (never overwritten)", Required: true},
 			passwordFileFlag(),
+			outputFlag(),
 			&cli.StringFlag{Name: "kdf", Value: "sensitive", Usage: "password hashing cost of the secret key: sensitive (minisign's default: 1 GiB of memory and seconds, or tens of seconds on a busy machine, for keygen and each sign) or interactive (16 MiB, about a second: weaker if the key file is stolen)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -34,6 +35,10 @@ func keygenCommand() *cli.Command {
 			default:
 				return usageError("--kdf must be sensitive or interactive, not %q", c.String("kdf"))
 			}
+			asJSON, err := jsonOutput(c)
+			if err != nil {
+				return err
+			}
 			pw, err := password(c, true)
 			if err != nil {
 				return err
@@ -42,11 +47,27 @@ func keygenCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			logger().Info("key pair written", "secret", c.String("out")+sign.SecretKeySuffix, "public", c.String("out")+sign.PublicKeySuffix, "key", sign.KeyID(pk.ID()))
+			secret, public := c.String("out")+sign.SecretKeySuffix, c.String("out")+sign.PublicKeySuffix
+			logger().Info("key pair written", "secret", secret, "public", public, "key", sign.KeyID(pk.ID()))
+			if asJSON {
+				return writeJSON(c.App.Writer, keygenJSON{PublicKey: pk.String(), KeyID: sign.KeyID(pk.ID()), SecretKeyFile: secret, PublicKeyFile: public})
+			}
 			fmt.Fprintln(c.App.Writer, pk.String())
 			return nil
 		},
 	}
+}
+
+// keygenJSON is keygen --output json (docs/json-schemas/keygen.schema.json).
+type keygenJSON struct {
+	// PublicKey is the public key, as the text output prints it and as
+	// NAME.pub holds it (base64).
+	PublicKey string `json:"publicKey"`
+	// KeyID is the key's ID (upper-case hex), as signatures name it.
+	KeyID string `json:"keyId"`
+	// SecretKeyFile and PublicKeyFile are the files written.
+	SecretKeyFile string `json:"secretKeyFile"`
+	PublicKeyFile string `json:"publicKeyFile"`
 }
 
 func passwordFileFlag() cli.Flag {

@@ -23,10 +23,14 @@ func signCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "key", Usage: "the secret key `FILE` (NAME.key from octobundle keygen, or minisign -G)", Required: true},
 			passwordFileFlag(),
+			outputFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageError("sign takes one BUNDLE (a directory or .tar.zst) or one rule FILE")
+			}
+			if _, err := jsonOutput(c); err != nil {
+				return err
 			}
 			path := c.Args().First()
 			st, err := os.Stat(path)
@@ -54,10 +58,13 @@ func signCommand() *cli.Command {
 			}
 			if from != "" {
 				logger().Info("moved the bundle to the current format, so that the signature covers manifest.json",
-					"from", from, "to", b.Manifest.Format, "digest_was", digest, "digest", b.Digest())
+					"from", from, "to", b.Manifest.Format, "digestWas", digest, "digest", b.Digest())
 			}
 			if err := b.Write(path); err != nil {
 				return fmt.Errorf("writing the signature into %s: %w", path, err)
+			}
+			if c.String("output") == "json" {
+				return writeJSON(c.App.Writer, signJSON{Signed: "bundle", Path: path, Digest: b.Digest(), Format: b.Manifest.Format, KeyID: sign.KeyID(key.ID())})
 			}
 			fmt.Fprintf(c.App.Writer, "signed %s key %s\n", b.Digest(), sign.KeyID(key.ID()))
 			return nil
@@ -100,6 +107,27 @@ func signRuleFile(c *cli.Context, path string) error {
 		return fmt.Errorf("writing %s: %w", out, err)
 	}
 	sum := sha256.Sum256(data)
+	if c.String("output") == "json" {
+		return writeJSON(c.App.Writer, signJSON{Signed: "rules", Path: path, Digest: "sha256:" + hex.EncodeToString(sum[:]), Signature: out, KeyID: sign.KeyID(key.ID())})
+	}
 	fmt.Fprintf(c.App.Writer, "signed %s sha256:%s key %s\n", path, hex.EncodeToString(sum[:]), sign.KeyID(key.ID()))
 	return nil
+}
+
+// signJSON is sign --output json (docs/json-schemas/sign.schema.json).
+type signJSON struct {
+	// Signed is what was signed: "bundle" or "rules" (a rule file).
+	Signed string `json:"signed"`
+	// Path is the bundle or rule file as given.
+	Path string `json:"path"`
+	// Digest is the bundle's digest (after signing: a bundle of an older
+	// format is moved to the current one), or the rule file's sha256.
+	Digest string `json:"digest"`
+	// Format is the bundle's format version (bundles only).
+	Format string `json:"format,omitempty"`
+	// Signature is the signature file written (rule files only: a
+	// bundle's is inside it).
+	Signature string `json:"signature,omitempty"`
+	// KeyID is the signing key's ID.
+	KeyID string `json:"keyId"`
 }

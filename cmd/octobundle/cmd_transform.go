@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 
 	"github.com/octobundle/octobundle/bundles"
@@ -59,9 +58,16 @@ func transformCommand() *cli.Command {
 
 func printReport(c *cli.Context, rep *transform.Report, format string) error {
 	if format == "json" {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		// Lists are lists, never null: a script iterates them as they are.
+		out := *rep
+		out.Rules = nonNil(out.Rules)
+		out.Changes = nonNil(out.Changes)
+		out.Warnings = nonNil(out.Warnings)
+		out.Errors = nonNil(out.Errors)
+		if out.Counts == nil {
+			out.Counts = map[string]int{}
+		}
+		return writeJSON(c.App.Writer, &out)
 	}
 	return rep.WriteText(c.App.Writer)
 }

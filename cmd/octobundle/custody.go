@@ -63,7 +63,7 @@ func checkSignature(c *cli.Context, b *bundles.Bundle, path string, require bool
 		if require {
 			return res, fmt.Errorf("%s; --require-signature refuses it. Sign it again in the current format (%s) with: %s", msg, bundles.Format, sign.ResignCommand(path))
 		}
-		logger().Warn(msg+"; --require-signature refuses it", "re-sign", sign.ResignCommand(path))
+		logger().Warn(msg+"; --require-signature refuses it", "resign", sign.ResignCommand(path))
 	}
 	return res, nil
 }

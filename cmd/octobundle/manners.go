@@ -243,14 +243,34 @@ func versionCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "version",
 		Usage: "print the version of octobundle (as recorded in the manifests of the bundles it writes)",
+		Flags: []cli.Flag{outputFlag()},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usageError("version takes no arguments")
 			}
-			_, err := fmt.Fprintf(c.App.Writer, "octobundle %s (%s, %s/%s)\n", toolVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			asJSON, err := jsonOutput(c)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(c.App.Writer, versionJSON{Version: toolVersion(), Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH})
+			}
+			_, err = fmt.Fprintf(c.App.Writer, "octobundle %s (%s, %s/%s)\n", toolVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return err
 		},
 	}
+}
+
+// versionJSON is version --output json
+// (docs/json-schemas/version.schema.json).
+type versionJSON struct {
+	// Version is octobundle's version, as bundle manifests record it.
+	Version string `json:"version"`
+	// Go is the Go release the binary was built with.
+	Go string `json:"go"`
+	// OS and Arch are the platform the binary was built for.
+	OS   string `json:"os"`
+	Arch string `json:"arch"`
 }
 
 // shells are the shells completion writes a script for.

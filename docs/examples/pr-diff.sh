@@ -4,7 +4,7 @@
 # The review step of a pull request that changes a bundle committed to git:
 # verifies the bundle in the work tree (BUNDLE_DIR, relative to the
 # repository root), extracts the same folder as it is at BASE_REF (the
-# target branch), and writes `octobundle diff --format markdown` of the two
+# target branch), and writes `octobundle diff --output markdown` of the two
 # to OUT.md (default octobundle-diff.md), ready to post as a comment.
 # Prints "changed" or "unchanged"; exits non-zero only on errors.
 set -eu
@@ -41,7 +41,7 @@ if [ -z "$old" ]; then
 fi
 
 set +e
-octobundle diff --format markdown "$old" "$dir" >"$out"
+octobundle diff --output markdown "$old" "$dir" >"$out"
 rc=$?
 set -e
 case $rc in

@@ -156,11 +156,11 @@ type Client struct {
 // Stats counts what a client has done.
 type Stats struct {
 	// Requests is the number of HTTP requests sent, retries included.
-	Requests int64
+	Requests int64 `json:"requests"`
 	// Retries is how many of them were retries.
-	Retries int64
+	Retries int64 `json:"retries"`
 	// Writes is the number of successful POST/PUT/DELETE requests.
-	Writes int64
+	Writes int64 `json:"writes"`
 }
 
 // Stats returns the client's counters.

@@ -36,7 +36,7 @@ type Info struct {
 	// ToolVersion is the version of octobundle that wrote the bundle.
 	ToolVersion string `json:"toolVersion"`
 	// Source is where the bundle was exported from.
-	Source bundles.Source `json:"source"`
+	Source SourceInfo `json:"source"`
 	// ExportedAt is the export time.
 	ExportedAt time.Time `json:"exportedAt"`
 	// Digest is the bundle digest.
@@ -56,6 +56,23 @@ type Info struct {
 	Counts []KindCount `json:"counts"`
 	// Projects are the bundle's projects with their contents.
 	Projects []ProjectInfo `json:"projects"`
+}
+
+// SourceInfo is where a bundle was exported from (the manifest's Source,
+// with the camelCase keys of every command's JSON output: the manifest
+// itself keeps its own spelling).
+type SourceInfo struct {
+	// Server is the server URL, without credentials.
+	Server string `json:"server"`
+	// ServerVersion is the Octopus Server version.
+	ServerVersion string `json:"serverVersion"`
+	// Space is the space name.
+	Space string `json:"space"`
+}
+
+// SourceOf is the SourceInfo of a manifest's Source.
+func SourceOf(s bundles.Source) SourceInfo {
+	return SourceInfo{Server: s.Server, ServerVersion: s.ServerVersion, Space: s.Space}
 }
 
 // RuleInfo names a rule file applied by transform.
@@ -126,7 +143,7 @@ type ProjectInfo struct {
 func Inspect(path string, b *bundles.Bundle, keys []sign.PublicKey) *Info {
 	m := b.Manifest
 	info := &Info{
-		Path: path, Format: m.Format, ToolVersion: m.ToolVersion, Source: m.Source,
+		Path: path, Format: m.Format, ToolVersion: m.ToolVersion, Source: SourceOf(m.Source),
 		ExportedAt: m.ExportedAt, Digest: b.Digest(), Selection: m.Projects,
 		Rules: []RuleInfo{}, Counts: []KindCount{}, Projects: []ProjectInfo{},
 	}
@@ -138,25 +155,8 @@ func Inspect(path string, b *bundles.Bundle, keys []sign.PublicKey) *Info {
 		info.Input = &InputInfo{Digest: in.Digest, Format: in.Format, KeyID: in.KeyID, Verified: in.Verified}
 	}
 
-	res, err := sign.Check(b, keys)
-	switch {
-	case !res.Signed:
-		info.Signature.State = Unsigned
-	case err != nil:
-		info.Signature.State, info.Signature.Problem = Invalid, err.Error()
-	case res.Verified:
-		info.Signature.State, info.Signature.TrustedKey = Valid, res.By.File
-		info.Signature.CoversManifest = res.CoversManifest
-	default:
-		info.Signature.State = NotChecked
-	}
-	info.Signature.KeyID, info.Signature.TrustedComment = res.KeyID, res.TrustedComment
-
-	for _, k := range schema.Kinds() {
-		if n := m.Counts[k.Name]; n > 0 {
-			info.Counts = append(info.Counts, KindCount{Kind: k.Name, Count: n})
-		}
-	}
+	info.Signature = SignatureOf(sign.Check(b, keys))
+	info.Counts = CountsOf(m.Counts)
 	projects := map[string]*ProjectInfo{}
 	get := func(name string) *ProjectInfo {
 		if projects[name] == nil {
@@ -189,6 +189,37 @@ func Inspect(path string, b *bundles.Bundle, keys []sign.PublicKey) *Info {
 	}
 	sort.Slice(info.Projects, func(i, j int) bool { return info.Projects[i].Name < info.Projects[j].Name })
 	return info
+}
+
+// SignatureOf is the SignatureInfo of a signature check's result and error
+// (see sign.Check).
+func SignatureOf(res sign.Result, err error) SignatureInfo {
+	var si SignatureInfo
+	switch {
+	case !res.Signed:
+		si.State = Unsigned
+	case err != nil:
+		si.State, si.Problem = Invalid, err.Error()
+	case res.Verified:
+		si.State, si.TrustedKey = Valid, res.By.File
+		si.CoversManifest = res.CoversManifest
+	default:
+		si.State = NotChecked
+	}
+	si.KeyID, si.TrustedComment = res.KeyID, res.TrustedComment
+	return si
+}
+
+// CountsOf lists counts (entity files per kind name) in sync order,
+// leaving out the kinds counted zero; never nil.
+func CountsOf(counts map[string]int) []KindCount {
+	out := []KindCount{}
+	for _, k := range schema.Kinds() {
+		if n := counts[k.Name]; n > 0 {
+			out = append(out, KindCount{Kind: k.Name, Count: n})
+		}
+	}
+	return out
 }
 
 // WriteJSON writes the information as indented JSON.
