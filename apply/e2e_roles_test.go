@@ -153,7 +153,8 @@ func TestScopedUserRolesFinishAfterPartialFailure(t *testing.T) {
 	}
 	ch = find(t, p, schema.ScopedUserRole, "OctoFX Developers")
 	var text strings.Builder
-	if err := p.WriteText(&text); err != nil {
+	// Nothing changes, so the left-alone line shows with verbose only.
+	if err := p.WriteTextVerbose(&text, true); err != nil {
 		t.Fatal(err)
 	}
 	if want := `! left alone  ScopedUserRole "OctoFX Developers" (the team already has "Project contributor", "Project deployer", "Runbook Operator": left alone (the destination owns the scoping of roles it has); ` +

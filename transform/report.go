@@ -72,7 +72,7 @@ var StrictKinds = map[string]bool{WarnUnmatched: true}
 // Message is a warning or error.
 type Message struct {
 	// Kind is a warning's kind (WarnUnmatched); empty for errors and notes.
-	Kind string `json:",omitempty"`
+	Kind string `json:"kind,omitempty"`
 	// Rule is the rule concerned, when there is one.
 	Rule string `json:"rule,omitempty"`
 	// Path and Field name the entity and field concerned, when there is one.

@@ -178,8 +178,9 @@ func scryptParams(l KDFLimits) (n, r, p int) {
 	return 1 << logN, r, p
 }
 
-// KeyID formats a key ID as minisign prints it (upper-case hex).
-func KeyID(id uint64) string { return strings.ToUpper(strconv.FormatUint(id, 16)) }
+// KeyID formats a key ID as minisign prints it: 16 upper-case hex digits,
+// leading zeros kept ("%016" PRIX64 in minisign's C source).
+func KeyID(id uint64) string { return fmt.Sprintf("%016X", id) }
 
 // WriteKeyPair generates a key pair and writes NAME.pub and NAME.key
 // (mode 0600). It refuses to overwrite either file. It returns the public

@@ -303,3 +303,21 @@ func TestMinisignToolSigns(t *testing.T) {
 		t.Fatalf("a minisign signature with octobundle's key: %+v %v", res, err)
 	}
 }
+
+// TestKeyID: key IDs print as minisign prints them, 16 upper-case hex
+// digits with leading zeros kept (a key whose ID starts with a zero digit
+// printed 15 digits before, and matched no minisign output).
+func TestKeyID(t *testing.T) {
+	for _, tc := range []struct {
+		id   uint64
+		want string
+	}{
+		{0x7C94F9538F5455B, "07C94F9538F5455B"},
+		{0xC0FFEE, "0000000000C0FFEE"},
+		{0xFEDCBA9876543210, "FEDCBA9876543210"},
+	} {
+		if got := KeyID(tc.id); got != tc.want {
+			t.Errorf("KeyID(%#x) = %q, want %q", tc.id, got, tc.want)
+		}
+	}
+}
