@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build dist test test-windows e2e test-live fmt-check vet lint unit bench bench-large bench-faults bench-go demo fuzz conformance-peer clean
+.PHONY: all build dist test test-windows e2e test-live fmt-check vet lint unit bench bench-large bench-faults bench-go demo fuzz conformance-peer conformance-cli clean
 
 all: build
 
@@ -114,6 +114,11 @@ bench-go:
 # docs/simulator.md. Takes about 15 minutes, so it is not part of `make test`.
 conformance-peer:
 	GO=$(GO) internal/octosim/peer/e2e.sh
+
+# The official Octopus CLI against the simulator: CLI_SRC=a checkout of
+# github.com/OctopusDeploy/cli (built offline), or OCTOPUS_CLI=a binary.
+conformance-cli:
+	GO=$(GO) CLI_SRC=$(CLI_SRC) internal/octosim/peer/cli.sh
 
 # The README's first command: the full round trip on two built-in simulators.
 demo:

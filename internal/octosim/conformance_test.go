@@ -1,6 +1,7 @@
 package octosim
 
 import (
+	"encoding/json"
 	"maps"
 	"net/http"
 	"net/url"
@@ -710,6 +711,39 @@ func TestConformanceFiltersAndClone(t *testing.T) {
 			r := f.raw(http.MethodPost, p, testKey, map[string]any{"Name": "Copy", "LifecycleId": w.lifecycle.ID, "ProjectGroupId": w.group.ID})
 			if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "clone") {
 				t.Errorf("POST %s: %d %s", p, r.status, r.body)
+			}
+		}
+	})
+}
+
+// TestConformanceDeploymentTargetTypes: deploymentTargetTypes selects on
+// the target type, which is the endpoint's communication style except for
+// cloud regions (style None, type CloudRegion), as the Octopus CLI's
+// `deployment-target <type> list` commands ask.
+func TestConformanceDeploymentTargetTypes(t *testing.T) {
+	forEachVersion(t, func(t *testing.T, f *fixture, w *world) {
+		region := machines.NewDeploymentTarget("region01", machines.NewCloudRegionEndpoint(), []string{w.prod.ID}, []string{"cloud"})
+		chk(machines.Add(f.c, region)).must(t, "machines.Add")
+		for _, tt := range []struct{ types, want string }{
+			{"CloudRegion", "region01"},
+			{"TentaclePassive", "web01"},
+			{"CloudRegion,TentaclePassive", "region01,web01"},
+			{"Ssh", ""},
+		} {
+			// The query goes through the root document's template (as the
+			// CLI's does): go-octopusdeploy's machines.Get template lacks it.
+			r := f.raw(http.MethodGet, sp1("machines?deploymentTargetTypes="+tt.types), testKey, nil)
+			var page struct{ Items []struct{ Name string } }
+			if err := json.Unmarshal(r.body, &page); r.status != http.StatusOK || err != nil {
+				t.Fatalf("deploymentTargetTypes=%s: %d %s", tt.types, r.status, r.body)
+			}
+			var got []string
+			for _, m := range page.Items {
+				got = append(got, m.Name)
+			}
+			sort.Strings(got)
+			if strings.Join(got, ",") != tt.want {
+				t.Errorf("deploymentTargetTypes=%s: got %v, want %s", tt.types, got, tt.want)
 			}
 		}
 	})

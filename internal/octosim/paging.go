@@ -43,6 +43,16 @@ var queryFilters = map[string]string{
 	"tags":                  "TenantTags",
 }
 
+// filterValueAliases translate a query filter's value into the value its
+// field holds, where the two differ: a deployment target type is its
+// endpoint's communication style, except that a cloud region's endpoint
+// has the style None (deploymentTargetTypes=CloudRegion, as the Octopus
+// CLI's `deployment-target cloud-region list` asks, lists cloud regions).
+var filterValueAliases = map[string]map[string]string{
+	"deploymentTargetTypes": {"cloudregion": "none"},
+	"deploymentTargetType":  {"cloudregion": "none"},
+}
+
 // selected returns the documents of spec in sp that match the request's
 // filters and the parent restriction, in insertion order.
 func (s *Server) selected(r *request, sp *space, spec *collSpec, parent map[string]string) []map[string]any {
@@ -137,7 +147,11 @@ func activeFilters(r *request, spec *collSpec) queryFilterSet {
 			}
 			want := map[string]bool{}
 			for _, x := range strings.Split(vals[0], ",") {
-				want[strings.ToLower(strings.TrimSpace(x))] = true
+				x = strings.ToLower(strings.TrimSpace(x))
+				if alias, ok := filterValueAliases[param][x]; ok {
+					x = alias
+				}
+				want[x] = true
 			}
 			fs.fields = append(fs.fields, filter{field: field, want: want})
 		}
