@@ -2,9 +2,11 @@ package octosim
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -676,7 +678,7 @@ func TestConformanceCollectionsAndUsers(t *testing.T) {
 }
 
 // TestConformanceFiltersAndClone: the machine filters of the root template
-// work; ?clone= is refused, never ignored.
+// work; ?clone= on projects is refused, never ignored.
 func TestConformanceFiltersAndClone(t *testing.T) {
 	forEachVersion(t, func(t *testing.T, f *fixture, w *world) {
 		tests := []struct {
@@ -707,11 +709,43 @@ func TestConformanceFiltersAndClone(t *testing.T) {
 				}
 			})
 		}
-		for _, p := range []string{sp1("projects?clone=" + w.project.ID), sp1("tenants?clone=" + w.tenant.ID)} {
+		for _, p := range []string{sp1("projects?clone=" + w.project.ID)} {
 			r := f.raw(http.MethodPost, p, testKey, map[string]any{"Name": "Copy", "LifecycleId": w.lifecycle.ID, "ProjectGroupId": w.group.ID})
 			if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "clone") {
 				t.Errorf("POST %s: %d %s", p, r.status, r.body)
 			}
+		}
+	})
+}
+
+// TestConformanceTenantClone: POST tenants?clone= with only a name and a
+// description (go-octopusdeploy's TenantCloneRequest, as the Octopus CLI's
+// `tenant clone` sends it) copies the source's tags, connections and
+// variable values, and records the source; an unknown source is a 404.
+func TestConformanceTenantClone(t *testing.T) {
+	forEachVersion(t, func(t *testing.T, f *fixture, w *world) {
+		got := f.post(sp1("tenants?clone="+w.tenant.ID), map[string]any{"Name": "Acme Copy", "Description": "cloned"})
+		id := str(got["Id"])
+		if id == "" || id == w.tenant.ID || got["Name"] != "Acme Copy" || got["Description"] != "cloned" || got["ClonedFromTenantId"] != w.tenant.ID {
+			t.Fatalf("clone: %v", got)
+		}
+		src := f.get(sp1("tenants/" + w.tenant.ID))
+		for _, field := range clonedTenantFields {
+			if !reflect.DeepEqual(got[field], src[field]) {
+				t.Errorf("%s = %v, want the source's %v", field, got[field], src[field])
+			}
+		}
+		if page := f.get(sp1("tenants?clonedFromTenantId=" + w.tenant.ID)); page["TotalResults"] != float64(1) {
+			t.Errorf("clonedFromTenantId filter: %v", page["TotalResults"])
+		}
+		values := func(tid string) any {
+			return f.get(sp1("tenants/" + tid + "/variables"))["ProjectVariables"].(map[string]any)[w.project.ID].(map[string]any)["Variables"]
+		}
+		if v := values(id); !reflect.DeepEqual(v, values(w.tenant.ID)) || !strings.Contains(fmt.Sprint(v), "https://acme") {
+			t.Errorf("clone's variable values %v, want the source's %v", v, values(w.tenant.ID))
+		}
+		if r := f.raw(http.MethodPost, sp1("tenants?clone=Tenants-999"), testKey, map[string]any{"Name": "X"}); r.status != http.StatusNotFound {
+			t.Errorf("clone of an unknown tenant: %d %s", r.status, r.body)
 		}
 	})
 }

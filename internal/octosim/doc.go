@@ -74,7 +74,8 @@
 //     unknown IDs and paths; 405 for unsupported methods.
 //   - ASP.NET behaviour: paths and JSON field names match case-insensitively
 //     (fields are stored under their canonical casing, see casing.go);
-//     entities are found by slug as well as ID; ?clone= is refused (400).
+//     entities are found by slug as well as ID; tenants?clone= copies the
+//     source tenant (clone.go); projects?clone= is refused (400).
 //   - Links as real 2024–2025 payloads carry them, every one resolving
 //     (subresources.go: project releases, summary, progression; project
 //     group and lifecycle projects; worker pool workers; environment
@@ -129,7 +130,7 @@
 //
 // Unknown request fields are stored and returned (a real server drops what
 // its model lacks); tag renames do not rewrite canonical tag names held
-// elsewhere; ?clone=, config-as-code projects, system teams, permissions, a
+// elsewhere; projects?clone=, config-as-code projects, system teams, permissions, a
 // project's generated default logo (404 here) and the per-type required
 // fields of accounts, feeds, targets and workers are not modelled; nothing
 // is deployed (tasks succeed and log each step as not run), and events and

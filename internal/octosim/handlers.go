@@ -11,10 +11,13 @@ import (
 // create answers POST to a collection (or a nested collection, with the
 // parent's field forced to parent's values).
 func (s *Server) create(r *request, sp *space, spec *collSpec, parent map[string]string) (int, any, error) {
+	if r.has("clone") && spec.Name == "tenants" {
+		return s.cloneTenant(r, sp, spec, parent)
+	}
 	if r.has("clone") {
-		// A real server copies the source project or tenant with its
-		// process, variables and channels; the simulator does not model
-		// that, so it refuses rather than create an empty entity.
+		// A real server copies the source project with its process,
+		// variables, channels and runbooks; the simulator does not model
+		// that, so it refuses rather than create an empty project.
 		return 0, nil, badRequestf("The clone query parameter (clone=%s) is not supported by this simulator: create the %s without it.", r.q("clone"), spec.singular())
 	}
 	doc, err := s.insert(r, sp, spec, r.body, parent)
