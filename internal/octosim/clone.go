@@ -33,7 +33,7 @@ func (s *Server) cloneTenant(r *request, sp *space, spec *collSpec, parent map[s
 	for _, f := range clonedTenantFields {
 		body[f] = schema.DeepCopy(src[f])
 	}
-	doc, err := s.insert(sp, spec, body, parent)
+	doc, err := s.insert(r, sp, spec, body, parent)
 	if err != nil {
 		return 0, nil, err
 	}
