@@ -13,6 +13,7 @@
 #
 #   make conformance-cli CLI_SRC=/path/to/OctopusDeploy/cli
 #   OCTOPUS_CLI=/tmp/octopus OUT=/tmp/cli-sim.md internal/octosim/peer/cli.sh
+#   (with CLI_SRC too, the binary is used and the checkout's commit reported)
 #   RUN='^account' ...   # only the rows whose name matches (setup rows always run)
 #   KEEP=1 ...           # leave each simulator running afterwards, to look at it
 #
@@ -74,8 +75,9 @@ EOF
     echo "cannot build the CLI in $CLI_SRC offline: run 'go mod download' there first" >&2
     exit 1
   fi
-  commit=$(git -C "$CLI_SRC" rev-parse HEAD 2>/dev/null)
 fi
+# The commit the CLI was built from, when its checkout is known.
+[ -n "${CLI_SRC:-}" ] && commit=$(git -C "$CLI_SRC" rev-parse HEAD 2>/dev/null)
 cliversion=$("$cli" version 2>/dev/null | head -n1)
 $GO build -o "$WORK/octosim" ./cmd/octosim || exit 1
 
