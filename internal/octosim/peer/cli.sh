@@ -19,7 +19,7 @@
 #
 # cli-commands.tsv has one row per command, tab-separated:
 #
-#   NAME  ARGV  CHECK  [SAVE]
+#   NAME  ARGV  CHECK  [SAVE  [SINCE]]
 #
 # ARGV is a shell word list (quoted as in bash, expanded with eval; saved
 # variables are $NAME, the work directory is $FILES); --no-prompt is always
@@ -39,7 +39,11 @@
 # starting with @ is a setup row, not counted: ARGV is "METHOD PATH BODY"
 # sent with curl (for fixtures no CLI command can make, such as tag sets),
 # which must answer 2xx, or "cli ARGS" for a CLI command that does not
-# talk to the server (making a package file), which must exit 0.
+# talk to the server (making a package file), which must exit 0; its
+# third column is its SAVE, whose jq expressions read the response. SINCE (e.g. 2025.3) skips the row on
+# older server versions, which lack the feature (shown as n/a, counted
+# neither way). An empty SAVE before a SINCE is written "-" (read
+# collapses adjacent tabs).
 #
 # Not part of `make test`.
 set -u
@@ -134,7 +138,7 @@ save_one() {
   local var=${1%%=*} how=${1#*=} v= path
   case "$how" in
     re:*) v=$(grep -oP -m1 -- "${how#re:}" "$WORK/output" | head -n1) ;;
-    jq:*) v=$(jq -r "${how#jq:}" "$WORK/stdout" 2>/dev/null | head -n1) ;;
+    jq:*) v=$(jq -r "${how#jq:}" "${2:-$WORK/stdout}" 2>/dev/null | head -n1) ;;
     get:*) path=${how#get:}; v=$(api "${path%% *}" 2>/dev/null | jq -r "${path#* }" 2>/dev/null | head -n1) ;;
   esac
   [ "$v" = null ] && v=
@@ -196,6 +200,14 @@ run_setup() {
     ${body:+--data "$body"} "$url$path" > "$WORK/setup.out" 2>&1
 }
 
+# older reports whether server version $1 is older than major.minor $2.
+older() {
+  local a b
+  IFS=. read -r a b _ <<< "$1"
+  IFS=. read -r ma mi <<< "$2"
+  [ "$a" -lt "$ma" ] || { [ "$a" -eq "$ma" ] && [ "$b" -lt "$mi" ]; }
+}
+
 declare -A saved
 : > "$WORK/results.tsv"
 names=()
@@ -219,15 +231,27 @@ for v in $VERSIONS; do
     sleep 0.1
   done
   case "$url" in http://127.0.0.1:*) ;; *) echo "simulator did not start" >&2; kill "$sim"; exit 1;; esac
-  while IFS=$'\t' read -r name argv checks saves; do
+  while IFS=$'\t' read -r name argv checks saves since; do
     case "$name" in ''|'#'*) continue ;; esac
+    if [ -n "${since:-}" ] && older "$v" "$since"; then
+      [[ $name == @* ]] || ! [[ $name =~ $RUN ]] ||
+        printf '%s\t%s\t%s\t%s\n' "$v" "$name" n/a "needs Octopus $since" >> "$WORK/results.tsv"
+      continue
+    fi
     if [[ $name == @* ]]; then
       if ! run_setup "$(subst "$argv")"; then
         echo "setup $name failed at $v: $(head -c 300 "$WORK/setup.out")" >&2
       fi
+      while IFS= read -r c; do
+        [ -n "$c" ] && [ "$c" != - ] || continue
+        save_err=
+        save_one "$(subst "$c")" "$WORK/setup.out"
+        [ -n "$save_err" ] && echo "setup $name at $v: $save_err" >&2
+      done <<< "${checks// ;; /$'\n'}"
       continue
     fi
     [[ $name =~ $RUN ]] || continue
+    [ "${saves:-}" = - ] && saves=
     run_row "$argv" "$checks" "${saves:-}"
     why=$(echo "$why" | tr '\t' ' ' | sed "s#$url#SIM#g" | cut -c1-220 | sed 's/|/\\|/g')
     printf '%s\t%s\t%s\t%s\n' "$v" "$name" "$res" "$why" >> "$WORK/results.tsv"
@@ -246,11 +270,12 @@ done
   echo
   echo "Octopus CLI $cliversion${commit:+ (commit \`${commit:0:12}\`)}, ${#names[@]} commands in order against one fresh seeded simulator per version, run $(date -u +%Y-%m-%d):"
   echo
-  printf '| version | pass | fail |\n|---|---|---|\n'
+  printf '| version | pass | fail | n/a (feature newer than the version) |\n|---|---|---|---|\n'
   for v in $VERSIONS; do
     p=$(awk -F'\t' -v v="$v" '$1==v && $3=="pass"' "$WORK/results.tsv" | wc -l)
     f=$(awk -F'\t' -v v="$v" '$1==v && $3=="fail"' "$WORK/results.tsv" | wc -l)
-    echo "| $v | $p | $f |"
+    n=$(awk -F'\t' -v v="$v" '$1==v && $3=="n/a"' "$WORK/results.tsv" | wc -l)
+    echo "| $v | $p | $f | $n |"
   done
   echo
   printf '| command |'; for v in $VERSIONS; do printf ' %s |' "$v"; done; printf ' reason (first failure) |\n'
