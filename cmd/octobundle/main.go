@@ -83,6 +83,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	app := newApp(stdout, stderr)
+	if isCompletion(args) {
+		complete(app, args[1:len(args)-1], stdout)
+		return exitOK
+	}
 	args = interspersed(app, args)
 	err := app.RunContext(ctx, args)
 	if name, ok := app.Metadata["notFound"].(string); ok && err == nil {
