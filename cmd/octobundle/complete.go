@@ -106,12 +106,12 @@ func complete(app *cli.App, words []string, w io.Writer) {
 	var out []string
 	switch {
 	case valueOf != nil:
-		out = flagCandidates(app, cmd, valueOf, "", cur)
+		out = flagCandidates(cmd, valueOf, "", cur)
 	case !dashDash && strings.HasPrefix(cur, "-"):
 		if name, value, ok := strings.Cut(strings.TrimLeft(cur, "-"), "="); ok {
 			if f := findFlag(app, cmd, name); f != nil {
 				prefix := cur[:len(cur)-len(value)]
-				out = flagCandidates(app, cmd, f, prefix, value)
+				out = flagCandidates(cmd, f, prefix, value)
 			}
 			break
 		}
@@ -200,7 +200,7 @@ func flagNames(app *cli.App, cmd *cli.Command, cur string, used map[string]bool)
 // flagCandidates are the values of flag f of cmd starting with cur, each
 // after prefix ("--output=" when the value is typed in the same word): its
 // fixed set, kind names, or a request for paths.
-func flagCandidates(app *cli.App, cmd *cli.Command, f cli.Flag, prefix, cur string) []string {
+func flagCandidates(cmd *cli.Command, f cli.Flag, prefix, cur string) []string {
 	name := f.Names()[0]
 	values, ok := []string(nil), false
 	if cmd != nil && slices.Contains(cmd.Flags, f) {
