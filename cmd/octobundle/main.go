@@ -87,6 +87,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	context.AfterFunc(ctx, stop)
 	tally.reset()
 	app := newApp(stdout, stderr)
+	if isCompletion(args) {
+		complete(app, args[1:len(args)-1], stdout)
+		return exitOK
+	}
 	args = interspersed(app, args)
 	err := app.RunContext(ctx, args)
 	if name, ok := app.Metadata["notFound"].(string); ok && err == nil {

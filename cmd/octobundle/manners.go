@@ -292,11 +292,7 @@ func completionCommand() *cli.Command {
 			case "zsh":
 				script = zshCompletion
 			case "fish":
-				s, err := c.App.ToFishCompletion()
-				if err != nil {
-					return err
-				}
-				script = s
+				script = fishCompletion
 			case "powershell":
 				script = powershellCompletion
 			}
@@ -306,18 +302,26 @@ func completionCommand() *cli.Command {
 	}
 }
 
-// The bash, zsh and PowerShell scripts ask octobundle itself for the
-// candidates (urfave/cli's --generate-bash-completion): commands, or the
-// flags of the command being typed once the word starts with "-".
+// The scripts ask octobundle itself for the candidates (complete.go):
+// commands, a command's flags, the values of a flag with a fixed set,
+// kind names, or paths (the answer :files or :dirs: the shell completes
+// them). They pass every word up to the cursor, the one being typed
+// included, then --generate-bash-completion.
 const bashCompletion = `# octobundle completion for bash: source <(octobundle completion bash)
 _octobundle_complete() {
-  local cur="${COMP_WORDS[COMP_CWORD]}" words
-  if [[ "$cur" == -* ]]; then
-    words=$("${COMP_WORDS[@]:0:COMP_CWORD}" "$cur" --generate-bash-completion 2>/dev/null)
-  else
-    words=$("${COMP_WORDS[@]:0:COMP_CWORD}" --generate-bash-completion 2>/dev/null)
+  local cur="${COMP_WORDS[COMP_CWORD]}" n=$COMP_CWORD words IFS=$'\n'
+  # bash splits --flag=value at "=": complete it as --flag value.
+  if [[ "$cur" == "=" ]]; then
+    cur=""
+  elif (( n > 1 )) && [[ "${COMP_WORDS[n-1]}" == "=" ]]; then
+    n=$((n-1))
   fi
-  COMPREPLY=($(compgen -W "$words" -- "$cur"))
+  words=$("${COMP_WORDS[@]:0:n}" "$cur" --generate-bash-completion 2>/dev/null)
+  case "$words" in
+    :files) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")) ;;
+    :dirs) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")) ;;
+    *) COMPREPLY=($(compgen -W "$words" -- "$cur")) ;;
+  esac
 }
 complete -o bashdefault -o default -F _octobundle_complete octobundle
 `
@@ -326,21 +330,37 @@ const zshCompletion = `#compdef octobundle
 # octobundle completion for zsh: octobundle completion zsh > "${fpath[1]}/_octobundle"
 _octobundle() {
   local -a candidates
-  local cur=${words[CURRENT]}
-  if [[ "$cur" == -* ]]; then
-    candidates=("${(@f)$(_CLI_ZSH_AUTOCOMPLETE_HACK=1 ${words[1,CURRENT-1]} "$cur" --generate-bash-completion 2>/dev/null)}")
-  else
-    candidates=("${(@f)$(_CLI_ZSH_AUTOCOMPLETE_HACK=1 ${words[1,CURRENT-1]} --generate-bash-completion 2>/dev/null)}")
-  fi
-  if [[ -n "${candidates[1]}" ]]; then
-    _describe 'octobundle' candidates
-  else
-    _files
-  fi
+  candidates=("${(@f)$(${words[1,CURRENT-1]} "${words[CURRENT]}" --generate-bash-completion 2>/dev/null)}")
+  case "${candidates[1]}" in
+    :files|'') compset -P '*='; _files ;;
+    :dirs) compset -P '*='; _files -/ ;;
+    *) compadd -- "${candidates[@]}" ;;
+  esac
 }
 compdef _octobundle octobundle
 `
 
+const fishCompletion = `# octobundle completion for fish: octobundle completion fish > ~/.config/fish/completions/octobundle.fish
+function __octobundle_complete
+    set -l cur (commandline -ct)
+    set -l words (commandline -opc)
+    set -l out ($words "$cur" --generate-bash-completion 2>/dev/null)
+    set -l flag (string match -r -- '^-[^=]*=' "$cur")
+    set -l path (string replace -r -- '^-[^=]*=' '' "$cur")
+    switch "$out[1]"
+        case :files
+            __fish_complete_path "$path" | string replace -r -- '^' "$flag"
+        case :dirs
+            __fish_complete_directories "$path" | string replace -r -- '^' "$flag"
+        case '*'
+            printf '%s\n' $out
+    end
+end
+complete -c octobundle -f -a '(__octobundle_complete)'
+`
+
+// PowerShell 5.1 drops empty arguments: a new word is passed as
+// --generate-bash-completion once more.
 const powershellCompletion = `# octobundle completion for PowerShell: octobundle completion powershell | Out-String | Invoke-Expression
 Register-ArgumentCompleter -Native -CommandName octobundle -ScriptBlock {
   param($wordToComplete, $commandAst, $cursorPosition)
@@ -348,9 +368,9 @@ Register-ArgumentCompleter -Native -CommandName octobundle -ScriptBlock {
   if ($wordToComplete -ne '' -and $words.Count -gt 1) { $words = $words[0..($words.Count - 2)] }
   $rest = @()
   if ($words.Count -gt 1) { $rest = $words[1..($words.Count - 1)] }
-  if ($wordToComplete -like '-*') { $rest += $wordToComplete }
-  & $words[0] @rest --generate-bash-completion 2>$null |
-    Where-Object { $_ -like "$wordToComplete*" } |
-    ForEach-Object { [System.Management.Automation.CompletionResult]::new($_, $_, 'ParameterValue', $_) }
+  if ($wordToComplete -eq '') { $rest += '--generate-bash-completion' } else { $rest += $wordToComplete }
+  $out = @(& $words[0] @rest --generate-bash-completion 2>$null)
+  if ($out.Count -eq 1 -and ($out[0] -eq ':files' -or $out[0] -eq ':dirs')) { return } # PowerShell completes paths
+  $out | ForEach-Object { [System.Management.Automation.CompletionResult]::new($_, $_, 'ParameterValue', $_) }
 }
 `

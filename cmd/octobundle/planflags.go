@@ -44,9 +44,9 @@ var planFlags = []planFlag{
 	{name: "rules", path: true},
 }
 
-// flagValues returns a plan flag's values as the command line has them
+// planFlagValues returns a plan flag's values as the command line has them
 // (paths made absolute); nil when it is not given and not always recorded.
-func flagValues(c *cli.Context, f planFlag) []string {
+func planFlagValues(c *cli.Context, f planFlag) []string {
 	if !c.IsSet(f.name) && !f.always {
 		return nil
 	}
@@ -76,7 +76,7 @@ func flagValues(c *cli.Context, f planFlag) []string {
 func recordPlanFlags(c *cli.Context, p *apply.Plan) error {
 	p.Flags = map[string][]string{}
 	for _, f := range planFlags {
-		if vals := flagValues(c, f); vals != nil {
+		if vals := planFlagValues(c, f); vals != nil {
 			p.Flags[f.name] = vals
 		}
 	}
@@ -112,7 +112,7 @@ func adoptPlanFlags(c *cli.Context, p *apply.Plan, planFile string) error {
 		case !inPlan:
 			continue
 		case given:
-			if now := flagValues(c, f); !slices.Equal(now, saved) {
+			if now := planFlagValues(c, f); !slices.Equal(now, saved) {
 				return usageError("--%s: the plan %s was made with --%s=%s, and apply --plan executes the plan as made: drop --%s (the plan's is used), or make a new plan with --%s=%s",
 					f.name, planFile, f.name, strings.Join(saved, ","), f.name, f.name, strings.Join(now, ","))
 			}
