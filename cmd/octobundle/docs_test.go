@@ -76,36 +76,16 @@ func docsScript(t *testing.T, page, text string) (string, int) {
 	head.WriteString("sim DC2 testdata/instances/destination.json\n")
 	head.WriteString("exec sh -c 'for k in dev prod dc2; do echo \"$OCTOPUS_API_KEY\" > $k.key; done; cp \"$REPO/testdata/rules/staging-production.yaml\" .'\n")
 	head.WriteString("env OCTOPUS_API_KEY=\n")
-	lines := strings.Split(text, "\n")
-	n := 0
-	for i := 0; i < len(lines); i++ {
-		if strings.TrimSpace(lines[i]) != "```sh" {
-			continue
-		}
-		start := i + 1
-		skip := ""
-		if i > 0 {
-			if r, ok := strings.CutPrefix(strings.TrimSpace(lines[i-1]), "<!-- not run:"); ok {
-				skip = strings.TrimSpace(strings.TrimSuffix(r, "-->"))
-			}
-		}
-		var block []string
-		for i++; i < len(lines) && strings.TrimSpace(lines[i]) != "```"; i++ {
-			block = append(block, lines[i])
-		}
-		if skip != "" {
-			t.Logf("docs/%s:%d not run: %s", page, start, skip)
-			continue
-		}
-		n++
-		body := strings.Join(block, "\n")
+	blocks, lines := shBlocks(t, page, text)
+	for n, body := range blocks {
 		for host, v := range docsHosts {
 			body = strings.ReplaceAll(body, host, v)
 		}
-		name := fmt.Sprintf("block%d.sh", n)
-		fmt.Fprintf(&head, "# docs/%s:%d\nexec sh -e %s\n", page, start, name)
+		name := fmt.Sprintf("block%d.sh", n+1)
+		fmt.Fprintf(&head, "# docs/%s:%d\nexec sh -e %s\n", page, lines[n], name)
 		fmt.Fprintf(&files, "-- %s --\n%s\n", name, body)
 	}
+	n := len(blocks)
 	return head.String() + "\n" + files.String(), n
 }
 

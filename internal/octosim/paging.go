@@ -208,9 +208,13 @@ func anyValueIn(v any, want map[string]bool) bool {
 
 // list answers a paged collection GET.
 func (s *Server) list(r *request, sp *space, spec *collSpec, parent map[string]string) map[string]any {
-	items := s.selected(r, sp, spec, parent)
+	return s.renderPage(r, sp, spec, s.selected(r, sp, spec, parent))
+}
+
+// renderPage answers items as a page of spec's collection. Only the
+// page's items are rendered, as a real server reads only them.
+func (s *Server) renderPage(r *request, sp *space, spec *collSpec, items []map[string]any) map[string]any {
 	out := page(r, spec.ItemType, items)
-	// Only the page's items are rendered, as a real server reads only them.
 	pageItems := out["Items"].([]map[string]any)
 	rendered := make([]map[string]any, len(pageItems))
 	for i, d := range pageItems {

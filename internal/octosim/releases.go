@@ -237,14 +237,7 @@ func serveProjectReleases(s *Server, r *request, sp *space, project map[string]a
 			}
 		}
 		slices.SortStableFunc(items, func(a, b map[string]any) int { return compareVersions(str(b["Version"]), str(a["Version"])) })
-		out := page(r, spec.ItemType, items)
-		pageItems := out["Items"].([]map[string]any)
-		rendered := make([]map[string]any, len(pageItems))
-		for i, d := range pageItems {
-			rendered[i] = s.render(sp, spec, d, false)
-		}
-		out["Items"] = rendered
-		return http.StatusOK, out, nil
+		return http.StatusOK, s.renderPage(r, sp, spec, items), nil
 	case 2:
 		for _, d := range rels {
 			if strings.EqualFold(str(d["Version"]), segs[1]) {

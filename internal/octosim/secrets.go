@@ -113,15 +113,7 @@ func normalizeSensitivePaths(spec *collSpec, doc map[string]any) {
 		if sec.When != nil || sec.Mixed { // mixed positions hold plain values unless given as SensitiveValue objects
 			continue
 		}
-		rewriteAt(doc, strings.Split(sec.Path, "/"), func(v any) any {
-			switch t := v.(type) {
-			case string:
-				return sensitive(&t)
-			case nil:
-				return sensitive(nil)
-			}
-			return v
-		})
+		rewriteAt(doc, strings.Split(sec.Path, "/"), maskSensitive)
 	}
 }
 
@@ -230,4 +222,16 @@ func lookupPath(v any, path string) (any, bool) {
 		}
 	}
 	return v, true
+}
+
+// maskSensitive answers a write-only value as the server does: a string
+// (or null) becomes a SensitiveValue that says only whether it is set.
+func maskSensitive(v any) any {
+	switch t := v.(type) {
+	case string:
+		return sensitive(&t)
+	case nil:
+		return sensitive(nil)
+	}
+	return v
 }

@@ -320,15 +320,7 @@ func (sc *storedCollection) prepare(doc, stored map[string]any) {
 		}
 	}
 	for _, p := range sc.Sensitive {
-		rewriteAt(doc, strings.Split(p, "/"), func(v any) any {
-			switch t := v.(type) {
-			case string:
-				return sensitive(&t)
-			case nil:
-				return sensitive(nil)
-			}
-			return v
-		})
+		rewriteAt(doc, strings.Split(p, "/"), maskSensitive)
 	}
 	var old any
 	if stored != nil {

@@ -55,6 +55,7 @@ RUN=${RUN:-.}
 TIMEOUT=${TIMEOUT:-60}
 TSV=${TSV:-internal/octosim/peer/cli-commands.tsv}
 KEY=API-PEERSUITE0000000000000000
+. internal/octosim/peer/lib.sh
 VERSIONS=${VERSIONS:-$(sed -n 's/^var ConformanceVersions = \[\]string{\(.*\)}/\1/p' internal/octosim/versions.go | tr -d '",')}
 
 cli=${OCTOPUS_CLI:-}
@@ -221,16 +222,7 @@ for v in $VERSIONS; do
   make_files
   rm -rf "$WORK/home" && mkdir -p "$WORK/home"
   saved=()
-  "$WORK/octosim" --listen 127.0.0.1:0 --api-key "$KEY" --server-version "$v" --seed testdata/instances/source.json \
-    --log-level error > "$WORK/sim.out" 2> "$WORK/sim-$v.err" &
-  sim=$!
-  url=
-  for _ in $(seq 50); do
-    url=$(head -n1 "$WORK/sim.out" 2>/dev/null)
-    [ -n "$url" ] && break
-    sleep 0.1
-  done
-  case "$url" in http://127.0.0.1:*) ;; *) echo "simulator did not start" >&2; kill "$sim"; exit 1;; esac
+  start_sim "$v" "sim-$v.err" --seed testdata/instances/source.json
   while IFS=$'\t' read -r name argv checks saves since; do
     case "$name" in ''|'#'*) continue ;; esac
     if [ -n "${since:-}" ] && older "$v" "$since"; then
@@ -272,10 +264,7 @@ done
   echo
   printf '| version | pass | fail | n/a (feature newer than the version) |\n|---|---|---|---|\n'
   for v in $VERSIONS; do
-    p=$(awk -F'\t' -v v="$v" '$1==v && $3=="pass"' "$WORK/results.tsv" | wc -l)
-    f=$(awk -F'\t' -v v="$v" '$1==v && $3=="fail"' "$WORK/results.tsv" | wc -l)
-    n=$(awk -F'\t' -v v="$v" '$1==v && $3=="n/a"' "$WORK/results.tsv" | wc -l)
-    echo "| $v | $p | $f | $n |"
+    echo "| $v | $(count "$v" pass) | $(count "$v" fail) | $(count "$v" n/a) |"
   done
   echo
   printf '| command |'; for v in $VERSIONS; do printf ' %s |' "$v"; done; printf ' reason (first failure) |\n'
@@ -294,13 +283,4 @@ done
   echo "<!-- PEER-CLI:END -->"
 } > "$WORK/table.md"
 
-touch "$OUT"
-if grep -q 'PEER-CLI:BEGIN' "$OUT"; then
-  awk -v tbl="$WORK/table.md" '
-    /PEER-CLI:BEGIN/ { while ((getline l < tbl) > 0) print l; skip=1; next }
-    /PEER-CLI:END/ { skip=0; next }
-    !skip { print }' "$OUT" > "$WORK/doc.md" && cp "$WORK/doc.md" "$OUT"
-else
-  { echo; echo "## The peer suite: the Octopus CLI"; echo; cat "$WORK/table.md"; } >> "$OUT"
-fi
-echo "results: $WORK/results.tsv; table written to $OUT" >&2
+write_section PEER-CLI "$OUT" "## The peer suite: the Octopus CLI"

@@ -25,6 +25,7 @@ TIMEOUT=${TIMEOUT:-60}
 KEY=API-PEERSUITE0000000000000000
 VERSIONS=${VERSIONS:-$(sed -n 's/^var ConformanceVersions = \[\]string{\(.*\)}/\1/p' internal/octosim/versions.go | tr -d '",')}
 PIN=$($GO list -m -f '{{.Version}}' github.com/OctopusDeploy/go-octopusdeploy/v2)
+. internal/octosim/peer/lib.sh
 
 $GO build -o "$WORK/octosim" ./cmd/octosim || exit 1
 $GO test -c -o "$WORK/e2e.test" github.com/OctopusDeploy/go-octopusdeploy/v2/test/e2e || exit 1
@@ -63,21 +64,12 @@ expected() {
 # run_one runs test $2 against a fresh simulator at version $1: output in
 # $WORK/test.out, exit code in rc, the simulator's URL in url.
 run_one() {
-  local v=$1 t=$2 sim
-  "$WORK/octosim" --listen 127.0.0.1:0 --api-key "$KEY" --server-version "$v" --log-level error \
-    > "$WORK/sim.out" 2> "$WORK/sim.err" &
-  sim=$!
-  url=
-  for _ in $(seq 50); do
-    url=$(head -n1 "$WORK/sim.out" 2>/dev/null)
-    [ -n "$url" ] && break
-    sleep 0.1
-  done
-  case "$url" in http://127.0.0.1:*) ;; *) echo "simulator did not start" >&2; kill "$sim"; exit 1;; esac
+  local v=$1 t=$2
+  start_sim "$v" sim.err
   (cd "$WORK" && OCTOPUS_HOST="$url" OCTOPUS_URL="$url" OCTOPUS_API_KEY="$KEY" OCTOPUS_APIKEY="$KEY" OCTOPUS_SPACE= \
     timeout "$TIMEOUT" ./e2e.test -test.run "^$t\$" -test.count=1 > "$WORK/test.out" 2>&1)
   rc=$?
-  kill "$sim" 2>/dev/null; wait "$sim" 2>/dev/null
+  stop_sim
 }
 
 # passed reports whether the last run_one passed.
@@ -114,9 +106,7 @@ done
   echo
   printf '| version | pass | fail |\n|---|---|---|\n'
   for v in $VERSIONS; do
-    p=$(awk -F'\t' -v v="$v" '$1==v && $3=="pass"' "$WORK/results.tsv" | wc -l)
-    f=$(awk -F'\t' -v v="$v" '$1==v && $3=="fail"' "$WORK/results.tsv" | wc -l)
-    echo "| $v | $p | $f |"
+    echo "| $v | $(count "$v" pass) | $(count "$v" fail) |"
   done
   echo
   printf '| test |'; for v in $VERSIONS; do printf ' %s |' "$v"; done; printf ' reason (first failing line) |\n'
@@ -135,20 +125,12 @@ done
   echo "<!-- PEER-E2E:END -->"
 } > "$WORK/table.md"
 
-if grep -q 'PEER-E2E:BEGIN' "$OUT"; then
-  awk -v tbl="$WORK/table.md" '
-    /PEER-E2E:BEGIN/ { while ((getline l < tbl) > 0) print l; skip=1; next }
-    /PEER-E2E:END/ { skip=0; next }
-    !skip { print }' "$OUT" > "$WORK/doc.md" && cp "$WORK/doc.md" "$OUT"
-else
-  { echo; echo "## The peer suite: go-octopusdeploy's e2e tests"; echo; cat "$WORK/table.md"; } >> "$OUT"
-fi
-echo "results: $WORK/results.tsv; table written to $OUT" >&2
+write_section PEER-E2E "$OUT" "## The peer suite: go-octopusdeploy's e2e tests"
 # MIN_PASS is a count for every version, or VERSION=COUNT,… (a version
 # prefix: 2025.4=194).
 status=0
 for v in $VERSIONS; do
-  p=$(awk -F'\t' -v v="$v" '$1==v && $3=="pass"' "$WORK/results.tsv" | wc -l)
+  p=$(count "$v" pass)
   min=0
   case "$MIN_PASS" in
     *=*) for kv in $(echo "$MIN_PASS" | tr ',' ' '); do
