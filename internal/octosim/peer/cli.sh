@@ -48,15 +48,8 @@
 # Not part of `make test`.
 set -u
 cd "$(dirname "$0")/../../.."
-GO=${GO:-go}
-WORK=${WORK:-$(mktemp -d)}
-OUT=${OUT:-docs/simulator.md}
-RUN=${RUN:-.}
-TIMEOUT=${TIMEOUT:-60}
-TSV=${TSV:-internal/octosim/peer/cli-commands.tsv}
-KEY=API-PEERSUITE0000000000000000
 . internal/octosim/peer/lib.sh
-VERSIONS=${VERSIONS:-$(sed -n 's/^var ConformanceVersions = \[\]string{\(.*\)}/\1/p' internal/octosim/versions.go | tr -d '",')}
+TSV=${TSV:-internal/octosim/peer/cli-commands.tsv}
 
 cli=${OCTOPUS_CLI:-}
 commit=

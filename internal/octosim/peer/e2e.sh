@@ -16,16 +16,9 @@
 # Not part of `make test`; .ci/run runs it with MIN_PASS.
 set -u
 cd "$(dirname "$0")/../../.."
-GO=${GO:-go}
-WORK=${WORK:-$(mktemp -d)}
-OUT=${OUT:-docs/simulator.md}
-RUN=${RUN:-.}
-MIN_PASS=${MIN_PASS:-0}
-TIMEOUT=${TIMEOUT:-60}
-KEY=API-PEERSUITE0000000000000000
-VERSIONS=${VERSIONS:-$(sed -n 's/^var ConformanceVersions = \[\]string{\(.*\)}/\1/p' internal/octosim/versions.go | tr -d '",')}
-PIN=$($GO list -m -f '{{.Version}}' github.com/OctopusDeploy/go-octopusdeploy/v2)
 . internal/octosim/peer/lib.sh
+MIN_PASS=${MIN_PASS:-0}
+PIN=$($GO list -m -f '{{.Version}}' github.com/OctopusDeploy/go-octopusdeploy/v2)
 
 $GO build -o "$WORK/octosim" ./cmd/octosim || exit 1
 $GO test -c -o "$WORK/e2e.test" github.com/OctopusDeploy/go-octopusdeploy/v2/test/e2e || exit 1

@@ -1,5 +1,16 @@
-# Shared by the peer suites (e2e.sh, cli.sh); sourced, not run. Expects
-# WORK (a scratch folder holding the octosim binary) and KEY (the API key).
+# Shared by the peer suites (e2e.sh, cli.sh); sourced, not run, from the
+# repository root. Sets their common settings, each overridable from the
+# environment: GO, WORK (a scratch folder, which will hold the octosim
+# binary), OUT (the doc whose section is rewritten), RUN (a regexp of
+# what to run), TIMEOUT (seconds per run), VERSIONS (default: the
+# simulator's ConformanceVersions) and KEY (the simulators' API key).
+GO=${GO:-go}
+WORK=${WORK:-$(mktemp -d)}
+OUT=${OUT:-docs/simulator.md}
+RUN=${RUN:-.}
+TIMEOUT=${TIMEOUT:-60}
+KEY=API-PEERSUITE0000000000000000
+VERSIONS=${VERSIONS:-$(sed -n 's/^var ConformanceVersions = \[\]string{\(.*\)}/\1/p' internal/octosim/versions.go | tr -d '",')}
 
 # start_sim starts a fresh simulator on loopback at server version $1 with
 # the extra octosim flags after it (--seed FILE), its stderr to $WORK/$2;
