@@ -36,14 +36,7 @@ func (p *Plan) WriteText(w io.Writer) error { return p.WriteTextVerbose(w, false
 // NoChanges reports whether executing the plan would write nothing: no
 // entity to create, update or delete, none kept against the source's
 // deletion, no error and no placeholder to write.
-func (p *Plan) NoChanges() bool {
-	for _, a := range []Action{ActionCreate, ActionUpdate, ActionDelete, ActionKeep, ActionError} {
-		if p.Summary[a] > 0 {
-			return false
-		}
-	}
-	return len(p.Cleanup) == 0
-}
+func (p *Plan) NoChanges() bool { return !p.Differs() && !p.HasErrors() && len(p.Cleanup) == 0 }
 
 // WriteTextVerbose is WriteText; with verbose, a plan that changes nothing
 // lists every entity left alone or unchanged with a note, as a plan with
