@@ -142,8 +142,9 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 				}
 				offset := 0
 				if len(args) > 2 {
-					offset, err = strconv.Atoi(args[2])
-					ts.Check(err)
+					n, aerr := strconv.Atoi(args[2])
+					ts.Check(aerr)
+					offset = n
 				}
 				sim, err := octosim.New(octosim.Options{Seed: seed, IDOffset: offset, ServerVersion: version, Faults: octosim.Faults{Latency: latency}})
 				ts.Check(err)
@@ -201,8 +202,9 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 				}
 				times := 0
 				if len(args) > 4 && strings.HasPrefix(args[4], "times=") {
-					times, err = strconv.Atoi(strings.TrimPrefix(args[4], "times="))
-					ts.Check(err)
+					n, aerr := strconv.Atoi(strings.TrimPrefix(args[4], "times="))
+					ts.Check(aerr)
+					times = n
 					args = append(args[:4:4], args[5:]...)
 				}
 				rule := octosim.FaultRule{Method: args[1], PathPrefix: args[2], Times: times, Message: strings.Join(args[4:], " ")}
