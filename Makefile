@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build dist reproducible test test-windows e2e test-live fmt-check vet lint unit bench bench-large bench-faults bench-go demo fuzz conformance-peer conformance-cli clean
+.PHONY: all build dist reproducible test test-windows e2e test-live fmt-check vet lint unit bench bench-large bench-faults bench-go demo fuzz conformance-peer conformance-cli clean hooks
 
 all: build
 
@@ -153,3 +153,9 @@ fuzz:
 
 clean:
 	rm -rf bin dist demo-out
+
+# The repository's git hooks (.githooks/): pre-commit refuses staged Go
+# files gofmt would change, commit-msg refuses a subject over 72
+# characters. See CONTRIBUTING.md.
+hooks:
+	git config core.hooksPath .githooks
