@@ -6,10 +6,10 @@ import (
 	"strings"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/translate"
 )
 
 // Base is what octobundle last applied to a destination, in bundle form:
@@ -285,7 +285,7 @@ func whyOf(m *merger, hasBase bool) (why []string, reason []string) {
 // written record) decides; without one (a --base bundle), the fields the
 // base has, as the server's defaults fill the others.
 func (pl *planner) changedSinceBase(k *schema.Kind, names []string, path string, dest *snapshot.Entity) bool {
-	form, err := export.Entity(pl.snap, dest)
+	form, err := translate.ToBundle(pl.snap, dest)
 	if err != nil {
 		return true
 	}

@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/translate"
 )
 
 // DriftFormat is the format version of a drift report.
@@ -31,7 +31,7 @@ type DriftReport struct {
 	Checked int `json:"checked"`
 	// Warnings are problems of the destination as read that did not stop
 	// the comparison: references to things that no longer exist, each
-	// naming the entity and the field (see export.EntityWarnings).
+	// naming the entity and the field (see translate.ToBundleWarnings).
 	Warnings []string `json:"warnings,omitempty"`
 }
 
@@ -73,7 +73,7 @@ func Drift(ctx context.Context, c *octopus.Client, written *bundles.Bundle, o Op
 			r.Entities = append(r.Entities, d)
 			continue
 		}
-		form, warnings, err := export.EntityWarnings(snap, dest)
+		form, warnings, err := translate.ToBundleWarnings(snap, dest)
 		if err != nil {
 			return nil, fmt.Errorf("apply: drift: %s: reading the destination's copy: %w", label(e.Kind.Name, e.Names), err)
 		}

@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/translate"
 )
 
 // The bundle's apply policy end to end: bundles holding the policy are
@@ -67,7 +67,7 @@ func destVariables(t *testing.T, s *sim, kind, owner string) map[string]any {
 	if e == nil {
 		t.Fatalf("no %s %s on the destination", kind, owner)
 	}
-	form, err := export.Entity(snap, e)
+	form, err := translate.ToBundle(snap, e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +430,7 @@ func tenantDoc(t *testing.T, s *sim, tenant string) any {
 	if e == nil {
 		t.Fatalf("no tenant variables of %s", tenant)
 	}
-	form, err := export.Entity(snap, e)
+	form, err := translate.ToBundle(snap, e)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,10 +7,10 @@ import (
 	"testing"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/translate"
 )
 
 // pruneDestination is the sample destination (whose OctoFX variables have
@@ -278,7 +278,7 @@ func exportEntity(t *testing.T, snap *snapshot.Snapshot, e *snapshot.Entity) any
 	if e == nil {
 		t.Fatal("no such destination entity")
 	}
-	form, err := export.Entity(snap, e)
+	form, err := translate.ToBundle(snap, e)
 	if err != nil {
 		t.Fatal(err)
 	}

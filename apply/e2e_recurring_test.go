@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/internal/state"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/translate"
 )
 
 // recurring is a destination synced again and again from one state
@@ -112,7 +112,7 @@ func (r *recurring) doc(kind string, names ...string) map[string]any {
 	if e == nil {
 		return nil
 	}
-	form, err := export.Entity(snap, e)
+	form, err := translate.ToBundle(snap, e)
 	if err != nil {
 		r.t.Fatal(err)
 	}

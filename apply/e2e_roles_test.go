@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/translate"
 )
 
 // teamRoles returns the user role names of a destination team's scoped
@@ -20,7 +20,7 @@ func teamRoles(t *testing.T, s *sim, team string) []string {
 	if e == nil {
 		return nil
 	}
-	form, err := export.Entity(snap, e)
+	form, err := translate.ToBundle(snap, e)
 	if err != nil {
 		t.Fatal(err)
 	}

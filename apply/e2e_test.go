@@ -9,10 +9,10 @@ import (
 	"testing"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/translate"
 )
 
 // find returns the plan change for kind and names, or fails the test.
@@ -113,7 +113,7 @@ func checkAllReferencesResolve(t *testing.T, s *sim) *snapshot.Snapshot {
 	n := 0
 	for _, k := range schema.Kinds() {
 		for _, e := range snap.Entities(k.Name) {
-			if _, err := export.Entity(snap, e); err != nil {
+			if _, err := translate.ToBundle(snap, e); err != nil {
 				t.Errorf("%s: %v", e.Label(), err)
 			}
 			n++
@@ -332,7 +332,7 @@ func testApplyToSampleDestination(t *testing.T, version string) {
 			}
 		case schema.ProjectVariables:
 			de := snap.Find(e.Kind.Name, e.Names...)
-			form, err := export.Entity(snap, de)
+			form, err := translate.ToBundle(snap, de)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/parallel"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/translate"
 )
 
 // Outcome is what happened to one entity.
@@ -242,7 +242,7 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 	}
 	p.snap, p.client = nil, nil // a plan's snapshot serves one execution
 
-	x := &executor{c: c, snap: snap, ids: destIDs{snap: snap}, o: o, log: log, plan: p, b: b, placeholder: placeholder}
+	x := &executor{c: c, snap: snap, ids: translate.IDs{Snap: snap}, o: o, log: log, plan: p, b: b, placeholder: placeholder}
 	x.run(ctx)
 	if x.stateErr != nil {
 		log.Warn("recording the state failed", "error", x.stateErr)
@@ -374,7 +374,7 @@ type task struct {
 type executor struct {
 	c    *octopus.Client
 	snap *snapshot.Snapshot
-	ids  destIDs
+	ids  translate.IDs
 	o    Options
 	log  interface {
 		Info(string, ...any)
@@ -623,28 +623,23 @@ func (x *executor) tasks() []*task {
 			return
 		}
 		// References.
-		desired := ch.Desired.Value()
-		_ = k.Rewrite(desired, func(ref schema.Ref, at []string, v any) (any, error) {
-			to, name, skip, err := refName(ref, at, v)
-			if skip || err != nil {
-				return v, nil
-			}
-			scope, err := schema.CheckRefScope(ref, ch.Names, at, desired)
+		_, _ = translate.EachName(k, ch.Names, ch.Desired.Value(), func(r translate.NameRef) (any, string) {
+			scope, err := r.Scope()
 			if err != nil {
-				return v, nil
+				return r.Value, ""
 			}
-			j, ok := bn.find(to, scope, name)
+			j, ok := bn.find(r.To, scope, r.Name)
 			if !ok || j == i {
-				return v, nil
+				return r.Value, ""
 			}
-			if (isVirtual(to) && writes(j)) || (!isVirtual(to) && creates(j)) {
+			if (isVirtual(r.To) && writes(j)) || (!isVirtual(r.To) && creates(j)) {
 				t := main[i]
-				if deferredField(k, at) {
+				if deferredField(k, r.At) {
 					t = def[i]
 				}
 				add(t, depTask(j))
 			}
-			return v, nil
+			return r.Value, ""
 		})
 	})
 	return all
@@ -773,7 +768,7 @@ func (x *executor) recordState(i int) {
 			written = ch.applied.Value()
 		}
 		if dest := x.snap.Find(ch.Kind, ch.Names...); dest != nil {
-			if form, e := export.Entity(x.snap, dest); e == nil {
+			if form, e := translate.ToBundle(x.snap, dest); e == nil {
 				written = form
 			}
 		}
@@ -828,7 +823,7 @@ func (x *executor) writeMain(ctx context.Context, ch *Change) (note string, err 
 	if !k.Many {
 		desired = withoutDeferred(k, desired)
 	}
-	body, err := x.ids.resolve(k, ch.Names, desired)
+	body, err := x.ids.ToServer(k, ch.Names, desired)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", ch.Label(), err)
 	}
@@ -848,7 +843,7 @@ func (x *executor) writeMain(ctx context.Context, ch *Change) (note string, err 
 // is on the destination.
 func (x *executor) writeDeferred(ctx context.Context, ch *Change) error {
 	k := schema.MustLookup(ch.Kind)
-	body, err := x.ids.resolve(k, ch.Names, onlyDeferred(k, ch.Desired.Value()))
+	body, err := x.ids.ToServer(k, ch.Names, onlyDeferred(k, ch.Desired.Value()))
 	if err != nil {
 		return fmt.Errorf("%s: %w", ch.Label(), err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/translate"
 )
 
 // Lost scope on the destination: a value the destination keeps (its own,
@@ -357,7 +358,7 @@ func (d danglingValue) note(decision LostScope) string {
 // snapAlive is an aliveFunc over a destination snapshot's index.
 func snapAlive(snap *snapshot.Snapshot) aliveFunc {
 	return func(to, scope, id string) bool {
-		for _, k := range aliases(to) {
+		for _, k := range translate.Aliases(to) {
 			if _, ok := snap.Index.Name(k, scope, id); ok {
 				return true
 			}

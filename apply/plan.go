@@ -118,11 +118,11 @@ import (
 	"github.com/octobundle/octobundle/internal/parallel"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/translate"
 )
 
 // PlanFormat is the format version of a plan document.
@@ -427,7 +427,7 @@ type Plan struct {
 	// Warnings are problems of the destination as read that did not stop
 	// the plan: references to things that no longer exist (a variable
 	// scoped to a deleted step), each naming the entity and the field and
-	// saying what the comparison made of it (see export.EntityWarnings).
+	// saying what the comparison made of it (see translate.ToBundleWarnings).
 	Warnings []string `json:"warnings,omitempty"`
 	// Summary counts the changes per action.
 	Summary map[Action]int `json:"summary"`
@@ -495,7 +495,7 @@ type planner struct {
 	snap    *snapshot.Snapshot
 	b       *bundles.Bundle
 	o       Options
-	ids     destIDs
+	ids     translate.IDs
 	changes []*Change
 	bn      bundleNames
 	cleanup [][]CleanupItem
@@ -530,7 +530,7 @@ func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPolic
 		Summary:      zeroSummary(ActionCreate, ActionUpdate, ActionNoOp, ActionLeftAlone, ActionError, ActionDelete),
 		Rollback:     o.Rollback,
 	}
-	pl := &planner{snap: snap, o: o, ids: destIDs{snap: snap}, pol: pol, rules: &conflictRules{pol: pol}}
+	pl := &planner{snap: snap, o: o, ids: translate.IDs{Snap: snap}, pol: pol, rules: &conflictRules{pol: pol}}
 	if o.Base != nil && o.Base.Bundle != nil {
 		p.Mode, p.ModeReason, p.BaseDigest = "three-way", "base: "+o.Base.From, o.Base.Digest
 	} else {
@@ -628,7 +628,7 @@ func (pl *planner) decide(i int) {
 	var destForm any
 	dest := pl.snap.Find(k.Name, ch.Names...)
 	if dest != nil {
-		f, warnings, err := export.EntityWarnings(pl.snap, dest)
+		f, warnings, err := translate.ToBundleWarnings(pl.snap, dest)
 		ch.warnings = warnings
 		if err != nil {
 			ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: reading the destination's copy: %v", ch.Label(), err)
@@ -936,32 +936,21 @@ func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (out any, 
 	}
 	var drops []drop
 	droppedNames := map[string][]string{}
-	err := k.Rewrite(doc, func(ref schema.Ref, at []string, v any) (any, error) {
-		to, name, skip, err := refName(ref, at, v)
-		if skip {
-			return v, nil
+	problems, err := translate.EachName(k, names, doc, func(r translate.NameRef) (any, string) {
+		if bs, err := r.Scope(); err == nil && pl.inBundle(r.To, bs, r.Name) {
+			return r.Value, ""
 		}
-		if err != nil {
-			problems = append(problems, err.Error())
-			return v, nil
+		if _, err := pl.ids.ID(r); err == nil {
+			return r.Value, ""
 		}
-		if bs, err := schema.CheckRefScope(ref, names, at, doc); err == nil && pl.inBundle(to, bs, name) {
-			return v, nil
-		}
-		if ds, err := pl.ids.scope(k, ref, names, at, doc); err == nil {
-			if _, ok := pl.ids.lookup(to, ds, name); ok {
-				return v, nil
-			}
-		}
-		if container, leaf, ok := narrowing(k, ref, to, at); ok {
+		if container, leaf, ok := narrowing(k, r.Ref, r.To, r.At); ok {
 			d := drop{container: container, leaf: leaf}
 			drops = append(drops, d)
 			ck := schema.Pointer(d.container)
-			droppedNames[ck] = append(droppedNames[ck], name)
-			return schema.Drop, nil
+			droppedNames[ck] = append(droppedNames[ck], r.Name)
+			return schema.Drop, ""
 		}
-		problems = append(problems, fmt.Sprintf("%s: %s %q exists neither in the bundle nor on the destination", schema.Pointer(at), title(to), name))
-		return v, nil
+		return r.Value, fmt.Sprintf("%s: %s %q exists neither in the bundle nor on the destination", schema.Pointer(r.At), title(r.To), r.Name)
 	})
 	if err != nil {
 		return doc, nil, []string{err.Error()}
@@ -1151,7 +1140,7 @@ func fingerprint(snap *snapshot.Snapshot, changes []Change) string {
 			continue
 		}
 		if e := snap.Find(ch.Kind, ch.Names...); e != nil {
-			form, err := export.Entity(snap, e)
+			form, err := translate.ToBundle(snap, e)
 			if err != nil {
 				fmt.Fprintf(h, "error %q\n", err.Error())
 				continue

@@ -256,8 +256,8 @@ func (pl *planner) missingEntries(k *schema.Kind, names []string, v value, d *sc
 		if bs, err := schema.CheckRefScope(ref, names, v.at, nil); err == nil && pl.inBundle(d.To, bs, e) {
 			continue
 		}
-		if ds, err := pl.ids.scope(k, ref, names, v.at, nil); err == nil {
-			if _, ok := pl.ids.lookup(d.To, ds, e); ok {
+		if ds, err := pl.ids.Scope(k, ref, names, v.at, nil); err == nil {
+			if _, ok := pl.ids.Lookup(d.To, ds, e); ok {
 				continue
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/translate"
 )
 
 // policyPlanner returns a planner over a destination that has project P
@@ -28,7 +29,7 @@ func policyPlanner(t *testing.T, pol *bundles.ApplyPolicy) *planner {
 	add(schema.MachineRole, "", "web", "web")
 	add(schema.TenantTag, "", "TagSets-1/Free", "Tier/Free")
 	changes := []*Change{{Kind: schema.Environment, Names: []string{"Development"}}}
-	return &planner{snap: snap, ids: destIDs{snap: snap}, pol: pol, changes: changes, bn: indexBundle(changes)}
+	return &planner{snap: snap, ids: translate.IDs{Snap: snap}, pol: pol, changes: changes, bn: indexBundle(changes)}
 }
 
 func TestApplyValuePolicy(t *testing.T) {

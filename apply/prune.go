@@ -283,7 +283,7 @@ func (x *executor) prunedVariables(k *schema.Kind, ch *Change) (map[string]bool,
 	if len(removed) == 0 {
 		return nil, nil
 	}
-	doc, err := x.ids.resolve(k, ch.Names, map[string]any{"Variables": removed})
+	doc, err := x.ids.ToServer(k, ch.Names, map[string]any{"Variables": removed})
 	if err != nil {
 		return nil, fmt.Errorf("%s: resolving the variables to prune: %w", ch.Label(), err)
 	}

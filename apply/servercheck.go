@@ -8,11 +8,11 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/parallel"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/translate"
 )
 
 // The plan predicts apply (issue 17): every refusal the server makes on a
@@ -490,7 +490,7 @@ func (w *planNames) doc(kind string, names []string) (map[string]any, bool) {
 	f, seen := w.forms[e]
 	w.mu.Unlock()
 	if !seen {
-		if form, err := export.Entity(w.pl.snap, e); err == nil {
+		if form, err := translate.ToBundle(w.pl.snap, e); err == nil {
 			f, _ = form.(map[string]any)
 		}
 		w.mu.Lock()
@@ -505,7 +505,7 @@ func (w *planNames) legacy(kind string) bool { return !w.pl.snap.Parts[kind] }
 
 // has implements nameSet.
 func (w *planNames) has(to, scope, name string) bool {
-	for _, a := range aliases(to) {
+	for _, a := range translate.Aliases(to) {
 		key := fold(nameKey{a, scope, name})
 		if w.planned[key] {
 			return true
@@ -563,13 +563,13 @@ func (w *planNames) onDestination(to, scope, name string) bool {
 		if root == nil {
 			return false
 		}
-		id, ok := w.pl.ids.lookup(root.Name, "", scope)
+		id, ok := w.pl.ids.Lookup(root.Name, "", scope)
 		if !ok {
 			return false
 		}
 		ds = id
 	}
-	_, ok := w.pl.ids.lookup(to, ds, name)
+	_, ok := w.pl.ids.Lookup(to, ds, name)
 	return ok
 }
 
@@ -767,20 +767,16 @@ func (pl *planner) deleteErrors(deletes []*Change, w *planNames) {
 		if !k.Many { // a Many change adds items; the destination's stay
 			written[changeKey(ch.Kind, ch.Names)] = true
 		}
-		_ = k.VisitValues(doc, func(ref schema.Ref, at []string, v any) {
-			if ref.Soft {
+		_ = translate.VisitNames(k, ch.Names, doc, func(r translate.NameRef) {
+			if r.Ref.Soft {
 				return
 			}
-			to, name, skip, err := refName(ref, at, v)
-			if skip || err != nil {
-				return
-			}
-			scope, err := schema.CheckRefScope(ref, ch.Names, at, doc)
+			scope, err := r.Scope()
 			if err != nil {
 				return
 			}
-			for _, a := range aliases(to) {
-				if t := byName[fold(nameKey{a, scope, name})]; t != nil {
+			for _, a := range translate.Aliases(r.To) {
+				if t := byName[fold(nameKey{a, scope, r.Name})]; t != nil {
 					use(t, k, ch.Names)
 				}
 			}
@@ -804,7 +800,7 @@ func (pl *planner) deleteErrors(deletes []*Change, w *planNames) {
 				continue
 			}
 			_ = k.Visit(e.Doc(), func(ref schema.Ref, _ []string, v string) {
-				if t := byID[strings.ToLower(v)]; t != nil && !ref.Soft && (ref.To == schema.AnyKind || slices.Contains(aliases(ref.To), t.ch.Kind)) {
+				if t := byID[strings.ToLower(v)]; t != nil && !ref.Soft && (ref.To == schema.AnyKind || slices.Contains(translate.Aliases(ref.To), t.ch.Kind)) {
 					use(t, k, names)
 				}
 			})

@@ -11,6 +11,7 @@ import (
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/translate"
 )
 
 // Action IDs of the sample source's OctoFX deployment process.
@@ -350,7 +351,7 @@ func TestDanglingForms(t *testing.T) {
 		kind: schema.Account, names: []string{"Kubernetes Staging Token"},
 		edit: editDoc(func(d map[string]any) { d["EnvironmentIds"] = []any{"Environments-99"} }),
 		check: func(t *testing.T, doc map[string]any) {
-			if got := doc["EnvironmentIds"]; !slices.Equal(got.([]any), []any{MissingName(schema.Environment, "Environments-99")}) {
+			if got := doc["EnvironmentIds"]; !slices.Equal(got.([]any), []any{translate.MissingName(schema.Environment, "Environments-99")}) {
 				t.Errorf("EnvironmentIds = %v, want the marker: never empty (everywhere)", got)
 			}
 		},
@@ -363,10 +364,10 @@ func TestDanglingForms(t *testing.T) {
 			d["TenantIds"] = []any{"Tenants-98", "Tenants-99"}
 		}),
 		check: func(t *testing.T, doc map[string]any) {
-			if got := doc["EnvironmentIds"]; !slices.Equal(got.([]any), []any{MissingName(schema.Environment, "Environments-99")}) {
+			if got := doc["EnvironmentIds"]; !slices.Equal(got.([]any), []any{translate.MissingName(schema.Environment, "Environments-99")}) {
 				t.Errorf("EnvironmentIds = %v, want the marker", got)
 			}
-			if got := doc["TenantIds"]; !slices.Equal(got.([]any), []any{MissingName(schema.Tenant, "Tenants-98")}) {
+			if got := doc["TenantIds"]; !slices.Equal(got.([]any), []any{translate.MissingName(schema.Tenant, "Tenants-98")}) {
 				t.Errorf("TenantIds = %v, want one marker", got)
 			}
 		},
@@ -423,7 +424,7 @@ func TestDanglingForms(t *testing.T) {
 			doc := e.Doc().(map[string]any)
 			tt.edit(doc)
 			s.Replace(e, doc)
-			form, warnings, err := EntityWarnings(s, e)
+			form, warnings, err := translate.ToBundleWarnings(s, e)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,10 +3,11 @@
 //
 // Run reads the space once (internal/snapshot), chooses what to export (the
 // whole space, or some projects and everything they depend on), converts
-// each entity with Entity and seals the bundle; the caller writes it. The
-// conversion is driven entirely by the kind registry in package schema:
-// references are rewritten from IDs to names in the scope the registry gives
-// them, volatile fields are dropped, secrets scrubbed and sets sorted.
+// each entity with translate.ToBundle and seals the bundle; the caller
+// writes it. The conversion is driven entirely by the kind registry in
+// package schema: references are rewritten from IDs to names in the scope
+// the registry gives them, volatile fields are dropped, secrets scrubbed
+// and sets sorted.
 //
 // Never exported: releases, deployments, runbook runs and snapshots, users,
 // server settings, audit and task history; deployment targets and workers
@@ -181,11 +182,11 @@ func fill(b *bundles.Bundle, s *snapshot.Snapshot, o Options, log *slog.Logger, 
 			scrubbed[i], lagging[i], errs[i], putErrs[i] = r.scrubbed, r.lagging, r.err, r.putErr
 			return
 		}
-		var doc any
-		if doc, scrubbed[i], lagging[i], errs[i] = convertStamped(s, e, keep, stamps); errs[i] != nil {
+		r, err := convert(s, e, keep, stamps)
+		if scrubbed[i], lagging[i], errs[i] = r.Scrubbed, r.Warnings, err; err != nil {
 			return
 		}
-		p, err := b.PutEntity(e.Kind, e.Names(), doc)
+		p, err := b.PutEntity(e.Kind, e.Names(), r.Doc)
 		if err != nil {
 			putErrs[i] = err
 			return
@@ -310,12 +311,12 @@ func putInOrder(s *snapshot.Snapshot, list []*snapshot.Entity, keep keepFunc) []
 	b := bundles.New(bundles.Manifest{Format: bundles.Format})
 	var problems []string
 	for _, e := range list {
-		doc, _, err := convert(s, e, keep)
+		r, err := convert(s, e, keep, nil)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", e.Label(), err))
 			continue
 		}
-		if _, err := b.PutEntity(e.Kind, e.Names(), doc); err != nil {
+		if _, err := b.PutEntity(e.Kind, e.Names(), r.Doc); err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", e.Label(), err))
 		}
 	}

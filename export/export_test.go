@@ -24,6 +24,7 @@ import (
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/translate"
 )
 
 // syncedKinds are the kinds of the seed's "Data to sync" list (plus the
@@ -705,7 +706,7 @@ func mustJSON(t testing.TB, v any) string {
 	return string(data)
 }
 
-// TestEntityPure: Entity leaves the snapshot alone and gives the same value
+// TestEntityPure: translate.ToBundle leaves the snapshot alone and gives the same value
 // every time — the value the bundle holds (apply compares destination
 // entities with a bundle through it).
 func TestEntityPure(t *testing.T) {
@@ -727,27 +728,27 @@ func TestEntityPure(t *testing.T) {
 			continue
 		}
 		before := canonical(t, e.Doc())
-		first, err := Entity(s, e)
+		first, err := translate.ToBundle(s, e)
 		if err != nil {
 			t.Fatalf("%s: %v", entry.Path, err)
 		}
-		second, err := Entity(s, e)
+		second, err := translate.ToBundle(s, e)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if canonical(t, e.Doc()) != before {
-			t.Errorf("%s: Entity changed the snapshot's document", entry.Path)
+			t.Errorf("%s: ToBundle changed the snapshot's document", entry.Path)
 		}
 		raw, _ := res.Bundle.Raw(entry.Path)
 		if entry.Kind.Binary {
 			if !bytes.Equal(first.([]byte), raw) || !bytes.Equal(second.([]byte), raw) {
-				t.Errorf("%s: Entity differs from the bundle, or between calls", entry.Path)
+				t.Errorf("%s: ToBundle differs from the bundle, or between calls", entry.Path)
 			}
 			checked++
 			continue
 		}
 		if got := canonical(t, first); got != string(raw) || canonical(t, second) != got {
-			t.Errorf("%s: Entity differs from the bundle, or between calls", entry.Path)
+			t.Errorf("%s: ToBundle differs from the bundle, or between calls", entry.Path)
 		}
 		checked++
 	}

@@ -71,9 +71,9 @@ func (p *pipeline) convert(s *snapshot.Snapshot, root *snapshot.Entity) {
 			continue
 		}
 		r := &converted{}
-		var doc any
-		if doc, r.scrubbed, r.lagging, r.err = convertStamped(s, e, nil, p.stamps); r.err == nil {
-			r.path, r.putErr = p.b.PutEntity(e.Kind, e.Names(), doc)
+		res, err := convert(s, e, nil, p.stamps)
+		if r.scrubbed, r.lagging, r.err = res.Scrubbed, res.Warnings, err; err == nil {
+			r.path, r.putErr = p.b.PutEntity(e.Kind, e.Names(), res.Doc)
 		}
 		p.mu.Lock()
 		p.results[e] = r

@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/gen"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/translate"
 )
 
 func readSource(t *testing.T, faults octosim.Faults) (*snapshot.Snapshot, *octosim.Server) {
@@ -162,7 +162,7 @@ func TestReadTenantVariables(t *testing.T) {
 			if e == nil {
 				t.Fatal("no tenant variables for Internal")
 			}
-			doc, err := export.Entity(s, e)
+			doc, err := translate.ToBundle(s, e)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package export
+package translate
 
 import (
 	"bytes"
@@ -11,10 +11,12 @@ import (
 	"github.com/octobundle/octobundle/schema"
 )
 
-// Error is an export that failed on the content of the source: references to
-// IDs that do not exist, names that collide within one scope. Problems holds
-// one line per problem, sorted, each naming the entity, the JSON path and the
-// ID or name involved.
+// Error is a translation that failed on the content of the source:
+// references to IDs that do not exist, names that collide within one scope.
+// Problems holds one line per problem, sorted, each naming the entity, the
+// JSON path and the ID or name involved. Its message starts "export:", the
+// command that meets it (export also reports its own content problems as
+// an Error).
 type Error struct {
 	// Problems are the individual problems, one sentence each.
 	Problems []string
@@ -28,62 +30,87 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("export: %d problems:\n  %s", len(e.Problems), strings.Join(e.Problems, "\n  "))
 }
 
-// Entity returns the bundle form of one entity of s: a deep copy of the
+// ToBundle returns the bundle form of one entity of s: a deep copy of the
 // server's JSON with every reference rewritten from an ID to a name (in the
 // scope the kind registry gives it; free-form step properties holding an ID
 // become {"$ref": KIND, "name": NAME}), volatile fields dropped, secrets
 // scrubbed and set-like arrays sorted. It does not modify e and depends only
-// on s, so the same snapshot always gives the same value; apply uses it to
-// compare a destination entity with a bundle.
+// on s, so the same snapshot always gives the same value; export puts it in
+// the bundle, apply compares a destination entity with a bundle through it.
 //
 // A reference to an ID that does not exist in s is no error: a server can
 // hold one (a step deleted while variables are still scoped to it); the
 // entry is dropped or its holder left out, never widening a restriction
-// (see EntityWarnings, which also says what was done). A reference to a
-// name that two entities share in the same scope is an *Error listing
-// every such problem.
-func Entity(s *snapshot.Snapshot, e *snapshot.Entity) (any, error) {
-	doc, _, err := EntityWarnings(s, e)
-	return doc, err
+// (see ToBundleWarnings, which also says what was done, and dangling.go). A
+// reference to a name that two entities share in the same scope is an
+// *Error listing every such problem.
+func ToBundle(s *snapshot.Snapshot, e *snapshot.Entity) (any, error) {
+	r, err := ToBundleWith(s, e, Options{})
+	return r.Doc, err
 }
 
-// EntityWarnings is Entity that also returns a warning, naming the entity
-// and the field, for each reference to an ID s does not have and what the
-// bundle form holds instead.
-func EntityWarnings(s *snapshot.Snapshot, e *snapshot.Entity) (any, []string, error) {
-	doc, _, warnings, err := convertStamped(s, e, nil, nil)
-	return doc, warnings, err
+// ToBundleWarnings is ToBundle that also returns a warning, naming the
+// entity and the field, for each reference to an ID s does not have and
+// what the bundle form holds instead.
+func ToBundleWarnings(s *snapshot.Snapshot, e *snapshot.Entity) (any, []string, error) {
+	r, err := ToBundleWith(s, e, Options{})
+	return r.Doc, r.Warnings, err
 }
 
-// keepFunc decides whether a soft reference (a map key naming a project or
-// library variable set that the entity holds data for) stays in the bundle.
-// nil keeps every reference.
-type keepFunc func(target *schema.Kind, id string) bool
-
-// convert is Entity with an optional filter for soft references; it also
-// returns the paths Scrub changed (secrets the server should not have sent).
-func convert(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc) (any, []string, error) {
-	doc, scrubbed, _, err := convertStamped(s, e, keep, nil)
-	return doc, scrubbed, err
+// Options adjusts ToBundleWith to an export. The zero value translates as
+// ToBundle does.
+type Options struct {
+	// Keep decides whether a soft reference (schema.Ref.Soft: a map key
+	// naming a project or library variable set that the entity holds data
+	// for) to the entity id of kind target stays in the bundle form; a
+	// partial export drops those to entities it leaves out. nil keeps
+	// every reference.
+	Keep func(target *schema.Kind, id string) bool
+	// Inspect, when not nil, is called once with the entity's document as
+	// read, before any reference is rewritten (it must not change it); the
+	// warnings it returns come first in Result.Warnings. Export warns of
+	// lagging step-template stamps through it, so that each entity is
+	// decoded once.
+	Inspect func(doc any) []string
 }
 
-// convertStamped is convert that also returns warnings: the references to
-// IDs s does not have (see dangling.go) and, when stamps is not nil, those
-// of laggingStamps: e is decoded once for both.
-func convertStamped(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc, stamps *stampValues) (any, []string, []string, error) {
+// Result is the bundle form of an entity and what translating it found.
+type Result struct {
+	// Doc is the bundle form (the bytes, for a binary kind).
+	Doc any
+	// Scrubbed are the paths of secret values the server sent and Scrub
+	// removed (it should not have sent them).
+	Scrubbed []string
+	// Warnings are Inspect's warnings, then one per reference to an ID
+	// the snapshot does not have (see ToBundleWarnings).
+	Warnings []string
+}
+
+// ToBundleWith is ToBundle adjusted by o, with everything it found.
+func ToBundleWith(s *snapshot.Snapshot, e *snapshot.Entity, o Options) (Result, error) {
+	doc, scrubbed, warnings, err := toBundle(s, e, o)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Doc: doc, Scrubbed: scrubbed, Warnings: warnings}, nil
+}
+
+// toBundle is ToBundleWith's work: the bundle form, the paths Scrub
+// changed and the warnings.
+func toBundle(s *snapshot.Snapshot, e *snapshot.Entity, o Options) (any, []string, []string, error) {
 	k := e.Kind
 	if k.Binary {
 		// A binary file (a logo) is its bytes: no references, nothing to drop.
 		return bytes.Clone(e.Bytes()), nil, nil, nil
 	}
-	// A fresh copy, this conversion's own, dropped after it. Stamps are
-	// read before Rewrite changes it; sibling scopes are read from it as
-	// Rewrite goes (it visits a sibling-scoped reference before the
+	// A fresh copy, this translation's own, dropped after it. Inspect
+	// reads it before Rewrite changes it; sibling scopes are read from it
+	// as Rewrite goes (it visits a sibling-scoped reference before the
 	// sibling's own reference).
 	doc := e.Doc()
-	var lagging []string
-	if stamps != nil {
-		lagging = laggingStamps(s, e, doc, stamps)
+	var warnings []string
+	if o.Inspect != nil {
+		warnings = o.Inspect(doc)
 	}
 	var problems []string
 	var dropElems [][]string
@@ -152,7 +179,7 @@ func convertStamped(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc, sta
 			problems = append(problems, fmt.Sprintf("%s: %s: %s", e.Label(), schema.Pointer(at), perr))
 			return v, nil
 		}
-		if keep != nil && isSoft(ref) && !keep(tk, id) {
+		if o.Keep != nil && ref.Soft && !o.Keep(tk, id) {
 			if strings.HasSuffix(ref.Path, "~") || len(at) < 2 {
 				return schema.Drop, nil
 			}
@@ -170,7 +197,7 @@ func convertStamped(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc, sta
 		return nil, nil, nil, &Error{Problems: problems}
 	}
 	if len(fixes) > 0 {
-		lagging = append(lagging, fixDangling(k, doc, fixes, e.Label())...)
+		warnings = append(warnings, fixDangling(k, doc, fixes, e.Label())...)
 	}
 	if err := k.Strip(doc); err != nil {
 		return nil, nil, nil, fmt.Errorf("export: %s: %w", e.Label(), err)
@@ -182,14 +209,8 @@ func convertStamped(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc, sta
 	if err := k.SortSets(doc); err != nil {
 		return nil, nil, nil, fmt.Errorf("export: %s: %w", e.Label(), err)
 	}
-	return doc, scrubbed, lagging, nil
+	return doc, scrubbed, warnings, nil
 }
-
-// isSoft reports whether a reference records data the entity holds for
-// another entity rather than something it depends on (schema.Ref.Soft). A
-// partial export follows hard references and drops soft ones to entities
-// it does not include.
-func isSoft(ref schema.Ref) bool { return ref.Soft }
 
 // removeElements removes the array elements at the given paths (array
 // indices as read) from doc.
