@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -14,7 +14,7 @@ import (
 // Production, a target web-01 with the role web and the tag Tier/Free; the
 // bundle holds the environment Development and, through the lifecycle
 // kind's entity, nothing else.
-func policyPlanner(t *testing.T, pol *bundles.ApplyPolicy) *planner {
+func policyPlanner(t *testing.T, pol *policy.File) *planner {
 	t.Helper()
 	snap := snapshot.New("http://dest", "2025.2.1", "Spaces-1", "Default")
 	add := func(kind, scope, id, name string) { snap.Index.Add(kind, scope, id, name) }
@@ -28,19 +28,19 @@ func policyPlanner(t *testing.T, pol *bundles.ApplyPolicy) *planner {
 	add(schema.MachineRole, "", "web", "web")
 	add(schema.TenantTag, "", "TagSets-1/Free", "Tier/Free")
 	changes := []*Change{{Kind: schema.Environment, Names: []string{"Development"}}}
-	return &planner{snap: snap, ids: destIDs{snap: snap}, pol: pol, changes: changes, bn: indexBundle(changes)}
+	return &planner{snap: snap, ids: destIDs{snap: snap}, pol: policy.New(pol, policy.Flags{}), changes: changes, bn: indexBundle(changes)}
 }
 
 func TestApplyValuePolicy(t *testing.T) {
 	pv := schema.MustLookup(schema.ProjectVariables)
 	tv := schema.MustLookup(schema.TenantVariables)
-	rule := func(dim string, mode bundles.ScopeMode) *bundles.ApplyPolicy {
-		return &bundles.ApplyPolicy{ScopeMismatch: []bundles.ScopeRule{{Dimension: dim, Mode: mode, Rule: "r.yaml:2"}}}
+	rule := func(dim string, mode policy.ScopeMode) *policy.File {
+		return &policy.File{ScopeMismatch: []policy.ScopeRule{{Dimension: dim, Mode: mode, Rule: "r.yaml:2"}}}
 	}
 	for _, tc := range []struct {
 		name     string
 		kind     *schema.Kind
-		pol      *bundles.ApplyPolicy
+		pol      *policy.File
 		doc      string
 		dest     string // "" for a new entity
 		want     string
@@ -71,26 +71,26 @@ func TestApplyValuePolicy(t *testing.T) {
 			notes: []string{`"A" TenantTag=Tier/Free,Region/Mars skipped: TenantTag Region/Mars not on the destination (exact: registry default)`},
 		},
 		{
-			name: "exact rule", kind: pv, pol: rule("Role", bundles.ScopeExact),
+			name: "exact rule", kind: pv, pol: rule("Role", policy.ScopeExact),
 			doc:   `{"Variables":[{"Name":"A","Value":"1","Scope":{"Role":["web","db"]}},{"Name":"B","Value":"2","Scope":{}}]}`,
 			want:  `{"Variables":[{"Name":"B","Value":"2","Scope":{}}]}`,
 			notes: []string{`"A" Role=web,db skipped: Role db not on the destination (exact: rule r.yaml:2)`},
 		},
 		{
-			name: "ignore unscopes only the dimension", kind: pv, pol: rule("Channel", bundles.ScopeIgnore),
+			name: "ignore unscopes only the dimension", kind: pv, pol: rule("Channel", policy.ScopeIgnore),
 			doc:   `{"Variables":[{"Name":"A","Value":"1","Scope":{"Channel":["QA"],"Environment":["Staging"]}}]}`,
 			want:  `{"Variables":[{"Name":"A","Value":"1","Scope":{"Environment":["Staging"]}}]}`,
 			notes: []string{`"A" Channel=QA Environment=Staging rescoped: Channel QA not on the destination; unscoped in Channel (ignore: rule r.yaml:2)`},
 		},
 		{
-			name: "ignore-new on a new variable ignores", kind: pv, pol: rule("Machine", bundles.ScopeIgnoreNew),
+			name: "ignore-new on a new variable ignores", kind: pv, pol: rule("Machine", policy.ScopeIgnoreNew),
 			doc:   `{"Variables":[{"Name":"A","Value":"1","Scope":{"Machine":["gone"]}}]}`,
 			dest:  `{"Variables":[{"Name":"B","Value":"x","Scope":{}}]}`,
 			want:  `{"Variables":[{"Name":"A","Value":"1","Scope":{}}]}`,
 			notes: []string{`"A" Machine=gone rescoped: Machine gone not on the destination; unscoped in Machine (ignore-new: rule r.yaml:2)`},
 		},
 		{
-			name: "ignore-new on an existing variable leaves every value alone", kind: pv, pol: rule("Machine", bundles.ScopeIgnoreNew),
+			name: "ignore-new on an existing variable leaves every value alone", kind: pv, pol: rule("Machine", policy.ScopeIgnoreNew),
 			doc:   `{"Variables":[{"Name":"A","Value":"1","Scope":{"Machine":["gone"]}},{"Name":"A","Value":"new","Scope":{}},{"Name":"C","Value":"3","Scope":{}}]}`,
 			dest:  `{"Variables":[{"Name":"a","Value":"dest","Scope":{}}]}`,
 			want:  `{"Variables":[{"Name":"C","Value":"3","Scope":{}},{"Name":"a","Value":"dest","Scope":{}}]}`,
@@ -98,7 +98,7 @@ func TestApplyValuePolicy(t *testing.T) {
 		},
 		{
 			name: "owned: existing kept, missing created", kind: pv,
-			pol:   &bundles.ApplyPolicy{Owned: []bundles.ValueSelector{{Name: "O*", Rule: "o.yaml:1"}}},
+			pol:   &policy.File{Owned: []policy.ValueSelector{{Name: "O*", Rule: "o.yaml:1"}}},
 			doc:   `{"Variables":[{"Name":"O1","Value":"bundle","Scope":{}},{"Name":"O2","Value":"bundle","Scope":{}}]}`,
 			dest:  `{"Variables":[{"Name":"O1","Value":"dest","Scope":{}}]}`,
 			want:  `{"Variables":[{"Name":"O1","Value":"dest","Scope":{}},{"Name":"O2","Value":"bundle","Scope":{}}]}`,
@@ -106,14 +106,14 @@ func TestApplyValuePolicy(t *testing.T) {
 		},
 		{
 			name: "owned, selected by scope", kind: pv,
-			pol:   &bundles.ApplyPolicy{Owned: []bundles.ValueSelector{{Kind: schema.ProjectVariables, Owner: "P", Name: "O", Scope: map[string][]string{"Environment": {"Production"}}}}},
+			pol:   &policy.File{Owned: []policy.ValueSelector{{Kind: schema.ProjectVariables, Owner: "P", Name: "O", Scope: map[string][]string{"Environment": {"Production"}}}}},
 			doc:   `{"Variables":[{"Name":"O","Value":"b1","Scope":{"Environment":["Production"]}},{"Name":"O","Value":"b2","Scope":{"Environment":["Staging"]}}]}`,
 			dest:  `{"Variables":[{"Name":"O","Value":"d1","Scope":{"Environment":["Production"]}},{"Name":"O","Value":"d2","Scope":{"Environment":["Staging"]}}]}`,
 			want:  `{"Variables":[{"Name":"O","Value":"d1","Scope":{"Environment":["Production"]}},{"Name":"O","Value":"b2","Scope":{"Environment":["Staging"]}}]}`,
 			notes: []string{`"O" Environment=Production left alone (owned by destination, rule of the bundle's apply policy)`},
 		},
 		{
-			name: "tenant values: partial narrows a value and skips one left with no environment", kind: tv, pol: rule("Environment", bundles.ScopePartial),
+			name: "tenant values: partial narrows a value and skips one left with no environment", kind: tv, pol: rule("Environment", policy.ScopePartial),
 			doc:  `{"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production","Test"]},"Value":"y"},{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Test"]},"Value":"x"}]}`,
 			want: `{"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production"]},"Value":"y"}]}`,
 			notes: []string{
@@ -122,7 +122,7 @@ func TestApplyValuePolicy(t *testing.T) {
 			},
 		},
 		{
-			name: "tenant values: ignore unscopes a common value but never a project value", kind: tv, pol: rule("Environment", bundles.ScopeIgnore),
+			name: "tenant values: ignore unscopes a common value but never a project value", kind: tv, pol: rule("Environment", policy.ScopeIgnore),
 			doc:  `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"C","Scope":{"EnvironmentIds":["Test"]},"Value":"c"}],"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Test"]},"Value":"x"}]}`,
 			want: `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"C","Scope":{"EnvironmentIds":[]},"Value":"c"}],"ProjectVariables":[]}`,
 			notes: []string{
@@ -131,7 +131,7 @@ func TestApplyValuePolicy(t *testing.T) {
 			},
 		},
 		{
-			name: "tenant values: ignore-new on a template the tenant has leaves its values alone", kind: tv, pol: rule("Environment", bundles.ScopeIgnoreNew),
+			name: "tenant values: ignore-new on a template the tenant has leaves its values alone", kind: tv, pol: rule("Environment", policy.ScopeIgnoreNew),
 			doc:  `{"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production","Test"]},"Value":"x"},{"ProjectId":"P","TemplateId":"U","Scope":{"EnvironmentIds":["Production","Test"]},"Value":"u"}]}`,
 			dest: `{"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production"]},"Value":"d"}]}`,
 			want: `{"ProjectVariables":[{"ProjectId":"P","TemplateId":"U","Scope":{"EnvironmentIds":["Production"]},"Value":"u"},{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production"]},"Value":"d"}]}`,
@@ -141,7 +141,7 @@ func TestApplyValuePolicy(t *testing.T) {
 			},
 		},
 		{
-			name: "tenant values: ignore-new leaves values alone in both arrays, each put back in its own", kind: tv, pol: rule("Environment", bundles.ScopeIgnoreNew),
+			name: "tenant values: ignore-new leaves values alone in both arrays, each put back in its own", kind: tv, pol: rule("Environment", policy.ScopeIgnoreNew),
 			doc:  `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"C","Scope":{"EnvironmentIds":["Test"]},"Value":"c"}],"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production","Test"]},"Value":"x"}]}`,
 			dest: `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"C","Scope":{"EnvironmentIds":[]},"Value":"dc"}],"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production"]},"Value":"d"}]}`,
 			want: `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"C","Scope":{"EnvironmentIds":[]},"Value":"dc"}],"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production"]},"Value":"d"}]}`,
@@ -152,7 +152,7 @@ func TestApplyValuePolicy(t *testing.T) {
 		},
 		{
 			name: "tenant values: owned", kind: tv,
-			pol:   &bundles.ApplyPolicy{Owned: []bundles.ValueSelector{{Kind: schema.TenantVariables, Name: "T"}}},
+			pol:   &policy.File{Owned: []policy.ValueSelector{{Kind: schema.TenantVariables, Name: "T"}}},
 			doc:   `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"T","Scope":{"EnvironmentIds":[]},"Value":"bundle"},{"LibraryVariableSetId":"L","TemplateId":"U","Scope":{"EnvironmentIds":[]},"Value":"bundle"}]}`,
 			dest:  `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"T","Scope":{"EnvironmentIds":[]},"Value":"dest"},{"LibraryVariableSetId":"L","TemplateId":"U","Scope":{"EnvironmentIds":[]},"Value":"dest"}]}`,
 			want:  `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"T","Scope":{"EnvironmentIds":[]},"Value":"dest"},{"LibraryVariableSetId":"L","TemplateId":"U","Scope":{"EnvironmentIds":[]},"Value":"bundle"}]}`,
@@ -163,7 +163,7 @@ func TestApplyValuePolicy(t *testing.T) {
 			pol := tc.pol
 			if tc.skipKind != "" {
 				if pol == nil {
-					pol = &bundles.ApplyPolicy{}
+					pol = &policy.File{}
 				}
 				pol.Kinds = map[string]schema.Policy{tc.skipKind: schema.PolicySkip}
 			}
