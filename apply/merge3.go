@@ -31,7 +31,7 @@ import (
 //   - otherwise a conflict, listed with both sides and decided by the
 //     policy (policy.Decider.Decide): --on-conflict, else the bundle's
 //     policy file (Conflicts rules; Owned values already took the
-//     destination's copy, see policy.go), else the registry
+//     destination's copy, see values.go), else the registry
 //     (schema.Kind.KeepDestination: variable values stay the
 //     destination's; everything else, process and step content, takes
 //     the source's);

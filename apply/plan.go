@@ -74,11 +74,11 @@
 // keeps the targets that exist and is skipped when none does (the guide's
 // "partial match" for targets, which are never synced by default), and so
 // for environments, channels, steps and process owners; tenant tags must
-// match exactly; roles are kept. The bundle's policy can also override a
-// kind's policy, mark values as owned by the destination and set the
-// placeholder text (see policy.go). Each decision is a line in the
-// change's Notes. A plan with errors is refused by Execute and Apply
-// before the first write unless Options.AllowErrors.
+// match exactly; roles are kept. The bundle's policy file can also
+// override a kind's kind policy, mark values as owned by the destination
+// and set the placeholder text (see values.go and package policy). Each
+// decision is a line in the change's Notes. A plan with errors is refused
+// by Execute and Apply before the first write unless Options.AllowErrors.
 //
 // Secrets cannot be read from any Octopus API, so a bundle never has them.
 // A new sensitive variable, account or feed secret, sensitive step property,
@@ -680,7 +680,7 @@ func (pl *planner) decide(i int) {
 		pl.decideItems(i, k, bundleDoc, destForm)
 		return
 	}
-	bundleDoc, ch.Notes = pl.applyValuePolicy(k, ch.Names, bundleDoc, destForm)
+	bundleDoc, ch.Notes = pl.decideValues(k, ch.Names, bundleDoc, destForm)
 	bundleDoc, notes, problems := pl.checkRefs(k, ch.Names, bundleDoc)
 	var reasons []string
 	if fromBundle {

@@ -31,7 +31,7 @@ func policyPlanner(t *testing.T, pol *policy.File) *planner {
 	return &planner{snap: snap, ids: destIDs{snap: snap}, pol: policy.New(pol, policy.Flags{}), changes: changes, bn: indexBundle(changes)}
 }
 
-func TestApplyValuePolicy(t *testing.T) {
+func TestDecideValues(t *testing.T) {
 	pv := schema.MustLookup(schema.ProjectVariables)
 	tv := schema.MustLookup(schema.TenantVariables)
 	rule := func(dim string, mode policy.ScopeMode) *policy.File {
@@ -172,7 +172,7 @@ func TestApplyValuePolicy(t *testing.T) {
 			if tc.dest != "" {
 				dest = js(t, tc.dest)
 			}
-			got, notes := pl.applyValuePolicy(tc.kind, []string{"P"}, js(t, tc.doc), dest)
+			got, notes := pl.decideValues(tc.kind, []string{"P"}, js(t, tc.doc), dest)
 			if canon(got) != canon(js(t, tc.want)) {
 				t.Errorf("document\n got %s\nwant %s", canon(got), canon(js(t, tc.want)))
 			}

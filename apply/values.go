@@ -252,14 +252,14 @@ type valueEdit struct {
 	scope map[string][]string // the value's new scope (variables only), when rescoped
 }
 
-// applyValuePolicy checks every variable value of doc (an entity of kind
+// decideValues checks every variable value of doc (an entity of kind
 // k named names, bundle form, modified in place) against the destination
 // (destForm, bundle form, nil when the entity is new) and the policy:
 // scope entries that exist neither in the bundle nor on the destination
 // are dealt with per dimension (exact, partial, ignore, ignore-new), and
 // destination-owned values that exist are left as the destination has
 // them. It returns the new document and one note per decision.
-func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destForm any) (any, []string) {
+func (pl *planner) decideValues(k *schema.Kind, names []string, doc, destForm any) (any, []string) {
 	if len(k.Values) == 0 || len(names) == 0 {
 		return doc, nil
 	}
