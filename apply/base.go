@@ -8,6 +8,7 @@ import (
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/translate"
 )
@@ -168,15 +169,15 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
 			ch.Action, ch.Why = ActionKeep, []string{WhyDeletedKept, WhyNotWritten}
 			ch.Reason = "deleted at source (" + pl.o.Base.From + "), but not deleted: " + notOurs
 			ch.forget = nil
-		case pl.o.Prune && pl.changedSinceBase(e.Kind, e.Names, e.Path, dest) && pl.o.OnConflict != WinnerSource:
+		case pl.o.Prune && pl.changedSinceBase(e.Kind, e.Names, e.Path, dest) && pl.pol.DecideDeleted().Winner != policy.WinnerSource:
 			// Deleted at the source, changed on the destination: a
 			// conflict, which keeps the entity unless decided otherwise.
+			dec := pl.pol.DecideDeleted()
 			ch.Why = []string{WhyDeletedKept, WhyConflict}
 			ch.forget = nil
-			ch.Conflicts = []Conflict{{Field: "the entity", Resolution: WinnerDestination, Rule: "deleted at the source, changed on the destination: kept (--on-conflict source deletes it)"}}
+			ch.Conflicts = []Conflict{{Field: "the entity", Resolution: dec.Winner, Rule: dec.Rule}}
 			ch.Action, ch.Reason = ActionKeep, "deleted at source, but changed on the destination since the last sync: kept (conflict; --on-conflict source deletes it)"
-			if pl.o.OnConflict == WinnerFail {
-				ch.Conflicts[0].Resolution, ch.Conflicts[0].Rule = WinnerFail, "--on-conflict fail"
+			if dec.Winner == policy.WinnerFail {
 				ch.Action, ch.Error = ActionError, ch.Label()+": deleted at the source and changed on the destination since the last sync, and --on-conflict fail"
 			}
 		case pl.o.Prune:

@@ -10,6 +10,7 @@ import (
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/state"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -126,7 +127,7 @@ func TestPruneOnlyWhatOctobundleWrote(t *testing.T) {
 		if _, err := r.dst.c.Post(ctx, r.dst.c.SpacePath("environments", false), sunset); err != nil {
 			t.Fatal(err)
 		}
-		p, _ := r.apply(b1, Options{Prune: true, OnConflict: WinnerSource})
+		p, _ := r.apply(b1, Options{Prune: true, Policy: policy.Flags{OnConflict: policy.WinnerSource}})
 		if ch := find(t, p, schema.Environment, "Sunset"); ch.Action != ActionKeep || !strings.Contains(ch.Reason, "that octobundle wrote") {
 			t.Errorf("plan: %s %q %s", ch.Action, ch.Why, ch.Reason)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/translate"
 )
@@ -20,7 +21,7 @@ import (
 
 // policyBundle returns a sealed bundle with the manifest of base, the
 // given entities (kind → names joined by "/" → document) and policy pol.
-func policyBundle(t *testing.T, base *bundles.Bundle, entities map[string]map[string]any, pol *bundles.ApplyPolicy) *bundles.Bundle {
+func policyBundle(t *testing.T, base *bundles.Bundle, entities map[string]map[string]any, pol *policy.File) *bundles.Bundle {
 	t.Helper()
 	b := bundles.New(base.Manifest)
 	for kind, byName := range entities {
@@ -97,39 +98,39 @@ func TestScopeMismatchPolicy(t *testing.T) {
 		name  string
 		scope scope
 		dim   string
-		mode  bundles.ScopeMode // "" for the registry default
+		mode  policy.ScopeMode // "" for the registry default
 		want  string
 		note  string
 	}{
 		{"T.Env.Default", scope{"Environment": {"Development", "Production"}}, "", "", `Environment=Production`, `rescoped: partial match, Development dropped from its Environment (partial: registry default)`},
-		{"T.Env.Exact", scope{"Environment": {"Development", "Production"}}, "Environment", bundles.ScopeExact, ``, `skipped: Environment Development not on the destination (exact: rule env.yaml:1)`},
-		{"T.Env.PartialNone", scope{"Environment": {"Development", "Test"}}, "Environment", bundles.ScopePartial, ``, `skipped: Environment Development, Test not on the destination (partial: rule env.yaml:1)`},
-		{"T.Env.Ignore", scope{"Environment": {"Development"}}, "Environment", bundles.ScopeIgnore, `(unscoped)`, `rescoped: Environment Development not on the destination; unscoped in Environment (ignore: rule env.yaml:1)`},
-		{"T.Env.IgnoreKeepsRole", scope{"Environment": {"Development"}, "Role": {"octofx-web"}}, "Environment", bundles.ScopeIgnore, `Role=octofx-web`, `unscoped in Environment`},
-		{"T.Env.Match", scope{"Environment": {"Staging"}}, "Environment", bundles.ScopeExact, `Environment=Staging`, ``},
+		{"T.Env.Exact", scope{"Environment": {"Development", "Production"}}, "Environment", policy.ScopeExact, ``, `skipped: Environment Development not on the destination (exact: rule env.yaml:1)`},
+		{"T.Env.PartialNone", scope{"Environment": {"Development", "Test"}}, "Environment", policy.ScopePartial, ``, `skipped: Environment Development, Test not on the destination (partial: rule env.yaml:1)`},
+		{"T.Env.Ignore", scope{"Environment": {"Development"}}, "Environment", policy.ScopeIgnore, `(unscoped)`, `rescoped: Environment Development not on the destination; unscoped in Environment (ignore: rule env.yaml:1)`},
+		{"T.Env.IgnoreKeepsRole", scope{"Environment": {"Development"}, "Role": {"octofx-web"}}, "Environment", policy.ScopeIgnore, `Role=octofx-web`, `unscoped in Environment`},
+		{"T.Env.Match", scope{"Environment": {"Staging"}}, "Environment", policy.ScopeExact, `Environment=Staging`, ``},
 		{"T.Chan.Default", scope{"Channel": {"QA"}}, "", "", ``, `skipped: Channel QA not on the destination (partial: registry default)`},
-		{"T.Chan.Partial", scope{"Channel": {"Default", "QA"}}, "Channel", bundles.ScopePartial, `Channel=Default`, `partial match, QA dropped from its Channel`},
-		{"T.Chan.Ignore", scope{"Channel": {"QA"}, "Environment": {"Production"}}, "Channel", bundles.ScopeIgnore, `Environment=Production`, `unscoped in Channel (ignore`},
+		{"T.Chan.Partial", scope{"Channel": {"Default", "QA"}}, "Channel", policy.ScopePartial, `Channel=Default`, `partial match, QA dropped from its Channel`},
+		{"T.Chan.Ignore", scope{"Channel": {"QA"}, "Environment": {"Production"}}, "Channel", policy.ScopeIgnore, `Environment=Production`, `unscoped in Channel (ignore`},
 		{"T.Machine.Default", scope{"Machine": {"gone-01", "octofx-web-prod-01"}}, "", "", `Machine=octofx-web-prod-01`, `partial match, gone-01 dropped from its Machine (partial: registry default)`},
 		{"T.Machine.None", scope{"Machine": {"gone-01"}}, "", "", ``, `skipped: Machine gone-01 not on the destination (partial: registry default)`},
-		{"T.Machine.Exact", scope{"Machine": {"gone-01", "octofx-web-prod-01"}}, "Machine", bundles.ScopeExact, ``, `skipped: Machine gone-01 not on the destination (exact`},
+		{"T.Machine.Exact", scope{"Machine": {"gone-01", "octofx-web-prod-01"}}, "Machine", policy.ScopeExact, ``, `skipped: Machine gone-01 not on the destination (exact`},
 		{"T.Role.Default", scope{"Role": {"Oracle"}}, "", "", `Role=Oracle`, ``},
-		{"T.Role.Partial", scope{"Role": {"Oracle"}}, "Role", bundles.ScopePartial, ``, `skipped: Role Oracle not on the destination (partial: rule env.yaml:1)`},
-		{"T.Role.Ignore", scope{"Role": {"Oracle", "SQL-Server"}}, "Role", bundles.ScopeIgnore, `Role=SQL-Server`, `Oracle dropped from its Role (ignore`},
+		{"T.Role.Partial", scope{"Role": {"Oracle"}}, "Role", policy.ScopePartial, ``, `skipped: Role Oracle not on the destination (partial: rule env.yaml:1)`},
+		{"T.Role.Ignore", scope{"Role": {"Oracle", "SQL-Server"}}, "Role", policy.ScopeIgnore, `Role=SQL-Server`, `Oracle dropped from its Role (ignore`},
 		{"T.Tag.Default", scope{"TenantTag": {"Region/East", "Tier/Gold"}}, "", "", ``, `skipped: TenantTag Tier/Gold not on the destination (exact: registry default)`},
-		{"T.Tag.Partial", scope{"TenantTag": {"Tier/Free", "Tier/Gold"}}, "TenantTag", bundles.ScopePartial, `TenantTag=Tier/Free`, `Tier/Gold dropped from its TenantTag`},
+		{"T.Tag.Partial", scope{"TenantTag": {"Tier/Free", "Tier/Gold"}}, "TenantTag", policy.ScopePartial, `TenantTag=Tier/Free`, `Tier/Gold dropped from its TenantTag`},
 		{"T.Action.Default", scope{"Action": {"Deploy OctoFX Web", "QA Sign-off"}}, "", "", `Action="Deploy OctoFX Web"`, `QA Sign-off dropped from its Action (partial: registry default)`},
-		{"T.Owner.Exact", scope{"ProcessOwner": {"OctoFX", "Toggle Maintenance Mode"}}, "ProcessOwner", bundles.ScopeExact, ``, `skipped: ProcessOwner Toggle Maintenance Mode not on the destination (exact`},
-		{"T.New.IgnoreNew", scope{"Environment": {"Development"}, "Channel": {"Default"}}, "Environment", bundles.ScopeIgnoreNew, `Channel=Default`, `unscoped in Environment (ignore-new: rule env.yaml:1)`},
+		{"T.Owner.Exact", scope{"ProcessOwner": {"OctoFX", "Toggle Maintenance Mode"}}, "ProcessOwner", policy.ScopeExact, ``, `skipped: ProcessOwner Toggle Maintenance Mode not on the destination (exact`},
+		{"T.New.IgnoreNew", scope{"Environment": {"Development"}, "Channel": {"Default"}}, "Environment", policy.ScopeIgnoreNew, `Channel=Default`, `unscoped in Environment (ignore-new: rule env.yaml:1)`},
 	}
 	var vars []any
-	pol := &bundles.ApplyPolicy{}
+	pol := &policy.File{}
 	for _, tc := range cases {
 		vars = append(vars, variable(tc.name, "v-"+tc.name, tc.scope))
 		if tc.mode != "" {
-			pol.ScopeMismatch = append(pol.ScopeMismatch, bundles.ScopeRule{
+			pol.ScopeMismatch = append(pol.ScopeMismatch, policy.ScopeRule{
 				Dimension: tc.dim, Mode: tc.mode, Rule: "env.yaml:1",
-				Select: bundles.ValueSelector{Kind: schema.ProjectVariables, Owner: "Octo*", Name: tc.name}})
+				Select: policy.ValueSelector{Kind: schema.ProjectVariables, Owner: "Octo*", Name: tc.name}})
 		}
 	}
 	// ignore-new on a variable the destination has: every value of it is
@@ -137,11 +138,11 @@ func TestScopeMismatchPolicy(t *testing.T) {
 	vars = append(vars,
 		variable("Application.Database.Name", "OctoFx-Dev", scope{"Environment": {"Development"}}),
 		variable("Application.Database.Name", "from-the-bundle", scope{"Environment": {"Production"}}))
-	pol.ScopeMismatch = append(pol.ScopeMismatch, bundles.ScopeRule{Dimension: "Environment", Mode: bundles.ScopeIgnoreNew, Rule: "keep.yaml:3",
-		Select: bundles.ValueSelector{Name: "Application.Database.Name"}})
+	pol.ScopeMismatch = append(pol.ScopeMismatch, policy.ScopeRule{Dimension: "Environment", Mode: policy.ScopeIgnoreNew, Rule: "keep.yaml:3",
+		Select: policy.ValueSelector{Name: "Application.Database.Name"}})
 	// A later rule wins: this one is overridden by nothing, the first by it.
-	pol.ScopeMismatch = append([]bundles.ScopeRule{{Dimension: "Environment", Mode: bundles.ScopeIgnore, Rule: "base.yaml:9",
-		Select: bundles.ValueSelector{Name: "T.Env.Exact"}}}, pol.ScopeMismatch...)
+	pol.ScopeMismatch = append([]policy.ScopeRule{{Dimension: "Environment", Mode: policy.ScopeIgnore, Rule: "base.yaml:9",
+		Select: policy.ValueSelector{Name: "T.Env.Exact"}}}, pol.ScopeMismatch...)
 
 	b := policyBundle(t, base, map[string]map[string]any{
 		schema.ProjectVariables: {"OctoFX": map[string]any{"Variables": vars}},
@@ -245,8 +246,8 @@ func TestOwnedValues(t *testing.T) {
 	ctx := context.Background()
 	src := startSim(t, "source.json", octosim.Options{})
 	base := exportBundle(t, src, false)
-	pol := &bundles.ApplyPolicy{
-		Owned: []bundles.ValueSelector{
+	pol := &policy.File{
+		Owned: []policy.ValueSelector{
 			{Kind: schema.ProjectVariables, Owner: "OctoFX", Name: "OctoFX.Web.Root", Rule: "prod.yaml:4"},
 			{Kind: schema.ProjectVariables, Name: "T.Owned.*", Rule: "prod.yaml:5"},
 			{Kind: schema.LibraryVariables, Owner: "Common Variables", Name: "Common.Smtp.Host", Rule: "prod.yaml:6"},
@@ -375,7 +376,7 @@ func TestOwnedValues(t *testing.T) {
 	if v := proj[`"T.NotOwned"`]; v != "edited-on-the-destination" {
 		t.Errorf("the destination's edit of a value nobody owns was overwritten: %v", v)
 	}
-	if len(ch.Conflicts) != 1 || ch.Conflicts[0].Field != `Variables["T.NotOwned"].Value` || ch.Conflicts[0].Resolution != WinnerDestination {
+	if len(ch.Conflicts) != 1 || ch.Conflicts[0].Field != `Variables["T.NotOwned"].Value` || ch.Conflicts[0].Resolution != policy.WinnerDestination {
 		t.Errorf("second plan conflicts: %+v", ch.Conflicts)
 	}
 	// Replay: zero writes.
@@ -445,7 +446,7 @@ func TestKindPolicyOverridesAndPlaceholder(t *testing.T) {
 
 	t.Run("exist, exact and placeholder", func(t *testing.T) {
 		b := exported.Clone()
-		pol := &bundles.ApplyPolicy{
+		pol := &policy.File{
 			Kinds:       map[string]schema.Policy{schema.ActionTemplate: schema.PolicyExist, schema.Lifecycle: schema.PolicyExact},
 			Placeholder: "Replace Me",
 		}
@@ -548,7 +549,7 @@ func TestKindPolicyOverridesAndPlaceholder(t *testing.T) {
 
 	t.Run("skip", func(t *testing.T) {
 		b := exported.Clone()
-		if err := b.SetApplyPolicy(&bundles.ApplyPolicy{Kinds: map[string]schema.Policy{schema.ActionTemplate: schema.PolicySkip}}); err != nil {
+		if err := b.SetApplyPolicy(&policy.File{Kinds: map[string]schema.Policy{schema.ActionTemplate: schema.PolicySkip}}); err != nil {
 			t.Fatal(err)
 		}
 		if err := b.Seal(); err != nil {

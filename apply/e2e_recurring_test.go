@@ -14,6 +14,7 @@ import (
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/internal/state"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/translate"
 )
@@ -441,7 +442,7 @@ func TestRecurringSync(t *testing.T) {
 				}
 				ch := find(t, p, schema.ProjectVariables, proc...)
 				want := Conflict{Field: `Variables["OctoFX.ReleaseNote"].Value`, Base: "", Source: "set at the source", Destination: "set on the destination",
-					Resolution: WinnerDestination, Rule: "registry default: the destination keeps its variable values"}
+					Resolution: policy.WinnerDestination, Rule: "registry default: the destination keeps its variable values"}
 				if len(ch.Conflicts) != 1 || !bundles.Equal(ch.Conflicts[0], want) {
 					t.Errorf("conflicts %+v, want %+v", ch.Conflicts, want)
 				}
@@ -464,7 +465,7 @@ func TestRecurringSync(t *testing.T) {
 					t.Errorf("MaxParallelism %v, want the source's 3", got)
 				}
 				ch := find(t, p, schema.DeploymentProcess, proc...)
-				if len(ch.Conflicts) != 1 || ch.Conflicts[0].Resolution != WinnerSource || ch.Conflicts[0].Destination != "5" || ch.Conflicts[0].Source != "3" ||
+				if len(ch.Conflicts) != 1 || ch.Conflicts[0].Resolution != policy.WinnerSource || ch.Conflicts[0].Destination != "5" || ch.Conflicts[0].Source != "3" ||
 					ch.Conflicts[0].Field != `Steps["Deploy OctoFX Web"].Properties["Octopus.Action.MaxParallelism"]` {
 					t.Errorf("conflicts %+v", ch.Conflicts)
 				}
@@ -693,7 +694,7 @@ func TestRecurringSync(t *testing.T) {
 			return vars
 		}))
 		r.dst.srv.ResetCounters()
-		_, _, err := Apply(ctx, r.dst.c, b2, r.options(Options{OnConflict: WinnerFail}))
+		_, _, err := Apply(ctx, r.dst.c, b2, r.options(Options{Policy: policy.Flags{OnConflict: policy.WinnerFail}}))
 		if !errors.Is(err, ErrPlanHasErrors) || !strings.Contains(err.Error(), `Variables["OctoFX.ReleaseNote"].Value (base "", source "set at the source", destination "set on the destination")`) {
 			t.Errorf("apply: %v", err)
 		}
@@ -701,7 +702,7 @@ func TestRecurringSync(t *testing.T) {
 			t.Errorf("%d writes", r.dst.srv.Writes())
 		}
 		// --on-conflict source overrides the registry default.
-		r.apply(b2, Options{OnConflict: WinnerSource})
+		r.apply(b2, Options{Policy: policy.Flags{OnConflict: policy.WinnerSource}})
 		if got := varValues(r.doc(schema.ProjectVariables, proc...), "OctoFX.ReleaseNote"); !slices.Equal(got, []string{`"OctoFX.ReleaseNote" = set at the source`}) {
 			t.Errorf("OctoFX.ReleaseNote: %q", got)
 		}
@@ -777,7 +778,7 @@ func TestSavedPlanRederived(t *testing.T) {
 	}))
 	// The destination kept its own host at the first sync (a conflict
 	// without a base); this time the source's wins.
-	opts := func() Options { return r.options(Options{OnConflict: WinnerSource}) }
+	opts := func() Options { return r.options(Options{Policy: policy.Flags{OnConflict: policy.WinnerSource}}) }
 	p, err := MakePlan(ctx, r.dst.c, b2, opts())
 	if err != nil {
 		t.Fatal(err)
@@ -806,7 +807,9 @@ func TestSavedPlanRederived(t *testing.T) {
 	}{
 		{"hand-edited SMTP host", strings.ReplaceAll(saved.String(), "smtp.new.example.com", "smtp.attacker.example.com"), opts,
 			`/Value is "smtp.attacker.example.com" in the saved plan, "smtp.new.example.com" now`},
-		{"another base (no state)", saved.String(), func() Options { return Options{Logger: testLogger(), OnConflict: WinnerSource} },
+		{"another base (no state)", saved.String(), func() Options {
+			return Options{Logger: testLogger(), Policy: policy.Flags{OnConflict: policy.WinnerSource}}
+		},
 			"it was made against the base " + p.BaseDigest + " (three-way), and the base now is none (two-way)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

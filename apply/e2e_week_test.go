@@ -12,6 +12,7 @@ import (
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -399,7 +400,7 @@ func TestOrdinaryWeekPruneInTwo(t *testing.T) {
 			t.Errorf("the runbook changed on the destination was deleted")
 		}
 		// --on-conflict source deletes it.
-		p, _ = r.apply(b2, Options{Prune: true, OnConflict: WinnerSource})
+		p, _ = r.apply(b2, Options{Prune: true, Policy: policy.Flags{OnConflict: policy.WinnerSource}})
 		if ch := find(t, p, schema.Runbook, runbook...); ch.Action != ActionDelete {
 			t.Errorf("runbook with --on-conflict source: %s", ch.Action)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/parallel"
 	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/translate"
 )
@@ -204,14 +205,12 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 			return nil, fmt.Errorf("apply: %w", err)
 		}
 	}
-	pol, err := b.ApplyPolicy()
+	pf, err := b.ApplyPolicy()
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
-	placeholder := ""
-	if pol != nil {
-		placeholder = pol.Placeholder
-	}
+	pol := policy.New(pf, o.Policy)
+	placeholder := pol.Placeholder()
 	before := c.Stats()
 	var snap *snapshot.Snapshot
 	if fresh && p.snap != nil && p.client == c {
@@ -383,7 +382,7 @@ type executor struct {
 	}
 	plan *Plan
 	b    *bundles.Bundle
-	// placeholder is the bundle's apply policy's text for new secrets
+	// placeholder is the policy's text for new secrets
 	// ("" for the default).
 	placeholder string
 

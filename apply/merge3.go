@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -27,11 +28,13 @@ import (
 //     is drift, listed);
 //   - S ≠ B, D = B: the source changed it → S (added, updated or deleted);
 //   - S = D: already there → nothing;
-//   - otherwise a conflict, listed with both sides and decided by
-//     --on-conflict, else the bundle's apply policy (Conflicts rules,
-//     Owned values), else the registry (schema.Kind.KeepDestination: variable
-//     values stay the destination's; everything else, process and step
-//     content, takes the source's);
+//   - otherwise a conflict, listed with both sides and decided by the
+//     policy (policy.Decider.Decide): --on-conflict, else the bundle's
+//     policy file (Conflicts rules; Owned values already took the
+//     destination's copy, see values.go), else the registry
+//     (schema.Kind.KeepDestination: variable values stay the
+//     destination's; everything else, process and step content, takes
+//     the source's);
 //   - an element or key only D has is the destination's own: kept and
 //     listed (--prune removes destination-only steps, variables and links,
 //     see prune.go);
@@ -46,19 +49,6 @@ import (
 // comparison: a variable sensitive on the destination is kept as it is; one
 // made sensitive at the source replaces the destination's plain one (apply
 // writes a placeholder and lists a clean-up item).
-
-// Winner names the side a conflict is decided for.
-type Winner string
-
-// The sides of a conflict, and --on-conflict fail.
-const (
-	// WinnerSource takes the bundle's value.
-	WinnerSource Winner = "source"
-	// WinnerDestination keeps the destination's value.
-	WinnerDestination Winner = "destination"
-	// WinnerFail makes the entity a plan error (--on-conflict fail).
-	WinnerFail Winner = "fail"
-)
 
 // Conflict is one place changed on both sides since the last apply (or,
 // without a base, differing where the registry lists conflicts), with both
@@ -76,7 +66,7 @@ type Conflict struct {
 	// Destination is the destination's value (absent: deleted there).
 	Destination any `json:"destination,omitempty"`
 	// Resolution is the side that wins: source, destination or fail.
-	Resolution Winner `json:"resolution"`
+	Resolution policy.Winner `json:"resolution"`
 	// Rule says what decided it (the registry default, a policy rule,
 	// --on-conflict).
 	Rule string `json:"rule"`
@@ -86,10 +76,11 @@ type Conflict struct {
 type merger struct {
 	k     *schema.Kind
 	names []string
-	hasB  bool   // a base exists for the entity
-	exact bool   // exact-policy kind
-	force Winner // --on-conflict, "" for none
-	pol   *conflictRules
+	hasB  bool // a base exists for the entity
+	exact bool // the kind's kind policy is exact
+	// pol decides conflicts: --on-conflict, the bundle's policy file, the
+	// registry.
+	pol *policy.Decider
 
 	// owners, if set, reports whether the bundle speaks for the entity
 	// of kind named name that an element or map key holds data for (a
@@ -131,7 +122,7 @@ func (m *merger) value(p place, b any, hasB bool, s any, hasS bool, d any, hasD 
 			m.drift = append(m.drift, FieldDiff{Path: schema.Pointer(p.at), Label: p.label(), Before: b})
 			return nil, false
 		}
-		if m.decide(p, b, hasB, s, hasS, d, hasD) == WinnerSource {
+		if m.decide(p, b, hasB, s, hasS, d, hasD) == policy.WinnerSource {
 			return schema.DeepCopy(s), true
 		}
 		return nil, false
@@ -144,7 +135,7 @@ func (m *merger) value(p place, b any, hasB bool, s any, hasS bool, d any, hasD 
 			m.deleted = append(m.deleted, p.label())
 			return nil, false
 		}
-		if m.decide(p, b, hasB, s, hasS, d, hasD) == WinnerSource {
+		if m.decide(p, b, hasB, s, hasS, d, hasD) == policy.WinnerSource {
 			m.deleted = append(m.deleted, p.label())
 			return nil, false
 		}
@@ -194,12 +185,12 @@ func (m *merger) value(p place, b any, hasB bool, s any, hasS bool, d any, hasD 
 	case hasB && bundles.Equal(d, b):
 		m.changed = append(m.changed, p.label())
 		return schema.DeepCopy(s), true
-	case !hasB && !m.keepsDestination(p.at) && m.force == "" && !m.pol.decides(m, p):
+	case !hasB && !m.pol.Contested(m.at(p)):
 		// Two-way: the source owns the field.
 		m.changed = append(m.changed, p.label())
 		return schema.DeepCopy(s), true
 	}
-	if m.decide(p, b, hasB, s, true, d, true) == WinnerSource {
+	if m.decide(p, b, hasB, s, true, d, true) == policy.WinnerSource {
 		m.changed = append(m.changed, p.label())
 		return schema.DeepCopy(s), true
 	}
@@ -547,7 +538,7 @@ func (m *merger) set(p place, b []any, hasB bool, s, d []any) []any {
 }
 
 // decide resolves a conflict and records it.
-func (m *merger) decide(p place, b any, hasB bool, s any, hasS bool, d any, hasD bool) Winner {
+func (m *merger) decide(p place, b any, hasB bool, s any, hasS bool, d any, hasD bool) policy.Winner {
 	c := Conflict{Field: p.label()}
 	if hasB {
 		c.Base = schema.DeepCopy(b)
@@ -558,31 +549,15 @@ func (m *merger) decide(p place, b any, hasB bool, s any, hasS bool, d any, hasD
 	if hasD {
 		c.Destination = schema.DeepCopy(d)
 	}
-	switch w, rule := m.pol.match(m, p); {
-	case m.force != "":
-		c.Resolution, c.Rule = m.force, "--on-conflict "+string(m.force)
-	case m.exact:
-		c.Resolution, c.Rule = WinnerSource, m.k.Title+" must match exactly"
-	case w != "":
-		c.Resolution, c.Rule = w, rule
-	case m.keepsDestination(p.at):
-		c.Resolution, c.Rule = WinnerDestination, "registry default: the destination keeps its variable values"
-	default:
-		c.Resolution, c.Rule = WinnerSource, "registry default: the source wins for "+m.k.Title+" content"
-	}
+	dec := m.pol.Decide(m.at(p))
+	c.Resolution, c.Rule = dec.Winner, dec.Rule
 	m.conflicts = append(m.conflicts, c)
 	return c.Resolution
 }
 
-// keepsDestination reports whether the registry decides conflicts at at
-// for the destination (schema.Kind.KeepDestination).
-func (m *merger) keepsDestination(at []string) bool {
-	for _, p := range m.k.KeepDestination {
-		if pathMatches(p, at) {
-			return true
-		}
-	}
-	return false
+// at is the place p of m's entity, as the policy sees it.
+func (m *merger) at(p place) policy.Place {
+	return policy.Place{Kind: m.k, Names: m.names, At: p.at, Elements: p.el}
 }
 
 // isSet reports whether the array at at is one of the kind's set-like
@@ -685,42 +660,6 @@ func scalars(arr []any) bool {
 		}
 	}
 	return true
-}
-
-// conflictRules are the bundle's apply policy's conflict decisions: its
-// Conflicts rules and its Owned values (a destination-owned value keeps
-// the destination's side).
-type conflictRules struct {
-	pol *bundles.ApplyPolicy
-}
-
-// decides reports whether a policy rule decides conflicts at p.
-func (c *conflictRules) decides(m *merger, p place) bool {
-	w, _ := c.match(m, p)
-	return w != ""
-}
-
-// match returns the side a policy rule gives conflicts at p of m's
-// entity, and the rule, or "".
-func (c *conflictRules) match(m *merger, p place) (Winner, string) {
-	if c == nil || c.pol == nil {
-		return "", ""
-	}
-	w, i := c.pol.ConflictWinner(m.k.Name, m.names, p.at, func(prefix []string) (string, bool) {
-		j := len(prefix) - 1
-		if j >= 0 && j < len(p.el) && p.el[j] != "" {
-			return p.el[j], true
-		}
-		return "", false
-	})
-	if i < 0 {
-		return "", ""
-	}
-	rule := fmt.Sprintf("%s Conflicts[%d]", bundles.PolicyFile, i)
-	if r := c.pol.Conflicts[i].Rule; r != "" {
-		rule += " (" + r + ")"
-	}
-	return Winner(w), rule
 }
 
 // removedKeys lists the paths (map keys and array indices of desired) of

@@ -74,11 +74,11 @@
 // keeps the targets that exist and is skipped when none does (the guide's
 // "partial match" for targets, which are never synced by default), and so
 // for environments, channels, steps and process owners; tenant tags must
-// match exactly; roles are kept. The bundle's policy can also override a
-// kind's policy, mark values as owned by the destination and set the
-// placeholder text (see policy.go). Each decision is a line in the
-// change's Notes. A plan with errors is refused by Execute and Apply
-// before the first write unless Options.AllowErrors.
+// match exactly; roles are kept. The bundle's policy file can also
+// override a kind's kind policy, mark values as owned by the destination
+// and set the placeholder text (see values.go and package policy). Each
+// decision is a line in the change's Notes. A plan with errors is refused
+// by Execute and Apply before the first write unless Options.AllowErrors.
 //
 // Secrets cannot be read from any Octopus API, so a bundle never has them.
 // A new sensitive variable, account or feed secret, sensitive step property,
@@ -121,6 +121,7 @@ import (
 	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/translate"
 )
@@ -146,7 +147,7 @@ type Options struct {
 	AllowErrors bool
 	// Prune deletes the entities the source deleted since the last sync:
 	// in the base, gone from the bundle, unchanged on the destination since
-	// (changed there: a conflict, kept unless OnConflict is source). What
+	// (changed there: a conflict, kept unless Policy.OnConflict is source). What
 	// the source deleted inside a synced entity goes by the three-way
 	// merge, with or without Prune. It never removes the destination's own
 	// elements or entities: that is RemoveDestinationOnly.
@@ -172,10 +173,11 @@ type Options struct {
 	// was asked for (--allow-rollback): "rollback: exported <time>, the
 	// destination has <time>"; the plan shows it.
 	Rollback string
-	// OnConflict, if set, decides every merge conflict (source,
-	// destination, or fail: the entity is a plan error), over the bundle's
-	// apply policy and the registry's defaults.
-	OnConflict Winner
+	// Policy are the command line's policy overrides: Policy.OnConflict
+	// (--on-conflict), if set, decides every merge conflict (source,
+	// destination, or fail: the entity is a plan error), over the
+	// bundle's policy file and the registry's defaults.
+	Policy policy.Flags
 	// State, if set, records per entity what Execute applied, after each
 	// entity's writes succeed, and forgets what it deletes.
 	State StateRecorder
@@ -464,11 +466,12 @@ func MakePlan(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Optio
 		o.Prefetched.Cancel()
 		return nil, fmt.Errorf("apply: %w", err)
 	}
-	pol, err := b.ApplyPolicy()
+	pf, err := b.ApplyPolicy()
 	if err != nil {
 		o.Prefetched.Cancel()
 		return nil, fmt.Errorf("apply: %w", err)
 	}
+	pol := policy.New(pf, o.Policy)
 	var (
 		p    *Plan
 		snap *snapshot.Snapshot
@@ -499,10 +502,9 @@ type planner struct {
 	changes []*Change
 	bn      bundleNames
 	cleanup [][]CleanupItem
-	// pol is the bundle's apply-time policy (nil: registry defaults only).
-	pol *bundles.ApplyPolicy
-	// rules are pol's conflict decisions.
-	rules *conflictRules
+	// pol is the effective policy: the registry's defaults, the bundle's
+	// policy file and the flags.
+	pol *policy.Decider
 	// renamed are the names renamed at the source that entities provide,
 	// by owner (see collectRenamed).
 	renamed map[string]map[string]map[string]string
@@ -511,8 +513,8 @@ type planner struct {
 }
 
 // makePlan computes the plan of b against the destination snapshot snap,
-// under the bundle's apply policy pol (nil for none).
-func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPolicy, o Options) *Plan {
+// under the effective policy pol.
+func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o Options) *Plan {
 	p, pl := newPlan(snap, b, pol, o)
 	// Decide every entity; reading the destination's bundle forms is the
 	// costly part, so entities are decided in parallel.
@@ -522,7 +524,7 @@ func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPoli
 
 // newPlan sets up the plan of b against snap: its changes, one per
 // bundle entity, not decided yet.
-func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPolicy, o Options) (*Plan, *planner) {
+func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o Options) (*Plan, *planner) {
 	p := &Plan{
 		Format:       PlanFormat,
 		BundleDigest: b.Digest(),
@@ -530,7 +532,7 @@ func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *bundles.ApplyPolic
 		Summary:      zeroSummary(ActionCreate, ActionUpdate, ActionNoOp, ActionLeftAlone, ActionError, ActionDelete),
 		Rollback:     o.Rollback,
 	}
-	pl := &planner{snap: snap, o: o, ids: translate.IDs{Snap: snap}, pol: pol, rules: &conflictRules{pol: pol}}
+	pl := &planner{snap: snap, o: o, ids: translate.IDs{Snap: snap}, pol: pol}
 	if o.Base != nil && o.Base.Bundle != nil {
 		p.Mode, p.ModeReason, p.BaseDigest = "three-way", "base: "+o.Base.From, o.Base.Digest
 	} else {
@@ -678,7 +680,7 @@ func (pl *planner) decide(i int) {
 		pl.decideItems(i, k, bundleDoc, destForm)
 		return
 	}
-	bundleDoc, ch.Notes = pl.applyValuePolicy(k, ch.Names, bundleDoc, destForm)
+	bundleDoc, ch.Notes = pl.decideValues(k, ch.Names, bundleDoc, destForm)
 	bundleDoc, notes, problems := pl.checkRefs(k, ch.Names, bundleDoc)
 	var reasons []string
 	if fromBundle {
@@ -703,7 +705,7 @@ func (pl *planner) decide(i int) {
 		ch.WriteMain = true
 		ch.WriteDeferred = hasDeferred(k, bundleDoc)
 		ch.Reason = strings.Join(reasons, "; ")
-		pl.cleanup[i] = predictCleanup(k, ch.Names, bundleDoc, nil, pl.placeholder())
+		pl.cleanup[i] = predictCleanup(k, ch.Names, bundleDoc, nil, pl.pol.Placeholder())
 		return
 	}
 
@@ -758,7 +760,7 @@ func (pl *planner) decide(i int) {
 	// renamed elements align; destView is the destination as it will read
 	// once other entities' renames are applied (a variable scoped to a
 	// renamed action), which needs no write of its own.
-	m := &merger{k: k, names: ch.Names, exact: pol == schema.PolicyExact, force: pl.o.OnConflict, pol: pl.rules, owners: pl.speaksFor}
+	m := &merger{k: k, names: ch.Names, exact: pol == schema.PolicyExact, pol: pl.pol, owners: pl.speaksFor}
 	desired, destView, destMerge := m.mergeEntity(baseDoc, hasBase, bundleDoc, destForm, ch.renames, pl.renamedFor(k, ch.Names))
 	ch.Renames = m.renames
 	if len(m.problems) > 0 {
@@ -791,7 +793,7 @@ func (pl *planner) decide(i int) {
 		reasons = append(reasons, WhyRenamed+" in place (the destination's element keeps its ID): "+strings.Join(ls, ", "))
 	}
 	for _, c := range m.conflicts {
-		if c.Resolution == WinnerFail {
+		if c.Resolution == policy.WinnerFail {
 			ch.Action = ActionError
 			ch.Error = fmt.Sprintf("%s: %d merge conflicts and --on-conflict fail: %s", ch.Label(), len(m.conflicts), conflictList(m.conflicts))
 			ch.Reason = strings.Join(reasons, "; ")
@@ -835,7 +837,7 @@ func (pl *planner) decide(i int) {
 		ch.WriteMain = true // the decided values go or lose a scope
 	}
 	ch.Reason = strings.Join(reasons, "; ")
-	pl.cleanup[i] = append(append(predictCleanup(k, ch.Names, desired, destForm, pl.placeholder()), prunedSecrets(k, ch.Names, ch.Diff)...), lostCleanup...)
+	pl.cleanup[i] = append(append(predictCleanup(k, ch.Names, desired, destForm, pl.pol.Placeholder()), prunedSecrets(k, ch.Names, ch.Diff)...), lostCleanup...)
 }
 
 // conflictList renders conflicts for an error message.

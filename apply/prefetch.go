@@ -12,6 +12,7 @@ import (
 
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/policy"
 )
 
 // Prefetched is a read of the destination space started ahead of planning
@@ -58,7 +59,7 @@ func Prefetch(ctx context.Context, c *octopus.Client, o Options) *Prefetched {
 // entity refers, within the destination, only to top-level entities
 // (listed before any is complete) and to names its own project's
 // documents provide (snapshot.Options.Ready).
-func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *bundles.ApplyPolicy, o Options) (*Plan, *snapshot.Snapshot, error) {
+func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *policy.Decider, o Options) (*Plan, *snapshot.Snapshot, error) {
 	partial := pf.roots.Snapshot()
 	if partial == nil { // an empty space, or the read failed
 		snap, err := readDestination(ctx, pf.client, o)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -67,11 +68,11 @@ type vectorOptions struct {
 	// OnConflict is --on-conflict: source, destination or fail.
 	OnConflict string `json:"onConflict,omitempty"`
 	// Exact overrides whether the kind must match exactly; by default it
-	// does when its effective policy (Policy.Kinds, else the registry) is
-	// exact.
+	// does when its effective kind policy (Policy.Kinds, else the registry)
+	// is exact.
 	Exact *bool `json:"exact,omitempty"`
-	// Policy is the bundle's apply policy (apply-policy.json).
-	Policy *bundles.ApplyPolicy `json:"policy,omitempty"`
+	// Policy is the bundle's policy file (apply-policy.json).
+	Policy *policy.File `json:"policy,omitempty"`
 	// Projects are a partial bundle's projects (manifest.json Projects):
 	// the bundle speaks for no other project.
 	Projects []string `json:"projects,omitempty"`
@@ -107,11 +108,27 @@ func runVector(t *testing.T, v *mergeVector) vectorResult {
 	if v.Options != nil {
 		o = *v.Options
 	}
-	exact := o.Policy.KindPolicy(k) == schema.PolicyExact
+	f := o.Policy
 	if o.Exact != nil {
-		exact = *o.Exact
+		// The override is a kind policy in a copy of the policy file:
+		// exact, or sync in place of an exact one.
+		pol, _ := policy.New(f, policy.Flags{}).KindPolicy(k)
+		if want := *o.Exact; want != (pol == schema.PolicyExact) {
+			c := policy.File{}
+			if f != nil {
+				c = *f
+			}
+			c.Kinds = maps.Clone(c.Kinds)
+			if c.Kinds == nil {
+				c.Kinds = map[string]schema.Policy{}
+			}
+			c.Kinds[k.Name] = map[bool]schema.Policy{true: schema.PolicyExact, false: schema.PolicySync}[want]
+			f = &c
+		}
 	}
-	m := &merger{k: k, names: v.Names, exact: exact, force: Winner(o.OnConflict), pol: &conflictRules{pol: o.Policy}}
+	pol := policy.New(f, policy.Flags{OnConflict: policy.Winner(o.OnConflict)})
+	kp, _ := pol.KindPolicy(k)
+	m := &merger{k: k, names: v.Names, exact: kp == schema.PolicyExact, pol: pol}
 	var base any
 	if v.Base != nil {
 		base = vectorDoc(t, "base", v.Base)

@@ -23,7 +23,7 @@
 //	manifest.json                      what the bundle is (see Manifest)
 //	checksums.txt                      sha256 of every other file
 //	checksums.txt.minisig              optional minisign signature of checksums.txt
-//	apply-policy.json                  optional apply-time policy set by transform rules (see ApplyPolicy)
+//	apply-policy.json                  optional apply-time policy set by transform rules (see policy.File)
 //	environments/Production.json       one file per entity …
 //	projects/OctoFX/project.json
 //	projects/OctoFX/deployment-process.json

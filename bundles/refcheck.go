@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -33,12 +34,12 @@ type refIndex struct {
 	carried  map[string]bool // kinds with at least one entity in the bundle
 	tags     map[string]map[string]bool
 	tagKinds map[string]bool // kinds holding tags (tag sets)
-	policy   *ApplyPolicy
+	policy   *policy.File
 	partial  bool // a partial export (Manifest.Projects)
 }
 
-func indexBundle(entries iter.Seq[Entry], policy *ApplyPolicy) *refIndex {
-	ix := &refIndex{names: map[schema.ScopedName]bool{}, carried: map[string]bool{}, tags: map[string]map[string]bool{}, tagKinds: map[string]bool{}, policy: policy}
+func indexBundle(entries iter.Seq[Entry], pf *policy.File) *refIndex {
+	ix := &refIndex{names: map[schema.ScopedName]bool{}, carried: map[string]bool{}, tags: map[string]map[string]bool{}, tagKinds: map[string]bool{}, policy: pf}
 	for e := range entries {
 		k := e.Kind
 		ix.carried[k.Name] = true
@@ -122,7 +123,7 @@ func (ix *refIndex) resolvesTag(tag string) bool {
 // CheckReferences reports every reference in the bundle that resolves to
 // nothing: each must name an entity the bundle holds (or a step, template,
 // channel or process owner inside one), or an entity its apply policy
-// leaves to the destination (ApplyPolicy.Provided, kinds with policy
+// leaves to the destination (policy.File.Provided, kinds with policy
 // skip), or an entity of a kind the bundle does not carry at all when
 // that kind is optional (schema.Kind.Optional: deployment targets when not
 // exported) or the bundle is a partial export (Manifest.Projects: teams
@@ -143,11 +144,11 @@ func (b *Bundle) CheckReferencesCarried(carried []string) ([]RefProblem, error) 
 }
 
 func (b *Bundle) checkReferences(carried []string) ([]RefProblem, error) {
-	policy, err := b.ApplyPolicy()
+	pf, err := b.ApplyPolicy()
 	if err != nil {
 		return nil, err
 	}
-	ix := indexBundle(b.All(), policy)
+	ix := indexBundle(b.All(), pf)
 	ix.partial = len(b.Manifest.Projects) > 0
 	for _, name := range carried {
 		ix.carried[name] = true

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -26,7 +27,7 @@ func TestCheckReferences(t *testing.T) {
 		}},
 		{name: "left to the destination", change: func(t *testing.T, b *Bundle) {
 			b.Remove("environments/Development.json")
-			if err := b.SetApplyPolicy(&ApplyPolicy{Provided: map[string][]string{"Environment": {"Dev*"}}}); err != nil {
+			if err := b.SetApplyPolicy(&policy.File{Provided: map[string][]string{"Environment": {"Dev*"}}}); err != nil {
 				t.Fatal(err)
 			}
 		}, none: true},
@@ -49,7 +50,7 @@ func TestCheckReferences(t *testing.T) {
 					b.Remove(p)
 				}
 			}
-			if err := b.SetApplyPolicy(&ApplyPolicy{Provided: map[string][]string{"Account": {"*", "Azure Dev/Test Subscription"}}}); err != nil {
+			if err := b.SetApplyPolicy(&policy.File{Provided: map[string][]string{"Account": {"*", "Azure Dev/Test Subscription"}}}); err != nil {
 				t.Fatal(err)
 			}
 		}, none: true},

@@ -19,7 +19,9 @@ import (
 	"sync"
 )
 
-// Policy is how apply treats an entity that exists on both sides.
+// Policy is a kind policy: how apply treats an entity of a kind that
+// exists on both sides. Kind.Policy is the registry's default; the bundle's
+// policy file may override it per kind (package policy decides).
 type Policy string
 
 const (
@@ -34,7 +36,7 @@ const (
 	// PolicyNever kinds are never exported or applied (audit data); they are
 	// listed so the tool can say so and the simulator can serve them.
 	PolicyNever Policy = "never"
-	// PolicySkip is set only by rules (bundles.ApplyPolicy.Kinds): apply
+	// PolicySkip is set only by rules (policy.File.Kinds): apply
 	// neither creates nor updates entities of the kind, and references to
 	// them must already resolve on the destination.
 	PolicySkip Policy = "skip"
@@ -357,7 +359,7 @@ type ScopeDimension struct {
 	// Within is where the entry names are unique.
 	Within Scope
 	// Mismatch is the default mismatch mode (the values of
-	// bundles.ScopeMode: "exact", "partial", "ignore", "ignore-new"), used
+	// policy.ScopeMode: "exact", "partial", "ignore", "ignore-new"), used
 	// when no rule of the bundle's apply policy matches. A default never
 	// widens a value: "ignore" (which removes missing entries and may
 	// leave a dimension empty, that is unscoped) is only ever a rule's

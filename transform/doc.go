@@ -8,7 +8,7 @@
 // reference) drop, keep, rename, merge or leave to the destination any
 // named entity of any registry kind, say what happens to steps and values
 // whose scope is lost, set values, and set the apply-time policy that
-// travels in the bundle (bundles.ApplyPolicy).
+// travels in the bundle (policy.File).
 //
 // The cascade is driven by the kind registry alone: every reference
 // (schema.Kind.Refs and TagRefs) to a dropped entity is removed, rewritten

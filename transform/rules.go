@@ -14,6 +14,7 @@ import (
 
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/limits"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 	"gopkg.in/yaml.v3"
 )
@@ -70,7 +71,7 @@ func (n Names) Match(name string) bool {
 		return true
 	}
 	for _, p := range n {
-		if bundles.GlobMatch(p, name) {
+		if policy.GlobMatch(p, name) {
 			return true
 		}
 	}
@@ -173,7 +174,7 @@ type KindPolicy struct {
 }
 
 // OnConflict decides apply's three-way merge conflicts in the places it
-// matches (bundles.ConflictRule): kind (a name or glob), entity (its own
+// matches (policy.ConflictRule): kind (a name or glob), entity (its own
 // name or glob), field (a slash path of keys, element names or globs;
 // "/**" at the end matches anything below) and the side that wins.
 type OnConflict struct {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/sign"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -198,17 +199,17 @@ func (e *engine) run(in *bundles.Bundle, opt Options) (*bundles.Bundle, error) {
 	}
 	e.report.Changes = append(e.report.Changes, e.changes...)
 	e.report.Errors = append(e.report.Errors, e.errs...)
-	policy, err := in.ApplyPolicy()
+	pf, err := in.ApplyPolicy()
 	if err != nil {
 		return nil, err
 	}
-	if policy == nil {
-		policy = &bundles.ApplyPolicy{}
+	if pf == nil {
+		pf = &policy.File{}
 	}
 	if err := e.values(docs); err != nil {
 		return nil, err
 	}
-	e.compilePolicy(policy, docs)
+	e.compilePolicy(pf, docs)
 	if len(e.report.Errors) > 0 {
 		return nil, nil
 	}
@@ -245,7 +246,7 @@ func (e *engine) run(in *bundles.Bundle, opt Options) (*bundles.Bundle, error) {
 			e.report.Errors = append(e.report.Errors, Message{Path: x.path, Text: err.Error()})
 		}
 	}
-	if err := out.SetApplyPolicy(policy); err != nil {
+	if err := out.SetApplyPolicy(pf); err != nil {
 		return nil, err
 	}
 	if len(e.report.Errors) > 0 {
@@ -399,7 +400,7 @@ func (e *engine) selectEntities() error {
 			for _, x := range e.ents {
 				names := e.newNames(x)
 				if x.kind.Name == mg.Kind && x.named() && strings.EqualFold(names[len(names)-1], mg.Into) &&
-					(mg.Owner == "" || (len(names) > 1 && bundles.GlobMatch(mg.Owner, names[0]))) {
+					(mg.Owner == "" || (len(names) > 1 && policy.GlobMatch(mg.Owner, names[0]))) {
 					into = x
 				}
 			}
@@ -428,8 +429,8 @@ func (e *engine) selectEntities() error {
 
 // renameMatches reports whether rename rule rn selects x, called names.
 func renameMatches(rn *Rename, x *ent, names []string) bool {
-	return x.kind.Name == rn.Kind && x.named() && bundles.GlobMatch(rn.Name, names[len(names)-1]) &&
-		(rn.Owner == "" || (len(names) > 1 && bundles.GlobMatch(rn.Owner, names[0])))
+	return x.kind.Name == rn.Kind && x.named() && policy.GlobMatch(rn.Name, names[len(names)-1]) &&
+		(rn.Owner == "" || (len(names) > 1 && policy.GlobMatch(rn.Owner, names[0])))
 }
 
 // setFate records f for x, keeping what an earlier rename did to it.

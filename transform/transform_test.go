@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -308,9 +309,9 @@ func TestConnectionString(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, "owned", p.Owned, []bundles.ValueSelector{{Kind: "ProjectVariables", Owner: "OctoFX", Name: "Application.Database.Name", Rule: "testdata/rules/connection-string.yaml:17"}})
+	eq(t, "owned", p.Owned, []policy.ValueSelector{{Kind: "ProjectVariables", Owner: "OctoFX", Name: "Application.Database.Name", Rule: "testdata/rules/connection-string.yaml:17"}})
 	eq(t, "placeholder", p.Placeholder, "Replace Me")
-	if _, ok := p.Owns("ProjectVariables", "OctoFX", "Application.Database.Name", nil); !ok {
+	if _, ok := policy.New(p, policy.Flags{}).Owns(policy.Value{Kind: "ProjectVariables", Owner: "OctoFX", Name: "Application.Database.Name"}); !ok {
 		t.Error("apply would not treat the value as destination-owned")
 	}
 }
@@ -340,12 +341,12 @@ func TestMachinePartial(t *testing.T) {
 	if err != nil || p == nil {
 		t.Fatalf("policy %v, %v", p, err)
 	}
-	eq(t, "scope rules", p.ScopeMismatch, []bundles.ScopeRule{{Dimension: "Machine", Mode: bundles.ScopePartial,
-		Select: bundles.ValueSelector{Kind: "ProjectVariables", Owner: "OctoFX", Name: "Application.Database.Name"},
+	eq(t, "scope rules", p.ScopeMismatch, []policy.ScopeRule{{Dimension: "Machine", Mode: policy.ScopePartial,
+		Select: policy.ValueSelector{Kind: "ProjectVariables", Owner: "OctoFX", Name: "Application.Database.Name"},
 		Rule:   "testdata/rules/machine-partial.yaml:7"}})
-	mode, _, ok := p.ScopeModeFor("Machine", "ProjectVariables", "OctoFX", "Application.Database.Name", nil)
-	if !ok || mode != bundles.ScopePartial {
-		t.Errorf("mode %q %v", mode, ok)
+	mode, by, ok := policy.New(p, policy.Flags{}).ScopeMode(schema.LookupDimension("Machine"), policy.Value{Kind: "ProjectVariables", Owner: "OctoFX", Name: "Application.Database.Name"})
+	if !ok || mode != policy.ScopePartial || by.Layer != policy.LayerFile {
+		t.Errorf("mode %q %v %v", mode, by, ok)
 	}
 	vars := doc(t, out, schema.ProjectVariables, "OctoFX")
 	if got := values(vars, "Application.Database.Name"); len(got) != 5 {
@@ -611,7 +612,7 @@ func TestSignatureDoesNotCarryOver(t *testing.T) {
 	}
 }
 
-// TestOnConflictRule: an onConflict rule becomes an ApplyPolicy.Conflicts
+// TestOnConflictRule: an onConflict rule becomes a policy.File.Conflicts
 // entry naming its rule; a wrong winner is a rule file error.
 func TestOnConflictRule(t *testing.T) {
 	out, rep := mustTransform(t, inline(t, "apiVersion: octobundle/rules/v1\nrules:\n  - onConflict: {kind: DeploymentProcess, entity: OctoFX, field: \"Steps/Deploy OctoFX Web/**\", winner: destination}\n"))
@@ -619,7 +620,7 @@ func TestOnConflictRule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, "conflicts", p.Conflicts, []bundles.ConflictRule{{Kind: "DeploymentProcess", Entity: "OctoFX", Field: "Steps/Deploy OctoFX Web/**", Winner: "destination", Rule: "inline.yaml:3"}})
+	eq(t, "conflicts", p.Conflicts, []policy.ConflictRule{{Kind: "DeploymentProcess", Entity: "OctoFX", Field: "Steps/Deploy OctoFX Web/**", Winner: "destination", Rule: "inline.yaml:3"}})
 	if len(rep.Warnings) != 0 {
 		t.Errorf("warnings: %v", rep.Warnings)
 	}

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -24,7 +24,7 @@ func (e *engine) values(docs map[*ent]any) error {
 		}
 		for _, x := range e.ents {
 			doc, ok := docs[x]
-			if !ok || x.kind.Name != sv.In || !bundles.GlobMatch(sv.Owner, e.newNames(x)[0]) {
+			if !ok || x.kind.Name != sv.In || !policy.GlobMatch(sv.Owner, e.newNames(x)[0]) {
 				continue
 			}
 			for _, vs := range x.kind.Values {
@@ -81,7 +81,7 @@ func setValue(doc any, vs schema.ValueSpec, sv *SetValue) (setCount, error) {
 		if name, _ := vm[vs.Name].(string); !strings.EqualFold(name, sv.Name) {
 			continue
 		}
-		if sv.Scope != nil && !bundles.SameScope(valueScope(vm, vs), sv.Scope) {
+		if sv.Scope != nil && !policy.SameScope(valueScope(vm, vs), sv.Scope) {
 			continue
 		}
 		if vs.Sensitive != "" && vm[vs.Sensitive] == true {
@@ -164,40 +164,40 @@ func asStrings(v any) []string {
 
 // compilePolicy turns the apply-time rules into the bundle's apply policy,
 // appended to the input bundle's own.
-func (e *engine) compilePolicy(p *bundles.ApplyPolicy, docs map[*ent]any) {
+func (e *engine) compilePolicy(p *policy.File, docs map[*ent]any) {
 	for _, r := range e.rules {
 		switch {
 		case r.Owned != nil:
 			o := r.Owned
-			p.Owned = append(p.Owned, bundles.ValueSelector{Kind: o.In, Owner: o.Owner, Name: o.Name, Scope: o.Scope, Rule: r.Pos})
+			p.Owned = append(p.Owned, policy.ValueSelector{Kind: o.In, Owner: o.Owner, Name: o.Name, Scope: o.Scope, Rule: r.Pos})
 			if e.anyValue(docs, o.In, o.Owner, o.Name) {
 				e.used[r]++
 			}
-			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: bundles.PolicyFile, Detail: fmt.Sprintf("values owned by the destination: %s %s %s%s", orAny(o.In), orAny(o.Owner), orAny(o.Name), selScope(o.Scope)), Rule: r.Pos})
+			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: policy.FileName, Detail: fmt.Sprintf("values owned by the destination: %s %s %s%s", orAny(o.In), orAny(o.Owner), orAny(o.Name), selScope(o.Scope)), Rule: r.Pos})
 		case r.ScopeMismatch != nil:
 			s := r.ScopeMismatch
-			p.ScopeMismatch = append(p.ScopeMismatch, bundles.ScopeRule{Dimension: s.Dimension, Mode: bundles.ScopeMode(s.Mode),
-				Select: bundles.ValueSelector{Kind: s.In, Owner: s.Owner, Name: s.Name, Scope: s.Scope}, Rule: r.Pos})
+			p.ScopeMismatch = append(p.ScopeMismatch, policy.ScopeRule{Dimension: s.Dimension, Mode: policy.ScopeMode(s.Mode),
+				Select: policy.ValueSelector{Kind: s.In, Owner: s.Owner, Name: s.Name, Scope: s.Scope}, Rule: r.Pos})
 			if e.anyValue(docs, s.In, s.Owner, s.Name) {
 				e.used[r]++
 			}
-			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: bundles.PolicyFile, Detail: fmt.Sprintf("%s scope mismatch: %s for %s %s %s", s.Dimension, s.Mode, orAny(s.In), orAny(s.Owner), orAny(s.Name)), Rule: r.Pos})
+			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: policy.FileName, Detail: fmt.Sprintf("%s scope mismatch: %s for %s %s %s", s.Dimension, s.Mode, orAny(s.In), orAny(s.Owner), orAny(s.Name)), Rule: r.Pos})
 		case r.ApplyPolicy != nil:
 			if p.Kinds == nil {
 				p.Kinds = map[string]schema.Policy{}
 			}
 			p.Kinds[r.ApplyPolicy.Kind] = schema.Policy(r.ApplyPolicy.Policy)
 			e.used[r]++
-			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: bundles.PolicyFile, Kind: r.ApplyPolicy.Kind, Detail: "apply policy " + r.ApplyPolicy.Policy, Rule: r.Pos})
+			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: policy.FileName, Kind: r.ApplyPolicy.Kind, Detail: "apply policy " + r.ApplyPolicy.Policy, Rule: r.Pos})
 		case r.OnConflict != nil:
 			c := r.OnConflict
-			p.Conflicts = append(p.Conflicts, bundles.ConflictRule{Kind: c.Kind, Entity: c.Entity, Field: c.Field, Winner: c.Winner, Rule: r.Pos})
+			p.Conflicts = append(p.Conflicts, policy.ConflictRule{Kind: c.Kind, Entity: c.Entity, Field: c.Field, Winner: c.Winner, Rule: r.Pos})
 			e.used[r]++
-			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: bundles.PolicyFile, Detail: fmt.Sprintf("merge conflicts in %s %s %s: the %s wins", c.Kind, orAny(c.Entity), orAny(c.Field), c.Winner), Rule: r.Pos})
+			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: policy.FileName, Detail: fmt.Sprintf("merge conflicts in %s %s %s: the %s wins", c.Kind, orAny(c.Entity), orAny(c.Field), c.Winner), Rule: r.Pos})
 		case r.Placeholder != nil:
 			p.Placeholder = *r.Placeholder
 			e.used[r]++
-			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: bundles.PolicyFile, Detail: fmt.Sprintf("placeholder for new sensitive values %q", *r.Placeholder), Rule: r.Pos})
+			e.report.Changes = append(e.report.Changes, Change{Action: ActPolicy, Path: policy.FileName, Detail: fmt.Sprintf("placeholder for new sensitive values %q", *r.Placeholder), Rule: r.Pos})
 		case r.Destination != nil:
 			for _, x := range e.ents {
 				if f := e.fates[e.keyIf(x)]; f != nil && f.provided && f.rule == r.Pos {
@@ -235,7 +235,7 @@ func orAny(s string) string {
 func (e *engine) anyValue(docs map[*ent]any, kind, owner, name string) bool {
 	for _, x := range e.ents {
 		doc, ok := docs[x]
-		if !ok || len(x.kind.Values) == 0 || (kind != "" && x.kind.Name != kind) || !bundles.GlobMatch(owner, x.names[0]) {
+		if !ok || len(x.kind.Values) == 0 || (kind != "" && x.kind.Name != kind) || !policy.GlobMatch(owner, x.names[0]) {
 			continue
 		}
 		if name == "" {
@@ -244,7 +244,7 @@ func (e *engine) anyValue(docs map[*ent]any, kind, owner, name string) bool {
 		found := false
 		for _, vs := range x.kind.Values {
 			eachValueName(doc, vs, func(n string) {
-				if bundles.GlobMatch(name, n) {
+				if policy.GlobMatch(name, n) {
 					found = true
 				}
 			})

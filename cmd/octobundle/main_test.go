@@ -26,6 +26,7 @@ import (
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/sign"
 	"github.com/octobundle/octobundle/internal/state"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -246,7 +247,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 				ts.Check(err)
 				data, err := os.ReadFile(ts.MkAbs(args[2]))
 				ts.Check(err)
-				var pol bundles.ApplyPolicy
+				var pol policy.File
 				ts.Check(json.Unmarshal(data, &pol))
 				ts.Check(b.SetApplyPolicy(&pol))
 				ts.Check(b.Seal())

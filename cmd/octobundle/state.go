@@ -12,6 +12,7 @@ import (
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/state"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/urfave/cli/v2"
 )
 
@@ -40,12 +41,11 @@ func openState(c *cli.Context, cl *octopus.Client) (*state.Store, error) {
 // mergeOptions fills the merge options of o: the base (--base, else the
 // state's) and --on-conflict.
 func mergeOptions(c *cli.Context, st *state.Store, o *apply.Options) error {
-	switch w := apply.Winner(c.String("on-conflict")); w {
-	case "", apply.WinnerSource, apply.WinnerDestination, apply.WinnerFail:
-		o.OnConflict = w
-	default:
-		return usageError("--on-conflict must be source, destination or fail, not %q", w)
+	w, ok := policy.ParseWinner(c.String("on-conflict"))
+	if !ok {
+		return usageError("--on-conflict must be source, destination or fail, not %q", c.String("on-conflict"))
 	}
+	o.Policy = policy.Flags{OnConflict: w}
 	switch ls := apply.LostScope(c.String("on-lost-scope")); ls {
 	case "", apply.LostScopeDrop, apply.LostScopeUnscope:
 		o.OnLostScope = ls

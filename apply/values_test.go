@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/translate"
 )
@@ -15,7 +15,7 @@ import (
 // Production, a target web-01 with the role web and the tag Tier/Free; the
 // bundle holds the environment Development and, through the lifecycle
 // kind's entity, nothing else.
-func policyPlanner(t *testing.T, pol *bundles.ApplyPolicy) *planner {
+func policyPlanner(t *testing.T, pol *policy.File) *planner {
 	t.Helper()
 	snap := snapshot.New("http://dest", "2025.2.1", "Spaces-1", "Default")
 	add := func(kind, scope, id, name string) { snap.Index.Add(kind, scope, id, name) }
@@ -29,19 +29,19 @@ func policyPlanner(t *testing.T, pol *bundles.ApplyPolicy) *planner {
 	add(schema.MachineRole, "", "web", "web")
 	add(schema.TenantTag, "", "TagSets-1/Free", "Tier/Free")
 	changes := []*Change{{Kind: schema.Environment, Names: []string{"Development"}}}
-	return &planner{snap: snap, ids: translate.IDs{Snap: snap}, pol: pol, changes: changes, bn: indexBundle(changes)}
+	return &planner{snap: snap, ids: translate.IDs{Snap: snap}, pol: policy.New(pol, policy.Flags{}), changes: changes, bn: indexBundle(changes)}
 }
 
-func TestApplyValuePolicy(t *testing.T) {
+func TestDecideValues(t *testing.T) {
 	pv := schema.MustLookup(schema.ProjectVariables)
 	tv := schema.MustLookup(schema.TenantVariables)
-	rule := func(dim string, mode bundles.ScopeMode) *bundles.ApplyPolicy {
-		return &bundles.ApplyPolicy{ScopeMismatch: []bundles.ScopeRule{{Dimension: dim, Mode: mode, Rule: "r.yaml:2"}}}
+	rule := func(dim string, mode policy.ScopeMode) *policy.File {
+		return &policy.File{ScopeMismatch: []policy.ScopeRule{{Dimension: dim, Mode: mode, Rule: "r.yaml:2"}}}
 	}
 	for _, tc := range []struct {
 		name     string
 		kind     *schema.Kind
-		pol      *bundles.ApplyPolicy
+		pol      *policy.File
 		doc      string
 		dest     string // "" for a new entity
 		want     string
@@ -72,26 +72,26 @@ func TestApplyValuePolicy(t *testing.T) {
 			notes: []string{`"A" TenantTag=Tier/Free,Region/Mars skipped: TenantTag Region/Mars not on the destination (exact: registry default)`},
 		},
 		{
-			name: "exact rule", kind: pv, pol: rule("Role", bundles.ScopeExact),
+			name: "exact rule", kind: pv, pol: rule("Role", policy.ScopeExact),
 			doc:   `{"Variables":[{"Name":"A","Value":"1","Scope":{"Role":["web","db"]}},{"Name":"B","Value":"2","Scope":{}}]}`,
 			want:  `{"Variables":[{"Name":"B","Value":"2","Scope":{}}]}`,
 			notes: []string{`"A" Role=web,db skipped: Role db not on the destination (exact: rule r.yaml:2)`},
 		},
 		{
-			name: "ignore unscopes only the dimension", kind: pv, pol: rule("Channel", bundles.ScopeIgnore),
+			name: "ignore unscopes only the dimension", kind: pv, pol: rule("Channel", policy.ScopeIgnore),
 			doc:   `{"Variables":[{"Name":"A","Value":"1","Scope":{"Channel":["QA"],"Environment":["Staging"]}}]}`,
 			want:  `{"Variables":[{"Name":"A","Value":"1","Scope":{"Environment":["Staging"]}}]}`,
 			notes: []string{`"A" Channel=QA Environment=Staging rescoped: Channel QA not on the destination; unscoped in Channel (ignore: rule r.yaml:2)`},
 		},
 		{
-			name: "ignore-new on a new variable ignores", kind: pv, pol: rule("Machine", bundles.ScopeIgnoreNew),
+			name: "ignore-new on a new variable ignores", kind: pv, pol: rule("Machine", policy.ScopeIgnoreNew),
 			doc:   `{"Variables":[{"Name":"A","Value":"1","Scope":{"Machine":["gone"]}}]}`,
 			dest:  `{"Variables":[{"Name":"B","Value":"x","Scope":{}}]}`,
 			want:  `{"Variables":[{"Name":"A","Value":"1","Scope":{}}]}`,
 			notes: []string{`"A" Machine=gone rescoped: Machine gone not on the destination; unscoped in Machine (ignore-new: rule r.yaml:2)`},
 		},
 		{
-			name: "ignore-new on an existing variable leaves every value alone", kind: pv, pol: rule("Machine", bundles.ScopeIgnoreNew),
+			name: "ignore-new on an existing variable leaves every value alone", kind: pv, pol: rule("Machine", policy.ScopeIgnoreNew),
 			doc:   `{"Variables":[{"Name":"A","Value":"1","Scope":{"Machine":["gone"]}},{"Name":"A","Value":"new","Scope":{}},{"Name":"C","Value":"3","Scope":{}}]}`,
 			dest:  `{"Variables":[{"Name":"a","Value":"dest","Scope":{}}]}`,
 			want:  `{"Variables":[{"Name":"C","Value":"3","Scope":{}},{"Name":"a","Value":"dest","Scope":{}}]}`,
@@ -99,7 +99,7 @@ func TestApplyValuePolicy(t *testing.T) {
 		},
 		{
 			name: "owned: existing kept, missing created", kind: pv,
-			pol:   &bundles.ApplyPolicy{Owned: []bundles.ValueSelector{{Name: "O*", Rule: "o.yaml:1"}}},
+			pol:   &policy.File{Owned: []policy.ValueSelector{{Name: "O*", Rule: "o.yaml:1"}}},
 			doc:   `{"Variables":[{"Name":"O1","Value":"bundle","Scope":{}},{"Name":"O2","Value":"bundle","Scope":{}}]}`,
 			dest:  `{"Variables":[{"Name":"O1","Value":"dest","Scope":{}}]}`,
 			want:  `{"Variables":[{"Name":"O1","Value":"dest","Scope":{}},{"Name":"O2","Value":"bundle","Scope":{}}]}`,
@@ -107,14 +107,14 @@ func TestApplyValuePolicy(t *testing.T) {
 		},
 		{
 			name: "owned, selected by scope", kind: pv,
-			pol:   &bundles.ApplyPolicy{Owned: []bundles.ValueSelector{{Kind: schema.ProjectVariables, Owner: "P", Name: "O", Scope: map[string][]string{"Environment": {"Production"}}}}},
+			pol:   &policy.File{Owned: []policy.ValueSelector{{Kind: schema.ProjectVariables, Owner: "P", Name: "O", Scope: map[string][]string{"Environment": {"Production"}}}}},
 			doc:   `{"Variables":[{"Name":"O","Value":"b1","Scope":{"Environment":["Production"]}},{"Name":"O","Value":"b2","Scope":{"Environment":["Staging"]}}]}`,
 			dest:  `{"Variables":[{"Name":"O","Value":"d1","Scope":{"Environment":["Production"]}},{"Name":"O","Value":"d2","Scope":{"Environment":["Staging"]}}]}`,
 			want:  `{"Variables":[{"Name":"O","Value":"d1","Scope":{"Environment":["Production"]}},{"Name":"O","Value":"b2","Scope":{"Environment":["Staging"]}}]}`,
 			notes: []string{`"O" Environment=Production left alone (owned by destination, rule of the bundle's apply policy)`},
 		},
 		{
-			name: "tenant values: partial narrows a value and skips one left with no environment", kind: tv, pol: rule("Environment", bundles.ScopePartial),
+			name: "tenant values: partial narrows a value and skips one left with no environment", kind: tv, pol: rule("Environment", policy.ScopePartial),
 			doc:  `{"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production","Test"]},"Value":"y"},{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Test"]},"Value":"x"}]}`,
 			want: `{"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production"]},"Value":"y"}]}`,
 			notes: []string{
@@ -123,7 +123,7 @@ func TestApplyValuePolicy(t *testing.T) {
 			},
 		},
 		{
-			name: "tenant values: ignore unscopes a common value but never a project value", kind: tv, pol: rule("Environment", bundles.ScopeIgnore),
+			name: "tenant values: ignore unscopes a common value but never a project value", kind: tv, pol: rule("Environment", policy.ScopeIgnore),
 			doc:  `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"C","Scope":{"EnvironmentIds":["Test"]},"Value":"c"}],"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Test"]},"Value":"x"}]}`,
 			want: `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"C","Scope":{"EnvironmentIds":[]},"Value":"c"}],"ProjectVariables":[]}`,
 			notes: []string{
@@ -132,7 +132,7 @@ func TestApplyValuePolicy(t *testing.T) {
 			},
 		},
 		{
-			name: "tenant values: ignore-new on a template the tenant has leaves its values alone", kind: tv, pol: rule("Environment", bundles.ScopeIgnoreNew),
+			name: "tenant values: ignore-new on a template the tenant has leaves its values alone", kind: tv, pol: rule("Environment", policy.ScopeIgnoreNew),
 			doc:  `{"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production","Test"]},"Value":"x"},{"ProjectId":"P","TemplateId":"U","Scope":{"EnvironmentIds":["Production","Test"]},"Value":"u"}]}`,
 			dest: `{"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production"]},"Value":"d"}]}`,
 			want: `{"ProjectVariables":[{"ProjectId":"P","TemplateId":"U","Scope":{"EnvironmentIds":["Production"]},"Value":"u"},{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production"]},"Value":"d"}]}`,
@@ -142,7 +142,7 @@ func TestApplyValuePolicy(t *testing.T) {
 			},
 		},
 		{
-			name: "tenant values: ignore-new leaves values alone in both arrays, each put back in its own", kind: tv, pol: rule("Environment", bundles.ScopeIgnoreNew),
+			name: "tenant values: ignore-new leaves values alone in both arrays, each put back in its own", kind: tv, pol: rule("Environment", policy.ScopeIgnoreNew),
 			doc:  `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"C","Scope":{"EnvironmentIds":["Test"]},"Value":"c"}],"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production","Test"]},"Value":"x"}]}`,
 			dest: `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"C","Scope":{"EnvironmentIds":[]},"Value":"dc"}],"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production"]},"Value":"d"}]}`,
 			want: `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"C","Scope":{"EnvironmentIds":[]},"Value":"dc"}],"ProjectVariables":[{"ProjectId":"P","TemplateId":"T","Scope":{"EnvironmentIds":["Production"]},"Value":"d"}]}`,
@@ -153,7 +153,7 @@ func TestApplyValuePolicy(t *testing.T) {
 		},
 		{
 			name: "tenant values: owned", kind: tv,
-			pol:   &bundles.ApplyPolicy{Owned: []bundles.ValueSelector{{Kind: schema.TenantVariables, Name: "T"}}},
+			pol:   &policy.File{Owned: []policy.ValueSelector{{Kind: schema.TenantVariables, Name: "T"}}},
 			doc:   `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"T","Scope":{"EnvironmentIds":[]},"Value":"bundle"},{"LibraryVariableSetId":"L","TemplateId":"U","Scope":{"EnvironmentIds":[]},"Value":"bundle"}]}`,
 			dest:  `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"T","Scope":{"EnvironmentIds":[]},"Value":"dest"},{"LibraryVariableSetId":"L","TemplateId":"U","Scope":{"EnvironmentIds":[]},"Value":"dest"}]}`,
 			want:  `{"CommonVariables":[{"LibraryVariableSetId":"L","TemplateId":"T","Scope":{"EnvironmentIds":[]},"Value":"dest"},{"LibraryVariableSetId":"L","TemplateId":"U","Scope":{"EnvironmentIds":[]},"Value":"bundle"}]}`,
@@ -164,7 +164,7 @@ func TestApplyValuePolicy(t *testing.T) {
 			pol := tc.pol
 			if tc.skipKind != "" {
 				if pol == nil {
-					pol = &bundles.ApplyPolicy{}
+					pol = &policy.File{}
 				}
 				pol.Kinds = map[string]schema.Policy{tc.skipKind: schema.PolicySkip}
 			}
@@ -173,7 +173,7 @@ func TestApplyValuePolicy(t *testing.T) {
 			if tc.dest != "" {
 				dest = js(t, tc.dest)
 			}
-			got, notes := pl.applyValuePolicy(tc.kind, []string{"P"}, js(t, tc.doc), dest)
+			got, notes := pl.decideValues(tc.kind, []string{"P"}, js(t, tc.doc), dest)
 			if canon(got) != canon(js(t, tc.want)) {
 				t.Errorf("document\n got %s\nwant %s", canon(got), canon(js(t, tc.want)))
 			}

@@ -10,48 +10,38 @@ import (
 	"strings"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 )
 
-// The bundle's apply-time policy (bundles.ApplyPolicy, set by transform
-// rules and carried in the bundle so a replay does the same thing):
+// Apply asks the policy (policy.Decider: the bundle's policy file,
+// policy.File, set by transform rules and carried in the bundle so a
+// replay does the same thing, over the registry's defaults):
 //
-//   - Kinds overrides a kind's registry policy: "exist" leaves an existing
-//     entity alone, "exact" and "sync" are as in the registry, "skip"
-//     neither creates nor updates; a reference to an entity of a skipped
-//     kind must resolve on the destination.
-//   - ScopeMismatch decides, per scope dimension of every variable value
-//     (project and library variables, tenant variables), what happens when
-//     some of its entries exist neither in the bundle nor on the
+//   - the kind policy, which the file's Kinds override: "exist" leaves an
+//     existing entity alone, "exact" and "sync" are as in the registry,
+//     "skip" neither creates nor updates; a reference to an entity of a
+//     skipped kind must resolve on the destination;
+//   - the scope-mismatch mode, per scope dimension of every variable value
+//     (project and library variables, tenant variables): what happens
+//     when some of its entries exist neither in the bundle nor on the
 //     destination; with no matching rule the registry's default applies
-//     (schema.ScopeDimensions).
-//   - Owned values are created when missing and never overwritten.
-//   - Placeholder is the text written for a new sensitive value.
+//     (schema.ScopeDimensions);
+//   - owned values, created when missing and never overwritten;
+//   - the placeholder, the text written for a new sensitive value.
 //
 // Every decision is a plan note naming the rule that caused it.
 
-// kindPolicy returns kind k's effective apply policy and whether it came
-// from the bundle's apply policy (for plan reasons) rather than the
+// kindPolicy returns kind k's effective kind policy and whether it came
+// from the bundle's policy file (for plan reasons) rather than the
 // registry.
 func (pl *planner) kindPolicy(k *schema.Kind) (pol schema.Policy, fromBundle bool) {
-	if pl.pol != nil {
-		if p, ok := pl.pol.Kinds[k.Name]; ok {
-			return p, true
-		}
-	}
-	return k.Policy, false
+	pol, from := pl.pol.KindPolicy(k)
+	return pol, from == policy.LayerFile
 }
 
-// placeholder is the bundle's placeholder text for new secrets ("" for
-// apply's default).
-func (pl *planner) placeholder() string {
-	if pl.pol == nil {
-		return ""
-	}
-	return pl.pol.Placeholder
-}
-
-// policyNote describes an effective policy that came from the bundle.
+// policyNote describes an effective kind policy that came from the
+// bundle's policy file.
 func policyNote(pol schema.Policy) string {
 	return fmt.Sprintf("policy %s from the bundle's apply policy", pol)
 }
@@ -235,17 +225,6 @@ func destGroups(k *schema.Kind, owner string, destForm any) map[string]bool {
 	return out
 }
 
-// ruleName names a rule for notes.
-func ruleName(rule string, fromBundle bool) string {
-	switch {
-	case !fromBundle:
-		return "registry default"
-	case rule == "":
-		return "rule of the bundle's apply policy"
-	}
-	return "rule " + rule
-}
-
 // missingEntries returns the entries of dimension dim of a value of the
 // entity (kind k, names) that exist neither in the bundle (through an
 // entity apply writes) nor on the destination.
@@ -273,14 +252,14 @@ type valueEdit struct {
 	scope map[string][]string // the value's new scope (variables only), when rescoped
 }
 
-// applyValuePolicy checks every variable value of doc (an entity of kind
+// decideValues checks every variable value of doc (an entity of kind
 // k named names, bundle form, modified in place) against the destination
 // (destForm, bundle form, nil when the entity is new) and the policy:
 // scope entries that exist neither in the bundle nor on the destination
 // are dealt with per dimension (exact, partial, ignore, ignore-new), and
 // destination-owned values that exist are left as the destination has
 // them. It returns the new document and one note per decision.
-func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destForm any) (any, []string) {
+func (pl *planner) decideValues(k *schema.Kind, names []string, doc, destForm any) (any, []string) {
 	if len(k.Values) == 0 || len(names) == 0 {
 		return doc, nil
 	}
@@ -307,17 +286,14 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 			if len(missing) == 0 {
 				continue
 			}
-			mode, rule, fromBundle := pl.pol.ScopeModeFor(d.Name, k.Name, owner, v.name, v.scope)
-			if !fromBundle {
-				if d.Mismatch == "" {
-					continue // free text kept as it is (see schema.ScopeDimension)
-				}
-				mode = bundles.ScopeMode(d.Mismatch)
+			mode, origin, ok := pl.pol.ScopeMode(&d, policyValue(k, v))
+			if !ok {
+				continue // free text kept as it is (see schema.ScopeDimension)
 			}
 			why := fmt.Sprintf("%s %s not on the destination", d.Name, strings.Join(missing, ", "))
-			by := fmt.Sprintf("%s: %s", mode, ruleName(rule, fromBundle))
+			by := fmt.Sprintf("%s: %s", mode, origin)
 			kept := without(v.scope[d.Name], missing)
-			if mode == bundles.ScopeIgnoreNew {
+			if mode == policy.ScopeIgnoreNew {
 				if existing == nil {
 					existing = destGroups(k, owner, destForm)
 				}
@@ -327,19 +303,19 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 					}
 					continue
 				}
-				mode = bundles.ScopeIgnore // new on the destination: ignore the mismatch
+				mode = policy.ScopeIgnore // new on the destination: ignore the mismatch
 			}
 			switch {
-			case mode == bundles.ScopeExact, mode == bundles.ScopePartial && len(kept) == 0:
+			case mode == policy.ScopeExact, mode == policy.ScopePartial && len(kept) == 0:
 				edits[i].drop = true
 				notes = append(notes, fmt.Sprintf("%s skipped: %s (%s)", v.label(), why, by))
-			case mode == bundles.ScopePartial:
+			case mode == policy.ScopePartial:
 				newScope[d.Name], rescoped = kept, true
 				notes = append(notes, fmt.Sprintf("%s rescoped: partial match, %s dropped from its %s (%s)", v.label(), strings.Join(missing, ", "), d.Name, by))
-			case mode == bundles.ScopeIgnore && len(kept) == 0 && slices.Contains(v.spec.Required, d.Name):
+			case mode == policy.ScopeIgnore && len(kept) == 0 && slices.Contains(v.spec.Required, d.Name):
 				edits[i].drop = true
 				notes = append(notes, fmt.Sprintf("%s skipped: %s, and it is never unscoped in %s (%s)", v.label(), why, d.Name, by))
-			case mode == bundles.ScopeIgnore:
+			case mode == policy.ScopeIgnore:
 				newScope[d.Name], rescoped = kept, true
 				if len(kept) == 0 {
 					notes = append(notes, fmt.Sprintf("%s rescoped: %s; unscoped in %s (%s)", v.label(), why, d.Name, by))
@@ -378,15 +354,15 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 			edits[i].drop = true
 			continue
 		}
-		rule, owned := pl.pol.Owns(k.Name, owner, v.name, v.scope)
+		origin, owned := pl.pol.Owns(policyValue(k, v))
 		if !owned {
 			continue
 		}
 		if d := destValue(v, doc, destForm); d != nil {
 			edits[i].keep = schema.DeepCopy(d)
-			notes = append(notes, fmt.Sprintf("%s left alone (owned by destination, %s)", v.label(), ruleName(rule, true)))
+			notes = append(notes, fmt.Sprintf("%s left alone (owned by destination, %s)", v.label(), origin))
 		} else {
-			notes = append(notes, fmt.Sprintf("%s created: owned by the destination once it exists (%s)", v.label(), ruleName(rule, true)))
+			notes = append(notes, fmt.Sprintf("%s created: owned by the destination once it exists (%s)", v.label(), origin))
 		}
 	}
 	for _, g := range slices.Sorted(maps.Keys(leaveAlone)) {
@@ -429,6 +405,12 @@ func (pl *planner) applyValuePolicy(k *schema.Kind, names []string, doc, destFor
 		}
 	}
 	return doc, notes
+}
+
+// policyValue is v (a value of an entity of kind k) as the policy's
+// selectors see it.
+func policyValue(k *schema.Kind, v value) policy.Value {
+	return policy.Value{Kind: k.Name, Owner: v.owner, Name: v.name, Scope: v.scope}
 }
 
 // quoteVar names a variable (and its set, for tenant values) for notes.
