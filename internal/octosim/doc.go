@@ -16,6 +16,7 @@
 //	s.Secret(spaceID, collection, id, path) // a write-only value, e.g. "Variables/DbPassword/Value"
 //	s.SetFaults(Faults{...}); s.AddFaultRule(FaultRule{...}); s.RemoveFaultRule(id); s.ClearFaults(); s.FaultRuleHits(id)
 //	s.Counters(); s.Requests(); s.Writes(); s.ResetCounters(); octosim.NormalizePath(p)
+//	GET/DELETE CountersPath (/_octosim/counters): the counters over HTTP, for a parent process
 //	s.APIKey(); s.Version()
 //
 // # What is simulated
