@@ -32,7 +32,8 @@ var exeName = "octosim" + map[bool]string{true: ".exe"}[runtime.GOOS == "windows
 //  1. explicit, when it is not empty (a --octosim flag);
 //  2. the environment variable OCTOBUNDLE_OCTOSIM;
 //  3. octosim next to the running executable (make build's bin/, a
-//     go install's GOBIN);
+//     go install's GOBIN), or, beside a release binary
+//     octobundle-VERSION-OS-ARCH, the release's octosim-VERSION-OS-ARCH;
 //  4. when the working directory lies in this module's source tree and go
 //     is on PATH: ./cmd/octosim of that tree, built into the user's cache
 //     folder (octobundle/octosim-HASH/) — so `go run ./cmd/octobundle
@@ -85,12 +86,19 @@ func (f finder) find(ctx context.Context) (string, error) {
 	}
 	var tried []string
 	if f.Executable != "" {
-		p := filepath.Join(filepath.Dir(f.Executable), exeName)
-		if isProgram(p) == nil {
-			log.Debug("octosim", "path", p, "from", "next to "+f.Executable)
-			return p, nil
+		dir, base := filepath.Split(f.Executable)
+		names := []string{exeName}
+		if rest, ok := strings.CutPrefix(base, "octobundle-"); ok {
+			names = append(names, "octosim-"+rest) // a release's names
 		}
-		tried = append(tried, p+" (next to this program)")
+		for _, n := range names {
+			p := filepath.Join(dir, n)
+			if isProgram(p) == nil {
+				log.Debug("octosim", "path", p, "from", "next to "+f.Executable)
+				return p, nil
+			}
+			tried = append(tried, p+" (next to this program)")
+		}
 	}
 	if root := moduleRoot(f.Dir); root == "" {
 		tried = append(tried, "building ./cmd/octosim (the working directory is not in octobundle's source tree)")

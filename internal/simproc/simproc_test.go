@@ -93,6 +93,8 @@ func TestFind(t *testing.T) {
 	bin := filepath.Join(tmp, "bin")
 	file(filepath.Join(bin, exeName))
 	onPath := file(filepath.Join(tmp, "path", exeName))
+	release := filepath.Join(tmp, "release")
+	file(filepath.Join(release, "octosim-v1.2.3-linux-amd64"))
 	other := filepath.Join(tmp, "other")
 	file(filepath.Join(other, "go.mod"))
 	if err := os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/other\n"), 0o644); err != nil {
@@ -122,6 +124,7 @@ func TestFind(t *testing.T) {
 		{"environment", finder{Env: fromEnv, Executable: filepath.Join(bin, "octobundle"), LookPath: pathHas}, fromEnv, nil},
 		{"environment, missing", finder{Env: filepath.Join(tmp, "nope"), LookPath: pathHas}, "", []string{EnvVar, "nope"}},
 		{"next to the executable", finder{Executable: filepath.Join(bin, "octobundle"), Dir: other, LookPath: pathHas}, filepath.Join(bin, exeName), nil},
+		{"beside a release binary", finder{Executable: filepath.Join(release, "octobundle-v1.2.3-linux-amd64"), Dir: other, LookPath: pathHas}, filepath.Join(release, "octosim-v1.2.3-linux-amd64"), nil},
 		{"on PATH", finder{Executable: nowhere, Dir: other, LookPath: pathHas}, onPath, nil},
 		{"nowhere", finder{Executable: nowhere, Dir: other, LookPath: noPath}, "", []string{
 			filepath.Join(filepath.Dir(nowhere), exeName) + " (next to this program)", "not in octobundle's source tree", "octosim on PATH", "--octosim PATH", EnvVar}},
