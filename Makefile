@@ -16,10 +16,10 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/octobundle ./cmd/octobundle
 	$(GO) build -o bin/octosim ./cmd/octosim
 
-# Release binaries: static (CGO_ENABLED=0), reproducible (-trimpath, no
+# Release binaries (octobundle, and octosim for its demo): static (CGO_ENABLED=0), reproducible (-trimpath, no
 # VCS stamp, fixed flags), the version stamped in, for the four platforms
 # below; a CycloneDX SBOM per binary (NAME.cdx.json, by cyclonedx-gomod,
-# pinned by go.mod's tool directive); SHA256SUMS over both; and, with
+# pinned by go.mod's tool directive); SHA256SUMS over all of them; and, with
 # SIGN_KEY=path/to.key, SHA256SUMS.minisig (password from
 # SIGN_PASSWORD_FILE, the environment variable SIGN_PASSWORD, or the
 # terminal). Refuses to build without a version (never "dev" in a

@@ -13,6 +13,7 @@ import (
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 	"github.com/octobundle/octobundle/transform"
 )
 
@@ -47,7 +48,7 @@ func startSim(t testing.TB, seed string, opts octosim.Options) *sim {
 		}
 		opts.Seed = inst
 	}
-	srv, url := octosim.Start(t, opts)
+	srv, url := simtest.Start(t, opts)
 	return &sim{srv: srv, url: url, c: connect(t, srv, url)}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/octobundle/octobundle/internal/gen"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 	"github.com/octobundle/octobundle/internal/state"
 )
 
@@ -19,7 +20,7 @@ import (
 func TestPlanEarlySamePlan(t *testing.T) {
 	src := startSim(t, "source.json", octosim.Options{})
 	gsrc := &sim{}
-	gsrc.srv, gsrc.url = octosim.Start(t, octosim.Options{Seed: gen.Generate(gen.Scale(30))})
+	gsrc.srv, gsrc.url = simtest.Start(t, octosim.Options{Seed: gen.Generate(gen.Scale(30))})
 	gsrc.c = connect(t, gsrc.srv, gsrc.url)
 	for _, tc := range []struct {
 		name  string

@@ -15,6 +15,7 @@ import (
 	"github.com/octobundle/octobundle/internal/gen"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 )
 
 // benchProjects is the size of the generated instance BenchmarkReadBundle
@@ -25,7 +26,7 @@ const benchProjects = 500
 // the simulator, without latency) as a directory and as an archive, and
 // returns the folder holding both ("dir" and "bundle.tar.zst").
 func benchBundle(b *testing.B) string {
-	sim, url := octosim.Start(b, octosim.Options{Seed: gen.Generate(gen.Scale(benchProjects))})
+	sim, url := simtest.Start(b, octosim.Options{Seed: gen.Generate(gen.Scale(benchProjects))})
 	c, err := octopus.Connect(context.Background(), octopus.Config{
 		URL: url, APIKey: sim.APIKey(), Tool: "octobundle/bench",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/octobundle/octobundle/internal/gen"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 )
 
 // BenchmarkExport exports a generated instance of 200 projects served with
@@ -20,7 +21,7 @@ import (
 //	go test -run '^$' -bench Export -benchtime 1x ./export
 func BenchmarkExport(b *testing.B) {
 	seed := gen.Generate(gen.Options{Projects: 200})
-	sim, url := octosim.Start(b, octosim.Options{Seed: seed})
+	sim, url := simtest.Start(b, octosim.Options{Seed: seed})
 	c := connect(b, url, sim.APIKey(), nil)
 	sim.SetFaults(octosim.Faults{Latency: 20 * time.Millisecond})
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/translate"
@@ -201,7 +202,7 @@ func TestDanglingReferences(t *testing.T) {
 			if tt.seed != nil {
 				tt.seed(seed)
 			}
-			sim, url := octosim.Start(t, octosim.Options{Seed: seed})
+			sim, url := simtest.Start(t, octosim.Options{Seed: seed})
 			c := connect(t, url, sim.APIKey(), nil)
 			if tt.setup != nil {
 				tt.setup(t, c)
@@ -259,7 +260,7 @@ func editDoc(fn func(doc map[string]any)) func(doc map[string]any) { return fn }
 // restricts; a restriction of the entity itself keeps a marker; a map key
 // (a tenant's project link) is dropped.
 func TestDanglingForms(t *testing.T) {
-	sim, url := octosim.Start(t, octosim.Options{Seed: loadSeed(t, "source.json")})
+	sim, url := simtest.Start(t, octosim.Options{Seed: loadSeed(t, "source.json")})
 	c := connect(t, url, sim.APIKey(), nil)
 	s, err := snapshot.Read(context.Background(), c, snapshot.Options{})
 	if err != nil {

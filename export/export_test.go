@@ -22,6 +22,7 @@ import (
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/translate"
@@ -310,7 +311,7 @@ func TestOptionalKinds(t *testing.T) {
 // whatever the export time; changing one variable's value through the API
 // changes exactly that project's variables.json.
 func TestDeterminism(t *testing.T) {
-	sim, url := octosim.Start(t, octosim.Options{Seed: loadSeed(t, "source.json")})
+	sim, url := simtest.Start(t, octosim.Options{Seed: loadSeed(t, "source.json")})
 	c := connect(t, url, sim.APIKey(), nil)
 	run := func(now func() time.Time) *bundles.Bundle {
 		t.Helper()
@@ -382,7 +383,7 @@ func TestDeterminism(t *testing.T) {
 // TestProjectSelection: exporting some projects exports exactly them and
 // what they depend on.
 func TestProjectSelection(t *testing.T) {
-	sim, url := octosim.Start(t, octosim.Options{Seed: loadSeed(t, "source.json")})
+	sim, url := simtest.Start(t, octosim.Options{Seed: loadSeed(t, "source.json")})
 	c := connect(t, url, sim.APIKey(), nil)
 	envs := []string{"environments/Development.json", "environments/Production.json", "environments/Staging.json", "environments/Test.json"}
 	project := func(name string, extra ...string) []string {
@@ -552,7 +553,7 @@ func TestContentErrors(t *testing.T) {
 			p["Templates"] = append(tpl, dup)
 		}
 	}
-	sim, url := octosim.Start(t, octosim.Options{Seed: seed})
+	sim, url := simtest.Start(t, octosim.Options{Seed: seed})
 	_, err := Run(context.Background(), connect(t, url, sim.APIKey(), nil), Options{})
 	var ee *Error
 	if !errors.As(err, &ee) {
@@ -574,7 +575,7 @@ func TestContentErrors(t *testing.T) {
 func TestFaults(t *testing.T) {
 	seed := loadSeed(t, "source.json")
 	clean, _ := exportSim(t, seed, Options{})
-	sim, url := octosim.Start(t, octosim.Options{Seed: seed})
+	sim, url := simtest.Start(t, octosim.Options{Seed: seed})
 	c := connect(t, url, sim.APIKey(), nil)
 	sim.SetFaults(octosim.Faults{
 		Latency: 2 * time.Millisecond, Jitter: 3 * time.Millisecond,
@@ -710,7 +711,7 @@ func mustJSON(t testing.TB, v any) string {
 // every time — the value the bundle holds (apply compares destination
 // entities with a bundle through it).
 func TestEntityPure(t *testing.T) {
-	sim, url := octosim.Start(t, octosim.Options{Seed: loadSeed(t, "source.json")})
+	sim, url := simtest.Start(t, octosim.Options{Seed: loadSeed(t, "source.json")})
 	c := connect(t, url, sim.APIKey(), nil)
 	res, err := Run(context.Background(), c, Options{Now: fixedNow})
 	if err != nil {
@@ -809,7 +810,7 @@ func TestLaggingStepTemplateWarning(t *testing.T) {
 			template = at["Id"].(string)
 		}
 	}
-	sim, url := octosim.Start(t, octosim.Options{Seed: seed})
+	sim, url := simtest.Start(t, octosim.Options{Seed: seed})
 	c := connect(t, url, sim.APIKey(), nil)
 	doc, err := c.Get(context.Background(), c.SpacePath("actiontemplates/"+template, false))
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden/source from a fresh export of the source sample")
@@ -29,7 +30,7 @@ var goldenDir = filepath.Join("..", "testdata", "golden", "source")
 //	go test ./export -run TestGolden -update
 //	git diff testdata/golden
 func TestGolden(t *testing.T) {
-	sim, url := octosim.Start(t, octosim.Options{Seed: loadSeed(t, "source.json")})
+	sim, url := simtest.Start(t, octosim.Options{Seed: loadSeed(t, "source.json")})
 	c := connectAs(t, "http://octopus-source.example.com", url, sim.APIKey())
 	res, err := Run(context.Background(), c, Options{ToolVersion: "golden", Now: fixedNow})
 	if err != nil {

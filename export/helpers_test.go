@@ -16,6 +16,7 @@ import (
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 )
 
 // fixedNow is the export time of every test export, so bundles compare equal.
@@ -71,7 +72,7 @@ func connectAs(t testing.TB, serverURL, simURL, apiKey string) *octopus.Client {
 // fixed unless set) and returns the result and the simulator.
 func exportSim(t testing.TB, seed *octosim.Instance, o Options) (*Result, *octosim.Server) {
 	t.Helper()
-	sim, url := octosim.Start(t, octosim.Options{Seed: seed})
+	sim, url := simtest.Start(t, octosim.Options{Seed: seed})
 	if o.Now == nil {
 		o.Now = fixedNow
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -17,7 +18,7 @@ import (
 // rejected, the second aborted the whole export).
 func TestExportAwkwardNames(t *testing.T) {
 	ctx := context.Background()
-	sim, url := octosim.Start(t, octosim.Options{Seed: loadSeed(t, "source.json")})
+	sim, url := simtest.Start(t, octosim.Options{Seed: loadSeed(t, "source.json")})
 	c := connect(t, url, sim.APIKey(), nil)
 	lcs, err := c.List(ctx, c.SpacePath("lifecycles", false), nil)
 	if err != nil || len(lcs) == 0 {

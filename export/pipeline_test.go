@@ -8,6 +8,7 @@ import (
 
 	"github.com/octobundle/octobundle/internal/gen"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 )
@@ -25,7 +26,7 @@ func TestPipelineSameBundle(t *testing.T) {
 		{"generated, 40 projects", gen.Generate(gen.Scale(40))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sim, url := octosim.Start(t, octosim.Options{Seed: tc.seed})
+			sim, url := simtest.Start(t, octosim.Options{Seed: tc.seed})
 			c := connect(t, url, sim.APIKey(), nil)
 			o := Options{Now: fixedNow, Concurrency: 8}
 			res, err := Run(context.Background(), c, o)

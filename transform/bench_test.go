@@ -12,6 +12,7 @@ import (
 	"github.com/octobundle/octobundle/internal/gen"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 )
 
 // BenchmarkTransform fits the export of the 200-project generated instance
@@ -21,7 +22,7 @@ import (
 // the transform. Transform is pure and in memory, so this is CPU and
 // allocation only. Run with `make bench`.
 func BenchmarkTransform(b *testing.B) {
-	srv, url := octosim.Start(b, octosim.Options{Seed: gen.Generate(gen.Options{})})
+	srv, url := simtest.Start(b, octosim.Options{Seed: gen.Generate(gen.Options{})})
 	c, err := octopus.Connect(context.Background(), octopus.Config{URL: url, APIKey: srv.APIKey()})
 	if err != nil {
 		b.Fatal(err)

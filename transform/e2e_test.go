@@ -12,6 +12,7 @@ import (
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/transform"
 )
@@ -22,7 +23,7 @@ func startSim(t *testing.T, seed string) *octopus.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, url := octosim.Start(t, octosim.Options{Seed: inst})
+	srv, url := simtest.Start(t, octosim.Options{Seed: inst})
 	c, err := octopus.Connect(context.Background(), octopus.Config{URL: url, APIKey: srv.APIKey(),
 		Retry: octopus.Retry{Attempts: 5, Base: 5 * time.Millisecond, Max: 50 * time.Millisecond}})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 )
 
 // TestApplySurvivesSIGKILL kills a real `octobundle apply` process (a
@@ -38,7 +39,7 @@ func TestApplySurvivesSIGKILL(t *testing.T) {
 		return inst
 	}
 	ctx := context.Background()
-	src, srcURL := octosim.Start(t, octosim.Options{Seed: seed("source.json")})
+	src, srcURL := simtest.Start(t, octosim.Options{Seed: seed("source.json")})
 	bundleDir := filepath.Join(t.TempDir(), "bundle")
 	run := func(t *testing.T, url, key, stateDir string, args ...string) *exec.Cmd {
 		cmd := exec.Command(bin, append([]string{"apply", "--server", url, "--state", stateDir, "--output", "json"}, args...)...)
@@ -52,7 +53,7 @@ func TestApplySurvivesSIGKILL(t *testing.T) {
 	}
 
 	// The reference: an uninterrupted apply, and its number of writes.
-	ref, refURL := octosim.Start(t, octosim.Options{Seed: seed("destination.json")})
+	ref, refURL := simtest.Start(t, octosim.Options{Seed: seed("destination.json")})
 	if out, err := run(t, refURL, ref.APIKey(), t.TempDir(), bundleDir).CombinedOutput(); err != nil {
 		t.Fatalf("reference apply: %v\n%s", err, out)
 	}
@@ -62,7 +63,7 @@ func TestApplySurvivesSIGKILL(t *testing.T) {
 
 	for _, at := range []int{1, total / 4, total / 2, total * 3 / 4, total - 2, total} {
 		t.Run(fmt.Sprintf("killed after %d of %d writes", at, total), func(t *testing.T) {
-			dst, dstURL := octosim.Start(t, octosim.Options{Seed: seed("destination.json"), Faults: octosim.Faults{Latency: 3 * time.Millisecond}})
+			dst, dstURL := simtest.Start(t, octosim.Options{Seed: seed("destination.json"), Faults: octosim.Faults{Latency: 3 * time.Millisecond}})
 			stateDir := t.TempDir()
 			killed := killWhen(t, run(t, dstURL, dst.APIKey(), stateDir, bundleDir), func() bool { return dst.Writes() >= at })
 			t.Logf("killed: %v, after %d writes", killed, dst.Writes())
@@ -144,7 +145,7 @@ func TestExportAndTransformSurviveSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, srcURL := octosim.Start(t, octosim.Options{Seed: inst, Faults: octosim.Faults{Latency: 5 * time.Millisecond}})
+	src, srcURL := simtest.Start(t, octosim.Options{Seed: inst, Faults: octosim.Faults{Latency: 5 * time.Millisecond}})
 	command := func(args ...string) *exec.Cmd {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), "OCTOPUS_API_KEY="+src.APIKey(), "OCTOBUNDLE_LOG_LEVEL=warn")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 	"github.com/octobundle/octobundle/internal/state"
 )
 
@@ -29,8 +30,8 @@ func TestApplyRefusesDestinationLockedElsewhere(t *testing.T) {
 		}
 		return inst
 	}
-	src, srcURL := octosim.Start(t, octosim.Options{Seed: load("source.json")})
-	dst, dstURL := octosim.Start(t, octosim.Options{Seed: load("destination.json")})
+	src, srcURL := simtest.Start(t, octosim.Options{Seed: load("source.json")})
+	dst, dstURL := simtest.Start(t, octosim.Options{Seed: load("destination.json")})
 	work := t.TempDir()
 	bundle := filepath.Join(work, "bundle")
 	var out, errb bytes.Buffer

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/sign"
+	"github.com/octobundle/octobundle/internal/simproc"
 	"github.com/octobundle/octobundle/internal/state"
 	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
@@ -36,6 +38,10 @@ func TestMain(m *testing.M) {
 	// tests and the commands they run use a folder of their own, left in
 	// the temporary directory (testscript.Main exits itself).
 	if os.Getenv("OCTOBUNDLE_TEST_CACHE") == "" {
+		// Go's build cache stays where it was, for building octosim.
+		if out, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil && os.Getenv("GOCACHE") == "" {
+			os.Setenv("GOCACHE", strings.TrimSpace(string(out)))
+		}
 		if cache, err := os.MkdirTemp("", "octobundle-cmd-test-cache-"); err == nil {
 			os.Setenv("XDG_CACHE_HOME", cache)
 			os.Setenv("OCTOBUNDLE_TEST_CACHE", cache)
@@ -112,6 +118,13 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REPO", root)
 			env.Setenv("OCTOBUNDLE_LOG_LEVEL", "warn")
+			// The demo's simulator program: the scripts run outside the
+			// source tree, where the demo would not find it.
+			octosim, err := scriptOctosim()
+			if err != nil {
+				return fmt.Errorf("the scripts' octosim: %w", err)
+			}
+			env.Setenv(simproc.EnvVar, octosim)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -5,11 +5,13 @@
 //	        [--id-offset N] [--seed FILE] [--latency D] [--jitter D]
 //	        [--error-rate F] [--rate-limit-rate F] [--drop-rate F]
 //	        [--drop-after-handling-rate F] [--fault-seed N]
-//	        [--log-level debug|info|warn|error] [--tls-ca FILE]
+//	        [--log-level debug|info|warn|error] [--tls-ca FILE] [--watch-stdin]
 //
 // The first line of standard output is the base URL
 // ("http://127.0.0.1:41234"); logs go to standard error. It serves until
-// SIGINT or SIGTERM. With --tls-ca it serves https with a certificate from a
+// SIGINT or SIGTERM (with --watch-stdin, also until standard input ends:
+// a parent that starts it with a pipe stops it by closing the pipe, and by
+// exiting, however it exits). With --tls-ca it serves https with a certificate from a
 // new test CA, whose certificate it writes to FILE (octobundle --ca-cert
 // FILE trusts it).
 package main
@@ -40,11 +42,11 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return serve(ctx, args, stdout, stderr)
+	return serve(ctx, args, os.Stdin, stdout, stderr)
 }
 
 // serve is run without the signal handling, for tests.
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("octosim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
@@ -63,6 +65,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tlsCA := fs.String("tls-ca", "", "serve https with a certificate from a new test CA, and write that CA's certificate (PEM) to this file, for octobundle --ca-cert")
 	taskDuration := fs.Duration("task-duration", 0, "how long a deployment or runbook run stays Executing before it succeeds (0: tasks complete at once)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the simulator to this file (for finding its own costs in a benchmark)")
+	watchStdin := fs.Bool("watch-stdin", false, "also stop when standard input ends or fails (a parent holding a pipe to it stops it by closing the pipe, or by exiting)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -93,6 +96,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *watchStdin {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			_, _ = io.Copy(io.Discard, stdin)
+			log.Info("standard input ended: stopping")
+			cancel()
+		}()
+	}
 	opts := octosim.Options{
 		APIKey: *apiKey, ServerVersion: *version, IDOffset: *offset, Logger: log, TaskDuration: *taskDuration,
 		Faults: octosim.Faults{

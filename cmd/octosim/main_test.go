@@ -46,7 +46,7 @@ func TestServePrintsURLAndServes(t *testing.T) {
 	var stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- serve(ctx, []string{"--listen", "127.0.0.1:0", "--api-key", "API-CMDTEST1", "--seed", seed, "--server-version", "2025.2.1", "--id-offset", "500"}, pw, &stderr)
+		done <- serve(ctx, []string{"--listen", "127.0.0.1:0", "--api-key", "API-CMDTEST1", "--seed", seed, "--server-version", "2025.2.1", "--id-offset", "500"}, nil, pw, &stderr)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -109,7 +109,7 @@ func TestServeErrors(t *testing.T) {
 		{[]string{"--tls-ca", filepath.Join(t.TempDir(), "no", "such", "dir", "ca.pem")}, 1},
 	} {
 		var out, errb bytes.Buffer
-		if got := serve(context.Background(), tc.args, &out, &errb); got != tc.code {
+		if got := serve(context.Background(), tc.args, nil, &out, &errb); got != tc.code {
 			t.Errorf("%v: exit %d, want %d (%s)", tc.args, got, tc.code, errb.String())
 		}
 		if out.Len() != 0 {
@@ -128,7 +128,7 @@ func TestServeTLS(t *testing.T) {
 	var stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- serve(ctx, []string{"--listen", "127.0.0.1:0", "--tls-ca", caFile}, pw, &stderr)
+		done <- serve(ctx, []string{"--listen", "127.0.0.1:0", "--tls-ca", caFile}, nil, pw, &stderr)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -167,5 +167,48 @@ func TestServeTLS(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop after cancellation")
+	}
+}
+
+// TestServeWatchStdin: with --watch-stdin the simulator stops when its
+// standard input ends, as it does when the parent holding the pipe exits;
+// without it, the end of standard input changes nothing.
+func TestServeWatchStdin(t *testing.T) {
+	for _, watch := range []bool{true, false} {
+		args := []string{"--listen", "127.0.0.1:0"}
+		if watch {
+			args = append(args, "--watch-stdin")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		in, inw := io.Pipe()
+		pr, pw := io.Pipe()
+		var stderr syncBuffer
+		done := make(chan int, 1)
+		go func() {
+			done <- serve(ctx, args, in, pw, &stderr)
+			pw.Close()
+		}()
+		if _, err := bufio.NewReader(pr).ReadString('\n'); err != nil {
+			t.Fatalf("%v: reading the first line: %v (stderr: %s)", args, err, stderr.String())
+		}
+		inw.Close()
+		select {
+		case rc := <-done:
+			if !watch {
+				t.Fatalf("%v: stopped (exit %d) when standard input ended", args, rc)
+			}
+			if rc != 0 || !strings.Contains(stderr.String(), "standard input ended") {
+				t.Errorf("%v: exit code %d (stderr: %s)", args, rc, stderr.String())
+			}
+		case <-time.After(map[bool]time.Duration{true: 10 * time.Second, false: 200 * time.Millisecond}[watch]):
+			if watch {
+				t.Fatalf("%v: still serving after standard input ended", args)
+			}
+			cancel()
+			if rc := <-done; rc != 0 {
+				t.Errorf("%v: exit code %d", args, rc)
+			}
+		}
 	}
 }

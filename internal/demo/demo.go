@@ -1,5 +1,6 @@
 // Package demo runs octobundle's whole round trip with no Octopus server: it
-// starts two in-process simulators seeded with the sample source
+// starts two simulators (the octosim program, as child processes; see
+// simproc.Find for where it is found) seeded with the sample source
 // (Development/Test/Staging/Production) and destination (Staging/Production)
 // instances, exports the source, transforms the bundle with the sample rule
 // file so that it fits the destination (Development, Test, the QA lifecycle
@@ -11,12 +12,9 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -25,7 +23,6 @@ import (
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
-	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/transform"
 )
 
@@ -44,6 +41,8 @@ type Options struct {
 	Stdout io.Writer
 	// Logger receives the narrative.
 	Logger *slog.Logger
+	// Octosim is the octosim program to run; "" finds it (simproc.Find).
+	Octosim string
 }
 
 // Summary is what a demo run measured.
@@ -94,20 +93,15 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, err
 	}
 
-	src, err := startSim(ctx, o.SourceSeed, 0)
+	src, dst, stop, err := startSims(ctx, o.Octosim, o.SourceSeed, o.DestinationSeed, log)
 	if err != nil {
-		return nil, fmt.Errorf("starting the source simulator: %w", err)
+		return nil, err
 	}
-	defer src.close()
-	dst, err := startSim(ctx, o.DestinationSeed, 0)
-	if err != nil {
-		return nil, fmt.Errorf("starting the destination simulator: %w", err)
-	}
-	defer dst.close()
-	log.Info("started two Octopus simulators", "source", src.url, "destination", dst.url)
+	defer stop()
+	log.Info("started two Octopus simulators", "source", src.URL, "destination", dst.URL)
 
 	// 1. Export the source.
-	sc, err := octopus.Connect(ctx, octopus.Config{URL: src.url, APIKey: src.sim.APIKey(), Logger: log, Tool: "octobundle-demo"})
+	sc, err := octopus.Connect(ctx, octopus.Config{URL: src.URL, APIKey: src.APIKey, Logger: log, Tool: "octobundle-demo"})
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +160,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	dc, err := octopus.Connect(ctx, octopus.Config{URL: dst.url, APIKey: dst.sim.APIKey(), Logger: log, Tool: "octobundle-demo"})
+	dc, err := octopus.Connect(ctx, octopus.Config{URL: dst.URL, APIKey: dst.APIKey, Logger: log, Tool: "octobundle-demo"})
 	if err != nil {
 		return nil, err
 	}
@@ -184,12 +178,18 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 
 	// 5. Apply exactly that plan.
-	dst.sim.ResetCounters()
+	if err := dst.ResetCounters(ctx); err != nil {
+		return nil, err
+	}
 	rec, err := apply.Execute(ctx, dc, b, plan, opts)
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
-	sum.FirstWrites = int64(dst.sim.Writes())
+	counts, err := dst.Counters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sum.FirstWrites = int64(counts.Writes)
 	sum.Status = rec.Status()
 	sum.Cleanup = len(rec.Cleanup)
 	fmt.Fprintln(o.Stdout, "\n=== apply: receipt ===")
@@ -204,12 +204,17 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 
 	// 6. Replay: the same bundle again must not write anything.
-	dst.sim.ResetCounters()
+	if err := dst.ResetCounters(ctx); err != nil {
+		return nil, err
+	}
 	_, rec2, err := apply.Apply(ctx, dc, b, opts)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
-	sum.ReplayWrites = int64(dst.sim.Writes())
+	if counts, err = dst.Counters(ctx); err != nil {
+		return nil, err
+	}
+	sum.ReplayWrites = int64(counts.Writes)
 	fmt.Fprintf(o.Stdout, "\n=== replay: %s, %d writes ===\n", rec2.Status(), sum.ReplayWrites)
 	if sum.ReplayWrites != 0 {
 		return sum, fmt.Errorf("replay made %d writes; it must make none", sum.ReplayWrites)
@@ -218,39 +223,6 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	fmt.Fprintf(o.Stdout, "\nexported: %s, transformed bundle: %s (archive %s), plan: %s, clean-up report: %s\n",
 		exported, dir, archive, filepath.Join(o.Out, "plan.json"), filepath.Join(o.Out, "cleanup-report.json"))
 	return sum, nil
-}
-
-type runningSim struct {
-	sim   *octosim.Server
-	url   string
-	close func()
-}
-
-func startSim(ctx context.Context, seedPath string, idOffset int) (*runningSim, error) {
-	seed, err := octosim.LoadSeed(seedPath)
-	if err != nil {
-		return nil, err
-	}
-	sim, err := octosim.New(octosim.Options{Seed: seed, IDOffset: idOffset})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", seedPath, err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			slog.Default().Error("simulator stopped", "error", err)
-		}
-	}()
-	return &runningSim{
-		sim: sim,
-		url: "http://" + ln.Addr().String(),
-		// Every request has finished when the demo closes a simulator.
-		close: func() { _ = srv.Close() },
-	}, nil
 }
 
 func writeFile(path string, write func(io.Writer) error) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,10 @@ type ServeOptions struct {
 	SourceSeed, DestinationSeed string
 	// Stdout receives the export lines of the environment file.
 	Stdout io.Writer
+	// Octosim is the octosim program to run; "" finds it (simproc.Find).
+	Octosim string
+	// Logger hears where octosim was found (nil: nothing).
+	Logger *slog.Logger
 }
 
 // The files Serve writes in ServeOptions.Dir, and removes when it stops.
@@ -67,16 +72,11 @@ func Serve(ctx context.Context, o ServeOptions) error {
 			return fmt.Errorf("%s holds %s: the demo servers write their keys into a folder of their own (choose another --dir)", o.Dir, e.Name())
 		}
 	}
-	src, err := startSim(ctx, o.SourceSeed, 0)
+	src, dst, stop, err := startSims(ctx, o.Octosim, o.SourceSeed, o.DestinationSeed, o.Logger)
 	if err != nil {
-		return fmt.Errorf("starting the source simulator: %w", err)
+		return err
 	}
-	defer src.close()
-	dst, err := startSim(ctx, o.DestinationSeed, 0)
-	if err != nil {
-		return fmt.Errorf("starting the destination simulator: %w", err)
-	}
-	defer dst.close()
+	defer stop()
 
 	written := []string{}
 	defer func() {
@@ -85,14 +85,14 @@ func Serve(ctx context.Context, o ServeOptions) error {
 		}
 	}()
 	devKey, prodKey := filepath.Join(o.Dir, SourceKeyFile), filepath.Join(o.Dir, DestinationKeyFile)
-	for _, k := range []struct{ path, key string }{{devKey, src.sim.APIKey()}, {prodKey, dst.sim.APIKey()}} {
+	for _, k := range []struct{ path, key string }{{devKey, src.APIKey}, {prodKey, dst.APIKey}} {
 		if err := os.WriteFile(k.path, []byte(k.key+"\n"), 0o600); err != nil {
 			return err
 		}
 		written = append(written, k.path)
 	}
 	var env strings.Builder
-	fmt.Fprintf(&env, "export DEV_URL=%s\nexport DEV_KEY=%s\nexport PROD_URL=%s\nexport PROD_KEY=%s\n", src.url, devKey, dst.url, prodKey)
+	fmt.Fprintf(&env, "export DEV_URL=%s\nexport DEV_KEY=%s\nexport PROD_URL=%s\nexport PROD_KEY=%s\n", src.URL, devKey, dst.URL, prodKey)
 	envPath := filepath.Join(o.Dir, EnvFile)
 	tmp := envPath + ".tmp"
 	if err := os.WriteFile(tmp, []byte(env.String()), 0o644); err != nil {

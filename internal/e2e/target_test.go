@@ -16,6 +16,7 @@ import (
 	"github.com/octobundle/octobundle/apply"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 )
 
 // LiveSpacePrefix starts the name of every space the tests may write to.
@@ -77,7 +78,7 @@ func simTarget(t *testing.T) Target {
 	t.Helper()
 	// A current server (scoped tenant variables), within one minor version
 	// of the golden bundle's source (2025.2).
-	srv, url := octosim.Start(t, octosim.Options{IDOffset: 5000, ServerVersion: "2025.3.4512"})
+	srv, url := simtest.Start(t, octosim.Options{IDOffset: 5000, ServerVersion: "2025.3.4512"})
 	c, err := octopus.Connect(context.Background(), octopus.Config{URL: url, APIKey: srv.APIKey()})
 	if err != nil {
 		t.Fatal(err)

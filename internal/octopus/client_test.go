@@ -13,6 +13,7 @@ import (
 
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 )
 
 var fastRetry = octopus.Retry{Attempts: 10, Base: time.Millisecond, Max: 20 * time.Millisecond}
@@ -27,7 +28,7 @@ func connect(t *testing.T, base, key, space string) *octopus.Client {
 }
 
 func TestConnect(t *testing.T) {
-	sim, base := octosim.Start(t, octosim.Options{ServerVersion: "2025.2.1"})
+	sim, base := simtest.Start(t, octosim.Options{ServerVersion: "2025.2.1"})
 	tests := []struct {
 		name, url, key, space string
 		wantSpace, wantErr    string
@@ -70,7 +71,7 @@ func TestConnect(t *testing.T) {
 // TestListPages checks List reads every page of a collection larger than
 // its page size.
 func TestListPages(t *testing.T) {
-	sim, base := octosim.Start(t, octosim.Options{})
+	sim, base := simtest.Start(t, octosim.Options{})
 	c := connect(t, base, sim.APIKey(), "")
 	ctx := context.Background()
 	const n = 450
@@ -107,7 +108,7 @@ func TestListPages(t *testing.T) {
 // TestRetries checks reads and idempotent writes survive 5xx, 429 and
 // dropped connections.
 func TestRetries(t *testing.T) {
-	sim, base := octosim.Start(t, octosim.Options{})
+	sim, base := simtest.Start(t, octosim.Options{})
 	c := connect(t, base, sim.APIKey(), "")
 	ctx := context.Background()
 	env, err := c.Post(ctx, c.SpacePath("environments", false), map[string]any{"Name": "Production"})
@@ -139,7 +140,7 @@ func TestRetries(t *testing.T) {
 // TestCreateUncertain checks that a POST whose connection drops after the
 // server created the entity is not repeated: Create finds the entity.
 func TestCreateUncertain(t *testing.T) {
-	sim, base := octosim.Start(t, octosim.Options{})
+	sim, base := simtest.Start(t, octosim.Options{})
 	c := connect(t, base, sim.APIKey(), "")
 	ctx := context.Background()
 	coll := c.SpacePath("environments", false)
@@ -196,7 +197,7 @@ func TestCreateUncertain(t *testing.T) {
 
 // TestErrors checks server errors keep their details and are not retried.
 func TestErrors(t *testing.T) {
-	sim, base := octosim.Start(t, octosim.Options{})
+	sim, base := simtest.Start(t, octosim.Options{})
 	c := connect(t, base, sim.APIKey(), "")
 	ctx := context.Background()
 	_, err := c.Post(ctx, c.SpacePath("projects", false), map[string]any{"Name": "P", "LifecycleId": "Lifecycles-999"})

@@ -85,3 +85,41 @@ func (s *Server) ResetCounters() {
 	c.byKey = map[string]int{}
 	c.writes, c.total = 0, 0
 }
+
+// CountersPath is the simulator's own route (outside /api, so no Octopus
+// client meets it) that serves its request counters to a process that
+// started it as a separate program: GET answers CountersReport as JSON,
+// DELETE resets the counters (204). It needs the API key like the API,
+// and is neither counted nor faulted.
+const CountersPath = "/_octosim/counters"
+
+// CountersReport is the body of GET CountersPath.
+type CountersReport struct {
+	// Requests and Writes are Server.Requests and Server.Writes.
+	Requests int `json:"Requests"`
+	Writes   int `json:"Writes"`
+	// Counters is Server.Counters.
+	Counters map[string]int `json:"Counters"`
+}
+
+// serveCounters answers CountersPath.
+func (s *Server) serveCounters(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	_, ok := s.authorized(r)
+	s.mu.RUnlock()
+	switch {
+	case !ok:
+		writeError(w, &apiError{Status: http.StatusUnauthorized, Message: "The simulator's counters need its API key."})
+	case r.Method == http.MethodGet:
+		c := s.counts
+		c.mu.Lock()
+		rep := CountersReport{Requests: c.total, Writes: c.writes, Counters: maps.Clone(c.byKey)}
+		c.mu.Unlock()
+		writeJSON(w, http.StatusOK, rep)
+	case r.Method == http.MethodDelete:
+		s.ResetCounters()
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		writeError(w, &apiError{Status: http.StatusMethodNotAllowed, Message: "GET reads the counters, DELETE resets them."})
+	}
+}

@@ -9,13 +9,14 @@
 //	s, err := octosim.New(octosim.Options{APIKey, ServerVersion, IDOffset, Seed, Faults, Logger, TaskDuration})
 //	s.Handler() http.Handler          // serve it yourself
 //	s.Serve(ctx, listener) error      // or let it serve until ctx is done
-//	s, baseURL := octosim.Start(t, opts) // a test server on 127.0.0.1:0, closed by t.Cleanup
+//	s, baseURL := simtest.Start(t, opts) // (package simtest) a test server on 127.0.0.1:0, closed by t.Cleanup
 //	inst, err := octosim.LoadSeed(path) // or ParseSeed(data); Instance is the seed format
 //	s.Dump() *Instance                  // the whole instance, secrets in clear (loads back identically)
 //	s.Entity(spaceID, collection, id)   // one stored entity, secrets in clear
 //	s.Secret(spaceID, collection, id, path) // a write-only value, e.g. "Variables/DbPassword/Value"
 //	s.SetFaults(Faults{...}); s.AddFaultRule(FaultRule{...}); s.RemoveFaultRule(id); s.ClearFaults(); s.FaultRuleHits(id)
 //	s.Counters(); s.Requests(); s.Writes(); s.ResetCounters(); octosim.NormalizePath(p)
+//	GET/DELETE CountersPath (/_octosim/counters): the counters over HTTP, for a parent process
 //	s.APIKey(); s.Version()
 //
 // # What is simulated

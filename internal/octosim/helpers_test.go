@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	if opts.APIKey == "" {
 		opts.APIKey = testKey
 	}
-	sim, base := Start(t, opts)
+	sim, base := startTest(t, opts)
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +41,20 @@ func newFixture(t *testing.T, opts Options) *fixture {
 		t.Fatalf("NewClient: %v", err)
 	}
 	return &fixture{t: t, sim: sim, base: base, c: c}
+}
+
+// startTest serves a server built from opts on loopback for the duration
+// of the test, as simtest.Start does (which this package's own tests
+// cannot import: simtest imports octosim).
+func startTest(t testing.TB, opts Options) (*Server, string) {
+	t.Helper()
+	s, err := New(opts)
+	if err != nil {
+		t.Fatalf("octosim: %v", err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return s, ts.URL
 }
 
 func (f *fixture) session() *newclient.HttpSession { return f.c.HttpSession() }

@@ -12,6 +12,7 @@ import (
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 )
 
 // TestRoundTripKeepsEveryField: export the sample source instance, apply
@@ -37,9 +38,9 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 				}
 				return res.Bundle
 			}
-			src, srcURL := octosim.Start(t, octosim.Options{Seed: seed, ServerVersion: v})
+			src, srcURL := simtest.Start(t, octosim.Options{Seed: seed, ServerVersion: v})
 			before := exp(srcURL, src.APIKey())
-			dst, dstURL := octosim.Start(t, octosim.Options{ServerVersion: v, IDOffset: 7000})
+			dst, dstURL := simtest.Start(t, octosim.Options{ServerVersion: v, IDOffset: 7000})
 			c, err := octopus.Connect(ctx, octopus.Config{URL: dstURL, APIKey: dst.APIKey()})
 			if err != nil {
 				t.Fatal(err)

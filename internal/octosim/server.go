@@ -106,6 +106,10 @@ func (s *Server) Version() string { return s.version }
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == CountersPath {
+		s.serveCounters(w, r)
+		return
+	}
 	start := time.Now()
 	s.counts.add(r.Method, r.URL.Path)
 	rec := &statusRecorder{ResponseWriter: w}

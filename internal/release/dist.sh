@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make dist: the release binaries, a CycloneDX SBOM per binary,
-# SHA256SUMS over both, and with SIGN_KEY a minisign signature of
+# make dist: the release binaries (octobundle, and octosim, the simulator
+# that octobundle demo runs from beside it), a CycloneDX SBOM per binary,
+# SHA256SUMS over all of them, and with SIGN_KEY a minisign signature of
 # SHA256SUMS (SHA256SUMS.minisig). Reproducible: the same source, Go
 # version, VERSION and SOURCE_DATE_EPOCH give the same bytes, wherever the
 # source lies (make reproducible checks it; docs/security.md shows how a
@@ -79,29 +80,31 @@ mkdir -p "$OUT"
 for p in $PLATFORMS; do
   os=${p%/*} arch=${p#*/} ext=
   [ "$os" = windows ] && ext=.exe
-  name=octobundle-$VERSION-$os-$arch
-  echo "$OUT/$name$ext" >&2
-  GOCACHE=${BUILD_GOCACHE:-$("$GO" env GOCACHE)} GOOS=$os GOARCH=$arch "$GO" build -trimpath -buildvcs=false \
-    -ldflags "-s -w -X main.version=$VERSION" -o "$OUT/$name$ext" ./cmd/octobundle
+  for prog in octobundle octosim; do
+    name=$prog-$VERSION-$os-$arch
+    echo "$OUT/$name$ext" >&2
+    GOCACHE=${BUILD_GOCACHE:-$("$GO" env GOCACHE)} GOOS=$os GOARCH=$arch "$GO" build -trimpath -buildvcs=false \
+      -ldflags "-s -w -X main.version=$VERSION" -o "$OUT/$name$ext" ./cmd/$prog
 
-  # The SBOM of what went into this binary: its modules with versions and
-  # hashes, read from the binary's build information. A serial number
-  # derived from the binary's hash, and the timestamp from
-  # SOURCE_DATE_EPOCH, instead of a random one and the clock, so that it
-  # is reproducible too.
-  h=$(sha256 "$OUT/$name$ext" | cut -c1-32)
-  variant=$(printf %x $(((0x${h:16:1} & 3) | 8)))
-  serial="urn:uuid:${h:0:8}-${h:8:4}-5${h:13:3}-$variant${h:17:3}-${h:20:12}"
-  GOOS=$os GOARCH=$arch "$tools/cyclonedx-gomod" bin -json -version "$VERSION" -serial "$serial" \
-    -notimestamp -output "$OUT/$name.cdx.json.tmp" "$OUT/$name$ext" 2>"$tools/sbom.log" || {
-    cat "$tools/sbom.log" >&2
-    exit 1
-  }
-  awk -v ts="$timestamp" '!done && /"metadata": \{/ { print; print "    \"timestamp\": \"" ts "\","; done = 1; next } { print }' \
-    "$OUT/$name.cdx.json.tmp" >"$OUT/$name.cdx.json"
-  rm "$OUT/$name.cdx.json.tmp"
+    # The SBOM of what went into this binary: its modules with versions and
+    # hashes, read from the binary's build information. A serial number
+    # derived from the binary's hash, and the timestamp from
+    # SOURCE_DATE_EPOCH, instead of a random one and the clock, so that it
+    # is reproducible too.
+    h=$(sha256 "$OUT/$name$ext" | cut -c1-32)
+    variant=$(printf %x $(((0x${h:16:1} & 3) | 8)))
+    serial="urn:uuid:${h:0:8}-${h:8:4}-5${h:13:3}-$variant${h:17:3}-${h:20:12}"
+    GOOS=$os GOARCH=$arch "$tools/cyclonedx-gomod" bin -json -version "$VERSION" -serial "$serial" \
+      -notimestamp -output "$OUT/$name.cdx.json.tmp" "$OUT/$name$ext" 2>"$tools/sbom.log" || {
+      cat "$tools/sbom.log" >&2
+      exit 1
+    }
+    awk -v ts="$timestamp" '!done && /"metadata": \{/ { print; print "    \"timestamp\": \"" ts "\","; done = 1; next } { print }' \
+      "$OUT/$name.cdx.json.tmp" >"$OUT/$name.cdx.json"
+    rm "$OUT/$name.cdx.json.tmp"
+  done
 done
-(cd "$OUT" && sha256 octobundle-* >SHA256SUMS)
+(cd "$OUT" && sha256 octobundle-* octosim-* >SHA256SUMS)
 
 if [ -n "${SIGN_KEY:-}" ]; then
   trusted="octobundle $VERSION SHA256SUMS timestamp:$SOURCE_DATE_EPOCH"

@@ -18,6 +18,7 @@ import (
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -26,7 +27,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from the curr
 // https://octopus.example.com at the given time.
 func exportSeed(t *testing.T, seed *octosim.Instance, at time.Time) *bundles.Bundle {
 	t.Helper()
-	sim, url := octosim.Start(t, octosim.Options{Seed: seed})
+	sim, url := simtest.Start(t, octosim.Options{Seed: seed})
 	addr := strings.TrimPrefix(url, "http://")
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{

@@ -12,6 +12,7 @@ import (
 	"github.com/octobundle/octobundle/internal/gen"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 )
@@ -182,7 +183,7 @@ func TestReadHoldsPackedDocuments(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads a generated instance of 300 projects")
 	}
-	sim, base := octosim.Start(t, octosim.Options{Seed: gen.Generate(gen.Options{Projects: 300})})
+	sim, base := simtest.Start(t, octosim.Options{Seed: gen.Generate(gen.Options{Projects: 300})})
 	c, err := octopus.Connect(context.Background(), octopus.Config{URL: base, APIKey: sim.APIKey()})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/octobundle/octobundle/internal/gen"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/internal/octosim/simtest"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/translate"
@@ -30,7 +31,7 @@ func readSourceAt(t *testing.T, faults octosim.Faults, version string) (*snapsho
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim, base := octosim.Start(t, octosim.Options{Seed: seed, Faults: faults, ServerVersion: version})
+	sim, base := simtest.Start(t, octosim.Options{Seed: seed, Faults: faults, ServerVersion: version})
 	c, err := octopus.Connect(context.Background(), octopus.Config{URL: base, APIKey: sim.APIKey(),
 		Retry: octopus.Retry{Attempts: 12, Base: time.Millisecond, Max: 10 * time.Millisecond}})
 	if err != nil {
@@ -189,7 +190,7 @@ func TestReadPages(t *testing.T) {
 	if len(want["channels"]) <= 2*octopus.PageSize {
 		t.Fatalf("%d channels: not more than two pages, the test checks too little", len(want["channels"]))
 	}
-	sim, base := octosim.Start(t, octosim.Options{Seed: inst})
+	sim, base := simtest.Start(t, octosim.Options{Seed: inst})
 	c, err := octopus.Connect(context.Background(), octopus.Config{URL: base, APIKey: sim.APIKey()})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/octobundle/octobundle/internal/simproc"
+)
+
+// scriptOctosim is the octosim program the scripts' demo commands run
+// (OCTOBUNDLE_OCTOSIM, set by scriptParams), built once per test binary by
+// simproc.Find from this source tree.
+var scriptOctosim = sync.OnceValues(func() (string, error) {
+	return simproc.Find(context.Background(), "", nil)
+})
+
+// TestBinaryLinksNoSimulator: the shipped binary links neither the
+// simulator nor the test packages (go list -deps ./cmd/octobundle).
+func TestBinaryLinksNoSimulator(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH to run go list -deps with")
+	}
+	out, err := exec.Command(goBin, "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 50 {
+		t.Fatalf("go list -deps lists %d packages", len(deps))
+	}
+	for _, d := range deps {
+		if d == "testing" || d == "net/http/httptest" || d == "github.com/octobundle/octobundle/internal/octosim" ||
+			strings.HasPrefix(d, "github.com/octobundle/octobundle/internal/octosim/") || strings.HasPrefix(d, "testing/") {
+			t.Errorf("cmd/octobundle links %s", d)
+		}
+	}
+}
