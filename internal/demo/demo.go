@@ -26,6 +26,7 @@ import (
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/syncrun"
 	"github.com/octobundle/octobundle/transform"
 )
 
@@ -170,8 +171,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := apply.Options{Logger: log}
-	plan, err := apply.MakePlan(ctx, dc, b, opts)
+	dest := &syncrun.Destination{Client: dc} // no state: each run starts afresh
+	opts := syncrun.PlanOptions{Read: syncrun.Read{Logger: log}}
+	plan, err := dest.Plan(ctx, b, opts)
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
@@ -185,7 +187,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 
 	// 5. Apply exactly that plan.
 	dst.sim.ResetCounters()
-	rec, err := apply.Execute(ctx, dc, b, plan, opts)
+	rec, err := dest.Apply(ctx, b, syncrun.ApplyOptions{PlanOptions: opts, Saved: plan})
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
@@ -205,7 +207,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 
 	// 6. Replay: the same bundle again must not write anything.
 	dst.sim.ResetCounters()
-	_, rec2, err := apply.Apply(ctx, dc, b, opts)
+	rec2, err := dest.Apply(ctx, b, syncrun.ApplyOptions{PlanOptions: opts})
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
