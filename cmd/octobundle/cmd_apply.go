@@ -9,6 +9,7 @@ import (
 	"github.com/octobundle/octobundle/apply"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/limits"
+	"github.com/octobundle/octobundle/syncrun"
 	"github.com/urfave/cli/v2"
 )
 
@@ -42,8 +43,7 @@ func applyCommand() *cli.Command {
 				}
 				saved = p
 			}
-			opts := applyOptions(c, "applying")
-			opts.AllowErrors = c.Bool("allow-errors")
+			opts := syncrun.ApplyOptions{PlanOptions: applyOptions(c, "applying"), AllowErrors: c.Bool("allow-errors"), Saved: saved}
 			var (
 				b   *bundles.Bundle
 				a   ahead
@@ -60,18 +60,18 @@ func applyCommand() *cli.Command {
 			default:
 				// Without a saved plan the destination is read (under the
 				// state's lock) while the bundle is.
-				b, a, err = bundleAndPrefetch(c, c.Args().First(), opts, true)
+				b, a, err = bundleAndPrefetch(c, c.Args().First(), opts.PlanOptions, true)
 			}
 			if err != nil {
 				return err
 			}
-			if a.st == nil {
-				if a.st, a.unlock, err = lockedState(c, a.cl, opts.Logger); err != nil {
+			if a.dest == nil {
+				if a.dest, err = lockedState(c, a.cl, opts.Logger); err != nil {
 					return err
 				}
 			}
 			opts.Prefetched = a.pf
-			rec, err := applyLocked(c, a.cl, a.st, b, saved, opts, a.unlock, func(rec *apply.Receipt) error {
+			opts.Report = func(rec *apply.Receipt) error {
 				var err error
 				switch {
 				case c.Context.Err() != nil:
@@ -91,7 +91,8 @@ func applyCommand() *cli.Command {
 					}
 				}
 				return nil
-			})
+			}
+			rec, err := applyRecorded(c, a.dest, b, opts)
 			if err != nil {
 				return err
 			}

@@ -1,9 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
-	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/syncrun"
 	"github.com/urfave/cli/v2"
 )
 
@@ -27,18 +28,14 @@ func driftCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			st, err := openState(c, cl)
+			dest, err := openState(c, cl)
 			if err != nil {
 				return err
 			}
-			written, err := st.Written()
-			if err != nil {
-				return err
+			r, err := dest.Drift(c.Context, readOptions(c, "reading destination"))
+			if errors.Is(err, syncrun.ErrNothingApplied) {
+				return cli.Exit(fmt.Sprintf("drift: the state %s holds nothing for this destination: apply to it first (or point --state at the state directory the pipeline uses)", dest.State.Dir()), exitFailed)
 			}
-			if written == nil {
-				return cli.Exit(fmt.Sprintf("drift: the state %s holds nothing for this destination: apply to it first (or point --state at the state directory the pipeline uses)", st.Dir()), exitFailed)
-			}
-			r, err := apply.Drift(c.Context, cl, written, apply.Options{Concurrency: c.Int("concurrency"), Logger: logger(), Progress: progress(c, "reading destination")})
 			if err != nil {
 				return err
 			}

@@ -11,7 +11,7 @@ import (
 	"github.com/octobundle/octobundle/apply"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
-	"github.com/octobundle/octobundle/internal/state"
+	"github.com/octobundle/octobundle/syncrun"
 	"github.com/urfave/cli/v2"
 )
 
@@ -29,16 +29,24 @@ func applyFlags() []cli.Flag {
 	)
 }
 
-func applyOptions(c *cli.Context, what string) apply.Options {
-	return apply.Options{
-		AllowVersionSkew:      c.Bool("allow-version-skew"),
-		Optional:              c.Bool("include-targets"),
-		Prune:                 c.Bool("prune"),
-		RemoveDestinationOnly: c.Bool("remove-destination-only"),
-		Concurrency:           c.Int("concurrency"),
-		Logger:                logger(),
-		Progress:              progress(c, what),
+// applyOptions are plan's and apply's options from the flags, but for
+// the merge's (see mergeOptions); what names the progress bar.
+func applyOptions(c *cli.Context, what string) syncrun.PlanOptions {
+	return syncrun.PlanOptions{
+		Read: readOptions(c, what),
+		Merge: syncrun.Merge{
+			AllowVersionSkew:      c.Bool("allow-version-skew"),
+			IncludeTargets:        c.Bool("include-targets"),
+			Prune:                 c.Bool("prune"),
+			RemoveDestinationOnly: c.Bool("remove-destination-only"),
+		},
 	}
+}
+
+// readOptions are the options of reading the destination from the flags;
+// what names the progress bar.
+func readOptions(c *cli.Context, what string) syncrun.Read {
+	return syncrun.Read{Concurrency: c.Int("concurrency"), Logger: logger(), Progress: progress(c, what)}
 }
 
 // bundleAndDestination reads the single BUNDLE argument (verifying it and,
@@ -65,11 +73,11 @@ func bundleAndDestinationAt(c *cli.Context, path string) (*bundles.Bundle, *octo
 // while it reads the bundle (see bundleAndPrefetch).
 type ahead struct {
 	cl *octopus.Client
-	// st and unlock: the state, and the release of its lock (apply only).
-	st     *state.Store
-	unlock func() error
+	// dest is the destination with its state, its lock taken (apply
+	// only).
+	dest *syncrun.Destination
 	// pf is the destination's read started ahead (nil when none), for
-	// Options.Prefetched.
+	// PlanOptions.Prefetched.
 	pf *apply.Prefetched
 }
 
@@ -82,18 +90,18 @@ type ahead struct {
 // refuse is refused before the destination is read; then it connects
 // (and locks) after reading the bundle, as before. Errors come as they
 // would one after the other: the bundle's first.
-func bundleAndPrefetch(c *cli.Context, path string, opts apply.Options, lock bool) (*bundles.Bundle, ahead, error) {
+func bundleAndPrefetch(c *cli.Context, path string, opts syncrun.PlanOptions, lock bool) (*bundles.Bundle, ahead, error) {
 	destination := func(ctx context.Context, prefetch bool) (a ahead, err error) {
 		if a.cl, err = connectCtx(ctx, c); err != nil {
 			return a, err
 		}
 		if lock {
-			if a.st, a.unlock, err = lockedState(c, a.cl, opts.Logger); err != nil {
+			if a.dest, err = lockedState(c, a.cl, opts.Logger); err != nil {
 				return a, err
 			}
 		}
 		if prefetch {
-			a.pf = apply.Prefetch(ctx, a.cl, opts)
+			a.pf = syncrun.Prefetch(ctx, a.cl, opts)
 		}
 		return a, nil
 	}
@@ -118,11 +126,9 @@ func bundleAndPrefetch(c *cli.Context, path string, opts apply.Options, lock boo
 	b, err := checkedBundle(c, path)
 	if err != nil {
 		cancel()
-		if r := <-done; r.a.unlock != nil {
+		if r := <-done; r.a.dest != nil {
 			r.a.pf.Cancel()
-			if uerr := r.a.unlock(); uerr != nil {
-				opts.Logger.Warn("releasing the state lock", "error", uerr)
-			}
+			r.a.dest.Unlock(opts.Logger)
 		}
 		return nil, ahead{}, err
 	}
@@ -192,13 +198,13 @@ func planCommand() *cli.Command {
 			}
 			cl, pf := a.cl, a.pf
 			opts.Prefetched = pf
-			st, err := openState(c, cl)
+			dest, err := openState(c, cl)
 			if err != nil {
 				pf.Cancel()
 				return err
 			}
 			abs, _ := filepath.Abs(c.Args().First())
-			p, err := planWithBase(c, cl, st, b, abs, opts)
+			p, err := planWithBase(c, dest, b, abs, opts)
 			if err != nil {
 				return err
 			}
@@ -259,25 +265,4 @@ func dirOf(path string) string {
 		}
 	}
 	return "."
-}
-
-// planWithBase plans applying b (read from bundlePath, absolute; "" if
-// unknown) to cl, merged with the base (--base, else the state's); the plan
-// names bundlePath, where apply --plan finds it. The one plan path of plan
-// and of plan --destinations.
-func planWithBase(c *cli.Context, cl *octopus.Client, st *state.Store, b *bundles.Bundle, bundlePath string, opts apply.Options) (*apply.Plan, error) {
-	if err := mergeOptions(c, st, &opts); err != nil {
-		opts.Prefetched.Cancel()
-		return nil, err
-	}
-	if err := freshness(c, st, b, &opts); err != nil {
-		opts.Prefetched.Cancel()
-		return nil, err
-	}
-	p, err := apply.MakePlan(c.Context, cl, b, opts)
-	if err != nil {
-		return nil, err
-	}
-	p.Bundle = bundlePath
-	return p, nil
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/fanout"
 	"github.com/octobundle/octobundle/internal/octopus"
-	"github.com/octobundle/octobundle/internal/state"
+	"github.com/octobundle/octobundle/syncrun"
 	"github.com/octobundle/octobundle/transform"
 	"github.com/urfave/cli/v2"
 )
@@ -185,14 +185,14 @@ func toDestination(c *cli.Context, applying bool, d fanout.Destination, files []
 		return fmt.Errorf("connecting to Octopus: %w", err)
 	}
 	r.Server, r.Space = cl.Server(), cl.SpaceName
-	st, err := state.Open(filepath.Join(c.String("state"), d.Name), state.Destination{Server: cl.Server(), InstallationID: cl.InstallationID, Space: cl.SpaceName})
+	dest, err := syncrun.Open(filepath.Join(c.String("state"), d.Name), cl)
 	if err != nil {
 		return err
 	}
 	opts := applyOptions(c, "")
 	opts.Progress, opts.Logger = nil, log // one bar per destination would interleave
 	if !applying {
-		p, err := planWithBase(c, cl, st, b, bundlePath, opts)
+		p, err := planWithBase(c, dest, b, bundlePath, opts)
 		if err != nil {
 			return err
 		}
@@ -207,12 +207,12 @@ func toDestination(c *cli.Context, applying bool, d fanout.Destination, files []
 		}
 		return writeFileAtomic(filepath.Join(r.Dir, "plan.txt"), p.WriteText)
 	}
-	opts.AllowErrors = c.Bool("allow-errors")
 	name := "receipt.txt"
 	if c.String("output") == "json" {
 		name = "receipt.json"
 	}
-	rec, err := applyRecorded(c, cl, st, b, nil, opts, func(rec *apply.Receipt) error {
+	ao := syncrun.ApplyOptions{PlanOptions: opts, AllowErrors: c.Bool("allow-errors")}
+	ao.Report = func(rec *apply.Receipt) error {
 		r.started = true
 		r.Counts, r.Cleanup = counts(rec.Summary), len(rec.Cleanup)
 		r.Status = strings.ToLower(statusWord(rec.Status()))
@@ -227,7 +227,8 @@ func toDestination(c *cli.Context, applying bool, d fanout.Destination, files []
 			return err
 		}
 		return writeFileAtomic(filepath.Join(r.Dir, "cleanup-report.json"), rec.WriteCleanupJSON)
-	})
+	}
+	rec, err := applyRecorded(c, dest, b, ao)
 	if err != nil {
 		return err
 	}

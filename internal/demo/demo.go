@@ -23,6 +23,7 @@ import (
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
+	"github.com/octobundle/octobundle/syncrun"
 	"github.com/octobundle/octobundle/transform"
 )
 
@@ -164,8 +165,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := apply.Options{Logger: log}
-	plan, err := apply.MakePlan(ctx, dc, b, opts)
+	dest := &syncrun.Destination{Client: dc} // no state: each run starts afresh
+	opts := syncrun.PlanOptions{Read: syncrun.Read{Logger: log}}
+	plan, err := dest.Plan(ctx, b, opts)
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
@@ -181,7 +183,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err := dst.ResetCounters(ctx); err != nil {
 		return nil, err
 	}
-	rec, err := apply.Execute(ctx, dc, b, plan, opts)
+	rec, err := dest.Apply(ctx, b, syncrun.ApplyOptions{PlanOptions: opts, Saved: plan})
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
@@ -207,7 +209,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err := dst.ResetCounters(ctx); err != nil {
 		return nil, err
 	}
-	_, rec2, err := apply.Apply(ctx, dc, b, opts)
+	rec2, err := dest.Apply(ctx, b, syncrun.ApplyOptions{PlanOptions: opts})
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
