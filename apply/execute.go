@@ -605,7 +605,7 @@ func (x *executor) tasks() []*task {
 		// The owner.
 		if k.Parent != "" {
 			ownerNames := ch.Names
-			if !k.IsSingleton() && !k.Many {
+			if !k.IsSingleton() && k.Shape != schema.ShapeItems {
 				ownerNames = ch.Names[:len(ch.Names)-1]
 			}
 			if j, ok := byKey[changeKey(k.Parent, ownerNames)]; ok && creates(j) {
@@ -817,15 +817,15 @@ func (x *executor) progress() {
 // writeMain writes a change's fields other than the deferred ones: a POST
 // for a new entity (a PUT to the singleton the owner's creation made, for
 // processes and variable sets), a PUT of the merged document otherwise, a
-// POST per new item of a Many kind. The note says what was written when the
+// POST per new item of a ShapeItems kind. The note says what was written when the
 // outcome alone does not.
 func (x *executor) writeMain(ctx context.Context, ch *Change) (note string, err error) {
 	k := schema.MustLookup(ch.Kind)
-	if k.Binary {
+	if k.Shape == schema.ShapeBinary {
 		return "", x.putBinary(ctx, k, ch)
 	}
 	desired := ch.Desired.Value()
-	if !k.Many {
+	if k.Shape != schema.ShapeItems {
 		desired = withoutDeferred(k, desired)
 	}
 	body, err := x.ids.resolve(k, ch.Names, desired)
@@ -833,7 +833,7 @@ func (x *executor) writeMain(ctx context.Context, ch *Change) (note string, err 
 		return "", fmt.Errorf("%s: %w", ch.Label(), err)
 	}
 	switch {
-	case k.Many:
+	case k.Shape == schema.ShapeItems:
 		return x.createMany(ctx, k, ch, body)
 	case k.IsSingleton():
 		return "", x.putSingleton(ctx, k, ch, body)
@@ -883,7 +883,7 @@ func (x *executor) owner(k *schema.Kind, ch *Change) (*snapshot.Entity, error) {
 		return nil, nil
 	}
 	names := ch.Names
-	if !k.IsSingleton() && !k.Many {
+	if !k.IsSingleton() && k.Shape != schema.ShapeItems {
 		names = names[:len(names)-1]
 	}
 	o := x.snap.Find(k.Parent, names...)
@@ -1052,7 +1052,7 @@ func (x *executor) putMerged(ctx context.Context, k *schema.Kind, ch *Change, pa
 // putSingleton writes a process, variable set or tenant-variables document,
 // which the server made with its owner.
 func (x *executor) putSingleton(ctx context.Context, k *schema.Kind, ch *Change, body any) error {
-	if k.Parts != nil {
+	if k.Shape == schema.ShapeParts {
 		return x.putParts(ctx, k, ch, body)
 	}
 	owner, err := x.owner(k, ch)
@@ -1182,7 +1182,7 @@ func checkNothingLost(live, body map[string]any, pruned map[string]bool) error {
 	return nil
 }
 
-// createMany creates the new items of a Many kind (the user roles a team
+// createMany creates the new items of a ShapeItems kind (the user roles a team
 // does not have yet; see items.go) one by one, each looked up before a retry
 // after an uncertain outcome. The items created stay when a later one fails:
 // the next run sees them on the destination and creates only the rest. The

@@ -80,7 +80,7 @@ func foldKey(k nameKey) nameKey {
 // (a channel), and the names it provided as a whole (a runbook as a
 // process owner).
 func deletedNames(k *schema.Kind, names []string) []removedName {
-	if len(names) == 0 || k.IsSingleton() || k.Many {
+	if len(names) == 0 || k.IsSingleton() || k.Shape == schema.ShapeItems {
 		return nil
 	}
 	scope := ""

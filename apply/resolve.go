@@ -230,7 +230,7 @@ func indexBundle(changes []*Change) bundleNames {
 		if k == nil {
 			continue
 		}
-		if !k.IsSingleton() && !k.Many && len(ch.Names) > 0 {
+		if !k.IsSingleton() && k.Shape != schema.ShapeItems && len(ch.Names) > 0 {
 			scope := ""
 			if k.Parent != "" {
 				scope = ch.Names[0]

@@ -72,7 +72,7 @@ func convert(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc) (any, []st
 // of laggingStamps: e is decoded once for both.
 func convertStamped(s *snapshot.Snapshot, e *snapshot.Entity, keep keepFunc, stamps *stampValues) (any, []string, []string, error) {
 	k := e.Kind
-	if k.Binary {
+	if k.Shape == schema.ShapeBinary {
 		// A binary file (a logo) is its bytes: no references, nothing to drop.
 		return bytes.Clone(e.Bytes()), nil, nil, nil
 	}

@@ -262,7 +262,7 @@ func checkNames(s *snapshot.Snapshot, list []*snapshot.Entity) []string {
 	}
 	for _, e := range list {
 		k := e.Kind
-		if !k.IsSingleton() && !k.Many {
+		if !k.IsSingleton() && k.Shape != schema.ShapeItems {
 			scope, where := "", "the space"
 			if e.Owner != nil {
 				scope, where = e.Root().ID, e.Root().Label()

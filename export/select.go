@@ -216,7 +216,7 @@ func isCustomRole(e *snapshot.Entity) bool {
 // dependencies.
 func dependencies(e *snapshot.Entity, doc any, byID map[string]*snapshot.Entity, problems *[]string) []*snapshot.Entity {
 	var out []*snapshot.Entity
-	if e.Kind.Binary {
+	if e.Kind.Shape == schema.ShapeBinary {
 		return nil // bytes: no references
 	}
 	err := e.Kind.Visit(doc, func(ref schema.Ref, _ []string, id string) {

@@ -584,7 +584,7 @@ func init() {
 			// them. A project without a logo has no file.
 			Name: ProjectLogo, Title: "project logos", File: "projects/{}/logo",
 			Parent: Project, Read: "projects/{Id}/logo",
-			Binary: true,
+			Shape:  ShapeBinary,
 			Order:  99,
 			Policy: PolicySync,
 		},
@@ -599,6 +599,7 @@ func init() {
 			// owner.) Current servers: the scoped common and project
 			// values, two resources per tenant (see schema/tenantvars.go).
 			Read: "tenants/{Id}/variables", ReadAll: "tenantvariables/all",
+			Shape: ShapeParts,
 			Parts: &Parts{
 				Toggle: "CommonVariableScopingFeatureToggle", Since: "2025.2",
 				Parts: []Part{
@@ -654,7 +655,7 @@ func init() {
 		&Kind{
 			Name: ScopedUserRole, Title: "scoped user roles", File: "teams/{}/scoped-user-roles.json",
 			Collection: "scopeduserroles", IDPrefix: "ScopedUserRoles",
-			Parent: Team, ParentField: "TeamId", Many: true,
+			Parent: Team, ParentField: "TeamId", Shape: ShapeItems,
 			Required: []string{"UserRoleId"},
 			Refs: []Ref{
 				// A role whose user role is dropped goes with it; every

@@ -147,7 +147,7 @@ type Ref struct {
 	// Holder is the path (as in Path, a prefix of it) of the element that
 	// a restriction or an OnDrop applies to: "Variables/*",
 	// "Steps/*/Actions/*", "Phases/*"; empty means the entity itself (or
-	// the item of a Many file).
+	// the item of a ShapeItems file).
 	Holder string
 	// Group joins restrictions of one holder that together form one scope
 	// dimension (a phase's automatic and optional targets, a role's
@@ -401,6 +401,48 @@ func LookupDimension(name string) *ScopeDimension {
 	return nil
 }
 
+// Shape is the form of a kind's bundle file and server document. Each
+// shape is implemented once — by the walker, the bundle reader and writer,
+// export's conversion and apply's reads and writes — and code asks a kind
+// for its shape, never which kind it is. A shape is a general form, not a
+// kind's name in disguise, even where one kind has it today (the logo is
+// the only binary file, tenant variables the only document in parts).
+type Shape int
+
+const (
+	// ShapeObject is one JSON object per entity (or per owner, for a
+	// singleton): the default.
+	ShapeObject Shape = iota
+	// ShapeItems is one file per owner holding a JSON array of unnamed
+	// items, each a server entity of its own that belongs to the owner (a
+	// team's scoped user roles); Kind.ItemName names an item in reports.
+	ShapeItems
+	// ShapeBinary is a file that is not JSON (a project's logo): the
+	// bundle file holds the bytes the server answers at Read, and it is
+	// written with a multipart PUT to the same path. It holds no
+	// references, secrets or texts.
+	ShapeBinary
+	// ShapeParts is one JSON object that a current server reads and writes
+	// as several resources (Kind.Parts), and an older one as a legacy
+	// document at Read (tenant variables).
+	ShapeParts
+)
+
+// String returns the shape's name, for messages and tests.
+func (s Shape) String() string {
+	switch s {
+	case ShapeObject:
+		return "object"
+	case ShapeItems:
+		return "items"
+	case ShapeBinary:
+		return "binary"
+	case ShapeParts:
+		return "parts"
+	}
+	return "Shape(" + strconv.Itoa(int(s)) + ")"
+}
+
 // Kind describes one Octopus resource kind.
 type Kind struct {
 	// Name is the registry name ("Environment").
@@ -438,9 +480,9 @@ type Kind struct {
 	// singleton of the kind at once, as an array whose items name their
 	// owner in ParentField; readers use it instead of one Read per owner.
 	ReadAll string
-	// Many marks a file that holds an array of unnamed items belonging to the
-	// parent (a team's scoped user roles).
-	Many bool
+	// Shape is the form of the kind's bundle file and server document
+	// (see Shape); the zero value is ShapeObject.
+	Shape Shape
 	// Refs are the kind's references to other entities.
 	Refs []Ref
 	// Sets are the kind's set-like arrays, stored sorted.
@@ -494,16 +536,17 @@ type Kind struct {
 	// destination and the bundle's apply policy. Empty for kinds that hold
 	// none.
 	Values []ValueSpec
-	// ItemName is the field naming the items of a Many file in reports and
+	// ItemName is the field naming the items of a ShapeItems file in reports and
 	// rule selectors ("UserRoleId").
 	ItemName string
 	// TagNames, for a kind whose entities hold tenant tags (tag sets), is
 	// the path of the tag names ("Tags/*/Name"); a tag reference "Set/Tag"
 	// resolves to tag Tag of the entity named Set.
 	TagNames string
-	// Parts, if set, are the documents a current server reads and writes
-	// the kind as, instead of the legacy Read document (tenant variables
-	// since 2025.2: commonvariables and projectvariables).
+	// Parts are the documents a current server reads and writes a kind of
+	// ShapeParts as, instead of the legacy Read document (tenant variables
+	// since 2025.2: commonvariables and projectvariables); set exactly
+	// when Shape is ShapeParts.
 	Parts *Parts
 	// KeepDestination lists the paths (as in Ref.Path, "*" for any array
 	// element or map key) of fields whose three-way merge conflicts —
@@ -520,10 +563,6 @@ type Kind struct {
 	// brings a same-named one in line instead of creating it. Children of
 	// kinds without it are created straight away.
 	MadeWithParent bool
-	// Binary kinds are files that are not JSON (a project's logo): their
-	// bundle file holds the bytes the server answers at Read, and they
-	// are written with a multipart PUT to the same path.
-	Binary bool
 	// Unique lists the kind's element lists whose names the server
 	// requires to be unique within one document (see Unique).
 	Unique []Unique
@@ -630,7 +669,7 @@ func LooksLikeGUID(s string) bool { return guidRe.MatchString(s) }
 // KindForID returns the collection kind whose ID shape s has, or nil.
 func KindForID(s string) *Kind {
 	for _, k := range ordered {
-		if !k.IsVirtual() && k.Policy != PolicyNever && k.LooksLikeID(s) && k.Read == "" && !k.Many {
+		if !k.IsVirtual() && k.Policy != PolicyNever && k.LooksLikeID(s) && k.Read == "" && k.Shape != ShapeItems {
 			return k
 		}
 	}
@@ -742,6 +781,9 @@ func register(kinds ...*Kind) {
 		if byName[k.Name] != nil {
 			panic("schema: duplicate kind " + k.Name)
 		}
+		if (k.Shape == ShapeParts) != (k.Shape == ShapeParts) {
+			panic("schema: " + k.Name + ": Parts is set exactly for ShapeParts")
+		}
 		byName[k.Name] = k
 		ordered = append(ordered, k)
 	}
@@ -790,7 +832,7 @@ func majorMinor(v string) (major, minor int, ok bool) {
 // TagKind returns a view of k whose references are its TagRefs (canonical
 // tenant tag names), for walking them with the same walker as Refs.
 func (k *Kind) TagKind() *Kind {
-	return &Kind{Name: k.Name, Many: k.Many, Binary: k.Binary, Refs: k.TagRefs}
+	return &Kind{Name: k.Name, Shape: k.Shape, Refs: k.TagRefs}
 }
 
 // Aliases returns the kinds whose IDs share k's namespace on the server, k

@@ -107,7 +107,7 @@ func TestMarkdownEscapes(t *testing.T) {
 func TestBinaryChange(t *testing.T) {
 	var k *schema.Kind
 	for _, x := range schema.Kinds() {
-		if x.Binary {
+		if x.Shape == schema.ShapeBinary {
 			k = x
 			break
 		}

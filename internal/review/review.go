@@ -161,7 +161,7 @@ func Compare(pathA string, a *bundles.Bundle, pathB string, b *bundles.Bundle) *
 		switch {
 		case !ok:
 			r.add(entity(Removed, ae, nil))
-		case ae.Kind.Binary:
+		case ae.Kind.Shape == schema.ShapeBinary:
 			ab, _ := a.Raw(p)
 			bb, _ := b.Raw(p)
 			if !bytes.Equal(ab, bb) {
