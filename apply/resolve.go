@@ -55,32 +55,7 @@ func aliases(kind string) []string {
 }
 
 // title is a kind's singular human name for messages ("worker pool").
-func title(kind string) string {
-	k := schema.Lookup(kind)
-	if k == nil {
-		switch kind {
-		case schema.Action:
-			return "step action"
-		case schema.ProcessOwner:
-			return "process (project or runbook)"
-		case schema.ProjectTemplate:
-			return "project tenant variable template"
-		case schema.LibraryTemplate:
-			return "library tenant variable template"
-		}
-		return kind
-	}
-	t := k.Title
-	switch {
-	case strings.HasSuffix(t, "ies"):
-		return strings.TrimSuffix(t, "ies") + "y"
-	case strings.HasSuffix(t, "sses"):
-		return strings.TrimSuffix(t, "es")
-	case strings.HasSuffix(t, "s"):
-		return strings.TrimSuffix(t, "s")
-	}
-	return t
-}
+func title(kind string) string { return schema.Singular(kind) }
 
 // label names a change for messages: "DeploymentProcess OctoFX".
 func label(kind string, names []string) string {

@@ -406,11 +406,8 @@ func refErrors(k *schema.Kind, names []string, doc map[string]any, world nameSet
 // variable templates, roles and tags, which it checks elsewhere or not at
 // all).
 func serverChecked(to string) string {
-	switch to {
-	case schema.Action:
-		return "which is not a step or action of this project's processes."
-	case schema.ProcessOwner:
-		return "which is neither this project nor one of its runbooks."
+	if ns := schema.LookupNamespace(to); ns != nil {
+		return ns.Missing
 	}
 	k := schema.Lookup(to)
 	if k == nil || k.Collection == "" || k.Policy == schema.PolicyNever {
