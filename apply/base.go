@@ -214,14 +214,12 @@ func authoritative(b *bundles.Bundle, k *schema.Kind, names []string) bool {
 	if len(b.Manifest.Projects) == 0 {
 		return true
 	}
-	for k.Parent != "" {
-		k = schema.MustLookup(k.Parent)
-	}
-	if k.Name != schema.Project || len(names) == 0 {
+	selected, ok := k.SelectedBy(names)
+	if !ok {
 		return false
 	}
 	for _, p := range b.Manifest.Projects {
-		if strings.EqualFold(p, names[0]) {
+		if strings.EqualFold(p, selected) {
 			return true
 		}
 	}

@@ -575,11 +575,13 @@ func (x *executor) tasks() []*task {
 		close(t.done)
 		return t
 	}
-	// The writes below each project, for its deletions to wait on.
-	projectWrites := map[string][]int{}
+	// The writes below each top-level entity (a project), for the
+	// deletions below it to wait on.
+	rootKey := func(c Change) string { return schema.MustLookup(c.Kind).Root().Name + "\x00" + c.Names[0] }
+	rootWrites := map[string][]int{}
 	for j, o := range p.Changes {
-		if o.Action != ActionDelete && len(o.Names) > 0 && rootKind(schema.MustLookup(o.Kind)).Name == schema.Project && writes(j) {
-			projectWrites[o.Names[0]] = append(projectWrites[o.Names[0]], j)
+		if o.Action != ActionDelete && len(o.Names) > 0 && writes(j) {
+			rootWrites[rootKey(o)] = append(rootWrites[rootKey(o)], j)
 		}
 	}
 	// Each change's passes get their dependencies on every core: finding
@@ -617,7 +619,7 @@ func (x *executor) tasks() []*task {
 		if ch.Action == ActionDelete {
 			// A deletion waits for every write of its project (which may
 			// stop referring to the entity) and is skipped if one failed.
-			for _, j := range projectWrites[ch.Names[0]] {
+			for _, j := range rootWrites[rootKey(ch)] {
 				add(main[i], depTask(j))
 			}
 			return
@@ -1170,8 +1172,8 @@ func checkNothingLost(live, body map[string]any, pruned map[string]bool) error {
 			}
 			return fmt.Errorf("the destination variable %q (%s) would be removed", name, id)
 		}
-		if sens, _ := m["IsSensitive"].(bool); sens {
-			if s, _ := got["IsSensitive"].(bool); !s {
+		if sens, _ := schema.SensitiveFlag(m); sens {
+			if s, _ := schema.SensitiveFlag(got); !s {
 				return fmt.Errorf("the sensitive destination variable %q (%s) would lose its secret", name, id)
 			}
 			if v, isStr := got["Value"].(string); isStr && v != "" {

@@ -17,12 +17,7 @@ import (
 // and works out which changes depend on which.
 
 // rootKind returns the top-level owner kind of k (k itself at top level).
-func rootKind(k *schema.Kind) *schema.Kind {
-	for k.Parent != "" {
-		k = schema.MustLookup(k.Parent)
-	}
-	return k
-}
+func rootKind(k *schema.Kind) *schema.Kind { return k.Root() }
 
 // scopeKind returns the kind whose entities a ScopeKey reference to the
 // virtual kind to is scoped by: the kind that provides to's names within

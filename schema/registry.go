@@ -318,6 +318,167 @@ type Secret struct {
 	// which case it is a SensitiveValue object; only the objects are secrets
 	// (step properties, tenant variables, template parameter defaults).
 	Mixed bool
+	// Role says what the secret holds, which decides the placeholder apply
+	// writes for a new one (see SecretRole).
+	Role SecretRole
+}
+
+// SecretRole is what a secret holds, as far as apply's placeholders care.
+type SecretRole int
+
+const (
+	// SecretText is any write-only value: its placeholder is text.
+	SecretText SecretRole = iota
+	// SecretCertificate is a certificate file (PEM or PFX, base64): its
+	// placeholder is a generated self-signed certificate a server accepts.
+	SecretCertificate
+	// SecretCertificatePassword is the password of the entity's
+	// certificate file: the generated placeholder certificate has none.
+	SecretCertificatePassword
+)
+
+// SecretRole returns the role of the secret at path at (top-level secrets
+// of a fixed path: a certificate's data and password); SecretText for
+// every other position.
+func (k *Kind) SecretRole(at []string) SecretRole {
+	p := strings.Join(at, "/")
+	for _, s := range k.Sensitive {
+		if s.Role != SecretText && s.Path == p {
+			return s.Role
+		}
+	}
+	return SecretText
+}
+
+// ExportFilter says which entities of a kind a whole-space export writes,
+// for kinds whose server holds entities that are not the space's own. A
+// partial export (export --project) leaves out every kind with a filter,
+// and everything below one: they are not dependencies of a project.
+type ExportFilter string
+
+const (
+	// ExportAll writes every entity (the default).
+	ExportAll ExportFilter = ""
+	// ExportSpaceOwn writes only the space's own entities: one whose
+	// SpaceId is not the space's, or whose ID is built in (ExtraIDs),
+	// belongs to the server (a system team) and is left out with
+	// everything below it.
+	ExportSpaceOwn ExportFilter = "space-own"
+	// ExportUsed writes the entities users created (IDs of the IDPrefix-N
+	// shape), and built-in ones only when an exported entity refers to
+	// them (the built-in user roles that exported team permissions grant).
+	ExportUsed ExportFilter = "used"
+)
+
+// Filtered reports whether a whole-space export decides on each entity of
+// k, or of a kind above it, one by one (see ExportFilter).
+func (k *Kind) Filtered() bool {
+	for ; k != nil; k = byName[k.Parent] {
+		if k.Export != ExportAll {
+			return true
+		}
+	}
+	return false
+}
+
+// Tally is a count a bundle's summary keeps per project (see Kind.Tally).
+type Tally struct {
+	// As names the count ("Steps", "Variables", "Runbooks", "Channels").
+	As string
+	// Items, if set, is the entity's array whose elements are counted
+	// ("Steps"); otherwise each entity counts one.
+	Items string
+}
+
+// Count returns what one entity document adds to the tally.
+func (t *Tally) Count(doc any) int {
+	if t.Items == "" {
+		return 1
+	}
+	m, _ := doc.(map[string]any)
+	items, _ := m[t.Items].([]any)
+	return len(items)
+}
+
+// Keep is why `apply --prune` keeps a destination-only entity of a
+// Prunable kind: its owner needs it.
+type Keep struct {
+	// Field, if set, is a boolean field of the entity that keeps it when
+	// true ("IsDefault": a project's default channel).
+	Field string
+	// OwnerRef, if set, is the path (as in Ref.Path, without "*") of the
+	// owner's field holding the ID of an entity it keeps
+	// ("ReleaseCreationStrategy/ChannelId"): the destination owner's
+	// value, unless the bundle's owner document sets the field, whose
+	// choice, a bundle entity, is never destination-only.
+	OwnerRef string
+	// Why is the plan's note ("it is the project's default channel").
+	Why string
+}
+
+// Kept returns why `apply --prune` keeps the destination's entity doc
+// (server ID id) of kind k, which the bundle lacks, given its owner's
+// destination document and the bundle's owner document (nil when the
+// bundle has none): the Why of the first Keep that holds, or "".
+func (k *Kind) Kept(doc map[string]any, id string, destOwner, bundleOwner map[string]any) string {
+	for _, kp := range k.Keep {
+		if kp.Field != "" {
+			if b, _ := doc[kp.Field].(bool); b {
+				return kp.Why
+			}
+		}
+		if kp.OwnerRef != "" {
+			segs := strings.Split(kp.OwnerRef, "/")
+			if _, set := lookupPath(bundleOwner, segs); set {
+				continue
+			}
+			v, _ := lookupPath(destOwner, segs)
+			if s, _ := v.(string); s != "" && s == id {
+				return kp.Why
+			}
+		}
+	}
+	return ""
+}
+
+// lookupPath returns the value at segs in nested objects and whether the
+// last object holds the key (a null counts as set).
+func lookupPath(m map[string]any, segs []string) (any, bool) {
+	for i, s := range segs {
+		v, ok := m[s]
+		if i == len(segs)-1 || !ok {
+			return v, ok
+		}
+		if m, ok = v.(map[string]any); !ok {
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// Root returns the kind at the top of k's chain of owners, k itself for a
+// top-level kind (Project for a runbook process).
+func (k *Kind) Root() *Kind {
+	for k.Parent != "" {
+		k = byName[k.Parent]
+	}
+	return k
+}
+
+// Selectable reports whether a partial export selects entities of kind k
+// by name (export --project; the manifest's Projects): such a bundle
+// speaks for the selected entities and everything below them.
+func (k *Kind) Selectable() bool { return k.Name == Project }
+
+// SelectedBy returns the name of the selectable entity (see Selectable)
+// that the entity of kind k named names is or lies below, as a partial
+// export's list names it; false when it lies below none (a tenant, an
+// environment).
+func (k *Kind) SelectedBy(names []string) (string, bool) {
+	if !k.Root().Selectable() || len(names) == 0 {
+		return "", false
+	}
+	return names[0], true
 }
 
 // SetSpec is an array whose order carries no meaning; bundles store it sorted.
@@ -519,6 +680,19 @@ type Kind struct {
 	// project's channels and runbooks). Top-level kinds never are: a bundle
 	// may be a partial export.
 	Prunable bool
+	// Keep says which destination-only entities of a Prunable kind
+	// `apply --prune` keeps because their owner needs them (see Keep).
+	Keep []Keep
+	// Export says which of the kind's entities a whole-space export
+	// writes (see ExportFilter); the zero value, every one.
+	Export ExportFilter
+	// Tally, if set, is what a bundle's summary (octobundle inspect) counts
+	// of the kind for each selectable entity (project) it lies below.
+	Tally *Tally
+	// DeletesWith, for a Prunable kind, names what the server deletes
+	// along with an entity ("its process and snapshots"), for the reason a
+	// plan gives for deleting one.
+	DeletesWith string
 	// IndexAs names another kind whose namespace this kind shares: script
 	// modules are library variable sets, and IncludedLibraryVariableSetIds
 	// refers to both.
@@ -641,12 +815,17 @@ func (k *Kind) IsSingleton() bool { return k.NameField == "" }
 func (k *Kind) IsVirtual() bool { return k.Collection == "" && k.Read == "" }
 
 // LooksLikeID reports whether s has the shape of one of this kind's server IDs.
-func (k *Kind) LooksLikeID(s string) bool {
-	if k.IDPrefix != "" && strings.HasPrefix(s, k.IDPrefix+"-") && isDigits(s[len(k.IDPrefix)+1:]) {
-		return true
-	}
-	return k.ExtraIDs != nil && k.ExtraIDs.MatchString(s)
+func (k *Kind) LooksLikeID(s string) bool { return k.IsCreatedID(s) || k.IsBuiltInID(s) }
+
+// IsCreatedID reports whether s has the IDPrefix-N shape of the IDs of
+// entities users create ("UserRoles-12").
+func (k *Kind) IsCreatedID(s string) bool {
+	return k.IDPrefix != "" && strings.HasPrefix(s, k.IDPrefix+"-") && isDigits(s[len(k.IDPrefix)+1:])
 }
+
+// IsBuiltInID reports whether s is the ID of an entity the server ships
+// (ExtraIDs: built-in feeds, system teams, built-in user roles).
+func (k *Kind) IsBuiltInID(s string) bool { return k.ExtraIDs != nil && k.ExtraIDs.MatchString(s) }
 
 func isDigits(s string) bool {
 	if s == "" {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Drop, returned by a RefFunc, removes the reference: an array element is
@@ -812,4 +813,32 @@ func IsSensitiveValue(v any) bool {
 		}
 	}
 	return true
+}
+
+// sensitiveFields are the fields (ValueSpec.Sensitive) that mark a
+// variable value object sensitive, across the registry.
+var sensitiveFields = sync.OnceValue(func() []string {
+	var out []string
+	for _, k := range ordered {
+		for _, v := range k.Values {
+			if v.Sensitive != "" && !slices.Contains(out, v.Sensitive) {
+				out = append(out, v.Sensitive)
+			}
+		}
+	}
+	return out
+})
+
+// SensitiveFlag reports whether m, a variable value object, is marked
+// sensitive by the field a ValueSpec names (ValueSpec.Sensitive:
+// "IsSensitive"), and whether m has such a field at all (a value of a
+// variable set, not another object).
+func SensitiveFlag(m map[string]any) (sensitive, marked bool) {
+	for _, f := range sensitiveFields() {
+		if v, ok := m[f]; ok {
+			b, _ := v.(bool)
+			return b, true
+		}
+	}
+	return false, false
 }

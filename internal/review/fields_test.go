@@ -138,3 +138,21 @@ func TestBinaryChange(t *testing.T) {
 		t.Errorf("binary change: %+v", f)
 	}
 }
+
+// TestTalliesHaveCounts checks that every count the registry asks a bundle
+// summary to keep (schema.Kind.Tally) is a count of ProjectInfo.
+func TestTalliesHaveCounts(t *testing.T) {
+	n := 0
+	for _, k := range schema.Kinds() {
+		if k.Tally == nil {
+			continue
+		}
+		n++
+		if (&ProjectInfo{}).count(k.Tally.As) == nil {
+			t.Errorf("%s: tally %q is not a count of ProjectInfo", k.Name, k.Tally.As)
+		}
+	}
+	if n != 4 {
+		t.Errorf("%d kinds have a tally, want 4 (steps, variables, runbooks, channels)", n)
+	}
+}
