@@ -960,7 +960,7 @@ func register(kinds ...*Kind) {
 		if byName[k.Name] != nil {
 			panic("schema: duplicate kind " + k.Name)
 		}
-		if (k.Shape == ShapeParts) != (k.Shape == ShapeParts) {
+		if (k.Shape == ShapeParts) != (k.Parts != nil) {
 			panic("schema: " + k.Name + ": Parts is set exactly for ShapeParts")
 		}
 		byName[k.Name] = k
