@@ -194,12 +194,12 @@ func (pl *planner) planDeletes(b *bundles.Bundle, p *Plan) []*Change {
 	}
 	var out []*Change
 	for _, ch := range pl.changes {
-		ok := schema.MustLookup(ch.Kind)
-		if len(ch.Names) != ok.Depth()+1 || ok.IsSingleton() {
+		ownerKind := schema.MustLookup(ch.Kind)
+		if len(ch.Names) != ownerKind.Depth()+1 || ownerKind.IsSingleton() {
 			continue
 		}
 		var prunable []*schema.Kind
-		for _, k := range schema.Children(ok.Name) {
+		for _, k := range schema.Children(ownerKind.Name) {
 			if k.Prunable {
 				prunable = append(prunable, k)
 			}
@@ -207,13 +207,13 @@ func (pl *planner) planDeletes(b *bundles.Bundle, p *Plan) []*Change {
 		if len(prunable) == 0 {
 			continue
 		}
-		owner := pl.snap.Find(ok.Name, ch.Names...)
+		owner := pl.snap.Find(ownerKind.Name, ch.Names...)
 		if owner == nil {
 			continue
 		}
 		destOwner := owner.Object()
 		var bundleOwner map[string]any
-		if doc, found := b.Entity(ok, ch.Names...); found {
+		if doc, found := b.Entity(ownerKind, ch.Names...); found {
 			bundleOwner, _ = doc.(map[string]any)
 		}
 		for _, k := range prunable {
@@ -233,7 +233,7 @@ func (pl *planner) planDeletes(b *bundles.Bundle, p *Plan) []*Change {
 					esc[i] = bundles.EscapeName(n)
 				}
 				path, _ := k.Path(esc...)
-				reason := fmt.Sprintf("the destination's %s %q has it and the bundle does not (--prune)", title(ok.Name), names[0])
+				reason := fmt.Sprintf("the destination's %s %q has it and the bundle does not (--prune)", title(ownerKind.Name), names[0])
 				if k.DeletesWith != "" {
 					reason += "; " + k.DeletesWith + " go with it"
 				}
