@@ -89,10 +89,10 @@ func (pl *planner) inBase(k *schema.Kind, names []string) bool {
 }
 
 // deletable reports whether entities of k are deleted on their own (a
-// DELETE to their collection): not singletons, Many files or binaries,
+// DELETE to their collection): not singletons, ShapeItems files or binaries,
 // which go with their owner.
 func deletable(k *schema.Kind) bool {
-	return k.Collection != "" && !k.IsSingleton() && !k.Many && !k.Binary && k.Policy != schema.PolicyNever
+	return k.Collection != "" && !k.IsSingleton() && k.Shape != schema.ShapeItems && k.Shape != schema.ShapeBinary && k.Policy != schema.PolicyNever
 }
 
 // planSourceDeletes adds a change for every entity the base has and the
@@ -123,7 +123,7 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
 	ownerGone := func(k *schema.Kind, names []string) bool {
 		for k.Parent != "" {
 			pk := schema.MustLookup(k.Parent)
-			if !k.IsSingleton() && !k.Many {
+			if !k.IsSingleton() && k.Shape != schema.ShapeItems {
 				names = names[:len(names)-1]
 			}
 			if gone[changeKey(pk.Name, names)] {
@@ -215,14 +215,12 @@ func authoritative(b *bundles.Bundle, k *schema.Kind, names []string) bool {
 	if len(b.Manifest.Projects) == 0 {
 		return true
 	}
-	for k.Parent != "" {
-		k = schema.MustLookup(k.Parent)
-	}
-	if k.Name != schema.Project || len(names) == 0 {
+	selected, ok := k.SelectedBy(names)
+	if !ok {
 		return false
 	}
 	for _, p := range b.Manifest.Projects {
-		if strings.EqualFold(p, names[0]) {
+		if strings.EqualFold(p, selected) {
 			return true
 		}
 	}
@@ -234,7 +232,7 @@ func authoritative(b *bundles.Bundle, k *schema.Kind, names []string) bool {
 func ownedBy(k *schema.Kind, names []string, ok *schema.Kind, onames []string) bool {
 	for k.Parent != "" {
 		pk := schema.MustLookup(k.Parent)
-		if !k.IsSingleton() && !k.Many {
+		if !k.IsSingleton() && k.Shape != schema.ShapeItems {
 			names = names[:len(names)-1]
 		}
 		if pk.Name == ok.Name && len(names) == len(onames) && strings.EqualFold(strings.Join(names, "\x00"), strings.Join(onames, "\x00")) {

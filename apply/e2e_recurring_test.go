@@ -740,7 +740,7 @@ func withCopiedProject(t *testing.T, b *bundles.Bundle, from, to string) *bundle
 	c := b.Clone()
 	n := 0
 	for _, e := range b.Entries() {
-		if e.Kind.Binary || len(e.Names) == 0 || e.Names[0] != from || (e.Kind.Name != schema.Project && e.Kind.Parent == "") {
+		if e.Kind.Shape == schema.ShapeBinary || len(e.Names) == 0 || e.Names[0] != from || (e.Kind.Name != schema.Project && e.Kind.Parent == "") {
 			continue
 		}
 		doc := schema.DeepCopy(e.Doc)

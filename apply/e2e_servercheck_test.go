@@ -470,7 +470,7 @@ func byName(t *testing.T, dst *sim, msg string) string {
 	}
 	var ids []*snapshot.Entity
 	for _, k := range schema.Kinds() {
-		if k.IsSingleton() || k.Many || k.Policy == schema.PolicyNever {
+		if k.IsSingleton() || k.Shape == schema.ShapeItems || k.Policy == schema.PolicyNever {
 			continue
 		}
 		ids = append(ids, snap.Entities(k.Name)...)

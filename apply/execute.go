@@ -574,11 +574,13 @@ func (x *executor) tasks() []*task {
 		close(t.done)
 		return t
 	}
-	// The writes below each project, for its deletions to wait on.
-	projectWrites := map[string][]int{}
+	// The writes below each top-level entity (a project), for the
+	// deletions below it to wait on.
+	rootKey := func(c Change) string { return schema.MustLookup(c.Kind).Root().Name + "\x00" + c.Names[0] }
+	rootWrites := map[string][]int{}
 	for j, o := range p.Changes {
-		if o.Action != ActionDelete && len(o.Names) > 0 && rootKind(schema.MustLookup(o.Kind)).Name == schema.Project && writes(j) {
-			projectWrites[o.Names[0]] = append(projectWrites[o.Names[0]], j)
+		if o.Action != ActionDelete && len(o.Names) > 0 && writes(j) {
+			rootWrites[rootKey(o)] = append(rootWrites[rootKey(o)], j)
 		}
 	}
 	// Each change's passes get their dependencies on every core: finding
@@ -604,7 +606,7 @@ func (x *executor) tasks() []*task {
 		// The owner.
 		if k.Parent != "" {
 			ownerNames := ch.Names
-			if !k.IsSingleton() && !k.Many {
+			if !k.IsSingleton() && k.Shape != schema.ShapeItems {
 				ownerNames = ch.Names[:len(ch.Names)-1]
 			}
 			if j, ok := byKey[changeKey(k.Parent, ownerNames)]; ok && creates(j) {
@@ -616,7 +618,7 @@ func (x *executor) tasks() []*task {
 		if ch.Action == ActionDelete {
 			// A deletion waits for every write of its project (which may
 			// stop referring to the entity) and is skipped if one failed.
-			for _, j := range projectWrites[ch.Names[0]] {
+			for _, j := range rootWrites[rootKey(ch)] {
 				add(main[i], depTask(j))
 			}
 			return
@@ -811,15 +813,15 @@ func (x *executor) progress() {
 // writeMain writes a change's fields other than the deferred ones: a POST
 // for a new entity (a PUT to the singleton the owner's creation made, for
 // processes and variable sets), a PUT of the merged document otherwise, a
-// POST per new item of a Many kind. The note says what was written when the
+// POST per new item of a ShapeItems kind. The note says what was written when the
 // outcome alone does not.
 func (x *executor) writeMain(ctx context.Context, ch *Change) (note string, err error) {
 	k := schema.MustLookup(ch.Kind)
-	if k.Binary {
+	if k.Shape == schema.ShapeBinary {
 		return "", x.putBinary(ctx, k, ch)
 	}
 	desired := ch.Desired.Value()
-	if !k.Many {
+	if k.Shape != schema.ShapeItems {
 		desired = withoutDeferred(k, desired)
 	}
 	body, err := x.ids.ToServer(k, ch.Names, desired)
@@ -827,7 +829,7 @@ func (x *executor) writeMain(ctx context.Context, ch *Change) (note string, err 
 		return "", fmt.Errorf("%s: %w", ch.Label(), err)
 	}
 	switch {
-	case k.Many:
+	case k.Shape == schema.ShapeItems:
 		return x.createMany(ctx, k, ch, body)
 	case k.IsSingleton():
 		return "", x.putSingleton(ctx, k, ch, body)
@@ -877,7 +879,7 @@ func (x *executor) owner(k *schema.Kind, ch *Change) (*snapshot.Entity, error) {
 		return nil, nil
 	}
 	names := ch.Names
-	if !k.IsSingleton() && !k.Many {
+	if !k.IsSingleton() && k.Shape != schema.ShapeItems {
 		names = names[:len(names)-1]
 	}
 	o := x.snap.Find(k.Parent, names...)
@@ -1046,7 +1048,7 @@ func (x *executor) putMerged(ctx context.Context, k *schema.Kind, ch *Change, pa
 // putSingleton writes a process, variable set or tenant-variables document,
 // which the server made with its owner.
 func (x *executor) putSingleton(ctx context.Context, k *schema.Kind, ch *Change, body any) error {
-	if k.Parts != nil {
+	if k.Shape == schema.ShapeParts {
 		return x.putParts(ctx, k, ch, body)
 	}
 	owner, err := x.owner(k, ch)
@@ -1164,8 +1166,8 @@ func checkNothingLost(live, body map[string]any, pruned map[string]bool) error {
 			}
 			return fmt.Errorf("the destination variable %q (%s) would be removed", name, id)
 		}
-		if sens, _ := m["IsSensitive"].(bool); sens {
-			if s, _ := got["IsSensitive"].(bool); !s {
+		if sens, _ := schema.SensitiveFlag(m); sens {
+			if s, _ := schema.SensitiveFlag(got); !s {
 				return fmt.Errorf("the sensitive destination variable %q (%s) would lose its secret", name, id)
 			}
 			if v, isStr := got["Value"].(string); isStr && v != "" {
@@ -1176,7 +1178,7 @@ func checkNothingLost(live, body map[string]any, pruned map[string]bool) error {
 	return nil
 }
 
-// createMany creates the new items of a Many kind (the user roles a team
+// createMany creates the new items of a ShapeItems kind (the user roles a team
 // does not have yet; see items.go) one by one, each looked up before a retry
 // after an uncertain outcome. The items created stay when a later one fails:
 // the next run sees them on the destination and creates only the rest. The

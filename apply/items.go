@@ -10,7 +10,7 @@ import (
 )
 
 // A team's scoped user roles are one bundle file per team holding unnamed
-// items (schema.Kind.Many), each granting one user role within a scope
+// items (schema.ShapeItems), each granting one user role within a scope
 // (environments, projects, project groups, tenants). Team permissions differ
 // per instance, so the rule is per item, by user role:
 //
@@ -24,7 +24,7 @@ import (
 // roles and failed on the rest is finished by the next run, which creates
 // only the missing ones.
 
-// decideItems fills in the action of change i, of a Many kind.
+// decideItems fills in the action of change i, of a ShapeItems kind.
 func (pl *planner) decideItems(i int, k *schema.Kind, bundleDoc, destForm any) {
 	ch := pl.changes[i]
 	items, _ := bundleDoc.([]any)

@@ -81,7 +81,7 @@ func foldKey(k nameKey) nameKey {
 // (a channel), and the names it provided as a whole (a runbook as a
 // process owner).
 func deletedNames(k *schema.Kind, names []string) []removedName {
-	if len(names) == 0 || k.IsSingleton() || k.Many {
+	if len(names) == 0 || k.IsSingleton() || k.Shape == schema.ShapeItems {
 		return nil
 	}
 	scope := ""
@@ -131,7 +131,7 @@ func lostScope(k *schema.Kind, names []string, doc any, removed map[removedName]
 			return trimUnscope
 		case decision == LostScopeDrop:
 			notes = append(notes, fmt.Sprintf("%s: lost its whole %s scope (%s, which the plan removes); dropped (--on-lost-scope drop)", what, t.dim.Name, goneList))
-			if sens, _ := t.value["IsSensitive"].(bool); sens {
+			if sens, _ := schema.SensitiveFlag(t.value); sens {
 				cleanup = append(cleanup, CleanupItem{Kind: k.Name, Names: names, Field: what,
 					Why: "destination sensitive variable dropped with its lost scope (--on-lost-scope drop): its secret is gone; if it is still needed, add it again and set its value"})
 			}
@@ -369,11 +369,15 @@ func snapAlive(snap *snapshot.Snapshot) aliveFunc {
 
 // checkedDimension reports whether the entries of scope dimension dim are
 // checked for dangling: those naming what every destination read indexes
-// whole (environments, and a project's actions, channels and process
-// owners). Roles and tenant tags are free text; deployment targets are
-// read only when asked.
+// whole (a project's actions, channels and process owners, and kinds that
+// are not optional: environments). Roles and tenant tags are free text;
+// deployment targets (an optional kind) are read only when asked.
 func checkedDimension(dim schema.ScopeDimension) bool {
-	return dim.Within == schema.ScopeOwner || dim.To == schema.Environment
+	if dim.Within == schema.ScopeOwner {
+		return true
+	}
+	k := schema.Lookup(dim.To)
+	return k != nil && !k.Optional
 }
 
 // hasScopedValues reports whether kind k holds variable values with a

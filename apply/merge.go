@@ -112,7 +112,7 @@ func keepsDestElement(b, d any) bool {
 	if bm == nil || dm == nil {
 		return false
 	}
-	ds, _ := dm["IsSensitive"].(bool)
+	ds, _ := schema.SensitiveFlag(dm)
 	return ds
 }
 

@@ -648,7 +648,7 @@ func asMap(v any) map[string]any {
 
 func sens(v any) bool {
 	m, _ := v.(map[string]any)
-	s, _ := m["IsSensitive"].(bool)
+	s, _ := schema.SensitiveFlag(m)
 	return s
 }
 

@@ -15,7 +15,7 @@ import (
 	"github.com/octobundle/octobundle/schema"
 )
 
-// Kinds with parts (schema.Parts: tenant variables) are written through
+// Kinds with parts (schema.ShapeParts: tenant variables) are written through
 // their parts where the destination serves them (2025.2+: the common and
 // project variables resources, each PUT whole), and otherwise as the legacy
 // document, converted from the parts' shape. A value the legacy document
@@ -25,7 +25,7 @@ import (
 // legacyProblem returns why doc (bundle form) cannot be written to a
 // destination that has only the legacy document of k, or "".
 func (pl *planner) legacyProblem(k *schema.Kind, doc any) string {
-	if k.Parts == nil || k.Parts.ToLegacy == nil || pl.snap.Parts[k.Name] {
+	if k.Shape != schema.ShapeParts || k.Parts.ToLegacy == nil || pl.snap.Parts[k.Name] {
 		return ""
 	}
 	m, _ := doc.(map[string]any)
@@ -125,14 +125,14 @@ func (x *executor) putParts(ctx context.Context, k *schema.Kind, ch *Change, bod
 	return nil
 }
 
-// Binary kinds (a project's logo) are compared byte for byte and written
+// ShapeBinary kinds (a project's logo) are compared byte for byte and written
 // whole, only when they differ: a multipart upload of the bundle's file to
 // the kind's Read path (POST, as OctopusClients' SetLogo does). The plan's
 // Desired describes the file (path, size, content type, sha256) and the
 // bytes stay in the bundle; an update's diff says how large each side is
 // and its digest.
 
-// decideBinary fills in the action of a change of a Binary kind.
+// decideBinary fills in the action of a change of a ShapeBinary kind.
 func (pl *planner) decideBinary(ch *Change, bundleDoc, destForm any, onDest bool) {
 	data, _ := bundleDoc.([]byte)
 	sum := sha256.Sum256(data)

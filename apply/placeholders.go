@@ -70,16 +70,15 @@ func placeholderCertificate(commonName string) (string, error) {
 	return base64.StdEncoding.EncodeToString([]byte(b.String())), nil
 }
 
-// isCertificateData reports whether a secret position holds a certificate
-// (the kind's certificate file), which gets a generated certificate rather
-// than placeholder text; isCertificatePassword whether it is that
-// certificate's password, which the generated certificate does not need.
-func isCertificateData(kind string, at []string) bool {
-	return kind == schema.Certificate && len(at) == 1 && at[0] == "CertificateData"
-}
-
-func isCertificatePassword(kind string, at []string) bool {
-	return kind == schema.Certificate && len(at) == 1 && at[0] == "Password"
+// secretRole returns what the secret at position at of a document of kind
+// holds (schema.SecretRole): a certificate file gets a generated
+// certificate rather than placeholder text, and that certificate's
+// password none.
+func secretRole(kind string, at []string) schema.SecretRole {
+	if k := schema.Lookup(kind); k != nil {
+		return k.SecretRole(at)
+	}
+	return schema.SecretText
 }
 
 // filler finds the new secrets of a document about to be written (bundle
@@ -115,8 +114,8 @@ func (f *filler) fill(at, human []string, b, d any) any {
 			return b // a value the caller supplied
 		}
 		field := strings.Join(human, "/")
-		switch {
-		case isCertificateData(f.kind, at):
+		switch secretRole(f.kind, at) {
+		case schema.SecretCertificate:
 			f.record(field, "new certificate: a generated self-signed placeholder certificate was uploaded; upload the real certificate (and its password)")
 			if f.write {
 				cert, err := placeholderCertificate(strings.Join(f.names, "/"))
@@ -126,7 +125,7 @@ func (f *filler) fill(at, human []string, b, d any) any {
 				}
 				return map[string]any{"HasValue": true, "NewValue": cert}
 			}
-		case isCertificatePassword(f.kind, at):
+		case schema.SecretCertificatePassword:
 			// The placeholder certificate has no password.
 			if f.write {
 				return map[string]any{"HasValue": false, "NewValue": nil}
@@ -142,7 +141,7 @@ func (f *filler) fill(at, human []string, b, d any) any {
 	switch bt := b.(type) {
 	case map[string]any:
 		dm, _ := d.(map[string]any)
-		if sens, _ := bt["IsSensitive"].(bool); sens && len(at) > 0 && (dm == nil || !destSensitive(dm)) {
+		if sens, _ := schema.SensitiveFlag(bt); sens && len(at) > 0 && (dm == nil || !destSensitive(dm)) {
 			// A new sensitive variable, or one made sensitive at the source
 			// (the destination's plain value is not the secret).
 			if v, isStr := bt["Value"].(string); bt["Value"] == nil || (isStr && v == "") {
@@ -195,7 +194,7 @@ func (f *filler) fill(at, human []string, b, d any) any {
 
 // destSensitive reports whether a destination variable is sensitive.
 func destSensitive(d map[string]any) bool {
-	s, _ := d["IsSensitive"].(bool)
+	s, _ := schema.SensitiveFlag(d)
 	return s
 }
 

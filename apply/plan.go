@@ -658,7 +658,7 @@ func (pl *planner) decide(i int) {
 		// bundle: not so when the policy skips its kind.
 		ok := schema.MustLookup(k.Parent)
 		ownerNames := ch.Names
-		if !k.IsSingleton() && !k.Many {
+		if !k.IsSingleton() && k.Shape != schema.ShapeItems {
 			ownerNames = ch.Names[:len(ch.Names)-1]
 		}
 		if op, opFromBundle := pl.kindPolicy(ok); op == schema.PolicySkip && opFromBundle && pl.snap.Find(ok.Name, ownerNames...) == nil {
@@ -672,11 +672,11 @@ func (pl *planner) decide(i int) {
 		ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: not in the bundle", ch.Label())
 		return
 	}
-	if k.Binary {
+	if k.Shape == schema.ShapeBinary {
 		pl.decideBinary(ch, bundleDoc, destForm, dest != nil)
 		return
 	}
-	if k.Many {
+	if k.Shape == schema.ShapeItems {
 		pl.decideItems(i, k, bundleDoc, destForm)
 		return
 	}
@@ -929,7 +929,7 @@ func (pl *planner) refreshStamps() {
 // narrowing list (see narrowing) that neither has is dropped from the list:
 // a partial match keeps the element for the names that exist; an element
 // none of whose names exist is skipped, since an empty list would mean
-// "all". It returns doc (a new array when an item of a Many file was
+// "all". It returns doc (a new array when an item of a ShapeItems file was
 // skipped), notes on what was dropped and the problems.
 func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (out any, notes, problems []string) {
 	type drop struct {
@@ -991,7 +991,7 @@ func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (out any, 
 // destination instance from the team user role scope"; team permissions
 // differ per instance). It returns the paths of the element and of the list.
 func narrowing(k *schema.Kind, ref schema.Ref, to string, at []string) (container, leaf []string, ok bool) {
-	if k.Many {
+	if k.Shape == schema.ShapeItems {
 		// An item's list reference is at [item, field, index]; its single
 		// references (a scoped user role's UserRoleId) cannot be dropped.
 		if len(at) == 3 {

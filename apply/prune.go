@@ -10,6 +10,7 @@ import (
 
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
+	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -173,7 +174,7 @@ func prunedSecrets(k *schema.Kind, names []string, ds []FieldDiff) []CleanupItem
 		if !ok || d.After != nil || !strings.HasPrefix(d.Path, "/Variables/") {
 			continue
 		}
-		if sens, _ := m["IsSensitive"].(bool); sens {
+		if sens, _ := schema.SensitiveFlag(m); sens {
 			out = append(out, CleanupItem{Kind: k.Name, Names: names, Field: d.Label,
 				Why: "destination-only sensitive variable removed by --remove-destination-only: its secret is gone; if it is still needed, add it again and set its value"})
 		}
@@ -181,10 +182,11 @@ func prunedSecrets(k *schema.Kind, names []string, ds []FieldDiff) []CleanupItem
 	return out
 }
 
-// planDeletes adds a delete change for every destination-only channel and
-// runbook of the projects the bundle holds, except the ones a project needs
-// (its default channel, the channel of its release creation strategy),
-// which get a note.
+// planDeletes adds a delete change for every destination-only entity of
+// a Prunable kind (a project's channels, runbooks and triggers) under the
+// owners the bundle holds, except the ones the owner needs (Kind.Keep: a
+// project's default channel, the channel of its release creation
+// strategy), which get a note.
 func (pl *planner) planDeletes(b *bundles.Bundle, p *Plan) []*Change {
 	inBundle := map[string]bool{}
 	for _, ch := range pl.changes {
@@ -192,61 +194,63 @@ func (pl *planner) planDeletes(b *bundles.Bundle, p *Plan) []*Change {
 	}
 	var out []*Change
 	for _, ch := range pl.changes {
-		if ch.Kind != schema.Project || len(ch.Names) != 1 {
+		ownerKind := schema.MustLookup(ch.Kind)
+		if len(ch.Names) != ownerKind.Depth()+1 || ownerKind.IsSingleton() {
 			continue
 		}
-		proj := pl.snap.Find(schema.Project, ch.Names...)
-		if proj == nil {
+		var prunable []*schema.Kind
+		for _, k := range schema.Children(ownerKind.Name) {
+			if k.Prunable {
+				prunable = append(prunable, k)
+			}
+		}
+		if len(prunable) == 0 {
 			continue
 		}
-		// The channel the project's release creation strategy will use: the
-		// bundle's when its document sets one (a bundle channel, never
-		// destination-only), else the destination's, which merge keeps.
-		keepChannel := ""
-		bundleSets := false
-		if doc, ok := b.Entity(schema.MustLookup(schema.Project), ch.Names...); ok {
-			if rcs, ok := doc.(map[string]any)["ReleaseCreationStrategy"].(map[string]any); ok {
-				_, bundleSets = rcs["ChannelId"]
-			}
+		owner := pl.snap.Find(ownerKind.Name, ch.Names...)
+		if owner == nil {
+			continue
 		}
-		if rcs, ok := proj.Object()["ReleaseCreationStrategy"].(map[string]any); ok && !bundleSets {
-			keepChannel, _ = rcs["ChannelId"].(string)
+		destOwner := owner.Object()
+		var bundleOwner map[string]any
+		if doc, found := b.Entity(ownerKind, ch.Names...); found {
+			bundleOwner, _ = doc.(map[string]any)
 		}
-		for _, k := range schema.Kinds() {
-			if !k.Prunable {
-				continue
-			}
+		for _, k := range prunable {
 			kind := k.Name
-			for _, e := range pl.snap.Children(proj, kind) {
+			for _, e := range pl.snap.Children(owner, kind) {
 				names := e.Names()
 				if inBundle[changeKey(kind, names)] {
 					continue
 				}
 				what := label(kind, names)
-				if kind == schema.Channel {
-					if def, _ := e.Object()["IsDefault"].(bool); def {
-						p.Notes = append(p.Notes, fmt.Sprintf("%s kept: it is the project's default channel", what))
-						continue
-					}
-					if keepChannel != "" && e.ID == keepChannel {
-						p.Notes = append(p.Notes, fmt.Sprintf("%s kept: the project's release creation strategy uses it", what))
-						continue
-					}
+				if why := kept(k, e, destOwner, bundleOwner); why != "" {
+					p.Notes = append(p.Notes, fmt.Sprintf("%s kept: %s", what, why))
+					continue
 				}
 				esc := make([]string, len(names))
 				for i, n := range names {
 					esc[i] = bundles.EscapeName(n)
 				}
 				path, _ := k.Path(esc...)
-				reason := fmt.Sprintf("the destination's project %q has it and the bundle does not (--prune)", names[0])
-				if kind == schema.Runbook {
-					reason += "; its process and snapshots go with it"
+				reason := fmt.Sprintf("the destination's %s %q has it and the bundle does not (--prune)", title(ownerKind.Name), names[0])
+				if k.DeletesWith != "" {
+					reason += "; " + k.DeletesWith + " go with it"
 				}
 				out = append(out, &Change{Kind: kind, Names: names, Path: path, Action: ActionDelete, Reason: reason})
 			}
 		}
 	}
 	return out
+}
+
+// kept returns why --prune keeps the destination-only entity e (see
+// schema.Kind.Kept); it reads e's document only for a kind that has Keep.
+func kept(k *schema.Kind, e *snapshot.Entity, destOwner, bundleOwner map[string]any) string {
+	if len(k.Keep) == 0 {
+		return ""
+	}
+	return k.Kept(e.Object(), e.ID, destOwner, bundleOwner)
 }
 
 // deleteEntity deletes a change's destination entity; one already gone

@@ -514,7 +514,7 @@ func (pl *planner) speaksFor(kind, name string) bool {
 	if k == nil {
 		return true
 	}
-	if k.Name == schema.Project {
+	if k.Selectable() {
 		for _, p := range pl.b.Manifest.Projects {
 			if strings.EqualFold(p, name) {
 				return true

@@ -293,8 +293,8 @@ func summary(v any) string {
 		}
 		return " (" + strings.Join(parts, "; ") + ")"
 	}
-	if _, isVar := m["IsSensitive"]; isVar {
-		if sens, _ := m["IsSensitive"].(bool); sens {
+	if sens, isVar := schema.SensitiveFlag(m); isVar {
+		if sens {
 			return " (sensitive)"
 		}
 		return ": " + short(m["Value"])

@@ -15,12 +15,7 @@ import (
 // which changes depend on which.
 
 // rootKind returns the top-level owner kind of k (k itself at top level).
-func rootKind(k *schema.Kind) *schema.Kind {
-	for k.Parent != "" {
-		k = schema.MustLookup(k.Parent)
-	}
-	return k
-}
+func rootKind(k *schema.Kind) *schema.Kind { return k.Root() }
 
 // title is a kind's singular human name for messages ("worker pool"):
 // translate.Title, which names kinds in the translator's messages too.
@@ -82,7 +77,7 @@ func indexBundle(changes []*Change) bundleNames {
 		if k == nil {
 			continue
 		}
-		if !k.IsSingleton() && !k.Many && len(ch.Names) > 0 {
+		if !k.IsSingleton() && k.Shape != schema.ShapeItems && len(ch.Names) > 0 {
 			scope := ""
 			if k.Parent != "" {
 				scope = ch.Names[0]

@@ -81,7 +81,7 @@ type nameSet interface {
 func checkServer(k *schema.Kind, names []string, doc any, create bool, world nameSet) []string {
 	m, _ := doc.(map[string]any)
 	if m == nil {
-		return nil // Many kinds' arrays and binary files: nothing to check
+		return nil // ShapeItems kinds' arrays and binary files: nothing to check
 	}
 	var errs []string
 	if k.NameField != "" {
@@ -109,7 +109,7 @@ func checkServer(k *schema.Kind, names []string, doc any, create bool, world nam
 // values of one set and name may not share an entry of that dimension.
 // The legacy document, keyed by environment, cannot say it twice.
 func exclusiveErrors(k *schema.Kind, doc map[string]any, world nameSet) []string {
-	if k.Parts != nil && world.legacy(k.Name) {
+	if k.Shape == schema.ShapeParts && world.legacy(k.Name) {
 		return nil
 	}
 	var errs []string
@@ -153,7 +153,7 @@ func linkErrors(k *schema.Kind, names []string, doc map[string]any, world nameSe
 	}
 	owner := schema.MustLookup(k.Parent)
 	ownerNames := names
-	if !k.IsSingleton() && !k.Many {
+	if !k.IsSingleton() && k.Shape != schema.ShapeItems {
 		ownerNames = names[:len(names)-1]
 	}
 	ownerDoc, ok := world.doc(owner.Name, ownerNames)
@@ -370,7 +370,7 @@ func forElements(node any, segs, at []string, fn func(at []string, el map[string
 // refErrors checks that every reference of doc that the server checks
 // names something that exists once the plan is applied.
 func refErrors(k *schema.Kind, names []string, doc map[string]any, world nameSet) []string {
-	if k.Parts != nil {
+	if k.Shape == schema.ShapeParts {
 		// Written as resources of their own (tenant variables), whose
 		// values the server checks against the owner (see linkErrors).
 		return nil
@@ -406,11 +406,8 @@ func refErrors(k *schema.Kind, names []string, doc map[string]any, world nameSet
 // variable templates, roles and tags, which it checks elsewhere or not at
 // all).
 func serverChecked(to string) string {
-	switch to {
-	case schema.Action:
-		return "which is not a step or action of this project's processes."
-	case schema.ProcessOwner:
-		return "which is neither this project nor one of its runbooks."
+	if ns := schema.LookupNamespace(to); ns != nil {
+		return ns.Missing
 	}
 	k := schema.Lookup(to)
 	if k == nil || k.Collection == "" || k.Policy == schema.PolicyNever {
@@ -764,7 +761,7 @@ func (pl *planner) deleteErrors(deletes []*Change, w *planNames) {
 		}
 		doc := ch.Desired.Value()
 		k := schema.MustLookup(ch.Kind)
-		if !k.Many { // a Many change adds items; the destination's stay
+		if k.Shape != schema.ShapeItems { // an items change adds items; the destination's stay
 			written[changeKey(ch.Kind, ch.Names)] = true
 		}
 		_ = translate.VisitNames(k, ch.Names, doc, func(r translate.NameRef) {

@@ -12,7 +12,7 @@ import (
 	"github.com/octobundle/octobundle/schema"
 )
 
-// TestBinaryFiles checks the files of Binary kinds (a project logo): kept
+// TestBinaryFiles checks the files of ShapeBinary kinds (a project logo): kept
 // byte for byte through both forms, listed in checksums.txt and counted,
 // and refused when empty, too large or not bytes.
 func TestBinaryFiles(t *testing.T) {

@@ -138,7 +138,7 @@ type file struct {
 	kind  *schema.Kind
 	names []string  // unescaped
 	doc   jsonv.Doc // the document, packed from its compactJSON form
-	bin   []byte    // the bytes of the file of a Binary kind
+	bin   []byte    // the bytes of the file of a ShapeBinary kind
 	// written caches the checksums of the file as written in one format,
 	// so that sealing does not render again what StageDir or an earlier
 	// seal rendered.
@@ -166,7 +166,7 @@ type part struct {
 // caches their checksums.
 func (f *file) render(p, format string) ([]part, error) {
 	var parts []part
-	if !HasSidecars(format) || f.kind.Binary {
+	if !HasSidecars(format) || f.kind.Shape == schema.ShapeBinary {
 		parts = []part{{p, f.canonical()}}
 	} else {
 		jd, side, err := splitEntity(p, f.kind, f.value())
@@ -200,20 +200,20 @@ func (f *file) checksums(p, format string) ([]pathSum, error) {
 	return f.written.Load().sums, nil
 }
 
-// value decodes a fresh copy of the file's document (for a Binary kind, a
+// value decodes a fresh copy of the file's document (for a ShapeBinary kind, a
 // copy of its bytes).
 func (f *file) value() any {
-	if f.kind.Binary {
+	if f.kind.Shape == schema.ShapeBinary {
 		return bytes.Clone(f.bin)
 	}
 	return f.doc.Value()
 }
 
-// canonical returns the file's Canonical bytes (for a Binary kind, its
+// canonical returns the file's Canonical bytes (for a ShapeBinary kind, its
 // bytes). The packed form is compactJSON's, whose indented form is exactly
 // Canonical's.
 func (f *file) canonical() []byte {
-	if f.kind.Binary {
+	if f.kind.Shape == schema.ShapeBinary {
 		return f.bin
 	}
 	var buf bytes.Buffer
@@ -322,7 +322,7 @@ func unescapeAll(esc []string) ([]string, error) {
 // entity's own name; it checks that the name has that file name.
 func fillLastName(p string, k *schema.Kind, names []string, doc any) error {
 	last := len(names) - 1
-	if last < 0 || names[last] != "" || k.IsSingleton() || k.Many {
+	if last < 0 || names[last] != "" || k.IsSingleton() || k.Shape == schema.ShapeItems {
 		return nil
 	}
 	esc, _ := k.MatchPath(p)
@@ -371,7 +371,7 @@ func resolveShortened(files map[string]*file) error {
 	}
 	own := map[string]string{}
 	for p, f := range files {
-		if k := f.kind; !k.IsSingleton() && !k.Many && len(f.names) > 0 {
+		if k := f.kind; !k.IsSingleton() && k.Shape != schema.ShapeItems && len(f.names) > 0 {
 			own[ownerKey(k, p, len(f.names)-1)] = f.names[len(f.names)-1]
 		}
 	}
@@ -393,10 +393,10 @@ func resolveShortened(files map[string]*file) error {
 }
 
 // encodeEntity normalises doc (to what Decode of its Canonical form gives),
-// checks it as an entity file at p and packs it. The file of a Binary kind
+// checks it as an entity file at p and packs it. The file of a ShapeBinary kind
 // is its bytes (doc is a []byte), kept as they are.
 func encodeEntity(p string, k *schema.Kind, names []string, doc any) (*file, error) {
-	if k.Binary {
+	if k.Shape == schema.ShapeBinary {
 		data, ok := doc.([]byte)
 		if !ok {
 			return nil, fmt.Errorf("%s: a %s file holds bytes, not %T", p, k.Name, doc)
@@ -455,10 +455,10 @@ func plainJSON(v any, depth int) bool {
 	return false
 }
 
-// MaxBinarySize bounds the file of a Binary kind (a project logo).
+// MaxBinarySize bounds the file of a ShapeBinary kind (a project logo).
 const MaxBinarySize = 8 << 20
 
-// checkBinary checks the file of a Binary kind: a file name within bounds,
+// checkBinary checks the file of a ShapeBinary kind: a file name within bounds,
 // not empty, not larger than MaxBinarySize.
 func checkBinary(p string, data []byte) error {
 	for _, seg := range strings.Split(p, "/") {
@@ -499,7 +499,7 @@ func checkEntity(p string, k *schema.Kind, names []string, doc any, data []byte)
 		}
 		validated.add(key)
 	}
-	if !k.IsSingleton() && !k.Many && len(names) > 0 {
+	if !k.IsSingleton() && k.Shape != schema.ShapeItems && len(names) > 0 {
 		m, _ := doc.(map[string]any)
 		got, _ := m[k.NameField].(string)
 		if want := names[len(names)-1]; got != want {
@@ -635,7 +635,7 @@ func (b *Bundle) Remove(p string) bool {
 // Entity returns the document of the entity of kind k with the given
 // unescaped names (owners first), decoded afresh: it is the caller's own,
 // to change at will; changes stick only when put back with PutEntity. For a
-// Binary kind it is a copy of the file's bytes, as a []byte.
+// ShapeBinary kind it is a copy of the file's bytes, as a []byte.
 func (b *Bundle) Entity(k *schema.Kind, names ...string) (any, bool) {
 	esc := make([]string, len(names))
 	for i, n := range names {
@@ -672,7 +672,7 @@ func (b *Bundle) Has(k *schema.Kind, names ...string) bool {
 }
 
 // Packed returns the packed document of the entity file at bundle path p
-// (the zero Doc for a Binary kind): what the bundle holds, without
+// (the zero Doc for a ShapeBinary kind): what the bundle holds, without
 // decoding it. Its JSON is compact with keys in byte order, so two
 // documents are equal exactly when their Docs are (jsonv.Doc.Equal).
 func (b *Bundle) Packed(p string) (jsonv.Doc, bool) {
@@ -694,7 +694,7 @@ type Entry struct {
 	// Path is the bundle path.
 	Path string
 	// Doc is the document, decoded afresh (the caller's own; see Entity);
-	// for a Binary kind (a project logo) a copy of the file's bytes, as a
+	// for a ShapeBinary kind (a project logo) a copy of the file's bytes, as a
 	// []byte.
 	Doc any
 }

@@ -386,7 +386,7 @@ func Compare(a, b *Bundle) []EntryDiff {
 		switch {
 		case !ok:
 			out = append(out, EntryDiff{Op: '-', Path: p})
-		case fa.kind.Binary || fb.kind.Binary:
+		case fa.kind.Shape == schema.ShapeBinary || fb.kind.Shape == schema.ShapeBinary:
 			if !bytes.Equal(fa.bin, fb.bin) {
 				out = append(out, EntryDiff{Op: '~', Path: p, Fields: DiffKind(fa.kind, fa.value(), fb.value())})
 			}

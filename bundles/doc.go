@@ -30,7 +30,7 @@
 //	projects/OctoFX/deployment-process/Deploy Web.ps1   a sidecar text file (v2, see below)
 //	projects/OctoFX/variables.json
 //	projects/OctoFX/runbooks/Restart IIS/runbook.json
-//	teams/Ops/scoped-user-roles.json   … or per owner, for Many kinds (an array)
+//	teams/Ops/scoped-user-roles.json   … or per owner, for ShapeItems kinds (an array)
 //	projects/OctoFX/logo               the bytes of a binary file (see below)
 //
 // Each entity file's path is its kind's File template from the kind registry
@@ -91,7 +91,7 @@
 //
 // # Binary files
 //
-// A kind the registry marks Binary (schema.Kind.Binary: a project's logo,
+// A kind of schema.ShapeBinary (a project's logo,
 // projects/{}/logo) has a file holding bytes, not JSON: exactly the bytes
 // the server answers (an image; its format is told by its content, so the
 // file name has no extension). It is not canonicalised, has no JSON Schema

@@ -70,7 +70,7 @@ func isText(p string) bool {
 		return true
 	}
 	k, _ := schema.KindForPath(p)
-	return k != nil && !k.Binary
+	return k != nil && k.Shape != schema.ShapeBinary
 }
 
 // checkLineEndings fails, naming the files and the fix, when bundle files

@@ -60,7 +60,7 @@ func TestPackedDocuments(t *testing.T) {
 					t.Fatalf("%s: no Raw", e.Path)
 				}
 				want, err := Canonical(e.Doc)
-				if e.Kind.Binary {
+				if e.Kind.Shape == schema.ShapeBinary {
 					want, err = e.Doc.([]byte), nil
 				}
 				if err != nil {
@@ -69,7 +69,7 @@ func TestPackedDocuments(t *testing.T) {
 				if !bytes.Equal(raw, want) {
 					t.Errorf("%s: Raw is not the Canonical form of the document:\n%s\nwant:\n%s", e.Path, raw, want)
 				}
-				if e.Kind.Binary {
+				if e.Kind.Shape == schema.ShapeBinary {
 					continue
 				}
 				// The caller's own copy: changing it changes nothing.
@@ -192,7 +192,7 @@ func TestPackMatchesBundle(t *testing.T) {
 	}
 	n := 0
 	for e := range b.All() {
-		if e.Kind.Binary {
+		if e.Kind.Shape == schema.ShapeBinary {
 			continue
 		}
 		held, _ := b.Packed(e.Path)

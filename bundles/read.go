@@ -637,7 +637,7 @@ func parse(files map[string][]byte) (*Bundle, error) {
 		}
 		defer func() { it.data, it.side = nil, nil }()
 		k, p := it.k, it.p
-		if k.Binary {
+		if k.Shape == schema.ShapeBinary {
 			if it.early = checkBinary(p, it.data); it.early == nil {
 				it.f = &file{kind: k, names: it.names, bin: it.data}
 			}

@@ -43,7 +43,7 @@ func indexBundle(entries iter.Seq[Entry], pf *policy.File) *refIndex {
 	for e := range entries {
 		k := e.Kind
 		ix.carried[k.Name] = true
-		if !k.IsSingleton() && !k.Many && len(e.Names) > 0 {
+		if !k.IsSingleton() && k.Shape != schema.ShapeItems && len(e.Names) > 0 {
 			name := e.Names[len(e.Names)-1]
 			ix.names[schema.ScopedName{Kind: k.Name, Scope: k.EntityScope(e.Names), Name: name}] = true
 			if k.IndexAs != "" {

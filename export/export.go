@@ -259,11 +259,11 @@ func checkNames(s *snapshot.Snapshot, list []*snapshot.Entity) []string {
 		}
 		seen[key] = true
 		problems = append(problems, fmt.Sprintf("%s: %d %s share the name %q (%s); rename all but one on the source",
-			where, len(dup), plural(kind), name, strings.Join(dup, ", ")))
+			where, len(dup), schema.Plural(kind), name, strings.Join(dup, ", ")))
 	}
 	for _, e := range list {
 		k := e.Kind
-		if !k.IsSingleton() && !k.Many {
+		if !k.IsSingleton() && k.Shape != schema.ShapeItems {
 			scope, where := "", "the space"
 			if e.Owner != nil {
 				scope, where = e.Root().ID, e.Root().Label()
@@ -271,25 +271,12 @@ func checkNames(s *snapshot.Snapshot, list []*snapshot.Entity) []string {
 			report(k.Name, scope, e.Name, where)
 		}
 		for _, p := range snapshot.ProvidedNames(e) {
-			if p.Kind != schema.ProcessOwner {
+			if ns := schema.LookupNamespace(p.Kind); ns == nil || !ns.Repeats {
 				report(p.Kind, p.Scope, p.Name, e.Label())
 			}
 		}
 	}
 	return problems
-}
-
-func plural(kind string) string {
-	if k := schema.Lookup(kind); k != nil {
-		return k.Title
-	}
-	switch kind {
-	case schema.Action:
-		return "step actions"
-	case schema.ProjectTemplate, schema.LibraryTemplate:
-		return "variable templates"
-	}
-	return kind + "s"
 }
 
 // selectedProjects is the manifest's record of a partial export: the

@@ -741,7 +741,7 @@ func TestEntityPure(t *testing.T) {
 			t.Errorf("%s: ToBundle changed the snapshot's document", entry.Path)
 		}
 		raw, _ := res.Bundle.Raw(entry.Path)
-		if entry.Kind.Binary {
+		if entry.Kind.Shape == schema.ShapeBinary {
 			if !bytes.Equal(first.([]byte), raw) || !bytes.Equal(second.([]byte), raw) {
 				t.Errorf("%s: ToBundle differs from the bundle, or between calls", entry.Path)
 			}

@@ -2,7 +2,6 @@ package export
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -20,11 +19,6 @@ type selection struct {
 
 func (s *selection) has(kind, id string) bool { return s.ids[kind+"\x00"+id] }
 
-// systemTeamID matches the IDs of the server's built-in system teams
-// (teams-everyone, teams-administrators, teams-managers); a space's own
-// built-in team has the space in its ID (teams-spacemanagers-Spaces-1).
-var systemTeamID = regexp.MustCompile(`^teams-[a-z]+$`)
-
 // tagFields are the fields holding canonical tag names ("Region/East").
 var tagFields = map[string]bool{
 	"TenantTags": true, "TenantTag": true, "ProjectTags": true, "EnvironmentTags": true, "RunbookTags": true,
@@ -38,11 +32,11 @@ func choose(s *snapshot.Snapshot, o Options) (*selection, []string, error) {
 		return newSelection(cands), warnings, nil
 	}
 
-	// Partial export: team permissions and user roles are not dependencies
-	// of a project.
+	// Partial export: what a whole-space export filters (teams, their
+	// permissions and user roles) is not a dependency of a project.
 	inCand := map[*snapshot.Entity]bool{}
 	for _, e := range cands {
-		if e.Kind.Name != schema.ScopedUserRole && e.Kind.Name != schema.UserRole && e.Kind.Name != schema.Team {
+		if !e.Kind.Filtered() {
 			inCand[e] = true
 		}
 	}
@@ -56,7 +50,7 @@ func choose(s *snapshot.Snapshot, o Options) (*selection, []string, error) {
 		if e.Owner != nil {
 			children[e.Owner] = append(children[e.Owner], e)
 		}
-		if e.Kind.Name == schema.TagSet {
+		if e.Kind.TagNames != "" {
 			tagSets[e.Name] = e
 		}
 	}
@@ -137,56 +131,49 @@ func newSelection(list []*snapshot.Entity) *selection {
 }
 
 // chosenOneByOne reports whether candidates decides on each entity of
-// kind (and below it) by looking at it and at others: system teams and
-// their permissions are left out, user roles kept only when custom or
-// used. Every other kind is exported whole.
-func chosenOneByOne(kind string) bool {
-	return kind == schema.Team || kind == schema.ScopedUserRole || kind == schema.UserRole
-}
+// kind (and below it) by looking at it and at others (schema.ExportFilter:
+// system teams and their permissions are left out, user roles kept only
+// when custom or used). Every other kind is exported whole.
+func chosenOneByOne(kind string) bool { return schema.MustLookup(kind).Filtered() }
 
-// candidates lists every entity a whole-space export writes, in sync order.
+// candidates lists every entity a whole-space export writes, in sync order,
+// as the kinds' export filters say (see schema.ExportFilter).
 func candidates(s *snapshot.Snapshot, o Options) ([]*snapshot.Entity, []string) {
 	var warnings []string
-	teams := map[*snapshot.Entity]bool{}
-	builtinRoles := map[string]bool{}
+	own := map[*snapshot.Entity]bool{} // kept entities of ExportSpaceOwn kinds
+	used := map[string]bool{}          // kind\x00id of what kept entities refer to
 	var out []*snapshot.Entity
 	for _, k := range schema.Kinds() {
 		if !exported(k, o) {
 			continue
 		}
+		usesFiltered := refersToUsed(k)
 		for _, e := range s.Entities(k.Name) {
-			switch k.Name {
-			case schema.Team:
-				// Only the space's own teams; system teams (no space, or a
-				// built-in ID such as teams-everyone) belong to the server.
-				if sp, _ := e.Object()["SpaceId"].(string); sp != s.SpaceID || systemTeamID.MatchString(e.ID) {
+			if k.Export == schema.ExportSpaceOwn {
+				if sp, _ := e.Object()["SpaceId"].(string); sp != s.SpaceID || k.IsBuiltInID(e.ID) {
 					continue
 				}
-				teams[e] = true
-			case schema.ScopedUserRole:
-				if !teams[e.Owner] {
-					warnings = append(warnings, fmt.Sprintf("the permissions that %s grants in this space are not exported: it is a system team", e.Owner.Label()))
-					continue
-				}
-				items, _ := e.Doc().([]any)
-				for _, it := range items {
-					if m, ok := it.(map[string]any); ok {
-						if id, _ := m["UserRoleId"].(string); id != "" {
-							builtinRoles[id] = true
-						}
+				own[e] = true
+			}
+			if ow := e.Owner; ow != nil && ow.Kind.Export == schema.ExportSpaceOwn && !own[ow] {
+				warnings = append(warnings, fmt.Sprintf("the %s of %s in this space are not exported: it is a system %s", k.Title, ow.Label(), schema.Singular(ow.Kind.Name)))
+				continue
+			}
+			if usesFiltered {
+				_ = k.Visit(e.Doc(), func(ref schema.Ref, _ []string, id string) {
+					if t := schema.Lookup(ref.To); t != nil && t.Export == schema.ExportUsed {
+						used[t.Name+"\x00"+id] = true
 					}
-				}
-			case schema.UserRole:
-				// Decided after the scoped user roles are seen (below).
+				})
 			}
 			out = append(out, e)
 		}
 	}
-	// User roles: the custom ones, plus the built-in roles exported team
-	// permissions use.
+	// ExportUsed kinds: the entities users created, plus the built-in
+	// ones exported entities refer to (the roles team permissions grant).
 	kept := out[:0]
 	for _, e := range out {
-		if e.Kind.Name == schema.UserRole && !isCustomRole(e) && !builtinRoles[e.ID] {
+		if e.Kind.Export == schema.ExportUsed && !e.Kind.IsCreatedID(e.ID) && !used[e.Kind.Name+"\x00"+e.ID] {
 			continue
 		}
 		kept = append(kept, e)
@@ -194,20 +181,15 @@ func candidates(s *snapshot.Snapshot, o Options) ([]*snapshot.Entity, []string) 
 	return kept, warnings
 }
 
-// isCustomRole reports whether a user role was created by users (UserRoles-N)
-// rather than shipped with the server (userroles-…).
-func isCustomRole(e *snapshot.Entity) bool {
-	k := e.Kind
-	prefix := k.IDPrefix + "-"
-	if !strings.HasPrefix(e.ID, prefix) {
-		return false
-	}
-	for _, r := range e.ID[len(prefix):] {
-		if r < '0' || r > '9' {
-			return false
+// refersToUsed reports whether kind k has a reference to an ExportUsed
+// kind, whose built-in entities are exported only when referred to.
+func refersToUsed(k *schema.Kind) bool {
+	for _, r := range k.Refs {
+		if t := schema.Lookup(r.To); t != nil && t.Export == schema.ExportUsed {
+			return true
 		}
 	}
-	return len(e.ID) > len(prefix)
+	return false
 }
 
 // dependencies returns the entities e (whose document is doc) refers to
@@ -216,7 +198,7 @@ func isCustomRole(e *snapshot.Entity) bool {
 // dependencies.
 func dependencies(e *snapshot.Entity, doc any, byID map[string]*snapshot.Entity, problems *[]string) []*snapshot.Entity {
 	var out []*snapshot.Entity
-	if e.Kind.Binary {
+	if e.Kind.Shape == schema.ShapeBinary {
 		return nil // bytes: no references
 	}
 	err := e.Kind.Visit(doc, func(ref schema.Ref, _ []string, id string) {

@@ -127,7 +127,7 @@ func variableSet(k *Kind) *Kind {
 	// A value scoped to tenant tags.
 	k.TagRefs = []Ref{{Path: "Variables/*/Scope/TenantTag", To: TagSet, Restricts: true, Holder: valueHolder, OmitEmpty: true}}
 	// Values by name and Scope map.
-	k.Values = []ValueSpec{{Items: "Variables", Name: "Name", Value: "Value", Sensitive: "IsSensitive", Scope: "Scope"}}
+	k.Values = []ValueSpec{{Items: "Variables", Name: "Name", Value: "Value", Sensitive: sensitiveField, Scope: "Scope"}}
 	// Multi-line values (script module bodies, configuration files), in
 	// files named after the variable's name and scope.
 	k.Texts = []TextField{{Path: "Variables/*/Value", MultiLine: true}}
@@ -195,8 +195,11 @@ func variableSetSets() []SetSpec {
 
 // variableSetSecrets: a sensitive variable's Value is write-only.
 func variableSetSecrets() []Secret {
-	return []Secret{{Path: "Variables/*/Value", When: &Cond{Field: "IsSensitive", Values: []string{"true"}}}}
+	return []Secret{{Path: "Variables/*/Value", When: &Cond{Field: sensitiveField, Values: []string{"true"}}}}
 }
+
+// sensitiveField is the field marking a variable set's value sensitive.
+const sensitiveField = "IsSensitive"
 
 // mixedSecrets are positions whose plain strings are ordinary values and
 // whose SensitiveValue objects are secrets.
@@ -263,7 +266,10 @@ func init() {
 		&Kind{
 			Name: Team, Title: "teams", File: "teams/{}/team.json",
 			Collection: "teams", IDPrefix: "Teams", NameField: "Name",
+			// System teams (teams-everyone …) belong to the server; a
+			// space's own built-in team has the space in its ID.
 			ExtraIDs: regexp.MustCompile(`^teams-[a-z]+$`),
+			Export:   ExportSpaceOwn,
 			// Users are never synced; membership belongs to the destination.
 			Volatile: []string{"MemberUserIds", "ExternalSecurityGroups"},
 			Order:    10,
@@ -273,6 +279,9 @@ func init() {
 			Name: UserRole, Title: "user roles", File: "user-roles/{}.json",
 			Collection: "userroles", ServerLevel: true, IDPrefix: "UserRoles", NameField: "Name",
 			ExtraIDs: regexp.MustCompile(`^userroles-[a-z]+$`),
+			// Custom roles, and the built-in ones exported team
+			// permissions grant.
+			Export:   ExportUsed,
 			Sets:     []SetSpec{{Path: "GrantedSpacePermissions"}, {Path: "GrantedSystemPermissions"}, {Path: "SpacePermissionDescriptions"}, {Path: "SystemPermissionDescriptions"}},
 			Volatile: []string{"SpacePermissionDescriptions", "SystemPermissionDescriptions"},
 			Order:    10,
@@ -417,10 +426,12 @@ func init() {
 		&Kind{
 			Name: Certificate, Title: "certificates", File: "certificates/{}.json",
 			Collection: "certificates", IDPrefix: "Certificates", NameField: "Name",
-			Refs:      restrictedToRefs(),
-			TagRefs:   []Ref{{Path: "TenantTags", To: TagSet, Restricts: true}},
-			Sets:      []SetSpec{{Path: "EnvironmentIds"}, {Path: "TenantIds"}, {Path: "TenantTags"}},
-			Sensitive: secrets("CertificateData", "Password"),
+			Refs:    restrictedToRefs(),
+			TagRefs: []Ref{{Path: "TenantTags", To: TagSet, Restricts: true}},
+			Sets:    []SetSpec{{Path: "EnvironmentIds"}, {Path: "TenantIds"}, {Path: "TenantTags"}},
+			// A new certificate gets a generated placeholder certificate,
+			// which has no password.
+			Sensitive: []Secret{{Path: "CertificateData", Role: SecretCertificate}, {Path: "Password", Role: SecretCertificatePassword}},
 			Volatile:  []string{"ReplacedBy", "CertificateDataFormat"},
 			Order:     70,
 			// The server derives them from the certificate: one value.
@@ -479,6 +490,7 @@ func init() {
 		},
 		&Kind{
 			Name: Channel, Title: "channels", File: "projects/{}/channels/{}.json",
+			Tally:      &Tally{As: "Channels"},
 			Collection: "channels", IDPrefix: "Channels", NameField: "Name",
 			Parent: Project, ParentField: "ProjectId",
 			// A channel whose lifecycle is dropped goes with it.
@@ -490,19 +502,27 @@ func init() {
 			Deferred:      []string{"Rules"},
 			DeferredOrder: 96,
 			Prunable:      true,
-			Lists:         []List{{Path: "Rules", Strategy: StrategyReplace}, {Path: "Rules/*/ActionPackages", Strategy: StrategyReplace}},
-			Policy:        PolicySync,
+			// The project needs its default channel and the one its
+			// release creation strategy uses.
+			Keep: []Keep{
+				{Field: "IsDefault", Why: "it is the project's default channel"},
+				{OwnerRef: "ReleaseCreationStrategy/ChannelId", Why: "the project's release creation strategy uses it"},
+			},
+			Lists:  []List{{Path: "Rules", Strategy: StrategyReplace}, {Path: "Rules/*/ActionPackages", Strategy: StrategyReplace}},
+			Policy: PolicySync,
 			// A new project comes with a Default channel.
 			MadeWithParent: true,
 		},
 		process(&Kind{
 			Name: DeploymentProcess, Title: "deployment processes", File: "projects/{}/deployment-process.json",
+			Tally:  &Tally{As: "Steps", Items: "Steps"},
 			Parent: Project, Read: "deploymentprocesses/{DeploymentProcessId}", IDPrefix: "deploymentprocess",
 			Order:  92,
 			Policy: PolicySync,
 		}, false),
 		&Kind{
 			Name: Runbook, Title: "runbooks", File: "projects/{}/runbooks/{}/runbook.json",
+			Tally:      &Tally{As: "Runbooks"},
 			Collection: "runbooks", IDPrefix: "Runbooks", NameField: "Name",
 			Parent: Project, ParentField: "ProjectId",
 			// The list (with EnvironmentScope "Specified") narrows where the
@@ -513,7 +533,9 @@ func init() {
 			Provides: []Provide{{Kind: ProcessOwner, Within: ScopeOwner}},
 			Order:    93,
 			Prunable: true,
-			Policy:   PolicySync,
+			// The server deletes its process and snapshots with it.
+			DeletesWith: "its process and snapshots",
+			Policy:      PolicySync,
 		},
 		process(&Kind{
 			Name: RunbookProcess, Title: "runbook processes", File: "projects/{}/runbooks/{}/process.json",
@@ -523,6 +545,7 @@ func init() {
 		}, true),
 		variableSet(&Kind{
 			Name: ProjectVariables, Title: "project variables", File: "projects/{}/variables.json",
+			Tally:  &Tally{As: "Variables", Items: "Variables"},
 			Parent: Project, Read: "variables/{VariableSetId}", IDPrefix: "variableset", KeepDestination: []string{"Variables/*/Value"},
 			Order:  95,
 			Policy: PolicySync,
@@ -584,7 +607,7 @@ func init() {
 			// them. A project without a logo has no file.
 			Name: ProjectLogo, Title: "project logos", File: "projects/{}/logo",
 			Parent: Project, Read: "projects/{Id}/logo",
-			Binary: true,
+			Shape:  ShapeBinary,
 			Order:  99,
 			Policy: PolicySync,
 		},
@@ -599,6 +622,7 @@ func init() {
 			// owner.) Current servers: the scoped common and project
 			// values, two resources per tenant (see schema/tenantvars.go).
 			Read: "tenants/{Id}/variables", ReadAll: "tenantvariables/all",
+			Shape: ShapeParts,
 			Parts: &Parts{
 				Toggle: "CommonVariableScopingFeatureToggle", Since: "2025.2",
 				Parts: []Part{
@@ -654,7 +678,7 @@ func init() {
 		&Kind{
 			Name: ScopedUserRole, Title: "scoped user roles", File: "teams/{}/scoped-user-roles.json",
 			Collection: "scopeduserroles", IDPrefix: "ScopedUserRoles",
-			Parent: Team, ParentField: "TeamId", Many: true,
+			Parent: Team, ParentField: "TeamId", Shape: ShapeItems,
 			Required: []string{"UserRoleId"},
 			Refs: []Ref{
 				// A role whose user role is dropped goes with it; every

@@ -14,7 +14,7 @@ import (
 // strings are sets (Kind.Sets) unless a List says otherwise.
 type List struct {
 	// Path names the array, as in Ref.Path ("Steps", "Steps/*/Actions");
-	// empty for a Many file, whose document is the array.
+	// empty for a ShapeItems file, whose document is the array.
 	Path string
 	// Key lists the element fields that together identify an element
 	// ("Name"; "Name" and "Scope"; "ProjectId", "TemplateId" and "Scope").

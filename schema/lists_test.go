@@ -24,7 +24,7 @@ func TestEveryListDeclared(t *testing.T) {
 			}
 			rel, _ := filepath.Rel(root, p)
 			k, _ := KindForPath(filepath.ToSlash(rel))
-			if k == nil || k.Binary {
+			if k == nil || k.Shape == ShapeBinary {
 				return nil
 			}
 			data, err := os.ReadFile(p)
@@ -73,7 +73,7 @@ func checkLists(t *testing.T, k *Kind, file string, v any, at []string) {
 					t.Errorf("%s: %s /%s/%d: the element lacks a key field of %v", file, k.Name, strings.Join(at, "/"), i, l.Key)
 				}
 			}
-		case !objects && len(x) > 0 && l == nil && !k.isSetPath(at) && !(k.Many && k.isSetPath(at[1:])):
+		case !objects && len(x) > 0 && l == nil && !k.isSetPath(at) && !(k.Shape == ShapeItems && k.isSetPath(at[1:])):
 			t.Errorf("%s: %s /%s: an array of strings that is neither a set (Kind.Sets) nor a declared List", file, k.Name, strings.Join(at, "/"))
 		}
 		for i, el := range x {

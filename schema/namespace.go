@@ -101,3 +101,83 @@ func TargetKinds(to string) []string {
 	}
 	return out
 }
+
+// Namespace describes a name references point at that is not a collection
+// kind (Action, ProcessOwner …): its names are provided by the entities
+// that hold them (see Provide) and it has no API collection, so what a
+// kind's Title and Collection say for a kind, its entry says for it.
+type Namespace struct {
+	// Name is the name references use in Ref.To (Action).
+	Name string
+	// Title is the singular human name for messages ("step action");
+	// empty means messages use Name.
+	Title string
+	// Plural names several in messages ("step actions"); empty means Name
+	// and "s".
+	Plural string
+	// Missing ends the server's message refusing a reference to a name
+	// that does not exist ("which is not a step or action of this
+	// project's processes."); empty when the server does not check such
+	// references.
+	Missing string
+	// Repeats says one scope may provide a name more than once without a
+	// bundle losing anything (a runbook named like its project is both
+	// process owners): export does not report such names as duplicates.
+	Repeats bool
+}
+
+// namespaces are the reference targets that are not collection kinds.
+var namespaces = []Namespace{
+	{Name: Action, Title: "step action", Plural: "step actions", Missing: "which is not a step or action of this project's processes."},
+	{Name: ProcessOwner, Title: "process (project or runbook)", Missing: "which is neither this project nor one of its runbooks.", Repeats: true},
+	{Name: ProjectTemplate, Title: "project tenant variable template", Plural: "variable templates"},
+	{Name: LibraryTemplate, Title: "library tenant variable template", Plural: "variable templates"},
+	{Name: MachineRole},
+	{Name: TenantTag},
+}
+
+// LookupNamespace returns the namespace named name, or nil (for kinds and
+// unknown names).
+func LookupNamespace(name string) *Namespace {
+	for i := range namespaces {
+		if namespaces[i].Name == name {
+			return &namespaces[i]
+		}
+	}
+	return nil
+}
+
+// Singular returns the singular human name of a kind or namespace, for
+// messages: "worker pool" (from the kind's Title "worker pools"), "step
+// action"; the name itself for anything else.
+func Singular(name string) string {
+	k := Lookup(name)
+	if k == nil {
+		if ns := LookupNamespace(name); ns != nil && ns.Title != "" {
+			return ns.Title
+		}
+		return name
+	}
+	t := k.Title
+	switch {
+	case strings.HasSuffix(t, "ies"):
+		return strings.TrimSuffix(t, "ies") + "y"
+	case strings.HasSuffix(t, "sses"):
+		return strings.TrimSuffix(t, "es")
+	case strings.HasSuffix(t, "s"):
+		return strings.TrimSuffix(t, "s")
+	}
+	return t
+}
+
+// Plural returns the plural human name of a kind or namespace, for
+// messages: the kind's Title, the namespace's Plural, else name and "s".
+func Plural(name string) string {
+	if k := Lookup(name); k != nil {
+		return k.Title
+	}
+	if ns := LookupNamespace(name); ns != nil && ns.Plural != "" {
+		return ns.Plural
+	}
+	return name + "s"
+}

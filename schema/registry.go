@@ -149,7 +149,7 @@ type Ref struct {
 	// Holder is the path (as in Path, a prefix of it) of the element that
 	// a restriction or an OnDrop applies to: "Variables/*",
 	// "Steps/*/Actions/*", "Phases/*"; empty means the entity itself (or
-	// the item of a Many file).
+	// the item of a ShapeItems file).
 	Holder string
 	// Group joins restrictions of one holder that together form one scope
 	// dimension (a phase's automatic and optional targets, a role's
@@ -320,6 +320,167 @@ type Secret struct {
 	// which case it is a SensitiveValue object; only the objects are secrets
 	// (step properties, tenant variables, template parameter defaults).
 	Mixed bool
+	// Role says what the secret holds, which decides the placeholder apply
+	// writes for a new one (see SecretRole).
+	Role SecretRole
+}
+
+// SecretRole is what a secret holds, as far as apply's placeholders care.
+type SecretRole int
+
+const (
+	// SecretText is any write-only value: its placeholder is text.
+	SecretText SecretRole = iota
+	// SecretCertificate is a certificate file (PEM or PFX, base64): its
+	// placeholder is a generated self-signed certificate a server accepts.
+	SecretCertificate
+	// SecretCertificatePassword is the password of the entity's
+	// certificate file: the generated placeholder certificate has none.
+	SecretCertificatePassword
+)
+
+// SecretRole returns the role of the secret at path at (top-level secrets
+// of a fixed path: a certificate's data and password); SecretText for
+// every other position.
+func (k *Kind) SecretRole(at []string) SecretRole {
+	p := strings.Join(at, "/")
+	for _, s := range k.Sensitive {
+		if s.Role != SecretText && s.Path == p {
+			return s.Role
+		}
+	}
+	return SecretText
+}
+
+// ExportFilter says which entities of a kind a whole-space export writes,
+// for kinds whose server holds entities that are not the space's own. A
+// partial export (export --project) leaves out every kind with a filter,
+// and everything below one: they are not dependencies of a project.
+type ExportFilter string
+
+const (
+	// ExportAll writes every entity (the default).
+	ExportAll ExportFilter = ""
+	// ExportSpaceOwn writes only the space's own entities: one whose
+	// SpaceId is not the space's, or whose ID is built in (ExtraIDs),
+	// belongs to the server (a system team) and is left out with
+	// everything below it.
+	ExportSpaceOwn ExportFilter = "space-own"
+	// ExportUsed writes the entities users created (IDs of the IDPrefix-N
+	// shape), and built-in ones only when an exported entity refers to
+	// them (the built-in user roles that exported team permissions grant).
+	ExportUsed ExportFilter = "used"
+)
+
+// Filtered reports whether a whole-space export decides on each entity of
+// k, or of a kind above it, one by one (see ExportFilter).
+func (k *Kind) Filtered() bool {
+	for ; k != nil; k = byName[k.Parent] {
+		if k.Export != ExportAll {
+			return true
+		}
+	}
+	return false
+}
+
+// Tally is a count a bundle's summary keeps per project (see Kind.Tally).
+type Tally struct {
+	// As names the count ("Steps", "Variables", "Runbooks", "Channels").
+	As string
+	// Items, if set, is the entity's array whose elements are counted
+	// ("Steps"); otherwise each entity counts one.
+	Items string
+}
+
+// Count returns what one entity document adds to the tally.
+func (t *Tally) Count(doc any) int {
+	if t.Items == "" {
+		return 1
+	}
+	m, _ := doc.(map[string]any)
+	items, _ := m[t.Items].([]any)
+	return len(items)
+}
+
+// Keep is why `apply --prune` keeps a destination-only entity of a
+// Prunable kind: its owner needs it.
+type Keep struct {
+	// Field, if set, is a boolean field of the entity that keeps it when
+	// true ("IsDefault": a project's default channel).
+	Field string
+	// OwnerRef, if set, is the path (as in Ref.Path, without "*") of the
+	// owner's field holding the ID of an entity it keeps
+	// ("ReleaseCreationStrategy/ChannelId"): the destination owner's
+	// value, unless the bundle's owner document sets the field, whose
+	// choice, a bundle entity, is never destination-only.
+	OwnerRef string
+	// Why is the plan's note ("it is the project's default channel").
+	Why string
+}
+
+// Kept returns why `apply --prune` keeps the destination's entity doc
+// (server ID id) of kind k, which the bundle lacks, given its owner's
+// destination document and the bundle's owner document (nil when the
+// bundle has none): the Why of the first Keep that holds, or "".
+func (k *Kind) Kept(doc map[string]any, id string, destOwner, bundleOwner map[string]any) string {
+	for _, kp := range k.Keep {
+		if kp.Field != "" {
+			if b, _ := doc[kp.Field].(bool); b {
+				return kp.Why
+			}
+		}
+		if kp.OwnerRef != "" {
+			segs := strings.Split(kp.OwnerRef, "/")
+			if _, set := lookupPath(bundleOwner, segs); set {
+				continue
+			}
+			v, _ := lookupPath(destOwner, segs)
+			if s, _ := v.(string); s != "" && s == id {
+				return kp.Why
+			}
+		}
+	}
+	return ""
+}
+
+// lookupPath returns the value at segs in nested objects and whether the
+// last object holds the key (a null counts as set).
+func lookupPath(m map[string]any, segs []string) (any, bool) {
+	for i, s := range segs {
+		v, ok := m[s]
+		if i == len(segs)-1 || !ok {
+			return v, ok
+		}
+		if m, ok = v.(map[string]any); !ok {
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// Root returns the kind at the top of k's chain of owners, k itself for a
+// top-level kind (Project for a runbook process).
+func (k *Kind) Root() *Kind {
+	for k.Parent != "" {
+		k = byName[k.Parent]
+	}
+	return k
+}
+
+// Selectable reports whether a partial export selects entities of kind k
+// by name (export --project; the manifest's Projects): such a bundle
+// speaks for the selected entities and everything below them.
+func (k *Kind) Selectable() bool { return k.Name == Project }
+
+// SelectedBy returns the name of the selectable entity (see Selectable)
+// that the entity of kind k named names is or lies below, as a partial
+// export's list names it; false when it lies below none (a tenant, an
+// environment).
+func (k *Kind) SelectedBy(names []string) (string, bool) {
+	if !k.Root().Selectable() || len(names) == 0 {
+		return "", false
+	}
+	return names[0], true
 }
 
 // SetSpec is an array whose order carries no meaning; bundles store it sorted.
@@ -403,6 +564,48 @@ func LookupDimension(name string) *ScopeDimension {
 	return nil
 }
 
+// Shape is the form of a kind's bundle file and server document. Each
+// shape is implemented once — by the walker, the bundle reader and writer,
+// export's conversion and apply's reads and writes — and code asks a kind
+// for its shape, never which kind it is. A shape is a general form, not a
+// kind's name in disguise, even where one kind has it today (the logo is
+// the only binary file, tenant variables the only document in parts).
+type Shape int
+
+const (
+	// ShapeObject is one JSON object per entity (or per owner, for a
+	// singleton): the default.
+	ShapeObject Shape = iota
+	// ShapeItems is one file per owner holding a JSON array of unnamed
+	// items, each a server entity of its own that belongs to the owner (a
+	// team's scoped user roles); Kind.ItemName names an item in reports.
+	ShapeItems
+	// ShapeBinary is a file that is not JSON (a project's logo): the
+	// bundle file holds the bytes the server answers at Read, and it is
+	// written with a multipart PUT to the same path. It holds no
+	// references, secrets or texts.
+	ShapeBinary
+	// ShapeParts is one JSON object that a current server reads and writes
+	// as several resources (Kind.Parts), and an older one as a legacy
+	// document at Read (tenant variables).
+	ShapeParts
+)
+
+// String returns the shape's name, for messages and tests.
+func (s Shape) String() string {
+	switch s {
+	case ShapeObject:
+		return "object"
+	case ShapeItems:
+		return "items"
+	case ShapeBinary:
+		return "binary"
+	case ShapeParts:
+		return "parts"
+	}
+	return "Shape(" + strconv.Itoa(int(s)) + ")"
+}
+
 // Kind describes one Octopus resource kind.
 type Kind struct {
 	// Name is the registry name ("Environment").
@@ -440,9 +643,9 @@ type Kind struct {
 	// singleton of the kind at once, as an array whose items name their
 	// owner in ParentField; readers use it instead of one Read per owner.
 	ReadAll string
-	// Many marks a file that holds an array of unnamed items belonging to the
-	// parent (a team's scoped user roles).
-	Many bool
+	// Shape is the form of the kind's bundle file and server document
+	// (see Shape); the zero value is ShapeObject.
+	Shape Shape
 	// Refs are the kind's references to other entities.
 	Refs []Ref
 	// Sets are the kind's set-like arrays, stored sorted.
@@ -479,6 +682,19 @@ type Kind struct {
 	// project's channels and runbooks). Top-level kinds never are: a bundle
 	// may be a partial export.
 	Prunable bool
+	// Keep says which destination-only entities of a Prunable kind
+	// `apply --prune` keeps because their owner needs them (see Keep).
+	Keep []Keep
+	// Export says which of the kind's entities a whole-space export
+	// writes (see ExportFilter); the zero value, every one.
+	Export ExportFilter
+	// Tally, if set, is what a bundle's summary (octobundle inspect) counts
+	// of the kind for each selectable entity (project) it lies below.
+	Tally *Tally
+	// DeletesWith, for a Prunable kind, names what the server deletes
+	// along with an entity ("its process and snapshots"), for the reason a
+	// plan gives for deleting one.
+	DeletesWith string
 	// IndexAs names another kind whose namespace this kind shares: script
 	// modules are library variable sets, and IncludedLibraryVariableSetIds
 	// refers to both.
@@ -496,16 +712,17 @@ type Kind struct {
 	// destination and the bundle's apply policy. Empty for kinds that hold
 	// none.
 	Values []ValueSpec
-	// ItemName is the field naming the items of a Many file in reports and
+	// ItemName is the field naming the items of a ShapeItems file in reports and
 	// rule selectors ("UserRoleId").
 	ItemName string
 	// TagNames, for a kind whose entities hold tenant tags (tag sets), is
 	// the path of the tag names ("Tags/*/Name"); a tag reference "Set/Tag"
 	// resolves to tag Tag of the entity named Set.
 	TagNames string
-	// Parts, if set, are the documents a current server reads and writes
-	// the kind as, instead of the legacy Read document (tenant variables
-	// since 2025.2: commonvariables and projectvariables).
+	// Parts are the documents a current server reads and writes a kind of
+	// ShapeParts as, instead of the legacy Read document (tenant variables
+	// since 2025.2: commonvariables and projectvariables); set exactly
+	// when Shape is ShapeParts.
 	Parts *Parts
 	// KeepDestination lists the paths (as in Ref.Path, "*" for any array
 	// element or map key) of fields whose three-way merge conflicts —
@@ -522,10 +739,6 @@ type Kind struct {
 	// brings a same-named one in line instead of creating it. Children of
 	// kinds without it are created straight away.
 	MadeWithParent bool
-	// Binary kinds are files that are not JSON (a project's logo): their
-	// bundle file holds the bytes the server answers at Read, and they
-	// are written with a multipart PUT to the same path.
-	Binary bool
 	// Unique lists the kind's element lists whose names the server
 	// requires to be unique within one document (see Unique).
 	Unique []Unique
@@ -604,12 +817,17 @@ func (k *Kind) IsSingleton() bool { return k.NameField == "" }
 func (k *Kind) IsVirtual() bool { return k.Collection == "" && k.Read == "" }
 
 // LooksLikeID reports whether s has the shape of one of this kind's server IDs.
-func (k *Kind) LooksLikeID(s string) bool {
-	if k.IDPrefix != "" && strings.HasPrefix(s, k.IDPrefix+"-") && isDigits(s[len(k.IDPrefix)+1:]) {
-		return true
-	}
-	return k.ExtraIDs != nil && k.ExtraIDs.MatchString(s)
+func (k *Kind) LooksLikeID(s string) bool { return k.IsCreatedID(s) || k.IsBuiltInID(s) }
+
+// IsCreatedID reports whether s has the IDPrefix-N shape of the IDs of
+// entities users create ("UserRoles-12").
+func (k *Kind) IsCreatedID(s string) bool {
+	return k.IDPrefix != "" && strings.HasPrefix(s, k.IDPrefix+"-") && isDigits(s[len(k.IDPrefix)+1:])
 }
+
+// IsBuiltInID reports whether s is the ID of an entity the server ships
+// (ExtraIDs: built-in feeds, system teams, built-in user roles).
+func (k *Kind) IsBuiltInID(s string) bool { return k.ExtraIDs != nil && k.ExtraIDs.MatchString(s) }
 
 func isDigits(s string) bool {
 	if s == "" {
@@ -632,7 +850,7 @@ func LooksLikeGUID(s string) bool { return guidRe.MatchString(s) }
 // KindForID returns the collection kind whose ID shape s has, or nil.
 func KindForID(s string) *Kind {
 	for _, k := range ordered {
-		if !k.IsVirtual() && k.Policy != PolicyNever && k.LooksLikeID(s) && k.Read == "" && !k.Many {
+		if !k.IsVirtual() && k.Policy != PolicyNever && k.LooksLikeID(s) && k.Read == "" && k.Shape != ShapeItems {
 			return k
 		}
 	}
@@ -744,6 +962,9 @@ func register(kinds ...*Kind) {
 		if byName[k.Name] != nil {
 			panic("schema: duplicate kind " + k.Name)
 		}
+		if (k.Shape == ShapeParts) != (k.Parts != nil) {
+			panic("schema: " + k.Name + ": Parts is set exactly for ShapeParts")
+		}
 		byName[k.Name] = k
 		ordered = append(ordered, k)
 	}
@@ -792,7 +1013,7 @@ func majorMinor(v string) (major, minor int, ok bool) {
 // TagKind returns a view of k whose references are its TagRefs (canonical
 // tenant tag names), for walking them with the same walker as Refs.
 func (k *Kind) TagKind() *Kind {
-	return &Kind{Name: k.Name, Many: k.Many, Binary: k.Binary, Refs: k.TagRefs}
+	return &Kind{Name: k.Name, Shape: k.Shape, Refs: k.TagRefs}
 }
 
 // Aliases returns the kinds whose IDs share k's namespace on the server, k

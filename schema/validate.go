@@ -57,7 +57,7 @@ func KindSchema(k *Kind) string {
 // SchemaFor returns the name of the schema a bundle file validates against:
 // ManifestSchema for manifest.json, the kind's schema for an entity file.
 // ok is false for files that are not JSON (checksums.txt, signature, the
-// files of Binary kinds) and for paths no kind claims.
+// files of ShapeBinary kinds) and for paths no kind claims.
 func SchemaFor(p string) (name string, ok bool) {
 	if p == "manifest.json" {
 		return ManifestSchema, true
@@ -66,7 +66,7 @@ func SchemaFor(p string) (name string, ok bool) {
 		return "apply-policy.schema.json", true
 	}
 	k, _ := KindForPath(p)
-	if k == nil || k.Binary {
+	if k == nil || k.Shape == ShapeBinary {
 		return "", false // binary files (a logo) are not JSON
 	}
 	return KindSchema(k), true

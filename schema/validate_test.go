@@ -24,7 +24,7 @@ var update = flag.Bool("update", false, "regenerate the per-kind schemas in json
 func TestKindSchemas(t *testing.T) {
 	want := map[string][]byte{}
 	for _, k := range Kinds() {
-		if k.File == "" || k.Binary {
+		if k.File == "" || k.Shape == ShapeBinary {
 			continue
 		}
 		data, err := marshalSchema(kindSchemaDoc(k))
@@ -201,7 +201,7 @@ func kindSchemaDoc(k *Kind) map[string]any {
 		base = "base-named-entity.schema.json"
 	}
 	body["allOf"] = []any{map[string]any{"$ref": base}}
-	if !k.IsSingleton() && k.NameField != "" && !k.Many {
+	if !k.IsSingleton() && k.NameField != "" && k.Shape != ShapeItems {
 		body["required"] = []string{k.NameField}
 		props, _ := body["properties"].(map[string]any)
 		if props == nil {
@@ -216,7 +216,7 @@ func kindSchemaDoc(k *Kind) map[string]any {
 		"title":       "octobundle " + k.Name + " (" + k.File + ")",
 		"description": "Generated from the kind registry (schema/kinds.go) by `go test ./schema -run TestKindSchemas -update`; do not edit. Reference fields hold names, never IDs; unknown fields are allowed.",
 	}
-	if k.Many {
+	if k.Shape == ShapeItems {
 		body["type"] = "object"
 		doc["type"] = "array"
 		doc["items"] = body
@@ -238,7 +238,7 @@ func TestSchemasCompile(t *testing.T) {
 		t.Fatalf("compiled %d of %d schemas", len(all), len(names))
 	}
 	for _, k := range Kinds() {
-		if k.File == "" || k.Binary {
+		if k.File == "" || k.Shape == ShapeBinary {
 			continue
 		}
 		if all[KindSchema(k)] == nil {

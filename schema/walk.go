@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Drop, returned by a RefFunc, removes the reference: an array element is
@@ -25,7 +26,7 @@ type RefFunc func(ref Ref, at []string, v any) (any, error)
 // Rewrite calls fn for every reference of k in doc and replaces each value by
 // fn's result. References are visited deepest path first, so a reference
 // whose scope is an ancestor map key (ScopeKey1) sees that key as read. For
-// Many kinds doc is an array and each item is rewritten.
+// ShapeItems kinds doc is an array and each item is rewritten.
 func (k *Kind) Rewrite(doc any, fn RefFunc) error { return k.rewrite(doc, fn, false) }
 
 // rewrite is Rewrite; with readOnly it only calls fn and never changes doc
@@ -154,29 +155,33 @@ func cutLast(path string) (dir, last string, ok bool) {
 	return path[:i], path[i+1:], true
 }
 
-// eachItem calls fn with the entity itself, or with each item of a Many file.
-// The bytes of a Binary kind have no items: nothing to rewrite or check.
+// eachItem calls fn with each object of the document a kind's shape
+// holds: the entity itself (ShapeObject, ShapeParts), each item of a
+// ShapeItems file, none for ShapeBinary (bytes: nothing to rewrite or
+// check).
 func eachItem(k *Kind, doc any, fn func(item map[string]any, prefix []string) error) error {
-	if k.Binary {
+	switch k.Shape {
+	case ShapeBinary:
 		return nil
+	case ShapeItems:
+		if d, ok := doc.([]any); ok {
+			for i, el := range d {
+				m, ok := el.(map[string]any)
+				if !ok {
+					return fmt.Errorf("%s: item %d is not an object", k.Name, i)
+				}
+				if err := fn(m, []string{strconv.Itoa(i)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 	}
 	switch d := doc.(type) {
 	case map[string]any:
 		return fn(d, nil)
 	case []any:
-		if !k.Many {
-			return fmt.Errorf("%s: expected an object, got an array", k.Name)
-		}
-		for i, el := range d {
-			m, ok := el.(map[string]any)
-			if !ok {
-				return fmt.Errorf("%s: item %d is not an object", k.Name, i)
-			}
-			if err := fn(m, []string{strconv.Itoa(i)}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return fmt.Errorf("%s: expected an object, got an array", k.Name)
 	default:
 		return fmt.Errorf("%s: expected an object, got %T", k.Name, doc)
 	}
@@ -808,4 +813,32 @@ func IsSensitiveValue(v any) bool {
 		}
 	}
 	return true
+}
+
+// sensitiveFields are the fields (ValueSpec.Sensitive) that mark a
+// variable value object sensitive, across the registry.
+var sensitiveFields = sync.OnceValue(func() []string {
+	var out []string
+	for _, k := range ordered {
+		for _, v := range k.Values {
+			if v.Sensitive != "" && !slices.Contains(out, v.Sensitive) {
+				out = append(out, v.Sensitive)
+			}
+		}
+	}
+	return out
+})
+
+// SensitiveFlag reports whether m, a variable value object, is marked
+// sensitive by the field a ValueSpec names (ValueSpec.Sensitive:
+// "IsSensitive"), and whether m has such a field at all (a value of a
+// variable set, not another object).
+func SensitiveFlag(m map[string]any) (sensitive, marked bool) {
+	for _, f := range sensitiveFields() {
+		if v, ok := m[f]; ok {
+			b, _ := v.(bool)
+			return b, true
+		}
+	}
+	return false, false
 }

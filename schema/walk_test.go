@@ -186,7 +186,7 @@ func TestRegistryConsistent(t *testing.T) {
 			continue
 		}
 		want := k.Depth()
-		if !k.IsSingleton() && !k.Many {
+		if !k.IsSingleton() && k.Shape != ShapeItems {
 			want++
 		}
 		if got := strings.Count(k.File, "{}"); got != want {
@@ -337,5 +337,64 @@ func TestWithoutSecrets(t *testing.T) {
 				t.Error("WithoutSecrets changed its argument")
 			}
 		})
+	}
+}
+
+// TestEachItemShapes checks the objects the walker finds in a document of
+// each shape: the entity itself, each item of an items file, none in the
+// bytes of a binary file; an array where an object belongs is an error.
+func TestEachItemShapes(t *testing.T) {
+	obj := map[string]any{"Name": "a"}
+	items := []any{map[string]any{"Name": "a"}, map[string]any{"Name": "b"}}
+	for _, tc := range []struct {
+		shape   Shape
+		doc     any
+		want    []string // the prefixes fn sees
+		wantErr bool
+	}{
+		{ShapeObject, obj, []string{""}, false},
+		{ShapeParts, obj, []string{""}, false},
+		{ShapeItems, items, []string{"0", "1"}, false},
+		{ShapeItems, obj, []string{""}, false},
+		{ShapeItems, []any{"x"}, nil, true},
+		{ShapeBinary, []byte("PNG"), nil, false},
+		{ShapeObject, items, nil, true},
+		{ShapeParts, "x", nil, true},
+	} {
+		t.Run(tc.shape.String(), func(t *testing.T) {
+			var got []string
+			err := eachItem(&Kind{Name: "K", Shape: tc.shape}, tc.doc, func(_ map[string]any, prefix []string) error {
+				got = append(got, strings.Join(prefix, "/"))
+				return nil
+			})
+			if (err != nil) != tc.wantErr || !slices.Equal(got, tc.want) {
+				t.Errorf("got %q, %v; want %q, error %v", got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestShapesOfKinds checks the registry's shapes against what each shape
+// needs: parts exactly for ShapeParts, an item name for ShapeItems, and
+// neither a name of its own nor a collection of its own for an items file
+// (its items are the parent's).
+func TestShapesOfKinds(t *testing.T) {
+	seen := map[Shape]bool{}
+	for _, k := range Kinds() {
+		seen[k.Shape] = true
+		if (k.Shape == ShapeParts) != (k.Parts != nil) {
+			t.Errorf("%s: shape %s, parts %v", k.Name, k.Shape, k.Parts != nil)
+		}
+		if k.Shape == ShapeItems && (k.ItemName == "" || k.NameField != "" || k.Parent == "") {
+			t.Errorf("%s: an items file needs ItemName and a Parent, and no NameField", k.Name)
+		}
+		if k.Shape == ShapeBinary && (len(k.Refs)+len(k.Sensitive)+len(k.Texts) > 0 || k.Read == "") {
+			t.Errorf("%s: a binary file is read at Read and holds no references, secrets or texts", k.Name)
+		}
+	}
+	for _, s := range []Shape{ShapeObject, ShapeItems, ShapeBinary, ShapeParts} {
+		if !seen[s] {
+			t.Errorf("no kind has shape %s", s)
+		}
 	}
 }

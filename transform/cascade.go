@@ -109,8 +109,8 @@ func restricting(refs []schema.Ref) []schema.Ref {
 func (w *rewriter) count(doc any, after bool) {
 	k := w.x.kind
 	for _, rk := range []*schema.Kind{
-		{Name: k.Name, Many: k.Many, Refs: restricting(k.Refs)},
-		{Name: k.Name, Many: k.Many, Refs: restricting(k.TagRefs)},
+		{Name: k.Name, Shape: k.Shape, Refs: restricting(k.Refs)},
+		{Name: k.Name, Shape: k.Shape, Refs: restricting(k.TagRefs)},
 	} {
 		_ = rk.Visit(doc, func(r schema.Ref, at []string, _ string) {
 			d := w.holderFor(r, at).dim(r)
@@ -126,7 +126,7 @@ func (w *rewriter) count(doc any, after bool) {
 // rewrite applies the fates known so far to x.
 func (e *engine) rewrite(x *ent) result {
 	w := &rewriter{e: e, x: x, doc: schema.DeepCopy(x.doc), holders: map[string]*holder{}, remove: map[string][]string{}}
-	if x.kind.Many {
+	if x.kind.Shape == schema.ShapeItems {
 		w.prefix = 1
 	}
 	w.count(x.doc, false)
@@ -405,7 +405,7 @@ func (w *rewriter) holderRefs(holderPath string) []schema.Ref {
 
 // holderName names a holder for reports and lost-scope selectors.
 func (w *rewriter) holderName(h *holder) string {
-	if len(h.at) == w.prefix && !w.x.kind.Many {
+	if len(h.at) == w.prefix && w.x.kind.Shape != schema.ShapeItems {
 		return w.e.ownName(w.x)
 	}
 	m, _ := schema.At(w.doc, h.at).(map[string]any)
@@ -726,7 +726,7 @@ func dedupeSets(k *schema.Kind, doc any) {
 		}
 		segs := strings.Split(s.Path, "/")
 		var items []any
-		if k.Many {
+		if k.Shape == schema.ShapeItems {
 			items, _ = doc.([]any)
 		} else {
 			items = []any{doc}

@@ -321,7 +321,7 @@ func checkRule(r *Rule) error {
 		if k == nil {
 			return fmt.Errorf("unknown kind %q (see schema/kinds.go)", kind)
 		}
-		if k.File == "" || k.IsSingleton() || k.Many {
+		if k.File == "" || k.IsSingleton() || k.Shape == schema.ShapeItems {
 			return fmt.Errorf("kind %q has no name of its own: select its owner instead", kind)
 		}
 		return nil

@@ -74,7 +74,7 @@ func (e *ent) key() schema.ScopedName {
 	return schema.ScopedName{Kind: e.kind.Name, Scope: e.kind.EntityScope(e.names), Name: e.names[len(e.names)-1]}
 }
 
-func (e *ent) named() bool { return !e.kind.IsSingleton() && !e.kind.Many }
+func (e *ent) named() bool { return !e.kind.IsSingleton() && e.kind.Shape != schema.ShapeItems }
 
 // engine holds one transform run.
 type engine struct {
@@ -171,7 +171,7 @@ func kindChain(k *schema.Kind) []*schema.Kind {
 		}
 		c = schema.MustLookup(c.Parent)
 	}
-	if k.IsSingleton() || k.Many {
+	if k.IsSingleton() || k.Shape == schema.ShapeItems {
 		chain = chain[:len(chain)-1]
 	}
 	return chain

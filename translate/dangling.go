@@ -70,7 +70,7 @@ func isListEntry(k *schema.Kind, ref schema.Ref, at []string) bool {
 		return true
 	}
 	depth := strings.Count(ref.Path, "/") + 1
-	if k.Many {
+	if k.Shape == schema.ShapeItems {
 		depth++
 	}
 	return len(at) > depth
@@ -156,7 +156,7 @@ func fixDangling(k *schema.Kind, doc any, fixes []danglingFix, label string) []s
 		if m.ref.Holder != "" {
 			depth = strings.Count(m.ref.Holder, "/") + 1
 		}
-		if k.Many {
+		if k.Shape == schema.ShapeItems {
 			depth++
 		}
 		holderAt := m.at[:min(depth, len(m.at))]
@@ -171,7 +171,7 @@ func fixDangling(k *schema.Kind, doc any, fixes []danglingFix, label string) []s
 			warnings = append(warnings, fmt.Sprintf("%s: %s lost every entry, but other lists of its scope still restrict %s", label, schema.Pointer(listPath(m.ref, m.at)), holderLabel(doc, holderAt)))
 			continue
 		}
-		if len(holderAt) == 0 || (k.Many && len(holderAt) == 1 && m.ref.Holder == "") {
+		if len(holderAt) == 0 || (k.Shape == schema.ShapeItems && len(holderAt) == 1 && m.ref.Holder == "") {
 			setMarker(doc, m.ref, m.at)
 			warnings = append(warnings, fmt.Sprintf("%s: every entry of %s refers to something that does not exist; it keeps one entry %q that names nothing rather than become empty (which would mean everywhere): fix it on the server", label, schema.Pointer(listPath(m.ref, m.at)), markerIn(doc, m.ref, m.at)))
 			continue

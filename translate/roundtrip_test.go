@@ -166,7 +166,7 @@ func TestRoundTrip(t *testing.T) {
 					if err != nil {
 						t.Fatalf("%s: to bundle: %v", label, err)
 					}
-					if k.Binary {
+					if k.Shape == schema.ShapeBinary {
 						if !slices.Equal(form.([]byte), e.Bytes()) {
 							t.Errorf("%s: the bundle form of a binary file is not its bytes", label)
 						}

@@ -99,7 +99,7 @@ func ToBundleWith(s *snapshot.Snapshot, e *snapshot.Entity, o Options) (Result, 
 // changed and the warnings.
 func toBundle(s *snapshot.Snapshot, e *snapshot.Entity, o Options) (any, []string, []string, error) {
 	k := e.Kind
-	if k.Binary {
+	if k.Shape == schema.ShapeBinary {
 		// A binary file (a logo) is its bytes: no references, nothing to drop.
 		return bytes.Clone(e.Bytes()), nil, nil, nil
 	}

@@ -170,12 +170,7 @@ func (d IDs) ToServer(k *schema.Kind, names []string, doc any) (any, error) {
 
 // rootKind returns the top-level owner kind of k (k itself at top level):
 // the kind whose entity scopes ScopeSelf and ScopeOwner names.
-func rootKind(k *schema.Kind) *schema.Kind {
-	for k.Parent != "" {
-		k = schema.MustLookup(k.Parent)
-	}
-	return k
-}
+func rootKind(k *schema.Kind) *schema.Kind { return k.Root() }
 
 // scopeKind returns the kind whose entities a ScopeKey reference to the
 // virtual kind to is scoped by: the kind that provides to's names within
@@ -211,29 +206,4 @@ func Aliases(kind string) []string {
 
 // Title is a kind's (or a virtual kind's) singular human name, for
 // messages ("worker pool").
-func Title(kind string) string {
-	k := schema.Lookup(kind)
-	if k == nil {
-		switch kind {
-		case schema.Action:
-			return "step action"
-		case schema.ProcessOwner:
-			return "process (project or runbook)"
-		case schema.ProjectTemplate:
-			return "project tenant variable template"
-		case schema.LibraryTemplate:
-			return "library tenant variable template"
-		}
-		return kind
-	}
-	t := k.Title
-	switch {
-	case strings.HasSuffix(t, "ies"):
-		return strings.TrimSuffix(t, "ies") + "y"
-	case strings.HasSuffix(t, "sses"):
-		return strings.TrimSuffix(t, "es")
-	case strings.HasSuffix(t, "s"):
-		return strings.TrimSuffix(t, "s")
-	}
-	return t
-}
+func Title(kind string) string { return schema.Singular(kind) }

@@ -165,7 +165,7 @@ func buildCollections(kinds []*schema.Kind) {
 			if parent != nil {
 				c.Owners[parent.Name] = strings.Trim(segs[1], "{}")
 			}
-		case len(segs) == 3 && parent != nil && segs[0] == parent.Name && k.Parts != nil:
+		case len(segs) == 3 && parent != nil && segs[0] == parent.Name && k.Shape == schema.ShapeParts:
 			// tenants/{Id}/variables (the legacy document of a kind with
 			// parts); other sub-resources (projects/{Id}/deploymentsettings)
 			// register their own handlers.

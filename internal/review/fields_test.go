@@ -107,7 +107,7 @@ func TestMarkdownEscapes(t *testing.T) {
 func TestBinaryChange(t *testing.T) {
 	var k *schema.Kind
 	for _, x := range schema.Kinds() {
-		if x.Binary {
+		if x.Shape == schema.ShapeBinary {
 			k = x
 			break
 		}
@@ -136,5 +136,23 @@ func TestBinaryChange(t *testing.T) {
 	f := r.Changes[0].Fields[0]
 	if f.Label != "(file content)" || !strings.HasPrefix(f.Before.(string), "11 bytes, sha256:") || !strings.HasPrefix(f.After.(string), "13 bytes, sha256:") {
 		t.Errorf("binary change: %+v", f)
+	}
+}
+
+// TestTalliesHaveCounts checks that every count the registry asks a bundle
+// summary to keep (schema.Kind.Tally) is a count of ProjectInfo.
+func TestTalliesHaveCounts(t *testing.T) {
+	n := 0
+	for _, k := range schema.Kinds() {
+		if k.Tally == nil {
+			continue
+		}
+		n++
+		if (&ProjectInfo{}).count(k.Tally.As) == nil {
+			t.Errorf("%s: tally %q is not a count of ProjectInfo", k.Name, k.Tally.As)
+		}
+	}
+	if n != 4 {
+		t.Errorf("%d kinds have a tally, want 4 (steps, variables, runbooks, channels)", n)
 	}
 }

@@ -138,6 +138,21 @@ type ProjectInfo struct {
 	Channels int `json:"channels"`
 }
 
+// count returns the count of p that a schema.Tally named as keeps, or nil.
+func (p *ProjectInfo) count(as string) *int {
+	switch as {
+	case "Steps":
+		return &p.Steps
+	case "Variables":
+		return &p.Variables
+	case "Runbooks":
+		return &p.Runbooks
+	case "Channels":
+		return &p.Channels
+	}
+	return nil
+}
+
 // Inspect describes bundle b (read from path), checking its signature
 // against keys when any are given.
 func Inspect(path string, b *bundles.Bundle, keys []sign.PublicKey) *Info {
@@ -168,20 +183,16 @@ func Inspect(path string, b *bundles.Bundle, keys []sign.PublicKey) *Info {
 		if len(e.Names) == 0 {
 			continue
 		}
-		doc, _ := e.Doc.(map[string]any)
-		switch e.Kind.Name {
-		case schema.Project:
-			get(e.Names[0])
-		case schema.DeploymentProcess:
-			steps, _ := doc["Steps"].([]any)
-			get(e.Names[0]).Steps = len(steps)
-		case schema.ProjectVariables:
-			vars, _ := doc["Variables"].([]any)
-			get(e.Names[0]).Variables = len(vars)
-		case schema.Runbook:
-			get(e.Names[0]).Runbooks++
-		case schema.Channel:
-			get(e.Names[0]).Channels++
+		name, ok := e.Kind.SelectedBy(e.Names)
+		t := e.Kind.Tally
+		switch {
+		case !ok:
+		case t != nil:
+			if n := get(name).count(t.As); n != nil {
+				*n += t.Count(e.Doc)
+			}
+		case e.Kind.Selectable():
+			get(name)
 		}
 	}
 	for _, p := range projects {

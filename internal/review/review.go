@@ -161,7 +161,7 @@ func Compare(pathA string, a *bundles.Bundle, pathB string, b *bundles.Bundle) *
 		switch {
 		case !ok:
 			r.add(entity(Removed, ae, nil))
-		case ae.Kind.Binary:
+		case ae.Kind.Shape == schema.ShapeBinary:
 			ab, _ := a.Raw(p)
 			bb, _ := b.Raw(p)
 			if !bytes.Equal(ab, bb) {
@@ -229,21 +229,11 @@ func entity(op string, e bundles.Entry, fields []Field) EntityChange {
 	return EntityChange{Op: op, Kind: e.Kind.Name, Names: e.Names, Path: e.Path, Project: projectOf(e), Fields: fields, order: e.Kind.Order}
 }
 
-// projectOf returns the project an entity belongs to: its first name when
-// its kind's chain of owners ends at Project.
+// projectOf returns the project an entity belongs to (see
+// schema.Kind.SelectedBy), or "".
 func projectOf(e bundles.Entry) string {
-	k := e.Kind
-	for k.Parent != "" {
-		p := schema.Lookup(k.Parent)
-		if p == nil {
-			break
-		}
-		k = p
-	}
-	if k.Name == schema.Project && len(e.Names) > 0 {
-		return e.Names[0]
-	}
-	return ""
+	p, _ := e.Kind.SelectedBy(e.Names)
+	return p
 }
 
 func comparePolicy(a, b *bundles.Bundle) (EntityChange, bool) {

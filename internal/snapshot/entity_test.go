@@ -76,7 +76,7 @@ func TestEntityDoc(t *testing.T) {
 	}
 }
 
-// TestEntityBinary checks the bytes of a Binary kind (a logo): kept as
+// TestEntityBinary checks the bytes of a ShapeBinary kind (a logo): kept as
 // given, Doc a copy, Object nil.
 func TestEntityBinary(t *testing.T) {
 	k := schema.MustLookup(schema.ProjectLogo)

@@ -31,14 +31,14 @@ import (
 )
 
 // Entity is one entity read from the server. It holds its document packed
-// (jsonv.Doc; the bytes for Binary kinds): a snapshot holds every entity
+// (jsonv.Doc; the bytes for ShapeBinary kinds): a snapshot holds every entity
 // of a space for a whole run, and decoded documents would cost ten times
 // their JSON. Doc and Object decode a fresh copy on every call; decode once
 // per use, not per field looked up.
 type Entity struct {
 	// Kind is the entity's kind.
 	Kind *schema.Kind
-	// ID is the server ID ("" for Many files).
+	// ID is the server ID ("" for ShapeItems files).
 	ID string
 	// Name is the entity's own name; singletons take their owner's name.
 	Name string
@@ -46,15 +46,15 @@ type Entity struct {
 	Owner *Entity
 
 	doc jsonv.Doc // the server's JSON, packed
-	bin []byte    // the bytes of a Binary kind's file
+	bin []byte    // the bytes of a ShapeBinary kind's file
 	// provided is Kind.Provided of the document, taken when it was set, so
 	// the names an entity provides are known without decoding it again.
 	provided []schema.Provided
 }
 
 // NewEntity returns an entity holding doc, packed: the server's JSON as
-// decoded (an object, or an array for Many kinds; anything encoding/json
-// marshals) or, for Binary kinds, the bytes ([]byte, kept as they are: the
+// decoded (an object, or an array for ShapeItems kinds; anything encoding/json
+// marshals) or, for ShapeBinary kinds, the bytes ([]byte, kept as they are: the
 // caller must not change them afterwards).
 func NewEntity(k *schema.Kind, id, name string, owner *Entity, doc any) *Entity {
 	e := &Entity{Kind: k, ID: id, Name: name, Owner: owner}
@@ -96,8 +96,8 @@ func (e *Entity) setProvided(v any) {
 }
 
 // Doc returns a fresh copy of the entity's document: the server's JSON
-// decoded (an object, or an array for Many kinds; nil when it has none),
-// or a copy of the bytes for Binary kinds. Callers may change it; the
+// decoded (an object, or an array for ShapeItems kinds; nil when it has none),
+// or a copy of the bytes for ShapeBinary kinds. Callers may change it; the
 // change sticks only through SetDoc or Snapshot.Replace.
 func (e *Entity) Doc() any {
 	if e.bin != nil {
@@ -107,7 +107,7 @@ func (e *Entity) Doc() any {
 }
 
 // Object returns a fresh copy of the document as an object (nil for Many
-// and Binary kinds).
+// and ShapeBinary kinds).
 func (e *Entity) Object() map[string]any {
 	if e.bin != nil {
 		return nil
@@ -115,7 +115,7 @@ func (e *Entity) Object() map[string]any {
 	return e.doc.Object()
 }
 
-// Bytes returns the file of a Binary kind (nil for others). It is the
+// Bytes returns the file of a ShapeBinary kind (nil for others). It is the
 // entity's own slice: callers must not change it.
 func (e *Entity) Bytes() []byte { return e.bin }
 
@@ -148,14 +148,14 @@ func (e *Entity) Root() *Entity {
 }
 
 // Names returns the names of e's owners and of e itself, outermost first —
-// the names that place it in a bundle. Singletons and Many files add no name
+// the names that place it in a bundle. Singletons and ShapeItems files add no name
 // of their own.
 func (e *Entity) Names() []string {
 	var out []string
 	if e.Owner != nil {
 		out = e.Owner.Names()
 	}
-	if !e.Kind.IsSingleton() && !e.Kind.Many {
+	if !e.Kind.IsSingleton() && e.Kind.Shape != schema.ShapeItems {
 		out = append(out, e.Name)
 	}
 	return out
@@ -178,7 +178,7 @@ type Snapshot struct {
 	SpaceID, SpaceName string
 	// Index maps IDs and names both ways.
 	Index *Index
-	// Parts records, per kind with schema.Parts, whether the server reads
+	// Parts records, per kind of schema.ShapeParts, whether the server reads
 	// and writes it as its parts (true) or as the legacy document.
 	Parts map[string]bool
 
@@ -268,7 +268,7 @@ func (s *Snapshot) Replace(e *Entity, doc any) {
 
 func (s *Snapshot) indexEntity(e *Entity) {
 	k := e.Kind
-	if e.ID != "" && !k.IsSingleton() && !k.Many {
+	if e.ID != "" && !k.IsSingleton() && k.Shape != schema.ShapeItems {
 		scope := ""
 		if e.Owner != nil {
 			scope = e.Root().ID
@@ -473,7 +473,7 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 		if !ok || k.Parent == "" {
 			continue
 		}
-		if k.Many {
+		if k.Shape == schema.ShapeItems {
 			groups := map[string][]json.RawMessage{}
 			var order []string
 			for _, it := range items {
@@ -527,7 +527,7 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 		}
 		for _, owner := range s.Entities(k.Parent) {
 			owner := owner
-			if k.Binary {
+			if k.Shape == schema.ShapeBinary {
 				add(owner, func(ctx context.Context) error {
 					path, err := expandFor(k.Read, owner)
 					if err != nil {
@@ -595,7 +595,7 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 
 // item is one item of a collection as read: its entity (without its owner
 // yet, and without a document when it is only indexed) and its owner's ID;
-// for Many kinds the item's JSON, which is grouped by owner into one
+// for ShapeItems kinds the item's JSON, which is grouped by owner into one
 // document.
 type item struct {
 	e      *Entity
@@ -624,7 +624,7 @@ func readItem(k *schema.Kind, raw json.RawMessage, indexOnly bool) (item, error)
 		return item{}, err
 	}
 	it := item{parent: str(m[k.ParentField])}
-	if k.Many && k.Parent != "" {
+	if k.Shape == schema.ShapeItems && k.Parent != "" {
 		it.raw = raw // grouped by owner into one document
 		return it, nil
 	}
@@ -650,7 +650,7 @@ func singleton(k *schema.Kind, raw json.RawMessage) (item, error) {
 	}
 	var doc jsonv.Doc
 	legacy := fromLegacy(k, m)
-	if k.Parts == nil || k.Parts.FromLegacy == nil {
+	if k.Shape != schema.ShapeParts || k.Parts.FromLegacy == nil {
 		doc, err = jsonv.Pack(raw) // as sent: no second encoding
 	} else {
 		doc, err = jsonv.Pack(legacy)
@@ -702,7 +702,7 @@ func (r *reader) readAll(ctx context.Context) (map[string]map[string]*Entity, er
 // FeatureTogglesPath is where a server lists its feature toggles.
 const FeatureTogglesPath = "configuration/feature-toggles"
 
-// DetectParts tells, for every kind with schema.Parts, whether the server
+// DetectParts tells, for every kind of schema.ShapeParts, whether the server
 // serves the parts: the feature toggle's state where the server lists it
 // (GET /api/configuration/feature-toggles), else whether its version is at
 // least Parts.Since.
@@ -710,7 +710,7 @@ func DetectParts(ctx context.Context, c *octopus.Client) (map[string]bool, error
 	out := map[string]bool{}
 	var toggles map[string]bool
 	for _, k := range schema.Kinds() {
-		if k.Parts == nil {
+		if k.Shape != schema.ShapeParts {
 			continue
 		}
 		if toggles == nil {
@@ -767,7 +767,7 @@ func ReadParts(ctx context.Context, c *octopus.Client, k *schema.Kind, owner map
 
 // fromLegacy converts a legacy document of a Parts kind to the parts' shape.
 func fromLegacy(k *schema.Kind, doc map[string]any) map[string]any {
-	if k.Parts == nil || k.Parts.FromLegacy == nil {
+	if k.Shape != schema.ShapeParts || k.Parts.FromLegacy == nil {
 		return doc
 	}
 	out := k.Parts.FromLegacy(doc)

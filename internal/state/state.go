@@ -243,7 +243,7 @@ func ParseManifest(data []byte) (*Manifest, error) {
 		}
 	}
 	for p, id := range m.IDs {
-		if k, _ := schema.KindForPath(p); k == nil || k.Binary {
+		if k, _ := schema.KindForPath(p); k == nil || k.Shape == schema.ShapeBinary {
 			return nil, fmt.Errorf("%s: ids[%q]: not the path of an entity file", ManifestFile, p)
 		}
 		if id == "" {
@@ -259,14 +259,14 @@ func ParseManifest(data []byte) (*Manifest, error) {
 // a new value).
 func ParseEntity(p string, data []byte) (any, error) {
 	k, _ := schema.KindForPath(p)
-	if k == nil || k.Binary {
+	if k == nil || k.Shape == schema.ShapeBinary {
 		return nil, fmt.Errorf("%s: not the path of an entity file", p)
 	}
 	doc, err := bundles.Decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	if _, ok := doc.(map[string]any); !ok && !k.Many {
+	if _, ok := doc.(map[string]any); !ok && k.Shape != schema.ShapeItems {
 		return nil, fmt.Errorf("%s: not a JSON object", p)
 	}
 	if secret(doc) {
