@@ -23,10 +23,10 @@ build:
 # SIGN_KEY=path/to.key, SHA256SUMS.minisig (password from
 # SIGN_PASSWORD_FILE, the environment variable SIGN_PASSWORD, or the
 # terminal). Refuses to build without a version (never "dev" in a
-# release). See internal/release/dist.sh and docs/security.md.
+# release). See tools/release/dist.sh and docs/security.md.
 PLATFORMS := linux/amd64 linux/arm64 windows/amd64 darwin/arm64
 dist:
-	VERSION="$(VERSION)" PLATFORMS="$(PLATFORMS)" GO="$(GO)" SIGN_KEY="$(SIGN_KEY)" SIGN_PASSWORD_FILE="$(SIGN_PASSWORD_FILE)" internal/release/dist.sh
+	VERSION="$(VERSION)" PLATFORMS="$(PLATFORMS)" GO="$(GO)" SIGN_KEY="$(SIGN_KEY)" SIGN_PASSWORD_FILE="$(SIGN_PASSWORD_FILE)" tools/release/dist.sh
 
 # The release built twice for one platform (windows/amd64: not this
 # one, so that the SBOM must name the target), from two copies of the source
@@ -35,7 +35,7 @@ dist:
 # SBOM is valid CycloneDX naming the binary's modules and versions, and
 # the signature verifies (TestRelease). CI runs it.
 reproducible:
-	OCTOBUNDLE_RELEASE_TEST=1 $(GO) test -count=1 -timeout 30m -run '^TestRelease$$' -v ./internal/release
+	OCTOBUNDLE_RELEASE_TEST=1 $(GO) test -count=1 -timeout 30m -run '^TestRelease$$' -v ./tools/release
 
 # The test command from the README: formatting, vet, and every test with the
 # race detector (all against the built-in simulator over loopback HTTP).
@@ -58,7 +58,7 @@ unit:
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
-# The end-to-end tests (internal/e2e) against a real Octopus Server too, not
+# The end-to-end tests (tools/e2e) against a real Octopus Server too, not
 # only the simulator. Not part of `make test`. Needs:
 #   OCTOPUS_URL            the server's base URL
 #   OCTOPUS_API_KEY        an API key that may write to the space (never printed)
@@ -67,9 +67,9 @@ unit:
 # Without OCTOPUS_URL and OCTOPUS_API_KEY it says SKIPPED, and runs nothing.
 e2e:
 	@if [ -z "$$OCTOPUS_URL" ] || [ -z "$$OCTOPUS_API_KEY" ]; then \
-	  echo "make e2e: SKIPPED: no real Octopus Server: set OCTOPUS_URL, OCTOPUS_API_KEY and OCTOBUNDLE_LIVE_SPACE (see internal/e2e/doc.go); the simulator runs of the same suite are part of make test"; \
+	  echo "make e2e: SKIPPED: no real Octopus Server: set OCTOPUS_URL, OCTOPUS_API_KEY and OCTOBUNDLE_LIVE_SPACE (see tools/e2e/doc.go); the simulator runs of the same suite are part of make test"; \
 	else \
-	  OCTOBUNDLE_LIVE=1 $(GO) test -count=1 -timeout 30m -run 'Live|E2E' ./internal/e2e/...; \
+	  OCTOBUNDLE_LIVE=1 $(GO) test -count=1 -timeout 30m -run 'Live|E2E' ./tools/e2e/...; \
 	fi
 
 # The bundle reader and writer's Windows cases (TestWindowsPathCases and the
@@ -87,7 +87,7 @@ test-windows:
 # The old name of e2e.
 test-live: e2e
 
-# The scale benchmark (issue 11, internal/bench): generated instances of N
+# The scale benchmark (issue 11, tools/bench): generated instances of N
 # projects (12 steps, 3 channels, 2 runbooks, 60 variables each; 30
 # environments; N/5 tenants; 20 step templates; 10 script modules; 10
 # library variable sets) served with 20 ms latency per request; the
@@ -99,7 +99,7 @@ test-live: e2e
 # bench-faults applies N = 500 under 5 %
 # 503, 2 % 429 and 1 % dropped connections (half of them after the server
 # handled the request). bench-go runs the in-process Go benchmarks.
-OCTOBENCH = $(GO) run ./internal/bench/octobench
+OCTOBENCH = $(GO) run ./tools/bench/octobench
 bench:
 	$(OCTOBENCH) -n 125,250,500 -json docs/bench/bench.json
 
@@ -118,12 +118,12 @@ bench-go:
 # octosim.ConformanceVersions; the pass/fail table goes into
 # docs/simulator.md. Takes about 15 minutes, so it is not part of `make test`.
 conformance-peer:
-	GO=$(GO) internal/octosim/peer/e2e.sh
+	GO=$(GO) tools/octosim/peer/e2e.sh
 
 # The official Octopus CLI against the simulator: CLI_SRC=a checkout of
 # github.com/OctopusDeploy/cli (built offline), or OCTOPUS_CLI=a binary.
 conformance-cli:
-	GO=$(GO) CLI_SRC=$(CLI_SRC) internal/octosim/peer/cli.sh
+	GO=$(GO) CLI_SRC=$(CLI_SRC) tools/octosim/peer/cli.sh
 
 # The README's first command: the full round trip on two built-in simulators.
 demo:

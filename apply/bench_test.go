@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/internal/gen"
-	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/tools/gen"
+	"github.com/octobundle/octobundle/tools/octosim"
 )
 
 // The benchmarks apply the 200-project generated instance

@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/state"
 	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/tools/octosim"
 )
 
 // withEnvironment returns a copy of b with a new environment of that name

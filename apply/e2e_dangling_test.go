@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/octobundle/octobundle/export"
-	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/tools/octosim"
 )
 
 // TestDanglingDestination: after a sync, the destination deletes the step

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/tools/octosim"
 )
 
 // bundleDiffs renders bundles.Compare as lines: "+ path" (only in b),

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/tools/octosim"
 )
 
 // Template IDs of the destination-only tenant variable templates

@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/internal/state"
 	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/tools/octosim"
 	"github.com/octobundle/octobundle/translate"
 )
 

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/tools/octosim"
 	"github.com/octobundle/octobundle/translate"
 )
 

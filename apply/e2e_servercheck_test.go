@@ -9,10 +9,10 @@ import (
 	"testing"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/internal/state"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/tools/octosim"
 )
 
 // serverMessage normalises a server refusal for comparison: the server names

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/octobundle/octobundle/internal/octosim"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/tools/octosim"
 )
 
 // TestWriteOnlyFields: a certificate octobundle created on the destination

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/octobundle/octobundle/internal/gen"
-	"github.com/octobundle/octobundle/internal/octosim"
-	"github.com/octobundle/octobundle/internal/octosim/simtest"
 	"github.com/octobundle/octobundle/internal/state"
+	"github.com/octobundle/octobundle/tools/gen"
+	"github.com/octobundle/octobundle/tools/octosim"
+	"github.com/octobundle/octobundle/tools/octosim/simtest"
 )
 
 // TestPlanEarlySamePlan checks that a plan made on a prefetched read,

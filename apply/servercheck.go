@@ -49,7 +49,7 @@ import (
 //     the entity ("This environment cannot be deleted because it is being
 //     used by the following lifecycles: Hotfix.").
 //
-// The messages are the simulator's (internal/octosim/validate.go), which
+// The messages are the simulator's (tools/octosim/validate.go), which
 // mimics the server's; the server names a reference by its ID where the
 // plan can only name it by name. TestServerChecksAgreeWithSimulator forces
 // each refused document through and checks that the simulator refuses it

@@ -34,7 +34,7 @@ const (
 	// ChecksumsFile lists the sha256 of every other file.
 	ChecksumsFile = "checksums.txt"
 	// SignatureFile is the optional minisign signature of checksums.txt
-	// (see package internal/sign); it is not listed in checksums.txt.
+	// (see package sign); it is not listed in checksums.txt.
 	SignatureFile = ChecksumsFile + ".minisig"
 )
 
@@ -995,7 +995,7 @@ func (b *Bundle) Digest() string {
 }
 
 // SetSignature attaches the content of the signature file (a minisign
-// signature of checksums.txt; its format belongs to package internal/sign).
+// signature of checksums.txt; its format belongs to package sign).
 // The bundle must be sealed; changing the bundle afterwards (an entity, the
 // apply policy or the manifest) drops the signature.
 func (b *Bundle) SetSignature(sig []byte) error {

@@ -232,7 +232,7 @@
 // format of the minisign tool) of checksums.txt, whose sha256 is the digest,
 // so `minisign -Vm checksums.txt -p KEY.pub` checks a bundle directory
 // without octobundle. Its trusted comment binds the manifest's identity
-// fields (see package internal/sign), so a signature cannot be moved to
+// fields (see package sign), so a signature cannot be moved to
 // another bundle, and (v3) the sha256 of manifest.json ("manifest=sha256:…"),
 // so no manifest field can be edited; manifest.json is not in checksums.txt
 // because it records the digest (that would be circular). A v3 bundle whose

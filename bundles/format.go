@@ -2,7 +2,7 @@ package bundles
 
 // FormatV3 is the format version this package writes: the layout of
 // FormatV2, and a signature must bind manifest.json. A signature of a
-// FormatV3 bundle (see package internal/sign) carries the sha256 of
+// FormatV3 bundle (see package sign) carries the sha256 of
 // manifest.json in its trusted comment, so every field of the manifest —
 // Projects, Source, Rules, Input, ExportedAt, ToolVersion, Counts — is
 // under the signature, while the digest stays the sha256 of checksums.txt,

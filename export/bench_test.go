@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/octobundle/octobundle/internal/gen"
-	"github.com/octobundle/octobundle/internal/octosim"
-	"github.com/octobundle/octobundle/internal/octosim/simtest"
+	"github.com/octobundle/octobundle/tools/gen"
+	"github.com/octobundle/octobundle/tools/octosim"
+	"github.com/octobundle/octobundle/tools/octosim/simtest"
 )
 
 // BenchmarkExport exports a generated instance of 200 projects served with

@@ -10,8 +10,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/octobundle/octobundle/internal/octosim"
-	"github.com/octobundle/octobundle/internal/octosim/simtest"
+	"github.com/octobundle/octobundle/tools/octosim"
+	"github.com/octobundle/octobundle/tools/octosim/simtest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden/source from a fresh export of the source sample")

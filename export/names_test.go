@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/internal/octosim"
-	"github.com/octobundle/octobundle/internal/octosim/simtest"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/tools/octosim"
+	"github.com/octobundle/octobundle/tools/octosim/simtest"
 )
 
 // TestExportAwkwardNames exports a space holding a tenant named Thumbs.db

@@ -19,7 +19,7 @@ import (
 // code may name kinds: the registry itself, the simulator, which plays an
 // Octopus server kind by kind, and the generator of simulated instances.
 // Test files and testdata are not scanned.
-var kindNameExempt = []string{"schema", "internal/octosim", "internal/gen"}
+var kindNameExempt = []string{"schema", "tools/octosim", "tools/gen"}
 
 // namespaceNames are the names a reference may point at that are not
 // collection kinds (Action, ProcessOwner …): comparing with them is the

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/export"
-	"github.com/octobundle/octobundle/internal/gen"
 	"github.com/octobundle/octobundle/internal/octopus"
-	"github.com/octobundle/octobundle/internal/octosim"
-	"github.com/octobundle/octobundle/internal/octosim/simtest"
+	"github.com/octobundle/octobundle/tools/gen"
+	"github.com/octobundle/octobundle/tools/octosim"
+	"github.com/octobundle/octobundle/tools/octosim/simtest"
 )
 
 // BenchmarkTransform fits the export of the 200-project generated instance

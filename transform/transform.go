@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/internal/sign"
 	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/sign"
 )
 
 // Options tune a transform.

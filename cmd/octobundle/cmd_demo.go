@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/octobundle/octobundle/internal/demo"
+	"github.com/octobundle/octobundle/demo"
 	"github.com/urfave/cli/v2"
 )
 

@@ -4,7 +4,7 @@ import (
 	"os"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/internal/review"
+	"github.com/octobundle/octobundle/review"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/export"
-	"github.com/octobundle/octobundle/internal/review"
+	"github.com/octobundle/octobundle/review"
 	"github.com/urfave/cli/v2"
 )
 

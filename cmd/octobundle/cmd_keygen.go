@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/octobundle/octobundle/internal/sign"
+	"github.com/octobundle/octobundle/sign"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )

@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/internal/review"
-	"github.com/octobundle/octobundle/internal/sign"
+	"github.com/octobundle/octobundle/review"
+	"github.com/octobundle/octobundle/sign"
 	"github.com/urfave/cli/v2"
 )
 

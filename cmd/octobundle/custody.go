@@ -8,7 +8,7 @@ import (
 
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/limits"
-	"github.com/octobundle/octobundle/internal/sign"
+	"github.com/octobundle/octobundle/sign"
 	"github.com/octobundle/octobundle/transform"
 	"github.com/urfave/cli/v2"
 )

@@ -13,7 +13,7 @@ import (
 
 	"github.com/octobundle/octobundle/apply"
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/internal/fanout"
+	"github.com/octobundle/octobundle/fanout"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/syncrun"
 	"github.com/octobundle/octobundle/transform"

@@ -3,7 +3,7 @@
 // verifies, packs and unpacks bundles, and plans and applies them to a
 // destination instance. Each command lives in its own file (cmd_*.go) and
 // holds flags and exit codes only; the work is done by the packages export,
-// bundles, syncrun (the sync sequence), apply and internal/demo.
+// bundles, syncrun (the sync sequence), apply and demo.
 package main
 
 import (

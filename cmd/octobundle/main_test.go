@@ -24,12 +24,12 @@ import (
 	"aead.dev/minisign"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
-	"github.com/octobundle/octobundle/internal/octosim"
-	"github.com/octobundle/octobundle/internal/sign"
 	"github.com/octobundle/octobundle/internal/simproc"
 	"github.com/octobundle/octobundle/internal/state"
 	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/sign"
+	"github.com/octobundle/octobundle/tools/octosim"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 

@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// Profiling for the scale benchmark (internal/bench): with
+// Profiling for the scale benchmark (tools/bench): with
 // OCTOBUNDLE_CPUPROFILE=FILE the process writes a CPU profile to FILE, with
 // OCTOBUNDLE_MEMPROFILE=FILE a heap profile (allocations and in-use) at
 // exit, and with OCTOBUNDLE_PEAK_RSS_FILE=FILE it writes its peak resident

@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
-	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/tools/octosim"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 

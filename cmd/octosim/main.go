@@ -1,5 +1,5 @@
 // Command octosim serves a simulated Octopus Deploy REST API (see package
-// internal/octosim) for demos, manual tests and benchmarks.
+// tools/octosim) for demos, manual tests and benchmarks.
 //
 //	octosim --listen 127.0.0.1:0 --api-key API-XXXX [--server-version X.Y.Z]
 //	        [--id-offset N] [--seed FILE] [--latency D] [--jitter D]
@@ -30,7 +30,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/tools/octosim"
 )
 
 func main() {

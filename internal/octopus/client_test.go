@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/internal/octopus"
-	"github.com/octobundle/octobundle/internal/octosim"
-	"github.com/octobundle/octobundle/internal/octosim/simtest"
+	"github.com/octobundle/octobundle/tools/octosim"
+	"github.com/octobundle/octobundle/tools/octosim/simtest"
 )
 
 var fastRetry = octopus.Retry{Attempts: 10, Base: time.Millisecond, Max: 20 * time.Millisecond}

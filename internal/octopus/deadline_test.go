@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/internal/octopus"
-	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/tools/octosim"
 )
 
 // hostileServer serves a simulator on loopback, except below /api/hostile/,

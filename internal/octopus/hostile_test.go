@@ -22,7 +22,7 @@ import (
 
 	"github.com/octobundle/octobundle/internal/limits"
 	"github.com/octobundle/octobundle/internal/octopus"
-	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/tools/octosim"
 )
 
 // recorder wraps a handler and records every request it sees, and whether

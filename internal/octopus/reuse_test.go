@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/internal/octopus"
-	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/tools/octosim"
 )
 
 // countingListener counts the connections the server accepts.

@@ -2,7 +2,7 @@
 // finds the octosim program (cmd/octosim), starts it on loopback, reads its
 // base URL and its request counters over HTTP, and stops it. The demo runs
 // its simulators through it, so that the octobundle binary links neither
-// the simulator (internal/octosim) nor anything of the tests'.
+// the simulator (tools/octosim) nor anything of the tests'.
 //
 // A started simulator runs with --watch-stdin and a pipe from this process
 // as its standard input: it stops when Stop closes the pipe, and also when

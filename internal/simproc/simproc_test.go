@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/octobundle/octobundle/internal/octosim"
+	"github.com/octobundle/octobundle/tools/octosim"
 )
 
 // roleEnv makes the test binary play a part instead of running tests: a

@@ -9,12 +9,12 @@ import (
 	"testing"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/internal/gen"
 	"github.com/octobundle/octobundle/internal/octopus"
-	"github.com/octobundle/octobundle/internal/octosim"
-	"github.com/octobundle/octobundle/internal/octosim/simtest"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/tools/gen"
+	"github.com/octobundle/octobundle/tools/octosim"
+	"github.com/octobundle/octobundle/tools/octosim/simtest"
 )
 
 // TestEntityDoc checks that an entity hands out fresh copies of its
