@@ -167,7 +167,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler:       func(*cli.Context, error) {}, // run() prints and exits
 		EnableBashCompletion: true,
 	}
-	setManners(app)
+	setUsageErrors(app)
 	guardConnections(app)
 	return app
 }

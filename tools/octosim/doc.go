@@ -40,7 +40,7 @@
 //     projects/{id}/runbookProcesses/{id}), tenants/{id}/variables (legacy
 //     shape, GET/PUT/POST) and tenantvariables/all.
 //   - Tenant variables in one model, the scoped one of 2025.2+
-//     (tenantvars2.go): tenants/{id}/commonvariables and projectvariables
+//     (scopedtenantvars.go): tenants/{id}/commonvariables and projectvariables
 //     (from 2025.2; 404 before), the legacy tenants/{id}/variables as a view
 //     (its PUT refused from 2025.2), tenants/variables-missing,
 //     configuration/feature-toggles (CommonVariableScopingFeatureToggle);

@@ -21,7 +21,7 @@ import (
 //	{TenantId, CommonVariables: [{Id, LibraryVariableSetId, TemplateId, Scope: {EnvironmentIds}, Value}],
 //	 ProjectVariables: [{Id, ProjectId, TemplateId, Scope: {EnvironmentIds}, Value}]}
 //
-// with secrets in clear (tenantvars2.go serves it). The legacy document of
+// with secrets in clear (scopedtenantvars.go serves it). The legacy document of
 // GET/PUT /api/{space}/tenants/{id}/variables is a view of it:
 //
 //	{TenantId, TenantName, SpaceId,

@@ -84,11 +84,11 @@ var examples = map[string][]string{
 	},
 }
 
-// setManners gives every command the same behaviour on mistakes: flag
+// setUsageErrors gives every command the same behaviour on mistakes: flag
 // errors and missing required flags are one-line usage errors (exit 1, no
 // help dump), an unknown command suggests the closest one, and every
 // command's help ends with its examples.
-func setManners(app *cli.App) {
+func setUsageErrors(app *cli.App) {
 	onUsage := func(c *cli.Context, err error, _ bool) error {
 		msg := err.Error()
 		if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
