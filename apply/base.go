@@ -153,20 +153,20 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
 		}
 		switch {
 		case dest == nil || !deletable(e.Kind):
-			ch.Action = ActionNoOp
+			ch.Action = OpNoOp
 			ch.Reason = "deleted at source; not on the destination either: the state forgets it"
 			if dest != nil {
 				ch.Reason = fmt.Sprintf("deleted at source; %s go with their owner", e.Kind.Title)
 				ch.forget = nil
 				if !pl.o.Prune {
-					ch.Action, ch.Why = ActionKeep, []string{WhyDeletedKept}
+					ch.Action, ch.Why = OpKeep, []string{WhyDeletedKept}
 					ch.Reason = "deleted at source; kept on the destination (--prune deletes what the source deleted)"
 				}
 			}
 		case pl.o.Prune && notOurs != "":
 			// The base names it, but octobundle cannot show it wrote this
 			// entity: --prune never widens to what it did not write.
-			ch.Action, ch.Why = ActionKeep, []string{WhyDeletedKept, WhyNotWritten}
+			ch.Action, ch.Why = OpKeep, []string{WhyDeletedKept, WhyNotWritten}
 			ch.Reason = "deleted at source (" + pl.o.Base.From + "), but not deleted: " + notOurs
 			ch.forget = nil
 		case pl.o.Prune && pl.changedSinceBase(e.Kind, e.Names, e.Path, dest) && pl.pol.DecideDeleted().Winner != policy.WinnerSource:
@@ -176,15 +176,15 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
 			ch.Why = []string{WhyDeletedKept, WhyConflict}
 			ch.forget = nil
 			ch.Conflicts = []Conflict{{Field: "the entity", Resolution: dec.Winner, Rule: dec.Rule}}
-			ch.Action, ch.Reason = ActionKeep, "deleted at source, but changed on the destination since the last sync: kept (conflict; --on-conflict source deletes it)"
+			ch.Action, ch.Reason = OpKeep, "deleted at source, but changed on the destination since the last sync: kept (conflict; --on-conflict source deletes it)"
 			if dec.Winner == policy.WinnerFail {
-				ch.Action, ch.Error = ActionError, ch.Label()+": deleted at the source and changed on the destination since the last sync, and --on-conflict fail"
+				ch.Action, ch.Error = OpError, ch.Label()+": deleted at the source and changed on the destination since the last sync, and --on-conflict fail"
 			}
 		case pl.o.Prune:
-			ch.Action, ch.Why = ActionDelete, []string{WhyDeletedPruned}
+			ch.Action, ch.Why = OpDelete, []string{WhyDeletedPruned}
 			ch.Reason = fmt.Sprintf("deleted at source: octobundle applied it (%s) and the bundle no longer has it (--prune)", pl.o.Base.From)
 		default:
-			ch.Action, ch.Why = ActionKeep, []string{WhyDeletedKept}
+			ch.Action, ch.Why = OpKeep, []string{WhyDeletedKept}
 			ch.Reason = "deleted at source; kept on the destination (--prune deletes it)"
 			ch.forget = nil
 		}

@@ -64,7 +64,7 @@ func TestPruneOnlyWhatOctobundleWrote(t *testing.T) {
 			t.Fatalf("no ID recorded for the environment apply created: %v %v", ids, err)
 		}
 		p, _ := r.apply(b1, Options{Prune: true})
-		if ch := find(t, p, schema.Environment, "Sunset"); ch.Action != ActionDelete || !hasWhy(ch, WhyDeletedPruned) {
+		if ch := find(t, p, schema.Environment, "Sunset"); ch.Action != OpDelete || !hasWhy(ch, WhyDeletedPruned) {
 			t.Errorf("plan: %s %q %s", ch.Action, ch.Why, ch.Reason)
 		}
 		if r.doc(schema.Environment, "Sunset") != nil {
@@ -98,11 +98,11 @@ func TestPruneOnlyWhatOctobundleWrote(t *testing.T) {
 		r.reopen()
 		p, _ := r.apply(b1, Options{Prune: true})
 		ch := find(t, p, schema.Environment, "DR")
-		if ch.Action != ActionKeep || !hasWhy(ch, WhyNotWritten) || !strings.Contains(ch.Reason, "records no server ID for environments/DR.json") {
+		if ch.Action != OpKeep || !hasWhy(ch, WhyNotWritten) || !strings.Contains(ch.Reason, "records no server ID for environments/DR.json") {
 			t.Errorf("plan: %s %q %s", ch.Action, ch.Why, ch.Reason)
 		}
-		if p.Summary[ActionDelete] != 0 {
-			t.Errorf("%d deletes planned", p.Summary[ActionDelete])
+		if p.Summary[OpDelete] != 0 {
+			t.Errorf("%d deletes planned", p.Summary[OpDelete])
 		}
 		if r.doc(schema.Environment, "DR") == nil {
 			t.Error("--prune deleted an environment octobundle never wrote")
@@ -128,7 +128,7 @@ func TestPruneOnlyWhatOctobundleWrote(t *testing.T) {
 			t.Fatal(err)
 		}
 		p, _ := r.apply(b1, Options{Prune: true, Policy: policy.Flags{OnConflict: policy.WinnerSource}})
-		if ch := find(t, p, schema.Environment, "Sunset"); ch.Action != ActionKeep || !strings.Contains(ch.Reason, "that octobundle wrote") {
+		if ch := find(t, p, schema.Environment, "Sunset"); ch.Action != OpKeep || !strings.Contains(ch.Reason, "that octobundle wrote") {
 			t.Errorf("plan: %s %q %s", ch.Action, ch.Why, ch.Reason)
 		}
 		if r.doc(schema.Environment, "Sunset") == nil {
@@ -153,7 +153,7 @@ func TestPruneOnlyWhatOctobundleWrote(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ch := find(t, p, schema.Environment, "Sunset"); ch.Action != ActionKeep || !strings.Contains(ch.Reason, "re-apply once to record IDs") {
+		if ch := find(t, p, schema.Environment, "Sunset"); ch.Action != OpKeep || !strings.Contains(ch.Reason, "re-apply once to record IDs") {
 			t.Errorf("plan: %s %q %s", ch.Action, ch.Why, ch.Reason)
 		}
 		if r.doc(schema.Environment, "Sunset") == nil {

@@ -155,7 +155,7 @@ func TestScopeMismatchPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := find(t, p, schema.ProjectVariables, "OctoFX")
-	if ch.Action != ActionUpdate || p.HasErrors() {
+	if ch.Action != OpUpdate || p.HasErrors() {
 		t.Fatalf("plan: %s %s", ch.Action, ch.Error)
 	}
 	notes := strings.Join(ch.Notes, "\n")
@@ -466,15 +466,15 @@ func TestKindPolicyOverridesAndPlaceholder(t *testing.T) {
 		for _, tc := range []struct {
 			kind   string
 			names  []string
-			action Action
+			action Op
 			reason string
 		}{
 			// The template would be updated (exact); exist leaves it alone.
-			{schema.ActionTemplate, []string{"AWS - Invalidate CloudFront Cache"}, ActionLeftAlone, "destination owns its details (policy exist from the bundle's apply policy)"},
+			{schema.ActionTemplate, []string{"AWS - Invalidate CloudFront Cache"}, OpLeftAlone, "destination owns its details (policy exist from the bundle's apply policy)"},
 			// A missing one is still created.
-			{schema.ActionTemplate, []string{"Slack - Notify Deployment"}, ActionCreate, "policy exist from the bundle's apply policy"},
+			{schema.ActionTemplate, []string{"Slack - Notify Deployment"}, OpCreate, "policy exist from the bundle's apply policy"},
 			// The Default Lifecycle would be left alone (exist); exact updates it.
-			{schema.Lifecycle, []string{"Default Lifecycle"}, ActionUpdate, "policy exact from the bundle's apply policy"},
+			{schema.Lifecycle, []string{"Default Lifecycle"}, OpUpdate, "policy exact from the bundle's apply policy"},
 		} {
 			ch := find(t, p, tc.kind, tc.names...)
 			if ch.Action != tc.action || !strings.HasPrefix(ch.Reason, tc.reason) {
@@ -565,14 +565,14 @@ func TestKindPolicyOverridesAndPlaceholder(t *testing.T) {
 			"Slack - Notify Deployment":         "not created: policy skip from the bundle's apply policy",
 		} {
 			ch := find(t, p, schema.ActionTemplate, name)
-			if ch.Action != ActionLeftAlone || !strings.HasPrefix(ch.Reason, reason) {
+			if ch.Action != OpLeftAlone || !strings.HasPrefix(ch.Reason, reason) {
 				t.Errorf("%s: %s (%s)", name, ch.Action, ch.Reason)
 			}
 		}
 		// The steps using the skipped template that the destination lacks
 		// cannot be applied: a plan error naming entity and field.
 		ch := find(t, p, schema.DeploymentProcess, "OctoFX")
-		if ch.Action != ActionError || !strings.Contains(ch.Error, `/Properties/Octopus.Action.Template.Id: step template "Slack - Notify Deployment" exists neither in the bundle nor on the destination`) {
+		if ch.Action != OpError || !strings.Contains(ch.Error, `/Properties/Octopus.Action.Template.Id: step template "Slack - Notify Deployment" exists neither in the bundle nor on the destination`) {
 			t.Errorf("OctoFX process: %s %q", ch.Action, ch.Error)
 		}
 		// The plan is refused before the first write.

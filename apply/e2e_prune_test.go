@@ -132,8 +132,8 @@ func TestPrune(t *testing.T) {
 	if err != nil || r.Status() != Succeeded {
 		t.Fatalf("apply: %v %v", err, r.Status())
 	}
-	if p.Summary[ActionDelete] != 0 || r.Summary[OutcomeDeleted] != 0 {
-		t.Errorf("without --prune: %d deletes planned, %d done", p.Summary[ActionDelete], r.Summary[OutcomeDeleted])
+	if p.Summary[OpDelete] != 0 || r.Summary[OutcomeDeleted] != 0 {
+		t.Errorf("without --prune: %d deletes planned, %d done", p.Summary[OpDelete], r.Summary[OutcomeDeleted])
 	}
 	after := destNames(t, plain, entities...)
 	for _, n := range before {
@@ -154,8 +154,8 @@ func TestPrune(t *testing.T) {
 	if err != nil || r.Status() != Succeeded {
 		t.Fatalf("apply --prune: %v %v", err, r.Status())
 	}
-	if p.Summary[ActionDelete] != 0 {
-		t.Errorf("--prune without a base: %d deletes planned", p.Summary[ActionDelete])
+	if p.Summary[OpDelete] != 0 {
+		t.Errorf("--prune without a base: %d deletes planned", p.Summary[OpDelete])
 	}
 	if steps := elementNames(t, pruneOnly, schema.DeploymentProcess, "Steps", "OctoFX"); !containsString(steps, `"Old step"`) {
 		t.Errorf("--prune removed the destination's own step: %v", steps)
@@ -177,7 +177,7 @@ func TestPrune(t *testing.T) {
 	}
 	var deletes []string
 	for _, ch := range p.Changes {
-		if ch.Action == ActionDelete {
+		if ch.Action == OpDelete {
 			deletes = append(deletes, ch.Label())
 		}
 	}

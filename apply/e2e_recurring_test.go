@@ -420,7 +420,7 @@ func TestRecurringSync(t *testing.T) {
 				listed := slices.ContainsFunc(ch.Drift, func(d FieldDiff) bool {
 					return d.Label == `Variables["OctoFX.ReleaseNote"].Value` && d.Before == "" && d.After == "set on the destination"
 				})
-				if ch.Action != ActionNoOp || !hasWhy(ch, WhyDrift) || !listed {
+				if ch.Action != OpNoOp || !hasWhy(ch, WhyDrift) || !listed {
 					t.Errorf("plan %s why %q drift %+v", ch.Action, ch.Why, ch.Drift)
 				}
 			},
@@ -552,7 +552,7 @@ func TestRecurringSync(t *testing.T) {
 					t.Error("the project was deleted without --prune")
 				}
 				ch := find(t, p, schema.Project, "Sunset Project")
-				if ch.Action != ActionKeep || !hasWhy(ch, WhyDeletedKept) || !p.Differs() {
+				if ch.Action != OpKeep || !hasWhy(ch, WhyDeletedKept) || !p.Differs() {
 					t.Errorf("plan: %s %q, differs %v", ch.Action, ch.Why, p.Differs())
 				}
 				if hasChange(p, schema.DeploymentProcess, "Sunset Project") {
@@ -601,7 +601,7 @@ func TestRecurringSync(t *testing.T) {
 				if !slices.Contains(steps, "Deploy rate service") || slices.Contains(steps, "Deploy Rate Service") {
 					t.Errorf("steps: %q", steps)
 				}
-				if ch := find(t, p, schema.DeploymentProcess, proc...); ch.Action != ActionUpdate || len(ch.Diff) != 1 {
+				if ch := find(t, p, schema.DeploymentProcess, proc...); ch.Action != OpUpdate || len(ch.Diff) != 1 {
 					t.Errorf("plan %s, diff %+v", ch.Action, ch.Diff)
 				}
 			},
@@ -855,7 +855,7 @@ func TestPartialBundleDeletesNothingElse(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := r.apply(partial, Options{Prune: true})
-	if p.Summary[ActionKeep] != 0 || p.Summary[ActionDelete] != 0 {
+	if p.Summary[OpKeep] != 0 || p.Summary[OpDelete] != 0 {
 		var buf strings.Builder
 		_ = p.WriteText(&buf)
 		t.Errorf("a partial bundle deletes or keeps what it does not hold:\n%s", buf.String())

@@ -79,7 +79,7 @@ func TestScopedUserRolesFinishAfterPartialFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := find(t, p, schema.ScopedUserRole, "OctoFX Developers")
-	if ch.Action != ActionUpdate || len(ch.Desired.Value().([]any)) != 3 {
+	if ch.Action != OpUpdate || len(ch.Desired.Value().([]any)) != 3 {
 		t.Fatalf("plan: %s with %v, want update creating 3 roles", ch.Action, ch.Desired.Value())
 	}
 	for _, want := range []string{
@@ -121,7 +121,7 @@ func TestScopedUserRolesFinishAfterPartialFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch = find(t, p, schema.ScopedUserRole, "OctoFX Developers")
-	if ch.Action != ActionUpdate || itemLabels(ch.Desired.Value().([]any)) != `"Project deployer", "Runbook Operator"` ||
+	if ch.Action != OpUpdate || itemLabels(ch.Desired.Value().([]any)) != `"Project deployer", "Runbook Operator"` ||
 		!strings.Contains(ch.Reason, `the team already has "Project contributor": left alone`) {
 		t.Errorf("re-run plan: %s %s (%s)", ch.Action, itemLabels(ch.Desired.Value().([]any)), ch.Reason)
 	}
@@ -162,7 +162,7 @@ func TestScopedUserRolesFinishAfterPartialFailure(t *testing.T) {
 		`2 fields differ: ["Project contributor"].ProjectIds, ["Project deployer"].TenantIds)`; !strings.Contains(text.String(), want) {
 		t.Errorf("text plan lacks\n%s\n%s", want, text.String())
 	}
-	if ch.Action != ActionLeftAlone || diffPathsOf(ch) != "/0/ProjectIds /1/TenantIds" || dst.srv.Writes() != 0 || r.Status() != Succeeded {
+	if ch.Action != OpLeftAlone || diffPathsOf(ch) != "/0/ProjectIds /1/TenantIds" || dst.srv.Writes() != 0 || r.Status() != Succeeded {
 		t.Errorf("changed scoping: %s %+v, %d writes, %s", ch.Action, ch.Diff, dst.srv.Writes(), r.Status())
 	}
 }

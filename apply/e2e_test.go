@@ -156,49 +156,49 @@ func testApplyToSampleDestination(t *testing.T, version string) {
 	for _, tc := range []struct {
 		kind   string
 		names  []string
-		action Action
+		action Op
 	}{
-		{schema.Environment, []string{"Staging"}, ActionLeftAlone},
-		{schema.Environment, []string{"Production"}, ActionLeftAlone},
-		{schema.ProjectGroup, []string{"Trading Platform"}, ActionLeftAlone},
-		{schema.ProjectGroup, []string{"Operations"}, ActionCreate},
-		{schema.TagSet, []string{"Region"}, ActionNoOp},
-		{schema.TagSet, []string{"Tier"}, ActionUpdate},
-		{schema.Feed, []string{"Company NuGet"}, ActionLeftAlone},
-		{schema.Feed, []string{"Helm Charts"}, ActionCreate},
-		{schema.WorkerPool, []string{"Ubuntu Worker Pool"}, ActionLeftAlone},
-		{schema.WorkerPool, []string{"Hosted Ubuntu"}, ActionCreate},
-		{schema.MachinePolicy, []string{"Daily Health Check"}, ActionLeftAlone},
-		{schema.Account, []string{"AWS Account"}, ActionLeftAlone},
-		{schema.Account, []string{"Kubernetes Staging Token"}, ActionCreate},
-		{schema.Certificate, []string{"OctoFX Production"}, ActionLeftAlone},
-		{schema.ActionTemplate, []string{"AWS - Invalidate CloudFront Cache"}, ActionUpdate},
-		{schema.ActionTemplate, []string{"Slack - Notify Deployment"}, ActionCreate},
-		{schema.ScriptModule, []string{"Logging Helpers"}, ActionNoOp},
-		{schema.ScriptModule, []string{"Bash Utilities"}, ActionCreate},
-		{schema.Lifecycle, []string{"Default Lifecycle"}, ActionLeftAlone},
-		{schema.Lifecycle, []string{"Hotfix"}, ActionNoOp},
-		{schema.Tenant, []string{"Internal"}, ActionCreate},
-		{schema.Tenant, []string{"Acme Corp"}, ActionUpdate},
-		{schema.LibraryVariables, []string{"Common Variables"}, ActionUpdate},
-		{schema.Project, []string{"OctoFX"}, ActionUpdate},
-		{schema.Project, []string{"Customer Portal"}, ActionCreate},
-		{schema.Channel, []string{"OctoFX", "Default"}, ActionNoOp},
-		{schema.DeploymentProcess, []string{"OctoFX"}, ActionUpdate},
-		{schema.Runbook, []string{"OctoFX", "Toggle Maintenance Mode"}, ActionCreate},
-		{schema.ProjectVariables, []string{"OctoFX"}, ActionUpdate},
-		{schema.TenantVariables, []string{"Acme Corp"}, ActionUpdate},
-		{schema.TenantVariables, []string{"Globex"}, ActionCreate},
-		{schema.DeploymentSettings, []string{"OctoFX"}, ActionUpdate},
-		{schema.DeploymentSettings, []string{"Customer Portal"}, ActionCreate},
-		{schema.ProjectTrigger, []string{"OctoFX", "Built-in package repository"}, ActionCreate},
-		{schema.ProjectTrigger, []string{"OctoFX", "Nightly promotion to Staging"}, ActionCreate},
-		{schema.ProjectTrigger, []string{"Infrastructure Runbooks", "Rotate logs nightly"}, ActionCreate},
-		{schema.ProjectLogo, []string{"OctoFX"}, ActionUpdate},
-		{schema.Team, []string{"OctoFX Developers"}, ActionLeftAlone},
-		{schema.ScopedUserRole, []string{"OctoFX Developers"}, ActionUpdate},
-		{schema.ScopedUserRole, []string{"Customer Success"}, ActionCreate},
-		{schema.UserRole, []string{"Release Approver"}, ActionLeftAlone},
+		{schema.Environment, []string{"Staging"}, OpLeftAlone},
+		{schema.Environment, []string{"Production"}, OpLeftAlone},
+		{schema.ProjectGroup, []string{"Trading Platform"}, OpLeftAlone},
+		{schema.ProjectGroup, []string{"Operations"}, OpCreate},
+		{schema.TagSet, []string{"Region"}, OpNoOp},
+		{schema.TagSet, []string{"Tier"}, OpUpdate},
+		{schema.Feed, []string{"Company NuGet"}, OpLeftAlone},
+		{schema.Feed, []string{"Helm Charts"}, OpCreate},
+		{schema.WorkerPool, []string{"Ubuntu Worker Pool"}, OpLeftAlone},
+		{schema.WorkerPool, []string{"Hosted Ubuntu"}, OpCreate},
+		{schema.MachinePolicy, []string{"Daily Health Check"}, OpLeftAlone},
+		{schema.Account, []string{"AWS Account"}, OpLeftAlone},
+		{schema.Account, []string{"Kubernetes Staging Token"}, OpCreate},
+		{schema.Certificate, []string{"OctoFX Production"}, OpLeftAlone},
+		{schema.ActionTemplate, []string{"AWS - Invalidate CloudFront Cache"}, OpUpdate},
+		{schema.ActionTemplate, []string{"Slack - Notify Deployment"}, OpCreate},
+		{schema.ScriptModule, []string{"Logging Helpers"}, OpNoOp},
+		{schema.ScriptModule, []string{"Bash Utilities"}, OpCreate},
+		{schema.Lifecycle, []string{"Default Lifecycle"}, OpLeftAlone},
+		{schema.Lifecycle, []string{"Hotfix"}, OpNoOp},
+		{schema.Tenant, []string{"Internal"}, OpCreate},
+		{schema.Tenant, []string{"Acme Corp"}, OpUpdate},
+		{schema.LibraryVariables, []string{"Common Variables"}, OpUpdate},
+		{schema.Project, []string{"OctoFX"}, OpUpdate},
+		{schema.Project, []string{"Customer Portal"}, OpCreate},
+		{schema.Channel, []string{"OctoFX", "Default"}, OpNoOp},
+		{schema.DeploymentProcess, []string{"OctoFX"}, OpUpdate},
+		{schema.Runbook, []string{"OctoFX", "Toggle Maintenance Mode"}, OpCreate},
+		{schema.ProjectVariables, []string{"OctoFX"}, OpUpdate},
+		{schema.TenantVariables, []string{"Acme Corp"}, OpUpdate},
+		{schema.TenantVariables, []string{"Globex"}, OpCreate},
+		{schema.DeploymentSettings, []string{"OctoFX"}, OpUpdate},
+		{schema.DeploymentSettings, []string{"Customer Portal"}, OpCreate},
+		{schema.ProjectTrigger, []string{"OctoFX", "Built-in package repository"}, OpCreate},
+		{schema.ProjectTrigger, []string{"OctoFX", "Nightly promotion to Staging"}, OpCreate},
+		{schema.ProjectTrigger, []string{"Infrastructure Runbooks", "Rotate logs nightly"}, OpCreate},
+		{schema.ProjectLogo, []string{"OctoFX"}, OpUpdate},
+		{schema.Team, []string{"OctoFX Developers"}, OpLeftAlone},
+		{schema.ScopedUserRole, []string{"OctoFX Developers"}, OpUpdate},
+		{schema.ScopedUserRole, []string{"Customer Success"}, OpCreate},
+		{schema.UserRole, []string{"Release Approver"}, OpLeftAlone},
 	} {
 		if got := find(t, p, tc.kind, tc.names...).Action; got != tc.action {
 			t.Errorf("%s %v: plan says %s, want %s", tc.kind, tc.names, got, tc.action)
@@ -589,7 +589,7 @@ func TestApplyErrors(t *testing.T) {
 		}
 		ch := find(t, p, schema.DeploymentProcess, "OctoFX")
 		wantErr := `DeploymentProcess OctoFX: /Steps/0/Actions/0/WorkerPoolId: worker pool "Windows Pool" exists neither in the bundle nor on the destination`
-		if ch.Action != ActionError || ch.Error != wantErr {
+		if ch.Action != OpError || ch.Error != wantErr {
 			t.Fatalf("got %s %q\nwant %q", ch.Action, ch.Error, wantErr)
 		}
 		if !p.HasErrors() {
@@ -638,7 +638,7 @@ func TestApplyErrors(t *testing.T) {
 		}
 		ch := find(t, p, schema.Project, "Infrastructure Runbooks")
 		wantErr := `Project Infrastructure Runbooks: /ProjectGroupId: project group "Operations" exists neither in the bundle nor on the destination`
-		if ch.Action != ActionError || ch.Error != wantErr {
+		if ch.Action != OpError || ch.Error != wantErr {
 			t.Fatalf("got %s %q\nwant %q", ch.Action, ch.Error, wantErr)
 		}
 		r, err := Execute(ctx, dst.c, bad, p, Options{Logger: testLogger(), AllowErrors: true})

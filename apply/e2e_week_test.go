@@ -148,7 +148,7 @@ func TestOrdinaryWeekRenames(t *testing.T) {
 			t.Errorf("the destination's own value: %q", got)
 		}
 		vc := find(t, p, schema.ProjectVariables, proc...)
-		if vc.Action != ActionNoOp {
+		if vc.Action != OpNoOp {
 			t.Errorf("project variables: %s (the renamed action keeps its ID: nothing to write)", vc.Action)
 		}
 		exportsCleanly(t, r)
@@ -271,7 +271,7 @@ func TestOrdinaryWeekCaseOnlyNames(t *testing.T) {
 		return vars
 	}))
 	p3, _ := r.apply(b3, Options{})
-	if ch := find(t, p3, schema.ProjectVariables, proc...); ch.Action != ActionUpdate {
+	if ch := find(t, p3, schema.ProjectVariables, proc...); ch.Action != OpUpdate {
 		t.Errorf("a change to casevar: %s", ch.Action)
 	}
 	if got := varValues(r.doc(schema.ProjectVariables, proc...), "casevar"); !slices.Equal(got, []string{`"casevar" = lower, changed`}) {
@@ -294,7 +294,7 @@ func TestOrdinaryWeekCaseOnlyNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := find(t, p4, schema.DeploymentProcess, proc...)
-	if ch.Action != ActionError || !strings.Contains(ch.Error, `"Smoke Tests" and "smoke tests" differ only in case`) {
+	if ch.Action != OpError || !strings.Contains(ch.Error, `"Smoke Tests" and "smoke tests" differ only in case`) {
 		t.Errorf("case-only step names: %s %s", ch.Action, ch.Error)
 	}
 }
@@ -393,7 +393,7 @@ func TestOrdinaryWeekPruneInTwo(t *testing.T) {
 		r.edit(schema.Runbook, runbook, func(doc map[string]any) { doc["Description"] = "the DR team's own notes" })
 		p, _ := r.apply(b2, Options{Prune: true})
 		ch := find(t, p, schema.Runbook, runbook...)
-		if ch.Action != ActionKeep || !hasWhy(ch, WhyConflict) || len(ch.Conflicts) != 1 {
+		if ch.Action != OpKeep || !hasWhy(ch, WhyConflict) || len(ch.Conflicts) != 1 {
 			t.Errorf("runbook: %s %q %q", ch.Action, ch.Why, ch.Reason)
 		}
 		if r.doc(schema.Runbook, runbook...) == nil {
@@ -401,7 +401,7 @@ func TestOrdinaryWeekPruneInTwo(t *testing.T) {
 		}
 		// --on-conflict source deletes it.
 		p, _ = r.apply(b2, Options{Prune: true, Policy: policy.Flags{OnConflict: policy.WinnerSource}})
-		if ch := find(t, p, schema.Runbook, runbook...); ch.Action != ActionDelete {
+		if ch := find(t, p, schema.Runbook, runbook...); ch.Action != OpDelete {
 			t.Errorf("runbook with --on-conflict source: %s", ch.Action)
 		}
 		if r.doc(schema.Runbook, runbook...) != nil {
@@ -439,7 +439,7 @@ func TestOrdinaryWeekLostScope(t *testing.T) {
 		}
 		ch := find(t, p, schema.ProjectVariables, proc...)
 		for _, want := range []string{`Variables["DR.WarmUrl" Action="Warm Legacy Cache"] would lose its whole Action scope ("Warm Legacy Cache"`, "--on-lost-scope drop", "--on-lost-scope unscope"} {
-			if ch.Action != ActionError || !strings.Contains(ch.Error, want) {
+			if ch.Action != OpError || !strings.Contains(ch.Error, want) {
 				t.Errorf("project variables: %s, error %q lacks %q", ch.Action, ch.Error, want)
 			}
 		}
@@ -510,7 +510,7 @@ func TestOrdinaryWeekDanglingDestination(t *testing.T) {
 			t.Fatal(err)
 		}
 		ch := find(t, p, schema.ProjectVariables, proc...)
-		if ch.Action != ActionError || !strings.Contains(ch.Error, `the destination's Variables["OctoFX.Smoke.TimeoutSeconds"] is scoped only to Action "ce4bd81e-11ca-5e2d-8bf9-0fc2c07b29b9", which no longer exists`) || !strings.Contains(ch.Error, "--on-lost-scope") {
+		if ch.Action != OpError || !strings.Contains(ch.Error, `the destination's Variables["OctoFX.Smoke.TimeoutSeconds"] is scoped only to Action "ce4bd81e-11ca-5e2d-8bf9-0fc2c07b29b9", which no longer exists`) || !strings.Contains(ch.Error, "--on-lost-scope") {
 			t.Errorf("%s: %s", ch.Action, ch.Error)
 		}
 		if r.dst.srv.Writes() != 0 {

@@ -34,7 +34,7 @@ func TestWriteOnlyFields(t *testing.T) {
 				continue
 			}
 			t.Logf("replay %d: %s: %s %v", i+1, ch.Label(), ch.Action, ch.Diff)
-			created = created || ch.Action == ActionNoOp
+			created = created || ch.Action == OpNoOp
 			for _, d := range ch.Diff {
 				if strings.Contains(d.Path, "Password") || strings.Contains(d.Path, "CertificateData") {
 					t.Errorf("replay %d: %s: %s differs", i+1, ch.Label(), d.Path)

@@ -144,7 +144,7 @@ var ErrPlanHasErrors = errors.New("the plan has errors")
 func planErrors(p *Plan) error {
 	var lines []string
 	for _, ch := range p.Changes {
-		if ch.Action != ActionError {
+		if ch.Action != OpError {
 			continue
 		}
 		msg := ch.Error
@@ -407,19 +407,19 @@ func (x *executor) run(ctx context.Context) {
 	for i, ch := range p.Changes {
 		res := Result{Kind: ch.Kind, Names: ch.Names}
 		switch ch.Action {
-		case ActionNoOp:
+		case OpNoOp:
 			res.Outcome = OutcomeUnchanged
-		case ActionLeftAlone:
+		case OpLeftAlone:
 			res.Outcome = OutcomeLeftAlone
-		case ActionError:
+		case OpError:
 			res.Outcome, res.Error = OutcomeFailed, ch.Error
-		case ActionCreate:
+		case OpCreate:
 			res.Outcome = OutcomeCreated
-		case ActionUpdate:
+		case OpUpdate:
 			res.Outcome = OutcomeUpdated
-		case ActionDelete:
+		case OpDelete:
 			res.Outcome = OutcomeDeleted
-		case ActionKeep:
+		case OpKeep:
 			res.Outcome, res.Note = OutcomeLeftAlone, ch.Reason
 		default:
 			res.Outcome, res.Error = OutcomeFailed, fmt.Sprintf("unknown plan action %q", ch.Action)
@@ -528,14 +528,14 @@ func (x *executor) tasks() []*task {
 	def := make([]*task, len(p.Changes))
 	var all []*task
 	for i, ch := range p.Changes {
-		if ch.Action == ActionDelete {
+		if ch.Action == OpDelete {
 			// Deletions run last, in reverse sync order: a project goes
 			// before the lifecycle it used.
 			main[i] = &task{ci: i, order: deleteOrder - schema.MustLookup(ch.Kind).Order, done: make(chan struct{})}
 			all = append(all, main[i])
 			continue
 		}
-		if ch.Action != ActionCreate && ch.Action != ActionUpdate {
+		if ch.Action != OpCreate && ch.Action != OpUpdate {
 			continue
 		}
 		k := schema.MustLookup(ch.Kind)
@@ -556,11 +556,11 @@ func (x *executor) tasks() []*task {
 	// creates whether it brings a new entity (or failed in the plan).
 	creates := func(j int) bool {
 		a := p.Changes[j].Action
-		return a == ActionCreate || a == ActionError
+		return a == OpCreate || a == OpError
 	}
 	writes := func(j int) bool {
 		a := p.Changes[j].Action
-		return a == ActionCreate || a == ActionUpdate || a == ActionError
+		return a == OpCreate || a == OpUpdate || a == OpError
 	}
 	depTask := func(j int) *task {
 		if main[j] != nil {
@@ -579,7 +579,7 @@ func (x *executor) tasks() []*task {
 	rootKey := func(c Change) string { return schema.MustLookup(c.Kind).Root().Name + "\x00" + c.Names[0] }
 	rootWrites := map[string][]int{}
 	for j, o := range p.Changes {
-		if o.Action != ActionDelete && len(o.Names) > 0 && writes(j) {
+		if o.Action != OpDelete && len(o.Names) > 0 && writes(j) {
 			rootWrites[rootKey(o)] = append(rootWrites[rootKey(o)], j)
 		}
 	}
@@ -615,7 +615,7 @@ func (x *executor) tasks() []*task {
 			}
 		}
 		add(def[i], main[i])
-		if ch.Action == ActionDelete {
+		if ch.Action == OpDelete {
 			// A deletion waits for every write of its project (which may
 			// stop referring to the entity) and is skipped if one failed.
 			for _, j := range rootWrites[rootKey(ch)] {
@@ -700,7 +700,7 @@ func (x *executor) runTask(ctx context.Context, t *task) (record bool) {
 		err  error
 	)
 	switch {
-	case ch.Action == ActionDelete:
+	case ch.Action == OpDelete:
 		err = x.deleteEntity(ctx, ch)
 	case t.deferred:
 		err = x.writeDeferred(ctx, ch)
@@ -744,7 +744,7 @@ func (x *executor) recordState(i int) {
 	ch := &x.plan.Changes[i]
 	var err error
 	switch {
-	case ch.Action == ActionError || ch.Action == ActionLeftAlone || ch.Action == ActionKeep:
+	case ch.Action == OpError || ch.Action == OpLeftAlone || ch.Action == OpKeep:
 		return
 	case ch.forget != nil:
 		for _, p := range ch.forget {
@@ -754,7 +754,7 @@ func (x *executor) recordState(i int) {
 		}
 	case ch.applied.IsZero():
 		return
-	case ch.Action == ActionNoOp && ch.destSum != nil && recordedAs(st, ch.Path, ch.destSum):
+	case ch.Action == OpNoOp && ch.destSum != nil && recordedAs(st, ch.Path, ch.destSum):
 		// Nothing written and the state already records the destination's
 		// form (a replay): only the base may change.
 		if !ch.baseCurrent {

@@ -53,7 +53,7 @@ func (pl *planner) decideItems(i int, k *schema.Kind, bundleDoc, destForm any) {
 	doc, notes, problems := pl.checkRefs(k, ch.Names, any(fresh))
 	reasons = append(reasons, notes...)
 	if len(problems) > 0 {
-		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
+		ch.Action, ch.Error = OpError, ch.Label()+": "+strings.Join(problems, "; ")
 		return
 	}
 	fresh, _ = doc.([]any)
@@ -63,15 +63,15 @@ func (pl *planner) decideItems(i int, k *schema.Kind, bundleDoc, destForm any) {
 		// has) belongs to the destination.
 		ch.Diff = bundles.Diff(destItemsFor(have, kept), kept)
 		if len(ch.Diff) == 0 {
-			ch.Action = ActionNoOp
+			ch.Action = OpNoOp
 			return
 		}
-		ch.Action = ActionLeftAlone
+		ch.Action = OpLeftAlone
 		return
 	}
-	ch.Action = ActionUpdate
+	ch.Action = OpUpdate
 	if destForm == nil {
-		ch.Action = ActionCreate
+		ch.Action = OpCreate
 	}
 	ch.Desired = jsonv.MustPack(fresh)
 	ch.WriteMain = true

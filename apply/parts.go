@@ -140,13 +140,13 @@ func (pl *planner) decideBinary(ch *Change, bundleDoc, destForm any, onDest bool
 	desired := map[string]any{"File": ch.Path, "Bytes": len(data), "ContentType": contentType(data), "SHA256": hex.EncodeToString(sum[:])}
 	switch {
 	case !onDest:
-		ch.Action, ch.WriteMain, ch.Desired = ActionCreate, true, jsonv.MustPack(desired)
+		ch.Action, ch.WriteMain, ch.Desired = OpCreate, true, jsonv.MustPack(desired)
 		ch.Reason = "uploaded: " + binarySummary(data)
 	case bundles.Equal(data, destForm):
-		ch.Action = ActionNoOp
+		ch.Action = OpNoOp
 	default:
 		old, _ := destForm.([]byte)
-		ch.Action, ch.WriteMain, ch.Desired = ActionUpdate, true, jsonv.MustPack(desired)
+		ch.Action, ch.WriteMain, ch.Desired = OpUpdate, true, jsonv.MustPack(desired)
 		ch.Diff = []FieldDiff{{Path: "/", Before: binarySummary(old), After: binarySummary(data)}}
 		ch.Reason = "the file differs"
 	}

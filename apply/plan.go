@@ -203,29 +203,32 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Action is what a plan does to one entity.
-type Action string
+// Op is the operation a plan makes on one entity (create, update, no-op,
+// left-alone, error, delete, keep); Change.Action holds it and the plan
+// document calls it "action". Not to be confused with schema.Action, a
+// deployment step's action.
+type Op string
 
-// The plan actions.
+// The plan operations.
 const (
-	// ActionCreate creates an entity missing on the destination.
-	ActionCreate Action = "create"
-	// ActionUpdate brings an existing entity in line with the bundle.
-	ActionUpdate Action = "update"
-	// ActionNoOp: the destination already matches the bundle.
-	ActionNoOp Action = "no-op"
-	// ActionLeftAlone: the entity exists and the destination owns its details.
-	ActionLeftAlone Action = "left-alone"
-	// ActionError: the entity cannot be applied (see Change.Error).
-	ActionError Action = "error"
-	// ActionDelete deletes a destination-only channel or runbook of a
+	// OpCreate creates an entity missing on the destination.
+	OpCreate Op = "create"
+	// OpUpdate brings an existing entity in line with the bundle.
+	OpUpdate Op = "update"
+	// OpNoOp: the destination already matches the bundle.
+	OpNoOp Op = "no-op"
+	// OpLeftAlone: the entity exists and the destination owns its details.
+	OpLeftAlone Op = "left-alone"
+	// OpError: the entity cannot be applied (see Change.Error).
+	OpError Op = "error"
+	// OpDelete deletes a destination-only channel or runbook of a
 	// project the bundle holds, or an entity the source deleted
 	// (Options.Prune only).
-	ActionDelete Action = "delete"
-	// ActionKeep: the source deleted the entity (the base has it, the
+	OpDelete Op = "delete"
+	// OpKeep: the source deleted the entity (the base has it, the
 	// bundle does not) and it stays on the destination, without
 	// Options.Prune. The destination differs from what the bundle asks.
-	ActionKeep Action = "keep"
+	OpKeep Op = "keep"
 )
 
 // zeroSummary is a summary with a zero count for each key: JSON summaries
@@ -246,8 +249,8 @@ type Change struct {
 	Names []string `json:"names"`
 	// Path is the entity's file in the bundle.
 	Path string `json:"path"`
-	// Action is what apply does.
-	Action Action `json:"action"`
+	// Action is the operation apply makes on the entity.
+	Action Op `json:"action"`
 	// Diff lists the fields that change (updates), or that differ but are
 	// left alone (left-alone). Values are in bundle form: names, never IDs,
 	// never secrets.
@@ -432,7 +435,7 @@ type Plan struct {
 	// saying what the comparison made of it (see translate.ToBundleWarnings).
 	Warnings []string `json:"warnings,omitempty"`
 	// Summary counts the changes per action.
-	Summary map[Action]int `json:"summary"`
+	Summary map[Op]int `json:"summary"`
 
 	snap   *snapshot.Snapshot // the destination as read, for Apply
 	client *octopus.Client
@@ -441,16 +444,16 @@ type Plan struct {
 
 // HasChanges reports whether the plan creates, updates or deletes anything.
 func (p *Plan) HasChanges() bool {
-	return p.Summary[ActionCreate]+p.Summary[ActionUpdate]+p.Summary[ActionDelete] > 0
+	return p.Summary[OpCreate]+p.Summary[OpUpdate]+p.Summary[OpDelete] > 0
 }
 
 // Differs reports whether the destination differs from what the bundle
 // and the policies ask: the plan changes something, or keeps an entity the
 // source deleted (plan --detailed-exitcode exits 2).
-func (p *Plan) Differs() bool { return p.HasChanges() || p.Summary[ActionKeep] > 0 }
+func (p *Plan) Differs() bool { return p.HasChanges() || p.Summary[OpKeep] > 0 }
 
 // HasErrors reports whether some entity cannot be applied.
-func (p *Plan) HasErrors() bool { return p.Summary[ActionError] > 0 }
+func (p *Plan) HasErrors() bool { return p.Summary[OpError] > 0 }
 
 // MakePlan reads the destination and computes the plan for applying b to
 // it. It never writes. It fails (without a plan) when the destination's
@@ -488,8 +491,8 @@ func MakePlan(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Optio
 	}
 	p.snap, p.client = snap, c
 	o.Logger.Info("plan made", "server", p.Destination.Server, "space", p.Destination.Space,
-		"create", p.Summary[ActionCreate], "update", p.Summary[ActionUpdate], "no-op", p.Summary[ActionNoOp],
-		"left-alone", p.Summary[ActionLeftAlone], "delete", p.Summary[ActionDelete], "error", p.Summary[ActionError], "cleanup", len(p.Cleanup))
+		"create", p.Summary[OpCreate], "update", p.Summary[OpUpdate], "no-op", p.Summary[OpNoOp],
+		"left-alone", p.Summary[OpLeftAlone], "delete", p.Summary[OpDelete], "error", p.Summary[OpError], "cleanup", len(p.Cleanup))
 	return p, nil
 }
 
@@ -529,7 +532,7 @@ func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o 
 		Format:       PlanFormat,
 		BundleDigest: b.Digest(),
 		Destination:  Destination{Server: snap.Server, Space: snap.SpaceName, ServerVersion: snap.ServerVersion},
-		Summary:      zeroSummary(ActionCreate, ActionUpdate, ActionNoOp, ActionLeftAlone, ActionError, ActionDelete),
+		Summary:      zeroSummary(OpCreate, OpUpdate, OpNoOp, OpLeftAlone, OpError, OpDelete),
 		Rollback:     o.Rollback,
 	}
 	pl := &planner{snap: snap, o: o, ids: translate.IDs{Snap: snap}, pol: pol}
@@ -624,7 +627,7 @@ func (pl *planner) decide(i int) {
 	ch := pl.changes[i]
 	k := schema.MustLookup(ch.Kind)
 	if k.Policy == schema.PolicyNever {
-		ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: %s are never applied", ch.Label(), k.Title)
+		ch.Action, ch.Error = OpError, fmt.Sprintf("%s: %s are never applied", ch.Label(), k.Title)
 		return
 	}
 	var destForm any
@@ -633,7 +636,7 @@ func (pl *planner) decide(i int) {
 		f, warnings, err := translate.ToBundleWarnings(pl.snap, dest)
 		ch.warnings = warnings
 		if err != nil {
-			ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: reading the destination's copy: %v", ch.Label(), err)
+			ch.Action, ch.Error = OpError, fmt.Sprintf("%s: reading the destination's copy: %v", ch.Label(), err)
 			return
 		}
 		destForm = f
@@ -645,7 +648,7 @@ func (pl *planner) decide(i int) {
 
 	pol, fromBundle := pl.kindPolicy(k)
 	if pol == schema.PolicySkip {
-		ch.Action = ActionLeftAlone
+		ch.Action = OpLeftAlone
 		if dest == nil {
 			ch.Reason = fmt.Sprintf("not created: %s (never created or updated; references to it must resolve on the destination)", policyNote(pol))
 		} else {
@@ -662,14 +665,14 @@ func (pl *planner) decide(i int) {
 			ownerNames = ch.Names[:len(ch.Names)-1]
 		}
 		if op, opFromBundle := pl.kindPolicy(ok); op == schema.PolicySkip && opFromBundle && pl.snap.Find(ok.Name, ownerNames...) == nil {
-			ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: its %s %q is not on the destination and the bundle's apply policy skips %s", ch.Label(), title(ok.Name), strings.Join(ownerNames, "/"), ok.Title)
+			ch.Action, ch.Error = OpError, fmt.Sprintf("%s: its %s %q is not on the destination and the bundle's apply policy skips %s", ch.Label(), title(ok.Name), strings.Join(ownerNames, "/"), ok.Title)
 			return
 		}
 	}
 
 	bundleDoc, ok := pl.b.Entity(k, ch.Names...) // the planner's own copy
 	if !ok {
-		ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: not in the bundle", ch.Label())
+		ch.Action, ch.Error = OpError, fmt.Sprintf("%s: not in the bundle", ch.Label())
 		return
 	}
 	if k.Shape == schema.ShapeBinary {
@@ -693,10 +696,10 @@ func (pl *planner) decide(i int) {
 	}
 	if dest == nil {
 		if len(problems) > 0 {
-			ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
+			ch.Action, ch.Error = OpError, ch.Label()+": "+strings.Join(problems, "; ")
 			return
 		}
-		ch.Action, ch.Desired = ActionCreate, jsonv.MustPack(bundleDoc)
+		ch.Action, ch.Desired = OpCreate, jsonv.MustPack(bundleDoc)
 		ch.applied = ch.Desired
 		ch.Why = []string{WhyCreated}
 		if pl.inBase(k, ch.Names) {
@@ -716,7 +719,7 @@ func (pl *planner) decide(i int) {
 		// compared (a placeholder octobundle created would otherwise
 		// differ on every plan, forever).
 		if bundles.Equal(bundleDoc, destForm) || bundles.Equal(k.WithoutSecrets(bundleDoc), k.WithoutSecrets(destForm)) {
-			ch.Action = ActionNoOp
+			ch.Action = OpNoOp
 			// Recorded only when octobundle created it (the base has it):
 			// --prune never deletes what it did not create or manage.
 			if pl.inBase(k, ch.Names) {
@@ -725,7 +728,7 @@ func (pl *planner) decide(i int) {
 			}
 			return
 		}
-		ch.Action = ActionLeftAlone
+		ch.Action = OpLeftAlone
 		ch.Diff = bundles.DiffKind(k, k.WithoutSecrets(destForm), k.WithoutSecrets(bundleDoc))
 		ch.Reason = "destination owns its details"
 		if fromBundle {
@@ -747,7 +750,7 @@ func (pl *planner) decide(i int) {
 			}
 		}
 		if len(problems) > 0 {
-			ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
+			ch.Action, ch.Error = OpError, ch.Label()+": "+strings.Join(problems, "; ")
 			return
 		}
 		if len(lost) > 0 {
@@ -764,12 +767,12 @@ func (pl *planner) decide(i int) {
 	desired, destView, destMerge := m.mergeEntity(baseDoc, hasBase, bundleDoc, destForm, ch.renames, pl.renamedFor(k, ch.Names))
 	ch.Renames = m.renames
 	if len(m.problems) > 0 {
-		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(m.problems, "; ")
+		ch.Action, ch.Error = OpError, ch.Label()+": "+strings.Join(m.problems, "; ")
 		return
 	}
 	lostNotes, lostCleanup, lostProblems := lostScope(k, ch.Names, desired, pl.removed, pl.o.OnLostScope, valueLabel)
 	if len(lostProblems) > 0 {
-		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(lostProblems, "; ")
+		ch.Action, ch.Error = OpError, ch.Label()+": "+strings.Join(lostProblems, "; ")
 		return
 	}
 	ch.Notes = append(ch.Notes, lostNotes...)
@@ -794,7 +797,7 @@ func (pl *planner) decide(i int) {
 	}
 	for _, c := range m.conflicts {
 		if c.Resolution == policy.WinnerFail {
-			ch.Action = ActionError
+			ch.Action = OpError
 			ch.Error = fmt.Sprintf("%s: %d merge conflicts and --on-conflict fail: %s", ch.Label(), len(m.conflicts), conflictList(m.conflicts))
 			ch.Reason = strings.Join(reasons, "; ")
 			return
@@ -807,11 +810,11 @@ func (pl *planner) decide(i int) {
 		reasons = append(reasons, "destination-only entries removed (--remove-destination-only)")
 	}
 	if err := k.SortSets(desired); err != nil {
-		ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: %v", ch.Label(), err)
+		ch.Action, ch.Error = OpError, fmt.Sprintf("%s: %v", ch.Label(), err)
 		return
 	}
 	if bundles.Equal(desired, destView) && len(lost) == 0 {
-		ch.Action = ActionNoOp
+		ch.Action = OpNoOp
 		if hasStamps(k) { // refreshStamps may make it an update
 			ch.merged = jsonv.MustPack(desired)
 		}
@@ -822,10 +825,10 @@ func (pl *planner) decide(i int) {
 		problems = append(problems, p)
 	}
 	if len(problems) > 0 {
-		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
+		ch.Action, ch.Error = OpError, ch.Label()+": "+strings.Join(problems, "; ")
 		return
 	}
-	ch.Action, ch.Desired = ActionUpdate, jsonv.MustPack(desired)
+	ch.Action, ch.Desired = OpUpdate, jsonv.MustPack(desired)
 	ch.Diff = append(renameDiffs(ch.Renames), bundles.DiffKind(k, destMerge, desired)...)
 	for _, d := range lost {
 		ch.Diff = append(ch.Diff, FieldDiff{Path: "/" + strings.SplitN(d.label, "[", 2)[0], Label: d.label + "." + d.dim + " (names nothing on the destination)", Before: d.ids})
@@ -873,7 +876,7 @@ func show(v any) string {
 func (pl *planner) refreshStamps() {
 	changed := map[string]bool{}
 	for _, ch := range pl.changes {
-		if ch.Action == ActionCreate || ch.Action == ActionUpdate {
+		if ch.Action == OpCreate || ch.Action == OpUpdate {
 			changed[changeKey(ch.Kind, ch.Names)] = true
 		}
 	}
@@ -883,7 +886,7 @@ func (pl *planner) refreshStamps() {
 	}
 	stampNow := map[stampKey]string{}
 	for _, ch := range pl.changes {
-		if ch.Action != ActionNoOp && ch.Action != ActionUpdate {
+		if ch.Action != OpNoOp && ch.Action != OpUpdate {
 			continue
 		}
 		// The stamps decide read from the destination's document, in
@@ -911,8 +914,8 @@ func (pl *planner) refreshStamps() {
 		}
 		slices.Sort(lag)
 		lag = slices.Compact(lag)
-		if ch.Action == ActionNoOp {
-			ch.Action, ch.Desired, ch.merged = ActionUpdate, ch.merged, jsonv.Doc{}
+		if ch.Action == OpNoOp {
+			ch.Action, ch.Desired, ch.merged = OpUpdate, ch.merged, jsonv.Doc{}
 			ch.WriteMain = true
 		}
 		ch.Why = append(ch.Why, WhyStamp)

@@ -237,7 +237,7 @@ func (pl *planner) planDeletes(b *bundles.Bundle, p *Plan) []*Change {
 				if k.DeletesWith != "" {
 					reason += "; " + k.DeletesWith + " go with it"
 				}
-				out = append(out, &Change{Kind: kind, Names: names, Path: path, Action: ActionDelete, Reason: reason})
+				out = append(out, &Change{Kind: kind, Names: names, Path: path, Action: OpDelete, Reason: reason})
 			}
 		}
 	}

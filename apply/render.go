@@ -45,7 +45,7 @@ func (p *Plan) WriteTextVerbose(w io.Writer, verbose bool) error {
 	var b strings.Builder
 	quiet := !verbose && p.NoChanges()
 	if quiet {
-		fmt.Fprintf(&b, "No changes. %s\n", quietCounts(p.Summary[ActionNoOp], p.Summary[ActionLeftAlone], "--verbose"))
+		fmt.Fprintf(&b, "No changes. %s\n", quietCounts(p.Summary[OpNoOp], p.Summary[OpLeftAlone], "--verbose"))
 	}
 	fmt.Fprintf(&b, "Plan for bundle %s\n", p.BundleDigest)
 	fmt.Fprintf(&b, "Destination: %s, space %q, Octopus %s\n", p.Destination.Server, p.Destination.Space, p.Destination.ServerVersion)
@@ -68,11 +68,11 @@ func (p *Plan) WriteTextVerbose(w io.Writer, verbose bool) error {
 		}
 		name := quoteNames(ch.Names)
 		switch ch.Action {
-		case ActionCreate:
+		case OpCreate:
 			fmt.Fprintf(&b, "+ create  %s %s\n", ch.Kind, name)
 			writeReason(&b, ch.Reason)
 			writeNotes(&b, ch.Notes)
-		case ActionUpdate:
+		case OpUpdate:
 			fmt.Fprintf(&b, "~ update  %s %s\n", ch.Kind, name)
 			writeReason(&b, ch.Reason)
 			writeNotes(&b, ch.Notes)
@@ -80,10 +80,10 @@ func (p *Plan) WriteTextVerbose(w io.Writer, verbose bool) error {
 			for _, d := range ch.Diff {
 				writeFieldDiff(&b, d)
 			}
-		case ActionKeep:
+		case OpKeep:
 			fmt.Fprintf(&b, "! keep  %s %s\n", ch.Kind, name)
 			writeReason(&b, ch.Reason)
-		case ActionLeftAlone:
+		case OpLeftAlone:
 			reason := ch.Reason
 			if reason == "" {
 				reason = "destination owns its details"
@@ -94,13 +94,13 @@ func (p *Plan) WriteTextVerbose(w io.Writer, verbose bool) error {
 			}
 			b.WriteString(")\n")
 			writeNotes(&b, ch.Notes)
-		case ActionDelete:
+		case OpDelete:
 			fmt.Fprintf(&b, "- delete  %s %s\n", ch.Kind, name)
 			writeReason(&b, ch.Reason)
-		case ActionError:
+		case OpError:
 			fmt.Fprintf(&b, "x error   %s %s\n      %s\n", ch.Kind, name, ch.Error)
 			writeConflicts(&b, ch.Conflicts)
-		case ActionNoOp:
+		case OpNoOp:
 			unchanged[schema.MustLookup(ch.Kind).Title]++
 			if ch.Reason != "" || len(ch.Notes) > 0 || len(ch.Conflicts) > 0 {
 				fmt.Fprintf(&b, "= unchanged  %s %s\n", ch.Kind, name)
@@ -133,14 +133,14 @@ func (p *Plan) WriteTextVerbose(w io.Writer, verbose bool) error {
 		fmt.Fprintf(&b, "\nStill on the destination from earlier applies: %d placeholders to replace\n", len(p.Leftover))
 		writeCleanup(&b, p.Leftover)
 	}
-	fmt.Fprintf(&b, "\nPlan: %d to create, %d to update, ", p.Summary[ActionCreate], p.Summary[ActionUpdate])
-	if n := p.Summary[ActionDelete]; n > 0 {
+	fmt.Fprintf(&b, "\nPlan: %d to create, %d to update, ", p.Summary[OpCreate], p.Summary[OpUpdate])
+	if n := p.Summary[OpDelete]; n > 0 {
 		fmt.Fprintf(&b, "%d to delete, ", n)
 	}
-	if n := p.Summary[ActionKeep]; n > 0 {
+	if n := p.Summary[OpKeep]; n > 0 {
 		fmt.Fprintf(&b, "%d deleted at source and kept, ", n)
 	}
-	fmt.Fprintf(&b, "%d unchanged, %d left alone, %d errors.\n", p.Summary[ActionNoOp], p.Summary[ActionLeftAlone], p.Summary[ActionError])
+	fmt.Fprintf(&b, "%d unchanged, %d left alone, %d errors.\n", p.Summary[OpNoOp], p.Summary[OpLeftAlone], p.Summary[OpError])
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -401,7 +401,7 @@ func readPlan(r io.Reader, max int64) (*Plan, error) {
 		}
 	}
 	if p.Summary == nil {
-		p.Summary = map[Action]int{}
+		p.Summary = map[Op]int{}
 	}
 	return &p, nil
 }

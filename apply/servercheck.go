@@ -629,14 +629,14 @@ func (pl *planner) serverChecks(deletes []*Change) {
 	provided := make([][]nameKey, len(pl.changes))
 	parallel.Each(len(pl.changes), func(i int) {
 		ch := pl.changes[i]
-		if (ch.Action != ActionCreate && ch.Action != ActionUpdate) || ch.Desired.IsZero() {
+		if (ch.Action != OpCreate && ch.Action != OpUpdate) || ch.Desired.IsZero() {
 			return
 		}
 		k := schema.MustLookup(ch.Kind)
 		checked[i] = checkable(k)
 		switch {
 		case len(k.Provides) == 0:
-		case ch.Action == ActionCreate && ch.providesKnown:
+		case ch.Action == OpCreate && ch.providesKnown:
 			provided[i] = ch.provides
 		default:
 			provided[i] = providedNames(ch, ch.Desired.Value())
@@ -644,25 +644,25 @@ func (pl *planner) serverChecks(deletes []*Change) {
 	})
 	for i, ch := range pl.changes {
 		k := schema.MustLookup(ch.Kind)
-		if len(k.Provides) == 0 && ch.Action != ActionError {
+		if len(k.Provides) == 0 && ch.Action != OpError {
 			continue
 		}
 		switch ch.Action {
-		case ActionCreate, ActionUpdate:
+		case OpCreate, OpUpdate:
 			for _, key := range provided[i] {
 				w.planned[fold(key)] = true
 			}
-			if ch.Action == ActionUpdate {
+			if ch.Action == OpUpdate {
 				pl.lose(w, ch)
 			}
-		case ActionError:
+		case OpError:
 			for _, key := range ch.provides {
 				w.planned[fold(key)] = true
 			}
 		}
 	}
 	for _, d := range deletes {
-		if d.Action != ActionDelete {
+		if d.Action != OpDelete {
 			continue
 		}
 		w.deleted[strings.ToLower(changeKey(d.Kind, d.Names))] = true
@@ -686,8 +686,8 @@ func (pl *planner) serverChecks(deletes []*Change) {
 		}
 		ch := pl.changes[i]
 		k := schema.MustLookup(ch.Kind)
-		errs := checkServer(k, ch.Names, ch.Desired.Value(), ch.Action == ActionCreate, w)
-		if len(k.Unique) > 0 && ch.Action == ActionUpdate {
+		errs := checkServer(k, ch.Names, ch.Desired.Value(), ch.Action == OpCreate, w)
+		if len(k.Unique) > 0 && ch.Action == OpUpdate {
 			// The bundle's own document too: a merge keyed by name may
 			// fold its repeated names into one element, silently.
 			if bdoc, ok := pl.b.Entity(k, ch.Names...); ok {
@@ -703,7 +703,7 @@ func (pl *planner) serverChecks(deletes []*Change) {
 		if len(errs) == 0 {
 			return
 		}
-		ch.Action, ch.Error = ActionError, ch.Label()+": the server would refuse it: "+strings.Join(errs, " ")
+		ch.Action, ch.Error = OpError, ch.Label()+": the server would refuse it: "+strings.Join(errs, " ")
 		if len(ch.Kept) > 0 {
 			// The usual cause: what the merge kept of the destination's own.
 			ch.Error += " The merge keeps the destination's own " + strings.Join(ch.Kept, ", ") + " (--remove-destination-only removes them)."
@@ -730,7 +730,7 @@ func (pl *planner) deleteErrors(deletes []*Change, w *planNames) {
 	byName := map[nameKey]*target{} // bundle name → target
 	gone := map[*snapshot.Entity]bool{}
 	for _, d := range deletes {
-		if d.Action != ActionDelete {
+		if d.Action != OpDelete {
 			continue
 		}
 		e := pl.snap.Find(d.Kind, d.Names...)
@@ -813,7 +813,7 @@ func (pl *planner) deleteErrors(deletes []*Change, w *planNames) {
 			errs = append(errs, fmt.Sprintf("This %s cannot be deleted because it is being used by the following %s: %s.",
 				title(d.Kind), title_, strings.Join(slices.Sorted(maps.Keys(t.users[title_])), ", ")))
 		}
-		d.Action, d.Error = ActionError, d.Label()+": the server would refuse to delete it: "+strings.Join(errs, " ")
+		d.Action, d.Error = OpError, d.Label()+": the server would refuse to delete it: "+strings.Join(errs, " ")
 		d.forget = nil
 	}
 }

@@ -203,13 +203,13 @@ func TestPlanJSONRoundTrip(t *testing.T) {
 		Format: PlanFormat, BundleDigest: "sha256:" + strings.Repeat("a", 64),
 		Destination: Destination{Server: "http://x", Space: "Default", ServerVersion: "2025.1.1", Fingerprint: "sha256:" + strings.Repeat("b", 64)},
 		Changes: []Change{
-			{Kind: "Environment", Names: []string{"Test"}, Path: "environments/Test.json", Action: ActionCreate, Desired: jsonv.MustPack(js(t, `{"Name":"Test","SortOrder":2}`)), WriteMain: true},
-			{Kind: "DeploymentProcess", Names: []string{"OctoFX"}, Path: "projects/OctoFX/deployment-process.json", Action: ActionError, Error: "boom"},
-			{Kind: "Channel", Names: []string{"OctoFX", "QA"}, Path: "projects/OctoFX/channels/QA.json", Action: ActionUpdate,
+			{Kind: "Environment", Names: []string{"Test"}, Path: "environments/Test.json", Action: OpCreate, Desired: jsonv.MustPack(js(t, `{"Name":"Test","SortOrder":2}`)), WriteMain: true},
+			{Kind: "DeploymentProcess", Names: []string{"OctoFX"}, Path: "projects/OctoFX/deployment-process.json", Action: OpError, Error: "boom"},
+			{Kind: "Channel", Names: []string{"OctoFX", "QA"}, Path: "projects/OctoFX/channels/QA.json", Action: OpUpdate,
 				Diff: []FieldDiff{{Path: "/Description", Before: "a", After: "b"}}, Desired: jsonv.MustPack(js(t, `{"Name":"QA"}`)), WriteDeferred: true},
 		},
 		Cleanup: []CleanupItem{{Kind: "Account", Names: []string{"A"}, Field: "Token", Why: "new secret"}},
-		Summary: map[Action]int{ActionCreate: 1, ActionError: 1, ActionUpdate: 1},
+		Summary: map[Op]int{OpCreate: 1, OpError: 1, OpUpdate: 1},
 	}
 	var buf strings.Builder
 	if err := p.WriteJSON(&buf); err != nil {

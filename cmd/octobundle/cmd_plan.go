@@ -226,12 +226,12 @@ func planCommand() *cli.Command {
 			}
 			switch {
 			case p.HasErrors() && c.Bool("allow-errors"):
-				logger().Warn("the plan has errors; apply --allow-errors applies everything else, and the entities in error fail", "errors", p.Summary[apply.ActionError])
+				logger().Warn("the plan has errors; apply --allow-errors applies everything else, and the entities in error fail", "errors", p.Summary[apply.OpError])
 				if c.Bool("detailed-exitcode") {
 					return cli.Exit("", exitChanges)
 				}
 			case p.HasErrors():
-				return cli.Exit(fmt.Sprintf("the plan has %d errors (see above): apply refuses it unless --allow-errors", p.Summary[apply.ActionError]), exitFailed)
+				return cli.Exit(fmt.Sprintf("the plan has %d errors (see above): apply refuses it unless --allow-errors", p.Summary[apply.OpError]), exitFailed)
 			case c.Bool("detailed-exitcode") && p.Differs():
 				return cli.Exit("", exitChanges)
 			}

@@ -249,7 +249,7 @@ func counts[K ~string](m map[K]int) map[string]int {
 
 // The summary's count columns: plan actions, receipt outcomes.
 var (
-	planColumns  = []string{string(apply.ActionCreate), string(apply.ActionUpdate), string(apply.ActionDelete), string(apply.ActionNoOp), string(apply.ActionLeftAlone), string(apply.ActionError)}
+	planColumns  = []string{string(apply.OpCreate), string(apply.OpUpdate), string(apply.OpDelete), string(apply.OpNoOp), string(apply.OpLeftAlone), string(apply.OpError)}
 	applyColumns = []string{string(apply.OutcomeCreated), string(apply.OutcomeUpdated), string(apply.OutcomeDeleted), string(apply.OutcomeUnchanged), string(apply.OutcomeLeftAlone), string(apply.OutcomeFailed), string(apply.OutcomeSkipped)}
 )
 
@@ -261,7 +261,7 @@ func writeFanOutText(w io.Writer, applying bool, results []*destResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	head := []string{"DESTINATION", "STATUS"}
 	for _, c := range cols {
-		if c == string(apply.ActionNoOp) {
+		if c == string(apply.OpNoOp) {
 			c = "unchanged" // the word the text plan uses
 		}
 		head = append(head, strings.ToUpper(c))

@@ -569,7 +569,7 @@ func duplicateKeys(data []byte) ([]string, error) {
 // their own names (as the JSON summaries do; the outcome left-alone is
 // the action's name).
 var logActionKeys = map[string]bool{
-	string(apply.ActionNoOp): true, string(apply.ActionLeftAlone): true,
+	string(apply.OpNoOp): true, string(apply.OpLeftAlone): true,
 }
 
 // checkJSONLogs checks the JSON log lines of stderr (those starting with

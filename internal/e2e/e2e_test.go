@@ -185,7 +185,7 @@ func secrets(t *testing.T, tg Target) {
 	// secrets to find.
 	created := map[string]bool{}
 	for _, ch := range p.Changes {
-		if ch.Kind == schema.Certificate && ch.Action == apply.ActionCreate {
+		if ch.Kind == schema.Certificate && ch.Action == apply.OpCreate {
 			created[strings.Join(ch.Names, "/")] = true
 		}
 	}
@@ -198,7 +198,7 @@ func secrets(t *testing.T, tg Target) {
 
 	responses, written, leaks := rec.counts()
 	t.Logf("%s: scanned %d responses; %d requests wrote a secret", tg.Name, responses, written)
-	if p.Summary[apply.ActionCreate] > 0 && len(r.Cleanup) > 0 && written == 0 {
+	if p.Summary[apply.OpCreate] > 0 && len(r.Cleanup) > 0 && written == 0 {
 		t.Error("apply wrote placeholders, but the recorder saw no request with a secret: the scan is blind")
 	}
 	for _, l := range leaks {
@@ -303,7 +303,7 @@ func changes(p *apply.Plan) string {
 	var out []string
 	for _, ch := range p.Changes {
 		switch ch.Action {
-		case apply.ActionNoOp, apply.ActionLeftAlone:
+		case apply.OpNoOp, apply.OpLeftAlone:
 			continue
 		}
 		line := fmt.Sprintf("%s %s", ch.Action, ch.Label())
