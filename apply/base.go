@@ -114,7 +114,7 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
 		if !authoritative(b, e.Kind, e.Names) {
 			continue // a partial export says nothing about it
 		}
-		if e.Kind.Optional && !pl.o.Optional {
+		if e.Kind.Optional && !pl.o.IncludeTargets {
 			continue
 		}
 		gone[changeKey(e.Kind.Name, e.Names)] = true

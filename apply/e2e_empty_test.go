@@ -33,7 +33,7 @@ func TestApplyToEmptyDestination(t *testing.T) {
 	src := startSim(t, "source.json", octosim.Options{})
 	b := exportBundle(t, src, true)
 	dst := startSim(t, "", octosim.Options{IDOffset: 5000, ServerVersion: "2025.3.4512"})
-	o := Options{Optional: true, Logger: testLogger()}
+	o := Options{IncludeTargets: true, Logger: testLogger()}
 	_, r, err := Apply(ctx, dst.c, b, o)
 	if err != nil {
 		t.Fatal(err)

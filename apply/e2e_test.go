@@ -476,7 +476,7 @@ func TestApplyConvergesUnderFaults(t *testing.T) {
 	ctx := context.Background()
 	src := startSim(t, "source.json", octosim.Options{})
 	b := exportBundle(t, src, true)
-	o := Options{Optional: true, Logger: testLogger(), Concurrency: 8}
+	o := Options{IncludeTargets: true, Logger: testLogger(), Concurrency: 8}
 
 	clean := startSim(t, "destination.json", octosim.Options{})
 	if _, r, err := Apply(ctx, clean.c, b, o); err != nil || r.Status() != Succeeded {

@@ -64,7 +64,7 @@
 // (which would mean "all") is skipped. Releases,
 // deployments, runbook runs and snapshots, users and server settings are
 // never touched; deployment targets and workers only when the bundle holds
-// them and Options.Optional is set.
+// them and Options.IncludeTargets is set.
 //
 // Every variable value (project, library and tenant variables) is checked
 // per scope dimension against what the destination will have: an entry
@@ -139,8 +139,9 @@ type Options struct {
 	// major.minor differs from the bundle's source by more than one minor
 	// version (or the major differs).
 	AllowVersionSkew bool
-	// Optional applies deployment targets and workers the bundle holds.
-	Optional bool
+	// IncludeTargets applies the deployment targets and workers the bundle
+	// holds (--include-targets); without it they are left out with a note.
+	IncludeTargets bool
 	// AllowErrors executes a plan that has errors: what can be applied is,
 	// the entities in error fail (PartiallyFailed). Without it Execute and
 	// Apply refuse such a plan before the first write (ErrPlanHasErrors).
@@ -427,7 +428,7 @@ type Plan struct {
 	// the destination where the API shows them (see leftoverPlaceholders).
 	Leftover []CleanupItem `json:"leftoverPlaceholders,omitempty"`
 	// Notes are things the administrator should know that concern no single
-	// entity (bundle content not applied without Options.Optional).
+	// entity (bundle content not applied without Options.IncludeTargets).
 	Notes []string `json:"notes,omitempty"`
 	// Warnings are problems of the destination as read that did not stop
 	// the plan: references to things that no longer exist (a variable
@@ -546,7 +547,7 @@ func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o 
 	}
 	skipped := map[string]int{}
 	for _, e := range b.Catalog() {
-		if e.Kind.Optional && !o.Optional {
+		if e.Kind.Optional && !o.IncludeTargets {
 			skipped[e.Kind.Title]++
 			continue
 		}

@@ -31,7 +31,7 @@ type Prefetched struct {
 }
 
 // Prefetch starts reading the destination space of c as MakePlan, Apply
-// and Execute would (o's Optional, Concurrency, Logger and Progress), and
+// and Execute would (o's IncludeTargets, Concurrency, Logger and Progress), and
 // returns at once. Pass the result in Options.Prefetched; it serves one
 // plan. Cancel it when it will not be used.
 //
@@ -148,5 +148,5 @@ func readDestination(ctx context.Context, c *octopus.Client, o Options) (*snapsh
 
 // readOptions are the options the destination is read with for o.
 func readOptions(o Options) snapshot.Options {
-	return snapshot.Options{Optional: o.Optional, Concurrency: o.Concurrency, Logger: o.Logger, Progress: o.Progress}
+	return snapshot.Options{Optional: o.IncludeTargets, Concurrency: o.Concurrency, Logger: o.Logger, Progress: o.Progress}
 }

@@ -114,7 +114,7 @@ type ApplyOptions struct {
 func (o PlanOptions) engine() apply.Options {
 	return apply.Options{
 		AllowVersionSkew:      o.AllowVersionSkew,
-		Optional:              o.IncludeTargets,
+		IncludeTargets:        o.IncludeTargets,
 		Prune:                 o.Prune,
 		RemoveDestinationOnly: o.RemoveDestinationOnly,
 		Policy:                policy.Flags{OnConflict: o.OnConflict},

@@ -45,11 +45,11 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := apply.MakePlan(ctx, c, before, apply.Options{Optional: true})
+			p, err := apply.MakePlan(ctx, c, before, apply.Options{IncludeTargets: true})
 			if err != nil || p.HasErrors() {
 				t.Fatalf("plan: %v %v", err, p.Summary)
 			}
-			r, err := apply.Execute(ctx, c, before, p, apply.Options{Optional: true})
+			r, err := apply.Execute(ctx, c, before, p, apply.Options{IncludeTargets: true})
 			if err != nil || r.Status() != apply.Succeeded {
 				t.Fatalf("apply: %v %v", err, r.Summary)
 			}
@@ -89,11 +89,11 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 				t.Fatalf("only %d entities with a Description changed", n)
 			}
 			changed := exp(srcURL, src.APIKey())
-			p, err = apply.MakePlan(ctx, c, changed, apply.Options{Optional: true})
+			p, err = apply.MakePlan(ctx, c, changed, apply.Options{IncludeTargets: true})
 			if err != nil || p.HasErrors() {
 				t.Fatalf("plan: %v %v", err, p.Summary)
 			}
-			r, err = apply.Execute(ctx, c, changed, p, apply.Options{Optional: true})
+			r, err = apply.Execute(ctx, c, changed, p, apply.Options{IncludeTargets: true})
 			if err != nil || r.Status() != apply.Succeeded {
 				t.Fatalf("apply: %v %v", err, r.Summary)
 			}
