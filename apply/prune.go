@@ -23,7 +23,7 @@ import (
 //
 //   - in synced entities the bundle holds, the destination-only entries of
 //     the registry's lists whose destination-only elements are removable
-//     (schema.List.DestOnly) and the map fields in Kind.Prune: steps (and actions of matched steps) of
+//     (schema.List.DestOnly) and the map fields in Kind.DestOnlyKeys: steps (and actions of matched steps) of
 //     deployment and runbook processes, variables of project and library
 //     variable sets (sensitive ones too: the plan says so and lists them in
 //     the clean-up), a tenant's links to projects the bundle holds, and a
@@ -183,7 +183,7 @@ func prunedSecrets(k *schema.Kind, names []string, ds []FieldDiff) []CleanupItem
 }
 
 // planDeletes adds a delete change for every destination-only entity of
-// a Prunable kind (a project's channels, runbooks and triggers) under the
+// a DeleteDestOnly kind (a project's channels, runbooks and triggers) under the
 // owners the bundle holds, except the ones the owner needs (Kind.Keep: a
 // project's default channel, the channel of its release creation
 // strategy), which get a note.
@@ -198,13 +198,13 @@ func (pl *planner) planDeletes(b *bundles.Bundle, p *Plan) []*Change {
 		if len(ch.Names) != ownerKind.Depth()+1 || ownerKind.IsSingleton() {
 			continue
 		}
-		var prunable []*schema.Kind
+		var destOnly []*schema.Kind
 		for _, k := range schema.Children(ownerKind.Name) {
-			if k.Prunable {
-				prunable = append(prunable, k)
+			if k.DeleteDestOnly {
+				destOnly = append(destOnly, k)
 			}
 		}
-		if len(prunable) == 0 {
+		if len(destOnly) == 0 {
 			continue
 		}
 		owner := pl.snap.Find(ownerKind.Name, ch.Names...)
@@ -216,7 +216,7 @@ func (pl *planner) planDeletes(b *bundles.Bundle, p *Plan) []*Change {
 		if doc, found := b.Entity(ownerKind, ch.Names...); found {
 			bundleOwner, _ = doc.(map[string]any)
 		}
-		for _, k := range prunable {
+		for _, k := range destOnly {
 			kind := k.Name
 			for _, e := range pl.snap.Children(owner, kind) {
 				names := e.Names()
@@ -308,7 +308,7 @@ func keepBodyMaps(k *schema.Kind, ch *Change, body, merged map[string]any) {
 	if !ch.Prune {
 		return
 	}
-	for _, f := range k.Prune {
+	for _, f := range k.DestOnlyKeys {
 		if bv, ok := body[f].(map[string]any); ok {
 			merged[f] = schema.DeepCopy(bv)
 		}
@@ -329,7 +329,7 @@ func parsePointer(p string) []string {
 
 // removableFields are k's top-level fields whose destination-only entries
 // --remove-destination-only removes: the lists the registry marks
-// removable, then the map fields of Kind.Prune.
+// removable, then the map fields of Kind.DestOnlyKeys.
 func removableFields(k *schema.Kind) []string {
 	var out []string
 	for _, l := range k.Lists {
@@ -337,5 +337,5 @@ func removableFields(k *schema.Kind) []string {
 			out = append(out, l.Path)
 		}
 	}
-	return append(out, k.Prune...)
+	return append(out, k.DestOnlyKeys...)
 }
