@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
@@ -50,7 +51,7 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 				t.Fatalf("plan: %v %v", err, p.Summary)
 			}
 			r, err := apply.Execute(ctx, c, before, p, apply.Options{IncludeTargets: true})
-			if err != nil || r.Status() != apply.Succeeded {
+			if err != nil || r.Status() != plans.Succeeded {
 				t.Fatalf("apply: %v %v", err, r.Summary)
 			}
 			compare(t, before, exp(dstURL, dst.APIKey()))
@@ -94,7 +95,7 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 				t.Fatalf("plan: %v %v", err, p.Summary)
 			}
 			r, err = apply.Execute(ctx, c, changed, p, apply.Options{IncludeTargets: true})
-			if err != nil || r.Status() != apply.Succeeded {
+			if err != nil || r.Status() != plans.Succeeded {
 				t.Fatalf("apply: %v %v", err, r.Summary)
 			}
 			compare(t, changed, exp(dstURL, dst.APIKey()))
