@@ -42,11 +42,11 @@ const (
 	OpError Op = "error"
 	// OpDelete deletes a destination-only channel or runbook of a
 	// project the bundle holds, or an entity the source deleted
-	// (Options.Prune only).
+	// (apply.Options.Prune only).
 	OpDelete Op = "delete"
 	// OpKeep: the source deleted the entity (the base has it, the
 	// bundle does not) and it stays on the destination, without
-	// Options.Prune. The destination differs from what the bundle asks.
+	// apply.Options.Prune. The destination differs from what the bundle asks.
 	OpKeep Op = "keep"
 )
 
@@ -75,7 +75,7 @@ type Change struct {
 	Notes []string `json:"notes,omitempty"`
 
 	// Desired is what the destination entity will hold, in bundle form
-	// (names, no secrets): the document Execute resolves to the
+	// (names, no secrets): the document apply.Execute resolves to the
 	// destination's IDs and writes. Set for create and update.
 	// It is held packed (see jsonv.Doc): a plan against an empty
 	// destination holds the whole bundle here.
@@ -87,12 +87,12 @@ type Change struct {
 	// the second pass (at the kind's DeferredOrder).
 	WriteDeferred bool `json:"writeDeferred,omitempty"`
 	// Prune is set when the update removes entries the destination has
-	// (deleted at the source, or destination-only with Options.Prune): the
+	// (deleted at the source, or destination-only with apply.Options.Prune): the
 	// diff's removed elements go, and the pruned fields of Desired are
 	// written as they are rather than merged over the destination's.
 	Prune bool `json:"prune,omitempty"`
 	// Renames are the elements renamed in place (a step renamed at the
-	// source): Execute matches each with the destination's element of the
+	// source): apply.Execute matches each with the destination's element of the
 	// old name, which keeps its ID.
 	Renames []Renamed `json:"renames,omitempty"`
 	// RemoveKeys are the JSON pointers (into Desired) of object keys the
@@ -215,7 +215,7 @@ type Plan struct {
 	// (empty without one).
 	BaseDigest string `json:"baseDigest,omitempty"`
 	// Rollback is set when the bundle is older than the last one the
-	// destination received from the same source (Options.Rollback).
+	// destination received from the same source (apply.Options.Rollback).
 	Rollback string `json:"rollback,omitempty"`
 	// Flags are the command-line flags the plan was made with that decide
 	// what it holds, by name without dashes ("prune": ["true"], "rules":
@@ -229,10 +229,10 @@ type Plan struct {
 	// Cleanup lists the placeholders apply will write.
 	Cleanup []CleanupItem `json:"cleanup"`
 	// Leftover lists placeholders earlier applies wrote that are still on
-	// the destination where the API shows them (see leftoverPlaceholders).
+	// the destination where the API shows them (see apply's leftoverPlaceholders).
 	Leftover []CleanupItem `json:"leftoverPlaceholders,omitempty"`
 	// Notes are things the administrator should know that concern no single
-	// entity (bundle content not applied without Options.IncludeTargets).
+	// entity (bundle content not applied without apply.Options.IncludeTargets).
 	Notes []string `json:"notes,omitempty"`
 	// Warnings are problems of the destination as read that did not stop
 	// the plan: references to things that no longer exist (a variable

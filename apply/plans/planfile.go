@@ -15,7 +15,7 @@ import (
 )
 
 // WriteJSON writes the plan as JSON (PlanFormat), valid against the
-// embedded plan.schema.json; ReadPlan reads it back for Execute.
+// embedded plan.schema.json; ReadPlan reads it back for apply.Execute.
 func (p *Plan) WriteJSON(w io.Writer) error {
 	data, err := json.Marshal(p)
 	if err != nil {

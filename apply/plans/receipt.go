@@ -23,7 +23,7 @@ const (
 	OutcomeFailed Outcome = "failed"
 	// OutcomeSkipped: not attempted because an entity it depends on failed.
 	OutcomeSkipped Outcome = "skipped"
-	// OutcomeDeleted: a destination-only entity was deleted (Options.Prune).
+	// OutcomeDeleted: a destination-only entity was deleted (apply.Options.Prune).
 	OutcomeDeleted Outcome = "deleted"
 )
 
@@ -62,7 +62,7 @@ type Result struct {
 	Retry bool `json:"retry,omitempty"`
 }
 
-// Receipt is the record of an Execute.
+// Receipt is the record of an apply.Execute.
 type Receipt struct {
 	// Results has one entry per plan change, in sync order.
 	Results []Result `json:"results"`
