@@ -147,7 +147,7 @@ fuzz:
 	$(FUZZ) -fuzz '^FuzzRead$$' ./bundles
 	$(FUZZ) -fuzz '^FuzzBundleFiles$$' ./bundles
 	$(FUZZ) -fuzz '^FuzzParse$$' ./transform
-	$(FUZZ) -fuzz '^FuzzReadPlan$$' ./apply
+	$(FUZZ) -fuzz '^FuzzReadPlan$$' ./apply/plans
 	$(FUZZ) -fuzz '^FuzzParseEntity$$' ./internal/state
 	$(FUZZ) -fuzz '^FuzzDecode$$' ./internal/jsonv
 

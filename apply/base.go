@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/snapshot"
@@ -100,7 +101,7 @@ func deletable(k *schema.Kind) bool {
 // Options.Prune, else a keep; nothing when the destination no longer has
 // it either (the state forgets it). An entity whose owner the source
 // deleted too goes with its owner.
-func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
+func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*change {
 	if pl.o.Base == nil || pl.o.Base.Bundle == nil {
 		return nil
 	}
@@ -114,7 +115,7 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
 		if !authoritative(b, e.Kind, e.Names) {
 			continue // a partial export says nothing about it
 		}
-		if e.Kind.Optional && !pl.o.Optional {
+		if e.Kind.Optional && !pl.o.IncludeTargets {
 			continue
 		}
 		gone[changeKey(e.Kind.Name, e.Names)] = true
@@ -133,9 +134,9 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
 		}
 		return false
 	}
-	var out []*Change
+	var out []*change
 	for _, e := range entries {
-		ch := &Change{Kind: e.Kind.Name, Names: e.Names, Path: e.Path}
+		ch := newChange(plans.Change{Kind: e.Kind.Name, Names: e.Names, Path: e.Path})
 		if ownerGone(e.Kind, e.Names) {
 			continue // forgotten with its owner
 		}
@@ -153,38 +154,38 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*Change {
 		}
 		switch {
 		case dest == nil || !deletable(e.Kind):
-			ch.Action = ActionNoOp
+			ch.Action = plans.OpNoOp
 			ch.Reason = "deleted at source; not on the destination either: the state forgets it"
 			if dest != nil {
 				ch.Reason = fmt.Sprintf("deleted at source; %s go with their owner", e.Kind.Title)
 				ch.forget = nil
 				if !pl.o.Prune {
-					ch.Action, ch.Why = ActionKeep, []string{WhyDeletedKept}
+					ch.Action, ch.Why = plans.OpKeep, []string{plans.WhyDeletedKept}
 					ch.Reason = "deleted at source; kept on the destination (--prune deletes what the source deleted)"
 				}
 			}
 		case pl.o.Prune && notOurs != "":
 			// The base names it, but octobundle cannot show it wrote this
 			// entity: --prune never widens to what it did not write.
-			ch.Action, ch.Why = ActionKeep, []string{WhyDeletedKept, WhyNotWritten}
+			ch.Action, ch.Why = plans.OpKeep, []string{plans.WhyDeletedKept, plans.WhyNotWritten}
 			ch.Reason = "deleted at source (" + pl.o.Base.From + "), but not deleted: " + notOurs
 			ch.forget = nil
 		case pl.o.Prune && pl.changedSinceBase(e.Kind, e.Names, e.Path, dest) && pl.pol.DecideDeleted().Winner != policy.WinnerSource:
 			// Deleted at the source, changed on the destination: a
 			// conflict, which keeps the entity unless decided otherwise.
 			dec := pl.pol.DecideDeleted()
-			ch.Why = []string{WhyDeletedKept, WhyConflict}
+			ch.Why = []string{plans.WhyDeletedKept, plans.WhyConflict}
 			ch.forget = nil
-			ch.Conflicts = []Conflict{{Field: "the entity", Resolution: dec.Winner, Rule: dec.Rule}}
-			ch.Action, ch.Reason = ActionKeep, "deleted at source, but changed on the destination since the last sync: kept (conflict; --on-conflict source deletes it)"
+			ch.Conflicts = []plans.Conflict{{Field: "the entity", Resolution: dec.Winner, Rule: dec.Rule}}
+			ch.Action, ch.Reason = plans.OpKeep, "deleted at source, but changed on the destination since the last sync: kept (conflict; --on-conflict source deletes it)"
 			if dec.Winner == policy.WinnerFail {
-				ch.Action, ch.Error = ActionError, ch.Label()+": deleted at the source and changed on the destination since the last sync, and --on-conflict fail"
+				ch.Action, ch.Error = plans.OpError, ch.Label()+": deleted at the source and changed on the destination since the last sync, and --on-conflict fail"
 			}
 		case pl.o.Prune:
-			ch.Action, ch.Why = ActionDelete, []string{WhyDeletedPruned}
+			ch.Action, ch.Why = plans.OpDelete, []string{plans.WhyDeletedPruned}
 			ch.Reason = fmt.Sprintf("deleted at source: octobundle applied it (%s) and the bundle no longer has it (--prune)", pl.o.Base.From)
 		default:
-			ch.Action, ch.Why = ActionKeep, []string{WhyDeletedKept}
+			ch.Action, ch.Why = plans.OpKeep, []string{plans.WhyDeletedKept}
 			ch.Reason = "deleted at source; kept on the destination (--prune deletes it)"
 			ch.forget = nil
 		}
@@ -246,7 +247,7 @@ func ownedBy(k *schema.Kind, names []string, ok *schema.Kind, onames []string) b
 // whyOf turns what a merge found into a change's Why and reason text.
 func whyOf(m *merger, hasBase bool) (why []string, reason []string) {
 	if !hasBase {
-		why = append(why, WhyNoBase)
+		why = append(why, plans.WhyNoBase)
 	}
 	add := func(w string, items []string) {
 		if len(items) == 0 {
@@ -259,19 +260,19 @@ func whyOf(m *merger, hasBase bool) (why []string, reason []string) {
 		}
 		reason = append(reason, w+": "+strings.Join(shown, ", "))
 	}
-	add(WhySourceChanged, m.changed)
-	add(WhySourceDeleted, m.deleted)
+	add(plans.WhySourceChanged, m.changed)
+	add(plans.WhySourceDeleted, m.deleted)
 	var drift []string
 	for _, d := range m.drift {
 		drift = append(drift, d.Label)
 	}
-	add(WhyDrift, drift)
+	add(plans.WhyDrift, drift)
 	var conflicts []string
 	for _, c := range m.conflicts {
 		conflicts = append(conflicts, c.Field+" → "+string(c.Resolution))
 	}
-	add(WhyConflict, conflicts)
-	add(WhyDestOnly, m.kept)
+	add(plans.WhyConflict, conflicts)
+	add(plans.WhyDestOnly, m.kept)
 	return why, reason
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/tools/gen"
 	"github.com/octobundle/octobundle/tools/octosim"
@@ -120,7 +121,7 @@ func BenchmarkApply(b *testing.B) {
 		b.StartTimer()
 		_, r, err := Apply(ctx, s.c, bundle, o)
 		b.StopTimer()
-		if err != nil || r.Status() != Succeeded {
+		if err != nil || r.Status() != plans.Succeeded {
 			b.Fatalf("apply: %v %v", err, r.Summary)
 		}
 		requests += s.srv.Requests()
@@ -142,7 +143,7 @@ func BenchmarkReplay(b *testing.B) {
 	ctx := context.Background()
 	o := Options{Concurrency: 16}
 	s := emptyDestination(b)
-	if _, r, err := Apply(ctx, s.c, bundle, o); err != nil || r.Status() != Succeeded {
+	if _, r, err := Apply(ctx, s.c, bundle, o); err != nil || r.Status() != plans.Succeeded {
 		b.Fatalf("first apply: %v", err)
 	}
 	runtime.GC()
@@ -152,7 +153,7 @@ func BenchmarkReplay(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		_, r, err := Apply(ctx, s.c, bundle, o)
-		if err != nil || r.Status() != Succeeded || r.Stats.Writes != 0 {
+		if err != nil || r.Status() != plans.Succeeded || r.Stats.Writes != 0 {
 			b.Fatalf("replay: %v, %v", err, r.Stats)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/state"
 	"github.com/octobundle/octobundle/policy"
@@ -64,7 +65,7 @@ func TestPruneOnlyWhatOctobundleWrote(t *testing.T) {
 			t.Fatalf("no ID recorded for the environment apply created: %v %v", ids, err)
 		}
 		p, _ := r.apply(b1, Options{Prune: true})
-		if ch := find(t, p, schema.Environment, "Sunset"); ch.Action != ActionDelete || !hasWhy(ch, WhyDeletedPruned) {
+		if ch := find(t, p, schema.Environment, "Sunset"); ch.Action != plans.OpDelete || !hasWhy(ch, plans.WhyDeletedPruned) {
 			t.Errorf("plan: %s %q %s", ch.Action, ch.Why, ch.Reason)
 		}
 		if r.doc(schema.Environment, "Sunset") != nil {
@@ -98,11 +99,11 @@ func TestPruneOnlyWhatOctobundleWrote(t *testing.T) {
 		r.reopen()
 		p, _ := r.apply(b1, Options{Prune: true})
 		ch := find(t, p, schema.Environment, "DR")
-		if ch.Action != ActionKeep || !hasWhy(ch, WhyNotWritten) || !strings.Contains(ch.Reason, "records no server ID for environments/DR.json") {
+		if ch.Action != plans.OpKeep || !hasWhy(ch, plans.WhyNotWritten) || !strings.Contains(ch.Reason, "records no server ID for environments/DR.json") {
 			t.Errorf("plan: %s %q %s", ch.Action, ch.Why, ch.Reason)
 		}
-		if p.Summary[ActionDelete] != 0 {
-			t.Errorf("%d deletes planned", p.Summary[ActionDelete])
+		if p.Summary[plans.OpDelete] != 0 {
+			t.Errorf("%d deletes planned", p.Summary[plans.OpDelete])
 		}
 		if r.doc(schema.Environment, "DR") == nil {
 			t.Error("--prune deleted an environment octobundle never wrote")
@@ -128,7 +129,7 @@ func TestPruneOnlyWhatOctobundleWrote(t *testing.T) {
 			t.Fatal(err)
 		}
 		p, _ := r.apply(b1, Options{Prune: true, Policy: policy.Flags{OnConflict: policy.WinnerSource}})
-		if ch := find(t, p, schema.Environment, "Sunset"); ch.Action != ActionKeep || !strings.Contains(ch.Reason, "that octobundle wrote") {
+		if ch := find(t, p, schema.Environment, "Sunset"); ch.Action != plans.OpKeep || !strings.Contains(ch.Reason, "that octobundle wrote") {
 			t.Errorf("plan: %s %q %s", ch.Action, ch.Why, ch.Reason)
 		}
 		if r.doc(schema.Environment, "Sunset") == nil {
@@ -153,7 +154,7 @@ func TestPruneOnlyWhatOctobundleWrote(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ch := find(t, p, schema.Environment, "Sunset"); ch.Action != ActionKeep || !strings.Contains(ch.Reason, "re-apply once to record IDs") {
+		if ch := find(t, p, schema.Environment, "Sunset"); ch.Action != plans.OpKeep || !strings.Contains(ch.Reason, "re-apply once to record IDs") {
 			t.Errorf("plan: %s %q %s", ch.Action, ch.Why, ch.Reason)
 		}
 		if r.doc(schema.Environment, "Sunset") == nil {

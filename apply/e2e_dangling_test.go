@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/tools/octosim"
@@ -54,7 +55,7 @@ func TestDanglingDestination(t *testing.T) {
 				}
 			}
 			var buf strings.Builder
-			if err := p.WriteText(&buf); err != nil {
+			if err := render.Plan(&buf, p); err != nil {
 				t.Fatal(err)
 			}
 			var js strings.Builder
@@ -78,7 +79,7 @@ func TestDanglingDestination(t *testing.T) {
 				t.Fatalf("drift: %v", err)
 			}
 			var buf strings.Builder
-			if err := d.WriteText(&buf); err != nil {
+			if err := render.Drift(&buf, d); err != nil {
 				t.Fatal(err)
 			}
 			return d.Warnings, buf.String()

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/tools/octosim"
 )
@@ -33,12 +34,12 @@ func TestApplyToEmptyDestination(t *testing.T) {
 	src := startSim(t, "source.json", octosim.Options{})
 	b := exportBundle(t, src, true)
 	dst := startSim(t, "", octosim.Options{IDOffset: 5000, ServerVersion: "2025.3.4512"})
-	o := Options{Optional: true, Logger: testLogger()}
+	o := Options{IncludeTargets: true, Logger: testLogger()}
 	_, r, err := Apply(ctx, dst.c, b, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status() != Succeeded {
+	if r.Status() != plans.Succeeded {
 		var failed []string
 		for _, res := range r.Results {
 			if res.Error != "" {
@@ -91,7 +92,7 @@ func TestApplyToEmptyDestination(t *testing.T) {
 			kind = "ProjectGroup"
 		}
 		for _, res := range r.Results {
-			if res.Kind == kind && res.Names[0] == n && res.Outcome != OutcomeLeftAlone {
+			if res.Kind == kind && res.Names[0] == n && res.Outcome != plans.OutcomeLeftAlone {
 				t.Errorf("%s %s: %s, want left-alone", kind, n, res.Outcome)
 			}
 		}
@@ -104,7 +105,7 @@ func TestApplyToEmptyDestination(t *testing.T) {
 	}
 	// Replay: zero writes.
 	dst.srv.ResetCounters()
-	if _, r, err := Apply(ctx, dst.c, b, o); err != nil || r.Status() != Succeeded || dst.srv.Writes() != 0 {
+	if _, r, err := Apply(ctx, dst.c, b, o); err != nil || r.Status() != plans.Succeeded || dst.srv.Writes() != 0 {
 		t.Errorf("replay: %v, %d writes", err, dst.srv.Writes())
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/plans"
+	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
@@ -155,7 +157,7 @@ func TestScopeMismatchPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := find(t, p, schema.ProjectVariables, "OctoFX")
-	if ch.Action != ActionUpdate || p.HasErrors() {
+	if ch.Action != plans.OpUpdate || p.HasErrors() {
 		t.Fatalf("plan: %s %s", ch.Action, ch.Error)
 	}
 	notes := strings.Join(ch.Notes, "\n")
@@ -180,7 +182,7 @@ func TestScopeMismatchPolicy(t *testing.T) {
 		t.Errorf("ignore-new on an existing variable: no plan line in\n%s", notes)
 	}
 	var text strings.Builder
-	if err := p.WriteText(&text); err != nil {
+	if err := render.Plan(&text, p); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(text.String(), "      · \"T.Role.Partial\" Role=Oracle skipped: Role Oracle not on the destination (partial: rule env.yaml:1)\n") {
@@ -191,7 +193,7 @@ func TestScopeMismatchPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status() != Succeeded {
+	if r.Status() != plans.Succeeded {
 		t.Fatalf("status %s", r.Status())
 	}
 	after := destVariables(t, dst, schema.ProjectVariables, "OctoFX")
@@ -237,7 +239,7 @@ func TestScopeMismatchPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := dst.srv.Writes(); w != 0 || p2.HasChanges() || r2.Status() != Succeeded {
+	if w := dst.srv.Writes(); w != 0 || p2.HasChanges() || r2.Status() != plans.Succeeded {
 		t.Errorf("replay: %d writes, changes %v, status %s", w, p2.HasChanges(), r2.Status())
 	}
 }
@@ -282,7 +284,7 @@ func TestOwnedValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status() != Succeeded {
+	if r.Status() != plans.Succeeded {
 		t.Fatalf("status %s", r.Status())
 	}
 	for _, tc := range []struct {
@@ -359,7 +361,7 @@ func TestOwnedValues(t *testing.T) {
 	edit("T.Owned.New", "edited-on-the-destination")
 	edit("T.NotOwned", "edited-on-the-destination")
 	p2, r2, err := Apply(ctx, dst.c, b, o)
-	if err != nil || r2.Status() != Succeeded {
+	if err != nil || r2.Status() != plans.Succeeded {
 		t.Fatalf("second apply: %v %v", err, r2.Status())
 	}
 	ch := find(t, p2, schema.ProjectVariables, "OctoFX")
@@ -466,15 +468,15 @@ func TestKindPolicyOverridesAndPlaceholder(t *testing.T) {
 		for _, tc := range []struct {
 			kind   string
 			names  []string
-			action Action
+			action plans.Op
 			reason string
 		}{
 			// The template would be updated (exact); exist leaves it alone.
-			{schema.ActionTemplate, []string{"AWS - Invalidate CloudFront Cache"}, ActionLeftAlone, "destination owns its details (policy exist from the bundle's apply policy)"},
+			{schema.ActionTemplate, []string{"AWS - Invalidate CloudFront Cache"}, plans.OpLeftAlone, "destination owns its details (policy exist from the bundle's apply policy)"},
 			// A missing one is still created.
-			{schema.ActionTemplate, []string{"Slack - Notify Deployment"}, ActionCreate, "policy exist from the bundle's apply policy"},
+			{schema.ActionTemplate, []string{"Slack - Notify Deployment"}, plans.OpCreate, "policy exist from the bundle's apply policy"},
 			// The Default Lifecycle would be left alone (exist); exact updates it.
-			{schema.Lifecycle, []string{"Default Lifecycle"}, ActionUpdate, "policy exact from the bundle's apply policy"},
+			{schema.Lifecycle, []string{"Default Lifecycle"}, plans.OpUpdate, "policy exact from the bundle's apply policy"},
 		} {
 			ch := find(t, p, tc.kind, tc.names...)
 			if ch.Action != tc.action || !strings.HasPrefix(ch.Reason, tc.reason) {
@@ -500,9 +502,9 @@ func TestKindPolicyOverridesAndPlaceholder(t *testing.T) {
 				t.Errorf("receipt clean-up item %s %v %s: %s", it.Kind, it.Names, it.Field, it.Why)
 			}
 		}
-		if r.Status() != Succeeded {
+		if r.Status() != plans.Succeeded {
 			var buf strings.Builder
-			_ = r.WriteText(&buf)
+			_ = render.Receipt(&buf, r)
 			t.Fatalf("status %s\n%s", r.Status(), buf.String())
 		}
 		if len(r.Cleanup) != len(p.Cleanup) {
@@ -565,14 +567,14 @@ func TestKindPolicyOverridesAndPlaceholder(t *testing.T) {
 			"Slack - Notify Deployment":         "not created: policy skip from the bundle's apply policy",
 		} {
 			ch := find(t, p, schema.ActionTemplate, name)
-			if ch.Action != ActionLeftAlone || !strings.HasPrefix(ch.Reason, reason) {
+			if ch.Action != plans.OpLeftAlone || !strings.HasPrefix(ch.Reason, reason) {
 				t.Errorf("%s: %s (%s)", name, ch.Action, ch.Reason)
 			}
 		}
 		// The steps using the skipped template that the destination lacks
 		// cannot be applied: a plan error naming entity and field.
 		ch := find(t, p, schema.DeploymentProcess, "OctoFX")
-		if ch.Action != ActionError || !strings.Contains(ch.Error, `/Properties/Octopus.Action.Template.Id: step template "Slack - Notify Deployment" exists neither in the bundle nor on the destination`) {
+		if ch.Action != plans.OpError || !strings.Contains(ch.Error, `/Properties/Octopus.Action.Template.Id: step template "Slack - Notify Deployment" exists neither in the bundle nor on the destination`) {
 			t.Errorf("OctoFX process: %s %q", ch.Action, ch.Error)
 		}
 		// The plan is refused before the first write.

@@ -2,10 +2,13 @@ package apply
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/plans"
+	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/tools/octosim"
@@ -183,7 +186,7 @@ func testPruneTenantVariables(t *testing.T, version string) {
 			before := tenantValues(t, dst, "Acme Corp")
 			initech := tenantValues(t, dst, "Initech")
 			for _, v := range append(append([]string(nil), pruned...), kept...) {
-				if !containsString(before, v) {
+				if !slices.Contains(before, v) {
 					t.Fatalf("the destination lacks %s before the apply: %v", v, before)
 				}
 			}
@@ -193,7 +196,7 @@ func testPruneTenantVariables(t *testing.T, version string) {
 				t.Fatal(err)
 			}
 			var text strings.Builder
-			if err := p.WriteText(&text); err != nil {
+			if err := render.Plan(&text, p); err != nil {
 				t.Fatal(err)
 			}
 			for _, want := range tc.planLines {
@@ -211,10 +214,10 @@ func testPruneTenantVariables(t *testing.T, version string) {
 				t.Errorf("clean-up items for pruned tenant secrets %q, want %q", got, want)
 			}
 			r, err := Execute(ctx, dst.c, b, p, o)
-			if err != nil || r.Status() != Succeeded {
+			if err != nil || r.Status() != plans.Succeeded {
 				var buf strings.Builder
 				if r != nil {
-					_ = r.WriteText(&buf)
+					_ = render.Receipt(&buf, r)
 				}
 				t.Fatalf("apply: %v\n%s", err, buf.String())
 			}
@@ -222,7 +225,7 @@ func testPruneTenantVariables(t *testing.T, version string) {
 			after := tenantValues(t, dst, "Acme Corp")
 			var gone []string
 			for _, v := range before {
-				if !containsString(after, v) {
+				if !slices.Contains(after, v) {
 					gone = append(gone, v)
 				}
 			}
@@ -230,7 +233,7 @@ func testPruneTenantVariables(t *testing.T, version string) {
 				t.Errorf("Acme Corp's values removed: %q, want %q", got, want)
 			}
 			for _, v := range kept {
-				if !containsString(after, v) {
+				if !slices.Contains(after, v) {
 					t.Errorf("Acme Corp's value %s (a project outside the bundle) is gone", v)
 				}
 			}
@@ -241,9 +244,9 @@ func testPruneTenantVariables(t *testing.T, version string) {
 			// Replay: zero writes.
 			dst.srv.ResetCounters()
 			p, r, err = Apply(ctx, dst.c, b, o)
-			if err != nil || r.Status() != Succeeded || p.HasChanges() || dst.srv.Writes() != 0 {
+			if err != nil || r.Status() != plans.Succeeded || p.HasChanges() || dst.srv.Writes() != 0 {
 				var buf strings.Builder
-				_ = p.WriteText(&buf)
+				_ = render.Plan(&buf, p)
 				t.Errorf("replay: %v, status %s, changes %v, %d writes\n%s", err, r.Status(), p.HasChanges(), dst.srv.Writes(), buf.String())
 			}
 		})

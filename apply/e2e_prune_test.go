@@ -2,10 +2,13 @@ package apply
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/plans"
+	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
@@ -129,20 +132,20 @@ func TestPrune(t *testing.T) {
 	plain := pruneDestination(t)
 	before := destNames(t, plain, entities...)
 	p, r, err := Apply(ctx, plain.c, b, Options{Logger: testLogger()})
-	if err != nil || r.Status() != Succeeded {
+	if err != nil || r.Status() != plans.Succeeded {
 		t.Fatalf("apply: %v %v", err, r.Status())
 	}
-	if p.Summary[ActionDelete] != 0 || r.Summary[OutcomeDeleted] != 0 {
-		t.Errorf("without --prune: %d deletes planned, %d done", p.Summary[ActionDelete], r.Summary[OutcomeDeleted])
+	if p.Summary[plans.OpDelete] != 0 || r.Summary[plans.OutcomeDeleted] != 0 {
+		t.Errorf("without --prune: %d deletes planned, %d done", p.Summary[plans.OpDelete], r.Summary[plans.OutcomeDeleted])
 	}
 	after := destNames(t, plain, entities...)
 	for _, n := range before {
-		if !containsString(after, n) {
+		if !slices.Contains(after, n) {
 			t.Errorf("without --prune %s was removed", n)
 		}
 	}
 	steps := elementNames(t, plain, schema.DeploymentProcess, "Steps", "OctoFX")
-	if !containsString(steps, `"Old step"`) {
+	if !slices.Contains(steps, `"Old step"`) {
 		t.Errorf("without --prune the destination-only step is gone: %v", steps)
 	}
 
@@ -151,17 +154,17 @@ func TestPrune(t *testing.T) {
 	pruneOnly := pruneDestination(t)
 	before = destNames(t, pruneOnly, entities...)
 	p, r, err = Apply(ctx, pruneOnly.c, b, Options{Prune: true, Logger: testLogger()})
-	if err != nil || r.Status() != Succeeded {
+	if err != nil || r.Status() != plans.Succeeded {
 		t.Fatalf("apply --prune: %v %v", err, r.Status())
 	}
-	if p.Summary[ActionDelete] != 0 {
-		t.Errorf("--prune without a base: %d deletes planned", p.Summary[ActionDelete])
+	if p.Summary[plans.OpDelete] != 0 {
+		t.Errorf("--prune without a base: %d deletes planned", p.Summary[plans.OpDelete])
 	}
-	if steps := elementNames(t, pruneOnly, schema.DeploymentProcess, "Steps", "OctoFX"); !containsString(steps, `"Old step"`) {
+	if steps := elementNames(t, pruneOnly, schema.DeploymentProcess, "Steps", "OctoFX"); !slices.Contains(steps, `"Old step"`) {
 		t.Errorf("--prune removed the destination's own step: %v", steps)
 	}
 	for _, n := range before {
-		if !containsString(destNames(t, pruneOnly, entities...), n) {
+		if !slices.Contains(destNames(t, pruneOnly, entities...), n) {
 			t.Errorf("--prune removed the destination's own %s", n)
 		}
 	}
@@ -177,7 +180,7 @@ func TestPrune(t *testing.T) {
 	}
 	var deletes []string
 	for _, ch := range p.Changes {
-		if ch.Action == ActionDelete {
+		if ch.Action == plans.OpDelete {
 			deletes = append(deletes, ch.Label())
 		}
 	}
@@ -188,7 +191,7 @@ func TestPrune(t *testing.T) {
 		t.Error("HasChanges false")
 	}
 	var text strings.Builder
-	if err := p.WriteText(&text); err != nil {
+	if err := render.Plan(&text, p); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
@@ -216,15 +219,15 @@ func TestPrune(t *testing.T) {
 		t.Errorf("clean-up items for pruned secrets %q, want %q", got, want)
 	}
 	r, err = Execute(ctx, dst.c, b, p, o)
-	if err != nil || r.Status() != Succeeded {
+	if err != nil || r.Status() != plans.Succeeded {
 		var buf strings.Builder
-		_ = r.WriteText(&buf)
+		_ = render.Receipt(&buf, r)
 		t.Fatalf("apply --prune: %v\n%s", err, buf.String())
 	}
 	after = destNames(t, dst, entities...)
 	var gone []string
 	for _, n := range before {
-		if !containsString(after, n) {
+		if !slices.Contains(after, n) {
 			gone = append(gone, n)
 		}
 	}
@@ -248,7 +251,7 @@ func TestPrune(t *testing.T) {
 			want = append(want, id.Label)
 		}
 		for _, h := range have {
-			if !containsString(want, h) && !strings.Contains(h, "Machine=") {
+			if !slices.Contains(want, h) && !strings.Contains(h, "Machine=") {
 				t.Errorf("%s %s: %s kept after --prune", tc.kind, tc.name, h)
 			}
 		}
@@ -260,7 +263,7 @@ func TestPrune(t *testing.T) {
 		t.Errorf("Acme Corp's links after --prune: %v", pe)
 	}
 	for _, n := range []string{"Project DR Drills", "Channel DR Drills/Default", "Runbook DR Drills/Fail Over to DR", "Channel OctoFX/Nightly", "Channel OctoFX/Default"} {
-		if !containsString(after, n) {
+		if !slices.Contains(after, n) {
 			t.Errorf("%s removed by --prune", n)
 		}
 	}
@@ -268,7 +271,7 @@ func TestPrune(t *testing.T) {
 	// Replay: zero writes.
 	dst.srv.ResetCounters()
 	p, r, err = Apply(ctx, dst.c, b, o)
-	if err != nil || r.Status() != Succeeded || p.HasChanges() || dst.srv.Writes() != 0 {
+	if err != nil || r.Status() != plans.Succeeded || p.HasChanges() || dst.srv.Writes() != 0 {
 		t.Errorf("replay --prune: %v, %s, changes %v, %d writes", err, r.Status(), p.HasChanges(), dst.srv.Writes())
 	}
 }

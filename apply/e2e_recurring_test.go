@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octobundle/octobundle/apply/plans"
+	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/internal/state"
@@ -69,15 +71,15 @@ func (r *recurring) options(o Options) Options {
 }
 
 // apply syncs b and requires success.
-func (r *recurring) apply(b *bundles.Bundle, o Options) (*Plan, *Receipt) {
+func (r *recurring) apply(b *bundles.Bundle, o Options) (*plans.Plan, *plans.Receipt) {
 	r.t.Helper()
 	p, rec, err := Apply(context.Background(), r.dst.c, b, r.options(o))
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	if rec.Status() != Succeeded {
+	if rec.Status() != plans.Succeeded {
 		var buf strings.Builder
-		_ = rec.WriteText(&buf)
+		_ = render.Receipt(&buf, rec)
 		r.t.Fatalf("apply %s\n%s", rec.Status(), buf.String())
 	}
 	if err := r.st.Finish(state.AppliedBundle(b), time.Now()); err != nil {
@@ -87,7 +89,7 @@ func (r *recurring) apply(b *bundles.Bundle, o Options) (*Plan, *Receipt) {
 }
 
 // replay applies b again: three-way, nothing to change, zero writes.
-func (r *recurring) replay(b *bundles.Bundle, o Options) *Plan {
+func (r *recurring) replay(b *bundles.Bundle, o Options) *plans.Plan {
 	r.t.Helper()
 	r.dst.srv.ResetCounters()
 	p, _ := r.apply(b, o)
@@ -96,7 +98,7 @@ func (r *recurring) replay(b *bundles.Bundle, o Options) *Plan {
 	}
 	if p.HasChanges() || r.dst.srv.Writes() != 0 {
 		var buf strings.Builder
-		_ = p.WriteText(&buf)
+		_ = render.Plan(&buf, p)
 		r.t.Errorf("replay: %d writes, plan:\n%s", r.dst.srv.Writes(), buf.String())
 	}
 	return p
@@ -224,7 +226,7 @@ func props(el map[string]any) map[string]any {
 	return p
 }
 
-func hasWhy(ch *Change, why string) bool { return slices.Contains(ch.Why, why) }
+func hasWhy(ch *plans.Change, why string) bool { return slices.Contains(ch.Why, why) }
 
 // TestRecurringSync acts out recurring syncs of the sample instances
 // (issue 9): each case applies a first bundle, changes the bundle and/or
@@ -284,7 +286,7 @@ func TestRecurringSync(t *testing.T) {
 		return c
 	}()
 
-	type check func(t *testing.T, r *recurring, p *Plan)
+	type check func(t *testing.T, r *recurring, p *plans.Plan)
 	cases := []struct {
 		name string
 		// first is the bundle of the first sync (nil: b1).
@@ -306,7 +308,7 @@ func TestRecurringSync(t *testing.T) {
 					return steps
 				}))
 			},
-			check: func(t *testing.T, r *recurring, p *Plan) {
+			check: func(t *testing.T, r *recurring, p *plans.Plan) {
 				steps := names(elements(r.doc(schema.DeploymentProcess, proc...), "Steps"))
 				if slices.Contains(steps, "Invalidate CDN Cache") || !slices.Contains(steps, "Purge CDN Cache") {
 					t.Errorf("steps after the rename: %q", steps)
@@ -315,7 +317,7 @@ func TestRecurringSync(t *testing.T) {
 					t.Errorf("%d steps named Purge CDN Cache", n)
 				}
 				ch := find(t, p, schema.DeploymentProcess, proc...)
-				if !hasWhy(ch, WhyRenamed) || hasWhy(ch, WhySourceDeleted) {
+				if !hasWhy(ch, plans.WhyRenamed) || hasWhy(ch, plans.WhySourceDeleted) {
 					t.Errorf("why %q", ch.Why)
 				}
 			},
@@ -332,7 +334,7 @@ func TestRecurringSync(t *testing.T) {
 					return steps
 				}))
 			},
-			check: func(t *testing.T, r *recurring, p *Plan) {
+			check: func(t *testing.T, r *recurring, p *plans.Plan) {
 				step := element(elements(r.doc(schema.DeploymentProcess, proc...), "Steps"), "Smoke Tests")
 				if got := names(elements(step, "Actions")); !slices.Equal(got, []string{"Smoke Test Web", "Smoke Test Endpoints"}) {
 					t.Errorf("Smoke Tests actions: %q", got)
@@ -349,14 +351,14 @@ func TestRecurringSync(t *testing.T) {
 					return slices.DeleteFunc(vars, func(v map[string]any) bool { return v["Name"] == "OctoFX.ReleaseNote" })
 				}))
 			},
-			check: func(t *testing.T, r *recurring, p *Plan) {
+			check: func(t *testing.T, r *recurring, p *plans.Plan) {
 				if steps := names(elements(r.doc(schema.DeploymentProcess, proc...), "Steps")); slices.Contains(steps, "Notify Slack") {
 					t.Errorf("the step the source deleted is still there: %q", steps)
 				}
 				if v := varValues(r.doc(schema.ProjectVariables, proc...), "OctoFX.ReleaseNote"); len(v) != 0 {
 					t.Errorf("the variable the source deleted is still there: %q", v)
 				}
-				if ch := find(t, p, schema.ProjectVariables, proc...); !hasWhy(ch, WhySourceDeleted) || !strings.Contains(ch.Reason, `Variables["OctoFX.ReleaseNote"]`) {
+				if ch := find(t, p, schema.ProjectVariables, proc...); !hasWhy(ch, plans.WhySourceDeleted) || !strings.Contains(ch.Reason, `Variables["OctoFX.ReleaseNote"]`) {
 					t.Errorf("variables why %q, reason %s", ch.Why, ch.Reason)
 				}
 			},
@@ -373,7 +375,7 @@ func TestRecurringSync(t *testing.T) {
 					return doc
 				})
 			},
-			check: func(t *testing.T, r *recurring, p *Plan) {
+			check: func(t *testing.T, r *recurring, p *plans.Plan) {
 				step := element(elements(r.doc(schema.DeploymentProcess, proc...), "Steps"), "Deploy OctoFX Web")
 				if _, has := props(step)["Octopus.Action.MaxParallelism"]; has {
 					t.Errorf("the step property the source deleted is still there: %v", props(step))
@@ -389,7 +391,7 @@ func TestRecurringSync(t *testing.T) {
 			second: func(t *testing.T) *bundles.Bundle {
 				return b1
 			},
-			check: func(t *testing.T, r *recurring, p *Plan) {
+			check: func(t *testing.T, r *recurring, p *plans.Plan) {
 				vars := r.doc(schema.ProjectVariables, proc...)
 				want := []string{
 					`"ConnectionString" Role=Oracle = Data Source=#{Application.Database.Name}`,
@@ -412,15 +414,15 @@ func TestRecurringSync(t *testing.T) {
 				r.edit(schema.ProjectVariables, proc, setVariable("OctoFX.ReleaseNote", "set on the destination"))
 			},
 			second: func(t *testing.T) *bundles.Bundle { return b1 },
-			check: func(t *testing.T, r *recurring, p *Plan) {
+			check: func(t *testing.T, r *recurring, p *plans.Plan) {
 				if got := varValues(r.doc(schema.ProjectVariables, proc...), "OctoFX.ReleaseNote"); !slices.Equal(got, []string{`"OctoFX.ReleaseNote" = set on the destination`}) {
 					t.Errorf("OctoFX.ReleaseNote: %q", got)
 				}
 				ch := find(t, p, schema.ProjectVariables, proc...)
-				listed := slices.ContainsFunc(ch.Drift, func(d FieldDiff) bool {
+				listed := slices.ContainsFunc(ch.Drift, func(d plans.FieldDiff) bool {
 					return d.Label == `Variables["OctoFX.ReleaseNote"].Value` && d.Before == "" && d.After == "set on the destination"
 				})
-				if ch.Action != ActionNoOp || !hasWhy(ch, WhyDrift) || !listed {
+				if ch.Action != plans.OpNoOp || !hasWhy(ch, plans.WhyDrift) || !listed {
 					t.Errorf("plan %s why %q drift %+v", ch.Action, ch.Why, ch.Drift)
 				}
 			},
@@ -436,12 +438,12 @@ func TestRecurringSync(t *testing.T) {
 					return vars
 				}))
 			},
-			check: func(t *testing.T, r *recurring, p *Plan) {
+			check: func(t *testing.T, r *recurring, p *plans.Plan) {
 				if got := varValues(r.doc(schema.ProjectVariables, proc...), "OctoFX.ReleaseNote"); !slices.Equal(got, []string{`"OctoFX.ReleaseNote" = set on the destination`}) {
 					t.Errorf("OctoFX.ReleaseNote: %q", got)
 				}
 				ch := find(t, p, schema.ProjectVariables, proc...)
-				want := Conflict{Field: `Variables["OctoFX.ReleaseNote"].Value`, Base: "", Source: "set at the source", Destination: "set on the destination",
+				want := plans.Conflict{Field: `Variables["OctoFX.ReleaseNote"].Value`, Base: "", Source: "set at the source", Destination: "set on the destination",
 					Resolution: policy.WinnerDestination, Rule: "registry default: the destination keeps its variable values"}
 				if len(ch.Conflicts) != 1 || !bundles.Equal(ch.Conflicts[0], want) {
 					t.Errorf("conflicts %+v, want %+v", ch.Conflicts, want)
@@ -459,7 +461,7 @@ func TestRecurringSync(t *testing.T) {
 					return steps
 				}))
 			},
-			check: func(t *testing.T, r *recurring, p *Plan) {
+			check: func(t *testing.T, r *recurring, p *plans.Plan) {
 				step := element(elements(r.doc(schema.DeploymentProcess, proc...), "Steps"), "Deploy OctoFX Web")
 				if got := props(step)["Octopus.Action.MaxParallelism"]; got != "3" {
 					t.Errorf("MaxParallelism %v, want the source's 3", got)
@@ -495,7 +497,7 @@ func TestRecurringSync(t *testing.T) {
 					return doc
 				})
 			},
-			check: func(t *testing.T, r *recurring, p *Plan) {
+			check: func(t *testing.T, r *recurring, p *plans.Plan) {
 				vars := r.doc(schema.ProjectVariables, proc...)
 				if got := varValues(vars, "Dest.Only"); !slices.Equal(got, []string{`"Dest.Only" = mine`}) {
 					t.Errorf("Dest.Only: %q", got)
@@ -507,7 +509,7 @@ func TestRecurringSync(t *testing.T) {
 				if !slices.Contains(project["IncludedLibraryVariableSetIds"].([]any), any("Destination Settings")) || project["Description"] != "changed at the source" {
 					t.Errorf("project: included %v, description %v", project["IncludedLibraryVariableSetIds"], project["Description"])
 				}
-				if ch := find(t, p, schema.Project, proc...); !hasWhy(ch, WhyDestOnly) {
+				if ch := find(t, p, schema.Project, proc...); !hasWhy(ch, plans.WhyDestOnly) {
 					t.Errorf("project why %q", ch.Why)
 				}
 			},
@@ -530,7 +532,7 @@ func TestRecurringSync(t *testing.T) {
 					return doc
 				})
 			},
-			check: func(t *testing.T, r *recurring, p *Plan) {
+			check: func(t *testing.T, r *recurring, p *plans.Plan) {
 				tenant := r.doc(schema.Tenant, "Acme Corp")
 				envs, _ := tenant["ProjectEnvironments"].(map[string]any)["OctoFX"].([]any)
 				if !slices.Contains(envs, any("DR")) || tenant["Description"] != "changed at the source" {
@@ -547,12 +549,12 @@ func TestRecurringSync(t *testing.T) {
 			second: func(t *testing.T) *bundles.Bundle {
 				return b1
 			},
-			check: func(t *testing.T, r *recurring, p *Plan) {
+			check: func(t *testing.T, r *recurring, p *plans.Plan) {
 				if r.doc(schema.Project, "Sunset Project") == nil {
 					t.Error("the project was deleted without --prune")
 				}
 				ch := find(t, p, schema.Project, "Sunset Project")
-				if ch.Action != ActionKeep || !hasWhy(ch, WhyDeletedKept) || !p.Differs() {
+				if ch.Action != plans.OpKeep || !hasWhy(ch, plans.WhyDeletedKept) || !p.Differs() {
 					t.Errorf("plan: %s %q, differs %v", ch.Action, ch.Why, p.Differs())
 				}
 				if hasChange(p, schema.DeploymentProcess, "Sunset Project") {
@@ -567,7 +569,7 @@ func TestRecurringSync(t *testing.T) {
 			second: func(t *testing.T) *bundles.Bundle {
 				return b1
 			},
-			check: func(t *testing.T, r *recurring, p *Plan) {
+			check: func(t *testing.T, r *recurring, p *plans.Plan) {
 				if r.doc(schema.Project, "Sunset Project") != nil {
 					t.Error("the project the source deleted is still there with --prune")
 				}
@@ -596,12 +598,12 @@ func TestRecurringSync(t *testing.T) {
 					return steps
 				}))
 			},
-			check: func(t *testing.T, r *recurring, p *Plan) {
+			check: func(t *testing.T, r *recurring, p *plans.Plan) {
 				steps := names(elements(r.doc(schema.DeploymentProcess, proc...), "Steps"))
 				if !slices.Contains(steps, "Deploy rate service") || slices.Contains(steps, "Deploy Rate Service") {
 					t.Errorf("steps: %q", steps)
 				}
-				if ch := find(t, p, schema.DeploymentProcess, proc...); ch.Action != ActionUpdate || len(ch.Diff) != 1 {
+				if ch := find(t, p, schema.DeploymentProcess, proc...); ch.Action != plans.OpUpdate || len(ch.Diff) != 1 {
 					t.Errorf("plan %s, diff %+v", ch.Action, ch.Diff)
 				}
 			},
@@ -615,7 +617,7 @@ func TestRecurringSync(t *testing.T) {
 					return vars
 				}))
 			},
-			check: func(t *testing.T, r *recurring, p *Plan) {
+			check: func(t *testing.T, r *recurring, p *plans.Plan) {
 				v := element(elements(r.doc(schema.ProjectVariables, proc...), "Variables"), "OctoFX.ReleaseNote")
 				if v["IsSensitive"] != true || v["Value"] != nil {
 					t.Errorf("OctoFX.ReleaseNote on the destination: %v", v)
@@ -644,7 +646,7 @@ func TestRecurringSync(t *testing.T) {
 					return doc
 				})
 			},
-			check: func(t *testing.T, r *recurring, p *Plan) {
+			check: func(t *testing.T, r *recurring, p *plans.Plan) {
 				snap, err := snapshot.Read(ctx, r.dst.c, snapshot.Options{})
 				if err != nil {
 					t.Fatal(err)
@@ -659,7 +661,7 @@ func TestRecurringSync(t *testing.T) {
 						}
 					}
 				}
-				if ch := find(t, p, schema.DeploymentProcess, proc...); !hasWhy(ch, WhyStamp) {
+				if ch := find(t, p, schema.DeploymentProcess, proc...); !hasWhy(ch, plans.WhyStamp) {
 					t.Errorf("process why %q", ch.Why)
 				}
 			},
@@ -790,9 +792,9 @@ func TestSavedPlanRederived(t *testing.T) {
 	if err := p.WriteJSON(&saved); err != nil {
 		t.Fatal(err)
 	}
-	read := func(text string) *Plan {
+	read := func(text string) *plans.Plan {
 		t.Helper()
-		sp, err := ReadPlan(strings.NewReader(text))
+		sp, err := plans.ReadPlan(strings.NewReader(text))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -825,7 +827,7 @@ func TestSavedPlanRederived(t *testing.T) {
 	}
 	// The saved plan as it was is executed.
 	rec, err := Execute(ctx, r.dst.c, b2, read(saved.String()), opts())
-	if err != nil || rec.Status() != Succeeded {
+	if err != nil || rec.Status() != plans.Succeeded {
 		t.Fatalf("execute: %v", err)
 	}
 	if got := varValues(r.doc(schema.LibraryVariables, "Common Variables"), "Common.Smtp.Host"); len(got) != 1 || !strings.HasSuffix(got[0], "= smtp.new.example.com") {
@@ -855,9 +857,9 @@ func TestPartialBundleDeletesNothingElse(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := r.apply(partial, Options{Prune: true})
-	if p.Summary[ActionKeep] != 0 || p.Summary[ActionDelete] != 0 {
+	if p.Summary[plans.OpKeep] != 0 || p.Summary[plans.OpDelete] != 0 {
 		var buf strings.Builder
-		_ = p.WriteText(&buf)
+		_ = render.Plan(&buf, p)
 		t.Errorf("a partial bundle deletes or keeps what it does not hold:\n%s", buf.String())
 	}
 	for _, name := range []string{"Customer Portal", "Infrastructure Runbooks", "Release Notes Bot"} {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/plans"
+	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/tools/octosim"
 	"github.com/octobundle/octobundle/translate"
@@ -79,7 +81,7 @@ func TestScopedUserRolesFinishAfterPartialFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := find(t, p, schema.ScopedUserRole, "OctoFX Developers")
-	if ch.Action != ActionUpdate || len(ch.Desired.Value().([]any)) != 3 {
+	if ch.Action != plans.OpUpdate || len(ch.Desired.Value().([]any)) != 3 {
 		t.Fatalf("plan: %s with %v, want update creating 3 roles", ch.Action, ch.Desired.Value())
 	}
 	for _, want := range []string{
@@ -99,14 +101,14 @@ func TestScopedUserRolesFinishAfterPartialFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status() != PartiallyFailed {
+	if r.Status() != plans.PartiallyFailed {
 		t.Fatalf("first run: %s", r.Status())
 	}
 	for _, res := range r.Results {
 		if res.Kind != schema.ScopedUserRole {
 			continue
 		}
-		if res.Outcome != OutcomeFailed || !strings.Contains(res.Error, `creating scoped user role "Project deployer"`) ||
+		if res.Outcome != plans.OutcomeFailed || !strings.Contains(res.Error, `creating scoped user role "Project deployer"`) ||
 			!strings.Contains(res.Error, `gave the team "Project contributor" before the failure`) || res.Note != `gave the team "Project contributor"` {
 			t.Errorf("first run: %s %q note %q", res.Outcome, res.Error, res.Note)
 		}
@@ -121,7 +123,7 @@ func TestScopedUserRolesFinishAfterPartialFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch = find(t, p, schema.ScopedUserRole, "OctoFX Developers")
-	if ch.Action != ActionUpdate || itemLabels(ch.Desired.Value().([]any)) != `"Project deployer", "Runbook Operator"` ||
+	if ch.Action != plans.OpUpdate || itemLabels(ch.Desired.Value().([]any)) != `"Project deployer", "Runbook Operator"` ||
 		!strings.Contains(ch.Reason, `the team already has "Project contributor": left alone`) {
 		t.Errorf("re-run plan: %s %s (%s)", ch.Action, itemLabels(ch.Desired.Value().([]any)), ch.Reason)
 	}
@@ -154,7 +156,7 @@ func TestScopedUserRolesFinishAfterPartialFailure(t *testing.T) {
 	ch = find(t, p, schema.ScopedUserRole, "OctoFX Developers")
 	var text strings.Builder
 	// Nothing changes, so the left-alone line shows with verbose only.
-	if err := p.WriteTextVerbose(&text, true); err != nil {
+	if err := render.PlanVerbose(&text, p, true); err != nil {
 		t.Fatal(err)
 	}
 	if want := `! left alone  ScopedUserRole "OctoFX Developers" (the team already has "Project contributor", "Project deployer", "Runbook Operator": left alone (the destination owns the scoping of roles it has); ` +
@@ -162,12 +164,12 @@ func TestScopedUserRolesFinishAfterPartialFailure(t *testing.T) {
 		`2 fields differ: ["Project contributor"].ProjectIds, ["Project deployer"].TenantIds)`; !strings.Contains(text.String(), want) {
 		t.Errorf("text plan lacks\n%s\n%s", want, text.String())
 	}
-	if ch.Action != ActionLeftAlone || diffPathsOf(ch) != "/0/ProjectIds /1/TenantIds" || dst.srv.Writes() != 0 || r.Status() != Succeeded {
+	if ch.Action != plans.OpLeftAlone || diffPathsOf(ch) != "/0/ProjectIds /1/TenantIds" || dst.srv.Writes() != 0 || r.Status() != plans.Succeeded {
 		t.Errorf("changed scoping: %s %+v, %d writes, %s", ch.Action, ch.Diff, dst.srv.Writes(), r.Status())
 	}
 }
 
-func diffPathsOf(ch *Change) string {
+func diffPathsOf(ch *plans.Change) string {
 	var ps []string
 	for _, d := range ch.Diff {
 		ps = append(ps, d.Path)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/internal/state"
@@ -378,7 +379,7 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 				t.Fatal(err)
 			}
 			ch := find(t, p, tc.kind, tc.names...)
-			if ch.Action != ActionError {
+			if ch.Action != plans.OpError {
 				t.Logf("desired %s\nwhy %q, conflicts %v, kept %q, renames %v, reason %s", ch.Desired.JSON(), ch.Why, ch.Conflicts, ch.Kept, ch.Renames, ch.Reason)
 				t.Fatalf("%s: %s, want error %q", ch.Label(), ch.Action, tc.want)
 			}
@@ -395,7 +396,7 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 				t.Errorf("plan error %q\nwant it to say %q", ch.Error, tc.hint)
 			}
 			for _, other := range p.Changes {
-				if other.Action == ActionError && changeKey(other.Kind, other.Names) != changeKey(tc.kind, tc.names) {
+				if other.Action == plans.OpError && changeKey(other.Kind, other.Names) != changeKey(tc.kind, tc.names) {
 					t.Errorf("another error: %s", other.Error)
 				}
 			}
@@ -559,7 +560,7 @@ func TestServerChecksLegacyTenantVariables(t *testing.T) {
 				t.Fatal(err)
 			}
 			ch := find(t, p, schema.TenantVariables, "Globex")
-			if ch.Action != ActionError || !strings.Contains(ch.Error, tc.want) {
+			if ch.Action != plans.OpError || !strings.Contains(ch.Error, tc.want) {
 				t.Fatalf("%s: %s %q\nwant the error %q", ch.Label(), ch.Action, ch.Error, tc.want)
 			}
 			serverChecksOff = true
@@ -619,7 +620,7 @@ func TestServerChecksNoFalseAlarm(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ch := range p.Changes {
-		if ch.Action == ActionError {
+		if ch.Action == plans.OpError {
 			t.Errorf("%s", ch.Error)
 		}
 	}

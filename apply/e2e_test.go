@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/plans"
+	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
@@ -16,7 +18,7 @@ import (
 )
 
 // find returns the plan change for kind and names, or fails the test.
-func find(t *testing.T, p *Plan, kind string, names ...string) *Change {
+func find(t *testing.T, p *plans.Plan, kind string, names ...string) *plans.Change {
 	t.Helper()
 	for i := range p.Changes {
 		if p.Changes[i].Kind == kind && strings.Join(p.Changes[i].Names, "/") == strings.Join(names, "/") {
@@ -27,7 +29,7 @@ func find(t *testing.T, p *Plan, kind string, names ...string) *Change {
 	return nil
 }
 
-func hasChange(p *Plan, kind string, names ...string) bool {
+func hasChange(p *plans.Plan, kind string, names ...string) bool {
 	for _, ch := range p.Changes {
 		if ch.Kind == kind && strings.Join(ch.Names, "/") == strings.Join(names, "/") {
 			return true
@@ -156,49 +158,49 @@ func testApplyToSampleDestination(t *testing.T, version string) {
 	for _, tc := range []struct {
 		kind   string
 		names  []string
-		action Action
+		action plans.Op
 	}{
-		{schema.Environment, []string{"Staging"}, ActionLeftAlone},
-		{schema.Environment, []string{"Production"}, ActionLeftAlone},
-		{schema.ProjectGroup, []string{"Trading Platform"}, ActionLeftAlone},
-		{schema.ProjectGroup, []string{"Operations"}, ActionCreate},
-		{schema.TagSet, []string{"Region"}, ActionNoOp},
-		{schema.TagSet, []string{"Tier"}, ActionUpdate},
-		{schema.Feed, []string{"Company NuGet"}, ActionLeftAlone},
-		{schema.Feed, []string{"Helm Charts"}, ActionCreate},
-		{schema.WorkerPool, []string{"Ubuntu Worker Pool"}, ActionLeftAlone},
-		{schema.WorkerPool, []string{"Hosted Ubuntu"}, ActionCreate},
-		{schema.MachinePolicy, []string{"Daily Health Check"}, ActionLeftAlone},
-		{schema.Account, []string{"AWS Account"}, ActionLeftAlone},
-		{schema.Account, []string{"Kubernetes Staging Token"}, ActionCreate},
-		{schema.Certificate, []string{"OctoFX Production"}, ActionLeftAlone},
-		{schema.ActionTemplate, []string{"AWS - Invalidate CloudFront Cache"}, ActionUpdate},
-		{schema.ActionTemplate, []string{"Slack - Notify Deployment"}, ActionCreate},
-		{schema.ScriptModule, []string{"Logging Helpers"}, ActionNoOp},
-		{schema.ScriptModule, []string{"Bash Utilities"}, ActionCreate},
-		{schema.Lifecycle, []string{"Default Lifecycle"}, ActionLeftAlone},
-		{schema.Lifecycle, []string{"Hotfix"}, ActionNoOp},
-		{schema.Tenant, []string{"Internal"}, ActionCreate},
-		{schema.Tenant, []string{"Acme Corp"}, ActionUpdate},
-		{schema.LibraryVariables, []string{"Common Variables"}, ActionUpdate},
-		{schema.Project, []string{"OctoFX"}, ActionUpdate},
-		{schema.Project, []string{"Customer Portal"}, ActionCreate},
-		{schema.Channel, []string{"OctoFX", "Default"}, ActionNoOp},
-		{schema.DeploymentProcess, []string{"OctoFX"}, ActionUpdate},
-		{schema.Runbook, []string{"OctoFX", "Toggle Maintenance Mode"}, ActionCreate},
-		{schema.ProjectVariables, []string{"OctoFX"}, ActionUpdate},
-		{schema.TenantVariables, []string{"Acme Corp"}, ActionUpdate},
-		{schema.TenantVariables, []string{"Globex"}, ActionCreate},
-		{schema.DeploymentSettings, []string{"OctoFX"}, ActionUpdate},
-		{schema.DeploymentSettings, []string{"Customer Portal"}, ActionCreate},
-		{schema.ProjectTrigger, []string{"OctoFX", "Built-in package repository"}, ActionCreate},
-		{schema.ProjectTrigger, []string{"OctoFX", "Nightly promotion to Staging"}, ActionCreate},
-		{schema.ProjectTrigger, []string{"Infrastructure Runbooks", "Rotate logs nightly"}, ActionCreate},
-		{schema.ProjectLogo, []string{"OctoFX"}, ActionUpdate},
-		{schema.Team, []string{"OctoFX Developers"}, ActionLeftAlone},
-		{schema.ScopedUserRole, []string{"OctoFX Developers"}, ActionUpdate},
-		{schema.ScopedUserRole, []string{"Customer Success"}, ActionCreate},
-		{schema.UserRole, []string{"Release Approver"}, ActionLeftAlone},
+		{schema.Environment, []string{"Staging"}, plans.OpLeftAlone},
+		{schema.Environment, []string{"Production"}, plans.OpLeftAlone},
+		{schema.ProjectGroup, []string{"Trading Platform"}, plans.OpLeftAlone},
+		{schema.ProjectGroup, []string{"Operations"}, plans.OpCreate},
+		{schema.TagSet, []string{"Region"}, plans.OpNoOp},
+		{schema.TagSet, []string{"Tier"}, plans.OpUpdate},
+		{schema.Feed, []string{"Company NuGet"}, plans.OpLeftAlone},
+		{schema.Feed, []string{"Helm Charts"}, plans.OpCreate},
+		{schema.WorkerPool, []string{"Ubuntu Worker Pool"}, plans.OpLeftAlone},
+		{schema.WorkerPool, []string{"Hosted Ubuntu"}, plans.OpCreate},
+		{schema.MachinePolicy, []string{"Daily Health Check"}, plans.OpLeftAlone},
+		{schema.Account, []string{"AWS Account"}, plans.OpLeftAlone},
+		{schema.Account, []string{"Kubernetes Staging Token"}, plans.OpCreate},
+		{schema.Certificate, []string{"OctoFX Production"}, plans.OpLeftAlone},
+		{schema.ActionTemplate, []string{"AWS - Invalidate CloudFront Cache"}, plans.OpUpdate},
+		{schema.ActionTemplate, []string{"Slack - Notify Deployment"}, plans.OpCreate},
+		{schema.ScriptModule, []string{"Logging Helpers"}, plans.OpNoOp},
+		{schema.ScriptModule, []string{"Bash Utilities"}, plans.OpCreate},
+		{schema.Lifecycle, []string{"Default Lifecycle"}, plans.OpLeftAlone},
+		{schema.Lifecycle, []string{"Hotfix"}, plans.OpNoOp},
+		{schema.Tenant, []string{"Internal"}, plans.OpCreate},
+		{schema.Tenant, []string{"Acme Corp"}, plans.OpUpdate},
+		{schema.LibraryVariables, []string{"Common Variables"}, plans.OpUpdate},
+		{schema.Project, []string{"OctoFX"}, plans.OpUpdate},
+		{schema.Project, []string{"Customer Portal"}, plans.OpCreate},
+		{schema.Channel, []string{"OctoFX", "Default"}, plans.OpNoOp},
+		{schema.DeploymentProcess, []string{"OctoFX"}, plans.OpUpdate},
+		{schema.Runbook, []string{"OctoFX", "Toggle Maintenance Mode"}, plans.OpCreate},
+		{schema.ProjectVariables, []string{"OctoFX"}, plans.OpUpdate},
+		{schema.TenantVariables, []string{"Acme Corp"}, plans.OpUpdate},
+		{schema.TenantVariables, []string{"Globex"}, plans.OpCreate},
+		{schema.DeploymentSettings, []string{"OctoFX"}, plans.OpUpdate},
+		{schema.DeploymentSettings, []string{"Customer Portal"}, plans.OpCreate},
+		{schema.ProjectTrigger, []string{"OctoFX", "Built-in package repository"}, plans.OpCreate},
+		{schema.ProjectTrigger, []string{"OctoFX", "Nightly promotion to Staging"}, plans.OpCreate},
+		{schema.ProjectTrigger, []string{"Infrastructure Runbooks", "Rotate logs nightly"}, plans.OpCreate},
+		{schema.ProjectLogo, []string{"OctoFX"}, plans.OpUpdate},
+		{schema.Team, []string{"OctoFX Developers"}, plans.OpLeftAlone},
+		{schema.ScopedUserRole, []string{"OctoFX Developers"}, plans.OpUpdate},
+		{schema.ScopedUserRole, []string{"Customer Success"}, plans.OpCreate},
+		{schema.UserRole, []string{"Release Approver"}, plans.OpLeftAlone},
 	} {
 		if got := find(t, p, tc.kind, tc.names...).Action; got != tc.action {
 			t.Errorf("%s %v: plan says %s, want %s", tc.kind, tc.names, got, tc.action)
@@ -231,7 +233,7 @@ func testApplyToSampleDestination(t *testing.T, version string) {
 	}
 	// The text plan names elements as merge matches them, not by index.
 	var text strings.Builder
-	if err := p.WriteText(&text); err != nil {
+	if err := render.Plan(&text, p); err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range []string{
@@ -287,9 +289,9 @@ func testApplyToSampleDestination(t *testing.T, version string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status() != Succeeded {
+	if r.Status() != plans.Succeeded {
 		var buf strings.Builder
-		_ = r.WriteText(&buf)
+		_ = render.Receipt(&buf, r)
 		t.Fatalf("status %s\n%s", r.Status(), buf.String())
 	}
 	if len(r.Cleanup) != len(p.Cleanup) {
@@ -440,9 +442,9 @@ func testApplyToSampleDestination(t *testing.T, version string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := dst.srv.Writes(); w != 0 || p2.HasChanges() || r2.Status() != Succeeded {
+	if w := dst.srv.Writes(); w != 0 || p2.HasChanges() || r2.Status() != plans.Succeeded {
 		var text strings.Builder
-		_ = p2.WriteText(&text)
+		_ = render.Plan(&text, p2)
 		t.Errorf("replay: %d writes, changes %v, status %s (%v)\n%s", w, p2.HasChanges(), r2.Status(), dst.srv.Counters(), text.String())
 	}
 }
@@ -476,10 +478,10 @@ func TestApplyConvergesUnderFaults(t *testing.T) {
 	ctx := context.Background()
 	src := startSim(t, "source.json", octosim.Options{})
 	b := exportBundle(t, src, true)
-	o := Options{Optional: true, Logger: testLogger(), Concurrency: 8}
+	o := Options{IncludeTargets: true, Logger: testLogger(), Concurrency: 8}
 
 	clean := startSim(t, "destination.json", octosim.Options{})
-	if _, r, err := Apply(ctx, clean.c, b, o); err != nil || r.Status() != Succeeded {
+	if _, r, err := Apply(ctx, clean.c, b, o); err != nil || r.Status() != plans.Succeeded {
 		t.Fatalf("clean apply: %v %v", err, r)
 	}
 
@@ -495,9 +497,9 @@ func TestApplyConvergesUnderFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status() != Succeeded {
+	if r.Status() != plans.Succeeded {
 		var buf strings.Builder
-		_ = r.WriteText(&buf)
+		_ = render.Receipt(&buf, r)
 		t.Fatalf("apply under faults: %s\n%s", r.Status(), buf.String())
 	}
 	if r.Stats.Retries == 0 {
@@ -589,7 +591,7 @@ func TestApplyErrors(t *testing.T) {
 		}
 		ch := find(t, p, schema.DeploymentProcess, "OctoFX")
 		wantErr := `DeploymentProcess OctoFX: /Steps/0/Actions/0/WorkerPoolId: worker pool "Windows Pool" exists neither in the bundle nor on the destination`
-		if ch.Action != ActionError || ch.Error != wantErr {
+		if ch.Action != plans.OpError || ch.Error != wantErr {
 			t.Fatalf("got %s %q\nwant %q", ch.Action, ch.Error, wantErr)
 		}
 		if !p.HasErrors() {
@@ -614,14 +616,14 @@ func TestApplyErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Status() != PartiallyFailed {
+		if r.Status() != plans.PartiallyFailed {
 			t.Errorf("status %s", r.Status())
 		}
 		for _, res := range r.Results {
-			if res.Kind == schema.ProjectVariables && res.Names[0] == "OctoFX" && res.Outcome != OutcomeSkipped {
+			if res.Kind == schema.ProjectVariables && res.Names[0] == "OctoFX" && res.Outcome != plans.OutcomeSkipped {
 				t.Errorf("OctoFX variables (which scope to actions of the failed process): %s", res.Outcome)
 			}
-			if res.Kind == schema.ProjectGroup && res.Names[0] == "Operations" && res.Outcome != OutcomeCreated {
+			if res.Kind == schema.ProjectGroup && res.Names[0] == "Operations" && res.Outcome != plans.OutcomeCreated {
 				t.Errorf("unrelated project group Operations: %s", res.Outcome)
 			}
 		}
@@ -638,14 +640,14 @@ func TestApplyErrors(t *testing.T) {
 		}
 		ch := find(t, p, schema.Project, "Infrastructure Runbooks")
 		wantErr := `Project Infrastructure Runbooks: /ProjectGroupId: project group "Operations" exists neither in the bundle nor on the destination`
-		if ch.Action != ActionError || ch.Error != wantErr {
+		if ch.Action != plans.OpError || ch.Error != wantErr {
 			t.Fatalf("got %s %q\nwant %q", ch.Action, ch.Error, wantErr)
 		}
 		r, err := Execute(ctx, dst.c, bad, p, Options{Logger: testLogger(), AllowErrors: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Status() != PartiallyFailed {
+		if r.Status() != plans.PartiallyFailed {
 			t.Errorf("status %s", r.Status())
 		}
 		rerun(t, dst, b, o)
@@ -661,7 +663,7 @@ func TestApplyErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Status() != PartiallyFailed {
+		if r.Status() != plans.PartiallyFailed {
 			t.Fatalf("status %s", r.Status())
 		}
 		// A 400 recurs: a re-run as it is cannot finish.
@@ -671,9 +673,9 @@ func TestApplyErrors(t *testing.T) {
 		var failed, skipped []string
 		for _, res := range r.Results {
 			switch res.Outcome {
-			case OutcomeFailed:
+			case plans.OutcomeFailed:
 				failed = append(failed, res.Error)
-			case OutcomeSkipped:
+			case plans.OutcomeSkipped:
 				skipped = append(skipped, label(res.Kind, res.Names))
 			}
 		}
@@ -701,13 +703,13 @@ func rerun(t *testing.T, dst *sim, b *bundles.Bundle, o Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status() != Succeeded {
+	if r.Status() != plans.Succeeded {
 		var buf strings.Builder
-		_ = r.WriteText(&buf)
+		_ = render.Receipt(&buf, r)
 		t.Fatalf("re-run: %s\n%s", r.Status(), buf.String())
 	}
 	dst.srv.ResetCounters()
-	if _, r, err := Apply(ctx, dst.c, b, o); err != nil || r.Status() != Succeeded || dst.srv.Writes() != 0 {
+	if _, r, err := Apply(ctx, dst.c, b, o); err != nil || r.Status() != plans.Succeeded || dst.srv.Writes() != 0 {
 		t.Fatalf("third run: %v, %v, %d writes", err, r.Status(), dst.srv.Writes())
 	}
 }
@@ -750,7 +752,7 @@ func TestVersionSkewAndStalePlans(t *testing.T) {
 	if err := p.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
-	saved, err := ReadPlan(strings.NewReader(buf.String()))
+	saved, err := plans.ReadPlan(strings.NewReader(buf.String()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -776,11 +778,11 @@ func TestVersionSkewAndStalePlans(t *testing.T) {
 	if err := p.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if saved, err = ReadPlan(strings.NewReader(buf.String())); err != nil {
+	if saved, err = plans.ReadPlan(strings.NewReader(buf.String())); err != nil {
 		t.Fatal(err)
 	}
 	r, err := Execute(ctx, dst.c, b, saved, o)
-	if err != nil || r.Status() != Succeeded {
+	if err != nil || r.Status() != plans.Succeeded {
 		t.Fatalf("saved plan: %v %v", err, r)
 	}
 }
@@ -813,7 +815,7 @@ func TestStepTemplateVersionStamp(t *testing.T) {
 	src := startSim(t, "source.json", octosim.Options{})
 	dst := startSim(t, "destination.json", octosim.Options{})
 	b := exportBundle(t, src, false)
-	if _, r, err := Apply(ctx, dst.c, b, Options{Logger: testLogger()}); err != nil || r.Status() != Succeeded {
+	if _, r, err := Apply(ctx, dst.c, b, Options{Logger: testLogger()}); err != nil || r.Status() != plans.Succeeded {
 		t.Fatalf("apply: %v", err)
 	}
 	snap, err := snapshot.Read(ctx, dst.c, snapshot.Options{})

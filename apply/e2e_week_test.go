@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octobundle/octobundle/apply/plans"
+	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/snapshot"
@@ -74,11 +76,11 @@ func addDestinationVariable(name, value, action string) func(doc map[string]any)
 }
 
 // mustNoErrors fails when the plan has errors.
-func mustNoErrors(t *testing.T, p *Plan) {
+func mustNoErrors(t *testing.T, p *plans.Plan) {
 	t.Helper()
 	if p.HasErrors() {
 		var buf strings.Builder
-		_ = p.WriteText(&buf)
+		_ = render.Plan(&buf, p)
 		t.Fatalf("plan has errors:\n%s", buf.String())
 	}
 }
@@ -111,7 +113,7 @@ func TestOrdinaryWeekRenames(t *testing.T) {
 		p, _ := r.apply(b2, Options{})
 		mustNoErrors(t, p)
 		ch := find(t, p, schema.DeploymentProcess, proc...)
-		if !hasWhy(ch, WhyRenamed) || len(ch.Renames) != 1 || ch.Renames[0].From != "Smoke Tests" || ch.Renames[0].To != "Smoke Test Suite" {
+		if !hasWhy(ch, plans.WhyRenamed) || len(ch.Renames) != 1 || ch.Renames[0].From != "Smoke Tests" || ch.Renames[0].To != "Smoke Test Suite" {
 			t.Errorf("why %q, renames %+v", ch.Why, ch.Renames)
 		}
 		after := r.liveDoc(schema.DeploymentProcess, proc...)
@@ -148,7 +150,7 @@ func TestOrdinaryWeekRenames(t *testing.T) {
 			t.Errorf("the destination's own value: %q", got)
 		}
 		vc := find(t, p, schema.ProjectVariables, proc...)
-		if vc.Action != ActionNoOp {
+		if vc.Action != plans.OpNoOp {
 			t.Errorf("project variables: %s (the renamed action keeps its ID: nothing to write)", vc.Action)
 		}
 		exportsCleanly(t, r)
@@ -169,9 +171,9 @@ func TestOrdinaryWeekRenames(t *testing.T) {
 			t.Fatal(err)
 		}
 		mustNoErrors(t, p)
-		if rec.Status() != Succeeded {
+		if rec.Status() != plans.Succeeded {
 			var buf strings.Builder
-			_ = rec.WriteText(&buf)
+			_ = render.Receipt(&buf, rec)
 			t.Fatalf("apply %s\n%s", rec.Status(), buf.String())
 		}
 		after := r.liveDoc(schema.DeploymentProcess, proc...)
@@ -271,7 +273,7 @@ func TestOrdinaryWeekCaseOnlyNames(t *testing.T) {
 		return vars
 	}))
 	p3, _ := r.apply(b3, Options{})
-	if ch := find(t, p3, schema.ProjectVariables, proc...); ch.Action != ActionUpdate {
+	if ch := find(t, p3, schema.ProjectVariables, proc...); ch.Action != plans.OpUpdate {
 		t.Errorf("a change to casevar: %s", ch.Action)
 	}
 	if got := varValues(r.doc(schema.ProjectVariables, proc...), "casevar"); !slices.Equal(got, []string{`"casevar" = lower, changed`}) {
@@ -294,7 +296,7 @@ func TestOrdinaryWeekCaseOnlyNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := find(t, p4, schema.DeploymentProcess, proc...)
-	if ch.Action != ActionError || !strings.Contains(ch.Error, `"Smoke Tests" and "smoke tests" differ only in case`) {
+	if ch.Action != plans.OpError || !strings.Contains(ch.Error, `"Smoke Tests" and "smoke tests" differ only in case`) {
 		t.Errorf("case-only step names: %s %s", ch.Action, ch.Error)
 	}
 }
@@ -382,7 +384,7 @@ func TestOrdinaryWeekPruneInTwo(t *testing.T) {
 		if got := ownValues(r.doc(schema.ProjectVariables, proc...)); len(got) != 0 {
 			t.Errorf("--remove-destination-only kept %q", got)
 		}
-		if ch := find(t, p, schema.ProjectVariables, proc...); !hasWhy(ch, WhyPruned) {
+		if ch := find(t, p, schema.ProjectVariables, proc...); !hasWhy(ch, plans.WhyPruned) {
 			t.Errorf("why %q", ch.Why)
 		}
 		r.replay(b2, Options{RemoveDestinationOnly: true})
@@ -393,7 +395,7 @@ func TestOrdinaryWeekPruneInTwo(t *testing.T) {
 		r.edit(schema.Runbook, runbook, func(doc map[string]any) { doc["Description"] = "the DR team's own notes" })
 		p, _ := r.apply(b2, Options{Prune: true})
 		ch := find(t, p, schema.Runbook, runbook...)
-		if ch.Action != ActionKeep || !hasWhy(ch, WhyConflict) || len(ch.Conflicts) != 1 {
+		if ch.Action != plans.OpKeep || !hasWhy(ch, plans.WhyConflict) || len(ch.Conflicts) != 1 {
 			t.Errorf("runbook: %s %q %q", ch.Action, ch.Why, ch.Reason)
 		}
 		if r.doc(schema.Runbook, runbook...) == nil {
@@ -401,7 +403,7 @@ func TestOrdinaryWeekPruneInTwo(t *testing.T) {
 		}
 		// --on-conflict source deletes it.
 		p, _ = r.apply(b2, Options{Prune: true, Policy: policy.Flags{OnConflict: policy.WinnerSource}})
-		if ch := find(t, p, schema.Runbook, runbook...); ch.Action != ActionDelete {
+		if ch := find(t, p, schema.Runbook, runbook...); ch.Action != plans.OpDelete {
 			t.Errorf("runbook with --on-conflict source: %s", ch.Action)
 		}
 		if r.doc(schema.Runbook, runbook...) != nil {
@@ -439,7 +441,7 @@ func TestOrdinaryWeekLostScope(t *testing.T) {
 		}
 		ch := find(t, p, schema.ProjectVariables, proc...)
 		for _, want := range []string{`Variables["DR.WarmUrl" Action="Warm Legacy Cache"] would lose its whole Action scope ("Warm Legacy Cache"`, "--on-lost-scope drop", "--on-lost-scope unscope"} {
-			if ch.Action != ActionError || !strings.Contains(ch.Error, want) {
+			if ch.Action != plans.OpError || !strings.Contains(ch.Error, want) {
 				t.Errorf("project variables: %s, error %q lacks %q", ch.Action, ch.Error, want)
 			}
 		}
@@ -510,7 +512,7 @@ func TestOrdinaryWeekDanglingDestination(t *testing.T) {
 			t.Fatal(err)
 		}
 		ch := find(t, p, schema.ProjectVariables, proc...)
-		if ch.Action != ActionError || !strings.Contains(ch.Error, `the destination's Variables["OctoFX.Smoke.TimeoutSeconds"] is scoped only to Action "ce4bd81e-11ca-5e2d-8bf9-0fc2c07b29b9", which no longer exists`) || !strings.Contains(ch.Error, "--on-lost-scope") {
+		if ch.Action != plans.OpError || !strings.Contains(ch.Error, `the destination's Variables["OctoFX.Smoke.TimeoutSeconds"] is scoped only to Action "ce4bd81e-11ca-5e2d-8bf9-0fc2c07b29b9", which no longer exists`) || !strings.Contains(ch.Error, "--on-lost-scope") {
 			t.Errorf("%s: %s", ch.Action, ch.Error)
 		}
 		if r.dst.srv.Writes() != 0 {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/plans"
+	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/tools/octosim"
 )
@@ -20,7 +22,7 @@ func TestWriteOnlyFields(t *testing.T) {
 	for i := range 2 {
 		p := r.replay(b, Options{})
 		var buf strings.Builder
-		if err := p.WriteText(&buf); err != nil {
+		if err := render.Plan(&buf, p); err != nil {
 			t.Fatal(err)
 		}
 		for _, line := range strings.Split(buf.String(), "\n") {
@@ -34,7 +36,7 @@ func TestWriteOnlyFields(t *testing.T) {
 				continue
 			}
 			t.Logf("replay %d: %s: %s %v", i+1, ch.Label(), ch.Action, ch.Diff)
-			created = created || ch.Action == ActionNoOp
+			created = created || ch.Action == plans.OpNoOp
 			for _, d := range ch.Diff {
 				if strings.Contains(d.Path, "Password") || strings.Contains(d.Path, "CertificateData") {
 					t.Errorf("replay %d: %s: %s differs", i+1, ch.Label(), d.Path)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/parallel"
@@ -20,112 +21,6 @@ import (
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/translate"
 )
-
-// Outcome is what happened to one entity.
-type Outcome string
-
-// The outcomes of an entity.
-const (
-	// OutcomeCreated: the entity was created.
-	OutcomeCreated Outcome = "created"
-	// OutcomeUpdated: the entity was brought in line with the bundle.
-	OutcomeUpdated Outcome = "updated"
-	// OutcomeUnchanged: the destination already matched.
-	OutcomeUnchanged Outcome = "unchanged"
-	// OutcomeLeftAlone: the entity exists and the destination owns its details.
-	OutcomeLeftAlone Outcome = "left-alone"
-	// OutcomeFailed: the plan had an error for the entity, or a write failed.
-	OutcomeFailed Outcome = "failed"
-	// OutcomeSkipped: not attempted because an entity it depends on failed.
-	OutcomeSkipped Outcome = "skipped"
-	// OutcomeDeleted: a destination-only entity was deleted (Options.Prune).
-	OutcomeDeleted Outcome = "deleted"
-)
-
-// Status is the overall result of an apply.
-type Status string
-
-// The statuses of an apply (after Velero's restore phases).
-const (
-	// Succeeded: every entity is in place.
-	Succeeded Status = "Succeeded"
-	// PartiallyFailed: some entities failed or were skipped; run apply
-	// again (after fixing the failures) to finish.
-	PartiallyFailed Status = "PartiallyFailed"
-	// Failed: nothing could be applied.
-	Failed Status = "Failed"
-)
-
-// Result is the outcome of one entity.
-type Result struct {
-	// Kind and Names identify the entity.
-	Kind  string   `json:"kind"`
-	Names []string `json:"names"`
-	// Outcome is what happened.
-	Outcome Outcome `json:"outcome"`
-	// Error is the server's error (or the plan's) for failed entities, the
-	// reason for skipped ones.
-	Error string `json:"error,omitempty"`
-	// Note says what was written when the outcome alone does not tell: the
-	// user roles a team was given (and, after a failure, those given before
-	// it).
-	Note string `json:"note,omitempty"`
-	// Retry is set on a failed entity whose failure was transient (rate
-	// limiting, a server error, a dropped connection, a conflict) and on a
-	// skipped one whose blocker's was: running apply again can finish it.
-	// A plan error or a refusal by the server (400) recurs.
-	Retry bool `json:"retry,omitempty"`
-}
-
-// Receipt is the record of an Execute.
-type Receipt struct {
-	// Results has one entry per plan change, in sync order.
-	Results []Result `json:"results"`
-	// Cleanup lists the placeholders written (for entities that were
-	// created or updated).
-	Cleanup []CleanupItem `json:"cleanup"`
-	// Summary counts the results per outcome.
-	Summary map[Outcome]int `json:"summary"`
-	// Stats are the API requests the execution made.
-	Stats octopus.Stats `json:"stats"`
-	// Rollback is set when an older bundle was applied with
-	// --allow-rollback (Plan.Rollback), so the receipt records it.
-	Rollback string `json:"rollback,omitempty"`
-
-	// Destination, BundleDigest and Finished head the clean-up report, so
-	// that a report found later says where, what and when.
-	Destination  Destination `json:"-"`
-	BundleDigest string      `json:"-"`
-	Finished     time.Time   `json:"-"`
-}
-
-// Status tells success, partial failure and failure apart.
-func (r *Receipt) Status() Status {
-	bad := r.Summary[OutcomeFailed] + r.Summary[OutcomeSkipped]
-	switch {
-	case bad == 0:
-		return Succeeded
-	case bad == len(r.Results):
-		return Failed
-	}
-	return PartiallyFailed
-}
-
-// Resumable reports whether apply did not finish and running it again can
-// finish the job as it is: every failed or skipped entity failed (or
-// depends on one that failed) for a transient reason (see Result.Retry).
-func (r *Receipt) Resumable() bool {
-	bad := 0
-	for _, res := range r.Results {
-		if res.Outcome == OutcomeFailed || res.Outcome == OutcomeSkipped {
-			if !res.Retry {
-				return false
-			}
-			bad++
-		}
-	}
-	return bad > 0
-}
 
 // ErrStalePlan is returned by Execute when the plan was made for another
 // bundle or against a destination that has changed since.
@@ -141,10 +36,10 @@ var ErrPlanMismatch = errors.New("the plan was made for a different bundle or de
 var ErrPlanHasErrors = errors.New("the plan has errors")
 
 // planErrors returns ErrPlanHasErrors with every error of p, or nil.
-func planErrors(p *Plan) error {
+func planErrors(p *plans.Plan) error {
 	var lines []string
 	for _, ch := range p.Changes {
-		if ch.Action != ActionError {
+		if ch.Action != plans.OpError {
 			continue
 		}
 		msg := ch.Error
@@ -164,31 +59,31 @@ func planErrors(p *Plan) error {
 }
 
 // Apply makes a plan and executes it.
-func Apply(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Options) (*Plan, *Receipt, error) {
-	p, err := MakePlan(ctx, c, b, o)
+func Apply(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Options) (*plans.Plan, *plans.Receipt, error) {
+	pd, err := makePlanned(ctx, c, b, o)
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := execute(ctx, c, b, p, o, true)
-	return p, r, err
+	r, err := execute(ctx, c, b, pd.Plan, o, pd)
+	return pd.Plan, r, err
 }
 
 // Execute performs exactly the plan p, which must have been made for b. It
 // reads the destination again and refuses (ErrStalePlan) when b's digest or
 // the destination's state differ from what p was made against. Failures of
 // single entities are in the receipt, not the error.
-func Execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan, o Options) (*Receipt, error) {
-	return execute(ctx, c, b, p, o, false)
+func Execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *plans.Plan, o Options) (*plans.Receipt, error) {
+	return execute(ctx, c, b, p, o, nil)
 }
 
-func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan, o Options, fresh bool) (*Receipt, error) {
+func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *plans.Plan, o Options, fresh *planned) (*plans.Receipt, error) {
 	o = o.withDefaults()
 	log := o.Logger
 	if p == nil || b == nil {
 		return nil, errors.New("apply: Execute needs a plan and its bundle")
 	}
-	if p.Format != PlanFormat {
-		return nil, fmt.Errorf("apply: the plan's format is %q, not %q", p.Format, PlanFormat)
+	if p.Format != plans.PlanFormat {
+		return nil, fmt.Errorf("apply: the plan's format is %q, not %q", p.Format, plans.PlanFormat)
 	}
 	if d := b.Digest(); d != p.BundleDigest {
 		return nil, fmt.Errorf("apply: %w: it was made for a different bundle (%s), not %s", ErrPlanMismatch, p.BundleDigest, d)
@@ -212,9 +107,12 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 	pol := policy.New(pf, o.Policy)
 	placeholder := pol.Placeholder()
 	before := c.Stats()
-	var snap *snapshot.Snapshot
-	if fresh && p.snap != nil && p.client == c {
-		snap = p.snap // made just now by Apply
+	var (
+		snap *snapshot.Snapshot
+		pd   *planned
+	)
+	if fresh != nil && fresh.snap != nil && fresh.client == c {
+		snap, pd = fresh.snap, fresh // made just now by Apply
 	} else {
 		var err error
 		ro := o
@@ -234,26 +132,26 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 			// The same base, named from another working directory.
 			again.ModeReason = p.ModeReason
 		}
-		if err := comparePlans(p, again); err != nil {
+		if err := comparePlans(p, again.Plan); err != nil {
 			return nil, fmt.Errorf("apply: %w: %v; make a new plan", ErrStalePlan, err)
 		}
-		p = again
+		pd = again
 	}
-	p.snap, p.client = nil, nil // a plan's snapshot serves one execution
+	p = pd.Plan
 
-	x := &executor{c: c, snap: snap, ids: translate.IDs{Snap: snap}, o: o, log: log, plan: p, b: b, placeholder: placeholder}
+	x := &executor{c: c, snap: snap, ids: translate.IDs{Snap: snap}, o: o, log: log, plan: pd, b: b, placeholder: placeholder}
 	x.run(ctx)
 	if x.stateErr != nil {
 		log.Warn("recording the state failed", "error", x.stateErr)
 	}
 
-	r := &Receipt{Summary: zeroSummary(OutcomeCreated, OutcomeUpdated, OutcomeUnchanged, OutcomeLeftAlone, OutcomeFailed, OutcomeSkipped, OutcomeDeleted), Cleanup: []CleanupItem{}, Rollback: p.Rollback}
+	r := &plans.Receipt{Summary: zeroSummary(plans.OutcomeCreated, plans.OutcomeUpdated, plans.OutcomeUnchanged, plans.OutcomeLeftAlone, plans.OutcomeFailed, plans.OutcomeSkipped, plans.OutcomeDeleted), Cleanup: []plans.CleanupItem{}, Rollback: p.Rollback}
 	done := map[string]bool{}
 	for i, ch := range p.Changes {
 		res := x.results[i]
 		r.Results = append(r.Results, res)
 		r.Summary[res.Outcome]++
-		if res.Outcome == OutcomeCreated || res.Outcome == OutcomeUpdated {
+		if res.Outcome == plans.OutcomeCreated || res.Outcome == plans.OutcomeUpdated {
 			done[changeKey(ch.Kind, ch.Names)] = true
 		}
 	}
@@ -263,20 +161,20 @@ func execute(ctx context.Context, c *octopus.Client, b *bundles.Bundle, p *Plan,
 			r.Cleanup = append(r.Cleanup, it)
 		}
 	}
-	r.Destination = Destination{Server: p.Destination.Server, Space: p.Destination.Space, ServerVersion: p.Destination.ServerVersion}
+	r.Destination = plans.Destination{Server: p.Destination.Server, Space: p.Destination.Space, ServerVersion: p.Destination.ServerVersion}
 	r.BundleDigest, r.Finished = p.BundleDigest, time.Now().UTC().Truncate(time.Second)
 	after := c.Stats()
 	r.Stats = octopus.Stats{Requests: after.Requests - before.Requests, Retries: after.Retries - before.Retries, Writes: after.Writes - before.Writes}
-	log.Info("apply finished", "status", r.Status(), "created", r.Summary[OutcomeCreated], "updated", r.Summary[OutcomeUpdated],
-		"unchanged", r.Summary[OutcomeUnchanged], "left-alone", r.Summary[OutcomeLeftAlone], "failed", r.Summary[OutcomeFailed],
-		"skipped", r.Summary[OutcomeSkipped], "writes", r.Stats.Writes, "requests", r.Stats.Requests)
+	log.Info("apply finished", "status", r.Status(), "created", r.Summary[plans.OutcomeCreated], "updated", r.Summary[plans.OutcomeUpdated],
+		"unchanged", r.Summary[plans.OutcomeUnchanged], "left-alone", r.Summary[plans.OutcomeLeftAlone], "failed", r.Summary[plans.OutcomeFailed],
+		"skipped", r.Summary[plans.OutcomeSkipped], "writes", r.Stats.Writes, "requests", r.Stats.Requests)
 	return r, nil
 }
 
 // comparePlans returns an error naming the differences between a saved
 // plan and the plan derived again now (the bundle, the base, the
 // destination, then entity by entity), or nil when they are the same.
-func comparePlans(saved, now *Plan) error {
+func comparePlans(saved, now *plans.Plan) error {
 	var parts []string
 	if saved.BundleDigest != now.BundleDigest {
 		parts = append(parts, fmt.Sprintf("it was made for bundle %s, not %s", saved.BundleDigest, now.BundleDigest))
@@ -287,7 +185,7 @@ func comparePlans(saved, now *Plan) error {
 	if saved.Destination != now.Destination {
 		parts = append(parts, fmt.Sprintf("the destination changed since the plan was made (fingerprint %s now, %s in the plan)", now.Destination.Fingerprint, saved.Destination.Fingerprint))
 	}
-	byKey := map[string]*Change{}
+	byKey := map[string]*plans.Change{}
 	for i := range now.Changes {
 		byKey[changeKey(now.Changes[i].Kind, now.Changes[i].Names)] = &now.Changes[i]
 	}
@@ -313,7 +211,7 @@ func comparePlans(saved, now *Plan) error {
 				fields = append(fields, fmt.Sprintf("… %d more", len(ds)-3))
 				break
 			}
-			fields = append(fields, fmt.Sprintf("%s is %s in the saved plan, %s now", strings.TrimPrefix(d.Path, "/"), show(d.Before), show(d.After)))
+			fields = append(fields, fmt.Sprintf("%s is %s in the saved plan, %s now", strings.TrimPrefix(d.Path, "/"), plans.Show(d.Before), plans.Show(d.After)))
 		}
 		entity = append(entity, sc.Label()+": "+strings.Join(fields, ", "))
 	}
@@ -328,7 +226,7 @@ func comparePlans(saved, now *Plan) error {
 	parts = append(parts, entity...)
 	if len(parts) == 0 && !bundles.Equal(planValue(saved), planValue(now)) {
 		ds := bundles.Diff(planValue(saved), planValue(now))
-		parts = append(parts, fmt.Sprintf("%s is %s in the saved plan, %s now", ds[0].Path, show(ds[0].Before), show(ds[0].After)))
+		parts = append(parts, fmt.Sprintf("%s is %s in the saved plan, %s now", ds[0].Path, plans.Show(ds[0].Before), plans.Show(ds[0].After)))
 	}
 	if len(parts) == 0 {
 		return nil
@@ -380,7 +278,7 @@ type executor struct {
 		Debug(string, ...any)
 		Warn(string, ...any)
 	}
-	plan *Plan
+	plan *planned
 	b    *bundles.Bundle
 	// placeholder is the policy's text for new secrets
 	// ("" for the default).
@@ -395,7 +293,7 @@ type executor struct {
 	// state records a change when its count reaches zero.
 	pending  []int
 	stateErr error
-	results  []Result
+	results  []plans.Result
 	done     int
 	total    int
 }
@@ -403,26 +301,26 @@ type executor struct {
 // run executes the plan's writes in sync order.
 func (x *executor) run(ctx context.Context) {
 	p := x.plan
-	x.results = make([]Result, len(p.Changes))
+	x.results = make([]plans.Result, len(p.Changes))
 	for i, ch := range p.Changes {
-		res := Result{Kind: ch.Kind, Names: ch.Names}
+		res := plans.Result{Kind: ch.Kind, Names: ch.Names}
 		switch ch.Action {
-		case ActionNoOp:
-			res.Outcome = OutcomeUnchanged
-		case ActionLeftAlone:
-			res.Outcome = OutcomeLeftAlone
-		case ActionError:
-			res.Outcome, res.Error = OutcomeFailed, ch.Error
-		case ActionCreate:
-			res.Outcome = OutcomeCreated
-		case ActionUpdate:
-			res.Outcome = OutcomeUpdated
-		case ActionDelete:
-			res.Outcome = OutcomeDeleted
-		case ActionKeep:
-			res.Outcome, res.Note = OutcomeLeftAlone, ch.Reason
+		case plans.OpNoOp:
+			res.Outcome = plans.OutcomeUnchanged
+		case plans.OpLeftAlone:
+			res.Outcome = plans.OutcomeLeftAlone
+		case plans.OpError:
+			res.Outcome, res.Error = plans.OutcomeFailed, ch.Error
+		case plans.OpCreate:
+			res.Outcome = plans.OutcomeCreated
+		case plans.OpUpdate:
+			res.Outcome = plans.OutcomeUpdated
+		case plans.OpDelete:
+			res.Outcome = plans.OutcomeDeleted
+		case plans.OpKeep:
+			res.Outcome, res.Note = plans.OutcomeLeftAlone, ch.Reason
 		default:
-			res.Outcome, res.Error = OutcomeFailed, fmt.Sprintf("unknown plan action %q", ch.Action)
+			res.Outcome, res.Error = plans.OutcomeFailed, fmt.Sprintf("unknown plan action %q", ch.Action)
 		}
 		x.results[i] = res
 	}
@@ -509,9 +407,9 @@ func (x *executor) tasks() []*task {
 	// changes that use its names must still wait for it, or be skipped).
 	// A plan made in this process has them already; a saved one reads
 	// each document once more.
-	ptrs := make([]*Change, len(p.Changes))
-	for i := range p.Changes {
-		c := p.Changes[i]
+	ptrs := make([]*change, len(p.changes))
+	for i := range p.changes {
+		c := *p.changes[i] // a copy: the plan's change is left as it is
 		if x.b != nil && !c.providesKnown {
 			if doc, ok := x.b.Entity(schema.MustLookup(c.Kind), c.Names...); ok {
 				c.provides = providedNames(&c, doc)
@@ -528,14 +426,14 @@ func (x *executor) tasks() []*task {
 	def := make([]*task, len(p.Changes))
 	var all []*task
 	for i, ch := range p.Changes {
-		if ch.Action == ActionDelete {
+		if ch.Action == plans.OpDelete {
 			// Deletions run last, in reverse sync order: a project goes
 			// before the lifecycle it used.
 			main[i] = &task{ci: i, order: deleteOrder - schema.MustLookup(ch.Kind).Order, done: make(chan struct{})}
 			all = append(all, main[i])
 			continue
 		}
-		if ch.Action != ActionCreate && ch.Action != ActionUpdate {
+		if ch.Action != plans.OpCreate && ch.Action != plans.OpUpdate {
 			continue
 		}
 		k := schema.MustLookup(ch.Kind)
@@ -556,11 +454,11 @@ func (x *executor) tasks() []*task {
 	// creates whether it brings a new entity (or failed in the plan).
 	creates := func(j int) bool {
 		a := p.Changes[j].Action
-		return a == ActionCreate || a == ActionError
+		return a == plans.OpCreate || a == plans.OpError
 	}
 	writes := func(j int) bool {
 		a := p.Changes[j].Action
-		return a == ActionCreate || a == ActionUpdate || a == ActionError
+		return a == plans.OpCreate || a == plans.OpUpdate || a == plans.OpError
 	}
 	depTask := func(j int) *task {
 		if main[j] != nil {
@@ -576,10 +474,10 @@ func (x *executor) tasks() []*task {
 	}
 	// The writes below each top-level entity (a project), for the
 	// deletions below it to wait on.
-	rootKey := func(c Change) string { return schema.MustLookup(c.Kind).Root().Name + "\x00" + c.Names[0] }
+	rootKey := func(c plans.Change) string { return schema.MustLookup(c.Kind).Root().Name + "\x00" + c.Names[0] }
 	rootWrites := map[string][]int{}
 	for j, o := range p.Changes {
-		if o.Action != ActionDelete && len(o.Names) > 0 && writes(j) {
+		if o.Action != plans.OpDelete && len(o.Names) > 0 && writes(j) {
 			rootWrites[rootKey(o)] = append(rootWrites[rootKey(o)], j)
 		}
 	}
@@ -615,7 +513,7 @@ func (x *executor) tasks() []*task {
 			}
 		}
 		add(def[i], main[i])
-		if ch.Action == ActionDelete {
+		if ch.Action == plans.OpDelete {
 			// A deletion waits for every write of its project (which may
 			// stop referring to the entity) and is skipped if one failed.
 			for _, j := range rootWrites[rootKey(ch)] {
@@ -652,8 +550,8 @@ func (x *executor) fail(t *task, msg string, retry bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	r := &x.results[t.ci]
-	if r.Outcome != OutcomeFailed && r.Outcome != OutcomeSkipped {
-		r.Outcome, r.Error, r.Retry = OutcomeFailed, msg, retry
+	if r.Outcome != plans.OutcomeFailed && r.Outcome != plans.OutcomeSkipped {
+		r.Outcome, r.Error, r.Retry = plans.OutcomeFailed, msg, retry
 	}
 }
 
@@ -662,7 +560,7 @@ func (x *executor) fail(t *task, msg string, retry bool) {
 // It reports whether the change's last pass is done, so the caller records
 // it in the state.
 func (x *executor) runTask(ctx context.Context, t *task) (record bool) {
-	ch := &x.plan.Changes[t.ci]
+	ch := x.plan.changes[t.ci]
 	x.mu.Lock()
 	res := x.results[t.ci]
 	var blocked string
@@ -676,15 +574,15 @@ func (x *executor) runTask(ctx context.Context, t *task) (record bool) {
 			break
 		}
 		o := x.results[d.ci].Outcome
-		blocked = fmt.Sprintf("depends on %s, which %s", x.plan.Changes[d.ci].Label(), map[Outcome]string{OutcomeFailed: "failed", OutcomeSkipped: "was skipped"}[o])
+		blocked = fmt.Sprintf("depends on %s, which %s", x.plan.Changes[d.ci].Label(), map[plans.Outcome]string{plans.OutcomeFailed: "failed", plans.OutcomeSkipped: "was skipped"}[o])
 		blockerRetry = x.results[d.ci].Retry
 		break
 	}
-	if blocked != "" && res.Outcome != OutcomeFailed && res.Outcome != OutcomeSkipped {
-		x.results[t.ci].Outcome, x.results[t.ci].Error, x.results[t.ci].Retry = OutcomeSkipped, blocked, blockerRetry
+	if blocked != "" && res.Outcome != plans.OutcomeFailed && res.Outcome != plans.OutcomeSkipped {
+		x.results[t.ci].Outcome, x.results[t.ci].Error, x.results[t.ci].Retry = plans.OutcomeSkipped, blocked, blockerRetry
 	}
 	x.mu.Unlock()
-	if res.Outcome == OutcomeFailed || res.Outcome == OutcomeSkipped || blocked != "" {
+	if res.Outcome == plans.OutcomeFailed || res.Outcome == plans.OutcomeSkipped || blocked != "" {
 		x.mu.Lock()
 		t.ran, t.ok = true, false
 		x.mu.Unlock()
@@ -700,7 +598,7 @@ func (x *executor) runTask(ctx context.Context, t *task) (record bool) {
 		err  error
 	)
 	switch {
-	case ch.Action == ActionDelete:
+	case ch.Action == plans.OpDelete:
 		err = x.deleteEntity(ctx, ch)
 	case t.deferred:
 		err = x.writeDeferred(ctx, ch)
@@ -741,10 +639,10 @@ func (x *executor) recordState(i int) {
 	if st == nil {
 		return
 	}
-	ch := &x.plan.Changes[i]
+	ch := x.plan.changes[i]
 	var err error
 	switch {
-	case ch.Action == ActionError || ch.Action == ActionLeftAlone || ch.Action == ActionKeep:
+	case ch.Action == plans.OpError || ch.Action == plans.OpLeftAlone || ch.Action == plans.OpKeep:
 		return
 	case ch.forget != nil:
 		for _, p := range ch.forget {
@@ -754,7 +652,7 @@ func (x *executor) recordState(i int) {
 		}
 	case ch.applied.IsZero():
 		return
-	case ch.Action == ActionNoOp && ch.destSum != nil && recordedAs(st, ch.Path, ch.destSum):
+	case ch.Action == plans.OpNoOp && ch.destSum != nil && recordedAs(st, ch.Path, ch.destSum):
 		// Nothing written and the state already records the destination's
 		// form (a replay): only the base may change.
 		if !ch.baseCurrent {
@@ -788,7 +686,7 @@ func (x *executor) recordState(i int) {
 // recordID records the server ID the entity of change ch has on the
 // destination now (after its writes), for the kinds Prune may delete: the
 // proof that octobundle wrote it (see Base.IDs).
-func (x *executor) recordID(ch *Change) error {
+func (x *executor) recordID(ch *change) error {
 	k := schema.MustLookup(ch.Kind)
 	if !deletable(k) {
 		return nil
@@ -815,7 +713,7 @@ func (x *executor) progress() {
 // processes and variable sets), a PUT of the merged document otherwise, a
 // POST per new item of a ShapeItems kind. The note says what was written when the
 // outcome alone does not.
-func (x *executor) writeMain(ctx context.Context, ch *Change) (note string, err error) {
+func (x *executor) writeMain(ctx context.Context, ch *change) (note string, err error) {
 	k := schema.MustLookup(ch.Kind)
 	if k.Shape == schema.ShapeBinary {
 		return "", x.putBinary(ctx, k, ch)
@@ -842,7 +740,7 @@ func (x *executor) writeMain(ctx context.Context, ch *Change) (note string, err 
 
 // writeDeferred writes a change's deferred fields over the entity as it now
 // is on the destination.
-func (x *executor) writeDeferred(ctx context.Context, ch *Change) error {
+func (x *executor) writeDeferred(ctx context.Context, ch *change) error {
 	k := schema.MustLookup(ch.Kind)
 	body, err := x.ids.ToServer(k, ch.Names, onlyDeferred(k, ch.Desired.Value()))
 	if err != nil {
@@ -874,7 +772,7 @@ func (x *executor) wasCreated(kind string, names []string) bool {
 }
 
 // owner returns the destination entity owning a change's entity.
-func (x *executor) owner(k *schema.Kind, ch *Change) (*snapshot.Entity, error) {
+func (x *executor) owner(k *schema.Kind, ch *change) (*snapshot.Entity, error) {
 	if k.Parent == "" {
 		return nil, nil
 	}
@@ -895,7 +793,7 @@ func (x *executor) collectionPath(k *schema.Kind) string {
 
 // create POSTs a new entity; on an uncertain outcome the client looks it up
 // by name (and owner) before trying again, so no duplicate is made.
-func (x *executor) create(ctx context.Context, k *schema.Kind, ch *Change, body any) error {
+func (x *executor) create(ctx context.Context, k *schema.Kind, ch *change, body any) error {
 	owner, err := x.owner(k, ch)
 	if err != nil {
 		return err
@@ -999,7 +897,7 @@ func (x *executor) madeWith(ctx context.Context, k *schema.Kind, owner *snapshot
 
 // put writes body merged over the destination entity dest (keeping its
 // IDs, version, links and secrets) and records the server's answer.
-func (x *executor) put(ctx context.Context, k *schema.Kind, ch *Change, dest *snapshot.Entity, body any) error {
+func (x *executor) put(ctx context.Context, k *schema.Kind, ch *change, dest *snapshot.Entity, body any) error {
 	path := x.collectionPath(k) + "/" + url.PathEscape(dest.ID)
 	doc, err := x.putMerged(ctx, k, ch, path, body, dest.Object())
 	if err != nil {
@@ -1014,7 +912,7 @@ func (x *executor) put(ctx context.Context, k *schema.Kind, ch *Change, dest *sn
 // answer was lost was performed after all) is resolved by reading the
 // document again and merging over the fresh copy; when that copy already
 // holds everything, nothing more is written.
-func (x *executor) putMerged(ctx context.Context, k *schema.Kind, ch *Change, path string, body any, live map[string]any) (map[string]any, error) {
+func (x *executor) putMerged(ctx context.Context, k *schema.Kind, ch *change, path string, body any, live map[string]any) (map[string]any, error) {
 	merged, err := x.mergeForWrite(k, ch, body, live)
 	if err != nil {
 		return nil, err
@@ -1047,7 +945,7 @@ func (x *executor) putMerged(ctx context.Context, k *schema.Kind, ch *Change, pa
 
 // putSingleton writes a process, variable set or tenant-variables document,
 // which the server made with its owner.
-func (x *executor) putSingleton(ctx context.Context, k *schema.Kind, ch *Change, body any) error {
+func (x *executor) putSingleton(ctx context.Context, k *schema.Kind, ch *change, body any) error {
 	if k.Shape == schema.ShapeParts {
 		return x.putParts(ctx, k, ch, body)
 	}
@@ -1083,7 +981,7 @@ func (x *executor) putSingleton(ctx context.Context, k *schema.Kind, ch *Change,
 // mergeForWrite fills placeholders for new secrets, merges body over the
 // destination's live document and checks that no existing secret or
 // variable would be lost.
-func (x *executor) mergeForWrite(k *schema.Kind, ch *Change, body any, live map[string]any) (map[string]any, error) {
+func (x *executor) mergeForWrite(k *schema.Kind, ch *change, body any, live map[string]any) (map[string]any, error) {
 	var unscoped []any
 	if hasScopedValues(k) {
 		// Scope entries naming nothing go, as they went from what the
@@ -1183,7 +1081,7 @@ func checkNothingLost(live, body map[string]any, pruned map[string]bool) error {
 // after an uncertain outcome. The items created stay when a later one fails:
 // the next run sees them on the destination and creates only the rest. The
 // note names the roles given.
-func (x *executor) createMany(ctx context.Context, k *schema.Kind, ch *Change, body any) (string, error) {
+func (x *executor) createMany(ctx context.Context, k *schema.Kind, ch *change, body any) (string, error) {
 	owner, err := x.owner(k, ch)
 	if err != nil {
 		return "", err

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
@@ -98,3 +99,15 @@ func fitBundle(t testing.TB, b *bundles.Bundle) *bundles.Bundle {
 // one before scoped tenant variables (the legacy document) and a current
 // one (the common and project variables resources).
 var e2eVersions = octosim.ConformanceVersions
+
+// diffLabel is how the text plan names a field diff's place (see
+// render.Plan): its label, else its path.
+func diffLabel(d plans.FieldDiff) string {
+	if d.Label != "" {
+		return d.Label
+	}
+	if d.Path == "" || d.Path == "/" {
+		return "(the whole document)"
+	}
+	return d.Path
+}

@@ -2,10 +2,11 @@ package apply
 
 import (
 	"fmt"
-	"github.com/octobundle/octobundle/internal/jsonv"
 	"strings"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -53,7 +54,7 @@ func (pl *planner) decideItems(i int, k *schema.Kind, bundleDoc, destForm any) {
 	doc, notes, problems := pl.checkRefs(k, ch.Names, any(fresh))
 	reasons = append(reasons, notes...)
 	if len(problems) > 0 {
-		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
+		ch.Action, ch.Error = plans.OpError, ch.Label()+": "+strings.Join(problems, "; ")
 		return
 	}
 	fresh, _ = doc.([]any)
@@ -63,15 +64,15 @@ func (pl *planner) decideItems(i int, k *schema.Kind, bundleDoc, destForm any) {
 		// has) belongs to the destination.
 		ch.Diff = bundles.Diff(destItemsFor(have, kept), kept)
 		if len(ch.Diff) == 0 {
-			ch.Action = ActionNoOp
+			ch.Action = plans.OpNoOp
 			return
 		}
-		ch.Action = ActionLeftAlone
+		ch.Action = plans.OpLeftAlone
 		return
 	}
-	ch.Action = ActionUpdate
+	ch.Action = plans.OpUpdate
 	if destForm == nil {
-		ch.Action = ActionCreate
+		ch.Action = plans.OpCreate
 	}
 	ch.Desired = jsonv.MustPack(fresh)
 	ch.WriteMain = true

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 )
@@ -18,8 +19,8 @@ import (
 // returned by Octopus, so a placeholder in one cannot be seen: only the
 // clean-up report lists those. The items name kind, entity and field,
 // never a value.
-func leftoverPlaceholders(snap *snapshot.Snapshot) []CleanupItem {
-	var out []CleanupItem
+func leftoverPlaceholders(snap *snapshot.Snapshot) []plans.CleanupItem {
+	var out []plans.CleanupItem
 	var w prefixWalk
 	for _, k := range schema.Kinds() {
 		for _, e := range snap.Entities(k.Name) {
@@ -27,7 +28,7 @@ func leftoverPlaceholders(snap *snapshot.Snapshot) []CleanupItem {
 				continue // decoded only when it may hold one
 			}
 			for _, f := range w.find(e.Doc()) {
-				out = append(out, CleanupItem{Kind: k.Name, Names: e.Names(), Field: f,
+				out = append(out, plans.CleanupItem{Kind: k.Name, Names: e.Names(), Field: f,
 					Why: "still holds the placeholder an earlier apply wrote (" + PlaceholderPrefix + "): set the real value"})
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 )
@@ -17,13 +18,13 @@ func TestLeftoverPlaceholders(t *testing.T) {
 	tests := []struct {
 		name   string
 		entity *snapshot.Entity
-		want   []CleanupItem
+		want   []plans.CleanupItem
 	}{
 		{"placeholder certificate", snapshot.NewEntity(schema.MustLookup(schema.Certificate), "Certificates-1", "Web", nil, map[string]any{"Name": "Web", "SubjectOrganization": PlaceholderPrefix, "SubjectDistinguishedName": "CN=Web, OU=placeholder written by octobundle apply: replace me, O=" + PlaceholderPrefix, "CertificateData": map[string]any{"HasValue": true}}),
-			[]CleanupItem{{Kind: schema.Certificate, Names: []string{"Web"}, Field: "/SubjectDistinguishedName"}, {Kind: schema.Certificate, Names: []string{"Web"}, Field: "/SubjectOrganization"}}},
+			[]plans.CleanupItem{{Kind: schema.Certificate, Names: []string{"Web"}, Field: "/SubjectDistinguishedName"}, {Kind: schema.Certificate, Names: []string{"Web"}, Field: "/SubjectOrganization"}}},
 		{"a value made non-sensitive", snapshot.NewEntity(schema.MustLookup(schema.ProjectVariables), "", "", proj,
 			map[string]any{"Variables": []any{map[string]any{"Name": "Db", "Value": "x"}, map[string]any{"Name": "Token", "Value": PlaceholderPrefix + ": replace me (ProjectVariables OctoFX)", "IsSensitive": false}}}),
-			[]CleanupItem{{Kind: schema.ProjectVariables, Names: []string{"OctoFX"}, Field: "/Variables[1]/Value"}}},
+			[]plans.CleanupItem{{Kind: schema.ProjectVariables, Names: []string{"OctoFX"}, Field: "/Variables[1]/Value"}}},
 		{"sensitive value (not returned)", snapshot.NewEntity(schema.MustLookup(schema.ProjectVariables), "", "", proj,
 			map[string]any{"Variables": []any{map[string]any{"Name": "Token", "Value": nil, "IsSensitive": true}}}),
 			nil},

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
@@ -49,7 +50,7 @@ type removedName = nameKey
 // removedNames lists the names ch's entity provides in base and no longer
 // provides in the bundle (ch.provides) or under a new name (ch.renames):
 // the actions of steps the source deleted.
-func removedNames(ch *Change, base any) []removedName {
+func removedNames(ch *change, base any) []removedName {
 	var out []removedName
 	now := map[nameKey]bool{}
 	for _, p := range ch.provides {
@@ -107,7 +108,7 @@ func deletedNames(k *schema.Kind, names []string) []removedName {
 // elements, and decides the values that lose a whole dimension by
 // decision. It returns notes, the clean-up items of dropped sensitive
 // values, and problems (values no decision covers).
-func lostScope(k *schema.Kind, names []string, doc any, removed map[removedName]bool, decision LostScope, placeholderLabel func(v map[string]any) string) (notes []string, cleanup []CleanupItem, problems []string) {
+func lostScope(k *schema.Kind, names []string, doc any, removed map[removedName]bool, decision LostScope, placeholderLabel func(v map[string]any) string) (notes []string, cleanup []plans.CleanupItem, problems []string) {
 	m := asMap(doc)
 	if m == nil || len(removed) == 0 || len(names) == 0 {
 		return nil, nil, nil
@@ -132,7 +133,7 @@ func lostScope(k *schema.Kind, names []string, doc any, removed map[removedName]
 		case decision == LostScopeDrop:
 			notes = append(notes, fmt.Sprintf("%s: lost its whole %s scope (%s, which the plan removes); dropped (--on-lost-scope drop)", what, t.dim.Name, goneList))
 			if sens, _ := schema.SensitiveFlag(t.value); sens {
-				cleanup = append(cleanup, CleanupItem{Kind: k.Name, Names: names, Field: what,
+				cleanup = append(cleanup, plans.CleanupItem{Kind: k.Name, Names: names, Field: what,
 					Why: "destination sensitive variable dropped with its lost scope (--on-lost-scope drop): its secret is gone; if it is still needed, add it again and set its value"})
 			}
 			return trimDrop

@@ -3,6 +3,7 @@ package apply
 import (
 	"strconv"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -31,7 +32,7 @@ import (
 // entity: a copy of bundle. k (nil: unknown) and renames say which planned
 // elements take the place of a live element of another name (a step
 // renamed at the source keeps the destination's ID).
-func mergeDoc(k *schema.Kind, renames []Renamed, bundle, dest any) any {
+func mergeDoc(k *schema.Kind, renames []plans.Renamed, bundle, dest any) any {
 	if dest == nil {
 		return schema.DeepCopy(bundle)
 	}
@@ -42,7 +43,7 @@ func mergeDoc(k *schema.Kind, renames []Renamed, bundle, dest any) any {
 // writeMerge is one write merge: the kind and the change's renames.
 type writeMerge struct {
 	k       *schema.Kind
-	renames []Renamed
+	renames []plans.Renamed
 }
 
 func (w writeMerge) value(at []string, b, d any) any {

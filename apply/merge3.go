@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
@@ -50,28 +51,6 @@ import (
 // made sensitive at the source replaces the destination's plain one (apply
 // writes a placeholder and lists a clean-up item).
 
-// Conflict is one place changed on both sides since the last apply (or,
-// without a base, differing where the registry lists conflicts), with both
-// sides and the resolution. Values are in bundle form: names, never IDs or
-// secrets.
-type Conflict struct {
-	// Field names the place for people
-	// (`Variables["Smtp.Host" Environment=Production].Value`).
-	Field string `json:"field"`
-	// Base is the value last applied (absent without a base, or when the
-	// place did not exist then).
-	Base any `json:"base,omitempty"`
-	// Source is the bundle's value (absent: deleted at the source).
-	Source any `json:"source,omitempty"`
-	// Destination is the destination's value (absent: deleted there).
-	Destination any `json:"destination,omitempty"`
-	// Resolution is the side that wins: source, destination or fail.
-	Resolution policy.Winner `json:"resolution"`
-	// Rule says what decided it (the registry default, a policy rule,
-	// --on-conflict).
-	Rule string `json:"rule"`
-}
-
 // merger carries one entity's three-way merge and what it found.
 type merger struct {
 	k     *schema.Kind
@@ -88,13 +67,13 @@ type merger struct {
 	// a partial bundle does not hold.
 	owners func(kind, name string) bool
 
-	conflicts []Conflict
-	renames   []Renamed   // elements told renamed (destination-only ↔ source-only)
-	problems  []string    // what the server would refuse (two elements with one key)
-	drift     []FieldDiff // destination changes kept (S = B, D ≠ B)
-	kept      []string    // destination-only elements, keys and entries kept
-	deleted   []string    // removed because the source deleted them
-	changed   []string    // places the source changed and the merge applies
+	conflicts []plans.Conflict
+	renames   []plans.Renamed   // elements told renamed (destination-only ↔ source-only)
+	problems  []string          // what the server would refuse (two elements with one key)
+	drift     []plans.FieldDiff // destination changes kept (S = B, D ≠ B)
+	kept      []string          // destination-only elements, keys and entries kept
+	deleted   []string          // removed because the source deleted them
+	changed   []string          // places the source changed and the merge applies
 }
 
 // merge3 merges the entity of kind k: base (nil, hasBase false: two-way),
@@ -119,7 +98,7 @@ func (m *merger) value(p place, b any, hasB bool, s any, hasS bool, d any, hasD 
 			return schema.DeepCopy(s), true
 		}
 		if bundles.Equal(s, b) {
-			m.drift = append(m.drift, FieldDiff{Path: schema.Pointer(p.at), Label: p.label(), Before: b})
+			m.drift = append(m.drift, plans.FieldDiff{Path: schema.Pointer(p.at), Label: p.label(), Before: b})
 			return nil, false
 		}
 		if m.decide(p, b, hasB, s, hasS, d, hasD) == policy.WinnerSource {
@@ -180,7 +159,7 @@ func (m *merger) value(p place, b any, hasB bool, s any, hasS bool, d any, hasD 
 	// An atomic value (scalar, or a list without identities).
 	switch {
 	case hasB && bundles.Equal(s, b):
-		m.drift = append(m.drift, FieldDiff{Path: schema.Pointer(p.at), Label: p.label(), Before: b, After: d})
+		m.drift = append(m.drift, plans.FieldDiff{Path: schema.Pointer(p.at), Label: p.label(), Before: b, After: d})
 		return schema.DeepCopy(d), true
 	case hasB && bundles.Equal(d, b):
 		m.changed = append(m.changed, p.label())
@@ -309,7 +288,7 @@ func (m *merger) named(p place, l *schema.List, b []any, hasB bool, s, d []any) 
 				}
 				if shareSameIf(m.k, l, s[sPos[sid]], d[dPos[did]]) {
 					alias[sid], taken[did] = did, true
-					m.renames = append(m.renames, Renamed{List: l.Path, Parent: p.parentName(), From: nameOf(d[dPos[did]]), To: nameOf(s[sPos[sid]])})
+					m.renames = append(m.renames, plans.Renamed{List: l.Path, Parent: p.parentName(), From: nameOf(d[dPos[did]]), To: nameOf(s[sPos[sid]])})
 					m.changed = append(m.changed, p.elem(dPos[did], d[dPos[did]]).label()+" renamed to "+strconv.Quote(nameOf(s[sPos[sid]])))
 				}
 			}
@@ -514,7 +493,7 @@ func (m *merger) set(p place, b []any, hasB bool, s, d []any) []any {
 		case has(d, v):
 			out = append(out, v)
 		case hasB && has(b, v):
-			m.drift = append(m.drift, FieldDiff{Path: schema.Pointer(p.at), Label: p.label() + " " + strconv.Quote(fmt.Sprint(v)), Before: v})
+			m.drift = append(m.drift, plans.FieldDiff{Path: schema.Pointer(p.at), Label: p.label() + " " + strconv.Quote(fmt.Sprint(v)), Before: v})
 		default:
 			m.changed = append(m.changed, p.label()+" +"+strconv.Quote(fmt.Sprint(v)))
 			out = append(out, v)
@@ -539,7 +518,7 @@ func (m *merger) set(p place, b []any, hasB bool, s, d []any) []any {
 
 // decide resolves a conflict and records it.
 func (m *merger) decide(p place, b any, hasB bool, s any, hasS bool, d any, hasD bool) policy.Winner {
-	c := Conflict{Field: p.label()}
+	c := plans.Conflict{Field: p.label()}
 	if hasB {
 		c.Base = schema.DeepCopy(b)
 	}

@@ -6,11 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/octobundle/octobundle/internal/jsonv"
 	"net/http"
 	"strings"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 )
@@ -41,7 +42,7 @@ func (pl *planner) legacyProblem(k *schema.Kind, doc any) string {
 
 // putParts writes a Parts kind's change: each part that changed, or the
 // legacy document.
-func (x *executor) putParts(ctx context.Context, k *schema.Kind, ch *Change, body any) error {
+func (x *executor) putParts(ctx context.Context, k *schema.Kind, ch *change, body any) error {
 	owner, err := x.owner(k, ch)
 	if err != nil {
 		return err
@@ -133,21 +134,21 @@ func (x *executor) putParts(ctx context.Context, k *schema.Kind, ch *Change, bod
 // and its digest.
 
 // decideBinary fills in the action of a change of a ShapeBinary kind.
-func (pl *planner) decideBinary(ch *Change, bundleDoc, destForm any, onDest bool) {
+func (pl *planner) decideBinary(ch *change, bundleDoc, destForm any, onDest bool) {
 	data, _ := bundleDoc.([]byte)
 	sum := sha256.Sum256(data)
 	// What will be uploaded; the bytes themselves stay in the bundle.
 	desired := map[string]any{"File": ch.Path, "Bytes": len(data), "ContentType": contentType(data), "SHA256": hex.EncodeToString(sum[:])}
 	switch {
 	case !onDest:
-		ch.Action, ch.WriteMain, ch.Desired = ActionCreate, true, jsonv.MustPack(desired)
+		ch.Action, ch.WriteMain, ch.Desired = plans.OpCreate, true, jsonv.MustPack(desired)
 		ch.Reason = "uploaded: " + binarySummary(data)
 	case bundles.Equal(data, destForm):
-		ch.Action = ActionNoOp
+		ch.Action = plans.OpNoOp
 	default:
 		old, _ := destForm.([]byte)
-		ch.Action, ch.WriteMain, ch.Desired = ActionUpdate, true, jsonv.MustPack(desired)
-		ch.Diff = []FieldDiff{{Path: "/", Before: binarySummary(old), After: binarySummary(data)}}
+		ch.Action, ch.WriteMain, ch.Desired = plans.OpUpdate, true, jsonv.MustPack(desired)
+		ch.Diff = []plans.FieldDiff{{Path: "/", Before: binarySummary(old), After: binarySummary(data)}}
 		ch.Reason = "the file differs"
 	}
 }
@@ -169,7 +170,7 @@ func contentType(data []byte) string {
 }
 
 // putBinary uploads a change's file from the bundle.
-func (x *executor) putBinary(ctx context.Context, k *schema.Kind, ch *Change) error {
+func (x *executor) putBinary(ctx context.Context, k *schema.Kind, ch *change) error {
 	owner, err := x.owner(k, ch)
 	if err != nil {
 		return err

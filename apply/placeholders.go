@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/schema"
 )
@@ -100,7 +101,7 @@ type filler struct {
 	// Placeholder); empty means placeholderText.
 	text  string
 	write bool
-	items []CleanupItem
+	items []plans.CleanupItem
 	err   error
 }
 
@@ -247,13 +248,13 @@ func pastTense(why string) string {
 }
 
 func (f *filler) record(field, why string) {
-	f.items = append(f.items, CleanupItem{Kind: f.kind, Names: append([]string(nil), f.names...), Field: field, Why: why})
+	f.items = append(f.items, plans.CleanupItem{Kind: f.kind, Names: append([]string(nil), f.names...), Field: field, Why: why})
 }
 
 // predictCleanup lists the placeholders writing desired over dest (bundle
 // forms; dest nil for a new entity) will need; text is the placeholder
 // text ("" for apply's default).
-func predictCleanup(k *schema.Kind, names []string, desired, dest any, text string) []CleanupItem {
+func predictCleanup(k *schema.Kind, names []string, desired, dest any, text string) []plans.CleanupItem {
 	f := &filler{kind: k.Name, names: names, text: text}
 	f.fill(nil, nil, schema.DeepCopy(desired), dest)
 	return f.items
@@ -263,7 +264,7 @@ func predictCleanup(k *schema.Kind, names []string, desired, dest any, text stri
 // modified in place) relative to the destination's current document dest
 // (nil for a new entity) and returns body. text is the placeholder text
 // ("" for apply's default, which names the entity).
-func fillSecrets(k *schema.Kind, names []string, body, dest any, text string) (any, []CleanupItem, error) {
+func fillSecrets(k *schema.Kind, names []string, body, dest any, text string) (any, []plans.CleanupItem, error) {
 	f := &filler{kind: k.Name, names: names, write: true, text: text}
 	out := f.fill(nil, nil, body, dest)
 	return out, f.items, f.err

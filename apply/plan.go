@@ -64,7 +64,7 @@
 // (which would mean "all") is skipped. Releases,
 // deployments, runbook runs and snapshots, users and server settings are
 // never touched; deployment targets and workers only when the bundle holds
-// them and Options.Optional is set.
+// them and Options.IncludeTargets is set.
 //
 // Every variable value (project, library and tenant variables) is checked
 // per scope dimension against what the destination will have: an entry
@@ -101,6 +101,12 @@
 // Receipt lists every entity's outcome and tells success, partial failure and
 // failure apart; running apply again after a partial failure finishes the
 // job, and applying the same bundle twice makes no write the second time.
+//
+// The documents apply makes — the plan, the receipt, the drift report —
+// and their file formats are package apply/plans; their text views are
+// package apply/render. This package decides and writes: plan.go and the
+// files it names make a plan, execute.go (with parts.go and the executor
+// halves of prune.go) carries one out.
 package apply
 
 import (
@@ -115,23 +121,16 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/octobundle/octobundle/internal/parallel"
-
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/octopus"
+	"github.com/octobundle/octobundle/internal/parallel"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/translate"
 )
-
-// PlanFormat is the format version of a plan document.
-const PlanFormat = "octobundle-plan/v1"
-
-// PlanSchema is the name of the embedded JSON Schema plans validate against
-// (see schema.Validate).
-const PlanSchema = "plan.schema.json"
 
 // Options configure MakePlan, Execute and Apply.
 type Options struct {
@@ -139,8 +138,9 @@ type Options struct {
 	// major.minor differs from the bundle's source by more than one minor
 	// version (or the major differs).
 	AllowVersionSkew bool
-	// Optional applies deployment targets and workers the bundle holds.
-	Optional bool
+	// IncludeTargets applies the deployment targets and workers the bundle
+	// holds (--include-targets); without it they are left out with a note.
+	IncludeTargets bool
 	// AllowErrors executes a plan that has errors: what can be applied is,
 	// the entities in error fail (PartiallyFailed). Without it Execute and
 	// Apply refuse such a plan before the first write (ErrPlanHasErrors).
@@ -203,31 +203,6 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Action is what a plan does to one entity.
-type Action string
-
-// The plan actions.
-const (
-	// ActionCreate creates an entity missing on the destination.
-	ActionCreate Action = "create"
-	// ActionUpdate brings an existing entity in line with the bundle.
-	ActionUpdate Action = "update"
-	// ActionNoOp: the destination already matches the bundle.
-	ActionNoOp Action = "no-op"
-	// ActionLeftAlone: the entity exists and the destination owns its details.
-	ActionLeftAlone Action = "left-alone"
-	// ActionError: the entity cannot be applied (see Change.Error).
-	ActionError Action = "error"
-	// ActionDelete deletes a destination-only channel or runbook of a
-	// project the bundle holds, or an entity the source deleted
-	// (Options.Prune only).
-	ActionDelete Action = "delete"
-	// ActionKeep: the source deleted the entity (the base has it, the
-	// bundle does not) and it stays on the destination, without
-	// Options.Prune. The destination differs from what the bundle asks.
-	ActionKeep Action = "keep"
-)
-
 // zeroSummary is a summary with a zero count for each key: JSON summaries
 // keep zero counts, so a script reads summary.error as 0, not as missing.
 func zeroSummary[K comparable](keys ...K) map[K]int {
@@ -238,226 +213,21 @@ func zeroSummary[K comparable](keys ...K) map[K]int {
 	return m
 }
 
-// Change is the plan for one bundle entity.
-type Change struct {
-	// Kind is the registry kind name ("DeploymentProcess").
-	Kind string `json:"kind"`
-	// Names are the entity's names, owners first (["OctoFX"]).
-	Names []string `json:"names"`
-	// Path is the entity's file in the bundle.
-	Path string `json:"path"`
-	// Action is what apply does.
-	Action Action `json:"action"`
-	// Diff lists the fields that change (updates), or that differ but are
-	// left alone (left-alone). Values are in bundle form: names, never IDs,
-	// never secrets.
-	Diff []FieldDiff `json:"diff,omitempty"`
-	// Reason explains the action (left alone, partial matches, kept
-	// destination-only entries).
-	Reason string `json:"reason,omitempty"`
-	// Error says why the entity cannot be applied, naming the field.
-	Error string `json:"error,omitempty"`
-	// Notes are the decisions the bundle's apply policy and the registry's
-	// scope-mismatch defaults made inside the entity, one per variable
-	// value skipped, rescoped or left alone, each naming the rule.
-	Notes []string `json:"notes,omitempty"`
-
-	// Desired is what the destination entity will hold, in bundle form
-	// (names, no secrets): the document Execute resolves to the
-	// destination's IDs and writes. Set for create and update.
-	// It is held packed (see jsonv.Doc): a plan against an empty
-	// destination holds the whole bundle here.
-	Desired jsonv.Doc `json:"desired,omitzero"`
-	// WriteMain is set when the entity's fields other than the deferred
-	// ones are written (at the kind's Order).
-	WriteMain bool `json:"writeMain,omitempty"`
-	// WriteDeferred is set when the kind's deferred fields are written in
-	// the second pass (at the kind's DeferredOrder).
-	WriteDeferred bool `json:"writeDeferred,omitempty"`
-	// Prune is set when the update removes entries the destination has
-	// (deleted at the source, or destination-only with Options.Prune): the
-	// diff's removed elements go, and the pruned fields of Desired are
-	// written as they are rather than merged over the destination's.
-	Prune bool `json:"prune,omitempty"`
-	// Renames are the elements renamed in place (a step renamed at the
-	// source): Execute matches each with the destination's element of the
-	// old name, which keeps its ID.
-	Renames []Renamed `json:"renames,omitempty"`
-	// RemoveKeys are the JSON pointers (into Desired) of object keys the
-	// destination has and Desired does not (a step property deleted at the
-	// source): the write deletes them from the live document.
-	RemoveKeys []string `json:"removeKeys,omitempty"`
-
-	// Why says why the entity changes or not, one entry per reason (see
-	// the Why… constants): created, source changed, source deleted,
-	// destination drift kept, conflict, destination-only kept, deleted at
-	// source (kept or deleted), no base.
-	Why []string `json:"why,omitempty"`
-	// Conflicts lists every place changed on both sides, with both sides
-	// and the resolution.
-	Conflicts []Conflict `json:"conflicts,omitempty"`
-	// Drift lists the destination's own changes since the last apply that
-	// the merge keeps (the source did not change those places).
-	Drift []FieldDiff `json:"drift,omitempty"`
-	// Kept lists the destination-only elements, keys and set entries kept.
-	Kept []string `json:"kept,omitempty"`
-
-	provides      []nameKey  // the bundle names the entity's document provides (see indexBundle)
-	providesKnown bool       // provides was collected (a plan made in this process)
-	destSum       []byte     // fingerprint of the destination's form, once decide read it
-	merged        jsonv.Doc  // the merge result of a no-op (plan time only)
-	applied       jsonv.Doc  // what the state records as this entity's base once applied
-	baseCurrent   bool       // the state's base already holds applied
-	stamps        []stampUse // the destination's step-template stamps (see refreshStamps)
-	renames       []Renamed  // renames from the base to the bundle (see renames.go)
-	removed       []nameKey  // names the entity provided in the base and no longer does (see lostscope.go)
-	warnings      []string   // reading the destination's form (Plan.Warnings)
-	forget        []string   // state paths to forget once the change succeeded
-}
-
-// Why a change is planned (Change.Why).
-const (
-	// WhyCreated: the destination does not have the entity.
-	WhyCreated = "created"
-	// WhyRecreated: the destination deleted an entity octobundle applied;
-	// the bundle still has it.
-	WhyRecreated = "deleted on the destination since the last apply: created again"
-	// WhySourceChanged: the source changed places the destination did not.
-	WhySourceChanged = "source changed"
-	// WhySourceDeleted: the source deleted elements or keys the destination
-	// still had as applied.
-	WhySourceDeleted = "source deleted"
-	// WhyDrift: the destination changed places the source did not; kept.
-	WhyDrift = "destination drift kept"
-	// WhyConflict: both changed the same place (see Change.Conflicts).
-	WhyConflict = "conflict"
-	// WhyDestOnly: the destination has elements of its own; kept.
-	WhyDestOnly = "destination-only kept"
-	// WhyPruned: destination-only elements removed
-	// (--remove-destination-only).
-	WhyPruned = "destination-only removed (--remove-destination-only)"
-	// WhyDeletedKept: the source deleted the entity; kept without --prune.
-	WhyDeletedKept = "deleted at source, kept"
-	// WhyNotWritten: the source deleted the entity and --prune would
-	// delete it, but the state has no record that octobundle wrote the
-	// destination's entity (no server ID recorded, or another one): kept.
-	WhyNotWritten = "not written by octobundle, kept"
-	// WhyDeletedPruned: the source deleted the entity; deleted (--prune).
-	WhyDeletedPruned = "deleted at source, deleted (--prune)"
-	// WhyStamp: a step based on a step template takes the destination
-	// template's current version (the template changed, or the step lags).
-	WhyStamp = "step template version"
-	// WhyRenamed: elements renamed at the source are renamed on the
-	// destination in place (see Change.Renames).
-	WhyRenamed = "renamed"
-	// WhyNoBase: no base for the entity: merged two-way.
-	WhyNoBase = "no base: two-way"
-)
-
-// Label names the change for messages: "DeploymentProcess OctoFX".
-func (c *Change) Label() string { return label(c.Kind, c.Names) }
-
-// FieldDiff is one field-level difference (see bundles.FieldDiff).
-type FieldDiff = bundles.FieldDiff
-
-// CleanupItem is one value apply could not copy and replaced by a
-// placeholder, for an administrator to fix after the run: what, where and
-// why — never a value.
-type CleanupItem struct {
-	// Kind and Names identify the entity.
-	Kind  string   `json:"kind"`
-	Names []string `json:"names"`
-	// Field locates the value inside the entity, with identities for array
-	// elements (`Variables["OctoFX.Pricing.ApiKey" Environment=Production]/Value`).
-	Field string `json:"field"`
-	// Why says what was written and what to do.
-	Why string `json:"why"`
-}
-
-// Destination identifies the space a plan was made against.
-type Destination struct {
-	// Server is the server URL, without credentials.
-	Server string `json:"server"`
-	// Space is the space name.
-	Space string `json:"space"`
-	// ServerVersion is the destination's Octopus version.
-	ServerVersion string `json:"serverVersion"`
-	// Fingerprint is "sha256:" plus a digest of the destination state the
-	// plan was made against: the canonical bundle form of every destination
-	// entity the bundle touches, and the names of every entity.
-	Fingerprint string `json:"fingerprint"`
-}
-
-// Plan is what apply will do to a destination for one bundle.
-type Plan struct {
-	// Format is PlanFormat.
-	Format string `json:"format"`
-	// BundleDigest is the digest of the bundle the plan is for.
-	BundleDigest string `json:"bundleDigest"`
-	// Bundle is the path of the bundle the plan was made from, as the
-	// command line gave it (made absolute), so that apply --plan finds it
-	// without repeating it; empty when unknown. Informational: apply checks
-	// BundleDigest, never trusts the path.
-	Bundle string `json:"bundle,omitempty"`
-	// Mode is "three-way" (against a base) or "two-way" (none).
-	Mode string `json:"mode,omitempty"`
-	// ModeReason says where the base came from, or why there is none.
-	ModeReason string `json:"modeReason,omitempty"`
-	// BaseDigest is the digest of the base the plan was made against
-	// (empty without one).
-	BaseDigest string `json:"baseDigest,omitempty"`
-	// Rollback is set when the bundle is older than the last one the
-	// destination received from the same source (Options.Rollback).
-	Rollback string `json:"rollback,omitempty"`
-	// Flags are the command-line flags the plan was made with that decide
-	// what it holds, by name without dashes ("prune": ["true"], "rules":
-	// absolute paths, "rules-sha256": their digests in order); apply --plan
-	// takes them from the plan. Set by the command line, not by MakePlan.
-	Flags map[string][]string `json:"flags,omitempty"`
-	// Destination is where the plan applies.
-	Destination Destination `json:"destination"`
-	// Changes has one entry per bundle entity, in sync order.
-	Changes []Change `json:"changes"`
-	// Cleanup lists the placeholders apply will write.
-	Cleanup []CleanupItem `json:"cleanup"`
-	// Leftover lists placeholders earlier applies wrote that are still on
-	// the destination where the API shows them (see leftoverPlaceholders).
-	Leftover []CleanupItem `json:"leftoverPlaceholders,omitempty"`
-	// Notes are things the administrator should know that concern no single
-	// entity (bundle content not applied without Options.Optional).
-	Notes []string `json:"notes,omitempty"`
-	// Warnings are problems of the destination as read that did not stop
-	// the plan: references to things that no longer exist (a variable
-	// scoped to a deleted step), each naming the entity and the field and
-	// saying what the comparison made of it (see translate.ToBundleWarnings).
-	Warnings []string `json:"warnings,omitempty"`
-	// Summary counts the changes per action.
-	Summary map[Action]int `json:"summary"`
-
-	snap   *snapshot.Snapshot // the destination as read, for Apply
-	client *octopus.Client
-	early  int // changes decided while the destination was still read
-}
-
-// HasChanges reports whether the plan creates, updates or deletes anything.
-func (p *Plan) HasChanges() bool {
-	return p.Summary[ActionCreate]+p.Summary[ActionUpdate]+p.Summary[ActionDelete] > 0
-}
-
-// Differs reports whether the destination differs from what the bundle
-// and the policies ask: the plan changes something, or keeps an entity the
-// source deleted (plan --detailed-exitcode exits 2).
-func (p *Plan) Differs() bool { return p.HasChanges() || p.Summary[ActionKeep] > 0 }
-
-// HasErrors reports whether some entity cannot be applied.
-func (p *Plan) HasErrors() bool { return p.Summary[ActionError] > 0 }
-
 // MakePlan reads the destination and computes the plan for applying b to
 // it. It never writes. It fails (without a plan) when the destination's
 // Octopus version is too far from the bundle's source, or when the
 // destination cannot be read; problems with single entities are plan
 // entries with action error.
-func MakePlan(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Options) (*Plan, error) {
+func MakePlan(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Options) (*plans.Plan, error) {
+	pd, err := makePlanned(ctx, c, b, o)
+	if err != nil {
+		return nil, err
+	}
+	return pd.Plan, nil
+}
+
+// makePlanned is MakePlan keeping what Apply executes the plan with.
+func makePlanned(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Options) (*planned, error) {
 	o = o.withDefaults()
 	if b == nil {
 		return nil, errors.New("apply: no bundle")
@@ -472,25 +242,24 @@ func MakePlan(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Optio
 		return nil, fmt.Errorf("apply: %w", err)
 	}
 	pol := policy.New(pf, o.Policy)
-	var (
-		p    *Plan
-		snap *snapshot.Snapshot
-	)
+	var pd *planned
 	if pf := o.Prefetched; pf != nil && pf.client == c {
-		p, snap, err = makePlanEarly(ctx, pf, b, pol, o)
+		pd, err = makePlanEarly(ctx, pf, b, pol, o)
 	} else {
+		var snap *snapshot.Snapshot
 		if snap, err = readDestination(ctx, c, o); err == nil {
-			p = makePlan(snap, b, pol, o)
+			pd = makePlan(snap, b, pol, o)
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("apply: reading the destination space %q: %w", c.SpaceName, err)
 	}
-	p.snap, p.client = snap, c
+	pd.client = c
+	p := pd.Plan
 	o.Logger.Info("plan made", "server", p.Destination.Server, "space", p.Destination.Space,
-		"create", p.Summary[ActionCreate], "update", p.Summary[ActionUpdate], "no-op", p.Summary[ActionNoOp],
-		"left-alone", p.Summary[ActionLeftAlone], "delete", p.Summary[ActionDelete], "error", p.Summary[ActionError], "cleanup", len(p.Cleanup))
-	return p, nil
+		"create", p.Summary[plans.OpCreate], "update", p.Summary[plans.OpUpdate], "no-op", p.Summary[plans.OpNoOp],
+		"left-alone", p.Summary[plans.OpLeftAlone], "delete", p.Summary[plans.OpDelete], "error", p.Summary[plans.OpError], "cleanup", len(p.Cleanup))
+	return pd, nil
 }
 
 // planner holds what computing one plan needs.
@@ -499,9 +268,9 @@ type planner struct {
 	b       *bundles.Bundle
 	o       Options
 	ids     translate.IDs
-	changes []*Change
+	changes []*change
 	bn      bundleNames
-	cleanup [][]CleanupItem
+	cleanup [][]plans.CleanupItem
 	// pol is the effective policy: the registry's defaults, the bundle's
 	// policy file and the flags.
 	pol *policy.Decider
@@ -514,7 +283,7 @@ type planner struct {
 
 // makePlan computes the plan of b against the destination snapshot snap,
 // under the effective policy pol.
-func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o Options) *Plan {
+func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o Options) *planned {
 	p, pl := newPlan(snap, b, pol, o)
 	// Decide every entity; reading the destination's bundle forms is the
 	// costly part, so entities are decided in parallel.
@@ -524,12 +293,12 @@ func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o
 
 // newPlan sets up the plan of b against snap: its changes, one per
 // bundle entity, not decided yet.
-func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o Options) (*Plan, *planner) {
-	p := &Plan{
-		Format:       PlanFormat,
+func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o Options) (*plans.Plan, *planner) {
+	p := &plans.Plan{
+		Format:       plans.PlanFormat,
 		BundleDigest: b.Digest(),
-		Destination:  Destination{Server: snap.Server, Space: snap.SpaceName, ServerVersion: snap.ServerVersion},
-		Summary:      zeroSummary(ActionCreate, ActionUpdate, ActionNoOp, ActionLeftAlone, ActionError, ActionDelete),
+		Destination:  plans.Destination{Server: snap.Server, Space: snap.SpaceName, ServerVersion: snap.ServerVersion},
+		Summary:      zeroSummary(plans.OpCreate, plans.OpUpdate, plans.OpNoOp, plans.OpLeftAlone, plans.OpError, plans.OpDelete),
 		Rollback:     o.Rollback,
 	}
 	pl := &planner{snap: snap, o: o, ids: translate.IDs{Snap: snap}, pol: pol}
@@ -543,11 +312,11 @@ func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o 
 	}
 	skipped := map[string]int{}
 	for _, e := range b.Catalog() {
-		if e.Kind.Optional && !o.Optional {
+		if e.Kind.Optional && !o.IncludeTargets {
 			skipped[e.Kind.Title]++
 			continue
 		}
-		pl.changes = append(pl.changes, &Change{Kind: e.Kind.Name, Names: e.Names, Path: e.Path})
+		pl.changes = append(pl.changes, newChange(plans.Change{Kind: e.Kind.Name, Names: e.Names, Path: e.Path}))
 	}
 	pl.b = b
 	for _, t := range slices.Sorted(maps.Keys(skipped)) {
@@ -573,13 +342,13 @@ func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o 
 	pl.bn = indexBundle(pl.changes)
 	pl.renamed = collectRenamed(pl.changes)
 	pl.removed = pl.collectRemoved(b)
-	pl.cleanup = make([][]CleanupItem, len(pl.changes))
+	pl.cleanup = make([][]plans.CleanupItem, len(pl.changes))
 	return p, pl
 }
 
 // finish completes a plan once every change is decided: step-template
 // stamps, deletions, the summary and the fingerprint.
-func (pl *planner) finish(p *Plan, b *bundles.Bundle) *Plan {
+func (pl *planner) finish(p *plans.Plan, b *bundles.Bundle) *planned {
 	snap, o := pl.snap, pl.o
 	p.Leftover = leftoverPlaceholders(snap)
 	pl.refreshStamps()
@@ -605,18 +374,22 @@ func (pl *planner) finish(p *Plan, b *bundles.Bundle) *Plan {
 	sort.Strings(p.Warnings)
 	p.Warnings = slices.Compact(p.Warnings)
 	pl.serverChecks(deletes) // what the server would refuse (servercheck.go)
-	pl.cleanup = append(pl.cleanup, make([][]CleanupItem, len(deletes))...)
-	for i, ch := range append(pl.changes, deletes...) {
-		p.Changes = append(p.Changes, *ch)
+	pl.cleanup = append(pl.cleanup, make([][]plans.CleanupItem, len(deletes))...)
+	all := append(pl.changes, deletes...)
+	for i, ch := range all {
+		p.Changes = append(p.Changes, *ch.Change)
 		p.Summary[ch.Action]++
 		p.Cleanup = append(p.Cleanup, pl.cleanup[i]...)
 		o.Logger.Debug("planned", "entity", ch.Label(), "action", ch.Action, "fields", len(ch.Diff), "reason", ch.Reason, "error", ch.Error)
 	}
 	if p.Cleanup == nil {
-		p.Cleanup = []CleanupItem{}
+		p.Cleanup = []plans.CleanupItem{}
 	}
-	p.Destination.Fingerprint = fingerprint(snap, p.Changes)
-	return p
+	for i, ch := range all {
+		ch.Change = &p.Changes[i] // one document: the plan's
+	}
+	p.Destination.Fingerprint = fingerprint(snap, all)
+	return &planned{Plan: p, changes: all, snap: snap}
 }
 
 // decide fills in the action of change i.
@@ -624,7 +397,7 @@ func (pl *planner) decide(i int) {
 	ch := pl.changes[i]
 	k := schema.MustLookup(ch.Kind)
 	if k.Policy == schema.PolicyNever {
-		ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: %s are never applied", ch.Label(), k.Title)
+		ch.Action, ch.Error = plans.OpError, fmt.Sprintf("%s: %s are never applied", ch.Label(), k.Title)
 		return
 	}
 	var destForm any
@@ -633,7 +406,7 @@ func (pl *planner) decide(i int) {
 		f, warnings, err := translate.ToBundleWarnings(pl.snap, dest)
 		ch.warnings = warnings
 		if err != nil {
-			ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: reading the destination's copy: %v", ch.Label(), err)
+			ch.Action, ch.Error = plans.OpError, fmt.Sprintf("%s: reading the destination's copy: %v", ch.Label(), err)
 			return
 		}
 		destForm = f
@@ -645,7 +418,7 @@ func (pl *planner) decide(i int) {
 
 	pol, fromBundle := pl.kindPolicy(k)
 	if pol == schema.PolicySkip {
-		ch.Action = ActionLeftAlone
+		ch.Action = plans.OpLeftAlone
 		if dest == nil {
 			ch.Reason = fmt.Sprintf("not created: %s (never created or updated; references to it must resolve on the destination)", policyNote(pol))
 		} else {
@@ -662,14 +435,14 @@ func (pl *planner) decide(i int) {
 			ownerNames = ch.Names[:len(ch.Names)-1]
 		}
 		if op, opFromBundle := pl.kindPolicy(ok); op == schema.PolicySkip && opFromBundle && pl.snap.Find(ok.Name, ownerNames...) == nil {
-			ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: its %s %q is not on the destination and the bundle's apply policy skips %s", ch.Label(), title(ok.Name), strings.Join(ownerNames, "/"), ok.Title)
+			ch.Action, ch.Error = plans.OpError, fmt.Sprintf("%s: its %s %q is not on the destination and the bundle's apply policy skips %s", ch.Label(), title(ok.Name), strings.Join(ownerNames, "/"), ok.Title)
 			return
 		}
 	}
 
 	bundleDoc, ok := pl.b.Entity(k, ch.Names...) // the planner's own copy
 	if !ok {
-		ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: not in the bundle", ch.Label())
+		ch.Action, ch.Error = plans.OpError, fmt.Sprintf("%s: not in the bundle", ch.Label())
 		return
 	}
 	if k.Shape == schema.ShapeBinary {
@@ -693,14 +466,14 @@ func (pl *planner) decide(i int) {
 	}
 	if dest == nil {
 		if len(problems) > 0 {
-			ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
+			ch.Action, ch.Error = plans.OpError, ch.Label()+": "+strings.Join(problems, "; ")
 			return
 		}
-		ch.Action, ch.Desired = ActionCreate, jsonv.MustPack(bundleDoc)
+		ch.Action, ch.Desired = plans.OpCreate, jsonv.MustPack(bundleDoc)
 		ch.applied = ch.Desired
-		ch.Why = []string{WhyCreated}
+		ch.Why = []string{plans.WhyCreated}
 		if pl.inBase(k, ch.Names) {
-			ch.Why = []string{WhyRecreated}
+			ch.Why = []string{plans.WhyRecreated}
 		}
 		ch.WriteMain = true
 		ch.WriteDeferred = hasDeferred(k, bundleDoc)
@@ -716,7 +489,7 @@ func (pl *planner) decide(i int) {
 		// compared (a placeholder octobundle created would otherwise
 		// differ on every plan, forever).
 		if bundles.Equal(bundleDoc, destForm) || bundles.Equal(k.WithoutSecrets(bundleDoc), k.WithoutSecrets(destForm)) {
-			ch.Action = ActionNoOp
+			ch.Action = plans.OpNoOp
 			// Recorded only when octobundle created it (the base has it):
 			// --prune never deletes what it did not create or manage.
 			if pl.inBase(k, ch.Names) {
@@ -725,7 +498,7 @@ func (pl *planner) decide(i int) {
 			}
 			return
 		}
-		ch.Action = ActionLeftAlone
+		ch.Action = plans.OpLeftAlone
 		ch.Diff = bundles.DiffKind(k, k.WithoutSecrets(destForm), k.WithoutSecrets(bundleDoc))
 		ch.Reason = "destination owns its details"
 		if fromBundle {
@@ -747,7 +520,7 @@ func (pl *planner) decide(i int) {
 			}
 		}
 		if len(problems) > 0 {
-			ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
+			ch.Action, ch.Error = plans.OpError, ch.Label()+": "+strings.Join(problems, "; ")
 			return
 		}
 		if len(lost) > 0 {
@@ -764,12 +537,12 @@ func (pl *planner) decide(i int) {
 	desired, destView, destMerge := m.mergeEntity(baseDoc, hasBase, bundleDoc, destForm, ch.renames, pl.renamedFor(k, ch.Names))
 	ch.Renames = m.renames
 	if len(m.problems) > 0 {
-		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(m.problems, "; ")
+		ch.Action, ch.Error = plans.OpError, ch.Label()+": "+strings.Join(m.problems, "; ")
 		return
 	}
 	lostNotes, lostCleanup, lostProblems := lostScope(k, ch.Names, desired, pl.removed, pl.o.OnLostScope, valueLabel)
 	if len(lostProblems) > 0 {
-		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(lostProblems, "; ")
+		ch.Action, ch.Error = plans.OpError, ch.Label()+": "+strings.Join(lostProblems, "; ")
 		return
 	}
 	ch.Notes = append(ch.Notes, lostNotes...)
@@ -787,14 +560,14 @@ func (pl *planner) decide(i int) {
 	if len(ch.Renames) > 0 {
 		var ls []string
 		for _, r := range ch.Renames {
-			ls = append(ls, r.label())
+			ls = append(ls, r.Label())
 		}
-		ch.Why = append(ch.Why, WhyRenamed)
-		reasons = append(reasons, WhyRenamed+" in place (the destination's element keeps its ID): "+strings.Join(ls, ", "))
+		ch.Why = append(ch.Why, plans.WhyRenamed)
+		reasons = append(reasons, plans.WhyRenamed+" in place (the destination's element keeps its ID): "+strings.Join(ls, ", "))
 	}
 	for _, c := range m.conflicts {
 		if c.Resolution == policy.WinnerFail {
-			ch.Action = ActionError
+			ch.Action = plans.OpError
 			ch.Error = fmt.Sprintf("%s: %d merge conflicts and --on-conflict fail: %s", ch.Label(), len(m.conflicts), conflictList(m.conflicts))
 			ch.Reason = strings.Join(reasons, "; ")
 			return
@@ -803,15 +576,15 @@ func (pl *planner) decide(i int) {
 	ch.Prune = ch.Prune || len(m.deleted) > 0
 	if pl.o.RemoveDestinationOnly && pol == schema.PolicySync && pl.prune(k, bundleDoc, desired) {
 		ch.Prune = true
-		ch.Why = append(ch.Why, WhyPruned)
+		ch.Why = append(ch.Why, plans.WhyPruned)
 		reasons = append(reasons, "destination-only entries removed (--remove-destination-only)")
 	}
 	if err := k.SortSets(desired); err != nil {
-		ch.Action, ch.Error = ActionError, fmt.Sprintf("%s: %v", ch.Label(), err)
+		ch.Action, ch.Error = plans.OpError, fmt.Sprintf("%s: %v", ch.Label(), err)
 		return
 	}
 	if bundles.Equal(desired, destView) && len(lost) == 0 {
-		ch.Action = ActionNoOp
+		ch.Action = plans.OpNoOp
 		if hasStamps(k) { // refreshStamps may make it an update
 			ch.merged = jsonv.MustPack(desired)
 		}
@@ -822,13 +595,13 @@ func (pl *planner) decide(i int) {
 		problems = append(problems, p)
 	}
 	if len(problems) > 0 {
-		ch.Action, ch.Error = ActionError, ch.Label()+": "+strings.Join(problems, "; ")
+		ch.Action, ch.Error = plans.OpError, ch.Label()+": "+strings.Join(problems, "; ")
 		return
 	}
-	ch.Action, ch.Desired = ActionUpdate, jsonv.MustPack(desired)
+	ch.Action, ch.Desired = plans.OpUpdate, jsonv.MustPack(desired)
 	ch.Diff = append(renameDiffs(ch.Renames), bundles.DiffKind(k, destMerge, desired)...)
 	for _, d := range lost {
-		ch.Diff = append(ch.Diff, FieldDiff{Path: "/" + strings.SplitN(d.label, "[", 2)[0], Label: d.label + "." + d.dim + " (names nothing on the destination)", Before: d.ids})
+		ch.Diff = append(ch.Diff, plans.FieldDiff{Path: "/" + strings.SplitN(d.label, "[", 2)[0], Label: d.label + "." + d.dim + " (names nothing on the destination)", Before: d.ids})
 	}
 	removedKeys(desired, destMerge, nil, &ch.RemoveKeys)
 	ch.WriteMain = !bundles.Equal(withoutDeferred(k, desired), withoutDeferred(k, destView))
@@ -841,28 +614,12 @@ func (pl *planner) decide(i int) {
 }
 
 // conflictList renders conflicts for an error message.
-func conflictList(cs []Conflict) string {
+func conflictList(cs []plans.Conflict) string {
 	var parts []string
 	for _, c := range cs {
-		parts = append(parts, fmt.Sprintf("%s (base %s, source %s, destination %s)", c.Field, show(c.Base), show(c.Source), show(c.Destination)))
+		parts = append(parts, fmt.Sprintf("%s (base %s, source %s, destination %s)", c.Field, plans.Show(c.Base), plans.Show(c.Source), plans.Show(c.Destination)))
 	}
 	return strings.Join(parts, "; ")
-}
-
-// show renders a conflict side compactly.
-func show(v any) string {
-	if v == nil {
-		return "absent"
-	}
-	data, err := bundles.Canonical(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	out := strings.Join(strings.Fields(string(data)), " ")
-	if len(out) > 120 {
-		out = out[:117] + "..."
-	}
-	return out
 }
 
 // refreshStamps makes every existing entity whose stamps (a step's
@@ -873,7 +630,7 @@ func show(v any) string {
 func (pl *planner) refreshStamps() {
 	changed := map[string]bool{}
 	for _, ch := range pl.changes {
-		if ch.Action == ActionCreate || ch.Action == ActionUpdate {
+		if ch.Action == plans.OpCreate || ch.Action == plans.OpUpdate {
 			changed[changeKey(ch.Kind, ch.Names)] = true
 		}
 	}
@@ -883,7 +640,7 @@ func (pl *planner) refreshStamps() {
 	}
 	stampNow := map[stampKey]string{}
 	for _, ch := range pl.changes {
-		if ch.Action != ActionNoOp && ch.Action != ActionUpdate {
+		if ch.Action != plans.OpNoOp && ch.Action != plans.OpUpdate {
 			continue
 		}
 		// The stamps decide read from the destination's document, in
@@ -911,11 +668,11 @@ func (pl *planner) refreshStamps() {
 		}
 		slices.Sort(lag)
 		lag = slices.Compact(lag)
-		if ch.Action == ActionNoOp {
-			ch.Action, ch.Desired, ch.merged = ActionUpdate, ch.merged, jsonv.Doc{}
+		if ch.Action == plans.OpNoOp {
+			ch.Action, ch.Desired, ch.merged = plans.OpUpdate, ch.merged, jsonv.Doc{}
 			ch.WriteMain = true
 		}
-		ch.Why = append(ch.Why, WhyStamp)
+		ch.Why = append(ch.Why, plans.WhyStamp)
 		note := "step template version refreshed: " + strings.Join(lag, "; ")
 		if ch.Reason != "" {
 			ch.Reason += "; "
@@ -1124,10 +881,10 @@ func formSum(form any) []byte {
 	return sum[:]
 }
 
-func fingerprint(snap *snapshot.Snapshot, changes []Change) string {
+func fingerprint(snap *snapshot.Snapshot, changes []*change) string {
 	h := sha256.New()
 	keys := make([]string, 0, len(changes))
-	byKey := map[string]Change{}
+	byKey := map[string]*change{}
 	for _, ch := range changes {
 		k := changeKey(ch.Kind, ch.Names)
 		keys = append(keys, k)

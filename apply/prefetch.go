@@ -7,12 +7,11 @@ import (
 	"sync/atomic"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/internal/parallel"
-	"github.com/octobundle/octobundle/schema"
-
 	"github.com/octobundle/octobundle/internal/octopus"
+	"github.com/octobundle/octobundle/internal/parallel"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/policy"
+	"github.com/octobundle/octobundle/schema"
 )
 
 // Prefetched is a read of the destination space started ahead of planning
@@ -31,7 +30,7 @@ type Prefetched struct {
 }
 
 // Prefetch starts reading the destination space of c as MakePlan, Apply
-// and Execute would (o's Optional, Concurrency, Logger and Progress), and
+// and Execute would (o's IncludeTargets, Concurrency, Logger and Progress), and
 // returns at once. Pass the result in Options.Prefetched; it serves one
 // plan. Cancel it when it will not be used.
 //
@@ -59,14 +58,14 @@ func Prefetch(ctx context.Context, c *octopus.Client, o Options) *Prefetched {
 // entity refers, within the destination, only to top-level entities
 // (listed before any is complete) and to names its own project's
 // documents provide (snapshot.Options.Ready).
-func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *policy.Decider, o Options) (*Plan, *snapshot.Snapshot, error) {
+func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *policy.Decider, o Options) (*planned, error) {
 	partial := pf.roots.Snapshot()
 	if partial == nil { // an empty space, or the read failed
 		snap, err := readDestination(ctx, pf.client, o)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return makePlan(snap, b, pol, o), snap, nil
+		return makePlan(snap, b, pol, o), nil
 	}
 	p, pl := newPlan(partial, b, pol, o)
 	// The changes of each top-level entity and everything below it.
@@ -105,7 +104,7 @@ func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *
 	snap, err := readDestination(ctx, pf.client, o)
 	<-each
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var rest []int
 	for i, d := range decided {
@@ -114,9 +113,9 @@ func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *
 		}
 	}
 	parallel.Each(len(rest), func(j int) { pl.decide(rest[j]) })
-	p = pl.finish(p, b)
-	p.early = int(early.Load())
-	return p, snap, nil
+	pd := pl.finish(p, b)
+	pd.snap, pd.early = snap, int(early.Load())
+	return pd, nil
 }
 
 // Cancel stops the read and waits for it to end.
@@ -148,5 +147,5 @@ func readDestination(ctx context.Context, c *octopus.Client, o Options) (*snapsh
 
 // readOptions are the options the destination is read with for o.
 func readOptions(o Options) snapshot.Options {
-	return snapshot.Options{Optional: o.Optional, Concurrency: o.Concurrency, Logger: o.Logger, Progress: o.Progress}
+	return snapshot.Options{Optional: o.IncludeTargets, Concurrency: o.Concurrency, Logger: o.Logger, Progress: o.Progress}
 }

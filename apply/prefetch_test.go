@@ -61,7 +61,7 @@ func TestPlanEarlySamePlan(t *testing.T) {
 			}
 			eo := o
 			eo.Prefetched = Prefetch(context.Background(), dst.c, o)
-			early, err := MakePlan(context.Background(), dst.c, b, eo)
+			early, err := makePlanned(context.Background(), dst.c, b, eo)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/snapshot"
@@ -23,7 +24,7 @@ import (
 //
 //   - in synced entities the bundle holds, the destination-only entries of
 //     the registry's lists whose destination-only elements are removable
-//     (schema.List.DestOnly) and the map fields in Kind.Prune: steps (and actions of matched steps) of
+//     (schema.List.DestOnly) and the map fields in Kind.DestOnlyKeys: steps (and actions of matched steps) of
 //     deployment and runbook processes, variables of project and library
 //     variable sets (sensitive ones too: the plan says so and lists them in
 //     the clean-up), a tenant's links to projects the bundle holds, and a
@@ -157,15 +158,15 @@ func pruneWithin(bundle any, merged []any, within string) []any {
 // prunedSecrets lists a clean-up item for every sensitive variable and
 // every sensitive tenant variable value a diff removes: its secret is gone
 // with it.
-func prunedSecrets(k *schema.Kind, names []string, ds []FieldDiff) []CleanupItem {
-	var out []CleanupItem
+func prunedSecrets(k *schema.Kind, names []string, ds []plans.FieldDiff) []plans.CleanupItem {
+	var out []plans.CleanupItem
 	for _, d := range ds {
 		at := parsePointer(d.Path)
 		if d.After != nil || len(at) != 2 || k.List(at[0]) == nil || k.List(at[0]).Owner == "" {
 			continue
 		}
 		if m, ok := d.Before.(map[string]any); ok && hasSecret(m["Value"]) {
-			out = append(out, CleanupItem{Kind: k.Name, Names: names, Field: d.Label,
+			out = append(out, plans.CleanupItem{Kind: k.Name, Names: names, Field: d.Label,
 				Why: "destination-only sensitive tenant variable value removed by --remove-destination-only: its secret is gone; if it is still needed, set the tenant's value again"})
 		}
 	}
@@ -175,7 +176,7 @@ func prunedSecrets(k *schema.Kind, names []string, ds []FieldDiff) []CleanupItem
 			continue
 		}
 		if sens, _ := schema.SensitiveFlag(m); sens {
-			out = append(out, CleanupItem{Kind: k.Name, Names: names, Field: d.Label,
+			out = append(out, plans.CleanupItem{Kind: k.Name, Names: names, Field: d.Label,
 				Why: "destination-only sensitive variable removed by --remove-destination-only: its secret is gone; if it is still needed, add it again and set its value"})
 		}
 	}
@@ -183,28 +184,28 @@ func prunedSecrets(k *schema.Kind, names []string, ds []FieldDiff) []CleanupItem
 }
 
 // planDeletes adds a delete change for every destination-only entity of
-// a Prunable kind (a project's channels, runbooks and triggers) under the
+// a DeleteDestOnly kind (a project's channels, runbooks and triggers) under the
 // owners the bundle holds, except the ones the owner needs (Kind.Keep: a
 // project's default channel, the channel of its release creation
 // strategy), which get a note.
-func (pl *planner) planDeletes(b *bundles.Bundle, p *Plan) []*Change {
+func (pl *planner) planDeletes(b *bundles.Bundle, p *plans.Plan) []*change {
 	inBundle := map[string]bool{}
 	for _, ch := range pl.changes {
 		inBundle[changeKey(ch.Kind, ch.Names)] = true
 	}
-	var out []*Change
+	var out []*change
 	for _, ch := range pl.changes {
 		ownerKind := schema.MustLookup(ch.Kind)
 		if len(ch.Names) != ownerKind.Depth()+1 || ownerKind.IsSingleton() {
 			continue
 		}
-		var prunable []*schema.Kind
+		var destOnly []*schema.Kind
 		for _, k := range schema.Children(ownerKind.Name) {
-			if k.Prunable {
-				prunable = append(prunable, k)
+			if k.DeleteDestOnly {
+				destOnly = append(destOnly, k)
 			}
 		}
-		if len(prunable) == 0 {
+		if len(destOnly) == 0 {
 			continue
 		}
 		owner := pl.snap.Find(ownerKind.Name, ch.Names...)
@@ -216,7 +217,7 @@ func (pl *planner) planDeletes(b *bundles.Bundle, p *Plan) []*Change {
 		if doc, found := b.Entity(ownerKind, ch.Names...); found {
 			bundleOwner, _ = doc.(map[string]any)
 		}
-		for _, k := range prunable {
+		for _, k := range destOnly {
 			kind := k.Name
 			for _, e := range pl.snap.Children(owner, kind) {
 				names := e.Names()
@@ -237,7 +238,7 @@ func (pl *planner) planDeletes(b *bundles.Bundle, p *Plan) []*Change {
 				if k.DeletesWith != "" {
 					reason += "; " + k.DeletesWith + " go with it"
 				}
-				out = append(out, &Change{Kind: kind, Names: names, Path: path, Action: ActionDelete, Reason: reason})
+				out = append(out, newChange(plans.Change{Kind: kind, Names: names, Path: path, Action: plans.OpDelete, Reason: reason}))
 			}
 		}
 	}
@@ -255,7 +256,7 @@ func kept(k *schema.Kind, e *snapshot.Entity, destOwner, bundleOwner map[string]
 
 // deleteEntity deletes a change's destination entity; one already gone
 // counts as deleted.
-func (x *executor) deleteEntity(ctx context.Context, ch *Change) error {
+func (x *executor) deleteEntity(ctx context.Context, ch *change) error {
 	k := schema.MustLookup(ch.Kind)
 	dest := x.snap.Find(k.Name, ch.Names...)
 	if dest == nil {
@@ -271,7 +272,7 @@ func (x *executor) deleteEntity(ctx context.Context, ch *Change) error {
 // prunedVariables returns the server-form identities (see identity) of the
 // variables a pruning change removes, so that checkNothingLost lets exactly
 // those go.
-func (x *executor) prunedVariables(k *schema.Kind, ch *Change) (map[string]bool, error) {
+func (x *executor) prunedVariables(k *schema.Kind, ch *change) (map[string]bool, error) {
 	if !ch.Prune {
 		return nil, nil
 	}
@@ -304,11 +305,11 @@ func (x *executor) prunedVariables(k *schema.Kind, ch *Change) (map[string]bool,
 // links) authoritative over the live document they were merged onto.
 // Pruned array fields need nothing: the write merge keeps only the body's
 // elements.
-func keepBodyMaps(k *schema.Kind, ch *Change, body, merged map[string]any) {
+func keepBodyMaps(k *schema.Kind, ch *change, body, merged map[string]any) {
 	if !ch.Prune {
 		return
 	}
-	for _, f := range k.Prune {
+	for _, f := range k.DestOnlyKeys {
 		if bv, ok := body[f].(map[string]any); ok {
 			merged[f] = schema.DeepCopy(bv)
 		}
@@ -329,7 +330,7 @@ func parsePointer(p string) []string {
 
 // removableFields are k's top-level fields whose destination-only entries
 // --remove-destination-only removes: the lists the registry marks
-// removable, then the map fields of Kind.Prune.
+// removable, then the map fields of Kind.DestOnlyKeys.
 func removableFields(k *schema.Kind) []string {
 	var out []string
 	for _, l := range k.Lists {
@@ -337,5 +338,5 @@ func removableFields(k *schema.Kind) []string {
 			out = append(out, l.Path)
 		}
 	}
-	return append(out, k.Prune...)
+	return append(out, k.DestOnlyKeys...)
 }

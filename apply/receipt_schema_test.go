@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/tools/octosim"
@@ -22,14 +23,14 @@ func TestReceiptSchema(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		// run performs the apply whose receipt is checked.
-		run         func(t *testing.T) *Receipt
-		status      Status
+		run         func(t *testing.T) *plans.Receipt
+		status      plans.Status
 		cleanup     bool // the receipt lists clean-up items
 		failedOrSkp bool // the receipt has failed and skipped entities
 	}{
 		{
-			name: "first run with clean-up items", status: Succeeded, cleanup: true,
-			run: func(t *testing.T) *Receipt {
+			name: "first run with clean-up items", status: plans.Succeeded, cleanup: true,
+			run: func(t *testing.T) *plans.Receipt {
 				dst := startSim(t, "destination.json", octosim.Options{})
 				_, r, err := Apply(ctx, dst.c, b, o)
 				if err != nil {
@@ -39,8 +40,8 @@ func TestReceiptSchema(t *testing.T) {
 			},
 		},
 		{
-			name: "successful replay", status: Succeeded,
-			run: func(t *testing.T) *Receipt {
+			name: "successful replay", status: plans.Succeeded,
+			run: func(t *testing.T) *plans.Receipt {
 				dst := startSim(t, "destination.json", octosim.Options{})
 				if _, _, err := Apply(ctx, dst.c, b, o); err != nil {
 					t.Fatal(err)
@@ -53,8 +54,8 @@ func TestReceiptSchema(t *testing.T) {
 			},
 		},
 		{
-			name: "partial failure with errors and skipped entities", status: PartiallyFailed, cleanup: true, failedOrSkp: true,
-			run: func(t *testing.T) *Receipt {
+			name: "partial failure with errors and skipped entities", status: plans.PartiallyFailed, cleanup: true, failedOrSkp: true,
+			run: func(t *testing.T) *plans.Receipt {
 				dst := startSim(t, "destination.json", octosim.Options{})
 				dst.srv.AddFaultRule(octosim.FaultRule{
 					Method: "PUT", PathPrefix: "/api/Spaces-1/deploymentprocesses/deploymentprocess-Projects-201", Times: -1,
@@ -68,8 +69,8 @@ func TestReceiptSchema(t *testing.T) {
 			},
 		},
 		{
-			name: "empty receipt", status: Succeeded,
-			run: func(*testing.T) *Receipt { return &Receipt{} },
+			name: "empty receipt", status: plans.Succeeded,
+			run: func(*testing.T) *plans.Receipt { return &plans.Receipt{} },
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,15 +81,15 @@ func TestReceiptSchema(t *testing.T) {
 			if got := len(r.Cleanup) > 0; got != tc.cleanup {
 				t.Errorf("clean-up items: %d, want some: %v", len(r.Cleanup), tc.cleanup)
 			}
-			if got := r.Summary[OutcomeFailed] > 0 && r.Summary[OutcomeSkipped] > 0; got != tc.failedOrSkp {
-				t.Errorf("failed %d, skipped %d", r.Summary[OutcomeFailed], r.Summary[OutcomeSkipped])
+			if got := r.Summary[plans.OutcomeFailed] > 0 && r.Summary[plans.OutcomeSkipped] > 0; got != tc.failedOrSkp {
+				t.Errorf("failed %d, skipped %d", r.Summary[plans.OutcomeFailed], r.Summary[plans.OutcomeSkipped])
 			}
 
 			var buf bytes.Buffer
 			if err := r.WriteJSON(&buf); err != nil {
 				t.Fatalf("WriteJSON: %v", err)
 			}
-			doc := decodeValid(t, ReceiptSchema, buf.Bytes())
+			doc := decodeValid(t, plans.ReceiptSchema, buf.Bytes())
 			m := doc.(map[string]any)
 			if m["status"] != string(tc.status) {
 				t.Errorf("status field %v, want %s", m["status"], tc.status)
@@ -101,7 +102,7 @@ func TestReceiptSchema(t *testing.T) {
 			if err := r.WriteCleanupJSON(&buf); err != nil {
 				t.Fatalf("WriteCleanupJSON: %v", err)
 			}
-			report := decodeValid(t, CleanupReportSchema, buf.Bytes()).(map[string]any)
+			report := decodeValid(t, plans.CleanupReportSchema, buf.Bytes()).(map[string]any)
 			if n := len(report["cleanup"].([]any)); n != len(r.Cleanup) {
 				t.Errorf("%d clean-up items written, receipt has %d", n, len(r.Cleanup))
 			}
@@ -132,19 +133,19 @@ func TestReceiptSchemaRefuses(t *testing.T) {
 		want  string
 	}{
 		{"a failed entity without its error", func(w *bytes.Buffer) error {
-			r := &Receipt{Results: []Result{{Kind: schema.Project, Names: []string{"OctoFX"}, Outcome: OutcomeFailed}},
-				Summary: map[Outcome]int{OutcomeFailed: 1}}
+			r := &plans.Receipt{Results: []plans.Result{{Kind: schema.Project, Names: []string{"OctoFX"}, Outcome: plans.OutcomeFailed}},
+				Summary: map[plans.Outcome]int{plans.OutcomeFailed: 1}}
 			return r.WriteJSON(w)
-		}, ReceiptSchema},
+		}, plans.ReceiptSchema},
 		{"an unknown outcome", func(w *bytes.Buffer) error {
-			r := &Receipt{Results: []Result{{Kind: schema.Project, Names: []string{"OctoFX"}, Outcome: "exploded"}},
-				Summary: map[Outcome]int{"exploded": 1}}
+			r := &plans.Receipt{Results: []plans.Result{{Kind: schema.Project, Names: []string{"OctoFX"}, Outcome: "exploded"}},
+				Summary: map[plans.Outcome]int{"exploded": 1}}
 			return r.WriteJSON(w)
-		}, ReceiptSchema},
+		}, plans.ReceiptSchema},
 		{"a clean-up item without its reason", func(w *bytes.Buffer) error {
-			r := &Receipt{Cleanup: []CleanupItem{{Kind: schema.Project, Names: nil, Field: "Templates"}}}
+			r := &plans.Receipt{Cleanup: []plans.CleanupItem{{Kind: schema.Project, Names: nil, Field: "Templates"}}}
 			return r.WriteCleanupJSON(w)
-		}, CleanupReportSchema},
+		}, plans.CleanupReportSchema},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer

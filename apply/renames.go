@@ -1,9 +1,9 @@
 package apply
 
 import (
-	"strconv"
 	"strings"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/schema"
 )
@@ -29,29 +29,10 @@ import (
 // and Execute matches the renamed element with the live one by its old name
 // (Change.Renames), keeping its ID.
 
-// Renamed is one element renamed: in the list List (a registry list path,
-// "Steps/*/Actions"), the element named From is now named To.
-type Renamed struct {
-	// List is the registry path of the list ("Steps", "Steps/*/Actions").
-	List string `json:"list"`
-	// Parent is the name of the element holding the list, for a nested
-	// list (the step of a renamed action); empty for a top-level list.
-	Parent string `json:"parent,omitempty"`
-	// From is the old name (the base's, or the destination's).
-	From string `json:"from"`
-	// To is the new name (the source's).
-	To string `json:"to"`
-}
-
-// label is `Steps["Smoke Tests"] → "Smoke Test Suite"`.
-func (r Renamed) label() string {
-	return strings.ReplaceAll(r.List, "/*/", "[…].") + "[" + strconv.Quote(r.From) + "] → " + strconv.Quote(r.To)
-}
-
 // detectRenames returns the renames from base to src, both documents of
 // kind k in bundle form, outer lists before inner ones.
-func detectRenames(k *schema.Kind, base, src any) []Renamed {
-	var out []Renamed
+func detectRenames(k *schema.Kind, base, src any) []plans.Renamed {
+	var out []plans.Renamed
 	bm, sm := asMap(base), asMap(src)
 	if bm == nil || sm == nil {
 		return nil
@@ -69,7 +50,7 @@ func detectRenames(k *schema.Kind, base, src any) []Renamed {
 
 // renamesIn adds the renames between the base's list b and the source's
 // list s (list l), then those of their nested renameable lists.
-func renamesIn(k *schema.Kind, l *schema.List, parent string, b, s []any, out []Renamed) []Renamed {
+func renamesIn(k *schema.Kind, l *schema.List, parent string, b, s []any, out []plans.Renamed) []plans.Renamed {
 	bIdx, sIdx := keyIndex(l, b), keyIndex(l, s)
 	pair := map[int]int{} // index in b → index in s
 	for i, el := range b {
@@ -95,7 +76,7 @@ func renamesIn(k *schema.Kind, l *schema.List, parent string, b, s []any, out []
 			if samePlace(l, b, i, s, j) && sameApartFromNames(k, l, el, sel) || shareSameIf(k, l, el, sel) {
 				used[j] = true
 				pair[i] = j
-				out = append(out, Renamed{List: l.Path, Parent: parent, From: nameOf(el), To: nameOf(sel)})
+				out = append(out, plans.Renamed{List: l.Path, Parent: parent, From: nameOf(el), To: nameOf(sel)})
 				break
 			}
 		}
@@ -218,7 +199,7 @@ func nameOf(el any) string {
 // applyRenames renames, in a copy of doc (kind k, bundle form), every
 // element a rename names, unless the list already has an element with the
 // new name. Renames apply in order, outer lists first.
-func applyRenames(k *schema.Kind, doc any, renames []Renamed) any {
+func applyRenames(k *schema.Kind, doc any, renames []plans.Renamed) any {
 	if len(renames) == 0 || doc == nil {
 		return doc
 	}
@@ -291,7 +272,7 @@ func eachList(node any, segs []string, fn func(arr []any)) {
 // names, the renamed names it provides to a namespace (schema.Provide): an
 // action renamed is an Action renamed within its project. The map is
 // namespace → old name (folded) → new name.
-func providedRenames(k *schema.Kind, names []string, renames []Renamed) map[string]map[string]string {
+func providedRenames(k *schema.Kind, names []string, renames []plans.Renamed) map[string]map[string]string {
 	out := map[string]map[string]string{}
 	for _, p := range k.Provides {
 		if p.Path == "" || !strings.HasSuffix(p.Path, "/*") {
@@ -349,7 +330,7 @@ func renameRefs(k *schema.Kind, doc any, renamed map[string]map[string]string) a
 // list) by identity, then the still unpaired ones a rename names (the
 // planned element's new name, the live element's old one); list is the
 // registry list at the arrays' place (nil: identity only).
-func renamedPairs(list *schema.List, renames []Renamed, b, d []any) map[int]int {
+func renamedPairs(list *schema.List, renames []plans.Renamed, b, d []any) map[int]int {
 	var pairs map[int]int
 	if list != nil && list.Strategy == schema.StrategyMerge {
 		pairs = keyPairs(list, b, d)
@@ -397,7 +378,7 @@ func renameable(k *schema.Kind) bool {
 // collectRenamed gathers the provided names the changes' renames rename,
 // by owner: root kind and name (folded) → namespace → old name (folded) →
 // new name.
-func collectRenamed(changes []*Change) map[string]map[string]map[string]string {
+func collectRenamed(changes []*change) map[string]map[string]map[string]string {
 	out := map[string]map[string]map[string]string{}
 	for _, ch := range changes {
 		if len(ch.renames) == 0 {
@@ -442,11 +423,11 @@ func (pl *planner) renamedFor(k *schema.Kind, names []string) map[string]map[str
 }
 
 // effectiveRenames are the renames that rename an element of dest.
-func effectiveRenames(k *schema.Kind, dest any, renames []Renamed) []Renamed {
-	var out []Renamed
+func effectiveRenames(k *schema.Kind, dest any, renames []plans.Renamed) []plans.Renamed {
+	var out []plans.Renamed
 	cur := dest
 	for _, r := range renames {
-		next := applyRenames(k, cur, []Renamed{r})
+		next := applyRenames(k, cur, []plans.Renamed{r})
 		if !bundles.Equal(next, cur) {
 			out = append(out, r)
 		}
@@ -460,8 +441,8 @@ func effectiveRenames(k *schema.Kind, dest any, renames []Renamed) []Renamed {
 // new element already synced), and with them the renames nested in the
 // element of that name. Such a rename is an element deleted and another
 // changed, as without renames.
-func unblocked(k *schema.Kind, dest any, renames []Renamed) []Renamed {
-	var out []Renamed
+func unblocked(k *schema.Kind, dest any, renames []plans.Renamed) []plans.Renamed {
+	var out []plans.Renamed
 	blocked := map[string]bool{} // list path + new name, folded
 	for _, r := range renames {
 		if r.Parent != "" && blocked[strings.ToLower(parentList(r.List)+"\x00"+r.Parent)] {
@@ -494,10 +475,10 @@ func parentList(list string) string {
 }
 
 // renameDiffs are the plan's field lines of renames.
-func renameDiffs(renames []Renamed) []bundles.FieldDiff {
+func renameDiffs(renames []plans.Renamed) []bundles.FieldDiff {
 	out := make([]bundles.FieldDiff, 0, len(renames))
 	for _, r := range renames {
-		out = append(out, bundles.FieldDiff{Path: "/" + strings.ReplaceAll(r.List, "*", "-"), Label: r.label() + " (renamed)", Before: r.From, After: r.To})
+		out = append(out, bundles.FieldDiff{Path: "/" + strings.ReplaceAll(r.List, "*", "-"), Label: r.Label() + " (renamed)", Before: r.From, After: r.To})
 	}
 	return out
 }
@@ -534,7 +515,7 @@ func (pl *planner) speaksFor(kind, name string) bool {
 // and destMerge, destView with the entity's own renames, which the merge
 // aligned with. The merger holds conflicts, drift, kept, deleted, changed,
 // renames and problems.
-func (m *merger) mergeEntity(base any, hasBase bool, src, dst any, renames []Renamed, refs map[string]map[string]string) (desired, destView, destMerge any) {
+func (m *merger) mergeEntity(base any, hasBase bool, src, dst any, renames []plans.Renamed, refs map[string]map[string]string) (desired, destView, destMerge any) {
 	renames = unblocked(m.k, dst, renames)
 	if hasBase {
 		base = renameRefs(m.k, applyRenames(m.k, base, renames), refs)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/parallel"
 	"github.com/octobundle/octobundle/internal/snapshot"
@@ -617,7 +618,7 @@ var serverChecksOff bool
 // serverChecks runs checkServer over the planned document of every create
 // and update, once every entity is decided and the deletions are known,
 // and makes each change the server would refuse a plan error.
-func (pl *planner) serverChecks(deletes []*Change) {
+func (pl *planner) serverChecks(deletes []*change) {
 	if serverChecksOff {
 		return
 	}
@@ -629,14 +630,14 @@ func (pl *planner) serverChecks(deletes []*Change) {
 	provided := make([][]nameKey, len(pl.changes))
 	parallel.Each(len(pl.changes), func(i int) {
 		ch := pl.changes[i]
-		if (ch.Action != ActionCreate && ch.Action != ActionUpdate) || ch.Desired.IsZero() {
+		if (ch.Action != plans.OpCreate && ch.Action != plans.OpUpdate) || ch.Desired.IsZero() {
 			return
 		}
 		k := schema.MustLookup(ch.Kind)
 		checked[i] = checkable(k)
 		switch {
 		case len(k.Provides) == 0:
-		case ch.Action == ActionCreate && ch.providesKnown:
+		case ch.Action == plans.OpCreate && ch.providesKnown:
 			provided[i] = ch.provides
 		default:
 			provided[i] = providedNames(ch, ch.Desired.Value())
@@ -644,32 +645,32 @@ func (pl *planner) serverChecks(deletes []*Change) {
 	})
 	for i, ch := range pl.changes {
 		k := schema.MustLookup(ch.Kind)
-		if len(k.Provides) == 0 && ch.Action != ActionError {
+		if len(k.Provides) == 0 && ch.Action != plans.OpError {
 			continue
 		}
 		switch ch.Action {
-		case ActionCreate, ActionUpdate:
+		case plans.OpCreate, plans.OpUpdate:
 			for _, key := range provided[i] {
 				w.planned[fold(key)] = true
 			}
-			if ch.Action == ActionUpdate {
+			if ch.Action == plans.OpUpdate {
 				pl.lose(w, ch)
 			}
-		case ActionError:
+		case plans.OpError:
 			for _, key := range ch.provides {
 				w.planned[fold(key)] = true
 			}
 		}
 	}
 	for _, d := range deletes {
-		if d.Action != ActionDelete {
+		if d.Action != plans.OpDelete {
 			continue
 		}
 		w.deleted[strings.ToLower(changeKey(d.Kind, d.Names))] = true
 		pl.lose(w, d)
 		for _, c := range schema.Children(d.Kind) {
 			if c.IsSingleton() {
-				pl.lose(w, &Change{Kind: c.Name, Names: d.Names})
+				pl.lose(w, newChange(plans.Change{Kind: c.Name, Names: d.Names}))
 			}
 		}
 	}
@@ -686,8 +687,8 @@ func (pl *planner) serverChecks(deletes []*Change) {
 		}
 		ch := pl.changes[i]
 		k := schema.MustLookup(ch.Kind)
-		errs := checkServer(k, ch.Names, ch.Desired.Value(), ch.Action == ActionCreate, w)
-		if len(k.Unique) > 0 && ch.Action == ActionUpdate {
+		errs := checkServer(k, ch.Names, ch.Desired.Value(), ch.Action == plans.OpCreate, w)
+		if len(k.Unique) > 0 && ch.Action == plans.OpUpdate {
 			// The bundle's own document too: a merge keyed by name may
 			// fold its repeated names into one element, silently.
 			if bdoc, ok := pl.b.Entity(k, ch.Names...); ok {
@@ -703,7 +704,7 @@ func (pl *planner) serverChecks(deletes []*Change) {
 		if len(errs) == 0 {
 			return
 		}
-		ch.Action, ch.Error = ActionError, ch.Label()+": the server would refuse it: "+strings.Join(errs, " ")
+		ch.Action, ch.Error = plans.OpError, ch.Label()+": the server would refuse it: "+strings.Join(errs, " ")
 		if len(ch.Kept) > 0 {
 			// The usual cause: what the merge kept of the destination's own.
 			ch.Error += " The merge keeps the destination's own " + strings.Join(ch.Kept, ", ") + " (--remove-destination-only removes them)."
@@ -719,9 +720,9 @@ func (pl *planner) serverChecks(deletes []*Change) {
 // entity the plan neither writes nor deletes (nor deletes with its owner).
 // Soft references (a tenant's link to a project, its values for it) do not
 // count: the server removes them with the entity.
-func (pl *planner) deleteErrors(deletes []*Change, w *planNames) {
+func (pl *planner) deleteErrors(deletes []*change, w *planNames) {
 	type target struct {
-		ch    *Change
+		ch    *change
 		scope string
 		users map[string]map[string]bool // user kind title → user names
 	}
@@ -730,7 +731,7 @@ func (pl *planner) deleteErrors(deletes []*Change, w *planNames) {
 	byName := map[nameKey]*target{} // bundle name → target
 	gone := map[*snapshot.Entity]bool{}
 	for _, d := range deletes {
-		if d.Action != ActionDelete {
+		if d.Action != plans.OpDelete {
 			continue
 		}
 		e := pl.snap.Find(d.Kind, d.Names...)
@@ -813,14 +814,14 @@ func (pl *planner) deleteErrors(deletes []*Change, w *planNames) {
 			errs = append(errs, fmt.Sprintf("This %s cannot be deleted because it is being used by the following %s: %s.",
 				title(d.Kind), title_, strings.Join(slices.Sorted(maps.Keys(t.users[title_])), ", ")))
 		}
-		d.Action, d.Error = ActionError, d.Label()+": the server would refuse to delete it: "+strings.Join(errs, " ")
+		d.Action, d.Error = plans.OpError, d.Label()+": the server would refuse to delete it: "+strings.Join(errs, " ")
 		d.forget = nil
 	}
 }
 
 // lose records as lost the names the destination's copy of ch's entity
 // provides (they are taken back by what the plan provides).
-func (pl *planner) lose(w *planNames, ch *Change) {
+func (pl *planner) lose(w *planNames, ch *change) {
 	k := schema.MustLookup(ch.Kind)
 	if len(k.Provides) == 0 {
 		return

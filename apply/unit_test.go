@@ -5,11 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"github.com/octobundle/octobundle/internal/jsonv"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/schema"
 )
@@ -47,53 +47,6 @@ func TestCheckVersion(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("checkVersion(%q, %q, %v) = %v, want ok %v", tc.src, tc.dst, tc.allow, err, tc.ok)
 		}
-	}
-}
-
-// The text plan names array elements the way merge matches them.
-func TestDiffLabels(t *testing.T) {
-	for _, tc := range []struct {
-		name, before, after string
-		want                []string // writeFieldDiff lines, trimmed
-	}{
-		{"variable value by name and scope",
-			`{"Variables":[{"Name":"OctoFX.Port","Scope":{"Environment":["Production"]},"Value":"1"},{"Name":"OctoFX.Port","Scope":{},"Value":"0"}]}`,
-			`{"Variables":[{"Name":"OctoFX.Port","Scope":{},"Value":"0"},{"Name":"OctoFX.Port","Scope":{"Environment":["Production"]},"Value":"2"}]}`,
-			[]string{`~ Variables["OctoFX.Port" Environment=Production].Value: "1" → "2"`}},
-		{"added variable with its value, quoted scope values",
-			`{"Variables":[]}`,
-			`{"Variables":[{"Name":"QA.TestSuite","Scope":{"Channel":["QA"],"Role":[]},"Value":"full","IsSensitive":false},{"Name":"pw","Scope":{"Action":["Deploy Web","Api"]},"Value":null,"IsSensitive":true}]}`,
-			[]string{`+ Variables["QA.TestSuite" Channel=QA]: "full"`, `+ Variables["pw" Action=Api,"Deploy Web"] (sensitive)`}},
-		{"step action property",
-			`{"Steps":[{"Name":"Deploy Web","Actions":[{"Name":"Deploy Web","Properties":{"Octopus.Action.MaxParallelism":"1"}}]}]}`,
-			`{"Steps":[{"Name":"Deploy Web","Actions":[{"Name":"Deploy Web","Properties":{"Octopus.Action.MaxParallelism":"2"}}]}]}`,
-			[]string{`~ Steps["Deploy Web"].Actions["Deploy Web"].Properties["Octopus.Action.MaxParallelism"]: "1" → "2"`}},
-		{"added step summarised",
-			`{"Steps":[]}`,
-			`{"Steps":[{"Name":"Smoke Test API","Actions":[{"Name":"Smoke Test API","ActionType":"Octopus.Script","Properties":{"Octopus.Action.Script.ScriptBody":"` + strings.Repeat("x", 300) + `"}}]}]}`,
-			[]string{`+ Steps["Smoke Test API"] (1 action: Octopus.Script)`}},
-		{"removed element and key",
-			`{"Phases":[{"Name":"Dev"},{"Name":"Prod"}],"Description":"d"}`,
-			`{"Phases":[{"Name":"Prod"}]}`,
-			[]string{`- Description: "d"`, `- Phases["Dev"]: {"Name":"Dev"}`}},
-		{"scoped user roles by role",
-			`[{"UserRoleId":"Project viewer","ProjectIds":["A"]}]`,
-			`[{"UserRoleId":"Project viewer","ProjectIds":["B"]},{"UserRoleId":"Project deployer","EnvironmentIds":["Test"],"ProjectIds":[],"TenantIds":["Acme"]}]`,
-			[]string{`~ ["Project viewer"].ProjectIds: ["A"] → ["B"]`, `+ ["Project deployer"] (Environments: Test; Tenants: Acme)`}},
-		{"elements without identity keep their index", `{"Rules":[{"A":1}]}`, `{"Rules":[{"A":2}]}`, []string{`~ Rules: [{"A":1}] → [{"A":2}]`}},
-		{"the whole document", `[1]`, `[2]`, []string{`~ (the whole document): [1] → [2]`}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			for _, d := range bundles.Diff(js(t, tc.before), js(t, tc.after)) {
-				var b strings.Builder
-				writeFieldDiff(&b, d)
-				got = append(got, strings.TrimSpace(b.String()))
-			}
-			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
-				t.Errorf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
-			}
-		})
 	}
 }
 
@@ -198,84 +151,12 @@ func TestCheckNothingLost(t *testing.T) {
 	}
 }
 
-func TestPlanJSONRoundTrip(t *testing.T) {
-	p := &Plan{
-		Format: PlanFormat, BundleDigest: "sha256:" + strings.Repeat("a", 64),
-		Destination: Destination{Server: "http://x", Space: "Default", ServerVersion: "2025.1.1", Fingerprint: "sha256:" + strings.Repeat("b", 64)},
-		Changes: []Change{
-			{Kind: "Environment", Names: []string{"Test"}, Path: "environments/Test.json", Action: ActionCreate, Desired: jsonv.MustPack(js(t, `{"Name":"Test","SortOrder":2}`)), WriteMain: true},
-			{Kind: "DeploymentProcess", Names: []string{"OctoFX"}, Path: "projects/OctoFX/deployment-process.json", Action: ActionError, Error: "boom"},
-			{Kind: "Channel", Names: []string{"OctoFX", "QA"}, Path: "projects/OctoFX/channels/QA.json", Action: ActionUpdate,
-				Diff: []FieldDiff{{Path: "/Description", Before: "a", After: "b"}}, Desired: jsonv.MustPack(js(t, `{"Name":"QA"}`)), WriteDeferred: true},
-		},
-		Cleanup: []CleanupItem{{Kind: "Account", Names: []string{"A"}, Field: "Token", Why: "new secret"}},
-		Summary: map[Action]int{ActionCreate: 1, ActionError: 1, ActionUpdate: 1},
-	}
-	var buf strings.Builder
-	if err := p.WriteJSON(&buf); err != nil {
-		t.Fatal(err)
-	}
-	q, err := ReadPlan(strings.NewReader(buf.String()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf2 strings.Builder
-	if err := q.WriteJSON(&buf2); err != nil {
-		t.Fatal(err)
-	}
-	if buf.String() != buf2.String() {
-		t.Errorf("round trip changed the plan:\n%s\n%s", buf.String(), buf2.String())
-	}
-	var text strings.Builder
-	if err := q.WriteText(&text); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{`+ create  Environment "Test"`, `x error   DeploymentProcess "OctoFX"`, `~ update  Channel "OctoFX"/"QA"`, `~ /Description: "a" → "b"`, "Plan: 1 to create, 1 to update, 0 unchanged, 0 left alone, 1 errors."} {
-		if !strings.Contains(text.String(), want) {
-			t.Errorf("text plan lacks %q:\n%s", want, text.String())
-		}
-	}
-	// Bad plans are refused.
-	for _, bad := range []string{
-		`{"format":"octobundle-plan/v0"}`,
-		strings.Replace(buf.String(), `"action": "create"`, `"action": "destroy"`, 1),
-		strings.Replace(buf.String(), `"error": "boom"`, `"reason": "x"`, 1),
-		`not json`,
-	} {
-		if _, err := ReadPlan(strings.NewReader(bad)); err == nil {
-			t.Errorf("ReadPlan accepted %.80s", bad)
-		}
-	}
-}
-
-func TestReceiptStatus(t *testing.T) {
-	for _, tc := range []struct {
-		outcomes []Outcome
-		want     Status
-	}{
-		{[]Outcome{OutcomeCreated, OutcomeUnchanged, OutcomeLeftAlone}, Succeeded},
-		{nil, Succeeded},
-		{[]Outcome{OutcomeCreated, OutcomeFailed, OutcomeSkipped}, PartiallyFailed},
-		{[]Outcome{OutcomeUnchanged, OutcomeFailed}, PartiallyFailed},
-		{[]Outcome{OutcomeFailed, OutcomeSkipped}, Failed},
-	} {
-		r := &Receipt{Summary: map[Outcome]int{}}
-		for _, o := range tc.outcomes {
-			r.Results = append(r.Results, Result{Outcome: o})
-			r.Summary[o]++
-		}
-		if got := r.Status(); got != tc.want {
-			t.Errorf("%v: %s, want %s", tc.outcomes, got, tc.want)
-		}
-	}
-}
-
 // Prune removes destination-only entries of the prune fields only: named
 // elements at any depth, map keys naming a project the bundle holds, and
 // tenant variable values under the projects and library variable sets the
 // bundle's document holds.
 func TestPruneFields(t *testing.T) {
-	pl := &planner{bn: indexBundle([]*Change{{Kind: schema.Project, Names: []string{"OctoFX"}}})}
+	pl := &planner{bn: indexBundle([]*change{newChange(plans.Change{Kind: schema.Project, Names: []string{"OctoFX"}})})}
 	for _, tc := range []struct {
 		name, kind, bundle, merged, want string
 		removed                          bool

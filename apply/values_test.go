@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
@@ -28,7 +29,7 @@ func policyPlanner(t *testing.T, pol *policy.File) *planner {
 	add(schema.DeploymentTarget, "", "Machines-1", "web-01")
 	add(schema.MachineRole, "", "web", "web")
 	add(schema.TenantTag, "", "TagSets-1/Free", "Tier/Free")
-	changes := []*Change{{Kind: schema.Environment, Names: []string{"Development"}}}
+	changes := []*change{newChange(plans.Change{Kind: schema.Environment, Names: []string{"Development"}})}
 	return &planner{snap: snap, ids: translate.IDs{Snap: snap}, pol: policy.New(pol, policy.Flags{}), changes: changes, bn: indexBundle(changes)}
 }
 
@@ -187,15 +188,15 @@ func TestDecideValues(t *testing.T) {
 func TestResumable(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		results []Result
+		results []plans.Result
 		want    bool
 	}{
-		{"succeeded", []Result{{Outcome: OutcomeCreated}}, false},
-		{"transient failure and its dependants", []Result{{Outcome: OutcomeFailed, Retry: true}, {Outcome: OutcomeSkipped, Retry: true}, {Outcome: OutcomeCreated}}, true},
-		{"a 400 among transient ones", []Result{{Outcome: OutcomeFailed, Retry: true}, {Outcome: OutcomeFailed}}, false},
-		{"skipped after a plan error", []Result{{Outcome: OutcomeFailed}, {Outcome: OutcomeSkipped}}, false},
+		{"succeeded", []plans.Result{{Outcome: plans.OutcomeCreated}}, false},
+		{"transient failure and its dependants", []plans.Result{{Outcome: plans.OutcomeFailed, Retry: true}, {Outcome: plans.OutcomeSkipped, Retry: true}, {Outcome: plans.OutcomeCreated}}, true},
+		{"a 400 among transient ones", []plans.Result{{Outcome: plans.OutcomeFailed, Retry: true}, {Outcome: plans.OutcomeFailed}}, false},
+		{"skipped after a plan error", []plans.Result{{Outcome: plans.OutcomeFailed}, {Outcome: plans.OutcomeSkipped}}, false},
 	} {
-		r := &Receipt{Results: tc.results}
+		r := &plans.Receipt{Results: tc.results}
 		if got := r.Resumable(); got != tc.want {
 			t.Errorf("%s: Resumable %v, want %v", tc.name, got, tc.want)
 		}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/policy"
 	"github.com/octobundle/octobundle/schema"
@@ -139,7 +140,7 @@ func runVector(t *testing.T, v *mergeVector) vectorResult {
 		}
 	}
 	src := vectorDoc(t, "source", v.Source)
-	var renames []Renamed
+	var renames []plans.Renamed
 	if v.Base != nil {
 		renames = detectRenames(k, base, src)
 	}
@@ -156,7 +157,7 @@ func runVector(t *testing.T, v *mergeVector) vectorResult {
 	got, _, _ := m.mergeEntity(base, v.Base != nil, src, vectorDoc(t, "destination", v.Destination), renames, refs)
 	r := vectorResult{Result: got, Deleted: m.deleted, Kept: m.kept, Changed: m.changed, Problems: m.problems}
 	for _, rn := range m.renames {
-		r.Renamed = append(r.Renamed, rn.label())
+		r.Renamed = append(r.Renamed, rn.Label())
 	}
 	for _, c := range m.conflicts {
 		r.Conflicts = append(r.Conflicts, c.Field+" → "+string(c.Resolution))

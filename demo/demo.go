@@ -19,7 +19,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/apply/plans"
+	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
@@ -60,7 +61,7 @@ type Summary struct {
 	// destination saw during the apply and during the replay.
 	FirstWrites, ReplayWrites int64
 	// Status is the first apply's status.
-	Status apply.Status
+	Status plans.Status
 	// Cleanup is the number of clean-up items.
 	Cleanup int
 	// Duration is the wall time of the whole run.
@@ -172,7 +173,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
 	fmt.Fprintln(o.Stdout, "\n=== plan: what apply will do to the destination ===")
-	if err := plan.WriteText(o.Stdout); err != nil {
+	if err := render.Plan(o.Stdout, plan); err != nil {
 		return nil, err
 	}
 	if err := writeFile(filepath.Join(o.Out, "plan.json"), plan.WriteJSON); err != nil {
@@ -195,13 +196,13 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	sum.Status = rec.Status()
 	sum.Cleanup = len(rec.Cleanup)
 	fmt.Fprintln(o.Stdout, "\n=== apply: receipt ===")
-	if err := rec.WriteText(o.Stdout); err != nil {
+	if err := render.Receipt(o.Stdout, rec); err != nil {
 		return nil, err
 	}
 	if err := writeFile(filepath.Join(o.Out, "cleanup-report.json"), rec.WriteCleanupJSON); err != nil {
 		return nil, err
 	}
-	if rec.Status() != apply.Succeeded {
+	if rec.Status() != plans.Succeeded {
 		return sum, fmt.Errorf("apply %s", rec.Status())
 	}
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 )
 
@@ -48,7 +48,7 @@ func TestRun(t *testing.T) {
 			t.Errorf("the plan mentions %s", word)
 		}
 	}
-	if sum.Status != apply.Succeeded {
+	if sum.Status != plans.Succeeded {
 		t.Errorf("apply status %s", sum.Status)
 	}
 	if sum.FirstWrites == 0 || sum.ReplayWrites != 0 {

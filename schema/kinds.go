@@ -314,7 +314,7 @@ func init() {
 			Order:         20,
 			Deferred:      []string{"ProjectEnvironments"},
 			DeferredOrder: 100,
-			Prune:         []string{"ProjectEnvironments"},
+			DestOnlyKeys:  []string{"ProjectEnvironments"},
 			Policy:        PolicySync,
 		},
 		&Kind{
@@ -494,14 +494,14 @@ func init() {
 			Collection: "channels", IDPrefix: "Channels", NameField: "Name",
 			Parent: Project, ParentField: "ProjectId",
 			// A channel whose lifecycle is dropped goes with it.
-			Refs:          []Ref{{Path: "LifecycleId", To: Lifecycle, OnDrop: OnDropHolder}},
-			TagRefs:       []Ref{{Path: "TenantTags", To: TagSet, Restricts: true}},
-			Sets:          []SetSpec{{Path: "TenantTags"}},
-			Volatile:      []string{"ProjectId", "Rules/*/Id"},
-			Order:         91,
-			Deferred:      []string{"Rules"},
-			DeferredOrder: 96,
-			Prunable:      true,
+			Refs:           []Ref{{Path: "LifecycleId", To: Lifecycle, OnDrop: OnDropHolder}},
+			TagRefs:        []Ref{{Path: "TenantTags", To: TagSet, Restricts: true}},
+			Sets:           []SetSpec{{Path: "TenantTags"}},
+			Volatile:       []string{"ProjectId", "Rules/*/Id"},
+			Order:          91,
+			Deferred:       []string{"Rules"},
+			DeferredOrder:  96,
+			DeleteDestOnly: true,
 			// The project needs its default channel and the one its
 			// release creation strategy uses.
 			Keep: []Keep{
@@ -527,12 +527,12 @@ func init() {
 			Parent: Project, ParentField: "ProjectId",
 			// The list (with EnvironmentScope "Specified") narrows where the
 			// runbook may run; it is only non-empty then.
-			Refs:     []Ref{{Path: "Environments", To: Environment, Restricts: true}},
-			Sets:     []SetSpec{{Path: "Environments"}, {Path: "RunbookTags"}},
-			Volatile: []string{"ProjectId", "RunbookProcessId", "PublishedRunbookSnapshotId"},
-			Provides: []Provide{{Kind: ProcessOwner, Within: ScopeOwner}},
-			Order:    93,
-			Prunable: true,
+			Refs:           []Ref{{Path: "Environments", To: Environment, Restricts: true}},
+			Sets:           []SetSpec{{Path: "Environments"}, {Path: "RunbookTags"}},
+			Volatile:       []string{"ProjectId", "RunbookProcessId", "PublishedRunbookSnapshotId"},
+			Provides:       []Provide{{Kind: ProcessOwner, Within: ScopeOwner}},
+			Order:          93,
+			DeleteDestOnly: true,
 			// The server deletes its process and snapshots with it.
 			DeletesWith: "its process and snapshots",
 			Policy:      PolicySync,
@@ -595,11 +595,11 @@ func init() {
 			},
 			Volatile: []string{"ProjectId", "Filter/Id", "Filter/Links", "Action/Id", "Action/Links"},
 			// The action must suit the filter.
-			Pairs:    []Pair{{Field: "Filter/FilterType", With: "Action/ActionType", Noun: "trigger", Allowed: triggerActions}},
-			Order:    99,
-			Prunable: true,
-			Lists:    []List{{Path: "Filter/Packages", Strategy: StrategyReplace}},
-			Policy:   PolicySync,
+			Pairs:          []Pair{{Field: "Filter/FilterType", With: "Action/ActionType", Noun: "trigger", Allowed: triggerActions}},
+			Order:          99,
+			DeleteDestOnly: true,
+			Lists:          []List{{Path: "Filter/Packages", Strategy: StrategyReplace}},
+			Policy:         PolicySync,
 		},
 		&Kind{
 			// A project's logo (GET projects/{id}/logo, uploaded as a

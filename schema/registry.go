@@ -402,8 +402,8 @@ func (t *Tally) Count(doc any) int {
 	return len(items)
 }
 
-// Keep is why `apply --prune` keeps a destination-only entity of a
-// Prunable kind: its owner needs it.
+// Keep is why `apply --remove-destination-only` keeps a destination-only
+// entity of a DeleteDestOnly kind: its owner needs it.
 type Keep struct {
 	// Field, if set, is a boolean field of the entity that keeps it when
 	// true ("IsDefault": a project's default channel).
@@ -673,17 +673,18 @@ type Kind struct {
 	Policy Policy
 	// Optional kinds are exported and applied only when asked (targets, workers).
 	Optional bool
-	// Prune lists top-level map fields whose destination-only keys
+	// DestOnlyKeys lists top-level map fields whose destination-only keys
 	// `apply --remove-destination-only` removes (a tenant's links to
 	// projects the bundle holds); lists say it in List.DestOnly.
-	Prune []string
-	// Prunable kinds are deleted by `apply --prune` when the destination has
-	// one under an owner the bundle holds and the bundle does not (a
-	// project's channels and runbooks). Top-level kinds never are: a bundle
-	// may be a partial export.
-	Prunable bool
-	// Keep says which destination-only entities of a Prunable kind
-	// `apply --prune` keeps because their owner needs them (see Keep).
+	DestOnlyKeys []string
+	// DeleteDestOnly kinds are deleted by `apply
+	// --remove-destination-only` when the destination has one under an
+	// owner the bundle holds and the bundle does not (a project's channels
+	// and runbooks). Top-level kinds never are: a bundle may be a partial
+	// export. (What --prune deletes, the source deleted: see the base.)
+	DeleteDestOnly bool
+	// Keep says which destination-only entities of a DeleteDestOnly kind
+	// `apply --remove-destination-only` keeps because their owner needs them (see Keep).
 	Keep []Keep
 	// Export says which of the kind's entities a whole-space export
 	// writes (see ExportFilter); the zero value, every one.
@@ -691,7 +692,7 @@ type Kind struct {
 	// Tally, if set, is what a bundle's summary (octobundle inspect) counts
 	// of the kind for each selectable entity (project) it lies below.
 	Tally *Tally
-	// DeletesWith, for a Prunable kind, names what the server deletes
+	// DeletesWith, for a DeleteDestOnly kind, names what the server deletes
 	// along with an entity ("its process and snapshots"), for the reason a
 	// plan gives for deleting one.
 	DeletesWith string

@@ -192,10 +192,10 @@ func TestRegistryConsistent(t *testing.T) {
 		if got := strings.Count(k.File, "{}"); got != want {
 			t.Errorf("%s: file %q has %d names, want %d", k.Name, k.File, got, want)
 		}
-		if (len(k.Prune) > 0 || k.Prunable) && k.Policy != PolicySync {
+		if (len(k.DestOnlyKeys) > 0 || k.DeleteDestOnly) && k.Policy != PolicySync {
 			t.Errorf("%s: only synced kinds may be pruned", k.Name)
 		}
-		if k.Prunable && k.Parent == "" {
+		if k.DeleteDestOnly && k.Parent == "" {
 			t.Errorf("%s: a top-level kind must never be prunable (a bundle may be a partial export)", k.Name)
 		}
 		if len(k.Deferred) > 0 && k.DeferredOrder <= k.Order {

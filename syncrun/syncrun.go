@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/state"
@@ -100,21 +101,21 @@ type ApplyOptions struct {
 	// Saved, if set, is the plan to execute exactly (apply --plan): it is
 	// made again and refused if it differs. Nil: plan and execute on one
 	// read of the destination.
-	Saved *apply.Plan
+	Saved *plans.Plan
 	// ForceUnlock takes the state's lock even if another apply seems to
 	// hold it (--force-unlock), when Apply takes it.
 	ForceUnlock bool
 	// Report, if set, is given the receipt as soon as the destination is
 	// written, before the state's manifest records the apply; its error
 	// ends Apply.
-	Report func(*apply.Receipt) error
+	Report func(*plans.Receipt) error
 }
 
 // engine is the apply options of o.
 func (o PlanOptions) engine() apply.Options {
 	return apply.Options{
 		AllowVersionSkew:      o.AllowVersionSkew,
-		Optional:              o.IncludeTargets,
+		IncludeTargets:        o.IncludeTargets,
 		Prune:                 o.Prune,
 		RemoveDestinationOnly: o.RemoveDestinationOnly,
 		Policy:                policy.Flags{OnConflict: o.OnConflict},
@@ -191,7 +192,7 @@ func Prefetch(ctx context.Context, cl *octopus.Client, o PlanOptions) *apply.Pre
 
 // Plan plans applying b to d, merged with the base (o.BaseBundle, else the
 // state's), after refusing a bundle older than the last one applied.
-func (d *Destination) Plan(ctx context.Context, b *bundles.Bundle, o PlanOptions) (*apply.Plan, error) {
+func (d *Destination) Plan(ctx context.Context, b *bundles.Bundle, o PlanOptions) (*plans.Plan, error) {
 	ao, err := d.prepare(b, o)
 	if err != nil {
 		return nil, err
@@ -224,7 +225,7 @@ func (d *Destination) prepare(b *bundles.Bundle, o PlanOptions) (apply.Options, 
 // o.Report is given the receipt, then a failure to record is reported and
 // the apply recorded in the state's manifest. Interrupted (ctx cancelled),
 // it returns the receipt and the cause: what was written is recorded.
-func (d *Destination) Apply(ctx context.Context, b *bundles.Bundle, o ApplyOptions) (*apply.Receipt, error) {
+func (d *Destination) Apply(ctx context.Context, b *bundles.Bundle, o ApplyOptions) (*plans.Receipt, error) {
 	log := o.logger()
 	if err := d.Lock(o.ForceUnlock, log); err != nil {
 		return nil, err
@@ -245,7 +246,7 @@ func (d *Destination) Apply(ctx context.Context, b *bundles.Bundle, o ApplyOptio
 		rec0 = &recorder{st: d.State}
 		ao.State = rec0
 	}
-	var rec *apply.Receipt
+	var rec *plans.Receipt
 	if o.Saved != nil {
 		// A saved plan: Execute re-reads the destination to refuse a stale one.
 		rec, err = apply.Execute(ctx, d.Client, b, o.Saved, ao)
@@ -282,7 +283,7 @@ var ErrNothingApplied = errors.New("the state holds nothing for this destination
 
 // Drift compares what octobundle last wrote to d (its state) with the
 // destination as it is now.
-func (d *Destination) Drift(ctx context.Context, o Read) (*apply.DriftReport, error) {
+func (d *Destination) Drift(ctx context.Context, o Read) (*plans.DriftReport, error) {
 	if d.State == nil {
 		return nil, ErrNothingApplied
 	}

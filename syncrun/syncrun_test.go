@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
@@ -226,7 +227,7 @@ func TestApply(t *testing.T) {
 		{
 			name: "a failing report stops before the manifest",
 			setup: func(*testing.T, *dest) syncrun.ApplyOptions {
-				return syncrun.ApplyOptions{Report: func(*apply.Receipt) error { return errors.New("report failed") }}
+				return syncrun.ApplyOptions{Report: func(*plans.Receipt) error { return errors.New("report failed") }}
 			},
 			wantErr: "report failed", wantWrites: true, wantBase: true,
 		},
@@ -415,7 +416,7 @@ func TestRecurring(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rec.Status() != apply.Succeeded {
+			if rec.Status() != plans.Succeeded {
 				t.Fatalf("apply %s", rec.Status())
 			}
 			if got := x.srv.Writes() > 0; got != s.wantDiff {

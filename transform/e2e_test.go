@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
@@ -60,7 +61,7 @@ func TestEndToEndStagingProduction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if receipt.Status() != apply.Succeeded {
+	if receipt.Status() != plans.Succeeded {
 		t.Fatalf("apply: %s", receipt.Status())
 	}
 	after := exportSpace(t, dst)

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/apply/plans"
+	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/limits"
 	"github.com/octobundle/octobundle/syncrun"
@@ -32,7 +34,7 @@ func applyCommand() *cli.Command {
 			if c.IsSet("out") {
 				return usageError("--out is for --destinations (a directory of receipts); use --cleanup-report FILE, and stdout for the receipt")
 			}
-			var saved *apply.Plan
+			var saved *plans.Plan
 			if f := c.String("plan"); f != "" {
 				p, err := readPlanFile(f)
 				if err != nil {
@@ -71,7 +73,7 @@ func applyCommand() *cli.Command {
 				}
 			}
 			opts.Prefetched = a.pf
-			opts.Report = func(rec *apply.Receipt) error {
+			opts.Report = func(rec *plans.Receipt) error {
 				var err error
 				switch {
 				case c.Context.Err() != nil:
@@ -80,7 +82,7 @@ func applyCommand() *cli.Command {
 				case c.String("output") == "json":
 					err = rec.WriteJSON(c.App.Writer)
 				default:
-					err = rec.WriteText(c.App.Writer)
+					err = render.Receipt(c.App.Writer, rec)
 				}
 				if err != nil {
 					return err
@@ -97,7 +99,7 @@ func applyCommand() *cli.Command {
 				return err
 			}
 			switch st := rec.Status(); {
-			case st == apply.Succeeded:
+			case st == plans.Succeeded:
 				return nil
 			case rec.Resumable():
 				// Only transient failures (rate limiting, server errors,
@@ -111,14 +113,14 @@ func applyCommand() *cli.Command {
 }
 
 // readPlanFile reads a saved plan (its size checked before it is read).
-func readPlanFile(f string) (*apply.Plan, error) {
+func readPlanFile(f string) (*plans.Plan, error) {
 	data, err := limits.ReadFile(f, limits.PlanFileSize, "plan file size")
 	if limits.Is(err) {
 		return nil, fmt.Errorf("--plan: %w", err)
 	} else if err != nil {
 		return nil, usageError("--plan: %v", err)
 	}
-	p, err := apply.ReadPlan(bytes.NewReader(data))
+	p, err := plans.ReadPlan(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("--plan %s: %w", f, err)
 	}
@@ -136,15 +138,15 @@ func refused(err error) error {
 	return err
 }
 
-func statusWord(s apply.Status) string {
-	if s == apply.PartiallyFailed {
+func statusWord(s plans.Status) string {
+	if s == plans.PartiallyFailed {
 		return "partially failed"
 	}
 	return "failed"
 }
 
-func exitCode(s apply.Status) int {
-	if s == apply.PartiallyFailed {
+func exitCode(s plans.Status) int {
+	if s == plans.PartiallyFailed {
 		return exitPartial
 	}
 	return exitFailed

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/syncrun"
 	"github.com/urfave/cli/v2"
 )
@@ -42,7 +43,7 @@ func driftCommand() *cli.Command {
 			if c.String("output") == "json" {
 				err = r.WriteJSON(c.App.Writer)
 			} else {
-				err = r.WriteText(c.App.Writer)
+				err = render.Drift(c.App.Writer, r)
 			}
 			if err != nil {
 				return err

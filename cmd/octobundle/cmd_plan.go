@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/apply/plans"
+	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/syncrun"
@@ -219,19 +221,19 @@ func planCommand() *cli.Command {
 			if c.String("output") == "json" {
 				err = p.WriteJSON(c.App.Writer)
 			} else {
-				err = p.WriteTextVerbose(c.App.Writer, c.Bool("verbose"))
+				err = render.PlanVerbose(c.App.Writer, p, c.Bool("verbose"))
 			}
 			if err != nil {
 				return err
 			}
 			switch {
 			case p.HasErrors() && c.Bool("allow-errors"):
-				logger().Warn("the plan has errors; apply --allow-errors applies everything else, and the entities in error fail", "errors", p.Summary[apply.ActionError])
+				logger().Warn("the plan has errors; apply --allow-errors applies everything else, and the entities in error fail", "errors", p.Summary[plans.OpError])
 				if c.Bool("detailed-exitcode") {
 					return cli.Exit("", exitChanges)
 				}
 			case p.HasErrors():
-				return cli.Exit(fmt.Sprintf("the plan has %d errors (see above): apply refuses it unless --allow-errors", p.Summary[apply.ActionError]), exitFailed)
+				return cli.Exit(fmt.Sprintf("the plan has %d errors (see above): apply refuses it unless --allow-errors", p.Summary[plans.OpError]), exitFailed)
 			case c.Bool("detailed-exitcode") && p.Differs():
 				return cli.Exit("", exitChanges)
 			}

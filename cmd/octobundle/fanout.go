@@ -11,7 +11,8 @@ import (
 	"sync"
 	"text/tabwriter"
 
-	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/apply/plans"
+	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/fanout"
 	"github.com/octobundle/octobundle/internal/octopus"
@@ -205,21 +206,21 @@ func toDestination(c *cli.Context, applying bool, d fanout.Destination, files []
 		if err := writeFileAtomic(filepath.Join(r.Dir, "plan.json"), p.WriteJSON); err != nil {
 			return err
 		}
-		return writeFileAtomic(filepath.Join(r.Dir, "plan.txt"), p.WriteText)
+		return writeFileAtomic(filepath.Join(r.Dir, "plan.txt"), func(w io.Writer) error { return render.Plan(w, p) })
 	}
 	name := "receipt.txt"
 	if c.String("output") == "json" {
 		name = "receipt.json"
 	}
 	ao := syncrun.ApplyOptions{PlanOptions: opts, AllowErrors: c.Bool("allow-errors")}
-	ao.Report = func(rec *apply.Receipt) error {
+	ao.Report = func(rec *plans.Receipt) error {
 		r.started = true
 		r.Counts, r.Cleanup = counts(rec.Summary), len(rec.Cleanup)
 		r.Status = strings.ToLower(statusWord(rec.Status()))
-		if rec.Status() == apply.Succeeded {
+		if rec.Status() == plans.Succeeded {
 			r.Status = "succeeded"
 		}
-		write := rec.WriteText
+		write := func(w io.Writer) error { return render.Receipt(w, rec) }
 		if c.String("output") == "json" {
 			write = rec.WriteJSON
 		}
@@ -232,7 +233,7 @@ func toDestination(c *cli.Context, applying bool, d fanout.Destination, files []
 	if err != nil {
 		return err
 	}
-	if rec.Status() != apply.Succeeded {
+	if rec.Status() != plans.Succeeded {
 		return fmt.Errorf("apply %s: see %s", statusWord(rec.Status()), filepath.Join(r.Dir, name))
 	}
 	return nil
@@ -249,8 +250,8 @@ func counts[K ~string](m map[K]int) map[string]int {
 
 // The summary's count columns: plan actions, receipt outcomes.
 var (
-	planColumns  = []string{string(apply.ActionCreate), string(apply.ActionUpdate), string(apply.ActionDelete), string(apply.ActionNoOp), string(apply.ActionLeftAlone), string(apply.ActionError)}
-	applyColumns = []string{string(apply.OutcomeCreated), string(apply.OutcomeUpdated), string(apply.OutcomeDeleted), string(apply.OutcomeUnchanged), string(apply.OutcomeLeftAlone), string(apply.OutcomeFailed), string(apply.OutcomeSkipped)}
+	planColumns  = []string{string(plans.OpCreate), string(plans.OpUpdate), string(plans.OpDelete), string(plans.OpNoOp), string(plans.OpLeftAlone), string(plans.OpError)}
+	applyColumns = []string{string(plans.OutcomeCreated), string(plans.OutcomeUpdated), string(plans.OutcomeDeleted), string(plans.OutcomeUnchanged), string(plans.OutcomeLeftAlone), string(plans.OutcomeFailed), string(plans.OutcomeSkipped)}
 )
 
 func writeFanOutText(w io.Writer, applying bool, results []*destResult) error {
@@ -261,7 +262,7 @@ func writeFanOutText(w io.Writer, applying bool, results []*destResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	head := []string{"DESTINATION", "STATUS"}
 	for _, c := range cols {
-		if c == string(apply.ActionNoOp) {
+		if c == string(plans.OpNoOp) {
 			c = "unchanged" // the word the text plan uses
 		}
 		head = append(head, strings.ToUpper(c))

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/apply/plans"
 )
 
 // writeTally counts, over one run of the CLI, the entities apply wrote and
@@ -26,11 +26,11 @@ func (t *writeTally) reset() {
 
 // add counts a receipt: the entities created, updated or deleted, of
 // those plus the ones that failed or were skipped.
-func (t *writeTally) add(r *apply.Receipt) {
-	done := r.Summary[apply.OutcomeCreated] + r.Summary[apply.OutcomeUpdated] + r.Summary[apply.OutcomeDeleted]
+func (t *writeTally) add(r *plans.Receipt) {
+	done := r.Summary[plans.OutcomeCreated] + r.Summary[plans.OutcomeUpdated] + r.Summary[plans.OutcomeDeleted]
 	t.mu.Lock()
 	t.written += done
-	t.total += done + r.Summary[apply.OutcomeFailed] + r.Summary[apply.OutcomeSkipped]
+	t.total += done + r.Summary[plans.OutcomeFailed] + r.Summary[plans.OutcomeSkipped]
 	t.mu.Unlock()
 }
 

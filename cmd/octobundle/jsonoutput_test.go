@@ -18,7 +18,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/santhosh-tekuri/jsonschema/v5"
@@ -569,7 +569,7 @@ func duplicateKeys(data []byte) ([]string, error) {
 // their own names (as the JSON summaries do; the outcome left-alone is
 // the action's name).
 var logActionKeys = map[string]bool{
-	string(apply.ActionNoOp): true, string(apply.ActionLeftAlone): true,
+	string(plans.OpNoOp): true, string(plans.OpLeftAlone): true,
 }
 
 // checkJSONLogs checks the JSON log lines of stderr (those starting with

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/urfave/cli/v2"
 )
 
@@ -73,7 +73,7 @@ func planFlagValues(c *cli.Context, f planFlag) []string {
 
 // recordPlanFlags stores in p the plan flags c was given, and the digest
 // of each rule file.
-func recordPlanFlags(c *cli.Context, p *apply.Plan) error {
+func recordPlanFlags(c *cli.Context, p *plans.Plan) error {
 	p.Flags = map[string][]string{}
 	for _, f := range planFlags {
 		if vals := planFlagValues(c, f); vals != nil {
@@ -99,7 +99,7 @@ func recordPlanFlags(c *cli.Context, p *apply.Plan) error {
 // A plan that records no flags (one written by an older octobundle, or
 // by plan --destinations, whose destinations file holds them) is executed
 // with the command line's flags, as before.
-func adoptPlanFlags(c *cli.Context, p *apply.Plan, planFile string) error {
+func adoptPlanFlags(c *cli.Context, p *plans.Plan, planFile string) error {
 	if p.Flags == nil {
 		return nil
 	}

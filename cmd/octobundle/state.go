@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/state"
@@ -89,7 +90,7 @@ func lockedState(c *cli.Context, cl *octopus.Client, log *slog.Logger) (*syncrun
 // counting the receipt for the line an interrupted run ends with before
 // o.Report is given it. The one apply path of apply and of apply
 // --destinations.
-func applyRecorded(c *cli.Context, d *syncrun.Destination, b *bundles.Bundle, o syncrun.ApplyOptions) (*apply.Receipt, error) {
+func applyRecorded(c *cli.Context, d *syncrun.Destination, b *bundles.Bundle, o syncrun.ApplyOptions) (*plans.Receipt, error) {
 	if err := lockState(c, d, o.Logger); err != nil {
 		return nil, err
 	}
@@ -99,7 +100,7 @@ func applyRecorded(c *cli.Context, d *syncrun.Destination, b *bundles.Bundle, o 
 		return nil, err
 	}
 	report := o.Report
-	o.Report = func(rec *apply.Receipt) error {
+	o.Report = func(rec *plans.Receipt) error {
 		tally.add(rec)
 		if report == nil {
 			return nil
@@ -119,7 +120,7 @@ func applyRecorded(c *cli.Context, d *syncrun.Destination, b *bundles.Bundle, o 
 // unknown) to d, merged with the base (--base, else the state's); the plan
 // names bundlePath, where apply --plan finds it. The one plan path of plan
 // and of plan --destinations.
-func planWithBase(c *cli.Context, d *syncrun.Destination, b *bundles.Bundle, bundlePath string, o syncrun.PlanOptions) (*apply.Plan, error) {
+func planWithBase(c *cli.Context, d *syncrun.Destination, b *bundles.Bundle, bundlePath string, o syncrun.PlanOptions) (*plans.Plan, error) {
 	if err := mergeOptions(c, &o); err != nil {
 		o.Prefetched.Cancel()
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
@@ -120,7 +121,7 @@ func replay(t *testing.T, tg Target) {
 	if err != nil {
 		t.Fatalf("replay: %v", err)
 	}
-	if r.Status() != apply.Succeeded {
+	if r.Status() != plans.Succeeded {
 		t.Errorf("replay: status %s: %s", r.Status(), failures(r))
 	}
 	if p.HasChanges() {
@@ -185,7 +186,7 @@ func secrets(t *testing.T, tg Target) {
 	// secrets to find.
 	created := map[string]bool{}
 	for _, ch := range p.Changes {
-		if ch.Kind == schema.Certificate && ch.Action == apply.ActionCreate {
+		if ch.Kind == schema.Certificate && ch.Action == plans.OpCreate {
 			created[strings.Join(ch.Names, "/")] = true
 		}
 	}
@@ -198,7 +199,7 @@ func secrets(t *testing.T, tg Target) {
 
 	responses, written, leaks := rec.counts()
 	t.Logf("%s: scanned %d responses; %d requests wrote a secret", tg.Name, responses, written)
-	if p.Summary[apply.ActionCreate] > 0 && len(r.Cleanup) > 0 && written == 0 {
+	if p.Summary[plans.OpCreate] > 0 && len(r.Cleanup) > 0 && written == 0 {
 		t.Error("apply wrote placeholders, but the recorder saw no request with a secret: the scan is blind")
 	}
 	for _, l := range leaks {
@@ -256,7 +257,7 @@ func walkStrings(doc any, at string, fn func(at, s string)) {
 
 // plan plans the golden bundle against the target; a plan error or an
 // entity that cannot be applied fails the test.
-func plan(t *testing.T, tg Target, c *octopus.Client) *apply.Plan {
+func plan(t *testing.T, tg Target, c *octopus.Client) *plans.Plan {
 	t.Helper()
 	p, err := apply.MakePlan(context.Background(), c, golden(t), applyOptions(tg))
 	if err != nil {
@@ -269,7 +270,7 @@ func plan(t *testing.T, tg Target, c *octopus.Client) *apply.Plan {
 }
 
 // execute executes p (a new plan when nil) and requires it to succeed.
-func execute(t *testing.T, tg Target, c *octopus.Client, p *apply.Plan) *apply.Receipt {
+func execute(t *testing.T, tg Target, c *octopus.Client, p *plans.Plan) *plans.Receipt {
 	t.Helper()
 	if p == nil {
 		p = plan(t, tg, c)
@@ -278,7 +279,7 @@ func execute(t *testing.T, tg Target, c *octopus.Client, p *apply.Plan) *apply.R
 	if err != nil {
 		t.Fatalf("apply: %v", err)
 	}
-	if r.Status() != apply.Succeeded {
+	if r.Status() != plans.Succeeded {
 		t.Fatalf("apply: status %s: %s", r.Status(), failures(r))
 	}
 	return r
@@ -299,11 +300,11 @@ func exportSpace(t *testing.T, c *octopus.Client) *export.Result {
 }
 
 // changes lists a plan's creates, updates, deletes and errors for a message.
-func changes(p *apply.Plan) string {
+func changes(p *plans.Plan) string {
 	var out []string
 	for _, ch := range p.Changes {
 		switch ch.Action {
-		case apply.ActionNoOp, apply.ActionLeftAlone:
+		case plans.OpNoOp, plans.OpLeftAlone:
 			continue
 		}
 		line := fmt.Sprintf("%s %s", ch.Action, ch.Label())
@@ -319,10 +320,10 @@ func changes(p *apply.Plan) string {
 }
 
 // failures lists a receipt's failed and skipped entities.
-func failures(r *apply.Receipt) string {
+func failures(r *plans.Receipt) string {
 	var out []string
 	for _, res := range r.Results {
-		if res.Outcome == apply.OutcomeFailed || res.Outcome == apply.OutcomeSkipped {
+		if res.Outcome == plans.OutcomeFailed || res.Outcome == plans.OutcomeSkipped {
 			out = append(out, fmt.Sprintf("%s %s %s: %s", res.Outcome, res.Kind, strings.Join(res.Names, "/"), res.Error))
 		}
 	}

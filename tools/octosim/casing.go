@@ -73,7 +73,7 @@ func buildVocabulary() {
 			addPathVocabulary(sec.Path)
 		}
 		addVocabulary(k.Deferred...)
-		addVocabulary(k.Prune...)
+		addVocabulary(k.DestOnlyKeys...)
 	}
 	for _, fs := range requiredFields {
 		addVocabulary(fs...)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/apply"
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/export"
 	"github.com/octobundle/octobundle/internal/octopus"
@@ -45,12 +46,12 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := apply.MakePlan(ctx, c, before, apply.Options{Optional: true})
+			p, err := apply.MakePlan(ctx, c, before, apply.Options{IncludeTargets: true})
 			if err != nil || p.HasErrors() {
 				t.Fatalf("plan: %v %v", err, p.Summary)
 			}
-			r, err := apply.Execute(ctx, c, before, p, apply.Options{Optional: true})
-			if err != nil || r.Status() != apply.Succeeded {
+			r, err := apply.Execute(ctx, c, before, p, apply.Options{IncludeTargets: true})
+			if err != nil || r.Status() != plans.Succeeded {
 				t.Fatalf("apply: %v %v", err, r.Summary)
 			}
 			compare(t, before, exp(dstURL, dst.APIKey()))
@@ -89,12 +90,12 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 				t.Fatalf("only %d entities with a Description changed", n)
 			}
 			changed := exp(srcURL, src.APIKey())
-			p, err = apply.MakePlan(ctx, c, changed, apply.Options{Optional: true})
+			p, err = apply.MakePlan(ctx, c, changed, apply.Options{IncludeTargets: true})
 			if err != nil || p.HasErrors() {
 				t.Fatalf("plan: %v %v", err, p.Summary)
 			}
-			r, err = apply.Execute(ctx, c, changed, p, apply.Options{Optional: true})
-			if err != nil || r.Status() != apply.Succeeded {
+			r, err = apply.Execute(ctx, c, changed, p, apply.Options{IncludeTargets: true})
+			if err != nil || r.Status() != plans.Succeeded {
 				t.Fatalf("apply: %v %v", err, r.Summary)
 			}
 			compare(t, changed, exp(dstURL, dst.APIKey()))

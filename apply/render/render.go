@@ -1,4 +1,8 @@
-package apply
+// Package render shows apply's documents to people: the plan, the receipt
+// and the drift report as text (the views; their JSON forms are the file
+// formats of package plans). It decides nothing: every line it writes is
+// read off the document.
+package render
 
 import (
 	"bytes"
@@ -7,19 +11,16 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
-	"time"
 
-	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/internal/limits"
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/schema"
 )
 
 // maxValue bounds a value printed in a text diff.
 const maxValue = 160
 
-// WriteText writes the plan for a human: one line per entity that changes
+// Plan writes the plan p for a human: one line per entity that changes
 // ("+ create", "~ update" with its fields before → after and "- " for the
 // entries --prune removes, "- delete", "! left alone", "x error"),
 // unchanged entities summarised per kind, a "· " line per decision of the
@@ -30,22 +31,17 @@ const maxValue = 160
 //
 // A plan that changes nothing starts with "No changes." and a count of
 // what is unchanged and left alone, instead of a line per entity (see
-// WriteTextVerbose).
-func (p *Plan) WriteText(w io.Writer) error { return p.WriteTextVerbose(w, false) }
+// PlanVerbose).
+func Plan(w io.Writer, p *plans.Plan) error { return PlanVerbose(w, p, false) }
 
-// NoChanges reports whether executing the plan would write nothing: no
-// entity to create, update or delete, none kept against the source's
-// deletion, no error and no placeholder to write.
-func (p *Plan) NoChanges() bool { return !p.Differs() && !p.HasErrors() && len(p.Cleanup) == 0 }
-
-// WriteTextVerbose is WriteText; with verbose, a plan that changes nothing
+// PlanVerbose is Plan; with verbose, a plan that changes nothing
 // lists every entity left alone or unchanged with a note, as a plan with
 // changes always does.
-func (p *Plan) WriteTextVerbose(w io.Writer, verbose bool) error {
+func PlanVerbose(w io.Writer, p *plans.Plan, verbose bool) error {
 	var b strings.Builder
 	quiet := !verbose && p.NoChanges()
 	if quiet {
-		fmt.Fprintf(&b, "No changes. %s\n", quietCounts(p.Summary[ActionNoOp], p.Summary[ActionLeftAlone], "--verbose"))
+		fmt.Fprintf(&b, "No changes. %s\n", quietCounts(p.Summary[plans.OpNoOp], p.Summary[plans.OpLeftAlone], "--verbose"))
 	}
 	fmt.Fprintf(&b, "Plan for bundle %s\n", p.BundleDigest)
 	fmt.Fprintf(&b, "Destination: %s, space %q, Octopus %s\n", p.Destination.Server, p.Destination.Space, p.Destination.ServerVersion)
@@ -68,11 +64,11 @@ func (p *Plan) WriteTextVerbose(w io.Writer, verbose bool) error {
 		}
 		name := quoteNames(ch.Names)
 		switch ch.Action {
-		case ActionCreate:
+		case plans.OpCreate:
 			fmt.Fprintf(&b, "+ create  %s %s\n", ch.Kind, name)
 			writeReason(&b, ch.Reason)
 			writeNotes(&b, ch.Notes)
-		case ActionUpdate:
+		case plans.OpUpdate:
 			fmt.Fprintf(&b, "~ update  %s %s\n", ch.Kind, name)
 			writeReason(&b, ch.Reason)
 			writeNotes(&b, ch.Notes)
@@ -80,10 +76,10 @@ func (p *Plan) WriteTextVerbose(w io.Writer, verbose bool) error {
 			for _, d := range ch.Diff {
 				writeFieldDiff(&b, d)
 			}
-		case ActionKeep:
+		case plans.OpKeep:
 			fmt.Fprintf(&b, "! keep  %s %s\n", ch.Kind, name)
 			writeReason(&b, ch.Reason)
-		case ActionLeftAlone:
+		case plans.OpLeftAlone:
 			reason := ch.Reason
 			if reason == "" {
 				reason = "destination owns its details"
@@ -94,13 +90,13 @@ func (p *Plan) WriteTextVerbose(w io.Writer, verbose bool) error {
 			}
 			b.WriteString(")\n")
 			writeNotes(&b, ch.Notes)
-		case ActionDelete:
+		case plans.OpDelete:
 			fmt.Fprintf(&b, "- delete  %s %s\n", ch.Kind, name)
 			writeReason(&b, ch.Reason)
-		case ActionError:
+		case plans.OpError:
 			fmt.Fprintf(&b, "x error   %s %s\n      %s\n", ch.Kind, name, ch.Error)
 			writeConflicts(&b, ch.Conflicts)
-		case ActionNoOp:
+		case plans.OpNoOp:
 			unchanged[schema.MustLookup(ch.Kind).Title]++
 			if ch.Reason != "" || len(ch.Notes) > 0 || len(ch.Conflicts) > 0 {
 				fmt.Fprintf(&b, "= unchanged  %s %s\n", ch.Kind, name)
@@ -133,14 +129,14 @@ func (p *Plan) WriteTextVerbose(w io.Writer, verbose bool) error {
 		fmt.Fprintf(&b, "\nStill on the destination from earlier applies: %d placeholders to replace\n", len(p.Leftover))
 		writeCleanup(&b, p.Leftover)
 	}
-	fmt.Fprintf(&b, "\nPlan: %d to create, %d to update, ", p.Summary[ActionCreate], p.Summary[ActionUpdate])
-	if n := p.Summary[ActionDelete]; n > 0 {
+	fmt.Fprintf(&b, "\nPlan: %d to create, %d to update, ", p.Summary[plans.OpCreate], p.Summary[plans.OpUpdate])
+	if n := p.Summary[plans.OpDelete]; n > 0 {
 		fmt.Fprintf(&b, "%d to delete, ", n)
 	}
-	if n := p.Summary[ActionKeep]; n > 0 {
+	if n := p.Summary[plans.OpKeep]; n > 0 {
 		fmt.Fprintf(&b, "%d deleted at source and kept, ", n)
 	}
-	fmt.Fprintf(&b, "%d unchanged, %d left alone, %d errors.\n", p.Summary[ActionNoOp], p.Summary[ActionLeftAlone], p.Summary[ActionError])
+	fmt.Fprintf(&b, "%d unchanged, %d left alone, %d errors.\n", p.Summary[plans.OpNoOp], p.Summary[plans.OpLeftAlone], p.Summary[plans.OpError])
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -185,9 +181,9 @@ func quoteNames(names []string) string {
 }
 
 // writeConflicts writes a change's merge conflicts with both sides.
-func writeConflicts(b *strings.Builder, cs []Conflict) {
+func writeConflicts(b *strings.Builder, cs []plans.Conflict) {
 	for _, c := range cs {
-		fmt.Fprintf(b, "      ⚡ conflict %s: base %s, source %s, destination %s → %s (%s)\n", c.Field, show(c.Base), show(c.Source), show(c.Destination), c.Resolution, c.Rule)
+		fmt.Fprintf(b, "      ⚡ conflict %s: base %s, source %s, destination %s → %s (%s)\n", c.Field, plans.Show(c.Base), plans.Show(c.Source), plans.Show(c.Destination), c.Resolution, c.Rule)
 	}
 }
 
@@ -204,7 +200,7 @@ func writeReason(b *strings.Builder, reason string) {
 	}
 }
 
-func writeFieldDiff(b *strings.Builder, d FieldDiff) {
+func writeFieldDiff(b *strings.Builder, d plans.FieldDiff) {
 	l := diffLabel(d)
 	switch {
 	case d.Before == nil:
@@ -217,7 +213,7 @@ func writeFieldDiff(b *strings.Builder, d FieldDiff) {
 }
 
 // diffLabel is the readable place of a field diff.
-func diffLabel(d FieldDiff) string {
+func diffLabel(d plans.FieldDiff) string {
 	if d.Label != "" {
 		return d.Label
 	}
@@ -228,7 +224,7 @@ func diffLabel(d FieldDiff) string {
 }
 
 // diffPaths lists the places of up to max field diffs.
-func diffPaths(ds []FieldDiff, max int) string {
+func diffPaths(ds []plans.FieldDiff, max int) string {
 	var ps []string
 	for i, d := range ds {
 		if i == max {
@@ -340,199 +336,86 @@ func short(v any) string {
 	return s
 }
 
-func writeCleanup(b *strings.Builder, items []CleanupItem) {
+func writeCleanup(b *strings.Builder, items []plans.CleanupItem) {
 	for _, it := range items {
 		fmt.Fprintf(b, "  - %s %s: %s\n      %s\n", it.Kind, quoteNames(it.Names), it.Field, it.Why)
 	}
 }
 
-// WriteJSON writes the plan as JSON (PlanFormat), valid against the
-// embedded plan.schema.json; ReadPlan reads it back for Execute.
-func (p *Plan) WriteJSON(w io.Writer) error {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
-	doc, err := bundles.Decode(data)
-	if err != nil {
-		return err
-	}
-	if err := schema.Validate(PlanSchema, doc); err != nil {
-		return fmt.Errorf("apply: the plan does not match its schema: %w", err)
-	}
-	out, err := bundles.Canonical(doc)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(out)
-	return err
-}
-
-// ReadPlan reads a plan written by WriteJSON, validating it against the
-// plan schema. A plan larger than limits.PlanFileSize, or nested deeper than
-// limits.JSONDepth, is refused with a *limits.Error.
-func ReadPlan(r io.Reader) (*Plan, error) { return readPlan(r, limits.PlanFileSize) }
-
-// readPlan is ReadPlan with the size limit max.
-func readPlan(r io.Reader, max int64) (*Plan, error) {
-	data, err := limits.ReadAll(r, max, "apply: reading the plan", "plan file size")
-	if err != nil {
-		return nil, err
-	}
-	doc, err := bundles.Decode(data)
-	if err != nil {
-		return nil, fmt.Errorf("apply: reading the plan: %w", err)
-	}
-	if m, ok := doc.(map[string]any); ok && m["format"] != PlanFormat {
-		return nil, fmt.Errorf("apply: not a plan of format %s (format %v)", PlanFormat, m["format"])
-	}
-	if err := schema.Validate(PlanSchema, doc); err != nil {
-		return nil, fmt.Errorf("apply: reading the plan: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var p Plan
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("apply: reading the plan: %w", err)
-	}
-	for i := range p.Changes {
-		if schema.Lookup(p.Changes[i].Kind) == nil {
-			return nil, fmt.Errorf("apply: the plan names an unknown kind %q", p.Changes[i].Kind)
-		}
-	}
-	if p.Summary == nil {
-		p.Summary = map[Action]int{}
-	}
-	return &p, nil
-}
-
-// WriteText writes the receipt for a human: every entity that was
+// Receipt writes the receipt r for a human: every entity that was
 // created, updated, failed or skipped, unchanged and left-alone entities
 // counted, the clean-up report and the status. An apply that wrote
 // nothing and failed nowhere starts with "No changes.".
-func (r *Receipt) WriteText(w io.Writer) error {
+func Receipt(w io.Writer, r *plans.Receipt) error {
 	var b strings.Builder
-	noop := r.Summary[OutcomeUnchanged]+r.Summary[OutcomeLeftAlone] == len(r.Results) && len(r.Cleanup) == 0
+	noop := r.Summary[plans.OutcomeUnchanged]+r.Summary[plans.OutcomeLeftAlone] == len(r.Results) && len(r.Cleanup) == 0
 	if noop {
-		fmt.Fprintf(&b, "No changes. %s\n", quietCounts(r.Summary[OutcomeUnchanged], r.Summary[OutcomeLeftAlone], "plan --verbose"))
+		fmt.Fprintf(&b, "No changes. %s\n", quietCounts(r.Summary[plans.OutcomeUnchanged], r.Summary[plans.OutcomeLeftAlone], "plan --verbose"))
 	}
 	if r.Rollback != "" {
 		fmt.Fprintf(&b, "%s (--allow-rollback)\n", r.Rollback)
 	}
-	quiet := map[Outcome]int{}
+	quiet := map[plans.Outcome]int{}
 	for _, res := range r.Results {
 		switch res.Outcome {
-		case OutcomeUnchanged, OutcomeLeftAlone:
+		case plans.OutcomeUnchanged, plans.OutcomeLeftAlone:
 			quiet[res.Outcome]++
-		case OutcomeCreated:
+		case plans.OutcomeCreated:
 			fmt.Fprintf(&b, "+ created  %s %s\n", res.Kind, quoteNames(res.Names))
 			writeReason(&b, res.Note)
-		case OutcomeUpdated:
+		case plans.OutcomeUpdated:
 			fmt.Fprintf(&b, "~ updated  %s %s\n", res.Kind, quoteNames(res.Names))
 			writeReason(&b, res.Note)
-		case OutcomeFailed:
+		case plans.OutcomeFailed:
 			fmt.Fprintf(&b, "x failed   %s %s\n      %s\n", res.Kind, quoteNames(res.Names), res.Error)
-		case OutcomeDeleted:
+		case plans.OutcomeDeleted:
 			fmt.Fprintf(&b, "- deleted  %s %s\n", res.Kind, quoteNames(res.Names))
-		case OutcomeSkipped:
+		case plans.OutcomeSkipped:
 			fmt.Fprintf(&b, "- skipped  %s %s (%s)\n", res.Kind, quoteNames(res.Names), res.Error)
 		}
 	}
-	if !noop && quiet[OutcomeUnchanged]+quiet[OutcomeLeftAlone] > 0 {
-		fmt.Fprintf(&b, "= %d unchanged, %d left alone (destination owns their details)\n", quiet[OutcomeUnchanged], quiet[OutcomeLeftAlone])
+	if !noop && quiet[plans.OutcomeUnchanged]+quiet[plans.OutcomeLeftAlone] > 0 {
+		fmt.Fprintf(&b, "= %d unchanged, %d left alone (destination owns their details)\n", quiet[plans.OutcomeUnchanged], quiet[plans.OutcomeLeftAlone])
 	}
 	if len(r.Cleanup) > 0 {
 		fmt.Fprintf(&b, "\nClean-up report: %d placeholders written, replace them\n", len(r.Cleanup))
 		writeCleanup(&b, r.Cleanup)
 	}
 	deleted := ""
-	if n := r.Summary[OutcomeDeleted]; n > 0 {
+	if n := r.Summary[plans.OutcomeDeleted]; n > 0 {
 		deleted = fmt.Sprintf("%d deleted, ", n)
 	}
 	fmt.Fprintf(&b, "\nApply %s: %d created, %d updated, %s%d unchanged, %d left alone, %d failed, %d skipped (%d requests, %d writes, %d retries).\n",
-		r.Status(), r.Summary[OutcomeCreated], r.Summary[OutcomeUpdated], deleted, r.Summary[OutcomeUnchanged], r.Summary[OutcomeLeftAlone], r.Summary[OutcomeFailed], r.Summary[OutcomeSkipped],
+		r.Status(), r.Summary[plans.OutcomeCreated], r.Summary[plans.OutcomeUpdated], deleted, r.Summary[plans.OutcomeUnchanged], r.Summary[plans.OutcomeLeftAlone], r.Summary[plans.OutcomeFailed], r.Summary[plans.OutcomeSkipped],
 		r.Stats.Requests, r.Stats.Writes, r.Stats.Retries)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// receiptJSON is the JSON form of a receipt, with its status.
-type receiptJSON struct {
-	Status Status `json:"status"`
-	*Receipt
-}
-
-// ReceiptSchema is the name of the embedded JSON Schema receipts written by
-// Receipt.WriteJSON validate against (see schema.Validate).
-const ReceiptSchema = "receipt.schema.json"
-
-// CleanupReportSchema is the name of the embedded JSON Schema clean-up
-// reports written by Receipt.WriteCleanupJSON validate against.
-const CleanupReportSchema = "cleanup-report.schema.json"
-
-// WriteJSON writes the receipt as JSON, with its status, valid against the
-// embedded receipt.schema.json (checked before anything is written).
-func (r *Receipt) WriteJSON(w io.Writer) error {
-	out := *r
-	if out.Results == nil {
-		out.Results = []Result{}
-	}
-	if out.Cleanup == nil {
-		out.Cleanup = []CleanupItem{}
-	}
-	if out.Summary == nil {
-		out.Summary = map[Outcome]int{}
-	}
-	return writeValidated(w, ReceiptSchema, receiptJSON{Status: r.Status(), Receipt: &out})
-}
-
-// WriteCleanupJSON writes the clean-up report alone as JSON: what, where and
-// why of every placeholder written — never a value —, valid against the
-// embedded cleanup-report.schema.json (checked before anything is written).
-func (r *Receipt) WriteCleanupJSON(w io.Writer) error {
-	// A copy, never nil: an empty report is "cleanup": [], not null.
-	sorted := append(make([]CleanupItem, 0, len(r.Cleanup)), r.Cleanup...)
-	sort.SliceStable(sorted, func(i, j int) bool {
-		a, b := sorted[i], sorted[j]
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
+// Drift writes the drift report for people: each entity changed or
+// deleted on the destination, its fields before → after, and a summary.
+func Drift(w io.Writer, r *plans.DriftReport) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Drift of %s, space %q, since octobundle last wrote it\n\n", r.Destination.Server, r.Destination.Space)
+	for _, e := range r.Entities {
+		name := quoteNames(e.Names)
+		if e.Deleted {
+			fmt.Fprintf(&b, "- deleted  %s %s\n", e.Kind, name)
+			continue
 		}
-		if x, y := strings.Join(a.Names, "/"), strings.Join(b.Names, "/"); x != y {
-			return x < y
+		fmt.Fprintf(&b, "~ changed  %s %s\n", e.Kind, name)
+		for _, d := range e.Diff {
+			writeFieldDiff(&b, d)
 		}
-		return a.Field < b.Field
-	})
-	doc := map[string]any{"cleanup": sorted}
-	if r.BundleDigest != "" {
-		doc["destination"] = map[string]string{"server": r.Destination.Server, "space": r.Destination.Space}
-		doc["bundleDigest"] = r.BundleDigest
-		doc["finished"] = r.Finished.Format(time.RFC3339)
 	}
-	return writeValidated(w, CleanupReportSchema, doc)
-}
-
-// writeValidated writes v as indented JSON once it validates against the
-// embedded schema named name; an invalid document is an error and nothing is
-// written.
-func writeValidated(w io.Writer, name string, v any) error {
-	var buf bytes.Buffer
-	if err := writeIndented(&buf, v); err != nil {
-		return err
+	for _, w := range r.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
 	}
-	doc, err := bundles.Decode(buf.Bytes())
-	if err != nil {
-		return err
+	if !r.HasDrift() {
+		fmt.Fprintf(&b, "No drift: the %d entities octobundle wrote are as it left them.\n", r.Checked)
+	} else {
+		fmt.Fprintf(&b, "\nDrift: %d of %d entities changed on the destination.\n", len(r.Entities), r.Checked)
 	}
-	if err := schema.Validate(name, doc); err != nil {
-		return fmt.Errorf("apply: the output does not match %s: %w", name, err)
-	}
-	_, err = w.Write(buf.Bytes())
+	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func writeIndented(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }

@@ -1,4 +1,4 @@
-package apply
+package plans
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 
 // samplePlan is a saved plan of the sample sync (testdata/instances,
 // transformed with testdata/rules/staging-production.yaml).
-var samplePlan = filepath.Join("..", "testdata", "plans", "sample-plan.json")
+var samplePlan = filepath.Join("..", "..", "testdata", "plans", "sample-plan.json")
 
 // TestPlanLimits checks a saved plan larger than the plan-file limit, or
 // nested deeper than the JSON depth limit, fails with a *limits.Error

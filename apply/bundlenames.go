@@ -3,6 +3,7 @@ package apply
 import (
 	"strings"
 
+	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/translate"
 )
@@ -22,12 +23,7 @@ func rootKind(k *schema.Kind) *schema.Kind { return k.Root() }
 func title(kind string) string { return translate.Title(kind) }
 
 // label names a change for messages: "DeploymentProcess OctoFX".
-func label(kind string, names []string) string {
-	if len(names) == 0 {
-		return kind
-	}
-	return kind + " " + strings.Join(names, "/")
-}
+func label(kind string, names []string) string { return plans.Label(kind, names) }
 
 // changeKey identifies a change (or a bundle entity) by kind and names.
 func changeKey(kind string, names []string) string {
@@ -47,7 +43,7 @@ type bundleNames struct {
 // providedNames lists the names the bundle document doc of ch's entity
 // provides (actions, templates, process owners), in the bundle's
 // namespaces.
-func providedNames(ch *Change, doc any) []nameKey {
+func providedNames(ch *change, doc any) []nameKey {
 	m, _ := doc.(map[string]any)
 	k := schema.Lookup(ch.Kind)
 	if m == nil || k == nil || len(ch.Names) == 0 {
@@ -70,7 +66,7 @@ func providedNames(ch *Change, doc any) []nameKey {
 
 // indexBundle records the names of the changes' entities (and the names
 // their documents provide: actions, templates, process owners).
-func indexBundle(changes []*Change) bundleNames {
+func indexBundle(changes []*change) bundleNames {
 	bn := bundleNames{owner: map[nameKey]int{}}
 	for i, ch := range changes {
 		k := schema.Lookup(ch.Kind)
