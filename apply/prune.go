@@ -116,7 +116,7 @@ func pruneArrays(bundle, merged any) any {
 		return m
 	case []any:
 		b, _ := bundle.([]any)
-		if len(m) == 0 || !bundles.Named(m) {
+		if len(m) == 0 || !bundles.Identified(m) {
 			return m
 		}
 		pairs, _ := bundles.MatchElements(m, b)

@@ -147,7 +147,7 @@ func diffAt(at []string, lbl string, before, after any, nameKey func(at []string
 		switch {
 		case l != nil && l.Strategy == schema.StrategyMerge && listed(l, a) && listed(l, b):
 			pairs = pairByKey(l, a, b)
-		case l == nil && Named(a) && Named(b):
+		case l == nil && Identified(a) && Identified(b):
 			pairs, _ = MatchElements(a, b)
 		default:
 			add(at, lbl, before, after) // one value (schema.StrategyReplace)
@@ -211,8 +211,9 @@ func pairByKey(l *schema.List, a, b []any) map[int]int {
 	return pairs
 }
 
-// Named reports whether every element of arr is an object with a Name.
-func Named(arr []any) bool {
+// Identified reports whether every element of arr has an identity
+// (Identity): a Name, or a key such as TemplateId or UserRoleId.
+func Identified(arr []any) bool {
 	for _, el := range arr {
 		if _, ok := Identity(el); !ok {
 			return false

@@ -430,7 +430,7 @@ func reorders(at []string, lbl string, before, after any) []Field {
 		}
 	case []any:
 		b, ok := before.([]any)
-		if !ok || !bundles.Named(a) || !bundles.Named(b) {
+		if !ok || !bundles.Identified(a) || !bundles.Identified(b) {
 			return nil
 		}
 		pairs, _ := bundles.MatchElements(a, b)
