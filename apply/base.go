@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/octobundle/octobundle/apply/internal/planned"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/jsonv"
@@ -58,12 +59,6 @@ type WrittenChecker interface {
 	HasWritten(path string, sum []byte) bool
 }
 
-// recordedAs reports whether st records sum as path's written document.
-func recordedAs(st StateRecorder, path string, sum []byte) bool {
-	w, ok := st.(WrittenChecker)
-	return ok && w.HasWritten(path, sum)
-}
-
 // baseDoc returns the base document of an entity (decoded afresh: the
 // caller's own).
 func (pl *planner) baseDoc(k *schema.Kind, names []string) (any, bool) {
@@ -89,13 +84,6 @@ func (pl *planner) inBase(k *schema.Kind, names []string) bool {
 	return pl.o.Base != nil && pl.o.Base.Bundle != nil && pl.o.Base.Bundle.Has(k, names...)
 }
 
-// deletable reports whether entities of k are deleted on their own (a
-// DELETE to their collection): not singletons, ShapeItems files or binaries,
-// which go with their owner.
-func deletable(k *schema.Kind) bool {
-	return k.Collection != "" && !k.IsSingleton() && k.Shape != schema.ShapeItems && k.Shape != schema.ShapeBinary && k.Policy != schema.PolicyNever
-}
-
 // planSourceDeletes adds a change for every entity the base has and the
 // bundle no longer does (deleted at the source): a delete with
 // Options.Prune, else a keep; nothing when the destination no longer has
@@ -106,7 +94,7 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*change {
 		return nil
 	}
 	base := pl.o.Base.Bundle
-	gone := map[string]bool{} // changeKey of every base entity the bundle lacks
+	gone := map[string]bool{} // planned.Key of every base entity the bundle lacks
 	var entries []bundles.Entry
 	for _, e := range base.Catalog() {
 		if b.Has(e.Kind, e.Names...) {
@@ -118,7 +106,7 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*change {
 		if e.Kind.Optional && !pl.o.IncludeTargets {
 			continue
 		}
-		gone[changeKey(e.Kind.Name, e.Names)] = true
+		gone[planned.Key(e.Kind.Name, e.Names)] = true
 		entries = append(entries, e)
 	}
 	ownerGone := func(k *schema.Kind, names []string) bool {
@@ -127,7 +115,7 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*change {
 			if !k.IsSingleton() && k.Shape != schema.ShapeItems {
 				names = names[:len(names)-1]
 			}
-			if gone[changeKey(pk.Name, names)] {
+			if gone[planned.Key(pk.Name, names)] {
 				return true
 			}
 			k = pk
@@ -141,24 +129,24 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*change {
 			continue // forgotten with its owner
 		}
 		// The state paths below the entity go with it.
-		ch.forget = []string{e.Path}
+		ch.Forget = []string{e.Path}
 		for _, o := range entries {
 			if o.Path != e.Path && ownedBy(o.Kind, o.Names, e.Kind, e.Names) {
-				ch.forget = append(ch.forget, o.Path)
+				ch.Forget = append(ch.Forget, o.Path)
 			}
 		}
 		dest := pl.snap.Find(e.Kind.Name, e.Names...)
 		var notOurs string
-		if dest != nil && deletable(e.Kind) {
+		if dest != nil && planned.Deletable(e.Kind) {
 			notOurs = pl.notWritten(e.Kind, e.Path, dest)
 		}
 		switch {
-		case dest == nil || !deletable(e.Kind):
+		case dest == nil || !planned.Deletable(e.Kind):
 			ch.Action = plans.OpNoOp
 			ch.Reason = "deleted at source; not on the destination either: the state forgets it"
 			if dest != nil {
 				ch.Reason = fmt.Sprintf("deleted at source; %s go with their owner", e.Kind.Title)
-				ch.forget = nil
+				ch.Forget = nil
 				if !pl.o.Prune {
 					ch.Action, ch.Why = plans.OpKeep, []string{plans.WhyDeletedKept}
 					ch.Reason = "deleted at source; kept on the destination (--prune deletes what the source deleted)"
@@ -169,13 +157,13 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*change {
 			// entity: --prune never widens to what it did not write.
 			ch.Action, ch.Why = plans.OpKeep, []string{plans.WhyDeletedKept, plans.WhyNotWritten}
 			ch.Reason = "deleted at source (" + pl.o.Base.From + "), but not deleted: " + notOurs
-			ch.forget = nil
+			ch.Forget = nil
 		case pl.o.Prune && pl.changedSinceBase(e.Kind, e.Names, e.Path, dest) && pl.pol.DecideDeleted().Winner != policy.WinnerSource:
 			// Deleted at the source, changed on the destination: a
 			// conflict, which keeps the entity unless decided otherwise.
 			dec := pl.pol.DecideDeleted()
 			ch.Why = []string{plans.WhyDeletedKept, plans.WhyConflict}
-			ch.forget = nil
+			ch.Forget = nil
 			ch.Conflicts = []plans.Conflict{{Field: "the entity", Resolution: dec.Winner, Rule: dec.Rule}}
 			ch.Action, ch.Reason = plans.OpKeep, "deleted at source, but changed on the destination since the last sync: kept (conflict; --on-conflict source deletes it)"
 			if dec.Winner == policy.WinnerFail {
@@ -187,7 +175,7 @@ func (pl *planner) planSourceDeletes(b *bundles.Bundle) []*change {
 		default:
 			ch.Action, ch.Why = plans.OpKeep, []string{plans.WhyDeletedKept}
 			ch.Reason = "deleted at source; kept on the destination (--prune deletes it)"
-			ch.forget = nil
+			ch.Forget = nil
 		}
 		out = append(out, ch)
 	}

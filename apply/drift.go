@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/octobundle/octobundle/apply/internal/planned"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
@@ -35,10 +36,10 @@ func Drift(ctx context.Context, c *octopus.Client, written *bundles.Bundle, o Op
 		}
 		form, warnings, err := translate.ToBundleWarnings(snap, dest)
 		if err != nil {
-			return nil, fmt.Errorf("apply: drift: %s: reading the destination's copy: %w", label(e.Kind.Name, e.Names), err)
+			return nil, fmt.Errorf("apply: drift: %s: reading the destination's copy: %w", planned.Label(e.Kind.Name, e.Names), err)
 		}
 		for _, w := range warnings {
-			o.Logger.Warn("destination: "+w, "entity", label(e.Kind.Name, e.Names))
+			o.Logger.Warn("destination: "+w, "entity", planned.Label(e.Kind.Name, e.Names))
 			r.Warnings = append(r.Warnings, "destination: "+w)
 		}
 		if bundles.Equal(e.Doc, form) {

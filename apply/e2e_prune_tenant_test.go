@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/internal/planned"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/internal/snapshot"
@@ -207,7 +208,7 @@ func testPruneTenantVariables(t *testing.T, version string) {
 			var secrets []string
 			for _, it := range p.Cleanup {
 				if it.Kind == schema.TenantVariables && strings.Contains(it.Why, "removed by --remove-destination-only") {
-					secrets = append(secrets, label(it.Kind, it.Names)+" "+it.Field)
+					secrets = append(secrets, planned.Label(it.Kind, it.Names)+" "+it.Field)
 				}
 			}
 			if got, want := strings.Join(secrets, "; "), strings.Join(tc.cleanup, "; "); got != want {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/internal/planned"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/bundles"
@@ -91,7 +92,7 @@ func destNames(t *testing.T, s *sim, kinds ...string) []string {
 	var out []string
 	for _, k := range kinds {
 		for _, e := range snap.Entities(k) {
-			out = append(out, label(k, e.Names()))
+			out = append(out, planned.Label(k, e.Names()))
 		}
 	}
 	sort.Strings(out)
@@ -212,7 +213,7 @@ func TestPrune(t *testing.T) {
 	var prunedSecrets []string
 	for _, it := range p.Cleanup {
 		if strings.Contains(it.Why, "removed by --remove-destination-only") {
-			prunedSecrets = append(prunedSecrets, label(it.Kind, it.Names)+" "+it.Field)
+			prunedSecrets = append(prunedSecrets, planned.Label(it.Kind, it.Names)+" "+it.Field)
 		}
 	}
 	if got, want := strings.Join(prunedSecrets, ", "), `ProjectVariables OctoFX Variables["Legacy.ApiKey"]`; got != want {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/internal/planned"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/schema"
@@ -123,9 +124,9 @@ func TestScopedUserRolesFinishAfterPartialFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch = find(t, p, schema.ScopedUserRole, "OctoFX Developers")
-	if ch.Action != plans.OpUpdate || itemLabels(ch.Desired.Value().([]any)) != `"Project deployer", "Runbook Operator"` ||
+	if ch.Action != plans.OpUpdate || planned.ItemLabels(ch.Desired.Value().([]any)) != `"Project deployer", "Runbook Operator"` ||
 		!strings.Contains(ch.Reason, `the team already has "Project contributor": left alone`) {
-		t.Errorf("re-run plan: %s %s (%s)", ch.Action, itemLabels(ch.Desired.Value().([]any)), ch.Reason)
+		t.Errorf("re-run plan: %s %s (%s)", ch.Action, planned.ItemLabels(ch.Desired.Value().([]any)), ch.Reason)
 	}
 	rerun(t, dst, b, o)
 	want := "Project contributor: |Project deployer: Acme Corp|Project viewer: |Runbook Operator: "

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/internal/planned"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/snapshot"
@@ -396,7 +397,7 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 				t.Errorf("plan error %q\nwant it to say %q", ch.Error, tc.hint)
 			}
 			for _, other := range p.Changes {
-				if other.Action == plans.OpError && changeKey(other.Kind, other.Names) != changeKey(tc.kind, tc.names) {
+				if other.Action == plans.OpError && planned.Key(other.Kind, other.Names) != planned.Key(tc.kind, tc.names) {
 					t.Errorf("another error: %s", other.Error)
 				}
 			}
@@ -423,7 +424,7 @@ func TestServerChecksAgreeWithSimulator(t *testing.T) {
 			}
 			got = byName(t, dst, got)
 			if !strings.Contains(got, "400") {
-				t.Fatalf("%s forced through: %q, want a 400", label(tc.kind, tc.names), got)
+				t.Fatalf("%s forced through: %q, want a 400", planned.Label(tc.kind, tc.names), got)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(serverMessage(got), w) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/internal/planned"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/apply/render"
 	"github.com/octobundle/octobundle/bundles"
@@ -676,7 +677,7 @@ func TestApplyErrors(t *testing.T) {
 			case plans.OutcomeFailed:
 				failed = append(failed, res.Error)
 			case plans.OutcomeSkipped:
-				skipped = append(skipped, label(res.Kind, res.Names))
+				skipped = append(skipped, planned.Label(res.Kind, res.Names))
 			}
 		}
 		if len(failed) != 1 || !strings.Contains(failed[0], "DeploymentProcess OctoFX: updating: PUT") ||

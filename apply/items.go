@@ -96,14 +96,3 @@ func destItemsFor(have, want []any) []any {
 	}
 	return out
 }
-
-// itemLabels lists the identities of items (`"Project deployer"`).
-func itemLabels(items []any) string {
-	var out []string
-	for _, el := range items {
-		if id, ok := bundles.Identify(el); ok {
-			out = append(out, id.Label)
-		}
-	}
-	return strings.Join(out, ", ")
-}

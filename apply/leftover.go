@@ -6,10 +6,15 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/octobundle/octobundle/apply/internal/secrets"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 )
+
+// PlaceholderPrefix starts every placeholder secret apply writes, so an
+// administrator (or a script) can find the values to replace.
+const PlaceholderPrefix = secrets.PlaceholderPrefix
 
 // leftoverPlaceholders finds the placeholders earlier applies wrote that
 // are still on the destination, so that a lost clean-up report can be

@@ -2,15 +2,14 @@ package apply
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/octobundle/octobundle/apply/internal/planned"
+	"github.com/octobundle/octobundle/apply/internal/scopes"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
-	"github.com/octobundle/octobundle/translate"
 )
 
 // Lost scope on the destination: a value the destination keeps (its own,
@@ -32,28 +31,28 @@ import (
 
 // LostScope is what apply does with a destination value whose whole scope
 // dimension names elements the plan removes (Options.OnLostScope).
-type LostScope string
+type LostScope = scopes.LostScope
 
 // The lost-scope decisions.
 const (
 	// LostScopeDrop removes the value.
-	LostScopeDrop LostScope = "drop"
+	LostScopeDrop = scopes.Drop
 	// LostScopeUnscope removes the scope dimension: the value applies more
 	// widely.
-	LostScopeUnscope LostScope = "unscope"
+	LostScopeUnscope = scopes.Unscope
 )
 
 // removedName is a name the plan removes, in a namespace (kind or virtual
 // namespace), within an owner ("" for space-wide), folded.
-type removedName = nameKey
+type removedName = planned.NameKey
 
 // removedNames lists the names ch's entity provides in base and no longer
 // provides in the bundle (ch.provides) or under a new name (ch.renames):
 // the actions of steps the source deleted.
 func removedNames(ch *change, base any) []removedName {
 	var out []removedName
-	now := map[nameKey]bool{}
-	for _, p := range ch.provides {
+	now := map[planned.NameKey]bool{}
+	for _, p := range ch.Provides {
 		now[foldKey(p)] = true
 	}
 	k := schema.MustLookup(ch.Kind)
@@ -63,9 +62,9 @@ func removedNames(ch *change, base any) []removedName {
 			renamedFrom[ns+"\x00"+from] = true
 		}
 	}
-	for _, p := range providedNames(ch, base) {
+	for _, p := range planned.ProvidedNames(ch.Change, base) {
 		f := foldKey(p)
-		if !now[f] && !renamedFrom[f.kind+"\x00"+f.name] {
+		if !now[f] && !renamedFrom[f.Kind+"\x00"+f.Name] {
 			out = append(out, f)
 		}
 	}
@@ -74,8 +73,8 @@ func removedNames(ch *change, base any) []removedName {
 
 // foldKey is a name key with its name folded (Octopus compares names
 // case-insensitively).
-func foldKey(k nameKey) nameKey {
-	return nameKey{k.kind, strings.ToLower(k.scope), strings.ToLower(k.name)}
+func foldKey(k planned.NameKey) planned.NameKey {
+	return planned.NameKey{Kind: k.Kind, Scope: strings.ToLower(k.Scope), Name: strings.ToLower(k.Name)}
 }
 
 // deletedNames lists the names an entity the plan deletes had: itself
@@ -90,14 +89,14 @@ func deletedNames(k *schema.Kind, names []string) []removedName {
 		scope = names[0]
 	}
 	name := names[len(names)-1]
-	out := []removedName{foldKey(nameKey{k.Name, scope, name})}
+	out := []removedName{foldKey(planned.NameKey{Kind: k.Name, Scope: scope, Name: name})}
 	for _, p := range k.Provides {
 		if p.Path == "" {
 			s := names[0]
 			if p.Within == schema.ScopeSpace {
 				s = ""
 			}
-			out = append(out, foldKey(nameKey{p.Kind, s, name}))
+			out = append(out, foldKey(planned.NameKey{Kind: p.Kind, Scope: s, Name: name}))
 		}
 	}
 	return out
@@ -118,128 +117,30 @@ func lostScope(k *schema.Kind, names []string, doc any, removed map[removedName]
 		if dim.Within == schema.ScopeOwner {
 			owner = names[0]
 		}
-		return removed[foldKey(nameKey{dim.To, owner, entry})]
+		return removed[foldKey(planned.NameKey{Kind: dim.To, Scope: owner, Name: entry})]
 	}
-	trimScopes(k, m, gone, func(t scopeTrim) trimAction {
-		what := fmt.Sprintf("%s[%s]", t.items, placeholderLabel(t.value))
-		goneList := quoteEntries(t.gone)
+	scopes.Walk(k, m, gone, func(t scopes.Trim) scopes.TrimAction {
+		what := fmt.Sprintf("%s[%s]", t.Items, placeholderLabel(t.Value))
+		goneList := scopes.QuoteEntries(t.Gone)
 		switch {
-		case len(t.left) > 0:
-			notes = append(notes, fmt.Sprintf("%s: %s scope %s removed (the plan removes it); the value keeps %s", what, t.dim.Name, goneList, quoteEntries(t.left)))
-			return trimNarrow
+		case len(t.Left) > 0:
+			notes = append(notes, fmt.Sprintf("%s: %s scope %s removed (the plan removes it); the value keeps %s", what, t.Dim.Name, goneList, scopes.QuoteEntries(t.Left)))
+			return scopes.TrimNarrow
 		case decision == LostScopeUnscope:
-			notes = append(notes, fmt.Sprintf("%s: lost its whole %s scope (%s, which the plan removes); unscoped (--on-lost-scope unscope): it now applies more widely", what, t.dim.Name, goneList))
-			return trimUnscope
+			notes = append(notes, fmt.Sprintf("%s: lost its whole %s scope (%s, which the plan removes); unscoped (--on-lost-scope unscope): it now applies more widely", what, t.Dim.Name, goneList))
+			return scopes.TrimUnscope
 		case decision == LostScopeDrop:
-			notes = append(notes, fmt.Sprintf("%s: lost its whole %s scope (%s, which the plan removes); dropped (--on-lost-scope drop)", what, t.dim.Name, goneList))
-			if sens, _ := schema.SensitiveFlag(t.value); sens {
+			notes = append(notes, fmt.Sprintf("%s: lost its whole %s scope (%s, which the plan removes); dropped (--on-lost-scope drop)", what, t.Dim.Name, goneList))
+			if sens, _ := schema.SensitiveFlag(t.Value); sens {
 				cleanup = append(cleanup, plans.CleanupItem{Kind: k.Name, Names: names, Field: what,
 					Why: "destination sensitive variable dropped with its lost scope (--on-lost-scope drop): its secret is gone; if it is still needed, add it again and set its value"})
 			}
-			return trimDrop
+			return scopes.TrimDrop
 		}
-		problems = append(problems, fmt.Sprintf("%s would lose its whole %s scope (%s, which the plan removes): decide with --on-lost-scope drop (remove the value) or --on-lost-scope unscope (keep it, applying more widely), or re-scope it on the destination first", what, t.dim.Name, goneList))
-		return trimLeave
+		problems = append(problems, fmt.Sprintf("%s would lose its whole %s scope (%s, which the plan removes): decide with --on-lost-scope drop (remove the value) or --on-lost-scope unscope (keep it, applying more widely), or re-scope it on the destination first", what, t.Dim.Name, goneList))
+		return scopes.TrimLeave
 	})
 	return notes, cleanup, problems
-}
-
-// scopeTrim is one scope dimension of one value element with entries that
-// name something gone: the entries gone and those left.
-type scopeTrim struct {
-	items      string         // the value list ("Variables")
-	value      map[string]any // the value element
-	dim        schema.ScopeDimension
-	gone, left []any
-}
-
-// trimAction is what trimScopes does with a scopeTrim.
-type trimAction int
-
-const (
-	// trimLeave leaves the value as it is.
-	trimLeave trimAction = iota
-	// trimNarrow removes the entries gone (left must not be empty).
-	trimNarrow
-	// trimUnscope removes the whole dimension.
-	trimUnscope
-	// trimDrop removes the value.
-	trimDrop
-	// trimStop leaves the value and ends the walk.
-	trimStop
-)
-
-// trimScopes walks the scoped value elements of doc (a document of kind
-// k), and for every scope dimension holding entries that gone reports,
-// does what decide says. It changes doc in place (unless every answer is
-// trimLeave or trimStop) and returns whether a walk was stopped.
-func trimScopes(k *schema.Kind, doc map[string]any, gone func(dim schema.ScopeDimension, entry string) bool, decide func(t scopeTrim) trimAction) bool {
-	for _, vs := range k.Values {
-		if vs.Scope == "" {
-			continue
-		}
-		arr, ok := doc[vs.Items].([]any)
-		if !ok {
-			continue
-		}
-		var out []any
-		changed := false
-		for i, el := range arr {
-			v := asMap(el)
-			sc := asMap(v[vs.Scope])
-			keep := true
-			for _, dim := range schema.ScopeDimensions {
-				entries, ok := sc[dim.Name].([]any)
-				if !ok || len(entries) == 0 {
-					continue
-				}
-				t := scopeTrim{items: vs.Items, value: v, dim: dim}
-				for _, e := range entries {
-					if s, _ := e.(string); s != "" && gone(dim, s) {
-						t.gone = append(t.gone, e)
-					} else {
-						t.left = append(t.left, e)
-					}
-				}
-				if len(t.gone) == 0 {
-					continue
-				}
-				switch decide(t) {
-				case trimStop:
-					return true
-				case trimNarrow:
-					sc[dim.Name] = t.left
-				case trimUnscope:
-					delete(sc, dim.Name)
-				case trimDrop:
-					keep = false
-				}
-				if !keep {
-					break
-				}
-			}
-			if !keep && !changed {
-				out, changed = append([]any(nil), arr[:i]...), true
-			}
-			if keep && changed {
-				out = append(out, el)
-			}
-		}
-		if changed {
-			doc[vs.Items] = out
-		}
-	}
-	return false
-}
-
-// quoteEntries renders scope entries for messages: "A", "B".
-func quoteEntries(vals []any) string {
-	qs := make([]string, len(vals))
-	for i, v := range vals {
-		qs[i] = strconv.Quote(fmt.Sprint(v))
-	}
-	slices.Sort(qs)
-	return strings.Join(qs, ", ")
 }
 
 // valueLabel names a variable value for lost-scope messages, as plans do.
@@ -262,7 +163,7 @@ func (pl *planner) collectRemoved(b *bundles.Bundle) map[removedName]bool {
 	}
 	if pl.o.Prune && pl.o.Base != nil && pl.o.Base.Bundle != nil {
 		for _, e := range pl.o.Base.Bundle.Catalog() {
-			if !b.Has(e.Kind, e.Names...) && authoritative(b, e.Kind, e.Names) && deletable(e.Kind) {
+			if !b.Has(e.Kind, e.Names...) && authoritative(b, e.Kind, e.Names) && planned.Deletable(e.Kind) {
 				if dest := pl.snap.Find(e.Kind.Name, e.Names...); dest != nil && pl.notWritten(e.Kind, e.Path, dest) != "" {
 					continue // kept: octobundle did not write it
 				}
@@ -278,7 +179,7 @@ func (pl *planner) collectRemoved(b *bundles.Bundle) map[removedName]bool {
 		return out
 	}
 	for _, ch := range pl.changes {
-		for _, p := range ch.provides {
+		for _, p := range ch.Provides {
 			delete(out, foldKey(p))
 		}
 	}
@@ -292,136 +193,3 @@ func (pl *planner) collectRemoved(b *bundles.Bundle) map[removedName]bool {
 // document before the planned one is laid over it, and a value whose
 // whole dimension names nothing is decided as a lost scope — a plan error
 // without a decision, dropped or unscoped with one.
-
-// danglingValue is a destination value with a scope dimension that names
-// nothing on the destination.
-type danglingValue struct {
-	label string // `Variables["X" …]`, as read (IDs)
-	dim   string // the scope dimension
-	ids   []any  // its entries, all dangling
-}
-
-// aliveFunc reports whether id names something of the namespace to within
-// the scope ("" or the owner's root ID) on the destination.
-type aliveFunc func(to, scope, id string) bool
-
-// cleanDangling removes, from the value elements of live (a server
-// document of kind k whose owner's root has ID root), the scope entries
-// that name nothing, and decides the values left with an empty dimension
-// by decision: drop removes them, unscope removes the dimension, "" leaves
-// them as they are. It returns those values and the unscoped elements (to
-// be kept by the write). It changes live in place.
-func cleanDangling(k *schema.Kind, live map[string]any, root string, alive aliveFunc, decision LostScope) (lost []danglingValue, unscoped []any) {
-	trimScopes(k, live, danglingIn(root, alive), func(t scopeTrim) trimAction {
-		if len(t.left) > 0 {
-			return trimNarrow
-		}
-		name, _ := t.value["Name"].(string)
-		lost = append(lost, danglingValue{label: fmt.Sprintf("%s[%s]", t.items, strconv.Quote(name)), dim: t.dim.Name, ids: t.gone})
-		switch decision {
-		case LostScopeDrop:
-			return trimDrop
-		case LostScopeUnscope:
-			unscoped = append(unscoped, t.value)
-			return trimUnscope
-		}
-		return trimLeave
-	})
-	return lost, unscoped
-}
-
-// danglingIn is the gone test of cleanDangling: an entry of a checked
-// dimension that names nothing on the destination.
-func danglingIn(root string, alive aliveFunc) func(dim schema.ScopeDimension, entry string) bool {
-	return func(dim schema.ScopeDimension, entry string) bool {
-		if !checkedDimension(dim) {
-			return false
-		}
-		scope := ""
-		if dim.Within == schema.ScopeOwner {
-			scope = root
-		}
-		return !alive(dim.To, scope, entry)
-	}
-}
-
-// danglingProblem is the plan error of a destination value whose whole
-// dimension names nothing, with no decision.
-func (d danglingValue) problem() string {
-	return fmt.Sprintf("the destination's %s is scoped only to %s %s, which no longer exists on the destination: decide with --on-lost-scope drop (remove the value) or --on-lost-scope unscope (keep it without that scope), or fix it on the destination first", d.label, d.dim, quoteEntries(d.ids))
-}
-
-// note is the plan note of a decided one.
-func (d danglingValue) note(decision LostScope) string {
-	return fmt.Sprintf("the destination's %s is scoped only to %s %s, which no longer exists there: %s (--on-lost-scope %s)", d.label, d.dim, quoteEntries(d.ids), map[LostScope]string{LostScopeDrop: "dropped", LostScopeUnscope: "unscoped: it now applies more widely"}[decision], decision)
-}
-
-// snapAlive is an aliveFunc over a destination snapshot's index.
-func snapAlive(snap *snapshot.Snapshot) aliveFunc {
-	return func(to, scope, id string) bool {
-		for _, k := range translate.Aliases(to) {
-			if _, ok := snap.Index.Name(k, scope, id); ok {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-// checkedDimension reports whether the entries of scope dimension dim are
-// checked for dangling: those naming what every destination read indexes
-// whole (a project's actions, channels and process owners, and kinds that
-// are not optional: environments). Roles and tenant tags are free text;
-// deployment targets (an optional kind) are read only when asked.
-func checkedDimension(dim schema.ScopeDimension) bool {
-	if dim.Within == schema.ScopeOwner {
-		return true
-	}
-	k := schema.Lookup(dim.To)
-	return k != nil && !k.Optional
-}
-
-// hasScopedValues reports whether kind k holds variable values with a
-// scope map.
-func hasScopedValues(k *schema.Kind) bool {
-	for _, vs := range k.Values {
-		if vs.Scope != "" {
-			return true
-		}
-	}
-	return false
-}
-
-// keepUnscoped adds to merged (the document to write) the destination
-// values unscoped by the lost-scope decision that it lacks: the plan's
-// document never had them (reading left them out).
-func keepUnscoped(k *schema.Kind, merged map[string]any, unscoped []any) {
-	if len(unscoped) == 0 {
-		return
-	}
-	for _, vs := range k.Values {
-		arr, ok := merged[vs.Items].([]any)
-		if !ok || vs.Scope == "" {
-			continue
-		}
-		ids := map[string]bool{}
-		for _, el := range arr {
-			if id, _ := asMap(el)["Id"].(string); id != "" {
-				ids[id] = true
-			}
-		}
-		for _, el := range unscoped {
-			if id, _ := asMap(el)["Id"].(string); id != "" && !ids[id] {
-				arr = append(arr, el)
-				ids[id] = true
-			}
-		}
-		merged[vs.Items] = arr
-	}
-}
-
-// anyDangling reports whether a value element of live has a scope entry
-// that names nothing (see cleanDangling), without changing live.
-func anyDangling(k *schema.Kind, live map[string]any, root string, alive aliveFunc) bool {
-	return trimScopes(k, live, danglingIn(root, alive), func(scopeTrim) trimAction { return trimStop })
-}

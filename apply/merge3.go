@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/octobundle/octobundle/apply/internal/secrets"
+	"github.com/octobundle/octobundle/apply/internal/writemerge"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/policy"
@@ -17,7 +19,7 @@ import (
 // brought in line with the bundle, given what octobundle last applied there
 // (the base, from the state directory or --base). It is the one merge of
 // plan and apply; the write path only lays the planned document over the
-// live one to keep the destination's IDs and secrets (see mergeDoc).
+// live one to keep the destination's IDs and secrets (see writemerge.Doc).
 //
 // With base B, bundle S and destination D, per entity and recursively per
 // map key and per identified array element (bundles.Identity: steps and
@@ -124,16 +126,16 @@ func (m *merger) value(p place, b any, hasB bool, s any, hasS bool, d any, hasD 
 	if bundles.Equal(s, d) {
 		return schema.DeepCopy(s), true
 	}
-	if sensitiveEither(s, d) && (asMap(s) != nil && asMap(d) != nil) {
+	if secrets.SensitiveEither(s, d) && (asMap(s) != nil && asMap(d) != nil) {
 		// Sensitive on the destination: kept exactly; made sensitive at the
-		// source: the source's (a placeholder is written, see fillSecrets).
-		if sens(d) || !sens(s) {
+		// source: the source's (a placeholder is written, see secrets.Fill).
+		if secrets.Sensitive(d) || !secrets.Sensitive(s) {
 			return schema.DeepCopy(d), true
 		}
 		m.changed = append(m.changed, p.label()+" made sensitive")
 		return schema.DeepCopy(s), true
 	}
-	if schema.IsSensitiveValue(d) && hasSecret(d) {
+	if schema.IsSensitiveValue(d) && secrets.HasSecret(d) {
 		return schema.DeepCopy(d), true
 	}
 	bm, sm, dm := asMap(b), asMap(s), asMap(d)
@@ -288,8 +290,8 @@ func (m *merger) named(p place, l *schema.List, b []any, hasB bool, s, d []any) 
 				}
 				if shareSameIf(m.k, l, s[sPos[sid]], d[dPos[did]]) {
 					alias[sid], taken[did] = did, true
-					m.renames = append(m.renames, plans.Renamed{List: l.Path, Parent: p.parentName(), From: nameOf(d[dPos[did]]), To: nameOf(s[sPos[sid]])})
-					m.changed = append(m.changed, p.elem(dPos[did], d[dPos[did]]).label()+" renamed to "+strconv.Quote(nameOf(s[sPos[sid]])))
+					m.renames = append(m.renames, plans.Renamed{List: l.Path, Parent: p.parentName(), From: writemerge.NameOf(d[dPos[did]]), To: writemerge.NameOf(s[sPos[sid]])})
+					m.changed = append(m.changed, p.elem(dPos[did], d[dPos[did]]).label()+" renamed to "+strconv.Quote(writemerge.NameOf(s[sPos[sid]])))
 				}
 			}
 		}
@@ -625,12 +627,6 @@ func asMap(v any) map[string]any {
 	return m
 }
 
-func sens(v any) bool {
-	m, _ := v.(map[string]any)
-	s, _ := schema.SensitiveFlag(m)
-	return s
-}
-
 func scalars(arr []any) bool {
 	for _, v := range arr {
 		switch v.(type) {
@@ -669,21 +665,6 @@ func removedKeys(desired, dest any, at []string, out *[]string) {
 		pairs, _ := bundles.MatchElements(dv, ga)
 		for i, j := range pairs {
 			removedKeys(dv[i], ga[j], append(slices.Clone(at), strconv.Itoa(i)), out)
-		}
-	}
-}
-
-// deleteKeys deletes the keys at the given paths (see removedKeys) from
-// doc, a server-form document whose arrays are in the order of the
-// desired document the paths were computed on.
-func deleteKeys(doc any, paths []string) {
-	for _, p := range paths {
-		at := parsePointer(p)
-		if len(at) == 0 {
-			continue
-		}
-		if m, ok := getPath(doc, at[:len(at)-1]).(map[string]any); ok {
-			delete(m, at[len(at)-1])
 		}
 	}
 }

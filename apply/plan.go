@@ -104,9 +104,14 @@
 //
 // The documents apply makes — the plan, the receipt, the drift report —
 // and their file formats are package apply/plans; their text views are
-// package apply/render. This package decides and writes: plan.go and the
-// files it names make a plan, execute.go (with parts.go and the executor
-// halves of prune.go) carries one out.
+// package apply/render. This package decides: plan.go and the files it
+// names make a plan; execute.go checks a saved plan against the plan
+// derived again and hands it to the executor, apply/internal/execute,
+// which writes (the planner never calls it). What planning learnt of each
+// change beyond the document reaches the executor as planned.Change
+// (apply/internal/planned); the helpers both use are apply/internal/scopes
+// (lost and dangling scopes), apply/internal/secrets (placeholders) and
+// apply/internal/writemerge (the write merge).
 package apply
 
 import (
@@ -121,6 +126,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/octobundle/octobundle/apply/internal/planned"
+	"github.com/octobundle/octobundle/apply/internal/scopes"
+	"github.com/octobundle/octobundle/apply/internal/secrets"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/jsonv"
@@ -227,7 +235,7 @@ func MakePlan(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Optio
 }
 
 // makePlanned is MakePlan keeping what Apply executes the plan with.
-func makePlanned(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Options) (*planned, error) {
+func makePlanned(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Options) (*madePlan, error) {
 	o = o.withDefaults()
 	if b == nil {
 		return nil, errors.New("apply: no bundle")
@@ -242,7 +250,7 @@ func makePlanned(ctx context.Context, c *octopus.Client, b *bundles.Bundle, o Op
 		return nil, fmt.Errorf("apply: %w", err)
 	}
 	pol := policy.New(pf, o.Policy)
-	var pd *planned
+	var pd *madePlan
 	if pf := o.Prefetched; pf != nil && pf.client == c {
 		pd, err = makePlanEarly(ctx, pf, b, pol, o)
 	} else {
@@ -269,7 +277,7 @@ type planner struct {
 	o       Options
 	ids     translate.IDs
 	changes []*change
-	bn      bundleNames
+	bn      planned.Names
 	cleanup [][]plans.CleanupItem
 	// pol is the effective policy: the registry's defaults, the bundle's
 	// policy file and the flags.
@@ -283,7 +291,7 @@ type planner struct {
 
 // makePlan computes the plan of b against the destination snapshot snap,
 // under the effective policy pol.
-func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o Options) *planned {
+func makePlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o Options) *madePlan {
 	p, pl := newPlan(snap, b, pol, o)
 	// Decide every entity; reading the destination's bundle forms is the
 	// costly part, so entities are decided in parallel.
@@ -329,7 +337,7 @@ func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o 
 		ch := pl.changes[i]
 		k := schema.MustLookup(ch.Kind)
 		if doc, ok := b.Entity(k, ch.Names...); ok {
-			ch.provides = providedNames(ch, doc)
+			ch.Provides = planned.ProvidedNames(ch.Change, doc)
 			if renameable(k) && !pl.baseUnchanged(b, ch.Path) {
 				if base, ok := pl.baseDoc(k, ch.Names); ok {
 					ch.renames = detectRenames(k, base, doc)
@@ -337,9 +345,9 @@ func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o 
 				}
 			}
 		}
-		ch.providesKnown = true
+		ch.ProvidesKnown = true
 	})
-	pl.bn = indexBundle(pl.changes)
+	pl.bn = planned.IndexBundle(plannedOf(pl.changes))
 	pl.renamed = collectRenamed(pl.changes)
 	pl.removed = pl.collectRemoved(b)
 	pl.cleanup = make([][]plans.CleanupItem, len(pl.changes))
@@ -348,7 +356,7 @@ func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o 
 
 // finish completes a plan once every change is decided: step-template
 // stamps, deletions, the summary and the fingerprint.
-func (pl *planner) finish(p *plans.Plan, b *bundles.Bundle) *planned {
+func (pl *planner) finish(p *plans.Plan, b *bundles.Bundle) *madePlan {
 	snap, o := pl.snap, pl.o
 	p.Leftover = leftoverPlaceholders(snap)
 	pl.refreshStamps()
@@ -357,10 +365,10 @@ func (pl *planner) finish(p *plans.Plan, b *bundles.Bundle) *planned {
 	if o.RemoveDestinationOnly {
 		seen := map[string]bool{}
 		for _, d := range deletes {
-			seen[changeKey(d.Kind, d.Names)] = true
+			seen[planned.Key(d.Kind, d.Names)] = true
 		}
 		for _, d := range pl.planDeletes(b, p) {
-			if !seen[changeKey(d.Kind, d.Names)] {
+			if !seen[planned.Key(d.Kind, d.Names)] {
 				deletes = append(deletes, d)
 			}
 		}
@@ -377,7 +385,7 @@ func (pl *planner) finish(p *plans.Plan, b *bundles.Bundle) *planned {
 	pl.cleanup = append(pl.cleanup, make([][]plans.CleanupItem, len(deletes))...)
 	all := append(pl.changes, deletes...)
 	for i, ch := range all {
-		p.Changes = append(p.Changes, *ch.Change)
+		p.Changes = append(p.Changes, *ch.Change.Change)
 		p.Summary[ch.Action]++
 		p.Cleanup = append(p.Cleanup, pl.cleanup[i]...)
 		o.Logger.Debug("planned", "entity", ch.Label(), "action", ch.Action, "fields", len(ch.Diff), "reason", ch.Reason, "error", ch.Error)
@@ -386,10 +394,10 @@ func (pl *planner) finish(p *plans.Plan, b *bundles.Bundle) *planned {
 		p.Cleanup = []plans.CleanupItem{}
 	}
 	for i, ch := range all {
-		ch.Change = &p.Changes[i] // one document: the plan's
+		ch.Change.Change = &p.Changes[i] // one document: the plan's
 	}
 	p.Destination.Fingerprint = fingerprint(snap, all)
-	return &planned{Plan: p, changes: all, snap: snap}
+	return &madePlan{Plan: p, changes: all, snap: snap}
 }
 
 // decide fills in the action of change i.
@@ -410,7 +418,7 @@ func (pl *planner) decide(i int) {
 			return
 		}
 		destForm = f
-		ch.destSum = formSum(f)
+		ch.DestSum = formSum(f)
 		if hasStamps(k) {
 			ch.stamps = pl.stampUses(k, dest)
 		}
@@ -435,7 +443,7 @@ func (pl *planner) decide(i int) {
 			ownerNames = ch.Names[:len(ch.Names)-1]
 		}
 		if op, opFromBundle := pl.kindPolicy(ok); op == schema.PolicySkip && opFromBundle && pl.snap.Find(ok.Name, ownerNames...) == nil {
-			ch.Action, ch.Error = plans.OpError, fmt.Sprintf("%s: its %s %q is not on the destination and the bundle's apply policy skips %s", ch.Label(), title(ok.Name), strings.Join(ownerNames, "/"), ok.Title)
+			ch.Action, ch.Error = plans.OpError, fmt.Sprintf("%s: its %s %q is not on the destination and the bundle's apply policy skips %s", ch.Label(), planned.Title(ok.Name), strings.Join(ownerNames, "/"), ok.Title)
 			return
 		}
 	}
@@ -470,7 +478,7 @@ func (pl *planner) decide(i int) {
 			return
 		}
 		ch.Action, ch.Desired = plans.OpCreate, jsonv.MustPack(bundleDoc)
-		ch.applied = ch.Desired
+		ch.Applied = ch.Desired
 		ch.Why = []string{plans.WhyCreated}
 		if pl.inBase(k, ch.Names) {
 			ch.Why = []string{plans.WhyRecreated}
@@ -478,7 +486,7 @@ func (pl *planner) decide(i int) {
 		ch.WriteMain = true
 		ch.WriteDeferred = hasDeferred(k, bundleDoc)
 		ch.Reason = strings.Join(reasons, "; ")
-		pl.cleanup[i] = predictCleanup(k, ch.Names, bundleDoc, nil, pl.pol.Placeholder())
+		pl.cleanup[i] = secrets.Predict(k, ch.Names, bundleDoc, nil, pl.pol.Placeholder())
 		return
 	}
 
@@ -493,8 +501,8 @@ func (pl *planner) decide(i int) {
 			// Recorded only when octobundle created it (the base has it):
 			// --prune never deletes what it did not create or manage.
 			if pl.inBase(k, ch.Names) {
-				ch.applied = jsonv.MustPack(bundleDoc)
-				ch.baseCurrent = pl.baseHolds(ch.Path, ch.applied)
+				ch.Applied = jsonv.MustPack(bundleDoc)
+				ch.BaseCurrent = pl.baseHolds(ch.Path, ch.Applied)
 			}
 			return
 		}
@@ -507,16 +515,16 @@ func (pl *planner) decide(i int) {
 		return
 	}
 
-	var lost []danglingValue
-	if hasScopedValues(k) && len(ch.warnings) > 0 {
-		// The destination's own dangling scopes (see lostscope.go), which
+	var lost []scopes.Dangling
+	if scopes.HasScopedValues(k) && len(ch.warnings) > 0 {
+		// The destination's own dangling scopes (see apply/internal/scopes), which
 		// reading it warned about.
-		lost, _ = cleanDangling(k, dest.Object(), dest.Root().ID, snapAlive(pl.snap), pl.o.OnLostScope)
+		lost, _ = scopes.CleanDangling(k, dest.Object(), dest.Root().ID, scopes.SnapAlive(pl.snap), pl.o.OnLostScope)
 		for _, d := range lost {
 			if pl.o.OnLostScope == "" {
-				problems = append(problems, d.problem())
+				problems = append(problems, d.Problem())
 			} else {
-				ch.Notes = append(ch.Notes, d.note(pl.o.OnLostScope))
+				ch.Notes = append(ch.Notes, d.Note(pl.o.OnLostScope))
 			}
 		}
 		if len(problems) > 0 {
@@ -551,8 +559,8 @@ func (pl *planner) decide(i int) {
 		// ones (see prunedVariables).
 		ch.Prune = true
 	}
-	ch.applied = jsonv.MustPack(bundleDoc)
-	ch.baseCurrent = pl.baseHolds(ch.Path, ch.applied)
+	ch.Applied = jsonv.MustPack(bundleDoc)
+	ch.BaseCurrent = pl.baseHolds(ch.Path, ch.Applied)
 	ch.Conflicts, ch.Drift, ch.Kept = m.conflicts, m.drift, m.kept
 	why, whyText := whyOf(m, hasBase)
 	ch.Why = why
@@ -601,16 +609,16 @@ func (pl *planner) decide(i int) {
 	ch.Action, ch.Desired = plans.OpUpdate, jsonv.MustPack(desired)
 	ch.Diff = append(renameDiffs(ch.Renames), bundles.DiffKind(k, destMerge, desired)...)
 	for _, d := range lost {
-		ch.Diff = append(ch.Diff, plans.FieldDiff{Path: "/" + strings.SplitN(d.label, "[", 2)[0], Label: d.label + "." + d.dim + " (names nothing on the destination)", Before: d.ids})
+		ch.Diff = append(ch.Diff, plans.FieldDiff{Path: "/" + strings.SplitN(d.Label, "[", 2)[0], Label: d.Label + "." + d.Dim + " (names nothing on the destination)", Before: d.IDs})
 	}
 	removedKeys(desired, destMerge, nil, &ch.RemoveKeys)
-	ch.WriteMain = !bundles.Equal(withoutDeferred(k, desired), withoutDeferred(k, destView))
-	ch.WriteDeferred = !bundles.Equal(onlyDeferred(k, desired), onlyDeferred(k, destView))
+	ch.WriteMain = !bundles.Equal(planned.WithoutDeferred(k, desired), planned.WithoutDeferred(k, destView))
+	ch.WriteDeferred = !bundles.Equal(planned.OnlyDeferred(k, desired), planned.OnlyDeferred(k, destView))
 	if len(lost) > 0 {
 		ch.WriteMain = true // the decided values go or lose a scope
 	}
 	ch.Reason = strings.Join(reasons, "; ")
-	pl.cleanup[i] = append(append(predictCleanup(k, ch.Names, desired, destForm, pl.pol.Placeholder()), prunedSecrets(k, ch.Names, ch.Diff)...), lostCleanup...)
+	pl.cleanup[i] = append(append(secrets.Predict(k, ch.Names, desired, destForm, pl.pol.Placeholder()), prunedSecrets(k, ch.Names, ch.Diff)...), lostCleanup...)
 }
 
 // conflictList renders conflicts for an error message.
@@ -626,12 +634,12 @@ func conflictList(cs []plans.Conflict) string {
 // "Octopus.Action.Template.Version") lag behind what they record — the
 // destination template's current version, or the template this plan
 // creates or updates — an update: the write stamps the template's version
-// as it is after the template is synced (see executor.fillStamps).
+// as it is after the template is synced (see fillStamps in apply/internal/execute).
 func (pl *planner) refreshStamps() {
 	changed := map[string]bool{}
 	for _, ch := range pl.changes {
 		if ch.Action == plans.OpCreate || ch.Action == plans.OpUpdate {
-			changed[changeKey(ch.Kind, ch.Names)] = true
+			changed[planned.Key(ch.Kind, ch.Names)] = true
 		}
 	}
 	type stampKey struct {
@@ -657,10 +665,10 @@ func (pl *planner) refreshStamps() {
 				now = fmt.Sprint(t.Object()[u.from])
 				stampNow[sk] = now
 			}
-			if changed[changeKey(u.to, []string{u.name})] {
-				lag = append(lag, fmt.Sprintf("%s %q is updated by this plan", title(u.to), u.name))
+			if changed[planned.Key(u.to, []string{u.name})] {
+				lag = append(lag, fmt.Sprintf("%s %q is updated by this plan", planned.Title(u.to), u.name))
 			} else if u.got != now {
-				lag = append(lag, fmt.Sprintf("%s %q is at version %s, the step references %s", title(u.to), u.name, now, u.got))
+				lag = append(lag, fmt.Sprintf("%s %q is at version %s, the step references %s", planned.Title(u.to), u.name, now, u.got))
 			}
 		}
 		if len(lag) == 0 {
@@ -709,7 +717,7 @@ func (pl *planner) checkRefs(k *schema.Kind, names []string, doc any) (out any, 
 			droppedNames[ck] = append(droppedNames[ck], r.Name)
 			return schema.Drop, ""
 		}
-		return r.Value, fmt.Sprintf("%s: %s %q exists neither in the bundle nor on the destination", schema.Pointer(r.At), title(r.To), r.Name)
+		return r.Value, fmt.Sprintf("%s: %s %q exists neither in the bundle nor on the destination", schema.Pointer(r.At), planned.Title(r.To), r.Name)
 	})
 	if err != nil {
 		return doc, nil, []string{err.Error()}
@@ -835,37 +843,6 @@ func hasDeferred(k *schema.Kind, doc any) bool {
 	return false
 }
 
-// withoutDeferred returns doc without the kind's deferred fields.
-func withoutDeferred(k *schema.Kind, doc any) any {
-	m, ok := doc.(map[string]any)
-	if !ok || len(k.Deferred) == 0 {
-		return doc
-	}
-	out := make(map[string]any, len(m))
-	for f, v := range m {
-		out[f] = v
-	}
-	for _, f := range k.Deferred {
-		delete(out, f)
-	}
-	return out
-}
-
-// onlyDeferred returns the kind's deferred fields of doc.
-func onlyDeferred(k *schema.Kind, doc any) any {
-	m, ok := doc.(map[string]any)
-	out := map[string]any{}
-	if !ok {
-		return out
-	}
-	for _, f := range k.Deferred {
-		if v, ok := m[f]; ok {
-			out[f] = v
-		}
-	}
-	return out
-}
-
 // fingerprint digests the destination state a plan depends on: the
 // canonical bundle form of the destination entity of every change, and the
 // names of every destination entity (so an entity created or removed since
@@ -886,7 +863,7 @@ func fingerprint(snap *snapshot.Snapshot, changes []*change) string {
 	keys := make([]string, 0, len(changes))
 	byKey := map[string]*change{}
 	for _, ch := range changes {
-		k := changeKey(ch.Kind, ch.Names)
+		k := planned.Key(ch.Kind, ch.Names)
 		keys = append(keys, k)
 		byKey[k] = ch
 	}
@@ -894,8 +871,8 @@ func fingerprint(snap *snapshot.Snapshot, changes []*change) string {
 	for _, key := range keys {
 		ch := byKey[key]
 		fmt.Fprintf(h, "entity %q\n", key)
-		if ch.destSum != nil {
-			h.Write(ch.destSum)
+		if ch.DestSum != nil {
+			h.Write(ch.DestSum)
 			continue
 		}
 		if e := snap.Find(ch.Kind, ch.Names...); e != nil {

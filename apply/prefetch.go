@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/octobundle/octobundle/apply/internal/planned"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/parallel"
@@ -58,7 +59,7 @@ func Prefetch(ctx context.Context, c *octopus.Client, o Options) *Prefetched {
 // entity refers, within the destination, only to top-level entities
 // (listed before any is complete) and to names its own project's
 // documents provide (snapshot.Options.Ready).
-func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *policy.Decider, o Options) (*planned, error) {
+func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *policy.Decider, o Options) (*madePlan, error) {
 	partial := pf.roots.Snapshot()
 	if partial == nil { // an empty space, or the read failed
 		snap, err := readDestination(ctx, pf.client, o)
@@ -72,7 +73,7 @@ func makePlanEarly(ctx context.Context, pf *Prefetched, b *bundles.Bundle, pol *
 	byRoot := map[string][]int{}
 	for i, ch := range pl.changes {
 		if len(ch.Names) > 0 {
-			key := rootKind(schema.MustLookup(ch.Kind)).Name + "\x00" + ch.Names[0]
+			key := planned.RootKind(schema.MustLookup(ch.Kind)).Name + "\x00" + ch.Names[0]
 			byRoot[key] = append(byRoot[key], i)
 		}
 	}

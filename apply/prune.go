@@ -1,16 +1,14 @@
 package apply
 
 import (
-	"context"
 	"fmt"
-	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 
+	"github.com/octobundle/octobundle/apply/internal/planned"
+	"github.com/octobundle/octobundle/apply/internal/secrets"
+	"github.com/octobundle/octobundle/apply/internal/writemerge"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/schema"
 )
@@ -51,11 +49,6 @@ import (
 // PUTs (and the legacy document, on older servers) store the list they are
 // sent, so a pruned value is one left out of it.
 
-// deleteOrder (less the kind's Order: deletions go in reverse sync order)
-// runs deletions after every other write, once nothing the
-// bundle writes refers to the deleted entities any more.
-const deleteOrder = 1 << 20
-
 // prune removes from desired (the bundle merged onto the destination's
 // form) the destination-only entries of k's prune fields and reports whether
 // it removed any. Map fields (a tenant's project links) lose only keys that
@@ -88,7 +81,7 @@ func (pl *planner) prune(k *schema.Kind, bundleDoc, desired any) bool {
 				if _, inBundle := bmap[key]; inBundle {
 					continue
 				}
-				if _, ours := pl.bn.find(schema.Project, "", key); ours {
+				if _, ours := pl.bn.Find(schema.Project, "", key); ours {
 					delete(v, key)
 					removed = true
 				}
@@ -161,11 +154,11 @@ func pruneWithin(bundle any, merged []any, within string) []any {
 func prunedSecrets(k *schema.Kind, names []string, ds []plans.FieldDiff) []plans.CleanupItem {
 	var out []plans.CleanupItem
 	for _, d := range ds {
-		at := parsePointer(d.Path)
+		at := writemerge.ParsePointer(d.Path)
 		if d.After != nil || len(at) != 2 || k.List(at[0]) == nil || k.List(at[0]).Owner == "" {
 			continue
 		}
-		if m, ok := d.Before.(map[string]any); ok && hasSecret(m["Value"]) {
+		if m, ok := d.Before.(map[string]any); ok && secrets.HasSecret(m["Value"]) {
 			out = append(out, plans.CleanupItem{Kind: k.Name, Names: names, Field: d.Label,
 				Why: "destination-only sensitive tenant variable value removed by --remove-destination-only: its secret is gone; if it is still needed, set the tenant's value again"})
 		}
@@ -191,7 +184,7 @@ func prunedSecrets(k *schema.Kind, names []string, ds []plans.FieldDiff) []plans
 func (pl *planner) planDeletes(b *bundles.Bundle, p *plans.Plan) []*change {
 	inBundle := map[string]bool{}
 	for _, ch := range pl.changes {
-		inBundle[changeKey(ch.Kind, ch.Names)] = true
+		inBundle[planned.Key(ch.Kind, ch.Names)] = true
 	}
 	var out []*change
 	for _, ch := range pl.changes {
@@ -221,10 +214,10 @@ func (pl *planner) planDeletes(b *bundles.Bundle, p *plans.Plan) []*change {
 			kind := k.Name
 			for _, e := range pl.snap.Children(owner, kind) {
 				names := e.Names()
-				if inBundle[changeKey(kind, names)] {
+				if inBundle[planned.Key(kind, names)] {
 					continue
 				}
-				what := label(kind, names)
+				what := planned.Label(kind, names)
 				if why := kept(k, e, destOwner, bundleOwner); why != "" {
 					p.Notes = append(p.Notes, fmt.Sprintf("%s kept: %s", what, why))
 					continue
@@ -234,7 +227,7 @@ func (pl *planner) planDeletes(b *bundles.Bundle, p *plans.Plan) []*change {
 					esc[i] = bundles.EscapeName(n)
 				}
 				path, _ := k.Path(esc...)
-				reason := fmt.Sprintf("the destination's %s %q has it and the bundle does not (--prune)", title(ownerKind.Name), names[0])
+				reason := fmt.Sprintf("the destination's %s %q has it and the bundle does not (--prune)", planned.Title(ownerKind.Name), names[0])
 				if k.DeletesWith != "" {
 					reason += "; " + k.DeletesWith + " go with it"
 				}
@@ -252,80 +245,6 @@ func kept(k *schema.Kind, e *snapshot.Entity, destOwner, bundleOwner map[string]
 		return ""
 	}
 	return k.Kept(e.Object(), e.ID, destOwner, bundleOwner)
-}
-
-// deleteEntity deletes a change's destination entity; one already gone
-// counts as deleted.
-func (x *executor) deleteEntity(ctx context.Context, ch *change) error {
-	k := schema.MustLookup(ch.Kind)
-	dest := x.snap.Find(k.Name, ch.Names...)
-	if dest == nil {
-		return nil
-	}
-	err := x.c.Delete(ctx, x.collectionPath(k)+"/"+url.PathEscape(dest.ID))
-	if err != nil && !octopus.IsStatus(err, http.StatusNotFound) {
-		return fmt.Errorf("%s: deleting: %w", ch.Label(), err)
-	}
-	return nil
-}
-
-// prunedVariables returns the server-form identities (see identity) of the
-// variables a pruning change removes, so that checkNothingLost lets exactly
-// those go.
-func (x *executor) prunedVariables(k *schema.Kind, ch *change) (map[string]bool, error) {
-	if !ch.Prune {
-		return nil, nil
-	}
-	var removed []any
-	for _, d := range ch.Diff {
-		if d.After != nil || !strings.HasPrefix(d.Path, "/Variables/") {
-			continue
-		}
-		if _, err := strconv.Atoi(strings.TrimPrefix(d.Path, "/Variables/")); err == nil {
-			removed = append(removed, d.Before)
-		}
-	}
-	if len(removed) == 0 {
-		return nil, nil
-	}
-	doc, err := x.ids.ToServer(k, ch.Names, map[string]any{"Variables": removed})
-	if err != nil {
-		return nil, fmt.Errorf("%s: resolving the variables to prune: %w", ch.Label(), err)
-	}
-	out := map[string]bool{}
-	for _, v := range doc.(map[string]any)["Variables"].([]any) {
-		if id, ok := bundles.Identity(v); ok {
-			out[id] = true
-		}
-	}
-	return out, nil
-}
-
-// keepBodyMaps makes the pruned map fields of body (a tenant's project
-// links) authoritative over the live document they were merged onto.
-// Pruned array fields need nothing: the write merge keeps only the body's
-// elements.
-func keepBodyMaps(k *schema.Kind, ch *change, body, merged map[string]any) {
-	if !ch.Prune {
-		return
-	}
-	for _, f := range k.DestOnlyKeys {
-		if bv, ok := body[f].(map[string]any); ok {
-			merged[f] = schema.DeepCopy(bv)
-		}
-	}
-}
-
-// parsePointer splits a JSON pointer written by schema.Pointer.
-func parsePointer(p string) []string {
-	if p == "" || p == "/" {
-		return nil
-	}
-	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
-	for i, s := range segs {
-		segs[i] = strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
-	}
-	return segs
 }
 
 // removableFields are k's top-level fields whose destination-only entries

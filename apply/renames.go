@@ -3,6 +3,7 @@ package apply
 import (
 	"strings"
 
+	"github.com/octobundle/octobundle/apply/internal/writemerge"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/schema"
@@ -76,7 +77,7 @@ func renamesIn(k *schema.Kind, l *schema.List, parent string, b, s []any, out []
 			if samePlace(l, b, i, s, j) && sameApartFromNames(k, l, el, sel) || shareSameIf(k, l, el, sel) {
 				used[j] = true
 				pair[i] = j
-				out = append(out, plans.Renamed{List: l.Path, Parent: parent, From: nameOf(el), To: nameOf(sel)})
+				out = append(out, plans.Renamed{List: l.Path, Parent: parent, From: writemerge.NameOf(el), To: writemerge.NameOf(sel)})
 				break
 			}
 		}
@@ -86,7 +87,7 @@ func renamesIn(k *schema.Kind, l *schema.List, parent string, b, s []any, out []
 		for i, j := range pair {
 			nb, _ := asMap(b[i])[field].([]any)
 			ns, _ := asMap(s[j])[field].([]any)
-			out = renamesIn(k, nl, nameOf(s[j]), nb, ns, out)
+			out = renamesIn(k, nl, writemerge.NameOf(s[j]), nb, ns, out)
 		}
 	}
 	return out
@@ -190,12 +191,6 @@ func withoutNames(k *schema.Kind, l *schema.List, el any) any {
 	return out
 }
 
-// nameOf is an element's Name.
-func nameOf(el any) string {
-	s, _ := asMap(el)["Name"].(string)
-	return s
-}
-
 // applyRenames renames, in a copy of doc (kind k, bundle form), every
 // element a rename names, unless the list already has an element with the
 // new name. Renames apply in order, outer lists first.
@@ -214,7 +209,7 @@ func applyRenames(k *schema.Kind, doc any, renames []plans.Renamed) any {
 			var from map[string]any
 			taken := false
 			for _, el := range arr {
-				n := nameOf(el)
+				n := writemerge.NameOf(el)
 				if same(n, r.To) && !same(n, r.From) {
 					taken = true
 				}
@@ -240,7 +235,7 @@ func eachListIn(node any, segs []string, parent string, fn func(arr []any)) {
 	}
 	eachList(node, segs[:len(segs)-2], func(outer []any) {
 		for _, el := range outer {
-			if strings.EqualFold(nameOf(el), parent) {
+			if strings.EqualFold(writemerge.NameOf(el), parent) {
 				eachList(el, segs[len(segs)-1:], fn)
 			}
 		}
@@ -324,45 +319,6 @@ func renameRefs(k *schema.Kind, doc any, renamed map[string]map[string]string) a
 		return v, nil
 	})
 	return doc
-}
-
-// renamedPairs pairs the elements of b (the planned list) and d (the live
-// list) by identity, then the still unpaired ones a rename names (the
-// planned element's new name, the live element's old one); list is the
-// registry list at the arrays' place (nil: identity only).
-func renamedPairs(list *schema.List, renames []plans.Renamed, b, d []any) map[int]int {
-	var pairs map[int]int
-	if list != nil && list.Strategy == schema.StrategyMerge {
-		pairs = keyPairs(list, b, d)
-	} else {
-		pairs, _ = bundles.MatchElements(b, d)
-	}
-	if list == nil || len(renames) == 0 {
-		return pairs
-	}
-	taken := map[int]bool{}
-	for _, j := range pairs {
-		taken[j] = true
-	}
-	for i, el := range b {
-		if _, ok := pairs[i]; ok {
-			continue
-		}
-		n := nameOf(el)
-		for _, r := range renames {
-			if r.List != list.Path || !strings.EqualFold(r.To, n) {
-				continue
-			}
-			for j, del := range d {
-				if !taken[j] && strings.EqualFold(nameOf(del), r.From) {
-					pairs[i] = j
-					taken[j] = true
-					break
-				}
-			}
-		}
-	}
-	return pairs
 }
 
 // renameable reports whether kind k has a list whose renames are told.
@@ -453,7 +409,7 @@ func unblocked(k *schema.Kind, dest any, renames []plans.Renamed) []plans.Rename
 		eachListIn(dest, strings.Split(r.List, "/"), r.Parent, func(arr []any) {
 			hasFrom, hasTo := false, false
 			for _, el := range arr {
-				n := nameOf(el)
+				n := writemerge.NameOf(el)
 				hasFrom = hasFrom || n == r.From || l.Fold && strings.EqualFold(n, r.From)
 				hasTo = hasTo || n == r.To || l.Fold && strings.EqualFold(n, r.To)
 			}
@@ -525,30 +481,6 @@ func (m *merger) mergeEntity(base any, hasBase bool, src, dst any, renames []pla
 	desired = m.merge(base, hasBase, src, destMerge)
 	m.renames = append(effectiveRenames(m.k, destView, renames), m.renames...)
 	return desired, destView, destMerge
-}
-
-// keyPairs pairs the elements of b and d by their key in list l, as the
-// plan's merge aligned them: the n-th element of a key in b with the n-th
-// of that key in d.
-func keyPairs(l *schema.List, b, d []any) map[int]int {
-	byKey := map[string][]int{}
-	for j, el := range d {
-		if id, ok := l.Identify(el); ok {
-			byKey[id.Key] = append(byKey[id.Key], j)
-		}
-	}
-	pairs := map[int]int{}
-	for i, el := range b {
-		id, ok := l.Identify(el)
-		if !ok {
-			continue
-		}
-		if js := byKey[id.Key]; len(js) > 0 {
-			pairs[i] = js[0]
-			byKey[id.Key] = js[1:]
-		}
-	}
-	return pairs
 }
 
 // baseUnchanged reports whether the base holds exactly the bundle's

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/octobundle/octobundle/apply/internal/planned"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/parallel"
@@ -88,7 +89,7 @@ func checkServer(k *schema.Kind, names []string, doc any, create bool, world nam
 	if k.NameField != "" {
 		n, _ := m[k.NameField].(string)
 		if strings.TrimSpace(n) == "" {
-			errs = append(errs, fmt.Sprintf("Please provide a %s for the %s.", strings.ToLower(k.NameField), title(k.Name)))
+			errs = append(errs, fmt.Sprintf("Please provide a %s for the %s.", strings.ToLower(k.NameField), planned.Title(k.Name)))
 		} else if create && len(names) > 0 {
 			errs = append(errs, nameTaken(k, names, world)...)
 		}
@@ -131,7 +132,7 @@ func exclusiveErrors(k *schema.Kind, doc map[string]any, world nameSet) []string
 				if j, dup := seen[key]; dup {
 					what := "all " + schema.MustLookup(d.To).Title
 					if e != "" {
-						what = title(d.To) + " " + e
+						what = planned.Title(d.To) + " " + e
 					}
 					errs = append(errs, fmt.Sprintf("Variables[%s]: template %s of %s already has a value for %s in Variables[%s].", i, v.name, v.set, what, j))
 					continue
@@ -210,9 +211,9 @@ func linkErrors(k *schema.Kind, names []string, doc map[string]any, world nameSe
 			if l.Through != nil {
 				if !through[strings.ToLower(v.set)] {
 					if legacy {
-						errs = append(errs, fmt.Sprintf("%s refers to %s, which is not %s %s with templates included by this %s's %s.", l.Legacy, v.set, article(title(setDim)), title(setDim), title(owner.Name), schema.MustLookup(l.Through.Kind).Title))
+						errs = append(errs, fmt.Sprintf("%s refers to %s, which is not %s %s with templates included by this %s's %s.", l.Legacy, v.set, article(planned.Title(setDim)), planned.Title(setDim), planned.Title(owner.Name), schema.MustLookup(l.Through.Kind).Title))
 					} else {
-						errs = append(errs, fmt.Sprintf("Variables[%s]: %s %q is not %s %s included by a connected %s of this %s.", i, setField, v.set, article(title(setDim)), title(setDim), title(l.Through.Kind), title(owner.Name)))
+						errs = append(errs, fmt.Sprintf("Variables[%s]: %s %q is not %s %s included by a connected %s of this %s.", i, setField, v.set, article(planned.Title(setDim)), planned.Title(setDim), planned.Title(l.Through.Kind), planned.Title(owner.Name)))
 					}
 				}
 				continue
@@ -220,9 +221,9 @@ func linkErrors(k *schema.Kind, names []string, doc map[string]any, world nameSe
 			entries, linked := lookupFold(links, v.set)
 			if !linked {
 				if legacy {
-					errs = append(errs, fmt.Sprintf("%s refers to %s, which is not %s %s this %s is connected to.", l.Legacy, v.set, article(title(setDim)), title(setDim), title(owner.Name)))
+					errs = append(errs, fmt.Sprintf("%s refers to %s, which is not %s %s this %s is connected to.", l.Legacy, v.set, article(planned.Title(setDim)), planned.Title(setDim), planned.Title(owner.Name)))
 				} else {
-					errs = append(errs, fmt.Sprintf("Variables[%s]: %s %q is not a connected %s of this %s.", i, setField, v.set, title(setDim), title(owner.Name)))
+					errs = append(errs, fmt.Sprintf("Variables[%s]: %s %q is not a connected %s of this %s.", i, setField, v.set, planned.Title(setDim), planned.Title(owner.Name)))
 				}
 				continue
 			}
@@ -235,9 +236,9 @@ func linkErrors(k *schema.Kind, names []string, doc map[string]any, world nameSe
 					continue
 				}
 				if legacy {
-					errs = append(errs, fmt.Sprintf("%s.%s.Variables refers to %s, which is not %s %s this %s is connected to for that %s.", l.Legacy, v.set, e, article(title(d.To)), title(d.To), title(owner.Name), title(setDim)))
+					errs = append(errs, fmt.Sprintf("%s.%s.Variables refers to %s, which is not %s %s this %s is connected to for that %s.", l.Legacy, v.set, e, article(planned.Title(d.To)), planned.Title(d.To), planned.Title(owner.Name), planned.Title(setDim)))
 				} else {
-					errs = append(errs, fmt.Sprintf("Variables[%s]: %s: the %s is not connected to %s %s in %s %s.", i, dimField, title(owner.Name), title(setDim), v.set, title(d.To), e))
+					errs = append(errs, fmt.Sprintf("Variables[%s]: %s: the %s is not connected to %s %s in %s %s.", i, dimField, planned.Title(owner.Name), planned.Title(setDim), v.set, planned.Title(d.To), e))
 				}
 			}
 		}
@@ -291,7 +292,7 @@ func nameTaken(k *schema.Kind, names []string, world nameSet) []string {
 			if k.Parent != "" {
 				where = "in this project"
 			}
-			return []string{fmt.Sprintf("A %s with the name '%s' already exists %s. Please choose a different name.", title(item.Name), name, where)}
+			return []string{fmt.Sprintf("A %s with the name '%s' already exists %s. Please choose a different name.", planned.Title(item.Name), name, where)}
 		}
 	}
 	return nil
@@ -441,10 +442,10 @@ type planNames struct {
 	// provide (actions, process owners), and the names errored changes'
 	// bundle documents provide: an error is reported once, at its entity,
 	// not again at everything referring to what it would have provided.
-	planned map[nameKey]bool
+	planned map[planned.NameKey]bool
 	// lost are the names the destination's copies of updated or deleted
 	// entities provide that their planned documents no longer do.
-	lost map[nameKey]bool
+	lost map[planned.NameKey]bool
 	// deleted are the entities the plan deletes.
 	deleted map[string]bool
 	// checked marks the changes whose planned documents are checked
@@ -468,7 +469,7 @@ func (w *planNames) doc(kind string, names []string) (map[string]any, bool) {
 	if k == nil || len(names) == 0 {
 		return nil, false
 	}
-	if i, ok := w.pl.bn.owner[nameKey{kind, k.EntityScope(names), names[len(names)-1]}]; ok && w.checked[i] {
+	if i, ok := w.pl.bn.Owner[planned.NameKey{Kind: kind, Scope: k.EntityScope(names), Name: names[len(names)-1]}]; ok && w.checked[i] {
 		w.mu.Lock()
 		m, seen := w.docs[i]
 		w.mu.Unlock()
@@ -504,11 +505,11 @@ func (w *planNames) legacy(kind string) bool { return !w.pl.snap.Parts[kind] }
 // has implements nameSet.
 func (w *planNames) has(to, scope, name string) bool {
 	for _, a := range translate.Aliases(to) {
-		key := fold(nameKey{a, scope, name})
+		key := fold(planned.NameKey{Kind: a, Scope: scope, Name: name})
 		if w.planned[key] {
 			return true
 		}
-		if isVirtual(a) {
+		if planned.IsVirtual(a) {
 			if w.lost[key] {
 				continue
 			}
@@ -520,7 +521,7 @@ func (w *planNames) has(to, scope, name string) bool {
 			if scope != "" {
 				owner = []string{scope, name}
 			}
-			if w.deleted[strings.ToLower(changeKey(a, owner))] {
+			if w.deleted[strings.ToLower(planned.Key(a, owner))] {
 				continue
 			}
 		}
@@ -534,22 +535,22 @@ func (w *planNames) has(to, scope, name string) bool {
 // holds implements nameSet: an entity of kind exactly, in the bundle (and
 // written) or on the destination (and not deleted).
 func (w *planNames) holds(kind, scope, name string) bool {
-	if i, ok := w.pl.bn.owner[nameKey{kind, scope, name}]; ok && !w.pl.skipped(i) {
+	if i, ok := w.pl.bn.Owner[planned.NameKey{Kind: kind, Scope: scope, Name: name}]; ok && !w.pl.skipped(i) {
 		return true
 	}
 	owner := []string{name}
 	if scope != "" {
 		owner = []string{scope, name}
 	}
-	if w.deleted[strings.ToLower(changeKey(kind, owner))] {
+	if w.deleted[strings.ToLower(planned.Key(kind, owner))] {
 		return false
 	}
 	return w.pl.snap.Find(kind, owner...) != nil
 }
 
 // fold is key as the server compares names: case-insensitively.
-func fold(key nameKey) nameKey {
-	return nameKey{key.kind, strings.ToLower(key.scope), strings.ToLower(key.name)}
+func fold(key planned.NameKey) planned.NameKey {
+	return planned.NameKey{Kind: key.Kind, Scope: strings.ToLower(key.Scope), Name: strings.ToLower(key.Name)}
 }
 
 // onDestination reports whether the destination has name (of kind or
@@ -575,12 +576,12 @@ func (w *planNames) onDestination(to, scope, name string) bool {
 // root owner of to, or of the kinds providing to's names.
 func scopeRoot(to string) *schema.Kind {
 	if k := schema.Lookup(to); k != nil {
-		return rootKind(k)
+		return planned.RootKind(k)
 	}
 	for _, k := range schema.Kinds() {
 		for _, p := range k.Provides {
 			if p.Kind == to && p.Within == schema.ScopeOwner {
-				return rootKind(k)
+				return planned.RootKind(k)
 			}
 		}
 	}
@@ -623,11 +624,11 @@ func (pl *planner) serverChecks(deletes []*change) {
 		return
 	}
 	checked := make([]bool, len(pl.changes))
-	w := &planNames{pl: pl, planned: map[nameKey]bool{}, lost: map[nameKey]bool{}, deleted: map[string]bool{}, checked: checked, docs: map[int]map[string]any{}, forms: map[*snapshot.Entity]map[string]any{}}
+	w := &planNames{pl: pl, planned: map[planned.NameKey]bool{}, lost: map[planned.NameKey]bool{}, deleted: map[string]bool{}, checked: checked, docs: map[int]map[string]any{}, forms: map[*snapshot.Entity]map[string]any{}}
 	// The names each planned document provides: a create's are its bundle
 	// document's (collected when the plan began); an update's are
 	// decoded, one document at a time.
-	provided := make([][]nameKey, len(pl.changes))
+	provided := make([][]planned.NameKey, len(pl.changes))
 	parallel.Each(len(pl.changes), func(i int) {
 		ch := pl.changes[i]
 		if (ch.Action != plans.OpCreate && ch.Action != plans.OpUpdate) || ch.Desired.IsZero() {
@@ -637,10 +638,10 @@ func (pl *planner) serverChecks(deletes []*change) {
 		checked[i] = checkable(k)
 		switch {
 		case len(k.Provides) == 0:
-		case ch.Action == plans.OpCreate && ch.providesKnown:
-			provided[i] = ch.provides
+		case ch.Action == plans.OpCreate && ch.ProvidesKnown:
+			provided[i] = ch.Provides
 		default:
-			provided[i] = providedNames(ch, ch.Desired.Value())
+			provided[i] = planned.ProvidedNames(ch.Change, ch.Desired.Value())
 		}
 	})
 	for i, ch := range pl.changes {
@@ -657,7 +658,7 @@ func (pl *planner) serverChecks(deletes []*change) {
 				pl.lose(w, ch)
 			}
 		case plans.OpError:
-			for _, key := range ch.provides {
+			for _, key := range ch.Provides {
 				w.planned[fold(key)] = true
 			}
 		}
@@ -666,7 +667,7 @@ func (pl *planner) serverChecks(deletes []*change) {
 		if d.Action != plans.OpDelete {
 			continue
 		}
-		w.deleted[strings.ToLower(changeKey(d.Kind, d.Names))] = true
+		w.deleted[strings.ToLower(planned.Key(d.Kind, d.Names))] = true
 		pl.lose(w, d)
 		for _, c := range schema.Children(d.Kind) {
 			if c.IsSingleton() {
@@ -727,8 +728,8 @@ func (pl *planner) deleteErrors(deletes []*change, w *planNames) {
 		users map[string]map[string]bool // user kind title → user names
 	}
 	var targets []*target
-	byID := map[string]*target{}    // destination ID (lower case) → target
-	byName := map[nameKey]*target{} // bundle name → target
+	byID := map[string]*target{}            // destination ID (lower case) → target
+	byName := map[planned.NameKey]*target{} // bundle name → target
 	gone := map[*snapshot.Entity]bool{}
 	for _, d := range deletes {
 		if d.Action != plans.OpDelete {
@@ -742,7 +743,7 @@ func (pl *planner) deleteErrors(deletes []*change, w *planNames) {
 		t := &target{ch: d, scope: k.EntityScope(d.Names), users: map[string]map[string]bool{}}
 		targets = append(targets, t)
 		byID[strings.ToLower(e.ID)] = t
-		byName[fold(nameKey{d.Kind, t.scope, d.Names[len(d.Names)-1]})] = t
+		byName[fold(planned.NameKey{Kind: d.Kind, Scope: t.scope, Name: d.Names[len(d.Names)-1]})] = t
 		gone[e] = true
 	}
 	if len(byID) == 0 {
@@ -763,7 +764,7 @@ func (pl *planner) deleteErrors(deletes []*change, w *planNames) {
 		doc := ch.Desired.Value()
 		k := schema.MustLookup(ch.Kind)
 		if k.Shape != schema.ShapeItems { // an items change adds items; the destination's stay
-			written[changeKey(ch.Kind, ch.Names)] = true
+			written[planned.Key(ch.Kind, ch.Names)] = true
 		}
 		_ = translate.VisitNames(k, ch.Names, doc, func(r translate.NameRef) {
 			if r.Ref.Soft {
@@ -774,7 +775,7 @@ func (pl *planner) deleteErrors(deletes []*change, w *planNames) {
 				return
 			}
 			for _, a := range translate.Aliases(r.To) {
-				if t := byName[fold(nameKey{a, scope, r.Name})]; t != nil {
+				if t := byName[fold(planned.NameKey{Kind: a, Scope: scope, Name: r.Name})]; t != nil {
 					use(t, k, ch.Names)
 				}
 			}
@@ -787,7 +788,7 @@ func (pl *planner) deleteErrors(deletes []*change, w *planNames) {
 		}
 		for _, e := range pl.snap.Entities(k.Name) {
 			names := e.Names()
-			if len(names) == 0 || written[changeKey(k.Name, names)] {
+			if len(names) == 0 || written[planned.Key(k.Name, names)] {
 				continue
 			}
 			under := false
@@ -812,10 +813,10 @@ func (pl *planner) deleteErrors(deletes []*change, w *planNames) {
 		var errs []string
 		for _, title_ := range slices.Sorted(maps.Keys(t.users)) {
 			errs = append(errs, fmt.Sprintf("This %s cannot be deleted because it is being used by the following %s: %s.",
-				title(d.Kind), title_, strings.Join(slices.Sorted(maps.Keys(t.users[title_])), ", ")))
+				planned.Title(d.Kind), title_, strings.Join(slices.Sorted(maps.Keys(t.users[title_])), ", ")))
 		}
 		d.Action, d.Error = plans.OpError, d.Label()+": the server would refuse to delete it: "+strings.Join(errs, " ")
-		d.forget = nil
+		d.Forget = nil
 	}
 }
 
@@ -830,7 +831,7 @@ func (pl *planner) lose(w *planNames, ch *change) {
 	if e == nil {
 		return
 	}
-	for _, key := range providedNames(ch, e.Object()) {
+	for _, key := range planned.ProvidedNames(ch.Change, e.Object()) {
 		w.lost[fold(key)] = true
 	}
 }

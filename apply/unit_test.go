@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/internal/planned"
+	"github.com/octobundle/octobundle/apply/internal/secrets"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/schema"
@@ -107,8 +109,8 @@ func TestFillSecrets(t *testing.T) {
 			if tc.dest != "null" {
 				dest = js(t, tc.dest)
 			}
-			predicted := predictCleanup(k, []string{"c"}, js(t, tc.body), dest, "")
-			out, items, err := fillSecrets(k, []string{"c"}, js(t, tc.body), dest, "")
+			predicted := secrets.Predict(k, []string{"c"}, js(t, tc.body), dest, "")
+			out, items, err := secrets.Fill(k, []string{"c"}, js(t, tc.body), dest, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,34 +131,12 @@ func TestFillSecrets(t *testing.T) {
 	}
 }
 
-func TestCheckNothingLost(t *testing.T) {
-	live := `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":true,"Value":null},{"Id":"2","Name":"x","Value":"a"}]}`
-	for _, tc := range []struct {
-		name, body string
-		pruned     map[string]bool
-		ok         bool
-	}{
-		{"all kept", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":true,"Value":null},{"Id":"2","Name":"x","Value":"b"}]}`, nil, true},
-		{"sensitive without Id", `{"Variables":[{"Name":"pw","IsSensitive":true,"Value":null},{"Id":"2","Name":"x","Value":"b"}]}`, nil, false},
-		{"sensitive overwritten", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":true,"Value":"oops"},{"Id":"2","Name":"x"}]}`, nil, false},
-		{"made non-sensitive", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":false,"Value":null},{"Id":"2","Name":"x"}]}`, nil, false},
-		{"variable dropped", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":true,"Value":null}]}`, nil, false},
-		{"pruned variable dropped", `{"Variables":[{"Id":"1","Name":"pw","IsSensitive":true,"Value":null}]}`, map[string]bool{"x": true}, true},
-		{"another variable pruned", `{"Variables":[{"Id":"2","Name":"x","Value":"a"}]}`, map[string]bool{"x": true}, false},
-	} {
-		err := checkNothingLost(js(t, live).(map[string]any), js(t, tc.body).(map[string]any), tc.pruned)
-		if (err == nil) != tc.ok {
-			t.Errorf("%s: %v", tc.name, err)
-		}
-	}
-}
-
 // Prune removes destination-only entries of the prune fields only: named
 // elements at any depth, map keys naming a project the bundle holds, and
 // tenant variable values under the projects and library variable sets the
 // bundle's document holds.
 func TestPruneFields(t *testing.T) {
-	pl := &planner{bn: indexBundle([]*change{newChange(plans.Change{Kind: schema.Project, Names: []string{"OctoFX"}})})}
+	pl := &planner{bn: planned.IndexBundle([]*planned.Change{newChange(plans.Change{Kind: schema.Project, Names: []string{"OctoFX"}}).Change})}
 	for _, tc := range []struct {
 		name, kind, bundle, merged, want string
 		removed                          bool

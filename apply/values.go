@@ -56,7 +56,7 @@ func (pl *planner) skipped(i int) bool {
 // inBundle reports whether the bundle provides name (of kind or namespace
 // to, in bundle scope scope) through an entity apply will write.
 func (pl *planner) inBundle(to, scope, name string) bool {
-	i, ok := pl.bn.find(to, scope, name)
+	i, ok := pl.bn.Find(to, scope, name)
 	return ok && !pl.skipped(i)
 }
 

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/internal/planned"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/internal/snapshot"
 	"github.com/octobundle/octobundle/policy"
@@ -30,7 +31,7 @@ func policyPlanner(t *testing.T, pol *policy.File) *planner {
 	add(schema.MachineRole, "", "web", "web")
 	add(schema.TenantTag, "", "TagSets-1/Free", "Tier/Free")
 	changes := []*change{newChange(plans.Change{Kind: schema.Environment, Names: []string{"Development"}})}
-	return &planner{snap: snap, ids: translate.IDs{Snap: snap}, pol: policy.New(pol, policy.Flags{}), changes: changes, bn: indexBundle(changes)}
+	return &planner{snap: snap, ids: translate.IDs{Snap: snap}, pol: policy.New(pol, policy.Flags{}), changes: changes, bn: planned.IndexBundle(plannedOf(changes))}
 }
 
 func TestDecideValues(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/octobundle/octobundle/apply/internal/writemerge"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/policy"
@@ -172,7 +173,7 @@ func runVector(t *testing.T, v *mergeVector) vectorResult {
 // runWriteVector lays the planned document over the live one (nil: a new
 // entity), as execute does.
 func runWriteVector(planned, live any) any {
-	return mergeDoc(nil, nil, planned, live)
+	return writemerge.Doc(nil, nil, planned, live)
 }
 
 func TestMergeVectors(t *testing.T) {

@@ -1,7 +1,8 @@
 // Package plans holds the documents apply makes and reads: the plan (what
 // apply will do to a destination, entity by entity), the receipt (what it
 // did) and the drift report, with their file formats. It is the model
-// shared by the planner and executor (package apply) and the human views
+// shared by the planner (package apply), the executor
+// (apply/internal/execute) and the human views
 // of package apply/render; it decides nothing and talks to no server.
 package plans
 

@@ -1,4 +1,8 @@
-package apply
+// Package secrets makes the placeholders apply writes for new secrets
+// (never the source's values, which a bundle does not hold) and the
+// clean-up items that list them: the planner predicts them, the executor
+// fills them.
+package secrets
 
 import (
 	"crypto/rand"
@@ -15,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/octobundle/octobundle/apply/internal/planned"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/schema"
@@ -28,7 +33,7 @@ const PlaceholderPrefix = "OCTOBUNDLE-PLACEHOLDER"
 // the entity (the clean-up report says where in it); it never holds IDs, so
 // the same bundle writes the same placeholders on every destination.
 func placeholderText(kind string, names []string) string {
-	return fmt.Sprintf("%s: replace me (%s)", PlaceholderPrefix, label(kind, names))
+	return fmt.Sprintf("%s: replace me (%s)", PlaceholderPrefix, planned.Label(kind, names))
 }
 
 // Certificates need a value a real server accepts: a self-signed
@@ -107,7 +112,7 @@ type filler struct {
 
 func (f *filler) fill(at, human []string, b, d any) any {
 	if schema.IsSensitiveValue(b) {
-		if hasSecret(d) || !hasSecret(b) {
+		if HasSecret(d) || !HasSecret(b) {
 			return b
 		}
 		m := b.(map[string]any)
@@ -218,7 +223,7 @@ func (f *filler) placeholder() string {
 }
 
 // written says what apply will write, for clean-up items: a plan speaks
-// in the future tense; Execute turns it into the past (pastTense) for the
+// in the future tense; Execute turns it into the past (PastTense) for the
 // receipt and the clean-up report.
 func (f *filler) written() string {
 	if f.text != "" {
@@ -233,8 +238,8 @@ const (
 	wrotePlaceholder     = "a placeholder was written"
 )
 
-// pastTense turns a plan's clean-up reason into the report's.
-func pastTense(why string) string {
+// PastTense turns a plan's clean-up reason into the report's.
+func PastTense(why string) string {
 	if strings.Contains(why, willWritePlaceholder) {
 		return strings.Replace(why, willWritePlaceholder, wrotePlaceholder, 1)
 	}
@@ -251,21 +256,45 @@ func (f *filler) record(field, why string) {
 	f.items = append(f.items, plans.CleanupItem{Kind: f.kind, Names: append([]string(nil), f.names...), Field: field, Why: why})
 }
 
-// predictCleanup lists the placeholders writing desired over dest (bundle
+// Predict lists the placeholders writing desired over dest (bundle
 // forms; dest nil for a new entity) will need; text is the placeholder
 // text ("" for apply's default).
-func predictCleanup(k *schema.Kind, names []string, desired, dest any, text string) []plans.CleanupItem {
+func Predict(k *schema.Kind, names []string, desired, dest any, text string) []plans.CleanupItem {
 	f := &filler{kind: k.Name, names: names, text: text}
 	f.fill(nil, nil, schema.DeepCopy(desired), dest)
 	return f.items
 }
 
-// fillSecrets puts placeholders for the new secrets of body (server form,
+// Fill puts placeholders for the new secrets of body (server form,
 // modified in place) relative to the destination's current document dest
 // (nil for a new entity) and returns body. text is the placeholder text
 // ("" for apply's default, which names the entity).
-func fillSecrets(k *schema.Kind, names []string, body, dest any, text string) (any, []plans.CleanupItem, error) {
+func Fill(k *schema.Kind, names []string, body, dest any, text string) (any, []plans.CleanupItem, error) {
 	f := &filler{kind: k.Name, names: names, write: true, text: text}
 	out := f.fill(nil, nil, body, dest)
 	return out, f.items, f.err
+}
+
+// Sensitive reports whether a variable (or template) object is marked
+// sensitive.
+func Sensitive(v any) bool {
+	m, _ := v.(map[string]any)
+	s, _ := schema.SensitiveFlag(m)
+	return s
+}
+
+// HasSecret reports whether a SensitiveValue object says a value is set.
+func HasSecret(v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok || !schema.IsSensitiveValue(m) {
+		return false
+	}
+	hv, _ := m["HasValue"].(bool)
+	return hv
+}
+
+// SensitiveEither reports whether a variable is sensitive on either side:
+// its value is never compared.
+func SensitiveEither(b, d any) bool {
+	return Sensitive(b) || Sensitive(d)
 }

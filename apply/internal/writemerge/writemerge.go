@@ -1,9 +1,17 @@
-package apply
+// Package writemerge lays the document a plan decided over the
+// destination's live document when it is written (keeping the
+// destination's IDs, versions and secrets), and pairs list elements by
+// identity and rename for it: the executor writes with it, the planner
+// pairs with it.
+package writemerge
 
 import (
 	"strconv"
+	"strings"
 
+	"github.com/octobundle/octobundle/apply/internal/secrets"
 	"github.com/octobundle/octobundle/apply/plans"
+	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -27,12 +35,12 @@ import (
 //     the destination is kept as it is, and so is a variable sensitive on
 //     the destination.
 
-// mergeDoc returns what is written: bundle (the planned document, resolved
+// Doc returns what is written: bundle (the planned document, resolved
 // to server form) laid over dest (the live document). dest nil means a new
 // entity: a copy of bundle. k (nil: unknown) and renames say which planned
 // elements take the place of a live element of another name (a step
 // renamed at the source keeps the destination's ID).
-func mergeDoc(k *schema.Kind, renames []plans.Renamed, bundle, dest any) any {
+func Doc(k *schema.Kind, renames []plans.Renamed, bundle, dest any) any {
 	if dest == nil {
 		return schema.DeepCopy(bundle)
 	}
@@ -47,7 +55,7 @@ type writeMerge struct {
 }
 
 func (w writeMerge) value(at []string, b, d any) any {
-	if schema.IsSensitiveValue(d) && hasSecret(d) {
+	if schema.IsSensitiveValue(d) && secrets.HasSecret(d) {
 		return schema.DeepCopy(d) // an existing secret is never touched
 	}
 	switch bt := b.(type) {
@@ -87,7 +95,7 @@ func (w writeMerge) array(at []string, b, d []any) []any {
 	if w.k != nil {
 		list = w.k.ListAt(at)
 	}
-	pairs := renamedPairs(list, w.renames, b, d)
+	pairs := Pairs(list, w.renames, b, d)
 	out := make([]any, len(b))
 	for i, el := range b {
 		j, ok := pairs[i]
@@ -106,7 +114,7 @@ func (w writeMerge) array(at []string, b, d []any) []any {
 // keepsDestElement reports whether a matched destination element is kept
 // as it is when writing: a variable sensitive on the destination (its
 // secret must survive). One made sensitive at the source is written from
-// the bundle, with a placeholder (see fillSecrets).
+// the bundle, with a placeholder (see secrets.Fill).
 func keepsDestElement(b, d any) bool {
 	bm, _ := b.(map[string]any)
 	dm, _ := d.(map[string]any)
@@ -117,18 +125,99 @@ func keepsDestElement(b, d any) bool {
 	return ds
 }
 
-// sensitiveEither reports whether a variable is sensitive on either side:
-// its value is never compared.
-func sensitiveEither(b, d any) bool {
-	return sens(b) || sens(d)
+// Pairs pairs the elements of b (the planned list) and d (the live
+// list) by identity, then the still unpaired ones a rename names (the
+// planned element's new name, the live element's old one); list is the
+// registry list at the arrays' place (nil: identity only).
+func Pairs(list *schema.List, renames []plans.Renamed, b, d []any) map[int]int {
+	var pairs map[int]int
+	if list != nil && list.Strategy == schema.StrategyMerge {
+		pairs = KeyPairs(list, b, d)
+	} else {
+		pairs, _ = bundles.MatchElements(b, d)
+	}
+	if list == nil || len(renames) == 0 {
+		return pairs
+	}
+	taken := map[int]bool{}
+	for _, j := range pairs {
+		taken[j] = true
+	}
+	for i, el := range b {
+		if _, ok := pairs[i]; ok {
+			continue
+		}
+		n := NameOf(el)
+		for _, r := range renames {
+			if r.List != list.Path || !strings.EqualFold(r.To, n) {
+				continue
+			}
+			for j, del := range d {
+				if !taken[j] && strings.EqualFold(NameOf(del), r.From) {
+					pairs[i] = j
+					taken[j] = true
+					break
+				}
+			}
+		}
+	}
+	return pairs
 }
 
-// hasSecret reports whether a SensitiveValue object says a value is set.
-func hasSecret(v any) bool {
-	m, ok := v.(map[string]any)
-	if !ok || !schema.IsSensitiveValue(m) {
-		return false
+// KeyPairs pairs the elements of b and d by their key in list l, as the
+// plan's merge aligned them: the n-th element of a key in b with the n-th
+// of that key in d.
+func KeyPairs(l *schema.List, b, d []any) map[int]int {
+	byKey := map[string][]int{}
+	for j, el := range d {
+		if id, ok := l.Identify(el); ok {
+			byKey[id.Key] = append(byKey[id.Key], j)
+		}
 	}
-	hv, _ := m["HasValue"].(bool)
-	return hv
+	pairs := map[int]int{}
+	for i, el := range b {
+		id, ok := l.Identify(el)
+		if !ok {
+			continue
+		}
+		if js := byKey[id.Key]; len(js) > 0 {
+			pairs[i] = js[0]
+			byKey[id.Key] = js[1:]
+		}
+	}
+	return pairs
+}
+
+// NameOf is an element's Name.
+func NameOf(el any) string {
+	m, _ := el.(map[string]any)
+	s, _ := m["Name"].(string)
+	return s
+}
+
+// DeleteKeys deletes the keys at the given paths (see removedKeys) from
+// doc, a server-form document whose arrays are in the order of the
+// desired document the paths were computed on.
+func DeleteKeys(doc any, paths []string) {
+	for _, p := range paths {
+		at := ParsePointer(p)
+		if len(at) == 0 {
+			continue
+		}
+		if m, ok := schema.At(doc, at[:len(at)-1]).(map[string]any); ok {
+			delete(m, at[len(at)-1])
+		}
+	}
+}
+
+// ParsePointer splits a JSON pointer written by schema.Pointer.
+func ParsePointer(p string) []string {
+	if p == "" || p == "/" {
+		return nil
+	}
+	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for i, s := range segs {
+		segs[i] = strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
+	}
+	return segs
 }
