@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -40,9 +41,73 @@ func TestMain(m *testing.M) {
 			os.Setenv("OCTOBUNDLE_TEST_CACHE", cache)
 		}
 	}
-	testscript.Main(m, map[string]func(){
+	testscript.Main(cleanupAfter{m}, map[string]func(){
 		"octobundle": func() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) },
 	})
+}
+
+// cleanupAfter runs the tests, then removes the folder of the scripts'
+// binary (see scriptBinary).
+type cleanupAfter struct{ m *testing.M }
+
+func (c cleanupAfter) Run() int {
+	code := c.m.Run()
+	if scriptBin.dir != "" {
+		os.RemoveAll(scriptBin.dir)
+	}
+	return code
+}
+
+// raceCLIEnv, set to 1, makes the scripts run this test binary as
+// octobundle even when it was built with -race (make test-race).
+const raceCLIEnv = "OCTOBUNDLE_TEST_RACE_CLI"
+
+// scriptBin is the folder that holds the octobundle the scripts run when
+// it is not this test binary (see scriptBinary).
+var scriptBin struct {
+	once sync.Once
+	dir  string
+}
+
+// scriptBinary returns a folder holding the octobundle the scripts run, to
+// put first in their PATH, or "" for this test binary (testscript.Main's
+// copy of it, already in PATH).
+//
+// Under go test -race, it is this package's test binary built again
+// without the race detector (go test -c; the build cache has its packages
+// from go vet), unless OCTOBUNDLE_TEST_RACE_CLI=1. The scripts exec
+// octobundle about 600 times: race-built, each run costs 3-4 times the
+// CPU and sleeps 1 s at exit (the race runtime's atexit_sleep_ms), which
+// made this package take 544-625 s of make test's 705 s. Nothing that
+// runs concurrently is left unchecked: the command's concurrent code
+// (apply, export, fanout, octopus, state...) is tested with -race in its
+// own package, this process (the simulators, the script commands) still
+// runs under -race, and make test-race (CI) runs the scripts with the
+// race-built binary too. Without the go tool, or when the build fails,
+// the scripts run this binary (logged).
+func scriptBinary(t *testing.T) string {
+	if !raceDetector || os.Getenv(raceCLIEnv) == "1" {
+		return ""
+	}
+	scriptBin.once.Do(func() {
+		if _, err := exec.LookPath("go"); err != nil {
+			t.Logf("scripts run the race-built test binary: %v", err)
+			return
+		}
+		dir, err := os.MkdirTemp("", "octobundle-script-bin-")
+		if err != nil {
+			t.Logf("scripts run the race-built test binary: %v", err)
+			return
+		}
+		build := goCommand("test", "-c", "-o", filepath.Join(dir, "octobundle"), ".")
+		if out, err := build.CombinedOutput(); err != nil {
+			os.RemoveAll(dir)
+			t.Logf("scripts run the race-built test binary: building it without -race failed: %v\n%s", err, out)
+			return
+		}
+		scriptBin.dir = dir
+	})
+	return scriptBin.dir
 }
 
 // TestScripts runs the CLI end to end: each testdata/script/*.txtar starts
@@ -73,6 +138,11 @@ func TestMain(m *testing.M) {
 //	writes NAME N            the simulator saw exactly N POST/PUT/DELETE
 //	                         requests since the last reset; resets
 //	resetcounts NAME         reset the simulator's request counters
+//	waitcount NAME writes|requests N
+//	                         wait (up to a minute) until the simulator has
+//	                         seen at least N writes (POST/PUT/DELETE) or
+//	                         requests since the last reset: a command
+//	                         started in the background is under way
 //	requests NAME N          the simulator saw exactly N requests since the
 //	                         last reset (any method); resets
 //	drip NAME [INTERVAL] [SIM PREFIX]
@@ -99,6 +169,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bin := scriptBinary(t)
 	var mu sync.Mutex // scripts run in parallel
 	sims := map[*testscript.TestScript]map[string]*octosim.Server{}
 	simFor := func(ts *testscript.TestScript, name string) *octosim.Server {
@@ -109,6 +180,9 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 	return testscript.Params{
 		Dir: dir,
 		Setup: func(env *testscript.Env) error {
+			if bin != "" {
+				env.Setenv("PATH", bin+string(filepath.ListSeparator)+env.Getenv("PATH"))
+			}
 			env.Setenv("REPO", root)
 			env.Setenv("OCTOBUNDLE_LOG_LEVEL", "warn")
 			return nil
@@ -427,6 +501,23 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 				}))
 				ts.Defer(srv.Close)
 				ts.Setenv(args[0]+"_URL", srv.URL)
+			},
+			"waitcount": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 3 || simFor(ts, args[0]) == nil || (args[1] != "writes" && args[1] != "requests") {
+					ts.Fatalf("usage: waitcount NAME writes|requests N (a started simulator)")
+				}
+				want, err := strconv.Atoi(args[2])
+				ts.Check(err)
+				sim := simFor(ts, args[0])
+				count := sim.Writes
+				if args[1] == "requests" {
+					count = sim.Requests
+				}
+				for deadline := time.Now().Add(time.Minute); count() < want; time.Sleep(5 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						ts.Fatalf("simulator %s saw %d %s in a minute, want at least %d", args[0], count(), args[1], want)
+					}
+				}
 			},
 			"resetcounts": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 || simFor(ts, args[0]) == nil {

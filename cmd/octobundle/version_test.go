@@ -1,8 +1,10 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -32,9 +34,28 @@ func buildBinary(t *testing.T, args ...string) string {
 		t.Skip("builds the binary")
 	}
 	bin := filepath.Join(t.TempDir(), "octobundle")
-	build := exec.Command("go", append(append([]string{"build"}, args...), "-o", bin, ".")...)
+	build := goCommand(append(append([]string{"build"}, args...), "-o", bin, ".")...)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// userCacheHome is XDG_CACHE_HOME as this process found it, before
+// TestMain pointed it at a folder of the tests' own (package variables are
+// set before TestMain runs).
+var userCacheHome, userCacheHomeSet = os.LookupEnv("XDG_CACHE_HOME")
+
+// goCommand is the go command with args, in this process's environment
+// but with the user's XDG_CACHE_HOME, so that it uses the user's build
+// cache (GOCACHE defaults to $XDG_CACHE_HOME/go-build): in the tests'
+// empty cache folder every build compiled the standard library and every
+// dependency again.
+func goCommand(args ...string) *exec.Cmd {
+	cmd := exec.Command("go", args...)
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "XDG_CACHE_HOME=") })
+	if userCacheHomeSet {
+		cmd.Env = append(cmd.Env, "XDG_CACHE_HOME="+userCacheHome)
+	}
+	return cmd
 }
