@@ -33,29 +33,56 @@ import (
 
 func TestMain(m *testing.M) {
 	// The host-local lock registry lives in the user's cache folder: the
-	// tests and the commands they run use a folder of their own, left in
-	// the temporary directory (testscript.Main exits itself).
+	// tests and the commands they run use a folder of their own, removed
+	// when the tests are done.
+	var cache string
 	if os.Getenv("OCTOBUNDLE_TEST_CACHE") == "" {
-		if cache, err := os.MkdirTemp("", "octobundle-cmd-test-cache-"); err == nil {
+		if dir, err := os.MkdirTemp("", "octobundle-cmd-test-cache-"); err == nil {
+			cache = dir
 			os.Setenv("XDG_CACHE_HOME", cache)
 			os.Setenv("OCTOBUNDLE_TEST_CACHE", cache)
 		}
 	}
-	testscript.Main(cleanupAfter{m}, map[string]func(){
+	testscript.Main(cleanupAfter{m, cache}, map[string]func(){
 		"octobundle": func() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) },
 	})
 }
 
-// cleanupAfter runs the tests, then removes the folder of the scripts'
-// binary (see scriptBinary).
-type cleanupAfter struct{ m *testing.M }
+// cleanupAfter runs the tests, then removes the cache folder TestMain made
+// and sharedTempDir's folder (testscript.Main exits itself).
+type cleanupAfter struct {
+	m     *testing.M
+	cache string
+}
 
 func (c cleanupAfter) Run() int {
 	code := c.m.Run()
-	if scriptBin.dir != "" {
-		os.RemoveAll(scriptBin.dir)
+	for _, dir := range []string{c.cache, shared.dir} {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
 	}
 	return code
+}
+
+// shared is the folder of what the tests of this process share (the
+// binaries they build once).
+var shared struct {
+	once sync.Once
+	dir  string
+}
+
+// sharedTempDir returns a temporary folder the tests of this process
+// share, made on first use and removed when they are done.
+func sharedTempDir() string {
+	shared.once.Do(func() {
+		dir, err := os.MkdirTemp("", "octobundle-cmd-test-")
+		if err != nil {
+			panic(err)
+		}
+		shared.dir = dir
+	})
+	return shared.dir
 }
 
 // raceCLIEnv, set to 1, makes the scripts run this test binary as
@@ -74,17 +101,18 @@ var scriptBin struct {
 // copy of it, already in PATH).
 //
 // Under go test -race, it is this package's test binary built again
-// without the race detector (go test -c; the build cache has its packages
-// from go vet), unless OCTOBUNDLE_TEST_RACE_CLI=1. The scripts exec
-// octobundle about 600 times: race-built, each run costs 3-4 times the
-// CPU and sleeps 1 s at exit (the race runtime's atexit_sleep_ms), which
-// made this package take 544-625 s of make test's 705 s. Nothing that
-// runs concurrently is left unchecked: the command's concurrent code
-// (apply, export, fanout, octopus, state...) is tested with -race in its
-// own package, this process (the simulators, the script commands) still
-// runs under -race, and make test-race (CI) runs the scripts with the
-// race-built binary too. Without the go tool, or when the build fails,
-// the scripts run this binary (logged).
+// without the race detector (go test -c: mostly a link, its packages are
+// in the build cache), unless OCTOBUNDLE_TEST_RACE_CLI=1. The scripts
+// (with TestDocsExamples' and TestJSONOutput's) run octobundle about 550
+// times: race-built, TestScripts took 306 CPU-seconds instead of 103, and
+// every run slept 1 s at exit (the race runtime's atexit_sleep_ms), which
+// made this package take 544-625 s of make test's 705 s (2026-12-07).
+// Nothing that runs concurrently is left unchecked: the command's
+// concurrent code (apply, export, fanout, octopus, state...) is tested
+// with -race in its own package, this process (the simulators, the script
+// commands) still runs under -race, and make test-race (CI) runs the
+// scripts with the race-built binary too. Without the go tool, or when the
+// build fails, the scripts run this binary (logged).
 func scriptBinary(t *testing.T) string {
 	if !raceDetector || os.Getenv(raceCLIEnv) == "1" {
 		return ""
@@ -94,14 +122,13 @@ func scriptBinary(t *testing.T) string {
 			t.Logf("scripts run the race-built test binary: %v", err)
 			return
 		}
-		dir, err := os.MkdirTemp("", "octobundle-script-bin-")
-		if err != nil {
+		dir := filepath.Join(sharedTempDir(), "scripts")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Logf("scripts run the race-built test binary: %v", err)
 			return
 		}
 		build := goCommand("test", "-c", "-o", filepath.Join(dir, "octobundle"), ".")
 		if out, err := build.CombinedOutput(); err != nil {
-			os.RemoveAll(dir)
 			t.Logf("scripts run the race-built test binary: building it without -race failed: %v\n%s", err, out)
 			return
 		}
@@ -159,6 +186,7 @@ func scriptBinary(t *testing.T) string {
 //	                         holds the simulators' API key, a sensitive value
 //	                         of the sample instances, or VALUE
 func TestScripts(t *testing.T) {
+	t.Parallel()
 	testscript.Run(t, scriptParams(t, "testdata/script"))
 }
 
