@@ -29,6 +29,7 @@ var docsHosts = map[string]string{
 // staging-production.yaml in the working directory. A block preceded by a
 // line "<!-- not run: REASON -->" is skipped (and the reason is logged).
 func TestDocsExamples(t *testing.T) {
+	t.Parallel()
 	pages, err := filepath.Glob("../../docs/*.md")
 	if err != nil {
 		t.Fatal(err)

@@ -52,6 +52,7 @@ var noJSONOutput = []string{"demo", "completion", "help"}
 //	               no key repeats, its keys camelCase (or an action name:
 //	               left-alone, no-op), and there is at least one
 func TestJSONOutput(t *testing.T) {
+	t.Parallel()
 	s := loadOutputSchemas(t)
 	p := scriptParams(t, "testdata/jsonoutput")
 	p.Cmds["jsonout"] = func(ts *testscript.TestScript, neg bool, args []string) {

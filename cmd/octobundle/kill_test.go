@@ -26,6 +26,7 @@ import (
 // converges to what an uninterrupted apply gives, and a replay writes
 // nothing (issue 9).
 func TestApplySurvivesSIGKILL(t *testing.T) {
+	t.Parallel()
 	bin := buildBinary(t)
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -136,6 +137,7 @@ func exportOf(t *testing.T, ctx context.Context, url, key string) *bundles.Bundl
 // new directory writes it while it reads (a temporary sibling, renamed
 // into place when complete), so it is killed while that sibling fills.
 func TestExportAndTransformSurviveSIGKILL(t *testing.T) {
+	t.Parallel()
 	bin := buildBinary(t)
 	root, err := filepath.Abs("../..")
 	if err != nil {

@@ -35,21 +35,112 @@ import (
 
 func TestMain(m *testing.M) {
 	// The host-local lock registry lives in the user's cache folder: the
-	// tests and the commands they run use a folder of their own, left in
-	// the temporary directory (testscript.Main exits itself).
+	// tests and the commands they run use a folder of their own, removed
+	// when the tests are done.
+	var cache string
 	if os.Getenv("OCTOBUNDLE_TEST_CACHE") == "" {
 		// Go's build cache stays where it was, for building octosim.
 		if out, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil && os.Getenv("GOCACHE") == "" {
 			os.Setenv("GOCACHE", strings.TrimSpace(string(out)))
 		}
-		if cache, err := os.MkdirTemp("", "octobundle-cmd-test-cache-"); err == nil {
+		if dir, err := os.MkdirTemp("", "octobundle-cmd-test-cache-"); err == nil {
+			cache = dir
 			os.Setenv("XDG_CACHE_HOME", cache)
 			os.Setenv("OCTOBUNDLE_TEST_CACHE", cache)
 		}
 	}
-	testscript.Main(m, map[string]func(){
+	testscript.Main(cleanupAfter{m, cache}, map[string]func(){
 		"octobundle": func() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) },
 	})
+}
+
+// cleanupAfter runs the tests, then removes the cache folder TestMain made
+// and sharedTempDir's folder (testscript.Main exits itself).
+type cleanupAfter struct {
+	m     *testing.M
+	cache string
+}
+
+func (c cleanupAfter) Run() int {
+	code := c.m.Run()
+	for _, dir := range []string{c.cache, shared.dir} {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+	}
+	return code
+}
+
+// shared is the folder of what the tests of this process share (the
+// binaries they build once).
+var shared struct {
+	once sync.Once
+	dir  string
+}
+
+// sharedTempDir returns a temporary folder the tests of this process
+// share, made on first use and removed when they are done.
+func sharedTempDir() string {
+	shared.once.Do(func() {
+		dir, err := os.MkdirTemp("", "octobundle-cmd-test-")
+		if err != nil {
+			panic(err)
+		}
+		shared.dir = dir
+	})
+	return shared.dir
+}
+
+// raceCLIEnv, set to 1, makes the scripts run this test binary as
+// octobundle even when it was built with -race (make test-race).
+const raceCLIEnv = "OCTOBUNDLE_TEST_RACE_CLI"
+
+// scriptBin is the folder that holds the octobundle the scripts run when
+// it is not this test binary (see scriptBinary).
+var scriptBin struct {
+	once sync.Once
+	dir  string
+}
+
+// scriptBinary returns a folder holding the octobundle the scripts run, to
+// put first in their PATH, or "" for this test binary (testscript.Main's
+// copy of it, already in PATH).
+//
+// Under go test -race, it is this package's test binary built again
+// without the race detector (go test -c: mostly a link, its packages are
+// in the build cache), unless OCTOBUNDLE_TEST_RACE_CLI=1. The scripts
+// (with TestDocsExamples' and TestJSONOutput's) run octobundle about 550
+// times: race-built, TestScripts took 306 CPU-seconds instead of 103, and
+// every run slept 1 s at exit (the race runtime's atexit_sleep_ms), which
+// made this package take 544-625 s of make test's 705 s (2026-12-07).
+// Nothing that runs concurrently is left unchecked: the command's
+// concurrent code (apply, export, fanout, octopus, state...) is tested
+// with -race in its own package, this process (the simulators, the script
+// commands) still runs under -race, and make test-race (CI) runs the
+// scripts with the race-built binary too. Without the go tool, or when the
+// build fails, the scripts run this binary (logged).
+func scriptBinary(t *testing.T) string {
+	if !raceDetector || os.Getenv(raceCLIEnv) == "1" {
+		return ""
+	}
+	scriptBin.once.Do(func() {
+		if _, err := exec.LookPath("go"); err != nil {
+			t.Logf("scripts run the race-built test binary: %v", err)
+			return
+		}
+		dir := filepath.Join(sharedTempDir(), "scripts")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Logf("scripts run the race-built test binary: %v", err)
+			return
+		}
+		build := goCommand("test", "-c", "-o", filepath.Join(dir, "octobundle"), ".")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Logf("scripts run the race-built test binary: building it without -race failed: %v\n%s", err, out)
+			return
+		}
+		scriptBin.dir = dir
+	})
+	return scriptBin.dir
 }
 
 // TestScripts runs the CLI end to end: each testdata/script/*.txtar starts
@@ -80,6 +171,11 @@ func TestMain(m *testing.M) {
 //	writes NAME N            the simulator saw exactly N POST/PUT/DELETE
 //	                         requests since the last reset; resets
 //	resetcounts NAME         reset the simulator's request counters
+//	waitcount NAME writes|requests N
+//	                         wait (up to a minute) until the simulator has
+//	                         seen at least N writes (POST/PUT/DELETE) or
+//	                         requests since the last reset: a command
+//	                         started in the background is under way
 //	requests NAME N          the simulator saw exactly N requests since the
 //	                         last reset (any method); resets
 //	drip NAME [INTERVAL] [SIM PREFIX]
@@ -96,6 +192,7 @@ func TestMain(m *testing.M) {
 //	                         holds the simulators' API key, a sensitive value
 //	                         of the sample instances, or VALUE
 func TestScripts(t *testing.T) {
+	t.Parallel()
 	testscript.Run(t, scriptParams(t, "testdata/script"))
 }
 
@@ -106,6 +203,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bin := scriptBinary(t)
 	var mu sync.Mutex // scripts run in parallel
 	sims := map[*testscript.TestScript]map[string]*octosim.Server{}
 	simFor := func(ts *testscript.TestScript, name string) *octosim.Server {
@@ -116,6 +214,9 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 	return testscript.Params{
 		Dir: dir,
 		Setup: func(env *testscript.Env) error {
+			if bin != "" {
+				env.Setenv("PATH", bin+string(filepath.ListSeparator)+env.Getenv("PATH"))
+			}
 			env.Setenv("REPO", root)
 			env.Setenv("OCTOBUNDLE_LOG_LEVEL", "warn")
 			// The demo's simulator program: the scripts run outside the
@@ -441,6 +542,23 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 				}))
 				ts.Defer(srv.Close)
 				ts.Setenv(args[0]+"_URL", srv.URL)
+			},
+			"waitcount": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 3 || simFor(ts, args[0]) == nil || (args[1] != "writes" && args[1] != "requests") {
+					ts.Fatalf("usage: waitcount NAME writes|requests N (a started simulator)")
+				}
+				want, err := strconv.Atoi(args[2])
+				ts.Check(err)
+				sim := simFor(ts, args[0])
+				count := sim.Writes
+				if args[1] == "requests" {
+					count = sim.Requests
+				}
+				for deadline := time.Now().Add(time.Minute); count() < want; time.Sleep(5 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						ts.Fatalf("simulator %s saw %d %s in a minute, want at least %d", args[0], count(), args[1], want)
+					}
+				}
 			},
 			"resetcounts": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 || simFor(ts, args[0]) == nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -24,6 +25,8 @@ func TestMain(m *testing.M) {
 	}
 	// The host-local lock registry lives in the user's cache folder: the
 	// tests (and the racers they start, which inherit it) use their own.
+	// The go command that builds the racers gets the user's back (see
+	// racerBinary).
 	cache, err := os.MkdirTemp("", "octobundle-state-test-cache-")
 	if err != nil {
 		panic(err)
@@ -129,6 +132,10 @@ func TestLockStaleTakeoverRace(t *testing.T) {
 	}
 }
 
+// userCacheHome is XDG_CACHE_HOME as the test binary found it (package
+// variables are set before TestMain replaces it).
+var userCacheHome, userCacheHomeSet = os.LookupEnv("XDG_CACHE_HOME")
+
 // racerBinary returns the program the racers run: this package's test
 // binary built again without the race detector when the go tool is at
 // hand (a race-instrumented binary takes seconds to start, and 800 of
@@ -146,7 +153,14 @@ func racerBinary(t *testing.T) string {
 	}
 	out := filepath.Join(t.TempDir(), "racer.test")
 	build := exec.Command(gobin, "test", "-c", "-o", out, "github.com/octobundle/octobundle/internal/state")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	// The user's XDG_CACHE_HOME, so that the build uses the user's build
+	// cache ($XDG_CACHE_HOME/go-build) and not the tests' empty folder,
+	// where it compiled the standard library again on every run.
+	build.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "XDG_CACHE_HOME=") })
+	if userCacheHomeSet {
+		build.Env = append(build.Env, "XDG_CACHE_HOME="+userCacheHome)
+	}
+	build.Env = append(build.Env, "CGO_ENABLED=0")
 	if msg, err := build.CombinedOutput(); err != nil {
 		t.Logf("building the racer without -race failed, using this binary: %v\n%s", err, msg)
 		return exe
