@@ -122,6 +122,11 @@ type executor struct {
 	// made holds, per kind and new owner, what the server made with the
 	// owner (schema.Kind.MadeWithParent), listed once.
 	made map[string]*madeList
+	// readback holds, by change, the live singleton read in a list
+	// request for its first write (see readWave).
+	readback map[*planned.Change]*ownedRead
+	// forms remembers which list form each collection answers.
+	forms formCache
 	// pending counts, per change, the write passes not yet succeeded; the
 	// state records a change when its count reaches zero.
 	pending  []int
@@ -182,6 +187,7 @@ func (x *executor) run(ctx context.Context) {
 	sem := make(chan struct{}, x.taskSlots())
 	for _, ord := range orders {
 		var wg sync.WaitGroup
+		x.readWave(ctx, groups[ord], sem, &wg)
 		for _, t := range groups[ord] {
 			wg.Add(1)
 			go func(t *task) {
@@ -190,6 +196,15 @@ func (x *executor) run(ctx context.Context) {
 				for _, d := range t.deps {
 					if d.order == t.order {
 						<-d.done
+					}
+				}
+				// The live singleton its first write merges over, read
+				// with the others of its wave (no request slot is held
+				// while waiting: the reads need them).
+				if r := x.readbackOf(t.ci); r != nil {
+					select {
+					case <-r.done:
+					case <-ctx.Done():
 					}
 				}
 				select {
@@ -795,6 +810,8 @@ func (x *executor) putSingleton(ctx context.Context, k *schema.Kind, ch *planned
 	var live map[string]any
 	if dest != nil {
 		live = dest.Object()
+	} else if live = x.takeReadback(ch); live != nil {
+		// Read in its wave's list request.
 	} else if live, err = x.c.Get(ctx, path); err != nil {
 		return fmt.Errorf("%s: reading the destination's copy: %w", ch.Label(), err)
 	}
