@@ -27,6 +27,10 @@ import (
 // FormatV1); new bundles are Format (FormatV3).
 const FormatV1 = "octobundle/v1"
 
+// KindResults is the manifest Kind of a results bundle: the deployments of
+// promoted releases on a destination (files of the ReleaseResult kind).
+const KindResults = "results"
+
 // Names of the bundle files that are not entities.
 const (
 	// ManifestFile describes the bundle (see Manifest).
@@ -43,6 +47,9 @@ type Manifest struct {
 	// Format is the bundle format version, Format (or FormatV2 or
 	// FormatV1 for a bundle read in that format).
 	Format string
+	// Kind is what the bundle holds: "" for a space's configuration,
+	// KindResults for a results bundle (octobundle release report).
+	Kind string `json:",omitempty"`
 	// ToolVersion is the version of octobundle that wrote the bundle.
 	ToolVersion string
 	// Source is where the content was exported from.

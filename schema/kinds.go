@@ -38,6 +38,7 @@ const (
 	DeploymentSettings    = "DeploymentSettings"
 	ProjectTrigger        = "ProjectTrigger"
 	ProjectLogo           = "ProjectLogo"
+	ReleaseResult         = "ReleaseResult"
 )
 
 // AccountVariableTypes are the variable Types whose Value is an account ID.
@@ -704,5 +705,9 @@ func init() {
 		&Kind{Name: Deployment, Title: "deployments", Collection: "deployments", IDPrefix: "Deployments", Order: 200, Policy: PolicyNever},
 		&Kind{Name: RunbookSnapshot, Title: "runbook snapshots", Collection: "runbookSnapshots", IDPrefix: "RunbookSnapshots", Order: 200, Policy: PolicyNever},
 		&Kind{Name: RunbookRun, Title: "runbook runs", Collection: "runbookRuns", IDPrefix: "RunbookRuns", Order: 200, Policy: PolicyNever},
+		// --- results bundles (octobundle release report): what the
+		// deployments of one promoted release did on the destination, by
+		// project and version; never exported from a space nor applied.
+		&Kind{Name: ReleaseResult, Title: "release results", File: "results/{}/{}.json", NameField: "Name", Order: 210, Policy: PolicyNever},
 	)
 }

@@ -34,6 +34,11 @@ func interspersed(app *cli.App, args []string) []string {
 	if cmd == nil {
 		return args
 	}
+	// A subcommand (release report): its flags are the ones to move.
+	start := ci
+	for ci+1 < len(args) && cmd.Command(args[ci+1]) != nil {
+		ci, cmd = ci+1, cmd.Command(args[ci+1])
+	}
 	var globals, flags, positional []string
 	rest := args[ci+1:]
 	for i := 0; i < len(rest); i++ {
@@ -59,9 +64,9 @@ func interspersed(app *cli.App, args []string) []string {
 			positional = append(positional, a)
 		}
 	}
-	out := append([]string{}, args[:ci]...)
+	out := append([]string{}, args[:start]...)
 	out = append(out, globals...)
-	out = append(out, args[ci])
+	out = append(out, args[start:ci+1]...)
 	out = append(out, flags...)
 	return append(out, positional...)
 }

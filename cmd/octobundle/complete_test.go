@@ -21,7 +21,7 @@ func TestComplete(t *testing.T) {
 		want []string
 	}{
 		// Commands and flags, as before.
-		{"", []string{"demo", "export", "transform", "verify", "keygen", "sign", "diff", "inspect", "pack", "unpack", "plan", "apply", "drift", "completion", "version", "help"}},
+		{"", []string{"demo", "export", "transform", "verify", "keygen", "sign", "diff", "inspect", "pack", "unpack", "plan", "apply", "drift", "release", "completion", "version", "help"}},
 		{"ex", []string{"export"}},
 		{"plan --ou", []string{"--output", "--out"}},
 		{"plan bundle.tar.zst --ou", []string{"--output", "--out"}}, // flags after the bundle too

@@ -40,8 +40,13 @@ var errCommandTimeout = errors.New("the command ran out of time")
 // it refuses a server URL that carries a credential (never echoing it),
 // checks --request-timeout and --timeout, warns that --api-key is visible
 // to other users, and puts the command under --timeout.
-func guardConnections(app *cli.App) {
-	for _, cmd := range app.Commands {
+func guardConnections(app *cli.App) { guardCommands(app.Commands) }
+
+// guardCommands guards each of cmds that takes --server, and their
+// subcommands (release report, record, status).
+func guardCommands(cmds []*cli.Command) {
+	for _, cmd := range cmds {
+		guardCommands(cmd.Subcommands)
 		if !hasFlag(cmd, "server") {
 			continue
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/octobundle/octobundle/schema"
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/santhosh-tekuri/jsonschema/v5"
+	"github.com/urfave/cli/v2"
 )
 
 // docsSchemaBase is the $id prefix of the schemas of docs/json-schemas:
@@ -112,23 +113,39 @@ func TestEveryCommandSpeaksJSON(t *testing.T) {
 			t.Errorf("docs/json-output.md does not link json-schemas/%s.schema.json", name)
 		}
 	}
+	// A command with subcommands (release) is checked through them: the
+	// schema of `release report` is release-report.
+	type named struct {
+		cmd        *cli.Command
+		name, full string
+	}
+	var cmds []named
 	for _, cmd := range newApp(io.Discard, io.Discard).Commands {
+		if len(cmd.Subcommands) == 0 {
+			cmds = append(cmds, named{cmd, cmd.Name, cmd.Name})
+		}
+		for _, sub := range cmd.Subcommands {
+			cmds = append(cmds, named{sub, cmd.Name + "-" + sub.Name, cmd.Name + " " + sub.Name})
+		}
+	}
+	for _, n := range cmds {
+		cmd := n.cmd
 		if slices.Contains(noJSONOutput, cmd.Name) {
 			continue
 		}
-		t.Run(cmd.Name, func(t *testing.T) {
+		t.Run(n.name, func(t *testing.T) {
 			var flag bool
 			for _, f := range cmd.Flags {
 				flag = flag || slices.Contains(f.Names(), "output")
 			}
 			if !flag {
-				t.Errorf("%s prints data but has no --output flag", cmd.Name)
+				t.Errorf("%s prints data but has no --output flag", n.full)
 			}
-			if !have[cmd.Name] {
-				t.Errorf("%s has no schema docs/json-schemas/%s.schema.json", cmd.Name, cmd.Name)
+			if !have[n.name] {
+				t.Errorf("%s has no schema docs/json-schemas/%s.schema.json", n.full, n.name)
 			}
-			if !regexp.MustCompile("(?m)^## .*`" + regexp.QuoteMeta(cmd.Name) + "`").Match(doc) {
-				t.Errorf("docs/json-output.md has no section ## `%s`", cmd.Name)
+			if !regexp.MustCompile("(?m)^## .*`" + regexp.QuoteMeta(n.full) + "`").Match(doc) {
+				t.Errorf("docs/json-output.md has no section ## `%s`", n.full)
 			}
 		})
 	}

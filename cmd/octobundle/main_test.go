@@ -187,6 +187,10 @@ func scriptBinary(t *testing.T) string {
 //	                         sets NAME_URL
 //	bigfile NAME SIZE        create a sparse file of SIZE bytes (suffix K, M
 //	                         or G: binary units)
+//	simapi NAME METHOD PATH [BODY]
+//	                         send a request to simulator NAME's API (with its
+//	                         key) and print the answer's body on stdout;
+//	                         fails on an error status (negated: expects one)
 //	nosecrets [VALUE...]     neither the last command's stdout and stderr nor
 //	                         any file below $WORK (archives decompressed)
 //	                         holds the simulators' API key, a sensitive value
@@ -290,6 +294,32 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 				ts.Setenv(args[0]+"_URL", scheme+"://"+ln.Addr().String())
 				ts.Setenv(args[0]+"_HOSTPORT", ln.Addr().String())
 				ts.Setenv("OCTOPUS_API_KEY", sim.APIKey())
+			},
+			"simapi": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 3 || len(args) > 4 {
+					ts.Fatalf("usage: simapi NAME METHOD PATH [BODY]")
+				}
+				sim := simFor(ts, args[0])
+				if sim == nil {
+					ts.Fatalf("no simulator %s", args[0])
+				}
+				var body io.Reader
+				if len(args) == 4 {
+					body = strings.NewReader(args[3])
+				}
+				req, err := http.NewRequest(args[1], ts.Getenv(args[0]+"_URL")+args[2], body)
+				ts.Check(err)
+				req.Header.Set("X-Octopus-ApiKey", sim.APIKey())
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				ts.Check(err)
+				data, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				ts.Check(err)
+				fmt.Fprintf(ts.Stdout(), "%s\n", data)
+				if failed := resp.StatusCode >= 400; failed != neg {
+					ts.Fatalf("%s %s: status %d: %s", args[1], args[2], resp.StatusCode, data)
+				}
 			},
 			"writes": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 2 {

@@ -69,6 +69,11 @@ var examples = map[string][]string{
 		"octobundle drift --server https://prod.example.com --api-key-file prod.key",
 		"octobundle drift --state ops-bundles/.octobundle --output json",
 	},
+	"release": {
+		"octobundle release report --server https://prod.example.com --api-key-file prod.key --project OctoFX --with-logs --out results.tar.zst",
+		"octobundle release record --server https://dev.example.com --api-key-file dev.key --pubkey ops.pub --require-signature results.tar.zst",
+		"octobundle release status --server https://dev.example.com --api-key-file dev.key --project OctoFX --results results.tar.zst --output html > octofx.html",
+	},
 	"completion": {
 		"source <(octobundle completion bash)",
 		"octobundle completion zsh > \"${fpath[1]}/_octobundle\"",

@@ -28,7 +28,17 @@ import (
 //     ServerTaskId}]}.
 //
 // The task logs each step of the frozen process as not run: the
-// simulator has no deployment targets.
+// simulator has no deployment targets. Tests decide how a deployment's
+// task ends with simulator variables (see simulatorOutcome and
+// docs/simulator.md): Octopus.Simulator.Fail and Octopus.Simulator.Cancel,
+// as a value of the deployment's prompted variables (FormValues, the
+// create command's variables), as a project variable of the release's
+// snapshot (scoped to an environment or tenant, or not), or as a property
+// of an action of the frozen process. A failed deployment's task ends
+// Failed with the ErrorMessage a real server gives ("The deployment failed
+// because one or more steps failed. Please see the deployment log for
+// details.", as a real task resource shows it) and logs the variable's
+// message as the step's error; a canceled one ends Canceled.
 func init() {
 	registerCreateHook("deployments", createHook{Prepare: prepareDeployment, Created: queueDeployment})
 	registerCollAction("deployments", "create/untenanted/v1", createDeploymentsV1(false))
@@ -147,16 +157,100 @@ func queueDeployment(s *Server, r *request, sp *space, doc map[string]any) {
 		desc += " for " + str(t["Name"])
 	}
 	proc := frozen(sp, "deploymentprocesses", str(doc["DeploymentProcessId"]))
+	steps := processSteps(proc, strs(doc["SkipActions"]))
+	outcome, message := simulatorOutcome(sp, rel, proc, doc, steps)
 	task := s.newTask(sp, taskSpec{
 		Name: "Deploy", Description: desc,
 		Arguments: map[string]any{"DeploymentId": doc["Id"]},
 		Regarding: map[string]string{"ProjectId": str(doc["ProjectId"]), "EnvironmentId": str(doc["EnvironmentId"]), "TenantId": str(doc["TenantId"])},
 		QueueTime: parseStamp(str(doc["QueueTime"])), QueueTimeExpiry: parseStamp(str(doc["QueueTimeExpiry"])),
-		Steps: processSteps(proc, strs(doc["SkipActions"])),
+		Steps: steps, Outcome: outcome, ErrorMessage: message,
 	})
 	doc["TaskId"] = task["Id"]
 	doc["ManifestVariableSetId"] = "variableset-" + str(doc["Id"])
 	sp.coll("deployments").put(str(doc["Id"]), doc)
+}
+
+// Simulator variables: how a test makes a deployment fail or be canceled.
+const (
+	// SimFailVariable makes a deployment fail: "true" (or True) with the
+	// default step error, any other text (but "false") as the error.
+	SimFailVariable = "Octopus.Simulator.Fail"
+	// SimCancelVariable ("true") makes a deployment end Canceled.
+	SimCancelVariable = "Octopus.Simulator.Cancel"
+)
+
+// deploymentFailedMessage is a failed deployment task's ErrorMessage on a
+// real server.
+const deploymentFailedMessage = "The deployment failed because one or more steps failed. Please see the deployment log for details."
+
+// simulatorOutcome is the state a deployment's task ends in ("" for
+// Success) and its ErrorMessage, from the simulator variables (see the
+// comment above init): the deployment's prompted values first, then the
+// release's project variables (the one scoped to the deployment's
+// environment or tenant before an unscoped one), then the actions of the
+// frozen process. A failure's message is added to steps as the error of
+// the failing step (the action's, else the last step).
+func simulatorOutcome(sp *space, rel, proc, dep map[string]any, steps []taskStep) (string, string) {
+	lookup := func(name string) (string, int) {
+		for k, v := range asMap(dep["FormValues"]) {
+			if strings.EqualFold(k, name) {
+				return fmt.Sprint(v), -1
+			}
+		}
+		vars := frozen(sp, "variables", str(rel["ProjectVariableSetSnapshotId"]))
+		best, bestScoped, found := "", false, false
+		for _, v := range asSlice(vars["Variables"]) {
+			vm := asMap(v)
+			if !strings.EqualFold(str(vm["Name"]), name) {
+				continue
+			}
+			scope := asMap(vm["Scope"])
+			envs, tenants := strs(scope["Environment"]), strs(scope["Tenant"])
+			if (len(envs) > 0 && !containsFold(envs, str(dep["EnvironmentId"]))) ||
+				(len(tenants) > 0 && !containsFold(tenants, str(dep["TenantId"]))) {
+				continue
+			}
+			scoped := len(envs)+len(tenants) > 0
+			if !found || (scoped && !bestScoped) {
+				best, bestScoped, found = str(vm["Value"]), scoped, true
+			}
+		}
+		if found {
+			return best, -1
+		}
+		for i, st := range asSlice(proc["Steps"]) {
+			for _, a := range asSlice(asMap(st)["Actions"]) {
+				am := asMap(a)
+				if am["IsDisabled"] == true || containsFold(strs(dep["SkipActions"]), str(am["Id"])) {
+					continue
+				}
+				for k, v := range asMap(am["Properties"]) {
+					if strings.EqualFold(k, name) {
+						return str(v), i
+					}
+				}
+			}
+		}
+		return "", -1
+	}
+	set := func(v string) bool { return v != "" && !strings.EqualFold(v, "false") }
+	if v, _ := lookup(SimCancelVariable); set(v) {
+		return "Canceled", "The task was canceled."
+	}
+	v, at := lookup(SimFailVariable)
+	if !set(v) {
+		return "", ""
+	}
+	msg := v
+	if strings.EqualFold(v, "true") {
+		msg = "The step failed: " + SimFailVariable + " is set."
+	}
+	if at < 0 || at >= len(steps) {
+		at = len(steps) - 1
+	}
+	steps[at].Errors = append(steps[at].Errors, msg)
+	return "Failed", deploymentFailedMessage
 }
 
 // processSteps are the activity log entries of a task running proc: one

@@ -45,10 +45,13 @@ func init() {
 	registerSeedCollection(tasksStore, "", "Id")
 }
 
-// taskStep is one child activity of a task's log: a name and its lines.
+// taskStep is one child activity of a task's log: a name, its lines and
+// the error lines it ends with (shown once the task has completed: a
+// failed step's).
 type taskStep struct {
-	Name  string
-	Lines []string
+	Name   string
+	Lines  []string
+	Errors []string
 }
 
 // taskSpec is what creates a task.
@@ -67,6 +70,10 @@ type taskSpec struct {
 	QueueTime, QueueTimeExpiry time.Time
 	// Steps are the log's child activities.
 	Steps []taskStep
+	// Outcome is the state the task ends in when it runs to completion:
+	// "" (Success), "Failed" or "Canceled" (see deployments.go's
+	// simulator variables); ErrorMessage is the task's ErrorMessage then.
+	Outcome, ErrorMessage string
 }
 
 // newTask stores a task in sp (nil: a system task) and returns it.
@@ -86,7 +93,15 @@ func (s *Server) newTask(sp *space, ts taskSpec) map[string]any {
 		for i, l := range st.Lines {
 			lines[i] = l
 		}
-		steps = append(steps, map[string]any{"Name": st.Name, "Lines": lines})
+		step := map[string]any{"Name": st.Name, "Lines": lines}
+		if len(st.Errors) > 0 {
+			errs := make([]any, len(st.Errors))
+			for i, l := range st.Errors {
+				errs[i] = l
+			}
+			step["Errors"] = errs
+		}
+		steps = append(steps, step)
 	}
 	doc := map[string]any{
 		"Id": s.st.nextID("ServerTasks"), "Name": ts.Name, "Description": ts.Description, "Arguments": args,
@@ -95,6 +110,9 @@ func (s *Server) newTask(sp *space, ts taskSpec) map[string]any {
 	}
 	if !ts.QueueTimeExpiry.IsZero() {
 		doc["QueueTimeExpiry"] = timestamp(ts.QueueTimeExpiry)
+	}
+	if ts.Outcome != "" && ts.Outcome != "Success" {
+		doc["Outcome"], doc["OutcomeMessage"] = ts.Outcome, ts.ErrorMessage
 	}
 	store := s.st.server
 	doc["SpaceId"] = nil
@@ -126,7 +144,9 @@ func (s *Server) startServerTasks() {
 }
 
 // taskTimes are a task's state and times at now, derived from its queue
-// time and duration unless the task was ended explicitly (EndState).
+// time and duration unless the task was ended explicitly (EndState). A
+// task that runs to completion ends in its Outcome (Success unless the
+// deployment was told to fail or be canceled).
 type taskTimes struct {
 	State                string
 	Start, End           time.Time
@@ -152,7 +172,19 @@ func taskTimesAt(doc map[string]any, now time.Time) taskTimes {
 	case now.Before(queue.Add(dur)):
 		return taskTimes{State: "Executing", Start: queue, Started: true}
 	}
-	return taskTimes{State: "Success", Start: queue, End: queue.Add(dur), Started: true, IsCompleted: true}
+	return taskTimes{State: cmpOrStr(str(doc["Outcome"]), "Success"), Start: queue, End: queue.Add(dur), Started: true, IsCompleted: true}
+}
+
+// taskError is the task's ErrorMessage at tt: the one an explicit end
+// (cancel, state) stored, else its outcome's once it has completed.
+func taskError(doc map[string]any, tt taskTimes) string {
+	if msg := str(doc["ErrorMessage"]); msg != "" || str(doc["EndState"]) != "" {
+		return msg
+	}
+	if tt.IsCompleted {
+		return str(doc["OutcomeMessage"])
+	}
+	return ""
 }
 
 func parseStamp(s string) time.Time {
@@ -176,7 +208,7 @@ func renderTask(doc map[string]any, now time.Time) map[string]any {
 		"Arguments": doc["Arguments"], "State": tt.State, "QueueTime": doc["QueueTime"],
 		"QueueTimeExpiry": doc["QueueTimeExpiry"], "StartTime": nil, "CompletedTime": nil, "Completed": nil,
 		"LastUpdatedTime": doc["QueueTime"], "ServerNode": nil, "Duration": nil,
-		"ErrorMessage": cmpStr(str(doc["ErrorMessage"])), "HasBeenPickedUpByProcessor": tt.Started,
+		"ErrorMessage": cmpStr(taskError(doc, tt)), "HasBeenPickedUpByProcessor": tt.Started,
 		"IsCompleted": tt.IsCompleted, "FinishedSuccessfully": tt.State == "Success",
 		"HasPendingInterruptions": false, "CanRerun": tt.IsCompleted && rerunnable[str(doc["Name"])],
 		"HasWarningsOrErrors": tt.State == "Failed" || tt.State == "TimedOut",
@@ -486,9 +518,10 @@ func (s *Server) rerunTask(sp *space, id string) (int, any, error) {
 	for _, st := range asSlice(doc["Steps"]) {
 		m := asMap(st)
 		if str(m["Name"]) != "Task state" {
-			ts.Steps = append(ts.Steps, taskStep{Name: str(m["Name"]), Lines: strs(m["Lines"])})
+			ts.Steps = append(ts.Steps, taskStep{Name: str(m["Name"]), Lines: strs(m["Lines"]), Errors: strs(m["Errors"])})
 		}
 	}
+	ts.Outcome, ts.ErrorMessage = str(doc["Outcome"]), str(doc["OutcomeMessage"])
 	if home == s.st.server {
 		home = nil
 	}
@@ -574,15 +607,25 @@ func taskDetails(doc map[string]any, now time.Time) map[string]any {
 	for i, st := range asSlice(doc["Steps"]) {
 		m := asMap(st)
 		logs := []any{}
+		stepStatus := status
 		if tt.Started {
 			for _, l := range strs(m["Lines"]) {
 				logs = append(logs, map[string]any{"OccurredAt": started, "Category": "Info", "MessageText": l, "Detail": nil})
 				size += len(l) + 1
 			}
 		}
+		if tt.IsCompleted {
+			for _, l := range strs(m["Errors"]) {
+				logs = append(logs, map[string]any{"OccurredAt": ended, "Category": "Error", "MessageText": l, "Detail": nil})
+				size += len(l) + 1
+			}
+		}
+		if tt.IsCompleted && status == "Failed" && len(strs(m["Errors"])) == 0 {
+			stepStatus = "Success" // only the failed step fails
+		}
 		children = append(children, map[string]any{
 			"Id": fmt.Sprintf("%s_%d", id, i+1), "Name": m["Name"], "Started": started, "Ended": ended,
-			"Status": status, "Children": []any{}, "ShowAtSummaryLevel": true, "LogElements": logs,
+			"Status": stepStatus, "Children": []any{}, "ShowAtSummaryLevel": true, "LogElements": logs,
 			"ProgressPercentage": 0, "ProgressMessage": nil,
 		})
 	}
@@ -623,6 +666,14 @@ func taskRawLog(doc map[string]any, now time.Time) string {
 		for _, l := range strs(m["Lines"]) {
 			fmt.Fprintf(&b, "%s   Info     |     %s\n", stamp(tt.Start), l)
 		}
+		if tt.IsCompleted {
+			for _, l := range strs(m["Errors"]) {
+				fmt.Fprintf(&b, "%s   Error    |     %s\n", stamp(tt.End), l)
+			}
+		}
+	}
+	if msg := taskError(doc, tt); msg != "" {
+		fmt.Fprintf(&b, "%s   Fatal    |   %s\n", stamp(tt.End), msg)
 	}
 	return b.String()
 }
