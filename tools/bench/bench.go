@@ -51,9 +51,9 @@ type Config struct {
 	// Steps are the keys (StepKeys) of the operations to measure, in
 	// their fixed order; empty measures all.
 	Steps []string
-	// Strace, if set, is the strace binary (FindStrace) that counts each
-	// step's fsyncs; empty reports them as n/a.
-	Strace string
+	// SyncCounter, if set, counts each step's fsyncs (FindSyncCounter);
+	// nil reports them as n/a.
+	SyncCounter *SyncCounter
 }
 
 // StepKeys name the benchmark's operations, in the order they run, for
@@ -114,7 +114,7 @@ type Step struct {
 	// user part, with the file system's state.
 	SysCPU float64 `json:"sys_cpu_s"`
 	// Fsyncs is the number of sync system calls (SyncSyscalls) the child
-	// made, counted by strace; nil when strace could not count them.
+	// made, counted by perf or strace; nil when they were not counted.
 	Fsyncs *int `json:"fsyncs"`
 	// SyncCalls is Fsyncs by system call.
 	SyncCalls map[string]int `json:"sync_calls,omitempty"`

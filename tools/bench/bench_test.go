@@ -111,20 +111,28 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// TestRunSubsetWithStrace runs the steps of `make bench-huge` (export,
-// apply, replay) under strace, as octobench does: each step has its
-// fsyncs counted and its CPU measured by the shim (octobundle's own, not
-// strace's).
-func TestRunSubsetWithStrace(t *testing.T) {
+// TestRunSubsetCountingSyncs runs the steps of `make bench-huge`
+// (export, apply, replay) under each sync counter this machine has, as
+// octobench does: each step has its fsyncs counted and its CPU measured
+// by the shim (octobundle's own, not the counter's).
+func TestRunSubsetCountingSyncs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the octobundle binary")
 	}
-	tracer, why := FindStrace("auto")
-	if tracer == "" {
-		t.Skip(why)
+	for _, tool := range []string{"perf", "strace"} {
+		t.Run(tool, func(t *testing.T) {
+			counter, ok, why := FindSyncCounter(tool)
+			if !ok {
+				t.Skip(why)
+			}
+			runSubset(t, counter)
+		})
 	}
+}
+
+func runSubset(t *testing.T, counter SyncCounter) {
 	cfg := Config{Binary: buildBinary(t), Sizes: []int{5}, Latency: time.Millisecond, Concurrency: 4, WorkDir: t.TempDir(),
-		Steps: []string{"export", "apply", "replay"}, Strace: tracer}
+		Steps: []string{"export", "apply", "replay"}, SyncCounter: &counter}
 	res, err := Run(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -24,8 +24,8 @@ var SyncSyscalls = []string{"fsync", "fdatasync", "syncfs", "sync_file_range"}
 // shimEnv, when set in a process's environment, makes ShimMain run the
 // command in the rest of its arguments and write the command's own
 // rusage to the file the variable names. The benchmark puts the shim
-// between strace and octobundle, so that the CPU it reports is
-// octobundle's, without strace's.
+// between the sync counter (perf or strace) and octobundle, so that the
+// CPU it reports is octobundle's, without the counter's.
 const shimEnv = "OCTOBENCH_RUSAGE_FILE"
 
 // shimUsage is what the shim writes: its child's CPU times in
@@ -68,34 +68,135 @@ func ShimMain() {
 	os.Exit(cmd.ProcessState.ExitCode())
 }
 
-// FindStrace returns the strace to count fsyncs with: path, or when path
-// is "auto" the one on PATH; "" and "off" turn counting off. It checks
-// that strace can trace here (ptrace may be forbidden in a container)
-// with the options the benchmark uses; if not, it returns "" and why.
-func FindStrace(path string) (string, string) {
-	switch path {
-	case "", "off":
-		return "", "turned off"
-	case "auto":
-		p, err := exec.LookPath("strace")
-		if err != nil {
-			return "", "strace is not installed"
-		}
-		path = p
-	}
-	out, err := exec.Command(path, straceArgs(os.DevNull, "true")...).CombinedOutput()
-	if err != nil {
-		return "", fmt.Sprintf("%s cannot trace here: %v %s", path, err, bytes.TrimSpace(out))
-	}
-	return path, ""
+// SyncCounter counts a child's sync system calls (SyncSyscalls): with
+// perf stat, which counts the syscall tracepoints in the kernel (the
+// child never stops), or with strace -f --seccomp-bpf -c, which stops it
+// at each sync call and, being ptrace, at each signal it receives (Go's
+// runtime sends itself many), adding system time. Either way the CPU
+// reported is the child's own, taken by a shim between the counter and
+// octobundle.
+type SyncCounter struct {
+	// Tool is "perf" or "strace".
+	Tool string
+	// Path is the tool's executable.
+	Path string
 }
 
-// straceArgs are strace's arguments to count the sync system calls of
-// command and every thread and process it starts into file. With
-// --seccomp-bpf the kernel stops the tracee only at those calls, so the
-// others cost nothing.
-func straceArgs(file string, command ...string) []string {
+// String describes the counter for the report.
+func (c SyncCounter) String() string {
+	if c.Tool == "perf" {
+		return "counted by " + c.Path + " stat -e syscalls:sys_enter_{" + strings.Join(SyncSyscalls, ",") + "}"
+	}
+	return "counted by " + c.Path + " -f --seccomp-bpf -c -e trace=" + strings.Join(SyncSyscalls, ",")
+}
+
+// args are the counter's arguments to count the sync calls of command,
+// and of every thread and process it starts, into file.
+func (c SyncCounter) args(file string, command ...string) []string {
+	if c.Tool == "perf" {
+		ev := make([]string, len(SyncSyscalls))
+		for i, sc := range SyncSyscalls {
+			ev[i] = "syscalls:sys_enter_" + sc
+		}
+		return append([]string{"stat", "-x", ",", "-e", strings.Join(ev, ","), "-o", file, "--"}, command...)
+	}
 	return append([]string{"-f", "--seccomp-bpf", "-qq", "-c", "-e", "trace=" + strings.Join(SyncSyscalls, ","), "-o", file, "--"}, command...)
+}
+
+// parse reads the counter's output file.
+func (c SyncCounter) parse(r io.Reader) (map[string]int, error) {
+	if c.Tool == "perf" {
+		return parsePerfStat(r)
+	}
+	return parseStraceSummary(r)
+}
+
+// FindSyncCounter returns the counter mode asks for: "perf" or "strace"
+// (from PATH, or the path after a colon, e.g. "strace:/usr/bin/strace"),
+// "auto" (perf, else strace) or "off". It checks that the tool can count
+// here (perf needs the syscall tracepoints and the right to open them,
+// strace the right to ptrace); if none can, it returns false and why.
+func FindSyncCounter(mode string) (SyncCounter, bool, string) {
+	tools := []string{mode}
+	switch mode {
+	case "", "off":
+		return SyncCounter{}, false, "turned off"
+	case "auto":
+		tools = []string{"perf", "strace"}
+	}
+	var why []string
+	for _, t := range tools {
+		tool, path, _ := strings.Cut(t, ":")
+		if tool != "perf" && tool != "strace" {
+			return SyncCounter{}, false, fmt.Sprintf("unknown counter %q (perf, strace, auto, off)", t)
+		}
+		if path == "" {
+			p, err := exec.LookPath(tool)
+			if err != nil {
+				why = append(why, tool+" is not installed")
+				continue
+			}
+			path = p
+		}
+		c := SyncCounter{Tool: tool, Path: path}
+		if err := c.probe(); err != nil {
+			why = append(why, err.Error())
+			continue
+		}
+		return c, true, ""
+	}
+	return SyncCounter{}, false, strings.Join(why, "; ")
+}
+
+// probe counts the sync calls of true(1): none, every one counted.
+func (c SyncCounter) probe() error {
+	f, err := os.CreateTemp("", "octobench-probe-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	defer os.Remove(f.Name())
+	out, err := exec.Command(c.Path, c.args(f.Name(), "true")...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s cannot count here: %v %s", c.Path, err, bytes.TrimSpace(out))
+	}
+	data, err := os.ReadFile(f.Name())
+	if err != nil {
+		return err
+	}
+	counts, err := c.parse(bytes.NewReader(data))
+	if err == nil && c.Tool == "perf" && len(counts) != len(SyncSyscalls) {
+		err = fmt.Errorf("counted only %v", counts)
+	}
+	if err != nil {
+		return fmt.Errorf("%s cannot count here: %v", c.Path, err)
+	}
+	return nil
+}
+
+// parsePerfStat reads perf stat -x , output: "count,unit,event,…" rows;
+// a count perf could not take ("<not counted>", "<not supported>") is an
+// error, as a count of 0 would be a lie.
+func parsePerfStat(r io.Reader) (map[string]int, error) {
+	out := map[string]int{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, ",")
+		if len(f) < 3 {
+			continue
+		}
+		name := strings.TrimPrefix(f[2], "syscalls:sys_enter_")
+		n, err := strconv.Atoi(f[0])
+		if err != nil {
+			return nil, fmt.Errorf("perf stat: %s: %q", name, f[0])
+		}
+		out[name] += n
+	}
+	return out, sc.Err()
 }
 
 // parseStraceSummary reads strace -c's table: the calls of each system
@@ -123,24 +224,25 @@ func parseStraceSummary(r io.Reader) (map[string]int, error) {
 }
 
 // runChild runs octobundle with args and env and measures it: wall time,
-// CPU (user and system), peak RSS and, with cfg.Strace, its sync system
-// calls.
+// CPU (user and system), peak RSS and, with cfg.SyncCounter, its sync
+// system calls.
 func runChild(cfg Config, name string, args, env []string) (Step, error) {
 	tmp, err := os.MkdirTemp("", "octobench-step-*")
 	if err != nil {
 		return Step{}, err
 	}
 	defer os.RemoveAll(tmp)
-	rssFile, usageFile, straceFile := tmp+"/rss", tmp+"/rusage", tmp+"/strace"
+	rssFile, usageFile, syncFile := tmp+"/rss", tmp+"/rusage", tmp+"/syncs"
 	command := append([]string{cfg.Binary}, args...)
 	childEnv := append(os.Environ(), "OCTOPUS_API_KEY="+octosim.DefaultAPIKey, "OCTOBUNDLE_LOG_LEVEL=warn", "OCTOBUNDLE_PEAK_RSS_FILE="+rssFile)
 	childEnv = append(childEnv, env...)
-	if cfg.Strace != "" {
+	counter := cfg.SyncCounter
+	if counter != nil {
 		self, err := os.Executable()
 		if err != nil {
 			return Step{}, err
 		}
-		command = append([]string{cfg.Strace}, straceArgs(straceFile, append([]string{self}, command...)...)...)
+		command = append([]string{counter.Path}, counter.args(syncFile, append([]string{self}, command...)...)...)
 		childEnv = append(childEnv, shimEnv+"="+usageFile)
 	}
 	cmd := exec.Command(command[0], command[1:]...)
@@ -155,7 +257,7 @@ func runChild(cfg Config, name string, args, env []string) (Step, error) {
 		return Step{}, fmt.Errorf("%s: octobundle %s: %v\n%s", name, strings.Join(args, " "), err, tail(stderr.String(), 2000))
 	}
 	s := Step{Name: name, Wall: wall.Seconds()}
-	if cfg.Strace != "" {
+	if counter != nil {
 		data, err := os.ReadFile(usageFile)
 		if err != nil {
 			return s, fmt.Errorf("%s: the shim's rusage: %v\n%s", name, err, tail(stderr.String(), 2000))
@@ -165,11 +267,11 @@ func runChild(cfg Config, name string, args, env []string) (Step, error) {
 			return s, fmt.Errorf("%s: the shim's rusage: %v", name, err)
 		}
 		s.setUsage(u)
-		f, err := os.Open(straceFile)
+		f, err := os.Open(syncFile)
 		if err != nil {
-			return s, fmt.Errorf("%s: strace's summary: %v", name, err)
+			return s, fmt.Errorf("%s: %s's counts: %v", name, counter.Tool, err)
 		}
-		s.SyncCalls, err = parseStraceSummary(f)
+		s.SyncCalls, err = counter.parse(f)
 		f.Close()
 		if err != nil {
 			return s, err

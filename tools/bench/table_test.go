@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,6 +42,28 @@ func TestParseStraceSummary(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParsePerfStat reads perf stat -x , output, and refuses a count
+// perf could not take.
+func TestParsePerfStat(t *testing.T) {
+	in := `# started on Mon Dec  7 06:13:57 2026
+
+3,,syscalls:sys_enter_fsync,7167734,100.00,,
+0,,syscalls:sys_enter_fdatasync,7167734,100.00,,
+1,,syscalls:sys_enter_syncfs,7167734,100.00,,
+0,,syscalls:sys_enter_sync_file_range,7167734,100.00,,
+`
+	got, err := parsePerfStat(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int{"fsync": 3, "fdatasync": 0, "syncfs": 1, "sync_file_range": 0}; !maps.Equal(got, want) {
+		t.Errorf("%v, want %v", got, want)
+	}
+	if _, err := parsePerfStat(strings.NewReader("<not supported>,,syscalls:sys_enter_fsync,0,100.00,,\n")); err == nil {
+		t.Error("a count perf could not take was read as a number")
 	}
 }
 

@@ -40,7 +40,7 @@ func run() error {
 	mdOut := flag.String("md", "", "also write the Markdown tables to this file")
 	steps := flag.String("steps", strings.Join(bench.StepKeys, ","), "comma-separated steps to measure, of: "+strings.Join(bench.StepKeys, ", "))
 	maxRSS := flag.Float64("max-rss-mib", 0, "fail when a step's peak RSS reaches this many MiB (0: no limit)")
-	straceBin := flag.String("strace", "auto", "strace binary counting each step's fsyncs (auto: from PATH; off: do not count)")
+	syncs := flag.String("fsyncs", "auto", "how to count each step's fsyncs: perf (perf stat, syscall tracepoints), strace, TOOL:PATH, auto (perf, else strace) or off")
 	bin := flag.String("bin", "", "octobundle binary (default: build ./cmd/octobundle)")
 	work := flag.String("work", "", "work directory (default: a temporary one, removed)")
 	errRate := flag.Float64("error-rate", 0, "during apply: fraction of requests answered 503")
@@ -65,9 +65,12 @@ func run() error {
 	if err := bench.CheckSteps(stepKeys); err != nil {
 		return fmt.Errorf("-steps: %w", err)
 	}
-	tracer, why := bench.FindStrace(*straceBin)
-	fsyncs := "counted by " + tracer + " (octobundle under strace -f --seccomp-bpf -c, CPU measured without strace's own)"
-	if tracer == "" {
+	counter, ok, why := bench.FindSyncCounter(*syncs)
+	fsyncs := counter.String()
+	var counterp *bench.SyncCounter
+	if ok {
+		counterp = &counter
+	} else {
 		fsyncs = "n/a: " + why
 		fmt.Fprintln(os.Stderr, "octobench: fsyncs are not counted:", why)
 	}
@@ -96,7 +99,7 @@ func run() error {
 	}
 	cfg := bench.Config{
 		Binary: *bin, Sizes: ns, Latency: *latency, Concurrency: *conc, WorkDir: dir, Log: os.Stderr, ProfileDir: *profile,
-		Steps: stepKeys, Strace: tracer,
+		Steps: stepKeys, SyncCounter: counterp,
 		Faults: octosim.Faults{ErrorRate: *errRate, RateLimitRate: *rlRate, DropRate: *dropRate,
 			DropAfterHandlingRate: *dropAfter, Seed: 1, RetryAfter: time.Second},
 	}
