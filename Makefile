@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build dist reproducible test test-race test-windows e2e test-live fmt-check vet lint unit bench bench-large bench-faults bench-go demo fuzz fuzz-smoke conformance-peer conformance-cli clean hooks
+.PHONY: all build dist reproducible test test-race test-windows e2e test-live fmt-check vet lint unit bench bench-large bench-huge bench-faults bench-go demo fuzz fuzz-smoke conformance-peer conformance-cli clean hooks
 
 all: build
 
@@ -116,21 +116,34 @@ test-live: e2e
 # library variable sets) served with 20 ms latency per request; the
 # octobundle binary runs as a separate process for export (directory and
 # archive), plan (empty destination), apply, plan (up to date) and replay.
-# A Markdown table goes to stdout, the JSON to docs/bench/.
+# Each step's requests by path, the simulator's own 409s (any outside
+# the fault run fails the target), CPU (user and system), peak RSS and
+# fsyncs (strace, n/a without it), and the bundle's and the state's size.
+# The Markdown tables go to stdout and docs/bench/*.md, the JSON to
+# docs/bench/*.json.
 # bench-large measures N = 500 and 2,000 in one run, so that its growth
 # table (500 → 2,000) compares runs made on the same machine state;
+# bench-huge measures N = 10,000 (export, apply to an empty destination,
+# replay) and fails if a step's peak RSS reaches 1 GiB (tens of minutes;
+# `make bench-huge BENCH_HUGE_N=500 BENCH_HUGE_OUT=/tmp/huge` runs the same
+# at a smaller size, elsewhere);
 # bench-faults applies N = 500 under 5 %
 # 503, 2 % 429 and 1 % dropped connections (half of them after the server
 # handled the request). bench-go runs the in-process Go benchmarks.
 OCTOBENCH = $(GO) run ./tools/bench/octobench
+BENCH_HUGE_N ?= 10000
+BENCH_HUGE_OUT ?= docs/bench/bench-huge
 bench:
-	$(OCTOBENCH) -n 125,250,500 -json docs/bench/bench.json
+	$(OCTOBENCH) -n 125,250,500 -json docs/bench/bench.json -md docs/bench/bench.md
 
 bench-large:
-	$(OCTOBENCH) -n 500,2000 -json docs/bench/bench-large.json
+	$(OCTOBENCH) -n 500,2000 -json docs/bench/bench-large.json -md docs/bench/bench-large.md
+
+bench-huge:
+	$(OCTOBENCH) -n $(BENCH_HUGE_N) -steps export,apply,replay -max-rss-mib 1024 -json $(BENCH_HUGE_OUT).json -md $(BENCH_HUGE_OUT).md
 
 bench-faults:
-	$(OCTOBENCH) -n 500 -error-rate 0.05 -rate-limit-rate 0.02 -drop-rate 0.005 -drop-after-handling-rate 0.005 -json docs/bench/bench-faults.json
+	$(OCTOBENCH) -n 500 -error-rate 0.05 -rate-limit-rate 0.02 -drop-rate 0.005 -drop-after-handling-rate 0.005 -json docs/bench/bench-faults.json -md docs/bench/bench-faults.md
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./export ./transform ./apply

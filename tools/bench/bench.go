@@ -2,13 +2,14 @@
 // (tools/gen), serves them from simulators (tools/octosim) that add a
 // fixed latency to every request, and runs the octobundle binary as a
 // separate process for export, plan and apply, recording wall time, the
-// simulator's request counters, the latency bound, the child's peak RSS and
-// CPU time, and the bundle sizes. The command tools/bench/octobench
-// prints the table and writes the JSON (`make bench`).
+// simulator's request counters by path and its answers by status (409s
+// above all), the latency bound, the child's peak RSS, CPU time (user and
+// system) and fsyncs, and the sizes of the bundle and of the state. The
+// command tools/bench/octobench prints the tables and writes the JSON
+// (`make bench`, `make bench-large`, `make bench-huge`).
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,9 +17,8 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -48,6 +48,41 @@ type Config struct {
 	// ProfileDir, if set, receives a CPU and an allocation profile of every
 	// step (N-STEP.cpu.pprof, N-STEP.mem.pprof).
 	ProfileDir string
+	// Steps are the keys (StepKeys) of the operations to measure, in
+	// their fixed order; empty measures all.
+	Steps []string
+	// SyncCounter, if set, counts each step's fsyncs (FindSyncCounter);
+	// nil reports them as n/a.
+	SyncCounter *SyncCounter
+}
+
+// StepKeys name the benchmark's operations, in the order they run, for
+// Config.Steps (octobench -steps).
+var StepKeys = []string{"export", "export-archive", "plan-empty", "apply", "plan", "replay"}
+
+// stepNeeds lists, for each operation, those it needs to have run first.
+var stepNeeds = map[string][]string{
+	"plan-empty": {"export"}, "apply": {"export"}, "plan": {"export", "apply"}, "replay": {"export", "apply"},
+}
+
+// CheckSteps checks a list of step keys: each known, and each with the
+// steps it needs.
+func CheckSteps(keys []string) error {
+	have := map[string]bool{}
+	for _, k := range keys {
+		if !slices.Contains(StepKeys, k) {
+			return fmt.Errorf("unknown step %q (steps: %s)", k, strings.Join(StepKeys, ", "))
+		}
+		have[k] = true
+	}
+	for _, k := range keys {
+		for _, need := range stepNeeds[k] {
+			if !have[need] {
+				return fmt.Errorf("step %q needs step %q", k, need)
+			}
+		}
+	}
+	return nil
 }
 
 // Step is one measured octobundle invocation.
@@ -72,10 +107,29 @@ type Step struct {
 	PeakRSS float64 `json:"peak_rss_mib"`
 	// CPU is the child's user plus system time in seconds.
 	CPU float64 `json:"cpu_s"`
+	// UserCPU is the user part of CPU.
+	UserCPU float64 `json:"user_cpu_s"`
 	// SysCPU is the system (kernel) part of CPU: opening, writing and
 	// syncing files, sockets. It varies more from run to run than the
 	// user part, with the file system's state.
 	SysCPU float64 `json:"sys_cpu_s"`
+	// Fsyncs is the number of sync system calls (SyncSyscalls) the child
+	// made, counted by perf or strace; nil when they were not counted.
+	Fsyncs *int `json:"fsyncs"`
+	// SyncCalls is Fsyncs by system call.
+	SyncCalls map[string]int `json:"sync_calls,omitempty"`
+	// Statuses counts the serving simulator's own answers by HTTP status,
+	// injected faults excluded (octosim's Server.Statuses).
+	Statuses map[int]int `json:"statuses"`
+	// Errors counts its answers of status 400 and more, injected faults
+	// excluded, by "STATUS METHOD /normalized/path".
+	Errors map[string]int `json:"errors,omitempty"`
+	// Conflicts, ClientErrors and ServerErrors are the 409s, the 4xx
+	// (409s included) and the 5xx among Statuses. A 409 outside a fault
+	// run is a conflict octobundle caused itself, and fails the benchmark.
+	Conflicts    int `json:"conflicts_409"`
+	ClientErrors int `json:"client_errors_4xx"`
+	ServerErrors int `json:"server_errors_5xx"`
 	// ServerCPU is the CPU time (user plus system, seconds) the benchmark's
 	// own process used during the step: the simulators serving octobundle's
 	// requests, on the same cores. On 2 cores, CPU + ServerCPU close to
@@ -96,8 +150,21 @@ type Result struct {
 	Steps []Step `json:"steps"`
 	// DirBytes is the size of the directory bundle (file contents).
 	DirBytes int64 `json:"bundle_dir_bytes"`
-	// ArchiveBytes is the size of the .tar.zst bundle.
+	// Bundle is the directory bundle's files, bytes and disk use.
+	Bundle Tree `json:"bundle_dir"`
+	// ArchiveBytes is the size of the .tar.zst bundle (0: not exported).
 	ArchiveBytes int64 `json:"bundle_archive_bytes"`
+	// StateAfterApply and StateAfterReplay are the state folder after the
+	// apply and after the replay.
+	StateAfterApply  *Tree `json:"state_after_apply,omitempty"`
+	StateAfterReplay *Tree `json:"state_after_replay,omitempty"`
+	// SetupSeconds is the time the benchmark took to generate the instance
+	// and load it into the source simulator.
+	SetupSeconds float64 `json:"setup_s"`
+	// HarnessRSS is the benchmark process's own peak RSS in MiB when this
+	// size was done (VmHWM: the generator and both simulators; it never
+	// goes down from one size to the next).
+	HarnessRSS float64 `json:"harness_peak_rss_mib"`
 	// DestinationCounts counts the destination's entities by collection
 	// after apply, for comparing runs (faults against none).
 	DestinationCounts map[string]int `json:"destination_counts,omitempty"`
@@ -113,8 +180,21 @@ type Report struct {
 	Concurrency int `json:"concurrency"`
 	// CPUs is the number of CPUs the run had.
 	CPUs int `json:"cpus"`
+	// Fsyncs says how fsyncs were counted, or why they were not.
+	Fsyncs string `json:"fsyncs"`
+	// MaxRSS is the peak RSS limit in MiB each step had to stay under (0:
+	// none).
+	MaxRSS float64 `json:"max_rss_mib,omitempty"`
 	// Results are per instance size.
 	Results []Result `json:"results"`
+}
+
+// Tree is the size of a folder: its files, their bytes, and the disk it
+// takes (allocated blocks, directories included).
+type Tree struct {
+	Files     int   `json:"files"`
+	Bytes     int64 `json:"bytes"`
+	DiskBytes int64 `json:"disk_bytes"`
 }
 
 type simProc struct {
@@ -165,6 +245,7 @@ func logf(cfg Config, format string, args ...any) {
 
 func runSize(cfg Config, n int) (Result, error) {
 	res := Result{N: n, Entities: map[string]int{}}
+	setup := time.Now()
 	inst := gen.Generate(gen.Scale(n))
 	for coll, es := range inst.Spaces[0].Collections {
 		res.Entities[coll] = len(es)
@@ -176,6 +257,7 @@ func runSize(cfg Config, n int) (Result, error) {
 	}
 	defer src.stop()
 	inst = nil
+	res.SetupSeconds = time.Since(setup).Seconds()
 	dst, err := startSim(octosim.Options{IDOffset: 1_000_000, Faults: lat})
 	if err != nil {
 		return res, err
@@ -191,21 +273,23 @@ func runSize(cfg Config, n int) (Result, error) {
 	}
 	bdir, barc, st := filepath.Join(dir, "bundle"), filepath.Join(dir, "bundle.tar.zst"), filepath.Join(dir, "state")
 	type op struct {
-		name   string
-		sim    *simProc
-		args   []string
-		faults bool
-		codes  []int
+		key, name string
+		sim       *simProc
+		args      []string
+		faults    bool
 	}
 	ops := []op{
-		{"export (directory)", src, []string{"export", "--out", bdir}, false, []int{0}},
-		{"export (archive)", src, []string{"export", "--out", barc}, false, []int{0}},
-		{"plan (empty destination)", dst, []string{"plan", "--state", st, bdir}, false, []int{0}},
-		{"apply (empty destination)", dst, []string{"apply", "--state", st, bdir}, true, []int{0}},
-		{"plan (up to date)", dst, []string{"plan", "--state", st, bdir}, false, []int{0}},
-		{"replay", dst, []string{"apply", "--state", st, bdir}, false, []int{0}},
+		{"export", "export (directory)", src, []string{"export", "--out", bdir}, false},
+		{"export-archive", "export (archive)", src, []string{"export", "--out", barc}, false},
+		{"plan-empty", "plan (empty destination)", dst, []string{"plan", "--state", st, bdir}, false},
+		{"apply", "apply (empty destination)", dst, []string{"apply", "--state", st, bdir}, true},
+		{"plan", "plan (up to date)", dst, []string{"plan", "--state", st, bdir}, false},
+		{"replay", "replay", dst, []string{"apply", "--state", st, bdir}, false},
 	}
 	for _, o := range ops {
+		if len(cfg.Steps) > 0 && !slices.Contains(cfg.Steps, o.key) {
+			continue
+		}
 		if o.faults && (cfg.Faults.ErrorRate > 0 || cfg.Faults.RateLimitRate > 0 || cfg.Faults.DropRate > 0) {
 			f := cfg.Faults
 			f.Latency = cfg.Latency
@@ -225,22 +309,58 @@ func runSize(cfg Config, n int) (Result, error) {
 			return res, err
 		}
 		s.Faulted = sum(o.sim.srv.FaultsInjected()) - faults0
-		logf(cfg, "N=%d %s: %.2fs, %d requests %v, ratio %.2f, %.0f MiB, CPU %.2fs, server CPU %.2fs", n, o.name, s.Wall, s.Total, s.Requests, s.Ratio, s.PeakRSS, s.CPU, s.ServerCPU)
-		if o.name == "replay" && s.Requests["POST"]+s.Requests["PUT"]+s.Requests["DELETE"] > 0 {
+		logf(cfg, "N=%d %s: %.2fs, %d requests %v, %d 409, ratio %.2f, %.0f MiB, CPU %.2fs (sys %.2fs), fsyncs %s, server CPU %.2fs",
+			n, o.name, s.Wall, s.Total, s.Requests, s.Conflicts, s.Ratio, s.PeakRSS, s.CPU, s.SysCPU, fsyncText(s.Fsyncs), s.ServerCPU)
+		res.Steps = append(res.Steps, s)
+		if o.key == "replay" && s.Requests["POST"]+s.Requests["PUT"]+s.Requests["DELETE"] > 0 {
 			return res, fmt.Errorf("replay wrote: %v", s.Requests)
 		}
-		res.Steps = append(res.Steps, s)
+		switch o.key {
+		case "apply", "replay":
+			t, err := treeSize(st)
+			if err != nil {
+				return res, err
+			}
+			if o.key == "apply" {
+				res.StateAfterApply = &t
+			} else {
+				res.StateAfterReplay = &t
+			}
+		}
 	}
-	if res.DirBytes, err = dirSize(bdir); err != nil {
+	if res.Bundle, err = treeSize(bdir); err != nil {
 		return res, err
 	}
-	fi, err := os.Stat(barc)
-	if err != nil {
-		return res, err
+	res.DirBytes = res.Bundle.Bytes
+	if fi, err := os.Stat(barc); err == nil {
+		res.ArchiveBytes = fi.Size()
 	}
-	res.ArchiveBytes = fi.Size()
 	res.DestinationCounts = Counts(dst.srv.Dump())
+	res.HarnessRSS = selfPeakRSS()
 	return res, nil
+}
+
+// fsyncText renders a fsync count, or n/a.
+func fsyncText(n *int) string {
+	if n == nil {
+		return "n/a"
+	}
+	return strconv.Itoa(*n)
+}
+
+// selfPeakRSS is the benchmark process's VmHWM in MiB (0 if unknown).
+func selfPeakRSS() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return float64(kb) / 1024
+		}
+	}
+	return 0
 }
 
 // runStep runs the octobundle command args (a subcommand and its
@@ -258,6 +378,9 @@ func runStep(cfg Config, label, name string, sim *simProc, args, env []string) (
 	}
 	s.ServerCPU = selfCPU() - before
 	s.Paths = sim.srv.Counters()
+	s.Statuses = sim.srv.Statuses()
+	s.Errors = sim.srv.ErrorResponses()
+	s.Conflicts, s.ClientErrors, s.ServerErrors = octosim.StatusTotals(s.Statuses)
 	s.Requests = map[string]int{}
 	for k, v := range s.Paths {
 		m, _, _ := strings.Cut(k, " ")
@@ -292,39 +415,6 @@ func selfCPU() float64 {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
-func runChild(cfg Config, name string, args, env []string) (Step, error) {
-	rssFile, err := os.CreateTemp("", "octobench-rss-*")
-	if err != nil {
-		return Step{}, err
-	}
-	rssFile.Close()
-	defer os.Remove(rssFile.Name())
-	cmd := exec.Command(cfg.Binary, args...)
-	cmd.Env = append(os.Environ(), "OCTOPUS_API_KEY="+octosim.DefaultAPIKey, "OCTOBUNDLE_LOG_LEVEL=warn", "OCTOBUNDLE_PEAK_RSS_FILE="+rssFile.Name())
-	cmd.Env = append(cmd.Env, env...)
-	var stderr bytes.Buffer
-	cmd.Stdout = io.Discard
-	cmd.Stderr = &stderr
-	start := time.Now()
-	err = cmd.Run()
-	wall := time.Since(start)
-	if err != nil {
-		return Step{}, fmt.Errorf("%s: octobundle %s: %v\n%s", name, strings.Join(args, " "), err, tail(stderr.String(), 2000))
-	}
-	s := Step{Name: name, Wall: wall.Seconds()}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		s.PeakRSS = float64(ru.Maxrss) / 1024 // kB on Linux
-		s.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-		s.SysCPU = time.Duration(ru.Stime.Nano()).Seconds()
-	}
-	if data, err := os.ReadFile(rssFile.Name()); err == nil {
-		if n, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64); err == nil && n > 0 {
-			s.PeakRSS = float64(n) / (1 << 20)
-		}
-	}
-	return s, nil
-}
-
 func sum(m map[string]int) int {
 	n := 0
 	for _, v := range m {
@@ -340,62 +430,27 @@ func tail(s string, n int) string {
 	return s
 }
 
-func dirSize(dir string) (int64, error) {
-	var total int64
+// treeSize measures the folder dir.
+func treeSize(dir string) (Tree, error) {
+	var t Tree
 	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil {
 			return err
 		}
 		fi, err := d.Info()
-		if err == nil {
-			total += fi.Size()
+		if err != nil {
+			return err
 		}
-		return err
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			t.DiskBytes += st.Blocks * 512
+		}
+		if !d.IsDir() {
+			t.Files++
+			t.Bytes += fi.Size()
+		}
+		return nil
 	})
-	return total, err
-}
-
-// Table renders results as a Markdown table.
-func Table(rep Report) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "latency %.0f ms, concurrency %d, %d CPUs, %s\n\n", rep.Latency, rep.Concurrency, rep.CPUs, rep.Date)
-	b.WriteString("| N | operation | GET | POST | PUT | DELETE | requests | wall s | bound s | ratio | CPU s | of which sys s | server CPU s | peak RSS MiB | faults |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, r := range rep.Results {
-		for _, s := range r.Steps {
-			fmt.Fprintf(&b, "| %d | %s | %d | %d | %d | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %d |\n",
-				r.N, s.Name, s.Requests["GET"], s.Requests["POST"], s.Requests["PUT"], s.Requests["DELETE"], s.Total,
-				s.Wall, s.Bound, s.Ratio, s.CPU, s.SysCPU, s.ServerCPU, s.PeakRSS, s.Faulted)
-		}
-	}
-	b.WriteString("\n| N | bundle directory bytes | archive bytes | archive ÷ directory |\n|---|---|---|---|\n")
-	for _, r := range rep.Results {
-		fmt.Fprintf(&b, "| %d | %d | %d | %.2f %% |\n", r.N, r.DirBytes, r.ArchiveBytes, 100*float64(r.ArchiveBytes)/float64(max(r.DirBytes, 1)))
-	}
-	if len(rep.Results) > 1 {
-		b.WriteString("\n| growth | operation | requests | wall | CPU | peak RSS |\n|---|---|---|---|---|---|\n")
-		sorted := append([]Result(nil), rep.Results...)
-		sort.Slice(sorted, func(i, j int) bool { return sorted[i].N < sorted[j].N })
-		for i := 1; i < len(sorted); i++ {
-			a, z := sorted[i-1], sorted[i]
-			for k := range z.Steps {
-				if k >= len(a.Steps) {
-					break
-				}
-				sa, sz := a.Steps[k], z.Steps[k]
-				fmt.Fprintf(&b, "| %d→%d | %s | %.2f× | %.2f× | %.2f× | %.2f× |\n", a.N, z.N, sz.Name,
-					div(float64(sz.Total), float64(sa.Total)), div(sz.Wall, sa.Wall), div(sz.CPU, sa.CPU), div(sz.PeakRSS, sa.PeakRSS))
-			}
-		}
-	}
-	return b.String()
-}
-
-func div(a, b float64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return a / b
+	return t, err
 }
 
 // WriteJSON writes rep (a Report, or fault results) as indented JSON to path.

@@ -1,6 +1,7 @@
 package octosim
 
 import (
+	"fmt"
 	"maps"
 	"net/http"
 	"regexp"
@@ -8,15 +9,20 @@ import (
 	"sync"
 )
 
-// counters count requests by method and normalized path.
+// counters count requests by method and normalized path, and the
+// server's own answers (injected faults excluded) by status.
 type counters struct {
-	mu     sync.Mutex
-	byKey  map[string]int
-	writes int
-	total  int
+	mu       sync.Mutex
+	byKey    map[string]int
+	writes   int
+	total    int
+	statuses map[int]int
+	errors   map[string]int
 }
 
-func newCounters() *counters { return &counters{byKey: map[string]int{}} }
+func newCounters() *counters {
+	return &counters{byKey: map[string]int{}, statuses: map[int]int{}, errors: map[string]int{}}
+}
 
 var (
 	idSegment   = regexp.MustCompile(`^([A-Za-z]+-)+\d+$`)
@@ -51,6 +57,20 @@ func (c *counters) add(method, path string) {
 	}
 }
 
+// respond counts the status of an answer the server gave itself (not an
+// injected fault): 0 is a handler that wrote no header, i.e. 200.
+func (c *counters) respond(method, path string, status int) {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.statuses[status]++
+	if status >= 400 {
+		c.errors[fmt.Sprintf("%d %s %s", status, method, NormalizePath(path))]++
+	}
+}
+
 // Counters returns the number of requests received so far (faulted ones
 // included) keyed by "METHOD /normalized/path", e.g.
 // "PUT /api/{id}/deploymentprocesses/{id}".
@@ -77,6 +97,44 @@ func (s *Server) Writes() int {
 	return c.writes
 }
 
+// Statuses returns how many answers the server gave by HTTP status,
+// injected faults (FaultsInjected) excluded: a 409 here is a conflict the
+// client caused, not one the benchmark injected. A request whose client
+// went away during the simulated latency has no status.
+func (s *Server) Statuses() map[int]int {
+	c := s.counts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.statuses)
+}
+
+// ErrorResponses returns the answers with a status of 400 or more,
+// injected faults excluded, keyed by "STATUS METHOD /normalized/path",
+// e.g. "409 PUT /api/{id}/deploymentprocesses/{id}".
+func (s *Server) ErrorResponses() map[string]int {
+	c := s.counts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.errors)
+}
+
+// StatusTotals sums statuses (Statuses' form) into the 409s, every 4xx
+// (409s included) and every 5xx.
+func StatusTotals(statuses map[int]int) (conflicts, clientErrors, serverErrors int) {
+	for st, n := range statuses {
+		switch {
+		case st == http.StatusConflict:
+			conflicts += n
+			clientErrors += n
+		case st >= 400 && st < 500:
+			clientErrors += n
+		case st >= 500:
+			serverErrors += n
+		}
+	}
+	return conflicts, clientErrors, serverErrors
+}
+
 // ResetCounters sets every counter back to zero.
 func (s *Server) ResetCounters() {
 	c := s.counts
@@ -84,6 +142,7 @@ func (s *Server) ResetCounters() {
 	defer c.mu.Unlock()
 	c.byKey = map[string]int{}
 	c.writes, c.total = 0, 0
+	c.statuses, c.errors = map[int]int{}, map[string]int{}
 }
 
 // CountersPath is the simulator's own route (outside /api, so no Octopus
@@ -100,6 +159,10 @@ type CountersReport struct {
 	Writes   int `json:"Writes"`
 	// Counters is Server.Counters.
 	Counters map[string]int `json:"Counters"`
+	// Statuses is Server.Statuses (the keys are status codes).
+	Statuses map[int]int `json:"Statuses"`
+	// Errors is Server.ErrorResponses.
+	Errors map[string]int `json:"Errors"`
 }
 
 // serveCounters answers CountersPath.
@@ -113,7 +176,8 @@ func (s *Server) serveCounters(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet:
 		c := s.counts
 		c.mu.Lock()
-		rep := CountersReport{Requests: c.total, Writes: c.writes, Counters: maps.Clone(c.byKey)}
+		rep := CountersReport{Requests: c.total, Writes: c.writes, Counters: maps.Clone(c.byKey),
+			Statuses: maps.Clone(c.statuses), Errors: maps.Clone(c.errors)}
 		c.mu.Unlock()
 		writeJSON(w, http.StatusOK, rep)
 	case r.Method == http.MethodDelete:

@@ -2,6 +2,7 @@ package octosim
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"testing"
 )
@@ -53,5 +54,86 @@ func TestCountersRoute(t *testing.T) {
 				t.Errorf("report %+v, server %d requests, %d writes", rep, f.sim.Requests(), f.sim.Writes())
 			}
 		})
+	}
+}
+
+// TestStatusCounters: the server counts its own answers by status, and
+// its error answers by status, method and path; injected faults (a 503
+// and a 409 from rules) are not among them, so a 409 counted here is one
+// the client caused. The counters route serves the same, and a reset
+// clears them.
+func TestStatusCounters(t *testing.T) {
+	f := newFixture(t, Options{})
+	lc := str(f.get(sp1("lifecycles"))["Items"].([]any)[0].(map[string]any)["Id"])
+	pg := str(f.get(sp1("projectgroups"))["Items"].([]any)[0].(map[string]any)["Id"])
+	f.sim.ResetCounters()
+	p := f.post(sp1("projects"), map[string]any{"Name": "P", "LifecycleId": lc, "ProjectGroupId": pg})
+	process := sp1("deploymentprocesses/" + str(p["DeploymentProcessId"]))
+	for _, c := range []struct {
+		name, method, path string
+		body               any
+		fault              int // a rule injecting this status first
+		status             int
+	}{
+		{"read", http.MethodGet, process, nil, 0, http.StatusOK},
+		{"missing", http.MethodGet, sp1("projects/Projects-999"), nil, 0, http.StatusNotFound},
+		{"first PUT", http.MethodPut, process, map[string]any{"Version": 0, "Steps": []any{}}, 0, http.StatusOK},
+		{"stale PUT", http.MethodPut, process, map[string]any{"Version": 0, "Steps": []any{}}, 0, http.StatusConflict},
+		{"injected 503", http.MethodGet, process, nil, http.StatusServiceUnavailable, http.StatusServiceUnavailable},
+		{"injected 409", http.MethodPut, process, map[string]any{"Version": 1, "Steps": []any{}}, http.StatusConflict, http.StatusConflict},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.fault != 0 {
+				f.sim.AddFaultRule(FaultRule{PathPrefix: "/api/", Status: c.fault})
+			}
+			if r := f.raw(c.method, c.path, testKey, c.body); r.status != c.status {
+				t.Fatalf("status %d, want %d: %s", r.status, c.status, r.body)
+			}
+		})
+	}
+	wantStatuses := map[int]int{http.StatusCreated: 1, http.StatusOK: 2, http.StatusNotFound: 1, http.StatusConflict: 1}
+	wantErrors := map[string]int{
+		"404 GET /api/{id}/projects/{id}":            1,
+		"409 PUT /api/{id}/deploymentprocesses/{id}": 1,
+	}
+	if got := f.sim.Statuses(); !maps.Equal(got, wantStatuses) {
+		t.Errorf("Statuses() = %v, want %v", got, wantStatuses)
+	}
+	if got := f.sim.ErrorResponses(); !maps.Equal(got, wantErrors) {
+		t.Errorf("ErrorResponses() = %v, want %v", got, wantErrors)
+	}
+	if c, c4, c5 := StatusTotals(f.sim.Statuses()); c != 1 || c4 != 2 || c5 != 0 {
+		t.Errorf("StatusTotals: %d 409, %d 4xx, %d 5xx; want 1, 2, 0", c, c4, c5)
+	}
+	if got := f.sim.Requests(); got != 7 {
+		t.Errorf("Requests() = %d, want 7 (faulted ones counted as requests)", got)
+	}
+	r := f.raw(http.MethodGet, CountersPath, testKey, nil)
+	var rep CountersReport
+	if err := json.Unmarshal(r.body, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(rep.Statuses, wantStatuses) || !maps.Equal(rep.Errors, wantErrors) {
+		t.Errorf("route: statuses %v, errors %v", rep.Statuses, rep.Errors)
+	}
+	f.sim.ResetCounters()
+	if len(f.sim.Statuses()) != 0 || len(f.sim.ErrorResponses()) != 0 {
+		t.Errorf("after a reset: %v, %v", f.sim.Statuses(), f.sim.ErrorResponses())
+	}
+}
+
+func TestStatusTotals(t *testing.T) {
+	for _, c := range []struct {
+		in        map[int]int
+		c, c4, c5 int
+	}{
+		{nil, 0, 0, 0},
+		{map[int]int{200: 5, 201: 2, 204: 1}, 0, 0, 0},
+		{map[int]int{200: 5, 409: 3, 404: 2, 400: 1}, 3, 6, 0},
+		{map[int]int{500: 1, 503: 2, 429: 4}, 0, 4, 3},
+	} {
+		if c1, c4, c5 := StatusTotals(c.in); c1 != c.c || c4 != c.c4 || c5 != c.c5 {
+			t.Errorf("StatusTotals(%v) = %d, %d, %d; want %d, %d, %d", c.in, c1, c4, c5, c.c, c.c4, c.c5)
+		}
 	}
 }

@@ -121,6 +121,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.serveAPI(rec, r)
+	s.counts.respond(r.Method, r.URL.Path, rec.status)
 }
 
 // serveAPI answers one request without faults.

@@ -1,9 +1,12 @@
 // Command octobench runs the scale benchmark (package tools/bench): it
 // builds octobundle, measures export, plan, apply and replay against
-// generated instances served with latency, prints a Markdown table and
-// writes the JSON report.
+// generated instances served with latency, prints the Markdown tables and
+// writes the JSON report. It fails when the simulator answered a 409 that
+// was not injected (a conflict octobundle caused itself), when a step's
+// peak RSS reached -max-rss-mib, or when the replay wrote.
 //
-//	go run ./tools/bench/octobench -n 125,250,500 -json docs/bench/bench.json
+//	go run ./tools/bench/octobench -n 125,250,500 -json docs/bench/bench.json -md docs/bench/bench.md
+//	go run ./tools/bench/octobench -n 10000 -steps export,apply,replay -max-rss-mib 1024 -json docs/bench/bench-huge.json
 package main
 
 import (
@@ -22,6 +25,7 @@ import (
 )
 
 func main() {
+	bench.ShimMain()
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "octobench:", err)
 		os.Exit(1)
@@ -33,6 +37,10 @@ func run() error {
 	latency := flag.Duration("latency", 20*time.Millisecond, "latency per request")
 	conc := flag.Int("concurrency", 8, "octobundle --concurrency")
 	jsonOut := flag.String("json", "", "write the JSON report to this file")
+	mdOut := flag.String("md", "", "also write the Markdown tables to this file")
+	steps := flag.String("steps", strings.Join(bench.StepKeys, ","), "comma-separated steps to measure, of: "+strings.Join(bench.StepKeys, ", "))
+	maxRSS := flag.Float64("max-rss-mib", 0, "fail when a step's peak RSS reaches this many MiB (0: no limit)")
+	syncs := flag.String("fsyncs", "auto", "how to count each step's fsyncs: perf (perf stat, syscall tracepoints), strace, TOOL:PATH, auto (perf, else strace) or off")
 	bin := flag.String("bin", "", "octobundle binary (default: build ./cmd/octobundle)")
 	work := flag.String("work", "", "work directory (default: a temporary one, removed)")
 	errRate := flag.Float64("error-rate", 0, "during apply: fraction of requests answered 503")
@@ -49,6 +57,22 @@ func run() error {
 			return fmt.Errorf("-n: %q is not a positive number", f)
 		}
 		ns = append(ns, n)
+	}
+	stepKeys := strings.Split(*steps, ",")
+	for i := range stepKeys {
+		stepKeys[i] = strings.TrimSpace(stepKeys[i])
+	}
+	if err := bench.CheckSteps(stepKeys); err != nil {
+		return fmt.Errorf("-steps: %w", err)
+	}
+	counter, ok, why := bench.FindSyncCounter(*syncs)
+	fsyncs := counter.String()
+	var counterp *bench.SyncCounter
+	if ok {
+		counterp = &counter
+	} else {
+		fsyncs = "n/a: " + why
+		fmt.Fprintln(os.Stderr, "octobench: fsyncs are not counted:", why)
 	}
 	dir := *work
 	if dir == "" {
@@ -71,46 +95,75 @@ func run() error {
 	}
 	rep := bench.Report{
 		Date: time.Now().UTC().Format(time.RFC3339), Latency: float64(*latency) / float64(time.Millisecond),
-		Concurrency: *conc, CPUs: runtime.NumCPU(),
+		Concurrency: *conc, CPUs: runtime.NumCPU(), Fsyncs: fsyncs, MaxRSS: *maxRSS,
 	}
 	cfg := bench.Config{
 		Binary: *bin, Sizes: ns, Latency: *latency, Concurrency: *conc, WorkDir: dir, Log: os.Stderr, ProfileDir: *profile,
+		Steps: stepKeys, SyncCounter: counterp,
 		Faults: octosim.Faults{ErrorRate: *errRate, RateLimitRate: *rlRate, DropRate: *dropRate,
 			DropAfterHandlingRate: *dropAfter, Seed: 1, RetryAfter: time.Second},
 	}
 	if *errRate > 0 || *rlRate > 0 || *dropRate > 0 || *dropAfter > 0 {
 		// The fault benchmark: apply under faults against a fault-free apply.
 		var all []bench.FaultResult
-		failed := false
+		var md strings.Builder
+		var violations []string
+		fmt.Fprintf(&md, "latency %.0f ms, concurrency %d, %d CPUs, %s; fsyncs: %s\n\n", rep.Latency, rep.Concurrency, rep.CPUs, rep.Date, rep.Fsyncs)
 		for _, n := range ns {
 			r, err := bench.RunFaults(cfg, n)
 			all = append(all, r)
 			if err != nil {
 				return err
 			}
-			fmt.Print(bench.FaultTable(r))
-			if len(r.Differences) > 0 || len(r.Duplicates) > 0 || r.Replay.Requests["POST"]+r.Replay.Requests["PUT"]+r.Replay.Requests["DELETE"] > 0 {
-				failed = true
-			}
+			md.WriteString(bench.FaultTable(r))
+			violations = append(violations, bench.FaultViolations(r)...)
 		}
-		if *jsonOut != "" {
-			if err := bench.WriteJSON(*jsonOut, all); err != nil {
-				return err
-			}
+		fmt.Print(md.String())
+		if err := write(*jsonOut, *mdOut, all, md.String()); err != nil {
+			return err
 		}
-		if failed {
-			return fmt.Errorf("under faults the destination differs, holds duplicates, or the replay wrote")
-		}
-		return nil
+		return fail(violations)
 	}
 	res, err := bench.Run(cfg)
 	rep.Results = res
 	if err != nil {
+		// What was measured is still shown, to see what went wrong.
+		fmt.Print(bench.Table(rep))
 		return err
 	}
-	fmt.Print(bench.Table(rep))
-	if *jsonOut != "" {
-		return bench.WriteJSON(*jsonOut, rep)
+	table := bench.Table(rep)
+	fmt.Print(table)
+	for _, g := range bench.GrowthFlags(rep) {
+		fmt.Fprintln(os.Stderr, "octobench: growth beyond the linear bound:", g)
+	}
+	if err := write(*jsonOut, *mdOut, rep, table); err != nil {
+		return err
+	}
+	return fail(bench.Violations(rep))
+}
+
+// write writes the JSON report and the Markdown tables to the files
+// named (none when empty). A failing run is written too, so that its
+// counters can be read.
+func write(jsonOut, mdOut string, rep any, md string) error {
+	if jsonOut != "" {
+		if err := bench.WriteJSON(jsonOut, rep); err != nil {
+			return err
+		}
+	}
+	if mdOut != "" {
+		if err := os.MkdirAll(filepath.Dir(mdOut), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(mdOut, []byte(md), 0o644)
 	}
 	return nil
+}
+
+// fail turns violations into the run's error.
+func fail(violations []string) error {
+	if len(violations) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d violation(s):\n  %s", len(violations), strings.Join(violations, "\n  "))
 }
