@@ -32,7 +32,11 @@
 //     remain), ids, name, partialName and field filters (contentType,
 //     feedType, accountType, projectIds, tenants?projectId …), the legacy
 //     …/all bare arrays, POST (201 with the created entity), GET, PUT, DELETE.
-//     Routes without a space ID act on the default space.
+//     Routes without a space ID act on the default space. Where a real
+//     server lists a collection otherwise, the listForms table (listforms.go)
+//     says how: deploymentprocesses and runbookProcesses paged and sorted
+//     by Id (runbookProcesses without ids), variables only as
+//     variables/all, projects, channels and runbooks sorted by name.
 //   - Nested routes derived from the registry: children through their parent
 //     field (projects/{id}/channels, projects/{id}/runbooks,
 //     teams/{id}/scopeduserroles), singletons through their owner
@@ -50,7 +54,8 @@
 //     subroutes.go.
 //   - Singletons (deploymentprocesses, runbookProcesses, variables) with
 //     optimistic concurrency: a PUT with a stale Version is 409, success
-//     increments Version; variable sets answer ScopeValues on GET.
+//     increments Version; variable sets answer ScopeValues on GET and in
+//     variables/all.
 //   - Server-side creation: IDs "Prefix-N" from per-prefix counters that
 //     start past IDOffset and past every seeded ID; GUIDs for steps, actions,
 //     package references, variables, templates, phases and channel rules

@@ -54,37 +54,32 @@ var filterValueAliases = map[string]map[string]string{
 }
 
 // selected returns the documents of spec in sp that match the request's
-// filters and the parent restriction, in insertion order.
+// filters and the parent restriction, in the collection's list order
+// (listForms; insertion order by default).
 func (s *Server) selected(r *request, sp *space, spec *collSpec, parent map[string]string) []map[string]any {
+	return s.selectedWith(r, sp, spec, parent, true)
+}
+
+// selectedWith is selected; useIDs false ignores the request's ids, as a
+// list that takes no ids parameter does.
+func (s *Server) selectedWith(r *request, sp *space, spec *collSpec, parent map[string]string, useIDs bool) []map[string]any {
 	var ids map[string]bool
-	if v := r.q("ids"); v != "" || r.has("ids") {
-		ids = map[string]bool{}
-		for k, vals := range r.query {
-			if !strings.EqualFold(k, "ids") {
-				continue
-			}
-			for _, v := range vals {
-				for _, id := range strings.Split(v, ",") {
-					if id = strings.TrimSpace(id); id != "" {
-						ids[strings.ToLower(id)] = true
-					}
-				}
-			}
-		}
-		if len(ids) == 0 {
-			ids = nil
-		}
+	if useIDs {
+		ids = requestIDs(r)
 	}
 	name := r.q("name")
 	partial := strings.ToLower(r.q("partialName"))
 	filters := activeFilters(r, spec)
 	c := s.st.collFor(sp, spec)
+	var docs []map[string]any
+	if ids != nil {
+		docs = byIDs(c, ids)
+	} else {
+		docs = candidates(c, spec, parent, name)
+	}
 	var out []map[string]any
-	for _, d := range candidates(c, spec, parent, name) {
+	for _, d := range docs {
 		if !matchesParent(d, parent) {
-			continue
-		}
-		if ids != nil && !ids[strings.ToLower(str(d["Id"]))] {
 			continue
 		}
 		if spec.NameField != "" {
@@ -101,6 +96,7 @@ func (s *Server) selected(r *request, sp *space, spec *collSpec, parent map[stri
 		}
 		out = append(out, d)
 	}
+	sortForList(out, listFormOf(spec).Order)
 	return out
 }
 
@@ -208,7 +204,7 @@ func anyValueIn(v any, want map[string]bool) bool {
 
 // list answers a paged collection GET.
 func (s *Server) list(r *request, sp *space, spec *collSpec, parent map[string]string) map[string]any {
-	return s.renderPage(r, sp, spec, s.selected(r, sp, spec, parent))
+	return s.renderPage(r, sp, spec, s.selectedWith(r, sp, spec, parent, !listFormOf(spec).PagedIgnoresIDs))
 }
 
 // renderPage answers items as a page of spec's collection. Only the
@@ -218,7 +214,7 @@ func (s *Server) renderPage(r *request, sp *space, spec *collSpec, items []map[s
 	pageItems := out["Items"].([]map[string]any)
 	rendered := make([]map[string]any, len(pageItems))
 	for i, d := range pageItems {
-		rendered[i] = s.render(sp, spec, d, false)
+		rendered[i] = s.renderListItem(sp, spec, d)
 	}
 	out["Items"] = rendered
 	return out
@@ -229,9 +225,19 @@ func (s *Server) listAll(r *request, sp *space, spec *collSpec, parent map[strin
 	items := s.selected(r, sp, spec, parent)
 	out := make([]map[string]any, len(items))
 	for i, d := range items {
-		out[i] = s.render(sp, spec, d, false)
+		out[i] = s.renderListItem(sp, spec, d)
 	}
 	return out
+}
+
+// renderListItem renders one item of a list. A list item is the document
+// GET by ID answers, Links included: the API descriptions give the
+// collections' Items and the /all arrays the resource's own schema
+// (DeploymentProcessResource, VariableSetResource with its ScopeValues —
+// which the Octopus MCP server's get_variables tool strips from the
+// variables/all items it reads, so real servers send them).
+func (s *Server) renderListItem(sp *space, spec *collSpec, d map[string]any) map[string]any {
+	return s.render(sp, spec, d, true)
 }
 
 // page cuts items to the request's skip/take and wraps them in the

@@ -88,10 +88,14 @@ func (s *Server) routeInSpace(r *request, sp *space, segs []string) (int, any, e
 // routeColl serves /{coll}, /{coll}/all, /{coll}/{id} and nested routes
 // /{coll}/{id}/{sub}[/{subId}].
 func (s *Server) routeColl(r *request, sp *space, spec *collSpec, segs []string) (int, any, error) {
+	form := listFormOf(spec)
 	switch {
 	case len(segs) == 0:
 		switch r.method {
 		case http.MethodGet:
+			if form.NoPaged {
+				return 0, nil, notFound(r.path)
+			}
 			return http.StatusOK, s.list(r, sp, spec, nil), nil
 		case http.MethodPost:
 			if spec.Singleton {
@@ -99,7 +103,7 @@ func (s *Server) routeColl(r *request, sp *space, spec *collSpec, segs []string)
 			}
 			return s.create(r, sp, spec, nil)
 		}
-	case len(segs) == 1 && strings.EqualFold(segs[0], "all") && r.method == http.MethodGet:
+	case len(segs) == 1 && strings.EqualFold(segs[0], "all") && r.method == http.MethodGet && !form.NoAll:
 		return http.StatusOK, s.listAll(r, sp, spec, nil), nil
 	case collRoute(spec.Name, segs[0]) != nil:
 		return collRoute(spec.Name, segs[0])(s, r, sp, segs[1:])

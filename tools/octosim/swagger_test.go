@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -317,16 +318,18 @@ func isCRUD(path, coll string) bool {
 // sampleID returns the ID of one entity of coll in the sample instance:
 // listed in the space or at the server level, or, for a singleton
 // collection of the registry (deploymentprocesses/{DeploymentProcessId}),
-// read from its owner. "" if there is none.
+// read from its owner. "" if there is none. The entity is the oldest of
+// the first page (lists are sorted by name or ID, so the first item is not
+// the first created, which the sample instance gives the most parts).
 func sampleID(f *fixture, coll string) string {
 	for _, prefix := range []string{"/api/Spaces-1/", "/api/"} {
-		r := f.raw("GET", prefix+coll+"?take=1", testKey, nil)
+		r := f.raw("GET", prefix+coll, testKey, nil)
 		if r.status != http.StatusOK {
 			continue
 		}
 		var pg struct{ Items []map[string]any }
 		if json.Unmarshal(r.body, &pg) == nil && len(pg.Items) > 0 {
-			if id := str(pg.Items[0]["Id"]); id != "" {
+			if id := str(oldest(pg.Items)["Id"]); id != "" {
 				return id
 			}
 		}
@@ -340,15 +343,35 @@ func sampleID(f *fixture, coll string) string {
 		if owner == "" {
 			continue
 		}
-		r := f.raw("GET", "/api/Spaces-1/"+owner+"?take=1", testKey, nil)
+		r := f.raw("GET", "/api/Spaces-1/"+owner, testKey, nil)
 		var pg struct{ Items []map[string]any }
 		if r.status == http.StatusOK && json.Unmarshal(r.body, &pg) == nil && len(pg.Items) > 0 {
-			if id := str(pg.Items[0][strings.Trim(read[1], "{}")]); id != "" {
+			if id := str(oldest(pg.Items)[strings.Trim(read[1], "{}")]); id != "" {
 				return id
 			}
 		}
 	}
 	return ""
+}
+
+// oldest returns the item with the lowest ID number ("Projects-2" before
+// "Projects-10"), the first of items when no ID ends in a number.
+func oldest(items []map[string]any) map[string]any {
+	num := func(d map[string]any) int {
+		id := str(d["Id"])
+		n, err := strconv.Atoi(id[strings.LastIndex(id, "-")+1:])
+		if err != nil {
+			return 1 << 30
+		}
+		return n
+	}
+	best := items[0]
+	for _, d := range items[1:] {
+		if num(d) < num(best) {
+			best = d
+		}
+	}
+	return best
 }
 
 // expandOp fills an operation's path parameters: the space, an entity ID

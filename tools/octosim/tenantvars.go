@@ -380,10 +380,17 @@ func resolveTenantValue(in, old any, sensitiveTemplate bool) (any, bool) {
 	return schema.DeepCopy(in), true
 }
 
-// allTenantVariables answers the legacy /tenantvariables/all.
+// allTenantVariables answers the legacy /tenantvariables/all: every
+// tenant's legacy document (of the tenants connected to projectID, when
+// given: "for matching tenants, variables from all projects are still
+// returned"), "sorted alphabetically by id" (the 2021.2 API description
+// and the 2026 API reference, OctopusDeploy/docs
+// src/pages/docs/api/_generated/tenants.md, which still lists the route).
 func (s *Server) allTenantVariables(sp *space, projectID string) []any {
 	out := []any{}
-	for _, t := range sp.coll("tenants").all() {
+	tenants := sp.coll("tenants").all()
+	sortForList(tenants, "Id")
+	for _, t := range tenants {
 		if projectID != "" {
 			pe, _ := t["ProjectEnvironments"].(map[string]any)
 			if _, ok := pe[projectID]; !ok {
