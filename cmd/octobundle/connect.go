@@ -41,7 +41,7 @@ var errCommandTimeout = errors.New("the command ran out of time")
 // checks --request-timeout and --timeout, warns that --api-key is visible
 // to other users, and puts the command under --timeout.
 func guardConnections(app *cli.App) {
-	for _, cmd := range app.Commands {
+	for _, cmd := range withSubcommands(app.Commands) {
 		if !hasFlag(cmd, "server") {
 			continue
 		}
@@ -103,6 +103,17 @@ func guardConnections(app *cli.App) {
 			return nil
 		}
 	}
+}
+
+// withSubcommands lists cmds and, after each, its subcommands (release
+// export …), depth first.
+func withSubcommands(cmds []*cli.Command) []*cli.Command {
+	var out []*cli.Command
+	for _, c := range cmds {
+		out = append(out, c)
+		out = append(out, withSubcommands(c.Subcommands)...)
+	}
+	return out
 }
 
 // hasFlag reports whether cmd takes the flag name.

@@ -161,6 +161,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			planCommand(),
 			applyCommand(),
 			driftCommand(),
+			releaseCommand(),
 			completionCommand(),
 			versionCommand(),
 		},
