@@ -327,9 +327,9 @@ func writeReleaseResult(w io.Writer, p *release.Plan, r *release.Result) error {
 		if d.Tenant != "" {
 			where += " for " + d.Tenant
 		}
-		verb := "= followed         "
+		verb := "= followed          "
 		if d.Started {
-			verb = "+ deployed         "
+			verb = "+ deployed          "
 		}
 		line := fmt.Sprintf("%s%s: deployment %s, task %s", verb, where, d.ID, d.Task)
 		if d.State != "" {
