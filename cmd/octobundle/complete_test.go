@@ -21,8 +21,12 @@ func TestComplete(t *testing.T) {
 		want []string
 	}{
 		// Commands and flags, as before.
-		{"", []string{"demo", "export", "transform", "verify", "keygen", "sign", "diff", "inspect", "pack", "unpack", "plan", "apply", "drift", "completion", "version", "help"}},
+		{"", []string{"demo", "export", "transform", "verify", "keygen", "sign", "diff", "inspect", "pack", "unpack", "plan", "apply", "drift", "release", "completion", "version", "help"}},
 		{"ex", []string{"export"}},
+		{"release ", []string{"export", "plan", "apply"}},
+		{"release apply --wa", []string{"--wait"}},
+		{"release apply --output ", []string{"text", "json"}},
+		{"release apply ", []string{completeFiles}},
 		{"plan --ou", []string{"--output", "--out"}},
 		{"plan bundle.tar.zst --ou", []string{"--output", "--out"}}, // flags after the bundle too
 		{"plan --output text --ou", []string{"--out"}},              // given once
