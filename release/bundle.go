@@ -178,7 +178,7 @@ func (d *Doc) check() error {
 		errs = append(errs, fmt.Errorf("format %q, this version reads %s", d.Format, DocFormat))
 	}
 	if d.Project == "" || d.Version == "" || d.Channel == "" {
-		errs = append(errs, errors.New("Project, Version and Channel are required"))
+		errs = append(errs, errors.New("the release needs a Project, Version and Channel"))
 	}
 	if len(d.Configuration.Files) == 0 || d.Configuration.Digest == "" {
 		errs = append(errs, errors.New("Configuration names no files"))
