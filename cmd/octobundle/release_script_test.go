@@ -226,3 +226,30 @@ func packagecountCmd(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s holds %d versions of %s, want %s", args[0], len(items), args[1], args[2])
 	}
 }
+
+// failtaskCmd marks the newest Deploy task of a simulator's space Failed
+// with a reason, as an operator does (POST tasks/{id}/state):
+// failtask SIM REASON.
+func failtaskCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: failtask SIM REASON")
+	}
+	ctx := context.Background()
+	c, err := octopus.Connect(ctx, octopus.Config{URL: ts.Getenv(args[0] + "_URL"), APIKey: ts.Getenv("OCTOPUS_API_KEY")})
+	ts.Check(err)
+	tasks, err := c.List(ctx, c.SpacePath("tasks", false), url.Values{"name": {"Deploy"}})
+	ts.Check(err)
+	newest, n := "", -1
+	for _, t := range tasks {
+		id, _ := t["Id"].(string)
+		var k int
+		if _, err := fmt.Sscanf(id, "ServerTasks-%d", &k); err == nil && k > n {
+			newest, n = id, k
+		}
+	}
+	if newest == "" {
+		ts.Fatalf("no Deploy task on %s", args[0])
+	}
+	_, err = c.Post(ctx, c.SpacePath("tasks/"+newest+"/state", false), map[string]any{"State": "Failed", "Reason": args[1]})
+	ts.Check(err)
+}
