@@ -27,10 +27,6 @@ import (
 // FormatV1); new bundles are Format (FormatV3).
 const FormatV1 = "octobundle/v1"
 
-// KindResults is the manifest Kind of a results bundle: the deployments of
-// promoted releases on a destination (files of the ReleaseResult kind).
-const KindResults = "results"
-
 // Names of the bundle files that are not entities.
 const (
 	// ManifestFile describes the bundle (see Manifest).
@@ -47,9 +43,6 @@ type Manifest struct {
 	// Format is the bundle format version, Format (or FormatV2 or
 	// FormatV1 for a bundle read in that format).
 	Format string
-	// Kind is what the bundle holds: "" for a space's configuration,
-	// KindResults for a results bundle (octobundle release report).
-	Kind string `json:",omitempty"`
 	// ToolVersion is the version of octobundle that wrote the bundle.
 	ToolVersion string
 	// Source is where the content was exported from.
@@ -71,6 +64,10 @@ type Manifest struct {
 	// Input identifies the bundle transform read to make this one: its
 	// digest and the key that signed it. Absent in an exported bundle.
 	Input *InputRef `json:",omitempty"`
+	// Kind is what the bundle carries (see Kinds): absent for a
+	// configuration bundle, KindRelease for a release bundle, KindResults
+	// for a results bundle.
+	Kind string `json:",omitempty"`
 }
 
 // InputRef records the input bundle of a transform.
@@ -130,6 +127,9 @@ type Bundle struct {
 	signature []byte
 	sealedAs  []byte // Canonical(Manifest) when sealed, to notice later changes
 	policy    []byte // canonical PolicyFile, nil when the bundle has none
+	// attached are the attached files by path (see Attach); replaced or
+	// added to under mu, the byte slices never changed.
+	attached map[string][]byte
 	// sidecars maps, once sealed (or read) in FormatV2, the path of every
 	// sidecar file to the path of the entity file whose text it holds.
 	// It is replaced, never changed in place.
@@ -773,6 +773,9 @@ func (b *Bundle) Paths() []string {
 	if b.policy != nil {
 		out = append(out, PolicyFile)
 	}
+	for p := range b.attached {
+		out = append(out, p)
+	}
 	for p := range b.sidecars {
 		out = append(out, p)
 	}
@@ -808,6 +811,9 @@ func (b *Bundle) Raw(p string) ([]byte, bool) {
 	}
 	if f, ok := b.files[p]; ok {
 		return f.canonical(), true
+	}
+	if d, ok := b.attached[p]; ok {
+		return d, true
 	}
 	owner, ok := b.sidecars[p]
 	if !ok {
@@ -847,7 +853,8 @@ func (b *Bundle) Clone() *Bundle {
 	c.files = maps.Clone(b.files) // files are never changed: put replaces them
 	c.folded = maps.Clone(b.folded)
 	c.policy = b.policy
-	c.sidecars = b.sidecars // never modified in place: seal replaces it
+	c.attached = maps.Clone(b.attached) // the byte slices are never changed
+	c.sidecars = b.sidecars             // never modified in place: seal replaces it
 	c.sealed, c.checksums, c.manifest, c.signature, c.sealedAs = b.sealed, b.checksums, b.manifest, b.signature, b.sealedAs
 	return c
 }
@@ -898,6 +905,16 @@ func (b *Bundle) seal() error {
 	if b.policy != nil {
 		h := sha256.Sum256(b.policy)
 		sumList = append(sumList, pathSum{PolicyFile, hex.EncodeToString(h[:])})
+	}
+	if err := checkKind(m.Kind, len(b.attached)); err != nil {
+		return fmt.Errorf("bundles: %w", err)
+	}
+	for p, data := range b.attached {
+		if _, clash := b.files[p]; clash {
+			return fmt.Errorf("bundles: %s is both an entity file and an attached file", p)
+		}
+		h := sha256.Sum256(data)
+		sumList = append(sumList, pathSum{p, hex.EncodeToString(h[:])})
 	}
 	sort.Slice(sumList, func(i, j int) bool { return sumList[i].path < sumList[j].path })
 	var sums bytes.Buffer

@@ -517,6 +517,10 @@ func parse(files map[string][]byte) (*Bundle, error) {
 		return nil, fmt.Errorf("%s: its sha256 is %s but the manifest's Digest is %s (checksums.txt or manifest.json was altered)", ChecksumsFile, got, m.Digest)
 	}
 
+	attach := m.Kind != KindConfiguration
+	if err := checkKind(m.Kind, 0); err != nil {
+		return nil, err
+	}
 	paths := make([]string, 0, len(files))
 	for p := range files {
 		if p != ManifestFile && p != ChecksumsFile && p != SignatureFile {
@@ -540,7 +544,7 @@ func parse(files map[string][]byte) (*Bundle, error) {
 		p := paths[i]
 		k, esc := schema.KindForPath(p)
 		kinds[i] = kindOf{k, esc}
-		if k == nil && p != PolicyFile && !(HasSidecars(format) && isSidecarPath(p)) {
+		if k == nil && p != PolicyFile && !(attach && isAttachPath(p)) && !(HasSidecars(format) && isSidecarPath(p)) {
 			sumErrs[i] = fmt.Errorf("%s: unknown file (not part of the %s layout; keep other files outside the bundle folder)", p, format)
 			return
 		}
@@ -573,7 +577,7 @@ func parse(files map[string][]byte) (*Bundle, error) {
 	if HasSidecars(format) {
 		b.sidecars = map[string]string{}
 		for i, p := range paths {
-			if kinds[i].k == nil && p != PolicyFile {
+			if kinds[i].k == nil && p != PolicyFile && !(attach && isAttachPath(p)) {
 				unclaimed[p] = true
 				d := path.Dir(p)
 				if sideDirs[d] == nil {
@@ -604,6 +608,13 @@ func parse(files map[string][]byte) (*Bundle, error) {
 	var items []*item
 	for i, p := range paths {
 		if kinds[i].k == nil {
+			if attach && isAttachPath(p) {
+				if b.attached == nil {
+					b.attached = map[string][]byte{}
+				}
+				b.attached[p] = files[p]
+				continue
+			}
 			if p == PolicyFile {
 				if _, err := decodePolicy(files[p]); err != nil {
 					items = append(items, &item{p: p, prior: err})

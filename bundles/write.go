@@ -70,6 +70,9 @@ func (b *Bundle) snapshot() ([]rawFile, error) {
 	if b.policy != nil {
 		out = append(out, rawFile{path: PolicyFile, data: b.policy})
 	}
+	for p, data := range b.attached {
+		out = append(out, rawFile{path: p, data: data})
+	}
 	if b.signature != nil {
 		out = append(out, rawFile{path: SignatureFile, data: b.signature})
 	}
@@ -317,6 +320,7 @@ func writeDir(target string, files []rawFile) error {
 
 // IsLayoutFile reports whether the bundle path p is a file of the bundle
 // layout: manifest.json, checksums.txt, the signature, the apply policy, an
+// attached file,
 // entity file of some kind, or a file in the sidecar folder of one. Writing a bundle into an existing directory
 // replaces and removes layout files only.
 func IsLayoutFile(p string) bool {
@@ -325,7 +329,7 @@ func IsLayoutFile(p string) bool {
 		return true
 	}
 	k, _ := schema.KindForPath(p)
-	return k != nil || isSidecarPath(p)
+	return k != nil || isSidecarPath(p) || isAttachPath(p)
 }
 
 // updateDir writes files into the existing directory target in place (the

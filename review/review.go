@@ -45,8 +45,12 @@ const (
 // PolicyKind is the Kind of the EntityChange for apply-policy.json.
 const PolicyKind = "ApplyPolicy"
 
+// AttachedKind is the Kind of the EntityChange for an attached file of a
+// release bundle (attached/release.json, a package file).
+const AttachedKind = "Attached"
+
 // ManifestKind is the Kind of the EntityChange for the manifest's content
-// fields (Rules, Projects).
+// fields (Rules, Projects, Kind).
 const ManifestKind = "Manifest"
 
 // Side describes one of the two bundles compared.
@@ -111,6 +115,8 @@ func (e EntityChange) Title() string {
 		return "apply policy"
 	case ManifestKind:
 		return "manifest"
+	case AttachedKind:
+		return e.Path
 	}
 	q := make([]string, len(e.Names))
 	for i, n := range e.Names {
@@ -186,6 +192,9 @@ func Compare(pathA string, a *bundles.Bundle, pathB string, b *bundles.Bundle) *
 	if c, ok := comparePolicy(a, b); ok {
 		r.add(c)
 	}
+	for _, c := range compareAttached(a, b) {
+		r.add(c)
+	}
 	if c, ok := compareManifest(a.Manifest, b.Manifest); ok {
 		r.add(c)
 	}
@@ -258,6 +267,43 @@ func comparePolicy(a, b *bundles.Bundle) (EntityChange, bool) {
 	return c, true
 }
 
+// compareAttached compares the attached files of two release bundles:
+// JSON files field by field, other files by size and sha256.
+func compareAttached(a, b *bundles.Bundle) []EntityChange {
+	paths := map[string]bool{}
+	for _, p := range a.AttachedPaths() {
+		paths[p] = true
+	}
+	for _, p := range b.AttachedPaths() {
+		paths[p] = true
+	}
+	var out []EntityChange
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
+		ad, aok := a.Attached(p)
+		bd, bok := b.Attached(p)
+		c := EntityChange{Kind: AttachedKind, Path: p, order: 1<<30 - 1}
+		switch {
+		case !aok:
+			c.Op = Added
+		case !bok:
+			c.Op = Removed
+		case bytes.Equal(ad, bd):
+			continue
+		default:
+			c.Op = Changed
+			av, aerr := bundles.Decode(ad)
+			bv, berr := bundles.Decode(bd)
+			if strings.HasSuffix(p, ".json") && aerr == nil && berr == nil {
+				c.Fields = Fields(nil, av, bv)
+			} else {
+				c.Fields = []Field{{Op: Changed, Label: "(file content)", Before: describeBytes(ad), After: describeBytes(bd)}}
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 // compareManifest compares the manifest's content fields: the rules that
 // transformed the bundle and a partial export's project selection. Source,
 // times, tool version, counts and digest are not content.
@@ -265,9 +311,10 @@ func compareManifest(a, b bundles.Manifest) (EntityChange, bool) {
 	type content struct {
 		Rules    []bundles.RuleRef
 		Projects []string
+		Kind     string `json:",omitempty"`
 	}
 	doc := func(m bundles.Manifest) any {
-		data, _ := json.Marshal(content{Rules: m.Rules, Projects: m.Projects})
+		data, _ := json.Marshal(content{Rules: m.Rules, Projects: m.Projects, Kind: m.Kind})
 		v, _ := bundles.Decode(data)
 		return v
 	}

@@ -99,6 +99,9 @@ type engine struct {
 // errors (or, with Strict, warnings) the bundle is nil and the error wraps
 // ErrFailed.
 func Transform(in *bundles.Bundle, files []*RuleFile, opt Options) (*bundles.Bundle, *Report, error) {
+	if in.Manifest.Kind != bundles.KindConfiguration {
+		return nil, nil, fmt.Errorf("the bundle is a %s bundle, not a configuration bundle: release plan and release apply transform its configuration in memory with --rules", in.Manifest.Kind)
+	}
 	e := &engine{
 		progress: opt.Progress,
 		files:    files,

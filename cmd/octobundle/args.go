@@ -34,10 +34,15 @@ func interspersed(app *cli.App, args []string) []string {
 	if cmd == nil {
 		return args
 	}
-	// A subcommand (release report): its flags are the ones to move.
-	start := ci
-	for ci+1 < len(args) && cmd.Command(args[ci+1]) != nil {
-		ci, cmd = ci+1, cmd.Command(args[ci+1])
+	// A command with subcommands (release): its subcommand takes the
+	// flags; global flags go before the command.
+	top := ci
+	for ci+1 < len(args) && len(cmd.Subcommands) > 0 {
+		sub := cmd.Command(args[ci+1])
+		if sub == nil {
+			break
+		}
+		ci, cmd = ci+1, sub
 	}
 	var globals, flags, positional []string
 	rest := args[ci+1:]
@@ -64,9 +69,9 @@ func interspersed(app *cli.App, args []string) []string {
 			positional = append(positional, a)
 		}
 	}
-	out := append([]string{}, args[:start]...)
+	out := append([]string{}, args[:top]...)
 	out = append(out, globals...)
-	out = append(out, args[start:ci+1]...)
+	out = append(out, args[top:ci+1]...)
 	out = append(out, flags...)
 	return append(out, positional...)
 }

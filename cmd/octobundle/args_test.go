@@ -20,6 +20,8 @@ func TestInterspersed(t *testing.T) {
 		{"octobundle unknown x --y", "octobundle unknown x --y"},
 		{"octobundle plan b --log-level debug --out p.json", "octobundle --log-level debug plan --out p.json b"},
 		{"octobundle export --concurrency=2 --out x --no-color", "octobundle --concurrency=2 --no-color export --out x"},
+		{"octobundle release apply r.tar.zst --log-level debug --server u --wait", "octobundle --log-level debug release apply --server u --wait r.tar.zst"},
+		{"octobundle release export --project P --out r", "octobundle release export --project P --out r"},
 	}
 	for _, tt := range tests {
 		got := strings.Join(interspersed(app, strings.Fields(tt.in)), " ")

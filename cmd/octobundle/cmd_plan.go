@@ -156,6 +156,9 @@ func checkedBundle(c *cli.Context, path string) (*bundles.Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b.Manifest.Kind != bundles.KindConfiguration {
+		return nil, usageError("%s is a %s bundle: use octobundle release %s", path, b.Manifest.Kind, c.Command.Name)
+	}
 	res, err := checkSignature(c, b, path, c.Bool("require-signature"))
 	if err != nil {
 		var ec cli.ExitCoder

@@ -101,6 +101,8 @@ func complete(app *cli.App, words []string, w io.Writer) {
 			}
 		case cmd == nil && app.Command(a) != nil:
 			cmd = app.Command(a)
+		case cmd != nil && cmd.Command(a) != nil:
+			cmd = cmd.Command(a) // a subcommand (release export)
 		}
 	}
 	var out []string
@@ -122,6 +124,12 @@ func complete(app *cli.App, words []string, w io.Writer) {
 				if len(n) > 1 && strings.HasPrefix(n, cur) { // not help's alias h
 					out = append(out, n)
 				}
+			}
+		}
+	case len(cmd.Subcommands) > 0:
+		for _, c := range cmd.VisibleCommands() {
+			if strings.HasPrefix(c.Name, cur) && c.Name != "help" {
+				out = append(out, c.Name)
 			}
 		}
 	case cmd.Name == "completion":

@@ -23,6 +23,10 @@ func TestComplete(t *testing.T) {
 		// Commands and flags, as before.
 		{"", []string{"demo", "export", "transform", "verify", "keygen", "sign", "diff", "inspect", "pack", "unpack", "plan", "apply", "drift", "release", "completion", "version", "help"}},
 		{"ex", []string{"export"}},
+		{"release ", []string{"export", "plan", "apply", "report", "record", "status"}},
+		{"release apply --wa", []string{"--wait"}},
+		{"release apply --output ", []string{"text", "json"}},
+		{"release apply ", []string{completeFiles}},
 		{"plan --ou", []string{"--output", "--out"}},
 		{"plan bundle.tar.zst --ou", []string{"--output", "--out"}}, // flags after the bundle too
 		{"plan --output text --ou", []string{"--out"}},              // given once

@@ -40,13 +40,8 @@ var errCommandTimeout = errors.New("the command ran out of time")
 // it refuses a server URL that carries a credential (never echoing it),
 // checks --request-timeout and --timeout, warns that --api-key is visible
 // to other users, and puts the command under --timeout.
-func guardConnections(app *cli.App) { guardCommands(app.Commands) }
-
-// guardCommands guards each of cmds that takes --server, and their
-// subcommands (release report, record, status).
-func guardCommands(cmds []*cli.Command) {
-	for _, cmd := range cmds {
-		guardCommands(cmd.Subcommands)
+func guardConnections(app *cli.App) {
+	for _, cmd := range withSubcommands(app.Commands) {
 		if !hasFlag(cmd, "server") {
 			continue
 		}
@@ -108,6 +103,17 @@ func guardCommands(cmds []*cli.Command) {
 			return nil
 		}
 	}
+}
+
+// withSubcommands lists cmds and, after each, its subcommands (release
+// export …), depth first.
+func withSubcommands(cmds []*cli.Command) []*cli.Command {
+	var out []*cli.Command
+	for _, c := range cmds {
+		out = append(out, c)
+		out = append(out, withSubcommands(c.Subcommands)...)
+	}
+	return out
 }
 
 // hasFlag reports whether cmd takes the flag name.

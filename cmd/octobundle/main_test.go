@@ -590,6 +590,10 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 					}
 				}
 			},
+			"mkrelease":    mkreleaseCmd,
+			"checkrelease": checkreleaseCmd,
+			"packagecount": packagecountCmd,
+			"failtask":     failtaskCmd,
 			"resetcounts": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 || simFor(ts, args[0]) == nil {
 					ts.Fatalf("usage: resetcounts NAME (a started simulator)")

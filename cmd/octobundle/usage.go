@@ -27,6 +27,23 @@ var examples = map[string][]string{
 		"octobundle demo",
 		"octobundle demo --out /tmp/demo --rules testdata/rules/staging-production.yaml",
 	},
+	"release": {
+		"octobundle release export --project OctoFX --version 1.4.2 --with-packages --out release-1.4.2.tar.zst",
+		"octobundle release apply --rules rules.yaml --require-signature --pubkey ops.pub --deploy-to Staging --wait release-1.4.2.tar.zst",
+		"octobundle release report --server https://prod.example.com --api-key-file prod.key --project OctoFX --out results.tar.zst",
+		"octobundle release record --pubkey ops.pub --require-signature results.tar.zst",
+	},
+	"release export": {
+		"octobundle release export --project OctoFX --version 1.4.2 --out release-1.4.2.tar.zst",
+		"octobundle release export --project OctoFX --version 1.4.2 --channel Default --with-packages --out release-1.4.2.tar.zst",
+	},
+	"release plan": {
+		"octobundle release plan --rules rules.yaml release-1.4.2.tar.zst",
+	},
+	"release apply": {
+		"octobundle release apply --rules rules.yaml release-1.4.2.tar.zst",
+		"octobundle release apply --rules rules.yaml --require-signature --pubkey ops.pub --deploy-to Staging --wait release-1.4.2.tar.zst",
+	},
 	"export": {
 		"OCTOPUS_URL=https://dev.example.com OCTOPUS_API_KEY=API-… octobundle export --space Default --out bundle.tar.zst",
 		"octobundle export --server https://dev.example.com --api-key-file key.txt --project OctoFX --out octofx/",
@@ -69,9 +86,13 @@ var examples = map[string][]string{
 		"octobundle drift --server https://prod.example.com --api-key-file prod.key",
 		"octobundle drift --state ops-bundles/.octobundle --output json",
 	},
-	"release": {
+	"release report": {
 		"octobundle release report --server https://prod.example.com --api-key-file prod.key --project OctoFX --with-logs --out results.tar.zst",
+	},
+	"release record": {
 		"octobundle release record --server https://dev.example.com --api-key-file dev.key --pubkey ops.pub --require-signature results.tar.zst",
+	},
+	"release status": {
 		"octobundle release status --server https://dev.example.com --api-key-file dev.key --project OctoFX --results results.tar.zst --output html > octofx.html",
 	},
 	"completion": {
@@ -119,9 +140,21 @@ func setUsageErrors(app *cli.App) {
 		// Only reached through "help NAME"; run() reports it.
 		c.App.Metadata = map[string]any{"notFound": name}
 	}
+	type named struct {
+		key string // the examples' key: "export", "release export"
+		cmd *cli.Command
+	}
+	var all []named
 	for _, cmd := range app.Commands {
+		all = append(all, named{cmd.Name, cmd})
+		for _, sub := range cmd.Subcommands {
+			all = append(all, named{cmd.Name + " " + sub.Name, sub})
+		}
+	}
+	for _, n := range all {
+		cmd := n.cmd
 		cmd.OnUsageError = onUsage
-		if ex := examples[cmd.Name]; len(ex) > 0 {
+		if ex := examples[n.key]; len(ex) > 0 {
 			cmd.Description = strings.TrimSpace(cmd.Description + "\n\nExamples:\n   " + strings.Join(ex, "\n   "))
 		}
 		required := requiredFlags(cmd)
@@ -132,7 +165,7 @@ func setUsageErrors(app *cli.App) {
 		cmd.Before = func(c *cli.Context) error {
 			for _, name := range required {
 				if !c.IsSet(name) {
-					return usageError("%s needs --%s", c.Command.Name, name)
+					return usageError("%s needs --%s", c.Command.FullName(), name)
 				}
 			}
 			if before != nil {
