@@ -20,11 +20,11 @@ import (
 // answer lacks, and every owner of a batch whose list request answers 404
 // (a server without the list form), is read on its own at Read.
 
-// ListBatch is how many singletons one list request asks for. Measured
-// with octobench at N = 500 (20 ms latency, 8 requests in flight, see
-// docs/bench/skips.md): fewer requests stop paying below about 100 per
-// request, and a page of 100 processes is about 0.8 MB.
-var ListBatch = 100
+// ListBatch is how many singletons one list request asks for unless
+// Options.ListBatch says otherwise. Measured with octobench at N = 500
+// (20 ms latency, 8 requests in flight; docs/bench/skips.md): see the
+// commit that set it.
+const ListBatch = 100
 
 // maxIDsQuery bounds the bytes of a list request's ids parameter, so its
 // request line stays well below the 8 KiB that Kestrel (Octopus Server on
@@ -92,7 +92,7 @@ func (r *reader) listTasks(k *schema.Kind, owners []*Entity, put func(k *schema.
 		}}, nil
 	}
 	var tasks []func(context.Context) error
-	for _, batch := range batches(k, owners) {
+	for _, batch := range batches(k, owners, r.batch) {
 		tasks = append(tasks, func(ctx context.Context) error {
 			ids := make([]string, len(batch.ids))
 			for i, id := range batch.ids {
@@ -162,29 +162,29 @@ type batch struct {
 	owners map[string]*Entity
 }
 
-// batches cuts owners into list requests of at most ListBatch IDs and
+// batches cuts owners into list requests of at most size IDs and
 // maxIDsQuery bytes of ids. Owners without the ID field are left out:
 // they are read on their own.
-func batches(k *schema.Kind, owners []*Entity) []batch {
+func batches(k *schema.Kind, owners []*Entity, size int) []batch {
 	var out []batch
 	var cur batch
-	size := 0
+	bytes := 0
 	for _, o := range owners {
 		id := ownerField(o, k.ReadAllBy)
 		if id == "" || cur.owners[strings.ToLower(id)] != nil {
 			continue
 		}
 		n := len(url.QueryEscape(id)) + 1
-		if len(cur.ids) > 0 && (len(cur.ids) >= ListBatch || size+n > maxIDsQuery) {
+		if len(cur.ids) > 0 && (len(cur.ids) >= size || bytes+n > maxIDsQuery) {
 			out = append(out, cur)
-			cur, size = batch{}, 0
+			cur, bytes = batch{}, 0
 		}
 		if cur.owners == nil {
 			cur.owners = map[string]*Entity{}
 		}
 		cur.ids = append(cur.ids, id)
 		cur.owners[strings.ToLower(id)] = o
-		size += n
+		bytes += n
 	}
 	if len(cur.ids) > 0 {
 		out = append(out, cur)
@@ -251,12 +251,13 @@ func (r *reader) readOne(ctx context.Context, k *schema.Kind, owner *Entity) (*E
 // answered them, carrying the field that names their singleton — the way
 // Read does: in list requests where the kind has a list form, on their
 // own otherwise and for owners a list answer lacks, at most o.Concurrency
-// requests at once (only Concurrency and Logger of o are used). It
-// returns the entities by owner, their Name and Owner set, not added to s
-// (the caller adds them, s.Add); an owner without one (a project without
-// a logo) is absent. s tells how the server serves the kind (s.Parts);
-// apply calls it after creating owners, to read the singletons the server
-// made for them with their Version before writing them.
+// requests at once (of o, only Concurrency, ListBatch and Logger count).
+// It returns the entities by owner, their Name and Owner set, not added
+// to s (the caller adds them, s.Add); an owner without one (a project
+// without a logo) is absent. s tells how the server serves the kind
+// (s.Parts). Apply calls it after creating owners, to read the
+// singletons the server made for them, with their Version, before
+// writing them.
 func (s *Snapshot) ReadOwned(ctx context.Context, c *octopus.Client, k *schema.Kind, owners []*Entity, o Options) (map[*Entity]*Entity, error) {
 	if k.Read == "" {
 		return nil, fmt.Errorf("snapshot: %s is not read per owner", k.Name)
@@ -264,7 +265,7 @@ func (s *Snapshot) ReadOwned(ctx context.Context, c *octopus.Client, k *schema.K
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
 	}
-	r := &reader{c: c, s: s, sem: make(chan struct{}, o.Concurrency), log: o.Logger}
+	r := &reader{c: c, s: s, sem: make(chan struct{}, o.Concurrency), log: o.Logger, batch: listBatch(o)}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -296,4 +297,12 @@ func (s *Snapshot) ReadOwned(ctx context.Context, c *octopus.Client, k *schema.K
 		return nil, err
 	}
 	return out, nil
+}
+
+// listBatch is the batch size o asks for, ListBatch by default.
+func listBatch(o Options) int {
+	if o.ListBatch > 0 {
+		return o.ListBatch
+	}
+	return ListBatch
 }

@@ -332,6 +332,9 @@ type Options struct {
 	Optional bool
 	// Concurrency bounds parallel requests (default 8).
 	Concurrency int
+	// ListBatch is how many singletons one list request asks for
+	// (default ListBatch).
+	ListBatch int
 	// Logger receives progress at debug level.
 	Logger *slog.Logger
 	// Progress, if set, is called after each request-level step with the
@@ -364,7 +367,7 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 		Index:  NewIndex(),
 		byKind: map[string][]*Entity{},
 	}
-	r := &reader{c: c, s: s, sem: make(chan struct{}, o.Concurrency), log: log, progress: o.Progress}
+	r := &reader{c: c, s: s, sem: make(chan struct{}, o.Concurrency), log: log, progress: o.Progress, batch: listBatch(o)}
 	parts, err := DetectParts(ctx, c)
 	if err != nil {
 		return nil, err
@@ -825,6 +828,7 @@ type reader struct {
 	sem      chan struct{}
 	log      *slog.Logger
 	progress func(done, total int)
+	batch    int // singletons per list request
 	mu       sync.Mutex
 	done     int
 	total    int
