@@ -373,7 +373,7 @@ func init() {
 		},
 		variableSet(&Kind{
 			Name: ScriptModuleVariables, Title: "script module bodies", File: "script-modules/{}/variables.json",
-			Parent: ScriptModule, Read: "variables/{VariableSetId}", ReadAll: variablesList, ReadAllBy: "VariableSetId",
+			Parent: ScriptModule, Read: "variables/{VariableSetId}", ReadAll: variablesList, ReadAllBy: "VariableSetId", ReadAllIDs: true,
 			Order:  41,
 			Policy: PolicyExact,
 		}),
@@ -461,7 +461,7 @@ func init() {
 		variableSet(&Kind{
 			Name: LibraryVariables, Title: "library variables", File: "library-variable-sets/{}/variables.json",
 			Parent: LibraryVariableSet, Read: "variables/{VariableSetId}", KeepDestination: []string{"Variables/*/Value"},
-			ReadAll: variablesList, ReadAllBy: "VariableSetId",
+			ReadAll: variablesList, ReadAllBy: "VariableSetId", ReadAllIDs: true,
 			Order:  81,
 			Policy: PolicySync,
 		}),
@@ -527,8 +527,10 @@ func init() {
 			Name: DeploymentProcess, Title: "deployment processes", File: "projects/{}/deployment-process.json",
 			Tally:  &Tally{As: "Steps", Items: "Steps"},
 			Parent: Project, Read: "deploymentprocesses/{DeploymentProcessId}", IDPrefix: "deploymentprocess",
-			// Root link DeploymentProcesses: deploymentprocesses{/id}{?skip,take,ids}.
-			ReadAll: "deploymentprocesses", ReadAllBy: "DeploymentProcessId", ReadAllPaged: true,
+			// Root link DeploymentProcesses: deploymentprocesses{/id}{?skip,take,ids};
+			// ids is a parameter in the 2021.2 and 2026 API descriptions
+			// (docs/simulator.md).
+			ReadAll: "deploymentprocesses", ReadAllBy: "DeploymentProcessId", ReadAllIDs: true, ReadAllPaged: true,
 			Order:  92,
 			Policy: PolicySync,
 		}, false),
@@ -552,7 +554,10 @@ func init() {
 		process(&Kind{
 			Name: RunbookProcess, Title: "runbook processes", File: "projects/{}/runbooks/{}/process.json",
 			Parent: Runbook, Read: "runbookProcesses/{RunbookProcessId}", IDPrefix: "RunbookProcess",
-			// Root link RunbookProcesses: runbookProcesses{/id}{?skip,take,ids}.
+			// runbookProcesses{?skip,take}: the 2021.2 and 2026 API
+			// descriptions give it no ids parameter, although the root
+			// link's template reads {?skip,take,ids} (docs/simulator.md),
+			// so the space's list is read whole, page by page.
 			ReadAll: "runbookProcesses", ReadAllBy: "RunbookProcessId", ReadAllPaged: true,
 			Order:  94,
 			Policy: PolicySync,
@@ -561,7 +566,7 @@ func init() {
 			Name: ProjectVariables, Title: "project variables", File: "projects/{}/variables.json",
 			Tally:  &Tally{As: "Variables", Items: "Variables"},
 			Parent: Project, Read: "variables/{VariableSetId}", IDPrefix: "variableset", KeepDestination: []string{"Variables/*/Value"},
-			ReadAll: variablesList, ReadAllBy: "VariableSetId",
+			ReadAll: variablesList, ReadAllBy: "VariableSetId", ReadAllIDs: true,
 			Order:  95,
 			Policy: PolicySync,
 		}),

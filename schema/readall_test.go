@@ -16,8 +16,8 @@ func TestListForms(t *testing.T) {
 	n := 0
 	for _, k := range Kinds() {
 		if k.ReadAll == "" {
-			if k.ReadAllBy != "" || k.ReadAllPaged {
-				t.Errorf("%s: ReadAllBy or ReadAllPaged without ReadAll", k.Name)
+			if k.ReadAllBy != "" || k.ReadAllIDs || k.ReadAllPaged {
+				t.Errorf("%s: ReadAllBy, ReadAllIDs or ReadAllPaged without ReadAll", k.Name)
 			}
 			continue
 		}
@@ -29,8 +29,8 @@ func TestListForms(t *testing.T) {
 			t.Errorf("%s: a binary file has no list form", k.Name)
 		case k.ReadAllBy == "" && k.ParentField == "":
 			t.Errorf("%s: a list of the whole space needs ParentField to name each item's owner", k.Name)
-		case k.ReadAllBy == "" && k.ReadAllPaged:
-			t.Errorf("%s: a paged list of the whole space would need paging the reader does not do", k.Name)
+		case k.ReadAllBy == "" && (k.ReadAllPaged || k.ReadAllIDs):
+			t.Errorf("%s: a paged list, or one asked for by IDs, is matched to owners by ReadAllBy", k.Name)
 		case k.ReadAllBy != "" && !strings.Contains(k.Read, "{"+k.ReadAllBy+"}"):
 			t.Errorf("%s: ReadAllBy %q is not the field Read %q is filled from", k.Name, k.ReadAllBy, k.Read)
 		case k.ReadAllBy != "" && k.Shape == ShapeParts:

@@ -649,11 +649,15 @@ type Kind struct {
 	ReadAll string
 	// ReadAllBy, if set, is the owner's field holding the ID of its
 	// singleton ("DeploymentProcessId"), the field Read's path is filled
-	// from: readers ask ReadAll for the singletons of a batch of owners by
-	// those IDs (?ids=a,b,c) and match each item to its owner by its Id, so
-	// what else the list holds (a real server's release and runbook
-	// snapshots of processes and variable sets) is never read.
+	// from: readers match each item of the list to its owner by the item's
+	// Id, and ignore what else the list holds (a real server's frozen
+	// copies of processes and variable sets that releases and runbook
+	// snapshots take).
 	ReadAllBy string
+	// ReadAllIDs says that ReadAll takes ids (?ids=a,b,c) and answers
+	// only those: readers ask for a batch of owners' singletons a request.
+	// Without it a list with ReadAllBy is read whole, page by page.
+	ReadAllIDs bool
 	// ReadAllPaged says that ReadAll answers a page of a collection
 	// (Items, TotalResults; skip and take honoured, take 30 when not
 	// given) rather than a bare array.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/octobundle/octobundle/internal/limits"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/schema"
 )
@@ -36,7 +37,9 @@ const maxIDsQuery = 6000
 // readLists reads, for every kind in owners that has a list form and is
 // not read as parts, the singletons of those owners in list requests, and
 // returns them by kind and owner, with their Name and Owner set. Owners
-// missing from the answer are missing from the result.
+// missing from the answers are missing from the result. A whole space's
+// paged list is read in two rounds: as many pages as the owners fill,
+// all at once, then any the server's total says remain.
 func (r *reader) readLists(ctx context.Context, owners map[string][]*Entity) (map[string]map[*Entity]*Entity, error) {
 	out := map[string]map[*Entity]*Entity{}
 	var mu sync.Mutex
@@ -52,109 +55,212 @@ func (r *reader) readLists(ctx context.Context, owners map[string][]*Entity) (ma
 		m[owner] = e
 	}
 	var tasks []func(context.Context) error
+	var paged []*pagedList
 	for _, k := range schema.Kinds() {
-		if k.ReadAll == "" || r.s.Parts[k.Name] || len(owners[k.Name]) == 0 {
+		n := len(owners[k.Name])
+		if k.ReadAll == "" || r.s.Parts[k.Name] || n == 0 {
 			continue
 		}
-		t, err := r.listTasks(k, owners[k.Name], put)
-		if err != nil {
-			return nil, err
+		l := &lister{r: r, k: k, path: r.c.SpacePath(k.ReadAll, false), put: put}
+		switch {
+		case k.ReadAllIDs:
+			tasks = append(tasks, l.byIDs(owners[k.Name])...)
+		case k.ReadAllPaged:
+			if n < r.minWhole {
+				continue // fewer owners than a page: read on their own
+			}
+			p := &pagedList{lister: l, owners: ownerIndex(k, owners[k.Name])}
+			paged = append(paged, p)
+			tasks = append(tasks, p.pages(0, (n+r.batch-1)/r.batch)...)
+		default:
+			tasks = append(tasks, l.whole(owners[k.Name]))
 		}
-		tasks = append(tasks, t...)
+	}
+	if err := r.run(ctx, tasks); err != nil {
+		return nil, err
+	}
+	tasks = nil
+	for _, p := range paged {
+		tasks = append(tasks, p.rest()...)
 	}
 	return out, r.run(ctx, tasks)
 }
 
-// listTasks returns the requests that read the singletons of kind k owned
-// by owners in list form, handing each one found to put.
-func (r *reader) listTasks(k *schema.Kind, owners []*Entity, put func(k *schema.Kind, owner, e *Entity)) ([]func(context.Context) error, error) {
-	path := r.c.SpacePath(k.ReadAll, false)
-	if k.ReadAllBy == "" {
-		// The whole space's singletons, each naming its owner.
-		byID := map[string]*Entity{}
-		for _, o := range owners {
-			byID[o.ID] = o
+// lister reads the list form of one kind.
+type lister struct {
+	r    *reader
+	k    *schema.Kind
+	path string // the list's path, without a query
+	put  func(k *schema.Kind, owner, e *Entity)
+}
+
+// take hands the items of one answer to their owners in index (by the
+// lower-cased ID of their singleton, or by owner ID when the kind has no
+// ReadAllBy), ignoring the rest (what was not asked for: a release's
+// frozen copy, another batch's). mu, if set, guards index.
+func (l *lister) take(items []json.RawMessage, index map[string]*Entity, mu *sync.Mutex) error {
+	for i, raw := range items {
+		it, err := singleton(l.k, raw)
+		if err != nil {
+			return fmt.Errorf("reading %s: GET %s: item %d: %w", l.k.Title, l.path, i, err)
 		}
-		return []func(context.Context) error{func(ctx context.Context) error {
-			items, err := r.listAnswer(ctx, k, path)
-			if err != nil || items == nil {
-				return err
-			}
-			for i, raw := range items {
-				it, err := singleton(k, raw)
-				if err != nil {
-					return fmt.Errorf("reading %s: GET %s: item %d: %w", k.Title, path, i, err)
-				}
-				if o := byID[it.parent]; o != nil {
-					put(k, o, it.e)
-				}
-				items[i] = nil
-			}
-			return nil
-		}}, nil
+		key := it.parent
+		if l.k.ReadAllBy != "" {
+			key = strings.ToLower(it.e.ID)
+		}
+		if mu != nil {
+			mu.Lock()
+		}
+		o := index[key]
+		delete(index, key)
+		if mu != nil {
+			mu.Unlock()
+		}
+		if o != nil {
+			l.put(l.k, o, it.e)
+		}
+		items[i] = nil
 	}
+	return nil
+}
+
+// whole returns the request reading the whole space's singletons as one
+// bare array, each naming its owner in ParentField (tenantvariables/all).
+func (l *lister) whole(owners []*Entity) func(context.Context) error {
+	byID := map[string]*Entity{}
+	for _, o := range owners {
+		byID[o.ID] = o
+	}
+	return func(ctx context.Context) error {
+		items, _, err := l.r.listAnswer(ctx, l.k, l.path)
+		if err != nil || items == nil {
+			return err
+		}
+		return l.take(items, byID, nil)
+	}
+}
+
+// byIDs returns the requests reading the owners' singletons by their IDs,
+// a batch a request (deploymentprocesses?ids=, variables/all?ids=).
+func (l *lister) byIDs(owners []*Entity) []func(context.Context) error {
 	var tasks []func(context.Context) error
-	for _, batch := range batches(k, owners, r.batch) {
+	for _, batch := range batches(l.k, owners, l.r.batch) {
 		tasks = append(tasks, func(ctx context.Context) error {
 			ids := make([]string, len(batch.ids))
 			for i, id := range batch.ids {
 				ids[i] = url.QueryEscape(id)
 			}
 			q := "ids=" + strings.Join(ids, ",")
-			if k.ReadAllPaged {
+			if l.k.ReadAllPaged {
 				q += "&skip=0&take=" + strconv.Itoa(len(ids))
 			}
-			items, err := r.listAnswer(ctx, k, path+"?"+q)
+			items, _, err := l.r.listAnswer(ctx, l.k, l.path+"?"+q)
 			if err != nil || items == nil {
 				return err
 			}
-			for i, raw := range items {
-				it, err := singleton(k, raw)
-				if err != nil {
-					return fmt.Errorf("reading %s: GET %s: item %d: %w", k.Title, path, i, err)
-				}
-				// Only what was asked for: a server that ignores ids
-				// answers more.
-				if o := batch.owners[strings.ToLower(it.e.ID)]; o != nil {
-					delete(batch.owners, strings.ToLower(it.e.ID))
-					put(k, o, it.e)
-				}
-				items[i] = nil
-			}
-			return nil
+			// Only what was asked for: a server that ignores ids
+			// answers more.
+			return l.take(items, batch.owners, nil)
 		})
 	}
-	return tasks, nil
+	return tasks
+}
+
+// pagedList is a whole space's paged list (runbookProcesses, which takes
+// no ids), matched to the owners by the IDs they name.
+type pagedList struct {
+	*lister
+	mu     sync.Mutex
+	owners map[string]*Entity // by the lower-cased ID of their singleton
+	total  int                // as the server reports it
+	asked  int                // pages asked for
+	none   bool               // the list answered 404
+}
+
+// pages returns the requests for pages from to to-1.
+func (p *pagedList) pages(from, to int) []func(context.Context) error {
+	var tasks []func(context.Context) error
+	for n := from; n < to; n++ {
+		tasks = append(tasks, func(ctx context.Context) error {
+			q := "skip=" + strconv.Itoa(n*p.r.batch) + "&take=" + strconv.Itoa(p.r.batch)
+			items, total, err := p.r.listAnswer(ctx, p.k, p.path+"?"+q)
+			if err != nil {
+				return err
+			}
+			p.mu.Lock()
+			if items == nil {
+				p.none = true
+			} else if total > p.total {
+				p.total = total
+			}
+			p.mu.Unlock()
+			return p.take(items, p.owners, &p.mu)
+		})
+	}
+	p.asked = max(p.asked, to)
+	return tasks
+}
+
+// rest returns the requests for the pages the server's total says remain
+// after the first round, unless every owner has its singleton already.
+func (p *pagedList) rest() []func(context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.none || len(p.owners) == 0 {
+		return nil
+	}
+	return p.pages(p.asked, (p.total+p.r.batch-1)/p.r.batch)
+}
+
+// ownerIndex maps the lower-cased IDs of the owners' singletons (their
+// field k.ReadAllBy) to the owners.
+func ownerIndex(k *schema.Kind, owners []*Entity) map[string]*Entity {
+	out := map[string]*Entity{}
+	for _, o := range owners {
+		if id := ownerField(o, k.ReadAllBy); id != "" {
+			out[strings.ToLower(id)] = o
+		}
+	}
+	return out
 }
 
 // listAnswer reads one list request of kind k: the items as the server
-// sent them, or nil (and no error) when the server has no such list.
-func (r *reader) listAnswer(ctx context.Context, k *schema.Kind, path string) ([]json.RawMessage, error) {
+// sent them and, for a page, the total it reports; nil items (and no
+// error) when the server has no such list.
+func (r *reader) listAnswer(ctx context.Context, k *schema.Kind, path string) ([]json.RawMessage, int, error) {
 	var items []json.RawMessage
+	var total int
 	var err error
 	if k.ReadAllPaged {
 		var raw json.RawMessage
 		if raw, err = r.c.GetRaw(ctx, path); err == nil {
-			var page struct{ Items []json.RawMessage }
+			var page struct {
+				Items        []json.RawMessage
+				TotalResults int
+			}
 			if err = json.Unmarshal(raw, &page); err != nil {
 				err = fmt.Errorf("GET %s: %w", path, err)
 			}
-			items = page.Items
+			items, total = page.Items, page.TotalResults
+			if total > limits.CollectionItems {
+				return nil, 0, &limits.Error{Subject: "GET " + path + fmt.Sprintf(": the server reports %d items", total),
+					Limit: "collection size", Max: limits.CollectionItems, Unit: "items"}
+			}
 		}
 	} else {
 		items, err = r.c.GetArray(ctx, path)
 	}
 	if octopus.IsStatus(err, 404) {
 		r.log.Debug("no list form; reading per owner", "kind", k.Name, "path", path)
-		return nil, nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", k.Title, err)
+		return nil, 0, fmt.Errorf("reading %s: %w", k.Title, err)
 	}
 	if items == nil {
 		items = []json.RawMessage{}
 	}
-	return items, nil
+	return items, total, nil
 }
 
 // batch is the owners one list request asks for, by the lower-cased ID of
@@ -267,7 +373,8 @@ func (s *Snapshot) ReadOwned(ctx context.Context, c *octopus.Client, k *schema.K
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
 	}
-	r := &reader{c: c, s: s, sem: make(chan struct{}, o.Concurrency), log: o.Logger, batch: listBatch(o)}
+	// A whole space's paged list only for at least a page of owners.
+	r := &reader{c: c, s: s, sem: make(chan struct{}, o.Concurrency), log: o.Logger, batch: listBatch(o), minWhole: listBatch(o)}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}

@@ -829,6 +829,7 @@ type reader struct {
 	log      *slog.Logger
 	progress func(done, total int)
 	batch    int // singletons per list request
+	minWhole int // fewest owners a whole space's paged list is read for
 	mu       sync.Mutex
 	done     int
 	total    int
