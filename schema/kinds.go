@@ -82,6 +82,15 @@ const actionHolder = "Steps/*/Actions/*"
 // process gives k, a deployment or runbook process, what every process
 // shares; qualify says whether its action names are qualified by the
 // owner's name (runbook processes).
+// variablesList is the list form of variable sets (GET
+// /api/{space}/variables/all, which OctopusClients' VariableSetRepository
+// reads as GetAll): a bare array; with ids, the sets of those IDs. The
+// paged variables{?ids} of the root document's Variables link is not a
+// route of the server (the 2021.2 API description lists variables/all
+// and variables/{id} only; the sync client's Get(ids) says "VariableSet
+// does not support this operation").
+const variablesList = "variables/all"
+
 func process(k *Kind, qualify bool) *Kind {
 	k.Refs, k.Sets, k.Volatile = processRefs(), processSets(), processVolatile()
 	k.Sensitive = mixedSecrets("Steps/*/Actions/*/Properties/*")
@@ -365,7 +374,7 @@ func init() {
 		},
 		variableSet(&Kind{
 			Name: ScriptModuleVariables, Title: "script module bodies", File: "script-modules/{}/variables.json",
-			Parent: ScriptModule, Read: "variables/{VariableSetId}",
+			Parent: ScriptModule, Read: "variables/{VariableSetId}", ReadAll: variablesList, ReadAllBy: "VariableSetId", ReadAllIDs: true,
 			Order:  41,
 			Policy: PolicyExact,
 		}),
@@ -453,6 +462,7 @@ func init() {
 		variableSet(&Kind{
 			Name: LibraryVariables, Title: "library variables", File: "library-variable-sets/{}/variables.json",
 			Parent: LibraryVariableSet, Read: "variables/{VariableSetId}", KeepDestination: []string{"Variables/*/Value"},
+			ReadAll: variablesList, ReadAllBy: "VariableSetId", ReadAllIDs: true,
 			Order:  81,
 			Policy: PolicySync,
 		}),
@@ -518,6 +528,10 @@ func init() {
 			Name: DeploymentProcess, Title: "deployment processes", File: "projects/{}/deployment-process.json",
 			Tally:  &Tally{As: "Steps", Items: "Steps"},
 			Parent: Project, Read: "deploymentprocesses/{DeploymentProcessId}", IDPrefix: "deploymentprocess",
+			// Root link DeploymentProcesses: deploymentprocesses{/id}{?skip,take,ids};
+			// ids is a parameter in the 2021.2 and 2026 API descriptions
+			// (docs/simulator.md).
+			ReadAll: "deploymentprocesses", ReadAllBy: "DeploymentProcessId", ReadAllIDs: true, ReadAllPaged: true,
 			Order:  92,
 			Policy: PolicySync,
 		}, false),
@@ -541,6 +555,11 @@ func init() {
 		process(&Kind{
 			Name: RunbookProcess, Title: "runbook processes", File: "projects/{}/runbooks/{}/process.json",
 			Parent: Runbook, Read: "runbookProcesses/{RunbookProcessId}", IDPrefix: "RunbookProcess",
+			// runbookProcesses{?skip,take}: the 2021.2 and 2026 API
+			// descriptions give it no ids parameter, although the root
+			// link's template reads {?skip,take,ids} (docs/simulator.md),
+			// so the space's list is read whole, page by page.
+			ReadAll: "runbookProcesses", ReadAllBy: "RunbookProcessId", ReadAllPaged: true,
 			Order:  94,
 			Policy: PolicySync,
 		}, true),
@@ -548,6 +567,7 @@ func init() {
 			Name: ProjectVariables, Title: "project variables", File: "projects/{}/variables.json",
 			Tally:  &Tally{As: "Variables", Items: "Variables"},
 			Parent: Project, Read: "variables/{VariableSetId}", IDPrefix: "variableset", KeepDestination: []string{"Variables/*/Value"},
+			ReadAll: variablesList, ReadAllBy: "VariableSetId", ReadAllIDs: true,
 			Order:  95,
 			Policy: PolicySync,
 		}),
@@ -617,11 +637,10 @@ func init() {
 			Name: TenantVariables, Title: "tenant variables", File: "tenants/{}/variables.json",
 			Parent: Tenant, ParentField: "TenantId",
 			// Older servers: the legacy document, one request for every
-			// tenant. (Deployment processes, runbook processes and variable
-			// sets have list endpoints too, but on a real server those may
-			// include release and runbook snapshots, so they are read per
-			// owner.) Current servers: the scoped common and project
-			// values, two resources per tenant (see schema/tenantvars.go).
+			// tenant (root link TenantVariables: tenantvariables/all
+			// {?projectId}). Current servers: the scoped common and
+			// project values, two resources per tenant (see
+			// schema/tenantvars.go).
 			Read: "tenants/{Id}/variables", ReadAll: "tenantvariables/all",
 			Shape: ShapeParts,
 			Parts: &Parts{

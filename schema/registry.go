@@ -639,10 +639,29 @@ type Kind struct {
 	// Read is the path below /api/{spaceId}/ of a singleton child, with
 	// {Field} replaced from the parent entity ("variables/{VariableSetId}").
 	Read string
-	// ReadAll, if set, is a path below /api/{spaceId}/ that answers every
-	// singleton of the kind at once, as an array whose items name their
-	// owner in ParentField; readers use it instead of one Read per owner.
+	// ReadAll, if set, is the kind's list form: a path below
+	// /api/{spaceId}/ that answers the singletons of many owners in one
+	// request; readers use it instead of one Read per owner, and read an
+	// owner on its own (at Read) only when the answer lacks it or the
+	// server answers the list form 404. Without ReadAllBy the answer is
+	// every singleton of the kind in the space (tenantvariables/all), each
+	// naming its owner in ParentField.
 	ReadAll string
+	// ReadAllBy, if set, is the owner's field holding the ID of its
+	// singleton ("DeploymentProcessId"), the field Read's path is filled
+	// from: readers match each item of the list to its owner by the item's
+	// Id, and ignore what else the list holds (a real server's frozen
+	// copies of processes and variable sets that releases and runbook
+	// snapshots take).
+	ReadAllBy string
+	// ReadAllIDs says that ReadAll takes ids (?ids=a,b,c) and answers
+	// only those: readers ask for a batch of owners' singletons a request.
+	// Without it a list with ReadAllBy is read whole, page by page.
+	ReadAllIDs bool
+	// ReadAllPaged says that ReadAll answers a page of a collection
+	// (Items, TotalResults; skip and take honoured, take 30 when not
+	// given) rather than a bare array.
+	ReadAllPaged bool
 	// Shape is the form of the kind's bundle file and server document
 	// (see Shape); the zero value is ShapeObject.
 	Shape Shape

@@ -332,6 +332,9 @@ type Options struct {
 	Optional bool
 	// Concurrency bounds parallel requests (default 8).
 	Concurrency int
+	// ListBatch is how many singletons one list request asks for
+	// (default ListBatch).
+	ListBatch int
 	// Logger receives progress at debug level.
 	Logger *slog.Logger
 	// Progress, if set, is called after each request-level step with the
@@ -364,7 +367,7 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 		Index:  NewIndex(),
 		byKind: map[string][]*Entity{},
 	}
-	r := &reader{c: c, s: s, sem: make(chan struct{}, o.Concurrency), log: log, progress: o.Progress}
+	r := &reader{c: c, s: s, sem: make(chan struct{}, o.Concurrency), log: log, progress: o.Progress, batch: listBatch(o)}
 	parts, err := DetectParts(ctx, c)
 	if err != nil {
 		return nil, err
@@ -507,80 +510,36 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 	}
 
 	// Pass 2: singletons (processes, variable sets, tenant variables), in
-	// parallel: all at once where the kind has a ReadAll path, otherwise one
-	// GET per owner. Runbook processes hang off runbooks, which were
-	// attached above, so one pass suffices.
-	all, err := r.readAll(ctx)
+	// parallel: in list requests where the kind has a list form (ReadAll),
+	// otherwise, and for owners a list answer lacks, one GET per owner.
+	// Runbook processes hang off runbooks, which were attached above, so
+	// one pass suffices.
+	owners := map[string][]*Entity{}
+	for _, k := range schema.Kinds() {
+		if k.Read != "" {
+			owners[k.Name] = s.Entities(k.Parent)
+		}
+	}
+	listed, err := r.readLists(ctx, owners)
 	if err != nil {
 		return nil, err
 	}
 	tasks = nil
 	var taskRoots []*Entity // the top-level entity each task reads below
-	add := func(owner *Entity, t func(context.Context) error) {
-		tasks = append(tasks, t)
-		taskRoots = append(taskRoots, owner.Root())
-	}
 	for _, k := range schema.Kinds() {
-		k := k
-		if k.Read == "" {
-			continue
-		}
-		for _, owner := range s.Entities(k.Parent) {
-			owner := owner
-			if k.Shape == schema.ShapeBinary {
-				add(owner, func(ctx context.Context) error {
-					path, err := expandFor(k.Read, owner)
-					if err != nil {
-						return fmt.Errorf("%s: %w", owner.Label(), err)
-					}
-					bin, err := c.GetBinary(ctx, c.SpacePath(path, false))
-					if octopus.IsStatus(err, 404) {
-						return nil // none: no entity, no file
-					}
-					if err != nil {
-						return fmt.Errorf("reading %s of %s: %w", k.Name, owner.Label(), err)
-					}
-					if len(bin.Data) > 0 {
-						s.Add(NewEntity(k, "", owner.Name, owner, bin.Data))
-					}
-					return nil
-				})
-				continue
-			}
-			if s.Parts[k.Name] {
-				add(owner, func(ctx context.Context) error {
-					doc, err := ReadParts(ctx, c, k, owner.Object())
-					if err != nil {
-						return fmt.Errorf("reading %s of %s: %w", k.Name, owner.Label(), err)
-					}
-					s.Add(NewEntity(k, "", owner.Name, owner, doc))
-					return nil
-				})
-				continue
-			}
-			if e, ok := all[k.Name][owner.ID]; ok {
-				e.Name, e.Owner = owner.Name, owner
+		for _, owner := range owners[k.Name] {
+			if e := listed[k.Name][owner]; e != nil {
 				s.Add(e)
 				continue
 			}
-			path, err := expandFor(k.Read, owner)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", owner.Label(), err)
-			}
-			add(owner, func(ctx context.Context) error {
-				path := c.SpacePath(path, false)
-				raw, err := c.GetRaw(ctx, path)
-				if err != nil {
-					return fmt.Errorf("reading %s of %s: %w", k.Name, owner.Label(), err)
+			tasks = append(tasks, func(ctx context.Context) error {
+				e, err := r.readOne(ctx, k, owner)
+				if e != nil {
+					s.Add(e)
 				}
-				it, err := singleton(k, raw)
-				if err != nil {
-					return fmt.Errorf("reading %s of %s: GET %s: %w", k.Name, owner.Label(), path, err)
-				}
-				it.e.Name, it.e.Owner = owner.Name, owner
-				s.Add(it.e)
-				return nil
+				return err
 			})
+			taskRoots = append(taskRoots, owner.Root())
 		}
 	}
 	if o.Ready != nil {
@@ -659,44 +618,6 @@ func singleton(k *schema.Kind, raw json.RawMessage) (item, error) {
 		return item{}, err
 	}
 	return item{e: newPacked(k, str(m["Id"]), "", nil, legacy, doc), parent: str(m[k.ParentField])}, nil
-}
-
-// readAll reads the singleton kinds that have a ReadAll path, returning,
-// per kind, the entities by owner ID (their Name and Owner not set yet).
-// An owner missing from the answer is read on its own afterwards.
-func (r *reader) readAll(ctx context.Context) (map[string]map[string]*Entity, error) {
-	out := map[string]map[string]*Entity{}
-	var mu sync.Mutex
-	var tasks []func(context.Context) error
-	for _, k := range schema.Kinds() {
-		k := k
-		if k.ReadAll == "" || r.s.Parts[k.Name] || len(r.s.Entities(k.Parent)) == 0 {
-			continue
-		}
-		tasks = append(tasks, func(ctx context.Context) error {
-			path := r.c.SpacePath(k.ReadAll, false)
-			items, err := r.c.GetArray(ctx, path)
-			if err != nil {
-				return fmt.Errorf("reading %s: %w", k.Title, err)
-			}
-			byOwner := map[string]*Entity{}
-			for i, raw := range items {
-				it, err := singleton(k, raw)
-				if err != nil {
-					return fmt.Errorf("reading %s: GET %s: item %d: %w", k.Title, path, i, err)
-				}
-				if it.parent != "" {
-					byOwner[it.parent] = it.e
-				}
-				items[i] = nil
-			}
-			mu.Lock()
-			out[k.Name] = byOwner
-			mu.Unlock()
-			return nil
-		})
-	}
-	return out, r.run(ctx, tasks)
 }
 
 // FeatureTogglesPath is where a server lists its feature toggles.
@@ -907,6 +828,8 @@ type reader struct {
 	sem      chan struct{}
 	log      *slog.Logger
 	progress func(done, total int)
+	batch    int // singletons per list request
+	minWhole int // fewest owners a whole space's paged list is read for
 	mu       sync.Mutex
 	done     int
 	total    int

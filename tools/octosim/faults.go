@@ -40,14 +40,18 @@ type Faults struct {
 	Seed uint64
 }
 
-// FaultRule is a targeted fault: it fires on requests matching Method and
-// PathPrefix, after letting Skip of them through, Times times.
+// FaultRule is a targeted fault: it fires on requests matching Method,
+// PathPrefix and Path, after letting Skip of them through, Times times.
 type FaultRule struct {
 	// Method matches the HTTP method (case-insensitive); empty matches all.
 	Method string
 	// PathPrefix matches the start of the URL path ("/api/Spaces-1/projects");
 	// empty matches all.
 	PathPrefix string
+	// Path, if set, matches the whole URL path (case-insensitive, the
+	// query aside): a list request ("/api/Spaces-1/deploymentprocesses")
+	// and not the entities below it.
+	Path string
 	// Skip lets this many matching requests through before the rule fires
 	// ("drop the 3rd POST" is Skip 2).
 	Skip int
@@ -194,6 +198,9 @@ func (fs *faultState) decide(r *http.Request) (d decision) {
 			continue
 		}
 		if ru.PathPrefix != "" && !strings.HasPrefix(strings.ToLower(r.URL.Path), strings.ToLower(ru.PathPrefix)) {
+			continue
+		}
+		if ru.Path != "" && !strings.EqualFold(r.URL.Path, ru.Path) {
 			continue
 		}
 		rs.seen++

@@ -155,6 +155,24 @@ func TestFaultRules(t *testing.T) {
 	}
 	f.sim.ClearFaults()
 
+	// An exact path matches the list, not the entities below it, and
+	// ignores the query.
+	f.sim.AddFaultRule(FaultRule{Method: http.MethodGet, Path: "/API/Spaces-1/environments", Times: -1, Status: http.StatusNotFound})
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{sp1("environments"), 404},
+		{sp1("environments?ids=Environments-1&take=1"), 404},
+		{sp1("environments/all"), 200},
+		{sp1("environments/Environments-1"), 200},
+	} {
+		if resp, _, err := rawDo(t, f.base, http.MethodGet, tc.path, ""); err != nil || resp.StatusCode != tc.want {
+			t.Errorf("GET %s with an exact-path rule: %v %v, want %d", tc.path, resp, err, tc.want)
+		}
+	}
+	f.sim.ClearFaults()
+
 	// Drop the connection on the 2nd POST, before handling it.
 	f.sim.AddFaultRule(FaultRule{Method: http.MethodPost, PathPrefix: "/api/Spaces-1/environments", Skip: 1, Drop: true})
 	if got, err := post("D1"); err != nil || got != 201 {

@@ -1,0 +1,256 @@
+package snapshot_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/octopus"
+	"github.com/octobundle/octobundle/internal/snapshot"
+	"github.com/octobundle/octobundle/schema"
+	"github.com/octobundle/octobundle/tools/gen"
+	"github.com/octobundle/octobundle/tools/octosim"
+	"github.com/octobundle/octobundle/tools/octosim/simtest"
+	"github.com/octobundle/octobundle/translate"
+)
+
+// listBatch is the batch size the tests read with: small, so a generated
+// instance of tens of projects needs several list requests per kind.
+const listBatch = 7
+
+// listed are the kinds read in list requests by the IDs of their owners'
+// singletons.
+func listed() []*schema.Kind {
+	var out []*schema.Kind
+	for _, k := range schema.Kinds() {
+		if k.ReadAll != "" && k.ReadAllBy != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// genSim serves a generated instance of n projects (version as the seed's
+// when empty) and connects to it.
+func genSim(t *testing.T, n int, version string) (*octosim.Server, *octopus.Client) {
+	t.Helper()
+	sim, base := simtest.Start(t, octosim.Options{Seed: gen.Generate(gen.Scale(n)), ServerVersion: version})
+	c, err := octopus.Connect(context.Background(), octopus.Config{URL: base, APIKey: sim.APIKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, c
+}
+
+// listPath is the counters' key of a kind's list request.
+func listPath(c *octopus.Client, k *schema.Kind) string {
+	return "GET " + octosim.NormalizePath(c.SpacePath(k.ReadAll, false))
+}
+
+// ownerPath is the counters' key of the per-owner read of e's kind.
+func ownerPath(t *testing.T, c *octopus.Client, e *snapshot.Entity) string {
+	t.Helper()
+	p, err := snapshot.Expand(e.Kind.Read, e.Owner.Object())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "GET " + octosim.NormalizePath(c.SpacePath(p, false))
+}
+
+// TestReadInLists reads a generated instance and checks, per kind with a
+// list form, that its singletons came in list requests — one per batch of
+// owners, none per owner — and that every owner has its singleton.
+func TestReadInLists(t *testing.T) {
+	sim, c := genSim(t, 40, "")
+	s, err := snapshot.Read(context.Background(), c, snapshot.Options{ListBatch: listBatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := sim.Counters()
+	perPath := map[string]int{} // requests per owner path, summed over the kinds sharing it
+	wantList := map[string]int{}
+	for _, k := range listed() {
+		owners := s.Entities(k.Parent)
+		got := s.Entities(k.Name)
+		if len(owners) == 0 || len(got) != len(owners) {
+			t.Fatalf("%s: %d entities for %d owners", k.Name, len(got), len(owners))
+		}
+		wantList[listPath(c, k)] += (len(owners) + listBatch - 1) / listBatch
+		perPath[ownerPath(t, c, got[0])] = 0
+	}
+	for path, want := range wantList {
+		if got := counts[path]; got != want {
+			t.Errorf("%s: %d requests, want %d (one per %d owners)", path, got, want, listBatch)
+		}
+	}
+	for path := range perPath {
+		if got := counts[path]; got != 0 {
+			t.Errorf("%s: %d requests, want none (read in lists)", path, got)
+		}
+	}
+}
+
+// TestReadListFallback has every list form of the kinds read by IDs
+// answer 404, as a server without them would: each singleton is then read
+// per owner, and the snapshot is the one read in lists — same entities,
+// same documents.
+func TestReadListFallback(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		version string
+	}{
+		{"legacy tenant variables", "2024.4.6000"},
+		{"tenant variables in parts", "2025.4.1200"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim, c := genSim(t, 30, tc.version)
+			lists, err := snapshot.Read(context.Background(), c, snapshot.Options{ListBatch: listBatch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := sim.Counters()
+			for _, k := range schema.Kinds() {
+				if k.ReadAll != "" {
+					sim.AddFaultRule(octosim.FaultRule{Method: http.MethodGet, Path: c.SpacePath(k.ReadAll, false), Times: -1, Status: http.StatusNotFound})
+				}
+			}
+			each, err := snapshot.Read(context.Background(), c, snapshot.Options{ListBatch: listBatch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts := sim.Counters()
+			want := map[string]int{}
+			for _, k := range listed() {
+				for _, e := range each.Entities(k.Name) {
+					want[ownerPath(t, c, e)]++
+				}
+			}
+			for path, n := range want {
+				if got := counts[path] - before[path]; got != n {
+					t.Errorf("%s: %d requests, want %d (one per owner)", path, got, n)
+				}
+			}
+			sameSnapshots(t, lists, each)
+		})
+	}
+}
+
+// TestReadOwned reads the singletons of some owners of every kind read
+// per owner through Snapshot.ReadOwned, as apply does after creating
+// them, and gets what Read got, in list requests where the kind has them.
+func TestReadOwned(t *testing.T) {
+	sim, c := genSim(t, 20, "")
+	s, err := snapshot.Read(context.Background(), c, snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range schema.Kinds() {
+		if k.Read == "" {
+			continue
+		}
+		t.Run(k.Name, func(t *testing.T) {
+			owners := s.Entities(k.Parent)
+			if len(owners) > 9 {
+				owners = owners[:9]
+			}
+			before := sim.Counters()
+			got, err := s.ReadOwned(context.Background(), c, k, owners, snapshot.Options{ListBatch: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			after := sim.Counters()
+			for _, o := range owners {
+				var want *snapshot.Entity
+				if w := s.Children(o, k.Name); len(w) == 1 {
+					want = w[0]
+				}
+				e := got[o]
+				if (e == nil) != (want == nil) {
+					t.Fatalf("%s: read %v, Read has %v", o.Label(), e, want)
+				}
+				if e != nil {
+					if e.Owner != o || e.Name != o.Name {
+						t.Errorf("%s: owner %v, name %q", o.Label(), e.Owner, e.Name)
+					}
+					sameEntity(t, s, want, s, e)
+				}
+			}
+			path := listPath(c, k)
+			n := after[path] - before[path]
+			switch {
+			case k.ReadAll == "" || s.Parts[k.Name]:
+			case k.ReadAllIDs:
+				if want := (len(owners) + 3) / 4; n != want {
+					t.Errorf("%s: %d list requests for %d owners, want %d", path, n, len(owners), want)
+				}
+			case k.ReadAllPaged:
+				// The whole space's list, as far as the owners are found.
+				if most := (len(s.Entities(k.Name)) + 3) / 4; n < 1 || n > most {
+					t.Errorf("%s: %d pages of 4 for %d owners, want 1 to %d", path, n, len(owners), most)
+				}
+			}
+		})
+	}
+}
+
+// sameSnapshots checks that two reads of one space hold the same
+// entities, in the same order, with the same documents.
+func sameSnapshots(t *testing.T, a, b *snapshot.Snapshot) {
+	t.Helper()
+	for _, k := range schema.Kinds() {
+		ea, eb := a.Entities(k.Name), b.Entities(k.Name)
+		if len(ea) != len(eb) {
+			t.Errorf("%s: %d entities against %d", k.Name, len(ea), len(eb))
+			continue
+		}
+		for i := range ea {
+			sameEntity(t, a, ea[i], b, eb[i])
+		}
+	}
+}
+
+// sameEntity checks that two entities read from one server are the same:
+// label, ID, and document — as the server sent it, but for top-level
+// fields the kind's bundle drops (a variable set's ScopeValues, which a
+// list item may lack), and as a bundle holds it.
+func sameEntity(t *testing.T, sa *snapshot.Snapshot, a *snapshot.Entity, sb *snapshot.Snapshot, b *snapshot.Entity) {
+	t.Helper()
+	if a.Label() != b.Label() || a.ID != b.ID {
+		t.Errorf("%s (%s) against %s (%s)", a.Label(), a.ID, b.Label(), b.ID)
+		return
+	}
+	if a.Kind.Shape == schema.ShapeBinary {
+		if string(a.Bytes()) != string(b.Bytes()) {
+			t.Errorf("%s: the files differ", a.Label())
+		}
+		return
+	}
+	da, db := a.Doc(), b.Doc()
+	if ma, ok := da.(map[string]any); ok {
+		mb, _ := db.(map[string]any)
+		for _, v := range a.Kind.Volatile {
+			if !strings.Contains(v, "/") {
+				delete(ma, v)
+				delete(mb, v)
+			}
+		}
+	}
+	if !bundles.Equal(da, db) {
+		ja, _ := bundles.Canonical(da)
+		jb, _ := bundles.Canonical(db)
+		t.Errorf("%s: the documents differ:\n%.600s\n%.600s", a.Label(), ja, jb)
+	}
+	ba, err := translate.ToBundle(sa, a)
+	if err != nil {
+		t.Fatalf("%s: %v", a.Label(), err)
+	}
+	bb, err := translate.ToBundle(sb, b)
+	if err != nil {
+		t.Fatalf("%s: %v", b.Label(), err)
+	}
+	if !bundles.Equal(ba, bb) {
+		t.Errorf("%s: the bundle forms differ", a.Label())
+	}
+}
