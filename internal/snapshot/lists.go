@@ -359,7 +359,7 @@ func (r *reader) readOne(ctx context.Context, k *schema.Kind, owner *Entity) (*E
 // answered them, carrying the field that names their singleton — the way
 // Read does: in list requests where the kind has a list form, on their
 // own otherwise and for owners a list answer lacks, at most o.Concurrency
-// requests at once (of o, only Concurrency, ListBatch and Logger count).
+// requests at once (of o, only Concurrency, Slots, ListBatch and Logger count).
 // It returns the entities by owner, their Name and Owner set, not added
 // to s (the caller adds them, s.Add); an owner without one (a project
 // without a logo) is absent. s tells how the server serves the kind
@@ -373,8 +373,12 @@ func (s *Snapshot) ReadOwned(ctx context.Context, c *octopus.Client, k *schema.K
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
 	}
-	// A whole space's paged list only for at least a page of owners.
-	r := &reader{c: c, s: s, sem: make(chan struct{}, o.Concurrency), log: o.Logger, batch: listBatch(o), minWhole: listBatch(o)}
+	// A whole space's paged list (a kind whose list takes no ids) only when
+	// its pages are fewer than the owners: the space holds about as many
+	// singletons as s holds owners.
+	batch := listBatch(o)
+	pages := (len(s.Entities(k.Parent)) + batch - 1) / batch
+	r := &reader{c: c, s: s, sem: o.slots(), log: o.Logger, batch: batch, minWhole: pages + 1}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}

@@ -146,6 +146,7 @@ func TestReadOwned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const batch = 8
 	for _, k := range schema.Kinds() {
 		if k.Read == "" {
 			continue
@@ -156,7 +157,7 @@ func TestReadOwned(t *testing.T) {
 				owners = owners[:9]
 			}
 			before := sim.Counters()
-			got, err := s.ReadOwned(context.Background(), c, k, owners, snapshot.Options{ListBatch: 4})
+			got, err := s.ReadOwned(context.Background(), c, k, owners, snapshot.Options{ListBatch: batch})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -182,13 +183,18 @@ func TestReadOwned(t *testing.T) {
 			switch {
 			case k.ReadAll == "" || s.Parts[k.Name]:
 			case k.ReadAllIDs:
-				if want := (len(owners) + 3) / 4; n != want {
+				if want := (len(owners) + batch - 1) / batch; n != want {
 					t.Errorf("%s: %d list requests for %d owners, want %d", path, n, len(owners), want)
 				}
 			case k.ReadAllPaged:
-				// The whole space's list, as far as the owners are found.
-				if most := (len(s.Entities(k.Name)) + 3) / 4; n < 1 || n > most {
-					t.Errorf("%s: %d pages of 4 for %d owners, want 1 to %d", path, n, len(owners), most)
+				// The whole space's list, as far as the owners are found,
+				// when it has fewer pages than there are owners.
+				most := (len(s.Entities(k.Parent)) + batch - 1) / batch
+				if most >= len(owners) {
+					t.Fatalf("%d pages for %d owners: the test reads nothing in lists", most, len(owners))
+				}
+				if n < 1 || n > most {
+					t.Errorf("%s: %d pages of %d for %d owners, want 1 to %d", path, n, batch, len(owners), most)
 				}
 			}
 		})
@@ -252,5 +258,50 @@ func sameEntity(t *testing.T, sa *snapshot.Snapshot, a *snapshot.Entity, sb *sna
 	}
 	if !bundles.Equal(ba, bb) {
 		t.Errorf("%s: the bundle forms differ", a.Label())
+	}
+}
+
+// TestReadOwnedFewOwners: a kind whose list takes no ids is read through
+// the whole space's list only when that list has fewer pages than there
+// are owners; for fewer owners each is read on its own.
+func TestReadOwnedFewOwners(t *testing.T) {
+	sim, c := genSim(t, 20, "")
+	s, err := snapshot.Read(context.Background(), c, snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range schema.Kinds() {
+		if k.ReadAll == "" || k.ReadAllIDs || !k.ReadAllPaged {
+			continue
+		}
+		t.Run(k.Name, func(t *testing.T) {
+			const batch = 8
+			pages := (len(s.Entities(k.Parent)) + batch - 1) / batch
+			for _, n := range []int{1, pages, pages + 1} {
+				owners := s.Entities(k.Parent)[:n]
+				before := sim.Counters()
+				got, err := s.ReadOwned(context.Background(), c, k, owners, snapshot.Options{ListBatch: batch})
+				if err != nil {
+					t.Fatal(err)
+				}
+				after := sim.Counters()
+				if len(got) != n {
+					t.Fatalf("%d owners: read %d", n, len(got))
+				}
+				lists := after[listPath(c, k)] - before[listPath(c, k)]
+				var own int
+				for key, v := range after {
+					if strings.HasPrefix(key, listPath(c, k)+"/") {
+						own += v - before[key]
+					}
+				}
+				if n <= pages && (lists != 0 || own != n) {
+					t.Errorf("%d owners, %d pages: %d list requests and %d on their own, want 0 and %d", n, pages, lists, own, n)
+				}
+				if n > pages && (lists == 0 || lists > pages || own != 0) {
+					t.Errorf("%d owners, %d pages: %d list requests and %d on their own, want 1 to %d and 0", n, pages, lists, own, pages)
+				}
+			}
+		})
 	}
 }

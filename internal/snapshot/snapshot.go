@@ -335,6 +335,11 @@ type Options struct {
 	// ListBatch is how many singletons one list request asks for
 	// (default ListBatch).
 	ListBatch int
+	// Slots, if set, bounds the requests in flight in place of
+	// Concurrency: a request holds one slot (a send) until it is
+	// answered. A caller that has its own requests in flight shares its
+	// bound this way (apply's executor reading new singletons mid-apply).
+	Slots chan struct{}
 	// Logger receives progress at debug level.
 	Logger *slog.Logger
 	// Progress, if set, is called after each request-level step with the
@@ -352,6 +357,14 @@ type Options struct {
 	Ready func(s *Snapshot, root *Entity)
 }
 
+// slots returns Slots, or a new bound of Concurrency requests.
+func (o Options) slots() chan struct{} {
+	if o.Slots != nil {
+		return o.Slots
+	}
+	return make(chan struct{}, o.Concurrency)
+}
+
 // Read reads the client's space.
 func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) {
 	if o.Concurrency <= 0 {
@@ -367,7 +380,7 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 		Index:  NewIndex(),
 		byKind: map[string][]*Entity{},
 	}
-	r := &reader{c: c, s: s, sem: make(chan struct{}, o.Concurrency), log: log, progress: o.Progress, batch: listBatch(o)}
+	r := &reader{c: c, s: s, sem: o.slots(), log: log, progress: o.Progress, batch: listBatch(o)}
 	parts, err := DetectParts(ctx, c)
 	if err != nil {
 		return nil, err

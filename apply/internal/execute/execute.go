@@ -125,8 +125,6 @@ type executor struct {
 	// readback holds, by change, the live singleton read in a list
 	// request for its first write (see readWave).
 	readback map[*planned.Change]*ownedRead
-	// forms remembers which list form each collection answers.
-	forms formCache
 	// pending counts, per change, the write passes not yet succeeded; the
 	// state records a change when its count reaches zero.
 	pending  []int
