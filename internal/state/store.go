@@ -368,28 +368,25 @@ func tailOf(r io.ReaderAt, off, size int64) (tail, zero bool) {
 	return false, true
 }
 
-// journalDoc reads the base or written document of the journal record at
-// off.
-func (s *Store) journalDoc(r io.ReaderAt, off int64, written bool) ([]byte, error) {
+// journalEntry reads the entity record of the journal at off.
+func (s *Store) journalEntry(r io.ReaderAt, off int64) (entry, error) {
+	name := filepath.Join(s.dir, JournalFile)
 	var hdr [frameHeader]byte
 	if _, err := r.ReadAt(hdr[:], off); err != nil {
-		return nil, fmt.Errorf("state: %s: record at byte offset %d: %w", filepath.Join(s.dir, JournalFile), off, err)
+		return entry{}, fmt.Errorf("state: %s: record at byte offset %d: %w", name, off, err)
 	}
 	payload := make([]byte, binary.LittleEndian.Uint32(hdr[:]))
 	if _, err := r.ReadAt(payload, off+frameHeader); err != nil {
-		return nil, fmt.Errorf("state: %s: record at byte offset %d: %w", filepath.Join(s.dir, JournalFile), off, err)
+		return entry{}, fmt.Errorf("state: %s: record at byte offset %d: %w", name, off, err)
 	}
 	if crc32.Checksum(payload, crcTable) != binary.LittleEndian.Uint32(hdr[4:]) {
-		return nil, fmt.Errorf("state: %s: record at byte offset %d: changed since it was read (another process writes this state folder?)", filepath.Join(s.dir, JournalFile), off)
+		return entry{}, fmt.Errorf("state: %s: record at byte offset %d: changed since it was read (another process writes this state folder?)", name, off)
 	}
 	e, err := decodePayload(payload)
 	if err != nil || e.op != opRecord {
-		return nil, fmt.Errorf("state: %s: record at byte offset %d: not an entity record", filepath.Join(s.dir, JournalFile), off)
+		return entry{}, fmt.Errorf("state: %s: record at byte offset %d: not an entity record", name, off)
 	}
-	if written {
-		return e.written, nil
-	}
-	return e.base, nil
+	return e, nil
 }
 
 // journalReader returns a reader of the journal and its release.
@@ -424,6 +421,9 @@ func (s *Store) each(wantBase, wantWritten bool, fn func(p string, base, written
 		}
 	}
 	sort.Strings(overlay)
+	var last entry
+	var lastOff int64
+	haveLast := false
 	resolve := func(p string, d doc, written bool, pe *packEntry) ([]byte, error) {
 		switch d.at {
 		case inPack:
@@ -435,7 +435,18 @@ func (s *Store) each(wantBase, wantWritten bool, fn func(p string, base, written
 			}
 			return pe.base, nil
 		case inJournal:
-			return s.journalDoc(jr, d.off, written)
+			// One read for both documents when one record holds them.
+			if !haveLast || lastOff != d.off {
+				e, err := s.journalEntry(jr, d.off)
+				if err != nil {
+					return nil, err
+				}
+				last, lastOff, haveLast = e, d.off, true
+			}
+			if written {
+				return last.written, nil
+			}
+			return last.base, nil
 		case inLegacy:
 			if written {
 				return s.legacy.docs[p].written, nil
@@ -843,6 +854,13 @@ func (s *Store) Finish(a Applied, now time.Time) error {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
+	// A kill during an earlier Finish may have left a temporary pack or
+	// manifest (the apply holds the lock: no other Finish is writing one).
+	if tmps, err := filepath.Glob(filepath.Join(s.dir, ".tmp-*")); err == nil {
+		for _, t := range tmps {
+			os.Remove(t)
+		}
+	}
 	if compact {
 		if err := s.writePack(); err != nil {
 			return err
@@ -924,62 +942,56 @@ func (s *Store) truncateJournal() error {
 // writePack writes every entity the state records into a new pack, in
 // place of the old one (s.mu held, loaded).
 func (s *Store) writePack() error {
-	path := filepath.Join(s.dir, PackFile)
-	f, err := os.CreateTemp(s.dir, ".tmp-pack-*")
-	if err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	defer os.Remove(f.Name())
-	fail := func(err error) error {
-		f.Close()
-		return fmt.Errorf("state: writing %s: %w", path, err)
-	}
-	pw, err := newPackWriter(f)
-	if err != nil {
-		return fail(err)
-	}
-	if err := s.each(true, true, func(p string, base, written []byte) error {
-		return pw.add(packEntry{path: p, base: base, written: written})
-	}); err != nil {
-		f.Close()
-		return err
-	}
-	if err := pw.close(); err != nil {
-		return fail(err)
-	}
-	if err := syncFile(f); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("state: writing %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("state: writing %s: %w", path, err)
-	}
-	return nil
+	return replaceFile(filepath.Join(s.dir, PackFile), func(f *os.File) error {
+		pw, err := newPackWriter(f)
+		if err != nil {
+			return err
+		}
+		if err := s.each(true, true, func(p string, base, written []byte) error {
+			return pw.add(packEntry{path: p, base: base, written: written})
+		}); err != nil {
+			return err
+		}
+		return pw.close()
+	})
 }
 
-// writeFile makes path hold data, durably: a temporary sibling, fsynced,
-// renamed over it.
+// writeFile makes path hold data, durably.
 func writeFile(path string, data []byte) error {
+	return replaceFile(path, func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	})
+}
+
+// replaceFile makes path hold what fill writes, durably: a temporary
+// sibling, filled, fsynced and renamed over it (so a kill leaves the old
+// file or the new one). The temporary file is removed on failure.
+func replaceFile(path string, fill func(*os.File) error) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("state: %w", err)
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := fill(f); err != nil {
+		if strings.HasPrefix(err.Error(), "state: ") {
+			return err
+		}
+		return fmt.Errorf("state: writing %s: %w", path, err)
 	}
 	if err := syncFile(f); err != nil {
-		f.Close()
-		return fmt.Errorf("state: %w", err)
+		return fmt.Errorf("state: writing %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("state: %w", err)
+		return fmt.Errorf("state: writing %s: %w", path, err)
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("state: %w", err)
+		return fmt.Errorf("state: writing %s: %w", path, err)
 	}
 	return nil
 }
