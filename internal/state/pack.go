@@ -20,6 +20,9 @@ const PackFile = "state.pack"
 // packMagic opens a pack's decompressed stream.
 const packMagic = "octobundle-state-pack/v1\n"
 
+// packWindow is the pack's compression window.
+const packWindow = 1 << 20
+
 // fileSizeLimit is the largest entity document the state holds: a bundle
 // file's limit.
 const fileSizeLimit = limits.FileSize
@@ -42,10 +45,12 @@ type packWriter struct {
 }
 
 func newPackWriter(w io.Writer) (*packWriter, error) {
-	// Level and window as bundle archives (bundles/write.go): many small,
-	// similar JSON documents in path order compress about 50-fold.
+	// Many small, similar JSON documents in path order: the scale
+	// benchmark's state at N = 500 (50.6 MB of documents) packs into 482 KB
+	// with a 1 MiB window, 453 KB with 8 MiB; the smaller window saves its
+	// readers 14 MB of memory for the 6 %.
 	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1),
-		zstd.WithEncoderCRC(true), zstd.WithWindowSize(8<<20))
+		zstd.WithEncoderCRC(true), zstd.WithWindowSize(packWindow))
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +140,7 @@ func readPack(path string, fn func(packEntry) error) error {
 		return fmt.Errorf("state: %w", err)
 	}
 	defer f.Close()
-	zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(8<<20))
+	zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(8<<20), zstd.WithDecoderLowmem(true))
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}

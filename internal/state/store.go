@@ -541,22 +541,30 @@ func (s *Store) read(written bool) (*bundles.Bundle, []string, error) {
 	var batch []item
 	var batchSize int
 	flush := func() error {
-		docs := make([]any, len(batch))
+		// Each document is put into the bundle (packed) as soon as it is
+		// parsed: a batch of decoded documents would take ten times its
+		// JSON.
 		errs := make([]error, len(batch))
+		sums := make([]string, len(batch))
 		parallel.Each(len(batch), func(i int) {
-			docs[i], errs[i] = ParseEntity(batch[i].p, batch[i].data)
-		})
-		for i, it := range batch {
-			err := errs[i]
+			doc, err := ParseEntity(batch[i].p, batch[i].data)
 			if err == nil {
-				err = b.PutFile(it.p, docs[i])
+				err = b.PutFile(batch[i].p, doc)
 			}
 			if err != nil {
-				return fmt.Errorf("state: %s: %w", s.dir, err)
+				errs[i] = fmt.Errorf("state: %s: %w", s.dir, err)
+				return
 			}
-			sum := sha256.Sum256(it.data)
-			lines = append(lines, hex.EncodeToString(sum[:])+"  "+it.p+"\n")
+			sum := sha256.Sum256(batch[i].data)
+			sums[i] = hex.EncodeToString(sum[:]) + "  " + batch[i].p + "\n"
+		})
+		for _, err := range errs {
+			if err != nil {
+				return err
+			}
 		}
+		lines = append(lines, sums...)
+		clear(batch)
 		batch, batchSize = batch[:0], 0
 		return nil
 	}
@@ -569,7 +577,7 @@ func (s *Store) read(written bool) (*bundles.Bundle, []string, error) {
 			return nil
 		}
 		batch = append(batch, item{p, bytes.Clone(data)})
-		if batchSize += len(data); batchSize >= 8<<20 || len(batch) >= 4096 {
+		if batchSize += len(data); batchSize >= 4<<20 || len(batch) >= 4096 {
 			return flush()
 		}
 		return nil
