@@ -167,8 +167,9 @@ demo:
 
 # Fuzzing of everything read from outside: the archive reader (FuzzRead),
 # the bundle reader behind both forms (FuzzBundleFiles), the rule-file
-# parser (FuzzParse), the saved-plan reader (FuzzReadPlan) and the apply
-# state's entity reader (FuzzParseEntity) and the JSON decoder under all of
+# parser (FuzzParse), the saved-plan reader (FuzzReadPlan), the apply
+# state's entity and journal readers (FuzzParseEntity, FuzzReadJournal)
+# and the JSON decoder under all of
 # them, against encoding/json (FuzzDecode). Seeds come from
 # testdata/ and run with every `go test`; `make fuzz` fuzzes each for
 # FUZZTIME, and `make test` runs fuzz-smoke below. A crasher is written to
@@ -184,6 +185,7 @@ fuzz:
 	$(FUZZ) -fuzz '^FuzzParse$$' ./transform
 	$(FUZZ) -fuzz '^FuzzReadPlan$$' ./apply/plans
 	$(FUZZ) -fuzz '^FuzzParseEntity$$' ./internal/state
+	$(FUZZ) -fuzz '^FuzzReadJournal$$' ./internal/state
 	$(FUZZ) -fuzz '^FuzzDecode$$' ./internal/jsonv
 
 # make test's short fuzz of the same targets: a number of inputs per
@@ -203,6 +205,7 @@ fuzz-smoke:
 	$(FUZZ_SMOKE) -fuzztime 3000x -fuzz '^FuzzParse$$' ./transform
 	$(FUZZ_SMOKE) -fuzztime 15000x -fuzz '^FuzzReadPlan$$' ./apply/plans
 	$(FUZZ_SMOKE) -fuzztime 80000x -fuzz '^FuzzParseEntity$$' ./internal/state
+	$(FUZZ_SMOKE) -fuzztime 40000x -fuzz '^FuzzReadJournal$$' ./internal/state
 	$(FUZZ_SMOKE) -fuzztime 140000x -fuzz '^FuzzDecode$$' ./internal/jsonv
 
 clean:

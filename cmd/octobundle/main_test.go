@@ -594,6 +594,45 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			"checkrelease": checkreleaseCmd,
 			"packagecount": packagecountCmd,
 			"failtask":     failtaskCmd,
+			// statedump ROOT prints every document of the state folders
+			// under the state directory ROOT (packed and journalled, so
+			// not to be grepped as files): "base PATH" or "written PATH",
+			// then the document as canonical JSON.
+			"statedump": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: statedump ROOT")
+				}
+				root := ts.MkAbs(args[0])
+				manifests, err := filepath.Glob(filepath.Join(root, "*", "*", state.ManifestFile))
+				ts.Check(err)
+				if len(manifests) == 0 {
+					ts.Fatalf("no state folder under %s", args[0])
+				}
+				for _, mf := range manifests {
+					data, err := os.ReadFile(mf)
+					ts.Check(err)
+					m, err := state.ParseManifest(data)
+					ts.Check(err)
+					st, err := state.Open(root, m.Destination)
+					ts.Check(err)
+					base, _, err := st.Base()
+					ts.Check(err)
+					written, err := st.Written()
+					ts.Check(err)
+					for _, part := range []struct {
+						name string
+						b    *bundles.Bundle
+					}{{"base", base}, {"written", written}} {
+						if part.b == nil {
+							continue
+						}
+						for _, p := range part.b.Paths() {
+							raw, _ := part.b.Raw(p)
+							fmt.Fprintf(ts.Stdout(), "%s %s\n%s\n", part.name, p, raw)
+						}
+					}
+				}
+			},
 			"resetcounts": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 || simFor(ts, args[0]) == nil {
 					ts.Fatalf("usage: resetcounts NAME (a started simulator)")

@@ -129,8 +129,8 @@ func TestRollbackRecord(t *testing.T) {
 	}
 }
 
-// TestIDs: the server IDs apply records are written with the manifest by
-// Finish, not per entity; forgotten entities lose theirs.
+// TestIDs: the server IDs apply records are journal records, written into
+// the manifest by Finish; forgotten entities lose theirs.
 func TestIDs(t *testing.T) {
 	root := t.TempDir()
 	d := Destination{Server: "https://prod", Space: "Default"}
@@ -147,7 +147,7 @@ func TestIDs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Recording an ID writes no file: no fsync per entity.
+	// Recording an ID writes no manifest: no fsync per entity.
 	if _, err := os.Stat(filepath.Join(st.Dir(), ManifestFile)); !os.IsNotExist(err) {
 		t.Errorf("RecordID wrote the manifest: %v", err)
 	}
@@ -182,7 +182,7 @@ func TestIDs(t *testing.T) {
 }
 
 // TestMigrateV1: a state.json of format v1 (no sources, no IDs) is read,
-// and the next Finish writes it as v2 with them.
+// and the next Finish writes it as the current format with them.
 func TestMigrateV1(t *testing.T) {
 	root := t.TempDir()
 	d := Destination{Server: "https://prod", InstallationID: "inst", Space: "Default"}
@@ -219,7 +219,7 @@ func TestMigrateV1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{`"format": "octobundle-state/v2"`, `"installationId": "inst"`, `"exportedAt": "2026-02-01T00:00:00Z"`, `"environments/Production.json": "Environments-1"`} {
+	for _, w := range []string{`"format": "octobundle-state/v3"`, `"installationId": "inst"`, `"exportedAt": "2026-02-01T00:00:00Z"`, `"environments/Production.json": "Environments-1"`} {
 		if !strings.Contains(string(data), w) {
 			t.Errorf("migrated state.json lacks %s:\n%s", w, data)
 		}

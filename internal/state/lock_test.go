@@ -23,6 +23,9 @@ func TestMain(m *testing.M) {
 	if root := os.Getenv(lockChildEnv); root != "" {
 		os.Exit(lockChild(root))
 	}
+	if root := os.Getenv(recordChildEnv); root != "" {
+		os.Exit(recordChild(root))
+	}
 	// The host-local lock registry lives in the user's cache folder: the
 	// tests (and the racers they start, which inherit it) use their own.
 	// The go command that builds the racers gets the user's back (see

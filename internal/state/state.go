@@ -4,74 +4,98 @@
 // what the destination's people changed since.
 //
 // Layout of a state directory (--state, OCTOBUNDLE_STATE, default
-// .octobundle/), one folder per destination:
+// .octobundle/), one folder per destination (format v3):
 //
-//	ROOT/IDENTITY/SPACE/state.json       format, destination, last bundle per source, server IDs
-//	ROOT/IDENTITY/SPACE/lock             while an apply runs: its pid, host, start time
-//	ROOT/IDENTITY/SPACE/base/PATH        the bundle's document as applied (the merge base)
-//	ROOT/IDENTITY/SPACE/written/PATH     what the destination held after the write (drift)
+//	ROOT/IDENTITY/SPACE/state.json   format, destination, last bundle per source, server IDs
+//	ROOT/IDENTITY/SPACE/lock         while an apply runs: its pid, host, start time
+//	ROOT/IDENTITY/SPACE/state.pack   per entity, as of the last apply that finished: the
+//	                                 bundle's document as applied (the merge base) and what
+//	                                 the destination held after the write (drift)
+//	ROOT/IDENTITY/SPACE/journal      what applies recorded since then, append-only
 //
 // IDENTITY is the server's InstallationId (root document), or its
 // normalised URL when it has none; SPACE the space name; both escaped as
-// bundle names are (bundles.EscapeName). PATH is the entity's bundle path.
-// Every file is canonical JSON (bundles.Canonical), written through a
-// temporary file and a rename, so a crash leaves either the old or the new
-// file. The state never holds a secret: bundles have none, and sensitive
-// values are never part of a base.
+// bundle names are (bundles.EscapeName). Documents are canonical JSON
+// (bundles.Canonical) under the entity's bundle path. The state never
+// holds a secret: bundles have none, sensitive values are never part of a
+// base, and Record refuses one as reading does.
 //
-// Chain of custody (format v2). state.json binds the folder to one
-// destination (installation, URL and space): Open refuses a folder whose
-// manifest names another, with the fix. It records, per source (server and
-// space of the bundle manifest's Source), the export time and digest of the
-// last bundle applied, so that an older bundle from the same source is
-// recognised as a rollback (Manifest.Rollback). And it records the server
-// ID of every entity apply wrote (RecordID): --prune deletes only an entity
-// whose recorded ID it still carries, never one a base file names that
-// octobundle did not write. The IDs are kept in memory during an apply and
-// written with the manifest by Finish: recording them costs no fsync per
-// entity. A v1 state.json (without sources and IDs) is read once and
-// written as v2 by the next apply's Finish.
+// The pack (PackFile) is one zstd-compressed stream of entries in path
+// order, each a path and its base and written documents, ending with the
+// number of entries; it is only ever replaced whole (written to a
+// temporary file, fsynced, renamed), so a kill leaves the old pack or the
+// new one. The journal (JournalFile) is a sequence of records — Record
+// (base and, if there is one, written document), RecordID (server ID) and
+// Forget — each framed with its length and CRC-32C. Record, RecordID and
+// Forget append one record with one write(2): it is in the file once they
+// return, and survives a kill of the process. A group commit fsyncs the
+// journal at most a second after a record, or every few thousand records,
+// so an apply's fsyncs grow with its time, not its entities; a crash of
+// the machine loses at most the last second's records, whose entities the
+// next plan finds on the destination already and merges two-way. Reading
+// replays the journal over the pack; a torn last record (a kill or crash
+// mid-write) is dropped, a damaged record before it is an error naming
+// the file, the record and its offset. Finish compacts: a new pack
+// holding every entity, then the manifest, then the journal emptied, in
+// this order, each step durable before the next; a crash between them
+// replays the journal over the new pack, which holds it already.
+//
+// Chain of custody (format v2 and later). state.json binds the folder to
+// one destination (installation, URL and space): Open refuses a folder
+// whose manifest names another, with the fix. It records, per source
+// (server and space of the bundle manifest's Source), the export time and
+// digest of the last bundle applied, so that an older bundle from the same
+// source is recognised as a rollback (Manifest.Rollback). And it records
+// the server ID of every entity apply wrote (RecordID): --prune deletes
+// only an entity whose recorded ID it still carries, never one the base
+// names that octobundle did not write. IDs recorded during an apply are
+// journal records (a kill keeps them) and are written into the manifest
+// by Finish.
+//
+// Older state folders are read and written as v3 by the next Finish: a
+// v1 state.json (without sources and IDs), and the v1 and v2 layout of one
+// file per entity (BaseDir/PATH, WrittenDir/PATH), read below the pack and
+// journal; Finish removes those files (and only those) once the pack
+// holding them is durable.
 package state
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/octobundle/octobundle/bundles"
-	"github.com/octobundle/octobundle/internal/limits"
-	"github.com/octobundle/octobundle/internal/parallel"
 	"github.com/octobundle/octobundle/schema"
 )
 
-// Format is the state directory's format version: v2 records the
+// Format is the state directory's format version: v3 holds the
+// entities in a pack and a journal, v2 in one file each and recorded the
 // sources of the bundles applied and the server IDs octobundle wrote.
-const Format = "octobundle-state/v2"
+const Format = "octobundle-state/v3"
 
-// FormatV1 is the format before Format: still read (it has no sources and
-// no IDs), and written as Format by the next apply.
+// FormatV2 is the format before Format: one file per entity (BaseDir,
+// WrittenDir). Still read, and written as Format by the next apply.
+const FormatV2 = "octobundle-state/v2"
+
+// FormatV1 is the format before FormatV2: still read (it has no sources
+// and no IDs), and written as Format by the next apply.
 const FormatV1 = "octobundle-state/v1"
 
-// The files of a destination's state folder.
+// The files of a destination's state folder (and see PackFile and
+// JournalFile).
 const (
 	// ManifestFile describes the state.
 	ManifestFile = "state.json"
 	// LockFile exists while an apply runs.
 	LockFile = "lock"
-	// BaseDir holds the merge base, one file per entity.
+	// BaseDir held the merge base, one file per entity, before v3: read
+	// once, then packed.
 	BaseDir = "base"
-	// WrittenDir holds what the destination held after each write.
+	// WrittenDir held what the destination held after each write, one
+	// file per entity, before v3: read once, then packed.
 	WrittenDir = "written"
 )
 
@@ -226,7 +250,7 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("%s: trailing data", ManifestFile)
 	}
-	if m.Format != Format && m.Format != FormatV1 {
+	if m.Format != Format && m.Format != FormatV2 && m.Format != FormatV1 {
 		return nil, fmt.Errorf("%s: format %q, not %q", ManifestFile, m.Format, Format)
 	}
 	if m.Destination.Space == "" || m.Destination.Server == "" {
@@ -297,292 +321,4 @@ func secret(v any) bool {
 		}
 	}
 	return false
-}
-
-// Store is one destination's state folder.
-type Store struct {
-	dir string
-	dst Destination
-
-	mu     sync.Mutex
-	ids    map[string]string // IDs recorded since Open (RecordID)
-	forgot map[string]bool   // paths forgotten since Open
-}
-
-// Open returns the state folder of destination d under root; it is
-// created by the first write (reading an absent one gives no base).
-// It refuses a folder whose manifest names another destination (another
-// installation, server URL or space), naming both and the fix.
-func Open(root string, d Destination) (*Store, error) {
-	if root == "" {
-		root = DefaultDir
-	}
-	dir := filepath.Join(root, bundles.EscapeName(d.Identity()), bundles.EscapeName(d.Space))
-	s := &Store{dir: dir, dst: d, ids: map[string]string{}, forgot: map[string]bool{}}
-	m, err := s.Manifest()
-	if err != nil {
-		return nil, err
-	}
-	if m != nil && !m.Destination.Same(d) {
-		file := filepath.Join(dir, ManifestFile)
-		fix := "this folder holds another destination's state: give this destination a state directory of its own (--state), or remove " + dir + " to start over (the next plan merges two-way)"
-		if m.Destination.InstallationID != "" && m.Destination.InstallationID == d.InstallationID && strings.EqualFold(m.Destination.Space, d.Space) {
-			fix = fmt.Sprintf("if %s is the same Octopus under a new URL, set \"server\" to %q in %s; otherwise (a restored copy of that server) ", d.Server, d.Server, file) + fix
-		}
-		return nil, fmt.Errorf("state: %s: destination: it is the state of %s, not of %s; refusing to use it as this destination's merge base: %s", file, m.Destination, d, fix)
-	}
-	return s, nil
-}
-
-// Dir returns the destination's state folder.
-func (s *Store) Dir() string { return s.dir }
-
-// Manifest reads the folder's manifest; nil when there is none yet.
-func (s *Store) Manifest() (*Manifest, error) {
-	data, err := limits.ReadFile(filepath.Join(s.dir, ManifestFile), limits.FileSize, "state file size")
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("state: %w", err)
-	}
-	m, err := ParseManifest(data)
-	if err != nil {
-		return nil, fmt.Errorf("state: %s: %w", s.dir, err)
-	}
-	return m, nil
-}
-
-// Base reads the merge base: nil (and digest "") when the folder holds
-// none yet. The digest covers every base file's path and content.
-func (s *Store) Base() (b *bundles.Bundle, digest string, err error) {
-	return s.read(BaseDir)
-}
-
-// Written reads what the destination held after octobundle's writes.
-func (s *Store) Written() (*bundles.Bundle, error) {
-	b, _, err := s.read(WrittenDir)
-	return b, err
-}
-
-func (s *Store) read(sub string) (*bundles.Bundle, string, error) {
-	root := filepath.Join(s.dir, sub)
-	if _, err := os.Stat(root); errors.Is(err, fs.ErrNotExist) {
-		return nil, "", nil
-	}
-	b := bundles.New(bundles.Manifest{})
-	var rels []string
-	err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if de.IsDir() || strings.HasPrefix(de.Name(), ".tmp-") {
-			return nil
-		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
-		}
-		rels = append(rels, filepath.ToSlash(rel))
-		return nil
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("state: %w", err)
-	}
-	// Reading, parsing and re-encoding the files is CPU work that grows
-	// with the destination: it runs on every core.
-	lines := make([]string, len(rels))
-	errs := make([]error, len(rels))
-	parallel.Each(len(rels), func(i int) {
-		rel := rels[i]
-		// A state file is a bundle entity file: the same size limit.
-		data, err := limits.ReadFile(filepath.Join(root, filepath.FromSlash(rel)), limits.FileSize, "state file size")
-		if err != nil {
-			errs[i] = err
-			return
-		}
-		doc, err := ParseEntity(rel, data)
-		if err == nil {
-			err = b.PutFile(rel, doc)
-		}
-		if err != nil {
-			errs[i] = fmt.Errorf("%s: %w", filepath.Join(s.dir, sub), err)
-			return
-		}
-		sum := sha256.Sum256(data)
-		lines[i] = hex.EncodeToString(sum[:]) + "  " + rel + "\n"
-	})
-	for _, err := range errs {
-		if err != nil {
-			return nil, "", fmt.Errorf("state: %w", err)
-		}
-	}
-	if len(lines) == 0 {
-		return nil, "", nil
-	}
-	sort.Strings(lines)
-	sum := sha256.Sum256([]byte(strings.Join(lines, "")))
-	return b, "sha256:" + hex.EncodeToString(sum[:]), nil
-}
-
-// Record writes an entity's base and written documents (see package doc):
-// written first, so the base never runs ahead of the destination.
-func (s *Store) Record(p string, base, written any) error {
-	if written != nil {
-		if err := s.write(filepath.Join(WrittenDir, filepath.FromSlash(p)), written); err != nil {
-			return err
-		}
-	}
-	return s.write(filepath.Join(BaseDir, filepath.FromSlash(p)), base)
-}
-
-// HasWritten reports whether the written document recorded for bundle path
-// p has the sha256 sum (of its canonical JSON, as Record writes it).
-func (s *Store) HasWritten(p string, sum []byte) bool {
-	data, err := limits.ReadFile(filepath.Join(s.dir, WrittenDir, filepath.FromSlash(p)), limits.FileSize, "state file size")
-	if err != nil {
-		return false
-	}
-	got := sha256.Sum256(data)
-	return bytes.Equal(got[:], sum)
-}
-
-// RecordID notes the server ID the entity at bundle path p has on the
-// destination after octobundle wrote it (what --prune may delete). It is
-// kept in memory and written with the manifest by Finish: no file write,
-// no fsync per entity.
-func (s *Store) RecordID(p, id string) error {
-	if id == "" {
-		return nil
-	}
-	s.mu.Lock()
-	s.ids[p] = id
-	delete(s.forgot, p)
-	s.mu.Unlock()
-	return nil
-}
-
-// IDs returns the server IDs octobundle recorded, by bundle path: the
-// manifest's and those recorded since Open, less those forgotten. A
-// FormatV1 state has none.
-func (s *Store) IDs() (map[string]string, error) {
-	m, err := s.Manifest()
-	if err != nil {
-		return nil, err
-	}
-	return s.mergedIDs(m), nil
-}
-
-// mergedIDs is IDs over the manifest m (nil: none yet).
-func (s *Store) mergedIDs(m *Manifest) map[string]string {
-	out := map[string]string{}
-	if m != nil {
-		for p, id := range m.IDs {
-			out[p] = id
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for p := range s.forgot {
-		delete(out, p)
-	}
-	for p, id := range s.ids {
-		out[p] = id
-	}
-	return out
-}
-
-// Forget removes an entity from the state.
-func (s *Store) Forget(p string) error {
-	s.mu.Lock()
-	delete(s.ids, p)
-	s.forgot[p] = true
-	s.mu.Unlock()
-	for _, sub := range []string{BaseDir, WrittenDir} {
-		err := os.Remove(filepath.Join(s.dir, sub, filepath.FromSlash(p)))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("state: %w", err)
-		}
-	}
-	return nil
-}
-
-// Finish records the apply of bundle a in the manifest (written as
-// Format, whatever format it was read in): the last bundle, the bundle's
-// source and export time (replacing what was recorded for that source),
-// and the server IDs recorded since Open (RecordID, Forget). One file
-// write for the whole apply.
-func (s *Store) Finish(a Applied, now time.Time) error {
-	old, err := s.Manifest()
-	if err != nil {
-		return err
-	}
-	at := now.UTC().Format(time.RFC3339)
-	m := Manifest{Format: Format, Destination: s.dst, BundleDigest: a.Digest, Time: at, IDs: s.mergedIDs(old)}
-	rec := SourceRecord{Server: a.Source.Server, Space: a.Source.Space, ExportedAt: a.ExportedAt.UTC().Format(time.RFC3339), BundleDigest: a.Digest, AppliedAt: at}
-	if old != nil {
-		for _, r := range old.Sources {
-			if !r.sameSource(a.Source) {
-				m.Sources = append(m.Sources, r)
-			}
-		}
-	}
-	m.Sources = append(m.Sources, rec)
-	sort.Slice(m.Sources, func(i, j int) bool {
-		a, b := m.Sources[i], m.Sources[j]
-		if a.Server != b.Server {
-			return a.Server < b.Server
-		}
-		return a.Space < b.Space
-	})
-	if len(m.IDs) == 0 {
-		m.IDs = nil
-	}
-	return s.write(ManifestFile, m)
-}
-
-// write stores v canonically at rel through a temporary file and a rename.
-func (s *Store) write(rel string, v any) error {
-	var data []byte
-	var err error
-	if m, ok := v.(Manifest); ok {
-		data, err = json.MarshalIndent(m, "", "  ")
-		data = append(data, '\n')
-	} else {
-		data, err = bundles.Canonical(v)
-	}
-	if err != nil {
-		return fmt.Errorf("state: %s: %w", rel, err)
-	}
-	if secret(v) {
-		return fmt.Errorf("state: %s: refusing to record a secret value", rel)
-	}
-	full := filepath.Join(s.dir, rel)
-	if old, err := os.ReadFile(full); err == nil && bytes.Equal(old, data) {
-		// Already recorded (a replay): no temporary file, fsync or rename.
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(full), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("state: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("state: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	if err := os.Rename(f.Name(), full); err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	return nil
 }
