@@ -204,7 +204,7 @@ func releaseStatusCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "results", Usage: "a results bundle `FILE` of a destination (repeatable)"},
 			&cli.StringFlag{Name: "instance", Usage: "name the source `NAME` (default: its URL)"},
 			pubkeyFlag(), requireSignatureFlag(),
-			&cli.StringFlag{Name: "output", Value: "text", Usage: "output format on stdout: text, markdown, json or html (one self-contained page; see docs/json-output.md)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"format"}, Value: "text", Usage: "output format on stdout: text, markdown, json or html (one self-contained page; see docs/json-output.md); --format is the same flag"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {

@@ -235,10 +235,10 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"sim": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) < 2 {
-					ts.Fatalf("usage: sim NAME SEED [offset] [version=X.Y.Z]")
+					ts.Fatalf("usage: sim NAME SEED [offset] [version=X.Y.Z] [latency=D] [task=D] [tls]")
 				}
 				version, useTLS := "", false
-				var latency time.Duration
+				var latency, task time.Duration
 				for n := len(args); n > 2; n = len(args) {
 					if strings.HasPrefix(args[n-1], "version=") {
 						version = strings.TrimPrefix(args[n-1], "version=")
@@ -246,6 +246,11 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 						lat, perr := time.ParseDuration(d)
 						ts.Check(perr)
 						latency = lat
+					} else if d, ok := strings.CutPrefix(args[n-1], "task="); ok {
+						// how long a server task (a deployment) stays Executing
+						td, perr := time.ParseDuration(d)
+						ts.Check(perr)
+						task = td
 					} else if args[n-1] == "tls" {
 						useTLS = true
 					} else {
@@ -265,7 +270,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 					ts.Check(aerr)
 					offset = n
 				}
-				sim, err := octosim.New(octosim.Options{Seed: seed, IDOffset: offset, ServerVersion: version, Faults: octosim.Faults{Latency: latency}})
+				sim, err := octosim.New(octosim.Options{Seed: seed, IDOffset: offset, ServerVersion: version, Faults: octosim.Faults{Latency: latency}, TaskDuration: task})
 				ts.Check(err)
 				ln, err := net.Listen("tcp", "127.0.0.1:0")
 				ts.Check(err)
