@@ -18,6 +18,12 @@ import (
 // requests where the registry gives the kind a list form (Kind.ReadAll), a
 // batch of owners each, instead of one GET per owner.
 
+// want is a pass waiting for its singleton: its change and the owner.
+type want struct {
+	ch    *planned.Change
+	owner *snapshot.Entity
+}
+
 // ownedRead is one change's singleton as its wave's list request read it.
 type ownedRead struct {
 	done chan struct{} // closed once the batch's request is answered
@@ -31,10 +37,6 @@ type ownedRead struct {
 // them. A pass whose singleton the answer lacks reads it on its
 // own (putSingleton).
 func (x *executor) readWave(ctx context.Context, wave []*task, sem chan struct{}, wg *sync.WaitGroup) {
-	type want struct {
-		ch    *planned.Change
-		owner *snapshot.Entity
-	}
 	byKind := map[*schema.Kind][]want{}
 	var kinds []*schema.Kind
 	for _, t := range wave {
@@ -71,35 +73,54 @@ func (x *executor) readWave(ctx context.Context, wave []*task, sem chan struct{}
 		byKind[k] = append(byKind[k], want{ch, owner})
 	}
 	for _, k := range kinds {
-		wants := byKind[k]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			owners := make([]*snapshot.Entity, len(wants))
-			for i, w := range wants {
-				owners[i] = w.owner
+		// A kind whose list takes ids is read a batch of owners per call,
+		// so each batch's passes start as soon as its answer is in; a kind
+		// read through its whole list (no ids) in one call.
+		chunks := [][]want{byKind[k]}
+		if k.ReadAllIDs {
+			chunks = nil
+			for all := byKind[k]; len(all) > 0; {
+				n := min(len(all), snapshot.ListBatch)
+				chunks, all = append(chunks, all[:n]), all[n:]
 			}
-			// Each list request holds a slot of sem, as a pass does.
-			got, err := x.snap.ReadOwned(ctx, x.c, k, owners, snapshot.Options{Slots: sem, Logger: x.log})
-			if err != nil {
-				// Each pass reads its own singleton (putSingleton) and
-				// reports what fails then.
-				x.log.Debug("reading in list requests", "kind", k.Title, "error", err)
-			}
-			x.mu.Lock()
-			rs := make([]*ownedRead, len(wants))
-			for i, w := range wants {
-				rs[i] = x.readback[w.ch]
-				if e := got[w.owner]; e != nil {
-					rs[i].doc = e.Object()
-				}
-			}
-			x.mu.Unlock()
-			for _, r := range rs {
-				close(r.done)
-			}
-		}()
+		}
+		for _, wants := range chunks {
+			x.readChunk(ctx, k, wants, sem, wg)
+		}
 	}
+}
+
+// readChunk reads the singletons of kind k that wants' owners hold
+// (snapshot.ReadOwned), each request holding a slot of sem, and hands
+// them to the waiting passes; wg covers it.
+func (x *executor) readChunk(ctx context.Context, k *schema.Kind, wants []want, sem chan struct{}, wg *sync.WaitGroup) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		owners := make([]*snapshot.Entity, len(wants))
+		for i, w := range wants {
+			owners[i] = w.owner
+		}
+		// Each list request holds a slot of sem, as a pass does.
+		got, err := x.snap.ReadOwned(ctx, x.c, k, owners, snapshot.Options{Slots: sem, Logger: x.log})
+		if err != nil {
+			// Each pass reads its own singleton (putSingleton) and
+			// reports what fails then.
+			x.log.Debug("reading in list requests", "kind", k.Title, "error", err)
+		}
+		x.mu.Lock()
+		rs := make([]*ownedRead, len(wants))
+		for i, w := range wants {
+			rs[i] = x.readback[w.ch]
+			if e := got[w.owner]; e != nil {
+				rs[i].doc = e.Object()
+			}
+		}
+		x.mu.Unlock()
+		for _, r := range rs {
+			close(r.done)
+		}
+	}()
 }
 
 // readbackOf returns change ci's pending list read, if any.
