@@ -16,11 +16,14 @@ import (
 // deciding each project as soon as it is read (makePlanEarly), is the plan
 // made after the whole read: against the sample destination (creates,
 // updates, no-ops, left alone), against itself once applied (no-ops and a
-// base), and for a generated instance.
+// base), and for a generated instance of 10 projects (30 until issue 23:
+// the generated case was 15 of make test's seconds; 10 projects are still
+// decided while the 2 ms-latency read of the others goes on, which the
+// test requires).
 func TestPlanEarlySamePlan(t *testing.T) {
 	src := startSim(t, "source.json", octosim.Options{})
 	gsrc := &sim{}
-	gsrc.srv, gsrc.url = simtest.Start(t, octosim.Options{Seed: gen.Generate(gen.Scale(30))})
+	gsrc.srv, gsrc.url = simtest.Start(t, octosim.Options{Seed: gen.Generate(gen.Scale(10))})
 	gsrc.c = connect(t, gsrc.srv, gsrc.url)
 	for _, tc := range []struct {
 		name  string
