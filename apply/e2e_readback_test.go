@@ -16,13 +16,12 @@ import (
 	"github.com/octobundle/octobundle/tools/octosim"
 )
 
-// statusSim is a simulator behind a handler that counts the answers by
-// "STATUS METHOD /normalized/path" and can act before a request reaches
-// the simulator (before: return true to let it through).
+// statusSim is a simulator behind a handler that can act before a
+// request reaches it (before); the answers are counted by the simulator
+// itself (Counters, ErrorResponses).
 type statusSim struct {
 	*sim
 	mu     sync.Mutex
-	counts map[string]int
 	before func(r *http.Request)
 }
 
@@ -32,7 +31,7 @@ func startStatusSim(t *testing.T, opts octosim.Options) *statusSim {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &statusSim{counts: map[string]int{}}
+	s := &statusSim{}
 	h := srv.Handler()
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
@@ -41,53 +40,42 @@ func startStatusSim(t *testing.T, opts octosim.Options) *statusSim {
 		if before != nil {
 			before(r)
 		}
-		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		h.ServeHTTP(rec, r)
-		s.mu.Lock()
-		s.counts[fmt.Sprintf("%d %s %s", rec.status, r.Method, octosim.NormalizePath(r.URL.Path))]++
-		s.mu.Unlock()
+		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(ts.Close)
 	s.sim = &sim{srv: srv, url: ts.URL, c: connect(t, srv, ts.URL)}
 	return s
 }
 
-// count returns how many answers had status (0: any) for method and the
-// normalized path.
+// count returns how many answers to method on the normalized path had
+// status: 0 any, http.StatusOK the ones that were not errors.
 func (s *statusSim) count(status int, method, path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for k, v := range s.counts {
-		st, rest, _ := strings.Cut(k, " ")
-		if rest == method+" "+path && (status == 0 || st == fmt.Sprint(status)) {
-			n += v
+	key := method + " " + path
+	errs := s.srv.ErrorResponses()
+	switch status {
+	case 0:
+		return s.srv.Counters()[key]
+	case http.StatusOK:
+		n := s.srv.Counters()[key]
+		for k, v := range errs {
+			if _, rest, _ := strings.Cut(k, " "); rest == key {
+				n -= v
+			}
 		}
+		return n
 	}
-	return n
+	return errs[fmt.Sprint(status)+" "+key]
 }
 
 // conflicts returns the 409 answers by method and path.
 func (s *statusSim) conflicts() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := map[string]int{}
-	for k, v := range s.counts {
+	for k, v := range s.srv.ErrorResponses() {
 		if rest, ok := strings.CutPrefix(k, "409 "); ok {
 			out[rest] += v
 		}
 	}
 	return out
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
 }
 
 // TestApplyReadsNewSingletonsInLists applies a generated instance to an
@@ -193,8 +181,10 @@ func TestApplyConflictWithAnotherWriter(t *testing.T) {
 	if got := dst.conflicts(); got["PUT /api/{id}/deploymentprocesses/{id}"] != 1 || len(got) != 1 {
 		t.Errorf("409 answers %v, want one, to the process PUT the person raced", got)
 	}
-	if n := dst.count(http.StatusOK, http.MethodGet, "/api/{id}/deploymentprocesses/{id}"); n != 1 {
-		t.Errorf("%d reads of a process on its own, want 1 (after the conflict)", n)
+	// The simulator counts every request it serves: the person's GET
+	// (before their PUT) and apply's one read after the conflict.
+	if n := dst.count(http.StatusOK, http.MethodGet, "/api/{id}/deploymentprocesses/{id}"); n != 2 {
+		t.Errorf("%d reads of a process on its own, want 2 (the person's, and apply's after the conflict)", n)
 	}
 	// The write merge lays the planned step list over the person's: the
 	// plan, made before the person's step existed, decided the list.
