@@ -28,17 +28,7 @@ import (
 func TestApplySurvivesSIGKILL(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed := func(name string) *octosim.Instance {
-		inst, err := octosim.LoadSeed(filepath.Join(root, "testdata", "instances", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return inst
-	}
+	seed := func(name string) *octosim.Instance { return testSeed(t, name) }
 	ctx := context.Background()
 	src, srcURL := simtest.Start(t, octosim.Options{Seed: seed("source.json")})
 	bundleDir := filepath.Join(t.TempDir(), "bundle")
@@ -421,4 +411,14 @@ func TestExportAndTransformSurviveSIGKILL(t *testing.T) {
 			})
 		}
 	}
+}
+
+// testSeed loads testdata/instances/NAME from the repository's root.
+func testSeed(t *testing.T, name string) *octosim.Instance {
+	t.Helper()
+	inst, err := octosim.LoadSeed(filepath.Join("..", "..", "testdata", "instances", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inst
 }

@@ -28,13 +28,7 @@ func TestReleaseApplySurvivesSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed := func(name string) *octosim.Instance {
-		inst, err := octosim.LoadSeed(filepath.Join(root, "testdata", "instances", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return inst
-	}
+	seed := func(name string) *octosim.Instance { return testSeed(t, name) }
 	ctx := context.Background()
 	src, srcURL := simtest.Start(t, octosim.Options{Seed: seed("source.json")})
 	connect := func(url, key string) *octopus.Client {
