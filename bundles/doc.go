@@ -249,8 +249,8 @@
 // directory; duplicate entries (also under case folding); truncated or
 // corrupt zstd frames or tar streams; non-zero data after the end of the
 // tar stream. Limits (ReadOptions; defaults in brackets): files
-// [100 000], size of one file [64 MiB], total decompressed size [1 GiB],
-// and ratio of decompressed to compressed size [200, applied past 8 MiB];
+// [1 000 000, or OCTOBUNDLE_MAX_BUNDLE_FILES], size of one file [64 MiB],
+// total decompressed size, file names included [1 GiB], and ratio of decompressed to compressed size [200, applied past 8 MiB];
 // the zstd window is at most 64 MiB. Then every file must pass the checks
 // above: format version, checksums and digest, known paths, canonical JSON,
 // its JSON Schema (schema.ValidateFile), ID-freeness (schema.Kind.CheckIDFree)

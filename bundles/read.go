@@ -28,6 +28,8 @@ import (
 )
 
 // Default limits of ReadOptions (see internal/limits for why these values).
+// The environment variable limits.ArchiveEntriesEnv
+// (OCTOBUNDLE_MAX_BUNDLE_FILES) replaces DefaultMaxFiles.
 const (
 	DefaultMaxFiles     = limits.ArchiveEntries
 	DefaultMaxFileSize  = limits.FileSize  // 64 MiB
@@ -44,20 +46,30 @@ const ArchiveExt = ".tar.zst"
 // ReadOptions bound what Read accepts from untrusted input. Zero fields take
 // the defaults (DefaultMaxFiles …).
 type ReadOptions struct {
-	// MaxFiles is the most files (archive entries) a bundle may have.
+	// MaxFiles is the most files (archive entries) a bundle may have; zero
+	// takes OCTOBUNDLE_MAX_BUNDLE_FILES when it is set, else DefaultMaxFiles.
 	MaxFiles int
 	// MaxFileSize is the largest file, in bytes.
 	MaxFileSize int64
-	// MaxTotalSize is the largest total size of all files, decompressed.
+	// MaxTotalSize is the largest total size of all files, decompressed,
+	// their path names included (a name costs memory as content does).
 	MaxTotalSize int64
 	// MaxRatio is the largest ratio of decompressed to compressed size of an
 	// archive (applied once more than 8 MiB has been decompressed).
 	MaxRatio float64
+
+	// filesNote says how to raise MaxFiles when it came from the default.
+	filesNote string
 }
 
-func (o ReadOptions) withDefaults() ReadOptions {
+func (o ReadOptions) withDefaults() (ReadOptions, error) {
 	if o.MaxFiles <= 0 {
-		o.MaxFiles = DefaultMaxFiles
+		n, err := limits.BundleFiles()
+		if err != nil {
+			return o, err
+		}
+		o.MaxFiles = n
+		o.filesNote = "set " + limits.ArchiveEntriesEnv + " to a larger number to read a bundle this large"
 	}
 	if o.MaxFileSize <= 0 {
 		o.MaxFileSize = DefaultMaxFileSize
@@ -68,7 +80,13 @@ func (o ReadOptions) withDefaults() ReadOptions {
 	if o.MaxRatio <= 0 {
 		o.MaxRatio = DefaultMaxRatio
 	}
-	return o
+	return o, nil
+}
+
+// tooManyFiles is the error for a bundle with more than o.MaxFiles files,
+// found at subject (the directory, or the first entry past the limit).
+func (o ReadOptions) tooManyFiles(subject, limit, unit string) error {
+	return &limits.Error{Subject: subject, Limit: limit, Max: int64(o.MaxFiles), Unit: unit, Note: o.filesNote}
 }
 
 // IsArchive reports whether path names the archive form (ends in .tar.zst).
@@ -80,9 +98,11 @@ func IsArchive(path string) bool { return strings.HasSuffix(path, ArchiveExt) }
 // digest, the counts, that every JSON file is canonical and valid against its
 // schema, and that entities are ID-free. Errors name the offending file.
 func Read(path string, o ReadOptions) (*Bundle, error) {
-	o = o.withDefaults()
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	var files map[string][]byte
-	var err error
 	if IsArchive(path) {
 		files, err = readArchiveFile(path, o)
 	} else {
@@ -199,7 +219,7 @@ func readDir(root string, o ReadOptions) (map[string][]byte, error) {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		if len(files) >= o.MaxFiles {
-			return &limits.Error{Subject: root, Limit: "file count", Max: int64(o.MaxFiles), Unit: "files"}
+			return o.tooManyFiles(fmt.Sprintf("%s (at %s)", root, rel), "file count", "files")
 		}
 		info, err := d.Info()
 		if err != nil {
@@ -208,7 +228,7 @@ func readDir(root string, o ReadOptions) (map[string][]byte, error) {
 		if info.Size() > o.MaxFileSize {
 			return limits.Size(name, "file size", o.MaxFileSize)
 		}
-		total += info.Size()
+		total += info.Size() + int64(len(rel))
 		if total > o.MaxTotalSize {
 			return limits.Size(root, "total bundle size", o.MaxTotalSize)
 		}
@@ -259,7 +279,10 @@ func readArchiveFile(path string, o ReadOptions) (map[string][]byte, error) {
 // ReadArchive reads and verifies a bundle from archive bytes, as Read does for
 // a .tar.zst file.
 func ReadArchive(data []byte, o ReadOptions) (*Bundle, error) {
-	o = o.withDefaults()
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	files, err := readArchive(bytes.NewReader(data), int64(len(data)), o)
 	if err != nil {
 		return nil, err
@@ -332,7 +355,7 @@ func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string
 		}
 		entries++
 		if entries > o.MaxFiles {
-			return nil, &limits.Error{Subject: fmt.Sprintf("entry %.300q", hdr.Name), Limit: "archive entry count", Max: int64(o.MaxFiles), Unit: "entries"}
+			return nil, o.tooManyFiles(fmt.Sprintf("entry %.300q", hdr.Name), "archive entry count", "entries")
 		}
 		name := strings.TrimPrefix(hdr.Name, "./")
 		switch hdr.Typeflag {
@@ -366,7 +389,9 @@ func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string
 		if hdr.Size < 0 || hdr.Size > o.MaxFileSize {
 			return nil, limits.Size(fmt.Sprintf("entry %q (%d bytes)", hdr.Name, hdr.Size), "file size", o.MaxFileSize)
 		}
-		total += hdr.Size
+		// The name counts: the reader keeps it (twice), and a tar name
+		// can be up to 1 MiB long (a PAX record).
+		total += hdr.Size + int64(len(name))
 		if total > o.MaxTotalSize {
 			return nil, limits.Size(fmt.Sprintf("entry %q", hdr.Name), "total decompressed size", o.MaxTotalSize)
 		}

@@ -117,7 +117,11 @@ func TestStageDir(t *testing.T) {
 			if err := s.Write(staged); err != nil {
 				t.Fatal(err)
 			}
-			want, err := readArchiveFile(whole, ReadOptions{}.withDefaults())
+			o, err := ReadOptions{}.withDefaults()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := readArchiveFile(whole, o)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,10 +5,11 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
+
+	"github.com/octobundle/octobundle/internal/gctune"
 )
 
 // Profiling for the scale benchmark (tools/bench): with
@@ -72,26 +73,29 @@ func startProfiles(stderr io.Writer) (stop func()) {
 	}
 }
 
-// memoryLimit is octobundle's default soft memory limit (GOMEMLIMIT).
-// Documents are held packed (internal/jsonv), so what stays live is
+// memoryLimit is the floor of octobundle's soft memory limit (GOMEMLIMIT),
+// which internal/gctune keeps at one and a half times the live heap above
+// it. Documents are held packed (internal/jsonv), so what stays live is
 // small — the name/ID index and compressed JSON, about 50 MB at 500
 // projects and 150 MB at 2,000 — and nearly everything allocated is a
 // document decoded for one entity and dropped. With Go's default GOGC of
-// 100 the heap may reach twice what is live; the limit caps bursts above
-// that. It is well above twice the live heap of instances up to 2,000
-// projects: a limit close to the live heap makes the collector run after
-// every few megabytes allocated, each time marking the whole live heap,
-// and CPU grows with the square of the instance (at 2,000 projects a plan
-// took 34 s of CPU under 256 MiB, 27 s under 320 MiB with a peak of
-// 331 MiB, 25 s under 384 MiB with a peak of 394 MiB). It is soft: a heap
-// that needs more gets it.
-// GOMEMLIMIT in the environment overrides it, GOGC too.
+// 100 the heap may reach twice what is live; the floor caps bursts above
+// that for instances up to about 2,000 projects (at 2,000 projects a plan
+// took 34 s of CPU under a fixed 256 MiB, 27 s under 320 MiB with a peak
+// of 331 MiB, 25 s under 384 MiB with a peak of 394 MiB). A fixed limit
+// close to or under the live heap makes the collector run after every few
+// megabytes allocated, each time marking the whole live heap, and CPU
+// grows with the square of the instance (export at 5,000 projects: 6.3
+// times the CPU of 2,000 under a fixed 320 MiB); the limit that follows
+// the live heap keeps it linear. It is soft: a heap that needs more gets
+// it. GOMEMLIMIT in the environment overrides it, GOGC too.
 const memoryLimit = 320 << 20
 
-// tuneGC sets the soft memory limit unless GOMEMLIMIT is set.
+// tuneGC starts the soft memory limit that follows the live heap, unless
+// GOMEMLIMIT is set.
 func tuneGC() {
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit)
+		gctune.Start(memoryLimit)
 	}
 }
 

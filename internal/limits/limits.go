@@ -16,20 +16,30 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 )
 
 // The limits. Sizes are in bytes.
 const (
 	// ArchiveEntries is the most entries (files and directories) a bundle
-	// archive, or files a bundle directory, may hold. The sample bundle has
-	// 89 files for 4 projects: 2,000 projects are about 45,000 files.
-	ArchiveEntries = 100_000
+	// archive, or files a bundle directory, may hold, unless the
+	// environment variable named by ArchiveEntriesEnv sets another limit.
+	// A generated space has about 19 files per project (186,000 files for
+	// 10,000 projects), so this is room for about 50,000 projects, as many
+	// as CollectionItems lets a collection hold. It guards against an archive
+	// of millions of tiny entries, not against large spaces: the memory an
+	// entry costs beyond its content (its name, which counts toward
+	// TotalSize, and a few hundred bytes of bookkeeping) stays under a few
+	// hundred MiB at this limit.
+	ArchiveEntries = 1_000_000
 	// FileSize is the largest single bundle file. The largest real entity
 	// files are variable sets with thousands of values and processes with
 	// inline scripts: a few MiB.
 	FileSize = 64 << 20
-	// TotalSize is the largest total decompressed size of a bundle. The
-	// sample bundle is 270 KB for 4 projects: 2,000 projects are about 135 MB.
+	// TotalSize is the largest total decompressed size of a bundle, its
+	// file names included. The sample bundle is 270 KB for 4 projects; a
+	// generated space of 2,000 projects is 106 MB (10,000: about 530 MB).
 	TotalSize = 1 << 30
 	// CompressionRatio is the largest ratio of decompressed to compressed
 	// size of an archive (checked once 8 MiB have been decompressed): canonical
@@ -63,6 +73,28 @@ const (
 	// certificate bundle.
 	SmallFileSize = 1 << 20
 )
+
+// ArchiveEntriesEnv names the environment variable that, set to a positive
+// number, replaces ArchiveEntries as the file count limit of bundles read
+// with the default limits: a space larger than ArchiveEntries allows needs
+// it raised.
+const ArchiveEntriesEnv = "OCTOBUNDLE_MAX_BUNDLE_FILES"
+
+// BundleFiles returns the file count limit of bundles read with the
+// default limits: ArchiveEntries, or the value of ArchiveEntriesEnv when it
+// is set. A value that is not a positive whole number is an error naming
+// the variable.
+func BundleFiles() (int, error) {
+	v := strings.TrimSpace(os.Getenv(ArchiveEntriesEnv))
+	if v == "" {
+		return ArchiveEntries, nil
+	}
+	n, err := strconv.Atoi(strings.ReplaceAll(v, "_", ""))
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive number of files", ArchiveEntriesEnv, v)
+	}
+	return n, nil
+}
 
 // Error reports that an input passed a limit. It names the input (a file, an
 // archive entry, a request) and the limit, and never holds the input's

@@ -78,3 +78,38 @@ func TestReadAllAndReadFile(t *testing.T) {
 		t.Fatalf("missing file: %v", err)
 	}
 }
+
+// TestBundleFiles: the bundle file count limit is ArchiveEntries unless
+// OCTOBUNDLE_MAX_BUNDLE_FILES sets a positive number.
+func TestBundleFiles(t *testing.T) {
+	tests := []struct {
+		env     string
+		want    int
+		wantErr string
+	}{
+		{"", ArchiveEntries, ""},
+		{"  ", ArchiveEntries, ""},
+		{"250000", 250_000, ""},
+		{"2_000_000", 2_000_000, ""},
+		{" 5 ", 5, ""},
+		{"0", 0, `OCTOBUNDLE_MAX_BUNDLE_FILES="0": want a positive number of files`},
+		{"-1", 0, `OCTOBUNDLE_MAX_BUNDLE_FILES="-1": want a positive number of files`},
+		{"1e6", 0, `OCTOBUNDLE_MAX_BUNDLE_FILES="1e6": want a positive number of files`},
+		{"lots", 0, `OCTOBUNDLE_MAX_BUNDLE_FILES="lots": want a positive number of files`},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%q", tt.env), func(t *testing.T) {
+			t.Setenv(ArchiveEntriesEnv, tt.env)
+			got, err := BundleFiles()
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("got %d, %v; want the error %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %d, %v; want %d", got, err, tt.want)
+			}
+		})
+	}
+}
