@@ -32,6 +32,18 @@ type coll struct {
 	// processes or a name's holder stays constant-time as a space grows.
 	idxMu sync.Mutex
 	idx   map[string]map[string]map[string]bool
+	// orders keeps the IDs in a list order (listForm.Order: field →
+	// order), built on first use under idxMu; put and remove drop an
+	// order they change (a document added or removed, a key changed), so
+	// a paged read of a whole collection sorts it once, not once a page.
+	orders map[string]*listOrder
+}
+
+// listOrder is a collection's IDs sorted by one field as a list form
+// sorts them (orderCompare), with the key each ID was sorted by.
+type listOrder struct {
+	ids  []string
+	keys map[string]string
 }
 
 func newColl() *coll {
@@ -164,6 +176,48 @@ func (c *coll) put(id string, doc map[string]any) {
 	}
 	c.docs[id] = doc
 	c.reindex(id, old, doc)
+	c.dropOrders(id, doc)
+}
+
+// dropOrders drops every list order that id's document doc (nil:
+// removed) no longer fits: one that lacks id, or holds it under another
+// key.
+func (c *coll) dropOrders(id string, doc map[string]any) {
+	c.idxMu.Lock()
+	defer c.idxMu.Unlock()
+	for field, o := range c.orders {
+		key, ok := o.keys[id]
+		if !ok || doc == nil || key != orderKey(doc, field) {
+			delete(c.orders, field)
+		}
+	}
+}
+
+// ordered returns the collection's IDs in the list order of field
+// (orderCompare), from the order kept since the last change that
+// touched it. The caller holds Server.mu (read or write) and must not
+// modify the slice.
+func (c *coll) ordered(field string) []string {
+	if c == nil {
+		return nil
+	}
+	c.idxMu.Lock()
+	defer c.idxMu.Unlock()
+	if o := c.orders[field]; o != nil {
+		return o.ids
+	}
+	o := &listOrder{ids: slices.Clone(c.ids), keys: make(map[string]string, len(c.ids))}
+	for _, id := range c.ids {
+		o.keys[id] = orderKey(c.docs[id], field)
+	}
+	slices.SortFunc(o.ids, func(a, b string) int {
+		return orderCompare(o.keys[a], a, c.seq[a], o.keys[b], b, c.seq[b])
+	})
+	if c.orders == nil {
+		c.orders = map[string]*listOrder{}
+	}
+	c.orders[field] = o
+	return o.ids
 }
 
 func (c *coll) remove(id string) {
@@ -175,6 +229,7 @@ func (c *coll) remove(id string) {
 	delete(c.folded, foldKey(id))
 	delete(c.seq, id)
 	c.reindex(id, old, nil)
+	c.dropOrders(id, nil)
 	for i, x := range c.ids {
 		if x == id {
 			c.ids = append(c.ids[:i:i], c.ids[i+1:]...)
