@@ -24,6 +24,8 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 		return append(dst, "null"...), nil
 	case string:
 		return appendJSONString(dst, t), nil
+	case rawJSON:
+		return append(dst, t...), nil
 	case bool:
 		return strconv.AppendBool(dst, t), nil
 	case float64:

@@ -120,3 +120,50 @@ func TestListFormsAfterWrites(t *testing.T) {
 	})
 	check("after a create")
 }
+
+// TestScopeValuesFollowWrites: the ScopeValues variable sets share (a
+// space's environments, machines, roles and tenant tags; spaceScope) are
+// kept between reads and follow every write to what they come from.
+func TestScopeValuesFollowWrites(t *testing.T) {
+	f := newFixture(t, Options{})
+	p := newProject(t, f, "Scoped")
+	scope := func() map[string]any {
+		t.Helper()
+		return f.get("/api/Spaces-1/variables/" + p.VariableSetID)["ScopeValues"].(map[string]any)
+	}
+	names := func(field string) []string {
+		t.Helper()
+		var out []string
+		for _, x := range scope()[field].([]any) {
+			out = append(out, str(x.(map[string]any)["Name"]))
+		}
+		return out
+	}
+	env := f.post("/api/Spaces-1/environments", map[string]any{"Name": "Staging"})
+	if got := names("Environments"); !slices.Contains(got, "Staging") {
+		t.Errorf("after a create: Environments %v, want Staging among them", got)
+	}
+	env["Name"] = "Acceptance"
+	f.put("/api/Spaces-1/environments/"+str(env["Id"]), env)
+	if got := names("Environments"); !slices.Contains(got, "Acceptance") || slices.Contains(got, "Staging") {
+		t.Errorf("after a rename: Environments %v, want Acceptance, not Staging", got)
+	}
+	m := f.post("/api/Spaces-1/machines", map[string]any{"Name": "web-1", "EnvironmentIds": []any{env["Id"]}, "Roles": []any{"web"},
+		"Endpoint": map[string]any{"CommunicationStyle": "None"}})
+	if got := names("Roles"); !slices.Equal(got, []string{"web"}) {
+		t.Errorf("after a machine: Roles %v, want [web]", got)
+	}
+	if got := names("Machines"); !slices.Equal(got, []string{"web-1"}) {
+		t.Errorf("after a machine: Machines %v, want [web-1]", got)
+	}
+	f.post("/api/Spaces-1/tagsets", map[string]any{"Name": "Tier", "Tags": []any{map[string]any{"Name": "Gold", "Color": "#333333"}}})
+	if got := names("TenantTags"); !slices.Equal(got, []string{"Tier/Gold"}) {
+		t.Errorf("after a tag set: TenantTags %v, want [Tier/Gold]", got)
+	}
+	if r := f.raw(http.MethodDelete, "/api/Spaces-1/machines/"+str(m["Id"]), testKey, nil); r.status >= 300 {
+		t.Fatalf("DELETE machine: %d %s", r.status, r.body)
+	}
+	if got := names("Roles"); len(got) != 0 {
+		t.Errorf("after the machine's delete: Roles %v, want none", got)
+	}
+}

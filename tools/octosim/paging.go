@@ -281,7 +281,7 @@ func (s *Server) list(r *request, sp *space, spec *collSpec, parent map[string]s
 func (s *Server) renderPage(r *request, sp *space, spec *collSpec, items selection) map[string]any {
 	out := pageOf(r, spec.ItemType, items)
 	pageItems := out["Items"].([]map[string]any)
-	rendered := make([]map[string]any, len(pageItems))
+	rendered := make([]any, len(pageItems))
 	for i, d := range pageItems {
 		rendered[i] = s.renderListItem(sp, spec, d)
 	}
@@ -290,9 +290,9 @@ func (s *Server) renderPage(r *request, sp *space, spec *collSpec, items selecti
 }
 
 // listAll answers the legacy /all route: a bare array of every match.
-func (s *Server) listAll(r *request, sp *space, spec *collSpec, parent map[string]string) []map[string]any {
+func (s *Server) listAll(r *request, sp *space, spec *collSpec, parent map[string]string) []any {
 	items := s.selectedWith(r, sp, spec, parent, true).all()
-	out := make([]map[string]any, len(items))
+	out := make([]any, len(items))
 	for i, d := range items {
 		out[i] = s.renderListItem(sp, spec, d)
 	}
@@ -304,9 +304,10 @@ func (s *Server) listAll(r *request, sp *space, spec *collSpec, parent map[strin
 // collections' Items and the /all arrays the resource's own schema
 // (DeploymentProcessResource, VariableSetResource with its ScopeValues —
 // which the Octopus MCP server's get_variables tool strips from the
-// variables/all items it reads, so real servers send them).
-func (s *Server) renderListItem(sp *space, spec *collSpec, d map[string]any) map[string]any {
-	return s.render(sp, spec, d, true)
+// variables/all items it reads, so real servers send them). It is encoded
+// at once (renderEncoded), under Server.mu.
+func (s *Server) renderListItem(sp *space, spec *collSpec, d map[string]any) any {
+	return s.renderEncoded(sp, spec, d, true)
 }
 
 // page cuts items to the request's skip/take and wraps them in the

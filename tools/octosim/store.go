@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -37,6 +38,9 @@ type coll struct {
 	// order they change (a document added or removed, a key changed), so
 	// a paged read of a whole collection sorts it once, not once a page.
 	orders map[string]*listOrder
+	// ver counts the puts and removes, for caches of what is derived
+	// from the collection (spaceScope).
+	ver atomic.Uint64
 }
 
 // listOrder is a collection's IDs sorted by one field as a list form
@@ -177,6 +181,15 @@ func (c *coll) put(id string, doc map[string]any) {
 	c.docs[id] = doc
 	c.reindex(id, old, doc)
 	c.dropOrders(id, doc)
+	c.ver.Add(1)
+}
+
+// version is the number of changes the collection has had (0 for nil).
+func (c *coll) version() uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.ver.Load()
 }
 
 // dropOrders drops every list order that id's document doc (nil:
@@ -230,6 +243,7 @@ func (c *coll) remove(id string) {
 	delete(c.seq, id)
 	c.reindex(id, old, nil)
 	c.dropOrders(id, nil)
+	c.ver.Add(1)
 	for i, x := range c.ids {
 		if x == id {
 			c.ids = append(c.ids[:i:i], c.ids[i+1:]...)
@@ -257,6 +271,11 @@ type space struct {
 	// collsMu guards colls: coll creates a collection on first use, which
 	// also happens on reads served under Server.mu's read lock.
 	collsMu sync.Mutex
+	// scopeMu guards scope, the ScopeValues every variable set of the
+	// space shares, kept while the collections they come from are
+	// unchanged.
+	scopeMu sync.Mutex
+	scope   *spaceScope
 }
 
 func newSpace(doc map[string]any) *space { return &space{doc: doc, colls: map[string]*coll{}} }
