@@ -54,8 +54,7 @@ func (s *Server) putSingleton(r *request, sp *space, spec *collSpec, stored map[
 	}
 	doc["Version"] = float64(have + 1)
 	sp.coll(spec.Name).put(str(stored["Id"]), doc)
-	out := s.render(sp, spec, doc, false)
-	return http.StatusOK, out, nil
+	return http.StatusOK, s.renderEncoded(sp, spec, doc, false), nil
 }
 
 // singletonManaged are the fields of a process or variable set the server
