@@ -96,7 +96,7 @@ func (s *Server) update(r *request, sp *space, spec *collSpec, stored map[string
 		if isServerManaged(spec.Name, k) || (spec.ParentField != "" && k == spec.ParentField) {
 			continue
 		}
-		doc[k] = schema.DeepCopy(v)
+		doc[k] = v // the request's own decoded body: no copy needed
 	}
 	for k, v := range stored {
 		keep := isServerManaged(spec.Name, k) || (spec.ParentField != "" && k == spec.ParentField)

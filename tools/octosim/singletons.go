@@ -38,7 +38,7 @@ func (s *Server) putSingleton(r *request, sp *space, spec *collSpec, stored map[
 		if slices.Contains(singletonManaged, k) {
 			continue
 		}
-		doc[k] = schema.DeepCopy(v)
+		doc[k] = v // the request's own decoded body: no copy needed
 	}
 	if spec.Name == "variables" {
 		mergeSensitiveVariables(doc, stored)
