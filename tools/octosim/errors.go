@@ -97,6 +97,17 @@ var jsonCheck func(v any, got []byte)
 // writeJSON answers v as JSON with the given status: the bytes
 // json.Marshal writes, encoded by appendJSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	if e, ok := v.(*encodedJSON); ok {
+		// Encoded under the lock (encodeNow): written as it is.
+		if jsonCheck != nil {
+			jsonCheck(e, *e.bp)
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(status)
+		_, _ = w.Write(*e.bp)
+		releaseJSON(e.bp)
+		return
+	}
 	bp, err := marshalJSON(v)
 	if err != nil {
 		if _, merr := json.Marshal(v); merr != nil {

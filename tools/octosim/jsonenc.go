@@ -24,8 +24,12 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 		return append(dst, "null"...), nil
 	case string:
 		return appendJSONString(dst, t), nil
-	case rawJSON:
-		return append(dst, t...), nil
+	case renderedItems:
+		return t.appendTo(dst)
+	case renderedDoc:
+		return t.s.appendRendered(dst, t.sp, t.spec, t.doc, t.full)
+	case *encodedJSON:
+		return append(dst, *t.bp...), nil
 	case bool:
 		return strconv.AppendBool(dst, t), nil
 	case float64:
@@ -85,7 +89,8 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 		if t == nil {
 			return append(dst, "null"...), nil
 		}
-		keys := sortedKeys(t)
+		var kb [32]string
+		keys := sortedKeys(kb[:0], t)
 		dst = append(dst, '{')
 		for i, k := range keys {
 			if i > 0 {
@@ -107,7 +112,8 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 // appendJSONObject encodes a map with its keys in byte order, as
 // encoding/json does.
 func appendJSONObject(dst []byte, m map[string]any) ([]byte, error) {
-	keys := sortedKeys(m)
+	var kb [32]string
+	keys := sortedKeys(kb[:0], m)
 	dst = append(dst, '{')
 	var err error
 	for i, k := range keys {
@@ -123,9 +129,9 @@ func appendJSONObject(dst []byte, m map[string]any) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-// sortedKeys returns a map's keys in byte order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+// sortedKeys returns a map's keys in byte order, appended to keys (a
+// caller's buffer on its stack, for the maps that fit).
+func sortedKeys[V any](keys []string, m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
@@ -241,9 +247,9 @@ func marshalJSON(v any) (*[]byte, error) {
 }
 
 // releaseJSON returns a buffer of marshalJSON to the pool, unless it grew
-// too large to keep.
+// too large to keep (a page of 500 deployment processes is about 4 MB).
 func releaseJSON(bp *[]byte) {
-	if cap(*bp) > 1<<20 {
+	if cap(*bp) > 16<<20 {
 		return
 	}
 	jsonBuffers.Put(bp)

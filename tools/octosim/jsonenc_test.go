@@ -14,15 +14,15 @@ import (
 
 // TestMain checks, for every test of the package, that each answer the
 // simulator encodes is byte for byte what json.Marshal writes (see
-// appendJSON), and each document renderEncoded encodes what json.Marshal
-// writes for render's copy of it; not when benchmarking, which measures the encoding alone.
+// appendJSON), and each answer encodeNow encodes under the lock what
+// json.Marshal writes for the answer built of render's copies; not when benchmarking, which measures the encoding alone.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	var mu sync.Mutex
 	var bad []string
 	if b := flag.Lookup("test.bench"); b == nil || b.Value.String() == "" {
 		jsonCheck = checkJSON(&mu, &bad)
-		renderCheck = func(got rawJSON, want map[string]any) { jsonCheck(want, got) }
+		answerCheck = func(got []byte, want any) { jsonCheck(want, got) }
 	}
 	code := m.Run()
 	if len(bad) > 0 {

@@ -1,6 +1,7 @@
 package octosim
 
 import (
+	"maps"
 	"net/url"
 	"strconv"
 	"strings"
@@ -272,42 +273,33 @@ func anyValueIn(v any, want map[string]bool) bool {
 }
 
 // list answers a paged collection GET.
-func (s *Server) list(r *request, sp *space, spec *collSpec, parent map[string]string) map[string]any {
+func (s *Server) list(r *request, sp *space, spec *collSpec, parent map[string]string) any {
 	return s.renderPage(r, sp, spec, s.selectedWith(r, sp, spec, parent, !listFormOf(spec).PagedIgnoresIDs))
 }
 
 // renderPage answers items as a page of spec's collection. Only the
-// page's items are rendered, as a real server reads only them.
-func (s *Server) renderPage(r *request, sp *space, spec *collSpec, items selection) map[string]any {
+// page's items are rendered, as a real server reads only them, and the
+// page is encoded at once (encodeNow), its items straight from the stored
+// documents.
+func (s *Server) renderPage(r *request, sp *space, spec *collSpec, items selection) any {
 	out := pageOf(r, spec.ItemType, items)
-	pageItems := out["Items"].([]map[string]any)
-	rendered := make([]any, len(pageItems))
-	for i, d := range pageItems {
-		rendered[i] = s.renderListItem(sp, spec, d)
-	}
-	out["Items"] = rendered
-	return out
+	ri := renderedItems{s: s, sp: sp, spec: spec, docs: out["Items"].([]map[string]any)}
+	out["Items"] = ri
+	return encodeNow(out, func() any {
+		old := maps.Clone(out)
+		old["Items"] = ri.rendered()
+		return old
+	})
 }
 
-// listAll answers the legacy /all route: a bare array of every match.
-func (s *Server) listAll(r *request, sp *space, spec *collSpec, parent map[string]string) []any {
-	items := s.selectedWith(r, sp, spec, parent, true).all()
-	out := make([]any, len(items))
-	for i, d := range items {
-		out[i] = s.renderListItem(sp, spec, d)
+// listAll answers the legacy /all route: a bare array of every match,
+// encoded at once as renderPage's items are.
+func (s *Server) listAll(r *request, sp *space, spec *collSpec, parent map[string]string) any {
+	ri := renderedItems{s: s, sp: sp, spec: spec, docs: s.selectedWith(r, sp, spec, parent, true).all()}
+	if ri.docs == nil {
+		ri.docs = []map[string]any{}
 	}
-	return out
-}
-
-// renderListItem renders one item of a list. A list item is the document
-// GET by ID answers, Links included: the API descriptions give the
-// collections' Items and the /all arrays the resource's own schema
-// (DeploymentProcessResource, VariableSetResource with its ScopeValues —
-// which the Octopus MCP server's get_variables tool strips from the
-// variables/all items it reads, so real servers send them). It is encoded
-// at once (renderEncoded), under Server.mu.
-func (s *Server) renderListItem(sp *space, spec *collSpec, d map[string]any) any {
-	return s.renderEncoded(sp, spec, d, true)
+	return encodeNow(ri, func() any { return ri.rendered() })
 }
 
 // page cuts items to the request's skip/take and wraps them in the

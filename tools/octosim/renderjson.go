@@ -6,44 +6,106 @@ import (
 	"github.com/octobundle/octobundle/schema"
 )
 
-// rawJSON is part of an answer already encoded: appendJSON copies it as
-// it is, and json.Marshal reads it through MarshalJSON.
-type rawJSON []byte
+// encodedJSON is an answer encoded under Server.mu, in a buffer of
+// jsonBuffers: writeJSON writes it as it is and returns the buffer.
+type encodedJSON struct{ bp *[]byte }
 
-// MarshalJSON returns the encoding itself.
-func (r rawJSON) MarshalJSON() ([]byte, error) { return r, nil }
+// MarshalJSON returns the encoding itself (json.Marshal compacts it,
+// which leaves it as it is).
+func (e *encodedJSON) MarshalJSON() ([]byte, error) { return *e.bp, nil }
 
-// renderCheck, when set (by the package's tests), sees every document
-// renderEncoded encodes with render's answer for it, to compare them.
-var renderCheck func(got rawJSON, want map[string]any)
+// answerCheck, when set (by the package's tests), sees every answer
+// encodeNow encodes with the answer the simulator gave before it encoded
+// under the lock (render's copies), to compare them.
+var answerCheck func(got []byte, want any)
 
-// renderEncoded is render for an answer written as it is: renderJSON's
-// encoding, or render's document should encoding fail (writeJSON then
-// reports json.Marshal's error).
-func (s *Server) renderEncoded(sp *space, spec *collSpec, doc map[string]any, full bool) any {
-	b, err := s.renderJSON(sp, spec, doc, full)
+// encodeNow encodes v (which may hold renderedItems) at once, under
+// Server.mu. want gives the same answer built of render's copies: what
+// the answer is should encoding fail (writeJSON then reports
+// json.Marshal's error), and what answerCheck compares with.
+func encodeNow(v any, want func() any) any {
+	bp := jsonBuffers.Get().(*[]byte)
+	b, err := appendJSON((*bp)[:0], v)
+	*bp = b
 	if err != nil {
-		return s.render(sp, spec, doc, full)
+		releaseJSON(bp)
+		return want()
 	}
-	if renderCheck != nil {
-		renderCheck(b, s.render(sp, spec, doc, full))
+	if answerCheck != nil {
+		answerCheck(b, want())
 	}
-	return b
+	return &encodedJSON{bp: bp}
 }
 
-// renderJSON is render encoded: the bytes json.Marshal writes for
-// s.render(sp, spec, doc, full), written straight from the stored
-// document, without the copy render makes and masks. The caller holds
-// Server.mu, so that no write changes the document meanwhile. A list of
-// n large documents (deployment processes of about 8 KB) cost n deep
-// copies before it cost n encodings.
-func (s *Server) renderJSON(sp *space, spec *collSpec, doc map[string]any, full bool) (rawJSON, error) {
+// renderedItems are documents of a list, encoded by appendJSON as
+// render shows them (appendRendered), straight into the answer. A list
+// item is the document GET by ID answers, Links included: the API
+// descriptions give the collections' Items and the /all arrays the
+// resource's own schema (DeploymentProcessResource, VariableSetResource
+// with its ScopeValues — which the Octopus MCP server's get_variables
+// tool strips from the variables/all items it reads, so real servers send
+// them).
+type renderedItems struct {
+	s    *Server
+	sp   *space
+	spec *collSpec
+	docs []map[string]any
+}
+
+// rendered returns the items as render's copies.
+func (ri renderedItems) rendered() []map[string]any {
+	out := make([]map[string]any, len(ri.docs))
+	for i, d := range ri.docs {
+		out[i] = ri.s.render(ri.sp, ri.spec, d, true)
+	}
+	return out
+}
+
+// appendTo encodes the items as a JSON array.
+func (ri renderedItems) appendTo(dst []byte) ([]byte, error) {
+	var err error
+	dst = append(dst, '[')
+	for i, d := range ri.docs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if dst, err = ri.s.appendRendered(dst, ri.sp, ri.spec, d, true); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, ']'), nil
+}
+
+// renderEncoded is render for an answer written as it is: encoded at
+// once (encodeNow, appendRendered).
+func (s *Server) renderEncoded(sp *space, spec *collSpec, doc map[string]any, full bool) any {
+	return encodeNow(renderedDoc{s: s, sp: sp, spec: spec, doc: doc, full: full},
+		func() any { return s.render(sp, spec, doc, full) })
+}
+
+// renderedDoc is one document, encoded by appendJSON as render shows it.
+type renderedDoc struct {
+	s    *Server
+	sp   *space
+	spec *collSpec
+	doc  map[string]any
+	full bool
+}
+
+// appendRendered is render encoded: it appends the bytes json.Marshal
+// writes for s.render(sp, spec, doc, full), written straight from the
+// stored document, without the copy render makes and masks. The caller
+// holds Server.mu, so that no write changes the document meanwhile. A
+// list of n large documents (deployment processes of about 8 KB) cost n
+// deep copies before it cost n encodings.
+func (s *Server) appendRendered(dst []byte, sp *space, spec *collSpec, doc map[string]any, full bool) ([]byte, error) {
 	extra := map[string]any{"Links": s.links(sp, spec, doc)}
 	variables := spec.Name == "variables"
 	if variables && full {
 		extra["ScopeValues"] = s.scopeValues(sp, doc)
 	}
-	keys := make([]string, 0, len(doc)+len(extra))
+	var buf [64]string
+	keys := buf[:0]
 	for k := range doc {
 		if _, ok := extra[k]; !ok {
 			keys = append(keys, k)
@@ -53,7 +115,6 @@ func (s *Server) renderJSON(sp *space, spec *collSpec, doc map[string]any, full 
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	dst := make([]byte, 0, 1024)
 	dst = append(dst, '{')
 	var err error
 	for i, k := range keys {
@@ -70,7 +131,7 @@ func (s *Server) renderJSON(sp *space, spec *collSpec, doc map[string]any, full 
 			dst, err = appendMember(dst, x, true, true)
 		}
 		if err != nil {
-			return nil, err
+			return dst, err
 		}
 	}
 	return append(dst, '}'), nil
@@ -85,7 +146,8 @@ func appendMasked(dst []byte, v any, mask bool) ([]byte, error) {
 	switch t := v.(type) {
 	case map[string]any:
 		dst = append(dst, '{')
-		for i, k := range sortedKeys(t) {
+		var kb [32]string
+		for i, k := range sortedKeys(kb[:0], t) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -194,7 +256,8 @@ var sensitiveVariableFields = map[string]string{"IsSensitive": "true", "Type": `
 // appendSensitiveVariable encodes a sensitive variable masked, with
 // sensitiveVariableFields.
 func appendSensitiveVariable(dst []byte, m map[string]any) ([]byte, error) {
-	keys := sortedKeys(m)
+	var kb [32]string
+	keys := sortedKeys(kb[:0], m)
 	for k := range sensitiveVariableFields {
 		if _, ok := m[k]; !ok {
 			keys = append(keys, k)
