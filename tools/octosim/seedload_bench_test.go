@@ -1,5 +1,3 @@
-//go:build unix
-
 package octosim_test
 
 import (
@@ -7,9 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/octobundle/octobundle/tools/gen"
 	"github.com/octobundle/octobundle/tools/octosim"
@@ -18,8 +14,8 @@ import (
 // BenchmarkSeedLoad loads generated instances of 500 and 2,000 projects
 // (as the benchmark of issue 11 does, gen.Scale) into a new simulator:
 // the CPU time per project (cpu-µs/project: the process's user and
-// system time, which a busy machine does not inflate as it does the
-// wall time) should not grow with N.
+// system time, less noisy than the wall time on a shared machine) should
+// not grow with N.
 //
 //	go test ./tools/octosim -run '^$' -bench BenchmarkSeedLoad -benchtime 1x
 //	OCTOSIM_SEED_N=10000 go test ./tools/octosim -run '^$' -bench BenchmarkSeedLoad -benchtime 1x
@@ -27,24 +23,15 @@ func BenchmarkSeedLoad(b *testing.B) {
 	for _, n := range seedSizes() {
 		inst := gen.Generate(gen.Scale(n))
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
-			cpu0 := processCPU()
+			cpu0 := octosim.ProcessCPU()
 			for b.Loop() {
 				if _, err := octosim.New(octosim.Options{Seed: inst}); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N)/float64(n), "cpu-µs/project")
+			b.ReportMetric(float64((octosim.ProcessCPU()-cpu0).Microseconds())/float64(b.N)/float64(n), "cpu-µs/project")
 		})
 	}
-}
-
-// processCPU is the process's CPU time so far (user and system).
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // seedSizes are BenchmarkSeedLoad's sizes: 500 and 2,000, or those of
