@@ -18,6 +18,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,7 +47,10 @@ type Config struct {
 	// Log receives progress lines; nil discards.
 	Log io.Writer
 	// ProfileDir, if set, receives a CPU and an allocation profile of every
-	// step (N-STEP.cpu.pprof, N-STEP.mem.pprof).
+	// step (N-STEP.cpu.pprof, N-STEP.mem.pprof), a CPU profile of the
+	// benchmark's own process during each step (N-STEP.server.cpu.pprof:
+	// the simulators serving it) and one of the instance's generation and
+	// seed load (N-setup.server.cpu.pprof).
 	ProfileDir string
 	// Steps are the keys (StepKeys) of the operations to measure, in
 	// their fixed order; empty measures all.
@@ -246,6 +250,10 @@ func logf(cfg Config, format string, args ...any) {
 func runSize(cfg Config, n int) (Result, error) {
 	res := Result{N: n, Entities: map[string]int{}}
 	setup := time.Now()
+	stopProfile, err := profileSelf(cfg, n, "setup")
+	if err != nil {
+		return res, err
+	}
 	inst := gen.Generate(gen.Scale(n))
 	for coll, es := range inst.Spaces[0].Collections {
 		res.Entities[coll] = len(es)
@@ -253,11 +261,13 @@ func runSize(cfg Config, n int) (Result, error) {
 	lat := octosim.Faults{Latency: cfg.Latency}
 	src, err := startSim(octosim.Options{Seed: inst, Faults: lat})
 	if err != nil {
+		stopProfile()
 		return res, err
 	}
 	defer src.stop()
 	inst = nil
 	res.SetupSeconds = time.Since(setup).Seconds()
+	stopProfile()
 	dst, err := startSim(octosim.Options{IDOffset: 1_000_000, Faults: lat})
 	if err != nil {
 		return res, err
@@ -301,7 +311,12 @@ func runSize(cfg Config, n int) (Result, error) {
 			base := filepath.Join(cfg.ProfileDir, fmt.Sprintf("%d-%s", n, strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(o.name)))
 			env = []string{"OCTOBUNDLE_CPUPROFILE=" + base + ".cpu.pprof", "OCTOBUNDLE_MEMPROFILE=" + base + ".mem.pprof"}
 		}
+		stopProfile, err := profileSelf(cfg, n, o.name)
+		if err != nil {
+			return res, err
+		}
 		s, err := runStep(cfg, fmt.Sprintf("N=%d", n), o.name, o.sim, o.args, env)
+		stopProfile()
 		if o.faults {
 			o.sim.srv.SetFaults(lat)
 		}
@@ -338,6 +353,25 @@ func runSize(cfg Config, n int) (Result, error) {
 	res.DestinationCounts = Counts(dst.srv.Dump())
 	res.HarnessRSS = selfPeakRSS()
 	return res, nil
+}
+
+// profileSelf starts a CPU profile of the benchmark's own process (the
+// simulators) for step name at size n, when cfg.ProfileDir is set, and
+// returns the function that stops it.
+func profileSelf(cfg Config, n int, name string) (func(), error) {
+	if cfg.ProfileDir == "" {
+		return func() {}, nil
+	}
+	path := filepath.Join(cfg.ProfileDir, fmt.Sprintf("%d-%s.server.cpu.pprof", n, strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(name)))
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // fsyncText renders a fsync count, or n/a.

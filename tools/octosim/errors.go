@@ -90,13 +90,39 @@ func writeError(w http.ResponseWriter, err error) {
 	writeJSON(w, ae.Status, body)
 }
 
+// jsonCheck, when set (by the package's tests), sees every answer writeJSON
+// encodes, to compare it with json.Marshal's.
+var jsonCheck func(v any, got []byte)
+
+// writeJSON answers v as JSON with the given status: the bytes
+// json.Marshal writes, encoded by appendJSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	if e, ok := v.(*encodedJSON); ok {
+		// Encoded under the lock (encodeNow): written as it is.
+		if jsonCheck != nil {
+			jsonCheck(e, *e.bp)
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(status)
+		_, _ = w.Write(*e.bp)
+		releaseJSON(e.bp)
+		return
+	}
+	bp, err := marshalJSON(v)
 	if err != nil {
+		if _, merr := json.Marshal(v); merr != nil {
+			err = merr // json.Marshal's own message
+		}
 		status = http.StatusInternalServerError
-		b, _ = json.Marshal(map[string]any{"ErrorMessage": err.Error(), "Errors": []string{}})
+		b, _ := json.Marshal(map[string]any{"ErrorMessage": err.Error(), "Errors": []string{}})
+		bp = &b
+	} else {
+		defer releaseJSON(bp)
+		if jsonCheck != nil {
+			jsonCheck(v, *bp)
+		}
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	_, _ = w.Write(*bp)
 }

@@ -24,7 +24,7 @@ func (s *Server) create(r *request, sp *space, spec *collSpec, parent map[string
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, s.render(sp, spec, doc, true), nil
+	return http.StatusCreated, s.renderEncoded(sp, spec, doc, true), nil
 }
 
 // insert validates body as a new entity of spec, stores it with a fresh ID
@@ -96,7 +96,7 @@ func (s *Server) update(r *request, sp *space, spec *collSpec, stored map[string
 		if isServerManaged(spec.Name, k) || (spec.ParentField != "" && k == spec.ParentField) {
 			continue
 		}
-		doc[k] = schema.DeepCopy(v)
+		doc[k] = v // the request's own decoded body: no copy needed
 	}
 	for k, v := range stored {
 		keep := isServerManaged(spec.Name, k) || (spec.ParentField != "" && k == spec.ParentField)
@@ -121,7 +121,7 @@ func (s *Server) update(r *request, sp *space, spec *collSpec, stored map[string
 	stampVersion(spec, doc, stored)
 	s.st.collFor(sp, spec).put(str(stored["Id"]), doc)
 	s.afterSave(sp, spec, doc, false)
-	return http.StatusOK, s.render(sp, spec, doc, true), nil
+	return http.StatusOK, s.renderEncoded(sp, spec, doc, true), nil
 }
 
 // prepare fills in what the server derives on every write: defaults, slugs,

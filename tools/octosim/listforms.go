@@ -108,28 +108,47 @@ func byIDs(c *coll, ids map[string]bool) []map[string]any {
 
 // sortForList puts items in the order a real server lists them by field
 // ("Id" or "Name"): case-insensitively, as SQL Server's default collation
-// compares, ties by ID. Keys are computed once, so sorting n items costs
-// n log n comparisons of precomputed strings.
+// compares, ties by ID, then by the order given (orderCompare with each
+// item's position as its sequence). Keys are computed once, so sorting n
+// items costs n log n comparisons of precomputed strings.
 func sortForList(items []map[string]any, field string) {
 	if field == "" || len(items) < 2 {
 		return
 	}
 	type keyed struct {
 		key, id string
+		seq     uint64
 		d       map[string]any
 	}
 	ks := make([]keyed, len(items))
 	for i, d := range items {
-		id := str(d["Id"])
-		ks[i] = keyed{key: strings.ToLower(str(d[field])), id: strings.ToLower(id), d: d}
+		ks[i] = keyed{key: orderKey(d, field), id: str(d["Id"]), seq: uint64(i), d: d}
 	}
-	slices.SortStableFunc(ks, func(a, b keyed) int {
-		if c := strings.Compare(a.key, b.key); c != 0 {
-			return c
-		}
-		return strings.Compare(a.id, b.id)
+	slices.SortFunc(ks, func(a, b keyed) int {
+		return orderCompare(a.key, a.id, a.seq, b.key, b.id, b.seq)
 	})
 	for i, k := range ks {
 		items[i] = k.d
 	}
+}
+
+// orderKey is what a list sorted by field compares first: the field's
+// value in lower case.
+func orderKey(d map[string]any, field string) string {
+	return strings.ToLower(str(d[field]))
+}
+
+// orderCompare orders two documents of a list sorted by a field, given
+// their orderKeys, IDs and sequence numbers (insertion order): by key,
+// ties by ID case-insensitively, then by sequence.
+func orderCompare(akey, aid string, aseq uint64, bkey, bid string, bseq uint64) int {
+	if c := strings.Compare(akey, bkey); c != 0 {
+		return c
+	}
+	if aid != bid {
+		if c := strings.Compare(strings.ToLower(aid), strings.ToLower(bid)); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(aseq, bseq)
 }

@@ -1,6 +1,7 @@
 package octosim
 
 import (
+	"maps"
 	"net/url"
 	"strconv"
 	"strings"
@@ -57,12 +58,51 @@ var filterValueAliases = map[string]map[string]string{
 // filters and the parent restriction, in the collection's list order
 // (listForms; insertion order by default).
 func (s *Server) selected(r *request, sp *space, spec *collSpec, parent map[string]string) []map[string]any {
-	return s.selectedWith(r, sp, spec, parent, true)
+	return s.selectedWith(r, sp, spec, parent, true).all()
+}
+
+// selection is what a list request selects, in list order: either
+// documents, or a view of a whole collection's IDs in order, whose
+// documents are looked up only for the page read (a paged read of a
+// collection of n documents then costs its page, not n).
+type selection struct {
+	docs []map[string]any
+	// c and ids are the view (ids nil with c set: an empty view).
+	c   *coll
+	ids []string
+}
+
+// len is the number of documents selected.
+func (sel selection) len() int {
+	if sel.c != nil {
+		return len(sel.ids)
+	}
+	return len(sel.docs)
+}
+
+// slice returns the documents [lo, hi) of the selection.
+func (sel selection) slice(lo, hi int) []map[string]any {
+	if sel.c == nil {
+		return sel.docs[lo:hi]
+	}
+	out := make([]map[string]any, hi-lo)
+	for i, id := range sel.ids[lo:hi] {
+		out[i] = sel.c.docs[id]
+	}
+	return out
+}
+
+// all returns every document of the selection.
+func (sel selection) all() []map[string]any {
+	if sel.c == nil {
+		return sel.docs
+	}
+	return sel.slice(0, len(sel.ids))
 }
 
 // selectedWith is selected; useIDs false ignores the request's ids, as a
 // list that takes no ids parameter does.
-func (s *Server) selectedWith(r *request, sp *space, spec *collSpec, parent map[string]string, useIDs bool) []map[string]any {
+func (s *Server) selectedWith(r *request, sp *space, spec *collSpec, parent map[string]string, useIDs bool) selection {
 	var ids map[string]bool
 	if useIDs {
 		ids = requestIDs(r)
@@ -70,12 +110,26 @@ func (s *Server) selectedWith(r *request, sp *space, spec *collSpec, parent map[
 	name := r.q("name")
 	partial := strings.ToLower(r.q("partialName"))
 	filters := activeFilters(r, spec)
+	order := listFormOf(spec).Order
 	c := s.st.collFor(sp, spec)
 	var docs []map[string]any
-	if ids != nil {
+	sorted := false
+	switch {
+	case ids != nil:
 		docs = byIDs(c, ids)
-	} else {
+	case narrows(spec, parent, name):
 		docs = candidates(c, spec, parent, name)
+	default:
+		// The whole collection, already in list order.
+		all := c.ids
+		if order != "" {
+			all = c.ordered(order)
+		}
+		if len(parent) == 0 && partial == "" && filters.none() {
+			return selection{c: c, ids: all}
+		}
+		docs = c.docsOf(all)
+		sorted = true
 	}
 	var out []map[string]any
 	for _, d := range docs {
@@ -96,8 +150,21 @@ func (s *Server) selectedWith(r *request, sp *space, spec *collSpec, parent map[
 		}
 		out = append(out, d)
 	}
-	sortForList(out, listFormOf(spec).Order)
-	return out
+	if !sorted {
+		sortForList(out, order)
+	}
+	return selection{docs: out}
+}
+
+// narrows reports whether candidates finds a request's documents through
+// an index rather than reading the whole collection.
+func narrows(spec *collSpec, parent map[string]string, name string) bool {
+	for _, v := range parent {
+		if v != "" {
+			return true
+		}
+	}
+	return name != "" && spec.NameField != ""
 }
 
 // candidates narrows a selection through an index, as a real server's
@@ -158,6 +225,9 @@ func activeFilters(r *request, spec *collSpec) queryFilterSet {
 	return fs
 }
 
+// none reports whether the request filters on nothing.
+func (fs queryFilterSet) none() bool { return len(fs.fields) == 0 && fs.projectID == "" }
+
 func (fs queryFilterSet) match(d map[string]any) bool {
 	for _, f := range fs.fields {
 		got, present := fieldAt(d, f.field)
@@ -203,46 +273,43 @@ func anyValueIn(v any, want map[string]bool) bool {
 }
 
 // list answers a paged collection GET.
-func (s *Server) list(r *request, sp *space, spec *collSpec, parent map[string]string) map[string]any {
+func (s *Server) list(r *request, sp *space, spec *collSpec, parent map[string]string) any {
 	return s.renderPage(r, sp, spec, s.selectedWith(r, sp, spec, parent, !listFormOf(spec).PagedIgnoresIDs))
 }
 
 // renderPage answers items as a page of spec's collection. Only the
-// page's items are rendered, as a real server reads only them.
-func (s *Server) renderPage(r *request, sp *space, spec *collSpec, items []map[string]any) map[string]any {
-	out := page(r, spec.ItemType, items)
-	pageItems := out["Items"].([]map[string]any)
-	rendered := make([]map[string]any, len(pageItems))
-	for i, d := range pageItems {
-		rendered[i] = s.renderListItem(sp, spec, d)
-	}
-	out["Items"] = rendered
-	return out
+// page's items are rendered, as a real server reads only them, and the
+// page is encoded at once (encodeNow), its items straight from the stored
+// documents.
+func (s *Server) renderPage(r *request, sp *space, spec *collSpec, items selection) any {
+	out := pageOf(r, spec.ItemType, items)
+	ri := renderedItems{s: s, sp: sp, spec: spec, docs: out["Items"].([]map[string]any)}
+	out["Items"] = ri
+	return encodeNow(out, func() any {
+		old := maps.Clone(out)
+		old["Items"] = ri.rendered()
+		return old
+	})
 }
 
-// listAll answers the legacy /all route: a bare array of every match.
-func (s *Server) listAll(r *request, sp *space, spec *collSpec, parent map[string]string) []map[string]any {
-	items := s.selected(r, sp, spec, parent)
-	out := make([]map[string]any, len(items))
-	for i, d := range items {
-		out[i] = s.renderListItem(sp, spec, d)
+// listAll answers the legacy /all route: a bare array of every match,
+// encoded at once as renderPage's items are.
+func (s *Server) listAll(r *request, sp *space, spec *collSpec, parent map[string]string) any {
+	ri := renderedItems{s: s, sp: sp, spec: spec, docs: s.selectedWith(r, sp, spec, parent, true).all()}
+	if ri.docs == nil {
+		ri.docs = []map[string]any{}
 	}
-	return out
-}
-
-// renderListItem renders one item of a list. A list item is the document
-// GET by ID answers, Links included: the API descriptions give the
-// collections' Items and the /all arrays the resource's own schema
-// (DeploymentProcessResource, VariableSetResource with its ScopeValues —
-// which the Octopus MCP server's get_variables tool strips from the
-// variables/all items it reads, so real servers send them).
-func (s *Server) renderListItem(sp *space, spec *collSpec, d map[string]any) map[string]any {
-	return s.render(sp, spec, d, true)
+	return encodeNow(ri, func() any { return ri.rendered() })
 }
 
 // page cuts items to the request's skip/take and wraps them in the
 // collection envelope with its paging links.
 func page(r *request, itemType string, items []map[string]any) map[string]any {
+	return pageOf(r, itemType, selection{docs: items})
+}
+
+// pageOf is page over a selection: only the page's documents are read.
+func pageOf(r *request, itemType string, items selection) map[string]any {
 	skip := atoiDefault(r.q("skip"), 0)
 	take := atoiDefault(r.q("take"), DefaultPageSize)
 	if skip < 0 {
@@ -251,7 +318,7 @@ func page(r *request, itemType string, items []map[string]any) map[string]any {
 	if take < 0 {
 		take = DefaultPageSize
 	}
-	total := len(items)
+	total := items.len()
 	end := total
 	if skip > total {
 		skip = total
@@ -267,7 +334,7 @@ func page(r *request, itemType string, items []map[string]any) map[string]any {
 	if last < 0 {
 		last = 0
 	}
-	pageItems := items[skip:end]
+	pageItems := items.slice(skip, end)
 	if pageItems == nil {
 		pageItems = []map[string]any{}
 	}

@@ -237,7 +237,7 @@ func serveProjectReleases(s *Server, r *request, sp *space, project map[string]a
 			}
 		}
 		slices.SortStableFunc(items, func(a, b map[string]any) int { return compareVersions(str(b["Version"]), str(a["Version"])) })
-		return http.StatusOK, s.renderPage(r, sp, spec, items), nil
+		return http.StatusOK, s.renderPage(r, sp, spec, selection{docs: items}), nil
 	case 2:
 		for _, d := range rels {
 			if strings.EqualFold(str(d["Version"]), segs[1]) {

@@ -6,7 +6,17 @@ import (
 	"strings"
 )
 
-func decodeJSON(b []byte, v any) error { return json.Unmarshal(b, v) }
+// decodeBody decodes a request body as json.Unmarshal into an any does:
+// through decodeAny, or json.Unmarshal itself for what decodeAny leaves
+// (and for its error).
+func decodeBody(b []byte) (any, error) {
+	if v, ok := decodeAny(b); ok {
+		return v, nil
+	}
+	var v any
+	err := json.Unmarshal(b, &v)
+	return v, err
+}
 
 // route dispatches a request below /api/. segs is never empty.
 func (s *Server) route(r *request) (int, any, error) {
@@ -131,7 +141,7 @@ func (s *Server) routeEntity(r *request, sp *space, spec *collSpec, id string, p
 	}
 	switch r.method {
 	case http.MethodGet:
-		return http.StatusOK, s.render(sp, spec, doc, true), nil
+		return http.StatusOK, s.renderEncoded(sp, spec, doc, true), nil
 	case http.MethodPut:
 		if spec.Singleton {
 			return s.putSingleton(r, sp, spec, doc)

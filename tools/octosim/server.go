@@ -162,7 +162,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		} else {
 			var rawBody any
 			if len(strings.TrimSpace(string(b))) > 0 {
-				if err := decodeJSON(b, &rawBody); err != nil {
+				var err error
+				if rawBody, err = decodeBody(b); err != nil {
 					writeError(w, badRequestf("The request body is not valid JSON: %v", err))
 					return
 				}

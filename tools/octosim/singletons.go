@@ -38,7 +38,7 @@ func (s *Server) putSingleton(r *request, sp *space, spec *collSpec, stored map[
 		if slices.Contains(singletonManaged, k) {
 			continue
 		}
-		doc[k] = schema.DeepCopy(v)
+		doc[k] = v // the request's own decoded body: no copy needed
 	}
 	if spec.Name == "variables" {
 		mergeSensitiveVariables(doc, stored)
@@ -54,8 +54,7 @@ func (s *Server) putSingleton(r *request, sp *space, spec *collSpec, stored map[
 	}
 	doc["Version"] = float64(have + 1)
 	sp.coll(spec.Name).put(str(stored["Id"]), doc)
-	out := s.render(sp, spec, doc, false)
-	return http.StatusOK, out, nil
+	return http.StatusOK, s.renderEncoded(sp, spec, doc, false), nil
 }
 
 // singletonManaged are the fields of a process or variable set the server
@@ -136,30 +135,12 @@ func (s *Server) scopeValues(sp *space, doc map[string]any) map[string]any {
 	if o := str(doc["OwnerId"]); strings.HasPrefix(o, "Projects-") {
 		project = o
 	}
-	roles := map[string]bool{}
-	for _, m := range sp.coll("machines").all() {
-		for _, r := range strs(m["Roles"]) {
-			roles[r] = true
-		}
-	}
-	roleList := []any{}
-	for _, r := range sortedSet(roles) {
-		roleList = append(roleList, map[string]any{"Id": r, "Name": r})
-	}
-	tags := []any{}
-	for _, ts := range sp.coll("tagsets").all() {
-		for _, t := range asSlice(ts["Tags"]) {
-			if m, ok := t.(map[string]any); ok {
-				c := str(ts["Name"]) + "/" + str(m["Name"])
-				tags = append(tags, map[string]any{"Id": c, "Name": c})
-			}
-		}
-	}
+	shared := spaceScopeOf(sp)
 	out := map[string]any{
-		"Environments": ref(sp.coll("environments").all()),
-		"Machines":     ref(sp.coll("machines").all()),
-		"Roles":        roleList,
-		"TenantTags":   tags,
+		"Environments": slices.Clone(shared.environments),
+		"Machines":     slices.Clone(shared.machines),
+		"Roles":        slices.Clone(shared.roles),
+		"TenantTags":   slices.Clone(shared.tenantTags),
 		"Channels":     []any{},
 		"Actions":      []any{},
 		"Processes":    []any{},
@@ -199,6 +180,58 @@ func (s *Server) scopeValues(sp *space, doc map[string]any) map[string]any {
 		out["Processes"] = procs
 	}
 	return out
+}
+
+// spaceScope is the part of ScopeValues every variable set of a space
+// shares: its environments, machines, machine roles and tenant tags. It is
+// built once for the versions of the collections it comes from, not once
+// per variable set: a list of a space's n variable sets read its machines
+// n times before.
+type spaceScope struct {
+	// vers are the versions of environments, machines and tagsets it was
+	// built from.
+	vers                                      [3]uint64
+	environments, machines, roles, tenantTags []any
+}
+
+// spaceScopeOf returns sp's spaceScope, built again when one of its
+// collections changed. Its slices are shared: callers copy them.
+func spaceScopeOf(sp *space) *spaceScope {
+	envs, machines, tagsets := sp.coll("environments"), sp.coll("machines"), sp.coll("tagsets")
+	vers := [3]uint64{envs.version(), machines.version(), tagsets.version()}
+	sp.scopeMu.Lock()
+	defer sp.scopeMu.Unlock()
+	if sc := sp.scope; sc != nil && sc.vers == vers {
+		return sc
+	}
+	ref := func(docs []map[string]any) []any {
+		out := []any{}
+		for _, d := range docs {
+			out = append(out, map[string]any{"Id": d["Id"], "Name": d["Name"]})
+		}
+		return out
+	}
+	roles := map[string]bool{}
+	for _, m := range machines.all() {
+		for _, r := range strs(m["Roles"]) {
+			roles[r] = true
+		}
+	}
+	roleList := []any{}
+	for _, r := range sortedSet(roles) {
+		roleList = append(roleList, map[string]any{"Id": r, "Name": r})
+	}
+	tags := []any{}
+	for _, ts := range tagsets.all() {
+		for _, t := range asSlice(ts["Tags"]) {
+			if m, ok := t.(map[string]any); ok {
+				c := str(ts["Name"]) + "/" + str(m["Name"])
+				tags = append(tags, map[string]any{"Id": c, "Name": c})
+			}
+		}
+	}
+	sp.scope = &spaceScope{vers: vers, environments: ref(envs.all()), machines: ref(machines.all()), roles: roleList, tenantTags: tags}
+	return sp.scope
 }
 
 func sortedSet(m map[string]bool) []string {

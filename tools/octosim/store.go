@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -32,6 +33,21 @@ type coll struct {
 	// processes or a name's holder stays constant-time as a space grows.
 	idxMu sync.Mutex
 	idx   map[string]map[string]map[string]bool
+	// orders keeps the IDs in a list order (listForm.Order: field →
+	// order), built on first use under idxMu; put and remove drop an
+	// order they change (a document added or removed, a key changed), so
+	// a paged read of a whole collection sorts it once, not once a page.
+	orders map[string]*listOrder
+	// ver counts the puts and removes, for caches of what is derived
+	// from the collection (spaceScope).
+	ver atomic.Uint64
+}
+
+// listOrder is a collection's IDs sorted by one field as a list form
+// sorts them (orderCompare), with the key each ID was sorted by.
+type listOrder struct {
+	ids  []string
+	keys map[string]string
 }
 
 func newColl() *coll {
@@ -164,6 +180,57 @@ func (c *coll) put(id string, doc map[string]any) {
 	}
 	c.docs[id] = doc
 	c.reindex(id, old, doc)
+	c.dropOrders(id, doc)
+	c.ver.Add(1)
+}
+
+// version is the number of changes the collection has had (0 for nil).
+func (c *coll) version() uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.ver.Load()
+}
+
+// dropOrders drops every list order that id's document doc (nil:
+// removed) no longer fits: one that lacks id, or holds it under another
+// key.
+func (c *coll) dropOrders(id string, doc map[string]any) {
+	c.idxMu.Lock()
+	defer c.idxMu.Unlock()
+	for field, o := range c.orders {
+		key, ok := o.keys[id]
+		if !ok || doc == nil || key != orderKey(doc, field) {
+			delete(c.orders, field)
+		}
+	}
+}
+
+// ordered returns the collection's IDs in the list order of field
+// (orderCompare), from the order kept since the last change that
+// touched it. The caller holds Server.mu (read or write) and must not
+// modify the slice.
+func (c *coll) ordered(field string) []string {
+	if c == nil {
+		return nil
+	}
+	c.idxMu.Lock()
+	defer c.idxMu.Unlock()
+	if o := c.orders[field]; o != nil {
+		return o.ids
+	}
+	o := &listOrder{ids: slices.Clone(c.ids), keys: make(map[string]string, len(c.ids))}
+	for _, id := range c.ids {
+		o.keys[id] = orderKey(c.docs[id], field)
+	}
+	slices.SortFunc(o.ids, func(a, b string) int {
+		return orderCompare(o.keys[a], a, c.seq[a], o.keys[b], b, c.seq[b])
+	})
+	if c.orders == nil {
+		c.orders = map[string]*listOrder{}
+	}
+	c.orders[field] = o
+	return o.ids
 }
 
 func (c *coll) remove(id string) {
@@ -175,6 +242,8 @@ func (c *coll) remove(id string) {
 	delete(c.folded, foldKey(id))
 	delete(c.seq, id)
 	c.reindex(id, old, nil)
+	c.dropOrders(id, nil)
+	c.ver.Add(1)
 	for i, x := range c.ids {
 		if x == id {
 			c.ids = append(c.ids[:i:i], c.ids[i+1:]...)
@@ -202,6 +271,11 @@ type space struct {
 	// collsMu guards colls: coll creates a collection on first use, which
 	// also happens on reads served under Server.mu's read lock.
 	collsMu sync.Mutex
+	// scopeMu guards scope, the ScopeValues every variable set of the
+	// space shares, kept while the collections they come from are
+	// unchanged.
+	scopeMu sync.Mutex
+	scope   *spaceScope
 }
 
 func newSpace(doc map[string]any) *space { return &space{doc: doc, colls: map[string]*coll{}} }

@@ -388,8 +388,8 @@ func resolveTenantValue(in, old any, sensitiveTemplate bool) (any, bool) {
 // src/pages/docs/api/_generated/tenants.md, which still lists the route).
 func (s *Server) allTenantVariables(sp *space, projectID string) []any {
 	out := []any{}
-	tenants := sp.coll("tenants").all()
-	sortForList(tenants, "Id")
+	tc := sp.coll("tenants")
+	tenants := tc.docsOf(tc.ordered("Id"))
 	for _, t := range tenants {
 		if projectID != "" {
 			pe, _ := t["ProjectEnvironments"].(map[string]any)

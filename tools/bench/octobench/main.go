@@ -47,7 +47,7 @@ func run() error {
 	rlRate := flag.Float64("rate-limit-rate", 0, "during apply: fraction of requests answered 429")
 	dropRate := flag.Float64("drop-rate", 0, "during apply: fraction of connections dropped before handling")
 	dropAfter := flag.Float64("drop-after-handling-rate", 0, "during apply: fraction of connections dropped after handling")
-	profile := flag.String("profile", "", "write CPU and allocation profiles of every step to this directory")
+	profile := flag.String("profile", "", "write CPU and allocation profiles of every step to this directory, and CPU profiles of the simulators (this process) during each step and the setup (N-STEP.server.cpu.pprof)")
 	flag.Parse()
 
 	var ns []int
