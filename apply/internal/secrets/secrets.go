@@ -113,6 +113,9 @@ type filler struct {
 	err   error
 	// path is the position of the value being filled.
 	path []step
+	// whys and ownNames are shared by the items (see why and record).
+	whys     map[string]string
+	ownNames []string
 }
 
 // step is one step of a filler's position: a map key, or an array
@@ -189,7 +192,7 @@ func (f *filler) fill(b, d any) (any, bool) {
 				if dm != nil {
 					why = "variable made sensitive at the source"
 				}
-				f.record(field, why+": the value cannot be read from the source; "+f.written()+", set the real value")
+				f.record(field, f.why(why))
 				if f.write {
 					bt["Value"] = f.placeholder()
 				}
@@ -271,7 +274,7 @@ func (f *filler) sensitiveValue(b map[string]any, d any) (any, bool) {
 			return map[string]any{"HasValue": false, "NewValue": nil}, true
 		}
 	default:
-		f.record(field, "new secret: the value cannot be read from the source; "+f.written()+", set the real value")
+		f.record(field, f.why("new secret"))
 		if f.write {
 			return map[string]any{"HasValue": true, "NewValue": f.placeholder()}, true
 		}
@@ -333,8 +336,29 @@ func PastTense(why string) string {
 	return why
 }
 
+// why is the reason of a clean-up item for a placeholder: what is new
+// (what), and what apply writes. A plan holds one item per new secret,
+// tens of thousands in a large first apply, so each entity's items share
+// one string per reason rather than building one each.
+func (f *filler) why(what string) string {
+	if w, ok := f.whys[what]; ok {
+		return w
+	}
+	w := what + ": the value cannot be read from the source; " + f.written() + ", set the real value"
+	if f.whys == nil {
+		f.whys = map[string]string{}
+	}
+	f.whys[what] = w
+	return w
+}
+
+// record adds a clean-up item; an entity's items share one copy of its
+// names.
 func (f *filler) record(field, why string) {
-	f.items = append(f.items, plans.CleanupItem{Kind: f.kind, Names: append([]string(nil), f.names...), Field: field, Why: why})
+	if f.ownNames == nil {
+		f.ownNames = append([]string(nil), f.names...)
+	}
+	f.items = append(f.items, plans.CleanupItem{Kind: f.kind, Names: f.ownNames, Field: field, Why: why})
 }
 
 // Predict lists the placeholders writing desired over dest (bundle
