@@ -384,12 +384,24 @@ func (pl *planner) finish(p *plans.Plan, b *bundles.Bundle) *madePlan {
 	pl.serverChecks(deletes) // what the server would refuse (servercheck.go)
 	pl.cleanup = append(pl.cleanup, make([][]plans.CleanupItem, len(deletes))...)
 	all := append(pl.changes, deletes...)
+	// The plan holds every change and clean-up item for the whole apply:
+	// sized once, not grown by doubling; the per-change items are
+	// dropped once copied.
+	p.Changes = make([]plans.Change, 0, len(all))
+	ncleanup := 0
+	for _, c := range pl.cleanup {
+		ncleanup += len(c)
+	}
+	if ncleanup > 0 {
+		p.Cleanup = make([]plans.CleanupItem, 0, ncleanup)
+	}
 	for i, ch := range all {
 		p.Changes = append(p.Changes, *ch.Change.Change)
 		p.Summary[ch.Action]++
 		p.Cleanup = append(p.Cleanup, pl.cleanup[i]...)
 		o.Logger.Debug("planned", "entity", ch.Label(), "action", ch.Action, "fields", len(ch.Diff), "reason", ch.Reason, "error", ch.Error)
 	}
+	pl.cleanup = nil
 	if p.Cleanup == nil {
 		p.Cleanup = []plans.CleanupItem{}
 	}

@@ -930,8 +930,11 @@ func (k *Kind) Path(escapedNames ...string) (string, error) {
 // MatchPath reports whether path is a bundle path of this kind and, if so,
 // returns the escaped names in it (owners first).
 func (k *Kind) MatchPath(path string) ([]string, bool) {
-	pat := strings.Split(k.File, "/")
-	got := strings.Split(path, "/")
+	return matchSegs(strings.Split(k.File, "/"), strings.Split(path, "/"))
+}
+
+// matchSegs is MatchPath over the pattern's and the path's segments.
+func matchSegs(pat, got []string) ([]string, bool) {
 	if len(pat) != len(got) {
 		return nil, false
 	}
@@ -958,15 +961,30 @@ func (k *Kind) MatchPath(path string) ([]string, bool) {
 	return names, true
 }
 
+// fileSegs holds the segments of the registry's File patterns, in
+// registry order: KindForPath runs for every file a bundle or state
+// holds, several times, and splitting each pattern each time cost more
+// than the match.
+var fileSegs = sync.OnceValue(func() [][]string {
+	out := make([][]string, len(ordered))
+	for i, k := range ordered {
+		if k.File != "" {
+			out[i] = strings.Split(k.File, "/")
+		}
+	}
+	return out
+})
+
 // KindForPath returns the kind a bundle path belongs to and the escaped names
 // in it, or nil when no kind claims the path.
 func KindForPath(path string) (*Kind, []string) {
-	for _, k := range ordered {
-		if k.File == "" {
+	got := strings.Split(path, "/")
+	for i, pat := range fileSegs() {
+		if pat == nil {
 			continue
 		}
-		if names, ok := k.MatchPath(path); ok {
-			return k, names
+		if names, ok := matchSegs(pat, got); ok {
+			return ordered[i], names
 		}
 	}
 	return nil, nil

@@ -54,15 +54,19 @@ func (k *Kind) rewrite(doc any, fn RefFunc, readOnly bool) error {
 			covered[dir][last] = true
 		}
 	}
+	// Each reference's path and skipped keys, once for all the items.
+	segs := make([][]string, len(refs))
+	skips := make([]map[string]bool, len(refs))
+	for i, r := range refs {
+		segs[i] = strings.Split(r.Path, "/")
+		if dir, last, ok := cutLast(r.Path); ok && last == "*" {
+			skips[i] = covered[dir]
+		}
+	}
 	return eachItem(k, doc, func(item map[string]any, prefix []string) error {
-		for _, r := range refs {
-			r := r
-			segs := strings.Split(r.Path, "/")
-			var skip map[string]bool
-			if dir, last, ok := cutLast(r.Path); ok && last == "*" {
-				skip = covered[dir]
-			}
-			err := walkLeaves(item, segs, prefix, nil, readOnly, func(at []string, parent map[string]any, v any) (any, error) {
+		for i, r := range refs {
+			skip := skips[i]
+			err := walkLeaves(item, segs[i], prefix, nil, readOnly, func(at []string, parent map[string]any, v any) (any, error) {
 				if v == nil || v == "" {
 					return v, nil
 				}
@@ -205,7 +209,19 @@ type leafFn func(at []string, parent map[string]any, v any) (any, error)
 // walkLeaves follows segs from node and calls fn on each leaf, replacing it
 // with the result (Drop removes it). parent is the object holding node.
 // With readOnly it calls fn on every leaf and changes nothing.
+//
+// Most steps lead to no leaf (a property the action lacks), so the path
+// down is kept in one buffer, extended in place; fn gets a copy of its
+// own.
 func walkLeaves(node any, segs []string, at []string, parent map[string]any, readOnly bool, fn leafFn) error {
+	buf := make([]string, len(at), len(at)+len(segs)+1)
+	copy(buf, at)
+	return walkDown(node, segs, buf, parent, readOnly, fn)
+}
+
+// walkDown is walkLeaves over at, a buffer it may extend in place: no
+// call keeps at or a slice of it (a leaf's path is copied).
+func walkDown(node any, segs []string, at []string, parent map[string]any, readOnly bool, fn leafFn) error {
 	if len(segs) == 0 {
 		return nil
 	}
@@ -220,7 +236,7 @@ func walkLeaves(node any, segs []string, at []string, parent map[string]any, rea
 					continue // "*" as the last segment is handled by the parent's leaf step
 				}
 				m, _ := n[i].(map[string]any)
-				if err := walkLeaves(n[i], rest, appendPath(at, strconv.Itoa(i)), m, readOnly, fn); err != nil {
+				if err := walkDown(n[i], rest, append(at, strconv.Itoa(i)), m, readOnly, fn); err != nil {
 					return err
 				}
 			}
@@ -237,7 +253,7 @@ func walkLeaves(node any, segs []string, at []string, parent map[string]any, rea
 					continue
 				}
 				child, _ := n[key].(map[string]any)
-				if err := walkLeaves(n[key], rest, appendPath(at, key), child, readOnly, fn); err != nil {
+				if err := walkDown(n[key], rest, append(at, key), child, readOnly, fn); err != nil {
 					return err
 				}
 			}
@@ -305,7 +321,7 @@ func walkLeaves(node any, segs []string, at []string, parent map[string]any, rea
 				}
 				return nil
 			case map[string]any:
-				return walkLeaves(n, rest, appendPath(at, seg), m, readOnly, fn)
+				return walkDown(n, rest, append(at, seg), m, readOnly, fn)
 			}
 			return nil
 		}
@@ -314,7 +330,7 @@ func walkLeaves(node any, segs []string, at []string, parent map[string]any, rea
 			// arrays continue with "*"; pass the holder as parent
 			child = m
 		}
-		return walkLeaves(v, rest, appendPath(at, seg), child, readOnly, fn)
+		return walkDown(v, rest, append(at, seg), child, readOnly, fn)
 	}
 }
 

@@ -368,14 +368,14 @@ func (x *executor) tasks() []*task {
 			return
 		}
 		// References.
-		_, _ = translate.EachName(k, ch.Names, ch.Desired.Value(), func(r translate.NameRef) (any, string) {
+		_ = translate.VisitNames(k, ch.Names, ch.Desired.Value(), func(r translate.NameRef) {
 			scope, err := r.Scope()
 			if err != nil {
-				return r.Value, ""
+				return
 			}
 			j, ok := bn.Find(r.To, scope, r.Name)
 			if !ok || j == i {
-				return r.Value, ""
+				return
 			}
 			if (planned.IsVirtual(r.To) && writes(j)) || (!planned.IsVirtual(r.To) && creates(j)) {
 				t := main[i]
@@ -384,7 +384,6 @@ func (x *executor) tasks() []*task {
 				}
 				add(t, depTask(j))
 			}
-			return r.Value, ""
 		})
 	})
 	return all

@@ -25,9 +25,12 @@ type want struct {
 }
 
 // ownedRead is one change's singleton as its wave's list request read it.
+// It is held packed until its pass takes it: a wave reads up to one
+// singleton per new owner (thousands) before their passes run, and a
+// decoded document is many times its packed form.
 type ownedRead struct {
 	done chan struct{} // closed once the batch's request is answered
-	doc  map[string]any
+	e    *snapshot.Entity
 }
 
 // readWave starts the list reads of the singletons that the passes of
@@ -112,9 +115,7 @@ func (x *executor) readChunk(ctx context.Context, k *schema.Kind, wants []want, 
 		rs := make([]*ownedRead, len(wants))
 		for i, w := range wants {
 			rs[i] = x.readback[w.ch]
-			if e := got[w.owner]; e != nil {
-				rs[i].doc = e.Object()
-			}
+			rs[i].e = got[w.owner]
 		}
 		x.mu.Unlock()
 		for _, r := range rs {
@@ -134,15 +135,20 @@ func (x *executor) readbackOf(ci int) *ownedRead {
 // if none was read for it.
 func (x *executor) takeReadback(ch *planned.Change) map[string]any {
 	x.mu.Lock()
-	defer x.mu.Unlock()
 	r := x.readback[ch]
+	if r != nil {
+		delete(x.readback, ch)
+	}
+	x.mu.Unlock()
 	if r == nil {
 		return nil
 	}
-	delete(x.readback, ch)
 	select {
 	case <-r.done:
-		return r.doc
+		if r.e == nil {
+			return nil
+		}
+		return r.e.Object() // decoded outside the lock: every pass takes it
 	default:
 		return nil
 	}

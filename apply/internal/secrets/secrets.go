@@ -12,7 +12,6 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
-	"maps"
 	"math/big"
 	"slices"
 	"strconv"
@@ -98,7 +97,11 @@ func secretRole(kind string, at []string) schema.SecretRole {
 //
 // With write set it puts placeholders in: NewValue for SensitiveValues (a
 // generated certificate for certificate data), Value for variables. It
-// records a CleanupItem for each.
+// records a CleanupItem for each. Without write it changes nothing.
+//
+// The walk visits every object and array of every document apply writes,
+// so it keeps the position as a stack of steps and renders it (the
+// field's path, the element's identity) only for what it records.
 type filler struct {
 	kind  string
 	names []string
@@ -108,94 +111,175 @@ type filler struct {
 	write bool
 	items []plans.CleanupItem
 	err   error
+	// path is the position of the value being filled.
+	path []step
+	// whys and ownNames are shared by the items (see why and record).
+	whys     map[string]string
+	ownNames []string
 }
 
-func (f *filler) fill(at, human []string, b, d any) any {
-	if schema.IsSensitiveValue(b) {
-		if HasSecret(d) || !HasSecret(b) {
-			return b
+// step is one step of a filler's position: a map key, or an array
+// element (its index and the element, named by its identity when the
+// position is rendered for people).
+type step struct {
+	key  string
+	el   any
+	i    int
+	elem bool
+}
+
+// at renders the position as map keys and array indices.
+func (f *filler) at() []string {
+	at := make([]string, len(f.path))
+	for i, s := range f.path {
+		if s.elem {
+			at[i] = strconv.Itoa(s.i)
+		} else {
+			at[i] = s.key
 		}
-		m := b.(map[string]any)
-		if nv, ok := m["NewValue"].(string); ok && nv != "" {
-			return b // a value the caller supplied
-		}
-		field := strings.Join(human, "/")
-		switch secretRole(f.kind, at) {
-		case schema.SecretCertificate:
-			f.record(field, "new certificate: a generated self-signed placeholder certificate was uploaded; upload the real certificate (and its password)")
-			if f.write {
-				cert, err := placeholderCertificate(strings.Join(f.names, "/"))
-				if err != nil {
-					f.err = err
-					return b
-				}
-				return map[string]any{"HasValue": true, "NewValue": cert}
-			}
-		case schema.SecretCertificatePassword:
-			// The placeholder certificate has no password.
-			if f.write {
-				return map[string]any{"HasValue": false, "NewValue": nil}
-			}
-		default:
-			f.record(field, "new secret: the value cannot be read from the source; "+f.written()+", set the real value")
-			if f.write {
-				return map[string]any{"HasValue": true, "NewValue": f.placeholder()}
-			}
-		}
-		return b
 	}
+	return at
+}
+
+// human renders the position for people: an element by its identity,
+// appended to the field holding it (Variables["Password" Environment=Test]),
+// or by its index when it has none.
+func (f *filler) human() []string {
+	var h []string
+	for _, s := range f.path {
+		if !s.elem {
+			h = append(h, s.key)
+			continue
+		}
+		if n := elementName(s.el); n != "" {
+			if len(h) > 0 {
+				h[len(h)-1] += "[" + n + "]"
+			} else {
+				h = append(h, "["+n+"]")
+			}
+		} else {
+			h = append(h, strconv.Itoa(s.i))
+		}
+	}
+	return h
+}
+
+// composite reports whether v is a value the walk steps into.
+func composite(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
+}
+
+// fill fills b (aligned with d, the destination's value at the same
+// position) and returns the value to put in its place and whether it is a
+// new one (only when writing).
+func (f *filler) fill(b, d any) (any, bool) {
 	switch bt := b.(type) {
 	case map[string]any:
+		if schema.IsSensitiveValue(bt) {
+			return f.sensitiveValue(bt, d)
+		}
 		dm, _ := d.(map[string]any)
-		if sens, _ := schema.SensitiveFlag(bt); sens && len(at) > 0 && (dm == nil || !destSensitive(dm)) {
+		if sens, _ := schema.SensitiveFlag(bt); sens && len(f.path) > 0 && (dm == nil || !destSensitive(dm)) {
 			// A new sensitive variable, or one made sensitive at the source
 			// (the destination's plain value is not the secret).
 			if v, isStr := bt["Value"].(string); bt["Value"] == nil || (isStr && v == "") {
-				field := strings.Join(append(human[:len(human):len(human)], "Value"), "/")
+				field := strings.Join(append(f.human(), "Value"), "/")
 				why := "new sensitive variable"
 				if dm != nil {
 					why = "variable made sensitive at the source"
 				}
-				f.record(field, why+": the value cannot be read from the source; "+f.written()+", set the real value")
+				f.record(field, f.why(why))
 				if f.write {
 					bt["Value"] = f.placeholder()
 				}
 			}
 		}
-		for _, k := range slices.Sorted(maps.Keys(bt)) {
+		// Only objects and arrays can hold a secret; in key order, so
+		// that the clean-up items come in the document's order.
+		var keys []string
+		for k, v := range bt {
+			if composite(v) {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
 			var dv any
 			if dm != nil {
 				dv = dm[k]
 			}
-			bt[k] = f.fill(append(at[:len(at):len(at)], k), append(human[:len(human):len(human)], k), bt[k], dv)
+			f.path = append(f.path, step{key: k})
+			nv, changed := f.fill(bt[k], dv)
+			f.path = f.path[:len(f.path)-1]
+			if changed {
+				bt[k] = nv
+			}
 		}
-		return bt
 	case []any:
+		if !slices.ContainsFunc(bt, composite) {
+			return b, false
+		}
 		da, _ := d.([]any)
-		pairs, _ := bundles.MatchElements(bt, da)
-		if d == nil {
-			pairs = nil
+		var pairs map[int]int
+		if len(da) > 0 {
+			pairs, _ = bundles.MatchElements(bt, da)
 		}
 		for i, el := range bt {
+			if !composite(el) {
+				continue
+			}
 			var dv any
 			if j, ok := pairs[i]; ok {
 				dv = da[j]
 			}
-			h := human[:len(human):len(human)]
-			if n := elementName(el); n != "" {
-				if len(h) > 0 {
-					h = append(h[:len(h)-1:len(h)-1], h[len(h)-1]+"["+n+"]")
-				} else {
-					h = append(h, "["+n+"]")
-				}
-			} else {
-				h = append(h, strconv.Itoa(i))
+			f.path = append(f.path, step{el: el, i: i, elem: true})
+			nv, changed := f.fill(el, dv)
+			f.path = f.path[:len(f.path)-1]
+			if changed {
+				bt[i] = nv
 			}
-			bt[i] = f.fill(append(at[:len(at):len(at)], strconv.Itoa(i)), h, el, dv)
 		}
-		return bt
 	}
-	return b
+	return b, false
+}
+
+// sensitiveValue fills a SensitiveValue object b: a new secret where d,
+// the destination's, holds none.
+func (f *filler) sensitiveValue(b map[string]any, d any) (any, bool) {
+	if HasSecret(d) || !HasSecret(b) {
+		return b, false
+	}
+	if nv, ok := b["NewValue"].(string); ok && nv != "" {
+		return b, false // a value the caller supplied
+	}
+	field := strings.Join(f.human(), "/")
+	switch secretRole(f.kind, f.at()) {
+	case schema.SecretCertificate:
+		f.record(field, "new certificate: a generated self-signed placeholder certificate was uploaded; upload the real certificate (and its password)")
+		if f.write {
+			cert, err := placeholderCertificate(strings.Join(f.names, "/"))
+			if err != nil {
+				f.err = err
+				return b, false
+			}
+			return map[string]any{"HasValue": true, "NewValue": cert}, true
+		}
+	case schema.SecretCertificatePassword:
+		// The placeholder certificate has no password.
+		if f.write {
+			return map[string]any{"HasValue": false, "NewValue": nil}, true
+		}
+	default:
+		f.record(field, f.why("new secret"))
+		if f.write {
+			return map[string]any{"HasValue": true, "NewValue": f.placeholder()}, true
+		}
+	}
+	return b, false
 }
 
 // destSensitive reports whether a destination variable is sensitive.
@@ -252,16 +336,38 @@ func PastTense(why string) string {
 	return why
 }
 
+// why is the reason of a clean-up item for a placeholder: what is new
+// (what), and what apply writes. A plan holds one item per new secret,
+// tens of thousands in a large first apply, so each entity's items share
+// one string per reason rather than building one each.
+func (f *filler) why(what string) string {
+	if w, ok := f.whys[what]; ok {
+		return w
+	}
+	w := what + ": the value cannot be read from the source; " + f.written() + ", set the real value"
+	if f.whys == nil {
+		f.whys = map[string]string{}
+	}
+	f.whys[what] = w
+	return w
+}
+
+// record adds a clean-up item; an entity's items share one copy of its
+// names.
 func (f *filler) record(field, why string) {
-	f.items = append(f.items, plans.CleanupItem{Kind: f.kind, Names: append([]string(nil), f.names...), Field: field, Why: why})
+	if f.ownNames == nil {
+		f.ownNames = append([]string(nil), f.names...)
+	}
+	f.items = append(f.items, plans.CleanupItem{Kind: f.kind, Names: f.ownNames, Field: field, Why: why})
 }
 
 // Predict lists the placeholders writing desired over dest (bundle
 // forms; dest nil for a new entity) will need; text is the placeholder
 // text ("" for apply's default).
 func Predict(k *schema.Kind, names []string, desired, dest any, text string) []plans.CleanupItem {
+	// Without write the walk changes nothing: desired needs no copy.
 	f := &filler{kind: k.Name, names: names, text: text}
-	f.fill(nil, nil, schema.DeepCopy(desired), dest)
+	f.fill(desired, dest)
 	return f.items
 }
 
@@ -271,7 +377,7 @@ func Predict(k *schema.Kind, names []string, desired, dest any, text string) []p
 // ("" for apply's default, which names the entity).
 func Fill(k *schema.Kind, names []string, body, dest any, text string) (any, []plans.CleanupItem, error) {
 	f := &filler{kind: k.Name, names: names, write: true, text: text}
-	out := f.fill(nil, nil, body, dest)
+	out, _ := f.fill(body, dest)
 	return out, f.items, f.err
 }
 
