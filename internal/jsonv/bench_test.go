@@ -52,3 +52,32 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEncode encodes the decoded JSON files of the golden bundle once
+// per iteration, as Pack does (bytes/op is their total size):
+//
+//	go test -run '^$' -bench Encode -benchmem ./internal/jsonv
+func BenchmarkEncode(b *testing.B) {
+	files := goldenJSON(b)
+	values := make([]any, len(files))
+	total := 0
+	for i, f := range files {
+		v, err := Decode(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		values[i] = v
+		total += len(f)
+	}
+	b.SetBytes(int64(total))
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		for _, v := range values {
+			var err error
+			if buf, err = appendCompact(buf[:0], v, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

@@ -6,21 +6,46 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Decode decodes one JSON value (see the package doc). A syntax error is a
 // *SyntaxError giving the byte offset; nesting deeper than MaxDepth is
 // ErrDepth itself.
-func Decode(data []byte) (any, error) {
-	if !utf8.Valid(data) {
+func Decode(data []byte) (any, error) { return DecodeWith(data, DecodeOptions{}) }
+
+// DecodeOptions choose a variant of Decode's rules; the zero value is
+// Decode's own.
+type DecodeOptions struct {
+	// Float64 decodes numbers to float64, as json.Unmarshal into an any
+	// does, rather than json.Number; a number out of float64's range is
+	// an error.
+	Float64 bool
+	// Lenient accepts the two things encoding/json accepts and Decode
+	// refuses: invalid UTF-8 in a string (each invalid byte becomes
+	// U+FFFD) and a repeated object key (its last value wins).
+	Lenient bool
+}
+
+// DecodeWith decodes one JSON value as Decode does, with the variants o
+// chooses. With Float64 and Lenient set, a value it returns is what
+// json.Unmarshal gives an any, and what it refuses, json.Unmarshal refuses
+// too, except nesting deeper than MaxDepth (json.Unmarshal allows 10,000
+// levels): a caller that must act as encoding/json does (the simulator,
+// decoding request bodies) asks json.Unmarshal when it gets an error, for
+// its value or its error.
+func DecodeWith(data []byte, o DecodeOptions) (any, error) {
+	valid := utf8.Valid(data)
+	if !valid && !o.Lenient {
 		return nil, errors.New("invalid UTF-8")
 	}
 	d := decoderPool.Get().(*decoder)
-	d.data, d.pos = data, 0
+	d.data, d.pos, d.DecodeOptions, d.fixUTF8 = data, 0, o, !valid
 	v, err := d.document()
 	d.data = nil
 	clear(d.kvs)
@@ -64,6 +89,10 @@ type decoder struct {
 	kvs   []member
 	elems []any
 	buf   []byte
+	DecodeOptions
+	// fixUTF8 is set when Lenient and the input is not valid UTF-8:
+	// strings are checked one by one.
+	fixUTF8 bool
 }
 
 type member struct {
@@ -146,6 +175,9 @@ func (d *decoder) value(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if d.fixUTF8 {
+			b = d.validUTF8(b)
+		}
 		if len(b) <= maxInternedValue {
 			return strs.intern(b, asString).v, nil
 		}
@@ -205,6 +237,13 @@ func (d *decoder) number() (any, error) {
 		}
 		d.digits()
 	}
+	if d.Float64 {
+		f, err := strconv.ParseFloat(unsafe.String(&d.data[start], d.pos-start), 64)
+		if err != nil {
+			return nil, &SyntaxError{Msg: fmt.Sprintf("number %s out of range", d.data[start:d.pos]), Offset: start}
+		}
+		return f, nil
+	}
 	return numbers.intern(d.data[start:d.pos], asNumber).v, nil
 }
 
@@ -232,6 +271,9 @@ func (d *decoder) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if d.fixUTF8 {
+			kb = d.validUTF8(kb)
+		}
 		k := keys.intern(kb, asString).s
 		d.skipSpace()
 		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
@@ -257,7 +299,7 @@ func (d *decoder) object(depth int) (any, error) {
 	kvs := d.kvs[base:]
 	m := make(map[string]any, len(kvs))
 	for _, kv := range kvs {
-		if _, dup := m[kv.key]; dup {
+		if _, dup := m[kv.key]; dup && !d.Lenient {
 			return nil, &SyntaxError{Msg: fmt.Sprintf("duplicate object key %q", kv.key), Offset: kv.at}
 		}
 		m[kv.key] = kv.val
@@ -390,6 +432,23 @@ func (d *decoder) escaped(start int) ([]byte, error) {
 	}
 	d.buf = buf
 	return nil, d.fail("")
+}
+
+// validUTF8 returns b with each byte of invalid UTF-8 replaced by U+FFFD,
+// as encoding/json unquotes a string (valid until the next str call). A
+// \u escape gives a whole rune, so replacing in the unescaped bytes is
+// replacing in the input's.
+func (d *decoder) validUTF8(b []byte) []byte {
+	if utf8.Valid(b) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+8)
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		out = utf8.AppendRune(out, r)
+		b = b[size:]
+	}
+	return out
 }
 
 // hex4 reads the four hex digits at i.

@@ -12,6 +12,14 @@
 // bounded shared tables, so that the thousands of "Name" and "Id" keys of a
 // bundle are one string each rather than one allocation per occurrence.
 //
+// DecodeWith and AppendMarshal are the variants for a program that must
+// read and write exactly as encoding/json does (the simulator of
+// tools/octosim, which answers as Octopus Server's JSON does): with the
+// options Float64 and Lenient, DecodeWith gives json.Unmarshal's value of
+// an any (float64 numbers, invalid UTF-8 replaced, the last of repeated
+// keys), and AppendMarshal writes json.Marshal's bytes (HTML characters
+// escaped, nil maps and slices as null), both without reflection.
+//
 // Doc is an immutable document packed as compact JSON, compressed with S2
 // when that saves space: a bundle, a destination snapshot and a state hold
 // thousands of documents, and held decoded (maps of maps) they cost ten

@@ -116,6 +116,9 @@ func TestPackCompact(t *testing.T) {
 		{"a struct marshals as encoding/json does", item{"x", 3}, `{"Count":3,"Name":"x"}`},
 		{"empty containers", map[string]any{"a": []any{}, "m": map[string]any{}}, `{"a":[],"m":{}}`},
 		{"JSON as received is compacted, its keys as they came", json.RawMessage("{\"b\": 1,\n \"a\": [ 2 ]}"), `{"b":1,"a":[2]}`},
+		{"nil containers of any are empty", map[string]any{"a": []any(nil), "m": map[string]any(nil)}, `{"a":[],"m":{}}`},
+		{"typed slices and maps marshal, then pack", map[string]any{"s": []string{"<", "\xff"}, "n": []string(nil), "m": []map[string]any{nil}, "ss": map[string]string{"a": "&"}}, "{\"m\":[null],\"n\":null,\"s\":[\"<\",\"\uFFFD\"],\"ss\":{\"a\":\"&\"}}"},
+		{"an Appender as it appends itself", []any{selfEncoded(`{"b":1,"a":2}`)}, `[{"b":1,"a":2}]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,7 +131,11 @@ func TestPackCompact(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []any{"\xff", math.NaN(), map[string]any{"x": math.Inf(1)}} {
+	deep := any("x")
+	for range MaxDepth + 1 {
+		deep = []any{deep}
+	}
+	for _, bad := range []any{"\xff", map[string]any{"\xff": 1}, math.NaN(), map[string]any{"x": math.Inf(1)}, deep} {
 		if _, err := Pack(bad); err == nil {
 			t.Errorf("Pack(%#v) succeeded", bad)
 		}

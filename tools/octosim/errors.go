@@ -95,7 +95,7 @@ func writeError(w http.ResponseWriter, err error) {
 var jsonCheck func(v any, got []byte)
 
 // writeJSON answers v as JSON with the given status: the bytes
-// json.Marshal writes, encoded by appendJSON.
+// json.Marshal writes, encoded by jsonv.AppendMarshal (marshalJSON).
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	if e, ok := v.(*encodedJSON); ok {
 		// Encoded under the lock (encodeNow): written as it is.

@@ -2,9 +2,53 @@ package octosim
 
 import (
 	"slices"
+	"sync"
 
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/schema"
 )
+
+// Answers are encoded by jsonv.AppendMarshal: byte for byte what
+// json.Marshal writes, without its reflection over map[string]any, which
+// was the simulator's largest cost in the benchmarks (issue 20: about a
+// third of its CPU during an export). The types below encode themselves
+// inside an answer (jsonv.Appender).
+
+// jsonBuffers recycles encoding buffers between answers.
+var jsonBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// marshalJSON is json.Marshal through jsonv.AppendMarshal, into a pooled
+// buffer: the caller writes the bytes, then returns the buffer with
+// releaseJSON.
+func marshalJSON(v any) (*[]byte, error) {
+	bp := jsonBuffers.Get().(*[]byte)
+	b, err := jsonv.AppendMarshal((*bp)[:0], v)
+	if err != nil {
+		releaseJSON(bp)
+		return nil, err
+	}
+	*bp = b
+	return bp, nil
+}
+
+// releaseJSON returns a buffer of marshalJSON to the pool, unless it grew
+// too large to keep (a page of 500 deployment processes is about 4 MB).
+func releaseJSON(bp *[]byte) {
+	if cap(*bp) > 16<<20 {
+		return
+	}
+	jsonBuffers.Put(bp)
+}
+
+// sortedKeys returns a map's keys in byte order, appended to keys (a
+// caller's buffer on its stack, for the maps that fit).
+func sortedKeys[V any](keys []string, m map[string]V) []string {
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
 
 // encodedJSON is an answer encoded under Server.mu, in a buffer of
 // jsonBuffers: writeJSON writes it as it is and returns the buffer.
@@ -13,6 +57,9 @@ type encodedJSON struct{ bp *[]byte }
 // MarshalJSON returns the encoding itself (json.Marshal compacts it,
 // which leaves it as it is).
 func (e *encodedJSON) MarshalJSON() ([]byte, error) { return *e.bp, nil }
+
+// AppendJSON appends the encoding (jsonv.Appender).
+func (e *encodedJSON) AppendJSON(dst []byte) ([]byte, error) { return append(dst, *e.bp...), nil }
 
 // answerCheck, when set (by the package's tests), sees every answer
 // encodeNow encodes with the answer the simulator gave before it encoded
@@ -24,20 +71,17 @@ var answerCheck func(got []byte, want any)
 // the answer is should encoding fail (writeJSON then reports
 // json.Marshal's error), and what answerCheck compares with.
 func encodeNow(v any, want func() any) any {
-	bp := jsonBuffers.Get().(*[]byte)
-	b, err := appendJSON((*bp)[:0], v)
-	*bp = b
+	bp, err := marshalJSON(v)
 	if err != nil {
-		releaseJSON(bp)
 		return want()
 	}
 	if answerCheck != nil {
-		answerCheck(b, want())
+		answerCheck(*bp, want())
 	}
 	return &encodedJSON{bp: bp}
 }
 
-// renderedItems are documents of a list, encoded by appendJSON as
+// renderedItems are documents of a list, encoded (AppendJSON) as
 // render shows them (appendRendered), straight into the answer. A list
 // item is the document GET by ID answers, Links included: the API
 // descriptions give the collections' Items and the /all arrays the
@@ -61,8 +105,8 @@ func (ri renderedItems) rendered() []map[string]any {
 	return out
 }
 
-// appendTo encodes the items as a JSON array.
-func (ri renderedItems) appendTo(dst []byte) ([]byte, error) {
+// AppendJSON encodes the items as a JSON array (jsonv.Appender).
+func (ri renderedItems) AppendJSON(dst []byte) ([]byte, error) {
 	var err error
 	dst = append(dst, '[')
 	for i, d := range ri.docs {
@@ -83,13 +127,18 @@ func (s *Server) renderEncoded(sp *space, spec *collSpec, doc map[string]any, fu
 		func() any { return s.render(sp, spec, doc, full) })
 }
 
-// renderedDoc is one document, encoded by appendJSON as render shows it.
+// renderedDoc is one document, encoded (AppendJSON) as render shows it.
 type renderedDoc struct {
 	s    *Server
 	sp   *space
 	spec *collSpec
 	doc  map[string]any
 	full bool
+}
+
+// AppendJSON encodes the document (appendRendered; jsonv.Appender).
+func (rd renderedDoc) AppendJSON(dst []byte) ([]byte, error) {
+	return rd.s.appendRendered(dst, rd.sp, rd.spec, rd.doc, rd.full)
 }
 
 // appendRendered is render encoded: it appends the bytes json.Marshal
@@ -121,10 +170,10 @@ func (s *Server) appendRendered(dst []byte, sp *space, spec *collSpec, doc map[s
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, k)
+		dst = jsonv.AppendMarshalString(dst, k)
 		dst = append(dst, ':')
 		if x, ok := extra[k]; ok {
-			dst, err = appendJSON(dst, x)
+			dst, err = jsonv.AppendMarshal(dst, x)
 		} else if x := doc[k]; variables && k == "Variables" && !schema.IsSensitiveValue(x) {
 			dst, err = appendVariables(dst, x)
 		} else {
@@ -151,7 +200,7 @@ func appendMasked(dst []byte, v any, mask bool) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, k)
+			dst = jsonv.AppendMarshalString(dst, k)
 			dst = append(dst, ':')
 			if dst, err = appendMember(dst, t[k], mask, true); err != nil {
 				return dst, err
@@ -167,7 +216,7 @@ func appendMasked(dst []byte, v any, mask bool) ([]byte, error) {
 			return append(dst, "[]"...), nil
 		}
 	}
-	return appendJSON(dst, v)
+	return jsonv.AppendMarshal(dst, v)
 }
 
 // appendMember encodes x, a value of an object (inObject) or an element
@@ -270,7 +319,7 @@ func appendSensitiveVariable(dst []byte, m map[string]any) ([]byte, error) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, k)
+		dst = jsonv.AppendMarshalString(dst, k)
 		dst = append(dst, ':')
 		if f := sensitiveVariableFields[k]; f != "" {
 			dst = append(dst, f...)

@@ -4,13 +4,18 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+
+	"github.com/octobundle/octobundle/internal/jsonv"
 )
 
 // decodeBody decodes a request body as json.Unmarshal into an any does:
-// through decodeAny, or json.Unmarshal itself for what decodeAny leaves
-// (and for its error).
+// through jsonv.DecodeWith (float64 numbers, encoding/json's leniency),
+// or json.Unmarshal itself for what that refuses (for its error, or a
+// document nested deeper than jsonv.MaxDepth). Request bodies are decoded
+// on every write, and encoding/json's decoder was one of the simulator's
+// larger costs during an apply (issue 20).
 func decodeBody(b []byte) (any, error) {
-	if v, ok := decodeAny(b); ok {
+	if v, err := jsonv.DecodeWith(b, jsonv.DecodeOptions{Float64: true, Lenient: true}); err == nil {
 		return v, nil
 	}
 	var v any
