@@ -40,8 +40,10 @@ import (
 // fileResult is what the loader found in one file.
 type fileResult struct {
 	k   *schema.Kind // nil for any other file
-	esc []string     // the escaped names in its path (an entity file)
-	sum [sha256.Size]byte
+	esc []string     // the escaped names in its path, until unescaped
+	// nameErr is the problem unescaping them.
+	nameErr error
+	sum     [sha256.Size]byte
 	// crlf is set for a file octobundle writes as text without carriage
 	// returns (JSON: entities, manifest, policy; checksums.txt and the
 	// signature) that has CRLF line endings. The bytes of a binary file
@@ -60,6 +62,7 @@ type fileResult struct {
 type pendingEntity struct {
 	p       string
 	r       *fileResult
+	names   []string // unescaped
 	data    []byte
 	doc     any               // decoded (when waiting for sidecar files)
 	got     map[string][]byte // the sidecar files it has
@@ -276,6 +279,7 @@ func (l *loader) entity(pe *pendingEntity) {
 	format, skip := l.format, l.skip
 	l.mu.Unlock()
 	names, err := unescapeAll(r.esc)
+	r.esc, r.nameErr, pe.names = nil, err, names
 	if skip || err != nil { // bundle reports the manifest's or the name's problem
 		l.release(pe)
 		return
@@ -296,7 +300,7 @@ func (l *loader) entity(pe *pendingEntity) {
 		if canon, _ := Canonical(pe.doc); !bytes.Equal(canon, pe.data) {
 			r.early = fmt.Errorf("%s: not in canonical form (sorted keys, 2-space indent, trailing newline)", p)
 		} else {
-			l.pack(pe, names)
+			l.pack(pe)
 		}
 		l.release(pe)
 		return
@@ -331,7 +335,6 @@ func (l *loader) entity(pe *pendingEntity) {
 func (l *loader) join(pe *pendingEntity) {
 	defer l.release(pe)
 	r, p, k := pe.r, pe.p, pe.r.k
-	names, _ := unescapeAll(r.esc) // checked in entity
 	var err error
 	if r.used, err = joinDoc(p, k, pe.doc, pe.got); err != nil {
 		r.early = err
@@ -341,12 +344,12 @@ func (l *loader) join(pe *pendingEntity) {
 		r.early = err
 		return
 	}
-	l.pack(pe, names)
+	l.pack(pe)
 }
 
 // pack checks the decoded entity document of pe and packs it.
-func (l *loader) pack(pe *pendingEntity, names []string) {
-	r, p, k := pe.r, pe.p, pe.r.k
+func (l *loader) pack(pe *pendingEntity) {
+	r, p, k, names := pe.r, pe.p, pe.r.k, pe.names
 	data, err := compactJSON(pe.doc)
 	if err != nil {
 		r.late = fmt.Errorf("%s: %w", p, err)
@@ -517,8 +520,8 @@ func (l *loader) finish() (*Bundle, error) {
 			}
 			continue
 		}
-		if _, err := unescapeAll(r.esc); err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+		if r.nameErr != nil {
+			return nil, fmt.Errorf("%s: %w", p, r.nameErr)
 		}
 		if err := b.claim(p); err != nil {
 			return nil, err
