@@ -1,13 +1,9 @@
 package bundles
 
 import (
-	"bytes"
 	"fmt"
-	"log/slog"
 	"sort"
 	"strings"
-
-	"github.com/octobundle/octobundle/schema"
 )
 
 // GitAttributesFile is the git attributes file Write puts in a new bundle
@@ -49,44 +45,12 @@ func Ignored(p string) bool {
 	return false
 }
 
-// dropIgnored removes ignored files from files, logging each at debug level.
-func dropIgnored(where string, files map[string][]byte) {
-	for p := range files {
-		if Ignored(p) {
-			slog.Debug("ignoring a file that is not part of the bundle", "bundle", where, "file", p)
-			delete(files, p)
-		}
-	}
-}
-
-// isText reports whether the bundle file p is one octobundle writes as
-// text without carriage returns: JSON (entities, manifest, policy),
-// checksums.txt and the signature. The bytes of a binary file (a logo) and
-// of a sidecar text file (a script, which may well have CRLF line endings
-// in Octopus) are kept as they are.
-func isText(p string) bool {
-	switch p {
-	case ManifestFile, ChecksumsFile, SignatureFile, PolicyFile:
-		return true
-	}
-	k, _ := schema.KindForPath(p)
-	return k != nil && k.Shape != schema.ShapeBinary
-}
-
-// checkLineEndings fails, naming the files and the fix, when bundle files
-// have CRLF line endings. octobundle never writes a carriage return (canonical
-// JSON escapes it inside strings), so CRLF means that something — git with
-// core.autocrlf=true, usually — converted the files after they were written.
-func checkLineEndings(files map[string][]byte) error {
-	var crlf []string
-	for p, data := range files {
-		if !isText(p) {
-			continue
-		}
-		if bytes.Contains(data, []byte("\r\n")) {
-			crlf = append(crlf, p)
-		}
-	}
+// crlfError is the error for the bundle files crlf (in any order), which
+// have CRLF line endings, or nil when there are none. octobundle never
+// writes a carriage return (canonical JSON escapes it inside strings), so
+// CRLF means that something — git with core.autocrlf=true, usually —
+// converted the files after export.
+func crlfError(crlf []string) error {
 	if len(crlf) == 0 {
 		return nil
 	}

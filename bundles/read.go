@@ -4,9 +4,6 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,17 +11,12 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
-	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/limits"
-	"github.com/octobundle/octobundle/internal/parallel"
-	"github.com/octobundle/octobundle/schema"
 )
 
 // Default limits of ReadOptions (see internal/limits for why these values).
@@ -102,16 +94,17 @@ func Read(path string, o ReadOptions) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	var files map[string][]byte
+	l := newLoader()
 	if IsArchive(path) {
-		files, err = readArchiveFile(path, o)
+		err = readArchiveFile(path, o, l)
 	} else {
-		files, err = readDir(path, o)
+		err = readDir(path, o, l)
 	}
 	if err != nil {
+		l.abort()
 		return nil, err
 	}
-	b, err := parse(files)
+	b, err := l.finish()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -171,23 +164,34 @@ func VerifyRead(path string, b *Bundle) (*Report, error) {
 	}, nil
 }
 
-// readDir loads every regular file below root; symlinks and other special
-// files are errors.
-func readDir(root string, o ReadOptions) (map[string][]byte, error) {
+// readDir reads every regular file below root into l, manifest.json
+// first; symlinks and other special files are errors.
+func readDir(root string, o ReadOptions, l *loader) error {
 	st, err := os.Stat(root)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("%s: not a directory (archives must end in %s)", root, ArchiveExt)
+		return fmt.Errorf("%s: not a directory (archives must end in %s)", root, ArchiveExt)
 	}
 	real, err := filepath.EvalSymlinks(root)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	files := map[string][]byte{}
+	// The manifest first, so that the entity files are checked as they
+	// are read (it says how). The walk below checks it as any other file
+	// and, when this failed, reads it in its turn.
+	var manifest []byte
+	mp := filepath.Join(real, ManifestFile)
+	if fi, err := os.Lstat(mp); err == nil && fi.Mode().IsRegular() && fi.Size() <= o.MaxFileSize {
+		if data, err := readLimited(mp, filepath.Join(root, ManifestFile), o.MaxFileSize); err == nil {
+			manifest = data
+			l.add(ManifestFile, data)
+		}
+	}
+	files := 0
 	var total int64
-	err = filepath.WalkDir(real, func(p string, d fs.DirEntry, err error) error {
+	return filepath.WalkDir(real, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -218,9 +222,10 @@ func readDir(root string, o ReadOptions) (map[string][]byte, error) {
 		if err := checkPath(rel); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		if len(files) >= o.MaxFiles {
+		if files >= o.MaxFiles {
 			return o.tooManyFiles(fmt.Sprintf("%s (at %s)", root, rel), "file count", "files")
 		}
+		files++
 		info, err := d.Info()
 		if err != nil {
 			return err
@@ -232,17 +237,16 @@ func readDir(root string, o ReadOptions) (map[string][]byte, error) {
 		if total > o.MaxTotalSize {
 			return limits.Size(root, "total bundle size", o.MaxTotalSize)
 		}
+		if rel == ManifestFile && manifest != nil {
+			return nil // read first, above
+		}
 		data, err := readLimited(p, name, o.MaxFileSize)
 		if err != nil {
 			return err
 		}
-		files[rel] = data
+		l.add(rel, data)
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return files, nil
 }
 
 // readLimited reads the file at p (named name in errors), which may have
@@ -256,24 +260,23 @@ func readLimited(p, name string, limit int64) ([]byte, error) {
 	return limits.ReadAll(f, limit, name, "file size")
 }
 
-func readArchiveFile(path string, o ReadOptions) (map[string][]byte, error) {
+func readArchiveFile(path string, o ReadOptions, l *loader) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
+		return fmt.Errorf("%s: not a regular file", path)
 	}
-	files, err := readArchive(bufio.NewReader(f), st.Size(), o)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := readArchive(bufio.NewReader(f), st.Size(), o, l); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	return files, nil
+	return nil
 }
 
 // ReadArchive reads and verifies a bundle from archive bytes, as Read does for
@@ -283,11 +286,12 @@ func ReadArchive(data []byte, o ReadOptions) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := readArchive(bytes.NewReader(data), int64(len(data)), o)
-	if err != nil {
+	l := newLoader()
+	if err := readArchive(bytes.NewReader(data), int64(len(data)), o, l); err != nil {
+		l.abort()
 		return nil, err
 	}
-	return parse(files)
+	return l.finish()
 }
 
 // countingReader counts decompressed bytes and enforces the total and ratio
@@ -321,7 +325,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string][]byte, err error) {
+// readArchive reads the entries of the archive r (compressed bytes long)
+// into l.
+func readArchive(r io.Reader, compressed int64, o ReadOptions, l *loader) error {
 	window := min(maxWindow, o.MaxTotalSize+1<<20)
 	zr, err := zstd.NewReader(r,
 		zstd.WithDecoderConcurrency(1),
@@ -329,7 +335,7 @@ func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string
 		zstd.WithDecoderMaxMemory(uint64(o.MaxTotalSize)+1<<20),
 	)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer zr.Close()
 	cr := &countingReader{
@@ -338,7 +344,7 @@ func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string
 		maxStream: o.MaxTotalSize + int64(o.MaxFiles)*3072 + 1<<20,
 	}
 	tr := tar.NewReader(cr)
-	files = map[string][]byte{}
+	seen := map[string]bool{}
 	folded := map[string]string{}
 	var total int64
 	entries := 0
@@ -351,11 +357,11 @@ func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string
 			err = nil // checkPath below says what is wrong with the name
 		}
 		if err != nil {
-			return nil, archiveErr(err, window)
+			return archiveErr(err, window)
 		}
 		entries++
 		if entries > o.MaxFiles {
-			return nil, o.tooManyFiles(fmt.Sprintf("entry %.300q", hdr.Name), "archive entry count", "entries")
+			return o.tooManyFiles(fmt.Sprintf("entry %.300q", hdr.Name), "archive entry count", "entries")
 		}
 		name := strings.TrimPrefix(hdr.Name, "./")
 		switch hdr.Typeflag {
@@ -366,42 +372,46 @@ func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string
 				continue
 			}
 			if err := checkPath(name); err != nil {
-				return nil, fmt.Errorf("entry %q: %w", hdr.Name, err)
+				return fmt.Errorf("entry %q: %w", hdr.Name, err)
 			}
 			continue
 		case tar.TypeSymlink:
-			return nil, fmt.Errorf("entry %q: symbolic link (to %q) not allowed in a bundle", hdr.Name, hdr.Linkname)
+			return fmt.Errorf("entry %q: symbolic link (to %q) not allowed in a bundle", hdr.Name, hdr.Linkname)
 		case tar.TypeLink:
-			return nil, fmt.Errorf("entry %q: hard link (to %q) not allowed in a bundle", hdr.Name, hdr.Linkname)
+			return fmt.Errorf("entry %q: hard link (to %q) not allowed in a bundle", hdr.Name, hdr.Linkname)
 		default:
-			return nil, fmt.Errorf("entry %q: %s not allowed in a bundle (regular files only)", hdr.Name, typeName(hdr.Typeflag))
+			return fmt.Errorf("entry %q: %s not allowed in a bundle (regular files only)", hdr.Name, typeName(hdr.Typeflag))
 		}
 		if err := checkPath(name); err != nil {
-			return nil, fmt.Errorf("entry %q: %w", hdr.Name, err)
+			return fmt.Errorf("entry %q: %w", hdr.Name, err)
 		}
-		if _, dup := files[name]; dup {
-			return nil, fmt.Errorf("entry %q: duplicate entry", hdr.Name)
+		if seen[name] {
+			return fmt.Errorf("entry %q: duplicate entry", hdr.Name)
 		}
 		if prev, dup := folded[foldKey(name)]; dup {
-			return nil, fmt.Errorf("entry %q: collides with %q on case-insensitive file systems", hdr.Name, prev)
+			return fmt.Errorf("entry %q: collides with %q on case-insensitive file systems", hdr.Name, prev)
 		}
 		folded[foldKey(name)] = name
+		seen[name] = true
 		if hdr.Size < 0 || hdr.Size > o.MaxFileSize {
-			return nil, limits.Size(fmt.Sprintf("entry %q (%d bytes)", hdr.Name, hdr.Size), "file size", o.MaxFileSize)
+			return limits.Size(fmt.Sprintf("entry %q (%d bytes)", hdr.Name, hdr.Size), "file size", o.MaxFileSize)
 		}
 		// The name counts: the reader keeps it (twice), and a tar name
 		// can be up to 1 MiB long (a PAX record).
 		total += hdr.Size + int64(len(name))
 		if total > o.MaxTotalSize {
-			return nil, limits.Size(fmt.Sprintf("entry %q", hdr.Name), "total decompressed size", o.MaxTotalSize)
+			return limits.Size(fmt.Sprintf("entry %q", hdr.Name), "total decompressed size", o.MaxTotalSize)
 		}
 		data := make([]byte, hdr.Size)
 		if _, err := io.ReadFull(tr, data); err != nil {
-			return nil, fmt.Errorf("entry %q: %w", hdr.Name, archiveErr(err, window))
+			return fmt.Errorf("entry %q: %w", hdr.Name, archiveErr(err, window))
 		}
-		files[name] = data
+		if Ignored(name) {
+			slog.Debug("ignoring a file that is not part of the bundle", "bundle", "archive", "file", name)
+			continue
+		}
+		l.add(name, data)
 	}
-	dropIgnored("archive", files)
 	// The rest of the stream must be tar padding (zeros) and a complete,
 	// checksummed zstd frame: this catches truncation after the last entry.
 	var buf [32 << 10]byte
@@ -409,17 +419,17 @@ func readArchive(r io.Reader, compressed int64, o ReadOptions) (files map[string
 		n, err := cr.Read(buf[:])
 		for _, c := range buf[:n] {
 			if c != 0 {
-				return nil, errors.New("data after the end of the tar archive")
+				return errors.New("data after the end of the tar archive")
 			}
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, archiveErr(err, window)
+			return archiveErr(err, window)
 		}
 	}
-	return files, nil
+	return nil
 }
 
 func typeName(t byte) string {
@@ -497,264 +507,12 @@ func isLowerHex(s string) bool {
 	return true
 }
 
-// parse verifies loaded files and builds the bundle.
+// parse verifies loaded files (path → bytes) and builds the bundle, as
+// Read does for the files it reads.
 func parse(files map[string][]byte) (*Bundle, error) {
-	if err := checkLineEndings(files); err != nil {
-		return nil, err
+	l := newLoader()
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		l.add(p, files[p])
 	}
-	raw, ok := files[ManifestFile]
-	if !ok {
-		return nil, errors.New("missing manifest.json: not an octobundle bundle")
-	}
-	mdoc, err := Decode(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
-	}
-	mobj, _ := mdoc.(map[string]any)
-	format, _ := mobj["Format"].(string)
-	switch {
-	case mobj == nil || mobj["Format"] == nil:
-		return nil, fmt.Errorf("%s: no Format field: not an octobundle manifest", ManifestFile)
-	case !Known(format):
-		return nil, fmt.Errorf("%s: unsupported format version %q (this octobundle reads %s)", ManifestFile, mobj["Format"], strings.Join(Formats, ", "))
-	}
-	if err := schema.ValidateFile(ManifestFile, mdoc); err != nil {
-		return nil, err
-	}
-	if canon, _ := Canonical(mdoc); !bytes.Equal(canon, raw) {
-		return nil, fmt.Errorf("%s: not in canonical form", ManifestFile)
-	}
-	var m Manifest
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
-	}
-
-	sums, ok := files[ChecksumsFile]
-	if !ok {
-		return nil, fmt.Errorf("missing %s", ChecksumsFile)
-	}
-	lines, err := parseChecksums(sums)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ChecksumsFile, err)
-	}
-	d := sha256.Sum256(sums)
-	if got := "sha256:" + hex.EncodeToString(d[:]); got != m.Digest {
-		return nil, fmt.Errorf("%s: its sha256 is %s but the manifest's Digest is %s (checksums.txt or manifest.json was altered)", ChecksumsFile, got, m.Digest)
-	}
-
-	attach := m.Kind != KindConfiguration
-	if err := checkKind(m.Kind, 0); err != nil {
-		return nil, err
-	}
-	paths := make([]string, 0, len(files))
-	for p := range files {
-		if p != ManifestFile && p != ChecksumsFile && p != SignatureFile {
-			paths = append(paths, p)
-		}
-	}
-	sort.Strings(paths)
-	listed := make(map[string]string, len(lines))
-	for _, l := range lines {
-		listed[l.path] = l.sum
-	}
-	// The kind of every path, looked up once (nil for the policy and
-	// sidecar files).
-	type kindOf struct {
-		k   *schema.Kind
-		esc []string
-	}
-	kinds := make([]kindOf, len(paths))
-	sumErrs := make([]error, len(paths))
-	parallel.Each(len(paths), func(i int) {
-		p := paths[i]
-		k, esc := schema.KindForPath(p)
-		kinds[i] = kindOf{k, esc}
-		if k == nil && p != PolicyFile && !(attach && isAttachPath(p)) && !(HasSidecars(format) && isSidecarPath(p)) {
-			sumErrs[i] = fmt.Errorf("%s: unknown file (not part of the %s layout; keep other files outside the bundle folder)", p, format)
-			return
-		}
-		want, ok := listed[p]
-		if !ok {
-			sumErrs[i] = fmt.Errorf("%s: not listed in %s", p, ChecksumsFile)
-			return
-		}
-		h := sha256.Sum256(files[p])
-		if got := hex.EncodeToString(h[:]); got != want {
-			sumErrs[i] = fmt.Errorf("%s: checksum mismatch: %s lists %s, the file's sha256 is %s", p, ChecksumsFile, want, got)
-		}
-	})
-	for _, err := range sumErrs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	for _, l := range lines {
-		if _, ok := files[l.path]; !ok {
-			return nil, fmt.Errorf("%s: listed in %s but missing", l.path, ChecksumsFile)
-		}
-	}
-
-	b := New(m)
-	counts := map[string]int{}
-	unclaimed := map[string]bool{} // sidecar files not yet referenced
-	// The sidecar files of each folder (an entity file's sidecar folder).
-	sideDirs := map[string]map[string][]byte{}
-	if HasSidecars(format) {
-		b.sidecars = map[string]string{}
-		for i, p := range paths {
-			if kinds[i].k == nil && p != PolicyFile && !(attach && isAttachPath(p)) {
-				unclaimed[p] = true
-				d := path.Dir(p)
-				if sideDirs[d] == nil {
-					sideDirs[d] = map[string][]byte{}
-				}
-				sideDirs[d][p] = files[p]
-			}
-		}
-	}
-	// The entity files are checked and packed on every core. What must
-	// be in path order (claiming a path, counting a sidecar file once)
-	// happens before and after, in order, so the first problem in path
-	// order is the one reported, as when they were read one by one. Each
-	// entity's bytes are dropped once it is packed, so the bytes read and
-	// the packed documents are not both held whole.
-	type item struct {
-		p     string
-		k     *schema.Kind
-		names []string
-		data  []byte
-		side  map[string][]byte // its sidecar folder's files
-		prior error             // a problem found in path order, before it is parsed
-		f     *file
-		used  []string // the sidecar files it refers to
-		early error    // a problem reading it, before its sidecar files are counted
-		late  error    // a problem with its content, after
-	}
-	var items []*item
-	for i, p := range paths {
-		if kinds[i].k == nil {
-			if attach && isAttachPath(p) {
-				if b.attached == nil {
-					b.attached = map[string][]byte{}
-				}
-				b.attached[p] = files[p]
-				continue
-			}
-			if p == PolicyFile {
-				if _, err := decodePolicy(files[p]); err != nil {
-					items = append(items, &item{p: p, prior: err})
-					break
-				}
-				b.policy = files[p]
-			}
-			continue
-		}
-		it := &item{p: p, k: kinds[i].k, data: files[p]}
-		items = append(items, it)
-		var err error
-		if it.names, err = unescapeAll(kinds[i].esc); err != nil {
-			it.prior = fmt.Errorf("%s: %w", p, err)
-			break
-		}
-		if err := b.claim(p); err != nil {
-			it.prior = err
-			break
-		}
-		if HasSidecars(format) {
-			it.side = sideDirs[SidecarDir(p)]
-		}
-	}
-	signature := files[SignatureFile]
-	files, sideDirs = nil, nil // each item holds what it needs; see above
-	parallel.Each(len(items), func(i int) {
-		it := items[i]
-		if it.prior != nil {
-			return
-		}
-		defer func() { it.data, it.side = nil, nil }()
-		k, p := it.k, it.p
-		if k.Shape == schema.ShapeBinary {
-			if it.early = checkBinary(p, it.data); it.early == nil {
-				it.f = &file{kind: k, names: it.names, bin: it.data}
-			}
-			return
-		}
-		var doc any
-		var err error
-		if HasSidecars(format) {
-			if doc, it.used, err = joinEntity(p, k, it.data, it.side); err != nil {
-				it.early = err
-				return
-			}
-			if err := checkSplit(p, k, doc, it.data, it.used, it.side); err != nil {
-				it.early = err
-				return
-			}
-		} else {
-			if doc, err = Decode(it.data); err != nil {
-				it.early = fmt.Errorf("%s: %w", p, err)
-				return
-			}
-			if canon, _ := Canonical(doc); !bytes.Equal(canon, it.data) {
-				it.early = fmt.Errorf("%s: not in canonical form (sorted keys, 2-space indent, trailing newline)", p)
-				return
-			}
-		}
-		data, err := compactJSON(doc)
-		if err != nil {
-			it.late = fmt.Errorf("%s: %w", p, err)
-			return
-		}
-		if err := fillLastName(p, k, it.names, doc); err != nil {
-			it.late = err
-			return
-		}
-		if err := checkEntity(p, k, it.names, doc, data); err != nil {
-			it.late = err
-			return
-		}
-		it.f = &file{kind: k, names: it.names, doc: jsonv.PackCompact(data)}
-	})
-	for _, it := range items {
-		switch {
-		case it.prior != nil:
-			return nil, it.prior
-		case it.early != nil:
-			return nil, it.early
-		}
-		for _, sp := range it.used {
-			if !unclaimed[sp] {
-				return nil, fmt.Errorf("%s: sidecar file %s is referenced twice", it.p, sp)
-			}
-			delete(unclaimed, sp)
-			b.sidecars[sp] = it.p
-		}
-		if it.late != nil {
-			return nil, it.late
-		}
-		b.files[it.p] = it.f
-		counts[it.k.Name]++
-	}
-	for _, p := range slices.Sorted(maps.Keys(unclaimed)) {
-		return nil, fmt.Errorf("%s: unknown file (a sidecar file no text field of %s refers to)", p, path.Dir(p)+".json")
-	}
-	if err := resolveShortened(b.files); err != nil {
-		return nil, err
-	}
-	for _, k := range schema.Kinds() {
-		if got, want := counts[k.Name], m.Counts[k.Name]; got != want {
-			return nil, fmt.Errorf("%s: Counts says %d %s, the bundle has %d", ManifestFile, want, k.Title, got)
-		}
-	}
-	for name := range m.Counts {
-		if schema.Lookup(name) == nil {
-			return nil, fmt.Errorf("%s: Counts names an unknown kind %q", ManifestFile, name)
-		}
-	}
-	b.checksums = sums
-	b.manifest = raw
-	b.sealed = true
-	b.sealedAs = snapshotManifest(m)
-	b.signature = signature
-	return b, nil
+	return l.finish()
 }

@@ -204,42 +204,64 @@ func fitName(base, suffix, ext string) string {
 	}
 }
 
-// joinEntity reads the FormatV2 entity file p: it decodes data, replaces
-// every {"$file": NAME} at a text field of k by the content of the sidecar
-// file NAME (taken from files), and returns the document and the sidecar
+// sidecarRefs lists the sidecar files (paths) the decoded FormatV2 entity
+// document doc of the file p refers to, in the order joinDoc looks them
+// up; names joinDoc refuses are left out.
+func sidecarRefs(p string, k *schema.Kind, doc any) []string {
+	var refs []string
+	dir := SidecarDir(p)
+	for _, site := range textSites(k, doc) {
+		if name, ok := sidecarName(site); ok && validSidecarName(name) {
+			refs = append(refs, dir+"/"+name)
+		}
+	}
+	return refs
+}
+
+// sidecarName is the file name a text field's {"$file": NAME} gives.
+func sidecarName(site textSite) (string, bool) {
+	m, ok := site.holder[site.key].(map[string]any)
+	if !ok || len(m) != 1 {
+		return "", false
+	}
+	name, ok := m[SidecarKey].(string)
+	return name, ok
+}
+
+// validSidecarName reports whether name may name a sidecar file: one path
+// segment.
+func validSidecarName(name string) bool {
+	return name != "" && !strings.ContainsAny(name, "/\\") && name != "." && name != ".."
+}
+
+// joinDoc completes the decoded FormatV2 entity document doc of the file
+// p: it replaces every {"$file": NAME} at a text field of k by the content
+// of the sidecar file NAME (taken from files), and returns the sidecar
 // paths it used. The caller checks that splitting the document again gives
 // back exactly the files read.
-func joinEntity(p string, k *schema.Kind, data []byte, files map[string][]byte) (any, []string, error) {
-	doc, err := Decode(data)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", p, err)
-	}
+func joinDoc(p string, k *schema.Kind, doc any, files map[string][]byte) ([]string, error) {
 	var used []string
 	dir := SidecarDir(p)
 	for _, site := range textSites(k, doc) {
-		m, ok := site.holder[site.key].(map[string]any)
-		if !ok || len(m) != 1 {
-			continue
-		}
-		name, ok := m[SidecarKey].(string)
+		name, ok := sidecarName(site)
 		if !ok {
 			continue
 		}
-		if name == "" || strings.ContainsAny(name, "/\\") || name == "." || name == ".." {
-			return nil, nil, fmt.Errorf("%s: %s names an invalid sidecar file %q", p, SidecarKey, name)
+		if !validSidecarName(name) {
+			return nil, fmt.Errorf("%s: %s names an invalid sidecar file %q", p, SidecarKey, name)
 		}
 		sp := dir + "/" + name
 		text, ok := files[sp]
 		if !ok {
-			return nil, nil, fmt.Errorf("%s: refers to the sidecar file %s, which is missing", p, sp)
+			return nil, fmt.Errorf("%s: refers to the sidecar file %s, which is missing", p, sp)
 		}
 		if !utf8.Valid(text) {
-			return nil, nil, fmt.Errorf("%s: not valid UTF-8 (a text field's sidecar file)", sp)
+			return nil, fmt.Errorf("%s: not valid UTF-8 (a text field's sidecar file)", sp)
 		}
 		site.holder[site.key] = string(text)
 		used = append(used, sp)
 	}
-	return doc, used, nil
+	return used, nil
 }
 
 // checkSplit checks that splitting doc (read from the FormatV2 entity file
