@@ -55,32 +55,39 @@ vet:
 lint:
 	$(GO) tool staticcheck $(PKGS)
 
-# Every package's tests run with the race detector. Four differences keep
-# make test short (issue 23: 705 s before, see README), and test-race
-# below, which CI runs too, has none of them:
+# Every test runs; the race detector watches the library packages, whose
+# own tests drive their concurrent code (the parallel runner, the
+# executor, the snapshot reader, the client, the state journal, export's
+# reader, fanout, the simulator). The end-to-end suites below run once
+# without it: they drive the same code through simulators and built
+# binaries, and under -race they cost four times the CPU (apply: 142
+# CPU-seconds against 34; with them make test needed about 600
+# CPU-seconds, 5-7 minutes on 2 cores with other work running, issue 23).
+# make test-race, which CI runs on every change, runs every one of them
+# under the race detector too. apply's tests of its concurrent paths (the
+# list reads of new singletons in waves, a conflict with another writer,
+# a whole apply at concurrency 8) still run under -race here
+# (RACE_E2E_TESTS).
+# Three more differences keep make test short, and test-race has none:
 # - cmd/octobundle's scripts (testdata/script, testdata/jsonoutput and the
-#   docs' examples: about 550 runs of octobundle) run that package's test
-#   binary built without -race as octobundle (see scriptBinary in
-#   cmd/octobundle/main_test.go). Race-built, each run cost 3 times the
-#   CPU (TestScripts: 306 CPU-seconds instead of 103) and slept 1 s at
-#   exit, and the package took 544-625 s; now about 100 s. The test
-#   process itself (the simulators and script commands) still runs under
-#   -race, and the CLI's concurrent code (apply, export, fanout, octopus,
-#   state, parallel...) is tested with -race in its own package.
+#   docs' examples: about 850 runs of octobundle) run a build without
+#   -race (see scriptBinary in cmd/octobundle/main_test.go).
 # - GORACE=atexit_sleep_ms=0: the race runtime sleeps 1 s when a test
-#   binary exits (24 of them, two at a time) to catch goroutines racing
-#   after the tests have returned; test-race keeps the sleep. A GORACE
-#   of your own still applies (its settings come last).
+#   binary exits to catch goroutines racing after the tests have returned;
+#   test-race keeps the sleep. A GORACE of your own still applies (its
+#   settings come last).
 # - OCTOBUNDLE_TEST_FULL unset: tests that repeat a race to catch it
 #   (TestLockStaleTakeoverRace: 25 rounds instead of 100) run fewer
 #   rounds; test-race sets it.
-# - -p $(UNIT_P): test binaries run 4 at a time, not GOMAXPROCS (2 here)
-#   at a time: many tests wait on simulator latency, sleeps and child
-#   processes, and with 2 at a time the cores were idle a third of the
-#   time (633 CPU-seconds in 496 s of wall, 2026-12-07).
+# Test binaries run UNIT_P at a time, not GOMAXPROCS (2 here) at a time:
+# many tests wait on simulator latency, sleeps and child processes, and
+# with 2 at a time the cores were idle a third of the time. The race and
+# the plain runs go side by side for the same reason.
+E2E_PKGS := ./apply ./cmd/octobundle ./demo ./tools/bench ./tools/e2e
+RACE_E2E_TESTS := ./apply=^(TestApplyReadsNewSingletonsInLists|TestApplyConflictWithAnotherWriter|TestApplyToEmptyDestination)$$
 UNIT_P ?= 4
 unit:
-	GORACE="atexit_sleep_ms=0 $$GORACE" $(GO) test -race -count=1 -p $(UNIT_P) -timeout 30m $(PKGS)
+	GO="$(GO)" UNIT_P="$(UNIT_P)" E2E_PKGS="$(E2E_PKGS)" RACE_E2E_TESTS='$(RACE_E2E_TESTS)' tools/unit.sh
 	$(MAKE) --no-print-directory fuzz-smoke
 
 # Every test with the race detector, the scripts' octobundle race-built
