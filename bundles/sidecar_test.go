@@ -10,20 +10,24 @@ import (
 	"github.com/octobundle/octobundle/schema"
 )
 
+// putJSON puts the entity doc (JSON) of kind under names into b.
+func putJSON(t *testing.T, b *Bundle, kind string, names []string, doc string) {
+	t.Helper()
+	d, err := Decode([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.PutEntity(schema.MustLookup(kind), names, d); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // scriptBundle is a FormatV2 bundle whose process has scripts of several
 // syntaxes and whose variable set has a multi-line value.
 func scriptBundle(t *testing.T, script string) *Bundle {
 	t.Helper()
 	b := New(sampleManifest(testTime))
-	put := func(kind string, names []string, doc string) {
-		d, err := Decode([]byte(doc))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := b.PutEntity(schema.MustLookup(kind), names, d); err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := func(kind string, names []string, doc string) { putJSON(t, b, kind, names, doc) }
 	put(schema.Environment, []string{"Production"}, `{"Name":"Production"}`)
 	put(schema.Project, []string{"OctoFX"}, `{"Name":"OctoFX"}`)
 	put(schema.DeploymentProcess, []string{"OctoFX"}, `{"Steps":[

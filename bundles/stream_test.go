@@ -19,15 +19,7 @@ import (
 func manyProjects(t *testing.T, n int) *Bundle {
 	t.Helper()
 	b := New(sampleManifest(testTime))
-	put := func(kind string, names []string, doc string) {
-		d, err := Decode([]byte(doc))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := b.PutEntity(schema.MustLookup(kind), names, d); err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := func(kind string, names []string, doc string) { putJSON(t, b, kind, names, doc) }
 	put(schema.Environment, []string{"Production"}, `{"Name":"Production"}`)
 	for i := range n {
 		name := fmt.Sprintf("Project %04d", i)
