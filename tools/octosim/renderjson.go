@@ -50,6 +50,25 @@ func sortedKeys[V any](keys []string, m map[string]V) []string {
 	return keys
 }
 
+// appendObjectOf appends an object of keys (sorted here), each key's value
+// written by member: the frame every rendered object shares.
+func appendObjectOf(dst []byte, keys []string, member func(dst []byte, key string) ([]byte, error)) ([]byte, error) {
+	slices.Sort(keys)
+	dst = append(dst, '{')
+	var err error
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = jsonv.AppendMarshalString(dst, k)
+		dst = append(dst, ':')
+		if dst, err = member(dst, k); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
 // encodedJSON is an answer encoded under Server.mu, in a buffer of
 // jsonBuffers: writeJSON writes it as it is and returns the buffer.
 type encodedJSON struct{ bp *[]byte }
@@ -163,27 +182,15 @@ func (s *Server) appendRendered(dst []byte, sp *space, spec *collSpec, doc map[s
 	for k := range extra {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
-	dst = append(dst, '{')
-	var err error
-	for i, k := range keys {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = jsonv.AppendMarshalString(dst, k)
-		dst = append(dst, ':')
+	return appendObjectOf(dst, keys, func(dst []byte, k string) ([]byte, error) {
 		if x, ok := extra[k]; ok {
-			dst, err = jsonv.AppendMarshal(dst, x)
-		} else if x := doc[k]; variables && k == "Variables" && !schema.IsSensitiveValue(x) {
-			dst, err = appendVariables(dst, x)
-		} else {
-			dst, err = appendMember(dst, x, true, true)
+			return jsonv.AppendMarshal(dst, x)
 		}
-		if err != nil {
-			return dst, err
+		if x := doc[k]; variables && k == "Variables" && !schema.IsSensitiveValue(x) {
+			return appendVariables(dst, x)
 		}
-	}
-	return append(dst, '}'), nil
+		return appendMember(dst, doc[k], true, true)
+	})
 }
 
 // appendMasked encodes v as render shows it: as the copy schema.DeepCopy
@@ -191,22 +198,12 @@ func (s *Server) appendRendered(dst []byte, sp *space, spec *collSpec, doc map[s
 // with mask, with every write-only value inside masked as maskSecrets
 // masks it.
 func appendMasked(dst []byte, v any, mask bool) ([]byte, error) {
-	var err error
 	switch t := v.(type) {
 	case map[string]any:
-		dst = append(dst, '{')
 		var kb [32]string
-		for i, k := range sortedKeys(kb[:0], t) {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = jsonv.AppendMarshalString(dst, k)
-			dst = append(dst, ':')
-			if dst, err = appendMember(dst, t[k], mask, true); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, '}'), nil
+		return appendObjectOf(dst, sortedKeys(kb[:0], t), func(dst []byte, k string) ([]byte, error) {
+			return appendMember(dst, t[k], mask, true)
+		})
 	case []any:
 		return appendMaskedArray(dst, t, mask)
 	case []map[string]any:
@@ -312,20 +309,10 @@ func appendSensitiveVariable(dst []byte, m map[string]any) ([]byte, error) {
 			keys = append(keys, k)
 		}
 	}
-	slices.Sort(keys)
-	var err error
-	dst = append(dst, '{')
-	for i, k := range keys {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = jsonv.AppendMarshalString(dst, k)
-		dst = append(dst, ':')
+	return appendObjectOf(dst, keys, func(dst []byte, k string) ([]byte, error) {
 		if f := sensitiveVariableFields[k]; f != "" {
-			dst = append(dst, f...)
-		} else if dst, err = appendMember(dst, m[k], true, true); err != nil {
-			return dst, err
+			return append(dst, f...), nil
 		}
-	}
-	return append(dst, '}'), nil
+		return appendMember(dst, m[k], true, true)
+	})
 }
