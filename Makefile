@@ -84,7 +84,7 @@ lint:
 # with 2 at a time the cores were idle a third of the time. The race and
 # the plain runs go side by side for the same reason.
 E2E_PKGS := ./apply ./cmd/octobundle ./demo ./tools/bench ./tools/e2e
-RACE_E2E_TESTS := ./apply=^(TestApplyReadsNewSingletonsInLists|TestApplyConflictWithAnotherWriter|TestApplyToEmptyDestination)$$
+RACE_E2E_TESTS := ./apply=TestApplyReadsNewSingletonsInLists,TestApplyConflictWithAnotherWriter,TestApplyToEmptyDestination
 UNIT_P ?= 4
 unit:
 	GO="$(GO)" UNIT_P="$(UNIT_P)" E2E_PKGS="$(E2E_PKGS)" RACE_E2E_TESTS='$(RACE_E2E_TESTS)' tools/unit.sh

@@ -3,7 +3,8 @@
 # the end-to-end packages in E2E_PKGS without the race detector, started
 # first and in the background (cmd/octobundle is the longest), every other
 # package with -race, then the named tests of the end-to-end packages
-# under -race too (RACE_E2E_TESTS: PKG=REGEXP, space separated). Each run's
+# under -race too (RACE_E2E_TESTS: PKG=TEST,TEST..., space separated; a
+# name that matches no test fails). Each run's
 # output is printed whole; the exit status is 1 if any run failed.
 set -uo pipefail
 GO=${GO:-go}
@@ -27,7 +28,22 @@ rc=0
 # shellcheck disable=SC2086
 $GO test -race -count=1 -p "$UNIT_P" -timeout 30m $race_pkgs || rc=1
 for spec in $RACE_E2E_TESTS; do
-  $GO test -race -count=1 -timeout 30m -run "${spec#*=}" "${spec%%=*}" || rc=1
+  pkg=${spec%%=*}
+  names=${spec#*=}
+  if out=$($GO test -race -count=1 -timeout 30m -v -run "^(${names//,/|})\$" "$pkg" 2>&1); then
+    printf '%s\n' "$out" | grep -E '^ok' || true
+  else
+    printf '%s\n' "$out"
+    rc=1
+  fi
+  # A renamed test would leave -run matching nothing, which go test passes
+  # with a warning: that is a failure here.
+  for name in ${names//,/ }; do
+    if ! printf '%s\n' "$out" | grep -q -x -F "=== RUN   $name"; then
+      echo "unit: no test $name in $pkg (RACE_E2E_TESTS in the Makefile)" >&2
+      rc=1
+    fi
+  done
 done
 wait "$e2e" || rc=1
 echo "--- without -race: $E2E_PKGS"
