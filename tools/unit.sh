@@ -30,21 +30,17 @@ $GO test -race -count=1 -p "$UNIT_P" -timeout 30m $race_pkgs || rc=1
 for spec in $RACE_E2E_TESTS; do
   pkg=${spec%%=*}
   names=${spec#*=}
-  if out=$($GO test -race -count=1 -timeout 30m -v -run "^(${names//,/|})\$" "$pkg" 2>&1); then
-    printf '%s\n' "$out" | grep -E '^ok' || true
-  else
-    printf '%s\n' "$out"
-    rc=1
-  fi
+  run="^(${names//,/|})\$"
   # A renamed test would leave -run matching nothing, which go test passes
-  # with a warning: that is a failure here.
+  # with a warning: each name must be one of the package's tests.
+  listed=$($GO test -list "$run" "$pkg") || rc=1
   for name in ${names//,/ }; do
-    # (not a whole line: a parallel test's log output may share it)
-    if ! printf '%s\n' "$out" | grep -q -E "=== RUN +$name(/|\$)"; then
+    if ! printf '%s\n' "$listed" | grep -q -x -F "$name"; then
       echo "unit: no test $name in $pkg (RACE_E2E_TESTS in the Makefile)" >&2
       rc=1
     fi
   done
+  $GO test -race -count=1 -timeout 30m -run "$run" "$pkg" || rc=1
 done
 wait "$e2e" || rc=1
 echo "--- without -race: $E2E_PKGS"
