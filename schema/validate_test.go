@@ -3,12 +3,14 @@ package schema
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -228,22 +230,28 @@ func kindSchemaDoc(k *Kind) map[string]any {
 	return doc
 }
 
+// TestSchemasCompile: every embedded schema compiles (Validate compiles
+// each on first use), and every kind with a JSON file has one.
 func TestSchemasCompile(t *testing.T) {
-	all, err := compileAll()
-	if err != nil {
-		t.Fatal(err)
-	}
 	names, _ := fs.Glob(Schemas(), "*.json")
-	if len(all) != len(names) || len(names) == 0 {
-		t.Fatalf("compiled %d of %d schemas", len(all), len(names))
+	if len(names) == 0 {
+		t.Fatal("no embedded schemas")
+	}
+	for _, n := range names {
+		if _, err := compiledSchema(n); err != nil {
+			t.Error(err)
+		}
 	}
 	for _, k := range Kinds() {
 		if k.File == "" || k.Shape == ShapeBinary {
 			continue
 		}
-		if all[KindSchema(k)] == nil {
-			t.Errorf("kind %s has no schema %s", k.Name, KindSchema(k))
+		if _, err := compiledSchema(KindSchema(k)); err != nil {
+			t.Errorf("kind %s: %v", k.Name, err)
 		}
+	}
+	if _, err := compiledSchema("no-such.schema.json"); err == nil || !strings.Contains(err.Error(), `no embedded schema "no-such.schema.json"`) {
+		t.Errorf("unknown schema: got %v", err)
 	}
 }
 
@@ -340,5 +348,27 @@ func TestKindSchemaNames(t *testing.T) {
 	sort.Strings(names)
 	if KindSchema(MustLookup(DeploymentProcess)) != "deployment-process.schema.json" {
 		t.Errorf("KindSchema(DeploymentProcess) = %s", KindSchema(MustLookup(DeploymentProcess)))
+	}
+}
+
+// TestValidateConcurrently: goroutines validating against schemas not yet
+// compiled compile each once and agree (run with -race).
+func TestValidateConcurrently(t *testing.T) {
+	names, _ := fs.Glob(Schemas(), "*.json")
+	var wg sync.WaitGroup
+	errs := make([]error, 4*len(names))
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = Validate(names[i%len(names)], "not an object")
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Schema != names[i%len(names)] {
+			t.Errorf("%s: got %v, want a validation error", names[i%len(names)], err)
+		}
 	}
 }
