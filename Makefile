@@ -38,8 +38,9 @@ reproducible:
 	OCTOBUNDLE_RELEASE_TEST=1 $(GO) test -count=1 -timeout 30m -run '^TestRelease$$' -v ./tools/release
 
 # The test command from the README: formatting, vet, staticcheck, every
-# test with the race detector (all against the built-in simulator over
-# loopback HTTP), then a short fuzz of every reader.
+# test (all against the built-in simulator over loopback HTTP; the race
+# detector on the packages that run concurrent code, see unit below),
+# then a short fuzz of every reader.
 test: fmt-check vet lint unit
 
 fmt-check:
@@ -55,14 +56,21 @@ vet:
 lint:
 	$(GO) tool staticcheck $(PKGS)
 
-# Every test runs; the race detector watches the library packages, whose
-# own tests drive their concurrent code (the parallel runner, the
-# executor, the snapshot reader, the client, the state journal, export's
-# reader, fanout, the simulator). The end-to-end suites below run once
-# without it: they drive the same code through simulators and built
-# binaries, and under -race they cost four times the CPU (apply: 142
-# CPU-seconds against 34; with them make test needed about 600
-# CPU-seconds, 5-7 minutes on 2 cores with other work running, issue 23).
+# Every test runs; the race detector watches every package whose own code
+# runs concurrently — its non-test files start a goroutine or import sync,
+# sync/atomic, os/signal or internal/parallel (tools/unit.sh finds them,
+# so a new package is classified without a list to keep): the parallel
+# runner, the executor, the snapshot reader, the bundle reader, the
+# client, the state journal, export, the simulator. Their own tests drive
+# their concurrent code. A package with no concurrent code of its own
+# (sign, review, transform, fanout, ...) runs without it: what it calls
+# concurrently is raced in that package's tests, and under -race its
+# tests cost 5-7 times the CPU (sign: 14.7 CPU-seconds against 2.1). The
+# end-to-end suites below run once without it too: they drive the same
+# code through simulators and built binaries, and under -race they cost
+# four times the CPU (apply: 142 CPU-seconds against 34; with them make
+# test needed about 600 CPU-seconds, 5-7 minutes on 2 cores with other
+# work running, issue 23).
 # make test-race, which CI runs on every change, runs every one of them
 # under the race detector too. apply's tests of its concurrent paths (the
 # list reads of new singletons in waves, a conflict with another writer,
