@@ -2,7 +2,9 @@ package bundles
 
 import (
 	"bytes"
+	"encoding/json"
 	"maps"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -39,8 +41,66 @@ func canonicalBytes(v any) []byte {
 }
 
 // Equal reports whether two decoded JSON values have the same canonical
-// bundle form: the exact no-op test.
-func Equal(a, b any) bool { return bytes.Equal(canonicalBytes(a), canonicalBytes(b)) }
+// bundle form: the exact no-op test. Values that are the same in place
+// (sameValue) are equal without encoding either; the others are compared
+// by their canonical bytes, which also settles the cases where different
+// Go values have one form (json.Number("1") and 1.0, a nil map and nil).
+func Equal(a, b any) bool {
+	return sameValue(a, b, 0) || bytes.Equal(canonicalBytes(a), canonicalBytes(b))
+}
+
+// sameValue reports whether a and b are the same decoded JSON value: the
+// same Go types throughout, objects with the same keys, arrays of the same
+// length, equal strings, number literals and bools, floats with the same
+// bits. Same values have the same canonical bytes (encoding is
+// deterministic), so true needs no encoding; false says nothing (other
+// types, mixed number types and depths past maxDepth all answer false) and
+// Equal then compares the canonical bytes.
+func sameValue(a, b any, depth int) bool {
+	if depth > maxDepth {
+		return false
+	}
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case json.Number:
+		y, ok := b.(json.Number)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && math.Float64bits(x) == math.Float64bits(y)
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) || (x == nil) != (y == nil) {
+			return false
+		}
+		for k, xv := range x {
+			yv, ok := y[k]
+			if !ok || !sameValue(xv, yv, depth+1) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) || (x == nil) != (y == nil) {
+			return false
+		}
+		for i := range x {
+			if !sameValue(x[i], y[i], depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
 
 // Diff lists the fields where before (the destination's bundle form) and
 // after (what the destination will hold) differ, as JSON pointers into
