@@ -89,14 +89,24 @@ lint:
 #   rounds; test-race sets it.
 # Test binaries run UNIT_P at a time, not GOMAXPROCS (2 here) at a time:
 # many tests wait on simulator latency, sleeps and child processes, and
-# with 2 at a time the cores were idle a third of the time. The race and
-# the plain runs go side by side for the same reason.
+# with 2 at a time the cores were idle a third of the time. For the same
+# reason the tests without -race run UNIT_PARALLEL parallel tests at a
+# time (cmd/octobundle's scripts: at GOMAXPROCS, 2, its test binary took
+# 309 s of make test's 337, mostly waiting). The race and
+# the plain runs go side by side for the same reason, and the fuzz smoke
+# starts beside them once the race run of the libraries ends (UNIT_ALSO)
+# instead of after everything.
 E2E_PKGS := ./apply ./cmd/octobundle ./demo ./tools/bench ./tools/e2e
 RACE_E2E_TESTS := ./apply=TestApplyReadsNewSingletonsInLists,TestApplyConflictWithAnotherWriter,TestApplyToEmptyDestination
+# Tests of raced packages that make test runs without -race: a bundle of
+# 100,009 files read once to check the file-count limit (37 s under -race,
+# 5 s without; the reader's concurrency is raced by its other tests).
+PLAIN_TESTS := ./bundles=TestReadManyFiles
 UNIT_P ?= 4
+UNIT_PARALLEL ?= 4
 unit:
-	GO="$(GO)" UNIT_P="$(UNIT_P)" E2E_PKGS="$(E2E_PKGS)" RACE_E2E_TESTS='$(RACE_E2E_TESTS)' tools/unit.sh
-	$(MAKE) --no-print-directory fuzz-smoke
+	GO="$(GO)" UNIT_P="$(UNIT_P)" UNIT_PARALLEL="$(UNIT_PARALLEL)" E2E_PKGS="$(E2E_PKGS)" RACE_E2E_TESTS='$(RACE_E2E_TESTS)' PLAIN_TESTS='$(PLAIN_TESTS)' \
+	UNIT_ALSO='$(MAKE) --no-print-directory fuzz-smoke' tools/unit.sh
 
 # Every test with the race detector, the scripts' octobundle race-built
 # too (OCTOBUNDLE_TEST_RACE_CLI=1), every repeated race at full count
