@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -88,14 +89,28 @@ func startProfiles(stderr io.Writer) (stop func()) {
 // grows with the square of the instance (export at 5,000 projects: 6.3
 // times the CPU of 2,000 under a fixed 320 MiB); the limit that follows
 // the live heap keeps it linear. It is soft: a heap that needs more gets
-// it. GOMEMLIMIT in the environment overrides it, GOGC too.
+// it. GOMEMLIMIT in the environment overrides it.
 const memoryLimit = 320 << 20
 
+// gcPercent is octobundle's GOGC: a collection when the heap has grown by
+// twice what the last one found live, instead of Go's default of once.
+// Under the soft memory limit above the heap still stays within bounds:
+// at 2,000 projects the limit, not GOGC, decides (a plan against an empty
+// destination peaked at 318 MiB instead of 297), while the collector runs
+// half as often — 102 collections instead of 216, 3.2 s of GC CPU instead
+// of 8.5 s, and the whole plan 13.8 s of CPU instead of 18.5 s (gctrace,
+// 2026-12-07). At 500 projects (about 35 MB live) the heap may reach
+// about 105 MB instead of 70.
+const gcPercent = 200
+
 // tuneGC starts the soft memory limit that follows the live heap, unless
-// GOMEMLIMIT is set.
+// GOMEMLIMIT is set, and sets GOGC to gcPercent, unless GOGC is set.
 func tuneGC() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		gctune.Start(memoryLimit)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"math"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -26,5 +28,43 @@ func TestPeakRSS(t *testing.T) {
 		if err != nil || got != tc.want {
 			t.Errorf("%s: %d, %v; want %d", tc.name, got, err, tc.want)
 		}
+	}
+}
+
+// TestTuneGC: octobundle's GOGC is gcPercent unless GOGC is set, and its
+// soft memory limit at least the floor unless GOMEMLIMIT is set. (The test
+// process keeps the limit that follows its live heap afterwards.)
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	tests := []struct {
+		name, gogc, memlimit string
+		wantPercent          int
+		wantLimitAtLeast     int64
+	}{
+		// First: once started, the limit follows the live heap for the
+		// rest of the process, and "left alone" could not be told.
+		{"GOMEMLIMIT set", "", "1GiB", gcPercent, 0},
+		{"defaults", "", "", gcPercent, memoryLimit},
+		{"GOGC set", "50", "", 50, memoryLimit},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("GOGC", tt.gogc)
+			t.Setenv("GOMEMLIMIT", tt.memlimit)
+			debug.SetGCPercent(50) // what the runtime read from GOGC=50
+			debug.SetMemoryLimit(math.MaxInt64)
+			tuneGC()
+			if got := debug.SetGCPercent(-1); got != tt.wantPercent {
+				t.Errorf("GOGC %d, want %d", got, tt.wantPercent)
+			}
+			debug.SetGCPercent(100)
+			got := debug.SetMemoryLimit(-1)
+			if tt.wantLimitAtLeast == 0 && got != math.MaxInt64 {
+				t.Errorf("memory limit %d, want it left alone", got)
+			}
+			if got < tt.wantLimitAtLeast {
+				t.Errorf("memory limit %d, want at least %d", got, tt.wantLimitAtLeast)
+			}
+		})
 	}
 }
