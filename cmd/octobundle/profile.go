@@ -76,7 +76,7 @@ func startProfiles(stderr io.Writer) (stop func()) {
 
 // memoryLimit is the floor of octobundle's soft memory limit (GOMEMLIMIT),
 // which internal/gctune keeps at one and a half times the live heap above
-// it. Documents are held packed (internal/jsonv), so what stays live is
+// it, up to memoryCeiling. Documents are held packed (internal/jsonv), so what stays live is
 // small — the name/ID index and compressed JSON, about 50 MB at 500
 // projects and 150 MB at 2,000 — and nearly everything allocated is a
 // document decoded for one entity and dropped. With Go's default GOGC of
@@ -91,6 +91,14 @@ func startProfiles(stderr io.Writer) (stop func()) {
 // the live heap keeps it linear. It is soft: a heap that needs more gets
 // it. GOMEMLIMIT in the environment overrides it.
 const memoryLimit = 320 << 20
+
+// memoryCeiling bounds the soft memory limit that follows the live heap:
+// past it the heap may grow by a tenth of what is live instead of a half,
+// so the collector runs more often and the process stays under 1 GiB up to
+// about 800 MB live. An apply of 10,000 projects under 1.5 times the live
+// heap peaked at 1,036 MiB (make bench-huge, 2026-12-07); what is not
+// heap (the binary, stacks, runtime) is most of the last 100 MiB.
+const memoryCeiling = 896 << 20
 
 // gcPercent is octobundle's GOGC: a collection when the heap has grown by
 // twice what the last one found live, instead of Go's default of once.
@@ -107,7 +115,7 @@ const gcPercent = 200
 // GOMEMLIMIT is set, and sets GOGC to gcPercent, unless GOGC is set.
 func tuneGC() {
 	if os.Getenv("GOMEMLIMIT") == "" {
-		gctune.Start(memoryLimit)
+		gctune.Start(memoryLimit, memoryCeiling)
 	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)

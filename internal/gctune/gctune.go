@@ -12,6 +12,9 @@
 // limit is Floor or Headroom times the live heap, whichever is larger,
 // updated after every collection: a collection then comes after allocating
 // at least half the live heap, so its cost stays proportional to the work.
+// A ceiling, when set, bounds that: past it the limit is the ceiling, or
+// MinHeadroom times the live heap when that is more, so memory stays under
+// a budget at the price of more frequent collections near it.
 package gctune
 
 import (
@@ -30,10 +33,20 @@ const Headroom = 1.5
 // marked live.
 const liveMetric = "/gc/heap/live:bytes"
 
-// Limit returns the soft memory limit for a live heap of live bytes: Floor
-// or Headroom times live, whichever is larger.
-func Limit(live, floor int64) int64 {
-	h := float64(live) * Headroom
+// MinHeadroom is the limit's multiple of the live heap past the ceiling:
+// the heap may still grow by a tenth of what is live.
+const MinHeadroom = 1.1
+
+// Limit returns the soft memory limit for a live heap of live bytes: floor
+// or Headroom times live, whichever is larger; with a ceiling (> 0), a
+// Headroom limit above it is the ceiling or MinHeadroom times live,
+// whichever is larger.
+func Limit(live, floor, ceiling int64) int64 {
+	l := float64(live)
+	h := l * Headroom
+	if ceiling > 0 && h > float64(ceiling) {
+		h = max(float64(ceiling), l*MinHeadroom)
+	}
 	if h >= math.MaxInt64 {
 		return math.MaxInt64
 	}
@@ -41,17 +54,18 @@ func Limit(live, floor int64) int64 {
 }
 
 var (
-	mu    sync.Mutex
-	floor int64 // 0: not started
+	mu      sync.Mutex
+	floor   int64 // 0: not started
+	ceiling int64
 )
 
 // Start sets the soft memory limit to floor bytes and, after every
-// collection from now on, to Limit of the heap found live. Calling it again
-// changes the floor.
-func Start(f int64) {
+// collection from now on, to Limit of the heap found live, floor and
+// ceiling (0: none). Calling it again changes the floor and the ceiling.
+func Start(f, c int64) {
 	mu.Lock()
 	started := floor != 0
-	floor = f
+	floor, ceiling = f, c
 	mu.Unlock()
 	retune()
 	if !started {
@@ -68,9 +82,9 @@ func retune() {
 		live = int64(min(s[0].Value.Uint64(), math.MaxInt64))
 	}
 	mu.Lock()
-	f := floor
+	f, c := floor, ceiling
 	mu.Unlock()
-	debug.SetMemoryLimit(Limit(live, f))
+	debug.SetMemoryLimit(Limit(live, f, c))
 }
 
 // sentinel is an object that becomes garbage as soon as it is made: its

@@ -11,21 +11,24 @@ import (
 func TestLimit(t *testing.T) {
 	const mib = 1 << 20
 	tests := []struct {
-		name        string
-		live, floor int64
-		want        int64
+		name                 string
+		live, floor, ceiling int64
+		want                 int64
 	}{
-		{"nothing live yet", 0, 320 * mib, 320 * mib},
-		{"small instance: the floor caps bursts", 100 * mib, 320 * mib, 320 * mib},
-		{"where the floor stops binding", 320 * mib * 2 / 3, 320 * mib, 320 * mib},
-		{"live heap above the floor", 400 * mib, 320 * mib, 600 * mib},
-		{"10,000 projects", 650 * mib, 320 * mib, 975 * mib},
-		{"no floor", 10 * mib, 0, 15 * mib},
-		{"overflow", math.MaxInt64, 320 * mib, math.MaxInt64},
+		{"nothing live yet", 0, 320 * mib, 896 * mib, 320 * mib},
+		{"small instance: the floor caps bursts", 100 * mib, 320 * mib, 896 * mib, 320 * mib},
+		{"where the floor stops binding", 320 * mib * 2 / 3, 320 * mib, 896 * mib, 320 * mib},
+		{"live heap above the floor", 400 * mib, 320 * mib, 896 * mib, 600 * mib},
+		{"just under the ceiling", 590 * mib, 320 * mib, 896 * mib, 885 * mib},
+		{"10,000 projects: the ceiling", 650 * mib, 320 * mib, 896 * mib, 896 * mib},
+		{"past the ceiling: a tenth more than live", 1000 * mib, 320 * mib, 896 * mib, 1100 * mib},
+		{"no ceiling", 650 * mib, 320 * mib, 0, 975 * mib},
+		{"no floor", 10 * mib, 0, 0, 15 * mib},
+		{"overflow", math.MaxInt64, 320 * mib, 896 * mib, math.MaxInt64},
 	}
 	for _, tt := range tests {
-		if got := Limit(tt.live, tt.floor); got != tt.want {
-			t.Errorf("%s: Limit(%d, %d) = %d, want %d", tt.name, tt.live, tt.floor, got, tt.want)
+		if got := Limit(tt.live, tt.floor, tt.ceiling); got != tt.want {
+			t.Errorf("%s: Limit(%d, %d, %d) = %d, want %d", tt.name, tt.live, tt.floor, tt.ceiling, got, tt.want)
 		}
 	}
 }
@@ -36,7 +39,7 @@ func TestStartFollowsLiveHeap(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
 	const floor = 8 << 20
 	const size = 64 << 20
-	Start(floor)
+	Start(floor, 0)
 	if got := debug.SetMemoryLimit(-1); got < floor {
 		t.Fatalf("limit %d after Start, want at least the floor %d", got, floor)
 	}
