@@ -92,36 +92,15 @@ func TestDecodeWithUnmarshal(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	runes := []rune("aZ09 <>&\"\\/\n\t\x00\x7fé✓😀\u2028")
-	var gen func(depth int) any
-	gen = func(depth int) any {
-		switch k := rng.IntN(8); {
-		case k == 0:
-			return nil
-		case k == 1:
-			return rng.IntN(2) == 0
-		case k == 2:
-			b := make([]rune, rng.IntN(8))
-			for i := range b {
-				b[i] = runes[rng.IntN(len(runes))]
-			}
-			return string(b)
-		case k == 3:
-			return (rng.Float64() - 0.5) * math.Pow(10, float64(rng.IntN(60)-30))
-		case k < 6 && depth < 4:
-			m := map[string]any{}
-			for range rng.IntN(6) {
-				m[string(runes[rng.IntN(len(runes))])] = gen(depth + 1)
-			}
-			return m
-		case depth < 4:
-			a := []any{}
-			for range rng.IntN(6) {
-				a = append(a, gen(depth+1))
-			}
-			return a
+	str := func() string {
+		b := make([]rune, rng.IntN(8))
+		for i := range b {
+			b[i] = runes[rng.IntN(len(runes))]
 		}
-		return float64(rng.IntN(1000))
+		return string(b)
 	}
+	key := func() string { return string(runes[rng.IntN(len(runes))]) }
+	gen := randomTree(rng, key, str, 60)
 	for i := range 3000 {
 		data, err := json.MarshalIndent(gen(0), "", strings.Repeat(" ", i%3))
 		if err != nil {
@@ -208,32 +187,7 @@ func TestAppendMarshalRandom(t *testing.T) {
 		}
 		return s
 	}
-	var gen func(depth int) any
-	gen = func(depth int) any {
-		switch k := rng.IntN(8); {
-		case k == 0:
-			return nil
-		case k == 1:
-			return rng.IntN(2) == 0
-		case k == 2:
-			return randString()
-		case k == 3:
-			return (rng.Float64() - 0.5) * math.Pow(10, float64(rng.IntN(50)-25))
-		case k < 6 && depth < 4:
-			m := map[string]any{}
-			for range rng.IntN(6) {
-				m[randString()] = gen(depth + 1)
-			}
-			return m
-		case depth < 4:
-			a := []any{}
-			for range rng.IntN(6) {
-				a = append(a, gen(depth+1))
-			}
-			return a
-		}
-		return float64(rng.IntN(1000))
-	}
+	gen := randomTree(rng, randString, randString, 50)
 	for i := range 2000 {
 		v := gen(0)
 		got, err := AppendMarshal(nil, v)
@@ -358,4 +312,37 @@ func TestDecodeWith(t *testing.T) {
 			}
 		})
 	}
+}
+
+// randomTree returns a generator of random decoded-JSON trees (nil, bools,
+// strings from str, floats up to 10^±exp/2, objects keyed by key, arrays),
+// at most four levels deep.
+func randomTree(rng *rand.Rand, key, str func() string, exp int) func(depth int) any {
+	var gen func(depth int) any
+	gen = func(depth int) any {
+		switch k := rng.IntN(8); {
+		case k == 0:
+			return nil
+		case k == 1:
+			return rng.IntN(2) == 0
+		case k == 2:
+			return str()
+		case k == 3:
+			return (rng.Float64() - 0.5) * math.Pow(10, float64(rng.IntN(exp)-exp/2))
+		case k < 6 && depth < 4:
+			m := map[string]any{}
+			for range rng.IntN(6) {
+				m[key()] = gen(depth + 1)
+			}
+			return m
+		case depth < 4:
+			a := []any{}
+			for range rng.IntN(6) {
+				a = append(a, gen(depth+1))
+			}
+			return a
+		}
+		return float64(rng.IntN(1000))
+	}
+	return gen
 }
