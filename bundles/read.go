@@ -101,7 +101,7 @@ func Read(path string, o ReadOptions) (*Bundle, error) {
 		err = readDir(path, o, l)
 	}
 	if err != nil {
-		l.abort()
+		l.stop()
 		return nil, err
 	}
 	b, err := l.finish()
@@ -288,7 +288,7 @@ func ReadArchive(data []byte, o ReadOptions) (*Bundle, error) {
 	}
 	l := newLoader()
 	if err := readArchive(bytes.NewReader(data), int64(len(data)), o, l); err != nil {
-		l.abort()
+		l.stop()
 		return nil, err
 	}
 	return l.finish()

@@ -70,7 +70,7 @@ type pendingEntity struct {
 }
 
 // loader checks and packs the files of one bundle as they are read; see
-// above. add is called from one goroutine, then finish (or abort).
+// above. add is called from one goroutine, then finish (or, after a read error, stop).
 type loader struct {
 	jobs chan func()
 	wg   sync.WaitGroup
@@ -397,9 +397,6 @@ func (l *loader) stop() {
 	clear(l.side)
 	l.mu.Unlock()
 }
-
-// abort stops the loader after a read error.
-func (l *loader) abort() { l.stop() }
 
 // finish waits for the files in flight and builds the bundle from what
 // was found, reporting the first problem in the order parse always has:
