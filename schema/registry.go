@@ -774,6 +774,9 @@ type Kind struct {
 	// format octobundle/v2 keep in sidecar text files beside the entity's
 	// JSON file, so a one-line script change is a one-line diff.
 	Texts []TextField
+
+	// fileSegs is File split at "/", set when the kind registers.
+	fileSegs []string
 }
 
 // TextField is a long text field of a kind (see Kind.Texts).
@@ -930,7 +933,21 @@ func (k *Kind) Path(escapedNames ...string) (string, error) {
 // MatchPath reports whether path is a bundle path of this kind and, if so,
 // returns the escaped names in it (owners first).
 func (k *Kind) MatchPath(path string) ([]string, bool) {
-	return matchSegs(strings.Split(k.File, "/"), strings.Split(path, "/"))
+	if k.File == "" {
+		return nil, false
+	}
+	return matchSegs(k.segs(), strings.Split(path, "/"))
+}
+
+// segs returns the segments of the kind's File pattern: split once when
+// the kind registers (MatchPath and KindForPath run for every file a
+// bundle or state holds, several times, and splitting the pattern each
+// time cost more than the match), or now for a kind made elsewhere.
+func (k *Kind) segs() []string {
+	if k.fileSegs != nil {
+		return k.fileSegs
+	}
+	return strings.Split(k.File, "/")
 }
 
 // matchSegs is MatchPath over the pattern's and the path's segments.
@@ -961,30 +978,16 @@ func matchSegs(pat, got []string) ([]string, bool) {
 	return names, true
 }
 
-// fileSegs holds the segments of the registry's File patterns, in
-// registry order: KindForPath runs for every file a bundle or state
-// holds, several times, and splitting each pattern each time cost more
-// than the match.
-var fileSegs = sync.OnceValue(func() [][]string {
-	out := make([][]string, len(ordered))
-	for i, k := range ordered {
-		if k.File != "" {
-			out[i] = strings.Split(k.File, "/")
-		}
-	}
-	return out
-})
-
 // KindForPath returns the kind a bundle path belongs to and the escaped names
 // in it, or nil when no kind claims the path.
 func KindForPath(path string) (*Kind, []string) {
 	got := strings.Split(path, "/")
-	for i, pat := range fileSegs() {
-		if pat == nil {
+	for _, k := range ordered {
+		if k.File == "" {
 			continue
 		}
-		if names, ok := matchSegs(pat, got); ok {
-			return ordered[i], names
+		if names, ok := matchSegs(k.segs(), got); ok {
+			return k, names
 		}
 	}
 	return nil, nil
@@ -1002,6 +1005,9 @@ func register(kinds ...*Kind) {
 		}
 		if (k.Shape == ShapeParts) != (k.Parts != nil) {
 			panic("schema: " + k.Name + ": Parts is set exactly for ShapeParts")
+		}
+		if k.File != "" {
+			k.fileSegs = strings.Split(k.File, "/")
 		}
 		byName[k.Name] = k
 		ordered = append(ordered, k)
