@@ -142,6 +142,52 @@ type Step struct {
 	// Faulted is the number of faults the simulator injected during the
 	// step (each one costs the client a retry).
 	Faulted int `json:"faulted,omitempty"`
+	// Timeline says where the wall went: before the first request, while
+	// requests were made, after the last answer.
+	Timeline *Timeline `json:"timeline,omitempty"`
+
+	started time.Time // when the child was started
+}
+
+// Timeline splits a step's wall at the serving simulator's first request
+// and last answer (octosim's Occupancy). The latency bound assumes the
+// client keeps its concurrency's worth of requests in flight from start
+// to end; BeforeFirst and AfterLast are the time it had none (reading a
+// bundle, planning, writing files), and MeanInFlight below the
+// concurrency is the time it had fewer.
+type Timeline struct {
+	// BeforeFirst is the time from the child's start to the first request.
+	BeforeFirst float64 `json:"before_first_request_s"`
+	// Requesting is the time from the first request to the last answer.
+	Requesting float64 `json:"requesting_s"`
+	// AfterLast is the time from the last answer to the child's exit.
+	AfterLast float64 `json:"after_last_answer_s"`
+	// Idle is the time within Requesting with no request in flight.
+	Idle float64 `json:"idle_while_requesting_s"`
+	// MeanInFlight is the mean number of requests in flight during
+	// Requesting; MaxInFlight the most at once.
+	MeanInFlight float64 `json:"mean_in_flight"`
+	MaxInFlight  int     `json:"max_in_flight"`
+}
+
+// timeline derives a step's Timeline from the serving simulator's
+// occupancy; nil when it served no request.
+func timeline(started time.Time, wall float64, o octosim.Occupancy) *Timeline {
+	if o.First.IsZero() || o.Last.IsZero() || started.IsZero() {
+		return nil
+	}
+	req := o.Last.Sub(o.First).Seconds()
+	t := &Timeline{
+		BeforeFirst: o.First.Sub(started).Seconds(),
+		Requesting:  req,
+		AfterLast:   max(0, wall-o.Last.Sub(started).Seconds()),
+		Idle:        max(0, req-o.Busy.Seconds()),
+		MaxInFlight: o.Max,
+	}
+	if req > 0 {
+		t.MeanInFlight = o.RequestSeconds / req
+	}
+	return t
 }
 
 // Result is the measurement of one instance size.
@@ -411,6 +457,7 @@ func runStep(cfg Config, label, name string, sim *simProc, args, env []string) (
 		return s, err
 	}
 	s.ServerCPU = selfCPU() - before
+	s.Timeline = timeline(s.started, s.Wall, sim.srv.Occupancy())
 	s.Paths = sim.srv.Counters()
 	s.Statuses = sim.srv.Statuses()
 	s.Errors = sim.srv.ErrorResponses()

@@ -92,6 +92,14 @@ func TestRun(t *testing.T) {
 	if ap.UserCPU <= 0 || ap.SysCPU <= 0 || ap.CPU != ap.UserCPU+ap.SysCPU {
 		t.Errorf("apply's CPU: user %v + system %v = %v", ap.UserCPU, ap.SysCPU, ap.CPU)
 	}
+	for _, s := range r.Steps {
+		tl := s.Timeline
+		if tl == nil || tl.BeforeFirst <= 0 || tl.Requesting <= 0 || tl.AfterLast < 0 || tl.Idle < 0 ||
+			tl.MeanInFlight <= 0 || tl.MeanInFlight > float64(cfg.Concurrency) || tl.MaxInFlight < 1 || tl.MaxInFlight > cfg.Concurrency ||
+			tl.BeforeFirst+tl.Requesting+tl.AfterLast > s.Wall*1.01 {
+			t.Errorf("%s: timeline %+v, wall %v", s.Name, tl, s.Wall)
+		}
+	}
 	if ap.Statuses[201] == 0 || ap.Statuses[200] == 0 {
 		t.Errorf("apply's answers by status: %v", ap.Statuses)
 	}

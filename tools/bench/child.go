@@ -256,7 +256,7 @@ func runChild(cfg Config, name string, args, env []string) (Step, error) {
 	if err != nil {
 		return Step{}, fmt.Errorf("%s: octobundle %s: %v\n%s", name, strings.Join(args, " "), err, tail(stderr.String(), 2000))
 	}
-	s := Step{Name: name, Wall: wall.Seconds()}
+	s := Step{Name: name, Wall: wall.Seconds(), started: start}
 	if counter != nil {
 		data, err := os.ReadFile(usageFile)
 		if err != nil {

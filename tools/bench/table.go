@@ -48,6 +48,9 @@ func Table(rep Report) string {
 		fmt.Fprintf(&b, "| %d | %d | %d | %d | %s %s | %s | %s | %.1f | %.0f |\n", r.N, r.Bundle.Files, r.DirBytes, r.Bundle.DiskBytes,
 			arc, state, ratio, replay, r.SetupSeconds, r.HarnessRSS)
 	}
+	if t := timelineTable(rep); t != "" {
+		b.WriteString("\n" + t)
+	}
 	if g := growthTable(rep); g != "" {
 		b.WriteString("\n" + g)
 	}
@@ -218,4 +221,27 @@ func div(a, b float64) float64 {
 		return 0
 	}
 	return a / b
+}
+
+// timelineTable shows where each step's wall went (Timeline), against the
+// latency bound: a step meets the bound only when it makes requests from
+// start to end with its concurrency's worth in flight.
+func timelineTable(rep Report) string {
+	var b strings.Builder
+	for _, r := range rep.Results {
+		for _, s := range r.Steps {
+			t := s.Timeline
+			if t == nil {
+				continue
+			}
+			if b.Len() == 0 {
+				b.WriteString("Where the wall went: before the first request, making requests (mean and most in flight, time with none), after the last answer.\n\n")
+				b.WriteString("| N | operation | wall s | bound s | before first request s | requesting s | mean in flight | most in flight | none in flight s | after last answer s |\n")
+				b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+			}
+			fmt.Fprintf(&b, "| %d | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %d | %.2f | %.2f |\n",
+				r.N, s.Name, s.Wall, s.Bound, t.BeforeFirst, t.Requesting, t.MeanInFlight, t.MaxInFlight, t.Idle, t.AfterLast)
+		}
+	}
+	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 )
 
 // counters count requests by method and normalized path, and the
@@ -18,6 +19,36 @@ type counters struct {
 	total    int
 	statuses map[int]int
 	errors   map[string]int
+	occ      occupancy
+}
+
+// occupancy follows the number of requests in flight over time.
+type occupancy struct {
+	inFlight int
+	changed  time.Time // when inFlight last changed
+	first    time.Time // the first request's arrival since the reset
+	last     time.Time // the last answer's end since the reset
+	busy     time.Duration
+	area     float64 // ∫ inFlight dt, in request-seconds
+	max      int
+}
+
+// move adds d (+1 arriving, -1 done) to the requests in flight at now.
+func (o *occupancy) move(now time.Time, d int) {
+	if o.inFlight > 0 {
+		dt := now.Sub(o.changed)
+		o.busy += dt
+		o.area += float64(o.inFlight) * dt.Seconds()
+	}
+	if d > 0 && o.first.IsZero() {
+		o.first = now
+	}
+	o.inFlight += d
+	o.max = max(o.max, o.inFlight)
+	o.changed = now
+	if d < 0 {
+		o.last = now
+	}
 }
 
 func newCounters() *counters {
@@ -143,6 +174,47 @@ func (s *Server) ResetCounters() {
 	c.byKey = map[string]int{}
 	c.writes, c.total = 0, 0
 	c.statuses, c.errors = map[int]int{}, map[string]int{}
+	c.occ = occupancy{inFlight: c.occ.inFlight, changed: time.Now()}
+}
+
+// enter and leave mark a request's arrival and the end of its answer
+// (the simulated latency included).
+func (c *counters) enter() {
+	c.mu.Lock()
+	c.occ.move(time.Now(), 1)
+	c.mu.Unlock()
+}
+
+func (c *counters) leave() {
+	c.mu.Lock()
+	c.occ.move(time.Now(), -1)
+	c.mu.Unlock()
+}
+
+// Occupancy is how busy the server was since its counters were last reset:
+// what decides how close a client came to the latency bound (requests ×
+// latency ÷ its concurrency) is whether it kept its requests in flight.
+type Occupancy struct {
+	// First is the first request's arrival, Last the end of the last
+	// answer (zero when there was none).
+	First, Last time.Time
+	// Busy is the time at least one request was in flight.
+	Busy time.Duration
+	// RequestSeconds is the integral of the requests in flight over time
+	// (each request's time from arrival to the end of its answer, summed).
+	RequestSeconds float64
+	// Max is the most requests in flight at once.
+	Max int
+}
+
+// Occupancy returns the server's Occupancy since the last ResetCounters.
+func (s *Server) Occupancy() Occupancy {
+	c := s.counts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o := c.occ
+	o.move(time.Now(), 0) // close the running interval
+	return Occupancy{First: o.first, Last: o.last, Busy: o.busy, RequestSeconds: o.area, Max: o.max}
 }
 
 // CountersPath is the simulator's own route (outside /api, so no Octopus

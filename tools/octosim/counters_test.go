@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // TestCountersRoute: the counters route serves what Requests, Writes and
@@ -135,5 +136,60 @@ func TestStatusTotals(t *testing.T) {
 		if c1, c4, c5 := StatusTotals(c.in); c1 != c.c || c4 != c.c4 || c5 != c.c5 {
 			t.Errorf("StatusTotals(%v) = %d, %d, %d; want %d, %d, %d", c.in, c1, c4, c5, c.c, c.c4, c.c5)
 		}
+	}
+}
+
+// TestOccupancy: the requests in flight are integrated over time, the
+// busy time counts only time with at least one in flight, and First and
+// Last mark the first arrival and the last answer.
+func TestOccupancy(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	type move struct{ ms, d int }
+	for _, c := range []struct {
+		name          string
+		moves         []move
+		busyMS        int
+		requestSecs   float64
+		max           int
+		firstMS, last int
+	}{
+		{"one request", []move{{0, 1}, {20, -1}}, 20, 0.020, 1, 0, 20},
+		{"two overlapping", []move{{0, 1}, {10, 1}, {20, -1}, {30, -1}}, 30, 0.040, 2, 0, 30},
+		{"a gap with none in flight", []move{{0, 1}, {20, -1}, {50, 1}, {70, -1}}, 40, 0.040, 1, 0, 70},
+		{"eight at once", []move{{0, 1}, {0, 1}, {0, 1}, {0, 1}, {0, 1}, {0, 1}, {0, 1}, {0, 1},
+			{20, -1}, {20, -1}, {20, -1}, {20, -1}, {20, -1}, {20, -1}, {20, -1}, {20, -1}}, 20, 0.160, 8, 0, 20},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var o occupancy
+			for _, m := range c.moves {
+				o.move(at(m.ms), m.d)
+			}
+			if o.inFlight != 0 || o.busy != time.Duration(c.busyMS)*time.Millisecond || o.max != c.max ||
+				!o.first.Equal(at(c.firstMS)) || !o.last.Equal(at(c.last)) {
+				t.Errorf("occupancy %+v, want busy %d ms, max %d, first %d ms, last %d ms", o, c.busyMS, c.max, c.firstMS, c.last)
+			}
+			if d := o.area - c.requestSecs; d > 1e-9 || d < -1e-9 {
+				t.Errorf("request-seconds %v, want %v", o.area, c.requestSecs)
+			}
+		})
+	}
+}
+
+// TestOccupancyOverHTTP: a request's time in flight includes the
+// simulated latency, and ResetCounters starts the occupancy afresh.
+func TestOccupancyOverHTTP(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.sim.SetFaults(Faults{Latency: 30 * time.Millisecond})
+	f.sim.ResetCounters()
+	if o := f.sim.Occupancy(); !o.First.IsZero() || o.RequestSeconds != 0 {
+		t.Fatalf("after a reset: %+v", o)
+	}
+	if r := f.raw(http.MethodGet, "/api/Spaces-1/environments", testKey, nil); r.status != http.StatusOK {
+		t.Fatalf("GET: %d", r.status)
+	}
+	o := f.sim.Occupancy()
+	if o.Max != 1 || o.RequestSeconds < 0.030 || o.Busy < 30*time.Millisecond || o.Last.Sub(o.First) < 30*time.Millisecond {
+		t.Errorf("one request with 30 ms latency: %+v", o)
 	}
 }

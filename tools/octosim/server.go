@@ -112,6 +112,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	s.counts.add(r.Method, r.URL.Path)
+	s.counts.enter()
+	defer s.counts.leave()
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {
 		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery,
