@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -52,6 +53,11 @@ type Config struct {
 	// the simulators serving it) and one of the instance's generation and
 	// seed load (N-setup.server.cpu.pprof).
 	ProfileDir string
+	// RequestLog, if set, receives both simulators' request lines (JSON,
+	// one per request: its method, path, status, when its answer ended
+	// and how long it took, the simulated latency included), for
+	// following the requests in flight over time.
+	RequestLog io.Writer
 	// Steps are the keys (StepKeys) of the operations to measure, in
 	// their fixed order; empty measures all.
 	Steps []string
@@ -269,6 +275,15 @@ func startSim(opts octosim.Options) (*simProc, error) {
 	return p, nil
 }
 
+// requestLogger is the simulator's logger: cfg.RequestLog's JSON lines
+// at Debug level, each with sim (source or destination); nil without it.
+func requestLogger(cfg Config, sim string) *slog.Logger {
+	if cfg.RequestLog == nil {
+		return nil
+	}
+	return slog.New(slog.NewJSONHandler(cfg.RequestLog, &slog.HandlerOptions{Level: slog.LevelDebug})).With("sim", sim)
+}
+
 func (p *simProc) stop() {
 	p.cancel()
 	<-p.done
@@ -305,7 +320,7 @@ func runSize(cfg Config, n int) (Result, error) {
 		res.Entities[coll] = len(es)
 	}
 	lat := octosim.Faults{Latency: cfg.Latency}
-	src, err := startSim(octosim.Options{Seed: inst, Faults: lat})
+	src, err := startSim(octosim.Options{Seed: inst, Faults: lat, Logger: requestLogger(cfg, "source")})
 	if err != nil {
 		stopProfile()
 		return res, err
@@ -314,7 +329,7 @@ func runSize(cfg Config, n int) (Result, error) {
 	inst = nil
 	res.SetupSeconds = time.Since(setup).Seconds()
 	stopProfile()
-	dst, err := startSim(octosim.Options{IDOffset: 1_000_000, Faults: lat})
+	dst, err := startSim(octosim.Options{IDOffset: 1_000_000, Faults: lat, Logger: requestLogger(cfg, "destination")})
 	if err != nil {
 		return res, err
 	}

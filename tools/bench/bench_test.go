@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -62,12 +64,29 @@ func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the octobundle binary")
 	}
-	cfg := Config{Binary: buildBinary(t), Sizes: []int{10}, Latency: time.Millisecond, Concurrency: 4, WorkDir: t.TempDir()}
+	reqLog := &lockedBuffer{}
+	cfg := Config{Binary: buildBinary(t), Sizes: []int{10}, Latency: time.Millisecond, Concurrency: 4, WorkDir: t.TempDir(), RequestLog: reqLog}
 	res, err := Run(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := res[0]
+	// The request log holds one JSON line per request of every step.
+	lines, total := strings.Split(strings.TrimSpace(reqLog.String()), "\n"), 0
+	for _, s := range r.Steps {
+		total += s.Total
+	}
+	if len(lines) < total {
+		t.Errorf("request log: %d lines for %d requests", len(lines), total)
+	}
+	var line struct {
+		Sim, Method, Path string
+		Status            int
+		Duration          time.Duration
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &line); err != nil || line.Sim == "" || line.Method == "" || line.Path == "" || line.Duration < time.Millisecond {
+		t.Errorf("request log line %q: %+v, %v", lines[len(lines)-1], line, err)
+	}
 	want := []string{"export (directory)", "export (archive)", "plan (empty destination)", "apply (empty destination)", "plan (up to date)", "replay"}
 	if len(r.Steps) != len(want) {
 		t.Fatalf("%d steps, want %d", len(r.Steps), len(want))
@@ -208,4 +227,22 @@ func TestApplyUnderFaults(t *testing.T) {
 	if r.ExtraRequests <= 0 {
 		t.Errorf("the faulted apply made %d extra requests; the faults were not retried", r.ExtraRequests)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer both simulators write to.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

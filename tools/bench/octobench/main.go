@@ -10,14 +10,17 @@
 package main
 
 import (
+	"bufio"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/octobundle/octobundle/tools/bench"
@@ -48,6 +51,7 @@ func run() error {
 	dropRate := flag.Float64("drop-rate", 0, "during apply: fraction of connections dropped before handling")
 	dropAfter := flag.Float64("drop-after-handling-rate", 0, "during apply: fraction of connections dropped after handling")
 	profile := flag.String("profile", "", "write CPU and allocation profiles of every step to this directory, and CPU profiles of the simulators (this process) during each step and the setup (N-STEP.server.cpu.pprof)")
+	reqLog := flag.String("request-log", "", "write the simulators' request lines (JSON: method, path, status, end time, duration) to this file")
 	flag.Parse()
 
 	var ns []int
@@ -102,6 +106,20 @@ func run() error {
 		Steps: stepKeys, SyncCounter: counterp,
 		Faults: octosim.Faults{ErrorRate: *errRate, RateLimitRate: *rlRate, DropRate: *dropRate,
 			DropAfterHandlingRate: *dropAfter, Seed: 1, RetryAfter: time.Second},
+	}
+	if *reqLog != "" {
+		f, err := os.Create(*reqLog)
+		if err != nil {
+			return err
+		}
+		w := bufio.NewWriterSize(f, 1<<20)
+		defer func() {
+			if err := w.Flush(); err != nil {
+				fmt.Fprintln(os.Stderr, "octobench: request log:", err)
+			}
+			f.Close()
+		}()
+		cfg.RequestLog = &lockedWriter{w: w}
 	}
 	if *errRate > 0 || *rlRate > 0 || *dropRate > 0 || *dropAfter > 0 {
 		// The fault benchmark: apply under faults against a fault-free apply.
@@ -166,4 +184,16 @@ func fail(violations []string) error {
 		return nil
 	}
 	return fmt.Errorf("%d violation(s):\n  %s", len(violations), strings.Join(violations, "\n  "))
+}
+
+// lockedWriter serialises the simulators' request lines into one buffer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
