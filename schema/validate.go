@@ -5,15 +5,19 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
 
-	"github.com/santhosh-tekuri/jsonschema/v5"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 // SchemaBase is the URL prefix of the $id of every embedded schema; a schema
@@ -91,12 +95,10 @@ var compiled struct {
 func compilerOnce() error {
 	compiled.once.Do(func() {
 		c := jsonschema.NewCompiler()
-		c.Draft = jsonschema.Draft2020
-		c.AssertFormat = true
+		c.DefaultDraft(jsonschema.Draft2020)
+		c.AssertFormat()
 		// Never fetch anything: every $ref resolves inside the embedded set.
-		c.LoadURL = func(s string) (_ io.ReadCloser, err error) {
-			return nil, fmt.Errorf("schema: refusing to load %s (only embedded schemas are used)", s)
-		}
+		c.UseLoader(refuseLoader{})
 		entries, err := fs.ReadDir(schemaFiles, "jsonschemas")
 		if err != nil {
 			compiled.err = err
@@ -109,7 +111,12 @@ func compilerOnce() error {
 				compiled.err = err
 				return
 			}
-			if err := c.AddResource(SchemaBase+e.Name(), bytes.NewReader(data)); err != nil {
+			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+			if err != nil {
+				compiled.err = fmt.Errorf("schema: %s: %w", e.Name(), err)
+				return
+			}
+			if err := c.AddResource(SchemaBase+e.Name(), doc); err != nil {
 				compiled.err = fmt.Errorf("schema: %s: %w", e.Name(), err)
 				return
 			}
@@ -118,6 +125,15 @@ func compilerOnce() error {
 		compiled.compiler, compiled.names = c, names
 	})
 	return compiled.err
+}
+
+// refuseLoader loads no URL: the embedded schemas refer only to each other
+// (and to the meta-schemas the library holds).
+type refuseLoader struct{}
+
+// Load refuses to load url.
+func (refuseLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("schema: refusing to load %s (only embedded schemas are used)", url)
 }
 
 // compiledSchema returns the embedded schema named name, compiling it (and
@@ -156,7 +172,7 @@ func Validate(name string, doc any) error {
 	if err := s.Validate(doc); err != nil {
 		var ve *jsonschema.ValidationError
 		if errors.As(err, &ve) {
-			return newValidationError(name, ve)
+			return newValidationError(name, ve, doc)
 		}
 		return err
 	}
@@ -184,7 +200,9 @@ func ValidateFile(p string, doc any) error {
 
 // Violation is one failing field of a validation.
 type Violation struct {
-	// Pointer is the JSON pointer of the failing value ("" is the document).
+	// Pointer is the JSON pointer (RFC 6901) of the failing value ("" is the
+	// document): "/ProjectEnvironments/Customer Portal", "/a~1b" for the
+	// member "a/b".
 	Pointer string
 	// Message says what is wrong.
 	Message string
@@ -226,17 +244,48 @@ func (e *ValidationError) Error() string {
 	return b.String()
 }
 
-func newValidationError(name string, ve *jsonschema.ValidationError) *ValidationError {
+// english formats the library's messages.
+var english = message.NewPrinter(language.English)
+
+// messageOf returns the library's message of a failure, but "not allowed"
+// for a value the schema forbids (the false schema of a volatile field, an
+// "Id"), as v5 said, rather than "false schema".
+func messageOf(k jsonschema.ErrorKind) string {
+	if _, ok := k.(*kind.FalseSchema); ok {
+		return "not allowed"
+	}
+	return k.LocalizedString(english)
+}
+
+// pointer returns the JSON pointer of the instance location loc.
+func pointer(loc []string) string {
+	var b strings.Builder
+	for _, tok := range loc {
+		b.WriteByte('/')
+		tok = strings.ReplaceAll(tok, "~", "~0")
+		b.WriteString(strings.ReplaceAll(tok, "/", "~1"))
+	}
+	return b.String()
+}
+
+func newValidationError(name string, ve *jsonschema.ValidationError, doc any) *ValidationError {
 	out := &ValidationError{Schema: name}
 	seen := map[Violation]bool{}
+	add := func(viol Violation) {
+		if !seen[viol] {
+			seen[viol] = true
+			out.Violations = append(out.Violations, viol)
+		}
+	}
+	var names []*jsonschema.ValidationError
 	var leaves func(v *jsonschema.ValidationError)
 	leaves = func(v *jsonschema.ValidationError) {
+		if _, ok := v.ErrorKind.(*kind.PropertyNames); ok {
+			names = append(names, v)
+			return
+		}
 		if len(v.Causes) == 0 {
-			viol := Violation{Pointer: v.InstanceLocation, Message: v.Message}
-			if !seen[viol] {
-				seen[viol] = true
-				out.Violations = append(out.Violations, viol)
-			}
+			add(Violation{Pointer: pointer(v.InstanceLocation), Message: messageOf(v.ErrorKind)})
 			return
 		}
 		for _, c := range v.Causes {
@@ -244,8 +293,101 @@ func newValidationError(name string, ve *jsonschema.ValidationError) *Validation
 		}
 	}
 	leaves(ve)
+	for _, v := range nameLocations(names, doc) {
+		add(v)
+	}
 	sort.SliceStable(out.Violations, func(i, j int) bool {
 		return out.Violations[i].Pointer < out.Violations[j].Pointer
 	})
+	return out
+}
+
+// nameLocations returns the violations of the failing property names
+// (propertyNames), each at the member whose name fails: "/summary/Id".
+//
+// The library (v6.0.3) reports such a failure at the object holding the
+// member, but keeps that location in a slice whose array the validation of
+// later values writes over (santhosh-tekuri/jsonschema issues 258 and 269),
+// so the location it reports may name another object. Its length and the
+// property name are right: the failures of the same name at the same depth
+// under the same schema are given the objects of doc at that depth that hold
+// the name, when there are as many of those as of failures; otherwise the
+// reported location is kept.
+func nameLocations(names []*jsonschema.ValidationError, doc any) []Violation {
+	type group struct {
+		depth        int
+		prop, schema string
+	}
+	groups := map[group][]*jsonschema.ValidationError{}
+	var order []group
+	for _, v := range names {
+		g := group{len(v.InstanceLocation), v.ErrorKind.(*kind.PropertyNames).Property, v.SchemaURL}
+		if groups[g] == nil {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], v)
+	}
+	var out []Violation
+	for _, g := range order {
+		errs := groups[g]
+		holders := objectsWith(doc, g.depth, g.prop, nil, nil)
+		for i, v := range errs {
+			loc := v.InstanceLocation
+			if len(holders) == len(errs) {
+				loc = holders[i]
+			}
+			at := pointer(append(loc[:len(loc):len(loc)], g.prop))
+			msg := v.ErrorKind.LocalizedString(english)
+			var causes []string
+			var walk func(c *jsonschema.ValidationError)
+			walk = func(c *jsonschema.ValidationError) {
+				if len(c.Causes) == 0 {
+					causes = append(causes, messageOf(c.ErrorKind))
+				}
+				for _, cc := range c.Causes {
+					walk(cc)
+				}
+			}
+			for _, c := range v.Causes {
+				walk(c)
+			}
+			if len(causes) == 0 {
+				out = append(out, Violation{Pointer: at, Message: msg})
+			}
+			for _, c := range causes {
+				out = append(out, Violation{Pointer: at, Message: msg + ": " + c})
+			}
+		}
+	}
+	return out
+}
+
+// objectsWith appends to out the locations, depth tokens below at, of the
+// objects in v that have a member named prop, in document order (object
+// members sorted by name).
+func objectsWith(v any, depth int, prop string, at []string, out [][]string) [][]string {
+	if depth == 0 {
+		if m, ok := v.(map[string]any); ok {
+			if _, ok := m[prop]; ok {
+				out = append(out, slices.Clone(at))
+			}
+		}
+		return out
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			out = objectsWith(t[k], depth-1, prop, append(at, k), out)
+		}
+	case []any:
+		for i, e := range t {
+			out = objectsWith(e, depth-1, prop, append(at, strconv.Itoa(i)), out)
+		}
+	}
 	return out
 }

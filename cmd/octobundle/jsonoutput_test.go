@@ -21,7 +21,7 @@ import (
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/rogpeppe/go-internal/testscript"
-	"github.com/santhosh-tekuri/jsonschema/v5"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/urfave/cli/v2"
 )
 
@@ -274,14 +274,19 @@ func loadOutputSchemas(t testing.TB) *outputSchemas {
 	return outputSchemasVal
 }
 
+// refuseLoader loads no URL: every schema is local.
+type refuseLoader struct{}
+
+func (refuseLoader) Load(u string) (any, error) {
+	return nil, fmt.Errorf("refusing to load %s: every schema is local", u)
+}
+
 func readOutputSchemas() (*outputSchemas, error) {
 	s := &outputSchemas{docs: map[string]any{}, compiled: map[string]*jsonschema.Schema{}}
 	c := jsonschema.NewCompiler()
-	c.Draft = jsonschema.Draft2020
-	c.AssertFormat = true
-	c.LoadURL = func(u string) (io.ReadCloser, error) {
-		return nil, fmt.Errorf("refusing to load %s: every schema is local", u)
-	}
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	c.UseLoader(refuseLoader{})
 	add := func(id string, data []byte) error {
 		var doc any
 		if err := json.Unmarshal(data, &doc); err != nil {
@@ -291,7 +296,11 @@ func readOutputSchemas() (*outputSchemas, error) {
 			return fmt.Errorf("%s: $id is %q", id, got)
 		}
 		s.docs[id] = doc
-		return c.AddResource(id, bytes.NewReader(data))
+		sdoc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+		if err != nil {
+			return fmt.Errorf("%s: %w", id, err)
+		}
+		return c.AddResource(id, sdoc)
 	}
 	embedded := schema.Schemas()
 	names, err := fs.Glob(embedded, "*.json")

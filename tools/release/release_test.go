@@ -15,7 +15,7 @@ import (
 
 	"aead.dev/minisign"
 	"github.com/octobundle/octobundle/sign"
-	"github.com/santhosh-tekuri/jsonschema/v5"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // TestRelease runs make reproducible's script with a signing key: the
@@ -236,8 +236,12 @@ func cycloneDXSchema(t *testing.T) *jsonschema.Schema {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer f.Close()
-		if err := c.AddResource(url, f); err != nil {
+		doc, err := jsonschema.UnmarshalJSON(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if err := c.AddResource(url, doc); err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}
 	}
