@@ -119,12 +119,15 @@ type renderedItems struct {
 // AppendJSON encodes the items as a JSON array (jsonv.Appender).
 func (ri renderedItems) AppendJSON(dst []byte) ([]byte, error) {
 	var err error
+	extra := make(map[string]any, 2) // on the stack: appendDoc keeps no reference
 	dst = append(dst, '[')
 	for i, d := range ri.docs {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		if dst, err = ri.s.renderDoc(ri.sp, ri.spec, d, ri.full).AppendJSON(dst); err != nil {
+		clear(extra)
+		ri.s.renderExtra(extra, ri.sp, ri.spec, d, ri.full)
+		if dst, err = appendDoc(dst, d, ri.spec.mask, extra); err != nil {
 			return dst, err
 		}
 	}
@@ -143,11 +146,18 @@ func (s *Server) render(sp *space, spec *collSpec, doc map[string]any, full bool
 // (ScopeValues of variable sets). The caller holds Server.mu until the
 // result is encoded.
 func (s *Server) renderDoc(sp *space, spec *collSpec, doc map[string]any, full bool) renderedDoc {
-	extra := map[string]any{"Links": s.links(sp, spec, doc)}
+	extra := make(map[string]any, 2)
+	s.renderExtra(extra, sp, spec, doc, full)
+	return renderedDoc{doc: doc, mask: spec.mask, extra: extra}
+}
+
+// renderExtra sets in extra what an answer adds to the stored document
+// (renderDoc): Links, and with full a variable set's ScopeValues.
+func (s *Server) renderExtra(extra map[string]any, sp *space, spec *collSpec, doc map[string]any, full bool) {
+	extra["Links"] = s.links(sp, spec, doc)
 	if full && spec.Name == "variables" {
 		extra["ScopeValues"] = s.scopeValues(sp, doc)
 	}
-	return renderedDoc{doc: doc, mask: spec.mask, extra: extra}
 }
 
 // renderMap is renderDoc decoded: a document to change further (the
