@@ -152,6 +152,14 @@ func maskCases() []maskCase {
 		{"library template default", post("libraryvariablesets", map[string]any{"ContentType": "Variables",
 			"Templates": []any{map[string]any{"Name": "Key", "DefaultValue": sv("SECRET"), "DisplaySettings": map[string]any{"Octopus.ControlType": "Sensitive"}}}}),
 			"Templates/0/DefaultValue", maskedSet, true, "OctopusClients ActionTemplateParameterResource.DefaultValue: a PropertyValueResource"},
+		{"project template default", func(f *fixture, secret string) (string, string) {
+			p := newProject(f.t, f, "Masked project")
+			doc := f.get(sp1("projects/" + p.ID))
+			doc["Templates"] = []any{map[string]any{"Name": "Key", "DefaultValue": sv(secret), "DisplaySettings": map[string]any{"Octopus.ControlType": "Sensitive"}}}
+			f.put(sp1("projects/"+p.ID), doc)
+			return "projects", p.ID
+		}, "Templates/0/DefaultValue", maskedSet, true,
+			"OctopusClients ProjectResource.Templates: ActionTemplateParameterResources (no registry position: masked as every SensitiveValue)"},
 		{"offline drop encryption password", func(f *fixture, secret string) (string, string) {
 			env := str(f.post(sp1("environments"), map[string]any{"Name": "Masked"})["Id"])
 			return post("machines", map[string]any{"EnvironmentIds": []any{env}, "Roles": []any{"web"},
@@ -359,4 +367,27 @@ func TestCompileMask(t *testing.T) {
 	if n := m.child("Password"); len(n.rules) != 1 {
 		t.Errorf("Password has %d rules, want 1 (duplicates count once)", len(n.rules))
 	}
+}
+
+// TestMaskedTenantClone: a cloned tenant's sensitive values, copied from
+// its source, are answered masked by both tenant variable views (built,
+// not stored: renderTenantValue), and the clone answer holds no secret.
+func TestMaskedTenantClone(t *testing.T) {
+	f := newFixture(t, Options{ServerVersion: "2025.4.1200"})
+	tf := newTenantFixture(t, f)
+	const secret = "s3cret-do-not-answer"
+	f.put(sp1("tenants/"+tf.tenant.ID+"/projectvariables"), map[string]any{"Variables": []any{map[string]any{
+		"ProjectId": tf.project.ID, "TemplateId": tf.apiKey, "Value": sv(secret),
+		"Scope": map[string]any{"EnvironmentIds": []any{tf.prod}}}}})
+	clone := f.post(sp1("tenants?clone="+tf.tenant.ID), map[string]any{"Name": "Acme Copy"})
+	id := str(clone["Id"])
+	if s, ok := f.sim.TenantSecret("Spaces-1", id, tf.project.ID, tf.apiKey, tf.prod); !ok || s != secret {
+		t.Fatalf("clone's secret stored as %q %v", s, ok)
+	}
+	f.rawDoc(t, sp1("tenants/"+id), secret)
+	pv := f.rawDoc(t, sp1("tenants/"+id+"/projectvariables"), secret)
+	if v := asMap(asSlice(pv["Variables"])[0])["Value"]; compactJSON(t, v) != maskedSet {
+		t.Errorf("clone's sensitive value answered %s, want %s", compactJSON(t, v), maskedSet)
+	}
+	f.rawDoc(t, sp1("tenants/"+id+"/variables"), secret)
 }
