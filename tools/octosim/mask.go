@@ -21,8 +21,9 @@ import (
 //   - a SensitiveValue property (an account's Password, Token, SecretKey,
 //     PrivateKeyFile, PrivateKeyPassphrase, CertificateBytes, JsonKey; a
 //     feed's Password, SecretKey, ServiceAccountJsonKey; a certificate's
-//     CertificateData and Password; a git credential's Details/Password;
-//     a proxy's Password) is answered {"HasValue": set, "NewValue": null}:
+//     CertificateData and Password; an offline drop or Service Fabric
+//     endpoint's password; a webhook trigger's Secret; a git credential's
+//     Details/Password; a proxy's Password) is answered {"HasValue": set, "NewValue": null}:
 //     OctopusClients' SensitiveValue ("When reading from the API, only
 //     HasValue will be set, depending on whether a server-side value
 //     exists") and the properties of that type in its Model; the server
@@ -31,8 +32,8 @@ import (
 //     target's SensitiveVariablesEncryptionPassword {"HasValue": false,
 //     "NewValue": null});
 //   - a property value that may be sensitive (a step's Properties, a step
-//     template's Properties and parameter defaults, a library variable
-//     set's template defaults, tenant variable values) is a plain string,
+//     template's Properties and parameter defaults, a project's and a
+//     library variable set's template defaults, tenant variable values) is a plain string,
 //     answered as it is, or a SensitiveValue, masked (go-octopusdeploy's
 //     core.PropertyValue, OctopusClients' PropertyValueResource);
 //   - a sensitive variable's Value is answered null, IsSensitive true,
@@ -40,9 +41,7 @@ import (
 //     variable values "will be returned as null").
 //
 // Anywhere else, a SensitiveValue object is masked too: a server never
-// answers a NewValue (an offline drop or Service Fabric endpoint's
-// password, a webhook trigger's Secret, a project template's default:
-// positions the registry does not list). Answers the simulator builds
+// answers a NewValue. Answers the simulator builds
 // rather than stores mask in their builders, by the same rules: tenant
 // variables (renderTenantValue: a value of a sensitive template is a
 // masked SensitiveValue even if stored as a string), users (renderUser:

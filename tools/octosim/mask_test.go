@@ -159,14 +159,14 @@ func maskCases() []maskCase {
 			f.put(sp1("projects/"+p.ID), doc)
 			return "projects", p.ID
 		}, "Templates/0/DefaultValue", maskedSet, true,
-			"OctopusClients ProjectResource.Templates: ActionTemplateParameterResources (no registry position: masked as every SensitiveValue)"},
+			"OctopusClients ProjectResource.Templates: ActionTemplateParameterResources"},
 		{"offline drop encryption password", func(f *fixture, secret string) (string, string) {
 			env := str(f.post(sp1("environments"), map[string]any{"Name": "Masked"})["Id"])
 			return post("machines", map[string]any{"EnvironmentIds": []any{env}, "Roles": []any{"web"},
 				"Endpoint": map[string]any{"CommunicationStyle": "OfflineDrop", "SensitiveVariablesEncryptionPassword": sv("SECRET"),
 					"Destination": map[string]any{"DestinationType": "Artifact"}}})(f, secret)
 		}, "Endpoint/SensitiveVariablesEncryptionPassword", maskedSet, true,
-			"OctopusClients OfflineDropEndpointResource; go-octopusdeploy test/resources/deployment_target_test.go (no registry position: masked as every SensitiveValue)"},
+			"OctopusClients OfflineDropEndpointResource; go-octopusdeploy test/resources/deployment_target_test.go"},
 	}
 }
 
