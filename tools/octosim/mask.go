@@ -23,31 +23,32 @@ import (
 //     feed's Password, SecretKey, ServiceAccountJsonKey; a certificate's
 //     CertificateData and Password; an offline drop or Service Fabric
 //     endpoint's password; a webhook trigger's Secret; a git credential's
-//     Details/Password; a proxy's Password) is answered {"HasValue": set, "NewValue": null}:
-//     OctopusClients' SensitiveValue ("When reading from the API, only
-//     HasValue will be set, depending on whether a server-side value
-//     exists") and the properties of that type in its Model; the server
-//     answers in go-octopusdeploy's tests
+//     Details/Password; a proxy's Password) is answered
+//     {"HasValue": set, "NewValue": null}: OctopusClients' SensitiveValue
+//     ("When reading from the API, only HasValue will be set, depending
+//     on whether a server-side value exists") and the properties of that
+//     type in its Model; the server answers in go-octopusdeploy's tests
 //     (test/resources/deployment_target_test.go, an offline drop
 //     target's SensitiveVariablesEncryptionPassword {"HasValue": false,
 //     "NewValue": null});
 //   - a property value that may be sensitive (a step's Properties, a step
 //     template's Properties and parameter defaults, a project's and a
-//     library variable set's template defaults, tenant variable values) is a plain string,
-//     answered as it is, or a SensitiveValue, masked (go-octopusdeploy's
-//     core.PropertyValue, OctopusClients' PropertyValueResource);
+//     library variable set's template defaults, tenant variable values)
+//     is a plain string, answered as it is, or a SensitiveValue, masked
+//     (go-octopusdeploy's core.PropertyValue, OctopusClients'
+//     PropertyValueResource);
 //   - a sensitive variable's Value is answered null, IsSensitive true,
 //     Type "Sensitive" (OctopusDeploy/docs pull request 1090: sensitive
 //     variable values "will be returned as null").
 //
 // Anywhere else, a SensitiveValue object is masked too: a server never
-// answers a NewValue. Answers the simulator builds
-// rather than stores mask in their builders, by the same rules: tenant
-// variables (renderTenantValue: a value of a sensitive template is a
-// masked SensitiveValue even if stored as a string), users (renderUser:
-// no Password, OctopusClients' UserResource marks it NotReadable and
-// omits it when null) and API keys (renderAPIKey: a SensitiveValue with
-// its Hint).
+// answers a NewValue. Answers the simulator builds rather than stores
+// mask in their builders, by the same rules: tenant variables
+// (renderTenantValue: a value of a sensitive template is a masked
+// SensitiveValue even if stored as a string), users (renderUser: no
+// Password, OctopusClients' UserResource marks it NotReadable and omits
+// it when null) and API keys (renderAPIKey: a SensitiveValue with its
+// Hint).
 
 // secretForm is how an answer shows a write-only value.
 type secretForm uint8
