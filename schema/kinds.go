@@ -426,12 +426,17 @@ func init() {
 				{Path: "Endpoint/Authentication/AccountId", To: Account},
 				{Path: "Endpoint/Container/FeedId", To: Feed},
 			},
-			Sets:     []SetSpec{{Path: "EnvironmentIds"}, {Path: "TenantIds"}, {Path: "TenantTags"}, {Path: "Roles"}},
-			Provides: []Provide{{Kind: MachineRole, Path: "Roles/*", Within: ScopeSpace}},
-			Volatile: []string{"HealthStatus", "HasLatestCalamari", "StatusSummary", "IsInProcess", "Status", "OperatingSystem", "ShellName", "ShellVersion", "Architecture"},
-			Order:    60,
-			Policy:   PolicyExist,
-			Optional: true,
+			Sets: []SetSpec{{Path: "EnvironmentIds"}, {Path: "TenantIds"}, {Path: "TenantTags"}, {Path: "Roles"}},
+			// SensitiveValues of an offline drop and a Service Fabric
+			// endpoint (OctopusClients' OfflineDropEndpointResource,
+			// ServiceFabricEndpointResource; go-octopusdeploy's
+			// machines.EndpointResource).
+			Sensitive: secrets("Endpoint/SensitiveVariablesEncryptionPassword", "Endpoint/AadUserCredentialPassword"),
+			Provides:  []Provide{{Kind: MachineRole, Path: "Roles/*", Within: ScopeSpace}},
+			Volatile:  []string{"HealthStatus", "HasLatestCalamari", "StatusSummary", "IsInProcess", "Status", "OperatingSystem", "ShellName", "ShellVersion", "Architecture"},
+			Order:     60,
+			Policy:    PolicyExist,
+			Optional:  true,
 		},
 		&Kind{
 			Name: Certificate, Title: "certificates", File: "certificates/{}.json",
@@ -493,6 +498,11 @@ func init() {
 				{Kind: ProjectTemplate, Path: "Templates/*", Within: ScopeSelf},
 				{Kind: ProcessOwner, Within: ScopeSelf},
 			},
+			// A template's default is a property value: sensitive ones are
+			// SensitiveValues (OctopusClients' ProjectResource.Templates,
+			// ActionTemplateParameterResource.DefaultValue), as a library
+			// variable set's.
+			Sensitive:     mixedSecrets("Templates/*/DefaultValue"),
 			Order:         90,
 			Deferred:      []string{"ReleaseCreationStrategy"},
 			DeferredOrder: 97,
@@ -615,6 +625,9 @@ func init() {
 				{Path: "Action/SourceEnvironmentIds"}, {Path: "Action/EnvironmentIds"}, {Path: "Action/TenantIds"}, {Path: "Action/TenantTags"},
 			},
 			Volatile: []string{"ProjectId", "Filter/Id", "Filter/Links", "Action/Id", "Action/Links"},
+			// A webhook trigger's Secret (go-octopusdeploy's
+			// filters.WebhookTriggerFilter: a SensitiveValue).
+			Sensitive: secrets("Filter/Secret"),
 			// The action must suit the filter.
 			Pairs:          []Pair{{Field: "Filter/FilterType", With: "Action/ActionType", Noun: "trigger", Allowed: triggerActions}},
 			Order:          99,

@@ -191,11 +191,24 @@ func eachItem(k *Kind, doc any, fn func(item map[string]any, prefix []string) er
 	}
 }
 
+// Holds reports whether the condition holds for parent, the object
+// holding the position it restricts: parent's Field, as text, is one of
+// Values (case-insensitively). It is false without a parent.
+func (c *Cond) Holds(parent map[string]any) bool { return c.holds(parent) }
+
 func (c *Cond) holds(parent map[string]any) bool {
 	if parent == nil {
 		return false
 	}
-	got := fmt.Sprint(parent[c.Field])
+	var got string
+	switch t := parent[c.Field].(type) {
+	case string:
+		got = t
+	case bool:
+		got = strconv.FormatBool(t)
+	default:
+		got = fmt.Sprint(t)
+	}
 	for _, v := range c.Values {
 		if strings.EqualFold(got, v) {
 			return true

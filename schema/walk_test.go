@@ -398,3 +398,32 @@ func TestShapesOfKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestScrubEverySecretPosition: Scrub clears a NewValue at each position
+// a real server holds a SensitiveValue (OctopusClients' Model and
+// go-octopusdeploy's types), including those of targets, triggers and
+// project templates.
+func TestScrubEverySecretPosition(t *testing.T) {
+	const leak = `{"HasValue":true,"NewValue":"s3cret"}`
+	tests := []struct{ kind, doc, at string }{
+		{Account, `{"Password":` + leak + `}`, "/Password"},
+		{Feed, `{"ServiceAccountJsonKey":` + leak + `}`, "/ServiceAccountJsonKey"},
+		{Certificate, `{"CertificateData":` + leak + `}`, "/CertificateData"},
+		{DeploymentTarget, `{"Endpoint":{"CommunicationStyle":"OfflineDrop","SensitiveVariablesEncryptionPassword":` + leak + `}}`, "/Endpoint/SensitiveVariablesEncryptionPassword"},
+		{DeploymentTarget, `{"Endpoint":{"CommunicationStyle":"AzureServiceFabricCluster","AadUserCredentialPassword":` + leak + `}}`, "/Endpoint/AadUserCredentialPassword"},
+		{ProjectTrigger, `{"Filter":{"FilterType":"WebhookFilter","Secret":` + leak + `}}`, "/Filter/Secret"},
+		{Project, `{"Templates":[{"Name":"Key","DefaultValue":` + leak + `}]}`, "/Templates/0/DefaultValue"},
+		{LibraryVariableSet, `{"Templates":[{"Name":"Key","DefaultValue":` + leak + `}]}`, "/Templates/0/DefaultValue"},
+		{ActionTemplate, `{"Parameters":[{"Name":"Key","DefaultValue":` + leak + `}]}`, "/Parameters/0/DefaultValue"},
+	}
+	for _, tc := range tests {
+		doc := decode(t, tc.doc)
+		changed, err := MustLookup(tc.kind).Scrub(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := encode(t, doc); strings.Contains(got, "s3cret") || !reflect.DeepEqual(changed, []string{tc.at}) {
+			t.Errorf("%s: scrubbed %q to %s, want %s cleared", tc.kind, changed, got, tc.at)
+		}
+	}
+}

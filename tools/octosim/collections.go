@@ -45,6 +45,8 @@ type collSpec struct {
 	Refs []schema.Ref
 	// Sensitive are the union of the kinds' write-only paths.
 	Sensitive []schema.Secret
+	// mask is Sensitive compiled: what answers never show (see mask.go).
+	mask *maskNode
 	// Audit marks collections the sync never writes (releases, deployments…).
 	Audit bool
 }
@@ -188,6 +190,7 @@ func buildCollections(kinds []*schema.Kind) {
 			}
 			c.Sensitive = append(c.Sensitive, k.Sensitive...)
 		}
+		c.mask = compileMask(c.Sensitive)
 		if c.Singleton {
 			c.ItemType = singletonItemType(c)
 		}

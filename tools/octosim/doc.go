@@ -118,7 +118,9 @@
 //     Sensitive variables answer Value null; a PUT keeps a secret only for a
 //     variable that carries its stored Id and no new value — without the Id
 //     the secret is lost (go-octopusdeploy #449). Tenant variables of
-//     sensitive templates behave like SensitiveValues.
+//     sensitive templates behave like SensitiveValues. Where the secrets
+//     are and how each is answered is one description, each collection's
+//     mask (mask.go), compiled from the kind registry's Secret positions.
 //   - Built-in feed packages (packages.go: upload with overwrite modes,
 //     delta signature and delta upload, versions, download), build
 //     information (buildinfo.go), server tasks with states from the clock

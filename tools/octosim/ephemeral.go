@@ -276,7 +276,10 @@ func (s *Server) serveEnvironmentsV2(r *request, sp *space, segs []string) (int,
 		items = append(items, d)
 	}
 	for _, d := range s.st.collFor(sp, envSpec).all() {
-		out := s.render(sp, envSpec, d, false)
+		out, err := s.renderMap(sp, envSpec, d, false)
+		if err != nil {
+			return 0, nil, err
+		}
 		out["Type"] = "Static"
 		add(out, "Static")
 	}

@@ -24,7 +24,7 @@ func (s *Server) create(r *request, sp *space, spec *collSpec, parent map[string
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, s.renderEncoded(sp, spec, doc, true), nil
+	return http.StatusCreated, s.render(sp, spec, doc, true), nil
 }
 
 // insert validates body as a new entity of spec, stores it with a fresh ID
@@ -121,7 +121,7 @@ func (s *Server) update(r *request, sp *space, spec *collSpec, stored map[string
 	stampVersion(spec, doc, stored)
 	s.st.collFor(sp, spec).put(str(stored["Id"]), doc)
 	s.afterSave(sp, spec, doc, false)
-	return http.StatusOK, s.renderEncoded(sp, spec, doc, true), nil
+	return http.StatusOK, s.render(sp, spec, doc, true), nil
 }
 
 // prepare fills in what the server derives on every write: defaults, slugs,
@@ -137,6 +137,9 @@ func (s *Server) prepare(sp *space, spec *collSpec, doc, stored map[string]any) 
 		}
 	}
 	normalizeSensitivePaths(spec, doc)
+	if spec.Name == "variables" {
+		markSensitiveVariables(doc)
+	}
 	var old any
 	if stored != nil {
 		old = stored
@@ -188,22 +191,6 @@ func (s *Server) cascadeDelete(sp *space, spec *collSpec, doc map[string]any) {
 		}
 	}
 	s.st.collFor(sp, spec).remove(id)
-}
-
-// render returns the document as the API shows it: a copy with write-only
-// values masked and Links added. full adds computed parts that list items
-// omit on the real server (ScopeValues of variable sets).
-func (s *Server) render(sp *space, spec *collSpec, doc map[string]any, full bool) map[string]any {
-	out := copyDoc(doc)
-	maskSecrets(out)
-	if spec.Name == "variables" {
-		maskSensitiveVariables(out)
-		if full {
-			out["ScopeValues"] = s.scopeValues(sp, doc)
-		}
-	}
-	out["Links"] = s.links(sp, spec, doc)
-	return out
 }
 
 // collPath is the API path of a collection in a space.

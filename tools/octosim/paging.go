@@ -1,7 +1,6 @@
 package octosim
 
 import (
-	"maps"
 	"net/url"
 	"strconv"
 	"strings"
@@ -283,23 +282,15 @@ func (s *Server) list(r *request, sp *space, spec *collSpec, parent map[string]s
 // documents.
 func (s *Server) renderPage(r *request, sp *space, spec *collSpec, items selection) any {
 	out := pageOf(r, spec.ItemType, items)
-	ri := renderedItems{s: s, sp: sp, spec: spec, docs: out["Items"].([]map[string]any)}
-	out["Items"] = ri
-	return encodeNow(out, func() any {
-		old := maps.Clone(out)
-		old["Items"] = ri.rendered()
-		return old
-	})
+	out["Items"] = renderedItems{s: s, sp: sp, spec: spec, docs: out["Items"].([]map[string]any), full: true}
+	return encodeNow(out)
 }
 
 // listAll answers the legacy /all route: a bare array of every match,
 // encoded at once as renderPage's items are.
 func (s *Server) listAll(r *request, sp *space, spec *collSpec, parent map[string]string) any {
-	ri := renderedItems{s: s, sp: sp, spec: spec, docs: s.selectedWith(r, sp, spec, parent, true).all()}
-	if ri.docs == nil {
-		ri.docs = []map[string]any{}
-	}
-	return encodeNow(ri, func() any { return ri.rendered() })
+	ri := renderedItems{s: s, sp: sp, spec: spec, docs: s.selectedWith(r, sp, spec, parent, true).all(), full: true}
+	return encodeNow(ri)
 }
 
 // page cuts items to the request's skip/take and wraps them in the

@@ -1,7 +1,9 @@
 package octosim
 
 import (
+	"encoding/json"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/octobundle/octobundle/internal/jsonv"
@@ -80,98 +82,118 @@ func (e *encodedJSON) MarshalJSON() ([]byte, error) { return *e.bp, nil }
 // AppendJSON appends the encoding (jsonv.Appender).
 func (e *encodedJSON) AppendJSON(dst []byte) ([]byte, error) { return append(dst, *e.bp...), nil }
 
-// answerCheck, when set (by the package's tests), sees every answer
-// encodeNow encodes with the answer the simulator gave before it encoded
-// under the lock (render's copies), to compare them.
-var answerCheck func(got []byte, want any)
-
-// encodeNow encodes v (which may hold renderedItems) at once, under
-// Server.mu. want gives the same answer built of render's copies: what
-// the answer is should encoding fail (writeJSON then reports
-// json.Marshal's error), and what answerCheck compares with.
-func encodeNow(v any, want func() any) any {
+// encodeNow encodes v (which may hold renderedDocs and renderedItems) at
+// once, under Server.mu, so that no write changes a stored document while
+// it is read.
+func encodeNow(v any) any {
 	bp, err := marshalJSON(v)
 	if err != nil {
-		return want()
-	}
-	if answerCheck != nil {
-		answerCheck(*bp, want())
+		return encodeFailed{err}
 	}
 	return &encodedJSON{bp: bp}
 }
 
-// renderedItems are documents of a list, encoded (AppendJSON) as
-// render shows them (appendRendered), straight into the answer. A list
-// item is the document GET by ID answers, Links included: the API
-// descriptions give the collections' Items and the /all arrays the
-// resource's own schema (DeploymentProcessResource, VariableSetResource
-// with its ScopeValues — which the Octopus MCP server's get_variables
-// tool strips from the variables/all items it reads, so real servers send
-// them).
+// encodeFailed is an answer encodeNow could not encode: writeJSON reports
+// the error.
+type encodeFailed struct{ err error }
+
+// MarshalJSON returns the error.
+func (e encodeFailed) MarshalJSON() ([]byte, error) { return nil, e.err }
+
+// renderedItems are documents of a list, encoded (AppendJSON) as the API
+// shows them (appendDoc), straight into the answer. A list item is the
+// document GET by ID answers, Links included: the API descriptions give
+// the collections' Items and the /all arrays the resource's own schema
+// (DeploymentProcessResource, VariableSetResource with its ScopeValues —
+// which the Octopus MCP server's get_variables tool strips from the
+// variables/all items it reads, so real servers send them). full is as
+// in renderDoc.
 type renderedItems struct {
 	s    *Server
 	sp   *space
 	spec *collSpec
 	docs []map[string]any
-}
-
-// rendered returns the items as render's copies.
-func (ri renderedItems) rendered() []map[string]any {
-	out := make([]map[string]any, len(ri.docs))
-	for i, d := range ri.docs {
-		out[i] = ri.s.render(ri.sp, ri.spec, d, true)
-	}
-	return out
+	full bool
 }
 
 // AppendJSON encodes the items as a JSON array (jsonv.Appender).
 func (ri renderedItems) AppendJSON(dst []byte) ([]byte, error) {
 	var err error
+	extra := make(map[string]any, 2) // on the stack: appendDoc keeps no reference
 	dst = append(dst, '[')
 	for i, d := range ri.docs {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		if dst, err = ri.s.appendRendered(dst, ri.sp, ri.spec, d, true); err != nil {
+		clear(extra)
+		ri.s.renderExtra(extra, ri.sp, ri.spec, d, ri.full)
+		if dst, err = appendDoc(dst, d, ri.spec.mask, extra); err != nil {
 			return dst, err
 		}
 	}
 	return append(dst, ']'), nil
 }
 
-// renderEncoded is render for an answer written as it is: encoded at
-// once (encodeNow, appendRendered).
-func (s *Server) renderEncoded(sp *space, spec *collSpec, doc map[string]any, full bool) any {
-	return encodeNow(renderedDoc{s: s, sp: sp, spec: spec, doc: doc, full: full},
-		func() any { return s.render(sp, spec, doc, full) })
+// render answers one document as the API shows it (renderDoc), encoded
+// at once (encodeNow).
+func (s *Server) render(sp *space, spec *collSpec, doc map[string]any, full bool) any {
+	return encodeNow(s.renderDoc(sp, spec, doc, full))
 }
 
-// renderedDoc is one document, encoded (AppendJSON) as render shows it.
-type renderedDoc struct {
-	s    *Server
-	sp   *space
-	spec *collSpec
-	doc  map[string]any
-	full bool
+// renderDoc returns the document as the API shows it: write-only values
+// masked as the collection's mask says (appendDoc), Links added. full
+// adds computed parts that list items of sub-resources omit
+// (ScopeValues of variable sets). The caller holds Server.mu until the
+// result is encoded.
+func (s *Server) renderDoc(sp *space, spec *collSpec, doc map[string]any, full bool) renderedDoc {
+	extra := make(map[string]any, 2)
+	s.renderExtra(extra, sp, spec, doc, full)
+	return renderedDoc{doc: doc, mask: spec.mask, extra: extra}
 }
 
-// AppendJSON encodes the document (appendRendered; jsonv.Appender).
-func (rd renderedDoc) AppendJSON(dst []byte) ([]byte, error) {
-	return rd.s.appendRendered(dst, rd.sp, rd.spec, rd.doc, rd.full)
-}
-
-// appendRendered is render encoded: it appends the bytes json.Marshal
-// writes for s.render(sp, spec, doc, full), written straight from the
-// stored document, without the copy render makes and masks. The caller
-// holds Server.mu, so that no write changes the document meanwhile. A
-// list of n large documents (deployment processes of about 8 KB) cost n
-// deep copies before it cost n encodings.
-func (s *Server) appendRendered(dst []byte, sp *space, spec *collSpec, doc map[string]any, full bool) ([]byte, error) {
-	extra := map[string]any{"Links": s.links(sp, spec, doc)}
-	variables := spec.Name == "variables"
-	if variables && full {
+// renderExtra sets in extra what an answer adds to the stored document
+// (renderDoc): Links, and with full a variable set's ScopeValues.
+func (s *Server) renderExtra(extra map[string]any, sp *space, spec *collSpec, doc map[string]any, full bool) {
+	extra["Links"] = s.links(sp, spec, doc)
+	if full && spec.Name == "variables" {
 		extra["ScopeValues"] = s.scopeValues(sp, doc)
 	}
+}
+
+// renderMap is renderDoc decoded: a document to change further (the
+// environments of the v2 list, which have no secrets).
+func (s *Server) renderMap(sp *space, spec *collSpec, doc map[string]any, full bool) (map[string]any, error) {
+	b, err := jsonv.AppendMarshal(nil, s.renderDoc(sp, spec, doc, full))
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// renderedDoc is one stored document, encoded (AppendJSON) as the API
+// shows it: with mask's secrets masked (appendDoc), and the fields of
+// extra (Links, ScopeValues) added or in place of the stored ones.
+type renderedDoc struct {
+	doc   map[string]any
+	mask  *maskNode
+	extra map[string]any
+}
+
+// AppendJSON encodes the document (appendDoc; jsonv.Appender).
+func (rd renderedDoc) AppendJSON(dst []byte) ([]byte, error) {
+	return appendDoc(dst, rd.doc, rd.mask, rd.extra)
+}
+
+// appendDoc appends doc as the API shows it, written straight from the
+// stored document, without a copy: every value at a position of the mask
+// n in the form the mask gives it (appendMember), the fields of extra in
+// place of doc's. A list of n large documents (deployment processes of
+// about 8 KB) cost n deep copies when the answer was a masked copy.
+func appendDoc(dst []byte, doc map[string]any, n *maskNode, extra map[string]any) ([]byte, error) {
 	var buf [64]string
 	keys := buf[:0]
 	for k := range doc {
@@ -186,28 +208,25 @@ func (s *Server) appendRendered(dst []byte, sp *space, spec *collSpec, doc map[s
 		if x, ok := extra[k]; ok {
 			return jsonv.AppendMarshal(dst, x)
 		}
-		if x := doc[k]; variables && k == "Variables" && !schema.IsSensitiveValue(x) {
-			return appendVariables(dst, x)
-		}
-		return appendMember(dst, doc[k], true, true)
+		return appendMember(dst, doc[k], n.child(k), doc)
 	})
 }
 
-// appendMasked encodes v as render shows it: as the copy schema.DeepCopy
-// makes (nil maps and slices of the kinds it copies become empty ones),
-// with mask, with every write-only value inside masked as maskSecrets
-// masks it.
-func appendMasked(dst []byte, v any, mask bool) ([]byte, error) {
+// appendMasked encodes v, found at position n of a mask (nil: none), as
+// the API shows it: as the copy schema.DeepCopy makes (nil maps and
+// slices of the kinds it copies become empty ones), with every write-only
+// value inside masked (appendMember).
+func appendMasked(dst []byte, v any, n *maskNode) ([]byte, error) {
 	switch t := v.(type) {
 	case map[string]any:
 		var kb [32]string
 		return appendObjectOf(dst, sortedKeys(kb[:0], t), func(dst []byte, k string) ([]byte, error) {
-			return appendMember(dst, t[k], mask, true)
+			return appendMember(dst, t[k], n.child(k), t)
 		})
 	case []any:
-		return appendMaskedArray(dst, t, mask)
+		return appendMaskedArray(dst, t, n.child(""))
 	case []map[string]any:
-		return appendMaskedArray(dst, t, mask)
+		return appendMaskedArray(dst, t, n.child(""))
 	case []string:
 		if t == nil {
 			return append(dst, "[]"...), nil
@@ -216,103 +235,55 @@ func appendMasked(dst []byte, v any, mask bool) ([]byte, error) {
 	return jsonv.AppendMarshal(dst, v)
 }
 
-// appendMember encodes x, a value of an object (inObject) or an element
-// of an array, as appendMasked does, masked itself when it is a
-// write-only value and mask is set.
-func appendMember(dst []byte, x any, mask, inObject bool) ([]byte, error) {
-	if mask && schema.IsSensitiveValue(x) {
-		return appendMaskedSecret(dst, x.(map[string]any), inObject)
+// appendMember encodes x, found at position n of a mask in holder (the
+// object holding it; nil for an array's element): in the form n's rules
+// give it, a SensitiveValue anywhere masked (a server never answers a
+// NewValue), any other value as appendMasked does.
+func appendMember(dst []byte, x any, n *maskNode, holder map[string]any) ([]byte, error) {
+	if n != nil && n.rules != nil {
+		switch n.formOf(x, holder) {
+		case formNull:
+			return append(dst, "null"...), nil
+		case formSensitiveValue:
+			if _, ok := x.(string); ok { // a secret stored in clear
+				return appendMaskedSecret(dst, true, nil, false)
+			}
+		}
 	}
-	return appendMasked(dst, x, mask)
+	if m, ok := x.(map[string]any); ok && schema.IsSensitiveValue(m) {
+		h, hasHint := m["Hint"]
+		return appendMaskedSecret(dst, storedSecret(m) != nil, h, hasHint)
+	}
+	return appendMasked(dst, x, n)
 }
 
-// appendMaskedArray encodes the elements of a slice as appendMasked does.
-func appendMaskedArray[T any](dst []byte, a []T, mask bool) ([]byte, error) {
+// appendMaskedArray encodes the elements of a slice, each at position n,
+// as appendMember does.
+func appendMaskedArray[T any](dst []byte, a []T, n *maskNode) ([]byte, error) {
 	var err error
 	dst = append(dst, '[')
 	for i, x := range a {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		if dst, err = appendMember(dst, any(x), mask, false); err != nil {
+		if dst, err = appendMember(dst, any(x), n, nil); err != nil {
 			return dst, err
 		}
 	}
 	return append(dst, ']'), nil
 }
 
-// appendMaskedSecret encodes a write-only value as maskSecrets replaces
-// it: whether it has a value, no value, and (in an object, not in an
-// array) its Hint.
-func appendMaskedSecret(dst []byte, m map[string]any, withHint bool) ([]byte, error) {
+// appendMaskedSecret encodes a write-only value as the server answers
+// it: whether it has a value, no value, and its Hint if it has one.
+func appendMaskedSecret(dst []byte, hasValue bool, hint any, hasHint bool) ([]byte, error) {
 	dst = append(dst, `{"HasValue":`...)
-	if storedSecret(m) != nil {
-		dst = append(dst, "true"...)
-	} else {
-		dst = append(dst, "false"...)
-	}
-	if h, ok := m["Hint"]; ok && withHint {
+	dst = strconv.AppendBool(dst, hasValue)
+	if hasHint {
 		dst = append(dst, `,"Hint":`...)
 		var err error
-		if dst, err = appendMasked(dst, h, false); err != nil {
+		if dst, err = jsonv.AppendMarshal(dst, hint); err != nil {
 			return dst, err
 		}
 	}
 	return append(dst, `,"NewValue":null}`...), nil
-}
-
-// appendVariables encodes a variable set's Variables as render shows
-// them: masked, and each sensitive variable with no value
-// (maskSensitiveVariables).
-func appendVariables(dst []byte, v any) ([]byte, error) {
-	switch t := v.(type) {
-	case []any:
-		return appendVariableList(dst, t)
-	case []map[string]any:
-		return appendVariableList(dst, t)
-	}
-	return appendMasked(dst, v, true)
-}
-
-// appendVariableList is appendVariables over a slice.
-func appendVariableList[T any](dst []byte, vars []T) ([]byte, error) {
-	var err error
-	dst = append(dst, '[')
-	for i, e := range vars {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		x := any(e)
-		if m, ok := x.(map[string]any); ok && !schema.IsSensitiveValue(x) && isSensitiveVar(m) {
-			dst, err = appendSensitiveVariable(dst, m)
-		} else {
-			dst, err = appendMember(dst, x, true, false)
-		}
-		if err != nil {
-			return dst, err
-		}
-	}
-	return append(dst, ']'), nil
-}
-
-// sensitiveVariableFields are what maskSensitiveVariables sets on a
-// sensitive variable, encoded.
-var sensitiveVariableFields = map[string]string{"IsSensitive": "true", "Type": `"Sensitive"`, "Value": "null"}
-
-// appendSensitiveVariable encodes a sensitive variable masked, with
-// sensitiveVariableFields.
-func appendSensitiveVariable(dst []byte, m map[string]any) ([]byte, error) {
-	var kb [32]string
-	keys := sortedKeys(kb[:0], m)
-	for k := range sensitiveVariableFields {
-		if _, ok := m[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	return appendObjectOf(dst, keys, func(dst []byte, k string) ([]byte, error) {
-		if f := sensitiveVariableFields[k]; f != "" {
-			return append(dst, f...), nil
-		}
-		return appendMember(dst, m[k], true, true)
-	})
 }

@@ -146,7 +146,7 @@ func (s *Server) routeEntity(r *request, sp *space, spec *collSpec, id string, p
 	}
 	switch r.method {
 	case http.MethodGet:
-		return http.StatusOK, s.renderEncoded(sp, spec, doc, true), nil
+		return http.StatusOK, s.render(sp, spec, doc, true), nil
 	case http.MethodPut:
 		if spec.Singleton {
 			return s.putSingleton(r, sp, spec, doc)

@@ -159,35 +159,6 @@ func rewriteAt(node any, segs []string, fn func(any) any) {
 	}
 }
 
-// maskSecrets replaces every secret in a rendered copy by
-// {"HasValue": …, "NewValue": null}.
-func maskSecrets(v any) {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			if schema.IsSensitiveValue(x) {
-				m := x.(map[string]any)
-				hv := storedSecret(m) != nil
-				masked := map[string]any{"HasValue": hv, "NewValue": nil}
-				if h, ok := m["Hint"]; ok {
-					masked["Hint"] = h
-				}
-				t[k] = masked
-				continue
-			}
-			maskSecrets(x)
-		}
-	case []any:
-		for i, x := range t {
-			if schema.IsSensitiveValue(x) {
-				t[i] = map[string]any{"HasValue": storedSecret(x) != nil, "NewValue": nil}
-				continue
-			}
-			maskSecrets(x)
-		}
-	}
-}
-
 // lookupPath follows a slash-separated path through a stored document:
 // map keys, and in arrays an element index, Id or Name.
 func lookupPath(v any, path string) (any, bool) {

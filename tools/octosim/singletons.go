@@ -54,7 +54,7 @@ func (s *Server) putSingleton(r *request, sp *space, spec *collSpec, stored map[
 	}
 	doc["Version"] = float64(have + 1)
 	sp.coll(spec.Name).put(str(stored["Id"]), doc)
-	return http.StatusOK, s.renderEncoded(sp, spec, doc, false), nil
+	return http.StatusOK, s.render(sp, spec, doc, false), nil
 }
 
 // singletonManaged are the fields of a process or variable set the server
@@ -110,13 +110,15 @@ func mergeSensitiveVariables(doc, stored map[string]any) {
 	}
 }
 
-// maskSensitiveVariables hides sensitive values in a rendered variable set.
-func maskSensitiveVariables(doc map[string]any) {
+// markSensitiveVariables gives each sensitive variable of doc (marked by
+// IsSensitive or by Type) both marks, as the server answers it: IsSensitive
+// true, Type "Sensitive". The kind registry's Secret (a Value whose
+// IsSensitive is true) then says it is write-only.
+func markSensitiveVariables(doc map[string]any) {
 	for _, v := range asSlice(doc["Variables"]) {
 		if m, ok := v.(map[string]any); ok && isSensitiveVar(m) {
 			m["IsSensitive"] = true
 			m["Type"] = "Sensitive"
-			m["Value"] = nil
 		}
 	}
 }

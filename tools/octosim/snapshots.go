@@ -82,16 +82,16 @@ func serveFrozen(s *Server, r *request, sp *space, spec *collSpec, id string) (i
 	if r.method != http.MethodGet {
 		return 0, nil, badRequestf("%s is a snapshot taken for a release or runbook snapshot; it cannot be modified.", str(doc["Id"]))
 	}
-	out := s.render(sp, spec, doc, true)
+	out := s.renderDoc(sp, spec, doc, true)
 	// A snapshot answers itself and what it belongs to; the live
 	// document's routes (a process's template) are not the snapshot's.
-	links := asMap(out["Links"])
+	links := asMap(out.extra["Links"])
 	for k := range links {
 		if k != "Self" && k != "Project" && k != "Owner" && k != "Runbook" {
 			delete(links, k)
 		}
 	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, encodeNow(out), nil
 }
 
 // randomCode is n random upper-case letters and digits.

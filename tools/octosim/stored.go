@@ -50,6 +50,8 @@ type storedCollection struct {
 	Defaults func() map[string]any
 	// Sensitive are slash paths of write-only values (SensitiveValues).
 	Sensitive []string
+	// mask is Sensitive compiled: what answers never show (see mask.go).
+	mask *maskNode
 	// KeptWhenNull are top-level fields a PUT that sends null (or leaves
 	// them out) keeps: the server's command treats null as "unchanged".
 	KeptWhenNull []string
@@ -137,11 +139,11 @@ func (s *Server) serveStored(r *request, sp *space, sc *storedCollection, segs [
 		return s.createStored(r, sp, sc, c)
 	case len(segs) == 1 && strings.EqualFold(segs[0], "all") && r.method == http.MethodGet:
 		items := s.selectStored(r, sc, c)
-		out := make([]map[string]any, len(items))
+		out := make([]any, len(items))
 		for i, d := range items {
 			out[i] = s.renderStored(sp, sc, d)
 		}
-		return http.StatusOK, out, nil
+		return http.StatusOK, encodeNow(out), nil
 	case len(segs) == 0:
 		return 0, nil, methodNotAllowed(r.method, r.path)
 	}
@@ -159,7 +161,7 @@ func (s *Server) serveStored(r *request, sp *space, sc *storedCollection, segs [
 	}
 	switch r.method {
 	case http.MethodGet:
-		return http.StatusOK, s.renderStored(sp, sc, doc), nil
+		return http.StatusOK, encodeNow(s.renderStored(sp, sc, doc)), nil
 	case http.MethodPut:
 		return s.updateStored(r, sp, sc, c, doc)
 	case http.MethodDelete:
@@ -180,7 +182,7 @@ func (s *Server) listStored(r *request, sp *space, sc *storedCollection, c *coll
 		}
 		for _, d := range c.all() {
 			if strings.EqualFold(str(d[sc.SingleBy]), want) {
-				return http.StatusOK, s.renderStored(sp, sc, d), nil
+				return http.StatusOK, encodeNow(s.renderStored(sp, sc, d)), nil
 			}
 		}
 		return 0, nil, notFound(r.path + "?" + sc.SingleBy + "=" + want)
@@ -188,15 +190,15 @@ func (s *Server) listStored(r *request, sp *space, sc *storedCollection, c *coll
 	items := s.selectStored(r, sc, c)
 	out := page(r, sc.ItemType, items)
 	pageItems := out["Items"].([]map[string]any)
-	rendered := make([]map[string]any, len(pageItems))
+	rendered := make([]any, len(pageItems))
 	for i, d := range pageItems {
 		rendered[i] = s.renderStored(sp, sc, d)
 	}
 	if sc.Envelope != "" {
-		return http.StatusOK, map[string]any{sc.Envelope: rendered, "Count": len(items)}, nil
+		return http.StatusOK, encodeNow(map[string]any{sc.Envelope: rendered, "Count": len(items)}), nil
 	}
 	out["Items"] = rendered
-	return http.StatusOK, out, nil
+	return http.StatusOK, encodeNow(out), nil
 }
 
 // selectStored returns the documents the request's declared filters
@@ -242,14 +244,14 @@ func (s *Server) selectStored(r *request, sc *storedCollection, c *coll) []map[s
 }
 
 // renderStored is a document as the API shows it: write-only values
-// masked, Links added if the collection has them.
-func (s *Server) renderStored(sp *space, sc *storedCollection, doc map[string]any) map[string]any {
-	out := copyDoc(doc)
-	maskSecrets(out)
+// masked as the collection's mask says, Links added if the collection has
+// them. The caller encodes it under Server.mu (encodeNow).
+func (s *Server) renderStored(sp *space, sc *storedCollection, doc map[string]any) renderedDoc {
+	rd := renderedDoc{doc: doc, mask: sc.mask}
 	if sc.Links != nil {
-		out["Links"] = sc.Links(storedPath(sp, sc)+"/"+str(doc["Id"]), doc)
+		rd.extra = map[string]any{"Links": sc.Links(storedPath(sp, sc)+"/"+str(doc["Id"]), doc)}
 	}
-	return out
+	return rd
 }
 
 // createStored answers POST: the body with the server's defaults, a new
@@ -268,7 +270,7 @@ func (s *Server) createStored(r *request, sp *space, sc *storedCollection, c *co
 		doc["SpaceId"] = sp.id()
 	}
 	c.put(str(doc["Id"]), doc)
-	return http.StatusCreated, s.renderStored(sp, sc, doc), nil
+	return http.StatusCreated, encodeNow(s.renderStored(sp, sc, doc)), nil
 }
 
 // updateStored answers PUT: the body replaces the stored document, as
@@ -306,7 +308,7 @@ func (s *Server) updateStored(r *request, sp *space, sc *storedCollection, c *co
 		return 0, nil, err
 	}
 	c.put(str(stored["Id"]), doc)
-	return http.StatusOK, s.renderStored(sp, sc, doc), nil
+	return http.StatusOK, encodeNow(s.renderStored(sp, sc, doc)), nil
 }
 
 // prepare fills the defaults and resolves write-only values against the

@@ -130,19 +130,18 @@ func (s *Server) serveSubResource(r *request, sp *space, sr *subResource, owner 
 	}
 	target := lookupColl(sr.List.Coll)
 	ownerID := map[string]bool{strings.ToLower(str(owner["Id"])): true}
-	var items []map[string]any
+	items := []map[string]any{}
 	for _, d := range s.selected(r, sp, target, nil) {
 		if anyValueIn(d[sr.List.Field], ownerID) {
-			items = append(items, s.render(sp, target, d, false))
+			items = append(items, d)
 		}
 	}
 	if sr.List.Array {
-		if items == nil {
-			items = []map[string]any{}
-		}
-		return http.StatusOK, items, nil
+		return http.StatusOK, encodeNow(renderedItems{s: s, sp: sp, spec: target, docs: items}), nil
 	}
-	return http.StatusOK, page(r, target.ItemType, items), nil
+	out := page(r, target.ItemType, items)
+	out["Items"] = renderedItems{s: s, sp: sp, spec: target, docs: out["Items"].([]map[string]any)}
+	return http.StatusOK, encodeNow(out), nil
 }
 
 // projectSummary is GET /projects/{id}/summary.
