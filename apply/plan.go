@@ -862,11 +862,10 @@ func hasDeferred(k *schema.Kind, doc any) bool {
 // formSum is the fingerprint of one destination entity's bundle form: the
 // sha256 of its canonical JSON.
 func formSum(form any) []byte {
-	data, err := bundles.Canonical(form)
+	sum, err := bundles.CanonicalSum(form)
 	if err != nil { // never for decoded JSON; keep the fingerprint total
-		data = []byte("!" + err.Error())
+		sum = sha256.Sum256([]byte("!" + err.Error()))
 	}
-	sum := sha256.Sum256(data)
 	return sum[:]
 }
 
