@@ -336,6 +336,13 @@ func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o 
 	parallel.Each(len(pl.changes), func(i int) {
 		ch := pl.changes[i]
 		k := schema.MustLookup(ch.Kind)
+		// Only a kind that provides names, or whose renames may need
+		// detecting, needs its document here (variables, the largest
+		// documents, are neither): the others provide none.
+		if len(k.Provides) == 0 && (!renameable(k) || pl.baseUnchanged(b, ch.Path)) {
+			ch.ProvidesKnown = true
+			return
+		}
 		if doc, ok := b.Entity(k, ch.Names...); ok {
 			ch.Provides = planned.ProvidedNames(ch.Change, doc)
 			if renameable(k) && !pl.baseUnchanged(b, ch.Path) {
