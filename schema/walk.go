@@ -532,26 +532,33 @@ func sortArray(arr []any, key []string) {
 	if len(arr) < 2 {
 		return
 	}
-	enc := make([]string, len(arr))
 	keys := make([][]string, len(arr))
-	var buf []byte
 	for i, el := range arr {
-		if s, ok := el.(string); ok {
-			enc[i] = s
-			continue
-		}
-		// json.Marshal's bytes (jsonv.AppendMarshal writes exactly
-		// those, without reflection); "" where it fails.
-		var err error
-		if buf, err = jsonv.AppendMarshal(buf[:0], el); err == nil {
-			enc[i] = string(buf)
-		}
-		if m, ok := el.(map[string]any); ok {
+		if m, ok := el.(map[string]any); ok && len(key) > 0 {
 			keys[i] = make([]string, 0, len(key))
 			for _, f := range key {
 				keys[i] = append(keys[i], sprint(m[f]))
 			}
 		}
+	}
+	// An element's encoding orders elements whose key fields tie: a
+	// string as it is, anything else as json.Marshal writes it
+	// (jsonv.AppendMarshal writes exactly those bytes, without
+	// reflection), "" where that fails. Made only when a comparison
+	// needs it.
+	enc := make([]string, len(arr))
+	encoded := make([]bool, len(arr))
+	var buf []byte
+	encoding := func(i int) string {
+		if !encoded[i] {
+			encoded[i] = true
+			if s, ok := arr[i].(string); ok {
+				enc[i] = s
+			} else if b, err := jsonv.AppendMarshal(buf[:0], arr[i]); err == nil {
+				buf, enc[i] = b, string(b)
+			}
+		}
+		return enc[i]
 	}
 	idx := make([]int, len(arr))
 	for i := range idx {
@@ -564,7 +571,7 @@ func sortArray(arr []any, key []string) {
 				return ka[f] < kb[f]
 			}
 		}
-		return enc[idx[a]] < enc[idx[b]]
+		return encoding(idx[a]) < encoding(idx[b])
 	})
 	sorted := make([]any, len(arr))
 	for i, j := range idx {
