@@ -336,6 +336,13 @@ func newPlan(snap *snapshot.Snapshot, b *bundles.Bundle, pol *policy.Decider, o 
 	parallel.Each(len(pl.changes), func(i int) {
 		ch := pl.changes[i]
 		k := schema.MustLookup(ch.Kind)
+		// Only a kind that provides names, or whose renames may need
+		// detecting, needs its document here (variables, the largest
+		// documents, are neither): the others provide none.
+		if len(k.Provides) == 0 && (!renameable(k) || pl.baseUnchanged(b, ch.Path)) {
+			ch.ProvidesKnown = true
+			return
+		}
 		if doc, ok := b.Entity(k, ch.Names...); ok {
 			ch.Provides = planned.ProvidedNames(ch.Change, doc)
 			if renameable(k) && !pl.baseUnchanged(b, ch.Path) {
@@ -862,11 +869,10 @@ func hasDeferred(k *schema.Kind, doc any) bool {
 // formSum is the fingerprint of one destination entity's bundle form: the
 // sha256 of its canonical JSON.
 func formSum(form any) []byte {
-	data, err := bundles.Canonical(form)
+	sum, err := bundles.CanonicalSum(form)
 	if err != nil { // never for decoded JSON; keep the fingerprint total
-		data = []byte("!" + err.Error())
+		sum = sha256.Sum256([]byte("!" + err.Error()))
 	}
-	sum := sha256.Sum256(data)
 	return sum[:]
 }
 

@@ -415,8 +415,11 @@ func encodeEntity(p string, k *schema.Kind, names []string, doc any) (*file, err
 	}
 	// The compact form of the canonical encoding: the same checks (valid
 	// UTF-8, numbers, depth) and conversions (structs, Go numbers), one
-	// decoding to validate, and the bytes to pack.
-	data, err := compactJSON(doc)
+	// decoding to validate, and the bytes to pack (a copy: the buffer is
+	// pooled).
+	buf := getBuf()
+	defer putBuf(buf)
+	data, err := compactJSONTo(buf, doc)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}

@@ -2,11 +2,13 @@ package bundles
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/octobundle/octobundle/internal/jsonv"
 )
@@ -37,6 +39,39 @@ func Canonical(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// CanonicalSum returns the sha256 of Canonical(v), without keeping the
+// bytes (a fingerprint of a document hashes its canonical form).
+func CanonicalSum(v any) ([sha256.Size]byte, error) {
+	buf := getBuf()
+	defer putBuf(buf)
+	if err := writeValue(buf, v, 0, 0); err != nil {
+		return [sha256.Size]byte{}, err
+	}
+	buf.WriteByte('\n')
+	return sha256.Sum256(buf.Bytes()), nil
+}
+
+// bufPool holds the buffers of encodings used once and dropped (compared,
+// hashed or packed): a document's encoding then costs no allocation, nor
+// the garbage of a buffer grown by doubling.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuf bounds the buffers bufPool keeps: one grown by a huge
+// document is dropped.
+const maxPooledBuf = 4 << 20
+
+// getBuf returns an empty buffer from bufPool; putBuf gives it back once
+// nothing refers to its bytes.
+func getBuf() *bytes.Buffer { return bufPool.Get().(*bytes.Buffer) }
+
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBuf {
+		return
+	}
+	b.Reset()
+	bufPool.Put(b)
+}
+
 // Decode parses one JSON value the way bundles read files: numbers as
 // json.Number, objects as map[string]any, arrays as []any. It rejects invalid
 // UTF-8, duplicate object keys, trailing data and nesting deeper than 512.
@@ -65,6 +100,16 @@ func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
 func compactJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := writeValueOrdered(&buf, v, compactLevel, 0, nil); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// compactJSONTo is compactJSON writing into buf (emptied first); the bytes
+// it returns are buf's.
+func compactJSONTo(buf *bytes.Buffer, v any) ([]byte, error) {
+	buf.Reset()
+	if err := writeValueOrdered(buf, v, compactLevel, 0, nil); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

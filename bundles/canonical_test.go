@@ -2,6 +2,7 @@ package bundles
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -123,5 +124,36 @@ func TestDecode(t *testing.T) {
 		if _, err := Decode([]byte(in)); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+func TestCanonicalSum(t *testing.T) {
+	cases := []struct {
+		name string
+		in   any
+	}{
+		{"object", map[string]any{"b": json.Number("1"), "a": []any{"x", nil, true}}},
+		{"long text", map[string]any{"Script": strings.Repeat("echo <&>\n", 500)}},
+		{"scalar", "plain"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 2 { // the second time with a pooled buffer
+				canon, err := Canonical(tc.in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := CanonicalSum(tc.in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := sha256.Sum256(canon); got != want {
+					t.Fatalf("CanonicalSum = %x, want sha256 of Canonical %x", got, want)
+				}
+			}
+		})
+	}
+	if _, err := CanonicalSum(map[string]any{"x": json.Number("01")}); err == nil {
+		t.Error("CanonicalSum of an invalid number succeeded")
 	}
 }

@@ -46,7 +46,22 @@ func canonicalBytes(v any) []byte {
 // by their canonical bytes, which also settles the cases where different
 // Go values have one form (json.Number("1") and 1.0, a nil map and nil).
 func Equal(a, b any) bool {
-	return sameValue(a, b, 0) || bytes.Equal(canonicalBytes(a), canonicalBytes(b))
+	if sameValue(a, b, 0) {
+		return true
+	}
+	ba, bb := getBuf(), getBuf()
+	defer putBuf(ba)
+	defer putBuf(bb)
+	return bytes.Equal(canonicalBytesTo(ba, a), canonicalBytesTo(bb, b))
+}
+
+// canonicalBytesTo is canonicalBytes encoding into buf.
+func canonicalBytesTo(buf *bytes.Buffer, v any) []byte {
+	b, err := compactJSONTo(buf, v)
+	if err != nil {
+		return []byte("!" + err.Error())
+	}
+	return b
 }
 
 // sameValue reports whether a and b are the same decoded JSON value: the

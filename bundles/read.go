@@ -257,6 +257,20 @@ func readLimited(p, name string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() <= limit {
+		// Its size is known: read it into a buffer of that size (and a
+		// byte more, to see its end), not one grown by doubling.
+		buf := make([]byte, st.Size()+1)
+		n, err := io.ReadFull(f, buf)
+		switch err {
+		case io.EOF, io.ErrUnexpectedEOF:
+			return buf[:n], nil
+		case nil: // it grew since: read on, within the limit
+			return limits.ReadAll(io.MultiReader(bytes.NewReader(buf), f), limit, name, "file size")
+		default:
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	return limits.ReadAll(f, limit, name, "file size")
 }
 

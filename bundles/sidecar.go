@@ -147,8 +147,14 @@ func extension(tf schema.TextField, elem any) string {
 // the sidecar files (path → bytes) holding the texts. doc is changed while
 // the JSON is written and restored before it returns.
 func splitEntity(p string, k *schema.Kind, doc any) ([]byte, map[string][]byte, error) {
+	return splitEntityTo(new(bytes.Buffer), p, k, doc)
+}
+
+// splitEntityTo is splitEntity encoding the entity file into buf; the bytes
+// it returns are buf's.
+func splitEntityTo(buf *bytes.Buffer, p string, k *schema.Kind, doc any) ([]byte, map[string][]byte, error) {
 	if len(k.Texts) == 0 {
-		data, err := canonicalV2(doc)
+		data, err := canonicalV2To(buf, doc)
 		return data, nil, err
 	}
 	cp := doc
@@ -185,7 +191,7 @@ func splitEntity(p string, k *schema.Kind, doc any) ([]byte, map[string][]byte, 
 		undo = append(undo, replaced{site.holder, site.key, s})
 		site.holder[site.key] = map[string]any{SidecarKey: name}
 	}
-	data, err := canonicalV2(cp)
+	data, err := canonicalV2To(buf, cp)
 	return data, sidecars, err
 }
 
@@ -268,7 +274,9 @@ func joinDoc(p string, k *schema.Kind, doc any, files map[string][]byte) ([]stri
 // p) gives back exactly data and the sidecar files it used: a file has one
 // form only.
 func checkSplit(p string, k *schema.Kind, doc any, data []byte, used []string, files map[string][]byte) error {
-	want, sidecars, err := splitEntity(p, k, doc)
+	buf := getBuf()
+	defer putBuf(buf)
+	want, sidecars, err := splitEntityTo(buf, p, k, doc)
 	if err != nil {
 		return fmt.Errorf("%s: %w", p, err)
 	}
@@ -286,11 +294,12 @@ func checkSplit(p string, k *schema.Kind, doc any, data []byte, used []string, f
 	return nil
 }
 
-// canonicalV2 encodes v as FormatV2 JSON: Canonical, except that in every
-// object the keys of leadKeys come first.
-func canonicalV2(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := writeValueOrdered(&buf, v, 0, 0, leadKeys); err != nil {
+// canonicalV2To encodes v as FormatV2 JSON into buf (emptied first):
+// Canonical, except that in every object the keys of leadKeys come first.
+// The bytes it returns are buf's.
+func canonicalV2To(buf *bytes.Buffer, v any) ([]byte, error) {
+	buf.Reset()
+	if err := writeValueOrdered(buf, v, 0, 0, leadKeys); err != nil {
 		return nil, err
 	}
 	buf.WriteByte('\n')

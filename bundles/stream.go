@@ -350,7 +350,11 @@ func (l *loader) join(pe *pendingEntity) {
 // pack checks the decoded entity document of pe and packs it.
 func (l *loader) pack(pe *pendingEntity) {
 	r, p, k, names := pe.r, pe.p, pe.r.k, pe.names
-	data, err := compactJSON(pe.doc)
+	// The compact bytes are hashed, validated and packed (a copy), then
+	// dropped: a pooled buffer.
+	buf := getBuf()
+	defer putBuf(buf)
+	data, err := compactJSONTo(buf, pe.doc)
 	if err != nil {
 		r.late = fmt.Errorf("%s: %w", p, err)
 		return

@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -9,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/octobundle/octobundle/internal/jsonv"
 )
 
 // Drop, returned by a RefFunc, removes the reference: an array element is
@@ -33,36 +34,7 @@ func (k *Kind) Rewrite(doc any, fn RefFunc) error { return k.rewrite(doc, fn, fa
 // (fn's results are ignored), so a shared document can be visited without
 // a copy.
 func (k *Kind) rewrite(doc any, fn RefFunc, readOnly bool) error {
-	refs := append([]Ref(nil), k.Refs...)
-	sort.SliceStable(refs, func(i, j int) bool {
-		di, dj := strings.Count(refs[i].Path, "/"), strings.Count(refs[j].Path, "/")
-		if di != dj {
-			return di > dj
-		}
-		// A reference scoped by a sibling field comes before the sibling's
-		// own reference rewrites it.
-		return refs[i].Within == ScopeSibling && refs[j].Within != ScopeSibling
-	})
-	// A catch-all "X/*" reference skips the keys of X that a more specific
-	// reference ("X/Key") already covers.
-	covered := map[string]map[string]bool{}
-	for _, r := range refs {
-		if dir, last, ok := cutLast(r.Path); ok && last != "*" && last != "~" {
-			if covered[dir] == nil {
-				covered[dir] = map[string]bool{}
-			}
-			covered[dir][last] = true
-		}
-	}
-	// Each reference's path and skipped keys, once for all the items.
-	segs := make([][]string, len(refs))
-	skips := make([]map[string]bool, len(refs))
-	for i, r := range refs {
-		segs[i] = strings.Split(r.Path, "/")
-		if dir, last, ok := cutLast(r.Path); ok && last == "*" {
-			skips[i] = covered[dir]
-		}
-	}
+	refs, segs, skips := k.rewritePlan()
 	return eachItem(k, doc, func(item map[string]any, prefix []string) error {
 		for i, r := range refs {
 			skip := skips[i]
@@ -87,6 +59,74 @@ func (k *Kind) rewrite(doc any, fn RefFunc, readOnly bool) error {
 		}
 		return nil
 	})
+}
+
+// rewritePlan returns k's references in the order rewrite visits them,
+// each one's path split and the keys its catch-all skips: the same for
+// every document of the kind, so worked out once per kind (again if its
+// Refs are replaced) and shared, read-only.
+func (k *Kind) rewritePlan() (refs []Ref, segs [][]string, skips []map[string]bool) {
+	if c, ok := rewritePlans.Load(k); ok {
+		if p := c.(*rewritePlanOf); p.same(k.Refs) {
+			return p.refs, p.segs, p.skips
+		}
+	}
+	refs = append([]Ref(nil), k.Refs...)
+	sort.SliceStable(refs, func(i, j int) bool {
+		di, dj := strings.Count(refs[i].Path, "/"), strings.Count(refs[j].Path, "/")
+		if di != dj {
+			return di > dj
+		}
+		// A reference scoped by a sibling field comes before the sibling's
+		// own reference rewrites it.
+		return refs[i].Within == ScopeSibling && refs[j].Within != ScopeSibling
+	})
+	// A catch-all "X/*" reference skips the keys of X that a more specific
+	// reference ("X/Key") already covers.
+	covered := map[string]map[string]bool{}
+	for _, r := range refs {
+		if dir, last, ok := cutLast(r.Path); ok && last != "*" && last != "~" {
+			if covered[dir] == nil {
+				covered[dir] = map[string]bool{}
+			}
+			covered[dir][last] = true
+		}
+	}
+	// Each reference's path and skipped keys, once for all the items.
+	segs = make([][]string, len(refs))
+	skips = make([]map[string]bool, len(refs))
+	for i, r := range refs {
+		segs[i] = strings.Split(r.Path, "/")
+		if dir, last, ok := cutLast(r.Path); ok && last == "*" {
+			skips[i] = covered[dir]
+		}
+	}
+	p := &rewritePlanOf{refs: refs, segs: segs, skips: skips, n: len(k.Refs)}
+	if len(k.Refs) > 0 {
+		p.first = &k.Refs[0]
+	}
+	rewritePlans.Store(k, p)
+	return refs, segs, skips
+}
+
+// rewritePlans caches rewritePlan by kind.
+var rewritePlans sync.Map // *Kind → *rewritePlanOf
+
+// rewritePlanOf is one kind's rewritePlan, and the Refs it was made from.
+type rewritePlanOf struct {
+	refs  []Ref
+	segs  [][]string
+	skips []map[string]bool
+	first *Ref
+	n     int
+}
+
+// same reports whether refs is the slice the plan was made from.
+func (p *rewritePlanOf) same(refs []Ref) bool {
+	if len(refs) != p.n {
+		return false
+	}
+	return len(refs) == 0 || &refs[0] == p.first
 }
 
 // SiblingValue returns the value of ref's Sibling field next to the
@@ -502,20 +542,36 @@ func forEachAt(node any, segs []string, fn func(v any)) {
 }
 
 func sortArray(arr []any, key []string) {
-	enc := make([]string, len(arr))
+	if len(arr) < 2 {
+		return
+	}
 	keys := make([][]string, len(arr))
 	for i, el := range arr {
-		if s, ok := el.(string); ok {
-			enc[i] = s
-			continue
-		}
-		b, _ := json.Marshal(el)
-		enc[i] = string(b)
-		if m, ok := el.(map[string]any); ok {
+		if m, ok := el.(map[string]any); ok && len(key) > 0 {
+			keys[i] = make([]string, 0, len(key))
 			for _, f := range key {
-				keys[i] = append(keys[i], fmt.Sprint(m[f]))
+				keys[i] = append(keys[i], sprint(m[f]))
 			}
 		}
+	}
+	// An element's encoding orders elements whose key fields tie: a
+	// string as it is, anything else as json.Marshal writes it
+	// (jsonv.AppendMarshal writes exactly those bytes, without
+	// reflection), "" where that fails. Made only when a comparison
+	// needs it.
+	enc := make([]string, len(arr))
+	encoded := make([]bool, len(arr))
+	var buf []byte
+	encoding := func(i int) string {
+		if !encoded[i] {
+			encoded[i] = true
+			if s, ok := arr[i].(string); ok {
+				enc[i] = s
+			} else if b, err := jsonv.AppendMarshal(buf[:0], arr[i]); err == nil {
+				buf, enc[i] = b, string(b)
+			}
+		}
+		return enc[i]
 	}
 	idx := make([]int, len(arr))
 	for i := range idx {
@@ -528,13 +584,21 @@ func sortArray(arr []any, key []string) {
 				return ka[f] < kb[f]
 			}
 		}
-		return enc[idx[a]] < enc[idx[b]]
+		return encoding(idx[a]) < encoding(idx[b])
 	})
 	sorted := make([]any, len(arr))
 	for i, j := range idx {
 		sorted[i] = arr[j]
 	}
 	copy(arr, sorted)
+}
+
+// sprint is fmt.Sprint(v), without fmt for a string.
+func sprint(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
 }
 
 // Scrub removes any secret from doc: a SensitiveValue object keeps HasValue

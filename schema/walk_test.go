@@ -2,8 +2,10 @@ package schema
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -425,5 +427,87 @@ func TestScrubEverySecretPosition(t *testing.T) {
 		if got := encode(t, doc); strings.Contains(got, "s3cret") || !reflect.DeepEqual(changed, []string{tc.at}) {
 			t.Errorf("%s: scrubbed %q to %s, want %s cleared", tc.kind, changed, got, tc.at)
 		}
+	}
+}
+
+// sortArrayStd is sortArray as it was, with encoding/json and fmt: the
+// order sortArray must keep.
+func sortArrayStd(arr []any, key []string) {
+	enc := make([]string, len(arr))
+	keys := make([][]string, len(arr))
+	for i, el := range arr {
+		if s, ok := el.(string); ok {
+			enc[i] = s
+			continue
+		}
+		b, _ := json.Marshal(el)
+		enc[i] = string(b)
+		if m, ok := el.(map[string]any); ok {
+			for _, f := range key {
+				keys[i] = append(keys[i], fmt.Sprint(m[f]))
+			}
+		}
+	}
+	idx := make([]int, len(arr))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		ka, kb := keys[idx[a]], keys[idx[b]]
+		for f := 0; f < len(ka) && f < len(kb); f++ {
+			if ka[f] != kb[f] {
+				return ka[f] < kb[f]
+			}
+		}
+		return enc[idx[a]] < enc[idx[b]]
+	})
+	sorted := make([]any, len(arr))
+	for i, j := range idx {
+		sorted[i] = arr[j]
+	}
+	copy(arr, sorted)
+}
+
+func TestSortArrayMatchesEncodingJSON(t *testing.T) {
+	obj := func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	}
+	cases := []struct {
+		name string
+		key  []string
+		arr  []any
+	}{
+		{"strings", nil, []any{"b", "a", "<", "&", "\u2028", "B"}},
+		{"objects by encoding: HTML and line separators escaped", nil, []any{
+			obj("Name", "a>b"), obj("Name", "a<b"), obj("Name", "a&b"), obj("Name", "xA"), obj("Name", "x<"), obj("Name", "x\u2028"), obj("Name", "x\u00ff"), obj("Name", "a\u2028"), obj("Name", "a\u00e9"), obj("Name", "a\x7f")}},
+		{"numbers and kinds", nil, []any{json.Number("10"), json.Number("9"), true, false, nil, 1.5, obj("x", json.Number("2")), []any{"z"}, "s", obj()}},
+		{"by key fields, then encoding", []string{"Name", "Order"}, []any{
+			obj("Name", "b", "Order", json.Number("1")), obj("Name", "a", "Order", json.Number("2"), "X", "<"),
+			obj("Name", "a", "Order", json.Number("2"), "X", ">"), obj("Name", nil), obj("Order", true), obj("Name", "a", "Order", json.Number("10")),
+			obj("Name", []any{"q"}), "loose string", obj("Name", obj("In", "side"))}},
+		{"nested", []string{"Id"}, []any{
+			obj("Id", "1", "Values", []any{obj("b", "2", "a", "1")}), obj("Id", "1", "Values", []any{obj("a", "1")}), obj("Id", "0", "Values", nil)}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			want := slices.Clone(tc.arr)
+			sortArrayStd(want, tc.key)
+			for _, rev := range []bool{false, true} {
+				got := slices.Clone(tc.arr)
+				if rev {
+					slices.Reverse(got)
+					want = slices.Clone(got)
+					sortArrayStd(want, tc.key)
+				}
+				sortArray(got, tc.key)
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("sortArray = %v, want %v", got, want)
+				}
+			}
+		})
 	}
 }

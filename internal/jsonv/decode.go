@@ -299,10 +299,18 @@ func (d *decoder) object(depth int) (any, error) {
 	kvs := d.kvs[base:]
 	m := make(map[string]any, len(kvs))
 	for _, kv := range kvs {
-		if _, dup := m[kv.key]; dup && !d.Lenient {
-			return nil, &SyntaxError{Msg: fmt.Sprintf("duplicate object key %q", kv.key), Offset: kv.at}
+		m[kv.key] = kv.val // the last of repeated keys wins (Lenient)
+	}
+	if len(m) < len(kvs) && !d.Lenient {
+		// A key repeats: the error names its first repetition. Checked
+		// here, once, rather than with a lookup before every insertion.
+		seen := make(map[string]bool, len(kvs))
+		for _, kv := range kvs {
+			if seen[kv.key] {
+				return nil, &SyntaxError{Msg: fmt.Sprintf("duplicate object key %q", kv.key), Offset: kv.at}
+			}
+			seen[kv.key] = true
 		}
-		m[kv.key] = kv.val
 	}
 	clear(kvs)
 	d.kvs = d.kvs[:base]

@@ -39,6 +39,8 @@ var decodeCases = []struct {
 
 	{"duplicate key", `{"a":1,"a":2}`, nil, `duplicate object key "a" (offset 7)`},
 	{"duplicate key after escape", `{"a":1,"\u0061":2}`, nil, `duplicate object key "a"`},
+	{"the first repeated key is named", `{"b":1,"a":2,"a":3,"b":4}`, nil, `duplicate object key "a" (offset 13)`},
+	{"a duplicate in a nested object", `{"x":{"k":1,"k":1},"y":2}`, nil, `duplicate object key "k" (offset 12)`},
 	{"trailing", `{} {}`, nil, "trailing data after the JSON value (offset 3)"},
 	{"trailing garbage", `1 x`, nil, "trailing data"},
 	{"invalid utf-8", "\"\xff\"", nil, "invalid UTF-8"},

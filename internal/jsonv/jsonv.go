@@ -66,11 +66,16 @@ type Doc struct {
 // Pack packs v, a value Decode could have returned or anything
 // encoding/json marshals (numbers keep their json.Number text).
 func Pack(v any) (Doc, error) {
-	data, err := appendCompact(nil, v, 0)
+	// Encode into a pooled buffer: packBytes keeps no reference to it.
+	buf := encScratch.Get().(*[]byte)
+	data, err := appendCompact((*buf)[:0], v, 0)
 	if err != nil {
+		putScratch(&encScratch, buf, data)
 		return Doc{}, err
 	}
-	return packBytes(data), nil
+	d := packBytes(data)
+	putScratch(&encScratch, buf, data)
+	return d, nil
 }
 
 // MustPack is Pack for values known to marshal (decoded JSON); it panics
@@ -112,15 +117,37 @@ func packBytes(compact []byte) Doc {
 			*scratch = make([]byte, n)
 		}
 		if z := s2.EncodeBetter((*scratch)[:cap(*scratch)], compact); len(z) < len(compact) {
-			return Doc{h: unique.Make(string(z)), z: true}
+			return Doc{h: unique.Make(transient(z)), z: true}
 		}
 	}
-	return Doc{h: unique.Make(string(compact))}
+	return Doc{h: unique.Make(transient(compact))}
 }
 
+// transient views b as a string without copying it, for unique.Make only:
+// Make clones the string it keeps, so the handle does not hold b, which
+// may be a pooled buffer (and a text already interned costs no copy).
+func transient(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 // packScratch holds the buffers packBytes encodes into and Value
-// decompresses into.
-var packScratch = sync.Pool{New: func() any { return new([]byte) }}
+// decompresses into; encScratch those Pack encodes into.
+var (
+	packScratch = sync.Pool{New: func() any { return new([]byte) }}
+	encScratch  = sync.Pool{New: func() any { return new([]byte) }}
+)
+
+// maxScratch bounds the buffers the pools keep: one grown by a huge
+// document is dropped.
+const maxScratch = 4 << 20
+
+// putScratch returns buf to pool p, keeping the grown slice used (its
+// final value, which append may have reallocated) when it is not too big.
+func putScratch(p *sync.Pool, buf *[]byte, used []byte) {
+	if cap(used) > maxScratch {
+		return
+	}
+	*buf = used[:0]
+	p.Put(buf)
+}
 
 // Equal reports whether d and e hold the same JSON text (documents packed
 // from the same encoder's output compare equal exactly when their values

@@ -141,3 +141,34 @@ func TestPackCompact(t *testing.T) {
 		}
 	}
 }
+
+// TestPackKeepsNoBuffer checks that a packed document does not share the
+// pooled buffer Pack encodes into: packing other documents (short, long,
+// compressed or not, failing) leaves the earlier ones as they were.
+func TestPackKeepsNoBuffer(t *testing.T) {
+	docs := []any{
+		map[string]any{"Name": "short"},
+		map[string]any{"Name": strings.Repeat("x", 600), "Id": "a"},
+		[]any{"plain", json.Number("12"), true, nil},
+		map[string]any{"Script": strings.Repeat("echo 1; ", 90), "n": json.Number("3")},
+	}
+	want := make([]string, len(docs))
+	packed := make([]Doc, len(docs))
+	for i, v := range docs {
+		packed[i] = MustPack(v)
+		want[i] = string(packed[i].JSON())
+	}
+	for range 3 {
+		for _, v := range []any{map[string]any{"Name": strings.Repeat("y", 900)}, "z", math.NaN()} {
+			_, _ = Pack(v)
+		}
+		for i, d := range packed {
+			if got := string(d.JSON()); got != want[i] {
+				t.Fatalf("document %d changed after packing others: %s, want %s", i, got, want[i])
+			}
+			if again := MustPack(docs[i]); !again.Equal(d) {
+				t.Fatalf("document %d packs differently the second time: %s", i, again.JSON())
+			}
+		}
+	}
+}

@@ -850,8 +850,36 @@ func (c *Client) exchange(req *http.Request) (resp *http.Response, data []byte, 
 	if resp.ContentLength > c.maxResponse {
 		return resp, nil, nil, nil
 	}
-	data, readErr = io.ReadAll(io.LimitReader(resp.Body, c.maxResponse+1))
+	data, readErr = readAll(io.LimitReader(resp.Body, c.maxResponse+1), resp.ContentLength)
 	return resp, data, readErr, nil
+}
+
+// maxPrealloc is the most room readAll takes before bytes arrive.
+const maxPrealloc = 8 << 20
+
+// readAll is io.ReadAll starting with room for size bytes (and one more,
+// to see the end) when size is known (>= 0): an answer whose length is
+// announced is read into one buffer, not one grown by doubling. Room for
+// more than maxPrealloc is not taken on the answer's word: past it the
+// buffer grows as the bytes come.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	if size < 0 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, min(size, maxPrealloc)+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // longer than announced: grow
+		}
+	}
 }
 
 // decodeAnswer decodes a JSON answer into out: documents (*any,
