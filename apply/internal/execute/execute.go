@@ -59,6 +59,8 @@ type Input struct {
 }
 
 // State records what was applied, entity by entity (apply.StateRecorder).
+// The documents Record gets may be jsonv.Doc values (the plan's packed
+// documents), which internal/state records without decoding them.
 type State interface {
 	Record(path string, base, written any) error
 	RecordID(path, id string) error
@@ -501,22 +503,24 @@ func (x *executor) recordState(i int) {
 		// Nothing written and the state already records the destination's
 		// form (a replay): only the base may change.
 		if !ch.BaseCurrent {
-			err = st.Record(ch.Path, ch.Applied.Value(), nil)
+			err = st.Record(ch.Path, ch.Applied, nil)
 		}
 		err = errors.Join(err, x.recordID(ch))
 	default:
 		// What the destination holds now, as the server answered the
-		// write (the planned document when it cannot be read back).
-		written := ch.Desired.Value()
-		if written == nil {
-			written = ch.Applied.Value()
+		// write (the planned document when it cannot be read back). The
+		// packed documents go to the state as they are: it encodes them
+		// without decoding them first.
+		var written any = ch.Desired
+		if ch.Desired.IsZero() {
+			written = ch.Applied
 		}
 		if dest := x.snap.Find(ch.Kind, ch.Names...); dest != nil {
 			if form, e := translate.ToBundle(x.snap, dest); e == nil {
 				written = form
 			}
 		}
-		err = errors.Join(st.Record(ch.Path, ch.Applied.Value(), written), x.recordID(ch))
+		err = errors.Join(st.Record(ch.Path, ch.Applied, written), x.recordID(ch))
 	}
 	if err != nil {
 		x.log.Warn("recording the state", "entity", ch.Label(), "error", err)
