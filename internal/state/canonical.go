@@ -8,10 +8,27 @@ import (
 	"github.com/octobundle/octobundle/internal/jsonv"
 )
 
-// newValueKey is how a secret's key appears in compact JSON: a document
-// whose text lacks it holds no secret (see secret), and jsonv writes the
-// key without escapes.
+// newValueKey is how a secret's key appears in compact JSON (jsonv writes
+// the key without escapes).
 var newValueKey = []byte(`"NewValue":`)
+
+// mayHoldSecret reports whether compact JSON has a "NewValue" key whose
+// value is not null: only such a key makes a secret (see secret). The
+// quote after NewValue is unescaped and followed by a colon, so a match
+// ends a key; one that is not NewValue itself (x\"NewValue) only makes
+// the answer conservative.
+func mayHoldSecret(compact []byte) bool {
+	for rest := compact; ; {
+		i := bytes.Index(rest, newValueKey)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len(newValueKey):]
+		if !bytes.HasPrefix(rest, []byte("null")) {
+			return true
+		}
+	}
+}
 
 // canonicalOf is canonical for v, which may also be a jsonv.Doc packed from
 // a decoded value (the plan's documents): its compact text, keys in byte
@@ -27,7 +44,7 @@ func canonicalOf(p string, v any) ([]byte, error) {
 		return canonical(p, nil)
 	}
 	compact := d.JSON()
-	if bytes.Contains(compact, newValueKey) {
+	if mayHoldSecret(compact) {
 		return canonical(p, d.Value())
 	}
 	var buf bytes.Buffer

@@ -27,7 +27,10 @@ var canonicalCases = []struct {
 	{"colon and comma in strings", `{"a:b":"c,d","e":"{[\"x\":1]}"}`, false},
 	{"unset secret", `{"Password":{"HasValue":true,"NewValue":null}}`, false},
 	{"NewValue elsewhere", `{"Vars":[{"Name":"NewValue","NewValue":"x"}]}`, false},
+	{"NewValue in a string", `{"a":"\"NewValue\":1","b":"NewValue"}`, false},
+	{"NewValue in a key", `{"x\"NewValue":{"HasValue":true,"NewValue":null}}`, false},
 	{"secret", `{"Password":{"HasValue":true,"NewValue":"hunter2"}}`, true},
+	{"secret after an unset one", `{"A":{"HasValue":true,"NewValue":null},"B":{"HasValue":true,"NewValue":"s"}}`, true},
 	{"nested secret", `{"Steps":[{"Properties":{"P":{"HasValue":true,"NewValue":"s"}}}]}`, true},
 }
 
@@ -141,3 +144,23 @@ func TestRecordPacked(t *testing.T) {
 }
 
 func jsonNumber(s string) any { return json.Number(s) }
+
+// TestMayHoldSecret: only a NewValue key with a value other than null
+// sends a packed document through the decoding check.
+func TestMayHoldSecret(t *testing.T) {
+	for _, tc := range []struct {
+		json string
+		want bool
+	}{
+		{`{"Name":"A"}`, false},
+		{`{"P":{"HasValue":true,"NewValue":null}}`, false},
+		{`{"a":"\"NewValue\":1"}`, false},
+		{`{"P":{"HasValue":true,"NewValue":"s"}}`, true},
+		{`{"A":{"NewValue":null},"B":{"NewValue":""}}`, true},
+		{`{"x\"NewValue":1}`, true},
+	} {
+		if got := mayHoldSecret([]byte(tc.json)); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.json, got, tc.want)
+		}
+	}
+}
