@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/octobundle/octobundle/internal/jsonv"
 )
@@ -104,6 +105,13 @@ func TestRecordPacked(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Finish commits the journal: a group commit's timer left running
+		// would fsync during another test (TestGroupCommit counts them).
+		t.Cleanup(func() {
+			if err := st.Finish(Applied{Digest: "sha256:1"}, time.Now()); err != nil {
+				t.Error(err)
+			}
+		})
 		for _, r := range recs {
 			if err := st.Record(r.path, r.base, r.written); err != nil {
 				t.Fatal(err)
