@@ -40,9 +40,11 @@ type Base struct {
 // internal/state). Execute calls Record once all writes of an entity
 // succeeded (or it needed none), with the entity's bundle path, the
 // document that becomes its base (the bundle's, as applied) and the
-// document the destination holds (bundle form), and RecordID with the
-// server ID the entity has on the destination (for the entities Prune may
-// delete; also when nothing needed recording otherwise, as in a replay);
+// document the destination holds (bundle form; either may be a jsonv.Doc,
+// the plan's packed document, which encoding/json marshals as its JSON),
+// and RecordID with the server ID the entity has on the destination (for
+// the entities Prune may delete; also when nothing needed recording
+// otherwise, as in a replay);
 // Forget once an entity is deleted, or gone from both the bundle and the
 // destination. Calls may come from several goroutines.
 type StateRecorder interface {

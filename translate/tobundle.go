@@ -72,6 +72,11 @@ type Options struct {
 	// lagging step-template stamps through it, so that each entity is
 	// decoded once.
 	Inspect func(doc any) []string
+	// Doc, when not nil, is the entity's document already decoded: a
+	// value equal to what e.Doc() returns, the translation's own (it is
+	// changed). Apply passes the server's answer it has just packed
+	// into the snapshot, so that it is not decoded again.
+	Doc any
 }
 
 // Result is the bundle form of an entity and what translating it found.
@@ -107,7 +112,10 @@ func toBundle(s *snapshot.Snapshot, e *snapshot.Entity, o Options) (any, []strin
 	// reads it before Rewrite changes it; sibling scopes are read from it
 	// as Rewrite goes (it visits a sibling-scoped reference before the
 	// sibling's own reference).
-	doc := e.Doc()
+	doc := o.Doc
+	if doc == nil {
+		doc = e.Doc()
+	}
 	var warnings []string
 	if o.Inspect != nil {
 		warnings = o.Inspect(doc)

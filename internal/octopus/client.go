@@ -605,7 +605,8 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 		payload, contentType = mb.data, mb.contentType
 	} else if body != nil {
 		var err error
-		if payload, err = json.Marshal(body); err != nil {
+		// json.Marshal's bytes, without reflection over the document.
+		if payload, err = jsonv.AppendMarshal(nil, body); err != nil {
 			return fmt.Errorf("%s %s: encoding the request: %w", method, path, err)
 		}
 	}

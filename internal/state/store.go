@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/limits"
 	"github.com/octobundle/octobundle/internal/parallel"
 	"github.com/octobundle/octobundle/schema"
@@ -609,18 +610,22 @@ func canonical(p string, v any) ([]byte, error) {
 // Record records an entity's base document and, unless written is nil,
 // what the destination held after the write (see the package doc): one
 // journal record, appended at once; a record the state already holds
-// appends nothing.
+// appends nothing. Either document may be a jsonv.Doc (the zero Doc for
+// written is nil), recorded without being decoded.
 func (s *Store) Record(p string, base, written any) error {
+	if d, ok := written.(jsonv.Doc); ok && d.IsZero() {
+		written = nil
+	}
 	if k, _ := schema.KindForPath(p); k == nil || k.Shape == schema.ShapeBinary {
 		return fmt.Errorf("state: %s: not the path of an entity file", p)
 	}
-	bdata, err := canonical(p, base)
+	bdata, err := canonicalOf(p, base)
 	if err != nil {
 		return err
 	}
 	var wdata []byte
 	if written != nil {
-		if wdata, err = canonical(p, written); err != nil {
+		if wdata, err = canonicalOf(p, written); err != nil {
 			return err
 		}
 	}

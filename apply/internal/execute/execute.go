@@ -25,6 +25,7 @@ import (
 	"github.com/octobundle/octobundle/apply/internal/writemerge"
 	"github.com/octobundle/octobundle/apply/plans"
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/octopus"
 	"github.com/octobundle/octobundle/internal/parallel"
 	"github.com/octobundle/octobundle/internal/snapshot"
@@ -59,6 +60,8 @@ type Input struct {
 }
 
 // State records what was applied, entity by entity (apply.StateRecorder).
+// The documents Record gets may be jsonv.Doc values (the plan's packed
+// documents), which internal/state records without decoding them.
 type State interface {
 	Record(path string, base, written any) error
 	RecordID(path, id string) error
@@ -127,7 +130,11 @@ type executor struct {
 	readback map[*planned.Change]*ownedRead
 	// pending counts, per change, the write passes not yet succeeded; the
 	// state records a change when its count reaches zero.
-	pending  []int
+	pending []int
+	// answers holds, by change, the server's answer to its last write
+	// (see keepAnswer), for recordState to convert without decoding it
+	// again.
+	answers  map[*planned.Change]answer
 	stateErr error
 	results  []plans.Result
 	done     int
@@ -460,6 +467,11 @@ func (x *executor) runTask(ctx context.Context, t *task) (record bool) {
 		x.pending[t.ci]--
 		done = x.pending[t.ci] == 0
 	}
+	if !done {
+		// Only the answer to a change's last pass is recorded: holding
+		// the others until then would cost their decoded size.
+		delete(x.answers, ch)
+	}
 	x.mu.Unlock()
 	if err != nil {
 		x.log.Warn("write failed", "entity", ch.Label(), "deferred", t.deferred, "error", err)
@@ -501,22 +513,25 @@ func (x *executor) recordState(i int) {
 		// Nothing written and the state already records the destination's
 		// form (a replay): only the base may change.
 		if !ch.BaseCurrent {
-			err = st.Record(ch.Path, ch.Applied.Value(), nil)
+			err = st.Record(ch.Path, ch.Applied, nil)
 		}
 		err = errors.Join(err, x.recordID(ch))
 	default:
 		// What the destination holds now, as the server answered the
-		// write (the planned document when it cannot be read back).
-		written := ch.Desired.Value()
-		if written == nil {
-			written = ch.Applied.Value()
+		// write (the planned document when it cannot be read back). The
+		// packed documents go to the state as they are: it encodes them
+		// without decoding them first.
+		var written any = ch.Desired
+		if ch.Desired.IsZero() {
+			written = ch.Applied
 		}
 		if dest := x.snap.Find(ch.Kind, ch.Names...); dest != nil {
-			if form, e := translate.ToBundle(x.snap, dest); e == nil {
-				written = form
+			o := translate.Options{Doc: x.takeAnswer(ch, dest)}
+			if r, e := translate.ToBundleWith(x.snap, dest, o); e == nil {
+				written = r.Doc
 			}
 		}
-		err = errors.Join(st.Record(ch.Path, ch.Applied.Value(), written), x.recordID(ch))
+		err = errors.Join(st.Record(ch.Path, ch.Applied, written), x.recordID(ch))
 	}
 	if err != nil {
 		x.log.Warn("recording the state", "entity", ch.Label(), "error", err)
@@ -526,6 +541,42 @@ func (x *executor) recordState(i int) {
 		}
 		x.mu.Unlock()
 	}
+}
+
+// answer is the server's answer to a change's write, as decoded, and the
+// entity it was packed into.
+type answer struct {
+	e      *snapshot.Entity
+	packed jsonv.Doc
+	doc    any
+}
+
+// keepAnswer keeps doc, the server's answer to a write of ch that was just
+// set as e's document, for recordState; it must not be changed afterwards.
+func (x *executor) keepAnswer(ch *planned.Change, e *snapshot.Entity, doc map[string]any) {
+	if x.state == nil {
+		return
+	}
+	a := answer{e: e, packed: e.Packed(), doc: doc}
+	x.mu.Lock()
+	if x.answers == nil {
+		x.answers = map[*planned.Change]answer{}
+	}
+	x.answers[ch] = a
+	x.mu.Unlock()
+}
+
+// takeAnswer returns the answer kept for ch if dest still holds exactly
+// it (nil otherwise: the caller decodes dest), and forgets it.
+func (x *executor) takeAnswer(ch *planned.Change, dest *snapshot.Entity) any {
+	x.mu.Lock()
+	a, ok := x.answers[ch]
+	delete(x.answers, ch)
+	x.mu.Unlock()
+	if !ok || a.e != dest || a.packed != dest.Packed() {
+		return nil
+	}
+	return a.doc
 }
 
 // recordID records the server ID the entity of change ch has on the
@@ -697,7 +748,9 @@ func (x *executor) create(ctx context.Context, k *schema.Kind, ch *planned.Chang
 	x.markCreated(k.Name, ch.Names)
 	id, _ := doc["Id"].(string)
 	got, _ := doc[k.NameField].(string)
-	x.snap.Add(snapshot.NewEntity(k, id, got, owner, doc))
+	e := snapshot.NewEntity(k, id, got, owner, doc)
+	x.snap.Add(e)
+	x.keepAnswer(ch, e, doc)
 	return nil
 }
 
@@ -749,6 +802,7 @@ func (x *executor) put(ctx context.Context, k *schema.Kind, ch *planned.Change, 
 		return err
 	}
 	x.snap.Replace(dest, doc)
+	x.keepAnswer(ch, dest, doc)
 	return nil
 }
 
@@ -820,8 +874,10 @@ func (x *executor) putSingleton(ctx context.Context, k *schema.Kind, ch *planned
 		x.snap.Replace(dest, doc)
 	} else {
 		id, _ := doc["Id"].(string)
-		x.snap.Add(snapshot.NewEntity(k, id, owner.Name, owner, doc))
+		dest = snapshot.NewEntity(k, id, owner.Name, owner, doc)
+		x.snap.Add(dest)
 	}
+	x.keepAnswer(ch, dest, doc)
 	return nil
 }
 
