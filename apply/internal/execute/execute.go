@@ -497,6 +497,9 @@ func (x *executor) recordState(i int) {
 		return
 	}
 	ch := x.changes[i]
+	// An answer kept for a change recorded without it (forgotten, or
+	// not to be recorded) must not stay held until the run ends.
+	defer x.takeAnswer(ch, nil)
 	var err error
 	switch {
 	case ch.Action == plans.OpError || ch.Action == plans.OpLeftAlone || ch.Action == plans.OpKeep:
