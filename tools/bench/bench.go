@@ -56,7 +56,8 @@ type Config struct {
 	// RequestLog, if set, receives both simulators' request lines (JSON,
 	// one per request: its method, path, status, when its answer ended
 	// and how long it took, the simulated latency included), for
-	// following the requests in flight over time.
+	// following the requests in flight over time. Its writes are
+	// serialised.
 	RequestLog io.Writer
 	// Steps are the keys (StepKeys) of the operations to measure, in
 	// their fixed order; empty measures all.
@@ -275,13 +276,16 @@ func startSim(opts octosim.Options) (*simProc, error) {
 	return p, nil
 }
 
-// requestLogger is the simulator's logger: cfg.RequestLog's JSON lines
-// at Debug level, each with sim (source or destination); nil without it.
-func requestLogger(cfg Config, sim string) *slog.Logger {
+// requestLoggers returns the source and destination simulators' loggers:
+// cfg.RequestLog's JSON lines at Debug level, each with sim (source or
+// destination); nil without it. Both derive from one handler, whose lock
+// they share, so their lines never interleave.
+func requestLoggers(cfg Config) (src, dst *slog.Logger) {
 	if cfg.RequestLog == nil {
-		return nil
+		return nil, nil
 	}
-	return slog.New(slog.NewJSONHandler(cfg.RequestLog, &slog.HandlerOptions{Level: slog.LevelDebug})).With("sim", sim)
+	l := slog.New(slog.NewJSONHandler(cfg.RequestLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return l.With("sim", "source"), l.With("sim", "destination")
 }
 
 func (p *simProc) stop() {
@@ -320,7 +324,8 @@ func runSize(cfg Config, n int) (Result, error) {
 		res.Entities[coll] = len(es)
 	}
 	lat := octosim.Faults{Latency: cfg.Latency}
-	src, err := startSim(octosim.Options{Seed: inst, Faults: lat, Logger: requestLogger(cfg, "source")})
+	srcLog, dstLog := requestLoggers(cfg)
+	src, err := startSim(octosim.Options{Seed: inst, Faults: lat, Logger: srcLog})
 	if err != nil {
 		stopProfile()
 		return res, err
@@ -329,7 +334,7 @@ func runSize(cfg Config, n int) (Result, error) {
 	inst = nil
 	res.SetupSeconds = time.Since(setup).Seconds()
 	stopProfile()
-	dst, err := startSim(octosim.Options{IDOffset: 1_000_000, Faults: lat, Logger: requestLogger(cfg, "destination")})
+	dst, err := startSim(octosim.Options{IDOffset: 1_000_000, Faults: lat, Logger: dstLog})
 	if err != nil {
 		return res, err
 	}

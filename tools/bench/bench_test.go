@@ -64,7 +64,7 @@ func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the octobundle binary")
 	}
-	reqLog := &lockedBuffer{}
+	reqLog := &bytes.Buffer{}
 	cfg := Config{Binary: buildBinary(t), Sizes: []int{10}, Latency: time.Millisecond, Concurrency: 4, WorkDir: t.TempDir(), RequestLog: reqLog}
 	res, err := Run(cfg)
 	if err != nil {
@@ -227,22 +227,4 @@ func TestApplyUnderFaults(t *testing.T) {
 	if r.ExtraRequests <= 0 {
 		t.Errorf("the faulted apply made %d extra requests; the faults were not retried", r.ExtraRequests)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer both simulators write to.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -13,14 +13,12 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/octobundle/octobundle/tools/bench"
@@ -119,7 +117,7 @@ func run() error {
 			}
 			f.Close()
 		}()
-		cfg.RequestLog = &lockedWriter{w: w}
+		cfg.RequestLog = w
 	}
 	if *errRate > 0 || *rlRate > 0 || *dropRate > 0 || *dropAfter > 0 {
 		// The fault benchmark: apply under faults against a fault-free apply.
@@ -184,16 +182,4 @@ func fail(violations []string) error {
 		return nil
 	}
 	return fmt.Errorf("%d violation(s):\n  %s", len(violations), strings.Join(violations, "\n  "))
-}
-
-// lockedWriter serialises the simulators' request lines into one buffer.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
