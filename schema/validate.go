@@ -257,15 +257,13 @@ func messageOf(k jsonschema.ErrorKind) string {
 	return k.LocalizedString(english)
 }
 
-// pointer returns the JSON pointer of the instance location loc.
+// pointer returns the JSON pointer of the instance location loc: Pointer,
+// but "" (RFC 6901's whole document) for the root.
 func pointer(loc []string) string {
-	var b strings.Builder
-	for _, tok := range loc {
-		b.WriteByte('/')
-		tok = strings.ReplaceAll(tok, "~", "~0")
-		b.WriteString(strings.ReplaceAll(tok, "/", "~1"))
+	if len(loc) == 0 {
+		return ""
 	}
-	return b.String()
+	return Pointer(loc)
 }
 
 func newValidationError(name string, ve *jsonschema.ValidationError, doc any) *ValidationError {
