@@ -276,21 +276,15 @@ func newValidationError(name string, ve *jsonschema.ValidationError, doc any) *V
 		}
 	}
 	var names []*jsonschema.ValidationError
-	var leaves func(v *jsonschema.ValidationError)
-	leaves = func(v *jsonschema.ValidationError) {
+	eachLeaf(ve, func(v *jsonschema.ValidationError) {
+		add(Violation{Pointer: pointer(v.InstanceLocation), Message: messageOf(v.ErrorKind)})
+	}, func(v *jsonschema.ValidationError) bool {
 		if _, ok := v.ErrorKind.(*kind.PropertyNames); ok {
 			names = append(names, v)
-			return
+			return true
 		}
-		if len(v.Causes) == 0 {
-			add(Violation{Pointer: pointer(v.InstanceLocation), Message: messageOf(v.ErrorKind)})
-			return
-		}
-		for _, c := range v.Causes {
-			leaves(c)
-		}
-	}
-	leaves(ve)
+		return false
+	})
 	for _, v := range nameLocations(names, doc) {
 		add(v)
 	}
@@ -298,6 +292,21 @@ func newValidationError(name string, ve *jsonschema.ValidationError, doc any) *V
 		return out.Violations[i].Pointer < out.Violations[j].Pointer
 	})
 	return out
+}
+
+// eachLeaf calls leaf for every innermost failure below v, in order,
+// except below a failure that stop (if not nil) takes.
+func eachLeaf(v *jsonschema.ValidationError, leaf func(*jsonschema.ValidationError), stop func(*jsonschema.ValidationError) bool) {
+	if stop != nil && stop(v) {
+		return
+	}
+	if len(v.Causes) == 0 {
+		leaf(v)
+		return
+	}
+	for _, c := range v.Causes {
+		eachLeaf(c, leaf, stop)
+	}
 }
 
 // nameLocations returns the violations of the failing property names
@@ -337,17 +346,10 @@ func nameLocations(names []*jsonschema.ValidationError, doc any) []Violation {
 			at := pointer(append(loc[:len(loc):len(loc)], g.prop))
 			msg := v.ErrorKind.LocalizedString(english)
 			var causes []string
-			var walk func(c *jsonschema.ValidationError)
-			walk = func(c *jsonschema.ValidationError) {
-				if len(c.Causes) == 0 {
-					causes = append(causes, messageOf(c.ErrorKind))
-				}
-				for _, cc := range c.Causes {
-					walk(cc)
-				}
-			}
 			for _, c := range v.Causes {
-				walk(c)
+				eachLeaf(c, func(l *jsonschema.ValidationError) {
+					causes = append(causes, messageOf(l.ErrorKind))
+				}, nil)
 			}
 			if len(causes) == 0 {
 				out = append(out, Violation{Pointer: at, Message: msg})
