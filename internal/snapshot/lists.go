@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,64 +35,116 @@ const ListBatch = 100
 // Linux) and common reverse proxies accept by default.
 const maxIDsQuery = 6000
 
-// readLists reads, for every kind in owners that has a list form and is
-// not read as parts, the singletons of those owners in list requests, and
-// returns them by kind and owner, with their Name and Owner set. Owners
-// missing from the answers are missing from the result. A whole space's
-// paged list is read in two rounds: as many pages as the owners fill,
-// all at once, then any the server's total says remain.
-func (r *reader) readLists(ctx context.Context, owners map[string][]*Entity) (map[string]map[*Entity]*Entity, error) {
-	out := map[string]map[*Entity]*Entity{}
-	var mu sync.Mutex
-	put := func(k *schema.Kind, owner, e *Entity) {
-		e.Name, e.Owner = owner.Name, owner
-		mu.Lock()
-		defer mu.Unlock()
-		m := out[k.Name]
-		if m == nil {
-			m = map[*Entity]*Entity{}
-			out[k.Name] = m
-		}
-		m[owner] = e
+// owned reads the singletons of kinds read per owner (processes, variable
+// sets, tenant variables, deployment settings, logos) in one group: every
+// list request and every per-owner read at once.
+type owned struct {
+	r *reader
+	g *group
+	// got receives each singleton read, its Name and Owner set.
+	got func(k *schema.Kind, owner, e *Entity)
+	// settled, if set, is told once per kind and owner that the owner's
+	// singleton of that kind is read, or that it has none.
+	settled func(owner *Entity)
+}
+
+// read queues the reads of the singletons of every kind in owners: in
+// list requests where the kind has a list form and is not read as parts,
+// per owner otherwise, and per owner for the owners a list answer lacks
+// (a server without the list form answers 404: every owner of that
+// request). A whole space's paged list is read in two rounds: as many
+// pages as the owners fill, all at once, then any the server's total says
+// remain. Per-owner reads are queued in the order of byOwner (nil: kind
+// by kind), after the list requests.
+func (o *owned) read(owners map[string][]*Entity, byOwner func(a, b *Entity) int) {
+	type one struct {
+		k     *schema.Kind
+		owner *Entity
 	}
-	var tasks []func(context.Context) error
-	var paged []*pagedList
+	var each []one
 	for _, k := range schema.Kinds() {
-		n := len(owners[k.Name])
-		if k.ReadAll == "" || r.s.Parts[k.Name] || n == 0 {
+		os := owners[k.Name]
+		n := len(os)
+		if n == 0 {
 			continue
 		}
-		l := &lister{r: r, k: k, path: r.c.SpacePath(k.ReadAll, false), put: put}
+		l := &lister{o: o, k: k, path: o.r.c.SpacePath(k.ReadAll, false)}
 		switch {
+		case k.ReadAll == "" || o.r.s.Parts[k.Name] || (k.ReadAllPaged && !k.ReadAllIDs && n < o.r.minWhole):
+			// Per owner: no list form, or fewer owners than a page.
 		case k.ReadAllIDs:
-			tasks = append(tasks, l.byIDs(owners[k.Name])...)
-		case k.ReadAllPaged:
-			if n < r.minWhole {
-				continue // fewer owners than a page: read on their own
+			bs, without := batches(k, os, o.r.batch)
+			for _, b := range bs {
+				o.g.add(l.byIDs(b))
 			}
-			p := &pagedList{lister: l, owners: ownerIndex(k, owners[k.Name])}
-			paged = append(paged, p)
-			tasks = append(tasks, p.pages(0, (n+r.batch-1)/r.batch)...)
+			os = without
+		case k.ReadAllPaged:
+			var without []*Entity
+			p := &pagedList{lister: l, owners: map[string]*Entity{}}
+			for _, ow := range os {
+				if id := strings.ToLower(ownerField(ow, k.ReadAllBy)); id != "" && p.owners[id] == nil {
+					p.owners[id] = ow
+					p.order = append(p.order, ow)
+				} else {
+					without = append(without, ow)
+				}
+			}
+			o.g.add(p.pages(0, (n+o.r.batch-1)/o.r.batch)...)
+			os = without
 		default:
-			tasks = append(tasks, l.whole(owners[k.Name]))
+			o.g.add(l.whole(os))
+			os = nil
+		}
+		for _, ow := range os {
+			each = append(each, one{k, ow})
 		}
 	}
-	if err := r.run(ctx, tasks); err != nil {
-		return nil, err
+	if byOwner != nil {
+		slices.SortStableFunc(each, func(a, b one) int { return byOwner(a.owner, b.owner) })
 	}
-	tasks = nil
-	for _, p := range paged {
-		tasks = append(tasks, p.rest()...)
+	tasks := make([]func(context.Context) error, len(each))
+	for i, e := range each {
+		tasks[i] = o.one(e.k, e.owner)
 	}
-	return out, r.run(ctx, tasks)
+	o.g.add(tasks...)
+}
+
+// one returns the task reading owner's singleton of kind k on its own.
+func (o *owned) one(k *schema.Kind, owner *Entity) func(context.Context) error {
+	return func(ctx context.Context) error {
+		e, err := o.r.readOne(ctx, k, owner)
+		if err != nil {
+			return err
+		}
+		if e != nil {
+			o.got(k, owner, e)
+		}
+		if o.settled != nil {
+			o.settled(owner)
+		}
+		return nil
+	}
+}
+
+// fallback queues, first, the per-owner reads of the owners a list
+// request was to read but whose answer lacked them.
+func (o *owned) fallback(k *schema.Kind, owners []*Entity) {
+	if len(owners) == 0 {
+		return
+	}
+	o.r.log.Debug("reading per owner what a list lacked", "kind", k.Name, "owners", len(owners))
+	tasks := make([]func(context.Context) error, len(owners))
+	for i, ow := range owners {
+		tasks[i] = o.one(k, ow)
+	}
+	o.g.addFirst(tasks...)
 }
 
 // lister reads the list form of one kind.
 type lister struct {
-	r    *reader
+	o    *owned
 	k    *schema.Kind
 	path string // the list's path, without a query
-	put  func(k *schema.Kind, owner, e *Entity)
 }
 
 // take hands the items of one answer to their owners in index (by the
@@ -117,11 +170,26 @@ func (l *lister) take(items []json.RawMessage, index map[string]*Entity, mu *syn
 			mu.Unlock()
 		}
 		if o != nil {
-			l.put(l.k, o, it.e)
+			it.e.Name, it.e.Owner = o.Name, o
+			l.o.got(l.k, o, it.e)
+			if l.o.settled != nil {
+				l.o.settled(o)
+			}
 		}
 		items[i] = nil
 	}
 	return nil
+}
+
+// left returns the owners, in order, that index still holds under key.
+func left(order []*Entity, index map[string]*Entity, key func(*Entity) string) []*Entity {
+	var out []*Entity
+	for _, o := range order {
+		if index[key(o)] == o {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // whole returns the request reading the whole space's singletons as one
@@ -132,58 +200,71 @@ func (l *lister) whole(owners []*Entity) func(context.Context) error {
 		byID[o.ID] = o
 	}
 	return func(ctx context.Context) error {
-		items, _, err := l.r.listAnswer(ctx, l.k, l.path)
-		if err != nil || items == nil {
+		items, _, err := l.o.r.listAnswer(ctx, l.k, l.path)
+		if err != nil {
 			return err
 		}
-		return l.take(items, byID, nil)
+		if items != nil {
+			if err := l.take(items, byID, nil); err != nil {
+				return err
+			}
+		}
+		l.o.fallback(l.k, left(owners, byID, func(o *Entity) string { return o.ID }))
+		return nil
 	}
 }
 
-// byIDs returns the requests reading the owners' singletons by their IDs,
-// a batch a request (deploymentprocesses?ids=, variables/all?ids=).
-func (l *lister) byIDs(owners []*Entity) []func(context.Context) error {
-	var tasks []func(context.Context) error
-	for _, batch := range batches(l.k, owners, l.r.batch) {
-		tasks = append(tasks, func(ctx context.Context) error {
-			ids := make([]string, len(batch.ids))
-			for i, id := range batch.ids {
-				ids[i] = url.QueryEscape(id)
-			}
-			q := "ids=" + strings.Join(ids, ",")
-			if l.k.ReadAllPaged {
-				q += "&skip=0&take=" + strconv.Itoa(len(ids))
-			}
-			items, _, err := l.r.listAnswer(ctx, l.k, l.path+"?"+q)
-			if err != nil || items == nil {
-				return err
-			}
+// byIDs returns the request reading one batch of owners' singletons by
+// their IDs (deploymentprocesses?ids=, variables/all?ids=).
+func (l *lister) byIDs(b batch) func(context.Context) error {
+	return func(ctx context.Context) error {
+		ids := make([]string, len(b.ids))
+		for i, id := range b.ids {
+			ids[i] = url.QueryEscape(id)
+		}
+		q := "ids=" + strings.Join(ids, ",")
+		if l.k.ReadAllPaged {
+			q += "&skip=0&take=" + strconv.Itoa(len(ids))
+		}
+		items, _, err := l.o.r.listAnswer(ctx, l.k, l.path+"?"+q)
+		if err != nil {
+			return err
+		}
+		if items != nil {
 			// Only what was asked for: a server that ignores ids
 			// answers more.
-			return l.take(items, batch.owners, nil)
-		})
+			if err := l.take(items, b.owners, nil); err != nil {
+				return err
+			}
+		}
+		l.o.fallback(l.k, left(b.order, b.owners, func(o *Entity) string { return strings.ToLower(ownerField(o, l.k.ReadAllBy)) }))
+		return nil
 	}
-	return tasks
 }
 
 // pagedList is a whole space's paged list (runbookProcesses, which takes
 // no ids), matched to the owners by the IDs they name.
 type pagedList struct {
 	*lister
+	order  []*Entity // the owners, in order
 	mu     sync.Mutex
 	owners map[string]*Entity // by the lower-cased ID of their singleton
 	total  int                // as the server reports it
 	asked  int                // pages asked for
+	open   int                // pages asked for and not answered
 	none   bool               // the list answered 404
 }
 
-// pages returns the requests for pages from to to-1.
+// pages returns the requests for pages from to to-1. When the last of
+// the first round is answered, it queues the pages the server's total
+// says remain, unless every owner has its singleton already; when the
+// last of all is answered, the per-owner reads of the owners none held.
 func (p *pagedList) pages(from, to int) []func(context.Context) error {
 	var tasks []func(context.Context) error
 	for n := from; n < to; n++ {
 		tasks = append(tasks, func(ctx context.Context) error {
-			q := "skip=" + strconv.Itoa(n*p.r.batch) + "&take=" + strconv.Itoa(p.r.batch)
-			items, total, err := p.r.listAnswer(ctx, p.k, p.path+"?"+q)
+			q := "skip=" + strconv.Itoa(n*p.o.r.batch) + "&take=" + strconv.Itoa(p.o.r.batch)
+			items, total, err := p.o.r.listAnswer(ctx, p.k, p.path+"?"+q)
 			if err != nil {
 				return err
 			}
@@ -194,34 +275,28 @@ func (p *pagedList) pages(from, to int) []func(context.Context) error {
 				p.total = total
 			}
 			p.mu.Unlock()
-			return p.take(items, p.owners, &p.mu)
+			if err := p.take(items, p.owners, &p.mu); err != nil {
+				return err
+			}
+			p.mu.Lock()
+			p.open--
+			var more []func(context.Context) error
+			if p.open == 0 && !p.none && len(p.owners) > 0 {
+				more = p.pages(p.asked, (p.total+p.o.r.batch-1)/p.o.r.batch)
+			}
+			var rest []*Entity
+			if p.open == 0 && len(more) == 0 {
+				rest = left(p.order, p.owners, func(o *Entity) string { return strings.ToLower(ownerField(o, p.k.ReadAllBy)) })
+			}
+			p.mu.Unlock()
+			p.o.g.addFirst(more...)
+			p.o.fallback(p.k, rest)
+			return nil
 		})
 	}
 	p.asked = max(p.asked, to)
+	p.open += len(tasks)
 	return tasks
-}
-
-// rest returns the requests for the pages the server's total says remain
-// after the first round, unless every owner has its singleton already.
-func (p *pagedList) rest() []func(context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.none || len(p.owners) == 0 {
-		return nil
-	}
-	return p.pages(p.asked, (p.total+p.r.batch-1)/p.r.batch)
-}
-
-// ownerIndex maps the lower-cased IDs of the owners' singletons (their
-// field k.ReadAllBy) to the owners.
-func ownerIndex(k *schema.Kind, owners []*Entity) map[string]*Entity {
-	out := map[string]*Entity{}
-	for _, o := range owners {
-		if id := ownerField(o, k.ReadAllBy); id != "" {
-			out[strings.ToLower(id)] = o
-		}
-	}
-	return out
 }
 
 // listAnswer reads one list request of kind k: the items as the server
@@ -233,7 +308,9 @@ func (r *reader) listAnswer(ctx context.Context, k *schema.Kind, path string) ([
 	var err error
 	if k.ReadAllPaged {
 		var raw json.RawMessage
-		if raw, err = r.c.GetRaw(ctx, path); err == nil {
+		raw, err = r.c.GetRaw(ctx, path)
+		answered(ctx)
+		if err == nil {
 			var page struct {
 				Items        []json.RawMessage
 				TotalResults int
@@ -249,6 +326,7 @@ func (r *reader) listAnswer(ctx context.Context, k *schema.Kind, path string) ([
 		}
 	} else {
 		items, err = r.c.GetArray(ctx, path)
+		answered(ctx)
 	}
 	if octopus.IsStatus(err, 404) {
 		r.log.Debug("no list form; reading per owner", "kind", k.Name, "path", path)
@@ -263,23 +341,25 @@ func (r *reader) listAnswer(ctx context.Context, k *schema.Kind, path string) ([
 	return items, total, nil
 }
 
-// batch is the owners one list request asks for, by the lower-cased ID of
-// their singleton, and those IDs in order.
+// batch is the owners one list request asks for, in order, by the
+// lower-cased ID of their singleton, and those IDs in order.
 type batch struct {
 	ids    []string
+	order  []*Entity
 	owners map[string]*Entity
 }
 
 // batches cuts owners into list requests of at most size IDs and
-// maxIDsQuery bytes of ids. Owners without the ID field are left out:
-// they are read on their own.
-func batches(k *schema.Kind, owners []*Entity, size int) []batch {
-	var out []batch
+// maxIDsQuery bytes of ids. Owners without the ID field, and a second
+// owner naming an ID of the batch, are returned apart, to be read on
+// their own.
+func batches(k *schema.Kind, owners []*Entity, size int) (out []batch, without []*Entity) {
 	var cur batch
 	bytes := 0
 	for _, o := range owners {
 		id := ownerField(o, k.ReadAllBy)
 		if id == "" || cur.owners[strings.ToLower(id)] != nil {
+			without = append(without, o)
 			continue
 		}
 		n := len(url.QueryEscape(id)) + 1
@@ -291,13 +371,14 @@ func batches(k *schema.Kind, owners []*Entity, size int) []batch {
 			cur.owners = map[string]*Entity{}
 		}
 		cur.ids = append(cur.ids, id)
+		cur.order = append(cur.order, o)
 		cur.owners[strings.ToLower(id)] = o
 		bytes += n
 	}
 	if len(cur.ids) > 0 {
 		out = append(out, cur)
 	}
-	return out
+	return out, without
 }
 
 // ownerField returns a string field of the owner's document.
@@ -319,6 +400,7 @@ func (r *reader) readOne(ctx context.Context, k *schema.Kind, owner *Entity) (*E
 			return nil, fmt.Errorf("%s: %w", owner.Label(), err)
 		}
 		bin, err := c.GetBinary(ctx, c.SpacePath(path, false))
+		answered(ctx)
 		if octopus.IsStatus(err, 404) {
 			return nil, nil // none: no entity, no file
 		}
@@ -343,6 +425,7 @@ func (r *reader) readOne(ctx context.Context, k *schema.Kind, owner *Entity) (*E
 	}
 	path = c.SpacePath(path, false)
 	raw, err := c.GetRaw(ctx, path)
+	answered(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s of %s: %w", k.Name, owner.Label(), err)
 	}
@@ -382,31 +465,16 @@ func (s *Snapshot) ReadOwned(ctx context.Context, c *octopus.Client, k *schema.K
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
-	listed, err := r.readLists(ctx, map[string][]*Entity{k.Name: owners})
-	if err != nil {
-		return nil, err
-	}
-	out := listed[k.Name]
-	if out == nil {
-		out = map[*Entity]*Entity{}
-	}
+	out := map[*Entity]*Entity{}
 	var mu sync.Mutex
-	var tasks []func(context.Context) error
-	for _, owner := range owners {
-		if out[owner] != nil {
-			continue
-		}
-		tasks = append(tasks, func(ctx context.Context) error {
-			e, err := r.readOne(ctx, k, owner)
-			if e != nil {
-				mu.Lock()
-				out[owner] = e
-				mu.Unlock()
-			}
-			return err
-		})
-	}
-	if err := r.run(ctx, tasks); err != nil {
+	g := r.group(ctx)
+	rd := &owned{r: r, g: g, got: func(_ *schema.Kind, owner, e *Entity) {
+		mu.Lock()
+		out[owner] = e
+		mu.Unlock()
+	}}
+	rd.read(map[string][]*Entity{k.Name: owners}, nil)
+	if err := g.wait(); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -1,10 +1,14 @@
 package snapshot_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/octopus"
@@ -308,5 +312,81 @@ func TestReadOwnedFewOwners(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReadOverlapsLists reads a generated instance with 10 ms latency per
+// request, in fewer list requests than Concurrency, and checks from the
+// simulator's request lines that the per-owner reads of kinds without a
+// list form (deployment settings, logos, tenant parts) start in the free
+// slots while the list requests are in flight, not after the last one is
+// answered, and that never more requests than Concurrency are in flight,
+// although a task gives back its slot as soon as it is answered.
+func TestReadOverlapsLists(t *testing.T) {
+	var lines bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&lines, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	o := gen.Scale(40)
+	o.StepsPerProject, o.VariablesPerProject = 2, 6
+	sim, base := simtest.Start(t, octosim.Options{Seed: gen.Generate(o), Logger: log})
+	c, err := octopus.Connect(context.Background(), octopus.Config{URL: base, APIKey: sim.APIKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.SetFaults(octosim.Faults{Latency: 10 * time.Millisecond})
+	sim.ResetCounters()
+	lines.Reset()
+	const concurrency = 8
+	if _, err := snapshot.Read(context.Background(), c, snapshot.Options{ListBatch: snapshot.ListBatch, Concurrency: concurrency}); err != nil {
+		t.Fatal(err)
+	}
+	if most := sim.Occupancy().Max; most > concurrency {
+		t.Errorf("%d requests in flight at once, concurrency %d", most, concurrency)
+	}
+	lists := map[string]bool{}
+	owners := map[string]bool{}
+	for _, k := range schema.Kinds() {
+		switch {
+		case k.ReadAll != "":
+			lists["GET "+octosim.NormalizePath(c.SpacePath(k.ReadAll, false))] = true
+		case k.Read != "":
+			owners[k.Name] = true
+		}
+	}
+	var lastList, firstOwner time.Time
+	var nLists, nOwners int
+	var lastPath, firstPath string
+	for _, l := range strings.Split(strings.TrimSpace(lines.String()), "\n") {
+		var r struct {
+			Time     time.Time
+			Msg      string
+			Method   string
+			Path     string
+			Duration time.Duration
+		}
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("request line %q: %v", l, err)
+		}
+		if r.Msg != "request" {
+			continue
+		}
+		path := r.Method + " " + octosim.NormalizePath(r.Path)
+		switch {
+		case lists[path]:
+			nLists++
+			if r.Time.After(lastList) {
+				lastList, lastPath = r.Time, path
+			}
+		case strings.HasSuffix(path, "/deploymentsettings") || strings.HasSuffix(path, "/logo") || strings.HasSuffix(path, "variables") && strings.Contains(path, "/tenants/"):
+			nOwners++
+			if start := r.Time.Add(-r.Duration); firstOwner.IsZero() || start.Before(firstOwner) {
+				firstOwner, firstPath = start, path
+			}
+		}
+	}
+	if nLists == 0 || nLists >= concurrency || nOwners < concurrency {
+		t.Fatalf("%d list requests, %d per-owner reads: the test needs some list requests, fewer than %d, and more reads", nLists, nOwners, concurrency)
+	}
+	if !firstOwner.Before(lastList) {
+		t.Errorf("the first per-owner read (%s) started %v after the last list request (%s) was answered: they do not overlap", firstPath, firstOwner.Sub(lastList), lastPath)
 	}
 }

@@ -413,6 +413,7 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 	}
 	readPage := func(ctx context.Context, l *listing, n int) error {
 		raw, total, err := c.ListPage(ctx, l.path, l.query, n*l.size)
+		answered(ctx)
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", l.k.Title, err)
 		}
@@ -434,20 +435,21 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 		l.pages[n] = items
 		return nil
 	}
-	var tasks []func(context.Context) error
+	g := r.group(ctx)
 	for _, l := range listings {
-		tasks = append(tasks, func(ctx context.Context) error { return readPage(ctx, l, 0) })
+		g.add(func(ctx context.Context) error {
+			if err := readPage(ctx, l, 0); err != nil {
+				return err
+			}
+			var more []func(context.Context) error
+			for n := 1; n < len(l.pages); n++ {
+				more = append(more, func(ctx context.Context) error { return readPage(ctx, l, n) })
+			}
+			g.addFirst(more...)
+			return nil
+		})
 	}
-	if err := r.run(ctx, tasks); err != nil {
-		return nil, err
-	}
-	tasks = nil
-	for _, l := range listings {
-		for n := 1; n < len(l.pages); n++ {
-			tasks = append(tasks, func(ctx context.Context) error { return readPage(ctx, l, n) })
-		}
-	}
-	if err := r.run(ctx, tasks); err != nil {
+	if err := g.wait(); err != nil {
 		return nil, err
 	}
 	lists := map[string][]item{}
@@ -522,43 +524,25 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 		}
 	}
 
-	// Pass 2: singletons (processes, variable sets, tenant variables), in
-	// parallel: in list requests where the kind has a list form (ReadAll),
-	// otherwise, and for owners a list answer lacks, one GET per owner.
-	// Runbook processes hang off runbooks, which were attached above, so
-	// one pass suffices.
+	// Pass 2: singletons (processes, variable sets, tenant variables,
+	// deployment settings, logos), all at once: in list requests where
+	// the kind has a list form (ReadAll), one GET per owner otherwise and
+	// for owners a list answer lacks. Runbook processes hang off runbooks,
+	// which were attached above, so one pass suffices.
 	owners := map[string][]*Entity{}
 	for _, k := range schema.Kinds() {
 		if k.Read != "" {
 			owners[k.Name] = s.Entities(k.Parent)
 		}
 	}
-	listed, err := r.readLists(ctx, owners)
-	if err != nil {
-		return nil, err
-	}
-	tasks = nil
-	var taskRoots []*Entity // the top-level entity each task reads below
-	for _, k := range schema.Kinds() {
-		for _, owner := range owners[k.Name] {
-			if e := listed[k.Name][owner]; e != nil {
-				s.Add(e)
-				continue
-			}
-			tasks = append(tasks, func(ctx context.Context) error {
-				e, err := r.readOne(ctx, k, owner)
-				if e != nil {
-					s.Add(e)
-				}
-				return err
-			})
-			taskRoots = append(taskRoots, owner.Root())
-		}
-	}
+	g = r.group(ctx)
+	rd := &owned{r: r, g: g, got: func(_ *schema.Kind, _, e *Entity) { s.Add(e) }}
+	var byRoot func(a, b *Entity) int
 	if o.Ready != nil {
-		tasks = readyTasks(s, tasks, taskRoots, o.Ready)
+		rd.settled, byRoot = readyRoots(s, owners, o.Ready)
 	}
-	if err := r.run(ctx, tasks); err != nil {
+	rd.read(owners, byRoot)
+	if err := g.wait(); err != nil {
 		return nil, err
 	}
 	s.sort()
@@ -743,54 +727,46 @@ func (s *Snapshot) sort() {
 	}
 }
 
-// readyTasks orders the tasks by the top-level entity they read below, so
-// one entity's documents are read together, and wraps them to call ready
-// for each top-level entity once its last task is done. Entities with no
-// task are ready at once.
-func readyTasks(s *Snapshot, tasks []func(context.Context) error, roots []*Entity, ready func(*Snapshot, *Entity)) []func(context.Context) error {
+// readyRoots tracks the top-level entities below which owners' singletons
+// are read: it calls ready for each once its last singleton is settled
+// (read, or known to be absent) — at once for those with none — and
+// returns settled and the order per-owner reads go in (by top-level
+// entity, so one entity's documents are read together).
+func readyRoots(s *Snapshot, owners map[string][]*Entity, ready func(*Snapshot, *Entity)) (settled func(*Entity), byRoot func(a, b *Entity) int) {
 	var top []*Entity
 	for _, k := range schema.Kinds() {
 		if k.Parent == "" {
 			top = append(top, s.Entities(k.Name)...)
 		}
 	}
-	order := map[*Entity]int{}
+	order := make(map[*Entity]int, len(top))
 	for i, e := range top {
 		order[e] = i
 	}
 	pending := map[*Entity]int{}
-	for _, r := range roots {
-		pending[r]++
+	for _, os := range owners {
+		for _, o := range os {
+			pending[o.Root()]++
+		}
 	}
 	for _, e := range top {
 		if pending[e] == 0 {
 			ready(s, e)
 		}
 	}
-	idx := make([]int, len(tasks))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return order[roots[idx[a]]] < order[roots[idx[b]]] })
 	var mu sync.Mutex
-	out := make([]func(context.Context) error, len(tasks))
-	for n, i := range idx {
-		t, root := tasks[i], roots[i]
-		out[n] = func(ctx context.Context) error {
-			if err := t(ctx); err != nil {
-				return err
-			}
-			mu.Lock()
-			pending[root]--
-			done := pending[root] == 0
-			mu.Unlock()
-			if done {
-				ready(s, root)
-			}
-			return nil
+	settled = func(owner *Entity) {
+		root := owner.Root()
+		mu.Lock()
+		pending[root]--
+		done := pending[root] == 0
+		mu.Unlock()
+		if done {
+			ready(s, root)
 		}
 	}
-	return out
+	byRoot = func(a, b *Entity) int { return order[a.Root()] - order[b.Root()] }
+	return settled, byRoot
 }
 
 // expand fills {Field} placeholders of a Read path from the owner document.
@@ -846,47 +822,4 @@ type reader struct {
 	mu       sync.Mutex
 	done     int
 	total    int
-}
-
-// run executes tasks with bounded parallelism; the first error cancels the rest.
-func (r *reader) run(ctx context.Context, tasks []func(context.Context) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	r.mu.Lock()
-	r.total += len(tasks)
-	r.mu.Unlock()
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	for _, t := range tasks {
-		t := t
-		select {
-		case r.sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-r.sem }()
-			if err := t(ctx); err != nil {
-				once.Do(func() { first = err; cancel() })
-				return
-			}
-			r.mu.Lock()
-			r.done++
-			d, n := r.done, r.total
-			r.mu.Unlock()
-			if r.progress != nil {
-				r.progress(d, n)
-			}
-		}()
-	}
-	wg.Wait()
-	if first != nil {
-		return first
-	}
-	return ctx.Err()
 }
