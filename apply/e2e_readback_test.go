@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -124,6 +126,87 @@ func TestApplyReadsNewSingletonsInLists(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestApplyAdoptsMadeChannelsFromOneList applies a generated instance to
+// an empty destination: each new project comes with a Default channel the
+// server made, which apply must find and bring in line rather than create
+// a second one. It finds them in one read of the space's channels
+// (pages of octopus.PageSize), not one list per project; when that read
+// fails, it lists each project's channels instead. Either way every
+// project ends with the source's channels, and a replay writes nothing.
+func TestApplyAdoptsMadeChannelsFromOneList(t *testing.T) {
+	const projects = 6
+	src := startSim(t, "", octosim.Options{Seed: gen.Generate(gen.Scale(projects))})
+	b := exportBundle(t, src, false)
+	for _, tc := range []struct {
+		name      string
+		fail      bool // the read of the whole collection answers 400
+		perOwner  int  // GET projects/{id}/channels
+		wholeMost int  // GET channels, after the destination's read
+	}{
+		{name: "one read of the space's channels", perOwner: 0, wholeMost: 1},
+		{name: "that read fails", fail: true, perOwner: projects, wholeMost: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := startStatusSim(t, octosim.Options{IDOffset: 100000})
+			rule := -1
+			if tc.fail {
+				// The destination's read before the plan goes through.
+				rule = dst.srv.AddFaultRule(octosim.FaultRule{Method: http.MethodGet, Path: "/api/Spaces-1/channels", Skip: 1, Times: -1, Status: http.StatusBadRequest})
+			}
+			_, r, err := Apply(context.Background(), dst.c, b, Options{Concurrency: 8})
+			if err != nil || r.Status() != plans.Succeeded {
+				t.Fatalf("apply: %v %v", err, r.Summary)
+			}
+			if n := dst.count(0, http.MethodGet, "/api/{id}/projects/{id}/channels"); n != tc.perOwner {
+				t.Errorf("GET projects/{id}/channels: %d requests, want %d", n, tc.perOwner)
+			}
+			if n := dst.count(0, http.MethodGet, "/api/{id}/channels") - 1; n < 1 || n > tc.wholeMost {
+				t.Errorf("GET channels: %d requests after the destination's read, want 1 to %d", n, tc.wholeMost)
+			}
+			want := projectChannels(t, src)
+			if len(want) != projects {
+				t.Fatalf("the source has %d projects, want %d", len(want), projects)
+			}
+			if got := projectChannels(t, dst.sim); !maps.Equal(got, want) {
+				t.Errorf("channels by project %v, want the source's %v", got, want)
+			}
+			if rule >= 0 {
+				dst.srv.RemoveFaultRule(rule)
+			}
+			dst.srv.ResetCounters()
+			if _, r, err := Apply(context.Background(), dst.c, b, Options{Concurrency: 8}); err != nil {
+				t.Fatalf("replay: %v", err)
+			} else if r.Status() != plans.Succeeded || dst.srv.Writes() != 0 {
+				t.Fatalf("replay: %v, %d writes", r.Summary, dst.srv.Writes())
+			}
+		})
+	}
+}
+
+// projectChannels returns each project's channel names, sorted and joined.
+func projectChannels(t *testing.T, s *sim) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	ps, err := s.c.List(ctx, s.c.SpacePath("projects", false), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, p := range ps {
+		chs, err := s.c.List(ctx, s.c.SpacePath("projects/"+p["Id"].(string)+"/channels", false), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, ch := range chs {
+			names = append(names, ch["Name"].(string))
+		}
+		slices.Sort(names)
+		out[p["Name"].(string)] = strings.Join(names, ",")
+	}
+	return out
 }
 
 // TestApplyConflictWithAnotherWriter has a person add a step to a

@@ -193,6 +193,7 @@ func (x *executor) run(ctx context.Context) {
 	for _, ord := range orders {
 		var wg sync.WaitGroup
 		x.readWave(ctx, groups[ord], sem, &wg)
+		x.readMade(groups[ord])
 		for _, t := range groups[ord] {
 			wg.Add(1)
 			go func(t *task) {
@@ -757,16 +758,20 @@ func (x *executor) create(ctx context.Context, k *schema.Kind, ch *planned.Chang
 	return nil
 }
 
-// madeList is the list of one owner's entities of one kind, read once.
+// madeList is the list of one owner's entities of one kind, read once:
+// on its own (projects/{id}/channels), or taken from its wave's read of
+// the kind's whole collection (whole, see readMade).
 type madeList struct {
 	once  sync.Once
 	items []map[string]any
 	err   error
+	whole *wholeList
 }
 
 // madeWith returns the entity of kind k named name that the server made
-// with owner (nil if none), listing the owner's entities of that kind once
-// under the owner (projects/{id}/channels): one GET per new owner, however
+// with owner (nil if none), listing the owner's entities of that kind once:
+// from the wave's read of the whole collection when there is one, else
+// under the owner (projects/{id}/channels), one GET per new owner however
 // many children it has.
 func (x *executor) madeWith(ctx context.Context, k *schema.Kind, owner *snapshot.Entity, name string) (map[string]any, error) {
 	key := k.Name + "\x00" + owner.ID
@@ -781,6 +786,12 @@ func (x *executor) madeWith(ctx context.Context, k *schema.Kind, owner *snapshot
 	}
 	x.mu.Unlock()
 	l.once.Do(func() {
+		if l.whole != nil {
+			var ok bool
+			if l.items, ok = l.whole.take(ctx, x, owner.ID); ok {
+				return
+			}
+		}
 		pk := schema.MustLookup(k.Parent)
 		path := x.collectionPath(pk) + "/" + url.PathEscape(owner.ID) + "/" + k.Collection
 		l.items, l.err = x.c.List(ctx, path, nil)

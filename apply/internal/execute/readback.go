@@ -2,7 +2,14 @@ package execute
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
 	"sync"
+
+	"github.com/octobundle/octobundle/internal/jsonv"
+	"github.com/octobundle/octobundle/internal/octopus"
 
 	"github.com/octobundle/octobundle/apply/internal/planned"
 	"github.com/octobundle/octobundle/apply/plans"
@@ -152,4 +159,128 @@ func (x *executor) takeReadback(ch *planned.Change) map[string]any {
 	default:
 		return nil
 	}
+}
+
+// A wave that creates the children of many new owners, where the server
+// made some with each owner (schema.Kind.MadeWithParent: a new project's
+// Default channel), reads the kind's whole collection once, in pages,
+// instead of listing each owner's children on its own (2,000 GETs
+// projects/{id}/channels in an N = 2,000 apply to an empty destination):
+// when the collection's pages — the destination's entities of the kind as
+// read, plus one made with each new owner — are fewer than the owners.
+// All owners of the wave exist by then (waves run one after another), so
+// the collection holds what the server made with each.
+
+// wholeList is one wave's read of a kind's whole collection, grouped by
+// owner and kept as the server sent it until each owner's pass takes its
+// part.
+type wholeList struct {
+	k       *schema.Kind
+	once    sync.Once
+	err     error
+	byOwner map[string][]json.RawMessage
+}
+
+// readMade prepares, for the kinds whose new owners' children the wave
+// creates, the read of the kind's whole collection where it takes fewer
+// requests than one per owner; the first pass that needs it reads it
+// (wholeList.take).
+func (x *executor) readMade(wave []*task) {
+	owners := map[*schema.Kind][]*snapshot.Entity{}
+	seen := map[*snapshot.Entity]bool{}
+	var kinds []*schema.Kind
+	for _, t := range wave {
+		ch := x.changes[t.ci]
+		k := schema.MustLookup(ch.Kind)
+		if ch.Action != plans.OpCreate || !k.MadeWithParent {
+			continue
+		}
+		owner, err := x.owner(k, ch)
+		if err != nil || owner == nil || seen[owner] || !x.wasCreated(k.Parent, owner.Names()) {
+			continue
+		}
+		seen[owner] = true
+		if owners[k] == nil {
+			kinds = append(kinds, k)
+		}
+		owners[k] = append(owners[k], owner)
+	}
+	for _, k := range kinds {
+		os := owners[k]
+		pages := (len(x.snap.Entities(k.Name))+len(os))/octopus.PageSize + 1
+		if len(os) <= pages {
+			continue
+		}
+		w := &wholeList{k: k}
+		x.mu.Lock()
+		if x.made == nil {
+			x.made = map[string]*madeList{}
+		}
+		for _, o := range os {
+			key := k.Name + "\x00" + o.ID
+			if x.made[key] == nil {
+				x.made[key] = &madeList{whole: w}
+			}
+		}
+		x.mu.Unlock()
+	}
+}
+
+// take returns the owner's part of the whole collection, reading it on
+// the first call; false when the read failed (the caller lists the
+// owner's children on its own).
+func (w *wholeList) take(ctx context.Context, x *executor, ownerID string) ([]map[string]any, bool) {
+	w.once.Do(func() {
+		q := url.Values{}
+		for f, v := range w.k.Filter {
+			q.Set(f, v)
+		}
+		raw, err := x.c.ListRaw(ctx, x.collectionPath(w.k), q)
+		if err != nil {
+			w.err = err
+			return
+		}
+		w.byOwner = map[string][]json.RawMessage{}
+		for _, r := range raw {
+			// Decoded once here for its owner and again when taken: the
+			// raw text is what waits, a fraction of the decoded size.
+			m, err := decodeItem(r)
+			if err != nil {
+				w.err = fmt.Errorf("GET %s: %w", x.collectionPath(w.k), err)
+				return
+			}
+			owner, _ := m[w.k.ParentField].(string)
+			w.byOwner[owner] = append(w.byOwner[owner], r)
+		}
+	})
+	if w.err != nil {
+		x.log.Debug("reading a whole collection; listing per owner instead", "kind", w.k.Title, "error", w.err)
+		return nil, false
+	}
+	x.mu.Lock()
+	raw := w.byOwner[ownerID]
+	delete(w.byOwner, ownerID)
+	x.mu.Unlock()
+	items := make([]map[string]any, 0, len(raw))
+	for _, r := range raw {
+		m, err := decodeItem(r)
+		if err != nil {
+			return nil, false
+		}
+		items = append(items, m)
+	}
+	return items, true
+}
+
+// decodeItem decodes one collection item, which must be an object.
+func decodeItem(raw json.RawMessage) (map[string]any, error) {
+	v, err := jsonv.Decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("an item is not an object")
+	}
+	return m, nil
 }
