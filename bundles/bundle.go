@@ -223,15 +223,13 @@ func (f *file) canonical() []byte {
 	if f.kind.Shape == schema.ShapeBinary {
 		return f.bin
 	}
-	var buf bytes.Buffer
-	buf.Grow(2 * f.doc.Size())
-	if err := json.Indent(&buf, f.doc.JSON(), "", "  "); err != nil {
+	data, err := CanonicalPacked(f.doc)
+	if err != nil {
 		// Only encodeEntity and parse make packed documents, from
 		// compactJSON's output.
 		panic(fmt.Sprintf("bundles: packed document does not indent: %v", err))
 	}
-	buf.WriteByte('\n')
-	return buf.Bytes()
+	return data
 }
 
 // New returns an empty bundle with manifest m (Format defaults to Format,
@@ -417,8 +415,8 @@ func encodeEntity(p string, k *schema.Kind, names []string, doc any) (*file, err
 	// UTF-8, numbers, depth) and conversions (structs, Go numbers), one
 	// decoding to validate, and the bytes to pack (a copy: the buffer is
 	// pooled).
-	buf := getBuf()
-	defer putBuf(buf)
+	buf := jsonv.Buffer()
+	defer jsonv.PutBuffer(buf)
 	data, err := compactJSONTo(buf, doc)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)

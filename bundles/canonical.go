@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
-	"sync"
 
 	"github.com/octobundle/octobundle/internal/jsonv"
 )
@@ -42,34 +41,13 @@ func Canonical(v any) ([]byte, error) {
 // CanonicalSum returns the sha256 of Canonical(v), without keeping the
 // bytes (a fingerprint of a document hashes its canonical form).
 func CanonicalSum(v any) ([sha256.Size]byte, error) {
-	buf := getBuf()
-	defer putBuf(buf)
+	buf := jsonv.Buffer()
+	defer jsonv.PutBuffer(buf)
 	if err := writeValue(buf, v, 0, 0); err != nil {
 		return [sha256.Size]byte{}, err
 	}
 	buf.WriteByte('\n')
 	return sha256.Sum256(buf.Bytes()), nil
-}
-
-// bufPool holds the buffers of encodings used once and dropped (compared,
-// hashed or packed): a document's encoding then costs no allocation, nor
-// the garbage of a buffer grown by doubling.
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// maxPooledBuf bounds the buffers bufPool keeps: one grown by a huge
-// document is dropped.
-const maxPooledBuf = 4 << 20
-
-// getBuf returns an empty buffer from bufPool; putBuf gives it back once
-// nothing refers to its bytes.
-func getBuf() *bytes.Buffer { return bufPool.Get().(*bytes.Buffer) }
-
-func putBuf(b *bytes.Buffer) {
-	if b.Cap() > maxPooledBuf {
-		return
-	}
-	b.Reset()
-	bufPool.Put(b)
 }
 
 // Decode parses one JSON value the way bundles read files: numbers as
@@ -91,6 +69,25 @@ func indent(buf *bytes.Buffer, n int) {
 
 func writeValue(buf *bytes.Buffer, v any, level, depth int) error {
 	return writeValueOrdered(buf, v, level, depth, nil)
+}
+
+// CanonicalPacked returns Canonical's bytes for a document packed from
+// compact JSON in Canonical's key order and escaping — compactJSON's
+// output (a bundle's packed files) or jsonv.Pack's of a decoded value (a
+// plan's documents): that text indented is exactly Canonical's, with no
+// decoding and encoding again. A zero d is Canonical(nil).
+func CanonicalPacked(d jsonv.Doc) ([]byte, error) {
+	if d.IsZero() {
+		return Canonical(nil)
+	}
+	compact := d.JSON()
+	var buf bytes.Buffer
+	buf.Grow(2*len(compact) + 1)
+	if err := json.Indent(&buf, compact, "", "  "); err != nil {
+		return nil, err
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
 }
 
 // compactJSON encodes v as Canonical does, without whitespace: keys in byte

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/octobundle/octobundle/internal/jsonv"
 )
 
 func TestCanonical(t *testing.T) {
@@ -53,7 +55,24 @@ func TestCanonical(t *testing.T) {
 			if !bytes.Equal(again, got) {
 				t.Fatalf("not a fixed point:\n%s\n%s", got, again)
 			}
+			// Both packers' compact text indents to the same bytes.
+			compact, err := compactJSON(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, doc := range map[string]jsonv.Doc{"jsonv.Pack": jsonv.MustPack(d), "compactJSON": jsonv.PackCompact(compact)} {
+				packed, err := CanonicalPacked(doc)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if !bytes.Equal(packed, got) {
+					t.Errorf("CanonicalPacked of %s's text:\n%q\nwant\n%q", name, packed, got)
+				}
+			}
 		})
+	}
+	if got, err := CanonicalPacked(jsonv.Doc{}); err != nil || string(got) != "null\n" {
+		t.Errorf("CanonicalPacked of no document: %q, %v; want null", got, err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -49,9 +50,9 @@ func Equal(a, b any) bool {
 	if sameValue(a, b, 0) {
 		return true
 	}
-	ba, bb := getBuf(), getBuf()
-	defer putBuf(ba)
-	defer putBuf(bb)
+	ba, bb := jsonv.Buffer(), jsonv.Buffer()
+	defer jsonv.PutBuffer(ba)
+	defer jsonv.PutBuffer(bb)
 	return bytes.Equal(canonicalBytesTo(ba, a), canonicalBytesTo(bb, b))
 }
 

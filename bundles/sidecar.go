@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/schema"
 )
 
@@ -274,8 +275,8 @@ func joinDoc(p string, k *schema.Kind, doc any, files map[string][]byte) ([]stri
 // p) gives back exactly data and the sidecar files it used: a file has one
 // form only.
 func checkSplit(p string, k *schema.Kind, doc any, data []byte, used []string, files map[string][]byte) error {
-	buf := getBuf()
-	defer putBuf(buf)
+	buf := jsonv.Buffer()
+	defer jsonv.PutBuffer(buf)
 	want, sidecars, err := splitEntityTo(buf, p, k, doc)
 	if err != nil {
 		return fmt.Errorf("%s: %w", p, err)

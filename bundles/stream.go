@@ -352,8 +352,8 @@ func (l *loader) pack(pe *pendingEntity) {
 	r, p, k, names := pe.r, pe.p, pe.r.k, pe.names
 	// The compact bytes are hashed, validated and packed (a copy), then
 	// dropped: a pooled buffer.
-	buf := getBuf()
-	defer putBuf(buf)
+	buf := jsonv.Buffer()
+	defer jsonv.PutBuffer(buf)
 	data, err := compactJSONTo(buf, pe.doc)
 	if err != nil {
 		r.late = fmt.Errorf("%s: %w", p, err)

@@ -135,9 +135,28 @@ var (
 	encScratch  = sync.Pool{New: func() any { return new([]byte) }}
 )
 
-// maxScratch bounds the buffers the pools keep: one grown by a huge
-// document is dropped.
+// maxScratch bounds the buffers the pools (and Buffer's) keep: one grown
+// by a huge document is dropped.
 const maxScratch = 4 << 20
+
+// bufPool holds the buffers Buffer hands out.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// Buffer returns an empty buffer for an encoding used once and dropped
+// (compared, hashed or packed), from a pool: such an encoding then costs
+// no allocation, nor the garbage of a buffer grown by doubling. PutBuffer
+// gives it back once nothing refers to its bytes.
+func Buffer() *bytes.Buffer { return bufPool.Get().(*bytes.Buffer) }
+
+// PutBuffer gives b back to Buffer's pool, unless it grew past
+// maxScratch (one grown by a huge document is dropped).
+func PutBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxScratch {
+		return
+	}
+	b.Reset()
+	bufPool.Put(b)
+}
 
 // putScratch returns buf to pool p, keeping the grown slice used (its
 // final value, which append may have reallocated) when it is not too big.

@@ -2,9 +2,9 @@ package state
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 
+	"github.com/octobundle/octobundle/bundles"
 	"github.com/octobundle/octobundle/internal/jsonv"
 )
 
@@ -43,15 +43,12 @@ func canonicalOf(p string, v any) ([]byte, error) {
 	if d.IsZero() {
 		return canonical(p, nil)
 	}
-	compact := d.JSON()
-	if mayHoldSecret(compact) {
+	if mayHoldSecret(d.JSON()) {
 		return canonical(p, d.Value())
 	}
-	var buf bytes.Buffer
-	buf.Grow(2*len(compact) + 1)
-	if err := json.Indent(&buf, compact, "", "  "); err != nil {
+	data, err := bundles.CanonicalPacked(d)
+	if err != nil {
 		return nil, fmt.Errorf("state: %s: %w", p, err)
 	}
-	buf.WriteByte('\n')
-	return buf.Bytes(), nil
+	return data, nil
 }
