@@ -537,11 +537,11 @@ func Read(ctx context.Context, c *octopus.Client, o Options) (*Snapshot, error) 
 	}
 	g = r.group(ctx)
 	rd := &owned{r: r, g: g, got: func(_ *schema.Kind, _, e *Entity) { s.Add(e) }}
-	var byRoot func(a, b *Entity) int
+	var rank func(*Entity) int
 	if o.Ready != nil {
-		rd.settled, byRoot = readyRoots(s, owners, o.Ready)
+		rd.settled, rank = readyRoots(s, owners, o.Ready)
 	}
-	rd.read(owners, byRoot)
+	rd.read(owners, rank)
 	if err := g.wait(); err != nil {
 		return nil, err
 	}
@@ -730,9 +730,9 @@ func (s *Snapshot) sort() {
 // readyRoots tracks the top-level entities below which owners' singletons
 // are read: it calls ready for each once its last singleton is settled
 // (read, or known to be absent) — at once for those with none — and
-// returns settled and the order per-owner reads go in (by top-level
-// entity, so one entity's documents are read together).
-func readyRoots(s *Snapshot, owners map[string][]*Entity, ready func(*Snapshot, *Entity)) (settled func(*Entity), byRoot func(a, b *Entity) int) {
+// returns settled and the rank reads go in (their top-level entity's
+// place, so one entity's documents are read together).
+func readyRoots(s *Snapshot, owners map[string][]*Entity, ready func(*Snapshot, *Entity)) (settled func(*Entity), rank func(*Entity) int) {
 	var top []*Entity
 	for _, k := range schema.Kinds() {
 		if k.Parent == "" {
@@ -765,8 +765,8 @@ func readyRoots(s *Snapshot, owners map[string][]*Entity, ready func(*Snapshot, 
 			ready(s, root)
 		}
 	}
-	byRoot = func(a, b *Entity) int { return order[a.Root()] - order[b.Root()] }
-	return settled, byRoot
+	rank = func(e *Entity) int { return order[e.Root()] }
+	return settled, rank
 }
 
 // expand fills {Field} placeholders of a Read path from the owner document.
