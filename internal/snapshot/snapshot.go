@@ -559,8 +559,9 @@ type item struct {
 	raw    json.RawMessage
 }
 
-// decodeObject decodes a server document that must be an object.
-func decodeObject(raw json.RawMessage) (map[string]any, error) {
+// DecodeObject decodes a server document that must be an object (an
+// entity, a collection item).
+func DecodeObject(raw json.RawMessage) (map[string]any, error) {
 	v, err := jsonv.Decode(raw)
 	if err != nil {
 		return nil, err
@@ -575,7 +576,7 @@ func decodeObject(raw json.RawMessage) (map[string]any, error) {
 // readItem decodes one collection item of kind k. indexOnly leaves its
 // document out (an optional kind read only to index names).
 func readItem(k *schema.Kind, raw json.RawMessage, indexOnly bool) (item, error) {
-	m, err := decodeObject(raw)
+	m, err := DecodeObject(raw)
 	if err != nil {
 		return item{}, err
 	}
@@ -600,7 +601,7 @@ func readItem(k *schema.Kind, raw json.RawMessage, indexOnly bool) (item, error)
 // document to the parts' shape: the entity (its Name and Owner not set)
 // and its owner's ID.
 func singleton(k *schema.Kind, raw json.RawMessage) (item, error) {
-	m, err := decodeObject(raw)
+	m, err := DecodeObject(raw)
 	if err != nil {
 		return item{}, err
 	}

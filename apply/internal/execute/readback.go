@@ -3,12 +3,10 @@ package execute
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"sync"
 
-	"github.com/octobundle/octobundle/internal/jsonv"
 	"github.com/octobundle/octobundle/internal/octopus"
 
 	"github.com/octobundle/octobundle/apply/internal/planned"
@@ -244,7 +242,7 @@ func (w *wholeList) take(ctx context.Context, x *executor, ownerID string) ([]ma
 		for _, r := range raw {
 			// Decoded once here for its owner and again when taken: the
 			// raw text is what waits, a fraction of the decoded size.
-			m, err := decodeItem(r)
+			m, err := snapshot.DecodeObject(r)
 			if err != nil {
 				w.err = fmt.Errorf("GET %s: %w", x.collectionPath(w.k), err)
 				return
@@ -263,24 +261,11 @@ func (w *wholeList) take(ctx context.Context, x *executor, ownerID string) ([]ma
 	x.mu.Unlock()
 	items := make([]map[string]any, 0, len(raw))
 	for _, r := range raw {
-		m, err := decodeItem(r)
+		m, err := snapshot.DecodeObject(r)
 		if err != nil {
 			return nil, false
 		}
 		items = append(items, m)
 	}
 	return items, true
-}
-
-// decodeItem decodes one collection item, which must be an object.
-func decodeItem(raw json.RawMessage) (map[string]any, error) {
-	v, err := jsonv.Decode(raw)
-	if err != nil {
-		return nil, err
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, errors.New("an item is not an object")
-	}
-	return m, nil
 }
