@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/octobundle/octobundle/bundles"
+	"github.com/octobundle/octobundle/release"
 	"github.com/octobundle/octobundle/schema"
 	"github.com/octobundle/octobundle/sign"
 )
@@ -56,6 +57,77 @@ type Info struct {
 	Counts []KindCount `json:"counts"`
 	// Projects are the bundle's projects with their contents.
 	Projects []ProjectInfo `json:"projects"`
+	// Release is what a release bundle (release export) carries; absent
+	// for other bundles.
+	Release *ReleaseInfo `json:"release,omitempty"`
+}
+
+// ReleaseInfo is what a release bundle carries: the release, the package
+// each step's references select, and the configuration the destination
+// must hold. Problem says why the release cannot be read (release plan
+// and apply refuse such a bundle for the same reason).
+type ReleaseInfo struct {
+	// Project, Version and Channel name the release.
+	Project string `json:"project"`
+	Version string `json:"version"`
+	Channel string `json:"channel"`
+	// ReleaseNotes reports whether the release has notes.
+	ReleaseNotes bool `json:"releaseNotes"`
+	// Packages are the release's package references.
+	Packages []ReleasePackage `json:"packages"`
+	// Carried counts the package files the bundle carries, CarriedBytes
+	// their size.
+	Carried      int   `json:"carried"`
+	CarriedBytes int64 `json:"carriedBytes"`
+	// BuildInformation counts the build information records carried.
+	BuildInformation int `json:"buildInformation"`
+	// Configuration is the digest of the project's configuration files the
+	// destination must hold.
+	Configuration string `json:"configuration"`
+	// Problem is why the release cannot be read ("" when it can).
+	Problem string `json:"problem,omitempty"`
+}
+
+// ReleasePackage is one package reference of a release.
+type ReleasePackage struct {
+	// Reference names it: the step, the action and the reference name,
+	// as release plan's messages do (`step "Deploy"`).
+	Reference string `json:"reference"`
+	// PackageID and Version are the package the release selected, Feed
+	// the name of its feed.
+	PackageID string `json:"packageId"`
+	Version   string `json:"version"`
+	Feed      string `json:"feed"`
+	// BuiltIn reports the source's built-in feed; Carried that the bundle
+	// carries the file (Size bytes).
+	BuiltIn bool  `json:"builtIn"`
+	Carried bool  `json:"carried"`
+	Size    int64 `json:"size,omitempty"`
+}
+
+// releaseOf reads the release of a release bundle.
+func releaseOf(b *bundles.Bundle) *ReleaseInfo {
+	rb, err := release.Open(b)
+	if err != nil {
+		return &ReleaseInfo{Packages: []ReleasePackage{}, Problem: err.Error()}
+	}
+	d := rb.Doc
+	ri := &ReleaseInfo{Project: d.Project, Version: d.Version, Channel: d.Channel, ReleaseNotes: d.ReleaseNotes != "",
+		Packages: []ReleasePackage{}, BuildInformation: len(d.BuildInformation), Configuration: d.Configuration.Digest}
+	files := map[string]bool{}
+	for _, p := range d.Packages {
+		rp := ReleasePackage{Reference: p.Label(), PackageID: p.PackageID, Version: p.Version, Feed: p.Feed, BuiltIn: p.BuiltIn}
+		if p.File != "" {
+			rp.Carried, rp.Size = true, p.Size
+			if !files[p.File] {
+				files[p.File] = true
+				ri.Carried++
+				ri.CarriedBytes += p.Size
+			}
+		}
+		ri.Packages = append(ri.Packages, rp)
+	}
+	return ri
 }
 
 // SourceInfo is where a bundle was exported from (the manifest's Source,
@@ -199,6 +271,9 @@ func Inspect(path string, b *bundles.Bundle, keys []sign.PublicKey) *Info {
 		info.Projects = append(info.Projects, *p)
 	}
 	sort.Slice(info.Projects, func(i, j int) bool { return info.Projects[i].Name < info.Projects[j].Name })
+	if m.Kind == bundles.KindRelease {
+		info.Release = releaseOf(b)
+	}
 	return info
 }
 
@@ -312,5 +387,38 @@ func (i *Info) WriteText(w io.Writer) error {
 			return err
 		}
 	}
+	if r := i.Release; r != nil {
+		return r.writeText(w)
+	}
 	return nil
+}
+
+// writeText writes the release section of inspect's text output.
+func (r *ReleaseInfo) writeText(w io.Writer) error {
+	fmt.Fprintln(w, "\nrelease:")
+	if r.Problem != "" {
+		_, err := fmt.Fprintf(w, "  cannot be read: %s\n", r.Problem)
+		return err
+	}
+	notes := "no release notes"
+	if r.ReleaseNotes {
+		notes = "with release notes"
+	}
+	fmt.Fprintf(w, "  %s %s, channel %q, %s\n", r.Project, r.Version, r.Channel, notes)
+	fmt.Fprintf(w, "  needs the project's configuration %s\n", r.Configuration)
+	fmt.Fprintf(w, "  %d package references, %d package files carried (%d bytes), %d build information records\n",
+		len(r.Packages), r.Carried, r.CarriedBytes, r.BuildInformation)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, p := range r.Packages {
+		from := fmt.Sprintf("feed %q", p.Feed)
+		if p.BuiltIn {
+			from += " (built-in)"
+		}
+		carried := "not carried"
+		if p.Carried {
+			carried = fmt.Sprintf("carried, %d bytes", p.Size)
+		}
+		fmt.Fprintf(tw, "    %s\t%s %s\t%s\t%s\n", p.Reference, p.PackageID, p.Version, from, carried)
+	}
+	return tw.Flush()
 }

@@ -105,3 +105,54 @@ func TestTextColour(t *testing.T) {
 		}
 	}
 }
+
+// TestInspectRelease: inspect of a release bundle whose release cannot be
+// read says why in its release section, as release plan would refuse it;
+// other bundles have no release section. (A readable release bundle is
+// inspected end to end in release_promote.txtar and jsonoutput's
+// release.txtar.)
+func TestInspectRelease(t *testing.T) {
+	golden, err := bundles.Read(filepath.Join("..", "testdata", "golden", "source"), bundles.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		kind    string
+		attach  map[string]string
+		problem string // "": no release section
+	}{
+		{name: "configuration bundle", kind: "", problem: ""},
+		{name: "no release document", kind: bundles.KindRelease, problem: "has no attached/release.json"},
+		{name: "not JSON", kind: bundles.KindRelease, attach: map[string]string{"attached/release.json": "{"}, problem: "attached/release.json: unexpected EOF"},
+		{name: "unknown field", kind: bundles.KindRelease, attach: map[string]string{"attached/release.json": `{"Format":"octobundle-release/v1","Bogus":1}`}, problem: `unknown field "Bogus"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := golden.Clone()
+			b.Manifest.Kind = tc.kind
+			for p, data := range tc.attach {
+				if err := b.Attach(p, []byte(data)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			info := Inspect("b", b, nil)
+			var text strings.Builder
+			if err := info.WriteText(&text); err != nil {
+				t.Fatal(err)
+			}
+			if tc.problem == "" {
+				if info.Release != nil || strings.Contains(text.String(), "\nrelease:") {
+					t.Fatalf("a release section for a configuration bundle: %+v", info.Release)
+				}
+				return
+			}
+			if info.Release == nil || !strings.Contains(info.Release.Problem, tc.problem) {
+				t.Fatalf("release %+v, want the problem %q", info.Release, tc.problem)
+			}
+			if want := "\nrelease:\n  cannot be read: " + info.Release.Problem + "\n"; !strings.HasSuffix(text.String(), want) {
+				t.Errorf("text ends\n%s\nwant it to end\n%s", text.String()[max(0, text.Len()-300):], want)
+			}
+		})
+	}
+}

@@ -10,7 +10,7 @@ import (
 func inspectCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "inspect",
-		Usage:     "describe a bundle: source, space, export time, rules, digest, signature, counts per kind and per project",
+		Usage:     "describe a bundle: source, space, export time, rules, digest, signature, counts per kind and per project; for a release bundle, the release",
 		ArgsUsage: "BUNDLE",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Value: "text", Usage: "text or json"},
