@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -213,9 +214,14 @@ func configView(b *bundles.Bundle) (*bundles.Bundle, error) {
 }
 
 // ConfigFiles are the bundle paths of the configuration a release of
-// project is compared by: its deployment process and project variables,
-// from the kind registry.
-func ConfigFiles(project string) ([]string, error) {
+// project is compared by, from the kind registry: its deployment process
+// and project variables, and the variables of every library variable set
+// and script module the project includes that cfg (the project's
+// configuration bundle, as export --project writes it) holds. Octopus
+// snapshots the included sets' variables into a release when it is
+// created, so a destination whose sets differ would make a release with
+// other values.
+func ConfigFiles(cfg *bundles.Bundle, project string) ([]string, error) {
 	var out []string
 	for _, name := range []string{schema.DeploymentProcess, schema.ProjectVariables} {
 		p, err := schema.MustLookup(name).Path(bundles.EscapeName(project))
@@ -224,7 +230,48 @@ func ConfigFiles(project string) ([]string, error) {
 		}
 		out = append(out, p)
 	}
+	sets, err := includedSets(cfg, project)
+	if err != nil {
+		return nil, err
+	}
+	for _, set := range sets {
+		for _, name := range []string{schema.LibraryVariables, schema.ScriptModuleVariables} {
+			p, err := schema.MustLookup(name).Path(bundles.EscapeName(set))
+			if err != nil {
+				return nil, err
+			}
+			if _, ok := cfg.Raw(p); ok && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
 	sort.Strings(out)
+	return out, nil
+}
+
+// includedSets returns the names of the library variable sets and script
+// modules the project's document in cfg includes (none when cfg lacks
+// the project).
+func includedSets(cfg *bundles.Bundle, project string) ([]string, error) {
+	p, err := schema.MustLookup(schema.Project).Path(bundles.EscapeName(project))
+	if err != nil {
+		return nil, err
+	}
+	data, ok := cfg.Raw(p)
+	if !ok {
+		return nil, nil
+	}
+	v, err := bundles.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	doc, _ := v.(map[string]any)
+	var out []string
+	for _, id := range asSlice(doc["IncludedLibraryVariableSetIds"]) {
+		if name, ok := id.(string); ok {
+			out = append(out, name)
+		}
+	}
 	return out, nil
 }
 

@@ -148,7 +148,7 @@ func Export(ctx context.Context, c *octopus.Client, o ExportOptions) (*bundles.B
 	for _, w := range res.Warnings {
 		log.Warn(w)
 	}
-	if doc.Configuration.Files, err = ConfigFiles(doc.Project); err != nil {
+	if doc.Configuration.Files, err = ConfigFiles(cfg, doc.Project); err != nil {
 		return nil, err
 	}
 	if doc.Configuration.Digest, err = ConfigDigest(cfg, doc.Configuration.Files); err != nil {

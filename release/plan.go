@@ -158,7 +158,7 @@ func MakePlan(ctx context.Context, c *octopus.Client, rb *Bundle, fitted *bundle
 		return nil, err
 	}
 	if p.Destination == p.Configuration {
-		p.add(OpConfigured, d.Project, "the destination's deployment process and variables are those release "+d.Version+" was cut from ("+p.Configuration+")")
+		p.add(OpConfigured, d.Project, "the destination's deployment process and variables (with the variable sets the project includes) are those release "+d.Version+" was cut from ("+p.Configuration+")")
 	} else {
 		for _, f := range d.Configuration.Files {
 			for _, msg := range configDiff(fitted, dest, f) {

@@ -1,6 +1,8 @@
 package release
 
 import (
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -51,12 +53,12 @@ func sample(t *testing.T, edit func(d *Doc, b *bundles.Bundle)) *bundles.Bundle 
 	if _, err := b.PutEntity(schema.MustLookup(schema.DeploymentProcess), []string{"OctoFX"}, proc); err != nil {
 		t.Fatal(err)
 	}
-	files, err := ConfigFiles("OctoFX")
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := bundles.New(bundles.Manifest{})
 	if _, err := cfg.PutEntity(schema.MustLookup(schema.DeploymentProcess), []string{"OctoFX"}, proc); err != nil {
+		t.Fatal(err)
+	}
+	files, err := ConfigFiles(cfg, "OctoFX")
+	if err != nil {
 		t.Fatal(err)
 	}
 	digest, _ := ConfigDigest(cfg, files)
@@ -127,7 +129,7 @@ func TestOpen(t *testing.T) {
 // TestConfigDigest: the digest covers exactly the named files, by their
 // content and path, and tells a missing file from any content.
 func TestConfigDigest(t *testing.T) {
-	files, err := ConfigFiles("OctoFX")
+	files, err := ConfigFiles(bundles.New(bundles.Manifest{}), "OctoFX")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,5 +195,50 @@ func TestNotes(t *testing.T) {
 		if got := Notes(rb); !strings.HasPrefix(got, tc.want) || !strings.HasSuffix(got, b.Digest()) {
 			t.Errorf("Notes = %q, want it to start %q and end with the digest", got, tc.want)
 		}
+	}
+}
+
+// TestConfigFiles: a release is compared by its project's process and
+// variables and by the variables of each library variable set and
+// script module the project includes, as the golden source holds them.
+func TestConfigFiles(t *testing.T) {
+	golden, err := bundles.Read(filepath.Join("..", "testdata", "golden", "source"), bundles.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		project string
+		want    []string
+	}{
+		{"OctoFX", []string{
+			"library-variable-sets/Common Variables/variables.json",
+			"library-variable-sets/Notification Settings/variables.json",
+			"projects/OctoFX/deployment-process.json",
+			"projects/OctoFX/variables.json",
+			"script-modules/Bash Utilities/variables.json",
+			"script-modules/Logging Helpers/variables.json",
+		}},
+		{"Customer Portal", []string{
+			"library-variable-sets/Common Variables/variables.json",
+			"projects/Customer Portal/deployment-process.json",
+			"projects/Customer Portal/variables.json",
+		}},
+		{"Release Notes Bot", []string{
+			"projects/Release Notes Bot/deployment-process.json",
+			"projects/Release Notes Bot/variables.json",
+			"script-modules/Bash Utilities/variables.json",
+		}},
+		// Not in the bundle: its process and variables only.
+		{"Elsewhere", []string{"projects/Elsewhere/deployment-process.json", "projects/Elsewhere/variables.json"}},
+	} {
+		t.Run(tc.project, func(t *testing.T) {
+			got, err := ConfigFiles(golden, tc.project)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("ConfigFiles:\n%q\nwant\n%q", got, tc.want)
+			}
+		})
 	}
 }

@@ -432,18 +432,24 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			},
 			"setvar": func(ts *testscript.TestScript, neg bool, args []string) {
 				// An administrator edits a project variable on the
-				// destination through the API (GET, change, PUT).
+				// destination through the API (GET, change, PUT); an
+				// OWNER of "set:NAME" is a library variable set or script
+				// module.
 				if len(args) != 4 || simFor(ts, args[0]) == nil {
-					ts.Fatalf("usage: setvar SIM PROJECT VARIABLE VALUE (an unscoped project variable of a started simulator)")
+					ts.Fatalf("usage: setvar SIM OWNER VARIABLE VALUE (an unscoped variable of a project, or of set:NAME, of a started simulator)")
 				}
 				sim := simFor(ts, args[0])
 				ctx := context.Background()
 				c, err := octopus.Connect(ctx, octopus.Config{URL: ts.Getenv(args[0] + "_URL"), APIKey: sim.APIKey()})
 				ts.Check(err)
-				projects, err := c.List(ctx, c.SpacePath("projects", false), nil)
+				owner, coll := args[1], "projects"
+				if name, ok := strings.CutPrefix(owner, "set:"); ok {
+					owner, coll = name, "libraryvariablesets"
+				}
+				owners, err := c.List(ctx, c.SpacePath(coll, false), nil)
 				ts.Check(err)
-				for _, p := range projects {
-					if p["Name"] != args[1] {
+				for _, p := range owners {
+					if p["Name"] != owner {
 						continue
 					}
 					path := c.SpacePath("variables/"+p["VariableSetId"].(string), false)
@@ -457,13 +463,13 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 						}
 					}
 					if n == 0 {
-						ts.Fatalf("project %s has no variable %s", args[1], args[2])
+						ts.Fatalf("%s has no variable %s", args[1], args[2])
 					}
 					_, err = c.Put(ctx, path, doc)
 					ts.Check(err)
 					return
 				}
-				ts.Fatalf("no project %s", args[1])
+				ts.Fatalf("no %s %s", coll, owner)
 			},
 			"bundlevar": func(ts *testscript.TestScript, neg bool, args []string) {
 				// The source changes a project variable: a copy of bundle
