@@ -868,3 +868,75 @@ func TestPartialBundleDeletesNothingElse(t *testing.T) {
 		}
 	}
 }
+
+// TestExactKindOverwritesDestinationEdits: script modules, step templates
+// and tag sets must match the source exactly (schema.PolicyExact). After a
+// first sync, edits made only on the destination — a script module's
+// description, a step template's own property, a tag set's extra scope —
+// are not kept as drift: the next apply lists them as changes and
+// overwrites them, and a replay then writes nothing. The same edit to a
+// kind that is not exact (a project's description) stays as drift.
+func TestExactKindOverwritesDestinationEdits(t *testing.T) {
+	src := startSim(t, "source.json", octosim.Options{})
+	b := fitBundle(t, exportBundle(t, src, false))
+	r := newRecurring(t, b)
+	first := func(kind string) []string {
+		for e := range b.All() {
+			if e.Kind.Name == kind {
+				return e.Names
+			}
+		}
+		t.Fatalf("the source has no %s: the test needs one", kind)
+		return nil
+	}
+	tpl, tags := first(schema.ActionTemplate), first(schema.TagSet)
+	edits := []struct {
+		kind  string
+		names []string
+		field string
+		edit  func(doc map[string]any)
+	}{
+		{schema.ScriptModule, []string{"Bash Utilities"}, "Description", func(doc map[string]any) { doc["Description"] = "Edited on the destination." }},
+		{schema.ActionTemplate, tpl, "Properties", func(doc map[string]any) {
+			doc["Properties"].(map[string]any)["Octopus.Action.RunOnServer"] = "true"
+		}},
+		{schema.TagSet, tags, "Scopes", func(doc map[string]any) {
+			scopes, _ := doc["Scopes"].([]any)
+			if !slices.Contains(scopes, any("Environment")) {
+				doc["Scopes"] = append(scopes, "Environment")
+			}
+		}},
+	}
+	want := map[string]map[string]any{}
+	for _, e := range edits {
+		want[e.kind] = r.doc(e.kind, e.names...)
+		r.edit(e.kind, e.names, e.edit)
+		if got := r.doc(e.kind, e.names...); bundles.Equal(got[e.field], want[e.kind][e.field]) {
+			t.Fatalf("%s %v: the edit of %s did not take", e.kind, e.names, e.field)
+		}
+	}
+	r.edit(schema.Project, []string{"OctoFX"}, func(doc map[string]any) { doc["Description"] = "Edited on the destination." })
+
+	p, _ := r.apply(b, Options{})
+	for _, e := range edits {
+		if got := r.doc(e.kind, e.names...); !bundles.Equal(got[e.field], want[e.kind][e.field]) {
+			t.Errorf("%s %v: %s is %v after apply, want the source's %v", e.kind, e.names, e.field, got[e.field], want[e.kind][e.field])
+		}
+		found := false
+		for _, ch := range p.Changes {
+			if ch.Kind == e.kind && slices.Equal(ch.Names, e.names) {
+				found = true
+				if ch.Action != plans.OpUpdate {
+					t.Errorf("%s %v: planned %s, want an update", e.kind, e.names, ch.Action)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s %v: not in the plan", e.kind, e.names)
+		}
+	}
+	if got := r.doc(schema.Project, "OctoFX"); got["Description"] != "Edited on the destination." {
+		t.Errorf("the project's own description is %q: drift of a kind that is not exact must stay", got["Description"])
+	}
+	r.replay(b, Options{})
+}

@@ -46,9 +46,12 @@ import (
 //     conflicts under the same policy, destination-only elements and set
 //     entries are kept.
 //
-// Exact-policy kinds (step templates, script modules) take the source's
-// side of every conflict and drop destination-only named elements: they
-// must match. Sensitive values are never part of a bundle, a base or a
+// Exact-policy kinds (step templates, script modules, tag sets) take the
+// source's side of every conflict, overwrite what only the destination
+// changed (S = B, D ≠ B: no drift is kept), and drop destination-only
+// named elements, set entries and map keys below the top level (a
+// top-level field the source does not know is a newer server's, and
+// stays): they must match. Sensitive values are never part of a bundle, a base or a
 // comparison: a variable sensitive on the destination is kept as it is; one
 // made sensitive at the source replaces the destination's plain one (apply
 // writes a placeholder and lists a clean-up item).
@@ -100,6 +103,11 @@ func (m *merger) value(p place, b any, hasB bool, s any, hasS bool, d any, hasD 
 			return schema.DeepCopy(s), true
 		}
 		if bundles.Equal(s, b) {
+			if m.exact {
+				// Removed on the destination only: an exact kind must match.
+				m.changed = append(m.changed, p.label()+" added")
+				return schema.DeepCopy(s), true
+			}
 			m.drift = append(m.drift, plans.FieldDiff{Path: schema.Pointer(p.at), Label: p.label(), Before: b})
 			return nil, false
 		}
@@ -160,6 +168,10 @@ func (m *merger) value(p place, b any, hasB bool, s any, hasS bool, d any, hasD 
 	}
 	// An atomic value (scalar, or a list without identities).
 	switch {
+	case hasB && bundles.Equal(s, b) && m.exact:
+		// Changed on the destination only: an exact kind must match.
+		m.changed = append(m.changed, p.label())
+		return schema.DeepCopy(s), true
 	case hasB && bundles.Equal(s, b):
 		m.drift = append(m.drift, plans.FieldDiff{Path: schema.Pointer(p.at), Label: p.label(), Before: b, After: d})
 		return schema.DeepCopy(d), true
@@ -211,7 +223,12 @@ func (m *merger) mapValue(p place, b map[string]any, hasB bool, s, d map[string]
 			// A field the source does not know (a newer destination
 			// server's, or the destination's own map key): kept, and listed
 			// when it is a map key of the entity's data rather than a
-			// field of the server's shape.
+			// field of the server's shape. An exact kind's own map keys
+			// go: it must match.
+			if len(p.at) > 0 && m.exact {
+				m.deleted = append(m.deleted, p.key(k).label())
+				continue
+			}
 			if len(p.at) > 0 {
 				m.kept = append(m.kept, p.key(k).label())
 			}
@@ -494,7 +511,7 @@ func (m *merger) set(p place, b []any, hasB bool, s, d []any) []any {
 		switch {
 		case has(d, v):
 			out = append(out, v)
-		case hasB && has(b, v):
+		case hasB && has(b, v) && !m.exact:
 			m.drift = append(m.drift, plans.FieldDiff{Path: schema.Pointer(p.at), Label: p.label() + " " + strconv.Quote(fmt.Sprint(v)), Before: v})
 		default:
 			m.changed = append(m.changed, p.label()+" +"+strconv.Quote(fmt.Sprint(v)))
@@ -505,7 +522,8 @@ func (m *merger) set(p place, b []any, hasB bool, s, d []any) []any {
 		if has(s, v) {
 			continue
 		}
-		if hasB && has(b, v) {
+		if hasB && has(b, v) || m.exact {
+			// Deleted at the source, or an exact kind's own entry.
 			m.deleted = append(m.deleted, p.label()+" "+strconv.Quote(fmt.Sprint(v)))
 			continue
 		}
