@@ -112,6 +112,9 @@ func (m *merger) value(p place, b any, hasB bool, s any, hasS bool, d any, hasD 
 			return nil, false
 		}
 		if m.decide(p, b, hasB, s, hasS, d, hasD) == policy.WinnerSource {
+			// Deleted on the destination, changed at the source: the
+			// source's value comes back, a change like any other.
+			m.changed = append(m.changed, p.label())
 			return schema.DeepCopy(s), true
 		}
 		return nil, false
@@ -178,8 +181,11 @@ func (m *merger) value(p place, b any, hasB bool, s any, hasS bool, d any, hasD 
 	case hasB && bundles.Equal(d, b):
 		m.changed = append(m.changed, p.label())
 		return schema.DeepCopy(s), true
-	case !hasB && !m.pol.Contested(m.at(p)):
-		// Two-way: the source owns the field.
+	case !hasB && !p.added && !m.pol.Contested(m.at(p)):
+		// Two-way: the source owns the field. (A key both sides added
+		// to an object the base has is a conflict, decided below; what
+		// lies below an element or object the base lacks altogether is
+		// two-way.)
 		m.changed = append(m.changed, p.label())
 		return schema.DeepCopy(s), true
 	}
@@ -235,7 +241,9 @@ func (m *merger) mapValue(p place, b map[string]any, hasB bool, s, d map[string]
 			out[k] = schema.DeepCopy(dv)
 			continue
 		}
-		if r, ok := m.value(p.key(k), bv, inB, sv, inS, dv, inD); ok {
+		pk := p.key(k)
+		pk.added = hasB && !inB && inS && inD
+		if r, ok := m.value(pk, bv, inB, sv, inS, dv, inD); ok {
 			out[k] = r
 		}
 	}
@@ -578,6 +586,9 @@ type place struct {
 	at  []string
 	lbl string
 	el  []string
+	// added: a key of an object the base has, which the base lacks and
+	// both sides added (differing values are a conflict, not two-way).
+	added bool
 }
 
 // key is the place of map key k below p.
