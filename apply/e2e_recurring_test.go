@@ -940,3 +940,65 @@ func TestExactKindOverwritesDestinationEdits(t *testing.T) {
 	}
 	r.replay(b, Options{})
 }
+
+// TestDestinationStepOrderKept: after a first sync, a person reorders the
+// steps of a project's process on the destination only. The source did
+// not reorder them (S = B), so the next apply keeps the destination's
+// order, lists it as drift and writes nothing to the process; once the
+// source reorders too, the source's order is taken.
+func TestDestinationStepOrderKept(t *testing.T) {
+	src := startSim(t, "source.json", octosim.Options{})
+	b := fitBundle(t, exportBundle(t, src, false))
+	r := newRecurring(t, b)
+	names := func(doc map[string]any) []string {
+		var out []string
+		for _, s := range elements(doc, "Steps") {
+			out = append(out, s["Name"].(string))
+		}
+		return out
+	}
+	before := names(r.doc(schema.DeploymentProcess, "OctoFX"))
+	if len(before) < 2 {
+		t.Fatalf("OctoFX has %d steps: the test needs two", len(before))
+	}
+	r.edit(schema.DeploymentProcess, []string{"OctoFX"}, func(doc map[string]any) {
+		steps := doc["Steps"].([]any)
+		steps[0], steps[1] = steps[1], steps[0]
+	})
+	reordered := names(r.doc(schema.DeploymentProcess, "OctoFX"))
+	if slices.Equal(reordered, before) {
+		t.Fatal("the destination's steps did not change order")
+	}
+	r.dst.srv.ResetCounters()
+	p, _ := r.apply(b, Options{})
+	if n := r.dst.srv.Counters()["PUT /api/{id}/deploymentprocesses/{id}"]; n != 0 {
+		t.Errorf("%d PUTs of a process: the destination's order must be kept", n)
+	}
+	if got := names(r.doc(schema.DeploymentProcess, "OctoFX")); !slices.Equal(got, reordered) {
+		t.Errorf("steps after apply %q, want the destination's %q", got, reordered)
+	}
+	drift := false
+	for _, ch := range p.Changes {
+		if ch.Kind == schema.DeploymentProcess && slices.Equal(ch.Names, []string{"OctoFX"}) {
+			for _, d := range ch.Drift {
+				drift = drift || d.Label == "Steps"
+			}
+		}
+	}
+	if !drift {
+		t.Error("the plan lists no drift on OctoFX's Steps")
+	}
+
+	// The source reorders its steps the same way: its order is taken.
+	b2 := modified(t, b, schema.DeploymentProcess, []string{"OctoFX"}, func(doc map[string]any) any {
+		steps := doc["Steps"].([]any)
+		doc["Steps"] = append([]any{steps[len(steps)-1]}, steps[:len(steps)-1]...)
+		return doc
+	})
+	r.apply(b2, Options{})
+	doc2, _ := b2.Entity(schema.MustLookup(schema.DeploymentProcess), "OctoFX")
+	want := names(doc2.(map[string]any))
+	if got := names(r.doc(schema.DeploymentProcess, "OctoFX")); !slices.Equal(got, want) {
+		t.Errorf("steps after the source reordered %q, want the source's %q", got, want)
+	}
+}

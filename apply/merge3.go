@@ -384,6 +384,11 @@ func (m *merger) named(p place, l *schema.List, b []any, hasB bool, s, d []any) 
 			destOnly = append(destOnly, id)
 		}
 	}
+	if hasB && !m.exact {
+		if out, ok := m.destinationOrder(p, bPos, sOrder, dOrder, resultKey, result); ok {
+			return out
+		}
+	}
 	// Order: the bundle's elements, each destination-only one after the
 	// element it followed on the destination.
 	after := map[string][]string{} // anchor id ("" = front) → destination-only ids
@@ -432,6 +437,102 @@ func (m *merger) named(p place, l *schema.List, b []any, hasB bool, s, d []any) 
 		}
 	}
 	return out
+}
+
+// destinationOrder returns the merged elements (result, by result key)
+// in the destination's order when only the destination reordered the
+// elements it shares with the source (S = B for their order, D ≠ B): the
+// destination's own order is kept, as any drift is, and listed. An
+// element the source added goes after the element it follows at the
+// source. ok is false when the source reordered, or the destination did
+// not: the source's order stands.
+func (m *merger) destinationOrder(p place, bPos map[string]int, sOrder, dOrder []string, resultKey map[string]string, result map[string]any) (out []any, ok bool) {
+	// The shared elements' keys in the base's, the source's and the
+	// destination's order (destination keys mapped to result keys).
+	inOrder := func(keys []string) []string {
+		var out []string
+		for _, k := range keys {
+			if _, inB := bPos[k]; inB {
+				if _, kept := result[k]; kept {
+					out = append(out, k)
+				}
+			}
+		}
+		return out
+	}
+	src := inOrder(sOrder)
+	var dst []string
+	for _, id := range dOrder {
+		rk := id
+		if k, ok := resultKey[id]; ok {
+			rk = k
+		}
+		dst = append(dst, rk)
+	}
+	dst = inOrder(dst)
+	base := slices.Clone(src)
+	slices.SortStableFunc(base, func(a, b string) int { return bPos[a] - bPos[b] })
+	if !slices.Equal(src, base) || slices.Equal(dst, base) || len(dst) != len(src) {
+		return nil, false
+	}
+	// The destination's order, each element the source added after its
+	// predecessor at the source.
+	placed := map[string]bool{}
+	following := map[string][]string{} // result key ("" = front) → source-added keys
+	prev := ""
+	for _, id := range sOrder {
+		if _, kept := result[id]; !kept {
+			continue
+		}
+		if _, inB := bPos[id]; !inB && !slices.Contains(dst, id) && !m.inDestination(id, dOrder, resultKey) {
+			following[prev] = append(following[prev], id)
+		}
+		prev = id
+	}
+	add := func(k string) {
+		if placed[k] {
+			return
+		}
+		placed[k] = true
+		out = append(out, result[k])
+		for _, f := range following[k] {
+			placed[f] = true
+			out = append(out, result[f])
+		}
+	}
+	for _, f := range following[""] {
+		placed[f] = true
+		out = append(out, result[f])
+	}
+	for _, id := range dOrder {
+		rk := id
+		if k, ok := resultKey[id]; ok {
+			rk = k
+		}
+		if _, kept := result[rk]; kept {
+			add(rk)
+		}
+	}
+	// Whatever is left (a source-added element after one the merge
+	// removed), in the source's order.
+	for _, id := range sOrder {
+		if _, kept := result[id]; kept && !placed[id] {
+			add(id)
+		}
+	}
+	m.drift = append(m.drift, plans.FieldDiff{Path: schema.Pointer(p.at), Label: p.label(), Before: base, After: dst})
+	return out, true
+}
+
+// inDestination reports whether the result key id is an element the
+// destination holds (under its own key, or renamed).
+func (m *merger) inDestination(id string, dOrder []string, resultKey map[string]string) bool {
+	for _, d := range dOrder {
+		if d == id || resultKey[d] == id {
+			return true
+		}
+	}
+	return false
 }
 
 // foreign reports whether el, an element of list l, holds data for an
