@@ -447,6 +447,36 @@ func (m *merger) named(p place, l *schema.List, b []any, hasB bool, s, d []any) 
 // source. ok is false when the source reordered, or the destination did
 // not: the source's order stands.
 func (m *merger) destinationOrder(p place, bPos map[string]int, sOrder, dOrder []string, resultKey map[string]string, result map[string]any) (out []any, ok bool) {
+	shared := func(k string) bool {
+		_, inB := bPos[k]
+		_, kept := result[k]
+		return inB && kept
+	}
+	rkey := func(id string) string {
+		if k, ok := resultKey[id]; ok {
+			return k
+		}
+		return id
+	}
+	// Most lists: the destination holds the shared elements in the
+	// source's order. Told without allocating.
+	for i, j := 0, 0; ; i, j = i+1, j+1 {
+		for i < len(sOrder) && !shared(sOrder[i]) {
+			i++
+		}
+		for j < len(dOrder) && !shared(rkey(dOrder[j])) {
+			j++
+		}
+		if i == len(sOrder) || j == len(dOrder) {
+			if i == len(sOrder) && j == len(dOrder) {
+				return nil, false
+			}
+			break
+		}
+		if sOrder[i] != rkey(dOrder[j]) {
+			break
+		}
+	}
 	// The shared elements' keys in the base's, the source's and the
 	// destination's order (destination keys mapped to result keys).
 	inOrder := func(keys []string) []string {
