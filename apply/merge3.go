@@ -477,36 +477,23 @@ func (m *merger) destinationOrder(p place, bPos map[string]int, sOrder, dOrder [
 			break
 		}
 	}
-	// The shared elements' keys in the base's, the source's and the
-	// destination's order (destination keys mapped to result keys).
-	inOrder := func(keys []string) []string {
-		var out []string
-		for _, k := range keys {
-			if _, inB := bPos[k]; inB {
-				if _, kept := result[k]; kept {
-					out = append(out, k)
-				}
-			}
-		}
-		return out
+	// The destination's elements by result key, in its order; the shared
+	// ones in the source's, the destination's and the base's order.
+	dKeys := make([]string, len(dOrder))
+	inD := make(map[string]bool, len(dOrder))
+	for i, id := range dOrder {
+		dKeys[i] = rkey(id)
+		inD[dKeys[i]] = true
 	}
-	src := inOrder(sOrder)
-	var dst []string
-	for _, id := range dOrder {
-		rk := id
-		if k, ok := resultKey[id]; ok {
-			rk = k
-		}
-		dst = append(dst, rk)
-	}
-	dst = inOrder(dst)
+	src := slices.DeleteFunc(slices.Clone(sOrder), func(k string) bool { return !shared(k) })
+	dst := slices.DeleteFunc(slices.Clone(dKeys), func(k string) bool { return !shared(k) })
 	base := slices.Clone(src)
 	slices.SortStableFunc(base, func(a, b string) int { return bPos[a] - bPos[b] })
 	if !slices.Equal(src, base) || slices.Equal(dst, base) || len(dst) != len(src) {
 		return nil, false
 	}
-	// The destination's order, each element the source added after its
-	// predecessor at the source.
+	// The destination's order, each element the source added (in neither
+	// the base nor the destination) after its predecessor at the source.
 	placed := map[string]bool{}
 	following := map[string][]string{} // result key ("" = front) → source-added keys
 	prev := ""
@@ -514,7 +501,7 @@ func (m *merger) destinationOrder(p place, bPos map[string]int, sOrder, dOrder [
 		if _, kept := result[id]; !kept {
 			continue
 		}
-		if _, inB := bPos[id]; !inB && !slices.Contains(dst, id) && !m.inDestination(id, dOrder, resultKey) {
+		if _, inB := bPos[id]; !inB && !inD[id] {
 			following[prev] = append(following[prev], id)
 		}
 		prev = id
@@ -534,13 +521,9 @@ func (m *merger) destinationOrder(p place, bPos map[string]int, sOrder, dOrder [
 		placed[f] = true
 		out = append(out, result[f])
 	}
-	for _, id := range dOrder {
-		rk := id
-		if k, ok := resultKey[id]; ok {
-			rk = k
-		}
-		if _, kept := result[rk]; kept {
-			add(rk)
+	for _, k := range dKeys {
+		if _, kept := result[k]; kept {
+			add(k)
 		}
 	}
 	// Whatever is left (a source-added element after one the merge
@@ -552,17 +535,6 @@ func (m *merger) destinationOrder(p place, bPos map[string]int, sOrder, dOrder [
 	}
 	m.drift = append(m.drift, plans.FieldDiff{Path: schema.Pointer(p.at), Label: p.label(), Before: base, After: dst})
 	return out, true
-}
-
-// inDestination reports whether the result key id is an element the
-// destination holds (under its own key, or renamed).
-func (m *merger) inDestination(id string, dOrder []string, resultKey map[string]string) bool {
-	for _, d := range dOrder {
-		if d == id || resultKey[d] == id {
-			return true
-		}
-	}
-	return false
 }
 
 // foreign reports whether el, an element of list l, holds data for an
