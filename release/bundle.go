@@ -230,11 +230,7 @@ func ConfigFiles(cfg *bundles.Bundle, project string) ([]string, error) {
 		}
 		out = append(out, p)
 	}
-	sets, err := includedSets(cfg, project)
-	if err != nil {
-		return nil, err
-	}
-	for _, set := range sets {
+	for _, set := range includedSets(cfg, project) {
 		for _, name := range []string{schema.LibraryVariables, schema.ScriptModuleVariables} {
 			p, err := schema.MustLookup(name).Path(bundles.EscapeName(set))
 			if err != nil {
@@ -252,27 +248,16 @@ func ConfigFiles(cfg *bundles.Bundle, project string) ([]string, error) {
 // includedSets returns the names of the library variable sets and script
 // modules the project's document in cfg includes (none when cfg lacks
 // the project).
-func includedSets(cfg *bundles.Bundle, project string) ([]string, error) {
-	p, err := schema.MustLookup(schema.Project).Path(bundles.EscapeName(project))
-	if err != nil {
-		return nil, err
-	}
-	data, ok := cfg.Raw(p)
-	if !ok {
-		return nil, nil
-	}
-	v, err := bundles.Decode(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
-	}
-	doc, _ := v.(map[string]any)
+func includedSets(cfg *bundles.Bundle, project string) []string {
+	doc, _ := cfg.Entity(schema.MustLookup(schema.Project), project)
+	m, _ := doc.(map[string]any)
 	var out []string
-	for _, id := range asSlice(doc["IncludedLibraryVariableSetIds"]) {
+	for _, id := range asSlice(m["IncludedLibraryVariableSetIds"]) {
 		if name, ok := id.(string); ok {
 			out = append(out, name)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // ConfigDigest is the digest of the files at paths of the configuration

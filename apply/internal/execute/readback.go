@@ -233,6 +233,11 @@ func (w *wholeList) take(ctx context.Context, x *executor, ownerID string) ([]ma
 		for f, v := range w.k.Filter {
 			q.Set(f, v)
 		}
+		defer func() {
+			if w.err != nil {
+				x.log.Debug("reading a whole collection; listing per owner instead", "kind", w.k.Title, "error", w.err)
+			}
+		}()
 		raw, err := x.c.ListRaw(ctx, x.collectionPath(w.k), q)
 		if err != nil {
 			w.err = err
@@ -252,7 +257,6 @@ func (w *wholeList) take(ctx context.Context, x *executor, ownerID string) ([]ma
 		}
 	})
 	if w.err != nil {
-		x.log.Debug("reading a whole collection; listing per owner instead", "kind", w.k.Title, "error", w.err)
 		return nil, false
 	}
 	x.mu.Lock()
