@@ -77,13 +77,13 @@ func (o *owned) read(owners map[string][]*Entity, rank func(*Entity) int) {
 		if n == 0 {
 			continue
 		}
-		at := func(i int) int { return i }
-		if rank != nil {
-			at = func(i int) int { return rank(os[i]) }
-		}
-		index := make(map[*Entity]int, n)
-		for i, ow := range os {
-			index[ow] = i
+		at := rank
+		if at == nil {
+			index := make(map[*Entity]int, n)
+			for i, ow := range os {
+				index[ow] = i
+			}
+			at = func(ow *Entity) int { return index[ow] }
 		}
 		l := &lister{o: o, k: k, path: o.r.c.SpacePath(k.ReadAll, false)}
 		var without []*Entity
@@ -95,7 +95,7 @@ func (o *owned) read(owners map[string][]*Entity, rank func(*Entity) int) {
 			var bs []batch
 			bs, without = batches(k, os, o.r.batch)
 			for _, b := range bs {
-				q = append(q, queued{at(index[b.order[0]]), l.byIDs(b)})
+				q = append(q, queued{at(b.order[0]), l.byIDs(b)})
 			}
 		case k.ReadAllPaged:
 			p := &pagedList{lister: l, owners: map[string]*Entity{}}
@@ -111,13 +111,13 @@ func (o *owned) read(owners map[string][]*Entity, rank func(*Entity) int) {
 			// placed i/pages of the way through them.
 			pages := (n + o.r.batch - 1) / o.r.batch
 			for i, t := range p.pages(0, pages) {
-				q = append(q, queued{at(i * n / pages), t})
+				q = append(q, queued{at(os[i*n/pages]), t})
 			}
 		default:
-			q = append(q, queued{at(0), l.whole(os)})
+			q = append(q, queued{at(os[0]), l.whole(os)})
 		}
 		for _, ow := range without {
-			q = append(q, queued{at(index[ow]), o.one(k, ow)})
+			q = append(q, queued{at(ow), o.one(k, ow)})
 		}
 	}
 	slices.SortStableFunc(q, func(a, b queued) int { return a.at - b.at })
