@@ -72,6 +72,35 @@ type Package struct {
 	Size   int64  `json:",omitempty"`
 }
 
+// PackageJSON is a package reference as the JSON outputs show it
+// (release export --output json, inspect --output json): camelCase keys,
+// the carried file's fields only when the bundle carries it.
+type PackageJSON struct {
+	Step             string `json:"step"`
+	Action           string `json:"action"`
+	PackageReference string `json:"packageReference,omitempty"`
+	PackageID        string `json:"packageId"`
+	Version          string `json:"version"`
+	Feed             string `json:"feed"`
+	BuiltIn          bool   `json:"builtIn"`
+	// File, SHA256, SHA1 and Size describe a carried package file.
+	File   string `json:"file,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
+	SHA1   string `json:"sha1,omitempty"`
+	Size   int64  `json:"size,omitempty"`
+}
+
+// PackagesJSON returns the package references in their JSON form (never
+// nil).
+func PackagesJSON(ps []Package) []PackageJSON {
+	out := []PackageJSON{}
+	for _, p := range ps {
+		out = append(out, PackageJSON{Step: p.StepName, Action: p.ActionName, PackageReference: p.PackageReferenceName,
+			PackageID: p.PackageID, Version: p.Version, Feed: p.Feed, BuiltIn: p.BuiltIn, File: p.File, SHA256: p.SHA256, SHA1: p.SHA1, Size: p.Size})
+	}
+	return out
+}
+
 // Label names the reference for messages: `step "Deploy"` or
 // `step "Deploy", action "Web", package "rates"`.
 func (p Package) Label() string {

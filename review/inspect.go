@@ -73,8 +73,9 @@ type ReleaseInfo struct {
 	Channel string `json:"channel"`
 	// ReleaseNotes reports whether the release has notes.
 	ReleaseNotes bool `json:"releaseNotes"`
-	// Packages are the release's package references.
-	Packages []ReleasePackage `json:"packages"`
+	// Packages are the release's package references, as release export
+	// --output json shows them.
+	Packages []release.PackageJSON `json:"packages"`
 	// Carried counts the package files the bundle carries, CarriedBytes
 	// their size.
 	Carried      int   `json:"carried"`
@@ -88,44 +89,22 @@ type ReleaseInfo struct {
 	Problem string `json:"problem,omitempty"`
 }
 
-// ReleasePackage is one package reference of a release.
-type ReleasePackage struct {
-	// Reference names it: the step, the action and the reference name,
-	// as release plan's messages do (`step "Deploy"`).
-	Reference string `json:"reference"`
-	// PackageID and Version are the package the release selected, Feed
-	// the name of its feed.
-	PackageID string `json:"packageId"`
-	Version   string `json:"version"`
-	Feed      string `json:"feed"`
-	// BuiltIn reports the source's built-in feed; Carried that the bundle
-	// carries the file (Size bytes).
-	BuiltIn bool  `json:"builtIn"`
-	Carried bool  `json:"carried"`
-	Size    int64 `json:"size,omitempty"`
-}
-
 // releaseOf reads the release of a release bundle.
 func releaseOf(b *bundles.Bundle) *ReleaseInfo {
 	rb, err := release.Open(b)
 	if err != nil {
-		return &ReleaseInfo{Packages: []ReleasePackage{}, Problem: err.Error()}
+		return &ReleaseInfo{Packages: []release.PackageJSON{}, Problem: err.Error()}
 	}
 	d := rb.Doc
 	ri := &ReleaseInfo{Project: d.Project, Version: d.Version, Channel: d.Channel, ReleaseNotes: d.ReleaseNotes != "",
-		Packages: []ReleasePackage{}, BuildInformation: len(d.BuildInformation), Configuration: d.Configuration.Digest}
+		Packages: release.PackagesJSON(d.Packages), BuildInformation: len(d.BuildInformation), Configuration: d.Configuration.Digest}
 	files := map[string]bool{}
 	for _, p := range d.Packages {
-		rp := ReleasePackage{Reference: p.Label(), PackageID: p.PackageID, Version: p.Version, Feed: p.Feed, BuiltIn: p.BuiltIn}
-		if p.File != "" {
-			rp.Carried, rp.Size = true, p.Size
-			if !files[p.File] {
-				files[p.File] = true
-				ri.Carried++
-				ri.CarriedBytes += p.Size
-			}
+		if p.File != "" && !files[p.File] {
+			files[p.File] = true
+			ri.Carried++
+			ri.CarriedBytes += p.Size
 		}
-		ri.Packages = append(ri.Packages, rp)
 	}
 	return ri
 }
@@ -415,10 +394,11 @@ func (r *ReleaseInfo) writeText(w io.Writer) error {
 			from += " (built-in)"
 		}
 		carried := "not carried"
-		if p.Carried {
+		if p.File != "" {
 			carried = fmt.Sprintf("carried, %d bytes", p.Size)
 		}
-		fmt.Fprintf(tw, "    %s\t%s %s\t%s\t%s\n", p.Reference, p.PackageID, p.Version, from, carried)
+		ref := release.Package{StepName: p.Step, ActionName: p.Action, PackageReferenceName: p.PackageReference}
+		fmt.Fprintf(tw, "    %s\t%s %s\t%s\t%s\n", ref.Label(), p.PackageID, p.Version, from, carried)
 	}
 	return tw.Flush()
 }

@@ -73,7 +73,7 @@ func releaseExportCommand() *cli.Command {
 				return writeJSON(c.App.Writer, releaseExportJSON{
 					Path: out, Digest: b.Digest(), Project: rb.Doc.Project, Version: rb.Doc.Version, Channel: rb.Doc.Channel,
 					Source: release.SourceName(b.Manifest.Source), Configuration: rb.Doc.Configuration.Digest,
-					Packages: packagesJSON(rb.Doc.Packages),
+					Packages: release.PackagesJSON(rb.Doc.Packages),
 				})
 			}
 			fmt.Fprintln(c.App.Writer, b.Digest())
@@ -99,33 +99,7 @@ type releaseExportJSON struct {
 	// destination must hold.
 	Configuration string `json:"configuration"`
 	// Packages are the release's package versions.
-	Packages []releasePackageJSON `json:"packages"`
-}
-
-// releasePackageJSON is one package reference in release export --output
-// json.
-type releasePackageJSON struct {
-	Step             string `json:"step"`
-	Action           string `json:"action"`
-	PackageReference string `json:"packageReference,omitempty"`
-	PackageID        string `json:"packageId"`
-	Version          string `json:"version"`
-	Feed             string `json:"feed"`
-	BuiltIn          bool   `json:"builtIn"`
-	// File, SHA256, SHA1 and Size describe a carried package file.
-	File   string `json:"file,omitempty"`
-	SHA256 string `json:"sha256,omitempty"`
-	SHA1   string `json:"sha1,omitempty"`
-	Size   int64  `json:"size,omitempty"`
-}
-
-func packagesJSON(ps []release.Package) []releasePackageJSON {
-	out := []releasePackageJSON{}
-	for _, p := range ps {
-		out = append(out, releasePackageJSON{Step: p.StepName, Action: p.ActionName, PackageReference: p.PackageReferenceName,
-			PackageID: p.PackageID, Version: p.Version, Feed: p.Feed, BuiltIn: p.BuiltIn, File: p.File, SHA256: p.SHA256, SHA1: p.SHA1, Size: p.Size})
-	}
-	return out
+	Packages []release.PackageJSON `json:"packages"`
 }
 
 // releaseTargetFlags are release plan's and apply's flags.
